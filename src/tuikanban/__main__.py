@@ -1,0 +1,3 @@
+from tuikanban.cli import main
+
+main()

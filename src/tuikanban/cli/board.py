@@ -1,0 +1,11 @@
+"""Opening the board from the command line."""
+
+from __future__ import annotations
+
+from tuikanban.cli.common import State
+
+
+def open_board(state: State) -> None:
+    from tuikanban.ui.app import run_board
+
+    run_board(db_path=state.db_path, user=state.user, theme=state.theme, pipeline=state.pipeline)

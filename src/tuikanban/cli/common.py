@@ -1,0 +1,108 @@
+"""What every command shares: the open database, the user, output helpers, one-sentence errors."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.text import display
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+ENV_USER = "TUIKANBAN_USER"
+
+
+def current_user(explicit: str | None = None) -> str:
+    """--user, else TUIKANBAN_USER, else the login name."""
+    if explicit and explicit.strip():
+        return display(explicit)[:200]
+    env = os.environ.get(ENV_USER, "").strip()
+    if env:
+        return display(env)[:200]
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment
+        return "unknown"
+
+
+@dataclass
+class State:
+    db_path: Path | None = None
+    user: str = ""
+    theme: str | None = None
+    pipeline: str | None = None
+    _db: Database | None = field(default=None, repr=False)
+
+    def db(self, *, readonly: bool = False) -> Database:
+        if self._db is None:
+            from tuikanban.store.engine import open_database
+
+            self._db = open_database(self.db_path, readonly=readonly)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> None:
+    """Print one sentence on stderr and exit 1."""
+    err.print(Text(message))
+    raise typer.Exit(1)
+
+
+def say(*parts: str | Text) -> None:
+    """One line of output built from plain strings and literal user text (no separators added)."""
+    line = Text()
+    for part in parts:
+        line.append(part if isinstance(part, Text) else Text(part))
+    out.print(line, soft_wrap=True)
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+
+
+def cell(value: Any, max_length: int | None = 60) -> Text:
+    """A table cell showing user text literally: no markup, no control sequences."""
+    if value is None:
+        return Text("")
+    return Text(display(str(value), max_length=max_length))
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    t = Table(title=title, header_style="bold", title_justify="left", show_edge=False, pad_edge=False)
+    for c in columns:
+        numeric = {"value", "id", "open", "days", "baseline", "count", "prob", "wip"}
+        justify = "right" if c.lower() in numeric else "left"
+        t.add_column(c, justify=justify)  # type: ignore[arg-type]
+    return t
+
+
+__all__ = [
+    "State", "TuikanbanError", "cell", "current_user", "emit_json", "err", "fail", "out", "say", "state", "table",
+]

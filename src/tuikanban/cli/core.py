@@ -1,0 +1,413 @@
+"""Commands for pipelines, stages, deal types and deals (SPEC section 5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tuikanban.cli.common import cell, emit_json, out, say, state, table
+from tuikanban.domain import clock
+from tuikanban.domain.money import format_money, to_json_number
+from tuikanban.domain.wip import counter_text
+
+pipeline_app = typer.Typer(help="Create and list pipelines.", no_args_is_help=True)
+stage_app = typer.Typer(help="Add, configure and list the stages (columns) of a pipeline.", no_args_is_help=True)
+type_app = typer.Typer(help="Deal types: one swimlane each.", no_args_is_help=True)
+deal_app = typer.Typer(help="Add, edit, move, close and list deals.", no_args_is_help=True)
+
+PipelineOpt = Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline name (optional with one).")]
+AtOpt = Annotated[str | None, typer.Option("--at", help="Record the change at this past time (ISO 8601).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _pipeline(ctx: typer.Context, explicit: str | None) -> str | None:
+    return explicit if explicit is not None else state(ctx).pipeline
+
+
+# -- pipeline ---------------------------------------------------------------------------------------
+
+
+@pipeline_app.command("create")
+def pipeline_create(
+    ctx: typer.Context,
+    name: str,
+    stages: Annotated[str, typer.Option("--stages", help='Comma-separated stage names, e.g. "Lead,Proposal".')],
+    currency: Annotated[str, typer.Option("--currency", help="ISO currency code.")] = "USD",
+    target: Annotated[str | None, typer.Option("--target", help="Revenue target, for the coverage ratio.")] = None,
+    stale_days: Annotated[
+        int, typer.Option("--stale-days", help="Days without activity before a deal is flagged.")
+    ] = 10,
+    types: Annotated[str | None, typer.Option("--types", help='Comma-separated deal types (swimlanes).')] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the default pipeline.")] = False,
+) -> None:
+    """Create a pipeline with its stages."""
+    from tuikanban.services.pipelines import create_pipeline
+
+    type_names = [t for t in (types or "").split(",") if t.strip()]
+    p = create_pipeline(state(ctx).db(), name, stages, currency=currency, target=target, stale_days=stale_days,
+                        types=type_names, make_default=default)
+    say(f"Created pipeline {p.id}: ", cell(p.name))
+
+
+@pipeline_app.command("list")
+def pipeline_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List pipelines."""
+    from tuikanban.services.pipelines import list_pipelines, list_stages
+
+    db = state(ctx).db()
+    pipes = list_pipelines(db)
+    if as_json:
+        emit_json({"pipelines": [
+            {"id": p.id, "name": p.name, "currency": p.currency, "target": to_json_number(p.target_minor, p.currency),
+             "stale_days": p.stale_days, "default": p.is_default,
+             "stages": [s.name for s in list_stages(db, p.id)]} for p in pipes]})
+        return
+    if not pipes:
+        say("No pipelines yet. Create one: tuikanban pipeline create Sales --stages \"Lead,Qualified,Proposal\"")
+        return
+    t = table("Id", "Name", "Currency", "Target", "Stages")
+    for p in pipes:
+        t.add_row(str(p.id), cell(p.name + (" (default)" if p.is_default else "")), p.currency,
+                  format_money(p.target_minor, p.currency) if p.target_minor is not None else "",
+                  cell(", ".join(s.name for s in list_stages(db, p.id)), 80))
+    out.print(t)
+
+
+# -- stage ------------------------------------------------------------------------------------------
+
+
+def _limit(value: int | None, clear: bool) -> Any:
+    from tuikanban.services.pipelines import UNSET
+
+    if clear:
+        return None
+    return UNSET if value is None else value
+
+
+@stage_app.command("set")
+def stage_set(
+    ctx: typer.Context,
+    stage: str,
+    pipeline: PipelineOpt = None,
+    wip_max: Annotated[int | None, typer.Option("--wip-max", help="Most open deals the stage may hold.")] = None,
+    wip_min: Annotated[int | None, typer.Option("--wip-min", help="Fewest open deals it should hold.")] = None,
+    rep_wip_max: Annotated[int | None, typer.Option("--rep-wip-max", help="Most open deals per owner.")] = None,
+    expected_days: Annotated[int | None, typer.Option("--expected-days", help="Aging baseline in days.")] = None,
+    probability: Annotated[int | None, typer.Option("--probability", help="Win probability 0-100.")] = None,
+    exit_criteria: Annotated[str | None, typer.Option("--exit-criteria", help="Shown when a deal enters.")] = None,
+    clear: Annotated[list[str] | None, typer.Option(
+        "--clear", help="Remove a setting: wip-max, wip-min, rep-wip-max, expected-days.")] = None,
+) -> None:
+    """Set a stage's WIP limits, aging baseline, probability or exit criteria."""
+    from tuikanban.domain.errors import ValidationError
+    from tuikanban.services.pipelines import UNSET, set_stage
+
+    cleared = {c.strip().lower() for c in clear or []}
+    bad = cleared - {"wip-max", "wip-min", "rep-wip-max", "expected-days"}
+    if bad:
+        raise ValidationError(f"--clear takes wip-max, wip-min, rep-wip-max or expected-days, not {', '.join(bad)}.")
+    settings = {
+        "wip_max": _limit(wip_max, "wip-max" in cleared),
+        "wip_min": _limit(wip_min, "wip-min" in cleared),
+        "rep_wip_max": _limit(rep_wip_max, "rep-wip-max" in cleared),
+        "expected_days": _limit(expected_days, "expected-days" in cleared),
+        "probability": UNSET if probability is None else probability,
+        "exit_criteria": UNSET if exit_criteria is None else exit_criteria,
+    }
+    st = set_stage(state(ctx).db(), _pipeline(ctx, pipeline), stage, **settings)
+    parts = [
+        f"WIP max {_dash(st.wip_max)}", f"WIP min {_dash(st.wip_min)}", f"per-rep max {_dash(st.rep_wip_max)}",
+        f"expected days {_dash(st.expected_days)}", f"probability {st.probability}%",
+    ]
+    say("Stage ", cell(st.name), ": " + ", ".join(parts) + ".")
+
+
+@stage_app.command("add")
+def stage_add(
+    ctx: typer.Context,
+    name: str,
+    pipeline: PipelineOpt = None,
+    position: Annotated[int | None, typer.Option("--position", help="1-based column position (default: last).")] = None,
+    wip_max: Annotated[int | None, typer.Option("--wip-max")] = None,
+    probability: Annotated[int | None, typer.Option("--probability")] = None,
+) -> None:
+    """Add a stage (a column)."""
+    from tuikanban.services.pipelines import UNSET, add_stage
+
+    st = add_stage(state(ctx).db(), _pipeline(ctx, pipeline), name,
+                   position=None if position is None else position - 1,
+                   wip_max=UNSET if wip_max is None else wip_max,
+                   probability=UNSET if probability is None else probability)
+    say("Added stage ", cell(st.name), f" at position {st.position + 1}.")
+
+
+@stage_app.command("list")
+def stage_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt = False) -> None:
+    """List the stages with their limits and live counts."""
+    from tuikanban.domain.wip import wip_state
+    from tuikanban.services.pipelines import stage_rows
+
+    p, rows = stage_rows(state(ctx).db(), _pipeline(ctx, pipeline))
+    if as_json:
+        emit_json({"pipeline": p.name, "stages": [
+            {"name": r.stage.name, "position": r.stage.position + 1, "open_deals": r.open_deals,
+             "open_value": to_json_number(r.open_value_minor, p.currency), "wip_max": r.stage.wip_max,
+             "wip_min": r.stage.wip_min, "rep_wip_max": r.stage.rep_wip_max,
+             "expected_days": r.stage.expected_days, "probability": r.stage.probability,
+             "exit_criteria": r.stage.exit_criteria,
+             "wip_state": wip_state(r.open_deals, r.stage.wip_max, r.stage.wip_min).value} for r in rows]})
+        return
+    t = table("#", "Stage", "WIP", "Min", "Per rep", "Value", "Expected days", "Prob")
+    styles = {"at_limit": "bold red", "over": "bold reverse red", "under": "yellow", "ok": ""}
+    for r in rows:
+        st = wip_state(r.open_deals, r.stage.wip_max, r.stage.wip_min)
+        t.add_row(str(r.stage.position + 1), cell(r.stage.name),
+                  typer_text(counter_text(r.open_deals, r.stage.wip_max), styles[st.value]),
+                  _dash(r.stage.wip_min), _dash(r.stage.rep_wip_max), format_money(r.open_value_minor, p.currency),
+                  _dash(r.stage.expected_days), f"{r.stage.probability}%")
+    out.print(t)
+
+
+def typer_text(value: str, style: str) -> Any:
+    from rich.text import Text
+
+    return Text(value, style=style)
+
+
+def _dash(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+# -- type -------------------------------------------------------------------------------------------
+
+
+@type_app.command("add")
+def type_add(ctx: typer.Context, name: str, pipeline: PipelineOpt = None) -> None:
+    """Add a deal type (a swimlane)."""
+    from tuikanban.services.pipelines import add_type
+
+    t = add_type(state(ctx).db(), _pipeline(ctx, pipeline), name)
+    say("Added deal type ", cell(t.name), ".")
+
+
+@type_app.command("list")
+def type_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt = False) -> None:
+    """List deal types."""
+    from tuikanban.services.pipelines import list_types
+
+    types = list_types(state(ctx).db(), _pipeline(ctx, pipeline))
+    if as_json:
+        emit_json({"types": [{"id": t.id, "name": t.name} for t in types]})
+        return
+    for t in types:
+        out.print(cell(t.name))
+
+
+# -- deal -------------------------------------------------------------------------------------------
+
+
+@deal_app.command("add")
+def deal_add(
+    ctx: typer.Context,
+    title: str,
+    pipeline: PipelineOpt = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Stage (default: the first).")] = None,
+    value: Annotated[str | None, typer.Option("--value", help='Amount: 12500, "12,500.50", 12.5k, $1.2M.')] = None,
+    currency: Annotated[str | None, typer.Option("--currency", help="Default: the pipeline's.")] = None,
+    company: Annotated[str | None, typer.Option("--company")] = None,
+    contact: Annotated[str | None, typer.Option("--contact")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Default: you.")] = None,
+    dtype: Annotated[str | None, typer.Option("--type", help="Deal type (swimlane).")] = None,
+    close: Annotated[str | None, typer.Option("--close", help="Expected close date YYYY-MM-DD.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    at: AtOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
+) -> None:
+    """Add a deal; prints its id."""
+    from tuikanban.services.deals import create_deal
+
+    st = state(ctx)
+    deal = create_deal(st.db(), _pipeline(ctx, pipeline), title, user=st.user, stage=stage, value=value,
+                       currency=currency, company=company, contact=contact, owner=owner, dtype=dtype, close=close,
+                       notes=notes, at=at, force_reason=_force(force, reason))
+    out.print(str(deal.id))
+
+
+def _force(force: bool, reason: str | None) -> str | None:
+    from tuikanban.domain.errors import ValidationError
+
+    if not force:
+        if reason:
+            raise ValidationError("--reason goes with --force.")
+        return None
+    if not reason or not reason.strip():
+        raise ValidationError("--force needs --reason TEXT saying why the WIP limit is overridden.")
+    return reason
+
+
+@deal_app.command("move")
+def deal_move(
+    ctx: typer.Context,
+    deal_id: Annotated[int, typer.Argument(metavar="ID")],
+    stage: str,
+    at: AtOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
+) -> None:
+    """Move a deal to another stage; refused (exit 1) at a WIP limit unless forced."""
+    from tuikanban.services.deals import move_deal
+
+    st = state(ctx)
+    result = move_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=_force(force, reason))
+    say(f"Moved deal {deal_id} from ", cell(result.from_stage), " to ", cell(result.to_stage),
+              " (WIP limit overridden)." if result.forced else ".")
+    if result.exit_criteria:
+        say("Exit criteria of ", cell(result.to_stage), ": ", cell(result.exit_criteria, 400))
+
+
+@deal_app.command("edit")
+def deal_edit(
+    ctx: typer.Context,
+    deal_id: Annotated[int, typer.Argument(metavar="ID")],
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    value: Annotated[str | None, typer.Option("--value")] = None,
+    company: Annotated[str | None, typer.Option("--company")] = None,
+    contact: Annotated[str | None, typer.Option("--contact")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    dtype: Annotated[str | None, typer.Option("--type")] = None,
+    close: Annotated[str | None, typer.Option("--close", help="YYYY-MM-DD, or '' to clear.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    at: AtOpt = None,
+) -> None:
+    """Change a deal's fields; each change is logged as an event."""
+    from tuikanban.domain.errors import ValidationError
+    from tuikanban.services.deals import edit_deal
+
+    changes = {k: v for k, v in {"title": title, "value": value, "company": company, "contact": contact,
+                                 "owner": owner, "type": dtype, "close": close, "notes": notes}.items()
+               if v is not None}
+    if not changes:
+        raise ValidationError("Nothing to change; give at least one option such as --value or --close.")
+    st = state(ctx)
+    _deal, changed = edit_deal(st.db(), deal_id, changes, user=st.user, at=at)
+    say(f"Deal {deal_id}: " + (f"changed {', '.join(changed)}." if changed else "nothing changed."))
+
+
+@deal_app.command("won")
+def deal_won(ctx: typer.Context, deal_id: Annotated[int, typer.Argument(metavar="ID")], at: AtOpt = None) -> None:
+    """Mark a deal won."""
+    from tuikanban.services.deals import win_deal
+
+    st = state(ctx)
+    d = win_deal(st.db(), deal_id, user=st.user, at=at)
+    say(f"Deal {d.id} won: ", cell(d.title), f" ({format_money(d.value_minor, d.currency)}).")
+
+
+@deal_app.command("lost")
+def deal_lost(
+    ctx: typer.Context,
+    deal_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it was lost.")],
+    at: AtOpt = None,
+) -> None:
+    """Mark a deal lost with a reason."""
+    from tuikanban.services.deals import lose_deal
+
+    st = state(ctx)
+    d = lose_deal(st.db(), deal_id, reason, user=st.user, at=at)
+    say(f"Deal {d.id} lost: ", cell(d.title), " (", cell(d.lost_reason), ").")
+
+
+@deal_app.command("reopen")
+def deal_reopen(
+    ctx: typer.Context,
+    deal_id: Annotated[int, typer.Argument(metavar="ID")],
+    stage: str,
+    at: AtOpt = None,
+    force: Annotated[bool, typer.Option("--force")] = False,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Reopen a won or lost deal into a stage (subject to WIP limits)."""
+    from tuikanban.services.deals import reopen_deal
+
+    st = state(ctx)
+    d = reopen_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=_force(force, reason))
+    say(f"Deal {d.id} reopened in ", cell(d.stage_name), ".")
+
+
+def deal_json(d: Any, now: Any) -> dict[str, Any]:
+    return {
+        "id": d.id, "title": d.title, "stage": d.stage_name, "status": d.status,
+        "value": to_json_number(d.value_minor, d.currency), "currency": d.currency, "owner": d.owner,
+        "type": d.type_name, "company": d.company, "contact": d.contact,
+        "expected_close": d.expected_close.isoformat() if d.expected_close else None,
+        "created_at": d.created_at.isoformat(), "stage_entered_at": d.stage_entered_at.isoformat(),
+        "closed_at": d.closed_at.isoformat() if d.closed_at else None,
+        "lost_reason": d.lost_reason or None,
+        "days_in_stage": round(clock.days_between(d.stage_entered_at, now), 1) if d.status == "open" else None,
+        "version": d.version,
+    }
+
+
+@deal_app.command("list")
+def deal_list(
+    ctx: typer.Context,
+    pipeline: PipelineOpt = None,
+    status: Annotated[str, typer.Option("--status", help="open, won, lost or all.")] = "open",
+    as_json: JsonOpt = False,
+) -> None:
+    """List deals."""
+    from tuikanban.services.deals import list_deals
+    from tuikanban.services.pipelines import get_pipeline
+
+    db = state(ctx).db()
+    p = get_pipeline(db, _pipeline(ctx, pipeline))
+    deals = list_deals(db, p.id, status=status.lower())
+    now = clock.now()
+    if as_json:
+        emit_json({"pipeline": p.name, "status": status.lower(), "deals": [deal_json(d, now) for d in deals]})
+        return
+    if not deals:
+        say(f"No {status.lower() if status != 'all' else ''} deals in ", cell(p.name), ".")
+        return
+    t = table("Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days")
+    for d in deals:
+        days = f"{clock.days_between(d.stage_entered_at, now):.0f}" if d.status == "open" else ""
+        t.add_row(str(d.id), cell(d.title, 40), cell(d.company, 24), cell(d.stage_name), d.status,
+                  format_money(d.value_minor, d.currency), cell(d.owner, 16), cell(d.type_name or "", 16), days)
+    out.print(t)
+
+
+@deal_app.command("show")
+def deal_show(
+    ctx: typer.Context, deal_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False
+) -> None:
+    """Show one deal with its history."""
+    from tuikanban.services.deals import deal_history, get_deal
+
+    db = state(ctx).db()
+    d = get_deal(db, deal_id)
+    history = deal_history(db, deal_id)
+    if as_json:
+        doc = deal_json(d, clock.now())
+        doc["events"] = [{"kind": e.kind, "at": e.at.isoformat(), "user": e.user, "from": e.from_stage,
+                          "to": e.to_stage, "field": e.field, "old": e.old_value, "new": e.new_value,
+                          "reason": e.reason} for e in history]
+        emit_json(doc)
+        return
+    say(f"#{d.id} ", cell(d.title, 200), f"  [{d.status}] in ", cell(d.stage_name))
+    say("Value ", format_money(d.value_minor, d.currency), "  owner ", cell(d.owner),
+              "  company ", cell(d.company))
+    t = table("When", "Who", "What")
+    for e in history:
+        what = e.kind
+        if e.kind == "move":
+            what = f"moved {e.from_stage} -> {e.to_stage}"
+        elif e.kind == "edit":
+            what = f"{e.field}: {e.old_value or ''} -> {e.new_value or ''}"
+        elif e.reason:
+            what = f"{e.kind}: {e.reason}"
+        t.add_row(e.at.strftime("%Y-%m-%d %H:%M"), cell(e.user), cell(what, 80))
+    out.print(t)

@@ -1,0 +1,42 @@
+"""Errors a user can cause. Each carries one clear sentence; the CLI and the board show it as is."""
+
+from __future__ import annotations
+
+
+class TuikanbanError(Exception):
+    """Base class: the message is one sentence meant for the user."""
+
+
+class ValidationError(TuikanbanError):
+    """Bad input: a name, a number, a date or money that cannot be used."""
+
+
+class NotFoundError(TuikanbanError):
+    """A pipeline, stage, deal type or deal that does not exist."""
+
+
+class DuplicateError(TuikanbanError):
+    """A name that is already taken."""
+
+
+class WipLimitError(TuikanbanError):
+    """A move or create refused because the target stage (or owner) is at its WIP limit."""
+
+    def __init__(self, message: str, *, stage: str, count: int, limit: int, per_owner: bool = False) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.count = count
+        self.limit = limit
+        self.per_owner = per_owner
+
+
+class StaleEditError(TuikanbanError):
+    """An edit based on a version of the deal that someone else has changed since."""
+
+
+class DatabaseError(TuikanbanError):
+    """The database file cannot be used: not ours, damaged, locked, read-only, newer, full."""
+
+
+class ReadOnlyError(DatabaseError):
+    """The database is open read-only, so nothing can be changed."""

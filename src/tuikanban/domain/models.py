@@ -1,0 +1,114 @@
+"""Plain value types handed from the core to the CLI and the board (no ORM objects cross that line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineInfo:
+    id: int
+    name: str
+    currency: str
+    target_minor: int | None
+    stale_days: int
+    lost_reasons: tuple[str, ...]
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    id: int
+    pipeline_id: int
+    name: str
+    position: int
+    wip_max: int | None
+    wip_min: int | None
+    rep_wip_max: int | None
+    expected_days: int | None
+    probability: int
+    exit_criteria: str
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DealTypeInfo:
+    id: int
+    pipeline_id: int
+    name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class DealView:
+    id: int
+    pipeline_id: int
+    title: str
+    company: str
+    contact: str
+    value_minor: int | None
+    currency: str
+    owner: str
+    type_id: int | None
+    type_name: str | None
+    expected_close: date | None
+    notes: str
+    stage_id: int
+    stage_name: str
+    status: str
+    lost_reason: str
+    created_at: datetime
+    stage_entered_at: datetime
+    closed_at: datetime | None
+    last_activity_at: datetime | None
+    rank: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    deal_id: int | None
+    kind: str
+    at: datetime
+    user: str
+    from_stage: str | None
+    to_stage: str | None
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityView:
+    id: int
+    deal_id: int
+    kind: str
+    subject: str
+    at: datetime
+    user: str
+    due: date | None
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MoveResult:
+    deal: DealView
+    from_stage: str
+    to_stage: str
+    exit_criteria: str = ""
+    forced: bool = False
+
+
+@dataclass(slots=True)
+class BoardData:
+    """Everything the board paints for one pipeline: stages with counts and sums, types, and open cards."""
+
+    pipeline: PipelineInfo
+    stages: list[StageInfo]
+    types: list[DealTypeInfo]
+    cards: list[DealView] = field(default_factory=list)
+    counts: dict[int, int] = field(default_factory=dict)  # stage id -> open deals (whatever the filter)
+    sums: dict[int, int] = field(default_factory=dict)  # stage id -> open value in minor units

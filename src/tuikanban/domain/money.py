@@ -1,0 +1,123 @@
+"""Exact money: parsing what people type, formatting for screens and JSON. No float anywhere.
+
+Amounts are stored as integers in the currency's minor unit (cents for USD, yen for JPY).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from tuikanban.domain.errors import ValidationError
+
+# ISO 4217 exponents that differ from 2.
+_EXPONENTS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+_SYMBOLS: dict[str, str] = {
+    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩", "CHF": "CHF ",
+    "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "BRL": "R$", "CNY": "CN¥", "SEK": "SEK ",
+}
+_SYMBOL_CHARS = "$€£¥₹₩"
+_MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "mm": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
+# The largest amount we accept, in major units: well inside a signed 64-bit integer of minor units.
+MAX_MAJOR = Decimal(10) ** 13
+_NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:[, \u00a0\u202f_]\d{3})+|\d+)?(?:\.(?P<frac>\d+))?$")
+
+
+def normalise_currency(code: str) -> str:
+    """Upper-case a three-letter ISO 4217 code or refuse it."""
+    cleaned = code.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", cleaned):
+        raise ValidationError(f"'{code}' is not a currency code; use three letters such as USD or EUR.")
+    return cleaned
+
+
+def exponent(currency: str) -> int:
+    """How many decimal places the currency's minor unit has."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def parse_money(text: str, currency: str = "USD") -> int:
+    """Parse what a person types ("12,500.50", "12.5k", "$1.2M", "1 250 000") into minor units.
+
+    Refuses negative amounts, exponents, more decimals than the currency has, and absurd sizes.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ValidationError("The value is empty; type an amount such as 12500 or 12.5k.")
+    cleaned = raw.replace("\u00a0", " ").strip()
+    upper = cleaned.upper()
+    cur = currency.upper()
+    if upper.startswith(cur):
+        cleaned = cleaned[len(cur):].strip()
+    elif upper.endswith(cur):
+        cleaned = cleaned[: -len(cur)].strip()
+    if cleaned.startswith("-") or cleaned.startswith("(") or "-" in cleaned:
+        raise ValidationError(f"'{raw}' is negative; a deal value must be zero or more.")
+    cleaned = cleaned.lstrip("+").strip()
+    cleaned = cleaned.lstrip(_SYMBOL_CHARS).strip()
+    match = re.fullmatch(r"(?P<num>[\d.,\s_\u202f]+?)\s*(?P<suffix>k|m|mm|b|bn)?", cleaned, re.IGNORECASE)
+    if not match:
+        raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500, 12,500.50 or 12.5k.")
+    number = match.group("num").strip()
+    suffix = (match.group("suffix") or "").lower()
+    parts = _NUMBER.fullmatch(number)
+    if not parts or (parts.group("int") is None and parts.group("frac") is None):
+        raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500, 12,500.50 or 12.5k.")
+    digits = re.sub(r"[, \u00a0\u202f_]", "", parts.group("int") or "0")
+    frac = parts.group("frac") or ""
+    try:
+        amount = Decimal(f"{digits}.{frac or '0'}") * _MULTIPLIERS[suffix]
+    except InvalidOperation:
+        raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500 or 12.5k.") from None
+    if amount >= MAX_MAJOR:
+        raise ValidationError(f"'{raw}' is too large; the largest value is 9,999,999,999,999.")
+    exp = exponent(cur)
+    minor = amount * (Decimal(10) ** exp)
+    if minor != minor.to_integral_value():
+        places = "no decimals" if exp == 0 else f"at most {exp} decimals"
+        raise ValidationError(f"'{raw}' has more precision than {cur} allows ({places}).")
+    return int(minor)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """Minor units to an exact Decimal of major units."""
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def to_json_number(minor: int | None, currency: str) -> int | float | None:
+    """Major units as a JSON number, exact to the minor unit (12500.5).
+
+    The float is produced from the exact decimal string, so it round-trips to the same text in JSON.
+    """
+    if minor is None:
+        return None
+    value = to_decimal(minor, currency)
+    if value == value.to_integral_value():
+        return int(value)
+    return float(str(value.normalize()))
+
+
+def format_money(minor: int | None, currency: str, *, compact: bool = False, symbol: bool = True) -> str:
+    """Human text: "$12,500.50", compact "$12.5k", "n/a" when there is no value."""
+    if minor is None:
+        return "n/a"
+    cur = currency.upper()
+    value = to_decimal(minor, cur)
+    prefix = _SYMBOLS.get(cur, f"{cur} ") if symbol else ""
+    if compact:
+        for limit, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):
+            if abs(value) >= limit:
+                scaled = (value / limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+                text = f"{scaled:f}".rstrip("0").rstrip(".")
+                return f"{prefix}{text}{suffix}"
+        return f"{prefix}{value.quantize(Decimal(1), rounding=ROUND_HALF_UP):,f}"
+    exp = exponent(cur)
+    quant = Decimal(1).scaleb(-exp)
+    text = f"{value.quantize(quant):,f}"
+    if exp and text.endswith("." + "0" * exp):
+        text = text[: -(exp + 1)]
+    return f"{prefix}{text}"

@@ -1,0 +1,61 @@
+"""Safe text: user-typed strings never carry markup or terminal control sequences to a screen."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 and C1 control characters (keeps nothing: tab and newline are folded to spaces on single-line display).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Full escape sequences: CSI, OSC (terminated by BEL or ST), DCS/SOS/PM/APC strings, and two-byte escapes.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (incl. OSC 52 clipboard writes)
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x9d[^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC
+)
+# Bidi controls that can reorder what follows them on the line (Trojan Source style).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def clean_text(value: str, *, max_length: int | None = None, multiline: bool = False) -> str:
+    """Strip escape sequences, control and bidi-override characters; keep printable text literally.
+
+    Used when text is stored and again when it is displayed, so rows from older versions or imports are safe.
+    """
+    text = _ESCAPES.sub("", value)
+    text = _BIDI.sub("", text)
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\t", "    ")
+        text = "".join(ch for ch in text if ch == "\n" or not _CONTROL.match(ch))
+    else:
+        text = _CONTROL.sub(" ", text)
+    text = unicodedata.normalize("NFC", text)
+    if max_length is not None and len(text) > max_length:
+        text = text[: max_length - 1] + "…"
+    return text
+
+
+def display(value: str | None, *, max_length: int | None = None) -> str:
+    """One line of user text, safe for a terminal (still to be shown as a Text, never as markup)."""
+    if not value:
+        return ""
+    return clean_text(value, max_length=max_length).strip()
+
+
+def name_key(name: str) -> str:
+    """Case-insensitive key for pipeline, stage and deal type names."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def clean_name(name: str, *, what: str) -> str:
+    from tuikanban.domain.errors import ValidationError
+
+    cleaned = clean_text(name).strip()
+    if not cleaned:
+        raise ValidationError(f"The {what} name is empty.")
+    if len(cleaned) > 80:
+        raise ValidationError(f"The {what} name is longer than 80 characters.")
+    return cleaned

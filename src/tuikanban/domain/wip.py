@@ -1,0 +1,55 @@
+"""WIP limit rules: pure functions over counts and limits."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tuikanban.domain.errors import ValidationError
+
+
+class WipState(StrEnum):
+    OK = "ok"
+    UNDER = "under"  # below wip_min
+    AT_LIMIT = "at_limit"  # count == wip_max
+    OVER = "over"  # count > wip_max (limit lowered below the count, or a forced entry)
+
+
+def wip_state(count: int, wip_max: int | None, wip_min: int | None = None) -> WipState:
+    if wip_max is not None and count > wip_max:
+        return WipState.OVER
+    if wip_max is not None and count == wip_max:
+        return WipState.AT_LIMIT
+    if wip_min is not None and count < wip_min:
+        return WipState.UNDER
+    return WipState.OK
+
+
+def counter_text(count: int, wip_max: int | None) -> str:
+    """`count/max`, or just `count` when the stage has no limit."""
+    return f"{count}/{wip_max}" if wip_max is not None else str(count)
+
+
+def admits(count: int, limit: int | None) -> bool:
+    """Whether one more deal may enter: refused at or over the limit."""
+    return limit is None or count < limit
+
+
+def refusal(stage: str, count: int, limit: int, owner: str | None = None) -> str:
+    if owner is not None:
+        return f"{stage} is at its per-rep WIP limit for {owner} ({count}/{limit})"
+    return f"{stage} is at its WIP limit ({count}/{limit})"
+
+
+def validate_limits(
+    wip_max: int | None, wip_min: int | None, rep_wip_max: int | None, *, stage: str = "the stage"
+) -> None:
+    for label, value in (("WIP max", wip_max), ("WIP min", wip_min), ("per-rep WIP max", rep_wip_max)):
+        if value is not None and value < 0:
+            raise ValidationError(f"The {label} of {stage} cannot be negative ({value}).")
+    if wip_max is not None and wip_min is not None and wip_min > wip_max:
+        raise ValidationError(f"The WIP min of {stage} ({wip_min}) is greater than its WIP max ({wip_max}).")
+
+
+def validate_probability(probability: int, *, stage: str = "the stage") -> None:
+    if not 0 <= probability <= 100:
+        raise ValidationError(f"The probability of {stage} must be between 0 and 100, not {probability}.")

@@ -1,0 +1,356 @@
+"""Pipelines, stages and deal types: create, configure, list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from tuikanban.domain import wip
+from tuikanban.domain.errors import DuplicateError, ValidationError
+from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
+from tuikanban.domain.money import normalise_currency, parse_money
+from tuikanban.domain.text import clean_name, clean_text, name_key
+from tuikanban.services.common import (
+    active_stages,
+    pipeline_info,
+    resolve_pipeline,
+    resolve_stage,
+    resolve_type,
+    stage_info,
+    type_info,
+    when,
+)
+from tuikanban.store.engine import Database
+from tuikanban.store.queries import stage_totals
+from tuikanban.store.tables import Deal, DealType, Pipeline, Stage
+
+STARTER_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
+DEFAULT_LOST_REASONS = ("Price", "Lost to competitor", "No budget", "No decision", "Timing", "Went silent")
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def parse_stage_list(text: str) -> list[str]:
+    names = [clean_name(n, what="stage") for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValidationError("Give at least one stage, for example --stages \"Lead,Qualified,Proposal\".")
+    keys = [name_key(n) for n in names]
+    dupes = sorted({n for n, k in zip(names, keys, strict=True) if keys.count(k) > 1})
+    if dupes:
+        raise ValidationError(f"The stage names repeat: {', '.join(dupes)}.")
+    return names
+
+
+def create_pipeline(
+    db: Database,
+    name: str,
+    stages: list[str] | str,
+    *,
+    currency: str = "USD",
+    target: str | int | None = None,
+    stale_days: int = 10,
+    types: list[str] | None = None,
+    make_default: bool = False,
+) -> PipelineInfo:
+    clean = clean_name(name, what="pipeline")
+    stage_names = parse_stage_list(stages) if isinstance(stages, str) else parse_stage_list(",".join(stages))
+    cur = normalise_currency(currency)
+    target_minor = parse_money(target, cur) if isinstance(target, str) else target
+    if stale_days < 1:
+        raise ValidationError("The stale-activity days must be at least 1.")
+
+    def work(s: Session) -> PipelineInfo:
+        if s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first():
+            raise DuplicateError(f"A pipeline named '{clean}' already exists.")
+        p = Pipeline(
+            name=clean, name_key=name_key(clean), currency=cur, target_minor=target_minor, stale_days=stale_days,
+            lost_reasons="\n".join(DEFAULT_LOST_REASONS), is_default=make_default, created_at=when(None),
+        )
+        if make_default:
+            for other in s.exec(select(Pipeline).where(Pipeline.is_default == True)):  # noqa: E712
+                other.is_default = False
+                s.add(other)
+        s.add(p)
+        s.flush()
+        assert p.id is not None
+        for pos, st in enumerate(stage_names):
+            s.add(Stage(pipeline_id=p.id, name=st, name_key=name_key(st), position=pos))
+        for pos, tname in enumerate(types or []):
+            tclean = clean_name(tname, what="deal type")
+            s.add(DealType(pipeline_id=p.id, name=tclean, name_key=name_key(tclean), position=pos))
+        return pipeline_info(p)
+
+    return db.write(work)
+
+
+def list_pipelines(db: Database) -> list[PipelineInfo]:
+    with db.read() as s:
+        return [pipeline_info(p) for p in s.exec(select(Pipeline).order_by(col(Pipeline.id)))]
+
+
+def get_pipeline(db: Database, ref: str | int | None) -> PipelineInfo:
+    with db.read() as s:
+        return pipeline_info(resolve_pipeline(s, ref))
+
+
+def update_pipeline(
+    db: Database,
+    ref: str | int | None,
+    *,
+    name: str | None = None,
+    currency: str | None = None,
+    target: str | int | None = UNSET,
+    stale_days: int | None = None,
+    lost_reasons: list[str] | None = None,
+    make_default: bool | None = None,
+) -> PipelineInfo:
+    def work(s: Session) -> PipelineInfo:
+        p = resolve_pipeline(s, ref)
+        if name is not None:
+            clean = clean_name(name, what="pipeline")
+            other = s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first()
+            if other is not None and other.id != p.id:
+                raise DuplicateError(f"A pipeline named '{clean}' already exists.")
+            p.name, p.name_key = clean, name_key(clean)
+        if currency is not None:
+            p.currency = normalise_currency(currency)
+        if target is not UNSET:
+            p.target_minor = parse_money(target, p.currency) if isinstance(target, str) else target
+        if stale_days is not None:
+            if stale_days < 1:
+                raise ValidationError("The stale-activity days must be at least 1.")
+            p.stale_days = stale_days
+        if lost_reasons is not None:
+            p.lost_reasons = "\n".join(clean_text(r).strip() for r in lost_reasons if r.strip())
+        if make_default is not None:
+            if make_default:
+                for other in s.exec(select(Pipeline).where(Pipeline.is_default == True)):  # noqa: E712
+                    other.is_default = False
+                    s.add(other)
+            p.is_default = make_default
+        s.add(p)
+        return pipeline_info(p)
+
+    return db.write(work)
+
+
+# -- stages -----------------------------------------------------------------------------------------
+
+
+def list_stages(db: Database, pipeline: str | int | None, *, include_archived: bool = False) -> list[StageInfo]:
+    with db.read() as s:
+        p = resolve_pipeline(s, pipeline)
+        if include_archived:
+            rows = s.exec(select(Stage).where(Stage.pipeline_id == p.id).order_by(col(Stage.position)))
+            return [stage_info(r) for r in rows]
+        return [stage_info(r) for r in active_stages(s, p)]
+
+
+@dataclass(frozen=True, slots=True)
+class StageRow:
+    """A stage with its live open count and value, for `stage list`."""
+
+    stage: StageInfo
+    open_deals: int
+    open_value_minor: int
+
+
+def stage_rows(db: Database, pipeline: str | int | None) -> tuple[PipelineInfo, list[StageRow]]:
+    with db.read() as s:
+        p = resolve_pipeline(s, pipeline)
+        assert p.id is not None
+        counts = stage_totals(s, p.id)
+        return pipeline_info(p), [
+            StageRow(stage_info(st), *counts.get(st.id or 0, (0, 0))) for st in active_stages(s, p)
+        ]
+
+
+def add_stage(
+    db: Database, pipeline: str | int | None, name: str, *, position: int | None = None, **settings: Any
+) -> StageInfo:
+    clean = clean_name(name, what="stage")
+
+    def work(s: Session) -> StageInfo:
+        p = resolve_pipeline(s, pipeline)
+        existing = s.exec(select(Stage).where(Stage.pipeline_id == p.id, Stage.name_key == name_key(clean))).first()
+        if existing is not None and not existing.archived:
+            raise DuplicateError(f"Pipeline {p.name} already has a stage named '{existing.name}'.")
+        stages = active_stages(s, p)
+        if existing is not None:  # bring an archived stage back
+            existing.archived = False
+            stage = existing
+        else:
+            stage = Stage(pipeline_id=p.id, name=clean, name_key=name_key(clean))  # type: ignore[arg-type]
+        pos = len(stages) if position is None else max(0, min(position, len(stages)))
+        ordered = [st for st in stages if st is not stage]
+        ordered.insert(pos, stage)
+        for i, st in enumerate(ordered):
+            st.position = i
+            s.add(st)
+        s.flush()
+        _apply_stage_settings(stage, settings)
+        s.add(stage)
+        return stage_info(stage)
+
+    return db.write(work)
+
+
+def _apply_stage_settings(stage: Stage, settings: dict[str, Any]) -> None:
+    allowed = {"wip_max", "wip_min", "rep_wip_max", "expected_days", "probability", "exit_criteria"}
+    unknown = set(settings) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown stage setting: {', '.join(sorted(unknown))}.")
+    values = {k: v for k, v in settings.items() if v is not UNSET}
+    new_max = values.get("wip_max", stage.wip_max)
+    new_min = values.get("wip_min", stage.wip_min)
+    new_rep = values.get("rep_wip_max", stage.rep_wip_max)
+    wip.validate_limits(new_max, new_min, new_rep, stage=stage.name)
+    if "expected_days" in values and values["expected_days"] is not None and values["expected_days"] < 1:
+        raise ValidationError(f"The expected days of {stage.name} must be at least 1.")
+    if "probability" in values:
+        if values["probability"] is None:
+            values["probability"] = 0
+        wip.validate_probability(values["probability"], stage=stage.name)
+    if "exit_criteria" in values:
+        values["exit_criteria"] = clean_text(values["exit_criteria"] or "", multiline=True).strip()
+    for key, value in values.items():
+        setattr(stage, key, value)
+
+
+def set_stage(db: Database, pipeline: str | int | None, stage: str | int, **settings: Any) -> StageInfo:
+    """Change a stage's limits and settings; pass None to clear a limit, leave a key out to keep it."""
+
+    def work(s: Session) -> StageInfo:
+        p = resolve_pipeline(s, pipeline)
+        st = resolve_stage(s, p, stage)
+        _apply_stage_settings(st, settings)
+        s.add(st)
+        return stage_info(st)
+
+    return db.write(work)
+
+
+def rename_stage(db: Database, pipeline: str | int | None, stage: str | int, new_name: str) -> StageInfo:
+    clean = clean_name(new_name, what="stage")
+
+    def work(s: Session) -> StageInfo:
+        p = resolve_pipeline(s, pipeline)
+        st = resolve_stage(s, p, stage)
+        other = s.exec(select(Stage).where(Stage.pipeline_id == p.id, Stage.name_key == name_key(clean))).first()
+        if other is not None and other.id != st.id:
+            raise DuplicateError(f"Pipeline {p.name} already has a stage named '{other.name}'.")
+        st.name, st.name_key = clean, name_key(clean)
+        s.add(st)
+        return stage_info(st)
+
+    return db.write(work)
+
+
+def move_stage(db: Database, pipeline: str | int | None, stage: str | int, offset: int) -> list[StageInfo]:
+    """Reorder a stage left (negative offset) or right."""
+
+    def work(s: Session) -> list[StageInfo]:
+        p = resolve_pipeline(s, pipeline)
+        st = resolve_stage(s, p, stage)
+        stages = active_stages(s, p)
+        idx = next(i for i, x in enumerate(stages) if x.id == st.id)
+        new = max(0, min(len(stages) - 1, idx + offset))
+        stages.insert(new, stages.pop(idx))
+        for i, x in enumerate(stages):
+            x.position = i
+            s.add(x)
+        return [stage_info(x) for x in stages]
+
+    return db.write(work)
+
+
+def archive_stage(db: Database, pipeline: str | int | None, stage: str | int) -> StageInfo:
+    def work(s: Session) -> StageInfo:
+        p = resolve_pipeline(s, pipeline)
+        st = resolve_stage(s, p, stage)
+        n = s.exec(
+            select(func.count()).select_from(Deal).where(Deal.stage_id == st.id, Deal.status == "open")
+        ).one()
+        if n:
+            raise ValidationError(f"{st.name} still holds {n} open deals; move them before archiving the stage.")
+        if len(active_stages(s, p)) <= 1:
+            raise ValidationError(f"{st.name} is the last stage of {p.name}; a pipeline needs at least one.")
+        st.archived = True
+        s.add(st)
+        return stage_info(st)
+
+    return db.write(work)
+
+
+# -- deal types -------------------------------------------------------------------------------------
+
+
+def list_types(db: Database, pipeline: str | int | None) -> list[DealTypeInfo]:
+    with db.read() as s:
+        p = resolve_pipeline(s, pipeline)
+        rows = s.exec(
+            select(DealType).where(DealType.pipeline_id == p.id).order_by(col(DealType.position), col(DealType.id))
+        )
+        return [type_info(t) for t in rows]
+
+
+def add_type(db: Database, pipeline: str | int | None, name: str) -> DealTypeInfo:
+    clean = clean_name(name, what="deal type")
+
+    def work(s: Session) -> DealTypeInfo:
+        p = resolve_pipeline(s, pipeline)
+        if s.exec(select(DealType).where(DealType.pipeline_id == p.id, DealType.name_key == name_key(clean))).first():
+            raise DuplicateError(f"Pipeline {p.name} already has a deal type named '{clean}'.")
+        n = s.exec(select(func.count()).select_from(DealType).where(DealType.pipeline_id == p.id)).one()
+        t = DealType(pipeline_id=p.id, name=clean, name_key=name_key(clean), position=n)  # type: ignore[arg-type]
+        s.add(t)
+        s.flush()
+        return type_info(t)
+
+    return db.write(work)
+
+
+def rename_type(db: Database, pipeline: str | int | None, dtype: str | int, new_name: str) -> DealTypeInfo:
+    clean = clean_name(new_name, what="deal type")
+
+    def work(s: Session) -> DealTypeInfo:
+        p = resolve_pipeline(s, pipeline)
+        t = resolve_type(s, p, dtype)
+        other = s.exec(
+            select(DealType).where(DealType.pipeline_id == p.id, DealType.name_key == name_key(clean))
+        ).first()
+        if other is not None and other.id != t.id:
+            raise DuplicateError(f"Pipeline {p.name} already has a deal type named '{other.name}'.")
+        t.name, t.name_key = clean, name_key(clean)
+        s.add(t)
+        return type_info(t)
+
+    return db.write(work)
+
+
+def remove_type(db: Database, pipeline: str | int | None, dtype: str | int) -> None:
+    def work(s: Session) -> None:
+        p = resolve_pipeline(s, pipeline)
+        t = resolve_type(s, p, dtype)
+        n = s.exec(select(func.count()).select_from(Deal).where(Deal.type_id == t.id)).one()
+        if n:
+            raise ValidationError(f"{n} deals have the type {t.name}; change their type before removing it.")
+        s.delete(t)
+
+    db.write(work)
+
+
+__all__ = [
+    "STARTER_STAGES", "UNSET", "StageRow", "add_stage", "add_type", "archive_stage", "create_pipeline",
+    "get_pipeline", "list_pipelines", "list_stages", "list_types", "move_stage", "remove_type", "rename_stage",
+    "rename_type", "set_stage", "stage_rows", "update_pipeline",
+]

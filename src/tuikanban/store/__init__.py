@@ -1,0 +1,1 @@
+"""The store: engine, tables, migrations and queries. Knows nothing of the terminal."""

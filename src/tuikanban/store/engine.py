@@ -1,0 +1,345 @@
+"""The one module that owns the database engine and every SQLite-specific statement.
+
+- WAL, busy_timeout, foreign keys and synchronous=NORMAL on every connection;
+- write transactions begin IMMEDIATE, so a check and the write that depends on it cannot interleave
+  with another process (see FACTS: this is what keeps WIP limits true across processes);
+- a schema version in the database, forward migrations, refusal of newer or foreign files;
+- a dedicated connection that polls `PRAGMA data_version` to see other processes' commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel
+
+from tuikanban.domain.errors import DatabaseError, ReadOnlyError
+from tuikanban.store import tables
+from tuikanban.store.tables import SCHEMA_VERSION, Meta
+
+T = TypeVar("T")
+
+APP_MARKER = "tuikanban"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+WRITE_DEADLINE_S = 15.0
+ENV_DB = "TUIKANBAN_DB"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tuikanban", appauthor=False)) / "tuikanban.db"
+
+
+def describe_db_error(exc: BaseException, path: Path | str) -> str:
+    """One sentence for a database failure a user can meet."""
+    msg = str(getattr(exc, "orig", exc) or exc).lower()
+    if "locked" in msg or "busy" in msg:
+        return (
+            f"The database {path} stayed locked by another process for over {int(WRITE_DEADLINE_S)} seconds; "
+            "nothing was changed, try again."
+        )
+    if "readonly" in msg or "read-only" in msg or "read only" in msg:
+        return f"The database {path} is read-only, so nothing can be changed (check the file and folder permissions)."
+    if "disk is full" in msg or "disk full" in msg or "no space" in msg:
+        return f"The disk holding {path} is full; nothing was changed, free some space and try again."
+    if "malformed" in msg or "not a database" in msg or "corrupt" in msg:
+        return f"The database {path} is damaged; it was left untouched (restore a backup, or run 'tuikanban doctor')."
+    if "unable to open" in msg:
+        return f"The database {path} cannot be opened; check that the folder exists and is writable."
+    return f"The database {path} could not be used: {str(getattr(exc, 'orig', exc)).strip()}."
+
+
+def _inspect_existing(path: Path) -> tuple[int | None, bool]:
+    """Look at an existing file without writing to it.
+
+    Returns (schema_version or None for an empty SQLite database, is_wal). Raises DatabaseError for a file
+    that is not an SQLite database, not a tuikanban database, damaged, or written by a newer tuikanban.
+    """
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except PermissionError:
+        raise DatabaseError(f"The database {path} cannot be read (permission denied).") from None
+    except IsADirectoryError:
+        raise DatabaseError(f"{path} is a folder, not a database file; give a file path with --db.") from None
+    if len(header) == 0:
+        return None, False
+    if not header.startswith(SQLITE_HEADER):
+        raise DatabaseError(f"{path} is not a tuikanban database (not an SQLite file); it was left untouched.")
+    is_wal = len(header) >= 20 and header[18] == 2 and header[19] == 2
+    uri = f"file:{path}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise DatabaseError(describe_db_error(exc, path)) from None
+    try:
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.OperationalError as exc:
+            if "unable to open" in str(exc).lower() or "readonly" in str(exc).lower():
+                con.close()
+                con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            else:
+                raise
+        if not names:
+            return None, is_wal
+        if "tk_meta" not in names:
+            raise DatabaseError(f"{path} is an SQLite database but not a tuikanban one; it was left untouched.")
+        rows = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(describe_db_error(exc, path)) from None
+    finally:
+        con.close()
+    if rows.get("app") != APP_MARKER:
+        raise DatabaseError(f"{path} is an SQLite database but not a tuikanban one; it was left untouched.")
+    try:
+        version = int(rows.get("schema_version", "0"))
+    except ValueError:
+        raise DatabaseError(f"The database {path} is damaged (its schema version is unreadable).") from None
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"The database {path} was written by a newer tuikanban (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade tuikanban to open it. It was left untouched."
+        )
+    return version, is_wal
+
+
+def _writable(path: Path) -> bool:
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not (path.exists() and not os.access(path, os.W_OK))
+
+
+@dataclass
+class Database:
+    """An open tuikanban database: the engine plus what we learned while opening it."""
+
+    path: Path
+    engine: Engine
+    readonly: bool = False
+    readonly_reason: str = ""
+    _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
+    _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- sessions ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read session (a deferred transaction: a consistent snapshot)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            except (OperationalError, DBAPIError) as exc:
+                raise DatabaseError(describe_db_error(exc, self.path)) from None
+
+    def write(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in one IMMEDIATE write transaction, retrying with backoff while the file is locked.
+
+        Either everything `fn` did is committed or nothing is. Past the deadline the user gets one sentence.
+        """
+        if self.readonly:
+            raise ReadOnlyError(
+                f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can be changed."
+            )
+        deadline = time.monotonic() + WRITE_DEADLINE_S
+        delay = 0.02
+        while True:
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    result = fn(session)
+                    session.commit()
+                    return result
+            except OperationalError as exc:
+                msg = str(exc.orig).lower()
+                if ("locked" in msg or "busy" in msg) and time.monotonic() < deadline:
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 0.5)
+                    continue
+                raise DatabaseError(describe_db_error(exc, self.path)) from None
+            except DBAPIError as exc:
+                raise DatabaseError(describe_db_error(exc, self.path)) from None
+
+    # -- other processes' commits --------------------------------------------------------------------
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (cheap: a few microseconds)."""
+        with self._watch_lock:
+            if self._watch_con is None:
+                uri = f"file:{self.path}?mode=ro" if self.readonly else f"file:{self.path}"
+                self._watch_con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            row = self._watch_con.execute("PRAGMA data_version").fetchone()
+            return int(row[0])
+
+    def schema_version(self) -> int:
+        with self.read() as s:
+            row = s.get(Meta, "schema_version")
+            return int(row.value) if row else 0
+
+    def integrity_check(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+
+    def backup_to(self, target: Path) -> None:
+        """Copy the database with SQLite's online backup API (safe while others write)."""
+        src = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            dst = sqlite3.connect(str(target))
+            try:
+                src.backup(dst, pages=1024, sleep=0.005)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+
+    def close(self) -> None:
+        with self._watch_lock:
+            if self._watch_con is not None:
+                self._watch_con.close()
+                self._watch_con = None
+        self.engine.dispose()
+
+
+def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engine:
+    if readonly:
+        extra = "&immutable=1" if immutable else ""
+        url = f"sqlite:///file:{path}?mode=ro{extra}&uri=true"
+    else:
+        url = f"sqlite:///{path}"
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # stop pysqlite's own BEGIN handling
+        cur = dbapi_conn.cursor()
+        pragmas = [f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"]
+        if not readonly:
+            pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
+        for pragma in pragmas:
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _create_file(path: Path, *, private: bool) -> None:
+    if not private and not path.parent.is_dir():
+        raise DatabaseError(f"The folder {path.parent} does not exist; create it or choose another --db path.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600 if private else 0o666)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseError(
+            f"Cannot create the database at {path} ({exc.strerror or exc}); choose a writable location with --db."
+        ) from None
+
+
+def open_database(
+    path: Path | str | None = None, *, create: bool = True, readonly: bool = False, private: bool | None = None
+) -> Database:
+    """Open (and if needed create and migrate) a tuikanban database.
+
+    Nothing is written to a file that turns out not to be a usable tuikanban database.
+    """
+    if path is None:
+        env = os.environ.get(ENV_DB)
+        path = Path(env) if env else default_db_path()
+        if private is None:
+            private = not env
+    db_path = Path(path).expanduser()
+    if private is None:
+        private = False
+    if db_path.exists():
+        version, _ = _inspect_existing(db_path)
+    else:
+        if not create:
+            raise DatabaseError(f"There is no database at {db_path}.")
+        if readonly:
+            raise DatabaseError(f"There is no database at {db_path} to open read-only.")
+        _create_file(db_path, private=private)
+        version = None
+    reason = ""
+    if not readonly and not _writable(db_path):
+        readonly = True
+        reason = " (you cannot write to the file or its folder)"
+    if readonly and version is None:
+        raise DatabaseError(f"The database {db_path} is empty and read-only, so it cannot be set up.")
+    if readonly and version is not None and version < SCHEMA_VERSION:
+        raise DatabaseError(
+            f"The database {db_path} needs an upgrade (schema {version} to {SCHEMA_VERSION}) but is read-only."
+        )
+    immutable = readonly and not os.access(db_path.parent, os.W_OK)
+    engine = _make_engine(db_path, readonly=readonly, immutable=immutable)
+    db = Database(path=db_path, engine=engine, readonly=readonly, readonly_reason=reason)
+    if not readonly:
+        try:
+            _initialise(db, version)
+        except DatabaseError:
+            engine.dispose()
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            engine.dispose()
+            raise DatabaseError(describe_db_error(exc, db_path)) from None
+    return db
+
+
+def _initialise(db: Database, version: int | None) -> None:
+    if version == SCHEMA_VERSION:
+        return
+
+    def work(session: Session) -> None:
+        conn = session.connection()
+        current = conn.execute(
+            text("SELECT value FROM tk_meta WHERE key='schema_version'")
+        ).scalar() if _has_meta(conn) else None
+        if current is None:
+            SQLModel.metadata.create_all(conn, tables=[getattr(t, "__table__") for t in _ALL_TABLES])  # noqa: B009
+            session.add(Meta(key="app", value=APP_MARKER))
+            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        from tuikanban.store.migrations import migrate
+
+        migrate(conn, int(current), SCHEMA_VERSION)
+        meta = session.get(Meta, "schema_version")
+        assert meta is not None
+        meta.value = str(SCHEMA_VERSION)
+        session.add(meta)
+
+    db.write(work)
+
+
+def _has_meta(conn: Any) -> bool:
+    return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name='tk_meta'")).scalar())
+
+
+_ALL_TABLES = (
+    tables.Meta, tables.Pipeline, tables.Stage, tables.DealType, tables.Deal, tables.Event, tables.Stay,
+    tables.Activity,
+)
+
+
+def file_mode(path: Path) -> str:
+    return stat.filemode(path.stat().st_mode)

@@ -1,0 +1,41 @@
+"""Forward migrations, one function per schema version. Written with SQLAlchemy constructs (portable).
+
+Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
+and undo references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Integer, Text, inspect, text
+from sqlalchemy.schema import CreateColumn
+
+from tuikanban.domain.errors import DatabaseError
+
+
+def _add_column(conn: Any, table: str, column: Column[Any]) -> None:
+    existing = {c["name"] for c in inspect(conn).get_columns(table)}
+    if column.name in existing:
+        return
+    ddl = CreateColumn(column).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))  # standard SQL
+
+
+def _to_2(conn: Any) -> None:
+    _add_column(conn, "stage", Column("archived", Boolean, nullable=False, server_default="0"))
+    _add_column(conn, "pipeline", Column("lost_reasons", Text, nullable=False, server_default=""))
+    _add_column(conn, "pipeline", Column("is_default", Boolean, nullable=False, server_default="0"))
+    _add_column(conn, "event", Column("ref_id", Integer, nullable=True))
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2}
+
+
+def migrate(conn: Any, current: int, target: int) -> None:
+    for version in range(current + 1, target + 1):
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise DatabaseError(f"No migration to schema {version} exists; the database was left untouched.")
+        step(conn)

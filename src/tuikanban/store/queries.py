@@ -1,0 +1,71 @@
+"""Read queries on hot paths, written as SQLAlchemy Core selects (no ORM objects: FACTS shows 5x faster)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from tuikanban.domain.models import DealView
+from tuikanban.store.tables import Deal, DealType, Stage
+
+_D = Deal.__table__.c  # type: ignore[attr-defined]
+_S = Stage.__table__.c  # type: ignore[attr-defined]
+_T = DealType.__table__.c  # type: ignore[attr-defined]
+
+_CARD_COLUMNS = (
+    _D.id, _D.pipeline_id, _D.title, _D.company, _D.contact, _D.value_minor, _D.currency, _D.owner, _D.type_id,
+    _D.expected_close, _D.notes, _D.stage_id, _D.status, _D.lost_reason, _D.created_at, _D.stage_entered_at,
+    _D.closed_at, _D.last_activity_at, _D.rank, _D.version,
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def deal_views(
+    session: Session, pipeline_id: int, status: str | None = "open", *, stage_id: int | None = None
+) -> list[DealView]:
+    """Deals of a pipeline (status None = all) in board order: stage position, rank, id."""
+    conn = session.connection()
+    stages = {r.id: (r.name, r.position) for r in conn.execute(
+        select(_S.id, _S.name, _S.position).where(_S.pipeline_id == pipeline_id))}
+    types = {r.id: r.name for r in conn.execute(select(_T.id, _T.name).where(_T.pipeline_id == pipeline_id))}
+    q = select(*_CARD_COLUMNS).where(_D.pipeline_id == pipeline_id)
+    if status is not None:
+        q = q.where(_D.status == status)
+    if stage_id is not None:
+        q = q.where(_D.stage_id == stage_id)
+    q = q.order_by(_D.stage_id, _D.rank, _D.id)
+    out: list[DealView] = []
+    for r in conn.execute(q):
+        stage_name, _pos = stages.get(r.stage_id, ("?", 0))
+        out.append(DealView(
+            id=r.id, pipeline_id=r.pipeline_id, title=r.title, company=r.company, contact=r.contact,
+            value_minor=r.value_minor, currency=r.currency, owner=r.owner, type_id=r.type_id,
+            type_name=types.get(r.type_id) if r.type_id else None,
+            expected_close=r.expected_close if isinstance(r.expected_close, date) or r.expected_close is None
+            else date.fromisoformat(str(r.expected_close)),
+            notes=r.notes, stage_id=r.stage_id, stage_name=stage_name, status=r.status, lost_reason=r.lost_reason,
+            created_at=_aware(r.created_at), stage_entered_at=_aware(r.stage_entered_at),  # type: ignore[arg-type]
+            closed_at=_aware(r.closed_at), last_activity_at=_aware(r.last_activity_at), rank=r.rank,
+            version=r.version,
+        ))
+    out.sort(key=lambda d: (stages.get(d.stage_id, ("", 0))[1], d.rank, d.id))
+    return out
+
+
+def stage_totals(session: Session, pipeline_id: int) -> dict[int, tuple[int, int]]:
+    """stage id -> (open deals, open value in minor units), whatever filter the board shows."""
+    conn = session.connection()
+    rows: Any = conn.execute(
+        select(_D.stage_id, func.count(), func.coalesce(func.sum(_D.value_minor), 0))
+        .where(_D.pipeline_id == pipeline_id, _D.status == "open")
+        .group_by(_D.stage_id)
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}

@@ -1,0 +1,184 @@
+"""SQLModel tables. Timestamps are aware UTC; money is integer minor units plus an ISO currency code."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 2
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC; always returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database itself: the schema version and the application marker."""
+
+    __tablename__ = "tk_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="")
+
+
+class Pipeline(SQLModel, table=True):
+    __tablename__ = "pipeline"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    name_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    currency: str = Field(default="USD", max_length=3)
+    target_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    stale_days: int = Field(default=10)
+    lost_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    is_default: bool = Field(default=False)
+    created_at: datetime = _ts()
+
+
+class Stage(SQLModel, table=True):
+    __tablename__ = "stage"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "name_key"),
+        Index("ix_stage_pipeline_pos", "pipeline_id", "position"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    name_key: str = Field(sa_column=Column(String(200), nullable=False))
+    position: int = Field(default=0)
+    wip_max: int | None = None
+    wip_min: int | None = None
+    rep_wip_max: int | None = None
+    expected_days: int | None = None
+    probability: int = Field(default=0)
+    exit_criteria: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    archived: bool = Field(default=False)
+
+
+class DealType(SQLModel, table=True):
+    __tablename__ = "deal_type"
+    __table_args__ = (UniqueConstraint("pipeline_id", "name_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    name_key: str = Field(sa_column=Column(String(200), nullable=False))
+    position: int = Field(default=0)
+
+
+class Deal(SQLModel, table=True):
+    __tablename__ = "deal"
+    __table_args__ = (
+        Index("ix_deal_board", "pipeline_id", "status", "stage_id", "rank"),
+        Index("ix_deal_closed", "pipeline_id", "status", "closed_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    company: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    contact: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    value_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    currency: str = Field(default="USD", max_length=3)
+    owner: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    type_id: int | None = Field(default=None, foreign_key="deal_type.id")
+    expected_close: date | None = None
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    stage_id: int = Field(foreign_key="stage.id")
+    status: str = Field(default="open", max_length=8)
+    lost_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _ts()
+    stage_entered_at: datetime = _ts()
+    closed_at: datetime | None = _ts(nullable=True)
+    last_activity_at: datetime | None = _ts(nullable=True)
+    rank: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    version: int = Field(default=1)
+
+
+class Event(SQLModel, table=True):
+    """The append-only event log. `kind` is one of EVENT_KINDS."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        Index("ix_event_deal", "deal_id", "id"),
+        Index("ix_event_pipeline_at", "pipeline_id", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    deal_id: int | None = Field(default=None, foreign_key="deal.id")
+    kind: str = Field(sa_column=Column(String(24), nullable=False))
+    at: datetime = _ts()
+    user: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    from_stage_id: int | None = None
+    to_stage_id: int | None = None
+    field: str | None = Field(default=None, max_length=32)
+    old_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    new_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ref_id: int | None = None  # for undo: the event it reverses
+
+
+class Stay(SQLModel, table=True):
+    """One deal's stay in one stage: written in the same transaction as the event that starts or ends it.
+
+    `outcome` is set when the stay ends: advanced (to a later stage or won) or dropped (lost or moved back).
+    """
+
+    __tablename__ = "stay"
+    __table_args__ = (
+        Index("ix_stay_stage_left", "stage_id", "left_at"),
+        Index("ix_stay_pipeline_left", "pipeline_id", "left_at"),
+        Index("ix_stay_deal", "deal_id", "entered_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    deal_id: int = Field(foreign_key="deal.id")
+    stage_id: int = Field(foreign_key="stage.id")
+    entered_at: datetime = _ts()
+    left_at: datetime | None = _ts(nullable=True)
+    outcome: str | None = Field(default=None, max_length=10)
+
+
+class Activity(SQLModel, table=True):
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_deal", "deal_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id")
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    at: datetime = _ts()
+    user: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    due: date | None = None
+    done: bool = Field(default=False)
+
+
+EVENT_KINDS = (
+    "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
+)
+ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
+STATUSES = ("open", "won", "lost")
+
+__all__ = [
+    "ACTIVITY_KINDS", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealType", "Event",
+    "Meta", "Pipeline", "Stage", "Stay", "UTCDateTime",
+]
