@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh database per test, a fixed clock, and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tuikanban.store.engine import Database, open_database
+
+FIXED_NOW = "2026-03-02T12:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test touches the real user's data or config directories, and every test is the same user."""
+    monkeypatch.setenv("TUIKANBAN_USER", "tester")
+    monkeypatch.delenv("TUIKANBAN_NOW", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TUIKANBAN_DB", str(tmp_path / "board.db"))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return Path(os.environ["TUIKANBAN_DB"])
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Fix the one clock (TUIKANBAN_NOW) at 2026-03-02 12:00 UTC."""
+    monkeypatch.setenv("TUIKANBAN_NOW", FIXED_NOW)
+    return FIXED_NOW
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run `tuikanban ARGS...` in-process; returns exit code, stdout and stderr."""
+    from tuikanban.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
