@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 from typer._click import exceptions as click_exc
 
 from tuikanban.cli.common import State, current_user, err, fail
@@ -41,7 +42,14 @@ def root(
         open_board(ctx.obj)
 
 
+_registered = False
+
+
 def _register() -> None:
+    global _registered
+    if _registered:  # main() may run many times in one process (tests): add each group once
+        return
+    _registered = True
     from tuikanban.cli import core
 
     app.add_typer(core.pipeline_app, name="pipeline")
@@ -59,14 +67,56 @@ def _register() -> None:
                 raise
 
 
+def _open_board_fast(args: list[str]) -> bool:
+    """`tuikanban [--db PATH] [--user NAME] [--theme NAME] [-p PIPELINE]` opens the board without Typer: Typer's
+    option parsing imports pydantic (about 0.5 s, longer than the board takes to paint). Anything else
+    (a command, --help, an unknown option) returns False and goes through Typer as usual."""
+    opts: dict[str, str | None] = {"--db": None, "--user": None, "--theme": None, "--pipeline": None}
+    i = 0
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        name = "--pipeline" if name == "-p" else name
+        if name not in opts:
+            return False
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("-"):
+                return False
+            i += 1
+            value = args[i]
+        opts[name] = value
+        i += 1
+    import os
+
+    from tuikanban.cli import board
+
+    db = opts["--db"] or os.environ.get("TUIKANBAN_DB") or None
+    state = State(db_path=Path(db) if db else None, user=current_user(opts["--user"]), theme=opts["--theme"],
+                  pipeline=opts["--pipeline"])
+    try:
+        board.open_board(state)
+    except TuikanbanError as exc:
+        err.print(_safe(str(exc)), highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        state.close()
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one sentence on stderr and exit code 1, never a traceback."""
+    if _open_board_fast(list(argv if argv is not None else sys.argv[1:])):
+        return
     _register()
     command = typer.main.get_command(app)
+    code: object = None
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="tuikanban", standalone_mode=False)
+        # With standalone_mode=False, click returns the code of a `typer.Exit` instead of raising it.
+        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="tuikanban",
+                            standalone_mode=False)
     except TuikanbanError as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        err.print(_safe(str(exc)), highlight=False)  # messages may quote user text: never raw control sequences
         sys.exit(1)
     except click_exc.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else "")
@@ -74,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         msg = exc.format_message().rstrip(".")
-        err.print(f"{msg}{hint}.", markup=False, highlight=False)
+        err.print(_safe(f"{msg}{hint}."), highlight=False)
         sys.exit(1)
     except typer.Abort:
         err.print("Aborted.", markup=False)
@@ -82,12 +132,21 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except click_exc.ClickException as exc:
-        err.print(exc.format_message(), markup=False, highlight=False)
+        err.print(_safe(exc.format_message()), highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
+
+
+def _safe(message: str) -> Text:
+    """An error message as literal text without escape or control sequences (no markup, no emoji codes)."""
+    from tuikanban.domain.text import clean_text
+
+    return Text(clean_text(message, multiline=True))
 
 
 __all__ = ["app", "fail", "main"]

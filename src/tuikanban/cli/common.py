@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -87,22 +88,53 @@ def emit_json(document: Any) -> None:
     sys.stdout.write("\n")
 
 
-def cell(value: Any, max_length: int | None = 60) -> Text:
-    """A table cell showing user text literally: no markup, no control sequences."""
+def cell(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> Text:
+    """A table cell showing user text literally: no markup, no control sequences.
+
+    `one_line` keeps the cell on one line, cut with an ellipsis when the terminal is narrow (for lists where one
+    row per item reads better than wrapped rows).
+    """
     if value is None:
         return Text("")
-    return Text(display(str(value), max_length=max_length))
+    text = Text(display(str(value), max_length=max_length))
+    if one_line:
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+    return text
+
+
+NUMERIC_COLUMNS = {"value", "id", "#", "open", "days", "baseline", "count", "prob", "wip", "min", "per rep",
+                   "expected days", "target"}
+ONE_LINE_COLUMNS = {"status", "when", "level"}
 
 
 def table(*columns: str, title: str | None = None) -> Table:
+    """A plain table: numbers right-aligned and never wrapped or cut (text columns give way first)."""
     t = Table(title=title, header_style="bold", title_justify="left", show_edge=False, pad_edge=False)
     for c in columns:
-        numeric = {"value", "id", "open", "days", "baseline", "count", "prob", "wip"}
-        justify = "right" if c.lower() in numeric else "left"
-        t.add_column(c, justify=justify)  # type: ignore[arg-type]
+        numeric = c.lower() in NUMERIC_COLUMNS
+        t.add_column(c, justify="right" if numeric else "left", no_wrap=numeric or c.lower() in ONE_LINE_COLUMNS)
     return t
 
 
+def fitted_table(
+    columns: list[str], rows: list[list[Any]], *, optional: tuple[str, ...] = (), title: str | None = None
+) -> Table:
+    """A `table` of `rows` that leaves out `optional` columns (in that order) while it is wider than the terminal,
+    so that a narrow terminal shows whole titles rather than every column cut to a few letters."""
+    keep = list(range(len(columns)))
+    drop = [columns.index(c) for c in optional if c in columns]
+    while True:
+        t = table(*(columns[i] for i in keep), title=title)
+        for row in rows:
+            t.add_row(*(row[i] for i in keep))
+        natural = Measurement.get(out, out.options.update_width(10_000), t).maximum
+        if not drop or natural <= out.size.width:
+            return t
+        keep.remove(drop.pop(0))
+
+
 __all__ = [
-    "State", "TuikanbanError", "cell", "current_user", "emit_json", "err", "fail", "out", "say", "state", "table",
+    "State", "TuikanbanError", "cell", "current_user", "emit_json", "err", "fail", "fitted_table", "out", "say",
+    "state", "table",
 ]

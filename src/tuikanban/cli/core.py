@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
-from tuikanban.cli.common import cell, emit_json, out, say, state, table
+from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state, table
 from tuikanban.domain import clock
 from tuikanban.domain.money import format_money, to_json_number
+from tuikanban.domain.text import clean_text
 from tuikanban.domain.wip import counter_text
 
 pipeline_app = typer.Typer(help="Create and list pipelines.", no_args_is_help=True)
@@ -117,8 +119,8 @@ def stage_set(
     }
     st = set_stage(state(ctx).db(), _pipeline(ctx, pipeline), stage, **settings)
     parts = [
-        f"WIP max {_dash(st.wip_max)}", f"WIP min {_dash(st.wip_min)}", f"per-rep max {_dash(st.rep_wip_max)}",
-        f"expected days {_dash(st.expected_days)}", f"probability {st.probability}%",
+        f"WIP max {_none(st.wip_max)}", f"WIP min {_none(st.wip_min)}", f"per-rep max {_none(st.rep_wip_max)}",
+        f"expected days {_none(st.expected_days)}", f"probability {st.probability}%",
     ]
     say("Stage ", cell(st.name), ": " + ", ".join(parts) + ".")
 
@@ -177,6 +179,10 @@ def typer_text(value: str, style: str) -> Any:
 
 def _dash(value: int | None) -> str:
     return "-" if value is None else str(value)
+
+
+def _none(value: int | None) -> str:
+    return "none" if value is None else str(value)
 
 
 # -- type -------------------------------------------------------------------------------------------
@@ -302,7 +308,8 @@ def deal_won(ctx: typer.Context, deal_id: Annotated[int, typer.Argument(metavar=
 
     st = state(ctx)
     d = win_deal(st.db(), deal_id, user=st.user, at=at)
-    say(f"Deal {d.id} won: ", cell(d.title), f" ({format_money(d.value_minor, d.currency)}).")
+    value = f" ({format_money(d.value_minor, d.currency)})" if d.value_minor is not None else ""
+    say(f"Deal {d.id} won: ", cell(d.title), f"{value}.")
 
 
 @deal_app.command("lost")
@@ -364,20 +371,79 @@ def deal_list(
 
     db = state(ctx).db()
     p = get_pipeline(db, _pipeline(ctx, pipeline))
-    deals = list_deals(db, p.id, status=status.lower())
+    wanted = status.strip().lower()
+    deals = list_deals(db, p.id, status=wanted)
     now = clock.now()
     if as_json:
-        emit_json({"pipeline": p.name, "status": status.lower(), "deals": [deal_json(d, now) for d in deals]})
+        emit_json({"pipeline": p.name, "status": wanted, "deals": [deal_json(d, now) for d in deals]})
         return
     if not deals:
-        say(f"No {status.lower() if status != 'all' else ''} deals in ", cell(p.name), ".")
+        label = "" if wanted == "all" else f"{wanted} "
+        say(f"No {label}deals in ", cell(p.name), ".")
         return
-    t = table("Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days")
+    rows: list[list[Any]] = []
     for d in deals:
         days = f"{clock.days_between(d.stage_entered_at, now):.0f}" if d.status == "open" else ""
-        t.add_row(str(d.id), cell(d.title, 40), cell(d.company, 24), cell(d.stage_name), d.status,
-                  format_money(d.value_minor, d.currency), cell(d.owner, 16), cell(d.type_name or "", 16), days)
-    out.print(t)
+        rows.append([str(d.id), cell(d.title, 40, one_line=True), cell(d.company, 24, one_line=True),
+                     cell(d.stage_name, one_line=True), d.status, format_money(d.value_minor, d.currency),
+                     cell(d.owner, 16, one_line=True), cell(d.type_name or "", 16, one_line=True), days])
+    columns = ["Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days"]
+    out.print(fitted_table(columns, rows, optional=("Company", "Type")))
+
+
+def _event_value(field: str | None, raw: str | None, currency: str, type_names: dict[int, str]) -> Any:
+    """An edit event's old or new value as people read it: money in major units, deal types by name."""
+    if raw is None or raw == "":
+        return None
+    if field == "value":
+        try:
+            return to_json_number(int(raw), currency)
+        except ValueError:
+            return raw
+    if field == "type":
+        try:
+            return type_names.get(int(raw), raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _event_text(e: Any, currency: str, type_names: dict[int, str]) -> str:
+    """One line of a deal's history."""
+    if e.kind == "create":
+        return f"created in {e.to_stage}" if e.to_stage else "created"
+    if e.kind == "move":
+        forced = " (past the WIP limit)" if e.reason else ""
+        return f"moved {e.from_stage} → {e.to_stage}{forced}"
+    if e.kind == "reorder":
+        return f"reordered {e.new_value}" if e.new_value else "reordered"
+    if e.kind == "won":
+        return f"won in {e.from_stage}" if e.from_stage else "won"
+    if e.kind == "lost":
+        return f"lost in {e.from_stage}: {e.reason}" if e.from_stage else f"lost: {e.reason}"
+    if e.kind == "reopen":
+        return f"reopened in {e.to_stage}" if e.to_stage else "reopened"
+    if e.kind == "wip_override":
+        return f"WIP limit of {e.to_stage} overridden: {e.reason}"
+    if e.kind == "undo":
+        return f"undo: back in {e.to_stage}" if e.to_stage else "undo"
+    if e.kind == "edit":
+        if e.field == "notes":
+            return "notes changed"
+
+        def show(raw: str | None) -> str:
+            if raw is None or raw == "":
+                return "(none)"
+            if e.field == "value":
+                try:
+                    return format_money(int(raw), currency)
+                except ValueError:
+                    return raw
+            value = _event_value(e.field, raw, currency, type_names)
+            return str(value)
+
+        return f"{e.field}: {show(e.old_value)} → {show(e.new_value)}"
+    return f"{e.kind}: {e.reason}" if e.reason else str(e.kind)
 
 
 @deal_app.command("show")
@@ -385,29 +451,49 @@ def deal_show(
     ctx: typer.Context, deal_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False
 ) -> None:
     """Show one deal with its history."""
+    from rich.table import Table
+
     from tuikanban.services.deals import deal_history, get_deal
+    from tuikanban.services.pipelines import list_types
 
     db = state(ctx).db()
     d = get_deal(db, deal_id)
     history = deal_history(db, deal_id)
+    type_names = {t.id: t.name for t in list_types(db, d.pipeline_id)}
     if as_json:
         doc = deal_json(d, clock.now())
+        doc["notes"] = d.notes
         doc["events"] = [{"kind": e.kind, "at": e.at.isoformat(), "user": e.user, "from": e.from_stage,
-                          "to": e.to_stage, "field": e.field, "old": e.old_value, "new": e.new_value,
+                          "to": e.to_stage, "field": e.field,
+                          "old": _event_value(e.field, e.old_value, d.currency, type_names),
+                          "new": _event_value(e.field, e.new_value, d.currency, type_names),
                           "reason": e.reason} for e in history]
         emit_json(doc)
         return
-    say(f"#{d.id} ", cell(d.title, 200), f"  [{d.status}] in ", cell(d.stage_name))
-    say("Value ", format_money(d.value_minor, d.currency), "  owner ", cell(d.owner),
-              "  company ", cell(d.company))
-    t = table("When", "Who", "What")
+    say(f"Deal {d.id}: ", cell(d.title, 200))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    if d.status == "open":
+        since = d.stage_entered_at.strftime("%Y-%m-%d")
+        facts.add_row("Status", Text.assemble("open, in ", cell(d.stage_name), f" since {since}"))
+    else:
+        closed = f" on {d.closed_at:%Y-%m-%d}" if d.closed_at else ""
+        facts.add_row("Status", Text.assemble(f"{d.status}{closed} in ", cell(d.stage_name)))
+    if d.lost_reason:
+        facts.add_row("Lost reason", cell(d.lost_reason, 200))
+    facts.add_row("Value", format_money(d.value_minor, d.currency))
+    for label, value in (("Owner", d.owner), ("Company", d.company), ("Contact", d.contact),
+                         ("Type", d.type_name)):
+        if value:
+            facts.add_row(label, cell(value))
+    if d.expected_close:
+        facts.add_row("Expected close", d.expected_close.isoformat())
+    if d.notes:
+        facts.add_row("Notes", Text(clean_text(d.notes, multiline=True).strip()))
+    out.print(facts)
+    t = table("When", "Who", "What", title="History")
     for e in history:
-        what = e.kind
-        if e.kind == "move":
-            what = f"moved {e.from_stage} -> {e.to_stage}"
-        elif e.kind == "edit":
-            what = f"{e.field}: {e.old_value or ''} -> {e.new_value or ''}"
-        elif e.reason:
-            what = f"{e.kind}: {e.reason}"
-        t.add_row(e.at.strftime("%Y-%m-%d %H:%M"), cell(e.user), cell(what, 80))
+        t.add_row(e.at.strftime("%Y-%m-%d %H:%M"), cell(e.user, one_line=True),
+                  cell(_event_text(e, d.currency, type_names), 120))
     out.print(t)

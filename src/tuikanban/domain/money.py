@@ -24,6 +24,9 @@ _SYMBOL_CHARS = "$€£¥₹₩"
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "mm": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
 # The largest amount we accept, in major units: well inside a signed 64-bit integer of minor units.
 MAX_MAJOR = Decimal(10) ** 13
+# ... and in minor units: at most 15 digits, so that a JSON number (a double) carries every amount exactly
+# (a double holds any 15-digit decimal; 16 digits, as KWD 9,999,999,999,999.999 would need, it may not).
+MAX_MINOR = 10**15 - 1
 _NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:[, \u00a0\u202f_]\d{3})+|\d+)?(?:\.(?P<frac>\d+))?$")
 
 
@@ -55,9 +58,12 @@ def parse_money(text: str, currency: str = "USD") -> int:
         cleaned = cleaned[len(cur):].strip()
     elif upper.endswith(cur):
         cleaned = cleaned[: -len(cur)].strip()
+    if re.fullmatch(r"[-+]?[^\d\s]?\s*[\d.,]+e[-+]?\d+", cleaned, re.IGNORECASE):
+        raise ValidationError(f"'{raw}' is in exponent notation; type the amount in full, such as 12500 or 12.5k.")
     if cleaned.startswith("-") or cleaned.startswith("(") or "-" in cleaned:
         raise ValidationError(f"'{raw}' is negative; a deal value must be zero or more.")
-    cleaned = cleaned.lstrip("+").strip()
+    if cleaned.startswith("+"):
+        cleaned = cleaned[1:].strip()
     cleaned = cleaned.lstrip(_SYMBOL_CHARS).strip()
     match = re.fullmatch(r"(?P<num>[\d.,\s_\u202f]+?)\s*(?P<suffix>k|m|mm|b|bn)?", cleaned, re.IGNORECASE)
     if not match:
@@ -73,10 +79,11 @@ def parse_money(text: str, currency: str = "USD") -> int:
         amount = Decimal(f"{digits}.{frac or '0'}") * _MULTIPLIERS[suffix]
     except InvalidOperation:
         raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500 or 12.5k.") from None
-    if amount >= MAX_MAJOR:
-        raise ValidationError(f"'{raw}' is too large; the largest value is 9,999,999,999,999.")
     exp = exponent(cur)
     minor = amount * (Decimal(10) ** exp)
+    if amount >= MAX_MAJOR or minor > MAX_MINOR:
+        largest = format_money(min(MAX_MINOR, int(MAX_MAJOR.scaleb(exp)) - 1), cur, symbol=False)
+        raise ValidationError(f"'{raw}' is too large; the largest value is {largest}.")
     if minor != minor.to_integral_value():
         places = "no decimals" if exp == 0 else f"at most {exp} decimals"
         raise ValidationError(f"'{raw}' has more precision than {cur} allows ({places}).")
@@ -109,12 +116,17 @@ def format_money(minor: int | None, currency: str, *, compact: bool = False, sym
     value = to_decimal(minor, cur)
     prefix = _SYMBOLS.get(cur, f"{cur} ") if symbol else ""
     if compact:
-        for limit, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):
-            if abs(value) >= limit:
-                scaled = (value / limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-                text = f"{scaled:f}".rstrip("0").rstrip(".")
-                return f"{prefix}{text}{suffix}"
-        return f"{prefix}{value.quantize(Decimal(1), rounding=ROUND_HALF_UP):,f}"
+        sign = "-" if value < 0 else ""
+        magnitude = abs(value)
+        whole = magnitude.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        if whole < 1000:
+            return f"{sign}{prefix}{whole:f}"
+        # Pick the unit after rounding, so that 999,999 shows as 1M rather than 1000k.
+        for limit, suffix in ((Decimal(10) ** 3, "k"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 9, "B")):
+            scaled = (magnitude / limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            if scaled < 1000 or suffix == "B":
+                text = f"{scaled:,f}".rstrip("0").rstrip(".")
+                return f"{sign}{prefix}{text}{suffix}"
     exp = exponent(cur)
     quant = Decimal(1).scaleb(-exp)
     text = f"{value.quantize(quant):,f}"

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, ValidationError, WipLimitError
 from tuikanban.domain.models import ActivityView, DealView, EventView, MoveResult
-from tuikanban.domain.money import normalise_currency, parse_money
+from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money, to_decimal
 from tuikanban.domain.text import clean_text
 from tuikanban.services.common import (
     deal_view,
@@ -390,6 +390,17 @@ def edit_deal(
         if changes.get("currency"):
             cur = normalise_currency(changes["currency"])
             if cur != deal.currency:
+                if deal.value_minor is not None and "value" not in changes:
+                    # Keep the amount in major units: 12,500.50 USD becomes 12,500.500 KWD, not 1,250.050 KWD.
+                    rescaled = to_decimal(deal.value_minor, deal.currency).scaleb(exponent(cur))
+                    if rescaled != rescaled.to_integral_value():
+                        raise ValidationError(
+                            f"The value {format_money(deal.value_minor, deal.currency)} cannot be written in {cur}; "
+                            "give a new value along with the currency."
+                        )
+                    if int(rescaled) != deal.value_minor:
+                        record("value", deal.value_minor, int(rescaled))
+                        deal.value_minor = int(rescaled)
                 record("currency", deal.currency, cur)
                 deal.currency = cur
         if "value" in changes:
@@ -490,13 +501,19 @@ def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetim
 
 
 def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: datetime | str | None = None,
-                force_reason: str | None = None) -> DealView:
+                force_reason: str | None = None, expected_version: int | None = None) -> DealView:
     ts = when(at)
 
     def work(s: Session) -> DealView:
         deal = get_deal_row(s, deal_id)
+        _check_version(deal, expected_version)
         if deal.status == "open":
             raise ValidationError(f"Deal {deal_id} is already open.")
+        if deal.closed_at is not None and ts < clock.as_utc(deal.closed_at):
+            raise ValidationError(
+                f"The reopen time {ts:%Y-%m-%d %H:%M} is before deal {deal.id} was closed "
+                f"({clock.as_utc(deal.closed_at):%Y-%m-%d %H:%M})."
+            )
         p = s.get(Pipeline, deal.pipeline_id)
         assert p is not None
         target = resolve_stage(s, p, stage)
@@ -541,9 +558,12 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
         if ev is None or ev.deal_id is None:
             raise ValidationError("There is nothing of yours to undo in this pipeline.")
         deal = get_deal_row(s, ev.deal_id)
+        # Anything that still counts and came after it blocks the undo; a change that was itself undone does not
+        # (so pressing undo twice walks back two moves of the same deal).
         later = s.exec(
             select(Event).where(Event.deal_id == deal.id, col(Event.id) > ev.id,
-                                col(Event.kind).in_(("move", "won", "lost", "reopen", "undo")))
+                                col(Event.kind).in_(("move", "won", "lost", "reopen")),
+                                col(Event.id).not_in(undone_ids))
         ).first()
         if later is not None:
             raise ValidationError(

@@ -67,10 +67,16 @@ def create_pipeline(
     target_minor = parse_money(target, cur) if isinstance(target, str) else target
     if stale_days < 1:
         raise ValidationError("The stale-activity days must be at least 1.")
+    type_names = [clean_name(t, what="deal type") for t in types or [] if t.strip()]
+    type_keys = [name_key(t) for t in type_names]
+    repeated = sorted({t for t, k in zip(type_names, type_keys, strict=True) if type_keys.count(k) > 1})
+    if repeated:
+        raise ValidationError(f"The deal type names repeat: {', '.join(repeated)}.")
 
     def work(s: Session) -> PipelineInfo:
-        if s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first():
-            raise DuplicateError(f"A pipeline named '{clean}' already exists.")
+        taken = s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first()
+        if taken is not None:
+            raise DuplicateError(f"A pipeline named '{taken.name}' already exists.")
         p = Pipeline(
             name=clean, name_key=name_key(clean), currency=cur, target_minor=target_minor, stale_days=stale_days,
             lost_reasons="\n".join(DEFAULT_LOST_REASONS), is_default=make_default, created_at=when(None),
@@ -84,9 +90,8 @@ def create_pipeline(
         assert p.id is not None
         for pos, st in enumerate(stage_names):
             s.add(Stage(pipeline_id=p.id, name=st, name_key=name_key(st), position=pos))
-        for pos, tname in enumerate(types or []):
-            tclean = clean_name(tname, what="deal type")
-            s.add(DealType(pipeline_id=p.id, name=tclean, name_key=name_key(tclean), position=pos))
+        for pos, tname in enumerate(type_names):
+            s.add(DealType(pipeline_id=p.id, name=tname, name_key=name_key(tname), position=pos))
         return pipeline_info(p)
 
     return db.write(work)
@@ -281,7 +286,8 @@ def archive_stage(db: Database, pipeline: str | int | None, stage: str | int) ->
             select(func.count()).select_from(Deal).where(Deal.stage_id == st.id, Deal.status == "open")
         ).one()
         if n:
-            raise ValidationError(f"{st.name} still holds {n} open deals; move them before archiving the stage.")
+            held = "1 open deal; move it" if n == 1 else f"{n} open deals; move them"
+            raise ValidationError(f"{st.name} still holds {held} before archiving the stage.")
         if len(active_stages(s, p)) <= 1:
             raise ValidationError(f"{st.name} is the last stage of {p.name}; a pipeline needs at least one.")
         st.archived = True
@@ -308,8 +314,11 @@ def add_type(db: Database, pipeline: str | int | None, name: str) -> DealTypeInf
 
     def work(s: Session) -> DealTypeInfo:
         p = resolve_pipeline(s, pipeline)
-        if s.exec(select(DealType).where(DealType.pipeline_id == p.id, DealType.name_key == name_key(clean))).first():
-            raise DuplicateError(f"Pipeline {p.name} already has a deal type named '{clean}'.")
+        taken = s.exec(
+            select(DealType).where(DealType.pipeline_id == p.id, DealType.name_key == name_key(clean))
+        ).first()
+        if taken is not None:
+            raise DuplicateError(f"Pipeline {p.name} already has a deal type named '{taken.name}'.")
         n = s.exec(select(func.count()).select_from(DealType).where(DealType.pipeline_id == p.id)).one()
         t = DealType(pipeline_id=p.id, name=clean, name_key=name_key(clean), position=n)  # type: ignore[arg-type]
         s.add(t)
@@ -343,7 +352,8 @@ def remove_type(db: Database, pipeline: str | int | None, dtype: str | int) -> N
         t = resolve_type(s, p, dtype)
         n = s.exec(select(func.count()).select_from(Deal).where(Deal.type_id == t.id)).one()
         if n:
-            raise ValidationError(f"{n} deals have the type {t.name}; change their type before removing it.")
+            have = "1 deal has" if n == 1 else f"{n} deals have"
+            raise ValidationError(f"{have} the type {t.name}; change their type before removing it.")
         s.delete(t)
 
     db.write(work)

@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
@@ -37,6 +38,38 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 WRITE_DEADLINE_S = 15.0
 ENV_DB = "TUIKANBAN_DB"
+ENV_LOCK_TIMEOUT = "TUIKANBAN_LOCK_TIMEOUT"
+# Files up to this size get a `PRAGMA quick_check` when opened (a few ms for a typical board), so that a damaged
+# database is refused before anything is written to it; larger ones are checked by `tuikanban doctor`.
+QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024
+
+
+def lock_timeout() -> float:
+    """Seconds a write waits for another process's lock: TUIKANBAN_LOCK_TIMEOUT, else 15."""
+    raw = os.environ.get(ENV_LOCK_TIMEOUT, "").strip()
+    try:
+        value = float(raw) if raw else WRITE_DEADLINE_S
+    except ValueError:
+        value = WRITE_DEADLINE_S
+    return value if value > 0 else WRITE_DEADLINE_S
+
+
+def _busy_timeout_ms() -> int:
+    return max(1, min(BUSY_TIMEOUT_MS, int(lock_timeout() * 1000)))
+
+
+def _disk_full(path: Path | str) -> bool:
+    """Whether the file system holding `path` has (almost) no room left for a user."""
+    try:
+        st = os.statvfs(Path(path).absolute().parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
+def _seconds(value: float) -> str:
+    shown = f"{value:g}"
+    return f"{shown} second" if shown == "1" else f"{shown} seconds"
 
 
 def default_db_path() -> Path:
@@ -50,8 +83,15 @@ def describe_db_error(exc: BaseException, path: Path | str) -> str:
     msg = str(getattr(exc, "orig", exc) or exc).lower()
     if "locked" in msg or "busy" in msg:
         return (
-            f"The database {path} stayed locked by another process for over {int(WRITE_DEADLINE_S)} seconds; "
+            f"The database {path} stayed locked by another process for over {_seconds(lock_timeout())}; "
             "nothing was changed, try again."
+        )
+    if "disk i/o error" in msg and _disk_full(path):  # SQLite reports a full disk as I/O when -shm cannot grow
+        msg = "disk is full"
+    if "disk i/o error" in msg:
+        return (
+            f"Reading or writing {path} failed with a disk error; nothing was changed "
+            "(check the disk, then run 'tuikanban doctor')."
         )
     if "readonly" in msg or "read-only" in msg or "read only" in msg:
         return f"The database {path} is read-only, so nothing can be changed (check the file and folder permissions)."
@@ -62,6 +102,18 @@ def describe_db_error(exc: BaseException, path: Path | str) -> str:
     if "unable to open" in msg:
         return f"The database {path} cannot be opened; check that the folder exists and is writable."
     return f"The database {path} could not be used: {str(getattr(exc, 'orig', exc)).strip()}."
+
+
+def sqlite_uri(path: Path | str, **params: str) -> str:
+    """An SQLite `file:` URI for a path, percent-encoded so that '?', '#' and '%' in names are safe."""
+    uri = "file:" + quote(str(Path(path).absolute()), safe="/")
+    if params:
+        uri += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return uri
+
+
+def _not_ours(path: Path) -> str:
+    return f"The file {path} is an SQLite database but not a tuikanban one; it was left untouched."
 
 
 def _inspect_existing(path: Path) -> tuple[int | None, bool]:
@@ -76,13 +128,16 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
     except PermissionError:
         raise DatabaseError(f"The database {path} cannot be read (permission denied).") from None
     except IsADirectoryError:
-        raise DatabaseError(f"{path} is a folder, not a database file; give a file path with --db.") from None
+        raise DatabaseError(f"The path {path} is a folder, not a database file; give a file path with --db.") from None
     if len(header) == 0:
         return None, False
     if not header.startswith(SQLITE_HEADER):
-        raise DatabaseError(f"{path} is not a tuikanban database (not an SQLite file); it was left untouched.")
+        raise DatabaseError(f"The file {path} is not a tuikanban database (not an SQLite file); it was left untouched.")
     is_wal = len(header) >= 20 and header[18] == 2 and header[19] == 2
-    uri = f"file:{path}?mode=ro"
+    # A WAL database that nobody has open has no -wal/-shm files; reading it normally would create them.
+    # Read it as immutable then, so that a file which turns out not to be ours is left without a trace.
+    side_files = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    uri = sqlite_uri(path, mode="ro", immutable="1") if is_wal and not side_files else sqlite_uri(path, mode="ro")
     try:
         con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
@@ -93,21 +148,25 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
         except sqlite3.OperationalError as exc:
             if "unable to open" in str(exc).lower() or "readonly" in str(exc).lower():
                 con.close()
-                con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+                con = sqlite3.connect(sqlite_uri(path, mode="ro", immutable="1"), uri=True)
                 names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             else:
                 raise
         if not names:
             return None, is_wal
         if "tk_meta" not in names:
-            raise DatabaseError(f"{path} is an SQLite database but not a tuikanban one; it was left untouched.")
+            raise DatabaseError(_not_ours(path))
         rows = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
+        if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+            verdict = con.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(describe_db_error(exc, path)) from None
     finally:
         con.close()
     if rows.get("app") != APP_MARKER:
-        raise DatabaseError(f"{path} is an SQLite database but not a tuikanban one; it was left untouched.")
+        raise DatabaseError(_not_ours(path))
     try:
         version = int(rows.get("schema_version", "0"))
     except ValueError:
@@ -157,7 +216,7 @@ class Database:
             raise ReadOnlyError(
                 f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can be changed."
             )
-        deadline = time.monotonic() + WRITE_DEADLINE_S
+        deadline = time.monotonic() + lock_timeout()
         delay = 0.02
         while True:
             try:
@@ -181,7 +240,7 @@ class Database:
         """A number that changes whenever another connection commits (cheap: a few microseconds)."""
         with self._watch_lock:
             if self._watch_con is None:
-                uri = f"file:{self.path}?mode=ro" if self.readonly else f"file:{self.path}"
+                uri = sqlite_uri(self.path, mode="ro") if self.readonly else sqlite_uri(self.path)
                 self._watch_con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             row = self._watch_con.execute("PRAGMA data_version").fetchone()
             return int(row[0])
@@ -197,11 +256,13 @@ class Database:
 
     def backup_to(self, target: Path) -> None:
         """Copy the database with SQLite's online backup API (safe while others write)."""
-        src = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        src = sqlite3.connect(sqlite_uri(self.path, mode="ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             dst = sqlite3.connect(str(target))
             try:
-                src.backup(dst, pages=1024, sleep=0.005)
+                # One step: a consistent snapshot under a read transaction, which in WAL mode never blocks
+                # writers; a step-wise copy restarts whenever another process commits and may never finish.
+                src.backup(dst)
             finally:
                 dst.close()
         finally:
@@ -216,18 +277,20 @@ class Database:
 
 
 def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engine:
+    # URL.create keeps the path as is: a '?', '#' or '%' in a file name must not change which file is opened.
+    url: URL
     if readonly:
-        extra = "&immutable=1" if immutable else ""
-        url = f"sqlite:///file:{path}?mode=ro{extra}&uri=true"
+        query = {"mode": "ro", "uri": "true", **({"immutable": "1"} if immutable else {})}
+        url = URL.create("sqlite", database=sqlite_uri(path), query=query)
     else:
-        url = f"sqlite:///{path}"
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        url = URL.create("sqlite", database=str(Path(path).absolute()))
+    engine = create_engine(url, connect_args={"timeout": _busy_timeout_ms() / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # stop pysqlite's own BEGIN handling
         cur = dbapi_conn.cursor()
-        pragmas = [f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"]
+        pragmas = [f"busy_timeout={_busy_timeout_ms()}", "foreign_keys=ON"]
         if not readonly:
             pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
         for pragma in pragmas:
@@ -243,6 +306,8 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
 
 
 def _create_file(path: Path, *, private: bool) -> None:
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DatabaseError(f"The path {path.parent} is a file, not a folder; choose another --db path.")
     if not private and not path.parent.is_dir():
         raise DatabaseError(f"The folder {path.parent} does not exist; create it or choose another --db path.")
     try:
@@ -343,3 +408,58 @@ _ALL_TABLES = (
 
 def file_mode(path: Path) -> str:
     return stat.filemode(path.stat().st_mode)
+
+
+# -- whole-file operations for backup and doctor (read-only on the source) -----------------------------
+
+
+def _ro_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection that never writes to `path` (immutable when the folder cannot hold -shm files)."""
+    try:
+        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=_busy_timeout_ms() / 1000)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return con
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc).lower() and "readonly" not in str(exc).lower():
+            raise
+        return sqlite3.connect(sqlite_uri(path, mode="ro", immutable="1"), uri=True)
+
+
+def integrity_report(path: Path, *, limit: int = 20) -> list[str]:
+    """`PRAGMA integrity_check` of a file, read-only: ['ok'] when it is sound, else up to `limit` findings."""
+    try:
+        con = _ro_connection(path)
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    try:
+        return [str(r[0]) for r in con.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    finally:
+        con.close()
+
+
+def backup_file(source: Path, target: Path) -> None:
+    """Copy a database with SQLite's online backup API: one consistent snapshot, safe while others write.
+
+    The copy is a self-contained file (rollback journal, no -wal needed) that passes `quick_check`.
+    """
+    try:
+        src = _ro_connection(source)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(describe_db_error(exc, source)) from None
+    try:
+        dst = sqlite3.connect(str(target), isolation_level=None)
+        try:
+            src.backup(dst)  # one step: a snapshot under one read transaction (never blocks writers in WAL)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            verdict = dst.execute("PRAGMA quick_check(1)").fetchone()
+            if verdict is None or verdict[0] != "ok":
+                raise DatabaseError(f"The backup written to {target} failed its check; the database may be damaged "
+                                    "(run 'tuikanban doctor').")
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(describe_db_error(exc, target if "disk" in str(exc).lower() else source)) from None
+        finally:
+            dst.close()
+    finally:
+        src.close()

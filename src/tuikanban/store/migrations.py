@@ -30,7 +30,19 @@ def _to_2(conn: Any) -> None:
     _add_column(conn, "event", Column("ref_id", Integer, nullable=True))
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2}
+def _to_3(conn: Any) -> None:
+    """Schema 3: indexes for aging and metrics (a covering stay index, the latest event per deal, close edits)."""
+    from tuikanban.store.tables import Event, Stay
+
+    conn.execute(text("DROP INDEX IF EXISTS ix_stay_stage_left"))  # superseded by ix_stay_stage_span
+    wanted = {"ix_stay_stage_span", "ix_event_deal_at", "ix_event_close_edit"}
+    for table in (Stay.__table__, Event.__table__):  # type: ignore[attr-defined]
+        for index in table.indexes:
+            if index.name in wanted:
+                index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
+from tuikanban.store.version import SCHEMA_VERSION
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -121,6 +121,10 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         Index("ix_event_deal", "deal_id", "id"),
         Index("ix_event_pipeline_at", "pipeline_id", "at"),
+        # Aging: the latest event per deal (index-only) and the close-date edits (a small partial index).
+        Index("ix_event_deal_at", "deal_id", "at"),
+        Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
+              sqlite_where=text("kind = 'edit' AND field = 'close'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
@@ -145,7 +149,8 @@ class Stay(SQLModel, table=True):
 
     __tablename__ = "stay"
     __table_args__ = (
-        Index("ix_stay_stage_left", "stage_id", "left_at"),
+        # Covering: stage baselines and per-stage metrics read stays by stage and end time without table lookups.
+        Index("ix_stay_stage_span", "stage_id", "left_at", "entered_at", "outcome"),
         Index("ix_stay_pipeline_left", "pipeline_id", "left_at"),
         Index("ix_stay_deal", "deal_id", "entered_at"),
     )

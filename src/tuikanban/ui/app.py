@@ -1,22 +1,1156 @@
-"""Placeholder until the board lands."""
+"""The board application: one screen of stage columns, driven from the keyboard.
+
+Start-up is kept lean on purpose (FACTS: `import sqlmodel` alone costs more than a bare Textual app's first
+paint): the first screen is read with plain sqlite3 (`store.fastread`) on the board's database thread, and the
+ORM is imported and the database opened for writing only after the first paint. Every database job (reads and
+writes) runs in order on that one thread; results come back to the UI thread as `JobDone` messages. A card move
+updates the two affected columns in place; the whole board is re-read only when another process changed
+something (polled with `PRAGMA data_version` every half second).
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import queue
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message_pump import MessagePump
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label
+
+from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.filters import DealFilter, parse_filter
+from tuikanban.domain.models import DealView, MoveResult, StageInfo
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
+from tuikanban.store import fastread
+from tuikanban.ui.messages import JobDone
+from tuikanban.ui.widgets.board import BoardView
+from tuikanban.ui.widgets.board_model import BoardModel
+from tuikanban.ui.widgets.header import BoardHeader
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+ENV_DB = "TUIKANBAN_DB"
+POLL_SECONDS = 0.5
+
+# -- theme variables ------------------------------------------------------------------------------------------
+
+THEME_VARIABLE_DEFAULTS: dict[str, str] = {
+    "tk-wip-limit": "$error",
+    "tk-wip-over": "$error",
+    "tk-wip-under": "$warning",
+    "tk-aging": "$warning",
+    "tk-stalled": "$error",
+    "tk-won": "$success",
+    "tk-lost": "$error",
+    "tk-card-focus": "$accent",
+    "tk-lane-header": "$secondary",
+}
+_VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
+
+
+def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
+    """Replace `$name` references inside variable values (Textual does not resolve them in variables)."""
+    out = dict(variables)
+    for _ in range(4):
+        changed = False
+        for key, value in out.items():
+            if "$" in value:
+                new = _VAR_REF.sub(lambda m: out.get(m.group(1), m.group(0)), value)
+                if new != value:
+                    out[key] = new
+                    changed = True
+        if not changed:
+            break
+    return out
+
+
+# -- the database thread ----------------------------------------------------------------------------------------
+
+
+class DbRunner:
+    """One thread runs every database job in submission order and posts each result back as a `JobDone`."""
+
+    def __init__(self, target: MessagePump) -> None:
+        self._queue: queue.Queue[tuple[int, Callable[[], Any], Any, Any] | None] = queue.Queue()
+        self._target = target
+        self._ids = itertools.count(1)
+        self.pending = 0
+        self._thread = threading.Thread(target=self._loop, name="tuikanban-db", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> int:
+        job_id = next(self._ids)
+        self.pending += 1
+        self._queue.put((job_id, fn, on_done, on_error))
+        return job_id
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job_id, fn, on_done, on_error = item
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = fn()
+            except Exception as exc:  # delivered to the UI thread, which shows it
+                error = exc
+            self._target.post_message(JobDone(job_id, result, error, on_done, on_error))
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    read: fastread.BoardRead
+    model: BoardModel | None
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """The result of a write: the deal as it is now (None if gone), and whether others changed things too."""
+
+    deal: fastread.BoardCard | None
+    foreign: bool
+    move: MoveResult | None = None
+
+
+class Backend:
+    """Everything the board does with the database. Its methods run on the database thread only."""
+
+    def __init__(self, *, path: Path, user: str, db: Database | None, con: sqlite3.Connection | None) -> None:
+        self.path = path
+        self.user = user
+        self.db = db
+        self._con = con
+        self.seen: fastread.Signature | None = None
+        self.pipeline_id: int | None = None
+
+    # connections
+    def raw(self) -> sqlite3.Connection:
+        if self._con is None:
+            self._con = fastread.connect_live(self.path)
+        return self._con
+
+    def open(self) -> Database:
+        """Open the database for writing (this is where the ORM gets imported, after the first paint)."""
+        if self.db is None:
+            from tuikanban.store.engine import open_database
+
+            self.db = open_database(self.path)
+            if self._con is not None:  # the first read may have used an immutable snapshot
+                self._con.close()
+                self._con = None
+        return self.db
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self.db is not None:
+            self.db.close()
+
+    # reads
+    def load(self, ref: str | int | None, lanes_on: bool, flt: DealFilter) -> Loaded:
+        try:
+            read = fastread.load_board(self.raw(), ref)
+        except NotFoundError:
+            if ref is None or isinstance(ref, str):
+                raise
+            read = fastread.load_board(self.raw(), None)  # the pipeline was removed: show another one
+        self.seen = read.signature
+        if read.board is None:
+            self.pipeline_id = None
+            return Loaded(read, None)
+        self.pipeline_id = read.board.pipeline.id
+        return Loaded(read, BoardModel(read.board, lanes_on=lanes_on, filter=flt))
+
+    def check(self) -> bool:
+        """Whether something the board shows changed since it was read (other than our own writes)."""
+        if self.pipeline_id is None:
+            return fastread.list_pipelines(self.raw()) != []
+        sig = fastread.signature(self.raw(), self.pipeline_id)
+        seen = self.seen
+        if seen is None:
+            return True
+        return sig != seen and (sig.max_event > seen.max_event or sig.max_activity != seen.max_activity
+                                or sig.config != seen.config)
+
+    def absorb(self, deal_id: int) -> bool:
+        """Mark this user's new events and activities on `deal_id` as seen. True if there are others too."""
+        if self.seen is None:
+            return True
+        con = self.raw()
+        events = fastread.events_since(con, self.seen.max_event)
+        acts = fastread.activities_since(con, self.seen.max_activity)
+        ours = all(d == deal_id and u == self.user for _i, d, u in events) and all(
+            d == deal_id and u == self.user for _i, d, u in acts)
+        if not ours:
+            return True
+        self.seen = replace(self.seen, max_event=events[-1][0] if events else self.seen.max_event,
+                            max_activity=acts[-1][0] if acts else self.seen.max_activity)
+        return False
+
+    def refresh_deal(self, deal_id: int) -> Changed:
+        self.open()
+        return Changed(fastread.load_card(self.raw(), deal_id), self.absorb(deal_id))
+
+    def baselines(self, pipeline_id: int) -> dict[int, float]:
+        db = self.open()
+        try:
+            from tuikanban.services.aging import stage_baselines
+        except ImportError:  # pragma: no cover - before the aging service exists
+            return {}
+        return {sid: b.days for sid, b in stage_baselines(db, pipeline_id).items()}
+
+    # writes
+    def move(self, deal_id: int, stage_id: int, force_reason: str | None) -> Changed:
+        from tuikanban.services.deals import move_deal
+
+        result = move_deal(self.open(), deal_id, stage_id, user=self.user, force_reason=force_reason)
+        return Changed(fastread.card_from_deal(result.deal), self.absorb(deal_id), result)
+
+    def reorder(self, deal_id: int, stage_id: int, direction: int, same_type: bool
+                ) -> tuple[bool, list[fastread.BoardCard], int, int, bool]:
+        from tuikanban.services.deals import reorder_deal
+
+        moved = reorder_deal(self.open(), deal_id, direction, user=self.user, same_type=same_type)
+        assert self.pipeline_id is not None
+        cards, n, v = fastread.load_stage(self.raw(), self.pipeline_id, stage_id) if moved else ([], 0, 0)
+        return moved, cards, n, v, self.absorb(deal_id)
+
+    def win(self, deal_id: int) -> Changed:
+        from tuikanban.services.deals import win_deal
+
+        deal = win_deal(self.open(), deal_id, user=self.user)
+        return Changed(fastread.card_from_deal(deal), self.absorb(deal_id))
+
+    def lose(self, deal_id: int, reason: str) -> Changed:
+        from tuikanban.services.deals import lose_deal
+
+        deal = lose_deal(self.open(), deal_id, reason, user=self.user)
+        return Changed(fastread.card_from_deal(deal), self.absorb(deal_id))
+
+    def undo(self, pipeline_id: int, lanes_on: bool, flt: DealFilter) -> tuple[str, int | None, Loaded]:
+        from tuikanban.services.deals import undo_last
+
+        before = self.seen.max_event if self.seen else 0
+        text = undo_last(self.open(), pipeline_id, user=self.user)
+        mine = [d for _i, d, u in fastread.events_since(self.raw(), before) if u == self.user and d is not None]
+        return text, (mine[-1] if mine else None), self.load(pipeline_id, lanes_on, flt)
+
+
+# -- key bindings -----------------------------------------------------------------------------------------------
+
+# Footer groups: the keys of a group are drawn side by side, so "⇧←" then "→" reads as "⇧←→ move".
+_NAV = Binding.Group("focus", compact=True)
+_MOVE = Binding.Group("move", compact=True)
+_ORDER = Binding.Group("order", compact=True)
+_CLOSE = Binding.Group("won/lost", compact=True)
+
+# (help section, bindings); the help text of each binding is its tooltip.
+BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
+    ("Navigate", [
+        Binding("left,h", "column(-1)", "column", key_display="←", group=_NAV, id="board.column_prev",
+                tooltip="Focus the previous column"),
+        Binding("right,l", "column(1)", "column", key_display="→", group=_NAV, id="board.column_next",
+                tooltip="Focus the next column"),
+        Binding("up,k", "card(-1)", "card", key_display="↑", group=_NAV, id="board.card_prev",
+                tooltip="Focus the previous card (continues into the lane above)"),
+        Binding("down,j", "card(1)", "card", key_display="↓", group=_NAV, id="board.card_next",
+                tooltip="Focus the next card (continues into the lane below)"),
+        Binding("pageup", "page(-1)", "page up", show=False, id="board.page_up", tooltip="Up a screenful"),
+        Binding("pagedown", "page(1)", "page down", show=False, id="board.page_down",
+                tooltip="Down a screenful"),
+        Binding("home", "edge(0)", "first", show=False, id="board.first", tooltip="First card of the cell"),
+        Binding("end", "edge(1)", "last", show=False, id="board.last", tooltip="Last card of the cell"),
+    ]),
+    ("Deals", [
+        Binding("shift+left,H", "move(-1)", "move", key_display="⇧←", group=_MOVE, id="board.move_prev",
+                tooltip="Move the focused deal to the previous stage"),
+        Binding("shift+right,L", "move(1)", "move", key_display="→", group=_MOVE, id="board.move_next",
+                tooltip="Move the focused deal to the next stage"),
+        Binding("shift+up,K", "reorder(-1)", "reorder", key_display="⇧↑", group=_ORDER, id="board.reorder_up",
+                tooltip="Move the focused deal up within its column"),
+        Binding("shift+down,J", "reorder(1)", "reorder", key_display="↓", group=_ORDER,
+                id="board.reorder_down", tooltip="Move the focused deal down within its column"),
+        Binding("n", "new_deal", "new", id="board.new", tooltip="New deal (form)"),
+        Binding("enter", "open_deal", "open", key_display="⏎", id="board.open",
+                tooltip="Open the focused deal: details, history, activities"),
+        Binding("e", "edit_deal", "edit", show=False, id="board.edit", tooltip="Edit the focused deal"),
+        Binding("w", "won", "won", group=_CLOSE, id="board.won", tooltip="Mark the focused deal won"),
+        Binding("x", "lost", "lost", group=_CLOSE, id="board.lost",
+                tooltip="Mark the focused deal lost (asks for a reason)"),
+        Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
+    ]),
+    ("View", [
+        Binding("slash", "filter", "filter", key_display="/", id="board.filter",
+                tooltip="Filter: words, owner:NAME, type:NAME"),
+        Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
+        Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
+        Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
+        Binding("p", "pipeline", "pipeline", id="board.pipeline", tooltip="Switch pipeline (or create one)"),
+        Binding("c", "closed", "closed", id="board.closed", tooltip="Closed deals: find and reopen"),
+        Binding("comma", "settings", "setup", key_display=",", id="board.settings",
+                tooltip="Pipeline settings: stages, limits, types"),
+        Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+    ]),
+    ("App", [
+        Binding("question_mark", "help", "help", key_display="?", id="board.help", tooltip="This help"),
+        Binding("escape", "close", "back", key_display="esc", id="board.close",
+                tooltip="Close the open panel or filter"),
+        Binding("q", "quit", "quit", id="board.quit", tooltip="Quit"),
+    ]),
+]
+
+
+def _key_label(binding: Binding) -> str:
+    names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
+             "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
+             "escape": "esc", "enter": "enter", "pageup": "PgUp", "pagedown": "PgDn"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+
+
+# -- the board screen -------------------------------------------------------------------------------------------
+
+
+class BoardScreen(Screen[None]):
+    """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
+
+    BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
+    AUTO_FOCUS = "#board"
+
+    def __init__(self, backend: Backend, *, user: str, pipeline: str | int | None, readonly: bool,
+                 initial: Loaded | None = None) -> None:
+        super().__init__(id="board-screen")
+        self._initial = initial
+        self.backend = backend
+        self.user = user
+        self.pipeline_ref: str | int | None = pipeline
+        self.db: Database | None = backend.db
+        self.readonly = readonly
+        self.model: BoardModel | None = None
+        self.filter = DealFilter()
+        self.lanes_on = True
+        self.runner: DbRunner | None = None
+        self._data_version: int | None = None
+        self._checking = False
+        self._loading = False
+        self._pending_col: dict[int, int] = {}
+        self._after_open: list[Callable[[], None]] = []
+        self._filter_timer: Timer | None = None
+        self._first_run_offered = False
+        self._warned_ambiguous = False
+        self.aging_panel: Any = None
+
+    # -- layout ----------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield BoardHeader(id="header")
+        yield BoardView(id="board")
+        with Horizontal(id="filter-bar"):
+            yield Label("Filter", id="filter-label")
+            yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> BoardView:
+        return self.query_one("#board", BoardView)
+
+    @property
+    def header(self) -> BoardHeader:
+        return self.query_one("#header", BoardHeader)
+
+    @property
+    def pipeline_id(self) -> int | None:
+        return self.model.data.pipeline.id if self.model is not None else None
+
+    def on_mount(self) -> None:
+        self.runner = DbRunner(self)
+        self.header.update(user=self.user, db_path=self.backend.path, readonly=self.readonly)
+        if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
+            initial, self._initial = self._initial, None
+            self._first_loaded(initial)
+        else:
+            self.view.set_message("Loading the board…")
+            self._submit(partial(self.backend.load, self.pipeline_ref, self.lanes_on, self.filter),
+                         self._first_loaded, self._load_failed)
+        self.set_interval(POLL_SECONDS, self._poll)
+        self.set_interval(60, self.view.tick)
+
+    def on_unmount(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+
+    # -- jobs ------------------------------------------------------------------------------------------------
+    def _submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+                on_error: Callable[[BaseException], None] | None = None) -> None:
+        assert self.runner is not None
+        self.runner.submit(fn, on_done, on_error)
+
+    def on_job_done(self, message: JobDone) -> None:
+        if self.runner is not None:
+            self.runner.pending -= 1
+        if message.error is not None:
+            if message.on_error is not None:
+                message.on_error(message.error)
+            else:
+                self._show_error(message.error)
+        elif message.on_done is not None:
+            message.on_done(message.result)
+
+    @property
+    def busy(self) -> bool:
+        """Whether database jobs are queued or running (tests wait for this to clear)."""
+        return self.runner is not None and self.runner.pending > 0
+
+    def _show_error(self, error: BaseException) -> None:
+        if isinstance(error, TuikanbanError):
+            self.notify(str(error), severity="error", timeout=6)
+            if isinstance(error, StaleEditError | NotFoundError):
+                self.reload()
+        else:
+            self.log.error(repr(error))
+            self.notify(f"Something went wrong: {type(error).__name__}: {error}", severity="error", timeout=8)
+
+    def _when_open(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the database is open for writing (right away if it is)."""
+        if self.db is not None:
+            fn()
+        else:
+            self._after_open.append(fn)
+
+    # -- loading ---------------------------------------------------------------------------------------------
+    def _first_loaded(self, loaded: Loaded) -> None:
+        self._apply_loaded(loaded)
+        self.call_after_refresh(self._open_db)
+
+    def _load_failed(self, error: BaseException) -> None:
+        self._loading = False
+        self.view.set_message(str(error) if isinstance(error, TuikanbanError) else "The board could not be read.")
+        self._show_error(error)
+        if self.db is None:
+            self.call_after_refresh(self._open_db)
+
+    def _open_db(self) -> None:
+        self._submit(self.backend.open, self._db_opened)
+
+    def _db_opened(self, db: Database) -> None:
+        self.db = db
+        self.readonly = db.readonly
+        self.header.update(readonly=db.readonly)
+        waiting, self._after_open = self._after_open, []
+        for fn in waiting:
+            fn()
+        if self.model is None:
+            self._offer_first_run()
+        else:
+            self._load_baselines()
+
+    def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
+        """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
+        ref: str | int | None = pipeline if pipeline is not None else (self.pipeline_id or self.pipeline_ref)
+        keep = focus_deal if focus_deal is not None else self.view.focus_deal
+        self._loading = True
+        self._submit(partial(self.backend.load, ref, self.lanes_on, self.filter),
+                     partial(self._reloaded, keep), self._load_failed)
+
+    def _reloaded(self, focus_deal: int | None, loaded: Loaded) -> None:
+        self._apply_loaded(loaded, focus_deal=focus_deal)
+        if self.db is not None:
+            self._load_baselines()
+
+    def _apply_loaded(self, loaded: Loaded, *, focus_deal: int | None = None) -> None:
+        self._loading = False
+        model = loaded.model
+        if model is None:
+            self.model = None
+            self.view.set_model(None)
+            self.view.set_message("This database has no pipeline yet.\n\n"
+                                  "Press n to create the starter pipeline, p to create your own, q to quit.")
+            self.header.update(pipeline="")
+            if self.db is not None:
+                self._offer_first_run()
+            return
+        if model.lanes_on != self.lanes_on:
+            model.set_lanes(self.lanes_on)
+        if model.filter != self.filter:
+            model.set_filter(self.filter)
+        previous = self.pipeline_id
+        self.model = model
+        if previous is not None and previous != model.data.pipeline.id:
+            self.view.focus_col = self.view.focus_lane = 0
+            self.view.focus_deal = None
+        self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
+        self._update_header()
+        if loaded.read.ambiguous and not self._warned_ambiguous:
+            self._warned_ambiguous = True
+            self.notify(f"There are {loaded.read.pipeline_count} pipelines and none is the default; showing "
+                        f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
+        self._reload_panel()
+
+    def _load_baselines(self) -> None:
+        pid = self.pipeline_id
+        if pid is None:
+            return
+
+        def done(baselines: dict[int, float]) -> None:
+            if self.pipeline_id == pid:
+                self.view.set_baselines(baselines)
+
+        self._submit(partial(self.backend.baselines, pid), done, lambda _e: None)
+
+    def _update_header(self) -> None:
+        model = self.model
+        if model is None:
+            return
+        lanes = "lanes by type" if model.lanes_shown else ""
+        self.header.update(
+            pipeline=model.data.pipeline.name, open_deals=model.open_total, open_value=model.value_total,
+            currency=model.data.pipeline.currency, filter_text=self.filter.describe(),
+            shown=model.shown_total if self.filter.active else None, lanes=lanes,
+        )
+
+    # -- live updates ----------------------------------------------------------------------------------------
+    def _poll(self) -> None:
+        if self.db is None or self._checking or self._loading:
+            return
+        try:
+            version = self.db.data_version()
+        except Exception:  # the file went away or is locked: try again at the next tick
+            return
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self._checking = True
+        self._submit(self.backend.check, self._checked, self._check_failed)
+
+    def _checked(self, changed: bool) -> None:
+        self._checking = False
+        if changed:
+            self.reload()
+
+    def _check_failed(self, _error: BaseException) -> None:
+        self._checking = False
+
+    # -- helpers for actions -----------------------------------------------------------------------------------
+    def _focused(self) -> fastread.BoardCard | None:
+        card = self.view.focused_card
+        if card is None and self.model is not None:
+            self.notify("No deal is focused here; move to a card first.", timeout=3)
+        return card
+
+    def _refuse_readonly(self) -> bool:
+        if not self.readonly:
+            return False
+        reason = self.db.readonly_reason if self.db is not None else ""
+        self.notify(f"The database {self.backend.path} is open read-only{reason}, so nothing can be changed.",
+                    severity="error", timeout=6)
+        return True
+
+    def _applied(self, changed: Changed, *, focus: bool = True) -> None:
+        """Apply a write's result to the affected columns only."""
+        if self.model is None:
+            return
+        if changed.deal is not None:
+            self.model.upsert(changed.deal)
+        self.view.model_changed(focus_deal=self.view.focus_deal if focus else None)
+        self._update_header()
+        if changed.foreign:
+            self.reload()
+        elif self.aging_panel is not None:
+            self._reload_panel()
+
+    def _screen_class(self, module: str, name: str) -> Any:
+        import importlib
+
+        try:
+            mod = importlib.import_module(f"tuikanban.ui.screens.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("tuikanban.ui.screens"):
+                self.notify(f"The {module.replace('_', ' ')} screen is not available in this build.",
+                            severity="warning")
+                return None
+            raise
+        return getattr(mod, name)
+
+    # -- navigation --------------------------------------------------------------------------------------------
+    def action_column(self, delta: int) -> None:
+        self.view.move_column(delta)
+
+    def action_card(self, delta: int) -> None:
+        self.view.move_card(delta)
+
+    def action_page(self, delta: int) -> None:
+        self.view.page(delta)
+
+    def action_edge(self, last: int) -> None:
+        self.view.edge(bool(last))
+
+    # -- moving deals ------------------------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        if self.model is None or self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is None:
+            return
+        col = self._pending_col.get(card.id, self.model.col_of_stage(card.stage_id))
+        if col is None:
+            return
+        target = col + delta
+        if not 0 <= target < len(self.model.stages):
+            where = "last" if delta > 0 else "first"
+            hint = " Press w to mark it won." if delta > 0 else ""
+            self.notify(f"'{display(card.title)}' is already in the {where} stage.{hint}", timeout=3)
+            return
+        self._move(card, self.model.stages[target], None)
+
+    def _move(self, card: fastread.BoardCard, stage: StageInfo, reason: str | None) -> None:
+        assert self.model is not None
+        target_col = self.model.col_of_stage(stage.id)
+        if target_col is not None:
+            self._pending_col[card.id] = target_col
+        self._submit(partial(self.backend.move, card.id, stage.id, reason),
+                     partial(self._moved, card.id), partial(self._move_failed, card, stage))
+
+    def _moved(self, deal_id: int, changed: Changed) -> None:
+        self._pending_col.pop(deal_id, None)
+        self._applied(changed)
+        result = changed.move
+        if result is None:
+            return
+        if result.forced:
+            self.notify(f"Moved '{display(result.deal.title)}' into {display(result.to_stage)} past its WIP limit; "
+                        "the reason is logged.", timeout=4)
+        if result.exit_criteria:
+            self.notify(display(result.exit_criteria, max_length=400), title=f"{display(result.to_stage)}: exit "
+                        "criteria", timeout=8)
+
+    def _move_failed(self, card: fastread.BoardCard, stage: StageInfo, error: BaseException) -> None:
+        self._pending_col.pop(card.id, None)
+        if not isinstance(error, WipLimitError):
+            self._show_error(error)
+            return
+        self.notify(str(error) + ".", title="WIP limit", severity="warning", timeout=6)
+        reason_screen = self._screen_class("reason", "ReasonScreen")
+        if reason_screen is None:
+            return
+
+        def forced(reason: str | None) -> None:
+            if reason and reason.strip():
+                self._move(card, stage, reason.strip())
+
+        self.app.push_screen(reason_screen(
+            f"Force into {display(stage.name)}?",
+            f"{error}. Give a reason to move '{display(card.title)}' past the limit (it is logged), "
+            "or press escape to leave it where it is.",
+            placeholder="reason for the override",
+        ), forced)
+
+    def action_reorder(self, direction: int) -> None:
+        if self.model is None or self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is None:
+            return
+        stage_id = card.stage_id
+
+        def done(result: tuple[bool, list[fastread.BoardCard], int, int, bool]) -> None:
+            moved, cards, n, v, foreign = result
+            if self.model is None:
+                return
+            if moved:
+                self.model.replace_stage(stage_id, cards, n, v)
+                self.view.model_changed()
+            else:
+                self.app.bell()
+            if foreign:
+                self.reload()
+
+        self._submit(partial(self.backend.reorder, card.id, stage_id, direction, self.model.lanes_shown), done)
+
+    # -- deals -------------------------------------------------------------------------------------------------
+    def action_new_deal(self) -> None:
+        if self.model is None:
+            self._when_open(self._offer_first_run_now)
+            return
+        if self._refuse_readonly():
+            return
+        self._when_open(self._new_deal)
+
+    def _new_deal(self) -> None:
+        form = self._screen_class("deal_form", "DealFormScreen")
+        if form is None or self.model is None or self.db is None:
+            return
+        stage = self.view.focused_stage
+        lane = self.view.focused_lane
+        type_id = lane.type_id if lane is not None and self.model.lanes_shown else None
+        self.app.push_screen(form(self.db, self.model.data.pipeline.id, self.user, deal_id=None,
+                                  stage_id=stage.id if stage else None, type_id=type_id), self._deal_saved)
+
+    def _deal_saved(self, deal: DealView | None) -> None:
+        if deal is None or self.model is None:
+            return
+        self.model.upsert(fastread.card_from_deal(deal))
+        self.view.model_changed(focus_deal=deal.id)
+        self._update_header()
+        if deal.status == "open" and self.model.locate(deal.id) is None and self.filter.active:
+            self.notify(f"Saved '{display(deal.title)}'; the filter hides it.", timeout=4)
+        self._submit(partial(self.backend.refresh_deal, deal.id), partial(self._applied, focus=True))
+
+    def action_open_deal(self) -> None:
+        card = self._focused()
+        if card is None:
+            return
+        self._when_open(partial(self._open_detail, card.id))
+
+    def _open_detail(self, deal_id: int) -> None:
+        detail = self._screen_class("deal_detail", "DealDetailScreen")
+        if detail is None or self.db is None:
+            return
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self._submit(partial(self.backend.refresh_deal, deal_id), self._applied)
+
+        self.app.push_screen(detail(self.db, deal_id, self.user), closed)
+
+    def action_edit_deal(self) -> None:
+        if self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is None:
+            return
+        self._when_open(partial(self._edit, card.id))
+
+    def _edit(self, deal_id: int) -> None:
+        form = self._screen_class("deal_form", "DealFormScreen")
+        if form is None or self.model is None or self.db is None:
+            return
+        self.app.push_screen(form(self.db, self.model.data.pipeline.id, self.user, deal_id=deal_id),
+                             self._deal_saved)
+
+    def action_won(self) -> None:
+        if self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is None:
+            return
+
+        def done(changed: Changed) -> None:
+            self._applied(changed)
+            value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
+            self.notify(f"Won: '{display(card.title)}' ({value}). Press u to undo.", timeout=4)
+
+        self._submit(partial(self.backend.win, card.id), done)
+
+    def action_lost(self) -> None:
+        if self._refuse_readonly() or self.model is None:
+            return
+        card = self._focused()
+        if card is None:
+            return
+        reason_screen = self._screen_class("reason", "ReasonScreen")
+        if reason_screen is None:
+            return
+
+        def chosen(reason: str | None) -> None:
+            if not reason or not reason.strip():
+                return
+
+            def done(changed: Changed) -> None:
+                self._applied(changed)
+                self.notify(f"Lost: '{display(card.title)}' ({display(reason)}). Press u to undo.", timeout=4)
+
+            self._submit(partial(self.backend.lose, card.id, reason.strip()), done)
+
+        self.app.push_screen(reason_screen(
+            "Mark lost", f"Why was '{display(card.title)}' lost? Pick a reason or type your own.",
+            choices=tuple(self.model.data.pipeline.lost_reasons), placeholder="another reason",
+        ), chosen)
+
+    def action_undo(self) -> None:
+        if self._refuse_readonly() or self.model is None:
+            return
+        pid = self.model.data.pipeline.id
+
+        def done(result: tuple[str, int | None, Loaded]) -> None:
+            text, deal_id, loaded = result
+            self._apply_loaded(loaded, focus_deal=deal_id)
+            self.notify(text, timeout=4)
+
+        self._submit(partial(self.backend.undo, pid, self.lanes_on, self.filter), done)
+
+    # -- views -------------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        field = self.query_one("#filter", Input)
+        bar.display = True
+        if not field.value and self.filter.active:
+            field.value = self._filter_query
+        field.focus()
+
+    _filter_query = ""
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(0.12, partial(self.apply_filter, event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self.apply_filter(event.value)
+        self.query_one("#filter-bar").display = False
+        self.view.focus()
+
+    def apply_filter(self, query: str) -> None:
+        flt = parse_filter(query)
+        self._filter_query = query
+        if flt == self.filter:
+            return
+        self.filter = flt
+        if self.model is not None:
+            self.model.set_filter(flt)
+            self.view.model_changed()
+        self._update_header()
+        self._reload_panel()
+
+    def _close_filter(self, *, clear: bool) -> None:
+        bar = self.query_one("#filter-bar")
+        field = self.query_one("#filter", Input)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        if clear:
+            field.value = ""
+            self.apply_filter("")
+        bar.display = False
+        self.view.focus()
+
+    def action_close(self) -> None:
+        if self.query_one("#filter-bar").display:
+            self._close_filter(clear=True)
+        elif self.aging_panel is not None:
+            self.action_aging()
+        elif self.filter.active:
+            self._close_filter(clear=True)
+            self.notify("Filter cleared.", timeout=2)
+
+    def action_lanes(self) -> None:
+        if self.model is None:
+            return
+        if not self.model.has_types:
+            self.notify("This pipeline has no deal types, so there are no swimlanes; add types in the pipeline "
+                        "settings (,).", timeout=5)
+            return
+        self.lanes_on = not self.lanes_on
+        self.model.set_lanes(self.lanes_on)
+        self.view.vscroll = 0
+        self.view.model_changed()
+        self._update_header()
+
+    def action_aging(self) -> None:
+        if self.aging_panel is not None:
+            panel, self.aging_panel = self.aging_panel, None
+            panel.remove()
+            self.view.focus()
+            return
+        if self.model is None:
+            return
+        self._when_open(self._show_aging)
+
+    def _show_aging(self) -> None:
+        try:
+            from tuikanban.ui.widgets.aging_panel import AgingPanel
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("tuikanban.ui.widgets"):
+                self.notify("The aging panel is not available in this build.", severity="warning")
+                return
+            raise
+        if self.aging_panel is not None or self.db is None:
+            return
+        self.aging_panel = AgingPanel(self.db)
+        self.aging_panel.id = "aging"
+        self.mount(self.aging_panel, before=self.query_one(Footer))
+        self._reload_panel()
+
+    def _reload_panel(self) -> None:
+        if self.aging_panel is not None and self.pipeline_id is not None:
+            self.aging_panel.load(self.pipeline_id, self.filter)
+
+    def on_aging_panel_focus_deal(self, message: Any) -> None:
+        deal_id = getattr(message, "deal_id", None)
+        if deal_id is None:
+            return
+        if not self.view.focus_on(deal_id):
+            self.notify("That deal is not on the board any more.", timeout=3)
+        self.view.focus()
+
+    def action_metrics(self) -> None:
+        if self.model is None:
+            return
+        self._when_open(self._metrics)
+
+    def _metrics(self) -> None:
+        screen = self._screen_class("metrics", "MetricsScreen")
+        if screen is None or self.model is None or self.db is None:
+            return
+        self.app.push_screen(screen(self.db, self.model.data.pipeline.id, self.user))
+
+    def action_pipeline(self) -> None:
+        self._when_open(self._switch_pipeline)
+
+    def _switch_pipeline(self) -> None:
+        switcher = self._screen_class("pipelines", "PipelineSwitcher")
+        if switcher is None or self.db is None:
+            return
+
+        def chosen(pid: int | None) -> None:
+            if pid is not None:
+                self.reload(pipeline=pid)
+
+        self.app.push_screen(switcher(self.db, self.pipeline_id), chosen)
+
+    def action_closed(self) -> None:
+        if self.model is None:
+            return
+        self._when_open(self._closed)
+
+    def _closed(self) -> None:
+        screen = self._screen_class("closed", "ClosedDealsScreen")
+        if screen is None or self.model is None or self.db is None:
+            return
+
+        def reopened(deal_id: int | None) -> None:
+            if deal_id is not None:
+                self.reload(focus_deal=deal_id)
+
+        self.app.push_screen(screen(self.db, self.model.data.pipeline.id, self.user), reopened)
+
+    def action_settings(self) -> None:
+        if self.model is None:
+            return
+        self._when_open(self._settings)
+
+    def _settings(self) -> None:
+        screen = self._screen_class("settings", "PipelineSettingsScreen")
+        if screen is None or self.model is None or self.db is None:
+            return
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.reload()
+
+        self.app.push_screen(screen(self.db, self.model.data.pipeline.id, self.user), closed)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_help(self) -> None:
+        screen = self._screen_class("help", "HelpScreen")
+        if screen is not None:
+            self.app.push_screen(screen(help_sections()))
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    # -- first run ---------------------------------------------------------------------------------------------
+    def _offer_first_run(self) -> None:
+        if self._first_run_offered or self.model is not None:
+            return
+        self._first_run_offered = True
+        self._offer_first_run_now()
+
+    def _offer_first_run_now(self) -> None:
+        if self.model is not None or self.db is None:
+            return
+        if self._refuse_readonly():
+            return
+        screen = self._screen_class("first_run", "FirstRunScreen")
+        if screen is None:
+            return
+
+        def created(pid: int | None) -> None:
+            if pid is not None:
+                self.reload(pipeline=pid)
+
+        self.app.push_screen(screen(self.db, self.user), created)
+
+    # -- focus follows -----------------------------------------------------------------------------------------
+    def on_board_view_focus_changed(self, _message: BoardView.FocusChanged) -> None:
+        pass
+
+
+def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The `?` help: every board binding by section, then what the colours on the board mean."""
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for title, bindings in BINDING_SECTIONS:
+        rows = [(_key_label(b), b.tooltip or b.description) for b in bindings]
+        if title == "App":
+            rows.insert(1, ("ctrl+p", "Command palette"))
+        sections.append((title, rows))
+    sections.append(("WIP counters", [
+        ("3/5", "Open deals in the stage / its WIP limit (every deal, whatever the filter)"),
+        ("5/5", "At the limit (red): moving another deal in asks for a reason"),
+        ("6/5 over", "Over the limit (reversed): the limit was lowered or overridden"),
+        ("1/5", "Below the stage's WIP minimum (amber)"),
+    ]))
+    try:
+        from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND
+    except ImportError:  # pragma: no cover
+        return sections
+    aging = [("12d", "Days in the stage; " + LEVEL_LEGEND["ok"].lower())]
+    aging.append(("12d", "Amber: aging. " + LEVEL_LEGEND["aging"]))
+    aging.append(("12d", "Red: stalled. " + LEVEL_LEGEND["stalled"]))
+    aging.extend((mark, meaning) for _signal, (mark, meaning) in SIGNAL_LEGEND.items())
+    sections.append(("Aging (panel: a)", aging))
+    return sections
+
+
+# -- the application ------------------------------------------------------------------------------------------
+
+
+class TuikanbanApp(App[None]):
+    """`TuikanbanApp(db, user, pipeline=None, theme=None)`; `run_board` passes the fast first-read connection."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tuikanban"
+
+    def __init__(
+        self,
+        db: Database | None = None,
+        user: str = "",
+        pipeline: str | int | None = None,
+        theme: str | None = None,
+        *,
+        db_path: Path | None = None,
+        fast_con: sqlite3.Connection | None = None,
+        backend: Backend | None = None,
+        initial: Loaded | None = None,
+    ) -> None:
+        super().__init__()
+        path = db.path if db is not None else db_path
+        if path is None:
+            raise ValueError("TuikanbanApp needs a database or a database path")
+        self.backend = backend or Backend(path=Path(path), user=user or "unknown", db=db, con=fast_con)
+        self.user = user or "unknown"
+        self.pipeline_ref = pipeline
+        self._register_themes()
+        if theme:
+            if theme not in self.available_themes:
+                names = ", ".join(sorted(self.available_themes))
+                raise ValidationError(f"There is no theme named '{theme}' (themes: {names}).")
+            self.theme = theme
+        readonly = db.readonly if db is not None else not fastread.writable(Path(path))
+        self.board_screen = BoardScreen(self.backend, user=self.user, pipeline=pipeline, readonly=readonly,
+                                        initial=initial)
+
+    def _register_themes(self) -> None:
+        """The themes helper's hook: `tuikanban.ui.themes.register_themes(app)` registers the TOML themes."""
+        try:
+            from tuikanban.ui import themes  # type: ignore[attr-defined]
+        except ImportError as exc:
+            if getattr(exc, "name", None) in ("tuikanban.ui.themes", None):
+                return
+            raise
+        register = getattr(themes, "register_themes", None)
+        if register is not None:
+            register(self)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.board_screen
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(THEME_VARIABLE_DEFAULTS)
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = resolve_variables(super().get_css_variables())
+        self.theme_variables = variables
+        return variables
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, BoardScreen):
+            seen: set[str] = set()
+            for _title, bindings in BINDING_SECTIONS:
+                for b in bindings:
+                    if b.action in seen or b.action in ("quit",) or not b.show:
+                        continue
+                    seen.add(b.action)
+                    yield SystemCommand(b.tooltip or b.description, f"Key: {_key_label(b)}",
+                                        partial(screen.run_action, b.action))
+
+    def on_unmount(self) -> None:
+        self.backend.close()
+
+
+# -- entry point ----------------------------------------------------------------------------------------------
+
+
+def _db_path(explicit: Path | None) -> Path:
+    """Where open_database would look (without importing it): --db, else TUIKANBAN_DB, else the data dir."""
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tuikanban", appauthor=False)) / "tuikanban.db"
 
 
 def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: str | None) -> None:
-    from textual.app import App
-    from textual.widgets import Static
+    """Open the board (called by `tuikanban` with no command). User mistakes raise TuikanbanError before the
+    screen is taken over, so the CLI prints them as one sentence."""
+    path = _db_path(db_path)
+    con = fastread.connect(path)
+    if con is not None:
+        try:
+            fastread.resolve_pipeline(con, pipeline)
+        except sqlite3.Error:  # unreadable this way: take the full path
+            con.close()
+            con = None
+        except TuikanbanError:
+            con.close()
+            raise
+    db = None
+    if con is None:  # a new, older or unusual database: the full path creates, migrates or refuses it
+        from tuikanban.store.engine import open_database
 
-    from tuikanban.store.engine import open_database
+        db = open_database(db_path)
+        path = db.path
+        if pipeline:
+            from tuikanban.services.pipelines import get_pipeline
 
-    db = open_database(db_path)
-
-    class Placeholder(App[None]):
-        BINDINGS = [("q", "quit", "Quit")]
-
-        def compose(self):  # type: ignore[no-untyped-def]
-            yield Static(f"tuikanban: {db.path} (press q to quit)")
-
-    Placeholder().run()
+            get_pipeline(db, pipeline)
+    try:
+        backend = Backend(path=path, user=user, db=db, con=con)
+        initial = backend.load(pipeline, True, DealFilter())  # the first screen, read before the app starts
+        app = TuikanbanApp(db, user, pipeline, theme, db_path=path, backend=backend, initial=initial)
+    except TuikanbanError:
+        if con is not None:
+            con.close()
+        if db is not None:
+            db.close()
+        raise
+    app.run()

@@ -1,0 +1,69 @@
+"""`tuikanban backup PATH` and `tuikanban doctor`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from tuikanban.cli import app
+from tuikanban.cli.common import emit_json, out, say, state
+from tuikanban.domain.text import clean_text
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="Backup file, or a folder to hold a dated copy.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Copy the database with SQLite's online backup API (safe while others are using the board)."""
+    from tuikanban.services.health import backup
+
+    result = backup(state(ctx).db_path, path, force=force)
+    size = result.size / 1024
+    shown = f"{size / 1024:.1f} MB" if size >= 1024 else f"{size:.0f} KB"
+    say(f"Backed up {result.source} to {result.target} ({shown}).")
+
+
+_STYLES = {"ok": "green", "note": "yellow", "problem": "bold red"}
+
+
+@app.command("doctor")
+def doctor_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Check the database (integrity, schema, WAL, history) and the permissions that sharing needs.
+
+    Exits with code 1 when something is wrong; each finding says how to fix it.
+    """
+    from tuikanban.services.health import doctor, exit_code, resolve_db_path
+
+    path = resolve_db_path(state(ctx).db_path)
+    checks = doctor(path)
+    code = exit_code(checks)
+    if as_json:
+        emit_json({"database": str(path), "ok": code == 0, "checks": [
+            {"name": c.name, "level": c.level, "message": c.message, "fix": c.fix or None} for c in checks]})
+        raise typer.Exit(code)
+    t = Table(show_header=False, show_edge=False, pad_edge=False, box=None)
+    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True)
+    t.add_column(overflow="fold")
+    for c in checks:
+        body = Text(clean_text(c.message))
+        if c.fix:
+            body.append("\nFix: ", style="bold")
+            body.append(clean_text(c.fix))
+        t.add_row(Text(c.level, style=_STYLES.get(c.level, "")), Text(c.name), body)
+    out.print(t)
+    problems = sum(1 for c in checks if c.level == "problem")
+    if problems:
+        say(f"{problems} problem{'s' if problems != 1 else ''} found.")
+    else:
+        say("No problems found.")
+    raise typer.Exit(code)

@@ -1,0 +1,107 @@
+"""`tuikanban config`: where the settings live, what they hold, and the themes on offer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from tuikanban.cli import app
+from tuikanban.cli.common import err, out, say, table
+
+config_app = typer.Typer(help="Settings (remembered theme, last pipeline) and themes.", no_args_is_help=True)
+
+
+@config_app.command("path")
+def config_path_cmd() -> None:
+    """Print where the config file lives (it may not exist yet)."""
+    from tuikanban.settings import config_path
+
+    out.print(Text(str(config_path())), soft_wrap=True)
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Show the config file's location and the settings in effect."""
+    from tuikanban.settings import load_settings, user_themes_dir
+
+    settings = load_settings()
+    if settings.problem:
+        err.print(Text(settings.problem))
+    path = settings.path
+    assert path is not None
+    say("Config file: ", Text(str(path)), "" if path.exists() else " (not created yet; the defaults apply)")
+    say("User themes: ", Text(str(user_themes_dir())))
+    say("Theme:       ", Text(settings.theme or "(default: tuikanban-dark)"))
+    if settings.last_pipeline:
+        say("Last pipeline per database:")
+        for db, name in sorted(settings.last_pipeline.items()):
+            say("  ", Text(db), " -> ", Text(name))
+    for key in settings.extra:
+        say("Unknown setting kept as is: ", Text(key))
+
+
+@config_app.command("themes")
+def config_themes() -> None:
+    """List the themes: bundled, your own (<config dir>/themes) and Textual's; report broken theme files."""
+    from textual.theme import BUILTIN_THEMES
+
+    from tuikanban.settings import load_settings, user_themes_dir
+    from tuikanban.ui.themes import (
+        DEFAULT_THEME,
+        bundled_themes_dir,
+        load_themes,
+        ordered,
+        textual_theme_names,
+        theme_sources,
+    )
+
+    loaded, problems = load_themes()
+    by_name = {t.name: t for t in loaded}
+    themes = [by_name[n] for n in ordered(by_name)]
+    sources = theme_sources()
+    current = load_settings().theme or DEFAULT_THEME
+    bundled = bundled_themes_dir().resolve()
+    t = table("Theme", "Kind", "From")
+    for theme in themes:
+        src = sources.get(theme.name)
+        where = "bundled" if src is not None and src.resolve().parent == bundled else "yours"
+        mark = " *" if theme.name == current else ""
+        t.add_row(Text(theme.name + mark), "dark" if theme.dark else "light", Text(where if where == "bundled"
+                                                                                  else str(src)))
+    for name in textual_theme_names():
+        if name not in sources:
+            kind = "dark" if BUILTIN_THEMES[name].dark else "light"
+            t.add_row(Text(name + (" *" if name == current else "")), kind, "Textual")
+    out.print(t)
+    say("* = the remembered theme. Add your own as TOML files in ", Text(str(user_themes_dir())),
+        " (copy one of the bundled files to start).")
+    for problem in problems:
+        err.print(Text(problem))
+
+
+@config_app.command("theme")
+def config_theme(
+    name: Annotated[str | None, typer.Argument(help="Theme to remember (omit to print the current one).")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Forget the remembered theme (use the default).")] = False,
+) -> None:
+    """Print or set the theme the board starts with (the command palette's theme switcher also sets it)."""
+    from tuikanban.settings import load_settings, remember
+    from tuikanban.ui.themes import DEFAULT_THEME, available_theme_names, resolve_theme_name
+
+    if name is None and not clear:
+        settings = load_settings()
+        if settings.problem:
+            err.print(Text(settings.problem))
+        out.print(Text(settings.theme or DEFAULT_THEME))
+        return
+    chosen = None if clear else resolve_theme_name(name or "", available_theme_names())
+    problem = remember(theme=chosen)
+    if problem:
+        err.print(Text(problem))
+        raise typer.Exit(1)
+    say("The board will start with the theme ", Text(chosen or DEFAULT_THEME), ".")
+
+
+app.add_typer(config_app, name="config")

@@ -1,0 +1,150 @@
+"""`tuikanban import FILE` and `tuikanban export`: deals in and out as CSV, whole pipelines as JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.text import Text
+
+from tuikanban.cli import app
+from tuikanban.cli.common import err, say, state
+from tuikanban.domain.errors import DuplicateError, ValidationError
+from tuikanban.domain.text import clean_text
+
+PROGRESS_MIN_ROWS = 1000
+
+
+@contextlib.contextmanager
+def _progress_bar(rows: int) -> Iterator[Any]:
+    """A Rich progress bar on stderr for large files, only when stderr is a terminal; else a no-op callback."""
+    if rows < PROGRESS_MIN_ROWS or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                label = "Checking rows" if phase == "checking" else "Writing"
+                tasks[phase] = bar.add_task(label, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _print_problems(problems: list[str], summary: str) -> None:
+    for line in problems:
+        err.print(Text(clean_text(line)), soft_wrap=True)
+    err.print(Text(clean_text(summary)), soft_wrap=True)
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A .csv file of deals, or a .json pipeline export.")],
+    pipeline: Annotated[str | None, typer.Option(
+        "--pipeline", "-p", help="CSV: the pipeline to add the deals to. JSON: a new name for the pipeline.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Import rows past a WIP limit (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why WIP limits are overridden.")] = None,
+) -> None:
+    """Import deals from CSV (all rows or none), or a pipeline exported as JSON.
+
+    CSV: a header row, columns in any order, only title required: title, company, contact, value, currency,
+    owner, type, stage, status, created_at, closed_at, lost_reason, expected_close, notes.
+    """
+    from tuikanban.services import io as sio
+
+    if force and not (reason and reason.strip()):
+        raise ValidationError("--force needs --reason TEXT saying why WIP limits are overridden.")
+    if reason and not force:
+        raise ValidationError("--reason goes with --force.")
+    st = state(ctx)
+    text = sio.read_text_file(file)
+    rows = text.count("\n")
+    db = st.db()
+    try:
+        with _progress_bar(rows) as progress:
+            if sio.looks_like_json(file, text):
+                if force:
+                    raise ValidationError("--force applies to CSV imports; a JSON export is imported as it was.")
+                doc = sio.read_json(text)
+                result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress)
+            else:
+                target = pipeline if pipeline is not None else st.pipeline
+                result = sio.import_csv_text(db, text, target, user=st.user, force_reason=reason if force else None,
+                                             progress=progress)
+    except sio.ImportProblems as exc:
+        _print_problems(exc.problems, exc.summary)
+        raise typer.Exit(1) from None
+    parts = [f"{result.open:,} open", f"{result.won:,} won", f"{result.lost:,} lost"]
+    noun = "deal" if result.deals == 1 else "deals"
+    say(f"Imported {result.deals:,} {noun} into ", Text(clean_text(result.pipeline)), f" ({', '.join(parts)}).")
+    if result.overrides:
+        say(f"{result.overrides:,} of them went past a WIP limit; each is logged as a WIP override.")
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline (optional with one).")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="csv (deals, for spreadsheets) or json (the whole pipeline, to import elsewhere).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    status: Annotated[str, typer.Option("--status", help="CSV only: open, won, lost or all.")] = "all",
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
+) -> None:
+    """Export a pipeline's deals as CSV, or the whole pipeline as JSON."""
+    from tuikanban.services import io as sio
+
+    chosen = (fmt or (output.suffix.lstrip(".") if output is not None and output.suffix else "csv")).lower()
+    if chosen not in ("csv", "json"):
+        raise ValidationError(f"'{fmt or chosen}' is not an export format; use --format csv or --format json.")
+    st = state(ctx)
+    db = st.db()
+    target = pipeline if pipeline is not None else st.pipeline
+
+    def write(fh: IO[str]) -> int:
+        if chosen == "json":
+            return sio.write_pipeline_json(db, target, fh)
+        return sio.write_csv(db, target, fh, status=status.lower())
+
+    if output is None:
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+    n = _write_file(output, write, force=force, db_path=db.path)
+    noun = "deal" if n == 1 else "deals"
+    say(f"Exported {n:,} {noun} to {output} ({chosen.upper()}).")
+
+
+def _write_file(output: Path, write: Any, *, force: bool, db_path: Path) -> int:
+    """Write through a temporary file beside `output`, then move it into place: never a half-written export."""
+    dest = output.expanduser()
+    if dest.exists():
+        if dest.resolve() == db_path.resolve():
+            raise ValidationError(f"{dest} is the database itself; choose another output file.")
+        if not force:
+            raise DuplicateError(f"{dest} already exists; choose another name, or add --force to replace it.")
+    if not dest.parent.is_dir():
+        raise ValidationError(f"The folder {dest.parent} does not exist; create it or choose another output file.")
+    partial = dest.parent / f".{dest.name}.partial-{os.getpid()}"
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as fh:
+            n = int(write(fh))
+        os.replace(partial, dest)
+    except PermissionError:
+        raise ValidationError(f"Cannot write to {dest.parent} (permission denied).") from None
+    except OSError as exc:
+        raise ValidationError(f"Cannot write {dest} ({exc.strerror or exc}).") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return n

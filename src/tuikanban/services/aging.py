@@ -1,0 +1,205 @@
+"""The one aging function (SPEC section 3), used by the card badges, the aging panel and the CLI alike.
+
+Everything is computed with SQL aggregates over the `stay` and `event` tables and one Core select of the open
+deals; no event row is ever loaded into Python. Nothing is cached, so a new `expected_days` applies at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, func, literal, literal_column, select, type_coerce
+from sqlmodel import Session
+
+from tuikanban.domain import clock
+from tuikanban.domain.aging import (
+    HISTORY_WINDOW_DAYS,
+    AgingItem,
+    AgingSnapshot,
+    Baseline,
+    StageAging,
+    choose_baseline,
+    level,
+    risk_signals,
+    severity,
+    sort_key,
+)
+from tuikanban.domain.filters import DealFilter
+from tuikanban.services.common import resolve_pipeline
+from tuikanban.store.engine import Database
+from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage, Stay
+
+_D = Deal.__table__.c  # type: ignore[attr-defined]
+_E = Event.__table__.c  # type: ignore[attr-defined]
+_S = Stage.__table__.c  # type: ignore[attr-defined]
+_T = DealType.__table__.c  # type: ignore[attr-defined]
+_Y = Stay.__table__.c  # type: ignore[attr-defined]
+
+
+_UNIX_EPOCH_JD = 2440587.5  # the Julian day number of 1970-01-01 00:00 UTC
+
+
+def _julian_day(at: datetime) -> float:
+    """An instant as SQLite's julianday() would give it, to subtract stored times from in SQL."""
+    return clock.as_utc(at).timestamp() / 86400.0 + _UNIX_EPOCH_JD
+
+
+# -- baselines ------------------------------------------------------------------------------------------
+
+
+def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int, tuple[float, int]]:
+    """stage id -> (average days, number of stays) over stays that ended in the last 180 days.
+
+    Filtered by stage (not pipeline) so SQLite reads only the covering index ix_stay_stage_span.
+    """
+    if not stage_ids:
+        return {}
+    since = now - timedelta(days=HISTORY_WINDOW_DAYS)
+    avg_days = func.avg(func.julianday(_Y.left_at) - func.julianday(_Y.entered_at))
+    q = (
+        select(_Y.stage_id, avg_days, func.count())
+        .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now)
+        .group_by(_Y.stage_id)
+    )
+    return {int(r[0]): (float(r[1]), int(r[2])) for r in session.connection().execute(q) if r[1] is not None}
+
+
+def _stage_rows(session: Session, pipeline_id: int) -> list[Any]:
+    q = (
+        select(_S.id, _S.name, _S.position, _S.expected_days, _S.archived)
+        .where(_S.pipeline_id == pipeline_id)
+        .order_by(_S.position, _S.id)
+    )
+    return list(session.connection().execute(q))
+
+
+def _baselines(session: Session, pipeline_id: int, now: datetime) -> tuple[list[Any], dict[int, Baseline]]:
+    rows = _stage_rows(session, pipeline_id)
+    history = _history(session, [r.id for r in rows], now)
+    out: dict[int, Baseline] = {}
+    for r in rows:
+        avg, n = history.get(r.id, (None, 0))
+        out[r.id] = choose_baseline(r.expected_days, avg, n)
+    return rows, out
+
+
+def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime | None = None) -> dict[int, Baseline]:
+    """stage id -> its baseline: expected days, else the 180-day average over >= 3 stays, else 7 days."""
+    at = clock.as_utc(now) if now is not None else clock.now()
+    with db.read() as s:
+        p = resolve_pipeline(s, pipeline)
+        assert p.id is not None
+        return _baselines(s, p.id, at)[1]
+
+
+# -- the report -----------------------------------------------------------------------------------------
+
+
+# Literal SQL (not bound parameters) so that SQLite matches the partial index ix_event_close_edit.
+_CLOSE_EDIT = and_(_E.kind == literal_column("'edit'"), _E.field == literal_column("'close'"))
+
+
+def _close_pushes(session: Session, pipeline_id: int) -> dict[int, int]:
+    """open deal id -> how many times its close date was moved later (a null old date is no push)."""
+    q = (
+        select(_E.deal_id, func.count())
+        .select_from(Event.__table__.join(Deal.__table__, _D.id == _E.deal_id))  # type: ignore[attr-defined]
+        .where(_CLOSE_EDIT, _E.old_value.is_not(None), _E.new_value.is_not(None), _E.new_value > _E.old_value,
+               _D.pipeline_id == pipeline_id, _D.status == "open")
+        .group_by(_E.deal_id)
+    )
+    return {int(r[0]): int(r[1]) for r in session.connection().execute(q)}
+
+
+def _latest_event_column() -> Any:
+    """The latest event time of the outer deal row, as stored text (an index-only max per deal)."""
+    return (
+        select(type_coerce(func.max(_E.at), String)).where(_E.deal_id == _D.id).scalar_subquery()
+    )
+
+
+def aging_snapshot(
+    db: Database,
+    pipeline: str | int | None,
+    *,
+    now: datetime | None = None,
+    deal_filter: DealFilter | None = None,
+) -> AgingSnapshot:
+    """Stages with their baselines and every open deal (matching the filter) with level and signals."""
+    at = clock.as_utc(now) if now is not None else clock.now()
+    today = at.date()
+    with db.read() as s:
+        p: Pipeline = resolve_pipeline(s, pipeline)
+        assert p.id is not None
+        stage_rows, baselines = _baselines(s, p.id, at)
+        stages = {r.id: r for r in stage_rows}
+        conn = s.connection()
+        types = {r.id: r.name for r in conn.execute(select(_T.id, _T.name).where(_T.pipeline_id == p.id))}
+        pushes_by_deal = _close_pushes(s, p.id)
+        # Days are computed by SQLite (julianday is exact to the millisecond) rather than by parsing 30,000
+        # timestamps in Python: now as a Julian day number, minus the stored times.
+        now_jd = _julian_day(at)
+        last_touch = func.max(func.coalesce(_D.last_activity_at, _D.created_at),
+                              func.coalesce(_latest_event_column(), _D.created_at))
+        deals = conn.execute(
+            select(
+                _D.id, _D.title, _D.company, _D.contact, _D.owner, _D.type_id, _D.stage_id, _D.value_minor,
+                _D.currency, type_coerce(_D.expected_close, String),
+                literal(now_jd) - func.julianday(_D.stage_entered_at),
+                literal(now_jd) - func.julianday(last_touch),
+            ).where(_D.pipeline_id == p.id, _D.status == "open")
+        )
+        items: list[AgingItem] = []
+        active = deal_filter is not None and deal_filter.active
+        stale_days = p.stale_days
+        today_iso = today.isoformat()
+        fallback = choose_baseline(None, None, 0)
+        for (deal_id, title, company, contact, owner, type_id, stage_id, value_minor, currency, close_raw,
+             days_raw, since_touch) in deals:
+            type_name = types.get(type_id) if type_id is not None else None
+            if active and deal_filter is not None and not deal_filter.matches_fields(
+                title, company, contact, owner, type_name
+            ):
+                continue
+            pushes = pushes_by_deal.get(deal_id, 0)
+            # rounded to 1e-6 days (0.09 s): float noise must not decide a level or the order of equal severities
+            days = max(round(float(days_raw), 6), 0.0) if days_raw is not None else 0.0
+            if since_touch is not None:
+                since_touch = round(float(since_touch), 6)
+            base = baselines.get(stage_id, fallback)
+            signals = risk_signals(
+                days_since_touch=since_touch, stale_days=stale_days,
+                past_close=close_raw is not None and str(close_raw)[:10] < today_iso, close_pushes=pushes,
+                value_minor=value_minor,
+            )
+            st = stages.get(stage_id)
+            items.append(AgingItem(
+                id=deal_id, title=title, stage=st.name if st is not None else "?", stage_id=stage_id, owner=owner,
+                type_name=type_name, company=company, value_minor=value_minor, currency=currency,
+                days_in_stage=days, baseline_days=base.baseline_days, level=level(days, base.baseline_days),
+                signals=signals, severity=severity(days, base.baseline_days), baseline_source=base.source,
+                stage_position=st.position if st is not None else 0, days_since_touch=since_touch,
+                close_pushes=pushes, contact=contact,
+            ))
+        items.sort(key=sort_key)
+        occupied = {i.stage_id for i in items}
+        shown = [StageAging(r.id, r.name, r.position, baselines[r.id]) for r in stage_rows
+                 if not r.archived or r.id in occupied]
+        return AgingSnapshot(p.id, p.name, p.stale_days, shown, items)
+
+
+def aging_report(
+    db: Database,
+    pipeline: str | int | None,
+    *,
+    now: datetime | None = None,
+    deal_filter: DealFilter | None = None,
+) -> list[AgingItem]:
+    """Every open deal of the pipeline with days in stage, baseline, level and signals, most severe first."""
+    return aging_snapshot(db, pipeline, now=now, deal_filter=deal_filter).items
+
+
+def aging_for_deals(db: Database, pipeline: str | int | None, *, now: datetime | None = None) -> dict[int, AgingItem]:
+    """deal id -> its aging item, for the board's card badges."""
+    return {i.id: i for i in aging_snapshot(db, pipeline, now=now).items}

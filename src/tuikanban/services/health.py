@@ -1,0 +1,332 @@
+"""Backups and the doctor: is this database sound, and is it set up so that a team can share it?
+
+Nothing here writes to the database file. The backup reads it through SQLite's online backup API (a consistent
+snapshot, safe while other reps write) into a temporary file beside the target, checks the copy, then moves it
+into place, so a failed backup never leaves a half-written file under the target's name.
+
+The doctor's sharing checks follow what SQLite's WAL mode needs: every user of the board must be able to create
+and write the `-wal` and `-shm` files beside the database, so the folder must be writable by the group the reps
+share, the database file must be group-writable, and the folder should carry the setgid bit so that files created
+in it get that group rather than the creating user's own group.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import DatabaseError, DuplicateError, ValidationError
+from tuikanban.store.engine import (
+    ENV_DB,
+    _inspect_existing,
+    backup_file,
+    default_db_path,
+    integrity_report,
+    open_database,
+)
+from tuikanban.store.tables import SCHEMA_VERSION, Deal, Event, Stay
+
+OK = "ok"
+NOTE = "note"
+PROBLEM = "problem"
+LOW_SPACE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One finding: `level` is ok, note (worth knowing) or problem (exit 1); `fix` says what to do."""
+
+    name: str
+    level: str
+    message: str
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupResult:
+    source: Path
+    target: Path
+    size: int
+
+
+def resolve_db_path(path: Path | str | None) -> Path:
+    """The database a command means: --db, else TUIKANBAN_DB, else the default file."""
+    if path is not None:
+        return Path(path).expanduser()
+    env = os.environ.get(ENV_DB)
+    return Path(env).expanduser() if env else default_db_path()
+
+
+# -- backup -----------------------------------------------------------------------------------------
+
+
+def backup(source: Path | str | None, target: Path | str, *, force: bool = False) -> BackupResult:
+    """Copy the database to `target` (a file, or a folder to hold a dated copy) without disturbing other users."""
+    src = resolve_db_path(source)
+    if not src.exists():
+        raise DatabaseError(f"There is no database at {src} to back up.")
+    _inspect_existing(src)  # refuses a file that is not ours, is damaged or is newer, before anything is written
+    dest = Path(target).expanduser()
+    if dest.is_dir():
+        stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+        dest = dest / f"{src.stem}-{stamp}{src.suffix or '.db'}"
+    if not dest.parent.is_dir():
+        raise ValidationError(f"The folder {dest.parent} does not exist; create it or choose another backup path.")
+    if dest.exists() or dest.is_symlink():
+        if _same_file(src, dest):
+            raise ValidationError(f"{dest} is the database itself; choose another backup path.")
+        if not force:
+            raise DuplicateError(f"{dest} already exists; choose another name, or add --force to replace it.")
+    partial = dest.parent / f".{dest.name}.partial-{os.getpid()}"
+    try:
+        partial.unlink(missing_ok=True)
+        backup_file(src, partial)
+        os.chmod(partial, stat.S_IMODE(src.stat().st_mode))  # a backup is as private (or shared) as the board
+        if force:
+            os.replace(partial, dest)
+        else:
+            _place_without_overwriting(partial, dest)
+    except PermissionError:
+        raise ValidationError(f"Cannot write the backup to {dest.parent} (permission denied).") from None
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC
+            raise DatabaseError(f"The disk holding {dest.parent} is full; no backup was written.") from None
+        raise ValidationError(f"Cannot write the backup to {dest} ({exc.strerror or exc}).") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupResult(src, dest, dest.stat().st_size)
+
+
+def _place_without_overwriting(partial: Path, dest: Path) -> None:
+    try:
+        os.link(partial, dest)  # atomic, and fails if someone created `dest` meanwhile
+    except FileExistsError:
+        raise DuplicateError(f"{dest} already exists; choose another name, or add --force to replace it.") from None
+    except OSError:  # a file system without hard links
+        if dest.exists():
+            raise DuplicateError(
+                f"{dest} already exists; choose another name, or add --force to replace it.") from None
+        os.replace(partial, dest)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+# -- doctor -----------------------------------------------------------------------------------------
+
+
+def doctor(path: Path | str | None) -> list[Check]:
+    """Every check, in the order a person would want to read them. Nothing is written to the database."""
+    db_path = resolve_db_path(path)
+    checks: list[Check] = []
+    if not db_path.exists():
+        checks.append(Check("database", PROBLEM, f"There is no database at {db_path}.",
+                            "Check --db / TUIKANBAN_DB, or run 'tuikanban' once to create it."))
+        checks.extend(_folder_checks(db_path, None))
+        return checks
+    version: int | None = None
+    usable = False
+    try:
+        version, is_wal = _inspect_existing(db_path)
+        usable = version is not None
+        if version is None:
+            checks.append(Check("database", NOTE, f"{db_path} is an empty SQLite file; tuikanban will set it up "
+                                "the first time it opens it."))
+        elif version < SCHEMA_VERSION:
+            checks.append(Check("database", NOTE, f"{db_path} is a tuikanban database of schema {version}; it is "
+                                f"upgraded to schema {SCHEMA_VERSION} the next time tuikanban writes to it.",
+                                "Make a backup first: tuikanban backup PATH."))
+        else:
+            checks.append(Check("database", OK, f"{db_path} is a tuikanban database, schema {version} (current)."))
+        if version is not None:
+            checks.append(Check("journal", OK, "WAL mode: readers never wait for writers.") if is_wal else Check(
+                "journal", PROBLEM, "The database is not in WAL mode, so readers and writers block each other.",
+                "Open it once with tuikanban from an account that can write to it; that switches it to WAL."))
+    except DatabaseError as exc:
+        fix = "Restore the latest backup ('tuikanban backup PATH' makes one)."
+        if "newer" in str(exc):
+            fix = "Upgrade tuikanban on this host (every rep must use the same or a newer version)."
+        elif "not a tuikanban" in str(exc) or "not an SQLite" in str(exc):
+            fix = "Point --db / TUIKANBAN_DB at the board's database file."
+        checks.append(Check("database", PROBLEM, str(exc), fix))
+    if _is_sqlite(db_path):
+        findings = integrity_report(db_path)
+        if findings == ["ok"]:
+            checks.append(Check("integrity", OK, "PRAGMA integrity_check found no damage."))
+        else:
+            shown = "; ".join(f.strip() for f in findings[:3])
+            more = f" (and {len(findings) - 3} more findings)" if len(findings) > 3 else ""
+            checks.append(Check("integrity", PROBLEM, f"The database is damaged: {shown}{more}.",
+                                "Stop using it, restore the latest backup, or salvage it with "
+                                f"'sqlite3 {db_path} .recover | sqlite3 recovered.db'."))
+    if usable and version == SCHEMA_VERSION and all(c.level != PROBLEM for c in checks):
+        checks.append(_history_check(db_path))
+    checks.extend(_folder_checks(db_path, db_path))
+    return checks
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _history_check(path: Path) -> Check:
+    """The event log and stays agree with the deal rows: every deal was created, and open deals have exactly one
+    open stay, in their current stage; closed deals have none."""
+    try:
+        db = open_database(path, readonly=True)
+    except DatabaseError as exc:
+        return Check("history", PROBLEM, str(exc))
+    d = Deal.__table__.c  # type: ignore[attr-defined]
+    y = Stay.__table__.c  # type: ignore[attr-defined]
+    e = Event.__table__.c  # type: ignore[attr-defined]
+    try:
+        with db.read() as s:
+            conn = s.connection()
+            total = int(conn.execute(select(func.count()).select_from(Deal.__table__)).scalar_one())  # type: ignore[attr-defined]
+            open_stays = (select(y.deal_id, func.count().label("n"), func.max(y.stage_id).label("stage"))
+                          .where(y.left_at.is_(None)).group_by(y.deal_id).subquery())
+            bad_open = [r[0] for r in conn.execute(
+                select(d.id).select_from(d.table.outerjoin(open_stays, open_stays.c.deal_id == d.id))
+                .where(d.status == "open")
+                .where((open_stays.c.n.is_(None)) | (open_stays.c.n != 1) | (open_stays.c.stage != d.stage_id))
+                .limit(20))]
+            bad_closed = [r[0] for r in conn.execute(
+                select(d.id).select_from(d.table.join(open_stays, open_stays.c.deal_id == d.id))
+                .where(d.status != "open").limit(20))]
+            creates = select(e.deal_id).where(e.kind == "create")
+            no_create = [r[0] for r in conn.execute(select(d.id).where(d.id.not_in(creates)).limit(20))]
+    finally:
+        db.close()
+    bad = sorted(set(bad_open) | set(bad_closed) | set(no_create))
+    if not bad:
+        return Check("history", OK, f"The event log and stays agree with all {total:,} deals.")
+    ids = ", ".join(str(i) for i in bad[:10])
+    return Check("history", PROBLEM, f"The history of some deals does not match their rows (deals {ids}).",
+                 "This happens only when the file is edited outside tuikanban; restore a backup if unsure.")
+
+
+def _mode(m: int) -> str:
+    return f"{stat.S_IMODE(m):04o}"
+
+
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _folder_checks(db_path: Path, existing: Path | None) -> list[Check]:
+    """Permissions: can you write, and could your teammates (when the board looks shared)?"""
+    checks: list[Check] = []
+    folder = db_path.absolute().parent
+    try:
+        fst = folder.stat()
+    except OSError:
+        return [Check("folder", PROBLEM, f"The folder {folder} does not exist or cannot be read.",
+                      f"Create it: mkdir -p {folder}")]
+    if not os.access(folder, os.W_OK | os.X_OK):
+        checks.append(Check("folder", PROBLEM, f"You cannot write to the folder {folder}, so you can only read the "
+                            "board (SQLite needs to create its -wal and -shm files there).",
+                            f"Ask its owner ({_user(fst.st_uid)}) to add you to the group {_group(fst.st_gid)} "
+                            f"and run: chmod g+w {folder}"))
+    if existing is not None:
+        if not os.access(existing, os.R_OK):
+            checks.append(Check("file", PROBLEM, f"You cannot read {existing}.",
+                                f"Ask its owner to run: chmod g+r {existing}"))
+        elif not os.access(existing, os.W_OK):
+            checks.append(Check("file", PROBLEM, f"You can read {existing} but not write to it, so the board opens "
+                                "read-only for you.", f"Ask its owner to run: chmod g+rw {existing}"))
+    try:
+        free = os.statvfs(folder)
+        space = free.f_bavail * free.f_frsize
+        if space < 64 * 1024:
+            checks.append(Check("disk", PROBLEM, f"The disk holding {folder} is full; nothing can be saved.",
+                                "Free some space."))
+        elif space < LOW_SPACE_BYTES:
+            checks.append(Check("disk", NOTE, f"Only {space // (1024 * 1024)} MB are free on the disk holding "
+                                f"{folder}.", "Free some space before it fills up."))
+    except OSError:
+        pass
+    checks.extend(_sharing_checks(folder, fst, existing))
+    if not any(c.level == PROBLEM for c in checks if c.name in ("folder", "file")):
+        checks.insert(0, Check("access", OK, f"You can read and write {existing or db_path} and its folder."))
+    return checks
+
+
+def _sharing_checks(folder: Path, fst: os.stat_result, existing: Path | None) -> list[Check]:
+    fmode = fst.st_mode
+    file_st = existing.stat() if existing is not None else None
+    shared = bool(fmode & stat.S_IXGRP) and (file_st is None or bool(file_st.st_mode & stat.S_IRGRP))
+    if not shared:
+        what = f"{existing} ({_mode(file_st.st_mode)})" if file_st else "the board"
+        return [Check("sharing", OK, f"Private to {_user(fst.st_uid)}: {what} in a {_mode(fmode)} folder. To share "
+                      "the board, see 'Sharing a board over SSH' in the README.")]
+    group = _group(fst.st_gid)
+    checks: list[Check] = []
+    if not fmode & stat.S_IWGRP:
+        checks.append(Check("sharing", PROBLEM, f"The folder {folder} is not writable by its group {group}: other "
+                            "reps cannot create the -wal and -shm files that writing needs.",
+                            f"chmod g+w {folder}"))
+    if not fmode & stat.S_ISGID:
+        checks.append(Check("sharing", PROBLEM, f"The folder {folder} has no setgid bit, so files SQLite creates in "
+                            f"it (-wal, -shm) get the creating user's group instead of {group}.",
+                            f"chmod g+s {folder}"))
+    if fmode & stat.S_IWOTH and not fmode & stat.S_ISVTX:
+        checks.append(Check("sharing", PROBLEM, f"Anyone on this host can create or delete files in {folder}.",
+                            f"chmod o-w {folder}"))
+    names = [existing] if existing is not None else []
+    names += [p for p in (Path(f"{existing}-wal"), Path(f"{existing}-shm")) if existing is not None and p.exists()]
+    for p in names:
+        try:
+            pst = p.stat()
+        except OSError:
+            continue
+        if pst.st_gid != fst.st_gid:
+            checks.append(Check("sharing", PROBLEM, f"{p} belongs to the group {_group(pst.st_gid)}, not the "
+                                f"folder's group {group}; reps outside that group cannot write to it.",
+                                f"chgrp {group} {p}"))
+        if not pst.st_mode & stat.S_IWGRP or not pst.st_mode & stat.S_IRGRP:
+            checks.append(Check("sharing", PROBLEM, f"{p} is not readable and writable by the group {group} "
+                                f"(mode {_mode(pst.st_mode)}).", f"chmod g+rw {p}"))
+        if pst.st_mode & stat.S_IWOTH:
+            checks.append(Check("sharing", PROBLEM, f"Anyone on this host can change {p}.", f"chmod o-w {p}"))
+    mask = os.umask(0)
+    os.umask(mask)
+    if mask & stat.S_IWGRP:
+        checks.append(Check("umask", NOTE, f"Your umask {mask:03o} makes new files (a new board, backups, exports) "
+                            "unwritable by your group.", "Add 'umask 002' to your shell profile."))
+    if not any(c.level == PROBLEM for c in checks):
+        checks.insert(0, Check("sharing", OK, f"Shared with the group {group}: the folder is group-writable with "
+                               "setgid and the database is group-writable."))
+    return checks
+
+
+def exit_code(checks: list[Check]) -> int:
+    return 1 if any(c.level == PROBLEM for c in checks) else 0
+
+
+__all__ = ["NOTE", "OK", "PROBLEM", "BackupResult", "Check", "backup", "doctor", "exit_code", "resolve_db_path"]

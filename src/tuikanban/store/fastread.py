@@ -1,0 +1,333 @@
+"""The board's read path in plain sqlite3: what the board paints, without importing SQLAlchemy or SQLModel.
+
+Why: `import sqlmodel` costs about 0.3-0.45 s, longer than a bare Textual app takes to paint (FACTS). The board
+reads its first screen through this module and imports the ORM (for writes) only after the first paint. The
+results are the same value types as `tuikanban.services.board.load_board` (a test compares the two on the same
+database), so nothing above the store can tell which path produced them.
+
+Only reads live here, and only of a database whose schema this module knows (`probe`); anything else (a new
+file, an older or newer schema, a file that is not ours) goes through `store.engine.open_database`, which
+creates, migrates or refuses it with a clear sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tuikanban.domain.errors import NotFoundError
+from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.text import name_key
+from tuikanban.store.version import SCHEMA_VERSION
+
+# The schema this reader understands (a test reads a fresh database both ways and compares).
+FAST_SCHEMA = SCHEMA_VERSION
+APP_MARKER = "tuikanban"
+BUSY_TIMEOUT_S = 5.0
+
+_CARD_COLUMNS = (
+    "id, pipeline_id, title, company, contact, value_minor, currency, owner, type_id, expected_close, stage_id, "
+    "status, rank, stage_entered_at, version"
+)
+
+
+def _uri(path: Path, **params: str) -> str:
+    uri = "file:" + quote(str(path.absolute()), safe="/")
+    if params:
+        uri += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return uri
+
+
+def connect(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to an existing tuikanban database of the known schema, else None.
+
+    None means "use the full path" (open_database): no file, an empty file, not ours, another schema version,
+    or a file that cannot be read this way. Nothing is ever written to the file from here.
+    """
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except OSError:
+        return None
+    if not header.startswith(b"SQLite format 3\x00"):
+        return None
+    is_wal = len(header) >= 20 and header[18] == 2 and header[19] == 2
+    side_files = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    # A WAL database nobody has open has no -wal/-shm; a plain read-only open would fail to create them.
+    params = {"mode": "ro", "immutable": "1"} if is_wal and not side_files else {"mode": "ro"}
+    try:
+        con = sqlite3.connect(_uri(path, **params), uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                              check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    try:
+        if not probe(con):
+            con.close()
+            return None
+    except sqlite3.Error:
+        con.close()
+        return None
+    return con
+
+
+def connect_live(path: Path) -> sqlite3.Connection:
+    """A read-only connection for the board's background reads once the database is open (WAL files exist)."""
+    return sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
+
+
+def probe(con: sqlite3.Connection) -> bool:
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "tk_meta" not in names:
+        return False
+    meta = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
+    return meta.get("app") == APP_MARKER and meta.get("schema_version") == str(FAST_SCHEMA)
+
+
+def writable(path: Path) -> bool:
+    """Whether open_database would open the file for writing (the same test it makes)."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not (path.exists() and not os.access(path, os.W_OK))
+
+
+@contextmanager
+def snapshot(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read transaction: every query inside sees the same committed state."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    finally:
+        con.execute("COMMIT")
+
+
+# -- conversions ------------------------------------------------------------------------------------------------
+
+
+def _instant(raw: Any) -> datetime | None:
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        value = raw
+    else:
+        text = str(raw).strip()
+        if not text:
+            return None
+        value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _pipeline(r: Any) -> PipelineInfo:
+    reasons = tuple(x for x in (r[5] or "").split("\n") if x.strip())
+    return PipelineInfo(int(r[0]), r[1], r[2], r[3], int(r[4]), reasons, bool(r[6]))
+
+
+_PIPELINE_SQL = "SELECT id, name, currency, target_minor, stale_days, lost_reasons, is_default FROM pipeline"
+
+
+def list_pipelines(con: sqlite3.Connection) -> list[PipelineInfo]:
+    return [_pipeline(r) for r in con.execute(f"{_PIPELINE_SQL} ORDER BY id")]
+
+
+def resolve_pipeline(con: sqlite3.Connection, ref: str | int | None) -> tuple[PipelineInfo | None, bool]:
+    """(pipeline, ambiguous): like services.common.resolve_pipeline, but with several pipelines and no default
+    it returns the first and ambiguous=True instead of refusing (the board then offers the switcher).
+    (None, False) when there is no pipeline at all."""
+    if isinstance(ref, int):
+        row = con.execute(f"{_PIPELINE_SQL} WHERE id = ?", (ref,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"There is no pipeline with id {ref}.")
+        return _pipeline(row), False
+    pipelines = list_pipelines(con)
+    if ref is None or not str(ref).strip():
+        if not pipelines:
+            return None, False
+        if len(pipelines) == 1:
+            return pipelines[0], False
+        defaults = [p for p in pipelines if p.is_default]
+        if defaults:
+            return defaults[0], False
+        return pipelines[0], True
+    key = name_key(str(ref))
+    for p in pipelines:
+        if name_key(p.name) == key:
+            return p, False
+    names = ", ".join(p.name for p in pipelines)
+    hint = f" (pipelines: {names})" if names else ""
+    raise NotFoundError(f"There is no pipeline named '{ref}'{hint}.")
+
+
+def _stages(con: sqlite3.Connection, pipeline_id: int) -> list[StageInfo]:
+    rows = con.execute(
+        "SELECT id, pipeline_id, name, position, wip_max, wip_min, rep_wip_max, expected_days, probability, "
+        "exit_criteria, archived FROM stage WHERE pipeline_id = ? AND archived = 0 ORDER BY position, id",
+        (pipeline_id,),
+    )
+    return [StageInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] or 0, r[9] or "", bool(r[10]))
+            for r in rows]
+
+
+def _types(con: sqlite3.Connection, pipeline_id: int) -> list[DealTypeInfo]:
+    rows = con.execute(
+        "SELECT id, pipeline_id, name, position FROM deal_type WHERE pipeline_id = ? ORDER BY position, id",
+        (pipeline_id,),
+    )
+    return [DealTypeInfo(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCard:
+    """What a card on the board shows and filters on: a slice of a deal (DealView has every field)."""
+
+    id: int
+    pipeline_id: int
+    title: str
+    company: str
+    contact: str
+    value_minor: int | None
+    currency: str
+    owner: str
+    type_id: int | None
+    type_name: str | None
+    expected_close: date | None
+    stage_id: int
+    status: str
+    rank: int
+    stage_entered_at: datetime
+    version: int
+
+
+def card_from_deal(deal: DealView) -> BoardCard:
+    return BoardCard(
+        deal.id, deal.pipeline_id, deal.title, deal.company, deal.contact, deal.value_minor, deal.currency,
+        deal.owner, deal.type_id, deal.type_name, deal.expected_close, deal.stage_id, deal.status, deal.rank,
+        deal.stage_entered_at, deal.version,
+    )
+
+
+def _cards(con: sqlite3.Connection, pipeline_id: int, type_names: dict[int, str], where: str,
+           params: tuple[Any, ...]) -> list[BoardCard]:
+    """Cards in (stage id, rank, id) order: the order of the ix_deal_board index, so SQLite does not sort."""
+    fromiso = datetime.fromisoformat
+    day = date.fromisoformat
+    tname = type_names.get
+    rows = con.execute(
+        f"SELECT {_CARD_COLUMNS} FROM deal WHERE pipeline_id = ? {where} ORDER BY stage_id, rank, id",
+        (pipeline_id, *params),
+    )
+    return [
+        BoardCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], tname(r[8]) if r[8] else None,
+                  day(r[9][:10]) if r[9] else None, r[10], r[11], r[12],
+                  fromiso(r[13]).replace(tzinfo=UTC) if isinstance(r[13], str) else _instant(r[13]),  # type: ignore[arg-type]
+                  r[14])
+        for r in rows
+    ]
+
+
+def stage_totals(con: sqlite3.Connection, pipeline_id: int) -> dict[int, tuple[int, int]]:
+    rows = con.execute(
+        "SELECT stage_id, count(*), coalesce(sum(value_minor), 0) FROM deal WHERE pipeline_id = ? AND status = 'open' "
+        "GROUP BY stage_id", (pipeline_id,),
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+# -- what the board reads ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What the board has seen: the newest event and activity, and the pipeline's configuration.
+
+    Every change to a deal appends an event; stage, type and pipeline settings are compared as rows."""
+
+    max_event: int
+    max_activity: int
+    config: tuple[Any, ...]
+
+
+def signature(con: sqlite3.Connection, pipeline_id: int) -> Signature:
+    max_event = con.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0]
+    max_activity = con.execute("SELECT coalesce(max(id), 0) FROM activity").fetchone()[0]
+    config = (
+        tuple(con.execute(f"{_PIPELINE_SQL} ORDER BY id").fetchall()),
+        tuple(con.execute("SELECT * FROM stage WHERE pipeline_id = ? ORDER BY id", (pipeline_id,)).fetchall()),
+        tuple(con.execute("SELECT * FROM deal_type WHERE pipeline_id = ? ORDER BY id", (pipeline_id,)).fetchall()),
+    )
+    return Signature(int(max_event), int(max_activity), config)
+
+
+def events_since(con: sqlite3.Connection, event_id: int) -> list[tuple[int, int | None, str]]:
+    """(id, deal_id, user) of the events after `event_id`, oldest first."""
+    return [(int(r[0]), r[1], r[2]) for r in con.execute(
+        'SELECT id, deal_id, "user" FROM event WHERE id > ? ORDER BY id', (event_id,))]
+
+
+def activities_since(con: sqlite3.Connection, activity_id: int) -> list[tuple[int, int | None, str]]:
+    """(id, deal_id, user) of the activities after `activity_id`, oldest first."""
+    return [(int(r[0]), r[1], r[2]) for r in con.execute(
+        'SELECT id, deal_id, "user" FROM activity WHERE id > ? ORDER BY id', (activity_id,))]
+
+
+@dataclass(slots=True)
+class BoardSnapshot:
+    """What the board paints for one pipeline: like domain.models.BoardData, with cards instead of full deals."""
+
+    pipeline: PipelineInfo
+    stages: list[StageInfo]
+    types: list[DealTypeInfo]
+    cards: list[BoardCard]
+    counts: dict[int, int]  # stage id -> open deals (whatever the filter)
+    sums: dict[int, int]  # stage id -> open value in minor units
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRead:
+    board: BoardSnapshot | None  # None: the database has no pipeline yet (first run)
+    signature: Signature | None
+    ambiguous: bool = False  # several pipelines and no default: the first is shown
+    pipeline_count: int = 0
+
+
+def load_board(con: sqlite3.Connection, pipeline: str | int | None) -> BoardRead:
+    """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
+    signature, read in one snapshot."""
+    with snapshot(con):
+        p, ambiguous = resolve_pipeline(con, pipeline)
+        count = con.execute("SELECT count(*) FROM pipeline").fetchone()[0]
+        if p is None:
+            return BoardRead(None, None, False, 0)
+        types = _types(con, p.id)
+        cards = _cards(con, p.id, {t.id: t.name for t in types}, "AND status = 'open'", ())
+        totals = stage_totals(con, p.id)
+        board = BoardSnapshot(
+            pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,
+            counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},
+        )
+        return BoardRead(board, signature(con, p.id), ambiguous, int(count))
+
+
+def load_stage(con: sqlite3.Connection, pipeline_id: int, stage_id: int) -> tuple[list[BoardCard], int, int]:
+    """One column: its open deals in rank order, and the stage's open count and value."""
+    with snapshot(con):
+        types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (pipeline_id,)).fetchall())
+        cards = _cards(con, pipeline_id, types, "AND status = 'open' AND stage_id = ?", (stage_id,))
+        n, v = stage_totals(con, pipeline_id).get(stage_id, (0, 0))
+        return cards, n, v
+
+
+def load_card(con: sqlite3.Connection, deal_id: int) -> BoardCard | None:
+    row = con.execute("SELECT pipeline_id FROM deal WHERE id = ?", (deal_id,)).fetchone()
+    if row is None:
+        return None
+    types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (row[0],)).fetchall())
+    found = _cards(con, row[0], types, "AND id = ?", (deal_id,))
+    return found[0] if found else None

@@ -1,0 +1,1 @@
+"""Modal screens of the board: forms, details, pickers and settings."""

@@ -1,0 +1,280 @@
+"""ClosedDealsScreen: won and lost deals of a pipeline, searchable; enter reopens one into a chosen stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.models import DealView, PipelineInfo
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
+from tuikanban.domain.wip import counter_text
+from tuikanban.services import deals as deal_service
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.services.pipelines import StageRow
+from tuikanban.store.engine import Database
+from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.reason import ReasonScreen
+
+MAX_ROWS = 500
+_STATUS_FILTERS = ("all", "won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    pipeline: PipelineInfo
+    deals: list[DealView]
+    stages: list[StageRow]
+
+
+class StagePickScreen(Dialog[int | None]):
+    """Choose the stage a deal goes back into (with each stage's WIP counter)."""
+
+    DEFAULT_CSS = """
+    StagePickScreen > .dialog { width: 56; }
+    StagePickScreen #stage-prompt { margin-top: 1; height: auto; }
+    StagePickScreen #stage-list { height: auto; max-height: 14; margin-top: 1; border: none; padding: 0;
+                                  background: $surface; }
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, prompt: str, stages: list[StageRow], selected: int | None = None) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.stages = stages
+        self.selected = selected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Reopen into"
+            yield Static(literal(self.prompt), id="stage-prompt")
+            options = []
+            for row in self.stages:
+                full = row.stage.wip_max is not None and row.open_deals >= row.stage.wip_max
+                options.append(Option(Content.assemble(
+                    literal(row.stage.name).pad_right(max(1, 24 - len(display(row.stage.name)))),
+                    (counter_text(row.open_deals, row.stage.wip_max), "$error" if full else "$text-muted"),
+                    ("  at its limit" if full else "", "$error"),
+                ), id=f"s{row.stage.id}"))
+            yield OptionList(*options, id="stage-list")
+            yield Static(key_hints(("enter", "reopen here"), ("esc", "cancel")), classes="hints")
+
+    def on_mount(self) -> None:
+        box = self.query_one("#stage-list", OptionList)
+        ids = [r.stage.id for r in self.stages]
+        box.highlighted = ids.index(self.selected) if self.selected in ids else 0
+        box.focus()
+
+    @on(OptionList.OptionSelected, "#stage-list")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.stages[event.option_index].stage.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class _ClosedTable(DataTable[Content]):
+    BINDINGS = [
+        Binding("slash", "screen.search", "Search"),
+        Binding("w", "screen.status('won')", "Won"),
+        Binding("l", "screen.status('lost')", "Lost"),
+        Binding("a", "screen.status('all')", "All"),
+    ]
+
+
+class ClosedDealsScreen(Dialog[int | None]):
+    """Returns the id of the reopened deal, or None."""
+
+    DEFAULT_CSS = """
+    ClosedDealsScreen > .dialog { width: 116; height: 90%; }
+    ClosedDealsScreen #closed-top { height: 1; margin-top: 1; }
+    ClosedDealsScreen #closed-search { width: 1fr; background: $boost; padding: 0 1; }
+    ClosedDealsScreen #closed-status { width: auto; margin-left: 2; }
+    ClosedDealsScreen #closed-table { height: 1fr; margin-top: 1; background: $surface; }
+    ClosedDealsScreen #closed-count { height: 1; color: $text-muted; }
+    """
+
+    BINDINGS = [Binding("escape", "back", "Close", show=False)]
+
+    def __init__(self, db: Database, pipeline_id: int, user: str) -> None:
+        super().__init__()
+        self.db = db
+        self.pipeline_id = pipeline_id
+        self.user = user
+        self.data: _Closed | None = None
+        self.status = "all"
+        self.shown: list[DealView] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Closed deals"
+            with Horizontal(id="closed-top"):
+                yield Input(placeholder="/ search title, company, contact, owner, reason", id="closed-search",
+                            compact=True)
+                yield Static("", id="closed-status")
+            table = _ClosedTable(id="closed-table", cursor_type="row", zebra_stripes=True)
+            yield table
+            yield Static("Loading…", id="closed-count")
+            yield FieldError(id="closed-error")
+            yield Static(key_hints(("enter", "reopen"), ("/", "search"), ("w l a", "won / lost / all"),
+                                   ("esc", "close")), classes="hints")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#closed-table", DataTable)
+        for label, width in (("", 4), ("Closed", 10), ("Title", 26), ("Company", 14), ("Value", 8),
+                             ("Owner", 9), ("Last stage", 12), ("Lost reason", 12)):
+            table.add_column(label, width=width)
+        table.focus()
+        self._show_status()
+        self.run_db(self._load, self._loaded)
+
+    def _load(self) -> _Closed:
+        pipeline = pipeline_service.get_pipeline(self.db, self.pipeline_id)
+        deals = [d for d in deal_service.list_deals(self.db, self.pipeline_id, status="all") if d.status != "open"]
+        deals.sort(key=lambda d: (d.closed_at or d.created_at), reverse=True)
+        _, stages = pipeline_service.stage_rows(self.db, self.pipeline_id)
+        return _Closed(pipeline, deals, stages)
+
+    def _loaded(self, data: _Closed) -> None:
+        self.data = data
+        self.query_one(".dialog", Vertical).border_title = f"Closed deals · {display(data.pipeline.name)}"
+        self._refilter()
+
+    # -- filtering ----------------------------------------------------------------------------------
+    def _matches(self, deal: DealView, needle: str) -> bool:
+        if self.status != "all" and deal.status != self.status:
+            return False
+        if not needle:
+            return True
+        hay = " ".join((deal.title, deal.company, deal.contact, deal.owner, deal.lost_reason, deal.stage_name,
+                        deal.type_name or "")).casefold()
+        return all(word in hay for word in needle.split())
+
+    def _refilter(self) -> None:
+        if self.data is None:
+            return
+        needle = self.query_one("#closed-search", Input).value.strip().casefold()
+        matching = [d for d in self.data.deals if self._matches(d, needle)]
+        self.shown = matching[:MAX_ROWS]
+        table = self.query_one("#closed-table", DataTable)
+        table.clear()
+        for deal in self.shown:
+            won = deal.status == "won"
+            table.add_row(
+                Content.styled("won" if won else "lost", "bold $success" if won else "bold $error"),
+                Content(clock.as_utc(deal.closed_at).astimezone().strftime("%Y-%m-%d") if deal.closed_at else "—"),
+                literal(deal.title),
+                literal(deal.company),
+                Content(format_money(deal.value_minor, deal.currency, compact=True)
+                        if deal.value_minor is not None else "—"),
+                literal(deal.owner),
+                literal(deal.stage_name),
+                literal(deal.lost_reason),
+                key=str(deal.id),
+            )
+        total = len(self.data.deals)
+        if not total:
+            text = "No closed deals in this pipeline yet."
+        elif len(matching) > MAX_ROWS:
+            text = f"Showing the latest {MAX_ROWS} of {len(matching)} matching ({total} closed); search to narrow."
+        else:
+            text = f"{len(matching)} of {total} closed deals."
+        self.query_one("#closed-count", Static).update(text)
+
+    def _show_status(self) -> None:
+        parts: list[str | tuple[str, str]] = []
+        for name in _STATUS_FILTERS:
+            parts.append((f" {name} ", "reverse bold $accent" if name == self.status else "$text-muted"))
+        self.query_one("#closed-status", Static).update(Content.assemble(*parts))
+
+    @on(Input.Changed, "#closed-search")
+    def _search_changed(self) -> None:
+        self._refilter()
+
+    @on(Input.Submitted, "#closed-search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#closed-table", DataTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#closed-search", Input).focus()
+
+    def action_status(self, status: str) -> None:
+        self.status = status
+        self._show_status()
+        self._refilter()
+
+    def action_back(self) -> None:
+        search = self.query_one("#closed-search", Input)
+        if search.has_focus:
+            search.value = ""
+            self.query_one("#closed-table", DataTable).focus()
+        else:
+            self.dismiss(None)
+
+    # -- reopening ----------------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#closed-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.data is None or not self.shown or self.busy:
+            return
+        deal = self.shown[event.cursor_row]
+        if not self.data.stages:
+            self.query_one("#closed-error", FieldError).show("This pipeline has no stages to reopen into.")
+            return
+        stage_ids = [r.stage.id for r in self.data.stages]
+        selected = deal.stage_id if deal.stage_id in stage_ids else stage_ids[0]
+
+        def picked(stage_id: int | None) -> None:
+            if stage_id is not None:
+                self._reopen(deal, stage_id)
+
+        self.app.push_screen(StagePickScreen(f"Reopen '{display(deal.title)}' ({deal.status}) into which stage?",
+                                             self.data.stages, selected), picked)
+
+    def _reopen(self, deal: DealView, stage_id: int, force_reason: str | None = None) -> None:
+        self.busy = True
+        error = self.query_one("#closed-error", FieldError)
+        error.clear()
+
+        def call() -> DealView:
+            return deal_service.reopen_deal(self.db, deal.id, stage_id, user=self.user, force_reason=force_reason)
+
+        def done(view: DealView) -> None:
+            self.busy = False
+            self.notify(f"Reopened '{display(view.title)}' in {display(view.stage_name)}.", markup=False)
+            self.dismiss(view.id)
+
+        def failed(exc: TuikanbanError) -> None:
+            self.busy = False
+            error.show(str(exc) + ("." if isinstance(exc, WipLimitError) else ""))
+            if isinstance(exc, WipLimitError):
+                self._offer_force(exc, lambda reason: self._reopen(deal, stage_id, reason))
+
+        self.run_db(call, done, failed)
+
+    def _offer_force(self, exc: WipLimitError, retry: Callable[[str], None]) -> None:
+        def answered(reason: str | None) -> None:
+            if reason:
+                retry(reason)
+
+        self.app.push_screen(
+            ReasonScreen("Over the WIP limit", f"{exc}. Why should this deal go past the limit?",
+                         placeholder="reason for the override"),
+            answered,
+        )
+
+
+__all__ = ["ClosedDealsScreen", "StagePickScreen"]

@@ -1,0 +1,388 @@
+"""DealDetailScreen: every field of a deal, its stage's exit criteria, its history and its activities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import TuikanbanError, ValidationError
+from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import clean_text, display
+from tuikanban.services import deals as deal_service
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.store.engine import Database
+from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
+
+ACTIVITY_KINDS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
+                  ("task", "Follow-up task"))
+_FIELD_NAMES = {"close": "expected close", "type": "deal type"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Detail:
+    deal: DealView
+    stage: StageInfo | None
+    types: list[DealTypeInfo]
+    events: list[EventView]
+    activities: list[ActivityView]
+
+
+def _when(at: datetime) -> str:
+    return clock.as_utc(at).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _day(at: datetime | None) -> str:
+    return clock.as_utc(at).astimezone().strftime("%Y-%m-%d") if at else "—"
+
+
+def describe_event(ev: EventView, currency: str, type_names: dict[int, str]) -> Content:
+    """One line of history: when, who, what (user text kept literal)."""
+
+    def val(raw: str | None) -> str:
+        if raw is None or raw == "":
+            return "(none)"
+        if ev.field == "value":
+            try:
+                return format_money(int(raw), currency)
+            except ValueError:
+                return raw
+        if ev.field == "type":
+            try:
+                return type_names.get(int(raw), f"type {raw}")
+            except ValueError:
+                return raw
+        return raw
+
+    what: list[str | tuple[str, str]]
+    kind = ev.kind
+    if kind == "create":
+        what = ["created in ", (ev.to_stage or "?", "bold")]
+    elif kind == "move":
+        what = ["moved ", ev.from_stage or "?", " → ", (ev.to_stage or "?", "bold")]
+        if ev.reason:
+            what += [("  forced: ", "$warning"), ev.reason]
+    elif kind == "reorder":
+        what = [f"reordered {ev.new_value or ''} in ", ev.to_stage or "?"]
+    elif kind == "won":
+        what = [("won", "bold $success"), f" from {ev.from_stage or '?'}"]
+    elif kind == "lost":
+        what = [("lost", "bold $error"), f" from {ev.from_stage or '?'}: ", ev.reason or ""]
+    elif kind == "reopen":
+        what = [f"reopened ({ev.old_value or 'closed'}) into ", (ev.to_stage or "?", "bold")]
+    elif kind == "edit":
+        name = _FIELD_NAMES.get(ev.field or "", ev.field or "field")
+        if ev.field == "notes":
+            what = ["changed the notes"]
+        else:
+            what = [f"{name}: ", val(ev.old_value), " → ", (val(ev.new_value), "bold")]
+    elif kind == "wip_override":
+        what = [("WIP limit overridden", "$warning"), f" for {ev.to_stage or '?'}: ", ev.reason or ""]
+    elif kind == "undo":
+        what = ["undo: back in ", (ev.to_stage or "?", "bold")]
+    else:
+        what = [kind]
+    parts: list[str | tuple[str, str]] = [
+        (_when(ev.at), "$text-muted"), "  ", (display(ev.user) or "?", "$text-accent"), "  ",
+    ]
+    for piece in what:
+        parts.append((clean_text(piece[0]), piece[1]) if isinstance(piece, tuple) else clean_text(piece))
+    return Content.assemble(*parts)
+
+
+def describe_activity(act: ActivityView) -> Content:
+    mark = ("☑ " if act.done else "☐ ") if act.kind == "task" else "• "
+    kind = "task" if act.kind == "task" else act.kind
+    parts: list[str | tuple[str, str]] = [(mark, "$success" if act.done else "$accent"), (f"{kind:<8}", "bold")]
+    if act.kind == "task" and act.due is not None:
+        overdue = not act.done and act.due < clock.today()
+        parts.append((f"due {act.due.isoformat()}  ", "$error" if overdue else "$text-muted"))
+    parts.append((display(act.subject, max_length=120), "strike $text-muted" if act.done else ""))
+    parts.append((f"  · {display(act.user)}, {_day(act.at)}", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+class _Activities(OptionList):
+    BINDINGS = [Binding("space,d", "screen.toggle_done", "Task done/undone")]
+
+
+class _AddRow(Horizontal):
+    BINDINGS = [Binding("escape", "screen.close_add", "Close", show=False)]
+
+
+class DealDetailScreen(Dialog[bool]):
+    """Returns True when anything was changed (an edit, an activity, a task ticked)."""
+
+    DEFAULT_CSS = """
+    DealDetailScreen > .dialog { width: 110; height: 90%; }
+    DealDetailScreen #detail-title { text-style: bold; margin-top: 1; height: auto; }
+    DealDetailScreen #detail-fields {
+        grid-size: 4;
+        grid-columns: 14 1fr 14 1fr;
+        grid-rows: auto;
+        height: auto;
+        margin-top: 1;
+    }
+    DealDetailScreen #detail-fields > Label { width: 1fr; height: auto; }
+    DealDetailScreen #detail-fields > .k { color: $text-muted; }
+    DealDetailScreen #detail-notes, DealDetailScreen #detail-exit { height: auto; margin-top: 1; }
+    DealDetailScreen #detail-lists { height: 1fr; margin-top: 1; }
+    DealDetailScreen #detail-lists > Vertical { width: 1fr; height: 1fr; }
+    DealDetailScreen #activities-box { margin-right: 1; }
+    DealDetailScreen #activities, DealDetailScreen #history {
+        height: 1fr;
+        border: none;
+        padding: 0;
+        background: $surface;
+    }
+    DealDetailScreen #activities:focus, DealDetailScreen #history:focus { background-tint: $foreground 4%; }
+    DealDetailScreen #add-row { height: auto; display: none; margin-top: 1; }
+    DealDetailScreen #add-row.-open { display: block; }
+    DealDetailScreen #add-row > Select { width: 20; }
+    DealDetailScreen #add-row > #add-subject { width: 1fr; margin: 0 1; }
+    DealDetailScreen #add-row > #add-due { width: 24; }
+    DealDetailScreen #add-row Input { background: $boost; padding: 0 1; }
+    DealDetailScreen #add-row Select > SelectCurrent { background: $boost; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("e", "edit", "Edit"),
+        Binding("a", "add('note')", "Add activity"),
+        Binding("t", "add('task')", "Follow-up task"),
+    ]
+
+    def __init__(self, db: Database, deal_id: int, user: str) -> None:
+        super().__init__()
+        self.db = db
+        self.deal_id = deal_id
+        self.user = user
+        self.changed = False
+        self.detail: _Detail | None = None
+
+    # -- loading ------------------------------------------------------------------------------------
+    def _load(self) -> _Detail:
+        deal = deal_service.get_deal(self.db, self.deal_id)
+        stages = pipeline_service.list_stages(self.db, deal.pipeline_id, include_archived=True)
+        stage = next((s for s in stages if s.id == deal.stage_id), None)
+        types = pipeline_service.list_types(self.db, deal.pipeline_id)
+        events = deal_service.deal_history(self.db, self.deal_id)
+        activities = deal_service.list_activities(self.db, self.deal_id)
+        return _Detail(deal, stage, types, events, activities)
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.run_db(self._load, self._loaded, self._load_failed)
+
+    def _load_failed(self, exc: TuikanbanError) -> None:
+        self.notify(str(exc), severity="error", markup=False)
+        self.dismiss(self.changed)
+
+    # -- layout -------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = f"Deal #{self.deal_id}"
+            yield Static("", id="detail-title")
+            yield Grid(id="detail-fields")
+            yield Static("", id="detail-notes")
+            yield Static("", id="detail-exit")
+            with Horizontal(id="detail-lists"):
+                with Vertical(id="activities-box"):
+                    yield Static("Activities", classes="section-title", id="activities-title")
+                    yield _Activities(id="activities")
+                with Vertical(id="history-box"):
+                    yield Static("History", classes="section-title", id="history-title")
+                    with VerticalScroll(id="history"):
+                        yield Static("", id="history-lines")
+            with _AddRow(id="add-row"):
+                yield Select([(label, kind) for kind, label in ACTIVITY_KINDS], allow_blank=False, value="note",
+                             id="add-kind", compact=True)
+                yield Input(placeholder="what happened / what to do", id="add-subject", compact=True)
+                yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
+            yield FieldError(id="add-error")
+            yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"),
+                                   ("space", "task done"), ("tab", "next list"), ("esc", "close")),
+                         classes="hints", id="detail-hints")
+
+    def _loaded(self, detail: _Detail) -> None:
+        self.detail = detail
+        deal = detail.deal
+        box = self.query_one(".dialog", Vertical)
+        status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")
+        box.border_subtitle = f"{deal.status} · {display(deal.stage_name)}"
+        self.query_one("#detail-title", Static).update(literal(deal.title))
+        days = clock.days_between(deal.stage_entered_at, clock.now())
+        value = format_money(deal.value_minor, deal.currency) if deal.value_minor is not None else "—"
+        rows: list[tuple[str, Content]] = [
+            ("Company", literal(deal.company) or Content("—")),
+            ("Value", Content(value)),
+            ("Contact", literal(deal.contact) or Content("—")),
+            ("Owner", literal(deal.owner) or Content("(unassigned)")),
+            ("Stage", Content.assemble(display(deal.stage_name),
+                                       (f" · {int(days)} days" if deal.status == "open" else "", "$text-muted"))),
+            ("Deal type", literal(deal.type_name) or Content("(none)")),
+            ("Close date", Content(deal.expected_close.isoformat() if deal.expected_close else "—")),
+            ("Status", Content.assemble((deal.status, status_style),
+                                        (f" {_day(deal.closed_at)}" if deal.closed_at else "", "$text-muted"))),
+            ("Created", Content(_day(deal.created_at))),
+            ("Last activity", Content(_day(deal.last_activity_at))),
+        ]
+        if deal.status == "lost":
+            rows.append(("Lost reason", literal(deal.lost_reason)))
+        grid = self.query_one("#detail-fields", Grid)
+        grid.remove_children()
+        widgets: list[Label] = []
+        for key, value_content in rows:
+            widgets.append(Label(key, classes="k"))
+            widgets.append(Label(value_content, markup=False))
+        grid.mount_all(widgets)
+        notes = self.query_one("#detail-notes", Static)
+        notes.update(Content.assemble(("Notes  ", "$text-muted"), clean_text(deal.notes, multiline=True).strip())
+                     if deal.notes else "")
+        notes.display = bool(deal.notes)
+        exit_box = self.query_one("#detail-exit", Static)
+        criteria = detail.stage.exit_criteria if detail.stage else ""
+        exit_box.update(Content.assemble((f"Exit criteria of {display(deal.stage_name)}  ", "$text-muted"),
+                                         literal(criteria)) if criteria else "")
+        exit_box.display = bool(criteria)
+        self._show_activities(detail.activities)
+        names = {t.id: t.name for t in detail.types}
+        history = [describe_event(ev, deal.currency, names) for ev in reversed(detail.events)]
+        self.query_one("#history-title", Static).update(f"History ({len(detail.events)})")
+        self.query_one("#history-lines", Static).update(Content("\n").join(history) if history else "No events.")
+        if self.focused is None:
+            self.query_one("#activities", OptionList).focus()
+
+    def _show_activities(self, activities: list[ActivityView], highlight: int | None = None) -> None:
+        box = self.query_one("#activities", OptionList)
+        keep = box.highlighted
+        box.clear_options()
+        if activities:
+            box.add_options([Option(describe_activity(a), id=f"a{a.id}") for a in activities])
+        else:
+            box.add_option(Option(Content.styled("No activities yet: press a to log one.", "$text-muted"),
+                                  disabled=True))
+        if activities:
+            index = next((i for i, a in enumerate(activities) if a.id == highlight), keep or 0)
+            box.highlighted = min(index, len(activities) - 1)
+        open_tasks = sum(1 for a in activities if a.kind == "task" and not a.done)
+        title = f"Activities ({len(activities)})" + (f" · {open_tasks} open tasks" if open_tasks else "")
+        self.query_one("#activities-title", Static).update(title)
+
+    # -- actions ------------------------------------------------------------------------------------
+    def action_close(self) -> None:
+        self.dismiss(self.changed)
+
+    def action_edit(self) -> None:
+        if self.detail is None:
+            return
+        deal = self.detail.deal
+
+        def edited(result: DealView | None) -> None:
+            if result is not None:
+                self.changed = True
+                self.reload()
+
+        self.app.push_screen(DealFormScreen(self.db, deal.pipeline_id, self.user, deal_id=deal.id), edited)
+
+    def action_add(self, kind: str) -> None:
+        row = self.query_one("#add-row", _AddRow)
+        row.add_class("-open")
+        self.query_one("#add-kind", Select).value = kind
+        self.query_one("#add-due", Input).display = kind == "task"
+        self.query_one("#add-subject", Input).focus()
+
+    def action_close_add(self) -> None:
+        self.query_one("#add-row", _AddRow).remove_class("-open")
+        self.query_one("#add-error", FieldError).clear()
+        self.query_one("#activities", OptionList).focus()
+
+    @on(Select.Changed, "#add-kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        self.query_one("#add-due", Input).display = event.value == "task"
+
+    @on(Input.Changed, "#add-subject, #add-due")
+    def _add_typed(self) -> None:
+        self.query_one("#add-error", FieldError).clear()
+
+    @on(Input.Submitted, "#add-subject, #add-due")
+    def _add_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.busy:
+            return
+        kind = str(self.query_one("#add-kind", Select).value)
+        subject = self.query_one("#add-subject", Input).value
+        due_text = self.query_one("#add-due", Input).value
+        error = self.query_one("#add-error", FieldError)
+        if kind == "task" and event.input.id == "add-subject" and not due_text.strip():
+            self.query_one("#add-due", Input).focus()
+            error.show("A follow-up task needs a due date: YYYY-MM-DD, +3d, +1w.", hint=True)
+            return
+        if not display(subject):
+            error.show("Type what happened (or what to do).")
+            self.query_one("#add-subject", Input).focus()
+            return
+        due = None
+        if kind == "task":
+            try:
+                due = parse_close_date(due_text)
+            except ValidationError as exc:
+                error.show(str(exc).replace("close date", "due date"))
+                return
+            if due is None:
+                error.show("A follow-up task needs a due date: YYYY-MM-DD, +3d, +1w.")
+                return
+        self.busy = True
+
+        def added(act: ActivityView) -> None:
+            self.busy = False
+            self.changed = True
+            self.query_one("#add-subject", Input).value = ""
+            self.query_one("#add-due", Input).value = ""
+            self.action_close_add()
+            self.notify(f"Logged the {act.kind}.", markup=False)
+            self.reload()
+
+        def failed(exc: TuikanbanError) -> None:
+            self.busy = False
+            error.show(str(exc))
+
+        self.run_db(lambda: deal_service.add_activity(self.db, self.deal_id, kind, subject, user=self.user, due=due),
+                    added, failed)
+
+    def action_toggle_done(self) -> None:
+        if self.detail is None or self.busy:
+            return
+        box = self.query_one("#activities", OptionList)
+        if box.highlighted is None or not self.detail.activities:
+            return
+        act = self.detail.activities[box.highlighted]
+        if act.kind != "task":
+            self.notify("Only follow-up tasks can be marked done.", markup=False)
+            return
+        self.busy = True
+
+        def toggled(updated: ActivityView) -> None:
+            self.busy = False
+            self.changed = True
+            assert self.detail is not None
+            acts = [updated if a.id == updated.id else a for a in self.detail.activities]
+            self.detail = _Detail(self.detail.deal, self.detail.stage, self.detail.types, self.detail.events, acts)
+            self._show_activities(acts, highlight=updated.id)
+
+        self.run_db(lambda: deal_service.set_task_done(self.db, act.id, not act.done, user=self.user), toggled)
+
+
+__all__ = ["DealDetailScreen", "describe_activity", "describe_event"]

@@ -1,0 +1,497 @@
+"""DealFormScreen: create or edit a deal. Inline errors, nothing saved until valid, WIP force with a reason."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import StaleEditError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.money import format_money, parse_money
+from tuikanban.domain.text import clean_text, display
+from tuikanban.services import deals as deal_service
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.store.engine import Database
+from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.reason import ReasonScreen
+
+MAX_TITLE = deal_service.MAX_TITLE
+MAX_FIELD = deal_service.MAX_FIELD
+MAX_OWNER = 200
+
+_RELATIVE = re.compile(r"^\+\s*(\d{1,4})\s*([dwmy]?)$", re.IGNORECASE)
+
+
+def _add_months(start: date, months: int) -> date:
+    month0 = start.month - 1 + months
+    year, month = start.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def parse_close_date(text: str, today: date | None = None) -> date | None:
+    """What people type for an expected close date: 2026-03-31, today, tomorrow, +30d, +2w, +3m, eom, eoq, eoy.
+
+    Empty means no date.
+    """
+    raw = text.strip().lower()
+    if not raw:
+        return None
+    base = today or clock.today()
+    if raw == "today":
+        return base
+    if raw == "tomorrow":
+        return base + timedelta(days=1)
+    if raw == "eom":
+        return date(base.year, base.month, calendar.monthrange(base.year, base.month)[1])
+    if raw == "eoq":
+        last = (base.month - 1) // 3 * 3 + 3
+        return date(base.year, last, calendar.monthrange(base.year, last)[1])
+    if raw == "eoy":
+        return date(base.year, 12, 31)
+    match = _RELATIVE.match(raw)
+    if match:
+        n, unit = int(match.group(1)), (match.group(2) or "d").lower()
+        try:
+            if unit == "d":
+                return base + timedelta(days=n)
+            if unit == "w":
+                return base + timedelta(weeks=n)
+            if unit == "m":
+                return _add_months(base, n)
+            return _add_months(base, 12 * n)
+        except (OverflowError, ValueError):
+            raise ValidationError(f"'{text.strip()}' is too far ahead for a close date.") from None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        return clock.parse_date(raw, what="close date")
+    raise ValidationError(
+        f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FormData:
+    pipeline: PipelineInfo
+    stages: list[StageInfo]
+    types: list[DealTypeInfo]
+    deal: DealView | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Values:
+    """A valid form, ready to save."""
+
+    title: str
+    value_minor: int | None
+    close: date | None
+    company: str
+    contact: str
+    owner: str
+    type_id: int | None
+    stage_id: int
+    notes: str
+
+
+_FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
+
+
+class DealFormScreen(Dialog[DealView | None]):
+    """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    DealFormScreen > .dialog { width: 80; }
+    DealFormScreen #form-loading { margin: 1 0; color: $text-muted; }
+    DealFormScreen .form-row > .field-label { padding-top: 0; }
+    DealFormScreen TextArea { background: $boost; }
+    DealFormScreen Select.-textual-compact > SelectCurrent { background: $boost; padding: 0 1; }
+    DealFormScreen #f-notes { height: 4; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+    ]
+
+    def __init__(
+        self,
+        db: Database,
+        pipeline_id: int,
+        user: str,
+        deal_id: int | None = None,
+        stage_id: int | None = None,
+        type_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.pipeline_id = pipeline_id
+        self.user = user
+        self.deal_id = deal_id
+        self.initial_stage_id = stage_id
+        self.initial_type_id = type_id
+        self.data: _FormData | None = None
+        self.deal: DealView | None = None  # the version being edited
+
+    # -- loading ------------------------------------------------------------------------------------
+    def _load(self) -> _FormData:
+        deal = deal_service.get_deal(self.db, self.deal_id) if self.deal_id is not None else None
+        pid = deal.pipeline_id if deal is not None else self.pipeline_id
+        pipeline = pipeline_service.get_pipeline(self.db, pid)
+        stages = pipeline_service.list_stages(self.db, pid)
+        if deal is not None and deal.stage_id not in {s.id for s in stages}:
+            # a closed deal whose stage was archived since: still show where it was
+            stages = [s for s in pipeline_service.list_stages(self.db, pid, include_archived=True)
+                      if s.id == deal.stage_id or not s.archived]
+        types = pipeline_service.list_types(self.db, pid)
+        return _FormData(pipeline, stages, types, deal)
+
+    def on_mount(self) -> None:
+        self.run_db(self._load, self._loaded, self._load_failed)
+
+    async def _loaded(self, data: _FormData) -> None:
+        self.data = data
+        self.deal = data.deal
+        await self.recompose()
+        if not data.stages:
+            self._banner(f"Pipeline {data.pipeline.name} has no stages; add one in the pipeline settings first.")
+        self.query_one("#f-title", Input).focus()
+
+    def _load_failed(self, exc: TuikanbanError) -> None:
+        self.notify(str(exc), severity="error", markup=False)
+        self.dismiss(None)
+
+    # -- layout -------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        data = self.data
+        with Vertical(classes="dialog") as box:
+            if self.deal_id is None:
+                box.border_title = "New deal" + (f" · {display(data.pipeline.name)}" if data else "")
+            else:
+                box.border_title = f"Edit deal #{self.deal_id}"
+            if data is None:
+                yield Static("Loading…", id="form-loading")
+                return
+            deal = data.deal
+            currency = deal.currency if deal else data.pipeline.currency
+            yield Static("", id="form-banner", classes="banner")
+            yield from self._row("title", "Title", Input(
+                deal.title if deal else "", placeholder="required", id="f-title", compact=True,
+                max_length=MAX_TITLE), first=True)
+            yield from self._row("value", f"Value ({currency})", Input(
+                self._money_text(deal.value_minor, currency) if deal else "", placeholder="12,500 or 12.5k",
+                id="f-value", compact=True))
+            yield from self._row("close", "Expected close", Input(
+                deal.expected_close.isoformat() if deal and deal.expected_close else "",
+                placeholder="YYYY-MM-DD, +30d, eom", id="f-close", compact=True))
+            yield from self._row("company", "Company", Input(
+                deal.company if deal else "", id="f-company", compact=True, max_length=MAX_FIELD))
+            yield from self._row("contact", "Contact", Input(
+                deal.contact if deal else "", id="f-contact", compact=True, max_length=MAX_FIELD))
+            yield from self._row("owner", "Owner", Input(
+                deal.owner if deal else self.user, id="f-owner", compact=True, max_length=MAX_OWNER))
+            type_options = [(literal(t.name), t.id) for t in data.types]
+            type_value = deal.type_id if deal else self.initial_type_id
+            if type_value not in {t.id for t in data.types}:
+                type_value = None
+            yield from self._row("type", "Deal type", Select(
+                type_options, prompt="(none)", allow_blank=True, id="f-type", compact=True,
+                value=type_value if type_value is not None else Select.NULL))
+            stage_options = [(literal(s.name), s.id) for s in data.stages]
+            if stage_options:
+                wanted = deal.stage_id if deal else self.initial_stage_id
+                if wanted not in {s.id for s in data.stages}:
+                    wanted = data.stages[0].id
+                stage_select: Widget = Select(stage_options, allow_blank=False, id="f-stage", compact=True,
+                                              value=wanted, disabled=deal is not None and deal.status != "open")
+            else:
+                stage_select = Static("(no stages)", id="f-stage")
+            yield from self._row("stage", "Stage", stage_select)
+            yield from self._row("notes", "Notes", TextArea(
+                deal.notes if deal else "", id="f-notes", compact=True, soft_wrap=True, show_line_numbers=False,
+                tab_behavior="focus"))
+            if deal is not None and deal.status != "open":
+                yield Static(literal(f"This deal is {deal.status}; its stage cannot be changed here."),
+                             classes="muted")
+            yield Static(key_hints(("ctrl+s", "save"), ("enter", "next field"), ("tab", "move"),
+                                   ("esc", "cancel")), classes="hints")
+
+    def _row(self, name: str, label: str, field: Widget, *, first: bool = False) -> ComposeResult:
+        with Horizontal(classes="form-row first" if first else "form-row", id=f"row-{name}"):
+            yield Label(label, classes="field-label")
+            with Vertical(classes="field-box"):
+                yield field
+                yield FieldError(id=f"e-{name}")
+
+    @staticmethod
+    def _money_text(minor: int | None, currency: str) -> str:
+        return "" if minor is None else format_money(minor, currency, symbol=False).replace(",", "")
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _error(self, name: str, message: str, *, hint: bool = False) -> None:
+        self.query_one(f"#e-{name}", FieldError).show(message, hint=hint)
+
+    def _banner(self, message: str, *, error: bool = False) -> None:
+        banner = self.query_one("#form-banner", Static)
+        banner.update(literal(message))
+        banner.set_class(bool(message), "-shown")
+        banner.set_class(error, "-error")
+
+    def _currency(self) -> str:
+        assert self.data is not None
+        return self.deal.currency if self.deal else self.data.pipeline.currency
+
+    def _fill(self, deal: DealView) -> None:
+        """Put a (reloaded) deal's values into the fields."""
+        self.query_one("#f-title", Input).value = deal.title
+        self.query_one("#f-value", Input).value = self._money_text(deal.value_minor, deal.currency)
+        self.query_one("#f-close", Input).value = deal.expected_close.isoformat() if deal.expected_close else ""
+        self.query_one("#f-company", Input).value = deal.company
+        self.query_one("#f-contact", Input).value = deal.contact
+        self.query_one("#f-owner", Input).value = deal.owner
+        type_select = self.query_one("#f-type", Select)
+        type_select.value = deal.type_id if deal.type_id is not None else Select.NULL
+        stages = self.query("#f-stage").first()
+        if isinstance(stages, Select):
+            stages.value = deal.stage_id
+        self.query_one("#f-notes", TextArea).text = deal.notes
+        for name in _FIELDS:
+            self.query_one(f"#e-{name}", FieldError).clear()
+
+    # -- live feedback ------------------------------------------------------------------------------
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "f-")[2:]
+        if name not in _FIELDS:
+            return
+        self._error(name, "")
+        if name == "value" and event.value.strip():
+            try:
+                minor = parse_money(event.value, self._currency())
+            except ValidationError:
+                return
+            shown = format_money(minor, self._currency())
+            if shown.replace(",", "") != event.value.strip().replace(",", ""):
+                self._error("value", f"= {shown}", hint=True)
+        elif name == "close" and event.value.strip():
+            try:
+                when = parse_close_date(event.value)
+            except ValidationError:
+                return
+            if when is not None and when.isoformat() != event.value.strip():
+                self._error("close", f"= {when.isoformat()}, {when:%A}", hint=True)
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        name = (event.select.id or "f-")[2:]
+        if name in _FIELDS:
+            self._error(name, "")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "f-owner":  # the last one-line field: enter saves
+            self.action_save()
+        else:
+            self.focus_next()
+
+    # -- validation ---------------------------------------------------------------------------------
+    def _validate(self) -> _Values | None:
+        """Check every field; show each problem under its field. None when anything is wrong."""
+        assert self.data is not None
+        problems: dict[str, str] = {}
+
+        title = display(self.query_one("#f-title", Input).value)
+        if not title:
+            problems["title"] = "A deal needs a title."
+        elif len(title) > MAX_TITLE:
+            problems["title"] = f"The title is longer than {MAX_TITLE} characters."
+
+        value_minor: int | None = None
+        value_text = self.query_one("#f-value", Input).value
+        if value_text.strip():
+            try:
+                value_minor = parse_money(value_text, self._currency())
+            except ValidationError as exc:
+                problems["value"] = str(exc)
+
+        close: date | None = None
+        try:
+            close = parse_close_date(self.query_one("#f-close", Input).value)
+        except ValidationError as exc:
+            problems["close"] = str(exc)
+
+        texts: dict[str, str] = {}
+        for name, limit in (("company", MAX_FIELD), ("contact", MAX_FIELD), ("owner", MAX_OWNER)):
+            texts[name] = display(self.query_one(f"#f-{name}", Input).value)
+            if len(texts[name]) > limit:
+                problems[name] = f"The {name} is longer than {limit} characters."
+
+        type_value = self.query_one("#f-type", Select).value
+        type_id = type_value if isinstance(type_value, int) else None
+
+        stage_widget = self.query("#f-stage").first()
+        stage_id: int | None = None
+        if isinstance(stage_widget, Select) and isinstance(stage_widget.value, int):
+            stage_id = stage_widget.value
+        if stage_id is None:
+            problems["stage"] = "Pick a stage (the pipeline has none yet: add one in the pipeline settings)."
+
+        notes = clean_text(self.query_one("#f-notes", TextArea).text, multiline=True).strip()
+        if len(notes) > deal_service.MAX_NOTES:
+            problems["notes"] = f"The notes are longer than {deal_service.MAX_NOTES} characters."
+
+        for name in _FIELDS:
+            self._error(name, problems.get(name, ""))
+        if problems:
+            first = next(name for name in _FIELDS if name in problems)
+            target = self.query(f"#f-{first}").first()
+            if target.focusable:
+                target.focus()
+            return None
+        assert stage_id is not None
+        return _Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],
+                       type_id, stage_id, notes)
+
+    # -- saving -------------------------------------------------------------------------------------
+    def action_save(self) -> None:
+        if self.data is None or self.busy:
+            return
+        values = self._validate()
+        if values is None:
+            return
+        self._banner("")
+        if self.deal is None:
+            self._create(values)
+        else:
+            self._edit(values, self.deal)
+
+    def _create(self, values: _Values, force_reason: str | None = None) -> None:
+        self.busy = True
+
+        def call() -> DealView:
+            return deal_service.create_deal(
+                self.db, self.pipeline_id, values.title, user=self.user, stage=values.stage_id,
+                value=values.value_minor, company=values.company, contact=values.contact, owner=values.owner,
+                dtype=values.type_id, close=values.close, notes=values.notes, force_reason=force_reason,
+            )
+
+        def failed(exc: TuikanbanError) -> None:
+            self.busy = False
+            if isinstance(exc, WipLimitError):
+                self._offer_force(exc, lambda reason: self._create(values, reason))
+            else:
+                self._banner(str(exc), error=True)
+
+        self.run_db(call, self._saved, failed)
+
+    def _edit(self, values: _Values, deal: DealView) -> None:
+        changes: dict[str, Any] = {}
+        if values.title != deal.title:
+            changes["title"] = values.title
+        if values.value_minor != deal.value_minor:
+            changes["value"] = values.value_minor
+        if values.close != deal.expected_close:
+            changes["close"] = values.close if values.close is not None else ""
+        for name in ("company", "contact", "owner"):
+            if getattr(values, name) != getattr(deal, name):
+                changes[name] = getattr(values, name)
+        if values.type_id != deal.type_id:
+            changes["type"] = values.type_id if values.type_id is not None else ""
+        if values.notes != deal.notes:
+            changes["notes"] = values.notes
+        move_to = values.stage_id if values.stage_id != deal.stage_id and deal.status == "open" else None
+        if not changes and move_to is None:
+            self.dismiss(deal)
+            return
+        self.busy = True
+
+        def call() -> tuple[DealView, WipLimitError | None]:
+            view = deal
+            if changes:
+                view, _ = deal_service.edit_deal(self.db, deal.id, changes, user=self.user,
+                                                 expected_version=deal.version)
+            if move_to is not None:
+                try:
+                    view = deal_service.move_deal(self.db, deal.id, move_to, user=self.user,
+                                                  expected_version=view.version).deal
+                except WipLimitError as exc:
+                    return view, exc
+            return view, None
+
+        def done(result: tuple[DealView, WipLimitError | None]) -> None:
+            view, refused = result
+            if refused is None:
+                self._saved(view)
+                return
+            self.busy = False
+            self.deal = view  # the field changes are saved; only the move was refused
+            self._offer_force(refused, lambda reason: self._move(view, values.stage_id, reason))
+
+        self.run_db(call, done, self._edit_failed)
+
+    def _move(self, deal: DealView, stage_id: int, force_reason: str) -> None:
+        self.busy = True
+
+        def call() -> DealView:
+            return deal_service.move_deal(self.db, deal.id, stage_id, user=self.user, force_reason=force_reason,
+                                          expected_version=deal.version).deal
+
+        self.run_db(call, self._saved, self._edit_failed)
+
+    def _edit_failed(self, exc: TuikanbanError) -> None:
+        self.busy = False
+        if isinstance(exc, StaleEditError):
+            self._banner(str(exc))
+            self._reload()
+        elif isinstance(exc, WipLimitError):  # a new owner at their per-rep limit in this stage
+            self._error("owner" if exc.per_owner else "stage", str(exc) + ".")
+        else:
+            self._banner(str(exc), error=True)
+
+    def _reload(self) -> None:
+        assert self.deal_id is not None
+
+        def reloaded(deal: DealView) -> None:
+            self.deal = deal
+            self._fill(deal)
+
+        self.run_db(lambda: deal_service.get_deal(self.db, self.deal_id or 0), reloaded,
+                    lambda exc: self._banner(str(exc), error=True))
+
+    def _offer_force(self, exc: WipLimitError, retry: Any) -> None:
+        """Show the refusal under the stage, and offer to go past the limit with a reason."""
+        message = str(exc)
+        self._error("stage", f"{message}. Pick another stage, or give a reason to go past the limit.")
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                retry(reason)
+            else:
+                stage = self.query("#f-stage").first()
+                if stage.focusable:
+                    stage.focus()
+
+        self.app.push_screen(
+            ReasonScreen("Over the WIP limit", f"{message}. Why should this deal go past the limit?",
+                         placeholder="reason for the override"),
+            answered,
+        )
+
+    def _saved(self, view: DealView) -> None:
+        self.busy = False
+        self.dismiss(view)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["DealFormScreen", "parse_close_date"]

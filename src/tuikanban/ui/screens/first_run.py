@@ -1,0 +1,109 @@
+"""FirstRunScreen: on an empty database, create the starter pipeline (or a custom one) instead of a blank board."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.store.engine import Database
+from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints
+from tuikanban.ui.screens.pipelines import PipelineForm, create_pipeline
+
+STARTER_NAME = "Sales"
+
+
+class FirstRunScreen(Dialog[int | None]):
+    """Returns the id of the pipeline created, or None when the user leaves it for later."""
+
+    DEFAULT_CSS = """
+    FirstRunScreen > .dialog { width: 96; }
+    FirstRunScreen #welcome { margin-top: 1; height: auto; }
+    FirstRunScreen #first-choices {
+        height: auto;
+        margin-top: 1;
+        border: none;
+        padding: 0;
+        background: $surface;
+    }
+    FirstRunScreen .form-row { margin-top: 0; }
+    FirstRunScreen #first-form { margin-top: 1; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "later", "Later", show=False),
+        Binding("ctrl+s", "create", "Create", show=False, priority=True),
+    ]
+
+    def __init__(self, db: Database, user: str) -> None:
+        super().__init__()
+        self.db = db
+        self.user = user
+        self.starter_stages = ", ".join(pipeline_service.STARTER_STAGES)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Welcome to tuikanban"
+            yield Static(
+                "There is no pipeline in this database yet. Start with the starter sales pipeline, or set up "
+                "your own stages (you can change them later in the pipeline settings).",
+                id="welcome", markup=False,
+            )
+            yield OptionList(
+                Option(Content.assemble(("Starter pipeline  ", "bold"),
+                                        (f"{STARTER_NAME}: {' → '.join(pipeline_service.STARTER_STAGES)}",
+                                         "$text-muted")), id="starter"),
+                Option(Content.assemble(("Custom pipeline   ", "bold"),
+                                        ("your own name, stages and deal types", "$text-muted")), id="custom"),
+                id="first-choices",
+            )
+            yield PipelineForm(name=STARTER_NAME, stages=self.starter_stages, id="first-form")
+            yield FieldError(id="new-error")
+            yield Static(key_hints(("enter", "choose / next field"), ("tab", "edit the fields"),
+                                   ("ctrl+s", "create"), ("esc", "later")), classes="hints")
+
+    def on_mount(self) -> None:
+        choices = self.query_one("#first-choices", OptionList)
+        choices.highlighted = 0
+        choices.focus()
+
+    @on(OptionList.OptionSelected, "#first-choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        form = self.query_one("#first-form", PipelineForm)
+        form.clear_errors()
+        if event.option_id == "starter":
+            form.set_values(name=STARTER_NAME, stages=self.starter_stages, currency=form.query_one(
+                "#pf-currency", Input).value or "USD")
+            self.action_create()
+        else:
+            form.set_values(name="", stages="")
+            form.query_one("#pf-name", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == self.query_one("#first-form", PipelineForm).last_input_id:
+            self.action_create()
+        else:
+            self.focus_next()
+
+    def action_create(self) -> None:
+        if self.busy:
+            return
+        new = self.query_one("#first-form", PipelineForm).check()
+        if new is None:
+            return
+        self.busy = True
+        create_pipeline(self, self.db, new, make_default=True)
+
+    def action_later(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["FirstRunScreen"]

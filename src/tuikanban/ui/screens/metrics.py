@@ -1,0 +1,516 @@
+"""The metrics screen (`m` on the board): tiles, the stage table with the bottleneck, a funnel, the weekly won
+trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
+
+Everything is computed by `services.metrics.compute_metrics` in a thread worker; the screen shows a loading
+indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window, p cycles pipelines,
+o shows only your deals, r recomputes, escape returns to the board. User text is always a `Text`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from tuikanban.domain import metrics as fm
+from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.models import PipelineInfo
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
+from tuikanban.services.metrics import MetricsReport
+from tuikanban.store.engine import Database
+
+WINDOWS = (30, 90, 180, 365)
+FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
+POLL_SECONDS = 5.0  # how often to look for other people's commits (PRAGMA data_version, microseconds)
+
+
+def _t(value: str | None, max_length: int | None = None, style: str = "") -> Text:
+    """User text, literally (no markup, no control sequences)."""
+    return Text(display(value, max_length=max_length), style=style)
+
+
+class _Computed(Message):
+    def __init__(self, generation: int, report: MetricsReport | None, pipelines: list[PipelineInfo],
+                 error: str | None, seconds: float) -> None:
+        super().__init__()
+        self.generation = generation
+        self.report = report
+        self.pipelines = pipelines
+        self.error = error
+        self.seconds = seconds
+
+
+class _Tile(Static):
+    """One figure: the value on top, what it is based on below, the name in the border."""
+
+    def show(self, value: str | Text, note: str | Text, *, muted: bool = False) -> None:
+        body = Text(no_wrap=True, overflow="ellipsis")
+        body.append(value if isinstance(value, Text) else Text(value, style="dim" if muted else "bold"))
+        body.append("\n")
+        body.append(note if isinstance(note, Text) else Text(note, style="dim"))
+        self.update(body)
+
+
+class _Funnel(Widget):
+    """Deals through each stage in the window (stays that ended there plus deals still in it), as centred bars
+    drawn for the widget's current width."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report: MetricsReport | None = None
+        self.bar_style = "bold"
+
+    def render(self) -> RenderableType:
+        r = self.report
+        if r is None or not r.stages:
+            return Text("no stages", style="dim")
+        width = max(10, self.content_size.width)
+        name_w = min(16, max(len(display(s.name)) for s in r.stages))
+        counts = [s.stays_ended + s.open_deals for s in r.stages]
+        top = max(counts) or 1
+        num_w = max(len(f"{c:,}") for c in counts)
+        bar_w = max(4, width - name_w - num_w - 2)
+        out = Text(no_wrap=True, overflow="ellipsis")
+        for i, (st, n) in enumerate(zip(r.stages, counts, strict=True)):
+            cells = max(1, round(n / top * bar_w)) if n else 0
+            pad = (bar_w - cells) // 2
+            out.append(_fit(st.name, name_w))
+            out.append(" " + " " * pad)
+            out.append("█" * cells, style=self.bar_style)
+            out.append(" " * (bar_w - cells - pad))
+            out.append(f" {n:>{num_w},}")
+            if i < len(r.stages) - 1:
+                out.append("\n")
+        return out
+
+
+class _Trend(Widget):
+    """Won deals and won value per week as two sparklines, as wide as the widget allows."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report: MetricsReport | None = None
+        self.spark_style = "bold"
+
+    def render(self) -> RenderableType:
+        r = self.report
+        if r is None:
+            return Text("")
+        width = max(12, self.content_size.width)
+        money = lambda m: format_money(m, r.currency, compact=True)  # noqa: E731
+        weeks = list(r.weekly)
+        shown = weeks[-max(4, width - 7):]
+        counts = [w.won_deals for w in shown]
+        values = [w.won_value_minor for w in shown]
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if shown:
+            out.append(f"{len(shown)} weeks from {shown[0].start:%b %d}, oldest first\n", style="dim")
+        out.append("deals  ", style="dim")
+        out.append(fm.sparkline(counts), style=self.spark_style)
+        out.append("\nvalue  ", style="dim")
+        out.append(fm.sparkline(values), style=self.spark_style)
+        out.append(f"\n{sum(counts):,} won, {money(sum(values))}", style="bold")
+        best = max(shown, key=lambda w: w.won_value_minor, default=None)
+        if best is not None and best.won_value_minor:
+            out.append(f"\nbest week {best.start:%b %d}: {best.won_deals} won, {money(best.won_value_minor)}",
+                       style="dim")
+        return out
+
+
+def _fit(value: str, width: int) -> Text:
+    text = _t(value, width)
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text
+
+
+class MetricsScreen(Screen[None]):
+    """Velocity, win rate, coverage, days in stage, the bottleneck and the forecast of one pipeline."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("1", "window(30)", "30 days"),
+        Binding("2", "window(90)", "90 days"),
+        Binding("3", "window(180)", "180 days"),
+        Binding("4", "window(365)", "365 days"),
+        Binding("p", "next_pipeline", "Pipeline"),
+        Binding("o", "mine", "Only mine"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    DEFAULT_CSS = """
+    MetricsScreen { layout: vertical; }
+    MetricsScreen #mx-title { height: 1; padding: 0 1; background: $panel; }
+    MetricsScreen #mx-tiles { height: 4; }
+    MetricsScreen .mx-tile {
+        width: 1fr; height: 4; border: round $primary 40%; border-title-color: $text-muted; padding: 0 1;
+    }
+    MetricsScreen #mx-body { height: 1fr; }
+    MetricsScreen .mx-row { height: 8; }
+    MetricsScreen .mx-panel {
+        height: 100%; border: round $primary 30%; border-title-color: $text-muted;
+        border-subtitle-color: $text-muted; padding: 0 1;
+    }
+    MetricsScreen #mx-stages { width: 2fr; }
+    MetricsScreen #mx-funnel { width: 1fr; }
+    MetricsScreen #mx-trend { width: 1fr; }
+    MetricsScreen #mx-forecast { width: 1fr; }
+    MetricsScreen #mx-lost { width: 1fr; }
+    MetricsScreen #mx-owners { width: 1fr; }
+    MetricsScreen #mx-types { width: 1fr; }
+    MetricsScreen #mx-bottleneck { height: auto; padding: 0 2; margin: 0 0 0 0; color: $warning; }
+    MetricsScreen #mx-message { height: auto; padding: 0 2; color: $error; display: none; }
+    MetricsScreen #mx-message.-shown { display: block; }
+    """
+
+    def __init__(self, db: Database, pipeline_id: int, user: str, *, window_days: int = 90) -> None:
+        super().__init__()
+        self.db = db
+        self.pipeline_id = pipeline_id
+        self.user = user
+        self.window_days = window_days
+        self.owner: str | None = None
+        self.report: MetricsReport | None = None
+        self.pipelines: list[PipelineInfo] = []
+        self._generation = 0
+        self._busy = False
+        self._seconds = 0.0
+        self._data_version: int | None = None
+
+    # -- layout -------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="mx-title")
+        with Horizontal(id="mx-tiles"):
+            for key, title in (
+                ("open", "Open deals"), ("weighted", "Weighted"), ("win", "Win rate"),
+                ("size", "Avg deal"), ("cycle", "Avg cycle"), ("velocity", "Velocity"),
+                ("coverage", "Coverage"),
+            ):
+                tile = _Tile(id=f"mx-tile-{key}", classes="mx-tile")
+                tile.border_title = title
+                yield tile
+        yield Static(id="mx-message")
+        with VerticalScroll(id="mx-body"):
+            with Horizontal(id="mx-row-stages", classes="mx-row"):
+                yield self._panel(Static(id="mx-stages"), "Stages")
+                yield self._panel(_Funnel(id="mx-funnel"), "Funnel: deals through each stage")
+            yield Static(id="mx-bottleneck")
+            with Horizontal(id="mx-row-trend", classes="mx-row"):
+                yield self._panel(_Trend(id="mx-trend"), "Won per week")
+                yield self._panel(Static(id="mx-forecast"), "Forecast: won in the next 30 days")
+                yield self._panel(Static(id="mx-lost"), "Lost reasons")
+            with Horizontal(id="mx-row-breakdowns", classes="mx-row"):
+                yield self._panel(Static(id="mx-owners"), "By owner")
+                yield self._panel(Static(id="mx-types"), "By deal type")
+        yield Footer()
+
+    @staticmethod
+    def _panel(widget: Widget, title: str) -> Widget:
+        widget.add_class("mx-panel")
+        widget.border_title = title
+        return widget
+
+    def on_mount(self) -> None:
+        self._set_title()
+        self.query_one("#mx-body").focus()
+        self.recompute()
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        """Recompute when someone (any process) has committed since the figures were computed."""
+        if self._busy:
+            return
+        try:
+            version = self.db.data_version()
+        except Exception:  # a locked or vanished file: keep the figures on screen
+            return
+        if self._data_version is not None and version != self._data_version:
+            self.recompute(quiet=True)
+
+    # -- computing ----------------------------------------------------------------------------------
+
+    def recompute(self, *, quiet: bool = False) -> None:
+        """Start (or restart) the computation off the UI thread.
+
+        A loading indicator covers the figures meanwhile, except for a quiet refresh (someone else's commit),
+        which keeps the current figures on screen and only says "computing…" in the title.
+        """
+        self._generation += 1
+        self._busy = True
+        try:
+            self._data_version = self.db.data_version()
+        except Exception:
+            self._data_version = None
+        self._set_title()
+        if not (quiet and self.report is not None):
+            for selector in ("#mx-tiles", "#mx-body"):
+                self.query_one(selector).loading = True
+        self._compute(self._generation, self.pipeline_id, self.window_days, self.owner)
+
+    @work(thread=True, exclusive=True, group="metrics")
+    def _compute(self, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> None:
+        from tuikanban.services.metrics import compute_metrics
+        from tuikanban.services.pipelines import list_pipelines
+
+        worker = get_current_worker()
+        started = time.perf_counter()
+        report: MetricsReport | None = None
+        pipelines: list[PipelineInfo] = []
+        error: str | None = None
+        try:
+            pipelines = list_pipelines(self.db)
+            report = compute_metrics(self.db, pipeline_id, window_days=window_days, owner=owner,
+                                     seed=FORECAST_SEED)
+        except TuikanbanError as exc:
+            error = str(exc)
+        if not worker.is_cancelled:
+            self.post_message(_Computed(generation, report, pipelines, error, time.perf_counter() - started))
+
+    def on__computed(self, message: _Computed) -> None:
+        if message.generation != self._generation:
+            return  # a newer request is on its way
+        self._busy = False
+        for selector in ("#mx-tiles", "#mx-body"):
+            self.query_one(selector).loading = False
+        if message.pipelines:
+            self.pipelines = message.pipelines
+        note = self.query_one("#mx-message", Static)
+        if message.error is not None:
+            note.update(Text(message.error))
+            note.add_class("-shown")
+            if self.owner is not None and self.report is not None and self.report.owner is None:
+                self.owner = None  # "only mine" found nothing: back to everyone
+        else:
+            note.remove_class("-shown")
+            self.report = message.report
+            self._seconds = message.seconds
+            self._paint()
+        self._set_title()
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_window(self, days: int) -> None:
+        if days != self.window_days or self.report is None:
+            self.window_days = days
+            self.recompute()
+
+    def action_next_pipeline(self) -> None:
+        if len(self.pipelines) < 2:
+            self.notify("There is only one pipeline.", timeout=2)
+            return
+        ids = [p.id for p in self.pipelines]
+        idx = ids.index(self.pipeline_id) if self.pipeline_id in ids else -1
+        self.pipeline_id = ids[(idx + 1) % len(ids)]
+        self.owner = None
+        self.recompute()
+
+    def action_mine(self) -> None:
+        self.owner = None if self.owner is not None else self.user
+        self.recompute()
+
+    def action_refresh(self) -> None:
+        self.recompute()
+
+    # -- painting -----------------------------------------------------------------------------------
+
+    def _colour(self, name: str, fallback: str) -> str:
+        value = getattr(self.app, "theme_variables", {}).get(name, "")
+        return value if isinstance(value, str) and value.startswith("#") else fallback
+
+    def _set_title(self) -> None:
+        dim = "dim"
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append("Metrics", style="bold")
+        name = next((p.name for p in self.pipelines if p.id == self.pipeline_id), None)
+        if self.report is not None and self.report.pipeline.id == self.pipeline_id:
+            name = self.report.pipeline.name
+        title.append("  ·  ", style=dim)
+        title.append(_t(name or "…", 40, "bold"))
+        ids = [p.id for p in self.pipelines]
+        if len(ids) > 1 and self.pipeline_id in ids:
+            title.append(f" ({ids.index(self.pipeline_id) + 1} of {len(ids)})", style=dim)
+        title.append("  ·  ", style=dim)
+        title.append(f"last {self.window_days} days")
+        if self.report is not None:
+            title.append(f" to {self.report.now:%Y-%m-%d %H:%M} UTC", style=dim)
+        if self.owner is not None:
+            title.append("  ·  ", style=dim)
+            title.append("owner ")
+            title.append(_t(self.owner, 30, "bold"))
+        title.append("  ·  ", style=dim)
+        if self._busy:
+            title.append("computing…", style="italic")
+        elif self.report is not None:
+            title.append(f"computed in {self._seconds * 1000:,.0f} ms", style=dim)
+        self.query_one("#mx-title", Static).update(title)
+
+    def _paint(self) -> None:
+        r = self.report
+        if r is None:
+            return
+        success = self._colour("tk-won", self._colour("success", "green"))
+        warning = self._colour("warning", "yellow")
+        error = self._colour("tk-lost", self._colour("error", "red"))
+        cur = r.currency
+
+        def money(minor: int | None) -> str:  # full figures when they fit a tile, else $13.7M
+            full = format_money(minor, cur)
+            return full if len(full) <= 12 else format_money(minor, cur, compact=True)
+
+        def tile(key: str) -> _Tile:
+            return self.query_one(f"#mx-tile-{key}", _Tile)
+
+        tile("open").show(f"{r.open_deals:,}", money(r.open_value_minor))
+        tile("weighted").show(money(r.weighted_value_minor), "× stage prob.")
+        closed = f"{r.won_deals}/{r.closed_deals} won"
+        if r.win_rate is None:
+            tile("win").show("n/a", "0 closed", muted=True)
+        else:
+            tile("win").show(fm.format_percent(r.win_rate), closed)
+        if r.avg_deal_size_minor is None:
+            tile("size").show("n/a", f"{r.won_with_value} won", muted=True)
+        else:
+            tile("size").show(money(r.avg_deal_size_minor), f"{r.won_with_value} won")
+        if r.avg_cycle_days is None:
+            tile("cycle").show("n/a", "0 won", muted=True)
+        else:
+            tile("cycle").show(f"{fm.format_days(r.avg_cycle_days)} days", f"{r.won_deals} won")
+        if r.velocity_per_day_minor is None:
+            tile("velocity").show("n/a", closed if r.closed_deals else "0 closed", muted=True)
+        else:
+            tile("velocity").show(money(r.velocity_per_day_minor), "per day")
+        target = r.pipeline.target_minor
+        if r.coverage_ratio is None:
+            tile("coverage").show("n/a", "no target set", muted=True)
+        else:
+            style = f"bold {success}" if r.coverage_ratio >= 3 else ("bold" if r.coverage_ratio >= 1 else
+                                                                      f"bold {warning}")
+            tile("coverage").show(Text(fm.format_ratio(r.coverage_ratio), style=style),
+                                  f"of {format_money(target, cur, compact=True)}")
+
+        # Panels side by side share their row's height: the tallest content plus the border.
+        self.query_one("#mx-row-stages").styles.height = max(3, len(r.stages)) + 3
+        owner_lines = len(r.by_owner) + 2 if r.by_owner else 1
+        type_lines = len(r.by_type) + 1 if r.by_type else 1
+        self.query_one("#mx-row-breakdowns").styles.height = max(owner_lines, type_lines) + 2
+        self.query_one("#mx-stages", Static).update(self._stage_table(r, warning))
+        funnel = self.query_one("#mx-funnel", _Funnel)
+        funnel.report, funnel.bar_style = r, self._colour("accent", "cyan")
+        funnel.refresh()
+        b = r.bottleneck
+        self.query_one("#mx-bottleneck", Static).update(
+            Text.assemble(("▶ Bottleneck: ", f"bold {warning}"), _t(b.reason, style=warning)) if b is not None
+            else Text("No stay ended in this window, so there is no bottleneck to name.", style="dim")
+        )
+        trend = self.query_one("#mx-trend", _Trend)
+        trend.report, trend.spark_style = r, success
+        trend.refresh()
+        self.query_one("#mx-forecast", Static).update(self._forecast(r))
+        self.query_one("#mx-lost", Static).update(self._lost(r, error))
+        self.query_one("#mx-owners", Static).update(self._breakdown(r, r.by_owner, "Owner", owners=True))
+        self.query_one("#mx-types", Static).update(self._breakdown(r, r.by_type, "Type", owners=False))
+
+    @staticmethod
+    def _table(*columns: tuple[str, str]) -> Table:
+        t = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style="bold underline",
+                  padding=(0, 1), collapse_padding=True)
+        for name, justify in columns:
+            t.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        return t
+
+    def _stage_table(self, r: MetricsReport, warning: str) -> Table:
+        t = self._table(("Stage", "left"), ("Open", "right"), ("Value", "right"), ("Prob", "right"),
+                        ("Avg days", "right"), ("Conversion", "right"), ("Stays", "right"))
+        t.columns[0].overflow = "ellipsis"
+        bid = r.bottleneck.stage_id if r.bottleneck is not None else None
+        na = Text("n/a", style="dim")
+        for st in r.stages:
+            is_b = st.stage_id == bid
+            name = Text("▶ " if is_b else "  ")
+            name.append(_t(st.name, 30))
+            if st.archived:
+                name.append(" (archived)", style="dim")
+            t.add_row(
+                name, f"{st.open_deals:,}", format_money(st.open_value_minor, r.currency, compact=True),
+                f"{st.probability}%",
+                fm.format_days(st.avg_days_in_stage) if st.avg_days_in_stage is not None else na,
+                fm.format_percent(st.conversion_rate) if st.conversion_rate is not None else na,
+                f"{st.stays_ended:,}", style=f"bold {warning}" if is_b else None,
+            )
+        return t
+
+    def _forecast(self, r: MetricsReport) -> RenderableType:
+        f = r.forecast
+        self.query_one("#mx-forecast").border_subtitle = f"{f.trials:,} trials, {f.history_days} days of history"
+        if not f.levels:
+            return Text.assemble(("n/a", "bold"), "  ", Text(f.reason or "", style="dim"))
+        t = self._table(("Confidence", "left"), ("Deals", "right"), ("Value", "right"))
+        for lv in f.levels:
+            t.add_row(fm.format_percent(lv.confidence), f"{lv.deals:,}", format_money(lv.value_minor, r.currency))
+        return Group(Text("at least, with this confidence", style="dim"), t)
+
+    def _lost(self, r: MetricsReport, colour: str) -> RenderableType:
+        if not r.lost_reasons:
+            return Text(f"nothing lost in the last {r.window_days} days", style="dim")
+        t = self._table(("Reason", "left"), ("Lost", "right"), ("", "left"))
+        t.columns[0].overflow = "ellipsis"
+        t.columns[0].max_width = 24
+        top = max(x.count for x in r.lost_reasons)
+        # the row holds a header and five lines: the top five, or the top four and the rest
+        shown = r.lost_reasons if len(r.lost_reasons) <= 5 else r.lost_reasons[:4]
+        for x in shown:
+            t.add_row(_t(x.reason, 40), f"{x.count:,}", Text(fm.bar(x.count, top, 8), style=colour))
+        if len(shown) < len(r.lost_reasons):
+            rest = r.lost_reasons[len(shown):]
+            t.add_row(Text(f"{len(rest)} other reasons", style="dim"), f"{sum(x.count for x in rest):,}", "")
+        return t
+
+    def _breakdown(self, r: MetricsReport, rows: tuple[Any, ...], title: str, *, owners: bool) -> RenderableType:
+        if not rows:
+            return Text("no deals", style="dim")
+        t = self._table((title, "left"), ("Open", "right"), ("Value", "right"), ("Won", "right"),
+                        ("Lost", "right"), ("Win rate", "right"), ("Avg size", "right"))
+        t.columns[0].overflow = "ellipsis"
+        t.columns[0].max_width = 18
+        na = Text("n/a", style="dim")
+        for x in rows:
+            label = _t(x.key, 30) if x.key else Text("(none)", style="dim")
+            t.add_row(label, f"{x.open_deals:,}", format_money(x.open_value_minor, r.currency, compact=True),
+                      str(x.won_deals), str(x.lost_deals),
+                      fm.format_percent(x.win_rate) if x.win_rate is not None else na,
+                      format_money(x.avg_deal_size_minor, r.currency, compact=True)
+                      if x.avg_deal_size_minor is not None else na)
+        if not owners:
+            return t
+        rated = [x for x in rows if x.win_rate is not None]
+        if len(rated) < 2:
+            spread = Text("Win-rate spread needs two reps with closed deals.", style="dim")
+        else:
+            lo = min(rated, key=lambda x: x.win_rate)
+            hi = max(rated, key=lambda x: x.win_rate)
+            points = fm.format_percent(hi.win_rate - lo.win_rate).rstrip("%")
+            spread = Text.assemble(
+                ("Win-rate spread ", "dim"), (f"{points} pts", "bold"), (": ", "dim"),
+                _t(lo.key or "(none)", 16), f" {fm.format_percent(lo.win_rate)}", (" to ", "dim"),
+                _t(hi.key or "(none)", 16), f" {fm.format_percent(hi.win_rate)}",
+            )
+        return Group(t, spread)
+
+
+__all__ = ["WINDOWS", "MetricsScreen"]

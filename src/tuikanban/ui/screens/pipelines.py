@@ -1,0 +1,309 @@
+"""PipelineSwitcher: pick a pipeline (type to filter), or create a new one. Also the new-pipeline form that
+FirstRunScreen reuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tuikanban.domain.errors import DuplicateError, TuikanbanError, ValidationError
+from tuikanban.domain.models import PipelineInfo
+from tuikanban.domain.money import format_money, normalise_currency
+from tuikanban.domain.text import clean_name, display, name_key
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.store.engine import Database
+from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+
+
+@dataclass(frozen=True, slots=True)
+class NewPipeline:
+    """What the new-pipeline form holds once it is valid."""
+
+    name: str
+    stages: list[str]
+    currency: str
+    types: list[str]
+
+
+class PipelineForm(Vertical):
+    """Name, stages (comma-separated), currency and optional deal types, validated inline."""
+
+    DEFAULT_CSS = """
+    PipelineForm { height: auto; }
+    """
+
+    def __init__(self, *, name: str = "", stages: str = "", currency: str = "USD", types: str = "",
+                 with_types: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.initial = {"name": name, "stages": stages, "currency": currency, "types": types}
+        self.with_types = with_types
+
+    def compose(self) -> ComposeResult:
+        rows = [("name", "Name", "pipeline name"), ("stages", "Stages", "comma-separated, left to right"),
+                ("currency", "Currency", "ISO code such as USD or EUR")]
+        if self.with_types:
+            rows.append(("types", "Deal types", "optional swimlanes, e.g. New business, Expansion, Renewal"))
+        for field, label, placeholder in rows:
+            with Horizontal(classes="form-row"):
+                yield Label(label, classes="field-label")
+                with Vertical(classes="field-box"):
+                    yield Input(self.initial[field], placeholder=placeholder, id=f"pf-{field}", compact=True)
+                    yield FieldError(id=f"pe-{field}")
+
+    @property
+    def last_input_id(self) -> str:
+        return "pf-types" if self.with_types else "pf-currency"
+
+    def set_values(self, **values: str) -> None:
+        for field, value in values.items():
+            self.query_one(f"#pf-{field}", Input).value = value
+
+    def show_error(self, field: str, message: str) -> None:
+        self.query_one(f"#pe-{field}", FieldError).show(message)
+        if message:
+            self.query_one(f"#pf-{field}", Input).focus()
+
+    def clear_errors(self) -> None:
+        for error in self.query(FieldError):
+            error.clear()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field = (event.input.id or "pf-")[3:]
+        errors = self.query(f"#pe-{field}")
+        if errors:
+            errors.first(FieldError).clear()
+
+    def check(self, taken: Iterable[str] = ()) -> NewPipeline | None:
+        """Check the fields; show each problem under its field (the first one gets focus)."""
+        problems: dict[str, str] = {}
+        values = {f: self.query_one(f"#pf-{f}", Input).value
+                  for f in ("name", "stages", "currency", "types") if f != "types" or self.with_types}
+        name = ""
+        try:
+            name = clean_name(values["name"], what="pipeline")
+            if name_key(name) in set(taken):
+                problems["name"] = f"A pipeline named '{name}' already exists."
+        except ValidationError as exc:
+            problems["name"] = str(exc)
+        stages: list[str] = []
+        try:
+            if not values["stages"].strip():
+                raise ValidationError("Give at least one stage, for example: Lead, Qualified, Proposal.")
+            stages = pipeline_service.parse_stage_list(values["stages"])
+        except ValidationError as exc:
+            problems["stages"] = str(exc)
+        currency = "USD"
+        try:
+            currency = normalise_currency(values["currency"] or "USD")
+        except ValidationError as exc:
+            problems["currency"] = str(exc)
+        types: list[str] = []
+        if self.with_types and values["types"].strip():
+            try:
+                types = [clean_name(t, what="deal type") for t in values["types"].split(",") if t.strip()]
+                keys = [name_key(t) for t in types]
+                if len(set(keys)) != len(keys):
+                    problems["types"] = "The deal type names repeat."
+            except ValidationError as exc:
+                problems["types"] = str(exc)
+        self.clear_errors()
+        for field in ("types", "currency", "stages", "name"):  # the first field in the form ends up focused
+            if field in problems:
+                self.show_error(field, problems[field])
+        if problems:
+            return None
+        return NewPipeline(name, stages, currency, types)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    pipeline: PipelineInfo
+    open_deals: int
+    open_value: int
+    stages: int
+
+
+class _PipelineList(OptionList):
+    BINDINGS = [Binding("n", "screen.new", "New pipeline")]
+
+
+class PipelineSwitcher(Dialog[int | None]):
+    """Returns the chosen (or newly created) pipeline id, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    PipelineSwitcher > .dialog { width: 80; }
+    PipelineSwitcher #pick-filter { margin-top: 1; background: $boost; padding: 0 1; }
+    PipelineSwitcher #pick-list {
+        height: auto;
+        max-height: 16;
+        margin-top: 1;
+        border: none;
+        padding: 0;
+        background: $surface;
+    }
+    PipelineSwitcher #pick-new { display: none; height: auto; }
+    PipelineSwitcher.-new #pick-new { display: block; }
+    PipelineSwitcher.-new #pick-filter, PipelineSwitcher.-new #pick-list, PipelineSwitcher.-new #pick-hints {
+        display: none;
+    }
+    PipelineSwitcher #new-hints { display: none; }
+    PipelineSwitcher.-new #new-hints { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Cancel", show=False),
+        Binding("ctrl+n", "new", "New pipeline", show=False),
+        Binding("ctrl+s", "create", "Create", show=False, priority=True),
+        Binding("down", "cursor(1)", show=False),
+        Binding("up", "cursor(-1)", show=False),
+    ]
+
+    def __init__(self, db: Database, current_id: int | None) -> None:
+        super().__init__()
+        self.db = db
+        self.current_id = current_id
+        self.rows: list[_Row] = []
+        self.shown: list[_Row] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Pipelines"
+            yield Input(placeholder="type to filter", id="pick-filter", compact=True)
+            yield _PipelineList(id="pick-list")
+            with Vertical(id="pick-new"):
+                yield Static("New pipeline", classes="section-title")
+                yield PipelineForm(stages=", ".join(pipeline_service.STARTER_STAGES), id="new-form")
+                yield FieldError(id="new-error")
+            yield Static(key_hints(("↑↓", "choose"), ("enter", "switch"), ("ctrl+n", "new pipeline"),
+                                   ("esc", "cancel")), classes="hints", id="pick-hints")
+            yield Static(key_hints(("ctrl+s", "create"), ("enter", "next field"), ("esc", "back")),
+                         classes="hints", id="new-hints")
+
+    def on_mount(self) -> None:
+        self.query_one("#pick-filter", Input).focus()
+        self.run_db(self._load, self._loaded)
+
+    def _load(self) -> list[_Row]:
+        rows: list[_Row] = []
+        for p in pipeline_service.list_pipelines(self.db):
+            _, stage_rows = pipeline_service.stage_rows(self.db, p.id)
+            rows.append(_Row(p, sum(r.open_deals for r in stage_rows), sum(r.open_value_minor for r in stage_rows),
+                             len(stage_rows)))
+        return rows
+
+    def _loaded(self, rows: list[_Row]) -> None:
+        self.rows = rows
+        self._refilter()
+        if not rows:
+            self.action_new()
+
+    def _describe(self, row: _Row) -> Content:
+        current = row.pipeline.id == self.current_id
+        return Content.assemble(
+            ("● " if current else "  ", "$accent"),
+            literal(row.pipeline.name, style="bold" if current else ""),
+            (f"   {row.open_deals} open · {format_money(row.open_value, row.pipeline.currency, compact=True)}"
+             f" · {row.stages} stages · {row.pipeline.currency}", "$text-muted"),
+        )
+
+    def _refilter(self) -> None:
+        needle = self.query_one("#pick-filter", Input).value.strip().casefold()
+        self.shown = [r for r in self.rows if needle in display(r.pipeline.name).casefold()]
+        box = self.query_one("#pick-list", OptionList)
+        box.clear_options()
+        if self.shown:
+            box.add_options([Option(self._describe(r), id=f"p{r.pipeline.id}") for r in self.shown])
+            current = next((i for i, r in enumerate(self.shown) if r.pipeline.id == self.current_id), 0)
+            box.highlighted = current if not needle else 0
+        else:
+            box.add_option(Option(Content.styled("No pipeline matches; ctrl+n creates one.", "$text-muted"),
+                                  disabled=True))
+
+    @on(Input.Changed, "#pick-filter")
+    def _filter_changed(self) -> None:
+        self._refilter()
+
+    def action_cursor(self, step: int) -> None:
+        if self.has_class("-new"):
+            return
+        box = self.query_one("#pick-list", OptionList)
+        if box.has_focus or not self.shown:
+            return
+        box.highlighted = max(0, min(len(self.shown) - 1, (box.highlighted or 0) + step))
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "pick-filter":
+            box = self.query_one("#pick-list", OptionList)
+            if self.shown and box.highlighted is not None:
+                self.dismiss(self.shown[box.highlighted].pipeline.id)
+        elif event.input.id == self.query_one("#new-form", PipelineForm).last_input_id:
+            self.action_create()
+        else:
+            self.focus_next()
+
+    @on(OptionList.OptionSelected, "#pick-list")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.shown[event.option_index].pipeline.id)
+
+    # -- new pipeline -------------------------------------------------------------------------------
+    def action_new(self) -> None:
+        self.add_class("-new")
+        self.query_one("#new-form", PipelineForm).query_one("#pf-name", Input).focus()
+
+    def action_back(self) -> None:
+        if self.has_class("-new") and self.rows:
+            self.remove_class("-new")
+            self.query_one("#pick-filter", Input).focus()
+        else:
+            self.dismiss(None)
+
+    def action_create(self) -> None:
+        if not self.has_class("-new") or self.busy:
+            return
+        form = self.query_one("#new-form", PipelineForm)
+        new = form.check({name_key(r.pipeline.name) for r in self.rows})
+        if new is None:
+            return
+        self.busy = True
+        create_pipeline(self, self.db, new, make_default=False)
+
+
+def create_pipeline(screen: Dialog[Any], db: Database, new: NewPipeline, *, make_default: bool) -> None:
+    """Create the pipeline in a worker; dismiss the screen with its id, or show the refusal inline."""
+
+    def call() -> PipelineInfo:
+        return pipeline_service.create_pipeline(db, new.name, new.stages, currency=new.currency, types=new.types,
+                                                make_default=make_default)
+
+    def done(info: PipelineInfo) -> None:
+        screen.busy = False
+        screen.dismiss(info.id)
+
+    def failed(exc: TuikanbanError) -> None:
+        screen.busy = False
+        form = screen.query_one(PipelineForm)
+        if isinstance(exc, DuplicateError):
+            form.show_error("name", str(exc))
+        else:
+            error: Widget = screen.query_one("#new-error", FieldError)
+            assert isinstance(error, FieldError)
+            error.show(str(exc))
+
+    screen.run_db(call, done, failed)
+
+
+__all__ = ["NewPipeline", "PipelineForm", "PipelineSwitcher", "create_pipeline"]

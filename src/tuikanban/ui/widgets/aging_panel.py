@@ -1,0 +1,313 @@
+"""The aging panel: docked beside the board (toggled with `a`), it lists every open deal that is aging, stalled
+or carries a risk signal, most severe first, and offers the aging chart on a second tab.
+
+The board drives it: `panel.load(pipeline_id, deal_filter)` whenever the pipeline, the filter or the data
+change; the panel reads in a thread worker and never blocks the board. Enter on a row posts
+`AgingPanel.FocusDeal(deal_id)`, which the board handles by focusing that card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from tuikanban.domain.aging import (
+    SIGNAL_LEGEND,
+    SIGNALS,
+    AgingItem,
+    AgingSnapshot,
+    Level,
+    format_days,
+    signal_marks,
+)
+from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.filters import DealFilter
+from tuikanban.domain.text import display
+from tuikanban.ui.widgets.aging_chart import AgingChart, legend
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+COLUMNS = (("Title", "title"), ("Stage", "stage"), ("Days", "days"), ("Base", "base"), ("Level", "level"),
+           ("Risk", "signals"), ("Owner", "owner"))
+# Widths of the columns after the title (stage, days, base, level, signals, owner) plus the cell padding.
+FIXED_COLUMNS = 12 + 5 + 4 + 7 + 4 + 10 + 2 * len(COLUMNS)
+
+
+class AgingTable(DataTable[Any]):
+    """The panel's table (a subclass only so the board's CSS and tests can find it by type)."""
+
+
+class AgingPanel(Vertical):
+    """Open deals that need attention, by severity, and the aging chart."""
+
+    BINDINGS = [
+        Binding("c", "toggle_chart", "Chart/list"),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+    COMPONENT_CLASSES = {"aging-panel--aging", "aging-panel--stalled", "aging-panel--signal", "aging-panel--muted"}
+    DEFAULT_CSS = """
+    AgingPanel {
+        width: 84;
+        max-width: 65%;
+        height: 1fr;
+        border-left: vkey $foreground 15%;
+        padding: 0 0 0 1;
+    }
+    AgingPanel #aging-title { height: auto; padding: 0 1 0 0; }
+    AgingPanel TabbedContent { height: 1fr; }
+    AgingPanel TabPane { padding: 0; }
+    AgingPanel ContentSwitcher { height: 1fr; }
+    AgingPanel AgingTable { height: 1fr; }
+    AgingPanel #aging-empty { height: auto; padding: 1 1; color: $foreground-muted; }
+    AgingPanel #aging-legend { height: auto; color: $foreground-muted; }
+    AgingPanel > .aging-panel--aging { color: $tk-aging; text-style: bold; }
+    AgingPanel > .aging-panel--stalled { color: $tk-stalled; text-style: bold; }
+    AgingPanel > .aging-panel--signal { color: $tk-aging; }
+    AgingPanel > .aging-panel--muted { color: $foreground-muted; }
+    """
+
+    @dataclass
+    class FocusDeal(Message):
+        """Enter on a row: the board should focus this deal's card."""
+
+        deal_id: int
+
+    @dataclass
+    class Loaded(Message):
+        """A load finished (the board may use the counts, e.g. in its footer)."""
+
+        flagged: int
+        stalled: int
+        aging: int
+
+    def __init__(self, db: Database, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.db = db
+        self.pipeline_id: int | None = None
+        self.deal_filter: DealFilter | None = None
+        self.snapshot: AgingSnapshot | None = None
+        self.error: str | None = None
+        self._generation = 0
+        self._last_title_width = 0
+
+    # -- composition ------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Aging", style="bold"), id="aging-title")
+        with TabbedContent(initial="aging-list"):
+            with TabPane("Needs attention", id="aging-list"):
+                table = AgingTable(id="aging-table", cursor_type="row", zebra_stripes=True)
+                for label, key in COLUMNS:
+                    table.add_column(label, key=key)
+                yield table
+                yield Static("", id="aging-empty")
+            with TabPane("Chart", id="aging-chart-pane"):
+                yield AgingChart(id="aging-chart")
+        yield Static("", id="aging-legend")
+
+    def on_mount(self) -> None:
+        self.query_one("#aging-empty", Static).display = False
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        if self.pipeline_id is not None:
+            self._start_load()
+
+    # -- API for the board --------------------------------------------------------------------------------
+
+    def load(self, pipeline_id: int, deal_filter: DealFilter | None = None) -> None:
+        """Show the aging of `pipeline_id` under the board's filter (read in a thread; returns at once)."""
+        self.pipeline_id = pipeline_id
+        self.deal_filter = deal_filter
+        if self.is_mounted:
+            self._start_load()
+
+    def reload(self) -> None:
+        """Read again with the last pipeline and filter (after a move, an edit or another user's change)."""
+        if self.pipeline_id is not None and self.is_mounted:
+            self._start_load()
+
+    def focus_table(self) -> None:
+        self.query_one(AgingTable).focus()
+
+    @property
+    def showing_chart(self) -> bool:
+        return self.query_one(TabbedContent).active == "aging-chart-pane"
+
+    # -- loading ------------------------------------------------------------------------------------------
+
+    def _start_load(self) -> None:
+        self._generation += 1
+        assert self.pipeline_id is not None
+        self._fetch(self.pipeline_id, self.deal_filter, self._generation)
+
+    @work(thread=True, exclusive=True, group="aging-panel")
+    def _fetch(self, pipeline_id: int, deal_filter: DealFilter | None, generation: int) -> None:
+        from tuikanban.services.aging import aging_snapshot
+
+        worker = get_current_worker()
+        try:
+            snap = aging_snapshot(self.db, pipeline_id, deal_filter=deal_filter)
+        except TuikanbanError as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._show_error, str(exc), generation)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, snap, generation)
+
+    def _show_error(self, message: str, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.error = message
+        empty = self.query_one("#aging-empty", Static)
+        empty.update(Text(message))
+        empty.display = True
+
+    def _show(self, snap: AgingSnapshot, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer load is on its way
+        self.error = None
+        self.snapshot = snap
+        self._render_snapshot()
+        flagged = snap.flagged
+        self.post_message(self.Loaded(
+            flagged=len(flagged),
+            stalled=sum(1 for i in flagged if i.level is Level.STALLED),
+            aging=sum(1 for i in flagged if i.level is Level.AGING),
+        ))
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        if self.snapshot is not None:
+            self._render_snapshot()
+
+    # -- painting -----------------------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"aging-panel--{name}", partial=True)
+
+    def _render_snapshot(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        flagged = snap.flagged
+        self._paint_title(snap, flagged)
+        table = self.query_one(AgingTable)
+        keep = self._cursor_deal_id()
+        table.clear()
+        level_styles = {Level.OK: Style(), Level.AGING: self._style("aging"), Level.STALLED: self._style("stalled")}
+        signal_style = self._style("signal")
+        title_width = self._last_title_width = self._title_width()
+        for item in flagged:
+            table.add_row(*self._cells(item, level_styles, signal_style, title_width), key=str(item.id))
+        empty = self.query_one("#aging-empty", Static)
+        if not flagged:
+            where = " matching the filter" if snap and self.deal_filter and self.deal_filter.active else ""
+            empty.update(Text(f"Nothing needs attention: {len(snap.items)} open deal"
+                              f"{'s' if len(snap.items) != 1 else ''}{where}, none aging, stalled or at risk."))
+        empty.display = not flagged
+        table.display = bool(flagged)
+        if keep is not None and str(keep) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
+        self.query_one(AgingChart).set_data(snap.stages, snap.items)
+        self._paint_legend(snap)
+
+    def _title_width(self) -> int:
+        """The title column takes what the panel has left (between 12 and 32 cells)."""
+        width = self.query_one(AgingTable).size.width or self.size.width
+        return max(12, min(32, width - FIXED_COLUMNS - 4))
+
+    def on_resize(self) -> None:
+        if self.snapshot is not None and self._title_width() != self._last_title_width:
+            self._render_snapshot()
+
+    def _cells(self, item: AgingItem, level_styles: dict[Level, Style], signal_style: Style,
+               title_width: int) -> list[Text]:
+        marks = signal_marks(item.signals)
+        return [
+            Text(display(item.title, max_length=title_width)),
+            Text(display(item.stage, max_length=12)),
+            Text(f"{item.days_in_stage:.1f}" if item.days_in_stage < 1000 else f"{item.days_in_stage:.0f}"),
+            Text(format_days(item.baseline_days)),
+            Text(item.level.value, style=level_styles[item.level]),
+            Text(marks, style=signal_style),
+            Text(display(item.owner, max_length=10)),
+        ]
+
+    def _paint_title(self, snap: AgingSnapshot, flagged: list[AgingItem]) -> None:
+        stalled = sum(1 for i in flagged if i.level is Level.STALLED)
+        aging = sum(1 for i in flagged if i.level is Level.AGING)
+        at_risk = sum(1 for i in flagged if i.level is Level.OK)
+        title = Text("Aging ", style="bold")
+        title.append(Text(display(snap.pipeline_name)))
+        title.append("  ")
+        title.append(f"{stalled} stalled", style=self._style("stalled") if stalled else self._style("muted"))
+        title.append(" · ", style=self._style("muted"))
+        title.append(f"{aging} aging", style=self._style("aging") if aging else self._style("muted"))
+        title.append(f" · {at_risk} at risk · {len(snap.items)} open", style=self._style("muted"))
+        if self.deal_filter is not None and self.deal_filter.active:
+            title.append("\nfilter: ", style=self._style("muted"))
+            title.append(Text(display(self.deal_filter.describe())))
+        self.query_one("#aging-title", Static).update(title)
+
+    def _paint_legend(self, snap: AgingSnapshot) -> None:
+        if self.showing_chart:
+            self.query_one("#aging-legend", Static).update(legend(self.query_one(AgingChart).chart_styles()))
+            return
+        muted = self._style("muted")
+        line = Text(no_wrap=False)
+        for k, s in enumerate(SIGNALS):
+            if k:
+                line.append("  ")
+            mark, _meaning = SIGNAL_LEGEND[s]
+            line.append(mark, style=self._style("signal"))
+            short = {"no_activity": f"quiet {snap.stale_days}d+", "past_close": "past close",
+                     "close_pushed": "close pushed", "no_value": "no value"}[s]
+            line.append(f" {short}", style=muted)
+        line.append("\n")
+        line.append("enter: show on board · c: chart", style=muted)
+        self.query_one("#aging-legend", Static).update(line)
+
+    def _cursor_deal_id(self) -> int | None:
+        table = self.query_one(AgingTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # the cursor is past the rows (nothing to keep)
+            return None
+        return int(key.value) if key.value is not None else None
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#aging-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.FocusDeal(int(event.row_key.value)))
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        if self.snapshot is not None:
+            self._paint_legend(self.snapshot)
+
+    def action_toggle_chart(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "aging-list" if tabs.active == "aging-chart-pane" else "aging-chart-pane"
+        if tabs.active == "aging-list":
+            self.focus_table()
+        else:
+            self.query_one(AgingChart).focus()  # keep the focus (and these keys) inside the panel
+
+    def action_reload(self) -> None:
+        self.reload()

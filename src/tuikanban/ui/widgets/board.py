@@ -1,0 +1,514 @@
+"""The board: stage columns, swimlane bands and cards, drawn line by line (Textual's Line API).
+
+One widget draws everything, from plain data (`BoardModel`): only the lines on screen are ever built, so a board
+with 50,000 open deals costs what a board with 50 does. Scrolling has two levels: each cell (lane x stage) scrolls
+its own cards to keep the focused one visible, and with swimlanes on the bands scroll together vertically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tuikanban.domain import clock
+from tuikanban.domain.models import StageInfo
+from tuikanban.domain.text import display
+from tuikanban.store.fastread import BoardCard
+from tuikanban.ui.widgets.board_model import BoardModel, Lane
+from tuikanban.ui.widgets.card import CARD_H, card_line, empty_line, fit
+from tuikanban.ui.widgets.column import HEADER_H, header_line
+
+try:  # the aging rules (levels from days in stage and the stage's baseline)
+    from tuikanban.domain.aging import level as aging_level
+except ImportError:  # pragma: no cover - before the aging module exists
+    aging_level = None  # type: ignore[assignment]
+
+MIN_COL_W = 24
+GAP = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    start: int  # first line of the band in the body
+    header: int  # 1 when the band has a lane header line
+    slots: int  # card slots shown
+    height: int
+
+
+class BoardView(Widget, can_focus=True):
+    """Columns of cards. Attributes down (`model`, baselines), messages up (`FocusChanged`)."""
+
+    COMPONENT_CLASSES = {
+        "board--header", "board--stage", "board--stage-focus", "board--wip-ok", "board--wip-limit",
+        "board--wip-over", "board--wip-under", "board--muted", "board--rule", "board--rule-focus", "board--more",
+        "board--card", "board--card-focus", "board--edge", "board--edge-focus", "board--title", "board--value",
+        "board--days-ok", "board--days-aging", "board--days-stalled", "board--lane", "board--lane-empty",
+        "board--empty", "board--empty-focus", "board--indicator", "board--message",
+    }
+
+    class FocusChanged(Message):
+        def __init__(self, deal_id: int | None) -> None:
+            super().__init__()
+            self.deal_id = deal_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model: BoardModel | None = None
+        self.message_text = ""
+        self.baselines: dict[int, float] = {}  # stage id -> baseline days (empty: levels unknown)
+        self.focus_col = 0
+        self.focus_lane = 0
+        self.focus_deal: int | None = None
+        self._want_index = 0  # the slot to land on when the focused cell is empty
+        self.col_start = 0
+        self.vscroll = 0
+        self._offsets: dict[tuple[int, int], int] = {}
+        self._styles: dict[str, Style] | None = None
+        self._now: datetime = clock.now()
+
+    # -- styles --------------------------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _style_map(self) -> dict[str, Style]:
+        if self._styles is not None:
+            return self._styles
+        get = self.get_component_rich_style
+        full = {name: get(f"board--{name}") for name in (
+            "header", "stage", "stage-focus", "wip-ok", "wip-limit", "wip-over", "wip-under", "muted", "rule",
+            "rule-focus", "more", "card", "card-focus", "edge", "edge-focus", "lane", "lane-empty", "empty",
+            "empty-focus", "indicator", "message")}
+        card, card_f = full["card"], full["card-focus"]
+        for name in ("title", "value", "days-ok", "days-aging", "days-stalled"):
+            fg = get(f"board--{name}", partial=True)
+            full[name] = card + fg
+            full[f"{name}-focus"] = card_f + fg
+        muted_fg = get("board--muted", partial=True)
+        full["card-muted"] = card + muted_fg
+        full["card-muted-focus"] = card_f + muted_fg
+        styles = full
+        self._styles = styles
+        return styles
+
+    # -- data ----------------------------------------------------------------------------------------------------
+
+    def set_model(self, model: BoardModel | None, *, focus_deal: int | None = None) -> None:
+        """Show a (re)loaded board, keeping focus on `focus_deal` when it is still shown, else on the same cell."""
+        self.model = model
+        self._offsets = {k: v for k, v in self._offsets.items()} if model is not None else {}
+        if model is None:
+            self.focus_deal = None
+            self.refresh()
+            return
+        self.focus_col = min(self.focus_col, max(0, len(model.stages) - 1))
+        self.focus_lane = min(self.focus_lane, max(0, len(model.lanes) - 1))
+        if focus_deal is not None and model.locate(focus_deal) is not None:
+            self.focus_on(focus_deal)
+        else:
+            self._settle_in_cell(self._want_index)
+        self.refresh()
+
+    def model_changed(self, *, focus_deal: int | None = None) -> None:
+        """The model was updated in place (a move, a close): keep or move focus and repaint."""
+        if self.model is None:
+            return
+        self.set_model(self.model, focus_deal=focus_deal if focus_deal is not None else self.focus_deal)
+
+    def set_baselines(self, baselines: dict[int, float]) -> None:
+        self.baselines = baselines
+        self.refresh()
+
+    def set_message(self, text: str) -> None:
+        self.message_text = text
+        self.refresh()
+
+    def tick(self) -> None:
+        """Days in stage move on: refresh the clock used for badges."""
+        self._now = clock.now()
+        self.refresh()
+
+    # -- focus ---------------------------------------------------------------------------------------------------
+
+    @property
+    def focused_card(self) -> BoardCard | None:
+        if self.model is None or self.focus_deal is None:
+            return None
+        return self.model.by_id.get(self.focus_deal)
+
+    @property
+    def focused_stage(self) -> StageInfo | None:
+        if self.model is None or not self.model.stages:
+            return None
+        return self.model.stages[self.focus_col]
+
+    @property
+    def focused_lane(self) -> Lane | None:
+        if self.model is None or not self.model.lanes:
+            return None
+        return self.model.lanes[self.focus_lane]
+
+    def _focus_index(self) -> int | None:
+        if self.model is None or self.focus_deal is None:
+            return None
+        cell = self.model.cell(self.focus_lane, self.focus_col)
+        for i, c in enumerate(cell):
+            if c.id == self.focus_deal:
+                return i
+        return None
+
+    def _set_focus(self, lane: int, col: int, index: int | None) -> None:
+        assert self.model is not None
+        before = self.focus_deal
+        self.focus_lane, self.focus_col = lane, col
+        cell = self.model.cell(lane, col)
+        if index is None or not cell:
+            self.focus_deal = None
+            self._want_index = index or 0
+        else:
+            index = max(0, min(index, len(cell) - 1))
+            self.focus_deal = cell[index].id
+            self._want_index = index
+            self._reveal(lane, col, index)
+        self._reveal_band(lane, index if cell else 0)
+        if before != self.focus_deal:
+            self.post_message(self.FocusChanged(self.focus_deal))
+        self.refresh()
+
+    def _settle_in_cell(self, index: int) -> None:
+        if self.model is None or not self.model.stages:
+            return
+        cell = self.model.cell(self.focus_lane, self.focus_col)
+        self._set_focus(self.focus_lane, self.focus_col, min(index, len(cell) - 1) if cell else None)
+
+    def focus_on(self, deal_id: int) -> bool:
+        if self.model is None:
+            return False
+        where = self.model.locate(deal_id)
+        if where is None:
+            return False
+        lane, col, index = where
+        self._set_focus(lane, col, index)
+        return True
+
+    def move_column(self, delta: int) -> None:
+        if self.model is None or not self.model.stages:
+            return
+        col = max(0, min(len(self.model.stages) - 1, self.focus_col + delta))
+        if col == self.focus_col:
+            return
+        index = self._focus_index()
+        # land on the same visual row in the next column
+        row = (index - self._offset(self.focus_lane, self.focus_col)) if index is not None else 0
+        target = self.model.cell(self.focus_lane, col)
+        if target:
+            want = self._offset(self.focus_lane, col) + max(0, row)
+            self._set_focus(self.focus_lane, col, min(want, len(target) - 1))
+        else:
+            self._set_focus(self.focus_lane, col, None)
+
+    def move_card(self, delta: int) -> None:
+        """Up/down within the cell, continuing into the next (or previous) lane that has cards in this column."""
+        if self.model is None or not self.model.stages:
+            return
+        cell = self.model.cell(self.focus_lane, self.focus_col)
+        index = self._focus_index()
+        if index is not None and 0 <= index + delta < len(cell):
+            self._set_focus(self.focus_lane, self.focus_col, index + delta)
+            return
+        step = 1 if delta > 0 else -1
+        lane = self.focus_lane + step
+        while 0 <= lane < len(self.model.lanes):
+            other = self.model.cell(lane, self.focus_col)
+            if other:
+                self._set_focus(lane, self.focus_col, 0 if step > 0 else len(other) - 1)
+                return
+            lane += step
+
+    def page(self, delta: int) -> None:
+        if self.model is None:
+            return
+        _cols, bands = self._layout()
+        if not bands:
+            return
+        slots = max(1, bands[min(self.focus_lane, len(bands) - 1)].slots)
+        for _ in range(slots):
+            self.move_card(delta)
+
+    def edge(self, last: bool) -> None:
+        if self.model is None or not self.model.stages:
+            return
+        cell = self.model.cell(self.focus_lane, self.focus_col)
+        if cell:
+            self._set_focus(self.focus_lane, self.focus_col, len(cell) - 1 if last else 0)
+
+    # -- geometry ------------------------------------------------------------------------------------------------
+
+    def _columns(self) -> list[tuple[int, int, int]]:
+        """(column index, x, width) of the columns on screen; adjusts the horizontal window to the focus."""
+        if self.model is None or not self.model.stages:
+            return []
+        width = self.size.width
+        n = len(self.model.stages)
+        visible = max(1, min(n, (width + GAP) // (MIN_COL_W + GAP)))
+        if self.focus_col < self.col_start:
+            self.col_start = self.focus_col
+        elif self.focus_col >= self.col_start + visible:
+            self.col_start = self.focus_col - visible + 1
+        self.col_start = max(0, min(self.col_start, n - visible))
+        avail = max(0, width - GAP * (visible - 1))
+        base, extra = divmod(avail, visible)
+        out = []
+        x = 0
+        for i in range(visible):
+            w = base + (1 if i < extra else 0)
+            out.append((self.col_start + i, x, w))
+            x += w + GAP
+        return out
+
+    def _body_height(self) -> int:
+        return max(0, self.size.height - HEADER_H)
+
+    def _cap(self) -> int:
+        assert self.model is not None
+        header = 1 if self.model.lanes_shown else 0
+        return max(1, (self._body_height() - header - 1) // CARD_H)
+
+    def _layout(self) -> tuple[list[tuple[int, int, int]], list[Band]]:
+        cols = self._columns()
+        if self.model is None or not self.model.stages:
+            return cols, []
+        model = self.model
+        body = self._body_height()
+        cap = self._cap()
+        bands: list[Band] = []
+        if not model.lanes_shown:
+            bands.append(Band(0, 0, cap, body))
+            return cols, bands
+        y = 0
+        n = len(model.stages)
+        for li in range(len(model.lanes)):
+            most = max((len(model.cell(li, c)) for c in range(n)), default=0)
+            if li == self.focus_lane and self.focus_deal is None:
+                most = max(most, 1)  # room for the focused empty cell
+            slots = min(most, cap)
+            height = 1 + (slots * CARD_H + 1 if slots else 0)
+            bands.append(Band(y, 1, slots, height))
+            y += height
+        return cols, bands
+
+    def _offset(self, lane: int, col: int) -> int:
+        assert self.model is not None
+        key = (self.model.lanes[lane].key, self.model.stages[col].id)
+        off = self._offsets.get(key, 0)
+        cell_len_ = len(self.model.cells.get(key, ()))
+        return max(0, min(off, max(0, cell_len_ - self._slots(lane))))
+
+    def _slots(self, lane: int) -> int:
+        assert self.model is not None
+        if not self.model.lanes_shown:
+            return self._cap()
+        n = len(self.model.stages)
+        most = max((len(self.model.cell(lane, c)) for c in range(n)), default=0)
+        return min(max(most, 1), self._cap())
+
+    def _reveal(self, lane: int, col: int, index: int) -> None:
+        assert self.model is not None
+        key = (self.model.lanes[lane].key, self.model.stages[col].id)
+        slots = self._slots(lane)
+        off = self._offset(lane, col)
+        if index < off:
+            off = index
+        elif index >= off + slots:
+            off = index - slots + 1
+        self._offsets[key] = off
+
+    def _reveal_band(self, lane: int, index: int) -> None:
+        if self.model is None or not self.model.lanes_shown:
+            self.vscroll = 0
+            return
+        _cols, bands = self._layout()
+        if lane >= len(bands):
+            return
+        band = bands[lane]
+        body = self._body_height()
+        total = bands[-1].start + bands[-1].height if bands else 0
+        slot = max(0, index - self._offset(lane, self.focus_col)) if band.slots else 0
+        top = band.start if slot == 0 else band.start + band.header + slot * CARD_H
+        bottom = band.start + band.header + (slot + 1) * CARD_H + (1 if slot + 1 >= band.slots else 0)
+        bottom = min(bottom, band.start + band.height)
+        if top < self.vscroll:
+            self.vscroll = top
+        elif bottom > self.vscroll + body:
+            self.vscroll = bottom - body
+        self.vscroll = max(0, min(self.vscroll, max(0, total - body)))
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self.model is not None and self.model.stages:
+            index = self._focus_index()
+            if index is not None:
+                self._reveal(self.focus_lane, self.focus_col, index)
+            self._reveal_band(self.focus_lane, index or 0)
+        self.refresh()
+
+    # -- mouse -----------------------------------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        hit = self._hit(event.x, event.y)
+        if hit is not None:
+            lane, col, index = hit
+            self._set_focus(lane, col, index)
+        self.focus()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.move_card(1)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.move_card(-1)
+
+    def _hit(self, x: int, y: int) -> tuple[int, int, int | None] | None:
+        if self.model is None or not self.model.stages:
+            return None
+        cols, bands = self._layout()
+        col = next((c for c, cx, w in cols if cx <= x < cx + w), None)
+        if col is None or y < HEADER_H:
+            if col is not None:
+                return self.focus_lane, col, 0 if self.model.cell(self.focus_lane, col) else None
+            return None
+        b = y - HEADER_H + self.vscroll
+        for li, band in enumerate(bands):
+            if band.start <= b < band.start + band.height:
+                r = b - band.start - band.header
+                if r < 0:
+                    return li, col, 0 if self.model.cell(li, col) else None
+                slot = r // CARD_H
+                cell = self.model.cell(li, col)
+                index = self._offset(li, col) + slot
+                return li, col, (index if index < len(cell) else (len(cell) - 1 if cell else None))
+        return None
+
+    # -- drawing ---------------------------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        styles = self._style_map()
+        base = styles["header"]
+        if self.model is None or not self.model.stages:
+            return self._message_line(y, width, styles)
+        cols, bands = self._layout()
+        if y < HEADER_H:
+            return self._header_strip(y, cols, width, styles)
+        b = y - HEADER_H + self.vscroll
+        for li, band in enumerate(bands):
+            if band.start <= b < band.start + band.height:
+                return self._band_strip(li, band, b - band.start, cols, width, styles)
+        return Strip([Segment(" " * width, base)], width)
+
+    def _message_line(self, y: int, width: int, styles: dict[str, Style]) -> Strip:
+        lines = self.message_text.split("\n") if self.message_text else []
+        top = max(0, (self.size.height - len(lines)) // 2)
+        if top <= y < top + len(lines):
+            text = display(lines[y - top])
+            pad = max(0, width - cell_len(text))
+            return Strip([Segment(fit(" " * (pad // 2) + text, width), styles["message"])], width)
+        return Strip([Segment(" " * width, styles["header"])], width)
+
+    def _join(self, parts: list[list[Segment]], cols: list[tuple[int, int, int]], width: int,
+              styles: dict[str, Style]) -> Strip:
+        segs: list[Segment] = []
+        gap = Segment(" " * GAP, styles["header"])
+        used = 0
+        for i, part in enumerate(parts):
+            if i:
+                segs.append(gap)
+                used += GAP
+            segs.extend(part)
+            used += cols[i][2]
+        if used < width:
+            segs.append(Segment(" " * (width - used), styles["header"]))
+        return Strip(segs, width)
+
+    def _header_strip(self, line: int, cols: list[tuple[int, int, int]], width: int,
+                      styles: dict[str, Style]) -> Strip:
+        assert self.model is not None
+        model = self.model
+        n = len(model.stages)
+        currency = model.data.pipeline.currency
+        parts = []
+        for i, (c, _x, w) in enumerate(cols):
+            stage = model.stages[c]
+            parts.append(header_line(
+                stage, line, w, count=model.count(stage.id), value=model.value(stage.id), currency=currency,
+                shown=model.shown_in_stage(stage.id), filtered=model.filter.active, focused=c == self.focus_col,
+                more_left=c if i == 0 else 0, more_right=(n - c - 1) if i == len(cols) - 1 else 0, styles=styles,
+            ))
+        return self._join(parts, cols, width, styles)
+
+    def _lane_header(self, li: int, width: int, styles: dict[str, Style]) -> Strip:
+        assert self.model is not None
+        lane = self.model.lanes[li]
+        n = self.model.lane_count(li)
+        focused = li == self.focus_lane
+        mark = "▾" if n else "▸"
+        label = f" {mark} {display(lane.name)} · {n} "
+        style = styles["lane" if n else "lane-empty"]
+        rule = "─" * max(0, width - cell_len(label) - 1)
+        lead = "━" if focused else "─"
+        return Strip([Segment(lead, style), Segment(fit(label, width - 1), style)] if not rule else
+                     [Segment(lead, style), Segment(label, style), Segment(rule, styles["rule"])], width)
+
+    def _band_strip(self, li: int, band: Band, r: int, cols: list[tuple[int, int, int]], width: int,
+                    styles: dict[str, Style]) -> Strip:
+        assert self.model is not None
+        model = self.model
+        if band.header and r == 0:
+            return self._lane_header(li, width, styles)
+        r -= band.header
+        slot, line = divmod(r, CARD_H)
+        blank = styles["header"]
+        show_type = not model.lanes_shown and model.has_types
+        parts: list[list[Segment]] = []
+        for c, _x, w in cols:
+            cell = model.cell(li, c)
+            off = self._offset(li, c)
+            focused_cell = li == self.focus_lane and c == self.focus_col
+            if slot >= band.slots:  # the line under the last slot: "more below"
+                below = len(cell) - off - band.slots
+                if slot == band.slots and line == 0 and below > 0:
+                    parts.append([Segment(fit(f"  ↓ {below} more", w), styles["indicator"])])
+                else:
+                    parts.append([Segment(" " * w, blank)])
+                continue
+            index = off + slot
+            if line == 0:
+                if slot == 0 and off > 0:
+                    parts.append([Segment(fit(f"  ↑ {off} more", w), styles["indicator"])])
+                else:
+                    parts.append([Segment(" " * w, blank)])
+                continue
+            if index < len(cell):
+                card = cell[index]
+                level = None
+                if aging_level is not None and self.baselines:
+                    base_days = self.baselines.get(card.stage_id)
+                    if base_days is not None:
+                        days = max(0.0, (self._now - card.stage_entered_at).total_seconds() / 86400.0)
+                        level = str(aging_level(days, base_days))
+                parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
+                                       focused=card.id == self.focus_deal, level=level, show_type=show_type))
+            elif focused_cell and self.focus_deal is None and slot == 0:
+                parts.append(empty_line(line - 1, w, styles, focused=True))
+            else:
+                parts.append([Segment(" " * w, blank)])
+        return self._join(parts, cols, width, styles)

@@ -1,0 +1,230 @@
+"""What the board shows, as plain data: columns (stages), lanes (deal types), the cards of each cell under the
+filter, and the WIP counters. Incremental updates (a move, a close, a new deal) touch only the affected cells.
+
+No Textual here: the widget in `board.py` renders this model line by line.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from dataclasses import dataclass, field
+
+from tuikanban.domain.filters import DealFilter
+from tuikanban.domain.models import DealTypeInfo, StageInfo
+from tuikanban.store.fastread import BoardCard, BoardSnapshot
+
+ALL = 0  # the one lane when swimlanes are off
+NO_TYPE = -1  # the lane of deals without a deal type (when lanes are on)
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    key: int  # a deal type id, ALL or NO_TYPE
+    name: str
+    type_id: int | None
+
+
+def _order(card: BoardCard) -> tuple[int, int]:
+    return (card.rank, card.id)
+
+
+def _matches(flt: DealFilter, card: BoardCard) -> bool:
+    return flt.matches_fields(card.title, card.company, card.contact, card.owner, card.type_name)
+
+
+@dataclass
+class BoardModel:
+    data: BoardSnapshot
+    lanes_on: bool = True
+    filter: DealFilter = field(default_factory=DealFilter)
+    # derived
+    stages: list[StageInfo] = field(init=False)
+    lanes: list[Lane] = field(init=False)
+    by_id: dict[int, BoardCard] = field(init=False)
+    stage_cards: dict[int, list[BoardCard]] = field(init=False)  # every open deal of each column, in rank order
+    cells: dict[tuple[int, int], list[BoardCard]] = field(init=False)  # (lane key, stage id) -> shown cards
+
+    def __post_init__(self) -> None:
+        self.stages = list(self.data.stages)
+        self._stage_pos = {s.id: i for i, s in enumerate(self.stages)}
+        self._type_ids = {t.id for t in self.data.types}
+        self.by_id = {}
+        self.stage_cards = {s.id: [] for s in self.stages}
+        for card in self.data.cards:  # already in (stage, rank, id) order
+            if card.status == "open" and card.stage_id in self.stage_cards:
+                self.by_id[card.id] = card
+                self.stage_cards[card.stage_id].append(card)
+        self.data.cards = []  # the model owns the cards now (one copy in memory)
+        self.rebuild()
+
+    # -- derived views ------------------------------------------------------------------------------------------
+
+    @property
+    def types(self) -> list[DealTypeInfo]:
+        return self.data.types
+
+    @property
+    def has_types(self) -> bool:
+        return bool(self.data.types)
+
+    @property
+    def lanes_shown(self) -> bool:
+        return self.lanes_on and self.has_types
+
+    def lane_key(self, card: BoardCard) -> int:
+        if not self.lanes_shown:
+            return ALL
+        return card.type_id if card.type_id in self._type_ids else NO_TYPE  # type: ignore[return-value]
+
+    def rebuild(self) -> None:
+        """Recompute lanes and cells from the cards (after a load, a filter change or a lanes toggle)."""
+        if self.lanes_shown:
+            lanes = [Lane(t.id, t.name, t.id) for t in self.data.types]
+            if any(c.type_id not in self._type_ids for c in self.by_id.values()):
+                lanes.append(Lane(NO_TYPE, "No type", None))
+        else:
+            lanes = [Lane(ALL, "", None)]
+        self.lanes = lanes
+        self.cells = {(lane.key, s.id): [] for lane in lanes for s in self.stages}
+        flt = self.filter if self.filter.active else None
+        cells = self.cells
+        if not self.lanes_shown and flt is None:
+            for sid, cards in self.stage_cards.items():
+                cells[(ALL, sid)] = list(cards)
+            return
+        for sid, cards in self.stage_cards.items():
+            for card in cards:
+                if flt is None or _matches(flt, card):
+                    cells[(self.lane_key(card), sid)].append(card)
+
+    def cell(self, lane_index: int, col: int) -> list[BoardCard]:
+        return self.cells[(self.lanes[lane_index].key, self.stages[col].id)]
+
+    def lane_count(self, lane_index: int) -> int:
+        key = self.lanes[lane_index].key
+        return sum(len(self.cells[(key, s.id)]) for s in self.stages)
+
+    def shown_in_stage(self, stage_id: int) -> int:
+        return sum(len(self.cells[(lane.key, stage_id)]) for lane in self.lanes)
+
+    @property
+    def shown_total(self) -> int:
+        return sum(len(c) for c in self.cells.values())
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.data.counts.get(s.id, 0) for s in self.stages)
+
+    @property
+    def value_total(self) -> int:
+        return sum(self.data.sums.get(s.id, 0) for s in self.stages)
+
+    def count(self, stage_id: int) -> int:
+        return self.data.counts.get(stage_id, 0)
+
+    def value(self, stage_id: int) -> int:
+        return self.data.sums.get(stage_id, 0)
+
+    def col_of_stage(self, stage_id: int) -> int | None:
+        return self._stage_pos.get(stage_id)
+
+    def lane_index_of(self, key: int) -> int | None:
+        for i, lane in enumerate(self.lanes):
+            if lane.key == key:
+                return i
+        return None
+
+    def locate(self, deal_id: int) -> tuple[int, int, int] | None:
+        """(lane index, column, index in the cell) of a shown deal, or None (closed, filtered out, unknown)."""
+        card = self.by_id.get(deal_id)
+        if card is None:
+            return None
+        col = self._stage_pos.get(card.stage_id)
+        lane = self.lane_index_of(self.lane_key(card))
+        if col is None or lane is None:
+            return None
+        cell = self.cells[(self.lanes[lane].key, card.stage_id)]
+        for i, c in enumerate(cell):
+            if c.id == deal_id:
+                return lane, col, i
+        return None
+
+    # -- incremental updates ------------------------------------------------------------------------------------
+
+    def _shown(self, card: BoardCard) -> bool:
+        return not self.filter.active or _matches(self.filter, card)
+
+    def _take_out(self, card: BoardCard) -> None:
+        stage = self.stage_cards.get(card.stage_id)
+        if stage is not None:
+            for i, c in enumerate(stage):
+                if c.id == card.id:
+                    del stage[i]
+                    break
+            self.data.counts[card.stage_id] = max(0, self.data.counts.get(card.stage_id, 0) - 1)
+            self.data.sums[card.stage_id] = self.data.sums.get(card.stage_id, 0) - (card.value_minor or 0)
+        cell = self.cells.get((self.lane_key(card), card.stage_id))
+        if cell is not None:
+            for i, c in enumerate(cell):
+                if c.id == card.id:
+                    del cell[i]
+                    break
+        self.by_id.pop(card.id, None)
+
+    def _put_in(self, card: BoardCard) -> bool:
+        stage = self.stage_cards.get(card.stage_id)
+        if card.status != "open" or stage is None:
+            return False
+        self.by_id[card.id] = card
+        insort(stage, card, key=_order)
+        self.data.counts[card.stage_id] = self.data.counts.get(card.stage_id, 0) + 1
+        self.data.sums[card.stage_id] = self.data.sums.get(card.stage_id, 0) + (card.value_minor or 0)
+        key = (self.lane_key(card), card.stage_id)
+        if key not in self.cells:  # a deal without a type while no "No type" lane is shown yet
+            self.rebuild()
+            return True
+        if self._shown(card):
+            insort(self.cells[key], card, key=_order)
+        return True
+
+    def upsert(self, card: BoardCard) -> None:
+        """A deal was created, moved, edited or reopened: put it where it now belongs (or take it off the board
+        when it is closed or in another pipeline)."""
+        old = self.by_id.get(card.id)
+        if old is not None:
+            self._take_out(old)
+        if card.pipeline_id == self.data.pipeline.id:
+            self._put_in(card)
+
+    def remove(self, deal_id: int) -> BoardCard | None:
+        old = self.by_id.get(deal_id)
+        if old is not None:
+            self._take_out(old)
+        return old
+
+    def replace_stage(self, stage_id: int, cards: list[BoardCard], count: int, value: int) -> None:
+        """A column re-read from the database (after a reorder)."""
+        if stage_id not in self.stage_cards:
+            return
+        for old in self.stage_cards[stage_id]:
+            self.by_id.pop(old.id, None)
+        fresh = sorted((c for c in cards if c.status == "open"), key=_order)  # (already in order: cheap)
+        self.stage_cards[stage_id] = fresh
+        for c in fresh:
+            self.by_id[c.id] = c
+        self.data.counts[stage_id] = count
+        self.data.sums[stage_id] = value
+        for lane in self.lanes:
+            self.cells[(lane.key, stage_id)] = []
+        for c in fresh:
+            key = (self.lane_key(c), stage_id)
+            if key in self.cells and self._shown(c):
+                self.cells[key].append(c)
+
+    def set_filter(self, flt: DealFilter) -> None:
+        self.filter = flt
+        self.rebuild()
+
+    def set_lanes(self, on: bool) -> None:
+        self.lanes_on = on
+        self.rebuild()

@@ -1,0 +1,108 @@
+"""A deal card as three lines of segments, built from plain data (no widget per card).
+
+User text is shown literally: it goes into `Segment`s as plain strings after `domain.text.display()`, never
+through markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
+from tuikanban.store.fastread import BoardCard
+
+CARD_LINES = 3  # content lines of a card
+CARD_H = CARD_LINES + 1  # plus the spacer line above it
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to `width` cells (with an ellipsis when cut) and padded with spaces to exactly `width`."""
+    if width <= 0:
+        return ""
+    n = cell_len(text)
+    if n <= width:
+        return text + " " * (width - n)
+    if width == 1:
+        return "…"
+    return set_cell_size(text, width - 1) + "…"
+
+
+def two_sided(left: str, right: str, width: int) -> tuple[str, str]:
+    """Left text cut to leave room for the right text (which wins), both padded to fill `width` exactly."""
+    right = right[: max(0, width)]
+    rw = cell_len(right)
+    if rw == 0:
+        return fit(left, width), ""
+    lw = max(0, width - rw - 1)
+    return fit(left, lw) + (" " if width - rw - lw > 0 else ""), right
+
+
+def days_in_stage(card: BoardCard, now: datetime) -> float:
+    return max(0.0, (now - card.stage_entered_at).total_seconds() / 86400.0)
+
+
+def days_badge(days: float) -> str:
+    return f"{int(days)}d"
+
+
+def close_text(card: BoardCard) -> str:
+    if card.expected_close is None:
+        return ""
+    return f"close {card.expected_close:%b} {card.expected_close.day}"
+
+
+def card_line(
+    card: BoardCard,
+    line: int,
+    width: int,
+    *,
+    now: datetime,
+    styles: dict[str, Style],
+    focused: bool,
+    level: str | None,
+    show_type: bool,
+) -> list[Segment]:
+    """One content line (0, 1 or 2) of a card `width` cells wide.
+
+    `styles` holds full styles (background included) for: card, card-focus, edge, edge-focus, title, muted, value,
+    aging, stalled, ok-days. `level` is the aging level (ok, aging, stalled) or None when not known yet.
+    """
+    suffix = "-focus" if focused else ""
+    base = styles["card" + suffix]
+    edge = Segment("▌" if focused else " ", styles["edge" + suffix])
+    inner = width - 3
+    if inner <= 0:
+        return [Segment(" " * max(0, width), base)]
+    if line == 0:
+        badge = days_badge(days_in_stage(card, now))
+        left, right = two_sided(display(card.title), badge, inner)
+        badge_style = styles[f"days-{level or 'ok'}{suffix}"]
+        return [edge, Segment(" ", base), Segment(left, styles["title" + suffix]), Segment(right, badge_style),
+                Segment(" ", base)]
+    if line == 1:
+        value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
+        left, right = two_sided(display(card.company), value, inner)
+        return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
+                Segment(right, styles["value" + suffix]), Segment(" ", base)]
+    extra = display(card.type_name) if show_type and card.type_name else close_text(card)
+    owner = display(card.owner)
+    left, right = two_sided(f"@{owner}" if owner else "unassigned", extra, inner)
+    return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
+            Segment(right, styles["card-muted" + suffix]), Segment(" ", base)]
+
+
+def empty_line(line: int, width: int, styles: dict[str, Style], *, focused: bool) -> list[Segment]:
+    """The placeholder drawn in the first slot of a focused empty cell."""
+    style = styles["empty-focus" if focused else "empty"]
+    texts = ("", "empty · n adds a deal", "")
+    inner = max(0, width - 3)
+    edge = Segment("▌" if focused else " ", styles["edge-focus" if focused else "edge"])
+    label = texts[line]
+    pad = max(0, inner - cell_len(label))
+    body = " " * (pad // 2) + label + " " * (pad - pad // 2)
+    return [edge, Segment(" ", style), Segment(fit(body, inner), style), Segment(" ", style)]

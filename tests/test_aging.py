@@ -1,0 +1,218 @@
+"""Aging: the pure rules, and the service over a back-filled history (clock fixed at 2026-03-02 12:00 UTC).
+
+Every expected number below is worked out by hand in the comments next to the history that produces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rich.cells import cell_len
+
+from tuikanban.domain.aging import (
+    SIGNAL_LEGEND,
+    SIGNALS,
+    Baseline,
+    BaselineSource,
+    Level,
+    choose_baseline,
+    format_days,
+    level,
+    risk_signals,
+    severity,
+    signal_marks,
+    signal_meaning,
+)
+from tuikanban.domain.filters import DealFilter
+from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
+from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
+from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage
+from tuikanban.store.engine import Database
+
+# -- pure rules -----------------------------------------------------------------------------------------
+
+
+def test_levels_at_one_and_a_half_and_two_times_the_baseline() -> None:
+    assert level(14.9, 10) is Level.OK
+    assert level(15.0, 10) is Level.AGING  # exactly 1.5 x is aging
+    assert level(19.99, 10) is Level.AGING
+    assert level(20.0, 10) is Level.STALLED  # exactly 2 x is stalled
+    assert level(0.0, 7) is Level.OK
+    assert level(10.5, 7) is Level.AGING  # 7 x 1.5 = 10.5
+
+
+def test_severity_is_days_over_baseline() -> None:
+    assert severity(15, 10) == 1.5
+    assert severity(35, 7) == 5.0
+    assert severity(0, 4) == 0.0
+
+
+def test_baseline_rule_expected_then_history_with_three_stays_then_seven_days() -> None:
+    assert choose_baseline(12, 4.0, 10) == Baseline(12.0, BaselineSource.EXPECTED)
+    assert choose_baseline(None, 4.0, 3) == Baseline(4.0, BaselineSource.HISTORY, 3)
+    assert choose_baseline(None, 4.0, 2) == Baseline(7.0, BaselineSource.DEFAULT)
+    assert choose_baseline(None, None, 0) == Baseline(7.0, BaselineSource.DEFAULT)
+
+
+def test_risk_signals_in_fixed_order() -> None:
+    assert risk_signals(days_since_touch=10.0, stale_days=10, past_close=True, close_pushes=2, value_minor=0) == (
+        "no_activity", "past_close", "close_pushed", "no_value")
+    assert risk_signals(days_since_touch=9.9, stale_days=10, past_close=False, close_pushes=1, value_minor=1) == ()
+    assert risk_signals(days_since_touch=None, stale_days=10, past_close=False, close_pushes=0,
+                        value_minor=None) == ("no_activity", "no_value")
+
+
+def test_legend_has_one_cell_mark_and_a_meaning_per_signal() -> None:
+    assert tuple(SIGNAL_LEGEND) == SIGNALS == ("no_activity", "past_close", "close_pushed", "no_value")
+    for mark, meaning in SIGNAL_LEGEND.values():
+        assert cell_len(mark) == 1
+        assert meaning and "\n" not in meaning
+    assert signal_meaning("no_activity", 10) == "No activity or change for 10 days"
+    assert signal_marks(["no_value", "no_activity"]) == SIGNAL_LEGEND["no_activity"][0] + SIGNAL_LEGEND["no_value"][0]
+
+
+def test_format_days() -> None:
+    assert format_days(7.0) == "7"
+    assert format_days(12.34) == "12.3"
+    assert format_days(140.4) == "140"
+
+
+# -- the service over a back-filled history -------------------------------------------------------------
+
+
+@dataclass
+class History:
+    db: Database
+    lead: int
+    qualified: int
+    proposal: int
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def history(db: Database, fixed_now: str) -> History:
+    """Pipeline Sales: Lead, Qualified, Proposal (Proposal expects 10 days); stale days 10; now = 2026-03-02 12:00.
+
+    Lead history (stays that ended in the last 180 days, i.e. after 2025-09-03 12:00):
+      H1 2026-01-01 -> 01-03 (2 days), H2 01-10 -> 01-14 (4 days), H3 01-20 -> 01-26 (6 days): average 4.0, n=3.
+      H0 2025-06-01 -> 07-01 (30 days) ended 244 days ago: outside the window (with it the average would be 10.5).
+    Qualified history: H1 01-03 -> won 01-13 and H2 01-14 -> won 01-24 (10 days each): only 2 stays, so the
+      default 7 days applies; H0's Qualified stay (lost 2025-07-05) is outside the window anyway.
+    """
+    p = create_pipeline(db, "Sales", "Lead,Qualified,Proposal")
+    set_stage(db, "Sales", "Proposal", expected_days=10)
+    u = "tester"
+    ids: dict[str, int] = {}
+    h0 = create_deal(db, "Sales", "H0", user=u, value="100", at="2025-06-01T12:00")
+    move_deal(db, h0.id, "Qualified", user=u, at="2025-07-01T12:00")
+    lose_deal(db, h0.id, "Price", user=u, at="2025-07-05T12:00")
+    for name, start, moved, won in (("H1", "2026-01-01", "2026-01-03", "2026-01-13"),
+                                    ("H2", "2026-01-10", "2026-01-14", "2026-01-24"),
+                                    ("H3", "2026-01-20", "2026-01-26", None)):
+        d = create_deal(db, "Sales", name, user=u, value="100", at=f"{start}T12:00")
+        move_deal(db, d.id, "Qualified", user=u, at=f"{moved}T12:00")
+        if won:
+            win_deal(db, d.id, user=u, at=f"{won}T12:00")
+        ids[name] = d.id
+    # A: Proposal since 02-17 (13 days / 10 = 1.3, ok); an activity 02-25 (5 days ago): no signal at all.
+    a = create_deal(db, "Sales", "Alpha", user=u, stage="Proposal", value="5000", owner="ann", close="2026-03-31",
+                    company="Acme", at="2026-02-17T12:00")
+    add_activity(db, a.id, "call", "Intro call", user=u, at="2026-02-25T12:00")
+    # B: Proposal since 02-15 (15 days = exactly 1.5 x: aging); close 03-01 < today: past_close; edited 02-28.
+    b = create_deal(db, "Sales", "Bravo", user=u, stage="Proposal", value="1000", owner="ann", close="2026-03-01",
+                    at="2026-02-15T12:00")
+    edit_deal(db, b.id, {"value": "1200"}, user=u, at="2026-02-28T12:00")
+    # C: Proposal since 02-10 (20 days = exactly 2 x: stalled); no value; close pushed later twice (03-10 -> 03-20
+    # -> 04-15) and once earlier (-> 04-01, not a push); last event 02-13, 17 days ago: no_activity.
+    c = create_deal(db, "Sales", "[bold]Charlie[/bold]", user=u, stage="Proposal", close="2026-03-10",
+                    at="2026-02-10T12:00")
+    edit_deal(db, c.id, {"close": "2026-03-20"}, user=u, at="2026-02-11T12:00")
+    edit_deal(db, c.id, {"close": "2026-04-15"}, user=u, at="2026-02-12T12:00")
+    edit_deal(db, c.id, {"close": "2026-04-01"}, user=u, at="2026-02-13T12:00")
+    # D: Lead since 02-24 (6 days / 4.0 = 1.5: aging); a close set from nothing (no push), then pushed once.
+    d = create_deal(db, "Sales", "Delta", user=u, value="100", at="2026-02-24T12:00")
+    edit_deal(db, d.id, {"close": "2026-05-01"}, user=u, at="2026-02-25T12:00")
+    edit_deal(db, d.id, {"close": "2026-06-01"}, user=u, at="2026-02-26T12:00")
+    # E: Lead since 03-01 (1 day / 4 = 0.25: ok); value zero: no_value.
+    e = create_deal(db, "Sales", "Echo", user=u, value="0", at="2026-03-01T12:00")
+    ids.update(A=a.id, B=b.id, C=c.id, D=d.id, E=e.id)
+    stages = {s.name: s.id for s in list_stages(db, "Sales")}
+    assert p.name == "Sales"
+    return History(db, stages["Lead"], stages["Qualified"], stages["Proposal"], ids)
+
+
+def test_stage_baselines(history: History) -> None:
+    assert stage_baselines(history.db, "Sales") == {
+        history.lead: Baseline(4.0, BaselineSource.HISTORY, 3),
+        history.qualified: Baseline(7.0, BaselineSource.DEFAULT),
+        history.proposal: Baseline(10.0, BaselineSource.EXPECTED),
+    }
+
+
+def test_report_levels_signals_and_order(history: History) -> None:
+    ids = history.ids
+    items = aging_report(history.db, "Sales")
+    got = {i.id: (i.stage, i.days_in_stage, i.baseline_days, i.level, i.signals, i.severity) for i in items}
+    assert got == {
+        # H3: in Qualified since 01-26 12:00 = 35 days, default baseline 7: severity 5.0; last event 35 days ago.
+        ids["H3"]: ("Qualified", 35.0, 7.0, "stalled", ("no_activity",), 5.0),
+        ids["C"]: ("Proposal", 20.0, 10.0, "stalled", ("no_activity", "close_pushed", "no_value"), 2.0),
+        ids["B"]: ("Proposal", 15.0, 10.0, "aging", ("past_close",), 1.5),
+        ids["D"]: ("Lead", 6.0, 4.0, "aging", (), 1.5),
+        ids["A"]: ("Proposal", 13.0, 10.0, "ok", (), 1.3),
+        ids["E"]: ("Lead", 1.0, 4.0, "ok", ("no_value",), 0.25),
+    }
+    # most severe first; B and D tie at 1.5 and B, with a signal, comes first
+    assert [i.id for i in items] == [ids["H3"], ids["C"], ids["B"], ids["D"], ids["A"], ids["E"]]
+    c = next(i for i in items if i.id == ids["C"])
+    assert c.title == "[bold]Charlie[/bold]" and c.close_pushes == 2 and c.value_minor is None
+    a = next(i for i in items if i.id == ids["A"])
+    assert (a.owner, a.company, a.value_minor, a.currency, a.days_since_touch) == ("ann", "Acme", 500000, "USD", 5.0)
+
+
+def test_expected_days_changes_levels_at_once(history: History) -> None:
+    # Lead expects 12 days from now on: D has 6 / 12 = 0.5 (ok), E 1 / 12.
+    set_stage(history.db, "Sales", "Lead", expected_days=12)
+    by_id = {i.id: i for i in aging_report(history.db, "Sales")}
+    d = by_id[history.ids["D"]]
+    assert (d.baseline_days, d.level, d.severity, d.baseline_source) == (12.0, "ok", 0.5, "expected")
+    # cleared again: back to the history average of 4 days
+    set_stage(history.db, "Sales", "Lead", expected_days=None)
+    assert {i.id: i for i in aging_report(history.db, "Sales")}[history.ids["D"]].level == "aging"
+
+
+def test_filter_follows_the_board(history: History) -> None:
+    ids = history.ids
+    by_owner = aging_report(history.db, "Sales", deal_filter=DealFilter(owner="ANN"))
+    assert [i.id for i in by_owner] == [ids["B"], ids["A"]]
+    assert [i.id for i in aging_report(history.db, "Sales", deal_filter=DealFilter(text="acme"))] == [ids["A"]]
+    snap = aging_snapshot(history.db, "Sales", deal_filter=DealFilter(owner="ann"))
+    assert [i.id for i in snap.flagged] == [ids["B"]]  # A is neither aging nor at risk
+    assert [s.name for s in snap.stages] == ["Lead", "Qualified", "Proposal"]
+
+
+def test_no_activity_counts_from_the_latest_activity_or_event(db: Database, fixed_now: str) -> None:
+    create_pipeline(db, "P", "Open", stale_days=10)
+    old = create_deal(db, "P", "Exactly ten days", user="u", value="1", at="2026-02-20T12:00")
+    recent = create_deal(db, "P", "Nine and a half", user="u", value="1", at="2026-02-21T00:00")
+    touched = create_deal(db, "P", "Old but called", user="u", value="1", at="2025-12-01T12:00")
+    add_activity(db, touched.id, "note", "still alive", user="u", at="2026-02-27T12:00")
+    edited = create_deal(db, "P", "Old but edited", user="u", value="1", at="2025-12-01T12:00")
+    edit_deal(db, edited.id, {"company": "New name"}, user="u", at="2026-03-01T12:00")
+    signals = {i.id: i.signals for i in aging_report(db, "P")}
+    assert signals == {old.id: ("no_activity",), recent.id: (), touched.id: (), edited.id: ()}
+
+
+def test_closed_deals_are_not_in_the_report_and_other_pipelines_stay_apart(history: History) -> None:
+    create_pipeline(history.db, "Other", "One")
+    create_deal(history.db, "Other", "Elsewhere", user="u", value="5", at="2026-01-01T12:00")
+    ids = {i.id for i in aging_report(history.db, "Sales")}
+    assert history.ids["H1"] not in ids and history.ids["H2"] not in ids
+    assert [i.title for i in aging_report(history.db, "Other")] == ["Elsewhere"]
+
+
+def test_empty_pipeline(db: Database, fixed_now: str) -> None:
+    create_pipeline(db, "Empty", "A,B")
+    snap = aging_snapshot(db, "Empty")
+    assert snap.items == [] and [s.baseline.baseline_days for s in snap.stages] == [7.0, 7.0]

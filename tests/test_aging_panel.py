@@ -1,0 +1,178 @@
+"""The aging panel inside a tiny host app (Pilot), and the aging chart's layout (pure function)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import Static, TabbedContent
+
+from tuikanban.domain.aging import AgingItem, Baseline, BaselineSource, Level, StageAging
+from tuikanban.domain.filters import DealFilter
+from tuikanban.services.deals import create_deal
+from tuikanban.services.pipelines import create_pipeline, set_stage
+from tuikanban.store.engine import Database
+from tuikanban.ui.widgets.aging_chart import DOT, OVER, AgingChart, build_chart, nice_ceiling, scale_top
+from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
+
+
+class Host(App[None]):
+    CSS = "Screen { layout: horizontal; } #board { width: 1fr; }"
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.focus_requests: list[int] = []
+        self.loads: list[AgingPanel.Loaded] = []
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {"tk-aging": "#e0a030", "tk-stalled": "#e05050"}
+
+    def compose(self) -> ComposeResult:
+        yield Static("board", id="board")
+        yield AgingPanel(self.db, id="aging")
+
+    def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
+        self.focus_requests.append(message.deal_id)
+
+    def on_aging_panel_loaded(self, message: AgingPanel.Loaded) -> None:
+        self.loads.append(message)
+
+
+@pytest.fixture
+def deals(db: Database, fixed_now: str) -> dict[str, Any]:
+    """Now 2026-03-02 12:00. Proposal expects 10 days; Lead defaults to 7. Stale days 10.
+
+    stalled: Proposal since 02-08 (22 days / 10 = 2.2), value 5: stalled, no_activity.
+    aging:   Lead since 02-20 (10.5 days... at 00:00: 10.5 / 7 = 1.5): aging, no_activity (10.5 days untouched).
+    fine:    Lead since 03-01 (1 day), value 5: not shown.
+    novalue: Lead since 03-01 (1 day), no value: shown for its signal only (severity 1/7).
+    """
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    set_stage(db, "Sales", "Proposal", expected_days=10)
+    stalled = create_deal(db, "Sales", "[b]Stalled[/b] \x1b[31mdeal", user="u", stage="Proposal", value="5",
+                          owner="ann", at="2026-02-08T12:00")
+    aging = create_deal(db, "Sales", "Aging", user="u", value="5", owner="bob", at="2026-02-20T00:00")
+    create_deal(db, "Sales", "Fine", user="u", value="5", owner="bob", at="2026-03-01T12:00")
+    novalue = create_deal(db, "Sales", "No value", user="u", owner="ann", at="2026-03-01T12:00")
+    return {"pipeline": p.id, "stalled": stalled.id, "aging": aging.id, "novalue": novalue.id}
+
+
+async def _loaded(pilot: Any, app: Host, n: int = 1) -> None:
+    for _ in range(50):
+        await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        if len(app.loads) >= n:
+            await pilot.pause()
+            return
+    raise AssertionError("the aging panel did not finish loading")
+
+
+async def test_panel_lists_flagged_deals_and_enter_focuses_the_deal(db: Database, deals: dict[str, Any]) -> None:
+    app = Host(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        panel = app.query_one(AgingPanel)
+        panel.load(deals["pipeline"])
+        await _loaded(pilot, app)
+        table = panel.query_one(AgingTable)
+        assert [int(k.value) for k in table.rows] == [deals["stalled"], deals["aging"], deals["novalue"]]
+        assert (app.loads[0].flagged, app.loads[0].stalled, app.loads[0].aging) == (3, 1, 1)
+        first = table.get_row_at(0)
+        assert first[0].plain == "[b]Stalled[/b] deal"  # literal markup, escape sequence removed
+        assert [c.plain for c in first[1:5]] == ["Proposal", "22.0", "10", "stalled"]
+        assert table.get_row_at(1)[4].plain == "aging"
+        panel.focus_table()
+        await pilot.press("enter")
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.focus_requests == [deals["stalled"], deals["aging"]]
+
+
+async def test_panel_follows_the_filter_and_reloads(db: Database, deals: dict[str, Any]) -> None:
+    app = Host(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        panel = app.query_one(AgingPanel)
+        panel.load(deals["pipeline"], DealFilter(owner="ann"))
+        await _loaded(pilot, app)
+        table = panel.query_one(AgingTable)
+        assert [int(k.value) for k in table.rows] == [deals["stalled"], deals["novalue"]]
+        title = panel.query_one("#aging-title", Static).render()
+        assert "owner:ann" in str(title)
+        # a new deal appears after a reload (the board calls reload when the data changes)
+        create_deal(db, "Sales", "Old one", user="u", value="9", owner="ann", at="2026-01-01T12:00")
+        panel.reload()
+        await _loaded(pilot, app, 2)
+        assert len(table.rows) == 3 and table.get_row_at(0)[0].plain == "Old one"
+
+
+async def test_panel_chart_tab(db: Database, deals: dict[str, Any]) -> None:
+    app = Host(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        panel = app.query_one(AgingPanel)
+        panel.load(deals["pipeline"])
+        await _loaded(pilot, app)
+        panel.focus_table()
+        await pilot.press("c")
+        await pilot.pause()
+        assert panel.query_one(TabbedContent).active == "aging-chart-pane"
+        chart = panel.query_one(AgingChart)
+        text = str(chart.render())
+        assert "Lead" in text and "Proposal" in text and DOT in text
+        await pilot.press("c")
+        assert panel.query_one(TabbedContent).active == "aging-list"
+
+
+async def test_panel_shows_an_error_sentence(db: Database, fixed_now: str) -> None:
+    app = Host(db)
+    async with app.run_test(size=(160, 30)) as pilot:
+        panel = app.query_one(AgingPanel)
+        panel.load(999)
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if panel.error:
+                break
+        assert panel.error == "There is no pipeline with id 999."
+
+
+# -- the chart --------------------------------------------------------------------------------------------
+
+
+def _item(deal_id: int, stage_id: int, days: float, baseline: float) -> AgingItem:
+    lv = Level.STALLED if days >= 2 * baseline else Level.AGING if days >= 1.5 * baseline else Level.OK
+    return AgingItem(id=deal_id, title=f"d{deal_id}", stage=str(stage_id), stage_id=stage_id, owner="", type_name=None,
+                     company="", value_minor=1, currency="USD", days_in_stage=days, baseline_days=baseline, level=lv,
+                     signals=(), severity=days / baseline)
+
+
+def test_nice_ceiling() -> None:
+    assert [nice_ceiling(v) for v in (0.7, 14, 25, 33, 120)] == [1.0, 20, 25, 50, 200]
+
+
+def test_chart_places_deals_by_age_against_the_bands() -> None:
+    # One stage with baseline 10. The scale's top: room for the stalled band (2 x 10 x 1.25 = 25) or the oldest
+    # deal up to 4 x the baseline (100 days -> 40), whichever is more: 40, rounded up to 50. Height 12 leaves 10
+    # plot rows of 5 days; line k (from the top) holds ages [(9 - k) x 5, (10 - k) x 5).
+    stages = [StageAging(1, "Proposal", 0, Baseline(10.0, BaselineSource.EXPECTED))]
+    items = [_item(1, 1, 7.0, 10), _item(2, 1, 27.0, 10), _item(3, 1, 100.0, 10)]
+    assert scale_top(stages, items) == 50
+    lines = [line.plain for line in build_chart(stages, items, width=20, height=12)]
+    assert len(lines) == 12
+    # 7 days: row 1 -> line 8; 27 days: row 5 -> line 4; 100 days is beyond the scale: pinned to the top line
+    assert [line.count(DOT) for line in lines[:10]] == [1, 0, 0, 0, 1, 0, 0, 0, 1, 0]
+    assert lines[0].count(OVER) == 1
+    # band edges: baseline 10 -> row 2 (line 7), 1.5 x = 15 -> row 3 (line 6), 2 x = 20 -> row 4 (line 5)
+    assert "┈" in lines[7] and "╌" in lines[6] and "─" in lines[5]
+    # axis labels at 0, 12.5, 25, 37.5 and 50 days
+    assert [line[:7] for line in lines[:10]] == [
+        "  50d ┤", "      │", "37.5d ┤", "      │", "  25d ┤", "      │", "      │", "12.5d ┤", "      │", "   0d ┤"]
+    assert "Proposal" in lines[10] and "3·10d" in lines[11]
+
+
+def test_chart_counts_crowded_cells_and_survives_tiny_sizes() -> None:
+    stages = [StageAging(1, "A", 0, Baseline(7.0, BaselineSource.DEFAULT)),
+              StageAging(2, "B", 1, Baseline(7.0, BaselineSource.DEFAULT))]
+    items = [_item(i, 1, 1.0, 7) for i in range(12)]
+    lines = [line.plain for line in build_chart(stages, items, width=20, height=10)]
+    assert any("12" in line for line in lines[:-2])  # twelve deals in one cell of a narrow column
+    assert build_chart(stages, items, width=5, height=3)[0].plain == "Too small for the chart."

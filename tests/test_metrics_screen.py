@@ -1,0 +1,173 @@
+"""MetricsScreen driven by Pilot in a tiny host App (no board needed)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.app import App
+from textual.widgets import Static
+
+from tuikanban.services import deals as D
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database, open_database
+from tuikanban.ui.screens.metrics import MetricsScreen
+
+U = "tester"
+
+
+class Host(App[None]):
+    def __init__(self, db: Database, pipeline_id: int) -> None:
+        super().__init__()
+        self.db = db
+        self.pipeline_id = pipeline_id
+
+    def on_mount(self) -> None:
+        self.push_screen(MetricsScreen(self.db, self.pipeline_id, U))
+
+
+def _plain(renderable: Any, width: int = 100) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def _build(db: Database) -> int:
+    p = create_pipeline(db, "Sales", "Lead,[b]Proposal[/b]", target="40000")
+    create_pipeline(db, "Renewals", "Due,Signed")
+    a = D.create_deal(db, "Sales", "A", user=U, value="10000", owner="ann", at="2026-02-01").id
+    D.move_deal(db, a, "[b]Proposal[/b]", user=U, at="2026-02-03")
+    D.win_deal(db, a, user=U, at="2026-02-11")  # won after 10 days; Lead 2 d, Proposal 8 d
+    b = D.create_deal(db, "Sales", "B", user=U, value="5000", owner="ann", at="2026-01-10").id
+    D.lose_deal(db, b, "[red]Budget[/red]", user=U, at="2026-01-14")  # Lead 4 d, lost
+    D.create_deal(db, "Sales", "C", user=U, value="20000", owner="ann", at="2026-02-20")
+    return p.id
+
+
+async def _settle(app: App[None], pilot: Any) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_tiles_table_and_window_keys(db: Database, fixed_now: str) -> None:
+    pid = _build(db)
+    app = Host(db, pid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        assert screen.report is not None and screen.report.window_days == 90
+
+        def tile(key: str) -> str:
+            return str(screen.query_one(f"#mx-tile-{key}", Static).content)
+
+        # open: C 20,000; closed in 90 days: A won, B lost -> 50 %; A 10,000 in 10 days
+        assert tile("open").splitlines() == ["1", "$20,000"]
+        assert tile("win").splitlines() == ["50%", "1/2 won"]
+        assert tile("size").splitlines()[0] == "$10,000"
+        assert tile("cycle").splitlines()[0] == "10.0 days"
+        assert tile("velocity").splitlines()[0] == "$500"  # 1 x 10,000 x 0.5 / 10
+        assert tile("coverage").splitlines()[0] == "0.5x"  # 20,000 / 40,000
+
+        stages = _plain(screen.query_one("#mx-stages", Static).content)
+        assert "[b]Proposal[/b]" in stages  # user text literally, not bold markup
+        bottleneck = str(screen.query_one("#mx-bottleneck", Static).content)
+        # Lead: 2 d (A) and 4 d (B) = 3.0; Proposal: 8 d -> the bottleneck
+        assert "[b]Proposal[/b] holds deals 8.0 days on average" in bottleneck
+        assert "[red]Budget[/red]" in _plain(screen.query_one("#mx-lost", Static).content)
+
+        await pilot.press("1")
+        await _settle(app, pilot)
+        assert screen.window_days == 30
+        assert screen.report.window_days == 30
+        assert "last 30 days" in str(screen.query_one("#mx-title", Static).content)
+        # 30 days back from 03-02 12:00 is 01-31 12:00: only A closed (won), B (01-14) is out
+        assert tile("win").splitlines() == ["100%", "1/1 won"]
+
+        await pilot.press("4")
+        await _settle(app, pilot)
+        assert screen.report.window_days == 365
+
+        await pilot.press("p")
+        await _settle(app, pilot)
+        assert screen.report.pipeline.name == "Renewals"
+        assert tile("win").splitlines() == ["n/a", "0 closed"]  # nothing closed: n/a, never 0 %
+        assert tile("coverage").splitlines() == ["n/a", "no target set"]
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MetricsScreen)
+
+
+async def test_loading_indicator_while_the_worker_runs(
+    db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tuikanban.services.metrics as service
+
+    release = threading.Event()
+    real = service.compute_metrics
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "compute_metrics", slow)
+    pid = _build(db)
+    app = Host(db, pid)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        # the computation is held in its worker thread: the UI is responsive and says it is working
+        assert screen.query_one("#mx-body").loading
+        assert "computing…" in str(screen.query_one("#mx-title", Static).content)
+        await pilot.press("2")  # keys still work while it computes
+        release.set()
+        await _settle(app, pilot)
+        assert not screen.query_one("#mx-body").loading
+        assert "computed in" in str(screen.query_one("#mx-title", Static).content)
+        assert screen.report is not None and screen.report.open_deals == 1
+
+
+async def test_someone_elses_commit_refreshes_the_figures(
+    db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tuikanban.ui.screens.metrics as module
+
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.1)
+    pid = _build(db)
+    app = Host(db, pid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        assert screen.report is not None and screen.report.open_deals == 1
+        other = open_database(db.path)  # another connection, as another process would have
+        try:
+            D.create_deal(other, "Sales", "D", user="bob", value="1000", at="2026-03-01")
+        finally:
+            other.close()
+        for _ in range(20):
+            await pilot.pause(0.1)
+            await app.workers.wait_for_complete()
+            if screen.report.open_deals == 2:
+                break
+        assert screen.report.open_deals == 2
+        assert str(screen.query_one("#mx-tile-open", Static).content).splitlines() == ["2", "$21,000"]
+
+
+async def test_only_mine_without_deals_says_so(db: Database, fixed_now: str) -> None:
+    pid = _build(db)  # every deal is ann's; the user is "tester"
+    app = Host(db, pid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        await pilot.press("o")
+        await _settle(app, pilot)
+        message = screen.query_one("#mx-message", Static)
+        assert str(message.content) == "No deal in pipeline Sales is owned by 'tester'."
+        assert screen.report is not None and screen.report.owner is None  # the last good figures stay

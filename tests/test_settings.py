@@ -1,0 +1,138 @@
+"""The config file: location, round trip, the tiny TOML writer, and a broken file left alone."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tuikanban import settings as st
+
+
+def expected_path() -> Path:
+    return Path(os.environ["XDG_CONFIG_HOME"]) / "tuikanban" / "config.toml"
+
+
+def test_the_config_lives_in_the_user_config_dir() -> None:
+    assert st.config_path() == expected_path()
+    assert st.user_themes_dir() == expected_path().parent / "themes"
+
+
+def test_no_file_means_defaults_without_a_problem() -> None:
+    s = st.load_settings()
+    assert (s.theme, s.last_pipeline, s.problem) == (None, {}, None)
+    assert not expected_path().exists()
+
+
+def test_settings_round_trip(tmp_path: Path) -> None:
+    db = tmp_path / "team.db"
+    s = st.Settings(theme="solarized-deal")
+    s.set_pipeline(db, "Enterprise")
+    written = st.save_settings(s)
+    assert written == expected_path()
+    back = st.load_settings()
+    assert back.theme == "solarized-deal"
+    assert back.pipeline_for(db) == "Enterprise"
+    assert back.pipeline_for(tmp_path / "other.db") is None
+    assert back.problem is None
+    assert tomllib.loads(expected_path().read_text()) == {
+        "theme": "solarized-deal", "last_pipeline": {str(db.resolve()): "Enterprise"}}
+
+
+def test_remember_changes_one_thing_and_keeps_the_rest(tmp_path: Path) -> None:
+    assert st.remember(theme="nord-pipeline") is None
+    assert st.remember(db_path=tmp_path / "a.db", pipeline="SMB") is None
+    assert st.remember(db_path=tmp_path / "b.db", pipeline="Partnerships") is None
+    s = st.load_settings()
+    assert s.theme == "nord-pipeline"
+    assert s.pipeline_for(tmp_path / "a.db") == "SMB"
+    assert s.pipeline_for(tmp_path / "b.db") == "Partnerships"
+    assert st.remember(theme=None) is None
+    assert st.load_settings().theme is None
+    assert st.load_settings().pipeline_for(tmp_path / "a.db") == "SMB"
+
+
+def test_unknown_keys_are_kept_when_saving() -> None:
+    path = expected_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('theme = "high-contrast"\nfuture_option = [1, 2]\n\n[future]\nflag = true\n')
+    assert st.remember(theme="tuikanban-light") is None
+    assert tomllib.loads(path.read_text()) == {
+        "theme": "tuikanban-light", "future_option": [1, 2], "future": {"flag": True}}
+
+
+@pytest.mark.parametrize("text, why", [
+    ("theme = [unclosed\n", "it is not valid TOML"),
+    ("theme = 3\n", "its 'theme' is not a theme name in quotes"),
+    ("last_pipeline = \"SMB\"\n", "its [last_pipeline] table does not map files to names"),
+])
+def test_a_broken_config_is_reported_used_as_defaults_and_never_overwritten(text: str, why: str) -> None:
+    path = expected_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    s = st.load_settings()
+    assert s.theme is None and s.last_pipeline == {}
+    assert s.problem is not None
+    assert s.problem.startswith(f"The config file {path} was not used because {why}")
+    assert s.problem.endswith("the defaults apply and the file was left as it is.")
+    assert "\n" not in s.problem
+    with pytest.raises(st.SettingsError, match="could not be read, so it was not overwritten"):
+        st.save_settings(st.Settings(theme="nord-pipeline"))
+    problem = st.remember(theme="nord-pipeline")
+    assert problem == s.problem
+    assert path.read_text() == text
+
+
+def test_a_folder_in_place_of_the_file_is_a_problem_not_a_crash() -> None:
+    expected_path().mkdir(parents=True)
+    s = st.load_settings()
+    assert s.problem is not None and "it is a folder" in s.problem
+
+
+AWKWARD = {
+    "plain": "text",
+    "quotes": 'say "hi" \\ back',
+    "lines": "one\ntwo\tthree\r",
+    "control": "bell\x07 del\x7f",
+    "unicode": "Zürich – 東京 ✓",
+    "number": 42,
+    "negative": -7,
+    "ratio": 0.25,
+    "yes": True,
+    "no": False,
+    "list": ["a", "b\"c", 3],
+    "empty table": {},
+    "nested": {"/home/ana/my db.sqlite": "SMB", "deeper": {"k": "v", "x y": [1.5, 2.5]}},
+}
+
+
+def test_the_toml_writer_round_trips_awkward_values() -> None:
+    text = st.dumps_toml(AWKWARD)
+    assert tomllib.loads(text) == AWKWARD
+
+
+def test_the_toml_writer_output_is_plain_to_read() -> None:
+    text = st.dumps_toml({"theme": "nord-pipeline", "last_pipeline": {"/data/t.db": "SMB"}})
+    assert text == 'theme = "nord-pipeline"\n\n[last_pipeline]\n"/data/t.db" = "SMB"\n'
+
+
+def test_config_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("config", "path")
+    assert r.code == 0
+    assert r.out.strip() == str(expected_path())
+    r = cli("config", "show")
+    assert r.code == 0
+    assert "not created yet" in r.out
+    assert cli("config", "theme", "high-contrast").code == 0
+    r = cli("config", "show")
+    assert "Theme:       high-contrast" in r.out
+    expected_path().write_text("theme = \n")
+    r = cli("config", "show")
+    assert r.code == 0
+    assert r.err.strip().startswith(f"The config file {expected_path()} was not used because it is not valid TOML")
+    r = cli("config", "theme", "nord-pipeline")
+    assert r.code == 1
+    assert "could not be read" in r.err or "was not used" in r.err
+    assert expected_path().read_text() == "theme = \n"
