@@ -5,7 +5,10 @@ Every expected number below is worked out by hand in the comments next to the hi
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -28,7 +31,8 @@ from tuikanban.domain.filters import DealFilter
 from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
 from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
 from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage
-from tuikanban.store.engine import Database
+from tuikanban.store.engine import Database, open_database
+from tuikanban.store.tables import SCHEMA_VERSION
 
 # -- pure rules -----------------------------------------------------------------------------------------
 
@@ -216,3 +220,56 @@ def test_empty_pipeline(db: Database, fixed_now: str) -> None:
     create_pipeline(db, "Empty", "A,B")
     snap = aging_snapshot(db, "Empty")
     assert snap.items == [] and [s.baseline.baseline_days for s in snap.stages] == [7.0, 7.0]
+
+
+# -- the schema behind the speed -------------------------------------------------------------------------
+
+
+def test_aging_reads_indexes_not_event_rows(history: History) -> None:
+    """The plans SQLite picks: stays from a covering index, the latest event per deal from a covering index, close
+    edits from a partial index (bench/aging_bench.py measures the time; here we only check the plans)."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, params))
+
+    event.listen(history.db.engine, "before_cursor_execute", capture)
+    try:
+        aging_report(history.db, "Sales")
+    finally:
+        event.remove(history.db.engine, "before_cursor_execute", capture)
+    con = sqlite3.connect(f"file:{history.db.path}?mode=ro", uri=True)
+    try:
+        plans = [" | ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, params))
+                 for sql, params in statements if sql.lstrip().upper().startswith("SELECT")]
+    finally:
+        con.close()
+    assert any("COVERING INDEX ix_stay_stage_span" in p for p in plans)
+    assert any("ix_event_close_edit" in p for p in plans)
+    assert any("COVERING INDEX ix_event_deal_at" in p for p in plans)
+    assert not any("SCAN event" in p and "ix_event_close_edit" not in p for p in plans)
+
+
+def test_schema_2_database_gets_the_aging_indexes(db_path: Path) -> None:
+    db = open_database(db_path)
+    db.close()
+    # turn it back into what schema 2 had: the old stay index, none of the aging indexes
+    con = sqlite3.connect(db_path)
+    for name in ("ix_stay_stage_span", "ix_event_deal_at", "ix_event_close_edit"):
+        con.execute(f"DROP INDEX {name}")
+    con.execute("CREATE INDEX ix_stay_stage_left ON stay (stage_id, left_at)")
+    con.execute("UPDATE tk_meta SET value='2' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    db = open_database(db_path)
+    try:
+        assert db.schema_version() == SCHEMA_VERSION == 3
+    finally:
+        db.close()
+    con = sqlite3.connect(db_path)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    con.close()
+    assert {"ix_stay_stage_span", "ix_event_deal_at", "ix_event_close_edit"} <= names
+    assert "ix_stay_stage_left" not in names

@@ -92,11 +92,18 @@ def test_stage_add_set_list(sales: Any) -> None:
     assert any("Proposal" in line and "0/2" in line and "40%" in line for line in lines)
 
 
+def test_type_list_when_empty(cli: Any) -> None:
+    cli("pipeline", "create", "Sales", "--stages", "Lead")
+    assert cli("type", "list").out.strip() == (
+        "No deal types yet (one lane for all deals); add one with 'tuikanban type add NAME'.")
+
+
 def test_type_add_and_list(sales: Any) -> None:
     r = sales("type", "add", "New business")
     assert (r.code, r.out.strip()) == (0, "Added deal type New business.")
     doc = json.loads(sales("type", "list", "--json").out)
     assert [t["name"] for t in doc["types"]] == ["Renewal", "New business"]
+    assert sales("type", "list").out.splitlines() == ["Renewal", "New business"]
 
 
 def test_deal_lifecycle_with_json_at_and_events(sales: Any) -> None:
@@ -259,14 +266,31 @@ BAD_INPUT = [
 ]
 
 
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The `sales` database plus deal 1 in Lead, built once and copied for each bad-input case (fast)."""
+    from tuikanban.services.deals import create_deal
+    from tuikanban.services.pipelines import create_pipeline
+    from tuikanban.store.engine import open_database
+
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    db = open_database(path)
+    create_pipeline(db, "Sales", "Lead,Qualified,Proposal,Negotiation", types=["Renewal"])
+    assert create_deal(db, "Sales", "Existing", user="tester", at="2026-03-01T09:00").id == 1
+    db.close()
+    assert not Path(f"{path}-wal").exists()  # closed cleanly: the one file holds everything
+    return path.read_bytes()
+
+
 @pytest.mark.parametrize(("args", "pattern"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
-def test_bad_input_is_one_sentence_and_changes_nothing(sales: Any, db_path: Path, args: tuple[str, ...],
-                                                       pattern: str) -> None:
+def test_bad_input_is_one_sentence_and_changes_nothing(cli: Any, db_path: Path, seeded_template: bytes,
+                                                       args: tuple[str, ...], pattern: str) -> None:
     import re
 
-    assert sales("deal", "add", "Existing", "--at", "2026-03-01T09:00").out.strip() == "1"
+    db_path.write_bytes(seeded_template)
     before = snapshot(db_path)
-    message = assert_one_sentence_error(sales(*args))
+    assert before["deal"] and before["pipeline"]
+    message = assert_one_sentence_error(cli(*args))
     assert re.search(pattern, message), message
     assert snapshot(db_path) == before
 

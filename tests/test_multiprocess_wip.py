@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.store.engine import Database
 
 WORKERS = 4
-DEALS_PER_WORKER = 4
+DEALS_PER_WORKER = 3
 CHURN_ROUNDS = 2
 LIMIT = 2
 
@@ -71,7 +72,7 @@ def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> N
             [sys.executable, "-c", _WORKER, json.dumps(mine), repr(start), str(CHURN_ROUNDS)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         ))
-    logs: dict[str, list[dict[str, object]]] = {}
+    logs: dict[str, list[dict[str, Any]]] = {}
     for w, proc in enumerate(procs):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from tuikanban.domain.errors import NotFoundError, StaleEditError, ValidationError
 from tuikanban.services import deals as deals_service
@@ -90,7 +90,7 @@ def test_create_validation_changes_nothing(sales: Database) -> None:
         ({"at": "soon"}, "not a valid --at time"),
     ):
         with pytest.raises((ValidationError, NotFoundError), match=message):
-            create_deal(sales, "Sales", "X", user="ann", **kwargs)  # type: ignore[arg-type]
+            create_deal(sales, "Sales", "X", user="ann", **kwargs)
     with pytest.raises(ValidationError, match=r"^A deal needs a title\.$"):
         create_deal(sales, "Sales", "   ", user="ann")
     assert row_count(sales, Deal) == 0
@@ -233,7 +233,7 @@ def test_a_failure_inside_the_transaction_leaves_no_event(sales: Database, monke
 # -- reorder ----------------------------------------------------------------------------------------
 
 
-def test_reorder_swaps_neighbours_and_logs(sales: Database) -> None:
+def test_reorder_swaps_neighbours_and_logs(sales: Database, fixed_now: str) -> None:
     a = create_deal(sales, "Sales", "A", user="ann")
     b = create_deal(sales, "Sales", "B", user="ann")
     c = create_deal(sales, "Sales", "C", user="ann")
@@ -243,7 +243,7 @@ def test_reorder_swaps_neighbours_and_logs(sales: Database) -> None:
     assert [d.title for d in list_deals(sales, "Sales")] == ["C", "A", "B"]
     assert reorder_deal(sales, c.id, -1, user="bob") is False  # already on top
     ev = [e for e in events(sales) if e.kind == "reorder"]
-    assert [(e.deal_id, e.user, e.new_value) for e in ev] == [(a.id, "bob", "up")]
+    assert [(e.deal_id, e.user, e.new_value, e.at) for e in ev] == [(a.id, "bob", "up", t(2, 12))]
     assert b.id != a.id
 
 
@@ -335,3 +335,49 @@ def test_undo_only_your_own_and_not_after_someone_else_moved_it(sales: Database)
     with pytest.raises(ValidationError, match=r"^'Shared' has changed since \(move by bob\); nothing to undo\.$"):
         undo_last(sales, "Sales", user="ann")
     assert get_deal(sales, d.id).stage_name == "Proposal"
+
+
+def test_reorder_with_equal_ranks_still_moves(sales: Database) -> None:
+    from sqlalchemy import update
+
+    a = create_deal(sales, "Sales", "A", user="ann")
+    b = create_deal(sales, "Sales", "B", user="ann")
+    c = create_deal(sales, "Sales", "C", user="ann")
+
+    def flatten(s: Session) -> None:
+        s.exec(update(Deal).values(rank=0))  # as an import might leave them
+
+    sales.write(flatten)
+    # equal ranks fall back to id order: A, B, C
+    assert [d.title for d in list_deals(sales, "Sales")] == ["A", "B", "C"]
+    assert reorder_deal(sales, c.id, -1, user="ann") is True
+    assert [d.title for d in list_deals(sales, "Sales")] == ["A", "C", "B"]
+    assert reorder_deal(sales, a.id, +1, user="ann") is True
+    assert [d.title for d in list_deals(sales, "Sales")] == ["C", "A", "B"]
+    assert b.id > a.id
+
+
+def test_reorder_within_a_swimlane(sales: Database) -> None:
+    add_type(sales, "Sales", "Renewal")
+    a = create_deal(sales, "Sales", "A", user="ann", dtype="Renewal")
+    create_deal(sales, "Sales", "B", user="ann")
+    c = create_deal(sales, "Sales", "C", user="ann", dtype="Renewal")
+    # column order: C, B, A; in the Renewal lane: C, A
+    assert reorder_deal(sales, a.id, -1, user="ann", same_type=True) is True
+    assert [d.title for d in list_deals(sales, "Sales") if d.type_name == "Renewal"] == ["A", "C"]
+    assert reorder_deal(sales, a.id, -1, user="ann", same_type=True) is False
+    assert c.id != a.id
+
+
+def test_closed_deals_cannot_be_reordered(sales: Database) -> None:
+    d = create_deal(sales, "Sales", "Done", user="ann")
+    win_deal(sales, d.id, user="ann")
+    with pytest.raises(ValidationError, match=rf"^Deal {d.id} is won; only open deals can be reordered\.$"):
+        reorder_deal(sales, d.id, -1, user="ann")
+
+
+def test_a_deal_in_another_currency(sales: Database) -> None:
+    d = create_deal(sales, "Sales", "Tokyo", user="ann", currency="jpy", value="1,200,000")
+    assert (d.currency, d.value_minor) == ("JPY", 1_200_000)
+    with pytest.raises(ValidationError, match="more precision than JPY allows"):
+        create_deal(sales, "Sales", "Tokyo 2", user="ann", currency="JPY", value="10.5")

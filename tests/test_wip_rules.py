@@ -193,3 +193,18 @@ def test_wip_limit_validation_through_the_service(sales: Database) -> None:
     # clearing the max lifts the check
     info = set_stage(sales, "Sales", "Proposal", wip_max=None, wip_min=4)
     assert (info.wip_max, info.wip_min) == (None, 4)
+
+
+def test_changing_the_owner_respects_the_per_rep_limit(sales: Database) -> None:
+    from tuikanban.services.deals import edit_deal, get_deal
+
+    set_stage(sales, "Sales", "Proposal", rep_wip_max=1)
+    _fill(sales, 1, owner="bob")
+    mine = create_deal(sales, "Sales", "Mine", user="ann", stage="Proposal", owner="ann")
+    with pytest.raises(WipLimitError, match=r"^Proposal is at its per-rep WIP limit for bob \(1/1\)$"):
+        edit_deal(sales, mine.id, {"owner": "bob"}, user="ann")
+    assert get_deal(sales, mine.id).owner == "ann"
+    # a deal outside the limited stage can change hands freely
+    lead = create_deal(sales, "Sales", "Lead deal", user="ann", owner="ann")
+    view, changed = edit_deal(sales, lead.id, {"owner": "bob"}, user="ann")
+    assert (view.owner, changed) == ("bob", ["owner"])

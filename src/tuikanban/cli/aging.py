@@ -77,7 +77,7 @@ def aging(
         for i in shown
     ]
     t = fitted_table(["Id", "Title", "Stage", "Days", "Baseline", "Level", "Signals", "Owner", "Value"], rows,
-                     optional=("Value", "Owner"), title=f"Aging: {snap.pipeline_name}")
+                     optional=("Value", "Owner"), title=Text.assemble("Aging: ", cell(snap.pipeline_name, 80)))
     out.print(t)
     if len(shown) < len(items):
         out.print(Text(f"The {len(shown)} most severe of {len(items)} deals; --limit 0 shows all.", style="dim"))

@@ -206,6 +206,9 @@ def type_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt
     if as_json:
         emit_json({"types": [{"id": t.id, "name": t.name} for t in types]})
         return
+    if not types:
+        say("No deal types yet (one lane for all deals); add one with 'tuikanban type add NAME'.")
+        return
     for t in types:
         out.print(cell(t.name))
 

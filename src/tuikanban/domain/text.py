@@ -28,7 +28,7 @@ def clean_text(value: str, *, max_length: int | None = None, multiline: bool = F
     text = _ESCAPES.sub("", value)
     text = _BIDI.sub("", text)
     if multiline:
-        text = text.replace("\r\n", "\n").replace("\t", "    ")
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")  # a lone CR ends a line too
         text = "".join(ch for ch in text if ch == "\n" or not _CONTROL.match(ch))
     else:
         text = _CONTROL.sub(" ", text)

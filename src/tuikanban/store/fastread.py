@@ -137,6 +137,11 @@ def list_pipelines(con: sqlite3.Connection) -> list[PipelineInfo]:
     return [_pipeline(r) for r in con.execute(f"{_PIPELINE_SQL} ORDER BY id")]
 
 
+def find_pipeline(con: sqlite3.Connection, name: str) -> PipelineInfo | None:
+    key = name_key(name)
+    return next((p for p in list_pipelines(con) if name_key(p.name) == key), None)
+
+
 def resolve_pipeline(con: sqlite3.Connection, ref: str | int | None) -> tuple[PipelineInfo | None, bool]:
     """(pipeline, ambiguous): like services.common.resolve_pipeline, but with several pipelines and no default
     it returns the first and ambiguous=True instead of refusing (the board then offers the switcher).
@@ -287,6 +292,10 @@ class BoardSnapshot:
     cards: list[BoardCard]
     counts: dict[int, int]  # stage id -> open deals (whatever the filter)
     sums: dict[int, int]  # stage id -> open value in minor units
+    # A first read may hold only the top cards of each (stage, type) cell ("window"); then `partial` is True and
+    # `cell_counts` ((stage id, type id) -> open deals) gives the true size of every cell.
+    partial: bool = False
+    cell_counts: dict[tuple[int, int | None], int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,20 +306,42 @@ class BoardRead:
     pipeline_count: int = 0
 
 
-def load_board(con: sqlite3.Connection, pipeline: str | int | None) -> BoardRead:
+def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: int | None = None) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
-    signature, read in one snapshot."""
+    signature, read in one snapshot.
+
+    With `window`, only the first `window` cards of each (stage, deal type) cell are read (the board's first
+    screen, whatever the swimlane setting): SQLite picks them with a window function, so a first paint does not
+    build an object per open deal. The result is marked partial and carries every cell's true count."""
     with snapshot(con):
         p, ambiguous = resolve_pipeline(con, pipeline)
         count = con.execute("SELECT count(*) FROM pipeline").fetchone()[0]
         if p is None:
             return BoardRead(None, None, False, 0)
         types = _types(con, p.id)
-        cards = _cards(con, p.id, {t.id: t.name for t in types}, "AND status = 'open'", ())
-        totals = stage_totals(con, p.id)
+        names = {t.id: t.name for t in types}
+        cell_counts: dict[tuple[int, int | None], int] | None = None
+        if window is None:
+            cards = _cards(con, p.id, names, "AND status = 'open'", ())
+            totals = stage_totals(con, p.id)
+        else:
+            cards = _cards(con, p.id, names, (
+                "AND id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY stage_id, type_id "
+                "ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open') WHERE rn <= ?)"),
+                (p.id, window))
+            cell_counts = {}
+            totals = {}
+            for sid, tid, n, v in con.execute(
+                "SELECT stage_id, type_id, count(*), coalesce(sum(value_minor), 0) FROM deal "
+                "WHERE pipeline_id = ? AND status = 'open' GROUP BY stage_id, type_id", (p.id,),
+            ):
+                cell_counts[(sid, tid)] = int(n)
+                tn, tv = totals.get(sid, (0, 0))
+                totals[sid] = (tn + int(n), tv + int(v))
         board = BoardSnapshot(
             pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,
             counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},
+            partial=window is not None, cell_counts=cell_counts,
         )
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 

@@ -14,6 +14,7 @@ import itertools
 import os
 import queue
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -170,9 +171,9 @@ class Backend:
             self.db.close()
 
     # reads
-    def load(self, ref: str | int | None, lanes_on: bool, flt: DealFilter) -> Loaded:
+    def load(self, ref: str | int | None, lanes_on: bool, flt: DealFilter, *, window: int | None = None) -> Loaded:
         try:
-            read = fastread.load_board(self.raw(), ref)
+            read = fastread.load_board(self.raw(), ref, window=window)
         except NotFoundError:
             if ref is None or isinstance(ref, str):
                 raise
@@ -422,14 +423,18 @@ class BoardScreen(Screen[None]):
         """Whether database jobs are queued or running (tests wait for this to clear)."""
         return self.runner is not None and self.runner.pending > 0
 
+    def _say(self, message: str, *, title: str = "", severity: Any = "information", timeout: float = 4) -> None:
+        """A notification shown literally: messages quote deal titles and other user text (never markup)."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def _show_error(self, error: BaseException) -> None:
         if isinstance(error, TuikanbanError):
-            self.notify(str(error), severity="error", timeout=6)
+            self._say(str(error), severity="error", timeout=6)
             if isinstance(error, StaleEditError | NotFoundError):
                 self.reload()
         else:
             self.log.error(repr(error))
-            self.notify(f"Something went wrong: {type(error).__name__}: {error}", severity="error", timeout=8)
+            self._say(f"Something went wrong: {type(error).__name__}: {error}", severity="error", timeout=8)
 
     def _when_open(self, fn: Callable[[], None]) -> None:
         """Run `fn` once the database is open for writing (right away if it is)."""
@@ -441,6 +446,8 @@ class BoardScreen(Screen[None]):
     # -- loading ---------------------------------------------------------------------------------------------
     def _first_loaded(self, loaded: Loaded) -> None:
         self._apply_loaded(loaded)
+        if loaded.model is not None and loaded.model.partial:
+            self.reload()  # the first screen held only the top cards of each cell: read them all now
         self.call_after_refresh(self._open_db)
 
     def _load_failed(self, error: BaseException) -> None:
@@ -499,11 +506,14 @@ class BoardScreen(Screen[None]):
         if previous is not None and previous != model.data.pipeline.id:
             self.view.focus_col = self.view.focus_lane = 0
             self.view.focus_deal = None
+            self.view.col_start = self.view.vscroll = 0
+            self._submit(partial(remember_pipeline, self.backend.path, model.data.pipeline.name), None,
+                         lambda _e: None)
         self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
         self._update_header()
         if loaded.read.ambiguous and not self._warned_ambiguous:
             self._warned_ambiguous = True
-            self.notify(f"There are {loaded.read.pipeline_count} pipelines and none is the default; showing "
+            self._say(f"There are {loaded.read.pipeline_count} pipelines and none is the default; showing "
                         f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
         self._reload_panel()
 
@@ -555,14 +565,14 @@ class BoardScreen(Screen[None]):
     def _focused(self) -> fastread.BoardCard | None:
         card = self.view.focused_card
         if card is None and self.model is not None:
-            self.notify("No deal is focused here; move to a card first.", timeout=3)
+            self._say("No deal is focused here; move to a card first.", timeout=3)
         return card
 
     def _refuse_readonly(self) -> bool:
         if not self.readonly:
             return False
         reason = self.db.readonly_reason if self.db is not None else ""
-        self.notify(f"The database {self.backend.path} is open read-only{reason}, so nothing can be changed.",
+        self._say(f"The database {self.backend.path} is open read-only{reason}, so nothing can be changed.",
                     severity="error", timeout=6)
         return True
 
@@ -586,7 +596,7 @@ class BoardScreen(Screen[None]):
             mod = importlib.import_module(f"tuikanban.ui.screens.{module}")
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("tuikanban.ui.screens"):
-                self.notify(f"The {module.replace('_', ' ')} screen is not available in this build.",
+                self._say(f"The {module.replace('_', ' ')} screen is not available in this build.",
                             severity="warning")
                 return None
             raise
@@ -619,7 +629,7 @@ class BoardScreen(Screen[None]):
         if not 0 <= target < len(self.model.stages):
             where = "last" if delta > 0 else "first"
             hint = " Press w to mark it won." if delta > 0 else ""
-            self.notify(f"'{display(card.title)}' is already in the {where} stage.{hint}", timeout=3)
+            self._say(f"'{display(card.title)}' is already in the {where} stage.{hint}", timeout=3)
             return
         self._move(card, self.model.stages[target], None)
 
@@ -638,10 +648,10 @@ class BoardScreen(Screen[None]):
         if result is None:
             return
         if result.forced:
-            self.notify(f"Moved '{display(result.deal.title)}' into {display(result.to_stage)} past its WIP limit; "
+            self._say(f"Moved '{display(result.deal.title)}' into {display(result.to_stage)} past its WIP limit; "
                         "the reason is logged.", timeout=4)
         if result.exit_criteria:
-            self.notify(display(result.exit_criteria, max_length=400), title=f"{display(result.to_stage)}: exit "
+            self._say(display(result.exit_criteria, max_length=400), title=f"{display(result.to_stage)}: exit "
                         "criteria", timeout=8)
 
     def _move_failed(self, card: fastread.BoardCard, stage: StageInfo, error: BaseException) -> None:
@@ -649,7 +659,7 @@ class BoardScreen(Screen[None]):
         if not isinstance(error, WipLimitError):
             self._show_error(error)
             return
-        self.notify(str(error) + ".", title="WIP limit", severity="warning", timeout=6)
+        self._say(str(error) + ".", title="WIP limit", severity="warning", timeout=6)
         reason_screen = self._screen_class("reason", "ReasonScreen")
         if reason_screen is None:
             return
@@ -713,7 +723,7 @@ class BoardScreen(Screen[None]):
         self.view.model_changed(focus_deal=deal.id)
         self._update_header()
         if deal.status == "open" and self.model.locate(deal.id) is None and self.filter.active:
-            self.notify(f"Saved '{display(deal.title)}'; the filter hides it.", timeout=4)
+            self._say(f"Saved '{display(deal.title)}'; the filter hides it.", timeout=4)
         self._submit(partial(self.backend.refresh_deal, deal.id), partial(self._applied, focus=True))
 
     def action_open_deal(self) -> None:
@@ -758,7 +768,7 @@ class BoardScreen(Screen[None]):
         def done(changed: Changed) -> None:
             self._applied(changed)
             value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
-            self.notify(f"Won: '{display(card.title)}' ({value}). Press u to undo.", timeout=4)
+            self._say(f"Won: '{display(card.title)}' ({value}). Press u to undo.", timeout=4)
 
         self._submit(partial(self.backend.win, card.id), done)
 
@@ -778,7 +788,7 @@ class BoardScreen(Screen[None]):
 
             def done(changed: Changed) -> None:
                 self._applied(changed)
-                self.notify(f"Lost: '{display(card.title)}' ({display(reason)}). Press u to undo.", timeout=4)
+                self._say(f"Lost: '{display(card.title)}' ({display(reason)}). Press u to undo.", timeout=4)
 
             self._submit(partial(self.backend.lose, card.id, reason.strip()), done)
 
@@ -795,7 +805,7 @@ class BoardScreen(Screen[None]):
         def done(result: tuple[str, int | None, Loaded]) -> None:
             text, deal_id, loaded = result
             self._apply_loaded(loaded, focus_deal=deal_id)
-            self.notify(text, timeout=4)
+            self._say(text, timeout=4)
 
         self._submit(partial(self.backend.undo, pid, self.lanes_on, self.filter), done)
 
@@ -854,13 +864,13 @@ class BoardScreen(Screen[None]):
             self.action_aging()
         elif self.filter.active:
             self._close_filter(clear=True)
-            self.notify("Filter cleared.", timeout=2)
+            self._say("Filter cleared.", timeout=2)
 
     def action_lanes(self) -> None:
         if self.model is None:
             return
         if not self.model.has_types:
-            self.notify("This pipeline has no deal types, so there are no swimlanes; add types in the pipeline "
+            self._say("This pipeline has no deal types, so there are no swimlanes; add types in the pipeline "
                         "settings (,).", timeout=5)
             return
         self.lanes_on = not self.lanes_on
@@ -884,7 +894,7 @@ class BoardScreen(Screen[None]):
             from tuikanban.ui.widgets.aging_panel import AgingPanel
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("tuikanban.ui.widgets"):
-                self.notify("The aging panel is not available in this build.", severity="warning")
+                self._say("The aging panel is not available in this build.", severity="warning")
                 return
             raise
         if self.aging_panel is not None or self.db is None:
@@ -903,7 +913,7 @@ class BoardScreen(Screen[None]):
         if deal_id is None:
             return
         if not self.view.focus_on(deal_id):
-            self.notify("That deal is not on the board any more.", timeout=3)
+            self._say("That deal is not on the board any more.", timeout=3)
         self.view.focus()
 
     def action_metrics(self) -> None:
@@ -1055,27 +1065,33 @@ class TuikanbanApp(App[None]):
         self.backend = backend or Backend(path=Path(path), user=user or "unknown", db=db, con=fast_con)
         self.user = user or "unknown"
         self.pipeline_ref = pipeline
-        self._register_themes()
+        self.theme_problems = self._register_themes()
         if theme:
             if theme not in self.available_themes:
-                names = ", ".join(sorted(self.available_themes))
+                names = ", ".join(sorted(n for n in self.available_themes if n != "textual-ansi"))
                 raise ValidationError(f"There is no theme named '{theme}' (themes: {names}).")
             self.theme = theme
+        else:
+            for name in (_remembered("theme"), _themes_attr("DEFAULT_THEME")):
+                if isinstance(name, str) and name in self.available_themes:
+                    self.theme = name
+                    break
         readonly = db.readonly if db is not None else not fastread.writable(Path(path))
         self.board_screen = BoardScreen(self.backend, user=self.user, pipeline=pipeline, readonly=readonly,
                                         initial=initial)
 
-    def _register_themes(self) -> None:
-        """The themes helper's hook: `tuikanban.ui.themes.register_themes(app)` registers the TOML themes."""
-        try:
-            from tuikanban.ui import themes  # type: ignore[attr-defined]
-        except ImportError as exc:
-            if getattr(exc, "name", None) in ("tuikanban.ui.themes", None):
-                return
-            raise
-        register = getattr(themes, "register_themes", None)
-        if register is not None:
-            register(self)
+    def _register_themes(self) -> list[str]:
+        """The themes hook: `tuikanban.ui.themes.register_themes(app)` registers the theme files and returns one
+        sentence per file it had to skip (shown as notifications once the board is up)."""
+        register = _themes_attr("register_themes")
+        if register is None:
+            return []
+        problems = register(self)
+        return [str(p) for p in problems] if isinstance(problems, list) else []
+
+    def on_mount(self) -> None:
+        for problem in self.theme_problems:
+            self.notify(problem, severity="warning", timeout=8, markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.board_screen
@@ -1107,6 +1123,41 @@ class TuikanbanApp(App[None]):
 # -- entry point ----------------------------------------------------------------------------------------------
 
 
+def _themes_attr(name: str) -> Any:
+    """An attribute of tuikanban.ui.themes, or None while that module does not exist."""
+    try:
+        from tuikanban.ui import themes
+    except ModuleNotFoundError as exc:
+        if exc.name == "tuikanban.ui.themes":
+            return None
+        raise
+    return getattr(themes, name, None)
+
+
+def _remembered(key: str, db_path: Path | None = None) -> str | None:
+    """The user's remembered theme, or last pipeline for a database (tuikanban.settings), if any."""
+    try:
+        from tuikanban.settings import load_settings
+    except ModuleNotFoundError:
+        return None
+    try:
+        settings = load_settings()
+    except Exception:  # a broken settings file never stops the board
+        return None
+    if key == "theme":
+        return settings.theme
+    return settings.pipeline_for(db_path) if db_path is not None else None
+
+
+def remember_pipeline(db_path: Path, pipeline: str) -> None:
+    """Remember the pipeline last shown for this database (best effort: a failure changes nothing)."""
+    try:
+        from tuikanban.settings import remember
+    except ModuleNotFoundError:
+        return
+    remember(db_path=db_path, pipeline=pipeline)
+
+
 def _db_path(explicit: Path | None) -> Path:
     """Where open_database would look (without importing it): --db, else TUIKANBAN_DB, else the data dir."""
     if explicit is not None:
@@ -1126,6 +1177,10 @@ def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: s
     con = fastread.connect(path)
     if con is not None:
         try:
+            if not pipeline:  # the pipeline shown last time on this database, if it still exists
+                last = _remembered("pipeline", path)
+                if last and fastread.find_pipeline(con, last) is not None:
+                    pipeline = last
             fastread.resolve_pipeline(con, pipeline)
         except sqlite3.Error:  # unreadable this way: take the full path
             con.close()
@@ -1145,7 +1200,9 @@ def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: s
             get_pipeline(db, pipeline)
     try:
         backend = Backend(path=path, user=user, db=db, con=con)
-        initial = backend.load(pipeline, True, DealFilter())  # the first screen, read before the app starts
+        # The first screen, read before the app starts: only as many cards per cell as the terminal can show.
+        window = max(8, shutil.get_terminal_size((160, 45)).lines // 4 + 2)
+        initial = backend.load(pipeline, True, DealFilter(), window=window)
         app = TuikanbanApp(db, user, pipeline, theme, db_path=path, backend=backend, initial=initial)
     except TuikanbanError:
         if con is not None:

@@ -23,7 +23,7 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 from tuikanban.ui.screens.reason import ReasonScreen
 
 MAX_ROWS = 500
@@ -37,7 +37,7 @@ class _Closed:
     stages: list[StageRow]
 
 
-class StagePickScreen(Dialog[int | None]):
+class StagePickScreen(TkDialog[int | None]):
     """Choose the stage a deal goes back into (with each stage's WIP counter)."""
 
     DEFAULT_CSS = """
@@ -94,7 +94,7 @@ class _ClosedTable(DataTable[Content]):
     ]
 
 
-class ClosedDealsScreen(Dialog[int | None]):
+class ClosedDealsScreen(TkDialog[int | None]):
     """Returns the id of the reopened deal, or None."""
 
     DEFAULT_CSS = """

@@ -1,7 +1,7 @@
 """The yes/no ConfirmScreen, and the small pieces every modal screen of the board shares.
 
 Shared pieces (imported by the other screens):
-- `Dialog`: a `ModalScreen[T]` base with the dialog look and `run_db`, which runs a database call in a thread
+- `TkDialog`: a `ModalScreen[T]` base with the dialog look and `run_db`, which runs a database call in a thread
   worker and hands the result (or the `TuikanbanError` sentence) back to the UI thread as a message.
 - `FieldError`: the small inline line under a field ($error colour, hidden while empty).
 - `key_hints`: a line of "key description" pairs in theme colours.
@@ -84,15 +84,15 @@ class _DbResult(Message):
         self.value = value
 
 
-class Dialog(ModalScreen[T]):
+class TkDialog(ModalScreen[T]):
     """Base of the board's modal screens: a centred box on a dimmed board, database work off the UI thread."""
 
     DEFAULT_CSS = """
-    Dialog {
+    TkDialog {
         align: center middle;
         background: $background 55%;
     }
-    Dialog > .dialog {
+    TkDialog > .dialog {
         width: 76;
         max-width: 96%;
         height: auto;
@@ -104,45 +104,45 @@ class Dialog(ModalScreen[T]):
         border-subtitle-color: $text-muted;
         padding: 0 1;
     }
-    Dialog .hints {
+    TkDialog .hints {
         height: auto;
         margin-top: 1;
     }
-    Dialog .section-title {
+    TkDialog .section-title {
         color: $text-accent;
         text-style: bold;
         height: 1;
     }
-    Dialog .form-row {
+    TkDialog .form-row {
         height: auto;
         margin-top: 1;
     }
-    Dialog .form-row > .field-label {
+    TkDialog .form-row > .field-label {
         width: 15;
         margin-right: 1;
         text-align: right;
         color: $text-muted;
     }
-    Dialog .form-row:focus-within > .field-label {
+    TkDialog .form-row:focus-within > .field-label {
         color: $accent;
         text-style: bold;
     }
-    Dialog .form-row Input.-textual-compact {
+    TkDialog .form-row Input.-textual-compact {
         padding: 0 1;
         background: $boost;
     }
-    Dialog .form-row > Input, Dialog .form-row > Select {
+    TkDialog .form-row > Input, TkDialog .form-row > Select {
         width: 1fr;
     }
-    Dialog .form-row > TextArea {
+    TkDialog .form-row > TextArea {
         width: 1fr;
         height: 4;
     }
-    Dialog .form-row > .field-box {
+    TkDialog .form-row > .field-box {
         width: 1fr;
         height: auto;
     }
-    Dialog .banner {
+    TkDialog .banner {
         display: none;
         height: auto;
         padding: 0 1;
@@ -150,9 +150,9 @@ class Dialog(ModalScreen[T]):
         background: $warning 15%;
         color: $text;
     }
-    Dialog .banner.-shown { display: block; }
-    Dialog .banner.-error { background: $error 15%; }
-    Dialog .muted { color: $text-muted; }
+    TkDialog .banner.-shown { display: block; }
+    TkDialog .banner.-error { background: $error 15%; }
+    TkDialog .muted { color: $text-muted; }
     """
 
     busy: bool = False
@@ -199,7 +199,7 @@ class Dialog(ModalScreen[T]):
         self.notify(str(exc), severity="error", markup=False)
 
 
-class ConfirmScreen(Dialog[bool]):
+class ConfirmScreen(TkDialog[bool]):
     """Ask a yes/no question: y or enter says yes, n or escape says no."""
 
     DEFAULT_CSS = """
@@ -227,4 +227,4 @@ class ConfirmScreen(Dialog[bool]):
         self.dismiss(answer)
 
 
-__all__ = ["ConfirmScreen", "Dialog", "FieldError", "key_hints", "literal"]
+__all__ = ["ConfirmScreen", "FieldError", "TkDialog", "key_hints", "literal"]

@@ -21,7 +21,7 @@ from tuikanban.domain.text import clean_text, display
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 
 ACTIVITY_KINDS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
@@ -120,7 +120,7 @@ class _AddRow(Horizontal):
     BINDINGS = [Binding("escape", "screen.close_add", "Close", show=False)]
 
 
-class DealDetailScreen(Dialog[bool]):
+class DealDetailScreen(TkDialog[bool]):
     """Returns True when anything was changed (an edit, an activity, a task ticked)."""
 
     DEFAULT_CSS = """

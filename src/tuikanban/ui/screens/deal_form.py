@@ -23,7 +23,7 @@ from tuikanban.domain.text import clean_text, display
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 from tuikanban.ui.screens.reason import ReasonScreen
 
 MAX_TITLE = deal_service.MAX_TITLE
@@ -105,7 +105,7 @@ class _Values:
 _FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
 
 
-class DealFormScreen(Dialog[DealView | None]):
+class DealFormScreen(TkDialog[DealView | None]):
     """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled."""
 
     DEFAULT_CSS = """
@@ -278,9 +278,9 @@ class DealFormScreen(Dialog[DealView | None]):
                 minor = parse_money(event.value, self._currency())
             except ValidationError:
                 return
-            shown = format_money(minor, self._currency())
-            if shown.replace(",", "") != event.value.strip().replace(",", ""):
-                self._error("value", f"= {shown}", hint=True)
+            plain = format_money(minor, self._currency(), symbol=False).replace(",", "")
+            if plain != event.value.strip().replace(",", ""):  # say what "12.5k" or "$1.2M" was read as
+                self._error("value", f"= {format_money(minor, self._currency())}", hint=True)
         elif name == "close" and event.value.strip():
             try:
                 when = parse_close_date(event.value)

@@ -12,13 +12,13 @@ from textual.widgets.option_list import Option
 
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints
 from tuikanban.ui.screens.pipelines import PipelineForm, create_pipeline
 
 STARTER_NAME = "Sales"
 
 
-class FirstRunScreen(Dialog[int | None]):
+class FirstRunScreen(TkDialog[int | None]):
     """Returns the id of the pipeline created, or None when the user leaves it for later."""
 
     DEFAULT_CSS = """

@@ -10,12 +10,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tuikanban.ui.screens.confirm import Dialog, key_hints
+from tuikanban.ui.screens.confirm import TkDialog, key_hints
 
 HelpSections = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 
 
-class HelpScreen(Dialog[None]):
+class HelpScreen(TkDialog[None]):
     """Sections of (key, description) rows."""
 
     DEFAULT_CSS = """

@@ -22,7 +22,7 @@ from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,7 @@ class _PipelineList(OptionList):
     BINDINGS = [Binding("n", "screen.new", "New pipeline")]
 
 
-class PipelineSwitcher(Dialog[int | None]):
+class PipelineSwitcher(TkDialog[int | None]):
     """Returns the chosen (or newly created) pipeline id, or None when cancelled."""
 
     DEFAULT_CSS = """
@@ -282,7 +282,7 @@ class PipelineSwitcher(Dialog[int | None]):
         create_pipeline(self, self.db, new, make_default=False)
 
 
-def create_pipeline(screen: Dialog[Any], db: Database, new: NewPipeline, *, make_default: bool) -> None:
+def create_pipeline(screen: TkDialog[Any], db: Database, new: NewPipeline, *, make_default: bool) -> None:
     """Create the pipeline in a worker; dismiss the screen with its id, or show the refusal inline."""
 
     def call() -> PipelineInfo:

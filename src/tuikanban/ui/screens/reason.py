@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.ui.screens.confirm import Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 
 
 class _Choices(OptionList):
@@ -28,7 +28,7 @@ class _Choices(OptionList):
             box.insert_text_at_cursor(event.character)
 
 
-class ReasonScreen(Dialog[str | None]):
+class ReasonScreen(TkDialog[str | None]):
     """Ask for a reason: enter on a listed choice picks it, or type free text and press enter."""
 
     DEFAULT_CSS = """

@@ -24,7 +24,7 @@ from tuikanban.domain.text import clean_name, clean_text, display
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import ConfirmScreen, Dialog, FieldError, key_hints, literal
+from tuikanban.ui.screens.confirm import ConfirmScreen, FieldError, TkDialog, key_hints, literal
 
 R = TypeVar("R")
 
@@ -32,7 +32,7 @@ R = TypeVar("R")
 # -- small prompts ------------------------------------------------------------------------------------
 
 
-class AskScreen(Dialog[R | None], Generic[R]):
+class AskScreen(TkDialog[R | None], Generic[R]):
     """One line of text; enter runs `action(text)` in a worker. Its refusal is shown inline; success returns
     the action's result."""
 
@@ -114,7 +114,7 @@ _STAGE_FIELDS = (
 )
 
 
-class StageEditScreen(Dialog[StageInfo | None]):
+class StageEditScreen(TkDialog[StageInfo | None]):
     """Every setting of one stage; returns the saved stage."""
 
     DEFAULT_CSS = """
@@ -281,7 +281,7 @@ _HINTS = {
 }
 
 
-class PipelineSettingsScreen(Dialog[bool]):
+class PipelineSettingsScreen(TkDialog[bool]):
     """Returns True when anything was changed."""
 
     DEFAULT_CSS = """

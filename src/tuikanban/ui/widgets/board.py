@@ -484,7 +484,7 @@ class BoardView(Widget, can_focus=True):
             off = self._offset(li, c)
             focused_cell = li == self.focus_lane and c == self.focus_col
             if slot >= band.slots:  # the line under the last slot: "more below"
-                below = len(cell) - off - band.slots
+                below = model.cell_total(li, c) - off - band.slots
                 if slot == band.slots and line == 0 and below > 0:
                     parts.append([Segment(fit(f"  ↓ {below} more", w), styles["indicator"])])
                 else:

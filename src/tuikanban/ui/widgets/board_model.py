@@ -80,7 +80,11 @@ class BoardModel:
         """Recompute lanes and cells from the cards (after a load, a filter change or a lanes toggle)."""
         if self.lanes_shown:
             lanes = [Lane(t.id, t.name, t.id) for t in self.data.types]
-            if any(c.type_id not in self._type_ids for c in self.by_id.values()):
+            if self.partial and self.data.cell_counts is not None:
+                untyped = any(n and tid not in self._type_ids for (_sid, tid), n in self.data.cell_counts.items())
+            else:
+                untyped = any(c.type_id not in self._type_ids for c in self.by_id.values())
+            if untyped:
                 lanes.append(Lane(NO_TYPE, "No type", None))
         else:
             lanes = [Lane(ALL, "", None)]
@@ -100,9 +104,29 @@ class BoardModel:
     def cell(self, lane_index: int, col: int) -> list[BoardCard]:
         return self.cells[(self.lanes[lane_index].key, self.stages[col].id)]
 
-    def lane_count(self, lane_index: int) -> int:
+    @property
+    def partial(self) -> bool:
+        """Only the first cards of each cell are loaded (a first paint); the full read follows."""
+        return self.data.partial
+
+    def cell_total(self, lane_index: int, col: int) -> int:
+        """How many cards the cell holds (more than are loaded while the model is partial)."""
+        cell = self.cell(lane_index, col)
+        counts = self.data.cell_counts
+        if not self.partial or counts is None or self.filter.active:
+            return len(cell)
+        sid = self.stages[col].id
         key = self.lanes[lane_index].key
-        return sum(len(self.cells[(key, s.id)]) for s in self.stages)
+        if key == ALL:
+            total = self.data.counts.get(sid, 0)
+        elif key == NO_TYPE:
+            total = sum(n for (s, tid), n in counts.items() if s == sid and tid not in self._type_ids)
+        else:
+            total = counts.get((sid, key), 0)
+        return max(total, len(cell))
+
+    def lane_count(self, lane_index: int) -> int:
+        return sum(self.cell_total(lane_index, c) for c in range(len(self.stages)))
 
     def shown_in_stage(self, stage_id: int) -> int:
         return sum(len(self.cells[(lane.key, stage_id)]) for lane in self.lanes)
