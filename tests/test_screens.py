@@ -483,6 +483,21 @@ async def test_switcher_filters_and_picks(db: Database, sales: int) -> None:
     assert app.results == [other]
 
 
+async def test_switcher_n_on_the_list_opens_the_new_pipeline_form(db: Database, sales: int) -> None:
+    app = Host(lambda: PipelineSwitcher(db, sales))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "tab")  # from the filter to the list
+        assert app.screen.focused is app.screen.query_one("#pick-list", OptionList)
+        await press(pilot, "n")
+        assert app.screen.has_class("-new")
+        assert app.screen.focused is app.screen.query_one("#pf-name", Input)
+        await press(pilot, "escape")  # back to the list, then out
+        assert not app.screen.has_class("-new")
+        await press(pilot, "escape")
+    assert app.results == [None]
+
+
 async def test_switcher_creates_a_pipeline_with_inline_validation(db: Database, sales: int) -> None:
     app = Host(lambda: PipelineSwitcher(db, sales))
     async with app.run_test(size=SIZE) as pilot:

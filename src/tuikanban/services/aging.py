@@ -76,7 +76,8 @@ def _stage_rows(session: Session, pipeline_id: int) -> list[Any]:
 
 def _baselines(session: Session, pipeline_id: int, now: datetime) -> tuple[list[Any], dict[int, Baseline]]:
     rows = _stage_rows(session, pipeline_id)
-    history = _history(session, [r.id for r in rows], now)
+    # The history only matters for stages without expected days (reading it is the costly part of the report).
+    history = _history(session, [r.id for r in rows if not r.expected_days], now)
     out: dict[int, Baseline] = {}
     for r in rows:
         avg, n = history.get(r.id, (None, 0))
@@ -100,16 +101,17 @@ def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime |
 _CLOSE_EDIT = and_(_E.kind == literal_column("'edit'"), _E.field == literal_column("'close'"))
 
 
-def _close_pushes(session: Session, pipeline_id: int) -> dict[int, int]:
-    """open deal id -> how many times its close date was moved later (a null old date is no push)."""
+def _close_pushes(session: Session) -> dict[int, int]:
+    """deal id -> how many times its close date was moved later (a null old date is no push).
+
+    Read from the small partial index of close-date edits alone; the caller keeps the open deals' counts.
+    """
     q = (
         select(_E.deal_id, func.count())
-        .select_from(Event.__table__.join(Deal.__table__, _D.id == _E.deal_id))  # type: ignore[attr-defined]
-        .where(_CLOSE_EDIT, _E.old_value.is_not(None), _E.new_value.is_not(None), _E.new_value > _E.old_value,
-               _D.pipeline_id == pipeline_id, _D.status == "open")
+        .where(_CLOSE_EDIT, _E.old_value.is_not(None), _E.new_value.is_not(None), _E.new_value > _E.old_value)
         .group_by(_E.deal_id)
     )
-    return {int(r[0]): int(r[1]) for r in session.connection().execute(q)}
+    return {int(r[0]): int(r[1]) for r in session.connection().execute(q) if r[0] is not None}
 
 
 def _latest_event_column() -> Any:
@@ -136,7 +138,7 @@ def aging_snapshot(
         stages = {r.id: r for r in stage_rows}
         conn = s.connection()
         types = {r.id: r.name for r in conn.execute(select(_T.id, _T.name).where(_T.pipeline_id == p.id))}
-        pushes_by_deal = _close_pushes(s, p.id)
+        pushes_by_deal = _close_pushes(s)
         # Days are computed by SQLite (julianday is exact to the millisecond) rather than by parsing 30,000
         # timestamps in Python: now as a Julian day number, minus the stored times.
         now_jd = _julian_day(at)

@@ -32,7 +32,6 @@ from tuikanban.domain.text import display
 from tuikanban.services.metrics import MetricsReport
 from tuikanban.store.engine import Database
 
-WINDOWS = (30, 90, 180, 365)
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 POLL_SECONDS = 5.0  # how often to look for other people's commits (PRAGMA data_version, microseconds)
 
@@ -513,4 +512,4 @@ class MetricsScreen(Screen[None]):
         return Group(t, spread)
 
 
-__all__ = ["WINDOWS", "MetricsScreen"]
+__all__ = ["MetricsScreen"]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -135,7 +135,17 @@ class _Row:
 
 
 class _PipelineList(OptionList):
+    """The pipelines; `n` starts a new one, any other letter goes on filtering."""
+
     BINDINGS = [Binding("n", "screen.new", "New pipeline")]
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character and event.character not in " n":
+            event.stop()
+            event.prevent_default()
+            box = self.screen.query_one("#pick-filter", Input)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
 
 
 class PipelineSwitcher(TkDialog[int | None]):
@@ -179,7 +189,7 @@ class PipelineSwitcher(TkDialog[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
             box.border_title = "Pipelines"
-            yield Input(placeholder="type to filter", id="pick-filter", compact=True)
+            yield Input(placeholder="type to filter", id="pick-filter", compact=True, select_on_focus=False)
             yield _PipelineList(id="pick-list")
             with Vertical(id="pick-new"):
                 yield Static("New pipeline", classes="section-title")

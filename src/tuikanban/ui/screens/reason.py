@@ -43,7 +43,7 @@ class ReasonScreen(TkDialog[str | None]):
         padding: 0;
     }
     ReasonScreen #reason-choices:focus { background-tint: $foreground 3%; }
-    ReasonScreen #reason-input { margin-top: 1; }
+    ReasonScreen #reason-input { margin-top: 1; background: $boost; padding: 0 1; }
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]

@@ -8,6 +8,7 @@ change; the panel reads in a thread worker and never blocks the board. Enter on 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,11 +160,16 @@ class AgingPanel(Vertical):
         try:
             snap = aging_snapshot(self.db, pipeline_id, deal_filter=deal_filter)
         except TuikanbanError as exc:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._show_error, str(exc), generation)
+            self._hand_over(worker.is_cancelled, self._show_error, str(exc), generation)
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, snap, generation)
+        self._hand_over(worker.is_cancelled, self._show, snap, generation)
+
+    def _hand_over(self, cancelled: bool, callback: Any, *args: Any) -> None:
+        """Run `callback` on the UI thread, unless the load was superseded or the app has stopped meanwhile."""
+        if cancelled:
+            return
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
+            self.app.call_from_thread(callback, *args)
 
     def _show_error(self, message: str, generation: int) -> None:
         if generation != self._generation:
@@ -172,6 +178,7 @@ class AgingPanel(Vertical):
         empty = self.query_one("#aging-empty", Static)
         empty.update(Text(message))
         empty.display = True
+        self.query_one(AgingTable).display = False
 
     def _show(self, snap: AgingSnapshot, generation: int) -> None:
         if generation != self._generation:

@@ -1,0 +1,593 @@
+"""Pilot tests of the board: every key path of SPEC section 6, live updates, first run, read-only.
+
+The board runs its database jobs on its own thread; `settle` waits until they are done and their results are on
+screen. Expected numbers are worked out by hand from the fixture below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.theme import Theme
+from textual.widgets import Input
+
+from tuikanban.domain.models import DealView
+from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
+from tuikanban.store.engine import Database, open_database
+from tuikanban.ui.app import BINDING_SECTIONS, BoardScreen, TuikanbanApp, help_sections
+from tuikanban.ui.widgets.board import BoardView
+
+SIZE = (160, 45)
+
+
+# -- fixture data -----------------------------------------------------------------------------------------------
+#
+# Pipeline "Sales": Lead, Qualified (exit criteria), Proposal (WIP max 1); deal types New, Renewal.
+#   Lead / New:        Initech rollout ($30k, carol, 02-27)  above  Acme pilot ($12.5k, alice, 02-20)
+#   Lead / Renewal:    Globex renewal ($8k, bob, 02-25)
+#   Qualified / New:   Hooli expansion ($5k, alice, 02-10)
+#   Proposal / Renewal: Umbrella deal ($70k, bob, 01-15)
+# Newer deals go on top of their column (create puts a deal above the others).
+
+
+@pytest.fixture
+def sales(db: Database, fixed_now: str) -> dict[str, int]:
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified", "Proposal"], types=["New", "Renewal"])
+    ps.set_stage(db, p.id, "Qualified", exit_criteria="Budget confirmed by the buyer.")
+    ps.set_stage(db, p.id, "Proposal", wip_max=1)
+
+    def deal(title: str, stage: str, dtype: str, value: str, owner: str, at: str, company: str = "") -> int:
+        return ds.create_deal(db, p.id, title, user="tester", stage=stage, dtype=dtype, value=value, owner=owner,
+                              company=company, at=at).id
+
+    ids = {
+        "acme": deal("Acme pilot", "Lead", "New", "12500", "alice", "2026-02-20", "Acme Corp"),
+        "globex": deal("Globex renewal", "Lead", "Renewal", "8000", "bob", "2026-02-25", "Globex"),
+        "initech": deal("Initech rollout", "Lead", "New", "30000", "carol", "2026-02-27", "Initech"),
+        "hooli": deal("Hooli expansion", "Qualified", "New", "5000", "alice", "2026-02-10", "Hooli"),
+        "umbrella": deal("Umbrella deal", "Proposal", "Renewal", "70000", "bob", "2026-01-15", "Umbrella"),
+    }
+    ids["pipeline"] = p.id
+    return ids
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------
+
+
+def board_of(app: TuikanbanApp) -> BoardScreen:
+    return app.board_screen
+
+
+def view_of(app: TuikanbanApp) -> BoardView:
+    return app.board_screen.view
+
+
+async def settle(pilot: Pilot[Any], *, open_db: bool = True) -> None:
+    """Wait until the board's database jobs (and any modal's thread workers) are done and shown."""
+    app = pilot.app
+    assert isinstance(app, TuikanbanApp)
+    screen = app.board_screen
+    for _ in range(400):
+        await pilot.pause()
+        workers_busy = any(not w.is_finished for w in app.workers)
+        if not screen.busy and not workers_busy and (screen.db is not None or not open_db):
+            await pilot.pause()
+            if not screen.busy:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the board did not settle")
+
+
+async def press(pilot: Pilot[Any], *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def screen_text(app: TuikanbanApp) -> str:
+    view = view_of(app)
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+def focused_title(app: TuikanbanApp) -> str | None:
+    card = view_of(app).focused_card
+    return card.title if card else None
+
+
+def record_notifications(app: TuikanbanApp) -> list[tuple[str, str, str]]:
+    """(message, title, severity) of every notification from now on."""
+    seen: list[tuple[str, str, str]] = []
+    original = app.notify
+
+    def notify(message: str, *, title: str = "", severity: Any = "information", timeout: Any = None,
+               markup: bool = True) -> None:
+        seen.append((message, title, str(severity)))
+        original(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+def new_app(db: Database, pipeline: str | None = None) -> TuikanbanApp:
+    return TuikanbanApp(db, "tester", pipeline)
+
+
+# -- painting -------------------------------------------------------------------------------------------------------
+
+
+async def test_board_paints_columns_counters_lanes_and_cards(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        lines = text.splitlines()
+        # headers: name and WIP counter (count/max, or count without a limit), then the stage's total value
+        assert "Lead" in lines[0] and " 3 " in lines[0]
+        assert "Qualified" in lines[0] and " 1 " in lines[0]
+        assert "Proposal" in lines[0] and " 1/1 " in lines[0]
+        assert "$50.5k" in lines[1] and "$5k" in lines[1] and "$70k" in lines[1]
+        # lanes in type order, with their counts (New: Acme, Initech, Hooli; Renewal: Globex, Umbrella)
+        new_at = text.index("▾ New · 3")
+        renewal_at = text.index("▾ Renewal · 2")
+        assert new_at < renewal_at
+        # cards: title, company, compact value, owner; Initech was created after Acme so it sits above it
+        assert text.index("Initech rollout") < text.index("Acme pilot") < renewal_at
+        assert "Globex renewal" in text[renewal_at:] and "Umbrella deal" in text[renewal_at:]
+        assert "Acme Corp" in text and "$12.5k" in text and "@alice" in text
+        # days in stage: Acme entered 2026-02-20 00:00, now is 2026-03-02 12:00 -> 10.5 days
+        acme_line = next(line for line in lines if "Acme pilot" in line)
+        assert "10d" in acme_line
+        header = str(app.board_screen.header.render())
+        assert "Sales" in header and "5 open" in header and "$125.5k" in header and "tester" in header
+        assert focused_title(app) == "Initech rollout"
+
+
+async def test_wip_counter_colours_come_from_theme_variables(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "textual-dark"  # a theme that does not set the tk-* variables: the defaults apply
+        await pilot.pause()
+        variables = app.theme_variables
+        assert variables["tk-wip-limit"] == variables["error"]
+        assert variables["tk-wip-under"] == variables["warning"]
+        assert variables["tk-card-focus"] == variables["accent"]
+        view = view_of(app)
+        at_limit = next(seg for seg in view.render_line(0) if "1/1" in seg.text)
+        assert at_limit.style is not None and at_limit.style.color is not None
+        assert at_limit.style.color.triplet is not None
+        assert at_limit.style.color.triplet.hex.lower() == variables["error"].lower()[:7]
+        # a theme may override the variable: the counter follows
+        app.register_theme(Theme("test-wip", primary="#004578", dark=True, variables={"tk-wip-limit": "#00ff00"}))
+        app.theme = "test-wip"
+        await pilot.pause()
+        at_limit = next(seg for seg in view.render_line(0) if "1/1" in seg.text)
+        assert at_limit.style is not None and at_limit.style.color is not None
+        assert at_limit.style.color.triplet is not None and at_limit.style.color.triplet.hex == "#00ff00"
+
+
+async def test_aging_badges_use_stage_baselines(db: Database, sales: dict[str, int]) -> None:
+    # No expected days and no history: the baseline is 7 days, aging from 10.5, stalled from 14.
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = view_of(app)
+        assert view.baselines  # read once the database is open
+        variables = app.theme_variables
+
+        def badge_colour(title: str, badge: str) -> str:
+            for y in range(view.size.height):
+                strip = view.render_line(y)
+                if title in strip.text:
+                    seg = next(s for s in strip if s.text == badge)
+                    assert seg.style is not None and seg.style.color is not None
+                    assert seg.style.color.triplet is not None
+                    return seg.style.color.triplet.hex.lower()
+            raise AssertionError(title)
+
+        assert badge_colour("Acme pilot", "10d") == variables["tk-aging"].lower()[:7]  # 10.5 days: aging
+        assert badge_colour("Umbrella deal", "46d") == variables["tk-stalled"].lower()[:7]  # 46.5 days: stalled
+
+
+# -- navigation -----------------------------------------------------------------------------------------------------
+
+
+async def test_navigation_across_columns_and_lanes(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert focused_title(app) == "Initech rollout"
+        await press(pilot, "down")
+        assert focused_title(app) == "Acme pilot"
+        await press(pilot, "down")  # past the last New card of Lead: on into the Renewal lane
+        assert focused_title(app) == "Globex renewal"
+        await press(pilot, "j")  # nothing below: stays
+        assert focused_title(app) == "Globex renewal"
+        await press(pilot, "k", "up")
+        assert focused_title(app) == "Initech rollout"
+        await press(pilot, "right")
+        assert focused_title(app) == "Hooli expansion"
+        await press(pilot, "l")  # Proposal has nothing in the New lane: the empty cell is focused
+        view = view_of(app)
+        assert view.focus_col == 2 and view.focused_card is None
+        assert "empty · n adds a deal" in screen_text(app)
+        await press(pilot, "down")  # and down continues into the Renewal lane
+        assert focused_title(app) == "Umbrella deal"
+        await press(pilot, "h")
+        assert view.focus_col == 1 and view.focused_card is None
+        await press(pilot, "left")
+        assert focused_title(app) == "Globex renewal"
+
+
+# -- moving ---------------------------------------------------------------------------------------------------------
+
+
+async def test_move_updates_two_columns_keeps_focus_and_shows_exit_criteria(
+    db: Database, sales: dict[str, int]
+) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        loads: list[Any] = []
+        original_load = app.backend.load
+        app.backend.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
+        notes = record_notifications(app)
+        await press(pilot, "shift+right")
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Qualified"
+        assert focused_title(app) == "Initech rollout" and view_of(app).focus_col == 1
+        model = board_of(app).model
+        assert model is not None
+        stages = {s.name: s.id for s in model.stages}
+        assert model.count(stages["Lead"]) == 2 and model.count(stages["Qualified"]) == 2
+        assert model.value(stages["Lead"]) == 2_050_000 and model.value(stages["Qualified"]) == 3_500_000
+        assert ("Budget confirmed by the buyer.", "Qualified: exit criteria", "information") in notes
+        # the move was applied to the two columns: no board re-read, even after a few polls of data_version
+        await asyncio.sleep(1.2)
+        await settle(pilot)
+        assert loads == []
+        await press(pilot, "H")  # and back with the vim key
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+        assert focused_title(app) == "Initech rollout" and view_of(app).focus_col == 0
+        await press(pilot, "H")  # already in the first stage: says so, changes nothing
+        assert any("already in the first stage" in n[0] for n in notes)
+
+
+async def test_refused_move_names_stage_and_limit_and_force_asks_a_reason(
+    db: Database, sales: dict[str, int]
+) -> None:
+    from tuikanban.ui.screens.reason import ReasonScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        await press(pilot, "right")  # Hooli expansion, in Qualified
+        await press(pilot, "shift+right")  # Proposal holds 1 of 1
+        assert ("Proposal is at its WIP limit (1/1).", "WIP limit", "warning") in notes
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, "escape")  # no reason: nothing moves
+        assert app.screen is app.board_screen
+        assert ds.get_deal(db, sales["hooli"]).stage_name == "Qualified"
+        await press(pilot, "L")
+        assert isinstance(app.screen, ReasonScreen)
+        app.screen.query_one("#reason-input", Input).value = "Board approved it"
+        await pilot.pause()
+        app.screen.query_one("#reason-input", Input).focus()
+        await press(pilot, "enter")
+        deal = ds.get_deal(db, sales["hooli"])
+        assert deal.stage_name == "Proposal"
+        history = ds.deal_history(db, deal.id)
+        assert [e.reason for e in history if e.kind == "wip_override"] == ["Board approved it"]
+        assert focused_title(app) == "Hooli expansion"
+        assert "2/1 over" in screen_text(app).splitlines()[0]
+
+
+async def test_reorder_within_the_cell(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "shift+down")  # Initech below Acme
+        text = screen_text(app)
+        assert text.index("Acme pilot") < text.index("Initech rollout")
+        assert focused_title(app) == "Initech rollout"
+        lead = [d.title for d in ds.list_deals(db, sales["pipeline"]) if d.stage_name == "Lead"]
+        assert lead.index("Acme pilot") < lead.index("Initech rollout")
+        await press(pilot, "K")  # and back up
+        text = screen_text(app)
+        assert text.index("Initech rollout") < text.index("Acme pilot")
+
+
+# -- closing, undo --------------------------------------------------------------------------------------------------
+
+
+async def test_won_lost_with_reason_and_undo(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.reason import ReasonScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "w")
+        assert ds.get_deal(db, sales["initech"]).status == "won"
+        assert "Initech rollout" not in screen_text(app)
+        assert focused_title(app) == "Acme pilot"  # the next card takes the focus
+        model = board_of(app).model
+        assert model is not None
+        lead = model.stages[0].id
+        assert model.count(lead) == 2
+        await press(pilot, "x")
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, "enter")  # the first of the pipeline's lost reasons
+        acme = ds.get_deal(db, sales["acme"])
+        assert (acme.status, acme.lost_reason) == ("lost", "Price")
+        assert model.count(lead) == 1
+        await press(pilot, "u")  # undo the last close: Acme is open again, focused
+        assert ds.get_deal(db, sales["acme"]).status == "open"
+        assert focused_title(app) == "Acme pilot"
+        assert board_of(app).model is not None and board_of(app).model.count(lead) == 2  # type: ignore[union-attr]
+
+
+# -- filter, lanes --------------------------------------------------------------------------------------------------
+
+
+async def test_filter_by_text_owner_and_type_keeps_counters(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        field = app.board_screen.query_one("#filter", Input)
+        assert field.has_focus
+        await pilot.press(*"acme")
+        await asyncio.sleep(0.3)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Acme pilot" in text and "Initech rollout" not in text and "Umbrella deal" not in text
+        assert " 3 " in text.splitlines()[0]  # the counter still counts every open deal of Lead
+        assert "1 shown" in text.splitlines()[1]
+        await press(pilot, "enter")  # keep it, back to the board
+        assert not app.board_screen.query_one("#filter-bar").display
+        header = str(app.board_screen.header.render())
+        assert 'filter: "acme" (1 shown)' in header
+        assert focused_title(app) == "Acme pilot"
+        await press(pilot, "escape")  # clears it
+        assert "Initech rollout" in screen_text(app)
+        await press(pilot, "slash")
+        await pilot.press(*"owner:bob")
+        await press(pilot, "enter")
+        text = screen_text(app)
+        assert "Globex renewal" in text and "Umbrella deal" in text and "Acme pilot" not in text
+        await press(pilot, "slash")
+        field.value = "type:new"
+        await press(pilot, "enter")
+        text = screen_text(app)
+        assert "Acme pilot" in text and "Hooli expansion" in text and "Globex renewal" not in text
+
+
+async def test_lanes_toggle_keeps_focus(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "down")
+        assert focused_title(app) == "Globex renewal"
+        await press(pilot, "s")
+        text = screen_text(app)
+        assert "▾ New" not in text and "▾ Renewal" not in text
+        assert focused_title(app) == "Globex renewal"
+        # one list per column, in rank order: Initech, Globex, Acme (created 02-20, 02-25, 02-27, newest on top)
+        assert text.index("Initech rollout") < text.index("Globex renewal") < text.index("Acme pilot")
+        await press(pilot, "s")
+        assert "▾ New · 3" in screen_text(app)
+        assert focused_title(app) == "Globex renewal"
+
+
+# -- forms --------------------------------------------------------------------------------------------------------
+
+
+async def test_new_deal_form_refuses_bad_input_then_creates_in_the_focused_cell(
+    db: Database, sales: dict[str, int]
+) -> None:
+    from tuikanban.ui.screens.deal_form import DealFormScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "right", "n")
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        form.query_one("#f-value", Input).value = "12x"
+        await press(pilot, "ctrl+s")
+        assert app.screen is form  # nothing saved: no title, bad value
+        assert len(ds.list_deals(db, sales["pipeline"])) == 5
+        form.query_one("#f-title", Input).value = "Wayne pilot"
+        form.query_one("#f-value", Input).value = "45k"
+        await press(pilot, "ctrl+s")
+        assert app.screen is app.board_screen
+        created = [d for d in ds.list_deals(db, sales["pipeline"]) if d.title == "Wayne pilot"]
+        assert len(created) == 1
+        deal: DealView = created[0]
+        assert (deal.stage_name, deal.type_name, deal.value_minor, deal.owner) == ("Qualified", "New", 4_500_000,
+                                                                                   "tester")
+        assert focused_title(app) == "Wayne pilot"
+        assert "Wayne pilot" in screen_text(app)
+
+
+async def test_edit_focused_deal(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.deal_form import DealFormScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "e")
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        assert form.query_one("#f-title", Input).value == "Initech rollout"
+        form.query_one("#f-title", Input).value = "Initech rollout, phase 2"
+        await press(pilot, "ctrl+s")
+        assert ds.get_deal(db, sales["initech"]).title == "Initech rollout, phase 2"
+        assert focused_title(app) == "Initech rollout, phase 2"
+
+
+async def test_enter_opens_the_deal_detail(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DealDetailScreen)
+        assert app.screen.deal_id == sales["initech"]
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+
+
+# -- pipelines, first run -------------------------------------------------------------------------------------------
+
+
+async def test_pipeline_switch(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.pipelines import PipelineSwitcher
+
+    other = ps.create_pipeline(db, "Partners", "Intro,Pilot").id
+    ds.create_deal(db, other, "Contoso reseller", user="tester", stage="Pilot")
+    app = new_app(db, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "p")
+        assert isinstance(app.screen, PipelineSwitcher)
+        await pilot.press(*"part")
+        await press(pilot, "enter")
+        assert app.screen is app.board_screen
+        text = screen_text(app)
+        assert "Intro" in text.splitlines()[0] and "Contoso reseller" in text
+        assert "Partners" in str(app.board_screen.header.render())
+        assert view_of(app).focus_col == 0
+
+
+async def test_first_run_offers_the_starter_pipeline(db: Database) -> None:
+    from tuikanban.ui.screens.first_run import FirstRunScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, FirstRunScreen)
+        await press(pilot, "enter")
+        assert app.screen is app.board_screen
+        first = screen_text(app).splitlines()[0]
+        for name in ps.STARTER_STAGES:
+            assert name in first
+
+
+async def test_first_run_declined_leaves_a_clear_message(db: Database) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+        assert "This database has no pipeline yet." in screen_text(app)
+        assert ps.list_pipelines(db) == []
+
+
+# -- live updates ---------------------------------------------------------------------------------------------------
+
+
+async def test_another_process_change_shows_within_a_second_and_focus_stays(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "down")
+        assert focused_title(app) == "Acme pilot"
+        other = open_database(db_path)  # another connection, as another rep's board or the CLI would have
+        try:
+            ds.create_deal(other, sales["pipeline"], "Stark upgrade", user="dana", stage="Lead", dtype="New")
+            ds.move_deal(other, sales["hooli"], "Lead", user="dana")
+        finally:
+            other.close()
+        for _ in range(40):  # no key press: the board polls PRAGMA data_version every half second
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            if "Stark upgrade" in screen_text(app):
+                break
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Stark upgrade" in text
+        model = board_of(app).model
+        assert model is not None
+        assert model.count(model.stages[0].id) == 5 and model.count(model.stages[1].id) == 0
+        assert focused_title(app) == "Acme pilot"
+
+
+async def test_a_move_refused_because_another_user_closed_the_deal_is_a_message(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        other = open_database(db_path)
+        try:
+            ds.win_deal(other, sales["initech"], user="dana")
+        finally:
+            other.close()
+        await press(pilot, "shift+right")  # the board still shows it (until the next poll)
+        assert any(sev == "error" and "won" in msg for msg, _t, sev in notes)
+        await asyncio.sleep(0.7)
+        await settle(pilot)
+        assert "Initech rollout" not in screen_text(app)
+
+
+# -- read-only, help, safety ----------------------------------------------------------------------------------------
+
+
+async def test_read_only_database_says_so_and_refuses_writes(db: Database, sales: dict[str, int],
+                                                             db_path: Path) -> None:
+    ro = open_database(db_path, readonly=True)
+    try:
+        app = TuikanbanApp(ro, "tester")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert "read-only" in str(app.board_screen.header.render())
+            notes = record_notifications(app)
+            await press(pilot, "shift+right")
+            assert any("read-only" in msg and sev == "error" for msg, _t, sev in notes)
+            assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+    finally:
+        ro.close()
+
+
+async def test_help_lists_every_key_of_the_spec(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.help import HelpScreen
+
+    sections = help_sections()
+    keys = " ".join(key for _title, rows in sections for key, _desc in rows)
+    for key in ("←", "→", "h", "l", "↑", "↓", "k", "j", "⇧→", "⇧←", "L", "H", "⇧↑", "⇧↓", "K", "J", "n", "enter",
+                "w", "x", "a", "m", "s", "p", "/", "u", "?", "ctrl+p", "esc", "q", "e", "c", ",", "r"):
+        assert key in keys.split(), key
+    for _title, bindings in BINDING_SECTIONS:
+        for binding in bindings:
+            assert binding.id and binding.id.startswith("board.")
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+
+
+async def test_user_text_is_shown_literally(db: Database, fixed_now: str) -> None:
+    p = ps.create_pipeline(db, "Sales", ["Lead"])
+    ds.create_deal(db, p.id, "[bold red]Boom[/] \x1b]52;c;aGk=\x07deal", user="tester", company="[link=x]Co[/link]")
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "[bold red]Boom[/]" in text and "[link=x]Co[/link]" in text
+        assert "\x1b" not in text and "\x07" not in text
+        notes = record_notifications(app)
+        await press(pilot, "w")  # the notification quotes the title literally too
+        assert any("[bold red]Boom[/]" in msg for msg, _t, _s in notes)

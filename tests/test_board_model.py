@@ -1,0 +1,107 @@
+"""The board's data model: cells per lane and stage, incremental updates, filter, partial first reads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from tuikanban.domain.filters import parse_filter
+from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
+from tuikanban.store.fastread import BoardCard, BoardSnapshot
+from tuikanban.ui.widgets.board_model import ALL, NO_TYPE, BoardModel
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+PIPE = PipelineInfo(1, "Sales", "USD", None, 10, ("Price",), True)
+STAGES = [StageInfo(10, 1, "Lead", 0, None, None, None, None, 0, ""),
+          StageInfo(20, 1, "Won-ish", 1, 3, 1, None, None, 0, "")]
+TYPES = [DealTypeInfo(100, 1, "New", 0), DealTypeInfo(200, 1, "Renewal", 1)]
+
+
+def card(i: int, stage: int, type_id: int | None, rank: int, value: int | None = 1000, **kw: object) -> BoardCard:
+    fields: dict[str, object] = dict(
+        id=i, pipeline_id=1, title=f"Deal {i}", company="", contact="", value_minor=value, currency="USD",
+        owner="alice", type_id=type_id, type_name={100: "New", 200: "Renewal"}.get(type_id or 0), expected_close=None,
+        stage_id=stage, status="open", rank=rank, stage_entered_at=T0, version=1,
+    )
+    fields.update(kw)
+    return BoardCard(**fields)  # type: ignore[arg-type]
+
+
+def snapshot(cards: list[BoardCard]) -> BoardSnapshot:
+    counts: dict[int, int] = {}
+    sums: dict[int, int] = {}
+    for c in cards:
+        counts[c.stage_id] = counts.get(c.stage_id, 0) + 1
+        sums[c.stage_id] = sums.get(c.stage_id, 0) + (c.value_minor or 0)
+    ordered = sorted(cards, key=lambda c: (c.stage_id, c.rank, c.id))
+    return BoardSnapshot(PIPE, list(STAGES), list(TYPES), ordered, counts, sums)
+
+
+def titles(model: BoardModel, lane: int, col: int) -> list[str]:
+    return [c.title for c in model.cell(lane, col)]
+
+
+def test_cells_by_lane_with_a_no_type_lane_last() -> None:
+    m = BoardModel(snapshot([card(1, 10, 100, 5), card(2, 10, 200, 1), card(3, 10, None, 2), card(4, 20, 100, 0),
+                             card(5, 10, 100, 3)]))
+    assert [lane.name for lane in m.lanes] == ["New", "Renewal", "No type"]
+    assert titles(m, 0, 0) == ["Deal 5", "Deal 1"]  # rank order
+    assert titles(m, 2, 0) == ["Deal 3"]
+    assert m.lane_count(0) == 3 and m.lane_count(1) == 1
+    m.set_lanes(False)
+    assert [lane.key for lane in m.lanes] == [ALL]
+    assert titles(m, 0, 0) == ["Deal 2", "Deal 3", "Deal 5", "Deal 1"]
+
+
+def test_no_type_lane_only_when_needed() -> None:
+    m = BoardModel(snapshot([card(1, 10, 100, 0)]))
+    assert [lane.key for lane in m.lanes] == [100, 200]
+    m.upsert(card(9, 20, None, -1))  # a deal without a type arrives: the lane appears
+    assert [lane.key for lane in m.lanes] == [100, 200, NO_TYPE]
+    assert titles(m, 2, 1) == ["Deal 9"]
+
+
+def test_move_close_and_edit_update_counts_and_cells_in_place() -> None:
+    m = BoardModel(snapshot([card(1, 10, 100, 0, 500), card(2, 10, 100, 1, 700), card(3, 20, 100, 0, None)]))
+    assert (m.count(10), m.value(10), m.count(20), m.value(20)) == (2, 1200, 1, 0)
+    m.upsert(replace(m.by_id[1], stage_id=20, rank=-1))  # moved to the top of the next stage
+    assert titles(m, 0, 0) == ["Deal 2"] and titles(m, 0, 1) == ["Deal 1", "Deal 3"]
+    assert (m.count(10), m.value(10), m.count(20), m.value(20)) == (1, 700, 2, 500)
+    m.upsert(replace(m.by_id[2], status="won"))  # closed: off the board
+    assert titles(m, 0, 0) == [] and m.count(10) == 0 and m.value(10) == 0 and 2 not in m.by_id
+    m.upsert(replace(m.by_id[3], type_id=200, type_name="Renewal", value_minor=900))  # edited: new lane, value
+    assert titles(m, 1, 1) == ["Deal 3"] and m.value(20) == 1400
+    assert m.remove(1) is not None and m.count(20) == 1
+    assert m.locate(3) == (1, 1, 0) and m.locate(1) is None
+
+
+def test_filter_hides_cards_but_not_counts() -> None:
+    m = BoardModel(snapshot([card(1, 10, 100, 0, owner="bob"), card(2, 10, 200, 1, company="Acme"),
+                             card(3, 20, 100, 0)]))
+    m.set_filter(parse_filter("owner:bob"))
+    assert titles(m, 0, 0) == ["Deal 1"] and titles(m, 1, 0) == [] and m.shown_total == 1
+    assert m.count(10) == 2 and m.open_total == 3
+    m.set_filter(parse_filter("acme"))
+    assert m.shown_total == 1 and titles(m, 1, 0) == ["Deal 2"]
+    m.upsert(card(4, 20, 100, -1, title="Acme again"))  # a new deal is shown only if it matches
+    m.upsert(card(5, 20, 100, -2, title="Other"))
+    assert titles(m, 0, 1) == ["Acme again"] and m.count(20) == 3
+
+
+def test_replace_stage_after_a_reorder() -> None:
+    m = BoardModel(snapshot([card(1, 10, 100, 0), card(2, 10, 100, 1), card(3, 20, 100, 0)]))
+    m.replace_stage(10, [card(2, 10, 100, 0), card(1, 10, 100, 1)], 2, 2000)
+    assert titles(m, 0, 0) == ["Deal 2", "Deal 1"] and m.count(10) == 2
+
+
+def test_partial_first_read_reports_true_cell_sizes() -> None:
+    snap = snapshot([card(1, 10, 100, 0), card(2, 10, 200, 0)])
+    snap.partial = True
+    snap.cell_counts = {(10, 100): 40, (10, 200): 3, (10, None): 2, (20, 100): 0}
+    snap.counts = {10: 45}
+    m = BoardModel(snap)
+    assert [lane.key for lane in m.lanes] == [100, 200, NO_TYPE]  # deals without a type exist, though not loaded
+    assert m.cell_total(0, 0) == 40 and m.cell_total(1, 0) == 3 and m.cell_total(2, 0) == 2
+    assert m.lane_count(0) == 40
+    m.set_lanes(False)
+    assert m.cell_total(0, 0) == 45
