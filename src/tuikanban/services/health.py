@@ -152,8 +152,9 @@ def doctor(path: Path | str | None) -> list[Check]:
             checks.append(Check("database", OK, f"{db_path} is a tuikanban database, schema {version} (current)."))
         if version is not None:
             checks.append(Check("journal", OK, "WAL mode: readers never wait for writers.") if is_wal else Check(
-                "journal", PROBLEM, "The database is not in WAL mode, so readers and writers block each other.",
-                "Open it once with tuikanban from an account that can write to it; that switches it to WAL."))
+                "journal", NOTE, "The database is not in WAL mode yet (a backup copy is not); tuikanban switches "
+                "it to WAL the first time it opens it with write access.",
+                "Open it once with tuikanban from an account that can write to it."))
     except DatabaseError as exc:
         fix = "Restore the latest backup ('tuikanban backup PATH' makes one)."
         if "newer" in str(exc):
@@ -166,8 +167,9 @@ def doctor(path: Path | str | None) -> list[Check]:
         if findings == ["ok"]:
             checks.append(Check("integrity", OK, "PRAGMA integrity_check found no damage."))
         else:
-            shown = "; ".join(f.strip() for f in findings[:3])
-            more = f" (and {len(findings) - 3} more findings)" if len(findings) > 3 else ""
+            lines = [ln.strip() for f in findings for ln in f.splitlines() if ln.strip() and "***" not in ln]
+            shown = "; ".join(lines[:3])
+            more = f" (and {len(lines) - 3} more findings)" if len(lines) > 3 else ""
             checks.append(Check("integrity", PROBLEM, f"The database is damaged: {shown}{more}.",
                                 "Stop using it, restore the latest backup, or salvage it with "
                                 f"'sqlite3 {db_path} .recover | sqlite3 recovered.db'."))
@@ -192,22 +194,21 @@ def _history_check(path: Path) -> Check:
         db = open_database(path, readonly=True)
     except DatabaseError as exc:
         return Check("history", PROBLEM, str(exc))
-    d = Deal.__table__.c  # type: ignore[attr-defined]
-    y = Stay.__table__.c  # type: ignore[attr-defined]
-    e = Event.__table__.c  # type: ignore[attr-defined]
+    deal_t = Deal.__table__  # type: ignore[attr-defined]
+    d, y, e = deal_t.c, Stay.__table__.c, Event.__table__.c  # type: ignore[attr-defined]
     try:
         with db.read() as s:
             conn = s.connection()
-            total = int(conn.execute(select(func.count()).select_from(Deal.__table__)).scalar_one())  # type: ignore[attr-defined]
+            total = int(conn.execute(select(func.count()).select_from(deal_t)).scalar_one())
             open_stays = (select(y.deal_id, func.count().label("n"), func.max(y.stage_id).label("stage"))
                           .where(y.left_at.is_(None)).group_by(y.deal_id).subquery())
             bad_open = [r[0] for r in conn.execute(
-                select(d.id).select_from(d.table.outerjoin(open_stays, open_stays.c.deal_id == d.id))
+                select(d.id).select_from(deal_t.outerjoin(open_stays, open_stays.c.deal_id == d.id))
                 .where(d.status == "open")
                 .where((open_stays.c.n.is_(None)) | (open_stays.c.n != 1) | (open_stays.c.stage != d.stage_id))
                 .limit(20))]
             bad_closed = [r[0] for r in conn.execute(
-                select(d.id).select_from(d.table.join(open_stays, open_stays.c.deal_id == d.id))
+                select(d.id).select_from(deal_t.join(open_stays, open_stays.c.deal_id == d.id))
                 .where(d.status != "open").limit(20))]
             creates = select(e.deal_id).where(e.kind == "create")
             no_create = [r[0] for r in conn.execute(select(d.id).where(d.id.not_in(creates)).limit(20))]
@@ -280,11 +281,17 @@ def _folder_checks(db_path: Path, existing: Path | None) -> list[Check]:
 def _sharing_checks(folder: Path, fst: os.stat_result, existing: Path | None) -> list[Check]:
     fmode = fst.st_mode
     file_st = existing.stat() if existing is not None else None
-    shared = bool(fmode & stat.S_IXGRP) and (file_st is None or bool(file_st.st_mode & stat.S_IRGRP))
+    # Sharing is meant when the folder or the file lets a group write (or the folder hands its group on).
+    shared = bool(fmode & (stat.S_IWGRP | stat.S_ISGID)) or (file_st is not None and bool(
+        file_st.st_mode & stat.S_IWGRP))
     if not shared:
         what = f"{existing} ({_mode(file_st.st_mode)})" if file_st else "the board"
-        return [Check("sharing", OK, f"Private to {_user(fst.st_uid)}: {what} in a {_mode(fmode)} folder. To share "
-                      "the board, see 'Sharing a board over SSH' in the README.")]
+        found = [Check("sharing", OK, f"Not shared: only {_user(fst.st_uid)} can write {what} in its "
+                       f"{_mode(fmode)} folder. To share the board, see 'Sharing a board over SSH' in the README.")]
+        if file_st is not None and file_st.st_mode & stat.S_IROTH and fmode & stat.S_IXOTH:
+            found.append(Check("privacy", NOTE, f"Everyone on this host can read {existing} "
+                               f"(mode {_mode(file_st.st_mode)}).", f"chmod o-rwx {existing} if that is not meant"))
+        return found
     group = _group(fst.st_gid)
     checks: list[Check] = []
     if not fmode & stat.S_IWGRP:

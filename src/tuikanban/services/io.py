@@ -338,6 +338,8 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
     created = attempt(lambda: clock.parse_instant(created_raw, what="created_at")) if created_raw else now
     closed_raw = raw.get("closed_at", "").strip()
     closed = attempt(lambda: clock.parse_instant(closed_raw, what="closed_at")) if closed_raw else None
+    if not created_raw and closed is not None:
+        created = closed  # a closed deal with no creation time: created when it closed, not now
     close_raw = raw.get("expected_close", "").strip()
     expected = attempt(lambda: clock.parse_date(close_raw, what="expected_close date")) if close_raw else None
 

@@ -278,10 +278,9 @@ class AgingPanel(Vertical):
             mark, _meaning = SIGNAL_LEGEND[s]
             line.append(mark, style=self._style("signal"))
             short = {"no_activity": f"quiet {snap.stale_days}d+", "past_close": "past close",
-                     "close_pushed": "close pushed", "no_value": "no value"}[s]
+                     "close_pushed": "pushed", "no_value": "no value"}[s]
             line.append(f" {short}", style=muted)
-        line.append("\n")
-        line.append("enter: show on board · c: chart", style=muted)
+        line.append("  ⏎ show · c chart", style=muted)
         self.query_one("#aging-legend", Static).update(line)
 
     def _cursor_deal_id(self) -> int | None:

@@ -295,9 +295,10 @@ class BoardView(Widget, can_focus=True):
             bands.append(Band(0, 0, cap, body))
             return cols, bands
         y = 0
-        n = len(model.stages)
+        shown = [c for c, _x, _w in cols]
         for li in range(len(model.lanes)):
-            most = max((len(model.cell(li, c)) for c in range(n)), default=0)
+            # bands are as tall as their fullest cell on screen (so a narrow terminal wastes no lines)
+            most = max((len(model.cell(li, c)) for c in shown), default=0)
             if li == self.focus_lane and self.focus_deal is None:
                 most = max(most, 1)  # room for the focused empty cell
             slots = min(most, cap)
@@ -317,8 +318,8 @@ class BoardView(Widget, can_focus=True):
         assert self.model is not None
         if not self.model.lanes_shown:
             return self._cap()
-        n = len(self.model.stages)
-        most = max((len(self.model.cell(lane, c)) for c in range(n)), default=0)
+        shown = [c for c, _x, _w in self._columns()]
+        most = max((len(self.model.cell(lane, c)) for c in shown), default=0)
         return min(max(most, 1), self._cap())
 
     def _reveal(self, lane: int, col: int, index: int) -> None:

@@ -1,0 +1,176 @@
+"""Benchmark the board in a real pseudo-terminal: first paint, key-to-paint, peak memory.
+
+    python bench/board_bench.py                      # 10 / 1,000 / 10,000 / 50,000 open deals, 160x45
+    python bench/board_bench.py --sizes 10,10000 --runs 5
+
+For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
+runs the real `tuikanban` command under /work/shared/tools/tui_timer.py (or --timer PATH), which renders the
+terminal with pyte and timestamps every byte:
+
+- first paint: from spawning the process until the board (a stage name in a column header) is on screen;
+- focus move: key-to-paint of `down` (the screen's first change after the key);
+- card move: key-to-paint of shift+right / shift+left (alternating, so the deal goes back and forth);
+- peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import).
+
+A bare Textual app that paints one line is measured the same way for comparison, and `python -X importtime`
+shows where start-up time goes. Figures only: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TIMER = Path("/work/shared/tools/tui_timer.py")
+BARE_APP = '''
+from textual.app import App
+from textual.widgets import Static
+
+
+class Bare(App):
+    def compose(self):
+        yield Static("BARE-TEXTUAL-APP")
+
+
+Bare().run()
+'''
+
+
+def build(dir_: Path, open_deals: int) -> Path:
+    path = dir_ / f"board-{open_deals}.db"
+    if path.exists():
+        return path
+    print(f"building {path.name} ({open_deals:,} open deals)...", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "gen.py"), "--deals", str(open_deals * 2), "--open",
+                    str(open_deals), "--out", str(path)], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def timer(timer_path: Path, cmd: list[str], *, marker: str, keys: list[str], runs: int, env: dict[str, str],
+          cols: int, rows: int, settle_ms: int = 250) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = fh.name
+    args = [sys.executable, str(timer_path), "--cols", str(cols), "--rows", str(rows), "--marker", marker,
+            "--runs", str(runs), "--settle", str(settle_ms), "--json", out, "--quiet", "--timeout", "60"]
+    for k in keys:
+        args += ["--key", k]
+    for k, v in env.items():
+        args += ["--env", f"{k}={v}"]
+    subprocess.run([*args, "--", *cmd], check=False, stdout=subprocess.DEVNULL)
+    with open(out) as fh:
+        data = json.load(fh)
+    os.unlink(out)
+    return data
+
+
+def med(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def p90(xs: list[float]) -> float | None:
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    return xs[min(len(xs) - 1, max(0, int(round(0.9 * len(xs) + 0.4999)) - 1))]
+
+
+def fmt(x: float | None, unit: str = "") -> str:
+    return "-" if x is None else f"{x:,.0f}{unit}"
+
+
+def importtime(top: int) -> list[tuple[float, str]]:
+    """Cumulative import times (ms) of what `tuikanban` imports before its first paint."""
+    code = ("import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.app, sys; "
+            "print('orm-before-first-paint', any(m.startswith(('sqlalchemy', 'sqlmodel', 'pydantic')) "
+            "for m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          check=True)
+    rows = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _self, cum, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        if cum.isdigit():
+            rows.append((int(cum) / 1000, name))
+    print(proc.stdout.strip())
+    rows.sort(reverse=True)
+    return rows[:top]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10,1000,10000,50000", help="open deals, comma-separated")
+    ap.add_argument("--runs", type=int, default=5, help="first-paint runs per size")
+    ap.add_argument("--keys", type=int, default=20, help="key presses per key measurement")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuikanban-bench")
+    ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER)
+    ap.add_argument("--cols", type=int, default=160)
+    ap.add_argument("--rows", type=int, default=45)
+    a = ap.parse_args(argv)
+    a.dir.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
+    tuikanban = str(Path(sys.executable).with_name("tuikanban"))
+    config = a.dir / "config"  # an empty settings folder: no remembered theme or pipeline
+    base_env = {"TUIKANBAN_USER": "bench", "XDG_CONFIG_HOME": str(config)}
+
+    bare = a.dir / "bare_app.py"
+    bare.write_text(BARE_APP)
+    bare_run = timer(a.timer, [sys.executable, str(bare)], marker="BARE-TEXTUAL-APP", keys=[], runs=a.runs, env={},
+                     cols=a.cols, rows=a.rows)
+    bare_ms = bare_run["summary"]["marker_ms_median"]
+    bare_rss = bare_run["summary"]["max_rss_kb_median"]
+
+    results = []
+    for n in sizes:
+        db = build(a.dir, n)
+        env = {**base_env, "TUIKANBAN_DB": str(db)}
+        cmd = [tuikanban]
+        paint = timer(a.timer, cmd, marker="Prospecting", keys=[], runs=a.runs, env=env, cols=a.cols, rows=a.rows)
+        focus = timer(a.timer, cmd, marker="Prospecting", keys=["down"] * a.keys, runs=1, env=env, cols=a.cols,
+                      rows=a.rows)
+        moves = timer(a.timer, cmd, marker="Prospecting", keys=["shift+right", "shift+left"] * (a.keys // 2),
+                      runs=1, env=env, cols=a.cols, rows=a.rows, settle_ms=400)
+        focus_ms = [k["first_change_ms"] for r in focus["runs"] for k in r["keys"]]
+        move_ms = [k["first_change_ms"] for r in moves["runs"] for k in r["keys"]]
+        results.append({
+            "open": n, "first_paint_ms": paint["summary"]["marker_ms_median"],
+            "first_paint_runs": [r["marker_ms"] for r in paint["runs"]],
+            "focus_median_ms": med(focus_ms), "focus_p90_ms": p90(focus_ms),
+            "move_median_ms": med(move_ms), "move_p90_ms": p90(move_ms), "move_all_ms": move_ms,
+            "peak_rss_kb": max(r["max_rss_kb"] or 0 for r in moves["runs"]),
+            "failures": paint["summary"]["failures"] + focus["summary"]["failures"] + moves["summary"]["failures"],
+        })
+
+    base = results[0]["first_paint_ms"] if results else None
+    print(f"\nboard benchmark, {a.cols}x{a.rows}, medians; bare Textual app (one line): {fmt(bare_ms, ' ms')} "
+          f"first paint, {fmt(bare_rss / 1024 if bare_rss else None, ' MB')} RSS\n")
+    head = (f"{'open deals':>10} | {'first paint':>11} | {'vs ' + str(sizes[0]):>7} | {'vs bare':>7} | "
+            f"{'focus move':>14} | {'card move':>14} | {'peak RSS':>8} | failures")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        ratio = r["first_paint_ms"] / base if base and r["first_paint_ms"] else None
+        vs_bare = r["first_paint_ms"] / bare_ms if bare_ms and r["first_paint_ms"] else None
+        print(f"{r['open']:>10,} | {fmt(r['first_paint_ms'], ' ms'):>11} | "
+              f"{'-' if ratio is None else f'{ratio:.2f}x':>7} | {'-' if vs_bare is None else f'{vs_bare:.2f}x':>7} | "
+              f"{fmt(r['focus_median_ms'])}/{fmt(r['focus_p90_ms'])} ms{'':>3} | "
+              f"{fmt(r['move_median_ms'])}/{fmt(r['move_p90_ms'])} ms{'':>3} | "
+              f"{fmt(r['peak_rss_kb'] / 1024, ' MB'):>8} | {r['failures']}")
+    print("\nkey columns: median/p90 of the first screen change after the key; the first card move may wait for "
+          "the database to finish opening (the ORM is imported after the first paint).")
+    print("\nwhere start-up goes (python -X importtime, cumulative ms, before the first paint):")
+    for ms, name in importtime(12):
+        print(f"  {ms:7.1f}  {name}")
+    (a.dir / "results.json").write_text(json.dumps({"bare_ms": bare_ms, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
