@@ -108,7 +108,7 @@ NUMERIC_COLUMNS = {"value", "id", "#", "open", "days", "baseline", "count", "pro
 ONE_LINE_COLUMNS = {"status", "when", "level"}
 
 
-def table(*columns: str, title: str | None = None) -> Table:
+def table(*columns: str, title: str | Text | None = None) -> Table:
     """A plain table: numbers right-aligned and never wrapped or cut (text columns give way first)."""
     t = Table(title=title, header_style="bold", title_justify="left", show_edge=False, pad_edge=False)
     for c in columns:
@@ -118,7 +118,7 @@ def table(*columns: str, title: str | None = None) -> Table:
 
 
 def fitted_table(
-    columns: list[str], rows: list[list[Any]], *, optional: tuple[str, ...] = (), title: str | None = None
+    columns: list[str], rows: list[list[Any]], *, optional: tuple[str, ...] = (), title: str | Text | None = None
 ) -> Table:
     """A `table` of `rows` that leaves out `optional` columns (in that order) while it is wider than the terminal,
     so that a narrow terminal shows whole titles rather than every column cut to a few letters."""

@@ -414,9 +414,14 @@ def file_mode(path: Path) -> str:
 
 
 def _ro_connection(path: Path) -> sqlite3.Connection:
-    """A read-only connection that never writes to `path` (immutable when the folder cannot hold -shm files)."""
+    """A connection that only reads `path` (immutable when the folder cannot hold -shm files).
+
+    Where we may write, it is opened normally, though only ever used to read: a read-only connection to a WAL
+    database creates -wal and -shm files it cannot remove when it closes.
+    """
+    mode = "rw" if _writable(path) else "ro"
     try:
-        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=_busy_timeout_ms() / 1000)
+        con = sqlite3.connect(sqlite_uri(path, mode=mode), uri=True, timeout=_busy_timeout_ms() / 1000)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return con
     except sqlite3.OperationalError as exc:
