@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, literal, literal_column, select, type_coerce
+from sqlalchemy import String, and_, func, literal_column, select, type_coerce
 from sqlmodel import Session
 
 from tuikanban.domain import clock
@@ -28,6 +28,7 @@ from tuikanban.domain.aging import (
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.store.engine import Database
+from tuikanban.store.sqlfuncs import at_literal, days_between
 from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage, Stay
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
@@ -35,14 +36,6 @@ _E = Event.__table__.c  # type: ignore[attr-defined]
 _S = Stage.__table__.c  # type: ignore[attr-defined]
 _T = DealType.__table__.c  # type: ignore[attr-defined]
 _Y = Stay.__table__.c  # type: ignore[attr-defined]
-
-
-_UNIX_EPOCH_JD = 2440587.5  # the Julian day number of 1970-01-01 00:00 UTC
-
-
-def _julian_day(at: datetime) -> float:
-    """An instant as SQLite's julianday() would give it, to subtract stored times from in SQL."""
-    return clock.as_utc(at).timestamp() / 86400.0 + _UNIX_EPOCH_JD
 
 
 # -- baselines ------------------------------------------------------------------------------------------
@@ -56,7 +49,7 @@ def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int,
     if not stage_ids:
         return {}
     since = now - timedelta(days=HISTORY_WINDOW_DAYS)
-    avg_days = func.avg(func.julianday(_Y.left_at) - func.julianday(_Y.entered_at))
+    avg_days = func.avg(days_between(_Y.entered_at, _Y.left_at))
     q = (
         select(_Y.stage_id, avg_days, func.count())
         .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now)
@@ -139,17 +132,17 @@ def aging_snapshot(
         conn = s.connection()
         types = {r.id: r.name for r in conn.execute(select(_T.id, _T.name).where(_T.pipeline_id == p.id))}
         pushes_by_deal = _close_pushes(s)
-        # Days are computed by SQLite (julianday is exact to the millisecond) rather than by parsing 30,000
-        # timestamps in Python: now as a Julian day number, minus the stored times.
-        now_jd = _julian_day(at)
+        # Days are computed in SQL (store.sqlfuncs, exact to the millisecond on SQLite) rather than by parsing
+        # 30,000 timestamps in Python.
+        now_at = at_literal(at)
         last_touch = func.max(func.coalesce(_D.last_activity_at, _D.created_at),
                               func.coalesce(_latest_event_column(), _D.created_at))
         deals = conn.execute(
             select(
                 _D.id, _D.title, _D.company, _D.contact, _D.owner, _D.type_id, _D.stage_id, _D.value_minor,
                 _D.currency, type_coerce(_D.expected_close, String),
-                literal(now_jd) - func.julianday(_D.stage_entered_at),
-                literal(now_jd) - func.julianday(last_touch),
+                days_between(_D.stage_entered_at, now_at),
+                days_between(last_touch, now_at),
             ).where(_D.pipeline_id == p.id, _D.status == "open")
         )
         items: list[AgingItem] = []

@@ -27,6 +27,7 @@ from tuikanban.domain.errors import DatabaseError, DuplicateError, ValidationErr
 from tuikanban.store.engine import (
     ENV_DB,
     _inspect_existing,
+    _writable,
     backup_file,
     default_db_path,
     integrity_report,
@@ -191,7 +192,8 @@ def _history_check(path: Path) -> Check:
     """The event log and stays agree with the deal rows: every deal was created, and open deals have exactly one
     open stay, in their current stage; closed deals have none."""
     try:
-        db = open_database(path, readonly=True)
+        # only read, but opened for writing where allowed: a read-only connection leaves -wal/-shm files behind
+        db = open_database(path, readonly=not _writable(path))
     except DatabaseError as exc:
         return Check("history", PROBLEM, str(exc))
     deal_t = Deal.__table__  # type: ignore[attr-defined]

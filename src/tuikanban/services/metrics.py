@@ -2,7 +2,7 @@
 
 Nothing loads every row into Python: each query groups in the database and returns a few dozen rows at most
 (stages x owners x types). The formulas live in `tuikanban.domain.metrics`; this module only gathers sums and
-counts. The one database-specific piece, the length of a time interval, is `seconds_between` below.
+counts. The one database-specific piece, the length of a time interval, is `store.sqlfuncs.seconds_between`.
 
 Definitions (window = the last `window_days` days ending now):
 - open figures are the deals open now; closed figures are deals whose won/lost time falls in the window;
@@ -20,9 +20,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Integer, case, func, literal, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy import case, func, select
+from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -35,7 +34,8 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline, resolve_type
 from tuikanban.services.forecast import HISTORY_DAYS, HORIZON_DAYS, TRIALS, Forecast, forecast_from_days
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import Deal, DealType, Event, Stage, Stay, UTCDateTime
+from tuikanban.store.sqlfuncs import at_literal, seconds_between
+from tuikanban.store.tables import Deal, DealType, Event, Stage, Stay
 
 MAX_WINDOW_DAYS = 3650
 MAX_WEEKS = 52
@@ -43,40 +43,6 @@ MAX_WEEKS = 52
 _D = Deal.__table__.c  # type: ignore[attr-defined]
 _Y = Stay.__table__.c  # type: ignore[attr-defined]
 _E = Event.__table__.c  # type: ignore[attr-defined]
-
-
-# -- the one database-specific helper ----------------------------------------------------------------
-
-
-class seconds_between(FunctionElement[int]):
-    """Whole seconds from `start` to `end` (two timestamp columns or literals), as an SQL integer expression.
-
-    SQLite has no interval type, so it is compiled with julianday(); every other dialect (PostgreSQL) uses
-    EXTRACT(EPOCH FROM end - start). Swap this one helper to move the metrics to another database.
-    """
-
-    type = Integer()
-    name = "seconds_between"
-    inherit_cache = True
-
-
-@compiles(seconds_between)
-def _seconds_between_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (f"CAST(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) "
-            "AS BIGINT)")
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (f"CAST(ROUND((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
-            " * 86400) AS INTEGER)")
-
-
-def _at(value: datetime) -> ColumnElement[datetime]:
-    """A timestamp literal stored the way the columns store timestamps."""
-    return literal(value, UTCDateTime())
 
 
 # -- the report --------------------------------------------------------------------------------------
@@ -329,7 +295,7 @@ def compute_metrics(
         first = conn.execute(select(func.min(_E.at)).where(_E.pipeline_id == p.id)).scalar()
         history_days = _history_days(first, at)
         span = max(7 * weeks, history_days)
-        day_idx = (seconds_between(_D.closed_at, _at(at)) // fm.SECONDS_PER_DAY).label("d")
+        day_idx = (seconds_between(_D.closed_at, at_literal(at)) // fm.SECONDS_PER_DAY).label("d")
         won_q = (
             select(day_idx, func.count(), func.coalesce(func.sum(money), 0))
             .where(_D.pipeline_id == p.id, _D.status == "won", _D.closed_at > at - timedelta(days=span),

@@ -1,0 +1,73 @@
+"""The only dialect-specific SQL outside the engine: the length of a time interval.
+
+SQLite has no interval type, so `seconds_between` compiles to julianday() arithmetic there; every other dialect
+(PostgreSQL) gets EXTRACT(EPOCH FROM end - start). Swap this module's compilers to move aging and metrics to another
+database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from tuikanban.store.tables import UTCDateTime
+
+SECONDS_PER_DAY = 86400
+
+
+class seconds_between(FunctionElement[int]):
+    """Whole seconds from `start` to `end` (two timestamp columns or literals), as an SQL integer expression.
+
+    SQLite has no interval type, so it is compiled with julianday(); every other dialect (PostgreSQL) uses
+    EXTRACT(EPOCH FROM end - start). Swap this one helper to move the metrics to another database.
+    """
+
+    type = Integer()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_between_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"CAST(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) "
+            "AS BIGINT)")
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"CAST(ROUND((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
+            " * 86400) AS INTEGER)")
+
+
+class days_between(FunctionElement[float]):
+    """Fractional days from `start` to `end`, as an SQL float expression (exact to the millisecond on SQLite)."""
+
+    type = Float()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_between_default(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) / 86400.0)"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
+
+
+def at_literal(value: datetime) -> ColumnElement[datetime]:
+    """A timestamp literal stored the way the columns store timestamps."""
+    return literal(value, UTCDateTime())
+
+
+__all__ = ["SECONDS_PER_DAY", "at_literal", "days_between", "seconds_between"]
