@@ -8,7 +8,7 @@ runs the real `tuikanban` command under /work/shared/tools/tui_timer.py (or --ti
 terminal with pyte and timestamps every byte:
 
 - first paint: from spawning the process until the board (a stage name in a column header) is on screen;
-- focus move: key-to-paint of `down` (the screen's first change after the key);
+- focus move: key-to-paint of right / left (focus to the next column and back; the screen's first change);
 - card move: key-to-paint of shift+right / shift+left (alternating, so the deal goes back and forth);
 - peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -79,7 +80,7 @@ def p90(xs: list[float]) -> float | None:
     xs = sorted(x for x in xs if x is not None)
     if not xs:
         return None
-    return xs[min(len(xs) - 1, max(0, int(round(0.9 * len(xs) + 0.4999)) - 1))]
+    return xs[min(len(xs) - 1, max(0, math.ceil(0.9 * len(xs)) - 1))]
 
 
 def fmt(x: float | None, unit: str = "") -> str:
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         env = {**base_env, "TUIKANBAN_DB": str(db)}
         cmd = [tuikanban]
         paint = timer(a.timer, cmd, marker="Prospecting", keys=[], runs=a.runs, env=env, cols=a.cols, rows=a.rows)
-        focus = timer(a.timer, cmd, marker="Prospecting", keys=["down"] * a.keys, runs=1, env=env, cols=a.cols,
-                      rows=a.rows)
+        focus = timer(a.timer, cmd, marker="Prospecting", keys=["right", "left"] * (a.keys // 2), runs=1, env=env,
+                      cols=a.cols, rows=a.rows)
         moves = timer(a.timer, cmd, marker="Prospecting", keys=["shift+right", "shift+left"] * (a.keys // 2),
                       runs=1, env=env, cols=a.cols, rows=a.rows, settle_ms=400)
         focus_ms = [k["first_change_ms"] for r in focus["runs"] for k in r["keys"]]
@@ -146,14 +147,14 @@ def main(argv: list[str] | None = None) -> None:
             "focus_median_ms": med(focus_ms), "focus_p90_ms": p90(focus_ms),
             "move_median_ms": med(move_ms), "move_p90_ms": p90(move_ms), "move_all_ms": move_ms,
             "peak_rss_kb": max(r["max_rss_kb"] or 0 for r in moves["runs"]),
-            "failures": paint["summary"]["failures"] + focus["summary"]["failures"] + moves["summary"]["failures"],
+            "failures": f'{paint["summary"]["failures"]}/{focus["summary"]["failures"]}/{moves["summary"]["failures"]}',
         })
 
     base = results[0]["first_paint_ms"] if results else None
     print(f"\nboard benchmark, {a.cols}x{a.rows}, medians; bare Textual app (one line): {fmt(bare_ms, ' ms')} "
           f"first paint, {fmt(bare_rss / 1024 if bare_rss else None, ' MB')} RSS\n")
     head = (f"{'open deals':>10} | {'first paint':>11} | {'vs ' + str(sizes[0]):>7} | {'vs bare':>7} | "
-            f"{'focus move':>14} | {'card move':>14} | {'peak RSS':>8} | failures")
+            f"{'focus move':>14} | {'card move':>14} | {'peak RSS':>8} | failed runs (paint/focus/move)")
     print(head)
     print("-" * len(head))
     for r in results:

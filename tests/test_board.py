@@ -463,7 +463,7 @@ async def test_pipeline_switch(db: Database, sales: dict[str, int]) -> None:
         text = screen_text(app)
         assert "Intro" in text.splitlines()[0] and "Contoso reseller" in text
         assert "Partners" in str(app.board_screen.header.render())
-        assert view_of(app).focus_col == 0
+        assert focused_title(app) == "Contoso reseller"  # a new board starts on its first card
 
 
 async def test_first_run_offers_the_starter_pipeline(db: Database) -> None:
@@ -591,3 +591,122 @@ async def test_user_text_is_shown_literally(db: Database, fixed_now: str) -> Non
         notes = record_notifications(app)
         await press(pilot, "w")  # the notification quotes the title literally too
         assert any("[bold red]Boom[/]" in msg for msg, _t, _s in notes)
+
+
+# -- the other screens the board opens ------------------------------------------------------------------------------
+
+
+async def test_closed_deals_reopen_focuses_the_deal(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.closed import ClosedDealsScreen, StagePickScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "w")  # Initech won
+        assert "Initech rollout" not in screen_text(app)
+        await press(pilot, "c")
+        assert isinstance(app.screen, ClosedDealsScreen)
+        await press(pilot, "enter")  # reopen the only closed deal
+        assert isinstance(app.screen, StagePickScreen)
+        await press(pilot, "home", "enter")  # into Lead
+        assert app.screen is app.board_screen
+        assert ds.get_deal(db, sales["initech"]).status == "open"
+        assert focused_title(app) == "Initech rollout"
+
+
+async def test_settings_change_shows_on_the_board(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.settings import PipelineSettingsScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "comma")
+        assert isinstance(app.screen, PipelineSettingsScreen)
+        ps.set_stage(db, sales["pipeline"], "Lead", wip_max=5)  # as if done in the screen
+        app.screen.changed = True  # type: ignore[attr-defined]
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+        assert " 3/5 " in screen_text(app).splitlines()[0]
+
+
+async def test_metrics_screen_opens_and_closes(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.screens.metrics import MetricsScreen
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "m")
+        assert isinstance(app.screen, MetricsScreen)
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+        assert focused_title(app) == "Initech rollout"
+
+
+async def test_aging_panel_toggles_and_focuses_the_chosen_deal(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "a")
+        panel = app.board_screen.query_one(AgingPanel)
+        await settle(pilot)
+        panel.post_message(AgingPanel.FocusDeal(sales["umbrella"]))  # what enter on its row sends
+        await settle(pilot)
+        assert focused_title(app) == "Umbrella deal"
+        assert view_of(app).has_focus
+        await press(pilot, "a")
+        assert not app.board_screen.query(AgingPanel)
+
+
+async def test_command_palette_lists_board_actions(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.board_screen)]
+        assert "Move the focused deal to the next stage" in titles
+        assert "Swimlanes by deal type on/off" in titles
+
+
+async def test_refresh_rereads_and_quit_exits(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        loads: list[Any] = []
+        original_load = app.backend.load
+        app.backend.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
+        await press(pilot, "r")
+        assert len(loads) == 1 and focused_title(app) == "Initech rollout"
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal(
+    db: Database, sales: dict[str, int]
+) -> None:
+    from tuikanban.ui.screens.reason import ReasonScreen
+
+    ps.set_stage(db, sales["pipeline"], "Proposal", wip_max=None)
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board_of(app).action_move(1)  # two presses before the first result is back
+        board_of(app).action_move(1)
+        await settle(pilot)
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Proposal"
+        assert focused_title(app) == "Initech rollout"
+        await press(pilot, "H", "H")
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+        ps.set_stage(db, sales["pipeline"], "Qualified", wip_max=1)  # Hooli fills it
+        await asyncio.sleep(0.7)
+        await settle(pilot)
+        notes = record_notifications(app)
+        board_of(app).action_move(1)  # the first is refused: the second must not jump past it
+        board_of(app).action_move(1)
+        await settle(pilot)
+        assert isinstance(app.screen, ReasonScreen)
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+        assert any("is not in Qualified" in msg for msg, _t, _s in notes)
+        await press(pilot, "escape")
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"

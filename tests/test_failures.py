@@ -243,7 +243,7 @@ SHORT_HOLDER = textwrap.dedent("""
     con = sqlite3.connect(sys.argv[1], isolation_level=None)
     con.execute("BEGIN IMMEDIATE")
     print("locked", flush=True)
-    time.sleep(1.5)
+    time.sleep(2.0)
     con.execute("ROLLBACK")
     pathlib.Path(sys.argv[2]).write_text("released")
 """)

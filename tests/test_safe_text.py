@@ -236,3 +236,66 @@ def test_error_messages_quoting_user_text_are_safe(cli: Any) -> None:
     r = cli("no-such-\x1b[2Jcommand")
     assert r.code == 1
     assert_terminal_safe(r.err)
+
+
+# -- the board (when the UI is there): cards, detail, aging panel, metrics screen ----------------------
+
+
+def _screen_segments(app: Any) -> tuple[str, list[str]]:
+    """The whole screen as text, and every segment's text, as Textual would send them to the terminal."""
+    update = app.screen._compositor.render_full_update()
+    lines: list[str] = []
+    texts: list[str] = []
+    for row in update.strips:
+        strips = [row] if hasattr(row, "text") else list(row)
+        lines.append("".join(s.text for s in strips))
+        texts += [seg.text for s in strips for seg in s]
+    return "\n".join(lines), texts
+
+
+async def _settle(pilot: Any) -> None:
+    import asyncio
+
+    app = pilot.app
+    for _ in range(400):
+        await pilot.pause()
+        screen = getattr(app, "board_screen", None)
+        busy = bool(getattr(screen, "busy", False)) or any(not w.is_finished for w in app.workers)
+        if not busy:
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the board did not settle")
+
+
+async def test_board_detail_aging_and_metrics_show_text_literally(db: Any, fixed_now: str) -> None:
+    pytest.importorskip("tuikanban.ui.app")
+    from tuikanban.services import pipelines as ps
+    from tuikanban.ui.app import TuikanbanApp
+
+    markup_name = NAMES["markup"][0]
+    p = ps.create_pipeline(db, markup_name, [markup_name[:40], NAMES["osc52"][0], "Next"],
+                           types=[NAMES["bidi"][0], NAMES["wide"][0]])
+    for text, _shown in TEXTS.values():
+        deals.create_deal(db, p.id, text, user="tester", stage=markup_name[:40], company=text, owner=text[:200],
+                          value="100", at="2026-01-01", dtype=NAMES["bidi"][0])
+    lost = deals.create_deal(db, p.id, "Lost one", user="tester", at="2026-01-01")
+    deals.lose_deal(db, lost.id, TEXTS["osc8"][0] + " " + TEXTS["markup"][0], user="tester", at="2026-02-01")
+    app = TuikanbanApp(db, "tester", None)
+    seen: dict[str, str] = {}
+    async with app.run_test(size=(220, 70)) as pilot:
+        await _settle(pilot)
+        for place, keys in (("board", []), ("detail", ["enter"]), ("aging", ["escape", "a"]),
+                            ("metrics", ["a", "m"])):
+            for key in keys:
+                await pilot.press(key)
+                await _settle(pilot)
+            text, segments = _screen_segments(app)
+            for seg in segments:
+                assert_terminal_safe(seg)
+            seen[place] = text
+    assert "[red]x[/]" in seen["board"]  # a card title and the pipeline name, as typed
+    assert "copyme" in seen["board"]  # the OSC 52 stage name, without its escape sequence
+    assert "[red]x[/]" in seen["detail"]
+    assert "[red]x[/]" in seen["aging"]
+    assert "[red]x[/]" in seen["metrics"]  # the lost reason and the pipeline name

@@ -46,8 +46,11 @@ def display(value: str | None, *, max_length: int | None = None) -> str:
 
 
 def name_key(name: str) -> str:
-    """Case-insensitive key for pipeline, stage and deal type names."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()
+    """Case-insensitive key for pipeline, stage and deal type names.
+
+    Cleaned first, as stored names are: a reference typed with the same escape or bidi characters still finds it.
+    """
+    return unicodedata.normalize("NFKC", clean_text(name)).strip().casefold()
 
 
 def clean_name(name: str, *, what: str) -> str:

@@ -137,6 +137,9 @@ def doctor(path: Path | str | None) -> list[Check]:
                             "Check --db / TUIKANBAN_DB, or run 'tuikanban' once to create it."))
         checks.extend(_folder_checks(db_path, None))
         return checks
+    # Look at the permissions first: SQLite, run as root, gives -wal and -shm files the database's owner and
+    # group when it opens them, which would hide what the other reps would meet.
+    folder_checks = _folder_checks(db_path, db_path)
     version: int | None = None
     usable = False
     try:
@@ -176,7 +179,7 @@ def doctor(path: Path | str | None) -> list[Check]:
                                 f"'sqlite3 {db_path} .recover | sqlite3 recovered.db'."))
     if usable and version == SCHEMA_VERSION and all(c.level != PROBLEM for c in checks):
         checks.append(_history_check(db_path))
-    checks.extend(_folder_checks(db_path, db_path))
+    checks.extend(folder_checks)
     return checks
 
 

@@ -10,6 +10,8 @@ something (polled with `PRAGMA data_version` every half second).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import os
 import queue
@@ -87,9 +89,10 @@ def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
 class DbRunner:
     """One thread runs every database job in submission order and posts each result back as a `JobDone`."""
 
-    def __init__(self, target: MessagePump) -> None:
+    def __init__(self, target: MessagePump, on_stop: Callable[[], None] | None = None) -> None:
         self._queue: queue.Queue[tuple[int, Callable[[], Any], Any, Any] | None] = queue.Queue()
         self._target = target
+        self._on_stop = on_stop
         self._ids = itertools.count(1)
         self.pending = 0
         self._thread = threading.Thread(target=self._loop, name="tuikanban-db", daemon=True)
@@ -106,6 +109,9 @@ class DbRunner:
         while True:
             item = self._queue.get()
             if item is None:
+                if self._on_stop is not None:  # the connections are closed by the thread that used them
+                    with contextlib.suppress(Exception):  # closing at exit: nothing left to tell the user
+                        self._on_stop()
                 return
             job_id, fn, on_done, on_error = item
             result: Any = None
@@ -118,6 +124,9 @@ class DbRunner:
 
     def stop(self) -> None:
         self._queue.put(None)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +147,12 @@ class Changed:
 class Backend:
     """Everything the board does with the database. Its methods run on the database thread only."""
 
-    def __init__(self, *, path: Path, user: str, db: Database | None, con: sqlite3.Connection | None) -> None:
+    def __init__(self, *, path: Path, user: str, db: Database | None, con: sqlite3.Connection | None,
+                 owns_db: bool = False) -> None:
         self.path = path
         self.user = user
         self.db = db
+        self._owns_db = owns_db or db is None  # a database handed in by the caller is closed by the caller
         self._con = con
         self.seen: fastread.Signature | None = None
         self.pipeline_id: int | None = None
@@ -167,7 +178,7 @@ class Backend:
         if self._con is not None:
             self._con.close()
             self._con = None
-        if self.db is not None:
+        if self.db is not None and self._owns_db:
             self.db.close()
 
     # reads
@@ -224,10 +235,24 @@ class Backend:
         return {sid: b.days for sid, b in stage_baselines(db, pipeline_id).items()}
 
     # writes
-    def move(self, deal_id: int, stage_id: int, force_reason: str | None) -> Changed:
+    def move(self, deal_id: int, stage_id: int, force_reason: str | None, from_stage_id: int | None = None) -> Changed:
+        """Move a deal; with `from_stage_id`, only if it is still in that stage (the one the board showed, or the
+        target of the move queued just before: if that one was refused, this one must not skip a stage)."""
         from tuikanban.services.deals import move_deal
 
-        result = move_deal(self.open(), deal_id, stage_id, user=self.user, force_reason=force_reason)
+        db = self.open()
+        if from_stage_id is not None:
+            now = fastread.load_card(self.raw(), deal_id)
+            if now is None:
+                raise NotFoundError(f"There is no deal with id {deal_id}.")
+            if now.status != "open":
+                raise StaleEditError(f"'{now.title}' is {now.status} now (changed meanwhile), so it was not moved.")
+            if now.stage_id != from_stage_id:
+                row = self.raw().execute("SELECT name FROM stage WHERE id = ?", (from_stage_id,)).fetchone()
+                where = row[0] if row else "the stage the board showed"
+                raise StaleEditError(f"'{now.title}' is not in {where} (the move before was refused, or someone "
+                                     "else moved it), so it was not moved.")
+        result = move_deal(db, deal_id, stage_id, user=self.user, force_reason=force_reason)
         return Changed(fastread.card_from_deal(result.deal), self.absorb(deal_id), result)
 
     def reorder(self, deal_id: int, stage_id: int, direction: int, same_type: bool
@@ -366,7 +391,8 @@ class BoardScreen(Screen[None]):
     # -- layout ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield BoardHeader(id="header")
-        yield BoardView(id="board")
+        with Horizontal(id="body"):
+            yield BoardView(id="board")
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
             yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
@@ -385,7 +411,7 @@ class BoardScreen(Screen[None]):
         return self.model.data.pipeline.id if self.model is not None else None
 
     def on_mount(self) -> None:
-        self.runner = DbRunner(self)
+        self.runner = DbRunner(self, on_stop=self.backend.close)
         self.header.update(user=self.user, db_path=self.backend.path, readonly=self.readonly)
         if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
             initial, self._initial = self._initial, None
@@ -461,6 +487,9 @@ class BoardScreen(Screen[None]):
         self._submit(self.backend.open, self._db_opened)
 
     def _db_opened(self, db: Database) -> None:
+        # Everything loaded so far (Textual, the ORM, the board) lives as long as the app: keep it out of the
+        # garbage collector's full passes, which otherwise show as pauses of tens of milliseconds on a key press.
+        gc.freeze()
         self.db = db
         self.readonly = db.readonly
         self.header.update(readonly=db.readonly)
@@ -622,6 +651,7 @@ class BoardScreen(Screen[None]):
         card = self._focused()
         if card is None:
             return
+        # a move still on its way counts: pressing twice quickly moves the deal two stages
         col = self._pending_col.get(card.id, self.model.col_of_stage(card.stage_id))
         if col is None:
             return
@@ -631,18 +661,23 @@ class BoardScreen(Screen[None]):
             hint = " Press w to mark it won." if delta > 0 else ""
             self._say(f"'{display(card.title)}' is already in the {where} stage.{hint}", timeout=3)
             return
-        self._move(card, self.model.stages[target], None)
+        self._move(card, self.model.stages[target], None, self.model.stages[col].id)
 
-    def _move(self, card: fastread.BoardCard, stage: StageInfo, reason: str | None) -> None:
+    def _move(self, card: fastread.BoardCard, stage: StageInfo, reason: str | None, from_stage_id: int) -> None:
         assert self.model is not None
         target_col = self.model.col_of_stage(stage.id)
         if target_col is not None:
             self._pending_col[card.id] = target_col
-        self._submit(partial(self.backend.move, card.id, stage.id, reason),
-                     partial(self._moved, card.id), partial(self._move_failed, card, stage))
+        self._submit(partial(self.backend.move, card.id, stage.id, reason, from_stage_id),
+                     partial(self._moved, card.id, target_col),
+                     partial(self._move_failed, card, stage, target_col, from_stage_id))
 
-    def _moved(self, deal_id: int, changed: Changed) -> None:
-        self._pending_col.pop(deal_id, None)
+    def _settle_pending(self, deal_id: int, target_col: int | None) -> None:
+        if self._pending_col.get(deal_id) == target_col:
+            self._pending_col.pop(deal_id, None)
+
+    def _moved(self, deal_id: int, target_col: int | None, changed: Changed) -> None:
+        self._settle_pending(deal_id, target_col)
         self._applied(changed)
         result = changed.move
         if result is None:
@@ -654,8 +689,9 @@ class BoardScreen(Screen[None]):
             self._say(display(result.exit_criteria, max_length=400), title=f"{display(result.to_stage)}: exit "
                         "criteria", timeout=8)
 
-    def _move_failed(self, card: fastread.BoardCard, stage: StageInfo, error: BaseException) -> None:
-        self._pending_col.pop(card.id, None)
+    def _move_failed(self, card: fastread.BoardCard, stage: StageInfo, target_col: int | None, from_stage_id: int,
+                     error: BaseException) -> None:
+        self._settle_pending(card.id, target_col)
         if not isinstance(error, WipLimitError):
             self._show_error(error)
             return
@@ -666,7 +702,7 @@ class BoardScreen(Screen[None]):
 
         def forced(reason: str | None) -> None:
             if reason and reason.strip():
-                self._move(card, stage, reason.strip())
+                self._move(card, stage, reason.strip(), from_stage_id)
 
         self.app.push_screen(reason_screen(
             f"Force into {display(stage.name)}?",
@@ -899,9 +935,8 @@ class BoardScreen(Screen[None]):
             raise
         if self.aging_panel is not None or self.db is None:
             return
-        self.aging_panel = AgingPanel(self.db)
-        self.aging_panel.id = "aging"
-        self.mount(self.aging_panel, before=self.query_one(Footer))
+        self.aging_panel = AgingPanel(self.db, id="aging")
+        self.query_one("#body").mount(self.aging_panel)
         self._reload_panel()
 
     def _reload_panel(self) -> None:
@@ -944,9 +979,9 @@ class BoardScreen(Screen[None]):
     def action_closed(self) -> None:
         if self.model is None:
             return
-        self._when_open(self._closed)
+        self._when_open(self._closed_deals)
 
-    def _closed(self) -> None:
+    def _closed_deals(self) -> None:
         screen = self._screen_class("closed", "ClosedDealsScreen")
         if screen is None or self.model is None or self.db is None:
             return
@@ -1116,8 +1151,6 @@ class TuikanbanApp(App[None]):
                     yield SystemCommand(b.tooltip or b.description, f"Key: {_key_label(b)}",
                                         partial(screen.run_action, b.action))
 
-    def on_unmount(self) -> None:
-        self.backend.close()
 
 
 # -- entry point ----------------------------------------------------------------------------------------------
@@ -1199,7 +1232,7 @@ def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: s
 
             get_pipeline(db, pipeline)
     try:
-        backend = Backend(path=path, user=user, db=db, con=con)
+        backend = Backend(path=path, user=user, db=db, con=con, owns_db=True)
         # The first screen, read before the app starts: only as many cards per cell as the terminal can show.
         window = max(8, shutil.get_terminal_size((160, 45)).lines // 4 + 2)
         initial = backend.load(pipeline, True, DealFilter(), window=window)
@@ -1211,3 +1244,6 @@ def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: s
             db.close()
         raise
     app.run()
+    runner = app.board_screen.runner
+    if runner is not None:
+        runner.join(2.0)  # let the database thread finish its job and close the database

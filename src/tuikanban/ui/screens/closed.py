@@ -149,7 +149,7 @@ class ClosedDealsScreen(TkDialog[int | None]):
 
     def _loaded(self, data: _Closed) -> None:
         self.data = data
-        self.query_one(".dialog", Vertical).border_title = f"Closed deals · {display(data.pipeline.name)}"
+        self.query_one(".dialog", Vertical).border_title = Content(f"Closed deals · {display(data.pipeline.name)}")
         self._refilter()
 
     # -- filtering ----------------------------------------------------------------------------------

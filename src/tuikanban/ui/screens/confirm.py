@@ -219,7 +219,7 @@ class ConfirmScreen(TkDialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = Content(display(self.title_text))  # titles may quote user text: never markup
             yield Static(Content(display(self.message)), id="confirm-message")
             yield Static(key_hints(("y", "yes"), ("n", "no"), ("esc", "cancel")), classes="hints")
 

@@ -221,7 +221,7 @@ class DealDetailScreen(TkDialog[bool]):
         deal = detail.deal
         box = self.query_one(".dialog", Vertical)
         status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")
-        box.border_subtitle = f"{deal.status} · {display(deal.stage_name)}"
+        box.border_subtitle = Content(f"{deal.status} · {display(deal.stage_name)}")  # literal, never markup
         self.query_one("#detail-title", Static).update(literal(deal.title))
         days = clock.days_between(deal.stage_entered_at, clock.now())
         value = format_money(deal.value_minor, deal.currency) if deal.value_minor is not None else "—"

@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
@@ -174,7 +175,7 @@ class DealFormScreen(TkDialog[DealView | None]):
         data = self.data
         with Vertical(classes="dialog") as box:
             if self.deal_id is None:
-                box.border_title = "New deal" + (f" · {display(data.pipeline.name)}" if data else "")
+                box.border_title = Content("New deal" + (f" · {display(data.pipeline.name)}" if data else ""))
             else:
                 box.border_title = f"Edit deal #{self.deal_id}"
             if data is None:

@@ -57,7 +57,7 @@ class ReasonScreen(TkDialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = Content(display(self.title_text))  # titles may quote user text: never markup
             yield Static(Content(display(self.prompt)), id="reason-prompt")
             if self.choices:
                 yield _Choices(*[Option(literal(c), id=f"c{i}") for i, c in enumerate(self.choices)],

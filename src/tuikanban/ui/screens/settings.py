@@ -141,7 +141,7 @@ class StageEditScreen(TkDialog[StageInfo | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = f"Stage · {display(self.stage.name)}"
+            box.border_title = Content(f"Stage · {display(self.stage.name)}")  # literal, never markup
             for i, (field, label, placeholder) in enumerate(_STAGE_FIELDS):
                 with Horizontal(classes="form-row first" if i == 0 else "form-row"):
                     yield Label(label, classes="field-label")
@@ -364,7 +364,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
 
     def _show(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         p = data.pipeline
-        self.query_one(".dialog", Vertical).border_title = f"Pipeline settings · {display(p.name)}"
+        self.query_one(".dialog", Vertical).border_title = Content(f"Pipeline settings · {display(p.name)}")
         if fields:
             self.query_one("#pp-name", Input).value = p.name
             self.query_one("#pp-currency", Input).value = p.currency

@@ -104,6 +104,7 @@ class BoardView(Widget, can_focus=True):
 
     def set_model(self, model: BoardModel | None, *, focus_deal: int | None = None) -> None:
         """Show a (re)loaded board, keeping focus on `focus_deal` when it is still shown, else on the same cell."""
+        first = self.model is None or (model is not None and model.data.pipeline.id != self.model.data.pipeline.id)
         self.model = model
         self._offsets = {k: v for k, v in self._offsets.items()} if model is not None else {}
         if model is None:
@@ -114,9 +115,21 @@ class BoardView(Widget, can_focus=True):
         self.focus_lane = min(self.focus_lane, max(0, len(model.lanes) - 1))
         if focus_deal is not None and model.locate(focus_deal) is not None:
             self.focus_on(focus_deal)
+        elif first and not self.model.cell(self.focus_lane, self.focus_col):
+            self._focus_first_card()
         else:
             self._settle_in_cell(self._want_index)
         self.refresh()
+
+    def _focus_first_card(self) -> None:
+        """A fresh board starts on its first card: the first column, then lane, that has one."""
+        assert self.model is not None
+        for col in range(len(self.model.stages)):
+            for lane in range(len(self.model.lanes)):
+                if self.model.cell(lane, col):
+                    self._set_focus(lane, col, 0)
+                    return
+        self._settle_in_cell(0)
 
     def model_changed(self, *, focus_deal: int | None = None) -> None:
         """The model was updated in place (a move, a close): keep or move focus and repaint."""

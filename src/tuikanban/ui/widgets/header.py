@@ -56,7 +56,7 @@ class BoardHeader(Widget):
         if self.pipeline:
             left.append(" ")
             left.append(display(self.pipeline), style("header--pipeline"))
-            totals = f"  {self.open_deals} open · {format_money(self.open_value, self.currency, compact=True)}"
+            totals = f"  {self.open_deals:,} open · {format_money(self.open_value, self.currency, compact=True)}"
             left.append(totals, style("header--totals"))
             if self.lanes:
                 left.append(f" · {self.lanes}", style("header--totals"))
