@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.measure import Measurement
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -117,21 +117,55 @@ def table(*columns: str, title: str | Text | None = None) -> Table:
     return t
 
 
+PLAIN_TABLE_ROWS = 1000  # above this many rows, a Rich Table takes seconds: print plain aligned columns instead
+
+
+def _plain(value: Any) -> str:
+    return value.plain if isinstance(value, Text) else ("" if value is None else str(value))
+
+
 def fitted_table(
     columns: list[str], rows: list[list[Any]], *, optional: tuple[str, ...] = (), title: str | Text | None = None
-) -> Table:
+) -> RenderableType:
     """A `table` of `rows` that leaves out `optional` columns (in that order) while it is wider than the terminal,
-    so that a narrow terminal shows whole titles rather than every column cut to a few letters."""
+    so that a narrow terminal shows whole titles rather than every column cut to a few letters.
+
+    Widths are estimated from the cells' text (measuring a Rich table of 10,000 rows takes many seconds), and a
+    very long listing is rendered as plain aligned columns.
+    """
+    widths = [
+        max([cell_len(c), *(cell_len(_plain(row[i])) for row in rows)]) for i, c in enumerate(columns)
+    ]
     keep = list(range(len(columns)))
     drop = [columns.index(c) for c in optional if c in columns]
-    while True:
-        t = table(*(columns[i] for i in keep), title=title)
-        for row in rows:
-            t.add_row(*(row[i] for i in keep))
-        natural = Measurement.get(out, out.options.update_width(10_000), t).maximum
-        if not drop or natural <= out.size.width:
-            return t
+    while drop and sum(widths[i] + 3 for i in keep) > out.size.width:
         keep.remove(drop.pop(0))
+    if len(rows) > PLAIN_TABLE_ROWS:
+        return _plain_table([columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
+                            [widths[i] for i in keep], title)
+    t = table(*(columns[i] for i in keep), title=title)
+    for row in rows:
+        t.add_row(*(row[i] for i in keep))
+    return t
+
+
+def _plain_table(columns: list[str], rows: list[list[Any]], widths: list[int], title: str | Text | None) -> Group:
+    numeric = [c.lower() in NUMERIC_COLUMNS for c in columns]
+
+    def line(values: list[str]) -> str:
+        parts = []
+        for value, width, num in zip(values, widths, numeric, strict=True):
+            pad = " " * max(0, width - cell_len(value))
+            parts.append(pad + value if num else value + pad)
+        return " │ ".join(parts).rstrip()
+
+    lines: list[Text] = []
+    if title is not None:
+        lines.append(title if isinstance(title, Text) else Text(title))
+    lines.append(Text(line(columns), style="bold", no_wrap=True, overflow="ellipsis"))
+    lines.append(Text("━╇━".join("━" * w for w in widths), no_wrap=True, overflow="crop"))
+    lines.extend(Text(line([_plain(v) for v in row]), no_wrap=True, overflow="ellipsis") for row in rows)
+    return Group(*lines)
 
 
 __all__ = [
