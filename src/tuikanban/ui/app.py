@@ -472,9 +472,14 @@ class BoardScreen(Screen[None]):
     # -- loading ---------------------------------------------------------------------------------------------
     def _first_loaded(self, loaded: Loaded) -> None:
         self._apply_loaded(loaded)
-        if loaded.model is not None and loaded.model.partial:
+        # Background work waits for the first frame: a database thread busy building objects competes with the
+        # UI thread for the GIL and would delay the very paint it is meant to speed up.
+        self.call_after_refresh(self._after_first_paint, loaded.model is not None and loaded.model.partial)
+
+    def _after_first_paint(self, partial_model: bool) -> None:
+        if partial_model:
             self.reload()  # the first screen held only the top cards of each cell: read them all now
-        self.call_after_refresh(self._open_db)
+        self._open_db()
 
     def _load_failed(self, error: BaseException) -> None:
         self._loading = False
@@ -484,7 +489,14 @@ class BoardScreen(Screen[None]):
             self.call_after_refresh(self._open_db)
 
     def _open_db(self) -> None:
-        self._submit(self.backend.open, self._db_opened)
+        self._submit(self.backend.open, self._db_opened, self._open_failed)
+
+    def _open_failed(self, error: BaseException) -> None:
+        """The board stays on screen, read-only: every write would fail the same way."""
+        self._show_error(error)
+        self._after_open = []
+        self.readonly = True
+        self.header.update(readonly=True)
 
     def _db_opened(self, db: Database) -> None:
         # Everything loaded so far (Textual, the ORM, the board) lives as long as the app: keep it out of the

@@ -1,0 +1,48 @@
+"""Run every benchmark and print the figures (nothing here asserts a time).
+
+    python bench/run.py            # all: board (10 / 1,000 / 10,000 / 50,000 open deals), metrics, aging, concurrency
+    python bench/run.py --quick    # smaller: board at 10 / 10,000, fewer runs
+
+- bench/board_bench.py: first paint, key-to-paint (focus move, card move) and peak RSS of the real `tuikanban` in a
+  pseudo-terminal (/work/shared/tools/tui_timer.py or ../shared/tools/tui_timer.py), against a bare Textual app;
+- bench/metrics_bench.py: all metrics of one pipeline with 100,000 deals and 1,000,000 events;
+- bench/aging_bench.py: aging of 10,000 open deals with 1,000,000 events;
+- bench/concurrency_bench.py: moves per second that four processes sustain on one file, no limit exceeded.
+Databases are generated with bench/gen.py and cached in the temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(script: str, *args: str) -> int:
+    print(f"\n=== {script} {' '.join(args)}".rstrip(), flush=True)
+    return subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer sizes and runs")
+    args = ap.parse_args()
+    codes = []
+    if args.quick:
+        codes.append(run("board_bench.py", "--sizes", "10,10000", "--runs", "3", "--keys", "10"))
+        codes.append(run("metrics_bench.py", "--runs", "3"))
+        codes.append(run("aging_bench.py", "--runs", "3"))
+        codes.append(run("concurrency_bench.py", "--seconds", "5"))
+    else:
+        codes.append(run("board_bench.py"))
+        codes.append(run("metrics_bench.py"))
+        codes.append(run("aging_bench.py"))
+        codes.append(run("concurrency_bench.py"))
+    sys.exit(max(codes))
+
+
+if __name__ == "__main__":
+    main()
