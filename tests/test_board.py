@@ -177,7 +177,7 @@ async def test_aging_badges_use_stage_baselines(db: Database, sales: dict[str, i
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         view = view_of(app)
-        assert view.baselines  # read once the database is open
+        assert view.aging  # read (services.aging) once the database is open
         variables = app.theme_variables
 
         def badge_colour(title: str, badge: str) -> str:
@@ -563,7 +563,7 @@ async def test_help_lists_every_key_of_the_spec(db: Database, sales: dict[str, i
     from tuikanban.ui.screens.help import HelpScreen
 
     sections = help_sections()
-    keys = " ".join(key for _title, rows in sections for key, _desc in rows)
+    keys = " ".join(str(key) for _title, rows in sections for key, _desc in rows)  # (badges are Content)
     for key in ("←", "→", "h", "l", "↑", "↓", "k", "j", "⇧→", "⇧←", "L", "H", "⇧↑", "⇧↓", "K", "J", "n", "enter",
                 "w", "x", "a", "m", "s", "p", "/", "u", "?", "ctrl+p", "esc", "q", "e", "c", ",", "r"):
         assert key in keys.split(), key

@@ -123,7 +123,9 @@ def format_money(minor: int | None, currency: str, *, compact: bool = False, sym
             return f"{sign}{prefix}{whole:f}"
         # Pick the unit after rounding, so that 999,999 shows as 1M rather than 1000k.
         for limit, suffix in ((Decimal(10) ** 3, "k"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 9, "B")):
-            scaled = (magnitude / limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            ratio = magnitude / limit
+            # three significant digits where it matters: $1.25M, $12.5k, $354.5k
+            scaled = ratio.quantize(Decimal("0.01") if ratio < 10 else Decimal("0.1"), rounding=ROUND_HALF_UP)
             if scaled < 1000 or suffix == "B":
                 text = f"{scaled:,f}".rstrip("0").rstrip(".")
                 return f"{sign}{prefix}{text}{suffix}"

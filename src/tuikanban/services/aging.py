@@ -6,6 +6,7 @@ deals; no event row is ever loaded into Python. Nothing is cached, so a new `exp
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,8 +121,10 @@ def aging_snapshot(
     *,
     now: datetime | None = None,
     deal_filter: DealFilter | None = None,
+    deal_ids: Collection[int] | None = None,
 ) -> AgingSnapshot:
-    """Stages with their baselines and every open deal (matching the filter) with level and signals."""
+    """Stages with their baselines and every open deal (matching the filter; with `deal_ids`, only those deals)
+    with level and signals."""
     at = clock.as_utc(now) if now is not None else clock.now()
     today = at.date()
     with db.read() as s:
@@ -137,14 +140,15 @@ def aging_snapshot(
         now_at = at_literal(at)
         last_touch = func.max(func.coalesce(_D.last_activity_at, _D.created_at),
                               func.coalesce(_latest_event_column(), _D.created_at))
-        deals = conn.execute(
-            select(
-                _D.id, _D.title, _D.company, _D.contact, _D.owner, _D.type_id, _D.stage_id, _D.value_minor,
-                _D.currency, type_coerce(_D.expected_close, String),
-                days_between(_D.stage_entered_at, now_at),
-                days_between(last_touch, now_at),
-            ).where(_D.pipeline_id == p.id, _D.status == "open")
-        )
+        query = select(
+            _D.id, _D.title, _D.company, _D.contact, _D.owner, _D.type_id, _D.stage_id, _D.value_minor,
+            _D.currency, type_coerce(_D.expected_close, String),
+            days_between(_D.stage_entered_at, now_at),
+            days_between(last_touch, now_at),
+        ).where(_D.pipeline_id == p.id, _D.status == "open")
+        if deal_ids is not None:  # the board refreshing the cards a write touched
+            query = query.where(_D.id.in_(list(deal_ids)))
+        deals = conn.execute(query)
         items: list[AgingItem] = []
         active = deal_filter is not None and deal_filter.active
         stale_days = p.stale_days
@@ -195,6 +199,7 @@ def aging_report(
     return aging_snapshot(db, pipeline, now=now, deal_filter=deal_filter).items
 
 
-def aging_for_deals(db: Database, pipeline: str | int | None, *, now: datetime | None = None) -> dict[int, AgingItem]:
-    """deal id -> its aging item, for the board's card badges."""
-    return {i.id: i for i in aging_snapshot(db, pipeline, now=now).items}
+def aging_for_deals(db: Database, pipeline: str | int | None, *, now: datetime | None = None,
+                    deal_ids: Collection[int] | None = None) -> dict[int, AgingItem]:
+    """deal id -> its aging item, for the board's card badges (every open deal, or only `deal_ids`)."""
+    return {i.id: i for i in aging_snapshot(db, pipeline, now=now, deal_ids=deal_ids).items}

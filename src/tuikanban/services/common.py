@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -132,8 +132,16 @@ def event_view(e: Event, stage_names: dict[int, str]) -> EventView:
 
 def when(at: datetime | str | None) -> datetime:
     """The time of a change: `--at` when given (back-filling history), else the clock."""
+    now = clock.now()
     if at is None:
-        return clock.now()
-    if isinstance(at, str):
-        return clock.parse_instant(at, what="--at time")
-    return clock.as_utc(at)
+        return now
+    value = clock.parse_instant(at, what="--at time") if isinstance(at, str) else clock.as_utc(at)
+    if value > now + FUTURE_TOLERANCE:
+        raise ValidationError(
+            f"The --at time {value:%Y-%m-%d %H:%M} is in the future; --at records changes that already happened."
+        )
+    return value
+
+
+# --at back-fills history; a time a little ahead of the clock is allowed for machines whose clocks differ slightly.
+FUTURE_TOLERANCE = timedelta(minutes=5)

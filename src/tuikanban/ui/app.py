@@ -19,6 +19,7 @@ import re
 import shutil
 import sqlite3
 import threading
+from bisect import insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -29,11 +30,20 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
+from tuikanban.domain.aging import (
+    LEVEL_LEGEND,
+    SIGNAL_LEGEND,
+    SIGNALS,
+    AgingItem,
+    AgingSnapshot,
+    sort_key,
+)
 from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanError, ValidationError, WipLimitError
 from tuikanban.domain.filters import DealFilter, parse_filter
 from tuikanban.domain.models import DealView, MoveResult, StageInfo
@@ -136,6 +146,28 @@ class Loaded:
 
 
 @dataclass(frozen=True, slots=True)
+class BoardAging:
+    """The aging of a pipeline's open deals (services.aging), or of only `deal_ids` after a write."""
+
+    snapshot: AgingSnapshot
+    by_id: dict[int, AgingItem]
+    deal_ids: tuple[int, ...] | None = None
+
+
+def patch_aging(snapshot: AgingSnapshot, by_id: dict[int, AgingItem], fresh: BoardAging) -> None:
+    """Put the re-read deals of `fresh` into a full aging read (in severity order); drop those no longer open."""
+    ids = set(fresh.deal_ids or ())
+    items = [i for i in snapshot.items if i.id not in ids]
+    for item in fresh.snapshot.items:
+        insort(items, item, key=sort_key)
+    snapshot.items = items
+    snapshot.stages = fresh.snapshot.stages
+    for deal_id in ids:
+        by_id.pop(deal_id, None)
+    by_id.update(fresh.by_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Changed:
     """The result of a write: the deal as it is now (None if gone), and whether others changed things too."""
 
@@ -226,13 +258,13 @@ class Backend:
         self.open()
         return Changed(fastread.load_card(self.raw(), deal_id), self.absorb(deal_id))
 
-    def baselines(self, pipeline_id: int) -> dict[int, float]:
-        db = self.open()
-        try:
-            from tuikanban.services.aging import stage_baselines
-        except ImportError:  # pragma: no cover - before the aging service exists
-            return {}
-        return {sid: b.days for sid, b in stage_baselines(db, pipeline_id).items()}
+    def aging(self, pipeline_id: int, deal_ids: tuple[int, ...] | None = None) -> BoardAging:
+        """Days in stage, baseline, level and risk signals of every open deal (or of `deal_ids` only), from the
+        one aging function of the core (SQL aggregates; read after the board, never before its first paint)."""
+        from tuikanban.services.aging import aging_snapshot
+
+        snap = aging_snapshot(self.open(), pipeline_id, deal_ids=deal_ids)
+        return BoardAging(snap, {i.id: i for i in snap.items}, deal_ids)
 
     # writes
     def move(self, deal_id: int, stage_id: int, force_reason: str | None, from_stage_id: int | None = None) -> Changed:
@@ -356,6 +388,133 @@ def _key_label(binding: Binding) -> str:
     return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
 
 
+# -- the footer ------------------------------------------------------------------------------------------------
+
+FOOTER_EXTRAS = frozenset({"closed", "settings"})  # board keys beyond SPEC section 6: the first to give way
+
+
+class BoardFooter(Footer):
+    """Textual's footer, laid out for the board: every key on one line when the terminal is wide enough (about
+    160 columns); narrower, the keys beyond the SPEC's list give way first, then the keys wrap onto a second line,
+    so that every key of SPEC section 6 stays on screen down to about 80 columns. (`?` lists them all anyway.)"""
+
+    DEFAULT_CSS = """
+    BoardFooter.-two-rows { height: 2; layout: vertical; }
+    BoardFooter .footer-row { height: 1; width: 1fr; layout: horizontal; }
+    """
+    PALETTE_W = 11  # "^p palette" and its rule
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+        self.rows_used = 1
+        self._needs: tuple[int, int] | None = None  # cells for every key / for the SPEC's keys, on one line
+
+    @staticmethod
+    def _item_width(item: tuple[Any, list[tuple[Binding, bool, str]]], app: App[Any]) -> int:
+        group, members = item
+        keys = sum(len(app.get_key_display(b)) for b, _e, _t in members)
+        if group is not None:  # keys side by side, then the group's label (as measured in Textual 8.2)
+            return keys + len(group.description) + 2
+        binding = members[0][0]
+        return keys + 1 + len(binding.description) + 1
+
+    def _layout_for(self, width: int, all_w: int, spec_w: int) -> tuple[bool, int]:
+        """(show the extra keys, rows) for a footer `width` cells wide."""
+        room = width - self.PALETTE_W - 1
+        if all_w <= room:
+            return True, 1
+        if spec_w <= room:
+            return False, 1
+        return all_w <= 2 * room - 8, 2
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        app = self.app
+        active = self.screen.active_bindings
+        by_action: dict[str, list[tuple[Binding, bool, str]]] = {}
+        for _node, binding, enabled, tooltip in active.values():
+            if binding.show:
+                by_action.setdefault(binding.action, []).append((binding, enabled, tooltip))
+        items: list[tuple[Any, list[tuple[Binding, bool, str]]]] = []
+        for group, chunk in itertools.groupby(by_action.values(), lambda m: m[0][0].group):
+            members = [m[0] for m in chunk]
+            if group is not None and len(members) > 1:
+                items.append((group, members))
+            else:
+                items.extend((None, [m]) for m in members)
+        widths = [self._item_width(item, app) for item in items]
+        extra = [item[0] is None and item[1][0][0].action in FOOTER_EXTRAS for item in items]
+        all_w = sum(widths)
+        spec_w = sum(w for w, x in zip(widths, extra, strict=True) if not x)
+        self._needs = (all_w, spec_w)
+        show_extras, rows = self._layout_for(self.size.width or app.size.width, all_w, spec_w)
+        shown = [(item, w) for item, w, x in zip(items, widths, extra, strict=True) if show_extras or not x]
+        self.rows_used = rows
+        self.set_class(rows == 2, "-two-rows")
+        if rows == 1:
+            for item, _w in shown:
+                yield from self._item_widgets(item)
+            yield from self._palette(active)
+            return
+        half = sum(w for _i, w in shown) / 2
+        first: list[Any] = []
+        used = 0
+        for item, w in shown:
+            if used + w / 2 > half and first:
+                break
+            first.append(item)
+            used += w
+        with Horizontal(classes="footer-row"):
+            for item in first:
+                yield from self._item_widgets(item)
+            yield from self._palette(active)
+        with Horizontal(classes="footer-row"):
+            for item, _w in shown[len(first):]:
+                yield from self._item_widgets(item)
+
+    def _item_widgets(self, item: tuple[Any, list[tuple[Binding, bool, str]]]) -> ComposeResult:
+        from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+
+        group, members = item
+        if group is None:
+            binding, enabled, tooltip = members[0]
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                            disabled=not enabled, tooltip=tooltip).data_bind(compact=Footer.compact)
+            return
+        with KeyGroup(classes="-compact" if group.compact else ""):
+            for binding, enabled, tooltip in members:
+                yield FooterKey(binding.key, self.app.get_key_display(binding), "", binding.action,
+                                disabled=not enabled, tooltip=tooltip or binding.description,
+                                classes="-grouped").data_bind(compact=Footer.compact)
+        yield FooterLabel(group.description)
+
+    def _palette(self, active: Any) -> ComposeResult:
+        from textual.widgets._footer import FooterKey
+
+        if not (self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE):
+            return
+        try:
+            _node, binding, enabled, _tooltip = active[self.app.COMMAND_PALETTE_BINDING]
+        except KeyError:
+            return
+        yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                        classes="-command-palette", disabled=not enabled,
+                        tooltip=binding.tooltip or binding.description)
+
+    def on_resize(self) -> None:
+        if self._needs is None:
+            return
+        show_extras, rows = self._layout_for(self.size.width, *self._needs)
+        if rows != self.rows_used or show_extras != self._showing_extras():
+            self.call_after_refresh(self.recompose)
+
+    def _showing_extras(self) -> bool:
+        from textual.widgets._footer import FooterKey
+
+        return any(k.action in FOOTER_EXTRAS for k in self.query(FooterKey))
+
+
 # -- the board screen -------------------------------------------------------------------------------------------
 
 
@@ -364,6 +523,13 @@ class BoardScreen(Screen[None]):
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
     AUTO_FOCUS = "#board"
+    # After a write the touched deal's aging is read at once; everything is read again once the writes pause for
+    # this long (a stay that ended moves its stage's baseline, and so other deals' levels).
+    AGING_SETTLE_S = 1.0
+    # Keys that act on the board's focused card: off while the aging panel has the focus (its own row is another
+    # deal, and up/down belong to its list).
+    CARD_ACTIONS = frozenset({"column", "card", "page", "edge", "move", "reorder", "won", "lost", "edit_deal",
+                              "open_deal"})
 
     def __init__(self, backend: Backend, *, user: str, pipeline: str | int | None, readonly: bool,
                  initial: Loaded | None = None) -> None:
@@ -387,6 +553,8 @@ class BoardScreen(Screen[None]):
         self._first_run_offered = False
         self._warned_ambiguous = False
         self.aging_panel: Any = None
+        self.aging: AgingSnapshot | None = None  # the pipeline's aging (every open deal), once read
+        self._aging_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -396,7 +564,7 @@ class BoardScreen(Screen[None]):
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
             yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
-        yield Footer(compact=True)
+        yield BoardFooter()
 
     @property
     def view(self) -> BoardView:
@@ -421,7 +589,7 @@ class BoardScreen(Screen[None]):
             self._submit(partial(self.backend.load, self.pipeline_ref, self.lanes_on, self.filter),
                          self._first_loaded, self._load_failed)
         self.set_interval(POLL_SECONDS, self._poll)
-        self.set_interval(60, self.view.tick)
+        self.set_interval(60, self._tick)
 
     def on_unmount(self) -> None:
         if self.runner is not None:
@@ -511,7 +679,7 @@ class BoardScreen(Screen[None]):
         if self.model is None:
             self._offer_first_run()
         else:
-            self._load_baselines()
+            self._load_aging()
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -523,14 +691,13 @@ class BoardScreen(Screen[None]):
 
     def _reloaded(self, focus_deal: int | None, loaded: Loaded) -> None:
         self._apply_loaded(loaded, focus_deal=focus_deal)
-        if self.db is not None:
-            self._load_baselines()
 
     def _apply_loaded(self, loaded: Loaded, *, focus_deal: int | None = None) -> None:
         self._loading = False
         model = loaded.model
         if model is None:
             self.model = None
+            self._clear_aging()
             self.view.set_model(None)
             self.view.set_message("This database has no pipeline yet.\n\n"
                                   "Press n to create the starter pipeline, p to create your own, q to quit.")
@@ -544,6 +711,8 @@ class BoardScreen(Screen[None]):
             model.set_filter(self.filter)
         previous = self.pipeline_id
         self.model = model
+        if previous != model.data.pipeline.id:
+            self._clear_aging()
         if previous is not None and previous != model.data.pipeline.id:
             self.view.focus_col = self.view.focus_lane = 0
             self.view.focus_deal = None
@@ -556,18 +725,70 @@ class BoardScreen(Screen[None]):
             self._warned_ambiguous = True
             self._say(f"There are {loaded.read.pipeline_count} pipelines and none is the default; showing "
                         f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
-        self._reload_panel()
+        if self.db is not None:  # (before the database is open, _db_opened reads it)
+            self._load_aging()
 
-    def _load_baselines(self) -> None:
+    # -- aging: card badges and marks, and the aging panel ------------------------------------------------------
+    def _load_aging(self) -> None:
+        """Read the aging of every open deal of the pipeline on the database thread, after the board read (the
+        board paints without it: badges stay plain until it arrives)."""
+        if self._aging_timer is not None:
+            self._aging_timer.stop()
+            self._aging_timer = None
         pid = self.pipeline_id
-        if pid is None:
+        if pid is None or self.db is None:
             return
+        self._submit(partial(self.backend.aging, pid), partial(self._aging_read, pid), self._aging_failed)
 
-        def done(baselines: dict[int, float]) -> None:
-            if self.pipeline_id == pid:
-                self.view.set_baselines(baselines)
+    def _aging_after_write(self, deal_id: int) -> None:
+        """A write of ours touched `deal_id`: read its aging now, and everything once the writes pause."""
+        pid = self.pipeline_id
+        if pid is None or self.db is None:
+            return
+        self._submit(partial(self.backend.aging, pid, (deal_id,)), partial(self._aging_read, pid),
+                     self._aging_failed)
+        if self._aging_timer is not None:
+            self._aging_timer.stop()
+        self._aging_timer = self.set_timer(self.AGING_SETTLE_S, self._load_aging)
 
-        self._submit(partial(self.backend.baselines, pid), done, lambda _e: None)
+    def _aging_read(self, pipeline_id: int, result: BoardAging) -> None:
+        if self.pipeline_id != pipeline_id:
+            return  # another pipeline is shown now
+        if result.deal_ids is None:
+            self.aging = result.snapshot
+            self.view.set_aging(result.by_id)
+        elif self.aging is not None:  # (without a full read yet, the one on its way will have this deal too)
+            patch_aging(self.aging, self.view.aging, result)
+            self.view.refresh()
+        self._update_panel()
+
+    def _aging_failed(self, error: BaseException) -> None:
+        """The board works on without aging colours; the panel, if open, says why."""
+        self.log.error(f"aging: {error!r}")
+        if self.aging_panel is not None:
+            self.aging_panel.show_error(str(error) if isinstance(error, TuikanbanError)
+                                        else "The aging of this pipeline could not be read.")
+
+    def _clear_aging(self) -> None:
+        self.aging = None
+        self.view.set_aging({})
+        self._update_panel()
+
+    def _update_panel(self) -> None:
+        """Show the board's aging in the panel, under the board's filter."""
+        panel = self.aging_panel
+        if panel is None:
+            return
+        if self.aging is not None and self.aging.pipeline_id == self.pipeline_id:
+            panel.show_snapshot(self.aging, self.filter)
+        else:
+            panel.show_waiting()
+
+    def _tick(self) -> None:
+        """Days in stage move on: repaint the badges, and read the levels and signals again."""
+        self.view.tick()
+        if not self._loading:
+            self._load_aging()
 
     def _update_header(self) -> None:
         model = self.model
@@ -626,9 +847,9 @@ class BoardScreen(Screen[None]):
         self.view.model_changed(focus_deal=self.view.focus_deal if focus else None)
         self._update_header()
         if changed.foreign:
-            self.reload()
-        elif self.aging_panel is not None:
-            self._reload_panel()
+            self.reload()  # (reads the aging again too)
+        elif changed.deal is not None:
+            self._aging_after_write(changed.deal.id)
 
     def _screen_class(self, module: str, name: str) -> Any:
         import importlib
@@ -742,6 +963,8 @@ class BoardScreen(Screen[None]):
                 self.app.bell()
             if foreign:
                 self.reload()
+            elif moved:
+                self._aging_after_write(card.id)  # a reorder is an event: the deal is no longer idle
 
         self._submit(partial(self.backend.reorder, card.id, stage_id, direction, self.model.lanes_shown), done)
 
@@ -892,7 +1115,7 @@ class BoardScreen(Screen[None]):
             self.model.set_filter(flt)
             self.view.model_changed()
         self._update_header()
-        self._reload_panel()
+        self._update_panel()
 
     def _close_filter(self, *, clear: bool) -> None:
         bar = self.query_one("#filter-bar")
@@ -947,13 +1170,20 @@ class BoardScreen(Screen[None]):
             raise
         if self.aging_panel is not None or self.db is None:
             return
-        self.aging_panel = AgingPanel(self.db, id="aging")
+        # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
+        # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
+        self.aging_panel = AgingPanel(self.db, id="aging", autofocus=True)
         self.query_one("#body").mount(self.aging_panel)
-        self._reload_panel()
+        self._update_panel()
 
-    def _reload_panel(self) -> None:
-        if self.aging_panel is not None and self.pipeline_id is not None:
-            self.aging_panel.load(self.pipeline_id, self.filter)
+    def _panel_focused(self) -> bool:
+        panel = self.aging_panel
+        focused = self.focused
+        return panel is not None and focused is not None and panel in focused.ancestors_with_self
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
+        return not (action in self.CARD_ACTIONS and self._panel_focused())
 
     def on_aging_panel_focus_deal(self, message: Any) -> None:
         deal_id = getattr(message, "deal_id", None)
@@ -1058,29 +1288,41 @@ class BoardScreen(Screen[None]):
         pass
 
 
-def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The `?` help: every board binding by section, then what the colours on the board mean."""
-    sections: list[tuple[str, list[tuple[str, str]]]] = []
+HelpRow = tuple[str | Content, str]
+
+
+def help_sections() -> list[tuple[str, list[HelpRow]]]:
+    """The `?` help: every board binding by section, the aging panel's keys, then what the colours and marks on the
+    board mean (the badges and marks drawn in their theme colours)."""
+    sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
-        rows = [(_key_label(b), b.tooltip or b.description) for b in bindings]
+        rows: list[HelpRow] = [(_key_label(b), b.tooltip or b.description) for b in bindings]
         if title == "App":
-            rows.insert(1, ("ctrl+p", "Command palette"))
+            rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
         sections.append((title, rows))
+    sections.append(("Aging panel (a opens it beside the board)", [
+        ("↑ / ↓, k / j", "Move in the list of deals that need attention, most severe first"),
+        ("enter", "Show that deal on the board (focuses its card)"),
+        ("c", "Switch between the list and the aging chart"),
+        ("tab / ⇧tab", "Between the panel's list and the board (the panel stays open)"),
+        ("esc / a", "Close the panel"),
+    ]))
     sections.append(("WIP counters", [
         ("3/5", "Open deals in the stage / its WIP limit (every deal, whatever the filter)"),
         ("5/5", "At the limit (red): moving another deal in asks for a reason"),
         ("6/5 over", "Over the limit (reversed): the limit was lowered or overridden"),
         ("1/5", "Below the stage's WIP minimum (amber)"),
     ]))
-    try:
-        from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND
-    except ImportError:  # pragma: no cover
-        return sections
-    aging = [("12d", "Days in the stage; " + LEVEL_LEGEND["ok"].lower())]
-    aging.append(("12d", "Amber: aging. " + LEVEL_LEGEND["aging"]))
-    aging.append(("12d", "Red: stalled. " + LEVEL_LEGEND["stalled"]))
-    aging.extend((mark, meaning) for _signal, (mark, meaning) in SIGNAL_LEGEND.items())
-    sections.append(("Aging (panel: a)", aging))
+    sections.append(("Days in stage (the badge on each card)", [
+        (Content.styled("4d", "$text-muted"), "ok: " + LEVEL_LEGEND["ok"]),
+        (Content.styled("11d", "bold $tk-aging"), "aging: " + LEVEL_LEGEND["aging"]),
+        (Content.styled("15d", "bold reverse $tk-stalled"), "stalled: " + LEVEL_LEGEND["stalled"]),
+        ("baseline", "The stage's expected days if set, else the average stay of the last 180 days (at least 3 "
+                     "stays), else 7 days"),
+    ]))
+    sections.append(("Risk marks (before the badge)", [
+        (Content.styled(SIGNAL_LEGEND[s][0], "bold $tk-aging"), f"{s}: {SIGNAL_LEGEND[s][1]}") for s in SIGNALS
+    ]))
     return sections
 
 

@@ -1,4 +1,5 @@
-"""DealDetailScreen: every field of a deal, its stage's exit criteria, its history and its activities."""
+"""DealDetailScreen: every field of a deal, its aging and risk signals in words, its stage's exit criteria, its
+history and its activities."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
+from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, AgingItem, BaselineSource, format_days, signal_meaning
 from tuikanban.domain.errors import TuikanbanError, ValidationError
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import clean_text, display
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
+from tuikanban.services.aging import aging_snapshot
 from tuikanban.store.engine import Database
 from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
@@ -36,6 +39,39 @@ class _Detail:
     types: list[DealTypeInfo]
     events: list[EventView]
     activities: list[ActivityView]
+    aging: AgingItem | None = None  # open deals only: from the one aging function (services.aging)
+    stale_days: int | None = None
+
+
+_BASELINE_FROM = {
+    BaselineSource.EXPECTED: "the stage's expected days",
+    BaselineSource.HISTORY: "the average stay of the last 180 days",
+    BaselineSource.DEFAULT: "the default: too little history",
+}
+
+
+def describe_aging(item: AgingItem, stale_days: int | None, styles: dict[str, str]) -> Content:
+    """The deal's level, days in stage against the baseline, and each risk signal in words (user text literal).
+
+    `styles` maps ok / aging / stalled / signal to a style (theme variables where the app defines them)."""
+    level = item.level.value
+    ratio = item.days_in_stage / item.baseline_days if item.baseline_days > 0 else 0.0
+    lines = [Content.assemble(
+        ("Aging   ", "$text-muted"), (f" {level} ", styles[level]),
+        f"  {format_days(item.days_in_stage)} days in ", (display(item.stage), "bold"),
+        f" against a baseline of {format_days(item.baseline_days)} days ",
+        (f"({_BASELINE_FROM[item.baseline_source]}): {ratio:.1f} x", "$text-muted"),
+    ), Content.assemble("        ", (LEVEL_LEGEND[level], "$text-muted"))]
+    if item.signals:
+        for k, signal in enumerate(item.signals):
+            mark = SIGNAL_LEGEND[signal][0]
+            lines.append(Content.assemble(
+                ("Risk    " if k == 0 else "        ", "$text-muted"), (mark, styles["signal"]),
+                f" {signal_meaning(signal, stale_days)}", (f"  ({signal})", "$text-muted"),
+            ))
+    else:
+        lines.append(Content.assemble(("Risk    ", "$text-muted"), "No risk signals."))
+    return Content("\n").join(lines)
 
 
 def _when(at: datetime) -> str:
@@ -135,7 +171,10 @@ class DealDetailScreen(TkDialog[bool]):
     }
     DealDetailScreen #detail-fields > Label { width: 1fr; height: auto; }
     DealDetailScreen #detail-fields > .k { color: $text-muted; }
-    DealDetailScreen #detail-notes, DealDetailScreen #detail-exit { height: auto; margin-top: 1; }
+    DealDetailScreen #detail-notes, DealDetailScreen #detail-exit, DealDetailScreen #detail-aging {
+        height: auto;
+        margin-top: 1;
+    }
     DealDetailScreen #detail-lists { height: 1fr; margin-top: 1; }
     DealDetailScreen #detail-lists > Vertical { width: 1fr; height: 1fr; }
     DealDetailScreen #activities-box { margin-right: 1; }
@@ -178,7 +217,11 @@ class DealDetailScreen(TkDialog[bool]):
         types = pipeline_service.list_types(self.db, deal.pipeline_id)
         events = deal_service.deal_history(self.db, self.deal_id)
         activities = deal_service.list_activities(self.db, self.deal_id)
-        return _Detail(deal, stage, types, events, activities)
+        aging, stale_days = None, None
+        if deal.status == "open":
+            snap = aging_snapshot(self.db, deal.pipeline_id, deal_ids=[self.deal_id])
+            aging, stale_days = (snap.items[0] if snap.items else None), snap.stale_days
+        return _Detail(deal, stage, types, events, activities, aging, stale_days)
 
     def on_mount(self) -> None:
         self.reload()
@@ -196,6 +239,7 @@ class DealDetailScreen(TkDialog[bool]):
             box.border_title = f"Deal #{self.deal_id}"
             yield Static("", id="detail-title")
             yield Grid(id="detail-fields")
+            yield Static("", id="detail-aging")
             yield Static("", id="detail-notes")
             yield Static("", id="detail-exit")
             with Horizontal(id="detail-lists"):
@@ -248,6 +292,10 @@ class DealDetailScreen(TkDialog[bool]):
             widgets.append(Label(key, classes="k"))
             widgets.append(Label(value_content, markup=False))
         grid.mount_all(widgets)
+        aging_box = self.query_one("#detail-aging", Static)
+        if detail.aging is not None:
+            aging_box.update(describe_aging(detail.aging, detail.stale_days, self._aging_styles()))
+        aging_box.display = detail.aging is not None
         notes = self.query_one("#detail-notes", Static)
         notes.update(Content.assemble(("Notes  ", "$text-muted"), clean_text(deal.notes, multiline=True).strip())
                      if deal.notes else "")
@@ -264,6 +312,15 @@ class DealDetailScreen(TkDialog[bool]):
         self.query_one("#history-lines", Static).update(Content("\n").join(history) if history else "No events.")
         if self.focused is None:
             self.query_one("#activities", OptionList).focus()
+
+    def _aging_styles(self) -> dict[str, str]:
+        """The board's aging colours (theme variables tk-aging, tk-stalled), or the theme's own where the hosting app
+        does not define them."""
+        defined = self.app.theme_variables
+        aging = "$tk-aging" if "tk-aging" in defined else "$warning"
+        stalled = "$tk-stalled" if "tk-stalled" in defined else "$error"
+        return {"ok": "bold $text-success", "aging": f"bold reverse {aging}", "stalled": f"bold reverse {stalled}",
+                "signal": f"bold {aging}"}
 
     def _show_activities(self, activities: list[ActivityView], highlight: int | None = None) -> None:
         box = self.query_one("#activities", OptionList)
@@ -385,4 +442,4 @@ class DealDetailScreen(TkDialog[bool]):
         self.run_db(lambda: deal_service.set_task_done(self.db, act.id, not act.done, user=self.user), toggled)
 
 
-__all__ = ["DealDetailScreen", "describe_activity", "describe_event"]
+__all__ = ["DealDetailScreen", "describe_activity", "describe_aging", "describe_event"]

@@ -1,4 +1,8 @@
-"""HelpScreen: every key of the board, in sections; scrolls; escape or ? closes."""
+"""HelpScreen: every key of the board, in sections; scrolls; escape or ? closes.
+
+A row's key is plain text (drawn bold in the accent colour) or a `Content` drawn as it is: the board's help shows
+its badges and marks that way, in the theme colours they have on the cards.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from textual.widgets import Static
 
 from tuikanban.ui.screens.confirm import TkDialog, key_hints
 
-HelpSections = Sequence[tuple[str, Sequence[tuple[str, str]]]]
+HelpSections = Sequence[tuple[str, Sequence[tuple[str | Content, str]]]]
 
 
 class HelpScreen(TkDialog[None]):
@@ -43,18 +47,23 @@ class HelpScreen(TkDialog[None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        width = max((len(key) for _, rows in self.sections for key, _ in rows), default=4) + 3
+        keys = [[self._key(key) for key, _what in rows] for _name, rows in self.sections]
+        width = max((k.cell_length for row in keys for k in row), default=4) + 3
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             with VerticalScroll(id="help-body"):
-                for name, rows in self.sections:
+                for (name, rows), section_keys in zip(self.sections, keys, strict=True):
                     yield Static(Content(name), classes="section-title help-section")
                     lines = [
-                        Content.assemble((key.ljust(width), "bold $accent"), (what, "$foreground"))
-                        for key, what in rows
+                        Content.assemble(key, " " * (width - key.cell_length), (what, "$foreground"))
+                        for key, (_key, what) in zip(section_keys, rows, strict=True)
                     ]
                     yield Static(Content("\n").join(lines), classes="help-rows")
             yield Static(key_hints(("↑↓ pgup pgdn", "scroll"), ("esc ?", "close")), classes="hints")
+
+    @staticmethod
+    def _key(key: str | Content) -> Content:
+        return key if isinstance(key, Content) else Content.styled(key, "bold $accent")
 
     def on_mount(self) -> None:
         self.query_one("#help-body", VerticalScroll).focus()

@@ -1,9 +1,14 @@
 """The aging panel: docked beside the board (toggled with `a`), it lists every open deal that is aging, stalled
 or carries a risk signal, most severe first, and offers the aging chart on a second tab.
 
-The board drives it: `panel.load(pipeline_id, deal_filter)` whenever the pipeline, the filter or the data
-change; the panel reads in a thread worker and never blocks the board. Enter on a row posts
+The board drives it with `panel.show_snapshot(snapshot, deal_filter)`: the board's own aging read (the one its
+card badges come from, read on its database thread after every reload and write), filtered here by the board's
+filter, so the panel follows the filter at once and the board's data live. Used alone (tests, other hosts),
+`panel.load(pipeline_id, deal_filter)` reads in a thread worker instead. Enter on a row posts
 `AgingPanel.FocusDeal(deal_id)`, which the board handles by focusing that card.
+
+Only the MAX_ROWS most severe deals are listed (the title counts them all): a pipeline with thousands of old deals
+would otherwise cost the UI thread a second per update for rows nobody scrolls to; the filter narrows the list.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from textual.worker import get_current_worker
 
 from tuikanban.domain.aging import (
@@ -43,10 +48,25 @@ COLUMNS = (("Title", "title"), ("Stage", "stage"), ("Days", "days"), ("Base", "b
            ("Risk", "signals"), ("Owner", "owner"))
 # Widths of the columns after the title (stage, days, base, level, signals, owner) plus the cell padding.
 FIXED_COLUMNS = 12 + 5 + 4 + 7 + 4 + 10 + 2 * len(COLUMNS)
+MAX_ROWS = 200  # the most severe deals listed; the rest are counted in the title
 
 
 class AgingTable(DataTable[Any]):
-    """The panel's table (a subclass only so the board's CSS and tests can find it by type)."""
+    """The panel's list: up/down (and k/j, as on the board) move its cursor, enter shows the deal."""
+
+    BINDINGS = [
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+    ]
+
+
+def filtered_snapshot(snap: AgingSnapshot, deal_filter: DealFilter | None) -> AgingSnapshot:
+    """`snap` with only the deals the board's filter shows (the same test as the board's cards)."""
+    if deal_filter is None or not deal_filter.active:
+        return snap
+    items = [i for i in snap.items
+             if deal_filter.matches_fields(i.title, i.company, i.contact, i.owner, i.type_name)]
+    return AgingSnapshot(snap.pipeline_id, snap.pipeline_name, snap.stale_days, snap.stages, items)
 
 
 class AgingPanel(Vertical):
@@ -93,13 +113,16 @@ class AgingPanel(Vertical):
         aging: int
 
     def __init__(self, db: Database, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 classes: str | None = None, autofocus: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.db = db
         self.pipeline_id: int | None = None
         self.deal_filter: DealFilter | None = None
         self.snapshot: AgingSnapshot | None = None
         self.error: str | None = None
+        self.fed = False  # True once the board hands in its snapshots (then the panel never reads by itself)
+        self.autofocus = autofocus
+        self._pending: tuple[AgingSnapshot, DealFilter | None] | None = None
         self._generation = 0
         self._last_title_width = 0
 
@@ -120,9 +143,17 @@ class AgingPanel(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#aging-empty", Static).display = False
+        # tab goes between the board and this list, not through the tab strip (c switches list and chart)
+        self.query_one(Tabs).can_focus = False
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        if self.pipeline_id is not None:
+        if self._pending is not None:
+            self._show_pending()
+        elif self.fed:
+            self._paint_waiting()
+        elif self.pipeline_id is not None:
             self._start_load()
+        if self.autofocus:
+            self.focus_table()
 
     # -- API for the board --------------------------------------------------------------------------------
 
@@ -135,8 +166,45 @@ class AgingPanel(Vertical):
 
     def reload(self) -> None:
         """Read again with the last pipeline and filter (after a move, an edit or another user's change)."""
-        if self.pipeline_id is not None and self.is_mounted:
+        if self.pipeline_id is not None and self.is_mounted and not self.fed:
             self._start_load()
+
+    def show_snapshot(self, snap: AgingSnapshot, deal_filter: DealFilter | None = None) -> None:
+        """Show the board's aging read (every open deal of its pipeline) under the board's filter, right away."""
+        self.fed = True
+        self._generation += 1  # a load of the panel's own still on its way is stale now
+        self.pipeline_id = snap.pipeline_id
+        self.deal_filter = deal_filter
+        self._pending = (snap, deal_filter)
+        if self.is_mounted:  # (else on_mount shows it)
+            self._show_pending()
+
+    def _show_pending(self) -> None:
+        assert self._pending is not None
+        snap, deal_filter = self._pending
+        self._pending = None
+        self._show(filtered_snapshot(snap, deal_filter), self._generation)
+
+    def show_waiting(self) -> None:
+        """The board is reading the aging (the panel was opened before the first read, or the pipeline changed)."""
+        self.fed = True
+        self._generation += 1
+        self._pending = None
+        if self.is_mounted:
+            self._paint_waiting()
+
+    def _paint_waiting(self) -> None:
+        self.snapshot = None
+        self.query_one("#aging-title", Static).update(Text("Aging", style="bold"))
+        empty = self.query_one("#aging-empty", Static)
+        empty.update(Text("Reading the aging of the pipeline…"))
+        empty.display = True
+        self.query_one(AgingTable).display = False
+
+    def show_error(self, message: str) -> None:
+        self._generation += 1
+        if self.is_mounted:
+            self._show_error(message, self._generation)
 
     def focus_table(self) -> None:
         self.query_one(AgingTable).focus()
@@ -210,11 +278,12 @@ class AgingPanel(Vertical):
         self._paint_title(snap, flagged)
         table = self.query_one(AgingTable)
         keep = self._cursor_deal_id()
+        keep_row = table.cursor_row
         table.clear()
         level_styles = {Level.OK: Style(), Level.AGING: self._style("aging"), Level.STALLED: self._style("stalled")}
         signal_style = self._style("signal")
         title_width = self._last_title_width = self._title_width()
-        for item in flagged:
+        for item in flagged[:MAX_ROWS]:
             table.add_row(*self._cells(item, level_styles, signal_style, title_width), key=str(item.id))
         empty = self.query_one("#aging-empty", Static)
         if not flagged:
@@ -225,6 +294,8 @@ class AgingPanel(Vertical):
         table.display = bool(flagged)
         if keep is not None and str(keep) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
+        elif table.row_count:  # the deal under the cursor left the list: stay on the same line
+            table.move_cursor(row=min(keep_row, table.row_count - 1), animate=False)
         self.query_one(AgingChart).set_data(snap.stages, snap.items)
         self._paint_legend(snap)
 
@@ -261,6 +332,9 @@ class AgingPanel(Vertical):
         title.append(" · ", style=self._style("muted"))
         title.append(f"{aging} aging", style=self._style("aging") if aging else self._style("muted"))
         title.append(f" · {at_risk} at risk · {len(snap.items)} open", style=self._style("muted"))
+        if len(flagged) > MAX_ROWS:
+            title.append(f"\nthe {MAX_ROWS} most severe of {len(flagged)} listed; / narrows the list",
+                         style=self._style("muted"))
         if self.deal_filter is not None and self.deal_filter.active:
             title.append("\nfilter: ", style=self._style("muted"))
             title.append(Text(display(self.deal_filter.describe())))
@@ -280,7 +354,7 @@ class AgingPanel(Vertical):
             short = {"no_activity": f"quiet {snap.stale_days}d+", "past_close": "past close",
                      "close_pushed": "pushed", "no_value": "no value"}[s]
             line.append(f" {short}", style=muted)
-        line.append("  ⏎ show · c chart", style=muted)
+        line.append("  ⏎ show · c chart · tab board · esc close", style=muted)
         self.query_one("#aging-legend", Static).update(line)
 
     def _cursor_deal_id(self) -> int | None:
@@ -314,6 +388,10 @@ class AgingPanel(Vertical):
             self.focus_table()
         else:
             self.query_one(AgingChart).focus()  # keep the focus (and these keys) inside the panel
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # r goes on to the board when it feeds the panel: the board reads everything again (this panel included)
+        return not (action == "reload" and self.fed)
 
     def action_reload(self) -> None:
         self.reload()

@@ -19,17 +19,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuikanban.domain import clock
+from tuikanban.domain.aging import AgingItem, signal_marks
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.widgets.board_model import BoardModel, Lane
 from tuikanban.ui.widgets.card import CARD_H, card_line, empty_line, fit
 from tuikanban.ui.widgets.column import HEADER_H, header_line
-
-try:  # the aging rules (levels from days in stage and the stage's baseline)
-    from tuikanban.domain.aging import level as aging_level
-except ImportError:  # pragma: no cover - before the aging module exists
-    aging_level = None  # type: ignore[assignment]
 
 MIN_COL_W = 24
 GAP = 1
@@ -44,13 +40,14 @@ class Band:
 
 
 class BoardView(Widget, can_focus=True):
-    """Columns of cards. Attributes down (`model`, baselines), messages up (`FocusChanged`)."""
+    """Columns of cards. Attributes down (`model`, `aging`), messages up (`FocusChanged`)."""
 
     COMPONENT_CLASSES = {
         "board--header", "board--stage", "board--stage-focus", "board--wip-ok", "board--wip-limit",
         "board--wip-over", "board--wip-under", "board--muted", "board--rule", "board--rule-focus", "board--more",
         "board--card", "board--card-focus", "board--edge", "board--edge-focus", "board--title", "board--value",
-        "board--days-ok", "board--days-aging", "board--days-stalled", "board--lane", "board--lane-empty",
+        "board--days-ok", "board--days-aging", "board--days-stalled", "board--signal", "board--lane",
+        "board--lane-empty",
         "board--empty", "board--empty-focus", "board--indicator", "board--message",
     }
 
@@ -63,7 +60,8 @@ class BoardView(Widget, can_focus=True):
         super().__init__(id=id)
         self.model: BoardModel | None = None
         self.message_text = ""
-        self.baselines: dict[int, float] = {}  # stage id -> baseline days (empty: levels unknown)
+        # deal id -> its aging (level, signals) from services.aging, read after the board; empty until then
+        self.aging: dict[int, AgingItem] = {}
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -89,7 +87,7 @@ class BoardView(Widget, can_focus=True):
             "rule-focus", "more", "card", "card-focus", "edge", "edge-focus", "lane", "lane-empty", "empty",
             "empty-focus", "indicator", "message")}
         card, card_f = full["card"], full["card-focus"]
-        for name in ("title", "value", "days-ok", "days-aging", "days-stalled"):
+        for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled"):
             fg = get(f"board--{name}", partial=True)
             full[name] = card + fg
             full[f"{name}-focus"] = card_f + fg
@@ -137,9 +135,17 @@ class BoardView(Widget, can_focus=True):
             return
         self.set_model(self.model, focus_deal=focus_deal if focus_deal is not None else self.focus_deal)
 
-    def set_baselines(self, baselines: dict[int, float]) -> None:
-        self.baselines = baselines
+    def set_aging(self, aging: dict[int, AgingItem]) -> None:
+        """The aging of every open deal (deal id -> item), or of none (an empty dict: badges stay plain)."""
+        self.aging = aging
         self.refresh()
+
+    def card_aging(self, card: BoardCard) -> tuple[str | None, str]:
+        """(level, risk marks) of a card: None and "" while unknown, or while the aging read predates a move."""
+        item = self.aging.get(card.id)
+        if item is None or item.stage_id != card.stage_id:
+            return None, ""
+        return item.level.value, signal_marks(item.signals)
 
     def set_message(self, text: str) -> None:
         self.message_text = text
@@ -513,14 +519,10 @@ class BoardView(Widget, can_focus=True):
                 continue
             if index < len(cell):
                 card = cell[index]
-                level = None
-                if aging_level is not None and self.baselines:
-                    base_days = self.baselines.get(card.stage_id)
-                    if base_days is not None:
-                        days = max(0.0, (self._now - card.stage_entered_at).total_seconds() / 86400.0)
-                        level = str(aging_level(days, base_days))
+                level, marks = self.card_aging(card) if line == 1 else (None, "")
                 parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
-                                       focused=card.id == self.focus_deal, level=level, show_type=show_type))
+                                       focused=card.id == self.focus_deal, level=level, show_type=show_type,
+                                       marks=marks))
             elif focused_cell and self.focus_deal is None and slot == 0:
                 parts.append(empty_line(line - 1, w, styles, focused=True))
             else:

@@ -18,6 +18,7 @@ from tuikanban.store.fastread import BoardCard
 
 CARD_LINES = 3  # content lines of a card
 CARD_H = CARD_LINES + 1  # plus the spacer line above it
+MIN_TITLE = 6  # cells of title kept before risk marks are dropped from a narrow card
 
 
 def fit(text: str, width: int) -> str:
@@ -66,11 +67,14 @@ def card_line(
     focused: bool,
     level: str | None,
     show_type: bool,
+    marks: str = "",
 ) -> list[Segment]:
     """One content line (0, 1 or 2) of a card `width` cells wide.
 
-    `styles` holds full styles (background included) for: card, card-focus, edge, edge-focus, title, muted, value,
-    aging, stalled, ok-days. `level` is the aging level (ok, aging, stalled) or None when not known yet.
+    `styles` holds full styles (background included) for: card, edge, title, card-muted, value, signal, days-ok,
+    days-aging, days-stalled (each also as `NAME-focus`). `level` is the deal's aging level (ok, aging, stalled) or
+    None while it is not known; `marks` are its risk signals' marks (domain.aging.signal_marks), drawn before the
+    days-in-stage badge on the first line (left out when the card is too narrow for them and some title).
     """
     suffix = "-focus" if focused else ""
     base = styles["card" + suffix]
@@ -80,9 +84,15 @@ def card_line(
         return [Segment(" " * max(0, width), base)]
     if line == 0:
         badge = days_badge(days_in_stage(card, now))
-        left, right = two_sided(display(card.title), badge, inner)
         badge_style = styles[f"days-{level or 'ok'}{suffix}"]
-        return [edge, Segment(" ", base), Segment(left, styles["title" + suffix]), Segment(right, badge_style),
+        title_style = styles["title" + suffix]
+        tail = f"{marks} {badge}" if marks else badge
+        if marks and cell_len(tail) + MIN_TITLE <= inner:
+            left, _right = two_sided(display(card.title), tail, inner)
+            return [edge, Segment(" ", base), Segment(left, title_style), Segment(marks, styles["signal" + suffix]),
+                    Segment(" ", base), Segment(badge, badge_style), Segment(" ", base)]
+        left, right = two_sided(display(card.title), badge, inner)
+        return [edge, Segment(" ", base), Segment(left, title_style), Segment(right, badge_style),
                 Segment(" ", base)]
     if line == 1:
         value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
