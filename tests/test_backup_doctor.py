@@ -251,7 +251,7 @@ def test_doctor_checks_what_sharing_needs(cli: Any, tmp_path: Path) -> None:
     assert sharing[0]["message"] == (f"The folder {folder} is not writable by its group {group}: other reps cannot "
                                      "create the -wal and -shm files that writing needs.")
 
-    # set up as the README section "Sharing a board over SSH" says: a group-writable folder with setgid, a group-writable file
+    # set up as the README's "Sharing a board over SSH" says: a group-writable folder with setgid, a group-writable file
     folder.chmod(0o2770)
     code, doc = doctor_json(cli, "--db", str(path))
     assert code == 0, doc

@@ -167,7 +167,9 @@ def test_wip_limit_force_and_reason(sales: Any, db_path: Path) -> None:
     second = sales("deal", "add", "Second").out.strip()
     before = snapshot(db_path)
     refused = sales("deal", "move", second, "Proposal")
-    assert assert_one_sentence_error(refused) == "Proposal is at its WIP limit (1/1)"
+    assert assert_one_sentence_error(refused) == (
+        "Proposal is at its WIP limit (1/1); add --force --reason TEXT to override it"
+    )
     no_reason = sales("deal", "move", second, "Proposal", "--force")
     assert assert_one_sentence_error(no_reason) == "--force needs --reason TEXT saying why the WIP limit is overridden."
     stray_reason = sales("deal", "move", second, "Proposal", "--reason", "because")

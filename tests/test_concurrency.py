@@ -170,7 +170,9 @@ def test_cli_processes_racing_into_a_full_stage(db_path: Path, tmp_path: Path) -
     moved = [r for r in results if r[0] == 0]
     refused = [r for r in results if r[0] == 1]
     assert len(moved) == 2 and len(refused) == 2
-    assert all(r[2].strip() == "Proposal is at its WIP limit (2/2)" for r in refused)
+    assert all(
+        r[2].strip() == "Proposal is at its WIP limit (2/2); add --force --reason TEXT to override it" for r in refused
+    )
     assert all(r[1].startswith("Moved deal ") and r[2] == "" for r in moved)
     con = sqlite3.connect(db_path)
     assert con.execute("SELECT count(*) FROM deal d JOIN stage s ON s.id=d.stage_id WHERE s.name='Proposal'"

@@ -129,6 +129,10 @@ def test_compact_format_picks_the_unit_after_rounding() -> None:
     assert format_money(99_999_900, "USD", compact=True) == "$1M"  # 999,999 is 1M, not 1000k
     assert format_money(99_994_999, "USD", compact=True) == "$999.9k"
     assert format_money(0, "USD", compact=True) == "$0"
+    # three significant digits below ten units: 1,250,000 is $1.25M (not $1.3M), 1,234 is $1.23k
+    assert format_money(125_000_000, "USD", compact=True) == "$1.25M"
+    assert format_money(123_400, "USD", compact=True) == "$1.23k"
+    assert format_money(999_500, "USD", compact=True) == "$10k"  # 9,995 rounds to 10.00k
 
 
 def test_json_numbers_are_exact_to_the_minor_unit() -> None:

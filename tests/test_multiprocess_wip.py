@@ -80,7 +80,9 @@ def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> N
         logs[f"rep{w}"] = json.loads(out.strip().splitlines()[-1])
 
     # -- what the users saw ---------------------------------------------------------------------------
-    wip_refusal = re.compile(rf"^Proposal is at its WIP limit \({LIMIT}/{LIMIT}\)$")
+    wip_refusal = re.compile(
+        rf"^Proposal is at its WIP limit \({LIMIT}/{LIMIT}\); add --force --reason TEXT to override it$"
+    )
     successes: dict[str, int] = {}
     refusals = 0
     for user, log in logs.items():

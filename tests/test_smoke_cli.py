@@ -18,7 +18,7 @@ def test_pipeline_wip_limit_and_json_list(cli) -> None:  # type: ignore[no-untyp
     assert cli("deal", "move", str(ids[1]), "Proposal").code == 0
     third = cli("deal", "move", str(ids[2]), "Proposal")
     assert third.code == 1
-    assert third.err.strip() == "Proposal is at its WIP limit (2/2)"
+    assert third.err.strip() == "Proposal is at its WIP limit (2/2); add --force --reason TEXT to override it"
     listing = json.loads(cli("deal", "list", "--json").out)
     by_id = {d["id"]: d for d in listing["deals"]}
     assert by_id[ids[0]]["stage"] == "Proposal"

@@ -11,7 +11,7 @@ from rich.text import Text
 from typer._click import exceptions as click_exc
 
 from tuikanban.cli.common import State, current_user, err, fail
-from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.errors import TuikanbanError, WipLimitError
 
 app = typer.Typer(
     name="tuikanban",
@@ -104,6 +104,11 @@ def _open_board_fast(args: list[str]) -> bool:
     return True
 
 
+def _forceable(args: list[str]) -> bool:
+    """Whether the command line is one of the deal commands that take --force (add, move, reopen)."""
+    return "deal" in args and any(a in ("add", "move", "reopen") for a in args[args.index("deal") + 1:][:1])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes become one sentence on stderr and exit code 1, never a traceback."""
     if _open_board_fast(list(argv if argv is not None else sys.argv[1:])):
@@ -116,14 +121,20 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="tuikanban",
                             standalone_mode=False)
     except TuikanbanError as exc:
-        err.print(_safe(str(exc)), highlight=False)  # messages may quote user text: never raw control sequences
+        message = str(exc)
+        args = argv if argv is not None else sys.argv[1:]
+        if isinstance(exc, WipLimitError) and "--force" not in args and _forceable(args):
+            message += "; add --force --reason TEXT to override it"
+        err.print(_safe(message), highlight=False)  # messages may quote user text: never raw control sequences
         sys.exit(1)
     except click_exc.NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
     except click_exc.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        msg = exc.format_message().rstrip(".")
+        msg = exc.format_message().rstrip(".").replace(
+            "Input should be a valid integer, unable to parse string as an integer", "it must be a whole number"
+        )
         err.print(_safe(f"{msg}{hint}."), highlight=False)
         sys.exit(1)
     except typer.Abort:

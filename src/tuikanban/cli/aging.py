@@ -10,8 +10,19 @@ from rich.text import Text
 from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
 from tuikanban.domain import clock
-from tuikanban.domain.aging import SIGNAL_LEGEND, SIGNALS, AgingItem, Level, format_days, signal_meaning
+from tuikanban.domain.aging import (
+    MIN_HISTORY_BASELINE_DAYS,
+    SIGNAL_LEGEND,
+    SIGNALS,
+    AgingItem,
+    Level,
+    StageAging,
+    format_days,
+    signal_meaning,
+)
+from tuikanban.domain.metrics import format_duration, plural
 from tuikanban.domain.money import format_money, to_json_number
+from tuikanban.domain.text import display
 
 DEFAULT_LIMIT = 100
 _LEVEL_STYLE = {Level.OK: "", Level.AGING: "yellow", Level.STALLED: "bold red"}
@@ -59,9 +70,7 @@ def aging(
             "pipeline": snap.pipeline_name,
             "as_of": clock.now().isoformat(),
             "stale_days": snap.stale_days,
-            "stages": [{"name": st.name, "baseline_days": round(st.baseline.baseline_days, 2),
-                        "baseline_source": st.baseline.source.value, "sample_size": st.baseline.sample_size}
-                       for st in snap.stages],
+            "stages": [_stage_json(st) for st in snap.stages],
             "deals": [aging_json(i) for i in items],
         })
         return
@@ -70,22 +79,45 @@ def aging(
         return
     shown = items if limit == 0 else items[:limit]
     rows = [
-        [str(i.id), cell(i.title, 40), cell(i.stage, 20), format_days(i.days_in_stage),
+        [str(i.id), cell(i.title, 40), cell(i.stage, 20), _duration(i.days_in_stage),
          format_days(i.baseline_days) + _source_mark(i), Text(i.level.value, style=_LEVEL_STYLE[i.level]),
          Text("\n".join(i.signals), style="yellow"), cell(i.owner, 16),
          format_money(i.value_minor, i.currency) if i.value_minor is not None else ""]
         for i in shown
     ]
-    t = fitted_table(["Id", "Title", "Stage", "Days", "Baseline", "Level", "Signals", "Owner", "Value"], rows,
+    t = fitted_table(["Id", "Title", "Stage", "In stage", "Baseline", "Level", "Signals", "Owner", "Value"], rows,
                      optional=("Value", "Owner"), title=Text.assemble("Aging: ", cell(snap.pipeline_name, 80)))
     out.print(t)
     if len(shown) < len(items):
         out.print(Text(f"The {len(shown)} most severe of {len(items)} deals; --limit 0 shows all.", style="dim"))
     used = [s for s in SIGNALS if any(s in i.signals for i in shown)]
-    notes = ["Baseline: * history (180-day average), ~ default 7 days, plain = the stage's expected days."]
+    notes = ["Baseline in days: * history (180-day average, at least "
+             f"{plural(round(MIN_HISTORY_BASELINE_DAYS), 'day')}), ~ default 7 days, plain = the stage's expected days."]
+    shown_stages = {i.stage_id for i in shown}
+    for st in snap.stages:
+        b = st.baseline
+        if st.id in shown_stages and b.learned_days is not None:
+            notes.append(f"{display(st.name)}: its last {plural(b.sample_size, 'stay')} averaged "
+                         f"{format_duration(b.learned_days)}, so its baseline is the "
+                         f"{plural(round(b.baseline_days), 'day')} floor.")
     notes += [f"{s}: {signal_meaning(s, snap.stale_days)} ({SIGNAL_LEGEND[s][0]})." for s in used]
     for note in notes:
         out.print(Text(note, style="dim"))
+
+
+def _stage_json(st: StageAging) -> dict[str, Any]:
+    b = st.baseline
+    learned = b.learned_days if b.learned_days is not None else (
+        b.baseline_days if b.source.value == "history" else None)
+    return {"name": st.name, "baseline_days": round(b.baseline_days, 2), "baseline_source": b.source.value,
+            "sample_size": b.sample_size,
+            # the history's own average (6 decimals) and whether the 1-day floor raised it
+            "history_avg_days": None if learned is None else round(learned, 6), "floored": b.floored}
+
+
+def _duration(days: float) -> str:
+    """Whole and tenth days as the baseline reads them ("12.3"); under a day in hours or minutes ("5.2 h")."""
+    return format_days(days) if days >= 1 else format_duration(days)
 
 
 def _source_mark(item: AgingItem) -> str:

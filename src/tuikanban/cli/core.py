@@ -468,8 +468,11 @@ def deal_show(
         doc["notes"] = d.notes
         doc["events"] = [{"kind": e.kind, "at": e.at.isoformat(), "user": e.user, "from": e.from_stage,
                           "to": e.to_stage, "field": e.field,
-                          "old": _event_value(e.field, e.old_value, d.currency, type_names),
-                          "new": _event_value(e.field, e.new_value, d.currency, type_names),
+                          # a move's old_value is the card's previous rank (for undo), not a user-facing value
+                          "old": None if e.kind == "move" else _event_value(e.field, e.old_value, d.currency,
+                                                                             type_names),
+                          "new": None if e.kind == "move" else _event_value(e.field, e.new_value, d.currency,
+                                                                             type_names),
                           "reason": e.reason} for e in history]
         emit_json(doc)
         return

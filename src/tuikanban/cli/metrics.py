@@ -36,7 +36,7 @@ def render_report(report: Any) -> list[Any]:
     parts: list[Any] = []
 
     head = Text.assemble(Text(r.pipeline.name, style="bold"),
-                         f": last {r.window_days} days, {r.window_start:%Y-%m-%d} to {r.now:%Y-%m-%d %H:%M} UTC")
+                         f": last {fm.plural(r.window_days, 'day')}, {r.window_start:%Y-%m-%d} to {r.now:%Y-%m-%d %H:%M} UTC")
     if r.owner is not None:
         head.append(", owner ")
         head.append(Text(r.owner))
@@ -55,7 +55,7 @@ def render_report(report: Any) -> list[Any]:
               money(r.avg_deal_size_minor) if r.avg_deal_size_minor is not None else _na(f"{r.won_with_value} won"),
               f"{r.won_with_value} won with a value")
     t.add_row("Avg cycle",
-              f"{fm.format_days(r.avg_cycle_days)} days" if r.avg_cycle_days is not None else _na("0 won"),
+              fm.format_duration(r.avg_cycle_days) if r.avg_cycle_days is not None else _na("0 won"),
               f"{r.won_deals} won, created to won")
     t.add_row("Velocity / day",
               money(r.velocity_per_day_minor) if r.velocity_per_day_minor is not None else _na(closed),
@@ -68,7 +68,7 @@ def render_report(report: Any) -> list[Any]:
 
     b = r.bottleneck
     st_t = _table("Stages", ("Stage", "left"), ("Open", "right"), ("Value", "right"), ("Prob", "right"),
-                  ("Avg days", "right"), ("Conversion", "right"), ("Stays", "right"))
+                  ("Avg stay", "right"), ("Conversion", "right"), ("Stays", "right"))
     for st in r.stages:
         is_b = b is not None and b.stage_id == st.stage_id
         name = Text("▶ " if is_b else "  ")
@@ -77,7 +77,8 @@ def render_report(report: Any) -> list[Any]:
             name.append(" (archived)", style="dim")
         st_t.add_row(
             name, str(st.open_deals), money(st.open_value_minor), f"{st.probability}%",
-            fm.format_days(st.avg_days_in_stage) if st.avg_days_in_stage is not None else _na("0 stays"),
+            fm.format_duration(st.avg_days_in_stage, short=True) if st.avg_days_in_stage is not None
+            else _na("0 stays"),
             fm.format_percent(st.conversion_rate) if st.conversion_rate is not None else _na("0 stays"),
             str(st.stays_ended), style="bold yellow" if is_b else None,
         )
@@ -109,7 +110,9 @@ def render_report(report: Any) -> list[Any]:
     counts = [w.won_deals for w in r.weekly]
     values = [w.won_value_minor for w in r.weekly]
     parts.append(Text.assemble(
-        ("Weekly won ", "bold"), f"(last {len(r.weekly)} weeks, oldest first)\n",
+        ("Weekly won ", "bold"),
+        f"(last {fm.plural(len(r.weekly), 'week')} from {r.weekly[0].start:%Y-%m-%d}, oldest first)\n"
+        if r.weekly else "\n",
         "  deals ", (fm.sparkline(counts), "green"), f"  total {sum(counts)}\n",
         "  value ", (fm.sparkline(values), "green"), f"  total {money(sum(values))}",
     ))
@@ -120,12 +123,24 @@ def render_report(report: Any) -> list[Any]:
     for lv in f.levels:
         ft.add_row(fm.format_percent(lv.confidence), str(lv.deals), money(lv.value_minor))
     if not f.levels:
-        ft.add_row(_na(f"{f.won_deals_in_history} won in {f.history_days} days"), "", "")
+        ft.add_row(_na(f"{f.won_deals_in_history} won in {fm.plural(f.history_days, 'day')}"), "", "")
     parts.append(ft)
-    parts.append(Text(f"{f.trials:,} trials over {f.history_days} days of history "
-                      f"({f.won_deals_in_history} won, {f.days_with_wins} days with a win)"
-                      + (f", seed {f.seed}." if f.seed is not None else "."), style="dim"))
+    parts.append(Text(forecast_note(f), style="dim"))
     return parts
+
+
+def forecast_note(f: Any) -> str:
+    """ "10,000 trials over 90 days of history (1 won, 1 day with a win), seed 1." and, for a young pipeline,
+    what the days before its first event count as."""
+    note = (f"{f.trials:,} trials over {fm.plural(f.history_days, 'day')} of history "
+            f"({f.won_deals_in_history:,} won, {fm.plural(f.days_with_wins, 'day')} with a win)"
+            + (f", seed {f.seed}." if f.seed is not None else "."))
+    young = f.days_since_first_event
+    if young is not None and young < f.history_days:
+        rest = f.history_days - young
+        note += (f" The pipeline's first event is {fm.plural(young, 'day')} old: the {fm.plural(rest, 'day')}"
+                 f" before it count as days without a win.")
+    return note
 
 
 @app.command("metrics")

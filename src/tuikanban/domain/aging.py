@@ -9,12 +9,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tuikanban.domain.metrics import format_duration
+
 AGING_FACTOR = 1.5  # a deal is aging at 1.5 x its stage's baseline
 STALLED_FACTOR = 2.0  # ... and stalled at 2 x
 DEFAULT_BASELINE_DAYS = 7.0  # a stage with no expected days and too little history
 HISTORY_WINDOW_DAYS = 180  # stays that ended in this many days feed the historical baseline
 MIN_HISTORY_STAYS = 3  # ... when there are at least this many of them
-# A historical average of (almost) zero days would make every deal stalled at once; one hour is the floor.
+# A baseline learned from history is never below one day: deals that moved on within minutes would otherwise make
+# every deal of the stage stalled after an hour or a day. (expected_days is the user's own, at least 1 by its
+# validation, and is used as set; the default stays 7 days.)
+MIN_HISTORY_BASELINE_DAYS = 1.0
+# Only a guard against dividing by zero for a baseline passed in by hand; every real baseline is at least a day.
 MIN_BASELINE_DAYS = 1.0 / 24.0
 # Tolerance for comparing day counts (about 0.09 s), so a deal exactly at 1.5 x is aging whatever the float noise.
 _EPS = 1e-6
@@ -39,26 +45,40 @@ class Baseline:
     baseline_days: float
     source: BaselineSource
     sample_size: int = 0  # the number of stays averaged (history only)
+    # the history's own average when MIN_HISTORY_BASELINE_DAYS raised it (history only; None when not raised)
+    learned_days: float | None = None
+
+    @property
+    def floored(self) -> bool:
+        """A history baseline raised to MIN_HISTORY_BASELINE_DAYS."""
+        return self.learned_days is not None
 
     @property
     def days(self) -> float:
         return self.baseline_days
 
     def describe(self) -> str:
-        """`expected 5 d`, `avg of 12 stays: 6.3 d`, `default 7 d`."""
+        """`expected 5 d`, `avg of 12 stays: 6.3 d`, `avg of 4 stays: 58 min, at least 1 d`, `default 7 d`."""
         if self.source is BaselineSource.EXPECTED:
             return f"expected {format_days(self.baseline_days)} d"
         if self.source is BaselineSource.HISTORY:
+            if self.learned_days is not None:
+                return (f"avg of {self.sample_size} stays: {format_duration(self.learned_days)}, "
+                        f"at least {format_days(self.baseline_days)} d")
             return f"avg of {self.sample_size} stays: {format_days(self.baseline_days)} d"
         return f"default {format_days(self.baseline_days)} d"
 
 
 def choose_baseline(expected_days: int | float | None, history_avg_days: float | None, history_count: int) -> Baseline:
-    """The SPEC's rule: expected days if set, else the recent average over at least 3 stays, else 7 days."""
+    """The SPEC's rule: expected days if set, else the recent average over at least 3 stays (never under 1 day),
+    else 7 days."""
     if expected_days is not None and expected_days > 0:
         return Baseline(float(expected_days), BaselineSource.EXPECTED)
     if history_avg_days is not None and history_count >= MIN_HISTORY_STAYS:
-        return Baseline(max(float(history_avg_days), MIN_BASELINE_DAYS), BaselineSource.HISTORY, history_count)
+        learned = max(float(history_avg_days), 0.0)
+        if learned < MIN_HISTORY_BASELINE_DAYS:
+            return Baseline(MIN_HISTORY_BASELINE_DAYS, BaselineSource.HISTORY, history_count, learned_days=learned)
+        return Baseline(learned, BaselineSource.HISTORY, history_count)
     return Baseline(DEFAULT_BASELINE_DAYS, BaselineSource.DEFAULT)
 
 

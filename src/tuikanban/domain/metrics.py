@@ -108,17 +108,26 @@ def pick_bottleneck(avg_days: dict[int, Number | None]) -> int | None:
     return best
 
 
+# A ratio against a median this small says nothing (a stage of minutes is "40x" a stage of seconds).
+RATIO_MIN_MEDIAN_DAYS = Fraction(1, 24)
+
+
 def bottleneck_reason(stage: str, avg_days: Number, median_days: Number | None, stages_with_data: int) -> str:
-    """One sentence: "Contract Review holds deals 12.4 days on average, 2.1x the pipeline median of 5.9 days."."""
+    """One sentence: "Contract Review holds deals 12.4 days on average, 2.1x the pipeline median of 5.9 days.".
+
+    Durations read like `format_duration`. With a median under an hour the sentence names the longest stay
+    instead of a ratio.
+    """
     days = _frac(avg_days)
-    head = f"{stage} holds deals {format_days(days)} days on average"
+    head = f"{stage} holds deals {format_duration(days)} on average"
     if stages_with_data <= 1 or median_days is None:
         return f"{head}; it is the only stage with finished stays in the window."
     med = _frac(median_days)
-    if med <= 0:
-        return f"{head}, while the pipeline median is under a minute."
+    if med < RATIO_MIN_MEDIAN_DAYS:
+        return (f"{head}, the longest average stay of the {plural(stages_with_data, 'stage')} with finished "
+                f"stays in the window.")
     times = days / med
-    return f"{head}, {float(times):.1f}x the pipeline median of {format_days(med)} days."
+    return f"{head}, {float(times):.1f}x the pipeline median of {format_duration(med)}."
 
 
 # -- formatting -------------------------------------------------------------------------------------
@@ -139,8 +148,42 @@ def format_days(days: Number | None) -> str:
     """12.36 -> "12.4"; None -> "n/a"."""
     if days is None:
         return "n/a"
-    value = Decimal(float(_frac(days))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{value:f}"
+    return f"{_half_up(_frac(days), '0.1'):f}"
+
+
+def _half_up(value: Fraction, step: str) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """1 -> "1 day", 2 -> "2 days", 1000 -> "1,000 days" (`plural_form` for irregular words)."""
+    word = singular if count == 1 else (plural_form if plural_form is not None else singular + "s")
+    return f"{count:,} {word}"
+
+
+def format_duration(days: Number | None, *, short: bool = False) -> str:
+    """A duration for people: "12.4 days" ("12.4 d" short; "1.0 day"), under a day "5.2 h", under an hour
+    "42 min", under a minute "35 s"; None -> "n/a". Negative durations read as zero.
+
+    Each unit is chosen after rounding, so 23.96 hours reads "1.0 day", not "24.0 h".
+    """
+    if days is None:
+        return "n/a"
+    d = max(_frac(days), Fraction(0))
+    seconds = _half_up(d * SECONDS_PER_DAY, "1")
+    if seconds < 60:
+        return f"{seconds:f} s"
+    minutes = _half_up(d * 1440, "1")
+    if minutes < 60:
+        return f"{minutes:f} min"
+    hours = _half_up(d * 24, "0.1")
+    if hours < 24:
+        return f"{hours:f} h"
+    text = f"{_half_up(d, '0.1'):f}"
+    if short:
+        return f"{text} d"
+    return f"{text} {'day' if text == '1.0' else 'days'}"
 
 
 def format_ratio(value: Number | None) -> str:
@@ -162,7 +205,9 @@ def json_rate(value: Number | None, places: int = 4) -> float | None:
 
 
 def json_days(value: Number | None) -> float | None:
-    return json_rate(value, 2)
+    """Days for JSON, to 6 decimals (0.09 s): enough to check velocity against the cycle even for a cycle of
+    minutes."""
+    return json_rate(value, 6)
 
 
 def sparkline(values: list[int], *, width: int | None = None) -> str:
@@ -188,7 +233,8 @@ def bar(value: Number, maximum: Number, width: int) -> str:
 
 
 __all__ = [
-    "SECONDS_PER_DAY", "bar", "bottleneck_reason", "conversion_rate", "coverage_ratio", "format_days",
-    "format_percent", "format_ratio", "json_days", "json_rate", "mean_days", "mean_minor", "median",
-    "pick_bottleneck", "ratio", "round_minor", "sparkline", "velocity_per_day", "weighted_minor", "win_rate",
+    "RATIO_MIN_MEDIAN_DAYS", "SECONDS_PER_DAY", "bar", "bottleneck_reason", "conversion_rate", "coverage_ratio",
+    "format_days", "format_duration", "format_percent", "format_ratio", "json_days", "json_rate", "mean_days",
+    "mean_minor", "median", "pick_bottleneck", "plural", "ratio", "round_minor", "sparkline", "velocity_per_day",
+    "weighted_minor", "win_rate",
 ]

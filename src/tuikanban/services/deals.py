@@ -237,6 +237,7 @@ def move_deal(
         _close_stay(s, deal, ts, outcome)
         _start_stay(s, deal, target.id, ts)
         _log(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
+             old_value=str(deal.rank),  # the rank it had in the old column, so undo puts it back in place
              reason=clean_text(force_reason).strip() if forced and force_reason else None)
         deal.stage_id = target.id
         deal.stage_entered_at = ts
@@ -595,7 +596,7 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
             s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
                         from_stage_id=deal.stage_id, to_stage_id=prev.id, ref_id=ev.id))
             deal.stage_id = prev.id
-            deal.rank = _top_rank(s, prev.id)
+            deal.rank = _previous_rank(ev) if _previous_rank(ev) is not None else _top_rank(s, prev.id)
             text = f"Undid the move of '{deal.title}'; it is back in {prev.name}."
         else:
             closed = s.exec(
@@ -616,6 +617,14 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
         return text
 
     return db.write(work)
+
+
+def _previous_rank(ev: Event) -> int | None:
+    """The rank a deal had before the move `ev` (recorded in the event), or None for older events."""
+    try:
+        return int(ev.old_value) if ev.old_value is not None else None
+    except ValueError:
+        return None
 
 
 # -- reads ------------------------------------------------------------------------------------------

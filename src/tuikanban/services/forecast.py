@@ -1,7 +1,9 @@
 """Monte Carlo forecast of won deals and won value over the next days, from past daily won throughput.
 
-Each trial draws `horizon_days` days with replacement from the history (days without a win included) and adds
-up their won deals and won value. "85 % confidence" means at least this much in 85 % of the trials: the 15th
+The history is the daily won throughput of the last 90 days (SPEC section 4), every one of them: days without a
+win count as zero days, also the days before a young pipeline's first event, so one early win is one day in 90
+rather than a win every day. Each trial draws `horizon_days` days with replacement from the history and adds up
+their won deals and won value. "85 % confidence" means at least this much in 85 % of the trials: the 15th
 percentile of the trials, taken as the value at index floor(0.15 x trials) of the sorted outcomes.
 
 Plain Python (`random.Random(seed)`): 10,000 trials of 30 days take about 45 ms. The history itself is read
@@ -31,7 +33,7 @@ class ForecastLevel:
 @dataclass(frozen=True, slots=True)
 class Forecast:
     horizon_days: int
-    history_days: int  # days sampled from (the last 90, or fewer for a young pipeline)
+    history_days: int  # days sampled from: the last 90, zero days included
     trials: int
     seed: int | None
     won_deals_in_history: int
@@ -39,6 +41,9 @@ class Forecast:
     days_with_wins: int
     levels: tuple[ForecastLevel, ...]  # empty when it cannot be computed (see `reason`)
     reason: str | None = None
+    # days since the pipeline's first event when that is fewer than `history_days` (the earlier days are zero
+    # days in the sample); None for an older pipeline
+    days_since_first_event: int | None = None
 
     @property
     def available(self) -> bool:
@@ -94,6 +99,7 @@ def forecast_from_days(
     horizon_days: int = HORIZON_DAYS,
     trials: int = TRIALS,
     seed: int | None = None,
+    days_since_first_event: int | None = None,
 ) -> Forecast:
     """A Forecast from a full daily history (zero days included); no levels when nothing was won in it."""
     won = sum(c for c, _v in daily)
@@ -104,13 +110,16 @@ def forecast_from_days(
     if not daily:
         reason = "The pipeline has no history yet."
     elif won == 0:
-        reason = f"No deal was won in the last {len(daily)} days, so there is nothing to sample."
+        span = f"{len(daily)} days" if len(daily) != 1 else "day"
+        reason = f"No deal was won in the last {span}, so there is nothing to sample."
     else:
         levels = simulate(daily, horizon_days=horizon_days, trials=trials, seed=seed)
     return Forecast(
         horizon_days=horizon_days, history_days=len(daily), trials=trials, seed=seed, won_deals_in_history=won,
         won_value_in_history_minor=value, days_with_wins=with_wins, levels=levels, reason=reason,
+        days_since_first_event=days_since_first_event,
     )
+
 
 __all__ = [
     "CONFIDENCES", "HISTORY_DAYS", "HORIZON_DAYS", "TRIALS", "Forecast", "ForecastLevel", "at_least",

@@ -405,7 +405,7 @@ def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | Non
         raw = {k: cells[j] if j < len(cells) else "" for j, k in enumerate(keys) if k}
         plan = _check_row(line, raw, cat, user, now, problems)
         if plan is None:
-            bad.append(f"line {line}: " + " ".join(problems))
+            bad.append(f"line {line}: " + "; ".join(p.rstrip(".") for p in problems) + ".")
         else:
             planned.append(plan)
         if i % CHUNK == 0 or i == total:

@@ -8,15 +8,17 @@ Definitions (window = the last `window_days` days ending now):
 - open figures are the deals open now; closed figures are deals whose won/lost time falls in the window;
 - per stage, `avg_days_in_stage` and `conversion_rate` cover the stays that ended in the window
   (advanced = moved to a later stage or won; dropped = lost or moved back);
-- the forecast samples the daily won throughput of the last 90 days (fewer for a pipeline with a shorter
-  history: days before its first event are not counted as zero days).
+- the forecast samples the daily won throughput of the last 90 days, every one of them: zero days included, also
+  the days before a young pipeline's first event (SPEC section 4), so one win on a pipeline's first day is one
+  winning day in 90, not a win every day;
+- the weekly trend counts calendar weeks (UTC dates) ending today: `week_start` is a date.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -99,7 +101,7 @@ class LostReason:
 
 @dataclass(frozen=True, slots=True)
 class WeekPoint:
-    start: datetime
+    start: date  # the first UTC date of the week (the last week ends today)
     won_deals: int
     won_value_minor: int
 
@@ -289,44 +291,57 @@ def compute_metrics(
             sid: (int(n), int(secs), int(adv), int(drop)) for sid, n, secs, adv, drop in conn.execute(stay_q)
         } if stage_ids else {}
 
-        # 4. won deals per day over the longer of the weekly trend and the forecast history (day 0 = the last
-        # 24 hours); week w is days 7w..7w+6, exactly seconds // (7 x 86400).
+        # 4. won deals per day, counted two ways in one grouped query: for the forecast, the last HISTORY_DAYS
+        # periods of 24 hours back from now (day 0 = the last 24 hours); for the weekly trend, UTC calendar dates
+        # back from today (date 0 = today, so week w is dates 7w..7w+6 back and starts on a whole date).
         weeks = min(MAX_WEEKS, max(1, math.ceil(window_days / 7)))
         first = conn.execute(select(func.min(_E.at)).where(_E.pipeline_id == p.id)).scalar()
-        history_days = _history_days(first, at)
-        span = max(7 * weeks, history_days)
+        first_week = datetime.combine(at.date() - timedelta(days=7 * weeks - 1), time(0), tzinfo=UTC)
+        tomorrow = datetime.combine(at.date() + timedelta(days=1), time(0), tzinfo=UTC)
+        since = min(at - timedelta(days=HISTORY_DAYS), first_week)
         day_idx = (seconds_between(_D.closed_at, at_literal(at)) // fm.SECONDS_PER_DAY).label("d")
+        # whole seconds to tomorrow 00:00, less one, so a win at 00:00:00 today is on date 0
+        date_idx = ((seconds_between(_D.closed_at, at_literal(tomorrow)) - 1) // fm.SECONDS_PER_DAY).label("c")
         won_q = (
-            select(day_idx, func.count(), func.coalesce(func.sum(money), 0))
-            .where(_D.pipeline_id == p.id, _D.status == "won", _D.closed_at > at - timedelta(days=span),
-                   _D.closed_at <= at, *filters)
-            .group_by(day_idx)
+            select(day_idx, date_idx, func.count(), func.coalesce(func.sum(money), 0))
+            .where(_D.pipeline_id == p.id, _D.status == "won", _D.closed_at >= since, _D.closed_at <= at,
+                   *filters)
+            .group_by(day_idx, date_idx)
         )
-        per_day = [(0, 0)] * span
-        for d, n, value in conn.execute(won_q):
-            i = max(0, min(int(d), span - 1))
-            per_day[i] = (per_day[i][0] + int(n), per_day[i][1] + int(value))
+        daily = [(0, 0)] * HISTORY_DAYS
+        by_date = [(0, 0)] * (7 * weeks)
+        for d, c, n, value in conn.execute(won_q):
+            i, j = max(0, int(d)), max(0, int(c))
+            if i < HISTORY_DAYS:
+                daily[i] = (daily[i][0] + int(n), daily[i][1] + int(value))
+            if j < len(by_date):
+                by_date[j] = (by_date[j][0] + int(n), by_date[j][1] + int(value))
 
+    today = at.date()
     weekly = tuple(
-        WeekPoint(at - timedelta(days=7 * (w + 1)), sum(c for c, _v in per_day[7 * w: 7 * w + 7]),
-                  sum(v for _c, v in per_day[7 * w: 7 * w + 7]))
+        WeekPoint(today - timedelta(days=7 * w + 6), sum(c for c, _v in by_date[7 * w: 7 * w + 7]),
+                  sum(v for _c, v in by_date[7 * w: 7 * w + 7]))
         for w in reversed(range(weeks))
     )
-    daily = per_day[:history_days]
-    forecast = forecast_from_days(daily, horizon_days=HORIZON_DAYS, trials=TRIALS, seed=seed)
+    forecast = forecast_from_days(daily, horizon_days=HORIZON_DAYS, trials=TRIALS, seed=seed,
+                                  days_since_first_event=_days_since_first_event(first, at))
     report = _assemble(info, window_days, at, start, owner_name, type_name, stage_rows, type_rows, by_stage,
                        stays, total, owners_acc, types_acc, lost_reasons, weekly, forecast)
     return replace(report, other_currency_deals=other_currency)
 
 
-def _history_days(first: datetime | None, at: datetime) -> int:
-    """Days of history the forecast samples: the last HISTORY_DAYS, or fewer since the pipeline's first event."""
+def _days_since_first_event(first: datetime | None, at: datetime) -> int | None:
+    """Whole days (rounded up) since the pipeline's first event when under HISTORY_DAYS, else None.
+
+    Only for the reader: the forecast samples all HISTORY_DAYS days whatever the pipeline's age.
+    """
     if first is None:
-        return 0
+        return None
     first = clock.as_utc(first)
     if first > at:
-        return 0
-    return min(HISTORY_DAYS, max(1, math.ceil(clock.days_between(first, at))))
+        return None
+    days = max(1, math.ceil(clock.days_between(first, at)))
+    return days if days < HISTORY_DAYS else None
 
 
 def _assemble(
@@ -419,6 +434,7 @@ def _breakdown_json(b: Breakdown, key_name: str, currency: str) -> dict[str, Any
 def forecast_json(f: Forecast, currency: str) -> dict[str, Any]:
     return {
         "horizon_days": f.horizon_days, "history_days": f.history_days, "trials": f.trials, "seed": f.seed,
+        "days_since_first_event": f.days_since_first_event,
         "won_deals_in_history": f.won_deals_in_history,
         "won_value_in_history": to_json_number(f.won_value_in_history_minor, currency),
         "days_with_wins": f.days_with_wins,

@@ -40,7 +40,6 @@ from tuikanban.domain.aging import (
     LEVEL_LEGEND,
     SIGNAL_LEGEND,
     SIGNALS,
-    AgingItem,
     AgingSnapshot,
     sort_key,
 )
@@ -51,7 +50,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.messages import JobDone
-from tuikanban.ui.widgets.board import BoardView
+from tuikanban.ui.widgets.board import BoardView, CardAging, card_agings
 from tuikanban.ui.widgets.board_model import BoardModel
 from tuikanban.ui.widgets.header import BoardHeader
 
@@ -147,24 +146,28 @@ class Loaded:
 
 @dataclass(frozen=True, slots=True)
 class BoardAging:
-    """The aging of a pipeline's open deals (services.aging), or of only `deal_ids` after a write."""
+    """The aging of a pipeline's open deals (services.aging), or of only `deal_ids` after a write: what the cards
+    show, and the full items when asked (for the aging panel)."""
 
-    snapshot: AgingSnapshot
-    by_id: dict[int, AgingItem]
+    cards: dict[int, CardAging]
+    snapshot: AgingSnapshot | None
     deal_ids: tuple[int, ...] | None = None
 
 
-def patch_aging(snapshot: AgingSnapshot, by_id: dict[int, AgingItem], fresh: BoardAging) -> None:
-    """Put the re-read deals of `fresh` into a full aging read (in severity order); drop those no longer open."""
+def patch_aging(snapshot: AgingSnapshot | None, cards: dict[int, CardAging], fresh: BoardAging) -> None:
+    """Put the re-read deals of `fresh` into the board's aging (the items in severity order); drop those no longer
+    open."""
     ids = set(fresh.deal_ids or ())
+    for deal_id in ids:
+        cards.pop(deal_id, None)
+    cards.update(fresh.cards)
+    if snapshot is None or fresh.snapshot is None:
+        return
     items = [i for i in snapshot.items if i.id not in ids]
     for item in fresh.snapshot.items:
         insort(items, item, key=sort_key)
     snapshot.items = items
     snapshot.stages = fresh.snapshot.stages
-    for deal_id in ids:
-        by_id.pop(deal_id, None)
-    by_id.update(fresh.by_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +261,14 @@ class Backend:
         self.open()
         return Changed(fastread.load_card(self.raw(), deal_id), self.absorb(deal_id))
 
-    def aging(self, pipeline_id: int, deal_ids: tuple[int, ...] | None = None) -> BoardAging:
+    def aging(self, pipeline_id: int, deal_ids: tuple[int, ...] | None = None, items: bool = False) -> BoardAging:
         """Days in stage, baseline, level and risk signals of every open deal (or of `deal_ids` only), from the
-        one aging function of the core (SQL aggregates; read after the board, never before its first paint)."""
+        one aging function of the core (SQL aggregates; read after the board, never before its first paint).
+        The items are kept only with `items` (the aging panel is open) or for a few deals."""
         from tuikanban.services.aging import aging_snapshot
 
         snap = aging_snapshot(self.open(), pipeline_id, deal_ids=deal_ids)
-        return BoardAging(snap, {i.id: i for i in snap.items}, deal_ids)
+        return BoardAging(card_agings(snap.items), snap if items or deal_ids is not None else None, deal_ids)
 
     # writes
     def move(self, deal_id: int, stage_id: int, force_reason: str | None, from_stage_id: int | None = None) -> Changed:
@@ -553,7 +557,8 @@ class BoardScreen(Screen[None]):
         self._first_run_offered = False
         self._warned_ambiguous = False
         self.aging_panel: Any = None
-        self.aging: AgingSnapshot | None = None  # the pipeline's aging (every open deal), once read
+        # every open deal's aging item, kept while the aging panel is open (the cards need only view.aging)
+        self.aging: AgingSnapshot | None = None
         self._aging_timer: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------------------------
@@ -738,7 +743,8 @@ class BoardScreen(Screen[None]):
         pid = self.pipeline_id
         if pid is None or self.db is None:
             return
-        self._submit(partial(self.backend.aging, pid), partial(self._aging_read, pid), self._aging_failed)
+        self._submit(partial(self.backend.aging, pid, None, self.aging_panel is not None),
+                     partial(self._aging_read, pid), self._aging_failed)
 
     def _aging_after_write(self, deal_id: int) -> None:
         """A write of ours touched `deal_id`: read its aging now, and everything once the writes pause."""
@@ -755,9 +761,11 @@ class BoardScreen(Screen[None]):
         if self.pipeline_id != pipeline_id:
             return  # another pipeline is shown now
         if result.deal_ids is None:
-            self.aging = result.snapshot
-            self.view.set_aging(result.by_id)
-        elif self.aging is not None:  # (without a full read yet, the one on its way will have this deal too)
+            self.aging = result.snapshot if self.aging_panel is not None else None
+            self.view.set_aging(result.cards)
+            if self.aging_panel is not None and self.aging is None:
+                self._load_aging()  # the panel opened while a read without the items was on its way
+        else:
             patch_aging(self.aging, self.view.aging, result)
             self.view.refresh()
         self._update_panel()
@@ -1154,6 +1162,7 @@ class BoardScreen(Screen[None]):
         if self.aging_panel is not None:
             panel, self.aging_panel = self.aging_panel, None
             panel.remove()
+            self.aging = None  # the cards keep what they show; the items go until the panel opens again
             self.view.focus()
             return
         if self.model is None:
@@ -1175,6 +1184,8 @@ class BoardScreen(Screen[None]):
         self.aging_panel = AgingPanel(self.db, id="aging", autofocus=True)
         self.query_one("#body").mount(self.aging_panel)
         self._update_panel()
+        if self.aging is None:
+            self._load_aging()  # with the items this time
 
     def _panel_focused(self) -> bool:
         panel = self.aging_panel

@@ -7,6 +7,7 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,22 @@ from tuikanban.ui.widgets.column import HEADER_H, header_line
 
 MIN_COL_W = 24
 GAP = 1
+
+# What a card shows of its deal's aging: (the stage it was read in, level, risk marks).
+CardAging = tuple[int, str, str]
+
+
+def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
+    """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
+    mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
+    marks_of: dict[tuple[str, ...], str] = {}
+    out: dict[int, CardAging] = {}
+    for item in items:
+        marks = marks_of.get(item.signals)
+        if marks is None:
+            marks = marks_of[item.signals] = signal_marks(item.signals)
+        out[item.id] = (item.stage_id, item.level.value, marks)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +77,8 @@ class BoardView(Widget, can_focus=True):
         super().__init__(id=id)
         self.model: BoardModel | None = None
         self.message_text = ""
-        # deal id -> its aging (level, signals) from services.aging, read after the board; empty until then
-        self.aging: dict[int, AgingItem] = {}
+        # deal id -> its aging (card_agings of services.aging), read after the board; empty until then
+        self.aging: dict[int, CardAging] = {}
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -135,17 +152,17 @@ class BoardView(Widget, can_focus=True):
             return
         self.set_model(self.model, focus_deal=focus_deal if focus_deal is not None else self.focus_deal)
 
-    def set_aging(self, aging: dict[int, AgingItem]) -> None:
-        """The aging of every open deal (deal id -> item), or of none (an empty dict: badges stay plain)."""
+    def set_aging(self, aging: dict[int, CardAging]) -> None:
+        """The aging of every open deal (card_agings), or of none (an empty dict: badges stay plain)."""
         self.aging = aging
         self.refresh()
 
     def card_aging(self, card: BoardCard) -> tuple[str | None, str]:
         """(level, risk marks) of a card: None and "" while unknown, or while the aging read predates a move."""
-        item = self.aging.get(card.id)
-        if item is None or item.stage_id != card.stage_id:
+        aging = self.aging.get(card.id)
+        if aging is None or aging[0] != card.stage_id:
             return None, ""
-        return item.level.value, signal_marks(item.signals)
+        return aging[1], aging[2]
 
     def set_message(self, text: str) -> None:
         self.message_text = text
