@@ -59,6 +59,22 @@ def test_baseline_rule_expected_then_history_with_three_stays_then_seven_days() 
     assert choose_baseline(None, None, 0) == Baseline(7.0, BaselineSource.DEFAULT)
 
 
+def test_a_baseline_learned_from_history_is_at_least_one_day() -> None:
+    # four stays that moved on within an hour average 0.04 days (57.6 minutes): the baseline is 1 day
+    floored = choose_baseline(None, 0.04, 4)
+    assert floored == Baseline(1.0, BaselineSource.HISTORY, 4, learned_days=0.04)
+    assert floored.floored and floored.days == 1.0
+    assert floored.describe() == "avg of 4 stays: 58 min, at least 1 d"
+    # exactly one day, or more, is used as it is
+    assert choose_baseline(None, 1.0, 3) == Baseline(1.0, BaselineSource.HISTORY, 3)
+    assert not choose_baseline(None, 2.5, 3).floored
+    # the user's expected days and the 7-day default are not touched
+    assert choose_baseline(1, 0.04, 4) == Baseline(1.0, BaselineSource.EXPECTED)
+    assert choose_baseline(None, 0.04, 2) == Baseline(7.0, BaselineSource.DEFAULT)
+    # with the 1-day floor a deal 30 hours in the stage is ok (1.25), where a 1-hour floor said stalled (30x)
+    assert (level(1.25, floored.days), severity(1.25, floored.days)) == (Level.OK, 1.25)
+
+
 def test_risk_signals_in_fixed_order() -> None:
     assert risk_signals(days_since_touch=10.0, stale_days=10, past_close=True, close_pushes=2, value_minor=0) == (
         "no_activity", "past_close", "close_pushed", "no_value")
@@ -273,3 +289,26 @@ def test_schema_2_database_gets_the_aging_indexes(db_path: Path) -> None:
     con.close()
     assert {"ix_stay_stage_span", "ix_event_deal_at", "ix_event_close_edit"} <= names
     assert "ix_stay_stage_left" not in names
+
+
+def test_a_stage_that_deals_leave_within_minutes_has_a_one_day_baseline(db: Database, fixed_now: str) -> None:
+    """Four deals entered Lead on 02-20 at 09:00 and moved on at 09:06: an average of 6 minutes (1/240 day) over 4
+    stays, so Lead's baseline is the 1-day floor, from history. Now is 03-02 12:00:
+      Ok: in Lead since 03-01 06:00, 30 h = 1.25 days (1.25 x: ok; against 6 minutes it would be 300 x);
+      Mid: since 03-01 00:00, 36 h = 1.5 days: aging; Old: since 02-28 12:00, 2 days: stalled.
+    """
+    create_pipeline(db, "Fast", "Lead,Next")
+    for i in range(4):
+        d = create_deal(db, "Fast", f"F{i}", user="u", value="1", at="2026-02-20T09:00")
+        move_deal(db, d.id, "Next", user="u", at="2026-02-20T09:06")
+    ok = create_deal(db, "Fast", "Ok", user="u", value="1", at="2026-03-01T06:00")
+    mid = create_deal(db, "Fast", "Mid", user="u", value="1", at="2026-03-01T00:00")
+    old = create_deal(db, "Fast", "Old", user="u", value="1", at="2026-02-28T12:00")
+    snap = aging_snapshot(db, "Fast")
+    lead = next(st for st in snap.stages if st.name == "Lead")
+    assert (lead.baseline.baseline_days, lead.baseline.source, lead.baseline.sample_size) == (1.0, "history", 4)
+    assert lead.baseline.learned_days == pytest.approx(1 / 240, abs=1e-6)
+    by_id = {i.id: i for i in snap.items}
+    assert [(by_id[d.id].days_in_stage, by_id[d.id].baseline_days, by_id[d.id].level, by_id[d.id].severity)
+            for d in (ok, mid, old)] == [(1.25, 1.0, "ok", 1.25), (1.5, 1.0, "aging", 1.5), (2.0, 1.0, "stalled", 2.0)]
+    assert all(by_id[d.id].baseline_source == "history" for d in (ok, mid, old))

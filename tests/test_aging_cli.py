@@ -96,3 +96,27 @@ def test_empty_pipeline(cli, fixed_now: str) -> None:  # type: ignore[no-untyped
     r = cli("aging")
     assert r.code == 0 and "No open deals in Empty." in r.out
     assert json.loads(cli("aging", "--json").out)["deals"] == []
+
+
+def test_a_floored_history_baseline_in_the_table_and_the_json(cli, fixed_now: str) -> None:  # type: ignore[no-untyped-def]
+    """Four deals left Lead 6 minutes after entering it (02-20 09:00 -> 09:06): 1/240 day on average, so Lead's
+    baseline is the 1-day floor, from history. "New" is in Lead since 09:00 today: 3 hours = 0.125 day (ok)."""
+    assert cli("pipeline", "create", "Fast", "--stages", "Lead,Next").code == 0
+    for i in range(1, 5):
+        assert cli("deal", "add", f"F{i}", "--value", "1", "--at", "2026-02-20T09:00").code == 0
+        assert cli("deal", "move", str(i), "Next", "--at", "2026-02-20T09:06").code == 0
+    assert cli("deal", "add", "New", "--value", "1", "--at", "2026-03-02T09:00").code == 0
+    doc = json.loads(cli("aging", "--json").out)
+    assert doc["stages"][0] == {"name": "Lead", "baseline_days": 1.0, "baseline_source": "history", "sample_size": 4,
+                                "history_avg_days": 0.004167, "floored": True}
+    assert doc["stages"][1]["floored"] is False and doc["stages"][1]["history_avg_days"] is None
+    new = next(d for d in doc["deals"] if d["title"] == "New")
+    assert (new["baseline_days"], new["baseline_source"], new["level"], new["severity"]) == (1.0, "history", "ok",
+                                                                                             0.12)
+    res = cli("aging")
+    assert res.code == 0, res.err
+    row = next(line for line in res.out.splitlines() if "New" in line)
+    assert "3.0 h" in row and "1*" in row  # under a day in hours; the baseline marked as history
+    text = " ".join(res.out.split())
+    assert ("Lead: its 4 stays that ended in the last 180 days averaged 6 min, so its baseline is the 1-day "
+            "floor.") in text

@@ -214,6 +214,7 @@ async def test_marks_follow_moves_and_the_baselines_they_shift(
         await press(pilot, "shift+right")
         assert badge(app, "Borealis") == ("∅", "0d", "ok")
         await wait_for(pilot, lambda: view.aging[sales["dynamo"]][1] == "ok", "the full aging read")
+        assert {i.id: i for i in aging_report(db, "Sales")}[sales["dynamo"]].baseline_days == 4.5
         assert badge(app, "Dynamo") == ("", "6d", "ok")
         assert badge(app, "Atlas") == ("", "4d", "ok")
         # won: the deal leaves the board and the aging

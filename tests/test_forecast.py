@@ -61,3 +61,21 @@ def test_forecast_totals_describe_the_history() -> None:
     f = forecast_from_days([(0, 0), (2, 300), (1, 100)], seed=1, trials=100)
     assert (f.history_days, f.won_deals_in_history, f.won_value_in_history_minor, f.days_with_wins) == (3, 3, 400, 2)
     assert f.trials == 100 and f.horizon_days == 30
+
+
+def test_one_winning_day_in_ninety_is_mostly_nothing() -> None:
+    """One win of 25,000 in 90 days: a trial wins nothing when none of its 30 draws is that day, with probability
+    (89/90)^30 = 0.715, and one win with probability 30 x (1/90) x (89/90)^29 = 0.241 (0.956 together).
+
+    So at least 0 at 50 % (0.715 > 0.5), 85 % and 95 %; the best 4 % of the trials win 2 or more.
+    """
+    f = forecast_from_days([(1, 2_500_000)] + [(0, 0)] * 89, seed=3, days_since_first_event=1)
+    assert (f.history_days, f.won_deals_in_history, f.days_with_wins, f.days_since_first_event) == (90, 1, 1, 1)
+    assert [(lv.deals, lv.value_minor) for lv in f.levels] == [(0, 0)] * 3
+    # the same day as the whole history (what sampling only a young pipeline's days did) says 30 every time
+    assert [(lv.deals, lv.value_minor) for lv in simulate([(1, 2_500_000)], seed=3)] == [(30, 75_000_000)] * 3
+
+
+def test_the_reason_reads_in_the_singular_for_one_day() -> None:
+    assert forecast_from_days([(0, 0)], seed=1).reason == (
+        "No deal was won in the last day, so there is nothing to sample.")

@@ -6,7 +6,7 @@ The clock is fixed at 2026-03-02 12:00 UTC (`fixed_now`), so the default 90-day 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -141,9 +141,11 @@ def test_every_figure_by_hand(history: Database) -> None:
     assert (none.open_deals, none.won_deals, none.lost_deals, none.win_rate, none.avg_deal_size_minor) == (
         0, 0, 2, 0, None)
 
-    # weekly trend, 13 weeks oldest first: D1 won 44.5 days ago (week 6 back), D3 8.5 days ago (week 1 back)
+    # weekly trend, 13 calendar weeks oldest first, the last one 02-24..03-02 (today): D1 won 01-17, 44 dates back
+    # (week 44 // 7 = 6 back), D3 won 02-22, 8 dates back (week 1 back)
     assert len(r.weekly) == 13
-    assert r.weekly[-1].start == datetime(2026, 2, 23, 12, tzinfo=UTC)
+    assert r.weekly[-1].start == date(2026, 2, 24)
+    assert r.weekly[0].start == date(2025, 12, 2)  # 02-24 - 12 x 7 days
     won_weeks = {i: (w.won_deals, w.won_value_minor) for i, w in enumerate(r.weekly) if w.won_deals}
     assert won_weeks == {12 - 6: (1, 1_000_000), 12 - 1: (1, 3_000_000)}
 
@@ -170,7 +172,7 @@ def test_json_document(history: Database) -> None:
     stages = {s["name"]: s for s in doc["stages"]}
     assert stages["Lead"]["conversion_rate"] == 0.8333
     assert stages["Proposal"]["avg_days_in_stage"] == 10.8
-    assert stages["Contract Review"]["avg_days_in_stage"] == 8.67
+    assert stages["Contract Review"]["avg_days_in_stage"] == 8.666667  # 26 / 3, to 6 decimals
     assert stages["Proposal"]["bottleneck"] is True
     assert doc["bottleneck"]["stage"] == "Proposal"
     assert doc["bottleneck"]["reason"].startswith("Proposal holds deals 10.8 days")
@@ -180,6 +182,10 @@ def test_json_document(history: Database) -> None:
     assert doc["by_owner"][1]["avg_deal_size"] is None
     assert [t["type"] for t in doc["by_type"]] == ["New business", "Renewal", None]
     assert doc["forecast"]["trials"] == 10_000 and doc["forecast"]["horizon_days"] == 30
+    # the first event (D5 created 2025-10-01) is over 90 days back
+    assert doc["forecast"]["days_since_first_event"] is None
+    assert doc["weekly_won"][-1]["week_start"] == "2026-02-24"  # a date, no time of day
+    assert doc["bottleneck"]["median_days"] == 8.666667
 
 
 def test_owner_filter_case_insensitive(history: Database) -> None:
@@ -265,7 +271,8 @@ def test_empty_pipeline_is_null_not_zero(db: Database, fixed_now: str) -> None:
         assert doc[key] is None, key
     assert all(s["avg_days_in_stage"] is None and s["conversion_rate"] is None for s in doc["stages"])
     assert doc["forecast"]["levels"] is None
-    assert doc["forecast"]["reason"]
+    assert doc["forecast"]["history_days"] == 90
+    assert doc["forecast"]["reason"] == "No deal was won in the last 90 days, so there is nothing to sample."
 
 
 def test_deals_in_another_currency_count_but_add_no_value(db: Database, fixed_now: str) -> None:
@@ -289,3 +296,70 @@ def test_a_forecast_from_a_steady_history(db: Database, fixed_now: str) -> None:
     assert (f.history_days, f.won_deals_in_history, f.days_with_wins) == (90, 90, 90)
     assert [(lv.deals, lv.value_minor) for lv in f.levels] == [(30, 3_000_000)] * 3
 
+
+
+def test_a_young_pipeline_samples_all_ninety_days(db: Database, fixed_now: str) -> None:
+    """One deal won on the pipeline's first day is one winning day in 90, not a win every day.
+
+    A trial wins nothing when none of its 30 draws hits that day: (89/90)^30 = 0.715 of the trials, more than half,
+    so "at least" is 0 at 50 %, 85 % and 95 % (0.715 - 0.5 is over 45 standard errors of 10,000 trials).
+    """
+    create_pipeline(db, "Young", "Lead,Proposal")
+    d = _deal(db, "first", "2026-03-02T09:00", value="25000", owner="ann", dtype=None, pipeline="Young")
+    D.win_deal(db, d, user=U, at="2026-03-02T09:30")
+    f = compute_metrics(db, "Young", seed=1).forecast
+    assert (f.history_days, f.won_deals_in_history, f.won_value_in_history_minor, f.days_with_wins) == (
+        90, 1, 2_500_000, 1)
+    assert f.days_since_first_event == 1  # 3 hours, rounded up to a whole day
+    assert [(lv.deals, lv.value_minor) for lv in f.levels] == [(0, 0)] * 3
+
+
+def test_half_of_ninety_days_with_a_win_follows_the_binomial(db: Database, fixed_now: str) -> None:
+    """A 45-day-old pipeline with one 1,000 win on each of its 45 days: 45 winning days in 90.
+
+    Each trial wins B ~ Binomial(30, 1/2) deals: P(B <= 14) = 0.428 and P(B <= 15) = 0.572, so the median is 15
+    (15,000); P(B <= 11) = 0.100 and P(B <= 12) = 0.181, so 85 % of the trials reach 12 (12,000).
+    (Sampling only the 45 days since the first event would have said 30 deals at every confidence.)
+    """
+    create_pipeline(db, "Half", "A")
+    for day in range(45):
+        when = datetime(2026, 3, 2, 10, tzinfo=UTC) - timedelta(days=day)  # 24-hour period `day` back from now
+        d = D.create_deal(db, "Half", f"d{day}", user=U, value="1000", at=when - timedelta(hours=6)).id
+        D.win_deal(db, d, user=U, at=when)
+    f = compute_metrics(db, "Half", seed=5).forecast
+    assert (f.history_days, f.won_deals_in_history, f.days_with_wins) == (90, 45, 45)
+    # first event: d44 created 01-17 04:00, 44 days 8 hours before now: 45 days rounded up
+    assert f.days_since_first_event == 45
+    p50, p85, _p95 = f.levels
+    assert (p50.deals, p50.value_minor) == (15, 1_500_000)
+    assert (p85.deals, p85.value_minor) == (12, 1_200_000)
+
+
+def test_durations_of_minutes_keep_their_precision(db: Database, fixed_now: str) -> None:
+    """Four deals enter Lead at 09:00 and move to Proposal at 09:10; the first is won at 09:30.
+
+    avg cycle = 30 min = 1/48 day; velocity = 3 open x 25,000 x 100 % / (1/48) = 3,600,000 per day.
+    Lead: four stays of 10 min; Proposal: one of 20 min. The median of the two is 15 min, under an hour, so the
+    sentence names the longest stay instead of a ratio.
+    """
+    create_pipeline(db, "Quick", "Lead,Proposal")
+    ids = [_deal(db, f"Q{i}", "2026-03-02T09:00", value="25000", owner="ann", dtype=None, pipeline="Quick")
+           for i in range(4)]
+    for deal_id in ids:
+        D.move_deal(db, deal_id, "Proposal", user=U, at="2026-03-02T09:10")
+    D.win_deal(db, ids[0], user=U, at="2026-03-02T09:30")
+    r = compute_metrics(db, "Quick", seed=1)
+    assert r.avg_cycle_days == Fraction(1, 48)
+    assert r.velocity_per_day_minor == 360_000_000
+    stages = {s.name: s.avg_days_in_stage for s in r.stages}
+    assert stages == {"Lead": Fraction(10, 1440), "Proposal": Fraction(20, 1440)}
+    assert r.bottleneck is not None and r.bottleneck.reason == (
+        "Proposal holds deals 20 min on average, the longest average stay of the 2 stages with finished stays "
+        "in the window.")
+    doc = metrics_json(r)
+    assert doc["avg_cycle_days"] == 0.020833  # 1/48 to 6 decimals
+    assert doc["velocity_per_day"] == 3_600_000
+    # velocity checked from the other JSON fields, within 0.01 %
+    check = doc["open_deals"] * doc["avg_deal_size"] * doc["win_rate"] / doc["avg_cycle_days"]
+    assert abs(check - doc["velocity_per_day"]) / doc["velocity_per_day"] < 1e-4
+    assert [s["avg_days_in_stage"] for s in doc["stages"]] == [0.006944, 0.013889]  # 10 and 20 minutes

@@ -77,6 +77,9 @@ def test_tables_for_people(sales) -> None:  # type: ignore[no-untyped-def]
     assert "[blink]Price[/blink]" in res.out  # user text shown literally
     assert "[i]bob" in res.out
     assert "Forecast" in res.out
+    # the first event (A created 01-01 00:00) is 60.5 days before now, 61 rounded up; A's win is the only one
+    assert ("10,000 trials over 90 days of history (1 won, 1 day with a win), seed 1. The pipeline's first event "
+            "is 61 days old: the 29 days before it count as days without a win.") in " ".join(res.out.split())
 
 
 def test_nulls_show_na_with_the_sample(cli, fixed_now: str) -> None:  # type: ignore[no-untyped-def]
@@ -95,3 +98,33 @@ def test_user_mistakes_are_one_sentence(sales) -> None:  # type: ignore[no-untyp
     res = sales("metrics", "--window", "0")
     assert res.code == 1 and "Traceback" not in res.err
     assert res.err.strip() == "The window must be between 1 and 3650 days, not 0."
+
+
+def test_weekly_won_starts_on_dates(sales) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(sales("metrics", "--json", "--seed", "1").out)
+    # 13 calendar weeks ending today (03-02): the last starts 02-24, the first 12 weeks earlier
+    starts = [w["week_start"] for w in doc["weekly_won"]]
+    assert (len(starts), starts[0], starts[-1]) == (13, "2025-12-02", "2026-02-24")
+    # A won 01-11: 50 dates back, in week 50 // 7 = 7 back, which starts 02-24 - 49 days = 01-06
+    assert [w for w in doc["weekly_won"] if w["won_deals"]] == [
+        {"week_start": "2026-01-06", "won_deals": 1, "won_value": 10000}]
+
+
+def test_minutes_read_as_minutes(cli, fixed_now: str) -> None:  # type: ignore[no-untyped-def]
+    """A deal added at 09:00, moved at 09:10 and won at 09:30: a 30-minute cycle, stays of 10 and 20 minutes."""
+    assert cli("pipeline", "create", "Quick", "--stages", "Lead,Proposal").code == 0
+    assert cli("deal", "add", "Q", "--value", "1000", "--at", "2026-03-02T09:00").code == 0
+    assert cli("deal", "move", "1", "Proposal", "--at", "2026-03-02T09:10").code == 0
+    assert cli("deal", "won", "1", "--at", "2026-03-02T09:30").code == 0
+    res = cli("metrics", "--seed", "1")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert "30 min" in next(line for line in lines if line.startswith("Avg cycle"))
+    assert "10 min" in next(line for line in lines if "Lead" in line and "│" in line)
+    text = " ".join(res.out.split())
+    # a median of 15 minutes is under an hour: no ratio
+    assert ("Proposal holds deals 20 min on average, the longest average stay of the 2 stages with finished "
+            "stays in the window.") in text
+    assert "0.0 days" not in text and "0.0x" not in text
+    assert "10,000 trials over 90 days of history (1 won, 1 day with a win)" in text
+    assert "first event is 1 day old: the 89 days before it count as days without a win" in text

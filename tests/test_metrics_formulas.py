@@ -84,6 +84,26 @@ def test_bottleneck_sentence() -> None:
     assert fm.bottleneck_reason("Lead", 3, 3, 1) == (
         "Lead holds deals 3.0 days on average; it is the only stage with finished stays in the window."
     )
+    # 6 hours against a median of 2 hours is 3.0x, in hours
+    assert fm.bottleneck_reason("Demo", Fraction(6, 24), Fraction(2, 24), 3) == (
+        "Demo holds deals 6.0 h on average, 3.0x the pipeline median of 2.0 h."
+    )
+
+
+def test_bottleneck_sentence_claims_no_ratio_against_a_median_under_an_hour() -> None:
+    # 41 x a median of 40 seconds would be true but meaningless: name the longest stay instead
+    assert fm.bottleneck_reason("Proposal", Fraction(41 * 40, 86_400), Fraction(40, 86_400), 3) == (
+        "Proposal holds deals 27 min on average, the longest average stay of the 3 stages with finished stays "
+        "in the window."
+    )
+    assert fm.bottleneck_reason("Lead", Fraction(1, 1440), 0, 2) == (
+        "Lead holds deals 1 min on average, the longest average stay of the 2 stages with finished stays in the "
+        "window."
+    )
+    # exactly one hour is enough for a ratio: 3 h / 1 h
+    assert fm.bottleneck_reason("Demo", Fraction(3, 24), Fraction(1, 24), 2) == (
+        "Demo holds deals 3.0 h on average, 3.0x the pipeline median of 1.0 h."
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,7 +119,9 @@ def test_format_days_and_json_rounding() -> None:
     assert fm.format_days(Fraction(37, 2)) == "18.5"
     assert fm.format_days(None) == "n/a"
     assert fm.json_rate(Fraction(5, 6)) == 0.8333
-    assert fm.json_days(Fraction(26, 3)) == 8.67
+    assert fm.json_days(Fraction(26, 3)) == 8.666667  # 6 decimals: 0.09 s
+    assert fm.json_days(Fraction(1, 48)) == 0.020833  # 30 minutes
+    assert fm.json_days(Fraction(37, 2)) == 18.5
     assert fm.json_rate(None) is None
 
 
@@ -109,3 +131,33 @@ def test_sparkline_and_bar() -> None:
     assert fm.bar(10, 10, 5) == "█████"
     assert fm.bar(0, 10, 5) == ""
     assert fm.bar(5, 10, 5) == "██▌"
+
+
+@pytest.mark.parametrize(
+    ("days", "long", "short"),
+    [
+        (Fraction(37, 2), "18.5 days", "18.5 d"),
+        (1, "1.0 day", "1.0 d"),
+        (Fraction(124, 10), "12.4 days", "12.4 d"),
+        (Fraction(1, 2), "12.0 h", "12.0 h"),
+        (Fraction(13, 60), "5.2 h", "5.2 h"),  # 5.2 x 60 = 312 min = 13/60 day
+        (Fraction(42, 1440), "42 min", "42 min"),
+        (Fraction(35, 86_400), "35 s", "35 s"),
+        (0, "0 s", "0 s"),
+        (Fraction(2396, 2400), "1.0 day", "1.0 d"),  # 23.96 h rounds to 24.0 h: a day
+        (Fraction(596, 14_400), "1.0 h", "1.0 h"),  # 59.6 min rounds to 60 min: an hour
+        (Fraction(596, 864_000), "1 min", "1 min"),  # 59.6 s rounds to 60 s: a minute
+        (None, "n/a", "n/a"),
+    ],
+)
+def test_format_duration(days: Fraction | int | None, long: str, short: str) -> None:
+    assert fm.format_duration(days) == long
+    assert fm.format_duration(days, short=True) == short
+
+
+def test_plural() -> None:
+    assert fm.plural(1, "day") == "1 day"
+    assert fm.plural(0, "day") == "0 days"
+    assert fm.plural(90, "day") == "90 days"
+    assert fm.plural(10_000, "trial") == "10,000 trials"
+    assert fm.plural(2, "analysis", "analyses") == "2 analyses"

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from textual.app import App
 from textual.widgets import Static
@@ -13,7 +14,7 @@ from textual.widgets import Static
 from tuikanban.services import deals as D
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database, open_database
-from tuikanban.ui.screens.metrics import MetricsScreen
+from tuikanban.ui.screens.metrics import MetricsScreen, _longest_fitting
 
 U = "tester"
 
@@ -171,3 +172,70 @@ async def test_only_mine_without_deals_says_so(db: Database, fixed_now: str) -> 
         message = screen.query_one("#mx-message", Static)
         assert str(message.content) == "No deal in pipeline Sales is owned by 'tester'."
         assert screen.report is not None and screen.report.owner is None  # the last good figures stay
+
+
+TILES = ("open", "weighted", "win", "size", "cycle", "velocity", "coverage")
+
+
+def _wide_figures(db: Database) -> int:
+    """Won: one deal of 149,162.50 created 02-01 and won 02-11 (10 days). Open: 2,000,000.25 in Lead at 100 %.
+
+    Velocity = 1 open x 149,162.50 x 100 % / 10 days = 14,916.25 per day.
+    """
+    p = create_pipeline(db, "Wide", "Lead,Next")
+    from tuikanban.services.pipelines import set_stage
+
+    set_stage(db, "Wide", "Lead", probability=100)
+    won = D.create_deal(db, "Wide", "W", user=U, value="149162.50", owner="ann", at="2026-02-01").id
+    D.win_deal(db, won, user=U, at="2026-02-11")
+    D.create_deal(db, "Wide", "O", user=U, value="2000000.25", owner="ann", at="2026-02-20")
+    return p.id
+
+
+@pytest.mark.parametrize(
+    ("width", "per_row", "weighted"),
+    [
+        (80, 4, "$2,000,000.25"),  # 20 cells a tile: 16 inside the border and padding
+        (120, 7, "$2,000,000.25"),  # 17 or 18 cells: 13 or 14 inside
+        (112, 7, "$2M"),  # 16 cells: 12 inside, one too few for the full figure
+        (50, 2, "$2,000,000.25"),  # 25 cells: 21 inside
+    ],
+)
+async def test_tiles_never_cut_a_number(db: Database, fixed_now: str, width: int, per_row: int,
+                                        weighted: str) -> None:
+    app = Host(db, _wide_figures(db))
+    async with app.run_test(size=(width, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        assert screen.has_class(f"-tiles-{per_row}")
+        tiles = [screen.query_one(f"#mx-tile-{key}", Static) for key in TILES]
+        assert len({t.region.y for t in tiles}) == -(-7 // per_row)  # rows of `per_row` tiles
+        firsts = {}
+        for key, tile in zip(TILES, tiles, strict=True):
+            first = str(tile.content).splitlines()[0]
+            assert cell_len(first) <= tile.content_size.width, (key, first)  # whole, on one line
+            firsts[key] = first
+        # the full figure wherever it fits, else the compact one
+        assert (firsts["size"], firsts["weighted"], firsts["velocity"]) == ("$149,162.50", weighted, "$14,916.25")
+
+
+def test_the_longest_form_that_fits() -> None:
+    forms = ["$2,000,000.25", "$2M"]
+    assert _longest_fitting(forms, 13) == "$2,000,000.25"
+    assert _longest_fitting(forms, 12) == "$2M"
+    assert _longest_fitting(forms, 2) == "$2M"  # nothing fits: the shortest
+    assert _longest_fitting(forms, 0) == "$2,000,000.25"  # not laid out yet
+
+
+async def test_q_quits_the_app_and_escape_goes_back(db: Database, fixed_now: str) -> None:
+    pid = _build(db)
+    app = Host(db, pid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(app, pilot)
+        assert isinstance(app.screen, MetricsScreen)
+        assert app.return_code is None  # running
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0  # App.exit() was called: the app is closing

@@ -145,7 +145,8 @@ async def test_form_valid_input_creates_the_deal_with_every_field(db: Database, 
         await type_text(pilot, "Jane")
         await press(pilot, "tab", "tab")  # past the owner to the deal type
         assert form.focused is form.query_one("#f-type", Select)
-        await press(pilot, "enter", "down", "down", "enter")  # (none) -> New business -> Renewal
+        await press(pilot, "space", "down", "down", "enter")  # open the list: (none) -> New business -> Renewal
+        assert form.focused is form.query_one("#f-type", Select)  # picking keeps focus on the list's field
         assert form.query_one("#f-type", Select).value == type_id(db, sales, "Renewal")
         form.query_one("#f-notes").focus()
         await type_text(pilot, "[b]x[/b]")
@@ -166,15 +167,27 @@ async def test_form_valid_input_creates_the_deal_with_every_field(db: Database, 
     assert [(e.kind, e.user, e.to_stage) for e in history] == [("create", "alice", "Proposal")]
 
 
-async def test_form_enter_on_the_owner_field_saves(db: Database, sales: int) -> None:
+async def test_form_enter_on_the_owner_goes_on_to_type_stage_and_notes(db: Database, sales: int) -> None:
     app = Host(lambda: DealFormScreen(db, sales, "alice"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        form = app.screen
         await type_text(pilot, "Quick one")
-        app.screen.query_one("#f-owner", Input).focus()
+        form.set_focus(form.query_one("#f-owner", Input))
+        await press(pilot, "enter")  # not a save: on to the deal type, the stage, then the notes
+        assert form.focused is form.query_one("#f-type", Select)
         await press(pilot, "enter")
+        assert form.focused is form.query_one("#f-stage", Select)
+        await press(pilot, "enter")
+        assert form.focused is form.query_one("#f-notes")
+        await type_text(pilot, "line one")
+        await press(pilot, "enter")  # a new line in the notes, still no save
+        await type_text(pilot, "two")
+        assert app.results == [] and ds.list_deals(db, sales) == []
+        await press(pilot, "ctrl+s")
     assert [d.title for d in ds.list_deals(db, sales)] == ["Quick one"]
     assert app.results[0].stage_name == "Prospecting"  # the first stage by default
+    assert app.results[0].notes == "line one\ntwo"
 
 
 async def test_form_escape_cancels_without_saving(db: Database, sales: int) -> None:

@@ -11,6 +11,7 @@ from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
 from tuikanban.domain import clock
 from tuikanban.domain.aging import (
+    HISTORY_WINDOW_DAYS,
     MIN_HISTORY_BASELINE_DAYS,
     SIGNAL_LEGEND,
     SIGNALS,
@@ -85,21 +86,21 @@ def aging(
          format_money(i.value_minor, i.currency) if i.value_minor is not None else ""]
         for i in shown
     ]
-    t = fitted_table(["Id", "Title", "Stage", "In stage", "Baseline", "Level", "Signals", "Owner", "Value"], rows,
+    t = fitted_table(["Id", "Title", "Stage", "Days", "Baseline", "Level", "Signals", "Owner", "Value"], rows,
                      optional=("Value", "Owner"), title=Text.assemble("Aging: ", cell(snap.pipeline_name, 80)))
     out.print(t)
     if len(shown) < len(items):
         out.print(Text(f"The {len(shown)} most severe of {len(items)} deals; --limit 0 shows all.", style="dim"))
     used = [s for s in SIGNALS if any(s in i.signals for i in shown)]
-    notes = ["Baseline in days: * history (180-day average, at least "
-             f"{plural(round(MIN_HISTORY_BASELINE_DAYS), 'day')}), ~ default 7 days, plain = the stage's expected days."]
+    notes = [f"Baseline in days: * history (180-day average, at least {plural(round(MIN_HISTORY_BASELINE_DAYS), 'day')}"
+             "), ~ default 7 days, plain = the stage's expected days."]
     shown_stages = {i.stage_id for i in shown}
     for st in snap.stages:
         b = st.baseline
         if st.id in shown_stages and b.learned_days is not None:
-            notes.append(f"{display(st.name)}: its last {plural(b.sample_size, 'stay')} averaged "
-                         f"{format_duration(b.learned_days)}, so its baseline is the "
-                         f"{plural(round(b.baseline_days), 'day')} floor.")
+            notes.append(f"{display(st.name)}: its {plural(b.sample_size, 'stay')} that ended in the last "
+                         f"{HISTORY_WINDOW_DAYS} days averaged {format_duration(b.learned_days)}, so its baseline "
+                         f"is the {format_days(b.baseline_days)}-day floor.")
     notes += [f"{s}: {signal_meaning(s, snap.stale_days)} ({SIGNAL_LEGEND[s][0]})." for s in used]
     for note in notes:
         out.print(Text(note, style="dim"))
@@ -116,7 +117,8 @@ def _stage_json(st: StageAging) -> dict[str, Any]:
 
 
 def _duration(days: float) -> str:
-    """Whole and tenth days as the baseline reads them ("12.3"); under a day in hours or minutes ("5.2 h")."""
+    """The Days column: days as the baseline reads them ("12.3"); under a day in hours or minutes, with the unit
+    ("5.2 h", "42 min")."""
     return format_days(days) if days >= 1 else format_duration(days)
 
 

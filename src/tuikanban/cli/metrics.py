@@ -35,8 +35,8 @@ def render_report(report: Any) -> list[Any]:
     money = lambda minor: format_money(minor, cur)  # noqa: E731
     parts: list[Any] = []
 
-    head = Text.assemble(Text(r.pipeline.name, style="bold"),
-                         f": last {fm.plural(r.window_days, 'day')}, {r.window_start:%Y-%m-%d} to {r.now:%Y-%m-%d %H:%M} UTC")
+    head = Text.assemble(Text(r.pipeline.name, style="bold"), f": last {fm.plural(r.window_days, 'day')}, "
+                         f"{r.window_start:%Y-%m-%d} to {r.now:%Y-%m-%d %H:%M} UTC")
     if r.owner is not None:
         head.append(", owner ")
         head.append(Text(r.owner))

@@ -596,7 +596,8 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
             s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
                         from_stage_id=deal.stage_id, to_stage_id=prev.id, ref_id=ev.id))
             deal.stage_id = prev.id
-            deal.rank = _previous_rank(ev) if _previous_rank(ev) is not None else _top_rank(s, prev.id)
+            previous = _previous_rank(ev)
+            deal.rank = previous if previous is not None else _top_rank(s, prev.id)
             text = f"Undid the move of '{deal.title}'; it is back in {prev.name}."
         else:
             closed = s.exec(

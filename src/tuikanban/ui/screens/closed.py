@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import DealView, PipelineInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
@@ -23,7 +24,7 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, TkDialog, key_hints, literal
 from tuikanban.ui.screens.reason import ReasonScreen
 
 MAX_ROWS = 500
@@ -74,7 +75,7 @@ class StagePickScreen(TkDialog[int | None]):
         box = self.query_one("#stage-list", OptionList)
         ids = [r.stage.id for r in self.stages]
         box.highlighted = ids.index(self.selected) if self.selected in ids else 0
-        box.focus()
+        self.set_focus(box)  # now: the keys typed next move in the list
 
     @on(OptionList.OptionSelected, "#stage-list")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -86,16 +87,15 @@ class StagePickScreen(TkDialog[int | None]):
 
 
 class _ClosedTable(DataTable[Content]):
-    BINDINGS = [
-        Binding("slash", "screen.search", "Search"),
-        Binding("w", "screen.status('won')", "Won"),
-        Binding("l", "screen.status('lost')", "Lost"),
-        Binding("a", "screen.status('all')", "All"),
-    ]
+    """The closed deals (/, w, l, a and enter are keys of the screen)."""
 
 
-class ClosedDealsScreen(TkDialog[int | None]):
-    """Returns the id of the reopened deal, or None."""
+class ClosedDealsScreen(FormDialog[int | None]):
+    """Returns the id of the reopened deal, or None.
+
+    Its keys on the table (/, w, l, a, enter) are priority bindings: they act when the app reads them, so a burst
+    such as "/acme" enter enter searches, goes back to the table and reopens, each key where it was meant to go.
+    """
 
     DEFAULT_CSS = """
     ClosedDealsScreen > .dialog { width: 116; height: 90%; }
@@ -106,7 +106,13 @@ class ClosedDealsScreen(TkDialog[int | None]):
     ClosedDealsScreen #closed-count { height: 1; color: $text-muted; }
     """
 
-    BINDINGS = [Binding("escape", "back", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape", "back", "Close", show=False),
+        Binding("slash", "search", "Search", show=False, priority=True),
+        Binding("w", "status('won')", "Won", show=False, priority=True),
+        Binding("l", "status('lost')", "Lost", show=False, priority=True),
+        Binding("a", "status('all')", "All", show=False, priority=True),
+    ]
 
     def __init__(self, db: Database, pipeline_id: int, user: str) -> None:
         super().__init__()
@@ -121,8 +127,8 @@ class ClosedDealsScreen(TkDialog[int | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = "Closed deals"
             with Horizontal(id="closed-top"):
-                yield Input(placeholder="/ search title, company, contact, owner, reason", id="closed-search",
-                            compact=True)
+                yield FieldInput(placeholder="/ search title, company, contact, owner, reason",
+                                 id="closed-search", compact=True)
                 yield Static("", id="closed-status")
             table = _ClosedTable(id="closed-table", cursor_type="row", zebra_stripes=True)
             yield table
@@ -136,7 +142,7 @@ class ClosedDealsScreen(TkDialog[int | None]):
         for label, width in (("", 4), ("Closed", 10), ("Title", 26), ("Company", 14), ("Value", 8),
                              ("Owner", 9), ("Last stage", 12), ("Lost reason", 12)):
             table.add_column(label, width=width)
-        table.focus()
+        self.set_focus(table)  # now: the keys typed next reach it
         self._show_status()
         self.run_db(self._load, self._loaded)
 
@@ -188,9 +194,10 @@ class ClosedDealsScreen(TkDialog[int | None]):
         if not total:
             text = "No closed deals in this pipeline yet."
         elif len(matching) > MAX_ROWS:
-            text = f"Showing the latest {MAX_ROWS} of {len(matching)} matching ({total} closed); search to narrow."
+            text = (f"Showing the latest {MAX_ROWS:,} of {len(matching):,} matching ({total:,} closed); "
+                    "search to narrow.")
         else:
-            text = f"{len(matching)} of {total} closed deals."
+            text = f"{len(matching):,} of {plural(total, 'closed deal')}."
         self.query_one("#closed-count", Static).update(text)
 
     def _show_status(self) -> None:
@@ -203,13 +210,23 @@ class ClosedDealsScreen(TkDialog[int | None]):
     def _search_changed(self) -> None:
         self._refilter()
 
-    @on(Input.Submitted, "#closed-search")
-    def _search_done(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.query_one("#closed-table", DataTable).focus()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("search", "status"):  # letters in the search field
+            focused = self.focused
+            return focused is not None and focused.id == "closed-table"
+        return True
+
+    async def action_field_enter(self) -> None:
+        focused = self.focused
+        if focused is not None and focused.id == "closed-search":
+            self.set_focus(self.query_one("#closed-table", DataTable))
+        elif focused is not None and focused.id == "closed-table":
+            await self._reopen_current()
+        else:
+            await super().action_field_enter()
 
     def action_search(self) -> None:
-        self.query_one("#closed-search", Input).focus()
+        self.set_focus(self.query_one("#closed-search", Input))
 
     def action_status(self, status: str) -> None:
         self.status = status
@@ -220,17 +237,21 @@ class ClosedDealsScreen(TkDialog[int | None]):
         search = self.query_one("#closed-search", Input)
         if search.has_focus:
             search.value = ""
-            self.query_one("#closed-table", DataTable).focus()
+            self.set_focus(self.query_one("#closed-table", DataTable))
         else:
             self.dismiss(None)
 
     # -- reopening ----------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#closed-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if self.data is None or not self.shown or self.busy:
+    async def _row_clicked(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # a click: enter is the priority binding above
+        await self._reopen_current()
+
+    async def _reopen_current(self) -> None:
+        row = self.query_one("#closed-table", DataTable).cursor_row
+        if self.data is None or not 0 <= row < len(self.shown) or self.busy:
             return
-        deal = self.shown[event.cursor_row]
+        deal = self.shown[row]
         if not self.data.stages:
             self.query_one("#closed-error", FieldError).show("This pipeline has no stages to reopen into.")
             return
@@ -241,8 +262,9 @@ class ClosedDealsScreen(TkDialog[int | None]):
             if stage_id is not None:
                 self._reopen(deal, stage_id)
 
-        self.app.push_screen(StagePickScreen(f"Reopen '{display(deal.title)}' ({deal.status}) into which stage?",
-                                             self.data.stages, selected), picked)
+        # wait until the stage list is mounted and focused: the app routes the next key there
+        await self.app.push_screen(StagePickScreen(
+            f"Reopen '{display(deal.title)}' ({deal.status}) into which stage?", self.data.stages, selected), picked)
 
     def _reopen(self, deal: DealView, stage_id: int, force_reason: str | None = None) -> None:
         self.busy = True

@@ -2,7 +2,13 @@
 
 Shared pieces (imported by the other screens):
 - `TkDialog`: a `ModalScreen[T]` base with the dialog look and `run_db`, which runs a database call in a thread
-  worker and hands the result (or the `TuikanbanError` sentence) back to the UI thread as a message.
+  worker and hands the result (or the `TuikanbanError` sentence) back to the UI thread as a message. Keys that
+  reach the dialog before anything in it has focus (it was still opening) go on to the field focused on mount.
+- `FormDialog`: a `TkDialog` with fields. Enter goes to the next field (it saves only on the last one-line field),
+  tab / shift+tab move; these run as priority bindings, so in a burst of keys (SSH, paste) every key typed after
+  enter lands in the next field. `fields_settled()` lets a save wait for keys already sent to the fields.
+- `FieldInput` / `FieldTextArea`: fields that apply their own editing keys (backspace, arrows, ctrl+u...) to
+  themselves, even when focus has moved on by the time they read the key.
 - `FieldError`: the small inline line under a field ($error colour, hidden while empty).
 - `key_hints`: a line of "key description" pairs in theme colours.
 - `literal`: user text as literal `Content` (markup never interpreted, control sequences removed).
@@ -10,18 +16,21 @@ Shared pieces (imported by the other screens):
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widget import Widget
+from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import display
@@ -73,6 +82,38 @@ class FieldError(Static):
 
     def clear(self) -> None:
         self.show("")
+
+
+async def _own_binding(widget: Widget, event: events.Key) -> None:
+    """Run `widget`'s own (non-priority) binding for the key on `widget` itself.
+
+    Textual looks a widget's bindings up once the key has bubbled back to the app, along the focus chain of that
+    moment. In a burst of keys focus may have moved on by then (enter moves it at once), and a backspace meant for
+    this field would edit the next one. `_bindings` is Textual's map of the widget's bindings (with any keymap).
+    """
+    for binding in widget._bindings.key_to_bindings.get(event.key, ()):
+        if not binding.priority and await widget.app.run_action(binding.action, widget):
+            event.stop()
+            event.prevent_default()
+            return
+
+
+class FieldInput(Input):
+    """A one-line field that applies its editing keys to itself, whichever field has focus when it reads them."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        await super()._on_key(event)  # printable characters
+        if not event.is_printable:
+            await _own_binding(self, event)
+
+
+class FieldTextArea(TextArea):
+    """A multi-line field (enter is a new line; tab moves on) that applies its editing keys to itself."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        await super()._on_key(event)  # printable characters and enter
+        if not self.read_only and not event.is_printable and event.key != "enter":
+            await _own_binding(self, event)
 
 
 class _DbResult(Message):
@@ -153,9 +194,61 @@ class TkDialog(ModalScreen[T]):
     TkDialog .banner.-shown { display: block; }
     TkDialog .banner.-error { background: $error 15%; }
     TkDialog .muted { color: $text-muted; }
+    TkDialog .form-row:focus-within {
+        /* No style of its own: it makes Textual restyle the row (and so its label) when focus enters or leaves,
+           which it does not do for `.form-row:focus-within > .field-label` alone. */
+    }
     """
 
     busy: bool = False
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._early_keys: list[events.Key] = []
+
+    # -- keys that arrive while the dialog is opening -----------------------------------------------
+    def _forward_event(self, event: events.Event) -> None:
+        # The app hands a key to the screen itself only when nothing in it has focus: the dialog is still being
+        # mounted. Remember those keys; once mounted, they go to the field that on_mount focused.
+        if isinstance(event, events.Key) and not event.is_forwarded and self.focused is None:
+            self._early_keys.append(event)
+        super()._forward_event(event)
+
+    @on(events.Key)
+    async def _early_key(self, event: events.Key) -> None:
+        if not any(k is event for k in self._early_keys):
+            return  # an ordinary key bubbling up from a field
+        self._early_keys = [k for k in self._early_keys if k is not event]
+        target = self.focused
+        if target is None:
+            return
+        event.stop()
+        event.prevent_default()
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):  # enter, tab, ctrl+s of the forms
+            if binding.priority and await self.app.run_action(binding.action, self):
+                return
+        target._forward_event(events.Key(event.key, event.character))
+
+    async def fields_settled(self) -> None:
+        """Wait (at most a second) until every field has handled the keys already delivered to it.
+
+        A save bound to a priority key (ctrl+s) runs as soon as the app reads the key: in a burst, the characters
+        typed just before it may still be waiting in the fields' queues. A callback posted behind them runs once
+        they are applied.
+        """
+        loop = asyncio.get_running_loop()
+        pending: list[asyncio.Future[None]] = []
+        for field in self.query("Input, TextArea"):
+            done: asyncio.Future[None] = loop.create_future()
+
+            def finish(future: asyncio.Future[None] = done) -> None:
+                if not future.done():
+                    future.set_result(None)
+
+            if field.is_attached and field.call_later(finish):
+                pending.append(done)
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
 
     # -- database work ------------------------------------------------------------------------------
     def run_db(
@@ -199,6 +292,52 @@ class TkDialog(ModalScreen[T]):
         self.notify(str(exc), severity="error", markup=False)
 
 
+class FormDialog(TkDialog[T]):
+    """A dialog with fields.
+
+    Enter on a one-line field or a (closed) list goes to the next field, and saves only on the last one-line field
+    (`SUBMIT_ON_ENTER`, running the `SUBMIT_ACTION` action); tab / shift+tab move. They are priority bindings: the
+    app runs them when it reads the key, before it hands the next key to a widget, so focus has moved before the
+    following key is routed. Elsewhere (a multi-line field, an open list, a table) enter keeps its own meaning.
+    """
+
+    BINDINGS = [
+        Binding("enter", "field_enter", "Next field", show=False, priority=True),
+        Binding("tab", "field_step(1)", "Next field", show=False, priority=True),
+        Binding("shift+tab", "field_step(-1)", "Previous field", show=False, priority=True),
+    ]
+
+    SUBMIT_ON_ENTER: ClassVar[frozenset[str]] = frozenset()
+    SUBMIT_ACTION: ClassVar[str] = "save"
+
+    def enter_does(self, field: Widget) -> str | None:
+        """What enter does on `field`: "next" (focus the next field), "submit", or None (the widget's own enter)."""
+        if isinstance(field, Input):
+            return "submit" if field.id in self.SUBMIT_ON_ENTER else "next"
+        if isinstance(field, Select):  # closed; space or arrows open it
+            return "next"
+        return None
+
+    async def action_field_enter(self) -> None:
+        field = self.focused
+        what = self.enter_does(field) if field is not None else None
+        if what == "next":
+            self.focus_next()
+        elif what == "submit":
+            await self.app.run_action(self.SUBMIT_ACTION, self)
+        else:
+            raise SkipAction()
+
+    def action_field_step(self, step: int) -> None:
+        field = self.focused
+        if field is None or (isinstance(field, OptionList) and isinstance(field.parent, Select)):
+            raise SkipAction()  # nothing yet, or a Select's open list: its own keys
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
+
 class ConfirmScreen(TkDialog[bool]):
     """Ask a yes/no question: y or enter says yes, n or escape says no."""
 
@@ -227,4 +366,6 @@ class ConfirmScreen(TkDialog[bool]):
         self.dismiss(answer)
 
 
-__all__ = ["ConfirmScreen", "FieldError", "TkDialog", "key_hints", "literal"]
+__all__ = [
+    "ConfirmScreen", "FieldError", "FieldInput", "FieldTextArea", "FormDialog", "TkDialog", "key_hints", "literal",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +26,7 @@ from tuikanban.domain.text import clean_text, display
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, FieldTextArea, FormDialog, key_hints, literal
 from tuikanban.ui.screens.reason import ReasonScreen
 
 MAX_TITLE = deal_service.MAX_TITLE
@@ -106,16 +108,22 @@ class _Values:
 _FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
 
 
-class DealFormScreen(TkDialog[DealView | None]):
-    """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled."""
+class DealFormScreen(FormDialog[DealView | None]):
+    """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled.
+
+    The fields are there from the first frame, the title focused, so keys typed straight after the key that opened
+    the form land in it; the pipeline's stages, types and currency (and the deal, when editing) fill in once read.
+    Enter moves to the next field (a new line in the notes); ctrl+s saves from any field.
+    """
 
     DEFAULT_CSS = """
     DealFormScreen > .dialog { width: 80; }
-    DealFormScreen #form-loading { margin: 1 0; color: $text-muted; }
     DealFormScreen .form-row > .field-label { padding-top: 0; }
     DealFormScreen TextArea { background: $boost; }
     DealFormScreen Select.-textual-compact > SelectCurrent { background: $boost; padding: 0 1; }
     DealFormScreen #f-notes { height: 4; }
+    DealFormScreen #form-closed { display: none; }
+    DealFormScreen #form-closed.-shown { display: block; }
     """
 
     BINDINGS = [
@@ -141,6 +149,7 @@ class DealFormScreen(TkDialog[DealView | None]):
         self.initial_type_id = type_id
         self.data: _FormData | None = None
         self.deal: DealView | None = None  # the version being edited
+        self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
 
     # -- loading ------------------------------------------------------------------------------------
     def _load(self) -> _FormData:
@@ -156,81 +165,87 @@ class DealFormScreen(TkDialog[DealView | None]):
         return _FormData(pipeline, stages, types, deal)
 
     def on_mount(self) -> None:
+        self.set_focus(self.query_one("#f-title", Input))  # now, not after a refresh: the next key lands here
         self.run_db(self._load, self._loaded, self._load_failed)
 
     async def _loaded(self, data: _FormData) -> None:
+        await self.fields_settled()  # what was typed while reading is in the fields before they are filled
         self.data = data
         self.deal = data.deal
-        await self.recompose()
-        if not data.stages:
-            self._banner(f"Pipeline {data.pipeline.name} has no stages; add one in the pipeline settings first.")
-        self.query_one("#f-title", Input).focus()
+        await self._apply(data)
+        self._ready.set()
 
     def _load_failed(self, exc: TuikanbanError) -> None:
+        self._ready.set()
         self.notify(str(exc), severity="error", markup=False)
         self.dismiss(None)
 
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        data = self.data
         with Vertical(classes="dialog") as box:
-            if self.deal_id is None:
-                box.border_title = Content("New deal" + (f" · {display(data.pipeline.name)}" if data else ""))
-            else:
-                box.border_title = f"Edit deal #{self.deal_id}"
-            if data is None:
-                yield Static("Loading…", id="form-loading")
-                return
-            deal = data.deal
-            currency = deal.currency if deal else data.pipeline.currency
+            box.border_title = "New deal" if self.deal_id is None else f"Edit deal #{self.deal_id}"
             yield Static("", id="form-banner", classes="banner")
-            yield from self._row("title", "Title", Input(
-                deal.title if deal else "", placeholder="required", id="f-title", compact=True,
-                max_length=MAX_TITLE), first=True)
-            yield from self._row("value", f"Value ({currency})", Input(
-                self._money_text(deal.value_minor, currency) if deal else "", placeholder="12,500 or 12.5k",
-                id="f-value", compact=True))
-            yield from self._row("close", "Expected close", Input(
-                deal.expected_close.isoformat() if deal and deal.expected_close else "",
+            yield from self._row("title", "Title", FieldInput(
+                placeholder="required", id="f-title", compact=True, max_length=MAX_TITLE), first=True)
+            yield from self._row("value", "Value", FieldInput(placeholder="12,500 or 12.5k", id="f-value",
+                                                              compact=True))
+            yield from self._row("close", "Expected close", FieldInput(
                 placeholder="YYYY-MM-DD, +30d, eom", id="f-close", compact=True))
-            yield from self._row("company", "Company", Input(
-                deal.company if deal else "", id="f-company", compact=True, max_length=MAX_FIELD))
-            yield from self._row("contact", "Contact", Input(
-                deal.contact if deal else "", id="f-contact", compact=True, max_length=MAX_FIELD))
-            yield from self._row("owner", "Owner", Input(
-                deal.owner if deal else self.user, id="f-owner", compact=True, max_length=MAX_OWNER))
-            type_options = [(literal(t.name), t.id) for t in data.types]
-            type_value = deal.type_id if deal else self.initial_type_id
-            if type_value not in {t.id for t in data.types}:
-                type_value = None
-            yield from self._row("type", "Deal type", Select(
-                type_options, prompt="(none)", allow_blank=True, id="f-type", compact=True,
-                value=type_value if type_value is not None else Select.NULL))
-            stage_options = [(literal(s.name), s.id) for s in data.stages]
-            if stage_options:
-                wanted = deal.stage_id if deal else self.initial_stage_id
-                if wanted not in {s.id for s in data.stages}:
-                    wanted = data.stages[0].id
-                stage_select: Widget = Select(stage_options, allow_blank=False, id="f-stage", compact=True,
-                                              value=wanted, disabled=deal is not None and deal.status != "open")
-            else:
-                stage_select = Static("(no stages)", id="f-stage")
-            yield from self._row("stage", "Stage", stage_select)
-            yield from self._row("notes", "Notes", TextArea(
-                deal.notes if deal else "", id="f-notes", compact=True, soft_wrap=True, show_line_numbers=False,
-                tab_behavior="focus"))
-            if deal is not None and deal.status != "open":
-                yield Static(literal(f"This deal is {deal.status}; its stage cannot be changed here."),
-                             classes="muted")
-            yield Static(key_hints(("ctrl+s", "save"), ("enter", "next field"), ("tab", "move"),
+            yield from self._row("company", "Company", FieldInput(id="f-company", compact=True,
+                                                                  max_length=MAX_FIELD))
+            yield from self._row("contact", "Contact", FieldInput(id="f-contact", compact=True,
+                                                                  max_length=MAX_FIELD))
+            yield from self._row("owner", "Owner", FieldInput(
+                self.user if self.deal_id is None else "", id="f-owner", compact=True, max_length=MAX_OWNER))
+            yield from self._row("type", "Deal type", Select[int](
+                [], prompt="(none)", allow_blank=True, id="f-type", compact=True))
+            yield from self._row("stage", "Stage", Static("…", id="f-stage", classes="muted"))
+            yield from self._row("notes", "Notes", FieldTextArea(
+                id="f-notes", compact=True, soft_wrap=True, show_line_numbers=False, tab_behavior="focus"))
+            yield Static("", id="form-closed", classes="muted")
+            yield Static(key_hints(("enter", "next field"), ("ctrl+s", "save"), ("space", "open a list"),
                                    ("esc", "cancel")), classes="hints")
 
     def _row(self, name: str, label: str, field: Widget, *, first: bool = False) -> ComposeResult:
         with Horizontal(classes="form-row first" if first else "form-row", id=f"row-{name}"):
-            yield Label(label, classes="field-label")
+            yield Label(label, classes="field-label", id=f"l-{name}")
             with Vertical(classes="field-box"):
                 yield field
                 yield FieldError(id=f"e-{name}")
+
+    async def _apply(self, data: _FormData) -> None:
+        """Put what was read into the form: title, currency, the type and stage lists, the deal's values."""
+        deal = data.deal
+        currency = deal.currency if deal else data.pipeline.currency
+        if deal is None:
+            self.query_one(".dialog", Vertical).border_title = Content(f"New deal · {display(data.pipeline.name)}")
+        self.query_one("#l-value", Label).update(f"Value ({currency})")
+        type_select: Select[int] = self.query_one("#f-type", Select)
+        type_select.set_options([(literal(t.name), t.id) for t in data.types])
+        type_value = deal.type_id if deal else self.initial_type_id
+        if type_value in {t.id for t in data.types}:
+            type_select.value = type_value
+        # the stage list replaces its placeholder (a Select cannot start empty and refuse a blank later)
+        placeholder = self.query_one("#f-stage")
+        box = self.query_one("#row-stage .field-box", Vertical)
+        await placeholder.remove()
+        stage_widget: Widget
+        if data.stages:
+            wanted = deal.stage_id if deal else self.initial_stage_id
+            if wanted not in {s.id for s in data.stages}:
+                wanted = data.stages[0].id
+            stage_widget = Select([(literal(s.name), s.id) for s in data.stages], allow_blank=False, id="f-stage",
+                                  compact=True, value=wanted, disabled=deal is not None and deal.status != "open")
+        else:
+            stage_widget = Static("(no stages)", id="f-stage")
+            self._banner(f"Pipeline {data.pipeline.name} has no stages; add one in the pipeline settings first.")
+        await box.mount(stage_widget, before=0)
+        if deal is not None:
+            self._fill(deal, keep_typed=True)
+            if deal.status != "open":
+                notice = self.query_one("#form-closed", Static)
+                notice.update(literal(f"This deal is {deal.status}; its stage cannot be changed here."))
+                notice.add_class("-shown")
 
     @staticmethod
     def _money_text(minor: int | None, currency: str) -> str:
@@ -250,20 +265,32 @@ class DealFormScreen(TkDialog[DealView | None]):
         assert self.data is not None
         return self.deal.currency if self.deal else self.data.pipeline.currency
 
-    def _fill(self, deal: DealView) -> None:
-        """Put a (reloaded) deal's values into the fields."""
-        self.query_one("#f-title", Input).value = deal.title
-        self.query_one("#f-value", Input).value = self._money_text(deal.value_minor, deal.currency)
-        self.query_one("#f-close", Input).value = deal.expected_close.isoformat() if deal.expected_close else ""
-        self.query_one("#f-company", Input).value = deal.company
-        self.query_one("#f-contact", Input).value = deal.contact
-        self.query_one("#f-owner", Input).value = deal.owner
+    def _fill(self, deal: DealView, *, keep_typed: bool = False) -> None:
+        """Put a (reloaded) deal's values into the fields; with `keep_typed`, a field the user already typed into
+        (the form was still reading the deal) keeps what they typed."""
+        texts = {
+            "title": deal.title,
+            "value": self._money_text(deal.value_minor, deal.currency),
+            "close": deal.expected_close.isoformat() if deal.expected_close else "",
+            "company": deal.company,
+            "contact": deal.contact,
+            "owner": deal.owner,
+        }
+        for name, text in texts.items():
+            field = self.query_one(f"#f-{name}", Input)
+            if keep_typed and field.value:
+                continue
+            field.value = text
+            if keep_typed and field.has_focus:
+                field.select_all()  # as when focus arrives on a filled field: typing replaces it
         type_select = self.query_one("#f-type", Select)
         type_select.value = deal.type_id if deal.type_id is not None else Select.NULL
         stages = self.query("#f-stage").first()
         if isinstance(stages, Select):
             stages.value = deal.stage_id
-        self.query_one("#f-notes", TextArea).text = deal.notes
+        notes = self.query_one("#f-notes", TextArea)
+        if not (keep_typed and notes.text):
+            notes.text = deal.notes
         for name in _FIELDS:
             self.query_one(f"#e-{name}", FieldError).clear()
 
@@ -271,7 +298,7 @@ class DealFormScreen(TkDialog[DealView | None]):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "f-")[2:]
-        if name not in _FIELDS:
+        if name not in _FIELDS or self.data is None:
             return
         self._error(name, "")
         if name == "value" and event.value.strip():
@@ -295,14 +322,6 @@ class DealFormScreen(TkDialog[DealView | None]):
         name = (event.select.id or "f-")[2:]
         if name in _FIELDS:
             self._error(name, "")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "f-owner":  # the last one-line field: enter saves
-            self.action_save()
-        else:
-            self.focus_next()
 
     # -- validation ---------------------------------------------------------------------------------
     def _validate(self) -> _Values | None:
@@ -356,15 +375,21 @@ class DealFormScreen(TkDialog[DealView | None]):
             first = next(name for name in _FIELDS if name in problems)
             target = self.query(f"#f-{first}").first()
             if target.focusable:
-                target.focus()
+                self.set_focus(target)  # at once: the keys typed next go to the field to fix
             return None
         assert stage_id is not None
         return _Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],
                        type_id, stage_id, notes)
 
     # -- saving -------------------------------------------------------------------------------------
-    def action_save(self) -> None:
-        if self.data is None or self.busy:
+    async def action_save(self) -> None:
+        if self.busy:
+            return
+        if self.data is None:  # ctrl+s typed while the form was still reading: save once it has read
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout=5.0)
+        await self.fields_settled()
+        if self.data is None or self.busy or not self.is_attached:
             return
         values = self._validate()
         if values is None:
@@ -479,7 +504,7 @@ class DealFormScreen(TkDialog[DealView | None]):
             else:
                 stage = self.query("#f-stage").first()
                 if stage.focusable:
-                    stage.focus()
+                    self.set_focus(stage)
 
         self.app.push_screen(
             ReasonScreen("Over the WIP limit", f"{message}. Why should this deal go past the limit?",

@@ -12,14 +12,18 @@ from textual.widgets.option_list import Option
 
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints
+from tuikanban.ui.screens.confirm import FieldError, FormDialog, key_hints
 from tuikanban.ui.screens.pipelines import PipelineForm, create_pipeline
 
 STARTER_NAME = "Sales"
 
 
-class FirstRunScreen(TkDialog[int | None]):
-    """Returns the id of the pipeline created, or None when the user leaves it for later."""
+class FirstRunScreen(FormDialog[int | None]):
+    """Returns the id of the pipeline created, or None when the user leaves it for later.
+
+    Enter on a choice acts at once (priority binding), so a name typed straight after choosing "Custom" lands in
+    the name field; in the fields enter goes to the next one and creates on the last (deal types).
+    """
 
     DEFAULT_CSS = """
     FirstRunScreen > .dialog { width: 96; }
@@ -39,6 +43,9 @@ class FirstRunScreen(TkDialog[int | None]):
         Binding("escape", "later", "Later", show=False),
         Binding("ctrl+s", "create", "Create", show=False, priority=True),
     ]
+
+    SUBMIT_ON_ENTER = frozenset({"pf-types"})
+    SUBMIT_ACTION = "create"
 
     def __init__(self, db: Database, user: str) -> None:
         super().__init__()
@@ -64,36 +71,44 @@ class FirstRunScreen(TkDialog[int | None]):
             )
             yield PipelineForm(name=STARTER_NAME, stages=self.starter_stages, id="first-form")
             yield FieldError(id="new-error")
-            yield Static(key_hints(("enter", "choose / next field"), ("tab", "edit the fields"),
+            yield Static(key_hints(("enter", "choose / next field, creates on the last"), ("tab", "edit the fields"),
                                    ("ctrl+s", "create"), ("esc", "later")), classes="hints")
 
     def on_mount(self) -> None:
         choices = self.query_one("#first-choices", OptionList)
         choices.highlighted = 0
-        choices.focus()
+        self.set_focus(choices)  # now: the keys typed next reach it
+
+    async def action_field_enter(self) -> None:
+        choices = self.query_one("#first-choices", OptionList)
+        if self.focused is choices:
+            option = choices.highlighted_option
+            if option is not None and option.id is not None:
+                await self._choose(option.id)
+            return
+        await super().action_field_enter()
 
     @on(OptionList.OptionSelected, "#first-choices")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
+    async def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()  # a click: enter is handled above
+        if event.option_id is not None:
+            await self._choose(event.option_id)
+
+    async def _choose(self, option_id: str) -> None:
         form = self.query_one("#first-form", PipelineForm)
         form.clear_errors()
-        if event.option_id == "starter":
+        if option_id == "starter":
             form.set_values(name=STARTER_NAME, stages=self.starter_stages, currency=form.query_one(
                 "#pf-currency", Input).value or "USD")
-            self.action_create()
+            await self.action_create()
         else:
             form.set_values(name="", stages="")
-            form.query_one("#pf-name", Input).focus()
+            self.set_focus(form.query_one("#pf-name", Input))
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == self.query_one("#first-form", PipelineForm).last_input_id:
-            self.action_create()
-        else:
-            self.focus_next()
-
-    def action_create(self) -> None:
+    async def action_create(self) -> None:
+        if self.busy:
+            return
+        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
         if self.busy:
             return
         new = self.query_one("#first-form", PipelineForm).check()

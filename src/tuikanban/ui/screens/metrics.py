@@ -3,21 +3,28 @@ trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
 
 Everything is computed by `services.metrics.compute_metrics` in a thread worker; the screen shows a loading
 indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window, p cycles pipelines,
-o shows only your deals, r recomputes, escape returns to the board. User text is always a `Text`.
+o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the board).
+User text is always a `Text`.
+
+The seven tiles sit in one row from 112 columns, in rows of four below that and of two under 60 columns; each tile
+shows the longest form of its figure that fits its width (`$149,162.50`, else `$149.2k`), so a number is never
+cut or wrapped.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -52,15 +59,67 @@ class _Computed(Message):
         self.seconds = seconds
 
 
-class _Tile(Static):
-    """One figure: the value on top, what it is based on below, the name in the border."""
+Figure = str | Text
 
-    def show(self, value: str | Text, note: str | Text, *, muted: bool = False) -> None:
+
+class _Tile(Static):
+    """One figure: the value on top, what it is based on below, the name in the border.
+
+    `show` takes the figure in one or more forms, longest first (`["$149,162.50", "$149.2k"]`); the tile shows the
+    first that fits its width, again whenever it is resized, so a number is never cut or wrapped.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._values: tuple[Figure, ...] = ()
+        self._notes: tuple[Figure, ...] = ()
+        self._muted = False
+
+    def show(self, value: Figure | Sequence[Figure], note: Figure | Sequence[Figure], *,
+             muted: bool = False) -> None:
+        self._values = (value,) if isinstance(value, str | Text) else tuple(value)
+        self._notes = (note,) if isinstance(note, str | Text) else tuple(note)
+        self._muted = muted
+        self._refit()
+
+    def on_resize(self) -> None:
+        if self._values:
+            self._refit()
+
+    def _refit(self) -> None:
+        width = self.content_size.width
+        value, note = _longest_fitting(self._values, width), _longest_fitting(self._notes, width)
         body = Text(no_wrap=True, overflow="ellipsis")
-        body.append(value if isinstance(value, Text) else Text(value, style="dim" if muted else "bold"))
+        body.append(value if isinstance(value, Text) else Text(value, style="dim" if self._muted else "bold"))
         body.append("\n")
         body.append(note if isinstance(note, Text) else Text(note, style="dim"))
         self.update(body)
+
+
+def _longest_fitting(forms: Sequence[Figure], width: int) -> Figure:
+    """The first form (they come longest first) that fits `width` cells; the shortest when none does, and the
+    first before the tile has a width."""
+    if not forms:
+        return ""
+    if width <= 0:
+        return forms[0]
+    for form in forms:
+        if cell_len(form.plain if isinstance(form, Text) else form) <= width:
+            return form
+    return forms[-1]
+
+
+class _Fitted(Static):
+    """A panel whose content depends on its width: `fill` builds it again whenever the panel is resized (the
+    first real layout included)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fill: Callable[[], RenderableType] | None = None
+
+    def on_resize(self) -> None:
+        if self.fill is not None:
+            self.update(self.fill())
 
 
 class _Funnel(Widget):
@@ -116,7 +175,8 @@ class _Trend(Widget):
         values = [w.won_value_minor for w in shown]
         out = Text(no_wrap=True, overflow="ellipsis")
         if shown:
-            out.append(f"{len(shown)} weeks from {shown[0].start:%b %d}, oldest first\n", style="dim")
+            head = f"{fm.plural(len(shown), 'week')} from {shown[0].start:%b %d}"
+            out.append(head + (", oldest first" if len(head) + 14 <= width else "") + "\n", style="dim")
         out.append("deals  ", style="dim")
         out.append(fm.sparkline(counts), style=self.spark_style)
         out.append("\nvalue  ", style="dim")
@@ -124,8 +184,10 @@ class _Trend(Widget):
         out.append(f"\n{sum(counts):,} won, {money(sum(values))}", style="bold")
         best = max(shown, key=lambda w: w.won_value_minor, default=None)
         if best is not None and best.won_value_minor:
-            out.append(f"\nbest week {best.start:%b %d}: {best.won_deals} won, {money(best.won_value_minor)}",
-                       style="dim")
+            line = f"best week {best.start:%b %d}: {best.won_deals:,} won, {money(best.won_value_minor)}"
+            if len(line) > width:
+                line = f"best {best.start:%b %d}: {money(best.won_value_minor)}"
+            out.append("\n" + line, style="dim")
         return out
 
 
@@ -140,6 +202,7 @@ class MetricsScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("q", "app.quit", "Quit"),
         Binding("1", "window(30)", "30 days"),
         Binding("2", "window(90)", "90 days"),
         Binding("3", "window(180)", "180 days"),
@@ -149,12 +212,18 @@ class MetricsScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
+    # Tiles per row by terminal width (see the CSS): 7 from 112 columns, 4 from 60, else 2.
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiles-2"), (60, "-tiles-4"), (112, "-tiles-7")]
+
     DEFAULT_CSS = """
     MetricsScreen { layout: vertical; }
     MetricsScreen #mx-title { height: 1; padding: 0 1; background: $panel; }
-    MetricsScreen #mx-tiles { height: 4; }
+    MetricsScreen #mx-tiles { layout: grid; grid-size: 7; grid-rows: 4; height: 4; }
+    MetricsScreen.-tiles-4 #mx-tiles { grid-size: 4; height: 8; }
+    MetricsScreen.-tiles-2 #mx-tiles { grid-size: 2; height: 16; }
     MetricsScreen .mx-tile {
         width: 1fr; height: 4; border: round $primary 40%; border-title-color: $text-muted; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis;
     }
     MetricsScreen #mx-body { height: 1fr; }
     MetricsScreen .mx-row { height: 8; }
@@ -163,6 +232,11 @@ class MetricsScreen(Screen[None]):
         border-subtitle-color: $text-muted; padding: 0 1;
     }
     MetricsScreen #mx-stages { width: 2fr; }
+    /* narrower than 112 columns the stage table takes its row (the funnel only repeats its counts) and the two
+       breakdowns stack; under 60 columns every row stacks */
+    MetricsScreen.-tiles-4 #mx-funnel, MetricsScreen.-tiles-2 #mx-funnel { display: none; }
+    MetricsScreen.-tiles-4 #mx-row-breakdowns, MetricsScreen.-tiles-2 .mx-row { layout: vertical; }
+    MetricsScreen.-tiles-4 #mx-row-breakdowns .mx-panel, MetricsScreen.-tiles-2 .mx-panel { width: 100%; }
     MetricsScreen #mx-funnel { width: 1fr; }
     MetricsScreen #mx-trend { width: 1fr; }
     MetricsScreen #mx-forecast { width: 1fr; }
@@ -192,7 +266,7 @@ class MetricsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="mx-title")
-        with Horizontal(id="mx-tiles"):
+        with Grid(id="mx-tiles"):
             for key, title in (
                 ("open", "Open deals"), ("weighted", "Weighted"), ("win", "Win rate"),
                 ("size", "Avg deal"), ("cycle", "Avg cycle"), ("velocity", "Velocity"),
@@ -209,8 +283,8 @@ class MetricsScreen(Screen[None]):
             yield Static(id="mx-bottleneck")
             with Horizontal(id="mx-row-trend", classes="mx-row"):
                 yield self._panel(_Trend(id="mx-trend"), "Won per week")
-                yield self._panel(Static(id="mx-forecast"), "Forecast: won in the next 30 days")
-                yield self._panel(Static(id="mx-lost"), "Lost reasons")
+                yield self._panel(_Fitted(id="mx-forecast"), "Forecast: won in the next 30 days")
+                yield self._panel(_Fitted(id="mx-lost"), "Lost reasons")
             with Horizontal(id="mx-row-breakdowns", classes="mx-row"):
                 yield self._panel(Static(id="mx-owners"), "By owner")
                 yield self._panel(Static(id="mx-types"), "By deal type")
@@ -227,6 +301,11 @@ class MetricsScreen(Screen[None]):
         self.query_one("#mx-body").focus()
         self.recompute()
         self.set_interval(POLL_SECONDS, self._poll)
+
+    def on_resize(self) -> None:
+        """The tiles refit themselves; rows stack or not and panels refit once the new layout is done."""
+        if self.report is not None:
+            self.call_after_refresh(self._paint_for_width)
 
     def _poll(self) -> None:
         """Recompute when someone (any process) has committed since the figures were computed."""
@@ -345,7 +424,7 @@ class MetricsScreen(Screen[None]):
         if len(ids) > 1 and self.pipeline_id in ids:
             title.append(f" ({ids.index(self.pipeline_id) + 1} of {len(ids)})", style=dim)
         title.append("  ·  ", style=dim)
-        title.append(f"last {self.window_days} days")
+        title.append(f"last {fm.plural(self.window_days, 'day')}")
         if self.report is not None:
             title.append(f" to {self.report.now:%Y-%m-%d %H:%M} UTC", style=dim)
         if self.owner is not None:
@@ -365,31 +444,30 @@ class MetricsScreen(Screen[None]):
             return
         success = self._colour("tk-won", self._colour("success", "green"))
         warning = self._colour("warning", "yellow")
-        error = self._colour("tk-lost", self._colour("error", "red"))
         cur = r.currency
 
-        def money(minor: int | None) -> str:  # full figures when they fit a tile, else $13.7M
-            full = format_money(minor, cur)
-            return full if len(full) <= 12 else format_money(minor, cur, compact=True)
+        def money(minor: int | None) -> tuple[str, str]:  # the full figure, and $13.7M when that does not fit
+            return format_money(minor, cur), format_money(minor, cur, compact=True)
 
         def tile(key: str) -> _Tile:
             return self.query_one(f"#mx-tile-{key}", _Tile)
 
         tile("open").show(f"{r.open_deals:,}", money(r.open_value_minor))
         tile("weighted").show(money(r.weighted_value_minor), "× stage prob.")
-        closed = f"{r.won_deals}/{r.closed_deals} won"
+        closed = f"{r.won_deals:,}/{r.closed_deals:,} won"
         if r.win_rate is None:
             tile("win").show("n/a", "0 closed", muted=True)
         else:
             tile("win").show(fm.format_percent(r.win_rate), closed)
         if r.avg_deal_size_minor is None:
-            tile("size").show("n/a", f"{r.won_with_value} won", muted=True)
+            tile("size").show("n/a", f"{r.won_with_value:,} won", muted=True)
         else:
-            tile("size").show(money(r.avg_deal_size_minor), f"{r.won_with_value} won")
+            tile("size").show(money(r.avg_deal_size_minor), f"{r.won_with_value:,} won")
         if r.avg_cycle_days is None:
             tile("cycle").show("n/a", "0 won", muted=True)
         else:
-            tile("cycle").show(f"{fm.format_days(r.avg_cycle_days)} days", f"{r.won_deals} won")
+            tile("cycle").show((fm.format_duration(r.avg_cycle_days), fm.format_duration(r.avg_cycle_days, short=True)),
+                               f"{r.won_deals:,} won")
         if r.velocity_per_day_minor is None:
             tile("velocity").show("n/a", closed if r.closed_deals else "0 closed", muted=True)
         else:
@@ -403,11 +481,6 @@ class MetricsScreen(Screen[None]):
             tile("coverage").show(Text(fm.format_ratio(r.coverage_ratio), style=style),
                                   f"of {format_money(target, cur, compact=True)}")
 
-        # Panels side by side share their row's height: the tallest content plus the border.
-        self.query_one("#mx-row-stages").styles.height = max(3, len(r.stages)) + 3
-        owner_lines = len(r.by_owner) + 2 if r.by_owner else 1
-        type_lines = len(r.by_type) + 1 if r.by_type else 1
-        self.query_one("#mx-row-breakdowns").styles.height = max(owner_lines, type_lines) + 2
         self.query_one("#mx-stages", Static).update(self._stage_table(r, warning))
         funnel = self.query_one("#mx-funnel", _Funnel)
         funnel.report, funnel.bar_style = r, self._colour("accent", "cyan")
@@ -420,10 +493,40 @@ class MetricsScreen(Screen[None]):
         trend = self.query_one("#mx-trend", _Trend)
         trend.report, trend.spark_style = r, success
         trend.refresh()
-        self.query_one("#mx-forecast", Static).update(self._forecast(r))
-        self.query_one("#mx-lost", Static).update(self._lost(r, error))
         self.query_one("#mx-owners", Static).update(self._breakdown(r, r.by_owner, "Owner", owners=True))
         self.query_one("#mx-types", Static).update(self._breakdown(r, r.by_type, "Type", owners=False))
+        self._paint_for_width()
+
+    def _paint_for_width(self) -> None:
+        """What depends on the terminal's width: rows side by side or stacked, and the forecast and lost-reason
+        panels (compact money, the bar column)."""
+        r = self.report
+        if r is None:
+            return
+        wide, tiny = self.has_class("-tiles-7"), self.has_class("-tiles-2")
+        self.query_one("#mx-row-stages").styles.height = max(3, len(r.stages)) + 3
+        # Panels side by side share their row's height: the tallest content plus the border. Stacked (the
+        # breakdowns under 112 columns, every row under 60), each panel gets its own.
+        owner_lines = len(r.by_owner) + 2 if r.by_owner else 1
+        type_lines = len(r.by_type) + 1 if r.by_type else 1
+        owners, types = self.query_one("#mx-owners"), self.query_one("#mx-types")
+        if wide:
+            self.query_one("#mx-row-breakdowns").styles.height = max(owner_lines, type_lines) + 2
+            owners.styles.height = types.styles.height = "100%"
+        else:
+            self.query_one("#mx-row-breakdowns").styles.height = owner_lines + type_lines + 4
+            owners.styles.height, types.styles.height = owner_lines + 2, type_lines + 2
+        trend_row = self.query_one("#mx-row-trend")
+        trend_panels = [trend_row.query_one(f"#mx-{key}") for key in ("trend", "forecast", "lost")]
+        trend_row.styles.height = 8 * len(trend_panels) if tiny else 8
+        for panel in trend_panels:
+            panel.styles.height = 8 if tiny else "100%"
+        lost_colour = self._colour("tk-lost", self._colour("error", "red"))
+        forecast, lost = self.query_one("#mx-forecast", _Fitted), self.query_one("#mx-lost", _Fitted)
+        forecast.fill = lambda: self._forecast(r)
+        lost.fill = lambda: self._lost(r, lost_colour)
+        forecast.update(forecast.fill())  # now, and again at the widths the next layout gives them
+        lost.update(lost.fill())
 
     @staticmethod
     def _table(*columns: tuple[str, str]) -> Table:
@@ -435,7 +538,7 @@ class MetricsScreen(Screen[None]):
 
     def _stage_table(self, r: MetricsReport, warning: str) -> Table:
         t = self._table(("Stage", "left"), ("Open", "right"), ("Value", "right"), ("Prob", "right"),
-                        ("Avg days", "right"), ("Conversion", "right"), ("Stays", "right"))
+                        ("Avg stay", "right"), ("Conversion", "right"), ("Stays", "right"))
         t.columns[0].overflow = "ellipsis"
         bid = r.bottleneck.stage_id if r.bottleneck is not None else None
         na = Text("n/a", style="dim")
@@ -448,7 +551,7 @@ class MetricsScreen(Screen[None]):
             t.add_row(
                 name, f"{st.open_deals:,}", format_money(st.open_value_minor, r.currency, compact=True),
                 f"{st.probability}%",
-                fm.format_days(st.avg_days_in_stage) if st.avg_days_in_stage is not None else na,
+                fm.format_duration(st.avg_days_in_stage, short=True) if st.avg_days_in_stage is not None else na,
                 fm.format_percent(st.conversion_rate) if st.conversion_rate is not None else na,
                 f"{st.stays_ended:,}", style=f"bold {warning}" if is_b else None,
             )
@@ -456,28 +559,53 @@ class MetricsScreen(Screen[None]):
 
     def _forecast(self, r: MetricsReport) -> RenderableType:
         f = r.forecast
-        self.query_one("#mx-forecast").border_subtitle = f"{f.trials:,} trials, {f.history_days} days of history"
+        panel = self.query_one("#mx-forecast")
+        width = panel.content_size.width
+        subtitle = f"{f.trials:,} trials, {fm.plural(f.history_days, 'day')} of history"
+        panel.border_subtitle = subtitle if len(subtitle) + 4 <= width else f"{fm.plural(f.history_days, 'day')}"
+        young = f.days_since_first_event
+        note: Text | None = None
+        if young is not None and young < f.history_days:  # the earlier days are in the sample, without a win
+            age = f"pipeline {fm.plural(young, 'day')} old"
+            full_note = f"{age}: earlier days count as no win"
+            note = Text(full_note if len(full_note) <= width else age, style="dim")
         if not f.levels:
-            return Text.assemble(("n/a", "bold"), "  ", Text(f.reason or "", style="dim"))
+            body = Text.assemble(("n/a", "bold"), "  ", Text(f.reason or "", style="dim"))
+            return body if note is None else Group(body, note)
         t = self._table(("Confidence", "left"), ("Deals", "right"), ("Value", "right"))
-        for lv in f.levels:
-            t.add_row(fm.format_percent(lv.confidence), f"{lv.deals:,}", format_money(lv.value_minor, r.currency))
-        return Group(Text("at least, with this confidence", style="dim"), t)
+        # full figures when the longest fits the panel beside the other two columns, else compact ($1.25M)
+        full = [format_money(lv.value_minor, r.currency) for lv in f.levels]
+        room = width - len("Confidence") - len("Deals") - 2
+        compact = max(len(x) for x in full) > room
+        for lv, value in zip(f.levels, full, strict=True):
+            t.add_row(fm.format_percent(lv.confidence), f"{lv.deals:,}",
+                      format_money(lv.value_minor, r.currency, compact=True) if compact else value)
+        lead = "at least, with this confidence"
+        parts: list[RenderableType] = [Text(lead if len(lead) <= width else "at least", style="dim"), t]
+        if note is not None:
+            parts.append(note)
+        return Group(*parts)
 
     def _lost(self, r: MetricsReport, colour: str) -> RenderableType:
         if not r.lost_reasons:
-            return Text(f"nothing lost in the last {r.window_days} days", style="dim")
-        t = self._table(("Reason", "left"), ("Lost", "right"), ("", "left"))
+            return Text(f"nothing lost in the last {fm.plural(r.window_days, 'day')}", style="dim")
+        # bars of 8 cells when the panel has room for them beside the reason and the count, 4, else none
+        width = self.query_one("#mx-lost").content_size.width
+        bar_w = 8 if width >= 30 else 4 if width >= 24 else 0
+        columns = [("Reason", "left"), ("Lost", "right")] + ([("", "left")] if bar_w else [])
+        t = self._table(*columns)
         t.columns[0].overflow = "ellipsis"
         t.columns[0].max_width = 24
         top = max(x.count for x in r.lost_reasons)
         # the row holds a header and five lines: the top five, or the top four and the rest
         shown = r.lost_reasons if len(r.lost_reasons) <= 5 else r.lost_reasons[:4]
         for x in shown:
-            t.add_row(_t(x.reason, 40), f"{x.count:,}", Text(fm.bar(x.count, top, 8), style=colour))
+            bar = [Text(fm.bar(x.count, top, bar_w), style=colour)] if bar_w else []
+            t.add_row(_t(x.reason, 40), f"{x.count:,}", *bar)
         if len(shown) < len(r.lost_reasons):
             rest = r.lost_reasons[len(shown):]
-            t.add_row(Text(f"{len(rest)} other reasons", style="dim"), f"{sum(x.count for x in rest):,}", "")
+            t.add_row(Text(f"{len(rest)} other reasons", style="dim"), f"{sum(x.count for x in rest):,}",
+                      *([""] if bar_w else []))
         return t
 
     def _breakdown(self, r: MetricsReport, rows: tuple[Any, ...], title: str, *, owners: bool) -> RenderableType:
@@ -505,7 +633,7 @@ class MetricsScreen(Screen[None]):
             hi = max(rated, key=lambda x: x.win_rate)
             points = fm.format_percent(hi.win_rate - lo.win_rate).rstrip("%")
             spread = Text.assemble(
-                ("Win-rate spread ", "dim"), (f"{points} pts", "bold"), (": ", "dim"),
+                ("Win-rate spread ", "dim"), (f"{points} {'pt' if points == '1' else 'pts'}", "bold"), (": ", "dim"),
                 _t(lo.key or "(none)", 16), f" {fm.format_percent(lo.win_rate)}", (" to ", "dim"),
                 _t(hi.key or "(none)", 16), f" {fm.format_percent(hi.win_rate)}",
             )

@@ -17,12 +17,13 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.errors import DuplicateError, TuikanbanError, ValidationError
+from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, TkDialog, key_hints, literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,8 @@ class PipelineForm(Vertical):
             with Horizontal(classes="form-row"):
                 yield Label(label, classes="field-label")
                 with Vertical(classes="field-box"):
-                    yield Input(self.initial[field], placeholder=placeholder, id=f"pf-{field}", compact=True)
+                    yield FieldInput(self.initial[field], placeholder=placeholder, id=f"pf-{field}",
+                                     compact=True)
                     yield FieldError(id=f"pe-{field}")
 
     @property
@@ -71,7 +73,7 @@ class PipelineForm(Vertical):
     def show_error(self, field: str, message: str) -> None:
         self.query_one(f"#pe-{field}", FieldError).show(message)
         if message:
-            self.query_one(f"#pf-{field}", Input).focus()
+            self.screen.set_focus(self.query_one(f"#pf-{field}", Input))  # now: the keys typed next go there
 
     def clear_errors(self) -> None:
         for error in self.query(FieldError):
@@ -135,21 +137,23 @@ class _Row:
 
 
 class _PipelineList(OptionList):
-    """The pipelines; `n` starts a new one, any other letter goes on filtering."""
-
-    BINDINGS = [Binding("n", "screen.new", "New pipeline")]
+    """The pipelines; `n` starts a new one (a key of the screen), any other letter goes on filtering."""
 
     def on_key(self, event: events.Key) -> None:
         if event.is_printable and event.character and event.character not in " n":
             event.stop()
             event.prevent_default()
             box = self.screen.query_one("#pick-filter", Input)
-            box.focus()
+            self.screen.set_focus(box)
             box.insert_text_at_cursor(event.character)
 
 
-class PipelineSwitcher(TkDialog[int | None]):
-    """Returns the chosen (or newly created) pipeline id, or None when cancelled."""
+class PipelineSwitcher(FormDialog[int | None]):
+    """Returns the chosen (or newly created) pipeline id, or None when cancelled.
+
+    Its keys run when the app reads them (priority), so a burst such as ctrl+n, a name, enter, stages... fills the
+    right fields.
+    """
 
     DEFAULT_CSS = """
     PipelineSwitcher > .dialog { width: 80; }
@@ -163,21 +167,20 @@ class PipelineSwitcher(TkDialog[int | None]):
         background: $surface;
     }
     PipelineSwitcher #pick-new { display: none; height: auto; }
-    PipelineSwitcher.-new #pick-new { display: block; }
-    PipelineSwitcher.-new #pick-filter, PipelineSwitcher.-new #pick-list, PipelineSwitcher.-new #pick-hints {
-        display: none;
-    }
     PipelineSwitcher #new-hints { display: none; }
-    PipelineSwitcher.-new #new-hints { display: block; }
     """
 
     BINDINGS = [
         Binding("escape", "back", "Cancel", show=False),
-        Binding("ctrl+n", "new", "New pipeline", show=False),
+        Binding("ctrl+n", "new", "New pipeline", show=False, priority=True),
+        Binding("n", "new_from_list", "New pipeline", show=False, priority=True),  # a letter in the fields
         Binding("ctrl+s", "create", "Create", show=False, priority=True),
-        Binding("down", "cursor(1)", show=False),
-        Binding("up", "cursor(-1)", show=False),
+        Binding("down", "cursor(1)", show=False, priority=True),  # from the filter field
+        Binding("up", "cursor(-1)", show=False, priority=True),
     ]
+
+    SUBMIT_ON_ENTER = frozenset({"pf-types"})
+    SUBMIT_ACTION = "create"
 
     def __init__(self, db: Database, current_id: int | None) -> None:
         super().__init__()
@@ -201,8 +204,21 @@ class PipelineSwitcher(TkDialog[int | None]):
                          classes="hints", id="new-hints")
 
     def on_mount(self) -> None:
-        self.query_one("#pick-filter", Input).focus()
+        self.set_focus(self.query_one("#pick-filter", Input))  # now: the keys typed next filter
         self.run_db(self._load, self._loaded)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        focused = self.focused
+        if action == "new_from_list":
+            return focused is not None and focused.id == "pick-list"
+        if action == "cursor":  # the list moves itself when it has focus
+            return not self.has_class("-new") and focused is not None and focused.id == "pick-filter"
+        return True
+
+    def enter_does(self, field: Widget) -> str | None:
+        if field.id == "pick-filter":
+            return None  # the field's own enter: switch to the highlighted pipeline
+        return super().enter_does(field)
 
     def _load(self) -> list[_Row]:
         rows: list[_Row] = []
@@ -224,7 +240,7 @@ class PipelineSwitcher(TkDialog[int | None]):
             ("● " if current else "  ", "$accent"),
             literal(row.pipeline.name, style="bold" if current else ""),
             (f"   {row.open_deals} open · {format_money(row.open_value, row.pipeline.currency, compact=True)}"
-             f" · {row.stages} stages · {row.pipeline.currency}", "$text-muted"),
+             f" · {plural(row.stages, 'stage')} · {row.pipeline.currency}", "$text-muted"),
         )
 
     def _refilter(self) -> None:
@@ -252,17 +268,12 @@ class PipelineSwitcher(TkDialog[int | None]):
             return
         box.highlighted = max(0, min(len(self.shown) - 1, (box.highlighted or 0) + step))
 
-    @on(Input.Submitted)
+    @on(Input.Submitted, "#pick-filter")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "pick-filter":
-            box = self.query_one("#pick-list", OptionList)
-            if self.shown and box.highlighted is not None:
-                self.dismiss(self.shown[box.highlighted].pipeline.id)
-        elif event.input.id == self.query_one("#new-form", PipelineForm).last_input_id:
-            self.action_create()
-        else:
-            self.focus_next()
+        box = self.query_one("#pick-list", OptionList)
+        if self.shown and box.highlighted is not None:
+            self.dismiss(self.shown[box.highlighted].pipeline.id)
 
     @on(OptionList.OptionSelected, "#pick-list")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -270,19 +281,36 @@ class PipelineSwitcher(TkDialog[int | None]):
         self.dismiss(self.shown[event.option_index].pipeline.id)
 
     # -- new pipeline -------------------------------------------------------------------------------
+    def _show_new(self, new: bool) -> None:
+        """Switch between the list and the new-pipeline form. `display` is set on the widgets (not through a CSS
+        class, which applies on the next refresh) so that the focus chain is right for the very next key."""
+        self.set_class(new, "-new")
+        for selector in ("#pick-filter", "#pick-list", "#pick-hints"):
+            self.query_one(selector).display = not new
+        for selector in ("#pick-new", "#new-hints"):
+            self.query_one(selector).display = new
+
     def action_new(self) -> None:
-        self.add_class("-new")
-        self.query_one("#new-form", PipelineForm).query_one("#pf-name", Input).focus()
+        if self.has_class("-new"):
+            return
+        self._show_new(True)
+        self.set_focus(self.query_one("#new-form", PipelineForm).query_one("#pf-name", Input))
+
+    def action_new_from_list(self) -> None:
+        self.action_new()
 
     def action_back(self) -> None:
         if self.has_class("-new") and self.rows:
-            self.remove_class("-new")
-            self.query_one("#pick-filter", Input).focus()
+            self._show_new(False)
+            self.set_focus(self.query_one("#pick-filter", Input))
         else:
             self.dismiss(None)
 
-    def action_create(self) -> None:
+    async def action_create(self) -> None:
         if not self.has_class("-new") or self.busy:
+            return
+        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
+        if self.busy:
             return
         form = self.query_one("#new-form", PipelineForm)
         new = form.check({name_key(r.pipeline.name) for r in self.rows})

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, TkDialog, key_hints, literal
 
 
 class _Choices(OptionList):
@@ -24,7 +24,7 @@ class _Choices(OptionList):
             event.stop()
             event.prevent_default()
             box = self.screen.query_one("#reason-input", Input)
-            box.focus()
+            self.screen.set_focus(box)  # now, not after a refresh: the keys that follow go to the field too
             box.insert_text_at_cursor(event.character)
 
 
@@ -62,7 +62,7 @@ class ReasonScreen(TkDialog[str | None]):
             if self.choices:
                 yield _Choices(*[Option(literal(c), id=f"c{i}") for i, c in enumerate(self.choices)],
                                id="reason-choices")
-            yield Input(placeholder=self.placeholder, id="reason-input", compact=True, select_on_focus=False)
+            yield FieldInput(placeholder=self.placeholder, id="reason-input", compact=True, select_on_focus=False)
             yield FieldError(id="reason-error")
             pairs = [("enter", "pick" if self.choices else "save")]
             if self.choices:
@@ -71,12 +71,13 @@ class ReasonScreen(TkDialog[str | None]):
             yield Static(key_hints(*pairs), classes="hints")
 
     def on_mount(self) -> None:
+        # focus now (not after a refresh), so the keys typed straight after the one that opened the dialog land here
         if self.choices:
             choices = self.query_one("#reason-choices", OptionList)
             choices.highlighted = 0
-            choices.focus()
+            self.set_focus(choices)
         else:
-            self.query_one("#reason-input", Input).focus()
+            self.set_focus(self.query_one("#reason-input", Input))
 
     @on(OptionList.OptionSelected, "#reason-choices")
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -3,6 +3,8 @@ rename, reorder, archive, limits, expected days, probability, exit criteria); it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -12,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -24,7 +27,16 @@ from tuikanban.domain.text import clean_name, clean_text, display
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import ConfirmScreen, FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import (
+    ConfirmScreen,
+    FieldError,
+    FieldInput,
+    FieldTextArea,
+    FormDialog,
+    TkDialog,
+    key_hints,
+    literal,
+)
 
 R = TypeVar("R")
 
@@ -57,12 +69,12 @@ class AskScreen(TkDialog[R | None], Generic[R]):
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             yield Static(literal(self.prompt), id="ask-prompt")
-            yield Input(self.initial, placeholder=self.placeholder, id="ask-input", compact=True)
+            yield FieldInput(self.initial, placeholder=self.placeholder, id="ask-input", compact=True)
             yield FieldError(id="ask-error")
             yield Static(key_hints(("enter", "save"), ("esc", "cancel")), classes="hints")
 
     def on_mount(self) -> None:
-        self.query_one("#ask-input", Input).focus()
+        self.set_focus(self.query_one("#ask-input", Input))  # now: the keys typed next land in it
 
     @on(Input.Changed, "#ask-input")
     def _changed(self) -> None:
@@ -114,8 +126,9 @@ _STAGE_FIELDS = (
 )
 
 
-class StageEditScreen(TkDialog[StageInfo | None]):
-    """Every setting of one stage; returns the saved stage."""
+class StageEditScreen(FormDialog[StageInfo | None]):
+    """Every setting of one stage; returns the saved stage. Enter goes to the next field (a new line in the exit
+    criteria); ctrl+s saves from any field."""
 
     DEFAULT_CSS = """
     StageEditScreen > .dialog { width: 72; }
@@ -146,20 +159,21 @@ class StageEditScreen(TkDialog[StageInfo | None]):
                 with Horizontal(classes="form-row first" if i == 0 else "form-row"):
                     yield Label(label, classes="field-label")
                     with Vertical(classes="field-box"):
-                        yield Input(self._initial(field), placeholder=placeholder, id=f"se-{field}", compact=True)
+                        yield FieldInput(self._initial(field), placeholder=placeholder, id=f"se-{field}",
+                                         compact=True)
                         yield FieldError(id=f"see-{field}")
             with Horizontal(classes="form-row"):
                 yield Label("Exit criteria", classes="field-label")
                 with Vertical(classes="field-box"):
-                    yield TextArea(self.stage.exit_criteria, id="se-exit_criteria", compact=True, soft_wrap=True,
-                                   show_line_numbers=False, tab_behavior="focus")
+                    yield FieldTextArea(self.stage.exit_criteria, id="se-exit_criteria", compact=True,
+                                        soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
                     yield FieldError(id="see-exit_criteria")
             yield FieldError(id="see-form")
-            yield Static(key_hints(("ctrl+s", "save"), ("enter", "next field"), ("esc", "cancel")),
+            yield Static(key_hints(("enter", "next field"), ("ctrl+s", "save"), ("tab", "move"), ("esc", "cancel")),
                          classes="hints")
 
     def on_mount(self) -> None:
-        self.query_one("#se-wip_max", Input).focus()
+        self.set_focus(self.query_one("#se-name", Input))  # the first field, its label lit; now, not later
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -169,16 +183,11 @@ class StageEditScreen(TkDialog[StageInfo | None]):
             errors.first(FieldError).clear()
         self.query_one("#see-form", FieldError).clear()
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "se-probability":
-            self.action_save()
-        else:
-            self.focus_next()
-
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         if self.busy:
+            return
+        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
+        if self.busy or not self.is_attached:
             return
         problems: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -210,7 +219,7 @@ class StageEditScreen(TkDialog[StageInfo | None]):
             self.query_one(f"#see-{field}", FieldError).show(problems.get(field, ""))
         if problems:
             first = next(f for f, _, _ in _STAGE_FIELDS if f in problems)
-            self.query_one(f"#se-{first}", Input).focus()
+            self.set_focus(self.query_one(f"#se-{first}", Input))
             return
         self.busy = True
         stage_id = self.stage.id
@@ -247,21 +256,13 @@ class _Settings:
 
 class _StageTable(DataTable[Content]):
     BINDINGS = [
-        Binding("a", "screen.add_stage", "Add"),
-        Binding("r", "screen.rename_stage", "Rename"),
-        Binding("w", "screen.wip_max", "WIP max"),
         Binding("shift+up,K", "screen.move_stage(-1)", "Move up"),
         Binding("shift+down,J", "screen.move_stage(1)", "Move down"),
-        Binding("d,delete", "screen.archive_stage", "Archive"),
     ]
 
 
 class _TypeList(OptionList):
-    BINDINGS = [
-        Binding("a", "screen.add_type", "Add"),
-        Binding("r", "screen.rename_type", "Rename"),
-        Binding("d,delete", "screen.remove_type", "Remove"),
-    ]
+    """The deal types (a, r, d are the screen's keys)."""
 
 
 _PIPE_FIELDS = (
@@ -273,16 +274,21 @@ _PIPE_FIELDS = (
 )
 
 _HINTS = {
-    "pipe": key_hints(("ctrl+s", "save pipeline"), ("enter", "next field"), ("tab", "next panel"),
-                      ("esc", "close")),
+    "pipe": key_hints(("enter", "next field, saves on the last"), ("ctrl+s", "save pipeline"),
+                      ("tab", "next panel"), ("esc", "close")),
     "stages": key_hints(("enter", "edit"), ("a", "add"), ("r", "rename"), ("w", "WIP max"),
                         ("K J", "move"), ("d", "archive"), ("tab", "next panel"), ("esc", "close")),
     "types": key_hints(("a", "add"), ("r", "rename"), ("d", "remove"), ("tab", "next panel"), ("esc", "close")),
 }
 
 
-class PipelineSettingsScreen(TkDialog[bool]):
-    """Returns True when anything was changed."""
+class PipelineSettingsScreen(FormDialog[bool]):
+    """Returns True when anything was changed.
+
+    The keys that open a dialog (a, r, w, d, enter on a stage) are priority bindings that wait for the dialog to be
+    mounted: the app reads the next key only then, so what is typed straight after the key lands in the dialog.
+    They act on the stage table or the type list, whichever has focus; in the pipeline fields they are just letters.
+    """
 
     DEFAULT_CSS = """
     PipelineSettingsScreen > .dialog { width: 116; height: 94%; }
@@ -306,7 +312,14 @@ class PipelineSettingsScreen(TkDialog[bool]):
     BINDINGS = [
         Binding("escape", "close", "Close", show=False),
         Binding("ctrl+s", "save_pipeline", "Save", show=False, priority=True),
+        Binding("a", "add", "Add", show=False, priority=True),
+        Binding("r", "rename", "Rename", show=False, priority=True),
+        Binding("w", "wip_max", "WIP max", show=False, priority=True),
+        Binding("d,delete", "remove", "Archive / remove", show=False, priority=True),
     ]
+
+    SUBMIT_ON_ENTER = frozenset({"pp-lost_reasons"})
+    SUBMIT_ACTION = "save_pipeline"
 
     def __init__(self, db: Database, pipeline_id: int, user: str) -> None:
         super().__init__()
@@ -315,6 +328,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
         self.user = user
         self.changed = False
         self.data: _Settings | None = None
+        self._read = asyncio.Event()  # set once the first read is in
 
     # -- layout and loading -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -327,7 +341,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
                         with Horizontal(classes="form-row"):
                             yield Label(label, classes="field-label")
                             with Vertical(classes="field-box"):
-                                yield Input(placeholder=placeholder, id=f"pp-{field}", compact=True)
+                                yield FieldInput(placeholder=placeholder, id=f"pp-{field}", compact=True)
                                 yield FieldError(id=f"ppe-{field}")
                 with Vertical(id="types-panel", classes="panel") as types:
                     types.border_title = "Deal types (swimlanes)"
@@ -345,7 +359,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
         for label, width in (("#", 2), ("Stage", 20), ("Open", 5), ("WIP max", 7), ("WIP min", 7),
                              ("Per rep", 7), ("Exp. days", 9), ("Prob.", 5), ("Exit criteria", 26)):
             table.add_column(label, width=width)
-        table.focus()
+        self.set_focus(table)  # now, so the keys typed next reach it
         self.reload()
 
     def _load(self) -> _Settings:
@@ -359,6 +373,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
         def loaded(data: _Settings) -> None:
             self.data = data
             self._show(data, stage_id=stage_id, type_id=type_id, fields=fields)
+            self._read.set()
 
         self.run_db(self._load, loaded)
 
@@ -450,6 +465,57 @@ class PipelineSettingsScreen(TkDialog[bool]):
         index = self.query_one("#type-list", OptionList).highlighted
         return self.data.types[index] if index is not None and 0 <= index < len(self.data.types) else None
 
+    def _panel(self) -> str | None:
+        """"stages" or "types" when the stage table or the type list has focus."""
+        focused = self.focused
+        if focused is not None and focused.id == "stage-table":
+            return "stages"
+        if focused is not None and focused.id == "type-list":
+            return "types"
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add", "rename", "remove"):
+            return self._panel() is not None  # in the pipeline fields these keys are letters
+        if action == "wip_max":
+            return self._panel() == "stages"
+        return True
+
+    async def _ready(self) -> bool:
+        """Wait for the first read (a key typed straight after opening the screen); True when there is data."""
+        if self.data is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._read.wait(), timeout=5.0)
+        return self.data is not None
+
+    async def _open(self, screen: Screen[Any], callback: Callable[[Any], None]) -> None:
+        """Push a dialog and wait until it is mounted (its field focused) before the app reads the next key."""
+        await self.app.push_screen(screen, callback)
+
+    async def action_add(self) -> None:
+        if self._panel() == "types":
+            await self.action_add_type()
+        else:
+            await self.action_add_stage()
+
+    async def action_rename(self) -> None:
+        if self._panel() == "types":
+            await self.action_rename_type()
+        else:
+            await self.action_rename_stage()
+
+    async def action_remove(self) -> None:
+        if self._panel() == "types":
+            await self.action_remove_type()
+        else:
+            await self.action_archive_stage()
+
+    async def action_field_enter(self) -> None:
+        if self._panel() == "stages":
+            await self._edit_current_stage()
+        else:
+            await super().action_field_enter()
+
     def _stage_error(self, message: str) -> None:
         self.query_one("#stage-error", FieldError).show(message)
 
@@ -472,15 +538,10 @@ class PipelineSettingsScreen(TkDialog[bool]):
         if errors:
             errors.first(FieldError).clear()
 
-    @on(Input.Submitted)
-    def _field_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "pp-lost_reasons":
-            self.action_save_pipeline()
-        else:
-            self.focus_next()
-
-    def action_save_pipeline(self) -> None:
+    async def action_save_pipeline(self) -> None:
+        if self.busy or not await self._ready():
+            return
+        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
         if self.data is None or self.busy:
             return
         p = self.data.pipeline
@@ -521,7 +582,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
             self.query_one(f"#ppe-{field}", FieldError).show(problems.get(field, ""))
         if problems:
             first = next(f for f, _, _ in _PIPE_FIELDS if f in problems)
-            self.query_one(f"#pp-{first}", Input).focus()
+            self.set_focus(self.query_one(f"#pp-{first}", Input))
             return
         if not kwargs:
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)
@@ -543,8 +604,13 @@ class PipelineSettingsScreen(TkDialog[bool]):
 
     # -- stages -------------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#stage-table")
-    def _edit_stage(self, event: DataTable.RowSelected) -> None:
-        event.stop()
+    async def _stage_clicked(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # a click: enter is the priority binding above
+        await self._edit_current_stage()
+
+    async def _edit_current_stage(self) -> None:
+        if not await self._ready():
+            return
         row = self._current_stage()
         if row is None:
             return
@@ -553,10 +619,10 @@ class PipelineSettingsScreen(TkDialog[bool]):
             if stage is not None:
                 self._changed_ok(f"Saved stage {stage.name}.", stage_id=stage.id)
 
-        self.app.push_screen(StageEditScreen(self.db, self.pipeline_id, row.stage), saved)
+        await self._open(StageEditScreen(self.db, self.pipeline_id, row.stage), saved)
 
-    def action_add_stage(self) -> None:
-        if self.data is None:
+    async def action_add_stage(self) -> None:
+        if not await self._ready() or self.data is None:
             return
         row = self._current_stage()
         position = self.data.stages.index(row) + 1 if row is not None else None
@@ -566,13 +632,15 @@ class PipelineSettingsScreen(TkDialog[bool]):
             if stage is not None:
                 self._changed_ok(f"Added stage {stage.name}.", stage_id=stage.id)
 
-        self.app.push_screen(AskScreen(
+        await self._open(AskScreen(
             "Add stage", f"Name of the new stage (it goes {where}):",
             lambda name: pipeline_service.add_stage(self.db, self.pipeline_id, name, position=position),
             placeholder="stage name",
         ), added)
 
-    def action_rename_stage(self) -> None:
+    async def action_rename_stage(self) -> None:
+        if not await self._ready():
+            return
         row = self._current_stage()
         if row is None:
             return
@@ -582,13 +650,15 @@ class PipelineSettingsScreen(TkDialog[bool]):
             if stage is not None:
                 self._changed_ok(f"Renamed the stage to {stage.name}.", stage_id=stage.id)
 
-        self.app.push_screen(AskScreen(
+        await self._open(AskScreen(
             "Rename stage", f"New name for {display(row.stage.name)}:",
             lambda name: pipeline_service.rename_stage(self.db, self.pipeline_id, stage_id, name),
             initial=row.stage.name,
         ), renamed)
 
-    def action_wip_max(self) -> None:
+    async def action_wip_max(self) -> None:
+        if not await self._ready():
+            return
         row = self._current_stage()
         if row is None:
             return
@@ -603,7 +673,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
                 limit = "no WIP limit" if info.wip_max is None else f"a WIP limit of {info.wip_max}"
                 self._changed_ok(f"{info.name} now has {limit}.", stage_id=info.id)
 
-        self.app.push_screen(AskScreen(
+        await self._open(AskScreen(
             "WIP max", f"WIP max for {display(stage.name)} ({row.open_deals} open now); empty for no limit:",
             set_max, initial="" if stage.wip_max is None else str(stage.wip_max), placeholder="no limit",
         ), saved)
@@ -625,7 +695,9 @@ class PipelineSettingsScreen(TkDialog[bool]):
         self.run_db(lambda: pipeline_service.move_stage(self.db, self.pipeline_id, stage_id, offset),
                     lambda _: self._changed_ok(f"Moved {row.stage.name}.", stage_id=stage_id), failed)
 
-    def action_archive_stage(self) -> None:
+    async def action_archive_stage(self) -> None:
+        if not await self._ready():
+            return
         row = self._current_stage()
         if row is None or self.busy:
             return
@@ -646,22 +718,27 @@ class PipelineSettingsScreen(TkDialog[bool]):
         if row.open_deals:  # the service refuses, with the sentence that says why: no need to ask first
             confirmed(True)
             return
-        self.app.push_screen(ConfirmScreen(
+        await self._open(ConfirmScreen(
             f"Archive the stage {display(stage.name)}? It leaves the board; its history stays, and adding a stage "
             "with the same name brings it back.", title="Archive stage"), confirmed)
 
     # -- deal types ---------------------------------------------------------------------------------
-    def action_add_type(self) -> None:
+    async def action_add_type(self) -> None:
+        if not await self._ready():
+            return
+
         def added(info: DealTypeInfo | None) -> None:
             if info is not None:
                 self._changed_ok(f"Added deal type {info.name}.", type_id=info.id)
 
-        self.app.push_screen(AskScreen(
+        await self._open(AskScreen(
             "Add deal type", "Name of the new deal type (a swimlane on the board):",
             lambda name: pipeline_service.add_type(self.db, self.pipeline_id, name), placeholder="e.g. Renewal",
         ), added)
 
-    def action_rename_type(self) -> None:
+    async def action_rename_type(self) -> None:
+        if not await self._ready():
+            return
         current = self._current_type()
         if current is None:
             return
@@ -670,13 +747,15 @@ class PipelineSettingsScreen(TkDialog[bool]):
             if info is not None:
                 self._changed_ok(f"Renamed the deal type to {info.name}.", type_id=info.id)
 
-        self.app.push_screen(AskScreen(
+        await self._open(AskScreen(
             "Rename deal type", f"New name for {display(current.name)}:",
             lambda name: pipeline_service.rename_type(self.db, self.pipeline_id, current.id, name),
             initial=current.name,
         ), renamed)
 
-    def action_remove_type(self) -> None:
+    async def action_remove_type(self) -> None:
+        if not await self._ready():
+            return
         current = self._current_type()
         if current is None or self.busy:
             return
@@ -693,7 +772,7 @@ class PipelineSettingsScreen(TkDialog[bool]):
             self.run_db(lambda: pipeline_service.remove_type(self.db, self.pipeline_id, current.id),
                         lambda _: self._changed_ok(f"Removed deal type {current.name}."), failed)
 
-        self.app.push_screen(ConfirmScreen(f"Remove the deal type {display(current.name)}?",
+        await self._open(ConfirmScreen(f"Remove the deal type {display(current.name)}?",
                                            title="Remove deal type"), confirmed)
 
     def action_close(self) -> None:
