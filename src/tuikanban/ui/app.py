@@ -50,7 +50,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.messages import JobDone
-from tuikanban.ui.widgets.board import BoardView, CardAging, card_agings
+from tuikanban.ui.widgets.board import BoardView, CardAging, card_agings, moved_aging
 from tuikanban.ui.widgets.board_model import BoardModel
 from tuikanban.ui.widgets.header import BoardHeader
 
@@ -770,8 +770,8 @@ class BoardScreen(Screen[None]):
             return
         self._write_seq += 1
         # after the write's repaint: a database thread busy in Python meanwhile would slow that paint (the GIL)
-        self.call_after_refresh(self._submit, partial(self.backend.aging, pid, (deal_id,)),
-                                partial(self._aging_read, pid, None), self._aging_failed)
+        self.set_timer(0.1, partial(self._submit, partial(self.backend.aging, pid, (deal_id,)),
+                                partial(self._aging_read, pid, None), self._aging_failed))
         if self._aging_timer is not None:
             self._aging_timer.stop()
         self._aging_timer = self.set_timer(self.AGING_SETTLE_S, self._load_aging)
@@ -787,8 +787,11 @@ class BoardScreen(Screen[None]):
             if self.aging_panel is not None and self.aging is None:
                 self._load_aging()  # the panel opened while a read without the items was on its way
         else:
-            patch_aging(self.aging, self.view.aging, result)
-            self.view.refresh()
+            cards = self.view.aging
+            before = [cards.get(d) for d in result.deal_ids]
+            patch_aging(self.aging, cards, result)
+            if before != [cards.get(d) for d in result.deal_ids]:
+                self.view.refresh()  # (not after a move, whose card was painted as it is now)
         self._update_panel()
 
     def _aging_failed(self, error: BaseException) -> None:
@@ -940,6 +943,10 @@ class BoardScreen(Screen[None]):
 
     def _moved(self, deal_id: int, target_col: int | None, changed: Changed) -> None:
         self._settle_pending(deal_id, target_col)
+        shown = self.view.aging.get(deal_id)
+        if shown is not None and changed.deal is not None and changed.deal.status == "open":
+            # painted right away as the aging read will confirm it (one paint per move, not two)
+            self.view.aging[deal_id] = moved_aging(shown, changed.deal.stage_id)
         self._applied(changed)
         result = changed.move
         if result is None:

@@ -24,7 +24,16 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import (
+    FieldError,
+    FieldInput,
+    FormDialog,
+    KeyList,
+    KeyTable,
+    TkDialog,
+    key_hints,
+    literal,
+)
 from tuikanban.ui.screens.reason import ReasonScreen
 
 MAX_ROWS = 500
@@ -68,7 +77,7 @@ class StagePickScreen(TkDialog[int | None]):
                     (counter_text(row.open_deals, row.stage.wip_max), "$error" if full else "$text-muted"),
                     ("  at its limit" if full else "", "$error"),
                 ), id=f"s{row.stage.id}"))
-            yield OptionList(*options, id="stage-list")
+            yield KeyList(*options, id="stage-list")
             yield Static(key_hints(("enter", "reopen here"), ("esc", "cancel")), classes="hints")
 
     def on_mount(self) -> None:
@@ -86,7 +95,7 @@ class StagePickScreen(TkDialog[int | None]):
         self.dismiss(None)
 
 
-class _ClosedTable(DataTable[Content]):
+class _ClosedTable(KeyTable):
     """The closed deals (/, w, l, a and enter are keys of the screen)."""
 
 
@@ -217,6 +226,7 @@ class ClosedDealsScreen(FormDialog[int | None]):
         return True
 
     async def action_field_enter(self) -> None:
+        await self.settled_for_key()  # a search typed just before is applied to the table
         focused = self.focused
         if focused is not None and focused.id == "closed-search":
             self.set_focus(self.query_one("#closed-table", DataTable))
@@ -225,10 +235,12 @@ class ClosedDealsScreen(FormDialog[int | None]):
         else:
             await super().action_field_enter()
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
+        await self.settled_for_key()
         self.set_focus(self.query_one("#closed-search", Input))
 
-    def action_status(self, status: str) -> None:
+    async def action_status(self, status: str) -> None:
+        await self.settled_for_key()
         self.status = status
         self._show_status()
         self._refilter()

@@ -2,16 +2,22 @@
 
 Shared pieces (imported by the other screens):
 - `TkDialog`: a `ModalScreen[T]` base with the dialog look and `run_db`, which runs a database call in a thread
-  worker and hands the result (or the `TuikanbanError` sentence) back to the UI thread as a message. Keys that
-  reach the dialog before anything in it has focus (it was still opening) go on to the field focused on mount.
+  worker and hands the result (or the `TuikanbanError` sentence) back to the UI thread as a message.
 - `FormDialog`: a `TkDialog` with fields. Enter goes to the next field (it saves only on the last one-line field),
-  tab / shift+tab move; these run as priority bindings, so in a burst of keys (SSH, paste) every key typed after
-  enter lands in the next field. `fields_settled()` lets a save wait for keys already sent to the fields.
-- `FieldInput` / `FieldTextArea`: fields that apply their own editing keys (backspace, arrows, ctrl+u...) to
-  themselves, even when focus has moved on by the time they read the key.
+  tab / shift+tab move.
+- `FieldInput`, `FieldTextArea`, `KeyList`, `KeyTable`: widgets that apply their own key bindings (backspace,
+  arrows, ctrl+u...) to themselves.
 - `FieldError`: the small inline line under a field ($error colour, hidden while empty).
 - `key_hints`: a line of "key description" pairs in theme colours.
 - `literal`: user text as literal `Content` (markup never interpreted, control sequences removed).
+
+Keys typed fast (SSH, a paste) arrive together. Textual routes each key to the widget focused when the app reads
+it, but a widget's bindings are looked up only when the key has bubbled back to the app, and `Widget.focus()` takes
+effect after the keys already queued. So in these dialogs the keys that move focus or open a dialog are priority
+bindings (they run when the app reads them, before it routes the next key), focus is set with `Screen.set_focus`
+(at once), and those bindings first wait (`keys_settled`) until the keys routed before them are fully applied;
+widgets that resolve their own bindings make that wait possible. Every key then acts where it was typed, in order.
+Dialog openers await `push_screen` (the dialog is mounted and its field focused before the next key is routed).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 from textual import events, on, work
+from textual._context import active_message_pump  # the pump handling the current message (private in Textual)
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,7 +37,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Input, OptionList, Select, Static, TextArea
+from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import display
@@ -84,36 +91,64 @@ class FieldError(Static):
         self.show("")
 
 
-async def _own_binding(widget: Widget, event: events.Key) -> None:
-    """Run `widget`'s own (non-priority) binding for the key on `widget` itself.
+async def _own_binding(widget: Widget, event: events.Key) -> bool:
+    """Run `widget`'s own (non-priority) binding for the key on `widget` itself; True when one ran.
 
-    Textual looks a widget's bindings up once the key has bubbled back to the app, along the focus chain of that
-    moment. In a burst of keys focus may have moved on by then (enter moves it at once), and a backspace meant for
-    this field would edit the next one. `_bindings` is Textual's map of the widget's bindings (with any keymap).
+    Textual looks a widget's bindings up once the key has bubbled back to the app (through every parent's queue),
+    along the focus chain of that moment: in a burst focus may have moved on by then, and a backspace meant for this
+    field would edit the next one. `_bindings` is Textual's map of the widget's bindings (keymap applied).
     """
     for binding in widget._bindings.key_to_bindings.get(event.key, ()):
         if not binding.priority and await widget.app.run_action(binding.action, widget):
             event.stop()
             event.prevent_default()
-            return
+            return True
+    return False
 
 
-class FieldInput(Input):
+class _OwnKeys:
+    """Mixin (first base, before the widget class): the widget's own bindings run in the widget, on the key it was
+    sent, then its usual key handling. Not a DOMNode itself, so Textual's CSS inheritance follows the widget class."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        assert isinstance(self, Widget)
+        if not await _own_binding(self, event):
+            await super()._on_key(event)  # type: ignore[misc]
+
+
+class FieldInput(_OwnKeys, Input):
     """A one-line field that applies its editing keys to itself, whichever field has focus when it reads them."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        await super()._on_key(event)  # printable characters
-        if not event.is_printable:
-            await _own_binding(self, event)
 
-
-class FieldTextArea(TextArea):
+class FieldTextArea(_OwnKeys, TextArea):
     """A multi-line field (enter is a new line; tab moves on) that applies its editing keys to itself."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        await super()._on_key(event)  # printable characters and enter
-        if not self.read_only and not event.is_printable and event.key != "enter":
-            await _own_binding(self, event)
+
+class KeyList(_OwnKeys, OptionList):
+    """An OptionList that moves and selects on the keys it was sent."""
+
+
+class KeyTable(_OwnKeys, DataTable[Content]):
+    """A DataTable that moves on the keys it was sent."""
+
+
+async def _drain(pumps: list[Widget]) -> None:
+    """Wait (at most a second) until each widget has handled the messages already in its queue."""
+    loop = asyncio.get_running_loop()
+    pending: list[asyncio.Future[None]] = []
+    for pump in pumps:
+        if not pump.is_running:
+            continue
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finish(future: asyncio.Future[None] = done) -> None:
+            if not future.done():
+                future.set_result(None)
+
+        if pump.call_later(finish):
+            pending.append(done)
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)
 
 
 class _DbResult(Message):
@@ -202,53 +237,26 @@ class TkDialog(ModalScreen[T]):
 
     busy: bool = False
 
-    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._early_keys: list[events.Key] = []
-
-    # -- keys that arrive while the dialog is opening -----------------------------------------------
-    def _forward_event(self, event: events.Event) -> None:
-        # The app hands a key to the screen itself only when nothing in it has focus: the dialog is still being
-        # mounted. Remember those keys; once mounted, they go to the field that on_mount focused.
-        if isinstance(event, events.Key) and not event.is_forwarded and self.focused is None:
-            self._early_keys.append(event)
-        super()._forward_event(event)
-
-    @on(events.Key)
-    async def _early_key(self, event: events.Key) -> None:
-        if not any(k is event for k in self._early_keys):
-            return  # an ordinary key bubbling up from a field
-        self._early_keys = [k for k in self._early_keys if k is not event]
-        target = self.focused
-        if target is None:
-            return
-        event.stop()
-        event.prevent_default()
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):  # enter, tab, ctrl+s of the forms
-            if binding.priority and await self.app.run_action(binding.action, self):
-                return
-        target._forward_event(events.Key(event.key, event.character))
-
     async def fields_settled(self) -> None:
-        """Wait (at most a second) until every field has handled the keys already delivered to it.
+        """Wait until every field has handled the keys already delivered to it."""
+        await _drain(list(self.query("Input, TextArea").results(Widget)))
 
-        A save bound to a priority key (ctrl+s) runs as soon as the app reads the key: in a burst, the characters
-        typed just before it may still be waiting in the fields' queues. A callback posted behind them runs once
-        they are applied.
+    async def keys_settled(self) -> None:
+        """Wait until the keys already routed to the dialog's widgets, and the messages they caused, are handled.
+
+        A priority binding runs as soon as the app reads its key: in a burst, the keys typed just before it may still
+        wait in the widgets' queues (characters for a field, a down arrow for a list). A callback posted behind them
+        runs once they are applied; doing that from the deepest widgets up to the screen lets what they posted
+        (Changed, OptionSelected...) bubble up and be handled too.
         """
-        loop = asyncio.get_running_loop()
-        pending: list[asyncio.Future[None]] = []
-        for field in self.query("Input, TextArea"):
-            done: asyncio.Future[None] = loop.create_future()
-
-            def finish(future: asyncio.Future[None] = done) -> None:
-                if not future.done():
-                    future.set_result(None)
-
-            if field.is_attached and field.call_later(finish):
-                pending.append(done)
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
+        current = active_message_pump.get(None)  # a pump cannot wait for itself
+        levels: dict[int, list[Widget]] = {}
+        for node in self.walk_children(Widget):
+            levels.setdefault(len(node.ancestors), []).append(node)
+        for depth in sorted(levels, reverse=True):
+            await _drain([node for node in levels[depth] if node is not current])
+        if self is not current:
+            await _drain([self])
 
     # -- database work ------------------------------------------------------------------------------
     def run_db(
@@ -318,7 +326,14 @@ class FormDialog(TkDialog[T]):
             return "next"
         return None
 
+    async def settled_for_key(self) -> None:
+        """Let the keys typed before this one take effect; if they closed this dialog, the key is not for it."""
+        await self.keys_settled()
+        if self.app.screen is not self:
+            raise SkipAction()  # the app hands the key to what is on screen now
+
     async def action_field_enter(self) -> None:
+        await self.settled_for_key()
         field = self.focused
         what = self.enter_does(field) if field is not None else None
         if what == "next":
@@ -328,7 +343,8 @@ class FormDialog(TkDialog[T]):
         else:
             raise SkipAction()
 
-    def action_field_step(self, step: int) -> None:
+    async def action_field_step(self, step: int) -> None:
+        await self.settled_for_key()
         field = self.focused
         if field is None or (isinstance(field, OptionList) and isinstance(field.parent, Select)):
             raise SkipAction()  # nothing yet, or a Select's open list: its own keys
@@ -367,5 +383,6 @@ class ConfirmScreen(TkDialog[bool]):
 
 
 __all__ = [
-    "ConfirmScreen", "FieldError", "FieldInput", "FieldTextArea", "FormDialog", "TkDialog", "key_hints", "literal",
+    "ConfirmScreen", "FieldError", "FieldInput", "FieldTextArea", "FormDialog", "KeyList", "KeyTable", "TkDialog",
+    "key_hints", "literal",
 ]

@@ -219,7 +219,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         currency = deal.currency if deal else data.pipeline.currency
         if deal is None:
             self.query_one(".dialog", Vertical).border_title = Content(f"New deal · {display(data.pipeline.name)}")
-        self.query_one("#l-value", Label).update(f"Value ({currency})")
+        self.query_one("#l-value", Label).update(Content(f"Value ({currency})"))
         type_select: Select[int] = self.query_one("#f-type", Select)
         type_select.set_options([(literal(t.name), t.id) for t in data.types])
         type_value = deal.type_id if deal else self.initial_type_id
@@ -388,8 +388,8 @@ class DealFormScreen(FormDialog[DealView | None]):
         if self.data is None:  # ctrl+s typed while the form was still reading: save once it has read
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), timeout=5.0)
-        await self.fields_settled()
-        if self.data is None or self.busy or not self.is_attached:
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.data is None or self.busy or self.app.screen is not self:
             return
         values = self._validate()
         if values is None:

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FormDialog, key_hints
+from tuikanban.ui.screens.confirm import FieldError, FormDialog, KeyList, key_hints
 from tuikanban.ui.screens.pipelines import PipelineForm, create_pipeline
 
 STARTER_NAME = "Sales"
@@ -61,7 +61,7 @@ class FirstRunScreen(FormDialog[int | None]):
                 "your own stages (you can change them later in the pipeline settings).",
                 id="welcome", markup=False,
             )
-            yield OptionList(
+            yield KeyList(
                 Option(Content.assemble(("Starter pipeline  ", "bold"),
                                         (f"{STARTER_NAME}: {' → '.join(pipeline_service.STARTER_STAGES)}",
                                          "$text-muted")), id="starter"),
@@ -80,6 +80,7 @@ class FirstRunScreen(FormDialog[int | None]):
         self.set_focus(choices)  # now: the keys typed next reach it
 
     async def action_field_enter(self) -> None:
+        await self.settled_for_key()  # an arrow typed just before has moved the highlight
         choices = self.query_one("#first-choices", OptionList)
         if self.focused is choices:
             option = choices.highlighted_option
@@ -108,8 +109,8 @@ class FirstRunScreen(FormDialog[int | None]):
     async def action_create(self) -> None:
         if self.busy:
             return
-        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
-        if self.busy:
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.busy or self.app.screen is not self:
             return
         new = self.query_one("#first-form", PipelineForm).check()
         if new is None:

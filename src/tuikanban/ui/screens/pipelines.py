@@ -23,7 +23,7 @@ from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, KeyList, TkDialog, key_hints, literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +136,7 @@ class _Row:
     stages: int
 
 
-class _PipelineList(OptionList):
+class _PipelineList(KeyList):
     """The pipelines; `n` starts a new one (a key of the screen), any other letter goes on filtering."""
 
     def on_key(self, event: events.Key) -> None:
@@ -232,7 +232,7 @@ class PipelineSwitcher(FormDialog[int | None]):
         self.rows = rows
         self._refilter()
         if not rows:
-            self.action_new()
+            self._open_new()
 
     def _describe(self, row: _Row) -> Content:
         current = row.pipeline.id == self.current_id
@@ -260,7 +260,8 @@ class PipelineSwitcher(FormDialog[int | None]):
     def _filter_changed(self) -> None:
         self._refilter()
 
-    def action_cursor(self, step: int) -> None:
+    async def action_cursor(self, step: int) -> None:
+        await self.settled_for_key()  # the filter typed just before is applied
         if self.has_class("-new"):
             return
         box = self.query_one("#pick-list", OptionList)
@@ -290,14 +291,18 @@ class PipelineSwitcher(FormDialog[int | None]):
         for selector in ("#pick-new", "#new-hints"):
             self.query_one(selector).display = new
 
-    def action_new(self) -> None:
+    async def action_new(self) -> None:
+        await self.settled_for_key()
+        self._open_new()
+
+    def _open_new(self) -> None:
         if self.has_class("-new"):
             return
         self._show_new(True)
         self.set_focus(self.query_one("#new-form", PipelineForm).query_one("#pf-name", Input))
 
-    def action_new_from_list(self) -> None:
-        self.action_new()
+    async def action_new_from_list(self) -> None:
+        await self.action_new()
 
     def action_back(self) -> None:
         if self.has_class("-new") and self.rows:
@@ -309,8 +314,8 @@ class PipelineSwitcher(FormDialog[int | None]):
     async def action_create(self) -> None:
         if not self.has_class("-new") or self.busy:
             return
-        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
-        if self.busy:
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.busy or self.app.screen is not self:
             return
         form = self.query_one("#new-form", PipelineForm)
         new = form.check({name_key(r.pipeline.name) for r in self.rows})

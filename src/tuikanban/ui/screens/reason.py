@@ -13,10 +13,10 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, TkDialog, key_hints, literal
+from tuikanban.ui.screens.confirm import FieldError, FieldInput, KeyList, TkDialog, key_hints, literal
 
 
-class _Choices(OptionList):
+class _Choices(KeyList):
     """The list of ready-made reasons; typing a letter jumps to the free-text field."""
 
     def on_key(self, event: events.Key) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from textual import events, on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -33,6 +34,8 @@ from tuikanban.ui.screens.confirm import (
     FieldInput,
     FieldTextArea,
     FormDialog,
+    KeyList,
+    KeyTable,
     TkDialog,
     key_hints,
     literal,
@@ -186,8 +189,8 @@ class StageEditScreen(FormDialog[StageInfo | None]):
     async def action_save(self) -> None:
         if self.busy:
             return
-        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
-        if self.busy or not self.is_attached:
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.busy or self.app.screen is not self:
             return
         problems: dict[str, str] = {}
         values: dict[str, Any] = {}
@@ -254,14 +257,14 @@ class _Settings:
     types: list[DealTypeInfo]
 
 
-class _StageTable(DataTable[Content]):
+class _StageTable(KeyTable):
     BINDINGS = [
         Binding("shift+up,K", "screen.move_stage(-1)", "Move up"),
         Binding("shift+down,J", "screen.move_stage(1)", "Move down"),
     ]
 
 
-class _TypeList(OptionList):
+class _TypeList(KeyList):
     """The deal types (a, r, d are the screen's keys)."""
 
 
@@ -492,25 +495,38 @@ class PipelineSettingsScreen(FormDialog[bool]):
         """Push a dialog and wait until it is mounted (its field focused) before the app reads the next key."""
         await self.app.push_screen(screen, callback)
 
+    async def _panel_for_key(self) -> str:
+        """The panel a key typed now is for, once the keys before it took effect (a letter in a field: skip)."""
+        await self.settled_for_key()
+        panel = self._panel()
+        if panel is None:
+            raise SkipAction()
+        return panel
+
     async def action_add(self) -> None:
-        if self._panel() == "types":
+        if await self._panel_for_key() == "types":
             await self.action_add_type()
         else:
             await self.action_add_stage()
 
     async def action_rename(self) -> None:
-        if self._panel() == "types":
+        if await self._panel_for_key() == "types":
             await self.action_rename_type()
         else:
             await self.action_rename_stage()
 
     async def action_remove(self) -> None:
-        if self._panel() == "types":
+        if await self._panel_for_key() == "types":
             await self.action_remove_type()
         else:
             await self.action_archive_stage()
 
+    async def action_wip_max(self) -> None:
+        if await self._panel_for_key() == "stages":
+            await self._wip_max()
+
     async def action_field_enter(self) -> None:
+        await self.settled_for_key()
         if self._panel() == "stages":
             await self._edit_current_stage()
         else:
@@ -541,8 +557,8 @@ class PipelineSettingsScreen(FormDialog[bool]):
     async def action_save_pipeline(self) -> None:
         if self.busy or not await self._ready():
             return
-        await self.fields_settled()  # keys typed just before ctrl+s are in the fields
-        if self.data is None or self.busy:
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.data is None or self.busy or self.app.screen is not self:
             return
         p = self.data.pipeline
         values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in _PIPE_FIELDS}
@@ -656,7 +672,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
             initial=row.stage.name,
         ), renamed)
 
-    async def action_wip_max(self) -> None:
+    async def _wip_max(self) -> None:
         if not await self._ready():
             return
         row = self._current_stage()

@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tuikanban.domain import clock
-from tuikanban.domain.aging import AgingItem, signal_marks
+from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
@@ -46,6 +46,12 @@ def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
             marks = marks_of[item.signals] = signal_marks(item.signals)
         out[item.id] = (item.stage_id, item.level.value, marks)
     return out
+
+
+def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
+    """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
+    stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
+    return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")
 
 
 @dataclass(frozen=True, slots=True)
