@@ -19,8 +19,8 @@ from textual.widgets import Input, Static
 
 from tuikanban.domain.aging import signal_marks
 from tuikanban.services import deals as ds
-from tuikanban.services.aging import aging_report
 from tuikanban.services import pipelines as ps
+from tuikanban.services.aging import aging_report
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import BoardFooter, BoardScreen, TuikanbanApp, help_sections
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
@@ -329,10 +329,10 @@ async def test_help_explains_marks_and_level_colours(db: Database, sales: dict[s
     from tuikanban.ui.screens.help import HelpScreen
 
     rows = {str(key): what for _title, section in help_sections() for key, what in section}
-    assert rows["◌"] == "no_activity: No activity or change for the pipeline's stale days"
-    assert rows["!"] == "past_close: Expected close date has passed"
-    assert rows["»"] == "close_pushed: Expected close date pushed later twice or more"
-    assert rows["∅"] == "no_value: No value set"
+    assert rows["◌"] == "No activity or change for the pipeline's stale days (no_activity)"
+    assert rows["!"] == "Expected close date has passed (past_close)"
+    assert rows["»"] == "Expected close date pushed later twice or more (close_pushed)"
+    assert rows["∅"] == "No value set (no_value)"
     assert rows["11d"].startswith("aging: ") and rows["15d"].startswith("stalled: ")
     assert rows["tab / ⇧tab"] and rows["↑ / ↓, k / j"]
     app = new_app(db)
@@ -390,3 +390,29 @@ async def test_footer_shows_every_spec_key_wide_and_on_two_lines_when_narrow(
             assert footer.rows_used == rows
             for key in keys:  # each one is on screen
                 assert key.region.width > 0 and key.region.right <= width
+
+
+async def test_panel_lists_the_most_severe_two_hundred_and_counts_the_rest(
+    db: Database, sales: dict[str, int]
+) -> None:
+    # 250 stalled deals in one stage (baseline 10): deal k has been there 20 + k days, so the most severe are the
+    # oldest; the list keeps the 200 oldest (k = 249 down to 50), the title counts all 250.
+    from tuikanban.domain.aging import AgingItem, AgingSnapshot, Baseline, BaselineSource, Level, StageAging
+    from tuikanban.ui.widgets.aging_panel import MAX_ROWS
+
+    items = [AgingItem(id=1000 + k, title=f"Deal {k}", stage="Proposal", stage_id=1, owner="ann", type_name=None,
+                       company="", value_minor=100, currency="USD", days_in_stage=20.0 + k, baseline_days=10.0,
+                       level=Level.STALLED, signals=(), severity=(20.0 + k) / 10.0) for k in reversed(range(250))]
+    snap = AgingSnapshot(1, "Big", 10, [StageAging(1, "Proposal", 0, Baseline(10.0, BaselineSource.EXPECTED))],
+                         items)
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = AgingPanel(db, id="big")
+        await app.board_screen.query_one("#body").mount(panel)
+        panel.show_snapshot(snap)
+        await pilot.pause()
+        table = panel.query_one(AgingTable)
+        assert MAX_ROWS == 200 and table.row_count == 200
+        assert table.get_row_at(0)[0].plain == "Deal 249" and table.get_row_at(199)[0].plain == "Deal 50"
+        assert "the 200 most severe of 250 listed" in str(panel.query_one("#aging-title", Static).render())

@@ -2,8 +2,8 @@
 or carries a risk signal, most severe first, and offers the aging chart on a second tab.
 
 The board drives it with `panel.show_snapshot(snapshot, deal_filter)`: the board's own aging read (the one its
-card badges come from, read on its database thread after every reload and write), filtered here by the board's
-filter, so the panel follows the filter at once and the board's data live. Used alone (tests, other hosts),
+card badges come from, read off the UI thread after every reload and write), filtered here by the board's filter,
+so the panel follows the filter at once and the board's data live. Used alone (tests, other hosts),
 `panel.load(pipeline_id, deal_filter)` reads in a thread worker instead. Enter on a row posts
 `AgingPanel.FocusDeal(deal_id)`, which the board handles by focusing that card.
 

@@ -136,7 +136,7 @@ class BoardView(Widget, can_focus=True):
         self.focus_lane = min(self.focus_lane, max(0, len(model.lanes) - 1))
         if focus_deal is not None and model.locate(focus_deal) is not None:
             self.focus_on(focus_deal)
-        elif first and not self.model.cell(self.focus_lane, self.focus_col):
+        elif first and not model.cell(self.focus_lane, self.focus_col):
             self._focus_first_card()
         else:
             self._settle_in_cell(self._want_index)
@@ -221,7 +221,7 @@ class BoardView(Widget, can_focus=True):
             self.focus_deal = cell[index].id
             self._want_index = index
             self._reveal(lane, col, index)
-        self._reveal_band(lane, index if cell else 0)
+        self._reveal_band(lane, index if cell and index is not None else 0)
         if before != self.focus_deal:
             self.post_message(self.FocusChanged(self.focus_deal))
         self.refresh()

@@ -74,7 +74,7 @@ class BoardModel:
     def lane_key(self, card: BoardCard) -> int:
         if not self.lanes_shown:
             return ALL
-        return card.type_id if card.type_id in self._type_ids else NO_TYPE  # type: ignore[return-value]
+        return card.type_id if card.type_id in self._type_ids else NO_TYPE
 
     def rebuild(self) -> None:
         """Recompute lanes and cells from the cards (after a load, a filter change or a lanes toggle)."""
