@@ -367,6 +367,42 @@ async def test_filter_by_text_owner_and_type_keeps_counters(db: Database, sales:
         assert "Acme pilot" in text and "Hooli expansion" in text and "Globex renewal" not in text
 
 
+async def test_a_column_the_filter_empties_says_no_match(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        app.board_screen.query_one("#filter", Input).value = "acme"
+        await press(pilot, "enter")
+        text = screen_text(app)
+        # Lead keeps Acme pilot; Qualified (Hooli) and Proposal (Umbrella) have open deals, all hidden
+        assert "Acme pilot" in text
+        assert text.count("no match") == 2
+        assert "n adds a deal" not in text
+        await press(pilot, "right")  # focus the emptied Qualified column: still "no match"
+        text = screen_text(app)
+        assert text.count("no match") == 2 and "n adds a deal" not in text
+        await press(pilot, "escape")  # the filter cleared: no "no match" anywhere
+        assert "no match" not in screen_text(app)
+
+
+async def test_an_unknown_type_in_the_filter_names_the_known_types(db: Database, sales: dict[str, int]) -> None:
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        await press(pilot, "slash")
+        app.board_screen.query_one("#filter", Input).value = "type:upsell"
+        await press(pilot, "enter")
+        warnings = [m for m, _t, severity in notes if severity == "warning"]
+        assert warnings == ["No deal type 'upsell' in this pipeline, so no card matches (types: New, Renewal)."]
+        await press(pilot, "slash")
+        app.board_screen.query_one("#filter", Input).value = "type:renewal"  # a known type (any case): no warning
+        await press(pilot, "enter")
+        assert len([m for m, _t, severity in notes if severity == "warning"]) == 1
+        assert "Umbrella deal" in screen_text(app)
+
+
 async def test_lanes_toggle_keeps_focus(db: Database, sales: dict[str, int]) -> None:
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -579,6 +615,32 @@ async def test_help_lists_every_key_of_the_spec(db: Database, sales: dict[str, i
         assert app.screen is app.board_screen
 
 
+async def test_help_uses_two_columns_on_a_wide_terminal(db: Database, sales: dict[str, int]) -> None:
+    from textual.containers import VerticalScroll
+
+    from tuikanban.ui.screens.help import HelpScreen
+
+    titles = [title for title, _rows in help_sections()]
+    app = new_app(db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.has_class("-wide")
+        columns = list(app.screen.query(".help-column"))
+        assert len(columns) == 2 and columns[0].region.x < columns[1].region.x
+        body = app.screen.query_one("#help-body", VerticalScroll)
+        # every section title is on screen without scrolling
+        shown = [str(w.render()) for w in app.screen.query(".help-section") if body.region.contains_region(w.region)]
+        assert sorted(shown) == sorted(titles)
+    app = new_app(db)
+    async with app.run_test(size=(100, 45)) as pilot:  # narrow: one column, as before
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert not app.screen.has_class("-wide") and not list(app.screen.query(".help-column"))
+
+
 async def test_user_text_is_shown_literally(db: Database, fixed_now: str) -> None:
     p = ps.create_pipeline(db, "Sales", ["Lead"])
     ds.create_deal(db, p.id, "[bold red]Boom[/] \x1b]52;c;aGk=\x07deal", user="tester", company="[link=x]Co[/link]")
@@ -611,6 +673,11 @@ async def test_closed_deals_reopen_focuses_the_deal(db: Database, sales: dict[st
         await press(pilot, "home", "enter")  # into Lead
         assert app.screen is app.board_screen
         assert ds.get_deal(db, sales["initech"]).status == "open"
+        # the reopen's reload and focus land after the modal closes: allow the board a moment under load
+        for _ in range(100):
+            if focused_title(app) == "Initech rollout":
+                break
+            await pilot.pause(0.02)
         assert focused_title(app) == "Initech rollout"
 
 
@@ -710,3 +777,69 @@ async def test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal(
         assert any("is not in Qualified" in msg for msg, _t, _s in notes)
         await press(pilot, "escape")
         assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+
+
+# -- the deal detail's activity lines -----------------------------------------------------------------------------
+
+
+def _activity(kind: str, done: bool, subject: str = "Sent proposal v1") -> Any:
+    from datetime import UTC, datetime
+
+    from tuikanban.domain.models import ActivityView
+
+    return ActivityView(id=1, deal_id=1, kind=kind, subject=subject, at=datetime(2026, 2, 21, 12, tzinfo=UTC),
+                        user="carol", due=None, done=done)
+
+
+def _struck(content: Any, text: str) -> bool:
+    """Whether the span of `content` that reads `text` is struck through."""
+    start = content.plain.index(text)
+    return any("strike" in str(span.style) for span in content.spans
+               if span.start <= start and span.end >= start + len(text))
+
+
+def test_only_a_finished_task_is_struck_through() -> None:
+    from tuikanban.ui.screens.deal_detail import describe_activity
+
+    # logged emails, calls and meetings are stored done; they are history, not finished work
+    for kind in ("email", "call", "meeting", "note"):
+        assert not _struck(describe_activity(_activity(kind, True)), "Sent proposal v1"), kind
+    assert _struck(describe_activity(_activity("task", True)), "Sent proposal v1")
+    assert not _struck(describe_activity(_activity("task", False)), "Sent proposal v1")
+
+
+def test_an_activity_shows_who_and_when_on_its_own_line() -> None:
+    from tuikanban.ui.screens.deal_detail import describe_activity
+
+    lines = describe_activity(_activity("email", True)).plain.split("\n")
+    assert lines[0] == "• email   Sent proposal v1"
+    # indented under the subject (mark 2 + kind 8 = 10 columns); the day is the local date of 2026-02-21 12:00 UTC
+    assert lines[1].startswith(" " * 10 + "carol, 2026-02-2")
+    assert len(lines) == 2
+
+
+def test_detail_plurals() -> None:
+    from tuikanban.ui.screens.deal_detail import _days, plural
+
+    assert plural(1, "open task") == "1 open task"
+    assert plural(2, "open task") == "2 open tasks"
+    assert plural(1, "day") == "1 day" and plural(0, "day") == "0 days"
+    assert _days(1.0) == "1 day" and _days(6.5) == "6.5 days" and _days(1.04) == "1 day"
+
+
+def test_a_close_date_shows_its_year_when_not_this_year() -> None:
+    from datetime import UTC, date, datetime
+
+    from tuikanban.store.fastread import BoardCard
+    from tuikanban.ui.widgets.card import close_text
+
+    def card(close: date | None) -> BoardCard:
+        return BoardCard(id=1, pipeline_id=1, title="Acme", company="", contact="", value_minor=None, currency="USD",
+                         owner="", type_id=None, type_name=None, expected_close=close, stage_id=1, status="open",
+                         rank=1, stage_entered_at=datetime(2026, 1, 1, tzinfo=UTC), version=1)
+
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)  # the clock's year is 2026
+    assert close_text(card(date(2026, 3, 11)), now) == "close Mar 11"
+    assert close_text(card(date(2027, 1, 11)), now) == "close Jan 11 2027"
+    assert close_text(card(date(2025, 12, 30)), now) == "close Dec 30 2025"
+    assert close_text(card(None), now) == ""
