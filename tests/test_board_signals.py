@@ -390,6 +390,11 @@ async def test_footer_shows_every_spec_key_wide_and_on_two_lines_when_narrow(
             assert footer.rows_used == rows
             for key in keys:  # each one is on screen
                 assert key.region.width > 0 and key.region.right <= width
+            # and none runs into "^p palette" (docked right after its rule): at least one blank cell before the rule
+            palette = next(k for k in keys if k.has_class("-command-palette"))
+            for key in keys:
+                if key is not palette and key.region.y == palette.region.y:
+                    assert key.region.right < palette.region.x, (key.action, key.region, palette.region)
 
 
 async def test_panel_lists_the_most_severe_two_hundred_and_counts_the_rest(

@@ -164,17 +164,16 @@ async def test_each_bundled_theme_renders_the_board(db: Database, sales: int, na
         assert fill_of(svg, "2/2") == limit, f"{name}: the counter at its limit is not tk-wip-limit"
         # the counter below its limit is painted differently, so the check above can tell them apart
         assert fill_of(svg, "1/5") != limit
+        # the focused column's title ("Lead": the first card is focused) is in the theme's primary colour, never
+        # in the amber of a counter below its WIP minimum
+        theme = th.load_theme_file(REPO_THEMES / f"{name}.toml")
+        assert theme.primary is not None
+        assert fill_of(svg, "Lead") == Color.parse(theme.primary)
+        under = theme.variables.get("tk-wip-under") or theme.warning
+        assert under is not None and fill_of(svg, "Lead") != Color.parse(under)
 
 
-# Known bug (reported to the lead): on light themes the card text is #FFFFFF on the white card. BoardView builds
-# the card text styles as `card + get_component_rich_style("board--title", partial=True)`, and the partial style
-# resolves the auto colour of `color: $text` without the card's background. Strict: once fixed, this xfail fails
-# and the marker must go.
-_LIGHT_CARD_BUG = pytest.mark.xfail(strict=True, reason="card text is white on white on light themes (known bug)")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_LIGHT_CARD_BUG) if n == "tuikanban-light" else n
-                                  for n in BUNDLED])
+@pytest.mark.parametrize("name", BUNDLED)
 async def test_card_text_is_readable_in_each_theme(db: Database, sales: int, name: str) -> None:
     app = TuikanbanApp(db, "tester", theme=name)
     async with app.run_test(size=SIZE) as pilot:
@@ -184,6 +183,13 @@ async def test_card_text_is_readable_in_each_theme(db: Database, sales: int, nam
         for title in ("Initech rollout", "Acme pilot"):
             fg, bg = card_text_colours(app, title)
             assert contrast(fg, bg) >= 3.0, f"{name}: card title {fg.hex} on {bg.hex}"
+        # the owner line is dimmer than the title (closer to the card colour) yet still readable
+        title_fg, bg = card_text_colours(app, "Acme pilot")
+        owner_fg, owner_bg = card_text_colours(app, "@tester")
+        assert owner_bg == bg
+        assert owner_fg != title_fg, f"{name}: the muted owner line is not dimmed"
+        assert contrast(owner_fg, bg) < contrast(title_fg, bg)
+        assert contrast(owner_fg, bg) >= 2.0, f"{name}: owner {owner_fg.hex} on {bg.hex}"
 
 
 # -- a broken user theme -------------------------------------------------------------------------------------------
@@ -225,3 +231,34 @@ async def test_a_broken_user_theme_is_reported_and_skipped(db: Database, sales: 
         # tk-wip-limit defaults to $error; Textual's palette generation may round a channel by one unit
         got = fill_of(app.export_screenshot(), "2/2")
         assert all(abs(a - b) <= 1 for a, b in zip(got.rgb, Color.parse("#AA1111").rgb, strict=True)), got
+
+
+async def test_card_text_follows_a_theme_chosen_while_running(db: Database, sales: int) -> None:
+    """Switching from the dark default to the light theme (as the command palette does) repaints the cards."""
+    app = TuikanbanApp(db, "tester", theme="tuikanban-dark" if "tuikanban-dark" in BUNDLED else BUNDLED[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "tuikanban-light"
+        await settle(pilot)
+        for title in ("Initech rollout", "Acme pilot"):
+            fg, bg = card_text_colours(app, title)
+            assert bg == Color.parse("#FFFFFF") or title == "Acme pilot"  # the light theme's surface (unfocused)
+            assert contrast(fg, bg) >= 3.0, f"card title {fg.hex} on {bg.hex}"
+
+
+async def test_a_theme_chosen_while_running_is_remembered(db: Database, sales: int) -> None:
+    from tuikanban.settings import config_path, load_settings
+
+    app = TuikanbanApp(db, "tester", theme="tuikanban-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # the start-up theme is not written back
+        assert load_settings().theme is None
+        app.theme = "nord-pipeline"  # what choosing it in the command palette does
+        await settle(pilot)
+    assert config_path().is_file()
+    assert load_settings().theme == "nord-pipeline"
+
+    # the next start, without --theme, uses it
+    again = TuikanbanApp(db, "tester")
+    assert again.theme == "nord-pipeline"

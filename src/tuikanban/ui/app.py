@@ -37,6 +37,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.message_pump import MessagePump
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
@@ -51,7 +52,7 @@ from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanErro
 from tuikanban.domain.filters import DealFilter, parse_filter
 from tuikanban.domain.models import DealView, MoveResult, StageInfo
 from tuikanban.domain.money import format_money
-from tuikanban.domain.text import display
+from tuikanban.domain.text import display, name_key
 from tuikanban.store import fastread
 from tuikanban.ui.messages import JobDone
 from tuikanban.ui.widgets.board import BoardView, CardAging, card_agings, moved_aging
@@ -706,13 +707,14 @@ class BoardScreen(Screen[None]):
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
         ref: str | int | None = pipeline if pipeline is not None else (self.pipeline_id or self.pipeline_ref)
-        keep = focus_deal if focus_deal is not None else self.view.focus_deal
         self._loading = True
         self._submit(partial(self.backend.load, ref, self.lanes_on, self.filter),
-                     partial(self._reloaded, keep), self._load_failed)
+                     partial(self._reloaded, focus_deal), self._load_failed)
 
     def _reloaded(self, focus_deal: int | None, loaded: Loaded) -> None:
-        self._apply_loaded(loaded, focus_deal=focus_deal)
+        # Without an explicit deal, keep the focus as it is when the result arrives (not when the reload was
+        # asked for): a live reload queued behind a reopen's reload must not pull the focus back.
+        self._apply_loaded(loaded, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
 
     def _apply_loaded(self, loaded: Loaded, *, focus_deal: int | None = None) -> None:
         self._loading = False
@@ -1152,8 +1154,25 @@ class BoardScreen(Screen[None]):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self.apply_filter(event.value)
+        self._check_filter_type()
         self.query_one("#filter-bar").display = False
         self.view.focus()
+
+    def _check_filter_type(self) -> None:
+        """A `type:` term that names no deal type of this pipeline matches nothing: say which types there are."""
+        wanted = self.filter.type_name
+        if not wanted or self.model is None:
+            return
+        names = [t.name for t in self.model.types]
+        if any(name_key(n) == name_key(wanted) for n in names):
+            return
+        if names:
+            known = ", ".join(display(n) for n in names)
+            self._say(f"No deal type '{display(wanted)}' in this pipeline, so no card matches (types: {known}).",
+                      severity="warning", timeout=6)
+        else:
+            self._say(f"This pipeline has no deal types, so type:{display(wanted)} matches no card.",
+                      severity="warning", timeout=6)
 
     def apply_filter(self, query: str) -> None:
         flt = parse_filter(query)
@@ -1433,6 +1452,14 @@ class TuikanbanApp(App[None]):
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
+        # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
+        # itself (--theme, the remembered one) was set before this and is not written back
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def _remember_theme(self, theme: Theme) -> None:
+        problem = remember_theme(theme.name)
+        if problem:
+            self.notify(problem, severity="warning", timeout=8, markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.board_screen
@@ -1486,6 +1513,15 @@ def _remembered(key: str, db_path: Path | None = None) -> str | None:
     if key == "theme":
         return settings.theme
     return settings.pipeline_for(db_path) if db_path is not None else None
+
+
+def remember_theme(theme: str) -> str | None:
+    """Remember the theme for the next start; a sentence when it could not be saved (never raises)."""
+    try:
+        from tuikanban.settings import remember
+    except ModuleNotFoundError:
+        return None
+    return remember(theme=theme)
 
 
 def remember_pipeline(db_path: Path, pipeline: str) -> None:

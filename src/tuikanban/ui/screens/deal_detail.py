@@ -58,8 +58,8 @@ def describe_aging(item: AgingItem, stale_days: int | None, styles: dict[str, st
     ratio = item.days_in_stage / item.baseline_days if item.baseline_days > 0 else 0.0
     lines = [Content.assemble(
         ("Aging   ", "$text-muted"), (f" {level} ", styles[level]),
-        f"  {format_days(item.days_in_stage)} days in ", (display(item.stage), "bold"),
-        f" against a baseline of {format_days(item.baseline_days)} days ",
+        f"  {_days(item.days_in_stage)} in ", (display(item.stage), "bold"),
+        f" against a baseline of {_days(item.baseline_days)} ",
         (f"({_BASELINE_FROM[item.baseline_source]}): {ratio:.1f} x", "$text-muted"),
     ), Content.assemble("        ", (LEVEL_LEGEND[level], "$text-muted"))]
     if item.signals:
@@ -72,6 +72,12 @@ def describe_aging(item: AgingItem, stale_days: int | None, styles: dict[str, st
     else:
         lines.append(Content.assemble(("Risk    ", "$text-muted"), "No risk signals."))
     return Content("\n").join(lines)
+
+
+def _days(days: float) -> str:
+    """`1 day`, `6.5 days` (format_days' figure with the right noun)."""
+    figure = format_days(days)
+    return f"{figure} day" if figure == "1" else f"{figure} days"
 
 
 def _when(at: datetime) -> str:
@@ -143,9 +149,16 @@ def describe_activity(act: ActivityView) -> Content:
     if act.kind == "task" and act.due is not None:
         overdue = not act.done and act.due < clock.today()
         parts.append((f"due {act.due.isoformat()}  ", "$error" if overdue else "$text-muted"))
-    parts.append((display(act.subject, max_length=120), "strike $text-muted" if act.done else ""))
-    parts.append((f"  · {display(act.user)}, {_day(act.at)}", "$text-muted"))
+    finished = act.kind == "task" and act.done  # only a finished task is struck through; emails, calls... are not
+    parts.append((display(act.subject, max_length=120), "strike $text-muted" if finished else ""))
+    # who and when on their own dim line, under the subject: the pane is too narrow for them to follow it
+    parts.append((f"\n{'':10}{display(act.user)}, {_day(act.at)}", "$text-muted"))
     return Content.assemble(*parts)
+
+
+def plural(n: int, word: str) -> str:
+    """`1 day`, `2 days`, `1 open task`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class _Activities(OptionList):
@@ -269,13 +282,13 @@ class DealDetailScreen(TkDialog[bool]):
         self.query_one("#detail-title", Static).update(literal(deal.title))
         days = clock.days_between(deal.stage_entered_at, clock.now())
         value = format_money(deal.value_minor, deal.currency) if deal.value_minor is not None else "—"
+        stay = f" · {plural(int(days), 'day')}" if deal.status == "open" else ""
         rows: list[tuple[str, Content]] = [
             ("Company", literal(deal.company) or Content("—")),
             ("Value", Content(value)),
             ("Contact", literal(deal.contact) or Content("—")),
             ("Owner", literal(deal.owner) or Content("(unassigned)")),
-            ("Stage", Content.assemble(display(deal.stage_name),
-                                       (f" · {int(days)} days" if deal.status == "open" else "", "$text-muted"))),
+            ("Stage", Content.assemble(display(deal.stage_name), (stay, "$text-muted"))),
             ("Deal type", literal(deal.type_name) or Content("(none)")),
             ("Close date", Content(deal.expected_close.isoformat() if deal.expected_close else "—")),
             ("Status", Content.assemble((deal.status, status_style),
@@ -335,7 +348,7 @@ class DealDetailScreen(TkDialog[bool]):
             index = next((i for i, a in enumerate(activities) if a.id == highlight), keep or 0)
             box.highlighted = min(index, len(activities) - 1)
         open_tasks = sum(1 for a in activities if a.kind == "task" and not a.done)
-        title = f"Activities ({len(activities)})" + (f" · {open_tasks} open tasks" if open_tasks else "")
+        title = f"Activities ({len(activities)})" + (f" · {plural(open_tasks, 'open task')}" if open_tasks else "")
         self.query_one("#activities-title", Static).update(title)
 
     # -- actions ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""HelpScreen: every key of the board, in sections; scrolls; escape or ? closes.
+"""HelpScreen: every key of the board, in sections (two columns on a wide terminal); scrolls; escape or ? closes.
 
 A row's key is plain text (drawn bold in the accent colour) or a `Content` drawn as it is: the board's help shows
 its badges and marks that way, in the theme colours they have on the cards.
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
@@ -33,7 +33,13 @@ class HelpScreen(TkDialog[None]):
     HelpScreen .help-section { margin-top: 1; }
     HelpScreen .help-section:first-child { margin-top: 0; }
     HelpScreen .help-rows { height: auto; padding-left: 1; }
+    HelpScreen.-wide > .dialog { width: 100%; max-width: 170; }
+    HelpScreen #help-columns { height: auto; }
+    HelpScreen .help-column { width: 1fr; height: auto; }
+    HelpScreen .help-column:first-child { margin-right: 2; }
     """
+
+    WIDE = 150  # terminal columns from which the sections are laid out in two columns
 
     BINDINGS = [
         Binding("escape,question_mark,q", "close", "Close", show=False),
@@ -49,17 +55,43 @@ class HelpScreen(TkDialog[None]):
     def compose(self) -> ComposeResult:
         keys = [[self._key(key) for key, _what in rows] for _name, rows in self.sections]
         width = max((k.cell_length for row in keys for k in row), default=4) + 3
+        blocks: list[list[Static]] = []
+        for (name, rows), section_keys in zip(self.sections, keys, strict=True):
+            lines = [
+                Content.assemble(key, " " * (width - key.cell_length), (what, "$foreground"))
+                for key, (_key, what) in zip(section_keys, rows, strict=True)
+            ]
+            blocks.append([Static(Content(name), classes="section-title help-section"),
+                           Static(Content("\n").join(lines), classes="help-rows")])
+        wide = self.app.size.width >= self.WIDE and len(blocks) > 1
+        self.set_class(wide, "-wide")
         with Vertical(classes="dialog") as box:
             box.border_title = self.title_text
             with VerticalScroll(id="help-body"):
-                for (name, rows), section_keys in zip(self.sections, keys, strict=True):
-                    yield Static(Content(name), classes="section-title help-section")
-                    lines = [
-                        Content.assemble(key, " " * (width - key.cell_length), (what, "$foreground"))
-                        for key, (_key, what) in zip(section_keys, rows, strict=True)
-                    ]
-                    yield Static(Content("\n").join(lines), classes="help-rows")
+                if wide:
+                    first, second = self._split([len(rows) + 2 for _name, rows in self.sections])
+                    with Horizontal(id="help-columns"):
+                        for part in (blocks[:first], blocks[first:first + second]):
+                            with Vertical(classes="help-column"):
+                                for block in part:
+                                    yield from block
+                else:
+                    for block in blocks:
+                        yield from block
             yield Static(key_hints(("↑↓ pgup pgdn", "scroll"), ("esc ?", "close")), classes="hints")
+
+    @staticmethod
+    def _split(heights: list[int]) -> tuple[int, int]:
+        """How many sections (in order) go in the left column and in the right one: the split that makes the
+        taller column as short as it can be."""
+        total = sum(heights)
+        best, best_tall = 1, total
+        for n in range(1, len(heights)):
+            left = sum(heights[:n])
+            tall = max(left, total - left)
+            if tall < best_tall:
+                best, best_tall = n, tall
+        return best, len(heights) - best
 
     @staticmethod
     def _key(key: str | Content) -> Content:

@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.color import Color
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -25,7 +26,7 @@ from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.widgets.board_model import BoardModel, Lane
-from tuikanban.ui.widgets.card import CARD_H, card_line, empty_line, fit
+from tuikanban.ui.widgets.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
 from tuikanban.ui.widgets.column import HEADER_H, header_line
 
 MIN_COL_W = 24
@@ -111,15 +112,23 @@ class BoardView(Widget, can_focus=True):
             "empty-focus", "indicator", "message")}
         card, card_f = full["card"], full["card-focus"]
         for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled"):
-            fg = get(f"board--{name}", partial=True)
-            full[name] = card + fg
-            full[f"{name}-focus"] = card_f + fg
-        muted_fg = get("board--muted", partial=True)
-        full["card-muted"] = card + muted_fg
-        full["card-muted-focus"] = card_f + muted_fg
+            full[name] = self._on_card(card, name)
+            full[f"{name}-focus"] = self._on_card(card_f, name)
+        full["card-muted"] = self._on_card(card, "muted")
+        full["card-muted-focus"] = self._on_card(card_f, "muted")
         styles = full
         self._styles = styles
         return styles
+
+    def _on_card(self, card: Style, name: str) -> Style:
+        """The card's style plus component `board--<name>`'s text style, its colour blended onto the card's
+        background (a partial Rich style drops the alpha of `$foreground-muted`, so muted text would not dim)."""
+        styles = self.get_component_styles(f"board--{name}")
+        style = card + styles.partial_rich_style
+        if styles.has_rule("color") and card.bgcolor is not None:
+            blended = Color.from_rich_color(card.bgcolor) + styles.color
+            style += Style(color=blended.rich_color)
+        return style
 
     # -- data ----------------------------------------------------------------------------------------------------
 
@@ -498,6 +507,15 @@ class BoardView(Widget, can_focus=True):
             ))
         return self._join(parts, cols, width, styles)
 
+    def _filtered_out(self, col: int) -> bool:
+        """Whether the filter hides every card of column `col` (which has cards without it)."""
+        model = self.model
+        if model is None or not model.filter.active:
+            return False
+        if not model.stage_cards.get(model.stages[col].id):
+            return False
+        return all(not model.cell(li, col) for li in range(len(model.lanes)))
+
     def _lane_header(self, li: int, width: int, styles: dict[str, Style]) -> Strip:
         assert self.model is not None
         lane = self.model.lanes[li]
@@ -546,6 +564,10 @@ class BoardView(Widget, can_focus=True):
                 parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
                                        focused=card.id == self.focus_deal, level=level, show_type=show_type,
                                        marks=marks))
+            elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
+                # the filter hides every card of this column: say so (not "empty · n adds a deal")
+                parts.append(empty_line(line - 1, w, styles, focused=focused_cell and self.focus_deal is None,
+                                        label=NO_MATCH_LABEL))
             elif focused_cell and self.focus_deal is None and slot == 0:
                 parts.append(empty_line(line - 1, w, styles, focused=True))
             else:

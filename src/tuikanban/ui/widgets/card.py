@@ -51,10 +51,13 @@ def days_badge(days: float) -> str:
     return f"{int(days)}d"
 
 
-def close_text(card: BoardCard) -> str:
-    if card.expected_close is None:
+def close_text(card: BoardCard, now: datetime) -> str:
+    """`close Mar 11` this year (by the app's clock), `close Jan 11 2027` in any other."""
+    when = card.expected_close
+    if when is None:
         return ""
-    return f"close {card.expected_close:%b} {card.expected_close.day}"
+    year = "" if when.year == now.year else f" {when.year}"
+    return f"close {when:%b} {when.day}{year}"
 
 
 def card_line(
@@ -99,17 +102,22 @@ def card_line(
         left, right = two_sided(display(card.company), value, inner)
         return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
                 Segment(right, styles["value" + suffix]), Segment(" ", base)]
-    extra = display(card.type_name) if show_type and card.type_name else close_text(card)
+    extra = display(card.type_name) if show_type and card.type_name else close_text(card, now)
     owner = display(card.owner)
     left, right = two_sided(f"@{owner}" if owner else "unassigned", extra, inner)
     return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
             Segment(right, styles["card-muted" + suffix]), Segment(" ", base)]
 
 
-def empty_line(line: int, width: int, styles: dict[str, Style], *, focused: bool) -> list[Segment]:
-    """The placeholder drawn in the first slot of a focused empty cell."""
+EMPTY_LABEL = "empty · n adds a deal"
+NO_MATCH_LABEL = "no match"
+
+
+def empty_line(line: int, width: int, styles: dict[str, Style], *, focused: bool,
+               label: str = EMPTY_LABEL) -> list[Segment]:
+    """The placeholder drawn in the first slot of a focused empty cell (or of a column the filter emptied)."""
     style = styles["empty-focus" if focused else "empty"]
-    texts = ("", "empty · n adds a deal", "")
+    texts = ("", label, "")
     inner = max(0, width - 3)
     edge = Segment("▌" if focused else " ", styles["edge-focus" if focused else "edge"])
     label = texts[line]
