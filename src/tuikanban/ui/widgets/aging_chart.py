@@ -194,9 +194,9 @@ def legend(styles: ChartStyles | None = None) -> Text:
     parts = (
         (EDGE_CHARS[1.0] * 2, st.bands["watch"] + st.edge, " baseline  "),
         (EDGE_CHARS[AGING_FACTOR] * 2, st.bands["aging"] + st.edge, " 1.5x aging  "),
-        (EDGE_CHARS[STALLED_FACTOR] * 2, st.bands["stalled"] + st.edge, " 2x stalled  "),
+        (EDGE_CHARS[STALLED_FACTOR] * 2, st.bands["stalled"] + st.edge, " 2x stalled\n"),
         (DOT, st.dots["ok"], " a deal, 12 = twelve  "),
-        (OVER, st.dots["stalled"], " beyond the scale  "),
+        (OVER, st.dots["stalled"], " beyond the scale\n"),
         ("9·7d", st.axis, " under a stage: its open deals · its baseline"),
     )
     for mark, style, words in parts:

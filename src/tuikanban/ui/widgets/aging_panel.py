@@ -354,7 +354,7 @@ class AgingPanel(Vertical):
             short = {"no_activity": f"quiet {snap.stale_days}d+", "past_close": "past close",
                      "close_pushed": "pushed", "no_value": "no value"}[s]
             line.append(f" {short}", style=muted)
-        line.append("  ⏎ show · c chart · tab board · esc close", style=muted)
+        line.append("\n⏎ show · c chart · tab board · esc close", style=muted)  # keys on a line of their own
         self.query_one("#aging-legend", Static).update(line)
 
     def _cursor_deal_id(self) -> int | None:
