@@ -55,6 +55,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display, name_key
 from tuikanban.store import fastread
 from tuikanban.ui.messages import JobDone
+from tuikanban.ui.themes import APP_VARIABLES
 from tuikanban.ui.widgets.board import BoardView, CardAging, card_agings, moved_aging
 from tuikanban.ui.widgets.board_model import BoardModel
 from tuikanban.ui.widgets.header import BoardHeader
@@ -67,17 +68,8 @@ POLL_SECONDS = 0.5
 
 # -- theme variables ------------------------------------------------------------------------------------------
 
-THEME_VARIABLE_DEFAULTS: dict[str, str] = {
-    "tk-wip-limit": "$error",
-    "tk-wip-over": "$error",
-    "tk-wip-under": "$warning",
-    "tk-aging": "$warning",
-    "tk-stalled": "$error",
-    "tk-won": "$success",
-    "tk-lost": "$error",
-    "tk-card-focus": "$accent",
-    "tk-lane-header": "$secondary",
-}
+# tuikanban's own theme variables and their defaults live with the theme loader (one list for both).
+THEME_VARIABLE_DEFAULTS: dict[str, str] = APP_VARIABLES
 _VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
 
 
