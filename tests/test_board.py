@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.theme import Theme
 from textual.widgets import Input
 
+from board_helpers import press, settle
 from tuikanban.domain.models import DealView
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
@@ -67,26 +67,8 @@ def view_of(app: TuikanbanApp) -> BoardView:
     return app.board_screen.view
 
 
-async def settle(pilot: Pilot[Any], *, open_db: bool = True) -> None:
-    """Wait until the board's database jobs (and any modal's thread workers) are done and shown."""
-    app = pilot.app
-    assert isinstance(app, TuikanbanApp)
-    screen = app.board_screen
-    for _ in range(400):
-        await pilot.pause()
-        workers_busy = any(not w.is_finished for w in app.workers)
-        if not screen.busy and not workers_busy and (screen.db is not None or not open_db):
-            await pilot.pause()
-            if not screen.busy:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the board did not settle")
 
 
-async def press(pilot: Pilot[Any], *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
 
 
 def screen_text(app: TuikanbanApp) -> str:

@@ -17,6 +17,7 @@ from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from board_helpers import press, settle
 from tuikanban.domain.aging import signal_marks
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
@@ -71,25 +72,8 @@ def sales(db: Database, fixed_now: str) -> dict[str, int]:
 # -- helpers ------------------------------------------------------------------------------------------------------
 
 
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until the board's database jobs (and any thread workers) are done and their results are shown."""
-    app = pilot.app
-    assert isinstance(app, TuikanbanApp)
-    screen = app.board_screen
-    for _ in range(400):
-        await pilot.pause()
-        if not screen.busy and all(w.is_finished for w in app.workers) and screen.db is not None:
-            await pilot.pause()
-            if not screen.busy:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the board did not settle")
 
 
-async def press(pilot: Pilot[Any], *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
 
 
 async def wait_for(pilot: Pilot[Any], condition: Any, what: str) -> None:

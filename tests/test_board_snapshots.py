@@ -6,13 +6,13 @@ then look at the SVGs in tests/__snapshots__/test_board_snapshots/ before commit
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from board_helpers import settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
@@ -21,18 +21,6 @@ from tuikanban.ui.app import TuikanbanApp
 SIZE = (160, 45)
 
 
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until the board's database jobs are done and shown (as in test_board.py)."""
-    app = pilot.app
-    assert isinstance(app, TuikanbanApp)
-    for _ in range(400):
-        await pilot.pause()
-        if not app.board_screen.busy and app.board_screen.db is not None and all(w.is_finished for w in app.workers):
-            await pilot.pause()
-            if not app.board_screen.busy:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the board did not settle")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ whose `fill` is its colour. The expected colour comes from the theme file itself
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import re
@@ -23,8 +22,8 @@ from typing import Any
 
 import pytest
 from textual.color import Color
-from textual.pilot import Pilot
 
+from board_helpers import settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
@@ -52,18 +51,6 @@ def sales(db: Database, fixed_now: str) -> int:
 # -- helpers -------------------------------------------------------------------------------------------------------
 
 
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until the board's database jobs are done and shown (as in test_board.py)."""
-    app = pilot.app
-    assert isinstance(app, TuikanbanApp)
-    for _ in range(400):
-        await pilot.pause()
-        if not app.board_screen.busy and app.board_screen.db is not None and all(w.is_finished for w in app.workers):
-            await pilot.pause()
-            if not app.board_screen.busy:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the board did not settle")
 
 
 def board_text(app: TuikanbanApp) -> str:
