@@ -1,0 +1,96 @@
+"""Database work off the UI thread: the one way the UI runs it.
+
+A `Lane` is one thread that runs jobs in the order they were submitted. A job is a plain function that does its
+database work and returns the typed message that reports its result (`DealMoved`, `MetricsComputed`, ...), or
+None when there is nothing to report. The lane posts that message to the widget or screen that submitted the job,
+which handles it on the UI thread with `@on(...)` like any other message. An exception that escapes a job is
+posted to the same target as `JobFailed` (with the job's name): refusals the caller expects (a WIP limit, a stale
+edit) are better caught inside the job and returned as their own typed message (`MoveRefused`).
+
+Why lanes and not one Textual thread worker per call: order. Two quick moves of one deal must reach the database
+in the order they were typed, and a form's save must not overtake the move made just before it. So every write
+goes on the app's one `writes` lane. Reads that take long and must never hold up a key (the aging of a whole
+pipeline, the metrics) go on the `reads` lane. Both lanes are this class; nothing in the UI starts a thread of its
+own.
+
+`Lane.pending` counts the jobs submitted whose message has not been handled yet (tests wait for it to reach 0):
+after posting a job's message the lane queues a callback on the same target, which runs after the message's
+handler because a target handles its queue in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+Job = Callable[[], Message | None]
+
+
+class JobFailed(Message):
+    """A job raised `error`; `job` names it (the caller's label, for the log and for telling jobs apart)."""
+
+    def __init__(self, job: str, error: BaseException) -> None:
+        super().__init__()
+        self.job = job
+        self.error = error
+
+
+class Lane:
+    """One thread that runs jobs in submission order and posts each job's message to the job's target."""
+
+    def __init__(self, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self._queue: queue.Queue[tuple[MessagePump, Job, str] | None] = queue.Queue()
+        self._on_stop = on_stop
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted whose result has not been handled on the UI thread yet."""
+        return self._pending
+
+    def submit(self, target: MessagePump, job: Job, *, name: str = "") -> None:
+        """Run `job` after every job submitted before it; post its message (or `JobFailed`) to `target`."""
+        with self._lock:
+            self._pending += 1
+        self._queue.put((target, job, name or getattr(job, "__name__", "job")))
+
+    def stop(self) -> None:
+        """Finish the jobs already queued, then run `on_stop` (on the lane's thread) and end the thread."""
+        self._queue.put(None)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def _settled(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                if self._on_stop is not None:  # connections are closed by the thread that used them
+                    with contextlib.suppress(Exception):  # closing at exit: nothing left to tell the user
+                        self._on_stop()
+                return
+            target, job, name = item
+            message: Message | None
+            try:
+                message = job()
+            except Exception as exc:  # delivered to the UI thread, which shows it
+                message = JobFailed(name, exc)
+            delivered = True
+            if message is not None:
+                delivered = target.post_message(message)
+            # Runs after the message's handler: a target handles its queue in order.
+            if not (delivered and target.call_later(self._settled)):
+                self._settled()  # the target has closed: nobody will handle anything

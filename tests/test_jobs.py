@@ -1,0 +1,68 @@
+"""The UI's one worker style (ui/jobs.py): jobs run in order, results and failures come back as messages."""
+
+from __future__ import annotations
+
+import threading
+
+from textual import on
+from textual.app import App
+from textual.message import Message
+
+from tuikanban.ui.jobs import JobFailed, Lane
+
+
+class Counted(Message):
+    def __init__(self, n: int, thread: str) -> None:
+        super().__init__()
+        self.n = n
+        self.thread = thread
+
+
+class JobsApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+        self.failures: list[tuple[str, str]] = []
+        self.threads: set[str] = set()
+
+    @on(Counted)
+    def counted(self, message: Counted) -> None:
+        self.seen.append(message.n)
+        self.threads.add(message.thread)
+
+    @on(JobFailed)
+    def failed(self, message: JobFailed) -> None:
+        self.failures.append((message.job, str(message.error)))
+
+
+def _job(n: int) -> Counted:
+    return Counted(n, threading.current_thread().name)
+
+
+def _boom() -> Message | None:
+    raise ValueError("no such deal")
+
+
+async def test_jobs_run_in_order_and_report_by_message() -> None:
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("test-lane")
+        for n in range(50):
+            lane.submit(app, lambda n=n: _job(n))
+        lane.submit(app, _boom, name="move")
+        lane.submit(app, lambda: None)  # a job with nothing to report still settles
+        for _ in range(200):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert lane.pending == 0
+        assert app.seen == list(range(50))
+        assert app.threads == {"test-lane"}
+        assert app.failures == [("move", "no such deal")]
+        stopped = threading.Event()
+        lane2 = Lane("stopping", on_stop=stopped.set)
+        lane2.stop()
+        lane2.join(2)
+        assert stopped.is_set()
+        lane.stop()
+        lane.join(2)
