@@ -94,3 +94,34 @@ class Lane:
             # Runs after the message's handler: a target handles its queue in order.
             if not (delivered and target.call_later(self._settled)):
                 self._settled()  # the target has closed: nobody will handle anything
+
+
+class Lanes:
+    """The app's two lanes: `writes` (every write, and the reads that must follow them in order) and `reads`
+    (long reads that must not hold up a key). The app owns one `Lanes` as `app.lanes` and stops it at exit."""
+
+    def __init__(self, *, on_stop: Callable[[], None] | None = None) -> None:
+        self.writes = Lane("tuikanban-db", on_stop=on_stop)
+        self.reads = Lane("tuikanban-reads")
+
+    @property
+    def pending(self) -> int:
+        return self.writes.pending + self.reads.pending
+
+    def stop(self) -> None:
+        self.reads.stop()
+        self.writes.stop()
+
+    def join(self, timeout: float) -> None:
+        self.writes.join(timeout)
+        self.reads.join(timeout)
+
+
+def lanes_of(node: MessagePump) -> Lanes:
+    """The lanes of `node`'s app (`app.lanes`); an app without them (a test harness) gets a pair on first use."""
+    app = node.app
+    lanes = getattr(app, "lanes", None)
+    if not isinstance(lanes, Lanes):
+        lanes = Lanes()
+        app.lanes = lanes  # type: ignore[attr-defined]
+    return lanes
