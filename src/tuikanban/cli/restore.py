@@ -1,0 +1,28 @@
+"""`tuikanban restore BACKUP`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tuikanban.cli import app
+from tuikanban.cli.common import say, state
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    backup: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup file made by 'tuikanban backup'.")],
+) -> None:
+    """Replace the board's content with a backup's (safe while others have the board open).
+
+    What it replaces is kept beside the database first, so a restore can itself be undone.
+    """
+    from tuikanban.services.health import resolve_db_path
+    from tuikanban.services.restore import restore
+
+    st = state(ctx)
+    result = restore(resolve_db_path(st.db_path), backup, user=st.user)
+    say(f"Restored {result.live} from {result.backup}. What it held before is kept in {result.saved}.")

@@ -1,0 +1,85 @@
+"""`tuikanban restore BACKUP`: the board's content replaced by a backup's, safe while reps have it open.
+
+Order of work, each step able to stop the restore with one sentence and nothing changed:
+1. the backup is checked (a tuikanban database, not newer than this program, every page sound);
+2. the live database is checked the same way as at every open, then copied aside with the online backup API
+   (`<name>-before-restore-<time>.db` beside it), so the restore itself can be undone;
+3. the backup's content is written into the live file in one transaction (store.restore.write_into);
+4. an older backup is migrated to this program's schema, and the restore is recorded in `tk_meta`
+   (`restored`: from which file, by whom, when) so that open boards can say what happened when they reload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+from sqlmodel import Session
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.store.engine import _inspect_existing, backup_file, open_database
+from tuikanban.store.restore import check_backup, write_into
+from tuikanban.store.tables import Meta
+
+RESTORED_KEY = "restored"
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    live: Path
+    backup: Path
+    saved: Path  # the copy of what the restore replaced
+    backup_schema: int
+
+
+def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
+    backup = backup.expanduser()
+    live = live.expanduser()
+    backup_version = check_backup(backup)
+    if not live.exists():
+        raise DatabaseError(f"There is no database at {live} to restore into; to start a board from the backup, "
+                            f"copy it there instead (cp {backup} {live}).")
+    try:
+        if live.samefile(backup):
+            raise DatabaseError(f"{backup} is the database itself; choose a backup file.")
+    except OSError:
+        pass
+    if _inspect_existing(live)[0] is None:
+        raise DatabaseError(f"The file {live} is empty, not a board; copy the backup there instead.")
+    if not os.access(live, os.W_OK) or not os.access(live.parent, os.W_OK):
+        raise DatabaseError(f"You cannot write to {live} or its folder, so it cannot be restored; run "
+                            "'tuikanban doctor' to see the permissions.")
+    stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    saved = live.with_name(f"{live.stem}-before-restore-{stamp}{live.suffix or '.db'}")
+    backup_file(live, saved)
+    os.chmod(saved, stat.S_IMODE(live.stat().st_mode))  # as private (or shared) as the board
+    write_into(live, backup)
+    db = open_database(live)  # migrates a backup written by an older tuikanban
+    try:
+        note = json.dumps({"from": backup.name, "by": user, "at": clock.now().astimezone(UTC).isoformat()})
+
+        def record(session: Session) -> None:
+            row = session.get(Meta, RESTORED_KEY) or Meta(key=RESTORED_KEY)
+            row.value = note
+            session.add(row)
+
+        db.write(record)
+    finally:
+        db.close()
+    return RestoreResult(live, backup, saved, backup_version)
+
+
+def last_restore(value: str | None) -> str | None:
+    """The sentence an open board shows after a restore, from the `restored` meta value (None if there is none)."""
+    if not value:
+        return None
+    try:
+        info = json.loads(value)
+        return f"The board was restored from {info['from']} by {info['by']}."
+    except (ValueError, KeyError, TypeError):
+        return None

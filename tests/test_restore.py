@@ -1,0 +1,138 @@
+"""`tuikanban restore`: a backup's content put into the live file while other processes have it open."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuikanban.store.tables import SCHEMA_VERSION
+
+# A stand-in for an open board: a process that keeps one connection to the file (as the board's live-update
+# watcher does), reads the open deals' titles whenever asked on stdin, and writes one deal when asked.
+HOLDER = textwrap.dedent("""
+    import sys
+    from tuikanban.store.engine import open_database
+    from tuikanban.services.deals import create_deal, list_deals
+    db = open_database(sys.argv[1])
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.startswith("add "):
+            create_deal(db, "Sales", line[4:].strip(), user="holder")
+        titles = sorted(d.title for d in list_deals(db, "Sales"))
+        print("|".join(titles), flush=True)
+""")
+
+
+def _titles(path: Path) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        return sorted(r[0] for r in con.execute("SELECT title FROM deal WHERE status = 'open'"))
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def board(cli: Any, db_path: Path, tmp_path: Path) -> Path:
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+    for title in ("Acme", "Globex"):
+        assert cli("deal", "add", title).code == 0
+    backup = tmp_path / "backups" / "board-1.db"
+    backup.parent.mkdir()
+    assert cli("backup", str(backup)).code == 0
+    assert cli("deal", "add", "Initech").code == 0  # after the backup: the restore takes it away
+    return backup
+
+
+def _ask(proc: subprocess.Popen[str], line: str) -> str:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
+def test_restore_under_two_open_boards(cli: Any, db_path: Path, board: Path) -> None:
+    holders = [subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for proc in holders:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            assert _ask(proc, "read") == "Acme|Globex|Initech"
+        result = cli("--user", "alice", "restore", str(board))
+        assert result.code == 0, result.err
+        saved = next(db_path.parent.glob("board-before-restore-*.db"))
+        assert result.out.strip() == (f"Restored {db_path} from {board}. What it held before is kept in {saved}.")
+        # both open processes see the restored content on their next read, and can go on writing into it
+        assert _ask(holders[0], "read") == "Acme|Globex"
+        assert _ask(holders[1], "add Umbrella") == "Acme|Globex|Umbrella"
+        assert _ask(holders[0], "read") == "Acme|Globex|Umbrella"
+    finally:
+        for proc in holders:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.wait(10)
+    con = sqlite3.connect(db_path)
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    meta = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
+    con.close()
+    assert '"by": "alice"' in meta["restored"] and '"from": "board-1.db"' in meta["restored"]
+    assert _titles(saved) == ["Acme", "Globex", "Initech"]  # what the restore replaced is kept
+    # the kept copy is itself a backup: restoring it brings Initech back
+    assert cli("restore", str(saved)).code == 0
+    assert _titles(db_path) == ["Acme", "Globex", "Initech"]
+
+
+def _damage(path: Path) -> None:
+    con = sqlite3.connect(path)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name='deal'").fetchone()[0]
+    con.close()
+    with path.open("r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(bytes((i * 37 + 11) % 256 for i in range(page_size)))
+
+
+@pytest.mark.parametrize("case", ["not sqlite", "not ours", "newer", "damaged", "missing", "empty"])
+def test_restore_refuses_a_bad_backup_in_one_sentence(cli: Any, db_path: Path, board: Path, tmp_path: Path,
+                                                      case: str) -> None:
+    bad = tmp_path / "bad.db"
+    if case == "not sqlite":
+        bad.write_text("title,value\nAcme,5\n")
+        expected = f"The file {bad} is not a tuikanban database (not an SQLite file); it was left untouched."
+    elif case == "not ours":
+        con = sqlite3.connect(bad)
+        con.execute("CREATE TABLE notes (x)")
+        con.close()
+        expected = f"The file {bad} is an SQLite database but not a tuikanban one; it was left untouched."
+    elif case == "newer":
+        bad.write_bytes(board.read_bytes())
+        con = sqlite3.connect(bad)
+        con.execute("UPDATE tk_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+        con.commit()
+        con.close()
+        expected = (f"The database {bad} was written by a newer tuikanban (schema {SCHEMA_VERSION + 1}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade tuikanban to open it. It was left untouched.")
+    elif case == "damaged":
+        bad.write_bytes(board.read_bytes())
+        _damage(bad)
+        expected = f"The backup {bad} is damaged (it fails SQLite's integrity check); nothing was restored."
+    elif case == "missing":
+        expected = f"There is no backup file at {bad}."
+    else:
+        con = sqlite3.connect(bad)
+        con.close()
+        bad.write_bytes(b"")
+        expected = f"The file {bad} is an empty database, not a tuikanban backup; nothing was restored."
+    before = db_path.read_bytes()
+    result = cli("restore", str(bad))
+    assert result.code == 1
+    assert result.err.strip() == expected
+    assert "Traceback" not in result.err
+    assert db_path.read_bytes() == before
+    assert list(db_path.parent.glob("board-before-restore-*")) == []
