@@ -59,7 +59,7 @@ def test_accepted_amounts_in_usd(text: str, minor: int) -> None:
         ("", "The value is empty"),
         ("   ", "The value is empty"),
         ("1.2.3", "is not an amount"),
-        ("12,50", "is not an amount"),  # a misplaced thousands separator
+        ("12,50", "'12,50' uses a decimal comma; in USD type 12.50"),
         ("1,2345", "is not an amount"),
         ("++5", "is not an amount"),
         ("k", "is not an amount"),
@@ -175,3 +175,41 @@ def test_no_float_in_the_money_module() -> None:
     # The only float is the last step of to_json_number, made from the exact decimal text.
     assert source.count("float(") == 1
     assert "float(str(value.normalize()))" in source
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("5.000,50", "EUR", 500050),  # dots for thousands, a comma for decimals: 5000.50 euros
+        ("12,50", "EUR", 1250),
+        ("1.234.567,8", "EUR", 123456780),
+        ("5.000", "EUR", 500000),  # in a decimal-comma currency a dot group is thousands
+        ("12,500", "EUR", 1250000),  # three digits after a comma stay thousands everywhere
+        ("12.5k", "EUR", 1250000),
+        ("€5k", "EUR", 500000),
+        ("5k EUR", "EUR", 500000),
+        ("CA$3", "CAD", 300),
+        ("$3", "AUD", 300),  # "$" stands for every dollar
+    ],
+)
+def test_amounts_in_the_pipelines_own_writing(text: str, currency: str, minor: int) -> None:
+    assert parse_money(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        ("$5k", "EUR", "'$5k' is in dollars, but this pipeline counts in EUR; type the amount without the symbol, "
+                       "in EUR."),
+        ("£3", "USD", "'£3' is in pounds, but this pipeline counts in USD; type the amount without the symbol, "
+                      "in USD."),
+        ("5000 USD", "EUR", "'5000 USD' is in USD, but this pipeline counts in EUR; type the amount in EUR "
+                            "(deals are not converted)."),
+        ("5.000,50", "USD", "'5.000,50' uses a decimal comma; in USD type 5000.50 (a dot for decimals, commas for "
+                            "thousands)."),
+    ],
+)
+def test_another_currencys_amount_is_refused(text: str, currency: str, message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_money(text, currency)
+    assert str(info.value) == message

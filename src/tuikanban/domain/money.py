@@ -21,6 +21,17 @@ _SYMBOLS: dict[str, str] = {
     "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "BRL": "R$", "CNY": "CN¥", "SEK": "SEK ",
 }
 _SYMBOL_CHARS = "$€£¥₹₩"
+# Which currencies each symbol stands for: "$5k" typed into a EUR pipeline is refused, not read as euros.
+_SYMBOL_CURRENCIES: dict[str, frozenset[str]] = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "BRL", "MXN", "SGD", "HKD", "TWD", "ARS", "CLP", "COP"}),
+    "€": frozenset({"EUR"}), "£": frozenset({"GBP"}), "¥": frozenset({"JPY", "CNY"}), "₹": frozenset({"INR"}),
+    "₩": frozenset({"KRW"}),
+}
+_SYMBOL_NAMES = {"$": "dollars", "€": "euros", "£": "pounds", "¥": "yen or yuan", "₹": "rupees", "₩": "won"}
+# Currencies usually written with a decimal comma ("5.000,50"): there that form is read as people mean it.
+DECIMAL_COMMA = frozenset({"EUR", "BRL", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "TRY", "RUB", "IDR", "ARS",
+                           "COP", "CLP", "VND"})
+_COMMA_DECIMALS = re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})+|\d+),(?P<frac>\d{1,2})$|^(?P<int2>\d{1,3}(?:\.\d{3})+)$")
 _MULTIPLIERS = {"": 1, "k": 1_000, "m": 1_000_000, "mm": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000}
 # The largest amount we accept, in major units: well inside a signed 64-bit integer of minor units.
 MAX_MAJOR = Decimal(10) ** 13
@@ -54,10 +65,15 @@ def parse_money(text: str, currency: str = "USD") -> int:
     cleaned = raw.replace("\u00a0", " ").strip()
     upper = cleaned.upper()
     cur = currency.upper()
-    if upper.startswith(cur):
+    own = _SYMBOLS.get(cur, "").strip()  # what format_money writes ("CA$", "CHF") reads back
+    if len(own) > 1 and upper.startswith(own.upper()):
+        cleaned = cleaned[len(own):].strip()
+    elif upper.startswith(cur):
         cleaned = cleaned[len(cur):].strip()
     elif upper.endswith(cur):
         cleaned = cleaned[: -len(cur)].strip()
+    else:
+        _refuse_other_currency(raw, cleaned, cur)
     if re.fullmatch(r"[-+]?[^\d\s]?\s*[\d.,]+e[-+]?\d+", cleaned, re.IGNORECASE):
         raise ValidationError(f"'{raw}' is in exponent notation; type the amount in full, such as 12500 or 12.5k.")
     if cleaned.startswith("-") or cleaned.startswith("(") or "-" in cleaned:
@@ -68,7 +84,7 @@ def parse_money(text: str, currency: str = "USD") -> int:
     match = re.fullmatch(r"(?P<num>[\d.,\s_\u202f]+?)\s*(?P<suffix>k|m|mm|b|bn)?", cleaned, re.IGNORECASE)
     if not match:
         raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500, 12,500.50 or 12.5k.")
-    number = match.group("num").strip()
+    number = _decimal_comma(raw, match.group("num").strip(), cur)
     suffix = (match.group("suffix") or "").lower()
     parts = _NUMBER.fullmatch(number)
     if not parts or (parts.group("int") is None and parts.group("frac") is None):
@@ -88,6 +104,35 @@ def parse_money(text: str, currency: str = "USD") -> int:
         places = "no decimals" if exp == 0 else f"at most {exp} decimals"
         raise ValidationError(f"'{raw}' has more precision than {cur} allows ({places}).")
     return int(minor)
+
+
+def _refuse_other_currency(raw: str, cleaned: str, currency: str) -> None:
+    """Refuse an amount marked as another currency (a symbol or an ISO code that is not the pipeline's)."""
+    code = re.fullmatch(r"([A-Za-z]{3})\s*[\d.,].*|.*[\d.,kmb]\s*([A-Za-z]{3})", cleaned)
+    if code is not None:
+        other = (code.group(1) or code.group(2)).upper()
+        if other not in ("K", "M", "MM", "B", "BN") and re.fullmatch(r"[A-Z]{3}", other):
+            raise ValidationError(f"'{raw}' is in {other}, but this pipeline counts in {currency}; type the amount "
+                                  f"in {currency} (deals are not converted).")
+    for where in (cleaned[:1], cleaned[-1:]):
+        if where and where in _SYMBOL_CURRENCIES and currency not in _SYMBOL_CURRENCIES[where]:
+            raise ValidationError(f"'{raw}' is in {_SYMBOL_NAMES[where]}, but this pipeline counts in {currency}; "
+                                  f"type the amount without the symbol, in {currency}.")
+
+
+def _decimal_comma(raw: str, number: str, currency: str) -> str:
+    """"5.000,50" as 5000.50 where the currency is written that way; elsewhere a sentence saying how to type it.
+
+    A comma followed by exactly three digits stays a thousands separator everywhere ("12,500")."""
+    form = _COMMA_DECIMALS.fullmatch(number)
+    if form is None or (form.group("int2") is not None and currency not in DECIMAL_COMMA):
+        return number
+    whole = (form.group("int") or form.group("int2")).replace(".", "")
+    frac = form.group("frac")
+    if currency not in DECIMAL_COMMA:
+        raise ValidationError(f"'{raw}' uses a decimal comma; in {currency} type {whole}.{frac} "
+                              "(a dot for decimals, commas for thousands).")
+    return f"{whole}.{frac}" if frac is not None else whole
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
