@@ -155,3 +155,30 @@ def test_case_insensitive_type_on_deals(db: Database) -> None:
     assert d.type_name == "Expansion"
     with pytest.raises(NotFoundError, match=r"has no deal type named 'Renewal' \(types: Expansion\)\."):
         create_deal(db, "Sales", "Renew", user="ann", dtype="Renewal")
+
+
+# -- currency changes never corrupt money (the pipeline's deals are never converted) --------------------------
+
+
+def test_currency_change_is_refused_while_deals_count_in_the_old_currency(db: Database) -> None:
+    create_pipeline(db, "Sales", ["Lead", "Won"], currency="USD", target="250k")
+    create_deal(db, "Sales", "Acme", value="12,500.50", user="alice")
+    create_deal(db, "Sales", "Globex", value="1k", user="alice")
+    with pytest.raises(ValidationError) as info:
+        update_pipeline(db, "Sales", currency="eur")
+    assert str(info.value) == ("Sales holds 2 deals in USD, so its currency cannot change to EUR (deals are never "
+                               "converted); create a new pipeline in EUR instead.")
+    p = get_pipeline(db, "Sales")
+    assert (p.currency, p.target_minor) == ("USD", 25_000_000)  # 250,000.00 dollars, untouched
+
+
+def test_currency_change_of_an_empty_pipeline_keeps_the_target_in_major_units(db: Database) -> None:
+    create_pipeline(db, "Sales", ["Lead"], currency="USD", target="250k")
+    assert update_pipeline(db, "Sales", currency="JPY").target_minor == 250_000  # 250,000 yen: no minor unit
+    assert update_pipeline(db, "Sales", currency="KWD").target_minor == 250_000_000  # 250,000.000 dinars
+    create_pipeline(db, "Odd", ["Lead"], currency="USD", target="12.34")
+    with pytest.raises(ValidationError) as info:
+        update_pipeline(db, "Odd", currency="JPY")
+    assert str(info.value) == ("The target $12.34 has more decimals than JPY allows; set the target again in the new "
+                               "currency.")
+    assert get_pipeline(db, "Odd").currency == "USD"

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from tuikanban.domain import wip
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
-from tuikanban.domain.money import normalise_currency, parse_money
+from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, clean_text, name_key
 from tuikanban.services.common import (
     active_stages,
@@ -127,7 +127,7 @@ def update_pipeline(
                 raise DuplicateError(f"A pipeline named '{clean}' already exists.")
             p.name, p.name_key = clean, name_key(clean)
         if currency is not None:
-            p.currency = normalise_currency(currency)
+            _change_currency(s, p, normalise_currency(currency))
         if target is not UNSET:
             p.target_minor = parse_money(target, p.currency) if isinstance(target, str) else target
         if stale_days is not None:
@@ -146,6 +146,28 @@ def update_pipeline(
         return pipeline_info(p)
 
     return db.write(work)
+
+
+def _change_currency(s: Session, p: Pipeline, new: str) -> None:
+    """Change a pipeline's currency only while no deal counts in the old one: deals are never converted, and a
+    pipeline whose deals are in another currency than its own would show sums that mean nothing. The target, a
+    pipeline's own amount, keeps its value in major units (12,500 USD becomes 12,500 EUR)."""
+    old = p.currency
+    if new == old:
+        return
+    held = s.exec(select(func.count()).select_from(Deal).where(Deal.pipeline_id == p.id, Deal.currency == old)).one()
+    if held:
+        deals = "1 deal" if held == 1 else f"{held:,} deals"
+        raise ValidationError(f"{p.name} holds {deals} in {old}, so its currency cannot change to {new} (deals are "
+                              f"never converted); create a new pipeline in {new} instead.")
+    if p.target_minor is not None:
+        shift = exponent(new) - exponent(old)
+        scaled, rest = (p.target_minor * 10**shift, 0) if shift >= 0 else divmod(p.target_minor, 10**-shift)
+        if rest:
+            raise ValidationError(f"The target {format_money(p.target_minor, old)} has more decimals than {new} "
+                                  "allows; set the target again in the new currency.")
+        p.target_minor = scaled
+    p.currency = new
 
 
 # -- stages -----------------------------------------------------------------------------------------
