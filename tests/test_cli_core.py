@@ -61,10 +61,24 @@ def test_pipeline_create_and_list(cli: Any) -> None:
     assert "Lead, Qualified, Proposal" in human
 
 
-def test_pipeline_list_when_empty(cli: Any) -> None:
+def test_pipeline_list_when_empty(cli: Any, db: Any) -> None:
     r = cli("pipeline", "list")
     assert r.code == 0
     assert r.out.startswith("No pipelines yet. Create one: tuikanban pipeline create")
+
+
+def test_a_read_at_a_mistyped_db_creates_nothing(cli: Any, tmp_path: Path) -> None:
+    typo = tmp_path / "bord.db"
+    creators = "a board is created by opening it (tuikanban --db PATH), 'pipeline create', 'import' or 'demo'."
+    for command in (["pipeline", "list"], ["deal", "list", "--json"], ["aging"], ["metrics"], ["deal", "add", "X"]):
+        r = cli("--db", str(typo), *command)
+        assert (r.code, r.err.strip()) == (1, f"There is no database at {typo}; {creators}"), command
+        assert not typo.exists()
+    typo.write_bytes(b"")  # an empty file (touch, a failed copy) is not silently turned into a board either
+    r = cli("--db", str(typo), "deal", "list")
+    assert (r.code, r.err.strip()) == (1, f"The file {typo} is empty, not a board, and was left as it is; {creators}")
+    assert typo.read_bytes() == b""
+    assert cli("--db", str(typo), "pipeline", "create", "Sales", "--stages", "Lead").code == 0  # a creating command
 
 
 def test_stage_add_set_list(sales: Any) -> None:
@@ -361,12 +375,13 @@ def test_db_that_is_a_folder(cli: Any, tmp_path: Path) -> None:
 
 def test_db_in_a_missing_folder_or_under_a_file(cli: Any, tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "x.db"
-    message = assert_one_sentence_error(cli("--db", str(missing), "pipeline", "list"))
+    create = ("pipeline", "create", "Sales", "--stages", "Lead")
+    message = assert_one_sentence_error(cli("--db", str(missing), *create))
     assert message == f"The folder {missing.parent} does not exist; create it or choose another --db path."
     assert not missing.parent.exists()
     a_file = tmp_path / "plain.txt"
     a_file.write_text("hello")
-    message = assert_one_sentence_error(cli("--db", str(a_file / "x.db"), "pipeline", "list"))
+    message = assert_one_sentence_error(cli("--db", str(a_file / "x.db"), *create))
     assert message == f"The path {a_file} is a file, not a folder; choose another --db path."
     assert a_file.read_text() == "hello"
 

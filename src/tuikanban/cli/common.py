@@ -46,11 +46,13 @@ class State:
     pipeline: str | None = None
     _db: Database | None = field(default=None, repr=False)
 
-    def db(self, *, readonly: bool = False) -> Database:
+    def db(self, *, readonly: bool = False, create: bool = False) -> Database:
+        """The database the command means. Only commands that create a board pass `create` (pipeline create,
+        import, demo, and the board itself): a read at a mistyped --db must not leave an empty board behind."""
         if self._db is None:
             from tuikanban.store.engine import open_database
 
-            self._db = open_database(self.db_path, readonly=readonly)
+            self._db = open_database(self.db_path, readonly=readonly, create=create)
         return self._db
 
     def close(self) -> None:

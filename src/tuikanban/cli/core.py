@@ -47,7 +47,8 @@ def pipeline_create(
     from tuikanban.services.pipelines import create_pipeline
 
     type_names = [t for t in (types or "").split(",") if t.strip()]
-    p = create_pipeline(state(ctx).db(), name, stages, currency=currency, target=target, stale_days=stale_days,
+    p = create_pipeline(state(ctx).db(create=True), name, stages, currency=currency, target=target,
+                        stale_days=stale_days,
                         types=type_names, make_default=default)
     say(f"Created pipeline {p.id}: ", cell(p.name))
 

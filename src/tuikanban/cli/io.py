@@ -70,7 +70,7 @@ def import_command(
     st = state(ctx)
     text = sio.read_text_file(file)
     rows = text.count("\n")
-    db = st.db()
+    db = st.db(create=True)
     try:
         with _progress_bar(rows) as progress:
             if sio.looks_like_json(file, text):

@@ -322,6 +322,9 @@ def _create_file(path: Path, *, private: bool) -> None:
         ) from None
 
 
+_CREATORS = ("a board is created by opening it (tuikanban --db PATH), 'pipeline create', 'import' or 'demo'")
+
+
 def open_database(
     path: Path | str | None = None, *, create: bool = True, readonly: bool = False, private: bool | None = None
 ) -> Database:
@@ -339,9 +342,11 @@ def open_database(
         private = False
     if db_path.exists():
         version, _ = _inspect_existing(db_path)
+        if version is None and not create and not readonly:
+            raise DatabaseError(f"The file {db_path} is empty, not a board, and was left as it is; {_CREATORS}.")
     else:
         if not create:
-            raise DatabaseError(f"There is no database at {db_path}.")
+            raise DatabaseError(f"There is no database at {db_path}; {_CREATORS}.")
         if readonly:
             raise DatabaseError(f"There is no database at {db_path} to open read-only.")
         _create_file(db_path, private=private)
