@@ -34,6 +34,14 @@ class StaleEditError(TuikanbanError):
     """An edit based on a version of the deal that someone else has changed since."""
 
 
+class StaleMoveError(StaleEditError):
+    """A move, reorder, close or reopen of a deal that someone else moved or closed since the user saw it."""
+
+    def __init__(self, message: str, *, deal_id: int) -> None:
+        super().__init__(message)
+        self.deal_id = deal_id
+
+
 class DatabaseError(TuikanbanError):
     """The database file cannot be used: not ours, damaged, locked, read-only, newer, full."""
 

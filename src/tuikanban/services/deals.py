@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from tuikanban.domain import clock, wip
-from tuikanban.domain.errors import StaleEditError, ValidationError, WipLimitError
+from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
 from tuikanban.domain.models import ActivityView, DealView, EventView, MoveResult
 from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money, to_decimal
 from tuikanban.domain.text import clean_text
@@ -213,13 +213,16 @@ def move_deal(
     at: datetime | str | None = None,
     force_reason: str | None = None,
     expected_version: int | None = None,
+    seen_stage_id: int | None = None,
 ) -> MoveResult:
-    """Move an open deal to another stage of its pipeline, enforcing WIP limits."""
+    """Move an open deal to another stage of its pipeline, enforcing WIP limits. With `seen_stage_id` (the stage
+    the board showed), the move is refused if the deal has left that stage meanwhile."""
     ts = when(at)
 
     def work(s: Session) -> MoveResult:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
+        _check_seen(s, deal, stage_id=seen_stage_id, user=user, doing="moved")
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is {deal.status}; reopen it before moving it.")
         p = s.get(Pipeline, deal.pipeline_id)
@@ -285,17 +288,59 @@ def _check_version(deal: Deal, expected: int | None) -> None:
         )
 
 
+def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doing: str) -> None:
+    """Refuse an action based on a deal the user saw open in `stage_id` if it is no longer there.
+
+    Checked inside the write transaction, so a move made from a board that was a moment out of date never silently
+    undoes another rep's move: the sentence says who moved the deal where (see docs/RULES.md, "Concurrent edits").
+    """
+    if stage_id is None or (deal.status == "open" and deal.stage_id == stage_id):
+        return
+    last = s.exec(
+        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(("move", "won", "lost", "reopen", "undo")))
+        .order_by(col(Event.id).desc())
+    ).first()
+    who = _who(last.user if last is not None else "", user)
+    if deal.status != "open":
+        what = f"marked this deal {deal.status}"
+    else:
+        stage = s.get(Stage, deal.stage_id)
+        what = f"moved this deal to {stage.name if stage else 'another stage'}"
+    when_text = "" if last is None else " " + _ago(clock.as_utc(last.at))
+    raise StaleMoveError(f"{who} {what}{when_text}, so it was not {doing}.", deal_id=deal.id or 0)
+
+
+def _who(actor: str, user: str) -> str:
+    """The subject of a sentence about another rep's action: their name as they typed it, or You / Someone."""
+    if not actor:
+        return "Someone"
+    return "You (in another window)" if actor == user else actor
+
+
+def _ago(at: datetime) -> str:
+    seconds = (clock.now() - at).total_seconds()
+    if seconds < 90:
+        return "a moment ago"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} hours ago"
+    return f"on {at:%Y-%m-%d}"
+
+
 # -- reorder ----------------------------------------------------------------------------------------
 
 
-def reorder_deal(db: Database, deal_id: int, direction: int, *, user: str, same_type: bool = False) -> bool:
+def reorder_deal(db: Database, deal_id: int, direction: int, *, user: str, same_type: bool = False,
+                 seen_stage_id: int | None = None) -> bool:
     """Swap a deal with its neighbour above (-1) or below (+1) in its column (or its swimlane cell).
 
-    Returns False when the deal is already at that end.
+    Returns False when the deal is already at that end. With `seen_stage_id`, refused if the deal left that stage.
     """
 
     def work(s: Session) -> bool:
         deal = get_deal_row(s, deal_id)
+        _check_seen(s, deal, stage_id=seen_stage_id, user=user, doing="reordered")
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is {deal.status}; only open deals can be reordered.")
         q = select(Deal).where(Deal.stage_id == deal.stage_id, Deal.status == "open", Deal.id != deal.id)
@@ -457,12 +502,13 @@ def _ev(value: Any) -> str | None:
 
 
 def win_deal(db: Database, deal_id: int, *, user: str, at: datetime | str | None = None,
-             expected_version: int | None = None) -> DealView:
+             expected_version: int | None = None, seen_stage_id: int | None = None) -> DealView:
     ts = when(at)
 
     def work(s: Session) -> DealView:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
+        _check_seen(s, deal, stage_id=seen_stage_id, user=user, doing="marked won")
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "won")
@@ -478,7 +524,7 @@ def win_deal(db: Database, deal_id: int, *, user: str, at: datetime | str | None
 
 
 def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetime | str | None = None,
-              expected_version: int | None = None) -> DealView:
+              expected_version: int | None = None, seen_stage_id: int | None = None) -> DealView:
     clean_reason = _clean_field(reason, "lost reason", 500)
     if not clean_reason:
         raise ValidationError("Marking a deal lost needs a reason.")
@@ -487,6 +533,7 @@ def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetim
     def work(s: Session) -> DealView:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
+        _check_seen(s, deal, stage_id=seen_stage_id, user=user, doing="marked lost")
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "lost")
@@ -502,12 +549,23 @@ def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetim
 
 
 def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: datetime | str | None = None,
-                force_reason: str | None = None, expected_version: int | None = None) -> DealView:
+                force_reason: str | None = None, expected_version: int | None = None,
+                seen_status: str | None = None) -> DealView:
+    """Reopen a won or lost deal into `stage`. With `seen_status` (what the closed-deals list showed), refused
+    with a sentence if someone reopened it meanwhile."""
     ts = when(at)
 
     def work(s: Session) -> DealView:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
+        if seen_status is not None and deal.status == "open":
+            stage_now = s.get(Stage, deal.stage_id)
+            last = s.exec(select(Event).where(Event.deal_id == deal.id, Event.kind == "reopen")
+                          .order_by(col(Event.id).desc())).first()
+            who = _who(last.user if last is not None else "", user)
+            ago = "" if last is None else " " + _ago(clock.as_utc(last.at))
+            raise StaleMoveError(f"{who} reopened this deal into "
+                                 f"{stage_now.name if stage_now else 'a stage'}{ago}.", deal_id=deal.id or 0)
         if deal.status == "open":
             raise ValidationError(f"Deal {deal_id} is already open.")
         if deal.closed_at is not None and ts < clock.as_utc(deal.closed_at):
