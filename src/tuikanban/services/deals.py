@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
+from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
 from tuikanban.domain.models import ActivityView, DealView, EventView, MoveResult
 from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money, to_decimal
 from tuikanban.domain.text import clean_text
@@ -385,6 +386,62 @@ def _spread_ranks(s: Session, stage_id: int) -> None:
 # -- edit -------------------------------------------------------------------------------------------
 
 EDITABLE = ("title", "company", "contact", "value", "currency", "owner", "type", "close", "notes")
+FIELD_LABELS = {"title": "title", "company": "company", "contact": "contact", "value": "value",
+                "currency": "currency", "owner": "owner", "type": "deal type", "close": "expected close date",
+                "notes": "notes"}
+
+
+def edit_base(deal: DealView) -> dict[str, Any]:
+    """What an edit form loaded, field by field, as `edit_deal(base=...)` compares it with what is stored now."""
+    return {"title": deal.title, "company": deal.company, "contact": deal.contact, "value": deal.value_minor,
+            "currency": deal.currency, "owner": deal.owner, "type": deal.type_id, "close": deal.expected_close,
+            "notes": deal.notes}
+
+
+def _stored(deal: Deal) -> dict[str, Any]:
+    return {"title": deal.title, "company": deal.company, "contact": deal.contact, "value": deal.value_minor,
+            "currency": deal.currency, "owner": deal.owner, "type": deal.type_id, "close": deal.expected_close,
+            "notes": deal.notes}
+
+
+def _typed(s: Session, p: Pipeline, deal: Deal, changes: dict[str, Any]) -> dict[str, Any]:
+    """The user's values in stored form (cleaned text, minor units, ids, dates), to compare with `_stored`."""
+    currency = normalise_currency(changes["currency"]) if changes.get("currency") else deal.currency
+    out: dict[str, Any] = {}
+    for name, raw in changes.items():
+        if name == "title":
+            out[name] = _clean_title(raw)
+        elif name in ("company", "contact"):
+            out[name] = _clean_field(raw, name)
+        elif name == "notes":
+            out[name] = _clean_field(raw, "notes", MAX_NOTES, multiline=True)
+        elif name == "currency":
+            out[name] = currency
+        elif name == "value":
+            out[name] = _money(raw, currency)
+        elif name == "owner":
+            out[name] = _clean_field(raw, "owner", 200)
+        elif name == "type":
+            out[name] = resolve_type(s, p, raw).id if raw not in (None, "") else None
+        elif name == "close":
+            out[name] = _close_date(raw)
+    return out
+
+
+def _merge_or_refuse(s: Session, p: Pipeline, deal: Deal, changes: dict[str, Any], base: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """The changes this user made that can be saved; EditConflictError when someone else changed the same field."""
+    mine = _typed(s, p, deal, changes)
+    merged = merge_fields(base, mine, _stored(deal))
+    if merged.conflicts:
+        conflicts = []
+        for name in merged.conflicts:
+            last = s.exec(select(Event).where(Event.deal_id == deal.id, Event.kind == "edit", Event.field == name)
+                          .order_by(col(Event.id).desc())).first()
+            conflicts.append(FieldConflict(name, mine[name], _stored(deal)[name], last.user if last else "",
+                                           clock.as_utc(last.at) if last else None))
+        raise EditConflictError(conflict_sentence(conflicts, FIELD_LABELS), conflicts)
+    return {name: changes[name] for name in merged.apply}
 
 
 def edit_deal(
@@ -395,22 +452,27 @@ def edit_deal(
     user: str,
     at: datetime | str | None = None,
     expected_version: int | None = None,
+    base: dict[str, Any] | None = None,
 ) -> tuple[DealView, list[str]]:
     """Apply field changes; each changed field becomes one `edit` event. Returns the deal and changed fields.
 
     Keys: title, company, contact, value (text or minor units), currency, owner, type (name, id or ""),
-    close (YYYY-MM-DD, date or ""), notes. Unchanged values make no event.
+    close (YYYY-MM-DD, date or ""), notes. Unchanged values make no event. With `base` (`edit_base` of the deal
+    the form loaded) only the fields the user changed are saved, merged with what others saved meanwhile
+    (domain.merge); a field both changed raises EditConflictError and nothing is saved.
     """
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"Unknown deal field: {', '.join(sorted(unknown))}.")
     ts = when(at)
+    submitted = changes
 
     def work(s: Session) -> tuple[DealView, list[str]]:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
         p = s.get(Pipeline, deal.pipeline_id)
         assert p is not None
+        changes = _merge_or_refuse(s, p, deal, submitted, base) if base is not None else submitted
         changed: list[str] = []
 
         def record(field: str, old: Any, new: Any) -> None:
