@@ -56,3 +56,26 @@ def test_the_same_field_changed_by_both_is_a_conflict_and_nothing_is_saved(db: D
                               base=bobs_form)
     assert changed == ["notes", "value"]
     assert (view.value_minor, view.notes) == (1_500_000, "mine")
+
+
+def test_settings_saves_merge_too(db: Database) -> None:
+    from tuikanban.services.pipelines import get_pipeline, list_stages, set_stage, update_pipeline
+
+    create_pipeline(db, "Sales", ["Lead", "Proposal"], target="100k")
+    loaded = {"name": "Sales", "currency": "USD", "target": 10_000_000, "stale_days": 10, "lost_reasons": []}
+    update_pipeline(db, "Sales", stale_days=14)  # carol, meanwhile
+    # dave's screen submits every field; he changed only the target: carol's stale days stay
+    p = update_pipeline(db, "Sales", name="Sales", currency="USD", target="120k", stale_days=10, base=loaded)
+    assert (p.target_minor, p.stale_days) == (12_000_000, 14)
+    with pytest.raises(EditConflictError) as info:
+        update_pipeline(db, "Sales", stale_days=21, base=loaded)  # he changed stale days too: carol's 14 is kept
+    assert str(info.value) == ("Someone else changed the stale days while you were editing; nothing was saved. For "
+                               "each, keep yours or take theirs, then save again.")
+    assert get_pipeline(db, "Sales").stale_days == 14
+    stage_loaded = {"wip_max": None, "expected_days": None, "exit_criteria": ""}
+    set_stage(db, "Sales", "Proposal", wip_max=5)
+    st = set_stage(db, "Sales", "Proposal", base=stage_loaded, wip_max=None, expected_days=9, exit_criteria="")
+    assert (st.wip_max, st.expected_days) == (5, 9)
+    with pytest.raises(EditConflictError):
+        set_stage(db, "Sales", "Proposal", base=stage_loaded, wip_max=3)
+    assert [s.wip_max for s in list_stages(db, "Sales")] == [None, 5]

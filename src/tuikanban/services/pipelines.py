@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from tuikanban.domain import wip
 from tuikanban.domain.errors import DuplicateError, ValidationError
+from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, clean_text, name_key
@@ -117,24 +118,36 @@ def update_pipeline(
     stale_days: int | None = None,
     lost_reasons: list[str] | None = None,
     make_default: bool | None = None,
+    base: dict[str, Any] | None = None,
 ) -> PipelineInfo:
+    """Change a pipeline's settings (None or UNSET keeps one). With `base` (what the settings screen loaded:
+    name, currency, target in minor units, stale_days, lost_reasons as a list) only the settings this user changed
+    are saved, and one someone else changed meanwhile is an EditConflictError (domain.merge)."""
+
     def work(s: Session) -> PipelineInfo:
         p = resolve_pipeline(s, ref)
-        if name is not None:
+        keep = None if base is None else _pipeline_merge(p, base, name=name, currency=currency, target=target,
+                                                         stale_days=stale_days, lost_reasons=lost_reasons)
+
+        def wanted(key: str, value: Any) -> bool:
+            return value is not None and value is not UNSET and (keep is None or key in keep)
+        if wanted("name", name):
+            assert name is not None
             clean = clean_name(name, what="pipeline")
             other = s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first()
             if other is not None and other.id != p.id:
                 raise DuplicateError(f"A pipeline named '{clean}' already exists.")
             p.name, p.name_key = clean, name_key(clean)
-        if currency is not None:
+        if wanted("currency", currency):
+            assert currency is not None
             _change_currency(s, p, normalise_currency(currency))
-        if target is not UNSET:
+        if target is not UNSET and (keep is None or "target" in keep):
             p.target_minor = parse_money(target, p.currency) if isinstance(target, str) else target
-        if stale_days is not None:
+        if stale_days is not None and wanted("stale_days", stale_days):
             if stale_days < 1:
                 raise ValidationError("The stale-activity days must be at least 1.")
             p.stale_days = stale_days
-        if lost_reasons is not None:
+        if lost_reasons is not None and wanted("lost_reasons", lost_reasons):
             p.lost_reasons = "\n".join(clean_text(r).strip() for r in lost_reasons if r.strip())
         if make_default is not None:
             if make_default:
@@ -146,6 +159,39 @@ def update_pipeline(
         return pipeline_info(p)
 
     return db.write(work)
+
+
+PIPELINE_LABELS = {"name": "name", "currency": "currency", "target": "target", "stale_days": "stale days",
+                   "lost_reasons": "lost reasons"}
+
+
+def _pipeline_merge(p: Pipeline, base: dict[str, Any], **given: Any) -> set[str]:
+    """Refuse a pipeline settings save whose changed fields someone else changed to something else meanwhile."""
+    mine: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None or value is UNSET:
+            continue
+        if key == "name":
+            value = clean_name(value, what="pipeline")
+        elif key == "currency":
+            value = normalise_currency(value)
+        elif key == "target" and isinstance(value, str):
+            value = parse_money(value, p.currency)
+        elif key == "lost_reasons":
+            value = [clean_text(r).strip() for r in value if r.strip()]
+        mine[key] = value
+    theirs = {"name": p.name, "currency": p.currency, "target": p.target_minor, "stale_days": p.stale_days,
+              "lost_reasons": [r for r in p.lost_reasons.split("\n") if r]}
+    return set(_merged(mine, base, {k: theirs[k] for k in mine}, PIPELINE_LABELS))
+
+
+def _merged(mine: dict[str, Any], base: dict[str, Any], theirs: dict[str, Any], labels: dict[str, str]
+            ) -> dict[str, Any]:
+    merged = merge_fields(base, mine, theirs)
+    if merged.conflicts:
+        conflicts = [FieldConflict(k, mine[k], theirs[k]) for k in merged.conflicts]
+        raise EditConflictError(conflict_sentence(conflicts, labels), conflicts)
+    return merged.apply
 
 
 def _change_currency(s: Session, p: Pipeline, new: str) -> None:
@@ -253,13 +299,27 @@ def _apply_stage_settings(stage: Stage, settings: dict[str, Any]) -> None:
         setattr(stage, key, value)
 
 
-def set_stage(db: Database, pipeline: str | int | None, stage: str | int, **settings: Any) -> StageInfo:
-    """Change a stage's limits and settings; pass None to clear a limit, leave a key out to keep it."""
+STAGE_LABELS = {"wip_max": "WIP max", "wip_min": "WIP min", "rep_wip_max": "per-rep WIP max",
+                "expected_days": "expected days", "probability": "probability", "exit_criteria": "exit criteria"}
+
+
+def set_stage(db: Database, pipeline: str | int | None, stage: str | int, *, base: dict[str, Any] | None = None,
+              **settings: Any) -> StageInfo:
+    """Change a stage's limits and settings; pass None to clear a limit, leave a key out to keep it.
+
+    With `base` (the settings the screen loaded, by the same keys) only what this user changed is saved, and a
+    setting someone else changed meanwhile to another value is an EditConflictError (domain.merge)."""
 
     def work(s: Session) -> StageInfo:
         p = resolve_pipeline(s, pipeline)
         st = resolve_stage(s, p, stage)
-        _apply_stage_settings(st, settings)
+        chosen = settings
+        if base is not None:
+            mine = {k: v for k, v in settings.items() if v is not UNSET}
+            if isinstance(mine.get("exit_criteria"), str):
+                mine["exit_criteria"] = clean_text(mine["exit_criteria"], multiline=True).strip()
+            chosen = _merged(mine, base, {k: getattr(st, k) for k in mine}, STAGE_LABELS)
+        _apply_stage_settings(st, chosen)
         s.add(st)
         return stage_info(st)
 
