@@ -1,0 +1,68 @@
+"""Is the file at a board's path still the database the board opened?
+
+An open board holds its database by file descriptor. When the file at its path is deleted, moved away, replaced
+(`mv other.db board.db`, `cp backup.db board.db`, `demo --fresh`) or upgraded by a newer tuikanban, whatever the
+board writes afterwards goes into a deleted inode or over another board's pages, and is silently lost. So the
+board takes the file's identity when it opens and compares it on every live-update tick (a `stat` and one small
+read): when it changed, the board stops writing and says what happened in one sentence (see docs/RULES.md,
+"Shared boards").
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuikanban.store.engine import sqlite_uri
+from tuikanban.store.tables import SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    device: int
+    inode: int
+    schema: int  # the schema version written in the file
+    max_event: int  # the newest event id: a file that goes back in time was replaced by an older copy
+
+
+def identity(path: Path) -> FileIdentity | None:
+    """The identity of the database at `path`, or None when there is no readable tuikanban database there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    try:
+        con = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute("SELECT value FROM tk_meta WHERE key = 'schema_version'").fetchone()
+        top = con.execute("SELECT COALESCE(MAX(id), 0) FROM event").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    try:
+        schema = int(row[0]) if row else 0
+    except ValueError:
+        schema = 0
+    return FileIdentity(st.st_dev, st.st_ino, schema, int(top[0]))
+
+
+def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> str | None:
+    """One sentence when the file at `path` is no longer the database the board opened (None when it still is)."""
+    if now is None:
+        if not path.exists():
+            return f"The board file {path} was deleted or moved away; nothing more is written to it."
+        return f"The board file {path} can no longer be read as a board; nothing more is written to it."
+    if (now.device, now.inode) != (opened.device, opened.inode):
+        return f"The board file {path} was replaced by another file; nothing more is written to the old one."
+    if now.schema > SCHEMA_VERSION:
+        return (f"The board file {path} was upgraded by a newer tuikanban (schema {now.schema}); this board stops "
+                "writing to it.")
+    if now.max_event < opened.max_event:
+        return (f"The board file {path} was overwritten by an older copy; nothing more is written to it until it "
+                "is reopened.")
+    return None
