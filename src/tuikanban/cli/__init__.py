@@ -147,6 +147,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except PermissionError as exc:  # a backstop: the database's own checks name the group and the fix
+        err.print(_safe(f"You may not use {exc.filename or 'a file this command needs'} (permission denied); "
+                        "'ls -ld' shows its group and 'id' shows yours."), highlight=False)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)
     if isinstance(code, int) and code != 0:

@@ -33,6 +33,7 @@ from tuikanban.store.engine import (
     default_db_path,
     integrity_report,
     open_database,
+    permission_problem,
 )
 from tuikanban.store.tables import SCHEMA_VERSION, Deal, Event, Stay
 
@@ -77,6 +78,9 @@ def backup(source: Path | str | None, target: Path | str, *, force: bool = False
     With `keep`, the target must be a folder, and only the newest `keep` dated copies of this board stay in it.
     """
     src = resolve_db_path(source)
+    problem = permission_problem(src)
+    if problem:
+        raise DatabaseError(problem)
     if not src.exists():
         raise DatabaseError(f"There is no database at {src} to back up.")
     _inspect_existing(src)  # refuses a file that is not ours, is damaged or is newer, before anything is written
@@ -159,6 +163,9 @@ def _same_file(a: Path, b: Path) -> bool:
 def doctor(path: Path | str | None) -> list[Check]:
     """Every check, in the order a person would want to read them. Nothing is written to the database."""
     db_path = resolve_db_path(path)
+    problem = permission_problem(db_path)
+    if problem:
+        return [Check("access", PROBLEM, problem, "Run 'id' to see your groups in this login.")]
     checks: list[Check] = []
     if not db_path.exists():
         checks.append(Check("database", PROBLEM, f"There is no database at {db_path}.",
