@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pyte
 import pytest
+
 from team_helpers import Team, open_tmp, rep_python, team
 
 __all__ = ["open_tmp", "team"]  # fixtures
