@@ -111,24 +111,40 @@ def _runnable_by_others(path: Path) -> bool:
     return bool(os.stat(path).st_mode & 0o004)
 
 
-def rep_python(folder: Path) -> Path:
-    """A python in `folder` that every user can run and that imports this tuikanban (or skip with one reason)."""
+@pytest.fixture(scope="session")
+def rep_python() -> Iterator[Path]:
+    """A python every user can run that imports this tuikanban (or skip with one reason), for the whole session.
+
+    Its base is the runner's own interpreter where others can run it, else the system's python3 of the same
+    version. It finds this tuikanban and its dependencies through a .pth file; where others cannot read them (a
+    checkout or venv under /root), they are copied into its folder first (a few seconds, once per session).
+    """
+    need_root()
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [Path(getattr(sys, "_base_executable", sys.executable)), Path(sys.executable),
                   Path(f"/usr/bin/python{version}")]
     base = next((c for c in candidates if c.exists() and _runnable_by_others(c)), None)
     if base is None:
         pytest.skip(f"no Python {version} that other users can run (the runner's lives in a private folder)")
-    libs = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    private = [p for p in (*libs, str(SRC)) if not _runnable_by_others(Path(p))]
-    if private:
-        pytest.skip(f"other users cannot read {private[0]}; put the checkout and its venv in a world-readable place")
-    venv = folder / "venv"
-    subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True,
-                   timeout=120)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; "
-                                "print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True,
-                               text=True).stdout.strip())
-    (site / "tuikanban-under-test.pth").write_text("\n".join([str(SRC), *sorted(libs)]) + "\n")
-    subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
-    return venv / "bin" / "python"
+    folder = Path(tempfile.mkdtemp(prefix="tk-python-"))
+    folder.chmod(0o755)
+    try:
+        venv = folder / "venv"
+        subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True,
+                       timeout=120)
+        site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; "
+                                    "print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True,
+                                   text=True).stdout.strip())
+        paths = []
+        for i, lib in enumerate([str(SRC), *sorted({sysconfig.get_paths()["purelib"],
+                                                    sysconfig.get_paths()["platlib"]})]):
+            if not _runnable_by_others(Path(lib)):
+                copy = folder / f"lib{i}"
+                shutil.copytree(lib, copy, symlinks=True)
+                lib = str(copy)
+            paths.append(lib)
+        (site / "tuikanban-under-test.pth").write_text("\n".join(paths) + "\n")
+        subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
+        yield venv / "bin" / "python"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

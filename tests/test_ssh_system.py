@@ -37,7 +37,7 @@ import pytest
 
 from team_helpers import Team, open_tmp, rep_python, team
 
-__all__ = ["open_tmp", "team"]  # fixtures
+__all__ = ["open_tmp", "rep_python", "team"]  # fixtures
 
 pytestmark = pytest.mark.slow
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -93,10 +93,10 @@ def _keygen(path: Path) -> str:
 
 
 @pytest.fixture
-def host(team: Team, open_tmp: Path) -> Iterator[Host]:
+def host(team: Team, open_tmp: Path, rep_python: Path) -> Iterator[Host]:
     if not Path(SSHD).exists():
         pytest.skip("OpenSSH's server (sshd) is not installed (apt-get install -y openssh-server)")
-    python = rep_python(open_tmp)
+    python = rep_python
     tag = os.getpid() % 100000
     homes = open_tmp / "home"
     homes.mkdir(mode=0o755)

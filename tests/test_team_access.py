@@ -16,13 +16,13 @@ from team_helpers import Team, as_user, open_tmp, rep_python, team
 from tuikanban.services import deals, pipelines
 from tuikanban.store.engine import Database, open_database
 
-__all__ = ["open_tmp", "team"]  # fixtures
+__all__ = ["open_tmp", "rep_python", "team"]  # fixtures
 
 
 @pytest.fixture
-def board(team: Team, open_tmp: Path) -> Iterator[tuple[Team, Path, Path]]:
+def board(team: Team, open_tmp: Path, rep_python: Path) -> Iterator[tuple[Team, Path, Path]]:
     """A board shared with the team's group by `tuikanban share`, and a Python the reps can run."""
-    python = rep_python(open_tmp)
+    python = rep_python
     folder = open_tmp / "srv"
     r = subprocess.run([str(python), "-m", "tuikanban", "share", "--group", team.group, "--dir", str(folder),
                         "--wrapper", str(open_tmp / "tk-team")], capture_output=True, text=True, timeout=120)
