@@ -26,7 +26,7 @@ def board(team: Team, open_tmp: Path, rep_python: Path) -> Iterator[tuple[Team, 
     folder = open_tmp / "srv"
     r = subprocess.run([str(python), "-m", "tuikanban", "share", "--group", team.group, "--dir", str(folder),
                         "--wrapper", str(open_tmp / "tk-team")], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    assert (r.returncode, r.stderr) == (0, "")  # no warning: the reps can run this Python
     db = open_database(folder / "board.db")
     pipelines.create_pipeline(db, "Sales", "Lead,Proposal,Won")
     deals.create_deal(db, "Sales", "Checkpointed", user="root", value="100")

@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from tuikanban.cli import app
-from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
+from tuikanban.cli.common import cell, emit_json, err, fitted_table, out, say, state
 
 
 @app.command("share")
@@ -43,6 +43,9 @@ def share_command(
     say("  ", Text(share.cron_line(opts)))
     say("A key that gets only the board (a line in the rep's authorized_keys, with their public key):")
     say("  ", Text(share.authorized_keys_line(opts)))
+    for path in share.private_paths():
+        err.print(Text(f"Warning: other users cannot reach {path}, so the reps cannot run this tuikanban; install "
+                       "it in a virtualenv every rep can read (see 'Sharing a board over SSH' in the README)."))
     if dry_run:
         say("Nothing was changed (--dry-run).")
 

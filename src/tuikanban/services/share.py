@@ -141,6 +141,23 @@ def program() -> tuple[str, str | None]:
     return python, None if found else source
 
 
+def private_paths() -> list[str]:
+    """The folders of this tuikanban that other users cannot reach (an install under /root or a home folder)."""
+    python, pythonpath = program()
+    found = []
+    for path in (python, str(Path(python).resolve()), pythonpath):
+        if path and not _reachable_by_others(Path(path)):
+            found.append(path)
+    return found
+
+
+def _reachable_by_others(path: Path) -> bool:
+    try:
+        return all(p.stat().st_mode & stat.S_IXOTH for p in path.parents) and bool(path.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
 def wrapper_text(opts: ShareOptions) -> str:
     python, pythonpath = program()
     lines = [
@@ -216,4 +233,7 @@ def run(opts: ShareOptions, *, dry_run: bool) -> list[Step]:
     return todo
 
 
-__all__ = ["ShareOptions", "Step", "authorized_keys_line", "cron_line", "options", "plan", "run", "wrapper_text"]
+__all__ = [
+    "ShareOptions", "Step", "authorized_keys_line", "cron_line", "options", "plan", "private_paths", "run",
+    "wrapper_text",
+]
