@@ -298,3 +298,16 @@ def test_the_board_without_a_terminal_says_so_at_once(tmp_path: Path, stdin_tty:
                                          "as 'tuikanban deal list'.")
     assert elapsed < 1.0 + 1.0  # the one sentence within a second (plus the interpreter's start on a busy host)
     assert not (tmp_path / "b.db").exists()
+
+
+def test_share_leaves_a_file_that_is_not_a_board_alone(cli: Any, tmp_path: Path, team_group: str) -> None:
+    folder = tmp_path / "srv"
+    folder.mkdir()
+    (folder / "board.db").write_text("my notes")
+    for extra in (("--dry-run",), ()):
+        r = cli("share", "--group", team_group, "--dir", str(folder), "--wrapper", str(tmp_path / "tk"), *extra)
+        assert r.code == 1
+        assert r.err.strip() == (f"The file {folder / 'board.db'} is not a tuikanban database (not an SQLite file); "
+                                 "it was left untouched.")
+    assert (folder / "board.db").read_text() == "my notes"
+    assert not (tmp_path / "tk").exists() and mode(folder) != FOLDER_MODE
