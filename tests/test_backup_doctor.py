@@ -60,7 +60,8 @@ def test_backup_copies_the_board(cli: Any, db_path: Path, tmp_path: Path) -> Non
     assert digest(db_path) == before  # the source is only read
     assert tk_checks.integrity(target) == ["ok"]
     assert deal_titles(target) == [f"Deal {i}" for i in range(5)]
-    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(db_path.stat().st_mode)
+    assert stat.S_IMODE(db_path.stat().st_mode) & stat.S_IRGRP  # the board is group-readable (umask 022) ...
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # ... so its backup is too, but never world-readable
     assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
     listed = cli("--db", str(target), "deal", "list", "--json")  # the copy is a working board
     assert [d["title"] for d in json.loads(listed.out)["deals"]] == [f"Deal {i}" for i in range(5)][::-1]

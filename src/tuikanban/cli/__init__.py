@@ -59,7 +59,7 @@ def _register() -> None:
     import importlib
 
     # Optional command modules (each registers its commands on `app`).
-    for name in ("aging", "metrics", "io", "admin", "demo", "config", "restore", "settings"):
+    for name in ("aging", "metrics", "io", "admin", "demo", "config", "restore", "settings", "team"):
         try:
             importlib.import_module(f"tuikanban.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -147,6 +147,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except PermissionError as exc:  # a backstop: the database's own checks name the group and the fix
+        err.print(_safe(f"You may not use {exc.filename or 'a file this command needs'} (permission denied); "
+                        "'ls -ld' shows its group and 'id' shows yours."), highlight=False)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)
     if isinstance(code, int) and code != 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,13 +16,19 @@ from tuikanban.domain.text import clean_text
 @app.command("backup")
 def backup_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(metavar="PATH", help="Backup file, or a folder to hold a dated copy.")],
+    # a str, not a Path: a trailing '/' ("into this folder") must survive
+    path: Annotated[str, typer.Argument(metavar="PATH", help="Backup file, or a folder to hold a dated copy.")],
     force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+    keep: Annotated[int | None, typer.Option("--keep", metavar="N",
+                                             help="Into a folder: keep only the newest N dated copies.")] = None,
 ) -> None:
-    """Copy the database with SQLite's online backup API (safe while others are using the board)."""
+    """Copy the database with SQLite's online backup API (safe while others are using the board).
+
+    PATH ending in '/' (or an existing folder) gets a dated copy, for example board-20260302-120000.db.
+    """
     from tuikanban.services.health import backup
 
-    result = backup(state(ctx).db_path, path, force=force)
+    result = backup(state(ctx).db_path, path, force=force, keep=keep)
     size = result.size / 1024
     shown = f"{size / 1024:.1f} MB" if size >= 1024 else f"{size:.0f} KB"
     say(f"Backed up {result.source} to {result.target} ({shown}).")

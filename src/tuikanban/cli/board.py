@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+
 from tuikanban.cli.common import State
+from tuikanban.domain.errors import ValidationError
+
+NO_TERMINAL = ("The board needs a terminal: connect with 'ssh -t', or run a command such as "
+               "'tuikanban deal list'.")
 
 
 def open_board(state: State) -> None:
+    # Checked before Textual is imported: without a terminal on both ends (ssh without -t, cron, a pipe) the
+    # app would spin on a dead input forever.
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ValidationError(NO_TERMINAL)
     from tuikanban.ui.app import run_board
 
     run_board(db_path=state.db_path, user=state.user, theme=state.theme, pipeline=state.pipeline)

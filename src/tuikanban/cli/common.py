@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tuikanban.domain.errors import TuikanbanError
-from tuikanban.domain.text import display
+from tuikanban.domain.text import display, json_safe, visible
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -86,8 +86,26 @@ def say(*parts: str | Text) -> None:
 
 
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+    """Print a JSON document; text from the file (any rep can write it) reaches the terminal escaped."""
+    sys.stdout.write(json_safe(json.dumps(document, ensure_ascii=False, indent=2, default=str)))
     sys.stdout.write("\n")
+
+
+class SafeStream:
+    """A text stream for stdout that escapes what must not reach a terminal: `json_safe` for JSON (lossless), or
+    for other text every control character but newline, carriage return and tab written visibly."""
+
+    def __init__(self, target: Any, *, json_text: bool) -> None:
+        self._target = target
+        self._json = json_text
+
+    def write(self, text: str) -> int:
+        safe = json_safe(text) if self._json else "".join(
+            ch if ch in "\n\r\t" else visible(ch) for ch in text)
+        return int(self._target.write(safe))
+
+    def flush(self) -> None:
+        self._target.flush()
 
 
 def cell(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> Text:

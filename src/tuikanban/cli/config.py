@@ -9,6 +9,7 @@ from rich.text import Text
 
 from tuikanban.cli import app
 from tuikanban.cli.common import err, out, say, table
+from tuikanban.domain.text import visible
 
 config_app = typer.Typer(help="Settings (remembered theme, last pipeline) and themes.", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def config_path_cmd() -> None:
     """Print where the config file lives (it may not exist yet)."""
     from tuikanban.settings import config_path
 
-    out.print(Text(str(config_path())), soft_wrap=True)
+    out.print(Text(visible(str(config_path()))), soft_wrap=True)
 
 
 @config_app.command("show")
@@ -28,18 +29,18 @@ def config_show() -> None:
 
     settings = load_settings()
     if settings.problem:
-        err.print(Text(settings.problem))
+        err.print(Text(visible(settings.problem)))
     path = settings.path
     assert path is not None
-    say("Config file: ", Text(str(path)), "" if path.exists() else " (not created yet; the defaults apply)")
-    say("User themes: ", Text(str(user_themes_dir())))
-    say("Theme:       ", Text(settings.theme or "(default: tuikanban-dark)"))
+    say("Config file: ", Text(visible(str(path))), "" if path.exists() else " (not created yet; the defaults apply)")
+    say("User themes: ", Text(visible(str(user_themes_dir()))))
+    say("Theme:       ", Text(visible(settings.theme or "(default: tuikanban-dark)")))
     if settings.last_pipeline:
         say("Last pipeline per database:")
         for db, name in sorted(settings.last_pipeline.items()):
-            say("  ", Text(db), " -> ", Text(name))
+            say("  ", Text(visible(db)), " -> ", Text(visible(name)))
     for key in settings.extra:
-        say("Unknown setting kept as is: ", Text(key))
+        say("Unknown setting kept as is: ", Text(visible(key)))
 
 
 @config_app.command("themes")
@@ -68,17 +69,17 @@ def config_themes() -> None:
         src = sources.get(theme.name)
         where = "bundled" if src is not None and src.resolve().parent == bundled else "yours"
         mark = " *" if theme.name == current else ""
-        t.add_row(Text(theme.name + mark), "dark" if theme.dark else "light", Text(where if where == "bundled"
-                                                                                  else str(src)))
+        t.add_row(Text(visible(theme.name) + mark), "dark" if theme.dark else "light",
+                  Text(where if where == "bundled" else visible(str(src))))
     for name in textual_theme_names():
         if name not in sources:
             kind = "dark" if BUILTIN_THEMES[name].dark else "light"
             t.add_row(Text(name + (" *" if name == current else "")), kind, "Textual")
     out.print(t)
-    say("* = the remembered theme. Add your own as TOML files in ", Text(str(user_themes_dir())),
+    say("* = the remembered theme. Add your own as TOML files in ", Text(visible(str(user_themes_dir()))),
         " (copy one of the bundled files to start).")
     for problem in problems:
-        err.print(Text(problem))
+        err.print(Text(visible(problem)))
 
 
 @config_app.command("theme")
@@ -93,15 +94,15 @@ def config_theme(
     if name is None and not clear:
         settings = load_settings()
         if settings.problem:
-            err.print(Text(settings.problem))
-        out.print(Text(settings.theme or DEFAULT_THEME))
+            err.print(Text(visible(settings.problem)))
+        out.print(Text(visible(settings.theme or DEFAULT_THEME)))
         return
     chosen = None if clear else resolve_theme_name(name or "", available_theme_names())
     problem = remember(theme=chosen)
     if problem:
-        err.print(Text(problem))
+        err.print(Text(visible(problem)))
         raise typer.Exit(1)
-    say("The board will start with the theme ", Text(chosen or DEFAULT_THEME), ".")
+    say("The board will start with the theme ", Text(visible(chosen or DEFAULT_THEME)), ".")
 
 
 app.add_typer(config_app, name="config")

@@ -7,13 +7,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, cast
 
 import typer
 from rich.text import Text
 
 from tuikanban.cli import app
-from tuikanban.cli.common import err, say, state
+from tuikanban.cli.common import SafeStream, err, say, state
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.text import clean_text
 
@@ -117,8 +117,9 @@ def export_command(
             return sio.write_pipeline_json(db, target, fh)
         return sio.write_csv(db, target, fh, status=status.lower())
 
-    if output is None:
-        write(sys.stdout)
+    if output is None:  # JSON is escaped losslessly; CSV only when it goes to a terminal, not into a file
+        safe = chosen == "json" or sys.stdout.isatty()
+        write(cast(IO[str], SafeStream(sys.stdout, json_text=chosen == "json")) if safe else sys.stdout)
         sys.stdout.flush()
         return
     n = _write_file(output, write, force=force, db_path=db.path)

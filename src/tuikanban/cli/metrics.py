@@ -12,6 +12,7 @@ from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, out, state
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
 
 
 def _table(title: str, *columns: tuple[str, str]) -> Table:
@@ -35,14 +36,14 @@ def render_report(report: Any) -> list[Any]:
     money = lambda minor: format_money(minor, cur)  # noqa: E731
     parts: list[Any] = []
 
-    head = Text.assemble(Text(r.pipeline.name, style="bold"), f": last {fm.plural(r.window_days, 'day')}, "
+    head = Text.assemble(Text(display(r.pipeline.name), style="bold"), f": last {fm.plural(r.window_days, 'day')}, "
                          f"{r.window_start:%Y-%m-%d} to {r.now:%Y-%m-%d %H:%M} UTC")
     if r.owner is not None:
         head.append(", owner ")
-        head.append(Text(r.owner))
+        head.append(Text(display(r.owner)))
     if r.type_name is not None:
         head.append(", type ")
-        head.append(Text(r.type_name))
+        head.append(Text(display(r.type_name)))
     parts.append(head)
 
     closed = f"{r.won_deals} won / {r.closed_deals} closed"
@@ -84,7 +85,7 @@ def render_report(report: Any) -> list[Any]:
         )
     parts.append(st_t)
     if b is not None:
-        parts.append(Text.assemble(("Bottleneck: ", "bold"), Text(b.reason)))  # the reason names the stage
+        parts.append(Text.assemble(("Bottleneck: ", "bold"), Text(display(b.reason))))  # the reason names the stage
     else:
         parts.append(Text("Bottleneck: n/a (no stay ended in the window).", style="dim"))
 

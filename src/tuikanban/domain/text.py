@@ -62,3 +62,21 @@ def clean_name(name: str, *, what: str) -> str:
     if len(cleaned) > 80:
         raise ValidationError(f"The {what} name is longer than 80 characters.")
     return cleaned
+
+
+# What must never reach a terminal as it is: C0 and C1 controls, bidi controls, and the Unicode line and paragraph
+# separators (which some terminals and JSON consumers treat as line breaks).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029]")
+
+
+def visible(value: str) -> str:
+    """A file name or setting shown literally: every unsafe character written as a Python-style escape (`\\x1b`,
+    `\\u202e`), so the reader sees exactly what is there and the terminal interprets none of it."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", value)
+
+
+def json_safe(document: str) -> str:
+    """JSON text with every unsafe character as a `\\uXXXX` escape. Lossless: outside strings, JSON text holds
+    only ASCII punctuation and whitespace (the newlines of indentation are kept), and inside them the escape
+    decodes to the same character."""
+    return _UNSAFE.sub(lambda m: m[0] if m[0] == "\n" else f"\\u{ord(m[0]):04x}", document)

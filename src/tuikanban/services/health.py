@@ -15,6 +15,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import stat
 from dataclasses import dataclass
 from datetime import UTC
@@ -32,6 +33,7 @@ from tuikanban.store.engine import (
     default_db_path,
     integrity_report,
     open_database,
+    permission_problem,
 )
 from tuikanban.store.tables import SCHEMA_VERSION, Deal, Event, Stay
 
@@ -69,14 +71,27 @@ def resolve_db_path(path: Path | str | None) -> Path:
 # -- backup -----------------------------------------------------------------------------------------
 
 
-def backup(source: Path | str | None, target: Path | str, *, force: bool = False) -> BackupResult:
-    """Copy the database to `target` (a file, or a folder to hold a dated copy) without disturbing other users."""
+def backup(source: Path | str | None, target: Path | str, *, force: bool = False,
+           keep: int | None = None) -> BackupResult:
+    """Copy the database to `target` (a file, or a folder to hold a dated copy) without disturbing other users.
+
+    With `keep`, the target must be a folder, and only the newest `keep` dated copies of this board stay in it.
+    """
     src = resolve_db_path(source)
+    problem = permission_problem(src)
+    if problem:
+        raise DatabaseError(problem)
     if not src.exists():
         raise DatabaseError(f"There is no database at {src} to back up.")
     _inspect_existing(src)  # refuses a file that is not ours, is damaged or is newer, before anything is written
     dest = Path(target).expanduser()
-    if dest.is_dir():
+    into_folder = dest.is_dir() or str(target).endswith("/")
+    if into_folder and not dest.is_dir():
+        raise ValidationError(f"The folder {dest} does not exist; create it or choose another backup path.")
+    if keep is not None and (not into_folder or keep < 1):
+        raise ValidationError("--keep needs a folder to back up into and a number of at least 1 "
+                              "(for example: tuikanban backup /srv/tuikanban/backups/ --keep 48).")
+    if into_folder:
         stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
         dest = dest / f"{src.stem}-{stamp}{src.suffix or '.db'}"
     if not dest.parent.is_dir():
@@ -90,11 +105,13 @@ def backup(source: Path | str | None, target: Path | str, *, force: bool = False
     try:
         partial.unlink(missing_ok=True)
         backup_file(src, partial)
-        os.chmod(partial, stat.S_IMODE(src.stat().st_mode))  # a backup is as private (or shared) as the board
+        os.chmod(partial, backup_mode(src))
         if force:
             os.replace(partial, dest)
         else:
             _place_without_overwriting(partial, dest)
+        if keep is not None:
+            prune_backups(dest.parent, src, keep)
     except PermissionError:
         raise ValidationError(f"Cannot write the backup to {dest.parent} (permission denied).") from None
     except OSError as exc:
@@ -104,6 +121,21 @@ def backup(source: Path | str | None, target: Path | str, *, force: bool = False
     finally:
         partial.unlink(missing_ok=True)
     return BackupResult(src, dest, dest.stat().st_size)
+
+
+def backup_mode(source: Path) -> int:
+    """A backup of a private board is private (0600); of a shared one, readable by the board's group (0640)."""
+    return 0o640 if source.stat().st_mode & (stat.S_IRGRP | stat.S_IWGRP) else 0o600
+
+
+def prune_backups(folder: Path, source: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` dated copies of `source` in `folder` (other files are never touched)."""
+    dated = re.compile(re.escape(source.stem) + r"-\d{8}-\d{6}" + re.escape(source.suffix or ".db"))
+    copies = sorted(p for p in folder.iterdir() if dated.fullmatch(p.name) and p.is_file())
+    removed = copies[:-keep] if len(copies) > keep else []
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def _place_without_overwriting(partial: Path, dest: Path) -> None:
@@ -131,6 +163,9 @@ def _same_file(a: Path, b: Path) -> bool:
 def doctor(path: Path | str | None) -> list[Check]:
     """Every check, in the order a person would want to read them. Nothing is written to the database."""
     db_path = resolve_db_path(path)
+    problem = permission_problem(db_path)
+    if problem:
+        return [Check("access", PROBLEM, problem, "Run 'id' to see your groups in this login.")]
     checks: list[Check] = []
     if not db_path.exists():
         checks.append(Check("database", PROBLEM, f"There is no database at {db_path}.",
@@ -310,6 +345,15 @@ def _sharing_checks(folder: Path, fst: os.stat_result, existing: Path | None) ->
     if fmode & stat.S_IWOTH and not fmode & stat.S_ISVTX:
         checks.append(Check("sharing", PROBLEM, f"Anyone on this host can create or delete files in {folder}.",
                             f"chmod o-w {folder}"))
+    elif fmode & stat.S_IRWXO:
+        checks.append(Check("privacy", NOTE, f"Users outside the group {group} can look into {folder} (mode "
+                            f"{_mode(fmode)}).", f"chmod o-rwx {folder}"))
+    backups = folder / "backups"
+    if not backups.is_dir():
+        checks.append(Check("backups", NOTE, f"There is no backups folder {backups}.",
+                            f"sudo tuikanban share --group {group} --dir {folder} --db "
+                            f"{existing.name if existing else 'board.db'} (creates it and prints the cron line for "
+                            "hourly backups)"))
     names = [existing] if existing is not None else []
     names += [p for p in (Path(f"{existing}-wal"), Path(f"{existing}-shm")) if existing is not None and p.exists()]
     for p in names:

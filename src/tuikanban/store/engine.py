@@ -137,6 +137,8 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
     # A WAL database that nobody has open has no -wal/-shm files; reading it normally would create them.
     # Read it as immutable then, so that a file which turns out not to be ours is left without a trace.
     side_files = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    if side_files and not _writable(path):
+        _immutable_is_current(path)  # refuses a WAL this user cannot read, rather than judge a stale file
     uri = sqlite_uri(path, mode="ro", immutable="1") if is_wal and not side_files else sqlite_uri(path, mode="ro")
     try:
         con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -177,6 +179,80 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
             f"{SCHEMA_VERSION}); upgrade tuikanban to open it. It was left untouched."
         )
     return version, is_wal
+
+
+def permission_problem(path: Path) -> str | None:
+    """One sentence when this login cannot reach or read `path` because of its permissions, else None.
+
+    It names the file, the folder or file that stops us, its group, and what to do: a rep added to the group
+    after logging in is in it in /etc/group but not in this login's groups until they log in again.
+    """
+    path = Path(path).absolute()
+    try:
+        path.stat()
+        if os.access(path, os.R_OK):
+            return None
+        blocked = path
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        blocked = next((p for p in reversed(path.parents) if not os.access(p, os.X_OK)), path.parent)
+    except OSError:
+        return None
+    try:
+        st = blocked.stat()
+    except OSError:
+        return f"You cannot open {path} (permission denied); ask the administrator which group shares it."
+    import grp
+    import pwd
+
+    user = pwd.getpwuid(os.getuid()).pw_name if _known_uid() else str(os.getuid())
+    try:
+        group = grp.getgrgid(st.st_gid)
+    except KeyError:
+        return f"You cannot open {path}: {blocked} belongs to the group {st.st_gid}, which does not exist."
+    in_login = st.st_gid in os.getgroups() or st.st_gid == os.getgid()
+    in_file = user in group.gr_mem or (_known_uid() and pwd.getpwuid(os.getuid()).pw_gid == st.st_gid)
+    what = f"You cannot open {path}: {blocked} belongs to the group {group.gr_name}"
+    if in_login:
+        return (f"{what}, which may not read it (mode {stat.S_IMODE(st.st_mode):04o}); ask the administrator to "
+                f"run: chmod g+rwX {blocked}.")
+    if in_file:
+        return (f"{what}, which you were added to after this login started; log out and in again (the command "
+                "'id' lists the groups of this login).")
+    return (f"{what} and you ({user}) are not in it; ask the administrator to add you (usermod -aG "
+            f"{group.gr_name} {user}), then log in again and check with 'id'.")
+
+
+def _known_uid() -> bool:
+    import pwd
+
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        return False
+    return True
+
+
+def _immutable_is_current(path: Path) -> bool:
+    """Whether a read-only user must (and may) read `path` as immutable, ignoring the WAL.
+
+    A reader who cannot write to the folder cannot create the `-shm` file that reading the WAL needs. Where a
+    `-shm` exists, SQLite reads through it (read-only) and sees every commit, so no immutable open. Where there is
+    none and the `-wal` holds commits, an immutable open would show stale figures: that is refused in one
+    sentence. With no `-wal` content, the file itself is the truth.
+    """
+    folder = path.absolute().parent
+    if os.access(folder, os.W_OK | os.X_OK) or Path(f"{path}-shm").exists():
+        return False
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise DatabaseError(
+            f"The latest changes to {path} are in {wal}, which you cannot read without a {path.name}-shm file "
+            f"that only someone who can write to {folder} can create; ask a rep who can write there to open and "
+            f"close the board once (that folds the changes into the file), or ask the owner to run: chmod g+w {folder}."
+        )
+    return True
 
 
 def _writable(path: Path) -> bool:
@@ -340,6 +416,9 @@ def open_database(
     db_path = Path(path).expanduser()
     if private is None:
         private = False
+    problem = permission_problem(db_path)
+    if problem:
+        raise DatabaseError(problem)
     if db_path.exists():
         version, _ = _inspect_existing(db_path)
         if version is None and not create and not readonly:
@@ -361,7 +440,7 @@ def open_database(
         raise DatabaseError(
             f"The database {db_path} needs an upgrade (schema {version} to {SCHEMA_VERSION}) but is read-only."
         )
-    immutable = readonly and not os.access(db_path.parent, os.W_OK)
+    immutable = readonly and _immutable_is_current(db_path)
     engine = _make_engine(db_path, readonly=readonly, immutable=immutable)
     db = Database(path=db_path, engine=engine, readonly=readonly, readonly_reason=reason)
     if not readonly:
@@ -407,7 +486,7 @@ def _has_meta(conn: Any) -> bool:
 
 _ALL_TABLES = (
     tables.Meta, tables.Pipeline, tables.Stage, tables.DealType, tables.Deal, tables.Event, tables.Stay,
-    tables.Activity,
+    tables.Activity, tables.Presence,
 )
 
 

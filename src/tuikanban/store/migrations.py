@@ -42,7 +42,22 @@ def _to_3(conn: Any) -> None:
                 index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3}
+def _to_4(conn: Any) -> None:
+    """placeholder: the lead replaces it at merge"""
+
+
+def _to_5(conn: Any) -> None:
+    """placeholder: the lead replaces it at merge"""
+
+
+def _to_6(conn: Any) -> None:
+    """Schema 6: the presence table (who has the board open now; never part of the history)."""
+    from tuikanban.store.tables import Presence
+
+    Presence.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

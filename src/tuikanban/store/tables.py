@@ -177,6 +177,23 @@ class Activity(SQLModel, table=True):
     done: bool = Field(default=False)
 
 
+class Presence(SQLModel, table=True):
+    """Who has a board open now: one row per open board, kept fresh by heartbeats.
+
+    Not part of the history: rows are deleted when a board closes or stops beating (a board killed with -9
+    leaves a row that expires). No foreign keys, so a deleted deal never blocks a heartbeat."""
+
+    __tablename__ = "presence"
+    token: str = Field(primary_key=True, max_length=36)
+    user: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    host: str = Field(default="", sa_column=Column(String(255), nullable=False, default=""))
+    pid: int = Field(default=0)
+    since: datetime = _ts()
+    seen: datetime = _ts(index=True)
+    viewing: int | None = None
+    editing: int | None = None
+
+
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
 )
@@ -185,5 +202,5 @@ STATUSES = ("open", "won", "lost")
 
 __all__ = [
     "ACTIVITY_KINDS", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealType", "Event",
-    "Meta", "Pipeline", "Stage", "Stay", "UTCDateTime",
+    "Meta", "Pipeline", "Presence", "Stage", "Stay", "UTCDateTime",
 ]
