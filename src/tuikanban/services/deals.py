@@ -13,6 +13,7 @@ from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, ValidationError, WipLimitError
 from tuikanban.domain.models import ActivityView, DealView, EventView, MoveResult
 from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money, to_decimal
+from tuikanban.domain.stays import close_outcome, move_outcome
 from tuikanban.domain.text import clean_text
 from tuikanban.services.common import (
     deal_view,
@@ -23,6 +24,7 @@ from tuikanban.services.common import (
     resolve_type,
     when,
 )
+from tuikanban.services.history import close_stay, event_text, log_event, start_stay
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import ACTIVITY_KINDS, Activity, Deal, Event, Pipeline, Stage, Stay
 
@@ -63,12 +65,6 @@ def _close_date(value: str | date | None) -> date | None:
     if not value.strip():
         return None
     return clock.parse_date(value, what="close date")
-
-
-def _log(s: Session, deal: Deal, kind: str, at: datetime, user: str, **fields: Any) -> Event:
-    ev = Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind=kind, at=at, user=user, **fields)
-    s.add(ev)
-    return ev
 
 
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
@@ -113,24 +109,8 @@ def _top_rank(s: Session, stage_id: int) -> int:
     return (low if low is not None else 1) - 1
 
 
-def _close_stay(s: Session, deal: Deal, at: datetime, outcome: str) -> None:
-    stay = s.exec(
-        select(Stay).where(Stay.deal_id == deal.id, Stay.left_at == None)  # noqa: E711
-        .order_by(col(Stay.id).desc())
-    ).first()
-    if stay is not None:
-        stay.left_at = max(at, clock.as_utc(stay.entered_at))
-        stay.outcome = outcome
-        s.add(stay)
-
-
-def _start_stay(s: Session, deal: Deal, stage_id: int, at: datetime) -> None:
-    assert deal.id is not None
-    s.add(Stay(pipeline_id=deal.pipeline_id, deal_id=deal.id, stage_id=stage_id, entered_at=at))
-
-
 def _override(s: Session, deal: Deal, stage: Stage, reason: str, at: datetime, user: str) -> None:
-    _log(s, deal, "wip_override", at, user, to_stage_id=stage.id, reason=clean_text(reason).strip())
+    log_event(s, deal, "wip_override", at, user, to_stage_id=stage.id, reason=clean_text(reason).strip())
 
 
 def _check_not_before(deal: Deal, at: datetime, what: str) -> None:
@@ -184,8 +164,8 @@ def create_deal(
         s.flush()
         if forced:
             _override(s, deal, st, force_reason or "", ts, user)
-        _log(s, deal, "create", ts, user, to_stage_id=st.id)
-        _start_stay(s, deal, st.id, ts)
+        log_event(s, deal, "create", ts, user, to_stage_id=st.id)
+        start_stay(s, deal, st.id, ts)
         return deal_view(s, deal)
 
     return db.write(work)
@@ -233,10 +213,9 @@ def move_deal(
         forced = _check_wip(s, target, deal.owner, deal=deal, force_reason=force_reason, at=ts, user=user)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
-        outcome = "advanced" if target.position > source.position else "dropped"
-        _close_stay(s, deal, ts, outcome)
-        _start_stay(s, deal, target.id, ts)
-        _log(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
+        close_stay(s, deal, ts, move_outcome(source.position, target.position))
+        start_stay(s, deal, target.id, ts)
+        log_event(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
              old_value=str(deal.rank),  # the rank it had in the old column, so undo puts it back in place
              reason=clean_text(force_reason).strip() if forced and force_reason else None)
         deal.stage_id = target.id
@@ -320,7 +299,7 @@ def reorder_deal(db: Database, deal_id: int, direction: int, *, user: str, same_
         deal.rank, other.rank = other.rank, deal.rank
         s.add(deal)
         s.add(other)
-        _log(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id,
+        log_event(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id,
              new_value="up" if direction < 0 else "down")
         return True
 
@@ -370,7 +349,7 @@ def edit_deal(
 
         def record(field: str, old: Any, new: Any) -> None:
             changed.append(field)
-            _log(s, deal, "edit", ts, user, field=field, old_value=_ev(old), new_value=_ev(new))
+            log_event(s, deal, "edit", ts, user, field=field, old_value=event_text(old), new_value=event_text(new))
 
         if "title" in changes:
             new = _clean_title(changes["title"])
@@ -445,14 +424,6 @@ def edit_deal(
     return db.write(work)
 
 
-def _ev(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 # -- close and reopen -------------------------------------------------------------------------------
 
 
@@ -466,8 +437,8 @@ def win_deal(db: Database, deal_id: int, *, user: str, at: datetime | str | None
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "won")
-        _close_stay(s, deal, ts, "advanced")
-        _log(s, deal, "won", ts, user, from_stage_id=deal.stage_id)
+        close_stay(s, deal, ts, close_outcome("won"))
+        log_event(s, deal, "won", ts, user, from_stage_id=deal.stage_id)
         deal.status, deal.closed_at, deal.lost_reason = "won", ts, ""
         deal.version += 1
         s.add(deal)
@@ -490,8 +461,8 @@ def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetim
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "lost")
-        _close_stay(s, deal, ts, "dropped")
-        _log(s, deal, "lost", ts, user, from_stage_id=deal.stage_id, reason=clean_reason)
+        close_stay(s, deal, ts, close_outcome("lost"))
+        log_event(s, deal, "lost", ts, user, from_stage_id=deal.stage_id, reason=clean_reason)
         deal.status, deal.closed_at, deal.lost_reason = "lost", ts, clean_reason
         deal.version += 1
         s.add(deal)
@@ -522,12 +493,12 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
         forced = _check_wip(s, target, deal.owner, deal=None, force_reason=force_reason, at=ts, user=user)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
-        _log(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
+        log_event(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
         deal.status, deal.closed_at, deal.lost_reason = "open", None, ""
         deal.stage_id, deal.stage_entered_at = target.id, ts
         deal.rank = _top_rank(s, target.id)
         deal.version += 1
-        _start_stay(s, deal, target.id, ts)
+        start_stay(s, deal, target.id, ts)
         s.add(deal)
         s.flush()
         return deal_view(s, deal)
@@ -591,7 +562,7 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
                 s.add(before)
                 deal.stage_entered_at = before.entered_at
             else:
-                _start_stay(s, deal, prev.id, ts)
+                start_stay(s, deal, prev.id, ts)
                 deal.stage_entered_at = ts
             s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
                         from_stage_id=deal.stage_id, to_stage_id=prev.id, ref_id=ev.id))
