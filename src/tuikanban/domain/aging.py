@@ -146,11 +146,6 @@ def signal_marks(signals: Iterable[str]) -> str:
     return "".join(SIGNAL_LEGEND[s][0] for s in SIGNALS if s in present)
 
 
-def order_signals(signals: Iterable[str]) -> tuple[str, ...]:
-    present = set(signals)
-    return tuple(s for s in SIGNALS if s in present)
-
-
 def risk_signals(
     *,
     days_since_touch: float | None,

@@ -229,33 +229,6 @@ def move_deal(
     return db.write(work)
 
 
-def neighbour_stage(db: Database, deal_id: int, offset: int) -> StageInfoRef | None:
-    """The stage `offset` columns away from the deal's current stage (None past either end)."""
-    with db.read() as s:
-        deal = get_deal_row(s, deal_id)
-        stages = s.exec(
-            select(Stage).where(Stage.pipeline_id == deal.pipeline_id, Stage.archived == False)  # noqa: E712
-            .order_by(col(Stage.position), col(Stage.id))
-        ).all()
-        ids = [st.id for st in stages]
-        if deal.stage_id not in ids:
-            return None
-        idx = ids.index(deal.stage_id) + offset
-        if not 0 <= idx < len(stages):
-            return None
-        st = stages[idx]
-        assert st.id is not None
-        return StageInfoRef(st.id, st.name)
-
-
-class StageInfoRef:
-    __slots__ = ("id", "name")
-
-    def __init__(self, id: int, name: str) -> None:
-        self.id = id
-        self.name = name
-
-
 def _check_version(deal: Deal, expected: int | None) -> None:
     if expected is not None and deal.version != expected:
         raise StaleEditError(
