@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "tuikanban"
 
 def test_every_private_click_name_still_exists() -> None:
     module = importlib.import_module("typer._click.exceptions")
-    missing = [name for name in click_seam.NAMES if not isinstance(getattr(module, name, None), type)]
+    missing = [name for name in click_seam.__all__ if not isinstance(getattr(module, name, None), type)]
     assert not missing, f"typer {version('typer')} has no typer._click.exceptions.{', '.join(missing)}"
     assert issubclass(click_seam.UsageError, click_seam.ClickException)
     assert issubclass(click_seam.NoArgsIsHelpError, click_seam.UsageError)

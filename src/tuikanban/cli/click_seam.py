@@ -9,6 +9,4 @@ from __future__ import annotations
 
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-NAMES = ("ClickException", "NoArgsIsHelpError", "UsageError")
-
-__all__ = ["NAMES", "ClickException", "NoArgsIsHelpError", "UsageError"]
+__all__ = ["ClickException", "NoArgsIsHelpError", "UsageError"]
