@@ -32,7 +32,10 @@ def render_report(report: Any) -> list[Any]:
 
     r: MetricsReport = report
     cur = r.currency
-    money = lambda minor: format_money(minor, cur)  # noqa: E731
+
+    def money(minor: int | None) -> str:
+        return format_money(minor, cur)
+
     parts: list[Any] = []
 
     head = Text.assemble(Text(r.pipeline.name, style="bold"), f": last {fm.plural(r.window_days, 'day')}, "
