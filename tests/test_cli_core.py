@@ -1,5 +1,5 @@
-"""The command line of SPEC section 5 for pipelines, stages, deal types and deals, through the in-process `cli`
-fixture: human output, --json documents, --at, --force --reason, and every bad input of issue 2 item 5
+"""The command line (docs/RULES.md, Command line) for pipelines, stages, deal types and deals, through the
+in-process `cli` fixture: human output, --json documents, --at, --force --reason, and every kind of bad input
 (exit code 1, one sentence on stderr, no traceback, nothing changed)."""
 
 from __future__ import annotations

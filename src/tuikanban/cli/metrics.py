@@ -1,4 +1,4 @@
-"""`tuikanban metrics`: the numbers of SPEC section 4 as Rich tables, or one JSON document."""
+"""`tuikanban metrics`: the numbers of docs/RULES.md, Metrics, as Rich tables, or one JSON document."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one aging function (SPEC section 3), used by the card badges, the aging panel and the CLI alike.
+"""The one aging function (see docs/RULES.md, Aging), used by the card badges, the aging panel and the CLI alike.
 
 Everything is computed with SQL aggregates over the `stay` and `event` tables and one Core select of the open
 deals; no event row is ever loaded into Python. Nothing is cached, so a new `expected_days` applies at once.

@@ -485,7 +485,8 @@ UNDOABLE = ("move", "won", "lost")
 
 
 def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
-    """Reverse this user's last move or close in the pipeline, as a new `undo` event (history stays).
+    """Reverse this user's last move or close in the pipeline, as a new `undo` event (history stays; see
+    docs/RULES.md, Undo, for how it resumes the earlier stay).
 
     Returns a sentence describing what was undone.
     """

@@ -2,7 +2,8 @@
 
 - WAL, busy_timeout, foreign keys and synchronous=NORMAL on every connection;
 - write transactions begin IMMEDIATE, so a check and the write that depends on it cannot interleave
-  with another process (see FACTS: this is what keeps WIP limits true across processes);
+  with another process (this is what keeps WIP limits true across processes: see docs/PERFORMANCE.md,
+  SQLite and several processes);
 - a schema version in the database, forward migrations, refusal of newer or foreign files;
 - a dedicated connection that polls `PRAGMA data_version` to see other processes' commits.
 """
