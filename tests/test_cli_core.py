@@ -38,7 +38,7 @@ def assert_one_sentence_error(result: Any) -> str:
 
 @pytest.fixture
 def sales(cli: Any, db_path: Path) -> Any:
-    """A database with the pipeline of issue 2's check."""
+    """A database with one pipeline, Sales: four stages and one deal type."""
     r = cli("pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation", "--types", "Renewal")
     assert r.code == 0, r.err
     return cli

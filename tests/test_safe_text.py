@@ -1,4 +1,4 @@
-"""User text is stored cleaned and shown literally and safely in every CLI place (issue 6 item 4).
+"""User text is stored cleaned and shown literally and safely in every CLI place (docs/RULES.md, Safe text).
 
 Each kind of hostile or unusual text goes into every text field a rep can fill (title, company, contact,
 owner, notes, lost reason, and the names of pipelines, stages and deal types), then comes out through every
