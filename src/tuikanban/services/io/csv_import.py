@@ -18,7 +18,7 @@ from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.common import active_stages, resolve_pipeline
-from tuikanban.services.deals import MAX_FIELD, MAX_NOTES, MAX_TITLE
+from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
 from tuikanban.services.history import event_row
 from tuikanban.services.io.common import (
     CHUNK,

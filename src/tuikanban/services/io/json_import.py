@@ -15,7 +15,7 @@ from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import OUTCOMES
 from tuikanban.domain.text import clean_name, clean_text, name_key
-from tuikanban.services.deals import MAX_FIELD, MAX_NOTES, MAX_TITLE
+from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
 from tuikanban.services.io.common import (
     ACTIVITY_COLUMNS,
     DEAL_COLUMNS,
