@@ -15,7 +15,7 @@ from tuikanban.store.tables import Activity, Deal, Event, Pipeline, Stay
 
 
 def write_plans(s: Session, pipeline_id: int, currency: str, stage_ids: list[int], type_ids: list[int],
-                 plans: list[Plan], started: datetime) -> dict[str, int]:
+                plans: list[Plan], started: datetime) -> dict[str, int]:
     """Insert the planned deals with the rows the deal services would write for the same history."""
     conn = s.connection()
     deal_t, event_t, stay_t, act_t = (getattr(m, "__table__") for m in (Deal, Event, Stay, Activity))  # noqa: B009
