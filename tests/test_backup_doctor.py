@@ -1,4 +1,4 @@
-"""`tuikanban backup PATH` and `tuikanban doctor` (issue 6 item 6)."""
+"""`tuikanban backup PATH` and `tuikanban doctor` (see the README, Backups)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pilot tests of the board: every key path of SPEC section 6, live updates, first run, read-only.
+"""Pilot tests of the board: every key path of the README's Keys table, live updates, first run, read-only.
 
 The board runs its database jobs on its own thread; `settle` waits until they are done and their results are on
 screen. Expected numbers are worked out by hand from the fixture below.

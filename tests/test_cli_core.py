@@ -1,5 +1,5 @@
-"""The command line of SPEC section 5 for pipelines, stages, deal types and deals, through the in-process `cli`
-fixture: human output, --json documents, --at, --force --reason, and every bad input of issue 2 item 5
+"""The command line (docs/RULES.md, Command line) for pipelines, stages, deal types and deals, through the
+in-process `cli` fixture: human output, --json documents, --at, --force --reason, and every kind of bad input
 (exit code 1, one sentence on stderr, no traceback, nothing changed)."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def assert_one_sentence_error(result: Any) -> str:
 
 @pytest.fixture
 def sales(cli: Any, db_path: Path) -> Any:
-    """A database with the pipeline of issue 2's check."""
+    """A database with one pipeline, Sales: four stages and one deal type."""
     r = cli("pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation", "--types", "Renewal")
     assert r.code == 0, r.err
     return cli

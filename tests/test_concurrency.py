@@ -1,4 +1,4 @@
-"""Several reps on one database file, each in their own process (SPEC section 1; issue 6 items 1 and 2).
+"""Several reps on one database file, each in their own process (docs/RULES.md, WIP limits and Database safety).
 
 The processes are real: `python tests/fixtures/conc_worker.py ...` and `tuikanban ...` as subprocesses. The checks
 afterwards read the file with the sqlite3 module (tests/fixtures/tk_checks.py), not with the code under test.

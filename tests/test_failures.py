@@ -1,6 +1,6 @@
 """Every way a database can be unusable gets one clear sentence (exit 1) and leaves the file untouched
-(issue 6 item 3): not ours, damaged, read-only, locked, newer, full disk; and SIGKILL mid-write loses nothing
-that was committed and breaks nothing."""
+(docs/RULES.md, Database safety): not ours, damaged, read-only, locked, newer, full disk; and SIGKILL mid-write
+loses nothing that was committed and breaks nothing."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`tuikanban import` and `tuikanban export` (issue 6 item 5): CSV in any column order, validated as a whole
-and written all or nothing; exports safe to open in a spreadsheet; a JSON export that recreates a pipeline."""
+"""`tuikanban import` and `tuikanban export` (docs/RULES.md, Import and export): CSV in any column order,
+validated as a whole and written all or nothing; exports safe to open in a spreadsheet; a JSON export that
+recreates a pipeline."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Four real processes move deals into a WIP-limited stage at the same moment (SPEC section 3: the check and the
-write happen in one IMMEDIATE transaction). Afterwards the event log, replayed in commit order, never shows the
+"""Four real processes move deals into a WIP-limited stage at the same moment (docs/RULES.md, WIP limits: the check
+and the write happen in one IMMEDIATE transaction). Afterwards the event log, replayed in commit order, never shows the
 stage over its limit; every refusal was exit code 1 with the WIP sentence; nobody saw "database is locked"; and the
 log agrees with the deal and stay rows."""
 

@@ -1,4 +1,4 @@
-"""The first-run path a new user takes through the CLI (SPEC section 5 / issue 2's check)."""
+"""The first-run path a new user takes through the CLI (docs/RULES.md, Command line)."""
 
 from __future__ import annotations
 

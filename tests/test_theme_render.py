@@ -208,7 +208,7 @@ async def test_a_broken_user_theme_is_reported_and_skipped(db: Database, sales: 
         assert "was skipped" in broken[0] and "not valid TOML" in broken[0]
         assert "was skipped" in muddy[0] and "'primary' = 'mud' is not a colour" in muddy[0]
         assert not any("fine.toml" in m for m in warnings)
-        # one sentence each, as the SPEC asks of user-facing messages
+        # one sentence each, as every user-facing message is (docs/RULES.md, Command line)
         for message in (broken[0], muddy[0]):
             assert message.endswith(".") and "\n" not in message.rstrip()
 

@@ -145,24 +145,16 @@ def test_the_defaults_are_concrete_colours_of_the_theme() -> None:
     assert near(Color.parse(defaults["tk-card-focus"]), Color.parse("#F2B84B"))  # its accent colour
 
 
-def _board_app_class():  # type: ignore[no-untyped-def]
-    import tuikanban.ui.app as ui_app
-
-    return getattr(ui_app, "TuikanbanApp", None)
-
-
 @pytest.mark.parametrize("name", BUNDLED)
 async def test_the_board_renders_with_each_theme(name: str, tmp_path: Path, fixed_now: str) -> None:
-    board = _board_app_class()
-    if board is None:
-        pytest.skip("ui/app.py has no TuikanbanApp yet")
     from tuikanban.services.demo import build_demo
     from tuikanban.store.engine import open_database
+    from tuikanban.ui.app import TuikanbanApp
 
     result = build_demo(tmp_path / "demo.db", seed=1)
     db = open_database(result.path)
     try:
-        app = board(db, "tester", theme=name)
+        app = TuikanbanApp(db, "tester", theme=name)
         async with app.run_test(size=(160, 45)) as pilot:
             await pilot.pause()
             assert app.theme == name
@@ -236,16 +228,27 @@ def test_unknown_theme_name_is_a_clear_error_listing_the_names() -> None:
     assert th.resolve_theme_name("gruvbox", names) == "gruvbox"  # Textual's own themes are selectable too
 
 
-def test_choose_theme_prefers_the_option_then_the_remembered_one() -> None:
-    names = th.available_theme_names()
-    assert th.choose_theme(None, None, names) == ("tuikanban-dark", [])
-    assert th.choose_theme(None, "high-contrast", names) == ("high-contrast", [])
-    assert th.choose_theme("nord-pipeline", "high-contrast", names) == ("nord-pipeline", [])
-    name, problems = th.choose_theme(None, "deleted-theme", names)
-    assert name == "tuikanban-dark"
-    assert problems == ["The remembered theme 'deleted-theme' is not available any more; using tuikanban-dark."]
-    with pytest.raises(th.ThemeError):
-        th.choose_theme("nope", None, names)
+def test_theme_option_and_config_theme_resolve_names_alike(cli, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path) -> None:
+    import tuikanban.ui.app as board_app
+    from tuikanban.settings import load_settings
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(board_app, "run_board", lambda **kw: opened.append(kw["theme"]))
+    db = str(tmp_path / "t.db")
+    # any spelling `config theme` accepts, `--theme` accepts too, and the board gets the theme's own name
+    assert cli("--db", db, "--theme", "NORD-PIPELINE").code == 0
+    assert cli("--db", db, "--theme", "Solarized-Deal.toml").code == 0
+    assert opened == ["nord-pipeline", "solarized-deal"]
+    assert cli("config", "theme", "NORD-PIPELINE").code == 0
+    assert load_settings().theme == "nord-pipeline"
+    # and both refuse a near miss with the same sentence
+    board = cli("--db", db, "--theme", "nrd-pipeline")
+    config = cli("config", "theme", "nrd-pipeline")
+    assert board.code == config.code == 1
+    assert board.err == config.err
+    assert board.err.startswith("There is no theme named 'nrd-pipeline' (did you mean 'nord-pipeline'?)")
+    assert opened == ["nord-pipeline", "solarized-deal"]
 
 
 def test_config_theme_command_validates_and_remembers(cli) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""WIP rules: the pure functions and the service behaviour of SPEC section 3."""
+"""WIP rules: the pure functions and the service behaviour of docs/RULES.md, WIP limits."""
 
 from __future__ import annotations
 

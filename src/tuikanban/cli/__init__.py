@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.text import Text
-from typer._click import exceptions as click_exc
 
+from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
 from tuikanban.cli.common import State, current_user, err, fail
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
 
@@ -56,15 +56,8 @@ def _register() -> None:
     app.add_typer(core.stage_app, name="stage")
     app.add_typer(core.type_app, name="type")
     app.add_typer(core.deal_app, name="deal")
-    import importlib
-
-    # Optional command modules (each registers its commands on `app`).
-    for name in ("aging", "metrics", "io", "admin", "demo", "config", "restore", "settings", "team"):
-        try:
-            importlib.import_module(f"tuikanban.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tuikanban.cli.{name}":
-                raise
+    # Each command module registers its commands on `app` when imported.
+    from tuikanban.cli import admin, aging, config, demo, io, metrics, restore, settings, team  # noqa: F401
 
 
 def _open_board_fast(args: list[str]) -> bool:
@@ -127,10 +120,10 @@ def main(argv: list[str] | None = None) -> None:
             message += "; add --force --reason TEXT to override it"
         err.print(_safe(message), highlight=False)  # messages may quote user text: never raw control sequences
         sys.exit(1)
-    except click_exc.NoArgsIsHelpError as exc:
+    except NoArgsIsHelpError as exc:
         print(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
-    except click_exc.UsageError as exc:
+    except UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         msg = exc.format_message().rstrip(".").replace(
             "Input should be a valid integer, unable to parse string as an integer", "it must be a whole number"
@@ -142,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click_exc.ClickException as exc:
+    except ClickException as exc:
         err.print(_safe(exc.format_message()), highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:

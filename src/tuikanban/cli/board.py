@@ -18,4 +18,9 @@ def open_board(state: State) -> None:
         raise ValidationError(NO_TERMINAL)
     from tuikanban.ui.app import run_board
 
-    run_board(db_path=state.db_path, user=state.user, theme=state.theme, pipeline=state.pipeline)
+    theme = None
+    if state.theme:
+        from tuikanban.ui.themes import find_theme
+
+        theme = find_theme(state.theme)  # the canonical spelling, as `config theme` accepts it
+    run_board(db_path=state.db_path, user=state.user, theme=theme, pipeline=state.pipeline)

@@ -89,7 +89,7 @@ def config_theme(
 ) -> None:
     """Print or set the theme the board starts with (the command palette's theme switcher also sets it)."""
     from tuikanban.settings import load_settings, remember
-    from tuikanban.ui.themes import DEFAULT_THEME, available_theme_names, resolve_theme_name
+    from tuikanban.ui.themes import DEFAULT_THEME, find_theme
 
     if name is None and not clear:
         settings = load_settings()
@@ -97,7 +97,7 @@ def config_theme(
             err.print(Text(visible(settings.problem)))
         out.print(Text(visible(settings.theme or DEFAULT_THEME)))
         return
-    chosen = None if clear else resolve_theme_name(name or "", available_theme_names())
+    chosen = None if clear else find_theme(name or "")
     problem = remember(theme=chosen)
     if problem:
         err.print(Text(visible(problem)))

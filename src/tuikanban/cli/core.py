@@ -1,4 +1,4 @@
-"""Commands for pipelines, stages, deal types and deals (SPEC section 5)."""
+"""Commands for pipelines, stages, deal types and deals (see docs/RULES.md, Command line)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`tuikanban metrics`: the numbers of SPEC section 4 as Rich tables, or one JSON document."""
+"""`tuikanban metrics`: the numbers of docs/RULES.md, Metrics, as Rich tables, or one JSON document."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ def render_report(report: Any) -> list[Any]:
 
     r: MetricsReport = report
     cur = r.currency
-    money = lambda minor: format_money(minor, cur)  # noqa: E731
+
+    def money(minor: int | None) -> str:
+        return format_money(minor, cur)
+
     parts: list[Any] = []
 
     head = Text.assemble(Text(display(r.pipeline.name), style="bold"), f": last {fm.plural(r.window_days, 'day')}, "

@@ -1,4 +1,4 @@
-"""Aging rules (SPEC section 3): baselines, levels, severity and the risk signals' names, marks and meanings.
+"""Aging rules (see docs/RULES.md, Aging): baselines, levels, severity and the risk signals' names, marks and meanings.
 
 Pure functions and value types only; the SQL that feeds them lives in `tuikanban.services.aging`.
 """
@@ -16,9 +16,9 @@ STALLED_FACTOR = 2.0  # ... and stalled at 2 x
 DEFAULT_BASELINE_DAYS = 7.0  # a stage with no expected days and too little history
 HISTORY_WINDOW_DAYS = 180  # stays that ended in this many days feed the historical baseline
 MIN_HISTORY_STAYS = 3  # ... when there are at least this many of them
-# A baseline learned from history is never below one day: deals that moved on within minutes would otherwise make
-# every deal of the stage stalled after an hour or a day. (expected_days is the user's own, at least 1 by its
-# validation, and is used as set; the default stays 7 days.)
+# A baseline learned from history is never below one day (a documented decision: docs/RULES.md, Baselines): deals
+# that moved on within minutes would otherwise make every deal of the stage stalled after an hour or a day.
+# (expected_days is the user's own, at least 1 by its validation, and is used as set; the default stays 7 days.)
 MIN_HISTORY_BASELINE_DAYS = 1.0
 # Only a guard against dividing by zero for a baseline passed in by hand; every real baseline is at least a day.
 MIN_BASELINE_DAYS = 1.0 / 24.0
@@ -70,8 +70,8 @@ class Baseline:
 
 
 def choose_baseline(expected_days: int | float | None, history_avg_days: float | None, history_count: int) -> Baseline:
-    """The SPEC's rule: expected days if set, else the recent average over at least 3 stays (never under 1 day),
-    else 7 days."""
+    """The rule of docs/RULES.md, Baselines: expected days if set, else the recent average over at least 3 stays
+    (never under 1 day), else 7 days."""
     if expected_days is not None and expected_days > 0:
         return Baseline(float(expected_days), BaselineSource.EXPECTED)
     if history_avg_days is not None and history_count >= MIN_HISTORY_STAYS:
@@ -144,11 +144,6 @@ def signal_marks(signals: Iterable[str]) -> str:
     """The marks of several signals side by side, in SIGNALS order (`◌!`)."""
     present = set(signals)
     return "".join(SIGNAL_LEGEND[s][0] for s in SIGNALS if s in present)
-
-
-def order_signals(signals: Iterable[str]) -> tuple[str, ...]:
-    present = set(signals)
-    return tuple(s for s in SIGNALS if s in present)
 
 
 def risk_signals(

@@ -1,4 +1,4 @@
-"""The one clock. Every "now" in tuikanban comes from here; TUIKANBAN_NOW fixes it."""
+"""The one clock. Every "now" in tuikanban comes from here; TUIKANBAN_NOW fixes it (docs/RULES.md, Clock)."""
 
 from __future__ import annotations
 

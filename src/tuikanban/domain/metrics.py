@@ -1,4 +1,4 @@
-"""Pure formulas of the metrics screen (SPEC section 4): no database, no terminal.
+"""Pure formulas of the metrics screen (see docs/RULES.md, Metrics): no database, no terminal.
 
 Money is in integer minor units and stays exact: averages and products are computed with `Fraction` and
 rounded half up to the minor unit only at the end. Rates are fractions (0.25), shown as percentages.

@@ -1,6 +1,6 @@
 """Exact money: parsing what people type, formatting for screens and JSON. No float anywhere.
 
-Amounts are stored as integers in the currency's minor unit (cents for USD, yen for JPY).
+Amounts are stored as integers in the currency's minor unit (cents for USD, yen for JPY); see docs/RULES.md, Money.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""WIP limit rules: pure functions over counts and limits."""
+"""WIP limit rules: pure functions over counts and limits (see docs/RULES.md, WIP limits)."""
 
 from __future__ import annotations
 

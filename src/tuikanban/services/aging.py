@@ -1,4 +1,4 @@
-"""The one aging function (SPEC section 3), used by the card badges, the aging panel and the CLI alike.
+"""The one aging function (see docs/RULES.md, Aging), used by the card badges, the aging panel and the CLI alike.
 
 Everything is computed with SQL aggregates over the `stay` and `event` tables and one Core select of the open
 deals; no event row is ever loaded into Python. Nothing is cached, so a new `expected_days` applies at once.
@@ -198,8 +198,3 @@ def aging_report(
     """Every open deal of the pipeline with days in stage, baseline, level and signals, most severe first."""
     return aging_snapshot(db, pipeline, now=now, deal_filter=deal_filter).items
 
-
-def aging_for_deals(db: Database, pipeline: str | int | None, *, now: datetime | None = None,
-                    deal_ids: Collection[int] | None = None) -> dict[int, AgingItem]:
-    """deal id -> its aging item, for the board's card badges (every open deal, or only `deal_ids`)."""
-    return {i.id: i for i in aging_snapshot(db, pipeline, now=now, deal_ids=deal_ids).items}

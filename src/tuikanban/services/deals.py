@@ -12,9 +12,16 @@ from sqlmodel import Session, col, select
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
 from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
-from tuikanban.domain.models import ActivityView, DealView, EventView, MoveResult
-from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money, to_decimal
+from tuikanban.domain.models import DealView, EventView, MoveResult
+from tuikanban.domain.money import exponent, format_money, normalise_currency, to_decimal
+from tuikanban.domain.stays import close_outcome, move_outcome
 from tuikanban.domain.text import clean_text
+
+# Re-exported while the board still imports them from here: the activity functions (now services.activities)
+# and the field limits (now services.fields).
+from tuikanban.services.activities import add_activity as add_activity
+from tuikanban.services.activities import list_activities as list_activities
+from tuikanban.services.activities import set_task_done as set_task_done
 from tuikanban.services.common import (
     deal_view,
     event_view,
@@ -24,52 +31,13 @@ from tuikanban.services.common import (
     resolve_type,
     when,
 )
+from tuikanban.services.fields import MAX_FIELD as MAX_FIELD
+from tuikanban.services.fields import MAX_NOTES as MAX_NOTES
+from tuikanban.services.fields import MAX_TITLE as MAX_TITLE
+from tuikanban.services.fields import checked_money, checked_title, clean_field, close_date
+from tuikanban.services.history import close_stay, event_text, log_event, start_stay
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import ACTIVITY_KINDS, Activity, Deal, Event, Pipeline, Stage, Stay
-
-MAX_TITLE = 300
-MAX_FIELD = 300
-MAX_NOTES = 20_000
-
-
-def _clean_field(value: str | None, what: str, limit: int = MAX_FIELD, *, multiline: bool = False) -> str:
-    text = clean_text(value or "", multiline=multiline).strip()
-    if len(text) > limit:
-        raise ValidationError(f"The {what} is longer than {limit} characters ({len(text)}).")
-    return text
-
-
-def _clean_title(title: str) -> str:
-    text = _clean_field(title, "title", MAX_TITLE)
-    if not text:
-        raise ValidationError("A deal needs a title.")
-    return text
-
-
-def _money(value: str | int | None, currency: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        if value < 0:
-            raise ValidationError("A deal value must be zero or more.")
-        return value
-    if not value.strip():
-        return None
-    return parse_money(value, currency)
-
-
-def _close_date(value: str | date | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    if not value.strip():
-        return None
-    return clock.parse_date(value, what="close date")
-
-
-def _log(s: Session, deal: Deal, kind: str, at: datetime, user: str, **fields: Any) -> Event:
-    ev = Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind=kind, at=at, user=user, **fields)
-    s.add(ev)
-    return ev
+from tuikanban.store.tables import Deal, Event, Pipeline, Stage, Stay
 
 
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
@@ -114,24 +82,8 @@ def _top_rank(s: Session, stage_id: int) -> int:
     return (low if low is not None else 1) - 1
 
 
-def _close_stay(s: Session, deal: Deal, at: datetime, outcome: str) -> None:
-    stay = s.exec(
-        select(Stay).where(Stay.deal_id == deal.id, Stay.left_at == None)  # noqa: E711
-        .order_by(col(Stay.id).desc())
-    ).first()
-    if stay is not None:
-        stay.left_at = max(at, clock.as_utc(stay.entered_at))
-        stay.outcome = outcome
-        s.add(stay)
-
-
-def _start_stay(s: Session, deal: Deal, stage_id: int, at: datetime) -> None:
-    assert deal.id is not None
-    s.add(Stay(pipeline_id=deal.pipeline_id, deal_id=deal.id, stage_id=stage_id, entered_at=at))
-
-
 def _override(s: Session, deal: Deal, stage: Stage, reason: str, at: datetime, user: str) -> None:
-    _log(s, deal, "wip_override", at, user, to_stage_id=stage.id, reason=clean_text(reason).strip())
+    log_event(s, deal, "wip_override", at, user, to_stage_id=stage.id, reason=clean_text(reason).strip())
 
 
 def _check_not_before(deal: Deal, at: datetime, what: str) -> None:
@@ -163,7 +115,7 @@ def create_deal(
     at: datetime | str | None = None,
     force_reason: str | None = None,
 ) -> DealView:
-    clean_title = _clean_title(title)
+    clean_title = checked_title(title)
     ts = when(at)
 
     def work(s: Session) -> DealView:
@@ -171,22 +123,22 @@ def create_deal(
         cur = normalise_currency(currency) if currency else p.currency
         st = resolve_stage(s, p, stage) if stage is not None else _first_stage(s, p)
         t = resolve_type(s, p, dtype) if dtype is not None and str(dtype).strip() else None
-        who = _clean_field(owner, "owner", 200) if owner is not None else user
+        who = clean_field(owner, "owner", 200) if owner is not None else user
         forced = _check_wip(s, st, who, deal=None, force_reason=force_reason, at=ts, user=user)
         assert st.id is not None
         deal = Deal(
-            pipeline_id=p.id, title=clean_title, company=_clean_field(company, "company"),  # type: ignore[arg-type]
-            contact=_clean_field(contact, "contact"), value_minor=_money(value, cur), currency=cur, owner=who,
-            type_id=t.id if t else None, expected_close=_close_date(close),
-            notes=_clean_field(notes, "notes", MAX_NOTES, multiline=True), stage_id=st.id, status="open",
+            pipeline_id=p.id, title=clean_title, company=clean_field(company, "company"),  # type: ignore[arg-type]
+            contact=clean_field(contact, "contact"), value_minor=checked_money(value, cur), currency=cur, owner=who,
+            type_id=t.id if t else None, expected_close=close_date(close),
+            notes=clean_field(notes, "notes", MAX_NOTES, multiline=True), stage_id=st.id, status="open",
             created_at=ts, stage_entered_at=ts, last_activity_at=None, rank=_top_rank(s, st.id), version=1,
         )
         s.add(deal)
         s.flush()
         if forced:
             _override(s, deal, st, force_reason or "", ts, user)
-        _log(s, deal, "create", ts, user, to_stage_id=st.id)
-        _start_stay(s, deal, st.id, ts)
+        log_event(s, deal, "create", ts, user, to_stage_id=st.id)
+        start_stay(s, deal, st.id, ts)
         return deal_view(s, deal)
 
     return db.write(work)
@@ -237,10 +189,9 @@ def move_deal(
         forced = _check_wip(s, target, deal.owner, deal=deal, force_reason=force_reason, at=ts, user=user)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
-        outcome = "advanced" if target.position > source.position else "dropped"
-        _close_stay(s, deal, ts, outcome)
-        _start_stay(s, deal, target.id, ts)
-        _log(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
+        close_stay(s, deal, ts, move_outcome(source.position, target.position))
+        start_stay(s, deal, target.id, ts)
+        log_event(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
              old_value=str(deal.rank),  # the rank it had in the old column, so undo puts it back in place
              reason=clean_text(force_reason).strip() if forced and force_reason else None)
         deal.stage_id = target.id
@@ -252,33 +203,6 @@ def move_deal(
         return MoveResult(deal_view(s, deal), source.name, target.name, target.exit_criteria or "", forced)
 
     return db.write(work)
-
-
-def neighbour_stage(db: Database, deal_id: int, offset: int) -> StageInfoRef | None:
-    """The stage `offset` columns away from the deal's current stage (None past either end)."""
-    with db.read() as s:
-        deal = get_deal_row(s, deal_id)
-        stages = s.exec(
-            select(Stage).where(Stage.pipeline_id == deal.pipeline_id, Stage.archived == False)  # noqa: E712
-            .order_by(col(Stage.position), col(Stage.id))
-        ).all()
-        ids = [st.id for st in stages]
-        if deal.stage_id not in ids:
-            return None
-        idx = ids.index(deal.stage_id) + offset
-        if not 0 <= idx < len(stages):
-            return None
-        st = stages[idx]
-        assert st.id is not None
-        return StageInfoRef(st.id, st.name)
-
-
-class StageInfoRef:
-    __slots__ = ("id", "name")
-
-    def __init__(self, id: int, name: str) -> None:
-        self.id = id
-        self.name = name
 
 
 def _check_version(deal: Deal, expected: int | None) -> None:
@@ -366,7 +290,7 @@ def reorder_deal(db: Database, deal_id: int, direction: int, *, user: str, same_
         deal.rank, other.rank = other.rank, deal.rank
         s.add(deal)
         s.add(other)
-        _log(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id,
+        log_event(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id,
              new_value="up" if direction < 0 else "down")
         return True
 
@@ -410,21 +334,21 @@ def _typed(s: Session, p: Pipeline, deal: Deal, changes: dict[str, Any]) -> dict
     out: dict[str, Any] = {}
     for name, raw in changes.items():
         if name == "title":
-            out[name] = _clean_title(raw)
+            out[name] = checked_title(raw)
         elif name in ("company", "contact"):
-            out[name] = _clean_field(raw, name)
+            out[name] = clean_field(raw, name)
         elif name == "notes":
-            out[name] = _clean_field(raw, "notes", MAX_NOTES, multiline=True)
+            out[name] = clean_field(raw, "notes", MAX_NOTES, multiline=True)
         elif name == "currency":
             out[name] = currency
         elif name == "value":
-            out[name] = _money(raw, currency)
+            out[name] = checked_money(raw, currency)
         elif name == "owner":
-            out[name] = _clean_field(raw, "owner", 200)
+            out[name] = clean_field(raw, "owner", 200)
         elif name == "type":
             out[name] = resolve_type(s, p, raw).id if raw not in (None, "") else None
         elif name == "close":
-            out[name] = _close_date(raw)
+            out[name] = close_date(raw)
     return out
 
 
@@ -477,21 +401,21 @@ def edit_deal(
 
         def record(field: str, old: Any, new: Any) -> None:
             changed.append(field)
-            _log(s, deal, "edit", ts, user, field=field, old_value=_ev(old), new_value=_ev(new))
+            log_event(s, deal, "edit", ts, user, field=field, old_value=event_text(old), new_value=event_text(new))
 
         if "title" in changes:
-            new = _clean_title(changes["title"])
+            new = checked_title(changes["title"])
             if new != deal.title:
                 record("title", deal.title, new)
                 deal.title = new
         for field in ("company", "contact"):
             if field in changes:
-                new = _clean_field(changes[field], field)
+                new = clean_field(changes[field], field)
                 if new != getattr(deal, field):
                     record(field, getattr(deal, field), new)
                     setattr(deal, field, new)
         if "notes" in changes:
-            new = _clean_field(changes["notes"], "notes", MAX_NOTES, multiline=True)
+            new = clean_field(changes["notes"], "notes", MAX_NOTES, multiline=True)
             if new != deal.notes:
                 record("notes", None, None)
                 deal.notes = new
@@ -512,12 +436,12 @@ def edit_deal(
                 record("currency", deal.currency, cur)
                 deal.currency = cur
         if "value" in changes:
-            new_v = _money(changes["value"], deal.currency)
+            new_v = checked_money(changes["value"], deal.currency)
             if new_v != deal.value_minor:
                 record("value", deal.value_minor, new_v)
                 deal.value_minor = new_v
         if "owner" in changes:
-            new_o = _clean_field(changes["owner"], "owner", 200)
+            new_o = clean_field(changes["owner"], "owner", 200)
             if new_o != deal.owner:
                 if deal.status == "open":
                     st = s.get(Stage, deal.stage_id)
@@ -539,7 +463,7 @@ def edit_deal(
                 record("type", deal.type_id, new_t)
                 deal.type_id = new_t
         if "close" in changes:
-            new_c = _close_date(changes["close"])
+            new_c = close_date(changes["close"])
             if new_c != deal.expected_close:
                 record("close", deal.expected_close, new_c)
                 deal.expected_close = new_c
@@ -550,14 +474,6 @@ def edit_deal(
         return deal_view(s, deal), changed
 
     return db.write(work)
-
-
-def _ev(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 # -- close and reopen -------------------------------------------------------------------------------
@@ -574,8 +490,8 @@ def win_deal(db: Database, deal_id: int, *, user: str, at: datetime | str | None
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "won")
-        _close_stay(s, deal, ts, "advanced")
-        _log(s, deal, "won", ts, user, from_stage_id=deal.stage_id)
+        close_stay(s, deal, ts, close_outcome("won"))
+        log_event(s, deal, "won", ts, user, from_stage_id=deal.stage_id)
         deal.status, deal.closed_at, deal.lost_reason = "won", ts, ""
         deal.version += 1
         s.add(deal)
@@ -587,7 +503,7 @@ def win_deal(db: Database, deal_id: int, *, user: str, at: datetime | str | None
 
 def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetime | str | None = None,
               expected_version: int | None = None, seen_stage_id: int | None = None) -> DealView:
-    clean_reason = _clean_field(reason, "lost reason", 500)
+    clean_reason = clean_field(reason, "lost reason", 500)
     if not clean_reason:
         raise ValidationError("Marking a deal lost needs a reason.")
     ts = when(at)
@@ -599,8 +515,8 @@ def lose_deal(db: Database, deal_id: int, reason: str, *, user: str, at: datetim
         if deal.status != "open":
             raise ValidationError(f"Deal {deal_id} is already {deal.status}.")
         _check_not_before(deal, ts, "lost")
-        _close_stay(s, deal, ts, "dropped")
-        _log(s, deal, "lost", ts, user, from_stage_id=deal.stage_id, reason=clean_reason)
+        close_stay(s, deal, ts, close_outcome("lost"))
+        log_event(s, deal, "lost", ts, user, from_stage_id=deal.stage_id, reason=clean_reason)
         deal.status, deal.closed_at, deal.lost_reason = "lost", ts, clean_reason
         deal.version += 1
         s.add(deal)
@@ -642,12 +558,12 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
         forced = _check_wip(s, target, deal.owner, deal=None, force_reason=force_reason, at=ts, user=user)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
-        _log(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
+        log_event(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
         deal.status, deal.closed_at, deal.lost_reason = "open", None, ""
         deal.stage_id, deal.stage_entered_at = target.id, ts
         deal.rank = _top_rank(s, target.id)
         deal.version += 1
-        _start_stay(s, deal, target.id, ts)
+        start_stay(s, deal, target.id, ts)
         s.add(deal)
         s.flush()
         return deal_view(s, deal)
@@ -661,7 +577,8 @@ UNDOABLE = ("move", "won", "lost")
 
 
 def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
-    """Reverse this user's last move or close in the pipeline, as a new `undo` event (history stays).
+    """Reverse this user's last move or close in the pipeline, as a new `undo` event (history stays; see
+    docs/RULES.md, Undo, for how it resumes the earlier stay).
 
     Returns a sentence describing what was undone.
     """
@@ -711,7 +628,7 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
                 s.add(before)
                 deal.stage_entered_at = before.entered_at
             else:
-                _start_stay(s, deal, prev.id, ts)
+                start_stay(s, deal, prev.id, ts)
                 deal.stage_entered_at = ts
             s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
                         from_stage_id=deal.stage_id, to_stage_id=prev.id, ref_id=ev.id))
@@ -772,66 +689,3 @@ def deal_history(db: Database, deal_id: int) -> list[EventView]:
         names = {st.id: st.name for st in s.exec(select(Stage).where(Stage.pipeline_id == deal.pipeline_id))}
         evs = s.exec(select(Event).where(Event.deal_id == deal_id).order_by(col(Event.id)))
         return [event_view(e, names) for e in evs]  # type: ignore[arg-type]
-
-
-# -- activities -------------------------------------------------------------------------------------
-
-
-def add_activity(
-    db: Database,
-    deal_id: int,
-    kind: str,
-    subject: str,
-    *,
-    user: str,
-    due: str | date | None = None,
-    at: datetime | str | None = None,
-    done: bool = False,
-) -> ActivityView:
-    if kind not in ACTIVITY_KINDS:
-        raise ValidationError(f"'{kind}' is not an activity; use one of {', '.join(ACTIVITY_KINDS)}.")
-    text = _clean_field(subject, "activity text", 2000, multiline=True)
-    if not text:
-        raise ValidationError("An activity needs some text.")
-    due_date = _close_date(due) if kind == "task" else None
-    if kind == "task" and due_date is None:
-        raise ValidationError("A follow-up task needs a due date (YYYY-MM-DD).")
-    ts = when(at)
-
-    def work(s: Session) -> ActivityView:
-        deal = get_deal_row(s, deal_id)
-        act = Activity(deal_id=deal_id, pipeline_id=deal.pipeline_id, kind=kind, subject=text, at=ts, user=user,
-                       due=due_date, done=done)
-        s.add(act)
-        deal.last_activity_at = ts if deal.last_activity_at is None else max(clock.as_utc(deal.last_activity_at), ts)
-        s.add(deal)
-        s.flush()
-        assert act.id is not None
-        return ActivityView(act.id, deal_id, kind, text, ts, user, due_date, done)
-
-    return db.write(work)
-
-
-def set_task_done(db: Database, activity_id: int, done: bool = True, *, user: str) -> ActivityView:
-    def work(s: Session) -> ActivityView:
-        act = s.get(Activity, activity_id)
-        if act is None:
-            raise ValidationError(f"There is no activity with id {activity_id}.")
-        act.done = done
-        s.add(act)
-        deal = s.get(Deal, act.deal_id)
-        if deal is not None:
-            deal.last_activity_at = when(None)
-            s.add(deal)
-        assert act.id is not None
-        return ActivityView(act.id, act.deal_id, act.kind, act.subject, act.at, act.user, act.due, act.done)
-
-    return db.write(work)
-
-
-def list_activities(db: Database, deal_id: int) -> list[ActivityView]:
-    with db.read() as s:
-        get_deal_row(s, deal_id)
-        rows = s.exec(select(Activity).where(Activity.deal_id == deal_id).order_by(col(Activity.at).desc()))
-        return [ActivityView(a.id, a.deal_id, a.kind, a.subject, a.at, a.user, a.due, a.done)  # type: ignore[arg-type]
-                for a in rows]

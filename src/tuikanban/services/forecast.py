@@ -1,6 +1,6 @@
 """Monte Carlo forecast of won deals and won value over the next days, from past daily won throughput.
 
-The history is the daily won throughput of the last 90 days (SPEC section 4), every one of them: days without a
+The history is the daily won throughput of the last 90 days (docs/RULES.md, Forecast), every one of them: days without a
 win count as zero days, also the days before a young pipeline's first event, so one early win is one day in 90
 rather than a win every day. Each trial draws `horizon_days` days with replacement from the history and adds up
 their won deals and won value. "85 % confidence" means at least this much in 85 % of the trials: the 15th

@@ -1,4 +1,5 @@
-"""The metrics of one pipeline (SPEC section 4), computed with SQL aggregates over the deal rows and the stays.
+"""The metrics of one pipeline (see docs/RULES.md, Metrics), computed with SQL aggregates over the deal rows and
+the stays.
 
 Nothing loads every row into Python: each query groups in the database and returns a few dozen rows at most
 (stages x owners x types). The formulas live in `tuikanban.domain.metrics`; this module only gathers sums and
@@ -9,7 +10,7 @@ Definitions (window = the last `window_days` days ending now):
 - per stage, `avg_days_in_stage` and `conversion_rate` cover the stays that ended in the window
   (advanced = moved to a later stage or won; dropped = lost or moved back);
 - the forecast samples the daily won throughput of the last 90 days, every one of them: zero days included, also
-  the days before a young pipeline's first event (SPEC section 4), so one win on a pipeline's first day is one
+  the days before a young pipeline's first event (docs/RULES.md, Forecast), so one win on a pipeline's first day is one
   winning day in 90, not a win every day;
 - the weekly trend counts calendar weeks (UTC dates) ending today: `week_start` is a date.
 """
@@ -187,7 +188,7 @@ def compute_metrics(
     now: datetime | None = None,
     seed: int | None = None,
 ) -> MetricsReport:
-    """Every figure of SPEC section 4 for one pipeline, a window and optional owner / deal-type filters."""
+    """Every figure of docs/RULES.md, Metrics, for one pipeline, a window and optional owner / deal-type filters."""
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise ValidationError(f"The window must be between 1 and {MAX_WINDOW_DAYS} days, not {window_days}.")
     at = clock.as_utc(now) if now is not None else clock.now()
@@ -447,7 +448,8 @@ def forecast_json(f: Forecast, currency: str) -> dict[str, Any]:
 
 
 def metrics_json(report: MetricsReport) -> dict[str, Any]:
-    """The metrics document of `tuikanban metrics --json` (SPEC section 4 names; rates as fractions)."""
+    """The metrics document of `tuikanban metrics --json` (names as in docs/RULES.md, JSON documents; rates as
+    fractions)."""
     cur = report.currency
     r = report
     b = r.bottleneck

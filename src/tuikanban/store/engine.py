@@ -2,7 +2,8 @@
 
 - WAL, busy_timeout, foreign keys and synchronous=NORMAL on every connection;
 - write transactions begin IMMEDIATE, so a check and the write that depends on it cannot interleave
-  with another process (see FACTS: this is what keeps WIP limits true across processes);
+  with another process (this is what keeps WIP limits true across processes: see docs/PERFORMANCE.md,
+  SQLite and several processes);
 - a schema version in the database, forward migrations, refusal of newer or foreign files;
 - a dedicated connection that polls `PRAGMA data_version` to see other processes' commits.
 """
@@ -330,20 +331,6 @@ class Database:
         with self.engine.connect() as conn:
             return [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
 
-    def backup_to(self, target: Path) -> None:
-        """Copy the database with SQLite's online backup API (safe while others write)."""
-        src = sqlite3.connect(sqlite_uri(self.path, mode="ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            dst = sqlite3.connect(str(target))
-            try:
-                # One step: a consistent snapshot under a read transaction, which in WAL mode never blocks
-                # writers; a step-wise copy restarts whenever another process commits and may never finish.
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
-
     def close(self) -> None:
         with self._watch_lock:
             if self._watch_con is not None:
@@ -488,10 +475,6 @@ _ALL_TABLES = (
     tables.Meta, tables.Pipeline, tables.Stage, tables.DealType, tables.Deal, tables.Event, tables.Stay,
     tables.Activity, tables.Presence,
 )
-
-
-def file_mode(path: Path) -> str:
-    return stat.filemode(path.stat().st_mode)
 
 
 # -- whole-file operations for backup and doctor (read-only on the source) -----------------------------

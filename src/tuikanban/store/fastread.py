@@ -1,9 +1,9 @@
 """The board's read path in plain sqlite3: what the board paints, without importing SQLAlchemy or SQLModel.
 
-Why: `import sqlmodel` costs about 0.3-0.45 s, longer than a bare Textual app takes to paint (FACTS). The board
-reads its first screen through this module and imports the ORM (for writes) only after the first paint. The
-results are the same value types as `tuikanban.services.board.load_board` (a test compares the two on the same
-database), so nothing above the store can tell which path produced them.
+Why: `import sqlmodel` costs about 0.3-0.45 s, longer than a bare Textual app takes to paint (docs/PERFORMANCE.md,
+Start-up). The board reads its first screen through this module and imports the ORM (for writes) only after the
+first paint. The results are the same value types as `tuikanban.services.board.load_board` (a test compares the
+two on the same database), so nothing above the store can tell which path produced them.
 
 Only reads live here, and only of a database whose schema this module knows (`probe`); anything else (a new
 file, an older or newer schema, a file that is not ours) goes through `store.engine.open_database`, which

@@ -1,4 +1,5 @@
-"""Read queries on hot paths, written as SQLAlchemy Core selects (no ORM objects: FACTS shows 5x faster)."""
+"""Read queries on hot paths, written as SQLAlchemy Core selects: no ORM objects, which are about 5x slower
+(see docs/PERFORMANCE.md, SQLite reads)."""
 
 from __future__ import annotations
 

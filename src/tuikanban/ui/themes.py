@@ -266,19 +266,10 @@ def resolve_theme_name(name: str, available: Iterable[str]) -> str:
     raise ThemeError(f"There is no theme named '{name}'{_suggest(wanted, names)}; available themes: {listing}.")
 
 
-def choose_theme(requested: str | None, remembered: str | None, available: Sequence[str]) -> tuple[str, list[str]]:
-    """The theme to start with: `--theme` (an unknown name raises ThemeError), else the remembered one, else the
-    default. Returns the name and any problems to show (a remembered theme that has gone away)."""
-    if requested:
-        return resolve_theme_name(requested, available), []
-    problems: list[str] = []
-    default = DEFAULT_THEME if DEFAULT_THEME in available else FALLBACK_THEME
-    if remembered:
-        try:
-            return resolve_theme_name(remembered, available), []
-        except ThemeError:
-            problems.append(f"The remembered theme '{remembered}' is not available any more; using {default}.")
-    return default, problems
+def find_theme(name: str, extra_dirs: Sequence[Path] = ()) -> str:
+    """The canonical name of the theme called `name` among every available one: what `--theme NAME` and
+    `tuikanban config theme NAME` both accept (case-insensitive, `.toml` allowed, "did you mean" otherwise)."""
+    return resolve_theme_name(name, available_theme_names(extra_dirs))
 
 
 __all__ = [
@@ -287,7 +278,7 @@ __all__ = [
     "ThemeError",
     "available_theme_names",
     "bundled_themes_dir",
-    "choose_theme",
+    "find_theme",
     "load_theme_file",
     "load_themes",
     "ordered",

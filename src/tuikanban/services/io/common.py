@@ -1,0 +1,121 @@
+"""What the import and export modules share: the columns and formats, results, and small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.money import to_decimal
+from tuikanban.store.tables import (
+    Activity,
+    Deal,
+    DealType,
+    Event,
+    Pipeline,
+    Stage,
+    Stay,
+)
+
+CSV_COLUMNS = (
+    "title", "company", "contact", "value", "currency", "owner", "type", "stage", "status", "created_at",
+    "closed_at", "lost_reason", "expected_close", "notes",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+JSON_FORMAT = "tuikanban-pipeline"
+JSON_VERSION = 1
+MAX_LOST_REASON = 500
+MAX_OWNER = 200
+MAX_ACTIVITY = 2000
+CHUNK = 1000
+
+Progress = Callable[[str, int, int], None]
+"""progress(phase, done, total): phase is "checking" or "writing"."""
+
+TABLES: dict[str, Any] = {
+    "stage": Stage.__table__, "type": DealType.__table__, "deal": Deal.__table__,  # type: ignore[attr-defined]
+    "event": Event.__table__, "stay": Stay.__table__, "activity": Activity.__table__,  # type: ignore[attr-defined]
+}
+PIPELINE_COLUMNS = Pipeline.__table__.c  # type: ignore[attr-defined]
+DEAL_COLUMNS = Deal.__table__.c  # type: ignore[attr-defined]
+STAGE_COLUMNS = Stage.__table__.c  # type: ignore[attr-defined]
+TYPE_COLUMNS = DealType.__table__.c  # type: ignore[attr-defined]
+EVENT_COLUMNS = Event.__table__.c  # type: ignore[attr-defined]
+STAY_COLUMNS = Stay.__table__.c  # type: ignore[attr-defined]
+ACTIVITY_COLUMNS = Activity.__table__.c  # type: ignore[attr-defined]
+
+
+class ImportProblems(ValidationError):
+    """An import refused as a whole: one line per bad row (or item), then a summary sentence."""
+
+    def __init__(self, problems: list[str], summary: str) -> None:
+        super().__init__("\n".join([*problems, summary]))
+        self.problems = problems
+        self.summary = summary
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    pipeline: str
+    deals: int
+    open: int
+    won: int
+    lost: int
+    overrides: int = 0
+    events: int = 0
+    renumbered: bool = False
+
+
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: a leading = + - @ tab or CR gets a `'` before it."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def unneutralise(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def iso(value: datetime | None) -> str | None:
+    return clock.as_utc(value).isoformat() if value is not None else None
+
+
+def date_iso(value: date | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def major_text(minor: int | None, currency: str) -> str:
+    return "" if minor is None else f"{to_decimal(minor, currency):f}"
+
+
+def report_progress(progress: Progress | None, phase: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(phase, done, total)
+
+
+def next_id(conn: Any, column: Any) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
+
+
+def insert_chunks(
+    conn: Any, table: Any, rows: list[dict[str, Any]], progress: Progress | None = None, done: int = 0,
+    total: int = 0,
+) -> int:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        conn.execute(insert(table), chunk)
+        done += len(chunk)
+        report_progress(progress, "writing", done, total)
+    return done
+
+
+def lower_first(sentence: str) -> str:
+    if len(sentence) > 1 and sentence[0].isupper() and not sentence[1].isupper():
+        return sentence[0].lower() + sentence[1:]
+    return sentence
