@@ -13,13 +13,14 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, KeyList, TkDialog, key_hints, literal
+from tuikanban.ui.dialogs.base import Dialog
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, key_hints, literal
 
 
 class _Choices(KeyList):
     """The list of ready-made reasons; typing a letter jumps to the free-text field."""
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         if event.is_printable and event.character and event.character != " ":
             event.stop()
             event.prevent_default()
@@ -28,7 +29,7 @@ class _Choices(KeyList):
             box.insert_text_at_cursor(event.character)
 
 
-class ReasonScreen(TkDialog[str | None]):
+class ReasonScreen(Dialog[str | None]):
     """Ask for a reason: enter on a listed choice picks it, or type free text and press enter."""
 
     DEFAULT_CSS = """
