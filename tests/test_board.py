@@ -801,7 +801,8 @@ def test_an_activity_shows_who_and_when_on_its_own_line() -> None:
 
 
 def test_detail_plurals() -> None:
-    from tuikanban.ui.screens.deal_detail import _days, plural
+    from tuikanban.domain.metrics import plural
+    from tuikanban.ui.screens.deal_detail import _days
 
     assert plural(1, "open task") == "1 open task"
     assert plural(2, "open task") == "2 open tasks"

@@ -35,6 +35,11 @@ T = TypeVar("T")
 class JobResult(Message, bubble=False):
     """What a dialog's database job reports; handled by the dialog that ran the job, never passed up to the app."""
 
+    def __init_subclass__(cls, bubble: bool | None = False, verbose: bool = False, no_dispatch: bool | None = False,
+                          namespace: str | None = None) -> None:
+        # Textual's default for a subclass is to bubble again: keep every result in its dialog.
+        super().__init_subclass__(bubble=bubble, verbose=verbose, no_dispatch=no_dispatch, namespace=namespace)
+
 
 class Refusal(JobResult):
     """The services refused the job (a WIP limit, a duplicate name, a stale edit): `error` says why in one

@@ -2,7 +2,7 @@
 
 - `FieldInput`, `FieldTextArea`, `KeyList`, `KeyTable`: Textual's widgets that apply their own key bindings
   (backspace, arrows, ctrl+u...) to themselves, on the key they were sent (see `dialogs.keys`).
-- `FieldError`: the small inline line under a field ($error colour, hidden while empty).
+- `FieldError`: the small inline line under a field ($error colour, hidden while empty); `clear_error`.
 - `key_hints`: a line of "key description" pairs in theme colours.
 - `literal`: user text as literal `Content` (markup never interpreted, control sequences removed).
 """
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from tuikanban.domain.text import display
@@ -61,6 +62,12 @@ class FieldError(Static):
         self.show("")
 
 
+def clear_error(root: Widget, selector: str) -> None:
+    """Clear the FieldError `selector` under `root`, if there is one (a field being typed into)."""
+    for error in root.query(selector).results(FieldError):
+        error.clear()
+
+
 class FieldInput(OwnKeys, Input):
     """A one-line field that applies its editing keys to itself, whichever field has focus when it reads them."""
 
@@ -77,4 +84,6 @@ class KeyTable(OwnKeys, DataTable[Content]):
     """A DataTable that moves on the keys it was sent."""
 
 
-__all__ = ["FieldError", "FieldInput", "FieldTextArea", "KeyList", "KeyTable", "key_hints", "literal"]
+__all__ = [
+    "FieldError", "FieldInput", "FieldTextArea", "KeyList", "KeyTable", "clear_error", "key_hints", "literal",
+]

@@ -104,4 +104,10 @@ class ReasonScreen(Dialog[str | None]):
         self.dismiss(None)
 
 
-__all__ = ["ReasonScreen"]
+def override_reason(refusal: str) -> ReasonScreen:
+    """The question asked before a deal goes past a WIP limit; `refusal` is the limit's sentence."""
+    return ReasonScreen("Over the WIP limit", f"{refusal}. Why should this deal go past the limit?",
+                        placeholder="reason for the override")
+
+
+__all__ = ["ReasonScreen", "override_reason"]

@@ -27,7 +27,7 @@ from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import Dialog, FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, key_hints, literal
-from tuikanban.ui.dialogs.reason import ReasonScreen
+from tuikanban.ui.dialogs.reason import override_reason
 
 MAX_ROWS = 500
 _STATUS_FILTERS = ("all", "won", "lost")
@@ -324,11 +324,7 @@ class ClosedDealsScreen(FormDialog[int | None]):
             if reason:
                 retry(reason)
 
-        self.app.push_screen(
-            ReasonScreen("Over the WIP limit", f"{exc}. Why should this deal go past the limit?",
-                         placeholder="reason for the override"),
-            answered,
-        )
+        self.app.push_screen(override_reason(str(exc)), answered)
 
 
 __all__ = ["ClosedDealsScreen", "StagePickScreen"]

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from tuikanban.domain import clock
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, AgingItem, BaselineSource, format_days, signal_meaning
 from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import clean_text, display
@@ -28,7 +29,7 @@ from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 
-ACTIVITY_KINDS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
+ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
 _FIELD_NAMES = {"close": "expected close", "type": "deal type"}
 
@@ -155,11 +156,6 @@ def describe_activity(act: ActivityView) -> Content:
     # who and when on their own dim line, under the subject: the pane is too narrow for them to follow it
     parts.append((f"\n{'':10}{display(act.user)}, {_day(act.at)}", "$text-muted"))
     return Content.assemble(*parts)
-
-
-def plural(n: int, word: str) -> str:
-    """`1 day`, `2 days`, `1 open task`."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _read_detail(db: Database, deal_id: int) -> _Detail:
@@ -296,7 +292,7 @@ class DealDetailScreen(Dialog[bool]):
                     with VerticalScroll(id="history"):
                         yield Static("", id="history-lines")
             with _AddRow(id="add-row"):
-                yield Select([(label, kind) for kind, label in ACTIVITY_KINDS], allow_blank=False, value="note",
+                yield Select([(label, kind) for kind, label in ACTIVITY_LABELS], allow_blank=False, value="note",
                              id="add-kind", compact=True)
                 yield Input(placeholder="what happened / what to do", id="add-subject", compact=True)
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)

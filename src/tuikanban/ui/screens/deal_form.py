@@ -30,7 +30,7 @@ from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
-from tuikanban.ui.dialogs.reason import ReasonScreen
+from tuikanban.ui.dialogs.reason import override_reason
 
 MAX_TITLE = deal_service.MAX_TITLE
 MAX_FIELD = deal_service.MAX_FIELD
@@ -575,11 +575,7 @@ class DealFormScreen(FormDialog[DealView | None]):
                 if stage.focusable:
                     self.set_focus(stage)
 
-        self.app.push_screen(
-            ReasonScreen("Over the WIP limit", f"{message}. Why should this deal go past the limit?",
-                         placeholder="reason for the override"),
-            answered,
-        )
+        self.app.push_screen(override_reason(message), answered)
 
     @on(DealSaved)
     def _saved(self, message: DealSaved) -> None:

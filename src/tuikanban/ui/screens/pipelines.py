@@ -23,7 +23,7 @@ from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
-from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, key_hints, literal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, clear_error, key_hints, literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,6 @@ class PipelineForm(Vertical):
                                      compact=True)
                     yield FieldError(id=f"pe-{field}")
 
-    @property
-    def last_input_id(self) -> str:
-        return "pf-types" if self.with_types else "pf-currency"
-
     def set_values(self, **values: str) -> None:
         for field, value in values.items():
             self.query_one(f"#pf-{field}", Input).value = value
@@ -81,10 +77,7 @@ class PipelineForm(Vertical):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "pf-")[3:]
-        errors = self.query(f"#pe-{field}")
-        if errors:
-            errors.first(FieldError).clear()
+        clear_error(self, f"#pe-{(event.input.id or 'pf-')[3:]}")
 
     def check(self, taken: Iterable[str] = ()) -> NewPipeline | None:
         """Check the fields; show each problem under its field (the first one gets focus)."""

@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -32,7 +31,7 @@ from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
-from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, key_hints, literal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, clear_error, key_hints, literal
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
 
 Info = TypeVar("Info", StageInfo, DealTypeInfo)
@@ -277,16 +276,8 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self._show_exit()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        panel = "stages"
-        node: Widget | None = event.widget
-        while node is not None:
-            if node.id == "pipe-panel":
-                panel = "pipe"
-                break
-            if node.id == "types-panel":
-                panel = "types"
-                break
-            node = node.parent if isinstance(node.parent, Widget) else None
+        around = {node.id for node in event.widget.ancestors_with_self}
+        panel = "pipe" if "pipe-panel" in around else "types" if "types-panel" in around else "stages"
         self.query_one("#settings-hints", Static).update(_HINTS[panel])
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -415,10 +406,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
     # -- pipeline fields ----------------------------------------------------------------------------
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "pp-")[3:]
-        errors = self.query(f"#ppe-{field}")
-        if errors:
-            errors.first(FieldError).clear()
+        clear_error(self, f"#ppe-{(event.input.id or 'pp-')[3:]}")
 
     def _pipeline_changes(self, p: PipelineInfo) -> tuple[dict[str, Any], dict[str, str]]:
         """What the pipeline fields change (as keyword arguments of `update_pipeline`), and the problems by field."""

@@ -18,7 +18,7 @@ from tuikanban.domain.text import clean_name, clean_text, display
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
-from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, clear_error, key_hints
 
 
 class StageSaved(JobResult):
@@ -107,10 +107,7 @@ class StageEditScreen(FormDialog[StageInfo | None]):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "se-")[3:]
-        errors = self.query(f"#see-{field}")
-        if errors:
-            errors.first(FieldError).clear()
+        clear_error(self, f"#see-{(event.input.id or 'se-')[3:]}")
         self.query_one("#see-form", FieldError).clear()
 
     async def action_save(self) -> None:
