@@ -14,7 +14,7 @@ done in its handler, never before the job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import ClassVar, TypeVar
 
 from textual import on
@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Select
 
 from tuikanban.domain.errors import TuikanbanError
+from tuikanban.ui.dialogs.fields import FieldError
 from tuikanban.ui.dialogs.keys import drain, settle_keys
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 
@@ -188,6 +189,21 @@ class FormDialog(Dialog[T]):
 
     SUBMIT_ON_ENTER: ClassVar[frozenset[str]] = frozenset()
     SUBMIT_ACTION: ClassVar[str] = "save"
+
+    def show_problems(self, problems: Mapping[str, str], fields: Iterable[str], *, field_id: str,
+                      error_id: str) -> bool:
+        """Show each field's problem under it (clearing the others) and focus the first field with one, at once: the
+        keys typed next go to the field to fix. `field_id` and `error_id` make the widgets' ids from a field's name
+        ("se-{}", "see-{}"). True when there was a problem."""
+        names = list(fields)
+        for name in names:
+            self.query_one(f"#{error_id.format(name)}", FieldError).show(problems.get(name, ""))
+        first = next((name for name in names if name in problems), None)
+        if first is not None:
+            target = self.query_one(f"#{field_id.format(first)}")
+            if target.focusable:
+                self.set_focus(target)
+        return first is not None
 
     def enter_does(self, field: Widget) -> str | None:
         """What enter does on `field`: "next" (focus the next field), "submit", or None (the widget's own enter)."""

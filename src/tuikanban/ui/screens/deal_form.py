@@ -446,13 +446,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         if len(notes) > deal_service.MAX_NOTES:
             problems["notes"] = f"The notes are longer than {deal_service.MAX_NOTES} characters."
 
-        for name in _FIELDS:
-            self._error(name, problems.get(name, ""))
-        if problems:
-            first = next(name for name in _FIELDS if name in problems)
-            target = self.query(f"#f-{first}").first()
-            if target.focusable:
-                self.set_focus(target)  # at once: the keys typed next go to the field to fix
+        if self.show_problems(problems, _FIELDS, field_id="f-{}", error_id="e-{}"):
             return None
         assert stage_id is not None
         return _Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],

@@ -452,11 +452,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
         if self.data is None or self.busy or self.app.screen is not self:
             return
         kwargs, problems = self._pipeline_changes(self.data.pipeline)
-        for field, _, _ in _PIPE_FIELDS:
-            self.query_one(f"#ppe-{field}", FieldError).show(problems.get(field, ""))
-        if problems:
-            first = next(f for f, _, _ in _PIPE_FIELDS if f in problems)
-            self.set_focus(self.query_one(f"#pp-{first}", Input))
+        if self.show_problems(problems, (f for f, _, _ in _PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
             return
         if not kwargs:
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)

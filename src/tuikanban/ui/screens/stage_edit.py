@@ -142,11 +142,7 @@ class StageEditScreen(FormDialog[StageInfo | None]):
         values["probability"] = values.get("probability") or 0
         values["exit_criteria"] = clean_text(self.query_one("#se-exit_criteria", TextArea).text,
                                              multiline=True).strip()
-        for field, _, _ in _STAGE_FIELDS:
-            self.query_one(f"#see-{field}", FieldError).show(problems.get(field, ""))
-        if problems:
-            first = next(f for f, _, _ in _STAGE_FIELDS if f in problems)
-            self.set_focus(self.query_one(f"#se-{first}", Input))
+        if self.show_problems(problems, (f for f, _, _ in _STAGE_FIELDS), field_id="se-{}", error_id="see-{}"):
             return
         self.busy = True
         db, pipeline_id, stage_id = self.db, self.pipeline_id, self.stage.id
