@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -317,14 +316,12 @@ class ClosedDealsScreen(FormDialog[int | None]):
         over_limit = isinstance(exc, WipLimitError)
         self.query_one("#closed-error", FieldError).show(str(exc) + ("." if over_limit else ""))
         if over_limit:
-            self._offer_force(exc, lambda reason: self._reopen(deal, stage_id, reason))
 
-    def _offer_force(self, exc: TuikanbanError, retry: Callable[[str], None]) -> None:
-        def answered(reason: str | None) -> None:
-            if reason:
-                retry(reason)
+            def answered(reason: str | None) -> None:
+                if reason:
+                    self._reopen(deal, stage_id, reason)
 
-        self.app.push_screen(override_reason(str(exc)), answered)
+            self.app.push_screen(override_reason(str(exc)), answered)
 
 
-__all__ = ["ClosedDealsScreen", "StagePickScreen"]
+__all__ = ["ClosedDealsScreen", "ClosedRead", "DealReopened", "ReopenRefused", "StagePickScreen"]

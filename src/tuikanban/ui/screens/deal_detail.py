@@ -490,4 +490,7 @@ class DealDetailScreen(Dialog[bool]):
         self._show_activities(acts, highlight=updated.id)
 
 
-__all__ = ["DealDetailScreen", "describe_activity", "describe_aging", "describe_event"]
+__all__ = [
+    "ActivityAdded", "ActivityRefused", "DealDetailScreen", "DetailRead", "DetailUnreadable", "TaskToggled",
+    "describe_activity", "describe_aging", "describe_event",
+]

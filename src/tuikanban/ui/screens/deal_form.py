@@ -162,7 +162,7 @@ class DealSaved(JobResult):
         self.deal = deal
 
 
-class CreateRefused(Refusal):
+class NewDealRefused(Refusal):
     """A new deal was refused; `values` are kept to try again past a WIP limit."""
 
     def __init__(self, error: TuikanbanError, *, values: _Values) -> None:
@@ -482,10 +482,10 @@ class DealFormScreen(FormDialog[DealView | None]):
                 dtype=values.type_id, close=values.close, notes=values.notes, force_reason=force_reason,
             ))
 
-        self.run_job(create, refused=partial(CreateRefused, values=values), name="create deal")
+        self.run_job(create, refused=partial(NewDealRefused, values=values), name="create deal")
 
-    @on(CreateRefused)
-    def _create_refused(self, message: CreateRefused) -> None:
+    @on(NewDealRefused)
+    def _create_refused(self, message: NewDealRefused) -> None:
         self.busy = False
         exc, values = message.error, message.values
         if isinstance(exc, WipLimitError):
@@ -580,4 +580,14 @@ class DealFormScreen(FormDialog[DealView | None]):
         self.dismiss(None)
 
 
-__all__ = ["DealFormScreen", "parse_close_date"]
+__all__ = [
+    "DealFormScreen",
+    "DealReread",
+    "DealSaved",
+    "EditRefused",
+    "FormRead",
+    "FormUnreadable",
+    "MoveRefused",
+    "NewDealRefused",
+    "parse_close_date",
+]

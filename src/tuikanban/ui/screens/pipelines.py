@@ -135,7 +135,7 @@ class PipelineCreated(JobResult):
         self.pipeline = pipeline
 
 
-class CreateRefused(Refusal):
+class NewPipelineRefused(Refusal):
     """The new pipeline was refused (most often: another pipeline has its name)."""
 
 
@@ -146,15 +146,15 @@ class NewPipelineDialog(FormDialog[int | None]):
         self.busy = True
         self.run_job(lambda: PipelineCreated(pipeline_service.create_pipeline(
             db, new.name, new.stages, currency=new.currency, types=new.types, make_default=make_default,
-        )), refused=CreateRefused, name="create pipeline")
+        )), refused=NewPipelineRefused, name="create pipeline")
 
     @on(PipelineCreated)
     def _pipeline_created(self, message: PipelineCreated) -> None:
         self.busy = False
         self.dismiss(message.pipeline.id)
 
-    @on(CreateRefused)
-    def _create_refused(self, message: CreateRefused) -> None:
+    @on(NewPipelineRefused)
+    def _create_refused(self, message: NewPipelineRefused) -> None:
         self.busy = False
         if isinstance(message.error, DuplicateError):
             self.query_one(PipelineForm).show_error("name", str(message.error))
@@ -360,6 +360,11 @@ class PipelineSwitcher(NewPipelineDialog):
 
 
 __all__ = [
-    "CreateRefused", "NewPipeline", "NewPipelineDialog", "PipelineCreated", "PipelineForm", "PipelineSwitcher",
+    "NewPipeline",
+    "NewPipelineDialog",
+    "NewPipelineRefused",
+    "PipelineCreated",
+    "PipelineForm",
+    "PipelineSwitcher",
     "PipelinesRead",
 ]

@@ -55,7 +55,7 @@ class PipelineSaved(JobResult):
         self.pipeline = pipeline
 
 
-class PipelineRefused(Refusal):
+class PipelineSaveRefused(Refusal):
     """The services refused the pipeline fields (a name another pipeline has, lost reasons out of bounds)."""
 
 
@@ -460,7 +460,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.busy = True
         db, pipeline_id = self.db, self.pipeline_id
         self.run_job(lambda: PipelineSaved(pipeline_service.update_pipeline(db, pipeline_id, **kwargs)),
-                     refused=PipelineRefused, name="save pipeline")
+                     refused=PipelineSaveRefused, name="save pipeline")
 
     @on(PipelineSaved)
     def _pipeline_saved(self) -> None:
@@ -469,8 +469,8 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.notify("Saved the pipeline settings.", markup=False, timeout=3)
         self.reload(fields=True)
 
-    @on(PipelineRefused)
-    def _pipeline_refused(self, message: PipelineRefused) -> None:
+    @on(PipelineSaveRefused)
+    def _pipeline_refused(self, message: PipelineSaveRefused) -> None:
         self.busy = False
         sentence = str(message.error)
         field = "name" if "pipeline named" in sentence else "lost_reasons"
@@ -594,5 +594,6 @@ class PipelineSettingsScreen(FormDialog[bool]):
 
 
 __all__ = [
-    "ChangeRefused", "PipelineRefused", "PipelineSaved", "PipelineSettingsScreen", "SettingsChanged", "SettingsRead",
+    "ChangeRefused", "PipelineSaveRefused", "PipelineSaved", "PipelineSettingsScreen", "SettingsChanged",
+    "SettingsRead",
 ]
