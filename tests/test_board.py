@@ -242,7 +242,7 @@ async def test_move_updates_two_columns_keeps_focus_and_shows_exit_criteria(
 async def test_refused_move_names_stage_and_limit_and_force_asks_a_reason(
     db: Database, sales: dict[str, int]
 ) -> None:
-    from tuikanban.ui.screens.reason import ReasonScreen
+    from tuikanban.ui.dialogs.reason import ReasonScreen
 
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -288,7 +288,7 @@ async def test_reorder_within_the_cell(db: Database, sales: dict[str, int]) -> N
 
 
 async def test_won_lost_with_reason_and_undo(db: Database, sales: dict[str, int]) -> None:
-    from tuikanban.ui.screens.reason import ReasonScreen
+    from tuikanban.ui.dialogs.reason import ReasonScreen
 
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -734,7 +734,7 @@ async def test_refresh_rereads_and_quit_exits(db: Database, sales: dict[str, int
 async def test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal(
     db: Database, sales: dict[str, int]
 ) -> None:
-    from tuikanban.ui.screens.reason import ReasonScreen
+    from tuikanban.ui.dialogs.reason import ReasonScreen
 
     ps.set_stage(db, sales["pipeline"], "Proposal", wip_max=None)
     app = new_app(db)
@@ -801,7 +801,8 @@ def test_an_activity_shows_who_and_when_on_its_own_line() -> None:
 
 
 def test_detail_plurals() -> None:
-    from tuikanban.ui.screens.deal_detail import _days, plural
+    from tuikanban.domain.metrics import plural
+    from tuikanban.ui.screens.deal_detail import _days
 
     assert plural(1, "open task") == "1 open task"
     assert plural(2, "open task") == "2 open tasks"

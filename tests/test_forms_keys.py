@@ -22,13 +22,16 @@ from textual.widgets import DataTable, Input, Label, OptionList, Select, Static,
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
+from tuikanban.ui.dialogs.ask import AskScreen
+from tuikanban.ui.dialogs.fields import FieldError
+from tuikanban.ui.dialogs.reason import ReasonScreen
+from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.screens.closed import ClosedDealsScreen, StagePickScreen
-from tuikanban.ui.screens.confirm import FieldError
 from tuikanban.ui.screens.deal_form import DealFormScreen
 from tuikanban.ui.screens.first_run import FirstRunScreen
 from tuikanban.ui.screens.pipelines import PipelineSwitcher
-from tuikanban.ui.screens.reason import ReasonScreen
-from tuikanban.ui.screens.settings import AskScreen, PipelineSettingsScreen, StageEditScreen
+from tuikanban.ui.screens.settings import PipelineSettingsScreen
+from tuikanban.ui.screens.stage_edit import StageEditScreen
 
 SIZE = (120, 40)
 _CONTROL_CHARACTERS = {"enter": "\r", "tab": "\t", "backspace": "\x7f", "escape": "\x1b", "ctrl+s": "\x13",
@@ -64,11 +67,14 @@ def typed(text: str) -> list[str]:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the keys be handled, dialogs open and thread workers finish (a result may start another worker)."""
+    """Let the keys be handled, dialogs open and database jobs finish (a result may submit another job)."""
+    lanes = lanes_of(pilot.app)
     for _ in range(12):
         await pilot.pause()
-        if any(not w.is_finished for w in pilot.app.workers):
-            await pilot.app.workers.wait_for_complete()
+        for _ in range(400):
+            if lanes.pending == 0:
+                break
+            await pilot.pause(0.01)
     await pilot.pause()
 
 

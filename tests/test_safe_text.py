@@ -21,6 +21,7 @@ import pytest
 from tuikanban.domain.text import clean_text
 from tuikanban.services import deals
 from tuikanban.store.engine import open_database
+from tuikanban.ui.jobs import lanes_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -252,7 +253,8 @@ async def _settle(pilot: Any) -> None:
     for _ in range(400):
         await pilot.pause()
         screen = getattr(app, "board_screen", None)
-        busy = bool(getattr(screen, "busy", False)) or any(not w.is_finished for w in app.workers)
+        busy = (bool(getattr(screen, "busy", False)) or any(not w.is_finished for w in app.workers)
+                or lanes_of(app).pending > 0)
         if not busy:
             await pilot.pause()
             return

@@ -18,15 +18,19 @@ from tuikanban.domain.models import DealView
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
+from tuikanban.ui.dialogs.ask import AskScreen
+from tuikanban.ui.dialogs.confirm import ConfirmScreen
+from tuikanban.ui.dialogs.fields import FieldError
+from tuikanban.ui.dialogs.reason import ReasonScreen
+from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.screens.closed import ClosedDealsScreen, StagePickScreen
-from tuikanban.ui.screens.confirm import ConfirmScreen, FieldError
 from tuikanban.ui.screens.deal_detail import DealDetailScreen
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 from tuikanban.ui.screens.first_run import FirstRunScreen
 from tuikanban.ui.screens.help import HelpScreen
 from tuikanban.ui.screens.pipelines import PipelineSwitcher
-from tuikanban.ui.screens.reason import ReasonScreen
-from tuikanban.ui.screens.settings import AskScreen, PipelineSettingsScreen, StageEditScreen
+from tuikanban.ui.screens.settings import PipelineSettingsScreen
+from tuikanban.ui.screens.stage_edit import StageEditScreen
 
 SIZE = (120, 40)
 
@@ -44,13 +48,16 @@ class Host(App[None]):
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let thread workers finish and their results reach the UI (a result may start another worker)."""
+    """Let the dialogs' database jobs finish and their results be handled (a result may submit another job)."""
+    lanes = lanes_of(pilot.app)
     await pilot.pause()
-    for _ in range(10):
-        if not any(not w.is_finished for w in pilot.app.workers):
-            return
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    for _ in range(400):
+        if lanes.pending == 0:
+            await pilot.pause()
+            if lanes.pending == 0:
+                return
+        await pilot.pause(0.01)
+    raise AssertionError("the dialog's jobs did not finish")
 
 
 async def press(pilot: Pilot[Any], *keys: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,17 +24,9 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import (
-    FieldError,
-    FieldInput,
-    FormDialog,
-    KeyList,
-    KeyTable,
-    TkDialog,
-    key_hints,
-    literal,
-)
-from tuikanban.ui.screens.reason import ReasonScreen
+from tuikanban.ui.dialogs.base import Dialog, FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, key_hints, literal
+from tuikanban.ui.dialogs.reason import override_reason
 
 MAX_ROWS = 500
 _STATUS_FILTERS = ("all", "won", "lost")
@@ -47,7 +39,36 @@ class _Closed:
     stages: list[StageRow]
 
 
-class StagePickScreen(TkDialog[int | None]):
+def _read_closed(db: Database, pipeline_id: int) -> _Closed:
+    pipeline = pipeline_service.get_pipeline(db, pipeline_id)
+    deals = [d for d in deal_service.list_deals(db, pipeline_id, status="all") if d.status != "open"]
+    deals.sort(key=lambda d: (d.closed_at or d.created_at), reverse=True)
+    _, stages = pipeline_service.stage_rows(db, pipeline_id)
+    return _Closed(pipeline, deals, stages)
+
+
+class ClosedRead(JobResult):
+    def __init__(self, data: _Closed) -> None:
+        super().__init__()
+        self.data = data
+
+
+class DealReopened(JobResult):
+    def __init__(self, deal: DealView) -> None:
+        super().__init__()
+        self.deal = deal
+
+
+class ReopenRefused(Refusal):
+    """Reopening `deal` into `stage_id` was refused (at a WIP limit: it can be forced with a reason)."""
+
+    def __init__(self, error: TuikanbanError, *, deal: DealView, stage_id: int) -> None:
+        super().__init__(error)
+        self.deal = deal
+        self.stage_id = stage_id
+
+
+class StagePickScreen(Dialog[int | None]):
     """Choose the stage a deal goes back into (with each stage's WIP counter)."""
 
     DEFAULT_CSS = """
@@ -153,17 +174,12 @@ class ClosedDealsScreen(FormDialog[int | None]):
             table.add_column(label, width=width)
         self.set_focus(table)  # now: the keys typed next reach it
         self._show_status()
-        self.run_db(self._load, self._loaded)
+        db, pipeline_id = self.db, self.pipeline_id
+        self.run_job(lambda: ClosedRead(_read_closed(db, pipeline_id)), name="read closed deals")
 
-    def _load(self) -> _Closed:
-        pipeline = pipeline_service.get_pipeline(self.db, self.pipeline_id)
-        deals = [d for d in deal_service.list_deals(self.db, self.pipeline_id, status="all") if d.status != "open"]
-        deals.sort(key=lambda d: (d.closed_at or d.created_at), reverse=True)
-        _, stages = pipeline_service.stage_rows(self.db, self.pipeline_id)
-        return _Closed(pipeline, deals, stages)
-
-    def _loaded(self, data: _Closed) -> None:
-        self.data = data
+    @on(ClosedRead)
+    def _closed_read(self, message: ClosedRead) -> None:
+        data = self.data = message.data
         self.query_one(".dialog", Vertical).border_title = Content(f"Closed deals · {display(data.pipeline.name)}")
         self._refilter()
 
@@ -280,35 +296,32 @@ class ClosedDealsScreen(FormDialog[int | None]):
 
     def _reopen(self, deal: DealView, stage_id: int, force_reason: str | None = None) -> None:
         self.busy = True
-        error = self.query_one("#closed-error", FieldError)
-        error.clear()
+        self.query_one("#closed-error", FieldError).clear()
+        db, user = self.db, self.user
+        self.run_job(lambda: DealReopened(deal_service.reopen_deal(db, deal.id, stage_id, user=user,
+                                                                   force_reason=force_reason)),
+                     refused=partial(ReopenRefused, deal=deal, stage_id=stage_id), name="reopen deal")
 
-        def call() -> DealView:
-            return deal_service.reopen_deal(self.db, deal.id, stage_id, user=self.user, force_reason=force_reason)
+    @on(DealReopened)
+    def _reopened(self, message: DealReopened) -> None:
+        self.busy = False
+        view = message.deal
+        self.notify(f"Reopened '{display(view.title)}' in {display(view.stage_name)}.", markup=False)
+        self.dismiss(view.id)
 
-        def done(view: DealView) -> None:
-            self.busy = False
-            self.notify(f"Reopened '{display(view.title)}' in {display(view.stage_name)}.", markup=False)
-            self.dismiss(view.id)
+    @on(ReopenRefused)
+    def _reopen_refused(self, message: ReopenRefused) -> None:
+        self.busy = False
+        exc, deal, stage_id = message.error, message.deal, message.stage_id
+        over_limit = isinstance(exc, WipLimitError)
+        self.query_one("#closed-error", FieldError).show(str(exc) + ("." if over_limit else ""))
+        if over_limit:
 
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            error.show(str(exc) + ("." if isinstance(exc, WipLimitError) else ""))
-            if isinstance(exc, WipLimitError):
-                self._offer_force(exc, lambda reason: self._reopen(deal, stage_id, reason))
+            def answered(reason: str | None) -> None:
+                if reason:
+                    self._reopen(deal, stage_id, reason)
 
-        self.run_db(call, done, failed)
-
-    def _offer_force(self, exc: WipLimitError, retry: Callable[[str], None]) -> None:
-        def answered(reason: str | None) -> None:
-            if reason:
-                retry(reason)
-
-        self.app.push_screen(
-            ReasonScreen("Over the WIP limit", f"{exc}. Why should this deal go past the limit?",
-                         placeholder="reason for the override"),
-            answered,
-        )
+            self.app.push_screen(override_reason(str(exc)), answered)
 
 
-__all__ = ["ClosedDealsScreen", "StagePickScreen"]
+__all__ = ["ClosedDealsScreen", "ClosedRead", "DealReopened", "ReopenRefused", "StagePickScreen"]

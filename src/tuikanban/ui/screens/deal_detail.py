@@ -3,7 +3,7 @@ history and its activities."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from textual import on
@@ -16,7 +16,8 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, AgingItem, BaselineSource, format_days, signal_meaning
-from tuikanban.domain.errors import TuikanbanError, ValidationError
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import clean_text, display
@@ -24,10 +25,11 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.aging import aging_snapshot
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, TkDialog, key_hints, literal
+from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
+from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 
-ACTIVITY_KINDS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
+ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
 _FIELD_NAMES = {"close": "expected close", "type": "deal type"}
 
@@ -156,9 +158,46 @@ def describe_activity(act: ActivityView) -> Content:
     return Content.assemble(*parts)
 
 
-def plural(n: int, word: str) -> str:
-    """`1 day`, `2 days`, `1 open task`."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _read_detail(db: Database, deal_id: int) -> _Detail:
+    deal = deal_service.get_deal(db, deal_id)
+    stages = pipeline_service.list_stages(db, deal.pipeline_id, include_archived=True)
+    stage = next((s for s in stages if s.id == deal.stage_id), None)
+    types = pipeline_service.list_types(db, deal.pipeline_id)
+    events = deal_service.deal_history(db, deal_id)
+    activities = deal_service.list_activities(db, deal_id)
+    aging, stale_days = None, None
+    if deal.status == "open":
+        snap = aging_snapshot(db, deal.pipeline_id, deal_ids=[deal_id])
+        aging, stale_days = (snap.items[0] if snap.items else None), snap.stale_days
+    return _Detail(deal, stage, types, events, activities, aging, stale_days)
+
+
+class DetailRead(JobResult):
+    def __init__(self, detail: _Detail) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class DetailUnreadable(Refusal):
+    """The deal could not be read (someone deleted it)."""
+
+
+class ActivityAdded(JobResult):
+    def __init__(self, activity: ActivityView) -> None:
+        super().__init__()
+        self.activity = activity
+
+
+class ActivityRefused(Refusal):
+    """The activity was refused (a subject too long, a due date out of range)."""
+
+
+class TaskToggled(JobResult):
+    """A follow-up task was ticked done or undone: the activity as now stored."""
+
+    def __init__(self, activity: ActivityView) -> None:
+        super().__init__()
+        self.activity = activity
 
 
 class _Activities(OptionList):
@@ -169,7 +208,7 @@ class _AddRow(Horizontal):
     BINDINGS = [Binding("escape", "screen.close_add", "Close", show=False)]
 
 
-class DealDetailScreen(TkDialog[bool]):
+class DealDetailScreen(Dialog[bool]):
     """Returns True when anything was changed (an edit, an activity, a task ticked)."""
 
     DEFAULT_CSS = """
@@ -223,27 +262,16 @@ class DealDetailScreen(TkDialog[bool]):
         self.detail: _Detail | None = None
 
     # -- loading ------------------------------------------------------------------------------------
-    def _load(self) -> _Detail:
-        deal = deal_service.get_deal(self.db, self.deal_id)
-        stages = pipeline_service.list_stages(self.db, deal.pipeline_id, include_archived=True)
-        stage = next((s for s in stages if s.id == deal.stage_id), None)
-        types = pipeline_service.list_types(self.db, deal.pipeline_id)
-        events = deal_service.deal_history(self.db, self.deal_id)
-        activities = deal_service.list_activities(self.db, self.deal_id)
-        aging, stale_days = None, None
-        if deal.status == "open":
-            snap = aging_snapshot(self.db, deal.pipeline_id, deal_ids=[self.deal_id])
-            aging, stale_days = (snap.items[0] if snap.items else None), snap.stale_days
-        return _Detail(deal, stage, types, events, activities, aging, stale_days)
-
     def on_mount(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        self.run_db(self._load, self._loaded, self._load_failed)
+        db, deal_id = self.db, self.deal_id
+        self.run_job(lambda: DetailRead(_read_detail(db, deal_id)), refused=DetailUnreadable, name="read deal")
 
-    def _load_failed(self, exc: TuikanbanError) -> None:
-        self.notify(str(exc), severity="error", markup=False)
+    @on(DetailUnreadable)
+    def _detail_unreadable(self, message: DetailUnreadable) -> None:
+        self.notify(str(message.error), severity="error", markup=False)
         self.dismiss(self.changed)
 
     # -- layout -------------------------------------------------------------------------------------
@@ -264,7 +292,7 @@ class DealDetailScreen(TkDialog[bool]):
                     with VerticalScroll(id="history"):
                         yield Static("", id="history-lines")
             with _AddRow(id="add-row"):
-                yield Select([(label, kind) for kind, label in ACTIVITY_KINDS], allow_blank=False, value="note",
+                yield Select([(label, kind) for kind, label in ACTIVITY_LABELS], allow_blank=False, value="note",
                              id="add-kind", compact=True)
                 yield Input(placeholder="what happened / what to do", id="add-subject", compact=True)
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
@@ -273,8 +301,9 @@ class DealDetailScreen(TkDialog[bool]):
                                    ("space", "task done"), ("tab", "next list"), ("esc", "close")),
                          classes="hints", id="detail-hints")
 
-    def _loaded(self, detail: _Detail) -> None:
-        self.detail = detail
+    @on(DetailRead)
+    def _detail_read(self, message: DetailRead) -> None:
+        detail = self.detail = message.detail
         deal = detail.deal
         box = self.query_one(".dialog", Vertical)
         status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")
@@ -415,22 +444,24 @@ class DealDetailScreen(TkDialog[bool]):
                 error.show("A follow-up task needs a due date: YYYY-MM-DD, +3d, +1w.")
                 return
         self.busy = True
+        db, deal_id, user = self.db, self.deal_id, self.user
+        self.run_job(lambda: ActivityAdded(deal_service.add_activity(db, deal_id, kind, subject, user=user, due=due)),
+                     refused=ActivityRefused, name="add activity")
 
-        def added(act: ActivityView) -> None:
-            self.busy = False
-            self.changed = True
-            self.query_one("#add-subject", Input).value = ""
-            self.query_one("#add-due", Input).value = ""
-            self.action_close_add()
-            self.notify(f"Logged the {act.kind}.", markup=False)
-            self.reload()
+    @on(ActivityAdded)
+    def _activity_added(self, message: ActivityAdded) -> None:
+        self.busy = False
+        self.changed = True
+        self.query_one("#add-subject", Input).value = ""
+        self.query_one("#add-due", Input).value = ""
+        self.action_close_add()
+        self.notify(f"Logged the {message.activity.kind}.", markup=False)
+        self.reload()
 
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            error.show(str(exc))
-
-        self.run_db(lambda: deal_service.add_activity(self.db, self.deal_id, kind, subject, user=self.user, due=due),
-                    added, failed)
+    @on(ActivityRefused)
+    def _activity_refused(self, message: ActivityRefused) -> None:
+        self.busy = False
+        self.query_one("#add-error", FieldError).show(str(message.error))
 
     def action_toggle_done(self) -> None:
         if self.detail is None or self.busy:
@@ -443,16 +474,23 @@ class DealDetailScreen(TkDialog[bool]):
             self.notify("Only follow-up tasks can be marked done.", markup=False)
             return
         self.busy = True
+        db, user = self.db, self.user
+        self.run_job(lambda: TaskToggled(deal_service.set_task_done(db, act.id, not act.done, user=user)),
+                     name="tick task")
 
-        def toggled(updated: ActivityView) -> None:
-            self.busy = False
-            self.changed = True
-            assert self.detail is not None
-            acts = [updated if a.id == updated.id else a for a in self.detail.activities]
-            self.detail = _Detail(self.detail.deal, self.detail.stage, self.detail.types, self.detail.events, acts)
-            self._show_activities(acts, highlight=updated.id)
+    @on(TaskToggled)
+    def _task_toggled(self, message: TaskToggled) -> None:
+        self.busy = False
+        self.changed = True
+        if self.detail is None:
+            return
+        updated = message.activity
+        acts = [updated if a.id == updated.id else a for a in self.detail.activities]
+        self.detail = replace(self.detail, activities=acts)
+        self._show_activities(acts, highlight=updated.id)
 
-        self.run_db(lambda: deal_service.set_task_done(self.db, act.id, not act.done, user=self.user), toggled)
 
-
-__all__ = ["DealDetailScreen", "describe_activity", "describe_aging", "describe_event"]
+__all__ = [
+    "ActivityAdded", "ActivityRefused", "DealDetailScreen", "DetailRead", "DetailUnreadable", "TaskToggled",
+    "describe_activity", "describe_aging", "describe_event",
+]

@@ -6,8 +6,10 @@ import asyncio
 import calendar
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from textual import on
@@ -26,8 +28,9 @@ from tuikanban.domain.text import clean_text, display
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, FieldTextArea, FormDialog, key_hints, literal
-from tuikanban.ui.screens.reason import ReasonScreen
+from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
+from tuikanban.ui.dialogs.reason import override_reason
 
 MAX_TITLE = deal_service.MAX_TITLE
 MAX_FIELD = deal_service.MAX_FIELD
@@ -108,6 +111,88 @@ class _Values:
 _FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
 
 
+def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData:
+    """The pipeline's stages, types and currency, and the deal when editing one."""
+    deal = deal_service.get_deal(db, deal_id) if deal_id is not None else None
+    pid = deal.pipeline_id if deal is not None else pipeline_id
+    pipeline = pipeline_service.get_pipeline(db, pid)
+    stages = pipeline_service.list_stages(db, pid)
+    if deal is not None and deal.stage_id not in {s.id for s in stages}:
+        # a closed deal whose stage was archived since: still show where it was
+        stages = [s for s in pipeline_service.list_stages(db, pid, include_archived=True)
+                  if s.id == deal.stage_id or not s.archived]
+    types = pipeline_service.list_types(db, pid)
+    return _FormData(pipeline, stages, types, deal)
+
+
+def _changes(values: _Values, deal: DealView) -> dict[str, Any]:
+    """The fields the form changes, as `edit_deal` takes them ("" clears a date or a type)."""
+    changes: dict[str, Any] = {}
+    if values.title != deal.title:
+        changes["title"] = values.title
+    if values.value_minor != deal.value_minor:
+        changes["value"] = values.value_minor
+    if values.close != deal.expected_close:
+        changes["close"] = values.close if values.close is not None else ""
+    for name in ("company", "contact", "owner"):
+        if getattr(values, name) != getattr(deal, name):
+            changes[name] = getattr(values, name)
+    if values.type_id != deal.type_id:
+        changes["type"] = values.type_id if values.type_id is not None else ""
+    if values.notes != deal.notes:
+        changes["notes"] = values.notes
+    return changes
+
+
+class FormRead(JobResult):
+    def __init__(self, data: _FormData) -> None:
+        super().__init__()
+        self.data = data
+
+
+class FormUnreadable(Refusal):
+    """The form could not be read (the deal or the pipeline is gone)."""
+
+
+class DealSaved(JobResult):
+    """The deal was created, edited or moved: the version now stored."""
+
+    def __init__(self, deal: DealView) -> None:
+        super().__init__()
+        self.deal = deal
+
+
+class NewDealRefused(Refusal):
+    """A new deal was refused; `values` are kept to try again past a WIP limit."""
+
+    def __init__(self, error: TuikanbanError, *, values: _Values) -> None:
+        super().__init__(error)
+        self.values = values
+
+
+class MoveRefused(Refusal):
+    """The edit was saved (`deal`) but the move to `stage_id` was refused at the WIP limit."""
+
+    error: WipLimitError
+
+    def __init__(self, error: WipLimitError, deal: DealView, stage_id: int) -> None:
+        super().__init__(error)
+        self.deal = deal
+        self.stage_id = stage_id
+
+
+class EditRefused(Refusal):
+    """An edit, a forced move or the re-read of the deal was refused (someone else changed it, a per-rep limit)."""
+
+
+class DealReread(JobResult):
+    """The deal as someone else saved it (after a stale edit)."""
+
+    def __init__(self, deal: DealView) -> None:
+        super().__init__()
+        self.deal = deal
+
+
 class DealFormScreen(FormDialog[DealView | None]):
     """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled.
 
@@ -152,32 +237,24 @@ class DealFormScreen(FormDialog[DealView | None]):
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
 
     # -- loading ------------------------------------------------------------------------------------
-    def _load(self) -> _FormData:
-        deal = deal_service.get_deal(self.db, self.deal_id) if self.deal_id is not None else None
-        pid = deal.pipeline_id if deal is not None else self.pipeline_id
-        pipeline = pipeline_service.get_pipeline(self.db, pid)
-        stages = pipeline_service.list_stages(self.db, pid)
-        if deal is not None and deal.stage_id not in {s.id for s in stages}:
-            # a closed deal whose stage was archived since: still show where it was
-            stages = [s for s in pipeline_service.list_stages(self.db, pid, include_archived=True)
-                      if s.id == deal.stage_id or not s.archived]
-        types = pipeline_service.list_types(self.db, pid)
-        return _FormData(pipeline, stages, types, deal)
-
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#f-title", Input))  # now, not after a refresh: the next key lands here
-        self.run_db(self._load, self._loaded, self._load_failed)
+        db, pipeline_id, deal_id = self.db, self.pipeline_id, self.deal_id
+        self.run_job(lambda: FormRead(_read_form(db, pipeline_id, deal_id)), refused=FormUnreadable,
+                     name="read deal form")
 
-    async def _loaded(self, data: _FormData) -> None:
+    @on(FormRead)
+    async def _form_read(self, message: FormRead) -> None:
         await self.fields_settled()  # what was typed while reading is in the fields before they are filled
-        self.data = data
-        self.deal = data.deal
-        await self._apply(data)
+        self.data = message.data
+        self.deal = message.data.deal
+        await self._apply(message.data)
         self._ready.set()
 
-    def _load_failed(self, exc: TuikanbanError) -> None:
+    @on(FormUnreadable)
+    def _form_unreadable(self, message: FormUnreadable) -> None:
         self._ready.set()
-        self.notify(str(exc), severity="error", markup=False)
+        self.notify(str(message.error), severity="error", markup=False)
         self.dismiss(None)
 
     # -- layout -------------------------------------------------------------------------------------
@@ -369,13 +446,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         if len(notes) > deal_service.MAX_NOTES:
             problems["notes"] = f"The notes are longer than {deal_service.MAX_NOTES} characters."
 
-        for name in _FIELDS:
-            self._error(name, problems.get(name, ""))
-        if problems:
-            first = next(name for name in _FIELDS if name in problems)
-            target = self.query(f"#f-{first}").first()
-            if target.focusable:
-                self.set_focus(target)  # at once: the keys typed next go to the field to fix
+        if self.show_problems(problems, _FIELDS, field_id="f-{}", error_id="e-{}"):
             return None
         assert stage_id is not None
         return _Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],
@@ -402,98 +473,90 @@ class DealFormScreen(FormDialog[DealView | None]):
 
     def _create(self, values: _Values, force_reason: str | None = None) -> None:
         self.busy = True
+        db, pipeline_id, user = self.db, self.pipeline_id, self.user
 
-        def call() -> DealView:
-            return deal_service.create_deal(
-                self.db, self.pipeline_id, values.title, user=self.user, stage=values.stage_id,
+        def create() -> DealSaved:
+            return DealSaved(deal_service.create_deal(
+                db, pipeline_id, values.title, user=user, stage=values.stage_id,
                 value=values.value_minor, company=values.company, contact=values.contact, owner=values.owner,
                 dtype=values.type_id, close=values.close, notes=values.notes, force_reason=force_reason,
-            )
+            ))
 
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            if isinstance(exc, WipLimitError):
-                self._offer_force(exc, lambda reason: self._create(values, reason))
-            else:
-                self._banner(str(exc), error=True)
+        self.run_job(create, refused=partial(NewDealRefused, values=values), name="create deal")
 
-        self.run_db(call, self._saved, failed)
+    @on(NewDealRefused)
+    def _create_refused(self, message: NewDealRefused) -> None:
+        self.busy = False
+        exc, values = message.error, message.values
+        if isinstance(exc, WipLimitError):
+            self._offer_force(exc, lambda reason: self._create(values, reason))
+        else:
+            self._banner(str(exc), error=True)
 
     def _edit(self, values: _Values, deal: DealView) -> None:
-        changes: dict[str, Any] = {}
-        if values.title != deal.title:
-            changes["title"] = values.title
-        if values.value_minor != deal.value_minor:
-            changes["value"] = values.value_minor
-        if values.close != deal.expected_close:
-            changes["close"] = values.close if values.close is not None else ""
-        for name in ("company", "contact", "owner"):
-            if getattr(values, name) != getattr(deal, name):
-                changes[name] = getattr(values, name)
-        if values.type_id != deal.type_id:
-            changes["type"] = values.type_id if values.type_id is not None else ""
-        if values.notes != deal.notes:
-            changes["notes"] = values.notes
+        changes = _changes(values, deal)
         move_to = values.stage_id if values.stage_id != deal.stage_id and deal.status == "open" else None
         if not changes and move_to is None:
             self.dismiss(deal)
             return
         self.busy = True
+        db, user = self.db, self.user
 
-        def call() -> tuple[DealView, WipLimitError | None]:
+        def edit() -> DealSaved | MoveRefused:
             view = deal
             if changes:
-                view, _ = deal_service.edit_deal(self.db, deal.id, changes, user=self.user,
-                                                 expected_version=deal.version)
+                view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, expected_version=deal.version)
             if move_to is not None:
                 try:
-                    view = deal_service.move_deal(self.db, deal.id, move_to, user=self.user,
+                    view = deal_service.move_deal(db, deal.id, move_to, user=user,
                                                   expected_version=view.version).deal
                 except WipLimitError as exc:
-                    return view, exc
-            return view, None
+                    return MoveRefused(exc, view, move_to)
+            return DealSaved(view)
 
-        def done(result: tuple[DealView, WipLimitError | None]) -> None:
-            view, refused = result
-            if refused is None:
-                self._saved(view)
-                return
-            self.busy = False
-            self.deal = view  # the field changes are saved; only the move was refused
-            self._offer_force(refused, lambda reason: self._move(view, values.stage_id, reason))
+        self.run_job(edit, refused=EditRefused, name="edit deal")
 
-        self.run_db(call, done, self._edit_failed)
+    @on(MoveRefused)
+    def _move_refused(self, message: MoveRefused) -> None:
+        self.busy = False
+        view, stage_id = message.deal, message.stage_id
+        self.deal = view  # the field changes are saved; only the move was refused
+        self._offer_force(message.error, lambda reason: self._move(view, stage_id, reason))
 
     def _move(self, deal: DealView, stage_id: int, force_reason: str) -> None:
         self.busy = True
+        db, user = self.db, self.user
 
-        def call() -> DealView:
-            return deal_service.move_deal(self.db, deal.id, stage_id, user=self.user, force_reason=force_reason,
-                                          expected_version=deal.version).deal
+        def move() -> DealSaved:
+            return DealSaved(deal_service.move_deal(db, deal.id, stage_id, user=user, force_reason=force_reason,
+                                                    expected_version=deal.version).deal)
 
-        self.run_db(call, self._saved, self._edit_failed)
+        self.run_job(move, refused=EditRefused, name="move deal")
 
-    def _edit_failed(self, exc: TuikanbanError) -> None:
+    @on(EditRefused)
+    def _edit_refused(self, message: EditRefused) -> None:
         self.busy = False
+        exc = message.error
         if isinstance(exc, StaleEditError):
             self._banner(str(exc))
-            self._reload()
+            self._reread()
         elif isinstance(exc, WipLimitError):  # a new owner at their per-rep limit in this stage
             self._error("owner" if exc.per_owner else "stage", str(exc) + ".")
         else:
             self._banner(str(exc), error=True)
 
-    def _reload(self) -> None:
-        assert self.deal_id is not None
+    def _reread(self) -> None:
+        """Read the deal someone else changed, and show their version."""
+        db, deal_id = self.db, self.deal_id
+        assert deal_id is not None
+        self.run_job(lambda: DealReread(deal_service.get_deal(db, deal_id)), refused=EditRefused, name="read deal")
 
-        def reloaded(deal: DealView) -> None:
-            self.deal = deal
-            self._fill(deal)
+    @on(DealReread)
+    def _deal_reread(self, message: DealReread) -> None:
+        self.deal = message.deal
+        self._fill(message.deal)
 
-        self.run_db(lambda: deal_service.get_deal(self.db, self.deal_id or 0), reloaded,
-                    lambda exc: self._banner(str(exc), error=True))
-
-    def _offer_force(self, exc: WipLimitError, retry: Any) -> None:
+    def _offer_force(self, exc: WipLimitError, retry: Callable[[str], None]) -> None:
         """Show the refusal under the stage, and offer to go past the limit with a reason."""
         message = str(exc)
         self._error("stage", f"{message}. Pick another stage, or give a reason to go past the limit.")
@@ -506,18 +569,25 @@ class DealFormScreen(FormDialog[DealView | None]):
                 if stage.focusable:
                     self.set_focus(stage)
 
-        self.app.push_screen(
-            ReasonScreen("Over the WIP limit", f"{message}. Why should this deal go past the limit?",
-                         placeholder="reason for the override"),
-            answered,
-        )
+        self.app.push_screen(override_reason(message), answered)
 
-    def _saved(self, view: DealView) -> None:
+    @on(DealSaved)
+    def _saved(self, message: DealSaved) -> None:
         self.busy = False
-        self.dismiss(view)
+        self.dismiss(message.deal)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-__all__ = ["DealFormScreen", "parse_close_date"]
+__all__ = [
+    "DealFormScreen",
+    "DealReread",
+    "DealSaved",
+    "EditRefused",
+    "FormRead",
+    "FormUnreadable",
+    "MoveRefused",
+    "NewDealRefused",
+    "parse_close_date",
+]

@@ -12,13 +12,13 @@ from textual.widgets.option_list import Option
 
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FormDialog, KeyList, key_hints
-from tuikanban.ui.screens.pipelines import PipelineForm, create_pipeline
+from tuikanban.ui.dialogs.fields import FieldError, KeyList, key_hints
+from tuikanban.ui.screens.pipelines import NewPipelineDialog, PipelineForm
 
 STARTER_NAME = "Sales"
 
 
-class FirstRunScreen(FormDialog[int | None]):
+class FirstRunScreen(NewPipelineDialog):
     """Returns the id of the pipeline created, or None when the user leaves it for later.
 
     Enter on a choice acts at once (priority binding), so a name typed straight after choosing "Custom" lands in
@@ -115,8 +115,7 @@ class FirstRunScreen(FormDialog[int | None]):
         new = self.query_one("#first-form", PipelineForm).check()
         if new is None:
             return
-        self.busy = True
-        create_pipeline(self, self.db, new, make_default=True)
+        self.create_pipeline(self.db, new, make_default=True)
 
     def action_later(self) -> None:
         self.dismiss(None)

@@ -14,12 +14,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tuikanban.ui.screens.confirm import TkDialog, key_hints
+from tuikanban.ui.dialogs.base import Dialog
+from tuikanban.ui.dialogs.fields import key_hints
 
 HelpSections = Sequence[tuple[str, Sequence[tuple[str | Content, str]]]]
 
 
-class HelpScreen(TkDialog[None]):
+class HelpScreen(Dialog[None]):
     """Sections of (key, description) rows."""
 
     DEFAULT_CSS = """

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -16,14 +15,15 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuikanban.domain.errors import DuplicateError, TuikanbanError, ValidationError
+from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import FieldError, FieldInput, FormDialog, KeyList, TkDialog, key_hints, literal
+from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, clear_error, key_hints, literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,6 @@ class PipelineForm(Vertical):
                                      compact=True)
                     yield FieldError(id=f"pe-{field}")
 
-    @property
-    def last_input_id(self) -> str:
-        return "pf-types" if self.with_types else "pf-currency"
-
     def set_values(self, **values: str) -> None:
         for field, value in values.items():
             self.query_one(f"#pf-{field}", Input).value = value
@@ -81,10 +77,7 @@ class PipelineForm(Vertical):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "pf-")[3:]
-        errors = self.query(f"#pe-{field}")
-        if errors:
-            errors.first(FieldError).clear()
+        clear_error(self, f"#pe-{(event.input.id or 'pf-')[3:]}")
 
     def check(self, taken: Iterable[str] = ()) -> NewPipeline | None:
         """Check the fields; show each problem under its field (the first one gets focus)."""
@@ -136,10 +129,58 @@ class _Row:
     stages: int
 
 
+class PipelineCreated(JobResult):
+    def __init__(self, pipeline: PipelineInfo) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+
+
+class NewPipelineRefused(Refusal):
+    """The new pipeline was refused (most often: another pipeline has its name)."""
+
+
+class NewPipelineDialog(FormDialog[int | None]):
+    """A dialog with a `PipelineForm` and a `#new-error` line; creating the pipeline dismisses it with its id."""
+
+    def create_pipeline(self, db: Database, new: NewPipeline, *, make_default: bool) -> None:
+        self.busy = True
+        self.run_job(lambda: PipelineCreated(pipeline_service.create_pipeline(
+            db, new.name, new.stages, currency=new.currency, types=new.types, make_default=make_default,
+        )), refused=NewPipelineRefused, name="create pipeline")
+
+    @on(PipelineCreated)
+    def _pipeline_created(self, message: PipelineCreated) -> None:
+        self.busy = False
+        self.dismiss(message.pipeline.id)
+
+    @on(NewPipelineRefused)
+    def _create_refused(self, message: NewPipelineRefused) -> None:
+        self.busy = False
+        if isinstance(message.error, DuplicateError):
+            self.query_one(PipelineForm).show_error("name", str(message.error))
+        else:
+            self.query_one("#new-error", FieldError).show(str(message.error))
+
+
+def _read_rows(db: Database) -> list[_Row]:
+    rows: list[_Row] = []
+    for p in pipeline_service.list_pipelines(db):
+        _, stage_rows = pipeline_service.stage_rows(db, p.id)
+        rows.append(_Row(p, sum(r.open_deals for r in stage_rows), sum(r.open_value_minor for r in stage_rows),
+                         len(stage_rows)))
+    return rows
+
+
+class PipelinesRead(JobResult):
+    def __init__(self, rows: list[_Row]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
 class _PipelineList(KeyList):
     """The pipelines; `n` starts a new one (a key of the screen), any other letter goes on filtering."""
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         if event.is_printable and event.character and event.character not in " n":
             event.stop()
             event.prevent_default()
@@ -148,7 +189,7 @@ class _PipelineList(KeyList):
             box.insert_text_at_cursor(event.character)
 
 
-class PipelineSwitcher(FormDialog[int | None]):
+class PipelineSwitcher(NewPipelineDialog):
     """Returns the chosen (or newly created) pipeline id, or None when cancelled.
 
     Its keys run when the app reads them (priority), so a burst such as ctrl+n, a name, enter, stages... fills the
@@ -205,7 +246,8 @@ class PipelineSwitcher(FormDialog[int | None]):
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#pick-filter", Input))  # now: the keys typed next filter
-        self.run_db(self._load, self._loaded)
+        db = self.db
+        self.run_job(lambda: PipelinesRead(_read_rows(db)), name="read pipelines")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         focused = self.focused
@@ -220,16 +262,9 @@ class PipelineSwitcher(FormDialog[int | None]):
             return None  # the field's own enter: switch to the highlighted pipeline
         return super().enter_does(field)
 
-    def _load(self) -> list[_Row]:
-        rows: list[_Row] = []
-        for p in pipeline_service.list_pipelines(self.db):
-            _, stage_rows = pipeline_service.stage_rows(self.db, p.id)
-            rows.append(_Row(p, sum(r.open_deals for r in stage_rows), sum(r.open_value_minor for r in stage_rows),
-                             len(stage_rows)))
-        return rows
-
-    def _loaded(self, rows: list[_Row]) -> None:
-        self.rows = rows
+    @on(PipelinesRead)
+    def _pipelines_read(self, message: PipelinesRead) -> None:
+        rows = self.rows = message.rows
         self._refilter()
         if not rows:
             self._open_new()
@@ -321,32 +356,15 @@ class PipelineSwitcher(FormDialog[int | None]):
         new = form.check({name_key(r.pipeline.name) for r in self.rows})
         if new is None:
             return
-        self.busy = True
-        create_pipeline(self, self.db, new, make_default=False)
+        self.create_pipeline(self.db, new, make_default=False)
 
 
-def create_pipeline(screen: TkDialog[Any], db: Database, new: NewPipeline, *, make_default: bool) -> None:
-    """Create the pipeline in a worker; dismiss the screen with its id, or show the refusal inline."""
-
-    def call() -> PipelineInfo:
-        return pipeline_service.create_pipeline(db, new.name, new.stages, currency=new.currency, types=new.types,
-                                                make_default=make_default)
-
-    def done(info: PipelineInfo) -> None:
-        screen.busy = False
-        screen.dismiss(info.id)
-
-    def failed(exc: TuikanbanError) -> None:
-        screen.busy = False
-        form = screen.query_one(PipelineForm)
-        if isinstance(exc, DuplicateError):
-            form.show_error("name", str(exc))
-        else:
-            error: Widget = screen.query_one("#new-error", FieldError)
-            assert isinstance(error, FieldError)
-            error.show(str(exc))
-
-    screen.run_db(call, done, failed)
-
-
-__all__ = ["NewPipeline", "PipelineForm", "PipelineSwitcher", "create_pipeline"]
+__all__ = [
+    "NewPipeline",
+    "NewPipelineDialog",
+    "NewPipelineRefused",
+    "PipelineCreated",
+    "PipelineForm",
+    "PipelineSwitcher",
+    "PipelinesRead",
+]

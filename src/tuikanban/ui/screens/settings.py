@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from textual import events, on
 from textual.actions import SkipAction
@@ -16,235 +17,64 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, OptionList, Static, TextArea
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain import wip
 from tuikanban.domain.errors import TuikanbanError, ValidationError
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, normalise_currency, parse_money
-from tuikanban.domain.text import clean_name, clean_text, display
+from tuikanban.domain.text import clean_name, display
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
-from tuikanban.ui.screens.confirm import (
-    ConfirmScreen,
-    FieldError,
-    FieldInput,
-    FieldTextArea,
-    FormDialog,
-    KeyList,
-    KeyTable,
-    TkDialog,
-    key_hints,
-    literal,
-)
+from tuikanban.ui.dialogs.ask import AskScreen
+from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.confirm import ConfirmScreen
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, clear_error, key_hints, literal
+from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
 
-R = TypeVar("R")
+Info = TypeVar("Info", StageInfo, DealTypeInfo)
 
 
-# -- small prompts ------------------------------------------------------------------------------------
+class SettingsRead(JobResult):
+    """The pipeline, its stages and its deal types, read again; where to put the cursors, whether to refill the
+    pipeline fields."""
 
-
-class AskScreen(TkDialog[R | None], Generic[R]):
-    """One line of text; enter runs `action(text)` in a worker. Its refusal is shown inline; success returns
-    the action's result."""
-
-    DEFAULT_CSS = """
-    AskScreen > .dialog { width: 64; }
-    AskScreen #ask-prompt { margin-top: 1; height: auto; }
-    AskScreen #ask-input { margin-top: 1; background: $boost; padding: 0 1; }
-    """
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
-
-    def __init__(self, title: str, prompt: str, action: Callable[[str], R], *, initial: str = "",
-                 placeholder: str = "") -> None:
+    def __init__(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         super().__init__()
-        self.title_text = title
-        self.prompt = prompt
-        self.action = action
-        self.initial = initial
-        self.placeholder = placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
-            yield Static(literal(self.prompt), id="ask-prompt")
-            yield FieldInput(self.initial, placeholder=self.placeholder, id="ask-input", compact=True)
-            yield FieldError(id="ask-error")
-            yield Static(key_hints(("enter", "save"), ("esc", "cancel")), classes="hints")
-
-    def on_mount(self) -> None:
-        self.set_focus(self.query_one("#ask-input", Input))  # now: the keys typed next land in it
-
-    @on(Input.Changed, "#ask-input")
-    def _changed(self) -> None:
-        self.query_one("#ask-error", FieldError).clear()
-
-    @on(Input.Submitted, "#ask-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if self.busy:
-            return
-        self.busy = True
-        text = event.value
-
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            self.query_one("#ask-error", FieldError).show(str(exc))
-
-        def done(result: R) -> None:
-            self.busy = False
-            self.dismiss(result)
-
-        self.run_db(lambda: self.action(text), done, failed)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.data = data
+        self.stage_id = stage_id
+        self.type_id = type_id
+        self.fields = fields
 
 
-def _optional_int(text: str, what: str, *, low: int = 0, high: int | None = None) -> int | None:
-    raw = text.strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"The {what} must be a whole number, not '{raw}'.") from None
-    if value < low or (high is not None and value > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"The {what} must be {limit} (not {value}).")
-    return value
-
-
-_STAGE_FIELDS = (
-    ("name", "Name", ""),
-    ("wip_max", "WIP max", "empty: no limit"),
-    ("wip_min", "WIP min", "empty: none"),
-    ("rep_wip_max", "Per-rep max", "empty: no limit per owner"),
-    ("expected_days", "Expected days", "empty: learnt from history"),
-    ("probability", "Probability %", "0-100, for the weighted forecast"),
-)
-
-
-class StageEditScreen(FormDialog[StageInfo | None]):
-    """Every setting of one stage; returns the saved stage. Enter goes to the next field (a new line in the exit
-    criteria); ctrl+s saves from any field."""
-
-    DEFAULT_CSS = """
-    StageEditScreen > .dialog { width: 72; }
-    StageEditScreen .form-row { margin-top: 0; }
-    StageEditScreen .form-row.first { margin-top: 1; }
-    StageEditScreen #se-exit_criteria { height: 4; background: $boost; }
-    """
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", show=False),
-        Binding("ctrl+s", "save", "Save", show=False, priority=True),
-    ]
-
-    def __init__(self, db: Database, pipeline_id: int, stage: StageInfo) -> None:
+class PipelineSaved(JobResult):
+    def __init__(self, pipeline: PipelineInfo) -> None:
         super().__init__()
-        self.db = db
-        self.pipeline_id = pipeline_id
-        self.stage = stage
+        self.pipeline = pipeline
 
-    def _initial(self, field: str) -> str:
-        value = getattr(self.stage, field)
-        return "" if value is None else str(value)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog") as box:
-            box.border_title = Content(f"Stage · {display(self.stage.name)}")  # literal, never markup
-            for i, (field, label, placeholder) in enumerate(_STAGE_FIELDS):
-                with Horizontal(classes="form-row first" if i == 0 else "form-row"):
-                    yield Label(label, classes="field-label")
-                    with Vertical(classes="field-box"):
-                        yield FieldInput(self._initial(field), placeholder=placeholder, id=f"se-{field}",
-                                         compact=True)
-                        yield FieldError(id=f"see-{field}")
-            with Horizontal(classes="form-row"):
-                yield Label("Exit criteria", classes="field-label")
-                with Vertical(classes="field-box"):
-                    yield FieldTextArea(self.stage.exit_criteria, id="se-exit_criteria", compact=True,
-                                        soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
-                    yield FieldError(id="see-exit_criteria")
-            yield FieldError(id="see-form")
-            yield Static(key_hints(("enter", "next field"), ("ctrl+s", "save"), ("tab", "move"), ("esc", "cancel")),
-                         classes="hints")
+class PipelineSaveRefused(Refusal):
+    """The services refused the pipeline fields (a name another pipeline has, lost reasons out of bounds)."""
 
-    def on_mount(self) -> None:
-        self.set_focus(self.query_one("#se-name", Input))  # the first field, its label lit; now, not later
 
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "se-")[3:]
-        errors = self.query(f"#see-{field}")
-        if errors:
-            errors.first(FieldError).clear()
-        self.query_one("#see-form", FieldError).clear()
+class SettingsChanged(JobResult):
+    """A stage was moved or archived, or a deal type removed: `sentence` says so; the cursors go to the ids."""
 
-    async def action_save(self) -> None:
-        if self.busy:
-            return
-        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
-        if self.busy or self.app.screen is not self:
-            return
-        problems: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        name = self.query_one("#se-name", Input).value
-        try:
-            name = clean_name(name, what="stage")
-        except ValidationError as exc:
-            problems["name"] = str(exc)
-        what = {"wip_max": "WIP max", "wip_min": "WIP min", "rep_wip_max": "per-rep WIP max",
-                "expected_days": "expected days", "probability": "probability"}
-        for field, label in what.items():
-            low = 1 if field == "expected_days" else 0
-            high = 100 if field == "probability" else None
-            try:
-                values[field] = _optional_int(self.query_one(f"#se-{field}", Input).value, label, low=low,
-                                              high=high)
-            except ValidationError as exc:
-                problems[field] = str(exc)
-        if not problems:
-            try:
-                wip.validate_limits(values["wip_max"], values["wip_min"], values["rep_wip_max"],
-                                    stage=display(self.stage.name))
-            except ValidationError as exc:
-                problems["wip_min"] = str(exc)
-        values["probability"] = values.get("probability") or 0
-        values["exit_criteria"] = clean_text(self.query_one("#se-exit_criteria", TextArea).text,
-                                             multiline=True).strip()
-        for field, _, _ in _STAGE_FIELDS:
-            self.query_one(f"#see-{field}", FieldError).show(problems.get(field, ""))
-        if problems:
-            first = next(f for f, _, _ in _STAGE_FIELDS if f in problems)
-            self.set_focus(self.query_one(f"#se-{first}", Input))
-            return
-        self.busy = True
-        stage_id = self.stage.id
-        rename = name if name != self.stage.name else None
+    def __init__(self, sentence: str, *, stage_id: int | None = None, type_id: int | None = None) -> None:
+        super().__init__()
+        self.sentence = sentence
+        self.stage_id = stage_id
+        self.type_id = type_id
 
-        def call() -> StageInfo:
-            if rename is not None:
-                pipeline_service.rename_stage(self.db, self.pipeline_id, stage_id, rename)
-            return pipeline_service.set_stage(self.db, self.pipeline_id, stage_id, **values)
 
-        def done(stage: StageInfo) -> None:
-            self.busy = False
-            self.dismiss(stage)
+class ChangeRefused(Refusal):
+    """The services refused a change of the stages or deal types; shown in the FieldError `error_at`."""
 
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            self.query_one("#see-form", FieldError).show(str(exc))
-
-        self.run_db(call, done, failed)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def __init__(self, error: TuikanbanError, *, error_at: str) -> None:
+        super().__init__(error)
+        self.error_at = error_at
 
 
 # -- the settings screen --------------------------------------------------------------------------------
@@ -365,20 +195,23 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.set_focus(table)  # now, so the keys typed next reach it
         self.reload()
 
-    def _load(self) -> _Settings:
-        pipeline, stages = pipeline_service.stage_rows(self.db, self.pipeline_id)
-        types = pipeline_service.list_types(self.db, self.pipeline_id)
-        return _Settings(pipeline, stages, types)
-
     def reload(self, *, stage_id: int | None = None, type_id: int | None = None, fields: bool = True) -> None:
-        """Read everything again; keep the cursor on `stage_id` / `type_id` when given."""
+        """Read everything again; keep the cursor on `stage_id` / `type_id` when given, refill the pipeline fields
+        with `fields`."""
+        db, pipeline_id = self.db, self.pipeline_id
 
-        def loaded(data: _Settings) -> None:
-            self.data = data
-            self._show(data, stage_id=stage_id, type_id=type_id, fields=fields)
-            self._read.set()
+        def read() -> SettingsRead:
+            pipeline, stages = pipeline_service.stage_rows(db, pipeline_id)
+            data = _Settings(pipeline, stages, pipeline_service.list_types(db, pipeline_id))
+            return SettingsRead(data, stage_id=stage_id, type_id=type_id, fields=fields)
 
-        self.run_db(self._load, loaded)
+        self.run_job(read, name="read pipeline settings")
+
+    @on(SettingsRead)
+    def _settings_read(self, message: SettingsRead) -> None:
+        self.data = message.data
+        self._show(message.data, stage_id=message.stage_id, type_id=message.type_id, fields=message.fields)
+        self._read.set()
 
     def _show(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         p = data.pipeline
@@ -443,16 +276,8 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self._show_exit()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        panel = "stages"
-        node: Widget | None = event.widget
-        while node is not None:
-            if node.id == "pipe-panel":
-                panel = "pipe"
-                break
-            if node.id == "types-panel":
-                panel = "types"
-                break
-            node = node.parent if isinstance(node.parent, Widget) else None
+        around = {node.id for node in event.widget.ancestors_with_self}
+        panel = "pipe" if "pipe-panel" in around else "types" if "types-panel" in around else "stages"
         self.query_one("#settings-hints", Static).update(_HINTS[panel])
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -491,10 +316,6 @@ class PipelineSettingsScreen(FormDialog[bool]):
                 await asyncio.wait_for(self._read.wait(), timeout=5.0)
         return self.data is not None
 
-    async def _open(self, screen: Screen[Any], callback: Callable[[Any], None]) -> None:
-        """Push a dialog and wait until it is mounted (its field focused) before the app reads the next key."""
-        await self.app.push_screen(screen, callback)
-
     async def _panel_for_key(self) -> str:
         """The panel a key typed now is for, once the keys before it took effect (a letter in a field: skip)."""
         await self.settled_for_key()
@@ -532,35 +353,63 @@ class PipelineSettingsScreen(FormDialog[bool]):
         else:
             await super().action_field_enter()
 
-    def _stage_error(self, message: str) -> None:
-        self.query_one("#stage-error", FieldError).show(message)
-
-    def _type_error(self, message: str) -> None:
-        self.query_one("#type-error", FieldError).show(message)
-
     def _changed_ok(self, message: str, *, stage_id: int | None = None, type_id: int | None = None) -> None:
         self.changed = True
         self.busy = False
-        self._stage_error("")
-        self._type_error("")
+        for error_id in ("#stage-error", "#type-error"):
+            self.query_one(error_id, FieldError).clear()
         self.notify(message, markup=False, timeout=3)
         self.reload(stage_id=stage_id, type_id=type_id, fields=False)
+
+    async def _open(self, screen: Screen[Info | None], said: Callable[[Info], str]) -> None:
+        """Push a dialog that saves a stage or a deal type, and wait until it is mounted (its field focused) before
+        the app reads the next key; once it saved, say `said(saved)` and read everything again."""
+
+        def done(info: Info | None) -> None:
+            if isinstance(info, StageInfo):
+                self._changed_ok(said(info), stage_id=info.id)
+            elif info is not None:
+                self._changed_ok(said(info), type_id=info.id)
+
+        await self.app.push_screen(screen, done)
+
+    def _change(self, change: Callable[[], object], said: str, *, error_at: str, stage_id: int | None = None) -> None:
+        """Run one change of the stages or deal types as a job. Once done: say `said` and read everything again; a
+        refusal is shown in the FieldError `error_at`."""
+        self.busy = True
+
+        def run() -> SettingsChanged:
+            change()
+            return SettingsChanged(said, stage_id=stage_id)
+
+        self.run_job(run, refused=partial(ChangeRefused, error_at=error_at), name=said)
+
+    async def _confirm_change(self, question: str, title: str, change: Callable[[], object], said: str, *,
+                              error_at: str) -> None:
+        """Ask first; on yes, `_change`."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._change(change, said, error_at=error_at)
+
+        await self.app.push_screen(ConfirmScreen(question, title=title), answered)
+
+    @on(SettingsChanged)
+    def _settings_changed(self, message: SettingsChanged) -> None:
+        self._changed_ok(message.sentence, stage_id=message.stage_id, type_id=message.type_id)
+
+    @on(ChangeRefused)
+    def _change_refused(self, message: ChangeRefused) -> None:
+        self.busy = False
+        self.query_one(f"#{message.error_at}", FieldError).show(str(message.error))
 
     # -- pipeline fields ----------------------------------------------------------------------------
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "pp-")[3:]
-        errors = self.query(f"#ppe-{field}")
-        if errors:
-            errors.first(FieldError).clear()
+        clear_error(self, f"#ppe-{(event.input.id or 'pp-')[3:]}")
 
-    async def action_save_pipeline(self) -> None:
-        if self.busy or not await self._ready():
-            return
-        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
-        if self.data is None or self.busy or self.app.screen is not self:
-            return
-        p = self.data.pipeline
+    def _pipeline_changes(self, p: PipelineInfo) -> tuple[dict[str, Any], dict[str, str]]:
+        """What the pipeline fields change (as keyword arguments of `update_pipeline`), and the problems by field."""
         values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in _PIPE_FIELDS}
         problems: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
@@ -584,7 +433,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
         except ValidationError as exc:
             problems["target"] = str(exc)
         try:
-            stale = _optional_int(values["stale_days"], "stale-activity days", low=1)
+            stale = optional_int(values["stale_days"], "stale-activity days", low=1)
             if stale is None:
                 raise ValidationError("The stale-activity days must be at least 1.")
             if stale != p.stale_days:
@@ -594,29 +443,38 @@ class PipelineSettingsScreen(FormDialog[bool]):
         reasons = [display(r) for r in values["lost_reasons"].split(",") if display(r)]
         if tuple(reasons) != p.lost_reasons:
             kwargs["lost_reasons"] = reasons
-        for field, _, _ in _PIPE_FIELDS:
-            self.query_one(f"#ppe-{field}", FieldError).show(problems.get(field, ""))
-        if problems:
-            first = next(f for f, _, _ in _PIPE_FIELDS if f in problems)
-            self.set_focus(self.query_one(f"#pp-{first}", Input))
+        return kwargs, problems
+
+    async def action_save_pipeline(self) -> None:
+        if self.busy or not await self._ready():
+            return
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.data is None or self.busy or self.app.screen is not self:
+            return
+        kwargs, problems = self._pipeline_changes(self.data.pipeline)
+        if self.show_problems(problems, (f for f, _, _ in _PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
             return
         if not kwargs:
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)
             return
         self.busy = True
+        db, pipeline_id = self.db, self.pipeline_id
+        self.run_job(lambda: PipelineSaved(pipeline_service.update_pipeline(db, pipeline_id, **kwargs)),
+                     refused=PipelineSaveRefused, name="save pipeline")
 
-        def done(_: PipelineInfo) -> None:
-            self.busy = False
-            self.changed = True
-            self.notify("Saved the pipeline settings.", markup=False, timeout=3)
-            self.reload(fields=True)
+    @on(PipelineSaved)
+    def _pipeline_saved(self) -> None:
+        self.busy = False
+        self.changed = True
+        self.notify("Saved the pipeline settings.", markup=False, timeout=3)
+        self.reload(fields=True)
 
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            field = "name" if "pipeline named" in str(exc) else "lost_reasons"
-            self.query_one(f"#ppe-{field}", FieldError).show(str(exc))
-
-        self.run_db(lambda: pipeline_service.update_pipeline(self.db, self.pipeline_id, **kwargs), done, failed)
+    @on(PipelineSaveRefused)
+    def _pipeline_refused(self, message: PipelineSaveRefused) -> None:
+        self.busy = False
+        sentence = str(message.error)
+        field = "name" if "pipeline named" in sentence else "lost_reasons"
+        self.query_one(f"#ppe-{field}", FieldError).show(sentence)
 
     # -- stages -------------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#stage-table")
@@ -625,74 +483,52 @@ class PipelineSettingsScreen(FormDialog[bool]):
         await self._edit_current_stage()
 
     async def _edit_current_stage(self) -> None:
-        if not await self._ready():
-            return
-        row = self._current_stage()
-        if row is None:
-            return
-
-        def saved(stage: StageInfo | None) -> None:
-            if stage is not None:
-                self._changed_ok(f"Saved stage {stage.name}.", stage_id=stage.id)
-
-        await self._open(StageEditScreen(self.db, self.pipeline_id, row.stage), saved)
+        row = self._current_stage() if await self._ready() else None
+        if row is not None:
+            await self._open(StageEditScreen(self.db, self.pipeline_id, row.stage),
+                             lambda stage: f"Saved stage {stage.name}.")
 
     async def action_add_stage(self) -> None:
         if not await self._ready() or self.data is None:
             return
+        db, pipeline_id = self.db, self.pipeline_id
         row = self._current_stage()
         position = self.data.stages.index(row) + 1 if row is not None else None
         where = f"after {display(row.stage.name)}" if row is not None else "at the end"
-
-        def added(stage: StageInfo | None) -> None:
-            if stage is not None:
-                self._changed_ok(f"Added stage {stage.name}.", stage_id=stage.id)
-
         await self._open(AskScreen(
             "Add stage", f"Name of the new stage (it goes {where}):",
-            lambda name: pipeline_service.add_stage(self.db, self.pipeline_id, name, position=position),
+            lambda name: pipeline_service.add_stage(db, pipeline_id, name, position=position),
             placeholder="stage name",
-        ), added)
+        ), lambda stage: f"Added stage {stage.name}.")
 
     async def action_rename_stage(self) -> None:
-        if not await self._ready():
-            return
-        row = self._current_stage()
+        row = self._current_stage() if await self._ready() else None
         if row is None:
             return
-        stage_id = row.stage.id
-
-        def renamed(stage: StageInfo | None) -> None:
-            if stage is not None:
-                self._changed_ok(f"Renamed the stage to {stage.name}.", stage_id=stage.id)
-
+        db, pipeline_id, stage_id = self.db, self.pipeline_id, row.stage.id
         await self._open(AskScreen(
             "Rename stage", f"New name for {display(row.stage.name)}:",
-            lambda name: pipeline_service.rename_stage(self.db, self.pipeline_id, stage_id, name),
+            lambda name: pipeline_service.rename_stage(db, pipeline_id, stage_id, name),
             initial=row.stage.name,
-        ), renamed)
+        ), lambda stage: f"Renamed the stage to {stage.name}.")
 
     async def _wip_max(self) -> None:
-        if not await self._ready():
-            return
-        row = self._current_stage()
+        row = self._current_stage() if await self._ready() else None
         if row is None:
             return
-        stage = row.stage
+        db, pipeline_id, stage = self.db, self.pipeline_id, row.stage
 
         def set_max(text: str) -> StageInfo:
-            value = _optional_int(text, "WIP max")
-            return pipeline_service.set_stage(self.db, self.pipeline_id, stage.id, wip_max=value)
+            return pipeline_service.set_stage(db, pipeline_id, stage.id, wip_max=optional_int(text, "WIP max"))
 
-        def saved(info: StageInfo | None) -> None:
-            if info is not None:
-                limit = "no WIP limit" if info.wip_max is None else f"a WIP limit of {info.wip_max}"
-                self._changed_ok(f"{info.name} now has {limit}.", stage_id=info.id)
+        def said(info: StageInfo) -> str:
+            limit = "no WIP limit" if info.wip_max is None else f"a WIP limit of {info.wip_max}"
+            return f"{info.name} now has {limit}."
 
         await self._open(AskScreen(
             "WIP max", f"WIP max for {display(stage.name)} ({row.open_deals} open now); empty for no limit:",
             set_max, initial="" if stage.wip_max is None else str(stage.wip_max), placeholder="no limit",
-        ), saved)
+        ), said)
 
     def action_move_stage(self, offset: int) -> None:
         row = self._current_stage()
@@ -701,98 +537,63 @@ class PipelineSettingsScreen(FormDialog[bool]):
         index = self.data.stages.index(row)
         if not 0 <= index + offset < len(self.data.stages):
             return
-        self.busy = True
-        stage_id = row.stage.id
-
-        def failed(exc: TuikanbanError) -> None:
-            self.busy = False
-            self._stage_error(str(exc))
-
-        self.run_db(lambda: pipeline_service.move_stage(self.db, self.pipeline_id, stage_id, offset),
-                    lambda _: self._changed_ok(f"Moved {row.stage.name}.", stage_id=stage_id), failed)
+        db, pipeline_id, stage_id = self.db, self.pipeline_id, row.stage.id
+        self._change(lambda: pipeline_service.move_stage(db, pipeline_id, stage_id, offset),
+                     f"Moved {row.stage.name}.", error_at="stage-error", stage_id=stage_id)
 
     async def action_archive_stage(self) -> None:
-        if not await self._ready():
-            return
-        row = self._current_stage()
+        row = self._current_stage() if await self._ready() else None
         if row is None or self.busy:
             return
-        stage = row.stage
+        db, pipeline_id, stage = self.db, self.pipeline_id, row.stage
 
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            self.busy = True
+        def archive() -> object:
+            return pipeline_service.archive_stage(db, pipeline_id, stage.id)
 
-            def failed(exc: TuikanbanError) -> None:
-                self.busy = False
-                self._stage_error(str(exc))
-
-            self.run_db(lambda: pipeline_service.archive_stage(self.db, self.pipeline_id, stage.id),
-                        lambda _: self._changed_ok(f"Archived stage {stage.name}."), failed)
-
+        said = f"Archived stage {stage.name}."
         if row.open_deals:  # the service refuses, with the sentence that says why: no need to ask first
-            confirmed(True)
+            self._change(archive, said, error_at="stage-error")
             return
-        await self._open(ConfirmScreen(
+        await self._confirm_change(
             f"Archive the stage {display(stage.name)}? It leaves the board; its history stays, and adding a stage "
-            "with the same name brings it back.", title="Archive stage"), confirmed)
+            "with the same name brings it back.", "Archive stage", archive, said, error_at="stage-error")
 
     # -- deal types ---------------------------------------------------------------------------------
     async def action_add_type(self) -> None:
         if not await self._ready():
             return
-
-        def added(info: DealTypeInfo | None) -> None:
-            if info is not None:
-                self._changed_ok(f"Added deal type {info.name}.", type_id=info.id)
-
+        db, pipeline_id = self.db, self.pipeline_id
         await self._open(AskScreen(
             "Add deal type", "Name of the new deal type (a swimlane on the board):",
-            lambda name: pipeline_service.add_type(self.db, self.pipeline_id, name), placeholder="e.g. Renewal",
-        ), added)
+            lambda name: pipeline_service.add_type(db, pipeline_id, name), placeholder="e.g. Renewal",
+        ), lambda info: f"Added deal type {info.name}.")
 
     async def action_rename_type(self) -> None:
-        if not await self._ready():
-            return
-        current = self._current_type()
+        current = self._current_type() if await self._ready() else None
         if current is None:
             return
-
-        def renamed(info: DealTypeInfo | None) -> None:
-            if info is not None:
-                self._changed_ok(f"Renamed the deal type to {info.name}.", type_id=info.id)
-
+        db, pipeline_id, type_id = self.db, self.pipeline_id, current.id
         await self._open(AskScreen(
             "Rename deal type", f"New name for {display(current.name)}:",
-            lambda name: pipeline_service.rename_type(self.db, self.pipeline_id, current.id, name),
+            lambda name: pipeline_service.rename_type(db, pipeline_id, type_id, name),
             initial=current.name,
-        ), renamed)
+        ), lambda info: f"Renamed the deal type to {info.name}.")
 
     async def action_remove_type(self) -> None:
-        if not await self._ready():
-            return
-        current = self._current_type()
+        current = self._current_type() if await self._ready() else None
         if current is None or self.busy:
             return
-
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            self.busy = True
-
-            def failed(exc: TuikanbanError) -> None:
-                self.busy = False
-                self._type_error(str(exc))
-
-            self.run_db(lambda: pipeline_service.remove_type(self.db, self.pipeline_id, current.id),
-                        lambda _: self._changed_ok(f"Removed deal type {current.name}."), failed)
-
-        await self._open(ConfirmScreen(f"Remove the deal type {display(current.name)}?",
-                                           title="Remove deal type"), confirmed)
+        db, pipeline_id, type_id = self.db, self.pipeline_id, current.id
+        await self._confirm_change(
+            f"Remove the deal type {display(current.name)}?", "Remove deal type",
+            lambda: pipeline_service.remove_type(db, pipeline_id, type_id), f"Removed deal type {current.name}.",
+            error_at="type-error")
 
     def action_close(self) -> None:
         self.dismiss(self.changed)
 
 
-__all__ = ["AskScreen", "PipelineSettingsScreen", "StageEditScreen"]
+__all__ = [
+    "ChangeRefused", "PipelineSaveRefused", "PipelineSaved", "PipelineSettingsScreen", "SettingsChanged",
+    "SettingsRead",
+]

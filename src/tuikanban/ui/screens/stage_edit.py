@@ -1,0 +1,172 @@
+"""StageEditScreen: every setting of one stage (name, WIP limits, expected days, probability, exit criteria)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Input, Label, Static, TextArea
+
+from tuikanban.domain import wip
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.models import StageInfo
+from tuikanban.domain.text import clean_name, clean_text, display
+from tuikanban.services import pipelines as pipeline_service
+from tuikanban.store.engine import Database
+from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, clear_error, key_hints
+
+
+class StageSaved(JobResult):
+    def __init__(self, stage: StageInfo) -> None:
+        super().__init__()
+        self.stage = stage
+
+
+class StageRefused(Refusal):
+    """The services refused the stage's new settings (a duplicate name, limits that contradict each other)."""
+
+
+def optional_int(text: str, what: str, *, low: int = 0, high: int | None = None) -> int | None:
+    """A whole number typed in a field, or None when the field is empty; `what` names it in the refusal."""
+    raw = text.strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"The {what} must be a whole number, not '{raw}'.") from None
+    if value < low or (high is not None and value > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(f"The {what} must be {limit} (not {value}).")
+    return value
+
+
+_STAGE_FIELDS = (
+    ("name", "Name", ""),
+    ("wip_max", "WIP max", "empty: no limit"),
+    ("wip_min", "WIP min", "empty: none"),
+    ("rep_wip_max", "Per-rep max", "empty: no limit per owner"),
+    ("expected_days", "Expected days", "empty: learnt from history"),
+    ("probability", "Probability %", "0-100, for the weighted forecast"),
+)
+
+
+class StageEditScreen(FormDialog[StageInfo | None]):
+    """Every setting of one stage; returns the saved stage. Enter goes to the next field (a new line in the exit
+    criteria); ctrl+s saves from any field."""
+
+    DEFAULT_CSS = """
+    StageEditScreen > .dialog { width: 72; }
+    StageEditScreen .form-row { margin-top: 0; }
+    StageEditScreen .form-row.first { margin-top: 1; }
+    StageEditScreen #se-exit_criteria { height: 4; background: $boost; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("ctrl+s", "save", "Save", show=False, priority=True),
+    ]
+
+    def __init__(self, db: Database, pipeline_id: int, stage: StageInfo) -> None:
+        super().__init__()
+        self.db = db
+        self.pipeline_id = pipeline_id
+        self.stage = stage
+
+    def _initial(self, field: str) -> str:
+        value = getattr(self.stage, field)
+        return "" if value is None else str(value)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = Content(f"Stage · {display(self.stage.name)}")  # literal, never markup
+            for i, (field, label, placeholder) in enumerate(_STAGE_FIELDS):
+                with Horizontal(classes="form-row first" if i == 0 else "form-row"):
+                    yield Label(label, classes="field-label")
+                    with Vertical(classes="field-box"):
+                        yield FieldInput(self._initial(field), placeholder=placeholder, id=f"se-{field}",
+                                         compact=True)
+                        yield FieldError(id=f"see-{field}")
+            with Horizontal(classes="form-row"):
+                yield Label("Exit criteria", classes="field-label")
+                with Vertical(classes="field-box"):
+                    yield FieldTextArea(self.stage.exit_criteria, id="se-exit_criteria", compact=True,
+                                        soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+                    yield FieldError(id="see-exit_criteria")
+            yield FieldError(id="see-form")
+            yield Static(key_hints(("enter", "next field"), ("ctrl+s", "save"), ("tab", "move"), ("esc", "cancel")),
+                         classes="hints")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#se-name", Input))  # the first field, its label lit; now, not later
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        clear_error(self, f"#see-{(event.input.id or 'se-')[3:]}")
+        self.query_one("#see-form", FieldError).clear()
+
+    async def action_save(self) -> None:
+        if self.busy:
+            return
+        await self.keys_settled()  # the keys typed just before ctrl+s are in the fields
+        if self.busy or self.app.screen is not self:
+            return
+        problems: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        name = self.query_one("#se-name", Input).value
+        try:
+            name = clean_name(name, what="stage")
+        except ValidationError as exc:
+            problems["name"] = str(exc)
+        what = {"wip_max": "WIP max", "wip_min": "WIP min", "rep_wip_max": "per-rep WIP max",
+                "expected_days": "expected days", "probability": "probability"}
+        for field, label in what.items():
+            low = 1 if field == "expected_days" else 0
+            high = 100 if field == "probability" else None
+            try:
+                values[field] = optional_int(self.query_one(f"#se-{field}", Input).value, label, low=low,
+                                              high=high)
+            except ValidationError as exc:
+                problems[field] = str(exc)
+        if not problems:
+            try:
+                wip.validate_limits(values["wip_max"], values["wip_min"], values["rep_wip_max"],
+                                    stage=display(self.stage.name))
+            except ValidationError as exc:
+                problems["wip_min"] = str(exc)
+        values["probability"] = values.get("probability") or 0
+        values["exit_criteria"] = clean_text(self.query_one("#se-exit_criteria", TextArea).text,
+                                             multiline=True).strip()
+        if self.show_problems(problems, (f for f, _, _ in _STAGE_FIELDS), field_id="se-{}", error_id="see-{}"):
+            return
+        self.busy = True
+        db, pipeline_id, stage_id = self.db, self.pipeline_id, self.stage.id
+        rename = name if name != self.stage.name else None
+
+        def save() -> StageSaved:
+            if rename is not None:
+                pipeline_service.rename_stage(db, pipeline_id, stage_id, rename)
+            return StageSaved(pipeline_service.set_stage(db, pipeline_id, stage_id, **values))
+
+        self.run_job(save, refused=StageRefused, name="save stage")
+
+    @on(StageSaved)
+    def _saved(self, message: StageSaved) -> None:
+        self.busy = False
+        self.dismiss(message.stage)
+
+    @on(StageRefused)
+    def _refused(self, message: StageRefused) -> None:
+        self.busy = False
+        self.query_one("#see-form", FieldError).show(str(message.error))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["StageEditScreen", "StageRefused", "StageSaved", "optional_int"]
