@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from tuikanban.domain import clock
 from tuikanban.domain.models import BoardData
 from tuikanban.services.common import active_stages, pipeline_info, resolve_pipeline, stage_info, type_info
 from tuikanban.store.engine import Database
@@ -11,7 +12,10 @@ from tuikanban.store.queries import deal_views, stage_totals
 from tuikanban.store.tables import DealType
 
 
-def load_board(db: Database, pipeline: str | int | None, *, status: str = "open") -> BoardData:
+def load_board(db: Database, pipeline: str | int | None, *, status: str = "open",
+               snoozed: bool = False) -> BoardData:
+    """The board's cards; snoozed deals only with `snoozed` (the counts and sums always include them: they are
+    open and count towards WIP limits)."""
     with db.read() as s:
         p = resolve_pipeline(s, pipeline)
         assert p.id is not None
@@ -20,7 +24,8 @@ def load_board(db: Database, pipeline: str | int | None, *, status: str = "open"
             select(DealType).where(DealType.pipeline_id == p.id).order_by(col(DealType.position), col(DealType.id))
         )]
         totals = stage_totals(s, p.id)
-        cards = deal_views(s, p.id, None if status == "all" else status)
+        cards = deal_views(s, p.id, None if status == "all" else status,
+                           awake_on=None if snoozed else clock.today())
         return BoardData(
             pipeline=pipeline_info(p), stages=stages, types=types, cards=cards,
             counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},

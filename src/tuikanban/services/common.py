@@ -16,7 +16,8 @@ from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage
 def pipeline_info(p: Pipeline) -> PipelineInfo:
     assert p.id is not None
     reasons = tuple(r for r in (p.lost_reasons or "").split("\n") if r.strip())
-    return PipelineInfo(p.id, p.name, p.currency, p.target_minor, p.stale_days, reasons, bool(p.is_default))
+    return PipelineInfo(p.id, p.name, p.currency, p.target_minor, p.stale_days, reasons, bool(p.is_default),
+                        bool(p.next_step_signal))
 
 
 def stage_info(s: Stage) -> StageInfo:
@@ -117,6 +118,7 @@ def deal_view(session: Session, deal: Deal) -> DealView:
         stage_id=deal.stage_id, stage_name=stage.name if stage else "?", status=deal.status,
         lost_reason=deal.lost_reason, created_at=deal.created_at, stage_entered_at=deal.stage_entered_at,
         closed_at=deal.closed_at, last_activity_at=deal.last_activity_at, rank=deal.rank, version=deal.version,
+        snoozed_until=deal.snoozed_until,
     )
 
 

@@ -117,9 +117,12 @@ def update_pipeline(
     stale_days: int | None = None,
     lost_reasons: list[str] | None = None,
     make_default: bool | None = None,
+    next_step_signal: bool | None = None,
 ) -> PipelineInfo:
     def work(s: Session) -> PipelineInfo:
         p = resolve_pipeline(s, ref)
+        if next_step_signal is not None:
+            p.next_step_signal = next_step_signal
         if name is not None:
             clean = clean_name(name, what="pipeline")
             other = s.exec(select(Pipeline).where(Pipeline.name_key == name_key(clean))).first()
