@@ -456,12 +456,14 @@ def deal_show(
     """Show one deal with its history."""
     from rich.table import Table
 
-    from tuikanban.services.deals import deal_history, get_deal
+    from tuikanban.services.deals import deal_history, get_deal, list_activities
     from tuikanban.services.pipelines import list_types
 
     db = state(ctx).db()
     d = get_deal(db, deal_id)
     history = deal_history(db, deal_id)
+    logged = list_activities(db, deal_id)
+    tasks = sorted((a for a in logged if a.kind == "task"), key=lambda a: (a.due or a.at.date(), a.id))
     type_names = {t.id: t.name for t in list_types(db, d.pipeline_id)}
     if as_json:
         doc = deal_json(d, clock.now())
@@ -474,6 +476,10 @@ def deal_show(
                           "new": None if e.kind == "move" else _event_value(e.field, e.new_value, d.currency,
                                                                              type_names),
                           "reason": e.reason} for e in history]
+        doc["activities"] = [{"kind": a.kind, "text": a.subject, "at": a.at.isoformat(), "user": a.user}
+                             for a in logged if a.kind != "task"]
+        doc["tasks"] = [{"id": a.id, "text": a.subject, "due": a.due.isoformat() if a.due else None,
+                         "done": a.done} for a in tasks]
         emit_json(doc)
         return
     say(f"Deal {d.id}: ", cell(d.title, 200))
@@ -503,3 +509,22 @@ def deal_show(
         t.add_row(e.at.strftime("%Y-%m-%d %H:%M"), cell(e.user, one_line=True),
                   cell(_event_text(e, d.currency, type_names), 120))
     out.print(t)
+    _show_activities(logged, tasks)
+
+
+def _show_activities(logged: list[Any], tasks: list[Any]) -> None:
+    """A deal's open tasks (its next step first) and its logged calls, emails, meetings and notes."""
+    from tuikanban.cli.tasks import due_text
+
+    open_tasks = [a for a in tasks if not a.done]
+    if open_tasks:
+        t = table("Id", "Due", "Task", title="Open tasks")
+        for a in open_tasks:
+            t.add_row(str(a.id), due_text(a.due), cell(a.subject, 120))
+        out.print(t)
+    done = [a for a in logged if a.kind != "task"]
+    if done:
+        t = table("When", "Who", "Kind", "Text", title="Activities")
+        for a in done:
+            t.add_row(a.at.strftime("%Y-%m-%d %H:%M"), cell(a.user, one_line=True), a.kind, cell(a.subject, 120))
+        out.print(t)

@@ -184,7 +184,8 @@ def list_tasks(db: Database, *, owner: str | None = None, include_done: bool = F
     """Tasks of open deals (of one owner, or everyone's with None), earliest due first."""
     q = (
         select(_A.id, _A.deal_id, _D.title, _S.name, _D.owner, _A.subject, _A.due, _A.done, _P.name)
-        .join(_D, _D.id == _A.deal_id).join(_S, _S.id == _D.stage_id).join(_P, _P.id == _D.pipeline_id)
+        .join(Deal.__table__, _D.id == _A.deal_id).join(Stage.__table__, _S.id == _D.stage_id)  # type: ignore[attr-defined]
+        .join(Pipeline.__table__, _P.id == _D.pipeline_id)  # type: ignore[attr-defined]
         .where(_A.kind == literal_column("'task'"), _D.status == "open")
         .order_by(_A.due, _A.id)
     )
