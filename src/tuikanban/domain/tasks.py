@@ -59,3 +59,32 @@ class TaskView:
     due: date | None
     done: bool
     pipeline: str = ""
+
+
+# -- the Today queue -----------------------------------------------------------------------------------------
+
+# The queue's kinds, in the order a rep works through them.
+OVERDUE = "overdue"
+DUE_TODAY = "due_today"
+NO_NEXT_STEP = "no_next_step"
+STALLED = "stalled"
+AGING = "aging"
+TODAY_KINDS = (OVERDUE, DUE_TODAY, NO_NEXT_STEP, STALLED, AGING)
+
+
+@dataclass(frozen=True, slots=True)
+class TodayItem:
+    """One line of the Today queue: a task due (overdue or today), or a deal that needs a next step or is stuck."""
+
+    kind: str  # one of TODAY_KINDS
+    deal_id: int
+    title: str
+    stage: str
+    pipeline: str
+    owner: str
+    task_id: int | None = None  # tasks only
+    text: str = ""
+    due: date | None = None
+    days_overdue: int = 0
+    days_in_stage: float | None = None  # stalled and aging only
+    severity: float = 0.0  # days in stage over the stage's baseline (stalled and aging only)

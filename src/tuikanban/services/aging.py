@@ -81,6 +81,11 @@ def _baselines(session: Session, pipeline_id: int, now: datetime) -> tuple[list[
     return rows, out
 
 
+def session_baselines(session: Session, pipeline_id: int, now: datetime) -> dict[int, Baseline]:
+    """stage id -> baseline, inside a read the caller already holds (the Today queue reads several pipelines)."""
+    return _baselines(session, pipeline_id, now)[1]
+
+
 def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime | None = None) -> dict[int, Baseline]:
     """stage id -> its baseline: expected days, else the 180-day average over >= 3 stays, else 7 days."""
     at = clock.as_utc(now) if now is not None else clock.now()

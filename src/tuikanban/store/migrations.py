@@ -49,14 +49,15 @@ def _to_4(conn: Any) -> None:
 def _to_5(conn: Any) -> None:
     """Schema 5: the rep's day. The pipeline's no_next_step switch, snoozed deals, archived deal types and a
     partial index of open tasks."""
-    from tuikanban.store.tables import Activity
+    from tuikanban.store.tables import Activity, Deal
 
     _add_column(conn, "pipeline", Column("next_step_signal", Boolean, nullable=False, server_default="1"))
     _add_column(conn, "deal", Column("snoozed_until", Date, nullable=True))
     _add_column(conn, "deal_type", Column("archived", Boolean, nullable=False, server_default="0"))
-    for index in Activity.__table__.indexes:  # type: ignore[attr-defined]
-        if index.name == "ix_activity_open_task":
-            index.create(conn, checkfirst=True)
+    for table in (Activity.__table__, Deal.__table__):  # type: ignore[attr-defined]
+        for index in table.indexes:
+            if index.name in ("ix_activity_open_task", "ix_deal_waiting"):
+                index.create(conn, checkfirst=True)
 
 
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}

@@ -94,6 +94,8 @@ class Deal(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deal_board", "pipeline_id", "status", "stage_id", "rank"),
         Index("ix_deal_closed", "pipeline_id", "status", "closed_at"),
+        # The Today queue walks open deals by the time they entered their stage (schema 5).
+        Index("ix_deal_waiting", "stage_entered_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
