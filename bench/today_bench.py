@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aging_bench import show, timed  # noqa: E402
+from aging_bench import show, timed
 
 
 def add_tasks(path: Path, *, open_tasks: int, done_tasks: int, seed: int = 5) -> None:

@@ -109,3 +109,19 @@ def test_cli_table_and_empty(cli: Any, day: dict[str, int]) -> None:
     assert any("no next step" in line for line in lines) and any("stalled 20 d" in line for line in lines)
     r = cli("--user", "carol", "today")
     assert r.out.strip().startswith("Nothing due today for carol")
+
+
+def test_limit_keeps_every_task_and_counts_every_line(db: Database, day: dict[str, int]) -> None:
+    queue = today_queue(db, owner="ann", limit=1)
+    assert [(i.kind, i.deal_id) for i in queue.items] == [
+        ("overdue", day["D1"]), ("overdue", day["D1"]), ("due_today", day["D2"]),  # tasks are never cut
+        ("no_next_step", day["D4"]), ("stalled", day["D10"]), ("aging", day["D6"])]
+    assert queue.totals == {"overdue": 2, "due_today": 1, "no_next_step": 2, "stalled": 2, "aging": 1}
+    assert today_queue(db, owner="ann").totals == queue.totals
+
+
+def test_cli_table_limit(cli: Any, day: dict[str, int]) -> None:
+    r = cli("--user", "ann", "today", "--limit", "1")
+    assert r.code == 0, r.err
+    assert "And 1 more no next step, 1 more stalled; --limit 0 shows all." in r.out
+    assert "And " not in cli("--user", "ann", "today", "--limit", "0").out

@@ -45,12 +45,15 @@ def today(
     owner: OwnerOpt = None,
     everyone: AllOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="Deals of each kind in the table (0: all; tasks are all shown, JSON has all).")] = 50,
 ) -> None:
     """Your day: overdue tasks, tasks due today, deals with no next step, then stalled and aging deals."""
     from tuikanban.services.today import today_queue
 
     who = owner_choice(ctx, owner, everyone)
-    items = today_queue(state(ctx).db(), owner=who).items
+    queue = today_queue(state(ctx).db(), owner=who, limit=None if as_json or limit == 0 else limit)
+    items = queue.items
     if as_json:
         emit_json({"owner": who, "items": [item_json(i) for i in items]})
         return
@@ -62,3 +65,7 @@ def today(
              cell(f"task {i.task_id}: {i.text}" if i.task_id is not None else "", 60), cell(i.owner, 16)]
             for i in items]
     out.print(fitted_table(["What", "Deal", "Title", "Stage", "Task", "Owner"], rows, optional=("Owner",)))
+    cut = [f"{n - shown} more {kind.replace('_', ' ')}" for kind, n in queue.totals.items()
+           if n > (shown := sum(1 for i in items if i.kind == kind))]
+    if cut:
+        out.print(Text(f"And {', '.join(cut)}; --limit 0 shows all.", style="dim"))

@@ -149,12 +149,13 @@ def _stuck(s: Session, scope: list[Any], at: datetime, names: _Names) -> list[To
         return []
     # stage by stage: in it since before now - 1.5 x its baseline
     cuts = {sid: at - timedelta(days=AGING_FACTOR * b.baseline_days) + _SLACK for sid, b in baselines.items()}
-    # the loosest cut-off first, so that SQLite reads only the old enough deals from ix_deal_waiting
+    # the loosest cut-off as a term of its own lets SQLite range-scan ix_deal_waiting when no task list drives it
     late = and_(_D.stage_entered_at <= max(cuts.values()),
                 or_(*(and_(_D.stage_id == sid, _D.stage_entered_at <= cut) for sid, cut in cuts.items())))
-    columns = (_D.id, _D.title, _D.stage_id, _D.pipeline_id, _D.owner, days_between(_D.stage_entered_at, at_literal(at)))
-    rows = [r for where in _candidates(names) for r in s.connection().execute(select(*columns).where(*scope, late,
-                                                                                                    where))]
+    in_stage = days_between(_D.stage_entered_at, at_literal(at))
+    columns = (_D.id, _D.title, _D.stage_id, _D.pipeline_id, _D.owner, in_stage)
+    conn = s.connection()
+    rows = [r for where in _candidates(names) for r in conn.execute(select(*columns).where(*scope, late, where))]
     stalled: list[TodayItem] = []
     aging: list[TodayItem] = []
     for deal_id, title, stage_id, pipeline_id, who, days_raw in rows:
