@@ -204,13 +204,13 @@ def type_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt
 
     types = list_types(state(ctx).db(), _pipeline(ctx, pipeline))
     if as_json:
-        emit_json({"types": [{"id": t.id, "name": t.name} for t in types]})
+        emit_json({"types": [{"id": t.id, "name": t.name, "archived": t.archived} for t in types]})
         return
     if not types:
         say("No deal types yet (one lane for all deals); add one with 'tuikanban type add NAME'.")
         return
     for t in types:
-        out.print(cell(t.name))
+        out.print(Text.assemble(cell(t.name), " (archived)" if t.archived else ""))
 
 
 # -- deal -------------------------------------------------------------------------------------------
@@ -357,6 +357,7 @@ def deal_json(d: Any, now: Any) -> dict[str, Any]:
         "closed_at": d.closed_at.isoformat() if d.closed_at else None,
         "lost_reason": d.lost_reason or None,
         "days_in_stage": round(clock.days_between(d.stage_entered_at, now), 1) if d.status == "open" else None,
+        "snoozed_until": d.snoozed_until.isoformat() if d.snoozed_until else None,
         "version": d.version,
     }
 

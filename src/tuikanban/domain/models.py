@@ -39,6 +39,7 @@ class DealTypeInfo:
     pipeline_id: int
     name: str
     position: int
+    archived: bool = False  # not offered for deals nor a swimlane (unless an open deal still has it)
 
 
 @dataclass(frozen=True, slots=True)

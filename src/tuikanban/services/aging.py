@@ -30,7 +30,7 @@ from tuikanban.domain.filters import DealFilter
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.tasks import has_open_task
 from tuikanban.store.engine import Database
-from tuikanban.store.queries import awake
+from tuikanban.store.queries import awake, not_deleted
 from tuikanban.store.sqlfuncs import at_literal, days_between
 from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage, Stay
 
@@ -44,10 +44,12 @@ _Y = Stay.__table__.c  # type: ignore[attr-defined]
 # -- baselines ------------------------------------------------------------------------------------------
 
 
-def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int, tuple[float, int]]:
+def _history(session: Session, pipeline_id: int, stage_ids: list[int], now: datetime
+             ) -> dict[int, tuple[float, int]]:
     """stage id -> (average days, number of stays) over stays that ended in the last 180 days.
 
-    Filtered by stage (not pipeline) so SQLite reads only the covering index ix_stay_stage_span.
+    Filtered by stage (not pipeline) so SQLite reads only the covering index ix_stay_stage_span; the stays of
+    deleted deals are left out.
     """
     if not stage_ids:
         return {}
@@ -55,7 +57,8 @@ def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int,
     avg_days = func.avg(days_between(_Y.entered_at, _Y.left_at))
     q = (
         select(_Y.stage_id, avg_days, func.count())
-        .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now)
+        .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now,
+               *not_deleted(_Y.deal_id, session, pipeline_id))
         .group_by(_Y.stage_id)
     )
     return {int(r[0]): (float(r[1]), int(r[2])) for r in session.connection().execute(q) if r[1] is not None}
@@ -73,7 +76,7 @@ def _stage_rows(session: Session, pipeline_id: int) -> list[Any]:
 def _baselines(session: Session, pipeline_id: int, now: datetime) -> tuple[list[Any], dict[int, Baseline]]:
     rows = _stage_rows(session, pipeline_id)
     # The history only matters for stages without expected days (reading it is the costly part of the report).
-    history = _history(session, [r.id for r in rows if not r.expected_days], now)
+    history = _history(session, pipeline_id, [r.id for r in rows if not r.expected_days], now)
     out: dict[int, Baseline] = {}
     for r in rows:
         avg, n = history.get(r.id, (None, 0))

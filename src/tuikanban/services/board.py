@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from tuikanban.domain import clock
@@ -9,7 +10,7 @@ from tuikanban.domain.models import BoardData
 from tuikanban.services.common import active_stages, pipeline_info, resolve_pipeline, stage_info, type_info
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import deal_views, stage_totals
-from tuikanban.store.tables import DealType
+from tuikanban.store.tables import Deal, DealType
 
 
 def load_board(db: Database, pipeline: str | int | None, *, status: str = "open",
@@ -20,8 +21,12 @@ def load_board(db: Database, pipeline: str | int | None, *, status: str = "open"
         p = resolve_pipeline(s, pipeline)
         assert p.id is not None
         stages = [stage_info(st) for st in active_stages(s, p)]
+        # archived types are no swimlane, unless an open deal still has one (a reopened deal)
+        in_use = select(Deal.type_id).where(Deal.pipeline_id == p.id, Deal.status == "open")
         types = [type_info(t) for t in s.exec(
-            select(DealType).where(DealType.pipeline_id == p.id).order_by(col(DealType.position), col(DealType.id))
+            select(DealType).where(DealType.pipeline_id == p.id,
+                                   or_(DealType.archived == False, col(DealType.id).in_(in_use)))  # noqa: E712
+            .order_by(col(DealType.position), col(DealType.id))
         )]
         totals = stage_totals(s, p.id)
         cards = deal_views(s, p.id, None if status == "all" else status,

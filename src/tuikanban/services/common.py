@@ -30,7 +30,7 @@ def stage_info(s: Stage) -> StageInfo:
 
 def type_info(t: DealType) -> DealTypeInfo:
     assert t.id is not None
-    return DealTypeInfo(t.id, t.pipeline_id, t.name, t.position)
+    return DealTypeInfo(t.id, t.pipeline_id, t.name, t.position, bool(t.archived))
 
 
 def resolve_pipeline(session: Session, ref: str | int | None) -> Pipeline:
@@ -74,7 +74,16 @@ def resolve_stage(session: Session, pipeline: Pipeline, ref: str | int, *, inclu
     return found
 
 
-def resolve_type(session: Session, pipeline: Pipeline, ref: str | int) -> DealType:
+def resolve_type(session: Session, pipeline: Pipeline, ref: str | int, *, to_use: bool = False) -> DealType:
+    """A deal type by id or name; with `to_use` (giving it to a deal), an archived type is refused."""
+    found = _find_type(session, pipeline, ref)
+    if to_use and found.archived:
+        raise ValidationError(f"The deal type {found.name} is archived; choose another one "
+                              f"(or 'tuikanban type unarchive {found.name}').")
+    return found
+
+
+def _find_type(session: Session, pipeline: Pipeline, ref: str | int) -> DealType:
     if isinstance(ref, int):
         found = session.get(DealType, ref)
         if found is None or found.pipeline_id != pipeline.id:

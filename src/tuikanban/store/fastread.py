@@ -185,11 +185,13 @@ def _stages(con: sqlite3.Connection, pipeline_id: int) -> list[StageInfo]:
 
 
 def _types(con: sqlite3.Connection, pipeline_id: int) -> list[DealTypeInfo]:
+    # archived types are no swimlane, unless an open deal still has one (services.board says the same)
     rows = con.execute(
-        "SELECT id, pipeline_id, name, position FROM deal_type WHERE pipeline_id = ? ORDER BY position, id",
-        (pipeline_id,),
+        "SELECT id, pipeline_id, name, position, archived FROM deal_type WHERE pipeline_id = ? AND (archived = 0 "
+        "OR id IN (SELECT type_id FROM deal WHERE pipeline_id = ? AND status = 'open')) ORDER BY position, id",
+        (pipeline_id, pipeline_id),
     )
-    return [DealTypeInfo(r[0], r[1], r[2], r[3]) for r in rows]
+    return [DealTypeInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

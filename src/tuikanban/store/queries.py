@@ -70,6 +70,16 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+def not_deleted(stay_deal_id: Any, session: Session, pipeline_id: int) -> list[Any]:
+    """SQL terms leaving out the stays (or other rows, by their deal id column) of the pipeline's deleted deals.
+
+    Deleted deals are few (deals made by mistake): their ids are read first and, when there are none (the usual
+    case), no term is added, so that stay reads stay on their covering index."""
+    ids = [r[0] for r in session.connection().execute(
+        select(_D.id).where(_D.pipeline_id == pipeline_id, _D.status == DELETED))]
+    return [stay_deal_id.not_in(ids)] if ids else []
+
+
 def awake(deals: Any, today: date) -> Any:
     """SQL: the deal is not snoozed on `today` (never snoozed, or its snooze date has come).
 
