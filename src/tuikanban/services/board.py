@@ -25,7 +25,7 @@ def load_board(db: Database, pipeline: str | int | None, *, status: str = "open"
         in_use = select(Deal.type_id).where(Deal.pipeline_id == p.id, Deal.status == "open")
         types = [type_info(t) for t in s.exec(
             select(DealType).where(DealType.pipeline_id == p.id,
-                                   or_(DealType.archived == False, col(DealType.id).in_(in_use)))  # noqa: E712
+                                   or_(col(DealType.archived).is_(False), col(DealType.id).in_(in_use)))
             .order_by(col(DealType.position), col(DealType.id))
         )]
         totals = stage_totals(s, p.id)

@@ -699,13 +699,14 @@ def add_activity(
 def insert_activity(s: Session, deal: Deal, kind: str, text: str, at: datetime, user: str,
                     due: date | None = None, done: bool = False) -> ActivityView:
     """Add a checked activity to a deal inside the caller's transaction (also used by services.tasks)."""
+    assert deal.id is not None
     act = Activity(deal_id=deal.id, pipeline_id=deal.pipeline_id, kind=kind, subject=text, at=at, user=user,
                    due=due, done=done)
     s.add(act)
     deal.last_activity_at = at if deal.last_activity_at is None else max(clock.as_utc(deal.last_activity_at), at)
     s.add(deal)
     s.flush()
-    assert act.id is not None and deal.id is not None
+    assert act.id is not None
     return ActivityView(act.id, deal.id, kind, text, at, user, due, done)
 
 

@@ -62,8 +62,8 @@ def today_queue(db: Database, *, owner: str | None, now: datetime | None = None,
     day = at.date()
     with db.read() as s:
         conn = s.connection()
-        names = _Names(dict(conn.execute(select(_S.id, _S.name)).all()),  # type: ignore[arg-type]
-                       dict(conn.execute(select(_P.id, _P.name)).all()),  # type: ignore[arg-type]
+        names = _Names(dict(conn.execute(select(_S.id, _S.name)).all()),
+                       dict(conn.execute(select(_P.id, _P.name)).all()),
                        [r[0] for r in conn.execute(select(_P.id).where(_P.next_step_signal == true()))])
         scope = [_D.status == "open", awake(_D, day)]
         if owner is not None:
