@@ -26,6 +26,7 @@ from tuikanban.domain.aging import (
     severity,
     signal_marks,
     signal_meaning,
+    signal_short,
 )
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
@@ -89,6 +90,7 @@ def test_legend_has_one_cell_mark_and_a_meaning_per_signal() -> None:
         assert cell_len(mark) == 1
         assert meaning and "\n" not in meaning
     assert signal_meaning("no_activity", 10) == "No activity or change for 10 days"
+    assert [signal_short(s, 10) for s in SIGNALS] == ["quiet 10d+", "past close", "pushed", "no value", "no step"]
     assert signal_marks(["no_value", "no_activity"]) == SIGNAL_LEGEND["no_activity"][0] + SIGNAL_LEGEND["no_value"][0]
 
 

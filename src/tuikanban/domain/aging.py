@@ -142,6 +142,14 @@ def signal_meaning(signal: str, stale_days: int | None = None) -> str:
     return SIGNAL_LEGEND.get(signal, ("?", signal))[1]
 
 
+def signal_short(signal: str, stale_days: int) -> str:
+    """A two-word label for tight legends (`quiet 10d+`, `no step`)."""
+    if signal == NO_ACTIVITY:
+        return f"quiet {stale_days}d+"
+    return {PAST_CLOSE: "past close", CLOSE_PUSHED: "pushed", NO_VALUE: "no value", NO_NEXT_STEP: "no step"}.get(
+        signal, signal)
+
+
 def signal_marks(signals: Iterable[str]) -> str:
     """The marks of several signals side by side, in SIGNALS order (`◌!`)."""
     present = set(signals)
