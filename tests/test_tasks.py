@@ -218,3 +218,20 @@ def test_cli_pipeline_set_turns_the_signal_off(board: Any) -> None:
         "Pipeline Sales: the no_next_step signal is off.")
     deals = json.loads(board("aging", "--json"))["deals"]
     assert not any("no_next_step" in d["signals"] for d in deals)
+
+
+def test_a_schema_1_database_gets_the_new_settings_with_their_defaults(tmp_path: Any) -> None:
+    """Upgraded to schema 5: the no_next_step signal is on, no deal is snoozed, no type archived, no task open."""
+    from test_migrations import make_v1
+    from tuikanban.services.pipelines import list_types
+    from tuikanban.store.engine import open_database
+
+    db = open_database(make_v1(tmp_path / "v1.db"))
+    try:
+        assert get_pipeline(db, "Sales").next_step_signal is True
+        assert get_deal(db, 1).snoozed_until is None
+        assert [t.archived for t in list_types(db, "Sales")] == [False]
+        assert get_next_step(db, 1).state is StepState.MISSING
+        assert [i.id for i in aging_report(db, "Sales")] == [1]
+    finally:
+        db.close()

@@ -114,8 +114,9 @@ def task_list(ctx: typer.Context, owner: OwnerOpt = None, everyone: AllOpt = Fal
     if not tasks:
         say("No open tasks" + (" of " if who else "") + (who or "") + ".")
         return
-    rows = [[str(t.id), due_text(t.due), cell(t.text, 60), str(t.deal_id), cell(t.deal_title, 40, one_line=True),
-             cell(t.stage, one_line=True), cell(t.owner, 16, one_line=True)] for t in tasks]
+    rows = [[str(t.id), due_text(t.due), cell(t.text, 60, one_line=True), str(t.deal_id),
+             cell(t.deal_title, 40, one_line=True), cell(t.stage, one_line=True), cell(t.owner, 16, one_line=True)]
+            for t in tasks]
     out.print(fitted_table(["Id", "Due", "Task", "Deal", "Title", "Stage", "Owner"], rows,
                            optional=("Owner", "Stage")))
 

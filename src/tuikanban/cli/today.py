@@ -62,9 +62,10 @@ def today(
             "and none is stuck.")
         return
     rows = [[_what(i), str(i.deal_id), cell(i.title, 40, one_line=True), cell(i.stage, 20, one_line=True),
-             cell(f"task {i.task_id}: {i.text}" if i.task_id is not None else "", 60), cell(i.owner, 16)]
+             cell(f"task {i.task_id}: {i.text}" if i.task_id is not None else "", 60, one_line=True),
+             cell(i.owner, 16, one_line=True)]
             for i in items]
-    out.print(fitted_table(["What", "Deal", "Title", "Stage", "Task", "Owner"], rows, optional=("Owner",)))
+    out.print(fitted_table(["What", "Deal", "Title", "Stage", "Task", "Owner"], rows, optional=("Owner", "Stage")))
     cut = [f"{n - shown} more {kind.replace('_', ' ')}" for kind, n in queue.totals.items()
            if n > (shown := sum(1 for i in items if i.kind == kind))]
     if cut:
