@@ -12,7 +12,7 @@ from sqlmodel import select
 from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.tasks import StepState
 from tuikanban.services.aging import aging_report
-from tuikanban.services.deals import create_deal, get_deal, list_activities, win_deal
+from tuikanban.services.deals import create_deal, deal_history, get_deal, list_activities, win_deal
 from tuikanban.services.pipelines import create_pipeline, get_pipeline, update_pipeline
 from tuikanban.services.tasks import (
     add_task,
@@ -80,6 +80,9 @@ def test_done_with_outcome_and_next_step(sales: Database) -> None:
     assert sorted(kinds) == [("note", "They want a demo", False), ("task", "Call back", True),
                              ("task", "Demo", False)]
     assert get_next_step(sales, 1).text == "Demo"
+    last = deal_history(sales, 1)[-1]  # a changed row, so an event tells boards and the history
+    assert (last.kind, last.field, last.new_value, last.reason, last.user) == (
+        "task", "task_done", str(first.id), "Call back", "ann")
     with pytest.raises(ValidationError, match="already done"):
         complete_task(sales, first.id, user="ann")
     # a refused next step leaves the task open
@@ -91,7 +94,10 @@ def test_done_with_outcome_and_next_step(sales: Database) -> None:
 
 def test_snooze_a_task(sales: Database) -> None:
     task = add_task(sales, 1, "Call", "2026-02-27", user="ann")
-    assert snooze_task(sales, task.id, "mon", user="ann").due == date(2026, 3, 9)
+    assert snooze_task(sales, task.id, "mon", user="bob").due == date(2026, 3, 9)
+    last = deal_history(sales, 1)[-1]
+    assert (last.kind, last.field, last.old_value, last.new_value, last.user) == (
+        "task", "task_due", "2026-02-27", "2026-03-09", "bob")
     assert get_next_step(sales, 1).state is StepState.PLANNED
     with pytest.raises(ValidationError, match="already passed"):
         snooze_task(sales, task.id, "2026-03-01", user="ann")
@@ -194,7 +200,9 @@ def test_cli_log_task_done_snooze_and_show(board: Any, cli: Any) -> None:
                             {"id": 5, "text": "Chase signature", "due": "2026-03-31", "done": False}]
     text = board("deal", "show", "1")
     assert "Open tasks" in text and "Chase signature" in text and "Spoke to CFO" in text
-    assert "Send proposal" not in text  # done tasks are in the JSON, not in the open list
+    assert "task done: Send proposal" in text  # in the history; the open tasks list has only open ones
+    open_list = text[text.index("Open tasks"):text.index("Activities")]
+    assert "Chase signature" in open_list and "Send proposal" not in open_list
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -431,6 +431,10 @@ def _event_text(e: Any, currency: str, type_names: dict[int, str]) -> str:
         return f"WIP limit of {e.to_stage} overridden: {e.reason}"
     if e.kind == "undo":
         return f"undo: back in {e.to_stage}" if e.to_stage else "undo"
+    if e.kind == "task":
+        return f"task done: {e.reason}" if e.field == "task_done" else f"task moved to {e.new_value}: {e.reason}"
+    if e.kind == "snoozed":
+        return f"snoozed until {e.new_value}" + (f": {e.reason}" if e.reason else "")
     if e.kind == "edit":
         if e.field == "notes":
             return "notes changed"

@@ -2,7 +2,9 @@
 outcome and the next one, snoozing a task, and a deal's next step (its earliest open task).
 
 A task is an `activity` row of kind `task` with a due date; `done` marks it finished. Each action is one
-transaction: a logged call and the next step it sets are written together or not at all.
+transaction: a logged call and the next step it sets are written together or not at all. Finishing a task and
+moving its due date change an existing row, so each also logs a `task` event (field `task_done` or `task_due`):
+the history shows it, and boards watching the event log see the change.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.models import ActivityView
 from tuikanban.domain.tasks import NextStep, TaskView, next_step
 from tuikanban.services.common import get_deal_row, when
-from tuikanban.services.deals import _clean_field, insert_activity
+from tuikanban.services.deals import _clean_field, _log, insert_activity
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Activity, Deal, Pipeline, Stage
 
@@ -123,6 +125,7 @@ def complete_task(
         deal = get_deal_row(s, act.deal_id)
         act.done = True
         s.add(act)
+        _log(s, deal, "task", ts, user, field="task_done", new_value=str(act.id), reason=act.subject)
         if outcome is not None:
             insert_activity(s, deal, "note", outcome, ts, user)
         else:  # finishing a task is activity on the deal even without a note
@@ -145,8 +148,12 @@ def snooze_task(db: Database, task_id: int, until: str | date, *, user: str) -> 
     if day < clock.today():
         raise ValidationError(f"The snooze date {day.isoformat()} has already passed; choose today or later.")
 
+    ts = when(None)
+
     def work(s: Session) -> ActivityView:
         act = _open_task(s, task_id)
+        _log(s, get_deal_row(s, act.deal_id), "task", ts, user, field="task_due",
+             old_value=act.due.isoformat() if act.due else None, new_value=day.isoformat(), reason=act.subject)
         act.due = day
         s.add(act)
         assert act.id is not None

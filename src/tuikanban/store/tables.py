@@ -190,7 +190,7 @@ class Activity(SQLModel, table=True):
 
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
-    "snoozed", "woken", "deleted", "restored",
+    "snoozed", "woken", "deleted", "restored", "task",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
 STATUSES = ("open", "won", "lost")
