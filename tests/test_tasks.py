@@ -52,6 +52,9 @@ def test_next_step_is_the_earliest_open_task(sales: Database) -> None:
     assert get_next_step(sales, 4).state is StepState.MISSING
     with pytest.raises(NotFoundError):
         get_next_step(sales, 99)
+    # more ids than one statement takes: read in slices, unknown ids are simply missing
+    many = next_steps(sales, [2, *range(100, 40_100)])
+    assert len(many) == 40_001 and many[2].task_id == late.id and many[39_999].state is StepState.MISSING
 
 
 def test_log_with_next_step_is_one_transaction(sales: Database) -> None:

@@ -32,6 +32,7 @@ _P = Pipeline.__table__.c  # type: ignore[attr-defined]
 _S = Stage.__table__.c  # type: ignore[attr-defined]
 
 LOG_KINDS = ("call", "email", "meeting", "note")
+_SLICE = 10_000
 MAX_TEXT = 2000
 
 # Literal SQL (not bound parameters) so that SQLite matches the partial index ix_activity_open_task.
@@ -170,11 +171,13 @@ def next_steps(db: Database, deal_ids: Collection[int], *, today: date | None = 
     day = today or clock.today()
     ids = list(deal_ids)
     found: dict[int, NextStep] = {}
-    if ids:
-        rank = func.row_number().over(partition_by=_A.deal_id, order_by=(_A.due, _A.id)).label("rn")
-        inner = select(_A.id, _A.deal_id, _A.subject, _A.due, rank).where(OPEN_TASK, _A.deal_id.in_(ids)).subquery()
-        q = select(inner.c.id, inner.c.deal_id, inner.c.subject, inner.c.due).where(inner.c.rn == 1)
-        with db.read() as s:
+    rank = func.row_number().over(partition_by=_A.deal_id, order_by=(_A.due, _A.id)).label("rn")
+    with db.read() as s:
+        # in slices: a statement takes a bounded number of parameters (32,766 in SQLite)
+        for start in range(0, len(ids), _SLICE):
+            inner = (select(_A.id, _A.deal_id, _A.subject, _A.due, rank)
+                     .where(OPEN_TASK, _A.deal_id.in_(ids[start:start + _SLICE])).subquery())
+            q = select(inner.c.id, inner.c.deal_id, inner.c.subject, inner.c.due).where(inner.c.rn == 1)
             for task_id, deal_id, subject, due in s.connection().execute(q):
                 found[deal_id] = next_step(deal_id, task_id, subject, _as_date(due), day)
     return {i: found.get(i) or next_step(i, None, "", None, day) for i in ids}
