@@ -26,11 +26,12 @@ from tuikanban.domain.aging import (
     severity,
     signal_marks,
     signal_meaning,
+    signal_short,
 )
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
 from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
-from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage
+from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage, update_pipeline
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
@@ -84,11 +85,12 @@ def test_risk_signals_in_fixed_order() -> None:
 
 
 def test_legend_has_one_cell_mark_and_a_meaning_per_signal() -> None:
-    assert tuple(SIGNAL_LEGEND) == SIGNALS == ("no_activity", "past_close", "close_pushed", "no_value")
+    assert tuple(SIGNAL_LEGEND) == SIGNALS == ("no_activity", "past_close", "close_pushed", "no_value", "no_next_step")
     for mark, meaning in SIGNAL_LEGEND.values():
         assert cell_len(mark) == 1
         assert meaning and "\n" not in meaning
     assert signal_meaning("no_activity", 10) == "No activity or change for 10 days"
+    assert [signal_short(s, 10) for s in SIGNALS] == ["quiet 10d+", "past close", "pushed", "no value", "no step"]
     assert signal_marks(["no_value", "no_activity"]) == SIGNAL_LEGEND["no_activity"][0] + SIGNAL_LEGEND["no_value"][0]
 
 
@@ -122,6 +124,9 @@ def history(db: Database, fixed_now: str) -> History:
     """
     p = create_pipeline(db, "Sales", "Lead,Qualified,Proposal")
     set_stage(db, "Sales", "Proposal", expected_days=10)
+    # These tests are about the levels and the four deal-field signals; no_next_step has tests of its own
+    # (tests/test_tasks.py), so the pipeline turns it off.
+    update_pipeline(db, "Sales", next_step_signal=False)
     u = "tester"
     ids: dict[str, int] = {}
     h0 = create_deal(db, "Sales", "H0", user=u, value="100", at="2025-06-01T12:00")
@@ -214,6 +219,7 @@ def test_filter_follows_the_board(history: History) -> None:
 
 def test_no_activity_counts_from_the_latest_activity_or_event(db: Database, fixed_now: str) -> None:
     create_pipeline(db, "P", "Open", stale_days=10)
+    update_pipeline(db, "P", next_step_signal=False)  # only no_activity is under test here
     old = create_deal(db, "P", "Exactly ten days", user="u", value="1", at="2026-02-20T12:00")
     recent = create_deal(db, "P", "Nine and a half", user="u", value="1", at="2026-02-21T00:00")
     touched = create_deal(db, "P", "Old but called", user="u", value="1", at="2025-12-01T12:00")

@@ -11,7 +11,8 @@ import pytest
 def board(cli, fixed_now: str):  # type: ignore[no-untyped-def]
     """Now is 2026-03-02 12:00 UTC. Stage Proposal expects 10 days; Lead has no history (default 7 days).
 
-    1 "Stuck [red]deal[/red]": Proposal since 02-10 (20 days / 10 = 2.0: stalled); value 0; untouched 20 days.
+    1 "Stuck [red]deal[/red]": Proposal since 02-10 (20 days / 10 = 2.0: stalled); value 0; untouched 20 days;
+      no task (no_next_step).
     2 "Slow": Lead since 02-19 (11 days / 7 = 1.571...: aging); close 02-27 is past; edited 02-28 (no no_activity).
     3 "Fresh": Lead since 03-01 (1 day / 7: ok); value 100; no signal.
     """
@@ -26,6 +27,9 @@ def board(cli, fixed_now: str):  # type: ignore[no-untyped-def]
     ok("deal", "add", "Slow", "--value", "2500", "--close", "2026-02-27", "--at", "2026-02-19T12:00")
     ok("deal", "edit", "2", "--company", "Initech", "--at", "2026-02-28T12:00")
     ok("deal", "add", "Fresh", "--value", "100", "--at", "2026-03-01T12:00")
+    # Slow and Fresh have a next step; Stuck has none (no_next_step).
+    ok("deal", "task", "2", "Call Initech", "--due", "+2d")
+    ok("deal", "task", "3", "Send the deck", "--due", "2026-03-10")
     return cli
 
 
@@ -38,7 +42,7 @@ def test_json_has_the_spec_keys_sorted_by_severity(board) -> None:  # type: igno
     spec_keys = ("id", "title", "stage", "days_in_stage", "baseline_days", "level", "signals")
     assert [{k: d[k] for k in spec_keys} for d in deals] == [
         {"id": 1, "title": "Stuck [red]deal[/red]", "stage": "Proposal", "days_in_stage": 20.0,
-         "baseline_days": 10.0, "level": "stalled", "signals": ["no_activity", "no_value"]},
+         "baseline_days": 10.0, "level": "stalled", "signals": ["no_activity", "no_value", "no_next_step"]},
         {"id": 2, "title": "Slow", "stage": "Lead", "days_in_stage": 11.0, "baseline_days": 7.0, "level": "aging",
          "signals": ["past_close"]},
         {"id": 3, "title": "Fresh", "stage": "Lead", "days_in_stage": 1.0, "baseline_days": 7.0, "level": "ok",

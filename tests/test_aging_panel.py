@@ -12,6 +12,7 @@ from tuikanban.domain.aging import AgingItem, Baseline, BaselineSource, Level, S
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
+from tuikanban.services.tasks import add_task
 from tuikanban.store.engine import Database
 from tuikanban.ui.widgets.aging_chart import DOT, OVER, AgingChart, build_chart, nice_ceiling, scale_top
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
@@ -46,7 +47,7 @@ def deals(db: Database, fixed_now: str) -> dict[str, Any]:
 
     stalled: Proposal since 02-08 (22 days / 10 = 2.2), value 5: stalled, no_activity.
     aging:   Lead since 02-20 (10.5 days... at 00:00: 10.5 / 7 = 1.5): aging, no_activity (10.5 days untouched).
-    fine:    Lead since 03-01 (1 day), value 5: not shown.
+    fine:    Lead since 03-01 (1 day), value 5, a next step (a task due 03-09): not shown.
     novalue: Lead since 03-01 (1 day), no value: shown for its signal only (severity 1/7).
     """
     p = create_pipeline(db, "Sales", "Lead,Proposal")
@@ -54,7 +55,8 @@ def deals(db: Database, fixed_now: str) -> dict[str, Any]:
     stalled = create_deal(db, "Sales", "[b]Stalled[/b] \x1b[31mdeal", user="u", stage="Proposal", value="5",
                           owner="ann", at="2026-02-08T12:00")
     aging = create_deal(db, "Sales", "Aging", user="u", value="5", owner="bob", at="2026-02-20T00:00")
-    create_deal(db, "Sales", "Fine", user="u", value="5", owner="bob", at="2026-03-01T12:00")
+    fine = create_deal(db, "Sales", "Fine", user="u", value="5", owner="bob", at="2026-03-01T12:00")
+    add_task(db, fine.id, "Demo", "2026-03-09", user="u")
     novalue = create_deal(db, "Sales", "No value", user="u", owner="ann", at="2026-03-01T12:00")
     return {"pipeline": p.id, "stalled": stalled.id, "aging": aging.id, "novalue": novalue.id}
 

@@ -15,11 +15,12 @@ def test_pipeline_set_changes_what_it_names_and_nothing_else(cli: Any) -> None:
     _sales(cli)
     result = cli("pipeline", "set", "sales", "--name", "Sales EMEA", "--currency", "eur", "--stale-days", "14")
     assert result.code == 0, result.err
-    assert result.out.strip() == "Pipeline Sales EMEA: EUR, target €250,000, stale after 14 days."
+    assert result.out.strip() == ("Pipeline Sales EMEA: EUR, target €250,000, stale after 14 days, no_next_step "
+                                  "signal on.")
     [p] = json.loads(cli("pipeline", "list", "--json").out)["pipelines"]
     assert (p["name"], p["currency"], p["target"], p["stale_days"]) == ("Sales EMEA", "EUR", 250000, 14)
     assert cli("pipeline", "set", "Sales EMEA", "--target", "none").out.strip() == (
-        "Pipeline Sales EMEA: EUR, target none, stale after 14 days.")
+        "Pipeline Sales EMEA: EUR, target none, stale after 14 days, no_next_step signal on.")
 
 
 def test_pipeline_set_refuses_a_currency_change_under_deals_and_keeps_every_figure(cli: Any) -> None:

@@ -57,7 +57,20 @@ def _register() -> None:
     app.add_typer(core.type_app, name="type")
     app.add_typer(core.deal_app, name="deal")
     # Each command module registers its commands on `app` when imported.
-    from tuikanban.cli import admin, aging, config, demo, io, metrics, restore, settings, team  # noqa: F401
+    from tuikanban.cli import (  # noqa: F401
+        admin,
+        aging,
+        config,
+        demo,
+        io,
+        lifecycle,
+        metrics,
+        restore,
+        settings,
+        tasks,
+        team,
+        today,
+    )
 
 
 def _open_board_fast(args: list[str]) -> bool:

@@ -205,13 +205,13 @@ def type_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt
 
     types = list_types(state(ctx).db(), _pipeline(ctx, pipeline))
     if as_json:
-        emit_json({"types": [{"id": t.id, "name": t.name} for t in types]})
+        emit_json({"types": [{"id": t.id, "name": t.name, "archived": t.archived} for t in types]})
         return
     if not types:
         say("No deal types yet (one lane for all deals); add one with 'tuikanban type add NAME'.")
         return
     for t in types:
-        out.print(cell(t.name))
+        out.print(Text.assemble(cell(t.name), " (archived)" if t.archived else ""))
 
 
 # -- deal -------------------------------------------------------------------------------------------
@@ -358,6 +358,7 @@ def deal_json(d: Any, now: Any) -> dict[str, Any]:
         "closed_at": d.closed_at.isoformat() if d.closed_at else None,
         "lost_reason": d.lost_reason or None,
         "days_in_stage": round(clock.days_between(d.stage_entered_at, now), 1) if d.status == "open" else None,
+        "snoozed_until": d.snoozed_until.isoformat() if d.snoozed_until else None,
         "version": d.version,
     }
 
@@ -431,6 +432,10 @@ def _event_text(e: Any, currency: str, type_names: dict[int, str]) -> str:
         return f"WIP limit of {e.to_stage} overridden: {e.reason}"
     if e.kind == "undo":
         return f"undo: back in {e.to_stage}" if e.to_stage else "undo"
+    if e.kind == "task":
+        return f"task done: {e.reason}" if e.field == "task_done" else f"task moved to {e.new_value}: {e.reason}"
+    if e.kind == "snoozed":
+        return f"snoozed until {e.new_value}" + (f": {e.reason}" if e.reason else "")
     if e.kind == "edit":
         if e.field == "notes":
             return "notes changed"
@@ -457,12 +462,14 @@ def deal_show(
     """Show one deal with its history."""
     from rich.table import Table
 
-    from tuikanban.services.deals import deal_history, get_deal
+    from tuikanban.services.deals import deal_history, get_deal, list_activities
     from tuikanban.services.pipelines import list_types
 
     db = state(ctx).db()
     d = get_deal(db, deal_id)
     history = deal_history(db, deal_id)
+    logged = list_activities(db, deal_id)
+    tasks = sorted((a for a in logged if a.kind == "task"), key=lambda a: (a.due or a.at.date(), a.id))
     type_names = {t.id: t.name for t in list_types(db, d.pipeline_id)}
     if as_json:
         doc = deal_json(d, clock.now())
@@ -475,6 +482,10 @@ def deal_show(
                           "new": None if e.kind == "move" else _event_value(e.field, e.new_value, d.currency,
                                                                              type_names),
                           "reason": e.reason} for e in history]
+        doc["activities"] = [{"kind": a.kind, "text": a.subject, "at": a.at.isoformat(), "user": a.user}
+                             for a in logged if a.kind != "task"]
+        doc["tasks"] = [{"id": a.id, "text": a.subject, "due": a.due.isoformat() if a.due else None,
+                         "done": a.done} for a in tasks]
         emit_json(doc)
         return
     say(f"Deal {d.id}: ", cell(d.title, 200))
@@ -504,3 +515,22 @@ def deal_show(
         t.add_row(e.at.strftime("%Y-%m-%d %H:%M"), cell(e.user, one_line=True),
                   cell(_event_text(e, d.currency, type_names), 120))
     out.print(t)
+    _show_activities(logged, tasks)
+
+
+def _show_activities(logged: list[Any], tasks: list[Any]) -> None:
+    """A deal's open tasks (its next step first) and its logged calls, emails, meetings and notes."""
+    from tuikanban.cli.tasks import due_text
+
+    open_tasks = [a for a in tasks if not a.done]
+    if open_tasks:
+        t = table("Id", "Due", "Task", title="Open tasks")
+        for a in open_tasks:
+            t.add_row(str(a.id), due_text(a.due), cell(a.subject, 120))
+        out.print(t)
+    done = [a for a in logged if a.kind != "task"]
+    if done:
+        t = table("When", "Who", "Kind", "Text", title="Activities")
+        for a in done:
+            t.add_row(a.at.strftime("%Y-%m-%d %H:%M"), cell(a.user, one_line=True), a.kind, cell(a.subject, 120))
+        out.print(t)

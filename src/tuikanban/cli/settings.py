@@ -23,7 +23,7 @@ def _pipeline(ctx: typer.Context, explicit: str | None) -> str | None:
 @pipeline_app.command("set")
 def pipeline_set(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The pipeline to change.")],
+    name: Annotated[str | None, typer.Argument(help="The pipeline to change (optional with one).")] = None,
     new_name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
     currency: Annotated[str | None, typer.Option(
         "--currency", help="ISO currency code (only while no deal counts in the old one).")] = None,
@@ -31,21 +31,31 @@ def pipeline_set(
     stale_days: Annotated[int | None, typer.Option(
         "--stale-days", help="Days without activity before a deal is flagged.", min=1, max=3650)] = None,
     default: Annotated[bool | None, typer.Option("--default/--not-default", help="The default pipeline.")] = None,
+    next_step_signal: Annotated[str | None, typer.Option(
+        "--next-step-signal", metavar="on|off",
+        help="Flag open deals that have no open follow-up task (no_next_step).")] = None,
 ) -> None:
-    """Rename a pipeline or change its currency, target, stale days or default flag."""
+    """Rename a pipeline or change its currency, target, stale days, default flag or next-step signal."""
+    from tuikanban.domain.errors import ValidationError
     from tuikanban.services.pipelines import UNSET, update_pipeline
 
+    signal: bool | None = None
+    if next_step_signal is not None:
+        signal = {"on": True, "off": False}.get(next_step_signal.strip().lower())
+        if signal is None:
+            raise ValidationError(f"--next-step-signal takes on or off, not '{next_step_signal}'.")
     settings: dict[str, Any] = {"name": new_name, "currency": currency, "stale_days": stale_days,
-                                "make_default": default}
+                                "make_default": default, "next_step_signal": signal}
     if target is not None:
         settings["target"] = None if target.strip().lower() == "none" else target
     else:
         settings["target"] = UNSET
-    p = update_pipeline(state(ctx).db(), name, **settings)
+    p = update_pipeline(state(ctx).db(), _pipeline(ctx, name), **settings)
     shown_target = format_money(p.target_minor, p.currency) if p.target_minor is not None else "none"
     default_note = ", the default" if p.is_default else ""
+    signal_note = "on" if p.next_step_signal else "off"
     say("Pipeline ", cell(p.name), f": {p.currency}, target {shown_target}, stale after {p.stale_days} days"
-        f"{default_note}.")
+        f"{default_note}, no_next_step signal {signal_note}.")
 
 
 @stage_app.command("rename")

@@ -111,7 +111,8 @@ NO_ACTIVITY = "no_activity"
 PAST_CLOSE = "past_close"
 CLOSE_PUSHED = "close_pushed"
 NO_VALUE = "no_value"
-SIGNALS: tuple[str, ...] = (NO_ACTIVITY, PAST_CLOSE, CLOSE_PUSHED, NO_VALUE)  # the order signals are listed in
+NO_NEXT_STEP = "no_next_step"  # no open follow-up task (a pipeline setting can turn it off)
+SIGNALS: tuple[str, ...] = (NO_ACTIVITY, PAST_CLOSE, CLOSE_PUSHED, NO_VALUE, NO_NEXT_STEP)  # listing order
 CLOSE_PUSH_THRESHOLD = 2  # the close date moved later this many times or more
 
 # signal -> (one-cell mark for card badges, one-line meaning for the help screen and the deal detail)
@@ -120,6 +121,7 @@ SIGNAL_LEGEND: dict[str, tuple[str, str]] = {
     PAST_CLOSE: ("!", "Expected close date has passed"),
     CLOSE_PUSHED: ("»", "Expected close date pushed later twice or more"),
     NO_VALUE: ("∅", "No value set"),
+    NO_NEXT_STEP: ("→", "No next step: no open follow-up task"),
 }
 
 LEVEL_LEGEND: dict[str, str] = {
@@ -140,6 +142,14 @@ def signal_meaning(signal: str, stale_days: int | None = None) -> str:
     return SIGNAL_LEGEND.get(signal, ("?", signal))[1]
 
 
+def signal_short(signal: str, stale_days: int) -> str:
+    """A two-word label for tight legends (`quiet 10d+`, `no step`)."""
+    if signal == NO_ACTIVITY:
+        return f"quiet {stale_days}d+"
+    return {PAST_CLOSE: "past close", CLOSE_PUSHED: "pushed", NO_VALUE: "no value", NO_NEXT_STEP: "no step"}.get(
+        signal, signal)
+
+
 def signal_marks(signals: Iterable[str]) -> str:
     """The marks of several signals side by side, in SIGNALS order (`◌!`)."""
     present = set(signals)
@@ -153,10 +163,12 @@ def risk_signals(
     past_close: bool,
     close_pushes: int,
     value_minor: int | None,
+    has_next_step: bool = True,
 ) -> tuple[str, ...]:
     """The signals of one open deal from the figures the service computed (in SIGNALS order).
 
-    `days_since_touch` is the days since the latest activity or event (None: never touched at all).
+    `days_since_touch` is the days since the latest activity or event (None: never touched at all);
+    `has_next_step` is whether it has an open task (pass True where the pipeline turned the signal off).
     """
     out: list[str] = []
     if days_since_touch is None or days_since_touch + _EPS >= stale_days:
@@ -167,6 +179,8 @@ def risk_signals(
         out.append(CLOSE_PUSHED)
     if not value_minor:
         out.append(NO_VALUE)
+    if not has_next_step:
+        out.append(NO_NEXT_STEP)
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ class PipelineInfo:
     stale_days: int
     lost_reasons: tuple[str, ...]
     is_default: bool
+    next_step_signal: bool = True  # open deals without an open task carry the no_next_step signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class DealTypeInfo:
     pipeline_id: int
     name: str
     position: int
+    archived: bool = False  # not offered for deals nor a swimlane (unless an open deal still has it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class DealView:
     last_activity_at: datetime | None
     rank: int
     version: int
+    snoozed_until: date | None = None  # off the board's default view before this date
 
 
 @dataclass(frozen=True, slots=True)

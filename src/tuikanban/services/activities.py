@@ -38,17 +38,23 @@ def add_activity(
     ts = when(at)
 
     def work(s: Session) -> ActivityView:
-        deal = get_deal_row(s, deal_id)
-        act = Activity(deal_id=deal_id, pipeline_id=deal.pipeline_id, kind=kind, subject=text, at=ts, user=user,
-                       due=due_date, done=done)
-        s.add(act)
-        deal.last_activity_at = ts if deal.last_activity_at is None else max(clock.as_utc(deal.last_activity_at), ts)
-        s.add(deal)
-        s.flush()
-        assert act.id is not None
-        return ActivityView(act.id, deal_id, kind, text, ts, user, due_date, done)
+        return insert_activity(s, get_deal_row(s, deal_id), kind, text, ts, user, due_date, done)
 
     return db.write(work)
+
+
+def insert_activity(s: Session, deal: Deal, kind: str, text: str, at: datetime, user: str,
+                    due: date | None = None, done: bool = False) -> ActivityView:
+    """Add a checked activity to a deal inside the caller's transaction (also used by services.tasks)."""
+    assert deal.id is not None
+    act = Activity(deal_id=deal.id, pipeline_id=deal.pipeline_id, kind=kind, subject=text, at=at, user=user,
+                   due=due, done=done)
+    s.add(act)
+    deal.last_activity_at = at if deal.last_activity_at is None else max(clock.as_utc(deal.last_activity_at), at)
+    s.add(deal)
+    s.flush()
+    assert act.id is not None
+    return ActivityView(act.id, deal.id, kind, text, at, user, due, done)
 
 
 def set_task_done(db: Database, activity_id: int, done: bool = True, *, user: str) -> ActivityView:

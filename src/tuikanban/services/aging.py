@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, literal_column, select, type_coerce
+from sqlalchemy import String, and_, func, literal_column, select, true, type_coerce
 from sqlmodel import Session
 
 from tuikanban.domain import clock
@@ -28,7 +28,9 @@ from tuikanban.domain.aging import (
 )
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.common import resolve_pipeline
+from tuikanban.services.tasks import has_open_task
 from tuikanban.store.engine import Database
+from tuikanban.store.queries import awake, not_deleted
 from tuikanban.store.sqlfuncs import at_literal, days_between
 from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage, Stay
 
@@ -42,10 +44,12 @@ _Y = Stay.__table__.c  # type: ignore[attr-defined]
 # -- baselines ------------------------------------------------------------------------------------------
 
 
-def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int, tuple[float, int]]:
+def _history(session: Session, pipeline_id: int, stage_ids: list[int], now: datetime
+             ) -> dict[int, tuple[float, int]]:
     """stage id -> (average days, number of stays) over stays that ended in the last 180 days.
 
-    Filtered by stage (not pipeline) so SQLite reads only the covering index ix_stay_stage_span.
+    Filtered by stage (not pipeline) so SQLite reads only the covering index ix_stay_stage_span; the stays of
+    deleted deals are left out.
     """
     if not stage_ids:
         return {}
@@ -53,7 +57,8 @@ def _history(session: Session, stage_ids: list[int], now: datetime) -> dict[int,
     avg_days = func.avg(days_between(_Y.entered_at, _Y.left_at))
     q = (
         select(_Y.stage_id, avg_days, func.count())
-        .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now)
+        .where(_Y.stage_id.in_(stage_ids), _Y.left_at >= since, _Y.left_at <= now,
+               *not_deleted(_Y.deal_id, session, pipeline_id))
         .group_by(_Y.stage_id)
     )
     return {int(r[0]): (float(r[1]), int(r[2])) for r in session.connection().execute(q) if r[1] is not None}
@@ -71,12 +76,17 @@ def _stage_rows(session: Session, pipeline_id: int) -> list[Any]:
 def _baselines(session: Session, pipeline_id: int, now: datetime) -> tuple[list[Any], dict[int, Baseline]]:
     rows = _stage_rows(session, pipeline_id)
     # The history only matters for stages without expected days (reading it is the costly part of the report).
-    history = _history(session, [r.id for r in rows if not r.expected_days], now)
+    history = _history(session, pipeline_id, [r.id for r in rows if not r.expected_days], now)
     out: dict[int, Baseline] = {}
     for r in rows:
         avg, n = history.get(r.id, (None, 0))
         out[r.id] = choose_baseline(r.expected_days, avg, n)
     return rows, out
+
+
+def session_baselines(session: Session, pipeline_id: int, now: datetime) -> dict[int, Baseline]:
+    """stage id -> baseline, inside a read the caller already holds (the Today queue reads several pipelines)."""
+    return _baselines(session, pipeline_id, now)[1]
 
 
 def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime | None = None) -> dict[int, Baseline]:
@@ -124,7 +134,7 @@ def aging_snapshot(
     deal_ids: Collection[int] | None = None,
 ) -> AgingSnapshot:
     """Stages with their baselines and every open deal (matching the filter; with `deal_ids`, only those deals)
-    with level and signals."""
+    with level and signals. Snoozed deals are left out until their date."""
     at = clock.as_utc(now) if now is not None else clock.now()
     today = at.date()
     with db.read() as s:
@@ -145,7 +155,8 @@ def aging_snapshot(
             _D.currency, type_coerce(_D.expected_close, String),
             days_between(_D.stage_entered_at, now_at),
             days_between(last_touch, now_at),
-        ).where(_D.pipeline_id == p.id, _D.status == "open")
+            has_open_task(_D.id) if p.next_step_signal else true(),
+        ).where(_D.pipeline_id == p.id, _D.status == "open", awake(_D, today))
         if deal_ids is not None:  # the board refreshing the cards a write touched
             query = query.where(_D.id.in_(list(deal_ids)))
         deals = conn.execute(query)
@@ -155,7 +166,7 @@ def aging_snapshot(
         today_iso = today.isoformat()
         fallback = choose_baseline(None, None, 0)
         for (deal_id, title, company, contact, owner, type_id, stage_id, value_minor, currency, close_raw,
-             days_raw, since_touch) in deals:
+             days_raw, since_touch, has_step) in deals:
             type_name = types.get(type_id) if type_id is not None else None
             if active and deal_filter is not None and not deal_filter.matches_fields(
                 title, company, contact, owner, type_name
@@ -170,7 +181,7 @@ def aging_snapshot(
             signals = risk_signals(
                 days_since_touch=since_touch, stale_days=stale_days,
                 past_close=close_raw is not None and str(close_raw)[:10] < today_iso, close_pushes=pushes,
-                value_minor=value_minor,
+                value_minor=value_minor, has_next_step=bool(has_step),
             )
             st = stages.get(stage_id)
             items.append(AgingItem(

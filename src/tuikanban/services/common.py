@@ -16,7 +16,8 @@ from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage
 def pipeline_info(p: Pipeline) -> PipelineInfo:
     assert p.id is not None
     reasons = tuple(r for r in (p.lost_reasons or "").split("\n") if r.strip())
-    return PipelineInfo(p.id, p.name, p.currency, p.target_minor, p.stale_days, reasons, bool(p.is_default))
+    return PipelineInfo(p.id, p.name, p.currency, p.target_minor, p.stale_days, reasons, bool(p.is_default),
+                        bool(p.next_step_signal))
 
 
 def stage_info(s: Stage) -> StageInfo:
@@ -29,7 +30,7 @@ def stage_info(s: Stage) -> StageInfo:
 
 def type_info(t: DealType) -> DealTypeInfo:
     assert t.id is not None
-    return DealTypeInfo(t.id, t.pipeline_id, t.name, t.position)
+    return DealTypeInfo(t.id, t.pipeline_id, t.name, t.position, bool(t.archived))
 
 
 def resolve_pipeline(session: Session, ref: str | int | None) -> Pipeline:
@@ -73,7 +74,16 @@ def resolve_stage(session: Session, pipeline: Pipeline, ref: str | int, *, inclu
     return found
 
 
-def resolve_type(session: Session, pipeline: Pipeline, ref: str | int) -> DealType:
+def resolve_type(session: Session, pipeline: Pipeline, ref: str | int, *, to_use: bool = False) -> DealType:
+    """A deal type by id or name; with `to_use` (giving it to a deal), an archived type is refused."""
+    found = _find_type(session, pipeline, ref)
+    if to_use and found.archived:
+        raise ValidationError(f"The deal type {found.name} is archived; choose another one "
+                              f"(or 'tuikanban type unarchive {found.name}').")
+    return found
+
+
+def _find_type(session: Session, pipeline: Pipeline, ref: str | int) -> DealType:
     if isinstance(ref, int):
         found = session.get(DealType, ref)
         if found is None or found.pipeline_id != pipeline.id:
@@ -117,6 +127,7 @@ def deal_view(session: Session, deal: Deal) -> DealView:
         stage_id=deal.stage_id, stage_name=stage.name if stage else "?", status=deal.status,
         lost_reason=deal.lost_reason, created_at=deal.created_at, stage_entered_at=deal.stage_entered_at,
         closed_at=deal.closed_at, last_activity_at=deal.last_activity_at, rank=deal.rank, version=deal.version,
+        snoozed_until=deal.snoozed_until,
     )
 
 

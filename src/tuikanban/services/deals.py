@@ -37,7 +37,7 @@ from tuikanban.services.fields import MAX_TITLE as MAX_TITLE
 from tuikanban.services.fields import checked_money, checked_title, clean_field, close_date
 from tuikanban.services.history import close_stay, event_text, log_event, start_stay
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import Deal, Event, Pipeline, Stage, Stay
+from tuikanban.store.tables import DELETED, Deal, Event, Pipeline, Stage, Stay
 
 
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
@@ -122,7 +122,7 @@ def create_deal(
         p = resolve_pipeline(s, pipeline)
         cur = normalise_currency(currency) if currency else p.currency
         st = resolve_stage(s, p, stage) if stage is not None else _first_stage(s, p)
-        t = resolve_type(s, p, dtype) if dtype is not None and str(dtype).strip() else None
+        t = resolve_type(s, p, dtype, to_use=True) if dtype is not None and str(dtype).strip() else None
         who = clean_field(owner, "owner", 200) if owner is not None else user
         forced = _check_wip(s, st, who, deal=None, force_reason=force_reason, at=ts, user=user)
         assert st.id is not None
@@ -457,7 +457,7 @@ def edit_deal(
                 deal.owner = new_o
         if "type" in changes:
             ref = changes["type"]
-            t = resolve_type(s, p, ref) if ref not in (None, "") else None
+            t = resolve_type(s, p, ref, to_use=True) if ref not in (None, "") else None
             new_t = t.id if t else None
             if new_t != deal.type_id:
                 record("type", deal.type_id, new_t)
@@ -546,6 +546,8 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
                                  f"{stage_now.name if stage_now else 'a stage'}{ago}.", deal_id=deal.id or 0)
         if deal.status == "open":
             raise ValidationError(f"Deal {deal_id} is already open.")
+        if deal.status == DELETED:  # -- issue 14
+            raise ValidationError(f"Deal {deal_id} is deleted; restore it with 'tuikanban deal restore {deal_id}'.")
         if deal.closed_at is not None and ts < clock.as_utc(deal.closed_at):
             raise ValidationError(
                 f"The reopen time {ts:%Y-%m-%d %H:%M} is before deal {deal.id} was closed "
@@ -560,6 +562,7 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
             _override(s, deal, target, force_reason or "", ts, user)
         log_event(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
         deal.status, deal.closed_at, deal.lost_reason = "open", None, ""
+        deal.snoozed_until = None  # a reopened deal is on the board again, whatever a snooze before its close said
         deal.stage_id, deal.stage_entered_at = target.id, ts
         deal.rank = _top_rank(s, target.id)
         deal.version += 1
@@ -573,7 +576,8 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
 
 # -- undo -------------------------------------------------------------------------------------------
 
-UNDOABLE = ("move", "won", "lost")
+UNDOABLE = ("move", "won", "lost", "deleted")  # issue 14: undo of a delete restores the deal (services/lifecycle)
+BLOCKING = ("move", "won", "lost", "reopen", "deleted", "restored")  # later changes that block an undo
 
 
 def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
@@ -600,7 +604,7 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
         # (so pressing undo twice walks back two moves of the same deal).
         later = s.exec(
             select(Event).where(Event.deal_id == deal.id, col(Event.id) > ev.id,
-                                col(Event.kind).in_(("move", "won", "lost", "reopen")),
+                                col(Event.kind).in_(BLOCKING),
                                 col(Event.id).not_in(undone_ids))
         ).first()
         if later is not None:
@@ -608,6 +612,15 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
                 f"'{deal.title}' has changed since ({later.kind} by {later.user or 'someone'}); nothing to undo."
             )
         ts = when(None)
+        if ev.kind == "deleted":  # -- issue 14: undoing a delete is a restore, logged as the undo event
+            from tuikanban.services.lifecycle import restore_in
+
+            status = restore_in(s, deal, user)
+            s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
+                        to_stage_id=deal.stage_id, new_value=status, ref_id=ev.id))
+            deal.version += 1
+            s.add(deal)
+            return f"Undid deleting '{deal.title}'; it is {status} again."
         if ev.kind == "move":
             prev = s.get(Stage, ev.from_stage_id) if ev.from_stage_id else None
             if prev is None or prev.archived:

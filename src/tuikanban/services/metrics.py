@@ -37,6 +37,7 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline, resolve_type
 from tuikanban.services.forecast import HISTORY_DAYS, HORIZON_DAYS, TRIALS, Forecast, forecast_from_days
 from tuikanban.store.engine import Database
+from tuikanban.store.queries import not_deleted
 from tuikanban.store.sqlfuncs import at_literal, seconds_between
 from tuikanban.store.tables import Deal, DealType, Event, Stage, Stay
 
@@ -275,7 +276,8 @@ def compute_metrics(
 
         # 3. stays that ended in the window, by stage (stage_id first: the covering index ix_stay_stage_span)
         stage_ids = [st.id for st in stage_rows]
-        stay_filter: list[ColumnElement[bool]] = []
+        # deleted deals are left out of every figure, their past stays too
+        stay_filter: list[ColumnElement[bool]] = not_deleted(_Y.deal_id, s, p.id)
         if filters:  # a semi-join: one pass over the pipeline's deals instead of a lookup per stay
             stay_filter.append(_Y.deal_id.in_(select(_D.id).where(_D.pipeline_id == p.id, *filters)))
         stay_q = (

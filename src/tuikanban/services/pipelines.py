@@ -118,6 +118,7 @@ def update_pipeline(
     stale_days: int | None = None,
     lost_reasons: list[str] | None = None,
     make_default: bool | None = None,
+    next_step_signal: bool | None = None,
     base: dict[str, Any] | None = None,
 ) -> PipelineInfo:
     """Change a pipeline's settings (None or UNSET keeps one). With `base` (what the settings screen loaded:
@@ -131,6 +132,9 @@ def update_pipeline(
 
         def wanted(key: str, value: Any) -> bool:
             return value is not None and value is not UNSET and (keep is None or key in keep)
+
+        if next_step_signal is not None:
+            p.next_step_signal = next_step_signal
         if wanted("name", name):
             assert name is not None
             clean = clean_name(name, what="pipeline")

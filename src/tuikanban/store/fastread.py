@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tuikanban.domain import clock
 from tuikanban.domain.errors import NotFoundError
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.text import name_key
@@ -34,8 +35,10 @@ BUSY_TIMEOUT_S = 5.0
 
 _CARD_COLUMNS = (
     "id, pipeline_id, title, company, contact, value_minor, currency, owner, type_id, expected_close, stage_id, "
-    "status, rank, stage_entered_at, version"
+    "status, rank, stage_entered_at, version, snoozed_until"
 )
+# Snoozed deals are off the board's default view until their date (store.queries.awake says the same in Core).
+_AWAKE = "AND (snoozed_until IS NULL OR snoozed_until <= ?)"
 
 
 def _uri(path: Path, **params: str) -> str:
@@ -127,10 +130,11 @@ def _instant(raw: Any) -> datetime | None:
 
 def _pipeline(r: Any) -> PipelineInfo:
     reasons = tuple(x for x in (r[5] or "").split("\n") if x.strip())
-    return PipelineInfo(int(r[0]), r[1], r[2], r[3], int(r[4]), reasons, bool(r[6]))
+    return PipelineInfo(int(r[0]), r[1], r[2], r[3], int(r[4]), reasons, bool(r[6]), bool(r[7]))
 
 
-_PIPELINE_SQL = "SELECT id, name, currency, target_minor, stale_days, lost_reasons, is_default FROM pipeline"
+_PIPELINE_SQL = ("SELECT id, name, currency, target_minor, stale_days, lost_reasons, is_default, next_step_signal "
+                 "FROM pipeline")
 
 
 def list_pipelines(con: sqlite3.Connection) -> list[PipelineInfo]:
@@ -181,11 +185,13 @@ def _stages(con: sqlite3.Connection, pipeline_id: int) -> list[StageInfo]:
 
 
 def _types(con: sqlite3.Connection, pipeline_id: int) -> list[DealTypeInfo]:
+    # archived types are no swimlane, unless an open deal still has one (services.board says the same)
     rows = con.execute(
-        "SELECT id, pipeline_id, name, position FROM deal_type WHERE pipeline_id = ? ORDER BY position, id",
-        (pipeline_id,),
+        "SELECT id, pipeline_id, name, position, archived FROM deal_type WHERE pipeline_id = ? AND (archived = 0 "
+        "OR id IN (SELECT type_id FROM deal WHERE pipeline_id = ? AND status = 'open')) ORDER BY position, id",
+        (pipeline_id, pipeline_id),
     )
-    return [DealTypeInfo(r[0], r[1], r[2], r[3]) for r in rows]
+    return [DealTypeInfo(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,13 +214,14 @@ class BoardCard:
     rank: int
     stage_entered_at: datetime
     version: int
+    snoozed_until: date | None = None
 
 
 def card_from_deal(deal: DealView) -> BoardCard:
     return BoardCard(
         deal.id, deal.pipeline_id, deal.title, deal.company, deal.contact, deal.value_minor, deal.currency,
         deal.owner, deal.type_id, deal.type_name, deal.expected_close, deal.stage_id, deal.status, deal.rank,
-        deal.stage_entered_at, deal.version,
+        deal.stage_entered_at, deal.version, deal.snoozed_until,
     )
 
 
@@ -232,7 +239,7 @@ def _cards(con: sqlite3.Connection, pipeline_id: int, type_names: dict[int, str]
         BoardCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], tname(r[8]) if r[8] else None,
                   day(r[9][:10]) if r[9] else None, r[10], r[11], r[12],
                   fromiso(r[13]).replace(tzinfo=UTC) if isinstance(r[13], str) else _instant(r[13]),  # type: ignore[arg-type]
-                  r[14])
+                  r[14], day(r[15][:10]) if r[15] else None)
         for r in rows
     ]
 
@@ -306,13 +313,22 @@ class BoardRead:
     pipeline_count: int = 0
 
 
-def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: int | None = None) -> BoardRead:
+def _awake(snoozed: bool) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE part leaving out snoozed deals (none with `snoozed`: the board's filter shows them)."""
+    return ("", ()) if snoozed else (_AWAKE, (clock.today().isoformat(),))
+
+
+def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: int | None = None,
+               snoozed: bool = False) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
     signature, read in one snapshot.
 
     With `window`, only the first `window` cards of each (stage, deal type) cell are read (the board's first
     screen, whatever the swimlane setting): SQLite picks them with a window function, so a first paint does not
-    build an object per open deal. The result is marked partial and carries every cell's true count."""
+    build an object per open deal. The result is marked partial and carries every cell's true count.
+
+    Snoozed deals are left out of the cards (and of `cell_counts`) unless `snoozed`; counts and sums include
+    them, like WIP limits do."""
     with snapshot(con):
         p, ambiguous = resolve_pipeline(con, pipeline)
         count = con.execute("SELECT count(*) FROM pipeline").fetchone()[0]
@@ -321,21 +337,24 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
         types = _types(con, p.id)
         names = {t.id: t.name for t in types}
         cell_counts: dict[tuple[int, int | None], int] | None = None
+        awake, awake_args = _awake(snoozed)
         if window is None:
-            cards = _cards(con, p.id, names, "AND status = 'open'", ())
+            cards = _cards(con, p.id, names, f"AND status = 'open' {awake}", awake_args)
             totals = stage_totals(con, p.id)
         else:
             cards = _cards(con, p.id, names, (
                 "AND id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY stage_id, type_id "
-                "ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open') WHERE rn <= ?)"),
-                (p.id, window))
+                f"ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open' {awake}) "
+                "WHERE rn <= ?)"), (p.id, *awake_args, window))
             cell_counts = {}
             totals = {}
-            for sid, tid, n, v in con.execute(
-                "SELECT stage_id, type_id, count(*), coalesce(sum(value_minor), 0) FROM deal "
-                "WHERE pipeline_id = ? AND status = 'open' GROUP BY stage_id, type_id", (p.id,),
+            shown = f"1 {awake}"  # "1 AND (not snoozed)", or just 1
+            for sid, tid, n, v, visible in con.execute(
+                "SELECT stage_id, type_id, count(*), coalesce(sum(value_minor), 0), "
+                f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0) FROM deal "
+                "WHERE pipeline_id = ? AND status = 'open' GROUP BY stage_id, type_id", (*awake_args, p.id),
             ):
-                cell_counts[(sid, tid)] = int(n)
+                cell_counts[(sid, tid)] = int(visible)
                 tn, tv = totals.get(sid, (0, 0))
                 totals[sid] = (tn + int(n), tv + int(v))
         board = BoardSnapshot(
@@ -346,11 +365,15 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 
 
-def load_stage(con: sqlite3.Connection, pipeline_id: int, stage_id: int) -> tuple[list[BoardCard], int, int]:
-    """One column: its open deals in rank order, and the stage's open count and value."""
+def load_stage(con: sqlite3.Connection, pipeline_id: int, stage_id: int, *, snoozed: bool = False
+               ) -> tuple[list[BoardCard], int, int]:
+    """One column: its open deals in rank order (snoozed ones only with `snoozed`), and the stage's open count
+    and value."""
     with snapshot(con):
         types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (pipeline_id,)).fetchall())
-        cards = _cards(con, pipeline_id, types, "AND status = 'open' AND stage_id = ?", (stage_id,))
+        awake, awake_args = _awake(snoozed)
+        cards = _cards(con, pipeline_id, types, f"AND status = 'open' AND stage_id = ? {awake}",
+                       (stage_id, *awake_args))
         n, v = stage_totals(con, pipeline_id).get(stage_id, (0, 0))
         return cards, n, v
 

@@ -1,7 +1,7 @@
 """Forward migrations, one function per schema version. Written with SQLAlchemy constructs (portable).
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
-and undo references.
+and undo references; schema 5 (issue 14) next-step settings, snoozes, archived types and an open-task index.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, Text, inspect, text
+from sqlalchemy import Boolean, Column, Date, Integer, Text, inspect, text
 from sqlalchemy.schema import CreateColumn
 
 from tuikanban.domain.errors import DatabaseError
@@ -47,7 +47,17 @@ def _to_4(conn: Any) -> None:
 
 
 def _to_5(conn: Any) -> None:
-    """placeholder: the lead replaces it at merge"""
+    """Schema 5: the rep's day. The pipeline's no_next_step switch, snoozed deals, archived deal types and a
+    partial index of open tasks."""
+    from tuikanban.store.tables import Activity, Deal
+
+    _add_column(conn, "pipeline", Column("next_step_signal", Boolean, nullable=False, server_default="1"))
+    _add_column(conn, "deal", Column("snoozed_until", Date, nullable=True))
+    _add_column(conn, "deal_type", Column("archived", Boolean, nullable=False, server_default="0"))
+    for table in (Activity.__table__, Deal.__table__):  # type: ignore[attr-defined]
+        for index in table.indexes:
+            if index.name in ("ix_activity_open_task", "ix_deal_waiting"):
+                index.create(conn, checkfirst=True)
 
 
 def _to_6(conn: Any) -> None:

@@ -54,6 +54,8 @@ class Pipeline(SQLModel, table=True):
     lost_reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     is_default: bool = Field(default=False)
     created_at: datetime = _ts()
+    # whether open deals without an open task carry the no_next_step risk signal (schema 5)
+    next_step_signal: bool = Field(default=True)
 
 
 class Stage(SQLModel, table=True):
@@ -84,6 +86,7 @@ class DealType(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     name_key: str = Field(sa_column=Column(String(200), nullable=False))
     position: int = Field(default=0)
+    archived: bool = Field(default=False)  # no longer offered nor a swimlane; deals keep it (schema 5)
 
 
 class Deal(SQLModel, table=True):
@@ -91,6 +94,8 @@ class Deal(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deal_board", "pipeline_id", "status", "stage_id", "rank"),
         Index("ix_deal_closed", "pipeline_id", "status", "closed_at"),
+        # The Today queue walks open deals by the time they entered their stage (schema 5).
+        Index("ix_deal_waiting", "stage_entered_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
@@ -112,6 +117,8 @@ class Deal(SQLModel, table=True):
     last_activity_at: datetime | None = _ts(nullable=True)
     rank: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     version: int = Field(default=1)
+    # Off the board, the aging signals and the Today queue before this date; back by itself on it (schema 5).
+    snoozed_until: date | None = None
 
 
 class Event(SQLModel, table=True):
@@ -165,7 +172,11 @@ class Stay(SQLModel, table=True):
 
 class Activity(SQLModel, table=True):
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_deal", "deal_id", "at"),)
+    __table_args__ = (
+        Index("ix_activity_deal", "deal_id", "at"),
+        # Next steps and the Today queue read only open tasks: a small partial index (schema 5).
+        Index("ix_activity_open_task", "deal_id", "due", sqlite_where=text("kind = 'task' AND done = 0")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deal.id")
     pipeline_id: int = Field(foreign_key="pipeline.id")
@@ -196,11 +207,15 @@ class Presence(SQLModel, table=True):
 
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
+    "snoozed", "woken", "deleted", "restored", "task",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
 STATUSES = ("open", "won", "lost")
+# A deal deleted by mistake keeps its rows with this status, so `deal restore` can bring it back; every read
+# that filters on open, won or lost leaves it out.
+DELETED = "deleted"
 
 __all__ = [
-    "ACTIVITY_KINDS", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealType", "Event",
-    "Meta", "Pipeline", "Presence", "Stage", "Stay", "UTCDateTime",
+    "ACTIVITY_KINDS", "DELETED", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealType",
+    "Event", "Meta", "Pipeline", "Presence", "Stage", "Stay", "UTCDateTime",
 ]

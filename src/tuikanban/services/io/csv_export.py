@@ -23,6 +23,7 @@ from tuikanban.services.io.common import (
 )
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
+    DELETED,
     Deal,
 )
 
@@ -30,7 +31,7 @@ _D, _S, _T = DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS  # short names for the qu
 
 
 def _deal_rows(s: Session, pipeline_id: int, status: str) -> Iterator[Any]:
-    q = select(*Deal.__table__.c).where(_D.pipeline_id == pipeline_id)  # type: ignore[attr-defined]
+    q = select(*Deal.__table__.c).where(_D.pipeline_id == pipeline_id, _D.status != DELETED)  # type: ignore[attr-defined]
     if status != "all":
         q = q.where(_D.status == status)
     yield from s.connection().execute(q.order_by(_D.id))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.money import to_json_number
@@ -25,6 +25,7 @@ from tuikanban.services.io.common import (
 )
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
+    DELETED,
     Activity,
     Deal,
     Event,
@@ -63,6 +64,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "default": bool(p.is_default), "created_at": iso(p.created_at),
             },
         }
+        # A deleted deal (kept only so `deal restore` can bring it back) leaves the export with all its history.
+        live = select(_D.id).where(_D.pipeline_id == pid, _D.status != DELETED)
         sections: list[tuple[str, Iterable[dict[str, Any]]]] = [
             ("stages", _json_rows(conn, select(*Stage.__table__.c).where(_S.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .order_by(_S.position, _S.id), lambda r: {
@@ -73,7 +76,7 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                                  .order_by(_T.position, _T.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position})),
             ("deals", _json_rows(conn, select(*Deal.__table__.c).where(_D.pipeline_id == pid)  # type: ignore[attr-defined]
-                                 .order_by(_D.id), lambda r: {
+                                 .where(_D.status != DELETED).order_by(_D.id), lambda r: {
                 "id": r.id, "title": r.title, "company": r.company, "contact": r.contact,
                 "value": to_json_number(r.value_minor, r.currency), "currency": r.currency, "owner": r.owner,
                 "type_id": r.type_id, "expected_close": date_iso(r.expected_close), "notes": r.notes,
@@ -82,16 +85,16 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
                 "version": r.version})),
             ("events", _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
-                                  .order_by(_E.id), lambda r: {
+                                  .where(or_(_E.deal_id.is_(None), _E.deal_id.in_(live))).order_by(_E.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
                 "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
                 "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id})),
             ("stays", _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
-                                 .order_by(_Y.id), lambda r: {
+                                 .where(_Y.deal_id.in_(live)).order_by(_Y.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
                 "left_at": iso(r.left_at), "outcome": r.outcome})),
             ("activities", _json_rows(conn, select(*Activity.__table__.c).where(_A.pipeline_id == pid)  # type: ignore[attr-defined]
-                                      .order_by(_A.id), lambda r: {
+                                      .where(_A.deal_id.in_(live)).order_by(_A.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
                 "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
         ]

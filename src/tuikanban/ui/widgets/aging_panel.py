@@ -35,6 +35,7 @@ from tuikanban.domain.aging import (
     Level,
     format_days,
     signal_marks,
+    signal_short,
 )
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.filters import DealFilter
@@ -351,9 +352,7 @@ class AgingPanel(Vertical):
                 line.append("  ")
             mark, _meaning = SIGNAL_LEGEND[s]
             line.append(mark, style=self._style("signal"))
-            short = {"no_activity": f"quiet {snap.stale_days}d+", "past_close": "past close",
-                     "close_pushed": "pushed", "no_value": "no value"}[s]
-            line.append(f" {short}", style=muted)
+            line.append(f" {signal_short(s, snap.stale_days)}", style=muted)
         line.append("\n⏎ show · c chart · tab board · esc close", style=muted)  # keys on a line of their own
         self.query_one("#aging-legend", Static).update(line)
 
