@@ -14,6 +14,14 @@ from tuikanban.store.engine import Database, open_database
 FIXED_NOW = "2026-03-02T12:00:00+00:00"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the test modules import the CLI: no terminal size from the environment. A Rich console fixes its size
+    for good when COLUMNS and LINES are both set at its creation (pytest-xdist workers start with 80 x 24), and the
+    CLI's consoles are created once per process; tests that need a width set COLUMNS themselves."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
 def _point_home_at(mp: pytest.MonkeyPatch, root: Path) -> None:
     """HOME and every XDG folder under `root`, so platformdirs finds no real config, data, cache or state."""
     mp.setenv("HOME", str(root / "home"))

@@ -14,6 +14,7 @@ from tuikanban.store.engine import default_db_path
 
 XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
 REAL_HOME = Path(pwd.getpwuid(os.getuid()).pw_dir)
+TERMINAL_SIZE_AT_IMPORT = {n: os.environ[n] for n in ("COLUMNS", "LINES") if n in os.environ}
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +43,8 @@ def test_module_fixtures_see_the_sessions_home_not_the_real_one(module_env: dict
     for name in XDG:
         assert Path(module_env[name]).is_relative_to(base), name
     assert not [n for n in module_env if n.startswith("TUIKANBAN_")]
+
+
+def test_no_terminal_size_is_fixed_before_the_cli_is_imported() -> None:
+    """COLUMNS and LINES together would freeze the CLI's console size when the test modules import it."""
+    assert TERMINAL_SIZE_AT_IMPORT == {}
