@@ -1,5 +1,6 @@
 """The suite never sees the real user's settings, themes, data or TUIKANBAN_* variables (tests/conftest.py), in
-every pytest-xdist worker and in module-scoped fixtures too, and no two tests share a HOME."""
+every pytest-xdist worker and in module-scoped fixtures too, and no two tests share a HOME. And the README's second
+test run (`pytest -m slow`) always has tests to run: pytest ends with exit status 5 when a selection is empty."""
 
 from __future__ import annotations
 
@@ -48,3 +49,8 @@ def test_module_fixtures_see_the_sessions_home_not_the_real_one(module_env: dict
 def test_no_terminal_size_is_fixed_before_the_cli_is_imported() -> None:
     """COLUMNS and LINES together would freeze the CLI's console size when the test modules import it."""
     assert TERMINAL_SIZE_AT_IMPORT == {}
+
+
+def test_the_slow_selection_is_never_empty() -> None:
+    marked = [p.name for p in Path(__file__).parent.glob("test_*.py") if "@pytest.mark.slow\n" in p.read_text()]
+    assert "test_multiprocess_wip.py" in marked and "test_concurrency.py" in marked, marked
