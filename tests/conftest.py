@@ -14,14 +14,40 @@ from tuikanban.store.engine import Database, open_database
 FIXED_NOW = "2026-03-02T12:00:00+00:00"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the test modules import the CLI: no terminal size from the environment. A Rich console fixes its size
+    for good when COLUMNS and LINES are both set at its creation (pytest-xdist workers start with 80 x 24), and the
+    CLI's consoles are created once per process; tests that need a width set COLUMNS themselves."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+def _point_home_at(mp: pytest.MonkeyPatch, root: Path) -> None:
+    """HOME and every XDG folder under `root`, so platformdirs finds no real config, data, cache or state."""
+    mp.setenv("HOME", str(root / "home"))
+    for name, folder in (("XDG_CONFIG_HOME", "xdg-config"), ("XDG_DATA_HOME", "xdg-data"),
+                         ("XDG_CACHE_HOME", "xdg-cache"), ("XDG_STATE_HOME", "xdg-state")):
+        mp.setenv(name, str(root / folder))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_user_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Before any other fixture (module- and session-scoped ones too), in every process (each pytest-xdist worker
+    runs this itself): no TUIKANBAN_* setting of the person running the tests, and a HOME of the session's own."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("TUIKANBAN_")]:
+            mp.delenv(name)
+        _point_home_at(mp, tmp_path_factory.mktemp("session-home"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test touches the real user's data or config directories, and every test is the same user."""
+    """No test touches the real user's data or config directories (nor another test's: tmp_path is per test and
+    per xdist worker), and every test is the same user."""
     monkeypatch.setenv("TUIKANBAN_USER", "tester")
     monkeypatch.delenv("TUIKANBAN_NOW", raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    _point_home_at(monkeypatch, tmp_path)
     monkeypatch.setenv("TUIKANBAN_DB", str(tmp_path / "board.db"))
 
 

@@ -8,12 +8,14 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static, TabbedContent
 
+from board_helpers import press, settle
 from tuikanban.domain.aging import AgingItem, Baseline, BaselineSource, Level, StageAging
 from tuikanban.domain.filters import DealFilter
-from tuikanban.services.deals import create_deal
+from tuikanban.services.deals import create_deal, deal_history
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.services.tasks import add_task
 from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.widgets.aging_chart import DOT, OVER, AgingChart, build_chart, nice_ceiling, scale_top
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
@@ -178,3 +180,39 @@ def test_chart_counts_crowded_cells_and_survives_tiny_sizes() -> None:
     lines = [line.plain for line in build_chart(stages, items, width=20, height=10)]
     assert any("12" in line for line in lines[:-2])  # twelve deals in one cell of a narrow column
     assert build_chart(stages, items, width=5, height=3)[0].plain == "Too small for the chart."
+
+
+# -- the panel beside the real board: re-read after a write ------------------------------------------------------
+
+
+def _panel_rows(app: Any) -> dict[str, str]:
+    """Title -> level of every row of the open aging panel."""
+    table = app.screen.query_one("#aging", AgingPanel).query_one(AgingTable)
+    return {table.get_row_at(i)[0].plain: table.get_row_at(i)[4].plain for i in range(table.row_count)}
+
+
+async def test_a_deal_just_written_stays_in_the_panel(db: Database, fixed_now: str) -> None:
+    """Now 2026-03-02 12:00; Proposal expects 10 days, stale after 10 days without activity.
+
+    "Older" entered Proposal on 02-08 (22 days: 2.2 x 10, stalled) and "Newer" on 02-09 (21 days, stalled); both
+    untouched since, so both also carry no_activity. "Newer", created last, heads the column. Moving it down
+    (shift+down) is an event (it is no longer idle) but leaves its stay alone: it is still stalled and must stay in
+    the panel, both after the quick re-read of the written deal and after the full re-read that follows once the
+    writes pause.
+    """
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_stage(db, "Sales", "Proposal", expected_days=10)
+    create_deal(db, "Sales", "Older", user="u", stage="Proposal", value="5", at="2026-02-08T12:00")
+    newer = create_deal(db, "Sales", "Newer", user="u", stage="Proposal", value="5", at="2026-02-09T12:00")
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "right", "a")  # focus Proposal, open the panel
+        assert _panel_rows(app) == {"Older": "stalled", "Newer": "stalled"}
+        await press(pilot, "tab")  # back to the board, where the first card of Proposal has the focus
+        await press(pilot, "shift+down")
+        assert [e.kind for e in deal_history(db, newer.id)] == ["create", "reorder"]  # "Newer" was written
+        assert _panel_rows(app) == {"Older": "stalled", "Newer": "stalled"}  # the quick re-read of "Newer"
+        await pilot.pause(1.5)  # the board reads every deal's aging again once its writes pause for a second
+        await settle(pilot)
+        assert _panel_rows(app) == {"Older": "stalled", "Newer": "stalled"}  # and the full one

@@ -109,6 +109,7 @@ def test_backup_of_something_unusable_writes_nothing(cli: Any, tmp_path: Path) -
     assert r.err.strip() == f"There is no database at {tmp_path / 'none.db'} to back up."
 
 
+@pytest.mark.slow
 def test_backups_while_another_process_writes_are_consistent(cli: Any, db_path: Path, tmp_path: Path) -> None:
     make_board(db_path, n=8)
     env = {k: v for k, v in os.environ.items() if k != "TUIKANBAN_NOW"}

@@ -69,6 +69,7 @@ def _wait_for(paths: list[Path], procs: list[subprocess.Popen[bytes]], timeout: 
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_path: Path) -> None:
     contested = _set_up(db_path)
     go = tmp_path / "go"
@@ -152,6 +153,7 @@ def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_p
     assert saved_values == logged_values
 
 
+@pytest.mark.slow
 def test_cli_processes_racing_into_a_full_stage(db_path: Path, tmp_path: Path) -> None:
     """Four reps press 'move to Proposal' at the same moment; the stage has room for two."""
     db = open_database(db_path)

@@ -200,6 +200,7 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_lock_held_beyond_the_timeout(cli: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_board(db_path, deals_count=2, notes=10)
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db_path)], stdin=subprocess.PIPE,
@@ -223,6 +224,7 @@ def test_a_lock_held_beyond_the_timeout(cli: Any, db_path: Path, monkeypatch: py
     assert cli("deal", "add", "Acme").code == 0  # and it works once the lock is gone
 
 
+@pytest.mark.slow
 def test_a_short_lock_is_waited_for(cli: Any, db_path: Path, tmp_path: Path) -> None:
     """A lock shorter than the timeout: the write waits (retrying with backoff) and then succeeds."""
     make_board(db_path, deals_count=1, notes=10)
@@ -353,6 +355,7 @@ def test_a_really_full_disk(db_path: Path) -> None:
 # -- SIGKILL in the middle of a burst of writes ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigkill_in_the_middle_of_writes_loses_nothing_committed(db_path: Path) -> None:
     db = open_database(db_path)
     pipelines.create_pipeline(db, "Sales", STAGES)

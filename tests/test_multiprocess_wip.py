@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.store.engine import Database
@@ -57,6 +59,7 @@ print(json.dumps(log))
 """
 
 
+@pytest.mark.slow
 def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> None:
     create_pipeline(db, "Sales", "Lead,Proposal")
     set_stage(db, "Sales", "Proposal", wip_max=LIMIT)

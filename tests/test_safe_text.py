@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from board_helpers import settle
 from tuikanban.domain.text import clean_text
 from tuikanban.services import deals
 from tuikanban.store.engine import open_database
-from tuikanban.ui.jobs import lanes_of
+from tuikanban.ui.app import TuikanbanApp
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -246,25 +247,8 @@ def _screen_segments(app: Any) -> tuple[str, list[str]]:
     return "\n".join(lines), texts
 
 
-async def _settle(pilot: Any) -> None:
-    import asyncio
-
-    app = pilot.app
-    for _ in range(400):
-        await pilot.pause()
-        screen = getattr(app, "board_screen", None)
-        busy = (bool(getattr(screen, "busy", False)) or any(not w.is_finished for w in app.workers)
-                or lanes_of(app).pending > 0)
-        if not busy:
-            await pilot.pause()
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the board did not settle")
-
-
 async def test_board_detail_aging_and_metrics_show_text_literally(db: Any, fixed_now: str) -> None:
     from tuikanban.services import pipelines as ps
-    from tuikanban.ui.app import TuikanbanApp
 
     markup_name = NAMES["markup"][0]
     p = ps.create_pipeline(db, markup_name, [markup_name[:40], NAMES["osc52"][0], "Next"],
@@ -277,12 +261,12 @@ async def test_board_detail_aging_and_metrics_show_text_literally(db: Any, fixed
     app = TuikanbanApp(db, "tester", None)
     seen: dict[str, str] = {}
     async with app.run_test(size=(220, 70)) as pilot:
-        await _settle(pilot)
+        await settle(pilot)
         for place, keys in (("board", []), ("detail", ["enter"]), ("aging", ["escape", "a"]),
                             ("metrics", ["a", "m"])):
             for key in keys:
                 await pilot.press(key)
-                await _settle(pilot)
+                await settle(pilot)
             text, segments = _screen_segments(app)
             for seg in segments:
                 assert_terminal_safe(seg)

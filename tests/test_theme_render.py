@@ -128,7 +128,7 @@ def test_the_bundled_themes_are_the_files() -> None:
     themes, problems = th.load_themes()
     assert problems == []
     assert sorted(t.name for t in themes) == BUNDLED
-    assert len(BUNDLED) >= 4
+    assert BUNDLED == ["high-contrast", "nord-pipeline", "solarized-deal", "tuikanban-dark", "tuikanban-light"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -221,16 +221,30 @@ async def test_a_broken_user_theme_is_reported_and_skipped(db: Database, sales: 
 
 
 async def test_card_text_follows_a_theme_chosen_while_running(db: Database, sales: int) -> None:
-    """Switching from the dark default to the light theme (as the command palette does) repaints the cards."""
-    app = TuikanbanApp(db, "tester", theme="tuikanban-dark" if "tuikanban-dark" in BUNDLED else BUNDLED[0])
+    """Switching from the dark default to the light theme (as the command palette does) repaints the cards: they
+    look exactly as on a board started in the light theme."""
+    titles = ("Initech rollout", "Acme pilot")  # "Acme pilot", the first card of Lead, has the focus
+    app = TuikanbanApp(db, "tester", theme="tuikanban-dark")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        dark = {title: card_text_colours(app, title) for title in titles}
         app.theme = "tuikanban-light"
         await settle(pilot)
-        for title in ("Initech rollout", "Acme pilot"):
-            fg, bg = card_text_colours(app, title)
-            assert bg == Color.parse("#FFFFFF") or title == "Acme pilot"  # the light theme's surface (unfocused)
-            assert contrast(fg, bg) >= 3.0, f"card title {fg.hex} on {bg.hex}"
+        switched = {title: card_text_colours(app, title) for title in titles}
+    fresh_app = TuikanbanApp(db, "tester", theme="tuikanban-light")
+    async with fresh_app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        fresh = {title: card_text_colours(fresh_app, title) for title in titles}
+
+    assert switched == fresh
+    light = th.load_theme_file(REPO_THEMES / "tuikanban-light.toml")
+    assert light.surface is not None
+    assert switched["Initech rollout"][1] == Color.parse(light.surface)  # an unfocused card is the theme's surface
+    assert switched["Acme pilot"][1] != switched["Initech rollout"][1]  # the focused card stands out
+    for title in titles:
+        assert switched[title] != dark[title], f"{title} kept its dark-theme colours"
+        fg, bg = switched[title]
+        assert contrast(fg, bg) >= 3.0, f"card title {fg.hex} on {bg.hex}"
 
 
 async def test_a_theme_chosen_while_running_is_remembered(db: Database, sales: int) -> None:
