@@ -402,7 +402,7 @@ def _has_meta(conn: Any) -> bool:
 
 _ALL_TABLES = (
     tables.Meta, tables.Pipeline, tables.Stage, tables.DealType, tables.Deal, tables.Event, tables.Stay,
-    tables.Activity,
+    tables.Activity, tables.ReviewMark, tables.DealCheck,
 )
 
 

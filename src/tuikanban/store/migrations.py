@@ -1,7 +1,7 @@
 """Forward migrations, one function per schema version. Written with SQLAlchemy constructs (portable).
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
-and undo references.
+and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks.
 """
 
 from __future__ import annotations
@@ -42,7 +42,17 @@ def _to_3(conn: Any) -> None:
                 index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3}
+def _to_4(conn: Any) -> None:
+    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items, each user's last review."""
+    from tuikanban.store.tables import DealCheck, ReviewMark
+
+    _add_column(conn, "stage", Column("required", Text, nullable=False, server_default=""))
+    _add_column(conn, "stage", Column("checklist", Text, nullable=False, server_default=""))
+    for table in (ReviewMark.__table__, DealCheck.__table__):  # type: ignore[attr-defined]
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:
