@@ -366,17 +366,35 @@ def deal_list(
     ctx: typer.Context,
     pipeline: PipelineOpt = None,
     status: Annotated[str, typer.Option("--status", help="open, won, lost or all.")] = "open",
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's deals.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only deals in this stage.")] = None,
+    dtype: Annotated[str | None, typer.Option("--type", help="Only this deal type.")] = None,
+    closing_within: Annotated[int | None, typer.Option(
+        "--closing-within", help="Expected to close within DAYS from today.", metavar="DAYS")] = None,
+    idle_days: Annotated[int | None, typer.Option(
+        "--idle-days", help="No event or activity for N days.", metavar="N")] = None,
+    created_since: Annotated[str | None, typer.Option(
+        "--created-since", help="Created since WHEN: a date, an ISO time, 7d, last-monday.", metavar="WHEN")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="value, close, age or created (default: board order).")]
+    = "board",
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many deals.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List deals."""
-    from tuikanban.services.deals import list_deals
+    """List deals, filtered and sorted for a review."""
+    from tuikanban.domain.periods import parse_when
     from tuikanban.services.pipelines import get_pipeline
+    from tuikanban.services.review_lists import ReviewQuery, find_deals
 
     db = state(ctx).db()
     p = get_pipeline(db, _pipeline(ctx, pipeline))
     wanted = status.strip().lower()
-    deals = list_deals(db, p.id, status=wanted)
     now = clock.now()
+    query = ReviewQuery(
+        status=wanted, owner=owner, stage=stage, dtype=dtype, closing_within=closing_within, idle_days=idle_days,
+        created_since=parse_when(created_since, now=now, what="--created-since") if created_since else None,
+        sort=sort.strip().lower(), limit=limit,
+    )
+    deals = find_deals(db, p.id, query)
     if as_json:
         emit_json({"pipeline": p.name, "status": wanted, "deals": [deal_json(d, now) for d in deals]})
         return

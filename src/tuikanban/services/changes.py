@@ -1,10 +1,13 @@
 """What changed in a pipeline between two moments, reconstructed from the event log (the manager's weekly review).
 
 Each deal's state at a moment (does it exist, open/won/lost, value, expected close, owner, stage) is its row as it
-is now, rewound by the first event of each kind after that moment: a value edit's `old_value` is the value before
-it, a `won` event means the deal was open before it, a `reopen` means it was closed, a `create` means it did not
-exist, a move's `from_stage_id` is the stage it left. So only the events after `since` are read, with one window
-query (`ROW_NUMBER` per deal and kind of change), and deals without such events are taken as they are now.
+is now, rewound by the events after that moment: a `create` after it means the deal did not exist; it was open if
+it is open now less the openings (create, reopen, undo of a close) plus the closings (won, lost, deleted) since; its
+value is today's less the value edits since (new - old); its close date, owner and stage are the `old_value` (or
+`from_stage_id`) of the first such change since; a closed deal's outcome is the `old_value` of its first reopen.
+So only the events after `since` are read, in one GROUP BY per deal over a covering index (the earliest event of a
+kind is found as MIN of its fixed-width time followed by its payload), and deals without such events are taken as
+they are now.
 
 The value bridge, per deal, from its state at `since` (S) to its state at `until` (E); a deal counts in the open
 value at a moment when it is open then (and, with a closing period, its expected close date then falls in it):
@@ -23,22 +26,24 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BigInteger, String, and_, case, cast, func, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.filters import closes_within, is_idle
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import to_json_number
 from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline
+from tuikanban.services.review_lists import last_touches
 from tuikanban.store.engine import Database
+from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at
 from tuikanban.store.tables import Activity, Deal, Event, Stage
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
@@ -52,7 +57,6 @@ BUCKETS = ("created", "reopened", "pulled_in", "increased", "decreased", "won", 
 ENTERING = {"absent": "created", "closed": "reopened", "open": "pulled_in"}
 IDLE_DAYS = 14
 CLOSING_SOON_DAYS = 30
-_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -108,74 +112,101 @@ class ChangesReport:
 
 # -- reading the log ---------------------------------------------------------------------------------
 
-
-def _category() -> ColumnElement[Any]:
-    """Which part of a deal's state an event changes (None: nothing the review reconstructs)."""
-    return case(
-        (_E.kind.in_(OPENING + CLOSING), "status"),
-        (and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))), "status"),
-        (_E.kind == "move", "stage"),
-        (and_(_E.kind == "undo", _E.from_stage_id.is_not(None)), "stage"),
-        (and_(_E.kind == "edit", _E.field.in_(("value", "close", "owner"))), _E.field),
-        else_=None,
-    )
+_OPENS = or_(_E.kind.in_(OPENING), and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
+_REOPENS = or_(_E.kind == "reopen", and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
+_CLOSES = _E.kind.in_(CLOSING)
+_STAGE_LEFT = or_(_E.kind.in_(("move", "won", "lost")), and_(_E.kind == "undo", _E.from_stage_id.is_not(None)))
+_KINDS = ("create", "reopen", "won", "lost", "deleted", "undo", "move", "edit")
 
 
-def _first_after(conn: Any, pipeline_id: int, moment: datetime) -> dict[int, dict[str, Any]]:
-    """deal id -> category -> the first event of that category after `moment` (one window query)."""
-    cat = _category().label("cat")
-    rn = func.row_number().over(partition_by=(_E.deal_id, cat), order_by=(_E.at, _E.id)).label("rn")
-    inner = (
-        select(_E.deal_id, cat, _E.kind, _E.at, _E.id, _E.from_stage_id, _E.to_stage_id, _E.old_value, rn)
-        .where(_E.pipeline_id == pipeline_id, _E.at > moment, _E.deal_id.is_not(None), _category().is_not(None))
-        .subquery()
-    )
-    out: dict[int, dict[str, Any]] = {}
-    for row in conn.execute(select(inner).where(inner.c.rn == 1)):
-        out.setdefault(row.deal_id, {})[row.cat] = row
-    return out
+def _edit(field_name: str) -> ColumnElement[bool]:
+    return and_(_E.kind == "edit", _E.field == field_name)
 
 
-def _rewind(now_state: DealState, first: dict[str, Any] | None, currency_ok: bool) -> DealState:
-    """The state before the first events in `first` (the state at the moment they were read after)."""
-    if not first:
+def _count(cond: ColumnElement[bool]) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _first(cond: ColumnElement[bool], payload: Any) -> Any:
+    """The payload of the earliest event matching `cond`, as `sortable_at(at)|payload` (None without one)."""
+    return func.min(case((cond, sortable_at(_E.at) + "|" + func.coalesce(payload, "")), else_=None))
+
+
+def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
+    """What rewinds a deal to a moment: the events after it (`after`) counted, summed or taken first."""
+    as_int = lambda c: func.coalesce(cast(c, BigInteger), 0)  # noqa: E731
+    return [
+        _count(and_(after, _E.kind == "create")).label(f"created_{tag}"),
+        _count(and_(after, _OPENS)).label(f"opened_{tag}"),
+        _count(and_(after, _CLOSES)).label(f"closed_{tag}"),
+        func.sum(case((and_(after, _edit("value")), as_int(_E.new_value) - as_int(_E.old_value)), else_=0))
+        .label(f"dvalue_{tag}"),
+        _first(and_(after, _edit("close")), _E.old_value).label(f"close_{tag}"),
+        _first(and_(after, _edit("owner")), _E.old_value).label(f"owner_{tag}"),
+        _first(and_(after, _STAGE_LEFT), cast(_E.from_stage_id, String)).label(f"stage_{tag}"),
+        _first(and_(after, _REOPENS), _E.old_value).label(f"reopened_{tag}"),
+    ]
+
+
+def _read_deals(conn: Any, pipeline_id: int, since: datetime, until: datetime, now: datetime) -> list[Any]:
+    """One row per deal open now or changed since `since`: its row now, and (one GROUP BY over the events after
+    `since`, read from the covering index ix_event_review) what rewinds it to `since` and to `until`."""
+    is_close = _edit("close")
+    push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
+                _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
+    columns = [
+        _E.deal_id.label("deal_id"),
+        *_moment_columns(true(), "s"),
+        *(_moment_columns(_E.at > until, "u") if until < now else []),
+        func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
+        _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
+        _count(push).label("pushes"),
+    ]
+    agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > since, _E.kind.in_(_KINDS))
+           .group_by(_E.deal_id).subquery())
+    deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
+                 _D.status)
+    rows = {r.id: r for r in conn.execute(select(*deal_cols, agg).join_from(agg, Deal.__table__,
+                                                                            _D.id == agg.c.deal_id))}
+    for r in conn.execute(select(*deal_cols).where(_D.pipeline_id == pipeline_id, _D.status == "open")):
+        rows.setdefault(r.id, r)
+    return list(rows.values())
+
+
+def _payload(first: str | None) -> str | None:
+    return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
+
+
+def _rewind(now_state: DealState, r: Any, tag: str, currency_ok: bool) -> DealState:
+    """The deal's state at the moment `tag` (s: since, u: until) from its state now and the events after it."""
+    created = getattr(r, f"created_{tag}", None)
+    if created is None:  # no event after the moment
         return now_state
     st = replace(now_state)
-    ev = first.get("status")
-    if ev is not None:
-        if ev.kind == "create":
-            st.status = "absent"
-        elif ev.kind in CLOSING:
+    if created:
+        st.status = "absent"
+    else:
+        is_open = (now_state.status == "open") - getattr(r, f"opened_{tag}") + getattr(r, f"closed_{tag}")
+        if is_open:
             st.status = "open"
-        else:  # reopen, or the undo of a close: closed before it, as recorded in old_value
-            st.status = ev.old_value if ev.old_value in ("won", "lost") else "won"
-    ev = first.get("value")
-    if ev is not None:
-        st.value = _int(ev.old_value) if currency_ok else 0
-    ev = first.get("close")
-    if ev is not None:
-        st.close = date.fromisoformat(ev.old_value) if ev.old_value else None
-    ev = first.get("owner")
-    if ev is not None:
-        st.owner = ev.old_value or ""
-    stage_ev = first.get("stage")
-    status_ev = first.get("status")
-    if status_ev is not None and status_ev.kind in ("won", "lost") and (
-        stage_ev is None or (status_ev.at, status_ev.id) < (stage_ev.at, stage_ev.id)
-    ):
-        stage_ev = status_ev
-    if stage_ev is not None and stage_ev.from_stage_id is not None:
-        st.stage_id = stage_ev.from_stage_id
-    elif status_ev is not None and status_ev.kind == "create" and status_ev.to_stage_id is not None:
-        st.stage_id = status_ev.to_stage_id  # for a deal created later: the stage it was created in
+        elif now_state.status == "open" or getattr(r, f"reopened_{tag}") is not None:
+            # closed then, reopened since: the first reopen records what it was (won or lost)
+            st.status = _payload(getattr(r, f"reopened_{tag}")) or "won"
+    if currency_ok:
+        st.value -= int(getattr(r, f"dvalue_{tag}") or 0)
+    close = getattr(r, f"close_{tag}")
+    if close is not None:
+        text = _payload(close)
+        st.close = date.fromisoformat(text) if text else None
+    owner = getattr(r, f"owner_{tag}")
+    if owner is not None:
+        st.owner = _payload(owner) or ""
+    stage = getattr(r, f"stage_{tag}")
+    if stage is not None and _payload(stage):
+        st.stage_id = int(_payload(stage) or 0)
+    elif created and r.create_stage is not None:
+        st.stage_id = r.create_stage  # a deal created later: the stage it was created in
     return st
-
-
-def _int(raw: str | None) -> int:
-    try:
-        return int(raw) if raw else 0
-    except ValueError:
-        return 0
 
 
 # -- the report --------------------------------------------------------------------------------------
@@ -209,18 +240,17 @@ def compute_changes(
         owner_key = _owner_key(s, p.id, owner)
         stages = {r.id: (r.name, r.position) for r in conn.execute(
             select(_S.id, _S.name, _S.position).where(_S.pipeline_id == p.id))}
-        after_since = _first_after(conn, p.id, start)
-        after_until = _first_after(conn, p.id, end) if end < now else {}
-        rows = _deal_rows(conn, p.id, start)
-        counts = _window_counts(conn, p.id, start, end)
+        rows = _read_deals(conn, p.id, start, end, now)
         states: dict[int, tuple[DealState, DealState]] = {}
+        counts: dict[int, tuple[int, int]] = {}
         for r in rows:
             ok = r.currency == info.currency
             current = DealState(r.status, (r.value_minor or 0) if ok else 0, r.expected_close, r.owner, r.stage_id)
-            at_end = _rewind(current, after_until.get(r.id), ok)
+            at_end = _rewind(current, r, "u", ok) if end < now else current
             if owner_key is not None and name_key(at_end.owner) != owner_key:
                 continue
-            states[r.id] = (_rewind(current, after_since.get(r.id), ok), at_end)
+            states[r.id] = (_rewind(current, r, "s", ok), at_end)
+            counts[r.id] = (int(getattr(r, "moves", 0) or 0), int(getattr(r, "pushes", 0) or 0))
         by_id = {r.id: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
         idle = _idle(conn, p.id, open_at_end, end, idle_days)
@@ -232,7 +262,6 @@ def compute_changes(
 
     in_period = _period_test(closing)
     bridge, start_value, end_value = _bridge(states, in_period)
-    soon_end = end.date() + timedelta(days=CLOSING_SOON_DAYS)
     moved, pushed, new, soon = [], [], [], []
     for deal_id, (a, b) in states.items():
         moves, pushes = counts.get(deal_id, (0, 0))
@@ -246,7 +275,7 @@ def compute_changes(
                               direction="forward" if after[1] > before[1] else "back"))
         if pushes:
             pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
-        if b.status == "open" and b.close is not None and end.date() <= b.close <= soon_end:
+        if b.status == "open" and closes_within(b.close, end.date(), CLOSING_SOON_DAYS):
             soon.append(line(deal_id, b, expected_close=b.close))
     idle_lines = [line(i, states[i][1], idle_days=int(clock.days_between(last, end)) if last else None,
                        last_touch=last) for i, last in idle]
@@ -271,32 +300,6 @@ def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
     return key
 
 
-def _deal_rows(conn: Any, pipeline_id: int, since: datetime) -> list[Any]:
-    """The deals open now and those changed since `since` (every other deal is closed at both moments)."""
-    changed = select(_E.deal_id).where(_E.pipeline_id == pipeline_id, _E.at > since, _category().is_not(None))
-    q = select(_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
-               _D.status).where(_D.pipeline_id == pipeline_id, or_(_D.status == "open", _D.id.in_(changed)))
-    return list(conn.execute(q))
-
-
-def _window_counts(conn: Any, pipeline_id: int, since: datetime, until: datetime) -> dict[int, tuple[int, int]]:
-    """deal id -> (stage moves, close dates pushed later) between the two moments."""
-    is_close = and_(_E.kind == "edit", _E.field == "close")
-    push = and_(is_close, _E.old_value.is_not(None), _E.old_value != "", _E.new_value.is_not(None),
-                _E.new_value > _E.old_value)  # ISO dates compare as text
-    q = (
-        select(_E.deal_id, func.sum(case((_E.kind == "move", 1), else_=0)), func.sum(case((push, 1), else_=0)))
-        .where(_E.pipeline_id == pipeline_id, _E.at > since, _E.at <= until, or_(_E.kind == "move", is_close))
-        .group_by(_E.deal_id)
-    )
-    return {d: (int(m or 0), int(pu or 0)) for d, m, pu in conn.execute(q)}
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
-
-
 def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, days: int
           ) -> list[tuple[int, datetime | None]]:
     """(deal id, last event or activity up to `until`) of the open deals with neither in the last `days` days."""
@@ -306,16 +309,8 @@ def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, day
     active |= {d for (d,) in conn.execute(select(_A.deal_id).where(
         _A.pipeline_id == pipeline_id, _A.at > cutoff, _A.at <= until).distinct())}
     idle_ids = [i for i in open_ids if i not in active]
-    last: dict[int, datetime] = {}
-    for chunk in _chunks(idle_ids):
-        for table, kind_ok in ((_E, _E.kind != "reorder"), (_A, True)):
-            q = (select(table.deal_id, func.max(table.at)).where(table.deal_id.in_(chunk), table.at <= until,
-                                                                  kind_ok).group_by(table.deal_id))
-            for d, at in conn.execute(q):
-                if at is not None:
-                    at = clock.as_utc(at)
-                    last[d] = max(last.get(d, at), at)
-    return [(i, last.get(i)) for i in idle_ids]
+    last = last_touches(conn, idle_ids, until)
+    return [(i, last.get(i)) for i in idle_ids if is_idle(last.get(i), until, days)]
 
 
 def _period_test(closing: tuple[date, date] | None) -> Any:
@@ -341,9 +336,9 @@ def _bridge(states: dict[int, tuple[DealState, DealState]], in_period: Any) -> t
         end_value += b.value if counted_b else 0
         closes = b.status in CLOSING and in_period(b.close)
         if not counted_a:
-            if not (counted_b or (closes and a.status != "won" and a.status != "lost")):
+            if not (counted_b or (closes and a.status in ("open", "absent"))):
                 continue
-            add(ENTERING["closed" if a.status in ("won", "lost") else a.status], deal_id, b.value)
+            add(ENTERING["closed" if a.status in CLOSING else a.status], deal_id, b.value)
             if counted_b:
                 continue
         elif b.value != a.value:

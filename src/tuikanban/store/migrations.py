@@ -43,13 +43,17 @@ def _to_3(conn: Any) -> None:
 
 
 def _to_4(conn: Any) -> None:
-    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items, each user's last review."""
-    from tuikanban.store.tables import DealCheck, ReviewMark
+    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items, each user's last review,
+    and a covering index for the review of changes."""
+    from tuikanban.store.tables import DealCheck, Event, ReviewMark
 
     _add_column(conn, "stage", Column("required", Text, nullable=False, server_default=""))
     _add_column(conn, "stage", Column("checklist", Text, nullable=False, server_default=""))
     for table in (ReviewMark.__table__, DealCheck.__table__):  # type: ignore[attr-defined]
         table.create(conn, checkfirst=True)
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name == "ix_event_review":
+            index.create(conn, checkfirst=True)
 
 
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4}
