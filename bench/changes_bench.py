@@ -46,16 +46,19 @@ def main(argv: list[str] | None = None) -> None:
     since = clock.now() - timedelta(days=args.days)
     compute_changes(db, None, since=since)  # warm the page and statement caches
 
-    def timed(fn: Any) -> tuple[list[float], Any]:
-        walls, result = [], None
+    def timed(fn: Any) -> tuple[tuple[list[float], list[float]], Any]:
+        walls, cpus, result = [], [], None
         for _ in range(args.runs):
-            w0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             result = fn()
             walls.append(time.perf_counter() - w0)
-        return walls, result
+            cpus.append(time.process_time() - c0)
+        return (walls, cpus), result
 
-    def ms(walls: list[float]) -> str:
-        return f"median {statistics.median(walls) * 1000:.0f} ms (worst {max(walls) * 1000:.0f})"
+    def ms(times: tuple[list[float], list[float]]) -> str:
+        walls, cpus = times
+        return (f"median {statistics.median(walls) * 1000:.0f} ms wall (worst {max(walls) * 1000:.0f}), "
+                f"{statistics.median(cpus) * 1000:.0f} ms CPU")
 
     walls, report = timed(lambda: compute_changes(db, None, since=since))
     o_walls, _ = timed(lambda: compute_changes(db, None, since=since, owner="alice"))

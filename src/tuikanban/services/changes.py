@@ -76,7 +76,7 @@ class Bucket:
     deals: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DealLine:
     """A deal in one of the review lists, with what the list is about in `detail`."""
 
@@ -163,49 +163,51 @@ def _read_deals(conn: Any, pipeline_id: int, since: datetime, until: datetime, n
         _count(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > since, _E.kind.in_(_KINDS))
+           .with_hint(Event.__table__, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
            .group_by(_E.deal_id).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
-    rows = {r.id: r for r in conn.execute(select(*deal_cols, agg).join_from(agg, Deal.__table__,
-                                                                            _D.id == agg.c.deal_id))}
+    rows = {r[0]: tuple(r) for r in conn.execute(
+        select(*deal_cols, agg).join_from(agg, Deal.__table__, _D.id == agg.c.deal_id))}
     for r in conn.execute(select(*deal_cols).where(_D.pipeline_id == pipeline_id, _D.status == "open")):
-        rows.setdefault(r.id, r)
+        rows.setdefault(r[0], tuple(r))
     return list(rows.values())
+
+
+# positions in a row of _read_deals: the deal's columns, then (when it changed) the event aggregates
+_ID, _TITLE, _OWNER, _VALUE, _CUR, _CLOSE, _STAGE, _STATUS, _AGG = range(9)
+_MOMENT = 8  # columns per moment in _moment_columns
+_SINCE, _UNTIL = _AGG + 1, _AGG + 1 + _MOMENT
 
 
 def _payload(first: str | None) -> str | None:
     return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
 
 
-def _rewind(now_state: DealState, r: Any, tag: str, currency_ok: bool) -> DealState:
-    """The deal's state at the moment `tag` (s: since, u: until) from its state now and the events after it."""
-    created = getattr(r, f"created_{tag}", None)
-    if created is None:  # no event after the moment
+def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency_ok: bool) -> DealState:
+    """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`)."""
+    if len(r) <= _AGG:  # no event since
         return now_state
+    created, opened, closed, dvalue, close, owner, stage, reopened = r[at:at + _MOMENT]
     st = replace(now_state)
     if created:
         st.status = "absent"
-    else:
-        is_open = (now_state.status == "open") - getattr(r, f"opened_{tag}") + getattr(r, f"closed_{tag}")
-        if is_open:
-            st.status = "open"
-        elif now_state.status == "open" or getattr(r, f"reopened_{tag}") is not None:
-            # closed then, reopened since: the first reopen records what it was (won or lost)
-            st.status = _payload(getattr(r, f"reopened_{tag}")) or "won"
-    if currency_ok:
-        st.value -= int(getattr(r, f"dvalue_{tag}") or 0)
-    close = getattr(r, f"close_{tag}")
+    elif (now_state.status == "open") - opened + closed > 0:
+        st.status = "open"
+    elif now_state.status == "open" or reopened is not None:
+        # closed then, reopened since: the first reopen records what it was (won or lost)
+        st.status = _payload(reopened) or "won"
+    if currency_ok and dvalue:
+        st.value -= int(dvalue)
     if close is not None:
         text = _payload(close)
         st.close = date.fromisoformat(text) if text else None
-    owner = getattr(r, f"owner_{tag}")
     if owner is not None:
         st.owner = _payload(owner) or ""
-    stage = getattr(r, f"stage_{tag}")
     if stage is not None and _payload(stage):
         st.stage_id = int(_payload(stage) or 0)
-    elif created and r.create_stage is not None:
-        st.stage_id = r.create_stage  # a deal created later: the stage it was created in
+    elif created and r[-3] is not None:
+        st.stage_id = r[-3]  # a deal created later: the stage it was created in
     return st
 
 
@@ -244,21 +246,22 @@ def compute_changes(
         states: dict[int, tuple[DealState, DealState]] = {}
         counts: dict[int, tuple[int, int]] = {}
         for r in rows:
-            ok = r.currency == info.currency
-            current = DealState(r.status, (r.value_minor or 0) if ok else 0, r.expected_close, r.owner, r.stage_id)
-            at_end = _rewind(current, r, "u", ok) if end < now else current
+            ok = r[_CUR] == info.currency
+            current = DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
+            at_end = _rewind(current, r, _UNTIL, ok) if end < now else current
             if owner_key is not None and name_key(at_end.owner) != owner_key:
                 continue
-            states[r.id] = (_rewind(current, r, "s", ok), at_end)
-            counts[r.id] = (int(getattr(r, "moves", 0) or 0), int(getattr(r, "pushes", 0) or 0))
-        by_id = {r.id: r for r in rows}
+            states[r[_ID]] = (_rewind(current, r, _SINCE, ok), at_end)
+            if len(r) > _AGG:
+                counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
+        by_id = {r[_ID]: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
         idle = _idle(conn, p.id, open_at_end, end, idle_days)
 
     def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
         r = by_id[deal_id]
-        return DealLine(deal_id, r.title, st.owner, stages.get(st.stage_id, ("?", 0))[0],
-                        r.value_minor if r.currency == info.currency else None, detail)
+        return DealLine(deal_id, r[_TITLE], st.owner, stages.get(st.stage_id, ("?", 0))[0],
+                        r[_VALUE] if r[_CUR] == info.currency else None, detail)
 
     in_period = _period_test(closing)
     bridge, start_value, end_value = _bridge(states, in_period)
