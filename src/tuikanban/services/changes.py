@@ -26,7 +26,7 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -189,7 +189,7 @@ def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency_ok: bool
     if len(r) <= _AGG:  # no event since
         return now_state
     created, opened, closed, dvalue, close, owner, stage, reopened = r[at:at + _MOMENT]
-    st = replace(now_state)
+    st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
     if created:
         st.status = "absent"
     elif (now_state.status == "open") - opened + closed > 0:
