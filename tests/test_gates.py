@@ -116,7 +116,7 @@ def test_services_create_reopen_and_next_step(db: Database, fixed_now: str) -> N
     win_deal(db, d.id, user="ann")
     nobody = create_deal(db, p.id, "Globex", user="ann", owner="")
     win_deal(db, nobody.id, user="ann")
-    with pytest.raises(GateError, match="^Proposal needs an owner$"):
+    with pytest.raises(GateError, match=r"^Proposal needs an owner$"):
         reopen_deal(db, nobody.id, "Proposal", user="ann")
     reopen_deal(db, nobody.id, "Proposal", user="ann", force_reason="cleanup")
     set_gate(db, p.id, "Proposal", require="none")

@@ -46,8 +46,10 @@ from tuikanban.store.engine import Database
 from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at
 from tuikanban.store.tables import Activity, Deal, Event, Stage
 
-_D = Deal.__table__.c  # type: ignore[attr-defined]
-_E = Event.__table__.c  # type: ignore[attr-defined]
+_DEAL = Deal.__table__  # type: ignore[attr-defined]
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+_D = _DEAL.c
+_E = _EVENT.c
 _A = Activity.__table__.c  # type: ignore[attr-defined]
 _S = Stage.__table__.c  # type: ignore[attr-defined]
 
@@ -163,12 +165,12 @@ def _read_deals(conn: Any, pipeline_id: int, since: datetime, until: datetime, n
         _count(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > since, _E.kind.in_(_KINDS))
-           .with_hint(Event.__table__, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
+           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
            .group_by(_E.deal_id).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
     rows = {r[0]: tuple(r) for r in conn.execute(
-        select(*deal_cols, agg).join_from(agg, Deal.__table__, _D.id == agg.c.deal_id))}
+        select(*deal_cols, agg).join_from(agg, _DEAL, _D.id == agg.c.deal_id))}
     for r in conn.execute(select(*deal_cols).where(_D.pipeline_id == pipeline_id, _D.status == "open")):
         rows.setdefault(r[0], tuple(r))
     return list(rows.values())
