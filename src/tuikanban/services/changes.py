@@ -26,6 +26,7 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -150,21 +151,21 @@ def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
     ]
 
 
-def _read_deals(conn: Any, pipeline_id: int, since: datetime, until: datetime, now: datetime) -> list[Any]:
-    """One row per deal open now or changed since `since`: its row now, and (one GROUP BY over the events after
-    `since`, read from the covering index ix_event_review) what rewinds it to `since` and to `until`."""
+def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until: datetime) -> list[Any]:
+    """One row per deal open now or changed since the first of `moments` (ascending): its row now and, from one
+    GROUP BY over the events after that moment (read from the covering index ix_event_review), what rewinds it to
+    each moment; stage moves and close-date pushes are counted up to `until`."""
     is_close = _edit("close")
     push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
                 _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
     columns = [
         _E.deal_id.label("deal_id"),
-        *_moment_columns(true(), "s"),
-        *(_moment_columns(_E.at > until, "u") if until < now else []),
+        *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
         func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
         _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
         _count(push).label("pushes"),
     ]
-    agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > since, _E.kind.in_(_KINDS))
+    agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
            .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
            .group_by(_E.deal_id).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
@@ -179,7 +180,27 @@ def _read_deals(conn: Any, pipeline_id: int, since: datetime, until: datetime, n
 # positions in a row of _read_deals: the deal's columns, then (when it changed) the event aggregates
 _ID, _TITLE, _OWNER, _VALUE, _CUR, _CLOSE, _STAGE, _STATUS, _AGG = range(9)
 _MOMENT = 8  # columns per moment in _moment_columns
-_SINCE, _UNTIL = _AGG + 1, _AGG + 1 + _MOMENT
+
+
+def _at(i: int) -> int:
+    """Where the aggregates of moment i start in a row of _read_deals."""
+    return _AGG + 1 + i * _MOMENT
+
+
+def _current(r: tuple[Any, ...], currency: str) -> DealState:
+    ok = r[_CUR] == currency
+    return DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
+
+
+def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency: str
+              ) -> dict[int, list[DealState]]:
+    """deal id -> its state at each of `moments` (ascending), for every deal open at one of them or now."""
+    rows = _read_deals(conn, pipeline_id, moments, moments[-1])
+    out: dict[int, list[DealState]] = {}
+    for r in rows:
+        now_state = _current(r, currency)
+        out[r[_ID]] = [_rewind(now_state, r, _at(i), r[_CUR] == currency) for i in range(len(moments))]
+    return out
 
 
 def _payload(first: str | None) -> str | None:
@@ -244,16 +265,16 @@ def compute_changes(
         owner_key = _owner_key(s, p.id, owner)
         stages = {r.id: (r.name, r.position) for r in conn.execute(
             select(_S.id, _S.name, _S.position).where(_S.pipeline_id == p.id))}
-        rows = _read_deals(conn, p.id, start, end, now)
+        rows = _read_deals(conn, p.id, [start, end] if end < now else [start], end)
         states: dict[int, tuple[DealState, DealState]] = {}
         counts: dict[int, tuple[int, int]] = {}
         for r in rows:
             ok = r[_CUR] == info.currency
-            current = DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
-            at_end = _rewind(current, r, _UNTIL, ok) if end < now else current
+            current = _current(r, info.currency)
+            at_end = _rewind(current, r, _at(1), ok) if end < now else current
             if owner_key is not None and name_key(at_end.owner) != owner_key:
                 continue
-            states[r[_ID]] = (_rewind(current, r, _SINCE, ok), at_end)
+            states[r[_ID]] = (_rewind(current, r, _at(0), ok), at_end)
             if len(r) > _AGG:
                 counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
         by_id = {r[_ID]: r for r in rows}
@@ -387,5 +408,5 @@ def changes_json(r: ChangesReport) -> dict[str, Any]:
 
 
 __all__ = [
-    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "changes_json", "compute_changes",
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "changes_json", "compute_changes", "states_at",
 ]
