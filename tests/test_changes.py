@@ -202,3 +202,16 @@ def test_parse_period() -> None:
     for bad in ("2027-13", "Q1", "2027-Q5"):
         with pytest.raises(ValidationError):
             parse_period(bad, today=today)
+
+
+def test_digest_formats_and_never_records_a_review(history: Any) -> None:
+    md = ok(history, "digest", "--format", "markdown")
+    assert "| open at the start | $42,000 | |" in md
+    assert "| - won | $9,000 | 2, 6 |" in md and "| **open at the end** | **$29,000** | |" in md
+    assert "## Close date pushed: 1\n- #1 Acme (tester, Proposal, $12,000): 2 pushes, now 2026-05-01" in md
+    assert json.loads(ok(history, "digest", "--format", "json", "--since", "7d")) == changes(history, "--since", "7d")
+    assert "open at the start" in ok(history, "digest")
+    r = history("changes", "--since", "last-review")
+    assert r.code == 1  # the digests above recorded nothing
+    r = history("digest", "--format", "html")
+    assert r.code == 1 and r.err.strip() == "--format takes text, markdown or json, not 'html'."

@@ -121,6 +121,75 @@ def render_changes(r: Any) -> list[Any]:
     return parts
 
 
+@app.command("digest")
+def digest(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="From: a date, an ISO time, 7d, last-monday.")] = "7d",
+    pipeline: PipelineOpt = None,
+    owner: OwnerOpt = None,
+    idle_days: IdleOpt = 14,
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+) -> None:
+    """The review in a form a scheduled job can mail (never recorded as anyone's last review)."""
+    from tuikanban.domain.errors import ValidationError
+    from tuikanban.services.changes import changes_json
+
+    kind = fmt.strip().lower()
+    if kind not in ("text", "markdown", "json"):
+        raise ValidationError(f"--format takes text, markdown or json, not '{fmt}'.")
+    st = state(ctx)
+    report = build_report(st, pipeline if pipeline is not None else st.pipeline, since, None, owner, None, idle_days)
+    if kind == "json":
+        emit_json(changes_json(report))
+    elif kind == "markdown":
+        out.print(Text(digest_markdown(report)), soft_wrap=True)
+    else:
+        for i, part in enumerate(render_changes(report)):
+            if i:
+                out.print()
+            out.print(part)
+
+
+_MD_SPECIAL = set("\\`*_[]<>#|!")  # user text never starts a line, so -, + and . stay plain
+
+
+def _md(text: str) -> str:
+    """User text made literal in Markdown (one line, special characters escaped)."""
+    from tuikanban.domain.text import display
+
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in display(text, max_length=120))
+
+
+def digest_markdown(r: Any) -> str:
+    money = lambda minor: format_money(minor, r.currency)  # noqa: E731
+    lines = [f"# {_md(r.pipeline.name)}: changes from {r.since:%Y-%m-%d %H:%M} to {r.until:%Y-%m-%d %H:%M} UTC",
+             ""]
+    if r.owner:
+        lines += [f"Owner: {_md(r.owner)}", ""]
+    lines += ["| | value | deals |", "|---|---:|---|", f"| open at the start | {money(r.start_value_minor)} | |"]
+    for key, b in r.bridge.items():
+        if b.deals or key not in ("pulled_in", "pushed_out", "deleted"):
+            sign, label = BUCKET_LABELS[key]
+            lines.append(f"| {sign} {label} | {money(b.value_minor)} | {_ids(b.deals)} |")
+    lines += [f"| **open at the end** | **{money(r.end_value_minor)}** | |", ""]
+    sections = (
+        ("New deals", r.new, lambda x: x.detail["status"]),
+        ("Moved", r.moved, lambda x: f"{_md(x.detail['from_stage'])} → {_md(x.detail['to_stage'])} "
+                                     f"({x.detail['direction']})"),
+        ("Close date pushed", r.pushed, lambda x: f"{plural(x.detail['pushes'], 'push', 'pushes')}, now "
+                                                 f"{_d(x.detail['close_after'])}"),
+        (f"Idle {r.idle_days}+ days", r.idle, lambda x: "never touched" if x.detail["idle_days"] is None
+         else f"{x.detail['idle_days']} days"),
+        ("Closing in the next 30 days", r.closing_soon, lambda x: _d(x.detail["expected_close"])),
+    )
+    for title, rows, fn in sections:
+        lines.append(f"## {title}: {len(rows)}")
+        lines += [f"- #{x.id} {_md(x.title)} ({_md(x.owner)}, {_md(x.stage)}, {money(x.value_minor)}): {fn(x)}"
+                  for x in rows]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def _ids(ids: tuple[int, ...], limit: int = 12) -> str:
     shown = ", ".join(str(i) for i in ids[:limit])
     return shown + (f" … (+{len(ids) - limit})" if len(ids) > limit else "")
@@ -130,4 +199,4 @@ def _d(value: Any) -> str:
     return value.isoformat() if value is not None else "none"
 
 
-__all__ = ["build_report", "changes", "render_changes"]
+__all__ = ["build_report", "changes", "digest", "digest_markdown", "render_changes"]
