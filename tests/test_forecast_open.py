@@ -96,3 +96,11 @@ def test_monte_carlo_levels() -> None:
     # won 90 % of the time: about 1,000 of 10,000 trials are 0, so the 15th and 50th percentiles are 100 and
     # the 5th is 0
     assert monte_carlo([(100, Fraction(9, 10))], trials=10_000, seed=7) == (100, 100, 0)
+
+
+def test_normal_levels_for_large_pipelines() -> None:
+    from tuikanban.services.forecast_open import _trials, normal_levels
+
+    # four deals of 100 at 50 %: mean 200, sd sqrt(4 x 100^2 x 0.25) = 100; z(0.15) = -1.0364, z(0.05) = -1.6449
+    assert normal_levels([(100, Fraction(1, 2))] * 4) == (200, 96, 36)
+    assert _trials(100) == 10_000 and _trials(1_000) == 1_000 and _trials(2_001) == 0
