@@ -211,8 +211,8 @@ def _backtest(conn: Any, pipeline_id: int, currency: str, now: datetime, window_
                                               _D.closed_at <= t)).one()
         learned = learned_stages(conn, pipeline_id, t - timedelta(days=window_days), t)
         last: date = horizon_end.date()
-        open_then = [(st[i].value, st[i].stage_id) for st in states.values()
-                     if st[i].status == "open" and st[i].close is not None and st[i].close <= last]
+        open_then = [(x.value, x.stage_id) for x in (st[i] for st in states.values())
+                     if x.status == "open" and x.close is not None and x.close <= last]
         by_method = {}
         for method in METHODS:
             probs = probabilities(learned, method)
