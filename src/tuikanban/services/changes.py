@@ -194,13 +194,48 @@ def _current(r: tuple[Any, ...], currency: str) -> DealState:
 
 def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency: str
               ) -> dict[int, list[DealState]]:
-    """deal id -> its state at each of `moments` (ascending), for every deal open at one of them or now."""
-    rows = _read_deals(conn, pipeline_id, moments, moments[-1])
+    """deal id -> its state at each of `moments` (ascending), for every deal open at one of them or now.
+
+    The events after the first moment are grouped per deal and per slice between two moments (one CASE per event,
+    not one per event and moment); each moment's aggregates are then the slices after it, added up in Python."""
+    n = len(moments)
+    bucket = case(*((_E.at > moments[i], i) for i in range(n - 1, 0, -1)), else_=0).label("bucket")
+    agg = (select(_E.deal_id, bucket, *_moment_columns(true(), "b"),
+                  func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)))
+           .where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
+           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")
+           .group_by(_E.deal_id, bucket))
+    slices: dict[int, dict[int, tuple[Any, ...]]] = {}
+    for row in conn.execute(agg):
+        slices.setdefault(row[0], {})[row[1]] = tuple(row[2:])
+    deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
+                 _D.status)
+    touched = select(_E.deal_id).where(_E.pipeline_id == pipeline_id, _E.at > moments[0])
+    q = select(*deal_cols).where(_D.pipeline_id == pipeline_id, or_(_D.status == "open", _D.id.in_(touched)))
     out: dict[int, list[DealState]] = {}
-    for r in rows:
-        now_state = _current(r, currency)
-        out[r[_ID]] = [_rewind(now_state, r, _at(i), r[_CUR] == currency) for i in range(len(moments))]
+    for r in conn.execute(q):
+        now_state = _current(tuple(r), currency)
+        by_slice = slices.get(r[0])
+        if by_slice is None:
+            out[r[0]] = [now_state] * n
+            continue
+        row = (*tuple(r), r[0], *_suffixes(by_slice, n), max((x[-1] or 0) for x in by_slice.values()) or None, 0, 0)
+        out[r[0]] = [_rewind(now_state, row, _at(i), r[_CUR] == currency) for i in range(n)]
     return out
+
+
+def _suffixes(by_slice: dict[int, tuple[Any, ...]], n: int) -> list[Any]:
+    """The _moment_columns of each moment i from the per-slice ones: counts and sums added over slices >= i, the
+    first event taken from the earliest slice >= i that has one."""
+    acc: tuple[Any, ...] = (0, 0, 0, 0, None, None, None, None)
+    per_moment: list[tuple[Any, ...]] = [acc] * n
+    for i in range(n - 1, -1, -1):
+        b = by_slice.get(i)
+        if b is not None:
+            acc = (*(int(b[k] or 0) + int(acc[k] or 0) for k in range(4)),
+                   *(b[k] if b[k] is not None else acc[k] for k in range(4, _MOMENT)))
+        per_moment[i] = acc
+    return [v for m in per_moment for v in m]
 
 
 def _payload(first: str | None) -> str | None:
