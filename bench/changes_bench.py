@@ -4,7 +4,8 @@
     python bench/changes_bench.py --db /tmp/big.db     # an existing database (from bench/gen.py)
 
 Prints the median and worst of several runs of `compute_changes` (the bridge, moved, pushed, new, idle and
-closing-soon lists), with and without an owner filter and a closing period.
+closing-soon lists), with and without an owner filter and a closing period; then, once, the open-deal forecast
+with its 12-point backtest that `metrics --json` adds.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     o_walls, _ = timed(lambda: compute_changes(db, None, since=since, owner="alice"))
     period = parse_period("this-quarter", today=clock.now().date())
     c_walls, _ = timed(lambda: compute_changes(db, None, since=since, closing=period))
+    from tuikanban.services.forecast_open import open_forecast
+
+    args.runs = 1
+    f_walls, _ = timed(lambda: open_forecast(db, None, seed=1))
     db.close()
     touched = sum(len(b.deals) for b in report.bridge.values())
     print(f"database {args.db}; since {args.days} days; load average {os.getloadavg()[0]:.1f} on "
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"changes --since {args.days}d:              {ms(walls)} over {args.runs} runs")
     print(f"  with --owner alice:             {ms(o_walls)}")
     print(f"  with --closing this-quarter:    {ms(c_walls)}")
+    print(f"open-deal forecast and 12-point backtest (metrics --json): {ms(f_walls)}, one run")
 
 
 if __name__ == "__main__":
