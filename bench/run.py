@@ -7,6 +7,7 @@
   pseudo-terminal (/work/shared/tools/tui_timer.py or ../shared/tools/tui_timer.py), against a bare Textual app;
 - bench/metrics_bench.py: all metrics of one pipeline with 100,000 deals and 1,000,000 events;
 - bench/aging_bench.py: aging of 10,000 open deals with 1,000,000 events;
+- bench/changes_bench.py: `changes --since 90d` with 100,000 deals and 1,000,000 events;
 - bench/concurrency_bench.py: moves per second that four processes sustain on one file, no limit exceeded.
 Databases are generated with bench/gen.py and cached in the temp folder.
 """
@@ -35,11 +36,13 @@ def main() -> None:
         codes.append(run("board_bench.py", "--sizes", "10,10000", "--runs", "3", "--keys", "10"))
         codes.append(run("metrics_bench.py", "--runs", "3"))
         codes.append(run("aging_bench.py", "--runs", "3"))
+        codes.append(run("changes_bench.py", "--runs", "3"))
         codes.append(run("concurrency_bench.py", "--seconds", "5"))
     else:
         codes.append(run("board_bench.py"))
         codes.append(run("metrics_bench.py"))
         codes.append(run("aging_bench.py"))
+        codes.append(run("changes_bench.py"))
         codes.append(run("concurrency_bench.py"))
     sys.exit(max(codes))
 

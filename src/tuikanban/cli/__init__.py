@@ -11,7 +11,7 @@ from rich.text import Text
 
 from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
 from tuikanban.cli.common import State, current_user, err, fail
-from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.errors import GateError, TuikanbanError, WipLimitError
 
 app = typer.Typer(
     name="tuikanban",
@@ -66,6 +66,7 @@ def _register() -> None:
         lifecycle,
         metrics,
         restore,
+        review,
         settings,
         tasks,
         team,
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     except TuikanbanError as exc:
         message = str(exc)
         args = argv if argv is not None else sys.argv[1:]
-        if isinstance(exc, WipLimitError) and "--force" not in args and _forceable(args):
+        if isinstance(exc, WipLimitError | GateError) and "--force" not in args and _forceable(args):
             message += "; add --force --reason TEXT to override it"
         err.print(_safe(message), highlight=False)  # messages may quote user text: never raw control sequences
         sys.exit(1)

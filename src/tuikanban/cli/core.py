@@ -101,8 +101,13 @@ def stage_set(
     exit_criteria: Annotated[str | None, typer.Option("--exit-criteria", help="Shown when a deal enters.")] = None,
     clear: Annotated[list[str] | None, typer.Option(
         "--clear", help="Remove a setting: wip-max, wip-min, rep-wip-max, expected-days.")] = None,
+    require: Annotated[str | None, typer.Option(
+        "--require", help="Fields a deal needs to enter: value,close,company,contact,owner,next_step (none clears).")]
+    = None,
+    checklist: Annotated[str | None, typer.Option(
+        "--checklist", help='Exit-criteria checklist, items separated by ";" ("" clears).')] = None,
 ) -> None:
-    """Set a stage's WIP limits, aging baseline, probability or exit criteria."""
+    """Set a stage's WIP limits, aging baseline, probability, exit criteria, gate and checklist."""
     from tuikanban.domain.errors import ValidationError
     from tuikanban.services.pipelines import UNSET, set_stage
 
@@ -119,11 +124,24 @@ def stage_set(
         "exit_criteria": UNSET if exit_criteria is None else exit_criteria,
     }
     st = set_stage(state(ctx).db(), _pipeline(ctx, pipeline), stage, **settings)
+    gate_note = _set_gate(ctx, pipeline, stage, require, checklist)
     parts = [
         f"WIP max {_none(st.wip_max)}", f"WIP min {_none(st.wip_min)}", f"per-rep max {_none(st.rep_wip_max)}",
         f"expected days {_none(st.expected_days)}", f"probability {st.probability}%",
     ]
-    say("Stage ", cell(st.name), ": " + ", ".join(parts) + ".")
+    say("Stage ", cell(st.name), ": " + ", ".join(parts) + "." + gate_note)
+
+
+def _set_gate(ctx: typer.Context, pipeline: str | None, stage: str, require: str | None,
+              checklist: str | None) -> str:
+    """Apply --require / --checklist; returns what the stage now requires and lists, for the confirmation."""
+    if require is None and checklist is None:
+        return ""
+    from tuikanban.services.gates import set_gate
+
+    g = set_gate(state(ctx).db(), _pipeline(ctx, pipeline), stage, require=require, checklist=checklist)
+    return (f" Requires {', '.join(g.requires) or 'nothing'}; checklist: "
+            f"{'; '.join(g.checklist) or 'none'}.")
 
 
 @stage_app.command("add")
@@ -149,26 +167,33 @@ def stage_add(
 def stage_list(ctx: typer.Context, pipeline: PipelineOpt = None, as_json: JsonOpt = False) -> None:
     """List the stages with their limits and live counts."""
     from tuikanban.domain.wip import wip_state
+    from tuikanban.services.gates import stage_gates
     from tuikanban.services.pipelines import stage_rows
 
     p, rows = stage_rows(state(ctx).db(), _pipeline(ctx, pipeline))
+    gates = stage_gates(state(ctx).db(), p.id)
     if as_json:
         emit_json({"pipeline": p.name, "stages": [
             {"name": r.stage.name, "position": r.stage.position + 1, "open_deals": r.open_deals,
              "open_value": to_json_number(r.open_value_minor, p.currency), "wip_max": r.stage.wip_max,
              "wip_min": r.stage.wip_min, "rep_wip_max": r.stage.rep_wip_max,
              "expected_days": r.stage.expected_days, "probability": r.stage.probability,
-             "exit_criteria": r.stage.exit_criteria,
+             "exit_criteria": r.stage.exit_criteria, "requires": list(gates[r.stage.id].requires),
+             "checklist": list(gates[r.stage.id].checklist),
              "wip_state": wip_state(r.open_deals, r.stage.wip_max, r.stage.wip_min).value} for r in rows]})
         return
-    t = table("#", "Stage", "WIP", "Min", "Per rep", "Value", "Expected days", "Prob")
+    gated = any(g.requires or g.checklist for g in gates.values())
+    t = table("#", "Stage", "WIP", "Min", "Per rep", "Value", "Expected days", "Prob",
+              *(("Requires", "Checklist") if gated else ()))
     styles = {"at_limit": "bold red", "over": "bold reverse red", "under": "yellow", "ok": ""}
     for r in rows:
         st = wip_state(r.open_deals, r.stage.wip_max, r.stage.wip_min)
         t.add_row(str(r.stage.position + 1), cell(r.stage.name),
                   typer_text(counter_text(r.open_deals, r.stage.wip_max), styles[st.value]),
                   _dash(r.stage.wip_min), _dash(r.stage.rep_wip_max), format_money(r.open_value_minor, p.currency),
-                  _dash(r.stage.expected_days), f"{r.stage.probability}%")
+                  _dash(r.stage.expected_days), f"{r.stage.probability}%",
+                  *((", ".join(gates[r.stage.id].requires) or "-", cell("; ".join(gates[r.stage.id].checklist) or "-"))
+                    if gated else ()))
     out.print(t)
 
 
@@ -271,8 +296,9 @@ def deal_move(
 
     st = state(ctx)
     result = move_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=_force(force, reason))
+    overridden = [what for what, used in (("WIP limit", result.forced), ("stage gate", result.gate_forced)) if used]
     say(f"Moved deal {deal_id} from ", cell(result.from_stage), " to ", cell(result.to_stage),
-              " (WIP limit overridden)." if result.forced else ".")
+        f" ({' and '.join(overridden)} overridden)." if overridden else ".")
     if result.exit_criteria:
         say("Exit criteria of ", cell(result.to_stage), ": ", cell(result.exit_criteria, 400))
 
@@ -368,17 +394,35 @@ def deal_list(
     ctx: typer.Context,
     pipeline: PipelineOpt = None,
     status: Annotated[str, typer.Option("--status", help="open, won, lost or all.")] = "open",
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's deals.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only deals in this stage.")] = None,
+    dtype: Annotated[str | None, typer.Option("--type", help="Only this deal type.")] = None,
+    closing_within: Annotated[int | None, typer.Option(
+        "--closing-within", help="Expected to close within DAYS from today.", metavar="DAYS")] = None,
+    idle_days: Annotated[int | None, typer.Option(
+        "--idle-days", help="No event or activity for N days.", metavar="N")] = None,
+    created_since: Annotated[str | None, typer.Option(
+        "--created-since", help="Created since WHEN: a date, an ISO time, 7d, last-monday.", metavar="WHEN")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="value, close, age or created (default: board order).")]
+    = "board",
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many deals.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List deals."""
-    from tuikanban.services.deals import list_deals
+    """List deals, filtered and sorted for a review."""
+    from tuikanban.domain.periods import parse_when
     from tuikanban.services.pipelines import get_pipeline
+    from tuikanban.services.review_lists import ReviewQuery, find_deals
 
     db = state(ctx).db()
     p = get_pipeline(db, _pipeline(ctx, pipeline))
     wanted = status.strip().lower()
-    deals = list_deals(db, p.id, status=wanted)
     now = clock.now()
+    query = ReviewQuery(
+        status=wanted, owner=owner, stage=stage, dtype=dtype, closing_within=closing_within, idle_days=idle_days,
+        created_since=parse_when(created_since, now=now, what="--created-since") if created_since else None,
+        sort=sort.strip().lower(), limit=limit,
+    )
+    deals = find_deals(db, p.id, query)
     if as_json:
         emit_json({"pipeline": p.name, "status": wanted, "deals": [deal_json(d, now) for d in deals]})
         return
@@ -430,6 +474,11 @@ def _event_text(e: Any, currency: str, type_names: dict[int, str]) -> str:
         return f"reopened in {e.to_stage}" if e.to_stage else "reopened"
     if e.kind == "wip_override":
         return f"WIP limit of {e.to_stage} overridden: {e.reason}"
+    if e.kind == "gate_override":
+        missing = f" (missing {e.new_value.replace(',', ', ')})" if e.new_value else ""
+        return f"stage gate of {e.to_stage} overridden{missing}: {e.reason}"
+    if e.kind == "check":
+        return f"ticked {e.new_value}" if e.new_value else f"unticked {e.old_value}"
     if e.kind == "undo":
         return f"undo: back in {e.to_stage}" if e.to_stage else "undo"
     if e.kind == "task":
@@ -463,6 +512,7 @@ def deal_show(
     from rich.table import Table
 
     from tuikanban.services.deals import deal_history, get_deal, list_activities
+    from tuikanban.services.gates import deal_gate, gate_json
     from tuikanban.services.pipelines import list_types
 
     db = state(ctx).db()
@@ -471,9 +521,11 @@ def deal_show(
     logged = list_activities(db, deal_id)
     tasks = sorted((a for a in logged if a.kind == "task"), key=lambda a: (a.due or a.at.date(), a.id))
     type_names = {t.id: t.name for t in list_types(db, d.pipeline_id)}
+    gate = deal_gate(db, deal_id)
     if as_json:
         doc = deal_json(d, clock.now())
         doc["notes"] = d.notes
+        doc["gate"] = gate_json(gate)
         doc["events"] = [{"kind": e.kind, "at": e.at.isoformat(), "user": e.user, "from": e.from_stage,
                           "to": e.to_stage, "field": e.field,
                           # a move's old_value is the card's previous rank (for undo), not a user-facing value
@@ -509,6 +561,11 @@ def deal_show(
         facts.add_row("Expected close", d.expected_close.isoformat())
     if d.notes:
         facts.add_row("Notes", Text(clean_text(d.notes, multiline=True).strip()))
+    if gate.requires:
+        facts.add_row("Gate", Text(f"{gate.stage} requires {', '.join(gate.requires)}; "
+                                   + (f"missing {', '.join(gate.missing)}" if gate.missing else "all present")))
+    for item, done in gate.checklist:
+        facts.add_row("Checklist", Text.assemble("[x] " if done else "[ ] ", cell(item, 200)))
     out.print(facts)
     t = table("When", "Who", "What", title="History")
     for e in history:
@@ -534,3 +591,20 @@ def _show_activities(logged: list[Any], tasks: list[Any]) -> None:
         for a in done:
             t.add_row(a.at.strftime("%Y-%m-%d %H:%M"), cell(a.user, one_line=True), a.kind, cell(a.subject, 120))
         out.print(t)
+
+
+@deal_app.command("check")
+def deal_check(
+    ctx: typer.Context,
+    deal_id: Annotated[int, typer.Argument(metavar="ID")],
+    item: Annotated[str, typer.Argument(help="The checklist item (its text or number).")],
+    undo: Annotated[bool, typer.Option("--undo", help="Untick the item.")] = False,
+    at: AtOpt = None,
+) -> None:
+    """Tick (or --undo untick) an exit-criteria item of the deal's current stage."""
+    from tuikanban.services.gates import tick
+
+    st = state(ctx)
+    name, changed = tick(st.db(), deal_id, item, user=st.user, undo=undo, at=at)
+    verb = "unticked" if undo else "ticked"
+    say(f"Deal {deal_id}: ", cell(name), f" {verb}." if changed else f" was already {verb}.")

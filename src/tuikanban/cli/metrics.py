@@ -166,7 +166,11 @@ def metrics(
     report = compute_metrics(st.db(), pipeline if pipeline is not None else st.pipeline,
                              window_days=window, owner=owner, deal_type=dtype, seed=seed)
     if as_json:
-        emit_json(metrics_json(report))
+        from tuikanban.services.forecast_open import open_forecast
+
+        doc = metrics_json(report)
+        doc.update(open_forecast(st.db(), report.pipeline.id, window_days=window, seed=seed, now=report.now))
+        emit_json(doc)
         return
     for i, part in enumerate(render_report(report)):
         if i:

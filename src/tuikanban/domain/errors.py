@@ -48,3 +48,12 @@ class DatabaseError(TuikanbanError):
 
 class ReadOnlyError(DatabaseError):
     """The database is open read-only, so nothing can be changed."""
+
+
+class GateError(TuikanbanError):
+    """A move, create or reopen refused because the target stage requires fields the deal lacks."""
+
+    def __init__(self, message: str, *, stage: str, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.missing = missing

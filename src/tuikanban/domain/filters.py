@@ -1,12 +1,28 @@
-"""The board's filter: free text plus `owner:NAME` and `type:NAME` terms. Shared by the board and the aging panel."""
+"""The board's filter: free text plus `owner:NAME`, `type:NAME`, `closing:<30d` (expected to close within 30 days)
+and `idle:>14d` (no event or activity for over 14 days) terms. Shared by the board, the aging panel and `deal list`."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from tuikanban.domain.models import DealView
 from tuikanban.domain.text import name_key
+
+_CLOSING = re.compile(r"^closing:<=?(\d{1,4})d?$", re.IGNORECASE)
+_IDLE = re.compile(r"^idle:>=?(\d{1,4})d?$", re.IGNORECASE)
+
+
+def closes_within(expected_close: date | None, today: date, days: int) -> bool:
+    """Expected to close from today to `days` days ahead, both included (an overdue date is not "closing")."""
+    return expected_close is not None and today <= expected_close <= today + timedelta(days=days)
+
+
+def is_idle(last_touch: datetime | None, now: datetime, days: int) -> bool:
+    """No event or activity for `days` days: the last touch is at or before now minus `days` (or never)."""
+    return last_touch is None or last_touch <= now - timedelta(days=days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,10 +30,13 @@ class DealFilter:
     text: str = ""
     owner: str = ""
     type_name: str = ""
+    closing_within: int | None = None  # closing:<30d
+    idle_over: int | None = None  # idle:>14d
 
     @property
     def active(self) -> bool:
-        return bool(self.text or self.owner or self.type_name)
+        return bool(self.text or self.owner or self.type_name or self.closing_within is not None
+                    or self.idle_over is not None)
 
     def describe(self) -> str:
         parts = []
@@ -27,10 +46,27 @@ class DealFilter:
             parts.append(f"owner:{self.owner}")
         if self.type_name:
             parts.append(f"type:{self.type_name}")
+        if self.closing_within is not None:
+            parts.append(f"closing:<{self.closing_within}d")
+        if self.idle_over is not None:
+            parts.append(f"idle:>{self.idle_over}d")
         return " ".join(parts)
 
-    def matches(self, deal: DealView) -> bool:
-        return self.matches_fields(deal.title, deal.company, deal.contact, deal.owner, deal.type_name)
+    def matches(self, deal: DealView, *, now: datetime | None = None, last_touch: datetime | None = None) -> bool:
+        """`last_touch` is the deal's last event or activity; without it, the later of entering its stage and its
+        last activity."""
+        if not self.matches_fields(deal.title, deal.company, deal.contact, deal.owner, deal.type_name):
+            return False
+        if now is None or (self.closing_within is None and self.idle_over is None):
+            return True
+        touch = last_touch or max(t for t in (deal.stage_entered_at, deal.last_activity_at) if t is not None)
+        return self.matches_review(deal.expected_close, touch, now)
+
+    def matches_review(self, expected_close: date | None, last_touch: datetime | None, now: datetime) -> bool:
+        """The `closing:` and `idle:` terms (True when neither is set)."""
+        if self.closing_within is not None and not closes_within(expected_close, now.date(), self.closing_within):
+            return False
+        return self.idle_over is None or is_idle(last_touch, now, self.idle_over)
 
     def matches_fields(self, title: str, company: str, contact: str, owner: str, type_name: str | None) -> bool:
         if self.owner and name_key(owner) != name_key(self.owner):
@@ -45,19 +81,26 @@ class DealFilter:
 
 
 def parse_filter(query: str) -> DealFilter:
-    """`acme owner:alice type:"new business"` -> DealFilter(text="acme", owner="alice", type_name="new business")."""
+    """`acme owner:alice type:"new business" closing:<30d idle:>14d` -> DealFilter(text="acme", owner="alice",
+    type_name="new business", closing_within=30, idle_over=14). A malformed `closing:`/`idle:` term is free text."""
     try:
         tokens = shlex.split(query)
     except ValueError:  # an unbalanced quote: take the words as typed
         tokens = query.replace('"', " ").replace("'", " ").split()
     words: list[str] = []
     owner = type_name = ""
+    closing: int | None = None
+    idle: int | None = None
     for tok in tokens:
         low = tok.lower()
-        if low.startswith("owner:"):
+        if (m := _CLOSING.match(tok)) is not None:
+            closing = int(m.group(1))
+        elif (m := _IDLE.match(tok)) is not None:
+            idle = int(m.group(1))
+        elif low.startswith("owner:"):
             owner = tok[6:].strip()
         elif low.startswith("type:"):
             type_name = tok[5:].strip()
         else:
             words.append(tok)
-    return DealFilter(" ".join(words).strip(), owner, type_name)
+    return DealFilter(" ".join(words).strip(), owner, type_name, closing, idle)

@@ -103,6 +103,7 @@ class MoveResult:
     to_stage: str
     exit_criteria: str = ""
     forced: bool = False
+    gate_forced: bool = False  # entered past a stage gate (logged as gate_override)
 
 
 @dataclass(slots=True)

@@ -11,11 +11,13 @@ from sqlmodel import Session, col, select
 
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
+from tuikanban.domain.gates import GateFields
 from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
 from tuikanban.domain.models import DealView, EventView, MoveResult
 from tuikanban.domain.money import exponent, format_money, normalise_currency, to_decimal
 from tuikanban.domain.stays import close_outcome, move_outcome
 from tuikanban.domain.text import clean_text
+from tuikanban.services import gates
 
 # Re-exported while the board still imports them from here: the activity functions (now services.activities)
 # and the field limits (now services.fields).
@@ -126,10 +128,14 @@ def create_deal(
         who = clean_field(owner, "owner", 200) if owner is not None else user
         forced = _check_wip(s, st, who, deal=None, force_reason=force_reason, at=ts, user=user)
         assert st.id is not None
+        value_minor, close_day = checked_money(value, cur), close_date(close)
+        company_t, contact_t = clean_field(company, "company"), clean_field(contact, "contact")
+        gate_forced = gates.check_gate(s, st, GateFields(value_minor, close_day, company_t, contact_t, who, False),
+                                       force_reason=force_reason)
         deal = Deal(
-            pipeline_id=p.id, title=clean_title, company=clean_field(company, "company"),  # type: ignore[arg-type]
-            contact=clean_field(contact, "contact"), value_minor=checked_money(value, cur), currency=cur, owner=who,
-            type_id=t.id if t else None, expected_close=close_date(close),
+            pipeline_id=p.id, title=clean_title, company=company_t,  # type: ignore[arg-type]
+            contact=contact_t, value_minor=value_minor, currency=cur, owner=who,
+            type_id=t.id if t else None, expected_close=close_day,
             notes=clean_field(notes, "notes", MAX_NOTES, multiline=True), stage_id=st.id, status="open",
             created_at=ts, stage_entered_at=ts, last_activity_at=None, rank=_top_rank(s, st.id), version=1,
         )
@@ -137,6 +143,8 @@ def create_deal(
         s.flush()
         if forced:
             _override(s, deal, st, force_reason or "", ts, user)
+        if gate_forced:
+            gates.log_override(s, deal, st, force_reason or "", ts, user)
         log_event(s, deal, "create", ts, user, to_stage_id=st.id)
         start_stay(s, deal, st.id, ts)
         return deal_view(s, deal)
@@ -187,8 +195,11 @@ def move_deal(
             raise ValidationError(f"Deal {deal_id} is already in {target.name}.")
         _check_not_before(deal, ts, "move")
         forced = _check_wip(s, target, deal.owner, deal=deal, force_reason=force_reason, at=ts, user=user)
+        gate_forced = gates.check_gate(s, target, gates.fields_of(s, deal), force_reason=force_reason)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
+        if gate_forced:
+            gates.log_override(s, deal, target, force_reason or "", ts, user)
         close_stay(s, deal, ts, move_outcome(source.position, target.position))
         start_stay(s, deal, target.id, ts)
         log_event(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
@@ -200,7 +211,8 @@ def move_deal(
         deal.version += 1
         s.add(deal)
         s.flush()
-        return MoveResult(deal_view(s, deal), source.name, target.name, target.exit_criteria or "", forced)
+        return MoveResult(deal_view(s, deal), source.name, target.name, target.exit_criteria or "", forced,
+                          gate_forced)
 
     return db.write(work)
 
@@ -558,8 +570,11 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
         target = resolve_stage(s, p, stage)
         assert target.id is not None
         forced = _check_wip(s, target, deal.owner, deal=None, force_reason=force_reason, at=ts, user=user)
+        gate_forced = gates.check_gate(s, target, gates.fields_of(s, deal), force_reason=force_reason)
         if forced:
             _override(s, deal, target, force_reason or "", ts, user)
+        if gate_forced:
+            gates.log_override(s, deal, target, force_reason or "", ts, user)
         log_event(s, deal, "reopen", ts, user, to_stage_id=target.id, old_value=deal.status)
         deal.status, deal.closed_at, deal.lost_reason = "open", None, ""
         deal.snoozed_until = None  # a reopened deal is on the board again, whatever a snooze before its close said

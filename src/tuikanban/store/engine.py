@@ -473,7 +473,7 @@ def _has_meta(conn: Any) -> bool:
 
 _ALL_TABLES = (
     tables.Meta, tables.Pipeline, tables.Stage, tables.DealType, tables.Deal, tables.Event, tables.Stay,
-    tables.Activity, tables.Presence,
+    tables.Activity, tables.Presence, tables.ReviewMark, tables.DealCheck,
 )
 
 

@@ -1,7 +1,8 @@
 """Forward migrations, one function per schema version. Written with SQLAlchemy constructs (portable).
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
-and undo references; schema 5 (issue 14) next-step settings, snoozes, archived types and an open-task index.
+and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
+settings, snoozes, archived types and an open-task index; schema 6 presence.
 """
 
 from __future__ import annotations
@@ -43,7 +44,17 @@ def _to_3(conn: Any) -> None:
 
 
 def _to_4(conn: Any) -> None:
-    """placeholder: the lead replaces it at merge"""
+    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items, each user's last review,
+    and a covering index for the review of changes."""
+    from tuikanban.store.tables import DealCheck, Event, ReviewMark
+
+    _add_column(conn, "stage", Column("required", Text, nullable=False, server_default=""))
+    _add_column(conn, "stage", Column("checklist", Text, nullable=False, server_default=""))
+    for table in (ReviewMark.__table__, DealCheck.__table__):  # type: ignore[attr-defined]
+        table.create(conn, checkfirst=True)
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name == "ix_event_review":
+            index.create(conn, checkfirst=True)
 
 
 def _to_5(conn: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, literal
+from sqlalchemy import Float, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -65,9 +65,33 @@ def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str
     return f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
 
 
+class sortable_at(FunctionElement[str]):
+    """A timestamp as fixed-width text (`YYYY-MM-DD HH:MM:SS.ffffff`, 26 characters) that sorts like the time, so
+    that MIN(sortable_at(at) || payload) picks the payload of the earliest row in a plain GROUP BY."""
+
+    type = String()
+    name = "sortable_at"
+    inherit_cache = True
+
+
+SORTABLE_AT_WIDTH = 26
+
+
+@compiles(sortable_at)
+def _sortable_at_default(element: sortable_at, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)
+    return f"to_char({compiler.process(value, **kw)}, 'YYYY-MM-DD HH24:MI:SS.US')"
+
+
+@compiles(sortable_at, "sqlite")
+def _sortable_at_sqlite(element: sortable_at, compiler: Any, **kw: Any) -> str:
+    (value,) = list(element.clauses)  # stored as exactly this text already
+    return f"CAST({compiler.process(value, **kw)} AS TEXT)"
+
+
 def at_literal(value: datetime) -> ColumnElement[datetime]:
     """A timestamp literal stored the way the columns store timestamps."""
     return literal(value, UTCDateTime())
 
 
-__all__ = ["SECONDS_PER_DAY", "at_literal", "days_between", "seconds_between"]
+__all__ = ["SECONDS_PER_DAY", "SORTABLE_AT_WIDTH", "at_literal", "days_between", "seconds_between", "sortable_at"]

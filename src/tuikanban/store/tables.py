@@ -76,6 +76,10 @@ class Stage(SQLModel, table=True):
     probability: int = Field(default=0)
     exit_criteria: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     archived: bool = Field(default=False)
+    # Stage gates (schema 4): fields a deal needs before it enters (comma-separated, see services.gates) and the
+    # exit-criteria checklist, one item a line.
+    required: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    checklist: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
 
 
 class DealType(SQLModel, table=True):
@@ -132,6 +136,10 @@ class Event(SQLModel, table=True):
         Index("ix_event_deal_at", "deal_id", "at"),
         Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
               sqlite_where=text("kind = 'edit' AND field = 'close'")),
+        # The review (services.changes): every column it reads of the events after a moment, in time order, so the
+        # range is read from the index alone (schema 4).
+        Index("ix_event_review", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id", "to_stage_id",
+              "old_value", "new_value"),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
@@ -205,9 +213,33 @@ class Presence(SQLModel, table=True):
     editing: int | None = None
 
 
+class ReviewMark(SQLModel, table=True):
+    """When each user last reviewed each pipeline's changes (schema 4): what `--since last-review` reads."""
+
+    __tablename__ = "review_mark"
+    __table_args__ = (UniqueConstraint("pipeline_id", "user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pipeline_id: int = Field(foreign_key="pipeline.id")
+    user: str = Field(sa_column=Column(String(200), nullable=False))
+    at: datetime = _ts()
+
+
+class DealCheck(SQLModel, table=True):
+    """A ticked exit-criteria item of one deal in one stage (schema 4); unticking deletes the row."""
+
+    __tablename__ = "deal_check"
+    __table_args__ = (UniqueConstraint("deal_id", "stage_id", "item"),)
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id")
+    stage_id: int = Field(foreign_key="stage.id")
+    item: str = Field(sa_column=Column(Text, nullable=False))
+    user: str = Field(default="", sa_column=Column(String(200), nullable=False, default=""))
+    at: datetime = _ts()
+
+
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
-    "snoozed", "woken", "deleted", "restored", "task",
+    "snoozed", "woken", "deleted", "restored", "task", "gate_override", "check",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
 STATUSES = ("open", "won", "lost")
@@ -216,6 +248,6 @@ STATUSES = ("open", "won", "lost")
 DELETED = "deleted"
 
 __all__ = [
-    "ACTIVITY_KINDS", "DELETED", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealType",
-    "Event", "Meta", "Pipeline", "Presence", "Stage", "Stay", "UTCDateTime",
+    "ACTIVITY_KINDS", "DELETED", "EVENT_KINDS", "SCHEMA_VERSION", "STATUSES", "Activity", "Deal", "DealCheck",
+    "DealType", "Event", "Meta", "Pipeline", "Presence", "ReviewMark", "Stage", "Stay", "UTCDateTime",
 ]

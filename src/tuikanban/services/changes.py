@@ -1,0 +1,449 @@
+"""What changed in a pipeline between two moments, reconstructed from the event log (the manager's weekly review).
+
+Each deal's state at a moment (does it exist, open/won/lost, value, expected close, owner, stage) is its row as it
+is now, rewound by the events after that moment: a `create` after it means the deal did not exist; it was open if
+it is open now less the openings (create, reopen, undo of a close) plus the closings (won, lost, deleted) since; its
+value is today's less the value edits since (new - old); its close date, owner and stage are the `old_value` (or
+`from_stage_id`) of the first such change since; a closed deal's outcome is the `old_value` of its first reopen.
+So only the events after `since` are read, in one GROUP BY per deal over a covering index (the earliest event of a
+kind is found as MIN of its fixed-width time followed by its payload), and deals without such events are taken as
+they are now.
+
+The value bridge, per deal, from its state at `since` (S) to its state at `until` (E); a deal counts in the open
+value at a moment when it is open then (and, with a closing period, its expected close date then falls in it):
+- counted at S and at E: E's value minus S's value goes to `increased` or `decreased`;
+- counted at S, not at E: it leaves at its value at E through `won`, `lost` or `deleted` (its status at E) or
+  `pushed_out` (still open, close date moved out of the period); the change of value on the way goes to
+  `increased` / `decreased`;
+- counted at E, not at S: it enters at its value at E through `created` (did not exist at S), `reopened` (was
+  closed at S) or `pulled_in` (open at S, close date outside the period);
+- counted at neither, but created (or pulled in) during the period and closed by E (with its close date in the
+  period): it enters and leaves at its value at E, so it shows in both buckets. A deal closed at both moments
+  (reopened and closed again in between) is in no bucket.
+So start + created + reopened + pulled_in + increased - decreased - won - lost - deleted - pushed_out = end, to
+the minor unit. Money is summed in the pipeline's currency, as in the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, String, and_, case, cast, func, or_, select, true
+from sqlalchemy.sql.expression import ColumnElement
+from sqlmodel import Session
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.filters import closes_within, is_idle
+from tuikanban.domain.models import PipelineInfo
+from tuikanban.domain.money import to_json_number
+from tuikanban.domain.text import display, name_key
+from tuikanban.services.common import pipeline_info, resolve_pipeline
+from tuikanban.services.review_lists import last_touches
+from tuikanban.store.engine import Database
+from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at
+from tuikanban.store.tables import Activity, Deal, Event, Stage
+
+_DEAL = Deal.__table__  # type: ignore[attr-defined]
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+_D = _DEAL.c
+_E = _EVENT.c
+_A = Activity.__table__.c  # type: ignore[attr-defined]
+_S = Stage.__table__.c  # type: ignore[attr-defined]
+
+OPENING = ("create", "reopen")
+CLOSING = ("won", "lost", "deleted")  # `deleted`: a deal removed from the pipeline leaves through its own bucket
+BUCKETS = ("created", "reopened", "pulled_in", "increased", "decreased", "won", "lost", "deleted", "pushed_out")
+ENTERING = {"absent": "created", "closed": "reopened", "open": "pulled_in"}
+IDLE_DAYS = 14
+CLOSING_SOON_DAYS = 30
+
+
+@dataclass(slots=True)
+class DealState:
+    """One deal at one moment; `status` is absent (not created yet), open, won, lost or deleted."""
+
+    status: str
+    value: int  # in the pipeline's currency; 0 for no value or another currency
+    close: date | None
+    owner: str
+    stage_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    value_minor: int
+    deals: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class DealLine:
+    """A deal in one of the review lists, with what the list is about in `detail`."""
+
+    id: int
+    title: str
+    owner: str
+    stage: str
+    value_minor: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesReport:
+    pipeline: PipelineInfo
+    since: datetime
+    until: datetime
+    owner: str | None
+    closing: tuple[date, date] | None
+    idle_days: int
+    start_value_minor: int
+    end_value_minor: int
+    bridge: dict[str, Bucket]
+    new: tuple[DealLine, ...]
+    moved: tuple[DealLine, ...]
+    pushed: tuple[DealLine, ...]
+    idle: tuple[DealLine, ...]
+    closing_soon: tuple[DealLine, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.pipeline.currency
+
+
+# -- reading the log ---------------------------------------------------------------------------------
+
+_OPENS = or_(_E.kind.in_(OPENING), and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
+_REOPENS = or_(_E.kind == "reopen", and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
+_CLOSES = _E.kind.in_(CLOSING)
+_STAGE_LEFT = or_(_E.kind.in_(("move", "won", "lost")), and_(_E.kind == "undo", _E.from_stage_id.is_not(None)))
+_KINDS = ("create", "reopen", "won", "lost", "deleted", "undo", "move", "edit")
+
+
+def _edit(field_name: str) -> ColumnElement[bool]:
+    return and_(_E.kind == "edit", _E.field == field_name)
+
+
+def _count(cond: ColumnElement[bool]) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _first(cond: ColumnElement[bool], payload: Any) -> Any:
+    """The payload of the earliest event matching `cond`, as `sortable_at(at)|payload` (None without one)."""
+    return func.min(case((cond, sortable_at(_E.at) + "|" + func.coalesce(payload, "")), else_=None))
+
+
+def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
+    """What rewinds a deal to a moment: the events after it (`after`) counted, summed or taken first."""
+    def as_int(c: Any) -> Any:
+        return func.coalesce(cast(c, BigInteger), 0)
+
+    return [
+        _count(and_(after, _E.kind == "create")).label(f"created_{tag}"),
+        _count(and_(after, _OPENS)).label(f"opened_{tag}"),
+        _count(and_(after, _CLOSES)).label(f"closed_{tag}"),
+        func.sum(case((and_(after, _edit("value")), as_int(_E.new_value) - as_int(_E.old_value)), else_=0))
+        .label(f"dvalue_{tag}"),
+        _first(and_(after, _edit("close")), _E.old_value).label(f"close_{tag}"),
+        _first(and_(after, _edit("owner")), _E.old_value).label(f"owner_{tag}"),
+        _first(and_(after, _STAGE_LEFT), cast(_E.from_stage_id, String)).label(f"stage_{tag}"),
+        _first(and_(after, _REOPENS), _E.old_value).label(f"reopened_{tag}"),
+    ]
+
+
+def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until: datetime) -> list[Any]:
+    """One row per deal open now or changed since the first of `moments` (ascending): its row now and, from one
+    GROUP BY over the events after that moment (read from the covering index ix_event_review), what rewinds it to
+    each moment; stage moves and close-date pushes are counted up to `until`."""
+    is_close = _edit("close")
+    push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
+                _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
+    columns = [
+        _E.deal_id.label("deal_id"),
+        *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
+        func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
+        _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
+        _count(push).label("pushes"),
+    ]
+    agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
+           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
+           .group_by(_E.deal_id).subquery())
+    deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
+                 _D.status)
+    rows = {r[0]: tuple(r) for r in conn.execute(
+        select(*deal_cols, agg).join_from(agg, _DEAL, _D.id == agg.c.deal_id))}
+    for r in conn.execute(select(*deal_cols).where(_D.pipeline_id == pipeline_id, _D.status == "open")):
+        rows.setdefault(r[0], tuple(r))
+    return list(rows.values())
+
+
+# positions in a row of _read_deals: the deal's columns, then (when it changed) the event aggregates
+_ID, _TITLE, _OWNER, _VALUE, _CUR, _CLOSE, _STAGE, _STATUS, _AGG = range(9)
+_MOMENT = 8  # columns per moment in _moment_columns
+
+
+def _at(i: int) -> int:
+    """Where the aggregates of moment i start in a row of _read_deals."""
+    return _AGG + 1 + i * _MOMENT
+
+
+def _current(r: tuple[Any, ...], currency: str) -> DealState:
+    ok = r[_CUR] == currency
+    return DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
+
+
+def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency: str
+              ) -> dict[int, list[DealState]]:
+    """deal id -> its state at each of `moments` (ascending), for every deal open at one of them or now.
+
+    The events after the first moment are grouped per deal and per slice between two moments (one CASE per event,
+    not one per event and moment); each moment's aggregates are then the slices after it, added up in Python."""
+    n = len(moments)
+    bucket = case(*((_E.at > moments[i], i) for i in range(n - 1, 0, -1)), else_=0).label("bucket")
+    agg = (select(_E.deal_id, bucket, *_moment_columns(true(), "b"),
+                  func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)))
+           .where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
+           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")
+           .group_by(_E.deal_id, bucket))
+    slices: dict[int, dict[int, tuple[Any, ...]]] = {}
+    for row in conn.execute(agg):
+        slices.setdefault(row[0], {})[row[1]] = tuple(row[2:])
+    deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
+                 _D.status)
+    touched = select(_E.deal_id).where(_E.pipeline_id == pipeline_id, _E.at > moments[0])
+    q = select(*deal_cols).where(_D.pipeline_id == pipeline_id, or_(_D.status == "open", _D.id.in_(touched)))
+    out: dict[int, list[DealState]] = {}
+    for r in conn.execute(q):
+        now_state = _current(tuple(r), currency)
+        by_slice = slices.get(r[0])
+        if by_slice is None:
+            out[r[0]] = [now_state] * n
+            continue
+        row = (*tuple(r), r[0], *_suffixes(by_slice, n), max((x[-1] or 0) for x in by_slice.values()) or None, 0, 0)
+        out[r[0]] = [_rewind(now_state, row, _at(i), r[_CUR] == currency) for i in range(n)]
+    return out
+
+
+def _suffixes(by_slice: dict[int, tuple[Any, ...]], n: int) -> list[Any]:
+    """The _moment_columns of each moment i from the per-slice ones: counts and sums added over slices >= i, the
+    first event taken from the earliest slice >= i that has one."""
+    acc: tuple[Any, ...] = (0, 0, 0, 0, None, None, None, None)
+    per_moment: list[tuple[Any, ...]] = [acc] * n
+    for i in range(n - 1, -1, -1):
+        b = by_slice.get(i)
+        if b is not None:
+            acc = (*(int(b[k] or 0) + int(acc[k] or 0) for k in range(4)),
+                   *(b[k] if b[k] is not None else acc[k] for k in range(4, _MOMENT)))
+        per_moment[i] = acc
+    return [v for m in per_moment for v in m]
+
+
+def _payload(first: str | None) -> str | None:
+    return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
+
+
+def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency_ok: bool) -> DealState:
+    """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`)."""
+    if len(r) <= _AGG:  # no event since
+        return now_state
+    created, opened, closed, dvalue, close, owner, stage, reopened = r[at:at + _MOMENT]
+    st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
+    if created:
+        st.status = "absent"
+    elif (now_state.status == "open") - opened + closed > 0:
+        st.status = "open"
+    elif now_state.status == "open" or reopened is not None:
+        # closed then, reopened since: the first reopen records what it was (won or lost)
+        st.status = _payload(reopened) or "won"
+    if currency_ok and dvalue:
+        st.value -= int(dvalue)
+    if close is not None:
+        text = _payload(close)
+        st.close = date.fromisoformat(text) if text else None
+    if owner is not None:
+        st.owner = _payload(owner) or ""
+    if stage is not None and _payload(stage):
+        st.stage_id = int(_payload(stage) or 0)
+    elif created and r[-3] is not None:
+        st.stage_id = r[-3]  # a deal created later: the stage it was created in
+    return st
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+
+def compute_changes(
+    db: Database,
+    pipeline: str | int | None,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    owner: str | None = None,
+    closing: tuple[date, date] | None = None,
+    idle_days: int = IDLE_DAYS,
+) -> ChangesReport:
+    """The value bridge and the review lists of one pipeline between `since` and `until` (default now)."""
+    now = clock.now()
+    end = clock.as_utc(until) if until is not None else now
+    start = clock.as_utc(since)
+    if start > end:
+        raise ValidationError(f"--since ({start:%Y-%m-%d %H:%M}) must not be after --until ({end:%Y-%m-%d %H:%M}).")
+    if end > now + timedelta(minutes=5):
+        raise ValidationError(f"--until ({end:%Y-%m-%d %H:%M}) is in the future.")
+    if idle_days < 1:
+        raise ValidationError("--idle-days must be at least 1.")
+    with db.read() as s:
+        p = resolve_pipeline(s, pipeline)
+        assert p.id is not None
+        info = pipeline_info(p)
+        conn = s.connection()
+        owner_key = _owner_key(s, p.id, owner)
+        stages = {r.id: (r.name, r.position) for r in conn.execute(
+            select(_S.id, _S.name, _S.position).where(_S.pipeline_id == p.id))}
+        rows = _read_deals(conn, p.id, [start, end] if end < now else [start], end)
+        states: dict[int, tuple[DealState, DealState]] = {}
+        counts: dict[int, tuple[int, int]] = {}
+        for r in rows:
+            ok = r[_CUR] == info.currency
+            current = _current(r, info.currency)
+            at_end = _rewind(current, r, _at(1), ok) if end < now else current
+            if owner_key is not None and name_key(at_end.owner) != owner_key:
+                continue
+            states[r[_ID]] = (_rewind(current, r, _at(0), ok), at_end)
+            if len(r) > _AGG:
+                counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
+        by_id = {r[_ID]: r for r in rows}
+        open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
+        idle = _idle(conn, p.id, open_at_end, end, idle_days)
+
+    def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
+        r = by_id[deal_id]
+        return DealLine(deal_id, r[_TITLE], st.owner, stages.get(st.stage_id, ("?", 0))[0],
+                        r[_VALUE] if r[_CUR] == info.currency else None, detail)
+
+    in_period = _period_test(closing)
+    bridge, start_value, end_value = _bridge(states, in_period)
+    moved, pushed, new, soon = [], [], [], []
+    for deal_id, (a, b) in states.items():
+        moves, pushes = counts.get(deal_id, (0, 0))
+        if b.status == "absent":
+            continue
+        if a.status == "absent":
+            new.append(line(deal_id, b, status=b.status))
+        if a.status in ("open", "absent") and b.status == "open" and moves and a.stage_id != b.stage_id:
+            before, after = stages.get(a.stage_id, ("?", 0)), stages.get(b.stage_id, ("?", 0))
+            moved.append(line(deal_id, b, from_stage=before[0], to_stage=after[0], moves=moves,
+                              direction="forward" if after[1] > before[1] else "back"))
+        if pushes:
+            pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
+        if b.status == "open" and closes_within(b.close, end.date(), CLOSING_SOON_DAYS):
+            soon.append(line(deal_id, b, expected_close=b.close))
+    idle_lines = [line(i, states[i][1], idle_days=int(clock.days_between(last, end)) if last else None,
+                       last_touch=last) for i, last in idle]
+    return ChangesReport(
+        pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
+        idle_days=idle_days, start_value_minor=start_value, end_value_minor=end_value, bridge=bridge,
+        new=tuple(sorted(new, key=lambda x: x.id)),
+        moved=tuple(sorted(moved, key=lambda x: (x.detail["direction"] != "forward", x.id))),
+        pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
+        idle=tuple(sorted(idle_lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id))),
+        closing_soon=tuple(sorted(soon, key=lambda x: (x.detail["expected_close"], x.id))),
+    )
+
+
+def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
+    if owner is None or not owner.strip():
+        return None
+    key = name_key(owner)
+    stored = s.connection().execute(select(_D.owner).where(_D.pipeline_id == pipeline_id).distinct())
+    if not any(name_key(o) == key for (o,) in stored):
+        raise NotFoundError(f"No deal in this pipeline is owned by '{display(owner)}'.")
+    return key
+
+
+def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, days: int
+          ) -> list[tuple[int, datetime | None]]:
+    """(deal id, last event or activity up to `until`) of the open deals with neither in the last `days` days."""
+    cutoff = until - timedelta(days=days)
+    active = {d for (d,) in conn.execute(select(_E.deal_id).where(
+        _E.pipeline_id == pipeline_id, _E.at > cutoff, _E.at <= until, _E.kind != "reorder").distinct())}
+    active |= {d for (d,) in conn.execute(select(_A.deal_id).where(
+        _A.pipeline_id == pipeline_id, _A.at > cutoff, _A.at <= until).distinct())}
+    idle_ids = [i for i in open_ids if i not in active]
+    last = last_touches(conn, idle_ids, until)
+    return [(i, last.get(i)) for i in idle_ids if is_idle(last.get(i), until, days)]
+
+
+def _period_test(closing: tuple[date, date] | None) -> Any:
+    if closing is None:
+        return lambda _d: True
+    first, last = closing
+    return lambda d: d is not None and first <= d <= last
+
+
+def _bridge(states: dict[int, tuple[DealState, DealState]], in_period: Any) -> tuple[dict[str, Bucket], int, int]:
+    sums = dict.fromkeys(BUCKETS, 0)
+    deals: dict[str, list[int]] = {b: [] for b in BUCKETS}
+    start_value = end_value = 0
+
+    def add(bucket: str, deal_id: int, amount: int) -> None:
+        sums[bucket] += amount
+        deals[bucket].append(deal_id)
+
+    for deal_id, (a, b) in sorted(states.items()):
+        counted_a = a.status == "open" and in_period(a.close)
+        counted_b = b.status == "open" and in_period(b.close)
+        start_value += a.value if counted_a else 0
+        end_value += b.value if counted_b else 0
+        closes = b.status in CLOSING and in_period(b.close)
+        if not counted_a:
+            if not (counted_b or (closes and a.status in ("open", "absent"))):
+                continue
+            add(ENTERING["closed" if a.status in CLOSING else a.status], deal_id, b.value)
+            if counted_b:
+                continue
+        elif b.value != a.value:
+            add("increased" if b.value > a.value else "decreased", deal_id, abs(b.value - a.value))
+        if not counted_b:
+            add(b.status if b.status in CLOSING else "pushed_out", deal_id, b.value)
+    bridge = {k: Bucket(sums[k], tuple(deals[k])) for k in BUCKETS}
+    return bridge, start_value, end_value
+
+
+# -- JSON ----------------------------------------------------------------------------------------------
+
+
+def _line_json(x: DealLine, currency: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": x.id, "title": x.title, "owner": x.owner, "stage": x.stage,
+                           "value": to_json_number(x.value_minor, currency)}
+    for k, v in x.detail.items():
+        doc[k] = v.isoformat() if isinstance(v, date | datetime) else v
+    return doc
+
+
+def changes_json(r: ChangesReport) -> dict[str, Any]:
+    cur = r.currency
+    return {
+        "pipeline": r.pipeline.name,
+        "since": r.since.isoformat(),
+        "until": r.until.isoformat(),
+        "owner": r.owner,
+        "closing": None if r.closing is None else {"from": r.closing[0].isoformat(), "to": r.closing[1].isoformat()},
+        "start_value": to_json_number(r.start_value_minor, cur),
+        "end_value": to_json_number(r.end_value_minor, cur),
+        "bridge": {k: {"value": to_json_number(b.value_minor, cur), "deals": list(b.deals)}
+                   for k, b in r.bridge.items()},
+        "new": [_line_json(x, cur) for x in r.new],
+        "moved": [_line_json(x, cur) for x in r.moved],
+        "pushed": [_line_json(x, cur) for x in r.pushed],
+        "idle_days": r.idle_days,
+        "idle": [_line_json(x, cur) for x in r.idle],
+        "closing_soon": [_line_json(x, cur) for x in r.closing_soon],
+    }
+
+
+__all__ = [
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "changes_json", "compute_changes", "states_at",
+]

@@ -1,0 +1,217 @@
+"""`tuikanban changes`: the pipeline-value bridge and the review lists, from a history built through the CLI with
+--at and a fixed clock (2026-03-02 12:00 UTC, a Monday). Every number below is worked out by hand in comments."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.periods import parse_period, parse_when
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def ok(cli: Any, *args: str) -> str:
+    r = cli(*args)
+    assert r.code == 0, (args, r.err)
+    return str(r.out)
+
+
+@pytest.fixture
+def history(cli: Any, fixed_now: str) -> Any:
+    """Nine deals; since = 7d = 2026-02-23 12:00.
+
+    1 Acme     10,000 close 03-20, Lead; -> Proposal 02-24; value 12,000 02-25; close 04-10 02-26 10:00, 05-01 02-28
+    2 Globex    5,000 close 03-10; won 02-27
+    3 Initech   3,000 close 03-25, created 02-26 09:00
+    4 Hooli     8,000; lost 02-10; reopened in Qualified 02-25; value 7,000 02-26 10:00
+    5 Umbrella 20,000; value 15,000 02-24; lost 02-28
+    6 Stark     4,000 created 02-24, won 02-25
+    7 Wayne     6,000 close 04-15; -> Proposal 01-05; back to Qualified 02-27, close 03-31 02-27 (pulled in)
+    8 Idle Co   1,000 close 03-15, owner bob, created 02-01, nothing since
+    9 Old       9,000 won 01-20 (closed before the period)
+    """
+    ok(cli, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation")
+    add = ("deal", "add")
+    ok(cli, *add, "Acme", "--value", "10k", "--close", "2026-03-20", "--at", "2026-01-10")
+    ok(cli, *add, "Globex", "--value", "5k", "--close", "2026-03-10", "--at", "2026-01-15")
+    ok(cli, *add, "Initech", "--value", "3k", "--close", "2026-03-25", "--at", "2026-02-26T09:00")
+    ok(cli, *add, "Hooli", "--value", "8k", "--at", "2026-01-20")
+    ok(cli, *add, "Umbrella", "--value", "20k", "--at", "2026-01-05")
+    ok(cli, *add, "Stark", "--value", "4k", "--at", "2026-02-24")
+    ok(cli, *add, "Wayne", "--value", "6k", "--close", "2026-04-15", "--at", "2026-01-01")
+    ok(cli, *add, "Idle Co", "--value", "1k", "--close", "2026-03-15", "--owner", "bob", "--at", "2026-02-01")
+    ok(cli, *add, "Old", "--value", "9k", "--at", "2026-01-02")
+    ok(cli, "deal", "won", "9", "--at", "2026-01-20")
+    ok(cli, "deal", "move", "7", "Proposal", "--at", "2026-01-05")
+    ok(cli, "deal", "lost", "4", "--reason", "Price", "--at", "2026-02-10")
+    ok(cli, "deal", "move", "1", "Proposal", "--at", "2026-02-24")
+    ok(cli, "deal", "edit", "5", "--value", "15k", "--at", "2026-02-24")
+    ok(cli, "deal", "edit", "1", "--value", "12k", "--at", "2026-02-25")
+    ok(cli, "deal", "won", "6", "--at", "2026-02-25")
+    ok(cli, "deal", "reopen", "4", "Qualified", "--at", "2026-02-25")
+    ok(cli, "deal", "edit", "1", "--close", "2026-04-10", "--at", "2026-02-26T10:00")
+    ok(cli, "deal", "edit", "4", "--value", "7k", "--at", "2026-02-26T10:00")
+    ok(cli, "deal", "won", "2", "--at", "2026-02-27")
+    ok(cli, "deal", "move", "7", "Qualified", "--at", "2026-02-27")
+    ok(cli, "deal", "edit", "7", "--close", "2026-03-31", "--at", "2026-02-27")
+    ok(cli, "deal", "edit", "1", "--close", "2026-05-01", "--at", "2026-02-28")
+    ok(cli, "deal", "lost", "5", "--reason", "Price", "--at", "2026-02-28")
+    return cli
+
+
+def changes(cli: Any, *args: str) -> dict[str, Any]:
+    return dict(json.loads(ok(cli, "changes", "--json", "--no-mark", *args)))
+
+
+def buckets(doc: dict[str, Any]) -> dict[str, tuple[Any, list[int]]]:
+    return {k: (v["value"], v["deals"]) for k, v in doc["bridge"].items()}
+
+
+def test_the_bridge_adds_up_and_names_the_deals(history: Any) -> None:
+    doc = changes(history, "--since", "7d")
+    assert doc["since"] == "2026-02-23T12:00:00+00:00" and doc["until"] == "2026-03-02T12:00:00+00:00"
+    # open at 02-23 12:00: 1 (10,000) + 2 (5,000) + 5 (20,000) + 7 (6,000) + 8 (1,000) = 42,000
+    assert doc["start_value"] == 42000
+    # open now: 1 (12,000) + 3 (3,000) + 4 (7,000) + 7 (6,000) + 8 (1,000) = 29,000
+    assert doc["end_value"] == 29000
+    assert buckets(doc) == {
+        "created": (7000, [3, 6]),  # 3,000 + 4,000 (Stark was created and won inside the period)
+        "reopened": (7000, [4]),  # at its value at the end
+        "increased": (2000, [1]),  # 10,000 -> 12,000
+        "decreased": (5000, [5]),  # 20,000 -> 15,000, then lost
+        "won": (9000, [2, 6]),  # 5,000 + 4,000
+        "lost": (15000, [5]),
+        "deleted": (0, []),
+        "pulled_in": (0, []),
+        "pushed_out": (0, []),
+    }
+    # 42,000 + 7,000 + 7,000 + 2,000 - 5,000 - 9,000 - 15,000 = 29,000
+    b = doc["bridge"]
+    assert (doc["start_value"] + b["created"]["value"] + b["reopened"]["value"] + b["increased"]["value"]
+            - b["decreased"]["value"] - b["won"]["value"] - b["lost"]["value"] - b["deleted"]["value"]
+            == doc["end_value"])
+
+
+def test_the_lists(history: Any) -> None:
+    doc = changes(history, "--since", "7d")
+    assert [(m["id"], m["from_stage"], m["to_stage"], m["direction"], m["moves"]) for m in doc["moved"]] == [
+        (1, "Lead", "Proposal", "forward", 1), (7, "Proposal", "Qualified", "back", 1)]
+    # Acme's close date was pushed twice (03-20 -> 04-10 -> 05-01); Wayne's was pulled in, which is no push
+    assert [(p["id"], p["pushes"], p["close_before"], p["close_after"]) for p in doc["pushed"]] == [
+        (1, 2, "2026-03-20", "2026-05-01")]
+    assert [(n["id"], n["status"]) for n in doc["new"]] == [(3, "open"), (6, "won")]
+    # Idle Co: created 02-01 00:00, nothing since: 29.5 days before now, shown as 29 whole days
+    assert [(i["id"], i["idle_days"], i["owner"]) for i in doc["idle"]] == [(8, 29, "bob")]
+    # open deals closing between 03-02 and 04-01: Idle Co 03-15, Initech 03-25, Wayne 03-31
+    assert [(c["id"], c["expected_close"]) for c in doc["closing_soon"]] == [
+        (8, "2026-03-15"), (3, "2026-03-25"), (7, "2026-03-31")]
+
+
+def test_a_period_in_the_past_is_rebuilt_at_both_ends(history: Any) -> None:
+    doc = changes(history, "--since", "2026-02-23T12:00", "--until", "2026-02-26")
+    assert doc["start_value"] == 42000
+    # at 02-26 00:00: 1 (12,000) + 2 (5,000) + 4 (reopened, still 8,000) + 5 (15,000) + 7 (6,000) + 8 (1,000)
+    assert doc["end_value"] == 47000
+    assert buckets(doc)["created"] == (4000, [6])
+    assert buckets(doc)["reopened"] == (8000, [4])
+    assert buckets(doc)["won"] == (4000, [6])
+    assert buckets(doc)["lost"] == (0, [])
+    # 42,000 + 4,000 + 8,000 + 2,000 - 5,000 - 4,000 = 47,000
+    assert buckets(doc)["increased"] == (2000, [1]) and buckets(doc)["decreased"] == (5000, [5])
+    assert doc["pushed"] == [] and [m["id"] for m in doc["moved"]] == [1]
+
+
+def test_closing_period_pulls_in_and_pushes_out(history: Any) -> None:
+    doc = changes(history, "--since", "7d", "--closing", "2026-03")
+    assert doc["closing"] == {"from": "2026-03-01", "to": "2026-03-31"}
+    # open with a March close date at the start: 1 (03-20, 10,000) + 2 (03-10, 5,000) + 8 (03-15, 1,000)
+    assert doc["start_value"] == 16000
+    # now: 3 (03-25, 3,000) + 7 (pulled in to 03-31, 6,000) + 8 (1,000); Acme moved to May
+    assert doc["end_value"] == 10000
+    assert buckets(doc) == {
+        "created": (3000, [3]), "reopened": (0, []), "pulled_in": (6000, [7]), "increased": (2000, [1]),
+        "decreased": (0, []), "won": (5000, [2]), "lost": (0, []), "deleted": (0, []),
+        "pushed_out": (12000, [1]),  # leaves at its end value; its 2,000 increase is in `increased`
+    }
+    # 16,000 + 3,000 + 6,000 + 2,000 - 5,000 - 12,000 = 10,000
+
+
+def test_owner_filter(history: Any) -> None:
+    doc = changes(history, "--since", "7d", "--owner", "BOB")
+    assert (doc["start_value"], doc["end_value"], doc["owner"]) == (1000, 1000, "BOB")
+    assert all(not v["deals"] for v in doc["bridge"].values())
+    r = history("changes", "--since", "7d", "--owner", "nobody")
+    assert r.code == 1 and "nobody" in r.err
+
+
+def test_last_review_is_remembered_per_user(history: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r = history("changes", "--since", "last-review")
+    assert r.code == 1 and "no review recorded" in r.err
+    ok(history, "changes", "--since", "7d")  # records now (03-02 12:00) as tester's last review
+    ok(history, "changes", "--since", "7d", "--owner", "bob")  # someone else's deals: not recorded
+    ok(history, "changes", "--since", "7d", "--until", "2026-03-01")  # a past period: not recorded
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-04T09:00:00")
+    ok(history, "deal", "move", "3", "Qualified", "--at", "2026-03-03")
+    doc = changes(history, "--since", "last-review")
+    assert doc["since"] == "2026-03-02T12:00:00+00:00"
+    assert [m["id"] for m in doc["moved"]] == [3]
+    r = history("--user", "carol", "changes", "--since", "last-review")
+    assert r.code == 1  # carol never reviewed
+
+
+def test_human_table(history: Any) -> None:
+    text = ok(history, "changes", "--since", "7d", "--no-mark")
+    assert "open at the start" in text and "$42,000" in text and "$29,000" in text
+    assert "Lead → Proposal (forward, 1 move)" in text
+
+
+@pytest.mark.parametrize("bad", ["yesterday-ish", "", "7x", "2026-02-30"])
+def test_bad_since(history: Any, bad: str) -> None:
+    r = history("changes", "--since", bad)
+    assert r.code == 1 and "\n" not in r.err.strip() and "Traceback" not in r.err
+
+
+def test_parse_when() -> None:
+    assert parse_when("7d", now=NOW) == datetime(2026, 2, 23, 12, tzinfo=UTC)
+    assert parse_when("2w", now=NOW) == datetime(2026, 2, 16, 12, tzinfo=UTC)
+    # 2026-03-02 is a Monday: last-monday is a week before, at 00:00
+    assert parse_when("last-monday", now=NOW) == datetime(2026, 2, 23, tzinfo=UTC)
+    assert parse_when("last-monday", now=datetime(2026, 3, 4, 8, tzinfo=UTC)) == datetime(2026, 3, 2, tzinfo=UTC)
+    assert parse_when("2026-02-01", now=NOW) == datetime(2026, 2, 1, tzinfo=UTC)
+    assert parse_when("2026-02-01T10:30+01:00", now=NOW) == datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
+    mark = datetime(2026, 2, 27, 8, tzinfo=UTC)
+    assert parse_when("last-review", now=NOW, last_review=mark) == mark
+    with pytest.raises(ValidationError):
+        parse_when("last-review", now=NOW)
+
+
+def test_parse_period() -> None:
+    today = date(2026, 3, 2)
+    assert parse_period("this-quarter", today=today) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert parse_period("next-quarter", today=today) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert parse_period("next-quarter", today=date(2026, 11, 5)) == (date(2027, 1, 1), date(2027, 3, 31))
+    assert parse_period("2027-Q1", today=today) == (date(2027, 1, 1), date(2027, 3, 31))
+    assert parse_period("2027-q4", today=today) == (date(2027, 10, 1), date(2027, 12, 31))
+    assert parse_period("2027-02", today=today) == (date(2027, 2, 1), date(2027, 2, 28))
+    assert parse_period("next-month", today=date(2026, 12, 9)) == (date(2027, 1, 1), date(2027, 1, 31))
+    for bad in ("2027-13", "Q1", "2027-Q5"):
+        with pytest.raises(ValidationError):
+            parse_period(bad, today=today)
+
+
+def test_digest_formats_and_never_records_a_review(history: Any) -> None:
+    md = ok(history, "digest", "--format", "markdown")
+    assert "| open at the start | $42,000 | |" in md
+    assert "| - won | $9,000 | 2, 6 |" in md and "| **open at the end** | **$29,000** | |" in md
+    assert "## Close date pushed: 1\n- #1 Acme (tester, Proposal, $12,000): 2 pushes, now 2026-05-01" in md
+    assert json.loads(ok(history, "digest", "--format", "json", "--since", "7d")) == changes(history, "--since", "7d")
+    assert "open at the start" in ok(history, "digest")
+    r = history("changes", "--since", "last-review")
+    assert r.code == 1  # the digests above recorded nothing
+    r = history("digest", "--format", "html")
+    assert r.code == 1 and r.err.strip() == "--format takes text, markdown or json, not 'html'."
