@@ -34,6 +34,7 @@ from tuikanban.store.engine import (
     open_database,
 )
 from tuikanban.store.tables import SCHEMA_VERSION, Deal, Event, Stay
+from tuikanban.store.targets import parse_target
 
 OK = "ok"
 NOTE = "note"
@@ -59,11 +60,16 @@ class BackupResult:
 
 
 def resolve_db_path(path: Path | str | None) -> Path:
-    """The database a command means: --db, else TUIKANBAN_DB, else the default file."""
-    if path is not None:
-        return Path(path).expanduser()
-    env = os.environ.get(ENV_DB)
-    return Path(env).expanduser() if env else default_db_path()
+    """The database file a command means: --db, else TUIKANBAN_DB, else the default file.
+
+    A PostgreSQL target is refused here with one sentence: these whole-file operations are SQLite's.
+    """
+    raw = path if path is not None else (os.environ.get(ENV_DB) or default_db_path())
+    target = parse_target(raw)
+    if target.path is None:
+        raise DatabaseError(f"The database {target} is on PostgreSQL; this command works on SQLite files only "
+                            "(back up PostgreSQL with pg_dump --format=custom).")
+    return target.path
 
 
 # -- backup -----------------------------------------------------------------------------------------
