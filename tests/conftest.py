@@ -9,30 +9,70 @@ from pathlib import Path
 
 import pytest
 
+from engines import ENGINES, drop_schema, new_schema, pg_database  # noqa: F401 - a fixture
 from tuikanban.store.engine import Database, open_database
 
 FIXED_NOW = "2026-03-02T12:00:00+00:00"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engines: run the test on SQLite and on PostgreSQL (the `engine` fixture)")
+    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `engines` (and not `sqlite_only`) run once per engine."""
+    marked = metafunc.definition.get_closest_marker("engines") is not None
+    if marked and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """Which engine the test's database is on: sqlite, unless the test runs on both (marked `engines`)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def pg_schema(pg_database: str) -> Iterator[str]:  # noqa: F811 - pg_database is the fixture imported above
+    """The URL of a fresh schema of its own for one test, dropped afterwards."""
+    url = new_schema(pg_database)
+    yield url
+    drop_schema(url)
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test touches the real user's data or config directories, and every test is the same user."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: str, request: pytest.FixtureRequest
+                  ) -> None:
+    """No test touches the real user's data or config directories, and every test is the same user.
+
+    TUIKANBAN_DB is a file in the test's folder, or on PostgreSQL the URL of a schema of its own."""
     monkeypatch.setenv("TUIKANBAN_USER", "tester")
     monkeypatch.delenv("TUIKANBAN_NOW", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TUIKANBAN_DB", str(tmp_path / "board.db"))
+    target = str(request.getfixturevalue("pg_schema")) if engine == "postgresql" else str(tmp_path / "board.db")
+    monkeypatch.setenv("TUIKANBAN_DB", target)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(engine: str) -> Path:
+    """The SQLite file of the test's database (a test on both engines takes `db_target` instead)."""
+    if engine != "sqlite":
+        raise AssertionError("db_path is the SQLite file; use db_target in tests that run on both engines")
     return Path(os.environ["TUIKANBAN_DB"])
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = open_database(db_path)
+def db_target() -> str:
+    """The test's database as the CLI takes it: a file path or a postgresql:// URL."""
+    return os.environ["TUIKANBAN_DB"]
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
+    database = open_database(db_target)
     yield database
     database.close()
 
