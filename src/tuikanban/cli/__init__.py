@@ -60,7 +60,7 @@ def _register() -> None:
     import importlib
 
     # Optional command modules (each registers its commands on `app`).
-    for name in ("aging", "metrics", "io", "admin", "demo", "config"):
+    for name in ("aging", "metrics", "io", "admin", "demo", "config", "copy"):
         try:
             importlib.import_module(f"tuikanban.cli.{name}")
         except ModuleNotFoundError as exc:
