@@ -18,12 +18,17 @@ FIXED_NOW = "2026-03-02T12:00:00+00:00"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engines: run the test on SQLite and on PostgreSQL (the `engine` fixture)")
     config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself")
+    config.addinivalue_line("markers", "postgres_only: the test is about a PostgreSQL mechanism (NOTIFY, locks)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked `engines` (and not `sqlite_only`) run once per engine."""
-    marked = metafunc.definition.get_closest_marker("engines") is not None
-    if marked and metafunc.definition.get_closest_marker("sqlite_only") is None:
+    """Tests marked `engines` run once per engine; `postgres_only` ones on PostgreSQL, `sqlite_only` on SQLite."""
+    def marked(name: str) -> bool:
+        return metafunc.definition.get_closest_marker(name) is not None
+
+    if marked("postgres_only"):
+        metafunc.parametrize("engine", ["postgresql"], indirect=True)
+    elif marked("engines") and not marked("sqlite_only"):
         metafunc.parametrize("engine", ENGINES, indirect=True)
 
 

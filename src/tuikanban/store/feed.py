@@ -104,15 +104,10 @@ class PostgresFeed(ChangeFeed):
     def _connect(self) -> None:
         import psycopg
 
-        from tuikanban.store.pg import connect_options
+        from tuikanban.store.pg import conninfo
         from tuikanban.store.pgddl import NOTIFY_CHANNEL
 
-        extra = {k: v for k, v in self._target.query if k not in ("options", "password")}
-        self._conn = psycopg.connect(
-            host=self._target.host, port=self._target.port, user=self._target.user,
-            password=self._target.password, dbname=self._target.database, autocommit=True,
-            options=connect_options(self._target), application_name="tuikanban-feed", connect_timeout=10, **extra,
-        )
+        self._conn = psycopg.connect(conninfo(self._target, application_name="tuikanban-feed"), autocommit=True)
         self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
     def wait(self, timeout: float) -> Change | None:

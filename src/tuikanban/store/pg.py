@@ -54,6 +54,17 @@ def connect_options(target: Target) -> str:
     return f"{own} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}".strip()
 
 
+def conninfo(target: Target, *, application_name: str = "tuikanban") -> str:
+    """A libpq connection string for psycopg used directly (the change feed, operations)."""
+    from psycopg.conninfo import make_conninfo
+
+    parts: dict[str, Any] = {k: v for k, v in target.query if k not in ("options", "password")}
+    parts.update(host=target.host, port=target.port, user=target.user, password=target.password,
+                 dbname=target.database, options=connect_options(target), application_name=application_name,
+                 connect_timeout=CONNECT_TIMEOUT_S)
+    return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+
+
 def require_psycopg() -> None:
     if importlib.util.find_spec("psycopg") is None:
         raise DatabaseError(f"PostgreSQL support is not installed; install it with: {INSTALL_HINT}")
@@ -238,5 +249,5 @@ def _setup(session: Session) -> None:
     pgddl.install_notify(session.connection())
 
 
-__all__ = ["IDLE_IN_TRANSACTION_MS", "WRITE_LOCK_KEY", "PgDatabase", "connect_options", "describe_pg_error",
+__all__ = ["IDLE_IN_TRANSACTION_MS", "WRITE_LOCK_KEY", "PgDatabase", "connect_options", "conninfo", "describe_pg_error",
            "make_engine", "open_postgres", "require_psycopg", "sqlalchemy_url", "take_write_lock"]
