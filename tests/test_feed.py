@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from engines import rows
 
+from engines import rows
 from tuikanban.services.deals import create_deal, move_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database, open_database

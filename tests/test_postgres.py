@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import rows
 
+from engines import rows
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
@@ -169,8 +169,8 @@ def test_explicit_ids_never_break_the_next_add(db: Database, db_target: str, cli
     def explicit(session: Any) -> None:
         deal_t = Deal.__table__  # type: ignore[attr-defined]
         session.connection().execute(insert(deal_t), [{
-            "id": 500, "pipeline_id": sales.id, "title": "Imported", "stage_id": stage_id, "created_at": first.created_at,
-            "stage_entered_at": first.created_at, "currency": "USD", "status": "open", "owner": "rep", "rank": 9,
+            "id": 500, "pipeline_id": sales.id, "title": "Imported", "stage_id": stage_id,
+            "created_at": first.created_at, "stage_entered_at": first.created_at, "currency": "USD", "status": "open", "owner": "rep", "rank": 9,
             "version": 1}])
 
     db.write(explicit)
@@ -231,7 +231,7 @@ def test_two_first_starts_set_up_the_schema_once(db_target: str) -> None:
         go.wait()
         try:
             opened.append(open_database(db_target))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(3)]
