@@ -170,8 +170,8 @@ def test_explicit_ids_never_break_the_next_add(db: Database, db_target: str, cli
         deal_t = Deal.__table__  # type: ignore[attr-defined]
         session.connection().execute(insert(deal_t), [{
             "id": 500, "pipeline_id": sales.id, "title": "Imported", "stage_id": stage_id,
-            "created_at": first.created_at, "stage_entered_at": first.created_at, "currency": "USD", "status": "open", "owner": "rep", "rank": 9,
-            "version": 1}])
+            "created_at": first.created_at, "stage_entered_at": first.created_at, "currency": "USD",
+            "status": "open", "owner": "rep", "rank": 9, "version": 1}])
 
     db.write(explicit)
     r = cli("deal", "add", "Next")
