@@ -20,7 +20,7 @@ def backup_command(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="Backup file, or a folder to hold a dated copy.")],
     force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
 ) -> None:
-    """Copy the database with SQLite's online backup API (safe while others are using the board)."""
+    """Copy the database (SQLite's online backup API, or pg_dump on PostgreSQL), safe while others use the board."""
     from tuikanban.services.health import backup
 
     result = backup(state(ctx).db_path, path, force=force)
@@ -41,10 +41,17 @@ def doctor_command(
 
     Exits with code 1 when something is wrong; each finding says how to fix it.
     """
-    from tuikanban.services.health import doctor, exit_code, resolve_db_path
+    from tuikanban.services.health import chosen_target, doctor, exit_code, resolve_db_path
 
-    path = resolve_db_path(state(ctx).db_path)
-    checks = doctor(path)
+    target = chosen_target(state(ctx).db_path)
+    if target.is_postgres:
+        from tuikanban.services.pghealth import doctor_postgres
+
+        path: object = target
+        checks = doctor_postgres(target)
+    else:
+        path = resolve_db_path(state(ctx).db_path)
+        checks = doctor(path)
     code = exit_code(checks)
     if as_json:
         emit_json({"database": str(path), "ok": code == 0, "checks": [

@@ -329,7 +329,8 @@ def _create_file(path: Path, *, private: bool) -> None:
 
 
 def open_database(
-    path: Path | str | None = None, *, create: bool = True, readonly: bool = False, private: bool | None = None
+    path: Path | str | Target | None = None, *, create: bool = True, readonly: bool = False,
+    private: bool | None = None,
 ) -> Database:
     """Open (and if needed create and migrate) a tuikanban database.
 

@@ -251,3 +251,72 @@ def _setup(session: Session) -> None:
 
 __all__ = ["IDLE_IN_TRANSACTION_MS", "WRITE_LOCK_KEY", "PgDatabase", "connect_options", "conninfo", "describe_pg_error",
            "make_engine", "open_postgres", "require_psycopg", "sqlalchemy_url", "take_write_lock"]
+
+
+# -- operations: pg_dump, server facts -------------------------------------------------------------------------
+
+
+def _schema_of(target: Target) -> str | None:
+    """The schema a target's URL selects with `options=-csearch_path=NAME`, if any."""
+    options = dict(target.query).get("options", "")
+    for part in options.replace("-c ", "-c").split():
+        if part.startswith("-csearch_path="):
+            return part.split("=", 1)[1].split(",")[0].strip('"') or None
+    return None
+
+
+def pg_dump_version() -> tuple[int, int] | None:
+    """(major, minor) of the pg_dump on PATH, or None when there is none."""
+    import re
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pg_dump")
+    if exe is None:
+        return None
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+    found = re.search(r"(\d+)(?:\.(\d+))?", out)
+    return (int(found.group(1)), int(found.group(2) or 0)) if found else None
+
+
+def dump(target: Target, file: str) -> None:
+    """`pg_dump --format=custom` of the target into `file`: one consistent snapshot that never blocks writers.
+
+    The password goes through the environment (PGPASSWORD), never the command line, where any user of the host
+    could read it.
+    """
+    import os
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pg_dump")
+    if exe is None:
+        raise DatabaseError("pg_dump is not installed; install the PostgreSQL client tools (for example "
+                            "'apt install postgresql-client') to back up a PostgreSQL board.")
+    env = dict(os.environ)
+    if target.password:
+        env["PGPASSWORD"] = target.password
+    env["PGCONNECT_TIMEOUT"] = str(CONNECT_TIMEOUT_S)
+    args = [exe, "--format=custom", "--no-password", f"--file={file}", f"--dbname={target.database}"]
+    args += [f"--host={target.host}"] if target.host else []
+    args += [f"--port={target.port}"] if target.port else []
+    args += [f"--username={target.user}"] if target.user else []
+    schema = _schema_of(target)
+    args += [f"--schema={schema}"] if schema else []
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        lines = [ln for ln in target.redact(done.stderr).splitlines() if ln.strip()]
+        why = lines[-1].removeprefix("pg_dump: error: ").strip() if lines else f"exit code {done.returncode}"
+        raise DatabaseError(f"pg_dump could not back up {target}: {why}.")
+
+
+def server_facts(db: PgDatabase) -> dict[str, Any]:
+    """What the doctor reports: server version, this role, and whether it may read and write the board."""
+    with db.engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_user, "
+            "has_table_privilege('deal', 'SELECT'), has_table_privilege('deal', 'INSERT,UPDATE,DELETE'), "
+            "has_table_privilege('event', 'INSERT'), current_setting('idle_in_transaction_session_timeout')"
+        ).one()
+    return {"version": row[0], "version_num": row[1], "user": row[2], "can_read": row[3],
+            "can_write": bool(row[4] and row[5]), "idle_timeout": row[6]}

@@ -69,8 +69,10 @@ def is_url(raw: str) -> bool:
     return _SCHEME.match(raw.strip()) is not None
 
 
-def parse_target(raw: str | Path) -> Target:
+def parse_target(raw: str | Path | Target) -> Target:
     """A file path (anything without `scheme://`) or a PostgreSQL URL; any other scheme is one sentence."""
+    if isinstance(raw, Target):
+        return raw
     if isinstance(raw, Path):
         return sqlite_target(raw)
     text = raw.strip()
