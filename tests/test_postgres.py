@@ -303,3 +303,76 @@ def test_the_demo_gives_the_same_numbers_on_both_engines(cli: Any, db_target: st
     again = cli("--db", str(sqlite_file), "copy", "--to", db_target)
     assert again.code == 1 and "already holds pipelines" in again.err  # never merged into a board
     assert cli("--db", db_target, "deal", "add", "After the copy", "-p", names[0]).code == 0
+
+
+# -- operations -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_backup_is_a_pg_dump_that_restores(cli: Any, db: Database, db_target: str, tmp_path: Path,
+                                           pg_database: str) -> None:
+    import subprocess
+
+    import psycopg
+
+    from engines import database_url
+    from tuikanban.store.pg import conninfo
+
+    create_pipeline(db, "Sales", "Lead,Won")
+    create_deal(db, "Sales", "Acme", user="rep", value="1200")
+    r = cli("backup", str(tmp_path))
+    assert r.code == 0, r.err
+    dumps = list(tmp_path.glob("*.dump"))
+    assert len(dumps) == 1 and r.out.startswith(f"Backed up {parse_target(db_target)} to {dumps[0]} (")
+    restored_db = f"{pg_database}_restored"
+    with psycopg.connect(conninfo(parse_target(database_url(pg_database))), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{restored_db}"')
+    try:
+        restored = parse_target(db_target.replace(f"/{pg_database}?", f"/{restored_db}?"))
+        done = subprocess.run(["pg_restore", "--no-owner", f"--dbname={restored.database}"]
+                              + ([f"--host={restored.host}"] if restored.host else []) + [str(dumps[0])],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        shown = cli("--db", str(db_target), "deal", "list", "--json")
+        again = cli("--db", db_target.replace(f"/{pg_database}?", f"/{restored_db}?"), "deal", "list", "--json")
+        assert again.code == 0 and json.loads(again.out) == json.loads(shown.out)
+    finally:
+        with psycopg.connect(conninfo(parse_target(database_url(pg_database))), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{restored_db}" WITH (FORCE)')
+
+
+def test_pg_dump_gets_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import subprocess
+
+    from tuikanban.store import pg
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        seen["args"], seen["env"] = args, kw["env"]
+        return subprocess.CompletedProcess(args, 1, "", f"pg_dump: error: connection to postgresql://ana:{SECRET}@h "
+                                                         "failed\n")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr("shutil.which", lambda _name: "/usr/bin/pg_dump")
+    with pytest.raises(DatabaseError) as caught:
+        pg.dump(parse_target(f"postgresql://ana:{SECRET}@h:5433/sales"), str(tmp_path / "x.dump"))
+    assert not any(SECRET in a for a in seen["args"])
+    assert seen["env"]["PGPASSWORD"] == SECRET
+    assert "--format=custom" in seen["args"] and "--host=h" in seen["args"] and "--port=5433" in seen["args"]
+    assert SECRET not in str(caught.value)
+    assert str(caught.value) == ("pg_dump could not back up postgresql://ana@h:5433/sales: connection to "
+                                 "postgresql://ana@h failed.")
+
+
+@pytest.mark.postgres_only
+def test_doctor_on_postgres(cli: Any, db: Database) -> None:
+    create_pipeline(db, "Sales", "Lead,Won")
+    create_deal(db, "Sales", "Acme", user="rep")
+    r = cli("doctor", "--json")
+    assert r.code == 0, r.out + r.err
+    checks = {c["name"]: c for c in json.loads(r.out)["checks"]}
+    assert {"server", "database", "access", "backup", "history"} <= set(checks)
+    assert checks["server"]["message"].startswith("Connected to PostgreSQL ")
+    assert checks["history"]["message"] == "The event log and stays agree with all 1 deals."
+    assert all(c["level"] != "problem" for c in checks.values())
