@@ -8,8 +8,6 @@ import pytest
 
 from tuikanban.domain import metrics as fm
 
-pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
-
 
 def test_velocity_worked_example_50_deals() -> None:
     # 50 open deals x 10,000 average x 25 % win rate / 30 days = 4,166.666... per day.

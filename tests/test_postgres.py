@@ -376,3 +376,23 @@ def test_doctor_on_postgres(cli: Any, db: Database) -> None:
     assert checks["server"]["message"].startswith("Connected to PostgreSQL ")
     assert checks["history"]["message"] == "The event log and stays agree with all 1 deals."
     assert all(c["level"] != "problem" for c in checks.values())
+
+
+@pytest.mark.engines
+def test_a_json_import_then_deal_add(cli: Any, db_target: str, tmp_path: Path) -> None:
+    """A pipeline exported from another board and imported where ids 1.. are taken; the next add still works."""
+    source = str(tmp_path / "source.db")
+    assert cli("--db", source, "pipeline", "create", "Sales", "--stages", "Lead,Won").code == 0
+    for title in ("One", "Two", "Three"):
+        assert cli("--db", source, "deal", "add", title).code == 0
+    export = tmp_path / "sales.json"
+    assert cli("--db", source, "export", "--format", "json", "-o", str(export)).code == 0
+    assert cli("pipeline", "create", "Other", "--stages", "A,B").code == 0
+    assert cli("deal", "add", "Existing", "-p", "Other").code == 0
+    imported = cli("import", str(export))
+    assert imported.code == 0, imported.err
+    added = cli("deal", "add", "After the import", "-p", "Sales")
+    assert added.code == 0, added.err
+    ids = [r[0] for r in rows(db_target, "SELECT id FROM deal ORDER BY id")]
+    assert len(ids) == len(set(ids)) == 5
+    assert rows(db_target, "SELECT title FROM deal WHERE id = :i", i=max(ids)) == [("After the import",)]
