@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -39,6 +39,7 @@ WRITE_LOCK_KEY = 0x746B7772697465
 # A client that opens a transaction and then hangs is cut off after this long (a DBA may set it lower).
 IDLE_IN_TRANSACTION_MS = 60_000
 CONNECT_TIMEOUT_S = 10
+EXPLICIT_IDS = "tuikanban_explicit_ids"  # connection.info flag set by _note_explicit_ids
 
 
 def sqlalchemy_url(target: Target) -> URL:
@@ -49,9 +50,11 @@ def sqlalchemy_url(target: Target) -> URL:
 
 
 def connect_options(target: Target) -> str:
-    """libpq `options`: the user's own (from the URL) plus the idle-in-transaction timeout."""
+    """libpq `options`: the user's own (from the URL), the idle-in-transaction timeout and the lock timeout (the
+    longest a write waits for the write lock; nothing else waits for locks, since writes take turns)."""
     own = dict(target.query).get("options", "")
-    return f"{own} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}".strip()
+    return (f"{own} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS} "
+            f"-c lock_timeout={int(lock_timeout() * 1000)}").strip()
 
 
 def conninfo(target: Target, *, application_name: str = "tuikanban") -> str:
@@ -143,7 +146,8 @@ class PgDatabase(Database):
                 take_write_lock(session.connection())
                 result = fn(session)
                 session.flush()
-                pgddl.sync_identities(session.connection())
+                if session.connection().info.pop(EXPLICIT_IDS, False):
+                    pgddl.sync_identities(session.connection())
                 session.commit()
                 return result
         except DBAPIError as exc:
@@ -168,18 +172,29 @@ class PgDatabase(Database):
 
 
 def take_write_lock(conn: Any) -> None:
-    """The write lock (held until the transaction ends), waiting at most the lock timeout."""
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout() * 1000)}ms'")
+    """The write lock (held until the transaction ends), waiting at most the lock timeout (a connection option)."""
     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(key)s)", {"key": WRITE_LOCK_KEY})
 
 
 def make_engine(target: Target) -> Engine:
     require_psycopg()
-    return create_engine(
+    engine = create_engine(
         sqlalchemy_url(target), isolation_level="READ COMMITTED", pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "options": connect_options(target),
                       "application_name": "tuikanban"},
     )
+    event.listen(engine, "before_cursor_execute", _note_explicit_ids)
+    return engine
+
+
+def _note_explicit_ids(conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+    """Mark the connection when an INSERT names the id column: the id sequences must then move past those ids.
+
+    (SQLAlchemy leaves `id` out of an INSERT whenever the database is to choose it.)"""
+    if statement.startswith("INSERT INTO "):
+        columns = statement[statement.find("(") + 1:statement.find(")")]
+        if "id" in (c.strip().strip('"') for c in columns.split(",")):
+            conn.info[EXPLICIT_IDS] = True
 
 
 def open_postgres(target: Target, *, create: bool = True, readonly: bool = False) -> PgDatabase:
