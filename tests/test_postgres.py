@@ -396,3 +396,15 @@ def test_a_json_import_then_deal_add(cli: Any, db_target: str, tmp_path: Path) -
     ids = [r[0] for r in rows(db_target, "SELECT id FROM deal ORDER BY id")]
     assert len(ids) == len(set(ids)) == 5
     assert rows(db_target, "SELECT title FROM deal WHERE id = :i", i=max(ids)) == [("After the import",)]
+
+
+def test_the_board_and_the_demo_say_what_works_on_postgres(cli: Any) -> None:
+    url = f"postgresql://ana:{SECRET}@127.0.0.1:1/sales"
+    board = cli("--db", url)
+    assert board.code == 1
+    assert board.err.strip() == ("The board cannot open postgresql://ana@127.0.0.1:1/sales yet (PostgreSQL works from "
+                                 "the command line for now; the board comes next).")
+    demo = cli("demo", "--db", url, "--no-open")
+    assert demo.code == 1
+    assert demo.err.strip() == ("The demo is built into an SQLite file, not postgresql://ana@127.0.0.1:1/sales; build "
+                                "it in a file, then move it with 'tuikanban copy --to URL'.")
