@@ -408,3 +408,14 @@ def test_the_board_and_the_demo_say_what_works_on_postgres(cli: Any) -> None:
     assert demo.code == 1
     assert demo.err.strip() == ("The demo is built into an SQLite file, not postgresql://ana@127.0.0.1:1/sales; build "
                                 "it in a file, then move it with 'tuikanban copy --to URL'.")
+
+
+def test_without_psycopg_a_postgres_target_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a))
+    with pytest.raises(DatabaseError) as caught:
+        open_database(f"postgresql://ana:{SECRET}@127.0.0.1/sales")
+    assert str(caught.value) == ('PostgreSQL support is not installed; install it with: '
+                                 'pip install "tuikanban[postgres]"')
