@@ -419,3 +419,12 @@ def test_without_psycopg_a_postgres_target_says_how_to_install_it(monkeypatch: p
         open_database(f"postgresql://ana:{SECRET}@127.0.0.1/sales")
     assert str(caught.value) == ('PostgreSQL support is not installed; install it with: '
                                  'pip install "tuikanban[postgres]"')
+
+
+def test_the_last_pipeline_of_a_url_is_remembered_without_the_password(tmp_path: Path) -> None:
+    from tuikanban.settings import load_settings, remember
+
+    path = tmp_path / "config.toml"
+    assert remember(db_path=f"postgresql://ana:{SECRET}@h/sales", pipeline="SMB", path=path) is None
+    assert SECRET not in path.read_text()
+    assert load_settings(path).pipeline_for("postgresql://ana@h/sales") == "SMB"
