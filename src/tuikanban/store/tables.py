@@ -124,7 +124,8 @@ class Event(SQLModel, table=True):
         # Aging: the latest event per deal (index-only) and the close-date edits (a small partial index).
         Index("ix_event_deal_at", "deal_id", "at"),
         Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
-              sqlite_where=text("kind = 'edit' AND field = 'close'")),
+              sqlite_where=text("kind = 'edit' AND field = 'close'"),
+              postgresql_where=text("kind = 'edit' AND field = 'close'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
