@@ -16,8 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 _SCRIPT = """
 import importlib, json, pkgutil, sys
 import tuikanban
-
-pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
 names = []
 for package in ("tuikanban.domain", "tuikanban.store", "tuikanban.services"):
     pkg = importlib.import_module(package)
