@@ -1,9 +1,12 @@
-"""How many deal moves per second several processes sustain together on one SQLite file, with WIP limits held.
+"""How many deal moves per second several processes sustain together on one database, with WIP limits held.
 
-    .venv/bin/python bench/concurrency_bench.py [--processes 4] [--seconds 10] [--deals 200] [--db PATH]
+    .venv/bin/python bench/concurrency_bench.py [--processes 4] [--seconds 10] [--deals 200] [--db PATH|URL]
+
+--db may name an empty PostgreSQL database (postgresql://user@host/db); the default is a new SQLite file.
 
 Each process is one rep moving deals as fast as it can: read the deal, pick the next or previous stage, move it
-(`services.deals.move_deal`: one BEGIN IMMEDIATE transaction that checks the WIP limit and writes the move, its
+(`services.deals.move_deal`: one write transaction under the write lock that checks the WIP limit and writes the
+move, its
 event and its stays). Two stages carry WIP limits, so many moves are refused at the limit. Afterwards the event log
 is replayed in commit order to prove that no limit was exceeded at any moment, and that it matches the deal rows.
 """
@@ -13,7 +16,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -24,7 +26,7 @@ STAGES = ["Lead", "Qualified", "Discovery", "Proposal", "Negotiation"]
 LIMITS = {"Discovery": 25, "Proposal": 12}
 
 
-def set_up(path: Path, n_deals: int) -> None:
+def set_up(path: str, n_deals: int) -> None:
     from tuikanban.services import deals, pipelines
     from tuikanban.store.engine import open_database
 
@@ -44,7 +46,7 @@ def worker(path: str, rep: str, seed: int, start_at: float, seconds: float, queu
     from tuikanban.services import deals
     from tuikanban.store.engine import open_database
 
-    db = open_database(Path(path))
+    db = open_database(path)
     ids = [d.id for d in deals.list_deals(db, "Sales")]
     rng = random.Random(seed)
     stats: Counter[str] = Counter()
@@ -74,16 +76,19 @@ def worker(path: str, rep: str, seed: int, start_at: float, seconds: float, queu
     queue.put((rep, dict(stats), latencies, errors[:5]))
 
 
-def replay_peaks(path: Path) -> tuple[dict[str, int], list[str]]:
+def replay_peaks(path: str) -> tuple[dict[str, int], list[str]]:
     """Most open deals each stage ever held, replaying the log in commit order; and log/row mismatches."""
-    con = sqlite3.connect(path)
-    names = dict(con.execute("SELECT id, name FROM stage"))
+    from tuikanban.store.engine import open_database
+
+    db = open_database(path)
+    con = db.engine.connect()
+    names = dict(con.exec_driver_sql("SELECT id, name FROM stage").all())
     where: dict[int, int] = {}
     count: Counter[int] = Counter()
     peak: Counter[int] = Counter()
     problems: list[str] = []
-    for deal, kind, src, dst in con.execute(
-            "SELECT deal_id, kind, from_stage_id, to_stage_id FROM event ORDER BY id"):
+    for deal, kind, src, dst in con.exec_driver_sql(
+            "SELECT deal_id, kind, from_stage_id, to_stage_id FROM event ORDER BY id").all():
         if kind == "create":
             where[deal] = dst
         elif kind == "move":
@@ -95,12 +100,14 @@ def replay_peaks(path: Path) -> tuple[dict[str, int], list[str]]:
             continue
         count[dst] += 1
         peak[dst] = max(peak[dst], count[dst])
-    rows = dict(con.execute("SELECT id, stage_id FROM deal"))
+    rows = dict(con.exec_driver_sql("SELECT id, stage_id FROM deal").all())
     problems += [f"deal {d}: row in {s}, log in {where.get(d)}" for d, s in rows.items() if where.get(d) != s]
-    integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-    if integrity != "ok":
-        problems.append(f"integrity_check: {integrity}")
+    if db.target.path is not None:
+        integrity = con.exec_driver_sql("PRAGMA integrity_check").scalar()
+        if integrity != "ok":
+            problems.append(f"integrity_check: {integrity}")
     con.close()
+    db.close()
     return {names[s]: n for s, n in peak.items()}, problems
 
 
@@ -109,10 +116,10 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--deals", type=int, default=200)
-    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--db", default=None, help="an SQLite file (default: a new one) or an empty PostgreSQL database")
     args = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="tk-bench-")
-    path = args.db or Path(folder) / "bench.db"
+    path = args.db or str(Path(folder) / "bench.db")
     set_up(path, args.deals)
     ctx = mp.get_context("spawn")
     queue: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
@@ -134,7 +141,10 @@ def main() -> None:
     peaks, problems = replay_peaks(path)
     attempts = sum(total.values())
     latencies.sort()
-    print(f"{args.processes} processes x {args.seconds:g} s on one file ({args.deals} deals, limits {LIMITS})")
+    from tuikanban.domain.targets import parse_target
+
+    where = "one file" if parse_target(path).path is not None else str(parse_target(path))
+    print(f"{args.processes} processes x {args.seconds:g} s on {where} ({args.deals} deals, limits {LIMITS})")
     rate = total["moved"] / args.seconds
     print(f"  moves committed:              {total['moved']:,}  ({rate:,.0f} per second sustained)")
     print(f"  move attempts:                {attempts:,}  ({attempts / args.seconds:,.0f} per second)")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engines import ENGINES, drop_schema, new_schema, pg_database  # noqa: F401 - a fixture
 from tuikanban.store.engine import Database, open_database
 
 FIXED_NOW = "2026-03-02T12:00:00+00:00"
@@ -20,6 +21,34 @@ def pytest_configure(config: pytest.Config) -> None:
     CLI's consoles are created once per process; tests that need a width set COLUMNS themselves."""
     for name in ("COLUMNS", "LINES"):
         os.environ.pop(name, None)
+    config.addinivalue_line("markers", "engines: run the test on SQLite and on PostgreSQL (the `engine` fixture)")
+    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself")
+    config.addinivalue_line("markers", "postgres_only: the test is about a PostgreSQL mechanism (NOTIFY, locks)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `engines` run once per engine; `postgres_only` ones on PostgreSQL, `sqlite_only` on SQLite."""
+    def marked(name: str) -> bool:
+        return metafunc.definition.get_closest_marker(name) is not None
+
+    if marked("postgres_only"):
+        metafunc.parametrize("engine", ["postgresql"], indirect=True)
+    elif marked("engines") and not marked("sqlite_only"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """Which engine the test's database is on: sqlite, unless the test runs on both (marked `engines`)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def pg_schema(pg_database: str) -> Iterator[str]:  # noqa: F811 - pg_database is the fixture imported above
+    """The URL of a fresh schema of its own for one test, dropped afterwards."""
+    url = new_schema(pg_database)
+    yield url
+    drop_schema(url)
 
 
 def _point_home_at(mp: pytest.MonkeyPatch, root: Path) -> None:
@@ -35,30 +64,44 @@ def _no_real_user_environment(tmp_path_factory: pytest.TempPathFactory) -> Itera
     """Before any other fixture (module- and session-scoped ones too), in every process (each pytest-xdist worker
     runs this itself): no TUIKANBAN_* setting of the person running the tests, and a HOME of the session's own."""
     with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("TUIKANBAN_")]:
+        # (TUIKANBAN_TEST_* say where the test servers are: they are the tests' own settings, and stay)
+        for name in [n for n in os.environ if n.startswith("TUIKANBAN_") and not n.startswith("TUIKANBAN_TEST_")]:
             mp.delenv(name)
         _point_home_at(mp, tmp_path_factory.mktemp("session-home"))
         yield
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, engine: str, request: pytest.FixtureRequest
+                  ) -> None:
     """No test touches the real user's data or config directories (nor another test's: tmp_path is per test and
-    per xdist worker), and every test is the same user."""
+    per xdist worker), and every test is the same user.
+
+    TUIKANBAN_DB is a file in the test's folder, or on PostgreSQL the URL of a schema of its own."""
     monkeypatch.setenv("TUIKANBAN_USER", "tester")
     monkeypatch.delenv("TUIKANBAN_NOW", raising=False)
     _point_home_at(monkeypatch, tmp_path)
-    monkeypatch.setenv("TUIKANBAN_DB", str(tmp_path / "board.db"))
+    target = str(request.getfixturevalue("pg_schema")) if engine == "postgresql" else str(tmp_path / "board.db")
+    monkeypatch.setenv("TUIKANBAN_DB", target)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(engine: str) -> Path:
+    """The SQLite file of the test's database (a test on both engines takes `db_target` instead)."""
+    if engine != "sqlite":
+        raise AssertionError("db_path is the SQLite file; use db_target in tests that run on both engines")
     return Path(os.environ["TUIKANBAN_DB"])
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = open_database(db_path)
+def db_target() -> str:
+    """The test's database as the CLI takes it: a file path or a postgresql:// URL."""
+    return os.environ["TUIKANBAN_DB"]
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
+    database = open_database(db_target)
     yield database
     database.close()
 

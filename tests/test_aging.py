@@ -35,6 +35,10 @@ from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
+# The service tests run on SQLite and on PostgreSQL (the same hand-computed numbers); query plans and file
+# migrations are SQLite's.
+pytestmark = pytest.mark.engines
+
 # -- pure rules -----------------------------------------------------------------------------------------
 
 
@@ -247,6 +251,7 @@ def test_empty_pipeline(db: Database, fixed_now: str) -> None:
 # -- the schema behind the speed -------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_aging_reads_indexes_not_event_rows(history: History) -> None:
     """The plans SQLite picks: stays from a covering index, the latest event per deal from a covering index, close
     edits from a partial index (bench/aging_bench.py measures the time; here we only check the plans)."""
@@ -274,6 +279,7 @@ def test_aging_reads_indexes_not_event_rows(history: History) -> None:
     assert not any("SCAN event" in p and "ix_event_close_edit" not in p for p in plans)
 
 
+@pytest.mark.sqlite_only
 def test_schema_2_database_gets_the_aging_indexes(db_path: Path) -> None:
     db = open_database(db_path)
     db.close()

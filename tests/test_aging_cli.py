@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def board(cli, fixed_now: str):  # type: ignore[no-untyped-def]

@@ -12,17 +12,19 @@ from typing import Any
 
 import pytest
 
+from engines import rows
+
+# The commands run on SQLite and on PostgreSQL; the tests about files (--db paths, permissions) are SQLite's.
+pytestmark = pytest.mark.engines
+
+TABLES = ("activity", "deal", "deal_type", "event", "pipeline", "stage", "stay", "tk_meta")
+
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, read without writing."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
-    finally:
-        con.close()
+def snapshot(target: str | Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read through a connection of its own."""
+    return {n: sorted(rows(target, f'SELECT * FROM "{n}"'), key=repr) for n in TABLES}
 
 
 def assert_one_sentence_error(result: Any) -> str:
@@ -37,7 +39,7 @@ def assert_one_sentence_error(result: Any) -> str:
 
 
 @pytest.fixture
-def sales(cli: Any, db_path: Path) -> Any:
+def sales(cli: Any) -> Any:
     """A database with one pipeline, Sales: four stages and one deal type."""
     r = cli("pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation", "--types", "Renewal")
     assert r.code == 0, r.err
@@ -174,7 +176,8 @@ def test_the_user_comes_from_user_option(sales: Any) -> None:
     assert doc["events"][0]["user"] == "carol"
 
 
-def test_wip_limit_force_and_reason(sales: Any, db_path: Path) -> None:
+def test_wip_limit_force_and_reason(sales: Any, db_target: str) -> None:
+    db_path = db_target
     sales("stage", "set", "Proposal", "--wip-max", "1")
     first = sales("deal", "add", "First", "--stage", "Proposal")
     assert first.code == 0
@@ -282,28 +285,38 @@ BAD_INPUT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The `sales` database plus deal 1 in Lead, built once and copied for each bad-input case (fast)."""
+def _seed(target: str) -> None:
     from tuikanban.services.deals import create_deal
     from tuikanban.services.pipelines import create_pipeline
     from tuikanban.store.engine import open_database
 
-    path = tmp_path_factory.mktemp("template") / "seeded.db"
-    db = open_database(path)
+    db = open_database(target)
     create_pipeline(db, "Sales", "Lead,Qualified,Proposal,Negotiation", types=["Renewal"])
     assert create_deal(db, "Sales", "Existing", user="tester", at="2026-03-01T09:00").id == 1
     db.close()
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The `sales` database plus deal 1 in Lead, built once and copied for each bad-input case (fast)."""
+
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    _seed(str(path))
     assert not Path(f"{path}-wal").exists()  # closed cleanly: the one file holds everything
     return path.read_bytes()
 
 
 @pytest.mark.parametrize(("args", "pattern"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
-def test_bad_input_is_one_sentence_and_changes_nothing(cli: Any, db_path: Path, seeded_template: bytes,
+def test_bad_input_is_one_sentence_and_changes_nothing(cli: Any, db_target: str, engine: str,
+                                                       request: pytest.FixtureRequest,
                                                        args: tuple[str, ...], pattern: str) -> None:
     import re
 
-    db_path.write_bytes(seeded_template)
+    if engine == "sqlite":
+        Path(db_target).write_bytes(request.getfixturevalue("seeded_template"))
+    else:
+        _seed(db_target)
+    db_path = db_target
     before = snapshot(db_path)
     assert before["deal"] and before["pipeline"]
     message = assert_one_sentence_error(cli(*args))
@@ -330,6 +343,7 @@ def _other_app_db(path: Path, *, wal: bool = False) -> None:
     con.close()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("kind", ["text", "binary", "other-sqlite", "other-sqlite-wal", "meta-of-another-app"])
 def test_db_that_is_not_ours_is_left_byte_for_byte(cli: Any, tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"{kind}.db"
@@ -358,6 +372,7 @@ def test_db_that_is_not_ours_is_left_byte_for_byte(cli: Any, tmp_path: Path, kin
     assert sorted(p.name for p in tmp_path.iterdir()) == files_before  # no -wal / -shm left behind either
 
 
+@pytest.mark.sqlite_only
 def test_db_env_variable_is_honoured_the_same_way(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "notes.db"
     _other_app_db(path)
@@ -368,11 +383,13 @@ def test_db_env_variable_is_honoured_the_same_way(cli: Any, tmp_path: Path, monk
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_db_that_is_a_folder(cli: Any, tmp_path: Path) -> None:
     message = assert_one_sentence_error(cli("--db", str(tmp_path), "pipeline", "list"))
     assert message == f"The path {tmp_path} is a folder, not a database file; give a file path with --db."
 
 
+@pytest.mark.sqlite_only
 def test_db_in_a_missing_folder_or_under_a_file(cli: Any, tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "x.db"
     create = ("pipeline", "create", "Sales", "--stages", "Lead")
@@ -386,6 +403,7 @@ def test_db_in_a_missing_folder_or_under_a_file(cli: Any, tmp_path: Path) -> Non
     assert a_file.read_text() == "hello"
 
 
+@pytest.mark.sqlite_only
 def test_db_in_an_unwritable_location(cli: Any, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         # root writes anywhere permissions allow nothing; /proc refuses new files even to root
@@ -407,6 +425,7 @@ def test_db_in_an_unwritable_location(cli: Any, tmp_path: Path) -> None:
     assert not target.exists()
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_refuses_changes(cli: Any, db_path: Path, tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root can write to read-only files")

@@ -1,7 +1,8 @@
 """Several reps on one database file, each in their own process (docs/RULES.md, WIP limits and Database safety).
 
 The processes are real: `python tests/fixtures/conc_worker.py ...` and `tuikanban ...` as subprocesses. The checks
-afterwards read the file with the sqlite3 module (tests/fixtures/tk_checks.py), not with the code under test.
+afterwards read the database independently (tests/fixtures/tk_checks.py, tests/engines.py), not with the code
+under test. The races run on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import importlib
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from engines import rows
 from tuikanban.services import deals, pipelines
 from tuikanban.store.engine import open_database
 
@@ -32,6 +33,8 @@ STAGES = "Lead,Qualified,Proposal,Negotiation"
 PROPOSAL_MAX = 3
 NEGOTIATION_REP_MAX = 2
 
+pytestmark = pytest.mark.engines
+
 
 def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -40,7 +43,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _set_up(db_path: Path) -> int:
+def _set_up(db_path: str) -> int:
     """The shared board: Proposal holds at most 3, Negotiation at most 2 per owner. Returns the contested deal."""
     db = open_database(db_path)
     try:
@@ -70,7 +73,8 @@ def _wait_for(paths: list[Path], procs: list[subprocess.Popen[bytes]], timeout: 
 
 
 @pytest.mark.slow
-def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_path: Path) -> None:
+def test_processes_at_once_keep_limits_versions_and_the_log(db_target: str, tmp_path: Path, engine: str) -> None:
+    db_path = db_target
     contested = _set_up(db_path)
     go = tmp_path / "go"
     roles = [("creator", "carol"), ("mover", "erin"), ("mover", "frank"), ("editor", "gina"), ("editor", "hank")]
@@ -102,15 +106,13 @@ def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_p
         assert o["count"] == o["limit"]  # refused exactly at the limit, never found over it
 
     # No stage over its limit: not at the end, and not at any moment of the replayed log.
-    con = sqlite3.connect(db_path)
-    stage_ids = dict(con.execute("SELECT name, id FROM stage"))
-    open_now = Counter(r[0] for r in con.execute("SELECT stage_id FROM deal WHERE status='open'"))
-    per_owner = Counter(con.execute("SELECT stage_id, owner FROM deal WHERE status='open'").fetchall())
-    user_kinds = Counter(con.execute("SELECT user, kind FROM event").fetchall())
-    final_version = con.execute("SELECT version FROM deal WHERE id=?", (contested,)).fetchone()[0]
-    edit_events = con.execute("SELECT user, field, new_value FROM event WHERE deal_id=? AND kind='edit'",
-                              (contested,)).fetchall()
-    con.close()
+    stage_ids = dict(rows(db_path, "SELECT name, id FROM stage"))
+    open_now = Counter(r[0] for r in rows(db_path, "SELECT stage_id FROM deal WHERE status='open'"))
+    per_owner = Counter(rows(db_path, "SELECT stage_id, owner FROM deal WHERE status='open'"))
+    user_kinds = Counter(rows(db_path, 'SELECT "user", kind FROM event'))
+    final_version = rows(db_path, "SELECT version FROM deal WHERE id=:d", d=contested)[0][0]
+    edit_events = rows(db_path, "SELECT \"user\", field, new_value FROM event WHERE deal_id=:d AND kind='edit'",
+                       d=contested)
     assert open_now[stage_ids["Proposal"]] <= PROPOSAL_MAX
     assert all(n <= NEGOTIATION_REP_MAX for (st, _owner), n in per_owner.items() if st == stage_ids["Negotiation"])
     replay, problems = tk_checks.check_database(db_path)
@@ -118,7 +120,8 @@ def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_p
     assert replay.peak[stage_ids["Proposal"]] == PROPOSAL_MAX  # full at the start, never above
     assert max(n for (st, _o), n in replay.owner_peak.items() if st == stage_ids["Negotiation"]) \
         <= NEGOTIATION_REP_MAX
-    assert tk_checks.integrity(db_path) == ["ok"]
+    if engine == "sqlite":
+        assert tk_checks.integrity(db_path) == ["ok"]
 
     # Every success is in the log under its rep's name, and nothing else is: no update lost or invented.
     expected: Counter[tuple[str, str]] = Counter()
@@ -154,7 +157,8 @@ def test_processes_at_once_keep_limits_versions_and_the_log(db_path: Path, tmp_p
 
 
 @pytest.mark.slow
-def test_cli_processes_racing_into_a_full_stage(db_path: Path, tmp_path: Path) -> None:
+def test_cli_processes_racing_into_a_full_stage(db_target: str, tmp_path: Path) -> None:
+    db_path = db_target
     """Four reps press 'move to Proposal' at the same moment; the stage has room for two."""
     db = open_database(db_path)
     pipelines.create_pipeline(db, "Sales", STAGES)
@@ -162,7 +166,7 @@ def test_cli_processes_racing_into_a_full_stage(db_path: Path, tmp_path: Path) -
     ids = [deals.create_deal(db, "Sales", f"Deal {i}", user="setup", stage="Lead").id for i in range(4)]
     db.close()
     exe = str(Path(sys.executable).parent / "tuikanban")
-    procs = [subprocess.Popen([exe, "--db", str(db_path), "--user", f"rep{i}", "deal", "move", str(deal_id),
+    procs = [subprocess.Popen([exe, "--db", db_path, "--user", f"rep{i}", "deal", "move", str(deal_id),
                                "Proposal"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
              for i, deal_id in enumerate(ids)]
     results = []
@@ -176,11 +180,9 @@ def test_cli_processes_racing_into_a_full_stage(db_path: Path, tmp_path: Path) -
         r[2].strip() == "Proposal is at its WIP limit (2/2); add --force --reason TEXT to override it" for r in refused
     )
     assert all(r[1].startswith("Moved deal ") and r[2] == "" for r in moved)
-    con = sqlite3.connect(db_path)
-    assert con.execute("SELECT count(*) FROM deal d JOIN stage s ON s.id=d.stage_id WHERE s.name='Proposal'"
-                       ).fetchone() == (2,)
-    movers = {r[0] for r in con.execute("SELECT user FROM event WHERE kind='move'")}
-    con.close()
+    assert rows(db_path, "SELECT count(*) FROM deal d JOIN stage s ON s.id=d.stage_id WHERE s.name='Proposal'"
+                ) == [(2,)]
+    movers = {r[0] for r in rows(db_path, "SELECT \"user\" FROM event WHERE kind='move'")}
     assert len(movers) == 2 and movers <= {f"rep{i}" for i in range(4)}
     _replay, problems = tk_checks.check_database(db_path)
     assert problems == []

@@ -17,6 +17,8 @@ from tuikanban.services.metrics import compute_metrics, metrics_json
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
+
 U = "tester"
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engines import rows as read_rows
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.store.engine import Database
@@ -25,6 +24,8 @@ WORKERS = 4
 DEALS_PER_WORKER = 3
 CHURN_ROUNDS = 2
 LIMIT = 2
+
+pytestmark = pytest.mark.engines  # the race runs on SQLite and on PostgreSQL
 
 # Each worker runs the real command line in-process once per action (each call opens the database afresh, as a
 # separate `tuikanban deal move` would), after waiting for a common start time so that they all collide.
@@ -60,7 +61,7 @@ print(json.dumps(log))
 
 
 @pytest.mark.slow
-def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> None:
+def test_four_processes_never_exceed_the_limit(db: Database, db_target: str) -> None:
     create_pipeline(db, "Sales", "Lead,Proposal")
     set_stage(db, "Sales", "Proposal", wip_max=LIMIT)
     ids = [create_deal(db, "Sales", f"Deal {i}", user="setup").id for i in range(WORKERS * DEALS_PER_WORKER)]
@@ -70,7 +71,7 @@ def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> N
     procs = []
     for w in range(WORKERS):
         mine = ids[w::WORKERS]
-        env = {**os.environ, "TUIKANBAN_USER": f"rep{w}", "TUIKANBAN_DB": str(db_path)}
+        env = {**os.environ, "TUIKANBAN_USER": f"rep{w}", "TUIKANBAN_DB": db_target}
         procs.append(subprocess.Popen(
             [sys.executable, "-c", _WORKER, json.dumps(mine), repr(start), str(CHURN_ROUNDS)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -104,38 +105,38 @@ def test_four_processes_never_exceed_the_limit(db: Database, db_path: Path) -> N
     assert refusals > 0  # the limit was really contended
 
     # -- what the database holds ----------------------------------------------------------------------
-    con = sqlite3.connect(db_path)
-    try:
-        stage_id = {name: sid for sid, name in con.execute("SELECT id, name FROM stage")}
-        proposal = stage_id["Proposal"]
-        events = con.execute("SELECT id, deal_id, kind, user, from_stage_id, to_stage_id FROM event ORDER BY id")
-        where: dict[int, int] = {}
-        in_proposal = 0
-        highest = 0
-        moves_by_user: dict[str, int] = {}
-        for _id, deal_id, kind, user, from_id, to_id in events:
-            assert kind in ("create", "move"), kind  # no override was ever written
-            if kind == "create":
-                where[deal_id] = to_id
-            else:
-                assert where[deal_id] == from_id  # each move starts where the previous one ended
-                where[deal_id] = to_id
-                moves_by_user[user] = moves_by_user.get(user, 0) + 1
-            in_proposal = sum(1 for s in where.values() if s == proposal)
-            highest = max(highest, in_proposal)
-            assert in_proposal <= LIMIT, f"event {_id} left Proposal at {in_proposal}/{LIMIT}"
-        assert highest == LIMIT
-        assert in_proposal == LIMIT  # the fill round filled it exactly
-        assert moves_by_user == successes  # one event per successful command, with that user's name
+    def q(sql: str) -> list[tuple[Any, ...]]:
+        return read_rows(db_target, sql)
 
-        rows = dict(con.execute("SELECT id, stage_id FROM deal WHERE status = 'open'").fetchall())
-        assert rows == where  # the log replays to the deal rows
-        open_stays = dict(con.execute("SELECT deal_id, stage_id FROM stay WHERE left_at IS NULL").fetchall())
-        assert open_stays == rows
-        per_deal = con.execute("SELECT deal_id, count(*) FROM stay WHERE left_at IS NULL GROUP BY deal_id")
-        assert all(n == 1 for _d, n in per_deal)
-        versions = dict(con.execute("SELECT id, version FROM deal").fetchall())
-        moves_per_deal = dict(con.execute("SELECT deal_id, count(*) FROM event WHERE kind='move' GROUP BY deal_id"))
-        assert all(versions[d] == 1 + moves_per_deal.get(d, 0) for d in versions)
-    finally:
-        con.close()
+    stage_id = {name: sid for sid, name in q("SELECT id, name FROM stage")}
+    proposal = stage_id["Proposal"]
+    events = q('SELECT id, deal_id, kind, "user", from_stage_id, to_stage_id FROM event ORDER BY id')
+    where: dict[int, int] = {}
+    in_proposal = 0
+    highest = 0
+    moves_by_user: dict[str, int] = {}
+    for _id, deal_id, kind, user, from_id, to_id in events:
+        assert kind in ("create", "move"), kind  # no override was ever written
+        if kind == "create":
+            where[deal_id] = to_id
+        else:
+            assert where[deal_id] == from_id  # each move starts where the previous one ended
+            where[deal_id] = to_id
+            moves_by_user[user] = moves_by_user.get(user, 0) + 1
+        in_proposal = sum(1 for s in where.values() if s == proposal)
+        highest = max(highest, in_proposal)
+        assert in_proposal <= LIMIT, f"event {_id} left Proposal at {in_proposal}/{LIMIT}"
+    assert highest == LIMIT
+    assert in_proposal == LIMIT  # the fill round filled it exactly
+    assert moves_by_user == successes  # one event per successful command, with that user's name
+
+    rows = dict(q("SELECT id, stage_id FROM deal WHERE status = 'open'"))
+    assert rows == where  # the log replays to the deal rows
+    open_stays = dict(q("SELECT deal_id, stage_id FROM stay WHERE left_at IS NULL"))
+    assert open_stays == rows
+    per_deal = q("SELECT deal_id, count(*) FROM stay WHERE left_at IS NULL GROUP BY deal_id")
+    assert all(n == 1 for _d, n in per_deal)
+    versions = dict(q("SELECT id, version FROM deal"))
+    moves_per_deal = dict(q("SELECT deal_id, count(*) FROM event WHERE kind='move' GROUP BY deal_id"))
+    assert all(versions[d] == 1 + moves_per_deal.get(d, 0) for d in versions)
+

@@ -27,6 +27,8 @@ from tuikanban.services.pipelines import add_type, create_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Deal, Event, Stage, Stay
 
+pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
+
 
 def t(day: int, hour: int = 9) -> datetime:
     return datetime(2026, 3, day, hour, 0, tzinfo=UTC)

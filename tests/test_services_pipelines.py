@@ -25,6 +25,8 @@ from tuikanban.services.pipelines import (
 )
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
+
 
 def test_create_and_list(db: Database) -> None:
     p = create_pipeline(db, "Sales", "Lead, Qualified ,Proposal", currency="eur", target="1.5M",

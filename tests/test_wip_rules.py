@@ -12,6 +12,8 @@ from tuikanban.services.pipelines import create_pipeline, set_stage, stage_rows
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Event
 
+pytestmark = pytest.mark.engines  # every test here runs on SQLite and on PostgreSQL
+
 # -- pure rules -------------------------------------------------------------------------------------
 
 

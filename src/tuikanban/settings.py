@@ -27,7 +27,7 @@ from tuikanban.domain.errors import TuikanbanError
 APP_NAME = "tuikanban"
 CONFIG_FILE = "config.toml"
 THEMES_FOLDER = "themes"
-KNOWN_KEYS = ("theme", "last_pipeline")
+KNOWN_KEYS = ("theme", "last_pipeline", "db")
 
 
 class SettingsError(TuikanbanError):
@@ -53,6 +53,7 @@ def user_themes_dir() -> Path:
 @dataclass
 class Settings:
     theme: str | None = None
+    db: str | None = None  # the database target when neither --db nor TUIKANBAN_DB names one
     last_pipeline: dict[str, str] = field(default_factory=dict)  # database path -> pipeline name
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they were
     problem: str | None = None  # why the file could not be used (the defaults are in effect)
@@ -74,12 +75,21 @@ class Settings:
         data: dict[str, Any] = dict(self.extra)
         if self.theme:
             data["theme"] = self.theme
+        if self.db:
+            data["db"] = self.db
         if self.last_pipeline:
             data["last_pipeline"] = dict(sorted(self.last_pipeline.items()))
         return data
 
 
 def _db_key(db_path: Path | str) -> str:
+    from tuikanban.domain.targets import is_url, parse_target
+
+    if isinstance(db_path, str) and is_url(db_path):  # a URL is remembered by its display form (no password)
+        try:
+            return parse_target(db_path).display
+        except TuikanbanError:
+            return db_path
     try:
         return str(Path(db_path).expanduser().resolve())
     except OSError:
@@ -109,8 +119,26 @@ def load_settings(path: Path | None = None) -> Settings:
     pipes = data.get("last_pipeline", {})
     if not isinstance(pipes, dict) or not all(isinstance(v, str) for v in pipes.values()):
         return Settings(path=target, problem=_broken(target, "its [last_pipeline] table does not map files to names"))
+    db = data.get("db")
+    if db is not None and not (isinstance(db, str) and db.strip()):
+        return Settings(path=target, problem=_broken(target, "its 'db' is not a file path or URL in quotes"))
+    if isinstance(db, str) and _has_password(db):
+        return Settings(path=target, problem=_broken(
+            target, "its 'db' URL holds a password (keep passwords in ~/.pgpass or PGPASSWORD instead)"))
     extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
-    return Settings(theme=theme.strip() if theme else None, last_pipeline=dict(pipes), extra=extra, path=target)
+    return Settings(theme=theme.strip() if theme else None, db=db.strip() if db else None,
+                    last_pipeline=dict(pipes), extra=extra, path=target)
+
+
+def _has_password(db: str) -> bool:
+    from tuikanban.domain.targets import is_url, parse_target
+
+    if not is_url(db):
+        return False
+    try:
+        return parse_target(db).password is not None
+    except TuikanbanError:
+        return False
 
 
 def _broken(path: Path, why: str) -> str:

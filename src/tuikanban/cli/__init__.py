@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
-from tuikanban.cli.common import State, current_user, err, fail
+from tuikanban.cli.common import State, current_user, db_target, err, fail
 from tuikanban.domain.errors import GateError, TuikanbanError, WipLimitError
 
 app = typer.Typer(
@@ -26,15 +25,17 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option("--db", envvar="TUIKANBAN_DB",
-                                            help="Database file (default: <user data dir>/tuikanban.db).")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="TUIKANBAN_DB", metavar="FILE|URL",
+        help="Database file or postgresql://user@host/dbname URL (default: the config file's db, else "
+             "<user data dir>/tuikanban.db).")] = None,
     user: Annotated[str | None, typer.Option("--user", envvar="TUIKANBAN_USER",
                                              help="Who you are (default: your login name).")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Board theme by name (see themes/).")] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline to open.")] = None,
 ) -> None:
     """Open the board, or run a command."""
-    ctx.obj = State(db_path=db, user=current_user(user), theme=theme, pipeline=pipeline)
+    ctx.obj = State(db_path=db_target(db), user=current_user(user), theme=theme, pipeline=pipeline)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from tuikanban.cli.board import open_board
@@ -61,6 +62,7 @@ def _register() -> None:
         admin,
         aging,
         config,
+        copy,
         demo,
         io,
         lifecycle,
@@ -97,7 +99,7 @@ def _open_board_fast(args: list[str]) -> bool:
     from tuikanban.cli import board
 
     db = opts["--db"] or os.environ.get("TUIKANBAN_DB") or None
-    state = State(db_path=Path(db) if db else None, user=current_user(opts["--user"]), theme=opts["--theme"],
+    state = State(db_path=db_target(db), user=current_user(opts["--user"]), theme=opts["--theme"],
                   pipeline=opts["--pipeline"])
     try:
         board.open_board(state)

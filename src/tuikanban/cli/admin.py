@@ -22,7 +22,7 @@ def backup_command(
     keep: Annotated[int | None, typer.Option("--keep", metavar="N",
                                              help="Into a folder: keep only the newest N dated copies.")] = None,
 ) -> None:
-    """Copy the database with SQLite's online backup API (safe while others are using the board).
+    """Copy the database (SQLite's online backup API, or pg_dump on PostgreSQL), safe while others use the board.
 
     PATH ending in '/' (or an existing folder) gets a dated copy, for example board-20260302-120000.db.
     """
@@ -46,10 +46,17 @@ def doctor_command(
 
     Exits with code 1 when something is wrong; each finding says how to fix it.
     """
-    from tuikanban.services.health import doctor, exit_code, resolve_db_path
+    from tuikanban.services.health import chosen_target, doctor, exit_code, resolve_db_path
 
-    path = resolve_db_path(state(ctx).db_path)
-    checks = doctor(path)
+    target = chosen_target(state(ctx).db_path)
+    if target.is_postgres:
+        from tuikanban.services.pghealth import doctor_postgres
+
+        path: object = target
+        checks = doctor_postgres(target)
+    else:
+        path = resolve_db_path(state(ctx).db_path)
+        checks = doctor(path)
     code = exit_code(checks)
     if as_json:
         emit_json({"database": str(path), "ok": code == 0, "checks": [

@@ -5,22 +5,33 @@ from __future__ import annotations
 import sys
 
 from tuikanban.cli.common import State
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.errors import DatabaseError, ValidationError
 
 NO_TERMINAL = ("The board needs a terminal: connect with 'ssh -t', or run a command such as "
                "'tuikanban deal list'.")
 
 
-def open_board(state: State) -> None:
-    # Checked before Textual is imported: without a terminal on both ends (ssh without -t, cron, a pipe) the
-    # app would spin on a dead input forever.
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise ValidationError(NO_TERMINAL)
-    from tuikanban.ui.app import run_board
+def has_terminal() -> bool:
+    """Whether the board has a terminal on both ends (not ssh without -t, cron or a pipe)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
+
+def open_board(state: State) -> None:
+    from tuikanban.domain.targets import parse_target
+
+    target = parse_target(state.db_path) if state.db_path is not None else None
+    if target is not None and target.path is None:
+        raise DatabaseError(f"The board cannot open {target} yet (PostgreSQL works from the command line for now; "
+                            "the board comes next).")
     theme = None
     if state.theme:
         from tuikanban.ui.themes import find_theme
 
         theme = find_theme(state.theme)  # the canonical spelling, as `config theme` accepts it
-    run_board(db_path=state.db_path, user=state.user, theme=theme, pipeline=state.pipeline)
+    # Checked before Textual is imported: without a terminal on both ends the app would spin on a dead input.
+    if not has_terminal():
+        raise ValidationError(NO_TERMINAL)
+    from tuikanban.ui.app import run_board
+
+    run_board(db_path=target.path if target is not None else None, user=state.user, theme=theme,
+              pipeline=state.pipeline)

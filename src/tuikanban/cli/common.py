@@ -38,9 +38,21 @@ def current_user(explicit: str | None = None) -> str:
         return "unknown"
 
 
+def db_target(explicit: str | None) -> str | None:
+    """The database target: --db / TUIKANBAN_DB (given), else the config file's `db` key, else None (default).
+
+    A file path or a postgresql:// URL, as the user wrote it; domain.targets parses it when it is opened.
+    """
+    if explicit is not None and explicit.strip():
+        return explicit
+    from tuikanban.settings import load_settings
+
+    return load_settings().db
+
+
 @dataclass
 class State:
-    db_path: Path | None = None
+    db_path: Path | str | None = None  # a file path or a postgresql:// URL (see domain.targets)
     user: str = ""
     theme: str | None = None
     pipeline: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +10,8 @@ from rich.text import Text
 
 from tuikanban.cli import app
 from tuikanban.cli.common import say, state
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.targets import parse_target
 
 
 @app.command("demo")
@@ -23,7 +24,7 @@ def demo(
     fresh: Annotated[bool, typer.Option(
         "--fresh", "--force",
         help="Rebuild an existing demo database from scratch (only ever a database that demo built).")] = False,
-    db: Annotated[Path | None, typer.Option(
+    db: Annotated[str | None, typer.Option(
         "--db", help="Where to write it (default: the global --db / TUIKANBAN_DB, else demo.db beside the default "
                      "database).")] = None,
 ) -> None:
@@ -36,7 +37,10 @@ def demo(
 
     st = state(ctx)
     target = db if db is not None else st.db_path
-    result = build_demo(target, seed=seed, fresh=fresh)
+    if target is not None and parse_target(target).path is None:
+        raise DatabaseError(f"The demo is built into an SQLite file, not {parse_target(target)}; build it in a file, "
+                            "then move it with 'tuikanban copy --to URL'.")
+    result = build_demo(parse_target(target).path if target is not None else None, seed=seed, fresh=fresh)
     where = Text(str(result.path))
     if result.built:
         say("Demo database written to ", where,

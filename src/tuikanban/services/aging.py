@@ -31,7 +31,7 @@ from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.tasks import has_open_task
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import awake, not_deleted
-from tuikanban.store.sqlfuncs import at_literal, days_between
+from tuikanban.store.sqlfuncs import at_literal, days_between, greatest
 from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage, Stay
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
@@ -148,7 +148,7 @@ def aging_snapshot(
         # Days are computed in SQL (store.sqlfuncs, exact to the millisecond on SQLite) rather than by parsing
         # 30,000 timestamps in Python.
         now_at = at_literal(at)
-        last_touch = func.max(func.coalesce(_D.last_activity_at, _D.created_at),
+        last_touch = greatest(func.coalesce(_D.last_activity_at, _D.created_at),
                               func.coalesce(_latest_event_column(), _D.created_at))
         query = select(
             _D.id, _D.title, _D.company, _D.contact, _D.owner, _D.type_id, _D.stage_id, _D.value_minor,

@@ -25,8 +25,10 @@ from sqlalchemy import func, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import DatabaseError, DuplicateError, ValidationError
+from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store.engine import (
     ENV_DB,
+    Database,
     _inspect_existing,
     _writable,
     backup_file,
@@ -55,17 +57,26 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class BackupResult:
-    source: Path
+    source: Path | str  # a file, or a PostgreSQL target's display form
     target: Path
     size: int
 
 
-def resolve_db_path(path: Path | str | None) -> Path:
+def chosen_target(path: Path | str | None) -> Target:
     """The database a command means: --db, else TUIKANBAN_DB, else the default file."""
-    if path is not None:
-        return Path(path).expanduser()
-    env = os.environ.get(ENV_DB)
-    return Path(env).expanduser() if env else default_db_path()
+    return parse_target(path if path is not None else (os.environ.get(ENV_DB) or default_db_path()))
+
+
+def resolve_db_path(path: Path | str | None) -> Path:
+    """The database file a command means: --db, else TUIKANBAN_DB, else the default file.
+
+    A PostgreSQL target is refused here with one sentence: these whole-file operations are SQLite's.
+    """
+    target = chosen_target(path)
+    if target.path is None:
+        raise DatabaseError(f"The database {target} is on PostgreSQL; this command works on SQLite files only "
+                            "(back up PostgreSQL with pg_dump --format=custom).")
+    return target.path
 
 
 # -- backup -----------------------------------------------------------------------------------------
@@ -77,6 +88,11 @@ def backup(source: Path | str | None, target: Path | str, *, force: bool = False
 
     With `keep`, the target must be a folder, and only the newest `keep` dated copies of this board stay in it.
     """
+    parsed = chosen_target(source)
+    if parsed.is_postgres:
+        from tuikanban.services.pghealth import backup_postgres
+
+        return backup_postgres(parsed, target, force=force)
     src = resolve_db_path(source)
     problem = permission_problem(src)
     if problem:
@@ -227,13 +243,20 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _history_check(path: Path) -> Check:
-    """The event log and stays agree with the deal rows: every deal was created, and open deals have exactly one
-    open stay, in their current stage; closed deals have none."""
     try:
         # only read, but opened for writing where allowed: a read-only connection leaves -wal/-shm files behind
         db = open_database(path, readonly=not _writable(path))
     except DatabaseError as exc:
         return Check("history", PROBLEM, str(exc))
+    try:
+        return history_check(db)
+    finally:
+        db.close()
+
+
+def history_check(db: Database) -> Check:
+    """The event log and stays agree with the deal rows: every deal was created, and open deals have exactly one
+    open stay, in their current stage; closed deals have none."""
     deal_t = Deal.__table__  # type: ignore[attr-defined]
     d, y, e = deal_t.c, Stay.__table__.c, Event.__table__.c  # type: ignore[attr-defined]
     try:
@@ -252,8 +275,8 @@ def _history_check(path: Path) -> Check:
                 .where(d.status.in_(("won", "lost"))).limit(20))]  # a deleted deal keeps its stay for restore
             creates = select(e.deal_id).where(e.kind == "create")
             no_create = [r[0] for r in conn.execute(select(d.id).where(d.id.not_in(creates)).limit(20))]
-    finally:
-        db.close()
+    except DatabaseError as exc:
+        return Check("history", PROBLEM, str(exc))
     bad = sorted(set(bad_open) | set(bad_closed) | set(no_create))
     if not bad:
         return Check("history", OK, f"The event log and stays agree with all {total:,} deals.")
@@ -385,4 +408,5 @@ def exit_code(checks: list[Check]) -> int:
     return 1 if any(c.level == PROBLEM for c in checks) else 0
 
 
-__all__ = ["NOTE", "OK", "PROBLEM", "BackupResult", "Check", "backup", "doctor", "exit_code", "resolve_db_path"]
+__all__ = ["NOTE", "OK", "PROBLEM", "BackupResult", "Check", "backup", "chosen_target", "doctor", "exit_code",
+           "history_check", "resolve_db_path"]

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
 from tuikanban.domain.errors import DatabaseError, ReadOnlyError
+from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
 
@@ -274,6 +275,11 @@ class Database:
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def target(self) -> Target:
+        """Where the data lives; `str(db.target)` is the form to show (never a password)."""
+        return sqlite_target(self.path)
+
     # -- sessions ---------------------------------------------------------------------------------
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -389,7 +395,8 @@ _CREATORS = ("a board is created by opening it (tuikanban --db PATH), 'pipeline 
 
 
 def open_database(
-    path: Path | str | None = None, *, create: bool = True, readonly: bool = False, private: bool | None = None
+    path: Path | str | Target | None = None, *, create: bool = True, readonly: bool = False,
+    private: bool | None = None,
 ) -> Database:
     """Open (and if needed create and migrate) a tuikanban database.
 
@@ -397,10 +404,16 @@ def open_database(
     """
     if path is None:
         env = os.environ.get(ENV_DB)
-        path = Path(env) if env else default_db_path()
+        path = env if env else default_db_path()
         if private is None:
             private = not env
-    db_path = Path(path).expanduser()
+    target = parse_target(path)
+    if target.is_postgres:
+        from tuikanban.store.pg import open_postgres
+
+        return open_postgres(target, create=create, readonly=readonly)
+    assert target.path is not None
+    db_path = target.path
     if private is None:
         private = False
     problem = permission_problem(db_path)
@@ -445,30 +458,32 @@ def open_database(
 def _initialise(db: Database, version: int | None) -> None:
     if version == SCHEMA_VERSION:
         return
+    db.write(setup_schema)
 
-    def work(session: Session) -> None:
-        conn = session.connection()
-        current = conn.execute(
-            text("SELECT value FROM tk_meta WHERE key='schema_version'")
-        ).scalar() if _has_meta(conn) else None
-        if current is None:
-            SQLModel.metadata.create_all(conn, tables=[getattr(t, "__table__") for t in _ALL_TABLES])  # noqa: B009
-            session.add(Meta(key="app", value=APP_MARKER))
-            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-            return
-        from tuikanban.store.migrations import migrate
 
-        migrate(conn, int(current), SCHEMA_VERSION)
-        meta = session.get(Meta, "schema_version")
-        assert meta is not None
-        meta.value = str(SCHEMA_VERSION)
-        session.add(meta)
+def setup_schema(session: Session) -> None:
+    """Create or migrate the tables, inside a write transaction (so under the write lock on every engine:
+    of two first starts, the second sees the first one's tables)."""
+    conn = session.connection()
+    current = conn.execute(
+        text("SELECT value FROM tk_meta WHERE key='schema_version'")
+    ).scalar() if _has_meta(conn) else None
+    if current is None:
+        SQLModel.metadata.create_all(conn, tables=[getattr(t, "__table__") for t in _ALL_TABLES])  # noqa: B009
+        session.add(Meta(key="app", value=APP_MARKER))
+        session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+        return
+    from tuikanban.store.migrations import migrate
 
-    db.write(work)
+    migrate(conn, int(current), SCHEMA_VERSION)
+    meta = session.get(Meta, "schema_version")
+    assert meta is not None
+    meta.value = str(SCHEMA_VERSION)
+    session.add(meta)
 
 
 def _has_meta(conn: Any) -> bool:
-    return bool(conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name='tk_meta'")).scalar())
+    return bool(inspect(conn).has_table("tk_meta"))
 
 
 _ALL_TABLES = (

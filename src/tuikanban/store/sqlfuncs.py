@@ -1,4 +1,4 @@
-"""The only dialect-specific SQL outside the engine: the length of a time interval.
+"""The only dialect-specific SQL outside the engine: the length of a time interval, and the larger of two values.
 
 SQLite has no interval type, so `seconds_between` compiles to julianday() arithmetic there; every other dialect
 (PostgreSQL) gets EXTRACT(EPOCH FROM end - start). Swap this module's compilers to move aging and metrics to another
@@ -89,9 +89,29 @@ def _sortable_at_sqlite(element: sortable_at, compiler: Any, **kw: Any) -> str:
     return f"CAST({compiler.process(value, **kw)} AS TEXT)"
 
 
+class greatest(FunctionElement[Any]):
+    """The larger of two values of the same type (NULL if either is NULL): GREATEST on PostgreSQL, SQLite's
+    two-argument max() there (the same NULL rule, unlike PostgreSQL's GREATEST, which skips NULLs: callers pass
+    non-NULL values, for example through coalesce)."""
+
+    name = "greatest"
+    inherit_cache = True
+
+
+@compiles(greatest)
+def _greatest_default(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
 def at_literal(value: datetime) -> ColumnElement[datetime]:
     """A timestamp literal stored the way the columns store timestamps."""
     return literal(value, UTCDateTime())
 
 
-__all__ = ["SECONDS_PER_DAY", "SORTABLE_AT_WIDTH", "at_literal", "days_between", "seconds_between", "sortable_at"]
+__all__ = ["SECONDS_PER_DAY", "SORTABLE_AT_WIDTH", "at_literal", "days_between", "greatest", "seconds_between",
+           "sortable_at"]

@@ -135,7 +135,8 @@ class Event(SQLModel, table=True):
         # Aging: the latest event per deal (index-only) and the close-date edits (a small partial index).
         Index("ix_event_deal_at", "deal_id", "at"),
         Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
-              sqlite_where=text("kind = 'edit' AND field = 'close'")),
+              sqlite_where=text("kind = 'edit' AND field = 'close'"),
+              postgresql_where=text("kind = 'edit' AND field = 'close'")),
         # The review (services.changes): every column it reads of the events after a moment, in time order, so the
         # range is read from the index alone (schema 4).
         Index("ix_event_review", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id", "to_stage_id",

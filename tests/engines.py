@@ -1,0 +1,136 @@
+"""Database targets for tests on both engines, and an engine-neutral way to read rows for independent checks.
+
+The PostgreSQL half runs against TUIKANBAN_TEST_PG (a postgresql:// URL of a server where the user may create
+databases), else the local default server (postgresql://root@127.0.0.1/postgres-style, through libpq defaults).
+One database with a random name is created for the test session and dropped at its end; each test gets a schema
+of its own in it (its URL sets the search_path). When no server is reachable, PostgreSQL tests skip with one
+reason, except under CI (the CI variable set), where they fail: CI must run both halves.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+ENV_TEST_PG = "TUIKANBAN_TEST_PG"
+ENGINES = ("sqlite", "postgresql")
+
+
+def server_url() -> str:
+    """The admin URL of the test server (its database is only used to create and drop the test database)."""
+    return os.environ.get(ENV_TEST_PG, "").strip() or "postgresql:///postgres"
+
+
+def _connect(url: str) -> Any:
+    import psycopg
+
+    from tuikanban.domain.targets import parse_target
+
+    t = parse_target(url)
+    return psycopg.connect(host=t.host, port=t.port, user=t.user, password=t.password, dbname=t.database,
+                           autocommit=True, connect_timeout=3)
+
+
+def unreachable_reason() -> str | None:
+    """None when the test server answers, else why not (one sentence, without a password)."""
+    from tuikanban.domain.targets import parse_target
+
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        _connect(server_url()).close()
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {parse_target(server_url())} ({str(exc).strip().splitlines()[0]})"
+    return None
+
+
+def require_server() -> None:
+    reason = unreachable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs the PostgreSQL half of the tests: {reason} (set {ENV_TEST_PG}).", pytrace=False)
+    pytest.skip(f"PostgreSQL tests skipped: {reason} (set {ENV_TEST_PG} to a server URL)")
+
+
+def database_url(database: str, schema: str | None = None) -> str:
+    """The URL of `database` on the test server (keeping its user, host and password), in `schema` if given."""
+    from tuikanban.domain.targets import parse_target
+
+    t = parse_target(server_url())
+    auth = quote(t.user or "", safe="")
+    if t.password:
+        auth += ":" + quote(t.password, safe="")
+    host = f"[{t.host}]" if t.host and ":" in t.host else (t.host or "")
+    url = f"postgresql://{auth + '@' if auth else ''}{host}{':' + str(t.port) if t.port else ''}/{database}"
+    if schema:
+        url += "?options=" + quote(f"-csearch_path={schema}", safe="")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database with a random name for this test session, dropped at the end."""
+    require_server()
+    name = f"tk_test_{secrets.token_hex(4)}"
+    admin = _connect(server_url())
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def new_schema(database: str) -> str:
+    """A new empty schema in `database`; returns the URL that works in it."""
+    schema = f"t_{secrets.token_hex(5)}"
+    con = _connect(database_url(database))
+    try:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        con.close()
+    return database_url(database, schema)
+
+
+def drop_schema(url: str) -> None:
+    from tuikanban.domain.targets import parse_target
+
+    t = parse_target(url)
+    schema = dict(t.query)["options"].split("=", 1)[1]
+    con = _connect(database_url(t.database or ""))
+    try:
+        con.execute("SET lock_timeout = '5s'")
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except Exception:
+        pass
+    finally:
+        con.close()
+
+
+def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` read through SQLAlchemy on a connection of its own (an independent check on either engine)."""
+    from sqlalchemy import create_engine, text
+
+    from tuikanban.domain.targets import parse_target
+
+    t = parse_target(target)
+    if t.path is not None:
+        engine = create_engine(f"sqlite:///{t.path}")
+    else:
+        from tuikanban.store.pg import make_engine
+
+        engine = make_engine(t)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
