@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tuikanban.domain.filters import parse_filter
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardSnapshot
-from tuikanban.ui.widgets.board_model import ALL, NO_TYPE, BoardModel
+from tuikanban.ui.board.model import ALL, NO_TYPE, BoardModel
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 PIPE = PipelineInfo(1, "Sales", "USD", None, 10, ("Price",), True)

@@ -23,9 +23,13 @@ from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.services.aging import aging_report
 from tuikanban.store.engine import Database, open_database
-from tuikanban.ui.app import BoardFooter, BoardScreen, TuikanbanApp, help_sections
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.aging_sync import AgingSync
+from tuikanban.ui.board.footer import BoardFooter
+from tuikanban.ui.board.keys import help_sections
+from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
-from tuikanban.ui.widgets.board import BoardView
+from tuikanban.ui.board.view import BoardView
 
 SIZE = (160, 45)
 
@@ -156,13 +160,13 @@ async def test_the_first_paint_does_not_wait_for_the_aging(db: Database, sales: 
     # painted (and answers keys) with plain badges; let it go, and the colours and marks appear.
     app = new_app(db)
     release = threading.Event()
-    original = app.backend.aging
+    original = app.gateway.aging
 
     def held_aging(*args: Any) -> Any:
         release.wait(10)
         return original(*args)
 
-    app.backend.aging = held_aging  # type: ignore[method-assign]
+    app.gateway.aging = held_aging  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(200):
             await pilot.pause(0.01)
@@ -180,7 +184,7 @@ async def test_the_first_paint_does_not_wait_for_the_aging(db: Database, sales: 
 async def test_marks_follow_moves_and_the_baselines_they_shift(
     db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(BoardScreen, "AGING_SETTLE_S", 0.05)
+    monkeypatch.setattr(AgingSync, "SETTLE_S", 0.05)
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

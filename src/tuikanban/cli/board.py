@@ -6,6 +6,6 @@ from tuikanban.cli.common import State
 
 
 def open_board(state: State) -> None:
-    from tuikanban.ui.app import run_board
+    from tuikanban.ui.launch import run_board
 
     run_board(db_path=state.db_path, user=state.user, theme=state.theme, pipeline=state.pipeline)

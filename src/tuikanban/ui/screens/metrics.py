@@ -1,9 +1,9 @@
 """The metrics screen (`m` on the board): tiles, the stage table with the bottleneck, a funnel, the weekly won
 trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
 
-Everything is computed by `services.metrics.compute_metrics` in a thread worker; the screen shows a loading
-indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window, p cycles pipelines,
-o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the board).
+Everything is computed by `services.metrics.compute_metrics` on the app's reads lane (`tuikanban.ui.jobs`);
+the screen shows a loading indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window,
+p cycles pipelines, o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the board).
 User text is always a `Text`.
 
 The seven tiles sit in one row from 112 columns, in rows of four below that and of two under 60 columns; each tile
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -29,7 +30,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.errors import TuikanbanError
@@ -38,6 +38,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.services.metrics import MetricsReport
 from tuikanban.store.engine import Database
+from tuikanban.ui.jobs import JobFailed, lanes_of
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 POLL_SECONDS = 5.0  # how often to look for other people's commits (PRAGMA data_version, microseconds)
@@ -48,7 +49,9 @@ def _t(value: str | None, max_length: int | None = None, style: str = "") -> Tex
     return Text(display(value, max_length=max_length), style=style)
 
 
-class _Computed(Message):
+class MetricsComputed(Message):
+    """The figures of one computation (`generation` tells it from a newer one), or the sentence why not."""
+
     def __init__(self, generation: int, report: MetricsReport | None, pipelines: list[PipelineInfo],
                  error: str | None, seconds: float) -> None:
         super().__init__()
@@ -57,6 +60,23 @@ class _Computed(Message):
         self.pipelines = pipelines
         self.error = error
         self.seconds = seconds
+
+
+def compute(db: Database, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> MetricsComputed:
+    """The metrics job (runs on a lane): every figure of the screen, and the pipelines to cycle through."""
+    from tuikanban.services.metrics import compute_metrics
+    from tuikanban.services.pipelines import list_pipelines
+
+    started = time.perf_counter()
+    report: MetricsReport | None = None
+    pipelines: list[PipelineInfo] = []
+    error: str | None = None
+    try:
+        pipelines = list_pipelines(db)
+        report = compute_metrics(db, pipeline_id, window_days=window_days, owner=owner, seed=FORECAST_SEED)
+    except TuikanbanError as exc:
+        error = str(exc)
+    return MetricsComputed(generation, report, pipelines, error, time.perf_counter() - started)
 
 
 Figure = str | Text
@@ -336,28 +356,18 @@ class MetricsScreen(Screen[None]):
         if not (quiet and self.report is not None):
             for selector in ("#mx-tiles", "#mx-body"):
                 self.query_one(selector).loading = True
-        self._compute(self._generation, self.pipeline_id, self.window_days, self.owner)
+        job = partial(compute, self.db, self._generation, self.pipeline_id, self.window_days, self.owner)
+        lanes_of(self).reads.submit(self, job, name="metrics")
 
-    @work(thread=True, exclusive=True, group="metrics")
-    def _compute(self, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> None:
-        from tuikanban.services.metrics import compute_metrics
-        from tuikanban.services.pipelines import list_pipelines
+    @on(JobFailed)
+    def _failed(self, message: JobFailed) -> None:
+        """An unexpected error: said in place of the figures, as a refusal would be."""
+        self.log.error(repr(message.error))
+        error = f"The metrics could not be computed: {type(message.error).__name__}: {message.error}"
+        self._computed(MetricsComputed(self._generation, None, [], error, 0.0))
 
-        worker = get_current_worker()
-        started = time.perf_counter()
-        report: MetricsReport | None = None
-        pipelines: list[PipelineInfo] = []
-        error: str | None = None
-        try:
-            pipelines = list_pipelines(self.db)
-            report = compute_metrics(self.db, pipeline_id, window_days=window_days, owner=owner,
-                                     seed=FORECAST_SEED)
-        except TuikanbanError as exc:
-            error = str(exc)
-        if not worker.is_cancelled:
-            self.post_message(_Computed(generation, report, pipelines, error, time.perf_counter() - started))
-
-    def on__computed(self, message: _Computed) -> None:
+    @on(MetricsComputed)
+    def _computed(self, message: MetricsComputed) -> None:
         if message.generation != self._generation:
             return  # a newer request is on its way
         self._busy = False

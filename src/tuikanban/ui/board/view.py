@@ -25,9 +25,9 @@ from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, s
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
-from tuikanban.ui.widgets.board_model import BoardModel, Lane
-from tuikanban.ui.widgets.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
-from tuikanban.ui.widgets.column import HEADER_H, header_line
+from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
+from tuikanban.ui.board.column import HEADER_H, header_line
+from tuikanban.ui.board.model import BoardModel, Lane
 
 MIN_COL_W = 24
 GAP = 1
