@@ -27,9 +27,8 @@ from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.keys import help_sections
-from tuikanban.ui.board.screen import BoardScreen
-from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 from tuikanban.ui.board.view import BoardView
+from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
 SIZE = (160, 45)
 

@@ -27,7 +27,7 @@ from tuikanban.ui.board.view import CardAging
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
-    from tuikanban.ui.board.screen import BoardScreen
+    from tuikanban.ui.board.base import BoardBase
 
 
 def patch_aging(snapshot: AgingSnapshot | None, cards: dict[int, CardAging], fresh: BoardAging) -> None:
@@ -52,7 +52,7 @@ class AgingSync:
     SETTLE_S = 1.0  # everything is read again once the writes pause for this long
     PATCH_DELAY_S = 0.1  # a written deal's own read waits this long (its repaint goes first)
 
-    def __init__(self, screen: BoardScreen) -> None:
+    def __init__(self, screen: BoardBase) -> None:
         self.screen = screen
         # every open deal's aging item, kept while the aging panel is open (the cards need only view.aging)
         self.snapshot: AgingSnapshot | None = None

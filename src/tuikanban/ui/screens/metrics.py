@@ -3,8 +3,8 @@ trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
 
 Everything is computed by `services.metrics.compute_metrics` on the app's reads lane (`tuikanban.ui.jobs`);
 the screen shows a loading indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window,
-p cycles pipelines, o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the board).
-User text is always a `Text`.
+p cycles pipelines, o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the
+board). User text is always a `Text`.
 
 The seven tiles sit in one row from 112 columns, in rows of four below that and of two under 60 columns; each tile
 shows the longest form of its figure that fits its width (`$149,162.50`, else `$149.2k`), so a number is never
