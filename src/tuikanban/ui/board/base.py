@@ -31,10 +31,10 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
-from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 POLL_SECONDS = 0.5
 R = TypeVar("R")
@@ -63,7 +63,6 @@ class BoardBase(Screen[None]):
         self._filter_timer: Timer | None = None
         self._first_run_offered = False
         self._warned_ambiguous = False
-
 
     @property
     def view(self) -> BoardView:
@@ -94,15 +93,9 @@ class BoardBase(Screen[None]):
             self._first_loaded(initial)
         else:
             self.view.set_message("Loading the board…")
-            self._write(self._first_load_job, "load")
+            self._write(partial(self.gateway.load_job, self.pipeline_ref, self.state, first=True), "load")
         self.set_interval(POLL_SECONDS, self._poll)
         self.set_interval(60, self._tick)
-
-    def _first_load_job(self) -> m.BoardLoaded | m.LoadFailed:
-        result = self.gateway.load_job(self.pipeline_ref, self.state)
-        if isinstance(result, m.BoardLoaded):
-            result.first = True
-        return result
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:

@@ -148,10 +148,10 @@ class BoardGateway:
         return Changed(fastread.card_from_deal(result.deal), self.absorb(deal_id), result)
 
     # -- jobs (run on a lane; each returns the message that reports its result) ---------------------------------
-    def load_job(self, ref: str | int | None, state: BoardState,
-                 focus_deal: int | None = None) -> BoardLoaded | LoadFailed:
+    def load_job(self, ref: str | int | None, state: BoardState, focus_deal: int | None = None, *,
+                 first: bool = False) -> BoardLoaded | LoadFailed:
         try:
-            return BoardLoaded(self.load(ref, state), focus_deal)
+            return BoardLoaded(self.load(ref, state), focus_deal, first)
         except Exception as exc:  # the board says why in place of the cards
             return LoadFailed(exc)
 

@@ -30,10 +30,10 @@ from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
-from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
@@ -317,6 +317,8 @@ class BoardScreen(BoardBase):
     def _show_aging(self) -> None:
         if self.aging_panel is not None or self.session.db is None:
             return
+        from tuikanban.ui.widgets.aging_panel import AgingPanel
+
         # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
         # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
         self.aging_panel = AgingPanel(id="aging", autofocus=True)
@@ -334,8 +336,8 @@ class BoardScreen(BoardBase):
         # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
         return not (action in self.CARD_ACTIONS and self._panel_focused())
 
-    @on(AgingPanel.FocusDeal)
-    def _focus_deal(self, message: AgingPanel.FocusDeal) -> None:
+    def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
+        # (handled by name: the panel's module is imported when the panel first opens, not at start-up)
         if not self.view.focus_on(message.deal_id):
             self._say("That deal is not on the board any more.", timeout=3)
         self.view.focus()
