@@ -1,5 +1,6 @@
-"""The typed results of the board's database jobs (`gateway.py` builds them on a lane's thread; `screen.py` handles
-them with `@on(...)` on the UI thread), and the plain data they carry."""
+"""The typed results of the board's database jobs (`gateway.py` builds them on a lane's thread; the screen handles
+them with `@on(...)` on the UI thread), and the plain data they carry. (The messages are plain classes, not
+dataclasses: they are imported before the first paint, and generating a dataclass costs about a millisecond.)"""
 
 from __future__ import annotations
 
@@ -49,100 +50,114 @@ class BoardAging:
 # -- reads ------------------------------------------------------------------------------------------------------
 
 
-@dataclass
 class BoardLoaded(Message):
     """The board was read (`first`: the first read of this screen); focus `focus_deal` if given, else keep the
     focus the board has when this arrives."""
 
-    loaded: Loaded
-    focus_deal: int | None = None
-    first: bool = False
+    def __init__(self, loaded: Loaded, focus_deal: int | None = None, first: bool = False) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.focus_deal = focus_deal
+        self.first = first
 
 
-@dataclass
 class LoadFailed(Message):
-    error: Exception
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
 
 
-@dataclass
 class DbOpened(Message):
     """The database is open for writing (the ORM is imported now)."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
 
 
-@dataclass
 class OpenFailed(Message):
-    error: Exception
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
 
 
-@dataclass
 class ChangeChecked(Message):
     """Whether something the board shows was changed by someone else since it was read."""
 
-    changed: bool
+    def __init__(self, changed: bool) -> None:
+        super().__init__()
+        self.changed = changed
 
 
-@dataclass
 class AgingRead(Message):
     """The aging of `pipeline_id` (all of it, or the deals of `result.deal_ids`); `write_seq` is the number of our
     writes when a full read started (None for a written deal's own read)."""
 
-    pipeline_id: int
-    write_seq: int | None
-    result: BoardAging
+    def __init__(self, pipeline_id: int, write_seq: int | None, result: BoardAging) -> None:
+        super().__init__()
+        self.pipeline_id = pipeline_id
+        self.write_seq = write_seq
+        self.result = result
 
 
-@dataclass
 class AgingFailed(Message):
-    error: Exception
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
 
 
 # -- writes -----------------------------------------------------------------------------------------------------
 
 
-@dataclass
 class DealMoved(Message):
-    deal_id: int
-    target_col: int | None
-    changed: Changed
+    def __init__(self, deal_id: int, target_col: int | None, changed: Changed) -> None:
+        super().__init__()
+        self.deal_id = deal_id
+        self.target_col = target_col
+        self.changed = changed
 
 
-@dataclass
 class MoveRefused(Message):
     """A move the rules refused (a WIP limit: the board offers to force it) or that came too late (the deal
     changed meanwhile)."""
 
-    card: BoardCard
-    stage: StageInfo
-    target_col: int | None
-    from_stage_id: int
-    error: TuikanbanError
+    def __init__(self, card: BoardCard, stage: StageInfo, target_col: int | None, from_stage_id: int,
+                 error: TuikanbanError) -> None:
+        super().__init__()
+        self.card = card
+        self.stage = stage
+        self.target_col = target_col
+        self.from_stage_id = from_stage_id
+        self.error = error
 
 
-@dataclass
 class DealReordered(Message):
     """A reorder within a column: `cards`, `count` and `value` are the stage's, read again (if `moved`)."""
 
-    deal_id: int
-    stage_id: int
-    moved: bool
-    cards: list[BoardCard]
-    count: int
-    value: int
-    foreign: bool
+    def __init__(self, deal_id: int, stage_id: int, moved: bool, cards: list[BoardCard], count: int, value: int,
+                 foreign: bool) -> None:
+        super().__init__()
+        self.deal_id = deal_id
+        self.stage_id = stage_id
+        self.moved = moved
+        self.cards = cards
+        self.count = count
+        self.value = value
+        self.foreign = foreign
 
 
-@dataclass
 class DealChanged(Message):
     """A deal was written (won, lost) or re-read after a dialog wrote it; `note` is said once it is shown."""
 
-    changed: Changed
-    note: str = ""
+    def __init__(self, changed: Changed, note: str = "") -> None:
+        super().__init__()
+        self.changed = changed
+        self.note = note
 
 
-@dataclass
 class UndoDone(Message):
-    text: str
-    deal_id: int | None
-    loaded: Loaded
+    def __init__(self, text: str, deal_id: int | None, loaded: Loaded) -> None:
+        super().__init__()
+        self.text = text
+        self.deal_id = deal_id
+        self.loaded = loaded
