@@ -286,13 +286,13 @@ class BoardBase(Screen[None]):
             self._say(self.session.readonly_sentence(), severity="error", timeout=6)
         return self.session.readonly
 
-    def _applied(self, changed: m.Changed, *, focus: bool = True) -> None:
+    def _applied(self, changed: m.Changed) -> None:
         """Apply a write's result to the affected columns only."""
         if self.model is None:
             return
         if changed.deal is not None:
             self.model.upsert(changed.deal)
-        self.view.model_changed(focus_deal=self.view.focus_deal if focus else None)
+        self.view.model_changed(focus_deal=self.view.focus_deal)
         self._update_header()
         if changed.foreign:
             self.reload()  # (reads the aging again too)

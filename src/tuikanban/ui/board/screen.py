@@ -57,6 +57,7 @@ class BoardScreen(BoardBase):
             yield Label("Filter", id="filter-label")
             yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
         yield BoardFooter()
+
     # -- navigation --------------------------------------------------------------------------------------------
     def action_column(self, delta: int) -> None:
         self.view.move_column(delta)
