@@ -25,7 +25,7 @@ from tuikanban.services.aging import aging_report
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.aging_sync import AgingSync
-from tuikanban.ui.board.footer import BoardFooter
+from tuikanban.ui.board.footer import BoardFooter, KeyLine
 from tuikanban.ui.board.keys import help_sections
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
@@ -396,7 +396,9 @@ async def test_footer_shows_every_spec_key_wide_and_on_two_lines_when_narrow(
             await settle(pilot)
             footer = app.board_screen.query_one(BoardFooter)
             assert footer.rows_used == rows
-            drawn = [(line, span) for line in footer.lines for span in line.spans]
+            lines = [line for line in footer.query(KeyLine) if line.display]  # the palette is one too
+            assert len(lines) == rows + 1
+            drawn = [(line, span) for line in lines for span in line.spans]
             assert spec_actions <= {span.key.binding.action for _line, span in drawn}
             for line, span in drawn:  # each key is on screen: inside its line, which is inside the terminal
                 assert 0 <= span.start < span.end <= line.region.width and line.region.right <= width

@@ -173,12 +173,6 @@ class BoardFooter(Widget):
     def on_resize(self) -> None:
         self.refresh_keys(read=False)
 
-    @property
-    def lines(self) -> list[KeyLine]:
-        """The lines of keys in use, the palette's included (for tests: which key is drawn where)."""
-        used = [self.query_one("#footer-line-1", KeyLine), self.query_one("#footer-palette", KeyLine)]
-        return used + ([self.query_one("#footer-line-2", KeyLine)] if self.rows_used == 2 else [])
-
     def refresh_keys(self, *, read: bool = True) -> None:
         """Lay the screen's keys out again (`read`: read them again first; else only the width changed)."""
         if not self.is_attached:
