@@ -16,7 +16,8 @@ from tuikanban.services import deals as D
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.jobs import lanes_of
-from tuikanban.ui.screens.metrics import MetricsScreen, _longest_fitting
+from tuikanban.ui.screens.metrics import MetricsScreen
+from tuikanban.ui.widgets.metrics_parts import longest_fitting
 
 U = "tester"
 
@@ -230,10 +231,10 @@ async def test_tiles_never_cut_a_number(db: Database, fixed_now: str, width: int
 
 def test_the_longest_form_that_fits() -> None:
     forms = ["$2,000,000.25", "$2M"]
-    assert _longest_fitting(forms, 13) == "$2,000,000.25"
-    assert _longest_fitting(forms, 12) == "$2M"
-    assert _longest_fitting(forms, 2) == "$2M"  # nothing fits: the shortest
-    assert _longest_fitting(forms, 0) == "$2,000,000.25"  # not laid out yet
+    assert longest_fitting(forms, 13) == "$2,000,000.25"
+    assert longest_fitting(forms, 12) == "$2M"
+    assert longest_fitting(forms, 2) == "$2M"  # nothing fits: the shortest
+    assert longest_fitting(forms, 0) == "$2,000,000.25"  # not laid out yet
 
 
 async def test_q_quits_the_app_and_escape_goes_back(db: Database, fixed_now: str) -> None:
