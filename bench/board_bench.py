@@ -89,7 +89,7 @@ def fmt(x: float | None, unit: str = "") -> str:
 
 def importtime(top: int) -> list[tuple[float, str]]:
     """Cumulative import times (ms) of what `tuikanban` imports before its first paint."""
-    code = ("import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.app, sys; "
+    code = ("import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch, sys; "
             "print('orm-before-first-paint', any(m.startswith(('sqlalchemy', 'sqlmodel', 'pydantic')) "
             "for m in sys.modules))")
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,

@@ -11,6 +11,7 @@ from textual.widgets import Static, TabbedContent
 from board_helpers import press, settle
 from tuikanban.domain.aging import AgingItem, Baseline, BaselineSource, Level, StageAging
 from tuikanban.domain.filters import DealFilter
+from tuikanban.services.aging import aging_snapshot
 from tuikanban.services.deals import create_deal, deal_history
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.services.tasks import add_task
@@ -23,24 +24,19 @@ from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 class Host(App[None]):
     CSS = "Screen { layout: horizontal; } #board { width: 1fr; }"
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.db = db
         self.focus_requests: list[int] = []
-        self.loads: list[AgingPanel.Loaded] = []
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {"tk-aging": "#e0a030", "tk-stalled": "#e05050"}
 
     def compose(self) -> ComposeResult:
         yield Static("board", id="board")
-        yield AgingPanel(self.db, id="aging")
+        yield AgingPanel(id="aging")
 
     def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
         self.focus_requests.append(message.deal_id)
-
-    def on_aging_panel_loaded(self, message: AgingPanel.Loaded) -> None:
-        self.loads.append(message)
 
 
 @pytest.fixture
@@ -63,25 +59,20 @@ def deals(db: Database, fixed_now: str) -> dict[str, Any]:
     return {"pipeline": p.id, "stalled": stalled.id, "aging": aging.id, "novalue": novalue.id}
 
 
-async def _loaded(pilot: Any, app: Host, n: int = 1) -> None:
-    for _ in range(50):
-        await pilot.pause(0.02)
-        await app.workers.wait_for_complete()
-        if len(app.loads) >= n:
-            await pilot.pause()
-            return
-    raise AssertionError("the aging panel did not finish loading")
+def title_of(panel: AgingPanel) -> str:
+    return str(panel.query_one("#aging-title", Static).render())
 
 
 async def test_panel_lists_flagged_deals_and_enter_focuses_the_deal(db: Database, deals: dict[str, Any]) -> None:
-    app = Host(db)
+    app = Host()
     async with app.run_test(size=(160, 30)) as pilot:
         panel = app.query_one(AgingPanel)
-        panel.load(deals["pipeline"])
-        await _loaded(pilot, app)
+        panel.show_snapshot(aging_snapshot(db, deals["pipeline"]))
+        await pilot.pause()
         table = panel.query_one(AgingTable)
         assert [int(k.value) for k in table.rows] == [deals["stalled"], deals["aging"], deals["novalue"]]
-        assert (app.loads[0].flagged, app.loads[0].stalled, app.loads[0].aging) == (3, 1, 1)
+        # of 4 open deals: stalled (1), aging (1), at risk with an ok level (novalue: 1); Fine is not listed
+        assert "1 stalled · 1 aging · 1 at risk · 4 open" in title_of(panel)
         first = table.get_row_at(0)
         assert first[0].plain == "[b]Stalled[/b] deal"  # literal markup, escape sequence removed
         assert [c.plain for c in first[1:5]] == ["Proposal", "22.0", "10", "stalled"]
@@ -93,29 +84,32 @@ async def test_panel_lists_flagged_deals_and_enter_focuses_the_deal(db: Database
         assert app.focus_requests == [deals["stalled"], deals["aging"]]
 
 
-async def test_panel_follows_the_filter_and_reloads(db: Database, deals: dict[str, Any]) -> None:
-    app = Host(db)
+async def test_panel_shows_what_it_is_handed_under_the_filter(db: Database, deals: dict[str, Any]) -> None:
+    app = Host()
     async with app.run_test(size=(160, 30)) as pilot:
         panel = app.query_one(AgingPanel)
-        panel.load(deals["pipeline"], DealFilter(owner="ann"))
-        await _loaded(pilot, app)
+        assert "Reading the aging" in str(panel.query_one("#aging-empty", Static).render())  # until handed one
+        ann = DealFilter(owner="ann")
+        panel.show_snapshot(aging_snapshot(db, deals["pipeline"]), ann)
+        await pilot.pause()
         table = panel.query_one(AgingTable)
         assert [int(k.value) for k in table.rows] == [deals["stalled"], deals["novalue"]]
-        title = panel.query_one("#aging-title", Static).render()
-        assert "owner:ann" in str(title)
-        # a new deal appears after a reload (the board calls reload when the data changes)
+        assert "owner:ann" in title_of(panel)
+        # the panel never reads by itself: a new deal shows once the board hands it a new read
         create_deal(db, "Sales", "Old one", user="u", value="9", owner="ann", at="2026-01-01T12:00")
-        panel.reload()
-        await _loaded(pilot, app, 2)
+        await pilot.pause()
+        assert len(table.rows) == 2
+        panel.show_snapshot(aging_snapshot(db, deals["pipeline"]), ann)
+        await pilot.pause()
         assert len(table.rows) == 3 and table.get_row_at(0)[0].plain == "Old one"
 
 
 async def test_panel_chart_tab(db: Database, deals: dict[str, Any]) -> None:
-    app = Host(db)
+    app = Host()
     async with app.run_test(size=(160, 30)) as pilot:
         panel = app.query_one(AgingPanel)
-        panel.load(deals["pipeline"])
-        await _loaded(pilot, app)
+        panel.show_snapshot(aging_snapshot(db, deals["pipeline"]))
+        await pilot.pause()
         panel.focus_table()
         await pilot.press("c")
         await pilot.pause()
@@ -127,16 +121,17 @@ async def test_panel_chart_tab(db: Database, deals: dict[str, Any]) -> None:
         assert panel.query_one(TabbedContent).active == "aging-list"
 
 
-async def test_panel_shows_an_error_sentence(db: Database, fixed_now: str) -> None:
-    app = Host(db)
+async def test_panel_shows_an_error_sentence_in_place_of_the_list(db: Database, deals: dict[str, Any]) -> None:
+    app = Host()
     async with app.run_test(size=(160, 30)) as pilot:
         panel = app.query_one(AgingPanel)
-        panel.load(999)
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if panel.error:
-                break
-        assert panel.error == "There is no pipeline with id 999."
+        panel.show_snapshot(aging_snapshot(db, deals["pipeline"]))
+        await pilot.pause()
+        panel.show_error("The aging of this pipeline could not be read.")
+        await pilot.pause()
+        empty = panel.query_one("#aging-empty", Static)
+        assert empty.display and not panel.query_one(AgingTable).display
+        assert str(empty.render()) == "The aging of this pipeline could not be read."
 
 
 # -- the chart --------------------------------------------------------------------------------------------

@@ -19,8 +19,10 @@ from tuikanban.domain.models import DealView
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
-from tuikanban.ui.app import BINDING_SECTIONS, BoardScreen, TuikanbanApp, help_sections
-from tuikanban.ui.widgets.board import BoardView
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
+from tuikanban.ui.board.screen import BoardScreen
+from tuikanban.ui.board.view import BoardView
 
 SIZE = (160, 45)
 
@@ -216,8 +218,8 @@ async def test_move_updates_two_columns_keeps_focus_and_shows_exit_criteria(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         loads: list[Any] = []
-        original_load = app.backend.load
-        app.backend.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
+        original_load = app.gateway.load
+        app.gateway.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
         notes = record_notifications(app)
         await press(pilot, "shift+right")
         assert ds.get_deal(db, sales["initech"]).stage_name == "Qualified"
@@ -722,8 +724,8 @@ async def test_refresh_rereads_and_quit_exits(db: Database, sales: dict[str, int
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         loads: list[Any] = []
-        original_load = app.backend.load
-        app.backend.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
+        original_load = app.gateway.load
+        app.gateway.load = lambda *a, **k: loads.append(a) or original_load(*a, **k)  # type: ignore[method-assign]
         await press(pilot, "r")
         assert len(loads) == 1 and focused_title(app) == "Initech rollout"
         await pilot.press("q")
@@ -814,7 +816,7 @@ def test_a_close_date_shows_its_year_when_not_this_year() -> None:
     from datetime import UTC, date, datetime
 
     from tuikanban.store.fastread import BoardCard
-    from tuikanban.ui.widgets.card import close_text
+    from tuikanban.ui.board.card import close_text
 
     def card(close: date | None) -> BoardCard:
         return BoardCard(id=1, pipeline_id=1, title="Acme", company="", contact="", value_minor=None, currency="USD",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tuikanban.domain.filters import parse_filter
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardSnapshot
-from tuikanban.ui.widgets.board_model import ALL, NO_TYPE, BoardModel
+from tuikanban.ui.board.model import ALL, NO_TYPE, BoardModel
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 PIPE = PipelineInfo(1, "Sales", "USD", None, 10, ("Price",), True)
@@ -48,7 +48,7 @@ def test_cells_by_lane_with_a_no_type_lane_last() -> None:
     assert titles(m, 0, 0) == ["Deal 5", "Deal 1"]  # rank order
     assert titles(m, 2, 0) == ["Deal 3"]
     assert m.lane_count(0) == 3 and m.lane_count(1) == 1
-    m.set_lanes(False)
+    m.show(m.filter, False)
     assert [lane.key for lane in m.lanes] == [ALL]
     assert titles(m, 0, 0) == ["Deal 2", "Deal 3", "Deal 5", "Deal 1"]
 
@@ -78,10 +78,10 @@ def test_move_close_and_edit_update_counts_and_cells_in_place() -> None:
 def test_filter_hides_cards_but_not_counts() -> None:
     m = BoardModel(snapshot([card(1, 10, 100, 0, owner="bob"), card(2, 10, 200, 1, company="Acme"),
                              card(3, 20, 100, 0)]))
-    m.set_filter(parse_filter("owner:bob"))
+    m.show(parse_filter("owner:bob"), m.lanes_on)
     assert titles(m, 0, 0) == ["Deal 1"] and titles(m, 1, 0) == [] and m.shown_total == 1
     assert m.count(10) == 2 and m.open_total == 3
-    m.set_filter(parse_filter("acme"))
+    m.show(parse_filter("acme"), m.lanes_on)
     assert m.shown_total == 1 and titles(m, 1, 0) == ["Deal 2"]
     m.upsert(card(4, 20, 100, -1, title="Acme again"))  # a new deal is shown only if it matches
     m.upsert(card(5, 20, 100, -2, title="Other"))
@@ -103,5 +103,5 @@ def test_partial_first_read_reports_true_cell_sizes() -> None:
     assert [lane.key for lane in m.lanes] == [100, 200, NO_TYPE]  # deals without a type exist, though not loaded
     assert m.cell_total(0, 0) == 40 and m.cell_total(1, 0) == 3 and m.cell_total(2, 0) == 2
     assert m.lane_count(0) == 40
-    m.set_lanes(False)
+    m.show(m.filter, False)
     assert m.cell_total(0, 0) == 45

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -14,7 +15,9 @@ from textual.widgets import Static
 from tuikanban.services import deals as D
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database, open_database
-from tuikanban.ui.screens.metrics import MetricsScreen, _longest_fitting
+from tuikanban.ui.jobs import lanes_of
+from tuikanban.ui.screens.metrics import MetricsScreen
+from tuikanban.ui.widgets.metrics_parts import longest_fitting
 
 U = "tester"
 
@@ -48,9 +51,14 @@ def _build(db: Database) -> int:
 
 
 async def _settle(app: App[None], pilot: Any) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait until the metrics jobs on the app's lanes are done and their results shown."""
+    for _ in range(400):
+        await pilot.pause()
+        if lanes_of(app.screen).pending == 0:
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the metrics were not computed")
 
 
 async def test_tiles_table_and_window_keys(db: Database, fixed_now: str) -> None:
@@ -153,7 +161,7 @@ async def test_someone_elses_commit_refreshes_the_figures(
             other.close()
         for _ in range(20):
             await pilot.pause(0.1)
-            await app.workers.wait_for_complete()
+            await _settle(app, pilot)
             if screen.report.open_deals == 2:
                 break
         assert screen.report.open_deals == 2
@@ -223,10 +231,10 @@ async def test_tiles_never_cut_a_number(db: Database, fixed_now: str, width: int
 
 def test_the_longest_form_that_fits() -> None:
     forms = ["$2,000,000.25", "$2M"]
-    assert _longest_fitting(forms, 13) == "$2,000,000.25"
-    assert _longest_fitting(forms, 12) == "$2M"
-    assert _longest_fitting(forms, 2) == "$2M"  # nothing fits: the shortest
-    assert _longest_fitting(forms, 0) == "$2,000,000.25"  # not laid out yet
+    assert longest_fitting(forms, 13) == "$2,000,000.25"
+    assert longest_fitting(forms, 12) == "$2M"
+    assert longest_fitting(forms, 2) == "$2M"  # nothing fits: the shortest
+    assert longest_fitting(forms, 0) == "$2,000,000.25"  # not laid out yet
 
 
 async def test_q_quits_the_app_and_escape_goes_back(db: Database, fixed_now: str) -> None:

@@ -29,7 +29,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui import themes as th
 from tuikanban.ui.app import TuikanbanApp
-from tuikanban.ui.widgets.board import BoardView
+from tuikanban.ui.board.view import BoardView
 
 SIZE = (100, 24)
 REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"

@@ -230,11 +230,13 @@ def test_unknown_theme_name_is_a_clear_error_listing_the_names() -> None:
 
 def test_theme_option_and_config_theme_resolve_names_alike(cli, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
                                                           tmp_path: Path) -> None:
-    import tuikanban.ui.app as board_app
+    import tuikanban.cli.board as cli_board
+    import tuikanban.ui.launch as launch
     from tuikanban.settings import load_settings
 
     opened: list[str | None] = []
-    monkeypatch.setattr(board_app, "run_board", lambda **kw: opened.append(kw["theme"]))
+    monkeypatch.setattr(launch, "run_board", lambda **kw: opened.append(kw["theme"]))
+    monkeypatch.setattr(cli_board, "has_terminal", lambda: True)  # the board is not started: run_board is replaced
     db = str(tmp_path / "t.db")
     # any spelling `config theme` accepts, `--theme` accepts too, and the board gets the theme's own name
     assert cli("--db", db, "--theme", "NORD-PIPELINE").code == 0

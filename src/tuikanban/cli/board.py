@@ -31,7 +31,7 @@ def open_board(state: State) -> None:
     # Checked before Textual is imported: without a terminal on both ends the app would spin on a dead input.
     if not has_terminal():
         raise ValidationError(NO_TERMINAL)
-    from tuikanban.ui.app import run_board
+    from tuikanban.ui.launch import run_board
 
     run_board(db_path=target.path if target is not None else None, user=state.user, theme=theme,
               pipeline=state.pipeline)

@@ -385,3 +385,34 @@ def load_card(con: sqlite3.Connection, deal_id: int) -> BoardCard | None:
     types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (row[0],)).fetchall())
     found = _cards(con, row[0], types, "AND id = ?", (deal_id,))
     return found[0] if found else None
+
+
+# -- for the board (the UI never touches sqlite3 itself) -----------------------------------------------------------
+
+Connection = sqlite3.Connection
+
+
+def stage_name(con: sqlite3.Connection, stage_id: int) -> str | None:
+    row = con.execute("SELECT name FROM stage WHERE id = ?", (stage_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def first_read(path: Path, pipeline: str | None,
+               remembered: str | None) -> tuple[sqlite3.Connection | None, str | None]:
+    """A connection for the board's first read, and the pipeline to show: `pipeline`, else `remembered` (the one
+    shown last time) when it still exists. (None, pipeline) when the file cannot be read this way (new, older or
+    unusual: the ORM path creates, migrates or refuses it). A pipeline that does not exist raises NotFoundError."""
+    con = connect(path)
+    if con is None:
+        return None, pipeline
+    try:
+        if not pipeline and remembered and find_pipeline(con, remembered) is not None:
+            pipeline = remembered
+        resolve_pipeline(con, pipeline)
+    except sqlite3.Error:
+        con.close()
+        return None, pipeline
+    except BaseException:
+        con.close()
+        raise
+    return con, pipeline

@@ -272,12 +272,28 @@ def find_theme(name: str, extra_dirs: Sequence[Path] = ()) -> str:
     return resolve_theme_name(name, available_theme_names(extra_dirs))
 
 
+def choose_theme(requested: str | None, remembered: str | None, available: Sequence[str]) -> tuple[str, list[str]]:
+    """The theme to start with: `--theme` (an unknown name raises ThemeError), else the remembered one, else the
+    default. Returns the name and any problems to show (a remembered theme that has gone away)."""
+    if requested:
+        return resolve_theme_name(requested, available), []
+    problems: list[str] = []
+    default = DEFAULT_THEME if DEFAULT_THEME in available else FALLBACK_THEME
+    if remembered:
+        try:
+            return resolve_theme_name(remembered, available), []
+        except ThemeError:
+            problems.append(f"The remembered theme '{remembered}' is not available any more; using {default}.")
+    return default, problems
+
+
 __all__ = [
     "APP_VARIABLES",
     "DEFAULT_THEME",
     "ThemeError",
     "available_theme_names",
     "bundled_themes_dir",
+    "choose_theme",
     "find_theme",
     "load_theme_file",
     "load_themes",

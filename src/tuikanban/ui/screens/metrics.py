@@ -1,10 +1,10 @@
 """The metrics screen (`m` on the board): tiles, the stage table with the bottleneck, a funnel, the weekly won
 trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
 
-Everything is computed by `services.metrics.compute_metrics` in a thread worker; the screen shows a loading
-indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window, p cycles pipelines,
-o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the board).
-User text is always a `Text`.
+Everything is computed by `services.metrics.compute_metrics` on the app's reads lane (`tuikanban.ui.jobs`);
+the screen shows a loading indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window,
+p cycles pipelines, o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the
+board). User text is always a `Text`.
 
 The seven tiles sit in one row from 112 columns, in rows of four below that and of two under 60 columns; each tile
 shows the longest form of its figure that fits its width (`$149,162.50`, else `$149.2k`), so a number is never
@@ -14,14 +14,13 @@ cut or wrapped.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -29,26 +28,23 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money
-from tuikanban.domain.text import display
 from tuikanban.services.metrics import MetricsReport
 from tuikanban.store.engine import Database
+from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 POLL_SECONDS = 5.0  # how often to look for other people's commits (PRAGMA data_version, microseconds)
 
 
-def _t(value: str | None, max_length: int | None = None, style: str = "") -> Text:
-    """User text, literally (no markup, no control sequences)."""
-    return Text(display(value, max_length=max_length), style=style)
+class MetricsComputed(Message):
+    """The figures of one computation (`generation` tells it from a newer one), or the sentence why not."""
 
-
-class _Computed(Message):
     def __init__(self, generation: int, report: MetricsReport | None, pipelines: list[PipelineInfo],
                  error: str | None, seconds: float) -> None:
         super().__init__()
@@ -59,142 +55,21 @@ class _Computed(Message):
         self.seconds = seconds
 
 
-Figure = str | Text
+def compute(db: Database, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> MetricsComputed:
+    """The metrics job (runs on a lane): every figure of the screen, and the pipelines to cycle through."""
+    from tuikanban.services.metrics import compute_metrics
+    from tuikanban.services.pipelines import list_pipelines
 
-
-class _Tile(Static):
-    """One figure: the value on top, what it is based on below, the name in the border.
-
-    `show` takes the figure in one or more forms, longest first (`["$149,162.50", "$149.2k"]`); the tile shows the
-    first that fits its width, again whenever it is resized, so a number is never cut or wrapped.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._values: tuple[Figure, ...] = ()
-        self._notes: tuple[Figure, ...] = ()
-        self._muted = False
-
-    def show(self, value: Figure | Sequence[Figure], note: Figure | Sequence[Figure], *,
-             muted: bool = False) -> None:
-        self._values = (value,) if isinstance(value, str | Text) else tuple(value)
-        self._notes = (note,) if isinstance(note, str | Text) else tuple(note)
-        self._muted = muted
-        self._refit()
-
-    def on_resize(self) -> None:
-        if self._values:
-            self._refit()
-
-    def _refit(self) -> None:
-        width = self.content_size.width
-        value, note = _longest_fitting(self._values, width), _longest_fitting(self._notes, width)
-        body = Text(no_wrap=True, overflow="ellipsis")
-        body.append(value if isinstance(value, Text) else Text(value, style="dim" if self._muted else "bold"))
-        body.append("\n")
-        body.append(note if isinstance(note, Text) else Text(note, style="dim"))
-        self.update(body)
-
-
-def _longest_fitting(forms: Sequence[Figure], width: int) -> Figure:
-    """The first form (they come longest first) that fits `width` cells; the shortest when none does, and the
-    first before the tile has a width."""
-    if not forms:
-        return ""
-    if width <= 0:
-        return forms[0]
-    for form in forms:
-        if cell_len(form.plain if isinstance(form, Text) else form) <= width:
-            return form
-    return forms[-1]
-
-
-class _Fitted(Static):
-    """A panel whose content depends on its width: `fill` builds it again whenever the panel is resized (the
-    first real layout included)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fill: Callable[[], RenderableType] | None = None
-
-    def on_resize(self) -> None:
-        if self.fill is not None:
-            self.update(self.fill())
-
-
-class _Funnel(Widget):
-    """Deals through each stage in the window (stays that ended there plus deals still in it), as centred bars
-    drawn for the widget's current width."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.report: MetricsReport | None = None
-        self.bar_style = "bold"
-
-    def render(self) -> RenderableType:
-        r = self.report
-        if r is None or not r.stages:
-            return Text("no stages", style="dim")
-        width = max(10, self.content_size.width)
-        name_w = min(16, max(len(display(s.name)) for s in r.stages))
-        counts = [s.stays_ended + s.open_deals for s in r.stages]
-        top = max(counts) or 1
-        num_w = max(len(f"{c:,}") for c in counts)
-        bar_w = max(4, width - name_w - num_w - 2)
-        out = Text(no_wrap=True, overflow="ellipsis")
-        for i, (st, n) in enumerate(zip(r.stages, counts, strict=True)):
-            cells = max(1, round(n / top * bar_w)) if n else 0
-            pad = (bar_w - cells) // 2
-            out.append(_fit(st.name, name_w))
-            out.append(" " + " " * pad)
-            out.append("█" * cells, style=self.bar_style)
-            out.append(" " * (bar_w - cells - pad))
-            out.append(f" {n:>{num_w},}")
-            if i < len(r.stages) - 1:
-                out.append("\n")
-        return out
-
-
-class _Trend(Widget):
-    """Won deals and won value per week as two sparklines, as wide as the widget allows."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.report: MetricsReport | None = None
-        self.spark_style = "bold"
-
-    def render(self) -> RenderableType:
-        r = self.report
-        if r is None:
-            return Text("")
-        width = max(12, self.content_size.width)
-        money = lambda m: format_money(m, r.currency, compact=True)  # noqa: E731
-        weeks = list(r.weekly)
-        shown = weeks[-max(4, width - 7):]
-        counts = [w.won_deals for w in shown]
-        values = [w.won_value_minor for w in shown]
-        out = Text(no_wrap=True, overflow="ellipsis")
-        if shown:
-            head = f"{fm.plural(len(shown), 'week')} from {shown[0].start:%b %d}"
-            out.append(head + (", oldest first" if len(head) + 14 <= width else "") + "\n", style="dim")
-        out.append("deals  ", style="dim")
-        out.append(fm.sparkline(counts), style=self.spark_style)
-        out.append("\nvalue  ", style="dim")
-        out.append(fm.sparkline(values), style=self.spark_style)
-        out.append(f"\n{sum(counts):,} won, {money(sum(values))}", style="bold")
-        best = max(shown, key=lambda w: w.won_value_minor, default=None)
-        if best is not None and best.won_value_minor:
-            line = f"best week {best.start:%b %d}: {best.won_deals:,} won, {money(best.won_value_minor)}"
-            if len(line) > width:
-                line = f"best {best.start:%b %d}: {money(best.won_value_minor)}"
-            out.append("\n" + line, style="dim")
-        return out
-
-
-def _fit(value: str, width: int) -> Text:
-    text = _t(value, width)
-    text.truncate(width, overflow="ellipsis", pad=True)
-    return text
+    started = time.perf_counter()
+    report: MetricsReport | None = None
+    pipelines: list[PipelineInfo] = []
+    error: str | None = None
+    try:
+        pipelines = list_pipelines(db)
+        report = compute_metrics(db, pipeline_id, window_days=window_days, owner=owner, seed=FORECAST_SEED)
+    except TuikanbanError as exc:
+        error = str(exc)
+    return MetricsComputed(generation, report, pipelines, error, time.perf_counter() - started)
 
 
 class MetricsScreen(Screen[None]):
@@ -272,19 +147,19 @@ class MetricsScreen(Screen[None]):
                 ("size", "Avg deal"), ("cycle", "Avg cycle"), ("velocity", "Velocity"),
                 ("coverage", "Coverage"),
             ):
-                tile = _Tile(id=f"mx-tile-{key}", classes="mx-tile")
+                tile = Tile(id=f"mx-tile-{key}", classes="mx-tile")
                 tile.border_title = title
                 yield tile
         yield Static(id="mx-message")
         with VerticalScroll(id="mx-body"):
             with Horizontal(id="mx-row-stages", classes="mx-row"):
                 yield self._panel(Static(id="mx-stages"), "Stages")
-                yield self._panel(_Funnel(id="mx-funnel"), "Funnel: deals through each stage")
+                yield self._panel(Funnel(id="mx-funnel"), "Funnel: deals through each stage")
             yield Static(id="mx-bottleneck")
             with Horizontal(id="mx-row-trend", classes="mx-row"):
-                yield self._panel(_Trend(id="mx-trend"), "Won per week")
-                yield self._panel(_Fitted(id="mx-forecast"), "Forecast: won in the next 30 days")
-                yield self._panel(_Fitted(id="mx-lost"), "Lost reasons")
+                yield self._panel(Trend(id="mx-trend"), "Won per week")
+                yield self._panel(Fitted(id="mx-forecast"), "Forecast: won in the next 30 days")
+                yield self._panel(Fitted(id="mx-lost"), "Lost reasons")
             with Horizontal(id="mx-row-breakdowns", classes="mx-row"):
                 yield self._panel(Static(id="mx-owners"), "By owner")
                 yield self._panel(Static(id="mx-types"), "By deal type")
@@ -336,28 +211,18 @@ class MetricsScreen(Screen[None]):
         if not (quiet and self.report is not None):
             for selector in ("#mx-tiles", "#mx-body"):
                 self.query_one(selector).loading = True
-        self._compute(self._generation, self.pipeline_id, self.window_days, self.owner)
+        job = partial(compute, self.db, self._generation, self.pipeline_id, self.window_days, self.owner)
+        lanes_of(self).reads.submit(self, job, name="metrics")
 
-    @work(thread=True, exclusive=True, group="metrics")
-    def _compute(self, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> None:
-        from tuikanban.services.metrics import compute_metrics
-        from tuikanban.services.pipelines import list_pipelines
+    @on(JobFailed)
+    def _failed(self, message: JobFailed) -> None:
+        """An unexpected error: said in place of the figures, as a refusal would be."""
+        self.log.error(repr(message.error))
+        error = f"The metrics could not be computed: {type(message.error).__name__}: {message.error}"
+        self._computed(MetricsComputed(self._generation, None, [], error, 0.0))
 
-        worker = get_current_worker()
-        started = time.perf_counter()
-        report: MetricsReport | None = None
-        pipelines: list[PipelineInfo] = []
-        error: str | None = None
-        try:
-            pipelines = list_pipelines(self.db)
-            report = compute_metrics(self.db, pipeline_id, window_days=window_days, owner=owner,
-                                     seed=FORECAST_SEED)
-        except TuikanbanError as exc:
-            error = str(exc)
-        if not worker.is_cancelled:
-            self.post_message(_Computed(generation, report, pipelines, error, time.perf_counter() - started))
-
-    def on__computed(self, message: _Computed) -> None:
+    @on(MetricsComputed)
+    def _computed(self, message: MetricsComputed) -> None:
         if message.generation != self._generation:
             return  # a newer request is on its way
         self._busy = False
@@ -419,7 +284,7 @@ class MetricsScreen(Screen[None]):
         if self.report is not None and self.report.pipeline.id == self.pipeline_id:
             name = self.report.pipeline.name
         title.append("  ·  ", style=dim)
-        title.append(_t(name or "…", 40, "bold"))
+        title.append(literal(name or "…", 40, "bold"))
         ids = [p.id for p in self.pipelines]
         if len(ids) > 1 and self.pipeline_id in ids:
             title.append(f" ({ids.index(self.pipeline_id) + 1} of {len(ids)})", style=dim)
@@ -430,7 +295,7 @@ class MetricsScreen(Screen[None]):
         if self.owner is not None:
             title.append("  ·  ", style=dim)
             title.append("owner ")
-            title.append(_t(self.owner, 30, "bold"))
+            title.append(literal(self.owner, 30, "bold"))
         title.append("  ·  ", style=dim)
         if self._busy:
             title.append("computing…", style="italic")
@@ -449,8 +314,8 @@ class MetricsScreen(Screen[None]):
         def money(minor: int | None) -> tuple[str, str]:  # the full figure, and $13.7M when that does not fit
             return format_money(minor, cur), format_money(minor, cur, compact=True)
 
-        def tile(key: str) -> _Tile:
-            return self.query_one(f"#mx-tile-{key}", _Tile)
+        def tile(key: str) -> Tile:
+            return self.query_one(f"#mx-tile-{key}", Tile)
 
         tile("open").show(f"{r.open_deals:,}", money(r.open_value_minor))
         tile("weighted").show(money(r.weighted_value_minor), "× stage prob.")
@@ -482,15 +347,15 @@ class MetricsScreen(Screen[None]):
                                   f"of {format_money(target, cur, compact=True)}")
 
         self.query_one("#mx-stages", Static).update(self._stage_table(r, warning))
-        funnel = self.query_one("#mx-funnel", _Funnel)
+        funnel = self.query_one("#mx-funnel", Funnel)
         funnel.report, funnel.bar_style = r, self._colour("accent", "cyan")
         funnel.refresh()
         b = r.bottleneck
         self.query_one("#mx-bottleneck", Static).update(
-            Text.assemble(("▶ Bottleneck: ", f"bold {warning}"), _t(b.reason, style=warning)) if b is not None
+            Text.assemble(("▶ Bottleneck: ", f"bold {warning}"), literal(b.reason, style=warning)) if b is not None
             else Text("No stay ended in this window, so there is no bottleneck to name.", style="dim")
         )
-        trend = self.query_one("#mx-trend", _Trend)
+        trend = self.query_one("#mx-trend", Trend)
         trend.report, trend.spark_style = r, success
         trend.refresh()
         self.query_one("#mx-owners", Static).update(self._breakdown(r, r.by_owner, "Owner", owners=True))
@@ -522,7 +387,7 @@ class MetricsScreen(Screen[None]):
         for panel in trend_panels:
             panel.styles.height = 8 if tiny else "100%"
         lost_colour = self._colour("tk-lost", self._colour("error", "red"))
-        forecast, lost = self.query_one("#mx-forecast", _Fitted), self.query_one("#mx-lost", _Fitted)
+        forecast, lost = self.query_one("#mx-forecast", Fitted), self.query_one("#mx-lost", Fitted)
         forecast.fill = lambda: self._forecast(r)
         lost.fill = lambda: self._lost(r, lost_colour)
         forecast.update(forecast.fill())  # now, and again at the widths the next layout gives them
@@ -545,7 +410,7 @@ class MetricsScreen(Screen[None]):
         for st in r.stages:
             is_b = st.stage_id == bid
             name = Text("▶ " if is_b else "  ")
-            name.append(_t(st.name, 30))
+            name.append(literal(st.name, 30))
             if st.archived:
                 name.append(" (archived)", style="dim")
             t.add_row(
@@ -601,7 +466,7 @@ class MetricsScreen(Screen[None]):
         shown = r.lost_reasons if len(r.lost_reasons) <= 5 else r.lost_reasons[:4]
         for x in shown:
             bar = [Text(fm.bar(x.count, top, bar_w), style=colour)] if bar_w else []
-            t.add_row(_t(x.reason, 40), f"{x.count:,}", *bar)
+            t.add_row(literal(x.reason, 40), f"{x.count:,}", *bar)
         if len(shown) < len(r.lost_reasons):
             rest = r.lost_reasons[len(shown):]
             t.add_row(Text(f"{len(rest)} other reasons", style="dim"), f"{sum(x.count for x in rest):,}",
@@ -617,7 +482,7 @@ class MetricsScreen(Screen[None]):
         t.columns[0].max_width = 18
         na = Text("n/a", style="dim")
         for x in rows:
-            label = _t(x.key, 30) if x.key else Text("(none)", style="dim")
+            label = literal(x.key, 30) if x.key else Text("(none)", style="dim")
             t.add_row(label, f"{x.open_deals:,}", format_money(x.open_value_minor, r.currency, compact=True),
                       str(x.won_deals), str(x.lost_deals),
                       fm.format_percent(x.win_rate) if x.win_rate is not None else na,
@@ -634,8 +499,8 @@ class MetricsScreen(Screen[None]):
             points = fm.format_percent(hi.win_rate - lo.win_rate).rstrip("%")
             spread = Text.assemble(
                 ("Win-rate spread ", "dim"), (f"{points} {'pt' if points == '1' else 'pts'}", "bold"), (": ", "dim"),
-                _t(lo.key or "(none)", 16), f" {fm.format_percent(lo.win_rate)}", (" to ", "dim"),
-                _t(hi.key or "(none)", 16), f" {fm.format_percent(hi.win_rate)}",
+                literal(lo.key or "(none)", 16), f" {fm.format_percent(lo.win_rate)}", (" to ", "dim"),
+                literal(hi.key or "(none)", 16), f" {fm.format_percent(hi.win_rate)}",
             )
         return Group(t, spread)
 

@@ -3,9 +3,8 @@ or carries a risk signal, most severe first, and offers the aging chart on a sec
 
 The board drives it with `panel.show_snapshot(snapshot, deal_filter)`: the board's own aging read (the one its
 card badges come from, read off the UI thread after every reload and write), filtered here by the board's filter,
-so the panel follows the filter at once and the board's data live. Used alone (tests, other hosts),
-`panel.load(pipeline_id, deal_filter)` reads in a thread worker instead. Enter on a row posts
-`AgingPanel.FocusDeal(deal_id)`, which the board handles by focusing that card.
+so the panel follows the filter at once and the board's data live. The panel never reads by itself: it shows what
+it is handed. Enter on a row posts `AgingPanel.FocusDeal(deal_id)`, which the board handles by focusing that card.
 
 Only the MAX_ROWS most severe deals are listed (the title counts them all): a pipeline with thousands of old deals
 would otherwise cost the UI thread a second per update for rows nobody scrolls to; the filter narrows the list.
@@ -13,19 +12,17 @@ would otherwise cost the UI thread a second per update for rows nobody scrolls t
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
-from textual.worker import get_current_worker
 
 from tuikanban.domain.aging import (
     SIGNAL_LEGEND,
@@ -37,13 +34,9 @@ from tuikanban.domain.aging import (
     signal_marks,
     signal_short,
 )
-from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.filters import DealFilter
 from tuikanban.domain.text import display
 from tuikanban.ui.widgets.aging_chart import AgingChart, legend
-
-if TYPE_CHECKING:
-    from tuikanban.store.engine import Database
 
 COLUMNS = (("Title", "title"), ("Stage", "stage"), ("Days", "days"), ("Base", "base"), ("Level", "level"),
            ("Risk", "signals"), ("Owner", "owner"))
@@ -75,7 +68,6 @@ class AgingPanel(Vertical):
 
     BINDINGS = [
         Binding("c", "toggle_chart", "Chart/list"),
-        Binding("r", "reload", "Reload", show=False),
     ]
     COMPONENT_CLASSES = {"aging-panel--aging", "aging-panel--stalled", "aging-panel--signal", "aging-panel--muted"}
     DEFAULT_CSS = """
@@ -105,26 +97,14 @@ class AgingPanel(Vertical):
 
         deal_id: int
 
-    @dataclass
-    class Loaded(Message):
-        """A load finished (the board may use the counts, e.g. in its footer)."""
-
-        flagged: int
-        stalled: int
-        aging: int
-
-    def __init__(self, db: Database, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None, autofocus: bool = False) -> None:
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None,
+                 autofocus: bool = False) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.db = db
-        self.pipeline_id: int | None = None
         self.deal_filter: DealFilter | None = None
         self.snapshot: AgingSnapshot | None = None
         self.error: str | None = None
-        self.fed = False  # True once the board hands in its snapshots (then the panel never reads by itself)
         self.autofocus = autofocus
         self._pending: tuple[AgingSnapshot, DealFilter | None] | None = None
-        self._generation = 0
         self._last_title_width = 0
 
     # -- composition ------------------------------------------------------------------------------------
@@ -149,32 +129,15 @@ class AgingPanel(Vertical):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         if self._pending is not None:
             self._show_pending()
-        elif self.fed:
+        else:
             self._paint_waiting()
-        elif self.pipeline_id is not None:
-            self._start_load()
         if self.autofocus:
             self.focus_table()
 
     # -- API for the board --------------------------------------------------------------------------------
 
-    def load(self, pipeline_id: int, deal_filter: DealFilter | None = None) -> None:
-        """Show the aging of `pipeline_id` under the board's filter (read in a thread; returns at once)."""
-        self.pipeline_id = pipeline_id
-        self.deal_filter = deal_filter
-        if self.is_mounted:
-            self._start_load()
-
-    def reload(self) -> None:
-        """Read again with the last pipeline and filter (after a move, an edit or another user's change)."""
-        if self.pipeline_id is not None and self.is_mounted and not self.fed:
-            self._start_load()
-
     def show_snapshot(self, snap: AgingSnapshot, deal_filter: DealFilter | None = None) -> None:
         """Show the board's aging read (every open deal of its pipeline) under the board's filter, right away."""
-        self.fed = True
-        self._generation += 1  # a load of the panel's own still on its way is stale now
-        self.pipeline_id = snap.pipeline_id
         self.deal_filter = deal_filter
         self._pending = (snap, deal_filter)
         if self.is_mounted:  # (else on_mount shows it)
@@ -184,12 +147,10 @@ class AgingPanel(Vertical):
         assert self._pending is not None
         snap, deal_filter = self._pending
         self._pending = None
-        self._show(filtered_snapshot(snap, deal_filter), self._generation)
+        self._show(filtered_snapshot(snap, deal_filter))
 
     def show_waiting(self) -> None:
         """The board is reading the aging (the panel was opened before the first read, or the pipeline changed)."""
-        self.fed = True
-        self._generation += 1
         self._pending = None
         if self.is_mounted:
             self._paint_waiting()
@@ -203,9 +164,14 @@ class AgingPanel(Vertical):
         self.query_one(AgingTable).display = False
 
     def show_error(self, message: str) -> None:
-        self._generation += 1
+        """The board could not read the aging: say why in place of the list."""
+        self._pending = None
+        self.error = message
         if self.is_mounted:
-            self._show_error(message, self._generation)
+            empty = self.query_one("#aging-empty", Static)
+            empty.update(Text(message))
+            empty.display = True
+            self.query_one(AgingTable).display = False
 
     def focus_table(self) -> None:
         self.query_one(AgingTable).focus()
@@ -214,53 +180,10 @@ class AgingPanel(Vertical):
     def showing_chart(self) -> bool:
         return self.query_one(TabbedContent).active == "aging-chart-pane"
 
-    # -- loading ------------------------------------------------------------------------------------------
-
-    def _start_load(self) -> None:
-        self._generation += 1
-        assert self.pipeline_id is not None
-        self._fetch(self.pipeline_id, self.deal_filter, self._generation)
-
-    @work(thread=True, exclusive=True, group="aging-panel")
-    def _fetch(self, pipeline_id: int, deal_filter: DealFilter | None, generation: int) -> None:
-        from tuikanban.services.aging import aging_snapshot
-
-        worker = get_current_worker()
-        try:
-            snap = aging_snapshot(self.db, pipeline_id, deal_filter=deal_filter)
-        except TuikanbanError as exc:
-            self._hand_over(worker.is_cancelled, self._show_error, str(exc), generation)
-            return
-        self._hand_over(worker.is_cancelled, self._show, snap, generation)
-
-    def _hand_over(self, cancelled: bool, callback: Any, *args: Any) -> None:
-        """Run `callback` on the UI thread, unless the load was superseded or the app has stopped meanwhile."""
-        if cancelled:
-            return
-        with contextlib.suppress(RuntimeError):  # the app is shutting down
-            self.app.call_from_thread(callback, *args)
-
-    def _show_error(self, message: str, generation: int) -> None:
-        if generation != self._generation:
-            return
-        self.error = message
-        empty = self.query_one("#aging-empty", Static)
-        empty.update(Text(message))
-        empty.display = True
-        self.query_one(AgingTable).display = False
-
-    def _show(self, snap: AgingSnapshot, generation: int) -> None:
-        if generation != self._generation:
-            return  # a newer load is on its way
+    def _show(self, snap: AgingSnapshot) -> None:
         self.error = None
         self.snapshot = snap
         self._render_snapshot()
-        flagged = snap.flagged
-        self.post_message(self.Loaded(
-            flagged=len(flagged),
-            stalled=sum(1 for i in flagged if i.level is Level.STALLED),
-            aging=sum(1 for i in flagged if i.level is Level.AGING),
-        ))
 
     def _on_theme_changed(self, _theme: object) -> None:
         if self.snapshot is not None:
@@ -387,10 +310,3 @@ class AgingPanel(Vertical):
             self.focus_table()
         else:
             self.query_one(AgingChart).focus()  # keep the focus (and these keys) inside the panel
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # r goes on to the board when it feeds the panel: the board reads everything again (this panel included)
-        return not (action == "reload" and self.fed)
-
-    def action_reload(self) -> None:
-        self.reload()

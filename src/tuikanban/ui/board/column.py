@@ -14,7 +14,7 @@ from tuikanban.domain.models import StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.domain.wip import WipState, counter_text, wip_state
-from tuikanban.ui.widgets.card import fit
+from tuikanban.ui.board.card import fit
 
 HEADER_H = 3  # name + counter, value, rule
 

@@ -1,7 +1,12 @@
 """What the board shows, as plain data: columns (stages), lanes (deal types), the cards of each cell under the
 filter, and the WIP counters. Incremental updates (a move, a close, a new deal) touch only the affected cells.
 
-No Textual here: the widget in `board.py` renders this model line by line.
+No Textual here: the widget in `view.py` renders this model line by line. The filter and swimlanes on/off are the
+board's state (`state.py`), handed down with `show()`.
+
+The counts and sums (per stage, and the totals in the header) are a cache: read with the board, then corrected by
+each live update (a move, a close, a new deal, a stage read again after a reorder), and replaced by the next full
+read whenever someone else changed the pipeline.
 """
 
 from __future__ import annotations
@@ -245,10 +250,11 @@ class BoardModel:
             if key in self.cells and self._shown(c):
                 self.cells[key].append(c)
 
-    def set_filter(self, flt: DealFilter) -> None:
-        self.filter = flt
+    def show(self, flt: DealFilter, lanes_on: bool) -> bool:
+        """Show the cards under `flt`, in swimlanes or not (the board's state, handed down). True if that
+        changed anything."""
+        if flt == self.filter and lanes_on == self.lanes_on:
+            return False
+        self.filter, self.lanes_on = flt, lanes_on
         self.rebuild()
-
-    def set_lanes(self, on: bool) -> None:
-        self.lanes_on = on
-        self.rebuild()
+        return True

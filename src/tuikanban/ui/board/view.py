@@ -16,7 +16,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.color import Color
-from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -25,9 +24,9 @@ from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, s
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
-from tuikanban.ui.widgets.board_model import BoardModel, Lane
-from tuikanban.ui.widgets.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
-from tuikanban.ui.widgets.column import HEADER_H, header_line
+from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
+from tuikanban.ui.board.column import HEADER_H, header_line
+from tuikanban.ui.board.model import BoardModel, Lane
 
 MIN_COL_W = 24
 GAP = 1
@@ -64,7 +63,7 @@ class Band:
 
 
 class BoardView(Widget, can_focus=True):
-    """Columns of cards. Attributes down (`model`, `aging`), messages up (`FocusChanged`)."""
+    """Columns of cards. Attributes down (`model`, `aging`); the screen asks it what is focused."""
 
     COMPONENT_CLASSES = {
         "board--header", "board--stage", "board--stage-focus", "board--wip-ok", "board--wip-limit",
@@ -74,11 +73,6 @@ class BoardView(Widget, can_focus=True):
         "board--lane-empty",
         "board--empty", "board--empty-focus", "board--indicator", "board--message",
     }
-
-    class FocusChanged(Message):
-        def __init__(self, deal_id: int | None) -> None:
-            super().__init__()
-            self.deal_id = deal_id
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -219,7 +213,6 @@ class BoardView(Widget, can_focus=True):
 
     def _set_focus(self, lane: int, col: int, index: int | None) -> None:
         assert self.model is not None
-        before = self.focus_deal
         self.focus_lane, self.focus_col = lane, col
         cell = self.model.cell(lane, col)
         if index is None or not cell:
@@ -231,8 +224,6 @@ class BoardView(Widget, can_focus=True):
             self._want_index = index
             self._reveal(lane, col, index)
         self._reveal_band(lane, index if cell and index is not None else 0)
-        if before != self.focus_deal:
-            self.post_message(self.FocusChanged(self.focus_deal))
         self.refresh()
 
     def _settle_in_cell(self, index: int) -> None:

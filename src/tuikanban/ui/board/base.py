@@ -1,0 +1,326 @@
+"""The board screen's plumbing: reading the board and applying what was read, opening the database for writing
+after the first paint, live updates from other processes, the aging kept in step, and the board's state handed
+down. `BoardScreen` (screen.py) adds the layout and the keys.
+
+Database work goes through the gateway as jobs on the app's lanes (`tuikanban.ui.jobs`); each comes back as a
+typed message of `messages.py`. The whole board is read again only when another process changed something
+(polled every half second). What the user chose to see lives in one reactive attribute, `state` (`BoardState`),
+whose watcher hands it down to the model, the view, the header and the aging panel.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual import on
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+
+from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanError
+from tuikanban.domain.text import display
+from tuikanban.store import fastread
+from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.aging_sync import AgingSync
+from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.header import BoardHeader
+from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.state import BoardSession, BoardState
+from tuikanban.ui.board.view import BoardView
+from tuikanban.ui.jobs import Job, JobFailed, lanes_of
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+POLL_SECONDS = 0.5
+R = TypeVar("R")
+
+
+class BoardBase(Screen[None]):
+    """Loading, live updates, aging and state for the board screen (see the module's docstring)."""
+
+    state: reactive[BoardState] = reactive(BoardState, init=False)
+
+    def __init__(self, gateway: BoardGateway, session: BoardSession, *, pipeline: str | int | None,
+                 initial: m.Loaded | None = None) -> None:
+        super().__init__(id="board-screen")
+        self.gateway = gateway
+        self.session = session
+        self.pipeline_ref = pipeline
+        self.model: BoardModel | None = None
+        self.aging_panel: AgingPanel | None = None
+        self.aging = AgingSync(self)
+        self._initial = initial
+        self._data_version: int | None = None
+        self._checking = False
+        self._loading = False
+        self._pending_col: dict[int, int] = {}  # deal -> column of a move still on its way
+        self._after_open: list[Callable[[], None]] = []
+        self._filter_timer: Timer | None = None
+        self._first_run_offered = False
+        self._warned_ambiguous = False
+
+    @property
+    def view(self) -> BoardView:
+        return self.query_one("#board", BoardView)
+
+    @property
+    def header(self) -> BoardHeader:
+        return self.query_one("#header", BoardHeader)
+
+    @property
+    def db(self) -> Database | None:
+        return self.session.db
+
+    @property
+    def pipeline_id(self) -> int | None:
+        return self.model.data.pipeline.id if self.model is not None else None
+
+    @property
+    def busy(self) -> bool:
+        """Whether database jobs are queued or running, or an aging read waits for its moment (tests wait)."""
+        return lanes_of(self).pending > 0 or self.aging.patches_due > 0
+
+    def on_mount(self) -> None:
+        session = self.session
+        self.header.update(user=session.user, db_path=session.path, readonly=session.readonly)
+        if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
+            initial, self._initial = self._initial, None
+            self._first_loaded(initial)
+        else:
+            self.view.set_message("Loading the board…")
+            self._write(partial(self.gateway.load_job, self.pipeline_ref, self.state, first=True), "load")
+        self.set_interval(POLL_SECONDS, self._poll)
+        self.set_interval(60, self._tick)
+
+    # -- jobs and what they report ---------------------------------------------------------------------------
+    def _write(self, job: Job, name: str) -> None:
+        """Run `job` on the writes lane (after every write before it); its message comes back here."""
+        lanes_of(self).writes.submit(self, job, name=name)
+
+    def _say(self, message: str, *, title: str = "", severity: Any = "information", timeout: float = 4) -> None:
+        """A notification shown literally: messages quote deal titles and other user text (never markup)."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _show_error(self, error: BaseException) -> None:
+        if isinstance(error, TuikanbanError):
+            self._say(str(error), severity="error", timeout=6)
+            if isinstance(error, StaleEditError | NotFoundError):
+                self.reload()
+        else:
+            self.log.error(repr(error))
+            self._say(f"Something went wrong: {type(error).__name__}: {error}", severity="error", timeout=8)
+
+    @on(JobFailed)
+    def _job_failed(self, message: JobFailed) -> None:
+        self._pending_col.clear()  # a write that failed may have been a move still on its way
+        self._show_error(message.error)
+
+    def _when_open(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once the database is open for writing (right away if it is)."""
+        if self.session.db is not None:
+            fn()
+        else:
+            self._after_open.append(fn)
+
+    # -- loading ---------------------------------------------------------------------------------------------
+    def _first_loaded(self, loaded: m.Loaded) -> None:
+        self._apply_loaded(loaded)
+        # Background work waits for the first frame: a thread busy building objects competes with the UI thread
+        # for the GIL and would delay the very paint it is meant to speed up.
+        self.call_after_refresh(self._after_first_paint, loaded.model is not None and loaded.model.partial)
+
+    def _after_first_paint(self, partial_model: bool) -> None:
+        if partial_model:
+            self.reload()  # the first screen held only the top cards of each cell: read them all now
+        self._write(self.gateway.open_job, "open")
+
+    @on(m.BoardLoaded)
+    def _board_loaded(self, message: m.BoardLoaded) -> None:
+        if message.first:
+            self._first_loaded(message.loaded)
+            return
+        # Without an explicit deal, keep the focus as it is when the result arrives (not when the reload was
+        # asked for): a live reload queued behind a reopen's reload must not pull the focus back.
+        focus = message.focus_deal if message.focus_deal is not None else self.view.focus_deal
+        self._apply_loaded(message.loaded, focus_deal=focus)
+
+    @on(m.LoadFailed)
+    def _load_failed(self, message: m.LoadFailed) -> None:
+        self._loading = False
+        error = message.error
+        self.view.set_message(str(error) if isinstance(error, TuikanbanError) else "The board could not be read.")
+        self._show_error(error)
+        if self.session.db is None:
+            self.call_after_refresh(self._write, self.gateway.open_job, "open")
+
+    @on(m.OpenFailed)
+    def _open_failed(self, message: m.OpenFailed) -> None:
+        """The board stays on screen, read-only: every write would fail the same way."""
+        self._show_error(message.error)
+        self._after_open = []
+        self.session.readonly = True
+        self.header.update(readonly=True)
+
+    @on(m.DbOpened)
+    def _db_opened(self, message: m.DbOpened) -> None:
+        # Everything loaded so far (Textual, the ORM, the board) lives as long as the app: keep it out of the
+        # garbage collector's full passes, which otherwise show as pauses of tens of milliseconds on a key press.
+        gc.freeze()
+        self.session.opened(message.db)
+        self.header.update(readonly=self.session.readonly)
+        waiting, self._after_open = self._after_open, []
+        for fn in waiting:
+            fn()
+        if self.model is None:
+            self._offer_first_run()
+        else:
+            self.aging.read_all()
+
+    def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
+        """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
+        ref: str | int | None = pipeline if pipeline is not None else (self.pipeline_id or self.pipeline_ref)
+        self._loading = True
+        self._write(partial(self.gateway.load_job, ref, self.state, focus_deal), "load")
+
+    def _apply_loaded(self, loaded: m.Loaded, *, focus_deal: int | None = None) -> None:
+        self._loading = False
+        model = loaded.model
+        if model is None:
+            self.model = None
+            self.aging.clear()
+            self.view.set_model(None)
+            self.view.set_message("This database has no pipeline yet.\n\n"
+                                  "Press n to create the starter pipeline, p to create your own, q to quit.")
+            self.header.update(pipeline="")
+            if self.session.db is not None:
+                self._offer_first_run()
+            return
+        model.show(self.state.filter, self.state.lanes_on)
+        previous = self.pipeline_id
+        self.model = model
+        if previous != model.data.pipeline.id:
+            self.aging.clear()
+        if previous is not None and previous != model.data.pipeline.id:
+            self.view.focus_col = self.view.focus_lane = 0
+            self.view.focus_deal = None
+            self.view.col_start = self.view.vscroll = 0
+            self._write(partial(self.gateway.remember_job, model.data.pipeline.name), "remember")
+        self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
+        self._update_header()
+        if loaded.read.ambiguous and not self._warned_ambiguous:
+            self._warned_ambiguous = True
+            self._say(f"There are {loaded.read.pipeline_count} pipelines and none is the default; showing "
+                      f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
+        if self.session.db is not None:  # (before the database is open, _db_opened reads it)
+            self.aging.read_all()
+
+    # -- state handed down -----------------------------------------------------------------------------------
+    def watch_state(self, old: BoardState, new: BoardState) -> None:
+        if self.model is not None and self.model.show(new.filter, new.lanes_on):
+            if old.lanes_on != new.lanes_on:
+                self.view.vscroll = 0
+            self.view.model_changed()
+        self._update_header()
+        self.aging.show_in_panel()
+
+    def _update_header(self) -> None:
+        model = self.model
+        if model is None:
+            return
+        flt = self.state.filter
+        self.header.update(
+            pipeline=model.data.pipeline.name, open_deals=model.open_total, open_value=model.value_total,
+            currency=model.data.pipeline.currency, filter_text=flt.describe(),
+            shown=model.shown_total if flt.active else None, lanes="lanes by type" if model.lanes_shown else "",
+        )
+
+    # -- aging and live updates ------------------------------------------------------------------------------
+    @on(m.AgingRead)
+    def _aging_read(self, message: m.AgingRead) -> None:
+        self.aging.received(message)
+
+    @on(m.AgingFailed)
+    def _aging_failed(self, message: m.AgingFailed) -> None:
+        self.aging.failed(message)
+
+    def _tick(self) -> None:
+        """Days in stage move on: repaint the badges, and read the levels and signals again."""
+        self.view.tick()
+        if not self._loading:
+            self.aging.read_all()
+
+    def _poll(self) -> None:
+        db = self.session.db
+        if db is None or self._checking or self._loading:
+            return
+        try:
+            version = db.data_version()
+        except Exception:  # the file went away or is locked: try again at the next tick
+            return
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self._checking = True
+        self._write(self.gateway.check_job, "check")
+
+    @on(m.ChangeChecked)
+    def _change_checked(self, message: m.ChangeChecked) -> None:
+        self._checking = False
+        if message.changed:
+            self.reload()
+
+    # -- helpers for actions -----------------------------------------------------------------------------------
+    def _focused(self) -> fastread.BoardCard | None:
+        card = self.view.focused_card
+        if card is None and self.model is not None:
+            self._say("No deal is focused here; move to a card first.", timeout=3)
+        return card
+
+    def _refuse_readonly(self) -> bool:
+        if self.session.readonly:
+            self._say(self.session.readonly_sentence(), severity="error", timeout=6)
+        return self.session.readonly
+
+    def _applied(self, changed: m.Changed) -> None:
+        """Apply a write's result to the affected columns only."""
+        if self.model is None:
+            return
+        if changed.deal is not None:
+            self.model.upsert(changed.deal)
+        self.view.model_changed(focus_deal=self.view.focus_deal)
+        self._update_header()
+        if changed.foreign:
+            self.reload()  # (reads the aging again too)
+        elif changed.deal is not None:
+            self.aging.after_write(changed.deal.id)
+
+    def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
+              done: Callable[[R | None], None] | None = None) -> None:
+        """Show the screen `make(db, model)` builds, once the database is open (`done` gets what it returns)."""
+        def push() -> None:
+            if self.session.db is not None and self.model is not None:
+                self.app.push_screen(make(self.session.db, self.model), done)
+
+        if self.model is not None:
+            self._when_open(push)
+
+    def _pipeline_chosen(self, pipeline_id: int | None) -> None:
+        if pipeline_id is not None:
+            self.reload(pipeline=pipeline_id)
+
+    def _offer_first_run(self) -> None:
+        if not self._first_run_offered and self.model is None:
+            self._first_run_offered = True
+            self._offer_first_run_now()
+
+    def _offer_first_run_now(self) -> None:
+        if self.model is not None or self.session.db is None or self._refuse_readonly():
+            return
+        from tuikanban.ui.screens.first_run import FirstRunScreen
+
+        self.app.push_screen(FirstRunScreen(self.session.db, self.session.user), self._pipeline_chosen)

@@ -1,0 +1,213 @@
+"""Everything the board does with the database: its reads, its writes, and "did someone else change it".
+
+The gateway owns the board's connections: a plain sqlite3 one through `store.fastread` (the first paint reads
+with it, before the ORM is imported) and the ORM database once opened for writing. Its methods run on the app's
+lanes (`tuikanban.ui.jobs`), never on the UI thread (except the first read, before the app starts); the `*_job`
+methods return the typed messages of `messages.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tuikanban.domain.errors import NotFoundError, TuikanbanError
+from tuikanban.domain.models import StageInfo
+from tuikanban.store import fastread
+from tuikanban.ui.board.messages import (
+    AgingFailed,
+    AgingRead,
+    BoardAging,
+    BoardLoaded,
+    ChangeChecked,
+    Changed,
+    DbOpened,
+    DealChanged,
+    DealMoved,
+    DealReordered,
+    Loaded,
+    LoadFailed,
+    MoveRefused,
+    OpenFailed,
+    UndoDone,
+)
+from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.state import BoardState
+from tuikanban.ui.board.view import card_agings
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+
+class BoardGateway:
+    """The board's database work. One gateway per app; its connections are closed by the lane that used them."""
+
+    def __init__(self, *, path: Path, user: str, db: Database | None, con: fastread.Connection | None,
+                 owns_db: bool = False) -> None:
+        self.path = path
+        self.user = user
+        self.db = db
+        self._owns_db = owns_db or db is None  # a database handed in by the caller is closed by the caller
+        self._con = con
+        self.seen: fastread.Signature | None = None
+        self.pipeline_id: int | None = None  # the pipeline last read (whose changes `check` looks for)
+
+    # -- connections -------------------------------------------------------------------------------------------
+    def raw(self) -> fastread.Connection:
+        if self._con is None:
+            self._con = fastread.connect_live(self.path)
+        return self._con
+
+    def open(self) -> Database:
+        """Open the database for writing (this is where the ORM gets imported, after the first paint)."""
+        if self.db is None:
+            from tuikanban.store.engine import open_database
+
+            self.db = open_database(self.path)
+            if self._con is not None:  # the first read may have used an immutable snapshot
+                self._con.close()
+                self._con = None
+        return self.db
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self.db is not None and self._owns_db:
+            self.db.close()
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def load(self, ref: str | int | None, state: BoardState, *, window: int | None = None) -> Loaded:
+        try:
+            read = fastread.load_board(self.raw(), ref, window=window)
+        except NotFoundError:
+            if ref is None or isinstance(ref, str):
+                raise
+            read = fastread.load_board(self.raw(), None)  # the pipeline was removed: show another one
+        self.seen = read.signature
+        if read.board is None:
+            self.pipeline_id = None
+            return Loaded(read, None)
+        self.pipeline_id = read.board.pipeline.id
+        return Loaded(read, BoardModel(read.board, lanes_on=state.lanes_on, filter=state.filter))
+
+    def check(self) -> bool:
+        """Whether something the board shows changed since it was read (other than our own writes)."""
+        if self.pipeline_id is None:
+            return fastread.list_pipelines(self.raw()) != []
+        sig = fastread.signature(self.raw(), self.pipeline_id)
+        seen = self.seen
+        if seen is None:
+            return True
+        return sig != seen and (sig.max_event > seen.max_event or sig.max_activity != seen.max_activity
+                                or sig.config != seen.config)
+
+    def absorb(self, deal_id: int) -> bool:
+        """Mark this user's new events and activities on `deal_id` as seen. True if there are others too."""
+        if self.seen is None:
+            return True
+        con = self.raw()
+        events = fastread.events_since(con, self.seen.max_event)
+        acts = fastread.activities_since(con, self.seen.max_activity)
+        ours = all(d == deal_id and u == self.user for _i, d, u in events) and all(
+            d == deal_id and u == self.user for _i, d, u in acts)
+        if not ours:
+            return True
+        self.seen = replace(self.seen, max_event=events[-1][0] if events else self.seen.max_event,
+                            max_activity=acts[-1][0] if acts else self.seen.max_activity)
+        return False
+
+    def aging(self, pipeline_id: int, deal_ids: tuple[int, ...] | None = None, items: bool = False) -> BoardAging:
+        """Days in stage, baseline, level and risk signals of every open deal (or of `deal_ids` only), from the
+        one aging function of the core (SQL aggregates; read after the board, never before its first paint).
+        The items are kept only with `items` (the aging panel is open) or for a few deals."""
+        from tuikanban.services.aging import aging_snapshot
+
+        snap = aging_snapshot(self.open(), pipeline_id, deal_ids=deal_ids)
+        return BoardAging(card_agings(snap.items), snap if items or deal_ids is not None else None, deal_ids)
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def move(self, deal_id: int, stage_id: int, force_reason: str | None, from_stage_id: int | None = None) -> Changed:
+        """Move a deal; with `from_stage_id` (the stage the board showed, or the target of the move queued just
+        before), only if it is still there: checked inside the write transaction, and refused with a sentence
+        saying who moved it where (StaleMoveError)."""
+        from tuikanban.services.deals import move_deal
+
+        result = move_deal(self.open(), deal_id, stage_id, user=self.user, force_reason=force_reason,
+                           seen_stage_id=from_stage_id)
+        return Changed(fastread.card_from_deal(result.deal), self.absorb(deal_id), result)
+
+    # -- jobs (run on a lane; each returns the message that reports its result) ---------------------------------
+    def load_job(self, ref: str | int | None, state: BoardState, focus_deal: int | None = None, *,
+                 first: bool = False) -> BoardLoaded | LoadFailed:
+        try:
+            return BoardLoaded(self.load(ref, state), focus_deal, first)
+        except Exception as exc:  # the board says why in place of the cards
+            return LoadFailed(exc)
+
+    def open_job(self) -> DbOpened | OpenFailed:
+        try:
+            return DbOpened(self.open())
+        except Exception as exc:  # the board stays on screen, read-only
+            return OpenFailed(exc)
+
+    def check_job(self) -> ChangeChecked:
+        try:
+            return ChangeChecked(self.check())
+        except Exception:  # the file went away or is locked: look again at the next poll
+            return ChangeChecked(False)
+
+    def aging_job(self, pipeline_id: int, write_seq: int | None, deal_ids: tuple[int, ...] | None = None,
+                  items: bool = False) -> AgingRead | AgingFailed:
+        try:
+            return AgingRead(pipeline_id, write_seq, self.aging(pipeline_id, deal_ids, items))
+        except Exception as exc:  # the board works on without aging colours
+            return AgingFailed(exc)
+
+    def move_job(self, card: fastread.BoardCard, stage: StageInfo, reason: str | None, from_stage_id: int,
+                 target_col: int | None) -> DealMoved | MoveRefused:
+        try:
+            changed = self.move(card.id, stage.id, reason, from_stage_id)
+        except TuikanbanError as exc:  # a WIP limit, or the deal changed meanwhile
+            return MoveRefused(card, stage, target_col, from_stage_id, exc)
+        return DealMoved(card.id, target_col, changed)
+
+    def reorder_job(self, deal_id: int, stage_id: int, direction: int, same_type: bool) -> DealReordered:
+        from tuikanban.services.deals import reorder_deal
+
+        moved = reorder_deal(self.open(), deal_id, direction, user=self.user, same_type=same_type,
+                             seen_stage_id=stage_id)
+        assert self.pipeline_id is not None
+        cards, n, v = fastread.load_stage(self.raw(), self.pipeline_id, stage_id) if moved else ([], 0, 0)
+        return DealReordered(deal_id, stage_id, moved, cards, n, v, self.absorb(deal_id))
+
+    def refresh_job(self, deal_id: int) -> DealChanged:
+        self.open()
+        return DealChanged(Changed(fastread.load_card(self.raw(), deal_id), self.absorb(deal_id)))
+
+    def win_job(self, deal_id: int, note: str, seen_stage_id: int | None = None) -> DealChanged:
+        from tuikanban.services.deals import win_deal
+
+        deal = win_deal(self.open(), deal_id, user=self.user, seen_stage_id=seen_stage_id)
+        return DealChanged(Changed(fastread.card_from_deal(deal), self.absorb(deal_id)), note)
+
+    def lose_job(self, deal_id: int, reason: str, note: str, seen_stage_id: int | None = None) -> DealChanged:
+        from tuikanban.services.deals import lose_deal
+
+        deal = lose_deal(self.open(), deal_id, reason, user=self.user, seen_stage_id=seen_stage_id)
+        return DealChanged(Changed(fastread.card_from_deal(deal), self.absorb(deal_id)), note)
+
+    def remember_job(self, pipeline_name: str) -> None:
+        """Remember the pipeline shown on this database for the next start (best effort: never raises)."""
+        from tuikanban.settings import remember
+
+        remember(db_path=self.path, pipeline=pipeline_name)
+
+    def undo_job(self, pipeline_id: int, state: BoardState) -> UndoDone:
+        from tuikanban.services.deals import undo_last
+
+        before = self.seen.max_event if self.seen else 0
+        text = undo_last(self.open(), pipeline_id, user=self.user)
+        mine = [d for _i, d, u in fastread.events_since(self.raw(), before) if u == self.user and d is not None]
+        return UndoDone(text, mine[-1] if mine else None, self.load(pipeline_id, state))

@@ -1,0 +1,114 @@
+"""The board's keys: one table (section, bindings) that gives the board its bindings, the footer its labels, the
+command palette its commands and the `?` help its rows."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.content import Content
+
+from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, SIGNALS
+
+# Footer groups: the keys of a group are drawn side by side, so "⇧←" then "→" reads as "⇧←→ move".
+_NAV = Binding.Group("focus", compact=True)
+_MOVE = Binding.Group("move", compact=True)
+_ORDER = Binding.Group("order", compact=True)
+_CLOSE = Binding.Group("won/lost", compact=True)
+
+# (help section, bindings); the help text of each binding is its tooltip.
+BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
+    ("Navigate", [
+        Binding("left,h", "column(-1)", "column", key_display="←", group=_NAV, id="board.column_prev",
+                tooltip="Focus the previous column"),
+        Binding("right,l", "column(1)", "column", key_display="→", group=_NAV, id="board.column_next",
+                tooltip="Focus the next column"),
+        Binding("up,k", "card(-1)", "card", key_display="↑", group=_NAV, id="board.card_prev",
+                tooltip="Focus the previous card (continues into the lane above)"),
+        Binding("down,j", "card(1)", "card", key_display="↓", group=_NAV, id="board.card_next",
+                tooltip="Focus the next card (continues into the lane below)"),
+        Binding("pageup", "page(-1)", "page up", show=False, id="board.page_up", tooltip="Up a screenful"),
+        Binding("pagedown", "page(1)", "page down", show=False, id="board.page_down",
+                tooltip="Down a screenful"),
+        Binding("home", "edge(0)", "first", show=False, id="board.first", tooltip="First card of the cell"),
+        Binding("end", "edge(1)", "last", show=False, id="board.last", tooltip="Last card of the cell"),
+    ]),
+    ("Deals", [
+        Binding("shift+left,H", "move(-1)", "move", key_display="⇧←", group=_MOVE, id="board.move_prev",
+                tooltip="Move the focused deal to the previous stage"),
+        Binding("shift+right,L", "move(1)", "move", key_display="→", group=_MOVE, id="board.move_next",
+                tooltip="Move the focused deal to the next stage"),
+        Binding("shift+up,K", "reorder(-1)", "reorder", key_display="⇧↑", group=_ORDER, id="board.reorder_up",
+                tooltip="Move the focused deal up within its column"),
+        Binding("shift+down,J", "reorder(1)", "reorder", key_display="↓", group=_ORDER,
+                id="board.reorder_down", tooltip="Move the focused deal down within its column"),
+        Binding("n", "new_deal", "new", id="board.new", tooltip="New deal (form)"),
+        Binding("enter", "open_deal", "open", key_display="⏎", id="board.open",
+                tooltip="Open the focused deal: details, history, activities"),
+        Binding("e", "edit_deal", "edit", show=False, id="board.edit", tooltip="Edit the focused deal"),
+        Binding("w", "won", "won", group=_CLOSE, id="board.won", tooltip="Mark the focused deal won"),
+        Binding("x", "lost", "lost", group=_CLOSE, id="board.lost",
+                tooltip="Mark the focused deal lost (asks for a reason)"),
+        Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
+    ]),
+    ("View", [
+        Binding("slash", "filter", "filter", key_display="/", id="board.filter",
+                tooltip="Filter: words, owner:NAME, type:NAME"),
+        Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
+        Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
+        Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
+        Binding("p", "pipeline", "pipeline", id="board.pipeline", tooltip="Switch pipeline (or create one)"),
+        Binding("c", "closed", "closed", id="board.closed", tooltip="Closed deals: find and reopen"),
+        Binding("comma", "settings", "setup", key_display=",", id="board.settings",
+                tooltip="Pipeline settings: stages, limits, types"),
+        Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+    ]),
+    ("App", [
+        Binding("question_mark", "help", "help", key_display="?", id="board.help", tooltip="This help"),
+        Binding("escape", "close", "back", key_display="esc", id="board.close",
+                tooltip="Close the open panel or filter"),
+        Binding("q", "quit", "quit", id="board.quit", tooltip="Quit"),
+    ]),
+]
+
+
+def key_label(binding: Binding) -> str:
+    names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
+             "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
+             "escape": "esc", "enter": "enter", "pageup": "PgUp", "pagedown": "PgDn"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+
+
+HelpRow = tuple[str | Content, str]
+
+
+def help_sections() -> list[tuple[str, list[HelpRow]]]:
+    """The `?` help: every board binding by section, the aging panel's keys, then what the colours and marks on the
+    board mean (the badges and marks drawn in their theme colours)."""
+    sections: list[tuple[str, list[HelpRow]]] = []
+    for title, bindings in BINDING_SECTIONS:
+        rows: list[HelpRow] = [(key_label(b), b.tooltip or b.description) for b in bindings]
+        if title == "App":
+            rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
+        sections.append((title, rows))
+    sections.append(("Aging panel (a opens it beside the board)", [
+        ("↑ / ↓, k / j", "Move in the list of deals needing attention (most severe first)"),
+        ("enter", "Show that deal on the board (focuses its card)"),
+        ("c", "Switch between the list and the aging chart"),
+        ("tab / ⇧tab", "Between the panel's list and the board (the panel stays open)"),
+        ("esc / a", "Close the panel"),
+    ]))
+    sections.append(("WIP counters", [
+        ("3/5", "Open deals in the stage / its WIP limit (every deal, whatever the filter)"),
+        ("5/5", "At the limit (red): moving another deal in asks for a reason"),
+        ("6/5 over", "Over the limit (reversed): the limit was lowered or overridden"),
+        ("1/5", "Below the stage's WIP minimum (amber)"),
+    ]))
+    sections.append(("Days in stage (the badge on each card)", [
+        (Content.styled("4d", "$text-muted"), "ok: " + LEVEL_LEGEND["ok"]),
+        (Content.styled("11d", "bold $tk-aging"), "aging: " + LEVEL_LEGEND["aging"]),
+        (Content.styled("15d", "bold reverse $tk-stalled"), "stalled: " + LEVEL_LEGEND["stalled"]),
+        ("baseline", "Expected days if set, else the 180-day average stay (3+), else 7"),
+    ]))
+    sections.append(("Risk marks (before the badge)", [
+        (Content.styled(SIGNAL_LEGEND[s][0], "bold $tk-aging"), f"{SIGNAL_LEGEND[s][1]} ({s})") for s in SIGNALS
+    ]))
+    return sections

@@ -1,0 +1,388 @@
+"""The board screen: its layout and its keys (`action_*`), and the results of the writes they start.
+
+A card move updates the two affected columns in place (`DealMoved`); a move the rules refuse comes back as
+`MoveRefused`, and past a WIP limit the board offers to force it with a reason. Dialogs are imported when first
+opened (the first paint imports neither them nor the ORM). Loading, live updates, the aging and the state handed
+down are in `base.py`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Input, Label
+
+from tuikanban.domain.errors import WipLimitError
+from tuikanban.domain.models import DealView, StageInfo
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import display
+from tuikanban.store import fastread
+from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.board.footer import BoardFooter
+from tuikanban.ui.board.header import BoardHeader
+from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
+from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.state import unknown_type_sentence
+from tuikanban.ui.board.view import BoardView, moved_aging
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
+
+
+class BoardScreen(BoardBase):
+    """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
+
+    BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
+    AUTO_FOCUS = "#board"
+    # Keys that act on the board's focused card: off while the aging panel has the focus (its own row is another
+    # deal, and up/down belong to its list).
+    CARD_ACTIONS = frozenset({"column", "card", "page", "edge", "move", "reorder", "won", "lost", "edit_deal",
+                              "open_deal"})
+
+    # -- layout ----------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield BoardHeader(id="header")
+        with Horizontal(id="body"):
+            yield BoardView(id="board")
+        with Horizontal(id="filter-bar"):
+            yield Label("Filter", id="filter-label")
+            yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
+        yield BoardFooter()
+
+    # -- navigation --------------------------------------------------------------------------------------------
+    def action_column(self, delta: int) -> None:
+        self.view.move_column(delta)
+
+    def action_card(self, delta: int) -> None:
+        self.view.move_card(delta)
+
+    def action_page(self, delta: int) -> None:
+        self.view.page(delta)
+
+    def action_edge(self, last: int) -> None:
+        self.view.edge(bool(last))
+
+    # -- moving deals ------------------------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        if self.model is None or self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is None:
+            return
+        # a move still on its way counts: pressing twice quickly moves the deal two stages
+        col = self._pending_col.get(card.id, self.model.col_of_stage(card.stage_id))
+        if col is None:
+            return
+        target = col + delta
+        if not 0 <= target < len(self.model.stages):
+            where = "last" if delta > 0 else "first"
+            hint = " Press w to mark it won." if delta > 0 else ""
+            self._say(f"'{display(card.title)}' is already in the {where} stage.{hint}", timeout=3)
+            return
+        self._move(card, self.model.stages[target], None, self.model.stages[col].id)
+
+    def _move(self, card: fastread.BoardCard, stage: StageInfo, reason: str | None, from_stage_id: int) -> None:
+        assert self.model is not None
+        target_col = self.model.col_of_stage(stage.id)
+        if target_col is not None:
+            self._pending_col[card.id] = target_col
+        self._write(partial(self.gateway.move_job, card, stage, reason, from_stage_id, target_col), "move")
+
+    def _settle_pending(self, deal_id: int, target_col: int | None) -> None:
+        if self._pending_col.get(deal_id) == target_col:
+            self._pending_col.pop(deal_id, None)
+
+    @on(m.DealMoved)
+    def _moved(self, message: m.DealMoved) -> None:
+        self._settle_pending(message.deal_id, message.target_col)
+        changed = message.changed
+        shown = self.view.aging.get(message.deal_id)
+        if shown is not None and changed.deal is not None and changed.deal.status == "open":
+            # painted right away as the aging read will confirm it (one paint per move, not two)
+            self.view.aging[message.deal_id] = moved_aging(shown, changed.deal.stage_id)
+        self._applied(changed)
+        result = changed.move
+        if result is None:
+            return
+        if result.forced:
+            self._say(f"Moved '{display(result.deal.title)}' into {display(result.to_stage)} past its WIP limit; "
+                      "the reason is logged.", timeout=4)
+        if result.exit_criteria:
+            self._say(display(result.exit_criteria, max_length=400), title=f"{display(result.to_stage)}: exit "
+                      "criteria", timeout=8)
+
+    @on(m.MoveRefused)
+    def _move_refused(self, message: m.MoveRefused) -> None:
+        self._settle_pending(message.card.id, message.target_col)
+        error, card, stage = message.error, message.card, message.stage
+        if not isinstance(error, WipLimitError):
+            self._show_error(error)
+            return
+        from tuikanban.ui.dialogs.reason import ReasonScreen
+
+        self._say(str(error) + ".", title="WIP limit", severity="warning", timeout=6)
+
+        def forced(reason: str | None) -> None:
+            if reason and reason.strip():
+                self._move(card, stage, reason.strip(), message.from_stage_id)
+
+        self.app.push_screen(ReasonScreen(
+            f"Force into {display(stage.name)}?",
+            f"{error}. Give a reason to move '{display(card.title)}' past the limit (it is logged), "
+            "or press escape to leave it where it is.",
+            placeholder="reason for the override",
+        ), forced)
+
+    def action_reorder(self, direction: int) -> None:
+        if self.model is None or self._refuse_readonly():
+            return
+        card = self._focused()
+        if card is not None:
+            job = partial(self.gateway.reorder_job, card.id, card.stage_id, direction, self.model.lanes_shown)
+            self._write(job, "reorder")
+
+    @on(m.DealReordered)
+    def _reordered(self, message: m.DealReordered) -> None:
+        if self.model is None:
+            return
+        if message.moved:
+            self.model.replace_stage(message.stage_id, message.cards, message.count, message.value)
+            self.view.model_changed()
+        else:
+            self.app.bell()
+        if message.foreign:
+            self.reload()
+        elif message.moved:
+            self.aging.after_write(message.deal_id)  # a reorder is an event: the deal is no longer idle
+
+    # -- deals -------------------------------------------------------------------------------------------------
+    def action_new_deal(self) -> None:
+        if self.model is None:
+            self._when_open(self._offer_first_run_now)
+        elif not self._refuse_readonly():
+            self._open(self._new_deal_form, self._deal_saved)
+
+    def _new_deal_form(self, db: Database, model: BoardModel) -> Screen[DealView | None]:
+        from tuikanban.ui.screens.deal_form import DealFormScreen
+
+        stage = self.view.focused_stage
+        lane = self.view.focused_lane
+        type_id = lane.type_id if lane is not None and model.lanes_shown else None
+        return DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=None,
+                              stage_id=stage.id if stage else None, type_id=type_id)
+
+    def _deal_saved(self, deal: DealView | None) -> None:
+        if deal is None or self.model is None:
+            return
+        self.model.upsert(fastread.card_from_deal(deal))
+        self.view.model_changed(focus_deal=deal.id)
+        self._update_header()
+        if deal.status == "open" and self.model.locate(deal.id) is None and self.state.filter.active:
+            self._say(f"Saved '{display(deal.title)}'; the filter hides it.", timeout=4)
+        self._write(partial(self.gateway.refresh_job, deal.id), "refresh")
+
+    @on(m.DealChanged)
+    def _deal_changed(self, message: m.DealChanged) -> None:
+        self._applied(message.changed)
+        if message.note:
+            self._say(message.note, timeout=4)
+
+    def action_open_deal(self) -> None:
+        card = self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self._write(partial(self.gateway.refresh_job, card.id), "refresh")
+
+        self._open(lambda db, _m: DealDetailScreen(db, card.id, self.session.user), closed)
+
+    def action_edit_deal(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.screens.deal_form import DealFormScreen
+
+        self._open(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
+                                                    deal_id=card.id), self._deal_saved)
+
+    def action_won(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
+        note = f"Won: '{display(card.title)}' ({value}). Press u to undo."
+        self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
+
+    def action_lost(self) -> None:
+        if self._refuse_readonly() or self.model is None:
+            return
+        card = self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.dialogs.reason import ReasonScreen
+
+        def chosen(reason: str | None) -> None:
+            if reason and reason.strip():
+                note = f"Lost: '{display(card.title)}' ({display(reason)}). Press u to undo."
+                self._write(partial(self.gateway.lose_job, card.id, reason.strip(), note, card.stage_id), "lose")
+
+        self.app.push_screen(ReasonScreen(
+            "Mark lost", f"Why was '{display(card.title)}' lost? Pick a reason or type your own.",
+            choices=tuple(self.model.data.pipeline.lost_reasons), placeholder="another reason",
+        ), chosen)
+
+    def action_undo(self) -> None:
+        if self._refuse_readonly() or self.model is None:
+            return
+        self._write(partial(self.gateway.undo_job, self.model.data.pipeline.id, self.state), "undo")
+
+    @on(m.UndoDone)
+    def _undone(self, message: m.UndoDone) -> None:
+        self._apply_loaded(message.loaded, focus_deal=message.deal_id)
+        self._say(message.text, timeout=4)
+
+    # -- views -------------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        self.query_one("#filter-bar").display = True
+        if not field.value and self.state.filter.active:
+            field.value = self.state.query
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY_S, partial(self.apply_filter, event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value)
+        if self.model is not None:
+            problem = unknown_type_sentence(self.state.filter.type_name, [t.name for t in self.model.types])
+            if problem:
+                self._say(problem, severity="warning", timeout=6)
+        self._close_filter(clear=False)
+
+    def apply_filter(self, query: str) -> None:
+        self.state = self.state.with_query(query)
+
+    def _close_filter(self, *, clear: bool) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        if clear:
+            self.query_one("#filter", Input).value = ""
+            self.apply_filter("")
+        self.query_one("#filter-bar").display = False
+        self.view.focus()
+
+    def action_close(self) -> None:
+        if self.query_one("#filter-bar").display:
+            self._close_filter(clear=True)
+        elif self.aging_panel is not None:
+            self.action_aging()
+        elif self.state.filter.active:
+            self._close_filter(clear=True)
+            self._say("Filter cleared.", timeout=2)
+
+    def action_lanes(self) -> None:
+        if self.model is None:
+            return
+        if not self.model.has_types:
+            self._say("This pipeline has no deal types, so there are no swimlanes; add types in the pipeline "
+                      "settings (,).", timeout=5)
+            return
+        self.state = self.state.with_lanes(not self.state.lanes_on)
+
+    def action_aging(self) -> None:
+        if self.aging_panel is not None:
+            panel, self.aging_panel = self.aging_panel, None
+            panel.remove()
+            self.aging.snapshot = None  # the cards keep what they show; the items go until the panel opens again
+            self.view.focus()
+        elif self.model is not None:
+            self._when_open(self._show_aging)
+
+    def _show_aging(self) -> None:
+        if self.aging_panel is not None or self.session.db is None:
+            return
+        from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+        # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
+        # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
+        self.aging_panel = AgingPanel(id="aging", autofocus=True)
+        self.query_one("#body").mount(self.aging_panel)
+        self.aging.show_in_panel()
+        if self.aging.snapshot is None:
+            self.aging.read_all()  # with the items this time
+
+    def _panel_focused(self) -> bool:
+        panel = self.aging_panel
+        focused = self.focused
+        return panel is not None and focused is not None and panel in focused.ancestors_with_self
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
+        return not (action in self.CARD_ACTIONS and self._panel_focused())
+
+    def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
+        # (handled by name: the panel's module is imported when the panel first opens, not at start-up)
+        if not self.view.focus_on(message.deal_id):
+            self._say("That deal is not on the board any more.", timeout=3)
+        self.view.focus()
+
+    # -- other screens -----------------------------------------------------------------------------------------
+    def action_metrics(self) -> None:
+        from tuikanban.ui.screens.metrics import MetricsScreen
+
+        self._open(lambda db, model: MetricsScreen(db, model.data.pipeline.id, self.session.user))
+
+    def action_pipeline(self) -> None:
+        from tuikanban.ui.screens.pipelines import PipelineSwitcher
+
+        def push() -> None:
+            if self.session.db is not None:
+                self.app.push_screen(PipelineSwitcher(self.session.db, self.pipeline_id), self._pipeline_chosen)
+
+        self._when_open(push)  # (also with no pipeline yet: the switcher creates one)
+
+    def action_closed(self) -> None:
+        from tuikanban.ui.screens.closed import ClosedDealsScreen
+
+        def reopened(deal_id: int | None) -> None:
+            if deal_id is not None:
+                self.reload(focus_deal=deal_id)
+
+        self._open(lambda db, model: ClosedDealsScreen(db, model.data.pipeline.id, self.session.user), reopened)
+
+    def action_settings(self) -> None:
+        from tuikanban.ui.screens.settings import PipelineSettingsScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.reload()
+
+        self._open(lambda db, model: PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_help(self) -> None:
+        from tuikanban.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(help_sections()))
+
+    def action_quit(self) -> None:
+        self.app.exit()
