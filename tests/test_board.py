@@ -758,7 +758,7 @@ async def test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal(
         await settle(pilot)
         assert isinstance(app.screen, ReasonScreen)
         assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
-        assert any("is not in Qualified" in msg for msg, _t, _s in notes)
+        assert any("is not in Qualified (the move before was refused" in msg for msg, _t, _s in notes)
         await press(pilot, "escape")
         assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
 

@@ -67,5 +67,5 @@ def test_your_own_move_in_another_window(db: Database, board: dict[str, Any]) ->
     move_deal(db, 1, "Qualified", user="alice")
     with pytest.raises(StaleMoveError) as info:
         move_deal(db, 1, "Proposal", user="alice", seen_stage_id=board["Lead"])
-    assert str(info.value) == ("You (in another window) moved this deal to Qualified a moment ago, so it was not "
-                               "moved.")
+    assert str(info.value) == ("'Acme' is not in Lead (the move before was refused, or it changed elsewhere), so "
+                               "it was not moved.")

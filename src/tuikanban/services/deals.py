@@ -233,18 +233,25 @@ def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doin
     """
     if stage_id is None or (deal.status == "open" and deal.stage_id == stage_id):
         return
+    kinds = ("move", "won", "lost", "reopen", "undo", "redo", "deleted", "restored")
     last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(("move", "won", "lost", "reopen", "undo")))
-        .order_by(col(Event.id).desc())
+        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds)).order_by(col(Event.id).desc())
     ).first()
-    who = _who(last.user if last is not None else "", user)
+    if last is None or not last.user or last.user == user:
+        # Not another rep's doing: this user's own move queued just before was refused, or it was their own
+        # change in another window. Say where the board thought the deal was.
+        seen = s.get(Stage, stage_id)
+        where = seen.name if seen is not None else "the stage the board showed"
+        now = f"is {deal.status} now" if deal.status != "open" else f"is not in {where}"
+        raise StaleMoveError(f"'{deal.title}' {now} (the move before was refused, or it changed elsewhere), so it "
+                             f"was not {doing}.", deal_id=deal.id or 0)
     if deal.status != "open":
         what = f"marked this deal {deal.status}"
     else:
         stage = s.get(Stage, deal.stage_id)
         what = f"moved this deal to {stage.name if stage else 'another stage'}"
-    when_text = "" if last is None else " " + _ago(clock.as_utc(last.at))
-    raise StaleMoveError(f"{who} {what}{when_text}, so it was not {doing}.", deal_id=deal.id or 0)
+    raise StaleMoveError(f"{last.user} {what} {_ago(clock.as_utc(last.at))}, so it was not {doing}.",
+                         deal_id=deal.id or 0)
 
 
 def _who(actor: str, user: str) -> str:
