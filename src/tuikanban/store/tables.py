@@ -207,7 +207,7 @@ class Presence(SQLModel, table=True):
 
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
-    "snoozed", "woken", "deleted", "restored", "task",
+    "snoozed", "woken", "deleted", "restored", "task", "redo", "undo_skipped",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
 STATUSES = ("open", "won", "lost")
