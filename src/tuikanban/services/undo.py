@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from tuikanban.domain.errors import ValidationError
@@ -96,7 +97,7 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
         deal = get_deal_row(s, top.deal_id)
         kind = base_kind(s, top)
         try:
-            later = _later(s, deal, group[-1].id or 0, CHANGES, undone_only=False)
+            later = _later(s, deal, group[-1].id or 0, CHANGES, undone_only=False, stack_of=user)
             if later is not None:
                 raise _Never(_since(later, user))
             return _redo(s, deal, kind, group, user, when(None), force_reason)
@@ -147,9 +148,12 @@ def _skip(s: Session, deal: Deal, group: list[Event], user: str, why: str) -> No
 
 
 def _later(s: Session, deal: Deal, after: int, kinds: tuple[str, ...], *, undone_only: bool = True,
-           field: str | None = None) -> Event | None:
-    """The first change of `kinds` to the deal after event `after` that still stands (not undone)."""
+           field: str | None = None, stack_of: str | None = None) -> Event | None:
+    """The first change of `kinds` to the deal after event `after` that still stands (not undone); with
+    `stack_of`, that user's own undo and redo events (walking their stack) do not count."""
     q = select(Event).where(Event.deal_id == deal.id, col(Event.id) > after, col(Event.kind).in_(kinds))
+    if stack_of is not None:
+        q = q.where(or_(col(Event.user) != stack_of, col(Event.kind).not_in(("undo", "redo"))))
     if undone_only:
         undone = select(Event.ref_id).where(Event.deal_id == deal.id, Event.kind == "undo",
                                             Event.ref_id != None)  # noqa: E711
