@@ -252,3 +252,25 @@ def test_reversed_ids_follow_chains_of_undo_and_redo() -> None:
     assert reversed_ids([move, undo, redo, undo_redo]) == {1, 3}
     assert last_touch([LoggedEvent(0, "create", t(1, 8), None), move, undo, redo]) == at
     assert last_touch([LoggedEvent(0, "create", t(1, 8), None), move, undo]) == t(1, 8)
+
+
+# -- the command line -------------------------------------------------------------------------------------------
+
+
+def test_cli_undo_refuses_at_a_limit_forces_with_a_reason_and_redoes(cli, tmp_path, fixed_now: str) -> None:  # type: ignore[no-untyped-def]
+    db = ["--db", str(tmp_path / "c.db"), "--user", "ann"]
+    assert cli(*db, "pipeline", "create", "Sales", "--stages", "Lead,Qualified").code == 0
+    assert cli(*db, "deal", "add", "Acme").code == 0
+    assert cli(*db, "deal", "add", "Other").code == 0
+    assert cli(*db, "deal", "move", "1", "Qualified").code == 0
+    assert cli(*db, "stage", "set", "Lead", "--wip-max", "1").code == 0
+    refused = cli(*db, "undo")
+    assert (refused.code, refused.err.strip()) == (
+        1, "Lead is at its WIP limit (1/1); add --force --reason TEXT to override it")
+    forced = cli(*db, "undo", "--force", "--reason", "my mistake")
+    assert (forced.code, forced.out.strip()) == (
+        0, "Undid the move of 'Acme'; it is back in Lead (WIP limit overridden).")
+    redone = cli(*db, "redo", "-p", "Sales")
+    assert (redone.code, redone.out.strip()) == (0, "Redid the move of 'Acme' to Qualified.")
+    nothing = cli(*db, "--user", "bob", "undo")
+    assert (nothing.code, nothing.err.strip()) == (1, "There is nothing of yours to undo in this pipeline.")

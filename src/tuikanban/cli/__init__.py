@@ -70,6 +70,7 @@ def _register() -> None:
         tasks,
         team,
         today,
+        undo,
     )
 
 
