@@ -222,7 +222,8 @@ def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doin
     if stage_id is None or (deal.status == "open" and deal.stage_id == stage_id):
         return
     last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(("move", "won", "lost", "reopen", "undo")))
+        select(Event).where(Event.deal_id == deal.id,
+                            col(Event.kind).in_(("move", "won", "lost", "reopen", "undo", "redo")))
         .order_by(col(Event.id).desc())
     ).first()
     who = _who(last.user if last is not None else "", user)
