@@ -274,3 +274,16 @@ def test_cli_undo_refuses_at_a_limit_forces_with_a_reason_and_redoes(cli, tmp_pa
     assert (redone.code, redone.out.strip()) == (0, "Redid the move of 'Acme' to Qualified.")
     nothing = cli(*db, "--user", "bob", "undo")
     assert (nothing.code, nothing.err.strip()) == (1, "There is nothing of yours to undo in this pipeline.")
+
+
+def test_undoing_an_owner_change_respects_the_per_rep_limit(sales: Database) -> None:
+    set_stage(sales, "Sales", "Lead", rep_wip_max=1)
+    x = create_deal(sales, "Sales", "X", user="ann", at=t(1))
+    edit_deal(sales, x.id, {"owner": "bob"}, user="ann")
+    create_deal(sales, "Sales", "Y", user="ann", at=t(1))  # ann holds 1 of her 1 in Lead again
+    with pytest.raises(WipLimitError, match=r"^Lead is at its per-rep WIP limit for ann \(1/1\)$"):
+        undo_last(sales, "Sales", user="ann")
+    assert get_deal(sales, x.id).owner == "bob"
+    assert undo_last(sales, "Sales", user="ann", force_reason="covering") == (
+        "Undid the edit of 'X' (owner) (WIP limit overridden).")
+    assert get_deal(sales, x.id).owner == "ann"

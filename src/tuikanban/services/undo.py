@@ -301,7 +301,7 @@ def _undo_edit(s: Session, deal: Deal, group: list[Event], user: str, at: dateti
         raise _Never("notes are logged without their text")
     for ev in fields:
         _check_field(s, deal, ev, user)
-    forced = _owner_admitted(s, deal, fields, user, at, force_reason, lambda ev: ev.old_value)
+    forced = _owner_admitted(s, deal, fields, user, at, force_reason)
     for ev in fields:
         assert ev.field is not None
         _log(s, deal, "undo", ev, user, at, field=ev.field, old_value=ev.new_value, new_value=ev.old_value,
@@ -324,9 +324,10 @@ def _check_field(s: Session, deal: Deal, ev: Event, user: str) -> None:
 
 
 def _owner_admitted(s: Session, deal: Deal, fields: list[Event], user: str, at: datetime,
-                    force_reason: str | None, value: Any) -> str | None:
-    """A change of owner back (undo) or again (redo) counts against the per-rep WIP limit of an open deal."""
-    owner = next((value(ev) for ev in fields if ev.field == "owner"), None)
+                    force_reason: str | None) -> str | None:
+    """A change of owner back (undo) or again (redo: the undo's old value) counts against the per-rep WIP limit
+    of an open deal."""
+    owner = next((ev.old_value for ev in fields if ev.field == "owner"), None)
     if owner is None or deal.status != "open":
         return None
     stage = s.get(Stage, deal.stage_id)
@@ -372,7 +373,7 @@ def _redo(s: Session, deal: Deal, kind: str, group: list[Event], user: str, at: 
     if kind == "edit":
         for ev in group:
             _check_field(s, deal, ev, user)
-        forced = _owner_admitted(s, deal, group, user, at, force_reason, lambda ev: ev.old_value)
+        forced = _owner_admitted(s, deal, group, user, at, force_reason)
         for ev in group:
             assert ev.field is not None
             _log(s, deal, "redo", ev, user, at, field=ev.field, old_value=ev.new_value, new_value=ev.old_value,
