@@ -287,3 +287,16 @@ def test_undoing_an_owner_change_respects_the_per_rep_limit(sales: Database) -> 
     assert undo_last(sales, "Sales", user="ann", force_reason="covering") == (
         "Undid the edit of 'X' (owner) (WIP limit overridden).")
     assert get_deal(sales, x.id).owner == "ann"
+
+
+def test_undo_an_edit_of_company_contact_and_deal_type(db: Database, fixed_now: str) -> None:
+    from tuikanban.services.pipelines import add_type
+
+    create_pipeline(db, "Sales", "Lead,Qualified")
+    add_type(db, "Sales", "Renewal")
+    d = create_deal(db, "Sales", "Acme", user="ann", company="Acme Ltd", contact="Jo", at=t(1))
+    edit_deal(db, d.id, {"company": "Acme GmbH", "contact": "", "type": "Renewal"}, user="ann")
+    assert get_deal(db, d.id).type_name == "Renewal"
+    assert undo_last(db, "Sales", user="ann") == "Undid the edit of 'Acme' (company, contact, deal type)."
+    back = get_deal(db, d.id)
+    assert (back.company, back.contact, back.type_id) == ("Acme Ltd", "Jo", None)
