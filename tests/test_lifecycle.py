@@ -157,13 +157,13 @@ def test_undo_of_a_delete_restores_and_a_restore_blocks_undo(sales: Database) ->
     assert "back in Lead" in undo_last(sales, "Sales", user="ann")
     delete_deal(sales, 2, user="ann")
     restore_deal(sales, 2, user="bob")
-    with pytest.raises(ValidationError, match=r"has changed since \(restored by bob\)"):
-        undo_last(sales, "Sales", user="ann")
+    # bob's restore makes ann's delete impossible to undo: skipped with a sentence, not a jammed stack
+    assert "cannot be undone (bob restored it since)" in undo_last(sales, "Sales", user="ann")
     # someone's delete blocks undoing an earlier move of that deal
     move_deal(sales, 2, "Proposal", user="ann")
     delete_deal(sales, 2, user="bob")
-    with pytest.raises(ValidationError, match=r"deleted by bob"):
-        undo_last(sales, "Sales", user="ann")
+    assert "cannot be undone (bob deleted it since)" in undo_last(sales, "Sales", user="ann")
+    assert get_deal(sales, 2).status == "deleted"
 
 
 # -- deal types --------------------------------------------------------------------------------------------

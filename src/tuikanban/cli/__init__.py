@@ -73,6 +73,7 @@ def _register() -> None:
         tasks,
         team,
         today,
+        undo,
     )
 
 

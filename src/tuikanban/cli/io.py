@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,16 @@ def export_command(
     say(f"Exported {n:,} {noun} to {output} ({chosen.upper()}).")
 
 
+def _export_mode(db_path: Path) -> int:
+    """An export of a private board (no group or other may read it) is private too (0600); otherwise the umask
+    decides, as for any new file."""
+    try:
+        shared = db_path.stat().st_mode & (stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH)
+    except OSError:
+        shared = 0
+    return 0o666 if shared else 0o600
+
+
 def _write_file(output: Path, write: Any, *, force: bool, db_path: Path) -> int:
     """Write through a temporary file beside `output`, then move it into place: never a half-written export."""
     dest = output.expanduser()
@@ -139,7 +150,10 @@ def _write_file(output: Path, write: Any, *, force: bool, db_path: Path) -> int:
         raise ValidationError(f"The folder {dest.parent} does not exist; create it or choose another output file.")
     partial = dest.parent / f".{dest.name}.partial-{os.getpid()}"
     try:
-        with partial.open("w", encoding="utf-8", newline="") as fh:
+        partial.unlink(missing_ok=True)
+        # Created with its final mode, so not a moment readable by others when the board is private.
+        fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _export_mode(db_path))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             n = int(write(fh))
         os.replace(partial, dest)
     except PermissionError:

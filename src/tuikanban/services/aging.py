@@ -1,7 +1,9 @@
 """The one aging function (see docs/RULES.md, Aging), used by the card badges, the aging panel and the CLI alike.
 
 Everything is computed with SQL aggregates over the `stay` and `event` tables and one Core select of the open
-deals; no event row is ever loaded into Python. Nothing is cached, so a new `expected_days` applies at once.
+deals; no event row is loaded into Python but those of the few deals whose latest event is an undo, a redo or a
+reorder (not activity, so their last touch is replayed). Nothing is cached, so a new `expected_days` applies at
+once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tuikanban.domain.aging import (
     sort_key,
 )
 from tuikanban.domain.filters import DealFilter
+from tuikanban.domain.undo import NOT_ACTIVITY, LoggedEvent, last_touch
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.tasks import has_open_task
 from tuikanban.store.engine import Database
@@ -125,6 +128,33 @@ def _latest_event_column() -> Any:
     )
 
 
+def _latest_kind_column() -> Any:
+    """The kind of the outer deal row's latest event (one table lookup per deal, walking ix_event_deal_at)."""
+    return (
+        select(_E.kind).where(_E.deal_id == _D.id).order_by(_E.at.desc(), _E.id.desc()).limit(1).scalar_subquery()
+    )
+
+
+def _touch_days(conn: Any, deal_ids: list[int], at: datetime) -> dict[int, float]:
+    """Days since the last touch of deals whose latest event is not activity (an undo, a redo, a reorder):
+    their events are read and replayed (domain.undo), so an undone change is no touch either. Few deals."""
+    out: dict[int, float] = {}
+    for start in range(0, len(deal_ids), 500):
+        ids = deal_ids[start:start + 500]
+        logs: dict[int, list[LoggedEvent]] = {i: [] for i in ids}
+        for deal_id, event_id, kind, ev_at, ref_id in conn.execute(
+            select(_E.deal_id, _E.id, _E.kind, _E.at, _E.ref_id).where(_E.deal_id.in_(ids))
+        ):
+            logs[deal_id].append(LoggedEvent(event_id, kind, clock.as_utc(ev_at), ref_id))
+        for deal_id, activity, created in conn.execute(
+            select(_D.id, _D.last_activity_at, _D.created_at).where(_D.id.in_(ids))
+        ):
+            base = clock.as_utc(created)
+            touched = max(clock.as_utc(activity) if activity is not None else base, last_touch(logs[deal_id]) or base)
+            out[deal_id] = round((at - touched).total_seconds() / 86400, 6)
+    return out
+
+
 def aging_snapshot(
     db: Database,
     pipeline: str | int | None,
@@ -156,17 +186,20 @@ def aging_snapshot(
             days_between(_D.stage_entered_at, now_at),
             days_between(last_touch, now_at),
             has_open_task(_D.id) if p.next_step_signal else true(),
+            _latest_kind_column(),
         ).where(_D.pipeline_id == p.id, _D.status == "open", awake(_D, today))
         if deal_ids is not None:  # the board refreshing the cards a write touched
             query = query.where(_D.id.in_(list(deal_ids)))
-        deals = conn.execute(query)
+        deals = list(conn.execute(query))
+        # An undo, a redo or a reorder is not customer activity (docs/RULES.md, Undo): those deals are replayed.
+        touches = _touch_days(conn, [r[0] for r in deals if r[-1] in NOT_ACTIVITY], at)
         items: list[AgingItem] = []
         active = deal_filter is not None and deal_filter.active
         stale_days = p.stale_days
         today_iso = today.isoformat()
         fallback = choose_baseline(None, None, 0)
         for (deal_id, title, company, contact, owner, type_id, stage_id, value_minor, currency, close_raw,
-             days_raw, since_touch, has_step) in deals:
+             days_raw, since_touch, has_step, _kind) in deals:
             type_name = types.get(type_id) if type_id is not None else None
             if active and deal_filter is not None and not deal_filter.matches_fields(
                 title, company, contact, owner, type_name
@@ -175,7 +208,9 @@ def aging_snapshot(
             pushes = pushes_by_deal.get(deal_id, 0)
             # rounded to 1e-6 days (0.09 s): float noise must not decide a level or the order of equal severities
             days = max(round(float(days_raw), 6), 0.0) if days_raw is not None else 0.0
-            if since_touch is not None:
+            if deal_id in touches:
+                since_touch = touches[deal_id]
+            elif since_touch is not None:
                 since_touch = round(float(since_touch), 6)
             base = baselines.get(stage_id, fallback)
             signals = risk_signals(

@@ -39,7 +39,7 @@ from tuikanban.services.fields import MAX_TITLE as MAX_TITLE
 from tuikanban.services.fields import checked_money, checked_title, clean_field, close_date
 from tuikanban.services.history import close_stay, event_text, log_event, start_stay
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import DELETED, Deal, Event, Pipeline, Stage, Stay
+from tuikanban.store.tables import DELETED, Deal, Event, Pipeline, Stage
 
 
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
@@ -306,11 +306,12 @@ def reorder_deal(db: Database, deal_id: int, direction: int, *, user: str, same_
             _spread_ranks(s, deal.stage_id)
             s.refresh(deal)
             s.refresh(other)
+        # old_value: the rank it had, so that undo puts it back in place (services.undo)
+        log_event(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id, old_value=str(deal.rank),
+                  new_value="up" if direction < 0 else "down")
         deal.rank, other.rank = other.rank, deal.rank
         s.add(deal)
         s.add(other)
-        log_event(s, deal, "reorder", when(None), user, to_stage_id=deal.stage_id,
-             new_value="up" if direction < 0 else "down")
         return True
 
     return db.write(work)
@@ -598,106 +599,12 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
 
 # -- undo -------------------------------------------------------------------------------------------
 
-UNDOABLE = ("move", "won", "lost", "deleted")  # issue 14: undo of a delete restores the deal (services/lifecycle)
-BLOCKING = ("move", "won", "lost", "reopen", "deleted", "restored")  # later changes that block an undo
 
+def undo_last(db: Database, pipeline: str | int | None, *, user: str, force_reason: str | None = None) -> str:
+    """Reverse this user's last action in the pipeline (services.undo, where redo is too); one sentence back."""
+    from tuikanban.services.undo import undo_last as undo
 
-def undo_last(db: Database, pipeline: str | int | None, *, user: str) -> str:
-    """Reverse this user's last move or close in the pipeline, as a new `undo` event (history stays; see
-    docs/RULES.md, Undo, for how it resumes the earlier stay).
-
-    Returns a sentence describing what was undone.
-    """
-
-    def work(s: Session) -> str:
-        p = resolve_pipeline(s, pipeline)
-        undone_ids = select(Event.ref_id).where(Event.kind == "undo", Event.pipeline_id == p.id,
-                                                 Event.ref_id != None)  # noqa: E711
-        ev = s.exec(
-            select(Event)
-            .where(Event.pipeline_id == p.id, Event.user == user, col(Event.kind).in_(UNDOABLE),
-                   col(Event.id).not_in(undone_ids))
-            .order_by(col(Event.id).desc())
-        ).first()
-        if ev is None or ev.deal_id is None:
-            raise ValidationError("There is nothing of yours to undo in this pipeline.")
-        deal = get_deal_row(s, ev.deal_id)
-        # Anything that still counts and came after it blocks the undo; a change that was itself undone does not
-        # (so pressing undo twice walks back two moves of the same deal).
-        later = s.exec(
-            select(Event).where(Event.deal_id == deal.id, col(Event.id) > ev.id,
-                                col(Event.kind).in_(BLOCKING),
-                                col(Event.id).not_in(undone_ids))
-        ).first()
-        if later is not None:
-            raise ValidationError(
-                f"'{deal.title}' has changed since ({later.kind} by {later.user or 'someone'}); nothing to undo."
-            )
-        ts = when(None)
-        if ev.kind == "deleted":  # -- issue 14: undoing a delete is a restore, logged as the undo event
-            from tuikanban.services.lifecycle import restore_in
-
-            status = restore_in(s, deal, user)
-            s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
-                        to_stage_id=deal.stage_id, new_value=status, ref_id=ev.id))
-            deal.version += 1
-            s.add(deal)
-            return f"Undid deleting '{deal.title}'; it is {status} again."
-        if ev.kind == "move":
-            prev = s.get(Stage, ev.from_stage_id) if ev.from_stage_id else None
-            if prev is None or prev.archived:
-                raise ValidationError(f"The stage '{deal.title}' came from no longer exists; nothing to undo.")
-            assert prev.id is not None
-            _check_wip(s, prev, deal.owner, deal=deal, force_reason=None, at=ts, user=user)
-            current = s.exec(
-                select(Stay).where(Stay.deal_id == deal.id, Stay.left_at == None)  # noqa: E711
-            ).first()
-            if current is not None:
-                s.delete(current)
-            before = s.exec(
-                select(Stay).where(Stay.deal_id == deal.id, Stay.stage_id == prev.id)
-                .order_by(col(Stay.id).desc())
-            ).first()
-            if before is not None:
-                before.left_at, before.outcome = None, None
-                s.add(before)
-                deal.stage_entered_at = before.entered_at
-            else:
-                start_stay(s, deal, prev.id, ts)
-                deal.stage_entered_at = ts
-            s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
-                        from_stage_id=deal.stage_id, to_stage_id=prev.id, ref_id=ev.id))
-            deal.stage_id = prev.id
-            previous = _previous_rank(ev)
-            deal.rank = previous if previous is not None else _top_rank(s, prev.id)
-            text = f"Undid the move of '{deal.title}'; it is back in {prev.name}."
-        else:
-            closed = s.exec(
-                select(Stay).where(Stay.deal_id == deal.id).order_by(col(Stay.id).desc())
-            ).first()
-            st = s.get(Stage, deal.stage_id)
-            assert st is not None
-            _check_wip(s, st, deal.owner, deal=deal, force_reason=None, at=ts, user=user)
-            if closed is not None:
-                closed.left_at, closed.outcome = None, None
-                s.add(closed)
-            s.add(Event(pipeline_id=deal.pipeline_id, deal_id=deal.id, kind="undo", at=ts, user=user,
-                        to_stage_id=deal.stage_id, old_value=deal.status, ref_id=ev.id))
-            deal.status, deal.closed_at, deal.lost_reason = "open", None, ""
-            text = f"Undid marking '{deal.title}' {ev.kind}; it is open again in {st.name}."
-        deal.version += 1
-        s.add(deal)
-        return text
-
-    return db.write(work)
-
-
-def _previous_rank(ev: Event) -> int | None:
-    """The rank a deal had before the move `ev` (recorded in the event), or None for older events."""
-    try:
-        return int(ev.old_value) if ev.old_value is not None else None
-    except ValueError:
-        return None
+    return undo(db, pipeline, user=user, force_reason=force_reason)
 
 
 # -- reads ------------------------------------------------------------------------------------------

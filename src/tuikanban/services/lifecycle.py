@@ -96,10 +96,11 @@ def restore_deal(db: Database, deal_id: int, *, user: str) -> DealView:
     return db.write(work)
 
 
-def restore_in(s: Session, deal: Deal, user: str) -> str:
+def restore_in(s: Session, deal: Deal, user: str, *, wip_checked: bool = False) -> str:
     """Set a deleted deal's status back, inside the caller's transaction (restore and undo); returns the status.
 
-    The caller logs the event (`restored`, or `undo` for an undone delete)."""
+    The caller logs the event (`restored`, or `undo` for an undone delete); with `wip_checked` the caller has
+    checked (or forced) the WIP limits already."""
     if deal.status != DELETED:
         raise ValidationError(f"Deal {deal.id} is not deleted.")
     last = s.exec(
@@ -111,7 +112,8 @@ def restore_in(s: Session, deal: Deal, user: str) -> str:
         stage = s.get(Stage, deal.stage_id)
         if stage is None or stage.archived:
             raise ValidationError(f"The stage of deal {deal.id} was archived since; it cannot be restored there.")
-        _check_wip(s, stage, deal.owner, deal=deal, force_reason=None, at=when(None), user=user)
+        if not wip_checked:
+            _check_wip(s, stage, deal.owner, deal=deal, force_reason=None, at=when(None), user=user)
     deal.status = status
     return status
 

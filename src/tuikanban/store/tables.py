@@ -240,7 +240,7 @@ class DealCheck(SQLModel, table=True):
 
 EVENT_KINDS = (
     "create", "move", "reorder", "won", "lost", "reopen", "edit", "wip_override", "undo", "activity",
-    "snoozed", "woken", "deleted", "restored", "task", "gate_override", "check",
+    "snoozed", "woken", "deleted", "restored", "task", "gate_override", "check", "redo", "undo_skipped",
 )
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "task")
 STATUSES = ("open", "won", "lost")

@@ -78,6 +78,22 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def _refuse_while_open(path: Path) -> None:
+    """A demo that boards have open is not rebuilt: removing the file under them would leave them writing into a
+    deleted file (see docs/RULES.md, Command line). Whoever closes their board can run it again."""
+    from tuikanban.services.presence import who
+
+    db = open_database(path, create=False)
+    try:
+        here = who(db)
+    finally:
+        db.close()
+    if here:
+        names = ", ".join(sorted({h.user or "someone" for h in here}))
+        raise DemoError(f"The demo database {path} is open in a board ({names}); close it there, then run "
+                        "'tuikanban demo --fresh' again.")
+
+
 def inspect_target(path: Path) -> str | None:
     """What is at `path`: None (nothing, or an empty tuikanban database), "demo:<seed>", "building";
     DemoError for a file with other data (DatabaseError for a file that is not a tuikanban database)."""
@@ -112,6 +128,7 @@ def build_demo(path: Path | None = None, *, seed: int = DEFAULT_SEED, fresh: boo
     if state is not None and state.startswith("demo:") and not fresh:
         return DemoResult(path=target, seed=seed, built=False, existing_seed=state.split("seed=")[-1])
     if state is not None:  # a demo (rebuilt on request) or a half-built one
+        _refuse_while_open(target)
         _remove(target)
     began = time.perf_counter()
     now = clock.now()

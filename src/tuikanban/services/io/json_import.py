@@ -37,6 +37,7 @@ from tuikanban.services.io.common import (
     lower_first,
     next_id,
 )
+from tuikanban.services.io.json_history import history_problems
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     ACTIVITY_KINDS,
@@ -44,6 +45,12 @@ from tuikanban.store.tables import (
     STATUSES,
     Pipeline,
 )
+
+MAX_INT = 2**31 - 1  # the portable SQL INTEGER: ids, positions, limits, versions
+MAX_BIG = 2**63 - 1  # BIGINT columns (rank)
+MAX_DAYS = 36_500  # stale days and expected days: a century
+MAX_MONEY_DIGITS = 30  # far beyond the money limits (domain.money refuses what is larger than its 15 digits)
+REFERRING = ("undo", "redo", "undo_skipped")  # events that point at another event (ref_id)
 
 # short names for the queries below
 _P, _D, _S, _T, _E, _Y, _A = (
@@ -85,7 +92,7 @@ class _Checker:
         return clean_text(raw, multiline=True)
 
     def integer(self, where: str, item: dict[str, Any], key: str, *, optional: bool = True,
-                minimum: int | None = None) -> int | None:
+                minimum: int | None = None, maximum: int = MAX_INT) -> int | None:
         value = item.get(key)
         if value is None:
             if not optional:
@@ -96,6 +103,9 @@ class _Checker:
             return None
         if minimum is not None and value < minimum:
             self.bad(where, f"'{key}' must be at least {minimum}.")
+            return None
+        if not -maximum - 1 <= value <= maximum:
+            self.bad(where, f"'{key}' is out of range (at most {maximum:,}).")
             return None
         return value
 
@@ -127,6 +137,9 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             self.bad(where, f"'{key}' must be a number or null.")
+            return None
+        if isinstance(value, Decimal) and (not value.is_finite() or value.adjusted() > MAX_MONEY_DIGITS):
+            self.bad(where, f"'{key}' is out of range.")  # 1e999999999 would be a billion digits written out
             return None
         try:
             return parse_money(f"{value:f}" if isinstance(value, Decimal) else str(value), currency)
@@ -161,6 +174,9 @@ def _ids(items: list[dict[str, Any]], key: str, chk: _Checker, start: int, keep:
         if isinstance(value, bool) or not isinstance(value, int):
             chk.bad(f"{key}[{i}]", "'id' must be a whole number.")
             continue
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            chk.bad(f"{key}[{i}]", f"'id' is out of range (at most {MAX_INT:,}).")
+            continue
         olds.append(value)
     if len(set(olds)) != len(olds):
         chk.bad(key, "two items have the same id.")
@@ -175,6 +191,9 @@ def read_json(text: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ValidationError(f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: "
                               f"{exc.msg}); nothing was imported.") from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, or nesting thousands deep
+        raise ValidationError("The file holds a number too long or nesting too deep to be a pipeline export; "
+                              "nothing was imported.") from None
     if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
         raise ValidationError("The file is not a tuikanban pipeline export (its 'format' is not "
                               f"'{JSON_FORMAT}'); nothing was imported.")
@@ -213,7 +232,7 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
         chk.bad("pipeline", lower_first(str(exc)))
         currency = "USD"
     target = chk.money("pipeline", pdoc, "target", currency)
-    stale = chk.integer("pipeline", pdoc, "stale_days", minimum=1) or 10
+    stale = chk.integer("pipeline", pdoc, "stale_days", minimum=1, maximum=MAX_DAYS) or 10
     reasons_raw = pdoc.get("lost_reasons") or []
     reasons = [clean_text(str(r)).strip() for r in reasons_raw if str(r).strip()] if isinstance(
         reasons_raw, list) else []
@@ -268,7 +287,8 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
         rows_stage.append({
             "id": _new_id(stage_ids, st), "name": sname, "name_key": name_key(sname),
             "position": i if position is None else position, "wip_max": limits[0], "wip_min": limits[1],
-            "rep_wip_max": limits[2], "expected_days": chk.integer(where, st, "expected_days", minimum=1),
+            "rep_wip_max": limits[2],
+            "expected_days": chk.integer(where, st, "expected_days", minimum=1, maximum=MAX_DAYS),
             "probability": probability,
             "exit_criteria": chk.text(where, st, "exit_criteria", MAX_NOTES, multiline=True),
             "archived": bool(st.get("archived")),
@@ -290,8 +310,11 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
                           "position": i if tpos is None else tpos})
 
     rows_deal: list[dict[str, Any]] = []
+    labels: dict[int, str] = {}
     for i, d in enumerate(deals):
         where = f"deals[{i}] (id {d.get('id')})"
+        if (new_id := _new_id(deal_ids, d)) is not None:
+            labels[new_id] = f"deal {d.get('id')} ('{clean_text(str(d.get('title') or ''))[:60]}')"
         cur = currency
         if d.get("currency"):
             try:
@@ -316,7 +339,8 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
             "lost_reason": chk.text(where, d, "lost_reason", MAX_LOST_REASON), "created_at": created_at,
             "stage_entered_at": chk.instant(where, d, "stage_entered_at", optional=True) or created_at,
             "closed_at": closed_at, "last_activity_at": chk.instant(where, d, "last_activity_at", optional=True),
-            "rank": chk.integer(where, d, "rank") or 0, "version": chk.integer(where, d, "version", minimum=1) or 1,
+            "rank": chk.integer(where, d, "rank", maximum=MAX_BIG) or 0,
+            "version": chk.integer(where, d, "version", minimum=1) or 1,
         })
 
     rows_event: list[dict[str, Any]] = []
@@ -327,19 +351,16 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
             chk.bad(where, f"'kind' must be one of {', '.join(EVENT_KINDS)}.")
         field_name = chk.opt_text(where, e, "field")
         old, new = chk.opt_text(where, e, "old_value"), chk.opt_text(where, e, "new_value")
-        if kind == "edit" and field_name == "type":  # these values are deal type ids: renumber them too
-            old, new = _remap_text_id(old, type_ids), _remap_text_id(new, type_ids)
+        if kind in ("edit", "undo", "redo") and field_name == "type":  # deal type ids: renumber them too
+            old, new = _type_ref(chk, where, old, type_ids), _type_ref(chk, where, new, type_ids)
         rows_event.append({
             "id": _new_id(event_ids, e), "deal_id": chk.ref(where, e, "deal_id", deal_ids), "kind": kind,
             "at": chk.instant(where, e, "at"), "user": chk.text(where, e, "user", MAX_OWNER),
             "from_stage_id": chk.ref(where, e, "from_stage_id", stage_ids),
             "to_stage_id": chk.ref(where, e, "to_stage_id", stage_ids), "field": field_name,
             "old_value": old, "new_value": new, "reason": chk.opt_text(where, e, "reason"),
-            "ref_id": e.get("ref_id"),
+            "ref_id": chk.ref(where, e, "ref_id", event_ids, optional=kind not in REFERRING),
         })
-    for row in rows_event:  # undo events point at other events of the file
-        if row["ref_id"] is not None:
-            row["ref_id"] = event_ids.get(row["ref_id"]) if isinstance(row["ref_id"], int) else None
 
     rows_stay: list[dict[str, Any]] = []
     for i, y in enumerate(stays):
@@ -367,6 +388,8 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
             "due": chk.day(where, a, "due"), "done": bool(a.get("done")),
         })
 
+    if not chk.problems:  # the rows are sound: now they must tell one story
+        chk.problems.extend(history_problems(rows_deal, rows_event, rows_stay, rows_stage, labels))
     if chk.problems:
         noun = "problem" if len(chk.problems) == 1 else "problems"
         raise ImportProblems(chk.problems, f"Nothing was imported: the file has {len(chk.problems)} {noun}.")
@@ -393,7 +416,11 @@ def _new_id(mapping: dict[int, int], item: dict[str, Any]) -> int | None:
     return mapping.get(value) if isinstance(value, int) else None
 
 
-def _remap_text_id(value: str | None, mapping: dict[int, int]) -> str | None:
-    if value is None or not value.strip().isdigit():
+def _type_ref(chk: _Checker, where: str, value: str | None, mapping: dict[int, int]) -> str | None:
+    """A deal type id in an edit event's value, renumbered; one that is in no item of the file is a problem."""
+    if value is None or value == "":
         return value
-    return str(mapping.get(int(value), int(value)))
+    if not value.strip().isdigit() or len(value) > 10 or int(value) not in mapping:
+        chk.bad(where, f"the deal type {value[:20]} it names is not in the file.")
+        return value
+    return str(mapping[int(value)])

@@ -1,0 +1,53 @@
+"""`tuikanban undo` and `tuikanban redo`: the user's last action in a pipeline, as `u` does on the board."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tuikanban.cli import app
+from tuikanban.cli.common import say, state
+from tuikanban.cli.core import PipelineOpt, _force, _pipeline
+from tuikanban.domain.errors import WipLimitError
+
+
+@app.command("undo")
+def undo(
+    ctx: typer.Context,
+    pipeline: PipelineOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
+) -> None:
+    """Undo your last action in the pipeline: a move, reorder, won, lost, delete or edit (see docs/RULES.md)."""
+    from tuikanban.services.undo import undo_last
+
+    st = state(ctx)
+    try:
+        say(undo_last(st.db(), _pipeline(ctx, pipeline), user=st.user, force_reason=_force(force, reason)))
+    except WipLimitError as exc:
+        raise _forceable(exc) from None
+
+
+@app.command("redo")
+def redo(
+    ctx: typer.Context,
+    pipeline: PipelineOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
+) -> None:
+    """Redo your last undone action, if nothing changed the deal since."""
+    from tuikanban.services.undo import redo_last
+
+    st = state(ctx)
+    try:
+        say(redo_last(st.db(), _pipeline(ctx, pipeline), user=st.user, force_reason=_force(force, reason)))
+    except WipLimitError as exc:
+        raise _forceable(exc) from None
+
+
+def _forceable(exc: WipLimitError) -> WipLimitError:
+    if "--force" in str(exc):
+        return exc
+    return WipLimitError(f"{exc}; add --force --reason TEXT to override it", stage=exc.stage, count=exc.count,
+                         limit=exc.limit, per_owner=exc.per_owner)
