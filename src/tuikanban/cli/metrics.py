@@ -47,6 +47,8 @@ def render_report(report: Any) -> list[Any]:
     if r.type_name is not None:
         head.append(", type ")
         head.append(Text(display(r.type_name)))
+    if r.other_currency_deals:  # their values are not converted, so they are left out of every sum and average
+        head.append(f" ({fm.plural(r.other_currency_deals, 'deal')} in other currencies than {cur} not included)")
     parts.append(head)
 
     closed = f"{r.won_deals} won / {r.closed_deals} closed"

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -244,12 +244,29 @@ def _cards(con: sqlite3.Connection, pipeline_id: int, type_names: dict[int, str]
     ]
 
 
+# A value counts in a pipeline's sums only in the pipeline's own currency: deals are never converted, and a deal in
+# another currency is counted (and said: "2 deals in EUR not included") instead of being added as if it were.
+_OWN_VALUE = ("coalesce(sum(CASE WHEN currency = (SELECT currency FROM pipeline WHERE id = deal.pipeline_id) "
+              "THEN value_minor ELSE 0 END), 0)")
+
+
 def stage_totals(con: sqlite3.Connection, pipeline_id: int) -> dict[int, tuple[int, int]]:
+    """stage id -> (open deals, their value in the pipeline's currency)."""
     rows = con.execute(
-        "SELECT stage_id, count(*), coalesce(sum(value_minor), 0) FROM deal WHERE pipeline_id = ? AND status = 'open' "
+        f"SELECT stage_id, count(*), {_OWN_VALUE} FROM deal WHERE pipeline_id = ? AND status = 'open' "
         "GROUP BY stage_id", (pipeline_id,),
     )
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def other_currencies(con: sqlite3.Connection, pipeline_id: int) -> dict[str, int]:
+    """currency -> open deals of the pipeline valued in it, for every currency other than the pipeline's."""
+    rows = con.execute(
+        "SELECT currency, count(*) FROM deal WHERE pipeline_id = ? AND status = 'open' AND value_minor IS NOT NULL "
+        "AND currency != (SELECT currency FROM pipeline WHERE id = ?) GROUP BY currency ORDER BY currency",
+        (pipeline_id, pipeline_id),
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 # -- what the board reads ---------------------------------------------------------------------------------------
@@ -302,6 +319,8 @@ class BoardSnapshot:
     # A first read may hold only the top cards of each (stage, type) cell ("window"); then `partial` is True and
     # `cell_counts` ((stage id, type id) -> open deals) gives the true size of every cell.
     partial: bool = False
+    # currency -> open deals valued in a currency other than the pipeline's (left out of `sums`)
+    other_currencies: dict[str, int] = field(default_factory=dict)
     cell_counts: dict[tuple[int, int | None], int] | None = None
 
 
@@ -350,7 +369,7 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
             totals = {}
             shown = f"1 {awake}"  # "1 AND (not snoozed)", or just 1
             for sid, tid, n, v, visible in con.execute(
-                "SELECT stage_id, type_id, count(*), coalesce(sum(value_minor), 0), "
+                f"SELECT stage_id, type_id, count(*), {_OWN_VALUE}, "
                 f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0) FROM deal "
                 "WHERE pipeline_id = ? AND status = 'open' GROUP BY stage_id, type_id", (*awake_args, p.id),
             ):
@@ -360,7 +379,7 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
         board = BoardSnapshot(
             pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,
             counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},
-            partial=window is not None, cell_counts=cell_counts,
+            partial=window is not None, cell_counts=cell_counts, other_currencies=other_currencies(con, p.id),
         )
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 

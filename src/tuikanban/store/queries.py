@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
 from tuikanban.domain.models import DealView
-from tuikanban.store.tables import DELETED, Deal, DealType, Stage
+from tuikanban.store.tables import DELETED, Deal, DealType, Pipeline, Stage
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
 _S = Stage.__table__.c  # type: ignore[attr-defined]
@@ -89,10 +89,15 @@ def awake(deals: Any, today: date) -> Any:
 
 
 def stage_totals(session: Session, pipeline_id: int) -> dict[int, tuple[int, int]]:
-    """stage id -> (open deals, open value in minor units), whatever filter the board shows."""
+    """stage id -> (open deals, their value in the pipeline's currency), whatever filter the board shows.
+
+    A deal valued in another currency counts as a deal but not in the sum (deals are never converted)."""
     conn = session.connection()
+    own = select(Pipeline.__table__.c.currency).where(  # type: ignore[attr-defined]
+        Pipeline.__table__.c.id == pipeline_id).scalar_subquery()  # type: ignore[attr-defined]
+    value = func.coalesce(func.sum(case((_D.currency == own, _D.value_minor), else_=0)), 0)
     rows: Any = conn.execute(
-        select(_D.stage_id, func.count(), func.coalesce(func.sum(_D.value_minor), 0))
+        select(_D.stage_id, func.count(), value)
         .where(_D.pipeline_id == pipeline_id, _D.status == "open")
         .group_by(_D.stage_id)
     )

@@ -237,6 +237,7 @@ class BoardBase(Screen[None]):
             pipeline=model.data.pipeline.name, open_deals=model.open_total, open_value=model.value_total,
             currency=model.data.pipeline.currency, filter_text=flt.describe(),
             shown=model.shown_total if flt.active else None, lanes="lanes by type" if model.lanes_shown else "",
+            other_currencies=model.other_currency_note,
         )
 
     # -- aging and live updates ------------------------------------------------------------------------------

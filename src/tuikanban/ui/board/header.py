@@ -42,6 +42,7 @@ class BoardHeader(Widget):
         self.db_path: Path | None = None
         self.readonly = False
         self.lanes = ""
+        self.other_currencies = ""  # "2 deals in EUR not included": their values are not in the total
         self.busy = ""
 
     def update(self, **fields: object) -> None:
@@ -58,6 +59,8 @@ class BoardHeader(Widget):
             left.append(display(self.pipeline), style("header--pipeline"))
             totals = f"  {self.open_deals:,} open · {format_money(self.open_value, self.currency, compact=True)}"
             left.append(totals, style("header--totals"))
+            if self.other_currencies:
+                left.append(f" ({self.other_currencies})", style("header--totals"))
             if self.lanes:
                 left.append(f" · {self.lanes}", style("header--totals"))
         if self.filter_text:

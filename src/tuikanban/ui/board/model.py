@@ -191,7 +191,7 @@ class BoardModel:
                     del stage[i]
                     break
             self.data.counts[card.stage_id] = max(0, self.data.counts.get(card.stage_id, 0) - 1)
-            self.data.sums[card.stage_id] = self.data.sums.get(card.stage_id, 0) - (card.value_minor or 0)
+            self._count_value(card, -1)
         cell = self.cells.get((self.lane_key(card), card.stage_id))
         if cell is not None:
             for i, c in enumerate(cell):
@@ -200,6 +200,26 @@ class BoardModel:
                     break
         self.by_id.pop(card.id, None)
 
+    def _count_value(self, card: BoardCard, sign: int) -> None:
+        """Add (or take away) a card's value: to its stage's sum in the pipeline's currency, else to the count of
+        deals in other currencies (never added up with the pipeline's money)."""
+        if card.value_minor is None:
+            return
+        if card.currency == self.data.pipeline.currency:
+            self.data.sums[card.stage_id] = self.data.sums.get(card.stage_id, 0) + sign * card.value_minor
+            return
+        others = self.data.other_currencies
+        others[card.currency] = others.get(card.currency, 0) + sign
+        if others[card.currency] <= 0:
+            del others[card.currency]
+
+    @property
+    def other_currency_note(self) -> str:
+        """`2 deals in EUR not included` (empty when every valued deal is in the pipeline's currency)."""
+        others = sorted(self.data.other_currencies.items())
+        parts = [f"{n} {'deal' if n == 1 else 'deals'} in {cur}" for cur, n in others]
+        return f"{', '.join(parts)} not included" if parts else ""
+
     def _put_in(self, card: BoardCard) -> bool:
         stage = self.stage_cards.get(card.stage_id)
         if card.status != "open" or stage is None:
@@ -207,7 +227,7 @@ class BoardModel:
         self.by_id[card.id] = card
         insort(stage, card, key=_order)
         self.data.counts[card.stage_id] = self.data.counts.get(card.stage_id, 0) + 1
-        self.data.sums[card.stage_id] = self.data.sums.get(card.stage_id, 0) + (card.value_minor or 0)
+        self._count_value(card, +1)
         key = (self.lane_key(card), card.stage_id)
         if key not in self.cells:  # a deal without a type while no "No type" lane is shown yet
             self.rebuild()

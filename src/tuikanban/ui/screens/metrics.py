@@ -296,6 +296,10 @@ class MetricsScreen(Screen[None]):
             title.append("  ·  ", style=dim)
             title.append("owner ")
             title.append(literal(self.owner, 30, "bold"))
+        if self.report is not None and self.report.other_currency_deals:
+            title.append("  ·  ", style=dim)
+            title.append(f"{fm.plural(self.report.other_currency_deals, 'deal')} in other currencies not included",
+                         style=f"bold {self._colour('warning', '#E8B64C')}")
         title.append("  ·  ", style=dim)
         if self._busy:
             title.append("computing…", style="italic")

@@ -1,0 +1,48 @@
+"""Deals valued in another currency than their pipeline's are never added to its money: they are counted and said,
+on the board, in `stage list`, and in the metrics (the JSON key `other_currency_deals` already had them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from board_helpers import settle
+from tuikanban.services.deals import create_deal, move_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+
+
+def _board(db: Database) -> None:
+    create_pipeline(db, "Sales", ["Lead", "Proposal"])  # in USD
+    create_deal(db, "Sales", "Acme", value="10k", user="alice")
+    create_deal(db, "Sales", "Globex", value="2.5k", user="alice")
+    create_deal(db, "Sales", "Berlin GmbH", value="7k", currency="EUR", user="alice")
+    create_deal(db, "Sales", "Paris SA", value="1k", currency="EUR", user="alice")
+
+
+async def test_the_board_counts_them_and_says_so(db: Database, fixed_now: str) -> None:
+    _board(db)
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        header = str(app.board_screen.header.render())
+        # 4 open deals; $10k + $2.5k = $12.5k (the euros are not added as dollars)
+        assert "4 open · $12.5k (2 deals in EUR not included)" in header
+        # a move keeps the cache right: Paris SA to Proposal changes nothing in the sums
+        move_deal(db, 4, "Proposal", user="bob")
+        app.board_screen.reload()
+        await settle(pilot)
+        header = str(app.board_screen.header.render())
+        assert "4 open · $12.5k (2 deals in EUR not included)" in header
+
+
+def test_stage_list_and_metrics_leave_them_out(cli: Any, db: Database, fixed_now: str) -> None:
+    _board(db)
+    stages = json.loads(cli("stage", "list", "--json").out)["stages"]
+    lead = next(s for s in stages if s["name"] == "Lead")
+    assert (lead["open_deals"], lead["open_value"]) == (4, 12500)
+    report = cli("metrics")
+    assert report.code == 0, report.err
+    assert "(2 deals in other currencies than USD not included)" in " ".join(report.out.split())
+    assert json.loads(cli("metrics", "--json").out)["open_value"] == 12500
