@@ -33,7 +33,9 @@ def test_each_test_has_a_home_and_settings_of_its_own(tmp_path: Path) -> None:
     assert default_db_path().is_relative_to(tmp_path)
     assert Path(os.environ["TUIKANBAN_DB"]) == tmp_path / "board.db"
     assert os.environ["TUIKANBAN_USER"] == "tester"
-    assert sorted(n for n in os.environ if n.startswith("TUIKANBAN_")) == ["TUIKANBAN_DB", "TUIKANBAN_USER"]
+    # (TUIKANBAN_TEST_* name the test servers: the tests' own settings, kept)
+    settings = sorted(n for n in os.environ if n.startswith("TUIKANBAN_") and not n.startswith("TUIKANBAN_TEST_"))
+    assert settings == ["TUIKANBAN_DB", "TUIKANBAN_USER"]
 
 
 def test_module_fixtures_see_the_sessions_home_not_the_real_one(module_env: dict[str, str],
@@ -43,7 +45,7 @@ def test_module_fixtures_see_the_sessions_home_not_the_real_one(module_env: dict
     assert Path(module_env["HOME"]) != REAL_HOME
     for name in XDG:
         assert Path(module_env[name]).is_relative_to(base), name
-    assert not [n for n in module_env if n.startswith("TUIKANBAN_")]
+    assert not [n for n in module_env if n.startswith("TUIKANBAN_") and not n.startswith("TUIKANBAN_TEST_")]
 
 
 def test_no_terminal_size_is_fixed_before_the_cli_is_imported() -> None:
