@@ -1,4 +1,6 @@
-"""What every command shares: the open database, the user, output helpers, one-sentence errors."""
+"""What every command shares: the open database, the user, output helpers, one-sentence errors.
+
+Typer is imported only where it is needed: the fast path (`cli/fast.py`) uses this module without it."""
 
 from __future__ import annotations
 
@@ -6,11 +8,12 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -20,6 +23,8 @@ from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import display, json_safe, visible
 
 if TYPE_CHECKING:
+    import typer
+
     from tuikanban.store.engine import Database
 
 ENV_USER = "TUIKANBAN_USER"
@@ -50,15 +55,38 @@ class State:
         """The database the command means. Only commands that create a board pass `create` (pipeline create,
         import, demo, and the board itself): a read at a mistyped --db must not leave an empty board behind."""
         if self._db is None:
+            key = (str(self.db_path), readonly)
+            if _kept is not None and key in _kept:
+                self._db = _kept[key]
+                return self._db
             from tuikanban.store.engine import open_database
 
             self._db = open_database(self.db_path, readonly=readonly, create=create)
+            if _kept is not None:
+                _kept[key] = self._db
         return self._db
 
     def close(self) -> None:
         if self._db is not None:
-            self._db.close()
+            if _kept is None or self._db not in _kept.values():
+                self._db.close()
             self._db = None
+
+
+# Inside `kept_open()` (a batch of commands) each database is opened once and shared by every command.
+_kept: dict[tuple[str, bool], Database] | None = None
+
+
+@contextmanager
+def kept_open() -> Iterator[None]:
+    global _kept
+    _kept = {}
+    try:
+        yield
+    finally:
+        for db in _kept.values():
+            db.close()
+        _kept = None
 
 
 def state(ctx: typer.Context) -> State:
@@ -73,6 +101,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str) -> None:
     """Print one sentence on stderr and exit 1."""
+    import typer  # only on this path: the fast commands do not import Typer
+
     err.print(Text(message))
     raise typer.Exit(1)
 

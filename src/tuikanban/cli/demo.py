@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import say, state
+from tuikanban.cli.root import app
 
 
 @app.command("demo")

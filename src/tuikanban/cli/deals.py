@@ -1,0 +1,119 @@
+"""What `deal add`, `deal move` and `deal list` do, without Typer: the Typer commands (`cli/core.py`) and the
+fast path (`cli/fast.py`) both call these, so the two paths print the same bytes.
+
+`deal list` reads with plain sqlite3 (`store.reads`) when the file is a tuikanban database of the known schema,
+and through the ORM otherwise (a missing, older or foreign file gets the ORM path's own sentence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuikanban.cli.common import State, cell, emit_json, fitted_table, out, say
+from tuikanban.domain import clock
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.models import DealView, PipelineInfo
+from tuikanban.domain.money import format_money, to_json_number
+
+STATUSES = ("open", "won", "lost", "all")
+
+
+def force_reason(force: bool, reason: str | None) -> str | None:
+    """The WIP override reason of --force / --reason, refused when one comes without the other."""
+    if not force:
+        if reason:
+            raise ValidationError("--reason goes with --force.")
+        return None
+    if not reason or not reason.strip():
+        raise ValidationError("--force needs --reason TEXT saying why the WIP limit is overridden.")
+    return reason
+
+
+def add(st: State, title: str, pipeline: str | None, *, stage: str | None = None, value: str | None = None,
+        currency: str | None = None, company: str | None = None, contact: str | None = None,
+        owner: str | None = None, dtype: str | None = None, close: str | None = None, notes: str | None = None,
+        at: str | None = None, force: bool = False, reason: str | None = None) -> None:
+    """`deal add`: prints the new deal's id."""
+    from tuikanban.services.deals import create_deal
+
+    deal = create_deal(st.db(), pipeline, title, user=st.user, stage=stage, value=value, currency=currency,
+                       company=company, contact=contact, owner=owner, dtype=dtype, close=close, notes=notes, at=at,
+                       force_reason=force_reason(force, reason))
+    out.print(str(deal.id))
+
+
+def move(st: State, deal_id: int, stage: str, *, at: str | None = None, force: bool = False,
+         reason: str | None = None) -> None:
+    """`deal move`: one line saying from where to where, and the exit criteria of the stage it entered."""
+    from tuikanban.services.deals import move_deal
+
+    result = move_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=force_reason(force, reason))
+    say(f"Moved deal {deal_id} from ", cell(result.from_stage), " to ", cell(result.to_stage),
+        " (WIP limit overridden)." if result.forced else ".")
+    if result.exit_criteria:
+        say("Exit criteria of ", cell(result.to_stage), ": ", cell(result.exit_criteria, 400))
+
+
+def deal_json(d: Any, now: Any) -> dict[str, Any]:
+    return {
+        "id": d.id, "title": d.title, "stage": d.stage_name, "status": d.status,
+        "value": to_json_number(d.value_minor, d.currency), "currency": d.currency, "owner": d.owner,
+        "type": d.type_name, "company": d.company, "contact": d.contact,
+        "expected_close": d.expected_close.isoformat() if d.expected_close else None,
+        "created_at": d.created_at.isoformat(), "stage_entered_at": d.stage_entered_at.isoformat(),
+        "closed_at": d.closed_at.isoformat() if d.closed_at else None,
+        "lost_reason": d.lost_reason or None,
+        "days_in_stage": round(clock.days_between(d.stage_entered_at, now), 1) if d.status == "open" else None,
+        "snoozed_until": d.snoozed_until.isoformat() if d.snoozed_until else None,
+        "version": d.version,
+    }
+
+
+def _read_deals(st: State, pipeline: str | None, wanted: str) -> tuple[PipelineInfo, list[DealView]]:
+    """The pipeline and its deals: the pipeline is resolved (and refused) before the status is checked.
+
+    Read with plain sqlite3 when the file allows it; any sqlite3 error (a damaged file, say) takes the ORM path,
+    which checks the file when it opens it and refuses it with one sentence."""
+    import sqlite3
+
+    from tuikanban.store import reads
+
+    con = reads.connect(st.db_path)
+    if con is not None:
+        try:
+            p = reads.resolve_pipeline(con, pipeline)
+            if wanted not in STATUSES:
+                raise ValidationError(f"'{wanted}' is not a status; use open, won, lost or all.")
+            return p, reads.deal_views(con, p.id, None if wanted == "all" else wanted)
+        except sqlite3.Error:
+            pass
+        finally:
+            con.close()
+    from tuikanban.services.deals import list_deals
+    from tuikanban.services.pipelines import get_pipeline
+
+    db = st.db()
+    found = get_pipeline(db, pipeline)
+    return found, list_deals(db, found.id, status=wanted)
+
+
+def list_(st: State, pipeline: str | None, status: str, as_json: bool) -> None:
+    """`deal list`: a table, or one JSON document."""
+    wanted = status.strip().lower()
+    p, deals = _read_deals(st, pipeline, wanted)
+    now = clock.now()
+    if as_json:
+        emit_json({"pipeline": p.name, "status": wanted, "deals": [deal_json(d, now) for d in deals]})
+        return
+    if not deals:
+        label = "" if wanted == "all" else f"{wanted} "
+        say(f"No {label}deals in ", cell(p.name), ".")
+        return
+    rows: list[list[Any]] = []
+    for d in deals:
+        days = f"{clock.days_between(d.stage_entered_at, now):.0f}" if d.status == "open" else ""
+        rows.append([str(d.id), cell(d.title, 40, one_line=True), cell(d.company, 24, one_line=True),
+                     cell(d.stage_name, one_line=True), d.status, format_money(d.value_minor, d.currency),
+                     cell(d.owner, 16, one_line=True), cell(d.type_name or "", 16, one_line=True), days])
+    columns = ["Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days"]
+    out.print(fitted_table(columns, rows, optional=("Company", "Type")))
