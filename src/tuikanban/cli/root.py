@@ -60,6 +60,7 @@ def _register() -> None:
     from tuikanban.cli import (  # noqa: F401
         admin,
         aging,
+        batch,
         config,
         demo,
         io,
