@@ -4,6 +4,7 @@ and stderr, the same exit codes, the same deals; and `tuikanban batch`."""
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 import subprocess
 import sys
@@ -198,3 +199,21 @@ def test_batch_refuses_a_board_line_and_a_nested_batch(cli: Any, board: Database
 def test_batch_of_a_missing_file_is_one_sentence(cli: Any, tmp_path: Path) -> None:
     result = cli("batch", str(tmp_path / "none.txt"))
     assert (result.code, result.err.strip()) == (1, f"There is no file {tmp_path / 'none.txt'}.")
+
+
+def test_dumps_is_json_dumps_with_indent() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from tuikanban.cli.common import dumps
+
+    documents: list[Any] = [
+        {}, [], "x", 1, 2.5, None, True, {"a": {}}, {"a": []}, [[], {}],
+        {"pipeline": "Sales \u00e9\u4e2d", "deals": [{"id": 1, "v": 1.5, "t": "q\"uote\\\n", "n": None, "b": False},
+                                                      {"id": 2, "nested": {"x": [1, 2, {"y": "z"}]}}]},
+        {7: "int key", 2.5: "float key", True: "bool key", None: "none key", "s": (1, 2)},
+        {"day": date(2026, 3, 2), "money": Decimal("12.50"), "inf": float("inf"), "list": [date(2026, 1, 1)]},
+        [{"deep": [{"deeper": [{"k": "v"}]}]}],
+    ]
+    for doc in documents:
+        assert dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str), doc

@@ -117,8 +117,47 @@ def say(*parts: str | Text) -> None:
 
 def emit_json(document: Any) -> None:
     """Print a JSON document; text from the file (any rep can write it) reaches the terminal escaped."""
-    sys.stdout.write(json_safe(json.dumps(document, ensure_ascii=False, indent=2, default=str)))
+    sys.stdout.write(json_safe(dumps(document)))
     sys.stdout.write("\n")
+
+
+_SCALARS = (str, int, float, type(None))
+_scalar = json.JSONEncoder(ensure_ascii=False, default=str)
+_flat: dict[str, json.JSONEncoder] = {}
+
+
+def dumps(value: Any, depth: int = 0) -> str:
+    """`json.dumps(value, ensure_ascii=False, indent=2, default=str)`, byte for byte, several times faster.
+
+    With `indent`, json uses its pure-Python encoder (about 0.5 s for the 10,000 deals of a `deal list --json`).
+    Here every object whose values are all scalars (a deal, an event) is encoded by the C encoder in one call,
+    its separators carrying the newline and indentation; only the containers above them are walked in Python."""
+    pad = "\n" + "  " * (depth + 1)
+    end = "\n" + "  " * depth
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if all(isinstance(v, _SCALARS) for v in value.values()):
+            encoder = _flat.get(pad)
+            if encoder is None:
+                encoder = _flat[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + pad, ": "))
+            return "{" + pad + encoder.encode(value)[1:-1] + end + "}"
+        items = [f"{_scalar.encode(_key(k))}: {dumps(v, depth + 1)}" for k, v in value.items()]
+        return "{" + pad + ("," + pad).join(items) + end + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[" + pad + ("," + pad).join(dumps(v, depth + 1) for v in value) + end + "]"
+    return _scalar.encode(value)
+
+
+def _key(key: Any) -> str:
+    """A dict key as json writes it (json turns True into "true" and None into "null", not "True")."""
+    if isinstance(key, str):
+        return key
+    if key is True or key is False:
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
 
 
 class SafeStream:
@@ -144,13 +183,16 @@ def cell(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> 
     `one_line` keeps the cell on one line, cut with an ellipsis when the terminal is narrow (for lists where one
     row per item reads better than wrapped rows).
     """
-    if value is None:
-        return Text("")
-    text = Text(display(str(value), max_length=max_length))
+    text = Text(cell_text(value, max_length))
     if one_line:
         text.no_wrap = True
         text.overflow = "ellipsis"
     return text
+
+
+def cell_text(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> str:
+    """A cell's text without the Text: what the plain listing of many rows prints (`fitted_table`)."""
+    return "" if value is None else display(str(value), max_length=max_length)
 
 
 NUMERIC_COLUMNS = {"value", "id", "#", "open", "days", "baseline", "count", "prob", "wip", "min", "per rep",
@@ -209,13 +251,33 @@ def _plain_table(columns: list[str], rows: list[list[Any]], widths: list[int], t
             parts.append(pad + value if num else value + pad)
         return " │ ".join(parts).rstrip()
 
-    lines: list[Text] = []
+    lines: list[Any] = []
     if title is not None:
         lines.append(title if isinstance(title, Text) else Text(title))
     lines.append(Text(line(columns), style="bold", no_wrap=True, overflow="ellipsis"))
     lines.append(Text("━╇━".join("━" * w for w in widths), no_wrap=True, overflow="crop"))
-    lines.extend(Text(line([_plain(v) for v in row]), no_wrap=True, overflow="ellipsis") for row in rows)
+    lines.append(PlainLines([line([_plain(v) for v in row]) for row in rows]))
     return Group(*lines)
+
+
+class PlainLines:
+    """Unstyled lines, each cut with an ellipsis at the terminal's width: what a `Text(line, no_wrap=True,
+    overflow="ellipsis")` per line renders, without building (and wrapping) 10,000 Text objects."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.segment import Segment
+
+        width = options.max_width
+        newline = Segment.line()
+        for text in self.lines:
+            if len(text) <= width and cell_len(text) <= width:
+                yield Segment(text)
+                yield newline
+            else:
+                yield from console.render(Text(text, no_wrap=True, overflow="ellipsis"), options)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuikanban.cli.common import State, cell, emit_json, fitted_table, out, say
+from tuikanban.cli.common import PLAIN_TABLE_ROWS, State, cell, cell_text, emit_json, fitted_table, out, say
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.models import DealView, PipelineInfo
@@ -109,11 +109,13 @@ def list_(st: State, pipeline: str | None, status: str, as_json: bool) -> None:
         label = "" if wanted == "all" else f"{wanted} "
         say(f"No {label}deals in ", cell(p.name), ".")
         return
+    # a long listing is printed as plain lines (fitted_table): its cells need no Text
+    text = cell if len(deals) <= PLAIN_TABLE_ROWS else cell_text
     rows: list[list[Any]] = []
     for d in deals:
         days = f"{clock.days_between(d.stage_entered_at, now):.0f}" if d.status == "open" else ""
-        rows.append([str(d.id), cell(d.title, 40, one_line=True), cell(d.company, 24, one_line=True),
-                     cell(d.stage_name, one_line=True), d.status, format_money(d.value_minor, d.currency),
-                     cell(d.owner, 16, one_line=True), cell(d.type_name or "", 16, one_line=True), days])
+        rows.append([str(d.id), text(d.title, 40, one_line=True), text(d.company, 24, one_line=True),
+                     text(d.stage_name, one_line=True), d.status, format_money(d.value_minor, d.currency),
+                     text(d.owner, 16, one_line=True), text(d.type_name or "", 16, one_line=True), days])
     columns = ["Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days"]
     out.print(fitted_table(columns, rows, optional=("Company", "Type")))
