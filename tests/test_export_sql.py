@@ -1,0 +1,78 @@
+"""The JSON export's rows written by SQLite (store/jsondump.py) against the rows converted in Python: the same
+bytes, on a pipeline with every kind of value (quotes, control characters, other scripts, empty and NULL
+fields, times with and without a fraction, deleted deals, events of no deal), and the Python path for times in
+another form."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tuikanban.services.activities import add_activity
+from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
+from tuikanban.services.io import write_pipeline_json
+from tuikanban.services.lifecycle import delete_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store import jsondump
+from tuikanban.store.engine import Database
+
+
+def _export(db: Database) -> str:
+    out = io.StringIO()
+    write_pipeline_json(db, "Sales", out)
+    return out.getvalue()
+
+
+def _python_export(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as m:
+        m.setattr(jsondump, "_driver", lambda conn: None)
+        return _export(db)
+
+
+@pytest.fixture
+def varied(db: Database, fixed_now: str) -> Database:
+    create_pipeline(db, "Sales", "Lead,Won't \"fit\",Proposal", types=["Neu", "Ré\\new"])
+    create_pipeline(db, "Other", "A,B")
+    texts = ['Quote " and \\ backslash', "Zeilenumbruch\nim Text", "中文 ✓ 😀", "", "tab\there", "\u2028sep"]
+    for i, text in enumerate(texts):
+        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i == 3 else f"{i}.{i}5",
+                    company=text, contact=text, notes=text, dtype="Ré\\new" if i % 2 else None,
+                    close="2026-04-0" + str(i + 1) if i % 3 else None,
+                    at="2026-02-01T10:00:00+00:00" if i % 2 else f"2026-02-01T10:00:0{i}.12345{i}+00:00")
+    create_deal(db, "Other", "Elsewhere", user="x")
+    move_deal(db, 1, "Proposal", user="tester", at="2026-02-10T10:00:00+00:00")
+    win_deal(db, 2, user="tester")
+    lose_deal(db, 3, "Too \"expensive\"\n", user="tester")
+    delete_deal(db, 4, user="tester")
+    add_activity(db, 1, "call", "Called \"them\" ☎", user="tester")
+    add_activity(db, 1, "task", "Follow up", user="tester", due="2026-03-09")
+    add_activity(db, 4, "note", "of a deleted deal", user="tester")
+    return db
+
+
+def test_sql_rows_are_the_python_rows(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _export(varied)
+    assert fast == _python_export(varied, monkeypatch)
+    doc = json.loads(fast)
+    assert len(doc["deals"]) == 5 and doc["activities"] and doc["stays"] and doc["events"]
+    assert {d["id"] for d in doc["deals"]} == {1, 2, 3, 5, 6}  # deal 4 was deleted, deal 7 is of Other
+
+
+def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE event SET at = '2026-02-01 10:00:00.5' WHERE id = 1")  # SQLAlchemy reads it as 0.5 s
+    con.execute("UPDATE deal SET closed_at = '2026-02-11 10:00:00.25' WHERE id = 2")
+    con.commit()
+    con.close()
+    with varied.read() as s:
+        assert jsondump.rows(s.connection(), "event", 1) is None
+        assert jsondump.deal_rows(s.connection(), 1) is None
+        assert jsondump.rows(s.connection(), "stay", 1) is not None
+    assert _export(varied) == _python_export(varied, monkeypatch)
+    assert "\"at\": \"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
+    assert "\"closed_at\": \"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
