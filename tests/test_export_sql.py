@@ -76,3 +76,44 @@ def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path
     assert _export(varied) == _python_export(varied, monkeypatch)
     assert "\"at\": \"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
     assert "\"closed_at\": \"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
+
+
+def test_bulk_inserts_store_what_sqlalchemy_stores(db: Database, db_path: Path) -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from sqlalchemy import insert
+
+    from tuikanban.store.bulk import insert_rows
+    from tuikanban.store.tables import Activity, Deal
+
+    p = create_pipeline(db, "Sales", "Lead")
+    create_deal(db, "Sales", "Anchor", user="x")
+    plus_two = timezone(timedelta(hours=2))
+    at = [datetime(2026, 2, 1, 10, 0, tzinfo=UTC), datetime(2026, 2, 1, 10, 0, 0, 5, tzinfo=plus_two),
+          datetime(999, 1, 2, 3, 4, 5)]
+    rows = [{"deal_id": 1, "pipeline_id": p.id, "kind": "task", "subject": f"s{i}", "at": t, "user": "u",
+             "due": d, "done": done} for i, (t, d, done) in enumerate(zip(at, [date(2026, 3, 1), None, date(5, 6, 7)],
+                                                                       [True, False, True], strict=True))]
+    table = Activity.__table__  # type: ignore[attr-defined]
+
+    def stored() -> list[tuple[object, ...]]:
+        con = sqlite3.connect(db_path)
+        try:
+            return con.execute("SELECT deal_id, pipeline_id, kind, subject, at, user, due, done FROM activity "
+                               "ORDER BY id").fetchall()
+        finally:
+            con.close()
+
+    db.write(lambda s: s.connection().execute(insert(table), rows))
+    by_sqlalchemy = stored()
+    db.write(lambda s: insert_rows(s.connection(), table, rows))
+    both = stored()
+    assert len(by_sqlalchemy) == 3 and both == by_sqlalchemy + by_sqlalchemy
+    assert by_sqlalchemy[1][4] == "2026-02-01 08:00:00.000005"  # aware times are stored as naive UTC
+    # a table whose rows leave out a column with a default goes through SQLAlchemy, which fills it in
+    deal = {"pipeline_id": p.id, "title": "T", "stage_id": 1, "created_at": at[0], "stage_entered_at": at[0]}
+    db.write(lambda s: insert_rows(s.connection(), Deal.__table__, [deal]))  # type: ignore[attr-defined]
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT currency, status, rank, version FROM deal WHERE title = 'T'").fetchone() == (
+        "USD", "open", 0, 1)
+    con.close()

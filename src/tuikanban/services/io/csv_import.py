@@ -324,9 +324,14 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
         select(_D.stage_id, func.max(_D.rank)).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
         .group_by(_D.stage_id)).all())
     reason = clean_text(force_reason).strip() if force_reason else None
+    closed_count = sum(1 for p in planned if p.status != "open")
+    event_count = len(planned) + closed_count + len(forced)  # a create for each, a close, an override
+    total = 2 * len(planned) + event_count  # deals and stays, then the events
+    # Deals and stays go in chunk by chunk, so that only the events (sorted by time below) are held at once.
     deals: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     stays: list[dict[str, Any]] = []
+    done = 0
     for plan in planned:
         rank = ranks.get(plan.stage_id, -1) + 1
         if plan.status == "open":
@@ -352,11 +357,14 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
                       "entered_at": plan.created_at, "left_at": plan.closed_at,
                       "outcome": close_outcome(plan.status) if closed else None})
         deal_id += 1
+        if len(deals) >= CHUNK:
+            done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
+            done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+            deals, stays = [], []
+    done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
+    done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
     events.sort(key=lambda e: e["at"])  # the log in time order (stable: an override stays before its create)
-    total = len(deals) + len(events) + len(stays)
-    done = insert_chunks(conn, TABLES["deal"], deals, progress, 0, total)
-    done = insert_chunks(conn, TABLES["event"], events, progress, done, total)
-    insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+    insert_chunks(conn, TABLES["event"], events, progress, done, total)
     won = sum(1 for p in planned if p.status == "won")
     lost = sum(1 for p in planned if p.status == "lost")
     return ImportResult(cat.pipeline_name, len(planned), len(planned) - won - lost, won, lost, len(forced),
