@@ -117,3 +117,35 @@ def test_bulk_inserts_store_what_sqlalchemy_stores(db: Database, db_path: Path) 
     assert con.execute("SELECT currency, status, rank, version FROM deal WHERE title = 'T'").fetchone() == (
         "USD", "open", 0, 1)
     con.close()
+
+
+def test_the_fast_paths_of_import_checks_agree_with_the_full_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_money's plain-number path and clean_text's printable-ASCII path give what the full rules give."""
+    import re
+    import string
+
+    from tuikanban.domain import money, text
+    from tuikanban.domain.errors import ValidationError
+
+    def outcome(raw: str, currency: str) -> object:
+        try:
+            return money.parse_money(raw, currency)
+        except ValidationError as exc:
+            return str(exc)
+
+    amounts = ["0", "7", "007", "12500", "12500.5", "12500.50", "12500.505", "1.500", "1.500,5", "999999999999999",
+               "99999999999999999", "0.1", "10.000", "3.14159", " 42 ", "1.2.3"]
+    currencies = ["USD", "EUR", "JPY", "BHD"]
+    fast = {(a, c): outcome(a, c) for a in amounts for c in currencies}
+    monkeypatch.setattr(money, "_PLAIN", re.compile("(?!)"))  # matches nothing: every amount takes the full path
+    assert {(a, c): outcome(a, c) for a in amounts for c in currencies} == fast
+    assert fast[("12500.50", "USD")] == 1250050 and fast[("1.500", "EUR")] == 150000  # dots are thousands in EUR
+
+    # printable ASCII takes the quick path; with a NUL added it takes the full one, which turns the NUL into a
+    # space on one line and drops it from multi-line text: the rest must come out the same
+    samples = [string.printable.strip(), "Deal 42 <b>[red]", "  padded  ", "x" * 300]
+    for sample in samples:
+        assert text.clean_text(sample) + " " == text.clean_text(sample + "\x00")
+        assert text.clean_text(sample, multiline=True) == text.clean_text(sample + "\x00", multiline=True)
+    for sample in (s for s in samples if len(s) > 20):  # cut at 20 either way, before the NUL
+        assert text.clean_text(sample, max_length=20) == text.clean_text(sample + "\x00", max_length=20)
