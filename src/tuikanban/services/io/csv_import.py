@@ -226,10 +226,12 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
 
 def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | None = None) -> list[_Planned]:
     """Check every row; raise ImportProblems naming every bad row, else return the planned deals."""
-    records = list(_records(text))
-    if not records:
+    # Counted in a first pass (which also finds any CSV syntax error), so the records are never all held at once.
+    count = sum(1 for _ in _records(text))
+    if not count:
         raise ValidationError("The file is empty; it needs a header row with at least a 'title' column.")
-    header_line, header = records[0]
+    records = _records(text)
+    header_line, header = next(records)
     keys = [_header_key(h) for h in header]
     unknown = [h.strip() for h, k in zip(header, keys, strict=True) if k and k not in CSV_COLUMNS]
     if unknown:
@@ -242,14 +244,13 @@ def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | Non
         raise ValidationError(f"Line {header_line}: the column {', '.join(dupes)} appears twice.")
     if "title" not in keys:
         raise ValidationError(f"Line {header_line}: the header has no 'title' column (the one column required).")
-    rows = records[1:]
-    if not rows:
+    total = count - 1
+    if not total:
         raise ValidationError("The file has a header row but no deals.")
     now = clock.now()
     planned: list[_Planned] = []
     bad: list[str] = []
-    total = len(rows)
-    for i, (line, cells) in enumerate(rows, 1):
+    for i, (line, cells) in enumerate(records, 1):
         problems: list[str] = []
         if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
             problems.append(f"it has {len(cells)} cells but the header has {len(keys)} columns.")
