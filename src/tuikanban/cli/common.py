@@ -191,7 +191,8 @@ def cell(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> 
 
 
 def cell_text(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> str:
-    """A cell's text without the Text: what the plain listing of many rows prints (`fitted_table`)."""
+    """A cell's text without the Text: what the plain listing of many rows prints (`fitted_table`). It takes
+    `cell`'s arguments so that a listing can pick either; `one_line` means nothing for plain text."""
     return "" if value is None else display(str(value), max_length=max_length)
 
 
