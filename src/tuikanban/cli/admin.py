@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import emit_json, out, say, state
+from tuikanban.cli.root import app
 from tuikanban.domain.text import clean_text
 
 

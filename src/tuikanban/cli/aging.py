@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
+from tuikanban.cli.root import app
 from tuikanban.domain import clock
 from tuikanban.domain.aging import (
     HISTORY_WINDOW_DAYS,

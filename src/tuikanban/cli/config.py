@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import err, out, say, table
+from tuikanban.cli.root import app
 from tuikanban.domain.text import visible
 
 config_app = typer.Typer(help="Settings (remembered theme, last pipeline) and themes.", no_args_is_help=True)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state, table
+from tuikanban.cli import deals
+from tuikanban.cli.common import cell, emit_json, out, say, state, table
 from tuikanban.domain import clock
 from tuikanban.domain.money import format_money, to_json_number
 from tuikanban.domain.text import clean_text
@@ -261,25 +262,9 @@ def deal_add(
     reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
 ) -> None:
     """Add a deal; prints its id."""
-    from tuikanban.services.deals import create_deal
-
-    st = state(ctx)
-    deal = create_deal(st.db(), _pipeline(ctx, pipeline), title, user=st.user, stage=stage, value=value,
-                       currency=currency, company=company, contact=contact, owner=owner, dtype=dtype, close=close,
-                       notes=notes, at=at, force_reason=_force(force, reason))
-    out.print(str(deal.id))
-
-
-def _force(force: bool, reason: str | None) -> str | None:
-    from tuikanban.domain.errors import ValidationError
-
-    if not force:
-        if reason:
-            raise ValidationError("--reason goes with --force.")
-        return None
-    if not reason or not reason.strip():
-        raise ValidationError("--force needs --reason TEXT saying why the WIP limit is overridden.")
-    return reason
+    deals.add(state(ctx), title, _pipeline(ctx, pipeline), stage=stage, value=value, currency=currency,
+              company=company, contact=contact, owner=owner, dtype=dtype, close=close, notes=notes, at=at,
+              force=force, reason=reason)
 
 
 @deal_app.command("move")
@@ -292,15 +277,7 @@ def deal_move(
     reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
 ) -> None:
     """Move a deal to another stage; refused (exit 1) at a WIP limit unless forced."""
-    from tuikanban.services.deals import move_deal
-
-    st = state(ctx)
-    result = move_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=_force(force, reason))
-    overridden = [what for what, used in (("WIP limit", result.forced), ("stage gate", result.gate_forced)) if used]
-    say(f"Moved deal {deal_id} from ", cell(result.from_stage), " to ", cell(result.to_stage),
-        f" ({' and '.join(overridden)} overridden)." if overridden else ".")
-    if result.exit_criteria:
-        say("Exit criteria of ", cell(result.to_stage), ": ", cell(result.exit_criteria, 400))
+    deals.move(state(ctx), deal_id, stage, at=at, force=force, reason=reason)
 
 
 @deal_app.command("edit")
@@ -370,23 +347,8 @@ def deal_reopen(
     from tuikanban.services.deals import reopen_deal
 
     st = state(ctx)
-    d = reopen_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=_force(force, reason))
+    d = reopen_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=deals.force_reason(force, reason))
     say(f"Deal {d.id} reopened in ", cell(d.stage_name), ".")
-
-
-def deal_json(d: Any, now: Any) -> dict[str, Any]:
-    return {
-        "id": d.id, "title": d.title, "stage": d.stage_name, "status": d.status,
-        "value": to_json_number(d.value_minor, d.currency), "currency": d.currency, "owner": d.owner,
-        "type": d.type_name, "company": d.company, "contact": d.contact,
-        "expected_close": d.expected_close.isoformat() if d.expected_close else None,
-        "created_at": d.created_at.isoformat(), "stage_entered_at": d.stage_entered_at.isoformat(),
-        "closed_at": d.closed_at.isoformat() if d.closed_at else None,
-        "lost_reason": d.lost_reason or None,
-        "days_in_stage": round(clock.days_between(d.stage_entered_at, now), 1) if d.status == "open" else None,
-        "snoozed_until": d.snoozed_until.isoformat() if d.snoozed_until else None,
-        "version": d.version,
-    }
 
 
 @deal_app.command("list")
@@ -409,35 +371,9 @@ def deal_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List deals, filtered and sorted for a review."""
-    from tuikanban.domain.periods import parse_when
-    from tuikanban.services.pipelines import get_pipeline
-    from tuikanban.services.review_lists import ReviewQuery, find_deals
-
-    db = state(ctx).db()
-    p = get_pipeline(db, _pipeline(ctx, pipeline))
-    wanted = status.strip().lower()
-    now = clock.now()
-    query = ReviewQuery(
-        status=wanted, owner=owner, stage=stage, dtype=dtype, closing_within=closing_within, idle_days=idle_days,
-        created_since=parse_when(created_since, now=now, what="--created-since") if created_since else None,
-        sort=sort.strip().lower(), limit=limit,
-    )
-    deals = find_deals(db, p.id, query)
-    if as_json:
-        emit_json({"pipeline": p.name, "status": wanted, "deals": [deal_json(d, now) for d in deals]})
-        return
-    if not deals:
-        label = "" if wanted == "all" else f"{wanted} "
-        say(f"No {label}deals in ", cell(p.name), ".")
-        return
-    rows: list[list[Any]] = []
-    for d in deals:
-        days = f"{clock.days_between(d.stage_entered_at, now):.0f}" if d.status == "open" else ""
-        rows.append([str(d.id), cell(d.title, 40, one_line=True), cell(d.company, 24, one_line=True),
-                     cell(d.stage_name, one_line=True), d.status, format_money(d.value_minor, d.currency),
-                     cell(d.owner, 16, one_line=True), cell(d.type_name or "", 16, one_line=True), days])
-    columns = ["Id", "Title", "Company", "Stage", "Status", "Value", "Owner", "Type", "Days"]
-    out.print(fitted_table(columns, rows, optional=("Company", "Type")))
+    deals.list_(state(ctx), _pipeline(ctx, pipeline), status, as_json, review={
+        "owner": owner, "stage": stage, "dtype": dtype, "closing_within": closing_within, "idle_days": idle_days,
+        "created_since": created_since, "sort": sort, "limit": limit})
 
 
 def _event_value(field: str | None, raw: str | None, currency: str, type_names: dict[int, str]) -> Any:
@@ -523,7 +459,7 @@ def deal_show(
     type_names = {t.id: t.name for t in list_types(db, d.pipeline_id)}
     gate = deal_gate(db, deal_id)
     if as_json:
-        doc = deal_json(d, clock.now())
+        doc = deals.deal_json(d, clock.now())
         doc["notes"] = d.notes
         doc["gate"] = gate_json(gate)
         doc["events"] = [{"kind": e.kind, "at": e.at.isoformat(), "user": e.user, "from": e.from_stage,

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import say, state
+from tuikanban.cli.root import app
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import parse_target
 

@@ -13,8 +13,8 @@ from typing import IO, Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import SafeStream, err, say, state
+from tuikanban.cli.root import app
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.text import clean_text
 

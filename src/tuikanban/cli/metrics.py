@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, out, state
+from tuikanban.cli.root import app
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tuikanban.cli import app
 from tuikanban.cli.common import say, state
+from tuikanban.cli.root import app
 
 
 @app.command("restore")

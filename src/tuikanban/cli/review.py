@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import State, cell, emit_json, out, state, table
+from tuikanban.cli.root import app
 from tuikanban.domain import clock
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import format_money

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
 from tuikanban.cli.core import JsonOpt, deal_app
+from tuikanban.cli.root import app
 from tuikanban.domain import clock
 from tuikanban.domain.dates import HELP as DATE_HELP
 from tuikanban.domain.errors import ValidationError

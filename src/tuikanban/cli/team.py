@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, err, fitted_table, out, say, state
+from tuikanban.cli.root import app
 
 
 @app.command("share")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tuikanban.cli import app
 from tuikanban.cli.common import cell, emit_json, fitted_table, out, say, state
+from tuikanban.cli.root import app
 from tuikanban.cli.tasks import AllOpt, OwnerOpt, owner_choice
 from tuikanban.domain.aging import format_days
 from tuikanban.domain.tasks import DUE_TODAY, NO_NEXT_STEP, OVERDUE, STALLED, TodayItem

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from tuikanban.cli import app
 from tuikanban.cli.common import say, state
-from tuikanban.cli.core import PipelineOpt, _force, _pipeline
+from tuikanban.cli.core import PipelineOpt, _pipeline
+from tuikanban.cli.deals import force_reason as _force
+from tuikanban.cli.root import app
 from tuikanban.domain.errors import WipLimitError
 
 

@@ -38,6 +38,7 @@ MAX_MAJOR = Decimal(10) ** 13
 # ... and in minor units: at most 15 digits, so that a JSON number (a double) carries every amount exactly
 # (a double holds any 15-digit decimal; 16 digits, as KWD 9,999,999,999,999.999 would need, it may not).
 MAX_MINOR = 10**15 - 1
+_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:[, \u00a0\u202f_]\d{3})+|\d+)?(?:\.(?P<frac>\d+))?$")
 
 
@@ -62,6 +63,8 @@ def parse_money(text: str, currency: str = "USD") -> int:
     raw = text.strip()
     if not raw:
         raise ValidationError("The value is empty; type an amount such as 12500 or 12.5k.")
+    if _PLAIN.fullmatch(raw) and not _COMMA_DECIMALS.fullmatch(raw):
+        return _minor(raw, Decimal(raw), currency.upper())  # digits and a decimal point: no check below applies
     cleaned = raw.replace("\u00a0", " ").strip()
     upper = cleaned.upper()
     cur = currency.upper()
@@ -95,6 +98,11 @@ def parse_money(text: str, currency: str = "USD") -> int:
         amount = Decimal(f"{digits}.{frac or '0'}") * _MULTIPLIERS[suffix]
     except InvalidOperation:
         raise ValidationError(f"'{raw}' is not an amount; type a number such as 12500 or 12.5k.") from None
+    return _minor(raw, amount, cur)
+
+
+def _minor(raw: str, amount: Decimal, cur: str) -> int:
+    """An amount in major units as minor units, refused when too large or more precise than the currency."""
     exp = exponent(cur)
     minor = amount * (Decimal(10) ** exp)
     if amount >= MAX_MAJOR or minor > MAX_MINOR:

@@ -25,14 +25,17 @@ def clean_text(value: str, *, max_length: int | None = None, multiline: bool = F
 
     Used when text is stored and again when it is displayed, so rows from older versions or imports are safe.
     """
-    text = _ESCAPES.sub("", value)
-    text = _BIDI.sub("", text)
-    if multiline:
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")  # a lone CR ends a line too
-        text = "".join(ch for ch in text if ch == "\n" or not _CONTROL.match(ch))
+    if value.isascii() and value.isprintable():
+        text = value  # no escape, control or bidi character, and already NFC: most text (an import calls this a lot)
     else:
-        text = _CONTROL.sub(" ", text)
-    text = unicodedata.normalize("NFC", text)
+        text = _ESCAPES.sub("", value)
+        text = _BIDI.sub("", text)
+        if multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")  # a lone CR ends a line
+            text = "".join(ch for ch in text if ch == "\n" or not _CONTROL.match(ch))
+        else:
+            text = _CONTROL.sub(" ", text)
+        text = unicodedata.normalize("NFC", text)
     if max_length is not None and len(text) > max_length:
         text = text[: max_length - 1] + "…"
     return text

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.money import to_decimal
+from tuikanban.store.bulk import insert_rows
 from tuikanban.store.tables import (
     Activity,
     Deal,
@@ -109,7 +110,7 @@ def insert_chunks(
 ) -> int:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
-        conn.execute(insert(table), chunk)
+        insert_rows(conn, table, chunk)
         done += len(chunk)
         report_progress(progress, "writing", done, total)
     return done

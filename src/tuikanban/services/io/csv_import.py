@@ -65,6 +65,10 @@ class _Planned:
     notes: str
 
 
+# (at, deal id, kind, from stage id, to stage id, reason) of an event to write
+_PlannedEvent = tuple[datetime, int, str, int | None, int | None, str | None]
+
+
 @dataclass(slots=True)
 class _Catalogue:
     """What a row may refer to: the pipeline's currency, stages and deal types (read before the write)."""
@@ -222,10 +226,12 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
 
 def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | None = None) -> list[_Planned]:
     """Check every row; raise ImportProblems naming every bad row, else return the planned deals."""
-    records = list(_records(text))
-    if not records:
+    # Counted in a first pass (which also finds any CSV syntax error), so the records are never all held at once.
+    count = sum(1 for _ in _records(text))
+    if not count:
         raise ValidationError("The file is empty; it needs a header row with at least a 'title' column.")
-    header_line, header = records[0]
+    records = _records(text)
+    header_line, header = next(records)
     keys = [_header_key(h) for h in header]
     unknown = [h.strip() for h, k in zip(header, keys, strict=True) if k and k not in CSV_COLUMNS]
     if unknown:
@@ -238,14 +244,13 @@ def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | Non
         raise ValidationError(f"Line {header_line}: the column {', '.join(dupes)} appears twice.")
     if "title" not in keys:
         raise ValidationError(f"Line {header_line}: the header has no 'title' column (the one column required).")
-    rows = records[1:]
-    if not rows:
+    total = count - 1
+    if not total:
         raise ValidationError("The file has a header row but no deals.")
     now = clock.now()
     planned: list[_Planned] = []
     bad: list[str] = []
-    total = len(rows)
-    for i, (line, cells) in enumerate(rows, 1):
+    for i, (line, cells) in enumerate(records, 1):
         problems: list[str] = []
         if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
             problems.append(f"it has {len(cells)} cells but the header has {len(keys)} columns.")
@@ -324,9 +329,15 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
         select(_D.stage_id, func.max(_D.rank)).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
         .group_by(_D.stage_id)).all())
     reason = clean_text(force_reason).strip() if force_reason else None
+    closed_count = sum(1 for p in planned if p.status != "open")
+    event_count = len(planned) + closed_count + len(forced)  # a create for each, a close, an override
+    total = 2 * len(planned) + event_count  # deals and stays, then the events
+    # Deals and stays go in chunk by chunk; the events are held as small tuples, sorted by time, and made into rows
+    # a chunk at a time, so that memory holds no row dict per deal.
     deals: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
     stays: list[dict[str, Any]] = []
+    events: list[_PlannedEvent] = []
+    done = 0
     for plan in planned:
         rank = ranks.get(plan.stage_id, -1) + 1
         if plan.status == "open":
@@ -341,23 +352,28 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
             "closed_at": plan.closed_at, "last_activity_at": None, "rank": rank, "version": 2 if closed else 1,
         })
         if plan.line in forced:
-            events.append(event_row(cat.pipeline_id, deal_id, "wip_override", plan.created_at, user,
-                                    to_stage_id=plan.stage_id, reason=reason))
-        events.append(event_row(cat.pipeline_id, deal_id, "create", plan.created_at, user, to_stage_id=plan.stage_id))
+            events.append((plan.created_at, deal_id, "wip_override", None, plan.stage_id, reason))
+        events.append((plan.created_at, deal_id, "create", None, plan.stage_id, None))
         if closed:
-            events.append(event_row(cat.pipeline_id, deal_id, plan.status, plan.closed_at, user,
-                                    from_stage_id=plan.stage_id,
-                                    reason=plan.lost_reason if plan.status == "lost" else None))
+            assert plan.closed_at is not None  # a won or lost row is closed at its closed_at, else at import time
+            events.append((plan.closed_at, deal_id, plan.status, plan.stage_id, None,
+                           plan.lost_reason if plan.status == "lost" else None))
         stays.append({"pipeline_id": cat.pipeline_id, "deal_id": deal_id, "stage_id": plan.stage_id,
                       "entered_at": plan.created_at, "left_at": plan.closed_at,
                       "outcome": close_outcome(plan.status) if closed else None})
         deal_id += 1
-    events.sort(key=lambda e: e["at"])  # the log in time order (stable: an override stays before its create)
-    total = len(deals) + len(events) + len(stays)
-    done = insert_chunks(conn, TABLES["deal"], deals, progress, 0, total)
-    done = insert_chunks(conn, TABLES["event"], events, progress, done, total)
-    insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+        if len(deals) >= CHUNK:
+            done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
+            done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+            deals, stays = [], []
+    done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
+    done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+    events.sort(key=lambda e: e[0])  # the log in time order (stable: an override stays before its create)
+    for start in range(0, len(events), CHUNK):
+        rows = [event_row(cat.pipeline_id, deal, kind, at, user, from_stage_id=from_stage, to_stage_id=to_stage,
+                          reason=why) for at, deal, kind, from_stage, to_stage, why in events[start:start + CHUNK]]
+        done = insert_chunks(conn, TABLES["event"], rows, progress, done, total)
     won = sum(1 for p in planned if p.status == "won")
     lost = sum(1 for p in planned if p.status == "lost")
     return ImportResult(cat.pipeline_name, len(planned), len(planned) - won - lost, won, lost, len(forced),
-                        len(events))
+                        event_count)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from sqlalchemy import or_, select
@@ -13,6 +13,7 @@ from tuikanban.domain.money import to_json_number
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.io.common import (
     ACTIVITY_COLUMNS,
+    CHUNK,
     DEAL_COLUMNS,
     EVENT_COLUMNS,
     JSON_FORMAT,
@@ -23,6 +24,7 @@ from tuikanban.services.io.common import (
     date_iso,
     iso,
 )
+from tuikanban.store import jsondump
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     DELETED,
@@ -39,13 +41,38 @@ _D, _S, _T, _E, _Y, _A = (
 )
 
 
-def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+_encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
+Chunks = Iterable[list[str]]
+
+
+def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) -> Chunks:
+    chunk: list[str] = []
     for r in conn.execute(query):
-        yield convert(r)
+        chunk.append(_encoder.encode(convert(r)))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    yield chunk
+
+
+def _deal_text(rows: Iterable[list[tuple[str, int | None, str, str]]]) -> Chunks:
+    """Deals from `store.jsondump`: the value, a JSON number in major units, is put between the SQL's texts."""
+    for chunk in rows:
+        yield [f"{head}{_number(to_json_number(minor, cur))}{tail}" for head, minor, cur, tail in chunk]
+
+
+def _number(value: int | float | None) -> str:
+    return "null" if value is None else repr(value)  # json writes floats with float.__repr__ too
+
+
+def _deal_chunks(conn: Any, pipeline_id: int) -> Chunks | None:
+    rows = jsondump.deal_rows(conn, pipeline_id)
+    return None if rows is None else _deal_text(rows)
 
 
 def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) -> int:
-    """Write one pipeline as a JSON document (streamed: events are not all held in memory). Returns deal count."""
+    """Write one pipeline as a JSON document (streamed: rows are read and written in chunks, never all held in
+    memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
     with db.read() as s:
@@ -66,7 +93,7 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
         }
         # A deleted deal (kept only so `deal restore` can bring it back) leaves the export with all its history.
         live = select(_D.id).where(_D.pipeline_id == pid, _D.status != DELETED)
-        sections: list[tuple[str, Iterable[dict[str, Any]]]] = [
+        sections: list[tuple[str, Chunks]] = [
             ("stages", _json_rows(conn, select(*Stage.__table__.c).where(_S.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .order_by(_S.position, _S.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position, "wip_max": r.wip_max, "wip_min": r.wip_min,
@@ -75,7 +102,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
             ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position})),
-            ("deals", _json_rows(conn, select(*Deal.__table__.c).where(_D.pipeline_id == pid)  # type: ignore[attr-defined]
+            ("deals", _deal_chunks(conn, pid)
+             or _json_rows(conn, select(*Deal.__table__.c).where(_D.pipeline_id == pid)  # type: ignore[attr-defined]
                                  .where(_D.status != DELETED).order_by(_D.id), lambda r: {
                 "id": r.id, "title": r.title, "company": r.company, "contact": r.contact,
                 "value": to_json_number(r.value_minor, r.currency), "currency": r.currency, "owner": r.owner,
@@ -84,16 +112,19 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
                 "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
                 "version": r.version})),
-            ("events", _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
+            ("events", jsondump.rows(conn, "event", pid)
+             or _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .where(or_(_E.deal_id.is_(None), _E.deal_id.in_(live))).order_by(_E.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
                 "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
                 "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id})),
-            ("stays", _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
+            ("stays", jsondump.rows(conn, "stay", pid)
+             or _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
                                  .where(_Y.deal_id.in_(live)).order_by(_Y.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
                 "left_at": iso(r.left_at), "outcome": r.outcome})),
-            ("activities", _json_rows(conn, select(*Activity.__table__.c).where(_A.pipeline_id == pid)  # type: ignore[attr-defined]
+            ("activities", jsondump.rows(conn, "activity", pid)
+             or _json_rows(conn, select(*Activity.__table__.c).where(_A.pipeline_id == pid)  # type: ignore[attr-defined]
                                       .where(_A.deal_id.in_(live)).order_by(_A.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
                 "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
@@ -101,15 +132,16 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
         body = json.dumps(head, ensure_ascii=False, indent=1)
         out.write(body[:-2])  # without the closing "\n}"
         deals = 0
-        for name, items in sections:
+        for name, chunks in sections:
             out.write(f',\n "{name}": [')
             first = True
-            for item in items:
-                out.write("\n  " if first else ",\n  ")
-                out.write(json.dumps(item, ensure_ascii=False))
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                out.write(("\n  " if first else ",\n  ") + ",\n  ".join(chunk))
                 first = False
                 if name == "deals":
-                    deals += 1
+                    deals += len(chunk)
             out.write("\n ]" if not first else "]")
         out.write("\n}\n")
     return deals

@@ -1,0 +1,173 @@
+"""Benchmark the command line: wall time and peak RSS of real `tuikanban` processes, next to the floors measured
+in the same run (`python -c pass`, and `python -c "import typer, sqlmodel"`, the cost the issue compares with).
+
+    python bench/cli_bench.py                 # small board commands, deal list at 10,000, batch, big files
+    python bench/cli_bench.py --runs 3 --adds 50 --no-big
+
+- small board (10 open deals): `deal add`, `deal move`, `deal list --json`, `aging --json`;
+- `deal list` of 10,000 open deals, as a table (COLUMNS=160) and as JSON;
+- `batch` of N `deal add` lines against N separate `deal add` processes (the processes once: they take minutes);
+- big files (unless --no-big): JSON export of a pipeline of 100,000 deals and about 1,000,000 events to a file,
+  and a CSV import of its 100,000 deals into an empty pipeline (databases built with bench/gen.py, cached in
+  --dir).
+
+The variants run interleaved (A B C A B C ...), each figure is the median of --runs with its spread, and the
+load average is printed before and after. Figures only: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TUIKANBAN_USER": "bench", "COLUMNS": "160"}
+ENV.pop("TUIKANBAN_DB", None)
+
+
+def timed(cmd: list[str], *, stdin: str | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one process, its output thrown away; the RSS comes from wait4."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin.encode())
+        proc.stdin.close()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        print(f"  ! {' '.join(cmd[3:])[:120]} exited {proc.returncode}: {err.strip()[:300]}", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024
+
+
+def tk(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
+
+
+def show(label: str, samples: list[tuple[float, float]], floor: float | None = None) -> None:
+    walls = [w for w, _ in samples]
+    rss = max(r for _, r in samples)
+    med = statistics.median(walls)
+    ratio = f"  {med / floor:.2f}x the Typer+SQLModel import" if floor else ""
+    print(f"  {label:<34} median {med * 1000:7.0f} ms  (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f} ms, "
+          f"n={len(walls)})  peak RSS {rss:5.1f} MB{ratio}", flush=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def small_board(dir_: Path) -> Path:
+    db = dir_ / "cli-small.db"
+    db.unlink(missing_ok=True)
+    subprocess.run(tk(db, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal"), env=ENV,
+                   check=True, stdout=subprocess.DEVNULL)
+    for i in range(10):
+        subprocess.run(tk(db, "deal", "add", f"Deal {i}", "--value", str(1000 + i)), env=ENV, check=True,
+                       stdout=subprocess.DEVNULL)
+    return db
+
+
+def generated(dir_: Path, name: str, *args: str) -> Path:
+    path = dir_ / name
+    if not path.exists():
+        print(f"building {path} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "gen.py"), *args, "--out", str(path)], env=ENV,
+                       check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def commands(dir_: Path, runs: int) -> None:
+    db = small_board(dir_)
+    listing = generated(dir_, "cli-list-10000.db", "--deals", "20000", "--open", "10000")
+    variants: dict[str, list[str]] = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "import typer, sqlmodel": [sys.executable, "-c", "import typer, sqlmodel"],
+        "deal add": tk(db, "deal", "add", "Bench deal", "--value", "1200"),
+        "deal move": [],  # alternates between two stages, below
+        "deal list --json": tk(db, "deal", "list", "--json"),
+        "aging --json": tk(db, "aging", "--json"),
+        "deal list (10,000, table)": tk(listing, "deal", "list"),
+        "deal list --json (10,000)": tk(listing, "deal", "list", "--json"),
+    }
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
+    for run in range(runs):
+        for label, cmd in variants.items():
+            if label == "deal move":
+                cmd = tk(db, "deal", "move", "1", "Qualified" if run % 2 == 0 else "Lead")
+            samples[label].append(timed(cmd))
+    floor = statistics.median(w for w, _ in samples["import typer, sqlmodel"])
+    print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`):")
+    for label, got in samples.items():
+        show(label, got, None if label.startswith(("python", "import")) else floor)
+
+
+def batch(dir_: Path, adds: int) -> None:
+    db = small_board(dir_)
+    lines = "".join(f"deal add 'Batch deal {i}' --value {i}\n" for i in range(adds))
+    in_batch = [timed(tk(db, "batch", "-"), stdin=lines) for _ in range(3)]
+    separate = time.perf_counter()
+    for i in range(adds):
+        timed(tk(db, "deal", "add", f"Process deal {i}", "--value", str(i)))
+    separate = time.perf_counter() - separate
+    print(f"Batch of {adds} `deal add` lines against {adds} processes:")
+    show(f"batch ({adds} lines)", in_batch)
+    print(f"  {adds} separate processes{'':<17} total  {separate * 1000:7.0f} ms  "
+          f"({statistics.median(w for w, _ in in_batch) / separate:.3f} of it for the batch)", flush=True)
+
+
+def big_files(dir_: Path, runs: int) -> None:
+    big = generated(dir_, "cli-big-100000.db", "--deals", "100000", "--open", "10000", "--events", "1000000")
+    out = dir_ / "cli-big-export.json"
+    csv = dir_ / "cli-big-export.csv"
+    subprocess.run(tk(big, "export", "--format", "csv", "-o", str(csv), "--force"), env=ENV, check=True,
+                   stdout=subprocess.DEVNULL)
+    exports, imports = [], []
+    for _ in range(runs):
+        exports.append(timed(tk(big, "export", "--format", "json", "-o", str(out), "--force")))
+        target = dir_ / "cli-import.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        subprocess.run(tk(target, "pipeline", "create", "Bench", "--stages",
+                          "Prospecting,Qualification,Discovery,Proposal,Negotiation,Contract",
+                          "--types", "New business,Expansion,Renewal"), env=ENV, check=True, stdout=subprocess.DEVNULL)
+        imports.append(timed(tk(target, "import", str(csv), "-p", "Bench")))
+    size = out.stat().st_size / 1e6
+    print(f"Big files (100,000 deals, {size:.0f} MB of JSON):")
+    show("export --format json -o FILE", exports)
+    show("import FILE.csv (100,000 rows)", imports)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--adds", type=int, default=300, help="deal add lines in the batch comparison")
+    ap.add_argument("--no-big", action="store_true", help="skip the 100,000-deal export and import")
+    ap.add_argument("--no-batch", action="store_true", help="skip the batch comparison")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tuikanban source tree to measure "
+                    "(another checkout's src/, for before-and-after figures)")
+    args = ap.parse_args(argv)
+    ENV["PYTHONPATH"] = str(args.src.resolve())
+    print(load(), flush=True)
+    commands(args.dir, args.runs)
+    if not args.no_batch:
+        batch(args.dir, args.adds)
+    if not args.no_big:
+        big_files(args.dir, max(1, min(args.runs, 3)))
+    print(load(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

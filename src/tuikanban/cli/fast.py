@@ -1,0 +1,175 @@
+"""The commands run most often, parsed by hand so that they skip Typer (docs/PERFORMANCE.md, Commands).
+
+Typer's import and app building (it imports click, Rich's help machinery and pydantic bits) cost more than the
+work of a small command. This module parses the plain forms of `tuikanban [BOARD OPTIONS]` (open the board),
+`deal add`, `deal move` and `deal list` and calls the same bodies as the Typer commands (`cli/deals.py`).
+Anything it does not recognise exactly (an unknown or repeated option, `--help`, a value that looks like an
+option, a missing or extra argument, an ID that is not plain digits) returns None, and the caller takes the
+Typer path, which parses, refuses or explains it as always. So the fast path never changes what a command
+accepts; it only skips the import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tuikanban.cli.common import State, current_user, db_target
+
+_ROOT_OPTIONS = {"--db": "db", "--user": "user", "--theme": "theme", "--pipeline": "pipeline", "-p": "pipeline"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A command's arguments: positional names, options taking a value and flags (option -> parameter name)."""
+
+    positionals: tuple[str, ...]
+    options: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
+
+
+_FORCE = {"--force": "force"}
+_WIP = {"--at": "at", "--reason": "reason"}
+_PIPELINE = {"--pipeline": "pipeline", "-p": "pipeline"}
+SPECS = {
+    ("deal", "add"): Spec(("title",), {**_PIPELINE, **_WIP, **{f"--{n}": n for n in (
+        "stage", "value", "currency", "company", "contact", "owner", "close", "notes")}, "--type": "dtype"},
+        _FORCE),
+    ("deal", "move"): Spec(("deal_id", "stage"), _WIP, _FORCE),
+    ("deal", "list"): Spec((), {**_PIPELINE, "--status": "status"}, {"--json": "as_json"}),
+}
+
+Parsed = dict[str, str | bool]
+
+
+def parse(args: list[str], spec: Spec, *, allow_rest: bool = False) -> tuple[Parsed, list[str]] | None:
+    """The options and positionals of `args` as click would read them, or None when anything is unusual.
+
+    With `allow_rest`, parsing stops at the first positional (the root options before a command)."""
+    values: Parsed = {}
+    positionals: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("-"):
+            if allow_rest:
+                return values, args[i:]
+            positionals.append(arg)
+            i += 1
+            continue
+        name, eq, value = arg.partition("=")
+        if eq and not name.startswith("--"):  # click reads "-p=x" as the value "=x"
+            return None
+        dest = spec.options.get(name) or spec.flags.get(name)
+        if dest is None or dest in values:
+            return None
+        if name in spec.flags:
+            if eq:
+                return None
+            values[dest] = True
+        else:
+            if not eq:
+                if i + 1 >= len(args) or args[i + 1].startswith("-"):
+                    return None
+                i += 1
+                value = args[i]
+            values[dest] = value
+        i += 1
+    if len(positionals) != len(spec.positionals):
+        return None
+    values.update(zip(spec.positionals, positionals, strict=True))
+    return values, []
+
+
+def split_root(args: list[str]) -> tuple[State, list[str]] | None:
+    """The root options (--db, --user, --theme, -p) as the State a command gets, and the command line after them."""
+    parsed = parse(args, Spec((), _ROOT_OPTIONS), allow_rest=True)
+    if parsed is None:
+        return None
+    opts, rest = parsed
+    db = _text(opts, "db") or os.environ.get("TUIKANBAN_DB") or None
+    return State(db_path=db_target(db), user=current_user(_text(opts, "user")),
+                 theme=_text(opts, "theme"), pipeline=_text(opts, "pipeline")), rest
+
+
+def _text(values: Parsed, name: str) -> str | None:
+    value = values.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _pipeline(st: State, values: Parsed) -> str | None:
+    """The command's own -p, else the root's (as `cli.core._pipeline`)."""
+    return _text(values, "pipeline") if "pipeline" in values else st.pipeline
+
+
+def _flag(values: Parsed, name: str) -> bool:
+    return values.get(name) is True
+
+
+def _deal_add(st: State, v: Parsed) -> None:
+    from tuikanban.cli import deals
+
+    deals.add(st, str(v["title"]), _pipeline(st, v),
+              stage=_text(v, "stage"), value=_text(v, "value"), currency=_text(v, "currency"),
+              company=_text(v, "company"), contact=_text(v, "contact"), owner=_text(v, "owner"),
+              dtype=_text(v, "dtype"), close=_text(v, "close"), notes=_text(v, "notes"), at=_text(v, "at"),
+              force=_flag(v, "force"), reason=_text(v, "reason"))
+
+
+def _deal_move(st: State, v: Parsed) -> None:
+    from tuikanban.cli import deals
+
+    deals.move(st, int(str(v["deal_id"])), str(v["stage"]), at=_text(v, "at"), force=_flag(v, "force"),
+               reason=_text(v, "reason"))
+
+
+def _deal_list(st: State, v: Parsed) -> None:
+    from tuikanban.cli import deals
+
+    deals.list_(st, _pipeline(st, v), _text(v, "status") or "open", _flag(v, "as_json"))
+
+
+_RUNNERS: dict[tuple[str, str], Callable[[State, Parsed], None]] = {
+    ("deal", "add"): _deal_add, ("deal", "move"): _deal_move, ("deal", "list"): _deal_list,
+}
+
+
+def _valid(values: Parsed) -> bool:
+    """What click would refuse or convert differently goes to Typer: an ID that is not plain digits."""
+    deal_id = values.get("deal_id")
+    return not isinstance(deal_id, str) or (deal_id.isascii() and deal_id.isdigit())
+
+
+def dispatch(args: list[str]) -> int | None:
+    """Run `args` if this module knows the command line exactly; None means "use Typer"."""
+    root = split_root(args)
+    if root is None:
+        return None
+    st, rest = root
+    if not rest:
+        return _open_board(st)
+    command = (rest[0], rest[1]) if len(rest) >= 2 else None
+    if command not in _RUNNERS:
+        return None
+    assert command is not None
+    parsed = parse(rest[2:], SPECS[command])
+    if parsed is None or not _valid(parsed[0]):
+        return None
+    try:
+        _RUNNERS[command](st, parsed[0])
+    finally:
+        st.close()
+    return 0
+
+
+def _open_board(st: State) -> int:
+    """`tuikanban [--db PATH] [--user NAME] [--theme NAME] [-p PIPELINE]`: the board, which paints before the
+    ORM is imported (Typer's option parsing alone would take longer than the first paint)."""
+    from tuikanban.cli import board
+
+    try:
+        board.open_board(st)
+    finally:
+        st.close()
+    return 0

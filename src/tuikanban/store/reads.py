@@ -1,0 +1,111 @@
+"""Command-line reads in plain sqlite3: what `deal list` prints, without importing SQLAlchemy or SQLModel.
+
+Why: a command that only reads would spend most of its time importing the ORM (docs/PERFORMANCE.md, Start-up
+and Commands). The results are the same value types as the ORM reads (`store.queries.deal_views`,
+`services.common.resolve_pipeline`), with the same refusals; tests compare the two on the same database.
+
+Like `store.fastread` (whose connection this module uses), only a database of the known schema is read here;
+`connect` returns None for anything else and the caller takes the ORM path, which creates, migrates or refuses
+the file with its own sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.models import DealView, PipelineInfo
+from tuikanban.domain.targets import is_url
+from tuikanban.domain.text import name_key
+from tuikanban.store import fastread
+
+ENV_DB = "TUIKANBAN_DB"
+DELETED = "deleted"  # store.tables.DELETED, which imports the ORM
+
+_DEAL_COLUMNS = (
+    "id, pipeline_id, title, company, contact, value_minor, currency, owner, type_id, expected_close, notes, "
+    "stage_id, status, lost_reason, created_at, stage_entered_at, closed_at, last_activity_at, rank, version, "
+    "snoozed_until"
+)
+
+
+def db_file(path: Path | str | None) -> Path | None:
+    """The file `store.engine.open_database(path)` opens: `path`, else TUIKANBAN_DB, else the user data folder;
+    None for a PostgreSQL target (those reads go through the engine)."""
+    chosen = path if path is not None else os.environ.get(ENV_DB) or None
+    if chosen is not None:
+        return None if is_url(str(chosen)) else Path(chosen).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tuikanban", appauthor=False)) / "tuikanban.db"
+
+
+def connect(path: Path | str | None) -> sqlite3.Connection | None:
+    """A read-only connection to the database `path` names, if it is a tuikanban file of the known schema."""
+    file = db_file(path)
+    return fastread.connect(file) if file is not None else None
+
+
+def resolve_pipeline(con: sqlite3.Connection, ref: str | None) -> PipelineInfo:
+    """A pipeline by case-insensitive name; None means the only one, or the default one (the refusals of
+    `services.common.resolve_pipeline`)."""
+    pipelines = fastread.list_pipelines(con)
+    if ref is None or not str(ref).strip():
+        if not pipelines:
+            raise NotFoundError("There is no pipeline yet; create one with 'tuikanban pipeline create NAME'.")
+        if len(pipelines) == 1:
+            return pipelines[0]
+        defaults = [p for p in pipelines if p.is_default]
+        if defaults:
+            return defaults[0]
+        names = ", ".join(p.name for p in pipelines)
+        raise ValidationError(f"There are several pipelines ({names}); choose one with -p.")
+    key = name_key(str(ref))
+    found = next((p for p in pipelines if name_key(p.name) == key), None)
+    if found is None:
+        names = ", ".join(p.name for p in pipelines)
+        hint = f" (pipelines: {names})" if names else ""
+        raise NotFoundError(f"There is no pipeline named '{ref}'{hint}.")
+    return found
+
+
+def _instant(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    value = datetime.fromisoformat(raw)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _day(raw: str | None) -> date | None:
+    return None if raw is None else date.fromisoformat(raw[:10])
+
+
+def deal_views(con: sqlite3.Connection, pipeline_id: int, status: str | None = "open") -> list[DealView]:
+    """Deals of a pipeline (status None = every status but deleted) in board order: stage position, rank, id."""
+    with fastread.snapshot(con):
+        stages = {r[0]: (r[1], r[2]) for r in con.execute(
+            "SELECT id, name, position FROM stage WHERE pipeline_id = ?", (pipeline_id,))}
+        types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (pipeline_id,)).fetchall())
+        where, arg = ("status = ?", status) if status is not None else ("status != ?", DELETED)
+        rows = con.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE pipeline_id = ? AND {where} "
+                           "ORDER BY stage_id, rank, id", (pipeline_id, arg)).fetchall()
+    instant, day = _instant, _day
+    out = [
+        DealView(
+            id=r[0], pipeline_id=r[1], title=r[2], company=r[3], contact=r[4], value_minor=r[5], currency=r[6],
+            owner=r[7], type_id=r[8], type_name=types.get(r[8]) if r[8] else None, expected_close=day(r[9]),
+            notes=r[10], stage_id=r[11], stage_name=stages.get(r[11], ("?", 0))[0], status=r[12],
+            lost_reason=r[13], created_at=instant(r[14]), stage_entered_at=instant(r[15]),  # type: ignore[arg-type]
+            closed_at=instant(r[16]), last_activity_at=instant(r[17]), rank=r[18], version=r[19],
+            snoozed_until=day(r[20]),
+        )
+        for r in rows
+    ]
+    out.sort(key=lambda d: (stages.get(d.stage_id, ("", 0))[1], d.rank, d.id))
+    return out
+
+
+__all__ = ["connect", "db_file", "deal_views", "resolve_pipeline"]

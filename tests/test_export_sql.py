@@ -1,0 +1,151 @@
+"""The JSON export's rows written by SQLite (store/jsondump.py) against the rows converted in Python: the same
+bytes, on a pipeline with every kind of value (quotes, control characters, other scripts, empty and NULL
+fields, times with and without a fraction, deleted deals, events of no deal), and the Python path for times in
+another form."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tuikanban.services.activities import add_activity
+from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
+from tuikanban.services.io import write_pipeline_json
+from tuikanban.services.lifecycle import delete_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store import jsondump
+from tuikanban.store.engine import Database
+
+
+def _export(db: Database) -> str:
+    out = io.StringIO()
+    write_pipeline_json(db, "Sales", out)
+    return out.getvalue()
+
+
+def _python_export(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as m:
+        m.setattr(jsondump, "_driver", lambda conn: None)
+        return _export(db)
+
+
+@pytest.fixture
+def varied(db: Database, fixed_now: str) -> Database:
+    create_pipeline(db, "Sales", "Lead,Won't \"fit\",Proposal", types=["Neu", "Ré\\new"])
+    create_pipeline(db, "Other", "A,B")
+    texts = ['Quote " and \\ backslash', "Zeilenumbruch\nim Text", "中文 ✓ 😀", "", "tab\there", "\u2028sep"]
+    for i, text in enumerate(texts):
+        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i == 3 else f"{i}.{i}5",
+                    company=text, contact=text, notes=text, dtype="Ré\\new" if i % 2 else None,
+                    close="2026-04-0" + str(i + 1) if i % 3 else None,
+                    at="2026-02-01T10:00:00+00:00" if i % 2 else f"2026-02-01T10:00:0{i}.12345{i}+00:00")
+    create_deal(db, "Other", "Elsewhere", user="x")
+    move_deal(db, 1, "Proposal", user="tester", at="2026-02-10T10:00:00+00:00")
+    win_deal(db, 2, user="tester")
+    lose_deal(db, 3, "Too \"expensive\"\n", user="tester")
+    delete_deal(db, 4, user="tester")
+    add_activity(db, 1, "call", "Called \"them\" ☎", user="tester")
+    add_activity(db, 1, "task", "Follow up", user="tester", due="2026-03-09")
+    add_activity(db, 4, "note", "of a deleted deal", user="tester")
+    return db
+
+
+def test_sql_rows_are_the_python_rows(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _export(varied)
+    assert fast == _python_export(varied, monkeypatch)
+    doc = json.loads(fast)
+    assert len(doc["deals"]) == 5 and doc["activities"] and doc["stays"] and doc["events"]
+    assert {d["id"] for d in doc["deals"]} == {1, 2, 3, 5, 6}  # deal 4 was deleted, deal 7 is of Other
+
+
+def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE event SET at = '2026-02-01 10:00:00.5' WHERE id = 1")  # SQLAlchemy reads it as 0.5 s
+    con.execute("UPDATE deal SET closed_at = '2026-02-11 10:00:00.25' WHERE id = 2")
+    con.commit()
+    con.close()
+    with varied.read() as s:
+        assert jsondump.rows(s.connection(), "event", 1) is None
+        assert jsondump.deal_rows(s.connection(), 1) is None
+        assert jsondump.rows(s.connection(), "stay", 1) is not None
+    assert _export(varied) == _python_export(varied, monkeypatch)
+    assert "\"at\": \"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
+    assert "\"closed_at\": \"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
+
+
+def test_bulk_inserts_store_what_sqlalchemy_stores(db: Database, db_path: Path) -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from sqlalchemy import insert
+
+    from tuikanban.store.bulk import insert_rows
+    from tuikanban.store.tables import Activity, Deal
+
+    p = create_pipeline(db, "Sales", "Lead")
+    create_deal(db, "Sales", "Anchor", user="x")
+    plus_two = timezone(timedelta(hours=2))
+    at = [datetime(2026, 2, 1, 10, 0, tzinfo=UTC), datetime(2026, 2, 1, 10, 0, 0, 5, tzinfo=plus_two),
+          datetime(999, 1, 2, 3, 4, 5)]
+    rows = [{"deal_id": 1, "pipeline_id": p.id, "kind": "task", "subject": f"s{i}", "at": t, "user": "u",
+             "due": d, "done": done} for i, (t, d, done) in enumerate(zip(at, [date(2026, 3, 1), None, date(5, 6, 7)],
+                                                                       [True, False, True], strict=True))]
+    table = Activity.__table__  # type: ignore[attr-defined]
+
+    def stored() -> list[tuple[object, ...]]:
+        con = sqlite3.connect(db_path)
+        try:
+            return con.execute("SELECT deal_id, pipeline_id, kind, subject, at, user, due, done FROM activity "
+                               "ORDER BY id").fetchall()
+        finally:
+            con.close()
+
+    db.write(lambda s: s.connection().execute(insert(table), rows))
+    by_sqlalchemy = stored()
+    db.write(lambda s: insert_rows(s.connection(), table, rows))
+    both = stored()
+    assert len(by_sqlalchemy) == 3 and both == by_sqlalchemy + by_sqlalchemy
+    assert by_sqlalchemy[1][4] == "2026-02-01 08:00:00.000005"  # aware times are stored as naive UTC
+    # a table whose rows leave out a column with a default goes through SQLAlchemy, which fills it in
+    deal = {"pipeline_id": p.id, "title": "T", "stage_id": 1, "created_at": at[0], "stage_entered_at": at[0]}
+    db.write(lambda s: insert_rows(s.connection(), Deal.__table__, [deal]))  # type: ignore[attr-defined]
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT currency, status, rank, version FROM deal WHERE title = 'T'").fetchone() == (
+        "USD", "open", 0, 1)
+    con.close()
+
+
+def test_the_fast_paths_of_import_checks_agree_with_the_full_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_money's plain-number path and clean_text's printable-ASCII path give what the full rules give."""
+    import re
+    import string
+
+    from tuikanban.domain import money, text
+    from tuikanban.domain.errors import ValidationError
+
+    def outcome(raw: str, currency: str) -> object:
+        try:
+            return money.parse_money(raw, currency)
+        except ValidationError as exc:
+            return str(exc)
+
+    amounts = ["0", "7", "007", "12500", "12500.5", "12500.50", "12500.505", "1.500", "1.500,5", "999999999999999",
+               "99999999999999999", "0.1", "10.000", "3.14159", " 42 ", "1.2.3"]
+    currencies = ["USD", "EUR", "JPY", "BHD"]
+    fast = {(a, c): outcome(a, c) for a in amounts for c in currencies}
+    monkeypatch.setattr(money, "_PLAIN", re.compile("(?!)"))  # matches nothing: every amount takes the full path
+    assert {(a, c): outcome(a, c) for a in amounts for c in currencies} == fast
+    assert fast[("12500.50", "USD")] == 1250050 and fast[("1.500", "EUR")] == 150000  # dots are thousands in EUR
+
+    # printable ASCII takes the quick path; with a NUL added it takes the full one, which turns the NUL into a
+    # space on one line and drops it from multi-line text: the rest must come out the same
+    samples = [string.printable.strip(), "Deal 42 <b>[red]", "  padded  ", "x" * 300]
+    for sample in samples:
+        assert text.clean_text(sample) + " " == text.clean_text(sample + "\x00")
+        assert text.clean_text(sample, multiline=True) == text.clean_text(sample + "\x00", multiline=True)
+    for sample in (s for s in samples if len(s) > 20):  # cut at 20 either way, before the NUL
+        assert text.clean_text(sample, max_length=20) == text.clean_text(sample + "\x00", max_length=20)
