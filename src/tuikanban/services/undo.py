@@ -26,6 +26,8 @@ from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, DealType, Event, Stage, Stay
 
 ACTIONS = ("move", "reorder", "won", "lost", "edit", "deleted", "redo")
+# Actions a bulk action logs as a batch (its events after the first point at the first: services.bulk).
+BATCHED = ("move", "won", "lost", "edit")
 SKIPPED = "undo_skipped"
 # Later changes of a deal (still standing) that make an undo of a stage or status action impossible.
 STATE_CHANGES = ("move", "won", "lost", "reopen", "deleted", "restored", "redo")
@@ -63,6 +65,8 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                      .order_by(col(Event.id).desc())).first()
         if top is None or top.deal_id is None:
             raise ValidationError("There is nothing of yours to undo in this pipeline.")
+        if top.kind in BATCHED and top.ref_id is not None:
+            return _undo_batch(s, top, user, force_reason, settled)
         group = _group(s, top)
         deal = get_deal_row(s, top.deal_id)
         kind = base_kind(s, top)
@@ -107,6 +111,32 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                     "skipped, so the next redo reaches your earlier undo.")
 
     return db.write(work)
+
+
+def _undo_batch(s: Session, top: Event, user: str, force_reason: str | None, settled: Any) -> str:
+    """Undo every still-standing event of a bulk action (services.bulk: they point at the batch's first event),
+    newest first, in this one transaction. A WIP limit refuses the whole batch; a deal that can never be undone
+    is skipped (and said), the others are undone."""
+    events = s.exec(select(Event).where(or_(col(Event.id) == top.ref_id, col(Event.ref_id) == top.ref_id),
+                                        Event.kind == top.kind, Event.user == user, col(Event.id).not_in(settled))
+                    .order_by(col(Event.id).desc())).all()
+    at, undone, skipped = when(None), 0, []
+    forced = False
+    for ev in events:
+        assert ev.deal_id is not None
+        deal = get_deal_row(s, ev.deal_id)
+        try:
+            forced = OVERRIDDEN in _undo(s, deal, ev.kind, [ev], user, at, force_reason) or forced
+            undone += 1
+        except _Never as never:
+            _skip(s, deal, [ev], user, never.why)
+            skipped.append(f"'{deal.title}' ({never.why})")
+    what = _WHAT.get(top.kind, top.kind)
+    text = f"Undid your bulk {what} of {undone} deal{'s' if undone != 1 else ''}{OVERRIDDEN if forced else ''}"
+    if skipped:
+        text += f"; {len(skipped)} could not be undone and were skipped: {', '.join(skipped[:3])}"
+        text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return text + "."
 
 
 # -- the stack ------------------------------------------------------------------------------------------------
@@ -360,8 +390,11 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+OVERRIDDEN = " (WIP limit overridden)"
+
+
 def _forced(reason: str | None) -> str:
-    return " (WIP limit overridden)" if reason else ""
+    return OVERRIDDEN if reason else ""
 
 
 # -- redo -----------------------------------------------------------------------------------------------------
