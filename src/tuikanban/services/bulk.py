@@ -28,9 +28,9 @@ from tuikanban.services import gates
 from tuikanban.services.common import when
 from tuikanban.services.deals import _open_count, _override, _top_rank
 from tuikanban.services.fields import clean_field
-from tuikanban.services.history import close_stay, event_text, log_event, start_stay
+from tuikanban.services.history import end_stay, event_text, log_event, open_stays, start_stay
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import Deal, Event, Stage
+from tuikanban.store.tables import Deal, Event, Stage, Stay
 
 MAX_BATCH = 10_000
 
@@ -161,8 +161,9 @@ def _move_all(db: Database, ids: Iterable[int], target: Target, *, user: str,
             if isinstance(goes, str):
                 outcomes[deal.id or 0] = _skip(deal, goes)
                 continue
-            try:
-                gated = gates.check_gate(s, goes, gates.fields_of(s, deal), force_reason=force_reason)
+            try:  # (a stage without a gate needs no look at the deal's fields: one query less per deal)
+                gated = bool(goes.required) and gates.check_gate(s, goes, gates.fields_of(s, deal),
+                                                                 force_reason=force_reason)
             except TuikanbanError as refused:
                 outcomes[deal.id or 0] = _skip(deal, f"was refused: {refused}")
                 continue
@@ -171,9 +172,15 @@ def _move_all(db: Database, ids: Iterable[int], target: Target, *, user: str,
                 gates.log_override(s, deal, goes, force_reason or "", ts, user)
         forced = _check_batch_wip(s, plan, {d.id or 0: d.owner for d, _st in plan}, force_reason)
         by_id = {st.id: st for st in stages}
-        batch = _Batch()
+        batch, tops = _Batch(), {}
+        stays = open_stays(s, [d.id or 0 for d, _st in plan])
         for deal, stage in plan:
-            _move_one(s, deal, by_id[deal.stage_id], stage, batch, ts, user, force_reason if forced else None)
+            assert stage.id is not None
+            if stage.id not in tops:
+                tops[stage.id] = _top_rank(s, stage.id)
+            tops[stage.id] -= 1  # each deal lands on top of the one moved in before it
+            _move_one(s, deal, stays.get(deal.id or 0), by_id[deal.stage_id], stage, batch, ts, user,
+                      force_reason if forced else None, tops[stage.id] + 1)
             outcomes[deal.id or 0] = _done(deal)
         return BulkResult("moved", tuple(outcomes[d.id or 0] for d in deals), forced,
                           batch.first.id if batch.first else None)
@@ -181,20 +188,19 @@ def _move_all(db: Database, ids: Iterable[int], target: Target, *, user: str,
     return db.write(work)
 
 
-def _move_one(s: Session, deal: Deal, source: Stage, target: Stage, batch: _Batch, at: datetime, user: str,
-              forced: str | None) -> None:
+def _move_one(s: Session, deal: Deal, stay: Stay | None, source: Stage, target: Stage, batch: _Batch, at: datetime,
+              user: str, forced: str | None, rank: int) -> None:
     assert target.id is not None
     if forced:
         _override(s, deal, target, forced, at, user)
-    close_stay(s, deal, at, move_outcome(source.position, target.position))
+    if stay is not None:
+        end_stay(s, stay, at, move_outcome(source.position, target.position))
     start_stay(s, deal, target.id, at)
     batch.log(s, deal, "move", at, user, from_stage_id=source.id, to_stage_id=target.id, old_value=str(deal.rank),
               reason=clean_text(forced).strip() if forced else None)
-    deal.stage_id, deal.stage_entered_at = target.id, at
-    deal.rank = _top_rank(s, target.id)
+    deal.stage_id, deal.stage_entered_at, deal.rank = target.id, at, rank
     deal.version += 1
     s.add(deal)
-    s.flush()  # the next deal's top rank sees this one
 
 
 # -- won, lost, owner -------------------------------------------------------------------------------------------
@@ -211,11 +217,13 @@ def bulk_close(db: Database, ids: Iterable[int], status: str, *, user: str, reas
 
     def work(s: Session) -> BulkResult:
         deals, batch, outcomes = _deals(s, ids), _Batch(), []
+        stays = open_stays(s, [d.id or 0 for d in deals])
         for deal in deals:
             if deal.status != "open":
                 outcomes.append(_skip(deal, f"is {deal.status} already"))
                 continue
-            close_stay(s, deal, ts, close_outcome(status))
+            if deal.id in stays:
+                end_stay(s, stays[deal.id], ts, close_outcome(status))
             batch.log(s, deal, status, ts, user, from_stage_id=deal.stage_id, reason=why or None)
             deal.status, deal.closed_at, deal.lost_reason = status, ts, why
             deal.version += 1

@@ -43,6 +43,7 @@ class BoardHeader(Widget):
         self.readonly = False
         self.lanes = ""
         self.busy = ""
+        self.marked = 0  # cards marked for a bulk action (ui/board/marks.py)
 
     def update(self, **fields: object) -> None:
         for key, value in fields.items():
@@ -64,6 +65,9 @@ class BoardHeader(Widget):
             left.append("  ")
             shown = f" ({self.shown} shown)" if self.shown is not None else ""
             left.append(f" filter: {display(self.filter_text)}{shown} ", style("header--filter"))
+        if self.marked:
+            left.append("  ")
+            left.append(f" {self.marked} marked · esc clears ", style("header--filter"))
         if self.busy:
             left.append(f"  {self.busy}", style("header--busy"))
         right = Text(no_wrap=True)

@@ -49,6 +49,14 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
                 tooltip="Mark the focused deal lost (asks for a reason)"),
         Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
     ]),
+    ("Marks and bulk actions", [
+        Binding("space", "mark", "mark", key_display="space", show=False, id="board.mark",
+                tooltip="Mark or unmark the card (L H w x O act on all marked)"),
+        Binding("asterisk", "mark_column", "mark column", key_display="*", show=False, id="board.mark_column",
+                tooltip="Mark every card shown in the column (again: unmark)"),
+        Binding("O", "owner", "owner", show=False, id="board.owner",
+                tooltip="Change owner of the marked deals (or this one)"),
+    ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
                 tooltip="Filter: words, owner:NAME, type:NAME"),
@@ -64,7 +72,7 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
     ("App", [
         Binding("question_mark", "help", "help", key_display="?", id="board.help", tooltip="This help"),
         Binding("escape", "close", "back", key_display="esc", id="board.close",
-                tooltip="Close the open panel or filter"),
+                tooltip="Clear the marks, close the open panel or filter"),
         Binding("q", "quit", "quit", id="board.quit", tooltip="Quit"),
     ]),
 ]
@@ -73,7 +81,7 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
 def key_label(binding: Binding) -> str:
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
              "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
-             "escape": "esc", "enter": "enter", "pageup": "PgUp", "pagedown": "PgDn"}
+             "escape": "esc", "enter": "enter", "asterisk": "*", "pageup": "PgUp", "pagedown": "PgDn"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
 
 

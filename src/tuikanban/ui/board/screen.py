@@ -23,10 +23,10 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
-from tuikanban.ui.board.base import BoardBase
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
+from tuikanban.ui.board.marks import BoardMarks
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
 
-class BoardScreen(BoardBase):
+class BoardScreen(BoardMarks):
     """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
@@ -46,7 +46,7 @@ class BoardScreen(BoardBase):
     # Keys that act on the board's focused card: off while the aging panel has the focus (its own row is another
     # deal, and up/down belong to its list).
     CARD_ACTIONS = frozenset({"column", "card", "page", "edge", "move", "reorder", "won", "lost", "edit_deal",
-                              "open_deal"})
+                              "open_deal", "mark", "mark_column", "owner"})
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -73,7 +73,7 @@ class BoardScreen(BoardBase):
 
     # -- moving deals ------------------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
-        if self.model is None or self._refuse_readonly():
+        if self.model is None or self.bulk_step(delta) or self._refuse_readonly():
             return
         card = self._focused()
         if card is None:
@@ -218,6 +218,8 @@ class BoardScreen(BoardBase):
                                                     deal_id=card.id), self._deal_saved)
 
     def action_won(self) -> None:
+        if self.bulk_close("won"):
+            return
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
@@ -226,7 +228,7 @@ class BoardScreen(BoardBase):
         self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
 
     def action_lost(self) -> None:
-        if self._refuse_readonly() or self.model is None:
+        if self.bulk_close("lost") or self._refuse_readonly() or self.model is None:
             return
         card = self._focused()
         if card is None:
@@ -291,6 +293,8 @@ class BoardScreen(BoardBase):
     def action_close(self) -> None:
         if self.query_one("#filter-bar").display:
             self._close_filter(clear=True)
+        elif self.clear_marks():
+            pass
         elif self.aging_panel is not None:
             self.action_aging()
         elif self.state.filter.active:

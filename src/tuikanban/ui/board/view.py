@@ -83,6 +83,7 @@ class BoardView(Widget, can_focus=True):
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
+        self.marked: frozenset[int] = frozenset()  # deals marked for a bulk action
         self._want_index = 0  # the slot to land on when the focused cell is empty
         self.col_start = 0
         self.vscroll = 0
@@ -554,7 +555,7 @@ class BoardView(Widget, can_focus=True):
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
                 parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
                                        focused=card.id == self.focus_deal, level=level, show_type=show_type,
-                                       marks=marks))
+                                       marks=marks, marked=card.id in self.marked))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
                 # the filter hides every card of this column: say so (not "empty · n adds a deal")
                 parts.append(empty_line(line - 1, w, styles, focused=focused_cell and self.focus_deal is None,
