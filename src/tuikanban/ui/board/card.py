@@ -63,9 +63,9 @@ def close_text(card: BoardCard, now: datetime) -> str:
 
 def card_line(
     card: BoardCard,
+    *,
     line: int,
     width: int,
-    *,
     now: datetime,
     styles: dict[str, Style],
     focused: bool,
@@ -111,6 +111,38 @@ def card_line(
     left, right = two_sided(f"@{owner}" if owner else "unassigned", extra, inner)
     return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
             Segment(right, styles["card-muted" + suffix]), Segment(" ", base)]
+
+
+def compact_line(card: BoardCard, *, width: int, now: datetime, styles: dict[str, Style], focused: bool,
+                 level: str | None, marks: str = "", marked: bool = False) -> list[Segment]:
+    """A card as one line (compact density): title, then value, risk marks and days in stage on the right (the
+    marks are dropped before the title gets shorter than MIN_TITLE)."""
+    suffix = "-focus" if focused else ""
+    base = styles["card" + suffix]
+    edge = Segment("▌" if focused else " ", styles["edge" + suffix])
+    inner = width - 3
+    if inner <= 0:
+        return [Segment(" " * max(0, width), base)]
+    lead = Segment(MARKED if marked else " ", styles["title" + suffix] if marked else base)
+    value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
+    badge = days_badge(days_in_stage(card, now))
+    if marks and cell_len(f"{value} {marks} {badge}") + 1 + MIN_TITLE > inner:
+        marks = ""
+    parts = [(text, style) for text, style in ((value, styles["value" + suffix]), (marks, styles["signal" + suffix]),
+                                               (badge, styles[f"days-{level or 'ok'}{suffix}"])) if text]
+    left, right = two_sided(display(card.title), " ".join(text for text, _style in parts), inner)
+    out = [edge, lead, Segment(left, styles["title" + suffix])]
+    room = cell_len(right)
+    for text, style in parts:
+        if room <= 0:
+            break
+        piece = text[:room]
+        out.append(Segment(piece, style))
+        room -= cell_len(piece)
+        if room > 0:
+            out.append(Segment(" ", base))
+            room -= 1
+    return [*out, Segment(" ", base)]
 
 
 EMPTY_LABEL = "empty · n adds a deal"

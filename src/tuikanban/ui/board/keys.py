@@ -68,6 +68,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",
                 tooltip="Pipeline settings: stages, limits, types"),
         Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+        Binding("d", "density", "density", show=False, id="board.density",
+                tooltip="Compact cards (one line each) on/off, remembered"),
     ]),
     ("App", [
         Binding("question_mark", "help", "help", key_display="?", id="board.help", tooltip="This help"),

@@ -23,6 +23,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.density import remembered_compact
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
@@ -52,7 +53,9 @@ class BoardScreen(BoardMarks):
     def compose(self) -> ComposeResult:
         yield BoardHeader(id="header")
         with Horizontal(id="body"):
-            yield BoardView(id="board")
+            view = BoardView(id="board")
+            view.compact = remembered_compact(self.session.user)
+            yield view
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
             yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
@@ -309,6 +312,14 @@ class BoardScreen(BoardMarks):
                       "settings (,).", timeout=5)
             return
         self.state = self.state.with_lanes(not self.state.lanes_on)
+
+    def action_density(self) -> None:
+        from tuikanban.ui.board import density
+
+        view = self.view
+        view.compact = not view.compact
+        view.model_changed()  # the focused card stays on screen
+        self._write(partial(density.remember_job, self.session.user, view.compact), "density")
 
     def action_aging(self) -> None:
         if self.aging_panel is not None:
