@@ -44,6 +44,7 @@ class BoardHeader(Widget):
         self.lanes = ""
         self.busy = ""
         self.marked = 0  # cards marked for a bulk action (ui/board/marks.py)
+        self.sort = "rank"  # the order within columns (ui/board/sorting.py)
 
     def update(self, **fields: object) -> None:
         for key, value in fields.items():
@@ -61,6 +62,8 @@ class BoardHeader(Widget):
             left.append(totals, style("header--totals"))
             if self.lanes:
                 left.append(f" · {self.lanes}", style("header--totals"))
+            if self.sort and self.sort != "rank":
+                left.append(f" · sorted by {self.sort}", style("header--totals"))
         if self.filter_text:
             left.append("  ")
             shown = f" ({self.shown} shown)" if self.shown is not None else ""

@@ -68,6 +68,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",
                 tooltip="Pipeline settings: stages, limits, types"),
         Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+        Binding("o", "sort", "sort", show=False, id="board.sort",
+                tooltip="Sort within columns: rank, value, close date, days in stage"),
         Binding("d", "density", "density", show=False, id="board.density",
                 tooltip="Compact cards (one line each) on/off, remembered"),
     ]),

@@ -18,6 +18,7 @@ from textual.message import Message
 from tuikanban.domain.bulk import BulkResult
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
 from tuikanban.domain.text import display
+from tuikanban.ui.board import sorting
 from tuikanban.ui.board.base import BoardBase
 from tuikanban.ui.board.gateway import BoardGateway
 
@@ -94,7 +95,7 @@ class BoardMarks(BoardBase):
 
     def _update_header(self) -> None:
         super()._update_header()
-        self.header.update(marked=len(self._marked_ids()))
+        self.header.update(marked=len(self._marked_ids()), sort=sorting.LABELS.get(self.state.sort, ""))
 
     def action_mark(self) -> None:
         card = self._focused()

@@ -23,6 +23,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
+from tuikanban.ui.board import sorting
 from tuikanban.ui.board.density import remembered_compact
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
@@ -147,6 +148,10 @@ class BoardScreen(BoardMarks):
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():
+            return
+        if self.state.sort != sorting.RANK:
+            self._say(f"The cards are sorted by {sorting.LABELS[self.state.sort]}; reordering works in rank order "
+                      "(press o until the header says rank).", severity="warning", timeout=5)
             return
         card = self._focused()
         if card is not None:
@@ -312,6 +317,12 @@ class BoardScreen(BoardMarks):
                       "settings (,).", timeout=5)
             return
         self.state = self.state.with_lanes(not self.state.lanes_on)
+
+    def action_sort(self) -> None:
+        sort = sorting.next_sort(self.state.sort)
+        self.state = self.state.with_sort(sort)
+        self._say(f"Cards sorted by {sorting.LABELS[sort]}" + (" (the manual order)." if sort == sorting.RANK
+                                                                 else "."), timeout=2)
 
     def action_density(self) -> None:
         from tuikanban.ui.board import density
