@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tuikanban.domain import wip
+
 
 @dataclass(frozen=True)
 class DealOutcome:
@@ -53,7 +55,9 @@ def admits_batch(count: int, entering: int, limit: int | None) -> bool:
 
 def batch_refusal(stage: str, count: int, limit: int, entering: int, owner: str | None = None) -> str:
     """The one sentence refusing a batch that does not fit, e.g. `Proposal has room for 2 more deals (3/5);
-    moving 20 at once is refused as a whole`."""
+    moving 20 at once is refused as a whole`; for one deal, the sentence of a single move."""
+    if entering == 1:
+        return wip.refusal(stage, count, limit, owner)
     room = max(0, limit - count)
     whose = f" for {owner}" if owner is not None else ""
     return (f"{stage} has room for {room} more deal{'s' if room != 1 else ''}{whose} ({count}/{limit}); moving "

@@ -54,8 +54,14 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
                 tooltip="Mark or unmark the card (L H w x O act on all marked)"),
         Binding("asterisk", "mark_column", "mark column", key_display="*", show=False, id="board.mark_column",
                 tooltip="Mark every card shown in the column (again: unmark)"),
+        Binding("greater_than_sign", "move_to", "move to", key_display=">", show=False, id="board.move_to",
+                tooltip="Move to stage...: pick a stage by name (the marked deals, or this one)"),
         Binding("O", "owner", "owner", show=False, id="board.owner",
                 tooltip="Change owner of the marked deals (or this one)"),
+    ]),
+    ("Find", [
+        Binding("g,ctrl+f", "jump", "jump", key_display="g", show=False, id="board.jump",
+                tooltip="Jump to a deal: title, company or id, in every pipeline"),
     ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
@@ -85,7 +91,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
 def key_label(binding: Binding) -> str:
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
              "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
-             "escape": "esc", "enter": "enter", "asterisk": "*", "pageup": "PgUp", "pagedown": "PgDn"}
+             "escape": "esc", "enter": "enter", "asterisk": "*", "greater_than_sign": ">", "pageup": "PgUp",
+             "pagedown": "PgDn"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
 
 

@@ -25,16 +25,18 @@ from tuikanban.ui.board.gateway import BoardGateway
 
 @dataclass(frozen=True)
 class BulkAction:
-    """A bulk action as plain data: `step` (by `delta`), `won`, `lost` (for reason `arg`) or `owner` (to `arg`)."""
+    """A bulk action as plain data: `step` (by `delta`), `move` (to `stage_id`), `won`, `lost` (for reason `arg`)
+    or `owner` (to `arg`)."""
 
     kind: str
     ids: tuple[int, ...]
     delta: int = 0
     arg: str = ""
+    stage_id: int = 0
 
     def what(self) -> str:
         n = f"{len(self.ids)} deal{'s' if len(self.ids) != 1 else ''}"
-        return {"step": f"moving {n}", "won": f"marking {n} won", "lost": f"marking {n} lost",
+        return {"step": f"moving {n}", "move": f"moving {n}", "won": f"marking {n} won", "lost": f"marking {n} lost",
                 "owner": f"giving {n} to {self.arg}"}[self.kind]
 
 
@@ -67,6 +69,8 @@ def bulk_job(gateway: BoardGateway, action: BulkAction, reason: str | None) -> B
     try:
         if action.kind == "step":
             result = bulk.bulk_step(db, ids, action.delta, user=user, force_reason=reason)
+        elif action.kind == "move":
+            result = bulk.bulk_move(db, ids, action.stage_id, user=user, force_reason=reason)
         elif action.kind == "owner":
             result = bulk.bulk_owner(db, ids, action.arg, user=user, force_reason=reason)
         else:

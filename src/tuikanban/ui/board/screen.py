@@ -28,8 +28,8 @@ from tuikanban.ui.board.density import remembered_compact
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
-from tuikanban.ui.board.marks import BoardMarks
 from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
 
-class BoardScreen(BoardMarks):
+class BoardScreen(BoardPickers):
     """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
@@ -48,7 +48,7 @@ class BoardScreen(BoardMarks):
     # Keys that act on the board's focused card: off while the aging panel has the focus (its own row is another
     # deal, and up/down belong to its list).
     CARD_ACTIONS = frozenset({"column", "card", "page", "edge", "move", "reorder", "won", "lost", "edit_deal",
-                              "open_deal", "mark", "mark_column", "owner"})
+                              "open_deal", "mark", "mark_column", "owner", "move_to"})
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
