@@ -3,6 +3,8 @@ command palette its commands and the `?` help its rows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.binding import Binding
 from textual.content import Content
 
@@ -88,23 +90,25 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
 ]
 
 
-def key_label(binding: Binding) -> str:
+def key_label(binding: Binding, keymap: Mapping[str, str] | None = None) -> str:
+    """The binding's keys for people (its keymap keys when the user remapped it)."""
+    keys = (keymap or {}).get(binding.id or "", binding.key)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
              "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
              "escape": "esc", "enter": "enter", "asterisk": "*", "greater_than_sign": ">", "pageup": "PgUp",
              "pagedown": "PgDn"}
-    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+    return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
 HelpRow = tuple[str | Content, str]
 
 
-def help_sections() -> list[tuple[str, list[HelpRow]]]:
+def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, list[HelpRow]]]:
     """The `?` help: every board binding by section, the aging panel's keys, then what the colours and marks on the
     board mean (the badges and marks drawn in their theme colours)."""
     sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
-        rows: list[HelpRow] = [(key_label(b), b.tooltip or b.description) for b in bindings]
+        rows: list[HelpRow] = [(key_label(b, keymap), b.tooltip or b.description) for b in bindings]
         if title == "App":
             rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
         sections.append((title, rows))

@@ -406,9 +406,11 @@ class BoardScreen(BoardPickers):
         self.reload()
 
     def action_help(self) -> None:
+        from tuikanban.ui.app import TuikanbanApp
         from tuikanban.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(help_sections()))
+        keymap = self.app.board_keymap.keys if isinstance(self.app, TuikanbanApp) else None
+        self.app.push_screen(HelpScreen(help_sections(keymap)))
 
     def action_quit(self) -> None:
         self.app.exit()
