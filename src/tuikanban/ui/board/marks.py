@@ -193,7 +193,8 @@ class BoardMarks(BoardBase):
         result = message.result
         if message.action.kind in ("won", "lost"):  # closed deals leave the board; moved ones stay marked (L L)
             self._set_marks(self.marks - {o.deal_id for o in result.done})
-        self._say(result.summary() + (" Press u to undo them all." if result.done else ""),
+        undo = " Press u to undo them all." if len(result.done) > 1 else " Press u to undo." if result.done else ""
+        self._say(result.summary() + undo,
                   severity="warning" if result.skipped else "information", timeout=8)
         self.reload()
 

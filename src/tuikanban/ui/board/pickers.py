@@ -27,9 +27,9 @@ def deals_job(gateway: BoardGateway) -> Candidates:
 
     items = []
     for ref in deal_refs(gateway.open()):
-        where = f"{ref.pipeline} / {ref.stage}" + ("" if ref.status == "open" else f" ({ref.status})")
-        company = f" · {ref.company}" if ref.company else ""
-        items.append(Candidate(ref.id, f"#{ref.id}  {display(ref.title)}{display(company)} · {display(where)}",
+        parts = [display(ref.title), display(ref.company), f"{display(ref.pipeline)} / {display(ref.stage)}"
+                 + ("" if ref.status == "open" else f" ({ref.status})")]
+        items.append(Candidate(ref.id, f"#{ref.id}  " + " · ".join(p for p in parts if p),
                                f"{ref.title} {ref.company} {ref.id}"))
     return Candidates(items)
 

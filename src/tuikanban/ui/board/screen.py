@@ -151,7 +151,7 @@ class BoardScreen(BoardPickers):
             return
         if self.state.sort != sorting.RANK:
             self._say(f"The cards are sorted by {sorting.LABELS[self.state.sort]}; reordering works in rank order "
-                      "(press o until the header says rank).", severity="warning", timeout=5)
+                      "(press o until the header no longer says sorted by).", severity="warning", timeout=5)
             return
         card = self._focused()
         if card is not None:
