@@ -3,16 +3,21 @@ deal's result, and undo of the whole batch as one action. Clock fixed at 2026-03
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 from sqlmodel import col, select
 
 from tuikanban.domain.bulk import admits_batch, batch_refusal
 from tuikanban.domain.errors import ValidationError, WipLimitError
 from tuikanban.services.bulk import bulk_close, bulk_move, bulk_owner, bulk_step, known_owners
-from tuikanban.services.deals import create_deal, get_deal, move_deal
+from tuikanban.services.deals import create_deal, get_deal, list_deals, move_deal
+from tuikanban.services.io.json_export import write_pipeline_json
+from tuikanban.services.io.json_import import import_pipeline_json, read_json
 from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.services.undo import undo_last
-from tuikanban.store.engine import Database
+from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import Event
 
 
@@ -31,6 +36,7 @@ def stages(db: Database, ids: list[int]) -> list[str]:
 
 
 def test_batch_rule_counts_the_batch_as_a_whole() -> None:
+    assert batch_refusal("Proposal", 5, 5, 1) == "Proposal is at its WIP limit (5/5)"  # one deal: the usual words
     assert admits_batch(3, 2, 5)  # 3 + 2 = 5 fits a limit of 5
     assert not admits_batch(3, 3, 5)  # 3 + 3 = 6 does not
     assert admits_batch(100, 100, None)
@@ -44,6 +50,8 @@ def test_bulk_move_moves_all_in_one_batch_and_undo_takes_back_all(sales: Databas
     assert [o.done for o in result.outcomes] == [True] * 4
     assert stages(sales, ids) == ["Proposal"] * 4
     assert result.summary() == "Moved: 4 deals."
+    ranks = [get_deal(sales, i).rank for i in ids]
+    assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == 4  # each lands on top of the one before
     with sales.read() as s:
         moves = s.exec(select(Event).where(Event.kind == "move").order_by(col(Event.id))).all()
     assert [e.ref_id for e in moves] == [None] + [moves[0].id] * 3  # the first event is the batch id
@@ -148,3 +156,17 @@ def test_no_marks_and_mixed_pipelines_are_refused(sales: Database) -> None:
         bulk_move(sales, [mine, other], "Qualified", user="alice")
     with pytest.raises(ValidationError, match="no stage 'Nowhere'"):
         bulk_move(sales, [mine], "Nowhere", user="alice")
+
+
+def test_a_batch_survives_json_export_and_import_and_undoes_as_one_there(sales: Database, tmp_path: Path) -> None:
+    ids = deals(sales, 3)
+    bulk_move(sales, ids, "Qualified", user="alice")
+    buf = io.StringIO()
+    write_pipeline_json(sales, "Sales", buf)
+    copy = open_database(tmp_path / "copy.db")
+    try:
+        import_pipeline_json(copy, read_json(buf.getvalue()))
+        assert undo_last(copy, "Sales", user="alice") == "Undid your bulk move of 3 deals."
+        assert {d.stage_name for d in list_deals(copy, "Sales")} == {"Lead"}
+    finally:
+        copy.close()
