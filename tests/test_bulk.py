@@ -16,7 +16,7 @@ from tuikanban.services.deals import create_deal, get_deal, list_deals, move_dea
 from tuikanban.services.io.json_export import write_pipeline_json
 from tuikanban.services.io.json_import import import_pipeline_json, read_json
 from tuikanban.services.pipelines import create_pipeline, set_stage
-from tuikanban.services.undo import undo_last
+from tuikanban.services.undo import redo_last, undo_last
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import Event
 
@@ -170,3 +170,18 @@ def test_a_batch_survives_json_export_and_import_and_undoes_as_one_there(sales: 
         assert {d.stage_name for d in list_deals(copy, "Sales")} == {"Lead"}
     finally:
         copy.close()
+
+
+def test_redo_after_undoing_a_batch_redoes_the_batch(sales: Database) -> None:
+    ids = deals(sales, 3)
+    single = deals(sales, 1)[0]
+    move_deal(sales, single, "Qualified", user="alice")
+    bulk_close(sales, ids, "won", user="alice")
+    undo_last(sales, "Sales", user="alice")
+    assert {get_deal(sales, i).status for i in ids} == {"open"}
+    assert redo_last(sales, "Sales", user="alice") == "Redid your bulk marking won of 3 deals."
+    assert {get_deal(sales, i).status for i in ids} == {"won"}
+    undo_last(sales, "Sales", user="alice")  # the batch again, as one
+    undo_last(sales, "Sales", user="alice")  # then the single move before it
+    assert get_deal(sales, single).stage_name == "Lead"
+    assert redo_last(sales, "Sales", user="alice") == "Redid the move of 'Deal 0' to Qualified."  # a single redo
