@@ -124,10 +124,10 @@ class BoardMarks(BoardBase):
         return True
 
     def _marked_ids(self) -> list[int]:
-        """The marked deals still on the board (a teammate may have closed some), in board order."""
+        """The marked deals still on the board (a teammate may have closed some), by id."""
         if self.model is None:
             return []
-        return [i for i in self.model.by_id if i in self.marks]
+        return sorted(i for i in self.marks if i in self.model.by_id)
 
     # -- the bulk actions --------------------------------------------------------------------------------------
     def bulk_step(self, delta: int) -> bool:
