@@ -2,6 +2,7 @@
 
     python bench/board_bench.py                      # 10 / 1,000 / 10,000 / 50,000 open deals, 160x45
     python bench/board_bench.py --sizes 10,10000 --runs 5
+    python bench/board_bench.py --sizes 10000 --density compact   # compact cards (`d`)
 
 For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
 runs the real `tuikanban` command under /work/shared/tools/tui_timer.py (or --timer PATH), which renders the
@@ -115,11 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER)
     ap.add_argument("--cols", type=int, default=160)
     ap.add_argument("--rows", type=int, default=45)
+    ap.add_argument("--density", choices=("normal", "compact"), default="normal",
+                    help="card density the board starts with (remembered in the settings file)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     tuikanban = str(Path(sys.executable).with_name("tuikanban"))
-    config = a.dir / "config"  # an empty settings folder: no remembered theme or pipeline
+    config = a.dir / f"config-{a.density}"  # no remembered theme or pipeline; the density asked for
+    (config / "tuikanban").mkdir(parents=True, exist_ok=True)
+    (config / "tuikanban" / "config.toml").write_text(f'[density]\nbench = "{a.density}"\n')
     base_env = {"TUIKANBAN_USER": "bench", "XDG_CONFIG_HOME": str(config)}
 
     bare = a.dir / "bare_app.py"

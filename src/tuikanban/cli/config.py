@@ -40,7 +40,22 @@ def config_show() -> None:
         for db, name in sorted(settings.last_pipeline.items()):
             say("  ", Text(visible(db)), " -> ", Text(visible(name)))
     for key in settings.extra:
-        say("Unknown setting kept as is: ", Text(visible(key)))
+        if key not in ("keymap", "density"):
+            say("Unknown setting kept as is: ", Text(visible(key)))
+    _show_keymap()
+
+
+def _show_keymap() -> None:
+    """The board's binding ids and their keys (remapped ones marked), and a sentence per keymap entry left out."""
+    from tuikanban.ui.board.keymap import default_keys, user_keymap
+
+    keymap = user_keymap()
+    for problem in keymap.problems:
+        err.print(Text(visible(problem)))
+    say("Board keys (remap them in a [keymap] table, for example \"board.lanes\" = \"S\"):")
+    for binding_id, keys in default_keys().items():
+        mine = keymap.keys.get(binding_id)
+        say(f"  {binding_id:22s} {mine or keys}", f"  (default {keys})" if mine else "")
 
 
 @config_app.command("themes")

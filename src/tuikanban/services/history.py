@@ -50,9 +50,20 @@ def close_stay(s: Session, deal: Deal, at: datetime, outcome: Outcome) -> None:
         .order_by(col(Stay.id).desc())
     ).first()
     if stay is not None:
-        stay.left_at = max(at, clock.as_utc(stay.entered_at))
-        stay.outcome = outcome
-        s.add(stay)
+        end_stay(s, stay, at, outcome)
+
+
+def end_stay(s: Session, stay: Stay, at: datetime, outcome: Outcome) -> None:
+    stay.left_at = max(at, clock.as_utc(stay.entered_at))
+    stay.outcome = outcome
+    s.add(stay)
+
+
+def open_stays(s: Session, deal_ids: list[int]) -> dict[int, Stay]:
+    """The current (latest open) stay of each of many deals, in one query (bulk actions)."""
+    rows = s.exec(select(Stay).where(col(Stay.deal_id).in_(deal_ids), Stay.left_at == None)  # noqa: E711
+                  .order_by(col(Stay.id))).all()
+    return {stay.deal_id: stay for stay in rows}  # the latest wins, as close_stay picks it
 
 
 def start_stay(s: Session, deal: Deal, stage_id: int, at: datetime) -> None:

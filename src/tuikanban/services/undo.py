@@ -26,6 +26,8 @@ from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, DealType, Event, Stage, Stay
 
 ACTIONS = ("move", "reorder", "won", "lost", "edit", "deleted", "redo")
+# Actions a bulk action logs as a batch (its events after the first point at the first: services.bulk).
+BATCHED = ("move", "won", "lost", "edit")
 SKIPPED = "undo_skipped"
 # Later changes of a deal (still standing) that make an undo of a stage or status action impossible.
 STATE_CHANGES = ("move", "won", "lost", "reopen", "deleted", "restored", "redo")
@@ -63,6 +65,9 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                      .order_by(col(Event.id).desc())).first()
         if top is None or top.deal_id is None:
             raise ValidationError("There is nothing of yours to undo in this pipeline.")
+        batch = _standing_batch(s, top, user, settled)
+        if batch:
+            return _undo_batch(s, batch, user, force_reason)
         group = _group(s, top)
         deal = get_deal_row(s, top.deal_id)
         kind = base_kind(s, top)
@@ -93,6 +98,9 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                                               col(Event.kind).in_([k for k in ACTIONS if k != "redo"]))).first()
         if newer is not None:  # a new action ends what can be redone, as in any editor
             raise ValidationError("There is nothing of yours to redo: you changed something after your last undo.")
+        members = _batch_of(s, s.get(Event, top.ref_id) if top.ref_id is not None else None)
+        if len(members) > 1:
+            return _redo_batch(s, members, user, force_reason, settled)
         group = _group(s, top)
         deal = get_deal_row(s, top.deal_id)
         kind = base_kind(s, top)
@@ -107,6 +115,81 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                     "skipped, so the next redo reaches your earlier undo.")
 
     return db.write(work)
+
+
+def _standing_batch(s: Session, top: Event, user: str, settled: Any) -> list[Event]:
+    """The user's still-standing events of the bulk action `top` belongs to, newest first: the batch's events
+    (services.bulk: they point at its first event), or the redo events of a batch redone as one. Empty when `top`
+    is a single action."""
+    if top.kind == "redo":
+        undo = s.get(Event, top.ref_id) if top.ref_id is not None else None
+        members = _batch_of(s, s.get(Event, undo.ref_id) if undo is not None and undo.ref_id is not None else None)
+        undos = select(Event.id).where(Event.kind == "undo", col(Event.ref_id).in_(members))
+        q = select(Event).where(Event.kind == "redo", col(Event.ref_id).in_(undos))
+    else:
+        members = _batch_of(s, top)
+        q = select(Event).where(col(Event.id).in_(members))
+    if len(members) < 2:
+        return []
+    return list(s.exec(q.where(Event.user == user, col(Event.id).not_in(settled)).order_by(col(Event.id).desc())))
+
+
+def _undo_batch(s: Session, events: list[Event], user: str, force_reason: str | None) -> str:
+    """Undo every still-standing event of a bulk action (`_standing_batch`), newest first, in this one transaction.
+    A WIP limit refuses the whole batch; a deal that can never be undone is skipped (and said), the others are
+    undone."""
+    at, undone, skipped = when(None), 0, []
+    forced = False
+    for ev in events:
+        assert ev.deal_id is not None
+        deal = get_deal_row(s, ev.deal_id)
+        try:
+            forced = OVERRIDDEN in _undo(s, deal, base_kind(s, ev), [ev], user, at, force_reason) or forced
+            undone += 1
+        except _Never as never:
+            _skip(s, deal, [ev], user, never.why)
+            skipped.append(f"'{deal.title}' ({never.why})")
+    what = _WHAT.get(base_kind(s, events[0]), "action")
+    text = f"Undid your bulk {what} of {undone} deal{'s' if undone != 1 else ''}{OVERRIDDEN if forced else ''}"
+    if skipped:
+        text += f"; {len(skipped)} could not be undone and were skipped: {', '.join(skipped[:3])}"
+        text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return text + "."
+
+
+def _batch_of(s: Session, ev: Event | None) -> list[int]:
+    """The ids of the events of the bulk action `ev` belongs to (just `ev` for a single action; none for None)."""
+    if ev is None or ev.kind not in BATCHED:
+        return []
+    first = ev.ref_id if ev.ref_id is not None else ev.id
+    ids = s.exec(select(Event.id).where(or_(col(Event.id) == first, col(Event.ref_id) == first),
+                                        Event.kind == ev.kind)).all()
+    return [i for i in ids if i is not None]
+
+
+def _redo_batch(s: Session, members: list[int], user: str, force_reason: str | None, settled: Any) -> str:
+    """Redo every undo of a bulk action's events (the latest undo undid the batch as one), newest first."""
+    undos = s.exec(select(Event).where(Event.kind == "undo", Event.user == user, col(Event.ref_id).in_(members),
+                                       col(Event.id).not_in(settled)).order_by(col(Event.id).desc())).all()
+    at, redone, skipped, kind = when(None), 0, [], ""
+    for undo in undos:
+        assert undo.deal_id is not None
+        deal = get_deal_row(s, undo.deal_id)
+        kind = base_kind(s, undo)
+        try:
+            later = _later(s, deal, undo.id or 0, CHANGES, undone_only=False, stack_of=user)
+            if later is not None:
+                raise _Never(_since(later, user))
+            _redo(s, deal, kind, [undo], user, at, force_reason)
+            redone += 1
+        except _Never as never:
+            _skip(s, deal, [undo], user, never.why)
+            skipped.append(f"'{deal.title}' ({never.why})")
+    text = f"Redid your bulk {_WHAT.get(kind, kind)} of {redone} deal{'s' if redone != 1 else ''}"
+    if skipped:
+        text += f"; {len(skipped)} could not be redone and were skipped: {', '.join(skipped[:3])}"
+        text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return text + "."
 
 
 # -- the stack ------------------------------------------------------------------------------------------------
@@ -360,8 +443,11 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+OVERRIDDEN = " (WIP limit overridden)"
+
+
 def _forced(reason: str | None) -> str:
-    return " (WIP limit overridden)" if reason else ""
+    return OVERRIDDEN if reason else ""
 
 
 # -- redo -----------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from textual.theme import Theme
 from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.keymap import user_keymap
 from tuikanban.ui.board.keys import BINDING_SECTIONS, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
@@ -94,10 +95,12 @@ class TuikanbanApp(App[None]):
         readonly = db.readonly if db is not None else not fastread.writable(Path(path))
         session = BoardSession(Path(path), user, db, readonly)
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
+        self.board_keymap = user_keymap()  # the [keymap] table of the settings file, checked
 
     def on_mount(self) -> None:
-        for problem in self.theme_problems:
+        for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
+        self.set_keymap(self.board_keymap.keys)
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
         # itself (--theme, the remembered one) was set before this and is not written back
         self.theme_changed_signal.subscribe(self, self._remember_theme)
@@ -132,5 +135,5 @@ class TuikanbanApp(App[None]):
                     if b.action in seen or b.action in ("quit",) or not b.show:
                         continue
                     seen.add(b.action)
-                    yield SystemCommand(b.tooltip or b.description, f"Key: {key_label(b)}",
+                    yield SystemCommand(b.tooltip or b.description, f"Key: {key_label(b, self.board_keymap.keys)}",
                                         partial(screen.run_action, b.action))

@@ -10,6 +10,7 @@ from pathlib import Path
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.store import fastread
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.density import remembered_compact
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardState
 
@@ -56,7 +57,8 @@ def run_board(*, db_path: Path | None, user: str, theme: str | None, pipeline: s
     gateway = BoardGateway(path=path, user=user, db=db, con=con, owns_db=True)
     try:
         # The first screen, read before the app starts: only as many cards per cell as the terminal can show.
-        window = max(8, shutil.get_terminal_size((160, 45)).lines // 4 + 2)
+        lines = shutil.get_terminal_size((160, 45)).lines
+        window = max(8, (lines if remembered_compact(user) else lines // 4) + 2)  # compact: a line per card
         initial = gateway.load(pipeline, BoardState(), window=window)
         app = TuikanbanApp(db, user, pipeline, theme, db_path=path, gateway=gateway, initial=initial)
     except TuikanbanError:

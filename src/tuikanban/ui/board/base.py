@@ -200,7 +200,7 @@ class BoardBase(Screen[None]):
             if self.session.db is not None:
                 self._offer_first_run()
             return
-        model.show(self.state.filter, self.state.lanes_on)
+        model.show(self.state.filter, self.state.lanes_on, self.state.sort)
         previous = self.pipeline_id
         self.model = model
         if previous != model.data.pipeline.id:
@@ -221,7 +221,7 @@ class BoardBase(Screen[None]):
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
-        if self.model is not None and self.model.show(new.filter, new.lanes_on):
+        if self.model is not None and self.model.show(new.filter, new.lanes_on, new.sort):
             if old.lanes_on != new.lanes_on:
                 self.view.vscroll = 0
             self.view.model_changed()

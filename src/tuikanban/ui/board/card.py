@@ -18,6 +18,7 @@ from tuikanban.store.fastread import BoardCard
 
 CARD_LINES = 3  # content lines of a card
 CARD_H = CARD_LINES + 1  # plus the spacer line above it
+MARKED = "✓"  # drawn before the title of a card marked for a bulk action
 MIN_TITLE = 6  # cells of title kept before risk marks are dropped from a narrow card
 
 
@@ -62,20 +63,22 @@ def close_text(card: BoardCard, now: datetime) -> str:
 
 def card_line(
     card: BoardCard,
+    *,
     line: int,
     width: int,
-    *,
     now: datetime,
     styles: dict[str, Style],
     focused: bool,
     level: str | None,
     show_type: bool,
     marks: str = "",
+    marked: bool = False,
 ) -> list[Segment]:
     """One content line (0, 1 or 2) of a card `width` cells wide.
 
     `styles` holds full styles (background included) for: card, edge, title, card-muted, value, signal, days-ok,
-    days-aging, days-stalled (each also as `NAME-focus`). `level` is the deal's aging level (ok, aging, stalled) or
+    days-aging, days-stalled (each also as `NAME-focus`). A `marked` card (for a bulk action) has a tick before its
+    title. `level` is the deal's aging level (ok, aging, stalled) or
     None while it is not known; `marks` are its risk signals' marks (domain.aging.signal_marks), drawn before the
     days-in-stage badge on the first line (left out when the card is too narrow for them and some title).
     """
@@ -86,16 +89,17 @@ def card_line(
     if inner <= 0:
         return [Segment(" " * max(0, width), base)]
     if line == 0:
+        lead = Segment(MARKED if marked else " ", styles["title" + suffix] if marked else base)
         badge = days_badge(days_in_stage(card, now))
         badge_style = styles[f"days-{level or 'ok'}{suffix}"]
         title_style = styles["title" + suffix]
         tail = f"{marks} {badge}" if marks else badge
         if marks and cell_len(tail) + MIN_TITLE <= inner:
             left, _right = two_sided(display(card.title), tail, inner)
-            return [edge, Segment(" ", base), Segment(left, title_style), Segment(marks, styles["signal" + suffix]),
+            return [edge, lead, Segment(left, title_style), Segment(marks, styles["signal" + suffix]),
                     Segment(" ", base), Segment(badge, badge_style), Segment(" ", base)]
         left, right = two_sided(display(card.title), badge, inner)
-        return [edge, Segment(" ", base), Segment(left, title_style), Segment(right, badge_style),
+        return [edge, lead, Segment(left, title_style), Segment(right, badge_style),
                 Segment(" ", base)]
     if line == 1:
         value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
@@ -107,6 +111,38 @@ def card_line(
     left, right = two_sided(f"@{owner}" if owner else "unassigned", extra, inner)
     return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
             Segment(right, styles["card-muted" + suffix]), Segment(" ", base)]
+
+
+def compact_line(card: BoardCard, *, width: int, now: datetime, styles: dict[str, Style], focused: bool,
+                 level: str | None, marks: str = "", marked: bool = False) -> list[Segment]:
+    """A card as one line (compact density): title, then value, risk marks and days in stage on the right (the
+    marks are dropped before the title gets shorter than MIN_TITLE)."""
+    suffix = "-focus" if focused else ""
+    base = styles["card" + suffix]
+    edge = Segment("▌" if focused else " ", styles["edge" + suffix])
+    inner = width - 3
+    if inner <= 0:
+        return [Segment(" " * max(0, width), base)]
+    lead = Segment(MARKED if marked else " ", styles["title" + suffix] if marked else base)
+    value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
+    badge = days_badge(days_in_stage(card, now))
+    if marks and cell_len(f"{value} {marks} {badge}") + 1 + MIN_TITLE > inner:
+        marks = ""
+    parts = [(text, style) for text, style in ((value, styles["value" + suffix]), (marks, styles["signal" + suffix]),
+                                               (badge, styles[f"days-{level or 'ok'}{suffix}"])) if text]
+    left, right = two_sided(display(card.title), " ".join(text for text, _style in parts), inner)
+    out = [edge, lead, Segment(left, styles["title" + suffix])]
+    room = cell_len(right)
+    for text, style in parts:
+        if room <= 0:
+            break
+        piece = text[:room]
+        out.append(Segment(piece, style))
+        room -= cell_len(piece)
+        if room > 0:
+            out.append(Segment(" ", base))
+            room -= 1
+    return [*out, Segment(" ", base)]
 
 
 EMPTY_LABEL = "empty · n adds a deal"

@@ -90,7 +90,8 @@ class BoardGateway:
             self.pipeline_id = None
             return Loaded(read, None)
         self.pipeline_id = read.board.pipeline.id
-        return Loaded(read, BoardModel(read.board, lanes_on=state.lanes_on, filter=state.filter))
+        return Loaded(read, BoardModel(read.board, lanes_on=state.lanes_on, filter=state.filter,
+                                       sort=state.sort))
 
     def check(self) -> bool:
         """Whether something the board shows changed since it was read (other than our own writes)."""

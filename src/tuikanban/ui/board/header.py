@@ -44,6 +44,8 @@ class BoardHeader(Widget):
         self.lanes = ""
         self.other_currencies = ""  # "2 deals in EUR not included": their values are not in the total
         self.busy = ""
+        self.marked = 0  # cards marked for a bulk action (ui/board/marks.py)
+        self.sort = "rank"  # the order within columns (ui/board/sorting.py)
 
     def update(self, **fields: object) -> None:
         for key, value in fields.items():
@@ -63,10 +65,15 @@ class BoardHeader(Widget):
                 left.append(f" ({self.other_currencies})", style("header--totals"))
             if self.lanes:
                 left.append(f" · {self.lanes}", style("header--totals"))
+            if self.sort and self.sort != "rank":
+                left.append(f" · sorted by {self.sort}", style("header--totals"))
         if self.filter_text:
             left.append("  ")
             shown = f" ({self.shown} shown)" if self.shown is not None else ""
             left.append(f" filter: {display(self.filter_text)}{shown} ", style("header--filter"))
+        if self.marked:
+            left.append("  ")
+            left.append(f" {self.marked} marked · esc clears ", style("header--filter"))
         if self.busy:
             left.append(f"  {self.busy}", style("header--busy"))
         right = Text(no_wrap=True)

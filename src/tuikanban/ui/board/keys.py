@@ -3,6 +3,8 @@ command palette its commands and the `?` help its rows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.binding import Binding
 from textual.content import Content
 
@@ -49,6 +51,20 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
                 tooltip="Mark the focused deal lost (asks for a reason)"),
         Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
     ]),
+    ("Marks and bulk actions", [
+        Binding("space", "mark", "mark", key_display="space", show=False, id="board.mark",
+                tooltip="Mark or unmark the card (L H w x O act on all marked)"),
+        Binding("asterisk", "mark_column", "mark column", key_display="*", show=False, id="board.mark_column",
+                tooltip="Mark every card shown in the column (again: unmark)"),
+        Binding("greater_than_sign", "move_to", "move to", key_display=">", show=False, id="board.move_to",
+                tooltip="Move to stage: pick it by name (marked deals or this one)"),
+        Binding("O", "owner", "owner", show=False, id="board.owner",
+                tooltip="Change owner of the marked deals (or this one)"),
+    ]),
+    ("Find", [
+        Binding("g,ctrl+f", "jump", "jump", key_display="g", show=False, id="board.jump",
+                tooltip="Jump to a deal: title, company or id, in every pipeline"),
+    ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
                 tooltip="Filter: words, owner:NAME, type:NAME"),
@@ -60,32 +76,39 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",
                 tooltip="Pipeline settings: stages, limits, types"),
         Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+        Binding("o", "sort", "sort", show=False, id="board.sort",
+                tooltip="Sort columns by rank, value, close date or days in stage"),
+        Binding("d", "density", "density", show=False, id="board.density",
+                tooltip="Compact cards (one line each) on/off, remembered"),
     ]),
     ("App", [
         Binding("question_mark", "help", "help", key_display="?", id="board.help", tooltip="This help"),
         Binding("escape", "close", "back", key_display="esc", id="board.close",
-                tooltip="Close the open panel or filter"),
+                tooltip="Clear the marks, close the open panel or filter"),
         Binding("q", "quit", "quit", id="board.quit", tooltip="Quit"),
     ]),
 ]
 
 
-def key_label(binding: Binding) -> str:
+def key_label(binding: Binding, keymap: Mapping[str, str] | None = None) -> str:
+    """The binding's keys for people (its keymap keys when the user remapped it)."""
+    keys = (keymap or {}).get(binding.id or "", binding.key)
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
              "shift+up": "⇧↑", "shift+down": "⇧↓", "slash": "/", "comma": ",", "question_mark": "?",
-             "escape": "esc", "enter": "enter", "pageup": "PgUp", "pagedown": "PgDn"}
-    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+             "escape": "esc", "enter": "enter", "asterisk": "*", "greater_than_sign": ">", "pageup": "PgUp",
+             "pagedown": "PgDn"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
 HelpRow = tuple[str | Content, str]
 
 
-def help_sections() -> list[tuple[str, list[HelpRow]]]:
+def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, list[HelpRow]]]:
     """The `?` help: every board binding by section, the aging panel's keys, then what the colours and marks on the
     board mean (the badges and marks drawn in their theme colours)."""
     sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
-        rows: list[HelpRow] = [(key_label(b), b.tooltip or b.description) for b in bindings]
+        rows: list[HelpRow] = [(key_label(b, keymap), b.tooltip or b.description) for b in bindings]
         if title == "App":
             rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
         sections.append((title, rows))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from tuikanban.domain.filters import DealFilter
 from tuikanban.domain.models import DealTypeInfo, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardSnapshot
+from tuikanban.ui.board.sorting import KEYS as SORT_KEYS
+from tuikanban.ui.board.sorting import RANK, SortKey
 
 ALL = 0  # the one lane when swimlanes are off
 NO_TYPE = -1  # the lane of deals without a deal type (when lanes are on)
@@ -42,6 +44,7 @@ class BoardModel:
     data: BoardSnapshot
     lanes_on: bool = True
     filter: DealFilter = field(default_factory=DealFilter)
+    sort: str = RANK  # the order of the cards within a cell (ui/board/sorting.py); stage_cards keep rank order
     # derived
     stages: list[StageInfo] = field(init=False)
     lanes: list[Lane] = field(init=False)
@@ -100,11 +103,18 @@ class BoardModel:
         if not self.lanes_shown and flt is None:
             for sid, cards in self.stage_cards.items():
                 cells[(ALL, sid)] = list(cards)
-            return
-        for sid, cards in self.stage_cards.items():
-            for card in cards:
-                if flt is None or _matches(flt, card):
-                    cells[(self.lane_key(card), sid)].append(card)
+        else:
+            for sid, cards in self.stage_cards.items():
+                for card in cards:
+                    if flt is None or _matches(flt, card):
+                        cells[(self.lane_key(card), sid)].append(card)
+        if self.sort != RANK:
+            for cell in cells.values():
+                cell.sort(key=self._key)
+
+    @property
+    def _key(self) -> SortKey:
+        return SORT_KEYS.get(self.sort, _order)
 
     def cell(self, lane_index: int, col: int) -> list[BoardCard]:
         return self.cells[(self.lanes[lane_index].key, self.stages[col].id)]
@@ -233,7 +243,7 @@ class BoardModel:
             self.rebuild()
             return True
         if self._shown(card):
-            insort(self.cells[key], card, key=_order)
+            insort(self.cells[key], card, key=self._key)
         return True
 
     def upsert(self, card: BoardCard) -> None:
@@ -269,12 +279,15 @@ class BoardModel:
             key = (self.lane_key(c), stage_id)
             if key in self.cells and self._shown(c):
                 self.cells[key].append(c)
+        if self.sort != RANK:
+            for lane in self.lanes:
+                self.cells[(lane.key, stage_id)].sort(key=self._key)
 
-    def show(self, flt: DealFilter, lanes_on: bool) -> bool:
-        """Show the cards under `flt`, in swimlanes or not (the board's state, handed down). True if that
-        changed anything."""
-        if flt == self.filter and lanes_on == self.lanes_on:
+    def show(self, flt: DealFilter, lanes_on: bool, sort: str = RANK) -> bool:
+        """Show the cards under `flt`, in swimlanes or not, in `sort` order (the board's state, handed down). True
+        if that changed anything."""
+        if flt == self.filter and lanes_on == self.lanes_on and sort == self.sort:
             return False
-        self.filter, self.lanes_on = flt, lanes_on
+        self.filter, self.lanes_on, self.sort = flt, lanes_on, sort
         self.rebuild()
         return True

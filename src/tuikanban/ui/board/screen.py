@@ -23,11 +23,13 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
-from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.board import sorting
+from tuikanban.ui.board.density import remembered_compact
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
 
-class BoardScreen(BoardBase):
+class BoardScreen(BoardPickers):
     """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
@@ -46,13 +48,15 @@ class BoardScreen(BoardBase):
     # Keys that act on the board's focused card: off while the aging panel has the focus (its own row is another
     # deal, and up/down belong to its list).
     CARD_ACTIONS = frozenset({"column", "card", "page", "edge", "move", "reorder", "won", "lost", "edit_deal",
-                              "open_deal"})
+                              "open_deal", "mark", "mark_column", "owner", "move_to"})
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield BoardHeader(id="header")
         with Horizontal(id="body"):
-            yield BoardView(id="board")
+            view = BoardView(id="board")
+            view.compact = remembered_compact(self.session.user)
+            yield view
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
             yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
@@ -73,7 +77,7 @@ class BoardScreen(BoardBase):
 
     # -- moving deals ------------------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
-        if self.model is None or self._refuse_readonly():
+        if self.model is None or self.bulk_step(delta) or self._refuse_readonly():
             return
         card = self._focused()
         if card is None:
@@ -144,6 +148,10 @@ class BoardScreen(BoardBase):
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():
+            return
+        if self.state.sort != sorting.RANK:
+            self._say(f"The cards are sorted by {sorting.LABELS[self.state.sort]}; reordering works in rank order "
+                      "(press o until the header no longer says sorted by).", severity="warning", timeout=5)
             return
         card = self._focused()
         if card is not None:
@@ -218,6 +226,8 @@ class BoardScreen(BoardBase):
                                                     deal_id=card.id), self._deal_saved)
 
     def action_won(self) -> None:
+        if self.bulk_close("won"):
+            return
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
@@ -226,7 +236,7 @@ class BoardScreen(BoardBase):
         self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
 
     def action_lost(self) -> None:
-        if self._refuse_readonly() or self.model is None:
+        if self.bulk_close("lost") or self._refuse_readonly() or self.model is None:
             return
         card = self._focused()
         if card is None:
@@ -291,6 +301,8 @@ class BoardScreen(BoardBase):
     def action_close(self) -> None:
         if self.query_one("#filter-bar").display:
             self._close_filter(clear=True)
+        elif self.clear_marks():
+            pass
         elif self.aging_panel is not None:
             self.action_aging()
         elif self.state.filter.active:
@@ -305,6 +317,20 @@ class BoardScreen(BoardBase):
                       "settings (,).", timeout=5)
             return
         self.state = self.state.with_lanes(not self.state.lanes_on)
+
+    def action_sort(self) -> None:
+        sort = sorting.next_sort(self.state.sort)
+        self.state = self.state.with_sort(sort)
+        self._say(f"Cards sorted by {sorting.LABELS[sort]}" + (" (the manual order)." if sort == sorting.RANK
+                                                                 else "."), timeout=2)
+
+    def action_density(self) -> None:
+        from tuikanban.ui.board import density
+
+        view = self.view
+        view.compact = not view.compact
+        view.model_changed()  # the focused card stays on screen
+        self._write(partial(density.remember_job, self.session.user, view.compact), "density")
 
     def action_aging(self) -> None:
         if self.aging_panel is not None:
@@ -380,9 +406,11 @@ class BoardScreen(BoardBase):
         self.reload()
 
     def action_help(self) -> None:
+        from tuikanban.ui.app import TuikanbanApp
         from tuikanban.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(help_sections()))
+        keymap = self.app.board_keymap.keys if isinstance(self.app, TuikanbanApp) else None
+        self.app.push_screen(HelpScreen(help_sections(keymap)))
 
     def action_quit(self) -> None:
         self.app.exit()

@@ -22,12 +22,16 @@ class BoardState:
     filter: DealFilter = field(default_factory=DealFilter)
     query: str = ""
     lanes_on: bool = True
+    sort: str = "rank"  # the order within a column (ui/board/sorting.py)
 
     def with_query(self, query: str) -> BoardState:
-        return BoardState(parse_filter(query), query, self.lanes_on)
+        return BoardState(parse_filter(query), query, self.lanes_on, self.sort)
 
     def with_lanes(self, on: bool) -> BoardState:
-        return BoardState(self.filter, self.query, on)
+        return BoardState(self.filter, self.query, on, self.sort)
+
+    def with_sort(self, sort: str) -> BoardState:
+        return BoardState(self.filter, self.query, self.lanes_on, sort)
 
 
 @dataclass

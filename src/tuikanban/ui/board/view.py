@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -24,7 +25,7 @@ from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, s
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
-from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
+from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
 
@@ -83,6 +84,8 @@ class BoardView(Widget, can_focus=True):
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
+        self.marked: frozenset[int] = frozenset()  # deals marked for a bulk action
+        self.compact = False  # one line per card (`d`); geometry in `_slot_top` / `_slot_of`
         self._want_index = 0  # the slot to land on when the focused cell is empty
         self.col_start = 0
         self.vscroll = 0
@@ -320,10 +323,22 @@ class BoardView(Widget, can_focus=True):
     def _body_height(self) -> int:
         return max(0, self.size.height - HEADER_H)
 
+    def _slot_top(self, slot: int) -> int:
+        """The first line of card slot `slot` in its band (after the lane header): a card is a spacer line and
+        three lines; in compact mode one line, after one line for "↑ more" above the first."""
+        return 1 + slot if self.compact else slot * CARD_H
+
+    def _slot_of(self, r: int) -> tuple[int, int]:
+        """(slot, line) of line `r` of a band (after its header); line 0 is the spacer, 1.. the card's lines."""
+        if self.compact:
+            return (r - 1, 1) if r >= 1 else (0, 0)
+        return divmod(r, CARD_H)
+
     def _cap(self) -> int:
         assert self.model is not None
         header = 1 if self.model.lanes_shown else 0
-        return max(1, (self._body_height() - header - 1) // CARD_H)
+        room = self._body_height() - header - 1  # the last line says "↓ more"
+        return max(1, room - 1 if self.compact else room // CARD_H)
 
     def _layout(self) -> tuple[list[tuple[int, int, int]], list[Band]]:
         cols = self._columns()
@@ -344,7 +359,7 @@ class BoardView(Widget, can_focus=True):
             if li == self.focus_lane and self.focus_deal is None:
                 most = max(most, 1)  # room for the focused empty cell
             slots = min(most, cap)
-            height = 1 + (slots * CARD_H + 1 if slots else 0)
+            height = 1 + (self._slot_top(slots) + 1 if slots else 0)
             bands.append(Band(y, 1, slots, height))
             y += height
         return cols, bands
@@ -386,8 +401,8 @@ class BoardView(Widget, can_focus=True):
         body = self._body_height()
         total = bands[-1].start + bands[-1].height if bands else 0
         slot = max(0, index - self._offset(lane, self.focus_col)) if band.slots else 0
-        top = band.start if slot == 0 else band.start + band.header + slot * CARD_H
-        bottom = band.start + band.header + (slot + 1) * CARD_H + (1 if slot + 1 >= band.slots else 0)
+        top = band.start if slot == 0 else band.start + band.header + self._slot_top(slot)
+        bottom = band.start + band.header + self._slot_top(slot + 1) + (1 if slot + 1 >= band.slots else 0)
         bottom = min(bottom, band.start + band.height)
         if top < self.vscroll:
             self.vscroll = top
@@ -435,7 +450,7 @@ class BoardView(Widget, can_focus=True):
                 r = b - band.start - band.header
                 if r < 0:
                     return li, col, 0 if self.model.cell(li, col) else None
-                slot = r // CARD_H
+                slot = max(0, self._slot_of(r)[0])
                 cell = self.model.cell(li, col)
                 index = self._offset(li, col) + slot
                 return li, col, (index if index < len(cell) else (len(cell) - 1 if cell else None))
@@ -527,7 +542,7 @@ class BoardView(Widget, can_focus=True):
         if band.header and r == 0:
             return self._lane_header(li, width, styles)
         r -= band.header
-        slot, line = divmod(r, CARD_H)
+        slot, line = self._slot_of(r)
         blank = styles["header"]
         show_type = not model.lanes_shown and model.has_types
         parts: list[list[Segment]] = []
@@ -537,7 +552,7 @@ class BoardView(Widget, can_focus=True):
             focused_cell = li == self.focus_lane and c == self.focus_col
             if slot >= band.slots:  # the line under the last slot: "more below"
                 below = model.cell_total(li, c) - off - band.slots
-                if slot == band.slots and line == 0 and below > 0:
+                if slot == band.slots and (line == 0 or self.compact) and below > 0:
                     parts.append([Segment(fit(f"  ↓ {below} more", w), styles["indicator"])])
                 else:
                     parts.append([Segment(" " * w, blank)])
@@ -552,15 +567,15 @@ class BoardView(Widget, can_focus=True):
             if index < len(cell):
                 card = cell[index]
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
-                parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
-                                       focused=card.id == self.focus_deal, level=level, show_type=show_type,
-                                       marks=marks))
+                draw = compact_line if self.compact else partial(card_line, line=line - 1, show_type=show_type)
+                parts.append(draw(card, width=w, now=self._now, styles=styles, focused=card.id == self.focus_deal,
+                                  level=level, marks=marks, marked=card.id in self.marked))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
                 # the filter hides every card of this column: say so (not "empty · n adds a deal")
-                parts.append(empty_line(line - 1, w, styles, focused=focused_cell and self.focus_deal is None,
-                                        label=NO_MATCH_LABEL))
+                parts.append(empty_line(1 if self.compact else line - 1, w, styles,
+                                        focused=focused_cell and self.focus_deal is None, label=NO_MATCH_LABEL))
             elif focused_cell and self.focus_deal is None and slot == 0:
-                parts.append(empty_line(line - 1, w, styles, focused=True))
+                parts.append(empty_line(1 if self.compact else line - 1, w, styles, focused=True))
             else:
                 parts.append([Segment(" " * w, blank)])
         return self._join(parts, cols, width, styles)

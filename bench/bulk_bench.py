@@ -1,0 +1,82 @@
+"""Benchmark: a bulk move of 100 marked deals in one transaction, and its undo, at 10,000 open deals (the bar:
+under a second each).
+
+    python bench/bulk_bench.py                        # builds /tmp/bulk_bench.db once with bench/gen.py
+    python bench/bulk_bench.py --regen --runs 7
+
+Each run marks 100 open deals of the first stage that has that many, moves them one stage on (forced past a WIP
+limit, as a rep would after the refusal) with `bulk_step`, then undoes the batch with `undo_last`, which puts the
+database back as it was for the next run. Prints the median and best wall time and the median CPU time of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from aging_bench import show, timed
+
+
+def summary(runs: list[tuple[float, float, float, object]]) -> tuple[float, float, float, object]:
+    """The median wall, best wall and median CPU time of single timed runs."""
+    return (statistics.median(r[0] for r in runs), min(r[1] for r in runs), statistics.median(r[2] for r in runs),
+            None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=Path("/tmp/bulk_bench.db"))
+    ap.add_argument("--regen", action="store_true", help="rebuild the database even if it exists")
+    ap.add_argument("--deals", type=int, default=30_000)
+    ap.add_argument("--open", type=int, default=10_000)
+    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args(argv)
+
+    if args.regen or not args.db.exists():
+        from gen import generate
+
+        t0 = time.perf_counter()
+        info = generate(args.db, deals=args.deals, open_deals=args.open, events=args.events)
+        print(f"generated {args.db}: {info['deals']} deals ({info['open']} open), {info['events']} events "
+              f"in {time.perf_counter() - t0:.0f} s")
+
+    from tuikanban.services.bulk import bulk_step
+    from tuikanban.services.undo import undo_last
+    from tuikanban.store.engine import open_database
+
+    con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    pipeline, stage = con.execute(
+        "SELECT d.pipeline_id, d.stage_id FROM deal d JOIN stage s ON s.id = d.stage_id WHERE d.status = 'open' "
+        "GROUP BY d.pipeline_id, d.stage_id HAVING count(*) >= ? ORDER BY min(s.position) LIMIT 1",
+        (args.batch,)).fetchone()
+    ids = [r[0] for r in con.execute("SELECT id FROM deal WHERE stage_id = ? AND status = 'open' ORDER BY id "
+                                      "LIMIT ?", (stage, args.batch))]
+    n_open = con.execute("SELECT count(*) FROM deal WHERE status = 'open'").fetchone()[0]
+    con.close()
+    db = open_database(args.db)
+    print(f"database: {n_open:,} open deals; moving {len(ids)} of stage {stage}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    moves: list[tuple[float, float, float, object]] = []
+    undos: list[tuple[float, float, float, object]] = []
+    for _ in range(args.runs):
+        moves.append(timed(lambda: bulk_step(db, ids, 1, user="bench", force_reason="bench"), 1))
+        assert len(moves[-1][3].done) == len(ids)  # type: ignore[attr-defined]
+        undos.append(timed(lambda: undo_last(db, pipeline, user="bench", force_reason="bench"), 1))
+    move, undo = summary(moves), summary(undos)
+    show(f"bulk_step ({len(ids)} deals, one transaction)", move)
+    show(f"undo of the batch ({len(ids)} deals)", undo)
+    print("bar: a bulk move of 100 under 1000 ms -> " + ("met" if move[0] < 1000 else "NOT met"))
+    db.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Marked cards and the bulk actions on them (`services.bulk`).
+
+`space` marks or unmarks the focused card, `*` every card the focused column shows (again: unmarks them), `esc`
+clears the marks. While cards are marked, `L` / `H`, `w` / `x` and `O` act on the marked set in one transaction;
+the result of each deal is summed up in a notification, a WIP refusal of the batch offers to force it with a
+reason, and `u` undoes the whole batch. The jobs and their messages are here too, so the board's shared modules
+only learn the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on
+from textual.message import Message
+
+from tuikanban.domain.bulk import BulkResult
+from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.text import display
+from tuikanban.ui.board import sorting
+from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.board.gateway import BoardGateway
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """A bulk action as plain data: `step` (by `delta`), `move` (to `stage_id`), `won`, `lost` (for reason `arg`)
+    or `owner` (to `arg`)."""
+
+    kind: str
+    ids: tuple[int, ...]
+    delta: int = 0
+    arg: str = ""
+    stage_id: int = 0
+
+    def what(self) -> str:
+        n = f"{len(self.ids)} deal{'s' if len(self.ids) != 1 else ''}"
+        return {"step": f"moving {n}", "move": f"moving {n}", "won": f"marking {n} won", "lost": f"marking {n} lost",
+                "owner": f"giving {n} to {self.arg}"}[self.kind]
+
+
+class BulkDone(Message):
+    def __init__(self, result: BulkResult, action: BulkAction) -> None:
+        super().__init__()
+        self.result = result
+        self.action = action
+
+
+class BulkRefused(Message):
+    """The bulk action was refused as a whole (a WIP limit, or marks from another pipeline): nothing changed."""
+
+    def __init__(self, error: TuikanbanError, action: BulkAction) -> None:
+        super().__init__()
+        self.error = error
+        self.action = action
+
+
+class OwnersRead(Message):
+    def __init__(self, owners: list[str]) -> None:
+        super().__init__()
+        self.owners = owners
+
+
+def bulk_job(gateway: BoardGateway, action: BulkAction, reason: str | None) -> BulkDone | BulkRefused:
+    from tuikanban.services import bulk
+
+    db, user, ids = gateway.open(), gateway.user, action.ids
+    try:
+        if action.kind == "step":
+            result = bulk.bulk_step(db, ids, action.delta, user=user, force_reason=reason)
+        elif action.kind == "move":
+            result = bulk.bulk_move(db, ids, action.stage_id, user=user, force_reason=reason)
+        elif action.kind == "owner":
+            result = bulk.bulk_owner(db, ids, action.arg, user=user, force_reason=reason)
+        else:
+            result = bulk.bulk_close(db, ids, action.kind, user=user, reason=action.arg)
+    except TuikanbanError as refused:
+        return BulkRefused(refused, action)
+    return BulkDone(result, action)
+
+
+def owners_job(gateway: BoardGateway, pipeline_id: int) -> OwnersRead:
+    from tuikanban.services.bulk import known_owners
+
+    return OwnersRead(known_owners(gateway.open(), pipeline_id))
+
+
+class BoardMarks(BoardBase):
+    """The board's marks and bulk actions (BoardScreen's base; the keys call these)."""
+
+    marks: frozenset[int] = frozenset()
+
+    def _set_marks(self, marks: frozenset[int]) -> None:
+        self.marks = marks
+        self.view.marked = marks
+        self.view.refresh()
+        self._update_header()
+
+    def _update_header(self) -> None:
+        super()._update_header()
+        self.header.update(marked=len(self._marked_ids()), sort=sorting.LABELS.get(self.state.sort, ""))
+
+    def action_mark(self) -> None:
+        card = self._focused()
+        if card is not None:
+            self._set_marks(self.marks ^ {card.id})
+
+    def action_mark_column(self) -> None:
+        if self.model is None:
+            return
+        col = self.view.focus_col
+        shown = {card.id for lane in range(len(self.model.lanes)) for card in self.model.cell(lane, col)}
+        if not shown:
+            return
+        self._set_marks(self.marks - shown if shown <= self.marks else self.marks | shown)
+
+    def clear_marks(self) -> bool:
+        """Clear the marks (esc); False when there were none."""
+        if not self.marks:
+            return False
+        self._set_marks(frozenset())
+        self._say("Marks cleared.", timeout=2)
+        return True
+
+    def _marked_ids(self) -> list[int]:
+        """The marked deals still on the board (a teammate may have closed some), by id."""
+        if self.model is None:
+            return []
+        return sorted(i for i in self.marks if i in self.model.by_id)
+
+    # -- the bulk actions --------------------------------------------------------------------------------------
+    def bulk_step(self, delta: int) -> bool:
+        """`L` / `H` with marks: every marked deal one stage on or back. False when nothing is marked."""
+        ids = self._marked_ids()
+        if ids and not self._refuse_readonly():
+            self._bulk(BulkAction("step", tuple(ids), delta=delta))
+        return bool(ids)
+
+    def bulk_close(self, status: str) -> bool:
+        """`w` / `x` with marks: every marked deal won, or lost for one reason asked once."""
+        ids = tuple(self._marked_ids())
+        if not ids or self._refuse_readonly() or self.model is None:
+            return bool(ids)
+        if status == "won":
+            self._bulk(BulkAction("won", ids))
+            return True
+        from tuikanban.ui.dialogs.reason import ReasonScreen
+
+        def chosen(reason: str | None) -> None:
+            if reason and reason.strip():
+                self._bulk(BulkAction("lost", ids, arg=reason.strip()))
+
+        self.app.push_screen(ReasonScreen(
+            "Mark lost", f"Why were the {len(ids)} marked deals lost? One reason for all: pick one or type your own.",
+            choices=tuple(self.model.data.pipeline.lost_reasons), placeholder="another reason",
+        ), chosen)
+        return True
+
+    def action_owner(self) -> None:
+        """`O`: give the marked deals (or the focused one) to a rep picked from the known reps."""
+        if self.model is None or self._refuse_readonly():
+            return
+        if not self._marked_ids() and self._focused() is None:
+            return
+        self._write(partial(owners_job, self.gateway, self.model.data.pipeline.id), "owners")
+
+    @on(OwnersRead)
+    def _owners_read(self, message: OwnersRead) -> None:
+        ids = self._marked_ids()
+        card = self._focused()
+        if not ids and card is not None:
+            ids = [card.id]
+        if not ids:
+            return
+        from tuikanban.ui.dialogs.reason import ReasonScreen
+
+        def chosen(owner: str | None) -> None:
+            if owner and owner.strip():
+                self._bulk(BulkAction("owner", tuple(ids), arg=owner.strip()))
+
+        what = f"the {len(ids)} marked deals" if len(ids) > 1 else "this deal"
+        self.app.push_screen(ReasonScreen(
+            "Change owner", f"Who owns {what} now? Pick a rep, or type a new name on purpose.",
+            choices=message.owners, placeholder="a new rep",
+        ), chosen)
+
+    def _bulk(self, action: BulkAction, reason: str | None = None) -> None:
+        self._write(partial(bulk_job, self.gateway, action, reason), "bulk")
+
+    @on(BulkDone)
+    def _bulk_done(self, message: BulkDone) -> None:
+        result = message.result
+        if message.action.kind in ("won", "lost"):  # closed deals leave the board; moved ones stay marked (L L)
+            self._set_marks(self.marks - {o.deal_id for o in result.done})
+        undo = " Press u to undo them all." if len(result.done) > 1 else " Press u to undo." if result.done else ""
+        self._say(result.summary() + undo,
+                  severity="warning" if result.skipped else "information", timeout=8)
+        self.reload()
+
+    @on(BulkRefused)
+    def _bulk_refused(self, message: BulkRefused) -> None:
+        error = message.error
+        if not isinstance(error, WipLimitError):
+            self._show_error(error)
+            return
+        from tuikanban.ui.dialogs.reason import ReasonScreen
+
+        self._say(str(error) + ".", title="WIP limit", severity="warning", timeout=6)
+
+        def forced(reason: str | None) -> None:
+            if reason and reason.strip():
+                self._bulk(message.action, reason.strip())
+
+        self.app.push_screen(ReasonScreen(
+            "Force the whole batch?",
+            f"{display(str(error))}. Give a reason for {message.action.what()} past the limit (logged for each "
+            "deal), or press escape to leave them where they are.",
+            placeholder="reason for the override",
+        ), forced)

@@ -1,0 +1,46 @@
+"""Pilot tests of the order within a column (`o`: rank, value, close date, days in stage), on the fixture of
+test_board.py: Lead / New holds Initech rollout ($30k, created 02-27) above Acme pilot ($12.5k, created 02-20)."""
+
+from __future__ import annotations
+
+from board_helpers import press, settle
+from test_board import SIZE, new_app, record_notifications, sales, screen_text
+from tuikanban.services import deals as ds
+from tuikanban.store.engine import Database
+from tuikanban.ui.board.sorting import next_sort
+
+__all__ = ["sales"]  # the fixture
+
+
+def lead_order(text: str) -> list[str]:
+    return sorted(("Initech rollout", "Acme pilot"), key=text.index)
+
+
+def test_the_cycle_comes_back_to_rank() -> None:
+    assert [next_sort(s) for s in ("rank", "value", "close", "days", "bogus")] == [
+        "value", "close", "days", "rank", "rank"]
+
+
+async def test_o_cycles_the_order_and_reorder_needs_rank(db: Database, sales: dict[str, int]) -> None:
+    ds.edit_deal(db, sales["acme"], {"close": "2026-03-10"}, user="tester")
+    ds.edit_deal(db, sales["initech"], {"value": "5000"}, user="tester")  # now the smaller one
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        assert lead_order(screen_text(app)) == ["Initech rollout", "Acme pilot"]  # rank: newest on top
+        await press(pilot, "o")  # value, largest first
+        assert lead_order(screen_text(app)) == ["Acme pilot", "Initech rollout"]
+        assert "sorted by value" in app.board_screen.header.render().plain
+        await press(pilot, "o")  # close date, soonest first; Initech has none
+        assert lead_order(screen_text(app)) == ["Acme pilot", "Initech rollout"]
+        await press(pilot, "o")  # days in stage, longest first: Acme entered 02-20, Initech 02-27
+        assert lead_order(screen_text(app)) == ["Acme pilot", "Initech rollout"]
+        await press(pilot, "J")
+        assert any(n[0].startswith("The cards are sorted by days in stage; reordering works in rank order")
+                   for n in notes)
+        await press(pilot, "o")  # rank again
+        assert lead_order(screen_text(app)) == ["Initech rollout", "Acme pilot"]
+        assert "sorted by" not in app.board_screen.header.render().plain
+        await press(pilot, "J")  # and reordering works again
+        assert lead_order(screen_text(app)) == ["Acme pilot", "Initech rollout"]
