@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tuikanban.domain.errors import NotFoundError, TuikanbanError
+from tuikanban.domain.errors import NotFoundError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import StageInfo
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
@@ -31,6 +31,7 @@ from tuikanban.ui.board.messages import (
     MoveRefused,
     OpenFailed,
     UndoDone,
+    UndoRefused,
 )
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardState
@@ -204,10 +205,17 @@ class BoardGateway:
 
         remember(db_path=self.path, pipeline=pipeline_name)
 
-    def undo_job(self, pipeline_id: int, state: BoardState) -> UndoDone:
-        from tuikanban.services.deals import undo_last
+    def undo_job(self, pipeline_id: int, state: BoardState, redo: bool = False,
+                 force_reason: str | None = None) -> UndoDone | UndoRefused:
+        """Undo (or redo) this user's last action; a WIP limit comes back as `UndoRefused` (the board offers to
+        force it with a reason)."""
+        from tuikanban.services.undo import redo_last, undo_last
 
         before = self.seen.max_event if self.seen else 0
-        text = undo_last(self.open(), pipeline_id, user=self.user)
+        try:
+            text = (redo_last if redo else undo_last)(self.open(), pipeline_id, user=self.user,
+                                                       force_reason=force_reason)
+        except WipLimitError as exc:
+            return UndoRefused(exc, redo)
         mine = [d for _i, d, u in fastread.events_since(self.raw(), before) if u == self.user and d is not None]
         return UndoDone(text, mine[-1] if mine else None, self.load(pipeline_id, state))

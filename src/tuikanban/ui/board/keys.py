@@ -47,7 +47,10 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("w", "won", "won", group=_CLOSE, id="board.won", tooltip="Mark the focused deal won"),
         Binding("x", "lost", "lost", group=_CLOSE, id="board.lost",
                 tooltip="Mark the focused deal lost (asks for a reason)"),
-        Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
+        Binding("u", "undo", "undo", id="board.undo",
+                tooltip="Undo your last action: a move, reorder, close, delete or edit"),
+        Binding("U,ctrl+r", "redo", "redo", show=False, id="board.redo",
+                tooltip="Redo what you last undid"),
     ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",

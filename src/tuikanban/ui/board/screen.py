@@ -243,10 +243,25 @@ class BoardScreen(BoardBase):
             choices=tuple(self.model.data.pipeline.lost_reasons), placeholder="another reason",
         ), chosen)
 
-    def action_undo(self) -> None:
+    def action_undo(self, redo: int = 0, force_reason: str | None = None) -> None:
         if self._refuse_readonly() or self.model is None:
             return
-        self._write(partial(self.gateway.undo_job, self.model.data.pipeline.id, self.state), "undo")
+        job = partial(self.gateway.undo_job, self.model.data.pipeline.id, self.state, bool(redo), force_reason)
+        self._write(job, "redo" if redo else "undo")
+
+    def action_redo(self) -> None:
+        self.action_undo(1)
+
+    @on(m.UndoRefused)
+    def _undo_refused(self, message: m.UndoRefused) -> None:
+        """As reopen does: past a WIP limit only with a reason (logged), else the action stays to undo later."""
+        from tuikanban.ui.dialogs.reason import override_reason
+
+        def answered(reason: str | None) -> None:
+            if reason and reason.strip():
+                self.action_undo(int(message.redo), reason.strip())
+
+        self.app.push_screen(override_reason(str(message.error)), answered)
 
     @on(m.UndoDone)
     def _undone(self, message: m.UndoDone) -> None:
