@@ -3,16 +3,24 @@ a reason), and what the board does when another process changes what it shows.""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static, TextArea
 
 from board_helpers import press, settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import file_watch
 from tuikanban.ui.dialogs.reason import ReasonScreen
+from tuikanban.ui.screens.deal_form import DealFormScreen
 
 SIZE = (160, 45)
 
@@ -31,6 +39,20 @@ def sales(db: Database, fixed_now: str) -> dict[str, int]:
            "umbrella": deal("Umbrella deal", "Proposal", "70000")}
     ids["pipeline"] = p.id
     return ids
+
+
+def record_notifications(app: TuikanbanApp) -> list[tuple[str, str, str]]:
+    """(message, title, severity) of every notification from now on."""
+    seen: list[tuple[str, str, str]] = []
+    original = app.notify
+
+    def notify(message: str, *, title: str = "", severity: Any = "information", timeout: Any = None,
+               markup: bool = True) -> None:
+        seen.append((message, title, str(severity)))
+        original(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
 
 
 def focused_title(app: TuikanbanApp) -> str | None:
@@ -77,3 +99,86 @@ async def test_undo_into_a_full_stage_asks_a_reason_and_forces(
         umbrella = ds.get_deal(db, sales["umbrella"])
         assert (umbrella.status, umbrella.stage_name) == ("open", "Proposal")
         assert any(e.kind == "wip_override" for e in ds.deal_history(db, sales["umbrella"]))
+
+
+# -- the board's file replaced or restored under it -------------------------------------------------------------
+
+
+async def wait_for(pilot: Pilot[Any], done: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+    await settle(pilot)
+    assert done()
+
+
+def other_board(path: Path) -> None:
+    """Another board file: pipeline Other with one deal."""
+    other = open_database(path)
+    try:
+        p = ps.create_pipeline(other, "Other", ["Start", "End"])
+        ds.create_deal(other, p.id, "Stark upgrade", user="dana")
+    finally:
+        other.close()
+
+
+async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
+    db: Database, sales: dict[str, int], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    other_board(tmp_path / "other.db")
+    db.close()  # the board alone has the file open, as when a rep runs `tuikanban`
+    app = TuikanbanApp(db_path=db_path, user="tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "e")  # the form on Initech: the rep types notes
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        form.query_one("#f-notes", TextArea).text = "Budget approved"
+        os.replace(tmp_path / "other.db", db_path)  # mv other.db board.db under the open board
+        await wait_for(pilot, lambda: board.files.gone is not None if (board := app.board_screen) else False)
+        assert any(f"The board file {db_path} was replaced by another file" in text for text, *_ in said)
+        await press(pilot, "ctrl+s")
+        assert app.screen is form  # not saved, not closed: the text is still there, with the reason
+        assert form.query_one("#f-notes", TextArea).text == "Budget approved"
+        assert "is no longer this board" in str(form.query_one("#form-banner", Static).visual)
+        await press(pilot, "escape")
+        await press(pilot, "L")  # the board refuses too, with the sentence
+        assert said[-1][0].endswith("Press r to reopen the file at that path.")
+        await press(pilot, "r")
+        await wait_for(pilot, lambda: "Stark upgrade" in {c.title for c in app.board_screen.model.by_id.values()}
+                       if app.board_screen.model else False)
+        assert not app.board_screen.session.readonly
+    after = open_database(db_path)
+    try:
+        assert [d.title for d in ds.list_deals(after, None)] == ["Stark upgrade"]
+    finally:
+        after.close()
+
+
+async def test_a_restore_under_the_open_board_reloads_and_says_who_restored_it(
+    db: Database, sales: dict[str, int], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuikanban.services.restore import restore
+    from tuikanban.store.engine import backup_file
+
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    backup_file(db_path, tmp_path / "monday.db")  # four deals
+    ds.create_deal(db, sales["pipeline"], "Late deal", user="tester")
+    app = TuikanbanApp(db, "tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.board_screen.model is not None and app.board_screen.model.open_total == 5
+        restore(db_path, tmp_path / "monday.db", user="bob")
+        sentence = "The board was restored from monday.db by bob."
+        await wait_for(pilot, lambda: any(text == sentence for text, *_ in said))
+        await settle(pilot)
+        assert app.board_screen.model is not None and app.board_screen.model.open_total == 4
+        assert not app.board_screen.session.readonly  # a restore is not a replaced file
+        await asyncio.sleep(0.3)
+        await settle(pilot)
+        assert [text for text, *_ in said].count(sentence) == 1  # said once

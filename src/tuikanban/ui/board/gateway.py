@@ -153,6 +153,12 @@ class BoardGateway:
         except Exception as exc:  # the board stays on screen, read-only
             return OpenFailed(exc)
 
+    def reopen_job(self) -> DbOpened | OpenFailed:
+        """Open the file now at the board's path (the one opened before was replaced or deleted)."""
+        self.close()
+        self.db, self._owns_db, self.seen = None, True, None
+        return self.open_job()
+
     def check_job(self) -> ChangeChecked:
         try:
             return ChangeChecked(self.check())

@@ -24,6 +24,7 @@ from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.board.file_watch import FileChecked
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
@@ -392,7 +393,14 @@ class BoardScreen(BoardBase):
         self._open(lambda db, model: PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
 
     def action_refresh(self) -> None:
+        if self.files.gone is not None:  # the file at the path was replaced: open it, then read it
+            self.app.clear_notifications()
+            self._write(self.gateway.reopen_job, "reopen")
         self.reload()
+
+    @on(FileChecked)
+    def _file_checked(self, message: FileChecked) -> None:
+        self.files.received(message)
 
     def action_help(self) -> None:
         from tuikanban.ui.screens.help import HelpScreen
