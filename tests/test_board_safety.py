@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from board_helpers import press, settle
 from tuikanban.services import deals as ds
@@ -19,6 +19,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board import file_watch
+from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.dialogs.reason import ReasonScreen
 from tuikanban.ui.screens.deal_form import DealFormScreen
 
@@ -145,7 +146,7 @@ async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
         assert app.screen is form  # not saved, not closed: the text is still there, with the reason
         assert form.query_one("#f-notes", TextArea).text == "Budget approved"
         assert "is no longer this board" in str(form.query_one("#form-banner", Static).visual)
-        await press(pilot, "escape")
+        await press(pilot, "escape", "y")  # (it asks first: the notes were typed)
         await press(pilot, "L")  # the board refuses too, with the sentence
         assert said[-1][0].endswith("Press r to reopen the file at that path.")
         await press(pilot, "r")
@@ -182,3 +183,42 @@ async def test_a_restore_under_the_open_board_reloads_and_says_who_restored_it(
         await asyncio.sleep(0.3)
         await settle(pilot)
         assert [text for text, *_ in said].count(sentence) == 1  # said once
+
+
+# -- nothing typed is lost by a key -------------------------------------------------------------------------------
+
+
+async def test_w_asks_before_marking_won(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "w")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert str(app.screen.query_one("#confirm-message", Static).visual) == "Mark 'Initech rollout' ($30,000) won?"
+        await press(pilot, "n")
+        assert ds.get_deal(db, sales["initech"]).status == "open"
+        await press(pilot, "w", "y")
+        assert ds.get_deal(db, sales["initech"]).status == "won"
+
+
+async def test_ctrl_c_quits_asking_first_when_a_form_holds_typed_text(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        await pilot.press(*"Stark")
+        await press(pilot, "ctrl+c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        assert isinstance(app.screen, DealFormScreen) and app.screen.query_one("#f-title", Input).value == "Stark"
+        await press(pilot, "ctrl+c", "y")
+        assert not app.is_running
+
+
+async def test_ctrl_c_on_the_board_quits(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running

@@ -202,9 +202,22 @@ async def test_form_escape_cancels_without_saving(db: Database, sales: int) -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_text(pilot, "Never mind")
-        await press(pilot, "escape")
+        await press(pilot, "escape")  # typed text: it asks first; "n" keeps the form and the text
+        assert isinstance(app.screen, ConfirmScreen) and app.results == []
+        await press(pilot, "n")
+        assert app.screen.query_one("#f-title", Input).value == "Never mind"
+        await press(pilot, "escape", "y")
     assert app.results == [None]
     assert ds.list_deals(db, sales, status="all") == []
+
+
+async def test_form_escape_without_changes_closes_at_once(db: Database, sales: int) -> None:
+    deal = ds.create_deal(db, sales, "Globex", user="alice", value="10k")
+    app = Host(lambda: DealFormScreen(db, sales, "alice", deal_id=deal.id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape")
+    assert app.results == [None]
 
 
 async def test_form_edit_merges_with_a_move_and_an_edit_by_another_rep(db: Database, sales: int) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -66,6 +67,8 @@ class TuikanbanApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "tuikanban"
+    # ctrl+c quits from anywhere (a terminal user's reflex), asking first when a form holds unsaved changes
+    BINDINGS = [Binding("ctrl+c", "quit_asking", "quit", show=False, priority=True)]
 
     def __init__(
         self,
@@ -134,3 +137,8 @@ class TuikanbanApp(App[None]):
                     seen.add(b.action)
                     yield SystemCommand(b.tooltip or b.description, f"Key: {key_label(b)}",
                                         partial(screen.run_action, b.action))
+
+    def action_quit_asking(self) -> None:
+        from tuikanban.ui.dialogs.discard import quit_asking
+
+        quit_asking(self)

@@ -223,8 +223,15 @@ class BoardScreen(BoardBase):
         if card is None:
             return
         value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
-        note = f"Won: '{display(card.title)}' ({value}). Press u to undo."
-        self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:  # asked as x asks for its reason: a stray w closes nothing
+            if yes:
+                note = f"Won: '{display(card.title)}' ({value}). Press u to undo."
+                self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
+
+        self.app.push_screen(ConfirmScreen(f"Mark '{display(card.title)}' ({value}) won?", title="Mark won"),
+                             confirmed)
 
     def action_lost(self) -> None:
         if self._refuse_readonly() or self.model is None:

@@ -30,6 +30,7 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
@@ -195,7 +196,7 @@ class MovedMeanwhile(Refusal):
         self.deal = deal
 
 
-class DealFormScreen(FormDialog[DealView | None]):
+class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled.
 
     The fields are there from the first frame, the title focused, so keys typed straight after the key that opened
@@ -348,10 +349,11 @@ class DealFormScreen(FormDialog[DealView | None]):
         assert self.data is not None
         return self.deal.currency if self.deal else self.data.pipeline.currency
 
-    def _fill(self, deal: DealView, *, keep_typed: bool = False) -> None:
-        """Put a (reloaded) deal's values into the fields; with `keep_typed`, a field the user already typed into
-        (the form was still reading the deal) keeps what they typed."""
-        texts = {
+    def _texts(self, deal: DealView | None) -> dict[str, str]:
+        """The one-line fields as they show `deal` (as a new form starts when None)."""
+        if deal is None:
+            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": self.user}
+        return {
             "title": deal.title,
             "value": self._money_text(deal.value_minor, deal.currency),
             "close": deal.expected_close.isoformat() if deal.expected_close else "",
@@ -359,7 +361,20 @@ class DealFormScreen(FormDialog[DealView | None]):
             "contact": deal.contact,
             "owner": deal.owner,
         }
-        for name, text in texts.items():
+
+    def unsaved(self) -> bool:
+        """Whether a field differs from what the form started with (the deal as read; empty for a new one)."""
+        deal = self.deal
+        typed = {name: self.query_one(f"#f-{name}", Input).value for name in self._texts(None)}
+        if typed != self._texts(deal) or self.query_one("#f-notes", TextArea).text != (deal.notes if deal else ""):
+            return True
+        type_value = self.query_one("#f-type", Select).value
+        return deal is not None and (type_value if isinstance(type_value, int) else None) != deal.type_id
+
+    def _fill(self, deal: DealView, *, keep_typed: bool = False) -> None:
+        """Put a (reloaded) deal's values into the fields; with `keep_typed`, a field the user already typed into
+        (the form was still reading the deal) keeps what they typed."""
+        for name, text in self._texts(deal).items():
             field = self.query_one(f"#f-{name}", Input)
             if keep_typed and field.value:
                 continue
@@ -621,7 +636,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         self.dismiss(message.deal)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        cancel_asking(self, partial(self.dismiss, None))
 
 
 __all__ = [
