@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
@@ -222,3 +223,34 @@ async def test_ctrl_c_on_the_board_quits(db: Database, sales: dict[str, int]) ->
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert not app.is_running
+
+
+def burst(pilot: Pilot[Any], *keys: str) -> None:
+    """Every key queued at once, as one read of a fast typist or a paste (see tests/test_forms_keys.py)."""
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_keys_typed_in_the_same_burst_as_n_reach_the_new_deal_form(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(pilot, "n", *"Stark", "ctrl+s")
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+    titles = {d.title for d in ds.list_deals(db, sales["pipeline"])}
+    assert "Stark" in titles
+    assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"  # the S and k did not act on the board
+
+
+async def test_keys_typed_in_the_same_burst_as_e_reach_the_edit_form(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "j")  # Acme
+        burst(pilot, "e", "ctrl+u", *"Acme", "ctrl+s")  # its new title, typed with the e
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+    assert ds.get_deal(db, sales["acme"]).title == "Acme"
+    assert ds.get_deal(db, sales["initech"]).title == "Initech rollout"

@@ -8,6 +8,7 @@ down are in `base.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -166,11 +167,11 @@ class BoardScreen(BoardBase):
             self.aging.after_write(message.deal_id)  # a reorder is an event: the deal is no longer idle
 
     # -- deals -------------------------------------------------------------------------------------------------
-    def action_new_deal(self) -> None:
+    async def action_new_deal(self) -> None:
         if self.model is None:
             self._when_open(self._offer_first_run_now)
         elif not self._refuse_readonly():
-            self._open(self._new_deal_form, self._deal_saved)
+            await self._open_now(self._new_deal_form, self._deal_saved)
 
     def _new_deal_form(self, db: Database, model: BoardModel) -> Screen[DealView | None]:
         from tuikanban.ui.screens.deal_form import DealFormScreen
@@ -209,14 +210,22 @@ class BoardScreen(BoardBase):
 
         self._open(lambda db, _m: DealDetailScreen(db, card.id, self.session.user), closed)
 
-    def action_edit_deal(self) -> None:
+    async def action_edit_deal(self) -> None:
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
         from tuikanban.ui.screens.deal_form import DealFormScreen
 
-        self._open(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
-                                                    deal_id=card.id), self._deal_saved)
+        await self._open_now(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
+                                                              deal_id=card.id), self._deal_saved)
+
+    async def _open_now(self, make: Callable[[Database, BoardModel], Screen[DealView | None]],
+                        done: Callable[[DealView | None], None]) -> None:
+        """As `_open`, but the form is mounted (its field focused) before the next key of a burst is routed."""
+        if self.session.db is None or self.model is None:
+            self._open(make, done)
+        else:
+            await self.app.push_screen(make(self.session.db, self.model), done)
 
     def action_won(self) -> None:
         card = None if self._refuse_readonly() else self._focused()
@@ -358,6 +367,8 @@ class BoardScreen(BoardBase):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
+        if action in ("new_deal", "edit_deal") and isinstance(self.focused, Input):
+            return False  # priority keys (a burst's next keys reach the form): in the filter they are letters
         return not (action in self.CARD_ACTIONS and self._panel_focused())
 
     def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
