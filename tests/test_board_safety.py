@@ -254,3 +254,30 @@ async def test_keys_typed_in_the_same_burst_as_e_reach_the_edit_form(db: Databas
         await settle(pilot)
     assert ds.get_deal(db, sales["acme"]).title == "Acme"
     assert ds.get_deal(db, sales["initech"]).title == "Initech rollout"
+
+
+# -- the deal detail says what undo and redo did --------------------------------------------------------------------
+
+
+def test_detail_history_describes_undo_redo_and_skipped_undos_in_words(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.services.undo import redo_last, undo_last
+    from tuikanban.ui.screens.deal_detail import describe_event
+
+    pid, acme = sales["pipeline"], sales["acme"]
+    assert ds.reorder_deal(db, sales["initech"], 1, user="tester")
+    undo_last(db, pid, user="tester")
+    ds.move_deal(db, acme, "Qualified", user="tester")
+    undo_last(db, pid, user="tester")
+    redo_last(db, pid, user="tester")
+    ds.edit_deal(db, acme, {"value": "20000"}, user="tester")
+    undo_last(db, pid, user="tester")
+    ds.edit_deal(db, sales["hooli"], {"company": "Hooli"}, user="tester")
+    ds.edit_deal(db, sales["hooli"], {"company": "Hooli Inc"}, user="bob")
+    undo_last(db, pid, user="tester")  # bob changed it since: skipped
+    lines = [str(describe_event(e, "USD", {}).plain).split("  ", 2)[-1]
+             for d in ("acme", "initech", "hooli") for e in ds.deal_history(db, sales[d])
+             if e.kind in ("undo", "redo", "undo_skipped")]
+    assert lines[:3] == ["undo: moved Qualified → Lead", "redo: moved Lead → Qualified",
+                         "undo: value: $20,000 → $12,500"]
+    assert lines[3] == "undo: reordered in Lead"
+    assert lines[4].startswith("skipped an undo: ") and "bob" in lines[4]

@@ -3,6 +3,7 @@ history and its activities."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -90,6 +91,20 @@ def _day(at: datetime | None) -> str:
     return clock.as_utc(at).astimezone().strftime("%Y-%m-%d") if at else "—"
 
 
+def _undone(ev: EventView, val: Callable[[str | None], str]) -> list[str | tuple[str, str]]:
+    """What an undo or redo did, in words (services.undo records an edit's field, a move's two stages, a close's
+    status, a delete's status to come back to, or a reorder's ranks)."""
+    if ev.field:
+        return [f"{_FIELD_NAMES.get(ev.field, ev.field)}: ", val(ev.old_value), " → ", (val(ev.new_value), "bold")]
+    if ev.from_stage and ev.from_stage != ev.to_stage:
+        return ["moved ", ev.from_stage, " → ", (ev.to_stage or "?", "bold")]
+    if ev.old_value in ("won", "lost"):
+        return [f"reopened ({ev.old_value}) in ", (ev.to_stage or "?", "bold")]
+    if ev.new_value in ("open", "won", "lost") and ev.old_value is None:
+        return [f"restored the deleted deal ({ev.new_value})"]
+    return ["reordered in ", (ev.to_stage or "?", "bold")]
+
+
 def describe_event(ev: EventView, currency: str, type_names: dict[int, str]) -> Content:
     """One line of history: when, who, what (user text kept literal)."""
 
@@ -132,8 +147,12 @@ def describe_event(ev: EventView, currency: str, type_names: dict[int, str]) -> 
             what = [f"{name}: ", val(ev.old_value), " → ", (val(ev.new_value), "bold")]
     elif kind == "wip_override":
         what = [("WIP limit overridden", "$warning"), f" for {ev.to_stage or '?'}: ", ev.reason or ""]
-    elif kind == "undo":
-        what = ["undo: back in ", (ev.to_stage or "?", "bold")]
+    elif kind in ("undo", "redo"):
+        what = [f"{kind}: ", *_undone(ev, val)]
+        if ev.reason:
+            what += [("  forced: ", "$warning"), ev.reason]
+    elif kind == "undo_skipped":
+        what = [("skipped an undo", "$warning"), f": {ev.reason or 'it could no longer be undone'}"]
     else:
         what = [kind]
     parts: list[str | tuple[str, str]] = [
