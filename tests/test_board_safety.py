@@ -281,3 +281,46 @@ def test_detail_history_describes_undo_redo_and_skipped_undos_in_words(db: Datab
                          "undo: value: $20,000 → $12,500"]
     assert lines[3] == "undo: reordered in Lead"
     assert lines[4].startswith("skipped an undo: ") and "bob" in lines[4]
+
+
+# -- the board and the detail follow other reps ------------------------------------------------------------------
+
+
+async def test_focus_moves_to_the_nearest_card_when_the_focused_card_leaves(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "l")
+        assert focused_title(app) == "Hooli expansion"  # alone in Qualified
+        other = open_database(db_path)
+        try:
+            ds.win_deal(other, sales["hooli"], user="bob")
+        finally:
+            other.close()
+        await wait_for(pilot, lambda: focused_title(app) != "Hooli expansion")
+        assert focused_title(app) == "Initech rollout"  # the nearest column's card, not an empty cell
+
+
+async def test_an_open_deal_detail_follows_another_reps_change(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+    app = TuikanbanApp(db, "tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        detail = app.screen
+        assert isinstance(detail, DealDetailScreen)
+        await settle(pilot)
+        other = open_database(db_path)
+        try:
+            ds.move_deal(other, sales["initech"], "Qualified", user="bob")
+        finally:
+            other.close()
+        await wait_for(pilot, lambda: "Qualified" in str(detail.query_one(".dialog").border_subtitle))
+        assert ("Changed by bob; shown as it is now.", "", "information") in said
+        assert app.screen is detail  # still open

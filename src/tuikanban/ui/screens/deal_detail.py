@@ -35,6 +35,9 @@ ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("mee
 _FIELD_NAMES = {"close": "expected close", "type": "deal type"}
 
 
+WATCH_SECONDS = 1.0  # how often an open detail looks for other reps' writes
+
+
 @dataclass(frozen=True, slots=True)
 class _Detail:
     deal: DealView
@@ -279,10 +282,28 @@ class DealDetailScreen(Dialog[bool]):
         self.user = user
         self.changed = False
         self.detail: _Detail | None = None
+        self._seen_version: int | None = None
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._seen_version = self._data_version()  # before the read: a write after it is seen at the next tick
         self.reload()
+        self.set_interval(WATCH_SECONDS, self._watch)
+
+    def _data_version(self) -> int | None:
+        try:
+            return self.db.data_version()  # a PRAGMA: microseconds
+        except Exception:  # the file is locked or gone: look again at the next tick
+            return None
+
+    def _watch(self) -> None:
+        """Another rep (or process) wrote to the file: read the deal again."""
+        version = self._data_version()
+        if version is None:
+            return
+        if self._seen_version is not None and version != self._seen_version:
+            self.reload()
+        self._seen_version = version
 
     def reload(self) -> None:
         db, deal_id = self.db, self.deal_id
@@ -322,7 +343,14 @@ class DealDetailScreen(Dialog[bool]):
 
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
+        before = self.detail
         detail = self.detail = message.detail
+        if before is not None:
+            newest = max((e.id for e in before.events), default=0)
+            others = sorted({e.user for e in detail.events if e.id > newest and e.user != self.user})
+            if others:
+                self.notify(f"Changed by {' and '.join(display(u) for u in others)}; shown as it is now.",
+                            timeout=5, markup=False)
         deal = detail.deal
         box = self.query_one(".dialog", Vertical)
         status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")
