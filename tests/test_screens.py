@@ -716,6 +716,28 @@ async def test_settings_stage_edit_form_sets_limits_and_exit_criteria(db: Databa
     assert stage.exit_criteria == "Proposal sent"
 
 
+async def test_stage_edit_conflict_keeps_typed_values_and_merges_the_rest(db: Database, sales: int) -> None:
+    proposal = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    app = Host(lambda: StageEditScreen(db, sales, proposal))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form = app.screen
+        ps.set_stage(db, sales, proposal.id, wip_max=5, probability=40)  # another rep, meanwhile
+        await set_input(pilot, "#se-wip_max", "3")
+        await set_input(pilot, "#se-expected_days", "9")
+        await press(pilot, "ctrl+s")
+        assert app.results == []  # still open: both changed the WIP max
+        assert form.query_one("#se-wip_max", Input).value == "3"
+        assert error_of(form, "#see-wip_max").startswith("someone else saved: 5")
+        await press(pilot, "escape")  # typed changes: it asks, and "n" keeps the form
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        await press(pilot, "ctrl+o", "ctrl+s")  # keep mine
+        assert len(app.results) == 1
+    stage = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    assert (stage.wip_max, stage.expected_days, stage.probability) == (3, 9, 40)
+
+
 async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int) -> None:
     ds.create_deal(db, sales, "Typed", user="alice", dtype="Renewal")
     app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
