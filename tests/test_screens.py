@@ -738,6 +738,23 @@ async def test_stage_edit_conflict_keeps_typed_values_and_merges_the_rest(db: Da
     assert (stage.wip_max, stage.expected_days, stage.probability) == (3, 9, 40)
 
 
+async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest(db: Database, sales: int) -> None:
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        ps.update_pipeline(db, sales, stale_days=20, target="2m")  # another rep, meanwhile
+        await set_input(pilot, "#pp-stale_days", "14")
+        await set_input(pilot, "#pp-lost_reasons", "Price, Timing")
+        await press(pilot, "ctrl+s")
+        assert ps.get_pipeline(db, sales).stale_days == 20  # nothing saved yet: both changed the stale days
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        assert error_of(screen, "#ppe-stale_days").startswith("Someone else saved: 20.")
+        await press(pilot, "ctrl+s")  # again: the typed value is kept
+        p = ps.get_pipeline(db, sales)
+        assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Price", "Timing"))
+
+
 async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int) -> None:
     ds.create_deal(db, sales, "Typed", user="alice", dtype="Renewal")
     app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
