@@ -259,7 +259,7 @@ class BoardBase(Screen[None]):
 
     def _poll(self) -> None:
         db = self.session.db
-        if db is None or self._checking or self._loading:
+        if db is None or self._checking or self._loading or self.session.gone:
             return
         try:
             version = db.data_version()

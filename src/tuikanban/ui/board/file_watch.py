@@ -11,6 +11,7 @@ data version the board's connection can see.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -68,8 +69,18 @@ def look(path: Path) -> Seen:
 def check_job(path: Path, before: Seen | None) -> FileChecked:
     """Look at the file and compare it with what the board opened (`before`; None: this is the first look)."""
     from tuikanban.services.restore import last_restore
-    from tuikanban.store.identity import what_changed
+    from tuikanban.store.identity import FileIdentity, what_changed
 
+    if before is not None and before.identity is not None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return FileChecked(before, what_changed(path, before.identity, None), None)
+        if (st.st_dev, st.st_ino) != (before.identity.device, before.identity.inode):
+            # Another file: never opened with SQLite here, since the old file's write-ahead log may still lie
+            # beside it (this board's, or another board's) and would be read, or even recovered, into it.
+            return FileChecked(before, what_changed(path, before.identity, FileIdentity(st.st_dev, st.st_ino, 0, 0)),
+                               None)
     now = look(path)
     if before is None or before.identity is None:
         return FileChecked(now, None, None)
@@ -90,6 +101,8 @@ class FileWatch:
 
     def start(self) -> None:
         """The database is open (again): take the file's identity now, then look every WATCH_SECONDS."""
+        if self.gone is not None:  # reopened after the file was replaced: read what is there now
+            self.screen.reload()
         self.seen, self.gone = None, None
         self._submit()
         if not self._timer_started:

@@ -411,10 +411,11 @@ class BoardScreen(BoardBase):
         self._open(lambda db, model: PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
 
     def action_refresh(self) -> None:
-        if self.files.gone is not None:  # the file at the path was replaced: open it, then read it
+        if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
             self.app.clear_notifications()
             self._write(self.gateway.reopen_job, "reopen")
-        self.reload()
+        else:
+            self.reload()
 
     @on(FileChecked)
     def _file_checked(self, message: FileChecked) -> None:
