@@ -720,6 +720,7 @@ async def test_command_palette_lists_board_actions(db: Database, sales: dict[str
         titles = [c.title for c in app.get_system_commands(app.board_screen)]
         assert "Move the focused deal to the next stage" in titles
         assert "Swimlanes by deal type on/off" in titles
+        assert "Redo what you last undid" in titles  # not in the footer (room), but in the palette
 
 
 async def test_refresh_rereads_and_quit_exits(db: Database, sales: dict[str, int]) -> None:

@@ -23,7 +23,7 @@ from textual.theme import Theme
 from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
-from tuikanban.ui.board.keys import BINDING_SECTIONS, key_label
+from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
@@ -132,7 +132,7 @@ class TuikanbanApp(App[None]):
             seen: set[str] = set()
             for _title, bindings in BINDING_SECTIONS:
                 for b in bindings:
-                    if b.action in seen or b.action in ("quit",) or not b.show:
+                    if b.action in seen or b.action in ("quit",) or not (b.show or b.id in PALETTE_ALSO):
                         continue
                     seen.add(b.action)
                     yield SystemCommand(b.tooltip or b.description, f"Key: {key_label(b)}",

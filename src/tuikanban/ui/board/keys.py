@@ -73,6 +73,9 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
 ]
 
+# Keys the footer leaves out for room but the command palette still lists.
+PALETTE_ALSO = frozenset({"board.redo"})
+
 
 def key_label(binding: Binding) -> str:
     names = {"left": "←", "right": "→", "up": "↑", "down": "↓", "shift+left": "⇧←", "shift+right": "⇧→",
