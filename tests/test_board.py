@@ -296,6 +296,9 @@ async def test_won_lost_with_reason_and_undo(db: Database, sales: dict[str, int]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "w")
+        assert ds.get_deal(db, sales["initech"]).status == "open"  # it asks first, naming the deal and its value
+        assert "Mark 'Initech rollout' ($30,000) won?" in str(app.screen.query_one("#confirm-message").visual)
+        await press(pilot, "y")
         assert ds.get_deal(db, sales["initech"]).status == "won"
         assert "Initech rollout" not in screen_text(app)
         assert focused_title(app) == "Acme pilot"  # the next card takes the focus
@@ -635,7 +638,7 @@ async def test_user_text_is_shown_literally(db: Database, fixed_now: str) -> Non
         assert "[bold red]Boom[/]" in text and "[link=x]Co[/link]" in text
         assert "\x1b" not in text and "\x07" not in text
         notes = record_notifications(app)
-        await press(pilot, "w")  # the notification quotes the title literally too
+        await press(pilot, "w", "y")  # the notification quotes the title literally too
         assert any("[bold red]Boom[/]" in msg for msg, _t, _s in notes)
 
 
@@ -648,7 +651,7 @@ async def test_closed_deals_reopen_focuses_the_deal(db: Database, sales: dict[st
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await press(pilot, "w")  # Initech won
+        await press(pilot, "w", "y")  # Initech won
         assert "Initech rollout" not in screen_text(app)
         await press(pilot, "c")
         assert isinstance(app.screen, ClosedDealsScreen)
@@ -717,6 +720,7 @@ async def test_command_palette_lists_board_actions(db: Database, sales: dict[str
         titles = [c.title for c in app.get_system_commands(app.board_screen)]
         assert "Move the focused deal to the next stage" in titles
         assert "Swimlanes by deal type on/off" in titles
+        assert "Redo what you last undid" in titles  # not in the footer (room), but in the palette
 
 
 async def test_refresh_rereads_and_quit_exits(db: Database, sales: dict[str, int]) -> None:

@@ -209,7 +209,7 @@ async def test_marks_follow_moves_and_the_baselines_they_shift(
         assert badge(app, "Atlas") == ("", "4d", "ok")
         # won: the deal leaves the board and the aging
         assert view.focus_on(sales["atlas"])
-        await press(pilot, "w")
+        await press(pilot, "w", "y")
         assert sales["atlas"] not in view.aging
 
 

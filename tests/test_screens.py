@@ -11,7 +11,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static, TextArea
 
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.models import DealView
@@ -202,38 +202,74 @@ async def test_form_escape_cancels_without_saving(db: Database, sales: int) -> N
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_text(pilot, "Never mind")
-        await press(pilot, "escape")
+        await press(pilot, "escape")  # typed text: it asks first; "n" keeps the form and the text
+        assert isinstance(app.screen, ConfirmScreen) and app.results == []
+        await press(pilot, "n")
+        assert app.screen.query_one("#f-title", Input).value == "Never mind"
+        await press(pilot, "escape", "y")
     assert app.results == [None]
     assert ds.list_deals(db, sales, status="all") == []
 
 
-async def test_form_edit_made_stale_by_another_user_shows_message_and_reloads(db: Database, sales: int) -> None:
+async def test_form_escape_without_changes_closes_at_once(db: Database, sales: int) -> None:
+    deal = ds.create_deal(db, sales, "Globex", user="alice", value="10k")
+    app = Host(lambda: DealFormScreen(db, sales, "alice", deal_id=deal.id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "escape")
+    assert app.results == [None]
+
+
+async def test_form_edit_merges_with_a_move_and_an_edit_by_another_rep(db: Database, sales: int) -> None:
     deal = ds.create_deal(db, sales, "Globex", user="alice", value="10k")
     app = Host(lambda: DealFormScreen(db, sales, "alice", deal_id=deal.id))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         form = app.screen
-        assert form.query_one("#f-title", Input).value == "Globex"
         assert form.query_one("#f-value", Input).value == "10000"
-        # meanwhile another rep changes the value
+        # meanwhile bob moves the deal and changes its value; alice types notes and a new title
+        ds.move_deal(db, deal.id, stage_id(db, sales, "Discovery"), user="bob")
         ds.edit_deal(db, deal.id, {"value": "15k"}, user="bob")
+        form.query_one("#f-notes", TextArea).text = "Call on Monday"
         await set_input(pilot, "#f-title", "Globex expansion")
         await press(pilot, "ctrl+s")
-        banner = text_of(form.query_one("#form-banner"))
-        assert "was changed by someone else" in banner
-        assert app.results == []  # still open
-        # the form now shows the deal as it is in the database
-        assert form.query_one("#f-value", Input).value == "15000"
-        assert form.query_one("#f-title", Input).value == "Globex"
-        assert ds.get_deal(db, deal.id).title == "Globex"
-        # editing again, now on the current version, saves
-        await set_input(pilot, "#f-title", "Globex expansion")
+        assert len(app.results) == 1  # saved and closed: nothing both of them changed
+    after = ds.get_deal(db, deal.id)
+    assert (after.title, after.notes, after.value_minor, after.stage_name) == (
+        "Globex expansion", "Call on Monday", 1_500_000, "Discovery")
+
+
+async def test_form_same_field_conflict_keeps_typed_text_and_offers_a_choice(db: Database, sales: int) -> None:
+    deal = ds.create_deal(db, sales, "Globex", user="alice", value="10k", company="Globex")
+    app = Host(lambda: DealFormScreen(db, sales, "alice", deal_id=deal.id))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form = app.screen
+        ds.edit_deal(db, deal.id, {"value": "15k", "company": "Globex Corp"}, user="bob")
+        await set_input(pilot, "#f-value", "12000")
+        await set_input(pilot, "#f-company", "Globex Inc")
+        await press(pilot, "ctrl+s")
+        assert app.results == []  # still open, nothing saved
+        assert "bob changed the value and company while you were editing" in text_of(
+            form.query_one("#form-banner"))
+        # what alice typed is still there; bob's values are shown beside the fields, with the keys
+        assert form.query_one("#f-value", Input).value == "12000"
+        assert form.query_one("#f-company", Input).value == "Globex Inc"
+        assert error_of(form, "#e-value").startswith("bob saved: 15000")
+        assert "ctrl+t take theirs" in error_of(form, "#e-value") and "ctrl+o keep mine" in error_of(form, "#e-value")
+        assert error_of(form, "#e-company").startswith("bob saved: Globex Corp")
+        assert ds.get_deal(db, deal.id).value_minor == 1_500_000
+        # take bob's company (focused field), keep alice's value, then save again
+        form.set_focus(form.query_one("#f-company", Input))
+        await press(pilot, "ctrl+t")
+        assert form.query_one("#f-company", Input).value == "Globex Corp"
+        assert error_of(form, "#e-company") == ""
+        await press(pilot, "ctrl+o")  # the value's conflict, the one still waiting
+        assert error_of(form, "#e-value") == ""
         await press(pilot, "ctrl+s")
         assert len(app.results) == 1
     after = ds.get_deal(db, deal.id)
-    assert after.title == "Globex expansion" and after.value_minor == 1_500_000
-    edits = [(e.field, e.user) for e in ds.deal_history(db, deal.id) if e.kind == "edit"]
-    assert edits == [("value", "bob"), ("title", "alice")]
+    assert (after.value_minor, after.company) == (1_200_000, "Globex Corp")
 
 
 async def test_form_edit_can_move_the_deal_to_another_stage(db: Database, sales: int) -> None:
@@ -678,6 +714,45 @@ async def test_settings_stage_edit_form_sets_limits_and_exit_criteria(db: Databa
         3, 1, 2, 14, 60,
     )
     assert stage.exit_criteria == "Proposal sent"
+
+
+async def test_stage_edit_conflict_keeps_typed_values_and_merges_the_rest(db: Database, sales: int) -> None:
+    proposal = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    app = Host(lambda: StageEditScreen(db, sales, proposal))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form = app.screen
+        ps.set_stage(db, sales, proposal.id, wip_max=5, probability=40)  # another rep, meanwhile
+        await set_input(pilot, "#se-wip_max", "3")
+        await set_input(pilot, "#se-expected_days", "9")
+        await press(pilot, "ctrl+s")
+        assert app.results == []  # still open: both changed the WIP max
+        assert form.query_one("#se-wip_max", Input).value == "3"
+        assert error_of(form, "#see-wip_max").startswith("someone else saved: 5")
+        await press(pilot, "escape")  # typed changes: it asks, and "n" keeps the form
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        await press(pilot, "ctrl+o", "ctrl+s")  # keep mine
+        assert len(app.results) == 1
+    stage = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    assert (stage.wip_max, stage.expected_days, stage.probability) == (3, 9, 40)
+
+
+async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest(db: Database, sales: int) -> None:
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        ps.update_pipeline(db, sales, stale_days=20, target="2m")  # another rep, meanwhile
+        await set_input(pilot, "#pp-stale_days", "14")
+        await set_input(pilot, "#pp-lost_reasons", "Price, Timing")
+        await press(pilot, "ctrl+s")
+        assert ps.get_pipeline(db, sales).stale_days == 20  # nothing saved yet: both changed the stale days
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        assert error_of(screen, "#ppe-stale_days").startswith("Someone else saved: 20.")
+        await press(pilot, "ctrl+s")  # again: the typed value is kept
+        p = ps.get_pipeline(db, sales)
+        assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Price", "Timing"))
 
 
 async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int) -> None:

@@ -94,6 +94,12 @@ def probe(con: sqlite3.Connection) -> bool:
     return meta.get("app") == APP_MARKER and meta.get("schema_version") == str(FAST_SCHEMA)
 
 
+def meta_value(con: sqlite3.Connection, key: str) -> str | None:
+    """One `tk_meta` value (None when it is not set)."""
+    row = con.execute("SELECT value FROM tk_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def writable(path: Path) -> bool:
     """Whether open_database would open the file for writing (the same test it makes)."""
     folder = path.parent

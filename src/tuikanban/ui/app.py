@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -23,7 +24,7 @@ from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.keymap import user_keymap
-from tuikanban.ui.board.keys import BINDING_SECTIONS, key_label
+from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
@@ -67,6 +68,8 @@ class TuikanbanApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "tuikanban"
+    # ctrl+c quits from anywhere (a terminal user's reflex), asking first when a form holds unsaved changes
+    BINDINGS = [Binding("ctrl+c", "quit_asking", "quit", show=False, priority=True)]
 
     def __init__(
         self,
@@ -132,8 +135,13 @@ class TuikanbanApp(App[None]):
             seen: set[str] = set()
             for _title, bindings in BINDING_SECTIONS:
                 for b in bindings:
-                    if b.action in seen or b.action in ("quit",) or not b.show:
+                    if b.action in seen or b.action in ("quit",) or not (b.show or b.id in PALETTE_ALSO):
                         continue
                     seen.add(b.action)
                     yield SystemCommand(b.tooltip or b.description, f"Key: {key_label(b, self.board_keymap.keys)}",
                                         partial(screen.run_action, b.action))
+
+    def action_quit_asking(self) -> None:
+        from tuikanban.ui.dialogs.discard import quit_asking
+
+        quit_asking(self)

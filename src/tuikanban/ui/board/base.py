@@ -25,6 +25,7 @@ from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
+from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.model import BoardModel
@@ -54,6 +55,7 @@ class BoardBase(Screen[None]):
         self.model: BoardModel | None = None
         self.aging_panel: AgingPanel | None = None
         self.aging = AgingSync(self)
+        self.files = FileWatch(self)
         self._initial = initial
         self._data_version: int | None = None
         self._checking = False
@@ -173,6 +175,7 @@ class BoardBase(Screen[None]):
         gc.freeze()
         self.session.opened(message.db)
         self.header.update(readonly=self.session.readonly)
+        self.files.start()
         waiting, self._after_open = self._after_open, []
         for fn in waiting:
             fn()
@@ -257,7 +260,7 @@ class BoardBase(Screen[None]):
 
     def _poll(self) -> None:
         db = self.session.db
-        if db is None or self._checking or self._loading:
+        if db is None or self._checking or self._loading or self.session.gone:
             return
         try:
             version = db.data_version()

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tuikanban.domain.errors import NotFoundError, TuikanbanError
+from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import StageInfo
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
@@ -31,6 +31,7 @@ from tuikanban.ui.board.messages import (
     MoveRefused,
     OpenFailed,
     UndoDone,
+    UndoRefused,
 )
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardState
@@ -52,6 +53,7 @@ class BoardGateway:
         self._con = con
         self.seen: fastread.Signature | None = None
         self.pipeline_id: int | None = None  # the pipeline last read (whose changes `check` looks for)
+        self.blocked: str | None = None  # why the file at the path must not be opened now (reopen_job)
 
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
@@ -61,6 +63,8 @@ class BoardGateway:
 
     def open(self) -> Database:
         """Open the database for writing (this is where the ORM gets imported, after the first paint)."""
+        if self.blocked is not None:
+            raise ReadOnlyError(self.blocked)
         if self.db is None:
             from tuikanban.store.engine import open_database
 
@@ -153,6 +157,18 @@ class BoardGateway:
         except Exception as exc:  # the board stays on screen, read-only
             return OpenFailed(exc)
 
+    def reopen_job(self) -> DbOpened | OpenFailed:
+        """Open the file now at the board's path (the one opened before was replaced or deleted). Refused while
+        a write-ahead log is still beside it: SQLite leaves the replaced file's log there (it cannot checkpoint a
+        file that moved), and opening the new file would read that log into it."""
+        self.close()
+        self.db, self._owns_db, self.seen = None, True, None
+        wal = self.path.with_name(self.path.name + "-wal")
+        self.blocked = (f"The replaced board's write log {wal} is still beside the new file, and opening the file "
+                        f"would read it in; once no board has the old file open, move {wal.name} and "
+                        f"{self.path.name}-shm away, then press r again.") if wal.exists() else None
+        return self.open_job()
+
     def check_job(self) -> ChangeChecked:
         try:
             return ChangeChecked(self.check())
@@ -205,10 +221,17 @@ class BoardGateway:
 
         remember(db_path=self.path, pipeline=pipeline_name)
 
-    def undo_job(self, pipeline_id: int, state: BoardState) -> UndoDone:
-        from tuikanban.services.deals import undo_last
+    def undo_job(self, pipeline_id: int, state: BoardState, redo: bool = False,
+                 force_reason: str | None = None) -> UndoDone | UndoRefused:
+        """Undo (or redo) this user's last action; a WIP limit comes back as `UndoRefused` (the board offers to
+        force it with a reason)."""
+        from tuikanban.services.undo import redo_last, undo_last
 
         before = self.seen.max_event if self.seen else 0
-        text = undo_last(self.open(), pipeline_id, user=self.user)
+        try:
+            text = (redo_last if redo else undo_last)(self.open(), pipeline_id, user=self.user,
+                                                       force_reason=force_reason)
+        except WipLimitError as exc:
+            return UndoRefused(exc, redo)
         mine = [d for _i, d, u in fastread.events_since(self.raw(), before) if u == self.user and d is not None]
         return UndoDone(text, mine[-1] if mine else None, self.load(pipeline_id, state))

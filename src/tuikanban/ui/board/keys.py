@@ -42,14 +42,17 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
                 tooltip="Move the focused deal up within its column"),
         Binding("shift+down,J", "reorder(1)", "reorder", key_display="↓", group=_ORDER,
                 id="board.reorder_down", tooltip="Move the focused deal down within its column"),
-        Binding("n", "new_deal", "new", id="board.new", tooltip="New deal (form)"),
+        Binding("n", "new_deal", "new", id="board.new", tooltip="New deal (form)", priority=True),
         Binding("enter", "open_deal", "open", key_display="⏎", id="board.open",
                 tooltip="Open the focused deal: details, history, activities"),
-        Binding("e", "edit_deal", "edit", show=False, id="board.edit", tooltip="Edit the focused deal"),
+        Binding("e", "edit_deal", "edit", show=False, id="board.edit", tooltip="Edit the focused deal",
+                priority=True),
         Binding("w", "won", "won", group=_CLOSE, id="board.won", tooltip="Mark the focused deal won"),
         Binding("x", "lost", "lost", group=_CLOSE, id="board.lost",
                 tooltip="Mark the focused deal lost (asks for a reason)"),
-        Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move or close"),
+        Binding("u", "undo", "undo", id="board.undo", tooltip="Undo your last move, reorder, close or edit"),
+        Binding("U,ctrl+r", "redo", "redo", show=False, id="board.redo",
+                tooltip="Redo what you last undid"),
     ]),
     ("Marks and bulk actions", [
         Binding("space", "mark", "mark", key_display="space", show=False, id="board.mark",
@@ -75,7 +78,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("c", "closed", "closed", id="board.closed", tooltip="Closed deals: find and reopen"),
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",
                 tooltip="Pipeline settings: stages, limits, types"),
-        Binding("r", "refresh", "refresh", show=False, id="board.refresh", tooltip="Read the board again"),
+        Binding("r", "refresh", "refresh", show=False, id="board.refresh",
+                tooltip="Read the board again (reopens a replaced file)"),
         Binding("o", "sort", "sort", show=False, id="board.sort",
                 tooltip="Sort columns by rank, value, close date or days in stage"),
         Binding("d", "density", "density", show=False, id="board.density",
@@ -88,6 +92,9 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("q", "quit", "quit", id="board.quit", tooltip="Quit"),
     ]),
 ]
+
+# Keys the footer leaves out for room but the command palette still lists.
+PALETTE_ALSO = frozenset({"board.redo"})
 
 
 def key_label(binding: Binding, keymap: Mapping[str, str] | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tuikanban.domain.aging import AgingSnapshot
-from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.errors import TuikanbanError, WipLimitError
 from tuikanban.domain.models import MoveResult, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardRead
 from tuikanban.ui.board.model import BoardModel
@@ -161,3 +161,12 @@ class UndoDone(Message):
         self.text = text
         self.deal_id = deal_id
         self.loaded = loaded
+
+
+class UndoRefused(Message):
+    """An undo (or `redo`) refused at a WIP limit: the board offers to force it with a reason."""
+
+    def __init__(self, error: WipLimitError, redo: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.redo = redo

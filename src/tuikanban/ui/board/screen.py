@@ -8,6 +8,7 @@ down are in `base.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.density import remembered_compact
+from tuikanban.ui.board.file_watch import FileChecked
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
@@ -173,11 +175,11 @@ class BoardScreen(BoardPickers):
             self.aging.after_write(message.deal_id)  # a reorder is an event: the deal is no longer idle
 
     # -- deals -------------------------------------------------------------------------------------------------
-    def action_new_deal(self) -> None:
+    async def action_new_deal(self) -> None:
         if self.model is None:
             self._when_open(self._offer_first_run_now)
         elif not self._refuse_readonly():
-            self._open(self._new_deal_form, self._deal_saved)
+            await self._open_now(self._new_deal_form, self._deal_saved)
 
     def _new_deal_form(self, db: Database, model: BoardModel) -> Screen[DealView | None]:
         from tuikanban.ui.screens.deal_form import DealFormScreen
@@ -216,14 +218,22 @@ class BoardScreen(BoardPickers):
 
         self._open(lambda db, _m: DealDetailScreen(db, card.id, self.session.user), closed)
 
-    def action_edit_deal(self) -> None:
+    async def action_edit_deal(self) -> None:
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
         from tuikanban.ui.screens.deal_form import DealFormScreen
 
-        self._open(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
-                                                    deal_id=card.id), self._deal_saved)
+        await self._open_now(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
+                                                              deal_id=card.id), self._deal_saved)
+
+    async def _open_now(self, make: Callable[[Database, BoardModel], Screen[DealView | None]],
+                        done: Callable[[DealView | None], None]) -> None:
+        """As `_open`, but the form is mounted (its field focused) before the next key of a burst is routed."""
+        if self.session.db is None or self.model is None:
+            self._open(make, done)
+        else:
+            await self.app.push_screen(make(self.session.db, self.model), done)
 
     def action_won(self) -> None:
         if self.bulk_close("won"):
@@ -232,8 +242,15 @@ class BoardScreen(BoardPickers):
         if card is None:
             return
         value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
-        note = f"Won: '{display(card.title)}' ({value}). Press u to undo."
-        self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:  # asked as x asks for its reason: a stray w closes nothing
+            if yes:
+                note = f"Won: '{display(card.title)}' ({value}). Press u to undo."
+                self._write(partial(self.gateway.win_job, card.id, note, card.stage_id), "win")
+
+        self.app.push_screen(ConfirmScreen(f"Mark '{display(card.title)}' ({value}) won?", title="Mark won"),
+                             confirmed)
 
     def action_lost(self) -> None:
         if self.bulk_close("lost") or self._refuse_readonly() or self.model is None:
@@ -253,10 +270,25 @@ class BoardScreen(BoardPickers):
             choices=tuple(self.model.data.pipeline.lost_reasons), placeholder="another reason",
         ), chosen)
 
-    def action_undo(self) -> None:
+    def action_undo(self, redo: int = 0, force_reason: str | None = None) -> None:
         if self._refuse_readonly() or self.model is None:
             return
-        self._write(partial(self.gateway.undo_job, self.model.data.pipeline.id, self.state), "undo")
+        job = partial(self.gateway.undo_job, self.model.data.pipeline.id, self.state, bool(redo), force_reason)
+        self._write(job, "redo" if redo else "undo")
+
+    def action_redo(self) -> None:
+        self.action_undo(1)
+
+    @on(m.UndoRefused)
+    def _undo_refused(self, message: m.UndoRefused) -> None:
+        """As reopen does: past a WIP limit only with a reason (logged), else the action stays to undo later."""
+        from tuikanban.ui.dialogs.reason import override_reason
+
+        def answered(reason: str | None) -> None:
+            if reason and reason.strip():
+                self.action_undo(int(message.redo), reason.strip())
+
+        self.app.push_screen(override_reason(str(message.error)), answered)
 
     @on(m.UndoDone)
     def _undone(self, message: m.UndoDone) -> None:
@@ -361,6 +393,8 @@ class BoardScreen(BoardPickers):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
+        if action in ("new_deal", "edit_deal") and isinstance(self.focused, Input):
+            return False  # priority keys (a burst's next keys reach the form): in the filter they are letters
         return not (action in self.CARD_ACTIONS and self._panel_focused())
 
     def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
@@ -403,7 +437,15 @@ class BoardScreen(BoardPickers):
         self._open(lambda db, model: PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
 
     def action_refresh(self) -> None:
-        self.reload()
+        if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
+            self.app.clear_notifications()
+            self._write(self.gateway.reopen_job, "reopen")
+        else:
+            self.reload()
+
+    @on(FileChecked)
+    def _file_checked(self, message: FileChecked) -> None:
+        self.files.received(message)
 
     def action_help(self) -> None:
         from tuikanban.ui.app import TuikanbanApp

@@ -43,12 +43,16 @@ class BoardSession:
     user: str
     db: Database | None = None
     readonly: bool = False
+    gone: str = ""  # the file at `path` is no longer this board (ui.board.file_watch): the sentence saying so
 
     def opened(self, db: Database) -> None:
         self.db = db
+        self.gone = ""
         self.readonly = db.readonly
 
     def readonly_sentence(self) -> str:
+        if self.gone:
+            return self.gone
         reason = self.db.readonly_reason if self.db is not None else ""
         return f"The database {self.path} is open read-only{reason}, so nothing can be changed."
 

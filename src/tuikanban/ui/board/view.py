@@ -144,9 +144,25 @@ class BoardView(Widget, can_focus=True):
             self.focus_on(focus_deal)
         elif first and not model.cell(self.focus_lane, self.focus_col):
             self._focus_first_card()
+        elif focus_deal is not None and not model.cell(self.focus_lane, self.focus_col):
+            self._focus_nearest_card()  # the focused card left (moved by someone, closed, filtered out)
         else:
             self._settle_in_cell(self._want_index)
         self.refresh()
+
+    def _focus_nearest_card(self) -> None:
+        """Focus the card nearest the empty focused cell: its column's other lanes, then the columns beside it."""
+        assert self.model is not None
+        cols, lanes = len(self.model.stages), len(self.model.lanes)
+        for distance in range(cols):
+            for col in sorted({self.focus_col - distance, self.focus_col + distance}):
+                if not 0 <= col < cols:
+                    continue
+                for lane in sorted(range(lanes), key=lambda li: abs(li - self.focus_lane)):
+                    if self.model.cell(lane, col):
+                        self._set_focus(lane, col, 0 if lane != self.focus_lane else self._want_index)
+                        return
+        self._settle_in_cell(0)
 
     def _focus_first_card(self) -> None:
         """A fresh board starts on its first card: the first column, then lane, that has one."""

@@ -3,6 +3,7 @@ history and its activities."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -32,6 +33,9 @@ from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
 _FIELD_NAMES = {"close": "expected close", "type": "deal type"}
+
+
+WATCH_SECONDS = 1.0  # how often an open detail looks for other reps' writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,20 @@ def _day(at: datetime | None) -> str:
     return clock.as_utc(at).astimezone().strftime("%Y-%m-%d") if at else "—"
 
 
+def _undone(ev: EventView, val: Callable[[str | None], str]) -> list[str | tuple[str, str]]:
+    """What an undo or redo did, in words (services.undo records an edit's field, a move's two stages, a close's
+    status, a delete's status to come back to, or a reorder's ranks)."""
+    if ev.field:
+        return [f"{_FIELD_NAMES.get(ev.field, ev.field)}: ", val(ev.old_value), " → ", (val(ev.new_value), "bold")]
+    if ev.from_stage and ev.from_stage != ev.to_stage:
+        return ["moved ", ev.from_stage, " → ", (ev.to_stage or "?", "bold")]
+    if ev.old_value in ("won", "lost"):
+        return [f"reopened ({ev.old_value}) in ", (ev.to_stage or "?", "bold")]
+    if ev.new_value in ("open", "won", "lost") and ev.old_value is None:
+        return [f"restored the deleted deal ({ev.new_value})"]
+    return ["reordered in ", (ev.to_stage or "?", "bold")]
+
+
 def describe_event(ev: EventView, currency: str, type_names: dict[int, str]) -> Content:
     """One line of history: when, who, what (user text kept literal)."""
 
@@ -132,8 +150,12 @@ def describe_event(ev: EventView, currency: str, type_names: dict[int, str]) -> 
             what = [f"{name}: ", val(ev.old_value), " → ", (val(ev.new_value), "bold")]
     elif kind == "wip_override":
         what = [("WIP limit overridden", "$warning"), f" for {ev.to_stage or '?'}: ", ev.reason or ""]
-    elif kind == "undo":
-        what = ["undo: back in ", (ev.to_stage or "?", "bold")]
+    elif kind in ("undo", "redo"):
+        what = [f"{kind}: ", *_undone(ev, val)]
+        if ev.reason:
+            what += [("  forced: ", "$warning"), ev.reason]
+    elif kind == "undo_skipped":
+        what = [("skipped an undo", "$warning"), f": {ev.reason or 'it could no longer be undone'}"]
     else:
         what = [kind]
     parts: list[str | tuple[str, str]] = [
@@ -260,10 +282,28 @@ class DealDetailScreen(Dialog[bool]):
         self.user = user
         self.changed = False
         self.detail: _Detail | None = None
+        self._seen_version: int | None = None
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._seen_version = self._data_version()  # before the read: a write after it is seen at the next tick
         self.reload()
+        self.set_interval(WATCH_SECONDS, self._watch)
+
+    def _data_version(self) -> int | None:
+        try:
+            return self.db.data_version()  # a PRAGMA: microseconds
+        except Exception:  # the file is locked or gone: look again at the next tick
+            return None
+
+    def _watch(self) -> None:
+        """Another rep (or process) wrote to the file: read the deal again."""
+        version = self._data_version()
+        if version is None:
+            return
+        if self._seen_version is not None and version != self._seen_version:
+            self.reload()
+        self._seen_version = version
 
     def reload(self) -> None:
         db, deal_id = self.db, self.deal_id
@@ -303,7 +343,14 @@ class DealDetailScreen(Dialog[bool]):
 
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
+        before = self.detail
         detail = self.detail = message.detail
+        if before is not None:
+            newest = max((e.id for e in before.events), default=0)
+            others = sorted({e.user for e in detail.events if e.id > newest and e.user != self.user})
+            if others:
+                self.notify(f"Changed by {' and '.join(display(u) for u in others)}; shown as it is now.",
+                            timeout=5, markup=False)
         deal = detail.deal
         box = self.query_one(".dialog", Vertical)
         status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")

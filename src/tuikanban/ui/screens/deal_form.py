@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -20,8 +18,8 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from tuikanban.domain import clock
-from tuikanban.domain.errors import StaleEditError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.errors import StaleMoveError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
 from tuikanban.domain.text import clean_text, display
@@ -29,61 +27,15 @@ from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.screens.close_dates import parse_close_date
+from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 
 MAX_TITLE = deal_service.MAX_TITLE
 MAX_FIELD = deal_service.MAX_FIELD
 MAX_OWNER = 200
-
-_RELATIVE = re.compile(r"^\+\s*(\d{1,4})\s*([dwmy]?)$", re.IGNORECASE)
-
-
-def _add_months(start: date, months: int) -> date:
-    month0 = start.month - 1 + months
-    year, month = start.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
-def parse_close_date(text: str, today: date | None = None) -> date | None:
-    """What people type for an expected close date: 2026-03-31, today, tomorrow, +30d, +2w, +3m, eom, eoq, eoy.
-
-    Empty means no date.
-    """
-    raw = text.strip().lower()
-    if not raw:
-        return None
-    base = today or clock.today()
-    if raw == "today":
-        return base
-    if raw == "tomorrow":
-        return base + timedelta(days=1)
-    if raw == "eom":
-        return date(base.year, base.month, calendar.monthrange(base.year, base.month)[1])
-    if raw == "eoq":
-        last = (base.month - 1) // 3 * 3 + 3
-        return date(base.year, last, calendar.monthrange(base.year, last)[1])
-    if raw == "eoy":
-        return date(base.year, 12, 31)
-    match = _RELATIVE.match(raw)
-    if match:
-        n, unit = int(match.group(1)), (match.group(2) or "d").lower()
-        try:
-            if unit == "d":
-                return base + timedelta(days=n)
-            if unit == "w":
-                return base + timedelta(weeks=n)
-            if unit == "m":
-                return _add_months(base, n)
-            return _add_months(base, 12 * n)
-        except (OverflowError, ValueError):
-            raise ValidationError(f"'{text.strip()}' is too far ahead for a close date.") from None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        return clock.parse_date(raw, what="close date")
-    raise ValidationError(
-        f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq."
-    )
-
 
 @dataclass(frozen=True, slots=True)
 class _FormData:
@@ -182,18 +134,18 @@ class MoveRefused(Refusal):
 
 
 class EditRefused(Refusal):
-    """An edit, a forced move or the re-read of the deal was refused (someone else changed it, a per-rep limit)."""
+    """An edit or a forced move was refused (someone else changed the same field, a per-rep limit)."""
 
 
-class DealReread(JobResult):
-    """The deal as someone else saved it (after a stale edit)."""
+class MovedMeanwhile(Refusal):
+    """The edit was saved (`deal`, as stored now) but someone else moved the deal since the form read it."""
 
-    def __init__(self, deal: DealView) -> None:
-        super().__init__()
+    def __init__(self, error: StaleMoveError, deal: DealView) -> None:
+        super().__init__(error)
         self.deal = deal
 
 
-class DealFormScreen(FormDialog[DealView | None]):
+class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled.
 
     The fields are there from the first frame, the title focused, so keys typed straight after the key that opened
@@ -214,6 +166,7 @@ class DealFormScreen(FormDialog[DealView | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save", priority=True),
+        *CONFLICT_BINDINGS,
     ]
 
     def __init__(
@@ -234,6 +187,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         self.initial_type_id = type_id
         self.data: _FormData | None = None
         self.deal: DealView | None = None  # the version being edited
+        self.book = ConflictBook({})  # what the form loaded, as the edit's merge base
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
 
     # -- loading ------------------------------------------------------------------------------------
@@ -248,6 +202,8 @@ class DealFormScreen(FormDialog[DealView | None]):
         await self.fields_settled()  # what was typed while reading is in the fields before they are filled
         self.data = message.data
         self.deal = message.data.deal
+        if self.deal is not None:
+            self.book.rebase(deal_service.edit_base(self.deal))
         await self._apply(message.data)
         self._ready.set()
 
@@ -342,10 +298,11 @@ class DealFormScreen(FormDialog[DealView | None]):
         assert self.data is not None
         return self.deal.currency if self.deal else self.data.pipeline.currency
 
-    def _fill(self, deal: DealView, *, keep_typed: bool = False) -> None:
-        """Put a (reloaded) deal's values into the fields; with `keep_typed`, a field the user already typed into
-        (the form was still reading the deal) keeps what they typed."""
-        texts = {
+    def _texts(self, deal: DealView | None) -> dict[str, str]:
+        """The one-line fields as they show `deal` (as a new form starts when None)."""
+        if deal is None:
+            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": self.user}
+        return {
             "title": deal.title,
             "value": self._money_text(deal.value_minor, deal.currency),
             "close": deal.expected_close.isoformat() if deal.expected_close else "",
@@ -353,7 +310,20 @@ class DealFormScreen(FormDialog[DealView | None]):
             "contact": deal.contact,
             "owner": deal.owner,
         }
-        for name, text in texts.items():
+
+    def unsaved(self) -> bool:
+        """Whether a field differs from what the form started with (the deal as read; empty for a new one)."""
+        deal = self.deal
+        typed = {name: self.query_one(f"#f-{name}", Input).value for name in self._texts(None)}
+        if typed != self._texts(deal) or self.query_one("#f-notes", TextArea).text != (deal.notes if deal else ""):
+            return True
+        type_value = self.query_one("#f-type", Select).value
+        return deal is not None and (type_value if isinstance(type_value, int) else None) != deal.type_id
+
+    def _fill(self, deal: DealView, *, keep_typed: bool = False) -> None:
+        """Put a (reloaded) deal's values into the fields; with `keep_typed`, a field the user already typed into
+        (the form was still reading the deal) keeps what they typed."""
+        for name, text in self._texts(deal).items():
             field = self.query_one(f"#f-{name}", Input)
             if keep_typed and field.value:
                 continue
@@ -375,8 +345,8 @@ class DealFormScreen(FormDialog[DealView | None]):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "f-")[2:]
-        if name not in _FIELDS or self.data is None:
-            return
+        if name not in _FIELDS or self.data is None or name in self.book.waiting:
+            return  # a conflict line stays beside its field until the user chooses
         self._error(name, "")
         if name == "value" and event.value.strip():
             try:
@@ -500,18 +470,19 @@ class DealFormScreen(FormDialog[DealView | None]):
             self.dismiss(deal)
             return
         self.busy = True
-        db, user = self.db, self.user
+        db, user, base = self.db, self.user, dict(self.book.base)
 
-        def edit() -> DealSaved | MoveRefused:
+        def edit() -> DealSaved | MoveRefused | MovedMeanwhile:
             view = deal
-            if changes:
-                view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, expected_version=deal.version)
+            if changes:  # merged with what others saved since the form read the deal (a move never blocks it)
+                view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, base=base)
             if move_to is not None:
                 try:
-                    view = deal_service.move_deal(db, deal.id, move_to, user=user,
-                                                  expected_version=view.version).deal
+                    view = deal_service.move_deal(db, deal.id, move_to, user=user, seen_stage_id=deal.stage_id).deal
                 except WipLimitError as exc:
                     return MoveRefused(exc, view, move_to)
+                except StaleMoveError as exc:
+                    return MovedMeanwhile(exc, deal_service.get_deal(db, deal.id))
             return DealSaved(view)
 
         self.run_job(edit, refused=EditRefused, name="edit deal")
@@ -521,6 +492,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         self.busy = False
         view, stage_id = message.deal, message.stage_id
         self.deal = view  # the field changes are saved; only the move was refused
+        self.book.rebase(deal_service.edit_base(view))
         self._offer_force(message.error, lambda reason: self._move(view, stage_id, reason))
 
     def _move(self, deal: DealView, stage_id: int, force_reason: str) -> None:
@@ -529,7 +501,7 @@ class DealFormScreen(FormDialog[DealView | None]):
 
         def move() -> DealSaved:
             return DealSaved(deal_service.move_deal(db, deal.id, stage_id, user=user, force_reason=force_reason,
-                                                    expected_version=deal.version).deal)
+                                                    seen_stage_id=deal.stage_id).deal)
 
         self.run_job(move, refused=EditRefused, name="move deal")
 
@@ -537,24 +509,60 @@ class DealFormScreen(FormDialog[DealView | None]):
     def _edit_refused(self, message: EditRefused) -> None:
         self.busy = False
         exc = message.error
-        if isinstance(exc, StaleEditError):
-            self._banner(str(exc))
-            self._reread()
+        if isinstance(exc, EditConflictError):
+            self._banner(str(exc), error=True)
+            for conflict in self.book.arrived(exc):
+                self._error(conflict.field, conflict_line(conflict, self._shown(conflict)))
         elif isinstance(exc, WipLimitError):  # a new owner at their per-rep limit in this stage
             self._error("owner" if exc.per_owner else "stage", str(exc) + ".")
         else:
             self._banner(str(exc), error=True)
 
-    def _reread(self) -> None:
-        """Read the deal someone else changed, and show their version."""
-        db, deal_id = self.db, self.deal_id
-        assert deal_id is not None
-        self.run_job(lambda: DealReread(deal_service.get_deal(db, deal_id)), refused=EditRefused, name="read deal")
-
-    @on(DealReread)
-    def _deal_reread(self, message: DealReread) -> None:
+    @on(MovedMeanwhile)
+    def _moved_meanwhile(self, message: MovedMeanwhile) -> None:
+        """The fields were saved; the stage list now shows where the other rep put the deal."""
+        self.busy = False
         self.deal = message.deal
-        self._fill(message.deal)
+        self.book.rebase(deal_service.edit_base(message.deal))
+        stages = self.query("#f-stage").first()
+        known = {s.id for s in self.data.stages} if self.data else set()
+        if isinstance(stages, Select) and message.deal.stage_id in known:
+            stages.value = message.deal.stage_id
+        self._banner(f"{message.error} Your other changes were saved.", error=True)
+
+    # -- edit conflicts: keep mine / take theirs, per field ----------------------------------------------
+    def _shown(self, conflict: FieldConflict) -> str:
+        """The other rep's value as the field would show it."""
+        theirs = conflict.theirs
+        if conflict.field == "value":
+            return self._money_text(theirs, self._currency())
+        if conflict.field == "close":
+            return theirs.isoformat() if theirs is not None else ""
+        if conflict.field == "type":
+            names = {t.id: t.name for t in self.data.types} if self.data else {}
+            return names.get(theirs, "") if theirs is not None else ""
+        return str(theirs or "")
+
+    def _choice(self) -> FieldConflict | None:
+        focused = self.focused.id if self.focused is not None and self.focused.id else ""
+        conflict = self.book.choose(focused[2:])
+        if conflict is not None:
+            self._error(conflict.field, "")
+        return conflict
+
+    def action_keep_mine(self) -> None:
+        self._choice()
+
+    def action_take_theirs(self) -> None:
+        conflict = self._choice()
+        if conflict is None:
+            return
+        if conflict.field == "type":
+            self.query_one("#f-type", Select).value = conflict.theirs if conflict.theirs is not None else Select.NULL
+        elif conflict.field == "notes":
+            self.query_one("#f-notes", TextArea).text = self._shown(conflict)
+        elif conflict.field in _FIELDS:
+            self.query_one(f"#f-{conflict.field}", Input).value = self._shown(conflict)
 
     def _offer_force(self, exc: WipLimitError, retry: Callable[[str], None]) -> None:
         """Show the refusal under the stage, and offer to go past the limit with a reason."""
@@ -577,17 +585,17 @@ class DealFormScreen(FormDialog[DealView | None]):
         self.dismiss(message.deal)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        cancel_asking(self, partial(self.dismiss, None))
 
 
 __all__ = [
     "DealFormScreen",
-    "DealReread",
     "DealSaved",
     "EditRefused",
     "FormRead",
     "FormUnreadable",
     "MoveRefused",
+    "MovedMeanwhile",
     "NewDealRefused",
     "parse_close_date",
 ]

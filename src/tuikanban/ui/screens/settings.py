@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain import wip
 from tuikanban.domain.errors import TuikanbanError, ValidationError
+from tuikanban.domain.merge import EditConflictError
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, display
@@ -160,6 +161,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.pipeline_id = pipeline_id
         self.user = user
         self.changed = False
+        self.pipe_base: dict[str, Any] = {}
         self.data: _Settings | None = None
         self._read = asyncio.Event()  # set once the first read is in
 
@@ -216,7 +218,9 @@ class PipelineSettingsScreen(FormDialog[bool]):
     def _show(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         p = data.pipeline
         self.query_one(".dialog", Vertical).border_title = Content(f"Pipeline settings · {display(p.name)}")
-        if fields:
+        if fields:  # what the fields show is the merge base of the next save (update_pipeline(base=...))
+            self.pipe_base = {"name": p.name, "currency": p.currency, "target": p.target_minor,
+                              "stale_days": p.stale_days, "lost_reasons": list(p.lost_reasons)}
             self.query_one("#pp-name", Input).value = p.name
             self.query_one("#pp-currency", Input).value = p.currency
             self.query_one("#pp-target", Input).value = (
@@ -458,8 +462,8 @@ class PipelineSettingsScreen(FormDialog[bool]):
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)
             return
         self.busy = True
-        db, pipeline_id = self.db, self.pipeline_id
-        self.run_job(lambda: PipelineSaved(pipeline_service.update_pipeline(db, pipeline_id, **kwargs)),
+        db, pipeline_id, base = self.db, self.pipeline_id, dict(self.pipe_base)
+        self.run_job(lambda: PipelineSaved(pipeline_service.update_pipeline(db, pipeline_id, base=base, **kwargs)),
                      refused=PipelineSaveRefused, name="save pipeline")
 
     @on(PipelineSaved)
@@ -472,7 +476,13 @@ class PipelineSettingsScreen(FormDialog[bool]):
     @on(PipelineSaveRefused)
     def _pipeline_refused(self, message: PipelineSaveRefused) -> None:
         self.busy = False
-        sentence = str(message.error)
+        sentence, error = str(message.error), message.error
+        if isinstance(error, EditConflictError):  # the typed values stay; saving again keeps them
+            for c in error.conflicts:
+                self.pipe_base[c.field] = c.theirs
+                theirs = ", ".join(c.theirs) if isinstance(c.theirs, list) else str(c.theirs or "")
+                self.query_one(f"#ppe-{c.field}", FieldError).show(f"Someone else saved: {theirs}. {sentence}")
+            return
         field = "name" if "pipeline named" in sentence else "lost_reasons"
         self.query_one(f"#ppe-{field}", FieldError).show(sentence)
 

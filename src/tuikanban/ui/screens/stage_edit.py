@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from textual import on
@@ -13,12 +15,15 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from tuikanban.domain import wip
 from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.merge import EditConflictError
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import clean_name, clean_text, display
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, clear_error, key_hints
+from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 
 
 class StageSaved(JobResult):
@@ -56,7 +61,7 @@ _STAGE_FIELDS = (
 )
 
 
-class StageEditScreen(FormDialog[StageInfo | None]):
+class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
     """Every setting of one stage; returns the saved stage. Enter goes to the next field (a new line in the exit
     criteria); ctrl+s saves from any field."""
 
@@ -70,6 +75,7 @@ class StageEditScreen(FormDialog[StageInfo | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "save", "Save", show=False, priority=True),
+        *CONFLICT_BINDINGS,
     ]
 
     def __init__(self, db: Database, pipeline_id: int, stage: StageInfo) -> None:
@@ -77,6 +83,9 @@ class StageEditScreen(FormDialog[StageInfo | None]):
         self.db = db
         self.pipeline_id = pipeline_id
         self.stage = stage
+        # what the form loaded, as the merge base: a setting another rep changed meanwhile is kept unless this
+        # user changed it too (then they choose, field by field)
+        self.book = ConflictBook({k: getattr(stage, k) for k in pipeline_service.STAGE_LABELS})
 
     def _initial(self, field: str) -> str:
         value = getattr(self.stage, field)
@@ -107,6 +116,8 @@ class StageEditScreen(FormDialog[StageInfo | None]):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
+        if (event.input.id or "se-")[3:] in self.book.waiting:
+            return  # the other rep's value stays beside the field until the user chooses
         clear_error(self, f"#see-{(event.input.id or 'se-')[3:]}")
         self.query_one("#see-form", FieldError).clear()
 
@@ -145,13 +156,13 @@ class StageEditScreen(FormDialog[StageInfo | None]):
         if self.show_problems(problems, (f for f, _, _ in _STAGE_FIELDS), field_id="se-{}", error_id="see-{}"):
             return
         self.busy = True
-        db, pipeline_id, stage_id = self.db, self.pipeline_id, self.stage.id
+        db, pipeline_id, stage_id, base = self.db, self.pipeline_id, self.stage.id, dict(self.book.base)
         rename = name if name != self.stage.name else None
 
         def save() -> StageSaved:
             if rename is not None:
                 pipeline_service.rename_stage(db, pipeline_id, stage_id, rename)
-            return StageSaved(pipeline_service.set_stage(db, pipeline_id, stage_id, **values))
+            return StageSaved(pipeline_service.set_stage(db, pipeline_id, stage_id, base=base, **values))
 
         self.run_job(save, refused=StageRefused, name="save stage")
 
@@ -164,9 +175,41 @@ class StageEditScreen(FormDialog[StageInfo | None]):
     def _refused(self, message: StageRefused) -> None:
         self.busy = False
         self.query_one("#see-form", FieldError).show(str(message.error))
+        if isinstance(message.error, EditConflictError):
+            if self.stage.name != self.query_one("#se-name", Input).value.strip():
+                self.stage = replace(self.stage, name=self.query_one("#se-name", Input).value.strip())
+            for conflict in self.book.arrived(message.error):
+                shown = "" if conflict.theirs is None else str(conflict.theirs)
+                self.query_one(f"#see-{conflict.field}", FieldError).show(conflict_line(conflict, shown))
+
+    def _choice(self) -> tuple[str, str] | None:
+        """(field, the other rep's value as text) the choice key answers; its conflict line is cleared."""
+        focused = self.focused.id if self.focused is not None and self.focused.id else ""
+        conflict = self.book.choose(focused[3:])
+        if conflict is None:
+            return None
+        self.query_one(f"#see-{conflict.field}", FieldError).clear()
+        return conflict.field, "" if conflict.theirs is None else str(conflict.theirs)
+
+    def action_keep_mine(self) -> None:
+        self._choice()
+
+    def action_take_theirs(self) -> None:
+        chosen = self._choice()
+        if chosen is None:
+            return
+        field, theirs = chosen
+        if field == "exit_criteria":
+            self.query_one("#se-exit_criteria", TextArea).text = theirs
+        else:
+            self.query_one(f"#se-{field}", Input).value = theirs
+
+    def unsaved(self) -> bool:
+        typed = any(self.query_one(f"#se-{f}", Input).value != self._initial(f) for f, _, _ in _STAGE_FIELDS)
+        return typed or self.query_one("#se-exit_criteria", TextArea).text != self.stage.exit_criteria
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        cancel_asking(self, partial(self.dismiss, None))
 
 
 __all__ = ["StageEditScreen", "StageRefused", "StageSaved", "optional_int"]

@@ -1,0 +1,142 @@
+"""Is the board's file still the file? Watched every `WATCH_SECONDS` (a `stat` and one small read, on the writes
+lane), apart from the half-second poll of `PRAGMA data_version`: a file moved or copied over the board changes no
+data version the board's connection can see.
+
+- The file was deleted, replaced, overwritten by an older copy or upgraded (`store.identity.what_changed`): the
+  board stops writing (read-only, the sentence in a notification that stays, `r` reopens the file at that path)
+  and the database the open forms hold refuses to write, so a form keeps its text and says why it cannot save.
+- `tuikanban restore` wrote into the file: the board reads it again and says, once, who restored it from what
+  (`services.restore.last_restore`); the restored file is the board's file from then on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from tuikanban.store import fastread
+from tuikanban.ui.jobs import lanes_of
+
+if TYPE_CHECKING:
+    from tuikanban.store.identity import FileIdentity
+    from tuikanban.ui.board.base import BoardBase
+
+WATCH_SECONDS = 2.0
+RESTORED_KEY = "restored"  # (services.restore.RESTORED_KEY: not imported, it would load the ORM before first paint)
+REOPEN_HINT = " Press r to reopen the file at that path."
+WRITES_REFUSED = " because the file at that path is no longer this board (press r on the board to reopen it)"
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """The file's identity and its `restored` mark, as last looked at."""
+
+    identity: FileIdentity | None
+    restored: str | None
+
+
+class FileChecked(Message):
+    """What the file at the board's path is now: `gone` says it is not the board's file any more, `restored` that
+    a restore wrote into it (the sentence to say), `seen` is what was looked at."""
+
+    def __init__(self, seen: Seen, gone: str | None, restored: str | None) -> None:
+        super().__init__()
+        self.seen = seen
+        self.gone = gone
+        self.restored = restored
+
+
+def look(path: Path) -> Seen:
+    from tuikanban.store.identity import identity
+
+    mark: str | None = None
+    try:
+        con = fastread.connect_live(path)
+        try:
+            mark = fastread.meta_value(con, RESTORED_KEY)
+        finally:
+            con.close()
+    except Exception:  # no readable board there: the identity says so
+        mark = None
+    return Seen(identity(path), mark)
+
+
+def check_job(path: Path, before: Seen | None) -> FileChecked:
+    """Look at the file and compare it with what the board opened (`before`; None: this is the first look)."""
+    from tuikanban.services.restore import last_restore
+    from tuikanban.store.identity import FileIdentity, what_changed
+
+    if before is not None and before.identity is not None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return FileChecked(before, what_changed(path, before.identity, None), None)
+        if (st.st_dev, st.st_ino) != (before.identity.device, before.identity.inode):
+            # Another file: never opened with SQLite here, since the old file's write-ahead log may still lie
+            # beside it (this board's, or another board's) and would be read, or even recovered, into it.
+            return FileChecked(before, what_changed(path, before.identity, FileIdentity(st.st_dev, st.st_ino, 0, 0)),
+                               None)
+    now = look(path)
+    if before is None or before.identity is None:
+        return FileChecked(now, None, None)
+    if now.restored is not None and now.restored != before.restored:
+        return FileChecked(now, None, last_restore(now.restored) or "The board was restored from a backup.")
+    return FileChecked(now, what_changed(path, before.identity, now.identity), None)
+
+
+class FileWatch:
+    """The board's watch over its file (held by the screen; the screen hands it `FileChecked`)."""
+
+    def __init__(self, screen: BoardBase) -> None:
+        self.screen = screen
+        self.seen: Seen | None = None
+        self.gone: str | None = None
+        self._looking = False
+        self._timer_started = False
+
+    def start(self) -> None:
+        """The database is open (again): take the file's identity now, then look every WATCH_SECONDS."""
+        if self.gone is not None:  # reopened after the file was replaced: read what is there now
+            self.screen.reload()
+        self.seen, self.gone = None, None
+        self._submit()
+        if not self._timer_started:
+            self._timer_started = True
+            self.screen.set_interval(WATCH_SECONDS, self.tick)
+
+    def tick(self) -> None:
+        if self.seen is not None and self.gone is None and not self._looking:
+            self._submit()
+
+    def _submit(self) -> None:
+        self._looking = True
+        job = partial(check_job, self.screen.session.path, self.seen)
+        lanes_of(self.screen).writes.submit(self.screen, job, name="watch file")
+
+    def received(self, message: FileChecked) -> None:
+        self._looking = False
+        screen = self.screen
+        if message.restored is not None:
+            self.seen = message.seen
+            screen.reload()
+            screen.notify(message.restored, title="Restored", timeout=10, markup=False)
+            return
+        if message.gone is None:
+            self.seen = message.seen
+            return
+        self.gone = message.gone
+        session = screen.session
+        session.gone = message.gone + REOPEN_HINT
+        session.readonly = True
+        if session.db is not None:  # the forms' writes through this database refuse too, with a sentence
+            session.db.readonly, session.db.readonly_reason = True, WRITES_REFUSED
+        screen.header.update(readonly=True)
+        screen.notify(session.gone, title="Board file changed", severity="error", timeout=3600, markup=False)
+
+
+__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "look"]
