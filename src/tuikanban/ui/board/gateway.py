@@ -1,9 +1,9 @@
 """Everything the board does with the database: its reads, its writes, and "did someone else change it".
 
-The gateway owns the board's connections: a plain sqlite3 one through `store.fastread` (the first paint reads
-with it, before the ORM is imported) and the ORM database once opened for writing. Its methods run on the app's
-lanes (`tuikanban.ui.jobs`), never on the UI thread (except the first read, before the app starts); the `*_job`
-methods return the typed messages of `messages.py`.
+The gateway owns the board's connections: a plain one through `store.fastread` (the SQLite or PostgreSQL driver
+itself: the first paint reads with it, before the ORM is imported) and the ORM database once opened for writing.
+Its methods run on the app's lanes (`tuikanban.ui.jobs`), never on the UI thread (except the first read, before
+the app starts); the `*_job` methods return the typed messages of `messages.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tuikanban.domain.errors import NotFoundError, TuikanbanError
 from tuikanban.domain.models import StageInfo
+from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
     AgingFailed,
@@ -43,9 +44,9 @@ if TYPE_CHECKING:
 class BoardGateway:
     """The board's database work. One gateway per app; its connections are closed by the lane that used them."""
 
-    def __init__(self, *, path: Path, user: str, db: Database | None, con: fastread.Connection | None,
+    def __init__(self, *, path: Path | Target, user: str, db: Database | None, con: fastread.Connection | None,
                  owns_db: bool = False) -> None:
-        self.path = path
+        self.target = parse_target(path)  # a file, or a PostgreSQL URL
         self.user = user
         self.db = db
         self._owns_db = owns_db or db is None  # a database handed in by the caller is closed by the caller
@@ -56,7 +57,7 @@ class BoardGateway:
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
         if self._con is None:
-            self._con = fastread.connect_live(self.path)
+            self._con = fastread.connect_live_target(self.target)
         return self._con
 
     def open(self) -> Database:
@@ -64,7 +65,7 @@ class BoardGateway:
         if self.db is None:
             from tuikanban.store.engine import open_database
 
-            self.db = open_database(self.path)
+            self.db = open_database(self.target)
             if self._con is not None:  # the first read may have used an immutable snapshot
                 self._con.close()
                 self._con = None
@@ -202,7 +203,7 @@ class BoardGateway:
         """Remember the pipeline shown on this database for the next start (best effort: never raises)."""
         from tuikanban.settings import remember
 
-        remember(db_path=self.path, pipeline=pipeline_name)
+        remember(db_path=self.target.path or self.target.display, pipeline=pipeline_name)
 
     def undo_job(self, pipeline_id: int, state: BoardState) -> UndoDone:
         from tuikanban.services.deals import undo_last
