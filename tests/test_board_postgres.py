@@ -128,7 +128,8 @@ async def test_after_a_dropped_connection_the_feed_reconnects_and_the_board_catc
         await settle(pilot)
         await asyncio.sleep(0.3)  # the feed is listening
         cut = rows(db_target, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-                              "application_name IN ('tuikanban-feed', 'tuikanban-board') AND pid <> pg_backend_pid()")
+                              "application_name IN ('tuikanban-feed', 'tuikanban-board') AND pid <> pg_backend_pid() "
+                              "AND datname = current_database()")  # (this test's database only)
         assert cut[0][0] >= 1  # the board's feed (and its read connection, when open)
         ds.create_deal(db, sales["pipeline"], "Written while the feed was away", user="dana", stage="Lead")
         assert await shows(pilot, app, "Written while the feed was away", within=5.0) is not None
@@ -168,3 +169,25 @@ async def test_two_boards_racing_for_the_last_place_in_a_stage(
                 await asyncio.sleep(0.02)
                 await pilot.pause()
             assert model.count(proposal) == 2
+
+
+@pytest.mark.engines
+async def test_a_closed_board_leaves_no_feed_behind(db_target: str, sales: dict[str, int], engine: str) -> None:  # noqa: F811
+    import threading
+
+    def feeds() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name == "tuikanban-feed"]
+
+    app = fast_app(db_target)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert feeds() == ["tuikanban-feed"]
+    for _ in range(100):  # the wait returns within a quarter of a second of the board closing
+        if not feeds():
+            break
+        await asyncio.sleep(0.01)
+    assert feeds() == []
+    if engine == "postgresql":
+        listening = rows(db_target, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tuikanban-feed' "
+                                    "AND datname = current_database()")
+        assert listening == [(0,)]
