@@ -8,7 +8,9 @@
 - bench/metrics_bench.py: all metrics of one pipeline with 100,000 deals and 1,000,000 events;
 - bench/aging_bench.py: aging of 10,000 open deals with 1,000,000 events;
 - bench/changes_bench.py: `changes --since 90d` with 100,000 deals and 1,000,000 events;
-- bench/concurrency_bench.py: moves per second that four processes sustain on one file, no limit exceeded.
+- bench/concurrency_bench.py: moves per second that four processes sustain on one file, no limit exceeded;
+- bench/notify_bench.py: live-update latency between two boards (SQLite here; `--db URL` adds PostgreSQL, as
+  `board_bench.py --db URL` does for the first paint).
 Databases are generated with bench/gen.py and cached in the temp folder.
 """
 
@@ -38,12 +40,14 @@ def main() -> None:
         codes.append(run("aging_bench.py", "--runs", "3"))
         codes.append(run("changes_bench.py", "--runs", "3"))
         codes.append(run("concurrency_bench.py", "--seconds", "5"))
+        codes.append(run("notify_bench.py", "--moves", "10"))
     else:
         codes.append(run("board_bench.py"))
         codes.append(run("metrics_bench.py"))
         codes.append(run("aging_bench.py"))
         codes.append(run("changes_bench.py"))
         codes.append(run("concurrency_bench.py"))
+        codes.append(run("notify_bench.py"))
     sys.exit(max(codes))
 
 
