@@ -3,6 +3,7 @@
     python bench/board_bench.py                      # 10 / 1,000 / 10,000 / 50,000 open deals, 160x45
     python bench/board_bench.py --sizes 10,10000 --runs 5
     python bench/board_bench.py --sizes 10000 --density compact   # compact cards (`d`)
+    python bench/board_bench.py --sizes 10,10000 --db postgresql:///tk_bench   # the same boards on PostgreSQL
 
 For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
 runs the real `tuikanban` command under /work/shared/tools/tui_timer.py (or --timer PATH), which renders the
@@ -12,6 +13,10 @@ terminal with pyte and timestamps every byte:
 - focus move: key-to-paint of right / left (focus to the next column and back; the screen's first change);
 - card move: key-to-paint of shift+right / shift+left (alternating, so the deal goes back and forth);
 - peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import).
+
+With `--db URL` (an existing PostgreSQL database) each size's file is copied into a schema of its own in that
+database (`tuikanban copy --to`, once; the schema `bench_<size>` is dropped and made again when it holds another
+board) and the board is measured there, beside the same board in its SQLite file.
 
 A bare Textual app that paints one line is measured the same way for comparison, and `python -X importtime`
 shows where start-up time goes. Figures only: nothing here asserts a time.
@@ -53,6 +58,32 @@ def build(dir_: Path, open_deals: int) -> Path:
     subprocess.run([sys.executable, str(ROOT / "bench" / "gen.py"), "--deals", str(open_deals * 2), "--open",
                     str(open_deals), "--out", str(path)], check=True, stdout=subprocess.DEVNULL)
     return path
+
+
+def pg_copy(url: str, source: Path, open_deals: int) -> str:
+    """The URL of schema `bench_<open_deals>` in the database `url`, holding a copy of `source`."""
+    import psycopg
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from tuikanban.domain.targets import parse_target
+    from tuikanban.store.pg import conninfo
+
+    schema = f"bench_{open_deals}"
+    target_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with psycopg.connect(conninfo(parse_target(url)), autocommit=True) as con:
+        done = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND "
+                           "table_name = 'deal'", (schema,)).fetchone()
+        if done and done[0]:
+            deals = con.execute(f'SELECT count(*) FROM "{schema}".deal WHERE status = \'open\'').fetchone()
+            if deals and deals[0] == open_deals:
+                return target_url
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    print(f"copying {source.name} to {schema}...", file=sys.stderr, flush=True)
+    tuikanban = str(Path(sys.executable).with_name("tuikanban"))
+    subprocess.run([tuikanban, "--db", str(source), "copy", "--to", target_url], check=True,
+                   stdout=subprocess.DEVNULL)
+    return target_url
 
 
 def timer(timer_path: Path, cmd: list[str], *, marker: str, keys: list[str], runs: int, env: dict[str, str],
@@ -118,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", type=int, default=45)
     ap.add_argument("--density", choices=("normal", "compact"), default="normal",
                     help="card density the board starts with (remembered in the settings file)")
+    ap.add_argument("--db", default=None, help="a PostgreSQL database URL: measure the boards there too")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
@@ -135,9 +167,14 @@ def main(argv: list[str] | None = None) -> None:
     bare_rss = bare_run["summary"]["max_rss_kb_median"]
 
     results = []
+    boards: list[tuple[int, str, str]] = []  # (open deals, engine, target)
     for n in sizes:
         db = build(a.dir, n)
-        env = {**base_env, "TUIKANBAN_DB": str(db)}
+        boards.append((n, "sqlite", str(db)))
+        if a.db:
+            boards.append((n, "postgresql", pg_copy(a.db, db, n)))
+    for n, engine, where in boards:
+        env = {**base_env, "TUIKANBAN_DB": where}
         cmd = [tuikanban]
         paint = timer(a.timer, cmd, marker="Prospecting", keys=[], runs=a.runs, env=env, cols=a.cols, rows=a.rows)
         focus = timer(a.timer, cmd, marker="Prospecting", keys=["right", "left"] * (a.keys // 2), runs=1, env=env,
@@ -147,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
         focus_ms = [k["first_change_ms"] for r in focus["runs"] for k in r["keys"]]
         move_ms = [k["first_change_ms"] for r in moves["runs"] for k in r["keys"]]
         results.append({
-            "open": n, "first_paint_ms": paint["summary"]["marker_ms_median"],
+            "open": n, "engine": engine, "first_paint_ms": paint["summary"]["marker_ms_median"],
             "first_paint_runs": [r["marker_ms"] for r in paint["runs"]],
             "focus_median_ms": med(focus_ms), "focus_p90_ms": p90(focus_ms),
             "move_median_ms": med(move_ms), "move_p90_ms": p90(move_ms), "move_all_ms": move_ms,
@@ -155,17 +192,21 @@ def main(argv: list[str] | None = None) -> None:
             "failures": f'{paint["summary"]["failures"]}/{focus["summary"]["failures"]}/{moves["summary"]["failures"]}',
         })
 
-    base = results[0]["first_paint_ms"] if results else None
+    bases: dict[str, float] = {}  # each engine's board compared with its own smallest one
+    for r in results:
+        bases.setdefault(r["engine"], r["first_paint_ms"])
     print(f"\nboard benchmark, {a.cols}x{a.rows}, medians; bare Textual app (one line): {fmt(bare_ms, ' ms')} "
           f"first paint, {fmt(bare_rss / 1024 if bare_rss else None, ' MB')} RSS\n")
-    head = (f"{'open deals':>10} | {'first paint':>11} | {'vs ' + str(sizes[0]):>7} | {'vs bare':>7} | "
+    head = (f"{'open deals':>10} | {'engine':>10} | {'first paint':>11} | {'vs ' + str(sizes[0]):>7} | "
+            f"{'vs bare':>7} | "
             f"{'focus move':>14} | {'card move':>14} | {'peak RSS':>8} | failed runs (paint/focus/move)")
     print(head)
     print("-" * len(head))
     for r in results:
+        base = bases[r["engine"]]
         ratio = r["first_paint_ms"] / base if base and r["first_paint_ms"] else None
         vs_bare = r["first_paint_ms"] / bare_ms if bare_ms and r["first_paint_ms"] else None
-        print(f"{r['open']:>10,} | {fmt(r['first_paint_ms'], ' ms'):>11} | "
+        print(f"{r['open']:>10,} | {r['engine']:>10} | {fmt(r['first_paint_ms'], ' ms'):>11} | "
               f"{'-' if ratio is None else f'{ratio:.2f}x':>7} | {'-' if vs_bare is None else f'{vs_bare:.2f}x':>7} | "
               f"{fmt(r['focus_median_ms'])}/{fmt(r['focus_p90_ms'])} ms{'':>3} | "
               f"{fmt(r['move_median_ms'])}/{fmt(r['move_p90_ms'])} ms{'':>3} | "

@@ -11,6 +11,8 @@
 - bench/concurrency_bench.py: moves per second that four processes sustain on one file, no limit exceeded;
 - bench/cli_bench.py: commands on a small board and `deal list` of 10,000 deals against `import typer, sqlmodel`,
   a batch of `deal add` lines against as many processes, and a JSON export and CSV import of 100,000 deals.
+- bench/notify_bench.py: live-update latency between two boards (SQLite here; `--db URL` adds PostgreSQL, as
+  `board_bench.py --db URL` does for the first paint).
 Databases are generated with bench/gen.py and cached in the temp folder.
 """
 
@@ -41,6 +43,7 @@ def main() -> None:
         codes.append(run("changes_bench.py", "--runs", "3"))
         codes.append(run("concurrency_bench.py", "--seconds", "5"))
         codes.append(run("cli_bench.py", "--runs", "3", "--adds", "50", "--no-big"))
+        codes.append(run("notify_bench.py", "--moves", "10"))
     else:
         codes.append(run("board_bench.py"))
         codes.append(run("metrics_bench.py"))
@@ -48,6 +51,7 @@ def main() -> None:
         codes.append(run("changes_bench.py"))
         codes.append(run("concurrency_bench.py"))
         codes.append(run("cli_bench.py"))
+        codes.append(run("notify_bench.py"))
     sys.exit(max(codes))
 
 

@@ -39,8 +39,9 @@ def test_schema_version_is_the_store_one() -> None:
     assert fastread.FAST_SCHEMA == SCHEMA_VERSION
 
 
+@pytest.mark.engines
 def test_board_read_matches_the_service_read_model(db: Database, filled: int) -> None:
-    con = fastread.connect_live(db.path)
+    con = fastread.connect_live_target(db.target)
     try:
         read = fastread.load_board(con, None)
     finally:
@@ -58,8 +59,9 @@ def test_board_read_matches_the_service_read_model(db: Database, filled: int) ->
     assert read.signature is not None and read.signature.max_event > 0
 
 
+@pytest.mark.engines
 def test_windowed_first_read_holds_the_top_of_every_cell_and_true_counts(db: Database, filled: int) -> None:
-    con = fastread.connect_live(db.path)
+    con = fastread.connect_live_target(db.target)
     try:
         full = fastread.load_board(con, None).board
         first = fastread.load_board(con, None, window=1).board
@@ -100,7 +102,7 @@ def test_connect_refuses_what_it_does_not_know(tmp_path: Path, db: Database, fil
 
 def test_pipeline_resolution(db: Database, filled: int) -> None:
     other = ps.create_pipeline(db, "Partners", "Intro,Pilot").id
-    con = fastread.connect_live(db.path)
+    con = fastread.connect_live_target(db.target)
     try:
         assert fastread.resolve_pipeline(con, "partners")[0].id == other  # type: ignore[union-attr]
         assert fastread.resolve_pipeline(con, None) == (ps.get_pipeline(db, filled), True)  # several, no default

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tuikanban.cli.common import State
-from tuikanban.domain.errors import DatabaseError, ValidationError
+from tuikanban.domain.errors import ValidationError
 
 NO_TERMINAL = ("The board needs a terminal: connect with 'ssh -t', or run a command such as "
                "'tuikanban deal list'.")
@@ -19,10 +19,7 @@ def has_terminal() -> bool:
 def open_board(state: State) -> None:
     from tuikanban.domain.targets import parse_target
 
-    target = parse_target(state.db_path) if state.db_path is not None else None
-    if target is not None and target.path is None:
-        raise DatabaseError(f"The board cannot open {target} yet (PostgreSQL works from the command line for now; "
-                            "the board comes next).")
+    target = parse_target(state.db_path) if state.db_path is not None else None  # a bad URL: one sentence
     theme = None
     if state.theme:
         from tuikanban.ui.themes import find_theme
@@ -33,5 +30,4 @@ def open_board(state: State) -> None:
         raise ValidationError(NO_TERMINAL)
     from tuikanban.ui.launch import run_board
 
-    run_board(db_path=target.path if target is not None else None, user=state.user, theme=theme,
-              pipeline=state.pipeline)
+    run_board(db_path=target, user=state.user, theme=theme, pipeline=state.pipeline)

@@ -8,6 +8,9 @@ two on the same database), so nothing above the store can tell which path produc
 Only reads live here, and only of a database whose schema this module knows (`probe`); anything else (a new
 file, an older or newer schema, a file that is not ours) goes through `store.engine.open_database`, which
 creates, migrates or refuses it with a clear sentence.
+
+The SQL is portable: on PostgreSQL the same functions run on a `store.fastread_pg.PgConnection` (psycopg
+directly, still no ORM); `first_read` and `connect_target` pick the engine from the target.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from tuikanban.domain import clock
-from tuikanban.domain.errors import NotFoundError
+from tuikanban.domain.errors import DatabaseError, NotFoundError
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.targets import Target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store.version import SCHEMA_VERSION
 
@@ -39,6 +43,14 @@ _CARD_COLUMNS = (
 )
 # Snoozed deals are off the board's default view until their date (store.queries.awake says the same in Core).
 _AWAKE = "AND (snoozed_until IS NULL OR snoozed_until <= ?)"
+
+
+class Connection(Protocol):
+    """What fastread needs of a connection: sqlite3's (or store.fastread_pg's PgConnection on PostgreSQL)."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 def _uri(path: Path, **params: str) -> str:
@@ -86,7 +98,7 @@ def connect_live(path: Path) -> sqlite3.Connection:
                            check_same_thread=False)
 
 
-def probe(con: sqlite3.Connection) -> bool:
+def probe(con: Connection) -> bool:
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "tk_meta" not in names:
         return False
@@ -109,9 +121,10 @@ def writable(path: Path) -> bool:
 
 
 @contextmanager
-def snapshot(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One read transaction: every query inside sees the same committed state."""
-    con.execute("BEGIN")
+def snapshot(con: Connection) -> Iterator[Connection]:
+    """One read transaction: every query inside sees the same committed state (REPEATABLE READ READ ONLY on
+    PostgreSQL, whose connection names its own BEGIN)."""
+    con.execute(getattr(con, "begin_sql", "BEGIN"))
     try:
         yield con
     finally:
@@ -134,6 +147,13 @@ def _instant(raw: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _day(raw: Any) -> date | None:
+    """A DATE column: ISO text on SQLite, a date on PostgreSQL."""
+    if raw is None or raw == "":
+        return None
+    return raw if isinstance(raw, date) else date.fromisoformat(raw[:10])
+
+
 def _pipeline(r: Any) -> PipelineInfo:
     reasons = tuple(x for x in (r[5] or "").split("\n") if x.strip())
     return PipelineInfo(int(r[0]), r[1], r[2], r[3], int(r[4]), reasons, bool(r[6]), bool(r[7]))
@@ -143,16 +163,16 @@ _PIPELINE_SQL = ("SELECT id, name, currency, target_minor, stale_days, lost_reas
                  "FROM pipeline")
 
 
-def list_pipelines(con: sqlite3.Connection) -> list[PipelineInfo]:
+def list_pipelines(con: Connection) -> list[PipelineInfo]:
     return [_pipeline(r) for r in con.execute(f"{_PIPELINE_SQL} ORDER BY id")]
 
 
-def find_pipeline(con: sqlite3.Connection, name: str) -> PipelineInfo | None:
+def find_pipeline(con: Connection, name: str) -> PipelineInfo | None:
     key = name_key(name)
     return next((p for p in list_pipelines(con) if name_key(p.name) == key), None)
 
 
-def resolve_pipeline(con: sqlite3.Connection, ref: str | int | None) -> tuple[PipelineInfo | None, bool]:
+def resolve_pipeline(con: Connection, ref: str | int | None) -> tuple[PipelineInfo | None, bool]:
     """(pipeline, ambiguous): like services.common.resolve_pipeline, but with several pipelines and no default
     it returns the first and ambiguous=True instead of refusing (the board then offers the switcher).
     (None, False) when there is no pipeline at all."""
@@ -180,20 +200,20 @@ def resolve_pipeline(con: sqlite3.Connection, ref: str | int | None) -> tuple[Pi
     raise NotFoundError(f"There is no pipeline named '{ref}'{hint}.")
 
 
-def _stages(con: sqlite3.Connection, pipeline_id: int) -> list[StageInfo]:
+def _stages(con: Connection, pipeline_id: int) -> list[StageInfo]:
     rows = con.execute(
         "SELECT id, pipeline_id, name, position, wip_max, wip_min, rep_wip_max, expected_days, probability, "
-        "exit_criteria, archived FROM stage WHERE pipeline_id = ? AND archived = 0 ORDER BY position, id",
+        "exit_criteria, archived FROM stage WHERE pipeline_id = ? AND NOT archived ORDER BY position, id",
         (pipeline_id,),
     )
     return [StageInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] or 0, r[9] or "", bool(r[10]))
             for r in rows]
 
 
-def _types(con: sqlite3.Connection, pipeline_id: int) -> list[DealTypeInfo]:
+def _types(con: Connection, pipeline_id: int) -> list[DealTypeInfo]:
     # archived types are no swimlane, unless an open deal still has one (services.board says the same)
     rows = con.execute(
-        "SELECT id, pipeline_id, name, position, archived FROM deal_type WHERE pipeline_id = ? AND (archived = 0 "
+        "SELECT id, pipeline_id, name, position, archived FROM deal_type WHERE pipeline_id = ? AND (NOT archived "
         "OR id IN (SELECT type_id FROM deal WHERE pipeline_id = ? AND status = 'open')) ORDER BY position, id",
         (pipeline_id, pipeline_id),
     )
@@ -231,11 +251,10 @@ def card_from_deal(deal: DealView) -> BoardCard:
     )
 
 
-def _cards(con: sqlite3.Connection, pipeline_id: int, type_names: dict[int, str], where: str,
+def _cards(con: Connection, pipeline_id: int, type_names: dict[int, str], where: str,
            params: tuple[Any, ...]) -> list[BoardCard]:
     """Cards in (stage id, rank, id) order: the order of the ix_deal_board index, so SQLite does not sort."""
     fromiso = datetime.fromisoformat
-    day = date.fromisoformat
     tname = type_names.get
     rows = con.execute(
         f"SELECT {_CARD_COLUMNS} FROM deal WHERE pipeline_id = ? {where} ORDER BY stage_id, rank, id",
@@ -243,9 +262,9 @@ def _cards(con: sqlite3.Connection, pipeline_id: int, type_names: dict[int, str]
     )
     return [
         BoardCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], tname(r[8]) if r[8] else None,
-                  day(r[9][:10]) if r[9] else None, r[10], r[11], r[12],
+                  _day(r[9]), r[10], r[11], r[12],
                   fromiso(r[13]).replace(tzinfo=UTC) if isinstance(r[13], str) else _instant(r[13]),  # type: ignore[arg-type]
-                  r[14], day(r[15][:10]) if r[15] else None)
+                  r[14], _day(r[15]))
         for r in rows
     ]
 
@@ -256,7 +275,7 @@ _OWN_VALUE = ("coalesce(sum(CASE WHEN currency = (SELECT currency FROM pipeline 
               "THEN value_minor ELSE 0 END), 0)")
 
 
-def stage_totals(con: sqlite3.Connection, pipeline_id: int) -> dict[int, tuple[int, int]]:
+def stage_totals(con: Connection, pipeline_id: int) -> dict[int, tuple[int, int]]:
     """stage id -> (open deals, their value in the pipeline's currency)."""
     rows = con.execute(
         f"SELECT stage_id, count(*), {_OWN_VALUE} FROM deal WHERE pipeline_id = ? AND status = 'open' "
@@ -265,7 +284,7 @@ def stage_totals(con: sqlite3.Connection, pipeline_id: int) -> dict[int, tuple[i
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
-def other_currencies(con: sqlite3.Connection, pipeline_id: int) -> dict[str, int]:
+def other_currencies(con: Connection, pipeline_id: int) -> dict[str, int]:
     """currency -> open deals of the pipeline valued in it, for every currency other than the pipeline's."""
     rows = con.execute(
         "SELECT currency, count(*) FROM deal WHERE pipeline_id = ? AND status = 'open' AND value_minor IS NOT NULL "
@@ -289,7 +308,7 @@ class Signature:
     config: tuple[Any, ...]
 
 
-def signature(con: sqlite3.Connection, pipeline_id: int) -> Signature:
+def signature(con: Connection, pipeline_id: int) -> Signature:
     max_event = con.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0]
     max_activity = con.execute("SELECT coalesce(max(id), 0) FROM activity").fetchone()[0]
     config = (
@@ -300,13 +319,13 @@ def signature(con: sqlite3.Connection, pipeline_id: int) -> Signature:
     return Signature(int(max_event), int(max_activity), config)
 
 
-def events_since(con: sqlite3.Connection, event_id: int) -> list[tuple[int, int | None, str]]:
+def events_since(con: Connection, event_id: int) -> list[tuple[int, int | None, str]]:
     """(id, deal_id, user) of the events after `event_id`, oldest first."""
     return [(int(r[0]), r[1], r[2]) for r in con.execute(
         'SELECT id, deal_id, "user" FROM event WHERE id > ? ORDER BY id', (event_id,))]
 
 
-def activities_since(con: sqlite3.Connection, activity_id: int) -> list[tuple[int, int | None, str]]:
+def activities_since(con: Connection, activity_id: int) -> list[tuple[int, int | None, str]]:
     """(id, deal_id, user) of the activities after `activity_id`, oldest first."""
     return [(int(r[0]), r[1], r[2]) for r in con.execute(
         'SELECT id, deal_id, "user" FROM activity WHERE id > ? ORDER BY id', (activity_id,))]
@@ -343,7 +362,7 @@ def _awake(snoozed: bool) -> tuple[str, tuple[Any, ...]]:
     return ("", ()) if snoozed else (_AWAKE, (clock.today().isoformat(),))
 
 
-def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: int | None = None,
+def load_board(con: Connection, pipeline: str | int | None, *, window: int | None = None,
                snoozed: bool = False) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
     signature, read in one snapshot.
@@ -369,11 +388,11 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
         else:
             cards = _cards(con, p.id, names, (
                 "AND id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY stage_id, type_id "
-                f"ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open' {awake}) "
+                f"ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open' {awake}) AS cell "
                 "WHERE rn <= ?)"), (p.id, *awake_args, window))
             cell_counts = {}
             totals = {}
-            shown = f"1 {awake}"  # "1 AND (not snoozed)", or just 1
+            shown = f"1 = 1 {awake}"  # "1 = 1 AND (not snoozed)", or just 1 = 1
             for sid, tid, n, v, visible in con.execute(
                 f"SELECT stage_id, type_id, count(*), {_OWN_VALUE}, "
                 f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0) FROM deal "
@@ -390,7 +409,7 @@ def load_board(con: sqlite3.Connection, pipeline: str | int | None, *, window: i
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 
 
-def load_stage(con: sqlite3.Connection, pipeline_id: int, stage_id: int, *, snoozed: bool = False
+def load_stage(con: Connection, pipeline_id: int, stage_id: int, *, snoozed: bool = False
                ) -> tuple[list[BoardCard], int, int]:
     """One column: its open deals in rank order (snoozed ones only with `snoozed`), and the stage's open count
     and value."""
@@ -403,7 +422,7 @@ def load_stage(con: sqlite3.Connection, pipeline_id: int, stage_id: int, *, snoo
         return cards, n, v
 
 
-def load_card(con: sqlite3.Connection, deal_id: int) -> BoardCard | None:
+def load_card(con: Connection, deal_id: int) -> BoardCard | None:
     row = con.execute("SELECT pipeline_id FROM deal WHERE id = ?", (deal_id,)).fetchone()
     if row is None:
         return None
@@ -414,27 +433,48 @@ def load_card(con: sqlite3.Connection, deal_id: int) -> BoardCard | None:
 
 # -- for the board (the UI never touches sqlite3 itself) -----------------------------------------------------------
 
-Connection = sqlite3.Connection
-
-
-def stage_name(con: sqlite3.Connection, stage_id: int) -> str | None:
+def stage_name(con: Connection, stage_id: int) -> str | None:
     row = con.execute("SELECT name FROM stage WHERE id = ?", (stage_id,)).fetchone()
     return str(row[0]) if row else None
 
 
-def first_read(path: Path, pipeline: str | None,
-               remembered: str | None) -> tuple[sqlite3.Connection | None, str | None]:
+def connect_target(target: Target) -> Connection | None:
+    """`connect` for a file, or its PostgreSQL counterpart (store.fastread_pg) for a URL."""
+    if target.path is not None:
+        return connect(target.path)
+    from tuikanban.store import fastread_pg
+
+    return fastread_pg.connect(target)
+
+
+def connect_live_target(target: Target) -> Connection:
+    """`connect_live` for a file, or its PostgreSQL counterpart for a URL."""
+    if target.path is not None:
+        return connect_live(target.path)
+    from tuikanban.store import fastread_pg
+
+    return fastread_pg.connect_live(target)
+
+
+def target_writable(target: Target) -> bool:
+    """`writable` for a file; on PostgreSQL the role's rights are known only once the database is open."""
+    return writable(target.path) if target.path is not None else True
+
+
+def first_read(target: Target | Path, pipeline: str | None,
+               remembered: str | None) -> tuple[Connection | None, str | None]:
     """A connection for the board's first read, and the pipeline to show: `pipeline`, else `remembered` (the one
-    shown last time) when it still exists. (None, pipeline) when the file cannot be read this way (new, older or
-    unusual: the ORM path creates, migrates or refuses it). A pipeline that does not exist raises NotFoundError."""
-    con = connect(path)
+    shown last time) when it still exists. (None, pipeline) when the database cannot be read this way (new, older
+    or unusual: the ORM path creates, migrates or refuses it). A pipeline that does not exist raises
+    NotFoundError."""
+    con = connect_target(target if isinstance(target, Target) else sqlite_target(target))
     if con is None:
         return None, pipeline
     try:
         if not pipeline and remembered and find_pipeline(con, remembered) is not None:
             pipeline = remembered
         resolve_pipeline(con, pipeline)
-    except sqlite3.Error:
+    except (sqlite3.Error, DatabaseError):
         con.close()
         return None, pipeline
     except BaseException:

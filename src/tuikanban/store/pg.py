@@ -29,6 +29,7 @@ from tuikanban.domain.errors import DatabaseError, ReadOnlyError
 from tuikanban.domain.targets import INSTALL_HINT, Target
 from tuikanban.store import pgddl
 from tuikanban.store.engine import Database, lock_timeout, setup_schema
+from tuikanban.store.pgconn import CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_MS, base_options, make_conninfo
 from tuikanban.store.tables import SCHEMA_VERSION
 
 T = TypeVar("T")
@@ -36,9 +37,6 @@ T = TypeVar("T")
 APP_MARKER = "tuikanban"
 # The one advisory lock every write takes (any constant works; this one spells "tkwrite" in ASCII).
 WRITE_LOCK_KEY = 0x746B7772697465
-# A client that opens a transaction and then hangs is cut off after this long (a DBA may set it lower).
-IDLE_IN_TRANSACTION_MS = 60_000
-CONNECT_TIMEOUT_S = 10
 EXPLICIT_IDS = "tuikanban_explicit_ids"  # connection.info flag set by _note_explicit_ids
 
 
@@ -50,22 +48,14 @@ def sqlalchemy_url(target: Target) -> URL:
 
 
 def connect_options(target: Target) -> str:
-    """libpq `options`: the user's own (from the URL), the idle-in-transaction timeout and the lock timeout (the
+    """libpq `options`: the user's own, the idle-in-transaction timeout (store.pgconn) and the lock timeout (the
     longest a write waits for the write lock; nothing else waits for locks, since writes take turns)."""
-    own = dict(target.query).get("options", "")
-    return (f"{own} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS} "
-            f"-c lock_timeout={int(lock_timeout() * 1000)}").strip()
+    return f"{base_options(target)} -c lock_timeout={int(lock_timeout() * 1000)}"
 
 
 def conninfo(target: Target, *, application_name: str = "tuikanban") -> str:
     """A libpq connection string for psycopg used directly (the change feed, operations)."""
-    from psycopg.conninfo import make_conninfo
-
-    parts: dict[str, Any] = {k: v for k, v in target.query if k not in ("options", "password")}
-    parts.update(host=target.host, port=target.port, user=target.user, password=target.password,
-                 dbname=target.database, options=connect_options(target), application_name=application_name,
-                 connect_timeout=CONNECT_TIMEOUT_S)
-    return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+    return make_conninfo(target, options=connect_options(target), application_name=application_name)
 
 
 def require_psycopg() -> None:

@@ -3,8 +3,8 @@ palette's board commands) and shows the board screen (`tuikanban.ui.board`). It 
 `tuikanban.ui.launch.run_board`.
 
 Start-up is kept lean on purpose (importing the ORM alone costs more than a bare Textual app's first paint): the
-first screen is read with plain sqlite3 (`store.fastread`), and the ORM is imported and the database opened for
-writing only after the first paint. Database work runs on the app's lanes (`tuikanban.ui.jobs`).
+first screen is read with the database driver itself (`store.fastread`), and the ORM is imported and the database
+opened for writing only after the first paint. Database work runs on the app's lanes (`tuikanban.ui.jobs`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
@@ -78,14 +79,15 @@ class TuikanbanApp(App[None]):
         pipeline: str | int | None = None,
         theme: str | None = None,
         *,
-        db_path: Path | None = None,
+        db_path: Path | Target | None = None,
         gateway: BoardGateway | None = None,
         initial: Loaded | None = None,
     ) -> None:
         super().__init__()
-        path = db.path if db is not None else db_path
-        if path is None:
+        where = db.target if db is not None else db_path
+        if where is None:
             raise ValueError("TuikanbanApp needs a database or a database path")
+        target = parse_target(where)
         user = user or "unknown"
         self.theme_problems = themes.register_themes(self)
         # --theme and `config theme` take the same names; an unknown one is refused before the screen is taken
@@ -93,10 +95,10 @@ class TuikanbanApp(App[None]):
                                              themes.ordered(self.available_themes))
         self.theme = name
         self.theme_problems += problems
-        self.gateway = gateway or BoardGateway(path=Path(path), user=user, db=db, con=None)
+        self.gateway = gateway or BoardGateway(path=target, user=user, db=db, con=None)
         self.lanes = Lanes(on_stop=self.gateway.close)
-        readonly = db.readonly if db is not None else not fastread.writable(Path(path))
-        session = BoardSession(Path(path), user, db, readonly)
+        readonly = db.readonly if db is not None else not fastread.target_writable(target)
+        session = BoardSession(target, user, db, readonly)
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
         self.board_keymap = user_keymap()  # the [keymap] table of the settings file, checked
 

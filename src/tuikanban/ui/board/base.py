@@ -4,8 +4,9 @@ down. `BoardScreen` (screen.py) adds the layout and the keys.
 
 Database work goes through the gateway as jobs on the app's lanes (`tuikanban.ui.jobs`); each comes back as a
 typed message of `messages.py`. The whole board is read again only when another process changed something
-(polled every half second). What the user chose to see lives in one reactive attribute, `state` (`BoardState`),
-whose watcher hands it down to the model, the view, the header and the aging panel.
+(heard through the board's change feed, `live.py`: SQLite's data_version or PostgreSQL's NOTIFY). What the user
+chose to see lives in one reactive attribute, `state` (`BoardState`), whose watcher hands it down to the model,
+the view, the header and the aging panel.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
+from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.view import BoardView
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
     from tuikanban.store.engine import Database
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
-POLL_SECONDS = 0.5
 R = TypeVar("R")
 
 
@@ -57,8 +58,9 @@ class BoardBase(Screen[None]):
         self.aging = AgingSync(self)
         self.files = FileWatch(self)
         self._initial = initial
-        self._data_version: int | None = None
+        self._live: LiveFeed | None = None  # started once the database is open
         self._checking = False
+        self._recheck = False  # a change was heard while a check ran
         self._loading = False
         self._pending_col: dict[int, int] = {}  # deal -> column of a move still on its way
         self._after_open: list[Callable[[], None]] = []
@@ -89,15 +91,18 @@ class BoardBase(Screen[None]):
 
     def on_mount(self) -> None:
         session = self.session
-        self.header.update(user=session.user, db_path=session.path, readonly=session.readonly)
+        self.header.update(user=session.user, db_path=session.target, readonly=session.readonly)
         if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
             initial, self._initial = self._initial, None
             self._first_loaded(initial)
         else:
             self.view.set_message("Loading the board…")
             self._write(partial(self.gateway.load_job, self.pipeline_ref, self.state, first=True), "load")
-        self.set_interval(POLL_SECONDS, self._poll)
         self.set_interval(60, self._tick)
+
+    def on_unmount(self) -> None:
+        if self._live is not None:
+            self._live.stop()
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:
@@ -176,6 +181,9 @@ class BoardBase(Screen[None]):
         self.session.opened(message.db)
         self.header.update(readonly=self.session.readonly)
         self.files.start()
+        if self._live is None:
+            self._live = LiveFeed(self.session.target)
+            self._live.listen(self)
         waiting, self._after_open = self._after_open, []
         for fn in waiting:
             fn()
@@ -258,17 +266,20 @@ class BoardBase(Screen[None]):
         if not self._loading:
             self.aging.read_all()
 
-    def _poll(self) -> None:
-        db = self.session.db
-        if db is None or self._checking or self._loading or self.session.gone:
+    @on(BoardChanged)
+    def _board_changed(self, message: BoardChanged) -> None:
+        """Someone committed: check (after our own writes, on the writes lane) whether the board changed."""
+        if self._live is not None:
+            self._live.listen(self)  # and wait for the next commit
+        pipeline_id = self.pipeline_id
+        if self.session.gone or (pipeline_id is not None and not message.change.touches(pipeline_id)):
             return
-        try:
-            version = db.data_version()
-        except Exception:  # the file went away or is locked: try again at the next tick
+        if self._checking:
+            self._recheck = True
             return
-        if version == self._data_version:
-            return
-        self._data_version = version
+        self._check()
+
+    def _check(self) -> None:
         self._checking = True
         self._write(self.gateway.check_job, "check")
 
@@ -276,7 +287,11 @@ class BoardBase(Screen[None]):
     def _change_checked(self, message: m.ChangeChecked) -> None:
         self._checking = False
         if message.changed:
+            self._recheck = False
             self.reload()
+        elif self._recheck:
+            self._recheck = False
+            self._check()
 
     # -- helpers for actions -----------------------------------------------------------------------------------
     def _focused(self) -> fastread.BoardCard | None:

@@ -100,7 +100,10 @@ class FileWatch:
         self._timer_started = False
 
     def start(self) -> None:
-        """The database is open (again): take the file's identity now, then look every WATCH_SECONDS."""
+        """The database is open (again): take the file's identity now, then look every WATCH_SECONDS. A board on
+        a database server has no file to watch."""
+        if self.screen.session.target.path is None:
+            return
         if self.gone is not None:  # reopened after the file was replaced: read what is there now
             self.screen.reload()
         self.seen, self.gone = None, None
@@ -115,7 +118,9 @@ class FileWatch:
 
     def _submit(self) -> None:
         self._looking = True
-        job = partial(check_job, self.screen.session.path, self.seen)
+        path = self.screen.session.target.path
+        assert path is not None  # (start() watches files only)
+        job = partial(check_job, path, self.seen)
         lanes_of(self.screen).writes.submit(self.screen, job, name="watch file")
 
     def received(self, message: FileChecked) -> None:

@@ -1,9 +1,9 @@
 """Everything the board does with the database: its reads, its writes, and "did someone else change it".
 
-The gateway owns the board's connections: a plain sqlite3 one through `store.fastread` (the first paint reads
-with it, before the ORM is imported) and the ORM database once opened for writing. Its methods run on the app's
-lanes (`tuikanban.ui.jobs`), never on the UI thread (except the first read, before the app starts); the `*_job`
-methods return the typed messages of `messages.py`.
+The gateway owns the board's connections: a plain one through `store.fastread` (the SQLite or PostgreSQL driver
+itself: the first paint reads with it, before the ORM is imported) and the ORM database once opened for writing.
+Its methods run on the app's lanes (`tuikanban.ui.jobs`), never on the UI thread (except the first read, before
+the app starts); the `*_job` methods return the typed messages of `messages.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import StageInfo
+from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
     AgingFailed,
@@ -44,9 +45,9 @@ if TYPE_CHECKING:
 class BoardGateway:
     """The board's database work. One gateway per app; its connections are closed by the lane that used them."""
 
-    def __init__(self, *, path: Path, user: str, db: Database | None, con: fastread.Connection | None,
+    def __init__(self, *, path: Path | Target, user: str, db: Database | None, con: fastread.Connection | None,
                  owns_db: bool = False) -> None:
-        self.path = path
+        self.target = parse_target(path)  # a file, or a PostgreSQL URL
         self.user = user
         self.db = db
         self._owns_db = owns_db or db is None  # a database handed in by the caller is closed by the caller
@@ -58,7 +59,7 @@ class BoardGateway:
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
         if self._con is None:
-            self._con = fastread.connect_live(self.path)
+            self._con = fastread.connect_live_target(self.target)
         return self._con
 
     def open(self) -> Database:
@@ -68,7 +69,7 @@ class BoardGateway:
         if self.db is None:
             from tuikanban.store.engine import open_database
 
-            self.db = open_database(self.path)
+            self.db = open_database(self.target)
             if self._con is not None:  # the first read may have used an immutable snapshot
                 self._con.close()
                 self._con = None
@@ -163,10 +164,11 @@ class BoardGateway:
         file that moved), and opening the new file would read that log into it."""
         self.close()
         self.db, self._owns_db, self.seen = None, True, None
-        wal = self.path.with_name(self.path.name + "-wal")
+        path = self.target.path
+        wal = path.with_name(path.name + "-wal") if path is not None else None
         self.blocked = (f"The replaced board's write log {wal} is still beside the new file, and opening the file "
                         f"would read it in; once no board has the old file open, move {wal.name} and "
-                        f"{self.path.name}-shm away, then press r again.") if wal.exists() else None
+                        f"{wal.name[:-4]}-shm away, then press r again.") if wal is not None and wal.exists() else None
         return self.open_job()
 
     def check_job(self) -> ChangeChecked:
@@ -219,7 +221,7 @@ class BoardGateway:
         """Remember the pipeline shown on this database for the next start (best effort: never raises)."""
         from tuikanban.settings import remember
 
-        remember(db_path=self.path, pipeline=pipeline_name)
+        remember(db_path=self.target.path or self.target.display, pipeline=pipeline_name)
 
     def undo_job(self, pipeline_id: int, state: BoardState, redo: bool = False,
                  force_reason: str | None = None) -> UndoDone | UndoRefused:

@@ -9,10 +9,12 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tuikanban.domain.money import format_money
+from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display
 
 
-def short_path(path: Path | None) -> str:
+def short_path(path: Path | Target | None) -> str:
+    """A file under the home folder as ~/...; a PostgreSQL target by its display form (never a password)."""
     if path is None:
         return ""
     text = str(path)
@@ -39,7 +41,7 @@ class BoardHeader(Widget):
         self.shown: int | None = None  # cards shown under the filter (None: no filter)
         self.filter_text = ""
         self.user = ""
-        self.db_path: Path | None = None
+        self.db_path: Path | Target | None = None
         self.readonly = False
         self.lanes = ""
         self.other_currencies = ""  # "2 deals in EUR not included": their values are not in the total

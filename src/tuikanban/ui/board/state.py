@@ -5,10 +5,10 @@ which database (`BoardSession`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuikanban.domain.filters import DealFilter, parse_filter
+from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display, name_key
 
 if TYPE_CHECKING:
@@ -36,10 +36,10 @@ class BoardState:
 
 @dataclass
 class BoardSession:
-    """The database file, the user, the database once open for writing (None before: the first paint reads
-    without the ORM), and whether writes are refused."""
+    """The database (a file or a PostgreSQL target), the user, the database once open for writing (None before:
+    the first paint reads without the ORM), and whether writes are refused."""
 
-    path: Path
+    target: Target
     user: str
     db: Database | None = None
     readonly: bool = False
@@ -54,7 +54,7 @@ class BoardSession:
         if self.gone:
             return self.gone
         reason = self.db.readonly_reason if self.db is not None else ""
-        return f"The database {self.path} is open read-only{reason}, so nothing can be changed."
+        return f"The database {self.target} is open read-only{reason}, so nothing can be changed."
 
 
 def unknown_type_sentence(wanted: str | None, type_names: list[str]) -> str | None:

@@ -1,0 +1,108 @@
+"""The board's read path on PostgreSQL: the queries of `store.fastread`, through psycopg directly.
+
+Why: the first paint must not wait for SQLAlchemy and SQLModel (docs/PERFORMANCE.md, Start-up), on PostgreSQL as
+on SQLite. `PgConnection` gives fastread's functions the few calls they make of an sqlite3 connection (`execute`
+with `?` placeholders, `close`), and makes each of fastread's snapshots one REPEATABLE READ READ ONLY
+transaction, so a board is read from one consistent state. Between snapshots the connection is in autocommit:
+it never holds a transaction open while the board waits for a key.
+
+A connection the server dropped (a restart, a network cut) is opened again at the next read, so a board whose
+change feed reconnects can read the changes it missed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.targets import Target
+from tuikanban.store.pgconn import base_options, make_conninfo
+from tuikanban.store.version import SCHEMA_VERSION
+
+APP_MARKER = "tuikanban"
+APPLICATION_NAME = "tuikanban-board"
+
+
+class PgConnection:
+    """A psycopg connection that answers fastread's sqlite3-style calls. Failures are one sentence."""
+
+    begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._conn: psycopg.Connection[Any] | None = None
+        self._in_snapshot = False
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            info = make_conninfo(self.target, options=base_options(self.target), application_name=APPLICATION_NAME)
+            self._conn = psycopg.connect(info, autocommit=True)
+        return self._conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        """Run `sql` (with sqlite3's `?` placeholders, which fastread's SQL uses only as placeholders)."""
+        try:
+            return self._run(sql, params)
+        except psycopg.OperationalError:
+            if self._in_snapshot or self._conn is None or not self._conn.broken:
+                raise self._sentence() from None
+            self._conn = None  # dropped between reads: open it again and run the statement once more
+            try:
+                return self._run(sql, params)
+            except psycopg.Error:
+                raise self._sentence() from None
+        except psycopg.Error:
+            raise self._sentence() from None
+
+    def _run(self, sql: str, params: Any) -> Any:
+        conn = self._connect()
+        if sql == self.begin_sql:
+            self._in_snapshot = True
+        elif sql == "COMMIT":
+            self._in_snapshot = False
+        return conn.execute(sql.replace("?", "%s"), params)
+
+    def _sentence(self) -> DatabaseError:
+        import sys
+
+        from tuikanban.store.pg import describe_pg_error  # (imports the ORM: only on a failure)
+
+        self._in_snapshot = False
+        exc = sys.exc_info()[1]
+        return DatabaseError(describe_pg_error(exc or RuntimeError(), self.target))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def probe(con: PgConnection) -> bool:
+    """Whether the target's schema holds a tuikanban database of the schema this reader knows."""
+    if con.execute("SELECT to_regclass('tk_meta')").fetchone()[0] is None:
+        return False
+    meta = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
+    return meta.get("app") == APP_MARKER and meta.get("schema_version") == str(SCHEMA_VERSION)
+
+
+def connect(target: Target) -> PgConnection | None:
+    """A connection for the first read, else None: no server, no database, an empty schema, another version
+    (the full path, store.pg.open_postgres, then sets it up, migrates it or says what is wrong in one sentence)."""
+    con = PgConnection(target)
+    try:
+        if probe(con):
+            return con
+    except DatabaseError:
+        pass
+    con.close()
+    return None
+
+
+def connect_live(target: Target) -> PgConnection:
+    """A connection for the board's reads once the database is open (it connects at its first read)."""
+    return PgConnection(target)
+
+
+__all__ = ["PgConnection", "connect", "connect_live", "probe"]
