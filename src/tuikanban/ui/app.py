@@ -27,6 +27,7 @@ from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
 from tuikanban.ui.jobs import Lanes
+from tuikanban.ui.presence import PresenceLink
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -91,6 +92,7 @@ class TuikanbanApp(App[None]):
         self.theme_problems += problems
         self.gateway = gateway or BoardGateway(path=Path(path), user=user, db=db, con=None)
         self.lanes = Lanes(on_stop=self.gateway.close)
+        self.presence = PresenceLink(self, user)
         readonly = db.readonly if db is not None else not fastread.writable(Path(path))
         session = BoardSession(Path(path), user, db, readonly)
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
@@ -103,6 +105,7 @@ class TuikanbanApp(App[None]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     def on_unmount(self) -> None:
+        self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
 
     def _remember_theme(self, theme: Theme) -> None:
