@@ -28,6 +28,7 @@ from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
 from tuikanban.ui.jobs import Lanes
 from tuikanban.ui.presence import PresenceLink
+from tuikanban.ui.terminal_watch import watch_terminal
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -98,6 +99,7 @@ class TuikanbanApp(App[None]):
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
 
     def on_mount(self) -> None:
+        watch_terminal(self)
         for problem in self.theme_problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
