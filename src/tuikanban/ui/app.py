@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tuikanban.domain.text import clean_text, display
 from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
@@ -105,6 +107,14 @@ class TuikanbanApp(App[None]):
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
         # itself (--theme, the remembered one) was set before this and is not written back
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification of every screen, made inert here once: they quote text read from the file (deal
+        titles, stage names inside refusals, exit criteria, undo sentences), which another rep may have filled
+        with escape sequences."""
+        super().notify(clean_text(message, multiline=True), title=display(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
         self.presence.leave_at_exit()
