@@ -116,25 +116,25 @@ STEPS: list[tuple[bytes, str]] = [
     (b"L", "WIP limit"),  # into Proposal (full): the refusal and the force dialog
     (b"\x1b", "evil"),
     (b"u", "evil"),  # undo: its sentence names the deal
-    (b"a", "evil"),  # aging panel
-    (b"c", "evil"),  # aging chart
+    (b"a", "Needs attention"),  # aging panel
+    (b"c", "┤"),  # aging chart
     (b"\x1b", "evil"),
-    (b"m", "evil"),  # metrics: header, stages, owners, types, lost reasons
+    (b"m", "Bottleneck"),  # metrics: header, stages, owners, types, lost reasons
     (b"\x1b", "evil"),
-    (b"p", "evil"),  # pipeline switcher
+    (b"p", "Pipelines"),  # pipeline switcher
     (b"\x1b", "evil"),
-    (b"c", "evil"),  # closed deals: titles, lost reasons
+    (b"c", "Lost reason"),  # closed deals: titles, lost reasons
     (b"\x1b", "evil"),
-    (b",", "evil"),  # settings: stages, types, reasons, target
-    (b"r", "evil"),  # rename: the input starts with the stage's name
+    (b",", "Pipeline settings"),  # settings: stages, types, reasons, target
+    (b"r", "Rename"),  # rename: the input starts with the stage's name
     (b"\x1b", "evil"),
     (b"\x1b", "evil"),
-    (b"/", "evil"),  # filter bar
+    (b"/", "Filter"),  # filter bar
     (b"evil\r", "evil"),
     (b"w", "Won"),  # won: the notification names the deal
     (b"?", "Keys"),  # help
     (b"\x1b", "evil"),
-    (b"\x10", "evil"),  # command palette
+    (b"\x10", "Search for commands"),  # command palette
     (b"\x1b", "evil"),
 ]
 
