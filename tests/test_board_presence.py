@@ -63,6 +63,9 @@ def test_deal_line_names_editors_first() -> None:
     assert on_deal_line(both, 7, "viewing") == "bob is editing this deal; carol has it open."
     assert on_deal_line(both, 8, "editing") == "dave has it open."
     assert on_deal_line(both, 9, "viewing") == ""
+    two = [_here("carol", viewing=7), _here("dave", viewing=7)]
+    assert on_deal_line(two, 7, "viewing") == "Also open on the boards of carol and dave."
+    assert on_deal_line(two, 7, "editing") == "carol and dave have it open."
 
 
 async def test_header_shows_others_within_a_second_and_nothing_alone(db: Database) -> None:

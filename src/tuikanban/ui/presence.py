@@ -74,10 +74,10 @@ def on_deal_line(others: tuple[Here, ...] | list[Here], deal_id: int, mode: Mode
     parts: list[str] = []
     if editing:
         parts.append(f"{_joined(editing)} {'is' if len(editing) == 1 else 'are'} editing this deal")
-    if viewing:
-        verb = "has" if len(viewing) == 1 else "have"
-        parts.append(f"{_joined(viewing)} {verb} it open" if editing or mode == "editing"
-                     else f"Also open on {_joined(viewing)}'s board" if len(viewing) == 1
+    if viewing and (editing or mode == "editing"):
+        parts.append(f"{_joined(viewing)} {'has' if len(viewing) == 1 else 'have'} it open")
+    elif viewing:
+        parts.append(f"Also open on {viewing[0]}'s board" if len(viewing) == 1
                      else f"Also open on the boards of {_joined(viewing)}")
     return "; ".join(parts) + ("." if parts else "")
 
