@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from tuikanban.services import presence
+from tuikanban.services.restore import open_by_sentence
+from tuikanban.store.engine import open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
 # A stand-in for an open board: a process that keeps one connection to the file (as the board's live-update
@@ -136,3 +139,25 @@ def test_restore_refuses_a_bad_backup_in_one_sentence(cli: Any, db_path: Path, b
     assert "Traceback" not in result.err
     assert db_path.read_bytes() == before
     assert list(db_path.parent.glob("board-before-restore-*")) == []
+
+
+def test_restore_names_who_has_the_board_open(cli: Any, db_path: Path, board: Path) -> None:
+    db = open_database(db_path, create=False)
+    try:
+        seats = [presence.join(db, name) for name in ("alice", "bob", "alice")]  # alice has two boards open
+        result = cli("restore", str(board))
+        assert result.code == 0, result.err
+        assert result.err.strip() == "Warning: alice and bob have the board open; their boards reload."
+        for seat in seats:
+            presence.leave(seat)
+        presence.leave(presence.join(db, "carol"))  # (a board that came and went says nothing)
+        result = cli("restore", str(board))
+        assert (result.code, result.err.strip()) == (0, "")
+    finally:
+        db.close()
+
+
+def test_restore_names_a_single_rep_once() -> None:
+    assert open_by_sentence(("bob",)) == "bob has the board open; their board reloads."
+    assert open_by_sentence(("a", "b", "c")) == "a, b and c have the board open; their boards reload."
+    assert open_by_sentence(()) == ""

@@ -4,7 +4,8 @@ As root, where `sshd` is installed: an own sshd on 127.0.0.1 on a free high port
 authorized_keys files in a temporary folder), two reps in a group and a third with a forced-command key,
 `tuikanban share`, then everything a rep does goes through SSH: the CLI as each rep (their names in the
 history), a key that gets the board and no shell, `ssh` without `-t` (one sentence, within a second), and two
-boards on pseudo-terminals (`ssh -t`) where one rep's move shows up on the other's board within a second.
+boards on pseudo-terminals (`ssh -t`) that name each other on their presence lines, where one rep's move shows
+up on the other's board within a second.
 Users, keys, processes and sshd are removed afterwards, whatever happens.
 
 Notes for the set-up: sshd runs with `StrictModes no` because its files live under /tmp (world-writable, which
@@ -261,6 +262,9 @@ def test_a_team_shares_a_board_through_sshd(host: Host) -> None:
             assert board.wait_for(lambda s: "Globex pilot" in s and _in_column(s, "Globex pilot", "Lead", stages),
                                   30) is not None, board.text()
         board.pump(1.0)  # let both boards settle (the ORM import after the first paint)
+        # each rep's name on the other's presence line (the header, the top line)
+        for board, other in ((boards[0], cal), (boards[1], ben)):
+            assert board.wait_for(lambda s, o=other: f"{o} here" in s.splitlines()[0], 5) is not None, board.text()
         r = host.ssh(ann, wrapper, "deal", "move", globex, "Proposal")
         assert r.returncode == 0, r.stderr
         start = time.monotonic()  # the commit happened before ssh returned: the real delay is a little longer

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from tuikanban.cli.common import say, state
+from tuikanban.cli.common import err, say, state
 from tuikanban.cli.root import app
 
 
@@ -21,8 +22,10 @@ def restore_command(
     What it replaces is kept beside the database first, so a restore can itself be undone.
     """
     from tuikanban.services.health import resolve_db_path
-    from tuikanban.services.restore import restore
+    from tuikanban.services.restore import open_by_sentence, restore
 
     st = state(ctx)
     result = restore(resolve_db_path(st.db_path), backup, user=st.user)
     say(f"Restored {result.live} from {result.backup}. What it held before is kept in {result.saved}.")
+    if result.open_by:
+        err.print(Text(f"Warning: {open_by_sentence(result.open_by)}"))

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.text import display
 from tuikanban.store.engine import _inspect_existing, backup_file, open_database
 from tuikanban.store.restore import check_backup, write_into
 from tuikanban.store.tables import Meta
@@ -35,6 +36,7 @@ class RestoreResult:
     backup: Path
     saved: Path  # the copy of what the restore replaced
     backup_schema: int
+    open_by: tuple[str, ...] = ()  # who had the board open when it was restored (their boards reload)
 
 
 def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
@@ -54,6 +56,7 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
     if not os.access(live, os.W_OK) or not os.access(live.parent, os.W_OK):
         raise DatabaseError(f"You cannot write to {live} or its folder, so it cannot be restored; run "
                             "'tuikanban doctor' to see the permissions.")
+    open_by = _open_by(live)
     stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     saved = live.with_name(f"{live.stem}-before-restore-{stamp}{live.suffix or '.db'}")
     backup_file(live, saved)
@@ -71,7 +74,27 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
         db.write(record)
     finally:
         db.close()
-    return RestoreResult(live, backup, saved, backup_version)
+    return RestoreResult(live, backup, saved, backup_version, open_by)
+
+
+def _open_by(live: Path) -> tuple[str, ...]:
+    """The names of the reps with the board open now, each once (read before the backup's rows replace them)."""
+    from tuikanban.services.presence import who
+
+    db = open_database(live, create=False)
+    try:
+        return tuple(dict.fromkeys(display(h.user) or "someone" for h in who(db)))
+    finally:
+        db.close()
+
+
+def open_by_sentence(names: tuple[str, ...]) -> str:
+    """"alice and bob have the board open; their boards reload." ("" when nobody has)."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"{names[0]} has the board open; their board reloads."
+    return f"{', '.join(names[:-1])} and {names[-1]} have the board open; their boards reload."
 
 
 def last_restore(value: str | None) -> str | None:

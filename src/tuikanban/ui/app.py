@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
 from tuikanban.domain.targets import Target, parse_target
+from tuikanban.domain.text import clean_text, display
 from tuikanban.store import fastread
 from tuikanban.ui import themes
 from tuikanban.ui.board.gateway import BoardGateway
@@ -30,6 +32,8 @@ from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
 from tuikanban.ui.jobs import Lanes
+from tuikanban.ui.presence import PresenceLink
+from tuikanban.ui.terminal_watch import watch_terminal
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -97,12 +101,14 @@ class TuikanbanApp(App[None]):
         self.theme_problems += problems
         self.gateway = gateway or BoardGateway(path=target, user=user, db=db, con=None)
         self.lanes = Lanes(on_stop=self.gateway.close)
+        self.presence = PresenceLink(self, user)
         readonly = db.readonly if db is not None else not fastread.target_writable(target)
         session = BoardSession(target, user, db, readonly)
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
         self.board_keymap = user_keymap()  # the [keymap] table of the settings file, checked
 
     def on_mount(self) -> None:
+        watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
         self.set_keymap(self.board_keymap.keys)
@@ -110,7 +116,16 @@ class TuikanbanApp(App[None]):
         # itself (--theme, the remembered one) was set before this and is not written back
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification of every screen, made inert here once: they quote text read from the file (deal
+        titles, stage names inside refusals, exit criteria, undo sentences), which another rep may have filled
+        with escape sequences."""
+        super().notify(clean_text(message, multiline=True), title=display(title), severity=severity,
+                       timeout=timeout, markup=markup)
+
     def on_unmount(self) -> None:
+        self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
 
     def _remember_theme(self, theme: Theme) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.text import display
 from tuikanban.services.demo.catalogue import HISTORY_DAYS, PIPELINES, PipelineSpec
 from tuikanban.services.demo.planner import Plan, plan_pipeline
 from tuikanban.services.demo.writer import write_plans
@@ -89,7 +90,7 @@ def _refuse_while_open(path: Path) -> None:
     finally:
         db.close()
     if here:
-        names = ", ".join(sorted({h.user or "someone" for h in here}))
+        names = ", ".join(sorted({display(h.user) or "someone" for h in here}))
         raise DemoError(f"The demo database {path} is open in a board ({names}); close it there, then run "
                         "'tuikanban demo --fresh' again.")
 

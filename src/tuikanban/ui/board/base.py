@@ -34,6 +34,7 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
+from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -179,6 +180,7 @@ class BoardBase(Screen[None]):
         # garbage collector's full passes, which otherwise show as pauses of tens of milliseconds on a key press.
         gc.freeze()
         self.session.opened(message.db)
+        self._join_presence(message.db)
         self.header.update(readonly=self.session.readonly)
         self.files.start()
         if self._live is None:
@@ -282,6 +284,7 @@ class BoardBase(Screen[None]):
     def _check(self) -> None:
         self._checking = True
         self._write(self.gateway.check_job, "check")
+        presence_of(self).refresh()  # presence writes leave the change check alone: someone may have come or gone
 
     @on(m.ChangeChecked)
     def _change_checked(self, message: m.ChangeChecked) -> None:
@@ -292,6 +295,19 @@ class BoardBase(Screen[None]):
         elif self._recheck:
             self._recheck = False
             self._check()
+
+    # -- presence ----------------------------------------------------------------------------------------------
+    def _join_presence(self, db: Database) -> None:
+        from tuikanban.services.presence import HEARTBEAT_SECONDS  # (the ORM is loaded by now)
+
+        link = presence_of(self)
+        link.join(self, db)
+        self.set_interval(HEARTBEAT_SECONDS, link.heartbeat)
+
+    @on(PresenceRead)
+    def _presence_read(self, message: PresenceRead) -> None:
+        presence_of(self).received(message)
+        self.header.update(here=here_line(message.others))
 
     # -- helpers for actions -----------------------------------------------------------------------------------
     def _focused(self) -> fastread.BoardCard | None:

@@ -29,7 +29,7 @@ class BoardHeader(Widget):
 
     COMPONENT_CLASSES = {
         "header--app", "header--pipeline", "header--totals", "header--filter", "header--readonly",
-        "header--who", "header--busy",
+        "header--who", "header--busy", "header--here",
     }
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -48,6 +48,7 @@ class BoardHeader(Widget):
         self.busy = ""
         self.marked = 0  # cards marked for a bulk action (ui/board/marks.py)
         self.sort = "rank"  # the order within columns (ui/board/sorting.py)
+        self.here = ""  # the other reps on the board now ("bob, carol here"; ui.presence.here_line)
 
     def update(self, **fields: object) -> None:
         for key, value in fields.items():
@@ -82,6 +83,8 @@ class BoardHeader(Widget):
         if self.readonly:
             right.append(" read-only ", style("header--readonly"))
             right.append(" ")
+        if self.here:
+            right.append(f"{self.here}  ", style("header--here"))
         right.append(f"{display(self.user)} · {display(short_path(self.db_path))} ", style("header--who"))
         width = self.size.width
         room = width - cell_len(left.plain) - cell_len(right.plain)
@@ -90,6 +93,8 @@ class BoardHeader(Widget):
             right = Text(no_wrap=True)
             if self.readonly:
                 right.append(" read-only ", style("header--readonly"))
+            if self.here:
+                right.append(f" {self.here} ", style("header--here"))
             right.append(f" {display(self.user)} ", style("header--who"))
             room = width - cell_len(left.plain) - cell_len(right.plain)
         if room < 1:

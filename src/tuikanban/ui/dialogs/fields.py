@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
-from tuikanban.domain.text import display
+from tuikanban.domain.text import clean_text, display
 from tuikanban.ui.dialogs.keys import OwnKeys
 
 
@@ -69,11 +71,24 @@ def clear_error(root: Widget, selector: str) -> None:
 
 
 class FieldInput(OwnKeys, Input):
-    """A one-line field that applies its editing keys to itself, whichever field has focus when it reads them."""
+    """A one-line field that applies its editing keys to itself, whichever field has focus when it reads them.
+
+    Its value is always inert: a value filled in from the file (another rep may have written escape sequences
+    into it with sqlite3) loses its control and bidi characters before it is drawn."""
+
+    def validate_value(self, value: str) -> str:
+        return clean_text(value)
 
 
 class FieldTextArea(OwnKeys, TextArea):
-    """A multi-line field (enter is a new line; tab moves on) that applies its editing keys to itself."""
+    """A multi-line field (enter is a new line; tab moves on) that applies its editing keys to itself. Text put in
+    it (at creation or with `text =`) is made inert as `FieldInput`'s value is."""
+
+    def __init__(self, text: str = "", **options: Any) -> None:
+        super().__init__(clean_text(text, multiline=True), **options)
+
+    def load_text(self, text: str) -> None:
+        super().load_text(clean_text(text, multiline=True))
 
 
 class KeyList(OwnKeys, OptionList):

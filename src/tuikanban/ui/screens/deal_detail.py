@@ -28,6 +28,7 @@ from tuikanban.services.aging import aging_snapshot
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
+from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
@@ -319,6 +320,7 @@ class DealDetailScreen(Dialog[bool]):
         with Vertical(classes="dialog") as box:
             box.border_title = f"Deal #{self.deal_id}"
             yield Static("", id="detail-title")
+            yield HereLine(self.deal_id, "viewing", id="detail-here")
             yield Grid(id="detail-fields")
             yield Static("", id="detail-aging")
             yield Static("", id="detail-notes")

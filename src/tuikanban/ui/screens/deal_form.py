@@ -32,6 +32,7 @@ from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, k
 from tuikanban.ui.dialogs.reason import override_reason
 from tuikanban.ui.screens.close_dates import parse_close_date
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
+from tuikanban.ui.presence import HereLine
 
 MAX_TITLE = deal_service.MAX_TITLE
 MAX_FIELD = deal_service.MAX_FIELD
@@ -218,6 +219,8 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = "New deal" if self.deal_id is None else f"Edit deal #{self.deal_id}"
             yield Static("", id="form-banner", classes="banner")
+            if self.deal_id is not None:
+                yield HereLine(self.deal_id, "editing", id="form-here")
             yield from self._row("title", "Title", FieldInput(
                 placeholder="required", id="f-title", compact=True, max_length=MAX_TITLE), first=True)
             yield from self._row("value", "Value", FieldInput(placeholder="12,500 or 12.5k", id="f-value",
