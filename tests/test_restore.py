@@ -86,9 +86,12 @@ def test_restore_under_two_open_boards(cli: Any, db_path: Path, board: Path) -> 
     con.close()
     assert '"by": "alice"' in meta["restored"] and '"from": "board-1.db"' in meta["restored"]
     assert _titles(saved) == ["Acme", "Globex", "Initech"]  # what the restore replaced is kept
-    # the kept copy is itself a backup: restoring it brings Initech back
+    # the kept copy is itself a backup: restoring it brings Initech back (at once: the copy this second restore
+    # keeps gets a name of its own, never the file being restored from)
     assert cli("restore", str(saved)).code == 0
     assert _titles(db_path) == ["Acme", "Globex", "Initech"]
+    kept = sorted(db_path.parent.glob("board-before-restore-*.db"))
+    assert len(kept) == 2 and _titles(saved) == ["Acme", "Globex", "Initech"]
 
 
 def _damage(path: Path) -> None:

@@ -58,7 +58,7 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
                             "'tuikanban doctor' to see the permissions.")
     open_by = _open_by(live)
     stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
-    saved = live.with_name(f"{live.stem}-before-restore-{stamp}{live.suffix or '.db'}")
+    saved = _free_name(live, stamp)
     backup_file(live, saved)
     os.chmod(saved, stat.S_IMODE(live.stat().st_mode))  # as private (or shared) as the board
     write_into(live, backup)
@@ -95,6 +95,18 @@ def open_by_sentence(names: tuple[str, ...]) -> str:
     if len(names) == 1:
         return f"{names[0]} has the board open; their board reloads."
     return f"{', '.join(names[:-1])} and {names[-1]} have the board open; their boards reload."
+
+
+def _free_name(live: Path, stamp: str) -> Path:
+    """`NAME-before-restore-TIME.db` beside the board, never an existing file (two restores in one second, or a
+    restore from the very copy an earlier restore kept, must not write over it)."""
+    suffix = live.suffix or ".db"
+    for n in range(1, 1000):
+        extra = "" if n == 1 else f"-{n}"
+        candidate = live.with_name(f"{live.stem}-before-restore-{stamp}{extra}{suffix}")
+        if not candidate.exists():
+            return candidate
+    raise DatabaseError(f"Too many restores of {live} in one second; nothing was restored.")
 
 
 def last_restore(value: str | None) -> str | None:

@@ -30,9 +30,9 @@ from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.close_dates import parse_close_date
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
-from tuikanban.ui.presence import HereLine
 
 MAX_TITLE = deal_service.MAX_TITLE
 MAX_FIELD = deal_service.MAX_FIELD
