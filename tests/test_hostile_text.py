@@ -131,7 +131,8 @@ STEPS: list[tuple[bytes, str]] = [
     (b"\x1b", "evil"),
     (b"/", "Filter"),  # filter bar
     (b"evil\r", "evil"),
-    (b"w", "Won"),  # won: the notification names the deal
+    (b"w", "won?"),  # won asks first: the question names the deal and its value
+    (b"y", "Won"),  # won: the notification names the deal
     (b"?", "Keys"),  # help
     (b"\x1b", "evil"),
     (b"\x10", "Search for commands"),  # command palette

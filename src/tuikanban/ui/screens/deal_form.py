@@ -318,7 +318,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         """Whether a field differs from what the form started with (the deal as read; empty for a new one)."""
         deal = self.deal
         typed = {name: self.query_one(f"#f-{name}", Input).value for name in self._texts(None)}
-        if typed != self._texts(deal) or self.query_one("#f-notes", TextArea).text != (deal.notes if deal else ""):
+        # the fields show text cleaned of control characters (FieldInput): compare with what they were given, cleaned
+        started = {name: clean_text(text) for name, text in self._texts(deal).items()}
+        notes = clean_text(deal.notes if deal else "", multiline=True)
+        if typed != started or self.query_one("#f-notes", TextArea).text != notes:
             return True
         type_value = self.query_one("#f-type", Select).value
         return deal is not None and (type_value if isinstance(type_value, int) else None) != deal.type_id

@@ -206,7 +206,8 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
 
     def unsaved(self) -> bool:
         typed = any(self.query_one(f"#se-{f}", Input).value != self._initial(f) for f, _, _ in _STAGE_FIELDS)
-        return typed or self.query_one("#se-exit_criteria", TextArea).text != self.stage.exit_criteria
+        criteria = clean_text(self.stage.exit_criteria or "", multiline=True)  # as the field shows it
+        return typed or self.query_one("#se-exit_criteria", TextArea).text != criteria
 
     def action_cancel(self) -> None:
         cancel_asking(self, partial(self.dismiss, None))
