@@ -1,5 +1,6 @@
 """The board's filter: free text plus `owner:NAME`, `type:NAME`, `closing:<30d` (expected to close within 30 days)
-and `idle:>14d` (no event or activity for over 14 days) terms. Shared by the board, the aging panel and `deal list`."""
+and `idle:>14d` (no event or activity for over 14 days) terms, and `snoozed:yes` (only the snoozed deals).
+Shared by the board, the aging panel and `deal list`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from tuikanban.domain.text import name_key
 
 _CLOSING = re.compile(r"^closing:<=?(\d{1,4})d?$", re.IGNORECASE)
 _IDLE = re.compile(r"^idle:>=?(\d{1,4})d?$", re.IGNORECASE)
+SNOOZED_TERMS = frozenset({"snoozed:yes", "snoozed:y", "snoozed:true", "snoozed:1"})
+
+
+def is_snoozed(snoozed_until: date | None, today: date) -> bool:
+    """Snoozed on `today`: the deal comes back on its date (services.lifecycle says the same of a deal row)."""
+    return snoozed_until is not None and snoozed_until > today
 
 
 def closes_within(expected_close: date | None, today: date, days: int) -> bool:
@@ -32,11 +39,12 @@ class DealFilter:
     type_name: str = ""
     closing_within: int | None = None  # closing:<30d
     idle_over: int | None = None  # idle:>14d
+    snoozed: bool = False  # snoozed:yes: the snoozed deals (the board reads them only then)
 
     @property
     def active(self) -> bool:
         return bool(self.text or self.owner or self.type_name or self.closing_within is not None
-                    or self.idle_over is not None)
+                    or self.idle_over is not None or self.snoozed)
 
     def describe(self) -> str:
         parts = []
@@ -50,6 +58,8 @@ class DealFilter:
             parts.append(f"closing:<{self.closing_within}d")
         if self.idle_over is not None:
             parts.append(f"idle:>{self.idle_over}d")
+        if self.snoozed:
+            parts.append("snoozed:yes")
         return " ".join(parts)
 
     def matches(self, deal: DealView, *, now: datetime | None = None, last_touch: datetime | None = None) -> bool:
@@ -91,9 +101,12 @@ def parse_filter(query: str) -> DealFilter:
     owner = type_name = ""
     closing: int | None = None
     idle: int | None = None
+    snoozed = False
     for tok in tokens:
         low = tok.lower()
-        if (m := _CLOSING.match(tok)) is not None:
+        if low in SNOOZED_TERMS:
+            snoozed = True
+        elif (m := _CLOSING.match(tok)) is not None:
             closing = int(m.group(1))
         elif (m := _IDLE.match(tok)) is not None:
             idle = int(m.group(1))
@@ -103,4 +116,4 @@ def parse_filter(query: str) -> DealFilter:
             type_name = tok[5:].strip()
         else:
             words.append(tok)
-    return DealFilter(" ".join(words).strip(), owner, type_name, closing, idle)
+    return DealFilter(" ".join(words).strip(), owner, type_name, closing, idle, snoozed)

@@ -29,6 +29,7 @@ from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
+from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 
@@ -54,6 +55,7 @@ class BoardBase(Screen[None]):
         self.model: BoardModel | None = None
         self.aging_panel: AgingPanel | None = None
         self.aging = AgingSync(self)
+        self.steps = StepSync(self)
         self._initial = initial
         self._data_version: int | None = None
         self._checking = False
@@ -180,6 +182,7 @@ class BoardBase(Screen[None]):
             self._offer_first_run()
         else:
             self.aging.read_all()
+            self.steps.read()
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -218,9 +221,12 @@ class BoardBase(Screen[None]):
                       f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
         if self.session.db is not None:  # (before the database is open, _db_opened reads it)
             self.aging.read_all()
+            self.steps.read()
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
+        if old.filter.snoozed != new.filter.snoozed:
+            self.reload()  # snoozed deals are read only for the snoozed:yes filter
         if self.model is not None and self.model.show(new.filter, new.lanes_on):
             if old.lanes_on != new.lanes_on:
                 self.view.vscroll = 0
@@ -243,6 +249,10 @@ class BoardBase(Screen[None]):
     @on(m.AgingRead)
     def _aging_read(self, message: m.AgingRead) -> None:
         self.aging.received(message)
+
+    @on(StepsRead)
+    def _steps_read(self, message: StepsRead) -> None:
+        self.steps.received(message)
 
     @on(m.AgingFailed)
     def _aging_failed(self, message: m.AgingFailed) -> None:
@@ -298,6 +308,7 @@ class BoardBase(Screen[None]):
             self.reload()  # (reads the aging again too)
         elif changed.deal is not None:
             self.aging.after_write(changed.deal.id)
+            self.steps.read((changed.deal.id,))
 
     def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
               done: Callable[[R | None], None] | None = None) -> None:

@@ -23,11 +23,11 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
-from tuikanban.ui.board.base import BoardBase
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
 
-class BoardScreen(BoardBase):
+class BoardScreen(RepDayBoard):
     """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from tuikanban.domain import clock
 from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.models import StageInfo
+from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
@@ -72,6 +73,7 @@ class BoardView(Widget, can_focus=True):
         "board--days-ok", "board--days-aging", "board--days-stalled", "board--signal", "board--lane",
         "board--lane-empty",
         "board--empty", "board--empty-focus", "board--indicator", "board--message",
+        "board--step-late", "board--step-today",
     }
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -80,6 +82,8 @@ class BoardView(Widget, can_focus=True):
         self.message_text = ""
         # deal id -> its aging (card_agings of services.aging), read after the board; empty until then
         self.aging: dict[int, CardAging] = {}
+        # deal id -> its next step (services.tasks.next_steps), read after the board; empty until then
+        self.steps: dict[int, NextStep] = {}
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -105,7 +109,7 @@ class BoardView(Widget, can_focus=True):
             "rule-focus", "more", "card", "card-focus", "edge", "edge-focus", "lane", "lane-empty", "empty",
             "empty-focus", "indicator", "message")}
         card, card_f = full["card"], full["card-focus"]
-        for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled"):
+        for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled", "step-late", "step-today"):
             full[name] = self._on_card(card, name)
             full[f"{name}-focus"] = self._on_card(card_f, name)
         full["card-muted"] = self._on_card(card, "muted")
@@ -554,7 +558,7 @@ class BoardView(Widget, can_focus=True):
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
                 parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
                                        focused=card.id == self.focus_deal, level=level, show_type=show_type,
-                                       marks=marks))
+                                       marks=marks, step=self.steps.get(card.id) if line == 3 else None))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
                 # the filter hides every card of this column: say so (not "empty · n adds a deal")
                 parts.append(empty_line(line - 1, w, styles, focused=focused_cell and self.focus_deal is None,

@@ -1,0 +1,172 @@
+"""The rep's day on the board: logging a call, email, meeting or note in one key (`C`, `E`, `M`, `N`: a one-line
+bar with an optional next step), snoozing the focused deal (`z`), deleting it (`D`, undone with `u`) and the Today
+queue (`t`). `BoardScreen` inherits these actions; their writes are jobs on the app's write lane whose typed
+messages come back here.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.message import Message
+
+from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.money import format_money
+from tuikanban.domain.tasks import split_date_line, split_log_line
+from tuikanban.domain.text import display
+from tuikanban.store import fastread
+from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.widgets.log_bar import LogBar
+
+if TYPE_CHECKING:
+    from tuikanban.domain.models import DealView
+    from tuikanban.store.engine import Database
+    from tuikanban.ui.board.gateway import BoardGateway
+
+SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
+                 "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
+
+
+class LogSaved(Message):
+    """A log line was written (with its next step, if any): the deal re-read, and the sentence to say."""
+
+    def __init__(self, bar: LogBar, changed: m.Changed, note: str) -> None:
+        super().__init__()
+        self.bar = bar
+        self.changed = changed
+        self.note = note
+
+
+class LogRefused(Message):
+    """The services refused the line (empty text, a date they do not know): said in the bar, which keeps it."""
+
+    def __init__(self, bar: LogBar, error: TuikanbanError) -> None:
+        super().__init__()
+        self.bar = bar
+        self.error = error
+
+
+def log_job(gateway: BoardGateway, bar: LogBar, line: str) -> LogSaved | LogRefused:
+    from tuikanban.services.tasks import log_activity
+
+    body, due, step = split_log_line(line)
+    try:
+        _logged, task = log_activity(gateway.open(), bar.deal_id, bar.kind, body, user=gateway.user,
+                                     next_due=due, next_text=step)
+    except TuikanbanError as exc:
+        return LogRefused(bar, exc)
+    note = f"Logged a {bar.kind} on '{display(bar.deal_title)}'"
+    if task is not None and task.due is not None:
+        note += f"; next step {task.due:%a %d %b}: {display(task.subject)}"
+    changed = m.Changed(fastread.load_card(gateway.raw(), bar.deal_id), gateway.absorb(bar.deal_id))
+    return LogSaved(bar, changed, note + ".")
+
+
+def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str) -> DealView:
+    """What the snooze dialog runs as a job: the date shortcut and the reason after it."""
+    from tuikanban.services.lifecycle import snooze_deal
+
+    when, reason = split_date_line(line)
+    return snooze_deal(db, deal_id, when, user=user, reason=reason, expected_version=version)
+
+
+def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> m.DealChanged:
+    from tuikanban.services.lifecycle import delete_deal
+
+    deal = delete_deal(gateway.open(), deal_id, user=gateway.user, expected_version=version)
+    return m.DealChanged(m.Changed(fastread.card_from_deal(deal), gateway.absorb(deal_id)), note)
+
+
+class RepDayBoard(BoardBase):
+    """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest."""
+
+    # -- logging -----------------------------------------------------------------------------------------------
+    def action_log(self, kind: str) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        for old in self.query(LogBar):
+            old.remove()
+        def show() -> None:
+            self.mount(LogBar(card.id, card.title, kind))
+
+        self._when_open(show)
+
+    @on(LogBar.Send)
+    def _log_sent(self, message: LogBar.Send) -> None:
+        self._write(partial(log_job, self.gateway, message.bar, message.text), "log")
+
+    @on(LogBar.Cancel)
+    def _log_cancelled(self, message: LogBar.Cancel) -> None:
+        self._close_log(message.bar)
+
+    @on(LogSaved)
+    def _log_saved(self, message: LogSaved) -> None:
+        self._close_log(message.bar)
+        self._applied(message.changed)
+        self._say(message.note, timeout=4)
+
+    @on(LogRefused)
+    def _log_refused(self, message: LogRefused) -> None:
+        message.bar.refused(str(message.error))
+
+    def _close_log(self, bar: LogBar) -> None:
+        bar.remove()
+        self.view.focus()
+
+    # -- snooze and delete -------------------------------------------------------------------------------------
+    def action_snooze(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.dialogs.ask import AskScreen
+
+        def make(db: Database, _model: object) -> AskScreen[DealView]:
+            apply = partial(snooze_apply, db, self.session.user, card.id, card.version)
+            return AskScreen(f"Snooze '{display(card.title, max_length=40)}'", SNOOZE_PROMPT, apply,
+                             placeholder="+1w waiting for the budget")
+
+        self._open(make, self._snoozed)
+
+    def _snoozed(self, deal: DealView | None) -> None:
+        if deal is None or self.model is None:
+            return
+        self.model.remove(deal.id)
+        self.view.model_changed()
+        self._update_header()
+        until = deal.snoozed_until.isoformat() if deal.snoozed_until else "later"
+        self._say(f"Snoozed '{display(deal.title)}' until {until}; the filter snoozed:yes shows it.", timeout=5)
+        self.reload()
+
+    def action_delete(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
+        what = f"'{display(card.title)}' ({value})"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                note = f"Deleted {what}. Press u to undo."
+                self._write(partial(delete_job, self.gateway, card.id, card.version, note), "delete")
+
+        self.app.push_screen(ConfirmScreen(f"Delete {what}? It leaves every list and metric; u undoes it.",
+                                           title="Delete deal"), answered)
+
+    # -- the Today queue ---------------------------------------------------------------------------------------
+    def action_today(self) -> None:
+        from tuikanban.ui.screens.today import TodayScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.reload()
+
+        def push() -> None:
+            self.app.push_screen(TodayScreen(self.gateway.open(), self.session.user), closed)
+
+        self._when_open(push)
