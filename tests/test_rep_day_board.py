@@ -149,3 +149,52 @@ async def test_today_screen_done_with_next_step(db: Database, day: dict[str, int
         assert [(t.text, t.due, t.done) for t in tasks] == [
             ("Send the quote", date(2026, 2, 27), True), ("Chase", date(2026, 3, 9), False)]
         assert app.screen is today and [i.title for i in today.items.values()] == ["Birch"]
+
+
+def test_close_date_takes_the_due_date_shortcuts_too() -> None:
+    from tuikanban.domain.errors import ValidationError
+    from tuikanban.ui.screens.deal_form import parse_close_date
+
+    assert parse_close_date("fri", MONDAY) == date(2026, 3, 6)  # the parser of due dates: the next Friday
+    assert parse_close_date("eow", MONDAY) == date(2026, 3, 6)
+    assert parse_close_date("+3m", MONDAY) == date(2026, 6, 2)  # the close date's own shortcuts still work
+    with pytest.raises(ValidationError, match="'soonish' is not a date"):
+        parse_close_date("soonish", MONDAY)
+
+
+async def test_owner_completes_from_known_reps_and_says_when_new(db: Database, day: dict[str, int]) -> None:
+    from tuikanban.ui.screens.deal_form import DealFormScreen
+
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        owner = form.query_one("#f-owner")
+        owner.focus()
+        owner.value = ""  # type: ignore[attr-defined]
+        await press(pilot, "b")
+        assert await owner.suggester.get_suggestion("b") == "bob"  # type: ignore[attr-defined]
+        assert "new rep" not in str(form.query_one("#e-owner").render()).lower()
+        await press(pilot, "x")  # "bx": nobody's
+        assert "new rep" in str(form.query_one("#e-owner").render()).lower()
+
+
+async def test_call_logged_from_the_deal_detail(db: Database, day: dict[str, int]) -> None:
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        detail = app.screen
+        assert isinstance(detail, DealDetailScreen)
+        await press(pilot, "E")
+        for key in "Sent pricing":
+            await pilot.press("space" if key == " " else key)
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert not detail.query(LogBar)
+        acts = [a for a in detail.detail.activities if a.kind == "email"] if detail.detail else []
+        assert [a.subject for a in acts] == ["Sent pricing"]

@@ -13,6 +13,9 @@ _NAV = Binding.Group("focus", compact=True)
 _MOVE = Binding.Group("move", compact=True)
 _ORDER = Binding.Group("order", compact=True)
 _CLOSE = Binding.Group("won/lost", compact=True)
+_LOG = Binding.Group("log", compact=True)
+# Groups whose bindings share one row in the `?` help (their keys side by side, the first one's text).
+_ONE_HELP_ROW = (_LOG,)
 
 # (help section, bindings); the help text of each binding is its tooltip.
 BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
@@ -51,19 +54,16 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
     ("Rep's day", [
         Binding("t", "today", "today", id="board.today",
-                tooltip="Today: your overdue and due tasks, deals without a next step, stuck deals"),
-        Binding("C", "log('call')", "call", id="board.log_call",
-                tooltip="Log a call on the focused deal (one line; '>> +3d text' sets the next step)"),
-        Binding("E", "log('email')", "email", show=False, id="board.log_email",
-                tooltip="Log an email (one line; '>> fri text' sets the next step)"),
-        Binding("M", "log('meeting')", "meeting", show=False, id="board.log_meeting",
-                tooltip="Log a meeting (one line; '>> mon text' sets the next step)"),
-        Binding("N", "log('note')", "note", show=False, id="board.log_note",
-                tooltip="Log a note (one line; '>> eom text' sets the next step)"),
+                tooltip="Today: tasks due, deals with no next step, stuck deals"),
+        Binding("C", "log('call')", "log", group=_LOG, id="board.log_call",
+                tooltip="Log a call / email / meeting / note: 'text >> +3d next'"),
+        Binding("E", "log('email')", "log", group=_LOG, id="board.log_email", tooltip="Log an email"),
+        Binding("M", "log('meeting')", "log", group=_LOG, id="board.log_meeting", tooltip="Log a meeting"),
+        Binding("N", "log('note')", "log", group=_LOG, id="board.log_note", tooltip="Log a note"),
         Binding("z", "snooze", "snooze", show=False, id="board.snooze",
-                tooltip="Snooze the focused deal until a date (+3d, fri, eom...) with a reason"),
+                tooltip="Snooze the focused deal until a date, with a reason"),
         Binding("D", "delete", "delete", show=False, id="board.delete",
-                tooltip="Delete the focused deal (made by mistake; asks first, u undoes it)"),
+                tooltip="Delete the focused deal (asks first; u undoes it)"),
     ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
@@ -101,7 +101,14 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
     board mean (the badges and marks drawn in their theme colours)."""
     sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
-        rows: list[HelpRow] = [(key_label(b), b.tooltip or b.description) for b in bindings]
+        rows: list[HelpRow] = []
+        previous: Binding.Group | None = None
+        for b in bindings:
+            if b.group is not None and b.group is previous and b.group in _ONE_HELP_ROW:
+                rows[-1] = (f"{rows[-1][0]} {key_label(b)}", rows[-1][1])
+            else:
+                rows.append((key_label(b), b.tooltip or b.description))
+            previous = b.group
         if title == "App":
             rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
         sections.append((title, rows))

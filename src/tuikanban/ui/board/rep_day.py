@@ -14,12 +14,12 @@ from textual.message import Message
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.money import format_money
-from tuikanban.domain.tasks import split_date_line, split_log_line
+from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.base import BoardBase
-from tuikanban.ui.widgets.log_bar import LogBar
+from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
 if TYPE_CHECKING:
     from tuikanban.domain.models import DealView
@@ -50,19 +50,12 @@ class LogRefused(Message):
 
 
 def log_job(gateway: BoardGateway, bar: LogBar, line: str) -> LogSaved | LogRefused:
-    from tuikanban.services.tasks import log_activity
-
-    body, due, step = split_log_line(line)
     try:
-        _logged, task = log_activity(gateway.open(), bar.deal_id, bar.kind, body, user=gateway.user,
-                                     next_due=due, next_text=step)
+        note = write_log_line(gateway.open(), gateway.user, bar.deal_id, bar.deal_title, bar.kind, line)
     except TuikanbanError as exc:
         return LogRefused(bar, exc)
-    note = f"Logged a {bar.kind} on '{display(bar.deal_title)}'"
-    if task is not None and task.due is not None:
-        note += f"; next step {task.due:%a %d %b}: {display(task.subject)}"
     changed = m.Changed(fastread.load_card(gateway.raw(), bar.deal_id), gateway.absorb(bar.deal_id))
-    return LogSaved(bar, changed, note + ".")
+    return LogSaved(bar, changed, note)
 
 
 def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str) -> DealView:

@@ -17,14 +17,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from tuikanban.domain import clock
+from tuikanban.domain.dates import parse_due
 from tuikanban.domain.errors import StaleEditError, TuikanbanError, ValidationError, WipLimitError
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
-from tuikanban.domain.text import clean_text, display
+from tuikanban.domain.text import clean_text, display, name_key
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
@@ -80,9 +82,11 @@ def parse_close_date(text: str, today: date | None = None) -> date | None:
             raise ValidationError(f"'{text.strip()}' is too far ahead for a close date.") from None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         return clock.parse_date(raw, what="close date")
-    raise ValidationError(
-        f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq."
-    )
+    try:  # the shortcuts every date field takes (mon..sun, eow), one parser for all
+        return parse_due(raw, base, what="close date")
+    except ValidationError:
+        raise ValidationError(f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq, fri, "
+                              "eow.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class _FormData:
     stages: list[StageInfo]
     types: list[DealTypeInfo]
     deal: DealView | None
+    owners: list[str]  # the known reps, offered as the owner is typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,7 @@ def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData
         stages = [s for s in pipeline_service.list_stages(db, pid, include_archived=True)
                   if s.id == deal.stage_id or not s.archived]
     types = pipeline_service.list_types(db, pid)
-    return _FormData(pipeline, stages, types, deal)
+    return _FormData(pipeline, stages, types, deal, deal_service.known_owners(db))
 
 
 def _changes(values: _Values, deal: DealView) -> dict[str, Any]:
@@ -248,6 +253,7 @@ class DealFormScreen(FormDialog[DealView | None]):
         await self.fields_settled()  # what was typed while reading is in the fields before they are filled
         self.data = message.data
         self.deal = message.data.deal
+        self.query_one("#f-owner", Input).suggester = SuggestFromList(message.data.owners, case_sensitive=False)
         await self._apply(message.data)
         self._ready.set()
 
@@ -393,6 +399,9 @@ class DealFormScreen(FormDialog[DealView | None]):
                 return
             if when is not None and when.isoformat() != event.value.strip():
                 self._error("close", f"= {when.isoformat()}, {when:%A}", hint=True)
+        elif name == "owner" and display(event.value) and not any(
+                name_key(o).startswith(name_key(event.value)) for o in self.data.owners):
+            self._error("owner", "a new rep (no deal has this owner yet): keep it only on purpose", hint=True)
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:

@@ -8,6 +8,8 @@ text so that nothing typed is lost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,8 +18,24 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from tuikanban.domain.tasks import LOG_HINT
+from tuikanban.domain.tasks import LOG_HINT, split_log_line
 from tuikanban.domain.text import display
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+
+def write_log_line(db: Database, user: str, deal_id: int, deal_title: str, kind: str, line: str) -> str:
+    """Log the line (and its next step) in one transaction: the sentence that says what was saved. Runs in a job;
+    a refusal raises `TuikanbanError` with its sentence."""
+    from tuikanban.services.tasks import log_activity
+
+    body, due, step = split_log_line(line)
+    _logged, task = log_activity(db, deal_id, kind, body, user=user, next_due=due, next_text=step)
+    note = f"Logged a {kind} on '{display(deal_title)}'"
+    if task is not None and task.due is not None:
+        note += f"; next step {task.due:%a %d %b}: {display(task.subject)}"
+    return note + "."
 
 
 class LogBar(Horizontal):
