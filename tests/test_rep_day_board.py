@@ -198,3 +198,19 @@ async def test_call_logged_from_the_deal_detail(db: Database, day: dict[str, int
         assert not detail.query(LogBar)
         acts = [a for a in detail.detail.activities if a.kind == "email"] if detail.detail else []
         assert [a.subject for a in acts] == ["Sent pricing"]
+
+
+def test_filter_grammar_me_prefix_quotes_and_either() -> None:
+    from tuikanban.domain.filters import DealFilter, parse_filter
+
+    f = parse_filter('owner:me type:new', me="Ann Lee")
+    assert f.owners == ("Ann Lee",) and f.types == ("new",)
+    assert f.matches_fields("t", "", "", "ann lee", "New business")  # "new" starts "New business"
+    assert not f.matches_fields("t", "", "", "ann lee", "Renewal")
+    quoted = parse_filter('owner:"Ann Lee" acme')
+    assert quoted.owners == ("Ann Lee",) and quoted.text == "acme"
+    either = parse_filter("owner:bo owner:car")
+    assert either.owners == ("bo", "car") and either.describe() == "owner:bo owner:car"
+    assert [either.matches_fields("t", "", "", o, None) for o in ("Bob", "Carol", "Dave")] == [True, True, False]
+    assert parse_filter("owner:me") == DealFilter("", "me", "")  # without a user, "me" is a name like any other
+    assert parse_filter("snoozed:yes").snoozed and parse_filter("snoozed:yes").describe() == "snoozed:yes"

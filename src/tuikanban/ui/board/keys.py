@@ -94,6 +94,11 @@ def key_label(binding: Binding) -> str:
 
 
 HelpRow = tuple[str | Content, str]
+# The filter's terms, under its key in the help.
+FILTER_HELP: list[HelpRow] = [
+    ('  owner:al type:"a b"', 'Names starting so (quotes: spaces); owner:me: yours'),
+    ("  owner:a owner:b", "A key twice: either; snoozed:yes: the snoozed deals"),
+]
 
 
 def help_sections() -> list[tuple[str, list[HelpRow]]]:
@@ -111,6 +116,8 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
             previous = b.group
         if title == "App":
             rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
+        if title == "View":
+            rows[1:1] = FILTER_HELP
         sections.append((title, rows))
     sections.append(("Aging panel (a opens it beside the board)", [
         ("↑ / ↓, k / j", "Move in the list of deals needing attention (most severe first)"),

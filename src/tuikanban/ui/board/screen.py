@@ -55,7 +55,8 @@ class BoardScreen(RepDayBoard):
             yield BoardView(id="board")
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
-            yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
+            yield Input(placeholder="words  owner:me  owner:NAME  type:NAME  snoozed:yes  (enter keeps it, esc clears)",
+                        id="filter")
         yield BoardFooter()
 
     # -- navigation --------------------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ class BoardScreen(RepDayBoard):
         self._close_filter(clear=False)
 
     def apply_filter(self, query: str) -> None:
-        self.state = self.state.with_query(query)
+        self.state = self.state.with_query(query, me=self.session.user)
 
     def _close_filter(self, *, clear: bool) -> None:
         if self._filter_timer is not None:
