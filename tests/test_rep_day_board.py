@@ -214,3 +214,27 @@ def test_filter_grammar_me_prefix_quotes_and_either() -> None:
     assert [either.matches_fields("t", "", "", o, None) for o in ("Bob", "Carol", "Dave")] == [True, True, False]
     assert parse_filter("owner:me") == DealFilter("", "me", "")  # without a user, "me" is a name like any other
     assert parse_filter("snoozed:yes").snoozed and parse_filter("snoozed:yes").describe() == "snoozed:yes"
+
+
+async def test_the_view_is_remembered_per_user_and_pipeline(db: Database, day: dict[str, int]) -> None:
+    from tuikanban.settings import load_settings, saved_view
+
+    ps.add_type(db, "Sales", "New")  # (swimlanes need deal types)
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        screen.apply_filter("owner:me")
+        await settle(pilot)
+        assert screen.view.focus_on(day["Birch"])
+        await press(pilot, "s")  # swimlanes off
+        await pilot.pause(0.6)  # the focused deal is noted every half second
+    view = saved_view(load_settings(), db.path, "tester", "Sales")
+    assert view is not None and (view.lanes_on, view.query, view.focus_deal) == (False, "owner:me", day["Birch"])
+    assert saved_view(load_settings(), db.path, "bob", "Sales") is None  # another rep's view is their own
+    again = TuikanbanApp(db, "tester", "Sales")
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = again.board_screen
+        assert screen.state.query == "owner:me" and screen.state.filter.owners == ("tester",)
+        assert not screen.state.lanes_on and screen.view.focus_deal == day["Birch"]

@@ -31,6 +31,7 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
+from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class BoardBase(Screen[None]):
         self.aging_panel: AgingPanel | None = None
         self.aging = AgingSync(self)
         self.steps = StepSync(self)
+        self.memory = ViewMemory(self)
         self._initial = initial
         self._data_version: int | None = None
         self._checking = False
@@ -214,6 +216,7 @@ class BoardBase(Screen[None]):
             self.view.col_start = self.view.vscroll = 0
             self._write(partial(self.gateway.remember_job, model.data.pipeline.name), "remember")
         self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
+        self.memory.switched(model.data.pipeline.name)
         self._update_header()
         if loaded.read.ambiguous and not self._warned_ambiguous:
             self._warned_ambiguous = True

@@ -76,6 +76,9 @@ def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> 
 class RepDayBoard(BoardBase):
     """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest."""
 
+    def on_unmount(self) -> None:
+        self.memory.save()  # the rep's view of this pipeline, for the next start
+
     # -- logging -----------------------------------------------------------------------------------------------
     def action_log(self, kind: str) -> None:
         card = None if self._refuse_readonly() else self._focused()
