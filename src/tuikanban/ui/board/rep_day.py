@@ -19,10 +19,12 @@ from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
 if TYPE_CHECKING:
     from tuikanban.domain.models import DealView
+    from tuikanban.services.today import TodayQueue
     from tuikanban.store.engine import Database
     from tuikanban.ui.board.gateway import BoardGateway
 
@@ -73,11 +75,44 @@ def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> 
     return m.DealChanged(m.Changed(fastread.card_from_deal(deal), gateway.absorb(deal_id)), note)
 
 
+class TodayAhead(Message):
+    """The user's Today queue read ahead (after the board opens, and after the Today screen closes)."""
+
+    def __init__(self, queue: TodayQueue) -> None:
+        super().__init__()
+        self.queue = queue
+
+
+def today_ahead_job(gateway: BoardGateway) -> TodayAhead:
+    """Read the Today queue in the background, so that `t` paints it at once (and finds its code imported and its
+    index pages cached); the screen reads it again as it opens and shows the fresh one a moment later."""
+    from tuikanban.services.today import today_queue
+    from tuikanban.ui.screens.today import LIMIT
+
+    return TodayAhead(today_queue(gateway.open(), owner=gateway.user, limit=LIMIT))
+
+
 class RepDayBoard(BoardBase):
     """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest."""
 
+    today_ahead: TodayQueue | None = None  # the Today queue read ahead, shown at once when `t` is pressed
+
+    def on_mount(self) -> None:
+        # (after the reads that follow the database's opening, which are submitted right after this runs)
+        self._when_open(self._warm_today_later)
+
     def on_unmount(self) -> None:
         self.memory.save()  # the rep's view of this pipeline, for the next start
+
+    def _warm_today_later(self) -> None:
+        self.call_after_refresh(self._warm_today)
+
+    def _warm_today(self) -> None:
+        lanes_of(self).reads.submit(self, partial(today_ahead_job, self.gateway), name="today ahead")
+
+    @on(TodayAhead)
+    def _today_ahead(self, message: TodayAhead) -> None:
+        self.today_ahead = message.queue
 
     # -- logging -----------------------------------------------------------------------------------------------
     def action_log(self, kind: str) -> None:
@@ -161,8 +196,10 @@ class RepDayBoard(BoardBase):
         def closed(changed: bool | None) -> None:
             if changed:
                 self.reload()
+            self._warm_today()
 
         def push() -> None:
-            self.app.push_screen(TodayScreen(self.gateway.open(), self.session.user), closed)
+            ahead, self.today_ahead = self.today_ahead, None
+            self.app.push_screen(TodayScreen(self.gateway.open(), self.session.user, ahead=ahead), closed)
 
         self._when_open(push)

@@ -18,21 +18,21 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.tasks import AGING, DUE_TODAY, NO_NEXT_STEP, OVERDUE, STALLED, TODAY_KINDS, TodayItem
 from tuikanban.domain.text import display
 from tuikanban.ui.dialogs.fields import key_hints
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.widgets.queue_list import QueueList, Row
 
 if TYPE_CHECKING:
     from tuikanban.services.today import TodayQueue
     from tuikanban.store.engine import Database
 
 POLL_SECONDS = 0.5
-LIMIT = 200  # deal lines of each kind shown (every task is listed; the heading counts them all)
+LIMIT = 50  # deal lines of each kind shown, as `tuikanban today` (every task is listed; the heading counts all)
 KIND_TITLES = {OVERDUE: "Overdue", DUE_TODAY: "Due today", NO_NEXT_STEP: "No next step", STALLED: "Stalled",
                AGING: "Aging"}
 
@@ -90,23 +90,18 @@ def move_on_job(db: Database, user: str, deal_id: int) -> TodayWritten | TodayRe
 
 
 def item_line(item: TodayItem) -> Content:
-    """One line of the queue: what is due (or how long it waits), the deal, its stage, the task."""
+    """One line of the queue: what is due (or how long it waits), the deal, where it is, the task."""
     if item.kind == OVERDUE:
-        lead = Content.styled(f"{item.days_overdue}d late".ljust(9), "bold $error")
+        lead: tuple[str, str] = (f"{item.days_overdue}d late", "bold $error")
     elif item.kind == DUE_TODAY:
-        lead = Content.styled("today".ljust(9), "bold $warning")
+        lead = ("today", "bold $warning")
     elif item.days_in_stage is not None:
-        lead = Content.styled(f"{int(item.days_in_stage)}d".ljust(9), "$text-muted")
+        lead = (f"{int(item.days_in_stage)}d in stage", "$text-muted")
     else:
-        lead = Content("".ljust(9))
-    where = f"  {display(item.stage)} · {display(item.pipeline)}"
-    if item.owner:
-        where += f" · @{display(item.owner)}"
-    parts: list[Content | str | tuple[str, str]] = [lead, (display(item.title, max_length=60), "bold"),
-                                                     (where, "$text-muted")]
-    if item.text:
-        parts.append(Content("  → " + display(item.text, max_length=80)))
-    return Content.assemble(*parts)
+        lead = ("", "")
+    where = f"{display(item.stage)} · {display(item.pipeline)}" + (f" · @{display(item.owner)}" if item.owner else "")
+    return Content.assemble("  ", (lead[0].ljust(13), lead[1]), (display(item.title, max_length=48), "bold"),
+                            ("  " + where, "$text-muted"), "  " + display(item.text, max_length=60))
 
 
 class TodayScreen(Screen[bool]):
@@ -114,7 +109,6 @@ class TodayScreen(Screen[bool]):
 
     DEFAULT_CSS = """
     TodayScreen #today-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    TodayScreen #today-list { height: 1fr; border: none; }
     TodayScreen #today-hints { height: 1; padding: 0 1; background: $panel; }
     """
     BINDINGS = [
@@ -126,8 +120,10 @@ class TodayScreen(Screen[bool]):
         Binding("escape,t,q", "back", "back", id="today.back"),
     ]
 
-    def __init__(self, db: Database, user: str) -> None:
+    def __init__(self, db: Database, user: str, *, ahead: TodayQueue | None = None) -> None:
+        """`ahead`: the user's queue read a moment ago, shown until this screen's own read arrives."""
         super().__init__(id="today-screen")
+        self.ahead = ahead
         self.db = db
         self.user = user
         self.everyone = False
@@ -139,11 +135,13 @@ class TodayScreen(Screen[bool]):
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f"Today · {display(self.user)} · reading…"), id="today-title")
-        yield OptionList(id="today-list")
+        yield QueueList(id="today-list")
         yield Static(key_hints(("d", "done + next step"), ("z", "snooze task"), ("enter", "open deal"),
                                ("L", "next stage"), ("a", "mine / all reps"), ("esc", "board")), id="today-hints")
 
     def on_mount(self) -> None:
+        if self.ahead is not None:
+            self._show(self.ahead)
         self._read()
         self.set_interval(POLL_SECONDS, self._poll)
 
@@ -176,40 +174,38 @@ class TodayScreen(Screen[bool]):
         self._show(message.queue)
 
     def _show(self, queue: TodayQueue) -> None:
-        olist = self.query_one("#today-list", OptionList)
-        keep = olist.highlighted_option.id if olist.highlighted_option is not None else None
+        """The queue by kind, a heading line with each kind's count; the cursor stays on the line it was on."""
+        olist = self.query_one("#today-list", QueueList)
         self.items = {self._key(it): it for it in queue.items}
-        options: list[Option] = []
+        rows: list[Row] = []
         for kind in TODAY_KINDS:
             lines = [it for it in queue.items if it.kind == kind]
             total = queue.totals.get(kind, len(lines))
             if not total:
                 continue
             shown = f" (first {len(lines)})" if len(lines) < total else ""
-            options.append(Option(Content.styled(f"{KIND_TITLES[kind]} · {total}{shown}", "bold $accent"),
-                                  disabled=True))
-            options.extend(Option(item_line(it), id=self._key(it)) for it in lines)
-        olist.set_options(options)
+            rows.append((None, Content.styled(f"{KIND_TITLES[kind]} · {total}{shown}", "bold $accent")))
+            rows.extend((self._key(it), item_line(it)) for it in lines)
+        olist.set_rows(rows, keep=olist.current)
         whose = "every rep" if self.everyone else display(self.user)
         count = sum(queue.totals.values())
         self.query_one("#today-title", Static).update(Content(
             f"Today · {whose} · {count} to do" if count else f"Today · {whose} · nothing due, every deal has a "
             "next step and none is stuck"))
         olist.focus()
-        ids = [o.id for o in options]
-        if keep is not None and keep in ids:
-            olist.highlighted = ids.index(keep)
-        elif any(not o.disabled for o in options):
-            olist.highlighted = next(n for n, o in enumerate(options) if not o.disabled)
 
     @staticmethod
     def _key(item: TodayItem) -> str:
-        """A line's identity across reads (the highlight stays on it): its task, else its deal and kind."""
+        """A line's identity across reads (the cursor stays on it): its task, else its deal and kind."""
         return f"task-{item.task_id}" if item.task_id is not None else f"{item.kind}-{item.deal_id}"
 
     def _current(self) -> TodayItem | None:
-        option = self.query_one("#today-list", OptionList).highlighted_option
-        return self.items.get(option.id) if option is not None and option.id is not None else None
+        key = self.query_one("#today-list", QueueList).current
+        return self.items.get(key) if key is not None else None
+
+    @on(QueueList.Chosen)
+    def _chosen(self) -> None:
+        self.action_open()  # (enter on the list)
 
     def _current_task(self) -> TodayItem | None:
         item = self._current()
