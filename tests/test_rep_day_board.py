@@ -238,3 +238,24 @@ async def test_the_view_is_remembered_per_user_and_pipeline(db: Database, day: d
         screen = again.board_screen
         assert screen.state.query == "owner:me" and screen.state.filter.owners == ("tester",)
         assert not screen.state.lanes_on and screen.view.focus_deal == day["Birch"]
+
+
+async def test_today_screen_snooze_move_and_open(db: Database, day: dict[str, int]) -> None:
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "t")
+        await settle(pilot)
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        await press(pilot, "z", "t", "o", "m", "o", "r", "r", "o", "w", "enter")  # Acme's overdue task
+        await settle(pilot)
+        assert [t.due for t in list_tasks(db, deal_id=day["Acme"])] == [date(2026, 3, 3)]
+        assert [(i.kind, i.title) for i in today.items.values()] == [("no_next_step", "Birch")]
+        await press(pilot, "L")  # Birch: Lead -> Qualified
+        await settle(pilot)
+        assert get_deal(db, day["Birch"]).stage_name == "Qualified"
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DealDetailScreen) and app.screen.deal_id == day["Birch"]
