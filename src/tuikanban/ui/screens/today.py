@@ -108,6 +108,8 @@ class TodayScreen(Screen[bool]):
     """Returns True when it changed something (the board reads itself again)."""
 
     DEFAULT_CSS = """
+    TodayScreen { background: $background; }
+    TodayScreen #today-list { background: $background; }
     TodayScreen #today-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     TodayScreen #today-hints { height: 1; padding: 0 1; background: $panel; }
     """
