@@ -6,8 +6,8 @@ deals, in a real pseudo-terminal, measured like the board's keys (bench/board_be
 
 Each run starts the board as alice (every open deal is hers: the worst case), waits for the first paint, presses
 `t` once the screen has been quiet for --settle ms (the database open and the aging read, as a rep would press it,
-not during start-up), and times until the queue itself is on screen (its title line "... to do", which is drawn when the queue has
-been read, not the empty screen before it). Figures only: nothing here asserts a time.
+not during start-up), and times until the queue itself is on screen (its title line "... to do", drawn when the
+queue has been read, not the empty screen before it). Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations

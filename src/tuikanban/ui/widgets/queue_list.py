@@ -100,8 +100,9 @@ class QueueList(ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         _key, content = self.rows[index]
+        parse = self.app.stylesheet.parse_style  # ($accent and the other theme variables in the rows' styles)
         segments = [Segment(text, style.rich_style if style else None)
-                    for text, style in content.render(self.visual_style, end="", parse_style=self.app.stylesheet.parse_style)]
+                    for text, style in content.render(self.visual_style, end="", parse_style=parse)]
         strip = Strip(segments).crop_extend(0, width, self.rich_style)
         if index == self.cursor and self.has_focus:
             cursor: Style = self.get_component_rich_style("queue--cursor")
