@@ -830,8 +830,9 @@ def test_a_close_date_shows_its_year_when_not_this_year() -> None:
                          owner="", type_id=None, type_name=None, expected_close=close, stage_id=1, status="open",
                          rank=1, stage_entered_at=datetime(2026, 1, 1, tzinfo=UTC), version=1)
 
-    now = datetime(2026, 3, 2, 12, tzinfo=UTC)  # the clock's year is 2026
-    assert close_text(card(date(2026, 3, 11)), now) == "close Mar 11"
-    assert close_text(card(date(2027, 1, 11)), now) == "close Jan 11 2027"
-    assert close_text(card(date(2025, 12, 30)), now) == "close Dec 30 2025"
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)  # the clock's year is 2026; a Monday
+    assert close_text(card(date(2026, 3, 11)), now) == "11 Mar"
+    assert close_text(card(date(2026, 3, 6)), now) == "Fri"  # within the coming week: its weekday
+    assert close_text(card(date(2027, 1, 11)), now) == "Jan '27"
+    assert close_text(card(date(2025, 12, 30)), now) == "Dec '25"
     assert close_text(card(None), now) == ""

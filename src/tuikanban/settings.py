@@ -5,6 +5,11 @@
     [last_pipeline]
     "/home/ana/.local/share/tuikanban/tuikanban.db" = "SMB"
 
+    [view."/home/ana/.local/share/tuikanban/tuikanban.db".ana.SMB]   # the rep's view of a pipeline
+    lanes = true
+    filter = "owner:me"
+    focus = 42
+
 Read with tomllib, written by the tiny writer below (no extra dependency), atomically (temp file + rename).
 A file that cannot be read gives one sentence of warning, the defaults are used, and it is never overwritten
 silently: saving over it is refused until the user fixes or deletes it.
@@ -198,6 +203,50 @@ def remember(*, theme: str | None = _UNSET, db_path: Path | str | None = None, p
     return None
 
 
+# -- the rep's view of each pipeline: swimlanes, filter, focused deal ---------------------------------------
+
+VIEW_KEY = "view"  # kept in `Settings.extra`: [view.<database>.<user>.<pipeline>]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedView:
+    lanes_on: bool = True
+    query: str = ""
+    focus_deal: int | None = None
+
+
+def saved_view(settings: Settings, db_path: Path | str, user: str, pipeline: str) -> SavedView | None:
+    """The view this user left this pipeline of this database in (None if never, or if the entry is not valid)."""
+    table = settings.extra.get(VIEW_KEY)
+    entry = table.get(_db_key(db_path), {}).get(user, {}).get(pipeline) if isinstance(table, dict) else None
+    if not isinstance(entry, dict):
+        return None
+    lanes, query, focus = entry.get("lanes", True), entry.get("filter", ""), entry.get("focus")
+    if not isinstance(lanes, bool) or not isinstance(query, str) or not (focus is None or type(focus) is int):
+        return None
+    return SavedView(lanes, query, focus)
+
+
+def remember_view(db_path: Path | str, user: str, pipeline: str, view: SavedView, *,
+                  path: Path | None = None) -> str | None:
+    """Save the view (never raises; like `remember`, a sentence when it was not saved)."""
+    settings = load_settings(path)
+    if settings.problem is not None:
+        return settings.problem
+    table = settings.extra.setdefault(VIEW_KEY, {})
+    if not isinstance(table, dict):
+        return f"The config file's [{VIEW_KEY}] is not a table; the view was not saved."
+    entry: dict[str, Any] = {"lanes": view.lanes_on, "filter": view.query}
+    if view.focus_deal is not None:
+        entry["focus"] = view.focus_deal
+    table.setdefault(_db_key(db_path), {}).setdefault(user, {})[pipeline] = entry
+    try:
+        save_settings(settings, path)
+    except TuikanbanError as exc:
+        return str(exc)
+    return None
+
+
 # -- a tiny TOML writer -----------------------------------------------------------------------------------
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -262,6 +311,6 @@ def _table(data: dict[str, Any], prefix: tuple[str, ...], lines: list[str]) -> N
 
 
 __all__ = [
-    "Settings", "SettingsError", "config_dir", "config_path", "dumps_toml", "load_settings", "remember",
-    "save_settings", "user_themes_dir",
+    "SavedView", "Settings", "SettingsError", "config_dir", "config_path", "dumps_toml", "load_settings", "remember",
+    "remember_view", "save_settings", "saved_view", "user_themes_dir",
 ]

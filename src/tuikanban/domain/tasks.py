@@ -88,3 +88,26 @@ class TodayItem:
     days_overdue: int = 0
     days_in_stage: float | None = None  # stalled and aging only
     severity: float = 0.0  # days in stage over the stage's baseline (stalled and aging only)
+
+
+# -- the one-line log bar ------------------------------------------------------------------------------------
+
+NEXT_MARK = ">>"
+DEFAULT_NEXT_TEXT = "Follow up"
+LOG_HINT = "what happened   >> +3d next step (optional)"
+
+
+def split_log_line(line: str) -> tuple[str, str | None, str | None]:
+    """`Talked to Ann >> fri send the quote` -> ("Talked to Ann", "fri", "send the quote"): the log text, then after
+    `>>` an optional next step (a date shortcut, then its text; "Follow up" when only the date is given)."""
+    body, mark, rest = line.partition(NEXT_MARK)
+    if not mark or not rest.strip():
+        return body.strip(), None, None
+    when, _sp, text = rest.strip().partition(" ")
+    return body.strip(), when, text.strip() or DEFAULT_NEXT_TEXT
+
+
+def split_date_line(line: str) -> tuple[str, str | None]:
+    """`fri waiting for budget` -> ("fri", "waiting for budget"): a date shortcut, then optional text."""
+    when, _sp, text = line.strip().partition(" ")
+    return when, text.strip() or None

@@ -615,6 +615,13 @@ def get_deal(db: Database, deal_id: int) -> DealView:
         return deal_view(s, get_deal_row(s, deal_id))
 
 
+def known_owners(db: Database) -> list[str]:
+    """Every owner of a deal that is not deleted, in name order: the reps the deal form offers."""
+    with db.read() as s:
+        rows = s.exec(select(Deal.owner).where(Deal.owner != "", Deal.status != DELETED).distinct()).all()
+    return sorted(rows, key=str.casefold)
+
+
 def list_deals(db: Database, pipeline: str | int | None, *, status: str = "open") -> list[DealView]:
     if status not in ("open", "won", "lost", "all"):
         raise ValidationError(f"'{status}' is not a status; use open, won, lost or all.")

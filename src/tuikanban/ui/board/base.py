@@ -32,7 +32,9 @@ from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
+from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
+from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 
@@ -58,6 +60,8 @@ class BoardBase(Screen[None]):
         self.aging_panel: AgingPanel | None = None
         self.aging = AgingSync(self)
         self.files = FileWatch(self)
+        self.steps = StepSync(self)
+        self.memory = ViewMemory(self)
         self._initial = initial
         self._live: LiveFeed | None = None  # started once the database is open
         self._checking = False
@@ -193,6 +197,7 @@ class BoardBase(Screen[None]):
             self._offer_first_run()
         else:
             self.aging.read_all()
+            self.steps.read()
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -224,6 +229,7 @@ class BoardBase(Screen[None]):
             self.view.col_start = self.view.vscroll = 0
             self._write(partial(self.gateway.remember_job, model.data.pipeline.name), "remember")
         self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
+        self.memory.switched(model.data.pipeline.name)
         self._update_header()
         if loaded.read.ambiguous and not self._warned_ambiguous:
             self._warned_ambiguous = True
@@ -231,9 +237,12 @@ class BoardBase(Screen[None]):
                       f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
         if self.session.db is not None:  # (before the database is open, _db_opened reads it)
             self.aging.read_all()
+            self.steps.read()
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
+        if old.filter.snoozed != new.filter.snoozed:
+            self.reload()  # snoozed deals are read only for the snoozed:yes filter
         if self.model is not None and self.model.show(new.filter, new.lanes_on, new.sort):
             if old.lanes_on != new.lanes_on:
                 self.view.vscroll = 0
@@ -257,6 +266,10 @@ class BoardBase(Screen[None]):
     @on(m.AgingRead)
     def _aging_read(self, message: m.AgingRead) -> None:
         self.aging.received(message)
+
+    @on(StepsRead)
+    def _steps_read(self, message: StepsRead) -> None:
+        self.steps.received(message)
 
     @on(m.AgingFailed)
     def _aging_failed(self, message: m.AgingFailed) -> None:
@@ -333,6 +346,7 @@ class BoardBase(Screen[None]):
             self.reload()  # (reads the aging again too)
         elif changed.deal is not None:
             self.aging.after_write(changed.deal.id)
+            self.steps.read((changed.deal.id,))
 
     def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
               done: Callable[[R | None], None] | None = None) -> None:

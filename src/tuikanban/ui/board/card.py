@@ -6,19 +6,21 @@ through markup.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
 from tuikanban.domain.money import format_money
+from tuikanban.domain.tasks import NextStep, StepState
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 
 CARD_LINES = 3  # content lines of a card
 CARD_H = CARD_LINES + 1  # plus the spacer line above it
 MARKED = "✓"  # drawn before the title of a card marked for a bulk action
+_WEEK = timedelta(days=6)
 MIN_TITLE = 6  # cells of title kept before risk marks are dropped from a narrow card
 
 
@@ -52,13 +54,43 @@ def days_badge(days: float) -> str:
     return f"{int(days)}d"
 
 
+def short_date(when: date, today: date) -> str:
+    """A date in few cells: the weekday within the coming week (`Fri`), `12 Mar` this year, `Mar '27` in another."""
+    if today < when <= today + _WEEK:
+        return f"{when:%a}"
+    if when.year == today.year:
+        return f"{when.day} {when:%b}"
+    return f"{when:%b} '{when.year % 100:02d}"
+
+
 def close_text(card: BoardCard, now: datetime) -> str:
-    """`close Mar 11` this year (by the app's clock), `close Jan 11 2027` in any other."""
-    when = card.expected_close
-    if when is None:
-        return ""
-    year = "" if when.year == now.year else f" {when.year}"
-    return f"close {when:%b} {when.day}{year}"
+    """The expected close date, short (`12 Mar`): the word "close" and this year's number would cost the owner."""
+    return short_date(card.expected_close, now.date()) if card.expected_close is not None else ""
+
+
+def step_text(step: NextStep | None, today: date) -> tuple[str, str]:
+    """(text, style name) of a deal's next step on its card: `3d late`, `today`, `Fri` / `12 Mar`; nothing when it
+    has none (the risk mark on the first line says so) or while it is not read yet."""
+    if step is None or step.state is StepState.MISSING or step.due is None:
+        return "", ""
+    if step.state is StepState.OVERDUE:
+        return f"{step.days_overdue}d late", "step-late"
+    if step.state is StepState.DUE_TODAY:
+        return "today", "step-today"
+    return "→" + short_date(step.due, today), "card-muted"
+
+
+def owner_line(owner: str, pieces: list[tuple[str, str]], inner: int) -> tuple[str, list[tuple[str, str]]]:
+    """The third line: the owner on the left, `pieces` (text, style) on the right. Pieces are dropped from the end
+    until the owner fits whole; only the first (the next step) may cut the owner."""
+    pieces = [p for p in pieces if p[0]]
+    while len(pieces) > 1 and cell_len(owner) + 1 + cell_len(" ".join(t for t, _s in pieces)) > inner:
+        pieces.pop()
+    right = cell_len(" ".join(t for t, _s in pieces))
+    if right >= inner:
+        pieces, right = [], 0
+    width = inner - right - (1 if right else 0)
+    return fit(owner, width) + (" " if right else ""), pieces
 
 
 def card_line(
@@ -73,14 +105,16 @@ def card_line(
     show_type: bool,
     marks: str = "",
     marked: bool = False,
+    step: NextStep | None = None,
 ) -> list[Segment]:
     """One content line (0, 1 or 2) of a card `width` cells wide.
 
     `styles` holds full styles (background included) for: card, edge, title, card-muted, value, signal, days-ok,
-    days-aging, days-stalled (each also as `NAME-focus`). A `marked` card (for a bulk action) has a tick before its
-    title. `level` is the deal's aging level (ok, aging, stalled) or
+    days-aging, days-stalled, step-late, step-today (each also as `NAME-focus`). A `marked` card (for a bulk action)
+    has a tick before its title. `level` is the deal's aging level (ok, aging, stalled) or
     None while it is not known; `marks` are its risk signals' marks (domain.aging.signal_marks), drawn before the
-    days-in-stage badge on the first line (left out when the card is too narrow for them and some title).
+    days-in-stage badge on the first line (left out when the card is too narrow for them and some title). `step` is
+    its next step (None while not read), shown on the third line after the owner (`step_text`).
     """
     suffix = "-focus" if focused else ""
     base = styles["card" + suffix]
@@ -108,9 +142,15 @@ def card_line(
                 Segment(right, styles["value" + suffix]), Segment(" ", base)]
     extra = display(card.type_name) if show_type and card.type_name else close_text(card, now)
     owner = display(card.owner)
-    left, right = two_sided(f"@{owner}" if owner else "unassigned", extra, inner)
-    return [edge, Segment(" ", base), Segment(left, styles["card-muted" + suffix]),
-            Segment(right, styles["card-muted" + suffix]), Segment(" ", base)]
+    step_t, step_style = step_text(step, now.date())
+    left, pieces = owner_line(f"@{owner}" if owner else "unassigned", [(step_t, step_style), (extra, "card-muted")],
+                              inner)
+    muted = styles["card-muted" + suffix]
+    out = [edge, Segment(" ", base), Segment(left, muted)]
+    for i, (text, style) in enumerate(pieces):
+        out += [Segment(" ", muted)] if i else []
+        out.append(Segment(text, styles[style + suffix]))
+    return [*out, Segment(" ", base)]
 
 
 def compact_line(card: BoardCard, *, width: int, now: datetime, styles: dict[str, Style], focused: bool,

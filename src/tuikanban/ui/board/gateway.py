@@ -85,7 +85,7 @@ class BoardGateway:
     # -- reads -------------------------------------------------------------------------------------------------
     def load(self, ref: str | int | None, state: BoardState, *, window: int | None = None) -> Loaded:
         try:
-            read = fastread.load_board(self.raw(), ref, window=window)
+            read = fastread.load_board(self.raw(), ref, window=window, snoozed=state.filter.snoozed)
         except NotFoundError:
             if ref is None or isinstance(ref, str):
                 raise

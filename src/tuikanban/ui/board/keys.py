@@ -15,6 +15,9 @@ _NAV = Binding.Group("focus", compact=True)
 _MOVE = Binding.Group("move", compact=True)
 _ORDER = Binding.Group("order", compact=True)
 _CLOSE = Binding.Group("won/lost", compact=True)
+_LOG = Binding.Group("log", compact=True)
+# Groups whose bindings share one row in the `?` help (their keys side by side, the first one's text).
+_ONE_HELP_ROW = (_LOG,)
 
 # (help section, bindings); the help text of each binding is its tooltip.
 BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
@@ -68,6 +71,19 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("g,ctrl+f", "jump", "jump", key_display="g", show=False, id="board.jump",
                 tooltip="Jump to a deal: title, company or id, in every pipeline"),
     ]),
+    ("Rep's day", [
+        Binding("t", "today", "today", id="board.today",
+                tooltip="Today: tasks due, deals with no next step, stuck deals"),
+        Binding("C", "log('call')", "log", group=_LOG, id="board.log_call",
+                tooltip="Log a call / email / meeting / note: 'text >> +3d next'"),
+        Binding("E", "log('email')", "log", group=_LOG, id="board.log_email", tooltip="Log an email"),
+        Binding("M", "log('meeting')", "log", group=_LOG, id="board.log_meeting", tooltip="Log a meeting"),
+        Binding("N", "log('note')", "log", group=_LOG, id="board.log_note", tooltip="Log a note"),
+        Binding("z", "snooze", "snooze", show=False, id="board.snooze",
+                tooltip="Snooze the focused deal until a date, with a reason"),
+        Binding("D", "delete", "delete", show=False, id="board.delete",
+                tooltip="Delete the focused deal (asks first; u undoes it)"),
+    ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
                 tooltip="Filter: words, owner:NAME, type:NAME"),
@@ -108,6 +124,11 @@ def key_label(binding: Binding, keymap: Mapping[str, str] | None = None) -> str:
 
 
 HelpRow = tuple[str | Content, str]
+# The filter's terms, under its key in the help.
+FILTER_HELP: list[HelpRow] = [
+    ('  owner:al type:"a b"', 'Names starting so (quotes: spaces); owner:me: yours'),
+    ("  owner:a owner:b", "A key twice: either; snoozed:yes: the snoozed deals"),
+]
 
 
 def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, list[HelpRow]]]:
@@ -115,9 +136,18 @@ def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, li
     board mean (the badges and marks drawn in their theme colours)."""
     sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
-        rows: list[HelpRow] = [(key_label(b, keymap), b.tooltip or b.description) for b in bindings]
+        rows: list[HelpRow] = []
+        previous: Binding.Group | None = None
+        for b in bindings:
+            if b.group is not None and b.group is previous and b.group in _ONE_HELP_ROW:
+                rows[-1] = (f"{rows[-1][0]} {key_label(b, keymap)}", rows[-1][1])
+            else:
+                rows.append((key_label(b, keymap), b.tooltip or b.description))
+            previous = b.group
         if title == "App":
             rows.insert(1, ("ctrl+p", "Command palette: every action by name"))
+        if title == "View":
+            rows[1:1] = FILTER_HELP
         sections.append((title, rows))
     sections.append(("Aging panel (a opens it beside the board)", [
         ("↑ / ↓, k / j", "Move in the list of deals needing attention (most severe first)"),

@@ -14,7 +14,8 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import dataclass, field
 
-from tuikanban.domain.filters import DealFilter
+from tuikanban.domain import clock
+from tuikanban.domain.filters import DealFilter, is_snoozed
 from tuikanban.domain.models import DealTypeInfo, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardSnapshot
 from tuikanban.ui.board.sorting import KEYS as SORT_KEYS
@@ -36,6 +37,8 @@ def _order(card: BoardCard) -> tuple[int, int]:
 
 
 def _matches(flt: DealFilter, card: BoardCard) -> bool:
+    if flt.snoozed and not is_snoozed(card.snoozed_until, clock.today()):
+        return False
     return flt.matches_fields(card.title, card.company, card.contact, card.owner, card.type_name)
 
 

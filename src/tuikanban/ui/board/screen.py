@@ -32,6 +32,7 @@ from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.pickers import BoardPickers
+from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 
 
-class BoardScreen(BoardPickers):
+class BoardScreen(RepDayBoard, BoardPickers):
     """The main screen. Its bindings live here (not on the App), so modal screens never trigger them."""
 
     BINDINGS = [b for _section, bs in BINDING_SECTIONS for b in bs]
@@ -61,7 +62,8 @@ class BoardScreen(BoardPickers):
             yield view
         with Horizontal(id="filter-bar"):
             yield Label("Filter", id="filter-label")
-            yield Input(placeholder="words  owner:NAME  type:NAME   (enter keeps it, esc clears)", id="filter")
+            yield Input(placeholder="words  owner:me  owner:NAME  type:NAME  snoozed:yes  (enter keeps it, esc clears)",
+                        id="filter")
         yield BoardFooter()
 
     # -- navigation --------------------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ class BoardScreen(BoardPickers):
         self._close_filter(clear=False)
 
     def apply_filter(self, query: str) -> None:
-        self.state = self.state.with_query(query)
+        self.state = self.state.with_query(query, me=self.session.user)
 
     def _close_filter(self, *, clear: bool) -> None:
         if self._filter_timer is not None:

@@ -24,8 +24,9 @@ class BoardState:
     lanes_on: bool = True
     sort: str = "rank"  # the order within a column (ui/board/sorting.py)
 
-    def with_query(self, query: str) -> BoardState:
-        return BoardState(parse_filter(query), query, self.lanes_on, self.sort)
+    def with_query(self, query: str, *, me: str = "") -> BoardState:
+        """`me` is the user (`owner:me`)."""
+        return BoardState(parse_filter(query, me=me), query, self.lanes_on, self.sort)
 
     def with_lanes(self, on: bool) -> BoardState:
         return BoardState(self.filter, self.query, on, self.sort)
@@ -60,7 +61,7 @@ class BoardSession:
 def unknown_type_sentence(wanted: str | None, type_names: list[str]) -> str | None:
     """A `type:` term that names no deal type of the pipeline matches nothing: the sentence that says which types
     there are (None when the term is fine or absent)."""
-    if not wanted or any(name_key(n) == name_key(wanted) for n in type_names):
+    if not wanted or any(name_key(n).startswith(name_key(wanted)) for n in type_names):
         return None
     if type_names:
         known = ", ".join(display(n) for n in type_names)

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from tuikanban.domain import clock
 from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.models import StageInfo
+from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
@@ -73,6 +74,7 @@ class BoardView(Widget, can_focus=True):
         "board--days-ok", "board--days-aging", "board--days-stalled", "board--signal", "board--lane",
         "board--lane-empty",
         "board--empty", "board--empty-focus", "board--indicator", "board--message",
+        "board--step-late", "board--step-today",
     }
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -81,6 +83,8 @@ class BoardView(Widget, can_focus=True):
         self.message_text = ""
         # deal id -> its aging (card_agings of services.aging), read after the board; empty until then
         self.aging: dict[int, CardAging] = {}
+        # deal id -> its next step (services.tasks.next_steps), read after the board; empty until then
+        self.steps: dict[int, NextStep] = {}
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -108,7 +112,7 @@ class BoardView(Widget, can_focus=True):
             "rule-focus", "more", "card", "card-focus", "edge", "edge-focus", "lane", "lane-empty", "empty",
             "empty-focus", "indicator", "message")}
         card, card_f = full["card"], full["card-focus"]
-        for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled"):
+        for name in ("title", "value", "signal", "days-ok", "days-aging", "days-stalled", "step-late", "step-today"):
             full[name] = self._on_card(card, name)
             full[f"{name}-focus"] = self._on_card(card_f, name)
         full["card-muted"] = self._on_card(card, "muted")
@@ -583,7 +587,8 @@ class BoardView(Widget, can_focus=True):
             if index < len(cell):
                 card = cell[index]
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
-                draw = compact_line if self.compact else partial(card_line, line=line - 1, show_type=show_type)
+                draw = compact_line if self.compact else partial(card_line, line=line - 1, show_type=show_type,
+                                                                  step=self.steps.get(card.id) if line == 3 else None)
                 parts.append(draw(card, width=w, now=self._now, styles=styles, focused=card.id == self.focus_deal,
                                   level=level, marks=marks, marked=card.id in self.marked))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):

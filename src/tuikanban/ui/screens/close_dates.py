@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 
 from tuikanban.domain import clock
+from tuikanban.domain.dates import parse_due
 from tuikanban.domain.errors import ValidationError
 
 _RELATIVE = re.compile(r"^\+\s*(\d{1,4})\s*([dwmy]?)$", re.IGNORECASE)
@@ -53,9 +54,11 @@ def parse_close_date(text: str, today: date | None = None) -> date | None:
             raise ValidationError(f"'{text.strip()}' is too far ahead for a close date.") from None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         return clock.parse_date(raw, what="close date")
-    raise ValidationError(
-        f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq."
-    )
+    try:  # the shortcuts every date field takes (mon..sun, eow), one parser for all
+        return parse_due(raw, base, what="close date")
+    except ValidationError:
+        raise ValidationError(f"'{text.strip()}' is not a date; use YYYY-MM-DD, or +30d, +2w, +3m, eom, eoq, fri, "
+                              "eow.") from None
 
 
 __all__ = ["parse_close_date"]

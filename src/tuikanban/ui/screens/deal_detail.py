@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, AgingItem, BaselineSource, format_days, signal_meaning
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.errors import TuikanbanError, ValidationError
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
@@ -30,6 +31,7 @@ from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
+from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
@@ -223,6 +225,19 @@ class TaskToggled(JobResult):
         self.activity = activity
 
 
+class LineLogged(JobResult):
+    def __init__(self, bar: LogBar, note: str) -> None:
+        super().__init__()
+        self.bar = bar
+        self.note = note
+
+
+class LineRefused(Refusal):
+    def __init__(self, bar: LogBar, error: TuikanbanError) -> None:
+        super().__init__(error)
+        self.bar = bar
+
+
 class _Activities(OptionList):
     BINDINGS = [Binding("space,d", "screen.toggle_done", "Task done/undone")]
 
@@ -274,6 +289,10 @@ class DealDetailScreen(Dialog[bool]):
         Binding("e", "edit", "Edit"),
         Binding("a", "add('note')", "Add activity"),
         Binding("t", "add('task')", "Follow-up task"),
+        Binding("C", "log('call')", "Log a call", show=False),
+        Binding("E", "log('email')", "Log an email", show=False),
+        Binding("M", "log('meeting')", "Log a meeting", show=False),
+        Binding("N", "log('note')", "Log a note", show=False),
     ]
 
     def __init__(self, db: Database, deal_id: int, user: str) -> None:
@@ -339,7 +358,7 @@ class DealDetailScreen(Dialog[bool]):
                 yield Input(placeholder="what happened / what to do", id="add-subject", compact=True)
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
             yield FieldError(id="add-error")
-            yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"),
+            yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"), ("C E M N", "log"),
                                    ("space", "task done"), ("tab", "next list"), ("esc", "close")),
                          classes="hints", id="detail-hints")
 
@@ -511,6 +530,37 @@ class DealDetailScreen(Dialog[bool]):
     def _activity_refused(self, message: ActivityRefused) -> None:
         self.busy = False
         self.query_one("#add-error", FieldError).show(str(message.error))
+
+    # -- logging in one key (the board's log bar) ------------------------------------------------------------
+    def action_log(self, kind: str) -> None:
+        if self.detail is None:
+            return
+        for old in self.query(LogBar):
+            old.remove()
+        self.query_one(".dialog", Vertical).mount(LogBar(self.deal_id, self.detail.deal.title, kind))
+
+    @on(LogBar.Send)
+    def _log_sent(self, message: LogBar.Send) -> None:
+        bar = message.bar
+        db, user, text = self.db, self.user, message.text
+        job = partial(write_log_line, db, user, bar.deal_id, bar.deal_title, bar.kind, text)
+        self.run_job(lambda: LineLogged(bar, job()), refused=partial(LineRefused, bar), name="log")
+
+    @on(LogBar.Cancel)
+    def _log_cancelled(self, message: LogBar.Cancel) -> None:
+        message.bar.remove()
+        self.query_one("#activities", OptionList).focus()
+
+    @on(LineLogged)
+    def _line_logged(self, message: LineLogged) -> None:
+        self.changed = True
+        self.notify(message.note, markup=False)
+        message.bar.remove()
+        self.reload()
+
+    @on(LineRefused)
+    def _line_refused(self, message: LineRefused) -> None:
+        message.bar.refused(str(message.error))
 
     def action_toggle_done(self) -> None:
         if self.detail is None or self.busy:

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
@@ -22,7 +23,7 @@ from tuikanban.domain.errors import StaleMoveError, TuikanbanError, ValidationEr
 from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
-from tuikanban.domain.text import clean_text, display
+from tuikanban.domain.text import clean_text, display, name_key
 from tuikanban.services import deals as deal_service
 from tuikanban.services import pipelines as pipeline_service
 from tuikanban.store.engine import Database
@@ -44,6 +45,7 @@ class _FormData:
     stages: list[StageInfo]
     types: list[DealTypeInfo]
     deal: DealView | None
+    owners: list[str]  # the known reps, offered as the owner is typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,7 @@ def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData
         stages = [s for s in pipeline_service.list_stages(db, pid, include_archived=True)
                   if s.id == deal.stage_id or not s.archived]
     types = pipeline_service.list_types(db, pid)
-    return _FormData(pipeline, stages, types, deal)
+    return _FormData(pipeline, stages, types, deal, deal_service.known_owners(db))
 
 
 def _changes(values: _Values, deal: DealView) -> dict[str, Any]:
@@ -205,6 +207,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.deal = message.data.deal
         if self.deal is not None:
             self.book.rebase(deal_service.edit_base(self.deal))
+        self.query_one("#f-owner", Input).suggester = SuggestFromList(message.data.owners, case_sensitive=False)
         await self._apply(message.data)
         self._ready.set()
 
@@ -369,6 +372,9 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
                 return
             if when is not None and when.isoformat() != event.value.strip():
                 self._error("close", f"= {when.isoformat()}, {when:%A}", hint=True)
+        elif name == "owner" and display(event.value) and not any(
+                name_key(o).startswith(name_key(event.value)) for o in self.data.owners):
+            self._error("owner", "a new rep (no deal has this owner yet): keep it only on purpose", hint=True)
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:

@@ -1,0 +1,205 @@
+"""The rep's day on the board: logging a call, email, meeting or note in one key (`C`, `E`, `M`, `N`: a one-line
+bar with an optional next step), snoozing the focused deal (`z`), deleting it (`D`, undone with `u`) and the Today
+queue (`t`). `BoardScreen` inherits these actions; their writes are jobs on the app's write lane whose typed
+messages come back here.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.message import Message
+
+from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.money import format_money
+from tuikanban.domain.tasks import split_date_line
+from tuikanban.domain.text import display
+from tuikanban.store import fastread
+from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.jobs import lanes_of
+from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
+
+if TYPE_CHECKING:
+    from tuikanban.domain.models import DealView
+    from tuikanban.services.today import TodayQueue
+    from tuikanban.store.engine import Database
+    from tuikanban.ui.board.gateway import BoardGateway
+
+SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
+                 "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
+
+
+class LogSaved(Message):
+    """A log line was written (with its next step, if any): the deal re-read, and the sentence to say."""
+
+    def __init__(self, bar: LogBar, changed: m.Changed, note: str) -> None:
+        super().__init__()
+        self.bar = bar
+        self.changed = changed
+        self.note = note
+
+
+class LogRefused(Message):
+    """The services refused the line (empty text, a date they do not know): said in the bar, which keeps it."""
+
+    def __init__(self, bar: LogBar, error: TuikanbanError) -> None:
+        super().__init__()
+        self.bar = bar
+        self.error = error
+
+
+def log_job(gateway: BoardGateway, bar: LogBar, line: str) -> LogSaved | LogRefused:
+    try:
+        note = write_log_line(gateway.open(), gateway.user, bar.deal_id, bar.deal_title, bar.kind, line)
+    except TuikanbanError as exc:
+        return LogRefused(bar, exc)
+    changed = m.Changed(fastread.load_card(gateway.raw(), bar.deal_id), gateway.absorb(bar.deal_id))
+    return LogSaved(bar, changed, note)
+
+
+def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str) -> DealView:
+    """What the snooze dialog runs as a job: the date shortcut and the reason after it."""
+    from tuikanban.services.lifecycle import snooze_deal
+
+    when, reason = split_date_line(line)
+    return snooze_deal(db, deal_id, when, user=user, reason=reason, expected_version=version)
+
+
+def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> m.DealChanged:
+    from tuikanban.services.lifecycle import delete_deal
+
+    deal = delete_deal(gateway.open(), deal_id, user=gateway.user, expected_version=version)
+    return m.DealChanged(m.Changed(fastread.card_from_deal(deal), gateway.absorb(deal_id)), note)
+
+
+class TodayAhead(Message):
+    """The user's Today queue read ahead (after the board opens, and after the Today screen closes)."""
+
+    def __init__(self, queue: TodayQueue) -> None:
+        super().__init__()
+        self.queue = queue
+
+
+def today_ahead_job(gateway: BoardGateway) -> TodayAhead:
+    """Read the Today queue in the background, so that `t` paints it at once (and finds its code imported and its
+    index pages cached); the screen reads it again as it opens and shows the fresh one a moment later."""
+    from tuikanban.services.today import today_queue
+    from tuikanban.ui.screens.today import LIMIT
+
+    return TodayAhead(today_queue(gateway.open(), owner=gateway.user, limit=LIMIT))
+
+
+class RepDayBoard(BoardBase):
+    """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest."""
+
+    today_ahead: TodayQueue | None = None  # the Today queue read ahead, shown at once when `t` is pressed
+
+    def on_mount(self) -> None:
+        # (after the reads that follow the database's opening, which are submitted right after this runs)
+        self._when_open(self._warm_today_later)
+
+    def on_unmount(self) -> None:
+        self.memory.save()  # the rep's view of this pipeline, for the next start
+
+    def _warm_today_later(self) -> None:
+        self.call_after_refresh(self._warm_today)
+
+    def _warm_today(self) -> None:
+        lanes_of(self).reads.submit(self, partial(today_ahead_job, self.gateway), name="today ahead")
+
+    @on(TodayAhead)
+    def _today_ahead(self, message: TodayAhead) -> None:
+        self.today_ahead = message.queue
+
+    # -- logging -----------------------------------------------------------------------------------------------
+    def action_log(self, kind: str) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        for old in self.query(LogBar):
+            old.remove()
+        def show() -> None:
+            self.mount(LogBar(card.id, card.title, kind))
+
+        self._when_open(show)
+
+    @on(LogBar.Send)
+    def _log_sent(self, message: LogBar.Send) -> None:
+        self._write(partial(log_job, self.gateway, message.bar, message.text), "log")
+
+    @on(LogBar.Cancel)
+    def _log_cancelled(self, message: LogBar.Cancel) -> None:
+        self._close_log(message.bar)
+
+    @on(LogSaved)
+    def _log_saved(self, message: LogSaved) -> None:
+        self._close_log(message.bar)
+        self._applied(message.changed)
+        self._say(message.note, timeout=4)
+
+    @on(LogRefused)
+    def _log_refused(self, message: LogRefused) -> None:
+        message.bar.refused(str(message.error))
+
+    def _close_log(self, bar: LogBar) -> None:
+        bar.remove()
+        self.view.focus()
+
+    # -- snooze and delete -------------------------------------------------------------------------------------
+    def action_snooze(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.dialogs.ask import AskScreen
+
+        def make(db: Database, _model: object) -> AskScreen[DealView]:
+            apply = partial(snooze_apply, db, self.session.user, card.id, card.version)
+            return AskScreen(f"Snooze '{display(card.title, max_length=40)}'", SNOOZE_PROMPT, apply,
+                             placeholder="+1w waiting for the budget")
+
+        self._open(make, self._snoozed)
+
+    def _snoozed(self, deal: DealView | None) -> None:
+        if deal is None or self.model is None:
+            return
+        self.model.remove(deal.id)
+        self.view.model_changed()
+        self._update_header()
+        until = deal.snoozed_until.isoformat() if deal.snoozed_until else "later"
+        self._say(f"Snoozed '{display(deal.title)}' until {until}; the filter snoozed:yes shows it.", timeout=5)
+        self.reload()
+
+    def action_delete(self) -> None:
+        card = None if self._refuse_readonly() else self._focused()
+        if card is None:
+            return
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
+        what = f"'{display(card.title)}' ({value})"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                note = f"Deleted {what}. Press u to undo."
+                self._write(partial(delete_job, self.gateway, card.id, card.version, note), "delete")
+
+        self.app.push_screen(ConfirmScreen(f"Delete {what}? It leaves every list and metric; u undoes it.",
+                                           title="Delete deal"), answered)
+
+    # -- the Today queue ---------------------------------------------------------------------------------------
+    def action_today(self) -> None:
+        from tuikanban.ui.screens.today import TodayScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.reload()
+            self._warm_today()
+
+        def push() -> None:
+            ahead, self.today_ahead = self.today_ahead, None
+            self.app.push_screen(TodayScreen(self.gateway.open(), self.session.user, ahead=ahead), closed)
+
+        self._when_open(push)
