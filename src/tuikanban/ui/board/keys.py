@@ -96,6 +96,12 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
         ("tab / ⇧tab", "Between the panel's list and the board (the panel stays open)"),
         ("esc / a", "Close the panel"),
     ]))
+    sections.append(("Filter (/ then type; terms combine)", [
+        ("acme", "Words found in the title, company, contact or owner"),
+        ("owner:NAME  type:NAME", "One owner / one deal type"),
+        ("closing:<30d", "Expected to close from today to 30 days ahead"),
+        ("idle:>14d", "Nothing happened for 14+ days (no stage move, no activity)"),
+    ]))
     sections.append(("WIP counters", [
         ("3/5", "Open deals in the stage / its WIP limit (every deal, whatever the filter)"),
         ("5/5", "At the limit (red): moving another deal in asks for a reason"),
