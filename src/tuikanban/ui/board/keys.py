@@ -55,6 +55,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
         Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
         Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
         Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
+        Binding("v", "review", "review", show=False, id="board.review",
+                tooltip="Review: what changed (value bridge, moves, pushed, new, idle, closing soon)"),
         Binding("p", "pipeline", "pipeline", id="board.pipeline", tooltip="Switch pipeline (or create one)"),
         Binding("c", "closed", "closed", id="board.closed", tooltip="Closed deals: find and reopen"),
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",

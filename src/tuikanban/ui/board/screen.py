@@ -349,6 +349,15 @@ class BoardScreen(BoardBase):
 
         self._open(lambda db, model: MetricsScreen(db, model.data.pipeline.id, self.session.user))
 
+    def action_review(self) -> None:
+        from tuikanban.ui.screens.review import ReviewScreen
+
+        def back(deal_id: int | None) -> None:
+            if deal_id is not None and not self.view.focus_on(deal_id):
+                self._say("That deal is not on the board (closed, snoozed or filtered out).", timeout=3)
+
+        self._open(lambda db, model: ReviewScreen(db, model.data.pipeline.id, self.session.user), back)
+
     def action_pipeline(self) -> None:
         from tuikanban.ui.screens.pipelines import PipelineSwitcher
 
