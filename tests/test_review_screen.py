@@ -90,3 +90,26 @@ def test_changed_since_the_last_review(db: Database, fixed_now: str) -> None:
     mark, changed = changed_since(db, 1, U)
     assert mark == datetime(2026, 2, 27, 6, tzinfo=UTC)
     assert changed == {ids["b"]}
+
+
+def _card_first_line(app: TuikanbanApp, title: str) -> str:
+    view = app.board_screen.view
+    lines = [view.render_line(y).text for y in range(view.size.height)]
+    return next(line for line in lines if title in line)
+
+
+async def test_cards_changed_since_the_last_review_carry_a_mark_until_the_next_review(
+        db: Database, fixed_now: str) -> None:
+    from tuikanban.services.reviews import record_review
+
+    _build(db)
+    record_review(db, "Sales", U, datetime(2026, 2, 27, 6, tzinfo=UTC))  # after it: Beta won (off the board)
+    D.create_deal(db, "Sales", "Delta", user=U, at="2026-03-01")  # changed since: marked
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        assert "•" in _card_first_line(app, "Delta")
+        assert "•" not in _card_first_line(app, "Cobalt")  # created 02-27 00:00, before the review
+        await press(pilot, "v")
+        await press(pilot, "escape")  # the review moved the mark to now: nothing changed since
+        assert "•" not in _card_first_line(app, "Delta")

@@ -25,6 +25,7 @@ from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
+from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.model import BoardModel
@@ -180,6 +181,7 @@ class BoardBase(Screen[None]):
             self._offer_first_run()
         else:
             self.aging.read_all()
+            self.read_changed()
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -218,6 +220,7 @@ class BoardBase(Screen[None]):
                       f"{display(model.data.pipeline.name)}. Press p to switch.", timeout=6)
         if self.session.db is not None:  # (before the database is open, _db_opened reads it)
             self.aging.read_all()
+            self.read_changed()
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
@@ -238,6 +241,16 @@ class BoardBase(Screen[None]):
             currency=model.data.pipeline.currency, filter_text=flt.describe(),
             shown=model.shown_total if flt.active else None, lanes="lanes by type" if model.lanes_shown else "",
         )
+
+    # -- "changed since you last looked" ---------------------------------------------------------------------
+    def read_changed(self) -> None:
+        if self.session.db is not None and self.model is not None:
+            job = partial(changed_job, self.session.db, self.model.data.pipeline.id, self.session.user)
+            lanes_of(self).reads.submit(self, job, name="changed since")
+
+    @on(ChangedSince)
+    def _changed_since(self, message: ChangedSince) -> None:
+        self.view.set_changed(message.ids if message.pipeline_id == self.pipeline_id else frozenset())
 
     # -- aging and live updates ------------------------------------------------------------------------------
     @on(m.AgingRead)

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.content import Content
 
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, SIGNALS
+from tuikanban.ui.board.changed import CHANGED_MARK
 
 # Footer groups: the keys of a group are drawn side by side, so "⇧←" then "→" reads as "⇧←→ move".
 _NAV = Binding.Group("focus", compact=True)
@@ -118,5 +119,6 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
     ]))
     sections.append(("Risk marks (before the badge)", [
         (Content.styled(SIGNAL_LEGEND[s][0], "bold $tk-aging"), f"{SIGNAL_LEGEND[s][1]} ({s})") for s in SIGNALS
-    ]))
+    ] + [(Content.styled(CHANGED_MARK, "bold $tk-aging"),
+          "Changed since your last review, by anyone (v shows the review and records it)")]))
     return sections

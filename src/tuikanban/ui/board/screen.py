@@ -353,6 +353,7 @@ class BoardScreen(BoardBase):
         from tuikanban.ui.screens.review import ReviewScreen
 
         def back(deal_id: int | None) -> None:
+            self.read_changed()  # the review moved the mark: the cards' marks follow
             if deal_id is not None and not self.view.focus_on(deal_id):
                 self._say("That deal is not on the board (closed, snoozed or filtered out).", timeout=3)
 

@@ -25,6 +25,7 @@ from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, empty_line, fit
+from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
 
@@ -80,6 +81,7 @@ class BoardView(Widget, can_focus=True):
         self.message_text = ""
         # deal id -> its aging (card_agings of services.aging), read after the board; empty until then
         self.aging: dict[int, CardAging] = {}
+        self.changed: frozenset[int] = frozenset()  # deals changed since the user's last review (marked)
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -165,6 +167,12 @@ class BoardView(Widget, can_focus=True):
         """The aging of every open deal (card_agings), or of none (an empty dict: badges stay plain)."""
         self.aging = aging
         self.refresh()
+
+    def set_changed(self, ids: frozenset[int]) -> None:
+        """The deals changed since the user's last review (marked on their cards)."""
+        if ids != self.changed:
+            self.changed = ids
+            self.refresh()
 
     def card_aging(self, card: BoardCard) -> tuple[str | None, str]:
         """(level, risk marks) of a card: None and "" while unknown, or while the aging read predates a move."""
@@ -552,6 +560,8 @@ class BoardView(Widget, can_focus=True):
             if index < len(cell):
                 card = cell[index]
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
+                if line == 1 and card.id in self.changed:
+                    marks = CHANGED_MARK + marks
                 parts.append(card_line(card, line - 1, w, now=self._now, styles=styles,
                                        focused=card.id == self.focus_deal, level=level, show_type=show_type,
                                        marks=marks))
