@@ -117,8 +117,10 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
         (Content.styled("15d", "bold reverse $tk-stalled"), "stalled: " + LEVEL_LEGEND["stalled"]),
         ("baseline", "Expected days if set, else the 180-day average stay (3+), else 7"),
     ]))
-    sections.append(("Risk marks (before the badge)", [
+    marks: list[HelpRow] = [
         (Content.styled(SIGNAL_LEGEND[s][0], "bold $tk-aging"), f"{SIGNAL_LEGEND[s][1]} ({s})") for s in SIGNALS
-    ] + [(Content.styled(CHANGED_MARK, "bold $tk-aging"),
-          "Changed since your last review, by anyone (v shows the review and records it)")]))
+    ]
+    marks.append((Content.styled(CHANGED_MARK, "bold $tk-aging"),
+                  "Changed since your last review, by anyone (v shows the review and records it)"))
+    sections.append(("Risk marks (before the badge)", marks))
     return sections
