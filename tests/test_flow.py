@@ -55,3 +55,43 @@ def test_cumulative_flow_cycle_times_and_throughput(db: Database, fixed_now: str
     # spans ending 02-16, 02-23, 03-02: A won 02-20 (second), B 02-25 (third)
     assert [w.won for w in r.throughput] == [0, 1, 1]
     assert c not in {d.deal_id for d in r.cycle}
+
+
+async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, fixed_now: str) -> None:
+    import asyncio
+
+    from rich.console import Console
+    from textual.app import App
+
+    from tuikanban.ui.jobs import lanes_of
+    from tuikanban.ui.screens.metrics import MetricsScreen
+    from tuikanban.ui.widgets.flow_charts import Chart
+
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    a = D.create_deal(db, "Sales", "A", user=U, value="100", at="2026-02-01T12:00:00Z").id
+    D.win_deal(db, a, user=U, at="2026-02-20T12:00:00Z")
+    D.create_deal(db, "Sales", "B", user=U, value="50", at="2026-02-10T12:00:00Z")
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(MetricsScreen(db, p.id, U))
+
+    def text_of(chart: Chart) -> str:
+        console = Console(width=chart.content_size.width or 80, record=True, color_system=None)
+        console.print(chart.render())
+        return console.export_text()
+
+    app = Host()
+    async with app.run_test(size=(160, 60)) as pilot:
+        for _ in range(300):
+            await pilot.pause()
+            if lanes_of(app).pending == 0 and app.screen.query_one("#fl-cfd", Chart).draw is not None:
+                break
+            await asyncio.sleep(0.02)
+        charts = {c.id: text_of(c) for c in app.screen.query(Chart)}
+        assert "1 won" in charts["fl-scatter"] and "50% 19.0d" in charts["fl-scatter"]  # A: 02-01 to 02-20
+        assert "Lead" in charts["fl-cfd"] and "Proposal" in charts["fl-cfd"]
+        assert "Lead" in charts["fl-learned"] and "Configured" in charts["fl-learned"]
+        assert "30 days" in charts["fl-forecast"] and "90 days" in charts["fl-forecast"]
+        assert "mean error" in charts["fl-backtest"]
+        assert "02-23" in charts["fl-throughput"] or "03-02" in charts["fl-throughput"]
