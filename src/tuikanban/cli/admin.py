@@ -28,7 +28,11 @@ def backup_command(
     """
     from tuikanban.services.health import backup
 
-    result = backup(state(ctx).db_path, path, force=force, keep=keep)
+    from tuikanban.services.runs import record_run
+
+    st = state(ctx)
+    result = backup(st.db_path, path, force=force, keep=keep)
+    record_run(st.db(), "backup")  # for doctor (a read-only database is not marked)
     size = result.size / 1024
     shown = f"{size / 1024:.1f} MB" if size >= 1024 else f"{size:.0f} KB"
     say(f"Backed up {result.source} to {result.target} ({shown}).")
