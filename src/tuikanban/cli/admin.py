@@ -27,7 +27,6 @@ def backup_command(
     PATH ending in '/' (or an existing folder) gets a dated copy, for example board-20260302-120000.db.
     """
     from tuikanban.services.health import backup
-
     from tuikanban.services.runs import record_run
 
     st = state(ctx)
