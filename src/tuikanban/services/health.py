@@ -273,8 +273,8 @@ def runs_check(db: Database) -> Check:
     runs = last_runs(db)
     if not overdue(runs, clock.now()):
         return Check("schedule", OK, describe(runs))
-    return Check("schedule", NOTE, describe(runs), "Schedule them with cron (README: The weekly review, Scheduling): a daily "
-                 "'tuikanban backup DIR/ --keep 14' and a weekly 'tuikanban digest'.")
+    return Check("schedule", NOTE, describe(runs), "Schedule them with cron (README: The weekly review, "
+                 "Scheduling): a daily 'tuikanban backup DIR/ --keep 14' and a weekly 'tuikanban digest'.")
 
 
 def history_check(db: Database) -> Check:

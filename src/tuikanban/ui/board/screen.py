@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Label
 
-from tuikanban.domain.errors import WipLimitError
+from tuikanban.domain.errors import GateError, WipLimitError
 from tuikanban.domain.models import DealView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
@@ -124,6 +124,9 @@ class BoardScreen(BoardBase):
     def _move_refused(self, message: m.MoveRefused) -> None:
         self._settle_pending(message.card.id, message.target_col)
         error, card, stage = message.error, message.card, message.stage
+        if isinstance(error, GateError):
+            self._offer_gate(message, error)
+            return
         if not isinstance(error, WipLimitError):
             self._show_error(error)
             return
@@ -141,6 +144,22 @@ class BoardScreen(BoardBase):
             "or press escape to leave it where it is.",
             placeholder="reason for the override",
         ), forced)
+
+    def _offer_gate(self, refused: m.MoveRefused, error: GateError) -> None:
+        """Fill the missing fields and move, or force with a reason, or leave the deal where it is."""
+        from tuikanban.ui.board.gate_fill import fill_and_move_job
+        from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
+
+        def chosen(choice: GateChoice | None) -> None:
+            if choice is None or self.model is None:
+                return
+            target_col = self.model.col_of_stage(refused.stage.id)
+            if target_col is not None:
+                self._pending_col[refused.card.id] = target_col
+            self._write(partial(fill_and_move_job, self.gateway, refused.card, refused.stage, choice,
+                                refused.from_stage_id, target_col), "gate move")
+
+        self.app.push_screen(GateScreen(str(error), error.missing), chosen)
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():

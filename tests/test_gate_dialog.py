@@ -1,0 +1,77 @@
+"""A move refused by a stage gate on the board: the gate dialog fills the missing fields and moves, or forces
+with a reason (`gate_override`), or cancels."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from board_helpers import press, settle
+from textual.widgets import Input
+
+from tuikanban.services import deals as D
+from tuikanban.services.gates import set_gate
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.services.tasks import next_steps
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.dialogs.gate import GateScreen
+
+U = "tester"
+
+
+def _board(db: Database) -> int:
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="value,close,next_step")
+    return D.create_deal(db, "Sales", "Acme", user=U).id
+
+
+def _type(app: TuikanbanApp, widget_id: str, text: str) -> None:
+    app.screen.query_one(f"#{widget_id}", Input).value = text
+
+
+async def test_fill_the_missing_fields_then_move(db: Database, fixed_now: str) -> None:
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        assert isinstance(app.screen, GateScreen)
+        assert [i.id for i in app.screen.query(Input)] == [
+            "gate-value", "gate-close", "gate-next_step", "gate-next_step-due", "gate-reason"]
+        await press(pilot, "ctrl+s")  # nothing typed: refused in the dialog
+        assert isinstance(app.screen, GateScreen)
+        _type(app, "gate-value", "2500")
+        _type(app, "gate-close", "2026-04-30")
+        _type(app, "gate-next_step", "Send the proposal")
+        _type(app, "gate-next_step-due", "+3d")
+        await press(pilot, "ctrl+s")
+        assert app.screen is app.board_screen
+    view = D.get_deal(db, deal)
+    assert view.stage_name == "Proposal" and view.value_minor == 250000 and str(view.expected_close) == "2026-04-30"
+    assert next_steps(db, [deal])[deal].text == "Send the proposal"
+
+
+async def test_force_with_a_reason_logs_gate_override(db: Database, db_path: Path, fixed_now: str) -> None:
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        _type(app, "gate-reason", "CEO asked")
+        await press(pilot, "ctrl+o")
+        assert app.screen is app.board_screen
+    assert D.get_deal(db, deal).stage_name == "Proposal"
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT reason FROM event WHERE kind = 'gate_override'").fetchall() == [("CEO asked",)]
+    con.close()
+
+
+async def test_cancel_leaves_the_deal(db: Database, fixed_now: str) -> None:
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "L", "escape")
+        assert app.screen is app.board_screen
+    assert D.get_deal(db, deal).stage_name == "Lead"
