@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from board_helpers import press, settle
 from textual.widgets import Input
 
+from board_helpers import press, settle
 from tuikanban.services import deals as D
 from tuikanban.services.gates import set_gate
 from tuikanban.services.pipelines import create_pipeline
