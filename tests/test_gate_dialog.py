@@ -75,3 +75,31 @@ async def test_cancel_leaves_the_deal(db: Database, fixed_now: str) -> None:
         await press(pilot, "L", "escape")
         assert app.screen is app.board_screen
     assert D.get_deal(db, deal).stage_name == "Lead"
+
+
+async def test_reopen_through_a_gate_fills_the_value_first(db: Database, fixed_now: str) -> None:
+    from tuikanban.ui.screens.closed import ClosedDealsScreen, StagePickScreen
+
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="value,next_step")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    D.lose_deal(db, deal, "Timing", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "c")
+        assert isinstance(app.screen, ClosedDealsScreen)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, StagePickScreen)
+        await press(pilot, "down", "enter")  # from Lead (where it was lost) to Proposal: refused by the gate
+        assert isinstance(app.screen, GateScreen)
+        # a closed deal takes no task: only the value is asked for, the next step is left to forcing
+        assert [i.id for i in app.screen.query(Input)] == ["gate-value", "gate-reason"]
+        _type(app, "gate-value", "900")
+        await press(pilot, "ctrl+s")  # the value is saved; the next step still stands in the way
+        assert isinstance(app.screen, GateScreen)
+        assert [i.id for i in app.screen.query(Input)] == ["gate-reason"]
+        _type(app, "gate-reason", "next step booked on reopening")
+        await press(pilot, "ctrl+o")
+    view = D.get_deal(db, deal)
+    assert (view.status, view.stage_name, view.value_minor) == ("open", "Proposal", 90000)

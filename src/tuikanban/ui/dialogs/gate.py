@@ -55,17 +55,20 @@ class GateScreen(Dialog[GateChoice | None]):
         Binding("escape", "cancel", "cancel", show=False),
     ]
 
-    def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move") -> None:
+    def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move", *, closed: bool = False) -> None:
+        """`closed`: the deal is being reopened, and a closed deal takes no task, so a missing next step cannot be
+        filled here (forcing, or a stage without that requirement, remain)."""
         super().__init__()
         self.sentence = sentence
-        self.missing = tuple(m for m in missing if m in FIELDS)
+        self.missing = tuple(m for m in missing if m in FIELDS and not (closed and m == "next_step"))
+        self.note = " A next step can be added once the deal is open." if closed and "next_step" in missing else ""
         self.verb = verb
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
             box.border_title = Content("Stage gate")
-            yield Static(Content(display(self.sentence) + f". Fill it in and {self.verb}, or force it with a reason."),
-                         id="gate-prompt")
+            yield Static(Content(display(self.sentence) + f". Fill it in and {self.verb}, or force it with a reason."
+                                 + self.note), id="gate-prompt")
             for name in self.missing:
                 label, placeholder = FIELDS[name]
                 yield Label(label)
