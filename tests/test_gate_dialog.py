@@ -103,3 +103,43 @@ async def test_reopen_through_a_gate_fills_the_value_first(db: Database, fixed_n
         await press(pilot, "ctrl+o")
     view = D.get_deal(db, deal)
     assert (view.status, view.stage_name, view.value_minor) == ("open", "Proposal", 90000)
+
+
+async def test_stage_editor_sets_the_required_fields_and_the_checklist(db: Database, fixed_now: str) -> None:
+    from textual.app import App
+
+    from tuikanban.services.gates import stage_gates
+    from tuikanban.services.pipelines import list_stages
+    from tuikanban.ui.jobs import lanes_of
+    from tuikanban.ui.screens.stage_edit import StageEditScreen
+
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="value", checklist="Budget confirmed")
+    stage = next(s for s in list_stages(db, p.id) if s.name == "Proposal")
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(StageEditScreen(db, p.id, stage))
+
+    app = Host()
+    async with app.run_test(size=(120, 45)) as pilot:
+        for _ in range(100):
+            await pilot.pause()
+            if lanes_of(app).pending == 0 and app.screen.query_one("#se-require", Input).value:
+                break
+        assert app.screen.query_one("#se-require", Input).value == "value"  # read when the dialog opened
+        assert app.screen.query_one("#se-checklist", Input).value == "Budget confirmed"
+        _type(app, "se-require", "value, budget")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "budget" in str(app.screen.query_one("#see-require").render())  # not a field: said, not saved
+        _type(app, "se-require", "close, value")
+        _type(app, "se-checklist", "Budget confirmed; Decision maker named")
+        await pilot.press("ctrl+s")
+        for _ in range(100):
+            await pilot.pause()
+            if not isinstance(app.screen, StageEditScreen):
+                break
+    gate = stage_gates(db, p.id)[stage.id]
+    assert gate.requires == ("value", "close")
+    assert gate.checklist == ("Budget confirmed", "Decision maker named")
