@@ -143,3 +143,42 @@ async def test_stage_editor_sets_the_required_fields_and_the_checklist(db: Datab
     gate = stage_gates(db, p.id)[stage.id]
     assert gate.requires == ("value", "close")
     assert gate.checklist == ("Budget confirmed", "Decision maker named")
+
+
+async def test_deal_detail_ticks_the_checklist_of_the_current_stage(db: Database, fixed_now: str) -> None:
+    from textual.app import App
+
+    from tuikanban.services.gates import deal_gate
+    from tuikanban.ui.jobs import lanes_of
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+    from tuikanban.ui.widgets.checklist import Checklist
+
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", checklist="Budget confirmed; Decision maker named")
+    deal = D.create_deal(db, "Sales", "Acme", user=U, stage="Proposal").id
+    results: list[bool | None] = []
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(DealDetailScreen(db, deal, U), results.append)
+
+    async def settled() -> None:
+        for _ in range(200):
+            await pilot.pause()
+            if lanes_of(app).pending == 0:
+                return
+
+    app = Host()
+    async with app.run_test(size=(130, 45)) as pilot:
+        await settled()
+        checklist = app.screen.query_one(Checklist)
+        assert checklist.display and [str(checklist.get_option_at_index(i).prompt) for i in range(2)] == [
+            "☐ Budget confirmed", "☐ Decision maker named"]
+        checklist.focus()
+        await pilot.press("down", "space")  # ticks "Decision maker named"
+        await settled()
+        assert str(checklist.get_option_at_index(1).prompt) == "☑ Decision maker named"
+        await pilot.press("escape")
+        await settled()
+    assert deal_gate(db, deal).checklist == (("Budget confirmed", False), ("Decision maker named", True))
+    assert results == [True]

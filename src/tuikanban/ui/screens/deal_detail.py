@@ -28,6 +28,7 @@ from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
+from tuikanban.ui.widgets.checklist import Checklist
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
@@ -283,6 +284,7 @@ class DealDetailScreen(Dialog[bool]):
             yield Static("", id="detail-aging")
             yield Static("", id="detail-notes")
             yield Static("", id="detail-exit")
+            yield Checklist(self.db, self.deal_id, self.user, id="detail-checklist")
             with Horizontal(id="detail-lists"):
                 with Vertical(id="activities-box"):
                     yield Static("Activities", classes="section-title", id="activities-title")
@@ -298,7 +300,7 @@ class DealDetailScreen(Dialog[bool]):
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
             yield FieldError(id="add-error")
             yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"),
-                                   ("space", "task done"), ("tab", "next list"), ("esc", "close")),
+                                   ("space", "task done / tick"), ("tab", "next list"), ("esc", "close")),
                          classes="hints", id="detail-hints")
 
     @on(DetailRead)
@@ -382,7 +384,7 @@ class DealDetailScreen(Dialog[bool]):
 
     # -- actions ------------------------------------------------------------------------------------
     def action_close(self) -> None:
-        self.dismiss(self.changed)
+        self.dismiss(self.changed or self.query_one(Checklist).changed)
 
     def action_edit(self) -> None:
         if self.detail is None:
