@@ -52,7 +52,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
-                tooltip="Filter: words, owner:NAME, type:NAME"),
+                tooltip="Filter: words, owner:NAME, type:NAME, closing:<30d (closes within 30 days), idle:>14d "
+                        "(no stage move or activity for 14 days)"),
         Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
         Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
         Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
@@ -98,12 +99,6 @@ def help_sections() -> list[tuple[str, list[HelpRow]]]:
         ("c", "Switch between the list and the aging chart"),
         ("tab / ⇧tab", "Between the panel's list and the board (the panel stays open)"),
         ("esc / a", "Close the panel"),
-    ]))
-    sections.append(("Filter (/ then type; terms combine)", [
-        ("acme", "Words found in the title, company, contact or owner"),
-        ("owner:NAME  type:NAME", "One owner / one deal type"),
-        ("closing:<30d", "Expected to close from today to 30 days ahead"),
-        ("idle:>14d", "Nothing happened for 14+ days (no stage move, no activity)"),
     ]))
     sections.append(("WIP counters", [
         ("3/5", "Open deals in the stage / its WIP limit (every deal, whatever the filter)"),
