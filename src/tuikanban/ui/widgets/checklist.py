@@ -10,6 +10,7 @@ from functools import partial
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -78,7 +79,7 @@ class Checklist(OptionList):
             row.append(display(item))
             self.add_option(Option(row))
         self.display = bool(message.items)
-        self.border_title = f"Checklist of {display(message.stage)}"
+        self.border_title = Content(f"Checklist of {display(message.stage)}")  # a stage name: never markup
         if message.items:
             self.highlighted = keep if keep is not None and keep < len(message.items) else 0
 
