@@ -31,6 +31,16 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def contents(path: Path) -> dict[str, list[Any]]:
+    """Every table's rows but tk_meta's (where a backup records when it last ran)."""
+    con = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: con.execute(f'SELECT * FROM "{n}" ORDER BY 1').fetchall() for n in names if n != "tk_meta"}
+    finally:
+        con.close()
+
+
 def make_board(path: Path, n: int = 5) -> None:
     db = open_database(path)
     pipelines.create_pipeline(db, "Sales", STAGES)
@@ -52,12 +62,15 @@ def deal_titles(path: Path) -> list[str]:
 
 def test_backup_copies_the_board(cli: Any, db_path: Path, tmp_path: Path) -> None:
     make_board(db_path)
-    before = digest(db_path)
+    before = contents(db_path)
     target = tmp_path / "copy.db"
     r = cli("backup", str(target))
     assert r.code == 0, r.err
     assert r.out.startswith(f"Backed up {db_path} to {target} (")
-    assert digest(db_path) == before  # the source is only read
+    assert contents(db_path) == before  # the source is only read, but for the record of this backup
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT value FROM tk_meta WHERE key = 'last_backup'").fetchone() is not None
+    con.close()
     assert tk_checks.integrity(target) == ["ok"]
     assert deal_titles(target) == [f"Deal {i}" for i in range(5)]
     assert stat.S_IMODE(db_path.stat().st_mode) & stat.S_IRGRP  # the board is group-readable (umask 022) ...
@@ -318,3 +331,26 @@ def test_doctor_on_a_read_only_board(cli: Any, tmp_path: Path) -> None:
     assert problem["message"] == (f"You can read {path} but not write to it, so the board opens read-only for "
                                   "you.")
     assert next(c for c in doc["checks"] if c["name"] == "history")["level"] == "ok"
+
+
+def test_doctor_says_when_the_digest_and_the_backup_last_ran(cli: Any, db_path: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    make_board(db_path)
+
+    def schedule() -> dict[str, Any]:
+        r = cli("doctor", "--json")
+        return next(c for c in json.loads(r.out)["checks"] if c["name"] == "schedule")
+
+    first = schedule()
+    assert first["level"] == "note" and first["message"] == "Last backup: never; last digest: never."
+    assert "cron" in first["fix"]
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-02T12:00:00+00:00")
+    assert cli("digest").code == 0
+    assert cli("backup", str(tmp_path / "b.db")).code == 0
+    ran = schedule()
+    assert ran["level"] == "ok"
+    assert ran["message"] == "Last backup: 2026-03-02 12:00 UTC; last digest: 2026-03-02 12:00 UTC."
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-05T12:00:00+00:00")  # 3 days on: the backup is late (2 allowed)
+    assert schedule()["level"] == "note"

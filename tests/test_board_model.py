@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from tuikanban.domain.filters import parse_filter
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
@@ -105,3 +107,20 @@ def test_partial_first_read_reports_true_cell_sizes() -> None:
     assert m.lane_count(0) == 40
     m.show(m.filter, False)
     assert m.cell_total(0, 0) == 45
+
+
+def test_closing_and_idle_terms_filter_the_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-31T12:00:00+00:00")  # 30 days after T0
+    m = BoardModel(snapshot([
+        card(1, 10, None, 0, expected_close=date(2026, 4, 10)),  # closes in 10 days
+        card(2, 10, None, 1, expected_close=date(2026, 6, 1)),  # in 62 days
+        card(3, 10, None, 2, expected_close=date(2026, 3, 30)),  # overdue: not "closing"
+        card(4, 10, None, 3, last_activity_at=T0 + timedelta(days=25)),  # touched 5 days ago
+    ]))
+    m.show(parse_filter("closing:<30d"), False)
+    assert titles(m, 0, 0) == ["Deal 1"]
+    # idle: every card entered its stage at T0 (30 days ago); deal 4 had an activity 5 days ago
+    m.show(parse_filter("idle:>14d"), False)
+    assert titles(m, 0, 0) == ["Deal 1", "Deal 2", "Deal 3"]
+    m.show(parse_filter("idle:>14d closing:<60d"), False)
+    assert titles(m, 0, 0) == ["Deal 1"]

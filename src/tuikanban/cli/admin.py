@@ -27,8 +27,11 @@ def backup_command(
     PATH ending in '/' (or an existing folder) gets a dated copy, for example board-20260302-120000.db.
     """
     from tuikanban.services.health import backup
+    from tuikanban.services.runs import record_run
 
-    result = backup(state(ctx).db_path, path, force=force, keep=keep)
+    st = state(ctx)
+    result = backup(st.db_path, path, force=force, keep=keep)
+    record_run(st.db(), "backup")  # for doctor (a read-only database is not marked)
     size = result.size / 1024
     shown = f"{size / 1024:.1f} MB" if size >= 1024 else f"{size:.0f} KB"
     say(f"Backed up {result.source} to {result.target} ({shown}).")

@@ -2,7 +2,7 @@
 
 `changes` run without --until, for yourself (no --owner, or --owner naming you) and without --no-mark records
 "now" as your last review of the pipeline, which `--since last-review` reads next time. `digest` never records
-one (it is meant for scheduled jobs).
+one (it is meant for scheduled jobs); it records when it last ran, for `doctor`.
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def digest(
     """The review in a form a scheduled job can mail (never recorded as anyone's last review)."""
     from tuikanban.domain.errors import ValidationError
     from tuikanban.services.changes import changes_json
+    from tuikanban.services.runs import record_run
 
     kind = fmt.strip().lower()
     if kind not in ("text", "markdown", "json"):
@@ -150,6 +151,7 @@ def digest(
             if i:
                 out.print()
             out.print(part)
+    record_run(st.db(), "digest")  # for doctor (a read-only database is not marked)
 
 
 _MD_SPECIAL = set("\\`*_[]<>#|!")  # user text never starts a line, so -, + and . stay plain

@@ -372,7 +372,7 @@ def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, day
     active |= {d for (d,) in conn.execute(select(_A.deal_id).where(
         _A.pipeline_id == pipeline_id, _A.at > cutoff, _A.at <= until).distinct())}
     idle_ids = [i for i in open_ids if i not in active]
-    last = last_touches(conn, idle_ids, until)
+    last = last_touches(conn, idle_ids, until, pipeline_id=pipeline_id)
     return [(i, last.get(i)) for i in idle_ids if is_idle(last.get(i), until, days)]
 
 

@@ -150,7 +150,8 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         conn = s.connection()
         learned = learned_stages(conn, p.id, at - timedelta(days=window_days), at)
         open_rows = list(conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
-                                      .where(_D.pipeline_id == p.id, _D.status == "open")))
+                                      .where(_D.pipeline_id == p.id, _D.status == "open")
+                                      .order_by(_D.id)))  # one draw order: the same seed, the same levels
         backtest = _backtest(conn, p.id, cur, at, window_days)
 
     def money(minor: int) -> int | float | None:

@@ -230,6 +230,7 @@ def doctor(path: Path | str | None) -> list[Check]:
                                 f"'sqlite3 {db_path} .recover | sqlite3 recovered.db'."))
     if usable and version == SCHEMA_VERSION and all(c.level != PROBLEM for c in checks):
         checks.append(_history_check(db_path))
+        checks.append(_runs_check(db_path))
     checks.extend(folder_checks)
     return checks
 
@@ -252,6 +253,28 @@ def _history_check(path: Path) -> Check:
         return history_check(db)
     finally:
         db.close()
+
+
+def _runs_check(path: Path) -> Check:
+    try:
+        db = open_database(path, readonly=not _writable(path))
+    except DatabaseError as exc:
+        return Check("schedule", PROBLEM, str(exc))
+    try:
+        return runs_check(db)
+    finally:
+        db.close()
+
+
+def runs_check(db: Database) -> Check:
+    """When the digest and the backup last ran (the README suggests scheduling both)."""
+    from tuikanban.services.runs import describe, last_runs, overdue
+
+    runs = last_runs(db)
+    if not overdue(runs, clock.now()):
+        return Check("schedule", OK, describe(runs))
+    return Check("schedule", NOTE, describe(runs), "Schedule them with cron (README: The weekly review, "
+                 "Scheduling): a daily 'tuikanban backup DIR/ --keep 14' and a weekly 'tuikanban digest'.")
 
 
 def history_check(db: Database) -> Check:

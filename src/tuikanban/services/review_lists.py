@@ -25,6 +25,7 @@ _E = Event.__table__.c  # type: ignore[attr-defined]
 _A = Activity.__table__.c  # type: ignore[attr-defined]
 
 _CHUNK = 500
+_WIDE = 2_000  # more deals than this: one pass over the pipeline's events beats chunks of ids
 SORTS = ("board", "value", "close", "age", "created")
 
 
@@ -52,20 +53,25 @@ def _sort_key(sort: str, now: datetime) -> Any:
     return keys[sort]
 
 
-def last_touches(conn: Any, ids: list[int], until: datetime) -> dict[int, datetime]:
+def last_touches(conn: Any, ids: list[int], until: datetime, *, pipeline_id: int | None = None
+                 ) -> dict[int, datetime]:
     """deal id -> its last event (a reorder is no touch) or activity up to `until`, whichever is later.
 
-    Read in chunks of ids through the (deal_id, at) indexes, so only the asked deals' rows are visited."""
+    Read in chunks of ids through the (deal_id, at) indexes, so only the asked deals' rows are visited; for more
+    than `_WIDE` deals of one pipeline (`pipeline_id` given), one GROUP BY over the pipeline's rows is cheaper."""
     out: dict[int, datetime] = {}
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i:i + _CHUNK]
+    wide = pipeline_id is not None and len(ids) > _WIDE
+    wanted = set(ids) if wide else None
+    chunks = [ids] if wide else [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+    for chunk in chunks:
         for table, extra in ((_E, _E.kind != "reorder"), (_A, None)):
-            conds: list[ColumnElement[bool]] = [table.deal_id.in_(chunk), table.at <= until]
+            conds: list[ColumnElement[bool]] = [table.pipeline_id == pipeline_id if wide else table.deal_id.in_(chunk),
+                                                table.at <= until]
             if extra is not None:
                 conds.append(extra)
             for d, at in conn.execute(select(table.deal_id, func.max(table.at)).where(*conds)
                                       .group_by(table.deal_id)):
-                if at is not None:
+                if at is not None and (wanted is None or d in wanted):
                     at = clock.as_utc(at)
                     out[d] = max(out.get(d, at), at)
     return out

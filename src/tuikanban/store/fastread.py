@@ -39,7 +39,7 @@ BUSY_TIMEOUT_S = 5.0
 
 _CARD_COLUMNS = (
     "id, pipeline_id, title, company, contact, value_minor, currency, owner, type_id, expected_close, stage_id, "
-    "status, rank, stage_entered_at, version, snoozed_until"
+    "status, rank, stage_entered_at, version, snoozed_until, last_activity_at"
 )
 # Snoozed deals are off the board's default view until their date (store.queries.awake says the same in Core).
 _AWAKE = "AND (snoozed_until IS NULL OR snoozed_until <= ?)"
@@ -241,13 +241,20 @@ class BoardCard:
     stage_entered_at: datetime
     version: int
     snoozed_until: date | None = None
+    last_activity_at: datetime | None = None  # with stage_entered_at, the board's `idle:>14d` filter
+
+    @property
+    def last_touch(self) -> datetime:
+        """The later of entering its stage and its last activity: what the board's `idle:` term looks at."""
+        act = self.last_activity_at
+        return self.stage_entered_at if act is None or act < self.stage_entered_at else act
 
 
 def card_from_deal(deal: DealView) -> BoardCard:
     return BoardCard(
         deal.id, deal.pipeline_id, deal.title, deal.company, deal.contact, deal.value_minor, deal.currency,
         deal.owner, deal.type_id, deal.type_name, deal.expected_close, deal.stage_id, deal.status, deal.rank,
-        deal.stage_entered_at, deal.version, deal.snoozed_until,
+        deal.stage_entered_at, deal.version, deal.snoozed_until, deal.last_activity_at,
     )
 
 
@@ -264,7 +271,7 @@ def _cards(con: Connection, pipeline_id: int, type_names: dict[int, str], where:
         BoardCard(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], tname(r[8]) if r[8] else None,
                   _day(r[9]), r[10], r[11], r[12],
                   fromiso(r[13]).replace(tzinfo=UTC) if isinstance(r[13], str) else _instant(r[13]),  # type: ignore[arg-type]
-                  r[14], _day(r[15]))
+                  r[14], _day(r[15]), _instant(r[16]))
         for r in rows
     ]
 

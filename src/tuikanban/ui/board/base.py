@@ -26,6 +26,7 @@ from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
+from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
@@ -198,6 +199,7 @@ class BoardBase(Screen[None]):
         else:
             self.aging.read_all()
             self.steps.read()
+            self.read_changed()
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -238,6 +240,7 @@ class BoardBase(Screen[None]):
         if self.session.db is not None:  # (before the database is open, _db_opened reads it)
             self.aging.read_all()
             self.steps.read()
+            self.read_changed()
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
@@ -261,6 +264,16 @@ class BoardBase(Screen[None]):
             shown=model.shown_total if flt.active else None, lanes="lanes by type" if model.lanes_shown else "",
             other_currencies=model.other_currency_note,
         )
+
+    # -- "changed since you last looked" ---------------------------------------------------------------------
+    def read_changed(self) -> None:
+        if self.session.db is not None and self.model is not None:
+            job = partial(changed_job, self.session.db, self.model.data.pipeline.id, self.session.user)
+            lanes_of(self).reads.submit(self, job, name="changed since")
+
+    @on(ChangedSince)
+    def _changed_since(self, message: ChangedSince) -> None:
+        self.view.set_changed(message.ids if message.pipeline_id == self.pipeline_id else frozenset())
 
     # -- aging and live updates ------------------------------------------------------------------------------
     @on(m.AgingRead)

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.content import Content
 
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, SIGNALS
+from tuikanban.ui.board.changed import CHANGED_MARK
 
 # Footer groups: the keys of a group are drawn side by side, so "⇧←" then "→" reads as "⇧←→ move".
 _NAV = Binding.Group("focus", compact=True)
@@ -86,10 +87,13 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
     ]),
     ("View", [
         Binding("slash", "filter", "filter", key_display="/", id="board.filter",
-                tooltip="Filter: words, owner:NAME, type:NAME"),
+                tooltip="Filter: words, owner:NAME, type:NAME, closing:<30d (closes within 30 days), idle:>14d "
+                        "(no stage move or activity for 14 days)"),
         Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
         Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
         Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
+        Binding("v", "review", "review", show=False, id="board.review",
+                tooltip="Review: what changed (value bridge, moves, pushed, new, idle, closing soon)"),
         Binding("p", "pipeline", "pipeline", id="board.pipeline", tooltip="Switch pipeline (or create one)"),
         Binding("c", "closed", "closed", id="board.closed", tooltip="Closed deals: find and reopen"),
         Binding("comma", "settings", "setup", key_display=",", id="board.settings",
@@ -168,7 +172,10 @@ def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, li
         (Content.styled("15d", "bold reverse $tk-stalled"), "stalled: " + LEVEL_LEGEND["stalled"]),
         ("baseline", "Expected days if set, else the 180-day average stay (3+), else 7"),
     ]))
-    sections.append(("Risk marks (before the badge)", [
+    marks: list[HelpRow] = [
         (Content.styled(SIGNAL_LEGEND[s][0], "bold $tk-aging"), f"{SIGNAL_LEGEND[s][1]} ({s})") for s in SIGNALS
-    ]))
+    ]
+    marks.append((Content.styled(CHANGED_MARK, "bold $tk-aging"),
+                  "Changed since your last review, by anyone (v shows the review and records it)"))
+    sections.append(("Risk marks (before the badge)", marks))
     return sections

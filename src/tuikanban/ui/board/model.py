@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import insort
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tuikanban.domain import clock
 from tuikanban.domain.filters import DealFilter, is_snoozed
@@ -36,10 +37,15 @@ def _order(card: BoardCard) -> tuple[int, int]:
     return (card.rank, card.id)
 
 
-def _matches(flt: DealFilter, card: BoardCard) -> bool:
-    if flt.snoozed and not is_snoozed(card.snoozed_until, clock.today()):
+def _matches(flt: DealFilter, card: BoardCard, now: datetime) -> bool:
+    if flt.snoozed and not is_snoozed(card.snoozed_until, now.date()):
         return False
-    return flt.matches_fields(card.title, card.company, card.contact, card.owner, card.type_name)
+    if not flt.matches_fields(card.title, card.company, card.contact, card.owner, card.type_name):
+        return False
+    if flt.closing_within is None and flt.idle_over is None:
+        return True
+    # `closing:<30d` and `idle:>14d` count from the clock's now; idle looks at the card's last touch
+    return flt.matches_review(card.expected_close, card.last_touch, now)
 
 
 @dataclass
@@ -107,9 +113,10 @@ class BoardModel:
             for sid, cards in self.stage_cards.items():
                 cells[(ALL, sid)] = list(cards)
         else:
+            now = clock.now()
             for sid, cards in self.stage_cards.items():
                 for card in cards:
-                    if flt is None or _matches(flt, card):
+                    if flt is None or _matches(flt, card, now):
                         cells[(self.lane_key(card), sid)].append(card)
         if self.sort != RANK:
             for cell in cells.values():
@@ -194,7 +201,7 @@ class BoardModel:
     # -- incremental updates ------------------------------------------------------------------------------------
 
     def _shown(self, card: BoardCard) -> bool:
-        return not self.filter.active or _matches(self.filter, card)
+        return not self.filter.active or _matches(self.filter, card, clock.now())
 
     def _take_out(self, card: BoardCard) -> None:
         stage = self.stage_cards.get(card.stage_id)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Label
 
-from tuikanban.domain.errors import WipLimitError
+from tuikanban.domain.errors import GateError, WipLimitError
 from tuikanban.domain.models import DealView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
@@ -132,6 +132,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def _move_refused(self, message: m.MoveRefused) -> None:
         self._settle_pending(message.card.id, message.target_col)
         error, card, stage = message.error, message.card, message.stage
+        if isinstance(error, GateError):
+            self._offer_gate(message, error)
+            return
         if not isinstance(error, WipLimitError):
             self._show_error(error)
             return
@@ -149,6 +152,22 @@ class BoardScreen(RepDayBoard, BoardPickers):
             "or press escape to leave it where it is.",
             placeholder="reason for the override",
         ), forced)
+
+    def _offer_gate(self, refused: m.MoveRefused, error: GateError) -> None:
+        """Fill the missing fields and move, or force with a reason, or leave the deal where it is."""
+        from tuikanban.ui.board.gate_fill import fill_and_move_job
+        from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
+
+        def chosen(choice: GateChoice | None) -> None:
+            if choice is None or self.model is None:
+                return
+            target_col = self.model.col_of_stage(refused.stage.id)
+            if target_col is not None:
+                self._pending_col[refused.card.id] = target_col
+            self._write(partial(fill_and_move_job, self.gateway, refused.card, refused.stage, choice,
+                                refused.from_stage_id, target_col), "gate move")
+
+        self.app.push_screen(GateScreen(str(error), error.missing), chosen)
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():
@@ -410,6 +429,16 @@ class BoardScreen(RepDayBoard, BoardPickers):
         from tuikanban.ui.screens.metrics import MetricsScreen
 
         self._open(lambda db, model: MetricsScreen(db, model.data.pipeline.id, self.session.user))
+
+    def action_review(self) -> None:
+        from tuikanban.ui.screens.review import ReviewScreen
+
+        def back(deal_id: int | None) -> None:
+            self.read_changed()  # the review moved the mark: the cards' marks follow
+            if deal_id is not None and not self.view.focus_on(deal_id):
+                self._say("That deal is not on the board (closed, snoozed or filtered out).", timeout=3)
+
+        self._open(lambda db, model: ReviewScreen(db, model.data.pipeline.id, self.session.user), back)
 
     def action_pipeline(self) -> None:
         from tuikanban.ui.screens.pipelines import PipelineSwitcher

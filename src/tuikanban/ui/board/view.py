@@ -27,6 +27,7 @@ from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
+from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
 
@@ -85,6 +86,7 @@ class BoardView(Widget, can_focus=True):
         self.aging: dict[int, CardAging] = {}
         # deal id -> its next step (services.tasks.next_steps), read after the board; empty until then
         self.steps: dict[int, NextStep] = {}
+        self.changed: frozenset[int] = frozenset()  # deals changed since the user's last review (marked)
         self.focus_col = 0
         self.focus_lane = 0
         self.focus_deal: int | None = None
@@ -188,6 +190,12 @@ class BoardView(Widget, can_focus=True):
         """The aging of every open deal (card_agings), or of none (an empty dict: badges stay plain)."""
         self.aging = aging
         self.refresh()
+
+    def set_changed(self, ids: frozenset[int]) -> None:
+        """The deals changed since the user's last review (marked on their cards)."""
+        if ids != self.changed:
+            self.changed = ids
+            self.refresh()
 
     def card_aging(self, card: BoardCard) -> tuple[str | None, str]:
         """(level, risk marks) of a card: None and "" while unknown, or while the aging read predates a move."""
@@ -587,6 +595,8 @@ class BoardView(Widget, can_focus=True):
             if index < len(cell):
                 card = cell[index]
                 level, marks = self.card_aging(card) if line == 1 else (None, "")
+                if line == 1 and card.id in self.changed:
+                    marks = CHANGED_MARK + marks
                 draw = compact_line if self.compact else partial(card_line, line=line - 1, show_type=show_type,
                                                                   step=self.steps.get(card.id) if line == 3 else None)
                 parts.append(draw(card, width=w, now=self._now, styles=styles, focused=card.id == self.focus_deal,

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
-from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.errors import GateError, TuikanbanError, WipLimitError
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import DealView, PipelineInfo
 from tuikanban.domain.money import format_money
@@ -294,13 +294,19 @@ class ClosedDealsScreen(FormDialog[int | None]):
         await self.app.push_screen(StagePickScreen(
             f"Reopen '{display(deal.title)}' ({deal.status}) into which stage?", self.data.stages, selected), picked)
 
-    def _reopen(self, deal: DealView, stage_id: int, force_reason: str | None = None) -> None:
+    def _reopen(self, deal: DealView, stage_id: int, force_reason: str | None = None,
+                fields: dict[str, str] | None = None) -> None:
+        """Reopen into `stage_id`; `fields` (a gate's missing fields, typed in the gate dialog) are saved first."""
         self.busy = True
         self.query_one("#closed-error", FieldError).clear()
         db, user = self.db, self.user
-        self.run_job(lambda: DealReopened(deal_service.reopen_deal(db, deal.id, stage_id, user=user,
-                                                                   force_reason=force_reason)),
-                     refused=partial(ReopenRefused, deal=deal, stage_id=stage_id), name="reopen deal")
+
+        def job() -> DealReopened:
+            if fields:
+                deal_service.edit_deal(db, deal.id, dict(fields), user=user)
+            return DealReopened(deal_service.reopen_deal(db, deal.id, stage_id, user=user, force_reason=force_reason))
+
+        self.run_job(job, refused=partial(ReopenRefused, deal=deal, stage_id=stage_id), name="reopen deal")
 
     @on(DealReopened)
     def _reopened(self, message: DealReopened) -> None:
@@ -313,6 +319,9 @@ class ClosedDealsScreen(FormDialog[int | None]):
     def _reopen_refused(self, message: ReopenRefused) -> None:
         self.busy = False
         exc, deal, stage_id = message.error, message.deal, message.stage_id
+        if isinstance(exc, GateError):
+            self._offer_gate(deal, stage_id, exc)
+            return
         over_limit = isinstance(exc, WipLimitError)
         self.query_one("#closed-error", FieldError).show(str(exc) + ("." if over_limit else ""))
         if over_limit:
@@ -322,6 +331,15 @@ class ClosedDealsScreen(FormDialog[int | None]):
                     self._reopen(deal, stage_id, reason)
 
             self.app.push_screen(override_reason(str(exc)), answered)
+
+    def _offer_gate(self, deal: DealView, stage_id: int, error: GateError) -> None:
+        from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
+
+        def chosen(choice: GateChoice | None) -> None:
+            if choice is not None:
+                self._reopen(deal, stage_id, choice.reason, choice.fields)
+
+        self.app.push_screen(GateScreen(str(error), error.missing, "reopen", closed=True), chosen)
 
 
 __all__ = ["ClosedDealsScreen", "ClosedRead", "DealReopened", "ReopenRefused", "StagePickScreen"]

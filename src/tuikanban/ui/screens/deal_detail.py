@@ -31,6 +31,7 @@ from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
+from tuikanban.ui.widgets.checklist import Checklist
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
@@ -344,6 +345,7 @@ class DealDetailScreen(Dialog[bool]):
             yield Static("", id="detail-aging")
             yield Static("", id="detail-notes")
             yield Static("", id="detail-exit")
+            yield Checklist(self.db, self.deal_id, self.user, id="detail-checklist")
             with Horizontal(id="detail-lists"):
                 with Vertical(id="activities-box"):
                     yield Static("Activities", classes="section-title", id="activities-title")
@@ -359,7 +361,7 @@ class DealDetailScreen(Dialog[bool]):
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
             yield FieldError(id="add-error")
             yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"), ("C E M N", "log"),
-                                   ("space", "task done"), ("tab", "next list"), ("esc", "close")),
+                                   ("space", "task done / tick"), ("tab", "next list"), ("esc", "close")),
                          classes="hints", id="detail-hints")
 
     @on(DetailRead)
@@ -450,7 +452,7 @@ class DealDetailScreen(Dialog[bool]):
 
     # -- actions ------------------------------------------------------------------------------------
     def action_close(self) -> None:
-        self.dismiss(self.changed)
+        self.dismiss(self.changed or self.query_one(Checklist).changed)
 
     def action_edit(self) -> None:
         if self.detail is None:

@@ -36,6 +36,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.services.metrics import MetricsReport
 from tuikanban.store.engine import Database
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.widgets.metrics_flow import FlowPanels
 from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
@@ -163,6 +164,7 @@ class MetricsScreen(Screen[None]):
             with Horizontal(id="mx-row-breakdowns", classes="mx-row"):
                 yield self._panel(Static(id="mx-owners"), "By owner")
                 yield self._panel(Static(id="mx-types"), "By deal type")
+            yield FlowPanels(self.db, id="mx-flow")
         yield Footer()
 
     @staticmethod
@@ -213,6 +215,7 @@ class MetricsScreen(Screen[None]):
                 self.query_one(selector).loading = True
         job = partial(compute, self.db, self._generation, self.pipeline_id, self.window_days, self.owner)
         lanes_of(self).reads.submit(self, job, name="metrics")
+        self.query_one(FlowPanels).recompute(self.pipeline_id, self.window_days)  # (after the figures above)
 
     @on(JobFailed)
     def _failed(self, message: JobFailed) -> None:

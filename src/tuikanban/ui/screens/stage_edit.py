@@ -1,4 +1,6 @@
-"""StageEditScreen: every setting of one stage (name, WIP limits, expected days, probability, exit criteria)."""
+"""StageEditScreen: every setting of one stage (name, WIP limits, expected days, probability, exit criteria, and
+its gate: the fields a deal needs to enter it and the checklist ticked on each deal). The gate is read on the
+reads lane when the dialog opens (`GateRead`) and saved with the rest."""
 
 from __future__ import annotations
 
@@ -15,14 +17,17 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from tuikanban.domain import wip
 from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.gates import parse_requirements
 from tuikanban.domain.merge import EditConflictError
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import clean_name, clean_text, display
 from tuikanban.services import pipelines as pipeline_service
+from tuikanban.services.gates import set_gate
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, clear_error, key_hints
+from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 
 
@@ -30,6 +35,20 @@ class StageSaved(JobResult):
     def __init__(self, stage: StageInfo) -> None:
         super().__init__()
         self.stage = stage
+
+
+class GateRead(JobResult):
+    def __init__(self, requires: tuple[str, ...], checklist: tuple[str, ...]) -> None:
+        super().__init__()
+        self.requires = requires
+        self.checklist = checklist
+
+
+def read_gate(db: Database, pipeline_id: int, stage_id: int) -> GateRead:
+    from tuikanban.services.gates import stage_gates
+
+    gate = stage_gates(db, pipeline_id).get(stage_id)
+    return GateRead(gate.requires, gate.checklist) if gate is not None else GateRead((), ())
 
 
 class StageRefused(Refusal):
@@ -58,6 +77,12 @@ _STAGE_FIELDS = (
     ("rep_wip_max", "Per-rep max", "empty: no limit per owner"),
     ("expected_days", "Expected days", "empty: learnt from history"),
     ("probability", "Probability %", "0-100, for the weighted forecast"),
+)
+
+
+_GATE_FIELDS = (
+    ("require", "Required", "value, close, company, contact, owner, next_step"),
+    ("checklist", "Checklist", "Budget confirmed; Decision maker named"),
 )
 
 
@@ -107,12 +132,27 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
                     yield FieldTextArea(self.stage.exit_criteria, id="se-exit_criteria", compact=True,
                                         soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
                     yield FieldError(id="see-exit_criteria")
+            for field, label, placeholder in _GATE_FIELDS:
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="field-label")
+                    with Vertical(classes="field-box"):
+                        yield FieldInput("", placeholder=placeholder, id=f"se-{field}", compact=True)
+                        yield FieldError(id=f"see-{field}")
             yield FieldError(id="see-form")
             yield Static(key_hints(("enter", "next field"), ("ctrl+s", "save"), ("tab", "move"), ("esc", "cancel")),
                          classes="hints")
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#se-name", Input))  # the first field, its label lit; now, not later
+        lanes_of(self).reads.submit(self, partial(read_gate, self.db, self.pipeline_id, self.stage.id),
+                                    name="read stage gate")
+
+    @on(GateRead)
+    def _gate_read(self, message: GateRead) -> None:
+        for field, value in (("require", ", ".join(message.requires)), ("checklist", "; ".join(message.checklist))):
+            box = self.query_one(f"#se-{field}", Input)
+            if not box.value:  # (unless typed into already)
+                box.value = value
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -153,7 +193,14 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         values["probability"] = values.get("probability") or 0
         values["exit_criteria"] = clean_text(self.query_one("#se-exit_criteria", TextArea).text,
                                              multiline=True).strip()
-        if self.show_problems(problems, (f for f, _, _ in _STAGE_FIELDS), field_id="se-{}", error_id="see-{}"):
+        require = self.query_one("#se-require", Input).value
+        checklist = self.query_one("#se-checklist", Input).value
+        try:
+            parse_requirements(require)
+        except ValidationError as exc:
+            problems["require"] = str(exc)
+        if self.show_problems(problems, (f for f, _, _ in (*_STAGE_FIELDS, *_GATE_FIELDS)), field_id="se-{}",
+                              error_id="see-{}"):
             return
         self.busy = True
         db, pipeline_id, stage_id, base = self.db, self.pipeline_id, self.stage.id, dict(self.book.base)
@@ -162,7 +209,9 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         def save() -> StageSaved:
             if rename is not None:
                 pipeline_service.rename_stage(db, pipeline_id, stage_id, rename)
-            return StageSaved(pipeline_service.set_stage(db, pipeline_id, stage_id, base=base, **values))
+            saved = pipeline_service.set_stage(db, pipeline_id, stage_id, base=base, **values)
+            set_gate(db, pipeline_id, stage_id, require=require.strip() or "none", checklist=checklist)
+            return StageSaved(saved)
 
         self.run_job(save, refused=StageRefused, name="save stage")
 

@@ -1,0 +1,133 @@
+"""GateScreen: a move (or reopen) refused by a stage gate. In one dialog: fill the missing fields right there and
+then move (ctrl+s), or force it with a reason, logged as `gate_override` (ctrl+o), or cancel (esc).
+
+The dialog only collects text; the board's job saves the fields (`services.deals.edit_deal`, and for a next step
+`services.tasks.add_task`), then moves, so the service's rules (money, dates, the gate itself) stay in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Input, Label, Static
+
+from tuikanban.domain.text import display
+from tuikanban.ui.dialogs.base import Dialog
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints
+
+# missing gate field -> (label, placeholder); next_step has a second input for its due date
+FIELDS = {
+    "value": ("Value", "12,500"),
+    "close": ("Expected close", "YYYY-MM-DD, +30d, eom"),
+    "company": ("Company", ""),
+    "contact": ("Contact", ""),
+    "owner": ("Owner", ""),
+    "next_step": ("Next step (task)", "call to agree the proposal"),
+}
+DUE_ID = "gate-next_step-due"
+
+
+@dataclass(frozen=True, slots=True)
+class GateChoice:
+    """What the user chose: `fields` to save (edit_deal keys) and a `task` (text, due) then move, or `reason`."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    task: tuple[str, str] | None = None
+    reason: str | None = None
+
+
+class GateScreen(Dialog[GateChoice | None]):
+    DEFAULT_CSS = """
+    GateScreen > .dialog { width: 72; }
+    GateScreen #gate-prompt { margin: 1 0; height: auto; }
+    GateScreen Label { margin-top: 1; color: $text-muted; }
+    GateScreen FieldInput { background: $boost; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "fill", "fill and move", show=False),
+        Binding("ctrl+o", "force", "force with reason", show=False),
+        Binding("escape", "cancel", "cancel", show=False),
+    ]
+
+    def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move", *, closed: bool = False) -> None:
+        """`closed`: the deal is being reopened, and a closed deal takes no task, so a missing next step cannot be
+        filled here (forcing, or a stage without that requirement, remain)."""
+        super().__init__()
+        self.sentence = sentence
+        self.missing = tuple(m for m in missing if m in FIELDS and not (closed and m == "next_step"))
+        self.note = " A next step can be added once the deal is open." if closed and "next_step" in missing else ""
+        self.verb = verb
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = Content("Stage gate")
+            yield Static(Content(display(self.sentence) + f". Fill it in and {self.verb}, or force it with a reason."
+                                 + self.note), id="gate-prompt")
+            for name in self.missing:
+                label, placeholder = FIELDS[name]
+                yield Label(label)
+                yield FieldInput(placeholder=placeholder, id=f"gate-{name}", compact=True)
+                if name == "next_step":
+                    yield Label("Due")
+                    yield FieldInput(placeholder="+3d, mon, eow, YYYY-MM-DD", id=DUE_ID, compact=True)
+            yield Label("Or a reason to force it (logged)")
+            yield FieldInput(placeholder="reason for the override", id="gate-reason", compact=True)
+            yield FieldError(id="gate-error")
+            yield Static(key_hints(("ctrl+s", f"fill and {self.verb}"), ("ctrl+o", "force with the reason"),
+                                   ("esc", "cancel")), classes="hints")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query(FieldInput).first())
+
+    def _value(self, widget_id: str) -> str:
+        return display(self.query_one(f"#{widget_id}", Input).value).strip()
+
+    def action_fill(self) -> None:
+        fields: dict[str, str] = {}
+        task: tuple[str, str] | None = None
+        for name in self.missing:
+            text = self._value(f"gate-{name}")
+            if not text:
+                self.query_one("#gate-error", FieldError).show(f"{FIELDS[name][0]} is still empty.")
+                return
+            if name == "next_step":
+                due = self._value(DUE_ID)
+                if not due:
+                    self.query_one("#gate-error", FieldError).show("The next step needs a due date.")
+                    return
+                task = (text, due)
+            else:
+                fields[name] = text
+        self.dismiss(GateChoice(fields, task))
+
+    def action_force(self) -> None:
+        reason = self._value("gate-reason")
+        if not reason:
+            self.query_one("#gate-error", FieldError).show("Type the reason for forcing it.")
+            return
+        self.dismiss(GateChoice(reason=reason))
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        """Enter in the reason forces; anywhere else it goes to the next field (ctrl+s saves)."""
+        event.stop()
+        if event.input.id == "gate-reason":
+            self.action_force()
+        else:
+            self.focus_next()
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.query_one("#gate-error", FieldError).clear()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+__all__ = ["FIELDS", "GateChoice", "GateScreen"]

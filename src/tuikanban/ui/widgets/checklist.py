@@ -1,0 +1,92 @@
+"""The exit-criteria checklist of a deal's current stage, in the deal detail: one row per item, ticked or not;
+`space` or `x` ticks (or unticks) the item under the cursor. It reads and writes through the app's lanes itself
+(`ChecklistRead`, on the writes lane so a tick and the read after it stay in order) and is hidden when the stage
+has no checklist."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tuikanban.domain.text import display
+from tuikanban.store.engine import Database
+from tuikanban.ui.jobs import JobFailed, lanes_of
+
+TICKED, OPEN = "☑", "☐"
+
+
+class ChecklistRead(Message):
+    def __init__(self, stage: str, items: tuple[tuple[str, bool], ...], ticked: str | None) -> None:
+        super().__init__()
+        self.stage = stage
+        self.items = items
+        self.ticked = ticked  # the item just ticked or unticked, if any
+
+
+def read_checklist(db: Database, deal_id: int, tick: tuple[str, bool, str] | None = None) -> ChecklistRead:
+    """With `tick` = (item, undo, user), tick or untick it first; then the checklist as it is."""
+    from tuikanban.services.gates import deal_gate
+    from tuikanban.services.gates import tick as tick_item
+
+    if tick is not None:
+        tick_item(db, deal_id, tick[0], user=tick[2], undo=tick[1])
+    gate = deal_gate(db, deal_id)
+    return ChecklistRead(gate.stage, gate.checklist, tick[0] if tick is not None else None)
+
+
+class Checklist(OptionList):
+    BINDINGS = [Binding("space,x", "tick", "tick / untick")]
+
+    DEFAULT_CSS = "Checklist { height: auto; max-height: 8; border: none; padding: 0; }"
+
+    def __init__(self, db: Database, deal_id: int, user: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.db = db
+        self.deal_id = deal_id
+        self.user = user
+        self.items: tuple[tuple[str, bool], ...] = ()
+        self.changed = False  # a tick was saved (the detail reports a change)
+
+    def on_mount(self) -> None:
+        self.display = False
+        self.reload()
+
+    def reload(self) -> None:
+        lanes_of(self).writes.submit(self, partial(read_checklist, self.db, self.deal_id), name="checklist")
+
+    def action_tick(self) -> None:
+        if self.highlighted is None or not self.items:
+            return
+        item, done = self.items[self.highlighted]
+        job = partial(read_checklist, self.db, self.deal_id, (item, done, self.user))
+        lanes_of(self).writes.submit(self, job, name="tick")
+
+    @on(ChecklistRead)
+    def _read(self, message: ChecklistRead) -> None:
+        self.changed = self.changed or message.ticked is not None
+        self.items = message.items
+        keep = self.highlighted
+        self.clear_options()
+        for item, done in message.items:
+            row = Text(f"{TICKED if done else OPEN} ", style="bold green" if done else "")
+            row.append(display(item))
+            self.add_option(Option(row))
+        self.display = bool(message.items)
+        self.border_title = Content(f"Checklist of {display(message.stage)}")  # a stage name: never markup
+        if message.items:
+            self.highlighted = keep if keep is not None and keep < len(message.items) else 0
+
+    @on(JobFailed)
+    def _failed(self, message: JobFailed) -> None:
+        message.stop()
+        self.notify(f"The checklist could not be saved: {message.error}", severity="error")
+
+
+__all__ = ["Checklist", "ChecklistRead", "read_checklist"]

@@ -1,0 +1,97 @@
+"""The flow charts' data (services/flow.py), from a history built with explicit times; every figure by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+from tuikanban.services import deals as D
+from tuikanban.services.flow import flow_report, percentile, weekly_points
+from tuikanban.services.lifecycle import delete_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database
+
+U = "tester"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)  # conftest's fixed clock
+
+
+def test_percentile_by_nearest_rank() -> None:
+    vals = [Fraction(x) for x in (1, 2, 3, 4)]
+    assert percentile(vals, 50) == 2  # rank ceil(0.50 * 4) = 2
+    assert percentile(vals, 85) == 4  # rank ceil(3.4) = 4
+    assert percentile(vals, 95) == 4  # rank ceil(3.8) = 4
+    assert percentile([Fraction(7)], 50) == 7
+    assert percentile([], 50) is None
+
+
+def test_weekly_points_end_at_now() -> None:
+    pts = weekly_points(NOW, 21)
+    assert pts == [NOW - timedelta(days=21), NOW - timedelta(days=14), NOW - timedelta(days=7), NOW]
+
+
+def test_cumulative_flow_cycle_times_and_throughput(db: Database, fixed_now: str) -> None:
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    # window 21 days: points 02-09 12:00, 02-16 12:00, 02-23 12:00, 03-02 12:00
+    a = D.create_deal(db, "Sales", "A", user=U, at="2026-02-01T12:00:00Z").id  # Lead from 02-01
+    D.move_deal(db, a, "Proposal", user=U, at="2026-02-12T12:00:00Z")  # Proposal from 02-12
+    D.win_deal(db, a, user=U, at="2026-02-20T12:00:00Z")  # won: 19 days after creation
+    b = D.create_deal(db, "Sales", "B", user=U, at="2026-02-15T12:00:00Z").id  # Lead from 02-15
+    D.win_deal(db, b, user=U, at="2026-02-25T00:00:00Z")  # won: 9.5 days after creation
+    c = D.create_deal(db, "Sales", "C", user=U, at="2026-02-10T12:00:00Z").id  # Lead from 02-10, still open
+    gone = D.create_deal(db, "Sales", "Gone", user=U, at="2026-02-01T12:00:00Z").id
+    delete_deal(db, gone, user=U)  # deleted: in no figure
+    old = D.create_deal(db, "Sales", "Old", user=U, at="2026-01-01T12:00:00Z").id
+    D.win_deal(db, old, user=U, at="2026-02-05T12:00:00Z")  # won before the window
+    r = flow_report(db, "Sales", window_days=21)
+    assert r.stages == ("Lead", "Proposal")
+    # 02-09: A in Lead (Old won 02-05)                      -> Lead 1, Proposal 0
+    # 02-16: A in Proposal; B (02-15) and C (02-10) in Lead -> Lead 2, Proposal 1
+    # 02-23: A won 02-20; B, C in Lead                      -> Lead 2, Proposal 0
+    # 03-02: B won 02-25; C in Lead                         -> Lead 1, Proposal 0
+    assert [p.counts for p in r.cfd] == [(1, 0), (2, 1), (2, 0), (1, 0)]
+    assert [(d.deal_id, d.days) for d in r.cycle] == [(a, 19), (b, Fraction(19, 2))]
+    # sorted 9.5, 19: 50th -> rank ceil(1.0) = 1 -> 9.5; 85th -> rank ceil(1.7) = 2 -> 19; 95th -> 19
+    assert r.percentiles == {50: Fraction(19, 2), 85: 19, 95: 19}
+    # spans ending 02-16, 02-23, 03-02: A won 02-20 (second), B 02-25 (third)
+    assert [w.won for w in r.throughput] == [0, 1, 1]
+    assert c not in {d.deal_id for d in r.cycle}
+
+
+async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, fixed_now: str) -> None:
+    import asyncio
+
+    from rich.console import Console
+    from textual.app import App
+
+    from tuikanban.ui.jobs import lanes_of
+    from tuikanban.ui.screens.metrics import MetricsScreen
+    from tuikanban.ui.widgets.flow_charts import Chart
+
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    a = D.create_deal(db, "Sales", "A", user=U, value="100", at="2026-02-01T12:00:00Z").id
+    D.win_deal(db, a, user=U, at="2026-02-20T12:00:00Z")
+    D.create_deal(db, "Sales", "B", user=U, value="50", at="2026-02-10T12:00:00Z")
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(MetricsScreen(db, p.id, U))
+
+    def text_of(chart: Chart) -> str:
+        console = Console(width=chart.content_size.width or 80, record=True, color_system=None)
+        console.print(chart.render())
+        return console.export_text()
+
+    app = Host()
+    async with app.run_test(size=(160, 60)) as pilot:
+        for _ in range(300):
+            await pilot.pause()
+            if lanes_of(app).pending == 0 and app.screen.query_one("#fl-cfd", Chart).draw is not None:
+                break
+            await asyncio.sleep(0.02)
+        charts = {c.id: text_of(c) for c in app.screen.query(Chart)}
+        assert "1 won" in charts["fl-scatter"] and "50% 19.0d" in charts["fl-scatter"]  # A: 02-01 to 02-20
+        assert "Lead" in charts["fl-cfd"] and "Proposal" in charts["fl-cfd"]
+        assert "Lead" in charts["fl-learned"] and "Configured" in charts["fl-learned"]
+        assert "30 days" in charts["fl-forecast"] and "90 days" in charts["fl-forecast"]
+        assert "mean error" in charts["fl-backtest"]
+        assert "02-23" in charts["fl-throughput"] or "03-02" in charts["fl-throughput"]

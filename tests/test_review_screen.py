@@ -1,0 +1,115 @@
+"""The review screen (`v` on the board): the bridge and lists of `compute_changes`, period keys, the review mark,
+enter focusing a deal on the board; and the board filter's review terms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from textual.widgets import OptionList, Static
+
+from board_helpers import press, settle
+from tuikanban.services import deals as D
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.services.reviews import changed_since, last_review
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.screens.review import ReviewScreen
+
+U = "tester"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)  # conftest's fixed clock: a Monday
+
+
+def _build(db: Database) -> dict[str, int]:
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    a = D.create_deal(db, "Sales", "Acme", user=U, value="1000", at="2026-02-01").id
+    b = D.create_deal(db, "Sales", "Beta", user=U, value="500", at="2026-02-01").id
+    c = D.create_deal(db, "Sales", "Cobalt", user=U, value="300", at="2026-02-27").id  # new in the last 7 days
+    D.move_deal(db, a, "Proposal", user=U, at="2026-02-26")  # forward, in the last 7 days
+    D.win_deal(db, b, user=U, at="2026-02-28")
+    return {"a": a, "b": b, "c": c}
+
+
+def _rows(app: TuikanbanApp) -> list[str]:
+    ol = app.screen.query_one("#rv-list", OptionList)
+    return [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+
+
+async def test_review_shows_the_bridge_records_the_mark_and_enter_focuses_a_deal(
+        db: Database, fixed_now: str) -> None:
+    ids = _build(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "v")
+        assert isinstance(app.screen, ReviewScreen)
+        rows = _rows(app)
+        # start 2026-02-23 12:00: Acme 1,000 + Beta 500 open = $1,500; + created Cobalt 300; - won Beta 500;
+        # end = 1,500 + 300 - 500 = $1,300 (Acme 1,000 + Cobalt 300)
+        assert any("open at the start" in r and "$1,500" in r for r in rows)
+        assert any("created" in r and "$300" in r and "1 deal" in r for r in rows)
+        assert any("won" in r and "$500" in r for r in rows)
+        assert any("open at the end" in r and "$1,300" in r for r in rows)
+        assert any("Moved forward: 1" in r for r in rows)
+        assert any("Acme" in r and "Lead → Proposal" in r for r in rows)
+        assert any("New deals: 1" in r for r in rows)
+        assert last_review(db, "Sales", U) == NOW  # opening it recorded the review
+        await press(pilot, "4")  # 30 days: from 2026-01-31, before Acme and Beta existed
+        rows = _rows(app)
+        assert any("open at the start" in r and "$0" in r for r in rows)
+        assert any("New deals: 3" in r for r in rows)
+        # enter on Acme's row in "Moved forward" goes back to the board with Acme focused
+        ol = app.screen.query_one("#rv-list", OptionList)
+        ol.highlighted = next(i for i, r in enumerate(rows) if "Lead → Proposal" in r)
+        await press(pilot, "enter")
+        assert app.screen is app.board_screen
+        card = app.board_screen.view.focused_card
+        assert card is not None and card.id == ids["a"]
+
+
+async def test_since_your_last_review_without_one_says_so(db: Database, fixed_now: str) -> None:
+    _build(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "v", "3")
+        status = str(app.screen.query_one("#rv-status", Static).render())
+        assert "No earlier review" in status
+        await press(pilot, "c")  # closing this quarter (2026-01-01 to 2026-03-31): no deal has a close date
+        title = str(app.screen.query_one("#rv-title", Static).render())
+        assert "closing this-quarter" in title
+        assert any("open at the start" in r and "$0" in r for r in _rows(app))
+
+
+def test_changed_since_the_last_review(db: Database, fixed_now: str) -> None:
+    from tuikanban.services.reviews import record_review
+
+    ids = _build(db)
+    assert changed_since(db, 1, U) == (None, frozenset())  # never reviewed: nothing marked
+    record_review(db, "Sales", U, datetime(2026, 2, 27, 6, tzinfo=UTC))
+    # after 02-27 06:00: Cobalt created (02-27 00:00 is before: no), Beta won 02-28; Acme moved 02-26 (before)
+    mark, changed = changed_since(db, 1, U)
+    assert mark == datetime(2026, 2, 27, 6, tzinfo=UTC)
+    assert changed == {ids["b"]}
+
+
+def _card_first_line(app: TuikanbanApp, title: str) -> str:
+    view = app.board_screen.view
+    lines = [view.render_line(y).text for y in range(view.size.height)]
+    return next(line for line in lines if title in line)
+
+
+async def test_cards_changed_since_the_last_review_carry_a_mark_until_the_next_review(
+        db: Database, fixed_now: str) -> None:
+    from tuikanban.services.reviews import record_review
+
+    _build(db)
+    record_review(db, "Sales", U, datetime(2026, 2, 27, 6, tzinfo=UTC))  # after it: Beta won (off the board)
+    D.create_deal(db, "Sales", "Delta", user=U, at="2026-03-01")  # changed since: marked
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        assert "•" in _card_first_line(app, "Delta")
+        assert "•" not in _card_first_line(app, "Cobalt")  # created 02-27 00:00, before the review
+        await press(pilot, "v")
+        await press(pilot, "escape")  # the review moved the mark to now: nothing changed since
+        assert "•" not in _card_first_line(app, "Delta")
