@@ -221,23 +221,28 @@ def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency
         if by_slice is None:
             out[r[0]] = [now_state] * n
             continue
-        row = (*tuple(r), r[0], *_suffixes(by_slice, n), max((x[-1] or 0) for x in by_slice.values()) or None, 0, 0)
-        out[r[0]] = [_rewind(now_state, row, _at(i), r[_CUR] == currency) for i in range(n)]
+        out[r[0]] = _states_from_slices(now_state, tuple(r), by_slice, n, r[_CUR] == currency)
     return out
 
 
-def _suffixes(by_slice: dict[int, tuple[Any, ...]], n: int) -> list[Any]:
-    """The _moment_columns of each moment i from the per-slice ones: counts and sums added over slices >= i, the
-    first event taken from the earliest slice >= i that has one."""
+def _states_from_slices(now_state: DealState, r: tuple[Any, ...], by_slice: dict[int, tuple[Any, ...]], n: int,
+                        currency_ok: bool) -> list[DealState]:
+    """The deal's state at each of n moments from its per-slice aggregates. Moment i is rewound by the slices >= i
+    (counts and sums added, the first event taken from the earliest slice that has one); a moment whose slice has
+    no event has the state of the next moment, so a deal is rewound once per slice with events, not once per
+    moment (the backtest's 12 points: about 2 rewinds a deal instead of 12)."""
+    create_stage = max((x[-1] or 0) for x in by_slice.values()) or None
     acc: tuple[Any, ...] = (0, 0, 0, 0, None, None, None, None)
-    per_moment: list[tuple[Any, ...]] = [acc] * n
+    states = [now_state] * n
+    state = now_state
     for i in range(n - 1, -1, -1):
         b = by_slice.get(i)
         if b is not None:
             acc = (*(int(b[k] or 0) + int(acc[k] or 0) for k in range(4)),
                    *(b[k] if b[k] is not None else acc[k] for k in range(4, _MOMENT)))
-        per_moment[i] = acc
-    return [v for m in per_moment for v in m]
+            state = _rewind(now_state, (*r, r[0], *acc, create_stage, 0, 0), _at(0), currency_ok)
+        states[i] = state
+    return states
 
 
 def _payload(first: str | None) -> str | None:
