@@ -121,8 +121,9 @@ def monte_carlo_nested(groups: Sequence[Sequence[tuple[int, Fraction]]], *, tria
 def normal_levels(deals: Sequence[tuple[int, Fraction]]) -> tuple[int, ...]:
     """The same levels from the normal approximation of a sum of many independent wins (mean sum(v p),
     variance sum(v^2 p (1 - p))), used when there are too many deals for the trials."""
-    mean = sum(v * float(p) for v, p in deals)
-    sd = math.sqrt(sum(v * v * float(p) * (1 - float(p)) for v, p in deals))
+    as_float = {p: float(p) for p in {p for _v, p in deals}}  # a few stage probabilities, many deals
+    mean = sum(v * as_float[p] for v, p in deals)
+    sd = math.sqrt(sum(v * v * as_float[p] * (1 - as_float[p]) for v, p in deals))
     dist = NormalDist(mean, sd) if sd > 0 else None
     return tuple(max(0, round(dist.inv_cdf(1 - c))) if dist is not None else round(mean) for c in CONFIDENCES)
 
@@ -135,12 +136,19 @@ def _trials(n: int) -> int:
 
 
 def _expected(deals: Sequence[tuple[int, Fraction]]) -> int:
-    return round(sum((v * p for v, p in deals), Fraction(0)))
+    """round(sum of value x probability), exactly: the values are added per probability first (a few stage
+    probabilities), so there are a few Fraction products instead of one per deal."""
+    by_probability: dict[Fraction, int] = {}
+    for v, p in deals:
+        by_probability[p] = by_probability.get(p, 0) + v
+    return round(sum((v * p for p, v in by_probability.items()), Fraction(0)))
 
 
 def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int = 90, seed: int | None = None,
-                  now: datetime | None = None) -> dict[str, Any]:
-    """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest."""
+                  now: datetime | None = None, backtest: bool = False) -> dict[str, Any]:
+    """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest (None
+    unless `backtest`: rebuilding the pipeline at 12 past points costs seconds on a large log, far more than the
+    rest of the metrics; see docs/PERFORMANCE.md, The forecast and its backtest)."""
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
         p = resolve_pipeline(s, pipeline)
@@ -151,7 +159,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         learned = learned_stages(conn, p.id, at - timedelta(days=window_days), at)
         open_rows = list(conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
                                       .where(_D.pipeline_id == p.id, _D.status == "open")))
-        backtest = _backtest(conn, p.id, cur, at, window_days)
+        points = _backtest(conn, p.id, cur, at, window_days) if backtest else None
 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)
@@ -183,7 +191,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
             for st in learned
         ],
         "open_forecast": {"seed": seed, "min_sample": MIN_SAMPLE, "methods": forecasts},
-        "forecast_backtest": backtest_json(backtest, cur),
+        "forecast_backtest": backtest_json(points, cur) if points is not None else None,
     }
 
 
