@@ -155,8 +155,9 @@ def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
 
 def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until: datetime) -> list[Any]:
     """One row per deal open now or changed since the first of `moments` (ascending): its row now and, from one
-    GROUP BY over the events after that moment (read from the covering index ix_event_review), what rewinds it to
-    each moment; stage moves and close-date pushes are counted up to `until`."""
+    GROUP BY over the events after that moment (SQLite's planner reads them from the covering index
+    ix_event_review; the dialect drops SELECT hints, so none is given), what rewinds it to each moment; stage moves
+    and close-date pushes are counted up to `until`."""
     is_close = _edit("close")
     push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
                 _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
@@ -168,7 +169,6 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
         _count(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
-           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")  # else SQLite sorts all events
            .group_by(_E.deal_id).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
@@ -205,7 +205,6 @@ def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency
     agg = (select(_E.deal_id, bucket, *_moment_columns(true(), "b"),
                   func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)))
            .where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
-           .with_hint(_EVENT, "INDEXED BY ix_event_review", "sqlite")
            .group_by(_E.deal_id, bucket))
     slices: dict[int, dict[int, tuple[Any, ...]]] = {}
     for row in conn.execute(agg):
