@@ -121,9 +121,9 @@ def monte_carlo_nested(groups: Sequence[Sequence[tuple[int, Fraction]]], *, tria
 def normal_levels(deals: Sequence[tuple[int, Fraction]]) -> tuple[int, ...]:
     """The same levels from the normal approximation of a sum of many independent wins (mean sum(v p),
     variance sum(v^2 p (1 - p))), used when there are too many deals for the trials."""
-    as_float = {p: float(p) for p in {p for _v, p in deals}}  # a few stage probabilities, many deals
-    mean = sum(v * as_float[p] for v, p in deals)
-    sd = math.sqrt(sum(v * v * as_float[p] * (1 - as_float[p]) for v, p in deals))
+    floats = _as_floats(deals)
+    mean = sum(v * f for (v, _p), f in zip(deals, floats, strict=True))
+    sd = math.sqrt(sum(v * v * f * (1 - f) for (v, _p), f in zip(deals, floats, strict=True)))
     dist = NormalDist(mean, sd) if sd > 0 else None
     return tuple(max(0, round(dist.inv_cdf(1 - c))) if dist is not None else round(mean) for c in CONFIDENCES)
 
@@ -135,13 +135,28 @@ def _trials(n: int) -> int:
     return trials if trials >= MIN_TRIALS else 0
 
 
+def _as_floats(deals: Sequence[tuple[int, Fraction]]) -> list[float]:
+    """float(p) of each deal, converted once per distinct probability (a few stages, many deals). Keyed by
+    (numerator, denominator): hashing a Fraction costs a modular inverse."""
+    cache: dict[tuple[int, int], float] = {}
+    out = []
+    for _v, p in deals:
+        key = (p.numerator, p.denominator)
+        f = cache.get(key)
+        if f is None:
+            f = cache[key] = float(p)
+        out.append(f)
+    return out
+
+
 def _expected(deals: Sequence[tuple[int, Fraction]]) -> int:
     """round(sum of value x probability), exactly: the values are added per probability first (a few stage
     probabilities), so there are a few Fraction products instead of one per deal."""
-    by_probability: dict[Fraction, int] = {}
+    by_probability: dict[tuple[int, int], int] = {}
     for v, p in deals:
-        by_probability[p] = by_probability.get(p, 0) + v
-    return round(sum((v * p for p, v in by_probability.items()), Fraction(0)))
+        key = (p.numerator, p.denominator)  # hashing a Fraction costs a modular inverse
+        by_probability[key] = by_probability.get(key, 0) + v
+    return round(sum((Fraction(v * n, d) for (n, d), v in by_probability.items()), Fraction(0)))
 
 
 def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int = 90, seed: int | None = None,
