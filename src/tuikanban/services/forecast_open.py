@@ -163,7 +163,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
                   now: datetime | None = None, backtest: bool = False) -> dict[str, Any]:
     """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest (None
     unless `backtest`: rebuilding the pipeline at 12 past points costs seconds on a large log, far more than the
-    rest of the metrics; see docs/PERFORMANCE.md, The forecast and its backtest)."""
+    rest of the metrics; see docs/PERFORMANCE.md, The review and the forecast's backtest)."""
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
         p = resolve_pipeline(s, pipeline)
