@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, case, cast, func, or_, select, true
+from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 from sqlmodel import Session
 
@@ -201,7 +201,8 @@ def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency
     The events after the first moment are grouped per deal and per slice between two moments (one CASE per event,
     not one per event and moment); each moment's aggregates are then the slices after it, added up in Python."""
     n = len(moments)
-    bucket = case(*((_E.at > moments[i], i) for i in range(n - 1, 0, -1)), else_=0).label("bucket")
+    whens = [(_E.at > moments[i], i) for i in range(n - 1, 0, -1)]
+    bucket = (case(*whens, else_=0) if whens else literal(0)).label("bucket")  # CASE needs one WHEN
     agg = (select(_E.deal_id, bucket, *_moment_columns(true(), "b"),
                   func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)))
            .where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
