@@ -215,3 +215,24 @@ def test_digest_formats_and_never_records_a_review(history: Any) -> None:
     assert r.code == 1  # the digests above recorded nothing
     r = history("digest", "--format", "html")
     assert r.code == 1 and r.err.strip() == "--format takes text, markdown or json, not 'html'."
+
+
+def test_states_at_several_moments_in_one_read(history: Any, db: Any) -> None:
+    """states_at rewinds a deal once per slice of events and shares the state with the moments before: the same
+    states as one read per moment, and hand-checked for Hooli (4) and Initech (3)."""
+    from tuikanban.services.changes import states_at
+
+    moments = [datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 2, 25, 12, tzinfo=UTC),
+               datetime(2026, 2, 26, 12, tzinfo=UTC), datetime(2026, 2, 28, 12, tzinfo=UTC)]
+    with db.read() as s:
+        conn = s.connection()
+        together = states_at(conn, 1, moments, "USD")
+        alone = [states_at(conn, 1, [m], "USD") for m in moments]
+    for i, one in enumerate(alone):
+        assert {d: st[0] for d, st in one.items()} == {d: st[i] for d, st in together.items() if d in one}
+    # Hooli: lost 02-10, reopened 02-25 00:00, 8,000 -> 7,000 on 02-26 10:00 (value in minor units)
+    assert [(x.status, x.value) for x in together[4]] == [("lost", 800_000), ("open", 800_000), ("open", 700_000),
+                                                          ("open", 700_000)]
+    # Initech: created 02-26 09:00 with 3,000
+    assert [(x.status, x.value) for x in together[3]] == [("absent", 300_000), ("absent", 300_000),
+                                                          ("open", 300_000), ("open", 300_000)]

@@ -44,7 +44,7 @@ def doc(cli: Any, fixed_now: str) -> dict[str, Any]:
     ok(cli, "deal", "won", "1", "--at", "2026-02-01T10:00")
     ok(cli, "deal", "won", "2", "--at", "2026-02-01T10:00")
     ok(cli, "deal", "lost", "3", "--reason", "Price", "--at", "2026-02-01T10:00")
-    return dict(json.loads(ok(cli, "metrics", "--json", "--seed", "3")))
+    return dict(json.loads(ok(cli, "metrics", "--json", "--seed", "3", "--backtest")))
 
 
 def test_learned_probabilities(doc: dict[str, Any]) -> None:
@@ -104,3 +104,13 @@ def test_normal_levels_for_large_pipelines() -> None:
     # four deals of 100 at 50 %: mean 200, sd sqrt(4 x 100^2 x 0.25) = 100; z(0.15) = -1.0364, z(0.05) = -1.6449
     assert normal_levels([(100, Fraction(1, 2))] * 4) == (200, 96, 36)
     assert _trials(100) == 10_000 and _trials(1_000) == 1_000 and _trials(2_001) == 0
+
+
+def test_backtest_only_on_request(cli: Any, doc: dict[str, Any]) -> None:
+    plain = dict(json.loads(ok(cli, "metrics", "--json", "--seed", "3")))
+    # the key stays, empty: rebuilding 12 past months is left to --backtest; the rest of the document is the same
+    assert plain["forecast_backtest"] is None
+    assert {k: v for k, v in plain.items() if k != "forecast_backtest"} == {
+        k: v for k, v in doc.items() if k != "forecast_backtest"}
+    r = cli("metrics", "--backtest")
+    assert r.code == 1 and r.err.strip() == "--backtest goes with --json."

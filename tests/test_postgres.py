@@ -293,7 +293,7 @@ def test_the_demo_gives_the_same_numbers_on_both_engines(cli: Any, db_target: st
     names = [p["name"] for p in listed["pipelines"]]
     assert len(names) == 3
     for name in names:
-        for command in (("metrics", "--json", "--seed", "7"), ("aging", "--json"),
+        for command in (("metrics", "--json", "--seed", "7", "--backtest"), ("aging", "--json"),
                         ("deal", "list", "--json", "--status", "all")):
             on_sqlite = cli("--db", str(sqlite_file), "-p", name, *command)
             on_postgres = cli("--db", db_target, "-p", name, *command)

@@ -160,10 +160,16 @@ def metrics(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of the forecast, for repeatable output.")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    backtest: Annotated[bool, typer.Option(
+        "--backtest", help="With --json: add the forecast's backtest over 12 past months (slower).")] = False,
 ) -> None:
     """Velocity, win rate, deal size, cycle, coverage, per-stage days and conversion, bottleneck, forecast."""
     from tuikanban.services.metrics import compute_metrics, metrics_json
 
+    if backtest and not as_json:
+        from tuikanban.domain.errors import ValidationError
+
+        raise ValidationError("--backtest goes with --json.")
     st = state(ctx)
     report = compute_metrics(st.db(), pipeline if pipeline is not None else st.pipeline,
                              window_days=window, owner=owner, deal_type=dtype, seed=seed)
@@ -171,7 +177,8 @@ def metrics(
         from tuikanban.services.forecast_open import open_forecast
 
         doc = metrics_json(report)
-        doc.update(open_forecast(st.db(), report.pipeline.id, window_days=window, seed=seed, now=report.now))
+        doc.update(open_forecast(st.db(), report.pipeline.id, window_days=window, seed=seed, now=report.now,
+                                 backtest=backtest))
         emit_json(doc)
         return
     for i, part in enumerate(render_report(report)):

@@ -121,8 +121,9 @@ def monte_carlo_nested(groups: Sequence[Sequence[tuple[int, Fraction]]], *, tria
 def normal_levels(deals: Sequence[tuple[int, Fraction]]) -> tuple[int, ...]:
     """The same levels from the normal approximation of a sum of many independent wins (mean sum(v p),
     variance sum(v^2 p (1 - p))), used when there are too many deals for the trials."""
-    mean = sum(v * float(p) for v, p in deals)
-    sd = math.sqrt(sum(v * v * float(p) * (1 - float(p)) for v, p in deals))
+    floats = _as_floats(deals)
+    mean = sum(v * f for (v, _p), f in zip(deals, floats, strict=True))
+    sd = math.sqrt(sum(v * v * f * (1 - f) for (v, _p), f in zip(deals, floats, strict=True)))
     dist = NormalDist(mean, sd) if sd > 0 else None
     return tuple(max(0, round(dist.inv_cdf(1 - c))) if dist is not None else round(mean) for c in CONFIDENCES)
 
@@ -134,13 +135,35 @@ def _trials(n: int) -> int:
     return trials if trials >= MIN_TRIALS else 0
 
 
+def _as_floats(deals: Sequence[tuple[int, Fraction]]) -> list[float]:
+    """float(p) of each deal, converted once per distinct probability (a few stages, many deals). Keyed by
+    (numerator, denominator): hashing a Fraction costs a modular inverse."""
+    cache: dict[tuple[int, int], float] = {}
+    out = []
+    for _v, p in deals:
+        key = (p.numerator, p.denominator)
+        f = cache.get(key)
+        if f is None:
+            f = cache[key] = float(p)
+        out.append(f)
+    return out
+
+
 def _expected(deals: Sequence[tuple[int, Fraction]]) -> int:
-    return round(sum((v * p for v, p in deals), Fraction(0)))
+    """round(sum of value x probability), exactly: the values are added per probability first (a few stage
+    probabilities), so there are a few Fraction products instead of one per deal."""
+    by_probability: dict[tuple[int, int], int] = {}
+    for v, p in deals:
+        key = (p.numerator, p.denominator)  # hashing a Fraction costs a modular inverse
+        by_probability[key] = by_probability.get(key, 0) + v
+    return round(sum((Fraction(v * n, d) for (n, d), v in by_probability.items()), Fraction(0)))
 
 
 def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int = 90, seed: int | None = None,
-                  now: datetime | None = None) -> dict[str, Any]:
-    """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest."""
+                  now: datetime | None = None, backtest: bool = False) -> dict[str, Any]:
+    """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest (None
+    unless `backtest`: rebuilding the pipeline at 12 past points costs seconds on a large log, far more than the
+    rest of the metrics; see docs/PERFORMANCE.md, The review and the forecast's backtest)."""
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
         p = resolve_pipeline(s, pipeline)
@@ -152,7 +175,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         open_rows = list(conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
                                       .where(_D.pipeline_id == p.id, _D.status == "open")
                                       .order_by(_D.id)))  # one draw order: the same seed, the same levels
-        backtest = _backtest(conn, p.id, cur, at, window_days)
+        points = _backtest(conn, p.id, cur, at, window_days) if backtest else None
 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)
@@ -184,7 +207,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
             for st in learned
         ],
         "open_forecast": {"seed": seed, "min_sample": MIN_SAMPLE, "methods": forecasts},
-        "forecast_backtest": backtest_json(backtest, cur),
+        "forecast_backtest": backtest_json(points, cur) if points is not None else None,
     }
 
 

@@ -143,6 +143,8 @@ def forecast(doc: dict[str, Any], currency: str) -> RenderableType:
 
 def backtest(doc: dict[str, Any], currency: str) -> RenderableType:
     bt = doc["forecast_backtest"]
+    if bt is None:
+        return Text("The backtest was not computed.", style="dim")
     t = _table("At", "Throughput", "Configured", "Learned", "Actual")
     for p in bt["points"]:
         t.add_row(p["at"][:10], _money(p["throughput"], currency), _money(p["configured"], currency),
