@@ -127,6 +127,9 @@ class TuikanbanApp(App[None]):
     def on_unmount(self) -> None:
         self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
+        # Wait (briefly) for that: the board's seat is given up and its connections closed before the app is gone,
+        # whoever runs it (run_board, a test, a host program).
+        self.lanes.join(2.0)
 
     def _remember_theme(self, theme: Theme) -> None:
         from tuikanban.settings import remember
