@@ -255,6 +255,7 @@ async def test_keys_typed_in_the_same_burst_as_n_reach_the_new_deal_form(db: Dat
 async def test_keys_typed_in_the_same_burst_as_e_reach_the_edit_form(db: Database, sales: dict[str, int]) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)  # the board is read (Initech focused)
         await press(pilot, "j")  # Acme
         burst(pilot, "e", "ctrl+u", *"Acme", "ctrl+s")  # its new title, typed with the e
         await settle(pilot)
