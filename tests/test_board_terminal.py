@@ -57,9 +57,10 @@ def test_a_board_whose_terminal_closes_exits_without_spinning(tmp_path: Path, co
         board.proc.returncode = os.waitstatus_to_exitcode(status)
         # it left its seat on the way out (a board killed without leaving would keep its row)
         assert _seats(path) == []
-        # and did not burn a core while it went: at most half of one over the time it took
+        # and did not spin while it went: at most half a core over the time it took, plus one second of CPU for
+        # the way out itself (giving up its seat, closing the database, the interpreter's teardown)
         burnt = usage.ru_utime + usage.ru_stime - cpu_before
-        assert burnt < 0.5 * took + 0.3, (burnt, took)
+        assert burnt < 0.5 * took + 1.0, (burnt, took)
     finally:
         board.close()
 
