@@ -164,3 +164,19 @@ def test_restore_names_a_single_rep_once() -> None:
     assert open_by_sentence(("bob",)) == "bob has the board open; their board reloads."
     assert open_by_sentence(("a", "b", "c")) == "a, b and c have the board open; their boards reload."
     assert open_by_sentence(()) == ""
+
+
+def test_an_upgrade_names_who_still_has_the_board_open(cli: Any, db_path: Path, board: Path) -> None:
+    db = open_database(db_path, create=False)
+    seat = presence.join(db, "bob")  # bob's board, with the older tuikanban
+    db.close()
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE tk_meta SET value = '4' WHERE key = 'schema_version'")  # as the older program left it
+    con.commit()
+    con.close()
+    result = cli("deal", "list")
+    assert result.code == 0, result.err
+    assert result.err.strip() == (f"Upgraded {db_path} from schema 4 to {SCHEMA_VERSION}. bob has the board open "
+                                  "with an older tuikanban: restart it to keep working.")
+    assert cli("deal", "list").err == ""  # said once: the board is upgraded now
+    presence.leave(seat)

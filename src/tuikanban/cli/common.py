@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tuikanban.domain.errors import TuikanbanError
-from tuikanban.domain.text import display, json_safe, visible
+from tuikanban.domain.text import clean_text, display, json_safe, visible
 
 if TYPE_CHECKING:
     import typer
@@ -55,6 +55,24 @@ def db_target(explicit: str | None) -> str | None:
     return load_settings().db
 
 
+def _say_upgraded(db: Database) -> None:
+    """This command upgraded the board's schema: say so on stderr, naming who still has it open (their older
+    tuikanban stops writing to a board it no longer knows; they should restart it with the new one)."""
+    from tuikanban.services.presence import who
+    from tuikanban.store.tables import SCHEMA_VERSION
+
+    try:
+        names = sorted({h.user for h in who(db)})
+    except Exception:  # no presence table to read: nobody to name
+        names = []
+    line = f"Upgraded {db.target} from schema {db.upgraded_from} to {SCHEMA_VERSION}."
+    if names:
+        people = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "has" if len(names) == 1 else "have"
+        line += f" {people} {verb} the board open with an older tuikanban: restart it to keep working."
+    err.print(Text(clean_text(line)), highlight=False)
+
+
 @dataclass
 class State:
     db_path: Path | str | None = None  # a file path or a postgresql:// URL (see domain.targets)
@@ -74,6 +92,8 @@ class State:
             from tuikanban.store.engine import open_database
 
             self._db = open_database(self.db_path, readonly=readonly, create=create)
+            if self._db.upgraded_from is not None:
+                _say_upgraded(self._db)
             if _kept is not None:
                 _kept[key] = self._db
         return self._db

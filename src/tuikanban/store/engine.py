@@ -272,6 +272,7 @@ class Database:
     engine: Engine
     readonly: bool = False
     readonly_reason: str = ""
+    upgraded_from: int | None = None  # the schema this open upgraded the database from (None: no upgrade)
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -452,6 +453,8 @@ def open_database(
         except (OperationalError, DBAPIError) as exc:
             engine.dispose()
             raise DatabaseError(describe_db_error(exc, db_path)) from None
+        if version is not None and version < SCHEMA_VERSION:
+            db.upgraded_from = version
     return db
 
 
