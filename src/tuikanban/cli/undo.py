@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -12,37 +13,32 @@ from tuikanban.cli.deals import force_reason as _force
 from tuikanban.cli.root import app
 from tuikanban.domain.errors import WipLimitError
 
+ForceOpt = Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")]
+
 
 @app.command("undo")
-def undo(
-    ctx: typer.Context,
-    pipeline: PipelineOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
-) -> None:
+def undo(ctx: typer.Context, pipeline: PipelineOpt = None, force: ForceOpt = False, reason: ReasonOpt = None) -> None:
     """Undo your last action in the pipeline: a move, reorder, won, lost, delete or edit (see docs/RULES.md)."""
     from tuikanban.services.undo import undo_last
 
-    st = state(ctx)
-    try:
-        say(undo_last(st.db(), _pipeline(ctx, pipeline), user=st.user, force_reason=_force(force, reason)))
-    except WipLimitError as exc:
-        raise _forceable(exc) from None
+    _step(ctx, undo_last, pipeline, force, reason)
 
 
 @app.command("redo")
-def redo(
-    ctx: typer.Context,
-    pipeline: PipelineOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Override a WIP limit (needs --reason).")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why the WIP limit is overridden.")] = None,
-) -> None:
+def redo(ctx: typer.Context, pipeline: PipelineOpt = None, force: ForceOpt = False, reason: ReasonOpt = None) -> None:
     """Redo your last undone action, if nothing changed the deal since."""
     from tuikanban.services.undo import redo_last
 
+    _step(ctx, redo_last, pipeline, force, reason)
+
+
+def _step(ctx: typer.Context, action: Callable[..., str], pipeline: str | None, force: bool,
+          reason: str | None) -> None:
+    """Run undo or redo and print its sentence; a WIP refusal says how to force it."""
     st = state(ctx)
     try:
-        say(redo_last(st.db(), _pipeline(ctx, pipeline), user=st.user, force_reason=_force(force, reason)))
+        say(action(st.db(), _pipeline(ctx, pipeline), user=st.user, force_reason=_force(force, reason)))
     except WipLimitError as exc:
         raise _forceable(exc) from None
 
