@@ -259,3 +259,21 @@ async def test_today_screen_snooze_move_and_open(db: Database, day: dict[str, in
         assert get_deal(db, day["Birch"]).stage_name == "Qualified"
         await press(pilot, "enter")
         assert isinstance(app.screen, DealDetailScreen) and app.screen.deal_id == day["Birch"]
+
+
+async def test_text_typed_in_the_same_burst_as_c_lands_in_the_log_bar(db: Database, day: dict[str, int]) -> None:
+    """`C` then the text at once (a paste, SSH): every letter goes to the bar, none to the board (`e` would edit,
+    `a` open the aging panel, `l` change column)."""
+    from textual import events
+    from textual.widgets import Input
+
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        for key in ("C", *"called alex", "space", *"re deal"):
+            app.post_message(events.Key(key, " " if key == "space" else key))
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert app.screen is app.board_screen and app.board_screen.aging_panel is None
+        bar = app.board_screen.query_one(LogBar)
+        assert bar.query_one(Input).value == "called alex re deal"

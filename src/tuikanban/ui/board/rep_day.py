@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual import on
 from textual.message import Message
+from textual.widgets import Input
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.money import format_money
@@ -115,16 +116,24 @@ class RepDayBoard(BoardBase):
         self.today_ahead = message.queue
 
     # -- logging -----------------------------------------------------------------------------------------------
-    def action_log(self, kind: str) -> None:
+    async def action_log(self, kind: str) -> None:
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
         for old in self.query(LogBar):
-            old.remove()
-        def show() -> None:
-            self.mount(LogBar(card.id, card.title, kind))
+            await old.remove()
+        if self.session.db is None:  # (opening after the first paint: the bar comes once the database is open)
 
-        self._when_open(show)
+            def show() -> None:
+                self.mount(LogBar(card.id, card.title, kind))
+
+            self._when_open(show)
+            return
+        # Mounted and focused before the next key of a burst is routed (the log keys are priority bindings), so
+        # text typed in the same burst as C, E, M or N lands in the bar, never on the board.
+        bar = LogBar(card.id, card.title, kind)
+        await self.mount(bar)
+        self.set_focus(bar.query_one(Input))
 
     @on(LogBar.Send)
     def _log_sent(self, message: LogBar.Send) -> None:

@@ -414,7 +414,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
-        if action in ("new_deal", "edit_deal") and isinstance(self.focused, Input):
+        if action in ("new_deal", "edit_deal", "log") and isinstance(self.focused, Input):
             return False  # priority keys (a burst's next keys reach the form): in the filter they are letters
         return not (action in self.CARD_ACTIONS and self._panel_focused())
 
