@@ -4,6 +4,8 @@ expansion; Proposal (WIP max 1) holds Umbrella deal."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from textual.widgets import Input
 
 from board_helpers import press, settle
@@ -11,6 +13,7 @@ from test_board import SIZE, focused_title, new_app, record_notifications, sales
 from tuikanban.services import deals as ds
 from tuikanban.store.engine import Database
 from tuikanban.ui.board.card import MARKED
+from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.reason import ReasonScreen
 
 __all__ = ["sales"]  # the fixture
@@ -92,3 +95,42 @@ async def test_lost_asks_one_reason_for_all_and_owner_picks_a_known_rep(db: Data
             deal = ds.get_deal(db, sales[key])
             assert (deal.status, deal.lost_reason) == ("lost", "Price")
         assert ds.get_deal(db, sales["globex"]).status == "open"
+
+
+async def test_snooze_and_delete_act_on_the_marked_set_and_u_undoes_each_batch(db: Database,
+                                                                                sales: dict[str, int]) -> None:
+    lead = [sales[k] for k in ("initech", "acme", "globex")]
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        screen = app.board_screen
+        await press(pilot, "asterisk", "z")  # Lead's three cards, one date for all
+        assert isinstance(app.screen, AskScreen)
+        for key in "bogus":
+            await pilot.press(key)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, AskScreen)  # refused in the dialog, which keeps the text
+        assert "bogus" in str(app.screen.query_one("#ask-error").render())
+        await press(pilot, *["backspace"] * 5, "f", "r", "i", "space", "t", "r", "a", "d", "e", "enter")
+        await settle(pilot)
+        assert {ds.get_deal(db, i).snoozed_until for i in lead} == {date(2026, 3, 6)}
+        assert ("Snoozed until 2026-03-06: 3 deals. Press u to undo them all.", "", "information") in notes
+        assert screen.marks == frozenset()  # they left the board, and their marks with them
+        assert screen.model is not None and all(screen.model.locate(i) is None for i in lead)
+        await press(pilot, "u")
+        await settle(pilot)
+        assert {ds.get_deal(db, i).snoozed_until for i in lead} == {None}
+        assert any(n[0] == "Undid your bulk snooze of 3 deals." for n in notes)
+        assert all(screen.model.locate(i) is not None for i in lead)
+        await press(pilot, "left", "asterisk", "D")
+        assert "Delete deals" in str(app.screen.query_one(".dialog").border_title)
+        assert "3 marked deals" in str(app.screen.query_one("#confirm-message").render())
+        await press(pilot, "y")
+        await settle(pilot)
+        assert {ds.get_deal(db, i).status for i in lead} == {"deleted"}
+        assert ("Deleted: 3 deals. Press u to undo them all.", "", "information") in notes
+        await press(pilot, "u")
+        await settle(pilot)
+        assert {ds.get_deal(db, i).status for i in lead} == {"open"}
+        assert any(n[0] == "Undid your bulk delete of 3 deals." for n in notes)

@@ -4,6 +4,7 @@ deal's result, and undo of the whole batch as one action. Clock fixed at 2026-03
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ from sqlmodel import col, select
 
 from tuikanban.domain.bulk import admits_batch, batch_refusal
 from tuikanban.domain.errors import ValidationError, WipLimitError
-from tuikanban.services.bulk import bulk_close, bulk_move, bulk_owner, bulk_step, known_owners
+from tuikanban.services.board import load_board
+from tuikanban.services.bulk import (
+    bulk_close,
+    bulk_delete,
+    bulk_move,
+    bulk_owner,
+    bulk_snooze,
+    bulk_step,
+    known_owners,
+)
 from tuikanban.services.deals import create_deal, get_deal, list_deals, move_deal
 from tuikanban.services.io.json_export import write_pipeline_json
 from tuikanban.services.io.json_import import import_pipeline_json, read_json
@@ -185,3 +195,46 @@ def test_redo_after_undoing_a_batch_redoes_the_batch(sales: Database) -> None:
     undo_last(sales, "Sales", user="alice")  # then the single move before it
     assert get_deal(sales, single).stage_name == "Lead"
     assert redo_last(sales, "Sales", user="alice") == "Redid the move of 'Deal 0' to Qualified."  # a single redo
+
+
+def test_bulk_snooze_one_date_for_all_skips_closed_and_undoes_as_one(sales: Database) -> None:
+    ids = deals(sales, 3)
+    bulk_close(sales, [ids[2]], "won", user="alice")
+    with pytest.raises(ValidationError, match="not later than"):
+        bulk_snooze(sales, ids, "today", user="alice")
+    result = bulk_snooze(sales, ids, "fri", user="alice", reason="Trade fair")
+    assert result.summary() == "Snoozed until 2026-03-06: 2 deals; 1 left as they were ('Deal 2' is won)."
+    assert [get_deal(sales, i).snoozed_until for i in ids[:2]] == [date(2026, 3, 6)] * 2
+    assert load_board(sales, "Sales").cards == []  # the open ones are snoozed: off the board
+    assert bulk_snooze(sales, ids[:1], "fri", user="alice").summary() == (
+        "Snoozed until 2026-03-06: 0 deals; 1 left as they were ('Deal 0' is snoozed until 2026-03-06 already).")
+    assert undo_last(sales, "Sales", user="alice") == "Undid your bulk snooze of 2 deals."
+    assert [get_deal(sales, i).snoozed_until for i in ids[:2]] == [None, None]
+    assert redo_last(sales, "Sales", user="alice") == "Redid your bulk snooze of 2 deals."
+    assert [get_deal(sales, i).snoozed_until for i in ids[:2]] == [date(2026, 3, 6)] * 2
+
+
+def test_bulk_delete_in_one_batch_and_undo_gives_each_its_status_back(sales: Database) -> None:
+    ids = deals(sales, 3)
+    bulk_close(sales, [ids[2]], "lost", user="alice", reason="typo")
+    result = bulk_delete(sales, ids, user="alice")
+    assert result.summary() == "Deleted: 3 deals."
+    assert {get_deal(sales, i).status for i in ids} == {"deleted"}
+    with sales.read() as s:
+        batch = s.exec(select(Event).where(Event.kind == "deleted").order_by(col(Event.id))).all()
+    assert [e.ref_id for e in batch] == [None, batch[0].id, batch[0].id] and result.batch_id == batch[0].id
+    assert bulk_delete(sales, ids[:1], user="alice").summary() == (
+        "Deleted: 0 deals; 1 left as they were ('Deal 0' is deleted already).")
+    assert undo_last(sales, "Sales", user="alice") == "Undid your bulk delete of 3 deals."
+    assert [get_deal(sales, i).status for i in ids] == ["open", "open", "lost"]
+
+
+def test_undoing_a_bulk_delete_into_a_full_stage_is_refused_whole(sales: Database) -> None:
+    ids = deals(sales, 3)
+    bulk_delete(sales, ids, user="alice")
+    set_stage(sales, "Sales", "Lead", wip_max=2)
+    with pytest.raises(WipLimitError):
+        undo_last(sales, "Sales", user="alice")
+    assert {get_deal(sales, i).status for i in ids} == {"deleted"}  # nothing restored: one transaction
+    assert "(WIP limit overridden)" in undo_last(sales, "Sales", user="alice", force_reason="typo after all")
+    assert {get_deal(sales, i).status for i in ids} == {"open"}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from tuikanban.services.metrics import compute_metrics
 from tuikanban.services.pipelines import create_pipeline, list_types, set_stage
 from tuikanban.services.tasks import add_task
 from tuikanban.services.today import today_queue
+from tuikanban.services.undo import redo_last
 from tuikanban.store import fastread
 from tuikanban.store.engine import Database
 
@@ -95,6 +97,40 @@ def test_snooze_and_wake_are_logged(sales: Database) -> None:
         snooze_deal(sales, 2, "fri", user="ann")
     with pytest.raises(StaleEditError):
         snooze_deal(sales, 1, "fri", user="ann", expected_version=1)
+
+
+def test_snooze_and_wake_are_undone_and_redone(sales: Database) -> None:
+    snooze_deal(sales, 1, "fri", user="ann")
+    assert undo_last(sales, "Sales", user="ann") == "Undid snoozing 'Acme'; it is on the board."
+    assert get_deal(sales, 1).snoozed_until is None
+    assert sorted(c.id for c in load_board(sales, "Sales").cards) == [1, 2]
+    assert redo_last(sales, "Sales", user="ann") == "Redid snoozing 'Acme'; it is snoozed until 2026-03-06."
+    assert [c.id for c in load_board(sales, "Sales").cards] == [2]
+    # a second snooze undone gives back the first one's date, not the board
+    snooze_deal(sales, 1, "2026-03-20", user="ann")
+    assert undo_last(sales, "Sales", user="ann") == "Undid snoozing 'Acme'; it is snoozed until 2026-03-06."
+    wake_deal(sales, 1, user="ann")
+    assert undo_last(sales, "Sales", user="ann") == "Undid waking 'Acme'; it is snoozed until 2026-03-06."
+    assert redo_last(sales, "Sales", user="ann") == "Redid waking 'Acme'; it is on the board."
+    # each undo and redo logs the snooze date it found and the one it set
+    assert [(e.kind, e.old_value, e.new_value) for e in deal_history(sales, 1)][-3:] == [
+        ("woken", "2026-03-06", None), ("undo", None, "2026-03-06"), ("redo", "2026-03-06", None)]
+
+
+def test_a_snooze_changed_by_someone_else_is_skipped_not_undone(sales: Database) -> None:
+    snooze_deal(sales, 1, "fri", user="ann")
+    snooze_deal(sales, 1, "2026-03-20", user="bob")
+    assert undo_last(sales, "Sales", user="ann") == (
+        "Your snoozing of 'Acme' cannot be undone (bob snoozed it since); it was skipped, so the next undo reaches "
+        "your earlier action.")
+    assert get_deal(sales, 1).snoozed_until == date(2026, 3, 20)
+    snooze_deal(sales, 2, "fri", user="ann")
+    assert undo_last(sales, "Sales", user="ann") == "Undid snoozing 'Globex'; it is on the board."
+    snooze_deal(sales, 2, "fri", user="bob")  # bob snoozes it after ann's undo: ann's redo is skipped
+    assert redo_last(sales, "Sales", user="ann") == (
+        "Your undone snoozing of 'Globex' cannot be redone (bob snoozed it since); it was skipped, so the next redo "
+        "reaches your earlier undo.")
+    assert get_deal(sales, 2).snoozed_until == date(2026, 3, 6)
 
 
 # -- delete and restore ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Bulk actions on marked deals: move, step one stage, won, lost, change owner. One transaction each.
+"""Bulk actions on marked deals: move, step one stage, won, lost, change owner, snooze, delete. One transaction
+each.
 
 WIP limits are checked for the batch as a whole: every target stage (and, with a per-rep limit, every owner in it)
 must have room for all the deals entering it, or the whole batch is refused with one sentence (a `WipLimitError`,
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -29,8 +30,9 @@ from tuikanban.services.common import when
 from tuikanban.services.deals import _open_count, _override, _top_rank
 from tuikanban.services.fields import clean_field
 from tuikanban.services.history import end_stay, event_text, log_event, open_stays, start_stay
+from tuikanban.services.lifecycle import snooze_terms, snoozed
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import Deal, Event, Stage, Stay
+from tuikanban.store.tables import DELETED, Deal, Event, Stage, Stay
 
 MAX_BATCH = 10_000
 
@@ -263,6 +265,58 @@ def bulk_owner(db: Database, ids: Iterable[int], owner: str, *, user: str,
     return db.write(work)
 
 
+# -- snooze, delete ---------------------------------------------------------------------------------------------
+
+
+def bulk_snooze(db: Database, ids: Iterable[int], until: str | date, *, user: str,
+                reason: str | None = None) -> BulkResult:
+    """Snooze the open deals until one date (a shortcut or YYYY-MM-DD, after today), for one reason, in one
+    transaction. Snoozed deals stay open, so no WIP limit is involved."""
+    day, why = snooze_terms(until, reason)
+    ts = when(None)
+
+    def work(s: Session) -> BulkResult:
+        deals, batch, outcomes = _deals(s, ids), _Batch(), []
+        for deal in deals:
+            if deal.status != "open":
+                outcomes.append(_skip(deal, f"is {deal.status}"))
+                continue
+            if deal.snoozed_until == day:
+                outcomes.append(_skip(deal, f"is snoozed until {day.isoformat()} already"))
+                continue
+            old = deal.snoozed_until.isoformat() if snoozed(deal) and deal.snoozed_until else None
+            batch.log(s, deal, "snoozed", ts, user, old_value=old, new_value=day.isoformat(), reason=why)
+            deal.snoozed_until = day
+            deal.version += 1
+            s.add(deal)
+            outcomes.append(_done(deal))
+        return BulkResult(f"snoozed until {day.isoformat()}", tuple(outcomes), False,
+                          batch.first.id if batch.first else None)
+
+    return db.write(work)
+
+
+def bulk_delete(db: Database, ids: Iterable[int], *, user: str) -> BulkResult:
+    """Delete the deals (made by mistake) in one transaction: each keeps its rows and the status it had, for
+    restore or undo."""
+    ts = when(None)
+
+    def work(s: Session) -> BulkResult:
+        deals, batch, outcomes = _deals(s, ids), _Batch(), []
+        for deal in deals:
+            if deal.status == DELETED:
+                outcomes.append(_skip(deal, "is deleted already"))
+                continue
+            batch.log(s, deal, "deleted", ts, user, from_stage_id=deal.stage_id, old_value=deal.status)
+            deal.status = DELETED
+            deal.version += 1
+            s.add(deal)
+            outcomes.append(_done(deal))
+        return BulkResult("deleted", tuple(outcomes), False, batch.first.id if batch.first else None)
+
+    return db.write(work)
+
+
 def known_owners(db: Database, pipeline_id: int | None = None) -> list[str]:
     """The reps who own a deal (in the pipeline, or anywhere), most deals first: the owner picker's list."""
     n = func.count()
@@ -273,4 +327,4 @@ def known_owners(db: Database, pipeline_id: int | None = None) -> list[str]:
         return [name for name, _n in s.exec(q)]
 
 
-__all__ = ["bulk_close", "bulk_move", "bulk_owner", "bulk_step", "known_owners"]
+__all__ = ["bulk_close", "bulk_delete", "bulk_move", "bulk_owner", "bulk_snooze", "bulk_step", "known_owners"]

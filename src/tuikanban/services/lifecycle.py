@@ -33,14 +33,19 @@ def snoozed(deal: Deal | DealView, today: date | None = None) -> bool:
     return deal.snoozed_until is not None and deal.snoozed_until > (today or clock.today())
 
 
-def snooze_deal(db: Database, deal_id: int, until: str | date, *, user: str, reason: str | None = None,
-                expected_version: int | None = None) -> DealView:
-    """Hide an open deal until `until` (a date shortcut or YYYY-MM-DD, after today)."""
+def snooze_terms(until: str | date, reason: str | None) -> tuple[date, str | None]:
+    """The snooze's end (a date shortcut or YYYY-MM-DD, after today) and its reason, checked (one deal or many)."""
     day = due_date(until, what="snooze date")
     if day <= clock.today():
         raise ValidationError(f"A snooze ends after today; {day.isoformat()} is not later than "
                               f"{clock.today().isoformat()}.")
-    why = clean_field(reason, "snooze reason", 500) or None
+    return day, clean_field(reason, "snooze reason", 500) or None
+
+
+def snooze_deal(db: Database, deal_id: int, until: str | date, *, user: str, reason: str | None = None,
+                expected_version: int | None = None) -> DealView:
+    """Hide an open deal until `until` (a date shortcut or YYYY-MM-DD, after today)."""
+    day, why = snooze_terms(until, reason)
     ts = when(None)
 
     def work(s: Session) -> DealView:

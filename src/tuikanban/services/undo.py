@@ -1,10 +1,10 @@
 """Undo and redo of a user's own actions in a pipeline (see docs/RULES.md, Undo). One transaction each.
 
 The stack is read from the log, so it is the same in every board and in the CLI: the user's actions (move, reorder,
-won, lost, edit, deleted, and redo, which is the action again) that no `undo` or `undo_skipped` event points at,
-newest first. An `undo` event points at the event it reverses; a `redo` event points at the `undo` it cancels; an
-`undo_skipped` event points at an action that can never be undone (or an undo that can never be redone) so that
-the next undo (redo) reaches the older one instead of stopping there for ever.
+won, lost, edit, deleted, snoozed, woken, and redo, which is the action again) that no `undo` or `undo_skipped`
+event points at, newest first. An `undo` event points at the event it reverses; a `redo` event points at the
+`undo` it cancels; an `undo_skipped` event points at an action that can never be undone (or an undo that can never
+be redone) so that the next undo (redo) reaches the older one instead of stopping there for ever.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.stays import close_outcome, move_outcome
 from tuikanban.domain.text import clean_text
@@ -25,19 +26,22 @@ from tuikanban.services.lifecycle import restore_in
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, DealType, Event, Stage, Stay
 
-ACTIONS = ("move", "reorder", "won", "lost", "edit", "deleted", "redo")
+ACTIONS = ("move", "reorder", "won", "lost", "edit", "deleted", "snoozed", "woken", "redo")
 # Actions a bulk action logs as a batch (its events after the first point at the first: services.bulk).
-BATCHED = ("move", "won", "lost", "edit")
+BATCHED = ("move", "won", "lost", "edit", "deleted", "snoozed")
+SNOOZES = ("snoozed", "woken")
 SKIPPED = "undo_skipped"
 # Later changes of a deal (still standing) that make an undo of a stage or status action impossible.
 STATE_CHANGES = ("move", "won", "lost", "reopen", "deleted", "restored", "redo")
 # Any of these on a deal after an undo means it changed since, so the undo is not redone.
-CHANGES = (*STATE_CHANGES, "reorder", "edit", "undo")
+CHANGES = (*STATE_CHANGES, "reorder", "edit", "undo", *SNOOZES)
 # The edit event's field -> the deal column. Notes are logged without their text, so they cannot be undone.
 COLUMNS = {"title": "title", "company": "company", "contact": "contact", "value": "value_minor",
            "currency": "currency", "owner": "owner", "type": "type_id", "close": "expected_close"}
 _WHAT = {"move": "move", "reorder": "reordering", "won": "marking won", "lost": "marking lost", "edit": "edit",
-         "deleted": "deleting"}
+         "deleted": "deleting", "snoozed": "snoozing", "woken": "waking"}
+_BULK = {"move": "move", "won": "marking won", "lost": "marking lost", "edit": "edit", "deleted": "delete",
+         "snoozed": "snooze"}  # "Undid your bulk delete of 3 deals."
 
 
 class _Never(Exception):
@@ -149,7 +153,7 @@ def _undo_batch(s: Session, events: list[Event], user: str, force_reason: str | 
         except _Never as never:
             _skip(s, deal, [ev], user, never.why)
             skipped.append(f"'{deal.title}' ({never.why})")
-    what = _WHAT.get(base_kind(s, events[0]), "action")
+    what = _BULK.get(base_kind(s, events[0]), "action")
     text = f"Undid your bulk {what} of {undone} deal{'s' if undone != 1 else ''}{OVERRIDDEN if forced else ''}"
     if skipped:
         text += f"; {len(skipped)} could not be undone and were skipped: {', '.join(skipped[:3])}"
@@ -185,7 +189,7 @@ def _redo_batch(s: Session, members: list[int], user: str, force_reason: str | N
         except _Never as never:
             _skip(s, deal, [undo], user, never.why)
             skipped.append(f"'{deal.title}' ({never.why})")
-    text = f"Redid your bulk {_WHAT.get(kind, kind)} of {redone} deal{'s' if redone != 1 else ''}"
+    text = f"Redid your bulk {_BULK.get(kind, kind)} of {redone} deal{'s' if redone != 1 else ''}"
     if skipped:
         text += f"; {len(skipped)} could not be redone and were skipped: {', '.join(skipped[:3])}"
         text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
@@ -252,7 +256,7 @@ def _by(ev: Event, user: str) -> str:
 
 _VERBS = {"move": "moved it", "won": "marked it won", "lost": "marked it lost", "reopen": "reopened it",
           "deleted": "deleted it", "restored": "restored it", "reorder": "reordered it", "edit": "edited it",
-          "undo": "undid a change of it"}
+          "undo": "undid a change of it", "snoozed": "snoozed it", "woken": "woke it"}
 
 
 def _since(ev: Event, user: str) -> str:
@@ -293,7 +297,7 @@ def _undo(s: Session, deal: Deal, kind: str, group: list[Event], user: str, at: 
             if later is not None:
                 raise _Never(_since(later, user))
         undo = {"move": _undo_move, "won": _undo_close, "lost": _undo_close, "deleted": _undo_delete,
-                "reorder": _undo_reorder}.get(kind)
+                "reorder": _undo_reorder, "snoozed": _undo_snooze, "woken": _undo_snooze}.get(kind)
         if undo is None:
             raise _Never(f"a {kind} is not undone")
         text = undo(s, deal, ev, user, at, force_reason)
@@ -353,6 +357,29 @@ def _undo_delete(s: Session, deal: Deal, ev: Event, user: str, at: datetime, for
     status = restore_in(s, deal, user, wip_checked=True)
     _log(s, deal, "undo", ev, user, at, to_stage_id=deal.stage_id, new_value=status, reason=forced)
     return f"Undid deleting '{deal.title}'; it is {status} again{_forced(forced)}."
+
+
+def _undo_snooze(s: Session, deal: Deal, ev: Event, user: str, at: datetime, force_reason: str | None) -> str:
+    """A snooze or a wake undone: the snooze date before it back (no WIP check: a snoozed deal is open anyway)."""
+    return f"Undid {_WHAT[base_kind(s, ev)]} '{deal.title}'; it is {_flip_snooze(s, deal, ev, 'undo', user, at)}."
+
+
+def _flip_snooze(s: Session, deal: Deal, ev: Event, kind: str, user: str, at: datetime) -> str:
+    """Set the deal's snooze date back from what `ev` set (`new_value`) to what it found (`old_value`), logged as
+    `kind` (undo or redo) the other way round; says where the deal is now. A snooze changed since (by a snooze,
+    a wake or a reopen) cannot be flipped."""
+    if deal.status == DELETED:
+        raise _Never("it is deleted now")
+    now = deal.snoozed_until.isoformat() if deal.snoozed_until else None
+    if now != ev.new_value:
+        later = _later(s, deal, ev.id or 0, (*SNOOZES, "reopen"), undone_only=False, stack_of=user)
+        raise _Never(f"{_by(later, user)} {_VERBS[later.kind]} since" if later is not None
+                     else "its snooze has changed since")
+    _log(s, deal, kind, ev, user, at, old_value=ev.new_value, new_value=ev.old_value)
+    deal.snoozed_until = date.fromisoformat(ev.old_value) if ev.old_value else None
+    if deal.snoozed_until is not None and deal.snoozed_until > clock.today():
+        return f"snoozed until {deal.snoozed_until.isoformat()}"
+    return "on the board" if deal.status == "open" else deal.status
 
 
 def _undo_reorder(s: Session, deal: Deal, ev: Event, user: str, at: datetime, force_reason: str | None) -> str:
@@ -476,6 +503,8 @@ def _redo(s: Session, deal: Deal, kind: str, group: list[Event], user: str, at: 
         _log(s, deal, "redo", undo, user, at, from_stage_id=deal.stage_id, old_value=deal.status)
         deal.status = DELETED
         text = f"Redid deleting '{deal.title}'."
+    elif kind in SNOOZES:
+        text = f"Redid {_WHAT[kind]} '{deal.title}'; it is {_flip_snooze(s, deal, undo, 'redo', user, at)}."
     elif kind == "reorder":
         rank = _int(undo.old_value)
         if deal.status != "open" or deal.stage_id != undo.to_stage_id or rank is None:

@@ -1,32 +1,41 @@
 """Marked cards and the bulk actions on them (`services.bulk`).
 
 `space` marks or unmarks the focused card, `*` every card the focused column shows (again: unmarks them), `esc`
-clears the marks. While cards are marked, `L` / `H`, `w` / `x` and `O` act on the marked set in one transaction;
-the result of each deal is summed up in a notification, a WIP refusal of the batch offers to force it with a
-reason, and `u` undoes the whole batch. The jobs and their messages are here too, so the board's shared modules
-only learn the keys.
+clears the marks. While cards are marked, `L` / `H`, `>`, `w` / `x`, `O`, `z` (snooze) and `D` (delete) act on
+the marked set in one transaction; the result of each deal is summed up in a notification, a WIP refusal of the
+batch offers to force it with a reason, and `u` undoes the whole batch. The jobs and their messages are here too,
+so the board's shared modules only learn the keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.message import Message
 
 from tuikanban.domain.bulk import BulkResult
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
+from tuikanban.domain.money import format_money
+from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.base import BoardBase
 from tuikanban.ui.board.gateway import BoardGateway
 
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
+
+SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
+                 "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
+
 
 @dataclass(frozen=True)
 class BulkAction:
-    """A bulk action as plain data: `step` (by `delta`), `move` (to `stage_id`), `won`, `lost` (for reason `arg`)
-    or `owner` (to `arg`)."""
+    """A bulk action as plain data: `step` (by `delta`), `move` (to `stage_id`), `won`, `lost` (for reason `arg`),
+    `owner` (to `arg`), `snooze` (`arg`: the date and the reason as typed) or `delete`."""
 
     kind: str
     ids: tuple[int, ...]
@@ -37,7 +46,12 @@ class BulkAction:
     def what(self) -> str:
         n = f"{len(self.ids)} deal{'s' if len(self.ids) != 1 else ''}"
         return {"step": f"moving {n}", "move": f"moving {n}", "won": f"marking {n} won", "lost": f"marking {n} lost",
-                "owner": f"giving {n} to {self.arg}"}[self.kind]
+                "owner": f"giving {n} to {self.arg}", "snooze": f"snoozing {n}", "delete": f"deleting {n}"}[self.kind]
+
+    @property
+    def leaves_board(self) -> bool:
+        """Whether the deals it acts on leave the board's default view (so their marks go too)."""
+        return self.kind in ("won", "lost", "snooze", "delete")
 
 
 class BulkDone(Message):
@@ -73,11 +87,23 @@ def bulk_job(gateway: BoardGateway, action: BulkAction, reason: str | None) -> B
             result = bulk.bulk_move(db, ids, action.stage_id, user=user, force_reason=reason)
         elif action.kind == "owner":
             result = bulk.bulk_owner(db, ids, action.arg, user=user, force_reason=reason)
+        elif action.kind == "snooze":
+            result = snooze_marked(db, user, action)
+        elif action.kind == "delete":
+            result = bulk.bulk_delete(db, ids, user=user)
         else:
             result = bulk.bulk_close(db, ids, action.kind, user=user, reason=action.arg)
     except TuikanbanError as refused:
         return BulkRefused(refused, action)
     return BulkDone(result, action)
+
+
+def snooze_marked(db: Database, user: str, action: BulkAction) -> BulkResult:
+    """The marked deals snoozed: `action.arg` is the line as typed (`fri`, `+2w back from holiday`)."""
+    from tuikanban.services.bulk import bulk_snooze
+
+    when, reason = split_date_line(action.arg)
+    return bulk_snooze(db, action.ids, when, user=user, reason=reason)
 
 
 def owners_job(gateway: BoardGateway, pipeline_id: int) -> OwnersRead:
@@ -157,6 +183,53 @@ class BoardMarks(BoardBase):
         ), chosen)
         return True
 
+    def bulk_snooze(self) -> bool:
+        """`z` with marks: every marked deal snoozed until one date, for one reason (asked once; a date the
+        services refuse is said in the dialog, which keeps the text). False when nothing is marked."""
+        ids = tuple(self._marked_ids())
+        if not ids or self._refuse_readonly():
+            return bool(ids)
+        from tuikanban.ui.dialogs.ask import AskScreen
+
+        def make(db: Database, _model: object) -> AskScreen[tuple[BulkResult, BulkAction]]:
+            def apply(line: str) -> tuple[BulkResult, BulkAction]:
+                action = BulkAction("snooze", ids, arg=line)
+                return snooze_marked(db, self.session.user, action), action
+
+            return AskScreen(f"Snooze the {len(ids)} marked deals", SNOOZE_PROMPT, apply,
+                             placeholder="+1w waiting for the budget")
+
+        def done(answer: tuple[BulkResult, BulkAction] | None) -> None:
+            if answer is not None:
+                self._bulk_finished(*answer)
+
+        self._open(make, done)
+        return True
+
+    def bulk_delete(self) -> bool:
+        """`D` with marks: every marked deal deleted in one transaction, after one confirmation (`u` undoes them
+        all). False when nothing is marked."""
+        ids = tuple(self._marked_ids())
+        if not ids or self._refuse_readonly() or self.model is None:
+            return bool(ids)
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        cards = [self.model.by_id[i] for i in ids]
+        currencies = {c.currency for c in cards if c.value_minor}
+        total = sum(c.value_minor or 0 for c in cards)
+        value = (f", {format_money(total, currencies.pop())} in all" if len(currencies) == 1 and total else "")
+        titles = ", ".join(f"'{display(c.title, max_length=30)}'" for c in cards[:3])
+        more = f" and {len(cards) - 3} more" if len(cards) > 3 else ""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._bulk(BulkAction("delete", ids))
+
+        self.app.push_screen(ConfirmScreen(
+            f"Delete the {len(ids)} marked deals ({titles}{more}{value})? They leave every list and metric; u "
+            "undoes them all.", title="Delete deals"), answered)
+        return True
+
     def action_owner(self) -> None:
         """`O`: give the marked deals (or the focused one) to a rep picked from the known reps."""
         if self.model is None or self._refuse_readonly():
@@ -190,8 +263,10 @@ class BoardMarks(BoardBase):
 
     @on(BulkDone)
     def _bulk_done(self, message: BulkDone) -> None:
-        result = message.result
-        if message.action.kind in ("won", "lost"):  # closed deals leave the board; moved ones stay marked (L L)
+        self._bulk_finished(message.result, message.action)
+
+    def _bulk_finished(self, result: BulkResult, action: BulkAction) -> None:
+        if action.leaves_board:  # closed, snoozed and deleted deals leave the board; moved ones stay marked (L L)
             self._set_marks(self.marks - {o.deal_id for o in result.done})
         undo = " Press u to undo them all." if len(result.done) > 1 else " Press u to undo." if result.done else ""
         self._say(result.summary() + undo,

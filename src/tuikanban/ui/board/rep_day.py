@@ -1,7 +1,7 @@
 """The rep's day on the board: logging a call, email, meeting or note in one key (`C`, `E`, `M`, `N`: a one-line
 bar with an optional next step), snoozing the focused deal (`z`), deleting it (`D`, undone with `u`) and the Today
-queue (`t`). `BoardScreen` inherits these actions; their writes are jobs on the app's write lane whose typed
-messages come back here.
+queue (`t`). With marked cards, `z` and `D` act on all of them in one transaction (`marks.py`). `BoardScreen`
+inherits these actions; their writes are jobs on the app's write lane whose typed messages come back here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
-from tuikanban.ui.board.base import BoardBase
+from tuikanban.ui.board.marks import SNOOZE_PROMPT, BoardMarks
 from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from tuikanban.services.today import TodayQueue
     from tuikanban.store.engine import Database
     from tuikanban.ui.board.gateway import BoardGateway
-
-SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
-                 "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
 
 
 class LogSaved(Message):
@@ -93,8 +90,9 @@ def today_ahead_job(gateway: BoardGateway) -> TodayAhead:
     return TodayAhead(today_queue(gateway.open(), owner=gateway.user, limit=LIMIT))
 
 
-class RepDayBoard(BoardBase):
-    """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest."""
+class RepDayBoard(BoardMarks):
+    """The board's rep's-day actions (see the module's docstring); `BoardScreen` adds the rest. With marked cards,
+    `z` and `D` act on all of them (`BoardMarks`)."""
 
     today_ahead: TodayQueue | None = None  # the Today queue read ahead, shown at once when `t` is pressed
 
@@ -159,6 +157,8 @@ class RepDayBoard(BoardBase):
 
     # -- snooze and delete -------------------------------------------------------------------------------------
     def action_snooze(self) -> None:
+        if self.bulk_snooze():
+            return
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
@@ -182,6 +182,8 @@ class RepDayBoard(BoardBase):
         self.reload()
 
     def action_delete(self) -> None:
+        if self.bulk_delete():
+            return
         card = None if self._refuse_readonly() else self._focused()
         if card is None:
             return
