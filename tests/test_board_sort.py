@@ -6,6 +6,7 @@ from __future__ import annotations
 from board_helpers import press, settle
 from test_board import SIZE, new_app, record_notifications, sales, screen_text
 from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.board.sorting import next_sort
 
@@ -44,3 +45,51 @@ async def test_o_cycles_the_order_and_reorder_needs_rank(db: Database, sales: di
         assert "sorted by" not in app.board_screen.header.render().plain
         await press(pilot, "J")  # and reordering works again
         assert lead_order(screen_text(app)) == ["Acme pilot", "Initech rollout"]
+
+
+async def test_sort_and_density_are_remembered_per_user_and_pipeline(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.settings import load_settings, saved_view
+
+    partners = ps.create_pipeline(db, "Partners", ["Talk", "Signed"])
+    ds.create_deal(db, partners.id, "Reseller", user="tester")
+    ds.edit_deal(db, sales["initech"], {"value": "5000"}, user="tester")  # by value, Acme ($12.5k) comes first
+    app = new_app(db, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        await press(pilot, "o", "d")  # Sales: by value, compact
+        screen.reload(pipeline=partners.id)
+        await settle(pilot)
+        assert (screen.state.sort, screen.view.compact) == ("value", True)  # a pipeline never seen keeps the view
+        await press(pilot, "o", "o", "o", "d")  # Partners: by rank again, normal cards
+        assert (screen.state.sort, screen.view.compact) == ("rank", False)
+        screen.reload(pipeline=sales["pipeline"])
+        await settle(pilot)
+        assert (screen.state.sort, screen.view.compact) == ("value", True)
+    settings = load_settings()
+    sales_view, partners_view = (saved_view(settings, db.path, "tester", p) for p in ("Sales", "Partners"))
+    assert sales_view is not None and (sales_view.sort, sales_view.density) == ("value", "compact")
+    assert partners_view is not None and (partners_view.sort, partners_view.density) == ("rank", "normal")
+    again = new_app(db, "Partners")
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = again.board_screen
+        assert (screen.state.sort, screen.view.compact) == ("rank", False)
+        screen.reload(pipeline=sales["pipeline"])
+        await settle(pilot)
+        assert (screen.state.sort, screen.view.compact) == ("value", True)
+        assert "sorted by value" in screen.header.render().plain
+        assert lead_order(screen_text(again)) == ["Acme pilot", "Initech rollout"]  # by value, not by rank
+
+
+async def test_a_sort_or_density_the_board_does_not_know_is_left_aside(db: Database, sales: dict[str, int]) -> None:
+    from tuikanban.settings import SavedView, remember_view
+
+    assert remember_view(db.path, "tester", "Sales", SavedView(query="owner:alice", sort="bogus",
+                                                              density="tiny")) is None
+    app = new_app(db, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        assert screen.state.query == "owner:alice"  # the rest of the view is restored
+        assert (screen.state.sort, screen.view.compact) == ("rank", False)

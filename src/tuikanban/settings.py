@@ -203,7 +203,7 @@ def remember(*, theme: str | None = _UNSET, db_path: Path | str | None = None, p
     return None
 
 
-# -- the rep's view of each pipeline: swimlanes, filter, focused deal ---------------------------------------
+# -- the rep's view of each pipeline: swimlanes, filter, sort, density, focused deal -------------------------
 
 VIEW_KEY = "view"  # kept in `Settings.extra`: [view.<database>.<user>.<pipeline>]
 
@@ -213,6 +213,8 @@ class SavedView:
     lanes_on: bool = True
     query: str = ""
     focus_deal: int | None = None
+    sort: str = "rank"  # the order within a column (the board checks the name)
+    density: str | None = None  # "compact" or "normal"; None: the user's density of every pipeline
 
 
 def saved_view(settings: Settings, db_path: Path | str, user: str, pipeline: str) -> SavedView | None:
@@ -222,9 +224,11 @@ def saved_view(settings: Settings, db_path: Path | str, user: str, pipeline: str
     if not isinstance(entry, dict):
         return None
     lanes, query, focus = entry.get("lanes", True), entry.get("filter", ""), entry.get("focus")
+    sort, density = entry.get("sort", "rank"), entry.get("density")
     if not isinstance(lanes, bool) or not isinstance(query, str) or not (focus is None or type(focus) is int):
         return None
-    return SavedView(lanes, query, focus)
+    return SavedView(lanes, query, focus, sort if isinstance(sort, str) else "rank",
+                     density if density in ("compact", "normal") else None)
 
 
 def remember_view(db_path: Path | str, user: str, pipeline: str, view: SavedView, *,
@@ -236,7 +240,9 @@ def remember_view(db_path: Path | str, user: str, pipeline: str, view: SavedView
     table = settings.extra.setdefault(VIEW_KEY, {})
     if not isinstance(table, dict):
         return f"The config file's [{VIEW_KEY}] is not a table; the view was not saved."
-    entry: dict[str, Any] = {"lanes": view.lanes_on, "filter": view.query}
+    entry: dict[str, Any] = {"lanes": view.lanes_on, "filter": view.query, "sort": view.sort}
+    if view.density is not None:
+        entry["density"] = view.density
     if view.focus_deal is not None:
         entry["focus"] = view.focus_deal
     table.setdefault(_db_key(db_path), {}).setdefault(user, {})[pipeline] = entry

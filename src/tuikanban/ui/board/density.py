@@ -1,5 +1,6 @@
 """Card density (`d`): normal cards (three lines) or compact ones (one line: title, value, marks, days in stage),
-remembered per user in the settings file as a `[density]` table (`alice = "compact"`)."""
+remembered per user in the settings file as a `[density]` table (`alice = "compact"`): the density the board starts
+with. Each pipeline's own is remembered with the rest of its view (`view_memory.py`) and put back when it is shown."""
 
 from __future__ import annotations
 

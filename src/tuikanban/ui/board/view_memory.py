@@ -1,7 +1,8 @@
 """The rep's view remembered per user and pipeline in the settings file (`tuikanban.settings.saved_view`):
-swimlanes on or off, the filter as typed, and the focused deal. Restored when a pipeline is first shown, saved
-when the board switches to another pipeline and when it closes. Best effort: a settings file that cannot be
-written is said once, and the board works on.
+swimlanes on or off, the filter as typed, the order within the columns (`o`), the card density (`d`) and the
+focused deal. Restored when a pipeline is first shown, saved when the board switches to another pipeline and when
+it closes. A pipeline never seen before keeps the view as it is (the density at start: the one the user chose last,
+`density.py`). Best effort: a settings file that cannot be written is said once, and the board works on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from tuikanban.settings import SavedView, load_settings, remember_view, saved_view
+from tuikanban.ui.board import sorting
+from tuikanban.ui.board.density import COMPACT, NORMAL
 from tuikanban.ui.board.state import BoardState
 
 if TYPE_CHECKING:
@@ -26,12 +29,14 @@ class ViewMemory:
         self.screen = screen
         self.pipeline: str | None = None  # the pipeline whose view is shown (saved under its name)
         self.focus_deal: int | None = None  # the focused deal, as last seen (the view is gone when the board closes)
+        self.density: str | None = None  # the density, as last seen
         self._warned = False
         self._timer: Timer | None = None
 
     def _look(self) -> None:
         with contextlib.suppress(NoMatches):  # (the board is closing: its view is gone)
             self.focus_deal = self.screen.view.focus_deal
+            self.density = COMPACT if self.screen.view.compact else NORMAL
 
     def switched(self, pipeline: str) -> None:
         """The board now shows `pipeline`: save the view of the one before, and restore this one's."""
@@ -46,17 +51,24 @@ class ViewMemory:
         where = screen.session.target.path or screen.session.target.display
         view = saved_view(load_settings(), where, screen.session.user, pipeline)
         if view is None:
+            self._look()
             return
-        screen.state = BoardState(lanes_on=view.lanes_on).with_query(view.query, me=screen.session.user)
-        if view.focus_deal is not None and screen.view.focus_on(view.focus_deal):
-            self.focus_deal = view.focus_deal
+        if view.density is not None and (view.density == COMPACT) != screen.view.compact:
+            screen.view.compact = view.density == COMPACT
+            screen.view.model_changed()
+        sort = view.sort if view.sort in sorting.SORTS else sorting.RANK
+        screen.state = BoardState(lanes_on=view.lanes_on, sort=sort).with_query(view.query, me=screen.session.user)
+        if view.focus_deal is not None:
+            screen.view.focus_on(view.focus_deal)
+        self._look()  # (what is shown now: the board may close before the next look)
 
     def save(self) -> None:
         screen = self.screen
         if self.pipeline is None:
             return
         self._look()
-        view = SavedView(screen.state.lanes_on, screen.state.query, self.focus_deal)
+        view = SavedView(screen.state.lanes_on, screen.state.query, self.focus_deal, screen.state.sort,
+                         self.density)
         where = screen.session.target.path or screen.session.target.display
         problem = remember_view(where, screen.session.user, self.pipeline, view)
         if problem and not self._warned:
