@@ -7,6 +7,7 @@ from board_helpers import press, settle
 from test_board import SIZE, new_app, record_notifications, sales
 from tuikanban.settings import config_path
 from tuikanban.store.engine import Database
+from tuikanban.ui.board.footer import KeyLine
 from tuikanban.ui.board.keymap import check_keymap, default_keys
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.screens.help import HelpScreen
@@ -58,6 +59,10 @@ async def test_a_remapped_key_works_and_shows_in_help(db: Database, sales: dict[
         assert not app.board_screen.state.lanes_on
         shown = {b.binding.id: b.binding.key for b in app.board_screen.active_bindings.values()}
         assert shown["board.lanes"] == "S"  # what the footer and the palette draw from
+        line = app.board_screen.query_one("#footer-line-1", KeyLine).render().plain
+        assert " S lanes " in line and " s lanes " not in line
+        # in its place, between filter and aging (remapping must not send it to the end of the footer)
+        assert line.index("/ filter") < line.index("S lanes") < line.index("a aging")
         view = dict(help_sections(app.board_keymap.keys))["View"]
         assert ("S", "Swimlanes by deal type on/off") in view
         await press(pilot, "question_mark")

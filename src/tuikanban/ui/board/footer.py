@@ -61,13 +61,16 @@ class KeySpan:
 
 
 def footer_items(screen: Screen[object]) -> list[FooterItem]:
-    """The keys of `screen` that show in a footer, one per action, grouped like Textual's footer groups them."""
+    """The keys of `screen` that show in a footer, one per action, grouped like Textual's footer groups them, in
+    the order the screen declares them (a key the user remapped keeps its place)."""
     by_action: dict[str, list[FooterKey]] = {}
     for _node, binding, enabled, tooltip in screen.active_bindings.values():
         if binding.show:
             by_action.setdefault(binding.action, []).append(FooterKey(binding, enabled, tooltip))
+    declared = {b.id: i for i, b in enumerate(getattr(screen, "BINDINGS", ())) if isinstance(b, Binding) and b.id}
+    ordered = sorted(by_action.values(), key=lambda keys: declared.get(keys[0].binding.id or "", len(declared)))
     items: list[FooterItem] = []
-    for group, chunk in itertools.groupby(by_action.values(), lambda keys: keys[0].binding.group):
+    for group, chunk in itertools.groupby(ordered, lambda keys: keys[0].binding.group):
         firsts = [keys[0] for keys in chunk]
         if group is not None and len(firsts) > 1:
             items.append(FooterItem(tuple(FooterKey(k.binding, k.enabled, k.tooltip or k.binding.description)
