@@ -11,6 +11,7 @@ from textual.widgets import Input
 from board_helpers import press, settle
 from test_board import SIZE, focused_title, new_app, record_notifications, sales, screen_text
 from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.board.card import MARKED
 from tuikanban.ui.dialogs.ask import AskScreen
@@ -134,3 +135,28 @@ async def test_snooze_and_delete_act_on_the_marked_set_and_u_undoes_each_batch(d
         await settle(pilot)
         assert {ds.get_deal(db, i).status for i in lead} == {"open"}
         assert any(n[0] == "Undid your bulk delete of 3 deals." for n in notes)
+
+
+async def test_twenty_marked_deals_meet_the_wip_limit_as_a_whole(db: Database, fixed_now: str) -> None:
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified"])
+    ps.set_stage(db, p.id, "Qualified", wip_max=8)
+    for i in range(3):
+        ds.create_deal(db, p.id, f"Early {i}", user="tester", stage="Qualified")
+    lead = [ds.create_deal(db, p.id, f"Deal {i:02d}", user="tester").id for i in range(20)]
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        await press(pilot, "asterisk")  # all 20, the ones below the screen too
+        assert app.board_screen.marks == set(lead)
+        await press(pilot, "L")  # 3 + 20 > 8: refused as a whole, nothing moves
+        assert ("Qualified has room for 5 more deals (3/8); moving 20 at once is refused as a whole.", "WIP limit",
+                "warning") in notes
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, "escape")
+        assert {stage_of(db, i) for i in lead} == {"Lead"}
+        await press(pilot, "asterisk")  # unmark all, then mark the first five
+        await press(pilot, *["space", "down"] * 5, "L")  # 3 + 5 = 8 fits
+        assert ("Moved: 5 deals. Press u to undo them all.", "", "information") in notes
+        assert [stage_of(db, i) for i in lead].count("Qualified") == 5
+        assert "8/8" in app.board_screen.view.render_line(0).text + app.board_screen.view.render_line(1).text

@@ -124,6 +124,28 @@ async def test_snooze_leaves_the_board_and_delete_asks_then_undo(db: Database, d
         assert get_deal(db, target.id).status == "open"
 
 
+async def test_a_deal_snoozed_until_friday_is_back_on_the_board_on_friday(db: Database, day: dict[str, int],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.board_screen.view.focus_on(day["Birch"])
+        await press(pilot, "z", "f", "r", "i", "enter")
+        await settle(pilot)
+        assert "Birch" not in card_text(app)
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-05T23:59:00+00:00")  # Thursday night: still away
+    thursday = TuikanbanApp(db, "tester", "Sales")
+    async with thursday.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Birch" not in card_text(thursday) and "Acme" in card_text(thursday)
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-06T08:00:00+00:00")  # Friday: back, with nothing run between
+    friday = TuikanbanApp(db, "tester", "Sales")
+    async with friday.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Birch" in card_text(friday)
+        assert friday.board_screen.view.focus_on(day["Birch"])
+
+
 async def test_today_screen_done_with_next_step(db: Database, day: dict[str, int]) -> None:
     app = TuikanbanApp(db, "tester", "Sales")
     async with app.run_test(size=SIZE) as pilot:
