@@ -1,12 +1,15 @@
-"""Benchmark: a bulk move of 100 marked deals in one transaction, and its undo, at 10,000 open deals (the bar:
-under a second each).
+"""Benchmark: bulk actions on 100 marked deals in one transaction, and their undo, at 10,000 open deals (the
+bar: a bulk move under a second).
 
     python bench/bulk_bench.py                        # builds /tmp/bulk_bench.db once with bench/gen.py
     python bench/bulk_bench.py --regen --runs 7
 
-Each run marks 100 open deals of the first stage that has that many, moves them one stage on (forced past a WIP
-limit, as a rep would after the refusal) with `bulk_step`, then undoes the batch with `undo_last`, which puts the
-database back as it was for the next run. Prints the median and best wall time and the median CPU time of each.
+Each round takes 100 open deals of the first stage that has that many and, one after the other (interleaved, so
+a change of the machine's load hits every action alike): moves them one stage on (forced past a WIP limit, as a
+rep would after the refusal) with `bulk_step`, snoozes them a week with `bulk_snooze`, deletes them with
+`bulk_delete`, each followed by `undo_last` of the batch, which puts the database back as it was. The floor is
+an empty write transaction (`Database.write` of nothing: the lock, BEGIN IMMEDIATE and COMMIT) measured in the
+same rounds. Prints the median and best wall time, the median CPU time and the median's ratio to the floor.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aging_bench import show, timed
+
+if TYPE_CHECKING:
+    from tuikanban.domain.bulk import BulkResult
 
 
 def summary(runs: list[tuple[float, float, float, object]]) -> tuple[float, float, float, object]:
@@ -49,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"generated {args.db}: {info['deals']} deals ({info['open']} open), {info['events']} events "
               f"in {time.perf_counter() - t0:.0f} s")
 
-    from tuikanban.services.bulk import bulk_step
+    from tuikanban.services.bulk import bulk_delete, bulk_snooze, bulk_step
     from tuikanban.services.undo import undo_last
     from tuikanban.store.engine import open_database
 
@@ -63,18 +71,30 @@ def main(argv: list[str] | None = None) -> None:
     n_open = con.execute("SELECT count(*) FROM deal WHERE status = 'open'").fetchone()[0]
     con.close()
     db = open_database(args.db)
-    print(f"database: {n_open:,} open deals; moving {len(ids)} of stage {stage}; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    moves: list[tuple[float, float, float, object]] = []
-    undos: list[tuple[float, float, float, object]] = []
+    print(f"database: {n_open:,} open deals; {len(ids)} deals of stage {stage}; load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores")
+    actions: dict[str, Callable[[], BulkResult]] = {
+        "bulk_step": lambda: bulk_step(db, ids, 1, user="bench", force_reason="bench"),
+        "bulk_snooze": lambda: bulk_snooze(db, ids, "+1w", user="bench", reason="bench"),
+        "bulk_delete": lambda: bulk_delete(db, ids, user="bench"),
+    }
+    runs: dict[str, list[tuple[float, float, float, object]]] = {"floor": []}
     for _ in range(args.runs):
-        moves.append(timed(lambda: bulk_step(db, ids, 1, user="bench", force_reason="bench"), 1))
-        assert len(moves[-1][3].done) == len(ids)  # type: ignore[attr-defined]
-        undos.append(timed(lambda: undo_last(db, pipeline, user="bench", force_reason="bench"), 1))
-    move, undo = summary(moves), summary(undos)
-    show(f"bulk_step ({len(ids)} deals, one transaction)", move)
-    show(f"undo of the batch ({len(ids)} deals)", undo)
-    print("bar: a bulk move of 100 under 1000 ms -> " + ("met" if move[0] < 1000 else "NOT met"))
+        runs["floor"].append(timed(lambda: db.write(lambda _s: None), 1))
+        for name, act in actions.items():
+            runs.setdefault(name, []).append(timed(act, 1))
+            assert len(runs[name][-1][3].done) == len(ids)  # type: ignore[attr-defined]
+            runs.setdefault(f"undo of {name}", []).append(
+                timed(lambda: undo_last(db, pipeline, user="bench", force_reason="bench"), 1))
+    floor = summary(runs["floor"])
+    show("floor: an empty write transaction", floor)
+    for name, figures in runs.items():
+        if name != "floor":
+            s = summary(figures)
+            show(f"{name} ({len(ids)} deals)", s, f"{s[0] / floor[0]:.0f}x floor" if floor[0] else "")
+    move = summary(runs["bulk_step"])
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"bar: a bulk move of {len(ids)} under 1000 ms -> " + ("met" if move[0] < 1000 else "NOT met"))
     db.close()
 
 

@@ -146,6 +146,33 @@ async def test_a_deal_snoozed_until_friday_is_back_on_the_board_on_friday(db: Da
         assert friday.board_screen.view.focus_on(day["Birch"])
 
 
+async def test_z_on_a_snoozed_deal_wakes_it_with_an_empty_line_and_u_snoozes_it_again(db: Database,
+                                                                                     day: dict[str, int]) -> None:
+    from tuikanban.services.lifecycle import snooze_deal
+
+    snooze_deal(db, day["Birch"], "fri", user="tester")
+    app = TuikanbanApp(db, "tester", "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        screen.apply_filter("snoozed:yes")
+        await settle(pilot)
+        assert screen.view.focus_on(day["Birch"])
+        await press(pilot, "z")
+        assert "snoozed until 2026-03-06. Leave the line empty to wake it now" in str(
+            app.screen.query_one("#ask-prompt").render())
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert get_deal(db, day["Birch"]).snoozed_until is None
+        screen.apply_filter("")
+        await settle(pilot)
+        assert "Birch" in card_text(app)
+        await press(pilot, "u")  # the wake undone: snoozed until Friday again
+        await settle(pilot)
+        assert get_deal(db, day["Birch"]).snoozed_until == date(2026, 3, 6)
+        assert "Birch" not in card_text(app)
+
+
 async def test_today_screen_done_with_next_step(db: Database, day: dict[str, int]) -> None:
     app = TuikanbanApp(db, "tester", "Sales")
     async with app.run_test(size=SIZE) as pilot:

@@ -13,7 +13,9 @@ from textual import on
 from textual.message import Message
 from textual.widgets import Input
 
+from tuikanban.domain import clock
 from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.filters import is_snoozed
 from tuikanban.domain.money import format_money
 from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
@@ -58,10 +60,13 @@ def log_job(gateway: BoardGateway, bar: LogBar, line: str) -> LogSaved | LogRefu
     return LogSaved(bar, changed, note)
 
 
-def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str) -> DealView:
-    """What the snooze dialog runs as a job: the date shortcut and the reason after it."""
-    from tuikanban.services.lifecycle import snooze_deal
+def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str, *, snoozed: bool = False) -> DealView:
+    """What the snooze dialog runs as a job: the date shortcut and the reason after it; for a snoozed deal, an
+    empty line wakes it."""
+    from tuikanban.services.lifecycle import snooze_deal, wake_deal
 
+    if snoozed and not line.strip():
+        return wake_deal(db, deal_id, user=user, expected_version=version)
     when, reason = split_date_line(line)
     return snooze_deal(db, deal_id, when, user=user, reason=reason, expected_version=version)
 
@@ -164,21 +169,32 @@ class RepDayBoard(BoardMarks):
             return
         from tuikanban.ui.dialogs.ask import AskScreen
 
+        asleep = is_snoozed(card.snoozed_until, clock.today())  # (shown by the filter snoozed:yes)
+        prompt = SNOOZE_PROMPT
+        if asleep and card.snoozed_until is not None:
+            prompt = (f"It is snoozed until {card.snoozed_until.isoformat()}. Leave the line empty to wake it now, "
+                      f"or type a new date: {SNOOZE_PROMPT[0].lower()}{SNOOZE_PROMPT[1:]}")
+
         def make(db: Database, _model: object) -> AskScreen[DealView]:
-            apply = partial(snooze_apply, db, self.session.user, card.id, card.version)
-            return AskScreen(f"Snooze '{display(card.title, max_length=40)}'", SNOOZE_PROMPT, apply,
-                             placeholder="+1w waiting for the budget")
+            apply = partial(snooze_apply, db, self.session.user, card.id, card.version, snoozed=asleep)
+            return AskScreen(f"Snooze '{display(card.title, max_length=40)}'", prompt, apply,
+                             placeholder="empty: wake it now" if asleep else "+1w waiting for the budget")
 
         self._open(make, self._snoozed)
 
     def _snoozed(self, deal: DealView | None) -> None:
         if deal is None or self.model is None:
             return
+        if deal.snoozed_until is None:  # woken
+            self._say(f"Woke '{display(deal.title)}': it is back on the board. Press u to undo.", timeout=5)
+            self.reload(focus_deal=deal.id)
+            return
         self.model.remove(deal.id)
         self.view.model_changed()
         self._update_header()
         until = deal.snoozed_until.isoformat() if deal.snoozed_until else "later"
-        self._say(f"Snoozed '{display(deal.title)}' until {until}; the filter snoozed:yes shows it.", timeout=5)
+        self._say(f"Snoozed '{display(deal.title)}' until {until}; the filter snoozed:yes shows it. Press u to undo.",
+                  timeout=5)
         self.reload()
 
     def action_delete(self) -> None:
