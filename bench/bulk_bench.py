@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=300_000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of timing, profile one bulk move and its undo (cProfile, the top 25 by own time)")
     args = ap.parse_args(argv)
 
     if args.regen or not args.db.exists():
@@ -78,6 +80,18 @@ def main(argv: list[str] | None = None) -> None:
         "bulk_snooze": lambda: bulk_snooze(db, ids, "+1w", user="bench", reason="bench"),
         "bulk_delete": lambda: bulk_delete(db, ids, user="bench"),
     }
+    if args.profile:
+        import cProfile
+        import pstats
+
+        for name, fn in (("bulk_step", actions["bulk_step"]),
+                         ("undo", lambda: undo_last(db, pipeline, user="bench", force_reason="bench"))):
+            prof = cProfile.Profile()
+            prof.runcall(fn)
+            print(f"--- {name}")
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        db.close()
+        return
     runs: dict[str, list[tuple[float, float, float, object]]] = {"floor": []}
     for _ in range(args.runs):
         runs["floor"].append(timed(lambda: db.write(lambda _s: None), 1))

@@ -144,11 +144,16 @@ def _undo_batch(s: Session, events: list[Event], user: str, force_reason: str | 
     undone."""
     at, undone, skipped = when(None), 0, []
     forced = False
+    # Read up front, in two queries each, what the loop asks of every deal (a batch may hold thousands).
+    deal_ids = [ev.deal_id for ev in events if ev.deal_id is not None]
+    s.exec(select(Deal).where(col(Deal.id).in_(deal_ids))).all()  # (into the session: get_deal_row finds them)
+    later = _later_of_batch(s, events)
     for ev in events:
         assert ev.deal_id is not None
         deal = get_deal_row(s, ev.deal_id)
         try:
-            forced = OVERRIDDEN in _undo(s, deal, base_kind(s, ev), [ev], user, at, force_reason) or forced
+            forced = OVERRIDDEN in _undo(s, deal, base_kind(s, ev), [ev], user, at, force_reason,
+                                         later=later.get(ev.deal_id)) or forced
             undone += 1
         except _Never as never:
             _skip(s, deal, [ev], user, never.why)
@@ -159,6 +164,24 @@ def _undo_batch(s: Session, events: list[Event], user: str, force_reason: str | 
         text += f"; {len(skipped)} could not be undone and were skipped: {', '.join(skipped[:3])}"
         text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
     return text + "."
+
+
+def _later_of_batch(s: Session, events: list[Event]) -> dict[int, Event | None]:
+    """`_later(deal, ev, STATE_CHANGES)` for each event of a batch (one event per deal), in two queries."""
+    after = {ev.deal_id: ev.id or 0 for ev in events if ev.deal_id is not None}
+    undone = {r for r in s.exec(select(Event.ref_id).where(col(Event.deal_id).in_(after), Event.kind == "undo",
+                                                            Event.ref_id != None))}  # noqa: E711
+    rows = s.exec(select(Event).where(col(Event.deal_id).in_(after), col(Event.id) > min(after.values()),
+                                      col(Event.kind).in_(STATE_CHANGES)).order_by(col(Event.id)))
+    out: dict[int, Event | None] = dict.fromkeys(after)
+    for row in rows:
+        if row.deal_id in after and out[row.deal_id] is None and (row.id or 0) > after[row.deal_id] \
+                and row.id not in undone:
+            out[row.deal_id] = row
+    return out
+
+
+_UNREAD: Any = object()
 
 
 def _batch_of(s: Session, ev: Event | None) -> list[int]:
@@ -287,13 +310,15 @@ def _admit(s: Session, deal: Deal, stage: Stage, owner: str, user: str, at: date
 
 
 def _undo(s: Session, deal: Deal, kind: str, group: list[Event], user: str, at: datetime,
-          force_reason: str | None) -> str:
+          force_reason: str | None, *, later: Event | None = _UNREAD) -> str:
+    """`later`: the deal's first standing state change after the event, when the caller read it already."""
     ev = group[-1]
     if kind == "edit":
         text = _undo_edit(s, deal, group, user, at, force_reason)
     else:
         if kind in ("move", "won", "lost", "deleted", "reorder"):
-            later = _later(s, deal, ev.id or 0, STATE_CHANGES + (("reorder",) if kind == "reorder" else ()))
+            if later is _UNREAD or kind == "reorder":
+                later = _later(s, deal, ev.id or 0, STATE_CHANGES + (("reorder",) if kind == "reorder" else ()))
             if later is not None:
                 raise _Never(_since(later, user))
         undo = {"move": _undo_move, "won": _undo_close, "lost": _undo_close, "deleted": _undo_delete,

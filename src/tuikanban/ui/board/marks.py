@@ -106,6 +106,10 @@ def snooze_marked(db: Database, user: str, action: BulkAction) -> BulkResult:
     return bulk_snooze(db, action.ids, when, user=user, reason=reason)
 
 
+def _the_marked(n: int) -> str:
+    return "the marked deal" if n == 1 else f"the {n} marked deals"
+
+
 def owners_job(gateway: BoardGateway, pipeline_id: int) -> OwnersRead:
     from tuikanban.services.bulk import known_owners
 
@@ -196,7 +200,7 @@ class BoardMarks(BoardBase):
                 action = BulkAction("snooze", ids, arg=line)
                 return snooze_marked(db, self.session.user, action), action
 
-            return AskScreen(f"Snooze the {len(ids)} marked deals", SNOOZE_PROMPT, apply,
+            return AskScreen(f"Snooze {_the_marked(len(ids))}", SNOOZE_PROMPT, apply,
                              placeholder="+1w waiting for the budget")
 
         def done(answer: tuple[BulkResult, BulkAction] | None) -> None:
@@ -226,8 +230,9 @@ class BoardMarks(BoardBase):
                 self._bulk(BulkAction("delete", ids))
 
         self.app.push_screen(ConfirmScreen(
-            f"Delete the {len(ids)} marked deals ({titles}{more}{value})? They leave every list and metric; u "
-            "undoes them all.", title="Delete deals"), answered)
+            f"Delete {_the_marked(len(ids))} ({titles}{more}{value})? "
+            + ("It leaves every list and metric; u undoes it." if len(ids) == 1
+               else "They leave every list and metric; u undoes the whole batch."), title="Delete deals"), answered)
         return True
 
     def action_owner(self) -> None:
