@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,3 +126,23 @@ def test_cli_table_limit(cli: Any, day: dict[str, int]) -> None:
     assert r.code == 0, r.err
     assert "And 1 more no next step, 1 more stalled; --limit 0 shows all." in r.out
     assert "And " not in cli("--user", "ann", "today", "--limit", "0").out
+
+
+def test_monday_with_the_demo_data(cli: Any, tmp_path: Path, fixed_now: str) -> None:
+    """The check of the issue: on a Monday (the fixed clock) the demo's rep sees overdue tasks first, oldest first,
+    then today's, then deals without a next step, then stuck deals."""
+    from tuikanban.services.demo.build import build_demo
+
+    path = build_demo(tmp_path / "demo.db", seed=7).path
+    doc = json.loads(cli("--db", str(path), "--user", "alice", "today", "--json").out)
+    items = doc["items"]
+    kinds = [i["kind"] for i in items]
+    order = ["overdue", "due_today", "no_next_step", "stalled", "aging"]
+    assert kinds[0] == "overdue" and "no_next_step" in kinds
+    assert kinds == sorted(kinds, key=order.index)  # each kind in its block, in the queue's order
+    overdue = [i["due"] for i in items if i["kind"] == "overdue"]
+    assert overdue == sorted(overdue) and all(due < "2026-03-02" for due in overdue)
+    assert {i["owner"] for i in items} == {"alice"}
+    for item in items:
+        assert {"deal_id", "title", "stage"} <= set(item)
+        assert ({"task_id", "text", "due"} <= set(item)) == (item["kind"] in ("overdue", "due_today"))
