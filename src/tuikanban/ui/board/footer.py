@@ -67,8 +67,14 @@ def footer_items(screen: Screen[object]) -> list[FooterItem]:
     for _node, binding, enabled, tooltip in screen.active_bindings.values():
         if binding.show:
             by_action.setdefault(binding.action, []).append(FooterKey(binding, enabled, tooltip))
+    # Textual lists a remapped binding last; the screen's own bindings go back to the order it declares them in,
+    # in the places they hold among the others (a focused panel's keys stay where they are).
     declared = {b.id: i for i, b in enumerate(getattr(screen, "BINDINGS", ())) if isinstance(b, Binding) and b.id}
-    ordered = sorted(by_action.values(), key=lambda keys: declared.get(keys[0].binding.id or "", len(declared)))
+    ordered = list(by_action.values())
+    slots = [i for i, keys in enumerate(ordered) if keys[0].binding.id in declared]
+    mine = sorted((ordered[i] for i in slots), key=lambda keys: declared[keys[0].binding.id or ""])
+    for i, keys in zip(slots, mine, strict=True):
+        ordered[i] = keys
     items: list[FooterItem] = []
     for group, chunk in itertools.groupby(ordered, lambda keys: keys[0].binding.group):
         firsts = [keys[0] for keys in chunk]
