@@ -32,6 +32,7 @@ from tuikanban.domain.errors import DatabaseError, ReadOnlyError
 from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
+from tuikanban.store.walowner import foreign_log
 
 T = TypeVar("T")
 
@@ -264,6 +265,22 @@ def _writable(path: Path) -> bool:
     return not (path.exists() and not os.access(path, os.W_OK))
 
 
+def replaced_sentence(path: Path, opened_as: tuple[int, int]) -> str | None:
+    """One sentence when the file at `path` is not the file (device, inode) `opened_as` any more, or was copied over
+    with a file that is not in write-ahead-log mode (a backup, `cp backup.db board.db`)."""
+    try:
+        st = os.stat(path)
+        with path.open("rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return f"The board file {path} was deleted or moved away; nothing was written."
+    if (st.st_dev, st.st_ino) != opened_as:
+        return f"The board file {path} was replaced by another file; nothing was written to either."
+    if len(header) == 20 and header.startswith(SQLITE_HEADER) and (header[18], header[19]) != (2, 2):
+        return f"The board file {path} was copied over with another file; nothing was written to it."
+    return None
+
+
 @dataclass
 class Database:
     """An open tuikanban database: the engine plus what we learned while opening it."""
@@ -273,6 +290,7 @@ class Database:
     readonly: bool = False
     readonly_reason: str = ""
     upgraded_from: int | None = None  # the schema this open upgraded the database from (None: no upgrade)
+    opened_as: tuple[int, int] | None = None  # (device, inode) of the file opened: writes check it is still there
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -306,9 +324,11 @@ class Database:
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
                     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    self._still_the_file()
                     result = fn(session)
                     session.commit()
-                    return result
+                self._empty_log()
+                return result
             except OperationalError as exc:
                 msg = str(exc.orig).lower()
                 if ("locked" in msg or "busy" in msg) and time.monotonic() < deadline:
@@ -318,6 +338,39 @@ class Database:
                 raise DatabaseError(describe_db_error(exc, self.path)) from None
             except DBAPIError as exc:
                 raise DatabaseError(describe_db_error(exc, self.path)) from None
+
+    def _still_the_file(self) -> None:
+        """Refuse the write (under the write lock, before anything is written) when the file at the path is no longer
+        the one this opened: moved or copied over (see docs/RULES.md, "Shared boards"). A `stat` and a 100-byte read."""
+        if self.opened_as is None:
+            return
+        replaced = replaced_sentence(self.path, self.opened_as)
+        if replaced is not None:
+            self.readonly, self.readonly_reason = True, " because the file at that path was replaced"
+            raise ReadOnlyError(replaced)
+
+    def _empty_log(self) -> None:
+        """Fold the write-ahead log into the file and empty it (best effort, never waiting for readers), so that at
+        rest there is no log beside the file: a file moved or copied over it then finds nothing of this one's to
+        read in (see docs/RULES.md, "Shared boards")."""
+        if self.opened_as is None:
+            return
+        try:
+            raw = self.engine.raw_connection()
+        except Exception:  # (the write is committed; folding the log is only a precaution)
+            return
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA busy_timeout=0")
+            try:
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+                cur.close()
+        except Exception:  # busy (a reader in the log): the next write tries again
+            pass
+        finally:
+            raw.close()
 
     # -- other processes' commits --------------------------------------------------------------------
     def data_version(self) -> int:
@@ -421,6 +474,9 @@ def open_database(
     if problem:
         raise DatabaseError(problem)
     if db_path.exists():
+        foreign = foreign_log(db_path)
+        if foreign is not None:
+            raise DatabaseError(foreign)
         version, _ = _inspect_existing(db_path)
         if version is None and not create and not readonly:
             raise DatabaseError(f"The file {db_path} is empty, not a board, and was left as it is; {_CREATORS}.")
@@ -455,6 +511,9 @@ def open_database(
             raise DatabaseError(describe_db_error(exc, db_path)) from None
         if version is not None and version < SCHEMA_VERSION:
             db.upgraded_from = version
+        with contextlib.suppress(OSError):
+            st = os.stat(db_path)
+            db.opened_as = (st.st_dev, st.st_ino)
     return db
 
 

@@ -31,6 +31,7 @@ from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageI
 from tuikanban.domain.targets import Target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store.version import SCHEMA_VERSION
+from tuikanban.store.walowner import foreign_log
 
 # The schema this reader understands (a test reads a fresh database both ways and compares).
 FAST_SCHEMA = SCHEMA_VERSION
@@ -75,6 +76,8 @@ def connect(path: Path) -> sqlite3.Connection | None:
         return None
     is_wal = len(header) >= 20 and header[18] == 2 and header[19] == 2
     side_files = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    if side_files and foreign_log(path) is not None:
+        return None  # the log beside it is another file's: open_database says so in a sentence
     # A WAL database nobody has open has no -wal/-shm; a plain read-only open would fail to create them.
     params = {"mode": "ro", "immutable": "1"} if is_wal and not side_files else {"mode": "ro"}
     try:

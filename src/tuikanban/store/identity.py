@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tuikanban.store.engine import sqlite_uri
 from tuikanban.store.tables import SCHEMA_VERSION
+from tuikanban.store.walowner import lock_holders
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +67,20 @@ def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> 
         return (f"The board file {path} was overwritten by an older copy; nothing more is written to it until it "
                 "is reopened.")
     return None
+
+
+def leftover_log(path: Path) -> str | None:
+    """One sentence when a write-ahead log with content lies beside `path` and no process uses it, after the board's
+    file was replaced: the next opener would read it into the file as its own. (Tuikanban empties the log after
+    each write, so the log of a replaced file is empty unless a write was under way; a crash leaves one too, which
+    is why only a board that saw its file replaced refuses it.)"""
+    wal = Path(f"{path}-wal")
+    try:
+        size = wal.stat().st_size
+    except OSError:
+        return None
+    shm = Path(f"{path}-shm")
+    if size == 0 or (shm.exists() and lock_holders(shm)):
+        return None
+    return (f"The replaced board's write log {wal} still holds changes and opening the new file would read them in; "
+            f"move {wal.name} and {shm.name} away (they belong to the old file), then press r again.")

@@ -1,0 +1,61 @@
+"""Whose is the write-ahead log beside a database file? (Plain `os`: the first paint's reads use it too.)
+
+SQLite finds a database's `-wal` and `-shm` by name. After `mv other.db board.db` under an open board, the board
+still has the old file open and goes on using `board.db-wal` and `board.db-shm`; a new opener of the new
+`board.db` would read the old file's pages from that log as its own (and fold them in when it closes). Every
+process that uses the log holds a POSIX lock on the `-shm` and also one on its database file (SQLite keeps a
+shared lock on the database while a connection in WAL mode is open), so processes that hold the `-shm` but no lock
+on the file at the path have another file open under the same log. Linux lists every lock in /proc/locks;
+elsewhere nothing can be told and nothing is refused (see docs/RULES.md, "Shared boards").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def lock_holders(path: Path) -> set[int] | None:
+    """The processes holding a POSIX lock on the file at `path` (Linux, /proc/locks); None when that cannot be told."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.readlines()
+    except OSError:
+        return None
+    pids: set[int] = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 1 and parts[1] == "->":  # a lock waiting behind another
+            parts = parts[:1] + parts[2:]
+        if len(parts) < 6 or parts[1] not in ("POSIX", "OFDLCK"):
+            continue
+        try:
+            major, minor, inode = parts[5].split(":")
+            if int(inode) == st.st_ino and os.makedev(int(major, 16), int(minor, 16)) == st.st_dev:
+                pids.add(int(parts[4]))
+        except ValueError:
+            continue
+    return pids
+
+
+def foreign_log(path: Path) -> str | None:
+    """One sentence when the write-ahead log beside `path` evidently belongs to another file (a process uses the
+    log but holds no lock on this file), else None."""
+    shm = Path(f"{path}-shm")
+    if not shm.exists():
+        return None
+    on_log = lock_holders(shm)
+    on_file = lock_holders(path)
+    if not on_log or on_file is None:
+        return None
+    others = sorted(on_log - on_file)
+    if not others:
+        return None
+    who = f"process {others[0]}" if len(others) == 1 else "processes " + ", ".join(str(p) for p in others)
+    return (f"The write-ahead log beside {path} belongs to the file that was there before ({who} still has that "
+            f"file open, a board perhaps); opening {path.name} now would read that file's changes into it, so it "
+            "was left untouched: close that board (or press r in it), then try again.")
+
+
+__all__ = ["foreign_log", "lock_holders"]

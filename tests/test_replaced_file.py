@@ -1,0 +1,159 @@
+"""`mv other.db board.db` and `cp backup.db board.db` under an open board: nothing is lost silently and nothing is
+damaged. SQLite finds a database's write-ahead log by name (`board.db-wal`, `-shm`), so the log of the file that
+was there before must never be read into the new one (see docs/RULES.md, "Shared boards"). Real processes: a
+holder process or a board, and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from board_helpers import press, settle
+from tuikanban.domain.errors import ReadOnlyError
+from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
+from tuikanban.store.engine import Database, backup_file, integrity_report, open_database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import file_watch
+
+SIZE = (160, 45)
+
+HOLDER = """
+import sys
+from tuikanban.store.engine import open_database
+from tuikanban.services.deals import create_deal
+db = open_database(sys.argv[1])
+create_deal(db, "Sales", "Written by the holder", user="alice")
+print("ready", flush=True)
+sys.stdin.readline()
+db.close()
+"""
+
+
+def make_board(path: Path, pipeline: str, titles: list[str]) -> None:
+    db = open_database(path)
+    try:
+        p = ps.create_pipeline(db, pipeline, ["Start", "End"])
+        for title in titles:
+            ds.create_deal(db, p.id, title, user="dana")
+    finally:
+        db.close()
+
+
+def run_cli(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TUIKANBAN_USER": "carol"}
+    env.pop("TUIKANBAN_DB", None)
+    return subprocess.run([sys.executable, "-m", "tuikanban", "--db", str(path), *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def titles_by_cli(path: Path) -> list[str]:
+    out = run_cli(path, "deal", "list", "--json")
+    assert out.returncode == 0, out.stderr
+    return sorted(d["title"] for d in json.loads(out.stdout)["deals"])
+
+
+def test_the_command_line_refuses_the_log_of_the_file_moved_away(tmp_path: Path) -> None:
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(board)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        os.replace(other, board)  # mv other.db board.db while the holder has the old file open
+        refused = run_cli(board, "deal", "list")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip() == (
+            f"The write-ahead log beside {board} belongs to the file that was there before (process {holder.pid} "
+            "still has that file open, a board perhaps); opening board.db now would read that file's changes into "
+            "it, so it was left untouched: close that board (or press r in it), then try again.")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    # the holder closed: its log was empty (folded in after its write), so the new file is read as it is
+    assert titles_by_cli(board) == ["Stark upgrade"]
+    assert integrity_report(board) == ["ok"]
+
+
+def test_a_write_through_a_file_moved_or_copied_over_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    board = tmp_path / "board.db"
+    make_board(board, "Sales", ["Acme"])
+    backup_file(board, tmp_path / "monday.db")
+    make_board(tmp_path / "other.db", "Other", ["Stark upgrade"])
+    for replace, sentence in (
+        (lambda: shutil.copyfile(tmp_path / "monday.db", board), "was copied over with another file"),
+        (lambda: os.replace(tmp_path / "other.db", board), "was replaced by another file"),
+    ):
+        db = open_database(board)
+        try:
+            ds.create_deal(db, None, "Before", user="alice")
+            replace()
+            replaced = board.read_bytes()
+            with pytest.raises(ReadOnlyError, match=sentence):
+                ds.create_deal(db, None, "After the change", user="alice")
+            assert board.read_bytes() == replaced  # refused before anything was written
+        finally:
+            db.close()
+        assert integrity_report(board) == ["ok"]
+    assert titles_by_cli(board) == ["Stark upgrade"]
+
+
+async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:
+    import asyncio
+
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+    assert done()
+
+
+@pytest.mark.parametrize("how", ["mv", "cp"])
+async def test_a_board_lets_go_of_its_replaced_file_and_nothing_is_damaged(
+    how: str, tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    board = tmp_path / "board.db"
+    make_board(board, "Sales", ["Acme", "Initech"])
+    replacement = tmp_path / "new.db"
+    if how == "cp":
+        backup_file(board, replacement)  # this morning's backup: Acme and Initech
+    else:
+        make_board(replacement, "Other", ["Stark upgrade"])
+    expected = titles_by_cli(replacement)
+    app = TuikanbanApp(db_path=board, user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")  # a write: the board's log had the old file's pages in it
+        await settle(pilot)
+        assert [d.stage_name for d in ds.list_deals(app.board_screen.session.db, None)].count("End") == 1  # type: ignore[arg-type]
+        if how == "cp":
+            shutil.copyfile(replacement, board)
+        else:
+            os.replace(replacement, board)
+        screen = app.board_screen
+        await wait_until(pilot, lambda: screen.files.gone is not None)
+        await settle(pilot)
+        assert screen.session.readonly
+        # the board let go of the old file at once: the command line opens the new one, whose content is intact
+        assert titles_by_cli(board) == expected
+        assert integrity_report(board) == ["ok"]
+        await press(pilot, "r")  # reopen the file at that path
+        await wait_until(pilot, lambda: screen.model is not None and not screen.session.readonly)
+        await settle(pilot)
+        assert screen.model is not None
+        assert sorted(c.title for c in screen.model.by_id.values()) == expected
+    assert integrity_report(board) == ["ok"]
+    assert titles_by_cli(board) == expected
