@@ -266,18 +266,14 @@ def _writable(path: Path) -> bool:
 
 
 def replaced_sentence(path: Path, opened_as: tuple[int, int]) -> str | None:
-    """One sentence when the file at `path` is not the file (device, inode) `opened_as` any more, or was copied over
-    with a file that is not in write-ahead-log mode (a backup, `cp backup.db board.db`)."""
+    """One sentence when the file at `path` is not the file (device, inode) `opened_as` any more. (A `stat` only:
+    opening and closing the file here would drop SQLite's POSIX locks on it for the whole process.)"""
     try:
         st = os.stat(path)
-        with path.open("rb") as fh:
-            header = fh.read(20)
     except OSError:
         return f"The board file {path} was deleted or moved away; nothing was written."
     if (st.st_dev, st.st_ino) != opened_as:
         return f"The board file {path} was replaced by another file; nothing was written to either."
-    if len(header) == 20 and header.startswith(SQLITE_HEADER) and (header[18], header[19]) != (2, 2):
-        return f"The board file {path} was copied over with another file; nothing was written to it."
     return None
 
 
@@ -341,7 +337,7 @@ class Database:
 
     def _still_the_file(self) -> None:
         """Refuse the write (under the write lock, before anything is written) when the file at the path is no longer
-        the one this opened: moved or copied over (see docs/RULES.md, "Shared boards"). A `stat` and a 100-byte read."""
+        the one this opened: moved or deleted (see docs/RULES.md, "Shared boards")."""
         if self.opened_as is None:
             return
         replaced = replaced_sentence(self.path, self.opened_as)

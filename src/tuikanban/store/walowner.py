@@ -3,10 +3,10 @@
 SQLite finds a database's `-wal` and `-shm` by name. After `mv other.db board.db` under an open board, the board
 still has the old file open and goes on using `board.db-wal` and `board.db-shm`; a new opener of the new
 `board.db` would read the old file's pages from that log as its own (and fold them in when it closes). Every
-process that uses the log holds a POSIX lock on the `-shm` and also one on its database file (SQLite keeps a
-shared lock on the database while a connection in WAL mode is open), so processes that hold the `-shm` but no lock
-on the file at the path have another file open under the same log. Linux lists every lock in /proc/locks;
-elsewhere nothing can be told and nothing is refused (see docs/RULES.md, "Shared boards").
+process that uses the log holds a POSIX lock on the `-shm` (Linux lists them in /proc/locks) and has its database
+file open, so a process that holds the `-shm` but does not have the file at the path open (/proc/PID/fd) has
+another file open under the same log. Where that cannot be told (not Linux, another user's process), nothing is
+refused (see docs/RULES.md, "Shared boards").
 """
 
 from __future__ import annotations
@@ -39,17 +39,39 @@ def lock_holders(path: Path) -> set[int] | None:
     return pids
 
 
+def _has_open(pid: int, device: int, inode: int) -> bool | None:
+    """Whether process `pid` has the file (device, inode) open; None when its open files cannot be listed (another
+    user's process). Open files, not locks: a process that opens and closes the file with anything but SQLite
+    loses its locks on it (POSIX locks are per process), while SQLite keeps the file open."""
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    for name in names:
+        try:
+            st = os.stat(f"{folder}/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (device, inode):
+            return True
+    return False
+
+
 def foreign_log(path: Path) -> str | None:
     """One sentence when the write-ahead log beside `path` evidently belongs to another file (a process uses the
-    log but holds no lock on this file), else None."""
+    log, by its lock on the `-shm`, but does not have this file open), else None."""
     shm = Path(f"{path}-shm")
     if not shm.exists():
         return None
     on_log = lock_holders(shm)
-    on_file = lock_holders(path)
-    if not on_log or on_file is None:
+    if not on_log:
         return None
-    others = sorted(on_log - on_file)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    others = sorted(pid for pid in on_log if _has_open(pid, st.st_dev, st.st_ino) is False)
     if not others:
         return None
     who = f"process {others[0]}" if len(others) == 1 else "processes " + ", ".join(str(p) for p in others)
