@@ -104,18 +104,26 @@ def test_a_write_through_a_file_moved_over_it_is_refused_and_writes_nothing(tmp_
     assert titles_by_cli(board) == ["Stark upgrade"]
 
 
-def test_a_board_process_that_read_the_file_header_is_not_taken_for_another_file(tmp_path: Path) -> None:
-    """Opening and closing the file outside SQLite drops the process's locks on it: the check looks at open files."""
+def test_opening_the_file_again_in_a_process_keeps_the_locks_its_open_connections_hold(tmp_path: Path) -> None:
+    """POSIX locks are per process: reading the header by opening and closing the file would release the locks
+    SQLite holds through its own descriptor. Then the process looks absent to others, and the next command to close
+    folds and deletes the write-ahead log from under it (its later commits go into a deleted log). The check for a
+    foreign log looks at open files, so it does not mistake such a process for one on another file either."""
     board = tmp_path / "board.db"
     make_board(board, "Sales", ["Acme"])
     first = open_database(board)
-    second = open_database(board)  # reads the header (open, close) while `first` has the file open
     try:
-        ds.create_deal(first, None, "Beta", user="alice")
-        assert titles_by_cli(board) == ["Acme", "Beta"]
-    finally:
+        ds.create_deal(first, None, "Beta", user="alice")  # `first` has connections open now
+        second = open_database(board)  # reads the header while `first` has the file open
         second.close()
+        added = run_cli(board, "deal", "add", "Gamma")  # another process writes and closes
+        assert added.returncode == 0, added.stderr
+        assert Path(f"{board}-shm").exists() and Path(f"{board}-wal").exists()  # still `first`'s: not taken away
+        ds.create_deal(first, None, "Delta", user="alice")
+        assert titles_by_cli(board) == ["Acme", "Beta", "Delta", "Gamma"]
+    finally:
         first.close()
+    assert integrity_report(board) == ["ok"]
 
 
 async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:

@@ -32,7 +32,7 @@ from tuikanban.domain.errors import DatabaseError, ReadOnlyError
 from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
-from tuikanban.store.walowner import foreign_log
+from tuikanban.store.walowner import foreign_log, read_header
 
 T = TypeVar("T")
 
@@ -126,8 +126,7 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
     that is not an SQLite database, not a tuikanban database, damaged, or written by a newer tuikanban.
     """
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = read_header(path)  # (never closes a descriptor SQLite holds locks through)
     except PermissionError:
         raise DatabaseError(f"The database {path} cannot be read (permission denied).") from None
     except IsADirectoryError:

@@ -31,7 +31,7 @@ from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageI
 from tuikanban.domain.targets import Target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store.version import SCHEMA_VERSION
-from tuikanban.store.walowner import foreign_log
+from tuikanban.store.walowner import foreign_log, read_header
 
 # The schema this reader understands (a test reads a fresh database both ways and compares).
 FAST_SCHEMA = SCHEMA_VERSION
@@ -68,8 +68,7 @@ def connect(path: Path) -> sqlite3.Connection | None:
     or a file that cannot be read this way. Nothing is ever written to the file from here.
     """
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = read_header(path)  # (never closes a descriptor SQLite holds locks through)
     except OSError:
         return None
     if not header.startswith(b"SQLite format 3\x00"):

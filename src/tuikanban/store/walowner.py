@@ -39,6 +39,42 @@ def lock_holders(path: Path) -> set[int] | None:
     return pids
 
 
+def read_header(path: Path, size: int = 100) -> bytes:
+    """The first `size` bytes of the file, read without dropping SQLite's locks on it.
+
+    POSIX locks belong to the process: closing any descriptor of a file releases every lock the process holds on
+    it, SQLite's included, and a process whose SQLite no longer holds its shared lock looks absent to the others
+    (the last one to close then folds and deletes the write-ahead log under it). So where this process already has
+    the file open (an SQLite connection), that descriptor is read, never closed; otherwise the file is opened and
+    closed as usual. Raises OSError as `open` does."""
+    st = os.stat(path)
+    own = _own_descriptor(st.st_dev, st.st_ino)
+    if own is not None:
+        try:
+            return os.pread(own, size, 0)
+        except OSError:
+            pass
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def _own_descriptor(device: int, inode: int) -> int | None:
+    """A descriptor this process already has open on the file (device, inode), if Linux can say."""
+    folder = "/proc/self/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    for name in names:
+        try:
+            st = os.stat(f"{folder}/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (device, inode) and name.isdigit():
+            return int(name)
+    return None
+
+
 def _has_open(pid: int, device: int, inode: int) -> bool | None:
     """Whether process `pid` has the file (device, inode) open; None when its open files cannot be listed (another
     user's process). Open files, not locks: a process that opens and closes the file with anything but SQLite
@@ -80,4 +116,4 @@ def foreign_log(path: Path) -> str | None:
             "was left untouched: close that board (or press r in it), then try again.")
 
 
-__all__ = ["foreign_log", "lock_holders"]
+__all__ = ["foreign_log", "lock_holders", "read_header"]
