@@ -26,6 +26,7 @@ class FileIdentity:
     inode: int
     schema: int  # the schema version written in the file
     max_event: int  # the newest event id: a file that goes back in time was replaced by an older copy
+    born: str = ""  # the time of the first event ("" before there is one): another board's file was copied over
 
 
 def identity(path: Path) -> FileIdentity | None:
@@ -41,6 +42,7 @@ def identity(path: Path) -> FileIdentity | None:
     try:
         row = con.execute("SELECT value FROM tk_meta WHERE key = 'schema_version'").fetchone()
         top = con.execute("SELECT COALESCE(MAX(id), 0) FROM event").fetchone()
+        first = con.execute("SELECT at FROM event ORDER BY id LIMIT 1").fetchone()
     except sqlite3.Error:
         return None
     finally:
@@ -49,7 +51,7 @@ def identity(path: Path) -> FileIdentity | None:
         schema = int(row[0]) if row else 0
     except ValueError:
         schema = 0
-    return FileIdentity(st.st_dev, st.st_ino, schema, int(top[0]))
+    return FileIdentity(st.st_dev, st.st_ino, schema, int(top[0]), str(first[0]) if first else "")
 
 
 def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> str | None:
@@ -63,6 +65,9 @@ def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> 
     if now.schema > SCHEMA_VERSION:
         return (f"The board file {path} was upgraded by a newer tuikanban (schema {now.schema}); this board stops "
                 "writing to it.")
+    if opened.born and now.born and now.born != opened.born:
+        return (f"The board file {path} was overwritten by another board's file; nothing more is written to it "
+                "until it is reopened.")
     if now.max_event < opened.max_event:
         return (f"The board file {path} was overwritten by an older copy; nothing more is written to it until it "
                 "is reopened.")
