@@ -289,6 +289,7 @@ class Database:
     # Empty the write-ahead log after every write (a board, open for hours); False: only when closing (a command,
     # which lives for a moment: folding the log costs a few syncs, a 3x slower write under load).
     fold_each_write: bool = True
+    let_go_reason: str = ""  # set by `let_go`: the file was replaced, this database opens no connection again
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -301,6 +302,8 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read session (a deferred transaction: a consistent snapshot)."""
+        if self.let_go_reason:
+            raise ReadOnlyError(self.let_go_reason)
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -374,6 +377,8 @@ class Database:
     # -- other processes' commits --------------------------------------------------------------------
     def data_version(self) -> int:
         """A number that changes whenever another connection commits (cheap: a few microseconds)."""
+        if self.let_go_reason:
+            raise ReadOnlyError(self.let_go_reason)
         with self._watch_lock:
             if self._watch_con is None:
                 uri = sqlite_uri(self.path, mode="ro") if self.readonly else sqlite_uri(self.path)
@@ -389,6 +394,14 @@ class Database:
     def integrity_check(self) -> list[str]:
         with self.engine.connect() as conn:
             return [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+
+    def let_go(self, reason: str) -> None:
+        """Close every connection for good (the file at the path was replaced): reads and writes through this
+        database are refused with `reason` from now on, so nothing opens the file at the path again through it
+        (that is for a new `open_database`)."""
+        self.let_go_reason = reason
+        self.readonly, self.readonly_reason = True, self.readonly_reason or " because the file was replaced"
+        self.close()
 
     def close(self) -> None:
         if not self.readonly:
@@ -418,7 +431,13 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
         if not readonly:
             pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
         for pragma in pragmas:
-            cur.execute(f"PRAGMA {pragma}")
+            row = cur.execute(f"PRAGMA {pragma}").fetchone()
+            if pragma == "journal_mode=WAL" and (row is None or str(row[0]).lower() != "wal"):
+                # SQLite answers with the old mode when it cannot switch (another process reads a file in rollback
+                # mode, such as a backup copied over the board): a connection left in rollback mode beside others
+                # in WAL mode would write past their log and damage the file. Locked: the write waits and retries.
+                cur.close()
+                raise sqlite3.OperationalError("database is locked (it could not be switched to WAL mode yet)")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -94,15 +94,15 @@ def check_job(path: Path, before: Seen | None) -> FileChecked:
     return FileChecked(now, what_changed(path, before.identity, now.identity), None)
 
 
-def let_go(gateway: BoardGateway) -> None:
+def let_go(gateway: BoardGateway, reason: str) -> None:
     """Close every connection the board holds on the old file (on the writes lane, after the writes before it).
 
     The write-ahead log is empty at rest (`Database.write` folds it in after each write), so closing leaves nothing
     of the old file for the new one to read in: on a moved file SQLite closes without folding (it sees the move) and
     leaves an empty log; on a file copied over (same inode) it folds an empty log and removes it."""
     gateway.close()
-    if gateway.db is not None:  # (also a database handed in by the caller: its pooled connections)
-        gateway.db.close()
+    if gateway.db is not None:  # (also a database handed in by the caller) refuses to connect again
+        gateway.db.let_go(reason)
 
 
 class FileWatch:
@@ -159,7 +159,8 @@ class FileWatch:
         screen.header.update(readonly=True)
         screen.notify(session.gone, title="Board file changed", severity="error", timeout=3600, markup=False)
         screen.stop_live()
-        lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway), name="let go of the old file")
+        lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone),
+                                       name="let go of the old file")
 
 
 __all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look"]

@@ -58,6 +58,8 @@ class BoardGateway:
 
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
+        if self._con is None and self.db is not None and self.db.let_go_reason:
+            raise ReadOnlyError(self.db.let_go_reason)  # the file was replaced: only `reopen_job` opens it again
         if self._con is None:
             self._con = fastread.connect_live_target(self.target)
         return self._con
