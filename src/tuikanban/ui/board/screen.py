@@ -396,7 +396,10 @@ class BoardScreen(RepDayBoard, BoardPickers):
             # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board.
             await self._show_aging()
         elif self.model is not None:
-            self._when_open(lambda: self.call_later(self._show_aging))
+            def show() -> None:
+                self.call_later(self._show_aging)
+
+            self._when_open(show)
 
     async def _show_aging(self) -> None:
         if self.aging_panel is not None or self.session.db is None:
