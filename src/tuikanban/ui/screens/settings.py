@@ -32,15 +32,19 @@ from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.base import FormDialog
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
-from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, clear_error, key_hints, literal
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, clear_error, literal
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 from tuikanban.ui.screens.settings_parts import (
+    HINTS,
+    PIPE_FIELDS,
     ChangeRefused,
     PipelineSaved,
     PipelineSaveRefused,
     Settings,
     SettingsChanged,
     SettingsRead,
+    StageTable,
+    TypeList,
 )
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
 
@@ -48,34 +52,6 @@ Info = TypeVar("Info", StageInfo, DealTypeInfo)
 
 
 # -- the settings screen --------------------------------------------------------------------------------
-
-
-class _StageTable(KeyTable):
-    BINDINGS = [
-        Binding("shift+up,K", "screen.move_stage(-1)", "Move up"),
-        Binding("shift+down,J", "screen.move_stage(1)", "Move down"),
-    ]
-
-
-class _TypeList(KeyList):
-    """The deal types (a, r, d are the screen's keys)."""
-
-
-_PIPE_FIELDS = (
-    ("name", "Name", "pipeline name"),
-    ("currency", "Currency", "ISO code"),
-    ("target", "Target", "revenue target, empty for none"),
-    ("stale_days", "Stale days", "days without activity before a deal is flagged"),
-    ("lost_reasons", "Lost reasons", "comma-separated"),
-)
-
-_HINTS = {
-    "pipe": key_hints(("enter", "next field, saves on the last"), ("ctrl+s", "save pipeline"),
-                      ("tab", "next panel"), ("esc", "close")),
-    "stages": key_hints(("enter", "edit"), ("a", "add"), ("r", "rename"), ("w", "WIP max"),
-                        ("K J", "move"), ("d", "archive"), ("tab", "next panel"), ("esc", "close")),
-    "types": key_hints(("a", "add"), ("r", "rename"), ("d", "remove"), ("tab", "next panel"), ("esc", "close")),
-}
 
 
 class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
@@ -138,7 +114,7 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
             with Horizontal(id="top"):
                 with Vertical(id="pipe-panel", classes="panel") as pipe:
                     pipe.border_title = "Pipeline"
-                    for field, label, placeholder in _PIPE_FIELDS:
+                    for field, label, placeholder in PIPE_FIELDS:
                         with Horizontal(classes="form-row"):
                             yield Label(label, classes="field-label")
                             with Vertical(classes="field-box"):
@@ -146,14 +122,14 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
                                 yield FieldError(id=f"ppe-{field}")
                 with Vertical(id="types-panel", classes="panel") as types:
                     types.border_title = "Deal types (swimlanes)"
-                    yield _TypeList(id="type-list")
+                    yield TypeList(id="type-list")
                     yield FieldError(id="type-error")
             with Vertical(id="stages-panel", classes="panel") as stages:
                 stages.border_title = "Stages (left to right)"
-                yield _StageTable(id="stage-table", cursor_type="row", zebra_stripes=True)
+                yield StageTable(id="stage-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="stage-exit")
                 yield FieldError(id="stage-error")
-            yield Static(_HINTS["stages"], classes="hints", id="settings-hints")
+            yield Static(HINTS["stages"], classes="hints", id="settings-hints")
 
     def on_mount(self) -> None:
         table = self.query_one("#stage-table", DataTable)
@@ -191,7 +167,9 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
                             "target": self._as_text("target", p.target_minor, p.currency),
                             "lost_reasons": ", ".join(p.lost_reasons)}
             for field, text in self._filled.items():
-                self.query_one(f"#pp-{field}", Input).value = text
+                box = self.query_one(f"#pp-{field}", Input)
+                box.value = text
+                self._filled[field] = box.value  # as the field shows it (text from the file is made inert)
             for error in self.query("#pipe-panel FieldError"):
                 if isinstance(error, FieldError):
                     error.clear()
@@ -246,7 +224,7 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         around = {node.id for node in event.widget.ancestors_with_self}
         panel = "pipe" if "pipe-panel" in around else "types" if "types-panel" in around else "stages"
-        self.query_one("#settings-hints", Static).update(_HINTS[panel])
+        self.query_one("#settings-hints", Static).update(HINTS[panel])
 
     # -- helpers ------------------------------------------------------------------------------------
     def _current_stage(self) -> StageRow | None:
@@ -416,7 +394,7 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
 
     def _pipeline_changes(self, p: PipelineInfo) -> tuple[dict[str, Any], dict[str, str]]:
         """What the pipeline fields change (as keyword arguments of `update_pipeline`), and the problems by field."""
-        values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in _PIPE_FIELDS}
+        values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in PIPE_FIELDS}
         problems: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
         try:
@@ -458,7 +436,7 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
         if self.data is None or self.busy or self.app.screen is not self:
             return
         kwargs, problems = self._pipeline_changes(self.data.pipeline)
-        if self.show_problems(problems, (f for f, _, _ in _PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
+        if self.show_problems(problems, (f for f, _, _ in PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
             return
         if not kwargs:
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)

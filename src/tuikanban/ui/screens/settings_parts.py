@@ -1,13 +1,16 @@
-"""The pipeline settings screen's data and the typed results of its jobs."""
+"""The pipeline settings screen's data, the typed results of its jobs, its lists and its key hints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.binding import Binding
+
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo
 from tuikanban.services.pipelines import StageRow
 from tuikanban.ui.dialogs.base import JobResult, Refusal
+from tuikanban.ui.dialogs.fields import KeyList, KeyTable, key_hints
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +63,35 @@ class ChangeRefused(Refusal):
         self.error_at = error_at
 
 
-__all__ = ["ChangeRefused", "PipelineSaveRefused", "PipelineSaved", "Settings", "SettingsChanged", "SettingsRead"]
+class StageTable(KeyTable):
+    BINDINGS = [
+        Binding("shift+up,K", "screen.move_stage(-1)", "Move up"),
+        Binding("shift+down,J", "screen.move_stage(1)", "Move down"),
+    ]
+
+
+class TypeList(KeyList):
+    """The deal types (a, r, d are the screen's keys)."""
+
+
+PIPE_FIELDS = (
+    ("name", "Name", "pipeline name"),
+    ("currency", "Currency", "ISO code"),
+    ("target", "Target", "revenue target, empty for none"),
+    ("stale_days", "Stale days", "days without activity before a deal is flagged"),
+    ("lost_reasons", "Lost reasons", "comma-separated"),
+)
+
+HINTS = {
+    "pipe": key_hints(("enter", "next field, saves on the last"), ("ctrl+s", "save pipeline"),
+                      ("tab", "next panel"), ("esc", "close")),
+    "stages": key_hints(("enter", "edit"), ("a", "add"), ("r", "rename"), ("w", "WIP max"),
+                        ("K J", "move"), ("d", "archive"), ("tab", "next panel"), ("esc", "close")),
+    "types": key_hints(("a", "add"), ("r", "rename"), ("d", "remove"), ("tab", "next panel"), ("esc", "close")),
+}
+
+
+__all__ = [
+    "HINTS", "PIPE_FIELDS", "ChangeRefused", "PipelineSaveRefused", "PipelineSaved", "Settings", "SettingsChanged",
+    "SettingsRead", "StageTable", "TypeList",
+]
