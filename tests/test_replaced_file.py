@@ -86,6 +86,31 @@ def test_the_command_line_refuses_the_log_of_the_file_moved_away(tmp_path: Path)
     assert integrity_report(board) == ["ok"]
 
 
+def test_another_users_process_is_judged_by_its_lock_when_its_open_files_cannot_be_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuikanban.store import walowner
+
+    monkeypatch.setattr(walowner, "_has_open", lambda pid, device, inode: None)  # /proc/PID/fd not readable
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(board)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert walowner.foreign_log(board) is None  # it holds its lock on this very file
+        os.replace(other, board)
+        refused = walowner.foreign_log(board)
+        assert refused is not None and f"process {holder.pid} still has that file open" in refused
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert walowner.foreign_log(board) is None
+
+
 def test_a_write_through_a_file_moved_over_it_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     board = tmp_path / "board.db"
     make_board(board, "Sales", ["Acme"])

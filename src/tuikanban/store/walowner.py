@@ -5,8 +5,8 @@ still has the old file open and goes on using `board.db-wal` and `board.db-shm`;
 `board.db` would read the old file's pages from that log as its own (and fold them in when it closes). Every
 process that uses the log holds a POSIX lock on the `-shm` (Linux lists them in /proc/locks) and has its database
 file open, so a process that holds the `-shm` but does not have the file at the path open (/proc/PID/fd) has
-another file open under the same log. Where that cannot be told (not Linux, another user's process), nothing is
-refused (see docs/RULES.md, "Shared boards").
+another file open under the same log. A process whose open files cannot be listed (another user's) is judged by
+its lock on the file instead. Outside Linux nothing is refused (see docs/RULES.md, "Shared boards").
 """
 
 from __future__ import annotations
@@ -107,7 +107,11 @@ def foreign_log(path: Path) -> str | None:
         st = os.stat(path)
     except OSError:
         return None
-    others = sorted(pid for pid in on_log if _has_open(pid, st.st_dev, st.st_ino) is False)
+    on_file = lock_holders(path) or set()
+    # Open files decide; for a process whose open files cannot be listed (another user's board), its lock on the
+    # file does (tuikanban never drops it: `read_header`)
+    others = sorted(pid for pid in on_log
+                    if (seen := _has_open(pid, st.st_dev, st.st_ino)) is False or (seen is None and pid not in on_file))
     if not others:
         return None
     who = f"process {others[0]}" if len(others) == 1 else "processes " + ", ".join(str(p) for p in others)
