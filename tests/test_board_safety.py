@@ -150,15 +150,7 @@ async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
         await press(pilot, "escape", "y")  # (it asks first: the notes were typed)
         await press(pilot, "L")  # the board refuses too, with the sentence
         assert said[-1][0].endswith("Press r to reopen the file at that path.")
-        await press(pilot, "r")
-        await settle(pilot)
-        # SQLite leaves the replaced file's write log beside the new file: r refuses to read it into the new one
-        assert "write log" in said[-1][0] and "is still beside the new file" in said[-1][0]
-        assert app.board_screen.model is not None and "Stark upgrade" not in {
-            c.title for c in app.board_screen.model.by_id.values()}
-        for suffix in ("-wal", "-shm"):  # the rep moves the old log away, as the sentence says
-            os.replace(f"{db_path}{suffix}", tmp_path / f"old{suffix}")
-        await press(pilot, "r")
+        await press(pilot, "r")  # the board let go of the old file (and its log was empty): the new one opens
         await wait_for(pilot, lambda: "Stark upgrade" in {c.title for c in app.board_screen.model.by_id.values()}
                        if app.board_screen.model else False)
         assert not app.board_screen.session.readonly

@@ -24,21 +24,33 @@ def _board(path: Path, deals: int) -> None:
 def test_every_way_the_file_can_stop_being_the_board(tmp_path: Path) -> None:
     path = tmp_path / "board.db"
     _board(path, 3)
+    older = tmp_path / "older.db"
+    shutil.copyfile(path, older)  # a copy taken now: older than what follows
+    db = open_database(path)
+    create_deal(db, "Sales", "Deal 3", user="bob")
+    db.close()
     opened = identity(path)
     assert opened is not None and opened.schema == SCHEMA_VERSION
     assert what_changed(path, opened, identity(path)) is None
     db = open_database(path)  # its own writes move the file forward, which is fine
-    create_deal(db, "Sales", "Deal 3", user="bob")
+    create_deal(db, "Sales", "Deal 4", user="bob")
     db.close()
     assert what_changed(path, opened, identity(path)) is None
     # cp of an older copy over it (same inode, history goes back in time)
-    older = tmp_path / "older.db"
-    _board(older, 1)
     saved = tmp_path / "saved.db"
     shutil.copyfile(path, saved)
     shutil.copyfile(older, path)
     assert what_changed(path, opened, identity(path)) == (
         f"The board file {path} was overwritten by an older copy; nothing more is written to it until it is reopened.")
+    # cp of another board's file over it (same inode, a newer history that began elsewhere)
+    busier = tmp_path / "busier.db"
+    _board(busier, 9)
+    shutil.copyfile(busier, path)
+    assert what_changed(path, opened, identity(path)) == (
+        f"The board file {path} was overwritten by another board's file; nothing more is written to it until it is "
+        "reopened.")
+    shutil.copyfile(saved, path)
+    assert what_changed(path, opened, identity(path)) is None  # its own content back
     # mv another file over it (another inode)
     shutil.copyfile(saved, tmp_path / "other.db")
     (tmp_path / "other.db").replace(path)

@@ -749,7 +749,7 @@ async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest
         await press(pilot, "ctrl+s")
         assert ps.get_pipeline(db, sales).stale_days == 20  # nothing saved yet: both changed the stale days
         assert screen.query_one("#pp-stale_days", Input).value == "14"
-        assert error_of(screen, "#ppe-stale_days").startswith("Someone else saved: 20.")
+        assert error_of(screen, "#ppe-stale_days").startswith("someone else saved: 20  ·  ctrl+t take theirs")
         await press(pilot, "ctrl+s")  # again: the typed value is kept
         p = ps.get_pipeline(db, sales)
         assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Price", "Timing"))
@@ -791,3 +791,55 @@ async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int)
         await press(pilot, "escape")
     assert app.results == [True]
 
+
+
+async def test_settings_merge_a_pipeline_save_field_by_field_and_escape_asks(db: Database, sales: int) -> None:
+    """Alice types new stale days and a target; meanwhile bob saves other stale days and a new name. Her save keeps
+    bob's name (she did not touch it), saves her target, and stops at the stale days: her 20 stays typed, bob's 15
+    beside it with the keys; keep mine saves 20. Escape with typed changes asks first."""
+    from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await set_input(pilot, "#pp-stale_days", "20")
+        await set_input(pilot, "#pp-target", "50000")
+        ps.update_pipeline(db, sales, name="Sales EMEA", stale_days=15)  # bob, in his own board
+        await press(pilot, "ctrl+s")
+        assert app.screen is screen and screen.query_one("#pp-stale_days", Input).value == "20"
+        assert error_of(screen, "#ppe-stale_days") == (
+            "someone else saved: 15  ·  ctrl+t take theirs  ·  ctrl+o keep mine")
+        assert error_of(screen, "#ppe-target") == "" and error_of(screen, "#ppe-name") == ""
+        assert ps.get_pipeline(db, sales).stale_days == 15  # nothing saved yet
+        screen.set_focus(screen.query_one("#pp-stale_days", Input))
+        await press(pilot, "ctrl+o")  # keep mine
+        assert error_of(screen, "#ppe-stale_days") == ""
+        await press(pilot, "ctrl+s")
+        saved = ps.get_pipeline(db, sales)
+        assert (saved.name, saved.stale_days, saved.target_minor) == ("Sales EMEA", 20, 5_000_000)
+        await set_input(pilot, "#pp-stale_days", "30")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmScreen)  # typed and not saved: asked first
+        await press(pilot, "n")
+        assert app.screen is screen and screen.query_one("#pp-stale_days", Input).value == "30"
+        await press(pilot, "escape", "y")
+    assert ps.get_pipeline(db, sales).stale_days == 20
+    assert app.results == [True]
+
+
+async def test_settings_take_theirs_puts_the_other_value_in_the_field(db: Database, sales: int) -> None:
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await set_input(pilot, "#pp-lost_reasons", "Price, Timing")
+        ps.update_pipeline(db, sales, lost_reasons=["Budget"])
+        await press(pilot, "ctrl+s")
+        assert error_of(screen, "#ppe-lost_reasons").startswith("someone else saved: Budget")
+        await press(pilot, "ctrl+t")  # the only conflict: no need to focus its field
+        assert screen.query_one("#pp-lost_reasons", Input).value == "Budget"
+        await press(pilot, "ctrl+s")
+        assert app.screen is screen  # nothing left to save: it says so and stays
+        await press(pilot, "escape")  # what the fields show is saved: closes without asking
+    assert ps.get_pipeline(db, sales).lost_reasons == ("Budget",)

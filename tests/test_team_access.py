@@ -35,8 +35,10 @@ def board(team: Team, open_tmp: Path, rep_python: Path) -> Iterator[tuple[Team, 
 
 
 def _uncheckpointed(path: Path) -> Database:
-    """A writer that keeps the board open with a commit that lives only in the -wal."""
+    """A writer that keeps the board open with a commit that lives only in the -wal (a command under way: boards
+    fold the log after each write, commands when they close)."""
     db = open_database(path)
+    db.fold_each_write = False
     deals.create_deal(db, "Sales", "Fresh in the WAL", user="root", value="250")
     assert Path(f"{path}-wal").stat().st_size > 0 and Path(f"{path}-shm").exists()
     return db

@@ -92,6 +92,7 @@ class State:
             from tuikanban.store.engine import open_database
 
             self._db = open_database(self.db_path, readonly=readonly, create=create)
+            self._db.fold_each_write = False  # (a command empties the write-ahead log once, when it closes)
             if self._db.upgraded_from is not None:
                 _say_upgraded(self._db)
             if _kept is not None:

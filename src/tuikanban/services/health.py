@@ -236,9 +236,10 @@ def doctor(path: Path | str | None) -> list[Check]:
 
 
 def _is_sqlite(path: Path) -> bool:
+    from tuikanban.store.walowner import read_header
+
     try:
-        with path.open("rb") as fh:
-            return fh.read(16) == b"SQLite format 3\x00"
+        return read_header(path, 16) == b"SQLite format 3\x00"  # (never drops SQLite's locks: see read_header)
     except OSError:
         return False
 

@@ -32,6 +32,7 @@ from tuikanban.domain.errors import DatabaseError, ReadOnlyError
 from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
+from tuikanban.store.walowner import foreign_log, read_header
 
 T = TypeVar("T")
 
@@ -125,8 +126,7 @@ def _inspect_existing(path: Path) -> tuple[int | None, bool]:
     that is not an SQLite database, not a tuikanban database, damaged, or written by a newer tuikanban.
     """
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = read_header(path)  # (never closes a descriptor SQLite holds locks through)
     except PermissionError:
         raise DatabaseError(f"The database {path} cannot be read (permission denied).") from None
     except IsADirectoryError:
@@ -264,6 +264,18 @@ def _writable(path: Path) -> bool:
     return not (path.exists() and not os.access(path, os.W_OK))
 
 
+def replaced_sentence(path: Path, opened_as: tuple[int, int]) -> str | None:
+    """One sentence when the file at `path` is not the file (device, inode) `opened_as` any more. (A `stat` only:
+    opening and closing the file here would drop SQLite's POSIX locks on it for the whole process.)"""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"The board file {path} was deleted or moved away; nothing was written."
+    if (st.st_dev, st.st_ino) != opened_as:
+        return f"The board file {path} was replaced by another file; nothing was written to either."
+    return None
+
+
 @dataclass
 class Database:
     """An open tuikanban database: the engine plus what we learned while opening it."""
@@ -273,6 +285,11 @@ class Database:
     readonly: bool = False
     readonly_reason: str = ""
     upgraded_from: int | None = None  # the schema this open upgraded the database from (None: no upgrade)
+    opened_as: tuple[int, int] | None = None  # (device, inode) of the file opened: writes check it is still there
+    # Empty the write-ahead log after every write (a board, open for hours); False: only when closing (a command,
+    # which lives for a moment: folding the log costs a few syncs, a 3x slower write under load).
+    fold_each_write: bool = True
+    let_go_reason: str = ""  # set by `let_go`: the file was replaced, this database opens no connection again
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -285,6 +302,8 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read session (a deferred transaction: a consistent snapshot)."""
+        if self.let_go_reason:
+            raise ReadOnlyError(self.let_go_reason)
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -306,9 +325,12 @@ class Database:
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
                     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    self._still_the_file()
                     result = fn(session)
                     session.commit()
-                    return result
+                if self.fold_each_write:
+                    self._empty_log()
+                return result
             except OperationalError as exc:
                 msg = str(exc.orig).lower()
                 if ("locked" in msg or "busy" in msg) and time.monotonic() < deadline:
@@ -319,9 +341,44 @@ class Database:
             except DBAPIError as exc:
                 raise DatabaseError(describe_db_error(exc, self.path)) from None
 
+    def _still_the_file(self) -> None:
+        """Refuse the write (under the write lock, before anything is written) when the file at the path is no longer
+        the one this opened: moved or deleted (see docs/RULES.md, "Shared boards")."""
+        if self.opened_as is None:
+            return
+        replaced = replaced_sentence(self.path, self.opened_as)
+        if replaced is not None:
+            self.readonly, self.readonly_reason = True, " because the file at that path was replaced"
+            raise ReadOnlyError(replaced)
+
+    def _empty_log(self) -> None:
+        """Fold the write-ahead log into the file and empty it (best effort, never waiting for readers), so that at
+        rest there is no log beside the file: a file moved or copied over it then finds nothing of this one's to
+        read in (see docs/RULES.md, "Shared boards")."""
+        if self.opened_as is None or replaced_sentence(self.path, self.opened_as) is not None:
+            return  # (a new connection now would open the file that replaced this one)
+        try:
+            raw = self.engine.raw_connection()
+        except Exception:  # (the write is committed; folding the log is only a precaution)
+            return
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA busy_timeout=0")
+            try:
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+                cur.close()
+        except Exception:  # busy (a reader in the log): the next write tries again
+            pass
+        finally:
+            raw.close()
+
     # -- other processes' commits --------------------------------------------------------------------
     def data_version(self) -> int:
         """A number that changes whenever another connection commits (cheap: a few microseconds)."""
+        if self.let_go_reason:
+            raise ReadOnlyError(self.let_go_reason)
         with self._watch_lock:
             if self._watch_con is None:
                 uri = sqlite_uri(self.path, mode="ro") if self.readonly else sqlite_uri(self.path)
@@ -338,7 +395,17 @@ class Database:
         with self.engine.connect() as conn:
             return [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
 
+    def let_go(self, reason: str) -> None:
+        """Close every connection for good (the file at the path was replaced): reads and writes through this
+        database are refused with `reason` from now on, so nothing opens the file at the path again through it
+        (that is for a new `open_database`)."""
+        self.let_go_reason = reason
+        self.readonly, self.readonly_reason = True, self.readonly_reason or " because the file was replaced"
+        self.close()
+
     def close(self) -> None:
+        if not self.readonly:
+            self._empty_log()  # (the last one out folds and removes the log anyway; one still in leaves it empty)
         with self._watch_lock:
             if self._watch_con is not None:
                 self._watch_con.close()
@@ -364,7 +431,13 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
         if not readonly:
             pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
         for pragma in pragmas:
-            cur.execute(f"PRAGMA {pragma}")
+            row = cur.execute(f"PRAGMA {pragma}").fetchone()
+            if pragma == "journal_mode=WAL" and (row is None or str(row[0]).lower() != "wal"):
+                # SQLite answers with the old mode when it cannot switch (another process reads a file in rollback
+                # mode, such as a backup copied over the board): a connection left in rollback mode beside others
+                # in WAL mode would write past their log and damage the file. Locked: the write waits and retries.
+                cur.close()
+                raise sqlite3.OperationalError("database is locked (it could not be switched to WAL mode yet)")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -421,6 +494,9 @@ def open_database(
     if problem:
         raise DatabaseError(problem)
     if db_path.exists():
+        foreign = foreign_log(db_path)
+        if foreign is not None:
+            raise DatabaseError(foreign)
         version, _ = _inspect_existing(db_path)
         if version is None and not create and not readonly:
             raise DatabaseError(f"The file {db_path} is empty, not a board, and was left as it is; {_CREATORS}.")
@@ -455,6 +531,9 @@ def open_database(
             raise DatabaseError(describe_db_error(exc, db_path)) from None
         if version is not None and version < SCHEMA_VERSION:
             db.upgraded_from = version
+        with contextlib.suppress(OSError):
+            st = os.stat(db_path)
+            db.opened_as = (st.st_dev, st.st_ino)
     return db
 
 

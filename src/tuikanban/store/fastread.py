@@ -31,6 +31,7 @@ from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageI
 from tuikanban.domain.targets import Target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store.version import SCHEMA_VERSION
+from tuikanban.store.walowner import foreign_log, read_header
 
 # The schema this reader understands (a test reads a fresh database both ways and compares).
 FAST_SCHEMA = SCHEMA_VERSION
@@ -67,14 +68,15 @@ def connect(path: Path) -> sqlite3.Connection | None:
     or a file that cannot be read this way. Nothing is ever written to the file from here.
     """
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
+        header = read_header(path)  # (never closes a descriptor SQLite holds locks through)
     except OSError:
         return None
     if not header.startswith(b"SQLite format 3\x00"):
         return None
     is_wal = len(header) >= 20 and header[18] == 2 and header[19] == 2
     side_files = Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+    if side_files and foreign_log(path) is not None:
+        return None  # the log beside it is another file's: open_database says so in a sentence
     # A WAL database nobody has open has no -wal/-shm; a plain read-only open would fail to create them.
     params = {"mode": "ro", "immutable": "1"} if is_wal and not side_files else {"mode": "ro"}
     try:

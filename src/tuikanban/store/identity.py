@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tuikanban.store.engine import sqlite_uri
 from tuikanban.store.tables import SCHEMA_VERSION
+from tuikanban.store.walowner import lock_holders
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class FileIdentity:
     inode: int
     schema: int  # the schema version written in the file
     max_event: int  # the newest event id: a file that goes back in time was replaced by an older copy
+    born: str = ""  # the time of the first event ("" before there is one): another board's file was copied over
 
 
 def identity(path: Path) -> FileIdentity | None:
@@ -40,6 +42,7 @@ def identity(path: Path) -> FileIdentity | None:
     try:
         row = con.execute("SELECT value FROM tk_meta WHERE key = 'schema_version'").fetchone()
         top = con.execute("SELECT COALESCE(MAX(id), 0) FROM event").fetchone()
+        first = con.execute("SELECT at FROM event ORDER BY id LIMIT 1").fetchone()
     except sqlite3.Error:
         return None
     finally:
@@ -48,7 +51,7 @@ def identity(path: Path) -> FileIdentity | None:
         schema = int(row[0]) if row else 0
     except ValueError:
         schema = 0
-    return FileIdentity(st.st_dev, st.st_ino, schema, int(top[0]))
+    return FileIdentity(st.st_dev, st.st_ino, schema, int(top[0]), str(first[0]) if first else "")
 
 
 def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> str | None:
@@ -62,7 +65,27 @@ def what_changed(path: Path, opened: FileIdentity, now: FileIdentity | None) -> 
     if now.schema > SCHEMA_VERSION:
         return (f"The board file {path} was upgraded by a newer tuikanban (schema {now.schema}); this board stops "
                 "writing to it.")
+    if opened.born and now.born and now.born != opened.born:
+        return (f"The board file {path} was overwritten by another board's file; nothing more is written to it "
+                "until it is reopened.")
     if now.max_event < opened.max_event:
         return (f"The board file {path} was overwritten by an older copy; nothing more is written to it until it "
                 "is reopened.")
     return None
+
+
+def leftover_log(path: Path) -> str | None:
+    """One sentence when a write-ahead log with content lies beside `path` and no process uses it, after the board's
+    file was replaced: the next opener would read it into the file as its own. (Tuikanban empties the log after
+    each write, so the log of a replaced file is empty unless a write was under way; a crash leaves one too, which
+    is why only a board that saw its file replaced refuses it.)"""
+    wal = Path(f"{path}-wal")
+    try:
+        size = wal.stat().st_size
+    except OSError:
+        return None
+    shm = Path(f"{path}-shm")
+    if size == 0 or (shm.exists() and lock_holders(shm)):
+        return None
+    return (f"The replaced board's write log {wal} still holds changes and opening the new file would read them in; "
+            f"move {wal.name} and {shm.name} away (they belong to the old file), then press r again.")

@@ -107,8 +107,14 @@ class BoardBase(Screen[None]):
         self.set_interval(60, self._tick)
 
     def on_unmount(self) -> None:
+        self.stop_live()
+
+    def stop_live(self) -> None:
+        """Stop following the file's commits (it was replaced: see `file_watch`); opening the database again starts
+        a new feed."""
         if self._live is not None:
-            self._live.stop()
+            live, self._live = self._live, None
+            live.stop()
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:

@@ -5,6 +5,10 @@ data version the board's connection can see.
 - The file was deleted, replaced, overwritten by an older copy or upgraded (`store.identity.what_changed`): the
   board stops writing (read-only, the sentence in a notification that stays, `r` reopens the file at that path)
   and the database the open forms hold refuses to write, so a form keeps its text and says why it cannot save.
+  Then it lets go of the old file at once (`let_go`): its change feed stops and its connections close, so that no
+  process of this board holds the write-ahead log (`board.db-wal`, `-shm`, found by name) that the new file at the
+  path would otherwise share with it. Until then `store.engine.foreign_log` makes a command refuse to open the new
+  file (see docs/RULES.md, "Shared boards").
 - `tuikanban restore` wrote into the file: the board reads it again and says, once, who restored it from what
   (`services.restore.last_restore`); the restored file is the board's file from then on.
 """
@@ -25,6 +29,7 @@ from tuikanban.ui.jobs import lanes_of
 if TYPE_CHECKING:
     from tuikanban.store.identity import FileIdentity
     from tuikanban.ui.board.base import BoardBase
+    from tuikanban.ui.board.gateway import BoardGateway
 
 WATCH_SECONDS = 2.0
 RESTORED_KEY = "restored"  # (services.restore.RESTORED_KEY: not imported, it would load the ORM before first paint)
@@ -89,6 +94,17 @@ def check_job(path: Path, before: Seen | None) -> FileChecked:
     return FileChecked(now, what_changed(path, before.identity, now.identity), None)
 
 
+def let_go(gateway: BoardGateway, reason: str) -> None:
+    """Close every connection the board holds on the old file (on the writes lane, after the writes before it).
+
+    The write-ahead log is empty at rest (`Database.write` folds it in after each write), so closing leaves nothing
+    of the old file for the new one to read in: on a moved file SQLite closes without folding (it sees the move) and
+    leaves an empty log; on a file copied over (same inode) it folds an empty log and removes it."""
+    gateway.close()
+    if gateway.db is not None:  # (also a database handed in by the caller) refuses to connect again
+        gateway.db.let_go(reason)
+
+
 class FileWatch:
     """The board's watch over its file (held by the screen; the screen hands it `FileChecked`)."""
 
@@ -142,6 +158,9 @@ class FileWatch:
             session.db.readonly, session.db.readonly_reason = True, WRITES_REFUSED
         screen.header.update(readonly=True)
         screen.notify(session.gone, title="Board file changed", severity="error", timeout=3600, markup=False)
+        screen.stop_live()
+        lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone),
+                                       name="let go of the old file")
 
 
-__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "look"]
+__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look"]

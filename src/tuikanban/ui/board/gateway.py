@@ -58,6 +58,8 @@ class BoardGateway:
 
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
+        if self._con is None and self.db is not None and self.db.let_go_reason:
+            raise ReadOnlyError(self.db.let_go_reason)  # the file was replaced: only `reopen_job` opens it again
         if self._con is None:
             self._con = fastread.connect_live_target(self.target)
         return self._con
@@ -160,15 +162,14 @@ class BoardGateway:
 
     def reopen_job(self) -> DbOpened | OpenFailed:
         """Open the file now at the board's path (the one opened before was replaced or deleted). Refused while
-        a write-ahead log is still beside it: SQLite leaves the replaced file's log there (it cannot checkpoint a
-        file that moved), and opening the new file would read that log into it."""
+        the old file's write-ahead log would be read into it (`store.identity.leftover_log`; another process
+        still using it is refused by `open_database`)."""
+        from tuikanban.store.identity import leftover_log
+
         self.close()
         self.db, self._owns_db, self.seen = None, True, None
         path = self.target.path
-        wal = path.with_name(path.name + "-wal") if path is not None else None
-        self.blocked = (f"The replaced board's write log {wal} is still beside the new file, and opening the file "
-                        f"would read it in; once no board has the old file open, move {wal.name} and "
-                        f"{wal.name[:-4]}-shm away, then press r again.") if wal is not None and wal.exists() else None
+        self.blocked = leftover_log(path) if path is not None else None
         return self.open_job()
 
     def check_job(self) -> ChangeChecked:

@@ -91,7 +91,8 @@ BINDING_SECTIONS: list[tuple[str, list[Binding]]] = [
                 tooltip="Filter: words, owner:NAME, type:NAME, closing:<30d (closes within 30 days), idle:>14d "
                         "(no stage move or activity for 14 days)"),
         Binding("s", "lanes", "lanes", id="board.lanes", tooltip="Swimlanes by deal type on/off"),
-        Binding("a", "aging", "aging", id="board.aging", tooltip="Aging panel: stuck deals and risk signals"),
+        Binding("a", "aging", "aging", id="board.aging", priority=True,
+                tooltip="Aging panel: stuck deals and risk signals"),
         Binding("m", "metrics", "metrics", id="board.metrics", tooltip="Metrics: velocity, conversion, bottleneck"),
         Binding("v", "review", "review", show=False, id="board.review",
                 tooltip="Review: what changed (value bridge, moves, pushed, new, idle, closing soon)"),

@@ -351,13 +351,13 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self.query_one("#filter-bar").display = False
         self.view.focus()
 
-    def action_close(self) -> None:
+    async def action_close(self) -> None:
         if self.query_one("#filter-bar").display:
             self._close_filter(clear=True)
         elif self.clear_marks():
             pass
         elif self.aging_panel is not None:
-            self.action_aging()
+            await self.action_aging()
         elif self.state.filter.active:
             self._close_filter(clear=True)
             self._say("Filter cleared.", timeout=2)
@@ -385,24 +385,33 @@ class BoardScreen(RepDayBoard, BoardPickers):
         view.model_changed()  # the focused card stays on screen
         self._write(partial(density.remember_job, self.session.user, view.compact), "density")
 
-    def action_aging(self) -> None:
+    async def action_aging(self) -> None:
         if self.aging_panel is not None:
             panel, self.aging_panel = self.aging_panel, None
-            panel.remove()
+            await panel.remove()
             self.aging.snapshot = None  # the cards keep what they show; the items go until the panel opens again
-            self.view.focus()
+            self.set_focus(self.view)
+        elif self.model is not None and self.session.db is not None:
+            # `a` is a priority binding and the panel is mounted and focused before the app reads the next key, so
+            # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board.
+            await self._show_aging()
         elif self.model is not None:
-            self._when_open(self._show_aging)
+            def show() -> None:
+                self.call_later(self._show_aging)
 
-    def _show_aging(self) -> None:
+            self._when_open(show)
+
+    async def _show_aging(self) -> None:
         if self.aging_panel is not None or self.session.db is None:
             return
-        from tuikanban.ui.widgets.aging_panel import AgingPanel
+        from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
         # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
         # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
-        self.aging_panel = AgingPanel(id="aging", autofocus=True)
-        self.query_one("#body").mount(self.aging_panel)
+        self.aging_panel = panel = AgingPanel(id="aging", autofocus=True)
+        await self.query_one("#body").mount(panel)
+        if panel.is_mounted:
+            self.set_focus(panel.query_one(AgingTable))
         self.aging.show_in_panel()
         if self.aging.snapshot is None:
             self.aging.read_all()  # with the items this time
@@ -414,7 +423,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # (Textual re-checks on every focus change, so the footer greys these out while the panel has the focus)
-        if action in ("new_deal", "edit_deal", "log") and isinstance(self.focused, Input):
+        if action in ("new_deal", "edit_deal", "log", "aging") and isinstance(self.focused, Input):
             return False  # priority keys (a burst's next keys reach the form): in the filter they are letters
         return not (action in self.CARD_ACTIONS and self._panel_focused())
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -21,8 +20,8 @@ from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain import wip
-from tuikanban.domain.errors import TuikanbanError, ValidationError
-from tuikanban.domain.merge import EditConflictError
+from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, display
@@ -30,94 +29,35 @@ from tuikanban.services import pipelines as pipeline_service
 from tuikanban.services.pipelines import StageRow
 from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.ask import AskScreen
-from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.base import FormDialog
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
-from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, clear_error, key_hints, literal
+from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
+from tuikanban.ui.dialogs.fields import FieldError, FieldInput, clear_error, literal
+from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
+from tuikanban.ui.screens.settings_parts import (
+    HINTS,
+    PIPE_FIELDS,
+    ChangeRefused,
+    PipelineSaved,
+    PipelineSaveRefused,
+    Settings,
+    SettingsChanged,
+    SettingsRead,
+    StageTable,
+    TypeList,
+)
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
 
 Info = TypeVar("Info", StageInfo, DealTypeInfo)
 
 
-class SettingsRead(JobResult):
-    """The pipeline, its stages and its deal types, read again; where to put the cursors, whether to refill the
-    pipeline fields."""
-
-    def __init__(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
-        super().__init__()
-        self.data = data
-        self.stage_id = stage_id
-        self.type_id = type_id
-        self.fields = fields
-
-
-class PipelineSaved(JobResult):
-    def __init__(self, pipeline: PipelineInfo) -> None:
-        super().__init__()
-        self.pipeline = pipeline
-
-
-class PipelineSaveRefused(Refusal):
-    """The services refused the pipeline fields (a name another pipeline has, lost reasons out of bounds)."""
-
-
-class SettingsChanged(JobResult):
-    """A stage was moved or archived, or a deal type removed: `sentence` says so; the cursors go to the ids."""
-
-    def __init__(self, sentence: str, *, stage_id: int | None = None, type_id: int | None = None) -> None:
-        super().__init__()
-        self.sentence = sentence
-        self.stage_id = stage_id
-        self.type_id = type_id
-
-
-class ChangeRefused(Refusal):
-    """The services refused a change of the stages or deal types; shown in the FieldError `error_at`."""
-
-    def __init__(self, error: TuikanbanError, *, error_at: str) -> None:
-        super().__init__(error)
-        self.error_at = error_at
-
-
 # -- the settings screen --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    pipeline: PipelineInfo
-    stages: list[StageRow]
-    types: list[DealTypeInfo]
-
-
-class _StageTable(KeyTable):
-    BINDINGS = [
-        Binding("shift+up,K", "screen.move_stage(-1)", "Move up"),
-        Binding("shift+down,J", "screen.move_stage(1)", "Move down"),
-    ]
-
-
-class _TypeList(KeyList):
-    """The deal types (a, r, d are the screen's keys)."""
-
-
-_PIPE_FIELDS = (
-    ("name", "Name", "pipeline name"),
-    ("currency", "Currency", "ISO code"),
-    ("target", "Target", "revenue target, empty for none"),
-    ("stale_days", "Stale days", "days without activity before a deal is flagged"),
-    ("lost_reasons", "Lost reasons", "comma-separated"),
-)
-
-_HINTS = {
-    "pipe": key_hints(("enter", "next field, saves on the last"), ("ctrl+s", "save pipeline"),
-                      ("tab", "next panel"), ("esc", "close")),
-    "stages": key_hints(("enter", "edit"), ("a", "add"), ("r", "rename"), ("w", "WIP max"),
-                        ("K J", "move"), ("d", "archive"), ("tab", "next panel"), ("esc", "close")),
-    "types": key_hints(("a", "add"), ("r", "rename"), ("d", "remove"), ("tab", "next panel"), ("esc", "close")),
-}
-
-
-class PipelineSettingsScreen(FormDialog[bool]):
-    """Returns True when anything was changed.
+class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
+    """Returns True when anything was changed. The pipeline fields save with the three-way merge of the deal form:
+    a field another rep saved meanwhile that this user changed too shows their value and who saved it, with ctrl+t
+    take theirs / ctrl+o keep mine; escape asks before discarding typed changes.
 
     The keys that open a dialog (a, r, w, d, enter on a stage) are priority bindings that wait for the dialog to be
     mounted: the app reads the next key only then, so what is typed straight after the key lands in the dialog.
@@ -150,6 +90,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
         Binding("r", "rename", "Rename", show=False, priority=True),
         Binding("w", "wip_max", "WIP max", show=False, priority=True),
         Binding("d,delete", "remove", "Archive / remove", show=False, priority=True),
+        *CONFLICT_BINDINGS,
     ]
 
     SUBMIT_ON_ENTER = frozenset({"pp-lost_reasons"})
@@ -161,8 +102,9 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.pipeline_id = pipeline_id
         self.user = user
         self.changed = False
-        self.pipe_base: dict[str, Any] = {}
-        self.data: _Settings | None = None
+        self.book = ConflictBook({})  # what the pipeline fields were filled with: the merge base of the next save
+        self._filled: dict[str, str] = {}  # the text each pipeline field was filled with (unsaved: anything else)
+        self.data: Settings | None = None
         self._read = asyncio.Event()  # set once the first read is in
 
     # -- layout and loading -------------------------------------------------------------------------
@@ -172,7 +114,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
             with Horizontal(id="top"):
                 with Vertical(id="pipe-panel", classes="panel") as pipe:
                     pipe.border_title = "Pipeline"
-                    for field, label, placeholder in _PIPE_FIELDS:
+                    for field, label, placeholder in PIPE_FIELDS:
                         with Horizontal(classes="form-row"):
                             yield Label(label, classes="field-label")
                             with Vertical(classes="field-box"):
@@ -180,14 +122,14 @@ class PipelineSettingsScreen(FormDialog[bool]):
                                 yield FieldError(id=f"ppe-{field}")
                 with Vertical(id="types-panel", classes="panel") as types:
                     types.border_title = "Deal types (swimlanes)"
-                    yield _TypeList(id="type-list")
+                    yield TypeList(id="type-list")
                     yield FieldError(id="type-error")
             with Vertical(id="stages-panel", classes="panel") as stages:
                 stages.border_title = "Stages (left to right)"
-                yield _StageTable(id="stage-table", cursor_type="row", zebra_stripes=True)
+                yield StageTable(id="stage-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="stage-exit")
                 yield FieldError(id="stage-error")
-            yield Static(_HINTS["stages"], classes="hints", id="settings-hints")
+            yield Static(HINTS["stages"], classes="hints", id="settings-hints")
 
     def on_mount(self) -> None:
         table = self.query_one("#stage-table", DataTable)
@@ -204,7 +146,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
 
         def read() -> SettingsRead:
             pipeline, stages = pipeline_service.stage_rows(db, pipeline_id)
-            data = _Settings(pipeline, stages, pipeline_service.list_types(db, pipeline_id))
+            data = Settings(pipeline, stages, pipeline_service.list_types(db, pipeline_id))
             return SettingsRead(data, stage_id=stage_id, type_id=type_id, fields=fields)
 
         self.run_job(read, name="read pipeline settings")
@@ -215,19 +157,19 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self._show(message.data, stage_id=message.stage_id, type_id=message.type_id, fields=message.fields)
         self._read.set()
 
-    def _show(self, data: _Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
+    def _show(self, data: Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         p = data.pipeline
         self.query_one(".dialog", Vertical).border_title = Content(f"Pipeline settings · {display(p.name)}")
         if fields:  # what the fields show is the merge base of the next save (update_pipeline(base=...))
-            self.pipe_base = {"name": p.name, "currency": p.currency, "target": p.target_minor,
-                              "stale_days": p.stale_days, "lost_reasons": list(p.lost_reasons)}
-            self.query_one("#pp-name", Input).value = p.name
-            self.query_one("#pp-currency", Input).value = p.currency
-            self.query_one("#pp-target", Input).value = (
-                "" if p.target_minor is None else format_money(p.target_minor, p.currency, symbol=False)
-            )
-            self.query_one("#pp-stale_days", Input).value = str(p.stale_days)
-            self.query_one("#pp-lost_reasons", Input).value = ", ".join(p.lost_reasons)
+            self.book.rebase({"name": p.name, "currency": p.currency, "target": p.target_minor,
+                              "stale_days": p.stale_days, "lost_reasons": list(p.lost_reasons)})
+            self._filled = {"name": p.name, "currency": p.currency, "stale_days": str(p.stale_days),
+                            "target": self._as_text("target", p.target_minor, p.currency),
+                            "lost_reasons": ", ".join(p.lost_reasons)}
+            for field, text in self._filled.items():
+                box = self.query_one(f"#pp-{field}", Input)
+                box.value = text
+                self._filled[field] = box.value  # as the field shows it (text from the file is made inert)
             for error in self.query("#pipe-panel FieldError"):
                 if isinstance(error, FieldError):
                     error.clear()
@@ -282,7 +224,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         around = {node.id for node in event.widget.ancestors_with_self}
         panel = "pipe" if "pipe-panel" in around else "types" if "types-panel" in around else "stages"
-        self.query_one("#settings-hints", Static).update(_HINTS[panel])
+        self.query_one("#settings-hints", Static).update(HINTS[panel])
 
     # -- helpers ------------------------------------------------------------------------------------
     def _current_stage(self) -> StageRow | None:
@@ -410,11 +352,49 @@ class PipelineSettingsScreen(FormDialog[bool]):
     # -- pipeline fields ----------------------------------------------------------------------------
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
-        clear_error(self, f"#ppe-{(event.input.id or 'pp-')[3:]}")
+        field = (event.input.id or "pp-")[3:]
+        if field not in self.book.waiting:  # the other rep's value stays beside the field until the user chooses
+            clear_error(self, f"#ppe-{field}")
+
+    @staticmethod
+    def _as_text(field: str, value: Any, currency: str) -> str:
+        """A stored pipeline value as its field shows it."""
+        if value is None:
+            return ""
+        if field == "target":
+            return format_money(value, currency, symbol=False)
+        if field == "lost_reasons":
+            return ", ".join(value)
+        return str(value)
+
+    def unsaved(self) -> bool:
+        return any(self.query_one(f"#pp-{f}", Input).value != text for f, text in self._filled.items())
+
+    def _choice(self) -> FieldConflict | None:
+        """The conflict a choice key answers (the focused field's, else the first waiting); its line is cleared."""
+        focused = self.focused.id if self.focused is not None and self.focused.id else ""
+        conflict = self.book.choose(focused[3:])
+        if conflict is not None:
+            self.query_one(f"#ppe-{conflict.field}", FieldError).clear()
+        return conflict
+
+    def _theirs(self, conflict: FieldConflict) -> str:
+        currency = self.data.pipeline.currency if self.data is not None else "USD"
+        if conflict.field == "target":
+            currency = self.book.base.get("currency", currency)
+        return self._as_text(conflict.field, conflict.theirs, currency)
+
+    def action_keep_mine(self) -> None:
+        self._choice()
+
+    def action_take_theirs(self) -> None:
+        conflict = self._choice()
+        if conflict is not None:
+            self.query_one(f"#pp-{conflict.field}", Input).value = self._theirs(conflict)
 
     def _pipeline_changes(self, p: PipelineInfo) -> tuple[dict[str, Any], dict[str, str]]:
         """What the pipeline fields change (as keyword arguments of `update_pipeline`), and the problems by field."""
-        values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in _PIPE_FIELDS}
+        values = {f: self.query_one(f"#pp-{f}", Input).value for f, _, _ in PIPE_FIELDS}
         problems: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
         try:
@@ -456,13 +436,13 @@ class PipelineSettingsScreen(FormDialog[bool]):
         if self.data is None or self.busy or self.app.screen is not self:
             return
         kwargs, problems = self._pipeline_changes(self.data.pipeline)
-        if self.show_problems(problems, (f for f, _, _ in _PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
+        if self.show_problems(problems, (f for f, _, _ in PIPE_FIELDS), field_id="pp-{}", error_id="ppe-{}"):
             return
         if not kwargs:
             self.notify("Nothing to save: the pipeline fields are unchanged.", markup=False, timeout=3)
             return
         self.busy = True
-        db, pipeline_id, base = self.db, self.pipeline_id, dict(self.pipe_base)
+        db, pipeline_id, base = self.db, self.pipeline_id, dict(self.book.base)
         self.run_job(lambda: PipelineSaved(pipeline_service.update_pipeline(db, pipeline_id, base=base, **kwargs)),
                      refused=PipelineSaveRefused, name="save pipeline")
 
@@ -478,10 +458,10 @@ class PipelineSettingsScreen(FormDialog[bool]):
         self.busy = False
         sentence, error = str(message.error), message.error
         if isinstance(error, EditConflictError):  # the typed values stay; saving again keeps them
-            for c in error.conflicts:
-                self.pipe_base[c.field] = c.theirs
-                theirs = ", ".join(c.theirs) if isinstance(c.theirs, list) else str(c.theirs or "")
-                self.query_one(f"#ppe-{c.field}", FieldError).show(f"Someone else saved: {theirs}. {sentence}")
+            self.notify(sentence, title="Not saved", severity="warning", markup=False, timeout=8)
+            for conflict in self.book.arrived(error):
+                self.query_one(f"#ppe-{conflict.field}", FieldError).show(conflict_line(conflict,
+                                                                                      self._theirs(conflict)))
             return
         field = "name" if "pipeline named" in sentence else "lost_reasons"
         self.query_one(f"#ppe-{field}", FieldError).show(sentence)
@@ -600,7 +580,7 @@ class PipelineSettingsScreen(FormDialog[bool]):
             error_at="type-error")
 
     def action_close(self) -> None:
-        self.dismiss(self.changed)
+        cancel_asking(self, partial(self.dismiss, self.changed))
 
 
 __all__ = [

@@ -46,12 +46,28 @@ MAX_ROWS = 200  # the most severe deals listed; the rest are counted in the titl
 
 
 class AgingTable(DataTable[Any]):
-    """The panel's list: up/down (and k/j, as on the board) move its cursor, enter shows the deal."""
+    """The panel's list: up/down (and k/j, as on the board) move its cursor, enter shows the deal. Moves typed
+    before the list has arrived (in the same burst as the `a` that opened the panel) are kept in `ahead` and
+    applied once it is shown."""
 
     BINDINGS = [
         Binding("k", "cursor_up", "Up", show=False),
         Binding("j", "cursor_down", "Down", show=False),
     ]
+
+    ahead = 0
+
+    def action_cursor_down(self) -> None:
+        if self.row_count == 0:
+            self.ahead += 1
+            return
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.row_count == 0:
+            self.ahead -= 1
+            return
+        super().action_cursor_up()
 
 
 def filtered_snapshot(snap: AgingSnapshot, deal_filter: DealFilter | None) -> AgingSnapshot:
@@ -220,6 +236,9 @@ class AgingPanel(Vertical):
             table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
         elif table.row_count:  # the deal under the cursor left the list: stay on the same line
             table.move_cursor(row=min(keep_row, table.row_count - 1), animate=False)
+        if table.ahead and table.row_count:  # keys typed before the list was there
+            table.move_cursor(row=max(0, min(table.cursor_row + table.ahead, table.row_count - 1)), animate=False)
+        table.ahead = 0
         self.query_one(AgingChart).set_data(snap.stages, snap.items)
         self._paint_legend(snap)
 

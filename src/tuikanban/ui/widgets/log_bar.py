@@ -3,7 +3,7 @@ text, with an optional next step in the same line (`text >> +3d follow up`; `dom
 
 The bar only collects the line: it posts `LogBar.Send` (enter) or `LogBar.Cancel` (escape) to its screen, which
 runs the write as a job and either closes the bar (`close`) or shows the refusal in it (`refused`), keeping the
-text so that nothing typed is lost.
+text so that nothing typed is lost. Escape with text in the bar asks first (as the forms do: `dialogs.discard`).
 """
 
 from __future__ import annotations
@@ -93,5 +93,21 @@ class LogBar(Horizontal):
         self.busy = False
         self.query_one("#log-error", Label).update(Content(display(sentence, max_length=200)))
 
+    def unsaved(self) -> bool:
+        """Whether the bar holds typed text that was not logged."""
+        return bool(self.query_one("#log-text", Input).value.strip())
+
     def action_cancel(self) -> None:
-        self.post_message(self.Cancel(self))
+        if not self.unsaved():
+            self.post_message(self.Cancel(self))
+            return
+        from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.post_message(self.Cancel(self))
+            elif self.is_mounted:
+                self.query_one("#log-text", Input).focus()
+
+        question = f"Discard the {self.kind} you typed for {display(self.deal_title, max_length=40)}?"
+        self.app.push_screen(ConfirmScreen(question, title="Not logged yet"), answered)

@@ -1,0 +1,201 @@
+"""`mv other.db board.db` and `cp backup.db board.db` under an open board: nothing is lost silently and nothing is
+damaged. SQLite finds a database's write-ahead log by name (`board.db-wal`, `-shm`), so the log of the file that
+was there before must never be read into the new one (see docs/RULES.md, "Shared boards"). Real processes: a
+holder process or a board, and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from board_helpers import press, settle
+from tuikanban.domain.errors import ReadOnlyError
+from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
+from tuikanban.store.engine import backup_file, integrity_report, open_database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import file_watch
+
+SIZE = (160, 45)
+
+HOLDER = """
+import sys
+from tuikanban.store.engine import open_database
+from tuikanban.services.deals import create_deal
+db = open_database(sys.argv[1])
+create_deal(db, "Sales", "Written by the holder", user="alice")
+print("ready", flush=True)
+sys.stdin.readline()
+db.close()
+"""
+
+
+def make_board(path: Path, pipeline: str, titles: list[str]) -> None:
+    db = open_database(path)
+    try:
+        p = ps.create_pipeline(db, pipeline, ["Start", "End"])
+        for title in titles:
+            ds.create_deal(db, p.id, title, user="dana")
+    finally:
+        db.close()
+
+
+def run_cli(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TUIKANBAN_USER": "carol"}
+    env.pop("TUIKANBAN_DB", None)
+    return subprocess.run([sys.executable, "-m", "tuikanban", "--db", str(path), *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def titles_by_cli(path: Path) -> list[str]:
+    out = run_cli(path, "deal", "list", "--json")
+    assert out.returncode == 0, out.stderr
+    return sorted(d["title"] for d in json.loads(out.stdout)["deals"])
+
+
+def test_the_command_line_refuses_the_log_of_the_file_moved_away(tmp_path: Path) -> None:
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(board)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        os.replace(other, board)  # mv other.db board.db while the holder has the old file open
+        refused = run_cli(board, "deal", "list")
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip() == (
+            f"The write-ahead log beside {board} belongs to the file that was there before (process {holder.pid} "
+            "still has that file open, a board perhaps); opening board.db now would read that file's changes into "
+            "it, so it was left untouched: close that board (or press r in it), then try again.")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    # the holder closed: its log was empty (folded in after its write), so the new file is read as it is
+    assert titles_by_cli(board) == ["Stark upgrade"]
+    assert integrity_report(board) == ["ok"]
+
+
+def test_another_users_process_is_judged_by_its_lock_when_its_open_files_cannot_be_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuikanban.store import walowner
+
+    monkeypatch.setattr(walowner, "_has_open", lambda pid, device, inode: None)  # /proc/PID/fd not readable
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(board)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert walowner.foreign_log(board) is None  # it holds its lock on this very file
+        os.replace(other, board)
+        refused = walowner.foreign_log(board)
+        assert refused is not None and f"process {holder.pid} still has that file open" in refused
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert walowner.foreign_log(board) is None
+
+
+def test_a_write_through_a_file_moved_over_it_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    board = tmp_path / "board.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(tmp_path / "other.db", "Other", ["Stark upgrade"])
+    db = open_database(board)
+    try:
+        ds.create_deal(db, None, "Before", user="alice")
+        os.replace(tmp_path / "other.db", board)
+        replaced = board.read_bytes()
+        with pytest.raises(ReadOnlyError, match="was replaced by another file; nothing was written to either"):
+            ds.create_deal(db, None, "After the change", user="alice")
+        assert board.read_bytes() == replaced  # refused before anything was written
+    finally:
+        db.close()
+    assert integrity_report(board) == ["ok"]
+    assert titles_by_cli(board) == ["Stark upgrade"]
+
+
+def test_opening_the_file_again_in_a_process_keeps_the_locks_its_open_connections_hold(tmp_path: Path) -> None:
+    """POSIX locks are per process: reading the header by opening and closing the file would release the locks
+    SQLite holds through its own descriptor. Then the process looks absent to others, and the next command to close
+    folds and deletes the write-ahead log from under it (its later commits go into a deleted log). The check for a
+    foreign log looks at open files, so it does not mistake such a process for one on another file either."""
+    board = tmp_path / "board.db"
+    make_board(board, "Sales", ["Acme"])
+    first = open_database(board)
+    try:
+        ds.create_deal(first, None, "Beta", user="alice")  # `first` has connections open now
+        second = open_database(board)  # reads the header while `first` has the file open
+        second.close()
+        added = run_cli(board, "deal", "add", "Gamma")  # another process writes and closes
+        assert added.returncode == 0, added.stderr
+        assert Path(f"{board}-shm").exists() and Path(f"{board}-wal").exists()  # still `first`'s: not taken away
+        ds.create_deal(first, None, "Delta", user="alice")
+        assert titles_by_cli(board) == ["Acme", "Beta", "Delta", "Gamma"]
+    finally:
+        first.close()
+    assert integrity_report(board) == ["ok"]
+
+
+async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:
+    import asyncio
+
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+    assert done()
+
+
+@pytest.mark.parametrize("how", ["mv", "cp"])
+async def test_a_board_lets_go_of_its_replaced_file_and_nothing_is_damaged(
+    how: str, tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    board = tmp_path / "board.db"
+    make_board(board, "Sales", ["Acme", "Initech"])
+    replacement = tmp_path / "new.db"
+    if how == "cp":
+        backup_file(board, replacement)  # this morning's backup: Acme and Initech
+    else:
+        make_board(replacement, "Other", ["Stark upgrade"])
+    expected = titles_by_cli(replacement)
+    app = TuikanbanApp(db_path=board, user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")  # a write: the board's log had the old file's pages in it
+        await settle(pilot)
+        assert [d.stage_name for d in ds.list_deals(app.board_screen.session.db, None)].count("End") == 1  # type: ignore[arg-type]
+        if how == "cp":
+            shutil.copyfile(replacement, board)
+        else:
+            os.replace(replacement, board)
+        screen = app.board_screen
+        await wait_until(pilot, lambda: screen.files.gone is not None)
+        await settle(pilot)
+        assert screen.session.readonly
+        # the board let go of the old file at once: the command line opens the new one, whose content is intact
+        assert titles_by_cli(board) == expected
+        assert integrity_report(board) == ["ok"]
+        await press(pilot, "r")  # reopen the file at that path
+        await wait_until(pilot, lambda: screen.model is not None and not screen.session.readonly)
+        await settle(pilot)
+        assert screen.model is not None
+        assert sorted(c.title for c in screen.model.by_id.values()) == expected
+    assert integrity_report(board) == ["ok"]
+    assert titles_by_cli(board) == expected
