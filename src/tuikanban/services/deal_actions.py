@@ -22,11 +22,12 @@ from tuikanban.domain import gates, wip
 from tuikanban.domain.clock import as_utc, when
 from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.gates import GateFields
-from tuikanban.domain.models import DealView, MoveResult
+from tuikanban.domain.models import DealView, MoveResult, PipelineInfo
 from tuikanban.domain.money import normalise_currency
 from tuikanban.domain.stays import move_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.fields import MAX_NOTES, checked_money, checked_title, clean_field, close_date
+from tuikanban.store import fastread, reads
 from tuikanban.store.uow import Unit
 
 T = TypeVar("T")
@@ -37,13 +38,6 @@ class Write(Protocol):
     `services.deals`)."""
 
     def __call__(self, fn: Callable[[Unit], T]) -> T: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Pipeline:
-    id: int
-    name: str
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +53,6 @@ class _Stage:
     required: str
 
 
-_PIPELINE = "SELECT id, name, currency FROM pipeline"
 _STAGE = ("SELECT id, pipeline_id, name, position, wip_max, rep_wip_max, exit_criteria, archived, required "
           "FROM stage")
 
@@ -72,30 +65,15 @@ def _stage(row: Any) -> _Stage:
 # -- lookups (the sentences of services.common's ORM lookups) ------------------------------------------------
 
 
-def resolve_pipeline(u: Unit, ref: str | int | None) -> _Pipeline:
-    """A pipeline by id or case-insensitive name; None means the only one, or the default one."""
+def resolve_pipeline(u: Unit, ref: str | int | None) -> PipelineInfo:
+    """A pipeline by id or case-insensitive name; None means the only one, or the default one (the refusals of
+    `store.reads.resolve_pipeline`)."""
     if isinstance(ref, int):
-        row = u.one(f"{_PIPELINE} WHERE id = ?", (ref,))
+        row = u.one(f"{fastread._PIPELINE_SQL} WHERE id = ?", (ref,))
         if row is None:
             raise NotFoundError(f"There is no pipeline with id {ref}.")
-        return _Pipeline(*row)
-    if ref is None or not str(ref).strip():
-        rows = u.rows("SELECT id, name, currency, is_default FROM pipeline ORDER BY id")
-        if not rows:
-            raise NotFoundError("There is no pipeline yet; create one with 'tuikanban pipeline create NAME'.")
-        if len(rows) == 1:
-            return _Pipeline(*rows[0][:3])
-        defaults = [r for r in rows if r[3]]
-        if defaults:
-            return _Pipeline(*defaults[0][:3])
-        names = ", ".join(r[1] for r in rows)
-        raise ValidationError(f"There are several pipelines ({names}); choose one with -p.")
-    row = u.one(f"{_PIPELINE} WHERE name_key = ?", (name_key(str(ref)),))
-    if row is None:
-        names = ", ".join(r[0] for r in u.rows("SELECT name FROM pipeline ORDER BY id"))
-        hint = f" (pipelines: {names})" if names else ""
-        raise NotFoundError(f"There is no pipeline named '{ref}'{hint}.")
-    return _Pipeline(*row)
+        return fastread._pipeline(row)
+    return reads.resolve_pipeline(u, ref)
 
 
 def _active_stage_names(u: Unit, pipeline_id: int) -> str:
@@ -104,7 +82,7 @@ def _active_stage_names(u: Unit, pipeline_id: int) -> str:
     return ", ".join(r[0] for r in rows)
 
 
-def resolve_stage(u: Unit, p: _Pipeline, ref: str | int) -> _Stage:
+def resolve_stage(u: Unit, p: PipelineInfo, ref: str | int) -> _Stage:
     if isinstance(ref, int):
         row = u.one(f"{_STAGE} WHERE id = ?", (ref,))
         if row is None or row[1] != p.id:
@@ -116,14 +94,14 @@ def resolve_stage(u: Unit, p: _Pipeline, ref: str | int) -> _Stage:
     return _stage(row)
 
 
-def _first_stage(u: Unit, p: _Pipeline) -> _Stage:
+def _first_stage(u: Unit, p: PipelineInfo) -> _Stage:
     row = u.one(f"{_STAGE} WHERE pipeline_id = ? AND archived = ? ORDER BY position, id LIMIT 1", (p.id, False))
     if row is None:
         raise ValidationError(f"Pipeline {p.name} has no stages; add one with 'tuikanban stage add'.")
     return _stage(row)
 
 
-def _resolve_type(u: Unit, p: _Pipeline, ref: str | int) -> int:
+def _resolve_type(u: Unit, p: PipelineInfo, ref: str | int) -> int:
     """A deal type's id by id or name, refused when archived (it is being given to a deal)."""
     if isinstance(ref, int):
         row = u.one("SELECT id, pipeline_id, name, archived FROM deal_type WHERE id = ?", (ref,))

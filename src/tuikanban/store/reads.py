@@ -49,7 +49,7 @@ def connect(path: Path | str | None) -> sqlite3.Connection | None:
     return fastread.connect(file) if file is not None else None
 
 
-def resolve_pipeline(con: sqlite3.Connection, ref: str | None) -> PipelineInfo:
+def resolve_pipeline(con: fastread.Connection, ref: str | None) -> PipelineInfo:
     """A pipeline by case-insensitive name; None means the only one, or the default one (the refusals of
     `services.common.resolve_pipeline`)."""
     pipelines = fastread.list_pipelines(con)

@@ -61,17 +61,17 @@ class Unit:
         self.postgres = postgres
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return list(self._execute(sql, params).fetchall())
+        return list(self.execute(sql, params).fetchall())
 
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        return self._execute(sql, params).fetchone()
+        return self.execute(sql, params).fetchone()
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        self._execute(sql, params)
+        self.execute(sql, params)
 
     def insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row; returns its new id."""
@@ -80,10 +80,25 @@ class Unit:
         new_id = self.scalar(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id", tuple(row.values()))
         return int(new_id)
 
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> Any:
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        """The driver's cursor for `sql` (so a unit is also a `store.fastread.Connection`)."""
         if self.postgres:
             return self._con.execute(sql.replace("?", "%s"), params)
         return self._con.execute(sql, params)
+
+    def close(self) -> None:
+        """A unit borrows its connection: whoever opened it closes it."""
+
+    # -- the dialect's SQL (store.sqlfuncs says the same in SQLAlchemy's terms) ---------------------------------
+    def days_between(self, start: str, end: str) -> str:
+        """SQL: fractional days from `start` to `end` (exact to the millisecond on SQLite)."""
+        if self.postgres:
+            return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+        return f"(julianday({end}) - julianday({start}))"
+
+    def greatest(self, a: str, b: str) -> str:
+        """SQL: the larger of two non-NULL values."""
+        return f"GREATEST({a}, {b})" if self.postgres else f"max({a}, {b})"
 
     # -- values as stored -----------------------------------------------------------------------------------
     def instant(self, value: datetime | None) -> Any:
@@ -109,8 +124,8 @@ class Unit:
 
 
 def of_session(session: Any) -> Unit:
-    """The unit of an ORM write transaction (`Database.write`): the DB-API connection the session holds, inside
-    the transaction it began (BEGIN IMMEDIATE, or the advisory lock on PostgreSQL)."""
+    """The unit of an ORM transaction: the DB-API connection the session holds, inside the transaction it began
+    (`Database.write`: BEGIN IMMEDIATE, or the advisory lock on PostgreSQL; `Database.read`: its snapshot)."""
     conn = session.connection()
     return Unit(conn.connection.driver_connection, postgres=conn.dialect.name == "postgresql")
 
