@@ -149,6 +149,12 @@ def test_commands_skip_typer_and_the_orm(board: Database, db_path: Path) -> None
     added = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "add", "X", "-p", "Sales"],
                            capture_output=True, text=True, env=env, check=True)
     assert added.stderr.strip().splitlines()[-1] == "[]"  # written with store.uow (tests/test_cli_fast_writes.py)
+    moved = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "move", "5", "Qualified"],
+                           capture_output=True, text=True, env=env, check=True)
+    assert moved.stderr.strip().splitlines()[-1] == "[]"
+    aging = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "aging", "--json", "-p", "Sales"],
+                           capture_output=True, text=True, env=env, check=True)
+    assert aging.stderr.strip().splitlines()[-1] == "[]"
 
 
 # -- batch ---------------------------------------------------------------------------------------------------

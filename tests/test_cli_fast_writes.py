@@ -1,11 +1,12 @@
-"""`deal add` and `deal move` written without the ORM (store.uow, services.deal_actions) against the ORM path:
-the same command lines on two identical boards, one through the fast path (which must not open the ORM
-database), one through Typer and the ORM's write transaction; every output, error and exit code and, at the end,
-every deal, event and stay row must be the same. On SQLite and on PostgreSQL."""
+"""`deal add` and `deal move` written without the ORM (store.uow, services.deal_actions), and `aging` read without
+it, against the ORM path: the same command lines on two identical boards, one through the fast path (which must
+not open the ORM database), one through Typer and the ORM's transactions; every output, error and exit code and,
+at the end, every deal, event and stay row must be the same. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 import threading
 import time
@@ -23,7 +24,7 @@ from tuikanban.cli.root import run_typer
 from tuikanban.services import deal_actions
 from tuikanban.services.deals import create_deal, move_deal, win_deal
 from tuikanban.services.pipelines import create_pipeline, set_stage
-from tuikanban.store import uow
+from tuikanban.store import fastread, uow
 from tuikanban.store.engine import open_database
 
 pytestmark = pytest.mark.engines
@@ -91,6 +92,7 @@ def _orm(monkeypatch: pytest.MonkeyPatch, target: str, args: list[str]) -> tuple
     line = ["--db", target, *args]
     with monkeypatch.context() as mp:
         mp.setattr(State, "writer", lambda _self: None)
+        mp.setattr(fastread, "connect_target", lambda _target: None)
         return _capture(lambda: run_typer(line), line)
 
 
@@ -147,6 +149,26 @@ def test_adds_and_moves_match_the_orm_path_output_and_rows(boards: tuple[str, st
     # the forced gate entry names what was missing, and the move records the rank it left (for undo)
     assert rows(quick_db, "SELECT new_value, reason FROM event WHERE kind = 'gate_override' ORDER BY id")[0] == (
         "value,close", "verbal")
+
+
+AGING = [["aging", "--json"], ["aging"], ["aging", "--flagged", "--limit", "1"], ["aging", "--limit", "0"],
+         ["aging", "-p", "Partners", "--json"], ["aging", "--pipeline", "Nope"], ["-p", "Partners", "aging"]]
+
+
+def test_aging_reads_what_the_orm_path_reads(boards: tuple[str, str], fixed_now: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    quick_db, orm_db = boards
+    for args in COMMANDS[:6]:  # a few more deals: forced entries, a gate, a per-rep count
+        _fast(monkeypatch, quick_db, args)
+        _orm(monkeypatch, orm_db, args)
+    for args in AGING:
+        quick, orm = _fast(monkeypatch, quick_db, args), _orm(monkeypatch, orm_db, args)
+        assert quick == orm, args
+        assert quick[1] or quick[2], args
+    document = json.loads(_fast(monkeypatch, quick_db, ["aging", "--json"])[1])
+    # most days in stage first (every stage has the 7-day default baseline): since Feb 2, Feb 4 (two), Feb 5 (two)
+    assert [(d["title"], d["days_in_stage"]) for d in document["deals"]] == [
+        ("Globex", 28.1), ("Umbrella", 26.1), ("Initech", 26.1), ("Hooli", 25.1), ("Soylent", 25.1)]
 
 
 def test_a_failure_inside_the_fast_transaction_writes_nothing(boards: tuple[str, str], fixed_now: str,

@@ -84,11 +84,16 @@ class State:
     _writer: Writer | None = field(default=None, repr=False)
     _writer_tried: bool = field(default=False, repr=False)
 
+    @property
+    def opened(self) -> bool:
+        """Whether the ORM database is open for this command (or kept open for a batch)."""
+        return self._db is not None or _kept is not None
+
     def writer(self) -> Writer | None:
         """A DB-API writer (store.uow) for the fast `deal add` and `deal move`, or None when the database must be
         opened by the ORM path: a file it cannot use as it is (missing, another schema, read-only...), or inside a
         batch, which keeps one ORM database open for every command."""
-        if _kept is not None or self._db is not None:
+        if self.opened:
             return None
         if not self._writer_tried:
             from tuikanban.store.uow import open_writer

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.models import DealView, PipelineInfo
-from tuikanban.domain.targets import is_url
+from tuikanban.domain.targets import Target, is_url, parse_target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store import fastread
 
@@ -41,6 +41,16 @@ def db_file(path: Path | str | None) -> Path | None:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("tuikanban", appauthor=False)) / "tuikanban.db"
+
+
+def target_of(path: Path | str | None) -> Target:
+    """The target `store.engine.open_database(path)` opens: a PostgreSQL URL, or the file of `db_file`."""
+    chosen = path if path is not None else os.environ.get(ENV_DB) or None
+    if chosen is not None and is_url(str(chosen)):
+        return parse_target(str(chosen))
+    file = db_file(chosen)
+    assert file is not None
+    return sqlite_target(file)
 
 
 def connect(path: Path | str | None) -> sqlite3.Connection | None:
@@ -108,4 +118,4 @@ def deal_views(con: sqlite3.Connection, pipeline_id: int, status: str | None = "
     return out
 
 
-__all__ = ["connect", "db_file", "deal_views", "resolve_pipeline"]
+__all__ = ["connect", "db_file", "deal_views", "resolve_pipeline", "target_of"]

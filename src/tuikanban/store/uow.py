@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from tuikanban.domain.errors import DatabaseError
-from tuikanban.domain.targets import Target, is_url, parse_target
+from tuikanban.domain.targets import Target
 from tuikanban.store import fastread
 
 T = TypeVar("T")
@@ -139,13 +139,10 @@ class Writer(Protocol):
 def open_writer(target: Path | str | None) -> Writer | None:
     """A writer for the database `target` names (as `store.engine.open_database` reads it), or None when the
     ORM path must open it (see the module's docstring)."""
-    chosen = target if target is not None else os.environ.get("TUIKANBAN_DB") or None
-    if chosen is not None and is_url(str(chosen)):
-        return PgWriter.open(parse_target(str(chosen)))
-    from tuikanban.store import reads
+    from tuikanban.store.reads import target_of
 
-    file = reads.db_file(chosen)
-    return SqliteWriter.open(file) if file is not None else None
+    where = target_of(target)
+    return SqliteWriter.open(where.path) if where.path is not None else PgWriter.open(where)
 
 
 # -- SQLite ---------------------------------------------------------------------------------------------------
