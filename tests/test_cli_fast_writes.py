@@ -151,17 +151,18 @@ def test_adds_and_moves_match_the_orm_path_output_and_rows(boards: tuple[str, st
         "value,close", "verbal")
 
 
-AGING = [["aging", "--json"], ["aging"], ["aging", "--flagged", "--limit", "1"], ["aging", "--limit", "0"],
-         ["aging", "-p", "Partners", "--json"], ["aging", "--pipeline", "Nope"], ["-p", "Partners", "aging"]]
+READS = [["aging", "--json"], ["aging"], ["aging", "--flagged", "--limit", "1"], ["aging", "--limit", "0"],
+         ["aging", "-p", "Partners", "--json"], ["aging", "--pipeline", "Nope"], ["-p", "Partners", "aging"],
+         ["deal", "list", "--json", "--status", "all"], ["deal", "list"], ["deal", "list", "-p", "Nope"]]
 
 
-def test_aging_reads_what_the_orm_path_reads(boards: tuple[str, str], fixed_now: str,
+def test_aging_and_deal_list_read_what_the_orm_path_reads(boards: tuple[str, str], fixed_now: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     quick_db, orm_db = boards
     for args in COMMANDS[:6]:  # a few more deals: forced entries, a gate, a per-rep count
         _fast(monkeypatch, quick_db, args)
         _orm(monkeypatch, orm_db, args)
-    for args in AGING:
+    for args in READS:
         quick, orm = _fast(monkeypatch, quick_db, args), _orm(monkeypatch, orm_db, args)
         assert quick == orm, args
         assert quick[1] or quick[2], args

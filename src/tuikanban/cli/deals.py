@@ -91,10 +91,11 @@ def deal_json(d: Any, now: Any) -> dict[str, Any]:
 def _read_deals(st: State, pipeline: str | None, wanted: str) -> tuple[PipelineInfo, list[DealView]]:
     """The pipeline and its deals: the pipeline is resolved (and refused) before the status is checked.
 
-    Read with plain sqlite3 when the file allows it; any sqlite3 error (a damaged file, say) takes the ORM path,
-    which checks the file when it opens it and refuses it with one sentence."""
+    Read without the ORM when the database allows it (store.reads); any driver error (a damaged file, say) takes
+    the ORM path, which checks the database when it opens it and refuses it with one sentence."""
     import sqlite3
 
+    from tuikanban.domain.errors import DatabaseError
     from tuikanban.store import reads
 
     con = reads.connect(st.db_path)
@@ -104,7 +105,7 @@ def _read_deals(st: State, pipeline: str | None, wanted: str) -> tuple[PipelineI
             if wanted not in STATUSES:
                 raise ValidationError(f"'{wanted}' is not a status; use open, won, lost or all.")
             return p, reads.deal_views(con, p.id, None if wanted == "all" else wanted)
-        except sqlite3.Error:
+        except (sqlite3.Error, DatabaseError):
             pass
         finally:
             con.close()
