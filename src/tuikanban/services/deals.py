@@ -125,16 +125,6 @@ class OrmWrite:
         return self.db.write(work)
 
 
-def _first_stage(s: Session, p: Pipeline) -> Stage:
-    st = s.exec(
-        select(Stage).where(Stage.pipeline_id == p.id, Stage.archived == False)  # noqa: E712
-        .order_by(col(Stage.position), col(Stage.id))
-    ).first()
-    if st is None:
-        raise ValidationError(f"Pipeline {p.name} has no stages; add one with 'tuikanban stage add'.")
-    return st
-
-
 # -- move -------------------------------------------------------------------------------------------
 
 
