@@ -265,3 +265,26 @@ def test_the_quick_check_limit_is_the_engines() -> None:
     from tuikanban.store import engine
 
     assert uow.QUICK_CHECK_MAX_BYTES == engine.QUICK_CHECK_MAX_BYTES
+
+
+def test_concurrent_fast_adds_never_pass_a_wip_limit(boards: tuple[str, str], fixed_now: str) -> None:
+    """Four `deal add` processes at once into a stage with room for one more: the check and the insert are one
+    transaction (BEGIN IMMEDIATE, or the write lock), so exactly one gets in."""
+    import os
+    import subprocess
+    import sys
+
+    quick_db, _ = boards
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src"), "TUIKANBAN_USER": "tester"}
+    line = [sys.executable, "-m", "tuikanban", "--db", quick_db, "deal", "add", "Rush", "--stage", "Qualified"]
+    procs = [subprocess.Popen(line, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [(p.wait(60), p.stderr.read() if p.stderr else "") for p in procs]
+    for p in procs:
+        for stream in (p.stdout, p.stderr):
+            if stream is not None:
+                stream.close()
+    assert sorted(code for code, _ in results) == [0, 1, 1, 1]
+    assert all("Qualified is at its WIP limit (2/2)" in err for code, err in results if code)
+    assert rows(quick_db, "SELECT count(*) FROM deal WHERE status = 'open' AND stage_id = "
+                          "(SELECT id FROM stage WHERE name = 'Qualified' AND pipeline_id = 1)") == [(2,)]

@@ -126,8 +126,26 @@ class Unit:
 def of_session(session: Any) -> Unit:
     """The unit of an ORM transaction: the DB-API connection the session holds, inside the transaction it began
     (`Database.write`: BEGIN IMMEDIATE, or the advisory lock on PostgreSQL; `Database.read`: its snapshot)."""
-    conn = session.connection()
-    return Unit(conn.connection.driver_connection, postgres=conn.dialect.name == "postgresql")
+    return _SessionUnit(session.connection())
+
+
+class _SessionUnit(Unit):
+    """A unit on an ORM session's connection. Driver errors are raised as SQLAlchemy raises its own statements'
+    (`DBAPIError` and its subclasses), so that `Database.write` and `read` retry a locked file and turn a failure
+    into their one sentence, as for any other write."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn.connection.driver_connection, postgres=conn.dialect.name == "postgresql")
+        self._dialect = conn.dialect
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        driver_error = self._dialect.loaded_dbapi.Error
+        try:
+            return super().execute(sql, params)
+        except driver_error as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            raise DBAPIError.instance(sql, params, exc, driver_error, dialect=self._dialect) from exc
 
 
 class Writer(Protocol):
