@@ -3,8 +3,10 @@ in the same run (`python -c pass`, and `python -c "import typer, sqlmodel"`, the
 
     python bench/cli_bench.py                 # small board commands, deal list at 10,000, batch, big files
     python bench/cli_bench.py --runs 3 --adds 50 --no-big
+    python bench/cli_bench.py --no-big --no-batch --no-list --before /tmp/old/src --pg postgresql:///postgres
 
-- small board (10 open deals): `deal add`, `deal move`, `deal list --json`, `aging --json`;
+- small board (10 open deals): `deal add`, `deal move`, `deal list --json`, `aging --json` (with --before SRC,
+  also from another source tree, interleaved; with --pg URL, also on PostgreSQL);
 - `deal list` of 10,000 open deals, as a table (COLUMNS=160) and as JSON;
 - `batch` of N `deal add` lines against N separate `deal add` processes (the processes once: they take minutes);
 - big files (unless --no-big): JSON export of a pipeline of 100,000 deals and about 1,000,000 events to a file,
@@ -31,10 +33,10 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TUIKANBAN_USER": "bench",
 ENV.pop("TUIKANBAN_DB", None)
 
 
-def timed(cmd: list[str], *, stdin: str | None = None) -> tuple[float, float]:
+def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one process, its output thrown away; the RSS comes from wait4."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, env=env or ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if stdin is not None:
         assert proc.stdin is not None
@@ -51,7 +53,7 @@ def timed(cmd: list[str], *, stdin: str | None = None) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def tk(db: Path, *args: str) -> list[str]:
+def tk(db: Path | str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
 
 
@@ -68,9 +70,19 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def small_board(dir_: Path) -> Path:
-    db = dir_ / "cli-small.db"
-    db.unlink(missing_ok=True)
+def small_board(dir_: Path, target: str | None = None) -> Path | str:
+    """A board of 10 open deals: a file in `dir_`, or the PostgreSQL `target` (its tables dropped first)."""
+    db: Path | str
+    if target is not None:
+        import psycopg
+
+        with psycopg.connect(target.split("?")[0], autocommit=True) as con:
+            con.execute("DROP SCHEMA IF EXISTS tk_cli_bench CASCADE")
+            con.execute("CREATE SCHEMA tk_cli_bench")
+        db = target
+    else:
+        db = dir_ / "cli-small.db"
+        db.unlink(missing_ok=True)
     subprocess.run(tk(db, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal"), env=ENV,
                    check=True, stdout=subprocess.DEVNULL)
     for i in range(10):
@@ -88,25 +100,40 @@ def generated(dir_: Path, name: str, *args: str) -> Path:
     return path
 
 
-def commands(dir_: Path, runs: int) -> None:
+PG_SCHEMA_OPTION = "?options=-csearch_path%3Dtk_cli_bench"
+
+
+def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | None = None,
+             big: bool = True) -> None:
+    """The small-board commands, interleaved with the floors; with `before`, the same commands from another source
+    tree (a checkout of the code before a change) in the same run; with `pg`, on PostgreSQL too."""
     db = small_board(dir_)
-    listing = generated(dir_, "cli-list-10000.db", "--deals", "20000", "--open", "10000")
-    variants: dict[str, list[str]] = {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "import typer, sqlmodel": [sys.executable, "-c", "import typer, sqlmodel"],
-        "deal add": tk(db, "deal", "add", "Bench deal", "--value", "1200"),
-        "deal move": [],  # alternates between two stages, below
-        "deal list --json": tk(db, "deal", "list", "--json"),
-        "aging --json": tk(db, "aging", "--json"),
-        "deal list (10,000, table)": tk(listing, "deal", "list"),
-        "deal list --json (10,000)": tk(listing, "deal", "list", "--json"),
+    trees: dict[str, dict[str, str] | None] = {"": None}
+    if before is not None:
+        trees[" (before)"] = {**ENV, "PYTHONPATH": str(before.resolve())}
+    boards: dict[str, Path | str] = {"": db}
+    if pg is not None:
+        boards[" [pg]"] = small_board(dir_, pg + PG_SCHEMA_OPTION)
+    variants: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "python -c pass": ([sys.executable, "-c", "pass"], None),
+        "import typer, sqlmodel": ([sys.executable, "-c", "import typer, sqlmodel"], None),
     }
+    for deal, (tree, env) in enumerate(trees.items(), 1):
+        for where, board in boards.items():
+            variants[f"deal add{where}{tree}"] = (tk(board, "deal", "add", "Bench deal", "--value", "1200"), env)
+            variants[f"deal move{where}{tree}"] = (tk(board, "deal", "move", str(deal)), env)  # the stage: below
+            variants[f"deal list --json{where}{tree}"] = (tk(board, "deal", "list", "--json"), env)
+            variants[f"aging --json{where}{tree}"] = (tk(board, "aging", "--json"), env)
+    if big:
+        listing = generated(dir_, "cli-list-10000.db", "--deals", "20000", "--open", "10000")
+        variants["deal list (10,000, table)"] = (tk(listing, "deal", "list"), None)
+        variants["deal list --json (10,000)"] = (tk(listing, "deal", "list", "--json"), None)
     samples: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
     for run in range(runs):
-        for label, cmd in variants.items():
-            if label == "deal move":
-                cmd = tk(db, "deal", "move", "1", "Qualified" if run % 2 == 0 else "Lead")
-            samples[label].append(timed(cmd))
+        for label, (cmd, env) in variants.items():
+            if label.startswith("deal move"):  # each tree moves its own deal back and forth between two stages
+                cmd = [*cmd, "Qualified" if run % 2 == 0 else "Lead"]
+            samples[label].append(timed(cmd, env=env))
     floor = statistics.median(w for w, _ in samples["import typer, sqlmodel"])
     print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`):")
     for label, got in samples.items():
@@ -155,13 +182,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--adds", type=int, default=300, help="deal add lines in the batch comparison")
     ap.add_argument("--no-big", action="store_true", help="skip the 100,000-deal export and import")
     ap.add_argument("--no-batch", action="store_true", help="skip the batch comparison")
+    ap.add_argument("--no-list", action="store_true", help="skip the 10,000-deal listings")
+    ap.add_argument("--before", type=Path, help="another source tree (src/ of the code before a change) whose "
+                    "small-board commands run interleaved with this one's")
+    ap.add_argument("--pg", help="a postgresql:// URL: the small-board commands on PostgreSQL too (in a schema "
+                    "tk_cli_bench, dropped and created)")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tuikanban source tree to measure "
                     "(another checkout's src/, for before-and-after figures)")
     args = ap.parse_args(argv)
     ENV["PYTHONPATH"] = str(args.src.resolve())
     print(load(), flush=True)
-    commands(args.dir, args.runs)
+    commands(args.dir, args.runs, before=args.before, pg=args.pg, big=not args.no_list)
     if not args.no_batch:
         batch(args.dir, args.adds)
     if not args.no_big:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -255,22 +254,17 @@ def test_empty_pipeline(db: Database, fixed_now: str) -> None:
 def test_aging_reads_indexes_not_event_rows(history: History) -> None:
     """The plans SQLite picks: stays from a covering index, the latest event per deal from a covering index, close
     edits from a partial index (bench/aging_bench.py measures the time; here we only check the plans)."""
-    from sqlalchemy import event
+    from tuikanban.services.aging import snapshot_in
+    from tuikanban.store.uow import Unit
 
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, _many: bool) -> None:
-        statements.append((statement, params))
-
-    event.listen(history.db.engine, "before_cursor_execute", capture)
-    try:
-        aging_report(history.db, "Sales")
-    finally:
-        event.remove(history.db.engine, "before_cursor_execute", capture)
+    statements: list[str] = []  # as SQLite ran them, the parameters written in
     con = sqlite3.connect(f"file:{history.db.path}?mode=ro", uri=True)
     try:
-        plans = [" | ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, params))
-                 for sql, params in statements if sql.lstrip().upper().startswith("SELECT")]
+        con.set_trace_callback(statements.append)
+        assert snapshot_in(Unit(con, postgres=False), "Sales").items
+        con.set_trace_callback(None)
+        plans = [" | ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql))
+                 for sql in statements if sql.lstrip().upper().startswith("SELECT")]
     finally:
         con.close()
     assert any("COVERING INDEX ix_stay_stage_span" in p for p in plans)

@@ -138,7 +138,7 @@ def test_the_default_file_is_the_engines(monkeypatch: pytest.MonkeyPatch) -> Non
     assert reads.db_file(None) == default_db_path()
 
 
-def test_commands_skip_typer_and_reads_skip_the_orm(board: Database, db_path: Path) -> None:
+def test_commands_skip_typer_and_the_orm(board: Database, db_path: Path) -> None:
     code = ("import sys; from tuikanban.cli import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit: pass\n"
             "print(sorted(m for m in ('typer', 'sqlalchemy', 'sqlmodel') if m in sys.modules), file=sys.stderr)")
@@ -148,7 +148,13 @@ def test_commands_skip_typer_and_reads_skip_the_orm(board: Database, db_path: Pa
     assert listed.stderr.strip().splitlines()[-1] == "[]"
     added = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "add", "X", "-p", "Sales"],
                            capture_output=True, text=True, env=env, check=True)
-    assert added.stderr.strip().splitlines()[-1] == "['sqlalchemy', 'sqlmodel']"
+    assert added.stderr.strip().splitlines()[-1] == "[]"  # written with store.uow (tests/test_cli_fast_writes.py)
+    moved = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "move", "5", "Qualified"],
+                           capture_output=True, text=True, env=env, check=True)
+    assert moved.stderr.strip().splitlines()[-1] == "[]"
+    aging = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "aging", "--json", "-p", "Sales"],
+                           capture_output=True, text=True, env=env, check=True)
+    assert aging.stderr.strip().splitlines()[-1] == "[]"
 
 
 # -- batch ---------------------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
+from tuikanban.cli.common import State
 from tuikanban.services import deals, pipelines
+from tuikanban.store import uow
 from tuikanban.store.engine import open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
@@ -275,15 +277,28 @@ def test_a_database_from_a_newer_version(cli: Any, db_path: Path) -> None:
 # -- a full disk -------------------------------------------------------------------------------------
 
 
-def test_a_full_database_is_refused_with_a_sentence(cli: Any, db_path: Path) -> None:
-    """SQLite's own size cap (PRAGMA max_page_count) on every connection: the file may not grow any more."""
+@pytest.mark.parametrize("path", ["fast", "orm"])
+def test_a_full_database_is_refused_with_a_sentence(cli: Any, db_path: Path, path: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's own size cap (PRAGMA max_page_count) on every connection: the file may not grow any more. The same
+    sentence whether `deal add` writes through the ORM or on its own connection (store.uow)."""
     make_board(db_path, deals_count=2, notes=10)
     before = digest(db_path)
 
-    def cap(dbapi_conn: Any, _record: Any) -> None:
+    def cap(dbapi_conn: Any, _record: Any = None) -> None:
         pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
 
+    if path == "orm":
+        monkeypatch.setattr(State, "writer", lambda _self: None)
+    connect = sqlite3.connect
+
+    def capped(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        con = connect(*args, **kwargs)
+        cap(con)
+        return con
+
+    monkeypatch.setattr(uow.sqlite3, "connect", capped)  # the fast path's own connection
     event.listen(Pool, "connect", cap)
     try:
         r = cli("deal", "add", "Acme", "--notes", "n" * 19_000)

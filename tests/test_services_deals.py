@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tuikanban.domain.errors import NotFoundError, StaleEditError, ValidationError
-from tuikanban.services import deals as deals_service
+from tuikanban.services import deal_actions
 from tuikanban.services.deals import (
     create_deal,
     deal_history,
@@ -220,7 +220,7 @@ def test_a_failure_inside_the_transaction_leaves_no_event(sales: Database, monke
     def boom(*_args: object) -> None:
         raise RuntimeError("simulated crash after the writes")
 
-    monkeypatch.setattr(deals_service, "deal_view", boom)
+    monkeypatch.setattr(deal_actions, "deal_view", boom)  # the last step of create and move, after the writes
     with pytest.raises(RuntimeError):
         move_deal(sales, d.id, "Qualified", user="ann", at=t(2))
     with pytest.raises(RuntimeError):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import typer
 
     from tuikanban.store.engine import Database
+    from tuikanban.store.uow import Writer
 
 ENV_USER = "TUIKANBAN_USER"
 
@@ -80,6 +81,26 @@ class State:
     theme: str | None = None
     pipeline: str | None = None
     _db: Database | None = field(default=None, repr=False)
+    _writer: Writer | None = field(default=None, repr=False)
+    _writer_tried: bool = field(default=False, repr=False)
+
+    @property
+    def opened(self) -> bool:
+        """Whether the ORM database is open for this command (or kept open for a batch)."""
+        return self._db is not None or _kept is not None
+
+    def writer(self) -> Writer | None:
+        """A DB-API writer (store.uow) for the fast `deal add` and `deal move`, or None when the database must be
+        opened by the ORM path: a file it cannot use as it is (missing, another schema, read-only...), or inside a
+        batch, which keeps one ORM database open for every command."""
+        if self.opened:
+            return None
+        if not self._writer_tried:
+            from tuikanban.store.uow import open_writer
+
+            self._writer_tried = True
+            self._writer = open_writer(self.db_path)
+        return self._writer
 
     def db(self, *, readonly: bool = False, create: bool = False) -> Database:
         """The database the command means. Only commands that create a board pass `create` (pipeline create,
@@ -100,6 +121,9 @@ class State:
         return self._db
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._db is not None:
             if _kept is None or self._db not in _kept.values():
                 self._db.close()

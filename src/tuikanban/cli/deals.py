@@ -7,13 +7,16 @@ and through the ORM otherwise (a missing, older or foreign file gets the ORM pat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuikanban.cli.common import PLAIN_TABLE_ROWS, State, cell, cell_text, emit_json, fitted_table, out, say
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.models import DealView, PipelineInfo
 from tuikanban.domain.money import format_money, to_json_number
+
+if TYPE_CHECKING:
+    from tuikanban.services.deal_actions import Write
 
 STATUSES = ("open", "won", "lost", "all")
 
@@ -29,25 +32,40 @@ def force_reason(force: bool, reason: str | None) -> str | None:
     return reason
 
 
+def _write(st: State) -> Write:
+    """Where `add` and `move` write: a DB-API writer (store.uow) when the database allows it, else the ORM
+    database's write transaction (which opens, migrates or refuses the file with its own sentence)."""
+    writer = st.writer()
+    if writer is not None:
+        return writer
+    from tuikanban.services.deals import OrmWrite
+
+    return OrmWrite(st.db())
+
+
 def add(st: State, title: str, pipeline: str | None, *, stage: str | None = None, value: str | None = None,
         currency: str | None = None, company: str | None = None, contact: str | None = None,
         owner: str | None = None, dtype: str | None = None, close: str | None = None, notes: str | None = None,
         at: str | None = None, force: bool = False, reason: str | None = None) -> None:
-    """`deal add`: prints the new deal's id."""
-    from tuikanban.services.deals import create_deal
+    """`deal add`: prints the new deal's id. Written without the ORM when the database allows it (`State.writer`):
+    the same action (services.deal_actions) either way."""
+    from tuikanban.services.deal_actions import create_deal
 
-    deal = create_deal(st.db(), pipeline, title, user=st.user, stage=stage, value=value, currency=currency,
+    why = force_reason(force, reason)
+    deal = create_deal(_write(st), pipeline, title, user=st.user, stage=stage, value=value, currency=currency,
                        company=company, contact=contact, owner=owner, dtype=dtype, close=close, notes=notes, at=at,
-                       force_reason=force_reason(force, reason))
+                       force_reason=why)
     out.print(str(deal.id))
 
 
 def move(st: State, deal_id: int, stage: str, *, at: str | None = None, force: bool = False,
          reason: str | None = None) -> None:
-    """`deal move`: one line saying from where to where, and the exit criteria of the stage it entered."""
-    from tuikanban.services.deals import move_deal
+    """`deal move`: one line saying from where to where, and the exit criteria of the stage it entered (written
+    without the ORM when the database allows it, as `add`)."""
+    from tuikanban.services.deal_actions import move_deal
 
-    result = move_deal(st.db(), deal_id, stage, user=st.user, at=at, force_reason=force_reason(force, reason))
+    why = force_reason(force, reason)
+    result = move_deal(_write(st), deal_id, stage, user=st.user, at=at, force_reason=why)
     overridden = [what for what, used in (("WIP limit", result.forced), ("stage gate", result.gate_forced)) if used]
     say(f"Moved deal {deal_id} from ", cell(result.from_stage), " to ", cell(result.to_stage),
         f" ({' and '.join(overridden)} overridden)." if overridden else ".")
@@ -73,10 +91,11 @@ def deal_json(d: Any, now: Any) -> dict[str, Any]:
 def _read_deals(st: State, pipeline: str | None, wanted: str) -> tuple[PipelineInfo, list[DealView]]:
     """The pipeline and its deals: the pipeline is resolved (and refused) before the status is checked.
 
-    Read with plain sqlite3 when the file allows it; any sqlite3 error (a damaged file, say) takes the ORM path,
-    which checks the file when it opens it and refuses it with one sentence."""
+    Read without the ORM when the database allows it (store.reads); any driver error (a damaged file, say) takes
+    the ORM path, which checks the database when it opens it and refuses it with one sentence."""
     import sqlite3
 
+    from tuikanban.domain.errors import DatabaseError
     from tuikanban.store import reads
 
     con = reads.connect(st.db_path)
@@ -86,7 +105,7 @@ def _read_deals(st: State, pipeline: str | None, wanted: str) -> tuple[PipelineI
             if wanted not in STATUSES:
                 raise ValidationError(f"'{wanted}' is not a status; use open, won, lost or all.")
             return p, reads.deal_views(con, p.id, None if wanted == "all" else wanted)
-        except sqlite3.Error:
+        except (sqlite3.Error, DatabaseError):
             pass
         finally:
             con.close()

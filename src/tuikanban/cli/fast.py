@@ -2,7 +2,8 @@
 
 Typer's import and app building (it imports click, Rich's help machinery and pydantic bits) cost more than the
 work of a small command. This module parses the plain forms of `tuikanban [BOARD OPTIONS]` (open the board),
-`deal add`, `deal move` and `deal list` and calls the same bodies as the Typer commands (`cli/deals.py`).
+`deal add`, `deal move`, `deal list` and `aging` and calls the same bodies as the Typer commands (`cli/deals.py`,
+`cli/aging_report.py`).
 Anything it does not recognise exactly (an unknown or repeated option, `--help`, a value that looks like an
 option, a missing or extra argument, an ID that is not plain digits) returns None, and the caller takes the
 Typer path, which parses, refuses or explains it as always. So the fast path never changes what a command
@@ -38,6 +39,7 @@ SPECS = {
         _FORCE),
     ("deal", "move"): Spec(("deal_id", "stage"), _WIP, _FORCE),
     ("deal", "list"): Spec((), {**_PIPELINE, "--status": "status"}, {"--json": "as_json"}),
+    ("aging",): Spec((), {**_PIPELINE, "--limit": "limit"}, {"--json": "as_json", "--flagged": "flagged"}),
 }
 
 Parsed = dict[str, str | bool]
@@ -130,15 +132,23 @@ def _deal_list(st: State, v: Parsed) -> None:
     deals.list_(st, _pipeline(st, v), _text(v, "status") or "open", _flag(v, "as_json"))
 
 
-_RUNNERS: dict[tuple[str, str], Callable[[State, Parsed], None]] = {
-    ("deal", "add"): _deal_add, ("deal", "move"): _deal_move, ("deal", "list"): _deal_list,
+def _aging(st: State, v: Parsed) -> None:
+    from tuikanban.cli import aging_report
+
+    limit = _text(v, "limit")
+    aging_report.report(st, _pipeline(st, v), _flag(v, "as_json"), _flag(v, "flagged"),
+                        int(limit) if limit is not None else aging_report.DEFAULT_LIMIT)
+
+
+_RUNNERS: dict[tuple[str, ...], Callable[[State, Parsed], None]] = {
+    ("deal", "add"): _deal_add, ("deal", "move"): _deal_move, ("deal", "list"): _deal_list, ("aging",): _aging,
 }
 
 
 def _valid(values: Parsed) -> bool:
-    """What click would refuse or convert differently goes to Typer: an ID that is not plain digits."""
-    deal_id = values.get("deal_id")
-    return not isinstance(deal_id, str) or (deal_id.isascii() and deal_id.isdigit())
+    """What click would refuse or convert differently goes to Typer: an ID or a limit that is not plain digits."""
+    return all(not isinstance(values.get(name), str) or (str(values[name]).isascii() and str(values[name]).isdigit())
+               for name in ("deal_id", "limit"))
 
 
 def dispatch(args: list[str]) -> int | None:
@@ -149,11 +159,10 @@ def dispatch(args: list[str]) -> int | None:
     st, rest = root
     if not rest:
         return _open_board(st)
-    command = (rest[0], rest[1]) if len(rest) >= 2 else None
+    command: tuple[str, ...] = (rest[0],) if (rest[0],) in _RUNNERS else tuple(rest[:2])
     if command not in _RUNNERS:
         return None
-    assert command is not None
-    parsed = parse(rest[2:], SPECS[command])
+    parsed = parse(rest[len(command):], SPECS[command])
     if parsed is None or not _valid(parsed[0]):
         return None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tuikanban.domain.errors import ValidationError
 
@@ -56,3 +56,20 @@ def as_utc(value: datetime) -> datetime:
 
 def days_between(start: datetime, end: datetime) -> float:
     return (as_utc(end) - as_utc(start)).total_seconds() / 86400.0
+
+
+# --at back-fills history; a time a little ahead of the clock is allowed for machines whose clocks differ slightly.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def when(at: datetime | str | None) -> datetime:
+    """The time of a change: `--at` when given (back-filling history), else the clock."""
+    current = now()
+    if at is None:
+        return current
+    value = parse_instant(at, what="--at time") if isinstance(at, str) else as_utc(at)
+    if value > current + FUTURE_TOLERANCE:
+        raise ValidationError(
+            f"The --at time {value:%Y-%m-%d %H:%M} is in the future; --at records changes that already happened."
+        )
+    return value

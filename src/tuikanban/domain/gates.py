@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.errors import GateError, ValidationError
 from tuikanban.domain.text import clean_text
 
 # Order = the order in which missing fields are named.
@@ -91,6 +91,19 @@ def refusal(stage: str, absent: tuple[str, ...]) -> str:
     return f"{stage} needs {listed}"
 
 
+def check_entry(stage: str, stored_required: str, fields: GateFields, *, force_reason: str | None) -> bool:
+    """Refuse a deal entering `stage` (its stored requirements) when it lacks a required field, unless forced with a
+    reason; returns whether an override is used (the writer then logs a `gate_override` event)."""
+    absent = missing(stored_requirements(stored_required), fields)
+    if not absent:
+        return False
+    if force_reason is None:
+        raise GateError(refusal(stage, absent), stage=stage, missing=absent)
+    if not clean_text(force_reason).strip():
+        raise ValidationError("A forced move past a stage gate needs a reason.")
+    return True
+
+
 def find_item(items: tuple[str, ...], ref: str) -> str:
     """A checklist item by its text (any case), its 1-based number or the start of its text when only one item
     starts so."""
@@ -110,6 +123,6 @@ def find_item(items: tuple[str, ...], ref: str) -> str:
 
 
 __all__ = [
-    "REQUIREMENTS", "GateFields", "find_item", "missing", "parse_checklist", "parse_requirements", "refusal",
-    "stored_checklist", "stored_requirements",
+    "REQUIREMENTS", "GateFields", "check_entry", "find_item", "missing", "parse_checklist", "parse_requirements",
+    "refusal", "stored_checklist", "stored_requirements",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain.errors import ValidationError, WipLimitError
+from tuikanban.domain.text import clean_text
 
 
 class WipState(StrEnum):
@@ -38,6 +40,30 @@ def refusal(stage: str, count: int, limit: int, owner: str | None = None) -> str
     if owner is not None:
         return f"{stage} is at its per-rep WIP limit for {owner} ({count}/{limit})"
     return f"{stage} is at its WIP limit ({count}/{limit})"
+
+
+def check_entry(stage: str, wip_max: int | None, rep_wip_max: int | None, owner: str,
+                count: Callable[[str | None], int], *, force_reason: str | None) -> bool:
+    """Refuse a deal entering `stage` at a WIP limit unless forced with a reason; returns whether an override is
+    used. `count(None)` counts the stage's open deals, `count(owner)` the owner's (each asked only when its limit
+    is set). Every writer (ORM sessions and the command line's DB-API writes) calls this one rule."""
+    problems: list[tuple[str, int, int, bool]] = []
+    if wip_max is not None:
+        n = count(None)
+        if not admits(n, wip_max):
+            problems.append((refusal(stage, n, wip_max), n, wip_max, False))
+    if rep_wip_max is not None and owner:
+        n = count(owner)
+        if not admits(n, rep_wip_max):
+            problems.append((refusal(stage, n, rep_wip_max, owner), n, rep_wip_max, True))
+    if not problems:
+        return False
+    if force_reason is None:
+        msg, n, limit, per_owner = problems[0]
+        raise WipLimitError(msg, stage=stage, count=n, limit=limit, per_owner=per_owner)
+    if not clean_text(force_reason).strip():
+        raise ValidationError("A forced move past a WIP limit needs a reason.")
+    return True
 
 
 def validate_limits(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from sqlmodel import Session, col, select
 
-from tuikanban.domain import clock
+from tuikanban.domain.clock import FUTURE_TOLERANCE as FUTURE_TOLERANCE
+from tuikanban.domain.clock import when as when
 from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.models import DealTypeInfo, DealView, EventView, PipelineInfo, StageInfo
 from tuikanban.domain.text import name_key
@@ -139,20 +138,3 @@ def event_view(e: Event, stage_names: dict[int, str]) -> EventView:
         to_stage=stage_names.get(e.to_stage_id) if e.to_stage_id else None,
         field=e.field, old_value=e.old_value, new_value=e.new_value, reason=e.reason,
     )
-
-
-def when(at: datetime | str | None) -> datetime:
-    """The time of a change: `--at` when given (back-filling history), else the clock."""
-    now = clock.now()
-    if at is None:
-        return now
-    value = clock.parse_instant(at, what="--at time") if isinstance(at, str) else clock.as_utc(at)
-    if value > now + FUTURE_TOLERANCE:
-        raise ValidationError(
-            f"The --at time {value:%Y-%m-%d %H:%M} is in the future; --at records changes that already happened."
-        )
-    return value
-
-
-# --at back-fills history; a time a little ahead of the clock is allowed for machines whose clocks differ slightly.
-FUTURE_TOLERANCE = timedelta(minutes=5)

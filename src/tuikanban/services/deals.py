@@ -3,21 +3,21 @@ IMMEDIATE transaction, so concurrent users can never exceed a WIP limit or lose 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
-from tuikanban.domain.gates import GateFields
 from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
 from tuikanban.domain.models import DealView, EventView, MoveResult
 from tuikanban.domain.money import exponent, format_money, normalise_currency, to_decimal
-from tuikanban.domain.stays import close_outcome, move_outcome
+from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text
-from tuikanban.services import gates
+from tuikanban.services import deal_actions, gates
 
 # Re-exported while the board still imports them from here: the activity functions (now services.activities)
 # and the field limits (now services.fields).
@@ -40,6 +40,9 @@ from tuikanban.services.fields import checked_money, checked_title, clean_field,
 from tuikanban.services.history import close_stay, event_text, log_event, start_stay
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, Event, Pipeline, Stage
+from tuikanban.store.uow import Unit, of_session
+
+T = TypeVar("T")
 
 
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
@@ -54,27 +57,13 @@ def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: in
 def _check_wip(
     s: Session, stage: Stage, owner: str, *, deal: Deal | None, force_reason: str | None, at: datetime, user: str
 ) -> bool:
-    """Refuse entry at a WIP limit unless forced with a reason. Returns whether an override was used."""
+    """Refuse entry at a WIP limit unless forced with a reason (the rule: domain.wip.check_entry). Returns whether
+    an override was used."""
     assert stage.id is not None
     exclude = deal.id if deal is not None else None
-    problems: list[tuple[str, int, int, bool]] = []
-    if stage.wip_max is not None:
-        n = _open_count(s, stage.id, exclude=exclude)
-        if not wip.admits(n, stage.wip_max):
-            problems.append((wip.refusal(stage.name, n, stage.wip_max), n, stage.wip_max, False))
-    if stage.rep_wip_max is not None and owner:
-        n = _open_count(s, stage.id, owner=owner, exclude=exclude)
-        if not wip.admits(n, stage.rep_wip_max):
-            problems.append((wip.refusal(stage.name, n, stage.rep_wip_max, owner), n, stage.rep_wip_max, True))
-    if not problems:
-        return False
-    if force_reason is None:
-        msg, n, limit, per_owner = problems[0]
-        raise WipLimitError(msg, stage=stage.name, count=n, limit=limit, per_owner=per_owner)
-    reason = clean_text(force_reason).strip()
-    if not reason:
-        raise ValidationError("A forced move past a WIP limit needs a reason.")
-    return True
+    return wip.check_entry(stage.name, stage.wip_max, stage.rep_wip_max, owner,
+                           lambda who: _open_count(s, stage.id or 0, owner=who, exclude=exclude),
+                           force_reason=force_reason)
 
 
 def _top_rank(s: Session, stage_id: int) -> int:
@@ -89,11 +78,7 @@ def _override(s: Session, deal: Deal, stage: Stage, reason: str, at: datetime, u
 
 
 def _check_not_before(deal: Deal, at: datetime, what: str) -> None:
-    if at < clock.as_utc(deal.stage_entered_at):
-        raise ValidationError(
-            f"The {what} time {at:%Y-%m-%d %H:%M} is before deal {deal.id} entered its current stage "
-            f"({clock.as_utc(deal.stage_entered_at):%Y-%m-%d %H:%M})."
-        )
+    deal_actions.check_not_before(deal.id or 0, deal.stage_entered_at, at, what)
 
 
 # -- create -----------------------------------------------------------------------------------------
@@ -117,49 +102,27 @@ def create_deal(
     at: datetime | str | None = None,
     force_reason: str | None = None,
 ) -> DealView:
-    clean_title = checked_title(title)
-    ts = when(at)
-
-    def work(s: Session) -> DealView:
-        p = resolve_pipeline(s, pipeline)
-        cur = normalise_currency(currency) if currency else p.currency
-        st = resolve_stage(s, p, stage) if stage is not None else _first_stage(s, p)
-        t = resolve_type(s, p, dtype, to_use=True) if dtype is not None and str(dtype).strip() else None
-        who = clean_field(owner, "owner", 200) if owner is not None else user
-        forced = _check_wip(s, st, who, deal=None, force_reason=force_reason, at=ts, user=user)
-        assert st.id is not None
-        value_minor, close_day = checked_money(value, cur), close_date(close)
-        company_t, contact_t = clean_field(company, "company"), clean_field(contact, "contact")
-        gate_forced = gates.check_gate(s, st, GateFields(value_minor, close_day, company_t, contact_t, who, False),
-                                       force_reason=force_reason)
-        deal = Deal(
-            pipeline_id=p.id, title=clean_title, company=company_t,  # type: ignore[arg-type]
-            contact=contact_t, value_minor=value_minor, currency=cur, owner=who,
-            type_id=t.id if t else None, expected_close=close_day,
-            notes=clean_field(notes, "notes", MAX_NOTES, multiline=True), stage_id=st.id, status="open",
-            created_at=ts, stage_entered_at=ts, last_activity_at=None, rank=_top_rank(s, st.id), version=1,
-        )
-        s.add(deal)
-        s.flush()
-        if forced:
-            _override(s, deal, st, force_reason or "", ts, user)
-        if gate_forced:
-            gates.log_override(s, deal, st, force_reason or "", ts, user)
-        log_event(s, deal, "create", ts, user, to_stage_id=st.id)
-        start_stay(s, deal, st.id, ts)
-        return deal_view(s, deal)
-
-    return db.write(work)
+    """A new deal (services.deal_actions.create_deal, run in this database's write transaction)."""
+    return deal_actions.create_deal(
+        OrmWrite(db), pipeline, title, user=user, stage=stage, value=value, currency=currency, company=company,
+        contact=contact, owner=owner, dtype=dtype, close=close, notes=notes, at=at, force_reason=force_reason)
 
 
-def _first_stage(s: Session, p: Pipeline) -> Stage:
-    st = s.exec(
-        select(Stage).where(Stage.pipeline_id == p.id, Stage.archived == False)  # noqa: E712
-        .order_by(col(Stage.position), col(Stage.id))
-    ).first()
-    if st is None:
-        raise ValidationError(f"Pipeline {p.name} has no stages; add one with 'tuikanban stage add'.")
-    return st
+class OrmWrite:
+    """A `deal_actions.Write` on an ORM database: its write transaction (`Database.write`), the unit of work on
+    the session's own connection; `check` runs first with the session (the board's stale-view checks)."""
+
+    def __init__(self, db: Database, check: Callable[[Session], None] | None = None) -> None:
+        self.db = db
+        self.check = check
+
+    def __call__(self, fn: Callable[[Unit], T]) -> T:
+        def work(s: Session) -> T:
+            if self.check is not None:
+                self.check(s)
+            return fn(of_session(s))
+
+        return self.db.write(work)
 
 
 # -- move -------------------------------------------------------------------------------------------
@@ -176,45 +139,18 @@ def move_deal(
     expected_version: int | None = None,
     seen_stage_id: int | None = None,
 ) -> MoveResult:
-    """Move an open deal to another stage of its pipeline, enforcing WIP limits. With `seen_stage_id` (the stage
-    the board showed), the move is refused if the deal has left that stage meanwhile."""
-    ts = when(at)
+    """Move an open deal to another stage of its pipeline, enforcing WIP limits and gates
+    (services.deal_actions.move_deal). With `seen_stage_id` (the stage the board showed), the move is refused if
+    the deal has left that stage meanwhile."""
 
-    def work(s: Session) -> MoveResult:
+    def check(s: Session) -> None:
         deal = get_deal_row(s, deal_id)
         _check_version(deal, expected_version)
         _check_seen(s, deal, stage_id=seen_stage_id, user=user, doing="moved")
-        if deal.status != "open":
-            raise ValidationError(f"Deal {deal_id} is {deal.status}; reopen it before moving it.")
-        p = s.get(Pipeline, deal.pipeline_id)
-        assert p is not None
-        target = resolve_stage(s, p, stage)
-        source = s.get(Stage, deal.stage_id)
-        assert source is not None and target.id is not None
-        if target.id == source.id:
-            raise ValidationError(f"Deal {deal_id} is already in {target.name}.")
-        _check_not_before(deal, ts, "move")
-        forced = _check_wip(s, target, deal.owner, deal=deal, force_reason=force_reason, at=ts, user=user)
-        gate_forced = gates.check_gate(s, target, gates.fields_of(s, deal), force_reason=force_reason)
-        if forced:
-            _override(s, deal, target, force_reason or "", ts, user)
-        if gate_forced:
-            gates.log_override(s, deal, target, force_reason or "", ts, user)
-        close_stay(s, deal, ts, move_outcome(source.position, target.position))
-        start_stay(s, deal, target.id, ts)
-        log_event(s, deal, "move", ts, user, from_stage_id=source.id, to_stage_id=target.id,
-             old_value=str(deal.rank),  # the rank it had in the old column, so undo puts it back in place
-             reason=clean_text(force_reason).strip() if forced and force_reason else None)
-        deal.stage_id = target.id
-        deal.stage_entered_at = ts
-        deal.rank = _top_rank(s, target.id)
-        deal.version += 1
-        s.add(deal)
-        s.flush()
-        return MoveResult(deal_view(s, deal), source.name, target.name, target.exit_criteria or "", forced,
-                          gate_forced)
 
-    return db.write(work)
+    stale_checks = expected_version is not None or seen_stage_id is not None
+    return deal_actions.move_deal(OrmWrite(db, check if stale_checks else None), deal_id, stage, user=user, at=at,
+                                  force_reason=force_reason)
 
 
 def _check_version(deal: Deal, expected: int | None) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 from sqlmodel import Session, select
 
 from tuikanban.domain import gates
-from tuikanban.domain.errors import GateError, ValidationError
 from tuikanban.domain.gates import GateFields
 from tuikanban.domain.text import clean_text
 from tuikanban.services.common import get_deal_row, resolve_pipeline, resolve_stage, when
@@ -61,14 +60,7 @@ def check_gate(s: Session, stage: Stage, fields: GateFields, *, force_reason: st
     Returns whether an override is used (the caller logs it with `log_override` once the deal has an id). For
     import, call it per row with the row's fields inside the import transaction.
     """
-    absent = gates.missing(gates.stored_requirements(stage.required), fields)
-    if not absent:
-        return False
-    if force_reason is None:
-        raise GateError(gates.refusal(stage.name, absent), stage=stage.name, missing=absent)
-    if not clean_text(force_reason).strip():
-        raise ValidationError("A forced move past a stage gate needs a reason.")
-    return True
+    return gates.check_entry(stage.name, stage.required, fields, force_reason=force_reason)
 
 
 def log_override(s: Session, deal: Deal, stage: Stage, reason: str, at: datetime, user: str) -> None:

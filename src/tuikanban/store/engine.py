@@ -32,6 +32,9 @@ from tuikanban.domain.errors import DatabaseError, ReadOnlyError
 from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
+from tuikanban.store.uow import ENV_LOCK_TIMEOUT as ENV_LOCK_TIMEOUT
+from tuikanban.store.uow import WRITE_DEADLINE_S as WRITE_DEADLINE_S
+from tuikanban.store.uow import lock_timeout as lock_timeout
 from tuikanban.store.walowner import foreign_log, read_header
 
 T = TypeVar("T")
@@ -39,22 +42,10 @@ T = TypeVar("T")
 APP_MARKER = "tuikanban"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
-WRITE_DEADLINE_S = 15.0
 ENV_DB = "TUIKANBAN_DB"
-ENV_LOCK_TIMEOUT = "TUIKANBAN_LOCK_TIMEOUT"
 # Files up to this size get a `PRAGMA quick_check` when opened (a few ms for a typical board), so that a damaged
 # database is refused before anything is written to it; larger ones are checked by `tuikanban doctor`.
 QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024
-
-
-def lock_timeout() -> float:
-    """Seconds a write waits for another process's lock: TUIKANBAN_LOCK_TIMEOUT, else 15."""
-    raw = os.environ.get(ENV_LOCK_TIMEOUT, "").strip()
-    try:
-        value = float(raw) if raw else WRITE_DEADLINE_S
-    except ValueError:
-        value = WRITE_DEADLINE_S
-    return value if value > 0 else WRITE_DEADLINE_S
 
 
 def _busy_timeout_ms() -> int:

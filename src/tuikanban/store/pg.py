@@ -31,12 +31,11 @@ from tuikanban.store import pgddl
 from tuikanban.store.engine import Database, lock_timeout, setup_schema
 from tuikanban.store.pgconn import CONNECT_TIMEOUT_S, IDLE_IN_TRANSACTION_MS, base_options, make_conninfo
 from tuikanban.store.tables import SCHEMA_VERSION
+from tuikanban.store.uow import WRITE_LOCK_KEY as WRITE_LOCK_KEY
 
 T = TypeVar("T")
 
 APP_MARKER = "tuikanban"
-# The one advisory lock every write takes (any constant works; this one spells "tkwrite" in ASCII).
-WRITE_LOCK_KEY = 0x746B7772697465
 EXPLICIT_IDS = "tuikanban_explicit_ids"  # connection.info flag set by _note_explicit_ids
 
 

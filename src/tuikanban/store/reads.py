@@ -1,24 +1,22 @@
-"""Command-line reads in plain sqlite3: what `deal list` prints, without importing SQLAlchemy or SQLModel.
+"""Command-line reads without the ORM: what `deal list` prints, without importing SQLAlchemy or SQLModel.
 
 Why: a command that only reads would spend most of its time importing the ORM (docs/PERFORMANCE.md, Start-up
 and Commands). The results are the same value types as the ORM reads (`store.queries.deal_views`,
 `services.common.resolve_pipeline`), with the same refusals; tests compare the two on the same database.
 
-Like `store.fastread` (whose connection this module uses), only a database of the known schema is read here;
-`connect` returns None for anything else and the caller takes the ORM path, which creates, migrates or refuses
-the file with its own sentence.
+Like `store.fastread` (whose connections this module uses: sqlite3, or psycopg through `store.fastread_pg`), only a
+database of the known schema is read here; `connect` returns None for anything else and the caller takes the ORM
+path, which creates, migrates or refuses the database with its own sentence.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tuikanban.domain.errors import NotFoundError, ValidationError
 from tuikanban.domain.models import DealView, PipelineInfo
-from tuikanban.domain.targets import is_url
+from tuikanban.domain.targets import Target, is_url, parse_target, sqlite_target
 from tuikanban.domain.text import name_key
 from tuikanban.store import fastread
 
@@ -43,13 +41,23 @@ def db_file(path: Path | str | None) -> Path | None:
     return Path(user_data_dir("tuikanban", appauthor=False)) / "tuikanban.db"
 
 
-def connect(path: Path | str | None) -> sqlite3.Connection | None:
-    """A read-only connection to the database `path` names, if it is a tuikanban file of the known schema."""
-    file = db_file(path)
-    return fastread.connect(file) if file is not None else None
+def target_of(path: Path | str | None) -> Target:
+    """The target `store.engine.open_database(path)` opens: a PostgreSQL URL, or the file of `db_file`."""
+    chosen = path if path is not None else os.environ.get(ENV_DB) or None
+    if chosen is not None and is_url(str(chosen)):
+        return parse_target(str(chosen))
+    file = db_file(chosen)
+    assert file is not None
+    return sqlite_target(file)
 
 
-def resolve_pipeline(con: sqlite3.Connection, ref: str | None) -> PipelineInfo:
+def connect(path: Path | str | None) -> fastread.Connection | None:
+    """A read-only connection to the database `path` names (a file, or PostgreSQL), if it is a tuikanban database
+    of the known schema."""
+    return fastread.connect_target(target_of(path))
+
+
+def resolve_pipeline(con: fastread.Connection, ref: str | None) -> PipelineInfo:
     """A pipeline by case-insensitive name; None means the only one, or the default one (the refusals of
     `services.common.resolve_pipeline`)."""
     pipelines = fastread.list_pipelines(con)
@@ -72,18 +80,7 @@ def resolve_pipeline(con: sqlite3.Connection, ref: str | None) -> PipelineInfo:
     return found
 
 
-def _instant(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    value = datetime.fromisoformat(raw)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _day(raw: str | None) -> date | None:
-    return None if raw is None else date.fromisoformat(raw[:10])
-
-
-def deal_views(con: sqlite3.Connection, pipeline_id: int, status: str | None = "open") -> list[DealView]:
+def deal_views(con: fastread.Connection, pipeline_id: int, status: str | None = "open") -> list[DealView]:
     """Deals of a pipeline (status None = every status but deleted) in board order: stage position, rank, id."""
     with fastread.snapshot(con):
         stages = {r[0]: (r[1], r[2]) for r in con.execute(
@@ -92,7 +89,7 @@ def deal_views(con: sqlite3.Connection, pipeline_id: int, status: str | None = "
         where, arg = ("status = ?", status) if status is not None else ("status != ?", DELETED)
         rows = con.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE pipeline_id = ? AND {where} "
                            "ORDER BY stage_id, rank, id", (pipeline_id, arg)).fetchall()
-    instant, day = _instant, _day
+    instant, day = fastread._instant, fastread._day  # text on SQLite, datetime and date on PostgreSQL
     out = [
         DealView(
             id=r[0], pipeline_id=r[1], title=r[2], company=r[3], contact=r[4], value_minor=r[5], currency=r[6],
@@ -108,4 +105,4 @@ def deal_views(con: sqlite3.Connection, pipeline_id: int, status: str | None = "
     return out
 
 
-__all__ = ["connect", "db_file", "deal_views", "resolve_pipeline"]
+__all__ = ["connect", "db_file", "deal_views", "resolve_pipeline", "target_of"]
