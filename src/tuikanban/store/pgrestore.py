@@ -172,9 +172,32 @@ def restore_dump(target: Target, path: Path, facts: DumpFacts, lock_timeout_s: f
                             "changed.")
 
 
+def drop_board(target: Target) -> None:
+    """Drop every tuikanban table of the target's schema, in one transaction under the write lock (a demo
+    rebuilt from scratch; the caller has checked that the database holds nothing else of value)."""
+    from sqlmodel import SQLModel
+
+    from tuikanban.store.pg import describe_pg_error, make_engine, take_write_lock
+
+    engine = make_engine(target)
+    try:
+        with engine.begin() as conn:
+            take_write_lock(conn)
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}" CASCADE')
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS tk_notify()")
+            announce_everything(conn)
+    except Exception as exc:
+        if isinstance(exc, DatabaseError):
+            raise
+        raise DatabaseError(describe_pg_error(exc, target)) from None
+    finally:
+        engine.dispose()
+
+
 def announce_everything(conn: Any) -> None:
     """Tell every open board, when the caller's transaction commits, that anything may have changed."""
     conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{EVERYTHING}')")
 
 
-__all__ = ["DumpFacts", "announce_everything", "file_kind", "inspect_dump", "live_schema", "restore_dump"]
+__all__ = ["DumpFacts", "announce_everything", "drop_board", "file_kind", "inspect_dump", "live_schema", "restore_dump"]
