@@ -4,6 +4,7 @@ expansion; Proposal (WIP max 1) holds Umbrella deal."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from board_helpers import press, settle
@@ -12,6 +13,8 @@ from tuikanban.services import deals as ds
 from tuikanban.store.engine import Database
 from tuikanban.ui.board.card import MARKED
 from tuikanban.ui.dialogs.reason import ReasonScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 __all__ = ["sales"]  # the fixture
 
