@@ -86,6 +86,7 @@ def inspect_dump(path: Path) -> DumpFacts:
     """Check that `path` is a tuikanban board dumped by pg_dump, not written by a newer tuikanban."""
     if file_kind(path) != "pg_dump":
         raise _not_ours(path)
+    _tool("psql")  # (the restore runs pg_restore's script through psql: both are needed, checked before anything)
     listing = _run_pg_restore(path, "--list").decode(errors="replace")
     schemas = [line.split()[5] for line in listing.splitlines()
                if not line.startswith(";") and " TABLE DATA " in line and line.split()[6:7] == ["tk_meta"]]
