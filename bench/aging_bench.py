@@ -3,6 +3,7 @@
     python bench/aging_bench.py                       # builds /tmp/aging_bench.db once with bench/gen.py
     python bench/aging_bench.py --db /tmp/big.db      # or time an existing database
     python bench/aging_bench.py --regen --runs 9
+    python bench/aging_bench.py --pg postgresql:///tk_bench   # the same board copied to PostgreSQL, measured too
 
 Prints the median and best wall time, and the median CPU time of this process, of several runs of `aging_report`
 (every open deal: baseline, level, signals): with the generator's expected days on every stage, with the board's
@@ -21,6 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--open", type=int, default=10_000)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--pg", default=None, help="a PostgreSQL database URL: measure a copy there after the file")
     args = ap.parse_args(argv)
 
     if args.regen or not args.db.exists():
@@ -91,12 +94,23 @@ def main(argv: list[str] | None = None) -> None:
         print(f"generated {args.db}: {info['deals']} deals ({info['open']} open), {info['events']} events "
               f"+ {pushes} close-date edits in {time.perf_counter() - t0:.0f} s")
 
+    from tuikanban.store.engine import open_database
+
+    targets: list[tuple[str, object]] = [("sqlite", args.db)]
+    if args.pg:
+        from pgcopy import copy_to_pg  # bench/pgcopy.py
+
+        targets.append(("postgresql", copy_to_pg(args.pg, args.db, "bench_aging")))
+    for engine, target in targets:
+        print(f"--- {engine}")
+        measure(args, open_database(target))  # type: ignore[arg-type]
+
+
+def measure(args: argparse.Namespace, db: Any) -> None:
     from tuikanban.domain.filters import DealFilter
     from tuikanban.services.aging import aging_report, stage_baselines
     from tuikanban.services.pipelines import list_stages, set_stage
-    from tuikanban.store.engine import open_database
 
-    db = open_database(args.db)
     con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
     n_open = con.execute("SELECT count(*) FROM deal WHERE status='open'").fetchone()[0]
     n_events = con.execute("SELECT count(*) FROM event").fetchone()[0]

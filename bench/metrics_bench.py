@@ -2,6 +2,7 @@
 
     python bench/metrics_bench.py                      # generates /tmp/metrics_bench.db once, then times it
     python bench/metrics_bench.py --db /tmp/big.db     # an existing database (from bench/gen.py)
+    python bench/metrics_bench.py --pg postgresql:///tk_bench   # the same board copied to PostgreSQL, measured too
 
 Prints the median and worst of several runs of `compute_metrics` (every figure, the stage table, the
 breakdowns, the weekly trend and the 10,000-trial forecast), then the same split into SQL and forecast.
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--window", type=int, default=90)
+    ap.add_argument("--pg", default=None, help="a PostgreSQL database URL: measure a copy there after the file")
     args = ap.parse_args(argv)
 
     if not args.db.exists():
@@ -45,11 +47,22 @@ def main(argv: list[str] | None = None) -> None:
     pipeline = con.execute("SELECT id FROM pipeline ORDER BY id LIMIT 1").fetchone()[0]
     con.close()
 
-    from tuikanban.services.forecast import forecast_from_days
-    from tuikanban.services.metrics import compute_metrics
     from tuikanban.store.engine import open_database
 
-    db = open_database(args.db)
+    targets: list[tuple[str, Any]] = [("sqlite", args.db)]
+    if args.pg:
+        from pgcopy import copy_to_pg  # bench/pgcopy.py
+
+        targets.append(("postgresql", copy_to_pg(args.pg, args.db, "bench_metrics")))
+    for engine, target in targets:
+        print(f"--- {engine}")
+        measure(args, open_database(target), pipeline, n_deals, n_events, n_stays)
+
+
+def measure(args: Any, db: Any, pipeline: int, n_deals: int, n_events: int, n_stays: int) -> None:
+    from tuikanban.services.forecast import forecast_from_days
+    from tuikanban.services.metrics import compute_metrics
+
     warm = compute_metrics(db, pipeline, window_days=args.window, seed=1)  # warm the page and statement caches
     f = warm.forecast
     report_days = [(1, 100)] * f.history_days if f.history_days else [(1, 100)] * 90

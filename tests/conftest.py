@@ -26,14 +26,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: the test is about a PostgreSQL mechanism (NOTIFY, locks)")
 
 
+# A test uses the test's database when it takes one of these fixtures (directly or through its own fixtures).
+DATABASE_FIXTURES = frozenset({"db", "db_target", "cli", "pg_schema"})
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked `engines` run once per engine; `postgres_only` ones on PostgreSQL, `sqlite_only` on SQLite."""
+    """Tests marked `engines` run once per engine; `postgres_only` ones on PostgreSQL, `sqlite_only` on SQLite.
+
+    A module marked `engines` as a whole runs its tests that use no database (pure rules, formatting) once."""
     def marked(name: str) -> bool:
         return metafunc.definition.get_closest_marker(name) is not None
 
     if marked("postgres_only"):
         metafunc.parametrize("engine", ["postgresql"], indirect=True)
-    elif marked("engines") and not marked("sqlite_only"):
+    elif marked("engines") and not marked("sqlite_only") and DATABASE_FIXTURES & set(metafunc.fixturenames):
         metafunc.parametrize("engine", ENGINES, indirect=True)
 
 

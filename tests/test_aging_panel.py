@@ -20,6 +20,8 @@ from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.widgets.aging_chart import DOT, OVER, AgingChart, build_chart, nice_ceiling, scale_top
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 class Host(App[None]):
     CSS = "Screen { layout: horizontal; } #board { width: 1fr; }"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from textual.widgets import Input
 
 from board_helpers import press, settle
@@ -16,6 +17,8 @@ from tuikanban.store.engine import Database
 from tuikanban.ui.board.card import MARKED
 from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.reason import ReasonScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 __all__ = ["sales"]  # the fixture
 

@@ -3,6 +3,8 @@ above Acme pilot, Globex renewal; Qualified: Hooli expansion; Proposal, WIP max 
 
 from __future__ import annotations
 
+import pytest
+
 from board_helpers import press, settle
 from test_board import SIZE, focused_title, new_app, record_notifications, sales
 from tuikanban.domain.fuzzy import Candidate, rank, score
@@ -12,6 +14,8 @@ from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.picker import PickerScreen
 from tuikanban.ui.dialogs.reason import ReasonScreen
 from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 __all__ = ["sales"]  # the fixture
 

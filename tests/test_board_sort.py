@@ -3,12 +3,16 @@ test_board.py: Lead / New holds Initech rollout ($30k, created 02-27) above Acme
 
 from __future__ import annotations
 
+import pytest
+
 from board_helpers import press, settle
 from test_board import SIZE, new_app, record_notifications, sales, screen_text
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.board.sorting import next_sort
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 __all__ = ["sales"]  # the fixture
 

@@ -30,6 +30,8 @@ from tuikanban.services.undo import redo_last, undo_last
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import Event
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def sales(db: Database, fixed_now: str) -> Database:

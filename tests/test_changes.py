@@ -12,6 +12,8 @@ import pytest
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.periods import parse_period, parse_when
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 

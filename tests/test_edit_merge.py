@@ -11,6 +11,8 @@ from tuikanban.services.deals import create_deal, edit_base, edit_deal, get_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def test_merge_fields_rules() -> None:
     base = {"a": 1, "b": 2, "c": 3, "d": 4}

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+import pytest
+
 from tuikanban.services import deals as D
 from tuikanban.services.flow import flow_report, percentile, weekly_points
 from tuikanban.services.lifecycle import delete_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 U = "tester"
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)  # conftest's fixed clock

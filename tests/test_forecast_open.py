@@ -12,6 +12,8 @@ import pytest
 
 from tuikanban.services.forecast_open import monte_carlo
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def ok(cli: Any, *args: str) -> str:
     r = cli(*args)

@@ -3,12 +3,11 @@ with a reason (`gate_override`), or cancels."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
+import pytest
 from textual.widgets import Input
 
 from board_helpers import press, settle
+from engines import rows
 from tuikanban.services import deals as D
 from tuikanban.services.gates import set_gate
 from tuikanban.services.pipelines import create_pipeline
@@ -16,6 +15,8 @@ from tuikanban.services.tasks import next_steps
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.gate import GateScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 U = "tester"
 
@@ -52,7 +53,7 @@ async def test_fill_the_missing_fields_then_move(db: Database, fixed_now: str) -
     assert next_steps(db, [deal])[deal].text == "Send the proposal"
 
 
-async def test_force_with_a_reason_logs_gate_override(db: Database, db_path: Path, fixed_now: str) -> None:
+async def test_force_with_a_reason_logs_gate_override(db: Database, db_target: str, fixed_now: str) -> None:
     deal = _board(db)
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=(140, 45)) as pilot:
@@ -62,9 +63,7 @@ async def test_force_with_a_reason_logs_gate_override(db: Database, db_path: Pat
         await press(pilot, "ctrl+o")
         assert app.screen is app.board_screen
     assert D.get_deal(db, deal).stage_name == "Proposal"
-    con = sqlite3.connect(db_path)
-    assert con.execute("SELECT reason FROM event WHERE kind = 'gate_override'").fetchall() == [("CEO asked",)]
-    con.close()
+    assert rows(db_target, "SELECT reason FROM event WHERE kind = 'gate_override'") == [("CEO asked",)]
 
 
 async def test_cancel_leaves_the_deal(db: Database, fixed_now: str) -> None:

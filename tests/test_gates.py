@@ -4,18 +4,19 @@ GateError) on move, create and reopen; --force --reason logs gate_override; the 
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engines import rows
 from tuikanban.domain.errors import GateError, ValidationError
 from tuikanban.domain.gates import GateFields, find_item, missing, parse_checklist, parse_requirements, refusal
 from tuikanban.services.deals import add_activity, create_deal, move_deal, reopen_deal, win_deal
 from tuikanban.services.gates import set_gate
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 def ok(cli: Any, *args: str) -> str:
@@ -24,13 +25,9 @@ def ok(cli: Any, *args: str) -> str:
     return str(r.out)
 
 
-def events(db_path: Path, kind: str) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT deal_id, to_stage_id, new_value, reason FROM event WHERE kind = ? ORDER BY id",
-                           (kind,)).fetchall()
-    finally:
-        con.close()
+def events(db_target: str, kind: str) -> list[tuple[Any, ...]]:
+    return rows(db_target, "SELECT deal_id, to_stage_id, new_value, reason FROM event WHERE kind = :kind ORDER BY id",
+                kind=kind)
 
 
 def test_sentences() -> None:
@@ -53,7 +50,7 @@ def test_sentences() -> None:
         find_item(items, "legal")
 
 
-def test_cli_move_is_refused_then_forced(cli: Any, db_path: Path, fixed_now: str) -> None:
+def test_cli_move_is_refused_then_forced(cli: Any, db_target: str, fixed_now: str) -> None:
     ok(cli, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal")
     out = ok(cli, "stage", "set", "Proposal", "--require", "value,close",
              "--checklist", "Budget confirmed;Decision maker named")
@@ -69,7 +66,7 @@ def test_cli_move_is_refused_then_forced(cli: Any, db_path: Path, fixed_now: str
     assert r.code == 1 and r.err.startswith("Proposal needs an expected close date;")
     out = ok(cli, "deal", "move", "1", "Proposal", "--force", "--reason", "CEO asked")
     assert out.strip() == "Moved deal 1 from Lead to Proposal (stage gate overridden)."
-    assert events(db_path, "gate_override") == [(1, 3, "close", "CEO asked")]
+    assert events(db_target, "gate_override") == [(1, 3, "close", "CEO asked")]
     shown = json.loads(ok(cli, "deal", "show", "1", "--json"))
     assert shown["gate"] == {"stage": "Proposal", "requires": ["value", "close"], "missing": ["close"],
                              "checklist": [{"item": "Budget confirmed", "done": False},

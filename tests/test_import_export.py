@@ -11,7 +11,6 @@ import io
 import json
 import os
 import pty
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from engines import rows
 from tuikanban.services import deals
 from tuikanban.services.io import neutralise
 from tuikanban.store.engine import open_database
@@ -28,18 +28,19 @@ if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
 tk_checks: Any = importlib.import_module("tk_checks")
 
-
-def counts(db_path: Path) -> tuple[int, int, int]:
-    con = sqlite3.connect(db_path)
-    try:
-        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[return-value]
-                     for t in ("deal", "event", "stay"))
-    finally:
-        con.close()
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def counts(db_target: str) -> tuple[int, int, int]:
+    return tuple(rows(db_target, f"SELECT count(*) FROM {t}")[0][0]  # type: ignore[return-value]
+                 for t in ("deal", "event", "stay"))
+
+
+def digest(db_target: str) -> str:
+    """Every row of the board's tables, hashed (on either engine): equal digests mean nothing was written."""
+    parts = [repr(rows(db_target, f"SELECT * FROM {t} ORDER BY id"))
+             for t in ("pipeline", "stage", "deal_type", "deal", "event", "stay", "activity")]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def sales(cli: Any, fixed_now: str) -> Any:
 # -- CSV import --------------------------------------------------------------------------------------
 
 
-def test_csv_columns_in_any_order_and_only_title_required(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_csv_columns_in_any_order_and_only_title_required(sales: Any, db_target: str, tmp_path: Path) -> None:
     f = tmp_path / "deals.csv"
     f.write_text(
         "Value, Title ,stage,STATUS,created-at,closed_at,lost_reason,type,company,expected_close,owner,contact\n"
@@ -81,17 +82,14 @@ def test_csv_columns_in_any_order_and_only_title_required(sales: Any, db_path: P
     delta = listed["Delta, with a comma"]
     assert delta["created_at"] == "2026-03-02T12:00:00+00:00"  # now, from the one clock
     # the history a hand-made deal would have: create (+ won/lost) events and stays, so metrics work
-    _replay, problems = tk_checks.check_database(db_path)
+    _replay, problems = tk_checks.check_database(db_target)
     assert problems == []
-    con = sqlite3.connect(db_path)
-    kinds = dict(con.execute("SELECT kind, count(*) FROM event GROUP BY kind").fetchall())
-    users = {r[0] for r in con.execute("SELECT DISTINCT user FROM event")}
-    beta_stay = con.execute("SELECT entered_at, left_at, outcome FROM stay WHERE deal_id = ?",
-                            (beta["id"],)).fetchone()
-    con.close()
+    kinds = dict(rows(db_target, "SELECT kind, count(*) FROM event GROUP BY kind"))
+    users = {r[0] for r in rows(db_target, 'SELECT DISTINCT "user" FROM event')}
+    beta_stay = rows(db_target, "SELECT entered_at, left_at, outcome FROM stay WHERE deal_id = :d", d=beta["id"])[0]
     assert kinds == {"create": 4, "won": 1, "lost": 1}
     assert users == {"tester"}
-    assert beta_stay[0].startswith("2025-11-01 00:00:00") and beta_stay[1].startswith("2026-02-01 09:30:00")
+    assert str(beta_stay[0]).startswith("2025-11-01 00:00:00") and str(beta_stay[1]).startswith("2026-02-01 09:30:00")
     assert beta_stay[2] == "advanced"
     metrics = sales("metrics", "--json", "--window", "90")
     if metrics.code == 0:  # the metrics command exists: the imported closes count in the window
@@ -99,9 +97,9 @@ def test_csv_columns_in_any_order_and_only_title_required(sales: Any, db_path: P
         assert doc["win_rate"] == 0.5
 
 
-def test_every_bad_row_is_named_and_nothing_is_imported(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_every_bad_row_is_named_and_nothing_is_imported(sales: Any, db_target: str, tmp_path: Path) -> None:
     assert sales("deal", "add", "Existing").code == 0
-    before = counts(db_path)
+    before = counts(db_target)
     f = tmp_path / "deals.csv"
     f.write_text(
         "title,value,stage,status,closed_at,lost_reason,type,created_at,expected_close,currency\n"
@@ -136,14 +134,14 @@ def test_every_bad_row_is_named_and_nothing_is_imported(sales: Any, db_path: Pat
     assert "'31/12/2026' is not a valid expected_close date" in problems["line 12"]
     assert problems["line 13"] == "created_at 2027-01-01 is in the future."
     assert "'dollars' is not a currency code" in problems["line 14"]
-    assert counts(db_path) == before  # all or nothing
+    assert counts(db_target) == before  # all or nothing
 
 
-def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_target: str, tmp_path: Path) -> None:
     assert sales("deal", "add", "Already there", "--stage", "Proposal").code == 0
     f = tmp_path / "deals.csv"
     f.write_text("title,stage\nP1,Proposal\nL1,Lead\nP2,Proposal\nP3,Proposal\nP4,proposal\n", encoding="utf-8")
-    before = counts(db_path)
+    before = counts(db_target)
     r = sales("import", str(f))
     assert r.code == 1
     assert r.err.strip().splitlines() == [
@@ -153,7 +151,7 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Pa
         "Nothing was imported: 3 rows would go past a WIP limit (use --force with --reason to import them anyway, "
         "logged as WIP overrides).",
     ]
-    assert counts(db_path) == before
+    assert counts(db_target) == before
     assert sales("import", str(f), "--force").err.strip() == (
         "--force needs --reason TEXT saying why WIP limits are overridden.")
     r = sales("import", str(f), "--force", "--reason", "migrating from the old CRM")
@@ -162,13 +160,11 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Pa
         "Imported 5 deals into Sales (5 open, 0 won, 0 lost).",
         "3 of them went past a WIP limit; each is logged as a WIP override.",
     ]
-    con = sqlite3.connect(db_path)
-    overrides = con.execute("SELECT d.title, e.reason FROM event e JOIN deal d ON d.id = e.deal_id "
-                            "WHERE e.kind = 'wip_override' ORDER BY d.title").fetchall()
-    con.close()
+    overrides = rows(db_target, "SELECT d.title, e.reason FROM event e JOIN deal d ON d.id = e.deal_id "
+                                "WHERE e.kind = 'wip_override' ORDER BY d.title")
     assert overrides == [("P2", "migrating from the old CRM"), ("P3", "migrating from the old CRM"),
                          ("P4", "migrating from the old CRM")]
-    _replay, problems = tk_checks.check_database(db_path)
+    _replay, problems = tk_checks.check_database(db_target)
     assert problems == []
 
 
@@ -184,15 +180,15 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Pa
     (b"title,company\nCaf\xe9,X\n", "{file} is not UTF-8 text (line 2); save it as UTF-8 (CSV UTF-8 in a "
                                     "spreadsheet) and import it again."),
 ])
-def test_a_file_that_cannot_be_imported(sales: Any, db_path: Path, tmp_path: Path, content: bytes,
+def test_a_file_that_cannot_be_imported(sales: Any, db_target: str, tmp_path: Path, content: bytes,
                                         message: str) -> None:
     f = tmp_path / "deals.csv"
     f.write_bytes(content)
-    before = counts(db_path)
+    before = counts(db_target)
     r = sales("import", str(f))
     assert r.code == 1
     assert r.err.strip() == message.format(file=f)
-    assert counts(db_path) == before
+    assert counts(db_target) == before
 
 
 def test_a_missing_file(sales: Any, tmp_path: Path) -> None:
@@ -210,7 +206,7 @@ def test_semicolons_and_a_byte_order_mark(sales: Any, tmp_path: Path) -> None:
     assert (deal["title"], deal["value"], deal["company"]) == ("Acme", 1500, "Acme GmbH")
 
 
-def test_ten_thousand_rows_in_one_transaction(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_ten_thousand_rows_in_one_transaction(sales: Any, db_target: str, tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -225,22 +221,20 @@ def test_ten_thousand_rows_in_one_transaction(sales: Any, db_path: Path, tmp_pat
     assert r.code == 0, r.err
     assert r.out.strip() == "Imported 10,000 deals into Sales (6,000 open, 2,000 won, 2,000 lost)."
     assert r.err == ""  # no progress bar when stderr is not a terminal
-    assert counts(db_path) == (10_000, 10_000 + 4_000, 10_000)
-    con = sqlite3.connect(db_path)
-    total = con.execute("SELECT sum(value_minor) FROM deal").fetchone()[0]
-    con.close()
+    assert counts(db_target) == (10_000, 10_000 + 4_000, 10_000)
+    total = rows(db_target, "SELECT sum(value_minor) FROM deal")[0][0]
     assert total == sum(i * 100 + 25 for i in range(10_000))
-    _replay, problems = tk_checks.check_database(db_path)
+    _replay, problems = tk_checks.check_database(db_target)
     assert problems == []
 
 
-def test_a_progress_bar_on_a_terminal(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
     exe = str(Path(sys.executable).parent / "tuikanban")
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    proc = subprocess.Popen([exe, "--db", str(db_path), "import", str(f)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([exe, "--db", db_target, "import", str(f)], stdout=subprocess.PIPE,
                             stderr=secondary, env=env)
     os.close(secondary)
     shown = b""
@@ -301,6 +295,7 @@ def test_csv_export_neutralises_formulas_and_imports_back(sales: Any, tmp_path: 
     assert len(comparable("Copy")) == 2
 
 
+@pytest.mark.sqlite_only  # (exporting over the database file itself)
 def test_export_refuses_to_overwrite_and_writes_json_by_suffix(sales: Any, tmp_path: Path, db_path: Path) -> None:
     target = tmp_path / "sales.json"
     target.write_text("keep me")
@@ -322,7 +317,7 @@ def test_export_refuses_to_overwrite_and_writes_json_by_suffix(sales: Any, tmp_p
 # -- JSON: a whole pipeline into an empty database ---------------------------------------------------
 
 
-def _history(cli: Any, db_path: Path) -> None:
+def _history(cli: Any, db_target: str) -> None:
     """A pipeline with a past: back-dated creates, moves, edits, closes, a reopen, an override, an undo."""
     steps = [
         ["pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation", "--types",
@@ -354,7 +349,7 @@ def _history(cli: Any, db_path: Path) -> None:
     for args in steps:
         r = cli(*args)
         assert r.code == 0, (args, r.err)
-    db = open_database(db_path)
+    db = open_database(db_target)
     deals.add_activity(db, 3, "call", "Discussed pricing", user="ann", at="2026-02-01T10:00")
     deals.add_activity(db, 3, "task", "Send proposal", user="ann", due="2026-03-10", at="2026-02-01T10:05")
     db.close()
@@ -362,7 +357,7 @@ def _history(cli: Any, db_path: Path) -> None:
     assert r.code == 1  # Proposal is full (2 of 2, plus the override)
 
 
-def _views(cli: Any, db: Path) -> dict[str, Any]:
+def _views(cli: Any, db: Path | str) -> dict[str, Any]:
     views: dict[str, Any] = {}
     for name, args in {
         "deals": ["deal", "list", "--status", "all", "--json"],
@@ -382,9 +377,9 @@ def _views(cli: Any, db: Path) -> dict[str, Any]:
     return views
 
 
-def test_json_export_recreates_the_pipeline_in_an_empty_database(cli: Any, db_path: Path, tmp_path: Path,
+def test_json_export_recreates_the_pipeline_in_an_empty_database(cli: Any, db_target: str, tmp_path: Path,
                                                                  fixed_now: str) -> None:
-    _history(cli, db_path)
+    _history(cli, db_target)
     export = tmp_path / "sales.json"
     r = cli("export", "--format", "json", "-o", str(export))
     assert r.code == 0, r.err
@@ -400,26 +395,24 @@ def test_json_export_recreates_the_pipeline_in_an_empty_database(cli: Any, db_pa
     r = cli("--db", str(empty), "import", str(export))
     assert r.code == 0, r.err
     assert r.out.strip() == "Imported 8 deals into Sales (6 open, 1 won, 1 lost)."
-    assert _views(cli, empty) == _views(cli, db_path)  # same board, history, aging and metrics
+    assert _views(cli, empty) == _views(cli, db_target)  # same board, history, aging and metrics
     _replay, problems = tk_checks.check_database(empty)
     assert problems == []
-    con = sqlite3.connect(empty)
-    activities = con.execute("SELECT deal_id, kind, subject, user, due, done FROM activity ORDER BY id").fetchall()
-    con.close()
+    activities = rows(empty, 'SELECT deal_id, kind, subject, "user", due, done FROM activity ORDER BY id')
     assert activities == [(3, "call", "Discussed pricing", "ann", None, 0),
                           (3, "task", "Send proposal", "ann", "2026-03-10", 0)]
 
 
-def test_json_import_next_to_other_pipelines(cli: Any, db_path: Path, tmp_path: Path, fixed_now: str) -> None:
-    _history(cli, db_path)
+def test_json_import_next_to_other_pipelines(cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
+    _history(cli, db_target)
     export = tmp_path / "sales.json"
     assert cli("export", "--format", "json", "-o", str(export)).code == 0
-    before = digest(db_path)
+    before = digest(db_target)
     r = cli("import", str(export))
     assert r.code == 1
     assert r.err.strip() == ("A pipeline named 'Sales' already exists; nothing was imported (import into an empty "
                              "database, or give the pipeline another name with -p).")
-    assert digest(db_path) == before
+    assert digest(db_target) == before
     r = cli("import", str(export), "-p", "Sales copy")
     assert r.code == 0, r.err
     original = json.loads(cli("deal", "list", "-p", "Sales", "--status", "all", "--json").out)["deals"]
@@ -428,19 +421,18 @@ def test_json_import_next_to_other_pipelines(cli: Any, db_path: Path, tmp_path: 
     assert strip(copy) == strip(original)
     assert {d["id"] for d in copy}.isdisjoint({d["id"] for d in original})  # renumbered
     # a type edit refers to the copy's own deal type after renumbering
-    con = sqlite3.connect(db_path)
-    type_edit = con.execute(
+    type_edit = rows(
+        db_target,
         "SELECT e.new_value, t.name FROM event e JOIN deal d ON d.id = e.deal_id JOIN pipeline p ON p.id = "
         "d.pipeline_id JOIN deal_type t ON t.id = CAST(e.new_value AS INTEGER) WHERE e.kind = 'edit' AND "
-        "e.field = 'type' AND p.name = 'Sales copy'").fetchall()
-    con.close()
+        "e.field = 'type' AND p.name = 'Sales copy'")
     assert [name for _v, name in type_edit] == ["Renewal"]
-    _replay, problems = tk_checks.check_database(db_path)
+    _replay, problems = tk_checks.check_database(db_target)
     assert problems == []
 
 
 def test_a_broken_json_export_is_refused_whole(cli: Any, tmp_path: Path, fixed_now: str) -> None:
-    _history(cli, Path(os.environ["TUIKANBAN_DB"]))
+    _history(cli, os.environ["TUIKANBAN_DB"])
     export = tmp_path / "sales.json"
     assert cli("export", "--format", "json", "-o", str(export)).code == 0
     doc = json.loads(export.read_text())

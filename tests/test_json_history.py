@@ -29,6 +29,8 @@ from tuikanban.services.undo import redo_last, undo_last
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import Event, Pipeline
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 Doc = dict[str, Any]
 STATE_KINDS = ("create", "move", "won", "lost", "reopen", "deleted", "restored", "undo", "redo")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +35,8 @@ from tuikanban.services.undo import redo_last
 from tuikanban.store import fastread
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 FRIDAY = "2026-03-06T08:00:00+00:00"
 
 
@@ -47,8 +48,8 @@ def sales(db: Database, fixed_now: str) -> Database:
     return db
 
 
-def _fast_cards(path: Path, *, snoozed: bool = False) -> list[int]:
-    con = fastread.connect(path)
+def _fast_cards(db: Database, *, snoozed: bool = False) -> list[int]:
+    con = fastread.connect_target(db.target)  # the board's first read, without the ORM, on either engine
     assert con is not None
     try:
         board = fastread.load_board(con, "Sales", snoozed=snoozed).board
@@ -69,14 +70,14 @@ def test_a_snoozed_deal_leaves_the_board_aging_and_today_until_its_date(
     assert [c.id for c in board.cards] == [2]
     assert sum(board.counts.values()) == 2  # still open: it counts in the column totals and WIP
     assert sorted(c.id for c in load_board(sales, "Sales", snoozed=True).cards) == [1, 2]
-    assert _fast_cards(sales.path) == [2] and sorted(_fast_cards(sales.path, snoozed=True)) == [1, 2]
+    assert _fast_cards(sales) == [2] and sorted(_fast_cards(sales, snoozed=True)) == [1, 2]
     assert [i.id for i in aging_report(sales, "Sales")] == [2]
     assert {i.deal_id for i in today_queue(sales, owner="ann").items} == {2}
     assert compute_metrics(sales, "Sales").open_deals == 2  # snoozed deals count as open in metrics
     # Friday: back by itself, with nothing run in between
     monkeypatch.setenv("TUIKANBAN_NOW", FRIDAY)
     assert sorted(c.id for c in load_board(sales, "Sales").cards) == [1, 2]
-    assert sorted(_fast_cards(sales.path)) == [1, 2]
+    assert sorted(_fast_cards(sales)) == [1, 2]
     assert {i.id for i in aging_report(sales, "Sales")} == {1, 2}
 
 
@@ -164,7 +165,7 @@ def test_a_deleted_deal_is_left_out_of_metrics_lists_aging_and_board(sales: Data
 def test_open_deleted_deal_leaves_board_aging_and_today(sales: Database) -> None:
     add_task(sales, 1, "Call", "2026-02-27", user="ann")
     delete_deal(sales, 1, user="ann")
-    assert [c.id for c in load_board(sales, "Sales").cards] == [2] and _fast_cards(sales.path) == [2]
+    assert [c.id for c in load_board(sales, "Sales").cards] == [2] and _fast_cards(sales) == [2]
     assert sum(load_board(sales, "Sales").counts.values()) == 1
     assert [i.id for i in aging_report(sales, "Sales")] == [2]
     assert {i.deal_id for i in today_queue(sales, owner="ann").items} == {2}
@@ -216,7 +217,7 @@ def test_archive_and_merge_types(sales: Database) -> None:
     assert (last.kind, last.field, last.reason) == ("edit", "type", "merged Renewal into New")
     assert [(t.name, t.archived) for t in list_types(sales, "Sales")] == [("New", False), ("Renewal", True)]
     assert [t.name for t in load_board(sales, "Sales").types] == ["New"]  # no swimlane
-    con = fastread.connect(sales.path)
+    con = fastread.connect_target(sales.target)
     assert con is not None
     try:
         board = fastread.load_board(con, "Sales").board

@@ -141,12 +141,8 @@ async def test_loading_indicator_while_the_worker_runs(
         assert screen.report is not None and screen.report.open_deals == 1
 
 
-async def test_someone_elses_commit_refreshes_the_figures(
-    db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tuikanban.ui.screens.metrics as module
-
-    monkeypatch.setattr(module, "POLL_SECONDS", 0.1)
+@pytest.mark.engines  # heard through the change feed: data_version on SQLite, NOTIFY on PostgreSQL
+async def test_someone_elses_commit_refreshes_the_figures(db: Database, db_target: str, fixed_now: str) -> None:
     pid = _build(db)
     app = Host(db, pid)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -154,12 +150,12 @@ async def test_someone_elses_commit_refreshes_the_figures(
         screen = app.screen
         assert isinstance(screen, MetricsScreen)
         assert screen.report is not None and screen.report.open_deals == 1
-        other = open_database(db.path)  # another connection, as another process would have
+        other = open_database(db_target)  # another connection, as another process would have
         try:
             D.create_deal(other, "Sales", "D", user="bob", value="1000", at="2026-03-01")
         finally:
             other.close()
-        for _ in range(20):
+        for _ in range(20):  # within two seconds (the feed hears it at once; computing takes the rest)
             await pilot.pause(0.1)
             await _settle(app, pilot)
             if screen.report.open_deals == 2:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from board_helpers import settle
 from tuikanban.services.deals import create_deal, move_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 def _board(db: Database) -> None:

@@ -305,6 +305,41 @@ def test_the_demo_gives_the_same_numbers_on_both_engines(cli: Any, db_target: st
     assert cli("--db", db_target, "deal", "add", "After the copy", "-p", names[0]).code == 0
 
 
+@pytest.mark.postgres_only
+def test_the_demo_built_on_postgres_gives_the_numbers_of_the_demo_built_in_a_file(
+        cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
+    sqlite_file = tmp_path / "demo.db"
+    built = cli("demo", "--db", db_target, "--no-open", "--seed", "5")
+    assert built.code == 0, built.err
+    assert built.out.startswith(f"Demo database written to {parse_target(db_target)} (seed 5, ")
+    assert cli("demo", "--db", str(sqlite_file), "--no-open", "--seed", "5").code == 0
+    for command in (("metrics", "--json", "--seed", "7"), ("aging", "--json"),
+                    ("deal", "list", "--json", "--status", "all")):
+        on_sqlite = cli("--db", str(sqlite_file), *command)
+        on_postgres = cli("--db", db_target, *command)
+        assert on_sqlite.code == on_postgres.code == 0, (on_sqlite.err, on_postgres.err)
+        assert on_sqlite.out == on_postgres.out, command
+    kept = cli("demo", "--db", db_target, "--no-open")
+    assert kept.out.startswith(f"A demo database already exists at {parse_target(db_target)} (built with seed 5)")
+    rebuilt = cli("demo", "--db", db_target, "--no-open", "--fresh", "--seed", "6")
+    assert rebuilt.code == 0 and "(seed 6, " in rebuilt.out
+    assert rows(db_target, "SELECT value FROM tk_meta WHERE key = 'demo'") == [("seed=6",)]
+    assert cli("--db", db_target, "deal", "add", "After the demo").code == 0  # ids go on after the demo's
+
+
+@pytest.mark.postgres_only
+def test_the_demo_refuses_a_postgres_database_with_other_data_even_with_fresh(cli: Any, db_target: str) -> None:
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+    assert cli("deal", "add", "Acme").code == 0
+    for extra in ((), ("--fresh",)):
+        refused = cli("demo", "--db", db_target, "--no-open", *extra)
+        assert refused.code == 1
+        assert refused.err.strip() == (
+            f"{parse_target(db_target)} already holds other tuikanban data (1 pipeline, 1 deal); the demo never "
+            "writes into it, so give it an empty database or schema with --db.")
+    assert rows(db_target, "SELECT title FROM deal") == [("Acme",)]
+
+
 # -- operations -------------------------------------------------------------------------------------------
 
 
@@ -410,8 +445,8 @@ def test_the_board_on_an_unreachable_server_and_the_demo_say_so_in_one_sentence(
                                  "(is it running?); nothing was changed.")
     demo = cli("demo", "--db", url, "--no-open")
     assert demo.code == 1
-    assert demo.err.strip() == ("The demo is built into an SQLite file, not postgresql://ana@127.0.0.1:1/sales; build "
-                                "it in a file, then move it with 'tuikanban copy --to URL'.")
+    assert demo.err.strip() == ("The PostgreSQL server for postgresql://ana@127.0.0.1:1/sales cannot be reached "
+                                "(is it running?); nothing was changed.")
 
 
 def test_without_psycopg_a_postgres_target_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

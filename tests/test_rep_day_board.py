@@ -18,6 +18,8 @@ from tuikanban.ui.board.card import owner_line, step_text
 from tuikanban.ui.screens.today import TodayScreen
 from tuikanban.ui.widgets.log_bar import LogBar
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (140, 40)
 MONDAY = date(2026, 3, 2)
 
@@ -278,9 +280,10 @@ async def test_the_view_is_remembered_per_user_and_pipeline(db: Database, day: d
         assert screen.view.focus_on(day["Birch"])
         await press(pilot, "s")  # swimlanes off
         await pilot.pause(0.6)  # the focused deal is noted every half second
-    view = saved_view(load_settings(), db.path, "tester", "Sales")
+    where = db.target.path or db.target.display  # (a file's path, or a server's URL without its password)
+    view = saved_view(load_settings(), where, "tester", "Sales")
     assert view is not None and (view.lanes_on, view.query, view.focus_deal) == (False, "owner:me", day["Birch"])
-    assert saved_view(load_settings(), db.path, "bob", "Sales") is None  # another rep's view is their own
+    assert saved_view(load_settings(), where, "bob", "Sales") is None  # another rep's view is their own
     again = TuikanbanApp(db, "tester", "Sales")
     async with again.run_test(size=SIZE) as pilot:
         await settle(pilot)

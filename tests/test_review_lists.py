@@ -11,6 +11,8 @@ import pytest
 
 from tuikanban.domain.filters import DealFilter, closes_within, is_idle, parse_filter
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def ok(cli: Any, *args: str) -> str:
     r = cli(*args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from textual.widgets import OptionList, Static
 
 from board_helpers import press, settle
@@ -14,6 +15,8 @@ from tuikanban.services.reviews import changed_since, last_review
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.screens.review import ReviewScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 U = "tester"
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)  # conftest's fixed clock: a Monday

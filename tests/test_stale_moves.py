@@ -19,6 +19,8 @@ from tuikanban.services.deals import (
 from tuikanban.services.pipelines import create_pipeline, list_stages
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def board(db: Database, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:

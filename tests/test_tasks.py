@@ -26,6 +26,8 @@ from tuikanban.services.tasks import (
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Activity
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def sales(db: Database, fixed_now: str) -> Database:
@@ -129,6 +131,7 @@ def test_no_next_step_signal_and_its_switch(sales: Database) -> None:
     assert {i.id: i.signals for i in aging_report(sales, "Sales")} == {1: (), 2: (), 3: ()}
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan (EXPLAIN QUERY PLAN)
 def test_the_open_task_index_is_used(sales: Database) -> None:
     """Next steps read the partial index of open tasks, not every activity."""
     import sqlite3

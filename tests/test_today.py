@@ -14,6 +14,8 @@ from tuikanban.services.tasks import add_task, complete_task
 from tuikanban.services.today import today_queue
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def day(db: Database, fixed_now: str) -> dict[str, int]:

@@ -27,6 +27,8 @@ from tuikanban.services.undo import redo_last, undo_last
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Deal, Event, Stay
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def t(day: int, hour: int = 9) -> datetime:
     return datetime(2026, 3, day, hour, 0, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,6 @@ from rich.text import Text
 
 from tuikanban.cli.common import say, state
 from tuikanban.cli.root import app
-from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import parse_target
 
 
@@ -30,17 +30,16 @@ def demo(
 ) -> None:
     """Create a demo database with several pipelines and months of history, then open it.
 
-    It is written to --db / TUIKANBAN_DB when given, else to demo.db beside your default database. It never
-    writes into a database that holds other data. Running it again opens the existing demo; --fresh rebuilds it.
+    It is written to --db / TUIKANBAN_DB when given (a file, or a postgresql:// database or schema), else to
+    demo.db beside your default database. It never writes into a database that holds other data. Running it
+    again opens the existing demo; --fresh rebuilds it.
     """
     from tuikanban.services.demo import build_demo
 
     st = state(ctx)
     target = db if db is not None else st.db_path
-    if target is not None and parse_target(target).path is None:
-        raise DatabaseError(f"The demo is built into an SQLite file, not {parse_target(target)}; build it in a file, "
-                            "then move it with 'tuikanban copy --to URL'.")
-    result = build_demo(parse_target(target).path if target is not None else None, seed=seed, fresh=fresh)
+    parsed = parse_target(target) if target is not None else None
+    result = build_demo(parsed, seed=seed, fresh=fresh)
     where = Text(str(result.path))
     if result.built:
         say("Demo database written to ", where,
@@ -59,4 +58,5 @@ def demo(
     from tuikanban.cli.board import open_board
 
     st.close()
-    open_board(replace(st, db_path=result.path, _db=None))
+    # (a PostgreSQL target is opened by the URL as given: its display form leaves the password out)
+    open_board(replace(st, db_path=result.path if isinstance(result.path, Path) else target, _db=None))

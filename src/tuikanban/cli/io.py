@@ -123,14 +123,16 @@ def export_command(
         write(cast(IO[str], SafeStream(sys.stdout, json_text=chosen == "json")) if safe else sys.stdout)
         sys.stdout.flush()
         return
-    n = _write_file(output, write, force=force, db_path=db.path)
+    n = _write_file(output, write, force=force, db_path=db.target.path)  # (None: the board is on a server)
     noun = "deal" if n == 1 else "deals"
     say(f"Exported {n:,} {noun} to {output} ({chosen.upper()}).")
 
 
-def _export_mode(db_path: Path) -> int:
+def _export_mode(db_path: Path | None) -> int:
     """An export of a private board (no group or other may read it) is private too (0600); otherwise the umask
-    decides, as for any new file."""
+    decides, as for any new file. An export of a board on a database server is private."""
+    if db_path is None:
+        return 0o600
     try:
         shared = db_path.stat().st_mode & (stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH)
     except OSError:
@@ -138,11 +140,11 @@ def _export_mode(db_path: Path) -> int:
     return 0o666 if shared else 0o600
 
 
-def _write_file(output: Path, write: Any, *, force: bool, db_path: Path) -> int:
+def _write_file(output: Path, write: Any, *, force: bool, db_path: Path | None) -> int:
     """Write through a temporary file beside `output`, then move it into place: never a half-written export."""
     dest = output.expanduser()
     if dest.exists():
-        if dest.resolve() == db_path.resolve():
+        if db_path is not None and dest.resolve() == db_path.resolve():
             raise ValidationError(f"{dest} is the database itself; choose another output file.")
         if not force:
             raise DuplicateError(f"{dest} already exists; choose another name, or add --force to replace it.")

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display
 from tuikanban.store.engine import _inspect_existing, backup_file, open_database
 from tuikanban.store.restore import check_backup, write_into
@@ -32,16 +33,38 @@ RESTORED_KEY = "restored"
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
-    live: Path
+    live: Path | Target  # the board's file, or its PostgreSQL target
     backup: Path
     saved: Path  # the copy of what the restore replaced
     backup_schema: int
     open_by: tuple[str, ...] = ()  # who had the board open when it was restored (their boards reload)
 
 
+def restore_target(target: Target, backup: Path, *, user: str) -> RestoreResult:
+    """Restore the board at `target` (an SQLite file or a PostgreSQL database) from `backup`."""
+    if target.path is not None:
+        return restore(target.path, backup, user=user)
+    from tuikanban.services.restore_pg import restore_postgres
+
+    backup = backup.expanduser().absolute()
+    saved, version, open_by = restore_postgres(target, backup, user=user, note=_note(backup, user))
+    return RestoreResult(target, backup, saved, version, open_by)
+
+
+def _note(backup: Path, user: str) -> str:
+    """The `restored` mark: from which file, by whom, when."""
+    return json.dumps({"from": backup.name, "by": user, "at": clock.now().astimezone(UTC).isoformat()})
+
+
 def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
     backup = backup.expanduser()
     live = live.expanduser()
+    from tuikanban.store.pgrestore import file_kind
+
+    if backup.is_file() and file_kind(backup) == "pg_dump":
+        raise DatabaseError(f"{backup} is a backup of a PostgreSQL board; restore it into a PostgreSQL database "
+                            "(tuikanban --db postgresql://... restore), or restore it there and then 'tuikanban "
+                            "copy --to' this file. Nothing was restored.")
     backup_version = check_backup(backup)
     if not live.exists():
         raise DatabaseError(f"There is no database at {live} to restore into; to start a board from the backup, "
@@ -64,7 +87,7 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
     write_into(live, backup)
     db = open_database(live)  # migrates a backup written by an older tuikanban
     try:
-        note = json.dumps({"from": backup.name, "by": user, "at": clock.now().astimezone(UTC).isoformat()})
+        note = _note(backup, user)
 
         def record(session: Session) -> None:
             row = session.get(Meta, RESTORED_KEY) or Meta(key=RESTORED_KEY)

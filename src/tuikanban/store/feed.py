@@ -5,9 +5,9 @@ One interface, `ChangeFeed`, two implementations:
 - `SqliteFeed` polls `PRAGMA data_version` on a connection of its own (a few microseconds a poll; the number
   changes when any other connection commits to the file);
 - `PostgresFeed` holds one connection that LISTENs on the `tuikanban` channel; every write's transaction sends
-  `NOTIFY tuikanban, '<pipeline id>'` (store.pgddl's triggers), delivered when it commits. After a dropped
-  connection it reconnects and reports "anything may have changed" (a re-check), since notifications sent while
-  it was away are lost.
+  `NOTIFY tuikanban, '<pipeline id>'` (store.pgddl's triggers; '*' from a restore: anything may have changed),
+  delivered when it commits. After a dropped connection it reconnects and reports "anything may have changed"
+  (a re-check), since notifications sent while it was away are lost.
 
 Use: one feed per board, `wait(timeout)` on a background lane in a loop; `version()` for code that polls.
 Both see every commit, this process's own included (the feed has its own connection). Importing this module
@@ -29,6 +29,7 @@ from tuikanban.domain.targets import Target, parse_target
 
 SQLITE_POLL_S = 0.02
 RECONNECT_DELAY_S = 0.5
+EVERYTHING = "*"  # the NOTIFY payload of a commit that may have changed anything (a restore)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,8 @@ class PostgresFeed(ChangeFeed):
         if not payloads:
             return None
         payloads += [n.payload for n in self._conn.notifies(timeout=0)]  # the rest of the same burst
+        if EVERYTHING in payloads:  # a restore replaced every table: re-read whatever is shown
+            return Change(None)
         ids = frozenset(int(p) for p in payloads if p.isdigit())
         return Change(ids)
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display
 from tuikanban.services.demo.catalogue import HISTORY_DAYS, PIPELINES, PipelineSpec
 from tuikanban.services.demo.planner import Plan, plan_pipeline
@@ -45,7 +46,7 @@ class PipelineSummary:
 
 @dataclass(frozen=True)
 class DemoResult:
-    path: Path
+    path: Path | Target  # the SQLite file, or the PostgreSQL target (shown without its password)
     seed: int
     built: bool  # False: an existing demo database was kept as it was
     pipelines: tuple[PipelineSummary, ...] = ()
@@ -74,12 +75,17 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path | Target) -> None:
+    if isinstance(path, Target):
+        from tuikanban.store.pgrestore import drop_board
+
+        drop_board(path)
+        return
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         p.unlink(missing_ok=True)
 
 
-def _refuse_while_open(path: Path) -> None:
+def _refuse_while_open(path: Path | Target) -> None:
     """A demo that boards have open is not rebuilt: removing the file under them would leave them writing into a
     deleted file (see docs/RULES.md, Command line). Whoever closes their board can run it again."""
     from tuikanban.services.presence import who
@@ -95,12 +101,14 @@ def _refuse_while_open(path: Path) -> None:
                         "'tuikanban demo --fresh' again.")
 
 
-def inspect_target(path: Path) -> str | None:
+def inspect_target(path: Path | Target) -> str | None:
     """What is at `path`: None (nothing, or an empty tuikanban database), "demo:<seed>", "building";
-    DemoError for a file with other data (DatabaseError for a file that is not a tuikanban database)."""
-    if not path.exists() or path.stat().st_size == 0:
+    DemoError for a database with other data (DatabaseError for one that is not a tuikanban database).
+
+    On PostgreSQL an empty database (or schema) is set up as an empty board here."""
+    if isinstance(path, Path) and (not path.exists() or path.stat().st_size == 0):
         return None
-    db = open_database(path, create=False)
+    db = open_database(path, create=isinstance(path, Target))
     try:
         marker = _marker(db)
         if marker is not None:
@@ -109,20 +117,26 @@ def inspect_target(path: Path) -> str | None:
     finally:
         db.close()
     if pipes or deals:
+        elsewhere = "another file" if isinstance(path, Path) else "an empty database or schema"
         raise DemoError(
             f"{path} already holds other tuikanban data ({_n(pipes, 'pipeline')}, {_n(deals, 'deal')}); the demo "
-            "never writes into it, so give it another file with --db."
+            f"never writes into it, so give it {elsewhere} with --db."
         )
     return None
 
 
-def build_demo(path: Path | None = None, *, seed: int = DEFAULT_SEED, fresh: bool = False,
+def build_demo(path: Path | Target | None = None, *, seed: int = DEFAULT_SEED, fresh: bool = False,
                private: bool | None = None, user: str = "demo") -> DemoResult:
-    """Create the demo database at `path` (default: demo.db beside the default database).
+    """Create the demo database at `path` (default: demo.db beside the default database), a file or a
+    PostgreSQL target.
 
     An existing demo database is kept (built=False) unless `fresh`; a database with other data is refused.
     """
-    target = Path(path).expanduser().absolute() if path is not None else default_demo_path()
+    target: Path | Target
+    if isinstance(path, Target):
+        target = path if path.path is None else path.path.expanduser().absolute()
+    else:
+        target = Path(path).expanduser().absolute() if path is not None else default_demo_path()
     if private is None:
         private = path is None
     state = inspect_target(target)
@@ -134,7 +148,7 @@ def build_demo(path: Path | None = None, *, seed: int = DEFAULT_SEED, fresh: boo
     began = time.perf_counter()
     now = clock.now()
     started = now - timedelta(days=HISTORY_DAYS)
-    db = open_database(target, private=private)
+    db = open_database(target, private=private) if isinstance(target, Path) else open_database(target)
     try:
         db.write(lambda s: s.merge(Meta(key=DEMO_KEY, value=BUILDING)))
         summaries: list[PipelineSummary] = []

@@ -305,6 +305,7 @@ class BoardBase(Screen[None]):
         """Someone committed: check (after our own writes, on the writes lane) whether the board changed."""
         if self._live is not None:
             self._live.listen(self)  # and wait for the next commit
+        self.files.heard(message.change)  # (a restore, on a database server)
         pipeline_id = self.pipeline_id
         if self.session.gone or (pipeline_id is not None and not message.change.touches(pipeline_id)):
             return

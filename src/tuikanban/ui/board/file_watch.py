@@ -27,6 +27,8 @@ from tuikanban.store import fastread
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
+    from tuikanban.domain.targets import Target
+    from tuikanban.store.feed import Change
     from tuikanban.store.identity import FileIdentity
     from tuikanban.ui.board.base import BoardBase
     from tuikanban.ui.board.gateway import BoardGateway
@@ -69,6 +71,24 @@ def look(path: Path) -> Seen:
     except Exception:  # no readable board there: the identity says so
         mark = None
     return Seen(identity(path), mark)
+
+
+def mark_job(target: Target, before: Seen | None) -> FileChecked:
+    """A board on a database server has no file to watch, only the `restored` mark a restore writes."""
+    from tuikanban.services.restore import last_restore
+    from tuikanban.store import fastread_pg
+
+    con = fastread_pg.connect_live(target)
+    try:
+        mark = fastread.meta_value(con, RESTORED_KEY)  # type: ignore[arg-type]  # (sqlite3-style calls)
+    except Exception:  # the server is away: the change feed reconnects, and the next re-check looks again
+        return FileChecked(before or Seen(None, None), None, None)
+    finally:
+        con.close()
+    now = Seen(None, mark)
+    if before is not None and mark is not None and mark != before.restored:
+        return FileChecked(now, None, last_restore(mark) or "The board was restored from a backup.")
+    return FileChecked(now, None, None)
 
 
 def check_job(path: Path, before: Seen | None) -> FileChecked:
@@ -117,8 +137,10 @@ class FileWatch:
 
     def start(self) -> None:
         """The database is open (again): take the file's identity now, then look every WATCH_SECONDS. A board on
-        a database server has no file to watch."""
+        a database server has no file to watch: it looks at the `restored` mark when its change feed says that
+        anything may have changed (`heard`)."""
         if self.screen.session.target.path is None:
+            self._submit_mark()
             return
         if self.gone is not None:  # reopened after the file was replaced: read what is there now
             self.screen.reload()
@@ -127,6 +149,16 @@ class FileWatch:
         if not self._timer_started:
             self._timer_started = True
             self.screen.set_interval(WATCH_SECONDS, self.tick)
+
+    def heard(self, change: Change) -> None:
+        """The change feed heard a commit; one that may have changed anything may be a restore (on a server)."""
+        if change.pipeline_ids is None and self.screen.session.target.path is None and not self._looking:
+            self._submit_mark()
+
+    def _submit_mark(self) -> None:
+        self._looking = True
+        job = partial(mark_job, self.screen.session.target, self.seen)
+        lanes_of(self.screen).writes.submit(self.screen, job, name="restore mark")
 
     def tick(self) -> None:
         if self.seen is not None and self.gone is None and not self._looking:

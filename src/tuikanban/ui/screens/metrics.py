@@ -35,12 +35,12 @@ from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money
 from tuikanban.services.metrics import MetricsReport
 from tuikanban.store.engine import Database
+from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.widgets.metrics_flow import FlowPanels
 from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
-POLL_SECONDS = 5.0  # how often to look for other people's commits (PRAGMA data_version, microseconds)
 
 
 class MetricsComputed(Message):
@@ -136,7 +136,8 @@ class MetricsScreen(Screen[None]):
         self._generation = 0
         self._busy = False
         self._seconds = 0.0
-        self._data_version: int | None = None
+        self._stale = False  # someone committed while the figures were being computed
+        self._live: LiveFeed | None = None
 
     # -- layout -------------------------------------------------------------------------------------
 
@@ -177,22 +178,28 @@ class MetricsScreen(Screen[None]):
         self._set_title()
         self.query_one("#mx-body").focus()
         self.recompute()
-        self.set_interval(POLL_SECONDS, self._poll)
+        self._live = LiveFeed(self.db.target)  # the board's change feed (data_version, or NOTIFY on a server)
+        self._live.listen(self)
+
+    def on_unmount(self) -> None:
+        if self._live is not None:
+            self._live.stop()
 
     def on_resize(self) -> None:
         """The tiles refit themselves; rows stack or not and panels refit once the new layout is done."""
         if self.report is not None:
             self.call_after_refresh(self._paint_for_width)
 
-    def _poll(self) -> None:
-        """Recompute when someone (any process) has committed since the figures were computed."""
+    @on(BoardChanged)
+    def _changed(self, message: BoardChanged) -> None:
+        """Someone (any process, any host) committed: recompute, keeping the figures on screen meanwhile."""
+        if self._live is not None:
+            self._live.listen(self)  # and wait for the next commit
+        if not message.change.touches(self.pipeline_id):
+            return
         if self._busy:
-            return
-        try:
-            version = self.db.data_version()
-        except Exception:  # a locked or vanished file: keep the figures on screen
-            return
-        if self._data_version is not None and version != self._data_version:
+            self._stale = True
+        else:
             self.recompute(quiet=True)
 
     # -- computing ----------------------------------------------------------------------------------
@@ -205,10 +212,7 @@ class MetricsScreen(Screen[None]):
         """
         self._generation += 1
         self._busy = True
-        try:
-            self._data_version = self.db.data_version()
-        except Exception:
-            self._data_version = None
+        self._stale = False
         self._set_title()
         if not (quiet and self.report is not None):
             for selector in ("#mx-tiles", "#mx-body"):
@@ -245,6 +249,8 @@ class MetricsScreen(Screen[None]):
             self._seconds = message.seconds
             self._paint()
         self._set_title()
+        if self._stale:
+            self.recompute(quiet=True)
 
     # -- actions ------------------------------------------------------------------------------------
 
