@@ -18,7 +18,6 @@ from rich.style import Style
 from textual import events
 from textual.color import Color
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tuikanban.domain import clock
 from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
@@ -30,6 +29,7 @@ from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_l
 from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
+from tuikanban.ui.board.paint import ChangedLines
 
 MIN_COL_W = 24
 GAP = 1
@@ -65,7 +65,7 @@ class Band:
     height: int
 
 
-class BoardView(Widget, can_focus=True):
+class BoardView(ChangedLines, can_focus=True):
     """Columns of cards. Attributes down (`model`, `aging`); the screen asks it what is focused."""
 
     COMPONENT_CLASSES = {
@@ -486,7 +486,7 @@ class BoardView(Widget, can_focus=True):
 
     # -- drawing ---------------------------------------------------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
+    def build_line(self, y: int) -> Strip:
         width = self.size.width
         styles = self._style_map()
         base = styles["header"]
