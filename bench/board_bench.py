@@ -307,7 +307,7 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
         bare_bytes = floor.mark()
     finally:
         floor.stop()
-    print(f"\nbytes written to the terminal, {a.cols}x{a.rows} (load {open('/proc/loadavg').read().strip()}); "
+    print(f"\nbytes written to the terminal, {a.cols}x{a.rows} (load {Path('/proc/loadavg').read_text().strip()}); "
           f"bare Textual app first paint: {kb(bare_bytes)}")
     head = (f"{'open deals':>10} | {'first paint':>11} | {'focus move':>17} | {'card move':>17} | "
             f"{'outside move':>17} | {'idle':>12}")

@@ -15,6 +15,7 @@ Nothing here asserts a figure; bench/board_bench.py and bench/boards_bench.py pr
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -133,16 +134,12 @@ class PtyProgram:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.proc.wait(3)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass

@@ -3,8 +3,9 @@ after the first paint, live updates from other processes, the aging kept in step
 down. `BoardScreen` (screen.py) adds the layout and the keys.
 
 Database work goes through the gateway as jobs on the app's lanes (`tuikanban.ui.jobs`); each comes back as a
-typed message of `messages.py`. The whole board is read again only when another process changed something
-(heard through the board's change feed, `live.py`: SQLite's data_version or PostgreSQL's NOTIFY). What the user
+typed message of `messages.py`. When another process changed something (heard through the board's change
+feed, `live.py`: SQLite's data_version or PostgreSQL's NOTIFY), only the deals it named are read again; the whole
+board only when the pipeline's configuration changed. What the user
 chose to see lives in one reactive attribute, `state` (`BoardState`), whose watcher hands it down to the model,
 the view, the header and the aging panel.
 """
@@ -30,7 +31,7 @@ from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
-from tuikanban.ui.board.live import BoardChanged, LiveFeed
+from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
@@ -309,16 +310,29 @@ class BoardBase(Screen[None]):
 
     def _check(self) -> None:
         self._checking = True
-        self._write(self.gateway.check_job, "check")
+        self._write(partial(catch_up_job, self.gateway, self.model, self.state.filter.snoozed), "check")
         presence_of(self).refresh()  # presence writes leave the change check alone: someone may have come or gone
 
-    @on(m.ChangeChecked)
-    def _change_checked(self, message: m.ChangeChecked) -> None:
+    @on(CaughtUp)
+    def _caught_up(self, message: CaughtUp) -> None:
+        """Apply what others changed: only the deals they named (their cards, counts, aging and next steps), or
+        the whole board when its configuration changed (live.py)."""
         self._checking = False
-        if message.changed:
+        if message.reload:
             self._recheck = False
             self.reload()
-        elif self._recheck:
+            return
+        if message.changed and self.model is not None and message.pipeline_id == self.pipeline_id:
+            apply_caught_up(self.model, message)
+            self.view.model_changed(focus_deal=self.view.focus_deal)
+            self._update_header()
+            ids = tuple(d for d, card in message.cards.items() if card is not None)
+            if ids and self.session.db is not None and self.pipeline_id is not None:
+                job = partial(self.gateway.aging_job, self.pipeline_id, None, ids)
+                lanes_of(self).reads.submit(self, job, name="aging")
+                self.steps.read(ids)
+            self.read_changed()
+        if self._recheck:
             self._recheck = False
             self._check()
 

@@ -86,7 +86,7 @@ class ChangedLines(Widget):
             self._drawn_size = self.size
         strip = self._drawn.get(y)
         if strip is None:
-            strip = self._drawn[y] = self.build_line(y)
+            strip = self._drawn[y] = self.build_line(y).simplify()
         return strip
 
     def notify_style_update(self) -> None:
@@ -119,7 +119,7 @@ class ChangedLines(Widget):
         width, height = self.size
         regions: list[Region] = []
         for y in range(height):
-            new = self.build_line(y)
+            new = self.build_line(y).simplify()
             old = self._drawn.get(y)
             self._drawn[y] = new
             if old is None:
