@@ -25,7 +25,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.model import BoardModel
-from tuikanban.ui.board.paint import changed_spans
+from tuikanban.ui.board.paint import changed_spans, compact
 
 SIZE = (160, 45)
 RED, BLUE = Style(color="red"), Style(color="blue")
@@ -67,6 +67,20 @@ def test_a_wide_character_is_repainted_whole() -> None:
     assert changed_spans(strip(("a中b", RED)), strip(("axyb", RED)), 4) == [(1, 3)]
 
 
+def test_compact_joins_what_looks_the_same_and_keeps_the_look() -> None:
+    card = Style(color="white", bgcolor="grey11")
+    edge = Style(color="grey11", bgcolor="grey11")  # a blank edge: its colour cannot show
+    title = Style(color="white", bgcolor="grey11", bold=True)
+    under = Style(color="white", bgcolor="grey11", underline=True)
+    line = strip(("  ", card), (" ", edge), ("Acme", title), (" ", card), (" ", card), ("12d", RED))
+    assert [(s.text, s.style) for s in compact(line)] == [("   Acme  ", title), ("12d", RED)]
+    assert compact(line).cell_length == line.cell_length == 12
+    # an underlined blank shows its line: it keeps its own style
+    assert [(s.text, s.style) for s in compact(strip(("ab", card), ("  ", under)))] == [("ab", card), ("  ", under)]
+    # another background shows: kept apart
+    assert len(list(compact(strip(("ab", card), ("  ", Style(bgcolor="red")))))) == 2
+
+
 # -- a real board ---------------------------------------------------------------------------------------------------
 
 
@@ -105,7 +119,7 @@ def dirty_cells(calls: list[tuple[Region, ...]], app: TuikanbanApp) -> int:
 def drawn_is_current(app: TuikanbanApp) -> bool:
     """What the view keeps as drawn is what it would draw now (nothing stale left on the terminal)."""
     view = app.board_screen.view
-    return all(view.render_line(y).simplify() == view.build_line(y).simplify() for y in range(view.size.height))
+    return all(view.render_line(y) == view.finish_line(view.build_line(y)) for y in range(view.size.height))
 
 
 def shown(app: TuikanbanApp) -> BoardModel:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from textual import on
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -74,6 +75,7 @@ class BoardBase(Screen[None]):
         self._filter_timer: Timer | None = None
         self._first_run_offered = False
         self._warned_ambiguous = False
+        self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
 
     @property
     def view(self) -> BoardView:
@@ -110,6 +112,27 @@ class BoardBase(Screen[None]):
     def on_unmount(self) -> None:
         if self._live is not None:
             self._live.stop()
+
+    # -- one full frame on resume --------------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        """(Runs before Textual's own resume handler.) When the screen's size changed meanwhile (the first time it
+        is shown, or after a resize under a dialog), Textual lays it out and draws it whole, then asks for a whole
+        repaint again (its own, and the one its layout asked for): a second full frame of what was just drawn, 20-40 KB
+        more over SSH at the first paint. Those repaints are left out until the handler is done (`refresh`)."""
+        self._drawn_by_resume = self.outer_size != self.app.size
+        self.call_later(self._resume_done)
+
+    def _resume_done(self) -> None:
+        self._drawn_by_resume = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+                ) -> Self:
+        if self._drawn_by_resume and not regions and not recompose:
+            # the layout under way draws the whole screen at once: a repaint asked for meanwhile is that frame again
+            if not layout:
+                return self
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:

@@ -7,6 +7,12 @@ two cards. `ChangedLines` keeps the strips it drew; a plain `refresh()` (data ch
 cells that differ (`Widget.refresh(*regions)`, which the compositor crops to). Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
 
+Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
+for each segment, so runs of blanks take the style of their neighbour when they look the same (a space shows
+only its background), and neighbours of one style are joined. Only on a terminal: without one (tests, SVG
+screenshots) the strips are drawn as built, since an SVG renderer places a run of text that starts with blanks a
+little differently from separate runs, and the screenshots would change for nothing.
+
 A change of size or style (a theme, the focus pseudo-class) repaints everything, as before. Subclasses draw with
 `build_line(y)` instead of `render_line(y)`, and call `refresh()` whenever what they show may have changed.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
@@ -68,6 +75,41 @@ def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> l
     return spans
 
 
+def _plain(style: Style | None) -> bool:
+    """Whether blanks in `style` show nothing but its background (no line through, under or over, no reverse)."""
+    return style is not None and not (style.underline or style.underline2 or style.strike or style.overline
+                                      or style.reverse or style.link or style.meta)
+
+
+def _blank(text: str) -> bool:
+    return text.strip(" ") == ""
+
+
+def _same_blank(a: Style | None, b: Style | None) -> bool:
+    return _plain(a) and _plain(b) and a is not None and b is not None and a.bgcolor == b.bgcolor
+
+
+def compact(strip: Strip) -> Strip:
+    """`strip` drawn with fewer segments and the same look: blanks take a neighbour's style when only the
+    background shows, and neighbours of one style are joined."""
+    out: list[Segment] = []
+    for segment in strip:
+        text, style, control = segment.text, segment.style, segment.control
+        if control:
+            out.append(segment)
+            continue
+        if out and not out[-1].control:
+            last = out[-1]
+            if last.style == style or (_blank(text) and _same_blank(last.style, style)):
+                out[-1] = Segment(last.text + text, last.style)
+                continue
+            if _blank(last.text) and _same_blank(last.style, style):
+                out[-1] = Segment(last.text + text, style)
+                continue
+        out.append(Segment(text, style))
+    return Strip(out, strip.cell_length)
+
+
 class ChangedLines(Widget):
     """A Line-API widget whose plain `refresh()` repaints only the cells that changed (see the module)."""
 
@@ -86,8 +128,12 @@ class ChangedLines(Widget):
             self._drawn_size = self.size
         strip = self._drawn.get(y)
         if strip is None:
-            strip = self._drawn[y] = self.build_line(y).simplify()
+            strip = self._drawn[y] = self.finish_line(self.build_line(y))
         return strip
+
+    def finish_line(self, strip: Strip) -> Strip:
+        """What is drawn of a built line: `compact` on a terminal, as built without one."""
+        return strip if self.app.is_headless else compact(strip)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -119,7 +165,7 @@ class ChangedLines(Widget):
         width, height = self.size
         regions: list[Region] = []
         for y in range(height):
-            new = self.build_line(y).simplify()
+            new = self.finish_line(self.build_line(y))
             old = self._drawn.get(y)
             self._drawn[y] = new
             if old is None:

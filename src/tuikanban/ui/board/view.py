@@ -98,6 +98,7 @@ class BoardView(ChangedLines, can_focus=True):
         self._offsets: dict[tuple[int, int], int] = {}
         self._styles: dict[str, Style] | None = None
         self._now: datetime = clock.now()
+        self._reveal_due = False  # the focus was set before the first layout (see build_line)
 
     # -- styles --------------------------------------------------------------------------------------------------
 
@@ -255,6 +256,7 @@ class BoardView(ChangedLines, can_focus=True):
             self._want_index = index
             self._reveal(lane, col, index)
         self._reveal_band(lane, index if cell and index is not None else 0)
+        self._reveal_due = not self.size.height  # not laid out yet: scroll to the focus when it is (build_line)
         self.refresh()
 
     def _settle_in_cell(self, index: int) -> None:
@@ -439,12 +441,17 @@ class BoardView(ChangedLines, can_focus=True):
         self.vscroll = max(0, min(self.vscroll, max(0, total - body)))
 
     def on_resize(self, _event: events.Resize) -> None:
+        self._reveal_focus()
+        self.refresh()
+
+    def _reveal_focus(self) -> None:
+        """Scroll the focused card into view for the size the board has now."""
+        self._reveal_due = False
         if self.model is not None and self.model.stages:
             index = self._focus_index()
             if index is not None:
                 self._reveal(self.focus_lane, self.focus_col, index)
             self._reveal_band(self.focus_lane, index or 0)
-        self.refresh()
 
     # -- mouse -----------------------------------------------------------------------------------------------------
 
@@ -487,6 +494,8 @@ class BoardView(ChangedLines, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------------------------------
 
     def build_line(self, y: int) -> Strip:
+        if self._reveal_due:  # the first frame: focus was set before the board had a size (its Resize comes later)
+            self._reveal_focus()
         width = self.size.width
         styles = self._style_map()
         base = styles["header"]
