@@ -8,6 +8,7 @@ name (`ui/board/live.py`), without reading the whole board again, unless the pip
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,17 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from board_helpers import press, settle
+from tuikanban.domain.targets import parse_target
 from tuikanban.services import deals as ds
 from tuikanban.services import lifecycle
 from tuikanban.services import pipelines as ps
+from tuikanban.store import fastread
 from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.paint import changed_spans, compact
+from tuikanban.ui.board.state import BoardState
 
 SIZE = (160, 45)
 RED, BLUE = Style(color="red"), Style(color="blue")
@@ -258,3 +263,46 @@ async def test_a_stage_renamed_by_another_rep_reads_the_whole_board(
         await settle(pilot)
         assert "Discovery" in view_text(app)
         assert loads != []
+
+
+async def test_a_move_right_after_start_goes_before_the_whole_read(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    """Started as `tuikanban` starts (the first screen read partially, before the database is opened for writing),
+    a move pressed while the database opens is written before the rest of the board is read."""
+    target = parse_target(str(db_path))
+    con, pipeline = fastread.first_read(target, None, None)
+    assert con is not None
+    gateway = BoardGateway(path=target, user="tester", db=None, con=con, owns_db=True)
+    initial = gateway.load(pipeline, BoardState(), window=1)  # one card per cell: partial
+    assert initial.model is not None and initial.model.partial
+    app = TuikanbanApp(None, "tester", pipeline, None, db_path=target, gateway=gateway, initial=initial)
+    order: list[str] = []
+    opening = threading.Event()
+    open_job, move, load = gateway.open_job, gateway.move, gateway.load
+
+    def slow_open() -> Any:
+        opening.wait(5)  # the database library takes its time to import
+        return open_job()
+
+    def logged_move(*a: Any, **kw: Any) -> Any:
+        order.append("move")
+        return move(*a, **kw)
+
+    def logged_load(*a: Any, **kw: Any) -> Any:
+        order.append("whole read" if kw.get("window") is None else "partial read")
+        return load(*a, **kw)
+
+    gateway.open_job = slow_open  # type: ignore[method-assign]
+    gateway.move = logged_move  # type: ignore[method-assign]
+    gateway.load = logged_load  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("shift+right")  # Initech rollout (newest on top of Lead) to Qualified
+        opening.set()
+        await settle(pilot)
+        assert order[:2] == ["move", "whole read"]
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Qualified"
+        model = shown(app)
+        assert not model.partial and model.count(model.stages[0].id) == 2
+        assert [c.title for c in model.stage_cards[model.stages[0].id]] == ["Globex renewal", "Acme pilot"]

@@ -76,6 +76,7 @@ class BoardBase(Screen[None]):
         self._first_run_offered = False
         self._warned_ambiguous = False
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
+        self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
 
     @property
     def view(self) -> BoardView:
@@ -172,9 +173,18 @@ class BoardBase(Screen[None]):
         self.call_after_refresh(self._after_first_paint, loaded.model is not None and loaded.model.partial)
 
     def _after_first_paint(self, partial_model: bool) -> None:
-        if partial_model:
-            self.reload()  # the first screen held only the top cards of each cell: read them all now
+        # The first screen held only the top cards of each cell: read them all once the database is open, so that
+        # a key pressed meanwhile (a move, whose job opens the database anyway) goes before that whole read.
+        self._read_all_after_open = partial_model
         self._write(self.gateway.open_job, "open")
+
+    def _read_all_once_open(self) -> bool:
+        """Read the whole board now if the first screen was partial (True: the read brings aging and steps)."""
+        if not self._read_all_after_open:
+            return False
+        self._read_all_after_open = False
+        self.reload()
+        return True
 
     @on(m.BoardLoaded)
     def _board_loaded(self, message: m.BoardLoaded) -> None:
@@ -202,6 +212,7 @@ class BoardBase(Screen[None]):
         self._after_open = []
         self.session.readonly = True
         self.header.update(readonly=True)
+        self._read_all_once_open()  # (the reads need no writable database)
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:
@@ -220,7 +231,7 @@ class BoardBase(Screen[None]):
             fn()
         if self.model is None:
             self._offer_first_run()
-        else:
+        elif not self._read_all_once_open():
             self.aging.read_all()
             self.steps.read()
             self.read_changed()
