@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 
+from tuikanban.domain import clock
 from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanError
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 R = TypeVar("R")
+AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
 class BoardBase(Screen[None]):
@@ -77,6 +79,8 @@ class BoardBase(Screen[None]):
         self._warned_ambiguous = False
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
+        self._ticks = 0  # minutes since the board opened (`_tick`)
+        self._tick_day = clock.today()
 
     @property
     def view(self) -> BoardView:
@@ -324,9 +328,14 @@ class BoardBase(Screen[None]):
         self.aging.failed(message)
 
     def _tick(self) -> None:
-        """Days in stage move on: repaint the badges, and read the levels and signals again."""
+        """Days in stage move on: repaint the badges that changed (the view draws only those), and read the levels
+        and signals again when the day changed or every AGING_EVERY_TICKS minutes (a whole pipeline's read: an idle
+        board must cost next to nothing)."""
         self.view.tick()
-        if not self._loading:
+        self._ticks += 1
+        today = clock.today()
+        if not self._loading and (today != self._tick_day or self._ticks % AGING_EVERY_TICKS == 0):
+            self._tick_day = today
             self.aging.read_all()
 
     @on(BoardChanged)

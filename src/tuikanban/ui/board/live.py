@@ -156,12 +156,13 @@ def catch_up(gateway: BoardGateway, model: BoardModel | None, *, snoozed: bool) 
     if pid is None or model is None or model.partial or seen is None:
         return CaughtUp(pid, reload=gateway.check())
     con = gateway.raw()
-    with fastread.snapshot(con):
-        sig = fastread.signature(con, pid)
-        if sig.config != seen.config or sig.max_event < seen.max_event or sig.max_activity < seen.max_activity:
-            return CaughtUp(pid, reload=True)
-        if sig.max_event == seen.max_event and sig.max_activity == seen.max_activity:
-            return CaughtUp(pid)
+    # (outside a transaction: a connection the server dropped is opened again by this first read)
+    sig = fastread.signature(con, pid)
+    if sig.config != seen.config or sig.max_event < seen.max_event or sig.max_activity < seen.max_activity:
+        return CaughtUp(pid, reload=True)
+    if sig.max_event == seen.max_event and sig.max_activity == seen.max_activity:
+        return CaughtUp(pid)  # (a presence heartbeat, another pipeline's change)
+    with fastread.snapshot(con):  # events newer than `sig` may be read too: they are read again next time
         named = _named(fastread.events_since(con, seen.max_event), fastread.activities_since(con, seen.max_activity))
         if named.everything:
             return CaughtUp(pid, reload=True)

@@ -7,7 +7,6 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,12 +19,14 @@ from textual.color import Color
 from textual.strip import Strip
 
 from tuikanban.domain import clock
-from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
+from tuikanban.ui.board.card import CardAging as CardAging  # (what a card shows of its aging, re-exported)
+from tuikanban.ui.board.card import card_agings as card_agings
+from tuikanban.ui.board.card import moved_aging as moved_aging
 from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
@@ -33,29 +34,6 @@ from tuikanban.ui.board.paint import ChangedLines
 
 MIN_COL_W = 24
 GAP = 1
-
-# What a card shows of its deal's aging: (the stage it was read in, level, risk marks).
-CardAging = tuple[int, str, str]
-
-
-def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
-    """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
-    mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
-    marks_of: dict[tuple[str, ...], str] = {}
-    out: dict[int, CardAging] = {}
-    for item in items:
-        marks = marks_of.get(item.signals)
-        if marks is None:
-            marks = marks_of[item.signals] = signal_marks(item.signals)
-        out[item.id] = (item.stage_id, item.level.value, marks)
-    return out
-
-
-def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
-    """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
-    stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
-    return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")
-
 
 @dataclass(frozen=True, slots=True)
 class Band:
