@@ -14,9 +14,10 @@ terminal with pyte and timestamps every byte:
 - card move: key-to-paint of shift+right / shift+left (alternating, so the deal goes back and forth);
 - peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import);
 - bytes written to the terminal (bench/ptyboard.py reads the pty and counts): the first paint until the board is
-  settled (aging marks shown, nothing written for a second), a focus move (right / left), a card move (shift+right
-  / shift+left, until its aging re-reads are painted), another process's move (a deal of the second column moved
-  back and forth by this script through the services) and a minute idle (`--idle` seconds, scaled to a minute).
+  settled (aging marks shown, nothing written for three seconds), a focus move (right / left), a card move
+  (shift+right / shift+left, until its aging re-reads are painted), another process's move (a deal of the second
+  column moved back and forth by this script through the services) and a minute idle (`--idle` seconds, scaled
+  to a minute). `--bytes-only` measures only these.
 
 With `--db URL` (an existing PostgreSQL database) each size's file is copied into a schema of its own in that
 database (`tuikanban copy --to`, once; the schema `bench_<size>` is dropped and made again when it holds another
@@ -170,7 +171,7 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
     board = PtyProgram([tuikanban], env=env, cols=cols, rows=rows)
     try:
         board.wait_for("Prospecting")
-        board.quiet(1500)
+        board.quiet(3000)  # settled: the database opened, the aging read and painted
         first = board.mark()
 
         def per_key(names: list[str], window_s: float) -> list[int]:
