@@ -8,7 +8,8 @@ device attributes). What the benchmarks need from it:
 - `quiet(ms)`: wait until the program has written nothing for `ms` milliseconds;
 - `written_since(t)` / `mark()`: bytes written to the terminal since a moment;
 - `cpu_seconds()`: user + system CPU of the process (all its threads), from /proc;
-- `key(name)`: write a key press.
+- `key(name)`: write a key press;
+- `row(y)`: a line of the screen as a terminal shows it (with `screen=True`: everything written is fed to pyte).
 
 Nothing here asserts a figure; bench/board_bench.py and bench/boards_bench.py print them.
 """
@@ -25,6 +26,7 @@ import subprocess
 import termios
 import threading
 import time
+from typing import Any
 
 KEYS = {
     "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
@@ -34,8 +36,15 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class PtyProgram:
-    def __init__(self, cmd: list[str], *, env: dict[str, str], cols: int = 160, rows: int = 45) -> None:
+    def __init__(self, cmd: list[str], *, env: dict[str, str], cols: int = 160, rows: int = 45,
+                 screen: bool = False) -> None:
         self.cols, self.rows = cols, rows
+        self.screen: Any = None  # with `screen`, a pyte screen fed everything written (`row(y)`)
+        if screen:
+            import pyte
+
+            self.screen = pyte.Screen(cols, rows)
+            self._stream = pyte.ByteStream(self.screen)
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows), **env}
@@ -70,6 +79,8 @@ class PtyProgram:
                 self.text += data
                 if len(self.text) > 4_000_000:
                     del self.text[:2_000_000]
+                if self.screen is not None:
+                    self._stream.feed(data)
             self._answer(data)
 
     def _answer(self, data: bytes) -> None:
@@ -113,6 +124,11 @@ class PtyProgram:
     def since(self, mark: int) -> int:
         with self._lock:
             return self.total - mark
+
+    def row(self, y: int) -> str:
+        """The text on line `y` (0-based) of the screen (needs `screen=True`)."""
+        with self._lock:
+            return str(self.screen.display[y])
 
     def first_write_after(self, t: float) -> float | None:
         with self._lock:
