@@ -3,8 +3,10 @@
 Textual writes to the terminal every cell of the regions marked dirty; `Widget.refresh()` with no region marks the
 whole widget, so a board of 160x45 cells would send every line again (about 18 KB) for a focus move that changes
 two cards. `ChangedLines` keeps the strips it drew; a plain `refresh()` (data changed) builds every line again
-(cheap: only the lines on screen), compares each with what is on the terminal, and marks dirty only the spans of
-cells that differ (`Widget.refresh(*regions)`, which the compositor crops to). Over SSH a focus move then costs
+(cheap: only the lines on screen), compares each with what is on the terminal, and marks dirty only the lines that
+differ, from their first to their last changed cell (`Widget.refresh(*regions)`). Textual 8 writes a dirty line
+from the start of the widget's line up to the region's end (it does not crop to the region's left edge), so one
+region a line: two would write the line's start twice. Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
 
 Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
@@ -171,6 +173,8 @@ class ChangedLines(Widget):
             if old is None:
                 regions.append(Region(0, y, width, 1))
                 continue
-            regions.extend(Region(x0, y, x1 - x0, 1) for x0, x1 in changed_spans(old, new, width))
+            spans = changed_spans(old, new, width)
+            if spans:  # one region a line: Textual writes each region's line from its start anyway
+                regions.append(Region(spans[0][0], y, spans[-1][1] - spans[0][0], 1))
         if regions:
             super().refresh(*regions)
