@@ -12,7 +12,12 @@ terminal with pyte and timestamps every byte:
 - first paint: from spawning the process until the board (a stage name in a column header) is on screen;
 - focus move: key-to-paint of right / left (focus to the next column and back; the screen's first change);
 - card move: key-to-paint of shift+right / shift+left (alternating, so the deal goes back and forth);
-- peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import).
+- peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import);
+- bytes written to the terminal (bench/ptyboard.py reads the pty and counts): the first paint until the board is
+  settled (aging marks shown, nothing written for three seconds), a focus move (right / left), a card move
+  (shift+right / shift+left, until its aging re-reads are painted), another process's move (a deal of the second
+  column moved back and forth by this script through the services) and a minute idle (`--idle` seconds, scaled
+  to a minute). `--bytes-only` measures only these.
 
 With `--db URL` (an existing PostgreSQL database) each size's file is copied into a schema of its own in that
 database (`tuikanban copy --to`, once; the schema `bench_<size>` is dropped and made again when it holds another
@@ -32,7 +37,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from ptyboard import PtyProgram
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMER = Path("/work/shared/tools/tui_timer.py")
@@ -138,6 +146,71 @@ def importtime(top: int) -> list[tuple[float, str]]:
     return rows[:top]
 
 
+def outside_mover(db: Path) -> tuple[object, int, list[int]]:
+    """(database, deal, [its stage, the next stage]): the first deal of the second column, to move back and forth."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from tuikanban.domain.targets import parse_target
+    from tuikanban.store import fastread
+    from tuikanban.store.engine import open_database
+
+    con = fastread.connect_live_target(parse_target(str(db)))
+    board = fastread.load_board(con, None).board
+    con.close()
+    assert board is not None
+    second, third = board.stages[1].id, board.stages[2].id
+    deal = next(c.id for c in board.cards if c.stage_id == second)
+    return open_database(db), deal, [second, third]
+
+
+def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idle_s: float, cols: int,
+                rows: int) -> dict:
+    """Bytes the board writes to its terminal: first paint (settled), focus move, card move, another process's
+    move, and idle (per minute)."""
+    from tuikanban.services.deals import move_deal
+
+    board = PtyProgram([tuikanban], env=env, cols=cols, rows=rows)
+    try:
+        board.wait_for("Prospecting")
+        board.quiet(3000)  # settled: the database opened, the aging read and painted
+        first = board.mark()
+
+        def per_key(names: list[str], window_s: float) -> list[int]:
+            out = []
+            for name in names:
+                board.quiet(300)
+                mark = board.mark()
+                board.key(name)
+                time.sleep(window_s)
+                out.append(board.since(mark))
+            return out
+
+        focus = per_key(["right", "left"] * (keys // 2), 0.6)
+        moves = per_key(["shift+right", "shift+left"] * (keys // 2), 2.5)
+        database, deal, stages = outside_mover(db)
+        outside = []
+        try:
+            for i in range(keys):
+                board.quiet(300)
+                mark = board.mark()
+                move_deal(database, deal, stages[(i + 1) % 2], user="someone-else")  # type: ignore[arg-type]
+                time.sleep(2.5)
+                outside.append(board.since(mark))
+        finally:
+            database.close()  # type: ignore[attr-defined]
+        board.quiet(2000)
+        mark = board.mark()
+        time.sleep(idle_s)
+        idle = board.since(mark) * 60 / idle_s
+        return {"first_paint_bytes": first, "focus_bytes": focus, "move_bytes": moves, "outside_bytes": outside,
+                "idle_bytes_per_min": idle}
+    finally:
+        board.stop()
+
+
+def kb(x: float | None) -> str:
+    return "-" if x is None else f"{x / 1024:,.1f} KB"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10,1000,10000,50000", help="open deals, comma-separated")
@@ -150,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--density", choices=("normal", "compact"), default="normal",
                     help="card density the board starts with (remembered in the settings file)")
     ap.add_argument("--db", default=None, help="a PostgreSQL database URL: measure the boards there too")
+    ap.add_argument("--idle", type=float, default=60, help="seconds of idle board whose bytes are counted")
+    ap.add_argument("--bytes-only", action="store_true", help="only the bytes written (no timing runs)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
@@ -161,6 +236,9 @@ def main(argv: list[str] | None = None) -> None:
 
     bare = a.dir / "bare_app.py"
     bare.write_text(BARE_APP)
+    if a.bytes_only:
+        bytes_table(a, sizes, tuikanban, base_env, bare)
+        return
     bare_run = timer(a.timer, [sys.executable, str(bare)], marker="BARE-TEXTUAL-APP", keys=[], runs=a.runs, env={},
                      cols=a.cols, rows=a.rows)
     bare_ms = bare_run["summary"]["marker_ms_median"]
@@ -217,6 +295,40 @@ def main(argv: list[str] | None = None) -> None:
     for ms, name in importtime(12):
         print(f"  {ms:7.1f}  {name}")
     (a.dir / "results.json").write_text(json.dumps({"bare_ms": bare_ms, "results": results}, indent=1))
+    bytes_table(a, sizes, tuikanban, base_env, bare)
+
+
+def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_env: dict[str, str],
+                bare: Path) -> None:
+    """Bytes written to the terminal, per size (SQLite boards), beside a bare Textual app's first paint."""
+    floor = PtyProgram([sys.executable, str(bare)], env={}, cols=a.cols, rows=a.rows)
+    try:
+        floor.wait_for("BARE-TEXTUAL-APP")
+        floor.quiet(1000)
+        bare_bytes = floor.mark()
+    finally:
+        floor.stop()
+    print(f"\nbytes written to the terminal, {a.cols}x{a.rows} (load {Path('/proc/loadavg').read_text().strip()}); "
+          f"bare Textual app first paint: {kb(bare_bytes)}")
+    head = (f"{'open deals':>10} | {'first paint':>11} | {'focus move':>17} | {'card move':>17} | "
+            f"{'outside move':>17} | {'idle':>12}")
+    print(head + "\n" + "-" * len(head))
+    out = []
+    for n in sizes:
+        db = build(a.dir, n)
+        r = byte_counts(tuikanban, {**base_env, "TUIKANBAN_DB": str(db)}, db, keys=a.keys, idle_s=a.idle,
+                        cols=a.cols, rows=a.rows)
+        out.append({"open": n, **r})
+
+        def mm(xs: list[int]) -> str:
+            return f"{kb(med(xs))}/{kb(max(xs))}" if xs else "-"
+
+        print(f"{n:>10,} | {kb(r['first_paint_bytes']):>11} | {mm(r['focus_bytes']):>17} | "
+              f"{mm(r['move_bytes']):>17} | {mm(r['outside_bytes']):>17} | {kb(r['idle_bytes_per_min']) + '/min':>12}",
+              flush=True)
+    print("moves: median/max per key or per outside move (until its re-reads are painted); first paint until the "
+          "board settled; idle scaled to a minute.")
+    (a.dir / "bytes.json").write_text(json.dumps({"bare_bytes": bare_bytes, "results": out}, indent=1))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 
 - bench/board_bench.py: first paint, key-to-paint (focus move, card move) and peak RSS of the real `tuikanban` in a
   pseudo-terminal (/work/shared/tools/tui_timer.py or ../shared/tools/tui_timer.py), against a bare Textual app;
+  and the bytes it writes to the terminal (first paint, focus move, card move, another process's move, idle);
+- bench/boards_bench.py: ten boards on one file: idle CPU of each, and one move's fan-out to all of them;
 - bench/metrics_bench.py: all metrics of one pipeline with 100,000 deals and 1,000,000 events;
 - bench/aging_bench.py: aging of 10,000 open deals with 1,000,000 events;
 - bench/changes_bench.py: `changes --since 90d` with 100,000 deals and 1,000,000 events;
@@ -44,6 +46,7 @@ def main() -> None:
         codes.append(run("concurrency_bench.py", "--seconds", "5"))
         codes.append(run("cli_bench.py", "--runs", "3", "--adds", "50", "--no-big"))
         codes.append(run("notify_bench.py", "--moves", "10"))
+        codes.append(run("boards_bench.py", "--idle", "15", "--moves", "5"))
     else:
         codes.append(run("board_bench.py"))
         codes.append(run("metrics_bench.py"))
@@ -52,6 +55,7 @@ def main() -> None:
         codes.append(run("concurrency_bench.py"))
         codes.append(run("cli_bench.py"))
         codes.append(run("notify_bench.py"))
+        codes.append(run("boards_bench.py"))
     sys.exit(max(codes))
 
 

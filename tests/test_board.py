@@ -168,7 +168,7 @@ async def test_aging_badges_use_stage_baselines(db: Database, sales: dict[str, i
             for y in range(view.size.height):
                 strip = view.render_line(y)
                 if title in strip.text:
-                    seg = next(s for s in strip if s.text == badge)
+                    seg = next(s for s in strip if s.text.strip() == badge)
                     assert seg.style is not None and seg.style.color is not None
                     assert seg.style.color.triplet is not None
                     return seg.style.color.triplet.hex.lower()

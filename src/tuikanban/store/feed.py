@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from tuikanban.domain.targets import Target, parse_target
 
-SQLITE_POLL_S = 0.02
+SQLITE_POLL_S = 0.05
 RECONNECT_DELAY_S = 0.5
 EVERYTHING = "*"  # the NOTIFY payload of a commit that may have changed anything (a restore)
 

@@ -3,8 +3,9 @@ after the first paint, live updates from other processes, the aging kept in step
 down. `BoardScreen` (screen.py) adds the layout and the keys.
 
 Database work goes through the gateway as jobs on the app's lanes (`tuikanban.ui.jobs`); each comes back as a
-typed message of `messages.py`. The whole board is read again only when another process changed something
-(heard through the board's change feed, `live.py`: SQLite's data_version or PostgreSQL's NOTIFY). What the user
+typed message of `messages.py`. When another process changed something (heard through the board's change
+feed, `live.py`: SQLite's data_version or PostgreSQL's NOTIFY), only the deals it named are read again; the whole
+board only when the pipeline's configuration changed. What the user
 chose to see lives in one reactive attribute, `state` (`BoardState`), whose watcher hands it down to the model,
 the view, the header and the aging panel.
 """
@@ -14,13 +15,15 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from textual import on
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 
+from tuikanban.domain import clock
 from tuikanban.domain.errors import NotFoundError, StaleEditError, TuikanbanError
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
@@ -30,7 +33,7 @@ from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.header import BoardHeader
-from tuikanban.ui.board.live import BoardChanged, LiveFeed
+from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 R = TypeVar("R")
+AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
 class BoardBase(Screen[None]):
@@ -73,6 +77,10 @@ class BoardBase(Screen[None]):
         self._filter_timer: Timer | None = None
         self._first_run_offered = False
         self._warned_ambiguous = False
+        self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
+        self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
+        self._ticks = 0  # minutes since the board opened (`_tick`)
+        self._tick_day = clock.today()
 
     @property
     def view(self) -> BoardView:
@@ -116,6 +124,27 @@ class BoardBase(Screen[None]):
             live, self._live = self._live, None
             live.stop()
 
+    # -- one full frame on resume --------------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        """(Runs before Textual's own resume handler.) When the screen's size changed meanwhile (the first time it
+        is shown, or after a resize under a dialog), Textual lays it out and draws it whole, then asks for a whole
+        repaint again (its own, and the one its layout asked for): a second full frame of what was just drawn, 20-40 KB
+        more over SSH at the first paint. Those repaints are left out until the handler is done (`refresh`)."""
+        self._drawn_by_resume = self.outer_size != self.app.size
+        self.call_later(self._resume_done)
+
+    def _resume_done(self) -> None:
+        self._drawn_by_resume = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+                ) -> Self:
+        if self._drawn_by_resume and not regions and not recompose:
+            # the layout under way draws the whole screen at once: a repaint asked for meanwhile is that frame again
+            if not layout:
+                return self
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:
         """Run `job` on the writes lane (after every write before it); its message comes back here."""
@@ -154,9 +183,18 @@ class BoardBase(Screen[None]):
         self.call_after_refresh(self._after_first_paint, loaded.model is not None and loaded.model.partial)
 
     def _after_first_paint(self, partial_model: bool) -> None:
-        if partial_model:
-            self.reload()  # the first screen held only the top cards of each cell: read them all now
+        # The first screen held only the top cards of each cell: read them all once the database is open, so that
+        # a key pressed meanwhile (a move, whose job opens the database anyway) goes before that whole read.
+        self._read_all_after_open = partial_model
         self._write(self.gateway.open_job, "open")
+
+    def _read_all_once_open(self) -> bool:
+        """Read the whole board now if the first screen was partial (True: the read brings aging and steps)."""
+        if not self._read_all_after_open:
+            return False
+        self._read_all_after_open = False
+        self.reload()
+        return True
 
     @on(m.BoardLoaded)
     def _board_loaded(self, message: m.BoardLoaded) -> None:
@@ -184,6 +222,7 @@ class BoardBase(Screen[None]):
         self._after_open = []
         self.session.readonly = True
         self.header.update(readonly=True)
+        self._read_all_once_open()  # (the reads need no writable database)
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:
@@ -202,7 +241,7 @@ class BoardBase(Screen[None]):
             fn()
         if self.model is None:
             self._offer_first_run()
-        else:
+        elif not self._read_all_once_open():
             self.aging.read_all()
             self.steps.read()
             self.read_changed()
@@ -295,9 +334,14 @@ class BoardBase(Screen[None]):
         self.aging.failed(message)
 
     def _tick(self) -> None:
-        """Days in stage move on: repaint the badges, and read the levels and signals again."""
+        """Days in stage move on: repaint the badges that changed (the view draws only those), and read the levels
+        and signals again when the day changed or every AGING_EVERY_TICKS minutes (a whole pipeline's read: an idle
+        board must cost next to nothing)."""
         self.view.tick()
-        if not self._loading:
+        self._ticks += 1
+        today = clock.today()
+        if not self._loading and (today != self._tick_day or self._ticks % AGING_EVERY_TICKS == 0):
+            self._tick_day = today
             self.aging.read_all()
 
     @on(BoardChanged)
@@ -316,16 +360,29 @@ class BoardBase(Screen[None]):
 
     def _check(self) -> None:
         self._checking = True
-        self._write(self.gateway.check_job, "check")
+        self._write(partial(catch_up_job, self.gateway, self.model, self.state.filter.snoozed), "check")
         presence_of(self).refresh()  # presence writes leave the change check alone: someone may have come or gone
 
-    @on(m.ChangeChecked)
-    def _change_checked(self, message: m.ChangeChecked) -> None:
+    @on(CaughtUp)
+    def _caught_up(self, message: CaughtUp) -> None:
+        """Apply what others changed: only the deals they named (their cards, counts, aging and next steps), or
+        the whole board when its configuration changed (live.py)."""
         self._checking = False
-        if message.changed:
+        if message.reload:
             self._recheck = False
             self.reload()
-        elif self._recheck:
+            return
+        if message.changed and self.model is not None and message.pipeline_id == self.pipeline_id:
+            apply_caught_up(self.model, message)
+            self.view.model_changed(focus_deal=self.view.focus_deal)
+            self._update_header()
+            ids = tuple(d for d, card in message.cards.items() if card is not None)
+            if ids and self.session.db is not None and self.pipeline_id is not None:
+                job = partial(self.gateway.aging_job, self.pipeline_id, None, ids)
+                lanes_of(self).reads.submit(self, job, name="aging")
+                self.steps.read(ids)
+            self.read_changed()
+        if self._recheck:
             self._recheck = False
             self._check()
 

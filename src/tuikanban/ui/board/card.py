@@ -6,12 +6,14 @@ through markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
+from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.money import format_money
 from tuikanban.domain.tasks import NextStep, StepState
 from tuikanban.domain.text import display
@@ -200,3 +202,26 @@ def empty_line(line: int, width: int, styles: dict[str, Style], *, focused: bool
     pad = max(0, inner - cell_len(label))
     body = " " * (pad // 2) + label + " " * (pad - pad // 2)
     return [edge, Segment(" ", style), Segment(fit(body, inner), style), Segment(" ", style)]
+
+
+# What a card shows of its deal's aging: (the stage it was read in, level, risk marks).
+CardAging = tuple[int, str, str]
+
+
+def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
+    """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
+    mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
+    marks_of: dict[tuple[str, ...], str] = {}
+    out: dict[int, CardAging] = {}
+    for item in items:
+        marks = marks_of.get(item.signals)
+        if marks is None:
+            marks = marks_of[item.signals] = signal_marks(item.signals)
+        out[item.id] = (item.stage_id, item.level.value, marks)
+    return out
+
+
+def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
+    """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
+    stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
+    return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")

@@ -51,9 +51,15 @@ class BoardHeader(Widget):
         self.here = ""  # the other reps on the board now ("bob, carol here"; ui.presence.here_line)
 
     def update(self, **fields: object) -> None:
+        """Set fields; repaint only when one of them changed (a heartbeat or a re-read that found the same totals
+        writes nothing to the terminal)."""
+        changed = False
         for key, value in fields.items():
-            setattr(self, key, value)
-        self.refresh()
+            if getattr(self, key) != value:
+                setattr(self, key, value)
+                changed = True
+        if changed:
+            self.refresh()
 
     def render(self) -> Text:
         style = self.get_component_rich_style

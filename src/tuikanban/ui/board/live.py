@@ -1,24 +1,42 @@
 """Live updates: one change feed per board (`store.feed`), waited on by a lane of its own.
 
 The feed is SQLite's `data_version` polling or PostgreSQL's LISTEN/NOTIFY; either way the board only hears
-`BoardChanged` (the pipelines a commit touched, or None for "anything may have changed") and checks, on its
-writes lane, whether what it shows changed (its own writes are absorbed there). The wait blocks its lane, never
-the board's writes or reads, and returns within `WAIT_SLICE_S` of `stop()`.
+`BoardChanged` (the pipelines a commit touched, or None for "anything may have changed") and catches up, on its
+writes lane (`catch_up_job`), with what changed since it last looked (its own writes are absorbed there). The wait
+blocks its lane, never the board's writes or reads, and returns within `WAIT_SLICE_S` of `stop()`.
+
+Catching up is incremental: the events and activities written since the board's signature name the deals that
+changed, and only those are read again (with the columns' counts and sums, one aggregate), so that ten boards
+open on one file each pay a few milliseconds for another rep's move, not a whole read of the board and its
+aging. The whole board is read again only when the pipeline's configuration changed (stages, types, the pipeline
+itself), when more than `MAX_NAMED` deals changed at once (an import), or when the log went backwards (a restore).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
+from tuikanban.domain import clock
+from tuikanban.domain.filters import is_snoozed
 from tuikanban.domain.targets import Target
+from tuikanban.store import fastread
+from tuikanban.store.fastread import BoardCard
 from tuikanban.store.feed import Change, ChangeFeed, open_feed
 from tuikanban.ui.jobs import Lane
 
+if TYPE_CHECKING:
+    from tuikanban.ui.board.gateway import BoardGateway
+    from tuikanban.ui.board.model import BoardModel
+
 WAIT_SLICE_S = 0.25  # how long one wait blocks before it looks whether the board has closed
 RETRY_S = 1.0  # after a feed could not be opened (the server is down, the file went away)
+MAX_NAMED = 200  # more deals changed at once than this (an import, a bulk action): read the whole board again
 
 
 class BoardChanged(Message):
@@ -77,3 +95,118 @@ class LiveFeed:
         if self._feed is not None:
             feed, self._feed = self._feed, None
             feed.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A column read again (its cards in rank order, open count and value): someone reordered it."""
+
+    cards: list[BoardCard]
+    count: int
+    value: int
+
+
+class CaughtUp(Message):
+    """What changed on the board since it last looked: nothing, everything (`reload`: read the whole board
+    again), or the deals named (`cards`: each as it is now, None when it left the board) with the columns' counts
+    and sums as they are now."""
+
+    def __init__(self, pipeline_id: int | None, *, reload: bool = False, cards: Mapping[int, BoardCard | None]
+                 | None = None, stages: Mapping[int, Stage] | None = None,
+                 totals: Mapping[int, tuple[int, int]] | None = None, others: Mapping[str, int] | None = None,
+                 ) -> None:
+        super().__init__()
+        self.pipeline_id = pipeline_id
+        self.reload = reload
+        self.cards = dict(cards or {})
+        self.stages = dict(stages or {})
+        self.totals = dict(totals or {})
+        self.others = dict(others or {})
+
+    @property
+    def changed(self) -> bool:
+        return self.reload or bool(self.cards) or bool(self.stages)
+
+
+@dataclass
+class _Named:
+    ids: list[int] = field(default_factory=list)
+    everything: bool = False
+
+
+def _named(events: list[tuple[int, int | None, str]], acts: list[tuple[int, int | None, str]]) -> _Named:
+    out = _Named()
+    seen: set[int] = set()
+    for _id, deal_id, _user in [*events, *acts]:
+        if deal_id is None:  # an event about no one deal: read everything
+            out.everything = True
+        elif deal_id not in seen:
+            seen.add(deal_id)
+            out.ids.append(deal_id)
+    if len(out.ids) > MAX_NAMED:
+        out.everything = True
+    return out
+
+
+def catch_up(gateway: BoardGateway, model: BoardModel | None, *, snoozed: bool) -> CaughtUp:
+    """Read what changed since `gateway.seen` (see the module's docstring); runs on the writes lane. `model` is
+    only looked at (which rank each named card had), never changed here."""
+    pid = gateway.pipeline_id
+    seen = gateway.seen
+    if pid is None or model is None or model.partial or seen is None:
+        return CaughtUp(pid, reload=gateway.check())
+    con = gateway.raw()
+    # (outside a transaction: a connection the server dropped is opened again by this first read)
+    sig = fastread.signature(con, pid)
+    if sig.config != seen.config or sig.max_event < seen.max_event or sig.max_activity < seen.max_activity:
+        return CaughtUp(pid, reload=True)
+    if sig.max_event == seen.max_event and sig.max_activity == seen.max_activity:
+        return CaughtUp(pid)  # (a presence heartbeat, another pipeline's change)
+    with fastread.snapshot(con):  # events newer than `sig` may be read too: they are read again next time
+        named = _named(fastread.events_since(con, seen.max_event), fastread.activities_since(con, seen.max_activity))
+        if named.everything:
+            return CaughtUp(pid, reload=True)
+        today = clock.today()
+        cards: dict[int, BoardCard | None] = {}
+        for deal_id in named.ids:
+            card = fastread.load_card(con, deal_id)
+            if card is not None and (card.pipeline_id != pid or card.status != "open"
+                                     or (not snoozed and is_snoozed(card.snoozed_until, today))):
+                card = None  # not on this board (closed, snoozed, in another pipeline)
+            cards[deal_id] = card
+        totals = fastread.stage_totals(con, pid)
+        others = fastread.other_currencies(con, pid)
+    gateway.seen = sig
+    # A reorder swaps ranks with a neighbour (or spreads the column's ranks) and names only the deal it moved:
+    # read such a column again as a whole.
+    reordered = {card.stage_id for deal_id, card in cards.items() if card is not None
+                 and (old := model.by_id.get(deal_id)) is not None and old.stage_id == card.stage_id
+                 and old.rank != card.rank}
+    stages = {}
+    for stage_id in reordered:
+        stage_cards, n, v = fastread.load_stage(con, pid, stage_id, snoozed=snoozed)
+        stages[stage_id] = Stage(stage_cards, n, v)
+    return CaughtUp(pid, cards=cards, stages=stages, totals=totals, others=others)
+
+
+def catch_up_job(gateway: BoardGateway, model: BoardModel | None, snoozed: bool) -> CaughtUp:
+    try:
+        return catch_up(gateway, model, snoozed=snoozed)
+    except Exception:  # the file went away or is locked: look again at the next change
+        return CaughtUp(gateway.pipeline_id)
+
+
+def apply_caught_up(model: BoardModel, caught: CaughtUp) -> None:
+    """Put what `catch_up` read into the model: the named deals where they now are, reordered columns as read,
+    and the counts and sums as the database has them (snoozed deals count there without being shown)."""
+    for deal_id, card in caught.cards.items():
+        if card is None:
+            model.remove(deal_id)
+        else:
+            model.upsert(card)
+    for stage_id, stage in caught.stages.items():
+        model.replace_stage(stage_id, stage.cards, stage.count, stage.value)
+    data = model.data
+    data.counts = {s.id: caught.totals.get(s.id, (0, 0))[0] for s in model.stages}
+    data.sums = {s.id: caught.totals.get(s.id, (0, 0))[1] for s in model.stages}
+    data.other_currencies = caught.others

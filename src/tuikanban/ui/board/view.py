@@ -7,7 +7,6 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -18,44 +17,23 @@ from rich.style import Style
 from textual import events
 from textual.color import Color
 from textual.strip import Strip
-from textual.widget import Widget
 
 from tuikanban.domain import clock
-from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
+from tuikanban.ui.board.card import CardAging as CardAging  # (what a card shows of its aging, re-exported)
+from tuikanban.ui.board.card import card_agings as card_agings
+from tuikanban.ui.board.card import moved_aging as moved_aging
 from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
 from tuikanban.ui.board.model import BoardModel, Lane
+from tuikanban.ui.board.paint import ChangedLines
 
 MIN_COL_W = 24
 GAP = 1
-
-# What a card shows of its deal's aging: (the stage it was read in, level, risk marks).
-CardAging = tuple[int, str, str]
-
-
-def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
-    """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
-    mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
-    marks_of: dict[tuple[str, ...], str] = {}
-    out: dict[int, CardAging] = {}
-    for item in items:
-        marks = marks_of.get(item.signals)
-        if marks is None:
-            marks = marks_of[item.signals] = signal_marks(item.signals)
-        out[item.id] = (item.stage_id, item.level.value, marks)
-    return out
-
-
-def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
-    """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
-    stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
-    return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")
-
 
 @dataclass(frozen=True, slots=True)
 class Band:
@@ -65,7 +43,7 @@ class Band:
     height: int
 
 
-class BoardView(Widget, can_focus=True):
+class BoardView(ChangedLines, can_focus=True):
     """Columns of cards. Attributes down (`model`, `aging`); the screen asks it what is focused."""
 
     COMPONENT_CLASSES = {
@@ -98,6 +76,7 @@ class BoardView(Widget, can_focus=True):
         self._offsets: dict[tuple[int, int], int] = {}
         self._styles: dict[str, Style] | None = None
         self._now: datetime = clock.now()
+        self._reveal_due = False  # the focus was set before the first layout (see build_line)
 
     # -- styles --------------------------------------------------------------------------------------------------
 
@@ -255,6 +234,7 @@ class BoardView(Widget, can_focus=True):
             self._want_index = index
             self._reveal(lane, col, index)
         self._reveal_band(lane, index if cell and index is not None else 0)
+        self._reveal_due = not self.size.height  # not laid out yet: scroll to the focus when it is (build_line)
         self.refresh()
 
     def _settle_in_cell(self, index: int) -> None:
@@ -439,12 +419,17 @@ class BoardView(Widget, can_focus=True):
         self.vscroll = max(0, min(self.vscroll, max(0, total - body)))
 
     def on_resize(self, _event: events.Resize) -> None:
+        self._reveal_focus()
+        self.refresh()
+
+    def _reveal_focus(self) -> None:
+        """Scroll the focused card into view for the size the board has now."""
+        self._reveal_due = False
         if self.model is not None and self.model.stages:
             index = self._focus_index()
             if index is not None:
                 self._reveal(self.focus_lane, self.focus_col, index)
             self._reveal_band(self.focus_lane, index or 0)
-        self.refresh()
 
     # -- mouse -----------------------------------------------------------------------------------------------------
 
@@ -486,7 +471,9 @@ class BoardView(Widget, can_focus=True):
 
     # -- drawing ---------------------------------------------------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
+    def build_line(self, y: int) -> Strip:
+        if self._reveal_due:  # the first frame: focus was set before the board had a size (its Resize comes later)
+            self._reveal_focus()
         width = self.size.width
         styles = self._style_map()
         base = styles["header"]

@@ -1,0 +1,161 @@
+"""A board (or any terminal program) on a pseudo-terminal of its own, for the byte and CPU benchmarks.
+
+`PtyProgram` spawns a command on a fresh pty of COLS x ROWS in its own session, reads everything it writes on a
+thread (each chunk timestamped), and answers the few terminal queries a program may wait for (cursor position,
+device attributes). What the benchmarks need from it:
+
+- `wait_for(text)`: the output so far holds `text` (a stage name: the board is painted);
+- `quiet(ms)`: wait until the program has written nothing for `ms` milliseconds;
+- `written_since(t)` / `mark()`: bytes written to the terminal since a moment;
+- `cpu_seconds()`: user + system CPU of the process (all its threads), from /proc;
+- `key(name)`: write a key press;
+- `row(y)`: a line of the screen as a terminal shows it (with `screen=True`: everything written is fed to pyte).
+
+Nothing here asserts a figure; bench/board_bench.py and bench/boards_bench.py print them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import threading
+import time
+from typing import Any
+
+KEYS = {
+    "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
+    "shift+right": b"\x1b[1;2C", "shift+left": b"\x1b[1;2D", "enter": b"\r", "escape": b"\x1b",
+}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class PtyProgram:
+    def __init__(self, cmd: list[str], *, env: dict[str, str], cols: int = 160, rows: int = 45,
+                 screen: bool = False) -> None:
+        self.cols, self.rows = cols, rows
+        self.screen: Any = None  # with `screen`, a pyte screen fed everything written (`row(y)`)
+        if screen:
+            import pyte
+
+            self.screen = pyte.Screen(cols, rows)
+            self._stream = pyte.ByteStream(self.screen)
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows), **env}
+
+        def controlling_tty() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+                                     start_new_session=True, preexec_fn=controlling_tty, close_fds=True)
+        os.close(slave)
+        self.master = master
+        self.chunks: list[tuple[float, int]] = []  # (arrival, bytes)
+        self.text = bytearray()  # everything written (for markers)
+        self.total = 0
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            now = time.monotonic()
+            with self._lock:
+                self.chunks.append((now, len(data)))
+                self.total += len(data)
+                self.text += data
+                if len(self.text) > 4_000_000:
+                    del self.text[:2_000_000]
+                if self.screen is not None:
+                    self._stream.feed(data)
+            self._answer(data)
+
+    def _answer(self, data: bytes) -> None:
+        """Reply to the queries a terminal answers (a program may wait for them)."""
+        if b"\x1b[6n" in data:
+            os.write(self.master, b"\x1b[1;1R")
+        if b"\x1b[c" in data or b"\x1b[0c" in data:
+            os.write(self.master, b"\x1b[?62;22c")
+
+    # -- waiting -------------------------------------------------------------------------------------------------
+    def wait_for(self, marker: str, timeout: float = 60.0) -> float:
+        """Seconds from spawn until `marker` was written (raises TimeoutError)."""
+        needle = marker.encode()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if needle in self.text:
+                    return time.monotonic() - self.started
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the program exited ({self.proc.returncode}): {bytes(self.text[-400:])!r}")
+            time.sleep(0.005)
+        raise TimeoutError(f"{marker!r} not on screen within {timeout} s")
+
+    def last_write(self) -> float:
+        with self._lock:
+            return self.chunks[-1][0] if self.chunks else self.started
+
+    def quiet(self, ms: float, max_s: float = 30.0) -> None:
+        """Wait until nothing was written for `ms` milliseconds (or `max_s` passed)."""
+        end = time.monotonic() + max_s
+        while time.monotonic() < end:
+            idle = time.monotonic() - self.last_write()
+            if idle >= ms / 1000:
+                return
+            time.sleep(min(0.01, ms / 1000 - idle + 0.001))
+
+    def mark(self) -> int:
+        with self._lock:
+            return self.total
+
+    def since(self, mark: int) -> int:
+        with self._lock:
+            return self.total - mark
+
+    def row(self, y: int) -> str:
+        """The text on line `y` (0-based) of the screen (needs `screen=True`)."""
+        with self._lock:
+            return str(self.screen.display[y])
+
+    def first_write_after(self, t: float) -> float | None:
+        with self._lock:
+            return next((at for at, _n in self.chunks if at >= t), None)
+
+    def bytes_between(self, t0: float, t1: float) -> int:
+        with self._lock:
+            return sum(n for at, n in self.chunks if t0 <= at < t1)
+
+    # -- acting --------------------------------------------------------------------------------------------------
+    def key(self, name: str) -> float:
+        os.write(self.master, KEYS.get(name, name.encode()))
+        return time.monotonic()
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(3)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(self.master)

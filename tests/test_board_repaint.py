@@ -1,0 +1,308 @@
+"""Few bytes to the terminal, and other reps' changes applied deal by deal.
+
+The board view repaints only the cells that changed (`ui/board/paint.py`): checked on the spans it computes and on
+the regions a real board marks dirty after a key. Another process's commit is applied from the deals its events
+name (`ui/board/live.py`), without reading the whole board again, unless the pipeline's configuration changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from board_helpers import press, settle
+from tuikanban.domain.targets import parse_target
+from tuikanban.services import deals as ds
+from tuikanban.services import lifecycle
+from tuikanban.services import pipelines as ps
+from tuikanban.store import fastread
+from tuikanban.store.engine import Database, open_database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.paint import changed_spans, compact
+from tuikanban.ui.board.state import BoardState
+
+SIZE = (160, 45)
+RED, BLUE = Style(color="red"), Style(color="blue")
+
+
+def strip(*parts: tuple[str, Style]) -> Strip:
+    return Strip([Segment(text, style) for text, style in parts])
+
+
+# -- the spans of cells that changed ------------------------------------------------------------------------------
+
+
+def test_equal_lines_have_no_span() -> None:
+    assert changed_spans(strip(("abc", RED), ("def", BLUE)), strip(("abc", RED), ("def", BLUE)), 6) == []
+
+
+def test_one_changed_character_is_one_cell() -> None:
+    assert changed_spans(strip(("abcdef", RED)), strip(("abXdef", RED)), 6) == [(2, 3)]
+
+
+def test_a_style_change_alone_is_a_change() -> None:
+    assert changed_spans(strip(("ab", RED), ("cd", BLUE)), strip(("ab", RED), ("cd", RED)), 4) == [(2, 4)]
+
+
+def test_changes_far_apart_are_two_spans_and_close_ones_one() -> None:
+    old = "a" * 30
+    far = "X" + "a" * 20 + "X" + "a" * 8  # changes at 0 and 21: 20 equal cells between
+    near = "X" + "a" * 3 + "X" + "a" * 25  # changes at 0 and 4: 3 equal cells between (sent anyway)
+    assert changed_spans(strip((old, RED)), strip((far, RED)), 30) == [(0, 1), (21, 22)]
+    assert changed_spans(strip((old, RED)), strip((near, RED)), 30) == [(0, 5)]
+
+
+def test_a_wide_character_is_repainted_whole() -> None:
+    # "a中b": a at 0, 中 over cells 1 and 2, b at 3; only 中's colour changes
+    old = strip(("a", RED), ("中", RED), ("b", RED))
+    new = strip(("a", RED), ("中", BLUE), ("b", RED))
+    assert changed_spans(old, new, 4) == [(1, 3)]
+    # a wide character replaced by two narrow ones
+    assert changed_spans(strip(("a中b", RED)), strip(("axyb", RED)), 4) == [(1, 3)]
+
+
+def test_compact_joins_what_looks_the_same_and_keeps_the_look() -> None:
+    card = Style(color="white", bgcolor="grey11")
+    edge = Style(color="grey11", bgcolor="grey11")  # a blank edge: its colour cannot show
+    title = Style(color="white", bgcolor="grey11", bold=True)
+    under = Style(color="white", bgcolor="grey11", underline=True)
+    line = strip(("  ", card), (" ", edge), ("Acme", title), (" ", card), (" ", card), ("12d", RED))
+    assert [(s.text, s.style) for s in compact(line)] == [("   Acme  ", title), ("12d", RED)]
+    assert compact(line).cell_length == line.cell_length == 12
+    # an underlined blank shows its line: it keeps its own style
+    assert [(s.text, s.style) for s in compact(strip(("ab", card), ("  ", under)))] == [("ab", card), ("  ", under)]
+    # another background shows: kept apart
+    assert len(list(compact(strip(("ab", card), ("  ", Style(bgcolor="red")))))) == 2
+
+
+# -- a real board ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sales(db: Database, fixed_now: str) -> dict[str, int]:
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified", "Proposal"])
+    ids = {"pipeline": p.id}
+    for title, stage in (("Acme pilot", "Lead"), ("Globex renewal", "Lead"), ("Initech rollout", "Lead"),
+                         ("Hooli expansion", "Qualified"), ("Umbrella deal", "Proposal")):
+        ids[title.split()[0].lower()] = ds.create_deal(db, p.id, title, user="tester", stage=stage, value="1000").id
+    return ids
+
+
+def record_repaints(monkeypatch: pytest.MonkeyPatch, app: TuikanbanApp) -> list[tuple[Region, ...]]:
+    """The regions the board view marks dirty from now on; () is the whole view."""
+    calls: list[tuple[Region, ...]] = []
+    original = Widget.refresh
+
+    def refresh(self: Widget, *regions: Region, **kw: Any) -> Any:
+        if self is app.board_screen.view and kw.get("repaint", True):
+            calls.append(regions)
+        return original(self, *regions, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", refresh)
+    return calls
+
+
+def dirty_cells(calls: list[tuple[Region, ...]], app: TuikanbanApp) -> int:
+    view = app.board_screen.view
+    cells = 0
+    for regions in calls:
+        cells += sum(r.area for r in regions) if regions else view.size.area
+    return cells
+
+
+def drawn_is_current(app: TuikanbanApp) -> bool:
+    """What the view keeps as drawn is what it would draw now (nothing stale left on the terminal)."""
+    view = app.board_screen.view
+    return all(view.render_line(y) == view.finish_line(view.build_line(y)) for y in range(view.size.height))
+
+
+def shown(app: TuikanbanApp) -> BoardModel:
+    model = app.board_screen.model
+    assert model is not None
+    return model
+
+
+def view_text(app: TuikanbanApp) -> str:
+    view = app.board_screen.view
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+async def test_a_focus_move_repaints_only_the_cells_that_changed(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = record_repaints(monkeypatch, app)
+        await press(pilot, "right")
+        assert calls and all(regions for regions in calls)  # never the whole view
+        # two cards (3 lines each, a column wide at most) and the two stage headers and rules: far below the whole
+        assert dirty_cells(calls, app) < app.board_screen.view.size.area // 5
+        assert drawn_is_current(app)
+        await press(pilot, "left", "shift+right", "down", "d", "s")
+        assert drawn_is_current(app)
+
+
+async def test_a_repaint_that_changes_nothing_marks_nothing(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        calls = record_repaints(monkeypatch, app)
+        header = app.board_screen.header
+        header_repaints: list[int] = []
+        original = header.refresh
+        monkeypatch.setattr(header, "refresh", lambda *a, **kw: header_repaints.append(1) or original(*a, **kw))
+        app.board_screen.view.tick()  # the minute tick, the same day: every badge reads the same
+        app.board_screen.view.refresh()  # and any other repaint asked for with nothing new to show
+        app.board_screen._update_header()  # the same totals again
+        await settle(pilot)
+        assert calls == []  # asked twice, not one cell marked dirty (so nothing is written to the terminal)
+        assert header_repaints == []
+
+
+async def test_another_reps_move_is_applied_without_reading_the_whole_board(
+    db: Database, sales: dict[str, int], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        loads: list[int] = []
+        original = app.gateway.load
+        monkeypatch.setattr(app.gateway, "load", lambda *a, **kw: loads.append(1) or original(*a, **kw))
+        other = open_database(db_path)
+        try:
+            ds.move_deal(other, sales["hooli"], "Proposal", user="dana")
+            ds.create_deal(other, sales["pipeline"], "Stark upgrade", user="dana", stage="Qualified", value="250")
+        finally:
+            other.close()
+        model = app.board_screen.model
+        assert model is not None
+        lead, qualified, proposal = (s.id for s in model.stages)
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            model = shown(app)
+            if model.count(proposal) == 2 and model.count(qualified) == 1:
+                break
+        await settle(pilot)
+        model = shown(app)
+        assert loads == []
+        assert (model.count(lead), model.count(qualified), model.count(proposal)) == (3, 1, 2)
+        assert (model.value(qualified), model.value(proposal)) == (25_000, 200_000)  # minor units
+        assert [c.title for c in model.stage_cards[proposal]] == ["Hooli expansion", "Umbrella deal"]
+        assert "Stark upgrade" in view_text(app)
+        assert drawn_is_current(app)
+
+
+async def test_another_reps_reorder_snooze_and_close_are_applied(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        model = app.board_screen.model
+        assert model is not None
+        lead = model.stages[0].id
+        # newest on top: Initech, Globex, Acme
+        assert [c.title for c in model.stage_cards[lead]] == ["Initech rollout", "Globex renewal", "Acme pilot"]
+        other = open_database(db_path)
+        try:
+            ds.reorder_deal(other, sales["acme"], -1, user="dana")  # Acme goes above Globex
+            lifecycle.snooze_deal(other, sales["initech"], "2026-04-01", user="dana")
+            ds.win_deal(other, sales["umbrella"], user="dana")
+        finally:
+            other.close()
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            model = shown(app)
+            if [c.title for c in model.stage_cards[lead]] == ["Acme pilot", "Globex renewal"]:
+                break
+        await settle(pilot)
+        model = shown(app)
+        assert [c.title for c in model.stage_cards[lead]] == ["Acme pilot", "Globex renewal"]
+        assert model.count(lead) == 3  # a snoozed deal still counts, like WIP limits count it
+        assert model.count(model.stages[2].id) == 0
+        text = view_text(app)
+        assert "Initech rollout" not in text and "Umbrella deal" not in text
+        assert drawn_is_current(app)
+
+
+async def test_a_stage_renamed_by_another_rep_reads_the_whole_board(
+    db: Database, sales: dict[str, int], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        loads: list[int] = []
+        original = app.gateway.load
+        monkeypatch.setattr(app.gateway, "load", lambda *a, **kw: loads.append(1) or original(*a, **kw))
+        other = open_database(db_path)
+        try:
+            ps.rename_stage(other, sales["pipeline"], "Qualified", "Discovery")
+        finally:
+            other.close()
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            if "Discovery" in view_text(app):
+                break
+        await settle(pilot)
+        assert "Discovery" in view_text(app)
+        assert loads != []
+
+
+async def test_a_move_right_after_start_goes_before_the_whole_read(
+    db: Database, sales: dict[str, int], db_path: Path
+) -> None:
+    """Started as `tuikanban` starts (the first screen read partially, before the database is opened for writing),
+    a move pressed while the database opens is written before the rest of the board is read."""
+    target = parse_target(str(db_path))
+    con, pipeline = fastread.first_read(target, None, None)
+    assert con is not None
+    gateway = BoardGateway(path=target, user="tester", db=None, con=con, owns_db=True)
+    initial = gateway.load(pipeline, BoardState(), window=1)  # one card per cell: partial
+    assert initial.model is not None and initial.model.partial
+    app = TuikanbanApp(None, "tester", pipeline, None, db_path=target, gateway=gateway, initial=initial)
+    order: list[str] = []
+    opening = threading.Event()
+    open_job, move, load = gateway.open_job, gateway.move, gateway.load
+
+    def slow_open() -> Any:
+        opening.wait(5)  # the database library takes its time to import
+        return open_job()
+
+    def logged_move(*a: Any, **kw: Any) -> Any:
+        order.append("move")
+        return move(*a, **kw)
+
+    def logged_load(*a: Any, **kw: Any) -> Any:
+        order.append("whole read" if kw.get("window") is None else "partial read")
+        return load(*a, **kw)
+
+    gateway.open_job = slow_open  # type: ignore[method-assign]
+    gateway.move = logged_move  # type: ignore[method-assign]
+    gateway.load = logged_load  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("shift+right")  # Initech rollout (newest on top of Lead) to Qualified
+        opening.set()
+        await settle(pilot)
+        assert order[:2] == ["move", "whole read"]
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Qualified"
+        model = shown(app)
+        assert not model.partial and model.count(model.stages[0].id) == 2
+        assert [c.title for c in model.stage_cards[model.stages[0].id]] == ["Globex renewal", "Acme pilot"]
