@@ -71,7 +71,8 @@ async def test_sort_and_density_are_remembered_per_user_and_pipeline(db: Databas
         await settle(pilot)
         assert (screen.state.sort, screen.view.compact) == ("value", True)
     settings = load_settings()
-    sales_view, partners_view = (saved_view(settings, db.path, "tester", p) for p in ("Sales", "Partners"))
+    where = app.board_screen.session.target.path or app.board_screen.session.target.display  # (a file, or a URL)
+    sales_view, partners_view = (saved_view(settings, where, "tester", p) for p in ("Sales", "Partners"))
     assert sales_view is not None and (sales_view.sort, sales_view.density) == ("value", "compact")
     assert partners_view is not None and (partners_view.sort, partners_view.density) == ("rank", "normal")
     again = new_app(db, "Partners")
@@ -89,9 +90,10 @@ async def test_sort_and_density_are_remembered_per_user_and_pipeline(db: Databas
 async def test_a_sort_or_density_the_board_does_not_know_is_left_aside(db: Database, sales: dict[str, int]) -> None:
     from tuikanban.settings import SavedView, remember_view
 
-    assert remember_view(db.path, "tester", "Sales", SavedView(query="owner:alice", sort="bogus",
-                                                              density="tiny")) is None
     app = new_app(db, "Sales")
+    target = app.board_screen.session.target
+    assert remember_view(target.path or target.display, "tester", "Sales",
+                         SavedView(query="owner:alice", sort="bogus", density="tiny")) is None
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.board_screen
