@@ -321,7 +321,7 @@ def compute_changes(
                 counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
         by_id = {r[_ID]: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
-        idle = _idle(conn, p.id, open_at_end, end, idle_days)
+        idle = _idle(conn, open_at_end, end, idle_days)
 
     def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
         r = by_id[deal_id]
@@ -368,17 +368,10 @@ def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
     return key
 
 
-def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, days: int
-          ) -> list[tuple[int, datetime | None]]:
+def _idle(conn: Any, open_ids: list[int], until: datetime, days: int) -> list[tuple[int, datetime | None]]:
     """(deal id, last event or activity up to `until`) of the open deals with neither in the last `days` days."""
-    cutoff = until - timedelta(days=days)
-    active = {d for (d,) in conn.execute(select(_E.deal_id).where(
-        _E.pipeline_id == pipeline_id, _E.at > cutoff, _E.at <= until, _E.kind != "reorder").distinct())}
-    active |= {d for (d,) in conn.execute(select(_A.deal_id).where(
-        _A.pipeline_id == pipeline_id, _A.at > cutoff, _A.at <= until).distinct())}
-    idle_ids = [i for i in open_ids if i not in active]
-    last = last_touches(conn, idle_ids, until, pipeline_id=pipeline_id)
-    return [(i, last.get(i)) for i in idle_ids if is_idle(last.get(i), until, days)]
+    last = last_touches(conn, open_ids, until)
+    return [(i, last.get(i)) for i in open_ids if is_idle(last.get(i), until, days)]
 
 
 def _period_test(closing: tuple[date, date] | None) -> Any:
