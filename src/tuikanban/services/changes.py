@@ -44,7 +44,7 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline
 from tuikanban.services.review_lists import last_touches
 from tuikanban.store.engine import Database
-from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at
+from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at, unindexed
 from tuikanban.store.tables import Activity, Deal, Event, Stage
 
 _DEAL = Deal.__table__  # type: ignore[attr-defined]
@@ -161,15 +161,16 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
     is_close = _edit("close")
     push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
                 _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
+    deal = unindexed(_E.deal_id)  # the period's range of the covering index, not the whole log in deal order
     columns = [
-        _E.deal_id.label("deal_id"),
+        deal.label("deal_id"),
         *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
         func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
         _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
         _count(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
-           .group_by(_E.deal_id).subquery())
+           .group_by(deal).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
     rows = {r[0]: tuple(r) for r in conn.execute(
@@ -310,15 +311,24 @@ def compute_changes(
         rows = _read_deals(conn, p.id, [start, end] if end < now else [start], end)
         states: dict[int, tuple[DealState, DealState]] = {}
         counts: dict[int, tuple[int, int]] = {}
+        owner_keys: dict[str, str] = {}
+        rewound_end = end < now
         for r in rows:
-            ok = r[_CUR] == info.currency
             current = _current(r, info.currency)
-            at_end = _rewind(current, r, _at(1), ok) if end < now else current
-            if owner_key is not None and name_key(at_end.owner) != owner_key:
-                continue
-            states[r[_ID]] = (_rewind(current, r, _at(0), ok), at_end)
-            if len(r) > _AGG:
+            if len(r) <= _AGG:  # no event since `since`: the same state at both moments
+                at_start = at_end = current
+            else:
+                ok = r[_CUR] == info.currency
+                at_end = _rewind(current, r, _at(1), ok) if rewound_end else current
+                at_start = _rewind(current, r, _at(0), ok)
                 counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
+            if owner_key is not None:
+                key = owner_keys.get(at_end.owner)
+                if key is None:
+                    key = owner_keys[at_end.owner] = name_key(at_end.owner)
+                if key != owner_key:
+                    continue
+            states[r[_ID]] = (at_start, at_end)
         by_id = {r[_ID]: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
         idle = _idle(conn, open_at_end, end, idle_days)
