@@ -107,6 +107,7 @@ class ChangesReport:
     pushed: tuple[DealLine, ...]
     idle: tuple[DealLine, ...]
     closing_soon: tuple[DealLine, ...]
+    idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
 
     @property
     def currency(self) -> str:
@@ -289,8 +290,10 @@ def compute_changes(
     owner: str | None = None,
     closing: tuple[date, date] | None = None,
     idle_days: int = IDLE_DAYS,
+    with_idle: bool = True,
 ) -> ChangesReport:
-    """The value bridge and the review lists of one pipeline between `since` and `until` (default now)."""
+    """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
+    the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
     now = clock.now()
     end = clock.as_utc(until) if until is not None else now
     start = clock.as_utc(since)
@@ -331,7 +334,7 @@ def compute_changes(
             states[r[_ID]] = (at_start, at_end)
         by_id = {r[_ID]: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
-        idle = _idle(conn, open_at_end, end, idle_days)
+        idle = _idle(conn, open_at_end, end, idle_days) if with_idle else []
 
     def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
         r = by_id[deal_id]
@@ -365,6 +368,7 @@ def compute_changes(
         pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
         idle=tuple(sorted(idle_lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id))),
         closing_soon=tuple(sorted(soon, key=lambda x: (x.detail["expected_close"], x.id))),
+        idle_pending=not with_idle,
     )
 
 

@@ -6,7 +6,9 @@ idle deals and the deals closing in the next 30 days. Keys: `1` the last 7 days,
 your last review, `4` the last 30 days, `c` cycles the closing period (this quarter, next quarter, none), enter on a
 deal shows it on the board, escape goes back.
 
-Computed by `services.changes.compute_changes` on the app's reads lane; a loading line says so meanwhile. Opening
+Computed by `services.changes.compute_changes` on the app's reads lane, in two steps so that the screen shows what
+it has while the rest computes: the bridge and every list but the idle deals first (their header says they
+follow), then the whole report for the same moments; a loading line says so meanwhile. Opening
 the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban changes` does;
 `3` keeps meaning the review before this one while the screen is open.
 """
@@ -61,6 +63,8 @@ class ReviewAsk:
 
 
 class ReviewComputed(Message):
+    """A report (`report.idle_pending`: the first step, without the idle list) or the sentence why not."""
+
     def __init__(self, generation: int, report: ChangesReport | None, titles: dict[int, str], error: str | None,
                  seconds: float, previous_mark: datetime | None, note: str) -> None:
         super().__init__()
@@ -92,8 +96,11 @@ def since_of(period: str, now: datetime, previous_mark: datetime | None) -> tupl
     return now - timedelta(days=30 if period == "30d" else 7), ""
 
 
-def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -> ReviewComputed:
-    """The review job (reads lane): the report, and the titles of the deals the bridge lists by id."""
+def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool,
+                   moments: tuple[datetime, datetime] | None = None) -> ReviewComputed:
+    """The review job (reads lane): the report, and the titles of the deals the bridge lists by id. Without
+    `moments`, the first step (no idle list) from the period key; with them (the first step's since and until),
+    the whole report for the same moments."""
     from tuikanban.services.changes import compute_changes
     from tuikanban.services.reviews import deal_titles, last_review
 
@@ -102,10 +109,11 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
     try:
         if first:
             mark = last_review(db, ask.pipeline_id, ask.user)
-        now = clock.now()
-        since, note = since_of(ask.period, now, mark)
+        now = clock.now() if moments is None else moments[1]
+        since, note = since_of(ask.period, now, mark) if moments is None else (moments[0], "")
         closing = parse_period(ask.closing, today=now.date()) if ask.closing else None
-        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing)
+        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing,
+                                 with_idle=moments is not None)
         ids = sorted({i for b in report.bridge.values() for i in b.deals[:SHOWN_PER_LIST]})
         titles = deal_titles(db, ids)
     except TuikanbanError as exc:
@@ -148,6 +156,7 @@ class ReviewScreen(Screen[int | None]):
         self.report: ChangesReport | None = None
         self._generation = 0
         self._marked = False
+        self._note = ""  # the first step's note ("No earlier review: ..."), kept when the rest arrives
 
     def compose(self) -> ComposeResult:
         yield Static(id="rv-title")
@@ -185,7 +194,15 @@ class ReviewScreen(Screen[int | None]):
         self.ask = ReviewAsk(self.ask.pipeline_id, self.ask.user, self.ask.period, self.ask.closing,
                              message.previous_mark)
         self.report = message.report
-        self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
+        pending = message.report.idle_pending
+        if pending:
+            self._note = message.note
+            self._status(message.note or "The idle deals follow…")
+            lanes_of(self).reads.submit(self, partial(
+                compute_review, self.db, self._generation, self.ask, False,
+                (message.report.since, message.report.until)), name="review")
+        else:
+            self._status(self._note or f"Computed in {message.seconds * 1000:,.0f} ms.")
         self._title()
         self._paint(message.report, message.titles)
         if not self._marked:
@@ -316,6 +333,9 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
                                                             r.closing_soon))
     for title, key, lines in lists:
         rows.append(Option(Text(""), disabled=True))
+        if key == "idle" and r.idle_pending:
+            rows.append(_head(f"{title}: computing…"))
+            continue
         rows.append(_head(f"{title}: {len(lines):,}" if lines else f"{title}: none"))
         n += 1
         rows += [_deal(n, x.id, x.title, _line_detail(key, x, r)) for x in lines[:SHOWN_PER_LIST]]
