@@ -49,7 +49,7 @@ def floor(runs: int = 5) -> str:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return (f"floor (python -c 'import typer, sqlmodel'): median {statistics.median(walls) * 1000:.0f} ms wall, "
-            f"{statistics.median(cpus) * 1000:.0f} ms CPU; load average {open('/proc/loadavg').read().split()[0]}")
+            f"{statistics.median(cpus) * 1000:.0f} ms CPU; load average {os.getloadavg()[0]:.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"review screen up (loading line): {ms(up)}")
     print(f"review shown (bridge painted):   {ms(shown)}")
     print(f"whole report (idle list in):     {ms(full)}")
-    print(f"load average {open('/proc/loadavg').read().split()[0]}")
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
