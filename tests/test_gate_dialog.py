@@ -112,6 +112,32 @@ async def test_the_gate_refusing_again_asks_only_what_is_missing_now(db: Databas
     assert next_steps(db, [deal])[deal].text == "Send the proposal"  # one task, not two
 
 
+async def test_a_deal_closed_meanwhile_says_so_in_one_sentence_and_keeps_the_fields(
+        db: Database, fixed_now: str) -> None:
+    """Another rep wins the deal while the dialog is open: the fields typed are saved, the move is refused with
+    one sentence that says so, and no dialog comes back (there is nothing to move)."""
+    from test_board import record_notifications
+
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        await press(pilot, "L")
+        _type(app, "gate-value", "2500")
+        _type(app, "gate-close", "2026-04-30")
+        _type(app, "gate-next_step", "Send the proposal")
+        _type(app, "gate-next_step-due", "+3d")
+        D.win_deal(db, deal, user="bob")  # another rep, meanwhile
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+        errors = [n for n, _title, severity in notes if severity == "error"]
+        assert len(errors) == 1 and errors[0].endswith("The fields you filled in are saved.")
+    view = D.get_deal(db, deal)
+    assert view.status == "won" and view.value_minor == 250000 and str(view.expected_close) == "2026-04-30"
+
+
 async def test_force_with_a_reason_logs_gate_override(db: Database, db_path: Path, fixed_now: str) -> None:
     deal = _board(db)
     app = TuikanbanApp(db, U, "Sales")

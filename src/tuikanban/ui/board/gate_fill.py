@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuikanban.domain.errors import GateError, NotFoundError, StaleEditError, TuikanbanError
+from tuikanban.domain.errors import GateError, TuikanbanError
 from tuikanban.ui.board.messages import DealMoved, MoveRefused
 
 if TYPE_CHECKING:
@@ -41,9 +41,10 @@ def fill_and_move_job(gateway: BoardGateway, card: BoardCard, stage: StageInfo, 
         if choice.task is not None:
             add_task(gateway.open(), card.id, choice.task[0], choice.task[1], user=gateway.user)
             saved = True
-    except (NotFoundError, StaleEditError) as exc:  # the deal is gone or changed: said, nothing to retry
-        return MoveRefused(card, stage, target_col, from_stage_id, exc, saved=saved)
-    except TuikanbanError as exc:  # a value or date that does not parse: the dialog comes back with it
+    except TuikanbanError as exc:
+        if _moved_on(gateway, card.id, from_stage_id):  # closed, moved or gone meanwhile: said, nothing to retry
+            return MoveRefused(card, stage, target_col, from_stage_id, exc, saved=saved)
+        # a value or date that does not parse: the dialog comes back with it
         return MoveRefused(card, stage, target_col, from_stage_id, exc, typed=choice, gate=gate, saved=saved)
     result = gateway.move_job(card, stage, choice.reason, from_stage_id, target_col)
     if isinstance(result, MoveRefused):
@@ -51,6 +52,17 @@ def fill_and_move_job(gateway: BoardGateway, card: BoardCard, stage: StageInfo, 
         return MoveRefused(card, stage, target_col, from_stage_id, result.error,
                            typed=choice if again is not None else None, gate=again, saved=saved)
     return result
+
+
+def _moved_on(gateway: BoardGateway, deal_id: int, from_stage_id: int) -> bool:
+    """Is the deal no longer open in the stage the board showed it in (another rep closed, moved or deleted it)?"""
+    from tuikanban.services.deals import get_deal
+
+    try:
+        deal = get_deal(gateway.open(), deal_id)
+    except TuikanbanError:
+        return True
+    return deal.status != "open" or deal.stage_id != from_stage_id
 
 
 def refusal_sentence(refused: MoveRefused) -> str:
