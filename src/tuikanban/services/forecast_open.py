@@ -113,11 +113,11 @@ def learned_stages_at(conn: Any, pipeline_id: int, ends: Sequence[datetime], win
         return []
     bounds = sorted({e - window for e in ends} | set(ends))
     left = unindexed(_Y.left_at)
-    slice_of = case(*((left <= b, i) for i, b in enumerate(bounds[1:])), else_=len(bounds)) \
-        if len(bounds) > 1 else literal(0)
-    stays = (select(unindexed(_Y.stage_id).label("s"), unindexed(_Y.deal_id).label("d"), slice_of.label("sl"))
+    bit_of = case(*((left <= b, 1 << i) for i, b in enumerate(bounds[1:])), else_=0) \
+        if len(bounds) > 1 else literal(0)  # the slice as a power of two (no shift operator on every engine)
+    stays = (select(unindexed(_Y.stage_id).label("s"), unindexed(_Y.deal_id).label("d"), bit_of.label("bit"))
              .where(_Y.pipeline_id == pipeline_id, left > bounds[0], left <= bounds[-1]).subquery())
-    pairs = (select(stays.c.s, stays.c.d, func.sum(distinct(literal(1).op("<<")(stays.c.sl))).label("mask"))
+    pairs = (select(stays.c.s, stays.c.d, func.sum(distinct(stays.c.bit)).label("mask"))
              .group_by(stays.c.s, stays.c.d).subquery())
     closed_slot = case(*((_D.closed_at <= e, i) for i, e in enumerate(ends)), else_=len(ends))
     q = (select(pairs.c.s, _D.status, closed_slot, pairs.c.mask, func.count())
