@@ -49,7 +49,7 @@ async def _measure(db_path: Path, runs: int) -> tuple[list[float], list[float], 
             shown.append(time.perf_counter() - t0)
             screen = app.screen
             assert isinstance(screen, ReviewScreen)
-            while screen.report is None or screen.report.idle_pending:
+            while screen.report is None or getattr(screen.report, "idle_pending", False):
                 await asyncio.sleep(0)
             full.append(time.perf_counter() - t0)
             while lanes_of(app).pending:  # the review mark

@@ -27,7 +27,7 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -108,6 +108,7 @@ class ChangesReport:
     idle: tuple[DealLine, ...]
     closing_soon: tuple[DealLine, ...]
     idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
+    open_at_end: tuple[DealLine, ...] = ()  # while `idle_pending`: the deals open at `until`, for `add_idle`
 
     @property
     def currency(self) -> str:
@@ -358,18 +359,40 @@ def compute_changes(
             pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
         if b.status == "open" and closes_within(b.close, end.date(), CLOSING_SOON_DAYS):
             soon.append(line(deal_id, b, expected_close=b.close))
-    idle_lines = [line(i, states[i][1], idle_days=int(clock.days_between(last, end)) if last else None,
-                       last_touch=last) for i, last in idle]
+    idle_lines = [line(i, states[i][1], **_idle_detail(last, end)) for i, last in idle]
+    open_lines = () if with_idle else tuple(line(i, states[i][1]) for i in open_at_end)
     return ChangesReport(
         pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
         idle_days=idle_days, start_value_minor=start_value, end_value_minor=end_value, bridge=bridge,
         new=tuple(sorted(new, key=lambda x: x.id)),
         moved=tuple(sorted(moved, key=lambda x: (x.detail["direction"] != "forward", x.id))),
         pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
-        idle=tuple(sorted(idle_lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id))),
+        idle=_idle_order(idle_lines),
         closing_soon=tuple(sorted(soon, key=lambda x: (x.detail["expected_close"], x.id))),
         idle_pending=not with_idle,
+        open_at_end=open_lines,
     )
+
+
+def _idle_detail(last: datetime | None, end: datetime) -> dict[str, Any]:
+    return {"idle_days": int(clock.days_between(last, end)) if last else None, "last_touch": last}
+
+
+def _idle_order(lines: list[DealLine]) -> tuple[DealLine, ...]:
+    return tuple(sorted(lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id)))
+
+
+def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
+    """A report computed without its idle list (`with_idle=False`) completed with it: the same list, for the same
+    moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
+    if not report.idle_pending:
+        return report
+    by_id = {x.id: x for x in report.open_at_end}
+    with db.read() as s:
+        idle = _idle(s.connection(), list(by_id), report.until, report.idle_days)
+    lines = [DealLine(i, by_id[i].title, by_id[i].owner, by_id[i].stage, by_id[i].value_minor,
+                      _idle_detail(last, report.until)) for i, last in idle]
+    return replace(report, idle=_idle_order(lines), idle_pending=False, open_at_end=())
 
 
 def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
@@ -457,5 +480,6 @@ def changes_json(r: ChangesReport) -> dict[str, Any]:
 
 
 __all__ = [
-    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "changes_json", "compute_changes", "states_at",
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "add_idle", "changes_json", "compute_changes",
+    "states_at",
 ]

@@ -8,7 +8,7 @@ deal shows it on the board, escape goes back.
 
 Computed by `services.changes.compute_changes` on the app's reads lane, in two steps so that the screen shows what
 it has while the rest computes: the bridge and every list but the idle deals first (their header says they
-follow), then the whole report for the same moments; a loading line says so meanwhile. Opening
+follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile. Opening
 the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban changes` does;
 `3` keeps meaning the review before this one while the screen is open.
 """
@@ -96,11 +96,9 @@ def since_of(period: str, now: datetime, previous_mark: datetime | None) -> tupl
     return now - timedelta(days=30 if period == "30d" else 7), ""
 
 
-def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool,
-                   moments: tuple[datetime, datetime] | None = None) -> ReviewComputed:
-    """The review job (reads lane): the report, and the titles of the deals the bridge lists by id. Without
-    `moments`, the first step (no idle list) from the period key; with them (the first step's since and until),
-    the whole report for the same moments."""
+def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -> ReviewComputed:
+    """The review job (reads lane): the report without its idle list (`complete_review` adds it), and the titles
+    of the deals the bridge lists by id."""
     from tuikanban.services.changes import compute_changes
     from tuikanban.services.reviews import deal_titles, last_review
 
@@ -109,16 +107,29 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool,
     try:
         if first:
             mark = last_review(db, ask.pipeline_id, ask.user)
-        now = clock.now() if moments is None else moments[1]
-        since, note = since_of(ask.period, now, mark) if moments is None else (moments[0], "")
+        now = clock.now()
+        since, note = since_of(ask.period, now, mark)
         closing = parse_period(ask.closing, today=now.date()) if ask.closing else None
-        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing,
-                                 with_idle=moments is not None)
+        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing, with_idle=False)
         ids = sorted({i for b in report.bridge.values() for i in b.deals[:SHOWN_PER_LIST]})
         titles = deal_titles(db, ids)
     except TuikanbanError as exc:
         return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, mark, "")
     return ReviewComputed(generation, report, titles, None, time.perf_counter() - started, mark, note)
+
+
+def complete_review(db: Database, generation: int, first: ReviewComputed) -> ReviewComputed:
+    """The second step (reads lane): the first step's report with its idle list, for the same moments."""
+    from tuikanban.services.changes import add_idle
+
+    started = time.perf_counter()
+    assert first.report is not None
+    try:
+        report = add_idle(db, first.report)
+    except TuikanbanError as exc:
+        return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, first.previous_mark, "")
+    return ReviewComputed(generation, report, first.titles, None, first.seconds + time.perf_counter() - started,
+                          first.previous_mark, first.note)
 
 
 def mark_review(db: Database, pipeline_id: int, user: str, at: datetime) -> ReviewMarked:
@@ -156,7 +167,6 @@ class ReviewScreen(Screen[int | None]):
         self.report: ChangesReport | None = None
         self._generation = 0
         self._marked = False
-        self._note = ""  # the first step's note ("No earlier review: ..."), kept when the rest arrives
 
     def compose(self) -> ComposeResult:
         yield Static(id="rv-title")
@@ -196,13 +206,11 @@ class ReviewScreen(Screen[int | None]):
         self.report = message.report
         pending = message.report.idle_pending
         if pending:
-            self._note = message.note
             self._status(message.note or "The idle deals follow…")
-            lanes_of(self).reads.submit(self, partial(
-                compute_review, self.db, self._generation, self.ask, False,
-                (message.report.since, message.report.until)), name="review")
+            lanes_of(self).reads.submit(self, partial(complete_review, self.db, self._generation, message),
+                                        name="review idle")
         else:
-            self._status(self._note or f"Computed in {message.seconds * 1000:,.0f} ms.")
+            self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
         self._title()
         self._paint(message.report, message.titles)
         if not self._marked:
@@ -343,4 +351,5 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
     return rows
 
 
-__all__ = ["ReviewComputed", "ReviewMarked", "ReviewScreen", "compute_review", "review_options", "since_of"]
+__all__ = ["ReviewComputed", "ReviewMarked", "ReviewScreen", "complete_review", "compute_review", "review_options",
+           "since_of"]
