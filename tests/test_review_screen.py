@@ -68,8 +68,8 @@ async def test_review_shows_the_bridge_records_the_mark_and_enter_focuses_a_deal
 
 async def test_the_bridge_shows_first_and_the_idle_deals_follow(db: Database, fixed_now: str) -> None:
     """The first step has the bridge and every list but the idle deals, whose header says they are computing; the
-    second (`add_idle`), for the same moments, adds them (Acme, Beta and Cobalt were touched in the last 14 days; Dormant,
-    created 02-01, is the one idle deal) and changes nothing else."""
+    second (`add_idle`), for the same moments, adds them (Acme, Beta and Cobalt were touched in the last 14 days;
+    Dormant, created 02-01, is the one idle deal) and changes nothing else."""
     from tuikanban.services.changes import add_idle, compute_changes
     from tuikanban.ui.screens.review import review_options
 

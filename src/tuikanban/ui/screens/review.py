@@ -8,9 +8,9 @@ deal shows it on the board, escape goes back.
 
 Computed by `services.changes.compute_changes` on the app's reads lane, in two steps so that the screen shows what
 it has while the rest computes: the bridge and every list but the idle deals first (their header says they
-follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile. Opening
-the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban changes` does;
-`3` keeps meaning the review before this one while the screen is open.
+follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile.
+Opening the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban
+changes` does; `3` keeps meaning the review before this one while the screen is open.
 """
 
 from __future__ import annotations
