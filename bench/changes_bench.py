@@ -2,6 +2,16 @@
 
     python bench/changes_bench.py                      # generates /tmp/metrics_bench.db once, then times it
     python bench/changes_bench.py --db /tmp/big.db     # an existing database (from bench/gen.py)
+    python bench/changes_bench.py --dump before.json   # also write every figure, to compare two versions
+
+    python bench/changes_bench.py --mixed 400 --db /tmp/mixed.db --dump mixed.json   # a history of every kind
+
+--mixed N builds (once) a smaller history through the services themselves with every kind of change the review
+rewinds (moves both ways, wins, losses, reopens, value, close-date, owner and currency edits, undo, delete and
+restore) for N deals, with TUIKANBAN_NOW stepping through half a year.
+With --dump, the figures of several reviews (periods, an owner, closing periods, a period in the past), the
+deals' states at the backtest's 12 points (a digest) and `metrics --json --backtest` are written as JSON: run it
+before and after a change (with TUIKANBAN_NOW fixed) and compare the files; a speed-up must not change a figure.
 
 Prints the median and worst of several runs of `compute_changes` (the bridge, moved, pushed, new, idle and
 closing-soon lists), with and without an owner filter and a closing period; then the metrics as they were before
@@ -12,6 +22,8 @@ forecast without its backtest), and the 12-point backtest of `metrics --json --b
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import statistics
 import sys
@@ -23,6 +35,23 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def floor(runs: int = 5) -> str:
+    """The machine's pace now: `python -c "import typer, sqlmodel"` in a child, median wall and CPU."""
+    import resource
+    import subprocess
+
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        w0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import typer, sqlmodel"], check=True)
+        walls.append(time.perf_counter() - w0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return (f"floor (python -c 'import typer, sqlmodel'): median {statistics.median(walls) * 1000:.0f} ms wall, "
+            f"{statistics.median(cpus) * 1000:.0f} ms CPU; load average {os.getloadavg()[0]:.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, default=Path("/tmp/metrics_bench.db"))
@@ -31,8 +60,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--mixed", type=int, default=0, help="build a history of N deals of every kind of change")
+    ap.add_argument("--dump", type=Path, default=None, help="write every figure to this JSON file and stop")
     args = ap.parse_args(argv)
 
+    if not args.db.exists() and args.mixed:
+        print(f"building {args.db} ({args.mixed:,} deals through the services)...", file=sys.stderr)
+        mixed_history(args.db, args.mixed)
     if not args.db.exists():
         import gen  # bench/gen.py
 
@@ -45,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     from tuikanban.store.engine import open_database
 
     db = open_database(args.db)
+    if args.dump is not None:
+        args.dump.write_text(json.dumps(figures(db), indent=1, sort_keys=True, default=str))
+        db.close()
+        return
     since = clock.now() - timedelta(days=args.days)
     compute_changes(db, None, since=since)  # warm the page and statement caches
 
@@ -62,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         return (f"median {statistics.median(walls) * 1000:.0f} ms wall (worst {max(walls) * 1000:.0f}), "
                 f"{statistics.median(cpus) * 1000:.0f} ms CPU")
 
+    print(floor(), flush=True)
     walls, report = timed(lambda: compute_changes(db, None, since=since))
     o_walls, _ = timed(lambda: compute_changes(db, None, since=since, owner="alice"))
     period = parse_period("this-quarter", today=clock.now().date())
@@ -83,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     args.runs = max(3, runs // 2)
     b_walls, _ = timed(lambda: metrics_doc(True))
     db.close()
+    print(floor())
     touched = sum(len(b.deals) for b in report.bridge.values())
     print(f"database {args.db}; since {args.days} days; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
@@ -94,6 +134,119 @@ def main(argv: list[str] | None = None) -> None:
     print(f"metrics, without the forecast:    {ms(m_walls)}")
     print(f"metrics --json:                   {ms(j_walls)}")
     print(f"metrics --json --backtest:        {ms(b_walls)} over {args.runs} runs")
+
+
+def mixed_history(path: Path, deals: int, seed: int = 11) -> None:
+    """Every kind of change the review rewinds, at random, through the services, the clock stepping forward."""
+    import random
+    from datetime import UTC
+
+    from tuikanban.domain import clock
+    from tuikanban.domain.errors import TuikanbanError
+    from tuikanban.services import deals as svc
+    from tuikanban.services.lifecycle import delete_deal, restore_deal
+    from tuikanban.services.pipelines import create_pipeline, set_stage
+    from tuikanban.services.undo import undo_last
+    from tuikanban.store.engine import open_database
+
+    rng = random.Random(seed)
+    fixed = os.environ.get(clock.ENV_NOW)
+    end = clock.now()
+    t = end - timedelta(days=200)
+    db = open_database(path)
+    stages = ["Lead", "Qualified", "Proposal", "Negotiation", "Contract"]
+    p = create_pipeline(db, "Mixed", stages)
+    for name, prob in zip(stages, (10, 25, 50, 70, 90), strict=True):
+        set_stage(db, p.id, name, probability=prob)
+    users = ("alice", "bob", "carol")
+    ids: list[int] = []
+    try:
+        while t < end - timedelta(hours=1):
+            t += timedelta(minutes=rng.randint(5, 200 * 24 * 60 * 2 // (deals * 10)))
+            os.environ[clock.ENV_NOW] = t.astimezone(UTC).isoformat()
+            user = rng.choice(users)
+            roll = rng.random()
+            try:
+                if not ids or (roll < 0.12 and len(ids) < deals):
+                    close = (t + timedelta(days=rng.randint(-10, 120))).date()
+                    d = svc.create_deal(db, None, f"Deal {len(ids) + 1}", user=user, value=rng.randrange(1, 500) * 100,
+                                        currency="EUR" if rng.random() < 0.05 else None, owner=rng.choice(users),
+                                        close=close if rng.random() < 0.9 else None,
+                                        stage=rng.choice(stages[:3]))
+                    ids.append(d.id)
+                    continue
+                deal_id = rng.choice(ids)
+                if roll < 0.35:
+                    svc.move_deal(db, deal_id, rng.choice(stages), user=user)
+                elif roll < 0.45:
+                    svc.win_deal(db, deal_id, user=user)
+                elif roll < 0.52:
+                    svc.lose_deal(db, deal_id, "Price", user=user)
+                elif roll < 0.58:
+                    svc.reopen_deal(db, deal_id, rng.choice(stages), user=user)
+                elif roll < 0.70:
+                    svc.edit_deal(db, deal_id, {"value": rng.randrange(0, 600) * 100}, user=user)
+                elif roll < 0.82:
+                    new_close = t.date() + timedelta(days=rng.randint(-20, 150))
+                    svc.edit_deal(db, deal_id, {"close": new_close if rng.random() < 0.95 else ""}, user=user)
+                elif roll < 0.86:
+                    svc.edit_deal(db, deal_id, {"owner": rng.choice(users)}, user=user)
+                elif roll < 0.87:
+                    svc.edit_deal(db, deal_id, {"currency": rng.choice(("USD", "EUR"))}, user=user)
+                elif roll < 0.94:
+                    undo_last(db, None, user=user)
+                elif roll < 0.97:
+                    delete_deal(db, deal_id, user=user)
+                else:
+                    restore_deal(db, deal_id, user=user)
+            except TuikanbanError:
+                pass
+    finally:
+        if fixed is None:
+            os.environ.pop(clock.ENV_NOW, None)
+        else:
+            os.environ[clock.ENV_NOW] = fixed
+        db.close()
+
+
+def figures(db: Any) -> dict[str, Any]:
+    """Every figure the speed-ups must keep: reviews, states at the backtest's points, the metrics' forecast."""
+    from tuikanban.domain import clock
+    from tuikanban.domain.periods import parse_period
+    from tuikanban.services.changes import changes_json, compute_changes, states_at
+    from tuikanban.services.forecast_open import BACKTEST_POINTS, BACKTEST_STEP_DAYS, open_forecast
+    from tuikanban.services.metrics import compute_metrics, metrics_json
+
+    now = clock.now()
+    today = now.date()
+    day = timedelta(days=1)
+    asks: dict[str, dict[str, Any]] = {
+        "90d": {"since": now - 90 * day},
+        "7d": {"since": now - 7 * day},
+        "past": {"since": now - 60 * day, "until": now - 20 * day},
+        "owner": {"since": now - 90 * day, "owner": "alice"},
+        "quarter": {"since": now - 90 * day, "closing": parse_period("this-quarter", today=today)},
+        "month-past": {"since": now - 45 * day, "until": now - 3 * day,
+                       "closing": parse_period(f"{today:%Y-%m}", today=today)},
+        "idle30": {"since": now - 30 * day, "idle_days": 30},
+    }
+    out: dict[str, Any] = {k: changes_json(compute_changes(db, None, **kw)) for k, kw in asks.items()}
+    points = [now - timedelta(days=BACKTEST_STEP_DAYS * k) for k in range(BACKTEST_POINTS, 0, -1)]
+    with db.read() as s:
+        from tuikanban.services.common import resolve_pipeline
+
+        p = resolve_pipeline(s, None)
+        states = states_at(s.connection(), p.id, points, p.currency)
+    digest = hashlib.sha256()
+    for deal_id in sorted(states):
+        digest.update(repr((deal_id, [(x.status, x.value, x.close, x.owner, x.stage_id)
+                                      for x in states[deal_id]])).encode())
+    out["states_at"] = {"deals": len(states), "sha256": digest.hexdigest()}
+    report = compute_metrics(db, None, window_days=90, seed=1)
+    doc = metrics_json(report)
+    doc.update(open_forecast(db, report.pipeline.id, seed=1, now=report.now, backtest=True))
+    out["metrics"] = doc
+    return out
 
 
 if __name__ == "__main__":

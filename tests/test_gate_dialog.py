@@ -53,6 +53,92 @@ async def test_fill_the_missing_fields_then_move(db: Database, fixed_now: str) -
     assert next_steps(db, [deal])[deal].text == "Send the proposal"
 
 
+async def test_a_value_that_does_not_parse_brings_the_dialog_back_with_what_was_typed(
+        db: Database, fixed_now: str) -> None:
+    """The service refuses the value after the dialog closed: the dialog comes back with every field as typed and
+    one sentence under them; nothing is saved and the deal has not moved until it is corrected."""
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        _type(app, "gate-value", "twelve")
+        _type(app, "gate-close", "2026-04-30")
+        _type(app, "gate-next_step", "Send the proposal")
+        _type(app, "gate-next_step-due", "+3d")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, GateScreen)
+        assert {i.id: i.value for i in app.screen.query(Input)} == {
+            "gate-value": "twelve", "gate-close": "2026-04-30", "gate-next_step": "Send the proposal",
+            "gate-next_step-due": "+3d", "gate-reason": ""}
+        error = str(app.screen.query_one("#gate-error").render())
+        assert "twelve" in error and error.count(".") >= 1
+        assert D.get_deal(db, deal).stage_name == "Lead" and D.get_deal(db, deal).expected_close is None
+        _type(app, "gate-value", "12,000")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    view = D.get_deal(db, deal)
+    assert view.stage_name == "Proposal" and view.value_minor == 1_200_000
+
+
+async def test_the_gate_refusing_again_asks_only_what_is_missing_now(db: Database, fixed_now: str) -> None:
+    """Another rep makes the stage require the company while the dialog is open: what was typed is saved, the
+    dialog comes back for the company alone, with the reason typed before still there, and then the deal moves."""
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        _type(app, "gate-value", "2500")
+        _type(app, "gate-close", "2026-04-30")
+        _type(app, "gate-next_step", "Send the proposal")
+        _type(app, "gate-next_step-due", "+3d")
+        _type(app, "gate-reason", "just in case")
+        set_gate(db, "Sales", "Proposal", require="value,close,next_step,company")  # another rep, meanwhile
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, GateScreen)
+        assert {i.id: i.value for i in app.screen.query(Input)} == {"gate-company": "", "gate-reason": "just in case"}
+        assert "company" in str(app.screen.query_one("#gate-prompt").render())
+        view = D.get_deal(db, deal)
+        assert view.stage_name == "Lead" and view.value_minor == 250000  # saved, not moved
+        _type(app, "gate-company", "Acme Corp")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    view = D.get_deal(db, deal)
+    assert view.stage_name == "Proposal" and view.company == "Acme Corp"
+    assert next_steps(db, [deal])[deal].text == "Send the proposal"  # one task, not two
+
+
+async def test_a_deal_closed_meanwhile_says_so_in_one_sentence_and_keeps_the_fields(
+        db: Database, fixed_now: str) -> None:
+    """Another rep wins the deal while the dialog is open: the fields typed are saved, the move is refused with
+    one sentence that says so, and no dialog comes back (there is nothing to move)."""
+    from test_board import record_notifications
+
+    deal = _board(db)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        notes = record_notifications(app)
+        await press(pilot, "L")
+        _type(app, "gate-value", "2500")
+        _type(app, "gate-close", "2026-04-30")
+        _type(app, "gate-next_step", "Send the proposal")
+        _type(app, "gate-next_step-due", "+3d")
+        D.win_deal(db, deal, user="bob")  # another rep, meanwhile
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+        errors = [n for n, _title, severity in notes if severity == "error"]
+        assert len(errors) == 1 and errors[0].endswith("The fields you filled in are saved.")
+    view = D.get_deal(db, deal)
+    assert view.status == "won" and view.value_minor == 250000 and str(view.expected_close) == "2026-04-30"
+
+
 async def test_force_with_a_reason_logs_gate_override(db: Database, db_target: str, fixed_now: str) -> None:
     deal = _board(db)
     app = TuikanbanApp(db, U, "Sales")

@@ -69,6 +69,39 @@ async def test_review_shows_the_bridge_records_the_mark_and_enter_focuses_a_deal
         assert card is not None and card.id == ids["a"]
 
 
+async def test_the_bridge_shows_first_and_the_idle_deals_follow(db: Database, fixed_now: str) -> None:
+    """The first step has the bridge and every list but the idle deals, whose header says they are computing; the
+    second (`add_idle`), for the same moments, adds them (Acme, Beta and Cobalt were touched in the last 14 days;
+    Dormant, created 02-01, is the one idle deal) and changes nothing else."""
+    from tuikanban.services.changes import add_idle, compute_changes
+    from tuikanban.ui.screens.review import review_options
+
+    _build(db)
+    dormant = D.create_deal(db, "Sales", "Dormant", user=U, value="200", at="2026-02-01").id
+    first = compute_changes(db, "Sales", since=datetime(2026, 2, 23, 12, tzinfo=UTC), with_idle=False)
+    assert first.idle_pending and first.idle == ()
+    assert "Idle 14+ days: computing…" in [str(o.prompt) for o in review_options(first, {})]
+    whole = compute_changes(db, "Sales", since=first.since, until=first.until)
+    assert not whole.idle_pending and [x.id for x in whole.idle] == [dormant]
+    assert (whole.bridge, whole.moved, whole.new) == (first.bridge, first.moved, first.new)
+    completed = add_idle(db, first)
+    assert completed == whole  # the second step gives exactly the report computed in one go
+
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "v")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        for _ in range(250):
+            if screen.report is not None and not screen.report.idle_pending:
+                break
+            await pilot.pause(0.02)
+        rows = _rows(app)
+        assert any("Idle 14+ days: 1" in r for r in rows) and any("Dormant" in r for r in rows)
+        assert not any("computing" in r for r in rows)
+
+
 async def test_since_your_last_review_without_one_says_so(db: Database, fixed_now: str) -> None:
     _build(db)
     app = TuikanbanApp(db, U, "Sales")

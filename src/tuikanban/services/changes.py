@@ -27,7 +27,7 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -44,7 +44,7 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline
 from tuikanban.services.review_lists import last_touches
 from tuikanban.store.engine import Database
-from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at
+from tuikanban.store.sqlfuncs import SORTABLE_AT_WIDTH, sortable_at, unindexed
 from tuikanban.store.tables import Activity, Deal, Event, Stage
 
 _DEAL = Deal.__table__  # type: ignore[attr-defined]
@@ -107,6 +107,8 @@ class ChangesReport:
     pushed: tuple[DealLine, ...]
     idle: tuple[DealLine, ...]
     closing_soon: tuple[DealLine, ...]
+    idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
+    open_at_end: tuple[DealLine, ...] = ()  # while `idle_pending`: the deals open at `until`, for `add_idle`
 
     @property
     def currency(self) -> str:
@@ -161,15 +163,16 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
     is_close = _edit("close")
     push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
                 _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
+    deal = unindexed(_E.deal_id)  # the period's range of the covering index, not the whole log in deal order
     columns = [
-        _E.deal_id.label("deal_id"),
+        deal.label("deal_id"),
         *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
         func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
         _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
         _count(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
-           .group_by(_E.deal_id).subquery())
+           .group_by(deal).subquery())
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
     rows = {r[0]: tuple(r) for r in conn.execute(
@@ -288,8 +291,10 @@ def compute_changes(
     owner: str | None = None,
     closing: tuple[date, date] | None = None,
     idle_days: int = IDLE_DAYS,
+    with_idle: bool = True,
 ) -> ChangesReport:
-    """The value bridge and the review lists of one pipeline between `since` and `until` (default now)."""
+    """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
+    the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
     now = clock.now()
     end = clock.as_utc(until) if until is not None else now
     start = clock.as_utc(since)
@@ -310,18 +315,27 @@ def compute_changes(
         rows = _read_deals(conn, p.id, [start, end] if end < now else [start], end)
         states: dict[int, tuple[DealState, DealState]] = {}
         counts: dict[int, tuple[int, int]] = {}
+        owner_keys: dict[str, str] = {}
+        rewound_end = end < now
         for r in rows:
-            ok = r[_CUR] == info.currency
             current = _current(r, info.currency)
-            at_end = _rewind(current, r, _at(1), ok) if end < now else current
-            if owner_key is not None and name_key(at_end.owner) != owner_key:
-                continue
-            states[r[_ID]] = (_rewind(current, r, _at(0), ok), at_end)
-            if len(r) > _AGG:
+            if len(r) <= _AGG:  # no event since `since`: the same state at both moments
+                at_start = at_end = current
+            else:
+                ok = r[_CUR] == info.currency
+                at_end = _rewind(current, r, _at(1), ok) if rewound_end else current
+                at_start = _rewind(current, r, _at(0), ok)
                 counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
+            if owner_key is not None:
+                key = owner_keys.get(at_end.owner)
+                if key is None:
+                    key = owner_keys[at_end.owner] = name_key(at_end.owner)
+                if key != owner_key:
+                    continue
+            states[r[_ID]] = (at_start, at_end)
         by_id = {r[_ID]: r for r in rows}
         open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
-        idle = _idle(conn, p.id, open_at_end, end, idle_days)
+        idle = _idle(conn, open_at_end, end, idle_days) if with_idle else []
 
     def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
         r = by_id[deal_id]
@@ -345,17 +359,40 @@ def compute_changes(
             pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
         if b.status == "open" and closes_within(b.close, end.date(), CLOSING_SOON_DAYS):
             soon.append(line(deal_id, b, expected_close=b.close))
-    idle_lines = [line(i, states[i][1], idle_days=int(clock.days_between(last, end)) if last else None,
-                       last_touch=last) for i, last in idle]
+    idle_lines = [line(i, states[i][1], **_idle_detail(last, end)) for i, last in idle]
+    open_lines = () if with_idle else tuple(line(i, states[i][1]) for i in open_at_end)
     return ChangesReport(
         pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
         idle_days=idle_days, start_value_minor=start_value, end_value_minor=end_value, bridge=bridge,
         new=tuple(sorted(new, key=lambda x: x.id)),
         moved=tuple(sorted(moved, key=lambda x: (x.detail["direction"] != "forward", x.id))),
         pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
-        idle=tuple(sorted(idle_lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id))),
+        idle=_idle_order(idle_lines),
         closing_soon=tuple(sorted(soon, key=lambda x: (x.detail["expected_close"], x.id))),
+        idle_pending=not with_idle,
+        open_at_end=open_lines,
     )
+
+
+def _idle_detail(last: datetime | None, end: datetime) -> dict[str, Any]:
+    return {"idle_days": int(clock.days_between(last, end)) if last else None, "last_touch": last}
+
+
+def _idle_order(lines: list[DealLine]) -> tuple[DealLine, ...]:
+    return tuple(sorted(lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id)))
+
+
+def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
+    """A report computed without its idle list (`with_idle=False`) completed with it: the same list, for the same
+    moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
+    if not report.idle_pending:
+        return report
+    by_id = {x.id: x for x in report.open_at_end}
+    with db.read() as s:
+        idle = _idle(s.connection(), list(by_id), report.until, report.idle_days)
+    lines = [DealLine(i, by_id[i].title, by_id[i].owner, by_id[i].stage, by_id[i].value_minor,
+                      _idle_detail(last, report.until)) for i, last in idle]
+    return replace(report, idle=_idle_order(lines), idle_pending=False, open_at_end=())
 
 
 def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
@@ -368,17 +405,10 @@ def _owner_key(s: Session, pipeline_id: int, owner: str | None) -> str | None:
     return key
 
 
-def _idle(conn: Any, pipeline_id: int, open_ids: list[int], until: datetime, days: int
-          ) -> list[tuple[int, datetime | None]]:
+def _idle(conn: Any, open_ids: list[int], until: datetime, days: int) -> list[tuple[int, datetime | None]]:
     """(deal id, last event or activity up to `until`) of the open deals with neither in the last `days` days."""
-    cutoff = until - timedelta(days=days)
-    active = {d for (d,) in conn.execute(select(_E.deal_id).where(
-        _E.pipeline_id == pipeline_id, _E.at > cutoff, _E.at <= until, _E.kind != "reorder").distinct())}
-    active |= {d for (d,) in conn.execute(select(_A.deal_id).where(
-        _A.pipeline_id == pipeline_id, _A.at > cutoff, _A.at <= until).distinct())}
-    idle_ids = [i for i in open_ids if i not in active]
-    last = last_touches(conn, idle_ids, until, pipeline_id=pipeline_id)
-    return [(i, last.get(i)) for i in idle_ids if is_idle(last.get(i), until, days)]
+    last = last_touches(conn, open_ids, until)
+    return [(i, last.get(i)) for i in open_ids if is_idle(last.get(i), until, days)]
 
 
 def _period_test(closing: tuple[date, date] | None) -> Any:
@@ -450,5 +480,6 @@ def changes_json(r: ChangesReport) -> dict[str, Any]:
 
 
 __all__ = [
-    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "changes_json", "compute_changes", "states_at",
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "add_idle", "changes_json", "compute_changes",
+    "states_at",
 ]

@@ -22,19 +22,19 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, literal, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.money import to_json_number
-from tuikanban.services.changes import states_at
 from tuikanban.services.common import pipeline_info, resolve_pipeline
 from tuikanban.services.forecast import CONFIDENCES, at_least
 from tuikanban.store.engine import Database
+from tuikanban.store.sqlfuncs import unindexed
 from tuikanban.store.tables import Deal, Stage, Stay
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
@@ -63,15 +63,33 @@ class LearnedStage:
     unresolved: int
 
 
+def _stages(conn: Any, pipeline_id: int) -> list[Any]:
+    return list(conn.execute(select(_S.id, _S.name, _S.probability).where(_S.pipeline_id == pipeline_id)
+                             .order_by(_S.position, _S.id)))
+
+
+def _learned(stages: Sequence[Any], counts: dict[int, list[int]]) -> list[LearnedStage]:
+    out = []
+    for sid, name, prob in stages:
+        won, lost, open_ = counts.get(sid, [0, 0, 0])
+        resolved = won + lost
+        out.append(LearnedStage(sid, name, Fraction(prob, 100), Fraction(won, resolved) if resolved else None,
+                                won, resolved, open_))
+    return out
+
+
 def learned_stages(conn: Any, pipeline_id: int, start: datetime, end: datetime) -> list[LearnedStage]:
-    """Per stage: deals that left it in (start, end], by their outcome as known at `end`."""
-    stages = list(conn.execute(select(_S.id, _S.name, _S.probability).where(_S.pipeline_id == pipeline_id)
-                               .order_by(_S.position, _S.id)))
+    """Per stage: deals that left it in (start, end], by their outcome as known at `end`.
+
+    The stays are read by a scan of the table, not through an index on their end time: a 90-day window holds a
+    quarter of the stays, and each found through the index costs a table lookup (0.13 s instead of 0.46 s for
+    100,000 stays of 350,000; docs/PERFORMANCE.md)."""
     known = func.coalesce(_D.closed_at <= end, False)
-    q = (select(_Y.stage_id, _D.status, known, func.count(func.distinct(_Y.deal_id)))
-         .join_from(Stay.__table__, Deal.__table__, _D.id == _Y.deal_id)  # type: ignore[attr-defined]
-         .where(_Y.pipeline_id == pipeline_id, _Y.left_at > start, _Y.left_at <= end)
-         .group_by(_Y.stage_id, _D.status, known))
+    left, stage = unindexed(_Y.left_at), unindexed(_Y.stage_id)  # the stays in table order, deals by id
+    q = (select(stage, _D.status, known, func.count(func.distinct(_Y.deal_id)))
+         .join_from(Stay.__table__, Deal.__table__, _D.id == unindexed(_Y.deal_id))  # type: ignore[attr-defined]
+         .where(_Y.pipeline_id == pipeline_id, left > start, left <= end)
+         .group_by(stage, _D.status, known))
     counts: dict[int, list[int]] = {}
     for stage_id, status, is_known, n in conn.execute(q):
         slot = counts.setdefault(stage_id, [0, 0, 0])  # won, lost, unresolved
@@ -79,12 +97,47 @@ def learned_stages(conn: Any, pipeline_id: int, start: datetime, end: datetime) 
             slot[0 if status == "won" else 1] += int(n)
         else:
             slot[2] += int(n)
+    return _learned(_stages(conn, pipeline_id), counts)
+
+
+def learned_stages_at(conn: Any, pipeline_id: int, ends: Sequence[datetime], window: timedelta
+                      ) -> list[list[LearnedStage]]:
+    """`learned_stages(end - window, end)` for each of `ends` (ascending), from one read of the stays.
+
+    The windows' bounds cut time into slices; each (stage, deal) pair gets the set of slices its stays left in
+    (a bit mask: the sum of the distinct powers of two), each deal the last of `ends` before its close time; the
+    pairs are then counted per (stage, mask, status, close slot), a few hundred rows. A window counts a pair when
+    its mask meets the window's slices, once however many stays it has there, as COUNT(DISTINCT deal) does."""
+    stages = _stages(conn, pipeline_id)
+    if not ends:
+        return []
+    bounds = sorted({e - window for e in ends} | set(ends))
+    left = unindexed(_Y.left_at)
+    bit_of = case(*((left <= b, 1 << i) for i, b in enumerate(bounds[1:])), else_=0) \
+        if len(bounds) > 1 else literal(0)  # the slice as a power of two (no shift operator on every engine)
+    stays = (select(unindexed(_Y.stage_id).label("s"), unindexed(_Y.deal_id).label("d"), bit_of.label("bit"))
+             .where(_Y.pipeline_id == pipeline_id, left > bounds[0], left <= bounds[-1]).subquery())
+    pairs = (select(stays.c.s, stays.c.d, func.sum(distinct(stays.c.bit)).label("mask"))
+             .group_by(stays.c.s, stays.c.d).subquery())
+    closed_slot = case(*((_D.closed_at <= e, i) for i, e in enumerate(ends)), else_=len(ends))
+    q = (select(pairs.c.s, _D.status, closed_slot, pairs.c.mask, func.count())
+         .join_from(pairs, Deal.__table__, _D.id == unindexed(pairs.c.d))  # type: ignore[attr-defined]
+         .group_by(pairs.c.s, _D.status, closed_slot, pairs.c.mask))
+    rows = [(int(s), status, int(slot), int(mask), int(n)) for s, status, slot, mask, n in conn.execute(q)]
     out = []
-    for sid, name, prob in stages:
-        won, lost, open_ = counts.get(sid, [0, 0, 0])
-        resolved = won + lost
-        out.append(LearnedStage(sid, name, Fraction(prob, 100), Fraction(won, resolved) if resolved else None,
-                                won, resolved, open_))
+    for k, end in enumerate(ends):
+        start = end - window
+        window_mask = sum(1 << i for i in range(len(bounds) - 1) if start <= bounds[i] and bounds[i + 1] <= end)
+        counts: dict[int, list[int]] = {}
+        for s, status, slot, mask, n in rows:
+            if not mask & window_mask:
+                continue
+            c = counts.setdefault(s, [0, 0, 0])
+            if status in ("won", "lost") and slot <= k:
+                c[0 if status == "won" else 1] += n
+            else:
+                c[2] += n
+        out.append(_learned(stages, counts))
     return out
 
 
@@ -164,6 +217,8 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
     """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest (None
     unless `backtest`: rebuilding the pipeline at 12 past points costs seconds on a large log, far more than the
     rest of the metrics; see docs/PERFORMANCE.md, The review and the forecast's backtest)."""
+    from tuikanban.services.forecast_backtest import backtest_json, backtest_points  # it imports this module
+
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
         p = resolve_pipeline(s, pipeline)
@@ -175,7 +230,7 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         open_rows = list(conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
                                       .where(_D.pipeline_id == p.id, _D.status == "open")
                                       .order_by(_D.id)))  # one draw order: the same seed, the same levels
-        points = _backtest(conn, p.id, cur, at, window_days) if backtest else None
+        points = backtest_points(conn, p.id, cur, at, window_days) if backtest else None  # the module's own cost
 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)
@@ -211,58 +266,4 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
     }
 
 
-@dataclass(frozen=True, slots=True)
-class BacktestPoint:
-    at: datetime
-    throughput: int
-    configured: int
-    learned: int
-    actual_deals: int
-    actual_value: int
-
-
-def _backtest(conn: Any, pipeline_id: int, currency: str, now: datetime, window_days: int) -> list[BacktestPoint]:
-    points = [now - timedelta(days=BACKTEST_STEP_DAYS * k) for k in range(BACKTEST_POINTS, 0, -1)]
-    states = states_at(conn, pipeline_id, points, currency)
-    money = func.coalesce(func.sum(_D.value_minor), 0)
-    out = []
-    for i, t in enumerate(points):
-        horizon_end = t + timedelta(days=BACKTEST_STEP_DAYS)
-        won_q = select(func.count(), money).where(_D.pipeline_id == pipeline_id, _D.status == "won",
-                                                  _D.currency == currency)
-        n, value = conn.execute(won_q.where(_D.closed_at > t, _D.closed_at <= horizon_end)).one()
-        _n, before = conn.execute(won_q.where(_D.closed_at > t - timedelta(days=THROUGHPUT_DAYS),
-                                              _D.closed_at <= t)).one()
-        learned = learned_stages(conn, pipeline_id, t - timedelta(days=window_days), t)
-        last: date = horizon_end.date()
-        open_then = [(x.value, x.stage_id) for x in (st[i] for st in states.values())
-                     if x.status == "open" and x.close is not None and x.close <= last]
-        by_method = {}
-        for method in METHODS:
-            probs = probabilities(learned, method)
-            by_method[method] = _expected([(v, probs.get(sid, Fraction(0))) for v, sid in open_then])
-        throughput = round(Fraction(int(before), THROUGHPUT_DAYS) * BACKTEST_STEP_DAYS)
-        out.append(BacktestPoint(t, throughput, by_method["configured"], by_method["learned"], int(n), int(value)))
-    return out
-
-
-def backtest_json(points: Sequence[BacktestPoint], currency: str) -> dict[str, Any]:
-    def mae(attr: str) -> int | float | None:
-        if not points:
-            return None
-        err = sum(abs(getattr(x, attr) - x.actual_value) for x in points)
-        return to_json_number(round(Fraction(err, len(points))), currency)
-
-    return {
-        "horizon_days": BACKTEST_STEP_DAYS,
-        "points": [
-            {"at": x.at.isoformat(), "throughput": to_json_number(x.throughput, currency),
-             "configured": to_json_number(x.configured, currency), "learned": to_json_number(x.learned, currency),
-             "actual_deals": x.actual_deals, "actual": to_json_number(x.actual_value, currency)}
-            for x in points
-        ],
-        "mean_abs_error": {m: mae(m) for m in ("throughput", *METHODS)},
-    }
-
-
-__all__ = ["BacktestPoint", "LearnedStage", "learned_stages", "monte_carlo", "open_forecast", "probabilities"]
+__all__ = ["LearnedStage", "learned_stages", "learned_stages_at", "monte_carlo", "open_forecast", "probabilities"]

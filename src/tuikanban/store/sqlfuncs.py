@@ -108,10 +108,34 @@ def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
     return f"max({compiler.process(element.clauses, **kw)})"
 
 
+class unindexed(FunctionElement[Any]):
+    """The value of a column, kept from choosing an index: SQLite's unary `+` (a no-op on any value) where a full
+    scan is cheaper than an index whose every row costs a table lookup (the stays of a 90-day window, a quarter of
+    the table), or where the planner would read a whole index in GROUP BY order instead of a covering range;
+    the plain column elsewhere. Its type is the column's, so bound values compared with it are stored alike."""
+
+    name = "unindexed"
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
 def at_literal(value: datetime) -> ColumnElement[datetime]:
     """A timestamp literal stored the way the columns store timestamps."""
     return literal(value, UTCDateTime())
 
 
 __all__ = ["SECONDS_PER_DAY", "SORTABLE_AT_WIDTH", "at_literal", "days_between", "greatest", "seconds_between",
-           "sortable_at"]
+           "sortable_at", "unindexed"]

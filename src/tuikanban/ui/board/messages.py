@@ -17,7 +17,9 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.view import CardAging
 
 if TYPE_CHECKING:
+    from tuikanban.domain.errors import GateError
     from tuikanban.store.engine import Database
+    from tuikanban.ui.dialogs.gate import GateChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +121,21 @@ class DealMoved(Message):
 
 class MoveRefused(Message):
     """A move the rules refused (a WIP limit: the board offers to force it) or that came too late (the deal
-    changed meanwhile)."""
+    changed meanwhile). After the gate dialog, `typed` is what the user typed there and `gate` the refusal the
+    dialog answered, so that the dialog can come back with it (`ui/board/gate_fill.py`)."""
 
     def __init__(self, card: BoardCard, stage: StageInfo, target_col: int | None, from_stage_id: int,
-                 error: TuikanbanError) -> None:
+                 error: TuikanbanError, *, typed: GateChoice | None = None, gate: GateError | None = None,
+                 saved: bool = False) -> None:
         super().__init__()
         self.card = card
         self.stage = stage
         self.target_col = target_col
         self.from_stage_id = from_stage_id
         self.error = error
+        self.typed = typed
+        self.gate = gate
+        self.saved = saved  # the filled-in fields were saved before the move was refused
 
 
 class DealReordered(Message):

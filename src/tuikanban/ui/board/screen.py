@@ -132,8 +132,14 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def _move_refused(self, message: m.MoveRefused) -> None:
         self._settle_pending(message.card.id, message.target_col)
         error, card, stage = message.error, message.card, message.stage
-        if isinstance(error, GateError):
-            self._offer_gate(message, error)
+        from tuikanban.ui.board.gate_fill import comes_back, refusal_sentence
+
+        if comes_back(message):
+            self._offer_gate(message, error if isinstance(error, GateError) else message.gate)
+            return
+        if message.saved and not isinstance(error, WipLimitError):  # the deal changed meanwhile: shown as it is now
+            self._say(refusal_sentence(message), severity="error", timeout=6)
+            self.reload()
             return
         if not isinstance(error, WipLimitError):
             self._show_error(error)
@@ -153,21 +159,27 @@ class BoardScreen(RepDayBoard, BoardPickers):
             placeholder="reason for the override",
         ), forced)
 
-    def _offer_gate(self, refused: m.MoveRefused, error: GateError) -> None:
-        """Fill the missing fields and move, or force with a reason, or leave the deal where it is."""
+    def _offer_gate(self, refused: m.MoveRefused, error: GateError | None) -> None:
+        """Fill the missing fields and move, or force with a reason, or leave the deal where it is. After the
+        dialog (`refused.typed`), it comes back with what was typed and, when what was typed was refused, the
+        sentence saying why."""
         from tuikanban.ui.board.gate_fill import fill_and_move_job
         from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
 
         def chosen(choice: GateChoice | None) -> None:
-            if choice is None or self.model is None:
+            if choice is None or self.model is None or gate is None:
                 return
             target_col = self.model.col_of_stage(refused.stage.id)
             if target_col is not None:
                 self._pending_col[refused.card.id] = target_col
-            self._write(partial(fill_and_move_job, self.gateway, refused.card, refused.stage, choice,
+            self._write(partial(fill_and_move_job, self.gateway, refused.card, refused.stage, choice, gate,
                                 refused.from_stage_id, target_col), "gate move")
 
-        self.app.push_screen(GateScreen(str(error), error.missing), chosen)
+        gate = error
+        if gate is None:
+            return
+        problem = None if isinstance(refused.error, GateError) else str(refused.error)
+        self.app.push_screen(GateScreen(str(gate), gate.missing, typed=refused.typed, problem=problem), chosen)
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():

@@ -34,11 +34,14 @@ DUE_ID = "gate-next_step-due"
 
 @dataclass(frozen=True, slots=True)
 class GateChoice:
-    """What the user chose: `fields` to save (edit_deal keys) and a `task` (text, due) then move, or `reason`."""
+    """What the user chose: `fields` to save (edit_deal keys) and a `task` (text, due) then move, or `reason`.
+    `draft_reason`: a reason typed but not used (the user filled the fields instead), kept should the dialog come
+    back."""
 
     fields: dict[str, str] = field(default_factory=dict)
     task: tuple[str, str] | None = None
     reason: str | None = None
+    draft_reason: str = ""
 
 
 class GateScreen(Dialog[GateChoice | None]):
@@ -55,10 +58,15 @@ class GateScreen(Dialog[GateChoice | None]):
         Binding("escape", "cancel", "cancel", show=False),
     ]
 
-    def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move", *, closed: bool = False) -> None:
+    def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move", *, closed: bool = False,
+                 typed: GateChoice | None = None, problem: str | None = None) -> None:
         """`closed`: the deal is being reopened, and a closed deal takes no task, so a missing next step cannot be
-        filled here (forcing, or a stage without that requirement, remain)."""
+        filled here (forcing, or a stage without that requirement, remain). `typed`: what the user typed the last
+        time the dialog was shown for this move (it comes back filled in when the service refused it), and
+        `problem` the sentence saying why."""
         super().__init__()
+        self.typed = typed
+        self.problem = problem
         self.sentence = sentence
         self.missing = tuple(m for m in missing if m in FIELDS and not (closed and m == "next_step"))
         self.note = " A next step can be added once the deal is open." if closed and "next_step" in missing else ""
@@ -72,18 +80,32 @@ class GateScreen(Dialog[GateChoice | None]):
             for name in self.missing:
                 label, placeholder = FIELDS[name]
                 yield Label(label)
-                yield FieldInput(placeholder=placeholder, id=f"gate-{name}", compact=True)
+                yield FieldInput(self._typed(name), placeholder=placeholder, id=f"gate-{name}", compact=True)
                 if name == "next_step":
                     yield Label("Due")
-                    yield FieldInput(placeholder="+3d, mon, eow, YYYY-MM-DD", id=DUE_ID, compact=True)
+                    yield FieldInput(self._typed("due"), placeholder="+3d, mon, eow, YYYY-MM-DD", id=DUE_ID,
+                                     compact=True)
             yield Label("Or a reason to force it (logged)")
-            yield FieldInput(placeholder="reason for the override", id="gate-reason", compact=True)
+            yield FieldInput(self._typed("reason"), placeholder="reason for the override", id="gate-reason",
+                             compact=True)
             yield FieldError(id="gate-error")
             yield Static(key_hints(("ctrl+s", f"fill and {self.verb}"), ("ctrl+o", "force with the reason"),
                                    ("esc", "cancel")), classes="hints")
 
+    def _typed(self, name: str) -> str:
+        t = self.typed
+        if t is None:
+            return ""
+        if name == "reason":
+            return t.reason or t.draft_reason
+        if name in ("next_step", "due"):
+            return "" if t.task is None else t.task[0 if name == "next_step" else 1]
+        return t.fields.get(name, "")
+
     def on_mount(self) -> None:
         self.set_focus(self.query(FieldInput).first())
+        if self.problem:
+            self.query_one("#gate-error", FieldError).show(display(self.problem))
 
     def _value(self, widget_id: str) -> str:
         return display(self.query_one(f"#{widget_id}", Input).value).strip()
@@ -104,7 +126,7 @@ class GateScreen(Dialog[GateChoice | None]):
                 task = (text, due)
             else:
                 fields[name] = text
-        self.dismiss(GateChoice(fields, task))
+        self.dismiss(GateChoice(fields, task, draft_reason=self._value("gate-reason")))
 
     def action_force(self) -> None:
         reason = self._value("gate-reason")
@@ -123,7 +145,10 @@ class GateScreen(Dialog[GateChoice | None]):
             self.focus_next()
 
     @on(Input.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed) -> None:
+        if self.typed is not None and event.input.id is not None and event.value == self._typed(
+                "due" if event.input.id == DUE_ID else event.input.id.removeprefix("gate-")):
+            return  # a field filled in with what was typed before: the sentence under them stays until an edit
         self.query_one("#gate-error", FieldError).clear()
 
     def action_cancel(self) -> None:

@@ -6,9 +6,11 @@ idle deals and the deals closing in the next 30 days. Keys: `1` the last 7 days,
 your last review, `4` the last 30 days, `c` cycles the closing period (this quarter, next quarter, none), enter on a
 deal shows it on the board, escape goes back.
 
-Computed by `services.changes.compute_changes` on the app's reads lane; a loading line says so meanwhile. Opening
-the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban changes` does;
-`3` keeps meaning the review before this one while the screen is open.
+Computed by `services.changes.compute_changes` on the app's reads lane, in two steps so that the screen shows what
+it has while the rest computes: the bridge and every list but the idle deals first (their header says they
+follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile.
+Opening the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban
+changes` does; `3` keeps meaning the review before this one while the screen is open.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class ReviewAsk:
 
 
 class ReviewComputed(Message):
+    """A report (`report.idle_pending`: the first step, without the idle list) or the sentence why not."""
+
     def __init__(self, generation: int, report: ChangesReport | None, titles: dict[int, str], error: str | None,
                  seconds: float, previous_mark: datetime | None, note: str) -> None:
         super().__init__()
@@ -93,7 +97,8 @@ def since_of(period: str, now: datetime, previous_mark: datetime | None) -> tupl
 
 
 def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -> ReviewComputed:
-    """The review job (reads lane): the report, and the titles of the deals the bridge lists by id."""
+    """The review job (reads lane): the report without its idle list (`complete_review` adds it), and the titles
+    of the deals the bridge lists by id."""
     from tuikanban.services.changes import compute_changes
     from tuikanban.services.reviews import deal_titles, last_review
 
@@ -105,12 +110,26 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
         now = clock.now()
         since, note = since_of(ask.period, now, mark)
         closing = parse_period(ask.closing, today=now.date()) if ask.closing else None
-        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing)
+        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing, with_idle=False)
         ids = sorted({i for b in report.bridge.values() for i in b.deals[:SHOWN_PER_LIST]})
         titles = deal_titles(db, ids)
     except TuikanbanError as exc:
         return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, mark, "")
     return ReviewComputed(generation, report, titles, None, time.perf_counter() - started, mark, note)
+
+
+def complete_review(db: Database, generation: int, first: ReviewComputed) -> ReviewComputed:
+    """The second step (reads lane): the first step's report with its idle list, for the same moments."""
+    from tuikanban.services.changes import add_idle
+
+    started = time.perf_counter()
+    assert first.report is not None
+    try:
+        report = add_idle(db, first.report)
+    except TuikanbanError as exc:
+        return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, first.previous_mark, "")
+    return ReviewComputed(generation, report, first.titles, None, first.seconds + time.perf_counter() - started,
+                          first.previous_mark, first.note)
 
 
 def mark_review(db: Database, pipeline_id: int, user: str, at: datetime) -> ReviewMarked:
@@ -185,7 +204,13 @@ class ReviewScreen(Screen[int | None]):
         self.ask = ReviewAsk(self.ask.pipeline_id, self.ask.user, self.ask.period, self.ask.closing,
                              message.previous_mark)
         self.report = message.report
-        self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
+        pending = message.report.idle_pending
+        if pending:
+            self._status(message.note or "The idle deals follow…")
+            lanes_of(self).reads.submit(self, partial(complete_review, self.db, self._generation, message),
+                                        name="review idle")
+        else:
+            self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
         self._title()
         self._paint(message.report, message.titles)
         if not self._marked:
@@ -316,6 +341,9 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
                                                             r.closing_soon))
     for title, key, lines in lists:
         rows.append(Option(Text(""), disabled=True))
+        if key == "idle" and r.idle_pending:
+            rows.append(_head(f"{title}: computing…"))
+            continue
         rows.append(_head(f"{title}: {len(lines):,}" if lines else f"{title}: none"))
         n += 1
         rows += [_deal(n, x.id, x.title, _line_detail(key, x, r)) for x in lines[:SHOWN_PER_LIST]]
@@ -323,4 +351,5 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
     return rows
 
 
-__all__ = ["ReviewComputed", "ReviewMarked", "ReviewScreen", "compute_review", "review_options", "since_of"]
+__all__ = ["ReviewComputed", "ReviewMarked", "ReviewScreen", "complete_review", "compute_review", "review_options",
+           "since_of"]
