@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
 from typing import IO, Any
@@ -42,23 +43,47 @@ _D, _S, _T, _E, _Y, _A = (
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
-Chunks = Iterable[list[str]]
+Chunks = Iterable[list[bytes]]  # each item one row's JSON text in UTF-8
 
 
 def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) -> Chunks:
-    chunk: list[str] = []
+    chunk: list[bytes] = []
     for r in conn.execute(query):
-        chunk.append(_encoder.encode(convert(r)))
+        chunk.append(_encoder.encode(convert(r)).encode())
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
     yield chunk
 
 
-def _deal_text(rows: Iterable[list[tuple[str, int | None, str, str]]]) -> Chunks:
+def _deal_text(rows: Iterable[list[tuple[bytes, int | None, str, bytes]]]) -> Chunks:
     """Deals from `store.jsondump`: the value, a JSON number in major units, is put between the SQL's texts."""
     for chunk in rows:
-        yield [f"{head}{_number(to_json_number(minor, cur))}{tail}" for head, minor, cur, tail in chunk]
+        yield [b"%s%s%s" % (head, _number(to_json_number(minor, cur)).encode(), tail)
+               for head, minor, cur, tail in chunk]
+
+
+class _Sink:
+    """Where the export goes: the bytes straight to the file under a text stream that has one (`-o FILE`),
+    else decoded for the text stream (stdout through its escaping, a StringIO)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._raw: Any = getattr(out, "buffer", None) if isinstance(out, io.TextIOWrapper) else None
+        if self._raw is not None and (out.encoding or "").lower().replace("-", "") != "utf8":
+            self._raw = None
+        if self._raw is not None:
+            out.flush()
+
+    def write(self, data: bytes) -> None:
+        if self._raw is not None:
+            self._raw.write(data)
+        else:
+            self._out.write(data.decode())
+
+    def flush(self) -> None:
+        if self._raw is not None:
+            self._raw.flush()
 
 
 def _number(value: int | float | None) -> str:
@@ -129,19 +154,21 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
                 "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
         ]
+        sink = _Sink(out)
         body = json.dumps(head, ensure_ascii=False, indent=1)
-        out.write(body[:-2])  # without the closing "\n}"
+        sink.write(body[:-2].encode())  # without the closing "\n}"
         deals = 0
         for name, chunks in sections:
-            out.write(f',\n "{name}": [')
+            sink.write(f',\n "{name}": ['.encode())
             first = True
             for chunk in chunks:
                 if not chunk:
                     continue
-                out.write(("\n  " if first else ",\n  ") + ",\n  ".join(chunk))
+                sink.write((b"\n  " if first else b",\n  ") + b",\n  ".join(chunk))
                 first = False
                 if name == "deals":
                     deals += len(chunk)
-            out.write("\n ]" if not first else "]")
-        out.write("\n}\n")
+            sink.write(b"\n ]" if not first else b"]")
+        sink.write(b"\n}\n")
+        sink.flush()
     return deals
