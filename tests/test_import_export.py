@@ -155,7 +155,7 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Pa
     ]
     assert counts(db_path) == before
     assert sales("import", str(f), "--force").err.strip() == (
-        "--force needs --reason TEXT saying why WIP limits are overridden.")
+        "--force needs --reason TEXT saying why WIP limits or stage gates are overridden.")
     r = sales("import", str(f), "--force", "--reason", "migrating from the old CRM")
     assert r.code == 0, r.err
     assert r.out.strip().splitlines() == [
@@ -170,6 +170,71 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_path: Pa
                          ("P4", "migrating from the old CRM")]
     _replay, problems = tk_checks.check_database(db_path)
     assert problems == []
+
+
+def test_rows_entering_a_gated_stage_without_its_fields_are_refused_unless_forced(
+        sales: Any, db_path: Path, tmp_path: Path) -> None:
+    assert sales("stage", "set", "Qualified", "--require", "value,close").code == 0
+    assert sales("stage", "set", "Negotiation", "--require", "company").code == 0
+    f = tmp_path / "deals.csv"
+    f.write_text("title,stage,value,expected_close,company,status,closed_at\n"
+                 "Q1,Qualified,100,2026-05-01,,,\n"      # line 2: has both
+                 "Q2,Qualified,,2026-05-01,,,\n"         # line 3: no value
+                 "Q3,Qualified,0,,,,\n"                  # line 4: a zero value counts as none, no close date
+                 "N1,Negotiation,,,Acme,,\n"             # line 5: has the company
+                 "N2,Negotiation,5,,,,\n"                # line 6: no company
+                 "W1,Negotiation,,,,won,2026-02-01\n"    # line 7: closed deals pass no gate
+                 "L1,Lead,,,,,\n", encoding="utf-8")
+    before = counts(db_path)
+    r = sales("import", str(f))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "line 3: Qualified needs a value.",
+        "line 4: Qualified needs a value and an expected close date.",
+        "line 6: Negotiation needs a company.",
+        "Nothing was imported: 3 rows would enter a stage without what its gate requires (use --force with --reason "
+        "to import them anyway, logged as gate overrides).",
+    ]
+    assert counts(db_path) == before
+    r = sales("import", str(f), "--force", "--reason", "old CRM data")
+    assert r.code == 0, r.err
+    assert r.out.strip().splitlines() == [
+        "Imported 7 deals into Sales (6 open, 1 won, 0 lost).",
+        "3 of them entered a stage without what its gate requires; each is logged as a gate override.",
+    ]
+    con = sqlite3.connect(db_path)
+    overrides = con.execute(
+        "SELECT d.title, s.name, e.new_value, e.reason, e.at = d.created_at FROM event e JOIN deal d ON d.id = "
+        "e.deal_id JOIN stage s ON s.id = e.to_stage_id WHERE e.kind = 'gate_override' ORDER BY d.title").fetchall()
+    first_kinds = con.execute("SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'Q3' "
+                              "ORDER BY e.id").fetchall()
+    con.close()
+    assert overrides == [("N2", "Negotiation", "company", "old CRM data", 1),
+                         ("Q2", "Qualified", "value", "old CRM data", 1),
+                         ("Q3", "Qualified", "value,close", "old CRM data", 1)]
+    assert first_kinds == [("gate_override",), ("create",)]  # as `deal add --force` logs it
+    _replay, problems = tk_checks.check_database(db_path)
+    assert problems == []
+
+
+def test_a_row_past_a_wip_limit_and_a_gate_names_both(sales: Any, db_path: Path, tmp_path: Path) -> None:
+    assert sales("stage", "set", "Proposal", "--require", "owner,contact").code == 0
+    f = tmp_path / "deals.csv"
+    f.write_text("title,stage,contact\nP1,Proposal,Jo\nP2,Proposal,Jo\nP3,Proposal,\n", encoding="utf-8")
+    r = sales("import", str(f))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "line 4: Proposal is at its WIP limit (2/2); Proposal needs a contact.",
+        "Nothing was imported: 1 row would go past a WIP limit or a stage gate (use --force with --reason to import "
+        "them anyway, logged as overrides).",
+    ]
+    r = sales("import", str(f), "--force", "--reason", "agreed")
+    assert r.code == 0, r.err
+    con = sqlite3.connect(db_path)
+    kinds = con.execute("SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'P3' "
+                        "ORDER BY e.id").fetchall()
+    con.close()
+    assert kinds == [("wip_override",), ("gate_override",), ("create",)]
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -54,8 +54,10 @@ def import_command(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A .csv file of deals, or a .json pipeline export.")],
     pipeline: Annotated[str | None, typer.Option(
         "--pipeline", "-p", help="CSV: the pipeline to add the deals to. JSON: a new name for the pipeline.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Import rows past a WIP limit (needs --reason).")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why WIP limits are overridden.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Import rows past a WIP limit or a stage gate (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="Why WIP limits or stage gates are overridden.")] = None,
 ) -> None:
     """Import deals from CSV (all rows or none), or a pipeline exported as JSON.
 
@@ -65,7 +67,7 @@ def import_command(
     from tuikanban.services import io as sio
 
     if force and not (reason and reason.strip()):
-        raise ValidationError("--force needs --reason TEXT saying why WIP limits are overridden.")
+        raise ValidationError("--force needs --reason TEXT saying why WIP limits or stage gates are overridden.")
     if reason and not force:
         raise ValidationError("--reason goes with --force.")
     st = state(ctx)
@@ -91,6 +93,9 @@ def import_command(
     say(f"Imported {result.deals:,} {noun} into ", Text(clean_text(result.pipeline)), f" ({', '.join(parts)}).")
     if result.overrides:
         say(f"{result.overrides:,} of them went past a WIP limit; each is logged as a WIP override.")
+    if result.gate_overrides:
+        say(f"{result.gate_overrides:,} of them entered a stage without what its gate requires; each is logged as a "
+            "gate override.")
 
 
 @app.command("export")

@@ -70,6 +70,7 @@ class ImportResult:
     overrides: int = 0
     events: int = 0
     renumbered: bool = False
+    gate_overrides: int = 0
 
 
 def neutralise(cell: str) -> str:

@@ -12,13 +12,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tuikanban.domain import clock, wip
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain import clock, gates, wip
+from tuikanban.domain.errors import GateError, ValidationError
+from tuikanban.domain.gates import GateFields
 from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.common import active_stages, resolve_pipeline
 from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
+from tuikanban.services.gates import check_gate
 from tuikanban.services.history import event_row
 from tuikanban.services.io.common import (
     CHUNK,
@@ -41,6 +43,7 @@ from tuikanban.services.io.common import (
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     STATUSES,
+    Stage,
 )
 
 _D, _S, _T = DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS  # short names for the queries below
@@ -65,8 +68,8 @@ class _Planned:
     notes: str
 
 
-# (at, deal id, kind, from stage id, to stage id, reason) of an event to write
-_PlannedEvent = tuple[datetime, int, str, int | None, int | None, str | None]
+# (at, deal id, kind, from stage id, to stage id, reason, new value) of an event to write
+_PlannedEvent = tuple[datetime, int, str, int | None, int | None, str | None, str | None]
 
 
 @dataclass(slots=True)
@@ -274,7 +277,7 @@ def import_csv_text(
 ) -> ImportResult:
     """Import deals from CSV text into a pipeline: all rows or none."""
     if force_reason is not None and not clean_text(force_reason).strip():
-        raise ValidationError("Importing past a WIP limit needs a reason.")
+        raise ValidationError("Importing past a WIP limit or a stage gate needs a reason.")
     cat = _catalogue(db, pipeline)
     planned = parse_csv(text, cat, user=user, progress=progress)
     return db.write(lambda s: _write_planned(s, cat, planned, user, force_reason, progress))
@@ -284,8 +287,7 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
                    progress: Progress | None) -> ImportResult:
     conn = s.connection()
     # The stages and types may have changed since the file was checked: look again inside the transaction.
-    live = {r.id: r for r in conn.execute(
-        select(_S.id, _S.name, _S.wip_max, _S.rep_wip_max, _S.archived).where(_S.pipeline_id == cat.pipeline_id))}
+    live = {st.id: st for st in s.scalars(select(Stage).where(_S.pipeline_id == cat.pipeline_id))}
     live_types = set(conn.execute(select(_T.id).where(_T.pipeline_id == cat.pipeline_id)).scalars())
     for plan in planned:
         st = live.get(plan.stage_id)
@@ -301,28 +303,43 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
             .group_by(_D.stage_id, _D.owner))}
     over: list[str] = []
     forced: set[int] = set()
+    gated: dict[int, str] = {}  # line -> the required fields it lacks (comma-separated), forced past the gate
+    refused_by: set[str] = set()
     for plan in planned:
         if plan.status != "open":
             continue
         st = live[plan.stage_id]
         n = counts.get(plan.stage_id, 0)
         n_owner = owner_counts.get((plan.stage_id, plan.owner), 0)
-        refusal = None
+        refusals = []
         if st.wip_max is not None and not wip.admits(n, st.wip_max):
-            refusal = wip.refusal(st.name, n, st.wip_max)
+            refusals.append(wip.refusal(st.name, n, st.wip_max))
         elif st.rep_wip_max is not None and plan.owner and not wip.admits(n_owner, st.rep_wip_max):
-            refusal = wip.refusal(st.name, n_owner, st.rep_wip_max, plan.owner)
-        if refusal is not None:
-            if force_reason is None:
-                over.append(f"line {plan.line}: {refusal}.")
-                continue  # count on as if it were refused, so every row past the limit is named
+            refusals.append(wip.refusal(st.name, n_owner, st.rep_wip_max, plan.owner))
+        wip_refused = bool(refusals)
+        if st.required:  # the stage gate, as `deal add --stage` checks it (a new deal has no next step)
+            fields = GateFields(plan.value_minor, plan.expected_close, plan.company, plan.contact, plan.owner, False)
+            try:
+                if check_gate(s, st, fields, force_reason=force_reason):
+                    gated[plan.line] = ",".join(_missing(st, fields))
+            except GateError as exc:
+                refusals.append(str(exc))
+                refused_by.add("gate")
+        if refusals and force_reason is None:
+            refused_by.update(("wip",) if wip_refused else ())
+            over.append(f"line {plan.line}: {'; '.join(refusals)}.")
+            continue  # count on as if it were refused, so every row past the limit is named
+        if wip_refused:
             forced.add(plan.line)
         counts[plan.stage_id] = n + 1
         owner_counts[(plan.stage_id, plan.owner)] = n_owner + 1
     if over:
         noun = "row" if len(over) == 1 else "rows"
-        raise ImportProblems(over, f"Nothing was imported: {len(over)} {noun} would go past a WIP limit "
-                                   "(use --force with --reason to import them anyway, logged as WIP overrides).")
+        what, logged = {frozenset({"wip"}): ("go past a WIP limit", "WIP overrides"),
+                        frozenset({"gate"}): ("enter a stage without what its gate requires", "gate overrides")}.get(
+            frozenset(refused_by), ("go past a WIP limit or a stage gate", "overrides"))
+        raise ImportProblems(over, f"Nothing was imported: {len(over)} {noun} would {what} (use --force with "
+                                   f"--reason to import them anyway, logged as {logged}).")
 
     deal_id = next_id(conn, _D.id)
     ranks: dict[int, int] = dict(conn.execute(
@@ -330,7 +347,7 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
         .group_by(_D.stage_id)).all())
     reason = clean_text(force_reason).strip() if force_reason else None
     closed_count = sum(1 for p in planned if p.status != "open")
-    event_count = len(planned) + closed_count + len(forced)  # a create for each, a close, an override
+    event_count = len(planned) + closed_count + len(forced) + len(gated)  # a create for each, a close, overrides
     total = 2 * len(planned) + event_count  # deals and stays, then the events
     # Deals and stays go in chunk by chunk; the events are held as small tuples, sorted by time, and made into rows
     # a chunk at a time, so that memory holds no row dict per deal.
@@ -352,12 +369,15 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
             "closed_at": plan.closed_at, "last_activity_at": None, "rank": rank, "version": 2 if closed else 1,
         })
         if plan.line in forced:
-            events.append((plan.created_at, deal_id, "wip_override", None, plan.stage_id, reason))
-        events.append((plan.created_at, deal_id, "create", None, plan.stage_id, None))
+            events.append((plan.created_at, deal_id, "wip_override", None, plan.stage_id, reason, None))
+        if plan.line in gated:  # as `deal add --force`: named the fields it lacks
+            events.append((plan.created_at, deal_id, "gate_override", None, plan.stage_id, reason,
+                           gated[plan.line] or None))
+        events.append((plan.created_at, deal_id, "create", None, plan.stage_id, None, None))
         if closed:
             assert plan.closed_at is not None  # a won or lost row is closed at its closed_at, else at import time
             events.append((plan.closed_at, deal_id, plan.status, plan.stage_id, None,
-                           plan.lost_reason if plan.status == "lost" else None))
+                           plan.lost_reason if plan.status == "lost" else None, None))
         stays.append({"pipeline_id": cat.pipeline_id, "deal_id": deal_id, "stage_id": plan.stage_id,
                       "entered_at": plan.created_at, "left_at": plan.closed_at,
                       "outcome": close_outcome(plan.status) if closed else None})
@@ -371,9 +391,14 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
     events.sort(key=lambda e: e[0])  # the log in time order (stable: an override stays before its create)
     for start in range(0, len(events), CHUNK):
         rows = [event_row(cat.pipeline_id, deal, kind, at, user, from_stage_id=from_stage, to_stage_id=to_stage,
-                          reason=why) for at, deal, kind, from_stage, to_stage, why in events[start:start + CHUNK]]
+                          reason=why, new_value=new)
+                for at, deal, kind, from_stage, to_stage, why, new in events[start:start + CHUNK]]
         done = insert_chunks(conn, TABLES["event"], rows, progress, done, total)
     won = sum(1 for p in planned if p.status == "won")
     lost = sum(1 for p in planned if p.status == "lost")
     return ImportResult(cat.pipeline_name, len(planned), len(planned) - won - lost, won, lost, len(forced),
-                        event_count)
+                        event_count, gate_overrides=len(gated))
+
+
+def _missing(st: Stage, fields: GateFields) -> tuple[str, ...]:
+    return gates.missing(gates.stored_requirements(st.required), fields)

@@ -69,9 +69,9 @@ class _Sink:
 
     def __init__(self, out: IO[str]) -> None:
         self._out = out
-        self._raw: Any = getattr(out, "buffer", None) if isinstance(out, io.TextIOWrapper) else None
-        if self._raw is not None and (out.encoding or "").lower().replace("-", "") != "utf8":
-            self._raw = None
+        self._raw: Any = None
+        if isinstance(out, io.TextIOWrapper) and (out.encoding or "").lower().replace("-", "") == "utf8":
+            self._raw = out.buffer
         if self._raw is not None:
             out.flush()
 
