@@ -321,7 +321,7 @@ def test_a_progress_bar_on_a_terminal(sales: Any, db_path: Path, tmp_path: Path)
     os.close(primary)
     assert proc.returncode == 0
     assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
-    assert b"Checking rows" in shown or b"Writing" in shown
+    assert b"Importing" in shown and b"3000/3000" in shown
 
 
 # -- CSV export --------------------------------------------------------------------------------------

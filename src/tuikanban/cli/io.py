@@ -35,7 +35,7 @@ def _progress_bar(rows: int) -> Iterator[Any]:
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                label = "Checking rows" if phase == "checking" else "Writing"
+                label = {"checking": "Checking rows", "importing": "Importing"}.get(phase, "Writing")
                 tasks[phase] = bar.add_task(label, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 

@@ -36,7 +36,7 @@ MAX_ACTIVITY = 2000
 CHUNK = 1000
 
 Progress = Callable[[str, int, int], None]
-"""progress(phase, done, total): phase is "checking" or "writing"."""
+"""progress(phase, done, total): phase is "checking", "writing" or "importing" (checking and writing at once)."""
 
 TABLES: dict[str, Any] = {
     "stage": Stage.__table__, "type": DealType.__table__, "deal": Deal.__table__,  # type: ignore[attr-defined]
