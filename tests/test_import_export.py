@@ -299,6 +299,76 @@ def test_ten_thousand_rows_in_one_transaction(sales: Any, db_path: Path, tmp_pat
     assert problems == []
 
 
+def test_a_bad_row_after_chunks_were_written_leaves_nothing(sales: Any, db_path: Path, tmp_path: Path) -> None:
+    """Rows are written a chunk at a time while the file is read: a bad row near the end still undoes them all."""
+    f = tmp_path / "big.csv"
+    f.write_text("title,value\n" + "".join(f"Deal {i},{i}\n" for i in range(2500)) + ",5\nLast,oops\n",
+                 encoding="utf-8")
+    before = counts(db_path)
+    r = sales("import", str(f))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "line 2502: the title is empty.",
+        "line 2503: 'oops' is not an amount; type a number such as 12500, 12,500.50 or 12.5k.",
+        "Nothing was imported: 2 of 2502 rows have problems.",
+    ]
+    assert counts(db_path) == before
+
+
+def test_an_insert_that_fails_on_the_insert_thread_is_raised_and_rolled_back(db: Any, db_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from tuikanban.domain.errors import DatabaseError
+    from tuikanban.services.pipelines import create_pipeline
+    from tuikanban.store.bulk import BackgroundInserts
+    from tuikanban.store.tables import DealType
+
+    p = create_pipeline(db, "Sales", "Lead")
+    table = DealType.__table__  # type: ignore[attr-defined]
+    keys = ("id", "pipeline_id", "name", "name_key", "position", "archived")
+
+    def work(s: Any) -> None:
+        with BackgroundInserts(s.connection()) as inserts:
+            inserts.put(table, keys, [(100, p.id, "A", "a", 0, 0), (101, p.id, "B", "b", 1, 0)])
+            inserts.put(table, keys, [(100, p.id, "Again", "again", 2, 0)])  # the same id: the insert fails
+            inserts.finish()
+
+    with pytest.raises((IntegrityError, sqlite3.IntegrityError, DatabaseError)):
+        db.write(work)
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT count(*) FROM deal_type WHERE id >= 100").fetchone() == (0,)
+    con.close()
+
+
+@pytest.mark.engines
+def test_a_csv_import_on_either_engine(cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
+    from engines import rows
+
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it,Proposal").code == 0
+    assert cli("stage", "set", "Proposal", "--require", "value").code == 0
+    f = tmp_path / "deals.csv"
+    f.write_text("title,value,stage,status,created_at,closed_at,lost_reason,expected_close\n"
+                 + "".join(f"D{i},{i}.5,Lead,open,2026-01-0{1 + i % 9},,,2026-04-30\n" for i in range(1200))
+                 + "W,10,Lead,won,2026-01-02,2026-02-03T10:00:00+00:00,,\n"
+                 + "L,,Lead,lost,2026-01-02,2026-02-04,Price,\n"
+                 + "P,,Proposal,open,2026-01-03,,,\n", encoding="utf-8")
+    refused = cli("import", str(f))
+    assert refused.code == 1 and refused.err.splitlines()[0] == "line 1204: Proposal needs a value."
+    assert rows(db_target, "SELECT count(*) FROM deal") == [(0,)]
+    r = cli("import", str(f), "--force", "--reason", "migration")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0] == "Imported 1,203 deals into Sales (1,201 open, 1 won, 1 lost)."
+    assert rows(db_target, "SELECT count(*), sum(value_minor) FROM deal") == [
+        (1203, sum(i * 100 + 50 for i in range(1200)) + 1000)]
+    assert [str(v) for (v,) in rows(db_target, "SELECT expected_close FROM deal WHERE title = 'D7'")] == ["2026-04-30"]
+    assert rows(db_target, "SELECT kind, count(*) FROM event GROUP BY kind ORDER BY kind") == [
+        ("create", 1203), ("gate_override", 1), ("lost", 1), ("won", 1)]
+    won = rows(db_target, "SELECT d.closed_at, y.left_at, y.outcome FROM deal d JOIN stay y ON y.deal_id = d.id "
+                          "WHERE d.title = 'W'")
+    assert len(won) == 1 and won[0][0] == won[0][1] and won[0][2] == "advanced"
+    assert str(won[0][0]).startswith("2026-02-03 10:00:00")
+
+
 def test_a_progress_bar_on_a_terminal(sales: Any, db_path: Path, tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
