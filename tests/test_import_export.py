@@ -604,3 +604,70 @@ def test_a_broken_json_export_is_refused_whole(cli: Any, tmp_path: Path, fixed_n
     assert r.code == 1
     assert r.err.strip() == ("The file is not valid JSON (line 1, column 12: Expecting value); nothing was "
                              "imported.")
+
+
+def test_json_carries_the_stage_gates_and_applies_them_to_open_deals(cli: Any, db_path: Path, tmp_path: Path,
+                                                                       fixed_now: str) -> None:
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal,Contract").code == 0
+    assert cli("deal", "add", "Early", "--at", "2026-01-05").code == 0  # deal 1
+    assert cli("deal", "add", "Valued", "--value", "500", "--close", "2026-04-30", "--at", "2026-01-06").code == 0
+    assert cli("deal", "add", "Forced", "--at", "2026-01-07").code == 0  # deal 3
+    assert cli("deal", "move", "1", "Proposal", "--at", "2026-01-10").code == 0  # before the gate was set
+    assert cli("stage", "set", "Proposal", "--require", "value,close", "--checklist", "Budget;Champion").code == 0
+    assert cli("deal", "move", "2", "Proposal", "--at", "2026-01-11").code == 0  # meets the gate
+    assert cli("deal", "move", "3", "Proposal", "--force", "--reason", "CEO", "--at", "2026-01-12").code == 0
+    export = tmp_path / "sales.json"
+    assert cli("export", "--format", "json", "-o", str(export)).code == 0
+    stages = {s["name"]: s for s in json.loads(export.read_text())["stages"]}
+    assert (stages["Proposal"]["required"], stages["Proposal"]["checklist"]) == (["value", "close"],
+                                                                                ["Budget", "Champion"])
+    assert (stages["Lead"]["required"], stages["Lead"]["checklist"]) == ([], [])
+
+    target = tmp_path / "other.db"
+    r = cli("--db", str(target), "import", str(export))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [  # deal 3 carries its override; deal 1 entered before the gate existed
+        "deal 1 ('Early'): Proposal needs a value and an expected close date.",
+        "Nothing was imported: 1 open deal is in a stage without what its gate requires (use --force with --reason "
+        "to import them anyway, logged as gate overrides).",
+    ]
+    assert not target.exists() or counts(target) == (0, 0, 0)
+    r = cli("--db", str(target), "--user", "mover", "import", str(export), "--force", "--reason", "moved boards")
+    assert r.code == 0, r.err
+    assert r.out.strip().splitlines() == [
+        "Imported 3 deals into Sales (3 open, 0 won, 0 lost).",
+        "1 of them entered a stage without what its gate requires; each is logged as a gate override.",
+    ]
+    con = sqlite3.connect(target)
+    assert con.execute("SELECT deal_id, \"user\", new_value, reason, at FROM event WHERE kind = 'gate_override' "
+                       "ORDER BY id").fetchall() == [
+        (3, "tester", "value,close", "CEO", "2026-01-12 00:00:00.000000"),
+        (1, "mover", "value,close", "moved boards", "2026-03-02 12:00:00.000000")]
+    assert con.execute("SELECT required, checklist FROM stage WHERE name = 'Proposal'").fetchone() == (
+        "value,close", "Budget\nChampion")
+    con.close()
+    _replay, problems = tk_checks.check_database(target)
+    assert problems == []
+    # the board as imported exports and imports again without --force: every deal's entry is accounted for
+    again = tmp_path / "again.json"
+    assert cli("--db", str(target), "export", "--format", "json", "-o", str(again)).code == 0
+    r = cli("--db", str(tmp_path / "third.db"), "import", str(again))
+    assert r.code == 0, r.err
+
+
+def test_a_json_gate_that_is_not_a_list_of_fields_is_a_problem(cli: Any, tmp_path: Path, fixed_now: str) -> None:
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal").code == 0
+    export = tmp_path / "sales.json"
+    assert cli("export", "--format", "json", "-o", str(export)).code == 0
+    doc = json.loads(export.read_text())
+    doc["stages"][0]["required"] = "value"
+    doc["stages"][1]["required"] = ["value", "budget"]
+    export.write_text(json.dumps(doc))
+    r = cli("--db", str(tmp_path / "other.db"), "import", str(export))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "stages[0]: 'required' must be a list of field names.",
+        "stages[1]: 'budget' is not a field a stage can require; use value, close, company, contact, owner, "
+        "next_step or none.",
+        "Nothing was imported: the file has 2 problems.",
+    ]

@@ -77,10 +77,10 @@ def import_command(
     try:
         with _progress_bar(rows) as progress:
             if sio.looks_like_json(file, text):
-                if force:
-                    raise ValidationError("--force applies to CSV imports; a JSON export is imported as it was.")
                 doc = sio.read_json(text)
-                result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress)
+                del text  # the document holds it now
+                result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress, user=st.user,
+                                                  force_reason=reason if force else None)
             else:
                 target = pipeline if pipeline is not None else st.pipeline
                 result = sio.import_csv_text(db, text, target, user=st.user, force_reason=reason if force else None,

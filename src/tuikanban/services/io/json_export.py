@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from sqlalchemy import or_, select
 
-from tuikanban.domain import clock
+from tuikanban.domain import clock, gates
 from tuikanban.domain.money import to_json_number
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.io.common import (
@@ -123,7 +123,9 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                                   .order_by(_S.position, _S.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position, "wip_max": r.wip_max, "wip_min": r.wip_min,
                 "rep_wip_max": r.rep_wip_max, "expected_days": r.expected_days, "probability": r.probability,
-                "exit_criteria": r.exit_criteria, "archived": bool(r.archived)})),
+                "exit_criteria": r.exit_criteria, "archived": bool(r.archived),
+                "required": list(gates.stored_requirements(r.required)),
+                "checklist": list(gates.stored_checklist(r.checklist))})),
             ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position})),
