@@ -13,8 +13,14 @@ SQLite only: on another database `rows` returns None too.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import sqlite3
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tuikanban.store.tables import DELETED
 
@@ -114,16 +120,108 @@ def _chunks(cursor: Any) -> Iterator[list[Any]]:
         yield rows
 
 
-def rows(conn: Any, table: str, pipeline_id: int) -> Iterator[list[bytes]] | None:
+def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None
+         ) -> Iterator[list[bytes]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
-    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None: convert them in Python."""
+    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None: convert them in Python.
+
+    With `twin` (a connection reading the same snapshot, from `snapshot_twin`), the rows are read in ranges of
+    ids, every other range on a thread of its own through the twin: SQLite builds the text of two ranges at once."""
     con = _driver(conn)
     fields = FIELDS[table]
     if con is None or not _conforms(con, table, fields, pipeline_id):
         return None
     where, params = _where(con, table, pipeline_id)
-    cursor = con.execute(f"SELECT CAST({_object(fields)} AS BLOB) FROM {table} WHERE {where} ORDER BY id", params)
+    select = f"SELECT CAST({_object(fields)} AS BLOB) FROM {table} WHERE {where}"
+    if twin is not None:
+        low, high = con.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()  # the ends of the rowids
+        if low is not None and high - low >= 2 * RANGE:
+            return _two_at_once(con, twin, f"{select} AND id BETWEEN ? AND ? ORDER BY id", params, low, high)
+    cursor = con.execute(f"{select} ORDER BY id", params)
     return ([r[0] for r in chunk] for chunk in _chunks(cursor))
+
+
+RANGE = 20_000  # ids per range read by one of the two connections
+
+
+def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, sql: str, params: tuple[Any, ...], low: int,
+                 high: int) -> Iterator[list[bytes]]:
+    """The rows of ranges of ids in order: the even ranges read here, the odd ones on a thread through `twin`."""
+    ranges = [(start, min(start + RANGE - 1, high)) for start in range(low, high + 1, RANGE)]
+    done: queue.Queue[list[bytes] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read_odd() -> None:
+        try:
+            for start, end in ranges[1::2]:
+                got = [r[0] for r in twin.execute(sql, (*params, start, end))]
+                while not stop.is_set():
+                    try:
+                        done.put(got, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the reader below
+            done.put(exc)
+
+    thread = threading.Thread(target=read_odd, name="tuikanban-export", daemon=True)
+    thread.start()
+    try:
+        for i, (start, end) in enumerate(ranges):
+            if i % 2 == 0:
+                yield [r[0] for r in con.execute(sql, (*params, start, end))]
+                continue
+            got = done.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                done.get(timeout=0.1)
+        thread.join()
+
+
+@contextlib.contextmanager
+def snapshot_twin(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+    """A second read-only connection to the file that reads the same snapshot as `conn`, which must not have read
+    yet in its transaction; None when that cannot be had (another engine, a read-only file, a writer holding the
+    lock). How: the write lock is taken for a moment, so that no commit can fall between the two snapshots'
+    starts; no write waits on it for more than that moment."""
+    con = _driver(conn)
+    if con is None or path is None:
+        yield None
+        return
+    twin: sqlite3.Connection | None = None
+    uri = "file:" + quote(str(Path(path).absolute()), safe="/")
+    try:
+        lock = sqlite3.connect(uri + "?mode=rw", uri=True, timeout=0.2, isolation_level=None)
+    except sqlite3.Error:
+        lock = None
+    if lock is not None:
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("SELECT count(*) FROM pipeline").fetchone()  # this transaction's snapshot starts here
+                twin = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+                twin.execute("BEGIN")
+                twin.execute("SELECT count(*) FROM pipeline").fetchone()  # and the twin's, before anyone commits
+            finally:
+                lock.execute("ROLLBACK")
+        except sqlite3.Error:
+            if twin is not None:
+                twin.close()
+            twin = None
+        finally:
+            lock.close()
+    try:
+        yield twin
+    finally:
+        if twin is not None:
+            twin.close()
 
 
 DealRow = tuple[bytes, int | None, str, bytes]

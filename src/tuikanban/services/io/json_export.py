@@ -100,7 +100,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
     memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
-    with db.read() as s:
+    twin_path = None if db.target.path is None else str(db.target.path)
+    with db.read() as s, jsondump.snapshot_twin(s.connection(), twin_path) as twin:
         p = resolve_pipeline(s, pipeline)
         pid = p.id
         assert pid is not None
@@ -139,7 +140,7 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
                 "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
                 "version": r.version})),
-            ("events", jsondump.rows(conn, "event", pid)
+            ("events", jsondump.rows(conn, "event", pid, twin)
              or _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .where(or_(_E.deal_id.is_(None), _E.deal_id.in_(live))).order_by(_E.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
