@@ -31,11 +31,12 @@ ENV.pop("TUIKANBAN_DB", None)
 STAGES = "Prospecting,Qualification,Discovery,Proposal,Negotiation,Contract"
 TYPES = "New business,Expansion,Renewal"
 
-Sample = tuple[float, float]
+Sample = tuple[float, float, float]  # wall seconds, peak RSS in MB, CPU seconds (user + system)
 
 
 def timed(cmd: list[str], src: Path | None = None) -> Sample:
-    """(wall seconds, peak RSS in MB) of one process, its output thrown away; the RSS comes from wait4."""
+    """(wall seconds, peak RSS in MB, CPU seconds) of one process, its output thrown away; RSS and CPU come from
+    wait4 (the CPU time says more than the wall time on a machine that others load)."""
     env = dict(ENV)
     if src is not None:
         env["PYTHONPATH"] = str(src)
@@ -50,7 +51,7 @@ def timed(cmd: list[str], src: Path | None = None) -> Sample:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         print(f"  ! {' '.join(cmd[3:])[:120]} exited {code}: {err.strip()[:300]}", file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def tk(db: Path, *args: str) -> list[str]:
@@ -62,12 +63,13 @@ def load() -> str:
 
 
 def show(label: str, samples: list[Sample], floor: float | None = None) -> None:
-    walls = [w for w, _ in samples]
-    rss = max(r for _, r in samples)
+    walls = [w for w, _, _ in samples]
+    rss = max(r for _, r, _ in samples)
+    cpu = statistics.median(c for _, _, c in samples)
     med = statistics.median(walls)
     ratio = f"  {med / floor:5.1f}x the Typer+SQLModel import" if floor else ""
-    print(f"  {label:<40} median {med * 1000:7.0f} ms  (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f} "
-          f"ms, n={len(walls)})  peak RSS {rss:6.1f} MB{ratio}", flush=True)
+    print(f"  {label:<38} median {med * 1000:6.0f} ms (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f}, "
+          f"n={len(walls)})  CPU {cpu * 1000:6.0f} ms  peak RSS {rss:6.1f} MB{ratio}", flush=True)
 
 
 def generated(dir_: Path, name: str, src: Path, *args: str) -> Path:
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
                 fresh(target, src, pipeline=False)
                 samples.setdefault(f"{name}: import json (100,000 deals)", []).append(
                     timed(tk(target, "import", str(doc)), src))
-    floor = statistics.median(w for w, _ in samples["import typer, sqlmodel"])
+    floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
     print(f"Big files ({args.runs} interleaved runs; ratios to `import typer, sqlmodel`):")
     for label, got in samples.items():
         show(label, got, None if label in ("python -c pass", "import typer, sqlmodel") else floor)
