@@ -369,6 +369,41 @@ def test_a_csv_import_on_either_engine(cli: Any, db_target: str, tmp_path: Path,
     assert str(won[0][0]).startswith("2026-02-03 10:00:00")
 
 
+def test_import_json_output(sales: Any, tmp_path: Path) -> None:
+    assert sales("stage", "set", "Qualified", "--require", "value").code == 0
+    f = tmp_path / "deals.csv"
+    f.write_text("title,stage,status,closed_at,lost_reason\nA,Qualified,,,\nB,Lead,won,2026-01-02,\n"
+                 "C,Proposal,lost,2026-01-03,Price\n", encoding="utf-8")
+    r = sales("import", str(f), "--json", "--force", "--reason", "old data")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == {"pipeline": "Sales", "deals": 3, "open": 1, "won": 1, "lost": 1, "events": 6,
+                                 "wip_overrides": 0, "gate_overrides": 1, "renumbered": False}
+
+
+def test_no_progress_bar_with_json(sales: Any, db_path: Path, tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
+    exe = str(Path(sys.executable).parent / "tuikanban")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([exe, "--db", str(db_path), "import", str(f), "--json"], stdout=subprocess.PIPE,
+                            stderr=secondary, env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(primary)
+    assert proc.returncode == 0
+    assert json.loads(out)["deals"] == 3000
+    assert shown == b""
+
+
 def test_a_progress_bar_on_a_terminal(sales: Any, db_path: Path, tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")

@@ -13,7 +13,7 @@ from typing import IO, Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from tuikanban.cli.common import SafeStream, err, say, state
+from tuikanban.cli.common import SafeStream, emit_json, err, say, state
 from tuikanban.cli.root import app
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.text import clean_text
@@ -58,6 +58,7 @@ def import_command(
         "--force", help="Import rows past a WIP limit or a stage gate (needs --reason).")] = False,
     reason: Annotated[str | None, typer.Option(
         "--reason", help="Why WIP limits or stage gates are overridden.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no progress bar).")] = False,
 ) -> None:
     """Import deals from CSV (all rows or none), or a pipeline exported as JSON.
 
@@ -75,7 +76,7 @@ def import_command(
     rows = text.count("\n")
     db = st.db(create=True)
     try:
-        with _progress_bar(rows) as progress:
+        with _progress_bar(0 if as_json else rows) as progress:
             if sio.looks_like_json(file, text):
                 doc = sio.read_json(text)
                 del text  # the document holds it now
@@ -88,6 +89,11 @@ def import_command(
     except sio.ImportProblems as exc:
         _print_problems(exc.problems, exc.summary)
         raise typer.Exit(1) from None
+    if as_json:
+        emit_json({"pipeline": result.pipeline, "deals": result.deals, "open": result.open, "won": result.won,
+                   "lost": result.lost, "events": result.events, "wip_overrides": result.overrides,
+                   "gate_overrides": result.gate_overrides, "renumbered": result.renumbered})
+        return
     parts = [f"{result.open:,} open", f"{result.won:,} won", f"{result.lost:,} lost"]
     noun = "deal" if result.deals == 1 else "deals"
     say(f"Imported {result.deals:,} {noun} into ", Text(clean_text(result.pipeline)), f" ({', '.join(parts)}).")
