@@ -194,3 +194,18 @@ def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_pat
     writer.close()
     with varied.read() as s:
         assert s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one() == mine + 1
+
+
+def test_a_write_that_fails_stops_the_second_reader(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            if '"events"' in self.getvalue():
+                raise OSError(28, "No space left on device")
+            return super().write(text)
+
+    monkeypatch.setattr(jsondump, "RANGE", 1)
+    with pytest.raises(OSError, match="No space left"):
+        write_pipeline_json(varied, "Sales", Full())
+    assert not [t for t in threading.enumerate() if t.name == "tuikanban-export"]

@@ -151,20 +151,21 @@ def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, sql: str, pa
     done: queue.Queue[list[bytes] | BaseException] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
+    def hand(item: list[bytes] | BaseException) -> bool:
+        """Give the reader `item` unless it stopped reading (then False)."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                done.put(item, timeout=0.1)
+                return True
+        return False
+
     def read_odd() -> None:
         try:
             for start, end in ranges[1::2]:
-                got = [r[0] for r in twin.execute(sql, (*params, start, end))]
-                while not stop.is_set():
-                    try:
-                        done.put(got, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if stop.is_set() or not hand([r[0] for r in twin.execute(sql, (*params, start, end))]):
                     return
         except BaseException as exc:  # handed to the reader below
-            done.put(exc)
+            hand(exc)
 
     thread = threading.Thread(target=read_odd, name="tuikanban-export", daemon=True)
     thread.start()

@@ -157,21 +157,31 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
                 "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
         ]
-        sink = _Sink(out)
-        body = json.dumps(head, ensure_ascii=False, indent=1)
-        sink.write(body[:-2].encode())  # without the closing "\n}"
-        deals = 0
-        for name, chunks in sections:
-            sink.write(f',\n "{name}": ['.encode())
-            first = True
-            for chunk in chunks:
-                if not chunk:
-                    continue
-                sink.write((b"\n  " if first else b",\n  ") + b",\n  ".join(chunk))
-                first = False
-                if name == "deals":
-                    deals += len(chunk)
-            sink.write(b"\n ]" if not first else b"]")
-        sink.write(b"\n}\n")
-        sink.flush()
+        try:
+            return _write_sections(_Sink(out), head, sections)
+        finally:  # a failed write (a full disk) stops the readers before the connections close
+            for _name, chunks in sections:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+
+
+def _write_sections(sink: _Sink, head: dict[str, Any], sections: list[tuple[str, Chunks]]) -> int:
+    """The document: the head, then each section's rows, one a line. Returns the deal count."""
+    body = json.dumps(head, ensure_ascii=False, indent=1)
+    sink.write(body[:-2].encode())  # without the closing "\n}"
+    deals = 0
+    for name, chunks in sections:
+        sink.write(f',\n "{name}": ['.encode())
+        first = True
+        for chunk in chunks:
+            if not chunk:
+                continue
+            sink.write((b"\n  " if first else b",\n  ") + b",\n  ".join(chunk))
+            first = False
+            if name == "deals":
+                deals += len(chunk)
+        sink.write(b"\n ]" if not first else b"]")
+    sink.write(b"\n}\n")
+    sink.flush()
     return deals
