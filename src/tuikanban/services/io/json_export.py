@@ -146,7 +146,7 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
                 "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
                 "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id})),
-            ("stays", jsondump.rows(conn, "stay", pid)
+            ("stays", jsondump.rows(conn, "stay", pid, twin)
              or _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
                                  .where(_Y.deal_id.in_(live)).order_by(_Y.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
