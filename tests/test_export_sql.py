@@ -149,3 +149,63 @@ def test_the_fast_paths_of_import_checks_agree_with_the_full_ones(monkeypatch: p
         assert text.clean_text(sample, multiline=True) == text.clean_text(sample + "\x00", multiline=True)
     for sample in (s for s in samples if len(s) > 20):  # cut at 20 either way, before the NUL
         assert text.clean_text(sample, max_length=20) == text.clean_text(sample + "\x00", max_length=20)
+
+
+def test_events_read_two_ranges_at_once_are_the_same_bytes(varied: Database, db_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events in ranges of ids, every other range read on a thread through a second connection that reads the
+    same snapshot, come out as the one-connection export does (small ranges, so that there are many)."""
+    import contextlib
+    from collections.abc import Iterator
+    from typing import Any
+
+    one = _export(varied)
+    used: list[object] = []
+    real = jsondump.snapshot_twin
+
+    @contextlib.contextmanager
+    def spy(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+        with real(conn, path) as twin:
+            used.append(twin)
+            yield twin
+
+    monkeypatch.setattr(jsondump, "RANGE", 2)
+    monkeypatch.setattr(jsondump, "snapshot_twin", spy)
+    assert _export(varied) == one
+    assert used and used[0] is not None
+    with sqlite3.connect(db_path) as con:
+        assert con.execute("SELECT count(*) FROM event").fetchone()[0] > 8  # several ranges of two ids
+
+
+def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_path: Path) -> None:
+    """While a writer holds the lock there is no twin (the export reads on one connection); once the twin exists,
+    a commit is seen by neither connection."""
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    with varied.read() as s, jsondump.snapshot_twin(s.connection(), str(db_path)) as twin:
+        assert twin is None
+    writer.execute("ROLLBACK")
+    with varied.read() as s, jsondump.snapshot_twin(s.connection(), str(db_path)) as twin:
+        assert twin is not None
+        writer.execute("INSERT INTO event (pipeline_id, kind, at, \"user\") VALUES (1, 'create', "
+                       "'2026-03-01 10:00:00.000000', 'w')")
+        mine = s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one()
+        assert twin.execute("SELECT count(*) FROM event").fetchone()[0] == mine
+    writer.close()
+    with varied.read() as s:
+        assert s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one() == mine + 1
+
+
+def test_a_write_that_fails_stops_the_second_reader(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            if '"events"' in self.getvalue():
+                raise OSError(28, "No space left on device")
+            return super().write(text)
+
+    monkeypatch.setattr(jsondump, "RANGE", 1)
+    with pytest.raises(OSError, match="No space left"):
+        write_pipeline_json(varied, "Sales", Full())
+    assert not [t for t in threading.enumerate() if t.name == "tuikanban-export"]

@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import subprocess
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,7 @@ def test_rows_past_a_wip_limit_are_refused_unless_forced(sales: Any, db_target: 
     ]
     assert counts(db_target) == before
     assert sales("import", str(f), "--force").err.strip() == (
-        "--force needs --reason TEXT saying why WIP limits are overridden.")
+        "--force needs --reason TEXT saying why WIP limits or stage gates are overridden.")
     r = sales("import", str(f), "--force", "--reason", "migrating from the old CRM")
     assert r.code == 0, r.err
     assert r.out.strip().splitlines() == [
@@ -228,6 +229,80 @@ def test_ten_thousand_rows_in_one_transaction(sales: Any, db_target: str, tmp_pa
     assert problems == []
 
 
+def test_a_bad_row_after_chunks_were_written_leaves_nothing(sales: Any, db_target: str, tmp_path: Path) -> None:
+    """Rows are written a chunk at a time while the file is read: a bad row near the end still undoes them all."""
+    f = tmp_path / "big.csv"
+    f.write_text("title,value\n" + "".join(f"Deal {i},{i}\n" for i in range(2500)) + ",5\nLast,oops\n",
+                 encoding="utf-8")
+    before = counts(db_target)
+    r = sales("import", str(f))
+    assert r.code == 1
+    assert r.err.strip().splitlines() == [
+        "line 2502: the title is empty.",
+        "line 2503: 'oops' is not an amount; type a number such as 12500, 12,500.50 or 12.5k.",
+        "Nothing was imported: 2 of 2502 rows have problems.",
+    ]
+    assert counts(db_target) == before
+
+
+def test_an_insert_that_fails_on_the_insert_thread_is_raised_and_rolled_back(db: Any, db_target: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from tuikanban.domain.errors import DatabaseError
+    from tuikanban.services.pipelines import create_pipeline
+    from tuikanban.store.bulk import BackgroundInserts
+    from tuikanban.store.tables import DealType
+
+    p = create_pipeline(db, "Sales", "Lead")
+    table = DealType.__table__  # type: ignore[attr-defined]
+    keys = ("id", "pipeline_id", "name", "name_key", "position", "archived")
+
+    def work(s: Any) -> None:
+        with BackgroundInserts(s.connection()) as inserts:
+            inserts.put(table, keys, [(100, p.id, "A", "a", 0, 0), (101, p.id, "B", "b", 1, 0)])
+            inserts.put(table, keys, [(100, p.id, "Again", "again", 2, 0)])  # the same id: the insert fails
+            inserts.finish()
+
+    with pytest.raises((IntegrityError, sqlite3.IntegrityError, DatabaseError)):
+        db.write(work)
+    assert rows(db_target, "SELECT count(*) FROM deal_type WHERE id >= 100") == [(0,)]
+
+
+def test_import_json_output(sales: Any, tmp_path: Path) -> None:
+    assert sales("stage", "set", "Qualified", "--require", "value").code == 0
+    f = tmp_path / "deals.csv"
+    f.write_text("title,stage,status,closed_at,lost_reason\nA,Qualified,,,\nB,Lead,won,2026-01-02,\n"
+                 "C,Proposal,lost,2026-01-03,Price\n", encoding="utf-8")
+    r = sales("import", str(f), "--json", "--force", "--reason", "old data")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == {"pipeline": "Sales", "deals": 3, "open": 1, "won": 1, "lost": 1, "events": 6,
+                                 "wip_overrides": 0, "gate_overrides": 1, "renumbered": False}
+
+
+def test_no_progress_bar_with_json(sales: Any, db_target: str, tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
+    exe = str(Path(sys.executable).parent / "tuikanban")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([exe, "--db", db_target, "import", str(f), "--json"], stdout=subprocess.PIPE,
+                            stderr=secondary, env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(primary)
+    assert proc.returncode == 0
+    assert json.loads(out)["deals"] == 3000
+    assert shown == b""
+
+
 def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path) -> None:
     f = tmp_path / "big.csv"
     f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
@@ -250,7 +325,7 @@ def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path
     os.close(primary)
     assert proc.returncode == 0
     assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
-    assert b"Checking rows" in shown or b"Writing" in shown
+    assert b"Importing" in shown and b"3000/3000" in shown
 
 
 # -- CSV export --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import IO, Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from tuikanban.cli.common import SafeStream, err, say, state
+from tuikanban.cli.common import SafeStream, emit_json, err, say, state
 from tuikanban.cli.root import app
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.text import clean_text
@@ -35,7 +35,7 @@ def _progress_bar(rows: int) -> Iterator[Any]:
 
         def update(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                label = "Checking rows" if phase == "checking" else "Writing"
+                label = {"checking": "Checking rows", "importing": "Importing"}.get(phase, "Writing")
                 tasks[phase] = bar.add_task(label, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
@@ -54,8 +54,11 @@ def import_command(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A .csv file of deals, or a .json pipeline export.")],
     pipeline: Annotated[str | None, typer.Option(
         "--pipeline", "-p", help="CSV: the pipeline to add the deals to. JSON: a new name for the pipeline.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Import rows past a WIP limit (needs --reason).")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why WIP limits are overridden.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Import rows past a WIP limit or a stage gate (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(
+        "--reason", help="Why WIP limits or stage gates are overridden.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (no progress bar).")] = False,
 ) -> None:
     """Import deals from CSV (all rows or none), or a pipeline exported as JSON.
 
@@ -65,7 +68,7 @@ def import_command(
     from tuikanban.services import io as sio
 
     if force and not (reason and reason.strip()):
-        raise ValidationError("--force needs --reason TEXT saying why WIP limits are overridden.")
+        raise ValidationError("--force needs --reason TEXT saying why WIP limits or stage gates are overridden.")
     if reason and not force:
         raise ValidationError("--reason goes with --force.")
     st = state(ctx)
@@ -73,12 +76,12 @@ def import_command(
     rows = text.count("\n")
     db = st.db(create=True)
     try:
-        with _progress_bar(rows) as progress:
+        with _progress_bar(0 if as_json else rows) as progress:
             if sio.looks_like_json(file, text):
-                if force:
-                    raise ValidationError("--force applies to CSV imports; a JSON export is imported as it was.")
                 doc = sio.read_json(text)
-                result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress)
+                del text  # the document holds it now
+                result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress, user=st.user,
+                                                  force_reason=reason if force else None)
             else:
                 target = pipeline if pipeline is not None else st.pipeline
                 result = sio.import_csv_text(db, text, target, user=st.user, force_reason=reason if force else None,
@@ -86,11 +89,19 @@ def import_command(
     except sio.ImportProblems as exc:
         _print_problems(exc.problems, exc.summary)
         raise typer.Exit(1) from None
+    if as_json:
+        emit_json({"pipeline": result.pipeline, "deals": result.deals, "open": result.open, "won": result.won,
+                   "lost": result.lost, "events": result.events, "wip_overrides": result.overrides,
+                   "gate_overrides": result.gate_overrides, "renumbered": result.renumbered})
+        return
     parts = [f"{result.open:,} open", f"{result.won:,} won", f"{result.lost:,} lost"]
     noun = "deal" if result.deals == 1 else "deals"
     say(f"Imported {result.deals:,} {noun} into ", Text(clean_text(result.pipeline)), f" ({', '.join(parts)}).")
     if result.overrides:
         say(f"{result.overrides:,} of them went past a WIP limit; each is logged as a WIP override.")
+    if result.gate_overrides:
+        say(f"{result.gate_overrides:,} of them entered a stage without what its gate requires; each is logged as a "
+            "gate override.")
 
 
 @app.command("export")

@@ -61,3 +61,96 @@ def insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     pairs = list(zip(keys, converters, strict=True))
     values = [tuple(r[k] if f is None else f(r[k]) for k, f in pairs) for r in rows]
     conn.connection.driver_connection.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+
+
+# -- rows as tuples (imports of many rows) --------------------------------------------------------------------
+
+
+def _stamp_utc(value: datetime | None) -> str | None:
+    """`_stamp`, with a quicker way for the aware UTC times the clock and the parsers give."""
+    if value is not None and value.tzinfo is UTC:
+        return value.isoformat(" ", "microseconds")[:26]
+    return _stamp(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def value_converters(conn: Any) -> tuple[Convert, Convert, Convert]:
+    """(time, date, flag): what `insert_values` wants for those columns on this connection. On SQLite the stored
+    text and numbers (the caller converts each value once, however many rows and columns repeat it), elsewhere the
+    values as they are, for SQLAlchemy's types."""
+    if conn.dialect.name != "sqlite":
+        return _same, _same, _same
+    return _stamp_utc, _day, _flag
+
+
+def insert_values(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows given as tuples in the order of `keys`, their times, dates and flags converted with
+    `value_converters(conn)`, in one executemany (no dict per row). On SQLite every column with a default must be
+    in `keys` (there is no SQLAlchemy in the way to fill it in): a ValueError says which is not."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), [dict(zip(keys, r, strict=True)) for r in rows])
+        return
+    left_out = [c.name for c in table.columns if c.name not in keys and c.default is not None]
+    if left_out:
+        raise ValueError(f"insert_values into {table.name} needs the columns {', '.join(left_out)}.")
+    names = ", ".join(f'"{k}"' for k in keys)
+    marks = ", ".join("?" for _ in keys)
+    conn.connection.driver_connection.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+
+
+class BackgroundInserts:
+    """`insert_values` on a thread of its own, in the order given, so that the caller's Python work (checking the
+    next rows) runs while SQLite inserts the last chunk (the driver lets go of the GIL while SQLite works). The
+    caller must not use the connection until `finish()`, which waits for the last insert and raises what any of
+    them raised. Use it as a context manager: leaving early (an exception) stops the thread without waiting for
+    the queued chunks."""
+
+    def __init__(self, conn: Any, depth: int = 3) -> None:
+        import queue
+        import threading
+
+        self._conn = conn
+        self._queue: queue.Queue[tuple[Any, Sequence[str], Sequence[Sequence[Any]]] | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="tuikanban-inserts", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None and not self._stop:
+                try:
+                    insert_values(self._conn, *item)
+                except BaseException as exc:  # handed to the caller by put() or finish()
+                    self._error = exc
+
+    def put(self, table: Any, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if self._error is not None:
+            self.finish()
+        if rows:
+            self._queue.put((table, keys, rows))
+
+    def finish(self) -> None:
+        """Wait for every insert; raise the first error one of them met."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> BackgroundInserts:
+        return self
+
+    def __exit__(self, kind: Any, *_rest: Any) -> None:
+        if kind is not None:  # the caller failed: drop what is queued, wait for the insert under way, add nothing
+            self._stop = True
+            if self._thread.is_alive():
+                self._queue.put(None)
+                self._thread.join()
+            return
+        self.finish()

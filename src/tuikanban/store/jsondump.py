@@ -1,4 +1,4 @@
-"""The JSON export's rows written by SQLite itself: one JSON object per row, as text, in the bytes that
+"""The JSON export's rows written by SQLite itself: one JSON object per row, as UTF-8 bytes, the bytes that
 `json.dumps(item, ensure_ascii=False)` gives for the dicts of `services.io.json_export`.
 
 Why: a pipeline of 100,000 deals has about a million events; converting each row to Python values, a dict and
@@ -13,8 +13,14 @@ SQLite only: on another database `rows` returns None too.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import sqlite3
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from tuikanban.store.tables import DELETED
 
@@ -27,6 +33,10 @@ WHERE = {
     "stay": f"+pipeline_id = ? AND +deal_id IN ({_LIVE})",
     "activity": f"+pipeline_id = ? AND +deal_id IN ({_LIVE})",
 }
+# The same rows when the pipeline has no deleted deal: every row of the pipeline (its rows name only its own deals),
+# without looking each deal up (a million lookups cost about a second).
+WHERE_ALL = {"deal": "+pipeline_id = ?", "event": "+pipeline_id = ?", "stay": "+pipeline_id = ?",
+             "activity": "+pipeline_id = ?"}
 CHUNK = 5000
 
 # (key, column, kind): kind "v" any value (json_quote), "t" a time, "d" a date, "b" a boolean
@@ -69,10 +79,12 @@ def _object(fields: list[_Field], *, opening: bool = True, closing: bool = True)
     return " || ".join(parts) + (" || '}'" if closing else "")
 
 
-def _conforms(con: Any, table: str, fields: list[_Field], where: str, params: tuple[Any, ...]) -> bool:
-    """Whether every time and date the rows hold is text in the form the SQL above rewrites: a time as
+def _conforms(con: Any, table: str, fields: list[_Field], pipeline_id: int) -> bool:
+    """Whether every time and date the pipeline's rows hold is text in the form the SQL above rewrites: a time as
     `YYYY-MM-DD HH:MM:SS` with or without `.ffffff` (the one space is the separator), a date as `YYYY-MM-DD`.
-    Lengths and separators are compared rather than a GLOB pattern, which costs five times as long."""
+    Lengths and separators are compared rather than a GLOB pattern, which costs five times as long. All the
+    pipeline's rows are looked at (those of deleted deals too), so that an index on (pipeline_id, time) such as
+    the events' can answer alone, at half the cost of reading the table."""
     checks = []
     for _key, column, kind in fields:
         if kind == "t":
@@ -84,8 +96,16 @@ def _conforms(con: Any, table: str, fields: list[_Field], where: str, params: tu
                           f"AND substr({column}, 5, 1) = '-' AND substr({column}, 8, 1) = '-'))")
     if not checks:
         return True
-    sql = f"SELECT 1 FROM {table} WHERE {where} AND ({' OR '.join(checks)}) LIMIT 1"
-    return con.execute(sql, params).fetchone() is None
+    sql = f"SELECT 1 FROM {table} WHERE pipeline_id = ? AND ({' OR '.join(checks)}) LIMIT 1"
+    return con.execute(sql, (pipeline_id,)).fetchone() is None
+
+
+def _where(con: Any, table: str, pipeline_id: int) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause selecting the rows of the export, and its parameters."""
+    deleted = con.execute(f"SELECT 1 FROM deal WHERE pipeline_id = ? AND status = '{DELETED}' LIMIT 1",
+                          (pipeline_id,)).fetchone()
+    where = (WHERE if deleted else WHERE_ALL)[table]
+    return where, (pipeline_id,) * where.count("?")
 
 
 def _driver(conn: Any) -> Any:
@@ -100,29 +120,122 @@ def _chunks(cursor: Any) -> Iterator[list[Any]]:
         yield rows
 
 
-def rows(conn: Any, table: str, pipeline_id: int) -> Iterator[list[str]] | None:
+def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None
+         ) -> Iterator[list[bytes]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
-    chunks; None: convert them in Python."""
+    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None: convert them in Python.
+
+    With `twin` (a connection reading the same snapshot, from `snapshot_twin`), the rows are read in ranges of
+    ids, every other range on a thread of its own through the twin: SQLite builds the text of two ranges at once."""
     con = _driver(conn)
     fields = FIELDS[table]
-    params = (pipeline_id,) * WHERE[table].count("?")
-    if con is None or not _conforms(con, table, fields, WHERE[table], params):
+    if con is None or not _conforms(con, table, fields, pipeline_id):
         return None
-    cursor = con.execute(f"SELECT {_object(fields)} FROM {table} WHERE {WHERE[table]} ORDER BY id", params)
+    where, params = _where(con, table, pipeline_id)
+    select = f"SELECT CAST({_object(fields)} AS BLOB) FROM {table} WHERE {where}"
+    if twin is not None:
+        low, high = con.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()  # the ends of the rowids
+        if low is not None and high - low >= 2 * RANGE:
+            return _two_at_once(con, twin, f"{select} AND id BETWEEN ? AND ? ORDER BY id", params, low, high)
+    cursor = con.execute(f"{select} ORDER BY id", params)
     return ([r[0] for r in chunk] for chunk in _chunks(cursor))
 
 
-DealRow = tuple[str, int | None, str, str]
+RANGE = 20_000  # ids per range read by one of the two connections
+
+
+def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, sql: str, params: tuple[Any, ...], low: int,
+                 high: int) -> Iterator[list[bytes]]:
+    """The rows of ranges of ids in order: the even ranges read here, the odd ones on a thread through `twin`."""
+    ranges = [(start, min(start + RANGE - 1, high)) for start in range(low, high + 1, RANGE)]
+    done: queue.Queue[list[bytes] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def hand(item: list[bytes] | BaseException) -> bool:
+        """Give the reader `item` unless it stopped reading (then False)."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                done.put(item, timeout=0.1)
+                return True
+        return False
+
+    def read_odd() -> None:
+        try:
+            for start, end in ranges[1::2]:
+                if stop.is_set() or not hand([r[0] for r in twin.execute(sql, (*params, start, end))]):
+                    return
+        except BaseException as exc:  # handed to the reader below
+            hand(exc)
+
+    thread = threading.Thread(target=read_odd, name="tuikanban-export", daemon=True)
+    thread.start()
+    try:
+        for i, (start, end) in enumerate(ranges):
+            if i % 2 == 0:
+                yield [r[0] for r in con.execute(sql, (*params, start, end))]
+                continue
+            got = done.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                done.get(timeout=0.1)
+        thread.join()
+
+
+@contextlib.contextmanager
+def snapshot_twin(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+    """A second read-only connection to the file that reads the same snapshot as `conn`, which must not have read
+    yet in its transaction; None when that cannot be had (another engine, a read-only file, a writer holding the
+    lock). How: the write lock is taken for a moment, so that no commit can fall between the two snapshots'
+    starts; no write waits on it for more than that moment."""
+    con = _driver(conn)
+    if con is None or path is None:
+        yield None
+        return
+    twin: sqlite3.Connection | None = None
+    uri = "file:" + quote(str(Path(path).absolute()), safe="/")
+    try:
+        lock = sqlite3.connect(uri + "?mode=rw", uri=True, timeout=0.2, isolation_level=None)
+    except sqlite3.Error:
+        lock = None
+    if lock is not None:
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("SELECT count(*) FROM pipeline").fetchone()  # this transaction's snapshot starts here
+                twin = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+                twin.execute("BEGIN")
+                twin.execute("SELECT count(*) FROM pipeline").fetchone()  # and the twin's, before anyone commits
+            finally:
+                lock.execute("ROLLBACK")
+        except sqlite3.Error:
+            if twin is not None:
+                twin.close()
+            twin = None
+        finally:
+            lock.close()
+    try:
+        yield twin
+    finally:
+        if twin is not None:
+            twin.close()
+
+
+DealRow = tuple[bytes, int | None, str, bytes]
 
 
 def deal_rows(conn: Any, pipeline_id: int) -> Iterator[list[DealRow]] | None:
-    """The pipeline's deals but deleted ones, ordered by id, in chunks of (text before the value, value_minor,
-    currency, text after it); None: convert them in Python."""
+    """The pipeline's deals but deleted ones, ordered by id, in chunks of (UTF-8 text before the value,
+    value_minor, currency, UTF-8 text after it); None: convert them in Python."""
     con = _driver(conn)
-    if con is None or not _conforms(con, "deal", DEAL_HEAD + DEAL_TAIL, WHERE["deal"], (pipeline_id,)):
+    if con is None or not _conforms(con, "deal", DEAL_HEAD + DEAL_TAIL, pipeline_id):
         return None
     head = _object(DEAL_HEAD, closing=False) + " || ', \"value\": '"
     tail = _object(DEAL_TAIL, opening=False)
-    cursor = con.execute(f"SELECT {head}, value_minor, currency, {tail} FROM deal WHERE {WHERE['deal']} "
-                         "ORDER BY id", (pipeline_id,))
+    cursor = con.execute(f"SELECT CAST({head} AS BLOB), value_minor, currency, CAST({tail} AS BLOB) FROM deal "
+                         f"WHERE {WHERE['deal']} ORDER BY id", (pipeline_id,))
     return _chunks(cursor)

@@ -1,8 +1,8 @@
 """Import and export: deals from and to CSV, and a whole pipeline to and from JSON.
 
 CSV import (`import_csv_text`): a header row, columns in any order, only `title` required (see CSV_COLUMNS).
-The whole file is checked before anything is written; every bad row is named with its line number and reason
-(`ImportProblems`). Then everything is written in ONE write transaction, with bulk inserts, so that either every
+Every row is checked and the good ones written in ONE write transaction, with bulk inserts, a chunk at a time;
+every bad row is named with its line number and reason (`ImportProblems`) and then nothing is kept: either every
 row is imported or none is. Each imported deal gets the history a deal created by hand would have: a `create`
 event and a stay from `created_at`, plus a `won` or `lost` event that ends the stay at `closed_at`, so aging and
 metrics work on imported data.
@@ -31,13 +31,13 @@ from tuikanban.services.io.common import (
     neutralise,
 )
 from tuikanban.services.io.csv_export import write_csv
-from tuikanban.services.io.csv_import import import_csv_text, parse_csv
+from tuikanban.services.io.csv_import import import_csv_text
 from tuikanban.services.io.files import looks_like_json, read_text_file
 from tuikanban.services.io.json_export import write_pipeline_json
 from tuikanban.services.io.json_import import import_pipeline_json, read_json
 
 __all__ = [
     "CSV_COLUMNS", "FORMULA_STARTS", "JSON_FORMAT", "ImportProblems", "ImportResult", "import_csv_text",
-    "import_pipeline_json", "looks_like_json", "neutralise", "parse_csv", "read_json", "read_text_file",
+    "import_pipeline_json", "looks_like_json", "neutralise", "read_json", "read_text_file",
     "write_csv", "write_pipeline_json",
 ]

@@ -36,7 +36,7 @@ MAX_ACTIVITY = 2000
 CHUNK = 1000
 
 Progress = Callable[[str, int, int], None]
-"""progress(phase, done, total): phase is "checking" or "writing"."""
+"""progress(phase, done, total): phase is "checking", "writing" or "importing" (checking and writing at once)."""
 
 TABLES: dict[str, Any] = {
     "stage": Stage.__table__, "type": DealType.__table__, "deal": Deal.__table__,  # type: ignore[attr-defined]
@@ -70,6 +70,7 @@ class ImportResult:
     overrides: int = 0
     events: int = 0
     renumbered: bool = False
+    gate_overrides: int = 0
 
 
 def neutralise(cell: str) -> str:

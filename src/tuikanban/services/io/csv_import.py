@@ -1,9 +1,9 @@
-"""CSV import: every row checked first, then all rows written in one transaction, or none."""
+"""CSV import: every row checked and written in one transaction, all rows or none."""
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,14 +12,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tuikanban.domain import clock, wip
-from tuikanban.domain.errors import ValidationError
+from tuikanban.domain import clock, gates, wip
+from tuikanban.domain.errors import GateError, ValidationError
+from tuikanban.domain.gates import GateFields
 from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.common import active_stages, resolve_pipeline
 from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
-from tuikanban.services.history import event_row
+from tuikanban.services.gates import check_gate
 from tuikanban.services.io.common import (
     CHUNK,
     CSV_COLUMNS,
@@ -32,15 +33,16 @@ from tuikanban.services.io.common import (
     ImportProblems,
     ImportResult,
     Progress,
-    insert_chunks,
     lower_first,
     next_id,
     report_progress,
     unneutralise,
 )
+from tuikanban.store.bulk import BackgroundInserts, value_converters
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     STATUSES,
+    Stage,
 )
 
 _D, _S, _T = DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS  # short names for the queries below
@@ -65,8 +67,8 @@ class _Planned:
     notes: str
 
 
-# (at, deal id, kind, from stage id, to stage id, reason) of an event to write
-_PlannedEvent = tuple[datetime, int, str, int | None, int | None, str | None]
+# (at as stored, deal id, kind, from stage id, to stage id, reason, new value) of an event to write
+_PlannedEvent = tuple[Any, int, str, int | None, int | None, str | None, str | None]
 
 
 @dataclass(slots=True)
@@ -114,9 +116,19 @@ def _dialect(text: str) -> str:
     return ","
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings, as a file opened with newline="" gives them, one at a time (a
+    StringIO of the text would hold it again, four bytes a character)."""
+    for m in _LINE.finditer(text):
+        yield m.group()
+
+
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, cells) for every record, blank lines skipped; CSV syntax errors name their line."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(text), strict=True)
+    reader = csv.reader(_lines(text), delimiter=_dialect(text), strict=True)
     prev = 0
     while True:
         try:
@@ -224,14 +236,13 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
                     created, closed, lost_reason, expected, notes)
 
 
-def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | None = None) -> list[_Planned]:
-    """Check every row; raise ImportProblems naming every bad row, else return the planned deals."""
-    # Counted in a first pass (which also finds any CSV syntax error), so the records are never all held at once.
-    count = sum(1 for _ in _records(text))
-    if not count:
-        raise ValidationError("The file is empty; it needs a header row with at least a 'title' column.")
+def _header(text: str) -> list[str]:
+    """The header's column keys, checked: one sentence naming the header line for what is wrong with it."""
     records = _records(text)
-    header_line, header = next(records)
+    try:
+        header_line, header = next(records)
+    except StopIteration:
+        raise ValidationError("The file is empty; it needs a header row with at least a 'title' column.") from None
     keys = [_header_key(h) for h in header]
     unknown = [h.strip() for h, k in zip(header, keys, strict=True) if k and k not in CSV_COLUMNS]
     if unknown:
@@ -244,54 +255,64 @@ def parse_csv(text: str, cat: _Catalogue, *, user: str, progress: Progress | Non
         raise ValidationError(f"Line {header_line}: the column {', '.join(dupes)} appears twice.")
     if "title" not in keys:
         raise ValidationError(f"Line {header_line}: the header has no 'title' column (the one column required).")
-    total = count - 1
-    if not total:
-        raise ValidationError("The file has a header row but no deals.")
-    now = clock.now()
-    planned: list[_Planned] = []
-    bad: list[str] = []
-    for i, (line, cells) in enumerate(records, 1):
+    return keys
+
+
+def _planned(text: str, keys: list[str], cat: _Catalogue, user: str, now: datetime,
+             bad: list[str]) -> Iterator[_Planned]:
+    """The rows that pass their checks, in file order; each bad row is appended to `bad` (line, reasons)."""
+    records = _records(text)
+    next(records)  # the header, checked by _header
+    width = len(keys)
+    for line, cells in records:
         problems: list[str] = []
-        if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
-            problems.append(f"it has {len(cells)} cells but the header has {len(keys)} columns.")
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            problems.append(f"it has {len(cells)} cells but the header has {width} columns.")
         raw = {k: cells[j] if j < len(cells) else "" for j, k in enumerate(keys) if k}
         plan = _check_row(line, raw, cat, user, now, problems)
         if plan is None:
             bad.append(f"line {line}: " + "; ".join(p.rstrip(".") for p in problems) + ".")
         else:
-            planned.append(plan)
-        if i % CHUNK == 0 or i == total:
-            report_progress(progress, "checking", i, total)
-    if bad:
-        noun = "row has" if len(bad) == 1 else "rows have"
-        raise ImportProblems(bad, f"Nothing was imported: {len(bad)} of {total} {noun} problems.")
-    return planned
+            yield plan
 
 
 def import_csv_text(
     db: Database, text: str, pipeline: str | int | None, *, user: str, force_reason: str | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import deals from CSV text into a pipeline: all rows or none."""
+    """Import deals from CSV text into a pipeline: all rows or none.
+
+    One pass in one write transaction: each row is checked and written in chunks while no row so far was refused;
+    after the first refusal the rest are only checked (so every bad row is named) and the transaction is rolled
+    back. Memory holds a chunk of rows and the events as small tuples, whatever the size of the file."""
     if force_reason is not None and not clean_text(force_reason).strip():
-        raise ValidationError("Importing past a WIP limit needs a reason.")
+        raise ValidationError("Importing past a WIP limit or a stage gate needs a reason.")
     cat = _catalogue(db, pipeline)
-    planned = parse_csv(text, cat, user=user, progress=progress)
-    return db.write(lambda s: _write_planned(s, cat, planned, user, force_reason, progress))
+    keys = _header(text)
+    return db.write(lambda s: _import(s, cat, text, keys, user, force_reason, progress))
 
 
-def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: str, force_reason: str | None,
-                   progress: Progress | None) -> ImportResult:
+_DEAL_KEYS = ("id", "pipeline_id", "title", "company", "contact", "value_minor", "currency", "owner", "type_id",
+              "expected_close", "notes", "stage_id", "status", "lost_reason", "created_at", "stage_entered_at",
+              "closed_at", "last_activity_at", "rank", "version")
+_STAY_KEYS = ("pipeline_id", "deal_id", "stage_id", "entered_at", "left_at", "outcome")
+_EVENT_KEYS = ("pipeline_id", "deal_id", "kind", "at", "user", "from_stage_id", "to_stage_id", "field", "old_value",
+               "new_value", "reason", "ref_id")
+
+
+def _import(s: Session, cat: _Catalogue, text: str, keys: list[str], user: str, force_reason: str | None,
+            progress: Progress | None) -> ImportResult:
     conn = s.connection()
-    # The stages and types may have changed since the file was checked: look again inside the transaction.
-    live = {r.id: r for r in conn.execute(
-        select(_S.id, _S.name, _S.wip_max, _S.rep_wip_max, _S.archived).where(_S.pipeline_id == cat.pipeline_id))}
+    with BackgroundInserts(conn) as inserts:  # SQLite inserts a chunk while the next rows are checked
+        return _import_rows(s, inserts, cat, text, keys, user, force_reason, progress)
+
+
+def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: str, keys: list[str], user: str,
+                 force_reason: str | None, progress: Progress | None) -> ImportResult:
+    conn = s.connection()
+    # The stages and types may have changed since the catalogue was read: look again inside the transaction.
+    live = {st.id: st for st in s.scalars(select(Stage).where(_S.pipeline_id == cat.pipeline_id))}
     live_types = set(conn.execute(select(_T.id).where(_T.pipeline_id == cat.pipeline_id)).scalars())
-    for plan in planned:
-        st = live.get(plan.stage_id)
-        if st is None or st.archived or (plan.type_id is not None and plan.type_id not in live_types):
-            raise ValidationError("The pipeline's stages or deal types changed during the import; nothing was "
-                                  "imported, run the import again.")
     counts: dict[int, int] = dict(conn.execute(
         select(_D.stage_id, func.count()).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
         .group_by(_D.stage_id)).all())
@@ -299,81 +320,111 @@ def _write_planned(s: Session, cat: _Catalogue, planned: list[_Planned], user: s
         (r[0], r[1]): int(r[2]) for r in conn.execute(
             select(_D.stage_id, _D.owner, func.count()).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
             .group_by(_D.stage_id, _D.owner))}
-    over: list[str] = []
-    forced: set[int] = set()
-    for plan in planned:
-        if plan.status != "open":
-            continue
-        st = live[plan.stage_id]
-        n = counts.get(plan.stage_id, 0)
-        n_owner = owner_counts.get((plan.stage_id, plan.owner), 0)
-        refusal = None
-        if st.wip_max is not None and not wip.admits(n, st.wip_max):
-            refusal = wip.refusal(st.name, n, st.wip_max)
-        elif st.rep_wip_max is not None and plan.owner and not wip.admits(n_owner, st.rep_wip_max):
-            refusal = wip.refusal(st.name, n_owner, st.rep_wip_max, plan.owner)
-        if refusal is not None:
-            if force_reason is None:
-                over.append(f"line {plan.line}: {refusal}.")
-                continue  # count on as if it were refused, so every row past the limit is named
-            forced.add(plan.line)
-        counts[plan.stage_id] = n + 1
-        owner_counts[(plan.stage_id, plan.owner)] = n_owner + 1
-    if over:
-        noun = "row" if len(over) == 1 else "rows"
-        raise ImportProblems(over, f"Nothing was imported: {len(over)} {noun} would go past a WIP limit "
-                                   "(use --force with --reason to import them anyway, logged as WIP overrides).")
-
-    deal_id = next_id(conn, _D.id)
     ranks: dict[int, int] = dict(conn.execute(
         select(_D.stage_id, func.max(_D.rank)).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
         .group_by(_D.stage_id)).all())
+    deal_id = next_id(conn, _D.id)
     reason = clean_text(force_reason).strip() if force_reason else None
-    closed_count = sum(1 for p in planned if p.status != "open")
-    event_count = len(planned) + closed_count + len(forced)  # a create for each, a close, an override
-    total = 2 * len(planned) + event_count  # deals and stays, then the events
-    # Deals and stays go in chunk by chunk; the events are held as small tuples, sorted by time, and made into rows
-    # a chunk at a time, so that memory holds no row dict per deal.
-    deals: list[dict[str, Any]] = []
-    stays: list[dict[str, Any]] = []
+    stamp, day, _flag = value_converters(conn)
+    pid = cat.pipeline_id
+    total = max(text.count("\n") - 1, 1)  # for the progress bar: the lines (a cell may hold several)
+    bad: list[str] = []
+    over: list[str] = []
+    refused_by: set[str] = set()
+    deals: list[tuple[Any, ...]] = []
+    stays: list[tuple[Any, ...]] = []
     events: list[_PlannedEvent] = []
-    done = 0
-    for plan in planned:
+    rows = won = lost = forced = gated = 0
+    for plan in _planned(text, keys, cat, user, clock.now(), bad):
+        rows += 1
+        if rows % CHUNK == 0:
+            report_progress(progress, "importing", min(rows + len(bad), total), total)
+        st = live.get(plan.stage_id)
+        if st is None or st.archived or (plan.type_id is not None and plan.type_id not in live_types):
+            raise ValidationError("The pipeline's stages or deal types changed during the import; nothing was "
+                                  "imported, run the import again.")
+        is_open = plan.status == "open"
+        wip_forced = False
+        missing = ""
+        if is_open:
+            n = counts.get(plan.stage_id, 0)
+            n_owner = owner_counts.get((plan.stage_id, plan.owner), 0)
+            refusals = []
+            if st.wip_max is not None and not wip.admits(n, st.wip_max):
+                refusals.append(wip.refusal(st.name, n, st.wip_max))
+            elif st.rep_wip_max is not None and plan.owner and not wip.admits(n_owner, st.rep_wip_max):
+                refusals.append(wip.refusal(st.name, n_owner, st.rep_wip_max, plan.owner))
+            wip_forced = bool(refusals)
+            if st.required:  # the stage gate, as `deal add --stage` checks it (a new deal has no next step)
+                fields = GateFields(plan.value_minor, plan.expected_close, plan.company, plan.contact, plan.owner,
+                                    False)
+                try:
+                    if check_gate(s, st, fields, force_reason=force_reason):
+                        missing = ",".join(_missing(st, fields))
+                except GateError as exc:
+                    refusals.append(str(exc))
+                    refused_by.add("gate")
+            if refusals and force_reason is None:
+                refused_by.update(("wip",) if wip_forced else ())
+                over.append(f"line {plan.line}: {'; '.join(refusals)}.")
+                continue  # count on as if it were refused, so every row past the limit is named
+            counts[plan.stage_id] = n + 1
+            owner_counts[(plan.stage_id, plan.owner)] = n_owner + 1
+        if bad or over:
+            continue  # nothing of this file will be written: only check the rest
         rank = ranks.get(plan.stage_id, -1) + 1
-        if plan.status == "open":
+        if is_open:
             ranks[plan.stage_id] = rank
-        closed = plan.status != "open"
-        deals.append({
-            "id": deal_id, "pipeline_id": cat.pipeline_id, "title": plan.title, "company": plan.company,
-            "contact": plan.contact, "value_minor": plan.value_minor, "currency": plan.currency,
-            "owner": plan.owner, "type_id": plan.type_id, "expected_close": plan.expected_close,
-            "notes": plan.notes, "stage_id": plan.stage_id, "status": plan.status,
-            "lost_reason": plan.lost_reason, "created_at": plan.created_at, "stage_entered_at": plan.created_at,
-            "closed_at": plan.closed_at, "last_activity_at": None, "rank": rank, "version": 2 if closed else 1,
-        })
-        if plan.line in forced:
-            events.append((plan.created_at, deal_id, "wip_override", None, plan.stage_id, reason))
-        events.append((plan.created_at, deal_id, "create", None, plan.stage_id, None))
-        if closed:
-            assert plan.closed_at is not None  # a won or lost row is closed at its closed_at, else at import time
-            events.append((plan.closed_at, deal_id, plan.status, plan.stage_id, None,
-                           plan.lost_reason if plan.status == "lost" else None))
-        stays.append({"pipeline_id": cat.pipeline_id, "deal_id": deal_id, "stage_id": plan.stage_id,
-                      "entered_at": plan.created_at, "left_at": plan.closed_at,
-                      "outcome": close_outcome(plan.status) if closed else None})
+        created = stamp(plan.created_at)
+        closed = stamp(plan.closed_at)
+        deals.append((deal_id, pid, plan.title, plan.company, plan.contact, plan.value_minor, plan.currency,
+                      plan.owner, plan.type_id, day(plan.expected_close), plan.notes, plan.stage_id, plan.status,
+                      plan.lost_reason, created, created, closed, None, rank, 1 if is_open else 2))
+        stays.append((pid, deal_id, plan.stage_id, created, closed, None if is_open else close_outcome(plan.status)))
+        if wip_forced:
+            forced += 1
+            events.append((created, deal_id, "wip_override", None, plan.stage_id, reason, None))
+        if missing:  # as `deal add --force`: it names the fields the deal lacks
+            gated += 1
+            events.append((created, deal_id, "gate_override", None, plan.stage_id, reason, missing))
+        events.append((created, deal_id, "create", None, plan.stage_id, None, None))
+        if not is_open:
+            won += plan.status == "won"
+            lost += plan.status == "lost"
+            events.append((closed, deal_id, plan.status, plan.stage_id, None,
+                           plan.lost_reason if plan.status == "lost" else None, None))
         deal_id += 1
         if len(deals) >= CHUNK:
-            done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
-            done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
+            inserts.put(TABLES["deal"], _DEAL_KEYS, deals)
+            inserts.put(TABLES["stay"], _STAY_KEYS, stays)
             deals, stays = [], []
-    done = insert_chunks(conn, TABLES["deal"], deals, progress, done, total)
-    done = insert_chunks(conn, TABLES["stay"], stays, progress, done, total)
-    events.sort(key=lambda e: e[0])  # the log in time order (stable: an override stays before its create)
+    checked = rows + len(bad)
+    if not checked:
+        raise ValidationError("The file has a header row but no deals.")
+    if bad:
+        noun = "row has" if len(bad) == 1 else "rows have"
+        raise ImportProblems(bad, f"Nothing was imported: {len(bad)} of {checked} {noun} problems.")
+    if over:
+        noun = "row" if len(over) == 1 else "rows"
+        what, logged = {frozenset({"wip"}): ("go past a WIP limit", "WIP overrides"),
+                        frozenset({"gate"}): ("enter a stage without what its gate requires", "gate overrides")}.get(
+            frozenset(refused_by), ("go past a WIP limit or a stage gate", "overrides"))
+        raise ImportProblems(over, f"Nothing was imported: {len(over)} {noun} would {what} (use --force with "
+                                   f"--reason to import them anyway, logged as {logged}).")
+    inserts.put(TABLES["deal"], _DEAL_KEYS, deals)
+    inserts.put(TABLES["stay"], _STAY_KEYS, stays)
+    report_progress(progress, "importing", checked, checked)
+    # The log in time order (stable: an override stays before its create). The times are sorted in the form they
+    # are stored in, which sorts as the times do.
+    events.sort(key=lambda e: e[0])
     for start in range(0, len(events), CHUNK):
-        rows = [event_row(cat.pipeline_id, deal, kind, at, user, from_stage_id=from_stage, to_stage_id=to_stage,
-                          reason=why) for at, deal, kind, from_stage, to_stage, why in events[start:start + CHUNK]]
-        done = insert_chunks(conn, TABLES["event"], rows, progress, done, total)
-    won = sum(1 for p in planned if p.status == "won")
-    lost = sum(1 for p in planned if p.status == "lost")
-    return ImportResult(cat.pipeline_name, len(planned), len(planned) - won - lost, won, lost, len(forced),
-                        event_count)
+        inserts.put(TABLES["event"], _EVENT_KEYS, [
+            (pid, deal, kind, at, user, from_stage, to_stage, None, None, new, why, None)
+            for at, deal, kind, from_stage, to_stage, why, new in events[start:start + CHUNK]])
+    inserts.finish()
+    return ImportResult(cat.pipeline_name, rows, rows - won - lost, won, lost, forced, len(events),
+                        gate_overrides=gated)
+
+
+def _missing(st: Stage, fields: GateFields) -> tuple[str, ...]:
+    return gates.missing(gates.stored_requirements(st.required), fields)

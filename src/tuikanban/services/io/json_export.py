@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from sqlalchemy import or_, select
 
-from tuikanban.domain import clock
+from tuikanban.domain import clock, gates
 from tuikanban.domain.money import to_json_number
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.io.common import (
@@ -42,23 +43,47 @@ _D, _S, _T, _E, _Y, _A = (
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
-Chunks = Iterable[list[str]]
+Chunks = Iterable[list[bytes]]  # each item one row's JSON text in UTF-8
 
 
 def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) -> Chunks:
-    chunk: list[str] = []
+    chunk: list[bytes] = []
     for r in conn.execute(query):
-        chunk.append(_encoder.encode(convert(r)))
+        chunk.append(_encoder.encode(convert(r)).encode())
         if len(chunk) >= CHUNK:
             yield chunk
             chunk = []
     yield chunk
 
 
-def _deal_text(rows: Iterable[list[tuple[str, int | None, str, str]]]) -> Chunks:
+def _deal_text(rows: Iterable[list[tuple[bytes, int | None, str, bytes]]]) -> Chunks:
     """Deals from `store.jsondump`: the value, a JSON number in major units, is put between the SQL's texts."""
     for chunk in rows:
-        yield [f"{head}{_number(to_json_number(minor, cur))}{tail}" for head, minor, cur, tail in chunk]
+        yield [b"%s%s%s" % (head, _number(to_json_number(minor, cur)).encode(), tail)
+               for head, minor, cur, tail in chunk]
+
+
+class _Sink:
+    """Where the export goes: the bytes straight to the file under a text stream that has one (`-o FILE`),
+    else decoded for the text stream (stdout through its escaping, a StringIO)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._raw: Any = None
+        if isinstance(out, io.TextIOWrapper) and (out.encoding or "").lower().replace("-", "") == "utf8":
+            self._raw = out.buffer
+        if self._raw is not None:
+            out.flush()
+
+    def write(self, data: bytes) -> None:
+        if self._raw is not None:
+            self._raw.write(data)
+        else:
+            self._out.write(data.decode())
+
+    def flush(self) -> None:
+        if self._raw is not None:
+            self._raw.flush()
 
 
 def _number(value: int | float | None) -> str:
@@ -75,7 +100,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
     memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
-    with db.read() as s:
+    twin_path = None if db.target.path is None else str(db.target.path)
+    with db.read() as s, jsondump.snapshot_twin(s.connection(), twin_path) as twin:
         p = resolve_pipeline(s, pipeline)
         pid = p.id
         assert pid is not None
@@ -98,7 +124,9 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                                   .order_by(_S.position, _S.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position, "wip_max": r.wip_max, "wip_min": r.wip_min,
                 "rep_wip_max": r.rep_wip_max, "expected_days": r.expected_days, "probability": r.probability,
-                "exit_criteria": r.exit_criteria, "archived": bool(r.archived)})),
+                "exit_criteria": r.exit_criteria, "archived": bool(r.archived),
+                "required": list(gates.stored_requirements(r.required)),
+                "checklist": list(gates.stored_checklist(r.checklist))})),
             ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position})),
@@ -112,13 +140,13 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
                 "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
                 "version": r.version})),
-            ("events", jsondump.rows(conn, "event", pid)
+            ("events", jsondump.rows(conn, "event", pid, twin)
              or _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .where(or_(_E.deal_id.is_(None), _E.deal_id.in_(live))).order_by(_E.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
                 "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
                 "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id})),
-            ("stays", jsondump.rows(conn, "stay", pid)
+            ("stays", jsondump.rows(conn, "stay", pid, twin)
              or _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
                                  .where(_Y.deal_id.in_(live)).order_by(_Y.id), lambda r: {
                 "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
@@ -129,19 +157,31 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
                 "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
         ]
-        body = json.dumps(head, ensure_ascii=False, indent=1)
-        out.write(body[:-2])  # without the closing "\n}"
-        deals = 0
-        for name, chunks in sections:
-            out.write(f',\n "{name}": [')
-            first = True
-            for chunk in chunks:
-                if not chunk:
-                    continue
-                out.write(("\n  " if first else ",\n  ") + ",\n  ".join(chunk))
-                first = False
-                if name == "deals":
-                    deals += len(chunk)
-            out.write("\n ]" if not first else "]")
-        out.write("\n}\n")
+        try:
+            return _write_sections(_Sink(out), head, sections)
+        finally:  # a failed write (a full disk) stops the readers before the connections close
+            for _name, chunks in sections:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+
+
+def _write_sections(sink: _Sink, head: dict[str, Any], sections: list[tuple[str, Chunks]]) -> int:
+    """The document: the head, then each section's rows, one a line. Returns the deal count."""
+    body = json.dumps(head, ensure_ascii=False, indent=1)
+    sink.write(body[:-2].encode())  # without the closing "\n}"
+    deals = 0
+    for name, chunks in sections:
+        sink.write(f',\n "{name}": ['.encode())
+        first = True
+        for chunk in chunks:
+            if not chunk:
+                continue
+            sink.write((b"\n  " if first else b",\n  ") + b",\n  ".join(chunk))
+            first = False
+            if name == "deals":
+                deals += len(chunk)
+        sink.write(b"\n ]" if not first else b"]")
+    sink.write(b"\n}\n")
+    sink.flush()
     return deals

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tuikanban.domain import clock, wip
+from tuikanban.domain import clock, gates, wip
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import OUTCOMES
@@ -205,17 +205,25 @@ def read_json(text: str) -> dict[str, Any]:
 
 
 def import_pipeline_json(
-    db: Database, doc: dict[str, Any], *, name: str | None = None, progress: Progress | None = None
+    db: Database, doc: dict[str, Any], *, name: str | None = None, progress: Progress | None = None,
+    user: str = "", force_reason: str | None = None,
 ) -> ImportResult:
-    """Recreate an exported pipeline (under `name` when given): all of it or nothing."""
+    """Recreate an exported pipeline (under `name` when given): all of it or nothing.
+
+    The file's stage gates hold for its open deals: a deal in a stage whose gate requires fields it lacks is
+    refused, unless its history already logs a `gate_override` into that stage since it entered it; with
+    `force_reason` it is imported and a `gate_override` event (by `user`, at import time) says so."""
+    if force_reason is not None and not clean_text(force_reason).strip():
+        raise ValidationError("Importing past a stage gate needs a reason.")
 
     def work(s: Session) -> ImportResult:
-        return _write_pipeline_doc(s, doc, name, progress)
+        return _write_pipeline_doc(s, doc, name, progress, user, force_reason)
 
     return db.write(work)
 
 
-def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progress: Progress | None) -> ImportResult:
+def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progress: Progress | None,
+                        user: str = "", force_reason: str | None = None) -> ImportResult:
     conn = s.connection()
     chk = _Checker()
     pdoc = doc.get("pipeline")
@@ -284,6 +292,7 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
             wip.validate_probability(probability, stage=sname)
         except ValidationError as exc:
             chk.bad(where, lower_first(str(exc)))
+        required, checklist = _gate(chk, where, st)
         rows_stage.append({
             "id": _new_id(stage_ids, st), "name": sname, "name_key": name_key(sname),
             "position": i if position is None else position, "wip_max": limits[0], "wip_min": limits[1],
@@ -291,7 +300,7 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
             "expected_days": chk.integer(where, st, "expected_days", minimum=1, maximum=MAX_DAYS),
             "probability": probability,
             "exit_criteria": chk.text(where, st, "exit_criteria", MAX_NOTES, multiline=True),
-            "archived": bool(st.get("archived")),
+            "archived": bool(st.get("archived")), "required": ",".join(required), "checklist": "\n".join(checklist),
         })
     rows_type: list[dict[str, Any]] = []
     keys_seen = set()
@@ -393,7 +402,24 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
     if chk.problems:
         noun = "problem" if len(chk.problems) == 1 else "problems"
         raise ImportProblems(chk.problems, f"Nothing was imported: the file has {len(chk.problems)} {noun}.")
+    gated = _gated(rows_deal, rows_event, rows_activity, rows_stage)
+    if gated and force_reason is None:
+        noun = "deal is" if len(gated) == 1 else "deals are"
+        raise ImportProblems(
+            [f"{labels.get(d['id'], 'deal')}: {sentence}." for d, _absent, sentence in gated],
+            f"Nothing was imported: {len(gated)} open {noun} in a stage without what its gate requires (use --force "
+            "with --reason to import them anyway, logged as gate overrides).")
 
+    if gated:  # forced: each gets a gate_override at import time, after its history
+        now = clock.now()
+        first = max((r["id"] for r in rows_event), default=0) + 1
+        first = max(first, next_id(conn, _E.id))
+        for i, (d, absent, _sentence) in enumerate(gated):
+            rows_event.append({
+                "id": first + i, "deal_id": d["id"], "kind": "gate_override", "at": now, "user": user,
+                "from_stage_id": None, "to_stage_id": d["stage_id"], "field": None, "old_value": None,
+                "new_value": ",".join(absent) or None, "reason": clean_text(force_reason or "").strip(),
+                "ref_id": None})
     s.add(new_pipeline)
     s.flush()
     pid = new_pipeline.id
@@ -408,7 +434,50 @@ def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progr
     won = sum(1 for d in rows_deal if d["status"] == "won")
     lost = sum(1 for d in rows_deal if d["status"] == "lost")
     return ImportResult(pname, len(rows_deal), len(rows_deal) - won - lost, won, lost, 0, len(rows_event),
-                        renumbered)
+                        renumbered, gate_overrides=len(gated))
+
+
+def _gate(chk: _Checker, where: str, stage: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A stage's gate in the file: its required fields and its checklist (both optional: older exports have none)."""
+    required, checklist = stage.get("required") or [], stage.get("checklist") or []
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        chk.bad(where, "'required' must be a list of field names.")
+        return (), ()
+    if not isinstance(checklist, list) or not all(isinstance(c, str) for c in checklist):
+        chk.bad(where, "'checklist' must be a list of texts.")
+        return (), ()
+    try:
+        return (gates.parse_requirements(",".join(required)) if required else (),
+                gates.parse_checklist("\n".join(checklist)) if checklist else ())
+    except ValidationError as exc:
+        chk.bad(where, lower_first(str(exc)))
+        return (), ()
+
+
+def _gated(rows_deal: list[dict[str, Any]], rows_event: list[dict[str, Any]], rows_activity: list[dict[str, Any]],
+           rows_stage: list[dict[str, Any]]) -> list[tuple[dict[str, Any], tuple[str, ...], str]]:
+    """The open deals in a stage whose gate requires fields they lack, with what they lack and the gate's sentence;
+    a deal whose history already logs a gate_override into its stage since it entered it is not among them."""
+    stages = {r["id"]: r for r in rows_stage if r["required"]}
+    if not stages:
+        return []
+    overridden: dict[int, list[tuple[int, datetime]]] = {}
+    for e in rows_event:
+        if e["kind"] == "gate_override" and e["deal_id"] is not None:
+            overridden.setdefault(e["deal_id"], []).append((e["to_stage_id"], e["at"]))
+    next_steps = {a["deal_id"] for a in rows_activity if a["kind"] == "task" and not a["done"] and a["due"] is not None}
+    out = []
+    for d in rows_deal:
+        st = stages.get(d["stage_id"])
+        if st is None or d["status"] != "open":
+            continue
+        fields = gates.GateFields(d["value_minor"], d["expected_close"], d["company"], d["contact"], d["owner"],
+                                  d["id"] in next_steps)
+        absent = gates.missing(gates.stored_requirements(st["required"]), fields)
+        entered = d["stage_entered_at"]
+        if absent and not any(to == st["id"] and at >= entered for to, at in overridden.get(d["id"], ())):
+            out.append((d, absent, gates.refusal(st["name"], absent)))
+    return out
 
 
 def _new_id(mapping: dict[int, int], item: dict[str, Any]) -> int | None:

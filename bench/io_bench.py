@@ -1,0 +1,180 @@
+"""Benchmark big files: JSON export of 100,000 deals with about 1,000,000 events, and imports of 100,000 rows
+(CSV, and the JSON export of those 100,000 deals with their 140,000 events and 100,000 stays), as real
+`tuikanban` processes: wall time, CPU time and peak RSS, next to the floors measured in the same run
+(`python -c pass`, `python -c "import typer, sqlmodel"`).
+
+    python bench/io_bench.py                                   # this checkout, 3 runs
+    python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
+
+Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for before-and-after figures); the
+variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
+the load average is printed before and after. Databases are built once with bench/gen.py and cached in --dir.
+The exports of every variant are compared byte for byte (they must be identical but for `exported_at`, which
+TUIKANBAN_NOW fixes). Figures only: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TUIKANBAN_USER": "bench", "COLUMNS": "160", "TUIKANBAN_NOW": "2026-12-01T12:00:00+00:00"}
+ENV.pop("TUIKANBAN_DB", None)
+STAGES = "Prospecting,Qualification,Discovery,Proposal,Negotiation,Contract"
+TYPES = "New business,Expansion,Renewal"
+
+Sample = tuple[float, float, float]  # wall seconds, peak RSS in MB, CPU seconds (user + system)
+
+
+def timed(cmd: list[str], src: Path | None = None) -> Sample:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one process, its output thrown away; RSS and CPU come from
+    wait4 (the CPU time says more than the wall time on a machine that others load)."""
+    env = dict(ENV)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace")
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        print(f"  ! {' '.join(cmd[3:])[:120]} exited {code}: {err.strip()[:300]}", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def tk(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def show(label: str, samples: list[Sample], floor: float | None = None) -> None:
+    walls = [w for w, _, _ in samples]
+    rss = max(r for _, r, _ in samples)
+    cpu = statistics.median(c for _, _, c in samples)
+    med = statistics.median(walls)
+    ratio = f"  {med / floor:5.1f}x the Typer+SQLModel import" if floor else ""
+    print(f"  {label:<38} median {med * 1000:6.0f} ms (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f}, "
+          f"n={len(walls)})  CPU {cpu * 1000:6.0f} ms  peak RSS {rss:6.1f} MB{ratio}", flush=True)
+
+
+def generated(dir_: Path, name: str, src: Path, *args: str) -> Path:
+    path = dir_ / name
+    if not path.exists():
+        print(f"building {path} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "gen.py"), *args, "--out", str(path)],
+                       env={**ENV, "PYTHONPATH": str(src)}, check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def csv_file(dir_: Path, rows: int) -> Path:
+    """100,000 rows of every column, a fifth won and a fifth lost (hand-made, not an export)."""
+    path = dir_ / f"io-bench-{rows}.csv"
+    if path.exists():
+        return path
+    stages = STAGES.split(",")
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["title", "company", "contact", "value", "currency", "owner", "type", "stage", "status",
+                    "created_at", "closed_at", "lost_reason", "expected_close", "notes"])
+        for i in range(rows):
+            status = ("open", "open", "open", "won", "lost")[i % 5]
+            w.writerow([f"Deal {i} Platform", f"Company {i % 5000}", f"Contact {i % 9000}", f"{1000 + i % 90000}.50",
+                        "", ("alice", "bob", "carol")[i % 3], TYPES.split(",")[i % 3], stages[i % 6], status,
+                        f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+00:00",
+                        "2026-06-30T12:00:00+00:00" if status != "open" else "", "Price" if status == "lost" else "",
+                        "2027-01-15", "notes" if i % 7 == 0 else ""])
+    return path
+
+
+def fresh(target: Path, src: Path, *, pipeline: bool) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    if pipeline:
+        subprocess.run(tk(target, "pipeline", "create", "Bench", "--stages", STAGES, "--types", TYPES),
+                       env={**ENV, "PYTHONPATH": str(src)}, check=True, stdout=subprocess.DEVNULL)
+
+
+def digest(path: Path) -> str:
+    """The file's hash, read a MB at a time: a child inherits its parent's peak RSS on Linux, so the benchmark
+    itself must stay small for the children's peaks to mean anything."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                    help="a tuikanban source tree to measure (repeat for before-and-after; default: this one)")
+    ap.add_argument("--only", choices=("export", "csv", "json"), action="append", default=[],
+                    help="measure only these (repeat); default: all three")
+    args = ap.parse_args(argv)
+    variants = {name: Path(path).resolve() for name, path in (s.split("=", 1) for s in args.src)} or {
+        "this": ROOT / "src"}
+    first = next(iter(variants.values()))
+    only = set(args.only or ("export", "csv", "json"))
+    big = generated(args.dir, "io-bench-100000x1m.db", first, "--deals", "100000", "--open", "10000",
+                    "--events", "1000000")
+    rows_csv = csv_file(args.dir, 100_000)
+    doc = args.dir / "io-bench-100000-deals.json"
+    if "json" in only and not doc.exists():  # the CSV's deals imported, then exported: a history that agrees
+        source = args.dir / "io-bench-json-source.db"
+        fresh(source, first, pipeline=True)
+        for cmd in (tk(source, "import", str(rows_csv), "-p", "Bench"),
+                    tk(source, "export", "--format", "json", "-o", str(doc), "--force")):
+            subprocess.run(cmd, env={**ENV, "PYTHONPATH": str(first)}, check=True, stdout=subprocess.DEVNULL)
+
+    print(load(), flush=True)
+    samples: dict[str, list[Sample]] = {"python -c pass": [], "import typer, sqlmodel": []}
+    digests: dict[str, set[str]] = {}
+    for _run in range(args.runs):
+        samples["python -c pass"].append(timed([sys.executable, "-c", "pass"]))
+        samples["import typer, sqlmodel"].append(timed([sys.executable, "-c", "import typer, sqlmodel"]))
+        for name, src in variants.items():
+            if "export" in only:
+                out = args.dir / f"io-bench-export-{name}.json"
+                samples.setdefault(f"{name}: export json (1M events)", []).append(
+                    timed(tk(big, "export", "--format", "json", "-o", str(out), "--force"), src))
+                digests.setdefault(name, set()).add(digest(out))
+            target = args.dir / f"io-bench-import-{name}-{os.getpid()}.db"  # another run may be under way
+            if "csv" in only:
+                fresh(target, src, pipeline=True)
+                samples.setdefault(f"{name}: import csv (100,000 rows)", []).append(
+                    timed(tk(target, "import", str(rows_csv), "-p", "Bench"), src))
+            if "json" in only:
+                fresh(target, src, pipeline=False)
+                samples.setdefault(f"{name}: import json (100,000 deals)", []).append(
+                    timed(tk(target, "import", str(doc)), src))
+    floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
+    print(f"Big files ({args.runs} interleaved runs; ratios to `import typer, sqlmodel`):")
+    for label, got in samples.items():
+        show(label, got, None if label in ("python -c pass", "import typer, sqlmodel") else floor)
+    if digests:
+        same = len({d for ds in digests.values() for d in ds}) == 1
+        print(f"  exports {'identical' if same else 'DIFFER'}: " + ", ".join(
+            f"{name} {'/'.join(sorted(ds))}" for name, ds in digests.items()))
+    print(load(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
