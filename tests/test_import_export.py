@@ -11,8 +11,8 @@ import io
 import json
 import os
 import pty
-import subprocess
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
