@@ -100,3 +100,12 @@ async def test_a_card_moved_in_shows_on_top_and_the_counts_follow(db: Database, 
         assert [c.title for c in model.cell(0, 1)] == ["Deal 11"]
         assert model.count(model.stages[0].id) == 11 and model.cell_total(0, 0) == 11
         assert [c.title for c in model.cell(0, 0)][:2] == ["Deal 10", "Deal 09"]
+
+
+async def test_end_goes_to_the_last_card_of_the_cell_not_of_what_is_loaded(db: Database, column: list[str]) -> None:
+    app = started(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "end")
+        await settle(pilot)
+        assert focused(app) == column[-1]

@@ -406,6 +406,20 @@ def cell_depth(con: Connection, deal_id: int) -> tuple[tuple[int, int | None], i
     return (sid, tid), int(before)
 
 
+def last_in_cell(con: Connection, pipeline_id: int, stage_id: int, type_id: int | None, *,
+                 any_type: bool = False) -> int | None:
+    """The id of the last card (in rank order) of a cell: the open, awake deals of `stage_id` with `type_id`
+    (None: no type; `any_type`: whatever their type, a column without swimlanes)."""
+    awake, awake_args = _awake(False)
+    type_term = "" if any_type else ("AND type_id IS NULL" if type_id is None else "AND type_id = ?")
+    row = con.execute(
+        f"SELECT id FROM deal WHERE pipeline_id = ? AND status = 'open' AND stage_id = ? {type_term} {awake} "
+        "ORDER BY rank DESC, id DESC LIMIT 1",
+        (pipeline_id, stage_id, *(() if any_type or type_id is None else (type_id,)), *awake_args),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def load_board(con: Connection, pipeline: str | int | None, *, window: int | None = None,
                snoozed: bool = False, deeper: dict[tuple[int, int | None], int] | None = None) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its

@@ -28,15 +28,16 @@ from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
-from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.gateway import BoardGateway, CellEnd
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
-from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.model import ALL, BoardModel
 from tuikanban.ui.board.sorting import RANK
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
+from tuikanban.ui.board.warm import warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 
@@ -201,6 +202,7 @@ class BoardBase(Screen[None]):
             self.aging.read_all()
             self.steps.read()
             self.read_changed()
+        lanes_of(self).reads.submit(self, warm_job, name="warm")  # after the aging: the screens the keys open
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -361,6 +363,24 @@ class BoardBase(Screen[None]):
         if index + self.MORE_MARGIN >= len(cell):
             self.gateway.deepen(max(2 * model.loaded_depth, index + 2 * self.MORE_MARGIN))
             self.reload()
+
+    def read_to_cell_end(self) -> None:
+        """`end` in a cell a big pipeline's board holds only the top of: find its last card, read down to it."""
+        model, view = self.model, self.view
+        if model is None or not model.partial or not model.stages or not model.lanes:
+            return
+        lane = model.lanes[min(view.focus_lane, len(model.lanes) - 1)]
+        col = min(view.focus_col, len(model.stages) - 1)
+        if len(model.cell(view.focus_lane, col)) >= model.cell_total(view.focus_lane, col):
+            return
+        job = partial(self.gateway.cell_end_job, model.data.pipeline.id, model.stages[col].id, lane.type_id,
+                      lane.key == ALL)
+        self._write(job, "cell end")
+
+    @on(CellEnd)
+    def _cell_end(self, message: CellEnd) -> None:
+        if message.deal_id is not None:
+            self.focus_or_read(message.deal_id)
 
     def focus_or_read(self, deal_id: int) -> bool:
         """Focus `deal_id` on the board; on a big pipeline's board that has not loaded it, read deep enough to show

@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.message import Message
+
 from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.targets import Target, parse_target
@@ -47,6 +49,14 @@ if TYPE_CHECKING:
 # the top LAZY_WINDOW cards of each (stage, type) cell, deeper as the focus goes down; smaller ones whole.
 LAZY_ABOVE = 3_000
 LAZY_WINDOW = 120
+
+
+class CellEnd(Message):
+    """The last card of a cell a big pipeline's board has not read to its end (`end` on the board)."""
+
+    def __init__(self, deal_id: int | None) -> None:
+        super().__init__()
+        self.deal_id = deal_id
 
 
 class BoardGateway:
@@ -194,6 +204,9 @@ class BoardGateway:
             return BoardLoaded(self.load(ref, state, reveal=focus_deal), focus_deal, first)
         except Exception as exc:  # the board says why in place of the cards
             return LoadFailed(exc)
+
+    def cell_end_job(self, pipeline_id: int, stage_id: int, type_id: int | None, any_type: bool) -> CellEnd:
+        return CellEnd(fastread.last_in_cell(self.raw(), pipeline_id, stage_id, type_id, any_type=any_type))
 
     def open_job(self) -> DbOpened | OpenFailed:
         try:

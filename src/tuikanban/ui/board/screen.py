@@ -80,7 +80,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def action_edge(self, last: int) -> None:
         self.view.edge(bool(last))
-        self.read_more_if_near_end()
+        if last:
+            self.read_to_cell_end()
 
     # -- moving deals ------------------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
