@@ -392,11 +392,9 @@ def settled_run(cmd: list[str], env: dict[str, str], cols: int, rows: int, *, ma
         res: dict = {"first_paint_s": paint, "settled_s": settled, "settled_after_paint_s": settled - paint,
                      "rss_settled_kb": run.status_kb("VmRSS"), "hwm_settled_kb": run.status_kb("VmHWM")}
         if tour:
-            for _name, key, _text in SCREENS:
+            for _name, key, _text in SCREENS:  # (escape closes the aging panel too)
                 run.press(key, 1.2)
                 run.press("escape", 0.4)
-                if key == "a":  # the aging panel is a side panel: `a` again closes it
-                    run.press("a", 0.3)
             res["hwm_tour_kb"] = run.status_kb("VmHWM")
             res["rss_tour_kb"] = run.status_kb("VmRSS")
             for _ in range(repeats):
