@@ -344,7 +344,7 @@ class PtyRun:
                     return int(line.split()[1])
         return None
 
-    def settled(self, watch_s: float = 4.0, busy: float = 0.3, window_s: float = 0.1) -> float:
+    def settled(self, watch_s: float = 10.0, busy: float = 0.3, window_s: float = 0.1) -> float:
         """Seconds from spawn until the last `window_s` in which the process used more than `busy` of a CPU,
         watched for `watch_s` (its timers' small polls stay under that)."""
         samples: list[tuple[float, float]] = []

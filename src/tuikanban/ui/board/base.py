@@ -40,6 +40,7 @@ from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.board.warm import warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
+from tuikanban.ui.textual_seam import forget_closed_widgets
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -111,6 +112,9 @@ class BoardBase(Screen[None]):
     def on_unmount(self) -> None:
         if self._live is not None:
             self._live.stop()
+
+    def on_screen_resume(self) -> None:
+        forget_closed_widgets()  # (a screen over the board closed: Textual's style cache would keep its widgets)
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str) -> None:
