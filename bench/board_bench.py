@@ -30,6 +30,7 @@ shows where start-up time goes. Figures only: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -95,13 +96,15 @@ def pg_copy(url: str, source: Path, open_deals: int) -> str:
 
 
 def timer(timer_path: Path, cmd: list[str], *, marker: str, keys: list[str], runs: int, env: dict[str, str],
-          cols: int, rows: int, settle_ms: int = 250) -> dict:
+          cols: int, rows: int, settle_ms: int = 250, after_marker: str | None = None) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
     args = [sys.executable, str(timer_path), "--cols", str(cols), "--rows", str(rows), "--marker", marker,
             "--runs", str(runs), "--settle", str(settle_ms), "--json", out, "--quiet", "--timeout", "60"]
     for k in keys:
         args += ["--key", k]
+    if after_marker:
+        args += ["--after-marker", after_marker]
     for k, v in env.items():
         args += ["--env", f"{k}={v}"]
     subprocess.run([*args, "--", *cmd], check=False, stdout=subprocess.DEVNULL)
@@ -213,7 +216,7 @@ def kb(x: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="10,1000,10000,50000", help="open deals, comma-separated")
+    ap.add_argument("--sizes", default="10,1000,10000,50000,100000", help="open deals, comma-separated")
     ap.add_argument("--runs", type=int, default=5, help="first-paint runs per size")
     ap.add_argument("--keys", type=int, default=20, help="key presses per key measurement")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuikanban-bench")
@@ -225,6 +228,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--db", default=None, help="a PostgreSQL database URL: measure the boards there too")
     ap.add_argument("--idle", type=float, default=60, help="seconds of idle board whose bytes are counted")
     ap.add_argument("--bytes-only", action="store_true", help="only the bytes written (no timing runs)")
+    ap.add_argument("--settled-runs", type=int, default=3,
+                    help="starts per size timed until the board stops working (0: skip)")
+    ap.add_argument("--tour", action="store_true",
+                    help="in the settled runs, open every screen once, then the deal detail and card moves "
+                         "--repeats times, and read the memory")
+    ap.add_argument("--repeats", type=int, default=100, help="deal detail opens and card moves of --tour")
+    ap.add_argument("--screens", type=int, default=None, metavar="OPEN",
+                    help="time every screen's key on the board of OPEN open deals (right after start and warm)")
+    ap.add_argument("--screen-runs", type=int, default=5)
+    ap.add_argument("--only", default="", help="with --screens: these screens only (comma-separated names)")
+    ap.add_argument("--no-paint", action="store_true", help="skip the first-paint and key runs")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
@@ -251,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         boards.append((n, "sqlite", str(db)))
         if a.db:
             boards.append((n, "postgresql", pg_copy(a.db, db, n)))
-    for n, engine, where in boards:
+    for n, engine, where in ([] if a.no_paint else boards):
         env = {**base_env, "TUIKANBAN_DB": where}
         cmd = [tuikanban]
         paint = timer(a.timer, cmd, marker="Prospecting", keys=[], runs=a.runs, env=env, cols=a.cols, rows=a.rows)
@@ -295,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     for ms, name in importtime(12):
         print(f"  {ms:7.1f}  {name}")
     (a.dir / "results.json").write_text(json.dumps({"bare_ms": bare_ms, "results": results}, indent=1))
+    extras(a, boards, base_env, tuikanban, bare)
     bytes_table(a, sizes, tuikanban, base_env, bare)
 
 
@@ -329,6 +344,227 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
     print("moves: median/max per key or per outside move (until its re-reads are painted); first paint until the "
           "board settled; idle scaled to a minute.")
     (a.dir / "bytes.json").write_text(json.dumps({"bare_bytes": bare_bytes, "results": out}, indent=1))
+
+
+def extras(a: argparse.Namespace, boards: list[tuple[int, str, str]], base_env: dict[str, str], tuikanban: str,
+           bare: Path) -> None:
+    """Settled time and memory per size (bare app interleaved), and every screen's key-to-screen."""
+    print(f"\nload average: {Path('/proc/loadavg').read_text().strip()}")
+    if a.settled_runs:
+        rows_: list[dict] = [{"open": 0, "runs": []}] + [{"open": n, "runs": []} for n, e, _w in boards
+                                                          if e == "sqlite"]
+        for _ in range(a.settled_runs):  # interleaved: bare, then every size, then again
+            rows_[0]["runs"].append(settled_run([sys.executable, str(bare)], {}, a.cols, a.rows,
+                                                marker="BARE-TEXTUAL-APP", tour=False, repeats=0))
+            for row, (_n, _e, where) in zip(rows_[1:], [b for b in boards if b[1] == "sqlite"], strict=True):
+                env = {**base_env, "TUIKANBAN_DB": where}
+                row["runs"].append(settled_run([tuikanban], env, a.cols, a.rows, marker="Prospecting", tour=a.tour,
+                                               repeats=a.repeats))
+        print("(open deals 0: the bare Textual app)")
+        print_settled(rows_)
+    if a.screens:
+        where = str(build(a.dir, a.screens))
+        env = {**base_env, "TUIKANBAN_DB": where, "TUIKANBAN_USER": "alice"}
+        only = {x.strip() for x in a.only.split(",") if x.strip()} or None
+        cold = screens_run(a.timer, [tuikanban], env, a.cols, a.rows, runs=a.screen_runs, settle_ms=0, only=only)
+        warm = screens_run(a.timer, [tuikanban], env, a.cols, a.rows, runs=a.screen_runs, settle_ms=2500, only=only)
+        print_screens(f"{a.screens:,} open deals, pressed right after the first paint", cold)
+        print_screens(f"{a.screens:,} open deals, pressed once the board is quiet (2.5 s)", warm)
+        print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
+
+
+# -- settled time, peak memory after a tour of the screens, and key-to-screen (bigboard) -----------------------------
+
+# Each screen: (name, key, text on screen once it is open). The key is pressed on the board's first card.
+SCREENS: list[tuple[str, str, str]] = [
+    ("deal detail", "enter", "History"),
+    ("new deal", "n", "New deal"),
+    ("edit deal", "e", "Edit deal"),
+    ("help", "?", "Navigate"),
+    ("settings", ",", "Pipeline settings"),
+    ("closed deals", "c", "Closed deals"),
+    ("aging panel", "a", "Aging"),
+    ("metrics", "m", "Velocity"),
+    ("pipelines", "p", "Pipelines"),
+    ("today", "t", " to do"),
+    ("review", "v", "Review"),
+]
+_KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "shift+left": b"\x1b[1;2D",
+              "right": b"\x1b[C", "left": b"\x1b[D"}
+
+
+class PtyRun:
+    """The board in a pseudo-terminal of its own, for what tui_timer does not give: when the process stops working
+    after the first paint (CPU time read from /proc every 10 ms), and its memory after a run of keys."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], cols: int, rows: int) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+        import threading
+        import time
+
+        self.time = time
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        full_env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8", **env}
+        for k in ("COLUMNS", "LINES", "TMUX"):
+            full_env.pop(k, None)
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+                                     start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.master = master
+        self.out = bytearray()
+        self.last_byte = self.t0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.out += data
+                self.last_byte = self.time.perf_counter()
+
+    def wait_for(self, text: str, timeout: float = 60.0, start: int = 0) -> float | None:
+        """Seconds from spawn until `text` is in the output after byte `start` (None: not within timeout)."""
+        needle = text.encode()
+        end = self.time.perf_counter() + timeout
+        while self.time.perf_counter() < end:
+            with self.lock:
+                if needle in self.out[start:]:
+                    return self.time.perf_counter() - self.t0
+            self.time.sleep(0.005)
+        return None
+
+    def cpu_s(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def status_kb(self, name: str) -> int | None:
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+        return None
+
+    def settled(self, watch_s: float = 10.0, busy: float = 0.3, window_s: float = 0.1) -> float:
+        """Seconds from spawn until the last `window_s` in which the process used more than `busy` of a CPU,
+        watched for `watch_s` (its timers' small polls stay under that)."""
+        samples: list[tuple[float, float]] = []
+        end = self.time.perf_counter() + watch_s
+        while self.time.perf_counter() < end:
+            samples.append((self.time.perf_counter(), self.cpu_s()))
+            self.time.sleep(0.01)
+        last_busy = samples[0][0]
+        j = 0
+        for i, (t, c) in enumerate(samples):
+            while samples[j][0] < t - window_s:
+                j += 1
+            if i > j and (c - samples[j][1]) / max(t - samples[j][0], 1e-3) > busy:
+                last_busy = t
+        return last_busy - self.t0
+
+    def press(self, key: str, pause: float) -> None:
+        data = _KEY_BYTES.get(key, key.encode())
+        os.write(self.master, data)
+        self.time.sleep(pause)
+
+    def stop(self) -> None:
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        os.close(self.master)
+
+
+def settled_run(cmd: list[str], env: dict[str, str], cols: int, rows: int, *, marker: str, tour: bool,
+                repeats: int) -> dict:
+    """First paint, settled time and peak RSS of one start; with `tour`, every screen opened and closed once
+    (peak RSS after it), then the deal detail opened `repeats` times and `repeats` card moves (RSS before/after)."""
+    run = PtyRun(cmd, env, cols, rows)
+    try:
+        paint = run.wait_for(marker)
+        if paint is None:
+            return {"first_paint_s": None}
+        settled = run.settled()
+        res: dict = {"first_paint_s": paint, "settled_s": settled, "settled_after_paint_s": settled - paint,
+                     "rss_settled_kb": run.status_kb("VmRSS"), "hwm_settled_kb": run.status_kb("VmHWM")}
+        if tour:
+            for _name, key, _text in SCREENS:  # (escape closes the aging panel too)
+                run.press(key, 1.2)
+                run.press("escape", 0.4)
+            res["hwm_tour_kb"] = run.status_kb("VmHWM")
+            res["rss_tour_kb"] = run.status_kb("VmRSS")
+            for _ in range(repeats):
+                run.press("enter", 0.15)
+                run.press("escape", 0.15)
+            res["rss_after_opens_kb"] = run.status_kb("VmRSS")
+            for i in range(repeats):
+                run.press("shift+right" if i % 2 == 0 else "shift+left", 0.05)
+            run.time.sleep(1.5)
+            res["rss_after_moves_kb"] = run.status_kb("VmRSS")
+            res["hwm_end_kb"] = run.status_kb("VmHWM")
+        return res
+    finally:
+        run.stop()
+
+
+def screens_run(timer_path: Path, cmd: list[str], env: dict[str, str], cols: int, rows: int, *, runs: int,
+                settle_ms: int, only: set[str] | None = None) -> dict[str, list[float]]:
+    """Key-to-screen of every screen (SCREENS): a fresh board per run, the key pressed once the screen has been
+    quiet for `settle_ms` (0: right after the first paint), timed until the screen's own text is shown."""
+    out: dict[str, list[float]] = {}
+    for name, key, text in SCREENS:
+        if only and name not in only:
+            continue
+        data = timer(timer_path, cmd, marker="Prospecting", keys=[key], runs=runs, env=env, cols=cols, rows=rows,
+                     settle_ms=settle_ms, after_marker=text)
+        out[name] = [k["first_change_ms"] for r in data["runs"] for k in r["keys"]]
+    return out
+
+
+def print_settled(rows_: list[dict]) -> None:
+    print("\nsettled (CPU quiet after the first paint) and memory; runs are medians, RSS in MB:")
+    head = (f"{'open deals':>10} | {'first paint':>11} | {'settled':>8} | {'after paint':>11} | {'RSS settled':>11} | "
+            f"{'peak tour':>9} | {'after opens':>11} | {'after moves':>11} | {'peak end':>8}")
+    print(head)
+    print("-" * len(head))
+
+    def mb(key: str, r: dict) -> str:
+        xs = [x[key] for x in r["runs"] if x.get(key)]
+        return "-" if not xs else f"{statistics.median(xs) / 1024:.0f}"
+
+    def ms(key: str, r: dict) -> str:
+        xs = [x[key] for x in r["runs"] if x.get(key) is not None]
+        return "-" if not xs else f"{statistics.median(xs) * 1000:,.0f} ms"
+
+    for r in rows_:
+        print(f"{r['open']:>10,} | {ms('first_paint_s', r):>11} | {ms('settled_s', r):>8} | "
+              f"{ms('settled_after_paint_s', r):>11} | {mb('rss_settled_kb', r):>11} | {mb('hwm_tour_kb', r):>9} | "
+              f"{mb('rss_after_opens_kb', r):>11} | {mb('rss_after_moves_kb', r):>11} | {mb('hwm_end_kb', r):>8}")
+
+
+def print_screens(label: str, result: dict[str, list[float]]) -> None:
+    print(f"\nkey-to-screen, {label} (ms, median / p90 / worst of the runs):")
+    for name, xs in result.items():
+        ok = [x for x in xs if x is not None]
+        failed = len(xs) - len(ok)
+        line = (f"{med(ok):7.0f} / {p90(ok):5.0f} / {max(ok):5.0f}" if ok else "      -")
+        print(f"  {name:<14} {line}{f'   ({failed} runs never showed it)' if failed else ''}")
 
 
 if __name__ == "__main__":

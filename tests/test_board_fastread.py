@@ -113,3 +113,29 @@ def test_pipeline_resolution(db: Database, filled: int) -> None:
         assert p is not None and p.id == other and not ambiguous
     finally:
         con.close()
+
+
+@pytest.mark.engines
+def test_a_windowed_read_goes_deeper_in_the_cell_of_a_deal_it_must_show(db: Database, filled: int) -> None:
+    con = fastread.connect_live_target(db.target)
+    try:
+        full = fastread.load_board(con, None).board
+        assert full is not None
+        cells: dict[tuple[int, int | None], list[fastread.BoardCard]] = {}
+        for card in full.cards:
+            cells.setdefault((card.stage_id, card.type_id), []).append(card)
+        key, biggest = max(cells.items(), key=lambda kv: len(kv[1]))
+        assert len(biggest) >= 2
+        last = biggest[-1]
+        assert fastread.cell_depth(con, last.id) == (key, len(biggest))
+        assert fastread.cell_depth(con, biggest[0].id) == (key, 1)
+        deeper = fastread.load_board(con, None, window=1, deeper={key: len(biggest)}).board
+        assert deeper is not None
+        got = [c.id for c in deeper.cards if (c.stage_id, c.type_id) == key]
+        assert got == [c.id for c in biggest]  # the whole cell, in rank order
+        others = [c for c in deeper.cards if (c.stage_id, c.type_id) != key]
+        assert len(others) == sum(1 for k, v in cells.items() if k != key and v)  # one each elsewhere
+        cards, n, _v = fastread.load_stage(con, full.pipeline.id, key[0], limit=1)
+        assert len(cards) == 1 and n == full.counts[key[0]]
+    finally:
+        con.close()

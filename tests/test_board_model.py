@@ -124,3 +124,40 @@ def test_closing_and_idle_terms_filter_the_board(monkeypatch: pytest.MonkeyPatch
     assert titles(m, 0, 0) == ["Deal 1", "Deal 2", "Deal 3"]
     m.show(parse_filter("idle:>14d closing:<60d"), False)
     assert titles(m, 0, 0) == ["Deal 1"]
+
+
+def partial_model(loaded: list[BoardCard], cell_counts: dict[tuple[int, int | None], int]) -> BoardModel:
+    snap = snapshot(loaded)
+    snap.partial = True
+    snap.cell_counts = dict(cell_counts)
+    snap.counts = {10: sum(n for (s, _t), n in cell_counts.items() if s == 10)}
+    return BoardModel(snap)
+
+
+def test_a_partial_column_without_lanes_stops_where_a_type_has_cards_not_loaded() -> None:
+    # New: 10 open deals, the top 3 loaded (ranks 0, 2, 4); Renewal: all 3 loaded (ranks 1, 3, 9)
+    m = partial_model([card(1, 10, 100, 0), card(2, 10, 100, 2), card(3, 10, 100, 4),
+                       card(4, 10, 200, 1), card(5, 10, 200, 3), card(6, 10, 200, 9)], {(10, 100): 10, (10, 200): 3})
+    assert titles(m, 0, 0) == ["Deal 1", "Deal 2", "Deal 3"] and titles(m, 1, 0) == ["Deal 4", "Deal 5", "Deal 6"]
+    m.show(m.filter, False)
+    # Renewal's rank 9 may come after New deals not loaded (ranks 5 to 8): it waits for them
+    assert titles(m, 0, 0) == ["Deal 1", "Deal 4", "Deal 2", "Deal 5", "Deal 3"]
+    assert m.cell_total(0, 0) == 13
+
+
+def test_a_partial_model_counts_what_it_cannot_place_and_asks_for_a_read_when_unsure() -> None:
+    m = partial_model([card(1, 10, 100, 0), card(2, 10, 100, 5), card(7, 20, 100, 0)], {(10, 100): 9, (20, 100): 1})
+    m.upsert(card(7, 10, 100, -1))  # moved in from the next column: on top, loaded and shown
+    assert titles(m, 0, 0) == ["Deal 7", "Deal 1", "Deal 2"] and m.cell_total(0, 0) == 10 and m.count(10) == 10
+    m.upsert(card(7, 10, 100, 50))  # put back below what is loaded (an undo): counted, not shown
+    assert titles(m, 0, 0) == ["Deal 1", "Deal 2"] and m.cell_total(0, 0) == 10 and m.count(10) == 10
+    assert not m.stale
+    m.upsert(card(8, 10, 100, 7))  # a deal the board never loaded: it cannot tell whether it is counted
+    assert m.stale and m.count(10) == 10
+
+
+def test_a_partial_model_needs_every_card_for_a_filter_or_a_sort() -> None:
+    m = partial_model([card(1, 10, 100, 0)], {(10, 100): 5})
+    assert not m.needs_all(m.filter, "rank")
+    assert m.needs_all(parse_filter("acme"), "rank") and m.needs_all(m.filter, "value")
+    assert not BoardModel(snapshot([card(1, 10, 100, 0)])).needs_all(parse_filter("acme"), "value")

@@ -23,6 +23,7 @@ TEXTUAL = f"Textual {version('textual')}"
 PRIVATE_NAMES = [
     ("textual._context", "active_message_pump"),
     ("a Widget", "_bindings.key_to_bindings"),
+    ("textual._styles_cache", "StylesCache.get_inner_outer.cache_clear"),
 ]
 
 

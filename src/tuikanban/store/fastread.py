@@ -261,12 +261,14 @@ def card_from_deal(deal: DealView) -> BoardCard:
 
 
 def _cards(con: Connection, pipeline_id: int, type_names: dict[int, str], where: str,
-           params: tuple[Any, ...]) -> list[BoardCard]:
-    """Cards in (stage id, rank, id) order: the order of the ix_deal_board index, so SQLite does not sort."""
+           params: tuple[Any, ...], *, order: bool = True) -> list[BoardCard]:
+    """Cards in (stage id, rank, id) order: the order of the ix_deal_board index, so SQLite does not sort (without
+    `order`, `where` ends with its own ORDER BY)."""
     fromiso = datetime.fromisoformat
     tname = type_names.get
     rows = con.execute(
-        f"SELECT {_CARD_COLUMNS} FROM deal WHERE pipeline_id = ? {where} ORDER BY stage_id, rank, id",
+        f"SELECT {_CARD_COLUMNS} FROM deal WHERE pipeline_id = ? {where}"
+        + (" ORDER BY stage_id, rank, id" if order else ""),
         (pipeline_id, *params),
     )
     return [
@@ -371,14 +373,64 @@ def _awake(snoozed: bool) -> tuple[str, tuple[Any, ...]]:
     return ("", ()) if snoozed else (_AWAKE, (clock.today().isoformat(),))
 
 
+def _cell_cards(con: Connection, pipeline_id: int, type_names: dict[int, str],
+                cell_counts: dict[tuple[int, int | None], int], window: int,
+                deeper: dict[tuple[int, int | None], int], awake: str, awake_args: tuple[Any, ...]
+                ) -> list[BoardCard]:
+    """The first `window` cards (or `deeper[cell]`) of every (stage, type) cell, in (stage, rank, id) order: one
+    query per cell walking the index ix_deal_cells, so the cost follows the cards read, not the pipeline."""
+    out: list[BoardCard] = []
+    for (sid, tid), visible in sorted(cell_counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        if not visible:
+            continue
+        limit = max(window, deeper.get((sid, tid), 0))
+        type_term = "type_id IS NULL" if tid is None else "type_id = ?"
+        out += _cards(con, pipeline_id, type_names,
+                      f"AND status = 'open' AND stage_id = ? AND {type_term} {awake} ORDER BY rank, id LIMIT ?",
+                      (sid, *(() if tid is None else (tid,)), *awake_args, limit), order=False)
+    out.sort(key=lambda c: (c.stage_id, c.rank, c.id))
+    return out
+
+
+def cell_depth(con: Connection, deal_id: int) -> tuple[tuple[int, int | None], int] | None:
+    """((stage id, type id), how many open cards come before it in its cell + 1) of an open deal, else None: how
+    deep a windowed read must go in that cell to hold the deal."""
+    row = con.execute("SELECT pipeline_id, stage_id, type_id, rank FROM deal WHERE id = ? AND status = 'open'",
+                      (deal_id,)).fetchone()
+    if row is None:
+        return None
+    pid, sid, tid, rank = row
+    type_term = "type_id IS NULL" if tid is None else "type_id = ?"
+    before = con.execute(
+        f"SELECT count(*) FROM deal WHERE pipeline_id = ? AND status = 'open' AND stage_id = ? AND {type_term} "
+        "AND (rank < ? OR (rank = ? AND id <= ?))", (pid, sid, *(() if tid is None else (tid,)), rank, rank, deal_id),
+    ).fetchone()[0]
+    return (sid, tid), int(before)
+
+
+def last_in_cell(con: Connection, pipeline_id: int, stage_id: int, type_id: int | None, *,
+                 any_type: bool = False) -> int | None:
+    """The id of the last card (in rank order) of a cell: the open, awake deals of `stage_id` with `type_id`
+    (None: no type; `any_type`: whatever their type, a column without swimlanes)."""
+    awake, awake_args = _awake(False)
+    type_term = "" if any_type else ("AND type_id IS NULL" if type_id is None else "AND type_id = ?")
+    row = con.execute(
+        f"SELECT id FROM deal WHERE pipeline_id = ? AND status = 'open' AND stage_id = ? {type_term} {awake} "
+        "ORDER BY rank DESC, id DESC LIMIT 1",
+        (pipeline_id, stage_id, *(() if any_type or type_id is None else (type_id,)), *awake_args),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def load_board(con: Connection, pipeline: str | int | None, *, window: int | None = None,
-               snoozed: bool = False) -> BoardRead:
+               snoozed: bool = False, deeper: dict[tuple[int, int | None], int] | None = None) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
     signature, read in one snapshot.
 
-    With `window`, only the first `window` cards of each (stage, deal type) cell are read (the board's first
-    screen, whatever the swimlane setting): SQLite picks them with a window function, so a first paint does not
-    build an object per open deal. The result is marked partial and carries every cell's true count.
+    With `window`, only the first `window` cards of each (stage, deal type) cell are read (`deeper` may ask more
+    of some cells): the board's first screen, and a big pipeline's board for good (it reads more as the focus
+    goes down). Each cell is one LIMIT query on an index, so such a read costs what it returns, not the pipeline.
+    The result is marked partial and carries every cell's true count.
 
     Snoozed deals are left out of the cards (and of `cell_counts`) unless `snoozed`; counts and sums include
     them, like WIP limits do."""
@@ -395,13 +447,10 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
             cards = _cards(con, p.id, names, f"AND status = 'open' {awake}", awake_args)
             totals = stage_totals(con, p.id)
         else:
-            cards = _cards(con, p.id, names, (
-                "AND id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY stage_id, type_id "
-                f"ORDER BY rank, id) AS rn FROM deal WHERE pipeline_id = ? AND status = 'open' {awake}) AS cell "
-                "WHERE rn <= ?)"), (p.id, *awake_args, window))
             cell_counts = {}
             totals = {}
             shown = f"1 = 1 {awake}"  # "1 = 1 AND (not snoozed)", or just 1 = 1
+            # counts and sums of every cell from the index ix_deal_cells alone (no table row is read)
             for sid, tid, n, v, visible in con.execute(
                 f"SELECT stage_id, type_id, count(*), {_OWN_VALUE}, "
                 f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0) FROM deal "
@@ -410,6 +459,7 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
                 cell_counts[(sid, tid)] = int(visible)
                 tn, tv = totals.get(sid, (0, 0))
                 totals[sid] = (tn + int(n), tv + int(v))
+            cards = _cell_cards(con, p.id, names, cell_counts, window, deeper or {}, awake, awake_args)
         board = BoardSnapshot(
             pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,
             counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},
@@ -418,15 +468,19 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 
 
-def load_stage(con: Connection, pipeline_id: int, stage_id: int, *, snoozed: bool = False
-               ) -> tuple[list[BoardCard], int, int]:
-    """One column: its open deals in rank order (snoozed ones only with `snoozed`), and the stage's open count
-    and value."""
+def load_stage(con: Connection, pipeline_id: int, stage_id: int, *, snoozed: bool = False,
+               limit: int | None = None) -> tuple[list[BoardCard], int, int]:
+    """One column: its open deals in rank order (snoozed ones only with `snoozed`; the first `limit` only), and
+    the stage's open count and value."""
     with snapshot(con):
         types = dict(con.execute("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (pipeline_id,)).fetchall())
         awake, awake_args = _awake(snoozed)
-        cards = _cards(con, pipeline_id, types, f"AND status = 'open' AND stage_id = ? {awake}",
-                       (stage_id, *awake_args))
+        if limit is None:
+            cards = _cards(con, pipeline_id, types, f"AND status = 'open' AND stage_id = ? {awake}",
+                           (stage_id, *awake_args))
+        else:
+            cards = _cards(con, pipeline_id, types, f"AND status = 'open' AND stage_id = ? {awake} "
+                           "ORDER BY rank, id LIMIT ?", (stage_id, *awake_args, limit), order=False)
         n, v = stage_totals(con, pipeline_id).get(stage_id, (0, 0))
         return cards, n, v
 

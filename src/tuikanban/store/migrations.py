@@ -2,7 +2,7 @@
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
-settings, snoozes, archived types and an open-task index; schema 6 presence.
+settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's cells.
 """
 
 from __future__ import annotations
@@ -78,7 +78,16 @@ def _to_6(conn: Any) -> None:
     Presence.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
+def _to_7(conn: Any) -> None:
+    """Schema 7: the board's cells index (a cell's first cards, and every cell's count and sum, from the index)."""
+    from tuikanban.store.tables import Deal
+
+    for index in Deal.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name == "ix_deal_cells":
+            index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

@@ -100,6 +100,10 @@ class Deal(SQLModel, table=True):
         Index("ix_deal_closed", "pipeline_id", "status", "closed_at"),
         # The Today queue walks open deals by the time they entered their stage (schema 5).
         Index("ix_deal_waiting", "stage_entered_at"),
+        # The board's cells (schema 7): each (stage, type) cell's first cards in rank order, and every cell's
+        # count and sum, read from the index alone (docs/PERFORMANCE.md, The board at 100,000 deals).
+        Index("ix_deal_cells", "pipeline_id", "status", "stage_id", "type_id", "rank", "currency", "value_minor",
+              "snoozed_until"),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")

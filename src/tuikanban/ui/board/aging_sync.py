@@ -69,7 +69,12 @@ class AgingSync:
         pid = screen.pipeline_id
         if pid is None or screen.session.db is None:
             return
-        job = partial(screen.gateway.aging_job, pid, self.write_seq, None, screen.aging_panel is not None)
+        panel = screen.aging_panel is not None
+        model = screen.model
+        # A big pipeline's board holds only each cell's top cards: their aging is read, not the pipeline's (the
+        # aging panel, when open, lists every open deal and reads them all).
+        ids = tuple(model.by_id) if model is not None and model.partial and not panel else None
+        job = partial(screen.gateway.aging_job, pid, self.write_seq, ids, panel)
         lanes_of(screen).reads.submit(screen, job, name="aging")
 
     def after_write(self, deal_id: int) -> None:
@@ -102,7 +107,7 @@ class AgingSync:
             return  # a full read that may predate one of our writes (the next one is scheduled)
         result = message.result
         view = screen.view
-        if result.deal_ids is None:
+        if result.deal_ids is None or message.write_seq is not None:  # (every card the board holds)
             self.snapshot = result.snapshot if screen.aging_panel is not None else None
             view.set_aging(result.cards)
             if screen.aging_panel is not None and self.snapshot is None:

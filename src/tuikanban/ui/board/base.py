@@ -31,16 +31,19 @@ from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
-from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.gateway import BoardGateway, CellEnd
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
-from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.model import ALL, BoardModel
+from tuikanban.ui.board.sorting import RANK
 from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
+from tuikanban.ui.board.warm import warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
+from tuikanban.ui.textual_seam import forget_closed_widgets
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -130,6 +133,7 @@ class BoardBase(Screen[None]):
         is shown, or after a resize under a dialog), Textual lays it out and draws it whole, then asks for a whole
         repaint again (its own, and the one its layout asked for): a second full frame of what was just drawn, 20-40 KB
         more over SSH at the first paint. Those repaints are left out until the handler is done (`refresh`)."""
+        forget_closed_widgets()  # (a screen over the board closed: Textual's style cache would keep its widgets)
         self._drawn_by_resume = self.outer_size != self.app.size
         self.call_later(self._resume_done)
 
@@ -245,6 +249,7 @@ class BoardBase(Screen[None]):
             self.aging.read_all()
             self.steps.read()
             self.read_changed()
+        lanes_of(self).reads.submit(self, warm_job, name="warm")  # after the aging: the screens the keys open
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
@@ -289,8 +294,14 @@ class BoardBase(Screen[None]):
 
     # -- state handed down -----------------------------------------------------------------------------------
     def watch_state(self, old: BoardState, new: BoardState) -> None:
+        model = self.model
         if old.filter.snoozed != new.filter.snoozed:
             self.reload()  # snoozed deals are read only for the snoozed:yes filter
+        elif model is not None and model.needs_all(new.filter, new.sort):
+            self.reload()  # a big pipeline's board holds each cell's top cards only: a filter or a sort reads all
+        elif (model is not None and not model.partial and self.gateway.window is not None
+              and not new.filter.active and new.sort == RANK):
+            self.reload()  # back to the top cards of each cell (what was read for the filter is let go)
         if self.model is not None and self.model.show(new.filter, new.lanes_on, new.sort):
             if old.lanes_on != new.lanes_on:
                 self.view.vscroll = 0
@@ -399,6 +410,54 @@ class BoardBase(Screen[None]):
         presence_of(self).received(message)
         self.header.update(here=here_line(message.others))
 
+    # -- a big pipeline's board, read a window at a time -------------------------------------------------------
+    MORE_MARGIN = 40  # cards: read deeper once the focus comes this close to the end of what a cell holds
+
+    def read_more_if_near_end(self) -> None:
+        """After the focus moved: when it nears the end of the cards loaded of its cell while the cell has more,
+        read every cell deeper (twice as deep), in the background."""
+        model, view = self.model, self.view
+        if model is None or not model.partial or self._loading or not model.stages or not model.lanes:
+            return
+        lane = min(view.focus_lane, len(model.lanes) - 1)
+        col = min(view.focus_col, len(model.stages) - 1)
+        cell = model.cell(lane, col)
+        if len(cell) >= model.cell_total(lane, col):
+            return
+        card = view.focused_card
+        index = next((i for i, c in enumerate(cell) if card is not None and c.id == card.id), 0)
+        if index + self.MORE_MARGIN >= len(cell):
+            self.gateway.deepen(max(2 * model.loaded_depth, index + 2 * self.MORE_MARGIN))
+            self.reload()
+
+    def read_to_cell_end(self) -> None:
+        """`end` in a cell a big pipeline's board holds only the top of: find its last card, read down to it."""
+        model, view = self.model, self.view
+        if model is None or not model.partial or not model.stages or not model.lanes:
+            return
+        lane = model.lanes[min(view.focus_lane, len(model.lanes) - 1)]
+        col = min(view.focus_col, len(model.stages) - 1)
+        if len(model.cell(view.focus_lane, col)) >= model.cell_total(view.focus_lane, col):
+            return
+        job = partial(self.gateway.cell_end_job, model.data.pipeline.id, model.stages[col].id, lane.type_id,
+                      lane.key == ALL)
+        self._write(job, "cell end")
+
+    @on(CellEnd)
+    def _cell_end(self, message: CellEnd) -> None:
+        if message.deal_id is not None:
+            self.focus_or_read(message.deal_id)
+
+    def focus_or_read(self, deal_id: int) -> bool:
+        """Focus `deal_id` on the board; on a big pipeline's board that has not loaded it, read deep enough to show
+        it (the focus follows when the read arrives). False when it cannot be on the board."""
+        if self.view.focus_on(deal_id):
+            return True
+        if self.model is not None and self.model.partial and not self.state.filter.active:
+            self.reload(focus_deal=deal_id)
+            return True
+        return False
+
     # -- helpers for actions -----------------------------------------------------------------------------------
     def _focused(self) -> fastread.BoardCard | None:
         card = self.view.focused_card
@@ -419,7 +478,7 @@ class BoardBase(Screen[None]):
             self.model.upsert(changed.deal)
         self.view.model_changed(focus_deal=self.view.focus_deal)
         self._update_header()
-        if changed.foreign:
+        if changed.foreign or self.model.stale:
             self.reload()  # (reads the aging again too)
         elif changed.deal is not None:
             self.aging.after_write(changed.deal.id)

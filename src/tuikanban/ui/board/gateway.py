@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.message import Message
+
 from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.targets import Target, parse_target
@@ -35,11 +37,26 @@ from tuikanban.ui.board.messages import (
     UndoRefused,
 )
 from tuikanban.ui.board.model import BoardModel
+from tuikanban.ui.board.sorting import RANK
 from tuikanban.ui.board.state import BoardState
 from tuikanban.ui.board.view import card_agings
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
+
+
+# A pipeline with more open deals than this is read a window at a time (store.fastread.load_board(window=...)):
+# the top LAZY_WINDOW cards of each (stage, type) cell, deeper as the focus goes down; smaller ones whole.
+LAZY_ABOVE = 3_000
+LAZY_WINDOW = 120
+
+
+class CellEnd(Message):
+    """The last card of a cell a big pipeline's board has not read to its end (`end` on the board)."""
+
+    def __init__(self, deal_id: int | None) -> None:
+        super().__init__()
+        self.deal_id = deal_id
 
 
 class BoardGateway:
@@ -55,6 +72,11 @@ class BoardGateway:
         self.seen: fastread.Signature | None = None
         self.pipeline_id: int | None = None  # the pipeline last read (whose changes `check` looks for)
         self.blocked: str | None = None  # why the file at the path must not be opened now (reopen_job)
+        # How much of a big pipeline the board reads (None: all of it): the top `window` cards of each cell, and
+        # more of the cells in `deeper` (where a deal the board jumped to sits). Set by the reads themselves, and
+        # by the board when the focus nears the end of what is loaded (`deepen`).
+        self.window: int | None = None
+        self.deeper: dict[tuple[int, int | None], int] = {}
 
     # -- connections -------------------------------------------------------------------------------------------
     def raw(self) -> fastread.Connection:
@@ -85,20 +107,51 @@ class BoardGateway:
             self.db.close()
 
     # -- reads -------------------------------------------------------------------------------------------------
-    def load(self, ref: str | int | None, state: BoardState, *, window: int | None = None) -> Loaded:
+    def load(self, ref: str | int | None, state: BoardState, *, window: int | None = None,
+             reveal: int | None = None) -> Loaded:
+        """The board of pipeline `ref` under `state`: whole, or (a big pipeline, or `window`) the top cards of
+        each cell, deep enough in its cell to hold the deal `reveal`."""
+        con = self.raw()
+        if window is None and not (state.filter.active or state.sort != RANK):
+            window = self.window
+        if window is not None and reveal is not None:
+            where = fastread.cell_depth(con, reveal)
+            if where is not None:
+                cell, depth = where
+                self.deeper[cell] = max(self.deeper.get(cell, 0), depth + LAZY_WINDOW // 2)
         try:
-            read = fastread.load_board(self.raw(), ref, window=window, snoozed=state.filter.snoozed)
+            read = fastread.load_board(con, ref, window=window, snoozed=state.filter.snoozed,
+                                       deeper=self.deeper if window is not None else None)
         except NotFoundError:
             if ref is None or isinstance(ref, str):
                 raise
-            read = fastread.load_board(self.raw(), None)  # the pipeline was removed: show another one
+            read = fastread.load_board(con, None, window=window)  # the pipeline was removed: show another one
         self.seen = read.signature
         if read.board is None:
             self.pipeline_id = None
             return Loaded(read, None)
+        if read.board.pipeline.id != self.pipeline_id:
+            self.deeper = {}
         self.pipeline_id = read.board.pipeline.id
+        open_deals = sum(read.board.counts.values())
+        if open_deals > LAZY_ABOVE:
+            self.window = max(self.window or 0, LAZY_WINDOW)
+        elif open_deals <= LAZY_ABOVE // 2:
+            self.window, self.deeper = None, {}
         return Loaded(read, BoardModel(read.board, lanes_on=state.lanes_on, filter=state.filter,
                                        sort=state.sort))
+
+    def deepen(self, depth: int) -> None:
+        """Read at least `depth` cards of every cell from now on (the focus nears the end of what is loaded)."""
+        if self.window is not None:
+            self.window = max(self.window, depth)
+
+    def stage_limit(self, stage_id: int) -> int | None:
+        """How many cards of a column a windowed board reads again after a reorder (None: all)."""
+        if self.window is None:
+            return None
+        deeper = max((n for (sid, _tid), n in self.deeper.items() if sid == stage_id), default=0)
+        return max(self.window, deeper) * 4
 
     def check(self) -> bool:
         """Whether something the board shows changed since it was read (other than our own writes)."""
@@ -150,9 +203,12 @@ class BoardGateway:
     def load_job(self, ref: str | int | None, state: BoardState, focus_deal: int | None = None, *,
                  first: bool = False) -> BoardLoaded | LoadFailed:
         try:
-            return BoardLoaded(self.load(ref, state), focus_deal, first)
+            return BoardLoaded(self.load(ref, state, reveal=focus_deal), focus_deal, first)
         except Exception as exc:  # the board says why in place of the cards
             return LoadFailed(exc)
+
+    def cell_end_job(self, pipeline_id: int, stage_id: int, type_id: int | None, any_type: bool) -> CellEnd:
+        return CellEnd(fastread.last_in_cell(self.raw(), pipeline_id, stage_id, type_id, any_type=any_type))
 
     def open_job(self) -> DbOpened | OpenFailed:
         try:
@@ -199,7 +255,8 @@ class BoardGateway:
         moved = reorder_deal(self.open(), deal_id, direction, user=self.user, same_type=same_type,
                              seen_stage_id=stage_id)
         assert self.pipeline_id is not None
-        cards, n, v = fastread.load_stage(self.raw(), self.pipeline_id, stage_id) if moved else ([], 0, 0)
+        cards, n, v = (fastread.load_stage(self.raw(), self.pipeline_id, stage_id, limit=self.stage_limit(stage_id))
+                       if moved else ([], 0, 0))
         return DealReordered(deal_id, stage_id, moved, cards, n, v, self.absorb(deal_id))
 
     def refresh_job(self, deal_id: int) -> DealChanged:

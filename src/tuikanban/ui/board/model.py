@@ -7,6 +7,11 @@ board's state (`state.py`), handed down with `show()`.
 The counts and sums (per stage, and the totals in the header) are a cache: read with the board, then corrected by
 each live update (a move, a close, a new deal, a stage read again after a reorder), and replaced by the next full
 read whenever someone else changed the pipeline.
+
+A big pipeline's model is partial: each (stage, type) cell holds only its first cards in rank order (the board
+reads more as the focus goes down, `store.fastread.load_board(window=...)`), with every cell's true count beside
+them. A cell that merges several of those (a column without swimlanes, the "No type" lane) shows only the cards
+up to where one of its parts stops being complete, so what is shown is always the true top of the cell.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ class BoardModel:
     stage_cards: dict[int, list[BoardCard]] = field(init=False)  # every open deal of each column, in rank order
     cells: dict[tuple[int, int], list[BoardCard]] = field(init=False)  # (lane key, stage id) -> shown cards
 
+    # a card came or went that a partial model cannot place (it was never loaded): the board reads again
+    stale: bool = field(init=False, default=False)
+
     def __post_init__(self) -> None:
         self.stages = list(self.data.stages)
         self._stage_pos = {s.id: i for i, s in enumerate(self.stages)}
@@ -109,18 +117,61 @@ class BoardModel:
         self.cells = {(lane.key, s.id): [] for lane in lanes for s in self.stages}
         flt = self.filter if self.filter.active else None
         cells = self.cells
-        if not self.lanes_shown and flt is None:
+        cut = self._cut_offs() if self.partial else None
+        if not self.lanes_shown and flt is None and not cut:
             for sid, cards in self.stage_cards.items():
                 cells[(ALL, sid)] = list(cards)
         else:
             now = clock.now()
             for sid, cards in self.stage_cards.items():
                 for card in cards:
+                    key = (self.lane_key(card), sid)
+                    if cut and key in cut and _order(card) > cut[key]:
+                        continue
                     if flt is None or _matches(flt, card, now):
-                        cells[(self.lane_key(card), sid)].append(card)
+                        cells[key].append(card)
         if self.sort != RANK:
             for cell in cells.values():
                 cell.sort(key=self._key)
+
+    def _loaded_cells(self) -> dict[tuple[int, int | None], tuple[int, tuple[int, int]]]:
+        """(stage id, type id) -> (cards loaded, the order of the last one) of a partial model."""
+        out: dict[tuple[int, int | None], tuple[int, tuple[int, int]]] = {}
+        for sid, cards in self.stage_cards.items():
+            for card in cards:
+                key = (sid, card.type_id)
+                n, _last = out.get(key, (0, (0, 0)))
+                out[key] = (n + 1, _order(card))
+        return out
+
+    def _cut_offs(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """(lane key, stage id) -> the order after which a shown cell would skip cards it has not loaded: the
+        earliest last loaded card among the incomplete parts of a merged cell. Only cells that need one."""
+        counts = self.data.cell_counts or {}
+        loaded = self._loaded_cells()
+        parts: dict[tuple[int, int], list[tuple[int, int | None]]] = {}
+        for (sid, tid) in counts:
+            lane = ALL if not self.lanes_shown else (tid if tid in self._type_ids else NO_TYPE)
+            parts.setdefault((lane, sid), []).append((sid, tid))
+        cut: dict[tuple[int, int], tuple[int, int]] = {}
+        for key, raws in parts.items():
+            if len(raws) < 2:
+                continue  # one cell of the read: its loaded cards are its top, whatever their number
+            ends = [loaded.get(raw, (0, (-(2**62), 0)))[1] for raw in raws
+                    if loaded.get(raw, (0, (0, 0)))[0] < counts.get(raw, 0)]
+            if ends:
+                cut[key] = min(ends)
+        return cut
+
+    def window_end(self, card: BoardCard) -> bool:
+        """Whether a partial model leaves `card` out: its cell has cards not loaded, and they all come before
+        it."""
+        counts = self.data.cell_counts
+        if not self.partial or counts is None:
+            return False
+        key = (card.stage_id, card.type_id)
+        n, last = self._loaded_cells().get(key, (0, (-(2**62), 0)))
+        return n < counts.get(key, 0) and _order(card) > last
 
     @property
     def _key(self) -> SortKey:
@@ -143,7 +194,7 @@ class BoardModel:
         sid = self.stages[col].id
         key = self.lanes[lane_index].key
         if key == ALL:
-            total = self.data.counts.get(sid, 0)
+            total = sum(n for (s, _tid), n in counts.items() if s == sid)
         elif key == NO_TYPE:
             total = sum(n for (s, tid), n in counts.items() if s == sid and tid not in self._type_ids)
         else:
@@ -212,6 +263,7 @@ class BoardModel:
                     break
             self.data.counts[card.stage_id] = max(0, self.data.counts.get(card.stage_id, 0) - 1)
             self._count_value(card, -1)
+            self._count_cell(card, -1)
         cell = self.cells.get((self.lane_key(card), card.stage_id))
         if cell is not None:
             for i, c in enumerate(cell):
@@ -240,10 +292,22 @@ class BoardModel:
         parts = [f"{n} {'deal' if n == 1 else 'deals'} in {cur}" for cur, n in others]
         return f"{', '.join(parts)} not included" if parts else ""
 
+    def _count_cell(self, card: BoardCard, sign: int) -> None:
+        counts = self.data.cell_counts
+        if self.partial and counts is not None:
+            key = (card.stage_id, card.type_id)
+            counts[key] = max(0, counts.get(key, 0) + sign)
+
     def _put_in(self, card: BoardCard) -> bool:
         stage = self.stage_cards.get(card.stage_id)
         if card.status != "open" or stage is None:
             return False
+        if self.window_end(card):  # below what a partial model holds of its cell: counted, not loaded
+            self.data.counts[card.stage_id] = self.data.counts.get(card.stage_id, 0) + 1
+            self._count_value(card, +1)
+            self._count_cell(card, +1)
+            return True
+        self._count_cell(card, +1)
         self.by_id[card.id] = card
         insort(stage, card, key=_order)
         self.data.counts[card.stage_id] = self.data.counts.get(card.stage_id, 0) + 1
@@ -262,6 +326,9 @@ class BoardModel:
         old = self.by_id.get(card.id)
         if old is not None:
             self._take_out(old)
+        elif self.partial:  # never loaded: whether it is counted already is not known here
+            self.stale = True
+            return
         if card.pipeline_id == self.data.pipeline.id:
             self._put_in(card)
 
@@ -269,6 +336,8 @@ class BoardModel:
         old = self.by_id.get(deal_id)
         if old is not None:
             self._take_out(old)
+        elif self.partial:
+            self.stale = True
         return old
 
     def replace_stage(self, stage_id: int, cards: list[BoardCard], count: int, value: int) -> None:
@@ -292,6 +361,17 @@ class BoardModel:
         if self.sort != RANK:
             for lane in self.lanes:
                 self.cells[(lane.key, stage_id)].sort(key=self._key)
+        if self.partial:
+            self.rebuild()  # (the column's cut-offs follow what is loaded of it now)
+
+    def needs_all(self, flt: DealFilter, sort: str) -> bool:
+        """Whether showing `flt` in `sort` order needs every card (a partial model holds only each cell's top)."""
+        return self.partial and (flt.active or sort != RANK)
+
+    @property
+    def loaded_depth(self) -> int:
+        """The most cards loaded of any one (stage, type) cell."""
+        return max((n for n, _last in self._loaded_cells().values()), default=0)
 
     def show(self, flt: DealFilter, lanes_on: bool, sort: str = RANK) -> bool:
         """Show the cards under `flt`, in swimlanes or not, in `sort` order (the board's state, handed down). True

@@ -66,7 +66,7 @@ class BoardPickers(BoardMarks):
             self._open(lambda db, _m: DealDetailScreen(db, deal.id, self.session.user))
         elif deal.pipeline_id != self.pipeline_id:
             self.reload(pipeline=deal.pipeline_id, focus_deal=deal.id)
-        elif not self.view.focus_on(deal.id):
+        elif not self.focus_or_read(deal.id):
             self._say(f"'{display(deal.title)}' is hidden by the filter or snoozed; esc clears the filter.",
                       severity="warning", timeout=5)
 

@@ -72,12 +72,16 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def action_card(self, delta: int) -> None:
         self.view.move_card(delta)
+        self.read_more_if_near_end()
 
     def action_page(self, delta: int) -> None:
         self.view.page(delta)
+        self.read_more_if_near_end()
 
     def action_edge(self, last: int) -> None:
         self.view.edge(bool(last))
+        if last:
+            self.read_to_cell_end()
 
     # -- moving deals ------------------------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
@@ -441,7 +445,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def on_aging_panel_focus_deal(self, message: AgingPanel.FocusDeal) -> None:
         # (handled by name: the panel's module is imported when the panel first opens, not at start-up)
-        if not self.view.focus_on(message.deal_id):
+        if not self.focus_or_read(message.deal_id):
             self._say("That deal is not on the board any more.", timeout=3)
         self.view.focus()
 
@@ -456,7 +460,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
         def back(deal_id: int | None) -> None:
             self.read_changed()  # the review moved the mark: the cards' marks follow
-            if deal_id is not None and not self.view.focus_on(deal_id):
+            if deal_id is not None and not self.focus_or_read(deal_id):
                 self._say("That deal is not on the board (closed, snoozed or filtered out).", timeout=3)
 
         self._open(lambda db, model: ReviewScreen(db, model.data.pipeline.id, self.session.user), back)
