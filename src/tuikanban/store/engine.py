@@ -413,6 +413,17 @@ class Database:
         self.engine.dispose()
 
 
+def open_log_first(cur: Any) -> None:
+    """Read once before `PRAGMA journal_mode=WAL` on a new connection, so that it joins a write-ahead log the others
+    already use. A file whose header says "rollback journal" (a backup copied over the board) but beside which a
+    log exists that open connections use (boards reopened with `r`) is read in WAL mode; a first statement that
+    asks to switch to WAL instead tries to rewrite the header in rollback mode, which needs every other connection
+    gone: it waited for the lock timeout while boards were open (see docs/RULES.md, "Replaced files and the
+    write-ahead log")."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        cur.execute("SELECT count(*) FROM sqlite_master").fetchall()
+
+
 def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engine:
     # URL.create keeps the path as is: a '?', '#' or '%' in a file name must not change which file is opened.
     url: URL
@@ -429,6 +440,7 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
         cur = dbapi_conn.cursor()
         pragmas = [f"busy_timeout={_busy_timeout_ms()}", "foreign_keys=ON"]
         if not readonly:
+            open_log_first(cur)
             pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
         for pragma in pragmas:
             row = cur.execute(f"PRAGMA {pragma}").fetchone()
