@@ -404,6 +404,40 @@ class Database:
         self.engine.dispose()
 
 
+def open_log_first(cur: Any) -> None:
+    """Read once before `PRAGMA journal_mode=WAL` on a new connection, so that it joins a write-ahead log the others
+    already use. A file whose header says "rollback journal" (a backup copied over the board) but beside which a
+    log exists that open connections use (boards reopened with `r`) is read in WAL mode; a first statement that
+    asks to switch to WAL instead tries to rewrite the header in rollback mode, which needs every other connection
+    gone: it waited for the lock timeout while boards were open (see docs/RULES.md, "Replaced files and the
+    write-ahead log")."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        cur.execute("SELECT count(*) FROM sqlite_master").fetchall()
+
+
+def _header_says_wal(cur: Any, path: Path) -> None:
+    """Make the file's header say WAL mode when this connection uses the log but the header says rollback journal.
+
+    That happens when a backup is copied over the board and the boards reopen it (`r`) while a log with content lies
+    beside it: SQLite then reads the file in WAL mode without writing the header (only a switch of mode writes it).
+    Once the log is folded in and emptied (after every write), a new connection reads the header, takes the file for
+    a rollback-journal one and asks to switch it to WAL, which needs every other connection gone: a `restore` or
+    another command waited for the lock timeout while the boards were open. `VACUUM` in WAL mode writes the header
+    (SQLite sets it to WAL when it copies the file back); a board's file is small, and this happens once."""
+    try:
+        header = read_header(path, 20)
+    except OSError:
+        return
+    if header[18:20] != b"\x01\x01":
+        return
+    with contextlib.suppress(sqlite3.DatabaseError):
+        cur.execute("VACUUM")
+        cur.execute("PRAGMA busy_timeout=0")
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # (the header on disk says WAL from now on)
+    with contextlib.suppress(sqlite3.DatabaseError):
+        cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+
+
 def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engine:
     # URL.create keeps the path as is: a '?', '#' or '%' in a file name must not change which file is opened.
     url: URL
@@ -420,6 +454,7 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
         cur = dbapi_conn.cursor()
         pragmas = [f"busy_timeout={_busy_timeout_ms()}", "foreign_keys=ON"]
         if not readonly:
+            open_log_first(cur)
             pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
         for pragma in pragmas:
             row = cur.execute(f"PRAGMA {pragma}").fetchone()
@@ -429,6 +464,8 @@ def _make_engine(path: Path, *, readonly: bool, immutable: bool = False) -> Engi
                 # in WAL mode would write past their log and damage the file. Locked: the write waits and retries.
                 cur.close()
                 raise sqlite3.OperationalError("database is locked (it could not be switched to WAL mode yet)")
+        if not readonly:
+            _header_says_wal(cur, path)
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -13,7 +13,14 @@ import sqlite3
 from pathlib import Path
 
 from tuikanban.domain.errors import DatabaseError
-from tuikanban.store.engine import BUSY_TIMEOUT_MS, _inspect_existing, describe_db_error, lock_timeout, sqlite_uri
+from tuikanban.store.engine import (
+    BUSY_TIMEOUT_MS,
+    _inspect_existing,
+    describe_db_error,
+    lock_timeout,
+    open_log_first,
+    sqlite_uri,
+)
 
 
 def check_backup(path: Path) -> int:
@@ -55,6 +62,7 @@ def write_into(live: Path, backup: Path) -> None:
     try:
         dst = sqlite3.connect(str(live), timeout=max(lock_timeout(), BUSY_TIMEOUT_MS / 1000), isolation_level=None)
         try:
+            open_log_first(dst.cursor())  # (joins the log the open boards use, rather than wait for them to go)
             dst.execute("PRAGMA journal_mode=WAL")  # the backup's header says DELETE; the live board stays in WAL
             src.backup(dst)  # one step: the whole copy is one write transaction on the live file
             dst.execute("PRAGMA journal_mode=WAL")
