@@ -6,8 +6,8 @@
     python bench/board_bench.py --sizes 10,10000 --db postgresql:///tk_bench   # the same boards on PostgreSQL
 
 For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
-runs the real `tuikanban` command under /work/shared/tools/tui_timer.py (or --timer PATH), which renders the
-terminal with pyte and timestamps every byte:
+runs the real `tuikanban` command under bench/ptytimer.py (or another timer script with the same options and JSON:
+--timer PATH), which renders the terminal with pyte and timestamps every byte:
 
 - first paint: from spawning the process until the board (a stage name in a column header) is on screen;
 - focus move: key-to-paint of right / left (focus to the next column and back; the screen's first change);
@@ -44,7 +44,7 @@ from pathlib import Path
 from ptyboard import PtyProgram
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TIMER = Path("/work/shared/tools/tui_timer.py")
+DEFAULT_TIMER = Path(__file__).resolve().parent / "ptytimer.py"
 BARE_APP = '''
 from textual.app import App
 from textual.widgets import Static
@@ -220,7 +220,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=5, help="first-paint runs per size")
     ap.add_argument("--keys", type=int, default=20, help="key presses per key measurement")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuikanban-bench")
-    ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER)
+    ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER,
+                    help="a timer script with bench/ptytimer.py's options and JSON (default: bench/ptytimer.py)")
+    ap.add_argument("--compare-timer", type=Path, default=None, metavar="PATH",
+                    help="only compare --timer with this timer script: first paint and keys, runs interleaved "
+                         "(bench/timer_compare.py)")
     ap.add_argument("--cols", type=int, default=160)
     ap.add_argument("--rows", type=int, default=45)
     ap.add_argument("--density", choices=("normal", "compact"), default="normal",
@@ -252,6 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     bare.write_text(BARE_APP)
     if a.bytes_only:
         bytes_table(a, sizes, tuikanban, base_env, bare)
+        return
+    if a.compare_timer:
+        from timer_compare import compare_timers
+
+        compare_timers(a, sizes, tuikanban, base_env, bare)
         return
     bare_run = timer(a.timer, [sys.executable, str(bare)], marker="BARE-TEXTUAL-APP", keys=[], runs=a.runs, env={},
                      cols=a.cols, rows=a.rows)
@@ -394,7 +403,7 @@ _KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "s
 
 
 class PtyRun:
-    """The board in a pseudo-terminal of its own, for what tui_timer does not give: when the process stops working
+    """The board in a pseudo-terminal of its own, for what the timer does not give: when the process stops working
     after the first paint (CPU time read from /proc every 10 ms), and its memory after a run of keys."""
 
     def __init__(self, cmd: list[str], env: dict[str, str], cols: int, rows: int) -> None:

@@ -4,7 +4,7 @@
     python bench/run.py --quick    # smaller: board at 10 / 10,000, fewer runs
 
 - bench/board_bench.py: first paint, key-to-paint (focus move, card move) and peak RSS of the real `tuikanban` in a
-  pseudo-terminal (/work/shared/tools/tui_timer.py or ../shared/tools/tui_timer.py), against a bare Textual app;
+  pseudo-terminal (bench/ptytimer.py renders it with pyte), against a bare Textual app;
   and the bytes it writes to the terminal (first paint, focus move, card move, another process's move, idle);
 - bench/boards_bench.py: ten boards on one file: idle CPU of each, and one move's fan-out to all of them;
 - bench/metrics_bench.py: all metrics of one pipeline with 100,000 deals and 1,000,000 events;
