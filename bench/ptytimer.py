@@ -243,18 +243,20 @@ class Session:
         return last
 
     def stop(self, grace_s: float = 2.0) -> int | None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)  # the program's own session only
-            end = time.perf_counter() + grace_s
-            while time.perf_counter() < end:
-                if self.proc.poll() is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(self.master)
-                    return self.proc.returncode
-                with contextlib.suppress(queue.Empty):
-                    self.chunks.get(timeout=0.02)  # keep reading: a full pty would block the program
-        return None
+        try:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, sig)  # the program's own session only
+                end = time.perf_counter() + grace_s
+                while time.perf_counter() < end:
+                    if self.proc.poll() is not None:
+                        return self.proc.returncode
+                    with contextlib.suppress(queue.Empty):
+                        self.chunks.get(timeout=0.02)  # keep reading: a full pty would block the program
+            return None
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.master)
 
 
 def one_run(cmd: list[str], a: argparse.Namespace, env: dict[str, str]) -> dict:
@@ -346,10 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(0.0005)  # the reader thread stamps a chunk soon after it arrives
     runs = []
     for i in range(a.runs):
-        runs.append(one_run(cmd, a, env))
+        try:
+            runs.append(one_run(cmd, a, env))
+        except OSError as e:
+            print(f"ptytimer: cannot run {cmd[0]}: {e.strerror or e}", file=sys.stderr)
+            return 2
         if not a.quiet:
             r = runs[-1]
-            print(f"run {i + 1}: marker {fmt(r['marker_ms'])} ms, peak RSS {r['max_rss_kb']} kB, keys median "
+            print(f"run {i + 1}: marker {fmt(r['marker_ms'])} ms, peak RSS {fmt(r['max_rss_kb'])} kB, keys median "
                   f"{fmt(median(k['first_change_ms'] for k in r['keys']))} ms", file=sys.stderr)
     out = {"summary": summarize(cmd, a, runs), "runs": runs}
     if a.json == "-":
@@ -358,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(a.json).write_text(json.dumps(out, indent=1))
     sm = out["summary"]
     if a.json != "-":
-        print(f"first paint median {fmt(sm['marker_ms_median'])} ms | peak RSS median {sm['max_rss_kb_median']} kB"
+        print(f"first paint median {fmt(sm['marker_ms_median'])} ms | peak RSS median {fmt(sm['max_rss_kb_median'])} kB"
               + (f" | key first change median {fmt(sm['key_first_change_ms_median'])} ms, p90 "
                  f"{fmt(sm['key_first_change_ms_p90'])} | settled median {fmt(sm['key_settled_ms_median'])} ms, "
                  f"p90 {fmt(sm['key_settled_ms_p90'])}" if a.key else "")

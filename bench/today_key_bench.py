@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--settle", type=int, default=1500,
                     help="quiet ms before the key: the board has opened the database and read its aging")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuikanban-bench")
-    ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER)
+    ap.add_argument("--timer", type=Path, default=DEFAULT_TIMER,
+                    help="a timer script with bench/ptytimer.py's options and JSON (default: bench/ptytimer.py)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     db = a.dir / f"today-{a.open}-{a.tasks}.db"
