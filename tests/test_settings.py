@@ -138,3 +138,33 @@ def test_config_commands(cli) -> None:  # type: ignore[no-untyped-def]
     assert r.err.strip() == (f"The config file {expected_path()} was not used because it is not valid TOML (Invalid "
                              "value (at line 1, column 9)); the defaults apply and the file was left as it is.")
     assert expected_path().read_text() == "theme = \n"
+
+
+def test_two_saves_at_once_both_land(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board saves the rep's view on the UI thread while a job saves the last pipeline on another thread: each
+    loads, changes and saves the file. Loading is slowed so that, without the lock, both would load the same file and
+    the second save would drop the first one's change (the view, then lost on the next start)."""
+    import threading
+    import time
+
+    real_load = st.load_settings
+
+    def slow_load(path: Path | None = None) -> st.Settings:
+        loaded = real_load(path)
+        time.sleep(0.2)
+        return loaded
+
+    monkeypatch.setattr(st, "load_settings", slow_load)
+    board = tmp_path / "board.db"
+    view = st.SavedView(query="owner:alice", sort="value", density="compact")
+    results: list[str | None] = []
+    threads = [threading.Thread(target=lambda: results.append(st.remember(db_path=board, pipeline="Partners"))),
+               threading.Thread(target=lambda: results.append(st.remember_view(board, "tester", "Sales", view)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [None, None]
+    saved = real_load()
+    assert saved.pipeline_for(board) == "Partners"
+    assert st.saved_view(saved, board, "tester", "Sales") == view

@@ -17,11 +17,14 @@ silently: saving over it is refused until the user fixes or deletes it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import tempfile
+import threading
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -180,6 +183,34 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     return target
 
 
+_CHANGING = threading.RLock()
+
+
+@contextlib.contextmanager
+def changing(path: Path | None = None) -> Iterator[None]:
+    """Hold while loading, changing and saving the settings file: a board saves the rep's view on the UI thread while
+    a job on its writes lane saves the last pipeline or the density, and two boards of one user may save at once;
+    without this, one load-change-save would overwrite the other's change (the lost update of a view). A lock
+    between threads, and between processes a lock on a file beside the settings file (best effort: where that file
+    cannot be made, the lock between threads still holds)."""
+    with _CHANGING:
+        target = path or config_path()
+        fd = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target.parent / ".config.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (OSError, ImportError):
+            pass
+        try:
+            yield
+        finally:
+            if fd is not None:
+                os.close(fd)  # (closing releases the lock)
+
+
 _UNSET: Any = object()
 
 
@@ -189,18 +220,19 @@ def remember(*, theme: str | None = _UNSET, db_path: Path | str | None = None, p
 
     `remember(theme="nord-pipeline")`; `remember(db_path=db.path, pipeline="SMB")`.
     """
-    settings = load_settings(path)
-    if settings.problem is not None:
-        return settings.problem
-    if theme is not _UNSET:
-        settings.theme = theme or None
-    if pipeline is not _UNSET and db_path is not None:
-        settings.set_pipeline(db_path, pipeline)
-    try:
-        save_settings(settings, path)
-    except TuikanbanError as exc:
-        return str(exc)
-    return None
+    with changing(path):
+        settings = load_settings(path)
+        if settings.problem is not None:
+            return settings.problem
+        if theme is not _UNSET:
+            settings.theme = theme or None
+        if pipeline is not _UNSET and db_path is not None:
+            settings.set_pipeline(db_path, pipeline)
+        try:
+            save_settings(settings, path)
+        except TuikanbanError as exc:
+            return str(exc)
+        return None
 
 
 # -- the rep's view of each pipeline: swimlanes, filter, sort, density, focused deal -------------------------
@@ -234,6 +266,11 @@ def saved_view(settings: Settings, db_path: Path | str, user: str, pipeline: str
 def remember_view(db_path: Path | str, user: str, pipeline: str, view: SavedView, *,
                   path: Path | None = None) -> str | None:
     """Save the view (never raises; like `remember`, a sentence when it was not saved)."""
+    with changing(path):
+        return _remember_view(db_path, user, pipeline, view, path)
+
+
+def _remember_view(db_path: Path | str, user: str, pipeline: str, view: SavedView, path: Path | None) -> str | None:
     settings = load_settings(path)
     if settings.problem is not None:
         return settings.problem

@@ -23,16 +23,17 @@ def remembered_compact(user: str) -> bool:
 
 def remember_job(user: str, compact: bool) -> None:
     """Save the choice (a job on the writes lane: file work off the UI thread; best effort, never raises)."""
-    from tuikanban.settings import load_settings, save_settings
+    from tuikanban.settings import changing, load_settings, save_settings
 
     try:
-        settings = load_settings()
-        if settings.problem is not None:
-            return
-        table = settings.extra.get(SECTION)
-        table = dict(table) if isinstance(table, dict) else {}
-        table[user] = COMPACT if compact else NORMAL
-        settings.extra[SECTION] = table
-        save_settings(settings)
+        with changing():
+            settings = load_settings()
+            if settings.problem is not None:
+                return
+            table = settings.extra.get(SECTION)
+            table = dict(table) if isinstance(table, dict) else {}
+            table[user] = COMPACT if compact else NORMAL
+            settings.extra[SECTION] = table
+            save_settings(settings)
     except Exception:  # the choice still holds for this session
         return
