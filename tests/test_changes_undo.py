@@ -199,3 +199,20 @@ def test_statuses_in_the_middle_of_it(statuses: Any) -> None:
     assert doc["end_value"] == 8000  # 2,000 + 1,000 + 5,000
     assert buckets(doc) == {"reopened": (5000, [4])}
     assert adds_up(doc)  # 3,000 + 5,000 = 8,000
+
+
+def test_the_status_a_closed_deal_had(statuses: Any, db: Any) -> None:
+    from tuikanban.services.changes import states_at
+
+    moments = [datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 24, 18, tzinfo=UTC),
+               datetime(2026, 2, 26, tzinfo=UTC)]
+    with db.read() as s:
+        got = states_at(s.connection(), 1, moments, "USD")
+    # Wonka: open, won (02-24 12:00), open again (undone 02-25 12:00)
+    assert [x.status for x in got[1]] == ["open", "won", "open"]
+    # Dunder: open, deleted (02-24 12:00), restored open (02-25 12:00)
+    assert [x.status for x in got[2]] == ["open", "deleted", "open"]
+    # Oscorp: won on 02-01, deleted 02-24 12:00: won, not open, before its delete
+    assert [x.status for x in got[3]] == ["won", "deleted", "deleted"]
+    # Tyrell: deleted 02-20, undone 02-25 12:00
+    assert [x.status for x in got[4]] == ["deleted", "deleted", "open"]

@@ -61,6 +61,7 @@ _S = Stage.__table__.c  # type: ignore[attr-defined]
 OPENING = ("create", "reopen")
 CLOSING = ("won", "lost", "deleted")  # `deleted`: a deal removed from the pipeline leaves through its own bucket
 BUCKETS = ("created", "reopened", "pulled_in", "increased", "decreased", "won", "lost", "deleted", "pushed_out")
+CLOSED = ("won", "lost", "deleted")
 ENTERING = {"absent": "created", "closed": "reopened", "open": "pulled_in"}
 IDLE_DAYS = 14
 CLOSING_SOON_DAYS = 30
@@ -131,13 +132,17 @@ _UNDO_CLOSE = and_(_E.kind == "undo", _E.old_value.in_(("won", "lost")))
 _UNDO_DELETE = and_(_E.kind == "undo", _E.field.is_(None), _E.old_value.is_(None), _E.new_value.in_(_STATUSES))
 _OPENS = or_(_E.kind.in_(OPENING), _UNDO_CLOSE,
              and_(or_(_UNDO_DELETE, _E.kind == "restored"), _E.new_value == "open"))
-_REOPENS = or_(_E.kind == "reopen", _UNDO_CLOSE, and_(or_(_UNDO_DELETE, _E.kind == "restored"),
-                                                      _E.new_value == "open"))
-_WAS = case((or_(_E.kind == "reopen", _UNDO_CLOSE), _E.old_value), else_=literal("deleted"))  # before a reopening
+_REDO_CLOSE = and_(_E.kind == "redo", _E.field.is_(None), _E.to_stage_id.is_(None), _E.from_stage_id.is_not(None))
+# the status a deal had before each event that changes it (its first one after a moment says what it was then)
+_BEFORE = case(
+    (_E.kind == "create", literal("absent")),
+    (or_(_E.kind.in_(("won", "lost")), and_(_REDO_CLOSE, _E.old_value.is_(None))), literal("open")),
+    (or_(_E.kind.in_(("reopen", "deleted")), _UNDO_CLOSE, _REDO_CLOSE), func.coalesce(_E.old_value, "open")),
+    (or_(_E.kind == "restored", _UNDO_DELETE), literal("deleted")),
+    else_=None)
 _CLOSES = or_(_E.kind.in_(("won", "lost")),
               and_(_E.kind == "deleted", func.coalesce(_E.old_value, "open") == "open"),
-              and_(_E.kind == "redo", _E.field.is_(None), _E.to_stage_id.is_(None), _E.from_stage_id.is_not(None),
-                   func.coalesce(_E.old_value, "open") == "open"))
+              and_(_REDO_CLOSE, func.coalesce(_E.old_value, "open") == "open"))
 _STAGE_LEFT = or_(_E.kind.in_(("move", "won", "lost")),
                   and_(_E.kind.in_(("undo", "redo")), _E.from_stage_id.is_not(None)))
 _KINDS = ("create", "reopen", "won", "lost", "deleted", "restored", "undo", "redo", "move", "edit")
@@ -171,7 +176,7 @@ def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
         _first(and_(after, _edit("close")), _E.old_value).label(f"close_{tag}"),
         _first(and_(after, _edit("owner")), _E.old_value).label(f"owner_{tag}"),
         _first(and_(after, _STAGE_LEFT), cast(_E.from_stage_id, String)).label(f"stage_{tag}"),
-        _first(and_(after, _REOPENS), _WAS).label(f"reopened_{tag}"),
+        _first(and_(after, _BEFORE.is_not(None)), _BEFORE).label(f"before_{tag}"),
         _first(and_(after, _edit("currency")), _E.old_value).label(f"currency_{tag}"),
     ]
 
@@ -281,15 +286,18 @@ def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) ->
     its value counts when its currency then is the pipeline's `currency`."""
     if len(r) <= _AGG:  # no event since
         return now_state
-    created, opened, closed, dvalue, close, owner, stage, reopened, cur = r[at:at + _MOMENT]
+    created, opened, closed, dvalue, close, owner, stage, before, cur = r[at:at + _MOMENT]
     st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
     if created:
         st.status = "absent"
     elif (now_state.status == "open") - opened + closed > 0:
         st.status = "open"
-    elif now_state.status == "open" or reopened is not None:
-        # closed then, reopened since: the first reopening records what it was (won, lost or deleted)
-        st.status = _payload(reopened) or "won"
+    else:  # closed then: what the first change of status since says it was (won, lost or deleted)
+        was = _payload(before)
+        if was in CLOSED:
+            st.status = was
+        elif now_state.status == "open":
+            st.status = "won"  # (a log without the status before its reopening)
     if dvalue or cur is not None:
         then = _payload(cur) if cur is not None else r[_CUR]
         st.value = (int(r[_VALUE] or 0) - int(dvalue or 0)) if then == currency else 0
