@@ -54,6 +54,8 @@ def edits(cli: Any, clock_at: Any) -> Any:
     3 Initech  4,000 close 03-20: value 6,000 02-24 12:00; undone 02-25 12:00; redone 02-27 12:00
     4 Hooli    7,000 close 03-10: close 04-20 on 02-20 (before the period); undone 02-25 12:00
     5 Stark    3,000 close 03-15: close 04-30 on 02-24 12:00; undone 02-26 12:00
+    and moves: Globex to Qualified 02-24 08:00, to Proposal 09:00, that move undone 10:00;
+    Initech to Qualified 02-24 08:00, undone 09:00, redone 10:00 (users u0 and u9)
     """
     ok(cli, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal")
     for title, value, close in (("Acme", "10k", "2026-03-20"), ("Globex", "5k", "2026-03-20"),
@@ -69,6 +71,12 @@ def edits(cli: Any, clock_at: Any) -> Any:
     as_user(2, "deal", "edit", "2", "--value", "8k", "--at", "2026-02-20")
     as_user(4, "deal", "edit", "4", "--close", "2026-04-20", "--at", "2026-02-20")
     as_user(2, "undo", when="2026-02-24T06:00:00+00:00")
+    as_user(0, "deal", "move", "2", "Qualified", "--at", "2026-02-24T08:00")
+    as_user(0, "deal", "move", "2", "Proposal", "--at", "2026-02-24T09:00")
+    as_user(0, "undo", when="2026-02-24T10:00:00+00:00")
+    as_user(9, "deal", "move", "3", "Qualified", "--at", "2026-02-24T08:00")
+    as_user(9, "undo", when="2026-02-24T09:00:00+00:00")
+    as_user(9, "redo", when="2026-02-24T10:00:00+00:00")
     as_user(3, "deal", "edit", "3", "--value", "6k", "--at", "2026-02-24T12:00")
     as_user(5, "deal", "edit", "5", "--close", "2026-04-30", "--at", "2026-02-24T12:00")
     as_user(1, "deal", "edit", "1", "--value", "12k", "--at", "2026-02-25T09:00")
@@ -91,6 +99,9 @@ def test_value_undone_inside_and_across_the_start(edits: Any) -> None:
     assert adds_up(doc)  # 32,000 + 2,000 - 3,000 = 31,000
     # Stark's push was undone inside the period, Hooli's undo pulled its date back in: no push counted
     assert doc["pushed"] == []
+    # Globex: two moves, the second undone: one move; Initech: a move undone and redone: one move
+    assert [(m["id"], m["from_stage"], m["to_stage"], m["direction"], m["moves"]) for m in doc["moved"]] == [
+        (2, "Lead", "Qualified", "forward", 1), (3, "Lead", "Qualified", "forward", 1)]
 
 
 def test_a_period_ending_between_an_edit_and_its_undo(edits: Any) -> None:
@@ -131,20 +142,24 @@ def test_the_digest_rewinds_the_same_way(edits: Any) -> None:
 
 
 def test_the_backtest_rewinds_undo_and_redo(edits: Any, db: Any) -> None:
-    from tuikanban.services.changes import states_at
+    from sqlmodel import select
+
     from tuikanban.services.forecast_backtest import open_value_by_stage
+    from tuikanban.store.tables import Stage
 
     points = [datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 25, 18, tzinfo=UTC),
               datetime(2026, 2, 27, 18, tzinfo=UTC)]
     with db.read() as s:
         conn = s.connection()
         out = open_value_by_stage(conn, 1, points, "USD", 30)
-        lead = states_at(conn, 1, points[:1], "USD")[1][0].stage_id
+        stage = {name: i for i, name in s.exec(select(Stage.id, Stage.name))}
+    lead, qualified = stage["Lead"], stage["Qualified"]
     # horizons 03-25, 03-27, 03-29 (values in minor units):
     # 02-23 12:00: Acme 10,000 + Globex 8,000 + Initech 4,000 + Stark 3,000 (Hooli's 04-20 is past the horizon)
     # 02-25 18:00: Acme 12,000 + Globex 5,000 + Initech 4,000 (undone) + Hooli 7,000 (03-10); Stark's 04-30 out
     # 02-27 18:00: Acme 10,000 + Globex 5,000 + Initech 6,000 (redone) + Hooli 7,000 + Stark 3,000
-    assert out == [{lead: 2_500_000}, {lead: 2_800_000}, {lead: 3_100_000}]
+    # and Globex and Initech are in Qualified from 02-24 10:00 on (their moves undone and redone)
+    assert out == [{lead: 2_500_000}, {lead: 1_900_000, qualified: 900_000}, {lead: 2_000_000, qualified: 1_100_000}]
 
 
 @pytest.fixture

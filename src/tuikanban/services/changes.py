@@ -197,7 +197,9 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
         deal.label("deal_id"),
         *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
         func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
-        _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
+        func.sum(case((and_(_E.at <= until, _E.from_stage_id.is_not(None), _E.to_stage_id.is_not(None)),
+                      case((_E.kind.in_(("move", "redo")), 1), (_E.kind == "undo", -1), else_=0)), else_=0))
+        .label("moves"),  # a move, or the redo of one; the undo of a move takes it back
         func.sum(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
@@ -358,7 +360,7 @@ def compute_changes(
             else:
                 at_end = _rewind(current, r, _at(1), info.currency) if rewound_end else current
                 at_start = _rewind(current, r, _at(0), info.currency)
-                counts[r[_ID]] = (int(r[-2] or 0), max(0, int(r[-1] or 0)))  # a push before `since` undone
+                counts[r[_ID]] = (max(0, int(r[-2] or 0)), max(0, int(r[-1] or 0)))  # (undone from before `since`)
             if owner_key is not None:
                 key = owner_keys.get(at_end.owner)
                 if key is None:
