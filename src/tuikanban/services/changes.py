@@ -133,13 +133,12 @@ _UNDO_DELETE = and_(_E.kind == "undo", _E.field.is_(None), _E.old_value.is_(None
 _OPENS = or_(_E.kind.in_(OPENING), _UNDO_CLOSE,
              and_(or_(_UNDO_DELETE, _E.kind == "restored"), _E.new_value == "open"))
 _REDO_CLOSE = and_(_E.kind == "redo", _E.field.is_(None), _E.to_stage_id.is_(None), _E.from_stage_id.is_not(None))
-# the status a deal had before each event that changes it (its first one after a moment says what it was then)
-_BEFORE = case(
-    (_E.kind == "create", literal("absent")),
-    (or_(_E.kind.in_(("won", "lost")), and_(_REDO_CLOSE, _E.old_value.is_(None))), literal("open")),
-    (or_(_E.kind.in_(("reopen", "deleted")), _UNDO_CLOSE, _REDO_CLOSE), func.coalesce(_E.old_value, "open")),
-    (or_(_E.kind == "restored", _UNDO_DELETE), literal("deleted")),
-    else_=None)
+# The status a deal had before an event that changes it from a closed one (a reopening, a restore, a delete or its
+# redo of a won or lost deal): the first such event after a moment says what a deal closed then was. (Only these:
+# a deal closed at a moment has one of them as its first change of status since; fewer texts to build.)
+_FROM_CLOSED = or_(_E.kind.in_(("reopen", "restored")), _UNDO_CLOSE, _UNDO_DELETE,
+                   and_(_E.kind.in_(("deleted", "redo")), _E.field.is_(None), _E.old_value.in_(("won", "lost"))))
+_BEFORE = case((_E.kind.in_(("restored", "undo")) & _E.old_value.is_(None), literal("deleted")), else_=_E.old_value)
 _CLOSES = or_(_E.kind.in_(("won", "lost")),
               and_(_E.kind == "deleted", func.coalesce(_E.old_value, "open") == "open"),
               and_(_REDO_CLOSE, func.coalesce(_E.old_value, "open") == "open"))
@@ -176,7 +175,7 @@ def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
         _first(and_(after, _edit("close")), _E.old_value).label(f"close_{tag}"),
         _first(and_(after, _edit("owner")), _E.old_value).label(f"owner_{tag}"),
         _first(and_(after, _STAGE_LEFT), cast(_E.from_stage_id, String)).label(f"stage_{tag}"),
-        _first(and_(after, _BEFORE.is_not(None)), _BEFORE).label(f"before_{tag}"),
+        _first(and_(after, _FROM_CLOSED), _BEFORE).label(f"before_{tag}"),
         _first(and_(after, _edit("currency")), _E.old_value).label(f"currency_{tag}"),
     ]
 
@@ -300,6 +299,7 @@ def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) ->
             st.status = was
         elif now_state.status == "open":
             st.status = "won"  # (a log without the status before its reopening)
+        # else: closed now and at the moment, with no reopening since: as it is now
     if dvalue or cur is not None:
         then = _payload(cur) if cur is not None else r[_CUR]
         st.value = (int(r[_VALUE] or 0) - int(dvalue or 0)) if then == currency else 0
