@@ -1,10 +1,14 @@
 """What changed in a pipeline between two moments, reconstructed from the event log (the manager's weekly review).
 
 Each deal's state at a moment (does it exist, open/won/lost, value, expected close, owner, stage) is its row as it
-is now, rewound by the events after that moment: a `create` after it means the deal did not exist; it was open if
-it is open now less the openings (create, reopen, undo of a close) plus the closings (won, lost, deleted) since; its
-value is today's less the value edits since (new - old); its close date, owner and stage are the `old_value` (or
-`from_stage_id`) of the first such change since; a closed deal's outcome is the `old_value` of its first reopen.
+is now, rewound by every event after that moment that changes what the review reads: a `create` after it means
+the deal did not exist; it was open if it is open now less the openings (create, reopen, the undo of a close or of
+a delete, a restore into open) plus the closings (won, lost, the delete of an open deal, the redo of a close or of
+such a delete) since; its value is today's less the value changes since (new - old of every edit, bulk edit, undo
+and redo of one), counted when its currency then (the first currency change's `old_value`) is the pipeline's; its
+close date, owner and stage are the `old_value` (or `from_stage_id`) of the first such change since (edits, undos
+and redos alike; moves, closes, and the undo or redo of a move); a closed deal's outcome is what its first
+reopening says it was.
 So only the events after `since` are read, in one GROUP BY per deal over a covering index (the earliest event of a
 kind is found as MIN of its fixed-width time followed by its payload), and deals without such events are taken as
 they are now.
@@ -57,6 +61,7 @@ _S = Stage.__table__.c  # type: ignore[attr-defined]
 OPENING = ("create", "reopen")
 CLOSING = ("won", "lost", "deleted")  # `deleted`: a deal removed from the pipeline leaves through its own bucket
 BUCKETS = ("created", "reopened", "pulled_in", "increased", "decreased", "won", "lost", "deleted", "pushed_out")
+CLOSED = ("won", "lost", "deleted")
 ENTERING = {"absent": "created", "closed": "reopened", "open": "pulled_in"}
 IDLE_DAYS = 14
 CLOSING_SOON_DAYS = 30
@@ -117,15 +122,34 @@ class ChangesReport:
 
 # -- reading the log ---------------------------------------------------------------------------------
 
-_OPENS = or_(_E.kind.in_(OPENING), and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
-_REOPENS = or_(_E.kind == "reopen", and_(_E.kind == "undo", _E.old_value.in_(("won", "lost"))))
-_CLOSES = _E.kind.in_(CLOSING)
-_STAGE_LEFT = or_(_E.kind.in_(("move", "won", "lost")), and_(_E.kind == "undo", _E.from_stage_id.is_not(None)))
-_KINDS = ("create", "reopen", "won", "lost", "deleted", "undo", "move", "edit")
+# Every event kind that changes a field the rewind reads (docs/RULES.md, Event log and Undo): an undo or a redo of
+# an edit is a field change like the edit (`field`, `old_value` the text before, `new_value` the text after); the
+# undo of a close (`old_value` won/lost) or of a delete (`new_value` the status set back) and a restore
+# (`new_value`) open a deal again; a redo of a close (a stage, no status) or of a delete of an open deal
+# (`old_value` open) closes it; a delete closes only an open deal (`old_value` the status before).
+_STATUSES = ("open", "won", "lost")
+_UNDO_CLOSE = and_(_E.kind == "undo", _E.old_value.in_(("won", "lost")))
+_UNDO_DELETE = and_(_E.kind == "undo", _E.field.is_(None), _E.old_value.is_(None), _E.new_value.in_(_STATUSES))
+_OPENS = or_(_E.kind.in_(OPENING), _UNDO_CLOSE,
+             and_(or_(_UNDO_DELETE, _E.kind == "restored"), _E.new_value == "open"))
+_REDO_CLOSE = and_(_E.kind == "redo", _E.field.is_(None), _E.to_stage_id.is_(None), _E.from_stage_id.is_not(None))
+# The status a deal had before an event that changes it from a closed one (a reopening, a restore, a delete or its
+# redo of a won or lost deal): the first such event after a moment says what a deal closed then was. (Only these:
+# a deal closed at a moment has one of them as its first change of status since; fewer texts to build.)
+_FROM_CLOSED = or_(_E.kind.in_(("reopen", "restored")), _UNDO_CLOSE, _UNDO_DELETE,
+                   and_(_E.kind.in_(("deleted", "redo")), _E.field.is_(None), _E.old_value.in_(("won", "lost"))))
+_BEFORE = case((_E.kind.in_(("restored", "undo")) & _E.old_value.is_(None), literal("deleted")), else_=_E.old_value)
+_CLOSES = or_(_E.kind.in_(("won", "lost")),
+              and_(_E.kind == "deleted", func.coalesce(_E.old_value, "open") == "open"),
+              and_(_REDO_CLOSE, func.coalesce(_E.old_value, "open") == "open"))
+_STAGE_LEFT = or_(_E.kind.in_(("move", "won", "lost")),
+                  and_(_E.kind.in_(("undo", "redo")), _E.from_stage_id.is_not(None)))
+_KINDS = ("create", "reopen", "won", "lost", "deleted", "restored", "undo", "redo", "move", "edit")
 
 
 def _edit(field_name: str) -> ColumnElement[bool]:
-    return and_(_E.kind == "edit", _E.field == field_name)
+    """A change of one field: an edit (one deal or a bulk edit) or the undo or redo of one."""
+    return and_(_E.kind.in_(("edit", "undo", "redo")), _E.field == field_name)
 
 
 def _count(cond: ColumnElement[bool]) -> Any:
@@ -151,7 +175,8 @@ def _moment_columns(after: ColumnElement[bool], tag: str) -> list[Any]:
         _first(and_(after, _edit("close")), _E.old_value).label(f"close_{tag}"),
         _first(and_(after, _edit("owner")), _E.old_value).label(f"owner_{tag}"),
         _first(and_(after, _STAGE_LEFT), cast(_E.from_stage_id, String)).label(f"stage_{tag}"),
-        _first(and_(after, _REOPENS), _E.old_value).label(f"reopened_{tag}"),
+        _first(and_(after, _FROM_CLOSED), _BEFORE).label(f"before_{tag}"),
+        _first(and_(after, _edit("currency")), _E.old_value).label(f"currency_{tag}"),
     ]
 
 
@@ -160,16 +185,21 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
     GROUP BY over the events after that moment (SQLite's planner reads them from the covering index
     ix_event_review; the dialect drops SELECT hints, so none is given), what rewinds it to each moment; stage moves
     and close-date pushes are counted up to `until`."""
-    is_close = _edit("close")
-    push = and_(is_close, _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
-                _E.new_value.is_not(None), _E.new_value > _E.old_value)  # ISO dates compare as text
+    is_close = and_(_edit("close"), _E.at <= until, _E.old_value.is_not(None), _E.old_value != "",
+                    _E.new_value.is_not(None), _E.new_value != "")
+    # a push moves the date later (an edit, or the redo of one); the undo of a push (it moves the date back
+    # earlier) takes it back, so a push undone counts as if it never happened. ISO dates compare as text.
+    push = case((and_(is_close, _E.kind != "undo", _E.new_value > _E.old_value), 1),
+                (and_(is_close, _E.kind == "undo", _E.new_value < _E.old_value), -1), else_=0)
     deal = unindexed(_E.deal_id)  # the period's range of the covering index, not the whole log in deal order
     columns = [
         deal.label("deal_id"),
         *(c for i, m in enumerate(moments) for c in _moment_columns(true() if i == 0 else _E.at > m, f"m{i}")),
         func.max(case((_E.kind == "create", _E.to_stage_id), else_=None)).label("create_stage"),
-        _count(and_(_E.kind == "move", _E.at <= until)).label("moves"),
-        _count(push).label("pushes"),
+        func.sum(case((and_(_E.at <= until, _E.from_stage_id.is_not(None), _E.to_stage_id.is_not(None)),
+                      case((_E.kind.in_(("move", "redo")), 1), (_E.kind == "undo", -1), else_=0)), else_=0))
+        .label("moves"),  # a move, or the redo of one; the undo of a move takes it back
+        func.sum(push).label("pushes"),
     ]
     agg = (select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > moments[0], _E.kind.in_(_KINDS))
            .group_by(deal).subquery())
@@ -184,7 +214,7 @@ def _read_deals(conn: Any, pipeline_id: int, moments: Sequence[datetime], until:
 
 # positions in a row of _read_deals: the deal's columns, then (when it changed) the event aggregates
 _ID, _TITLE, _OWNER, _VALUE, _CUR, _CLOSE, _STAGE, _STATUS, _AGG = range(9)
-_MOMENT = 8  # columns per moment in _moment_columns
+_MOMENT = 9  # columns per moment in _moment_columns
 
 
 def _at(i: int) -> int:
@@ -224,18 +254,18 @@ def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency
         if by_slice is None:
             out[r[0]] = [now_state] * n
             continue
-        out[r[0]] = _states_from_slices(now_state, tuple(r), by_slice, n, r[_CUR] == currency)
+        out[r[0]] = _states_from_slices(now_state, tuple(r), by_slice, n, currency)
     return out
 
 
 def _states_from_slices(now_state: DealState, r: tuple[Any, ...], by_slice: dict[int, tuple[Any, ...]], n: int,
-                        currency_ok: bool) -> list[DealState]:
+                        currency: str) -> list[DealState]:
     """The deal's state at each of n moments from its per-slice aggregates. Moment i is rewound by the slices >= i
     (counts and sums added, the first event taken from the earliest slice that has one); a moment whose slice has
     no event has the state of the next moment, so a deal is rewound once per slice with events, not once per
     moment (the backtest's 12 points: about 2 rewinds a deal instead of 12)."""
     create_stage = max((x[-1] or 0) for x in by_slice.values()) or None
-    acc: tuple[Any, ...] = (0, 0, 0, 0, None, None, None, None)
+    acc: tuple[Any, ...] = (0, 0, 0, 0, *([None] * (_MOMENT - 4)))
     states = [now_state] * n
     state = now_state
     for i in range(n - 1, -1, -1):
@@ -243,7 +273,7 @@ def _states_from_slices(now_state: DealState, r: tuple[Any, ...], by_slice: dict
         if b is not None:
             acc = (*(int(b[k] or 0) + int(acc[k] or 0) for k in range(4)),
                    *(b[k] if b[k] is not None else acc[k] for k in range(4, _MOMENT)))
-            state = _rewind(now_state, (*r, r[0], *acc, create_stage, 0, 0), _at(0), currency_ok)
+            state = _rewind(now_state, (*r, r[0], *acc, create_stage, 0, 0), _at(0), currency)
         states[i] = state
     return states
 
@@ -252,21 +282,27 @@ def _payload(first: str | None) -> str | None:
     return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
 
 
-def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency_ok: bool) -> DealState:
-    """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`)."""
+def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) -> DealState:
+    """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`);
+    its value counts when its currency then is the pipeline's `currency`."""
     if len(r) <= _AGG:  # no event since
         return now_state
-    created, opened, closed, dvalue, close, owner, stage, reopened = r[at:at + _MOMENT]
+    created, opened, closed, dvalue, close, owner, stage, before, cur = r[at:at + _MOMENT]
     st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
     if created:
         st.status = "absent"
     elif (now_state.status == "open") - opened + closed > 0:
         st.status = "open"
-    elif now_state.status == "open" or reopened is not None:
-        # closed then, reopened since: the first reopen records what it was (won or lost)
-        st.status = _payload(reopened) or "won"
-    if currency_ok and dvalue:
-        st.value -= int(dvalue)
+    else:  # closed then: what the first change of status since says it was (won, lost or deleted)
+        was = _payload(before)
+        if was in CLOSED:
+            st.status = was
+        elif now_state.status == "open":
+            st.status = "won"  # (a log without the status before its reopening)
+        # else: closed now and at the moment, with no reopening since: as it is now
+    if dvalue or cur is not None:
+        then = _payload(cur) if cur is not None else r[_CUR]
+        st.value = (int(r[_VALUE] or 0) - int(dvalue or 0)) if then == currency else 0
     if close is not None:
         text = _payload(close)
         st.close = date.fromisoformat(text) if text else None
@@ -322,10 +358,9 @@ def compute_changes(
             if len(r) <= _AGG:  # no event since `since`: the same state at both moments
                 at_start = at_end = current
             else:
-                ok = r[_CUR] == info.currency
-                at_end = _rewind(current, r, _at(1), ok) if rewound_end else current
-                at_start = _rewind(current, r, _at(0), ok)
-                counts[r[_ID]] = (int(r[-2] or 0), int(r[-1] or 0))
+                at_end = _rewind(current, r, _at(1), info.currency) if rewound_end else current
+                at_start = _rewind(current, r, _at(0), info.currency)
+                counts[r[_ID]] = (max(0, int(r[-2] or 0)), max(0, int(r[-1] or 0)))  # (undone from before `since`)
             if owner_key is not None:
                 key = owner_keys.get(at_end.owner)
                 if key is None:

@@ -56,8 +56,9 @@ class BacktestPoint:
 
 
 def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict[int, dict[int, tuple[Any, ...]]]:
-    """deal id -> {slice k: (closings - openings, created, value change, first close edit, first stage left)} of
-    its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last point)."""
+    """deal id -> {slice k: (closings - openings, created, value change, first close change, first stage left,
+    first currency change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything
+    after the last point)."""
 
     def as_int(c: Any) -> Any:
         return func.coalesce(cast(c, BigInteger), 0)
@@ -70,6 +71,7 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict
         func.sum(case((_edit("value"), as_int(_E.new_value) - as_int(_E.old_value)), else_=0)),
         _first(_edit("close"), _E.old_value),
         _first(_STAGE_LEFT, cast(_E.from_stage_id, String)),
+        _first(_edit("currency"), _E.old_value),
     )
     out: dict[int, dict[int, tuple[Any, ...]]] = {}
     for k, lo in enumerate(points):
@@ -106,8 +108,7 @@ def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime],
     for deal_id, status, value, cur, close_now, stage_now in conn.execute(q):
         by_slice = slices.get(deal_id)
         open_now = status == "open"
-        ok = cur == currency
-        value_now = (value or 0) if ok else 0
+        value_now = (value or 0) if cur == currency else 0
         if by_slice is None:
             if open_now:
                 add(True, value_now, close_now, stage_now, 0, n - 1)
@@ -116,25 +117,31 @@ def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime],
         created = False
         first_close: str | None = None
         first_stage: str | None = None
+        first_cur: str | None = None
         state = (open_now, value_now, close_now, stage_now)
         hi = n - 1
         for k in sorted(by_slice, reverse=True):
             if k < hi:
                 add(*state, k + 1, hi)
             hi = k
-            b_net, b_created, b_dvalue, b_close, b_stage = by_slice[k]
+            b_net, b_created, b_dvalue, b_close, b_stage, b_cur = by_slice[k]
             net += int(b_net or 0)
             created = created or bool(b_created)
             dvalue += int(b_dvalue or 0)
             first_close = b_close if b_close is not None else first_close
             first_stage = b_stage if b_stage is not None else first_stage
+            first_cur = b_cur if b_cur is not None else first_cur
             # rewound as services.changes._rewind does, for what the forecast reads
             close = close_now
             if first_close is not None:
                 text = _payload(first_close)
                 close = date.fromisoformat(text) if text else None
             stage_text = _payload(first_stage)
-            state = (not created and int(open_now) + net > 0, value_now - dvalue if ok and dvalue else value_now, close,
+            value_then = value_now
+            if dvalue or first_cur is not None:
+                cur_then = _payload(first_cur) if first_cur is not None else cur
+                value_then = (value or 0) - dvalue if cur_then == currency else 0
+            state = (not created and int(open_now) + net > 0, value_then, close,
                      int(stage_text) if stage_text else stage_now)
         add(*state, 0, hi)
     out: list[dict[int, int]] = [{} for _ in points]
