@@ -17,6 +17,7 @@ import os
 import pwd
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -244,27 +245,25 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def _history_check(path: Path) -> Check:
+def _on_database(path: Path, name: str, check: Callable[[Database], Check]) -> Check:
+    """`check` on the database at `path`, opened for the moment; a file that cannot be opened is the check's problem."""
     try:
         # only read, but opened for writing where allowed: a read-only connection leaves -wal/-shm files behind
         db = open_database(path, readonly=not _writable(path))
     except DatabaseError as exc:
-        return Check("history", PROBLEM, str(exc))
+        return Check(name, PROBLEM, str(exc))
     try:
-        return history_check(db)
+        return check(db)
     finally:
         db.close()
+
+
+def _history_check(path: Path) -> Check:
+    return _on_database(path, "history", history_check)
 
 
 def _runs_check(path: Path) -> Check:
-    try:
-        db = open_database(path, readonly=not _writable(path))
-    except DatabaseError as exc:
-        return Check("schedule", PROBLEM, str(exc))
-    try:
-        return runs_check(db)
-    finally:
-        db.close()
+    return _on_database(path, "schedule", runs_check)
 
 
 def runs_check(db: Database) -> Check:
