@@ -7,23 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.filters import closes_within, is_idle
 from tuikanban.domain.models import DealView
 from tuikanban.domain.text import name_key
 from tuikanban.services.common import resolve_pipeline, resolve_stage, resolve_type
+from tuikanban.services.review_core import last_touches
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import deal_views
-from tuikanban.store.tables import Activity, Deal, Event
+from tuikanban.store.uow import of_session
 
-_D = Deal.__table__.c  # type: ignore[attr-defined]
-_E = Event.__table__.c  # type: ignore[attr-defined]
-_A = Activity.__table__.c  # type: ignore[attr-defined]
-
-_CHUNK = 500
 SORTS = ("board", "value", "close", "age", "created")
 
 
@@ -49,25 +43,6 @@ def _sort_key(sort: str, now: datetime) -> Any:
         "created": lambda d: (-d.created_at.timestamp(), -d.id),  # newest first
     }
     return keys[sort]
-
-
-def last_touches(conn: Any, ids: list[int], until: datetime) -> dict[int, datetime]:
-    """deal id -> its last event (a reorder is no touch) or activity up to `until`, whichever is later.
-
-    One query per chunk of ids, each deal's last event and last activity found by a correlated subquery that
-    seeks its (deal_id, at) index from `until` backwards: a few index steps a deal, however long its history
-    (10,000 deals in about 20 ms of SQL, where one GROUP BY over the pipeline's events took 0.4 s)."""
-    last_event = (select(_E.at).where(_E.deal_id == _D.id, _E.at <= until, _E.kind != "reorder")
-                  .order_by(_E.at.desc()).limit(1).scalar_subquery())
-    last_activity = select(func.max(_A.at)).where(_A.deal_id == _D.id, _A.at <= until).scalar_subquery()
-    out: dict[int, datetime] = {}
-    for i in range(0, len(ids), _CHUNK):
-        q = select(_D.id, last_event, last_activity).where(_D.id.in_(ids[i:i + _CHUNK]))
-        for d, event_at, activity_at in conn.execute(q):
-            touches = [clock.as_utc(t) for t in (event_at, activity_at) if t is not None]
-            if touches:
-                out[d] = max(touches)
-    return out
 
 
 def find_deals(db: Database, pipeline: str | int | None, query: ReviewQuery) -> list[DealView]:
@@ -96,7 +71,7 @@ def find_deals(db: Database, pipeline: str | int | None, query: ReviewQuery) -> 
         if query.closing_within is not None:
             deals = [d for d in deals if closes_within(d.expected_close, now.date(), query.closing_within)]
         if query.idle_days is not None:
-            touched = last_touches(s.connection(), [d.id for d in deals], now)
+            touched = last_touches(of_session(s), [d.id for d in deals], now)
             deals = [d for d in deals if is_idle(touched.get(d.id), now, query.idle_days)]
     if query.sort != "board":
         deals.sort(key=_sort_key(query.sort, now))

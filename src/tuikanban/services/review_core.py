@@ -1,0 +1,543 @@
+"""What changed in a pipeline between two moments, reconstructed from the event log (the manager's weekly review),
+in plain SQL on a `store.uow.Unit`, so that `changes` reads without importing the ORM (docs/PERFORMANCE.md, The
+review's speed). `services.changes` re-exports it (and keeps the SQLAlchemy expressions of the same rules that the
+forecast's backtest and `states_at` build on).
+
+Each deal's state at a moment (does it exist, open/won/lost, value, expected close, owner, stage) is its row as it
+is now, rewound by every event after that moment that changes what the review reads: a `create` after it means
+the deal did not exist; it was open if it is open now less the openings (create, reopen, the undo of a close or of
+a delete, a restore into open) plus the closings (won, lost, the delete of an open deal, the redo of a close or of
+such a delete) since; its value is today's less the value changes since (new - old of every edit, bulk edit, undo
+and redo of one), counted when its currency then (the first currency change's `old_value`) is the pipeline's; its
+close date, owner and stage are the `old_value` (or `from_stage_id`) of the first such change since (edits, undos
+and redos alike; moves, closes, and the undo or redo of a move); a closed deal's outcome is what its first
+reopening says it was.
+So only the events after `since` are read, in one GROUP BY per deal over a covering index (the earliest event of a
+kind is found as MIN of its fixed-width time followed by its payload), and deals without such events are taken as
+they are now. The value changes of a deal created after the last moment are left out of that GROUP BY (half of the
+period's events on a busy board): such a deal did not exist at any of the moments, so its value then is never read.
+
+The value bridge, per deal, from its state at `since` (S) to its state at `until` (E); a deal counts in the open
+value at a moment when it is open then (and, with a closing period, its expected close date then falls in it):
+- counted at S and at E: E's value minus S's value goes to `increased` or `decreased`;
+- counted at S, not at E: it leaves at its value at E through `won`, `lost` or `deleted` (its status at E) or
+  `pushed_out` (still open, close date moved out of the period); the change of value on the way goes to
+  `increased` / `decreased`;
+- counted at E, not at S: it enters at its value at E through `created` (did not exist at S), `reopened` (was
+  closed at S) or `pulled_in` (open at S, close date outside the period);
+- counted at neither, but created (or pulled in) during the period and closed by E (with its close date in the
+  period): it enters and leaves at its value at E, so it shows in both buckets. A deal closed at both moments
+  (reopened and closed again in between) is in no bucket.
+So start + created + reopened + pulled_in + increased - decreased - won - lost - deleted - pushed_out = end, to
+the minor unit. Money is summed in the pipeline's currency, as in the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from tuikanban.domain import clock
+from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.filters import closes_within, is_idle
+from tuikanban.domain.models import PipelineInfo
+from tuikanban.domain.money import to_json_number
+from tuikanban.domain.text import display, name_key
+from tuikanban.services.deal_actions import resolve_pipeline
+from tuikanban.store.uow import Unit, of_session
+
+if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
+    from tuikanban.store.engine import Database
+
+OPENING = ("create", "reopen")
+CLOSING = ("won", "lost", "deleted")  # `deleted`: a deal removed from the pipeline leaves through its own bucket
+BUCKETS = ("created", "reopened", "pulled_in", "increased", "decreased", "won", "lost", "deleted", "pushed_out")
+CLOSED = ("won", "lost", "deleted")
+ENTERING = {"absent": "created", "closed": "reopened", "open": "pulled_in"}
+IDLE_DAYS = 14
+CLOSING_SOON_DAYS = 30
+SORTABLE_AT_WIDTH = 26  # store.sqlfuncs.SORTABLE_AT_WIDTH (which imports SQLAlchemy): `YYYY-MM-DD HH:MM:SS.ffffff`
+_CHUNK = 500  # ids per IN (...)
+
+
+@dataclass(slots=True)
+class DealState:
+    """One deal at one moment; `status` is absent (not created yet), open, won, lost or deleted."""
+
+    status: str
+    value: int  # in the pipeline's currency; 0 for no value or another currency
+    close: date | None
+    owner: str
+    stage_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    value_minor: int
+    deals: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class DealLine:
+    """A deal in one of the review lists, with what the list is about in `detail`."""
+
+    id: int
+    title: str
+    owner: str
+    stage: str
+    value_minor: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesReport:
+    pipeline: PipelineInfo
+    since: datetime
+    until: datetime
+    owner: str | None
+    closing: tuple[date, date] | None
+    idle_days: int
+    start_value_minor: int
+    end_value_minor: int
+    bridge: dict[str, Bucket]
+    new: tuple[DealLine, ...]
+    moved: tuple[DealLine, ...]
+    pushed: tuple[DealLine, ...]
+    idle: tuple[DealLine, ...]
+    closing_soon: tuple[DealLine, ...]
+    idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
+    open_at_end: tuple[DealLine, ...] = ()  # while `idle_pending`: the deals open at `until`, for `add_idle`
+
+    @property
+    def currency(self) -> str:
+        return self.pipeline.currency
+
+
+# -- reading the log ---------------------------------------------------------------------------------
+# The rules of services.changes' SQLAlchemy expressions (_OPENS, _CLOSES, ...), spelled as SQL text: every event
+# kind that changes a field the rewind reads (docs/RULES.md, Event log and Undo). An undo or a redo of an edit is a
+# field change like the edit (`field`, `old_value` the text before, `new_value` the text after); the undo of a
+# close (`old_value` won/lost) or of a delete (`new_value` the status set back) and a restore (`new_value`) open a
+# deal again; a redo of a close (a stage, no status) or of a delete of an open deal (`old_value` open) closes it; a
+# delete closes only an open deal (`old_value` the status before). Kinds and fields are constants of this module,
+# never user text, so they are written into the SQL.
+
+_UNDO_CLOSE = "(kind = 'undo' AND old_value IN ('won', 'lost'))"
+_UNDO_DELETE = "(kind = 'undo' AND field IS NULL AND old_value IS NULL AND new_value IN ('open', 'won', 'lost'))"
+_OPENS = (f"(kind IN ('create', 'reopen') OR {_UNDO_CLOSE}"
+          f" OR (({_UNDO_DELETE} OR kind = 'restored') AND new_value = 'open'))")
+_REDO_CLOSE = "(kind = 'redo' AND field IS NULL AND to_stage_id IS NULL AND from_stage_id IS NOT NULL)"
+# The status a deal had before an event that changes it from a closed one (a reopening, a restore, a delete or its
+# redo of a won or lost deal): the first such event after a moment says what a deal closed then was.
+_FROM_CLOSED = (f"(kind IN ('reopen', 'restored') OR {_UNDO_CLOSE} OR {_UNDO_DELETE}"
+                " OR (kind IN ('deleted', 'redo') AND field IS NULL AND old_value IN ('won', 'lost')))")
+_BEFORE = "CASE WHEN kind IN ('restored', 'undo') AND old_value IS NULL THEN 'deleted' ELSE old_value END"
+_CLOSES = ("(kind IN ('won', 'lost') OR (kind = 'deleted' AND coalesce(old_value, 'open') = 'open')"
+           f" OR ({_REDO_CLOSE} AND coalesce(old_value, 'open') = 'open'))")
+_STAGE_LEFT = "(kind IN ('move', 'won', 'lost') OR (kind IN ('undo', 'redo') AND from_stage_id IS NOT NULL))"
+_KINDS = "('create', 'reopen', 'won', 'lost', 'deleted', 'restored', 'undo', 'redo', 'move', 'edit')"
+
+
+def _edit(field_name: str) -> str:
+    """A change of one field: an edit (one deal or a bulk edit) or the undo or redo of one."""
+    return f"(kind IN ('edit', 'undo', 'redo') AND field = '{field_name}')"
+
+
+def _sortable_at(u: Unit) -> str:
+    """The event's time as fixed-width text that sorts like the time (`YYYY-MM-DD HH:MM:SS.ffffff`): SQLite stores
+    exactly that text already."""
+    return "to_char(at, 'YYYY-MM-DD HH24:MI:SS.US')" if u.postgres else "CAST(at AS TEXT)"
+
+
+def _moment_sql(u: Unit, after: str) -> list[str]:
+    """What rewinds a deal to a moment: the events after it (`after`, a condition or "") counted, summed or taken
+    first (the payload of the earliest, as `sortable_at(at)|payload`)."""
+    def when(cond: str) -> str:
+        return f"{after} AND {cond}" if after else cond
+
+    def count(cond: str) -> str:
+        return f"sum(CASE WHEN {when(cond)} THEN 1 ELSE 0 END)"
+
+    def first(cond: str, payload: str) -> str:
+        return f"min(CASE WHEN {when(cond)} THEN {_sortable_at(u)} || '|' || coalesce({payload}, '') END)"
+
+    return [
+        count("kind = 'create'"),
+        count(_OPENS),
+        count(_CLOSES),
+        f"sum(CASE WHEN {when(_edit('value'))} THEN coalesce(CAST(new_value AS BIGINT), 0)"
+        " - coalesce(CAST(old_value AS BIGINT), 0) ELSE 0 END)",
+        first(_edit("close"), "old_value"),
+        first(_edit("owner"), "old_value"),
+        first(_STAGE_LEFT, "CAST(from_stage_id AS VARCHAR)"),
+        first(_FROM_CLOSED, _BEFORE),
+        first(_edit("currency"), "old_value"),
+    ]
+
+
+_DEAL_COLUMNS = "id, title, owner, value_minor, currency, expected_close, stage_id, status"
+
+
+def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime) -> list[tuple[Any, ...]]:
+    """One row per deal open now or changed since the first of `moments` (ascending): its row now and, from one
+    GROUP BY over the events after that moment (SQLite's planner reads them from the covering index
+    ix_event_review), what rewinds it to each moment; stage moves and close-date pushes are counted up to `until`."""
+    params: list[Any] = []
+    columns: list[str] = []
+    for i, m in enumerate(moments):
+        if i == 0:
+            columns += _moment_sql(u, "")
+        else:
+            columns += _moment_sql(u, "at > ?")
+            params += [u.instant(m)] * _MOMENT_PARAMS
+    is_close = (f"{_edit('close')} AND at <= ? AND old_value IS NOT NULL AND old_value != ''"
+                " AND new_value IS NOT NULL AND new_value != ''")
+    end = u.instant(until)
+    columns += [
+        "max(CASE WHEN kind = 'create' THEN to_stage_id END)",
+        # a move, or the redo of one; the undo of a move takes it back
+        "sum(CASE WHEN at <= ? AND from_stage_id IS NOT NULL AND to_stage_id IS NOT NULL THEN"
+        " CASE WHEN kind IN ('move', 'redo') THEN 1 WHEN kind = 'undo' THEN -1 ELSE 0 END ELSE 0 END)",
+        # a push moves the date later (an edit, or the redo of one); the undo of a push (it moves the date back
+        # earlier) takes it back, so a push undone counts as if it never happened. ISO dates compare as text.
+        f"sum(CASE WHEN {is_close} AND kind != 'undo' AND new_value > old_value THEN 1"
+        f" WHEN {is_close} AND kind = 'undo' AND new_value < old_value THEN -1 ELSE 0 END)",
+    ]
+    params += [end, end, end]
+    # `+deal_id` (SQLite's unary plus, store.sqlfuncs.unindexed): the period's range of the covering index, not
+    # the whole log in deal order (docs/PERFORMANCE.md, The review and the forecast's backtest)
+    deal = "deal_id" if u.postgres else "+deal_id"
+    last = u.instant(moments[-1])
+    sql = (f"SELECT {deal}, {', '.join(columns)} FROM event"
+           f" WHERE pipeline_id = ? AND at > ? AND kind IN {_KINDS}"
+           # the value changes of deals created after the last moment: absent then, their value is never read
+           " AND (field IS NULL OR field != 'value' OR deal_id NOT IN"
+           " (SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL))"
+           f" GROUP BY {deal}")
+    params += [pipeline_id, u.instant(moments[0]), pipeline_id, last]
+    aggregates = {r[0]: tuple(r[1:]) for r in u.execute(sql, tuple(params))}
+    rows: dict[int, tuple[Any, ...]] = {}
+    day = u.read_day
+    for chunk in _chunks(list(aggregates)):
+        for r in u.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE id IN ({_marks(len(chunk))})", tuple(chunk)):
+            rows[r[0]] = (*r[:5], day(r[5]), *r[6:], r[0], *aggregates[r[0]])
+    for r in u.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE pipeline_id = ? AND status = 'open'",
+                       (pipeline_id,)):
+        if r[0] not in rows:
+            rows[r[0]] = (*r[:5], day(r[5]), *r[6:])
+    return list(rows.values())
+
+
+_MOMENT_PARAMS = 9  # the `at > ?` of each of a later moment's columns
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+# positions in a row of _read_deals: the deal's columns, then (when it changed) the event aggregates
+_ID, _TITLE, _OWNER, _VALUE, _CUR, _CLOSE, _STAGE, _STATUS, _AGG = range(9)
+_MOMENT = 9  # columns per moment in _moment_sql
+
+
+def _at(i: int) -> int:
+    """Where the aggregates of moment i start in a row of _read_deals."""
+    return _AGG + 1 + i * _MOMENT
+
+
+def _current(r: tuple[Any, ...], currency: str) -> DealState:
+    ok = r[_CUR] == currency
+    return DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
+
+
+def _payload(first: str | None) -> str | None:
+    return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
+
+
+def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) -> DealState:
+    """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`);
+    its value counts when its currency then is the pipeline's `currency`."""
+    if len(r) <= _AGG:  # no event since
+        return now_state
+    created, opened, closed, dvalue, close, owner, stage, before, cur = r[at:at + _MOMENT]
+    st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
+    if created:
+        st.status = "absent"
+    elif (now_state.status == "open") - opened + closed > 0:
+        st.status = "open"
+    else:  # closed then: what the first change of status since says it was (won, lost or deleted)
+        was = _payload(before)
+        if was in CLOSED:
+            st.status = was
+        elif now_state.status == "open":
+            st.status = "won"  # (a log without the status before its reopening)
+        # else: closed now and at the moment, with no reopening since: as it is now
+    if dvalue or cur is not None:
+        then = _payload(cur) if cur is not None else r[_CUR]
+        st.value = (int(r[_VALUE] or 0) - int(dvalue or 0)) if then == currency else 0
+    if close is not None:
+        text = _payload(close)
+        st.close = date.fromisoformat(text) if text else None
+    if owner is not None:
+        st.owner = _payload(owner) or ""
+    if stage is not None and _payload(stage):
+        st.stage_id = int(_payload(stage) or 0)
+    elif created and r[-3] is not None:
+        st.stage_id = r[-3]  # a deal created later: the stage it was created in
+    return st
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+
+def compute_changes(
+    db: Database,
+    pipeline: str | int | None,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    owner: str | None = None,
+    closing: tuple[date, date] | None = None,
+    idle_days: int = IDLE_DAYS,
+    with_idle: bool = True,
+) -> ChangesReport:
+    """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
+    the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
+    with db.read() as s:
+        return changes_in(of_session(s), pipeline, since=since, until=until, owner=owner, closing=closing,
+                          idle_days=idle_days, with_idle=with_idle)
+
+
+def changes_in(
+    u: Unit,
+    pipeline: str | int | None,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    owner: str | None = None,
+    closing: tuple[date, date] | None = None,
+    idle_days: int = IDLE_DAYS,
+    with_idle: bool = True,
+) -> ChangesReport:
+    """`compute_changes` inside a read the caller holds (one consistent snapshot)."""
+    now = clock.now()
+    end = clock.as_utc(until) if until is not None else now
+    start = clock.as_utc(since)
+    if start > end:
+        raise ValidationError(f"--since ({start:%Y-%m-%d %H:%M}) must not be after --until ({end:%Y-%m-%d %H:%M}).")
+    if end > now + timedelta(minutes=5):
+        raise ValidationError(f"--until ({end:%Y-%m-%d %H:%M}) is in the future.")
+    if idle_days < 1:
+        raise ValidationError("--idle-days must be at least 1.")
+    info = resolve_pipeline(u, pipeline)
+    owner_key = _owner_key(u, info.id, owner)
+    stages = {r[0]: (r[1], r[2]) for r in u.rows("SELECT id, name, position FROM stage WHERE pipeline_id = ?",
+                                                  (info.id,))}
+    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end)
+    states, counts = _states(rows, info.currency, owner_key, rewound_end=end < now)
+    by_id = {r[_ID]: r for r in rows}
+    open_at_end = [i for i, (_s, e) in states.items() if e.status == "open"]
+    idle = _idle(u, open_at_end, end, idle_days) if with_idle else []
+
+    def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
+        r = by_id[deal_id]
+        return DealLine(deal_id, r[_TITLE], st.owner, stages.get(st.stage_id, ("?", 0))[0],
+                        r[_VALUE] if r[_CUR] == info.currency else None, detail)
+
+    in_period = _period_test(closing)
+    bridge, start_value, end_value = _bridge(states, in_period)
+    moved, pushed, new, soon = [], [], [], []
+    soon_from = end.date()
+    for deal_id, (a, b) in states.items():
+        moves, pushes = counts.get(deal_id, (0, 0))
+        if b.status == "absent":
+            continue
+        if a.status == "absent":
+            new.append(line(deal_id, b, status=b.status))
+        if a.status in ("open", "absent") and b.status == "open" and moves and a.stage_id != b.stage_id:
+            before, after = stages.get(a.stage_id, ("?", 0)), stages.get(b.stage_id, ("?", 0))
+            moved.append(line(deal_id, b, from_stage=before[0], to_stage=after[0], moves=moves,
+                              direction="forward" if after[1] > before[1] else "back"))
+        if pushes:
+            pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
+        if b.status == "open" and closes_within(b.close, soon_from, CLOSING_SOON_DAYS):
+            soon.append(line(deal_id, b, expected_close=b.close))
+    idle_lines = [line(i, states[i][1], **_idle_detail(last, end)) for i, last in idle]
+    open_lines = () if with_idle else tuple(line(i, states[i][1]) for i in open_at_end)
+    return ChangesReport(
+        pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
+        idle_days=idle_days, start_value_minor=start_value, end_value_minor=end_value, bridge=bridge,
+        new=tuple(sorted(new, key=lambda x: x.id)),
+        moved=tuple(sorted(moved, key=lambda x: (x.detail["direction"] != "forward", x.id))),
+        pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
+        idle=_idle_order(idle_lines),
+        closing_soon=tuple(sorted(soon, key=lambda x: (x.detail["expected_close"], x.id))),
+        idle_pending=not with_idle,
+        open_at_end=open_lines,
+    )
+
+
+def _states(rows: list[tuple[Any, ...]], currency: str, owner_key: str | None, *, rewound_end: bool
+            ) -> tuple[dict[int, tuple[DealState, DealState]], dict[int, tuple[int, int]]]:
+    """deal id -> its state at `since` and at `until` (the deals of `owner_key` at `until`), and deal id -> its
+    (moves, pushes) in the period (undone ones taken back, never below zero)."""
+    states: dict[int, tuple[DealState, DealState]] = {}
+    counts: dict[int, tuple[int, int]] = {}
+    owner_keys: dict[str, str] = {}
+    for r in rows:
+        current = _current(r, currency)
+        if len(r) <= _AGG:  # no event since `since`: the same state at both moments
+            at_start = at_end = current
+        else:
+            at_end = _rewind(current, r, _at(1), currency) if rewound_end else current
+            at_start = _rewind(current, r, _at(0), currency)
+            moves, pushes = r[-2], r[-1]
+            if moves or pushes:
+                counts[r[_ID]] = (max(0, int(moves or 0)), max(0, int(pushes or 0)))
+        if owner_key is not None:
+            key = owner_keys.get(at_end.owner)
+            if key is None:
+                key = owner_keys[at_end.owner] = name_key(at_end.owner)
+            if key != owner_key:
+                continue
+        states[r[_ID]] = (at_start, at_end)
+    return states, counts
+
+
+def _idle_detail(last: datetime | None, end: datetime) -> dict[str, Any]:
+    return {"idle_days": int(clock.days_between(last, end)) if last else None, "last_touch": last}
+
+
+def _idle_order(lines: list[DealLine]) -> tuple[DealLine, ...]:
+    return tuple(sorted(lines, key=lambda x: (-(x.detail["idle_days"] or 10**6), x.id)))
+
+
+def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
+    """A report computed without its idle list (`with_idle=False`) completed with it: the same list, for the same
+    moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
+    if not report.idle_pending:
+        return report
+    by_id = {x.id: x for x in report.open_at_end}
+    with db.read() as s:
+        idle = _idle(of_session(s), list(by_id), report.until, report.idle_days)
+    lines = [DealLine(i, by_id[i].title, by_id[i].owner, by_id[i].stage, by_id[i].value_minor,
+                      _idle_detail(last, report.until)) for i, last in idle]
+    return replace(report, idle=_idle_order(lines), idle_pending=False, open_at_end=())
+
+
+def _owner_key(u: Unit, pipeline_id: int, owner: str | None) -> str | None:
+    if owner is None or not owner.strip():
+        return None
+    key = name_key(owner)
+    stored = u.rows("SELECT DISTINCT owner FROM deal WHERE pipeline_id = ?", (pipeline_id,))
+    if not any(name_key(o) == key for (o,) in stored):
+        raise NotFoundError(f"No deal in this pipeline is owned by '{display(owner)}'.")
+    return key
+
+
+def last_touches(u: Unit, ids: list[int], until: datetime) -> dict[int, datetime]:
+    """deal id -> its last event (a reorder is no touch) or activity up to `until`, whichever is later.
+
+    One query per chunk of ids, each deal's last event and last activity found by a correlated subquery that
+    seeks its (deal_id, at) index from `until` backwards: a few index steps a deal, however long its history
+    (10,000 deals in about 20 ms of SQL, where one GROUP BY over the pipeline's events took 0.4 s)."""
+    at = u.instant(until)
+    out: dict[int, datetime] = {}
+    read = u.read_instant
+    for chunk in _chunks(ids):
+        sql = ("SELECT deal.id,"
+               " (SELECT event.at FROM event WHERE event.deal_id = deal.id AND event.at <= ?"
+               " AND event.kind != 'reorder' ORDER BY event.at DESC LIMIT 1),"
+               " (SELECT max(activity.at) FROM activity WHERE activity.deal_id = deal.id AND activity.at <= ?)"
+               f" FROM deal WHERE deal.id IN ({_marks(len(chunk))})")
+        for d, event_at, activity_at in u.execute(sql, (at, at, *chunk)):
+            touches = [t for t in (read(event_at), read(activity_at)) if t is not None]
+            if touches:
+                out[d] = max(touches)
+    return out
+
+
+def _idle(u: Unit, open_ids: list[int], until: datetime, days: int) -> list[tuple[int, datetime | None]]:
+    """(deal id, last event or activity up to `until`) of the open deals with neither in the last `days` days."""
+    last = last_touches(u, open_ids, until)
+    return [(i, last.get(i)) for i in open_ids if is_idle(last.get(i), until, days)]
+
+
+def _period_test(closing: tuple[date, date] | None) -> Any:
+    if closing is None:
+        return lambda _d: True
+    first, last = closing
+    return lambda d: d is not None and first <= d <= last
+
+
+def _bridge(states: dict[int, tuple[DealState, DealState]], in_period: Any) -> tuple[dict[str, Bucket], int, int]:
+    sums = dict.fromkeys(BUCKETS, 0)
+    deals: dict[str, list[int]] = {b: [] for b in BUCKETS}
+    start_value = end_value = 0
+
+    def add(bucket: str, deal_id: int, amount: int) -> None:
+        sums[bucket] += amount
+        deals[bucket].append(deal_id)
+
+    for deal_id, (a, b) in sorted(states.items()):
+        counted_a = a.status == "open" and in_period(a.close)
+        counted_b = b.status == "open" and in_period(b.close)
+        start_value += a.value if counted_a else 0
+        end_value += b.value if counted_b else 0
+        closes = b.status in CLOSING and in_period(b.close)
+        if not counted_a:
+            if not (counted_b or (closes and a.status in ("open", "absent"))):
+                continue
+            add(ENTERING["closed" if a.status in CLOSING else a.status], deal_id, b.value)
+            if counted_b:
+                continue
+        elif b.value != a.value:
+            add("increased" if b.value > a.value else "decreased", deal_id, abs(b.value - a.value))
+        if not counted_b:
+            add(b.status if b.status in CLOSING else "pushed_out", deal_id, b.value)
+    bridge = {k: Bucket(sums[k], tuple(deals[k])) for k in BUCKETS}
+    return bridge, start_value, end_value
+
+
+# -- JSON ----------------------------------------------------------------------------------------------
+
+
+def _line_json(x: DealLine, currency: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": x.id, "title": x.title, "owner": x.owner, "stage": x.stage,
+                           "value": to_json_number(x.value_minor, currency)}
+    for k, v in x.detail.items():
+        doc[k] = v.isoformat() if isinstance(v, date | datetime) else v
+    return doc
+
+
+def changes_json(r: ChangesReport) -> dict[str, Any]:
+    cur = r.currency
+    return {
+        "pipeline": r.pipeline.name,
+        "since": r.since.isoformat(),
+        "until": r.until.isoformat(),
+        "owner": r.owner,
+        "closing": None if r.closing is None else {"from": r.closing[0].isoformat(), "to": r.closing[1].isoformat()},
+        "start_value": to_json_number(r.start_value_minor, cur),
+        "end_value": to_json_number(r.end_value_minor, cur),
+        "bridge": {k: {"value": to_json_number(b.value_minor, cur), "deals": list(b.deals)}
+                   for k, b in r.bridge.items()},
+        "new": [_line_json(x, cur) for x in r.new],
+        "moved": [_line_json(x, cur) for x in r.moved],
+        "pushed": [_line_json(x, cur) for x in r.pushed],
+        "idle_days": r.idle_days,
+        "idle": [_line_json(x, cur) for x in r.idle],
+        "closing_soon": [_line_json(x, cur) for x in r.closing_soon],
+    }
+
+
+__all__ = [
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "add_idle", "changes_in", "changes_json",
+    "compute_changes", "last_touches",
+]
