@@ -2,8 +2,8 @@
 
 Typer's import and app building (it imports click, Rich's help machinery and pydantic bits) cost more than the
 work of a small command. This module parses the plain forms of `tuikanban [BOARD OPTIONS]` (open the board),
-`deal add`, `deal move`, `deal list` and `aging` and calls the same bodies as the Typer commands (`cli/deals.py`,
-`cli/aging_report.py`).
+`deal add`, `deal move`, `deal list`, `aging` and `changes` and calls the same bodies as the Typer commands
+(`cli/deals.py`, `cli/aging_report.py`, `cli/review_report.py`).
 Anything it does not recognise exactly (an unknown or repeated option, `--help`, a value that looks like an
 option, a missing or extra argument, an ID that is not plain digits) returns None, and the caller takes the
 Typer path, which parses, refuses or explains it as always. So the fast path never changes what a command
@@ -40,6 +40,8 @@ SPECS = {
     ("deal", "move"): Spec(("deal_id", "stage"), _WIP, _FORCE),
     ("deal", "list"): Spec((), {**_PIPELINE, "--status": "status"}, {"--json": "as_json"}),
     ("aging",): Spec((), {**_PIPELINE, "--limit": "limit"}, {"--json": "as_json", "--flagged": "flagged"}),
+    ("changes",): Spec((), {**_PIPELINE, **{f"--{n}": n for n in ("since", "until", "owner", "closing")},
+                            "--idle-days": "idle_days"}, {"--no-mark": "no_mark", "--json": "as_json"}),
 }
 
 Parsed = dict[str, str | bool]
@@ -140,15 +142,26 @@ def _aging(st: State, v: Parsed) -> None:
                         int(limit) if limit is not None else aging_report.DEFAULT_LIMIT)
 
 
+def _changes(st: State, v: Parsed) -> None:
+    from tuikanban.cli import review_report
+
+    idle_days = _text(v, "idle_days")
+    review_report.changes(st, _pipeline(st, v), str(v["since"]), _text(v, "until"), _text(v, "owner"),
+                          _text(v, "closing"), int(idle_days) if idle_days is not None else 14,
+                          _flag(v, "no_mark"), _flag(v, "as_json"))
+
+
 _RUNNERS: dict[tuple[str, ...], Callable[[State, Parsed], None]] = {
     ("deal", "add"): _deal_add, ("deal", "move"): _deal_move, ("deal", "list"): _deal_list, ("aging",): _aging,
+    ("changes",): _changes,
 }
+_REQUIRED = {("changes",): ("since",)}  # options Typer requires: without them, its own message
 
 
 def _valid(values: Parsed) -> bool:
     """What click would refuse or convert differently goes to Typer: an ID or a limit that is not plain digits."""
     return all(not isinstance(values.get(name), str) or (str(values[name]).isascii() and str(values[name]).isdigit())
-               for name in ("deal_id", "limit"))
+               for name in ("deal_id", "limit", "idle_days"))
 
 
 def dispatch(args: list[str]) -> int | None:
@@ -163,7 +176,7 @@ def dispatch(args: list[str]) -> int | None:
     if command not in _RUNNERS:
         return None
     parsed = parse(rest[len(command):], SPECS[command])
-    if parsed is None or not _valid(parsed[0]):
+    if parsed is None or not _valid(parsed[0]) or any(n not in parsed[0] for n in _REQUIRED.get(command, ())):
         return None
     try:
         _RUNNERS[command](st, parsed[0])

@@ -177,7 +177,7 @@ def _moment_sql(u: Unit, after: str) -> list[str]:
     ]
 
 
-_DEAL_COLUMNS = "id, title, owner, value_minor, currency, expected_close, stage_id, status"
+_DEAL_COLUMNS = ("id", "title", "owner", "value_minor", "currency", "expected_close", "stage_id", "status")
 
 
 def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime) -> list[tuple[Any, ...]]:
@@ -209,21 +209,18 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     # `+deal_id` (SQLite's unary plus, store.sqlfuncs.unindexed): the period's range of the covering index, not
     # the whole log in deal order (docs/PERFORMANCE.md, The review and the forecast's backtest)
     deal = "deal_id" if u.postgres else "+deal_id"
-    last = u.instant(moments[-1])
-    sql = (f"SELECT {deal}, {', '.join(columns)} FROM event"
+    names = ", ".join(f"{c} AS a{i}" for i, c in enumerate(columns))
+    sql = (f"SELECT {', '.join('deal.' + c for c in _DEAL_COLUMNS)}, agg.* FROM"
+           f" (SELECT {deal} AS deal_id, {names} FROM event"
            f" WHERE pipeline_id = ? AND at > ? AND kind IN {_KINDS}"
            # the value changes of deals created after the last moment: absent then, their value is never read
-           " AND (field IS NULL OR field != 'value' OR deal_id NOT IN"
-           " (SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL))"
-           f" GROUP BY {deal}")
-    params += [pipeline_id, u.instant(moments[0]), pipeline_id, last]
-    aggregates = {r[0]: tuple(r[1:]) for r in u.execute(sql, tuple(params))}
-    rows: dict[int, tuple[Any, ...]] = {}
+           " AND (field IS NULL OR field != 'value' OR deal_id NOT IN (SELECT deal_id FROM event"
+           " WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL))"
+           f" GROUP BY {deal}) AS agg JOIN deal ON deal.id = agg.deal_id")
+    params += [pipeline_id, u.instant(moments[0]), pipeline_id, u.instant(moments[-1])]
     day = u.read_day
-    for chunk in _chunks(list(aggregates)):
-        for r in u.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE id IN ({_marks(len(chunk))})", tuple(chunk)):
-            rows[r[0]] = (*r[:5], day(r[5]), *r[6:], r[0], *aggregates[r[0]])
-    for r in u.execute(f"SELECT {_DEAL_COLUMNS} FROM deal WHERE pipeline_id = ? AND status = 'open'",
+    rows = {r[0]: (*r[:5], day(r[5]), *r[6:]) for r in u.execute(sql, tuple(params))}
+    for r in u.execute(f"SELECT {', '.join(_DEAL_COLUMNS)} FROM deal WHERE pipeline_id = ? AND status = 'open'",
                        (pipeline_id,)):
         if r[0] not in rows:
             rows[r[0]] = (*r[:5], day(r[5]), *r[6:])

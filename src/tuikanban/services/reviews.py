@@ -1,37 +1,54 @@
-"""Each user's last review of each pipeline ("since I last looked"): read by `--since last-review`."""
+"""Each user's last review of each pipeline ("since I last looked"): read by `--since last-review`.
+
+The mark is read and written in plain SQL on a `store.uow.Unit` (`last_review_in`, `record_review_in`), so that
+`changes` needs no ORM (docs/PERFORMANCE.md, The review's speed); `last_review` and `record_review` run the same
+SQL inside the ORM's read or write transaction (the board, the review screen, the Typer path).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from tuikanban.services.deal_actions import resolve_pipeline
+from tuikanban.store.uow import Unit, of_session
 
-from tuikanban.domain import clock
-from tuikanban.services.common import resolve_pipeline
-from tuikanban.store.engine import Database
-from tuikanban.store.tables import Activity, Deal, Event, ReviewMark
+if TYPE_CHECKING:  # (the ORM is not imported at run time by the fast `changes`)
+    from sqlmodel import Session
+
+    from tuikanban.store.engine import Database
 
 _CHUNK = 500  # ids per IN (...)
 
 
+def last_review_in(u: Unit, pipeline_id: int, user: str) -> datetime | None:
+    """The user's last review of the pipeline, inside a read the caller holds."""
+    at = u.scalar('SELECT at FROM review_mark WHERE pipeline_id = ? AND "user" = ?', (pipeline_id, user))
+    return u.read_instant(at)
+
+
+def record_review_in(u: Unit, pipeline_id: int, user: str, at: datetime) -> None:
+    """Remember that `user` reviewed the pipeline up to `at` (one row per user and pipeline, replaced), inside the
+    write transaction the caller holds."""
+    mark = u.scalar('SELECT id FROM review_mark WHERE pipeline_id = ? AND "user" = ?', (pipeline_id, user))
+    if mark is None:
+        u.insert("review_mark", {"pipeline_id": pipeline_id, "user": user, "at": u.instant(at)})
+    else:
+        u.run("UPDATE review_mark SET at = ? WHERE id = ?", (u.instant(at), mark))
+
+
 def last_review(db: Database, pipeline: str | int | None, user: str) -> datetime | None:
     with db.read() as s:
-        p = resolve_pipeline(s, pipeline)
-        mark = s.exec(select(ReviewMark).where(ReviewMark.pipeline_id == p.id, ReviewMark.user == user)).first()
-        return clock.as_utc(mark.at) if mark is not None else None
+        u = of_session(s)
+        return last_review_in(u, resolve_pipeline(u, pipeline).id, user)
 
 
 def record_review(db: Database, pipeline: str | int | None, user: str, at: datetime) -> None:
     """Remember that `user` reviewed the pipeline up to `at` (one row per user and pipeline, replaced)."""
 
     def work(s: Session) -> None:
-        p = resolve_pipeline(s, pipeline)
-        assert p.id is not None
-        mark = s.exec(select(ReviewMark).where(ReviewMark.pipeline_id == p.id, ReviewMark.user == user)).first()
-        if mark is None:
-            mark = ReviewMark(pipeline_id=p.id, user=user, at=at)
-        mark.at = at
-        s.add(mark)
+        u = of_session(s)
+        record_review_in(u, resolve_pipeline(u, pipeline).id, user, at)
 
     db.write(work)
 
@@ -40,10 +57,11 @@ def deal_titles(db: Database, ids: list[int]) -> dict[int, str]:
     """deal id -> title, for the deals a review lists by id (the bridge's buckets)."""
     out: dict[int, str] = {}
     with db.read() as s:
+        u = of_session(s)
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i:i + _CHUNK]
-            out.update((d, t) for d, t in s.exec(select(Deal.id, Deal.title).where(col(Deal.id).in_(chunk)))
-                       if d is not None)
+            marks = ", ".join("?" for _ in chunk)
+            out.update((d, t) for d, t in u.rows(f"SELECT id, title FROM deal WHERE id IN ({marks})", tuple(chunk)))
     return out
 
 
@@ -54,12 +72,13 @@ def changed_since(db: Database, pipeline_id: int, user: str) -> tuple[datetime |
     if mark is None:
         return None, frozenset()
     with db.read() as s:
-        events = s.exec(select(Event.deal_id).where(Event.pipeline_id == pipeline_id, Event.at > mark,
-                                                    Event.kind != "reorder").distinct())
-        ids = {i for i in events if i is not None}
-        ids.update(s.exec(select(Activity.deal_id).where(Activity.pipeline_id == pipeline_id, Activity.at > mark)
-                          .distinct()))
+        u = of_session(s)
+        at = u.instant(mark)
+        ids = {i for (i,) in u.rows("SELECT DISTINCT deal_id FROM event WHERE pipeline_id = ? AND at > ?"
+                                    " AND kind != 'reorder'", (pipeline_id, at)) if i is not None}
+        ids.update(i for (i,) in u.rows("SELECT DISTINCT deal_id FROM activity WHERE pipeline_id = ? AND at > ?",
+                                        (pipeline_id, at)))
     return mark, frozenset(ids)
 
 
-__all__ = ["changed_since", "deal_titles", "last_review", "record_review"]
+__all__ = ["changed_since", "deal_titles", "last_review", "last_review_in", "record_review", "record_review_in"]

@@ -1,0 +1,168 @@
+"""What `tuikanban changes` and `digest` print, without Typer: the Typer commands (`cli/review.py`) and the fast
+path (`cli/fast.py`) both call these, so the two paths print the same bytes.
+
+The report is read without the ORM when the database allows it (`store.fastread.connect_target`: a file or a
+PostgreSQL database of the known schema, one snapshot), and the review mark is written through `State.writer`
+(store.uow); a database either cannot take goes through the ORM, which opens, migrates or refuses it with its own
+sentence. `services.review_core` computes the report the same way on both (docs/PERFORMANCE.md, The review's
+speed).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+from tuikanban.cli.common import PLAIN_TABLE_ROWS, State, cell, cell_text, emit_json, fitted_table, out, table
+from tuikanban.domain import clock
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.metrics import plural
+from tuikanban.domain.money import format_money
+from tuikanban.domain.text import name_key
+
+BUCKET_LABELS = {
+    "created": ("+", "created"), "reopened": ("+", "reopened"), "pulled_in": ("+", "pulled in"),
+    "increased": ("+", "value increased"), "decreased": ("-", "value decreased"), "won": ("-", "won"),
+    "lost": ("-", "lost"), "deleted": ("-", "deleted"), "pushed_out": ("-", "pushed out"),
+}
+
+
+def build_report(st: State, pipeline: str | None, since: str, until: str | None, owner: str | None,
+                 closing: str | None, idle_days: int) -> Any:
+    """The report, read in one snapshot on a connection of its own when the database allows it (a driver error
+    takes the ORM path, which checks the database when it opens it and refuses it with one sentence)."""
+    import sqlite3
+
+    from tuikanban.store import fastread
+    from tuikanban.store.reads import target_of
+    from tuikanban.store.uow import Unit
+
+    if not st.opened:  # (inside a batch the ORM database is open already)
+        target = target_of(st.db_path)
+        con = fastread.connect_target(target)
+        if con is not None:
+            try:
+                with fastread.snapshot(con):
+                    return _report_in(Unit(con, postgres=target.is_postgres), st.user, pipeline, since, until,
+                                      owner, closing, idle_days)
+            except (sqlite3.Error, DatabaseError):
+                pass
+            finally:
+                con.close()
+    from tuikanban.store.uow import of_session
+
+    with st.db().read() as s:
+        return _report_in(of_session(s), st.user, pipeline, since, until, owner, closing, idle_days)
+
+
+def _report_in(u: Any, user: str, pipeline: str | None, since: str, until: str | None, owner: str | None,
+               closing: str | None, idle_days: int) -> Any:
+    from tuikanban.domain.periods import LAST_REVIEW, parse_period, parse_when
+    from tuikanban.services.deal_actions import resolve_pipeline
+    from tuikanban.services.review_core import changes_in
+    from tuikanban.services.reviews import last_review_in
+
+    now = clock.now()
+    mark = (last_review_in(u, resolve_pipeline(u, pipeline).id, user) if since.strip().lower() == LAST_REVIEW
+            else None)
+    start = parse_when(since, now=now, last_review=mark)
+    end = parse_when(until, now=now, what="--until") if until else None
+    period = parse_period(closing, today=(end or now).date()) if closing else None
+    return changes_in(u, pipeline, since=start, until=end, owner=owner, closing=period, idle_days=idle_days)
+
+
+def mark_review(st: State, pipeline_id: int, at: datetime) -> None:
+    """Record `at` as the user's last review of the pipeline: through the DB-API writer when the database takes
+    it, else the ORM's write transaction."""
+    from tuikanban.services.reviews import record_review, record_review_in
+
+    writer = st.writer()
+    if writer is not None:
+        writer(lambda u: record_review_in(u, pipeline_id, st.user, at))
+        return
+    record_review(st.db(), pipeline_id, st.user, at)
+
+
+def changes(st: State, pipeline: str | None, since: str, until: str | None, owner: str | None,
+            closing: str | None, idle_days: int, no_mark: bool, as_json: bool) -> None:
+    """`changes`: the bridge and the lists, as tables or one JSON document; records the review mark when run
+    for now, for yourself and without --no-mark."""
+    from tuikanban.services.review_core import changes_json
+
+    report = build_report(st, pipeline, since, until, owner, closing, idle_days)
+    if until is None and not no_mark and (owner is None or name_key(owner) == name_key(st.user)):
+        mark_review(st, report.pipeline.id, report.until)
+    if as_json:
+        emit_json(changes_json(report))
+        return
+    print_changes(report)
+
+
+def print_changes(report: Any) -> None:
+    for i, part in enumerate(render_changes(report)):
+        if i:
+            out.print()
+        out.print(part)
+
+
+def render_changes(r: Any) -> list[Any]:
+    """The report as Rich renderables: the bridge, then one table per list (a list of more than
+    PLAIN_TABLE_ROWS deals as plain aligned lines: a Rich table of 25,000 rows takes half a minute)."""
+    def money(minor: int | None) -> str:
+        return format_money(minor, r.currency)
+
+    head = Text.assemble(Text(r.pipeline.name, style="bold"),
+                         f": changes from {r.since:%Y-%m-%d %H:%M} to {r.until:%Y-%m-%d %H:%M} UTC")
+    if r.owner:
+        head.append(", owner ")
+        head.append(cell(r.owner))
+    if r.closing:
+        head.append(f", closing {r.closing[0]:%Y-%m-%d} to {r.closing[1]:%Y-%m-%d}")
+    parts: list[Any] = [head]
+    t = table("Bridge", "Value", "Deals", title="Open value")
+    t.add_row("open at the start", money(r.start_value_minor), "")
+    for key, b in r.bridge.items():
+        if b.deals or key not in ("pulled_in", "pushed_out", "deleted"):
+            sign, label = BUCKET_LABELS[key]
+            t.add_row(f"{sign} {label}", money(b.value_minor), ids_text(b.deals))
+    t.add_row(Text("open at the end", style="bold"), Text(money(r.end_value_minor), style="bold"), "")
+    parts.append(t)
+    lists = (
+        ("New deals", r.new, ("Status", lambda x: x.detail["status"])),
+        ("Moved", r.moved, ("Move", lambda x: f"{x.detail['from_stage']} → {x.detail['to_stage']} "
+                                             f"({x.detail['direction']}, {plural(x.detail['moves'], 'move')})")),
+        ("Close date pushed", r.pushed, ("Pushed", lambda x: f"{x.detail['pushes']}x: {day(x.detail['close_before'])}"
+                                                            f" → {day(x.detail['close_after'])}")),
+        (f"Idle {r.idle_days}+ days", r.idle, ("Idle", lambda x: "never touched" if x.detail["idle_days"] is None
+                                               else f"{x.detail['idle_days']} days")),
+        ("Closing in the next 30 days", r.closing_soon, ("Close", lambda x: day(x.detail["expected_close"]))),
+    )
+    columns = ["Id", "Title", "Owner", "Stage", "Value"]
+    for title, rows, (what, fn) in lists:
+        if not rows:
+            parts.append(Text(f"{title}: none", style="dim"))
+        elif len(rows) > PLAIN_TABLE_ROWS:
+            plain = [[str(x.id), cell_text(x.title, 40), cell_text(x.owner, 16), cell_text(x.stage, 24),
+                      format_money(x.value_minor, r.currency), cell_text(fn(x), 80)] for x in rows]
+            parts.append(fitted_table([*columns, what], plain, title=f"{title}: {len(rows)}"))
+        else:
+            lt = table(*columns, what, title=f"{title}: {len(rows)}")
+            for x in rows:
+                lt.add_row(str(x.id), cell(x.title, 40, one_line=True), cell(x.owner, 16), cell(x.stage, 24),
+                           format_money(x.value_minor, r.currency), cell(fn(x), 80))
+            parts.append(lt)
+    return parts
+
+
+def ids_text(ids: tuple[int, ...], limit: int = 12) -> str:
+    shown = ", ".join(str(i) for i in ids[:limit])
+    return shown + (f" … (+{len(ids) - limit})" if len(ids) > limit else "")
+
+
+def day(value: Any) -> str:
+    return value.isoformat() if value is not None else "none"
+
+
+__all__ = ["build_report", "changes", "day", "ids_text", "mark_review", "print_changes", "render_changes"]
