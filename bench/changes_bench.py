@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--mixed", type=int, default=0, help="build a history of N deals of every kind of change")
     ap.add_argument("--dump", type=Path, default=None, help="write every figure to this JSON file and stop")
+    ap.add_argument("--cli", action="store_true",
+                    help="time the command itself (`changes --since Nd`, table and --json) in child processes, "
+                         "start-up included, and stop")
     args = ap.parse_args(argv)
 
     if not args.db.exists() and args.mixed:
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     from tuikanban.services.changes import compute_changes
     from tuikanban.store.engine import open_database
 
+    if args.cli:
+        print(cli_times(args.db, args.days, args.runs))
+        return
     db = open_database(args.db)
     if args.dump is not None:
         args.dump.write_text(json.dumps(figures(db), indent=1, sort_keys=True, default=str))
@@ -134,6 +140,30 @@ def main(argv: list[str] | None = None) -> None:
     print(f"metrics, without the forecast:    {ms(m_walls)}")
     print(f"metrics --json:                   {ms(j_walls)}")
     print(f"metrics --json --backtest:        {ms(b_walls)} over {args.runs} runs")
+
+
+def cli_times(path: Path, days: int, runs: int) -> str:
+    """`tuikanban changes --since Nd --no-mark` as a user runs it (its own process, start-up included, the output
+    to /dev/null), table and --json taken in turn: median wall and CPU (user + system) of each, and the floor."""
+    import resource
+    import subprocess
+
+    command = [sys.executable, "-m", "tuikanban", "--db", str(path), "changes", "--since", f"{days}d", "--no-mark"]
+    times: dict[str, tuple[list[float], list[float]]] = {"table": ([], []), "--json": ([], [])}
+    for _ in range(runs):
+        for kind, extra in (("table", []), ("--json", ["--json"])):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            w0 = time.perf_counter()
+            subprocess.run(command + extra, check=True, stdout=subprocess.DEVNULL)
+            times[kind][0].append(time.perf_counter() - w0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times[kind][1].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    lines = [floor()]
+    for kind, (walls, cpus) in times.items():
+        lines.append(f"changes --since {days}d ({kind}): median {statistics.median(walls) * 1000:.0f} ms wall "
+                     f"(worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU over {runs} runs; "
+                     f"load average {os.getloadavg()[0]:.1f}")
+    return "\n".join(lines)
 
 
 def mixed_history(path: Path, deals: int, seed: int = 11) -> None:
