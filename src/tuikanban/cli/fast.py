@@ -155,7 +155,8 @@ _RUNNERS: dict[tuple[str, ...], Callable[[State, Parsed], None]] = {
     ("deal", "add"): _deal_add, ("deal", "move"): _deal_move, ("deal", "list"): _deal_list, ("aging",): _aging,
     ("changes",): _changes,
 }
-_REQUIRED = {("changes",): ("since",)}  # options Typer requires: without them, its own message
+# options Typer requires: without them, Typer says so in its own words
+_REQUIRED: dict[tuple[str, ...], tuple[str, ...]] = {("changes",): ("since",)}
 
 
 def _valid(values: Parsed) -> bool:
