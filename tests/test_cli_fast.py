@@ -220,6 +220,7 @@ def test_dumps_is_json_dumps_with_indent() -> None:
         {7: "int key", 2.5: "float key", True: "bool key", None: "none key", "s": (1, 2)},
         {"day": date(2026, 3, 2), "money": Decimal("12.50"), "inf": float("inf"), "list": [date(2026, 1, 1)]},
         [{"deep": [{"deeper": [{"k": "v"}]}]}],
+        {"bridge": {"created": {"value": 1.5, "deals": list(range(3000))}}, "mixed": [1, "a\u2028", None, 2.5, True]},
     ]
     for doc in documents:
         assert dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str), doc

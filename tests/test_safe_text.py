@@ -276,3 +276,12 @@ async def test_board_detail_aging_and_metrics_show_text_literally(db: Any, fixed
     assert "[red]x[/]" in seen["detail"]
     assert "[red]x[/]" in seen["aging"]
     assert "[red]x[/]" in seen["metrics"]  # the lost reason and the pipeline name
+
+
+def test_json_safe_keeps_the_indentation_and_escapes_the_rest() -> None:
+    from tuikanban.domain.text import json_safe
+
+    document = '{\n  "a": "x\u2028\x1b\ty\u202e",\n  "b": [\n    1\n  ]\n}'
+    assert json_safe(document) == '{\n  "a": "x\\u2028\\u001b\\u0009y\\u202e",\n  "b": [\n    1\n  ]\n}'
+    assert json.loads(json_safe(document)) == json.loads(document.replace("\x1b", "\\u001b").replace("\t", "\\t"))
+
