@@ -9,6 +9,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from board_helpers import press, settle
@@ -18,6 +19,8 @@ from tuikanban.services import presence
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.presence import HereLine, here_line, on_deal_line
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 SIZE = (160, 45)
 
@@ -68,6 +71,7 @@ def test_deal_line_names_editors_first() -> None:
     assert on_deal_line(two, 7, "editing") == "carol and dave have it open."
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: presence rows send no NOTIFY, others show at the next heartbeat (10 s)
 async def test_header_shows_others_within_a_second_and_nothing_alone(db: Database) -> None:
     _board(db)
     app = TuikanbanApp(db, "alice")
@@ -89,6 +93,7 @@ async def test_header_shows_others_within_a_second_and_nothing_alone(db: Databas
     assert [h.user for h in presence.who(db)] == []
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: presence rows send no NOTIFY, others show at the next heartbeat (10 s)
 async def test_edit_form_warns_who_is_editing_and_the_seat_follows_the_screens(db: Database) -> None:
     deal_id = _board(db)
     bob = presence.join(db, "bob")
