@@ -71,7 +71,6 @@ def test_deal_line_names_editors_first() -> None:
     assert on_deal_line(two, 7, "editing") == "carol and dave have it open."
 
 
-@pytest.mark.sqlite_only  # PostgreSQL: presence rows send no NOTIFY, others show at the next heartbeat (10 s)
 async def test_header_shows_others_within_a_second_and_nothing_alone(db: Database) -> None:
     _board(db)
     app = TuikanbanApp(db, "alice")
@@ -93,7 +92,6 @@ async def test_header_shows_others_within_a_second_and_nothing_alone(db: Databas
     assert [h.user for h in presence.who(db)] == []
 
 
-@pytest.mark.sqlite_only  # PostgreSQL: presence rows send no NOTIFY, others show at the next heartbeat (10 s)
 async def test_edit_form_warns_who_is_editing_and_the_seat_follows_the_screens(db: Database) -> None:
     deal_id = _board(db)
     bob = presence.join(db, "bob")
