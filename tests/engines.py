@@ -1,4 +1,5 @@
-"""Database targets for tests on both engines, and an engine-neutral way to read rows for independent checks.
+"""Database targets for tests on both engines, an engine-neutral way to read rows for independent checks, and the
+check that every test taking the database is marked `engines`, `sqlite_only` or `postgres_only`.
 
 The PostgreSQL half runs against TUIKANBAN_TEST_PG (a postgresql:// URL of a server where the user may create
 databases), else the local default server (postgresql://root@127.0.0.1/postgres-style, through libpq defaults).
