@@ -37,6 +37,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: the test is about a PostgreSQL mechanism (NOTIFY, locks)")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--engine", choices=ENGINES, default=None,
+                     help="run one half of the suite: the tests on this engine only (sqlite: with the tests that "
+                          "use no database)")
+
+
+def _engine_of(item: pytest.Item) -> str:
+    """The engine a collected test runs on (a test without a database counts as SQLite's half)."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("engine", "sqlite")) if callspec is not None else "sqlite"
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects any: the check covers the whole collection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     check = MarkerCheck({item.path.name for item in items}, marker_problems(items))
@@ -44,6 +56,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     report = os.environ.get(ENV_MARKER_REPORT)
     if report:
         Path(report).write_text(json.dumps({"modules": sorted(check.modules), "problems": check.problems}))
+    half = config.getoption("--engine")
+    if half is not None:
+        other = [item for item in items if _engine_of(item) != half]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if _engine_of(item) == half]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

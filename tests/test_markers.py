@@ -68,3 +68,16 @@ def test_every_test_that_takes_the_database_is_marked_with_its_engines(request: 
         check = _collect_the_whole_suite(tmp_path)
     assert every_module <= check.modules, "a test module gave no tests (did it fail to import?)"
     assert check.problems == []
+
+
+@pytest.mark.parametrize("half", ["sqlite", "postgresql"])
+def test_engine_option_collects_one_half(half: str) -> None:
+    """`--engine` keeps the tests of one engine: an `engines` test once, a `*_only` test on its own engine."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly",
+                           "-p", "no:xdist", "-p", "no:cacheprovider", "--engine", half, "tests/test_feed.py"],
+                          cwd=TESTS.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    assert ids and all(item.endswith(f"[{half}]") for item in ids), ids
+    assert any("test_a_commit_elsewhere_is_seen_within_a_second" in item for item in ids)  # an `engines` test
+    assert any("reconnects" in item for item in ids) == (half == "postgresql")  # a `postgres_only` one
