@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from engines import ENGINES, drop_schema, new_schema, pg_database  # noqa: F401 - a fixture
+from engines import (  # noqa: F401 - pg_database is a fixture
+    DATABASE_FIXTURES,
+    ENGINES,
+    ENV_MARKER_REPORT,
+    MARKER_CHECK,
+    MarkerCheck,
+    drop_schema,
+    marker_problems,
+    new_schema,
+    pg_database,
+)
 from tuikanban.store.engine import Database, open_database
 
 FIXED_NOW = "2026-03-02T12:00:00+00:00"
@@ -26,8 +37,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: the test is about a PostgreSQL mechanism (NOTIFY, locks)")
 
 
-# A test uses the test's database when it takes one of these fixtures (directly or through its own fixtures).
-DATABASE_FIXTURES = frozenset({"db", "db_target", "cli", "pg_schema"})
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--engine", choices=ENGINES, default=None,
+                     help="run one half of the suite: the tests on this engine only (sqlite: with the tests that "
+                          "use no database)")
+
+
+def _engine_of(item: pytest.Item) -> str:
+    """The engine a collected test runs on (a test without a database counts as SQLite's half)."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("engine", "sqlite")) if callspec is not None else "sqlite"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects any: the check covers the whole collection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    check = MarkerCheck({item.path.name for item in items}, marker_problems(items))
+    config.stash[MARKER_CHECK] = check
+    report = os.environ.get(ENV_MARKER_REPORT)
+    if report:
+        Path(report).write_text(json.dumps({"modules": sorted(check.modules), "problems": check.problems}))
+    half = config.getoption("--engine")
+    if half is not None:
+        other = [item for item in items if _engine_of(item) != half]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if _engine_of(item) == half]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,4 +1,5 @@
-"""Database targets for tests on both engines, and an engine-neutral way to read rows for independent checks.
+"""Database targets for tests on both engines, an engine-neutral way to read rows for independent checks, and the
+check that every test taking the database is marked `engines`, `sqlite_only` or `postgres_only`.
 
 The PostgreSQL half runs against TUIKANBAN_TEST_PG (a postgresql:// URL of a server where the user may create
 databases), else the local default server (postgresql://root@127.0.0.1/postgres-style, through libpq defaults).
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +22,24 @@ import pytest
 
 ENV_TEST_PG = "TUIKANBAN_TEST_PG"
 ENGINES = ("sqlite", "postgresql")
+
+# Which engine a test that uses the database is for: both, or one of them for a reason of that engine's own.
+MARKERS = ("engines", "sqlite_only", "postgres_only")
+# A test uses the test's database when it takes one of these fixtures (directly or through its own fixtures).
+DATABASE_FIXTURES = frozenset({"db", "db_target", "cli", "pg_schema"})
+
+
+@dataclass
+class MarkerCheck:
+    """What the collection found: the modules that gave tests, and the tests without an engine marker."""
+
+    modules: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
+MARKER_CHECK = pytest.StashKey[MarkerCheck]()
+# Set by tests/test_markers.py for a collection it runs itself: where to write the check (as JSON).
+ENV_MARKER_REPORT = "TUIKANBAN_TEST_MARKER_REPORT"
 
 
 def server_url() -> str:
@@ -134,3 +154,18 @@ def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
         engine.dispose()
+
+
+def marker_problems(items: Iterable[Any]) -> list[str]:
+    """One line per collected test that takes the test's database (db_path, the SQLite file, included) without a
+    marker saying which engines it is for, or with both `sqlite_only` and `postgres_only`."""
+    problems = []
+    for item in items:
+        if not set(getattr(item, "fixturenames", ())) & (DATABASE_FIXTURES | {"db_path"}):
+            continue
+        marked = [name for name in MARKERS if item.get_closest_marker(name) is not None]
+        if not marked:
+            problems.append(f"{item.nodeid}: takes the database but is marked none of {', '.join(MARKERS)}")
+        elif {"sqlite_only", "postgres_only"} <= set(marked):
+            problems.append(f"{item.nodeid}: marked both sqlite_only and postgres_only")
+    return problems

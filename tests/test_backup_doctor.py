@@ -20,6 +20,8 @@ from tuikanban.services import deals, pipelines
 from tuikanban.store.engine import open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
+pytestmark = pytest.mark.sqlite_only  # backup and doctor of the file (modes, groups); PostgreSQL: test_postgres_restore
+
 FIXTURES = Path(__file__).parent / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))

@@ -7,7 +7,6 @@ screen. Expected numbers are worked out by hand from the fixture below.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +24,8 @@ from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.view import BoardView
 
 SIZE = (160, 45)
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 # -- fixture data -----------------------------------------------------------------------------------------------
@@ -517,20 +518,20 @@ async def test_first_run_declined_leaves_a_clear_message(db: Database) -> None:
 
 
 async def test_another_process_change_shows_within_a_second_and_focus_stays(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "down")
         assert focused_title(app) == "Acme pilot"
-        other = open_database(db_path)  # another connection, as another rep's board or the CLI would have
+        other = open_database(db_target)  # another connection, as another rep's board or the CLI would have
         try:
             ds.create_deal(other, sales["pipeline"], "Stark upgrade", user="dana", stage="Lead", dtype="New")
             ds.move_deal(other, sales["hooli"], "Lead", user="dana")
         finally:
             other.close()
-        for _ in range(40):  # no key press: the board polls PRAGMA data_version every half second
+        for _ in range(40):  # no key press: the change feed repaints the board
             await asyncio.sleep(0.05)
             await pilot.pause()
             if "Stark upgrade" in screen_text(app):
@@ -545,13 +546,13 @@ async def test_another_process_change_shows_within_a_second_and_focus_stays(
 
 
 async def test_a_move_refused_because_another_user_closed_the_deal_is_a_message(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     app = new_app(db)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         notes = record_notifications(app)
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.win_deal(other, sales["initech"], user="dana")
         finally:
@@ -567,8 +568,8 @@ async def test_a_move_refused_because_another_user_closed_the_deal_is_a_message(
 
 
 async def test_read_only_database_says_so_and_refuses_writes(db: Database, sales: dict[str, int],
-                                                             db_path: Path) -> None:
-    ro = open_database(db_path, readonly=True)
+                                                             db_target: str) -> None:
+    ro = open_database(db_target, readonly=True)
     try:
         app = TuikanbanApp(ro, "tester")
         async with app.run_test(size=SIZE) as pilot:

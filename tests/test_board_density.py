@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from board_helpers import press, settle
 from test_board import SIZE, focused_title, screen_text
 from tuikanban.services import deals as ds
@@ -12,6 +14,8 @@ from tuikanban.services import pipelines as ps
 from tuikanban.settings import load_settings
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 def fill(db: Database) -> None:

@@ -15,6 +15,8 @@ from tuikanban.store import fastread
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import SCHEMA_VERSION
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def filled(db: Database, fixed_now: str) -> int:
@@ -39,7 +41,6 @@ def test_schema_version_is_the_store_one() -> None:
     assert fastread.FAST_SCHEMA == SCHEMA_VERSION
 
 
-@pytest.mark.engines
 def test_board_read_matches_the_service_read_model(db: Database, filled: int) -> None:
     con = fastread.connect_live_target(db.target)
     try:
@@ -59,7 +60,6 @@ def test_board_read_matches_the_service_read_model(db: Database, filled: int) ->
     assert read.signature is not None and read.signature.max_event > 0
 
 
-@pytest.mark.engines
 def test_windowed_first_read_holds_the_top_of_every_cell_and_true_counts(db: Database, filled: int) -> None:
     con = fastread.connect_live_target(db.target)
     try:
@@ -77,6 +77,7 @@ def test_windowed_first_read_holds_the_top_of_every_cell_and_true_counts(db: Dat
     assert sorted(first.cards, key=lambda c: c.id) == sorted((v[0] for v in cells.values()), key=lambda c: c.id)
 
 
+@pytest.mark.sqlite_only  # files that are not current boards
 def test_connect_refuses_what_it_does_not_know(tmp_path: Path, db: Database, filled: int) -> None:
     assert fastread.connect(tmp_path / "missing.db") is None
     empty = tmp_path / "empty.db"
@@ -115,7 +116,6 @@ def test_pipeline_resolution(db: Database, filled: int) -> None:
         con.close()
 
 
-@pytest.mark.engines
 def test_a_windowed_read_goes_deeper_in_the_cell_of_a_deal_it_must_show(db: Database, filled: int) -> None:
     con = fastread.connect_live_target(db.target)
     try:

@@ -17,6 +17,8 @@ from tuikanban.ui.board import gateway as board_gateway
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardState
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (160, 45)
 
 

@@ -1,20 +1,19 @@
-"""The board on PostgreSQL: the first read without the ORM, moves, live updates from other writers (by NOTIFY),
-a feed that reconnects, a WIP race between two boards, and the board's other paths run again on the server.
+"""The board as `run_board` starts it, on PostgreSQL and SQLite: the first read without the ORM, live updates from
+other writers (by NOTIFY on PostgreSQL), a feed that reconnects, a WIP race between two boards.
 
-Tests marked `engines` run on both engines (SQLite too: the change feed replaced the board's polling there);
-`postgres_only` ones run the board's SQLite-era pilot scenarios (tests/test_board.py) on the server.
+Tests marked `engines` run on both engines (SQLite too: the change feed replaced the board's polling there); the
+`postgres_only` one is about the feed's LISTEN connection. The board's key paths run on both engines in
+tests/test_board.py itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-import test_board as tb
 from board_helpers import press, settle
 from engines import rows
 from test_board import SIZE, focused_title, record_notifications, sales, screen_text  # noqa: F401
@@ -26,32 +25,6 @@ from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardState
-
-Scenario = Callable[[Database, dict[str, int]], Awaitable[None]]
-# What the board does besides opening and live updates, as test_board.py drives it on SQLite.
-SCENARIOS: list[Scenario] = [
-    tb.test_board_paints_columns_counters_lanes_and_cards,
-    tb.test_move_updates_two_columns_keeps_focus_and_shows_exit_criteria,
-    tb.test_refused_move_names_stage_and_limit_and_force_asks_a_reason,
-    tb.test_reorder_within_the_cell,
-    tb.test_won_lost_with_reason_and_undo,
-    tb.test_filter_by_text_owner_and_type_keeps_counters,
-    tb.test_new_deal_form_refuses_bad_input_then_creates_in_the_focused_cell,
-    tb.test_edit_focused_deal,
-    tb.test_enter_opens_the_deal_detail,
-    tb.test_pipeline_switch,
-    tb.test_closed_deals_reopen_focuses_the_deal,
-    tb.test_settings_change_shows_on_the_board,
-    tb.test_metrics_screen_opens_and_closes,
-    tb.test_aging_panel_toggles_and_focuses_the_chosen_deal,
-    tb.test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal,
-]
-
-
-@pytest.mark.postgres_only
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__.removeprefix("test_"))
-async def test_the_board_works_on_postgres(scenario: Scenario, db: Database, sales: dict[str, int]) -> None:  # noqa: F811
-    await scenario(db, sales)
 
 
 def fast_app(url: str, user: str = "tester") -> TuikanbanApp:

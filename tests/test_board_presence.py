@@ -9,6 +9,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from board_helpers import press, settle
@@ -18,6 +19,8 @@ from tuikanban.services import presence
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.presence import HereLine, here_line, on_deal_line
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 SIZE = (160, 45)
 

@@ -32,6 +32,8 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.paint import changed_spans, compact
 from tuikanban.ui.board.state import BoardState
 
+pytestmark = pytest.mark.sqlite_only  # opens db_path (another rep's connection); to run on both: db_target
+
 SIZE = (160, 45)
 RED, BLUE = Style(color="red"), Style(color="blue")
 

@@ -24,6 +24,8 @@ from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.dialogs.reason import ReasonScreen
 from tuikanban.ui.screens.deal_form import DealFormScreen
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (160, 45)
 
 
@@ -81,14 +83,14 @@ async def test_u_undoes_and_shift_u_and_ctrl_r_redo(db: Database, sales: dict[st
 
 
 async def test_undo_into_a_full_stage_asks_a_reason_and_forces(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         # tester wins Umbrella (Proposal empties), then another rep moves Hooli into Proposal (now full, 1/1)
         ds.win_deal(db, sales["umbrella"], user="tester")
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.move_deal(other, sales["hooli"], "Proposal", user="bob")
         finally:
@@ -126,6 +128,7 @@ def other_board(path: Path) -> None:
         other.close()
 
 
+@pytest.mark.sqlite_only  # the file moved over the open board
 async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
     db: Database, sales: dict[str, int], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,6 +164,7 @@ async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
         after.close()
 
 
+@pytest.mark.sqlite_only  # a backup file restored into the open board's file
 async def test_a_restore_under_the_open_board_reloads_and_says_who_restored_it(
     db: Database, sales: dict[str, int], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -288,14 +292,14 @@ def test_detail_history_describes_undo_redo_and_skipped_undos_in_words(db: Datab
 
 
 async def test_focus_moves_to_the_nearest_card_when_the_focused_card_leaves(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "l")
         assert focused_title(app) == "Hooli expansion"  # alone in Qualified
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.win_deal(other, sales["hooli"], user="bob")
         finally:
@@ -305,7 +309,7 @@ async def test_focus_moves_to_the_nearest_card_when_the_focused_card_leaves(
 
 
 async def test_an_open_deal_detail_follows_another_reps_change(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     from tuikanban.ui.screens.deal_detail import DealDetailScreen
 
@@ -317,7 +321,7 @@ async def test_an_open_deal_detail_follows_another_reps_change(
         detail = app.screen
         assert isinstance(detail, DealDetailScreen)
         await settle(pilot)
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.move_deal(other, sales["initech"], "Qualified", user="bob")
         finally:

@@ -18,6 +18,8 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 
+pytestmark = pytest.mark.sqlite_only  # one SVG per test: the snapshot's name cannot carry the engine
+
 SIZE = (160, 45)
 
 

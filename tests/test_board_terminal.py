@@ -16,7 +16,7 @@ from pty_board import PtyBoard
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import open_database
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # (sqlite_only: a real board process on a file of its own)
 EXIT_SECONDS = 5.0
 
 

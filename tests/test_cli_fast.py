@@ -22,6 +22,8 @@ from tuikanban.store import reads
 from tuikanban.store.engine import Database, default_db_path
 from tuikanban.store.queries import deal_views
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def _capture(work: Any, args: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -91,6 +93,7 @@ WRITES = [
 ]
 
 
+@pytest.mark.sqlite_only  # each run on a copy made with SQLite's backup API (both engines: test_cli_fast_writes)
 @pytest.mark.parametrize("args", WRITES, ids=" ".join)
 def test_writes_print_what_the_typer_path_prints(board: Database, db_path: Path, args: list[str]) -> None:
     """Each write runs on a copy of the same database, once per path."""
@@ -121,8 +124,8 @@ def test_unusual_command_lines_go_to_typer() -> None:
         assert fast.dispatch(args) is None, args
 
 
-def test_reads_return_the_orm_reads(board: Database, db_path: Path) -> None:
-    con = reads.connect(db_path)
+def test_reads_return_the_orm_reads(board: Database, db_target: str) -> None:
+    con = reads.connect(db_target)
     assert con is not None
     sales = reads.resolve_pipeline(con, "sales")
     for status in ("open", "won", "lost", None):
@@ -138,21 +141,21 @@ def test_the_default_file_is_the_engines(monkeypatch: pytest.MonkeyPatch) -> Non
     assert reads.db_file(None) == default_db_path()
 
 
-def test_commands_skip_typer_and_the_orm(board: Database, db_path: Path) -> None:
+def test_commands_skip_typer_and_the_orm(board: Database, db_target: str) -> None:
     code = ("import sys; from tuikanban.cli import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit: pass\n"
             "print(sorted(m for m in ('typer', 'sqlalchemy', 'sqlmodel') if m in sys.modules), file=sys.stderr)")
     env = {"PYTHONPATH": str(Path(__file__).parent.parent / "src"), "TUIKANBAN_USER": "tester"}
-    listed = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "list", "-p", "Sales"],
+    listed = subprocess.run([sys.executable, "-c", code, "--db", db_target, "deal", "list", "-p", "Sales"],
                             capture_output=True, text=True, env=env, check=True)
     assert listed.stderr.strip().splitlines()[-1] == "[]"
-    added = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "add", "X", "-p", "Sales"],
+    added = subprocess.run([sys.executable, "-c", code, "--db", db_target, "deal", "add", "X", "-p", "Sales"],
                            capture_output=True, text=True, env=env, check=True)
     assert added.stderr.strip().splitlines()[-1] == "[]"  # written with store.uow (tests/test_cli_fast_writes.py)
-    moved = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "deal", "move", "5", "Qualified"],
+    moved = subprocess.run([sys.executable, "-c", code, "--db", db_target, "deal", "move", "5", "Qualified"],
                            capture_output=True, text=True, env=env, check=True)
     assert moved.stderr.strip().splitlines()[-1] == "[]"
-    aging = subprocess.run([sys.executable, "-c", code, "--db", str(db_path), "aging", "--json", "-p", "Sales"],
+    aging = subprocess.run([sys.executable, "-c", code, "--db", db_target, "aging", "--json", "-p", "Sales"],
                            capture_output=True, text=True, env=env, check=True)
     assert aging.stderr.strip().splitlines()[-1] == "[]"
 

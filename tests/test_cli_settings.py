@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def _sales(cli: Any) -> None:
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal,Closing", "--target", "250k",

@@ -19,6 +19,8 @@ from tuikanban.services import pipelines as pipe_svc
 from tuikanban.services.demo import DemoError, build_demo, default_demo_path
 from tuikanban.store.engine import Database, open_database
 
+pytestmark = pytest.mark.sqlite_only  # each test builds demo files of its own; the demo on PostgreSQL: test_postgres.py
+
 
 @pytest.fixture
 def demo_db(tmp_path: Path, fixed_now: str):  # type: ignore[no-untyped-def]

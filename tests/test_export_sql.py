@@ -20,6 +20,8 @@ from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store import jsondump
 from tuikanban.store.engine import Database
 
+pytestmark = pytest.mark.sqlite_only  # the JSON rows SQLite's own functions write (store/jsondump.py)
+
 
 def _export(db: Database) -> str:
     out = io.StringIO()

@@ -27,6 +27,8 @@ from tuikanban.store import uow
 from tuikanban.store.engine import open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
+pytestmark = pytest.mark.sqlite_only  # files that are not boards, damaged pages, locks, full disks, SIGKILL mid-write
+
 FIXTURES = Path(__file__).parent / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))

@@ -77,6 +77,33 @@ def test_other_pipelines_are_named_apart(db: Database, db_target: str) -> None:
 
 
 @pytest.mark.postgres_only
+def test_presence_comes_and_goes_by_notify_but_heartbeats_wake_nobody(db: Database, db_target: str) -> None:
+    from tuikanban.services import presence
+
+    sales = create_pipeline(db, "Sales", "Lead,Won")
+    feed = open_feed(db_target)
+    try:
+        seat = presence.join(db, "bob")
+        change, took = _wait_for_change(feed)
+        assert change is not None and took < 1.0
+        assert change.presence and change.pipeline_ids == frozenset()  # no pipeline changed
+        assert not change.touches(sales.id)
+        presence.heartbeat(seat)
+        assert feed.wait(0.3) is None
+        presence.viewing(seat, 1)
+        change, _took = _wait_for_change(feed)
+        assert change is not None and change.presence
+        presence.leave(seat)
+        change, _took = _wait_for_change(feed)
+        assert change is not None and change.presence
+        create_deal(db, "Sales", "Acme", user="rep")
+        change, _took = _wait_for_change(feed)
+        assert change is not None and not change.presence and change.pipeline_ids == frozenset({sales.id})
+    finally:
+        feed.close()
+
+
+@pytest.mark.postgres_only
 def test_the_postgres_feed_reconnects_and_asks_for_a_recheck(db: Database, db_target: str) -> None:
     sales = create_pipeline(db, "Sales", "Lead,Won")
     feed = open_feed(db_target)

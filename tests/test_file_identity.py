@@ -6,11 +6,15 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import open_database
 from tuikanban.store.identity import identity, what_changed
 from tuikanban.store.tables import SCHEMA_VERSION
+
+pytestmark = pytest.mark.sqlite_only  # the file at the board's path replaced by another one (inode)
 
 
 def _board(path: Path, deals: int) -> None:

@@ -33,6 +33,8 @@ from tuikanban.ui.screens.pipelines import PipelineSwitcher
 from tuikanban.ui.screens.settings import PipelineSettingsScreen
 from tuikanban.ui.screens.stage_edit import StageEditScreen
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (120, 40)
 _CONTROL_CHARACTERS = {"enter": "\r", "tab": "\t", "backspace": "\x7f", "escape": "\x1b", "ctrl+s": "\x13",
                        "ctrl+u": "\x15"}

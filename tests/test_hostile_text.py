@@ -20,6 +20,8 @@ from pty_board import PtyBoard
 from tuikanban.services import presence
 from tuikanban.store.engine import open_database
 
+pytestmark = pytest.mark.sqlite_only  # hostile text planted in the shared file with sqlite3
+
 HOSTILE = ("\x1b]52;c;SGFja2Vk\x07\x1b[1337;1H\x1b[31;1337mevil\x9b1337m\x9d52;c;eA==\x07"
            "\u202e\u2066\x1bP1337q\x1b\\\x07\x08\u200f")
 # (table, column) of every text a rep can type or a program can write; enumerations, dates and keys stay valid

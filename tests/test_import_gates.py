@@ -1,6 +1,6 @@
 """Stage gates in imports (docs/RULES.md, Import and export): a CSV row or a JSON deal entering a gated stage
 without the fields it requires is refused with a sentence naming it and what is missing, all or nothing, unless
-`--force --reason` (logged as `gate_override`); and a CSV import on both engines."""
+`--force --reason` (logged as `gate_override`). On both engines; the JSON round trip imports into SQLite files."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 
+from engines import rows
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 FIXTURES = Path(__file__).parent / "fixtures"
 if str(FIXTURES) not in sys.path:
     sys.path.insert(0, str(FIXTURES))
 tk_checks: Any = importlib.import_module("tk_checks")
 
 
-def counts(db_path: Path) -> tuple[int, int, int]:
-    con = sqlite3.connect(db_path)
-    try:
-        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[return-value]
-                     for t in ("deal", "event", "stay"))
-    finally:
-        con.close()
+def counts(target: Path | str) -> tuple[int, int, int]:
+    return tuple(rows(target, f"SELECT count(*) FROM {t}")[0][0]  # type: ignore[return-value]
+                 for t in ("deal", "event", "stay"))
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def sales(cli: Any, fixed_now: str) -> Any:
 
 
 def test_rows_entering_a_gated_stage_without_its_fields_are_refused_unless_forced(
-        sales: Any, db_path: Path, tmp_path: Path) -> None:
+        sales: Any, db_target: str, tmp_path: Path) -> None:
     assert sales("stage", "set", "Qualified", "--require", "value,close").code == 0
     assert sales("stage", "set", "Negotiation", "--require", "company").code == 0
     f = tmp_path / "deals.csv"
@@ -49,7 +49,7 @@ def test_rows_entering_a_gated_stage_without_its_fields_are_refused_unless_force
                  "N2,Negotiation,5,,,,\n"                # line 6: no company
                  "W1,Negotiation,,,,won,2026-02-01\n"    # line 7: closed deals pass no gate
                  "L1,Lead,,,,,\n", encoding="utf-8")
-    before = counts(db_path)
+    before = counts(db_target)
     r = sales("import", str(f))
     assert r.code == 1
     assert r.err.strip().splitlines() == [
@@ -59,29 +59,27 @@ def test_rows_entering_a_gated_stage_without_its_fields_are_refused_unless_force
         "Nothing was imported: 3 rows would enter a stage without what its gate requires (use --force with --reason "
         "to import them anyway, logged as gate overrides).",
     ]
-    assert counts(db_path) == before
+    assert counts(db_target) == before
     r = sales("import", str(f), "--force", "--reason", "old CRM data")
     assert r.code == 0, r.err
     assert r.out.strip().splitlines() == [
         "Imported 7 deals into Sales (6 open, 1 won, 0 lost).",
         "3 of them entered a stage without what its gate requires; each is logged as a gate override.",
     ]
-    con = sqlite3.connect(db_path)
-    overrides = con.execute(
-        "SELECT d.title, s.name, e.new_value, e.reason, e.at = d.created_at FROM event e JOIN deal d ON d.id = "
-        "e.deal_id JOIN stage s ON s.id = e.to_stage_id WHERE e.kind = 'gate_override' ORDER BY d.title").fetchall()
-    first_kinds = con.execute("SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'Q3' "
-                              "ORDER BY e.id").fetchall()
-    con.close()
+    overrides = rows(
+        db_target, "SELECT d.title, s.name, e.new_value, e.reason, e.at = d.created_at FROM event e JOIN deal d ON "
+        "d.id = e.deal_id JOIN stage s ON s.id = e.to_stage_id WHERE e.kind = 'gate_override' ORDER BY d.title")
+    first_kinds = rows(db_target, "SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'Q3' "
+                                  "ORDER BY e.id")
     assert overrides == [("N2", "Negotiation", "company", "old CRM data", 1),
                          ("Q2", "Qualified", "value", "old CRM data", 1),
                          ("Q3", "Qualified", "value,close", "old CRM data", 1)]
     assert first_kinds == [("gate_override",), ("create",)]  # as `deal add --force` logs it
-    _replay, problems = tk_checks.check_database(db_path)
+    _replay, problems = tk_checks.check_database(db_target)
     assert problems == []
 
 
-def test_a_row_past_a_wip_limit_and_a_gate_names_both(sales: Any, db_path: Path, tmp_path: Path) -> None:
+def test_a_row_past_a_wip_limit_and_a_gate_names_both(sales: Any, db_target: str, tmp_path: Path) -> None:
     assert sales("stage", "set", "Proposal", "--require", "owner,contact").code == 0
     f = tmp_path / "deals.csv"
     f.write_text("title,stage,contact\nP1,Proposal,Jo\nP2,Proposal,Jo\nP3,Proposal,\n", encoding="utf-8")
@@ -94,17 +92,12 @@ def test_a_row_past_a_wip_limit_and_a_gate_names_both(sales: Any, db_path: Path,
     ]
     r = sales("import", str(f), "--force", "--reason", "agreed")
     assert r.code == 0, r.err
-    con = sqlite3.connect(db_path)
-    kinds = con.execute("SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'P3' "
-                        "ORDER BY e.id").fetchall()
-    con.close()
+    kinds = rows(db_target, "SELECT e.kind FROM event e JOIN deal d ON d.id = e.deal_id WHERE d.title = 'P3' "
+                            "ORDER BY e.id")
     assert kinds == [("wip_override",), ("gate_override",), ("create",)]
 
 
-@pytest.mark.engines
 def test_a_csv_import_on_either_engine(cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
-    from engines import rows
-
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it,Proposal").code == 0
     assert cli("stage", "set", "Proposal", "--require", "value").code == 0
     f = tmp_path / "deals.csv"
@@ -130,8 +123,9 @@ def test_a_csv_import_on_either_engine(cli: Any, db_target: str, tmp_path: Path,
     assert str(won[0][0]).startswith("2026-02-03 10:00:00")
 
 
-def test_json_carries_the_stage_gates_and_applies_them_to_open_deals(cli: Any, db_path: Path, tmp_path: Path,
-                                                                       fixed_now: str) -> None:
+def test_json_carries_the_stage_gates_and_applies_them_to_open_deals(cli: Any, tmp_path: Path, fixed_now: str
+                                                                       ) -> None:
+    """Exported from the test's database (either engine), imported into an SQLite file (read with sqlite3)."""
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal,Contract").code == 0
     assert cli("deal", "add", "Early", "--at", "2026-01-05").code == 0  # deal 1
     assert cli("deal", "add", "Valued", "--value", "500", "--close", "2026-04-30", "--at", "2026-01-06").code == 0

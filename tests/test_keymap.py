@@ -3,6 +3,8 @@ the board with Textual's set_keymap, shown in `?` help and by `tuikanban config 
 
 from __future__ import annotations
 
+import pytest
+
 from board_helpers import press, settle
 from test_board import SIZE, new_app, record_notifications, sales
 from tuikanban.settings import config_path
@@ -11,6 +13,8 @@ from tuikanban.ui.board.footer import KeyLine
 from tuikanban.ui.board.keymap import check_keymap, default_keys
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.screens.help import HelpScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 __all__ = ["sales"]  # the fixture
 

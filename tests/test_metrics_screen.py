@@ -19,6 +19,8 @@ from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.screens.metrics import MetricsScreen
 from tuikanban.ui.widgets.metrics_parts import longest_fitting
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 U = "tester"
 
 

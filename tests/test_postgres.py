@@ -58,6 +58,7 @@ def test_a_url_without_a_database_is_refused() -> None:
         parse_target("postgresql://ana@host")
 
 
+@pytest.mark.postgres_only  # (no server needed: the URL is of a closed port)
 def test_a_url_is_never_a_file(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The old bug: a URL became the path `postgresql:/ana@host/db` and, with a folder of that name, a file."""
     monkeypatch.chdir(tmp_path)
@@ -70,6 +71,7 @@ def test_a_url_is_never_a_file(cli: Any, tmp_path: Path, monkeypatch: pytest.Mon
     assert list((tmp_path / "postgresql:" / "ana@127.0.0.1:1").iterdir()) == []
 
 
+@pytest.mark.sqlite_only  # the file the config names is created
 def test_the_config_file_names_the_database(cli: Any, tmp_path: Path) -> None:
     from tuikanban.settings import config_path
 
@@ -433,6 +435,7 @@ def test_a_json_import_then_deal_add(cli: Any, db_target: str, tmp_path: Path) -
     assert rows(db_target, "SELECT title FROM deal WHERE id = :i", i=max(ids)) == [("After the import",)]
 
 
+@pytest.mark.postgres_only  # (no server needed: the URL is of a closed port)
 def test_the_board_on_an_unreachable_server_and_the_demo_say_so_in_one_sentence(
         cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import tuikanban.cli.board as cli_board

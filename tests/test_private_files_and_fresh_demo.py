@@ -14,6 +14,8 @@ from tuikanban.services.demo import build_demo
 from tuikanban.services.presence import join, leave
 from tuikanban.store.engine import open_database
 
+pytestmark = pytest.mark.sqlite_only  # file modes of exports and backups of a private board file
+
 
 def test_demo_fresh_refuses_while_a_board_has_it_open(tmp_path: Path, fixed_now: str, cli: Any) -> None:
     path = tmp_path / "demo.db"

@@ -30,6 +30,8 @@ from screenshot_scenarios import (
 )
 from tuikanban.store.engine import Database, open_database
 
+pytestmark = pytest.mark.sqlite_only  # the README's pictures from a demo file; one SVG per scenario
+
 STEMS = [s.stem for s in SCENARIOS]
 
 

@@ -30,6 +30,8 @@ HOLDER = """
 import sys
 from tuikanban.store.engine import open_database
 from tuikanban.services.deals import create_deal
+
+pytestmark = pytest.mark.sqlite_only  # a file moved or copied over the open board, and its write-ahead log
 db = open_database(sys.argv[1])
 create_deal(db, "Sales", "Written by the holder", user="alice")
 print("ready", flush=True)

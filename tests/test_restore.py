@@ -16,6 +16,8 @@ from tuikanban.services.restore import open_by_sentence
 from tuikanban.store.engine import open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
+pytestmark = pytest.mark.sqlite_only  # restoring a backup file into the live file; PostgreSQL: test_postgres_restore.py
+
 # A stand-in for an open board: a process that keeps one connection to the file (as the board's live-update
 # watcher does), reads the open deals' titles whenever asked on stdin, and writes one deal when asked.
 HOLDER = textwrap.dedent("""

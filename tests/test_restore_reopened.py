@@ -22,6 +22,8 @@ HOLDER = """
 import sys
 from tuikanban.services.deals import create_deal
 from tuikanban.store.engine import open_database
+
+pytestmark = pytest.mark.sqlite_only  # restore into a file whose header still says rollback journal (WAL)
 with open(sys.argv[1] + "-wal", "wb") as log:
     log.write(bytes(32))
 db = open_database(sys.argv[1])

@@ -24,6 +24,8 @@ from tuikanban.services import deals
 from tuikanban.store.engine import open_database
 from tuikanban.ui.app import TuikanbanApp
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # kind: (text as typed, text as stored and shown)
@@ -93,7 +95,7 @@ def _places(p: str, first: str, second: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("kind", list(TEXTS))
-def test_text_is_stored_cleaned_and_shown_literally(cli: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_text_is_stored_cleaned_and_shown_literally(cli: Any, db_target: str, monkeypatch: pytest.MonkeyPatch,
                                                     kind: str) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     text, shown = TEXTS[kind]
@@ -102,7 +104,7 @@ def test_text_is_stored_cleaned_and_shown_literally(cli: Any, db_path: Path, mon
         r = cli(*args)
         assert r.code == 0, (args, r.err)
     assert_terminal_safe(r.out)
-    db = open_database(db_path)
+    db = open_database(db_target)
     listed = deals.list_deals(db, names["p"], status="all")
     db.close()
     first, second = (str(d.id) for d in sorted(listed, key=lambda d: d.id))
@@ -123,7 +125,7 @@ def test_text_is_stored_cleaned_and_shown_literally(cli: Any, db_path: Path, mon
                                                                                    else "")
         outputs[key] = r
     # the lost reason is stored cleaned too
-    db = open_database(db_path)
+    db = open_database(db_target)
     assert deals.get_deal(db, int(second)).lost_reason == shown
     db.close()
 
@@ -159,14 +161,14 @@ def test_text_is_stored_cleaned_and_shown_literally(cli: Any, db_path: Path, mon
         assert shown in titles
 
 
-def test_every_place_on_a_colour_terminal(db_path: Path, cli: Any) -> None:
+def test_every_place_on_a_colour_terminal(db_target: str, cli: Any) -> None:
     """The exact bytes a colour terminal gets from every place, for every kind of text at once."""
     commands: list[list[str]] = []
     for kind in TEXTS:
         build, _names = _board(kind)
         for args in build:
             assert cli(*args).code == 0
-    db = open_database(db_path)
+    db = open_database(db_target)
     for kind in TEXTS:
         p = NAMES[kind][1]
         ids = sorted(d.id for d in deals.list_deals(db, p, status="all"))
@@ -174,7 +176,7 @@ def test_every_place_on_a_colour_terminal(db_path: Path, cli: Any) -> None:
         places[1][-1] = TEXTS[kind][0]
         commands += places
     db.close()
-    commands = [["--db", str(db_path), *a] for a in commands]
+    commands = [["--db", db_target, *a] for a in commands]
     r = subprocess.run([sys.executable, str(FIXTURES / "run_cli_many.py"), json.dumps(commands)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -205,13 +207,13 @@ def test_too_long_text_is_refused_with_a_sentence(cli: Any) -> None:
     assert r.err.strip() == "The pipeline name is longer than 80 characters."
 
 
-def test_long_notes_are_kept_and_shown_safely(cli: Any, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_notes_are_kept_and_shown_safely(cli: Any, db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Next").code == 0
     notes = ("line one\n" + "\x1b[31m" + "n" * 19_000 + "\x07\n[b]end[/b]")
     added = cli("deal", "add", "Acme", "--notes", notes)
     assert added.code == 0, added.err
-    db = open_database(db_path)
+    db = open_database(db_target)
     stored = deals.get_deal(db, int(added.out)).notes
     db.close()
     assert stored == "line one\n" + "n" * 19_000 + "\n[b]end[/b]"  # newlines kept in notes, controls gone

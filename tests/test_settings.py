@@ -10,6 +10,8 @@ import pytest
 
 from tuikanban import settings as st
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def expected_path() -> Path:
     return Path(os.environ["XDG_CONFIG_HOME"]) / "tuikanban" / "config.toml"

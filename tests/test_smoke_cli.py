@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 
 def test_pipeline_wip_limit_and_json_list(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal,Negotiation").code == 0
@@ -31,6 +35,7 @@ def test_pipeline_wip_limit_and_json_list(cli) -> None:  # type: ignore[no-untyp
 # -- where the database lives ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # the default data path
 def test_default_database_is_private_under_the_user_data_dir(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import stat
     import sys
@@ -57,6 +62,7 @@ def test_default_database_is_private_under_the_user_data_dir(cli, tmp_path, monk
     assert json.loads(cli("pipeline", "list", "--json").out)["pipelines"][0]["name"] == "Sales"
 
 
+@pytest.mark.sqlite_only  # the default data path
 def test_an_existing_data_dir_keeps_its_permissions(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import stat
 
@@ -71,6 +77,7 @@ def test_an_existing_data_dir_keeps_its_permissions(cli, tmp_path, monkeypatch) 
     assert stat.S_IMODE(default_db_path().stat().st_mode) == 0o600
 
 
+@pytest.mark.sqlite_only  # the default data path
 def test_db_option_and_environment_override_the_default(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from tuikanban.store.engine import default_db_path
 

@@ -40,7 +40,7 @@ from team_helpers import Team, open_tmp, rep_python, team
 
 __all__ = ["open_tmp", "rep_python", "team"]  # fixtures
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # the README's SSH recipe: reps sharing one file on one host
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 COLS, ROWS = 160, 45
 NO_TERMINAL = "The board needs a terminal: connect with 'ssh -t', or run a command such as 'tuikanban deal list'."

@@ -23,6 +23,8 @@ from tuikanban.services.share import BACKUPS_MODE, FILE_MODE, FOLDER_MODE
 from tuikanban.store import fastread
 from tuikanban.store.engine import open_database
 
+pytestmark = pytest.mark.sqlite_only  # a team sharing one file through a Unix group, and presence in it
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 

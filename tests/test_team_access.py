@@ -16,6 +16,8 @@ from team_helpers import Team, as_user, open_tmp, rep_python, team
 from tuikanban.services import deals, pipelines
 from tuikanban.store.engine import Database, open_database
 
+pytestmark = pytest.mark.sqlite_only  # real users sharing one file through a Unix group
+
 __all__ = ["open_tmp", "rep_python", "team"]  # fixtures
 
 

@@ -9,8 +9,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tuikanban.services import deals, pipelines, presence
 from tuikanban.store.engine import open_database
+
+pytestmark = pytest.mark.sqlite_only  # hostile text planted in the shared file with sqlite3
 
 EVIL = "x\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b31m\x85\u202eevil\u2066y"
 # ESC, BEL, the 8-bit C1 range, the bidi overrides/isolates and the Unicode line separators

@@ -31,6 +31,8 @@ from tuikanban.ui import themes as th
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.view import BoardView
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (100, 24)
 REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
 BUNDLED = sorted(p.stem for p in REPO_THEMES.glob("*.toml"))

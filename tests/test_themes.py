@@ -14,6 +14,8 @@ from textual.widgets import Static
 from tuikanban.ui import themes as th
 from tuikanban.ui.app import TuikanbanApp
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 REPO_THEMES = Path(__file__).resolve().parent.parent / "themes"
 FULL_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel", "success", "warning",
              "error")

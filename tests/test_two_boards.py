@@ -14,7 +14,7 @@ from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import integrity_report, open_database
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # two real board processes on one file
 START_S = 60.0
 
 

@@ -19,6 +19,8 @@ from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.widgets.log_bar import LogBar
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (160, 45)
 
 

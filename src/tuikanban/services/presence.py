@@ -5,7 +5,9 @@ that dies without leaving (kill -9, a dropped SSH session) stops beating, and it
 STALE_SECONDS old; rows of dead processes on this host are dropped at once.
 
 Presence rows are not history: they write no events, and the board's change check (`store.fastread.signature`)
-does not look at them, so a heartbeat wakes other boards' poll for one cheap comparison and never a reload.
+does not look at them, so a heartbeat wakes other boards' poll for one cheap comparison and never a reload. On
+PostgreSQL presence rows send no NOTIFY (heartbeats wake nobody); a join, a leave or a deal opened or closed sends
+the `presence` one (store.pgddl.announce_presence), on which boards read presence and nothing else.
 A rep who can only read the board cannot be recorded; their seat is inactive and every call on it does nothing.
 """
 
@@ -25,6 +27,7 @@ from tuikanban.domain import clock
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.text import display
 from tuikanban.store.engine import Database
+from tuikanban.store.pgddl import announce_presence
 from tuikanban.store.tables import Presence
 
 HEARTBEAT_SECONDS = 10.0
@@ -95,6 +98,7 @@ def join(db: Database, user: str, host: str | None = None, pid: int | None = Non
     def work(session: Session) -> None:
         _prune(session)
         session.add(_row(seat, seat.since))
+        announce_presence(session.connection())
 
     db.write(work)
     return seat
@@ -118,6 +122,8 @@ def _touch(seat: Seat, **values: int | None) -> None:
             for name, value in values.items():
                 setattr(row, name, value)
             session.add(row)
+        if values:  # a deal opened or closed; a heartbeat wakes nobody on PostgreSQL
+            announce_presence(session.connection())
 
     seat.db.write(work)
 
@@ -144,6 +150,7 @@ def leave(seat: Seat) -> None:
 
     def work(session: Session) -> None:
         session.execute(delete(Presence).where(_T.token == seat.token))
+        announce_presence(session.connection())
 
     with contextlib.suppress(DatabaseError):
         seat.db.write(work)

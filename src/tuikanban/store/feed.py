@@ -30,14 +30,17 @@ from tuikanban.domain.targets import Target, parse_target
 SQLITE_POLL_S = 0.05
 RECONNECT_DELAY_S = 0.5
 EVERYTHING = "*"  # the NOTIFY payload of a commit that may have changed anything (a restore)
+PRESENCE = "presence"  # the NOTIFY payload of someone joining, leaving or opening a deal: no pipeline changed
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """Someone committed. `pipeline_ids`: the pipelines touched, or None when the feed cannot tell (SQLite, or
-    after a reconnect): then re-read whatever is shown."""
+    after a reconnect): then re-read whatever is shown. `presence`: someone came, went or opened a deal (said on
+    PostgreSQL only; on SQLite every commit is a Change(None), after which a board reads presence anyway)."""
 
     pipeline_ids: frozenset[int] | None
+    presence: bool = False
 
     def touches(self, pipeline_id: int) -> bool:
         return self.pipeline_ids is None or pipeline_id in self.pipeline_ids
@@ -132,7 +135,7 @@ class PostgresFeed(ChangeFeed):
         if EVERYTHING in payloads:  # a restore replaced every table: re-read whatever is shown
             return Change(None)
         ids = frozenset(int(p) for p in payloads if p.isdigit())
-        return Change(ids)
+        return Change(ids, presence=PRESENCE in payloads)
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -153,4 +156,4 @@ def open_feed(target: Target | Path | str) -> ChangeFeed:
     return PostgresFeed(parsed)
 
 
-__all__ = ["Change", "ChangeFeed", "PostgresFeed", "SqliteFeed", "open_feed"]
+__all__ = ["EVERYTHING", "PRESENCE", "Change", "ChangeFeed", "PostgresFeed", "SqliteFeed", "open_feed"]

@@ -21,6 +21,8 @@ from sqlalchemy import Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
+from tuikanban.store.feed import PRESENCE
+
 NOTIFY_CHANNEL = "tuikanban"
 # table -> the column that holds its pipeline id
 NOTIFY_TABLES = {
@@ -96,9 +98,21 @@ def _sync_statement() -> str:
 _SYNC = _sync_statement()
 
 
+def announce_presence(conn: Any) -> None:
+    """On PostgreSQL, wake the other boards' feeds for a presence change inside the caller's transaction.
+
+    Why: presence rows have no trigger, so that the heartbeats of every open board wake nobody; a join, a leave
+    or a deal opened must still show on the others' boards within a second. SQLite's feeds see every commit."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{PRESENCE}')")
+
+
 def sync_identities(conn: Any) -> None:
     """Move each id sequence past the largest id in its table (after rows were inserted with explicit ids)."""
     conn.exec_driver_sql(_SYNC).all()
 
 
-__all__ = ["ID_TABLES", "NOTIFY_CHANNEL", "NOTIFY_TABLES", "install_notify", "notify_installed", "sync_identities"]
+__all__ = [
+    "ID_TABLES", "NOTIFY_CHANNEL", "NOTIFY_TABLES", "announce_presence", "install_notify", "notify_installed",
+    "sync_identities",
+]

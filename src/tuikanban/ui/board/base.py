@@ -363,6 +363,8 @@ class BoardBase(Screen[None]):
         self.files.heard(message.change)  # (a restore, on a database server)
         pipeline_id = self.pipeline_id
         if self.session.gone or (pipeline_id is not None and not message.change.touches(pipeline_id)):
+            if message.change.presence and not self.session.gone:
+                presence_of(self).refresh()  # someone came, went or opened a deal (PostgreSQL's feed says so)
             return
         if self._checking:
             self._recheck = True
