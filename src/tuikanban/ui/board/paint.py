@@ -21,6 +21,7 @@ A change of size or style (a theme, the focus pseudo-class) repaints everything,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
@@ -35,7 +36,7 @@ MERGE_GAP = 8  # unchanged cells between two changed runs that are sent anyway (
 Cell = tuple[str | None, Style | None]
 
 
-def cells_of(strip: Strip) -> list[Cell]:
+def cells_of(strip: Iterable[Segment]) -> list[Cell]:
     """One (character, style) per terminal cell; the second cell of a wide character is (None, style)."""
     out: list[Cell] = []
     for segment in strip:
@@ -51,12 +52,33 @@ def cells_of(strip: Strip) -> list[Cell]:
     return out
 
 
+def _same_ends(a: list[Segment], b: list[Segment], same_length: bool) -> tuple[int, int, int]:
+    """(segments, cells) of the run of equal segments `a` and `b` start with, and the segments of the run they end
+    with (lines of the same length only): the cells between are the only ones to compare one by one."""
+    n = min(len(a), len(b))
+    head = head_cells = 0
+    while head < n and a[head] == b[head]:
+        head_cells += cell_len(a[head].text)
+        head += 1
+    tail = 0
+    while same_length and tail < n - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, head_cells, tail
+
+
 def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> list[tuple[int, int]]:
     """The runs of cells (start, end) where `new` differs from `old`, runs closer than `gap` cells merged."""
-    if list(old) == list(new):
+    if old is new:
         return []
-    a, b = cells_of(old), cells_of(new)
-    n = min(width, max(len(a), len(b)))
+    old_segments, new_segments = list(old), list(new)
+    if old_segments == new_segments:
+        return []
+    # Lines built from the same pieces share their first and last segments (a card move changes two columns of
+    # six): those are skipped whole, and only the cells between are compared one by one.
+    head, x0, tail = _same_ends(old_segments, new_segments, old.cell_length == new.cell_length)
+    a = cells_of(old_segments[head:len(old_segments) - tail])
+    b = cells_of(new_segments[head:len(new_segments) - tail])
+    n = min(width - x0, max(len(a), len(b)))
     spans: list[tuple[int, int]] = []
     x = 0
     while x < n:
@@ -74,7 +96,7 @@ def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> l
         else:
             spans.append((start, end))
         x = end
-    return spans
+    return [(x0 + start, x0 + end) for start, end in spans]
 
 
 def _plain(style: Style | None) -> bool:
