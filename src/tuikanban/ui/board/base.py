@@ -443,6 +443,11 @@ class BoardBase(Screen[None]):
                       lane.key == ALL)
         self._write(job, "cell end")
 
+    @on(BoardView.Scrolled)
+    def _wheel_scrolled(self) -> None:
+        """The wheel walks the focus down a cell as `down` does: past what is held, the board reads deeper."""
+        self.read_more_if_near_end()
+
     @on(CellEnd)
     def _cell_end(self, message: CellEnd) -> None:
         if message.deal_id is not None:

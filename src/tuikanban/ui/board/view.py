@@ -19,6 +19,7 @@ from rich.style import Style
 from textual import events
 from textual.color import Color
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.strip import Strip
 
 from tuikanban.domain import clock
@@ -482,13 +483,18 @@ class BoardView(ChangedLines, can_focus=True):
             self._set_focus(lane, col, index)
         self.focus()
 
+    class Scrolled(Message):
+        """The mouse wheel moved the focus: a big pipeline's board may have to read deeper (`BoardBase`)."""
+
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
         self.move_card(1)
+        self.post_message(self.Scrolled())
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
         self.move_card(-1)
+        self.post_message(self.Scrolled())
 
     def _hit(self, x: int, y: int) -> tuple[int, int, int | None] | None:
         if self.model is None or not self.model.stages:
