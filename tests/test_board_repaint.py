@@ -306,3 +306,31 @@ async def test_a_move_right_after_start_goes_before_the_whole_read(
         model = shown(app)
         assert not model.partial and model.count(model.stages[0].id) == 2
         assert [c.title for c in model.stage_cards[model.stages[0].id]] == ["Globex renewal", "Acme pilot"]
+
+
+async def test_closing_a_dialog_repaints_the_board_once(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame that draws the board back over the closed dialog is the only whole-screen repaint: Textual's layout
+    passes after it removes the dialog's screen lay the board out again without asking for two more."""
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board = app.board_screen
+        before = view_text(app)
+        await press(pilot, "enter")
+        assert app.screen is not board  # the deal detail is open
+        whole: list[dict[str, Any]] = []
+        original = Widget.refresh
+
+        def refresh(self: Widget, *regions: Region, **kw: Any) -> Any:
+            if self is board and not regions and kw.get("repaint", True):
+                whole.append(kw)
+            return original(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        await press(pilot, "escape")
+        await pilot.pause(0.2)
+        assert app.screen is board
+        assert whole and not [kw for kw in whole if kw.get("layout")]  # repaints for the dialog's removal: none
+        assert view_text(app) == before and drawn_is_current(app)

@@ -81,6 +81,7 @@ class BoardBase(Screen[None]):
         self._first_run_offered = False
         self._warned_ambiguous = False
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
+        self._shown = False  # the screen was shown and laid out at least once (`refresh`)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
         self._ticks = 0  # minutes since the board opened (`_tick`)
         self._tick_day = clock.today()
@@ -139,6 +140,7 @@ class BoardBase(Screen[None]):
 
     def _resume_done(self) -> None:
         self._drawn_by_resume = False
+        self._shown = True
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
                 ) -> Self:
@@ -146,6 +148,12 @@ class BoardBase(Screen[None]):
             # the layout under way draws the whole screen at once: a repaint asked for meanwhile is that frame again
             if not layout:
                 return self
+            repaint = False
+        elif layout and repaint and not regions and not recompose and self._shown and self.outer_size == self.app.size:
+            # Textual asks the current screen for a layout and a whole repaint each time it removes a screen (a
+            # dialog closed: twice, after the frame that drew the board over it), two more full frames of what is
+            # on the terminal already (about 20 KB each at 160x45). The layout still runs, and it repaints whatever
+            # it moves or resizes; whatever changed inside a widget repaints itself.
             repaint = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
