@@ -334,3 +334,21 @@ async def test_closing_a_dialog_repaints_the_board_once(
         assert app.screen is board
         assert whole and not [kw for kw in whole if kw.get("layout")]  # repaints for the dialog's removal: none
         assert view_text(app) == before and drawn_is_current(app)
+
+
+def test_a_line_changed_on_its_right_is_written_from_the_change() -> None:
+    """One widget's line of three runs where only the third changed (cells 8-12): the terminal gets the third run,
+    not the line from the widget's edge; a wide character before the change is never cut."""
+    from rich.console import Console
+    from textual._compositor import ChopsUpdate
+
+    from tuikanban.ui.textual_seam import write_from_span_start
+
+    write_from_span_start()
+    console = Console(color_system="truecolor", force_terminal=True, width=12)
+    line = strip(("col1", RED), ("中中", BLUE), ("col3", RED))  # cells 0-3, 4-7 (two wide), 8-11
+    written = ChopsUpdate([{0: line}], [(0, 8, 12)], [[12]]).render_segments(console)
+    assert "col3" in written and "col1" not in written and "中" not in written
+    assert "\x1b[1;9H" in written  # the cursor goes to the change's column (1-based 9), not the edge
+    inside = ChopsUpdate([{0: line}], [(0, 5, 12)], [[12]]).render_segments(console)  # starts inside a wide char
+    assert "中中" in inside and "col3" in inside and "col1" not in inside and "\x1b[1;5H" in inside
