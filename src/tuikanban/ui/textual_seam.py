@@ -27,9 +27,9 @@ from rich.segment import Segment
 from textual._compositor import ChopsUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
-from textual.strip import Strip
 from textual.binding import Binding
 from textual.message_pump import MessagePump
+from textual.strip import Strip
 from textual.widget import Widget
 
 

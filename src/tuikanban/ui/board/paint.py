@@ -5,9 +5,11 @@ whole widget, so a board of 160x45 cells would send every line again (about 18 K
 two cards. `ChangedLines` keeps the strips it drew; a plain `refresh()` (data changed) builds every line again
 (cheap: only the lines on screen), compares each with what is on the terminal, and marks dirty only the lines that
 differ, from their first to their last changed cell (`Widget.refresh(*regions)`). Textual 8 writes a dirty line
-from the start of the widget's line up to the region's end (it does not crop to the region's left edge), so one
-region a line: two would write the line's start twice. Over SSH a focus move then costs
+from the start of the widget's line up to the region's end (it does not crop to the region's left edge; the board
+makes it start at the segment that holds the region's start, `textual_seam.write_from_span_start`), so one region
+a line. Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
+The comparison skips the segments two lines share at both ends before comparing cell by cell.
 
 Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
 for each segment, so runs of blanks take the style of their neighbour when they look the same (a space shows

@@ -46,6 +46,7 @@ Part = list[Segment]
 K = TypeVar("K")
 V = TypeVar("V")
 
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """The layout shared by every line of one frame (`BoardView._frame_now`)."""
