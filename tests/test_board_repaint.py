@@ -122,9 +122,12 @@ def dirty_cells(calls: list[tuple[Region, ...]], app: TuikanbanApp) -> int:
 
 
 def drawn_is_current(app: TuikanbanApp) -> bool:
-    """What the view keeps as drawn is what it would draw now (nothing stale left on the terminal)."""
+    """What the view keeps as drawn is what it would draw now from nothing (nothing stale left on the terminal, and
+    nothing stale in the view's caches of card pieces and lines)."""
     view = app.board_screen.view
-    return all(view.render_line(y) == view.finish_line(view.build_line(y)) for y in range(view.size.height))
+    drawn = [view.render_line(y) for y in range(view.size.height)]
+    view._forget_drawing()
+    return all(drawn[y] == view.finish_line(view.build_line(y)) for y in range(view.size.height))
 
 
 def shown(app: TuikanbanApp) -> BoardModel:
