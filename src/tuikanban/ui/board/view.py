@@ -104,7 +104,7 @@ class BoardView(ChangedLines, can_focus=True):
         # mark misses by itself; what no key holds (the styles, the clock) clears them.
         self._parts: dict[Hashable, Part] = {}  # a column's piece of one line
         self._lines: dict[tuple[Hashable, ...], Strip] = {}  # a whole line, by its parts' keys
-        self._finished: dict[int, tuple[Strip, Strip]] = {}  # id(strip) -> (strip, what finish_line made of it)
+        self._finished: dict[int, tuple[Strip, Strip]] = {}  # id(a cached line) -> (it, what finish_line makes)
         self._cols_key: tuple[int, int, int, int] | None = None  # `_columns`' inputs last time, and its result
         self._cols: list[tuple[int, int, int]] = []
         self._frame: Frame | None = None  # the layout of the frame being drawn (`_frame_now`)
@@ -635,6 +635,7 @@ class BoardView(ChangedLines, can_focus=True):
         if strip is None:
             parts = [self._part(k, build) for k, build in pieces]
             strip = self._remember(self._lines, key, self._join(parts, frame.cols, width, styles))
+            self._finished[id(strip)] = (strip, super().finish_line(strip))  # as many as lines, cleared with them
         return strip
 
     def _part(self, key: Hashable, build: Callable[[], Part]) -> Part:
@@ -648,13 +649,11 @@ class BoardView(ChangedLines, can_focus=True):
         return value
 
     def finish_line(self, strip: Strip) -> Strip:
-        """`ChangedLines.finish_line`, once per strip: a line taken from the cache is compacted already."""
+        """`ChangedLines.finish_line`, once per cached line: a line taken from the cache is compacted already."""
         done = self._finished.get(id(strip))
         if done is not None and done[0] is strip:
             return done[1]
-        finished = super().finish_line(strip)
-        self._remember(self._finished, id(strip), (strip, finished))
-        return finished
+        return super().finish_line(strip)
 
     def _band_pieces(self, frame: Frame, li: int, band: Band, r: int,
                      styles: dict[str, Style]) -> list[tuple[Hashable, Callable[[], Part]]]:
