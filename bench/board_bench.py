@@ -149,8 +149,10 @@ def importtime(top: int) -> list[tuple[float, str]]:
     return rows[:top]
 
 
-def outside_mover(db: Path) -> tuple[object, int, list[int]]:
-    """(database, deal, [its stage, the next stage]): the first deal of the second column, to move back and forth."""
+def outside_mover(db: Path, on_screen: bool = False) -> tuple[object, int, list[int]]:
+    """(database, deal, [its stage, the next stage]): the first deal of the second column, to move back and forth;
+    with `on_screen`, the first of the second column's first swimlane (the top card on screen: the move shifts
+    every card under it in two columns)."""
     sys.path.insert(0, str(ROOT / "src"))
     from tuikanban.domain.targets import parse_target
     from tuikanban.store import fastread
@@ -161,12 +163,13 @@ def outside_mover(db: Path) -> tuple[object, int, list[int]]:
     con.close()
     assert board is not None
     second, third = board.stages[1].id, board.stages[2].id
-    deal = next(c.id for c in board.cards if c.stage_id == second)
+    first_type = board.types[0].id if on_screen and board.types else None
+    deal = next(c.id for c in board.cards if c.stage_id == second and (first_type is None or c.type_id == first_type))
     return open_database(db), deal, [second, third]
 
 
 def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idle_s: float, cols: int,
-                rows: int) -> dict:
+                rows: int, on_screen: bool = False, dialog: bool = False) -> dict:
     """Bytes the board writes to its terminal: first paint (settled), focus move, card move, another process's
     move, and idle (per minute)."""
     from tuikanban.services.deals import move_deal
@@ -189,7 +192,9 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
 
         focus = per_key(["right", "left"] * (keys // 2), 0.6)
         moves = per_key(["shift+right", "shift+left"] * (keys // 2), 2.5)
-        database, deal, stages = outside_mover(db)
+        # enter opens the focused deal's detail, escape goes back to the board (both until painted)
+        dialog_bytes = per_key(["enter", "escape"] * (keys // 2), 1.5) if dialog else []
+        database, deal, stages = outside_mover(db, on_screen)
         outside = []
         try:
             for i in range(keys):
@@ -203,9 +208,10 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
         board.quiet(2000)
         mark = board.mark()
         time.sleep(idle_s)
-        idle = board.since(mark) * 60 / idle_s
+        idle = board.since(mark) * 60 / idle_s if idle_s else 0.0
         return {"first_paint_bytes": first, "focus_bytes": focus, "move_bytes": moves, "outside_bytes": outside,
-                "idle_bytes_per_min": idle}
+                "idle_bytes_per_min": idle, "open_dialog_bytes": dialog_bytes[0::2],
+                "close_dialog_bytes": dialog_bytes[1::2]}
     finally:
         board.stop()
 
@@ -232,6 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--db", default=None, help="a PostgreSQL database URL: measure the boards there too")
     ap.add_argument("--idle", type=float, default=60, help="seconds of idle board whose bytes are counted")
     ap.add_argument("--bytes-only", action="store_true", help="only the bytes written (no timing runs)")
+    ap.add_argument("--outside-on-screen", action="store_true",
+                    help="the outside move takes the top card of the second column's first swimlane (on screen)")
+    ap.add_argument("--dialog-bytes", action="store_true",
+                    help="also the bytes of enter (the deal detail opens) and escape (back to the board)")
     ap.add_argument("--settled-runs", type=int, default=3,
                     help="starts per size timed until the board stops working (0: skip)")
     ap.add_argument("--tour", action="store_true",
@@ -341,7 +351,7 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
     for n in sizes:
         db = build(a.dir, n)
         r = byte_counts(tuikanban, {**base_env, "TUIKANBAN_DB": str(db)}, db, keys=a.keys, idle_s=a.idle,
-                        cols=a.cols, rows=a.rows)
+                        cols=a.cols, rows=a.rows, on_screen=a.outside_on_screen, dialog=a.dialog_bytes)
         out.append({"open": n, **r})
 
         def mm(xs: list[int]) -> str:
@@ -350,6 +360,9 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
         print(f"{n:>10,} | {kb(r['first_paint_bytes']):>11} | {mm(r['focus_bytes']):>17} | "
               f"{mm(r['move_bytes']):>17} | {mm(r['outside_bytes']):>17} | {kb(r['idle_bytes_per_min']) + '/min':>12}",
               flush=True)
+        if a.dialog_bytes:
+            print(f"{'':>10}   deal detail: enter {mm(r['open_dialog_bytes'])}, escape {mm(r['close_dialog_bytes'])}",
+                  flush=True)
     print("moves: median/max per key or per outside move (until its re-reads are painted); first paint until the "
           "board settled; idle scaled to a minute.")
     (a.dir / "bytes.json").write_text(json.dumps({"bare_bytes": bare_bytes, "results": out}, indent=1))

@@ -14,6 +14,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.settings import load_settings
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import view as board_view
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -53,3 +54,32 @@ async def test_compact_shows_three_times_the_cards_and_is_remembered(db: Databas
         await press(pilot, "d")
         assert len(shown(again)) == normal
     assert load_settings().extra["density"] == {"tester": "normal"}
+
+
+async def test_a_focus_move_builds_only_the_two_cards_it_changes(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At either density the view keeps each card's drawn line(s): a focus move draws the card the focus leaves and
+    the one it lands on, nothing else, and what is drawn is what a view without kept lines draws."""
+    fill(db)
+    built: list[str] = []
+    for name in ("card_line", "compact_line"):
+        draw = getattr(board_view, name)
+        monkeypatch.setattr(board_view, name, lambda card, *a, _draw=draw, **kw: built.append(card.title)
+                            or _draw(card, *a, **kw))
+    for compact in (False, True):  # a board started at each density (`d` is remembered)
+        app = TuikanbanApp(db, "tester", None)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            view = app.board_screen.view
+            assert view.compact == compact
+            left = focused_title(app)
+            built.clear()
+            await press(pilot, "down")
+            landed = focused_title(app)
+            lines = 1 if compact else 3
+            assert left != landed
+            assert sorted(built) == sorted([left] * lines + [landed] * lines)
+            drawn = [view.render_line(y) for y in range(view.size.height)]
+            view._forget_drawing()
+            assert drawn == [view.finish_line(view.build_line(y)) for y in range(view.size.height)]
+            await press(pilot, "d")

@@ -5,6 +5,7 @@ LAZY_WINDOW) so that a dozen deals make a "big" pipeline."""
 from __future__ import annotations
 
 import pytest
+from textual import events
 
 from board_helpers import press, settle
 from tuikanban.services import deals as ds
@@ -111,3 +112,30 @@ async def test_end_goes_to_the_last_card_of_the_cell_not_of_what_is_loaded(db: D
         await press(pilot, "end")
         await settle(pilot)
         assert focused(app) == column[-1]
+
+
+def wheel(app: TuikanbanApp, down: bool) -> None:
+    """A turn of the mouse wheel over the board's first column, as the terminal driver reports it."""
+    view = app.board_screen.view
+    x, y = view.region.x + 2, view.region.y + 6
+    kind = events.MouseScrollDown if down else events.MouseScrollUp
+    app.post_message(kind(None, x, y, 0, 1 if down else -1, 0, False, False, False, screen_x=x, screen_y=y))
+
+
+async def test_the_mouse_wheel_reads_deeper_past_what_the_board_holds(db: Database, column: list[str]) -> None:
+    app = started(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        model = app.board_screen.model
+        assert model is not None and model.partial and len(model.by_id) == 3
+        seen = [focused(app)]
+        for _ in range(11):
+            wheel(app, down=True)
+            await settle(pilot)
+            seen.append(focused(app))
+        assert seen == column  # the wheel did not stop at the third card, the last one first held
+        model = app.board_screen.model
+        assert model is not None and len(model.by_id) == 12
+        wheel(app, down=False)
+        await settle(pilot)
+        assert focused(app) == column[-2]

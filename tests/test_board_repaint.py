@@ -124,9 +124,12 @@ def dirty_cells(calls: list[tuple[Region, ...]], app: TuikanbanApp) -> int:
 
 
 def drawn_is_current(app: TuikanbanApp) -> bool:
-    """What the view keeps as drawn is what it would draw now (nothing stale left on the terminal)."""
+    """What the view keeps as drawn is what it would draw now from nothing (nothing stale left on the terminal, and
+    nothing stale in the view's caches of card pieces and lines)."""
     view = app.board_screen.view
-    return all(view.render_line(y) == view.finish_line(view.build_line(y)) for y in range(view.size.height))
+    drawn = [view.render_line(y) for y in range(view.size.height)]
+    view._forget_drawing()
+    return all(drawn[y] == view.finish_line(view.build_line(y)) for y in range(view.size.height))
 
 
 def shown(app: TuikanbanApp) -> BoardModel:
@@ -308,3 +311,49 @@ async def test_a_move_right_after_start_goes_before_the_whole_read(
         model = shown(app)
         assert not model.partial and model.count(model.stages[0].id) == 2
         assert [c.title for c in model.stage_cards[model.stages[0].id]] == ["Globex renewal", "Acme pilot"]
+
+
+async def test_closing_a_dialog_repaints_the_board_once(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame that draws the board back over the closed dialog is the only whole-screen repaint: Textual's layout
+    passes after it removes the dialog's screen lay the board out again without asking for two more."""
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board = app.board_screen
+        before = view_text(app)
+        await press(pilot, "enter")
+        assert app.screen is not board  # the deal detail is open
+        whole: list[dict[str, Any]] = []
+        original = Widget.refresh
+
+        def refresh(self: Widget, *regions: Region, **kw: Any) -> Any:
+            if self is board and not regions and kw.get("repaint", True):
+                whole.append(kw)
+            return original(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        await press(pilot, "escape")
+        await pilot.pause(0.2)
+        assert app.screen is board
+        assert whole and not [kw for kw in whole if kw.get("layout")]  # repaints for the dialog's removal: none
+        assert view_text(app) == before and drawn_is_current(app)
+
+
+def test_a_line_changed_on_its_right_is_written_from_the_change() -> None:
+    """One widget's line of three runs where only the third changed (cells 8-12): the terminal gets the third run,
+    not the line from the widget's edge; a wide character before the change is never cut."""
+    from rich.console import Console
+    from textual._compositor import ChopsUpdate
+
+    from tuikanban.ui.textual_seam import write_from_span_start
+
+    write_from_span_start()
+    console = Console(color_system="truecolor", force_terminal=True, width=12)
+    line = strip(("col1", RED), ("中中", BLUE), ("col3", RED))  # cells 0-3, 4-7 (two wide), 8-11
+    written = ChopsUpdate([{0: line}], [(0, 8, 12)], [[12]]).render_segments(console)
+    assert "col3" in written and "col1" not in written and "中" not in written
+    assert "\x1b[1;9H" in written  # the cursor goes to the change's column (1-based 9), not the edge
+    inside = ChopsUpdate([{0: line}], [(0, 5, 12)], [[12]]).render_segments(console)  # starts inside a wide char
+    assert "中中" in inside and "col3" in inside and "col1" not in inside and "\x1b[1;5H" in inside

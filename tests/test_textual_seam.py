@@ -24,6 +24,7 @@ PRIVATE_NAMES = [
     ("textual._context", "active_message_pump"),
     ("a Widget", "_bindings.key_to_bindings"),
     ("textual._styles_cache", "StylesCache.get_inner_outer.cache_clear"),
+    ("textual._compositor", "ChopsUpdate.render_segments"),
 ]
 
 

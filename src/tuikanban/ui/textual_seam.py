@@ -13,14 +13,23 @@ failure names the installed Textual version). When Textual offers a public way, 
 - `forget_closed_widgets()`: `textual._styles_cache.StylesCache.get_inner_outer`, an `lru_cache` on a method, so
   its keys hold up to 1,024 widgets' style caches (and every line they drew) alive after their screen closed:
   opening and closing the deal detail 20 times kept about 20 MB. Cleared whenever the board is shown again.
+- `write_from_span_start()`: `textual._compositor.ChopsUpdate.render_segments`, which writes a dirty line of a
+  widget from the widget's left edge even when only cells further right changed (its `__rich_console__` twin skips
+  the segments before the change). The board repaints only the cells that changed (`ui/board/paint.py`); with
+  this, another rep's move in the third column no longer sends the first two columns again.
 """
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.control import Control
+from rich.segment import Segment
+from textual._compositor import ChopsUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
 from textual.message_pump import MessagePump
+from textual.strip import Strip
 from textual.widget import Widget
 
 
@@ -40,3 +49,44 @@ __all__ = ["current_message_pump", "own_bindings"]
 def forget_closed_widgets() -> None:
     """Let go of the style caches Textual's `get_inner_outer` cache keeps of widgets that are gone."""
     StylesCache.get_inner_outer.cache_clear()
+
+
+def _from_span_start(strip: Strip, x: int, x1: int) -> tuple[Strip, int]:
+    """`strip` (drawn from column `x`) without its segments that end at or before column `x1`, and where it now
+    starts. Whole segments only: a wide character is never cut."""
+    segments: list[Segment] = list(strip)
+    for i, segment in enumerate(segments):
+        width = segment.cell_length
+        if x + width > x1:
+            return (Strip(segments[i:]) if i else strip), x
+        x += width
+    return Strip([]), x
+
+
+def _render_segments(self: ChopsUpdate, console: Console) -> str:
+    """`ChopsUpdate.render_segments` (Textual 8), writing each chop from the segment that holds the span's start."""
+    sequences: list[str] = []
+    append = sequences.append
+    move_to = Control.move_to
+    last_y = self.spans[-1][0]
+    for y, x1, x2 in self.spans:
+        line, ends = self.chops[y], self.chop_ends[y]
+        for end, (x, strip) in zip(ends, line.items(), strict=False):
+            if strip is None or x > x2 or end <= x1:
+                continue
+            if x < x1:
+                strip, x = _from_span_start(strip, x, x1)
+            if x2 > x and end > x2:
+                strip = strip.crop(0, x2 - x)
+            if strip.cell_length:
+                append(move_to(x, y).segment.text)
+                append(strip.render(console))
+        if y != last_y:
+            append("\n")
+    return "".join(sequences)
+
+
+def write_from_span_start() -> None:
+    """Make Textual write a partly changed line from the changed cells' segment rather than from the widget's edge
+    (once per process; see the module)."""
+    ChopsUpdate.render_segments = _render_segments  # type: ignore[method-assign]

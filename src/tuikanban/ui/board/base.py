@@ -43,7 +43,7 @@ from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.board.warm import warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
-from tuikanban.ui.textual_seam import forget_closed_widgets
+from tuikanban.ui.textual_seam import forget_closed_widgets, write_from_span_start
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -81,6 +81,7 @@ class BoardBase(Screen[None]):
         self._first_run_offered = False
         self._warned_ambiguous = False
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
+        self._shown = False  # the screen was shown and laid out at least once (`refresh`)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
         self._ticks = 0  # minutes since the board opened (`_tick`)
         self._tick_day = clock.today()
@@ -107,6 +108,7 @@ class BoardBase(Screen[None]):
         return lanes_of(self).pending > 0 or self.aging.patches_due > 0
 
     def on_mount(self) -> None:
+        write_from_span_start()  # a line changed in its third column is sent from there (docs/PERFORMANCE.md)
         session = self.session
         self.header.update(user=session.user, db_path=session.target, readonly=session.readonly)
         if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
@@ -139,6 +141,7 @@ class BoardBase(Screen[None]):
 
     def _resume_done(self) -> None:
         self._drawn_by_resume = False
+        self._shown = True
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
                 ) -> Self:
@@ -146,6 +149,12 @@ class BoardBase(Screen[None]):
             # the layout under way draws the whole screen at once: a repaint asked for meanwhile is that frame again
             if not layout:
                 return self
+            repaint = False
+        elif layout and repaint and not regions and not recompose and self._shown and self.outer_size == self.app.size:
+            # Textual asks the current screen for a layout and a whole repaint each time it removes a screen (a
+            # dialog closed: twice, after the frame that drew the board over it), two more full frames of what is
+            # on the terminal already (about 20 KB each at 160x45). The layout still runs, and it repaints whatever
+            # it moves or resizes; whatever changed inside a widget repaints itself.
             repaint = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
@@ -444,6 +453,11 @@ class BoardBase(Screen[None]):
         job = partial(self.gateway.cell_end_job, model.data.pipeline.id, model.stages[col].id, lane.type_id,
                       lane.key == ALL)
         self._write(job, "cell end")
+
+    @on(BoardView.Scrolled)
+    def _wheel_scrolled(self) -> None:
+        """The wheel walks the focus down a cell as `down` does: past what is held, the board reads deeper."""
+        self.read_more_if_near_end()
 
     @on(CellEnd)
     def _cell_end(self, message: CellEnd) -> None:

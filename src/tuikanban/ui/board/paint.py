@@ -5,9 +5,11 @@ whole widget, so a board of 160x45 cells would send every line again (about 18 K
 two cards. `ChangedLines` keeps the strips it drew; a plain `refresh()` (data changed) builds every line again
 (cheap: only the lines on screen), compares each with what is on the terminal, and marks dirty only the lines that
 differ, from their first to their last changed cell (`Widget.refresh(*regions)`). Textual 8 writes a dirty line
-from the start of the widget's line up to the region's end (it does not crop to the region's left edge), so one
-region a line: two would write the line's start twice. Over SSH a focus move then costs
+from the start of the widget's line up to the region's end (it does not crop to the region's left edge; the board
+makes it start at the segment that holds the region's start, `textual_seam.write_from_span_start`), so one region
+a line. Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
+The comparison skips the segments two lines share at both ends before comparing cell by cell.
 
 Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
 for each segment, so runs of blanks take the style of their neighbour when they look the same (a space shows
@@ -21,6 +23,7 @@ A change of size or style (a theme, the focus pseudo-class) repaints everything,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
@@ -35,7 +38,7 @@ MERGE_GAP = 8  # unchanged cells between two changed runs that are sent anyway (
 Cell = tuple[str | None, Style | None]
 
 
-def cells_of(strip: Strip) -> list[Cell]:
+def cells_of(strip: Iterable[Segment]) -> list[Cell]:
     """One (character, style) per terminal cell; the second cell of a wide character is (None, style)."""
     out: list[Cell] = []
     for segment in strip:
@@ -51,12 +54,33 @@ def cells_of(strip: Strip) -> list[Cell]:
     return out
 
 
+def _same_ends(a: list[Segment], b: list[Segment], same_length: bool) -> tuple[int, int, int]:
+    """(segments, cells) of the run of equal segments `a` and `b` start with, and the segments of the run they end
+    with (lines of the same length only): the cells between are the only ones to compare one by one."""
+    n = min(len(a), len(b))
+    head = head_cells = 0
+    while head < n and a[head] == b[head]:
+        head_cells += cell_len(a[head].text)
+        head += 1
+    tail = 0
+    while same_length and tail < n - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, head_cells, tail
+
+
 def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> list[tuple[int, int]]:
     """The runs of cells (start, end) where `new` differs from `old`, runs closer than `gap` cells merged."""
-    if list(old) == list(new):
+    if old is new:
         return []
-    a, b = cells_of(old), cells_of(new)
-    n = min(width, max(len(a), len(b)))
+    old_segments, new_segments = list(old), list(new)
+    if old_segments == new_segments:
+        return []
+    # Lines built from the same pieces share their first and last segments (a card move changes two columns of
+    # six): those are skipped whole, and only the cells between are compared one by one.
+    head, x0, tail = _same_ends(old_segments, new_segments, old.cell_length == new.cell_length)
+    a = cells_of(old_segments[head:len(old_segments) - tail])
+    b = cells_of(new_segments[head:len(new_segments) - tail])
+    n = min(width - x0, max(len(a), len(b)))
     spans: list[tuple[int, int]] = []
     x = 0
     while x < n:
@@ -74,7 +98,7 @@ def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> l
         else:
             spans.append((start, end))
         x = end
-    return spans
+    return [(x0 + start, x0 + end) for start, end in spans]
 
 
 def _plain(style: Style | None) -> bool:

@@ -7,15 +7,19 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any, TypeVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.color import Color
+from textual.geometry import Region, Size
+from textual.message import Message
 from textual.strip import Strip
 
 from tuikanban.domain import clock
@@ -34,6 +38,24 @@ from tuikanban.ui.board.paint import ChangedLines
 
 MIN_COL_W = 24
 GAP = 1
+# Entries the drawing caches keep before they start again (a screen holds about 45 lines of 6 parts; scrolling
+# through a column adds a few hundred more): bounds the memory, never the correctness (see `_band_strip`).
+CACHE_MAX = 4096
+
+Part = list[Segment]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The layout shared by every line of one frame (`BoardView._frame_now`)."""
+
+    size: Size
+    cols: list[tuple[int, int, int]]  # (column index, x, width) on screen
+    bands: list[Band]
+    offsets: dict[tuple[int, int], int]  # (lane, column) -> the cell's first card shown, filled as lines ask
+
 
 @dataclass(frozen=True, slots=True)
 class Band:
@@ -77,12 +99,28 @@ class BoardView(ChangedLines, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._now: datetime = clock.now()
         self._reveal_due = False  # the focus was set before the first layout (see build_line)
+        # Drawing caches (docs/PERFORMANCE.md, Bulk actions and compact cards). Keys hold everything a part or a
+        # line shows (the card itself, frozen, its width, focus, marks, aging, next step), so a changed card or
+        # mark misses by itself; what no key holds (the styles, the clock) clears them.
+        self._parts: dict[Hashable, Part] = {}  # a column's piece of one line
+        self._lines: dict[tuple[Hashable, ...], Strip] = {}  # a whole line, by its parts' keys
+        self._finished: dict[int, tuple[Strip, Strip]] = {}  # id(a cached line) -> (it, what finish_line makes)
+        self._cols_key: tuple[int, int, int, int] | None = None  # `_columns`' inputs last time, and its result
+        self._cols: list[tuple[int, int, int]] = []
+        self._frame: Frame | None = None  # the layout of the frame being drawn (`_frame_now`)
 
     # -- styles --------------------------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
-        super().notify_style_update()
         self._styles = None
+        self._forget_drawing()
+        super().notify_style_update()
+
+    def _forget_drawing(self) -> None:
+        """Drop the cached parts and lines (new styles, a new day count): the next frame builds them again."""
+        self._parts.clear()
+        self._lines.clear()
+        self._finished.clear()
 
     def _style_map(self) -> dict[str, Style]:
         if self._styles is not None:
@@ -190,6 +228,7 @@ class BoardView(ChangedLines, can_focus=True):
     def tick(self) -> None:
         """Days in stage move on: refresh the clock used for badges."""
         self._now = clock.now()
+        self._forget_drawing()  # the badges and close dates are drawn against the clock
         self.refresh()
 
     # -- focus ---------------------------------------------------------------------------------------------------
@@ -312,6 +351,10 @@ class BoardView(ChangedLines, can_focus=True):
             return []
         width = self.size.width
         n = len(self.model.stages)
+        key = (width, n, self.focus_col, self.col_start)
+        if key == self._cols_key:  # asked for by every line of a frame and every cell's offset: once is enough
+            self.col_start = self._cols[0][0]
+            return self._cols
         visible = max(1, min(n, (width + GAP) // (MIN_COL_W + GAP)))
         if self.focus_col < self.col_start:
             self.col_start = self.focus_col
@@ -326,6 +369,7 @@ class BoardView(ChangedLines, can_focus=True):
             w = base + (1 if i < extra else 0)
             out.append((self.col_start + i, x, w))
             x += w + GAP
+        self._cols_key, self._cols = key, out
         return out
 
     def _body_height(self) -> int:
@@ -440,13 +484,18 @@ class BoardView(ChangedLines, can_focus=True):
             self._set_focus(lane, col, index)
         self.focus()
 
+    class Scrolled(Message):
+        """The mouse wheel moved the focus: a big pipeline's board may have to read deeper (`BoardBase`)."""
+
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
         self.move_card(1)
+        self.post_message(self.Scrolled())
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
         self.move_card(-1)
+        self.post_message(self.Scrolled())
 
     def _hit(self, x: int, y: int) -> tuple[int, int, int | None] | None:
         if self.model is None or not self.model.stages:
@@ -471,21 +520,43 @@ class BoardView(ChangedLines, can_focus=True):
 
     # -- drawing ---------------------------------------------------------------------------------------------------
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Any:
+        self._frame = None  # whatever changed, it changed before this: the next line lays the board out again
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _frame_now(self) -> Frame:
+        """The layout every line of this frame shares (columns, bands, each cell's offset), made once per frame:
+        every change to what the board shows ends in `refresh()`, which drops it."""
+        size = self.size
+        frame = self._frame
+        if frame is None or frame.size != size:
+            cols, bands = self._layout()
+            frame = self._frame = Frame(size, cols, bands, {})
+        return frame
+
+    def _frame_offset(self, frame: Frame, lane: int, col: int) -> int:
+        off = frame.offsets.get((lane, col))
+        if off is None:
+            off = frame.offsets[(lane, col)] = self._offset(lane, col)
+        return off
+
     def build_line(self, y: int) -> Strip:
         if self._reveal_due:  # the first frame: focus was set before the board had a size (its Resize comes later)
             self._reveal_focus()
-        width = self.size.width
+            self._frame = None
         styles = self._style_map()
         base = styles["header"]
         if self.model is None or not self.model.stages:
-            return self._message_line(y, width, styles)
-        cols, bands = self._layout()
+            return self._message_line(y, self.size.width, styles)
+        frame = self._frame_now()
+        cols, bands, width = frame.cols, frame.bands, frame.size.width
         if y < HEADER_H:
             return self._header_strip(y, cols, width, styles)
         b = y - HEADER_H + self.vscroll
         for li, band in enumerate(bands):
             if band.start <= b < band.start + band.height:
-                return self._band_strip(li, band, b - band.start, cols, width, styles)
+                return self._band_strip(frame, li, band, b - band.start, width, styles)
         return Strip([Segment(" " * width, base)], width)
 
     def _message_line(self, y: int, width: int, styles: dict[str, Style]) -> Strip:
@@ -550,50 +621,108 @@ class BoardView(ChangedLines, can_focus=True):
         return Strip([Segment(lead, style), Segment(fit(label, width - 1), style)] if not rule else
                      [Segment(lead, style), Segment(label, style), Segment(rule, styles["rule"])], width)
 
-    def _band_strip(self, li: int, band: Band, r: int, cols: list[tuple[int, int, int]], width: int,
-                    styles: dict[str, Style]) -> Strip:
+    def _band_strip(self, frame: Frame, li: int, band: Band, r: int, width: int, styles: dict[str, Style]) -> Strip:
+        """Line `r` of lane `li`'s band. Each column's piece is named by a key holding all it shows; a line whose
+        pieces are all as before is the very strip drawn before (so the repaint's comparison and the terminal's
+        compacting cost nothing for it), and a piece seen before (a card that scrolled by a line, the card the focus
+        left) is not built again: a focus move builds the two cards it changes, at any density."""
         assert self.model is not None
-        model = self.model
         if band.header and r == 0:
             return self._lane_header(li, width, styles)
-        r -= band.header
+        pieces = self._band_pieces(frame, li, band, r - band.header, styles)
+        key = (width, *(k for k, _build in pieces))
+        strip = self._lines.get(key)
+        if strip is None:
+            parts = [self._part(k, build) for k, build in pieces]
+            strip = self._remember(self._lines, key, self._join(parts, frame.cols, width, styles))
+            self._finished[id(strip)] = (strip, super().finish_line(strip))  # as many as lines, cleared with them
+        return strip
+
+    def _part(self, key: Hashable, build: Callable[[], Part]) -> Part:
+        part = self._parts.get(key)
+        return part if part is not None else self._remember(self._parts, key, build())
+
+    def _remember(self, cache: dict[K, V], key: K, value: V) -> V:
+        if len(cache) >= CACHE_MAX:
+            self._forget_drawing()
+        cache[key] = value
+        return value
+
+    def finish_line(self, strip: Strip) -> Strip:
+        """`ChangedLines.finish_line`, once per cached line: a line taken from the cache is compacted already."""
+        done = self._finished.get(id(strip))
+        if done is not None and done[0] is strip:
+            return done[1]
+        return super().finish_line(strip)
+
+    def _band_pieces(self, frame: Frame, li: int, band: Band, r: int,
+                     styles: dict[str, Style]) -> list[tuple[Hashable, Callable[[], Part]]]:
+        """(key, how to build it) of each column's piece of line `r` (after the lane header) of lane `li`."""
+        assert self.model is not None
+        model = self.model
         slot, line = self._slot_of(r)
         blank = styles["header"]
         show_type = not model.lanes_shown and model.has_types
-        parts: list[list[Segment]] = []
-        for c, _x, w in cols:
+        compact = self.compact
+        pieces: list[tuple[Hashable, Callable[[], Part]]] = []
+        for c, _x, w in frame.cols:
             cell = model.cell(li, c)
-            off = self._offset(li, c)
+            off = self._frame_offset(frame, li, c)
             focused_cell = li == self.focus_lane and c == self.focus_col
             if slot >= band.slots:  # the line under the last slot: "more below"
                 below = model.cell_total(li, c) - off - band.slots
-                if slot == band.slots and (line == 0 or self.compact) and below > 0:
-                    parts.append([Segment(fit(f"  ↓ {below} more", w), styles["indicator"])])
+                if slot == band.slots and (line == 0 or compact) and below > 0:
+                    pieces.append(_indicator(f"  ↓ {below} more", w, styles))
                 else:
-                    parts.append([Segment(" " * w, blank)])
+                    pieces.append(_blank(w, blank))
                 continue
             index = off + slot
             if line == 0:
                 if slot == 0 and off > 0:
-                    parts.append([Segment(fit(f"  ↑ {off} more", w), styles["indicator"])])
+                    pieces.append(_indicator(f"  ↑ {off} more", w, styles))
                 else:
-                    parts.append([Segment(" " * w, blank)])
+                    pieces.append(_blank(w, blank))
                 continue
             if index < len(cell):
-                card = cell[index]
-                level, marks = self.card_aging(card) if line == 1 else (None, "")
-                if line == 1 and card.id in self.changed:
-                    marks = CHANGED_MARK + marks
-                draw = compact_line if self.compact else partial(card_line, line=line - 1, show_type=show_type,
-                                                                  step=self.steps.get(card.id) if line == 3 else None)
-                parts.append(draw(card, width=w, now=self._now, styles=styles, focused=card.id == self.focus_deal,
-                                  level=level, marks=marks, marked=card.id in self.marked))
+                pieces.append(self._card_piece(cell[index], line, w, show_type, styles))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
                 # the filter hides every card of this column: say so (not "empty · n adds a deal")
-                parts.append(empty_line(1 if self.compact else line - 1, w, styles,
-                                        focused=focused_cell and self.focus_deal is None, label=NO_MATCH_LABEL))
+                pieces.append(_empty(1 if compact else line - 1, w, styles,
+                                     focused_cell and self.focus_deal is None, NO_MATCH_LABEL))
             elif focused_cell and self.focus_deal is None and slot == 0:
-                parts.append(empty_line(1 if self.compact else line - 1, w, styles, focused=True))
+                pieces.append(_empty(1 if compact else line - 1, w, styles, True, None))
             else:
-                parts.append([Segment(" " * w, blank)])
-        return self._join(parts, cols, width, styles)
+                pieces.append(_blank(w, blank))
+        return pieces
+
+    def _card_piece(self, card: BoardCard, line: int, w: int, show_type: bool,
+                    styles: dict[str, Style]) -> tuple[Hashable, Callable[[], Part]]:
+        """Content line `line` (1..3; compact: 1) of `card`, `w` cells wide, and its key: every input it is drawn
+        from (the clock and the styles clear the cache instead)."""
+        level, marks = self.card_aging(card) if line == 1 else (None, "")
+        if line == 1 and card.id in self.changed:
+            marks = CHANGED_MARK + marks
+        focused, marked = card.id == self.focus_deal, card.id in self.marked
+        if self.compact:
+            key: Hashable = ("compact", card, w, focused, level, marks, marked)
+            return key, partial(compact_line, card, width=w, now=self._now, styles=styles, focused=focused,
+                                level=level, marks=marks, marked=marked)
+        step = self.steps.get(card.id) if line == 3 else None
+        key = ("card", card, line, w, focused, level, marks, marked, show_type, step)
+        return key, partial(card_line, card, line=line - 1, width=w, now=self._now, styles=styles, focused=focused,
+                            level=level, marks=marks, marked=marked, show_type=show_type, step=step)
+
+
+def _blank(w: int, style: Style) -> tuple[Hashable, Callable[[], Part]]:
+    return ("blank", w), lambda: [Segment(" " * w, style)]
+
+
+def _indicator(text: str, w: int, styles: dict[str, Style]) -> tuple[Hashable, Callable[[], Part]]:
+    return ("indicator", text, w), lambda: [Segment(fit(text, w), styles["indicator"])]
+
+
+def _empty(line: int, w: int, styles: dict[str, Style], focused: bool,
+           label: str | None) -> tuple[Hashable, Callable[[], Part]]:
+    if label is None:
+        return ("empty", line, w, focused), lambda: empty_line(line, w, styles, focused=focused)
+    return ("empty", line, w, focused, label), lambda: empty_line(line, w, styles, focused=focused, label=label)
