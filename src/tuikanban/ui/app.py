@@ -125,6 +125,7 @@ class TuikanbanApp(App[None]):
                        timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
+        self.board_screen.session.closing()  # (a screen's read waiting for a database that will not open now)
         self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
         # Wait (briefly) for that: the board's seat is given up and its connections closed before the app is gone,
