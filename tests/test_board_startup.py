@@ -180,3 +180,31 @@ async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
             assert screen.report is not None
     finally:
         release.set()
+
+
+# -- what runs after the first paint --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("big", [False, True])
+async def test_the_today_queue_is_read_ahead_only_for_a_board_held_whole(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch, big: bool) -> None:
+    from tuikanban.services import deals as ds
+    from tuikanban.services import pipelines as ps
+    from tuikanban.ui.board import gateway as board_gateway
+
+    if big:  # (a dozen deals make a big pipeline: read a window at a time, as above 3,000 open deals)
+        monkeypatch.setattr(board_gateway, "LAZY_ABOVE", 4)
+        monkeypatch.setattr(board_gateway, "LAZY_WINDOW", 3)
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified"])
+    for i in range(12):
+        ds.create_deal(db, p.id, f"Deal {i:02d}", user="tester", at=f"2026-02-{10 + i:02d}T09:30:00")
+    app = fast_app(str(db.target))
+    async with app.run_test(size=SIZE) as pilot:
+        board = app.board_screen
+        for _ in range(100):  # (read ahead once the database is open and the board repainted)
+            await settle(pilot)
+            if board.today_ahead is not None:
+                break
+        assert (board.gateway.window is not None) is big
+        # the rep's queue (every open deal of theirs) read ahead, or left for `t` to read when its screen opens
+        assert (board.today_ahead is None) is big
