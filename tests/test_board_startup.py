@@ -208,3 +208,30 @@ async def test_the_today_queue_is_read_ahead_only_for_a_board_held_whole(
         assert (board.gateway.window is not None) is big
         # the rep's queue (every open deal of theirs) read ahead, or left for `t` to read when its screen opens
         assert (board.today_ahead is None) is big
+
+
+@pytest.mark.parametrize("theme", ["tuikanban-dark", "nord-pipeline"])
+async def test_a_dark_theme_at_start_costs_no_second_pass_over_the_stylesheet(
+        db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch, theme: str) -> None:  # noqa: F811
+    passes: list[str] = []
+    refresh_css = TuikanbanApp.refresh_css
+
+    def counted(app: TuikanbanApp, animate: bool = True) -> None:
+        passes.append(app.theme)
+        refresh_css(app, animate)
+
+    monkeypatch.setattr(TuikanbanApp, "refresh_css", counted)
+    app = TuikanbanApp(db, "tester", theme=theme)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == theme and app.current_theme.name == theme
+        assert f"-theme-{theme}" in app.classes and "-dark-mode" in app.classes
+        # (the colours the board is painted in are the theme's: tests/test_theme_render.py, every bundled theme)
+        assert passes == []  # (Textual's theme watcher would reparse the whole stylesheet once more)
+        # the other theme files were registered after the first paint: the palette offers them all
+        assert {"tuikanban-dark", "tuikanban-light", "nord-pipeline", "solarized-deal", "high-contrast"} <= set(
+            app.available_themes)
+        app.theme = "tuikanban-light"  # a theme chosen later goes through the watcher as ever
+        await settle(pilot)
+        assert passes == ["tuikanban-light"]
+        assert "-theme-tuikanban-light" in app.classes and f"-theme-{theme}" not in app.classes
