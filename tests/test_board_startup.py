@@ -235,3 +235,17 @@ async def test_a_dark_theme_at_start_costs_no_second_pass_over_the_stylesheet(
         await settle(pilot)
         assert passes == ["tuikanban-light"]
         assert "-theme-tuikanban-light" in app.classes and f"-theme-{theme}" not in app.classes
+
+
+async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint(
+        db: Database, sales: dict[str, int]) -> None:  # noqa: F811
+    import gc
+
+    gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+    try:
+        app = TuikanbanApp(db, "tester")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+    finally:
+        gc.enable()

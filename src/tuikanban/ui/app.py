@@ -9,6 +9,7 @@ opened for writing only after the first paint. Database work runs on the app's l
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable
 from functools import partial
@@ -120,6 +121,7 @@ class TuikanbanApp(App[None]):
             self.theme = name
 
     def on_mount(self) -> None:
+        self.call_after_refresh(gc.enable)  # (off since `cli.board.open_board`, for the start-up's imports)
         watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
