@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from tuikanban.cli.common import State
@@ -28,6 +29,10 @@ def open_board(state: State) -> None:
     # Checked before Textual is imported: without a terminal on both ends the app would spin on a dead input.
     if not has_terminal():
         raise ValidationError(NO_TERMINAL)
+    # No cyclic garbage collection until the first paint (the app turns it back on): importing Textual and the
+    # board creates objects by the hundred thousand, and the collector's passes over them cost about a tenth of the
+    # CPU time to the first paint (docs/PERFORMANCE.md, Start-up); what cycles start-up leaves are collected after.
+    gc.disable()
     from tuikanban.ui.launch import run_board
 
     run_board(db_path=target, user=state.user, theme=theme, pipeline=state.pipeline)

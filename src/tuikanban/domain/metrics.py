@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 SECONDS_PER_DAY = 86_400
+PERCENTILES = (50, 85, 95)  # the cycle-time percentiles the flow charts draw (services.flow computes them)
 
 Number = int | float | Fraction
 

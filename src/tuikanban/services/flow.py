@@ -20,6 +20,7 @@ from math import ceil
 from sqlalchemy import and_, or_, select
 
 from tuikanban.domain import clock
+from tuikanban.domain.metrics import PERCENTILES
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, Stage, Stay
@@ -28,7 +29,6 @@ _D = Deal.__table__.c  # type: ignore[attr-defined]
 _S = Stage.__table__.c  # type: ignore[attr-defined]
 _Y = Stay.__table__.c  # type: ignore[attr-defined]
 
-PERCENTILES = (50, 85, 95)
 WEEK = timedelta(days=7)
 
 

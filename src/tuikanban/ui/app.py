@@ -9,6 +9,7 @@ opened for writing only after the first paint. Database work runs on the app's l
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable
 from functools import partial
@@ -93,12 +94,10 @@ class TuikanbanApp(App[None]):
             raise ValueError("TuikanbanApp needs a database or a database path")
         target = parse_target(where)
         user = user or "unknown"
-        self.theme_problems = themes.register_themes(self)
         # --theme and `config theme` take the same names; an unknown one is refused before the screen is taken
-        name, problems = themes.choose_theme(theme, None if theme else remembered_theme(),
-                                             themes.ordered(self.available_themes))
-        self.theme = name
-        self.theme_problems += problems
+        name, self.theme_problems, self._themes_to_register = themes.register_start_theme(
+            self, theme, None if theme else remembered_theme())
+        self._start_in_theme(name)
         self.gateway = gateway or BoardGateway(path=target, user=user, db=db, con=None)
         self.lanes = Lanes(on_stop=self.gateway.close)
         self.presence = PresenceLink(self, user)
@@ -107,10 +106,27 @@ class TuikanbanApp(App[None]):
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
         self.board_keymap = user_keymap()  # the [keymap] table of the settings file, checked
 
+    def _start_in_theme(self, name: str) -> None:
+        """Start in theme `name`. Setting `App.theme` here runs its watcher, which parses the whole stylesheet again
+        and restyles every widget once the app runs: a second pass over the CSS before the first paint (a bare
+        Textual app makes one). A theme as dark or light as Textual's default needs none of the watcher's work but
+        the theme's class, so the value is set without it; the ANSI colours follow darkness, so a light theme
+        still goes through the watcher (docs/PERFORMANCE.md, Start-up)."""
+        chosen = self.get_theme(name)
+        if chosen is not None and chosen.dark == self.current_theme.dark:
+            self.set_reactive(TuikanbanApp.theme, name)
+            self.set_class(True, f"-theme-{name}", update=False)
+            self.stylesheet.set_variables(self.get_css_variables())  # (made with the default theme's colours)
+        else:
+            self.theme = name
+
     def on_mount(self) -> None:
+        self.call_after_refresh(gc.enable)  # (off since `cli.board.open_board`, for the start-up's imports)
         watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
+        if self._themes_to_register:
+            self.call_after_refresh(self._register_other_themes)
         self.set_keymap(self.board_keymap.keys)
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
         # itself (--theme, the remembered one) was set before this and is not written back
@@ -124,7 +140,16 @@ class TuikanbanApp(App[None]):
         super().notify(clean_text(message, multiline=True), title=display(title), severity=severity,
                        timeout=timeout, markup=markup)
 
+    def _register_other_themes(self) -> None:
+        """The theme files other than the one started in (after the first paint: the command palette offers them);
+        a broken one is reported in one sentence, as at start."""
+        self._themes_to_register = False
+        for problem in themes.register_themes(self):
+            self.theme_problems.append(problem)
+            self.notify(problem, severity="warning", timeout=8, markup=False)
+
     def on_unmount(self) -> None:
+        self.board_screen.session.closing()  # (a screen's read waiting for a database that will not open now)
         self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
         # Wait (briefly) for that: the board's seat is given up and its connections closed before the app is gone,

@@ -234,6 +234,27 @@ def register_themes(app: App[Any], extra_dirs: Sequence[Path] = ()) -> list[str]
     return problems
 
 
+def register_start_theme(app: App[Any], requested: str | None, remembered: str | None,
+                         extra_dirs: Sequence[Path] = ()) -> tuple[str, list[str], bool]:
+    """Register the theme the board starts with, and only that file: reading and checking every theme file (a
+    palette generated for each) cost the first paint about 5 % of a loaded start (docs/PERFORMANCE.md, Start-up).
+    Returns its name (`choose_theme`: an unknown `--theme` raises ThemeError), the problems to show, and whether
+    the other files are still to be registered (`register_themes`, after the first paint). When the chosen file
+    turns out broken, every file is read now, as before, so the choice and its sentences are the same."""
+    sources = theme_sources(extra_dirs)
+    available = ordered({*sources, *app.available_themes})
+    name, problems = choose_theme(requested, remembered, available)
+    if name not in sources:
+        return name, problems, True  # one of Textual's own themes
+    try:
+        app.register_theme(load_theme_file(sources[name]))
+    except ThemeError:
+        every = register_themes(app, extra_dirs)
+        name, problems = choose_theme(requested, remembered, ordered(app.available_themes))
+        return name, every + problems, False
+    return name, problems, True
+
+
 def textual_theme_names() -> list[str]:
     from textual.theme import BUILTIN_THEMES
 
@@ -298,6 +319,7 @@ __all__ = [
     "load_theme_file",
     "load_themes",
     "ordered",
+    "register_start_theme",
     "register_themes",
     "resolve_theme_name",
     "theme_sources",

@@ -4,6 +4,7 @@ stage..." (`>`: the stages of the pipeline, type to filter; with marks, every ma
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.message import Message
@@ -13,7 +14,9 @@ from tuikanban.domain.models import DealView
 from tuikanban.domain.text import display
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.marks import BoardMarks, BulkAction
-from tuikanban.ui.dialogs.picker import Candidates
+
+if TYPE_CHECKING:  # (the dialogs are imported when a picker opens: the first paint imports none of them)
+    from tuikanban.ui.dialogs.picker import Candidates
 
 
 class DealFound(Message):
@@ -24,6 +27,7 @@ class DealFound(Message):
 
 def deals_job(gateway: BoardGateway) -> Candidates:
     from tuikanban.services.search import deal_refs
+    from tuikanban.ui.dialogs.picker import Candidates
 
     items = []
     for ref in deal_refs(gateway.open()):

@@ -109,7 +109,12 @@ class RepDayBoard(BoardMarks):
         self.memory.save()  # the rep's view of this pipeline, for the next start
 
     def _warm_today_later(self) -> None:
-        self.call_after_refresh(self._warm_today)
+        # Not for a pipeline read a window at a time (more than LAZY_ABOVE open deals): the queue's read looks at
+        # every open deal of the rep (2.6 s of one traced start at 100,000), work out of proportion with what the
+        # board shows, which kept the board busy long after its first paint; `t` then reads it as its screen opens
+        # (and reads it ahead after that screen closes). docs/PERFORMANCE.md, Start-up.
+        if self.gateway.window is None:
+            self.call_after_refresh(self._warm_today)
 
     def _warm_today(self) -> None:
         lanes_of(self).reads.submit(self, partial(today_ahead_job, self.gateway), name="today ahead")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -35,12 +35,15 @@ from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
+from tuikanban.ui.board.warm import warm_job
+from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
+R = TypeVar("R")
 
 
 class BoardScreen(RepDayBoard, BoardPickers):
@@ -60,11 +63,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             view = BoardView(id="board")
             view.compact = remembered_compact(self.session.user)
             yield view
-        with Horizontal(id="filter-bar"):
-            yield Label("Filter", id="filter-label")
-            yield Input(placeholder="words  owner:me  owner:NAME  type:NAME  snoozed:yes  (enter keeps it, esc clears)",
-                        id="filter")
-        yield BoardFooter()
+        yield BoardFooter()  # (the filter bar goes above it when `/` is first pressed: `_filter_field`)
 
     # -- navigation --------------------------------------------------------------------------------------------
     def action_column(self, delta: int) -> None:
@@ -264,13 +263,30 @@ class BoardScreen(RepDayBoard, BoardPickers):
         await self._open_now(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
                                                               deal_id=card.id), self._deal_saved)
 
+    def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
+              done: Callable[[R | None], None] | None = None) -> None:
+        """Show the screen `make(db, model)` builds, at once: before the database is open (the ORM is imported
+        after the first paint) it gets the session's `PendingDatabase`, so a key pressed in the first second
+        opens its screen without waiting for that import; the screen's reads wait on the lanes instead."""
+        if self.model is not None:
+            self.app.push_screen(make(self.session.database(), self.model), done)
+
     async def _open_now(self, make: Callable[[Database, BoardModel], Screen[DealView | None]],
                         done: Callable[[DealView | None], None]) -> None:
         """As `_open`, but the form is mounted (its field focused) before the next key of a burst is routed."""
-        if self.session.db is None or self.model is None:
-            self._open(make, done)
-        else:
-            await self.app.push_screen(make(self.session.db, self.model), done)
+        if self.model is not None:
+            await self.app.push_screen(make(self.session.database(), self.model), done)
+
+    def _after_first_paint(self, partial_model: bool) -> None:
+        # The screens' modules first, then the database (the ORM's import): on the writes lane, in that order, so a
+        # key pressed in the first second finds its screen imported and never shares the GIL with the ORM's import
+        # meanwhile (ui/board/warm.py).
+        lanes_of(self).writes.submit(self, warm_job, name="warm")
+        super()._after_first_paint(partial_model)
+
+    @on(m.OpenFailed)
+    def _open_failed_for_screens(self, message: m.OpenFailed) -> None:
+        self.session.open_failed(message.error)  # (a screen opened meanwhile: its reads get the sentence)
 
     def action_won(self) -> None:
         if self.bulk_close("won"):
@@ -333,12 +349,27 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._say(message.text, timeout=4)
 
     # -- views -------------------------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
+    async def action_filter(self) -> None:
+        field = await self._filter_field()
         self.query_one("#filter-bar").display = True
         if not field.value and self.state.filter.active:
             field.value = self.state.query
         field.focus()
+
+    async def _filter_field(self) -> Input:
+        """The filter's input, its bar mounted the first time it is needed: the first frame has no use for it, and
+        an Input's styles and widgets cost at start (docs/PERFORMANCE.md, Start-up). Awaited, so that the keys of a
+        burst typed after `/` land in it."""
+        for field in self.query("#filter").results(Input):
+            return field
+        field = Input(placeholder="words  owner:me  owner:NAME  type:NAME  snoozed:yes  (enter keeps it, esc clears)",
+                      id="filter")
+        await self.mount(Horizontal(Label("Filter", id="filter-label"), field, id="filter-bar"),
+                         before=self.query_one(BoardFooter))
+        return field
+
+    def _filter_shown(self) -> bool:
+        return any(bar.display for bar in self.query("#filter-bar"))
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -362,13 +393,15 @@ class BoardScreen(RepDayBoard, BoardPickers):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         if clear:
-            self.query_one("#filter", Input).value = ""
+            for field in self.query("#filter").results(Input):
+                field.value = ""
             self.apply_filter("")
-        self.query_one("#filter-bar").display = False
+        for bar in self.query("#filter-bar"):
+            bar.display = False
         self.view.focus()
 
     async def action_close(self) -> None:
-        if self.query_one("#filter-bar").display:
+        if self._filter_shown():
             self._close_filter(clear=True)
         elif self.clear_marks():
             pass

@@ -1,12 +1,14 @@
 """The board's state, in one place each: what the user chose to see (`BoardState`, held by the screen as one
 reactive attribute and handed down to the model, the view, the header and the aging panel), and who works on
-which database (`BoardSession`)."""
+which database (`BoardSession`, and `PendingDatabase`: that database while it opens)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.filters import DealFilter, parse_filter
 from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display, name_key
@@ -45,17 +47,70 @@ class BoardSession:
     db: Database | None = None
     readonly: bool = False
     gone: str = ""  # the file at `path` is no longer this board (ui.board.file_watch): the sentence saying so
+    # set once the first opening is over (opened, failed, or the board closed first), for `PendingDatabase`
+    _settled: threading.Event = field(default_factory=threading.Event, repr=False)
+    _failure: BaseException | None = field(default=None, repr=False)
 
     def opened(self, db: Database) -> None:
         self.db = db
         self.gone = ""
         self.readonly = db.readonly
+        self._settled.set()
+
+    def open_failed(self, error: BaseException) -> None:
+        """The database could not be opened for writing: what waits for it gets `error`."""
+        if self.db is None:
+            self._failure = error
+            self._settled.set()
+
+    def closing(self) -> None:
+        """The board is closing: nothing waits any more for a database that may never open."""
+        self.open_failed(DatabaseError("The board closed before its database was open."))
+
+    def database(self) -> Database:
+        """The database, or (before it is open) a `PendingDatabase` standing in for it: a screen opened in the
+        first second after the first paint gets it and paints at once, its reads waiting on the lanes."""
+        return self.db if self.db is not None else cast("Database", PendingDatabase(self))
+
+    def wait_open(self) -> Database:
+        """The open database, waited for (on a lane: never on the UI thread, which opens it)."""
+        self._settled.wait()
+        if self.db is None:
+            raise self._failure or DatabaseError(f"The database {self.target} is not open.")
+        return self.db
 
     def readonly_sentence(self) -> str:
         if self.gone:
             return self.gone
         reason = self.db.readonly_reason if self.db is not None else ""
         return f"The database {self.target} is open read-only{reason}, so nothing can be changed."
+
+
+class PendingDatabase:
+    """The board's database while it opens (the ORM is imported on the writes lane after the first paint, about
+    0.35 s): what a screen opened meanwhile holds, so that its key never waits for that import (docs/PERFORMANCE.md,
+    Start-up). Its target is known at once; anything else is the open database's. A screen's jobs run on the lanes:
+    those on the writes lane come after the opening anyway, those on the reads lane wait here for it. On the UI
+    thread, before the opening, it refuses with `DatabaseError` rather than wait (the screens' few calls there, a
+    data_version poll, take that as "look again at the next tick")."""
+
+    def __init__(self, session: BoardSession) -> None:
+        self._session = session
+        self._ui_thread = threading.get_ident()  # (made by the board, on the UI thread)
+
+    @property
+    def target(self) -> Target:
+        return self._session.target
+
+    @property
+    def readonly(self) -> bool:
+        return self._session.readonly
+
+    def __getattr__(self, name: str) -> Any:
+        session = self._session
+        if session.db is None and threading.get_ident() == self._ui_thread:
+            raise DatabaseError("The board is still opening its database; try again in a moment.")
+        return getattr(session.db if session.db is not None else session.wait_open(), name)
 
 
 def unknown_type_sentence(wanted: str | None, type_names: list[str]) -> str | None:

@@ -2,9 +2,11 @@
 
 Every screen and dialog is imported where its key opens it (so that the first paint imports none of them), which
 made a key's first press wait for the import: 0.1-0.4 s each on a quiet machine (the deal detail and the metrics
-the longest). Once the board has opened its database and read its aging, one job on the reads lane imports them
-all, most used first; a key pressed meanwhile waits only for the module it needs (Python's import lock), never for
-the rest. Nothing here touches the database or the screen.
+the longest). Right after the first paint, one job imports them all, most used first, on the writes lane just
+before the job that opens the database (and imports the ORM): the screens' modules import no ORM (their services
+are named through `tuikanban.ui.lazy`), so a key pressed in the first second finds its screen imported, or waits
+only for the module it needs (Python's import lock), never for the ORM; and the two imports never run at once,
+sharing the GIL with the key's own work. Nothing here touches the database or the screen.
 """
 
 from __future__ import annotations

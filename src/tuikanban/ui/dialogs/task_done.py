@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,9 +14,11 @@ from textual.widgets import Input, Label, Static
 
 from tuikanban.domain.dates import HELP
 from tuikanban.domain.models import ActivityView
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints, literal
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
 
 
 class TaskFinished(JobResult):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,13 +21,19 @@ from tuikanban.domain.models import DealView, PipelineInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.domain.wip import counter_text
-from tuikanban.services import deals as deal_service
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.services.pipelines import StageRow
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import Dialog, FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from tuikanban.services import deals as deal_service
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.pipelines import StageRow
+    from tuikanban.store.engine import Database
+else:
+    deal_service = lazy_module("tuikanban.services.deals")
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
 
 MAX_ROWS = 500
 _STATUS_FILTERS = ("all", "won", "lost")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -23,16 +24,23 @@ from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import clean_text, display
-from tuikanban.services import deals as deal_service
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.services.aging import aging_snapshot
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
+from tuikanban.ui.lazy import lazy_function, lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 from tuikanban.ui.widgets.checklist import Checklist
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
+
+if TYPE_CHECKING:
+    from tuikanban.services import deals as deal_service
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.aging import aging_snapshot
+    from tuikanban.store.engine import Database
+else:
+    deal_service = lazy_module("tuikanban.services.deals")
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
+    aging_snapshot = lazy_function("tuikanban.services.aging", "aging_snapshot")
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))

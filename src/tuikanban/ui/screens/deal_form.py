@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,19 +24,24 @@ from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
 from tuikanban.domain.text import clean_text, display, name_key
-from tuikanban.services import deals as deal_service
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.store.engine import Database
+from tuikanban.services.fields import MAX_FIELD, MAX_TITLE  # (services.deals' limits; no ORM)
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.close_dates import parse_close_date
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 
-MAX_TITLE = deal_service.MAX_TITLE
-MAX_FIELD = deal_service.MAX_FIELD
+if TYPE_CHECKING:
+    from tuikanban.services import deals as deal_service
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.store.engine import Database
+else:
+    deal_service = lazy_module("tuikanban.services.deals")
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
+
 MAX_OWNER = 200
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,10 +12,15 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.fields import FieldError, KeyList, key_hints
+from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.screens.pipelines import NewPipelineDialog, PipelineForm
+
+if TYPE_CHECKING:
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.store.engine import Database
+else:
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
 
 STARTER_NAME = "Sales"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -33,12 +33,14 @@ from tuikanban.domain import metrics as fm
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money
-from tuikanban.services.metrics import MetricsReport
-from tuikanban.store.engine import Database
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.widgets.metrics_flow import FlowPanels
 from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
+
+if TYPE_CHECKING:
+    from tuikanban.services.metrics import MetricsReport
+    from tuikanban.store.engine import Database
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -20,10 +21,15 @@ from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, clear_error, key_hints, literal
+from tuikanban.ui.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.store.engine import Database
+else:
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
 
 
 @dataclass(frozen=True, slots=True)

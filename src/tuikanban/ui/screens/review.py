@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -35,9 +36,11 @@ from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import format_money
 from tuikanban.domain.periods import last_monday, parse_period
 from tuikanban.domain.text import display
-from tuikanban.services.changes import ChangesReport, DealLine
-from tuikanban.store.engine import Database
 from tuikanban.ui.jobs import JobFailed, lanes_of
+
+if TYPE_CHECKING:
+    from tuikanban.services.changes import ChangesReport, DealLine
+    from tuikanban.store.engine import Database
 
 # period key -> (label, what it starts from)
 PERIODS = {"7d": "last 7 days", "monday": "since last Monday", "review": "since your last review",

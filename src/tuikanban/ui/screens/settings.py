@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events, on
 from textual.actions import SkipAction
@@ -25,14 +25,12 @@ from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, display
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.services.pipelines import StageRow
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.base import FormDialog
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, clear_error, literal
+from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 from tuikanban.ui.screens.settings_parts import (
     HINTS,
@@ -47,6 +45,13 @@ from tuikanban.ui.screens.settings_parts import (
     TypeList,
 )
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
+
+if TYPE_CHECKING:
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.pipelines import StageRow
+    from tuikanban.store.engine import Database
+else:
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
 
 Info = TypeVar("Info", StageInfo, DealTypeInfo)
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.models import DealTypeInfo, PipelineInfo
-from tuikanban.services.pipelines import StageRow
 from tuikanban.ui.dialogs.base import JobResult, Refusal
 from tuikanban.ui.dialogs.fields import KeyList, KeyTable, key_hints
+
+if TYPE_CHECKING:
+    from tuikanban.services.pipelines import StageRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,14 +21,20 @@ from tuikanban.domain.gates import parse_requirements
 from tuikanban.domain.merge import EditConflictError
 from tuikanban.domain.models import StageInfo
 from tuikanban.domain.text import clean_name, clean_text, display
-from tuikanban.services import pipelines as pipeline_service
-from tuikanban.services.gates import set_gate
-from tuikanban.store.engine import Database
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, clear_error, key_hints
 from tuikanban.ui.jobs import lanes_of
+from tuikanban.ui.lazy import lazy_function, lazy_module
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
+
+if TYPE_CHECKING:
+    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.gates import set_gate
+    from tuikanban.store.engine import Database
+else:
+    pipeline_service = lazy_module("tuikanban.services.pipelines")
+    set_gate = lazy_function("tuikanban.services.gates", "set_gate")
 
 
 class StageSaved(JobResult):

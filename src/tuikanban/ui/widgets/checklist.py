@@ -6,6 +6,7 @@ has no checklist."""
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,8 +17,10 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.store.engine import Database
 from tuikanban.ui.jobs import JobFailed, lanes_of
+
+if TYPE_CHECKING:
+    from tuikanban.store.engine import Database
 
 TICKED, OPEN = "☑", "☐"
 

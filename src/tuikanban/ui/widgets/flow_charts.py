@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
+from tuikanban.domain.metrics import PERCENTILES
 from tuikanban.domain.text import display
-from tuikanban.services.flow import PERCENTILES, FlowReport
+
+if TYPE_CHECKING:
+    from tuikanban.services.flow import FlowReport
 
 STAGE_COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_cyan", "bright_magenta")
 LINE_STYLES = {50: "green", 85: "yellow", 95: "red"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -15,10 +15,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 
 from tuikanban.domain.errors import TuikanbanError
-from tuikanban.services.flow import FlowReport
-from tuikanban.store.engine import Database
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.widgets import flow_charts as fc
+
+if TYPE_CHECKING:
+    from tuikanban.services.flow import FlowReport
+    from tuikanban.store.engine import Database
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 

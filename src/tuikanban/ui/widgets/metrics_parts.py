@@ -4,7 +4,7 @@ their content, the funnel and the weekly won trend. User text is always a `Text`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.console import RenderableType
@@ -15,7 +15,9 @@ from textual.widgets import Static
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
-from tuikanban.services.metrics import MetricsReport
+
+if TYPE_CHECKING:
+    from tuikanban.services.metrics import MetricsReport
 
 
 def literal(value: str | None, max_length: int | None = None, style: str = "") -> Text:

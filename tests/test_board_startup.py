@@ -1,0 +1,251 @@
+"""Start-up (docs/PERFORMANCE.md, Start-up): what the first paint imports, and a key pressed while the database is
+still opening (the ORM's import after the first paint) opening its screen at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from board_helpers import settle
+from test_board import SIZE, sales  # noqa: F401
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.targets import parse_target
+from tuikanban.store import fastread
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.state import BoardSession, BoardState, PendingDatabase
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def imported_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    run = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+                         capture_output=True, text=True, check=True, env={"PYTHONPATH": str(SRC)})
+    return set(run.stdout.split())
+
+
+ORM = ("sqlalchemy", "sqlmodel", "pydantic")
+
+
+def test_the_first_paint_imports_no_orm_no_dialog_and_no_screen() -> None:
+    modules = imported_after("import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch")
+    assert "tuikanban.ui.board.screen" in modules  # (the board itself is there)
+    assert not [m for m in modules if m.split(".")[0] in ORM]
+    assert not [m for m in modules if m.startswith(("tuikanban.ui.dialogs", "tuikanban.ui.screens"))]
+    assert "textual.widgets._text_area" not in modules  # (a form's field: the first frame has none)
+
+
+def test_the_screens_the_keys_open_import_without_the_orm() -> None:
+    modules = imported_after("from tuikanban.ui.board.warm import MODULES, warm_job\nwarm_job()")
+    from tuikanban.ui.board.warm import MODULES
+
+    assert set(MODULES) <= modules  # every screen imported (none failed)
+    assert not [m for m in modules if m.split(".")[0] in ORM]
+
+
+# -- the database while it opens ---------------------------------------------------------------------------------
+
+
+def test_a_pending_database_refuses_on_the_ui_thread_and_waits_on_a_lane() -> None:
+    session = BoardSession(parse_target("/tmp/board.db"), "tester")
+    pending = session.database()
+    assert isinstance(pending, PendingDatabase)
+    assert pending.target == session.target  # known at once
+    with pytest.raises(DatabaseError, match="still opening"):
+        pending.data_version()  # the thread that made it (the UI's) is never made to wait
+
+    got: list[Any] = []
+    lane = threading.Thread(target=lambda: got.append(pending.data_version()))
+    lane.start()
+    lane.join(0.2)
+    assert lane.is_alive() and got == []  # a lane waits for the opening...
+    session.opened(SimpleNamespace(readonly=False, data_version=lambda: 42))  # type: ignore[arg-type]
+    lane.join(5)
+    assert got == [42]  # ...and then gets the open database's answer
+    assert pending.data_version() == 42  # on the UI thread too, once it is open
+    assert session.database() is session.db
+
+
+@pytest.mark.parametrize("how", ["failed", "closed"])
+def test_a_lane_waiting_for_a_database_that_will_not_open_gets_a_sentence(how: str) -> None:
+    session = BoardSession(parse_target("/tmp/board.db"), "tester")
+    pending = session.database()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            pending.data_version()
+        except DatabaseError as exc:
+            errors.append(exc)
+
+    lane = threading.Thread(target=read)
+    lane.start()
+    if how == "failed":
+        session.open_failed(DatabaseError("The database is locked."))
+    else:
+        session.closing()
+    lane.join(5)
+    assert not lane.is_alive()
+    assert [str(e) for e in errors] == (["The database is locked."] if how == "failed"
+                                        else ["The board closed before its database was open."])
+
+
+# -- a key in the first second --------------------------------------------------------------------------------------
+
+
+def fast_app(target: str) -> TuikanbanApp:
+    """The app as `run_board` makes it: the first screen read with the driver, the database not open yet."""
+    where = parse_target(target)
+    con, pipeline = fastread.first_read(where, None, None)
+    assert con is not None
+    gateway = BoardGateway(path=where, user="tester", db=None, con=con, owns_db=True)
+    initial = gateway.load(pipeline, BoardState(), window=8)
+    return TuikanbanApp(None, "tester", pipeline, None, db_path=where, gateway=gateway, initial=initial)
+
+
+def hold_the_writes_lane(app: TuikanbanApp) -> threading.Event:
+    """Hold the writes lane (where the database opens, importing the ORM) until the event is set: the board is
+    then painted and the database still opening, for as long as the test needs."""
+    release = threading.Event()
+
+    def held() -> None:
+        release.wait(30)
+
+    app.lanes.writes.submit(app, held, name="held")
+    return release
+
+
+def text_of(app: TuikanbanApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_a_key_pressed_while_the_database_opens_opens_its_screen_at_once(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            board = app.board_screen
+            await pilot.press("enter")  # the focused card: Initech rollout
+            await pilot.pause()
+            assert board.session.db is None  # still opening...
+            assert isinstance(app.screen, DealDetailScreen)  # ...and the deal's screen is up
+            assert text_of(app, "#history-title") == "History"  # (its read waits for the database)
+            assert text_of(app, "#detail-title") == ""
+            release.set()
+            await settle(pilot)
+            assert board.session.db is not None
+            assert text_of(app, "#history-title").startswith("History (")  # read through the opened database
+            assert text_of(app, "#detail-title") == "Initech rollout"
+
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is board
+    finally:
+        release.set()
+
+
+async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    from tuikanban.ui.screens.metrics import MetricsScreen
+
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("m")  # its read is on the reads lane: it waits there for the opening
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, MetricsScreen) and screen.report is None
+            assert app.board_screen.session.db is None
+            release.set()
+            await settle(pilot)
+            for _ in range(200):  # (the reads lane: settle waits for it too, but the report arrives by message)
+                if screen.report is not None:
+                    break
+                await pilot.pause(0.02)
+            assert screen.report is not None
+    finally:
+        release.set()
+
+
+# -- what runs after the first paint --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("big", [False, True])
+async def test_the_today_queue_is_read_ahead_only_for_a_board_held_whole(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch, big: bool) -> None:
+    from tuikanban.services import deals as ds
+    from tuikanban.services import pipelines as ps
+    from tuikanban.ui.board import gateway as board_gateway
+
+    if big:  # (a dozen deals make a big pipeline: read a window at a time, as above 3,000 open deals)
+        monkeypatch.setattr(board_gateway, "LAZY_ABOVE", 4)
+        monkeypatch.setattr(board_gateway, "LAZY_WINDOW", 3)
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified"])
+    for i in range(12):
+        ds.create_deal(db, p.id, f"Deal {i:02d}", user="tester", at=f"2026-02-{10 + i:02d}T09:30:00")
+    app = fast_app(str(db.target))
+    async with app.run_test(size=SIZE) as pilot:
+        board = app.board_screen
+        for _ in range(100):  # (read ahead once the database is open and the board repainted)
+            await settle(pilot)
+            if board.today_ahead is not None:
+                break
+        assert (board.gateway.window is not None) is big
+        # the rep's queue (every open deal of theirs) read ahead, or left for `t` to read when its screen opens
+        assert (board.today_ahead is None) is big
+
+
+@pytest.mark.parametrize("theme", ["tuikanban-dark", "nord-pipeline"])
+async def test_a_dark_theme_at_start_costs_no_second_pass_over_the_stylesheet(
+        db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch, theme: str) -> None:  # noqa: F811
+    passes: list[str] = []
+    refresh_css = TuikanbanApp.refresh_css
+
+    def counted(app: TuikanbanApp, animate: bool = True) -> None:
+        passes.append(app.theme)
+        refresh_css(app, animate)
+
+    monkeypatch.setattr(TuikanbanApp, "refresh_css", counted)
+    app = TuikanbanApp(db, "tester", theme=theme)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == theme and app.current_theme.name == theme
+        assert f"-theme-{theme}" in app.classes and "-dark-mode" in app.classes
+        # (the colours the board is painted in are the theme's: tests/test_theme_render.py, every bundled theme)
+        assert passes == []  # (Textual's theme watcher would reparse the whole stylesheet once more)
+        # the other theme files were registered after the first paint: the palette offers them all
+        assert {"tuikanban-dark", "tuikanban-light", "nord-pipeline", "solarized-deal", "high-contrast"} <= set(
+            app.available_themes)
+        app.theme = "tuikanban-light"  # a theme chosen later goes through the watcher as ever
+        await settle(pilot)
+        assert passes == ["tuikanban-light"]
+        assert "-theme-tuikanban-light" in app.classes and f"-theme-{theme}" not in app.classes
+
+
+async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint(
+        db: Database, sales: dict[str, int]) -> None:  # noqa: F811
+    import gc
+
+    gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+    try:
+        app = TuikanbanApp(db, "tester")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+    finally:
+        gc.enable()
