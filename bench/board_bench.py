@@ -220,6 +220,18 @@ def kb(x: float | None) -> str:
     return "-" if x is None else f"{x / 1024:,.1f} KB"
 
 
+def compile_package() -> None:
+    """Write the package's bytecode first, as `pip install` does: a run where PYTHONDONTWRITEBYTECODE is set (or the
+    source is read-only) would otherwise compile every module of the board from source at each start, which an
+    installed board never does, while the bare app's Textual is installed with its bytecode."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("tuikanban")
+    if spec is not None and spec.origin is not None:
+        compileall.compile_dir(str(Path(spec.origin).parent), quiet=1)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10,1000,10000,50000,100000", help="open deals, comma-separated")
@@ -255,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-paint", action="store_true", help="skip the first-paint and key runs")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
+    compile_package()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     tuikanban = str(Path(sys.executable).with_name("tuikanban"))
     config = a.dir / f"config-{a.density}"  # no remembered theme or pipeline; the density asked for
