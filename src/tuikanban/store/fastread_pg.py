@@ -1,4 +1,5 @@
-"""The board's read path on PostgreSQL: the queries of `store.fastread`, through psycopg directly.
+"""The board's read path on PostgreSQL: the queries of `store.fastread`, without the ORM (libpq through
+`store.libpq`, or psycopg when libpq cannot be loaded: `store.pgconn.connect`).
 
 Why: the first paint must not wait for SQLAlchemy and SQLModel (docs/PERFORMANCE.md, Start-up), on PostgreSQL as
 on SQLite. `PgConnection` gives fastread's functions the few calls they make of an sqlite3 connection (`execute`
@@ -14,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import Target
-from tuikanban.store.pgconn import base_options, make_conninfo
+from tuikanban.store import pgconn
 from tuikanban.store.version import SCHEMA_VERSION
 
 APP_MARKER = "tuikanban"
@@ -26,34 +25,35 @@ APPLICATION_NAME = "tuikanban-board"
 
 
 class PgConnection:
-    """A psycopg connection that answers fastread's sqlite3-style calls. Failures are one sentence."""
+    """A PostgreSQL connection that answers fastread's sqlite3-style calls. Failures are one sentence."""
 
     begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: Any = None
         self._in_snapshot = False
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
-            info = make_conninfo(self.target, options=base_options(self.target), application_name=APPLICATION_NAME)
-            self._conn = psycopg.connect(info, autocommit=True)
+            self._conn = pgconn.connect(self.target, options=pgconn.base_options(self.target),
+                                        application_name=APPLICATION_NAME)
         return self._conn
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         """Run `sql` (with sqlite3's `?` placeholders, which fastread's SQL uses only as placeholders)."""
+        error, lost = pgconn.errors()
         try:
             return self._run(sql, params)
-        except psycopg.OperationalError:
+        except lost:
             if self._in_snapshot or self._conn is None or not self._conn.broken:
                 raise self._sentence() from None
             self._conn = None  # dropped between reads: open it again and run the statement once more
             try:
                 return self._run(sql, params)
-            except psycopg.Error:
+            except error:
                 raise self._sentence() from None
-        except psycopg.Error:
+        except error:
             raise self._sentence() from None
 
     def _run(self, sql: str, params: Any) -> Any:
