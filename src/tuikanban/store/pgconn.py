@@ -66,5 +66,5 @@ def connect(target: Target, *, options: str, application_name: str) -> Any:
                            autocommit=True)
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "IDLE_IN_TRANSACTION_MS", "base_options", "conninfo_params", "connect", "errors",
+__all__ = ["CONNECT_TIMEOUT_S", "IDLE_IN_TRANSACTION_MS", "base_options", "connect", "conninfo_params", "errors",
            "make_conninfo"]
