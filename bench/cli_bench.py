@@ -33,8 +33,12 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TUIKANBAN_USER": "bench",
 ENV.pop("TUIKANBAN_DB", None)
 
 
-def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one process, its output thrown away; the RSS comes from wait4."""
+Sample = tuple[float, float, float]  # wall seconds, peak RSS in MB, CPU seconds (user + system)
+
+
+def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> Sample:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one process, its output thrown away; the RSS and the CPU
+    time (user + system: steadier than wall time on a loaded machine) come from wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env or ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -50,20 +54,26 @@ def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | Non
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd[3:])[:120]} exited {proc.returncode}: {err.strip()[:300]}", file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def tk(db: Path | str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
 
 
-def show(label: str, samples: list[tuple[float, float]], floor: float | None = None) -> None:
-    walls = [w for w, _ in samples]
-    rss = max(r for _, r in samples)
+def show(label: str, samples: list[Sample], floor: float | None = None, sqlite: list[Sample] | None = None) -> None:
+    """One line: median wall (spread), median CPU, peak RSS; the ratio to the floor, and with `sqlite` (the same
+    command on SQLite) the wall and CPU ratios to it."""
+    walls = [w for w, _, _ in samples]
+    rss = max(r for _, r, _ in samples)
     med = statistics.median(walls)
+    cpu = statistics.median(c for _, _, c in samples)
     ratio = f"  {med / floor:.2f}x the Typer+SQLModel import" if floor else ""
+    if sqlite:
+        ratio += (f"  {med / statistics.median(w for w, _, _ in sqlite):.2f}x SQLite wall, "
+                  f"{cpu / statistics.median(c for _, _, c in sqlite):.2f}x CPU")
     print(f"  {label:<34} median {med * 1000:7.0f} ms  (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f} ms, "
-          f"n={len(walls)})  peak RSS {rss:5.1f} MB{ratio}", flush=True)
+          f"n={len(walls)})  CPU {cpu * 1000:5.0f} ms  peak RSS {rss:5.1f} MB{ratio}", flush=True)
 
 
 def load() -> str:
@@ -118,6 +128,10 @@ def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | Non
         "python -c pass": ([sys.executable, "-c", "pass"], None),
         "import typer, sqlmodel": ([sys.executable, "-c", "import typer, sqlmodel"], None),
     }
+    if pg is not None:  # the floors of a PostgreSQL command: psycopg's import, and connecting with it
+        variants["import psycopg"] = ([sys.executable, "-c", "import psycopg"], None)
+        variants["psycopg.connect + SELECT 1"] = (
+            [sys.executable, "-c", f"import psycopg; psycopg.connect({pg!r}).execute('SELECT 1').fetchone()"], None)
     for deal, (tree, env) in enumerate(trees.items(), 1):
         for where, board in boards.items():
             variants[f"deal add{where}{tree}"] = (tk(board, "deal", "add", "Bench deal", "--value", "1200"), env)
@@ -128,16 +142,18 @@ def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | Non
         listing = generated(dir_, "cli-list-10000.db", "--deals", "20000", "--open", "10000")
         variants["deal list (10,000, table)"] = (tk(listing, "deal", "list"), None)
         variants["deal list --json (10,000)"] = (tk(listing, "deal", "list", "--json"), None)
-    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
+    samples: dict[str, list[Sample]] = {k: [] for k in variants}
     for run in range(runs):
         for label, (cmd, env) in variants.items():
             if label.startswith("deal move"):  # each tree moves its own deal back and forth between two stages
                 cmd = [*cmd, "Qualified" if run % 2 == 0 else "Lead"]
             samples[label].append(timed(cmd, env=env))
-    floor = statistics.median(w for w, _ in samples["import typer, sqlmodel"])
-    print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`):")
+    floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
+    print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`; on PostgreSQL, also to "
+          "the same command on SQLite):")
     for label, got in samples.items():
-        show(label, got, None if label.startswith(("python", "import")) else floor)
+        on_sqlite = samples.get(label.replace(" [pg]", "")) if " [pg]" in label else None
+        show(label, got, None if label.startswith(("python", "import", "psycopg")) else floor, on_sqlite)
 
 
 def batch(dir_: Path, adds: int) -> None:
@@ -151,7 +167,7 @@ def batch(dir_: Path, adds: int) -> None:
     print(f"Batch of {adds} `deal add` lines against {adds} processes:")
     show(f"batch ({adds} lines)", in_batch)
     print(f"  {adds} separate processes{'':<17} total  {separate * 1000:7.0f} ms  "
-          f"({statistics.median(w for w, _ in in_batch) / separate:.3f} of it for the batch)", flush=True)
+          f"({statistics.median(w for w, _, _ in in_batch) / separate:.3f} of it for the batch)", flush=True)
 
 
 def big_files(dir_: Path, runs: int) -> None:

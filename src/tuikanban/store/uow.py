@@ -93,8 +93,8 @@ class Unit:
     # -- the dialect's SQL (store.sqlfuncs says the same in SQLAlchemy's terms) ---------------------------------
     def days_between(self, start: str, end: str) -> str:
         """SQL: fractional days from `start` to `end` (exact to the millisecond on SQLite)."""
-        if self.postgres:
-            return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+        if self.postgres:  # (float8, as SQLite's julianday: numeric would be read as Decimal, for no gain)
+            return f"(EXTRACT(EPOCH FROM ({end} - {start}))::float8 / 86400.0)"
         return f"(julianday({end}) - julianday({start}))"
 
     def greatest(self, a: str, b: str) -> str:
