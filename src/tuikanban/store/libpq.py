@@ -11,10 +11,11 @@ It speaks psycopg's dialect where its callers see it, so `store.uow.PgWriter` an
 run the same code on either: `execute(sql, params)` with `%s` placeholders (`%%` for a percent sign) returning a
 cursor (`fetchone`, `fetchall`, iteration), `transaction()`, `closed`, `broken`, `close()`; parameters typed as
 psycopg types them (str as unknown, int as the smallest integer type, bool, naive and aware datetime, date,
-float, Decimal); rows loaded as psycopg loads them (int, bool, str, float, Decimal, naive or aware datetime, date;
-text for any other type, as psycopg does for types it does not know). Errors carry `sqlstate` and the server's
-message, which is what `store.pg.describe_pg_error` reads. Rows are read in text format and all at once: the
-results it serves are small (a board's window, one pipeline's deals); the ORM and the change feed keep psycopg.
+float, Decimal); rows loaded as psycopg loads them (int, bool, str, float, Decimal, naive or aware datetime,
+date; a column of any other type is refused, never read as other values than psycopg's). Errors carry
+`sqlstate` and the server's message, which is what `store.pg.describe_pg_error` reads. Rows are read in text
+format and all at once: the results it serves are small (a board's window, one pipeline's deals); the ORM and
+the change feed keep psycopg.
 
 `available()` is False when psycopg is not installed (PostgreSQL support is its extra: the ORM path then says so)
 or no libpq can be loaded; the callers then use psycopg.
@@ -36,7 +37,7 @@ CONNECTION_OK = 0
 PGRES_COMMAND_OK, PGRES_TUPLES_OK = 1, 2
 PQTRANS_IDLE = 0
 PG_DIAG_SQLSTATE, PG_DIAG_MESSAGE_PRIMARY = ord("C"), ord("M")
-BOOL, INT8, INT2, INT4, TEXT, OID = 16, 20, 21, 23, 25, 26
+CHAR, NAME, BOOL, INT8, INT2, INT4, TEXT, OID, REGCLASS, VOID = 18, 19, 16, 20, 21, 23, 25, 26, 2205, 2278
 FLOAT4, FLOAT8, BPCHAR, VARCHAR, DATE, TIMESTAMP, TIMESTAMPTZ, NUMERIC = 700, 701, 1042, 1043, 1082, 1114, 1184, 1700
 
 
@@ -195,7 +196,7 @@ class Connection:
         if status != PGRES_TUPLES_OK:
             raise self._error(result)
         width = lib.PQnfields(result)
-        loaders = [_LOADERS.get(lib.PQftype(result, c), _load_text) for c in range(width)]
+        loaders = [_loader(lib.PQftype(result, c)) for c in range(width)]
         getvalue, isnull = lib.PQgetvalue, lib.PQgetisnull
         rows: list[tuple[Any, ...]] = []
         try:
@@ -314,12 +315,22 @@ def _load_timestamp(raw: bytes) -> datetime:
     return datetime.fromisoformat(raw.decode())
 
 
+def _loader(oid: int) -> Callable[[bytes], Any]:
+    """How a column of type `oid` is read; a type psycopg would read as something this module does not build
+    (interval, json, arrays, ...) is refused rather than read as other Python values than psycopg's."""
+    found = _LOADERS.get(oid)
+    if found is None:
+        raise Error(f"a column of type oid {oid} is not read here (use psycopg)", "0A000")
+    return found
+
+
 _LOADERS: dict[int, Callable[[bytes], Any]] = {
     BOOL: lambda raw: raw == b"t",
     INT2: int, INT4: int, INT8: int, OID: int,
     FLOAT4: float, FLOAT8: float,
     NUMERIC: _load_numeric,
-    TEXT: _load_text, VARCHAR: _load_text, BPCHAR: _load_text,
+    TEXT: _load_text, VARCHAR: _load_text, BPCHAR: _load_text, NAME: _load_text, CHAR: _load_text,
+    REGCLASS: _load_text, VOID: _load_text,  # (psycopg reads these as text too: a void is '')
     DATE: lambda raw: date.fromisoformat(raw.decode()),
     TIMESTAMP: _load_timestamp, TIMESTAMPTZ: _load_timestamp,
 }
