@@ -8,6 +8,9 @@ in the same run (`python -c pass`, and `python -c "import typer, sqlmodel"`, the
 - small board (10 open deals): `deal add`, `deal move`, `deal list --json`, `aging --json` (with --before SRC,
   also from another source tree, interleaved; with --pg URL, also on PostgreSQL);
 - `deal list` of 10,000 open deals, as a table (COLUMNS=160) and as JSON;
+- with --first-read TARGET,...: the board's read before its first paint (what `ui.launch.run_board` does before
+  the app starts: `store.fastread.first_read` and the windowed `load_board` of a 45-line terminal) in a process
+  of its own, per target (a file or a postgresql:// URL), for this tree and --before's, interleaved;
 - `batch` of N `deal add` lines against N separate `deal add` processes (the processes once: they take minutes);
 - big files (unless --no-big): JSON export of a pipeline of 100,000 deals and about 1,000,000 events to a file,
   and a CSV import of its 100,000 deals into an empty pipeline (databases built with bench/gen.py, cached in
@@ -156,6 +159,34 @@ def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | Non
         show(label, got, None if label.startswith(("python", "import", "psycopg")) else floor, on_sqlite)
 
 
+FIRST_READ = """\
+import sys
+from tuikanban.domain.targets import parse_target
+from tuikanban.store import fastread
+target = parse_target(sys.argv[1])
+con, pipeline = fastread.first_read(target, None, None)
+assert con is not None, "not a tuikanban database of the known schema"
+read = fastread.load_board(con, pipeline, window=13)
+assert read.board is not None
+"""
+
+
+def first_reads(targets: list[str], runs: int, before: Path | None) -> None:
+    """The board's read before the first paint, in a process: imports, connecting, the windowed read."""
+    trees: dict[str, dict[str, str]] = {"": ENV}
+    if before is not None:
+        trees[" (before)"] = {**ENV, "PYTHONPATH": str(before.resolve())}
+    variants = {f"{t.split('?')[0]}{tree}": ([sys.executable, "-c", FIRST_READ, t], env)
+                for t in targets for tree, env in trees.items()}
+    samples: dict[str, list[Sample]] = {k: [] for k in variants}
+    for _ in range(runs):
+        for label, (cmd, env) in variants.items():
+            samples[label].append(timed(cmd, env=env))
+    print(f"The board's read before its first paint ({runs} interleaved runs each):")
+    for label, got in samples.items():
+        show(label[-40:], got)
+
+
 def batch(dir_: Path, adds: int) -> None:
     db = small_board(dir_)
     lines = "".join(f"deal add 'Batch deal {i}' --value {i}\n" for i in range(adds))
@@ -203,12 +234,18 @@ def main(argv: list[str] | None = None) -> None:
                     "small-board commands run interleaved with this one's")
     ap.add_argument("--pg", help="a postgresql:// URL: the small-board commands on PostgreSQL too (in a schema "
                     "tk_cli_bench, dropped and created)")
+    ap.add_argument("--first-read", default="", metavar="TARGET,...", help="time the board's first read on these "
+                    "databases (files or postgresql:// URLs) instead of the commands")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tuikanban source tree to measure "
                     "(another checkout's src/, for before-and-after figures)")
     args = ap.parse_args(argv)
     ENV["PYTHONPATH"] = str(args.src.resolve())
     print(load(), flush=True)
+    if args.first_read:
+        first_reads(args.first_read.split(","), args.runs, args.before)
+        print(load(), flush=True)
+        return
     commands(args.dir, args.runs, before=args.before, pg=args.pg, big=not args.no_list)
     if not args.no_batch:
         batch(args.dir, args.adds)
