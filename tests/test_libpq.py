@@ -226,3 +226,24 @@ def test_server_notices_are_not_printed(db_target: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_a_board_connection_moves_to_psycopg_once_psycopg_is_imported(db_target: str) -> None:
+    """The first read goes through libpq; once the process imports psycopg (the ORM after the first paint), the
+    next read outside a snapshot opens the connection again with psycopg, whose loaders are faster."""
+    code = ("import os, sys\nfrom tuikanban.domain.targets import parse_target\n"
+            "from tuikanban.store import fastread, fastread_pg\n"
+            "con = fastread_pg.connect(parse_target(os.environ['TUIKANBAN_DB']))\n"
+            "def driver():\n    return type(con._conn).__module__.split('.')[0]\n"
+            "first = fastread.load_board(con, None, window=5)\n"
+            "print(driver(), 'psycopg' in sys.modules)\n"
+            "import psycopg\n"
+            "with fastread.snapshot(con):\n    print(driver())\n"
+            "again = fastread.load_board(con, None, window=5)\n"
+            "print(driver(), again.board == first.board)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TUIKANBAN_DB": db_target}
+    assert _run(["pipeline", "create", "Sales", "--stages", "Lead,Won"], db_target).returncode == 0
+    assert _run(["deal", "add", "Acme", "--value", "10"], db_target).returncode == 0
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n") == ["tuikanban False", "psycopg", "psycopg True", ""]

@@ -13,6 +13,7 @@ change feed reconnects can read the changes it missed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tuikanban.domain.errors import DatabaseError
@@ -33,12 +34,23 @@ class PgConnection:
         self.target = target
         self._conn: Any = None
         self._in_snapshot = False
+        self._libpq_ok = True
+        self._psycopg_then = False
 
     def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
             self._conn = pgconn.connect(self.target, options=pgconn.base_options(self.target),
-                                        application_name=APPLICATION_NAME)
+                                        application_name=APPLICATION_NAME, libpq_ok=self._libpq_ok)
+            self._psycopg_then = "psycopg" in sys.modules  # (true whenever the connection is psycopg's)
         return self._conn
+
+    def _outgrown(self) -> bool:
+        """Whether this is a libpq connection (store.libpq) and psycopg was imported since it was opened (the ORM
+        after the first paint, the change feed). psycopg's loaders read rows about ten times faster than libpq's
+        ctypes calls (docs/PERFORMANCE.md, The board on PostgreSQL), so the board's later reads, bigger than the
+        first screen, are better done with it: the connection is opened again with psycopg between two
+        transactions, once."""
+        return self._libpq_ok and not self._psycopg_then and "psycopg" in sys.modules
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         """Run `sql` (with sqlite3's `?` placeholders, which fastread's SQL uses only as placeholders)."""
@@ -57,6 +69,9 @@ class PgConnection:
             raise self._sentence() from None
 
     def _run(self, sql: str, params: Any) -> Any:
+        if not self._in_snapshot and self._conn is not None and self._outgrown():
+            self.close()
+            self._libpq_ok = False
         conn = self._connect()
         if sql == self.begin_sql:
             self._in_snapshot = True
@@ -65,8 +80,6 @@ class PgConnection:
         return conn.execute(sql.replace("?", "%s"), params)
 
     def _sentence(self) -> DatabaseError:
-        import sys
-
         from tuikanban.store.pg import describe_pg_error  # (imports the ORM: only on a failure)
 
         self._in_snapshot = False

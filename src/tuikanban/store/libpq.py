@@ -105,6 +105,18 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
+_FAST: dict[str, Any] = {}
+
+
+def _fast(lib: ctypes.CDLL, name: str) -> Any:
+    """A second handle on a libpq accessor of (result, int, int), without argtypes: for the per-value loop."""
+    found = _FAST.get(name)
+    if found is None:
+        found = _FAST[name] = lib[name]
+        found.restype = ctypes.c_char_p if name == "PQgetvalue" else ctypes.c_int
+    return found
+
+
 # libpq writes the server's notices to stderr unless told otherwise; psycopg logs them, this drops them
 _NOTICE_PROCESSOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)(lambda _arg, _message: None)
 
@@ -196,16 +208,18 @@ class Connection:
         if status != PGRES_TUPLES_OK:
             raise self._error(result)
         width = lib.PQnfields(result)
-        loaders = [_loader(lib.PQftype(result, c)) for c in range(width)]
-        getvalue, isnull = lib.PQgetvalue, lib.PQgetisnull
+        loaders = [(c, _loader(oid), oid in _TEXTS) for c in range(width) for oid in (lib.PQftype(result, c),)]
+        # The one loop that runs per value: the accessors without argtypes (ctypes converts the two ints itself
+        # and takes the result pointer as it is), about twice as fast as with them. A NULL comes back empty: in a
+        # column of numbers, dates or booleans empty is NULL; only a text column has to ask.
+        getvalue, isnull, res = _fast(lib, "PQgetvalue"), _fast(lib, "PQgetisnull"), ctypes.c_void_p(result)
         rows: list[tuple[Any, ...]] = []
         try:
             for r in range(lib.PQntuples(result)):
                 row = []
-                for c, load in enumerate(loaders):
-                    raw = getvalue(result, r, c)
-                    # NULL and '' both come back empty: only then is it worth asking which
-                    row.append(None if not raw and isnull(result, r, c) else load(raw))
+                for c, load, text in loaders:
+                    raw = getvalue(res, r, c)
+                    row.append(load(raw) if raw or (text and not isnull(res, r, c)) else None)
                 rows.append(tuple(row))
         except ValueError as exc:  # (a value Python cannot hold: 'infinity', a year after 9999)
             raise Error(f"a value cannot be read: {exc}", "22000") from None
@@ -301,8 +315,7 @@ def _dump(value: Any) -> tuple[int, bytes | None]:
     raise Error(f"cannot send a {type(value).__name__} to PostgreSQL here")
 
 
-def _load_text(raw: bytes) -> Any:
-    return raw.decode("utf-8")
+_load_text = bytes.decode  # (UTF-8: the connection's client_encoding)
 
 
 def _load_numeric(raw: bytes) -> Any:
@@ -313,6 +326,9 @@ def _load_numeric(raw: bytes) -> Any:
 
 def _load_timestamp(raw: bytes) -> datetime:
     return datetime.fromisoformat(raw.decode())
+
+
+_TEXTS = frozenset((TEXT, VARCHAR, BPCHAR, NAME, CHAR, REGCLASS, VOID))  # (the types whose text may be '')
 
 
 def _loader(oid: int) -> Callable[[bytes], Any]:

@@ -39,24 +39,29 @@ def make_conninfo(target: Target, *, options: str, application_name: str) -> str
     return join(**conninfo_params(target, options=options, application_name=application_name))
 
 
-def errors() -> tuple[type[Exception], type[Exception]]:
-    """(any failure, a failed or lost connection) of the driver `connect` uses."""
+def errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(any failure, a failed or lost connection) of the drivers `connect` may have used in this process."""
+    import sys
+
     from tuikanban.store import libpq
 
-    if libpq.available():
-        return libpq.Error, libpq.OperationalError
-    import psycopg
+    failures: list[type[Exception]] = [libpq.Error]
+    lost: list[type[Exception]] = [libpq.OperationalError]
+    if "psycopg" in sys.modules or not libpq.available():
+        import psycopg
 
-    return psycopg.Error, psycopg.OperationalError
+        failures.append(psycopg.Error)
+        lost.append(psycopg.OperationalError)
+    return tuple(failures), tuple(lost)
 
 
-def connect(target: Target, *, options: str, application_name: str) -> Any:
-    """An autocommit connection for the fast paths: store.libpq's when libpq loads, else psycopg's (the same
-    calls: `execute` with `%s` placeholders, `transaction()`, `closed`, `broken`, `close`). Raises the first of
-    `errors()` on failure."""
+def connect(target: Target, *, options: str, application_name: str, libpq_ok: bool = True) -> Any:
+    """An autocommit connection for the fast paths: store.libpq's when it loads (and `libpq_ok`), else psycopg's
+    (the same calls: `execute` with `%s` placeholders, `transaction()`, `closed`, `broken`, `close`). Raises one
+    of the first of `errors()` on failure."""
     from tuikanban.store import libpq
 
-    if libpq.available():
+    if libpq_ok and libpq.available():
         # DateStyle ISO: the text form libpq.Connection parses (psycopg reads any DateStyle)
         return libpq.connect(conninfo_params(target, options=f"{options} -c DateStyle=ISO",
                                              application_name=application_name))
