@@ -23,6 +23,10 @@ from tuikanban.store.version import SCHEMA_VERSION
 
 APP_MARKER = "tuikanban"
 APPLICATION_NAME = "tuikanban-board"
+# The board's reads are short and answer a key: JIT compiling a plan whose estimated cost passes jit_above_cost
+# (the counts of 100,000 open deals) took longer than the query saved (docs/PERFORMANCE.md, The board on
+# PostgreSQL). A setting of this connection only, sent with it (no SET statement).
+NO_JIT = "-c jit=off"
 
 
 class PgConnection:
@@ -39,7 +43,7 @@ class PgConnection:
 
     def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
-            self._conn = pgconn.connect(self.target, options=pgconn.base_options(self.target),
+            self._conn = pgconn.connect(self.target, options=f"{pgconn.base_options(self.target)} {NO_JIT}",
                                         application_name=APPLICATION_NAME, libpq_ok=self._libpq_ok)
             self._psycopg_then = "psycopg" in sys.modules  # (true whenever the connection is psycopg's)
         return self._conn
