@@ -247,3 +247,13 @@ def test_a_board_connection_moves_to_psycopg_once_psycopg_is_imported(db_target:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n") == ["tuikanban False", "psycopg", "psycopg True", ""]
+
+
+def test_the_board_read_connection_keeps_its_settings_without_jit(db_target: str) -> None:
+    from tuikanban.store import fastread_pg
+
+    con = fastread_pg.connect_live(parse_target(db_target))
+    settings = con.execute("SELECT current_setting('jit'), current_setting('idle_in_transaction_session_timeout'), "
+                           "current_setting('DateStyle')").fetchone()
+    con.close()
+    assert settings == ("off", "1min", "ISO, MDY")
