@@ -8,6 +8,9 @@ in the same run (`python -c pass`, and `python -c "import typer, sqlmodel"`, the
 - small board (10 open deals): `deal add`, `deal move`, `deal list --json`, `aging --json` (with --before SRC,
   also from another source tree, interleaved; with --pg URL, also on PostgreSQL);
 - `deal list` of 10,000 open deals, as a table (COLUMNS=160) and as JSON;
+- with --first-read TARGET,...: the board's read before its first paint (what `ui.launch.run_board` does before
+  the app starts: `store.fastread.first_read` and the windowed `load_board` of a 45-line terminal) in a process
+  of its own, per target (a file or a postgresql:// URL), for this tree and --before's, interleaved;
 - `batch` of N `deal add` lines against N separate `deal add` processes (the processes once: they take minutes);
 - big files (unless --no-big): JSON export of a pipeline of 100,000 deals and about 1,000,000 events to a file,
   and a CSV import of its 100,000 deals into an empty pipeline (databases built with bench/gen.py, cached in
@@ -33,8 +36,12 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TUIKANBAN_USER": "bench",
 ENV.pop("TUIKANBAN_DB", None)
 
 
-def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one process, its output thrown away; the RSS comes from wait4."""
+Sample = tuple[float, float, float]  # wall seconds, peak RSS in MB, CPU seconds (user + system)
+
+
+def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> Sample:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one process, its output thrown away; the RSS and the CPU
+    time (user + system: steadier than wall time on a loaded machine) come from wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env or ENV, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -50,20 +57,26 @@ def timed(cmd: list[str], *, stdin: str | None = None, env: dict[str, str] | Non
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd[3:])[:120]} exited {proc.returncode}: {err.strip()[:300]}", file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def tk(db: Path | str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
 
 
-def show(label: str, samples: list[tuple[float, float]], floor: float | None = None) -> None:
-    walls = [w for w, _ in samples]
-    rss = max(r for _, r in samples)
+def show(label: str, samples: list[Sample], floor: float | None = None, sqlite: list[Sample] | None = None) -> None:
+    """One line: median wall (spread), median CPU, peak RSS; the ratio to the floor, and with `sqlite` (the same
+    command on SQLite) the wall and CPU ratios to it."""
+    walls = [w for w, _, _ in samples]
+    rss = max(r for _, r, _ in samples)
     med = statistics.median(walls)
+    cpu = statistics.median(c for _, _, c in samples)
     ratio = f"  {med / floor:.2f}x the Typer+SQLModel import" if floor else ""
+    if sqlite:
+        ratio += (f"  {med / statistics.median(w for w, _, _ in sqlite):.2f}x SQLite wall, "
+                  f"{cpu / statistics.median(c for _, _, c in sqlite):.2f}x CPU")
     print(f"  {label:<34} median {med * 1000:7.0f} ms  (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f} ms, "
-          f"n={len(walls)})  peak RSS {rss:5.1f} MB{ratio}", flush=True)
+          f"n={len(walls)})  CPU {cpu * 1000:5.0f} ms  peak RSS {rss:5.1f} MB{ratio}", flush=True)
 
 
 def load() -> str:
@@ -118,6 +131,10 @@ def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | Non
         "python -c pass": ([sys.executable, "-c", "pass"], None),
         "import typer, sqlmodel": ([sys.executable, "-c", "import typer, sqlmodel"], None),
     }
+    if pg is not None:  # the floors of a PostgreSQL command: psycopg's import, and connecting with it
+        variants["import psycopg"] = ([sys.executable, "-c", "import psycopg"], None)
+        variants["psycopg.connect + SELECT 1"] = (
+            [sys.executable, "-c", f"import psycopg; psycopg.connect({pg!r}).execute('SELECT 1').fetchone()"], None)
     for deal, (tree, env) in enumerate(trees.items(), 1):
         for where, board in boards.items():
             variants[f"deal add{where}{tree}"] = (tk(board, "deal", "add", "Bench deal", "--value", "1200"), env)
@@ -128,16 +145,46 @@ def commands(dir_: Path, runs: int, *, before: Path | None = None, pg: str | Non
         listing = generated(dir_, "cli-list-10000.db", "--deals", "20000", "--open", "10000")
         variants["deal list (10,000, table)"] = (tk(listing, "deal", "list"), None)
         variants["deal list --json (10,000)"] = (tk(listing, "deal", "list", "--json"), None)
-    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
+    samples: dict[str, list[Sample]] = {k: [] for k in variants}
     for run in range(runs):
         for label, (cmd, env) in variants.items():
             if label.startswith("deal move"):  # each tree moves its own deal back and forth between two stages
                 cmd = [*cmd, "Qualified" if run % 2 == 0 else "Lead"]
             samples[label].append(timed(cmd, env=env))
-    floor = statistics.median(w for w, _ in samples["import typer, sqlmodel"])
-    print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`):")
+    floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
+    print(f"Commands ({runs} interleaved runs each; the ratio is to `import typer, sqlmodel`; on PostgreSQL, also to "
+          "the same command on SQLite):")
     for label, got in samples.items():
-        show(label, got, None if label.startswith(("python", "import")) else floor)
+        on_sqlite = samples.get(label.replace(" [pg]", "")) if " [pg]" in label else None
+        show(label, got, None if label.startswith(("python", "import", "psycopg")) else floor, on_sqlite)
+
+
+FIRST_READ = """\
+import sys
+from tuikanban.domain.targets import parse_target
+from tuikanban.store import fastread
+target = parse_target(sys.argv[1])
+con, pipeline = fastread.first_read(target, None, None)
+assert con is not None, "not a tuikanban database of the known schema"
+read = fastread.load_board(con, pipeline, window=13)
+assert read.board is not None
+"""
+
+
+def first_reads(targets: list[str], runs: int, before: Path | None) -> None:
+    """The board's read before the first paint, in a process: imports, connecting, the windowed read."""
+    trees: dict[str, dict[str, str]] = {"": ENV}
+    if before is not None:
+        trees[" (before)"] = {**ENV, "PYTHONPATH": str(before.resolve())}
+    variants = {f"{t.split('?')[0]}{tree}": ([sys.executable, "-c", FIRST_READ, t], env)
+                for t in targets for tree, env in trees.items()}
+    samples: dict[str, list[Sample]] = {k: [] for k in variants}
+    for _ in range(runs):
+        for label, (cmd, env) in variants.items():
+            samples[label].append(timed(cmd, env=env))
+    print(f"The board's read before its first paint ({runs} interleaved runs each):")
+    for label, got in samples.items():
+        show(label[-40:], got)
 
 
 def batch(dir_: Path, adds: int) -> None:
@@ -151,7 +198,7 @@ def batch(dir_: Path, adds: int) -> None:
     print(f"Batch of {adds} `deal add` lines against {adds} processes:")
     show(f"batch ({adds} lines)", in_batch)
     print(f"  {adds} separate processes{'':<17} total  {separate * 1000:7.0f} ms  "
-          f"({statistics.median(w for w, _ in in_batch) / separate:.3f} of it for the batch)", flush=True)
+          f"({statistics.median(w for w, _, _ in in_batch) / separate:.3f} of it for the batch)", flush=True)
 
 
 def big_files(dir_: Path, runs: int) -> None:
@@ -187,12 +234,18 @@ def main(argv: list[str] | None = None) -> None:
                     "small-board commands run interleaved with this one's")
     ap.add_argument("--pg", help="a postgresql:// URL: the small-board commands on PostgreSQL too (in a schema "
                     "tk_cli_bench, dropped and created)")
+    ap.add_argument("--first-read", default="", metavar="TARGET,...", help="time the board's first read on these "
+                    "databases (files or postgresql:// URLs) instead of the commands")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the tuikanban source tree to measure "
                     "(another checkout's src/, for before-and-after figures)")
     args = ap.parse_args(argv)
     ENV["PYTHONPATH"] = str(args.src.resolve())
     print(load(), flush=True)
+    if args.first_read:
+        first_reads(args.first_read.split(","), args.runs, args.before)
+        print(load(), flush=True)
+        return
     commands(args.dir, args.runs, before=args.before, pg=args.pg, big=not args.no_list)
     if not args.no_batch:
         batch(args.dir, args.adds)

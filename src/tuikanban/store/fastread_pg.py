@@ -1,4 +1,5 @@
-"""The board's read path on PostgreSQL: the queries of `store.fastread`, through psycopg directly.
+"""The board's read path on PostgreSQL: the queries of `store.fastread`, without the ORM (libpq through
+`store.libpq`, or psycopg when libpq cannot be loaded: `store.pgconn.connect`).
 
 Why: the first paint must not wait for SQLAlchemy and SQLModel (docs/PERFORMANCE.md, Start-up), on PostgreSQL as
 on SQLite. `PgConnection` gives fastread's functions the few calls they make of an sqlite3 connection (`execute`
@@ -12,51 +13,69 @@ change feed reconnects can read the changes it missed.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
-
-import psycopg
 
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import Target
-from tuikanban.store.pgconn import base_options, make_conninfo
+from tuikanban.store import pgconn
 from tuikanban.store.version import SCHEMA_VERSION
 
 APP_MARKER = "tuikanban"
 APPLICATION_NAME = "tuikanban-board"
+# The board's reads are short and answer a key: JIT compiling a plan whose estimated cost passes jit_above_cost
+# (the counts of 100,000 open deals) took longer than the query saved (docs/PERFORMANCE.md, The board on
+# PostgreSQL). A setting of this connection only, sent with it (no SET statement).
+NO_JIT = "-c jit=off"
 
 
 class PgConnection:
-    """A psycopg connection that answers fastread's sqlite3-style calls. Failures are one sentence."""
+    """A PostgreSQL connection that answers fastread's sqlite3-style calls. Failures are one sentence."""
 
     begin_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: Any = None
         self._in_snapshot = False
+        self._libpq_ok = True
+        self._psycopg_then = False
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
-            info = make_conninfo(self.target, options=base_options(self.target), application_name=APPLICATION_NAME)
-            self._conn = psycopg.connect(info, autocommit=True)
+            self._conn = pgconn.connect(self.target, options=f"{pgconn.base_options(self.target)} {NO_JIT}",
+                                        application_name=APPLICATION_NAME, libpq_ok=self._libpq_ok)
+            self._psycopg_then = "psycopg" in sys.modules  # (true whenever the connection is psycopg's)
         return self._conn
+
+    def _outgrown(self) -> bool:
+        """Whether this is a libpq connection (store.libpq) and psycopg was imported since it was opened (the ORM
+        after the first paint, the change feed). psycopg's loaders read rows about ten times faster than libpq's
+        ctypes calls (docs/PERFORMANCE.md, The board on PostgreSQL), so the board's later reads, bigger than the
+        first screen, are better done with it: the connection is opened again with psycopg between two
+        transactions, once."""
+        return self._libpq_ok and not self._psycopg_then and "psycopg" in sys.modules
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         """Run `sql` (with sqlite3's `?` placeholders, which fastread's SQL uses only as placeholders)."""
+        error, lost = pgconn.errors()
         try:
             return self._run(sql, params)
-        except psycopg.OperationalError:
+        except lost:
             if self._in_snapshot or self._conn is None or not self._conn.broken:
                 raise self._sentence() from None
             self._conn = None  # dropped between reads: open it again and run the statement once more
             try:
                 return self._run(sql, params)
-            except psycopg.Error:
+            except error:
                 raise self._sentence() from None
-        except psycopg.Error:
+        except error:
             raise self._sentence() from None
 
     def _run(self, sql: str, params: Any) -> Any:
+        if not self._in_snapshot and self._conn is not None and self._outgrown():
+            self.close()
+            self._libpq_ok = False
         conn = self._connect()
         if sql == self.begin_sql:
             self._in_snapshot = True
@@ -65,8 +84,6 @@ class PgConnection:
         return conn.execute(sql.replace("?", "%s"), params)
 
     def _sentence(self) -> DatabaseError:
-        import sys
-
         from tuikanban.store.pg import describe_pg_error  # (imports the ORM: only on a failure)
 
         self._in_snapshot = False

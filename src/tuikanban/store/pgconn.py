@@ -1,7 +1,9 @@
-"""How tuikanban connects to PostgreSQL with psycopg directly, without importing SQLAlchemy.
+"""How tuikanban connects to PostgreSQL without importing SQLAlchemy, and on the fast paths without psycopg.
 
-The board's first read (store.fastread_pg) connects before the ORM is imported, so the connection string is
-built here; store.pg adds the lock timeout its writes need and builds its own from the same parts.
+The board's first read (store.fastread_pg) and the command line's fast writes (store.uow.PgWriter) connect before
+the ORM is imported, so the connection settings are built here; store.pg adds the lock timeout its writes need
+and builds its own from the same parts. `connect` gives those fast paths libpq through ctypes (store.libpq) when
+it loads, psycopg otherwise (docs/PERFORMANCE.md, Commands).
 """
 
 from __future__ import annotations
@@ -21,15 +23,53 @@ def base_options(target: Target) -> str:
     return f"{own} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}".strip()
 
 
-def make_conninfo(target: Target, *, options: str, application_name: str) -> str:
-    """A libpq connection string for `target` (with its password, if it has one: never show it)."""
-    from psycopg.conninfo import make_conninfo as join
-
+def conninfo_params(target: Target, *, options: str, application_name: str) -> dict[str, str]:
+    """libpq's connection keywords for `target` (with its password, if it has one: never show them)."""
     parts: dict[str, Any] = {k: v for k, v in target.query if k not in ("options", "password")}
     parts.update(host=target.host, port=target.port, user=target.user, password=target.password,
                  dbname=target.database, options=options, application_name=application_name,
                  connect_timeout=CONNECT_TIMEOUT_S)
-    return join(**{k: v for k, v in parts.items() if v is not None})
+    return {k: str(v) for k, v in parts.items() if v is not None}
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "IDLE_IN_TRANSACTION_MS", "base_options", "make_conninfo"]
+def make_conninfo(target: Target, *, options: str, application_name: str) -> str:
+    """A libpq connection string for `target` (with its password, if it has one: never show it)."""
+    from psycopg.conninfo import make_conninfo as join
+
+    return join(**conninfo_params(target, options=options, application_name=application_name))
+
+
+def errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(any failure, a failed or lost connection) of the drivers `connect` may have used in this process."""
+    import sys
+
+    from tuikanban.store import libpq
+
+    failures: list[type[Exception]] = [libpq.Error]
+    lost: list[type[Exception]] = [libpq.OperationalError]
+    if "psycopg" in sys.modules or not libpq.available():
+        import psycopg
+
+        failures.append(psycopg.Error)
+        lost.append(psycopg.OperationalError)
+    return tuple(failures), tuple(lost)
+
+
+def connect(target: Target, *, options: str, application_name: str, libpq_ok: bool = True) -> Any:
+    """An autocommit connection for the fast paths: store.libpq's when it loads (and `libpq_ok`), else psycopg's
+    (the same calls: `execute` with `%s` placeholders, `transaction()`, `closed`, `broken`, `close`). Raises one
+    of the first of `errors()` on failure."""
+    from tuikanban.store import libpq
+
+    if libpq_ok and libpq.available():
+        # DateStyle ISO: the text form libpq.Connection parses (psycopg reads any DateStyle)
+        return libpq.connect(conninfo_params(target, options=f"{options} -c DateStyle=ISO",
+                                             application_name=application_name))
+    import psycopg
+
+    return psycopg.connect(make_conninfo(target, options=options, application_name=application_name),
+                           autocommit=True)
+
+
+__all__ = ["CONNECT_TIMEOUT_S", "IDLE_IN_TRANSACTION_MS", "base_options", "connect", "conninfo_params", "errors",
+           "make_conninfo"]

@@ -93,8 +93,8 @@ class Unit:
     # -- the dialect's SQL (store.sqlfuncs says the same in SQLAlchemy's terms) ---------------------------------
     def days_between(self, start: str, end: str) -> str:
         """SQL: fractional days from `start` to `end` (exact to the millisecond on SQLite)."""
-        if self.postgres:
-            return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+        if self.postgres:  # (float8, as SQLite's julianday: numeric would be read as Decimal, for no gain)
+            return f"(EXTRACT(EPOCH FROM ({end} - {start}))::float8 / 86400.0)"
         return f"(julianday({end}) - julianday({start}))"
 
     def greatest(self, a: str, b: str) -> str:
@@ -251,8 +251,9 @@ class SqliteWriter:
 
 
 class PgWriter:
-    """Write transactions on one psycopg connection: READ COMMITTED, the advisory write lock first (as
-    `store.pg.PgDatabase.write`); the tables' triggers send the NOTIFY of the change feed."""
+    """Write transactions on one PostgreSQL connection (libpq through store.libpq, or psycopg: store.pgconn):
+    READ COMMITTED, the advisory write lock first (as `store.pg.PgDatabase.write`); the tables' triggers send the
+    NOTIFY of the change feed."""
 
     def __init__(self, target: Target, con: Any) -> None:
         self.target = target
@@ -264,30 +265,27 @@ class PgWriter:
 
         if importlib.util.find_spec("psycopg") is None:
             return None
-        import psycopg
-
-        from tuikanban.store.pgconn import base_options, make_conninfo
+        from tuikanban.store import pgconn
         from tuikanban.store.version import SCHEMA_VERSION
 
-        options = f"{base_options(target)} -c lock_timeout={int(lock_timeout() * 1000)}"
+        error, _lost = pgconn.errors()
+        options = f"{pgconn.base_options(target)} -c lock_timeout={int(lock_timeout() * 1000)}"
         try:
-            con = psycopg.connect(make_conninfo(target, options=options, application_name="tuikanban"),
-                                  autocommit=True)
-        except psycopg.Error:
+            con = pgconn.connect(target, options=options, application_name="tuikanban")
+        except error:
             return None
-        def value(sql: str) -> Any:
-            row = con.execute(sql).fetchone()
-            return None if row is None else row[0]
-
         try:
-            usable = bool(value("SELECT to_regclass('tk_meta') IS NOT NULL"))
-            if usable:
-                meta: dict[str, str] = dict(con.execute("SELECT key, value FROM tk_meta").fetchall())
-                triggers = value("SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                                 "WHERE t.tgname = 'tk_notify' AND c.relnamespace = current_schema()::regnamespace")
-                usable = (meta.get("app") == "tuikanban" and meta.get("schema_version") == str(SCHEMA_VERSION)
-                          and int(triggers or 0) > 0 and bool(value("SELECT has_table_privilege('deal', 'INSERT')")))
-        except psycopg.Error:
+            # one round trip: the schema's marker and version, the NOTIFY triggers, the right to insert (no
+            # tk_meta or deal table at all fails the statement: the ORM path then sets the database up)
+            row = con.execute(
+                "SELECT (SELECT value FROM tk_meta WHERE key = 'app'), "
+                "(SELECT value FROM tk_meta WHERE key = 'schema_version'), "
+                "(SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                " WHERE t.tgname = 'tk_notify' AND c.relnamespace = current_schema()::regnamespace), "
+                "has_table_privilege('deal', 'INSERT')").fetchone()
+            usable = (row is not None and row[0] == "tuikanban" and row[1] == str(SCHEMA_VERSION)
+                      and int(row[2] or 0) > 0 and bool(row[3]))
+        except error:
             usable = False
         if not usable:
             con.close()
@@ -295,14 +293,14 @@ class PgWriter:
         return cls(target, con)
 
     def __call__(self, fn: Callable[[Unit], T]) -> T:
-        import psycopg
+        from tuikanban.store import pgconn
 
         con = self._con
         try:
             with con.transaction():
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 return fn(Unit(con, postgres=True))
-        except psycopg.Error as exc:
+        except pgconn.errors()[0] as exc:
             from tuikanban.store.pg import describe_pg_error  # (imports the ORM: only on a failure)
 
             raise DatabaseError(describe_pg_error(exc, self.target)) from None
