@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, cast, func, select
+from sqlalchemy import BigInteger, String, case, cast, func, literal, or_, select
 
 from tuikanban.domain.money import to_json_number
 from tuikanban.services.changes import _CLOSES, _KINDS, _OPENS, _STAGE_LEFT, _edit, _first, _payload
@@ -43,6 +43,7 @@ from tuikanban.store.tables import Deal, Event
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
 _E = Event.__table__.c  # type: ignore[attr-defined]
+_FIELD_KINDS = ("edit", "undo", "redo")  # the kinds that carry a field change (services.changes._edit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,27 +56,28 @@ class BacktestPoint:
     actual_value: int
 
 
+_VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every engine's limit of bound values)
+
+
 def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict[int, dict[int, tuple[Any, ...]]]:
-    """deal id -> {slice k: (closings - openings, created, value change, first close change, first stage left,
-    first currency change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything
-    after the last point)."""
-
-    def as_int(c: Any) -> Any:
-        return func.coalesce(cast(c, BigInteger), 0)
-
+    """deal id -> {slice k: (closings - openings, created, first close change, first stage left, first currency
+    change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
+    point), value changes left out (they are most of the log: `_value_changes` reads them for the deals that
+    need them)."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (
         deal,
-        func.sum(case((_CLOSES, 1), (_OPENS, -1), else_=0)),
+        # a move (a third of these events) neither opens nor closes: said first, it skips the longer tests
+        func.sum(case((_E.kind == "move", 0), (_CLOSES, 1), (_OPENS, -1), else_=0)),
         func.max(case((_E.kind == "create", 1), else_=0)),
-        func.sum(case((_edit("value"), as_int(_E.new_value) - as_int(_E.old_value)), else_=0)),
         _first(_edit("close"), _E.old_value),
         _first(_STAGE_LEFT, cast(_E.from_stage_id, String)),
         _first(_edit("currency"), _E.old_value),
     )
+    not_value = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
     out: dict[int, dict[int, tuple[Any, ...]]] = {}
     for k, lo in enumerate(points):
-        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS))
+        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), not_value)
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for row in conn.execute(q.group_by(deal)):
@@ -83,72 +85,115 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict
     return out
 
 
-def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
-                        horizon_days: int) -> list[dict[int, int]]:
-    """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
-    deals open then whose expected close date then falls on or before the point's horizon's last day."""
-    n = len(points)
-    horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
-    slices = _slice_rows(conn, pipeline_id, points)
-    diff: dict[int, list[int]] = {}
+def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int]
+                   ) -> dict[int, dict[int, int]]:
+    """deal id -> {slice k: the sum of new - old of its value changes in slice k} for `deal_ids`, through the
+    deals' (deal_id, at) index: only the deals that count at some point are read."""
+    def as_int(c: Any) -> Any:
+        return func.coalesce(cast(c, BigInteger), 0)
 
-    def add(is_open: bool, value: int, close: date | None, stage: int, lo: int, hi: int) -> None:
-        if not is_open or close is None or not value:
+    whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
+    bucket = case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+    out: dict[int, dict[int, int]] = {}
+    for start in range(0, len(deal_ids), _VALUE_CHUNK):
+        chunk = deal_ids[start:start + _VALUE_CHUNK]
+        q = (select(_E.deal_id, bucket, func.sum(as_int(_E.new_value) - as_int(_E.old_value)))
+             .where(_E.deal_id.in_(chunk), _E.at > points[0], _E.pipeline_id == pipeline_id,
+                    _E.kind.in_(_FIELD_KINDS), _E.field == "value")
+             .group_by(_E.deal_id, bucket))
+        for deal_id, k, dvalue in conn.execute(q):
+            out.setdefault(deal_id, {})[int(k)] = int(dvalue or 0)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Points first..hi at which a deal counts (open, close date within the horizon, its currency then the
+    pipeline's): in `stage`, at its value now (`base`) less its value changes after each point."""
+
+    deal_id: int
+    first: int
+    hi: int
+    stage: int
+    base: int
+
+
+def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date]
+          ) -> list[_Run]:
+    """Every run of points at which a deal counts, from its row now rewound by its events other than value
+    changes (as services.changes._rewind does, for what the forecast reads)."""
+    n = len(points)
+    slices = _slice_rows(conn, pipeline_id, points)
+    runs: list[_Run] = []
+
+    def add(deal_id: int, is_open: bool, ok: bool, close: date | None, stage: int, lo: int, hi: int,
+            base: int) -> None:
+        if not is_open or not ok or close is None:
             return
         first = max(lo, bisect_left(horizons, close))  # the points of the run whose horizon reaches the close
         if first <= hi:
-            d = diff.get(stage)
-            if d is None:
-                d = diff[stage] = [0] * (n + 1)
-            d[first] += value
-            d[hi + 1] -= value
+            runs.append(_Run(deal_id, first, hi, stage, base))
 
     q = select(_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id).where(
         _D.pipeline_id == pipeline_id)
     for deal_id, status, value, cur, close_now, stage_now in conn.execute(q):
         by_slice = slices.get(deal_id)
         open_now = status == "open"
-        value_now = (value or 0) if cur == currency else 0
+        base = value or 0
         if by_slice is None:
-            if open_now:
-                add(True, value_now, close_now, stage_now, 0, n - 1)
+            add(deal_id, open_now, cur == currency, close_now, stage_now, 0, n - 1, base)
             continue
-        net = dvalue = 0
+        net = 0
         created = False
         first_close: str | None = None
         first_stage: str | None = None
         first_cur: str | None = None
-        state = (open_now, value_now, close_now, stage_now)
+        state = (open_now, cur == currency, close_now, stage_now)
         hi = n - 1
         for k in sorted(by_slice, reverse=True):
             if k < hi:
-                add(*state, k + 1, hi)
+                add(deal_id, *state, k + 1, hi, base)
             hi = k
-            b_net, b_created, b_dvalue, b_close, b_stage, b_cur = by_slice[k]
+            b_net, b_created, b_close, b_stage, b_cur = by_slice[k]
             net += int(b_net or 0)
             created = created or bool(b_created)
-            dvalue += int(b_dvalue or 0)
             first_close = b_close if b_close is not None else first_close
             first_stage = b_stage if b_stage is not None else first_stage
             first_cur = b_cur if b_cur is not None else first_cur
-            # rewound as services.changes._rewind does, for what the forecast reads
             close = close_now
             if first_close is not None:
                 text = _payload(first_close)
                 close = date.fromisoformat(text) if text else None
             stage_text = _payload(first_stage)
-            value_then = value_now
-            if dvalue or first_cur is not None:
-                cur_then = _payload(first_cur) if first_cur is not None else cur
-                value_then = (value or 0) - dvalue if cur_then == currency else 0
-            state = (not created and int(open_now) + net > 0, value_then, close,
+            cur_then = _payload(first_cur) if first_cur is not None else cur
+            state = (not created and int(open_now) + net > 0, cur_then == currency, close,
                      int(stage_text) if stage_text else stage_now)
-        add(*state, 0, hi)
+        add(deal_id, *state, 0, hi, base)
+    return runs
+
+
+def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
+                        horizon_days: int) -> list[dict[int, int]]:
+    """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
+    deals open then whose expected close date then falls on or before the point's horizon's last day.
+
+    First the runs of points at which each deal counts, from every event but the value changes; then the value
+    changes of those deals only (a deal's value at a point is its value now less its changes since)."""
+    n = len(points)
+    horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
+    runs = _runs(conn, pipeline_id, points, currency, horizons)
+    changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}))
+    sums: dict[int, list[int]] = {}
+    for r in runs:
+        by_stage = sums.get(r.stage)
+        if by_stage is None:
+            by_stage = sums[r.stage] = [0] * n
+        dv = changes.get(r.deal_id)
+        for i in range(r.first, r.hi + 1):
+            by_stage[i] += r.base - (sum(v for k, v in dv.items() if k >= i) if dv else 0)
     out: list[dict[int, int]] = [{} for _ in points]
-    for stage, d in diff.items():
-        total = 0
-        for i in range(n):
-            total += d[i]
+    for stage, totals in sums.items():
+        for i, total in enumerate(totals):
             if total:
                 out[i][stage] = total
     return out
