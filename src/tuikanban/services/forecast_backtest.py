@@ -57,13 +57,15 @@ class BacktestPoint:
 
 
 _VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every engine's limit of bound values)
+BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several times an entry of a time range
 
 
-def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict[int, dict[int, tuple[Any, ...]]]:
+def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
+                ) -> tuple[dict[int, dict[int, tuple[Any, ...]]], set[int]]:
     """deal id -> {slice k: (closings - openings, created, first close change, first stage left, first currency
     change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
     point), value changes left out (they are most of the log: `_value_changes` reads them for the deals that
-    need them)."""
+    need them); and the deals with a close-date change in one of the slices."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (
         deal,
@@ -76,33 +78,53 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict
     )
     not_value = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
     out: dict[int, dict[int, tuple[Any, ...]]] = {}
+    close_changed: set[int] = set()
     for k, lo in enumerate(points):
         q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), not_value)
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for row in conn.execute(q.group_by(deal)):
             out.setdefault(row[0], {})[k] = tuple(row[1:])
-    return out
+            if row[3] is not None:
+                close_changed.add(row[0])
+    return out, close_changed
 
 
-def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int]
-                   ) -> dict[int, dict[int, int]]:
-    """deal id -> {slice k: the sum of new - old of its value changes in slice k} for `deal_ids`, through the
-    deals' (deal_id, at) index: only the deals that count at some point are read."""
+def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int],
+                   deals_read: int, *, by_deal: bool | None = None) -> dict[int, dict[int, int]]:
+    """deal id -> {slice k: the sum of new - old of its value changes in slice k} for `deal_ids` (of the
+    `deals_read` deals of the pipeline).
+
+    A few deals (at most one in BY_DEAL_SHARE): their changes through the deals' (deal_id, at) index, a table
+    lookup per change; more: one GROUP BY per slice over the covering index's time range, as the slices are read,
+    kept for those deals. `by_deal` forces one of the two (the tests compare them)."""
     def as_int(c: Any) -> Any:
         return func.coalesce(cast(c, BigInteger), 0)
 
-    whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
-    bucket = case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+    if by_deal is None:
+        by_deal = len(deal_ids) * BY_DEAL_SHARE <= deals_read
+    dvalue = func.sum(as_int(_E.new_value) - as_int(_E.old_value))
+    is_value = (_E.pipeline_id == pipeline_id, _E.kind.in_(_FIELD_KINDS), _E.field == "value")
     out: dict[int, dict[int, int]] = {}
-    for start in range(0, len(deal_ids), _VALUE_CHUNK):
-        chunk = deal_ids[start:start + _VALUE_CHUNK]
-        q = (select(_E.deal_id, bucket, func.sum(as_int(_E.new_value) - as_int(_E.old_value)))
-             .where(_E.deal_id.in_(chunk), _E.at > points[0], _E.pipeline_id == pipeline_id,
-                    _E.kind.in_(_FIELD_KINDS), _E.field == "value")
-             .group_by(_E.deal_id, bucket))
-        for deal_id, k, dvalue in conn.execute(q):
-            out.setdefault(deal_id, {})[int(k)] = int(dvalue or 0)
+    if by_deal:
+        whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
+        bucket = case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+        for start in range(0, len(deal_ids), _VALUE_CHUNK):
+            q = (select(_E.deal_id, bucket, dvalue)
+                 .where(_E.deal_id.in_(deal_ids[start:start + _VALUE_CHUNK]), _E.at > points[0], *is_value)
+                 .group_by(_E.deal_id, bucket))
+            for deal_id, k, change in conn.execute(q):
+                out.setdefault(deal_id, {})[int(k)] = int(change or 0)
+        return out
+    wanted = set(deal_ids)
+    deal = unindexed(_E.deal_id)  # the time range of the covering index, as in _slice_rows
+    for k, lo in enumerate(points):
+        q = select(deal, dvalue).where(_E.at > lo, *is_value)
+        if k + 1 < len(points):
+            q = q.where(_E.at <= points[k + 1])
+        for deal_id, change in conn.execute(q.group_by(deal)):
+            if deal_id in wanted:
+                out.setdefault(deal_id, {})[k] = int(change or 0)
     return out
 
 
@@ -119,11 +141,12 @@ class _Run:
 
 
 def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date]
-          ) -> list[_Run]:
+          ) -> tuple[list[_Run], int]:
     """Every run of points at which a deal counts, from its row now rewound by its events other than value
-    changes (as services.changes._rewind does, for what the forecast reads)."""
+    changes (as services.changes._rewind does, for what the forecast reads); and how many deals were read."""
     n = len(points)
-    slices = _slice_rows(conn, pipeline_id, points)
+    slices, close_changed = _slice_rows(conn, pipeline_id, points)
+    last_horizon = horizons[-1]
     runs: list[_Run] = []
 
     def add(deal_id: int, is_open: bool, ok: bool, close: date | None, stage: int, lo: int, hi: int,
@@ -136,7 +159,11 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
 
     q = select(_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id).where(
         _D.pipeline_id == pipeline_id)
+    read = 0
     for deal_id, status, value, cur, close_now, stage_now in conn.execute(q):
+        read += 1
+        if deal_id not in close_changed and (close_now is None or close_now > last_horizon):
+            continue  # today's close date all along, past every horizon (or none): it counts at no point
         by_slice = slices.get(deal_id)
         open_now = status == "open"
         base = value or 0
@@ -169,20 +196,23 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
             state = (not created and int(open_now) + net > 0, cur_then == currency, close,
                      int(stage_text) if stage_text else stage_now)
         add(deal_id, *state, 0, hi, base)
-    return runs
+    return runs, read
 
 
 def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
-                        horizon_days: int) -> list[dict[int, int]]:
+                        horizon_days: int, *, by_deal: bool | None = None) -> list[dict[int, int]]:
     """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
     deals open then whose expected close date then falls on or before the point's horizon's last day.
 
     First the runs of points at which each deal counts, from every event but the value changes; then the value
-    changes of those deals only (a deal's value at a point is its value now less its changes since)."""
+    changes of those deals only (a deal's value at a point is its value now less its changes since). `by_deal`:
+    see `_value_changes`."""
     n = len(points)
+    if not n:
+        return []
     horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
-    runs = _runs(conn, pipeline_id, points, currency, horizons)
-    changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}))
+    runs, read = _runs(conn, pipeline_id, points, currency, horizons)
+    changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}), read, by_deal=by_deal)
     sums: dict[int, list[int]] = {}
     for r in runs:
         by_stage = sums.get(r.stage)
