@@ -2,8 +2,8 @@
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
-settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's cells; schema 8 an index of
-the undo and redo of close-date edits.
+settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
+cells; schema 8 an index of the undo and redo of close-date edits.
 """
 
 from __future__ import annotations
