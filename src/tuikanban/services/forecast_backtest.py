@@ -6,13 +6,16 @@ for the methods). The deals "as they were then" follow `services.changes`: a dea
 now rewound by its events after the moment. Only what the forecast needs is rebuilt: was the deal open, its value,
 expected close date and stage.
 
-How it stays fast on a large log (docs/PERFORMANCE.md, The review and the forecast's backtest):
-- the events after the first point are read once, one GROUP BY per slice between two points (a sort of one
-  month's events at a time, not of the year's; five aggregates, not the review's nine), so each deal has a few
-  slices with events and its state changes only there;
+How it stays fast on a large log (docs/PERFORMANCE.md, The review and the forecast's backtest, and The
+backtest's speed):
+- the events after the first point other than value changes are read once, one GROUP BY per slice between two
+  points (a sort of one month's events at a time, not of the year's; five aggregates, not the review's nine), so
+  each deal has a few slices with events and its state changes only there;
 - a deal's state holds over the run of points between two of its slices; within a run, the points whose
-  horizon reaches its close date are a tail of the run (the horizons grow), so the deal's value is added to its
-  stage's sum for that tail with two entries of a difference array: no work per deal and point;
+  horizon reaches its close date are a tail of the run (the horizons grow): those are the points at which it
+  counts. A deal whose close date never changed and is past every horizon counts nowhere and is skipped;
+- the value changes (60 % of a typical log) are read only for the deals that count at some point, and a deal's
+  value at a point is its value now less its changes since;
 - the learned probabilities of all 12 windows come from one read of the stays (`learned_stages_at`).
 """
 
