@@ -109,18 +109,29 @@ def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime |
 
 # -- the report -----------------------------------------------------------------------------------------
 
-# Literal SQL (not bound parameters) so that SQLite matches the partial index ix_event_close_edit.
-_CLOSE_PUSHES = ("SELECT event.deal_id, count(*) FROM event WHERE event.kind = 'edit' AND event.field = 'close' "
-                 "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL "
-                 "AND event.new_value > event.old_value GROUP BY event.deal_id")
+# Literal SQL (not bound parameters) so that SQLite matches the partial indexes ix_event_close_edit and
+# ix_event_close_undo. The redo of an edit carries the edit's old and new dates, the undo of one the other way
+# round (docs/RULES.md, What changed: a deal at a past moment): a redone push counts again, an undone push (its
+# date moved earlier) is taken back; the undo of a pull (its date moved later) is no push. ISO dates compare as
+# text.
+_CLOSE_PUSHES = (
+    "SELECT deal_id, sum(n) FROM ("
+    "SELECT event.deal_id AS deal_id, 1 AS n FROM event WHERE event.kind = 'edit' AND event.field = 'close' "
+    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL AND event.new_value > event.old_value "
+    "UNION ALL "
+    "SELECT event.deal_id AS deal_id, CASE WHEN event.kind = 'redo' AND event.new_value > event.old_value THEN 1 "
+    "WHEN event.kind = 'undo' AND event.new_value < event.old_value THEN -1 ELSE 0 END AS n FROM event "
+    "WHERE event.kind IN ('undo', 'redo') AND event.field = 'close' "
+    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL) AS pushes GROUP BY deal_id")
 
 
 def _close_pushes(u: Unit) -> dict[int, int]:
-    """deal id -> how many times its close date was moved later (a null old date is no push).
+    """deal id -> how many times its close date was moved later and still stands so (a null old date is no push):
+    the pushing edits and redos less the undos of a push.
 
-    Read from the small partial index of close-date edits alone; the caller keeps the open deals' counts.
+    Read from the two small partial indexes of close-date changes alone; the caller keeps the open deals' counts.
     """
-    return {int(r[0]): int(r[1]) for r in u.rows(_CLOSE_PUSHES) if r[0] is not None}
+    return {int(r[0]): max(0, int(r[1])) for r in u.rows(_CLOSE_PUSHES) if r[0] is not None}
 
 
 # The latest event time of the outer deal row (an index-only max per deal), and its kind (one table lookup per

@@ -6,13 +6,16 @@ for the methods). The deals "as they were then" follow `services.changes`: a dea
 now rewound by its events after the moment. Only what the forecast needs is rebuilt: was the deal open, its value,
 expected close date and stage.
 
-How it stays fast on a large log (docs/PERFORMANCE.md, The review and the forecast's backtest):
-- the events after the first point are read once, one GROUP BY per slice between two points (a sort of one
-  month's events at a time, not of the year's; five aggregates, not the review's nine), so each deal has a few
-  slices with events and its state changes only there;
+How it stays fast on a large log (docs/PERFORMANCE.md, The review and the forecast's backtest, and The
+backtest's speed):
+- the events after the first point other than value changes are read once, one GROUP BY per slice between two
+  points (a sort of one month's events at a time, not of the year's; five aggregates, not the review's nine), so
+  each deal has a few slices with events and its state changes only there;
 - a deal's state holds over the run of points between two of its slices; within a run, the points whose
-  horizon reaches its close date are a tail of the run (the horizons grow), so the deal's value is added to its
-  stage's sum for that tail with two entries of a difference array: no work per deal and point;
+  horizon reaches its close date are a tail of the run (the horizons grow): those are the points at which it
+  counts. A deal whose close date never changed and is past every horizon counts nowhere and is skipped;
+- the value changes (60 % of a typical log) are read only for the deals that count at some point, and a deal's
+  value at a point is its value now less its changes since;
 - the learned probabilities of all 12 windows come from one read of the stays (`learned_stages_at`).
 """
 
@@ -25,7 +28,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, cast, func, select
+from sqlalchemy import BigInteger, String, case, cast, func, literal, or_, select
 
 from tuikanban.domain.money import to_json_number
 from tuikanban.services.changes import _CLOSES, _KINDS, _OPENS, _STAGE_LEFT, _edit, _first, _payload
@@ -43,6 +46,7 @@ from tuikanban.store.tables import Deal, Event
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
 _E = Event.__table__.c  # type: ignore[attr-defined]
+_FIELD_KINDS = ("edit", "undo", "redo")  # the kinds that carry a field change (services.changes._edit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,100 +59,174 @@ class BacktestPoint:
     actual_value: int
 
 
-def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> dict[int, dict[int, tuple[Any, ...]]]:
-    """deal id -> {slice k: (closings - openings, created, value change, first close change, first stage left,
-    first currency change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything
-    after the last point)."""
+_VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every engine's limit of bound values)
+BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several times an entry of a time range
 
-    def as_int(c: Any) -> Any:
-        return func.coalesce(cast(c, BigInteger), 0)
 
+def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
+                ) -> tuple[dict[int, dict[int, tuple[Any, ...]]], set[int]]:
+    """deal id -> {slice k: (closings - openings, created, first close change, first stage left, first currency
+    change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
+    point), value changes left out (they are most of the log: `_value_changes` reads them for the deals that
+    need them); and the deals with a close-date change in one of the slices."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (
         deal,
-        func.sum(case((_CLOSES, 1), (_OPENS, -1), else_=0)),
+        # a move (a third of these events) neither opens nor closes: said first, it skips the longer tests
+        func.sum(case((_E.kind == "move", 0), (_CLOSES, 1), (_OPENS, -1), else_=0)),
         func.max(case((_E.kind == "create", 1), else_=0)),
-        func.sum(case((_edit("value"), as_int(_E.new_value) - as_int(_E.old_value)), else_=0)),
         _first(_edit("close"), _E.old_value),
         _first(_STAGE_LEFT, cast(_E.from_stage_id, String)),
         _first(_edit("currency"), _E.old_value),
     )
+    not_value = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
     out: dict[int, dict[int, tuple[Any, ...]]] = {}
+    close_changed: set[int] = set()
     for k, lo in enumerate(points):
-        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS))
+        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), not_value)
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for row in conn.execute(q.group_by(deal)):
             out.setdefault(row[0], {})[k] = tuple(row[1:])
+            if row[3] is not None:
+                close_changed.add(row[0])
+    return out, close_changed
+
+
+def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int],
+                   deals_read: int, *, by_deal: bool | None = None) -> dict[int, dict[int, int]]:
+    """deal id -> {slice k: the sum of new - old of its value changes in slice k} for `deal_ids` (of the
+    `deals_read` deals of the pipeline).
+
+    A few deals (at most one in BY_DEAL_SHARE): their changes through the deals' (deal_id, at) index, a table
+    lookup per change; more: one GROUP BY per slice over the covering index's time range, as the slices are read,
+    kept for those deals. `by_deal` forces one of the two (the tests compare them)."""
+    def as_int(c: Any) -> Any:
+        return func.coalesce(cast(c, BigInteger), 0)
+
+    if by_deal is None:
+        by_deal = len(deal_ids) * BY_DEAL_SHARE <= deals_read
+    dvalue = func.sum(as_int(_E.new_value) - as_int(_E.old_value))
+    is_value = (_E.pipeline_id == pipeline_id, _E.kind.in_(_FIELD_KINDS), _E.field == "value")
+    out: dict[int, dict[int, int]] = {}
+    if by_deal:
+        whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
+        bucket = case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+        for start in range(0, len(deal_ids), _VALUE_CHUNK):
+            q = (select(_E.deal_id, bucket, dvalue)
+                 .where(_E.deal_id.in_(deal_ids[start:start + _VALUE_CHUNK]), _E.at > points[0], *is_value)
+                 .group_by(_E.deal_id, bucket))
+            for deal_id, k, change in conn.execute(q):
+                out.setdefault(deal_id, {})[int(k)] = int(change or 0)
+        return out
+    wanted = set(deal_ids)
+    deal = unindexed(_E.deal_id)  # the time range of the covering index, as in _slice_rows
+    for k, lo in enumerate(points):
+        q = select(deal, dvalue).where(_E.at > lo, *is_value)
+        if k + 1 < len(points):
+            q = q.where(_E.at <= points[k + 1])
+        for deal_id, change in conn.execute(q.group_by(deal)):
+            if deal_id in wanted:
+                out.setdefault(deal_id, {})[k] = int(change or 0)
     return out
 
 
-def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
-                        horizon_days: int) -> list[dict[int, int]]:
-    """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
-    deals open then whose expected close date then falls on or before the point's horizon's last day."""
-    n = len(points)
-    horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
-    slices = _slice_rows(conn, pipeline_id, points)
-    diff: dict[int, list[int]] = {}
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Points first..hi at which a deal counts (open, close date within the horizon, its currency then the
+    pipeline's): in `stage`, at its value now (`base`) less its value changes after each point."""
 
-    def add(is_open: bool, value: int, close: date | None, stage: int, lo: int, hi: int) -> None:
-        if not is_open or close is None or not value:
+    deal_id: int
+    first: int
+    hi: int
+    stage: int
+    base: int
+
+
+def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date]
+          ) -> tuple[list[_Run], int]:
+    """Every run of points at which a deal counts, from its row now rewound by its events other than value
+    changes (as services.changes._rewind does, for what the forecast reads); and how many deals were read."""
+    n = len(points)
+    slices, close_changed = _slice_rows(conn, pipeline_id, points)
+    last_horizon = horizons[-1]
+    runs: list[_Run] = []
+
+    def add(deal_id: int, is_open: bool, ok: bool, close: date | None, stage: int, lo: int, hi: int,
+            base: int) -> None:
+        if not is_open or not ok or close is None:
             return
         first = max(lo, bisect_left(horizons, close))  # the points of the run whose horizon reaches the close
         if first <= hi:
-            d = diff.get(stage)
-            if d is None:
-                d = diff[stage] = [0] * (n + 1)
-            d[first] += value
-            d[hi + 1] -= value
+            runs.append(_Run(deal_id, first, hi, stage, base))
 
     q = select(_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id).where(
         _D.pipeline_id == pipeline_id)
+    read = 0
     for deal_id, status, value, cur, close_now, stage_now in conn.execute(q):
+        read += 1
+        if deal_id not in close_changed and (close_now is None or close_now > last_horizon):
+            continue  # today's close date all along, past every horizon (or none): it counts at no point
         by_slice = slices.get(deal_id)
         open_now = status == "open"
-        value_now = (value or 0) if cur == currency else 0
+        base = value or 0
         if by_slice is None:
-            if open_now:
-                add(True, value_now, close_now, stage_now, 0, n - 1)
+            add(deal_id, open_now, cur == currency, close_now, stage_now, 0, n - 1, base)
             continue
-        net = dvalue = 0
+        net = 0
         created = False
         first_close: str | None = None
         first_stage: str | None = None
         first_cur: str | None = None
-        state = (open_now, value_now, close_now, stage_now)
+        state = (open_now, cur == currency, close_now, stage_now)
         hi = n - 1
         for k in sorted(by_slice, reverse=True):
             if k < hi:
-                add(*state, k + 1, hi)
+                add(deal_id, *state, k + 1, hi, base)
             hi = k
-            b_net, b_created, b_dvalue, b_close, b_stage, b_cur = by_slice[k]
+            b_net, b_created, b_close, b_stage, b_cur = by_slice[k]
             net += int(b_net or 0)
             created = created or bool(b_created)
-            dvalue += int(b_dvalue or 0)
             first_close = b_close if b_close is not None else first_close
             first_stage = b_stage if b_stage is not None else first_stage
             first_cur = b_cur if b_cur is not None else first_cur
-            # rewound as services.changes._rewind does, for what the forecast reads
             close = close_now
             if first_close is not None:
                 text = _payload(first_close)
                 close = date.fromisoformat(text) if text else None
             stage_text = _payload(first_stage)
-            value_then = value_now
-            if dvalue or first_cur is not None:
-                cur_then = _payload(first_cur) if first_cur is not None else cur
-                value_then = (value or 0) - dvalue if cur_then == currency else 0
-            state = (not created and int(open_now) + net > 0, value_then, close,
+            cur_then = _payload(first_cur) if first_cur is not None else cur
+            state = (not created and int(open_now) + net > 0, cur_then == currency, close,
                      int(stage_text) if stage_text else stage_now)
-        add(*state, 0, hi)
+        add(deal_id, *state, 0, hi, base)
+    return runs, read
+
+
+def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
+                        horizon_days: int, *, by_deal: bool | None = None) -> list[dict[int, int]]:
+    """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
+    deals open then whose expected close date then falls on or before the point's horizon's last day.
+
+    First the runs of points at which each deal counts, from every event but the value changes; then the value
+    changes of those deals only (a deal's value at a point is its value now less its changes since). `by_deal`:
+    see `_value_changes`."""
+    n = len(points)
+    if not n:
+        return []
+    horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
+    runs, read = _runs(conn, pipeline_id, points, currency, horizons)
+    changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}), read, by_deal=by_deal)
+    sums: dict[int, list[int]] = {}
+    for r in runs:
+        by_stage = sums.get(r.stage)
+        if by_stage is None:
+            by_stage = sums[r.stage] = [0] * n
+        dv = changes.get(r.deal_id)
+        for i in range(r.first, r.hi + 1):
+            by_stage[i] += r.base - (sum(v for k, v in dv.items() if k >= i) if dv else 0)
     out: list[dict[int, int]] = [{} for _ in points]
-    for stage, d in diff.items():
-        total = 0
-        for i in range(n):
-            total += d[i]
+    for stage, totals in sums.items():
+        for i, total in enumerate(totals):
             if total:
                 out[i][stage] = total
     return out

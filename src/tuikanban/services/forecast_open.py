@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from itertools import accumulate
 from statistics import NormalDist
 from typing import Any
 
@@ -50,6 +52,7 @@ TRIALS = 10_000
 MAX_DRAWS = 1_000_000  # trials x deals: fewer trials for a large pipeline keeps each method under a second
 MIN_TRIALS = 500
 METHODS = ("configured", "learned")
+_ZERO = Fraction(0)  # the probability of a stage not in the pipeline's list
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,19 @@ def _as_floats(deals: Sequence[tuple[int, Fraction]]) -> list[float]:
     return out
 
 
+def _expected_nested(groups: Sequence[Sequence[tuple[int, Fraction]]]) -> list[int]:
+    """`_expected` of groups[0..i] for each i: the values added per probability carry from one group to the
+    next (whole numbers: the same sums)."""
+    by_probability: dict[tuple[int, int], int] = {}
+    out = []
+    for group in groups:
+        for v, p in group:
+            key = (p.numerator, p.denominator)
+            by_probability[key] = by_probability.get(key, 0) + v
+        out.append(round(sum((Fraction(v * n, d) for (n, d), v in by_probability.items()), Fraction(0))))
+    return out
+
+
 def _expected(deals: Sequence[tuple[int, Fraction]]) -> int:
     """round(sum of value x probability), exactly: the values are added per probability first (a few stage
     probabilities), so there are a few Fraction products instead of one per deal."""
@@ -235,23 +251,27 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)
 
+    # each open deal in the pipeline's currency with a close date goes to the first horizon it falls in: the same
+    # for every method, so placed once (in id order: the draw order)
+    ends = [at.date() + timedelta(days=d) for d in HORIZONS]
+    placed = [(i, v or 0, sid) for v, c, close, sid in open_rows if c == cur and close is not None
+              and (i := bisect_left(ends, close)) < len(HORIZONS)]
     forecasts: dict[str, Any] = {}
     for method in METHODS:
         probs = probabilities(learned, method)
         groups: list[list[tuple[int, Fraction]]] = [[] for _ in HORIZONS]
-        for v, c, close, sid in open_rows:
-            if c == cur and close is not None:
-                i = next((i for i, d in enumerate(HORIZONS) if close <= at.date() + timedelta(days=d)), None)
-                if i is not None:
-                    groups[i].append((v or 0, probs.get(sid, Fraction(0))))
-        nested = [[d for g in groups[:i + 1] for d in g] for i in range(len(HORIZONS))]
-        trials = _trials(len(nested[-1]))
+        for i, v, sid in placed:
+            groups[i].append((v, probs.get(sid, _ZERO)))
+        sizes = list(accumulate(len(g) for g in groups))
+        trials = _trials(sizes[-1])
+        # (the normal approximation sums each horizon's deals afresh: sum() adds floats its own way, which
+        # differs between Python versions, and the levels must not depend on how they were grouped)
         levels = (monte_carlo_nested(groups, trials=trials, seed=seed) if trials
-                  else [normal_levels(n) for n in nested])
+                  else [normal_levels([d for g in groups[:i + 1] for d in g]) for i in range(len(groups))])
         forecasts[method] = [
-            {"days": days, "deals": len(deals), "expected": money(_expected(deals)), "trials": trials,
+            {"days": days, "deals": n, "expected": money(expected), "trials": trials,
              "levels": [{"confidence": c, "value": money(v)} for c, v in zip(CONFIDENCES, lv, strict=True)]}
-            for days, deals, lv in zip(HORIZONS, nested, levels, strict=True)
+            for days, n, expected, lv in zip(HORIZONS, sizes, _expected_nested(groups), levels, strict=True)
         ]
     return {
         "stage_win_probabilities": [

@@ -2,7 +2,8 @@
 
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
-settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's cells.
+settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
+cells; schema 8 an index of the undo and redo of close-date edits.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Integer, Text, inspect, text
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from tuikanban.domain.errors import DatabaseError
 
@@ -87,7 +88,20 @@ def _to_7(conn: Any) -> None:
             index.create(conn, checkfirst=True)
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7}
+def _to_8_close_undo_index(conn: Any) -> None:
+    """Schema 8: a small partial index of the undo and redo of close-date edits, so that the aging's close_pushed
+    counts the pushes that still stand (a push undone is taken back, a push redone counts again) without reading
+    the log. CREATE INDEX IF NOT EXISTS on both engines: SQLAlchemy's check for an existing index reflects the
+    catalog through a function some PostgreSQL versions lack."""
+    from tuikanban.store.tables import Event
+
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name == "ix_event_close_undo":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
+                                                8: _to_8_close_undo_index}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

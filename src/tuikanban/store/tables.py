@@ -141,6 +141,10 @@ class Event(SQLModel, table=True):
         Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
               sqlite_where=text("kind = 'edit' AND field = 'close'"),
               postgresql_where=text("kind = 'edit' AND field = 'close'")),
+        # close_pushed: the undo and redo of close-date edits (a push undone no longer counts; schema 8).
+        Index("ix_event_close_undo", "deal_id", "kind", "old_value", "new_value",
+              sqlite_where=text("kind IN ('undo', 'redo') AND field = 'close'"),
+              postgresql_where=text("kind IN ('undo', 'redo') AND field = 'close'")),
         # The review (services.changes): every column it reads of the events after a moment, in time order, so the
         # range is read from the index alone (schema 4).
         Index("ix_event_review", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id", "to_stage_id",
