@@ -345,3 +345,20 @@ async def test_the_panel_beside_a_big_pipelines_board_reads_its_own_pages(
         await pilot.pause(1.5)
         await settle(pilot)
         assert table.get_row_at(0)[0].plain == "Deal 01"
+
+
+async def test_closed_panels_are_let_go(db: Database, deals: dict[str, Any]) -> None:
+    """The panel subscribes to the app's theme signal, whose stored callback held the panel (and its table and
+    chart) alive after it closed: one more panel per `a`. Five opens and closes leave at most the last one."""
+    import gc
+
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await press(pilot, "a")
+            assert app.board_screen.aging_panel is not None
+            await press(pilot, "escape")
+            assert app.board_screen.aging_panel is None
+        gc.collect()
+        assert sum(1 for o in gc.get_objects() if isinstance(o, AgingPanel)) <= 1

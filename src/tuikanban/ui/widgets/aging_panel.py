@@ -199,6 +199,11 @@ class AgingPanel(Vertical):
         if self.autofocus:
             self.focus_table()
 
+    def on_unmount(self) -> None:
+        # A signal keeps each subscriber's callback, and the callback the subscriber: without this every panel
+        # ever opened stayed alive with its table and chart (about 160 objects an open).
+        self.app.theme_changed_signal.unsubscribe(self)
+
     # -- API for the board --------------------------------------------------------------------------------
 
     def show_snapshot(self, snap: AgingSnapshot, deal_filter: DealFilter | None = None) -> None:
