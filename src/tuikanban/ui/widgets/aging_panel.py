@@ -434,9 +434,8 @@ class AgingPanel(Vertical):
         title.append(f"{shown.stalled} stalled", style=self._style("stalled") if shown.stalled else muted)
         title.append(" · ", style=muted)
         title.append(f"{shown.aging} aging", style=self._style("aging") if shown.aging else muted)
-        if shown.at_risk is not None:
-            title.append(f" · {shown.at_risk} at risk", style=muted)
-        title.append(f" · {shown.open} open", style=muted)
+        at_risk = f" · {shown.at_risk} at risk" if shown.at_risk is not None else ""
+        title.append(f"{at_risk} · {shown.open} open", style=muted)  # (one span, as the screenshots have it)
         if shown.flagged is not None and shown.flagged > len(shown.rows):
             title.append(f"\nthe {len(shown.rows)} most severe of {shown.flagged} listed; / narrows the list",
                          style=muted)
