@@ -7,8 +7,9 @@
 
 Prints the median and best wall time, and the median CPU time of this process, of several runs of `aging_report`
 (every open deal: baseline, level, signals): with the generator's expected days on every stage, with the board's
-filter on, and in the worst case where every baseline comes from the 180-day stay history (`stage_baselines`
-alone too). The machine is shared: when the load average is high, the CPU figure is the steadier one.
+filter on, the aging panel's read of a big pipeline (`panel_page`: a page of the most severe deals), and in the
+worst case where every baseline comes from the 180-day stay history (`stage_baselines` alone too). The machine
+is shared: when the load average is high, the CPU figure is the steadier one.
 """
 
 from __future__ import annotations
@@ -132,6 +133,14 @@ def measure(args: argparse.Namespace, db: Any) -> None:
     filtered = timed(lambda: aging_report(db, pipeline, deal_filter=flt), args.runs)
     assert isinstance(filtered[3], list)
     show("  with the filter owner:alice", filtered, f"{len(filtered[3]):,} deals")
+    # The aging panel of a big pipeline: the 200 most severe deals' items and every deal's days in stage (a page
+    # more: the next 200 items alone), instead of every deal's item.
+    from tuikanban.services.aging import panel_page
+
+    first = timed(lambda: panel_page(db, pipeline, limit=200), args.runs)
+    show("panel_page (first 200, every deal's days)", first)
+    show("  the next 200", timed(lambda: panel_page(db, pipeline, limit=200, offset=200, with_days=False),
+                                 args.runs))
     # The worst case: no stage has expected days, so every baseline comes from 180 days of stays.
     stages = list_stages(db, pipeline)
     for st in stages:

@@ -17,7 +17,15 @@ from tuikanban.services.pipelines import create_pipeline, set_stage
 from tuikanban.services.tasks import add_task
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
-from tuikanban.ui.widgets.aging_chart import DOT, OVER, AgingChart, build_chart, nice_ceiling, scale_top
+from tuikanban.ui.widgets.aging_chart import (
+    DOT,
+    OVER,
+    AgingChart,
+    build_chart,
+    days_by_stage,
+    nice_ceiling,
+    scale_top,
+)
 from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
@@ -155,7 +163,8 @@ def test_chart_places_deals_by_age_against_the_bands() -> None:
     # deal up to 4 x the baseline (100 days -> 40), whichever is more: 40, rounded up to 50. Height 12 leaves 10
     # plot rows of 5 days; line k (from the top) holds ages [(9 - k) x 5, (10 - k) x 5).
     stages = [StageAging(1, "Proposal", 0, Baseline(10.0, BaselineSource.EXPECTED))]
-    items = [_item(1, 1, 7.0, 10), _item(2, 1, 27.0, 10), _item(3, 1, 100.0, 10)]
+    items = days_by_stage([_item(1, 1, 7.0, 10), _item(3, 1, 100.0, 10), _item(2, 1, 27.0, 10)])
+    assert items == {1: [7.0, 27.0, 100.0]}  # ascending
     assert scale_top(stages, items) == 50
     lines = [line.plain for line in build_chart(stages, items, width=20, height=12)]
     assert len(lines) == 12
@@ -173,7 +182,7 @@ def test_chart_places_deals_by_age_against_the_bands() -> None:
 def test_chart_counts_crowded_cells_and_survives_tiny_sizes() -> None:
     stages = [StageAging(1, "A", 0, Baseline(7.0, BaselineSource.DEFAULT)),
               StageAging(2, "B", 1, Baseline(7.0, BaselineSource.DEFAULT))]
-    items = [_item(i, 1, 1.0, 7) for i in range(12)]
+    items = days_by_stage([_item(i, 1, 1.0, 7) for i in range(12)])
     lines = [line.plain for line in build_chart(stages, items, width=20, height=10)]
     assert any("12" in line for line in lines[:-2])  # twelve deals in one cell of a narrow column
     assert build_chart(stages, items, width=5, height=3)[0].plain == "Too small for the chart."
@@ -213,3 +222,143 @@ async def test_a_deal_just_written_stays_in_the_panel(db: Database, fixed_now: s
         await pilot.pause(1.5)  # the board reads every deal's aging again once its writes pause for a second
         await settle(pilot)
         assert _panel_rows(app) == {"Older": "stalled", "Newer": "stalled"}  # and the full one
+
+
+# -- a big pipeline: the panel reads what it shows ----------------------------------------------------------------
+
+
+async def _lanes_done(pilot: Any) -> None:
+    from tuikanban.ui.jobs import lanes_of
+
+    for _ in range(400):
+        await pilot.pause()
+        if lanes_of(pilot.app).pending == 0:
+            await pilot.pause()
+            return
+    raise AssertionError("the panel's reads did not finish")
+
+
+async def test_a_big_pipelines_panel_reads_a_page_at_a_time_most_severe_first_to_the_end(
+    db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Now 2026-03-02 12:00. 24 deals entered their stage one day apart (Lead: default 7 days, Proposal: 10);
+    every fourth one is recent, valued and has a next step, so it is not listed. Pages of 5 deals: the first read
+    builds the items of 5 deals only, yet the list starts with the most severe of all, the counts are those of every
+    deal, and moving down reads on until the list is exactly the full aging read's, in its order."""
+    from datetime import datetime, timedelta
+
+    import tuikanban.services.aging as aging_service
+    import tuikanban.ui.widgets.aging_panel as panel_module
+
+    monkeypatch.setattr(panel_module, "PAGE", 5)
+    monkeypatch.setattr(panel_module, "DEEPER_WITHIN", 2)
+    built: list[int] = []  # how many items each read built
+    real = aging_service.snapshot_in
+
+    def counting(u: Any, pipeline: Any, **kw: Any) -> Any:
+        snap = real(u, pipeline, **kw)
+        built.append(len(snap.items))
+        return snap
+
+    monkeypatch.setattr(aging_service, "snapshot_in", counting)
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    set_stage(db, "Sales", "Proposal", expected_days=10)
+    start = datetime(2026, 1, 10, 12, 0)
+    for i in range(24):
+        recent = i % 4 == 3
+        at = datetime(2026, 2, 27, 12, 0) + timedelta(hours=i) if recent else start + timedelta(days=i)
+        deal = create_deal(db, "Sales", f"Deal {i:02}", user="u", stage="Proposal" if i % 2 else "Lead", value="5",
+                           owner="ann", at=at.isoformat(timespec="minutes"))
+        if recent:
+            add_task(db, deal.id, "Call", "2026-03-09", user="u")
+    full = aging_snapshot(db, p.id)
+    expected = [i.id for i in full.flagged]
+    assert 12 < len(expected) < 24  # (some listed, some not)
+    stalled = sum(1 for i in full.items if i.level is Level.STALLED)
+    aging = sum(1 for i in full.items if i.level is Level.AGING)
+    built.clear()
+
+    app = Host()
+    async with app.run_test(size=(160, 30)) as pilot:
+        panel = app.query_one(AgingPanel)
+        panel.follow(db, p.id)
+        await _lanes_done(pilot)
+        table = panel.query_one(AgingTable)
+        assert built == [5]  # one page of items, not 24
+        assert panel.page is not None and len(panel.page.items) == 5
+        held = [int(k.value) for k in table.rows]
+        assert held == expected[:len(held)] and held  # the most severe first
+        assert f"{stalled} stalled · {aging} aging · 24 open" in title_of(panel)
+        assert "more are read as you scroll" in title_of(panel)
+        panel.focus_table()
+        for _ in range(30):
+            await pilot.press("down")
+            await _lanes_done(pilot)
+        assert [int(k.value) for k in table.rows] == expected
+        assert all(n <= 5 for n in built)
+        assert "more are read as you scroll" not in title_of(panel)
+        # the chart counts every open deal, read as days in stage (no item of the others)
+        assert panel.page is not None and sum(len(d) for d in panel.page.days.values()) == 24
+        # the board's aging changed: what is held is read again in one read
+        built.clear()
+        panel.follow(db, p.id, reread=True)
+        await _lanes_done(pilot)
+        assert built == [24] and [int(k.value) for k in table.rows] == expected
+
+
+async def test_the_panel_beside_a_big_pipelines_board_reads_its_own_pages(
+    db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A board holding 3 cards of 12 (the lazy sizes made small): `a` opens a panel that reads its own page of the
+    most severe deals (the board's aging read stays that of its cards), enter on a deal the board does not hold
+    yet reads down to it, and a move re-reads the panel once the writes pause."""
+    from tuikanban.store import fastread
+    from tuikanban.ui.board import base as board_base
+    from tuikanban.ui.board import gateway as board_gateway
+    from tuikanban.ui.board.state import BoardState
+
+    monkeypatch.setattr(board_gateway, "LAZY_ABOVE", 4)
+    monkeypatch.setattr(board_gateway, "LAZY_WINDOW", 3)
+    monkeypatch.setattr(board_base.BoardBase, "MORE_MARGIN", 1)
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    for i in range(12):  # the oldest (most severe) is Deal 00, last in the board's order (new deals go on top)
+        create_deal(db, p.id, f"Deal {i:02d}", user="u", value="5", at=f"2026-02-{10 + i:02d}T09:30")
+    # as run_board starts it: the first screen read in a window before the app runs
+    gateway = board_gateway.BoardGateway(path=db.target, user="tester", db=db,
+                                         con=fastread.connect_live_target(db.target))
+    initial = gateway.load(None, BoardState(), window=2)
+    app = TuikanbanApp(db, "tester", db_path=db.target, gateway=gateway, initial=initial)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        assert screen.model is not None and screen.model.partial
+        await press(pilot, "a")
+        panel = app.screen.query_one("#aging", AgingPanel)
+        assert panel.snapshot is None and panel.page is not None and screen.aging.snapshot is None
+        table = panel.query_one(AgingTable)
+        assert table.get_row_at(0)[0].plain == "Deal 00" and table.row_count == 12
+        assert "12 open" in title_of(panel)
+        await press(pilot, "enter")  # Deal 00: below the cards the board holds
+        card = screen.view.focused_card
+        assert card is not None and card.title == "Deal 00"
+        await press(pilot, "shift+right")  # Deal 00 to Proposal: a day in its stage, no longer the most severe
+        await pilot.pause(1.5)
+        await settle(pilot)
+        assert table.get_row_at(0)[0].plain == "Deal 01"
+
+
+async def test_closed_panels_are_let_go(db: Database, deals: dict[str, Any]) -> None:
+    """The panel subscribes to the app's theme signal, whose stored callback held the panel (and its table and
+    chart) alive after it closed: one more panel per `a`. Five opens and closes leave at most the last one."""
+    import gc
+
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await press(pilot, "a")
+            assert app.board_screen.aging_panel is not None
+            await press(pilot, "escape")
+            assert app.board_screen.aging_panel is None
+        gc.collect()
+        assert sum(1 for o in gc.get_objects() if isinstance(o, AgingPanel)) <= 1

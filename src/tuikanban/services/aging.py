@@ -11,13 +11,18 @@ while the board and the panel read the same way inside an ORM read session (`agi
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tuikanban.domain import clock
 from tuikanban.domain.aging import (
+    AGING_FACTOR,
     HISTORY_WINDOW_DAYS,
+    MIN_BASELINE_DAYS,
+    STALLED_FACTOR,
     AgingItem,
     AgingSnapshot,
     Baseline,
@@ -268,3 +273,113 @@ def aging_report(
     """Every open deal of the pipeline with days in stage, baseline, level and signals, most severe first."""
     return aging_snapshot(db, pipeline, now=now, deal_filter=deal_filter).items
 
+
+
+# -- the aging panel of a big pipeline ------------------------------------------------------------------
+# (docs/PERFORMANCE.md, The board at 100,000 deals: the panel reads what it shows)
+
+_EPS = 1e-6  # domain.aging's tolerance: a deal exactly at 1.5 x is aging whatever the float noise
+
+
+@dataclass(slots=True)
+class PanelPage:
+    """The aging panel's read of a pipeline too big to hold every deal's item: the `items` of the most severe
+    open deals (ranks 0 to len(items), flagged or not, most severe first) and, for every open deal, only its days
+    in stage (`days`: stage id -> ascending days, what the chart and the level counts need)."""
+
+    pipeline_id: int
+    pipeline_name: str
+    stale_days: int
+    stages: list[StageAging]
+    items: list[AgingItem]
+    total: int  # open deals (awake) of the pipeline
+    days: dict[int, array[float]] = field(default_factory=dict)
+
+    @property
+    def more(self) -> bool:
+        """Deals less severe than the last item are still unread."""
+        return len(self.items) < self.total
+
+    @property
+    def flagged(self) -> list[AgingItem]:
+        return [i for i in self.items if i.flagged]
+
+    def level_counts(self) -> tuple[int, int]:
+        """(stalled, aging) over every open deal, from the days and each stage's baseline."""
+        from bisect import bisect_left
+
+        stalled = aging = 0
+        for stage in self.stages:
+            days = self.days.get(stage.id)
+            if not days:
+                continue
+            base = max(stage.baseline.baseline_days, MIN_BASELINE_DAYS)
+            over_stalled = len(days) - bisect_left(days, STALLED_FACTOR * base - _EPS)
+            over_aging = len(days) - bisect_left(days, AGING_FACTOR * base - _EPS)
+            stalled += over_stalled
+            aging += over_aging - over_stalled
+        return stalled, aging
+
+
+# the open deals of a pipeline that are not snoozed (parameters: pipeline id, today)
+_AWAKE_OPEN = ("deal.pipeline_id = ? AND deal.status = 'open' "
+               "AND (deal.snoozed_until IS NULL OR deal.snoozed_until <= ?)")
+
+
+def _ranked_ids(u: Unit, pipeline_id: int, baselines: dict[int, Baseline], now_at: Any, today: Any, *,
+                limit: int, offset: int) -> list[int]:
+    """The ids of open deals ranked by severity (days in stage over the stage's baseline), most severe first,
+    `limit` of them from `offset`: SQLite keeps only the top rows while it scans (no item built for the rest).
+
+    Ties in severity go to the older deal, then the lower id; `domain.aging.sort_key` also puts more signals first
+    among exact ties, which the caller's sort of each page applies (a tie across a page boundary keeps this order).
+    """
+    fallback = choose_baseline(None, None, 0).baseline_days
+    # the baselines are our own floats and the stage ids integers: written into the SQL, so that PostgreSQL has
+    # no untyped parameter to guess in the division
+    whens = " ".join(f"WHEN {int(sid)} THEN {max(b.baseline_days, MIN_BASELINE_DAYS)!r}"
+                     for sid, b in baselines.items())
+    base_sql = f"(CASE deal.stage_id {whens} ELSE {fallback!r} END)" if whens else repr(fallback)
+    days = u.days_between("deal.stage_entered_at", "?")
+    sql = (f"SELECT deal.id FROM deal WHERE {_AWAKE_OPEN} "
+           f"ORDER BY {days} / {base_sql} DESC, deal.stage_entered_at ASC, deal.id ASC LIMIT ? OFFSET ?")
+    return [int(r[0]) for r in u.rows(sql, (pipeline_id, today, now_at, limit, offset))]
+
+
+def _stage_days(u: Unit, pipeline_id: int, now_at: Any, today: Any) -> tuple[int, dict[int, array[float]]]:
+    """(open deals, stage id -> the days in stage of its open deals, ascending): one number a deal, no item.
+    Sorted here, not in SQL: SQLite's sorter over 100,000 rows cost more than Python's sort of each stage's
+    floats."""
+    days = u.days_between("deal.stage_entered_at", "?")
+    lists: dict[int, list[float]] = {}
+    total = 0
+    cur = u.execute(f"SELECT deal.stage_id, {days} FROM deal WHERE {_AWAKE_OPEN}", (now_at, pipeline_id, today))
+    while batch := cur.fetchmany(5000):  # streamed: the rows are never all held at once
+        for stage_id, raw in batch:
+            lists.setdefault(stage_id, []).append(max(round(float(raw), 6), 0.0) if raw is not None else 0.0)
+        total += len(batch)
+    out: dict[int, array[float]] = {}
+    for stage_id, values in lists.items():
+        values.sort()
+        out[int(stage_id)] = array("d", values)
+    return total, out
+
+
+def panel_page(db: Database, pipeline_id: int, *, limit: int, offset: int = 0, with_days: bool = True,
+               now: datetime | None = None) -> PanelPage:
+    """The aging panel's read of a big pipeline (one snapshot): the items of the open deals ranked `offset` to
+    `offset + limit` by severity, and (`with_days`) every open deal's days in stage for the chart and the counts.
+    Snoozed deals are left out until their date, as in `aging_snapshot`."""
+    at = clock.as_utc(now) if now is not None else clock.now()
+    with db.read() as s:
+        u = of_session(s)
+        p = resolve_pipeline(u, pipeline_id)
+        stage_rows, baselines = _baselines(u, p.id, at)
+        now_at, today = u.instant(at), u.day(at.date())
+        ids = _ranked_ids(u, p.id, baselines, now_at, today, limit=limit, offset=offset)
+        items = snapshot_in(u, p.id, now=at, deal_ids=ids).items if ids else []
+        total, days = _stage_days(u, p.id, now_at, today) if with_days else (0, {})
+    occupied = set(days) | {i.stage_id for i in items}
+    stages = [StageAging(r.id, r.name, r.position, baselines[r.id]) for r in stage_rows
+              if not r.archived or r.id in occupied]
+    return PanelPage(p.id, p.name, p.stale_days, stages, items, total, days)

@@ -17,18 +17,31 @@ failure names the installed Textual version). When Textual offers a public way, 
   widget from the widget's left edge even when only cells further right changed (its `__rich_console__` twin skips
   the segments before the change). The board repaints only the cells that changed (`ui/board/paint.py`); with
   this, another rep's move in the third column no longer sends the first two columns again.
+- `stop_watching_app(node)`: `DOMNode.watch(app, ...)` keeps `(node, callback)` in the app's `__watchers` until that
+  reactive next changes; Textual's TextArea watches the app's `theme`, so every closed form kept its TextArea (its
+  document, styles and timers) alive: one per open of the new-deal form. A field drops its own entries when it is
+  unmounted.
+- `TintedBackground`: `Screen.render` returns a `BackgroundScreen` for a screen with a translucent background (our
+  dialogs over the dimmed board): the board's whole compositor drawn again and every segment's colours blended,
+  on every draw of the dialog's screen, 6-8 times while it opens (a third of the CPU of opening the help at
+  100,000 deals). The tinted lines are kept until the size or tint changes or the board under the dialog changes
+  (Textual then refreshes the dialog's screen with the board's dirty regions).
 """
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import Control
 from rich.segment import Segment
 from textual._compositor import ChopsUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.message_pump import MessagePump
+from textual.renderables.background_screen import BackgroundScreen
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -43,7 +56,7 @@ def own_bindings(widget: Widget, key: str) -> list[Binding]:
     return list(widget._bindings.key_to_bindings.get(key, ()))
 
 
-__all__ = ["current_message_pump", "own_bindings"]
+__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings", "stop_watching_app"]
 
 
 def forget_closed_widgets() -> None:
@@ -90,3 +103,49 @@ def write_from_span_start() -> None:
     """Make Textual write a partly changed line from the changed cells' segment rather than from the widget's edge
     (once per process; see the module)."""
     ChopsUpdate.render_segments = _render_segments  # type: ignore[method-assign]
+
+class TintedBackground:
+    """A dialog screen's dimmed board, drawn once and kept (see the module's docstring).
+
+    `wrap(renderable)` in the screen's `render`, `forget()` whenever its screen is refreshed with regions (the
+    board under it changed)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._segments: list[Segment] = []
+
+    def forget(self) -> None:
+        self._key = None
+        self._segments = []
+
+    def wrap(self, renderable: RenderableType) -> RenderableType:
+        if not isinstance(renderable, BackgroundScreen):
+            return renderable
+        return _Kept(renderable, self)
+
+    def segments(self, inner: BackgroundScreen, console: Console, options: ConsoleOptions) -> list[Segment]:
+        key = (options.max_width, options.height, inner.color, id(inner.screen))
+        if key != self._key:
+            self._segments = list(console.render(inner, options))
+            self._key = key
+        return self._segments
+
+
+class _Kept:
+    def __init__(self, inner: BackgroundScreen, cache: TintedBackground) -> None:
+        self.inner = inner
+        self.cache = cache
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        return iter(self.cache.segments(self.inner, console, options))
+
+
+def stop_watching_app(node: DOMNode) -> None:
+    """Drop `node`'s watchers of the app's reactives (see the module's docstring)."""
+    try:
+        app = node.app
+    except Exception:  # no app any more (the app is closing): nothing left to hold the node
+        return
+    watchers: dict[str, list[tuple[object, object]]] | None = getattr(app, "__watchers", None)
+    for entries in (watchers or {}).values():
+        entries[:] = [(owner, callback) for owner, callback in entries if owner is not node]

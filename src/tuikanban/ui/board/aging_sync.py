@@ -9,7 +9,8 @@ moves its stage's baseline, and so other deals' levels). A full read that starte
 miss it: its result is dropped (the next one is scheduled).
 
 The aging panel, while open, shows the board's own aging read (the full items are kept only then) under the
-board's filter; it has no way of reading by itself.
+board's filter; for a big pipeline (a partial model) it reads its own pages instead, and is told to read them again
+after each full read (docs/PERFORMANCE.md, The board at 100,000 deals).
 """
 
 from __future__ import annotations
@@ -69,13 +70,19 @@ class AgingSync:
         pid = screen.pipeline_id
         if pid is None or screen.session.db is None:
             return
-        panel = screen.aging_panel is not None
         model = screen.model
         # A big pipeline's board holds only each cell's top cards: their aging is read, not the pipeline's (the
-        # aging panel, when open, lists every open deal and reads them all).
-        ids = tuple(model.by_id) if model is not None and model.partial and not panel else None
-        job = partial(screen.gateway.aging_job, pid, self.write_seq, ids, panel)
+        # aging panel, when open, reads its own pages then).
+        ids = tuple(model.by_id) if model is not None and self.lazy else None
+        items = screen.aging_panel is not None and not self.lazy
+        job = partial(screen.gateway.aging_job, pid, self.write_seq, ids, items)
         lanes_of(screen).reads.submit(screen, job, name="aging")
+
+    @property
+    def lazy(self) -> bool:
+        """A big pipeline: the board holds each cell's top cards, and the aging panel reads its own pages."""
+        model = self.screen.model
+        return model is not None and model.partial
 
     def after_write(self, deal_id: int) -> None:
         """A write of ours touched `deal_id`: read its aging in a moment, and everything once the writes pause."""
@@ -110,15 +117,16 @@ class AgingSync:
         if result.deal_ids is None or message.write_seq is not None:  # (every card the board holds)
             self.snapshot = result.snapshot if screen.aging_panel is not None else None
             view.set_aging(result.cards)
-            if screen.aging_panel is not None and self.snapshot is None:
+            if screen.aging_panel is not None and self.snapshot is None and not self.lazy:
                 self.read_all()  # the panel opened while a read without the items was on its way
+            self.show_in_panel(reread=True)
         else:
             cards = view.aging
             before = [cards.get(d) for d in result.deal_ids]
             patch_aging(self.snapshot, cards, result)
             if before != [cards.get(d) for d in result.deal_ids]:
                 view.refresh()  # (not after a move, whose card was painted as it is now)
-        self.show_in_panel()
+            self.show_in_panel()  # (a big pipeline's panel reads again after the full read that follows)
 
     def failed(self, message: AgingFailed) -> None:
         """The board works on without aging colours; the panel, if open, says why."""
@@ -134,13 +142,16 @@ class AgingSync:
         self.screen.view.set_aging({})
         self.show_in_panel()
 
-    def show_in_panel(self) -> None:
-        """Show the board's aging in the panel, under the board's filter."""
+    def show_in_panel(self, *, reread: bool = False) -> None:
+        """Show the board's aging in the panel, under the board's filter; a big pipeline's panel reads its own
+        pages (again, with `reread`: the aging changed)."""
         screen = self.screen
         panel = screen.aging_panel
         if panel is None:
             return
-        if self.snapshot is not None and self.snapshot.pipeline_id == screen.pipeline_id:
+        if self.lazy and screen.session.db is not None and screen.pipeline_id is not None:
+            panel.follow(screen.session.db, screen.pipeline_id, reread=reread)
+        elif self.snapshot is not None and self.snapshot.pipeline_id == screen.pipeline_id:
             panel.show_snapshot(self.snapshot, screen.state.filter)
         else:
             panel.show_waiting()

@@ -462,8 +462,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
         if panel.is_mounted:
             self.set_focus(panel.query_one(AgingTable))
         self.aging.show_in_panel()
-        if self.aging.snapshot is None:
-            self.aging.read_all()  # with the items this time
+        if self.aging.snapshot is None and not self.aging.lazy:
+            self.aging.read_all()  # with the items this time (a big pipeline's panel reads its own pages)
 
     def _panel_focused(self) -> bool:
         panel = self.aging_panel

@@ -15,11 +15,13 @@ done in its handler, never before the job.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Self, TypeVar
 
+from rich.console import RenderableType
 from textual import on
 from textual.actions import SkipAction
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -29,6 +31,7 @@ from tuikanban.domain.errors import TuikanbanError
 from tuikanban.ui.dialogs.fields import FieldError
 from tuikanban.ui.dialogs.keys import drain, settle_keys
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
+from tuikanban.ui.textual_seam import TintedBackground
 
 T = TypeVar("T")
 
@@ -144,6 +147,20 @@ class Dialog(ModalScreen[T]):
     """
 
     busy: bool = False
+    _tint: TintedBackground | None = None
+
+    def render(self) -> RenderableType:
+        # The dimmed board under the dialog is drawn once, not on every draw of this screen (ui/textual_seam.py,
+        # docs/PERFORMANCE.md, The board at 100,000 deals: screens).
+        if self._tint is None:
+            self._tint = TintedBackground()
+        return self._tint.wrap(super().render())
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if regions and self._tint is not None:
+            self._tint.forget()  # the board under the dialog changed: Textual refreshes those regions here
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def run_job(self, job: Job, *, refused: Callable[[TuikanbanError], Message] | None = None,
                 name: str = "") -> None:

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from tuikanban.domain.text import clean_text, display
 from tuikanban.ui.dialogs.keys import OwnKeys
+from tuikanban.ui.textual_seam import stop_watching_app
 
 
 def literal(value: str | None, *, style: str = "", max_length: int | None = None) -> Content:
@@ -89,6 +90,9 @@ class FieldTextArea(OwnKeys, TextArea):
 
     def load_text(self, text: str) -> None:
         super().load_text(clean_text(text, multiline=True))
+
+    def on_unmount(self) -> None:
+        stop_watching_app(self)  # Textual's watch of the app's theme would keep this field alive (textual_seam)
 
 
 class KeyList(OwnKeys, OptionList):

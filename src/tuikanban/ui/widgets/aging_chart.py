@@ -13,7 +13,8 @@ are pinned to the top row with an arrow.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rich.style import Style
@@ -21,7 +22,15 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.widget import Widget
 
-from tuikanban.domain.aging import AGING_FACTOR, STALLED_FACTOR, AgingItem, Level, StageAging, format_days
+from tuikanban.domain.aging import (
+    AGING_FACTOR,
+    STALLED_FACTOR,
+    AgingItem,
+    Level,
+    StageAging,
+    format_days,
+    level,
+)
 from tuikanban.domain.text import display
 
 AXIS_WIDTH = 7  # "37.5d ┤"
@@ -62,13 +71,27 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def scale_top(stages: Sequence[StageAging], items: Sequence[AgingItem]) -> float:
+# stage id -> the days in stage of its open deals, ascending: all the chart needs of the deals
+StageDays = Mapping[int, Sequence[float]]
+
+
+def days_by_stage(items: Iterable[AgingItem]) -> dict[int, list[float]]:
+    """The chart's input from aging items (a small pipeline's panel holds every item)."""
+    out: dict[int, list[float]] = {}
+    for item in items:
+        out.setdefault(item.stage_id, []).append(item.days_in_stage)
+    for days in out.values():
+        days.sort()
+    return out
+
+
+def scale_top(stages: Sequence[StageAging], days: StageDays) -> float:
     """The age at the top of the chart: room for every stage's stalled band, and for most deals.
 
     Outliers beyond 4 x the largest baseline do not squash the chart: they are pinned to the top row.
     """
     largest = max((s.baseline.baseline_days for s in stages), default=7.0)
-    oldest = max((i.days_in_stage for i in items), default=0.0)
+    oldest = max((d[-1] for d in days.values() if d), default=0.0)
     top = max(STALLED_FACTOR * largest * 1.25, min(oldest, 4 * largest))
     return nice_ceiling(top)
 
@@ -95,7 +118,7 @@ def _cell_text(count: int, width: int) -> str:
 
 def build_chart(
     stages: Sequence[StageAging],
-    items: Sequence[AgingItem],
+    days: StageDays,
     width: int,
     height: int,
     styles: ChartStyles | None = None,
@@ -109,25 +132,26 @@ def build_chart(
     plot_rows = height - 2  # two rows for the stage names and baselines
     col_w = max(MIN_COLUMN, (width - AXIS_WIDTH) // len(stages))
     visible = stages[: max(1, (width - AXIS_WIDTH) // col_w)]
-    top = scale_top(visible, items)
+    top = scale_top(visible, days)
     step = top / plot_rows
 
     def row_of(age: float) -> int:
         return min(int(age / step), plot_rows - 1) if age >= 0 else 0
 
-    # counts[stage index][row] -> (number of deals, worst level, any beyond the top)
-    index = {s.id: k for k, s in enumerate(visible)}
+    # counts[stage index][row] -> (number of deals, worst level, any beyond the top). Each stage's days are
+    # ascending and a row's range of days is contiguous, so each row is two binary searches, whatever the number
+    # of deals (100,000 at a big pipeline), and its worst level is that of its oldest deal.
     counts: list[dict[int, list[int]]] = [{} for _ in visible]
     rank = {Level.OK: 0, Level.AGING: 1, Level.STALLED: 2}
-    for item in items:
-        k = index.get(item.stage_id)
-        if k is None:
-            continue
-        r = row_of(item.days_in_stage)
-        cell = counts[k].setdefault(r, [0, 0, 0])
-        cell[0] += 1
-        cell[1] = max(cell[1], rank.get(Level(item.level), 0))
-        cell[2] = cell[2] or int(item.days_in_stage > top)
+    for k, stage in enumerate(visible):
+        ages = days.get(stage.id) or ()
+        start = 0
+        while start < len(ages):
+            r = row_of(ages[start])
+            end = bisect_right(ages, r, lo=start, key=row_of)
+            oldest = ages[end - 1]
+            counts[k][r] = [end - start, rank[level(oldest, stage.baseline.baseline_days)], int(oldest > top)]
+            start = end
     level_names = ("ok", "aging", "stalled")
 
     lines: list[Text] = []
@@ -237,11 +261,12 @@ class AgingChart(Widget, can_focus=True):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._stages: list[StageAging] = []
-        self._items: list[AgingItem] = []
+        self._days: StageDays = {}
 
-    def set_data(self, stages: Sequence[StageAging], items: Sequence[AgingItem]) -> None:
+    def set_data(self, stages: Sequence[StageAging], days: StageDays) -> None:
+        """The stages and each stage's ascending days in stage (`days_by_stage`, or a big pipeline's read)."""
         self._stages = list(stages)
-        self._items = list(items)
+        self._days = days
         self.refresh()
 
     def chart_styles(self) -> ChartStyles:
@@ -261,5 +286,5 @@ class AgingChart(Widget, can_focus=True):
         styles = self.chart_styles()
         if not self._stages:
             return Text("No data yet.", style=styles.axis)
-        lines = build_chart(self._stages, self._items, size.width, size.height, styles)
+        lines = build_chart(self._stages, self._days, size.width, size.height, styles)
         return Text("\n", no_wrap=True, overflow="crop").join(lines)
