@@ -7,14 +7,14 @@ Ranks are not checked: a reorder swaps two deals, so one deal's log cannot say i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
-from tuikanban.domain import clock
 from tuikanban.domain.replay import LogEntry, StaySpan, replay
 from tuikanban.services.history import event_text
 from tuikanban.services.io.common import DEAL_COLUMNS, EVENT_COLUMNS, STAY_COLUMNS
+from tuikanban.store.bulk import plain_rows
 
 
 def history_problems(conn: Any, pipeline_id: int, positions: dict[int, int], names: dict[int, str],
@@ -22,22 +22,21 @@ def history_problems(conn: Any, pipeline_id: int, positions: dict[int, int], nam
     """One sentence per contradiction in the pipeline just written (inside the import's transaction): its deals,
     events and stays read back in deal order, one deal at a time, so that memory holds one deal's history however
     many events the file has. `old_ids` maps a renumbered deal's id back to the file's (for the sentences)."""
-    deals = conn.execute(select(*[_D[c] for c in _DEAL_READ]).where(_D.pipeline_id == pipeline_id).order_by(_D.id))
-    events = _Grouped(conn.execute(
-        select(_E.deal_id, _E.id, _E.kind, _E.at, _E.from_stage_id, _E.to_stage_id, _E.old_value, _E.new_value,
-               _E.ref_id, _E.field)
-        .where(_E.pipeline_id == pipeline_id, _E.deal_id.is_not(None)).order_by(_E.deal_id, _E.id)))
-    stays = _Grouped(conn.execute(
-        select(_Y.deal_id, _Y.stage_id, _Y.entered_at, _Y.left_at, _Y.outcome)
-        .where(_Y.pipeline_id == pipeline_id).order_by(_Y.deal_id, _Y.id)))
+    deals = plain_rows(conn, select(*[_D[c] for c in _DEAL_READ]).where(_D.pipeline_id == pipeline_id)
+                       .order_by(_D.id))
+    events = _Grouped(plain_rows(conn, select(
+        _E.deal_id, _E.id, _E.kind, _E.at, _E.from_stage_id, _E.to_stage_id, _E.old_value, _E.new_value, _E.ref_id,
+        _E.field).where(_E.pipeline_id == pipeline_id, _E.deal_id.is_not(None)).order_by(_E.deal_id, _E.id), (3,)))
+    stays = _Grouped(plain_rows(conn, select(_Y.deal_id, _Y.stage_id, _Y.entered_at, _Y.left_at, _Y.outcome)
+                                .where(_Y.pipeline_id == pipeline_id).order_by(_Y.deal_id, _Y.id), (2, 3)))
     problems: list[str] = []
-    for d in deals:
+    for row in deals:
+        d = _DealRead(*row)
         label = f"deal {d.id if old_ids is None else old_ids.get(d.id, d.id)} ('{d.title[:60]}')"
         rows_event = events.take(d.id)
-        logged = [LogEntry(e.id, e.kind, _utc(e.at), e.from_stage_id, e.to_stage_id, e.old_value, e.new_value,
-                           e.ref_id) for e in rows_event]
-        spans = [StaySpan(y.stage_id, _utc(y.entered_at), _utc(y.left_at) if y.left_at is not None else None,
-                          y.outcome) for y in stays.take(d.id)]
+        # (deal_id, id, kind, at, from_stage_id, to_stage_id, old_value, new_value, ref_id, field)
+        logged = [LogEntry(*e[1:9]) for e in rows_event]
+        spans = [StaySpan(*y[1:]) for y in stays.take(d.id)]
         told = replay(logged, positions)
         problems.extend(f"{label}: {p}." for p in told.problems)
         if told.problems:
@@ -58,6 +57,20 @@ def history_problems(conn: Any, pipeline_id: int, positions: dict[int, int], nam
 _D, _E, _Y = DEAL_COLUMNS, EVENT_COLUMNS, STAY_COLUMNS
 _DEAL_READ = ("id", "title", "status", "stage_id", "company", "contact", "value_minor", "currency", "owner",
               "type_id", "expected_close")
+
+
+class _DealRead(NamedTuple):
+    id: int
+    title: str
+    status: str
+    stage_id: int
+    company: str
+    contact: str
+    value_minor: int | None
+    currency: str
+    owner: str
+    type_id: int | None
+    expected_close: Any  # a date (SQLAlchemy) or its stored text (SQLite's driver): compared as text
 
 
 class _Grouped:
@@ -84,9 +97,9 @@ _COLUMNS = {"title": "title", "company": "company", "contact": "contact", "value
 def _last_values(rows_event: list[Any]) -> dict[str, str | None]:
     """field -> the value the deal's last edit, undo or redo of that field left (each records the value after)."""
     out: dict[str, str | None] = {}
-    for e in rows_event:
-        if e.kind in ("edit", "undo", "redo") and e.field in _COLUMNS:
-            out[e.field] = e.new_value
+    for e in rows_event:  # (deal_id, id, kind, at, from_stage_id, to_stage_id, old_value, new_value, ref_id, field)
+        if e[2] in ("edit", "undo", "redo") and e[9] in _COLUMNS:
+            out[e[9]] = e[7]
     return out
 
 
@@ -106,6 +119,3 @@ def _spans(rows: list[StaySpan]) -> list[tuple[int, datetime, datetime | None, b
     compared: it follows the column order at the time, which may have changed since."""
     return [(y.stage_id, y.entered_at, y.left_at, y.outcome is not None) for y in rows]
 
-
-def _utc(value: datetime) -> datetime:
-    return clock.as_utc(value)

@@ -316,7 +316,6 @@ class _Import:
         self.pid = 0
         self.stamp, self.day, self.flag = value_converters(self.conn)
         self.inserts: BackgroundInserts | None = None
-        self.rows = 0
 
     def ids(self, section: str, table: str) -> _Ids:
         return _Ids(section, table, self.taken[table], keep=section not in self.renumber)
@@ -332,23 +331,26 @@ class _Import:
                 return
             yield i, item
 
-    def write(self, table: str, rows: list[dict[str, Any]], ids: _Ids | None = None) -> None:
-        """Queue a chunk of checked rows for insertion, unless a problem was found (then nothing is written)."""
-        self.rows += len(rows)
+    def write(self, table: str, rows: list[tuple[Any, ...]], ids: _Ids | None = None) -> None:
+        """Queue a chunk of checked rows (tuples in the order of `_KEYS[table]`, times, dates and flags converted
+        with `value_converters`, the id first) for insertion, unless a problem was found (then nothing is written)."""
         if self.chk.problems or not rows or self.inserts is None:
             return
         if ids is not None:
-            ids.check_free(self, [r["id"] for r in rows])
+            ids.check_free(self, [r[0] for r in rows])
+        self.inserts.put(TABLES[table], _KEYS[table], rows)
+        done, total = self.source.position()
+        if total:
+            report_progress(self.progress, "reading", done, total)
+
+    def write_dicts(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """`write` for rows as dicts (the few stages and types, and the gate overrides)."""
         keys = _KEYS[table]
         convert = [self.stamp if k in _TIMES else self.day if k in _DATES else self.flag if k in _FLAGS else None
                    for k in keys]
         pid = self.pid
-        values = [tuple(pid if k == "pipeline_id" else (r[k] if f is None else f(r[k]))
-                        for k, f in zip(keys, convert, strict=True)) for r in rows]
-        self.inserts.put(TABLES[table], keys, values)
-        done, total = self.source.position()
-        if total:
-            report_progress(self.progress, "reading", done, total)
+        self.write(table, [tuple(pid if k == "pipeline_id" else (r[k] if f is None else f(r[k]))
+                                 for k, f in zip(keys, convert, strict=True)) for r in rows])
 
     def run(self, name: str | None) -> ImportResult:
         self.source.restart()
@@ -399,8 +401,8 @@ class _Import:
         self.stage_names = {r["id"]: r["name"] for r in stages.values()}
         self.positions = {r["id"]: r["position"] for r in stages.values()}
         self.gated_stages = {r["id"]: r for r in stages.values() if r["required"]}
-        self.write("stage", list(stages.values()))
-        self.write("type", types)
+        self.write_dicts("stage", list(stages.values()))
+        self.write_dicts("type", types)
         self.stage_ids = self.stage_id_map.map
         self.type_ids = self.type_id_map.map
         self.deal_ids = self._deals(currency, n)
@@ -484,16 +486,21 @@ class _Import:
         chk = self.chk
         ids = self.ids("deals", "deal")
         self.gate_candidates: list[dict[str, Any]] = []  # open deals in a gated stage (checked at the end)
-        chunk: list[dict[str, Any]] = []
+        pid, stamp, day = self.pid, self.stamp, self.day
+        currencies: dict[Any, str] = {}  # the codes met so far, checked once each
+        chunk: list[tuple[Any, ...]] = []
         for i, d in self.items("deals"):
             where = f"deals[{i}] (id {d.get('id')})"
             new_id = ids.add(chk, i, d)
             cur = currency
-            if d.get("currency"):
-                try:
-                    cur = normalise_currency(str(d.get("currency")))
-                except ValidationError as exc:
-                    chk.bad(where, lower_first(str(exc)))
+            if raw_cur := d.get("currency"):
+                if (known := currencies.get(raw_cur)) is not None:
+                    cur = known
+                else:
+                    try:
+                        cur = currencies[raw_cur] = normalise_currency(str(raw_cur))
+                    except (ValidationError, TypeError) as exc:
+                        chk.bad(where, lower_first(str(exc)))
             status = d.get("status")
             if status not in STATUSES:
                 chk.bad(where, f"'status' must be one of {', '.join(STATUSES)}.")
@@ -501,27 +508,28 @@ class _Import:
             closed_at = chk.instant(where, d, "closed_at", optional=True)
             if status in ("won", "lost") and closed_at is None:
                 chk.bad(where, f"a {status} deal needs 'closed_at'.")
-            row = {
-                "id": new_id, "title": chk.text(where, d, "title", MAX_TITLE, required=True),
-                "company": chk.text(where, d, "company", MAX_FIELD),
-                "contact": chk.text(where, d, "contact", MAX_FIELD),
-                "value_minor": chk.money(where, d, "value", cur), "currency": cur,
-                "owner": chk.text(where, d, "owner", MAX_OWNER),
-                "type_id": chk.ref(where, d, "type_id", self.type_ids),
-                "expected_close": chk.day(where, d, "expected_close"),
-                "notes": chk.text(where, d, "notes", MAX_NOTES, multiline=True),
-                "stage_id": chk.ref(where, d, "stage_id", self.stage_ids, optional=False), "status": status,
-                "lost_reason": chk.text(where, d, "lost_reason", MAX_LOST_REASON), "created_at": created_at,
-                "stage_entered_at": chk.instant(where, d, "stage_entered_at", optional=True) or created_at,
-                "closed_at": closed_at, "last_activity_at": chk.instant(where, d, "last_activity_at", optional=True),
-                "rank": chk.integer(where, d, "rank", maximum=MAX_BIG) or 0,
-                "version": chk.integer(where, d, "version", minimum=1) or 1,
-            }
+            title = chk.text(where, d, "title", MAX_TITLE, required=True)
+            company, contact = chk.text(where, d, "company", MAX_FIELD), chk.text(where, d, "contact", MAX_FIELD)
+            value_minor = chk.money(where, d, "value", cur)
+            owner = chk.text(where, d, "owner", MAX_OWNER)
+            type_id = chk.ref(where, d, "type_id", self.type_ids)
+            expected_close = chk.day(where, d, "expected_close")
+            notes = chk.text(where, d, "notes", MAX_NOTES, multiline=True)
+            stage_id = chk.ref(where, d, "stage_id", self.stage_ids, optional=False)
+            lost_reason = chk.text(where, d, "lost_reason", MAX_LOST_REASON)
+            entered = chk.instant(where, d, "stage_entered_at", optional=True) or created_at
+            last_activity = chk.instant(where, d, "last_activity_at", optional=True)
+            rank = chk.integer(where, d, "rank", maximum=MAX_BIG) or 0
+            version = chk.integer(where, d, "version", minimum=1) or 1
             n.count(status)
-            if status == "open" and row["stage_id"] in self.gated_stages:
-                row["label"] = _label(d.get("id"), str(d.get("title") or ""))
-                self.gate_candidates.append(row)
-            chunk.append(row)
+            if status == "open" and stage_id in self.gated_stages:
+                self.gate_candidates.append({
+                    "id": new_id, "label": _label(d.get("id"), str(d.get("title") or "")), "stage_id": stage_id,
+                    "value_minor": value_minor, "expected_close": expected_close, "company": company,
+                    "contact": contact, "owner": owner, "stage_entered_at": entered})
+            chunk.append((new_id, pid, title, company, contact, value_minor, cur, owner, type_id, day(expected_close),
+                          notes, stage_id, status, lost_reason, stamp(created_at), stamp(entered), stamp(closed_at),
+                          stamp(last_activity), rank, version))
             if len(chunk) >= CHUNK:
                 self.write("deal", chunk, ids)
                 chunk = []
@@ -533,7 +541,8 @@ class _Import:
         ids = self.ids("events", "event")
         self.overridden: dict[int, list[tuple[int, datetime]]] = {}  # deal -> gate overrides (stage, at)
         later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
-        chunk: list[dict[str, Any]] = []
+        pid, stamp = self.pid, self.stamp
+        chunk: list[tuple[Any, ...]] = []
         for i, e in self.items("events"):
             where = f"events[{i}] (id {e.get('id')})"
             new_id = ids.add(chk, i, e)
@@ -544,21 +553,20 @@ class _Import:
             old, new = chk.opt_text(where, e, "old_value"), chk.opt_text(where, e, "new_value")
             if kind in ("edit", "undo", "redo") and field_name == "type":  # deal type ids: renumber them too
                 old, new = _type_ref(chk, where, old, self.type_ids), _type_ref(chk, where, new, self.type_ids)
+            deal_id = chk.ref(where, e, "deal_id", self.deal_ids.map)
+            at = chk.instant(where, e, "at")
+            user = chk.text(where, e, "user", MAX_OWNER)
+            from_stage = chk.ref(where, e, "from_stage_id", self.stage_ids)
+            to_stage = chk.ref(where, e, "to_stage_id", self.stage_ids)
+            reason = chk.opt_text(where, e, "reason")
             ref = chk.integer(where, e, "ref_id", optional=kind not in REFERRING)
             if ref is not None and ref not in ids.map:
                 later.append((new_id, ref, where))
-            row = {
-                "id": new_id, "deal_id": chk.ref(where, e, "deal_id", self.deal_ids.map), "kind": kind,
-                "at": chk.instant(where, e, "at"), "user": chk.text(where, e, "user", MAX_OWNER),
-                "from_stage_id": chk.ref(where, e, "from_stage_id", self.stage_ids),
-                "to_stage_id": chk.ref(where, e, "to_stage_id", self.stage_ids), "field": field_name,
-                "old_value": old, "new_value": new, "reason": chk.opt_text(where, e, "reason"),
-                "ref_id": None if ref is None else ids.map.get(ref),
-            }
-            if kind == "gate_override" and row["deal_id"] is not None:
-                self.overridden.setdefault(row["deal_id"], []).append((row["to_stage_id"], row["at"]))
+            if kind == "gate_override" and deal_id is not None and at is not None:
+                self.overridden.setdefault(deal_id, []).append((to_stage, at))
             n.events += 1
-            chunk.append(row)
+            chunk.append((new_id, pid, deal_id, kind, stamp(at), user, from_stage, to_stage, field_name, old, new,
+                          reason, None if ref is None else ids.map.get(ref)))
             if len(chunk) >= CHUNK:
                 self.write("event", chunk, ids)
                 chunk = []
@@ -574,19 +582,18 @@ class _Import:
     def _stays(self) -> None:
         chk = self.chk
         ids = self.ids("stays", "stay")
-        chunk: list[dict[str, Any]] = []
+        pid, stamp = self.pid, self.stamp
+        chunk: list[tuple[Any, ...]] = []
         for i, y in self.items("stays"):
             where = f"stays[{i}] (id {y.get('id')})"
             new_id = ids.add(chk, i, y)
             outcome = y.get("outcome")
             if outcome is not None and outcome not in OUTCOMES:
                 chk.bad(where, "'outcome' must be advanced, dropped or null.")
-            chunk.append({
-                "id": new_id, "deal_id": chk.ref(where, y, "deal_id", self.deal_ids.map, optional=False),
-                "stage_id": chk.ref(where, y, "stage_id", self.stage_ids, optional=False),
-                "entered_at": chk.instant(where, y, "entered_at"),
-                "left_at": chk.instant(where, y, "left_at", optional=True), "outcome": outcome,
-            })
+            chunk.append((new_id, pid, chk.ref(where, y, "deal_id", self.deal_ids.map, optional=False),
+                          chk.ref(where, y, "stage_id", self.stage_ids, optional=False),
+                          stamp(chk.instant(where, y, "entered_at")),
+                          stamp(chk.instant(where, y, "left_at", optional=True)), outcome))
             if len(chunk) >= CHUNK:
                 self.write("stay", chunk, ids)
                 chunk = []
@@ -596,21 +603,20 @@ class _Import:
         chk = self.chk
         ids = self.ids("activities", "activity")
         self.next_steps: set[int] = set()  # deals with an open task that has a due date (a gate's next_step)
-        chunk: list[dict[str, Any]] = []
+        pid, stamp, day, flag = self.pid, self.stamp, self.day, self.flag
+        chunk: list[tuple[Any, ...]] = []
         for i, a in self.items("activities"):
             where = f"activities[{i}] (id {a.get('id')})"
             new_id = ids.add(chk, i, a)
             if a.get("kind") not in ACTIVITY_KINDS:
                 chk.bad(where, f"'kind' must be one of {', '.join(ACTIVITY_KINDS)}.")
-            row = {
-                "id": new_id, "deal_id": chk.ref(where, a, "deal_id", self.deal_ids.map, optional=False),
-                "kind": a.get("kind"), "subject": chk.text(where, a, "subject", MAX_ACTIVITY, multiline=True),
-                "at": chk.instant(where, a, "at"), "user": chk.text(where, a, "user", MAX_OWNER),
-                "due": chk.day(where, a, "due"), "done": bool(a.get("done")),
-            }
-            if row["kind"] == "task" and not row["done"] and row["due"] is not None:
-                self.next_steps.add(row["deal_id"])
-            chunk.append(row)
+            deal_id = chk.ref(where, a, "deal_id", self.deal_ids.map, optional=False)
+            kind, done, due = a.get("kind"), bool(a.get("done")), chk.day(where, a, "due")
+            if kind == "task" and not done and due is not None and deal_id is not None:
+                self.next_steps.add(deal_id)
+            chunk.append((new_id, pid, deal_id, kind, chk.text(where, a, "subject", MAX_ACTIVITY, multiline=True),
+                          stamp(chk.instant(where, a, "at")), chk.text(where, a, "user", MAX_OWNER), day(due),
+                          flag(done)))
             if len(chunk) >= CHUNK:
                 self.write("activity", chunk, ids)
                 chunk = []
@@ -645,7 +651,7 @@ class _Import:
                      "new_value": ",".join(absent) or None, "reason": clean_text(self.force_reason or "").strip(),
                      "ref_id": None} for i, (d, absent, _sentence) in enumerate(gated)]
             with BackgroundInserts(conn) as self.inserts:
-                self.write("event", rows)
+                self.write_dicts("event", rows)
         return ImportResult(n.pipeline, n.deals, n.deals - n.won - n.lost, n.won, n.lost, 0,
                             n.events + len(gated), n.renumbered, gate_overrides=len(gated))
 

@@ -23,6 +23,7 @@ from tuikanban.domain.errors import ValidationError
 BLOCK = 1 << 20  # characters read at a time
 MAX_VALUE = 64 << 20  # a row this long that still does not parse is a syntax error, not a row cut by the buffer
 _WS = re.compile(r"[ \t\n\r]*")
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 MISSING: Any = object()
 
 
@@ -82,6 +83,7 @@ class _Scanner:
         self._name = name
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self._json = json.JSONDecoder(parse_float=Decimal)
+        self.scan_once = self._json.scan_once  # (text, index) -> (value, end); StopIteration when no value starts
         self.buf = ""
         self.pos = 0
         self.eof = False
@@ -238,7 +240,22 @@ class StreamedDoc:
     def _list_items(self) -> Iterator[Any]:
         scan = self._scan
         assert scan is not None
+        scan_once = scan.scan_once
         while True:
+            # The quick way for the usual case (a comma, then a whole item well inside the buffer); anything else,
+            # the end of the buffer included, goes the careful way below.
+            if not self._list_first:
+                buf = scan.buf
+                m = _COMMA.match(buf, scan.pos)
+                if m is not None and m.end() < len(buf):
+                    try:
+                        got, end = scan_once(buf, m.end())
+                    except (StopIteration, ValueError, RecursionError):
+                        end = len(buf)
+                    if end < len(buf):
+                        scan.pos = end
+                        yield got
+                        continue
             if scan.peek() == "]":
                 scan.pos += 1
                 self._list = None
