@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
@@ -232,7 +232,7 @@ def read_json(text: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         _check_head(MISSING, MISSING)
     _check_head(doc.get("format"), doc.get("version"))
-    return doc
+    return cast(dict[str, Any], doc)
 
 
 def open_json(path: Path) -> StreamedDoc:
@@ -539,7 +539,7 @@ class _Import:
     def _events(self, n: _Counts) -> _Ids:
         chk = self.chk
         ids = self.ids("events", "event")
-        self.overridden: dict[int, list[tuple[int, datetime]]] = {}  # deal -> gate overrides (stage, at)
+        self.overridden: dict[int, list[tuple[int | None, datetime]]] = {}  # deal -> gate overrides (stage, at)
         later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
         pid, stamp = self.pid, self.stamp
         chunk: list[tuple[Any, ...]] = []

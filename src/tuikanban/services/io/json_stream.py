@@ -83,7 +83,8 @@ class _Scanner:
         self._name = name
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self._json = json.JSONDecoder(parse_float=Decimal)
-        self.scan_once = self._json.scan_once  # (text, index) -> (value, end); StopIteration when no value starts
+        # (text, index) -> (value, end), StopIteration when no value starts there: raw_decode without its wrapping
+        self.scan_once = self._json.scan_once  # type: ignore[attr-defined]
         self.buf = ""
         self.pos = 0
         self.eof = False
