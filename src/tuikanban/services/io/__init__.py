@@ -17,7 +17,8 @@ import removes that prefix again.
 
 JSON export (`write_pipeline_json`) holds a pipeline's settings, stages, deal types, deals, events, stays and
 activities; `import_pipeline_json` recreates it (in an empty database, or next to other pipelines) with the same
-board, history and metrics. Ids are kept when they are free, otherwise renumbered consistently.
+board, history and metrics, reading the file as it goes (`open_json`: memory stays flat, however big the file).
+Ids are kept when they are free, otherwise renumbered consistently.
 """
 
 from __future__ import annotations
