@@ -69,8 +69,8 @@ def generate(path: Path, *, deals: int, open_deals: int, events: int, seed: int 
         event_rows.append((p.id, deal_id, "create", ts(t), owner, None, stage_ids[0], None, None, None, None))
         while idx < final_idx:
             t = t + timedelta(days=rng.uniform(0.5, 2 * expected[idx]))
-            if t >= now:
-                t = now - timedelta(minutes=rng.randint(1, 600))
+            if t >= now:  # between entering and now: a stay never ends before it started (docs/RULES.md, Stays)
+                t = entered + (now - entered) * rng.uniform(0.5, 0.95)
             nxt = idx + 1
             stay_rows.append((p.id, deal_id, stage_ids[idx], ts(entered), ts(t), "advanced"))
             event_rows.append((p.id, deal_id, "move", ts(t), owner, stage_ids[idx], stage_ids[nxt], None, None,
@@ -78,7 +78,7 @@ def generate(path: Path, *, deals: int, open_deals: int, events: int, seed: int 
             idx, entered = nxt, t
         status, closed, reason = "open", None, ""
         if not is_open:
-            t = min(now - timedelta(minutes=1), t + timedelta(days=rng.uniform(0.5, 2 * expected[idx])))
+            t = max(entered, min(now - timedelta(minutes=1), t + timedelta(days=rng.uniform(0.5, 2 * expected[idx]))))
             won = rng.random() < 0.35
             status = "won" if won else "lost"
             closed = t
@@ -90,11 +90,11 @@ def generate(path: Path, *, deals: int, open_deals: int, events: int, seed: int 
             stay_rows.append((p.id, deal_id, stage_ids[idx], ts(entered), None, None))
         extra = int(extra_per_deal) + (1 if rng.random() < extra_per_deal % 1 else 0)
         span = max((t - created).total_seconds(), 60.0)
-        for _ in range(extra):
-            at = created + timedelta(seconds=rng.uniform(0, span))
-            old, new = value // 100, (value // 100) + rng.randrange(-500, 500)
-            event_rows.append((p.id, deal_id, "edit", ts(at), owner, None, None, "value", str(old * 100),
-                               str(max(new, 0) * 100), None))
+        for at in sorted(created + timedelta(seconds=rng.uniform(0, span)) for _ in range(extra)):
+            # each edit starts from the value the last one left, and the deal keeps the last (the import checks it)
+            new = max(value // 100 + rng.randrange(-500, 500), 0) * 100
+            event_rows.append((p.id, deal_id, "edit", ts(at), owner, None, None, "value", str(value), str(new), None))
+            value = new
         close_date = (now + timedelta(days=rng.randint(-20, 90))).date().isoformat()
         deal_rows.append((
             deal_id, p.id, f"Deal {deal_id} {rng.choice(('Platform', 'Renewal', 'Pilot', 'Upgrade', 'Rollout'))}",

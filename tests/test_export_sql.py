@@ -173,10 +173,47 @@ def test_events_read_two_ranges_at_once_are_the_same_bytes(varied: Database, db_
 
     monkeypatch.setattr(jsondump, "RANGE", 2)
     monkeypatch.setattr(jsondump, "snapshot_twin", spy)
+    _machine(monkeypatch, load=0.3, cores=2)
     assert _export(varied) == one
     assert used and used[0] is not None
     with sqlite3.connect(db_path) as con:
         assert con.execute("SELECT count(*) FROM event").fetchone()[0] > 8  # several ranges of two ids
+
+
+def _machine(monkeypatch: pytest.MonkeyPatch, *, load: float, cores: int) -> None:
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+
+
+@pytest.mark.parametrize(("load", "cores", "twin"), [(0.3, 2, True), (1.0, 2, True), (1.4, 2, False),
+                                                     (3.7, 4, False), (2.5, 4, True), (0.0, 1, False)])
+def test_the_second_connection_only_when_a_core_is_free(varied: Database, monkeypatch: pytest.MonkeyPatch,
+                                                        load: float, cores: int, twin: bool) -> None:
+    """Two ranges at once only while the load leaves a core idle besides the export's own; the bytes are the same
+    either way."""
+    import contextlib
+    from collections.abc import Iterator
+    from typing import Any
+
+    from tuikanban.services.io import json_export
+
+    paths: list[str | None] = []
+    real = jsondump.snapshot_twin
+
+    @contextlib.contextmanager
+    def spy(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+        paths.append(path)
+        with real(conn, path) as got:
+            yield got
+
+    one = _export(varied)
+    monkeypatch.setattr(jsondump, "snapshot_twin", spy)
+    _machine(monkeypatch, load=load, cores=cores)
+    assert json_export.second_core_free() is twin
+    assert _export(varied) == one
+    assert (paths[0] is not None) is twin
 
 
 def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_path: Path) -> None:

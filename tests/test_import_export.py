@@ -328,6 +328,39 @@ def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path
     assert b"Importing" in shown and b"3000/3000" in shown
 
 
+
+def test_a_json_import_on_a_terminal_counts_megabytes_and_piped_shows_nothing(
+        sales: Any, db_target: str, tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
+    assert sales("import", str(f)).code == 0
+    export = tmp_path / "big.json"
+    assert sales("export", "--format", "json", "-o", str(export)).code == 0
+    exe = str(Path(sys.executable).parent / "tuikanban")
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([exe, "--db", str(tmp_path / "copy.db"), "import", str(export)],
+                            stdout=subprocess.PIPE, stderr=secondary, env=env)
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(primary)
+    assert proc.returncode == 0
+    assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
+    assert b"Importing" in shown and b" MB" in shown
+    piped = subprocess.run([exe, "--db", str(tmp_path / "copy2.db"), "import", str(export)], capture_output=True,
+                           env=env, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b""
+
+
 # -- CSV export --------------------------------------------------------------------------------------
 
 

@@ -264,3 +264,105 @@ def test_a_number_of_thousands_of_digits_is_one_sentence() -> None:
     text = json.dumps({"format": "tuikanban-pipeline", "version": 1}).replace("1}", "1, \"x\": " + "9" * 5000 + "}")
     with pytest.raises(ValidationError, match=r"^The file holds a number too long or nesting too deep"):
         read_json(text)
+
+
+# -- the file read as the import goes (services/io/json_stream.py) ----------------------------------------------
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_file_read_in_small_pieces_gives_the_items_json_loads_gives(handmade: Doc, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buffers of 7 characters: every row, number and string is cut somewhere; the items are the same."""
+    from tuikanban.services.io import json_stream
+
+    monkeypatch.setattr(json_stream, "BLOCK", 7)
+    text = json.dumps(handmade, default=str, ensure_ascii=False, indent=1) + "\n"
+    whole = json.loads(text, parse_float=Decimal)
+    doc = json_stream.StreamedDoc(_write(tmp_path / "doc.json", text))
+    assert doc.value("format") == "tuikanban-pipeline"
+    for key in ("stages", "types", "deals", "events", "stays", "activities"):
+        got = doc.items(key)
+        assert got is not None and list(got) == whole[key], key
+    doc.finish()
+
+
+def test_members_in_another_order_and_layout_import_alike(handmade: Doc, tmp_path: Path) -> None:
+    """A document is read whatever the order of its members (a member asked for early is kept whole meanwhile)
+    and whatever its white space."""
+    from tuikanban.services.io.json_import import open_json
+
+    reordered = {k: handmade[k] for k in ("activities", "stays", "events", "deals", "types", "stages")}
+    reordered.update({k: v for k, v in handmade.items() if k not in reordered})
+    path = _write(tmp_path / "odd.json", json.dumps(reordered, default=str, separators=(",", ":")))
+    target = open_database(tmp_path / "target.db")
+    try:
+        result = import_pipeline_json(target, open_json(path))
+        assert (result.deals, result.open, result.events) == (4, 4, len(handmade["events"]))
+    finally:
+        target.close()
+
+
+def test_a_syntax_error_late_in_the_file_leaves_nothing_and_names_its_line(handmade: Doc, tmp_path: Path) -> None:
+    from tuikanban.services.io.json_import import open_json
+
+    lines = json.dumps(handmade, default=str, indent=1).splitlines()
+    at = max(i for i, line in enumerate(lines) if '"stays"' in line) + 3  # inside the stays, after every deal
+    lines[at] = lines[at].replace(":", "", 1)
+    path = _write(tmp_path / "broken.json", "\n".join(lines))
+    target = open_database(tmp_path / "target.db")
+    try:
+        with pytest.raises(ValidationError) as info:
+            import_pipeline_json(target, open_json(path))
+        assert str(info.value).startswith(f"The file is not valid JSON (line {at + 1}, column ")
+        assert str(info.value).endswith("Expecting ':' delimiter); nothing was imported.")
+        with target.read() as s:
+            assert s.exec(select(Pipeline)).first() is None
+    finally:
+        target.close()
+
+
+def test_an_undo_that_points_further_on_in_the_file_is_set_once_that_event_is_read(handmade: Doc,
+                                                                                     tmp_path: Path) -> None:
+    """The events in reverse order in the file (ids kept): every undo and redo points at an event read after it."""
+    doc = copy.deepcopy(handmade)
+    doc["events"].reverse()
+    target = open_database(tmp_path / "target.db")
+    try:
+        import_pipeline_json(target, doc)
+        with target.read() as s:
+            refs = {e.id: e.ref_id for e in s.exec(select(Event))}
+        assert refs == {e["id"]: e["ref_id"] for e in handmade["events"]}
+        assert any(r is not None for r in refs.values())
+    finally:
+        target.close()
+
+
+def test_a_board_from_bench_gen_imports_as_it_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/gen.py writes the history the services would: its boards export and import back (moves that would
+    pass now, closes and value edits included)."""
+    import importlib.util
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-12-01T12:00:00+00:00")
+    spec = importlib.util.spec_from_file_location("gen", Path(__file__).parent.parent / "bench" / "gen.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.generate(tmp_path / "gen.db", deals=400, open_deals=100, events=4000, seed=3,
+                 now=datetime(2026, 12, 1, 12, tzinfo=UTC))
+    source = open_database(tmp_path / "gen.db")
+    try:
+        doc = export(source, "Bench")
+    finally:
+        source.close()
+    assert len(doc["events"]) > 3000
+    target = open_database(tmp_path / "target.db")
+    try:
+        result = import_pipeline_json(target, doc)
+        assert (result.deals, result.open) == (400, 100)
+    finally:
+        target.close()

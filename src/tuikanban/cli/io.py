@@ -22,22 +22,26 @@ PROGRESS_MIN_ROWS = 1000
 
 
 @contextlib.contextmanager
-def _progress_bar(rows: int) -> Iterator[Any]:
-    """A Rich progress bar on stderr for large files, only when stderr is a terminal; else a no-op callback."""
-    if rows < PROGRESS_MIN_ROWS or not err.is_terminal:
+def _progress_bar(size: int) -> Iterator[Any]:
+    """A Rich progress bar on stderr for large files (`size`: lines of CSV, bytes of JSON), only when stderr is a
+    terminal; else a no-op callback."""
+    if size < PROGRESS_MIN_ROWS or not err.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[amount]}"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def update(phase: str, done: int, total: int) -> None:
+            # "reading" counts the bytes of a JSON file, the other phases rows
+            amount = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if phase == "reading" else f"{done}/{total}"
             if phase not in tasks:
-                label = {"checking": "Checking rows", "importing": "Importing"}.get(phase, "Writing")
-                tasks[phase] = bar.add_task(label, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
+                label = {"checking": "Checking rows", "importing": "Importing", "reading": "Importing"}.get(
+                    phase, "Writing")
+                tasks[phase] = bar.add_task(label, total=total, amount=amount)
+            bar.update(tasks[phase], completed=done, total=total, amount=amount)
 
         yield update
 
@@ -72,17 +76,17 @@ def import_command(
     if reason and not force:
         raise ValidationError("--reason goes with --force.")
     st = state(ctx)
-    text = sio.read_text_file(file)
-    rows = text.count("\n")
-    db = st.db(create=True)
     try:
-        with _progress_bar(0 if as_json else rows) as progress:
-            if sio.looks_like_json(file, text):
-                doc = sio.read_json(text)
-                del text  # the document holds it now
+        if sio.file_is_json(file):  # read as the import goes, never whole
+            doc = sio.open_json(file)
+            db = st.db(create=True)
+            with contextlib.closing(doc), _progress_bar(0 if as_json else doc.position()[1]) as progress:
                 result = sio.import_pipeline_json(db, doc, name=pipeline, progress=progress, user=st.user,
                                                   force_reason=reason if force else None)
-            else:
+        else:
+            text = sio.read_text_file(file)
+            db = st.db(create=True)
+            with _progress_bar(0 if as_json else text.count("\n")) as progress:
                 target = pipeline if pipeline is not None else st.pipeline
                 result = sio.import_csv_text(db, text, target, user=st.user, force_reason=reason if force else None,
                                              progress=progress)

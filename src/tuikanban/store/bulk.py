@@ -10,7 +10,8 @@ database, or a column default this module does not handle, goes through SQLAlche
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -103,6 +104,16 @@ def insert_values(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Seq
     conn.connection.driver_connection.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
 
 
+@dataclass(slots=True)
+class _Call:
+    fn: Callable[[Any], Any]
+    done: Any  # a threading.Event, set when fn ran (or was skipped after an error)
+    result: Any = None
+
+
+_Job = tuple[Any, Sequence[str], Sequence[Sequence[Any]]] | _Call
+
+
 class BackgroundInserts:
     """`insert_values` on a thread of its own, in the order given, so that the caller's Python work (checking the
     next rows) runs while SQLite inserts the last chunk (the driver lets go of the GIL while SQLite works). The
@@ -115,7 +126,7 @@ class BackgroundInserts:
         import threading
 
         self._conn = conn
-        self._queue: queue.Queue[tuple[Any, Sequence[str], Sequence[Sequence[Any]]] | None] = queue.Queue(depth)
+        self._queue: queue.Queue[_Job | None] = queue.Queue(depth)
         self._error: BaseException | None = None
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="tuikanban-inserts", daemon=True)
@@ -125,15 +136,35 @@ class BackgroundInserts:
         while (item := self._queue.get()) is not None:
             if self._error is None and not self._stop:
                 try:
-                    insert_values(self._conn, *item)
-                except BaseException as exc:  # handed to the caller by put() or finish()
+                    if isinstance(item, _Call):
+                        item.result = item.fn(self._conn)
+                    else:
+                        insert_values(self._conn, *item)
+                except BaseException as exc:  # handed to the caller by put(), call() or finish()
                     self._error = exc
+            if isinstance(item, _Call):
+                item.done.set()
 
     def put(self, table: Any, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if self._error is not None:
             self.finish()
         if rows:
             self._queue.put((table, keys, rows))
+
+    def call(self, fn: Callable[[Any], Any]) -> Any:
+        """fn(connection) on the inserts' thread once what was queued before it is inserted; its result. The way to
+        read through the connection while inserts are under way (the connection is used by one thread at a time)."""
+        import threading
+
+        if self._error is not None or not self._thread.is_alive():
+            self.finish()
+            return fn(self._conn)
+        job = _Call(fn, threading.Event())
+        self._queue.put(job)
+        job.done.wait()
+        if self._error is not None:
+            self.finish()
+        return job.result
 
     def finish(self) -> None:
         """Wait for every insert; raise the first error one of them met."""
@@ -154,3 +185,30 @@ class BackgroundInserts:
                 self._thread.join()
             return
         self.finish()
+
+
+# -- reading many rows back (the JSON import's history check) -------------------------------------------------
+
+
+def plain_rows(conn: Any, query: Any, times: Sequence[int] = ()) -> Iterator[tuple[Any, ...]]:
+    """The rows of a SELECT as plain tuples, the columns at `times` as aware UTC datetimes. On SQLite the driver's
+    rows with the stored times parsed by `datetime.fromisoformat` (SQLAlchemy's result processing costs several
+    times as much on hundreds of thousands of rows); elsewhere SQLAlchemy's rows."""
+    if conn.dialect.name != "sqlite":
+        for row in conn.execute(query):
+            yield tuple(row)
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    params = tuple(compiled.params[name] for name in (compiled.positiontup or ()))
+    cursor = conn.connection.driver_connection.execute(str(compiled), params)
+    parse = datetime.fromisoformat
+    while chunk := cursor.fetchmany(1000):
+        if not times:
+            yield from chunk
+            continue
+        for row in chunk:
+            values = list(row)
+            for i in times:
+                if values[i] is not None:
+                    values[i] = parse(values[i]).replace(tzinfo=UTC)
+            yield tuple(values)

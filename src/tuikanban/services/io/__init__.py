@@ -17,7 +17,8 @@ import removes that prefix again.
 
 JSON export (`write_pipeline_json`) holds a pipeline's settings, stages, deal types, deals, events, stays and
 activities; `import_pipeline_json` recreates it (in an empty database, or next to other pipelines) with the same
-board, history and metrics. Ids are kept when they are free, otherwise renumbered consistently.
+board, history and metrics, reading the file as it goes (`open_json`: memory stays flat, however big the file).
+Ids are kept when they are free, otherwise renumbered consistently.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from tuikanban.services.io.common import (
 )
 from tuikanban.services.io.csv_export import write_csv
 from tuikanban.services.io.csv_import import import_csv_text
-from tuikanban.services.io.files import looks_like_json, read_text_file
+from tuikanban.services.io.files import file_is_json, looks_like_json, read_text_file
 from tuikanban.services.io.json_export import write_pipeline_json
-from tuikanban.services.io.json_import import import_pipeline_json, read_json
+from tuikanban.services.io.json_import import import_pipeline_json, open_json, read_json
 
 __all__ = [
-    "CSV_COLUMNS", "FORMULA_STARTS", "JSON_FORMAT", "ImportProblems", "ImportResult", "import_csv_text",
-    "import_pipeline_json", "looks_like_json", "neutralise", "read_json", "read_text_file",
+    "CSV_COLUMNS", "FORMULA_STARTS", "JSON_FORMAT", "ImportProblems", "ImportResult", "file_is_json",
+    "import_csv_text", "import_pipeline_json", "looks_like_json", "neutralise", "open_json", "read_json",
+    "read_text_file",
     "write_csv", "write_pipeline_json",
 ]

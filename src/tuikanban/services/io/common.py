@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.money import to_decimal
-from tuikanban.store.bulk import insert_rows
 from tuikanban.store.tables import (
     Activity,
     Deal,
@@ -36,7 +35,8 @@ MAX_ACTIVITY = 2000
 CHUNK = 1000
 
 Progress = Callable[[str, int, int], None]
-"""progress(phase, done, total): phase is "checking", "writing" or "importing" (checking and writing at once)."""
+"""progress(phase, done, total): phase is "checking", "writing" or "importing" (checking and writing at once), in
+rows; or "reading", in bytes of the file (the JSON import, which reads as it goes)."""
 
 TABLES: dict[str, Any] = {
     "stage": Stage.__table__, "type": DealType.__table__, "deal": Deal.__table__,  # type: ignore[attr-defined]
@@ -103,18 +103,6 @@ def report_progress(progress: Progress | None, phase: str, done: int, total: int
 
 def next_id(conn: Any, column: Any) -> int:
     return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
-
-
-def insert_chunks(
-    conn: Any, table: Any, rows: list[dict[str, Any]], progress: Progress | None = None, done: int = 0,
-    total: int = 0,
-) -> int:
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        insert_rows(conn, table, chunk)
-        done += len(chunk)
-        report_progress(progress, "writing", done, total)
-    return done
 
 
 def lower_first(sentence: str) -> str:

@@ -27,3 +27,16 @@ def read_text_file(path: Path) -> str:
 
 def looks_like_json(path: Path, text: str) -> bool:
     return path.suffix.lower() == ".json" or text.lstrip().startswith("{")
+
+
+def file_is_json(path: Path) -> bool:
+    """A .json file, or one whose text starts with `{` (a byte-order mark and white space before it allowed); a file
+    that cannot be read is not (reading it as CSV then says why)."""
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")

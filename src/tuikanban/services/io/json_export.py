@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
@@ -100,7 +101,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
     memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
-    twin_path = None if db.target.path is None else str(db.target.path)
+    # A second connection reads every other range of events and stays only while a core is free for it.
+    twin_path = None if db.target.path is None or not second_core_free() else str(db.target.path)
     with db.read() as s, jsondump.snapshot_twin(s.connection(), twin_path) as twin:
         p = resolve_pipeline(s, pipeline)
         pid = p.id
@@ -164,6 +166,18 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+
+
+def second_core_free() -> bool:
+    """Whether the last minute's load leaves a core idle besides the one this export runs on. The two-range read
+    gains wall time only then; with every core busy it costs CPU (about 0.8 s on a million events) and gains
+    nothing (docs/PERFORMANCE.md, Big files)."""
+    try:
+        load = os.getloadavg()[0]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    except OSError:
+        return False
+    return cores >= 2 and load <= cores - 1
 
 
 def _write_sections(sink: _Sink, head: dict[str, Any], sections: list[tuple[str, Chunks]]) -> int:

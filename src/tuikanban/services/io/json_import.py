@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from tuikanban.domain import clock, gates, wip
@@ -18,6 +21,7 @@ from tuikanban.domain.text import clean_name, clean_text, name_key
 from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
 from tuikanban.services.io.common import (
     ACTIVITY_COLUMNS,
+    CHUNK,
     DEAL_COLUMNS,
     EVENT_COLUMNS,
     JSON_FORMAT,
@@ -33,11 +37,12 @@ from tuikanban.services.io.common import (
     ImportProblems,
     ImportResult,
     Progress,
-    insert_chunks,
     lower_first,
-    next_id,
+    report_progress,
 )
 from tuikanban.services.io.json_history import history_problems
+from tuikanban.services.io.json_stream import MISSING, DictDoc, DocSource, StreamedDoc, syntax_error, too_big
+from tuikanban.store.bulk import BackgroundInserts, value_converters
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     ACTIVITY_KINDS,
@@ -51,6 +56,8 @@ MAX_BIG = 2**63 - 1  # BIGINT columns (rank)
 MAX_DAYS = 36_500  # stale days and expected days: a century
 MAX_MONEY_DIGITS = 30  # far beyond the money limits (domain.money refuses what is larger than its 15 digits)
 REFERRING = ("undo", "redo", "undo_skipped")  # events that point at another event (ref_id)
+
+EVENT_TABLE = TABLES["event"]
 
 # short names for the queries below
 _P, _D, _S, _T, _E, _Y, _A = (
@@ -158,283 +165,534 @@ class _Checker:
         return known[value]
 
 
-def _items(doc: dict[str, Any], key: str, chk: _Checker) -> list[dict[str, Any]]:
-    value = doc.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        chk.bad(key, "must be a list of objects.")
-        return []
-    return value
+class _Renumber(Exception):
+    """A section's ids cannot be kept (one is taken, or not positive): the import starts again renumbering it."""
+
+    def __init__(self, section: str) -> None:
+        super().__init__(section)
+        self.section = section
 
 
-def _ids(items: list[dict[str, Any]], key: str, chk: _Checker, start: int, keep: set[int] | None) -> dict[int, int]:
-    """Old id -> new id: the same ids when all of them are free, else numbers from `start` on."""
-    olds: list[int] = []
-    for i, item in enumerate(items):
+class _Ids:
+    """Old id -> new id for one section, decided item by item: the file's ids while `keep` (a taken one raises
+    `_Renumber` when it is written), else numbers from `start` on in file order. Memory holds the ids, not the rows."""
+
+    def __init__(self, section: str, table: str, taken: tuple[int, int] | None, *, keep: bool) -> None:
+        self.section = section
+        self.table = table
+        self.taken = taken  # the lowest and highest id the table held before the import (None: it was empty)
+        self.keep = keep
+        self.next = 1 if taken is None else taken[1] + 1
+        self.map: dict[int, int] = {}
+        self.renumbered = False
+        self._repeated = False
+
+    def add(self, chk: _Checker, index: int, item: dict[str, Any]) -> int | None:
+        where = f"{self.section}[{index}]"
         value = item.get("id")
         if isinstance(value, bool) or not isinstance(value, int):
-            chk.bad(f"{key}[{i}]", "'id' must be a whole number.")
-            continue
+            chk.bad(where, "'id' must be a whole number.")
+            return None
         if not -MAX_INT - 1 <= value <= MAX_INT:
-            chk.bad(f"{key}[{i}]", f"'id' is out of range (at most {MAX_INT:,}).")
-            continue
-        olds.append(value)
-    if len(set(olds)) != len(olds):
-        chk.bad(key, "two items have the same id.")
-    if keep is not None and olds and min(olds) > 0 and not (set(olds) & keep):
-        return {o: o for o in olds}
-    return {o: start + i for i, o in enumerate(olds)}
+            chk.bad(where, f"'id' is out of range (at most {MAX_INT:,}).")
+            return None
+        if value in self.map and not self._repeated:
+            self._repeated = True
+            chk.bad(self.section, "two items have the same id.")
+        if self.keep:
+            if value <= 0 and not chk.problems:
+                raise _Renumber(self.section)
+            new = value
+        else:
+            new, self.next = self.next, self.next + 1
+            self.renumbered = self.renumbered or new != value
+        self.map[value] = new
+        return new
+
+    def check_free(self, job: _Import, new_ids: list[int]) -> None:
+        """Before kept ids are written: one already taken means the section is renumbered from the start (looked up
+        only for ids between the lowest and the highest taken, on the inserts' thread, after what it has queued)."""
+        if not self.keep or self.taken is None or job.chk.problems or job.inserts is None:
+            return
+        low, high = self.taken
+        maybe = [i for i in new_ids if low <= i <= high]
+        column = _ID_COLUMNS[self.table]
+        if maybe and job.inserts.call(lambda c: c.execute(select(column).where(column.in_(maybe)).limit(1)).first()):
+            raise _Renumber(self.section)
 
 
 def read_json(text: str) -> dict[str, Any]:
+    """A whole document parsed and its head checked (small files and tests; the CLI streams with `open_json`)."""
     try:
         doc = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                              f"{exc.msg}); nothing was imported.") from None
+        raise syntax_error(exc.lineno, exc.colno, exc.msg) from None
     except (ValueError, RecursionError):  # a number of thousands of digits, or nesting thousands deep
-        raise ValidationError("The file holds a number too long or nesting too deep to be a pipeline export; "
-                              "nothing was imported.") from None
-    if not isinstance(doc, dict) or doc.get("format") != JSON_FORMAT:
-        raise ValidationError("The file is not a tuikanban pipeline export (its 'format' is not "
-                              f"'{JSON_FORMAT}'); nothing was imported.")
-    version = doc.get("version")
-    if not isinstance(version, int) or version > JSON_VERSION:
-        raise ValidationError(f"The file is a pipeline export of version {version}, newer than this tuikanban "
-                              f"reads ({JSON_VERSION}); upgrade tuikanban to import it.")
+        raise too_big() from None
+    if not isinstance(doc, dict):
+        _check_head(MISSING, MISSING)
+    _check_head(doc.get("format"), doc.get("version"))
+    return cast(dict[str, Any], doc)
+
+
+def open_json(path: Path) -> StreamedDoc:
+    """A pipeline export to import from its file, read as the import goes; its head is checked here."""
+    doc = StreamedDoc(path)
+    if not doc.is_object():
+        doc.close()
+        _check_head(MISSING, MISSING)
+    try:
+        _check_head(doc.value("format"), doc.value("version"))
+    except ValidationError:
+        doc.close()
+        raise
     return doc
 
 
+def _check_head(fmt: Any, version: Any) -> None:
+    if fmt != JSON_FORMAT:
+        raise ValidationError("The file is not a tuikanban pipeline export (its 'format' is not "
+                              f"'{JSON_FORMAT}'); nothing was imported.")
+    if not isinstance(version, int) or version > JSON_VERSION:
+        raise ValidationError(f"The file is a pipeline export of version {version}, newer than this tuikanban "
+                              f"reads ({JSON_VERSION}); upgrade tuikanban to import it.")
+
+
 def import_pipeline_json(
-    db: Database, doc: dict[str, Any], *, name: str | None = None, progress: Progress | None = None,
+    db: Database, doc: dict[str, Any] | DocSource, *, name: str | None = None, progress: Progress | None = None,
     user: str = "", force_reason: str | None = None,
 ) -> ImportResult:
-    """Recreate an exported pipeline (under `name` when given): all of it or nothing.
+    """Recreate an exported pipeline (under `name` when given): all of it or nothing. `doc` is a parsed document
+    or a `StreamedDoc` (`open_json`), read a row at a time: memory holds a chunk of rows and the ids, whatever the
+    size of the file.
 
     The file's stage gates hold for its open deals: a deal in a stage whose gate requires fields it lacks is
     refused, unless its history already logs a `gate_override` into that stage since it entered it; with
     `force_reason` it is imported and a `gate_override` event (by `user`, at import time) says so."""
     if force_reason is not None and not clean_text(force_reason).strip():
         raise ValidationError("Importing past a stage gate needs a reason.")
-
-    def work(s: Session) -> ImportResult:
-        return _write_pipeline_doc(s, doc, name, progress, user, force_reason)
-
-    return db.write(work)
-
-
-def _write_pipeline_doc(s: Session, doc: dict[str, Any], name: str | None, progress: Progress | None,
-                        user: str = "", force_reason: str | None = None) -> ImportResult:
-    conn = s.connection()
-    chk = _Checker()
-    pdoc = doc.get("pipeline")
-    if not isinstance(pdoc, dict):
-        raise ValidationError("The file has no 'pipeline' object; nothing was imported.")
-    pname = clean_name(name if name is not None else str(pdoc.get("name") or ""), what="pipeline")
-    if conn.execute(select(_P.id).where(_P.name_key == name_key(pname))).first() is not None:
-        raise DuplicateError(f"A pipeline named '{pname}' already exists; nothing was imported (import into an "
-                             "empty database, or give the pipeline another name with -p).")
-    currency = str(pdoc.get("currency") or "USD")
-    try:
-        currency = normalise_currency(currency)
-    except ValidationError as exc:
-        chk.bad("pipeline", lower_first(str(exc)))
-        currency = "USD"
-    target = chk.money("pipeline", pdoc, "target", currency)
-    stale = chk.integer("pipeline", pdoc, "stale_days", minimum=1, maximum=MAX_DAYS) or 10
-    reasons_raw = pdoc.get("lost_reasons") or []
-    reasons = [clean_text(str(r)).strip() for r in reasons_raw if str(r).strip()] if isinstance(
-        reasons_raw, list) else []
-    created = chk.instant("pipeline", pdoc, "created_at", optional=True) or clock.now()
-    is_default = bool(pdoc.get("default")) and not conn.execute(
-        select(func.count()).where(_P.is_default == True)  # noqa: E712
-    ).scalar_one()
-
-    stages = _items(doc, "stages", chk)
-    types = _items(doc, "types", chk)
-    deals = _items(doc, "deals", chk)
-    events = _items(doc, "events", chk)
-    stays = _items(doc, "stays", chk)
-    activities = _items(doc, "activities", chk)
-
-    def existing(column: Any) -> set[int]:
-        return set(conn.execute(select(column)).scalars())
-
-    stage_ids = _ids(stages, "stages", chk, next_id(conn, _S.id), existing(_S.id))
-    type_ids = _ids(types, "types", chk, next_id(conn, _T.id), existing(_T.id))
-    deal_ids = _ids(deals, "deals", chk, next_id(conn, _D.id), existing(_D.id))
-    event_ids = _ids(events, "events", chk, next_id(conn, _E.id), existing(_E.id))
-    stay_ids = _ids(stays, "stays", chk, next_id(conn, _Y.id), existing(_Y.id))
-    activity_ids = _ids(activities, "activities", chk, next_id(conn, _A.id), existing(_A.id))
-    renumbered = any(any(k != v for k, v in m.items()) for m in (stage_ids, type_ids, deal_ids, event_ids))
-
-    new_pipeline = Pipeline(name=pname, name_key=name_key(pname), currency=currency, target_minor=target,
-                            stale_days=stale, lost_reasons="\n".join(reasons), is_default=is_default,
-                            created_at=created)
-    rows_stage: list[dict[str, Any]] = []
-    keys_seen: set[str] = set()
-    if not stages:
-        chk.bad("stages", "a pipeline needs at least one stage.")
-    for i, st in enumerate(stages):
-        where = f"stages[{i}]"
+    source: DocSource = DictDoc(doc) if isinstance(doc, dict) else doc
+    renumber: set[str] = set()
+    while True:
         try:
-            sname = clean_name(str(st.get("name") or ""), what="stage")
-        except ValidationError as exc:
-            chk.bad(where, lower_first(str(exc)))
-            continue
-        if name_key(sname) in keys_seen:
-            chk.bad(where, f"the stage name '{sname}' repeats.")
-        keys_seen.add(name_key(sname))
-        limits = [chk.integer(where, st, k, minimum=0) for k in ("wip_max", "wip_min", "rep_wip_max")]
-        probability = chk.integer(where, st, "probability") or 0
-        position = chk.integer(where, st, "position")
-        try:
-            wip.validate_limits(*limits, stage=sname)
-            wip.validate_probability(probability, stage=sname)
-        except ValidationError as exc:
-            chk.bad(where, lower_first(str(exc)))
-        required, checklist = _gate(chk, where, st)
-        rows_stage.append({
-            "id": _new_id(stage_ids, st), "name": sname, "name_key": name_key(sname),
-            "position": i if position is None else position, "wip_max": limits[0], "wip_min": limits[1],
-            "rep_wip_max": limits[2],
-            "expected_days": chk.integer(where, st, "expected_days", minimum=1, maximum=MAX_DAYS),
-            "probability": probability,
-            "exit_criteria": chk.text(where, st, "exit_criteria", MAX_NOTES, multiline=True),
-            "archived": bool(st.get("archived")), "required": ",".join(required), "checklist": "\n".join(checklist),
-        })
-    rows_type: list[dict[str, Any]] = []
-    keys_seen = set()
-    for i, t in enumerate(types):
-        where = f"types[{i}]"
-        try:
-            tname = clean_name(str(t.get("name") or ""), what="deal type")
-        except ValidationError as exc:
-            chk.bad(where, lower_first(str(exc)))
-            continue
-        if name_key(tname) in keys_seen:
-            chk.bad(where, f"the deal type name '{tname}' repeats.")
-        keys_seen.add(name_key(tname))
-        tpos = chk.integer(where, t, "position")
-        rows_type.append({"id": _new_id(type_ids, t), "name": tname, "name_key": name_key(tname),
-                          "position": i if tpos is None else tpos})
+            return db.write(lambda s: _Import(s, source, renumber, progress, user, force_reason).run(name))
+        except _Renumber as exc:  # rolled back: again, with that section's ids renumbered
+            renumber.add(exc.section)
 
-    rows_deal: list[dict[str, Any]] = []
-    labels: dict[int, str] = {}
-    for i, d in enumerate(deals):
-        where = f"deals[{i}] (id {d.get('id')})"
-        if (new_id := _new_id(deal_ids, d)) is not None:
-            labels[new_id] = f"deal {d.get('id')} ('{clean_text(str(d.get('title') or ''))[:60]}')"
-        cur = currency
-        if d.get("currency"):
+
+_KEYS = {
+    "stage": ("id", "pipeline_id", "name", "name_key", "position", "wip_max", "wip_min", "rep_wip_max",
+              "expected_days", "probability", "exit_criteria", "archived", "required", "checklist"),
+    "type": ("id", "pipeline_id", "name", "name_key", "position", "archived"),
+    "deal": ("id", "pipeline_id", "title", "company", "contact", "value_minor", "currency", "owner", "type_id",
+             "expected_close", "notes", "stage_id", "status", "lost_reason", "created_at", "stage_entered_at",
+             "closed_at", "last_activity_at", "rank", "version"),
+    "event": ("id", "pipeline_id", "deal_id", "kind", "at", "user", "from_stage_id", "to_stage_id", "field",
+              "old_value", "new_value", "reason", "ref_id"),
+    "stay": ("id", "pipeline_id", "deal_id", "stage_id", "entered_at", "left_at", "outcome"),
+    "activity": ("id", "pipeline_id", "deal_id", "kind", "subject", "at", "user", "due", "done"),
+}
+_TIMES = {"created_at", "stage_entered_at", "closed_at", "last_activity_at", "at", "entered_at", "left_at"}
+_DATES = {"expected_close", "due"}
+_FLAGS = {"archived", "done"}
+_ID_COLUMNS = {"stage": _S.id, "type": _T.id, "deal": _D.id, "event": _E.id, "stay": _Y.id, "activity": _A.id}
+
+
+class _Import:
+    """One attempt at an import, inside the write transaction: each section's items checked and written a chunk at a
+    time while no problem was found; after the first problem the rest are only checked (every problem is named)
+    and nothing is written. Then the history is checked deal by deal in SQL (`json_history`)."""
+
+    def __init__(self, s: Session, source: DocSource, renumber: set[str], progress: Progress | None, user: str,
+                 force_reason: str | None) -> None:
+        self.s = s
+        self.conn = s.connection()
+        self.source = source
+        self.renumber = renumber
+        self.progress = progress
+        self.user = user
+        self.force_reason = force_reason
+        self.chk = _Checker()
+        self.pid = 0
+        self.stamp, self.day, self.flag = value_converters(self.conn)
+        self.inserts: BackgroundInserts | None = None
+
+    def ids(self, section: str, table: str) -> _Ids:
+        return _Ids(section, table, self.taken[table], keep=section not in self.renumber)
+
+    def items(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        got = self.source.items(key)
+        if got is None:
+            self.chk.bad(key, "must be a list of objects.")
+            return
+        for i, item in enumerate(got):
+            if not isinstance(item, dict):
+                self.chk.bad(key, "must be a list of objects.")
+                return
+            yield i, item
+
+    def write(self, table: str, rows: list[tuple[Any, ...]], ids: _Ids | None = None) -> None:
+        """Queue a chunk of checked rows (tuples in the order of `_KEYS[table]`, times, dates and flags converted
+        with `value_converters`, the id first) for insertion, unless a problem was found (then nothing is written)."""
+        if self.chk.problems or not rows or self.inserts is None:
+            return
+        if ids is not None:
+            ids.check_free(self, [r[0] for r in rows])
+        self.inserts.put(TABLES[table], _KEYS[table], rows)
+        done, total = self.source.position()
+        if total:
+            report_progress(self.progress, "reading", done, total)
+
+    def write_dicts(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """`write` for rows as dicts (the few stages and types, and the gate overrides)."""
+        keys = _KEYS[table]
+        convert = [self.stamp if k in _TIMES else self.day if k in _DATES else self.flag if k in _FLAGS else None
+                   for k in keys]
+        pid = self.pid
+        self.write(table, [tuple(pid if k == "pipeline_id" else (r[k] if f is None else f(r[k]))
+                                 for k, f in zip(keys, convert, strict=True)) for r in rows])
+
+    def run(self, name: str | None) -> ImportResult:
+        self.source.restart()
+        with BackgroundInserts(self.conn) as inserts:
+            self.inserts = inserts
+            result = self._run(name)
+            inserts.finish()
+        self.inserts = None
+        return self._after(result)
+
+    def _run(self, name: str | None) -> _Counts:
+        conn, chk = self.conn, self.chk
+        pdoc = self.source.value("pipeline")
+        if not isinstance(pdoc, dict):
+            raise ValidationError("The file has no 'pipeline' object; nothing was imported.")
+        pname = clean_name(name if name is not None else str(pdoc.get("name") or ""), what="pipeline")
+        if conn.execute(select(_P.id).where(_P.name_key == name_key(pname))).first() is not None:
+            raise DuplicateError(f"A pipeline named '{pname}' already exists; nothing was imported (import into an "
+                                 "empty database, or give the pipeline another name with -p).")
+        currency = str(pdoc.get("currency") or "USD")
+        try:
+            currency = normalise_currency(currency)
+        except ValidationError as exc:
+            chk.bad("pipeline", lower_first(str(exc)))
+            currency = "USD"
+        target = chk.money("pipeline", pdoc, "target", currency)
+        stale = chk.integer("pipeline", pdoc, "stale_days", minimum=1, maximum=MAX_DAYS) or 10
+        reasons_raw = pdoc.get("lost_reasons") or []
+        reasons = [clean_text(str(r)).strip() for r in reasons_raw if str(r).strip()] if isinstance(
+            reasons_raw, list) else []
+        created = chk.instant("pipeline", pdoc, "created_at", optional=True) or clock.now()
+        is_default = bool(pdoc.get("default")) and not conn.execute(
+            select(func.count()).where(_P.is_default == True)  # noqa: E712
+        ).scalar_one()
+        new_pipeline = Pipeline(name=pname, name_key=name_key(pname), currency=currency, target_minor=target,
+                                stale_days=stale, lost_reasons="\n".join(reasons), is_default=is_default,
+                                created_at=created)
+        self.s.add(new_pipeline)
+        self.s.flush()
+        assert new_pipeline.id is not None
+        self.pid = new_pipeline.id
+        # The ids the tables hold, read before anything is queued on the inserts' thread (which owns the connection
+        # until it finishes).
+        self.taken = {table: _taken(conn, column) for table, column in _ID_COLUMNS.items()}
+        n = _Counts(pname)
+        stages = self._stages()
+        types = self._types()
+        self.stage_names = {r["id"]: r["name"] for r in stages.values()}
+        self.positions = {r["id"]: r["position"] for r in stages.values()}
+        self.gated_stages = {r["id"]: r for r in stages.values() if r["required"]}
+        self.write_dicts("stage", list(stages.values()))
+        self.write_dicts("type", types)
+        self.stage_ids = self.stage_id_map.map
+        self.type_ids = self.type_id_map.map
+        self.deal_ids = self._deals(currency, n)
+        self.event_ids = self._events(n)
+        self._stays()
+        self._activities()
+        self.source.finish()
+        n.renumbered = any(ids.renumbered for ids in (self.stage_id_map, self.type_id_map, self.deal_ids,
+                                                       self.event_ids))
+        return n
+
+    def _stages(self) -> dict[int, dict[str, Any]]:
+        """The stages (a few: held whole), by their id in the file."""
+        chk = self.chk
+        items = list(self.items("stages"))
+        ids = self.stage_id_map = self.ids("stages", "stage")
+        news = [ids.add(chk, i, st) for i, st in items]
+        ids.check_free(self, [n for n in news if n is not None])
+        rows: dict[int, dict[str, Any]] = {}
+        keys_seen: set[str] = set()
+        if not items:
+            chk.bad("stages", "a pipeline needs at least one stage.")
+        for (i, st), new in zip(items, news, strict=True):
+            where = f"stages[{i}]"
             try:
-                cur = normalise_currency(str(d.get("currency")))
+                sname = clean_name(str(st.get("name") or ""), what="stage")
             except ValidationError as exc:
                 chk.bad(where, lower_first(str(exc)))
-        status = d.get("status")
-        if status not in STATUSES:
-            chk.bad(where, f"'status' must be one of {', '.join(STATUSES)}.")
-        created_at = chk.instant(where, d, "created_at")
-        closed_at = chk.instant(where, d, "closed_at", optional=True)
-        if status in ("won", "lost") and closed_at is None:
-            chk.bad(where, f"a {status} deal needs 'closed_at'.")
-        rows_deal.append({
-            "id": _new_id(deal_ids, d), "title": chk.text(where, d, "title", MAX_TITLE, required=True),
-            "company": chk.text(where, d, "company", MAX_FIELD), "contact": chk.text(where, d, "contact", MAX_FIELD),
-            "value_minor": chk.money(where, d, "value", cur), "currency": cur,
-            "owner": chk.text(where, d, "owner", MAX_OWNER),
-            "type_id": chk.ref(where, d, "type_id", type_ids), "expected_close": chk.day(where, d, "expected_close"),
-            "notes": chk.text(where, d, "notes", MAX_NOTES, multiline=True),
-            "stage_id": chk.ref(where, d, "stage_id", stage_ids, optional=False), "status": status,
-            "lost_reason": chk.text(where, d, "lost_reason", MAX_LOST_REASON), "created_at": created_at,
-            "stage_entered_at": chk.instant(where, d, "stage_entered_at", optional=True) or created_at,
-            "closed_at": closed_at, "last_activity_at": chk.instant(where, d, "last_activity_at", optional=True),
-            "rank": chk.integer(where, d, "rank", maximum=MAX_BIG) or 0,
-            "version": chk.integer(where, d, "version", minimum=1) or 1,
-        })
+                continue
+            if name_key(sname) in keys_seen:
+                chk.bad(where, f"the stage name '{sname}' repeats.")
+            keys_seen.add(name_key(sname))
+            limits = [chk.integer(where, st, k, minimum=0) for k in ("wip_max", "wip_min", "rep_wip_max")]
+            probability = chk.integer(where, st, "probability") or 0
+            position = chk.integer(where, st, "position")
+            try:
+                wip.validate_limits(*limits, stage=sname)
+                wip.validate_probability(probability, stage=sname)
+            except ValidationError as exc:
+                chk.bad(where, lower_first(str(exc)))
+            required, checklist = _gate(chk, where, st)
+            if new is None:
+                continue
+            rows[st["id"]] = {
+                "id": new, "name": sname, "name_key": name_key(sname),
+                "position": i if position is None else position, "wip_max": limits[0], "wip_min": limits[1],
+                "rep_wip_max": limits[2],
+                "expected_days": chk.integer(where, st, "expected_days", minimum=1, maximum=MAX_DAYS),
+                "probability": probability,
+                "exit_criteria": chk.text(where, st, "exit_criteria", MAX_NOTES, multiline=True),
+                "archived": bool(st.get("archived")), "required": ",".join(required),
+                "checklist": "\n".join(checklist),
+            }
+        return rows
 
-    rows_event: list[dict[str, Any]] = []
-    for i, e in enumerate(events):
-        where = f"events[{i}] (id {e.get('id')})"
-        kind = e.get("kind")
-        if kind not in EVENT_KINDS:
-            chk.bad(where, f"'kind' must be one of {', '.join(EVENT_KINDS)}.")
-        field_name = chk.opt_text(where, e, "field")
-        old, new = chk.opt_text(where, e, "old_value"), chk.opt_text(where, e, "new_value")
-        if kind in ("edit", "undo", "redo") and field_name == "type":  # deal type ids: renumber them too
-            old, new = _type_ref(chk, where, old, type_ids), _type_ref(chk, where, new, type_ids)
-        rows_event.append({
-            "id": _new_id(event_ids, e), "deal_id": chk.ref(where, e, "deal_id", deal_ids), "kind": kind,
-            "at": chk.instant(where, e, "at"), "user": chk.text(where, e, "user", MAX_OWNER),
-            "from_stage_id": chk.ref(where, e, "from_stage_id", stage_ids),
-            "to_stage_id": chk.ref(where, e, "to_stage_id", stage_ids), "field": field_name,
-            "old_value": old, "new_value": new, "reason": chk.opt_text(where, e, "reason"),
-            "ref_id": chk.ref(where, e, "ref_id", event_ids, optional=kind not in REFERRING),
-        })
+    def _types(self) -> list[dict[str, Any]]:
+        chk = self.chk
+        items = list(self.items("types"))
+        ids = self.type_id_map = self.ids("types", "type")
+        news = [ids.add(chk, i, t) for i, t in items]
+        ids.check_free(self, [n for n in news if n is not None])
+        rows: list[dict[str, Any]] = []
+        keys_seen: set[str] = set()
+        for (i, t), new in zip(items, news, strict=True):
+            where = f"types[{i}]"
+            try:
+                tname = clean_name(str(t.get("name") or ""), what="deal type")
+            except ValidationError as exc:
+                chk.bad(where, lower_first(str(exc)))
+                continue
+            if name_key(tname) in keys_seen:
+                chk.bad(where, f"the deal type name '{tname}' repeats.")
+            keys_seen.add(name_key(tname))
+            tpos = chk.integer(where, t, "position")
+            if new is not None:
+                rows.append({"id": new, "name": tname, "name_key": name_key(tname),
+                             "position": i if tpos is None else tpos, "archived": False})
+        return rows
 
-    rows_stay: list[dict[str, Any]] = []
-    for i, y in enumerate(stays):
-        where = f"stays[{i}] (id {y.get('id')})"
-        outcome = y.get("outcome")
-        if outcome is not None and outcome not in OUTCOMES:
-            chk.bad(where, "'outcome' must be advanced, dropped or null.")
-        rows_stay.append({
-            "id": _new_id(stay_ids, y), "deal_id": chk.ref(where, y, "deal_id", deal_ids, optional=False),
-            "stage_id": chk.ref(where, y, "stage_id", stage_ids, optional=False),
-            "entered_at": chk.instant(where, y, "entered_at"),
-            "left_at": chk.instant(where, y, "left_at", optional=True), "outcome": outcome,
-        })
+    def _deals(self, currency: str, n: _Counts) -> _Ids:
+        chk = self.chk
+        ids = self.ids("deals", "deal")
+        self.gate_candidates: list[dict[str, Any]] = []  # open deals in a gated stage (checked at the end)
+        pid, stamp, day = self.pid, self.stamp, self.day
+        currencies: dict[Any, str] = {}  # the codes met so far, checked once each
+        chunk: list[tuple[Any, ...]] = []
+        for i, d in self.items("deals"):
+            where = f"deals[{i}] (id {d.get('id')})"
+            new_id = ids.add(chk, i, d)
+            cur = currency
+            if raw_cur := d.get("currency"):
+                if (known := currencies.get(raw_cur)) is not None:
+                    cur = known
+                else:
+                    try:
+                        cur = currencies[raw_cur] = normalise_currency(str(raw_cur))
+                    except (ValidationError, TypeError) as exc:
+                        chk.bad(where, lower_first(str(exc)))
+            status = d.get("status")
+            if status not in STATUSES:
+                chk.bad(where, f"'status' must be one of {', '.join(STATUSES)}.")
+            created_at = chk.instant(where, d, "created_at")
+            closed_at = chk.instant(where, d, "closed_at", optional=True)
+            if status in ("won", "lost") and closed_at is None:
+                chk.bad(where, f"a {status} deal needs 'closed_at'.")
+            title = chk.text(where, d, "title", MAX_TITLE, required=True)
+            company, contact = chk.text(where, d, "company", MAX_FIELD), chk.text(where, d, "contact", MAX_FIELD)
+            value_minor = chk.money(where, d, "value", cur)
+            owner = chk.text(where, d, "owner", MAX_OWNER)
+            type_id = chk.ref(where, d, "type_id", self.type_ids)
+            expected_close = chk.day(where, d, "expected_close")
+            notes = chk.text(where, d, "notes", MAX_NOTES, multiline=True)
+            stage_id = chk.ref(where, d, "stage_id", self.stage_ids, optional=False)
+            lost_reason = chk.text(where, d, "lost_reason", MAX_LOST_REASON)
+            entered = chk.instant(where, d, "stage_entered_at", optional=True) or created_at
+            last_activity = chk.instant(where, d, "last_activity_at", optional=True)
+            rank = chk.integer(where, d, "rank", maximum=MAX_BIG) or 0
+            version = chk.integer(where, d, "version", minimum=1) or 1
+            n.count(status)
+            if status == "open" and stage_id in self.gated_stages:
+                self.gate_candidates.append({
+                    "id": new_id, "label": _label(d.get("id"), str(d.get("title") or "")), "stage_id": stage_id,
+                    "value_minor": value_minor, "expected_close": expected_close, "company": company,
+                    "contact": contact, "owner": owner, "stage_entered_at": entered})
+            chunk.append((new_id, pid, title, company, contact, value_minor, cur, owner, type_id, day(expected_close),
+                          notes, stage_id, status, lost_reason, stamp(created_at), stamp(entered), stamp(closed_at),
+                          stamp(last_activity), rank, version))
+            if len(chunk) >= CHUNK:
+                self.write("deal", chunk, ids)
+                chunk = []
+        self.write("deal", chunk, ids)
+        return ids
 
-    rows_activity: list[dict[str, Any]] = []
-    for i, a in enumerate(activities):
-        where = f"activities[{i}] (id {a.get('id')})"
-        if a.get("kind") not in ACTIVITY_KINDS:
-            chk.bad(where, f"'kind' must be one of {', '.join(ACTIVITY_KINDS)}.")
-        rows_activity.append({
-            "id": _new_id(activity_ids, a),
-            "deal_id": chk.ref(where, a, "deal_id", deal_ids, optional=False), "kind": a.get("kind"),
-            "subject": chk.text(where, a, "subject", MAX_ACTIVITY, multiline=True),
-            "at": chk.instant(where, a, "at"), "user": chk.text(where, a, "user", MAX_OWNER),
-            "due": chk.day(where, a, "due"), "done": bool(a.get("done")),
-        })
+    def _events(self, n: _Counts) -> _Ids:
+        chk = self.chk
+        ids = self.ids("events", "event")
+        self.overridden: dict[int, list[tuple[int | None, datetime]]] = {}  # deal -> gate overrides (stage, at)
+        later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
+        pid, stamp = self.pid, self.stamp
+        chunk: list[tuple[Any, ...]] = []
+        for i, e in self.items("events"):
+            where = f"events[{i}] (id {e.get('id')})"
+            new_id = ids.add(chk, i, e)
+            kind = e.get("kind")
+            if kind not in EVENT_KINDS:
+                chk.bad(where, f"'kind' must be one of {', '.join(EVENT_KINDS)}.")
+            field_name = chk.opt_text(where, e, "field")
+            old, new = chk.opt_text(where, e, "old_value"), chk.opt_text(where, e, "new_value")
+            if kind in ("edit", "undo", "redo") and field_name == "type":  # deal type ids: renumber them too
+                old, new = _type_ref(chk, where, old, self.type_ids), _type_ref(chk, where, new, self.type_ids)
+            deal_id = chk.ref(where, e, "deal_id", self.deal_ids.map)
+            at = chk.instant(where, e, "at")
+            user = chk.text(where, e, "user", MAX_OWNER)
+            from_stage = chk.ref(where, e, "from_stage_id", self.stage_ids)
+            to_stage = chk.ref(where, e, "to_stage_id", self.stage_ids)
+            reason = chk.opt_text(where, e, "reason")
+            ref = chk.integer(where, e, "ref_id", optional=kind not in REFERRING)
+            if ref is not None and ref not in ids.map:
+                later.append((new_id, ref, where))
+            if kind == "gate_override" and deal_id is not None and at is not None:
+                self.overridden.setdefault(deal_id, []).append((to_stage, at))
+            n.events += 1
+            chunk.append((new_id, pid, deal_id, kind, stamp(at), user, from_stage, to_stage, field_name, old, new,
+                          reason, None if ref is None else ids.map.get(ref)))
+            if len(chunk) >= CHUNK:
+                self.write("event", chunk, ids)
+                chunk = []
+        self.write("event", chunk, ids)
+        self.refs_later = []  # an event that points at one further on in the file: set once that one is known
+        for new_id, ref, where in later:
+            if ref not in ids.map:
+                chk.bad(where, f"'ref_id' {ref} refers to nothing in the file.")
+            elif new_id is not None:
+                self.refs_later.append({"event_id": new_id, "ref": ids.map[ref]})
+        return ids
 
-    if not chk.problems:  # the rows are sound: now they must tell one story
-        chk.problems.extend(history_problems(rows_deal, rows_event, rows_stay, rows_stage, labels))
-    if chk.problems:
-        noun = "problem" if len(chk.problems) == 1 else "problems"
-        raise ImportProblems(chk.problems, f"Nothing was imported: the file has {len(chk.problems)} {noun}.")
-    gated = _gated(rows_deal, rows_event, rows_activity, rows_stage)
-    if gated and force_reason is None:
-        noun = "deal is" if len(gated) == 1 else "deals are"
-        raise ImportProblems(
-            [f"{labels.get(d['id'], 'deal')}: {sentence}." for d, _absent, sentence in gated],
-            f"Nothing was imported: {len(gated)} open {noun} in a stage without what its gate requires (use --force "
-            "with --reason to import them anyway, logged as gate overrides).")
+    def _stays(self) -> None:
+        chk = self.chk
+        ids = self.ids("stays", "stay")
+        pid, stamp = self.pid, self.stamp
+        chunk: list[tuple[Any, ...]] = []
+        for i, y in self.items("stays"):
+            where = f"stays[{i}] (id {y.get('id')})"
+            new_id = ids.add(chk, i, y)
+            outcome = y.get("outcome")
+            if outcome is not None and outcome not in OUTCOMES:
+                chk.bad(where, "'outcome' must be advanced, dropped or null.")
+            chunk.append((new_id, pid, chk.ref(where, y, "deal_id", self.deal_ids.map, optional=False),
+                          chk.ref(where, y, "stage_id", self.stage_ids, optional=False),
+                          stamp(chk.instant(where, y, "entered_at")),
+                          stamp(chk.instant(where, y, "left_at", optional=True)), outcome))
+            if len(chunk) >= CHUNK:
+                self.write("stay", chunk, ids)
+                chunk = []
+        self.write("stay", chunk, ids)
 
-    if gated:  # forced: each gets a gate_override at import time, after its history
-        now = clock.now()
-        first = max((r["id"] for r in rows_event), default=0) + 1
-        first = max(first, next_id(conn, _E.id))
-        for i, (d, absent, _sentence) in enumerate(gated):
-            rows_event.append({
-                "id": first + i, "deal_id": d["id"], "kind": "gate_override", "at": now, "user": user,
-                "from_stage_id": None, "to_stage_id": d["stage_id"], "field": None, "old_value": None,
-                "new_value": ",".join(absent) or None, "reason": clean_text(force_reason or "").strip(),
-                "ref_id": None})
-    s.add(new_pipeline)
-    s.flush()
-    pid = new_pipeline.id
-    for rows in (rows_stage, rows_type, rows_deal, rows_event, rows_stay, rows_activity):
-        for row in rows:
-            row["pipeline_id"] = pid
-    total = sum(len(r) for r in (rows_stage, rows_type, rows_deal, rows_event, rows_stay, rows_activity))
-    done = 0
-    for table, rows in (("stage", rows_stage), ("type", rows_type), ("deal", rows_deal), ("event", rows_event),
-                        ("stay", rows_stay), ("activity", rows_activity)):
-        done = insert_chunks(conn, TABLES[table], rows, progress, done, total)
-    won = sum(1 for d in rows_deal if d["status"] == "won")
-    lost = sum(1 for d in rows_deal if d["status"] == "lost")
-    return ImportResult(pname, len(rows_deal), len(rows_deal) - won - lost, won, lost, 0, len(rows_event),
-                        renumbered, gate_overrides=len(gated))
+    def _activities(self) -> None:
+        chk = self.chk
+        ids = self.ids("activities", "activity")
+        self.next_steps: set[int] = set()  # deals with an open task that has a due date (a gate's next_step)
+        pid, stamp, day, flag = self.pid, self.stamp, self.day, self.flag
+        chunk: list[tuple[Any, ...]] = []
+        for i, a in self.items("activities"):
+            where = f"activities[{i}] (id {a.get('id')})"
+            new_id = ids.add(chk, i, a)
+            if a.get("kind") not in ACTIVITY_KINDS:
+                chk.bad(where, f"'kind' must be one of {', '.join(ACTIVITY_KINDS)}.")
+            deal_id = chk.ref(where, a, "deal_id", self.deal_ids.map, optional=False)
+            kind, done, due = a.get("kind"), bool(a.get("done")), chk.day(where, a, "due")
+            if kind == "task" and not done and due is not None and deal_id is not None:
+                self.next_steps.add(deal_id)
+            chunk.append((new_id, pid, deal_id, kind, chk.text(where, a, "subject", MAX_ACTIVITY, multiline=True),
+                          stamp(chk.instant(where, a, "at")), chk.text(where, a, "user", MAX_OWNER), day(due),
+                          flag(done)))
+            if len(chunk) >= CHUNK:
+                self.write("activity", chunk, ids)
+                chunk = []
+        self.write("activity", chunk, ids)
+
+    def _after(self, n: _Counts) -> ImportResult:
+        """The checks that need every row: problems so far, the history (read back deal by deal), the gates."""
+        chk, conn = self.chk, self.conn
+        if chk.problems:
+            noun = "problem" if len(chk.problems) == 1 else "problems"
+            raise ImportProblems(chk.problems, f"Nothing was imported: the file has {len(chk.problems)} {noun}.")
+        if self.refs_later:
+            conn.execute(update(EVENT_TABLE).where(_E.id == bindparam("event_id")).values(ref_id=bindparam("ref")),
+                         self.refs_later)
+        inverse = {new: old for old, new in self.deal_ids.map.items()} if self.deal_ids.renumbered else None
+        problems = history_problems(conn, self.pid, self.positions, self.stage_names, inverse)
+        if problems:  # the rows are sound, but they do not tell one story
+            noun = "problem" if len(problems) == 1 else "problems"
+            raise ImportProblems(problems, f"Nothing was imported: the file has {len(problems)} {noun}.")
+        gated = self._gated()
+        if gated and self.force_reason is None:
+            noun = "deal is" if len(gated) == 1 else "deals are"
+            raise ImportProblems(
+                [f"{d['label']}: {sentence}." for d, _absent, sentence in gated],
+                f"Nothing was imported: {len(gated)} open {noun} in a stage without what its gate requires (use "
+                "--force with --reason to import them anyway, logged as gate overrides).")
+        if gated:  # forced: each gets a gate_override at import time, after its history
+            now = clock.now()
+            first = int(conn.execute(select(func.coalesce(func.max(_E.id), 0))).scalar_one()) + 1
+            rows = [{"id": first + i, "deal_id": d["id"], "kind": "gate_override", "at": now, "user": self.user,
+                     "from_stage_id": None, "to_stage_id": d["stage_id"], "field": None, "old_value": None,
+                     "new_value": ",".join(absent) or None, "reason": clean_text(self.force_reason or "").strip(),
+                     "ref_id": None} for i, (d, absent, _sentence) in enumerate(gated)]
+            with BackgroundInserts(conn) as self.inserts:
+                self.write_dicts("event", rows)
+        return ImportResult(n.pipeline, n.deals, n.deals - n.won - n.lost, n.won, n.lost, 0,
+                            n.events + len(gated), n.renumbered, gate_overrides=len(gated))
+
+    def _gated(self) -> list[tuple[dict[str, Any], tuple[str, ...], str]]:
+        """The open deals in a stage whose gate requires fields they lack, with what they lack and the gate's
+        sentence; a deal whose history already logs a gate_override into its stage since it entered it is not
+        among them."""
+        out = []
+        for d in self.gate_candidates:
+            st = self.gated_stages[d["stage_id"]]
+            fields = gates.GateFields(d["value_minor"], d["expected_close"], d["company"], d["contact"], d["owner"],
+                                      d["id"] in self.next_steps)
+            absent = gates.missing(gates.stored_requirements(st["required"]), fields)
+            entered = d["stage_entered_at"]
+            if absent and not any(to == st["id"] and at >= entered for to, at in self.overridden.get(d["id"], ())):
+                out.append((d, absent, gates.refusal(st["name"], absent)))
+        return out
+
+
+@dataclass(slots=True)
+class _Counts:
+    pipeline: str
+    deals: int = 0
+    won: int = 0
+    lost: int = 0
+    events: int = 0
+    renumbered: bool = False
+
+    def count(self, status: Any) -> None:
+        self.deals += 1
+        self.won += status == "won"
+        self.lost += status == "lost"
+
+
+def _taken(conn: Any, column: Any) -> tuple[int, int] | None:
+    low, high = conn.execute(select(func.min(column), func.max(column))).one()
+    return None if low is None else (int(low), int(high))
+
+
+def _label(old_id: Any, title: str) -> str:
+    return f"deal {old_id} ('{clean_text(title)[:60]}')"
 
 
 def _gate(chk: _Checker, where: str, stage: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -452,37 +710,6 @@ def _gate(chk: _Checker, where: str, stage: dict[str, Any]) -> tuple[tuple[str, 
     except ValidationError as exc:
         chk.bad(where, lower_first(str(exc)))
         return (), ()
-
-
-def _gated(rows_deal: list[dict[str, Any]], rows_event: list[dict[str, Any]], rows_activity: list[dict[str, Any]],
-           rows_stage: list[dict[str, Any]]) -> list[tuple[dict[str, Any], tuple[str, ...], str]]:
-    """The open deals in a stage whose gate requires fields they lack, with what they lack and the gate's sentence;
-    a deal whose history already logs a gate_override into its stage since it entered it is not among them."""
-    stages = {r["id"]: r for r in rows_stage if r["required"]}
-    if not stages:
-        return []
-    overridden: dict[int, list[tuple[int, datetime]]] = {}
-    for e in rows_event:
-        if e["kind"] == "gate_override" and e["deal_id"] is not None:
-            overridden.setdefault(e["deal_id"], []).append((e["to_stage_id"], e["at"]))
-    next_steps = {a["deal_id"] for a in rows_activity if a["kind"] == "task" and not a["done"] and a["due"] is not None}
-    out = []
-    for d in rows_deal:
-        st = stages.get(d["stage_id"])
-        if st is None or d["status"] != "open":
-            continue
-        fields = gates.GateFields(d["value_minor"], d["expected_close"], d["company"], d["contact"], d["owner"],
-                                  d["id"] in next_steps)
-        absent = gates.missing(gates.stored_requirements(st["required"]), fields)
-        entered = d["stage_entered_at"]
-        if absent and not any(to == st["id"] and at >= entered for to, at in overridden.get(d["id"], ())):
-            out.append((d, absent, gates.refusal(st["name"], absent)))
-    return out
-
-
-def _new_id(mapping: dict[int, int], item: dict[str, Any]) -> int | None:
-    value = item.get("id")
-    return mapping.get(value) if isinstance(value, int) else None
 
 
 def _type_ref(chk: _Checker, where: str, value: str | None, mapping: dict[int, int]) -> str | None:
