@@ -24,6 +24,8 @@ from tuikanban.store.engine import backup_file, integrity_report, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board import file_watch
 
+pytestmark = pytest.mark.sqlite_only  # a file moved or copied over the open board, and its write-ahead log
+
 SIZE = (160, 45)
 
 HOLDER = """
@@ -31,7 +33,6 @@ import sys
 from tuikanban.store.engine import open_database
 from tuikanban.services.deals import create_deal
 
-pytestmark = pytest.mark.sqlite_only  # a file moved or copied over the open board, and its write-ahead log
 db = open_database(sys.argv[1])
 create_deal(db, "Sales", "Written by the holder", user="alice")
 print("ready", flush=True)

@@ -11,9 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import backup_file, integrity_report, open_database
+
+pytestmark = pytest.mark.sqlite_only  # restore into a file whose header still says rollback journal (WAL)
 
 # A board reopened (r) on a backup copied over its file, while a log with content lay beside it (another board's,
 # here one with no valid frame): SQLite opens the file in WAL mode because that log exists, without writing the
@@ -23,7 +27,6 @@ import sys
 from tuikanban.services.deals import create_deal
 from tuikanban.store.engine import open_database
 
-pytestmark = pytest.mark.sqlite_only  # restore into a file whose header still says rollback journal (WAL)
 with open(sys.argv[1] + "-wal", "wb") as log:
     log.write(bytes(32))
 db = open_database(sys.argv[1])
