@@ -18,9 +18,9 @@ from tuikanban.services.pipelines import (
     list_stages,
     list_types,
     move_stage,
+    pipeline_totals,
     rename_stage,
     set_stage,
-    pipeline_totals,
     stage_rows,
     update_pipeline,
 )
