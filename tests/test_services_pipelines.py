@@ -18,6 +18,7 @@ from tuikanban.services.pipelines import (
     list_stages,
     list_types,
     move_stage,
+    pipeline_totals,
     rename_stage,
     set_stage,
     stage_rows,
@@ -149,6 +150,23 @@ def test_stage_rows_and_board_counts_ignore_closed_deals(db: Database) -> None:
     assert board.sums[proposal.id] == 125_050
     assert {d.title for d in board.cards} == {"A", "B"}
     assert a.id in {d.id for d in board.cards}
+
+
+def test_pipeline_totals_count_open_deals_and_sum_the_own_currency(db: Database) -> None:
+    from tuikanban.services.deals import win_deal
+
+    create_pipeline(db, "Sales", "Lead,Proposal,Old")
+    create_pipeline(db, "Empty", "One,Two", currency="EUR")
+    archive_stage(db, "Sales", "Old")
+    create_deal(db, "Sales", "A", user="ann", stage="Lead", value="1,000")
+    create_deal(db, "Sales", "B", user="ann", stage="Proposal", value="250.50")
+    create_deal(db, "Sales", "Euro", user="ann", stage="Proposal", value="70", currency="EUR")
+    won = create_deal(db, "Sales", "Won", user="ann", stage="Proposal", value="5")
+    win_deal(db, won.id, user="ann")
+    totals = {t.pipeline.name: (t.open_deals, t.open_value_minor, t.stages) for t in pipeline_totals(db)}
+    # Sales: A, B and Euro are open (3); the sum is A + B = 1,250.50 = 125,050 cents (Euro is in another
+    # currency, Won is closed); two active stages (Old is archived). Empty: nothing open, two stages.
+    assert totals == {"Sales": (3, 125_050, 2), "Empty": (0, 0, 2)}
 
 
 def test_case_insensitive_type_on_deals(db: Database) -> None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from math import ceil
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.metrics import PERCENTILES
@@ -30,6 +31,7 @@ _S = Stage.__table__.c  # type: ignore[attr-defined]
 _Y = Stay.__table__.c  # type: ignore[attr-defined]
 
 WEEK = timedelta(days=7)
+CFD_CHUNK = 64  # points per statement (one sum column each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,27 @@ def weekly_points(now: datetime, window_days: int) -> list[datetime]:
     return [now - WEEK * k for k in range(n, -1, -1)]
 
 
+def _cfd_counts(conn: Any, pipeline_id: int, pos: dict[int, int], points: list[datetime]) -> list[list[int]]:
+    """Open deals per stage (in `pos` order) at each point, counted in the database: one sum per point over the
+    stays, grouped by stage, so a few rows come back instead of every open stay (100,000 open deals held 25 MB
+    of rows and timestamps; docs/PERFORMANCE.md, Memory of the screens). Points go CFD_CHUNK to a statement so
+    a ten-year window (522 points) stays far below the engines' column limits."""
+    counts = [[0] * len(pos) for _ in points]
+    base = (select(_Y.stage_id).join(Deal.__table__, _D.id == _Y.deal_id)  # type: ignore[attr-defined]
+            .where(_Y.pipeline_id == pipeline_id, _D.status != DELETED, _Y.entered_at <= points[-1],
+                   or_(_Y.left_at.is_(None), _Y.left_at > points[0]))
+            .group_by(_Y.stage_id))
+    for first in range(0, len(points), CFD_CHUNK):
+        chunk = points[first:first + CFD_CHUNK]
+        sums = [func.sum(case((and_(_Y.entered_at <= t, or_(_Y.left_at.is_(None), _Y.left_at > t)), 1), else_=0))
+                for t in chunk]
+        for sid, *row in conn.execute(base.add_columns(*sums)):
+            if sid in pos:  # a stay in an archived stage is not drawn
+                for k, n in enumerate(row):
+                    counts[first + k][pos[sid]] += int(n or 0)
+    return counts
+
+
 def flow_report(db: Database, pipeline: str | int | None, *, window_days: int = 90,
                 now: datetime | None = None) -> FlowReport:
     at = clock.as_utc(now) if now is not None else clock.now()
@@ -87,20 +110,11 @@ def flow_report(db: Database, pipeline: str | int | None, *, window_days: int = 
         conn = s.connection()
         stages = list(conn.execute(select(_S.id, _S.name).where(_S.pipeline_id == p.id, _S.archived.is_(False))
                                    .order_by(_S.position)))
-        stays = list(conn.execute(
-            select(_Y.stage_id, _Y.entered_at, _Y.left_at).join(Deal.__table__, _D.id == _Y.deal_id)  # type: ignore[attr-defined]
-            .where(_Y.pipeline_id == p.id, _D.status != DELETED, _Y.entered_at <= at,
-                   or_(_Y.left_at.is_(None), _Y.left_at > points[0]))))
+        pos = {sid: i for i, (sid, _n) in enumerate(stages)}
+        columns = _cfd_counts(conn, p.id, pos, points)
         won = list(conn.execute(select(_D.id, _D.created_at, _D.closed_at).where(
             _D.pipeline_id == p.id, _D.status == "won", and_(_D.closed_at > start, _D.closed_at <= at))))
-    pos = {sid: i for i, (sid, _n) in enumerate(stages)}
-    cfd = []
-    for t in points:
-        counts = [0] * len(stages)
-        for sid, entered, left in stays:
-            if sid in pos and clock.as_utc(entered) <= t and (left is None or clock.as_utc(left) > t):
-                counts[pos[sid]] += 1
-        cfd.append(CfdPoint(t, tuple(counts)))
+    cfd = [CfdPoint(t, tuple(counts)) for t, counts in zip(points, columns, strict=True)]
     dots = sorted((CycleDot(i, clock.as_utc(closed), Fraction(int((clock.as_utc(closed) - clock.as_utc(created))
                                                                      .total_seconds()), 86400))
                    for i, created, closed in won), key=lambda d: (d.won_at, d.deal_id))

@@ -64,11 +64,12 @@ BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several tim
 
 
 def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
-                ) -> tuple[dict[int, dict[int, tuple[Any, ...]]], set[int]]:
-    """deal id -> {slice k: (closings - openings, created, first close change, first stage left, first currency
-    change)} of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
+                ) -> tuple[dict[int, list[tuple[Any, ...]]], set[int]]:
+    """deal id -> [(slice k, closings - openings, created, first close change, first stage left, first currency
+    change)] of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
     point), value changes left out (they are most of the log: `_value_changes` reads them for the deals that
-    need them); and the deals with a close-date change in one of the slices."""
+    need them), in ascending k; and the deals with a close-date change in one of the slices. A list per deal,
+    not a dict: 88 bytes instead of 224 for each of 200,000 deals (docs/PERFORMANCE.md, Memory of the screens)."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (
         deal,
@@ -80,14 +81,24 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
         _first(_edit("currency"), _E.old_value),
     )
     not_value = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
-    out: dict[int, dict[int, tuple[Any, ...]]] = {}
+    out: dict[int, list[tuple[Any, ...]]] = {}
     close_changed: set[int] = set()
+    # the stage left is kept as its payload (the stage id as text; the time before it only orders events within a
+    # slice): a few distinct values on most rows, so each is kept once
+    shared: dict[str | None, str | None] = {}
     for k, lo in enumerate(points):
         q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), not_value)
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for row in conn.execute(q.group_by(deal)):
-            out.setdefault(row[0], {})[k] = tuple(row[1:])
+            deal_id, net, created, close, stage, cur = row
+            stage_left = _payload(stage)
+            entry = (k, net, created, close, shared.setdefault(stage_left, stage_left), cur)
+            held = out.get(deal_id)
+            if held is None:
+                out[deal_id] = [entry]
+            else:
+                held.append(entry)
             if row[3] is not None:
                 close_changed.add(row[0])
     return out, close_changed
@@ -180,11 +191,10 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
         first_cur: str | None = None
         state = (open_now, cur == currency, close_now, stage_now)
         hi = n - 1
-        for k in sorted(by_slice, reverse=True):
+        for k, b_net, b_created, b_close, b_stage, b_cur in reversed(by_slice):  # the latest slice first
             if k < hi:
                 add(deal_id, *state, k + 1, hi, base)
             hi = k
-            b_net, b_created, b_close, b_stage, b_cur = by_slice[k]
             net += int(b_net or 0)
             created = created or bool(b_created)
             first_close = b_close if b_close is not None else first_close
@@ -194,7 +204,7 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
             if first_close is not None:
                 text = _payload(first_close)
                 close = date.fromisoformat(text) if text else None
-            stage_text = _payload(first_stage)
+            stage_text = first_stage  # already the payload (_slice_rows)
             cur_then = _payload(first_cur) if first_cur is not None else cur
             state = (not created and int(open_now) + net > 0, cur_then == currency, close,
                      int(stage_text) if stage_text else stage_now)

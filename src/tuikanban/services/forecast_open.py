@@ -243,19 +243,22 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         cur = info.currency
         conn = s.connection()
         learned = learned_stages(conn, p.id, at - timedelta(days=window_days), at)
-        open_rows = list(conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
-                                      .where(_D.pipeline_id == p.id, _D.status == "open")
-                                      .order_by(_D.id)))  # one draw order: the same seed, the same levels
+        # each open deal in the pipeline's currency with a close date goes to the first horizon it falls in: the
+        # same for every method, so placed once (in id order: the draw order). The rows are streamed, not listed:
+        # 100,000 open deals held about 15 MB of rows and dates at once (docs/PERFORMANCE.md, Memory of the
+        # screens), and the database leaves out the deals that can never be placed.
+        ends = [at.date() + timedelta(days=d) for d in HORIZONS]
+        open_rows = conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
+                                 .where(_D.pipeline_id == p.id, _D.status == "open", _D.currency == cur,
+                                        _D.expected_close.is_not(None), _D.expected_close <= ends[-1])
+                                 .order_by(_D.id))
+        placed = [(i, v or 0, sid) for v, c, close, sid in open_rows if c == cur and close is not None
+                  and (i := bisect_left(ends, close)) < len(HORIZONS)]
         points = backtest_points(conn, p.id, cur, at, window_days) if backtest else None  # the module's own cost
 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)
 
-    # each open deal in the pipeline's currency with a close date goes to the first horizon it falls in: the same
-    # for every method, so placed once (in id order: the draw order)
-    ends = [at.date() + timedelta(days=d) for d in HORIZONS]
-    placed = [(i, v or 0, sid) for v, c, close, sid in open_rows if c == cur and close is not None
-              and (i := bisect_left(ends, close)) < len(HORIZONS)]
     forecasts: dict[str, Any] = {}
     for method in METHODS:
         probs = probabilities(learned, method)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from tuikanban.domain import wip
@@ -101,6 +101,36 @@ def create_pipeline(
 def list_pipelines(db: Database) -> list[PipelineInfo]:
     with db.read() as s:
         return [pipeline_info(p) for p in s.exec(select(Pipeline).order_by(col(Pipeline.id)))]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineTotals:
+    """A pipeline with its open deals, their value in its currency and its active stages, for the switcher."""
+
+    pipeline: PipelineInfo
+    open_deals: int
+    open_value_minor: int
+    stages: int
+
+
+def pipeline_totals(db: Database) -> list[PipelineTotals]:
+    """Every pipeline with its totals, from two grouped queries whatever the number of pipelines (the switcher
+    used to read each pipeline's stage rows in turn; docs/PERFORMANCE.md, Memory of the screens). As in
+    `stage_rows`, a deal valued in another currency counts as a deal but not in the sum, and only deals in
+    active stages count."""
+    own = case((col(Deal.currency) == col(Pipeline.currency), col(Deal.value_minor)), else_=0)
+    with db.read() as s:
+        pipelines = [pipeline_info(p) for p in s.exec(select(Pipeline).order_by(col(Pipeline.id)))]
+        deals = {pid: (int(n), int(v)) for pid, n, v in s.exec(
+            select(col(Deal.pipeline_id), func.count(), func.coalesce(func.sum(own), 0))
+            .join(Pipeline, col(Pipeline.id) == col(Deal.pipeline_id))
+            .join(Stage, col(Stage.id) == col(Deal.stage_id))
+            .where(col(Deal.status) == "open", Stage.archived == False)  # noqa: E712
+            .group_by(col(Deal.pipeline_id)))}
+        stages = {pid: int(n) for pid, n in s.exec(
+            select(col(Stage.pipeline_id), func.count()).where(Stage.archived == False)  # noqa: E712
+            .group_by(col(Stage.pipeline_id)))}
+    return [PipelineTotals(p, *deals.get(p.id, (0, 0)), stages.get(p.id, 0)) for p in pipelines]
 
 
 def get_pipeline(db: Database, ref: str | int | None) -> PipelineInfo:
@@ -446,7 +476,7 @@ def remove_type(db: Database, pipeline: str | int | None, dtype: str | int) -> N
 
 
 __all__ = [
-    "STARTER_STAGES", "UNSET", "StageRow", "add_stage", "add_type", "archive_stage", "create_pipeline",
-    "get_pipeline", "list_pipelines", "list_stages", "list_types", "move_stage", "remove_type", "rename_stage",
-    "rename_type", "set_stage", "stage_rows", "update_pipeline",
+    "STARTER_STAGES", "UNSET", "PipelineTotals", "StageRow", "add_stage", "add_type", "archive_stage",
+    "create_pipeline", "get_pipeline", "list_pipelines", "list_stages", "list_types", "move_stage",
+    "pipeline_totals", "remove_type", "rename_stage", "rename_type", "set_stage", "stage_rows", "update_pipeline",
 ]

@@ -169,12 +169,7 @@ class NewPipelineDialog(FormDialog[int | None]):
 
 
 def _read_rows(db: Database) -> list[_Row]:
-    rows: list[_Row] = []
-    for p in pipeline_service.list_pipelines(db):
-        _, stage_rows = pipeline_service.stage_rows(db, p.id)
-        rows.append(_Row(p, sum(r.open_deals for r in stage_rows), sum(r.open_value_minor for r in stage_rows),
-                         len(stage_rows)))
-    return rows
+    return [_Row(t.pipeline, t.open_deals, t.open_value_minor, t.stages) for t in pipeline_service.pipeline_totals(db)]
 
 
 class PipelinesRead(JobResult):
