@@ -23,6 +23,8 @@ from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardSession, BoardState, PendingDatabase
 
+pytestmark = pytest.mark.engines  # the board's start on either engine
+
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 
@@ -187,7 +189,7 @@ async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
 
 @pytest.mark.parametrize("big", [False, True])
 async def test_the_today_queue_is_read_ahead_only_for_a_board_held_whole(
-        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch, big: bool) -> None:
+        db: Database, db_target: str, fixed_now: str, monkeypatch: pytest.MonkeyPatch, big: bool) -> None:
     from tuikanban.services import deals as ds
     from tuikanban.services import pipelines as ps
     from tuikanban.ui.board import gateway as board_gateway
@@ -198,7 +200,7 @@ async def test_the_today_queue_is_read_ahead_only_for_a_board_held_whole(
     p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified"])
     for i in range(12):
         ds.create_deal(db, p.id, f"Deal {i:02d}", user="tester", at=f"2026-02-{10 + i:02d}T09:30:00")
-    app = fast_app(str(db.target))
+    app = fast_app(db_target)
     async with app.run_test(size=SIZE) as pilot:
         board = app.board_screen
         for _ in range(100):  # (read ahead once the database is open and the board repainted)
