@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from tuikanban.store.engine import Database
 
 _VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
+# How long quitting waits for the writes still queued: longer than a write's own wait for a locked database
+# (it then fails with its sentence), so that a queued write ends one way or the other, never cut off.
+WRITES_AT_EXIT = 30.0
 
 
 def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
@@ -152,9 +155,12 @@ class TuikanbanApp(App[None]):
         self.board_screen.session.closing()  # (a screen's read waiting for a database that will not open now)
         self.presence.leave_at_exit()
         self.lanes.stop()  # the lanes finish their jobs, then close the board's connections
-        # Wait (briefly) for that: the board's seat is given up and its connections closed before the app is gone,
-        # whoever runs it (run_board, a test, a host program).
-        self.lanes.join(2.0)
+        # Wait for that: the board's seat is given up and its connections closed before the app is gone, whoever
+        # runs it (run_board, a test, a host program). The writes lane is waited for until its queue is done (a rep
+        # who quits right after a move, while the lane still opens the database, keeps the move: its thread is a
+        # daemon, and a write cut off at exit would be rolled back without a word); the reads lane only briefly.
+        self.lanes.writes.join(WRITES_AT_EXIT)
+        self.lanes.reads.join(2.0)
 
     def _remember_theme(self, theme: Theme) -> None:
         from tuikanban.settings import remember

@@ -432,6 +432,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         view = self.view
         view.compact = not view.compact
         view.model_changed()  # the focused card stays on screen
+        self.memory.noted()  # the pipeline's remembered view too, even when the board closes at once
         self._write(partial(density.remember_job, self.session.user, view.compact), "density")
 
     async def action_aging(self) -> None:

@@ -38,6 +38,11 @@ class ViewMemory:
             self.focus_deal = self.screen.view.focus_deal
             self.density = COMPACT if self.screen.view.compact else NORMAL
 
+    def noted(self) -> None:
+        """Take in a change of the view now (the density, the focus) rather than at the next look: the board may
+        close before it, and it is then no longer there to be looked at."""
+        self._look()
+
     def switched(self, pipeline: str) -> None:
         """The board now shows `pipeline`: save the view of the one before, and restore this one's."""
         if pipeline == self.pipeline:
