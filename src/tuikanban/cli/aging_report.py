@@ -26,7 +26,6 @@ from tuikanban.domain.aging import (
     format_days,
     signal_meaning,
 )
-from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.metrics import format_duration, plural
 from tuikanban.domain.money import format_money, to_json_number
 from tuikanban.domain.text import display
@@ -56,26 +55,13 @@ def aging_json(item: AgingItem) -> dict[str, Any]:
 
 
 def _snapshot(st: State, pipeline: str | None) -> AgingSnapshot:
-    """The report, read in one snapshot on a connection of its own when the database allows it (any driver error
-    takes the ORM path, which checks the database when it opens it and refuses it with one sentence)."""
-    import sqlite3
-
+    """The report, read in one snapshot on a connection of its own when the database allows it, else through the
+    ORM database (`State.read_plain`)."""
     from tuikanban.services.aging import snapshot_in
-    from tuikanban.store import fastread
-    from tuikanban.store.reads import target_of
-    from tuikanban.store.uow import Unit
 
-    if not st.opened:  # (inside a batch the ORM database is open already)
-        target = target_of(st.db_path)
-        con = fastread.connect_target(target)
-        if con is not None:
-            try:
-                with fastread.snapshot(con):
-                    return snapshot_in(Unit(con, postgres=target.is_postgres), pipeline)
-            except (sqlite3.Error, DatabaseError):
-                pass
-            finally:
-                con.close()
+    snap = st.read_plain(lambda u: snapshot_in(u, pipeline))
+    if snap is not None:
+        return snap
     from tuikanban.services.aging import aging_snapshot
 
     return aging_snapshot(st.db(), pipeline)

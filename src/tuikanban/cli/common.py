@@ -8,26 +8,27 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.errors import DatabaseError, TuikanbanError
 from tuikanban.domain.text import clean_text, display, json_safe, visible
 
 if TYPE_CHECKING:
     import typer
 
     from tuikanban.store.engine import Database
-    from tuikanban.store.uow import Writer
+    from tuikanban.store.uow import Unit, Writer
 
+T = TypeVar("T")
 ENV_USER = "TUIKANBAN_USER"
 
 
@@ -101,6 +102,30 @@ class State:
             self._writer_tried = True
             self._writer = open_writer(self.db_path)
         return self._writer
+
+    def read_plain(self, read: Callable[[Unit], T]) -> T | None:
+        """`read` run in one snapshot on a driver connection of the command's own (no ORM), or None when the
+        database does not allow it, or inside a batch (the ORM database is open already): the caller then reads
+        through `db()`, which checks the database when it opens it and refuses it with one sentence."""
+        if self.opened:
+            return None
+        import sqlite3
+
+        from tuikanban.store import fastread
+        from tuikanban.store.reads import target_of
+        from tuikanban.store.uow import Unit
+
+        target = target_of(self.db_path)
+        con = fastread.connect_target(target)
+        if con is None:
+            return None
+        try:
+            with fastread.snapshot(con):
+                return read(Unit(con, postgres=target.is_postgres))
+        except (sqlite3.Error, DatabaseError):
+            return None
+        finally:
+            con.close()
 
     def db(self, *, readonly: bool = False, create: bool = False) -> Database:
         """The database the command means. Only commands that create a board pass `create` (pipeline create,

@@ -17,7 +17,6 @@ from rich.text import Text
 
 from tuikanban.cli.common import PLAIN_TABLE_ROWS, State, cell, cell_text, emit_json, fitted_table, out, table
 from tuikanban.domain import clock
-from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import name_key
@@ -31,26 +30,11 @@ BUCKET_LABELS = {
 
 def build_report(st: State, pipeline: str | None, since: str, until: str | None, owner: str | None,
                  closing: str | None, idle_days: int) -> Any:
-    """The report, read in one snapshot on a connection of its own when the database allows it (a driver error
-    takes the ORM path, which checks the database when it opens it and refuses it with one sentence)."""
-    import sqlite3
-
-    from tuikanban.store import fastread
-    from tuikanban.store.reads import target_of
-    from tuikanban.store.uow import Unit
-
-    if not st.opened:  # (inside a batch the ORM database is open already)
-        target = target_of(st.db_path)
-        con = fastread.connect_target(target)
-        if con is not None:
-            try:
-                with fastread.snapshot(con):
-                    return _report_in(Unit(con, postgres=target.is_postgres), st.user, pipeline, since, until,
-                                      owner, closing, idle_days)
-            except (sqlite3.Error, DatabaseError):
-                pass
-            finally:
-                con.close()
+    """The report, read in one snapshot on a connection of its own when the database allows it, else through the
+    ORM database (`State.read_plain`)."""
+    report = st.read_plain(lambda u: _report_in(u, st.user, pipeline, since, until, owner, closing, idle_days))
+    if report is not None:
+        return report
     from tuikanban.store.uow import of_session
 
     with st.db().read() as s:
