@@ -4,6 +4,11 @@ Schema 1 was the first release; schema 2 added archived stages, pipeline lost re
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
 settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
 cells; schema 8 an index of the undo and redo of close-date edits.
+
+Each step adds only what is missing, so it also runs on a database that already holds part of it. None asks
+SQLAlchemy whether an object exists (`checkfirst`, `inspect`): its reflection of indexes on PostgreSQL calls
+generate_subscripts(int2vector, bigint), which PostgreSQL 15 does not have. They use CREATE ... IF NOT EXISTS on
+both engines, and for columns SQLite's table_info or PostgreSQL's ADD COLUMN IF NOT EXISTS.
 """
 
 from __future__ import annotations
@@ -11,18 +16,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Integer, Text, inspect, text
-from sqlalchemy.schema import CreateColumn, CreateIndex
+from sqlalchemy import Boolean, Column, Date, Integer, Table, Text, text
+from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
 from tuikanban.domain.errors import DatabaseError
 
 
 def _add_column(conn: Any, table: str, column: Column[Any]) -> None:
-    existing = {c["name"] for c in inspect(conn).get_columns(table)}
-    if column.name in existing:
-        return
     ddl = CreateColumn(column).compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))  # standard SQL
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {ddl}"))
+        return
+    existing = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')}
+    if column.name not in existing:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))  # standard SQL
+
+
+def _create_indexes(conn: Any, table: Table, names: set[str]) -> None:
+    """The table's indexes of those names that are missing (CREATE INDEX IF NOT EXISTS, on both engines)."""
+    for index in table.indexes:
+        if index.name in names:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _create_table(conn: Any, table: Table) -> None:
+    """The table and its indexes, where missing (CREATE TABLE / INDEX IF NOT EXISTS, on both engines)."""
+    conn.execute(CreateTable(table, if_not_exists=True))
+    _create_indexes(conn, table, {str(index.name) for index in table.indexes})
 
 
 def _to_2(conn: Any) -> None:
@@ -39,9 +59,7 @@ def _to_3(conn: Any) -> None:
     conn.execute(text("DROP INDEX IF EXISTS ix_stay_stage_left"))  # superseded by ix_stay_stage_span
     wanted = {"ix_stay_stage_span", "ix_event_deal_at", "ix_event_close_edit"}
     for table in (Stay.__table__, Event.__table__):  # type: ignore[attr-defined]
-        for index in table.indexes:
-            if index.name in wanted:
-                index.create(conn, checkfirst=True)
+        _create_indexes(conn, table, wanted)
 
 
 def _to_4(conn: Any) -> None:
@@ -52,10 +70,8 @@ def _to_4(conn: Any) -> None:
     _add_column(conn, "stage", Column("required", Text, nullable=False, server_default=""))
     _add_column(conn, "stage", Column("checklist", Text, nullable=False, server_default=""))
     for table in (ReviewMark.__table__, DealCheck.__table__):  # type: ignore[attr-defined]
-        table.create(conn, checkfirst=True)
-    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
-        if index.name == "ix_event_review":
-            index.create(conn, checkfirst=True)
+        _create_table(conn, table)
+    _create_indexes(conn, Event.__table__, {"ix_event_review"})  # type: ignore[attr-defined]
 
 
 def _to_5(conn: Any) -> None:
@@ -67,25 +83,21 @@ def _to_5(conn: Any) -> None:
     _add_column(conn, "deal", Column("snoozed_until", Date, nullable=True))
     _add_column(conn, "deal_type", Column("archived", Boolean, nullable=False, server_default="0"))
     for table in (Activity.__table__, Deal.__table__):  # type: ignore[attr-defined]
-        for index in table.indexes:
-            if index.name in ("ix_activity_open_task", "ix_deal_waiting"):
-                index.create(conn, checkfirst=True)
+        _create_indexes(conn, table, {"ix_activity_open_task", "ix_deal_waiting"})
 
 
 def _to_6(conn: Any) -> None:
     """Schema 6: the presence table (who has the board open now; never part of the history)."""
     from tuikanban.store.tables import Presence
 
-    Presence.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    _create_table(conn, Presence.__table__)  # type: ignore[attr-defined]
 
 
 def _to_7(conn: Any) -> None:
     """Schema 7: the board's cells index (a cell's first cards, and every cell's count and sum, from the index)."""
     from tuikanban.store.tables import Deal
 
-    for index in Deal.__table__.indexes:  # type: ignore[attr-defined]
-        if index.name == "ix_deal_cells":
-            index.create(conn, checkfirst=True)
+    _create_indexes(conn, Deal.__table__, {"ix_deal_cells"})  # type: ignore[attr-defined]
 
 
 def _to_8_close_undo_index(conn: Any) -> None:
