@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuikanban.domain.targets import Target
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.targets import INSTALL_HINT, Target
 
 # A client that opens a transaction and then hangs is cut off after this long (a DBA may set it lower).
 IDLE_IN_TRANSACTION_MS = 60_000
@@ -39,6 +40,15 @@ def make_conninfo(target: Target, *, options: str, application_name: str) -> str
     return join(**conninfo_params(target, options=options, application_name=application_name))
 
 
+def _psycopg() -> Any:
+    """psycopg, or one sentence when it is not installed (the fast paths need it whenever libpq cannot be used)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseError(f"PostgreSQL support is not installed; install it with: {INSTALL_HINT}") from None
+    return psycopg
+
+
 def errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """(any failure, a failed or lost connection) of the drivers `connect` may have used in this process."""
     import sys
@@ -48,8 +58,7 @@ def errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     failures: list[type[Exception]] = [libpq.Error]
     lost: list[type[Exception]] = [libpq.OperationalError]
     if "psycopg" in sys.modules or not libpq.available():
-        import psycopg
-
+        psycopg = _psycopg()
         failures.append(psycopg.Error)
         lost.append(psycopg.OperationalError)
     return tuple(failures), tuple(lost)
@@ -65,8 +74,7 @@ def connect(target: Target, *, options: str, application_name: str, libpq_ok: bo
         # DateStyle ISO: the text form libpq.Connection parses (psycopg reads any DateStyle)
         return libpq.connect(conninfo_params(target, options=f"{options} -c DateStyle=ISO",
                                              application_name=application_name))
-    import psycopg
-
+    psycopg = _psycopg()
     return psycopg.connect(make_conninfo(target, options=options, application_name=application_name),
                            autocommit=True)
 
