@@ -25,7 +25,7 @@ def config_path_cmd() -> None:
 @config_app.command("show")
 def config_show() -> None:
     """Show the config file's location and the settings in effect."""
-    from tuikanban.settings import load_settings, user_themes_dir
+    from tuikanban.settings import VIEW_KEY, load_settings, user_themes_dir
 
     settings = load_settings()
     if settings.problem:
@@ -35,12 +35,18 @@ def config_show() -> None:
     say("Config file: ", Text(visible(str(path))), "" if path.exists() else " (not created yet; the defaults apply)")
     say("User themes: ", Text(visible(str(user_themes_dir()))))
     say("Theme:       ", Text(visible(settings.theme or "(default: tuikanban-dark)")))
+    if settings.db:
+        say("Database:    ", Text(visible(settings.db)), " (when neither --db nor TUIKANBAN_DB names one)")
     if settings.last_pipeline:
         say("Last pipeline per database:")
         for db, name in sorted(settings.last_pipeline.items()):
             say("  ", Text(visible(db)), " -> ", Text(visible(name)))
+    views = settings.extra.get(VIEW_KEY)
+    if isinstance(views, dict) and views:
+        say(f"Board views remembered (lanes, filter, sort, density, focus) for {len(views)} "
+            f"database{'' if len(views) == 1 else 's'}.")
     for key in settings.extra:
-        if key not in ("keymap", "density"):
+        if key not in ("keymap", "density", VIEW_KEY):
             say("Unknown setting kept as is: ", Text(visible(key)))
     _show_keymap()
 
