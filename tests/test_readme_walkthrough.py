@@ -55,3 +55,21 @@ def test_config_show_without_views_says_nothing_of_them(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "Board views remembered" not in out and "Database:" not in out
     assert "(not created yet; the defaults apply)" in out
+
+
+@pytest.mark.postgres_only
+def test_a_url_naming_a_missing_schema_says_so(pg_database: str) -> None:
+    from engines import database_url, rows
+    from tuikanban.domain.errors import DatabaseError
+    from tuikanban.domain.targets import parse_target
+    from tuikanban.store.engine import open_database
+
+    url = database_url(pg_database, "tk_no_such_schema")
+    shown = parse_target(url).display
+    for create in (True, False):  # the board and `pipeline create` set up a database; other commands do not
+        with pytest.raises(DatabaseError) as info:
+            open_database(url, create=create)
+        assert str(info.value) == (
+            f"The database {shown} has no schema tk_no_such_schema; create it first "
+            "(CREATE SCHEMA tk_no_such_schema), or check the URL.")
+    assert rows(database_url(pg_database), "SELECT 1 FROM pg_namespace WHERE nspname = 'tk_no_such_schema'") == []

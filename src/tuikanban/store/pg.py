@@ -222,6 +222,10 @@ def _inspect(db: PgDatabase) -> tuple[int | None, bool]:
     with db.engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
         if not names:
+            if conn.exec_driver_sql("SELECT current_schema()").scalar() is None:  # search_path names no schema there
+                schema = _schema_of(target) or "of the search_path"
+                raise DatabaseError(f"The database {target} has no schema {schema}; create it first "
+                                    f"(CREATE SCHEMA {schema}), or check the URL.")
             privilege = "SELECT has_schema_privilege(current_schema(), 'CREATE')"
             return None, bool(conn.exec_driver_sql(privilege).scalar())
         if "tk_meta" not in names:
