@@ -38,20 +38,24 @@ def imported_after(code: str) -> set[str]:
 ORM = ("sqlalchemy", "sqlmodel", "pydantic")
 
 
-def test_the_first_paint_imports_no_orm_no_dialog_and_no_screen() -> None:
-    modules = imported_after("import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch")
-    assert "tuikanban.ui.board.screen" in modules  # (the board itself is there)
-    assert not [m for m in modules if m.split(".")[0] in ORM]
-    assert not [m for m in modules if m.startswith(("tuikanban.ui.dialogs", "tuikanban.ui.screens"))]
-    assert "textual.widgets._text_area" not in modules  # (a form's field: the first frame has none)
-
-
-def test_the_screens_the_keys_open_import_without_the_orm() -> None:
-    modules = imported_after("from tuikanban.ui.board.warm import MODULES, warm_job\nwarm_job()")
+def _warmed_modules() -> set[str]:
     from tuikanban.ui.board.warm import MODULES
 
-    assert set(MODULES) <= modules  # every screen imported (none failed)
+    return set(MODULES)
+
+
+@pytest.mark.parametrize(("code", "wanted", "unwanted"), [
+    pytest.param(  # the first paint: the board itself, no dialog, no screen, no form field (the first frame has none)
+        "import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch", lambda: {"tuikanban.ui.board.screen"},
+        ("tuikanban.ui.dialogs", "tuikanban.ui.screens", "textual.widgets._text_area"), id="first-paint"),
+    pytest.param(  # the screens the keys open, warmed after the first paint: every one imported (none failed)
+        "from tuikanban.ui.board.warm import MODULES, warm_job\nwarm_job()", _warmed_modules, (), id="warmed-screens"),
+])
+def test_what_is_imported_without_the_orm(code: str, wanted: Any, unwanted: tuple[str, ...]) -> None:
+    modules = imported_after(code)
+    assert wanted() <= modules
     assert not [m for m in modules if m.split(".")[0] in ORM]
+    assert not [m for m in modules if m.startswith(unwanted)]  # (none for an empty tuple)
 
 
 # -- the database while it opens ---------------------------------------------------------------------------------

@@ -39,14 +39,18 @@ def adds_up(doc: dict[str, Any]) -> bool:
 
 
 @pytest.fixture
-def clock_at(monkeypatch: pytest.MonkeyPatch, fixed_now: str) -> Any:
-    def at(when: str | None) -> None:
+def as_user(cli: Any, monkeypatch: pytest.MonkeyPatch, fixed_now: str) -> Any:
+    """Run a command as user uN, with the clock at `when` (the undo, redo, delete and restore take their time from
+    it), then set the clock back."""
+    def run(n: int, *args: str, when: str | None = None) -> None:
         monkeypatch.setenv("TUIKANBAN_NOW", when or fixed_now)
-    return at
+        ok(cli, "--user", f"u{n}", *args)
+        monkeypatch.setenv("TUIKANBAN_NOW", fixed_now)
+    return run
 
 
 @pytest.fixture
-def edits(cli: Any, clock_at: Any) -> Any:
+def edits(cli: Any, as_user: Any) -> Any:
     """Five open deals in Lead, created 01-10, each changed by its own user (each user has an undo stack):
 
     1 Acme    10,000 close 03-20: value 12,000 02-25 09:00; undone 02-26 12:00 (inside the period)
@@ -62,11 +66,6 @@ def edits(cli: Any, clock_at: Any) -> Any:
                                 ("Initech", "4k", "2026-03-20"), ("Hooli", "7k", "2026-03-10"),
                                 ("Stark", "3k", "2026-03-15")):
         ok(cli, "deal", "add", title, "--value", value, "--close", close, "--at", "2026-01-10")
-
-    def as_user(n: int, *args: str, when: str | None = None) -> None:
-        clock_at(when)
-        ok(cli, "--user", f"u{n}", *args)
-        clock_at(None)
 
     as_user(2, "deal", "edit", "2", "--value", "8k", "--at", "2026-02-20")
     as_user(4, "deal", "edit", "4", "--close", "2026-04-20", "--at", "2026-02-20")
@@ -88,53 +87,46 @@ def edits(cli: Any, clock_at: Any) -> Any:
     return cli
 
 
-def test_value_undone_inside_and_across_the_start(edits: Any) -> None:
-    doc = changes(edits)
+# Globex: two moves, the second undone: one move; Initech: a move undone and redone: one move (both on 02-24, both
+# still closing in March: the same in every case below)
+MOVED = [(2, "Lead", "Qualified", "forward", 1), (3, "Lead", "Qualified", "forward", 1)]
+STARK_PUSHED = [(5, 1, "2026-03-15", "2026-04-30")]
+
+
+@pytest.mark.parametrize(("args", "start", "end", "bridge", "pushed"), [
     # at 02-23 12:00: 10,000 + 8,000 (Globex's edit not undone yet) + 4,000 + 7,000 + 3,000 = 32,000
-    assert doc["start_value"] == 32000
     # now: 10,000 (Acme's edit undone) + 5,000 + 6,000 (Initech's edit redone) + 7,000 + 3,000 = 31,000
-    assert doc["end_value"] == 31000
-    # Acme went 10,000 -> 12,000 -> 10,000 inside the period: in no bucket
-    assert buckets(doc) == {"increased": (2000, [3]), "decreased": (3000, [2])}
-    assert adds_up(doc)  # 32,000 + 2,000 - 3,000 = 31,000
+    # Acme went 10,000 -> 12,000 -> 10,000 inside the period: in no bucket; 32,000 + 2,000 - 3,000 = 31,000
     # Stark's push was undone inside the period, Hooli's undo pulled its date back in: no push counted
-    assert doc["pushed"] == []
-    # Globex: two moves, the second undone: one move; Initech: a move undone and redone: one move
-    assert [(m["id"], m["from_stage"], m["to_stage"], m["direction"], m["moves"]) for m in doc["moved"]] == [
-        (2, "Lead", "Qualified", "forward", 1), (3, "Lead", "Qualified", "forward", 1)]
-
-
-def test_a_period_ending_between_an_edit_and_its_undo(edits: Any) -> None:
-    doc = changes(edits, "--until", "2026-02-26T00:00")
-    assert doc["start_value"] == 32000
+    pytest.param((), 32000, 31000, {"increased": (2000, [3]), "decreased": (3000, [2])}, [],
+                 id="value-undone-inside-and-across-the-start"),
     # at 02-26 00:00: 12,000 (Acme's edit, undone later) + 5,000 + 4,000 (Initech undone, not redone yet)
-    # + 7,000 + 3,000 = 31,000
-    assert doc["end_value"] == 31000
-    assert buckets(doc) == {"increased": (2000, [1]), "decreased": (3000, [2])}
-    assert adds_up(doc)  # 32,000 + 2,000 - 3,000 = 31,000
+    # + 7,000 + 3,000 = 31,000; 32,000 + 2,000 - 3,000 = 31,000
     # Stark's push (03-15 -> 04-30) stands at 02-26 00:00; it is undone after
-    assert [(p["id"], p["pushes"], p["close_before"], p["close_after"]) for p in doc["pushed"]] == [
-        (5, 1, "2026-03-15", "2026-04-30")]
-
-
-def test_close_dates_undone_with_a_closing_period(edits: Any) -> None:
-    doc = changes(edits, "--closing", "2026-03")
+    pytest.param(("--until", "2026-02-26T00:00"), 32000, 31000,
+                 {"increased": (2000, [1]), "decreased": (3000, [2])}, STARK_PUSHED,
+                 id="period-ending-between-an-edit-and-its-undo"),
     # at 02-23 12:00, closing in March: Acme 10,000 + Globex 8,000 + Initech 4,000 + Stark 3,000 (03-15) = 25,000;
     # Hooli's close was 04-20 then (pushed 02-20, the undo on 02-25 brings it back to 03-10)
-    assert doc["start_value"] == 25000
-    assert doc["end_value"] == 31000  # all five close in March now
-    assert buckets(doc) == {"pulled_in": (7000, [4]), "increased": (2000, [3]), "decreased": (3000, [2])}
-    assert adds_up(doc)  # 25,000 + 7,000 + 2,000 - 3,000 = 31,000
-
-
-def test_close_date_pushed_out_until_its_undo(edits: Any) -> None:
-    doc = changes(edits, "--closing", "2026-03", "--until", "2026-02-26T00:00")
-    assert doc["start_value"] == 25000
+    # all five close in March now: 31,000 = 25,000 + 7,000 + 2,000 - 3,000; Stark's push undone: none
+    pytest.param(("--closing", "2026-03"), 25000, 31000,
+                 {"pulled_in": (7000, [4]), "increased": (2000, [3]), "decreased": (3000, [2])}, [],
+                 id="close-dates-undone-with-a-closing-period"),
     # at 02-26 00:00: Acme 12,000 + Globex 5,000 + Initech 4,000 + Hooli 7,000 (03-10 again); Stark 04-30 is out
-    assert doc["end_value"] == 28000
-    assert buckets(doc) == {"pulled_in": (7000, [4]), "pushed_out": (3000, [5]), "increased": (2000, [1]),
-                            "decreased": (3000, [2])}
-    assert adds_up(doc)  # 25,000 + 7,000 + 2,000 - 3,000 - 3,000 = 28,000
+    # 25,000 + 7,000 + 2,000 - 3,000 - 3,000 = 28,000
+    pytest.param(("--closing", "2026-03", "--until", "2026-02-26T00:00"), 25000, 28000,
+                 {"pulled_in": (7000, [4]), "pushed_out": (3000, [5]), "increased": (2000, [1]),
+                  "decreased": (3000, [2])}, STARK_PUSHED,
+                 id="close-date-pushed-out-until-its-undo"),
+])
+def test_the_bridge_rewinds_edits_undone_and_redone(edits: Any, args: tuple[str, ...], start: int, end: int,
+                                                     bridge: dict[str, Any], pushed: list[Any]) -> None:
+    doc = changes(edits, *args)
+    assert (doc["start_value"], doc["end_value"]) == (start, end)
+    assert buckets(doc) == bridge
+    assert adds_up(doc)
+    assert [(p["id"], p["pushes"], p["close_before"], p["close_after"]) for p in doc["pushed"]] == pushed
+    assert [(m["id"], m["from_stage"], m["to_stage"], m["direction"], m["moves"]) for m in doc["moved"]] == MOVED
 
 
 def test_the_digest_rewinds_the_same_way(edits: Any) -> None:
@@ -163,7 +155,7 @@ def test_the_backtest_rewinds_undo_and_redo(edits: Any, db: Any) -> None:
 
 
 @pytest.fixture
-def statuses(cli: Any, clock_at: Any) -> Any:
+def statuses(cli: Any, as_user: Any) -> Any:
     """Four deals created 01-10 in Lead, no close date:
 
     1 Wonka   2,000: won 02-24 12:00; undone 02-25 12:00; redone 02-27 12:00 (won now)
@@ -174,11 +166,6 @@ def statuses(cli: Any, clock_at: Any) -> Any:
     ok(cli, "pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal")
     for title, value in (("Wonka", "2k"), ("Dunder", "1k"), ("Oscorp", "4k"), ("Tyrell", "5k")):
         ok(cli, "deal", "add", title, "--value", value, "--at", "2026-01-10")
-
-    def as_user(n: int, *args: str, when: str | None = None) -> None:
-        clock_at(when)
-        ok(cli, "--user", f"u{n}", *args)
-        clock_at(None)
 
     as_user(3, "deal", "won", "3", "--at", "2026-02-01")
     as_user(4, "deal", "delete", "4", "--yes", when="2026-02-20T00:00:00+00:00")
@@ -192,28 +179,24 @@ def statuses(cli: Any, clock_at: Any) -> Any:
     return cli
 
 
-def test_statuses_through_undo_redo_delete_and_restore(statuses: Any) -> None:
-    doc = changes(statuses)
-    # open at 02-23 12:00: Wonka 2,000 + Dunder 1,000 (Oscorp is won, Tyrell deleted) = 3,000
-    assert doc["start_value"] == 3000
+@pytest.mark.parametrize(("until", "end", "bridge"), [
     # open now: Dunder 1,000 + Tyrell 5,000 = 6,000 (Wonka won again, Oscorp deleted)
-    assert doc["end_value"] == 6000
-    # Tyrell comes back from deleted (a closed state) through `reopened`
-    assert buckets(doc) == {"reopened": (5000, [4]), "won": (2000, [1])}
-    assert adds_up(doc)  # 3,000 + 5,000 - 2,000 = 6,000
-
-
-def test_statuses_in_the_middle_of_it(statuses: Any) -> None:
-    doc = changes(statuses, "--until", "2026-02-24T18:00")
-    # at 02-24 18:00: Wonka won, Dunder, Oscorp and Tyrell deleted: nothing open
-    assert doc["end_value"] == 0
-    assert buckets(doc) == {"won": (2000, [1]), "deleted": (1000, [2])}
-    assert adds_up(doc)  # 3,000 - 2,000 - 1,000 = 0
-    doc = changes(statuses, "--until", "2026-02-26T00:00")
+    # Tyrell comes back from deleted (a closed state) through `reopened`: 3,000 + 5,000 - 2,000 = 6,000
+    pytest.param(None, 6000, {"reopened": (5000, [4]), "won": (2000, [1])}, id="now"),
+    # at 02-24 18:00: Wonka won, Dunder, Oscorp and Tyrell deleted: nothing open; 3,000 - 2,000 - 1,000 = 0
+    pytest.param("2026-02-24T18:00", 0, {"won": (2000, [1]), "deleted": (1000, [2])}, id="all-closed"),
     # at 02-26 00:00: Wonka open again (its win undone), Dunder restored, Tyrell's delete undone
-    assert doc["end_value"] == 8000  # 2,000 + 1,000 + 5,000
-    assert buckets(doc) == {"reopened": (5000, [4])}
-    assert adds_up(doc)  # 3,000 + 5,000 = 8,000
+    # 2,000 + 1,000 + 5,000 = 8,000 = 3,000 + 5,000
+    pytest.param("2026-02-26T00:00", 8000, {"reopened": (5000, [4])}, id="undone-and-restored"),
+])
+def test_statuses_through_undo_redo_delete_and_restore(statuses: Any, until: str | None, end: int,
+                                                       bridge: dict[str, Any]) -> None:
+    doc = changes(statuses, *(("--until", until) if until else ()))
+    # open at 02-23 12:00 (the same start in every case): Wonka 2,000 + Dunder 1,000 (Oscorp is won, Tyrell
+    # deleted) = 3,000
+    assert (doc["start_value"], doc["end_value"]) == (3000, end)
+    assert buckets(doc) == bridge
+    assert adds_up(doc)
 
 
 def test_the_status_a_closed_deal_had(statuses: Any, db: Any) -> None:
