@@ -158,7 +158,7 @@ def importtime(top: int) -> list[tuple[float, str]]:
 def outside_mover(db: Path, on_screen: bool = False) -> tuple[object, int, list[int]]:
     """(database, deal, [its stage, the next stage]): the first deal of the second column, to move back and forth;
     with `on_screen`, the first of the second column's first swimlane (the top card on screen: the move shifts
-    every card under it in two columns)."""
+    every card under it in two columns), or its first in any lane when that lane has none (a small board)."""
     sys.path.insert(0, str(ROOT / "src"))
     from tuikanban.domain.targets import parse_target
     from tuikanban.store import fastread
@@ -170,7 +170,10 @@ def outside_mover(db: Path, on_screen: bool = False) -> tuple[object, int, list[
     assert board is not None
     second, third = board.stages[1].id, board.stages[2].id
     first_type = board.types[0].id if on_screen and board.types else None
-    deal = next(c.id for c in board.cards if c.stage_id == second and (first_type is None or c.type_id == first_type))
+    in_second = [c for c in board.cards if c.stage_id == second]
+    if not in_second:
+        raise SystemExit(f"{db}: the second column holds no deal to move")
+    deal = next((c.id for c in in_second if first_type is None or c.type_id == first_type), in_second[0].id)
     return open_database(db), deal, [second, third]
 
 

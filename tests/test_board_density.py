@@ -14,7 +14,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.settings import load_settings
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
-from tuikanban.ui.board import view as board_view
+from tuikanban.ui.board import line_cache as board_view  # where the view builds its card lines
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +31,7 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.paint import changed_spans, compact
 from tuikanban.ui.board.state import BoardState
 
-pytestmark = pytest.mark.sqlite_only  # opens db_path (another rep's connection); to run on both: db_target
+pytestmark = pytest.mark.engines
 
 SIZE = (160, 45)
 RED, BLUE = Style(color="red"), Style(color="blue")
@@ -179,7 +178,7 @@ async def test_a_repaint_that_changes_nothing_marks_nothing(
 
 
 async def test_another_reps_move_is_applied_without_reading_the_whole_board(
-    db: Database, sales: dict[str, int], db_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, sales: dict[str, int], db_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
@@ -187,7 +186,7 @@ async def test_another_reps_move_is_applied_without_reading_the_whole_board(
         loads: list[int] = []
         original = app.gateway.load
         monkeypatch.setattr(app.gateway, "load", lambda *a, **kw: loads.append(1) or original(*a, **kw))
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.move_deal(other, sales["hooli"], "Proposal", user="dana")
             ds.create_deal(other, sales["pipeline"], "Stark upgrade", user="dana", stage="Qualified", value="250")
@@ -213,7 +212,7 @@ async def test_another_reps_move_is_applied_without_reading_the_whole_board(
 
 
 async def test_another_reps_reorder_snooze_and_close_are_applied(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
@@ -223,7 +222,7 @@ async def test_another_reps_reorder_snooze_and_close_are_applied(
         lead = model.stages[0].id
         # newest on top: Initech, Globex, Acme
         assert [c.title for c in model.stage_cards[lead]] == ["Initech rollout", "Globex renewal", "Acme pilot"]
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ds.reorder_deal(other, sales["acme"], -1, user="dana")  # Acme goes above Globex
             lifecycle.snooze_deal(other, sales["initech"], "2026-04-01", user="dana")
@@ -247,7 +246,7 @@ async def test_another_reps_reorder_snooze_and_close_are_applied(
 
 
 async def test_a_stage_renamed_by_another_rep_reads_the_whole_board(
-    db: Database, sales: dict[str, int], db_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, sales: dict[str, int], db_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=SIZE) as pilot:
@@ -255,7 +254,7 @@ async def test_a_stage_renamed_by_another_rep_reads_the_whole_board(
         loads: list[int] = []
         original = app.gateway.load
         monkeypatch.setattr(app.gateway, "load", lambda *a, **kw: loads.append(1) or original(*a, **kw))
-        other = open_database(db_path)
+        other = open_database(db_target)
         try:
             ps.rename_stage(other, sales["pipeline"], "Qualified", "Discovery")
         finally:
@@ -271,11 +270,11 @@ async def test_a_stage_renamed_by_another_rep_reads_the_whole_board(
 
 
 async def test_a_move_right_after_start_goes_before_the_whole_read(
-    db: Database, sales: dict[str, int], db_path: Path
+    db: Database, sales: dict[str, int], db_target: str
 ) -> None:
     """Started as `tuikanban` starts (the first screen read partially, before the database is opened for writing),
     a move pressed while the database opens is written before the rest of the board is read."""
-    target = parse_target(str(db_path))
+    target = parse_target(db_target)
     con, pipeline = fastread.first_read(target, None, None)
     assert con is not None
     gateway = BoardGateway(path=target, user="tester", db=None, con=con, owns_db=True)

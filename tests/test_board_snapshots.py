@@ -1,7 +1,8 @@
 """SVG snapshots of the board (pytest-textual-snapshot): fixed clock, fixed data, a fixed path in the header.
 
-Update after a deliberate change of the look with `pytest tests/test_board_snapshots.py --snapshot-update`,
-then look at the SVGs in tests/__snapshots__/test_board_snapshots/ before committing them.
+Each test runs on both engines against the same SVG. Update after a deliberate change of the look with
+`pytest tests/test_board_snapshots.py --snapshot-update`, then look at the SVGs in
+tests/__snapshots__/test_board_snapshots/ before committing them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 from textual.pilot import Pilot
 
 from board_helpers import settle
@@ -18,11 +20,19 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 
-pytestmark = pytest.mark.sqlite_only  # one SVG per test: the snapshot's name cannot carry the engine
+pytestmark = pytest.mark.engines
 
 SIZE = (160, 45)
 
 
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """One SVG per test for both engines: the snapshot is named after the test without its engine, so the board on
+    PostgreSQL must draw exactly what it draws on SQLite."""
+    snapshot.test_location.testname = snapshot.test_location.methodname
+    return snapshot
 
 
 @pytest.fixture

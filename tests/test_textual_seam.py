@@ -25,6 +25,7 @@ PRIVATE_NAMES = [
     ("a Widget", "_bindings.key_to_bindings"),
     ("textual._styles_cache", "StylesCache.get_inner_outer.cache_clear"),
     ("textual._compositor", "ChopsUpdate.render_segments"),
+    ("textual._compositor", "LayoutUpdate.render_segments"),
     ("textual.renderables.background_screen", "BackgroundScreen"),
 ]
 

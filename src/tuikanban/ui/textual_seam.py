@@ -16,7 +16,9 @@ failure names the installed Textual version). When Textual offers a public way, 
 - `write_from_span_start()`: `textual._compositor.ChopsUpdate.render_segments`, which writes a dirty line of a
   widget from the widget's left edge even when only cells further right changed (its `__rich_console__` twin skips
   the segments before the change). The board repaints only the cells that changed (`ui/board/paint.py`); with
-  this, another rep's move in the third column no longer sends the first two columns again.
+  this, another rep's move in the third column no longer sends the first two columns again. It also writes the
+  style codes as changes (`ui/sgr.py`), as does `LayoutUpdate.render_segments` (a whole frame): Textual restates
+  every segment's whole style after a reset, three quarters of a board line's bytes.
 - `stop_watching_app(node)`: `DOMNode.watch(app, ...)` keeps `(node, callback)` in the app's `__watchers` until that
   reactive next changes; Textual's TextArea watches the app's `theme`, so every closed form kept its TextArea (its
   document, styles and timers) alive: one per open of the new-deal form. A field drops its own entries when it is
@@ -35,7 +37,7 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import Control
 from rich.segment import Segment
-from textual._compositor import ChopsUpdate
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
@@ -44,6 +46,8 @@ from textual.message_pump import MessagePump
 from textual.renderables.background_screen import BackgroundScreen
 from textual.strip import Strip
 from textual.widget import Widget
+
+from tuikanban.ui.sgr import SgrWriter
 
 
 def current_message_pump() -> MessagePump | None:
@@ -77,10 +81,12 @@ def _from_span_start(strip: Strip, x: int, x1: int) -> tuple[Strip, int]:
 
 
 def _render_segments(self: ChopsUpdate, console: Console) -> str:
-    """`ChopsUpdate.render_segments` (Textual 8), writing each chop from the segment that holds the span's start."""
+    """`ChopsUpdate.render_segments` (Textual 8), writing each chop from the segment that holds the span's start,
+    and the style codes as changes (`SgrWriter`)."""
     sequences: list[str] = []
     append = sequences.append
     move_to = Control.move_to
+    sgr = SgrWriter(console._color_system)
     last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
         line, ends = self.chops[y], self.chop_ends[y]
@@ -93,16 +99,36 @@ def _render_segments(self: ChopsUpdate, console: Console) -> str:
                 strip = strip.crop(0, x2 - x)
             if strip.cell_length:
                 append(move_to(x, y).segment.text)
-                append(strip.render(console))
+                append(sgr.write(strip))
         if y != last_y:
             append("\n")
+    append(sgr.end())
+    return "".join(sequences)
+
+
+def _render_layout(self: LayoutUpdate, console: Console) -> str:
+    """`LayoutUpdate.render_segments` (Textual 8: a whole frame) with the style codes written as changes."""
+    sequences: list[str] = []
+    append = sequences.append
+    x = self.region.x
+    move_to = Control.move_to
+    sgr = SgrWriter(console._color_system)
+    last_y = self.region.y + len(self.strips) - 1
+    for y, line in enumerate(self.strips, self.region.y):
+        append(move_to(x, y).segment.text)
+        for strip in line:
+            append(sgr.write(strip))
+        if y != last_y:
+            append("\n")
+    append(sgr.end())
     return "".join(sequences)
 
 
 def write_from_span_start() -> None:
-    """Make Textual write a partly changed line from the changed cells' segment rather than from the widget's edge
-    (once per process; see the module)."""
+    """Make Textual write a partly changed line from the changed cells' segment rather than from the widget's edge,
+    and every update's style codes as changes (once per process; see the module)."""
     ChopsUpdate.render_segments = _render_segments  # type: ignore[method-assign]
+    LayoutUpdate.render_segments = _render_layout  # type: ignore[method-assign]
 
 class TintedBackground:
     """A dialog screen's dimmed board, drawn once and kept (see the module's docstring).

@@ -7,11 +7,9 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -27,24 +25,25 @@ from tuikanban.domain.models import StageInfo
 from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
-from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, card_line, compact_line, empty_line, fit
+from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, fit
 from tuikanban.ui.board.card import CardAging as CardAging  # (what a card shows of its aging, re-exported)
 from tuikanban.ui.board.card import card_agings as card_agings
 from tuikanban.ui.board.card import moved_aging as moved_aging
 from tuikanban.ui.board.changed import CHANGED_MARK
 from tuikanban.ui.board.column import HEADER_H, header_line
+from tuikanban.ui.board.line_cache import (
+    LineCache,
+    Piece,
+    blank_piece,
+    card_piece,
+    empty_piece,
+    indicator_piece,
+)
 from tuikanban.ui.board.model import BoardModel, Lane
 from tuikanban.ui.board.paint import ChangedLines
 
 MIN_COL_W = 24
 GAP = 1
-# Entries the drawing caches keep before they start again (a screen holds about 45 lines of 6 parts; scrolling
-# through a column adds a few hundred more): bounds the memory, never the correctness (see `_band_strip`).
-CACHE_MAX = 4096
-
-Part = list[Segment]
-K = TypeVar("K")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +98,7 @@ class BoardView(ChangedLines, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._now: datetime = clock.now()
         self._reveal_due = False  # the focus was set before the first layout (see build_line)
-        # Drawing caches (docs/PERFORMANCE.md, Bulk actions and compact cards). Keys hold everything a part or a
-        # line shows (the card itself, frozen, its width, focus, marks, aging, next step), so a changed card or
-        # mark misses by itself; what no key holds (the styles, the clock) clears them.
-        self._parts: dict[Hashable, Part] = {}  # a column's piece of one line
-        self._lines: dict[tuple[Hashable, ...], Strip] = {}  # a whole line, by its parts' keys
-        self._finished: dict[int, tuple[Strip, Strip]] = {}  # id(a cached line) -> (it, what finish_line makes)
+        self._drawing = LineCache()  # pieces and lines drawn before, by what they show (`line_cache`)
         self._cols_key: tuple[int, int, int, int] | None = None  # `_columns`' inputs last time, and its result
         self._cols: list[tuple[int, int, int]] = []
         self._frame: Frame | None = None  # the layout of the frame being drawn (`_frame_now`)
@@ -118,9 +112,7 @@ class BoardView(ChangedLines, can_focus=True):
 
     def _forget_drawing(self) -> None:
         """Drop the cached parts and lines (new styles, a new day count): the next frame builds them again."""
-        self._parts.clear()
-        self._lines.clear()
-        self._finished.clear()
+        self._drawing.clear()
 
     def _style_map(self) -> dict[str, Style]:
         if self._styles is not None:
@@ -631,32 +623,16 @@ class BoardView(ChangedLines, can_focus=True):
             return self._lane_header(li, width, styles)
         pieces = self._band_pieces(frame, li, band, r - band.header, styles)
         key = (width, *(k for k, _build in pieces))
-        strip = self._lines.get(key)
-        if strip is None:
-            parts = [self._part(k, build) for k, build in pieces]
-            strip = self._remember(self._lines, key, self._join(parts, frame.cols, width, styles))
-            self._finished[id(strip)] = (strip, super().finish_line(strip))  # as many as lines, cleared with them
-        return strip
-
-    def _part(self, key: Hashable, build: Callable[[], Part]) -> Part:
-        part = self._parts.get(key)
-        return part if part is not None else self._remember(self._parts, key, build())
-
-    def _remember(self, cache: dict[K, V], key: K, value: V) -> V:
-        if len(cache) >= CACHE_MAX:
-            self._forget_drawing()
-        cache[key] = value
-        return value
+        return self._drawing.line(key, pieces, lambda parts: self._join(parts, frame.cols, width, styles),
+                                  super().finish_line)
 
     def finish_line(self, strip: Strip) -> Strip:
         """`ChangedLines.finish_line`, once per cached line: a line taken from the cache is compacted already."""
-        done = self._finished.get(id(strip))
-        if done is not None and done[0] is strip:
-            return done[1]
-        return super().finish_line(strip)
+        done = self._drawing.finished_of(strip)
+        return done if done is not None else super().finish_line(strip)
 
     def _band_pieces(self, frame: Frame, li: int, band: Band, r: int,
-                     styles: dict[str, Style]) -> list[tuple[Hashable, Callable[[], Part]]]:
+                     styles: dict[str, Style]) -> list[Piece]:
         """(key, how to build it) of each column's piece of line `r` (after the lane header) of lane `li`."""
         assert self.model is not None
         model = self.model
@@ -664,7 +640,7 @@ class BoardView(ChangedLines, can_focus=True):
         blank = styles["header"]
         show_type = not model.lanes_shown and model.has_types
         compact = self.compact
-        pieces: list[tuple[Hashable, Callable[[], Part]]] = []
+        pieces: list[Piece] = []
         for c, _x, w in frame.cols:
             cell = model.cell(li, c)
             off = self._frame_offset(frame, li, c)
@@ -672,57 +648,35 @@ class BoardView(ChangedLines, can_focus=True):
             if slot >= band.slots:  # the line under the last slot: "more below"
                 below = model.cell_total(li, c) - off - band.slots
                 if slot == band.slots and (line == 0 or compact) and below > 0:
-                    pieces.append(_indicator(f"  ↓ {below} more", w, styles))
+                    pieces.append(indicator_piece(f"  ↓ {below} more", w, styles))
                 else:
-                    pieces.append(_blank(w, blank))
+                    pieces.append(blank_piece(w, blank))
                 continue
             index = off + slot
             if line == 0:
                 if slot == 0 and off > 0:
-                    pieces.append(_indicator(f"  ↑ {off} more", w, styles))
+                    pieces.append(indicator_piece(f"  ↑ {off} more", w, styles))
                 else:
-                    pieces.append(_blank(w, blank))
+                    pieces.append(blank_piece(w, blank))
                 continue
             if index < len(cell):
                 pieces.append(self._card_piece(cell[index], line, w, show_type, styles))
             elif slot == 0 and (focused_cell or li == 0) and self._filtered_out(c):
                 # the filter hides every card of this column: say so (not "empty · n adds a deal")
-                pieces.append(_empty(1 if compact else line - 1, w, styles,
+                pieces.append(empty_piece(1 if compact else line - 1, w, styles,
                                      focused_cell and self.focus_deal is None, NO_MATCH_LABEL))
             elif focused_cell and self.focus_deal is None and slot == 0:
-                pieces.append(_empty(1 if compact else line - 1, w, styles, True, None))
+                pieces.append(empty_piece(1 if compact else line - 1, w, styles, True, None))
             else:
-                pieces.append(_blank(w, blank))
+                pieces.append(blank_piece(w, blank))
         return pieces
 
-    def _card_piece(self, card: BoardCard, line: int, w: int, show_type: bool,
-                    styles: dict[str, Style]) -> tuple[Hashable, Callable[[], Part]]:
-        """Content line `line` (1..3; compact: 1) of `card`, `w` cells wide, and its key: every input it is drawn
-        from (the clock and the styles clear the cache instead)."""
+    def _card_piece(self, card: BoardCard, line: int, w: int, show_type: bool, styles: dict[str, Style]) -> Piece:
+        """Content line `line` (1..3; compact: 1) of `card`, `w` cells wide, and its key (`line_cache.card_piece`)."""
         level, marks = self.card_aging(card) if line == 1 else (None, "")
         if line == 1 and card.id in self.changed:
             marks = CHANGED_MARK + marks
-        focused, marked = card.id == self.focus_deal, card.id in self.marked
-        if self.compact:
-            key: Hashable = ("compact", card, w, focused, level, marks, marked)
-            return key, partial(compact_line, card, width=w, now=self._now, styles=styles, focused=focused,
-                                level=level, marks=marks, marked=marked)
-        step = self.steps.get(card.id) if line == 3 else None
-        key = ("card", card, line, w, focused, level, marks, marked, show_type, step)
-        return key, partial(card_line, card, line=line - 1, width=w, now=self._now, styles=styles, focused=focused,
-                            level=level, marks=marks, marked=marked, show_type=show_type, step=step)
-
-
-def _blank(w: int, style: Style) -> tuple[Hashable, Callable[[], Part]]:
-    return ("blank", w), lambda: [Segment(" " * w, style)]
-
-
-def _indicator(text: str, w: int, styles: dict[str, Style]) -> tuple[Hashable, Callable[[], Part]]:
-    return ("indicator", text, w), lambda: [Segment(fit(text, w), styles["indicator"])]
-
-
-def _empty(line: int, w: int, styles: dict[str, Style], focused: bool,
-           label: str | None) -> tuple[Hashable, Callable[[], Part]]:
-    if label is None:
-        return ("empty", line, w, focused), lambda: empty_line(line, w, styles, focused=focused)
-    return ("empty", line, w, focused, label), lambda: empty_line(line, w, styles, focused=focused, label=label)
+        step = self.steps.get(card.id) if line == 3 and not self.compact else None
+        return card_piece(card, line, w, compact=self.compact, now=self._now, styles=styles,
+                          focused=card.id == self.focus_deal, level=level, marks=marks, marked=card.id in self.marked,
+                          show_type=show_type, step=step)
