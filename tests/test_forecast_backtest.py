@@ -1,8 +1,8 @@
 """The backtest's deals at past points (`open_value_by_stage`): the value changes are read only for the deals that
-count at some point, by deal or by time range, and both give the same sums; so are the other events (only of
-the deals whose close date can be within a horizon, through their own index, or of every deal over the time range); a deal whose close date is past every
-horizon now still counts at the points when its date was within one. Clock fixed at 2026-03-02 12:00; every
-number is worked out by hand in the comments."""
+count at some point, by deal or by time range, and both give the same sums; so are the other events (only of the
+deals whose close date can be within a horizon, through their own index, or of every deal over the time range); a
+deal whose close date is past every horizon now still counts at the points when its date was within one. Clock
+fixed at 2026-03-02 12:00; every number is worked out by hand in the comments."""
 
 from __future__ import annotations
 
