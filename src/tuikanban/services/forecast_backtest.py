@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, String, case, cast, func, literal, or_, select, text
 
 from tuikanban.domain.money import to_json_number
 from tuikanban.services.changes import _CLOSES, _KINDS, _OPENS, _STAGE_LEFT, _edit, _first, _payload
@@ -42,7 +42,7 @@ from tuikanban.services.forecast_open import (
     probabilities,
 )
 from tuikanban.store.sqlfuncs import unindexed
-from tuikanban.store.tables import Deal, Event
+from tuikanban.store.tables import NOT_VALUE_CHANGE, Deal, Event
 
 _D = Deal.__table__.c  # type: ignore[attr-defined]
 _E = Event.__table__.c  # type: ignore[attr-defined]
@@ -63,16 +63,9 @@ _VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every en
 BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several times an entry of a time range
 
 
-def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
-                ) -> tuple[dict[int, list[tuple[Any, ...]]], set[int]]:
-    """deal id -> [(slice k, closings - openings, created, first close change, first stage left, first currency
-    change)] of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
-    point), value changes left out (they are most of the log: `_value_changes` reads them for the deals that
-    need them), in ascending k; and the deals with a close-date change in one of the slices. A list per deal,
-    not a dict: 88 bytes instead of 224 for each of 200,000 deals (docs/PERFORMANCE.md, Memory of the screens)."""
-    deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
-    columns = (
-        deal,
+def _slice_columns() -> tuple[Any, ...]:
+    """closings - openings, created, first close change, first stage left, first currency change (of a group)."""
+    return (
         # a move (a third of these events) neither opens nor closes: said first, it skips the longer tests
         func.sum(case((_E.kind == "move", 0), (_CLOSES, 1), (_OPENS, -1), else_=0)),
         func.max(case((_E.kind == "create", 1), else_=0)),
@@ -80,28 +73,84 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]
         _first(_STAGE_LEFT, cast(_E.from_stage_id, String)),
         _first(_edit("currency"), _E.old_value),
     )
-    not_value = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
-    out: dict[int, list[tuple[Any, ...]]] = {}
-    close_changed: set[int] = set()
-    # the stage left is kept as its payload (the stage id as text; the time before it only orders events within a
-    # slice): a few distinct values on most rows, so each is kept once
-    shared: dict[str | None, str | None] = {}
+
+
+_NOT_VALUE = or_(_E.field.is_(None), _E.field != "value", _E.kind.not_in(_FIELD_KINDS))
+
+
+class _Slices:
+    """deal id -> [(slice k, closings - openings, created, first close change, first stage left, first currency
+    change)] of its events in slice k = (points[k], points[k + 1]] (the last slice: everything after the last
+    point), value changes left out, in ascending k. A list per deal, not a dict: 88 bytes instead of 224 for each
+    deal (docs/PERFORMANCE.md, Memory of the screens); the stage left is kept as its payload (the stage id as text;
+    the time before it only orders events within a slice), a few distinct values shared."""
+
+    def __init__(self) -> None:
+        self.by_deal: dict[int, list[tuple[Any, ...]]] = {}
+        self.close_changed: set[int] = set()  # the deals with a close-date change in one of the slices
+        self._shared: dict[str | None, str | None] = {}
+
+    def add(self, deal_id: int, k: int, net: Any, created: Any, close: Any, stage: Any, cur: Any) -> None:
+        stage_left = _payload(stage)
+        entry = (k, net, created, close, self._shared.setdefault(stage_left, stage_left), cur)
+        held = self.by_deal.get(deal_id)
+        if held is None:
+            self.by_deal[deal_id] = [entry]
+        else:
+            held.append(entry)
+        if close is not None:
+            self.close_changed.add(deal_id)
+
+
+def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> _Slices:
+    """The slices of every deal of the pipeline with events after the first point: one GROUP BY per slice over
+    the covering index's time range (a sort of one month's events at a time)."""
+    deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
+    columns = (deal, *_slice_columns())
+    out = _Slices()
     for k, lo in enumerate(points):
-        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), not_value)
+        q = select(*columns).where(_E.pipeline_id == pipeline_id, _E.at > lo, _E.kind.in_(_KINDS), _NOT_VALUE)
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
-        for row in conn.execute(q.group_by(deal)):
-            deal_id, net, created, close, stage, cur = row
-            stage_left = _payload(stage)
-            entry = (k, net, created, close, shared.setdefault(stage_left, stage_left), cur)
-            held = out.get(deal_id)
-            if held is None:
-                out[deal_id] = [entry]
-            else:
-                held.append(entry)
-            if row[3] is not None:
-                close_changed.add(row[0])
-    return out, close_changed
+        for deal_id, *rest in conn.execute(q.group_by(deal)):
+            out.add(deal_id, k, *rest)
+    return out
+
+
+def _slice_bucket(points: Sequence[datetime]) -> Any:
+    """The slice k of an event after points[0], as SQL: the last point before its time."""
+    whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
+    return case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+
+
+def _slice_rows_by_deal(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int]
+                        ) -> _Slices:
+    """The slices of `deal_ids` only, through ix_event_deal_state (each deal's events other than value changes in
+    time order, read from the index alone: a seek per deal, no table lookup). Its predicate is spelled as the
+    index's (NOT_VALUE_CHANGE) so that SQLite uses it; it is the same set of events as `_NOT_VALUE`. The pipeline
+    is a column of that index, kept out of the planner's choice (`unindexed`: else the review's index, led by the
+    pipeline and the time, reads the whole log's range)."""
+    bucket = _slice_bucket(points)
+    out = _Slices()
+    for start in range(0, len(deal_ids), _VALUE_CHUNK):
+        q = (select(_E.deal_id, bucket, *_slice_columns())
+             .where(_E.deal_id.in_(deal_ids[start:start + _VALUE_CHUNK]), _E.at > points[0], _E.kind.in_(_KINDS),
+                    unindexed(_E.pipeline_id) == pipeline_id, text(f"({NOT_VALUE_CHANGE})"))
+             .group_by(_E.deal_id, bucket).order_by(_E.deal_id, bucket))
+        for deal_id, k, *rest in conn.execute(q):
+            out.add(deal_id, int(k), *rest)
+    return out
+
+
+def _close_edited(conn: Any) -> set[int]:
+    """Every deal with a close-date change ever (an edit, or the undo or redo of one), from the two small partial
+    indexes of those events alone (ix_event_close_edit, ix_event_close_undo; their predicates spelled as theirs):
+    a superset of the deals whose close date changed after a point."""
+    out: set[int] = set()
+    for predicate in ("kind = 'edit' AND field = 'close'", "kind IN ('undo', 'redo') AND field = 'close'"):
+        out.update(r[0] for r in conn.execute(select(_E.deal_id).where(text(predicate)).distinct())
+                   if r[0] is not None)
+    return out
 
 
 def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal_ids: Sequence[int],
@@ -121,8 +170,7 @@ def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal
     is_value = (_E.pipeline_id == pipeline_id, _E.kind.in_(_FIELD_KINDS), _E.field == "value")
     out: dict[int, dict[int, int]] = {}
     if by_deal:
-        whens = [(_E.at > points[i], i) for i in range(len(points) - 1, 0, -1)]
-        bucket = case(*whens, else_=0) if whens else literal(0)  # CASE needs one WHEN
+        bucket = _slice_bucket(points)
         for start in range(0, len(deal_ids), _VALUE_CHUNK):
             q = (select(_E.deal_id, bucket, dvalue)
                  .where(_E.deal_id.in_(deal_ids[start:start + _VALUE_CHUNK]), _E.at > points[0], *is_value)
@@ -154,14 +202,50 @@ class _Run:
     base: int
 
 
-def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date]
-          ) -> tuple[list[_Run], int]:
+STATE_SHARE = 3  # ix_event_deal_state: a seek per deal against a scan of the whole log's range
+
+
+def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date], *,
+          by_deal: bool | None = None) -> tuple[list[_Run], int]:
     """Every run of points at which a deal counts, from its row now rewound by its events other than value
-    changes (as services.changes._rewind does, for what the forecast reads); and how many deals were read."""
+    changes (as services.changes._rewind does, for what the forecast reads); and how many deals were read.
+
+    Only a deal whose close date now is within the last horizon, or that had a close-date change, can count at a
+    point (a deal's close date at a point is today's unless it changed since). When those are a few (at most one
+    in STATE_SHARE of the deals), only their events are read, deal by deal (`_slice_rows_by_deal`); otherwise
+    the slices of every deal, over the log's time range (`_slice_rows`). `by_deal` forces one (the tests)."""
     n = len(points)
-    slices, close_changed = _slice_rows(conn, pipeline_id, points)
     last_horizon = horizons[-1]
+    # the deals that can count somewhere (a few of a large log's), chosen by the database: their close date now is
+    # within the last horizon, or (any other) they had a close-date change
+    columns = (_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
+    in_pipeline = _D.pipeline_id == pipeline_id
+    soon = _D.expected_close <= last_horizon
+    deals: list[Any] = list(conn.execute(select(*columns).where(in_pipeline, soon)))
+    edited = sorted(_close_edited(conn))
+    for start in range(0, len(edited), _VALUE_CHUNK):
+        deals.extend(conn.execute(select(*columns).where(
+            in_pipeline, _D.id.in_(edited[start:start + _VALUE_CHUNK]), or_(_D.expected_close.is_(None), ~soon))))
+    read = int(conn.execute(select(func.count()).select_from(Deal).where(in_pipeline)).scalar_one())
+    if by_deal is None:
+        by_deal = len(deals) * STATE_SHARE <= read
     runs: list[_Run] = []
+    if by_deal:  # a chunk of deals at a time: only one chunk's slices are held (docs/PERFORMANCE.md)
+        deals.sort(key=lambda r: r[0])
+        for start in range(0, len(deals), _VALUE_CHUNK):
+            chunk = deals[start:start + _VALUE_CHUNK]
+            _deal_runs(runs, chunk, _slice_rows_by_deal(conn, pipeline_id, points, [r[0] for r in chunk]), n,
+                       currency, horizons)
+    else:
+        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points), n, currency, horizons)
+    return runs, read
+
+
+def _deal_runs(runs: list[_Run], deals: Sequence[Any], slices: _Slices, n: int, currency: str,
+               horizons: Sequence[date]) -> None:
+    """The runs of `deals` (rows of id, status, value, currency, close date and stage now) from their slices."""
+    last_horizon = horizons[-1]
+    close_changed = slices.close_changed
 
     def add(deal_id: int, is_open: bool, ok: bool, close: date | None, stage: int, lo: int, hi: int,
             base: int) -> None:
@@ -171,14 +255,10 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
         if first <= hi:
             runs.append(_Run(deal_id, first, hi, stage, base))
 
-    q = select(_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id).where(
-        _D.pipeline_id == pipeline_id)
-    read = 0
-    for deal_id, status, value, cur, close_now, stage_now in conn.execute(q):
-        read += 1
+    for deal_id, status, value, cur, close_now, stage_now in deals:
         if deal_id not in close_changed and (close_now is None or close_now > last_horizon):
             continue  # today's close date all along, past every horizon (or none): it counts at no point
-        by_slice = slices.get(deal_id)
+        by_slice = slices.by_deal.get(deal_id)
         open_now = status == "open"
         base = value or 0
         if by_slice is None:
@@ -202,29 +282,29 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
             first_cur = b_cur if b_cur is not None else first_cur
             close = close_now
             if first_close is not None:
-                text = _payload(first_close)
-                close = date.fromisoformat(text) if text else None
-            stage_text = first_stage  # already the payload (_slice_rows)
+                close_text = _payload(first_close)
+                close = date.fromisoformat(close_text) if close_text else None
+            stage_text = first_stage  # already the payload (_Slices)
             cur_then = _payload(first_cur) if first_cur is not None else cur
             state = (not created and int(open_now) + net > 0, cur_then == currency, close,
                      int(stage_text) if stage_text else stage_now)
         add(deal_id, *state, 0, hi, base)
-    return runs, read
 
 
 def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str,
-                        horizon_days: int, *, by_deal: bool | None = None) -> list[dict[int, int]]:
+                        horizon_days: int, *, by_deal: bool | None = None, slices_by_deal: bool | None = None
+                        ) -> list[dict[int, int]]:
     """For each of `points` (ascending): stage id -> the value (in `currency`; other currencies count 0) of the
     deals open then whose expected close date then falls on or before the point's horizon's last day.
 
     First the runs of points at which each deal counts, from every event but the value changes; then the value
     changes of those deals only (a deal's value at a point is its value now less its changes since). `by_deal`:
-    see `_value_changes`."""
+    see `_value_changes`; `slices_by_deal`: see `_runs`."""
     n = len(points)
     if not n:
         return []
     horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
-    runs, read = _runs(conn, pipeline_id, points, currency, horizons)
+    runs, read = _runs(conn, pipeline_id, points, currency, horizons, by_deal=slices_by_deal)
     changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}), read, by_deal=by_deal)
     sums: dict[int, list[int]] = {}
     for r in runs:

@@ -3,7 +3,8 @@
 Schema 1 was the first release; schema 2 added archived stages, pipeline lost reasons, the default flag
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
 settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
-cells; schema 8 an index of the undo and redo of close-date edits.
+cells; schema 8 an index of the undo and redo of close-date edits; schema 9 an index of each deal's events but
+the value changes (the forecast's backtest).
 
 Each step adds only what is missing, so it also runs on a database that already holds part of it. None asks
 SQLAlchemy whether an object exists (`checkfirst`, `inspect`): its reflection of indexes on PostgreSQL calls
@@ -112,8 +113,19 @@ def _to_8_close_undo_index(conn: Any) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _to_9_deal_state_index(conn: Any) -> None:
+    """Schema 9: a partial covering index of each deal's events other than value changes, in time order, so that
+    the forecast's backtest rewinds the few deals that can count at a past point without scanning the year's log
+    (docs/PERFORMANCE.md, The backtest's speed). An index only: no writer changes."""
+    from tuikanban.store.tables import Event
+
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name == "ix_event_deal_state":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
-                                                8: _to_8_close_undo_index}
+                                                8: _to_8_close_undo_index, 9: _to_9_deal_state_index}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:
