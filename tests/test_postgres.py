@@ -411,7 +411,7 @@ def test_doctor_on_postgres(cli: Any, db: Database) -> None:
     checks = {c["name"]: c for c in json.loads(r.out)["checks"]}
     assert {"server", "database", "access", "backup", "history"} <= set(checks)
     assert checks["server"]["message"].startswith("Connected to PostgreSQL ")
-    assert checks["history"]["message"] == "The event log and stays agree with all 1 deals."
+    assert checks["history"]["message"] == "The event log and stays agree with the one deal."
     assert all(c["level"] != "problem" for c in checks.values())
 
 

@@ -45,8 +45,16 @@ from tuikanban.store.uow import Unit, of_session
 T = TypeVar("T")
 
 
+def _open_in_stage(stage_id: int) -> tuple[Any, ...]:
+    """The open deals of a stage, with their pipeline: both engines then read the deal_board index (pipeline_id,
+    status, stage_id, rank); PostgreSQL cannot skip its first column and scanned every deal (docs/PERFORMANCE.md,
+    "The board on PostgreSQL")."""
+    pipeline = select(Stage.pipeline_id).where(Stage.id == stage_id).scalar_subquery()
+    return (Deal.pipeline_id == pipeline, Deal.status == "open", Deal.stage_id == stage_id)
+
+
 def _open_count(s: Session, stage_id: int, owner: str | None = None, exclude: int | None = None) -> int:
-    q = select(func.count()).select_from(Deal).where(Deal.stage_id == stage_id, Deal.status == "open")
+    q = select(func.count()).select_from(Deal).where(*_open_in_stage(stage_id))
     if owner is not None:
         q = q.where(Deal.owner == owner)
     if exclude is not None:
@@ -68,7 +76,7 @@ def _check_wip(
 
 def _top_rank(s: Session, stage_id: int) -> int:
     low = s.exec(
-        select(func.min(Deal.rank)).where(Deal.stage_id == stage_id, Deal.status == "open")
+        select(func.min(Deal.rank)).where(*_open_in_stage(stage_id))
     ).one()
     return (low if low is not None else 1) - 1
 

@@ -302,7 +302,8 @@ def history_check(db: Database) -> Check:
         return Check("history", PROBLEM, str(exc))
     bad = sorted(set(bad_open) | set(bad_closed) | set(no_create))
     if not bad:
-        return Check("history", OK, f"The event log and stays agree with all {total:,} deals.")
+        agree = {0: "each other (no deals yet)", 1: "the one deal"}.get(total, f"all {total:,} deals")
+        return Check("history", OK, f"The event log and stays agree with {agree}.")
     ids = ", ".join(str(i) for i in bad[:10])
     return Check("history", PROBLEM, f"The history of some deals does not match their rows (deals {ids}).",
                  "This happens only when the file is edited outside tuikanban; restore a backup if unsure.")
