@@ -39,7 +39,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import NotFoundError, ValidationError
@@ -51,6 +52,8 @@ from tuikanban.services.deal_actions import resolve_pipeline
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
+    from typing_extensions import Unpack
+
     from tuikanban.store.engine import Database
 
 OPENING = ("create", "reopen")
@@ -242,7 +245,7 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
         else:
             columns += _moment_sql(u, "at > ?")
             params += [u.instant(m)] * _MOMENT_PARAMS
-    day = u.read_day
+    day = _days(u)
     rows = {r[0]: [*r[:5], day(r[5]), *r[6:]] for r in grouped(columns + tail, params)}
     if len(moments) == 1:  # the last moment is now: the deals created since are the new deals
         rows.update(_fresh_rows(u, pipeline_id, last, end, tail[1:], fresh))
@@ -270,7 +273,7 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
            f" (SELECT {deal} AS d, count(*) AS n, max(to_stage_id) AS s FROM event WHERE pipeline_id = ? AND at > ?"
            f" AND kind = 'create' AND deal_id IS NOT NULL GROUP BY {deal}) AS c"
            " JOIN deal ON deal.id = c.d")
-    day = u.read_day
+    day = _days(u)
     rows = {r[0]: [*r[:5], day(r[5]), *r[6:8], r[0], r[8], None, None, None, None, None, None, None, None, r[9],
                    0, 0] for r in u.execute(sql, (pipeline_id, since))}
     light = [
@@ -321,6 +324,11 @@ def _value_sums(u: Unit, pipeline_id: int, moments: Sequence[datetime], rows: di
                                      *([0, 0, 0, None, None, None, None, None, None] * len(moments)), None, 0, 0]
             for i, v in enumerate(dv):
                 r[_AGG + 1 + i * _MOMENT + _DVALUE] = v
+
+
+def _days(u: Unit) -> Any:
+    """`u.read_day` remembering what it read: a busy board's 40,000 deals share a few hundred close dates."""
+    return lru_cache(maxsize=None)(u.read_day)
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:
@@ -386,39 +394,30 @@ def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) ->
 # -- the report --------------------------------------------------------------------------------------
 
 
-def compute_changes(
-    db: Database,
-    pipeline: str | int | None,
-    *,
-    since: datetime,
-    until: datetime | None = None,
-    owner: str | None = None,
-    closing: tuple[date, date] | None = None,
-    idle_days: int = IDLE_DAYS,
-    with_idle: bool = True,
-) -> ChangesReport:
+class ReviewOptions(TypedDict, total=False):
+    """What a review asks besides the pipeline and `since` (`_changes_in` holds the defaults): `until` (default
+    now), `owner`, `closing` (a closing period's first and last day), `idle_days` (IDLE_DAYS) and `with_idle`."""
+
+    until: datetime | None
+    owner: str | None
+    closing: tuple[date, date] | None
+    idle_days: int
+    with_idle: bool
+
+
+def compute_changes(db: Database, pipeline: str | int | None, *, since: datetime,
+                    **options: Unpack[ReviewOptions]) -> ChangesReport:
     """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
     the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
     with db.read() as s:
-        return changes_in(of_session(s), pipeline, since=since, until=until, owner=owner, closing=closing,
-                          idle_days=idle_days, with_idle=with_idle)
+        return changes_in(of_session(s), pipeline, since=since, **options)
 
 
-def changes_in(
-    u: Unit,
-    pipeline: str | int | None,
-    *,
-    since: datetime,
-    until: datetime | None = None,
-    owner: str | None = None,
-    closing: tuple[date, date] | None = None,
-    idle_days: int = IDLE_DAYS,
-    with_idle: bool = True,
-) -> ChangesReport:
+def changes_in(u: Unit, pipeline: str | int | None, *, since: datetime,
+               **options: Unpack[ReviewOptions]) -> ChangesReport:
     """`compute_changes` inside a read the caller holds (one consistent snapshot)."""
     with collector_paused():
-        return _changes_in(u, pipeline, since=since, until=until, owner=owner, closing=closing, idle_days=idle_days,
-                           with_idle=with_idle)
+        return _changes_in(u, pipeline, since=since, **options)
 
 
 @contextmanager
@@ -441,11 +440,11 @@ def _changes_in(
     pipeline: str | int | None,
     *,
     since: datetime,
-    until: datetime | None,
-    owner: str | None,
-    closing: tuple[date, date] | None,
-    idle_days: int,
-    with_idle: bool,
+    until: datetime | None = None,
+    owner: str | None = None,
+    closing: tuple[date, date] | None = None,
+    idle_days: int = IDLE_DAYS,
+    with_idle: bool = True,
 ) -> ChangesReport:
     now = clock.now()
     end = clock.as_utc(until) if until is not None else now
@@ -545,7 +544,7 @@ def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
     if not report.idle_pending:
         return report
     by_id = {x.id: x for x in report.open_at_end}
-    with db.read() as s:
+    with db.read() as s, collector_paused():
         idle = _idle(of_session(s), list(by_id), report.until, report.idle_days)
     lines = [DealLine(i, by_id[i].title, by_id[i].owner, by_id[i].stage, by_id[i].value_minor,
                       _idle_detail(last, report.until)) for i, last in idle]
@@ -672,6 +671,6 @@ def changes_json(r: ChangesReport) -> dict[str, Any]:
 
 
 __all__ = [
-    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "add_idle", "changes_in", "changes_json",
-    "collector_paused", "compute_changes", "last_touches",
+    "BUCKETS", "Bucket", "ChangesReport", "DealLine", "DealState", "ReviewOptions", "add_idle", "changes_in",
+    "changes_json", "collector_paused", "compute_changes", "last_touches",
 ]
