@@ -5,6 +5,8 @@
     python bench/changes_bench.py --dump before.json   # also write every figure, to compare two versions
 
     python bench/changes_bench.py --mixed 400 --db /tmp/mixed.db --dump mixed.json   # a history of every kind
+    python bench/changes_bench.py --cli --db /tmp/big9.db --base-src /tmp/base/src --base-db /tmp/big8.db
+                                                       # the command, this tree and an older one alternated
 
 --mixed N builds (once) a smaller history through the services themselves with every kind of change the review
 rewinds (moves both ways, wins, losses, reopens, value, close-date, owner and currency edits, undo, delete and
@@ -65,6 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cli", action="store_true",
                     help="time the command itself (`changes --since Nd`, table and --json) in child processes, "
                          "start-up included, and stop")
+    ap.add_argument("--base-src", type=Path, default=None,
+                    help="with --cli: also time another version (its src directory, e.g. an export of an older "
+                         "commit) on --base-db, the two alternated run by run (A B A B)")
+    ap.add_argument("--base-db", type=Path, default=None, help="the database for --base-src (its own schema)")
+    ap.add_argument("--json-only", action="store_true", help="with --cli: only `--json`")
     args = ap.parse_args(argv)
 
     if not args.db.exists() and args.mixed:
@@ -82,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     from tuikanban.store.engine import open_database
 
     if args.cli:
-        print(cli_times(args.db, args.days, args.runs))
+        versions = [("this tree", None, args.db)]
+        if args.base_src is not None:
+            versions.insert(0, ("base", args.base_src, args.base_db or args.db))
+        print(cli_times(versions, args.days, args.runs, json_only=args.json_only))
         return
     db = open_database(args.db)
     if args.dump is not None:
@@ -142,27 +152,39 @@ def main(argv: list[str] | None = None) -> None:
     print(f"metrics --json --backtest:        {ms(b_walls)} over {args.runs} runs")
 
 
-def cli_times(path: Path, days: int, runs: int) -> str:
+def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: int, *, json_only: bool = False
+              ) -> str:
     """`tuikanban changes --since Nd --no-mark` as a user runs it (its own process, start-up included, the output
-    to /dev/null), table and --json taken in turn: median wall and CPU (user + system) of each, and the floor."""
+    to /dev/null), table and --json taken in turn, for each version (label, its src directory or None for this
+    tree, its database) alternated run by run: median wall and CPU (user + system) of each, and the floor."""
     import resource
     import subprocess
 
-    command = [sys.executable, "-m", "tuikanban", "--db", str(path), "changes", "--since", f"{days}d", "--no-mark"]
-    times: dict[str, tuple[list[float], list[float]]] = {"table": ([], []), "--json": ([], [])}
+    kinds = (("--json", ["--json"]),) if json_only else (("table", []), ("--json", ["--json"]))
+    times: dict[tuple[str, str], tuple[list[float], list[float]]] = {
+        (label, kind): ([], []) for label, _src, _db in versions for kind, _extra in kinds}
+    loads: list[float] = []
     for _ in range(runs):
-        for kind, extra in (("table", []), ("--json", ["--json"])):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            w0 = time.perf_counter()
-            subprocess.run(command + extra, check=True, stdout=subprocess.DEVNULL)
-            times[kind][0].append(time.perf_counter() - w0)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            times[kind][1].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        for label, src, path in versions:
+            env = dict(os.environ)
+            if src is not None:
+                env["PYTHONPATH"] = str(src)
+            command = [sys.executable, "-m", "tuikanban", "--db", str(path), "changes", "--since", f"{days}d",
+                       "--no-mark"]
+            for kind, extra in kinds:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                w0 = time.perf_counter()
+                subprocess.run(command + extra, check=True, stdout=subprocess.DEVNULL, env=env)
+                times[label, kind][0].append(time.perf_counter() - w0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                times[label, kind][1].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                loads.append(os.getloadavg()[0])
     lines = [floor()]
-    for kind, (walls, cpus) in times.items():
-        lines.append(f"changes --since {days}d ({kind}): median {statistics.median(walls) * 1000:.0f} ms wall "
-                     f"(worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU over {runs} runs; "
-                     f"load average {os.getloadavg()[0]:.1f}")
+    for (label, kind), (walls, cpus) in times.items():
+        lines.append(f"{label}: changes --since {days}d ({kind}): median {statistics.median(walls) * 1000:.0f} ms "
+                     f"wall (worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU "
+                     f"({min(cpus) * 1000:.0f}-{max(cpus) * 1000:.0f}) over {runs} runs")
+    lines.append(f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")
     return "\n".join(lines)
 
 

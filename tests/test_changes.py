@@ -346,3 +346,111 @@ def test_the_fast_path_and_the_typer_path_print_the_same(history: Any) -> None:
     r = history("changes", "--since", "7d", "--idle-days", "0x")
     assert r.code == 1 and r.err.strip() == ("Invalid value for '--idle-days': it must be a whole number "
                                              "(see 'tuikanban changes --help').")
+
+
+# -- the review's three reads (schema 10: the period's events but value changes, each deal's value changes, the
+# period's new deals; services.review_core._read_deals) and the JSON written in one encoder call per list
+
+
+def test_new_deals_and_value_only_changes_through_the_split_reads(history: Any) -> None:
+    """Four more deals, each taking one of the new reads' paths; every number worked out by hand.
+
+    10 Pushy  2,000 close 03-05, created 02-24; close 03-12 (02-25), 03-19 (02-26 10:00); won 02-27: a new deal
+              closed now whose pushes and first close date are still read
+    11 Quiet  5,000, created 01-10; value 6,000 on 02-26 10:00 and nothing else: an open deal changed only by a
+              value edit (its row comes from the value changes alone)
+    12 Fresh  1,000, created 02-24 in Lead, moved to Qualified 02-25: a new deal open now, moved
+    13 Late     500, created 02-28: after the end of a period in the past, in no part of that review
+    """
+    add = ("deal", "add")
+    ok(history, *add, "Pushy", "--value", "2k", "--close", "2026-03-05", "--at", "2026-02-24")
+    ok(history, *add, "Quiet", "--value", "5k", "--at", "2026-01-10")
+    ok(history, *add, "Fresh", "--value", "1k", "--at", "2026-02-24")
+    ok(history, *add, "Late", "--value", "500", "--at", "2026-02-28")
+    ok(history, "deal", "edit", "10", "--close", "2026-03-12", "--at", "2026-02-25")
+    ok(history, "deal", "edit", "10", "--close", "2026-03-19", "--at", "2026-02-26T10:00")
+    ok(history, "deal", "won", "10", "--at", "2026-02-27")
+    ok(history, "deal", "edit", "11", "--value", "6k", "--at", "2026-02-26T10:00")
+    ok(history, "deal", "move", "12", "Qualified", "--at", "2026-02-25")
+
+    doc = changes(history, "--since", "7d")
+    # start: 42,000 (test_the_bridge_adds_up_and_names_the_deals) + Quiet 5,000
+    assert doc["start_value"] == 47000
+    # end: 29,000 + Quiet 6,000 + Fresh 1,000 + Late 500
+    assert doc["end_value"] == 36500
+    assert buckets(doc) == {
+        "created": (10500, [3, 6, 10, 12, 13]),  # 3,000 + 4,000 + 2,000 + 1,000 + 500
+        "reopened": (7000, [4]),
+        "increased": (3000, [1, 11]),  # Acme 10,000 -> 12,000, Quiet 5,000 -> 6,000
+        "decreased": (5000, [5]),
+        "won": (11000, [2, 6, 10]),  # 5,000 + 4,000 + 2,000
+        "lost": (15000, [5]),
+        "deleted": (0, []),
+        "pulled_in": (0, []),
+        "pushed_out": (0, []),
+    }
+    # 47,000 + 10,500 + 7,000 + 3,000 - 5,000 - 11,000 - 15,000 = 36,500
+    assert [(m["id"], m["from_stage"], m["to_stage"], m["direction"], m["moves"]) for m in doc["moved"]] == [
+        (1, "Lead", "Proposal", "forward", 1), (12, "Lead", "Qualified", "forward", 1),
+        (7, "Proposal", "Qualified", "back", 1)]
+    assert [(p["id"], p["pushes"], p["close_before"], p["close_after"]) for p in doc["pushed"]] == [
+        (1, 2, "2026-03-20", "2026-05-01"), (10, 2, "2026-03-05", "2026-03-19")]
+    assert [(n["id"], n["status"]) for n in doc["new"]] == [(3, "open"), (6, "won"), (10, "won"), (12, "open"),
+                                                            (13, "open")]
+
+    past = changes(history, "--since", "2026-02-23T12:00", "--until", "2026-02-26")
+    assert past["start_value"] == 47000
+    # at 02-26 00:00: 47,000 (test_a_period_in_the_past_is_rebuilt_at_both_ends) + Quiet 5,000 (edited later)
+    # + Pushy 2,000 + Fresh 1,000; Late did not exist yet
+    assert past["end_value"] == 55000
+    assert buckets(past)["created"] == (7000, [6, 10, 12])
+    assert buckets(past)["increased"] == (2000, [1])
+    assert [m["id"] for m in past["moved"]] == [1, 12]
+    # Pushy's first push only (the second is after the end)
+    assert [(p["id"], p["pushes"], p["close_before"], p["close_after"]) for p in past["pushed"]] == [
+        (10, 1, "2026-03-05", "2026-03-12")]
+    assert 13 not in {x["id"] for key in ("new", "moved", "pushed", "idle", "closing_soon") for x in past[key]}
+
+
+def test_schema_9_is_upgraded_with_the_review_indexes_and_the_same_review(history: Any, db_target: str) -> None:
+    """A board at schema 9 (the three indexes dropped, the version set back) gets them when opened, on either
+    engine, and its review is the same document."""
+    from sqlalchemy import text
+
+    from tuikanban.store.engine import open_database
+    from tuikanban.store.version import SCHEMA_VERSION
+
+    wanted = {"ix_event_review_slim", "ix_event_value", "ix_event_create"}
+    before = changes(history, "--since", "7d")
+    old = open_database(db_target)
+    with old.engine.begin() as conn:
+        for name in sorted(wanted):
+            conn.execute(text(f"DROP INDEX {name}"))
+        conn.execute(text("UPDATE tk_meta SET value = '9' WHERE key = 'schema_version'"))
+    old.close()
+    db = open_database(db_target)
+    try:
+        assert db.schema_version() == SCHEMA_VERSION >= 10
+        catalog = ("SELECT indexname FROM pg_indexes" if db_target.startswith("postgresql")
+                   else "SELECT name FROM sqlite_master WHERE type = 'index'")
+        with db.engine.connect() as conn:
+            assert wanted <= {r[0] for r in conn.execute(text(catalog))}
+    finally:
+        db.close()
+    assert changes(history, "--since", "7d") == before
+
+
+def test_the_review_json_is_the_indented_dump_byte_for_byte() -> None:
+    """The lists of deals written in one encoder call each (cli.review_report.document_text) give the bytes of
+    json.dumps(indent=2), also with text holding the control characters the encoder's separators use."""
+    from tuikanban.cli.common import dumps
+    from tuikanban.cli.review_report import document_text
+
+    doc = {
+        "pipeline": "Sales", "closing": None, "start_value": 1.5,
+        "bridge": {"created": {"value": 0, "deals": [1, 2]}, "won": {"value": 0, "deals": []}},
+        "new": [{"id": 1, "title": "a},\x01{\"b\x02", "owner": "é\u202e", "value": None, "status": "open"},
+                {"id": 2, "title": "}, {", "owner": "", "value": 12.25, "status": "won"}],
+        "moved": [], "pushed": [{"id": 3, "pushes": 2, "close_before": None}], "idle_days": 14,
+    }
+    assert document_text(doc) == dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str)

@@ -4,7 +4,8 @@ Schema 1 was the first release; schema 2 added archived stages, pipeline lost re
 and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and review marks; schema 5 next-step
 settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
 cells; schema 8 an index of the undo and redo of close-date edits; schema 9 an index of each deal's events but
-the value changes (the forecast's backtest).
+the value changes (the forecast's backtest); schema 10 the review's three partial indexes of the event
+log.
 
 Each step adds only what is missing, so it also runs on a database that already holds part of it. None asks
 SQLAlchemy whether an object exists (`checkfirst`, `inspect`): its reflection of indexes on PostgreSQL calls
@@ -124,8 +125,22 @@ def _to_9_deal_state_index(conn: Any) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _to_10_review_indexes(conn: Any) -> None:
+    """Schema 10: the review's reads of the event log (services.review_core): a covering partial index of every
+    event but value changes, in time order per pipeline (the period's range without the value changes, 60 % of a
+    busy log), a partial index of the value changes per deal (a deal's changes after a moment in a few index
+    steps) and one of the creations (the period's new deals). Only indexes: no writer changes, the rows are the
+    same."""
+    from tuikanban.store.tables import Event
+
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        if index.name in ("ix_event_review_slim", "ix_event_value", "ix_event_create"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
-                                                8: _to_8_close_undo_index, 9: _to_9_deal_state_index}
+                                                8: _to_8_close_undo_index, 9: _to_9_deal_state_index,
+                                                10: _to_10_review_indexes}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

@@ -158,6 +158,16 @@ class Event(SQLModel, table=True):
         # alone for the few deals that can count at a past point (services.forecast_backtest; schema 9).
         Index("ix_event_deal_state", "deal_id", "at", "kind", "field", "from_stage_id", "to_stage_id", "old_value",
               "new_value", "pipeline_id", sqlite_where=text(NOT_VALUE_CHANGE), postgresql_where=text(NOT_VALUE_CHANGE)),
+        # The review's reads (services.review_core, schema 10): the period's events but value changes, read from a
+        # covering range (40 % of the log), each deal's value changes after a moment, and the period's new deals.
+        Index("ix_event_review_slim", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id",
+              "to_stage_id", "old_value", "new_value",
+              sqlite_where=text("field IS NULL OR field != 'value'"),
+              postgresql_where=text("field IS NULL OR field != 'value'")),
+        Index("ix_event_value", "deal_id", "at", "pipeline_id", "kind", "field", "old_value", "new_value",
+              sqlite_where=text("field = 'value'"), postgresql_where=text("field = 'value'")),
+        Index("ix_event_create", "pipeline_id", "at", "kind", "deal_id", "to_stage_id",
+              sqlite_where=text("kind = 'create'"), postgresql_where=text("kind = 'create'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")
