@@ -169,3 +169,29 @@ def marker_problems(items: Iterable[Any]) -> list[str]:
         elif {"sqlite_only", "postgres_only"} <= set(marked):
             problems.append(f"{item.nodeid}: marked both sqlite_only and postgres_only")
     return problems
+
+
+def upgraded_from(target: str, version: int, dropped: Iterable[str]) -> Any:
+    """The board at `target` as schema `version` left it (the indexes `dropped`, which a later schema added, dropped
+    again and the version set back), opened again: the open database, checked to be at the current schema with
+    those indexes back on either engine. The caller closes it."""
+    from sqlalchemy import text
+
+    from tuikanban.store.engine import open_database
+    from tuikanban.store.version import SCHEMA_VERSION
+
+    names = sorted(dropped)
+    old = open_database(target)
+    with old.engine.begin() as conn:
+        for name in names:
+            conn.execute(text(f"DROP INDEX {name}"))
+        conn.execute(text(f"UPDATE tk_meta SET value = '{version}' WHERE key = 'schema_version'"))
+    old.close()
+    db = open_database(target)
+    assert db.schema_version() == SCHEMA_VERSION > version
+    catalog = ("SELECT indexname FROM pg_indexes" if target.startswith("postgresql")
+               else "SELECT name FROM sqlite_master WHERE type = 'index'")
+    with db.engine.connect() as conn:
+        found = {r[0] for r in conn.execute(text(catalog))}
+    assert set(names) <= found, sorted(set(names) - found)
+    return db

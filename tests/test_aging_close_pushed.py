@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from engines import upgraded_from
+
 pytestmark = pytest.mark.engines  # on SQLite and on PostgreSQL
 
 
@@ -59,24 +61,10 @@ def test_close_pushed_counts_the_pushes_that_still_stand(pushes: Any, db: Any) -
 def test_an_existing_board_gets_the_index_and_keeps_its_pushes(pushes: Any, db_target: str) -> None:
     """A board with this history at schema 7 (the index dropped, the version set back) is upgraded when opened:
     the migration creates the index on either engine, and the counts are the same."""
-    from sqlalchemy import text
-
     from tuikanban.services.aging import aging_report
-    from tuikanban.store.engine import open_database
-    from tuikanban.store.version import SCHEMA_VERSION
 
-    old = open_database(db_target)
-    with old.engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_event_close_undo"))
-        conn.execute(text("UPDATE tk_meta SET value = '7' WHERE key = 'schema_version'"))
-    old.close()
-    db = open_database(db_target)
+    db = upgraded_from(db_target, 7, ["ix_event_close_undo"])
     try:
-        assert db.schema_version() == SCHEMA_VERSION >= 8
-        catalog = ("SELECT indexname FROM pg_indexes" if db_target.startswith("postgresql")
-                   else "SELECT name FROM sqlite_master WHERE type = 'index'")
-        with db.engine.connect() as conn:
-            assert "ix_event_close_undo" in {r[0] for r in conn.execute(text(catalog))}
         assert {i.title: i.close_pushes for i in aging_report(db, None)} == {
             "Acme": 2, "Globex": 1, "Initech": 2, "Hooli": 1}
     finally:

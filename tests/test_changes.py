@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engines import upgraded_from
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.periods import parse_period, parse_when
 
@@ -415,28 +416,8 @@ def test_new_deals_and_value_only_changes_through_the_split_reads(history: Any) 
 def test_schema_9_is_upgraded_with_the_review_indexes_and_the_same_review(history: Any, db_target: str) -> None:
     """A board at schema 9 (the three indexes dropped, the version set back) gets them when opened, on either
     engine, and its review is the same document."""
-    from sqlalchemy import text
-
-    from tuikanban.store.engine import open_database
-    from tuikanban.store.version import SCHEMA_VERSION
-
-    wanted = {"ix_event_review_slim", "ix_event_value", "ix_event_create"}
     before = changes(history, "--since", "7d")
-    old = open_database(db_target)
-    with old.engine.begin() as conn:
-        for name in sorted(wanted):
-            conn.execute(text(f"DROP INDEX {name}"))
-        conn.execute(text("UPDATE tk_meta SET value = '9' WHERE key = 'schema_version'"))
-    old.close()
-    db = open_database(db_target)
-    try:
-        assert db.schema_version() == SCHEMA_VERSION >= 10
-        catalog = ("SELECT indexname FROM pg_indexes" if db_target.startswith("postgresql")
-                   else "SELECT name FROM sqlite_master WHERE type = 'index'")
-        with db.engine.connect() as conn:
-            assert wanted <= {r[0] for r in conn.execute(text(catalog))}
-    finally:
-        db.close()
+    upgraded_from(db_target, 9, ["ix_event_review_slim", "ix_event_value", "ix_event_create"]).close()
     assert changes(history, "--since", "7d") == before
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from engines import upgraded_from
+
 pytestmark = pytest.mark.engines  # on SQLite and on PostgreSQL
 
 
@@ -117,24 +119,10 @@ def test_status_stage_close_and_currency_at_past_points(lifecycle: Any, db: Any,
 def test_an_existing_board_gets_the_deal_state_index(history: Any, db_target: str) -> None:
     """A board at schema 8 (the index dropped, the version set back) is upgraded when opened: the migration
     creates ix_event_deal_state on either engine, and the values at the past points are the same."""
-    from sqlalchemy import text
-
     from tuikanban.services.forecast_backtest import open_value_by_stage
-    from tuikanban.store.engine import open_database
-    from tuikanban.store.version import SCHEMA_VERSION
 
-    old = open_database(db_target)
-    with old.engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_event_deal_state"))
-        conn.execute(text("UPDATE tk_meta SET value = '8' WHERE key = 'schema_version'"))
-    old.close()
-    db = open_database(db_target)
+    db = upgraded_from(db_target, 8, ["ix_event_deal_state"])
     try:
-        assert db.schema_version() == SCHEMA_VERSION >= 9
-        catalog = ("SELECT indexname FROM pg_indexes" if db_target.startswith("postgresql")
-                   else "SELECT name FROM sqlite_master WHERE type = 'index'")
-        with db.engine.connect() as conn:
-            assert "ix_event_deal_state" in {r[0] for r in conn.execute(text(catalog))}
         points = [datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 25, 18, tzinfo=UTC),
                   datetime(2026, 2, 27, 18, tzinfo=UTC)]
         with db.read() as s:
