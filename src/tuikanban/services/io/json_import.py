@@ -158,8 +158,8 @@ class _Import:
         self.stamp, self.day, self.flag = value_converters(self.conn)
         self.inserts: BackgroundInserts | None = None
 
-    def ids(self, section: str, table: str) -> Ids:
-        return Ids(section, table, self.taken[table], keep=section not in self.renumber)
+    def ids(self, section: str, table: str, *, compact: bool = False) -> Ids:
+        return Ids(section, table, self.taken[table], keep=section not in self.renumber, compact=compact)
 
     def items(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
         got = self.source.items(key)
@@ -377,7 +377,7 @@ class _Import:
 
     def _events(self, n: _Counts) -> Ids:
         chk = self.chk
-        ids = self.ids("events", "event")
+        ids = self.ids("events", "event", compact=True)
         self.overridden: dict[int, list[tuple[int | None, datetime]]] = {}  # deal -> gate overrides (stage, at)
         later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
         pid, stamp = self.pid, self.stamp
@@ -399,28 +399,28 @@ class _Import:
             to_stage = chk.ref(where, e, "to_stage_id", self.stage_ids)
             reason = chk.opt_text(where, e, "reason")
             ref = chk.integer(where, e, "ref_id", optional=kind not in REFERRING)
-            if ref is not None and ref not in ids.map:
+            if ref is not None and not ids.has(ref):
                 later.append((new_id, ref, where))
             if kind == "gate_override" and deal_id is not None and at is not None:
                 self.overridden.setdefault(deal_id, []).append((to_stage, at))
             n.events += 1
             chunk.append((new_id, pid, deal_id, kind, stamp(at), user, from_stage, to_stage, field_name, old, new,
-                          reason, None if ref is None else ids.map.get(ref)))
+                          reason, None if ref is None else ids.get(ref)))
             if len(chunk) >= CHUNK:
                 self.write("event", chunk, ids)
                 chunk = []
         self.write("event", chunk, ids)
         self.refs_later = []  # an event that points at one further on in the file: set once that one is known
         for new_id, ref, where in later:
-            if ref not in ids.map:
+            if not ids.has(ref):
                 chk.bad(where, f"'ref_id' {ref} refers to nothing in the file.")
             elif new_id is not None:
-                self.refs_later.append({"event_id": new_id, "ref": ids.map[ref]})
+                self.refs_later.append({"event_id": new_id, "ref": ids.get(ref)})
         return ids
 
     def _stays(self) -> None:
         chk = self.chk
-        ids = self.ids("stays", "stay")
+        ids = self.ids("stays", "stay", compact=True)
         pid, stamp = self.pid, self.stamp
         chunk: list[tuple[Any, ...]] = []
         for i, y in self.items("stays"):
@@ -440,7 +440,7 @@ class _Import:
 
     def _activities(self) -> None:
         chk = self.chk
-        ids = self.ids("activities", "activity")
+        ids = self.ids("activities", "activity", compact=True)
         self.next_steps: set[int] = set()  # deals with an open task that has a due date (a gate's next_step)
         pid, stamp, day, flag = self.pid, self.stamp, self.day, self.flag
         chunk: list[tuple[Any, ...]] = []
