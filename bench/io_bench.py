@@ -5,6 +5,7 @@
 
     python bench/io_bench.py                                   # this checkout, 3 runs
     python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
+    python bench/io_bench.py --big /data/big.db --dir /tmp/mine --only export   # a database made elsewhere
 
 Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for before-and-after figures); the
 variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
@@ -19,6 +20,7 @@ import argparse
 import csv
 import hashlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -126,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
     ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
                     help="a tuikanban source tree to measure (repeat for before-and-after; default: this one)")
+    ap.add_argument("--big", type=Path, metavar="DB",
+                    help="a database made by bench/gen.py (100,000 deals, about 1,000,000 events) to export instead "
+                         "of building one: copied into --dir first, never written")
     ap.add_argument("--only", choices=("export", "csv", "json"), action="append", default=[],
                     help="measure only these (repeat); default: all three")
     args = ap.parse_args(argv)
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> None:
         "this": ROOT / "src"}
     first = next(iter(variants.values()))
     only = set(args.only or ("export", "csv", "json"))
+    if args.big is not None and not (args.dir / "io-bench-100000x1m.db").exists():
+        for suffix in ("", "-wal"):  # with its log, if it has one (nothing may be writing to it meanwhile)
+            if Path(f"{args.big}{suffix}").exists():
+                shutil.copyfile(f"{args.big}{suffix}", args.dir / f"io-bench-100000x1m.db{suffix}")
     big = generated(args.dir, "io-bench-100000x1m.db", first, "--deals", "100000", "--open", "10000",
                     "--events", "1000000")
     rows_csv = csv_file(args.dir, 100_000)

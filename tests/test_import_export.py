@@ -279,13 +279,11 @@ def test_import_json_output(sales: Any, tmp_path: Path) -> None:
                                  "wip_overrides": 0, "gate_overrides": 1, "renumbered": False}
 
 
-def test_no_progress_bar_with_json(sales: Any, db_target: str, tmp_path: Path) -> None:
-    f = tmp_path / "big.csv"
-    f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
-    exe = str(Path(sys.executable).parent / "tuikanban")
+def on_terminal(cmd: list[str]) -> tuple[int, bytes, bytes]:
+    """Run a command with its stderr on a terminal (a pty): (exit code, stdout, what the terminal was shown)."""
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([exe, "--db", db_target, "import", str(f), "--json"], stdout=subprocess.PIPE,
-                            stderr=secondary, env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=secondary,
+                            env={**os.environ, "COLUMNS": "100", "TERM": "xterm"})
     os.close(secondary)
     shown = b""
     while True:
@@ -298,67 +296,36 @@ def test_no_progress_bar_with_json(sales: Any, db_target: str, tmp_path: Path) -
         shown += chunk
     out, _ = proc.communicate(timeout=120)
     os.close(primary)
-    assert proc.returncode == 0
-    assert json.loads(out)["deals"] == 3000
-    assert shown == b""
+    return proc.returncode, out, shown
 
 
-def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("source", "flags", "bar"), [
+    ("csv", [], b"3000/3000"),  # a CSV's bar counts rows
+    ("json", [], b" MB"),  # a JSON file's bar counts megabytes
+    ("csv", ["--json"], None),  # no bar with --json
+])
+def test_a_progress_bar_on_a_terminal(sales: Any, db_target: str, tmp_path: Path, source: str, flags: list[str],
+                                      bar: bytes | None) -> None:
     f = tmp_path / "big.csv"
     f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
+    target = db_target
     exe = str(Path(sys.executable).parent / "tuikanban")
-    primary, secondary = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    proc = subprocess.Popen([exe, "--db", db_target, "import", str(f)], stdout=subprocess.PIPE,
-                            stderr=secondary, env=env)
-    os.close(secondary)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    out, _ = proc.communicate(timeout=120)
-    os.close(primary)
-    assert proc.returncode == 0
-    assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
-    assert b"Importing" in shown and b"3000/3000" in shown
-
-
-
-def test_a_json_import_on_a_terminal_counts_megabytes_and_piped_shows_nothing(
-        sales: Any, db_target: str, tmp_path: Path) -> None:
-    f = tmp_path / "big.csv"
-    f.write_text("title\n" + "".join(f"Deal {i}\n" for i in range(3000)), encoding="utf-8")
-    assert sales("import", str(f)).code == 0
-    export = tmp_path / "big.json"
-    assert sales("export", "--format", "json", "-o", str(export)).code == 0
-    exe = str(Path(sys.executable).parent / "tuikanban")
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    primary, secondary = pty.openpty()
-    proc = subprocess.Popen([exe, "--db", str(tmp_path / "copy.db"), "import", str(export)],
-                            stdout=subprocess.PIPE, stderr=secondary, env=env)
-    os.close(secondary)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    out, _ = proc.communicate(timeout=120)
-    os.close(primary)
-    assert proc.returncode == 0
-    assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
-    assert b"Importing" in shown and b" MB" in shown
-    piped = subprocess.run([exe, "--db", str(tmp_path / "copy2.db"), "import", str(export)], capture_output=True,
-                           env=env, timeout=120)
-    assert piped.returncode == 0 and piped.stderr == b""
+    if source == "json":  # the same deals exported, imported into an empty database
+        assert sales("import", str(f)).code == 0
+        f = tmp_path / "big.json"
+        assert sales("export", "--format", "json", "-o", str(f)).code == 0
+        target = str(tmp_path / "copy.db")
+        piped = subprocess.run([exe, "--db", str(tmp_path / "copy2.db"), "import", str(f)], capture_output=True,
+                               env={**os.environ, "COLUMNS": "100", "TERM": "xterm"}, timeout=120)
+        assert piped.returncode == 0 and piped.stderr == b""  # not a terminal: no bar
+    code, out, shown = on_terminal([exe, "--db", target, "import", str(f), *flags])
+    assert code == 0
+    if bar is None:
+        assert json.loads(out)["deals"] == 3000
+        assert shown == b""
+    else:
+        assert out.decode().strip() == "Imported 3,000 deals into Sales (3,000 open, 0 won, 0 lost)."
+        assert b"Importing" in shown and bar in shown
 
 
 # -- CSV export --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock, gates, wip
 from tuikanban.domain.errors import DuplicateError, ValidationError
-from tuikanban.domain.money import normalise_currency, parse_money
+from tuikanban.domain.money import normalise_currency
 from tuikanban.domain.stays import OUTCOMES
 from tuikanban.domain.text import clean_name, clean_text, name_key
 from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
@@ -40,7 +40,9 @@ from tuikanban.services.io.common import (
     lower_first,
     report_progress,
 )
+from tuikanban.services.io.json_checks import MAX_BIG, MAX_DAYS, Checker, gate, type_ref
 from tuikanban.services.io.json_history import history_problems
+from tuikanban.services.io.json_ids import Ids, Renumber, taken
 from tuikanban.services.io.json_stream import MISSING, DictDoc, DocSource, StreamedDoc, syntax_error, too_big
 from tuikanban.store.bulk import BackgroundInserts, value_converters
 from tuikanban.store.engine import Database
@@ -51,10 +53,6 @@ from tuikanban.store.tables import (
     Pipeline,
 )
 
-MAX_INT = 2**31 - 1  # the portable SQL INTEGER: ids, positions, limits, versions
-MAX_BIG = 2**63 - 1  # BIGINT columns (rank)
-MAX_DAYS = 36_500  # stale days and expected days: a century
-MAX_MONEY_DIGITS = 30  # far beyond the money limits (domain.money refuses what is larger than its 15 digits)
 REFERRING = ("undo", "redo", "undo_skipped")  # events that point at another event (ref_id)
 
 EVENT_TABLE = TABLES["event"]
@@ -63,162 +61,6 @@ EVENT_TABLE = TABLES["event"]
 _P, _D, _S, _T, _E, _Y, _A = (
     PIPELINE_COLUMNS, DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS, EVENT_COLUMNS, STAY_COLUMNS, ACTIVITY_COLUMNS
 )
-
-
-class _Checker:
-    """Collects problems with the items of a JSON export, each named by its place in the file."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def bad(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
-
-    def text(self, where: str, item: dict[str, Any], key: str, limit: int, *, multiline: bool = False,
-             required: bool = False) -> str:
-        raw = item.get(key)
-        if raw is None:
-            raw = ""
-        if not isinstance(raw, str):
-            self.bad(where, f"'{key}' must be text.")
-            return ""
-        value = clean_text(raw, multiline=multiline).strip()
-        if len(value) > limit:
-            self.bad(where, f"'{key}' is longer than {limit} characters ({len(value)}).")
-        if required and not value:
-            self.bad(where, f"'{key}' is empty.")
-        return value
-
-    def opt_text(self, where: str, item: dict[str, Any], key: str) -> str | None:
-        raw = item.get(key)
-        if raw is None:
-            return None
-        if not isinstance(raw, str):
-            self.bad(where, f"'{key}' must be text or null.")
-            return None
-        return clean_text(raw, multiline=True)
-
-    def integer(self, where: str, item: dict[str, Any], key: str, *, optional: bool = True,
-                minimum: int | None = None, maximum: int = MAX_INT) -> int | None:
-        value = item.get(key)
-        if value is None:
-            if not optional:
-                self.bad(where, f"'{key}' is missing.")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.bad(where, f"'{key}' must be a whole number.")
-            return None
-        if minimum is not None and value < minimum:
-            self.bad(where, f"'{key}' must be at least {minimum}.")
-            return None
-        if not -maximum - 1 <= value <= maximum:
-            self.bad(where, f"'{key}' is out of range (at most {maximum:,}).")
-            return None
-        return value
-
-    def instant(self, where: str, item: dict[str, Any], key: str, *, optional: bool = False) -> datetime | None:
-        value = item.get(key)
-        if value is None:
-            if not optional:
-                self.bad(where, f"'{key}' is missing.")
-            return None
-        try:
-            return clock.parse_instant(str(value), what=key)
-        except ValidationError as exc:
-            self.bad(where, lower_first(str(exc)))
-            return None
-
-    def day(self, where: str, item: dict[str, Any], key: str) -> date | None:
-        value = item.get(key)
-        if value is None or value == "":
-            return None
-        try:
-            return clock.parse_date(str(value), what=key)
-        except ValidationError as exc:
-            self.bad(where, lower_first(str(exc)))
-            return None
-
-    def money(self, where: str, item: dict[str, Any], key: str, currency: str) -> int | None:
-        value = item.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            self.bad(where, f"'{key}' must be a number or null.")
-            return None
-        if isinstance(value, Decimal) and (not value.is_finite() or value.adjusted() > MAX_MONEY_DIGITS):
-            self.bad(where, f"'{key}' is out of range.")  # 1e999999999 would be a billion digits written out
-            return None
-        try:
-            return parse_money(f"{value:f}" if isinstance(value, Decimal) else str(value), currency)
-        except ValidationError as exc:
-            self.bad(where, lower_first(str(exc)))
-            return None
-
-    def ref(self, where: str, item: dict[str, Any], key: str, known: dict[int, int], *,
-            optional: bool = True) -> int | None:
-        value = self.integer(where, item, key, optional=optional)
-        if value is None:
-            return None
-        if value not in known:
-            self.bad(where, f"'{key}' {value} refers to nothing in the file.")
-            return None
-        return known[value]
-
-
-class _Renumber(Exception):
-    """A section's ids cannot be kept (one is taken, or not positive): the import starts again renumbering it."""
-
-    def __init__(self, section: str) -> None:
-        super().__init__(section)
-        self.section = section
-
-
-class _Ids:
-    """Old id -> new id for one section, decided item by item: the file's ids while `keep` (a taken one raises
-    `_Renumber` when it is written), else numbers from `start` on in file order. Memory holds the ids, not the rows."""
-
-    def __init__(self, section: str, table: str, taken: tuple[int, int] | None, *, keep: bool) -> None:
-        self.section = section
-        self.table = table
-        self.taken = taken  # the lowest and highest id the table held before the import (None: it was empty)
-        self.keep = keep
-        self.next = 1 if taken is None else taken[1] + 1
-        self.map: dict[int, int] = {}
-        self.renumbered = False
-        self._repeated = False
-
-    def add(self, chk: _Checker, index: int, item: dict[str, Any]) -> int | None:
-        where = f"{self.section}[{index}]"
-        value = item.get("id")
-        if isinstance(value, bool) or not isinstance(value, int):
-            chk.bad(where, "'id' must be a whole number.")
-            return None
-        if not -MAX_INT - 1 <= value <= MAX_INT:
-            chk.bad(where, f"'id' is out of range (at most {MAX_INT:,}).")
-            return None
-        if value in self.map and not self._repeated:
-            self._repeated = True
-            chk.bad(self.section, "two items have the same id.")
-        if self.keep:
-            if value <= 0 and not chk.problems:
-                raise _Renumber(self.section)
-            new = value
-        else:
-            new, self.next = self.next, self.next + 1
-            self.renumbered = self.renumbered or new != value
-        self.map[value] = new
-        return new
-
-    def check_free(self, job: _Import, new_ids: list[int]) -> None:
-        """Before kept ids are written: one already taken means the section is renumbered from the start (looked up
-        only for ids between the lowest and the highest taken, on the inserts' thread, after what it has queued)."""
-        if not self.keep or self.taken is None or job.chk.problems or job.inserts is None:
-            return
-        low, high = self.taken
-        maybe = [i for i in new_ids if low <= i <= high]
-        column = _ID_COLUMNS[self.table]
-        if maybe and job.inserts.call(lambda c: c.execute(select(column).where(column.in_(maybe)).limit(1)).first()):
-            raise _Renumber(self.section)
 
 
 def read_json(text: str) -> dict[str, Any]:
@@ -276,7 +118,7 @@ def import_pipeline_json(
     while True:
         try:
             return db.write(lambda s: _Import(s, source, renumber, progress, user, force_reason).run(name))
-        except _Renumber as exc:  # rolled back: again, with that section's ids renumbered
+        except Renumber as exc:  # rolled back: again, with that section's ids renumbered
             renumber.add(exc.section)
 
 
@@ -295,7 +137,6 @@ _KEYS = {
 _TIMES = {"created_at", "stage_entered_at", "closed_at", "last_activity_at", "at", "entered_at", "left_at"}
 _DATES = {"expected_close", "due"}
 _FLAGS = {"archived", "done"}
-_ID_COLUMNS = {"stage": _S.id, "type": _T.id, "deal": _D.id, "event": _E.id, "stay": _Y.id, "activity": _A.id}
 
 
 class _Import:
@@ -312,13 +153,13 @@ class _Import:
         self.progress = progress
         self.user = user
         self.force_reason = force_reason
-        self.chk = _Checker()
+        self.chk = Checker()
         self.pid = 0
         self.stamp, self.day, self.flag = value_converters(self.conn)
         self.inserts: BackgroundInserts | None = None
 
-    def ids(self, section: str, table: str) -> _Ids:
-        return _Ids(section, table, self.taken[table], keep=section not in self.renumber)
+    def ids(self, section: str, table: str, *, compact: bool = False) -> Ids:
+        return Ids(section, table, self.taken[table], keep=section not in self.renumber, compact=compact)
 
     def items(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
         got = self.source.items(key)
@@ -331,13 +172,13 @@ class _Import:
                 return
             yield i, item
 
-    def write(self, table: str, rows: list[tuple[Any, ...]], ids: _Ids | None = None) -> None:
+    def write(self, table: str, rows: list[tuple[Any, ...]], ids: Ids | None = None) -> None:
         """Queue a chunk of checked rows (tuples in the order of `_KEYS[table]`, times, dates and flags converted
         with `value_converters`, the id first) for insertion, unless a problem was found (then nothing is written)."""
         if self.chk.problems or not rows or self.inserts is None:
             return
         if ids is not None:
-            ids.check_free(self, [r[0] for r in rows])
+            ids.check_free(self.chk, self.inserts, [r[0] for r in rows])
         self.inserts.put(TABLES[table], _KEYS[table], rows)
         done, total = self.source.position()
         if total:
@@ -394,7 +235,7 @@ class _Import:
         self.pid = new_pipeline.id
         # The ids the tables hold, read before anything is queued on the inserts' thread (which owns the connection
         # until it finishes).
-        self.taken = {table: _taken(conn, column) for table, column in _ID_COLUMNS.items()}
+        self.taken = taken(conn)
         n = _Counts(pname)
         stages = self._stages()
         types = self._types()
@@ -414,27 +255,38 @@ class _Import:
                                                        self.event_ids))
         return n
 
-    def _stages(self) -> dict[int, dict[str, Any]]:
-        """The stages (a few: held whole), by their id in the file."""
+    def _named(self, key: str, table: str, what: str) -> tuple[Ids, int, list[_Named]]:
+        """A small section (stages, types: held whole): its ids, decided and checked free at once (a taken one starts
+        the import again with the section renumbered), how many items it has, and each item with its clean name,
+        which must not repeat. An item whose name is refused is a problem and left out."""
         chk = self.chk
-        items = list(self.items("stages"))
-        ids = self.stage_id_map = self.ids("stages", "stage")
-        news = [ids.add(chk, i, st) for i, st in items]
-        ids.check_free(self, [n for n in news if n is not None])
-        rows: dict[int, dict[str, Any]] = {}
+        items = list(self.items(key))
+        ids = self.ids(key, table)
+        news = [ids.add(chk, i, item) for i, item in items]
+        ids.check_free(chk, self.inserts, [n for n in news if n is not None])
+        out: list[_Named] = []
         keys_seen: set[str] = set()
-        if not items:
-            chk.bad("stages", "a pipeline needs at least one stage.")
-        for (i, st), new in zip(items, news, strict=True):
-            where = f"stages[{i}]"
+        for (i, item), new in zip(items, news, strict=True):
+            where = f"{key}[{i}]"
             try:
-                sname = clean_name(str(st.get("name") or ""), what="stage")
+                name = clean_name(str(item.get("name") or ""), what=what)
             except ValidationError as exc:
                 chk.bad(where, lower_first(str(exc)))
                 continue
-            if name_key(sname) in keys_seen:
-                chk.bad(where, f"the stage name '{sname}' repeats.")
-            keys_seen.add(name_key(sname))
+            if name_key(name) in keys_seen:
+                chk.bad(where, f"the {what} name '{name}' repeats.")
+            keys_seen.add(name_key(name))
+            out.append((where, i, item, new, name))
+        return ids, len(items), out
+
+    def _stages(self) -> dict[int, dict[str, Any]]:
+        """The stages (a few: held whole), by their id in the file."""
+        chk = self.chk
+        self.stage_id_map, count, named = self._named("stages", "stage", "stage")
+        if not count:
+            chk.bad("stages", "a pipeline needs at least one stage.")
+        rows: dict[int, dict[str, Any]] = {}
+        for where, i, st, new, sname in named:
             limits = [chk.integer(where, st, k, minimum=0) for k in ("wip_max", "wip_min", "rep_wip_max")]
             probability = chk.integer(where, st, "probability") or 0
             position = chk.integer(where, st, "position")
@@ -443,7 +295,7 @@ class _Import:
                 wip.validate_probability(probability, stage=sname)
             except ValidationError as exc:
                 chk.bad(where, lower_first(str(exc)))
-            required, checklist = _gate(chk, where, st)
+            required, checklist = gate(chk, where, st)
             if new is None:
                 continue
             rows[st["id"]] = {
@@ -460,29 +312,16 @@ class _Import:
 
     def _types(self) -> list[dict[str, Any]]:
         chk = self.chk
-        items = list(self.items("types"))
-        ids = self.type_id_map = self.ids("types", "type")
-        news = [ids.add(chk, i, t) for i, t in items]
-        ids.check_free(self, [n for n in news if n is not None])
+        self.type_id_map, _count, named = self._named("types", "type", "deal type")
         rows: list[dict[str, Any]] = []
-        keys_seen: set[str] = set()
-        for (i, t), new in zip(items, news, strict=True):
-            where = f"types[{i}]"
-            try:
-                tname = clean_name(str(t.get("name") or ""), what="deal type")
-            except ValidationError as exc:
-                chk.bad(where, lower_first(str(exc)))
-                continue
-            if name_key(tname) in keys_seen:
-                chk.bad(where, f"the deal type name '{tname}' repeats.")
-            keys_seen.add(name_key(tname))
+        for where, i, t, new, tname in named:
             tpos = chk.integer(where, t, "position")
             if new is not None:
                 rows.append({"id": new, "name": tname, "name_key": name_key(tname),
                              "position": i if tpos is None else tpos, "archived": False})
         return rows
 
-    def _deals(self, currency: str, n: _Counts) -> _Ids:
+    def _deals(self, currency: str, n: _Counts) -> Ids:
         chk = self.chk
         ids = self.ids("deals", "deal")
         self.gate_candidates: list[dict[str, Any]] = []  # open deals in a gated stage (checked at the end)
@@ -536,9 +375,9 @@ class _Import:
         self.write("deal", chunk, ids)
         return ids
 
-    def _events(self, n: _Counts) -> _Ids:
+    def _events(self, n: _Counts) -> Ids:
         chk = self.chk
-        ids = self.ids("events", "event")
+        ids = self.ids("events", "event", compact=True)
         self.overridden: dict[int, list[tuple[int | None, datetime]]] = {}  # deal -> gate overrides (stage, at)
         later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
         pid, stamp = self.pid, self.stamp
@@ -552,7 +391,7 @@ class _Import:
             field_name = chk.opt_text(where, e, "field")
             old, new = chk.opt_text(where, e, "old_value"), chk.opt_text(where, e, "new_value")
             if kind in ("edit", "undo", "redo") and field_name == "type":  # deal type ids: renumber them too
-                old, new = _type_ref(chk, where, old, self.type_ids), _type_ref(chk, where, new, self.type_ids)
+                old, new = type_ref(chk, where, old, self.type_ids), type_ref(chk, where, new, self.type_ids)
             deal_id = chk.ref(where, e, "deal_id", self.deal_ids.map)
             at = chk.instant(where, e, "at")
             user = chk.text(where, e, "user", MAX_OWNER)
@@ -560,28 +399,28 @@ class _Import:
             to_stage = chk.ref(where, e, "to_stage_id", self.stage_ids)
             reason = chk.opt_text(where, e, "reason")
             ref = chk.integer(where, e, "ref_id", optional=kind not in REFERRING)
-            if ref is not None and ref not in ids.map:
+            if ref is not None and not ids.has(ref):
                 later.append((new_id, ref, where))
             if kind == "gate_override" and deal_id is not None and at is not None:
                 self.overridden.setdefault(deal_id, []).append((to_stage, at))
             n.events += 1
             chunk.append((new_id, pid, deal_id, kind, stamp(at), user, from_stage, to_stage, field_name, old, new,
-                          reason, None if ref is None else ids.map.get(ref)))
+                          reason, None if ref is None else ids.get(ref)))
             if len(chunk) >= CHUNK:
                 self.write("event", chunk, ids)
                 chunk = []
         self.write("event", chunk, ids)
         self.refs_later = []  # an event that points at one further on in the file: set once that one is known
         for new_id, ref, where in later:
-            if ref not in ids.map:
+            if not ids.has(ref):
                 chk.bad(where, f"'ref_id' {ref} refers to nothing in the file.")
             elif new_id is not None:
-                self.refs_later.append({"event_id": new_id, "ref": ids.map[ref]})
+                self.refs_later.append({"event_id": new_id, "ref": ids.get(ref)})
         return ids
 
     def _stays(self) -> None:
         chk = self.chk
-        ids = self.ids("stays", "stay")
+        ids = self.ids("stays", "stay", compact=True)
         pid, stamp = self.pid, self.stamp
         chunk: list[tuple[Any, ...]] = []
         for i, y in self.items("stays"):
@@ -601,7 +440,7 @@ class _Import:
 
     def _activities(self) -> None:
         chk = self.chk
-        ids = self.ids("activities", "activity")
+        ids = self.ids("activities", "activity", compact=True)
         self.next_steps: set[int] = set()  # deals with an open task that has a due date (a gate's next_step)
         pid, stamp, day, flag = self.pid, self.stamp, self.day, self.flag
         chunk: list[tuple[Any, ...]] = []
@@ -686,37 +525,9 @@ class _Counts:
         self.lost += status == "lost"
 
 
-def _taken(conn: Any, column: Any) -> tuple[int, int] | None:
-    low, high = conn.execute(select(func.min(column), func.max(column))).one()
-    return None if low is None else (int(low), int(high))
+
+_Named = tuple[str, int, dict[str, Any], int | None, str]  # where, index in the section, item, new id, clean name
 
 
 def _label(old_id: Any, title: str) -> str:
     return f"deal {old_id} ('{clean_text(title)[:60]}')"
-
-
-def _gate(chk: _Checker, where: str, stage: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A stage's gate in the file: its required fields and its checklist (both optional: older exports have none)."""
-    required, checklist = stage.get("required") or [], stage.get("checklist") or []
-    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-        chk.bad(where, "'required' must be a list of field names.")
-        return (), ()
-    if not isinstance(checklist, list) or not all(isinstance(c, str) for c in checklist):
-        chk.bad(where, "'checklist' must be a list of texts.")
-        return (), ()
-    try:
-        return (gates.parse_requirements(",".join(required)) if required else (),
-                gates.parse_checklist("\n".join(checklist)) if checklist else ())
-    except ValidationError as exc:
-        chk.bad(where, lower_first(str(exc)))
-        return (), ()
-
-
-def _type_ref(chk: _Checker, where: str, value: str | None, mapping: dict[int, int]) -> str | None:
-    """A deal type id in an edit event's value, renumbered; one that is in no item of the file is a problem."""
-    if value is None or value == "":
-        return value
-    if not value.strip().isdigit() or len(value) > 10 or int(value) not in mapping:
-        chk.bad(where, f"the deal type {value[:20]} it names is not in the file.")
-        return value
-    return str(mapping[int(value)])
