@@ -536,3 +536,16 @@ def test_a_broken_json_export_is_refused_whole(cli: Any, tmp_path: Path, fixed_n
     assert r.code == 1
     assert r.err.strip() == ("The file is not valid JSON (line 1, column 12: Expecting value); nothing was "
                              "imported.")
+
+
+@pytest.mark.parametrize(("rows", "said"), [
+    ("Bad value,abc,Lead\n", "Nothing was imported: the one row has problems."),
+    ("Good,1,Lead\nBad value,abc,Lead\n", "Nothing was imported: 1 of 2 rows has problems."),
+    ("Bad,abc,Lead\nWorse,xyz,Lead\n", "Nothing was imported: 2 of 2 rows have problems."),
+])
+def test_the_summary_counts_rows_in_plain_english(sales: Any, tmp_path: Path, rows: str, said: str) -> None:
+    f = tmp_path / "deals.csv"
+    f.write_text("title,value,stage\n" + rows, encoding="utf-8")
+    r = sales("import", str(f))
+    assert r.code == 1
+    assert r.err.strip().splitlines()[-1] == said

@@ -402,8 +402,10 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
     if not checked:
         raise ValidationError("The file has a header row but no deals.")
     if bad:
-        noun = "row has" if len(bad) == 1 else "rows have"
-        raise ImportProblems(bad, f"Nothing was imported: {len(bad)} of {checked} {noun} problems.")
+        rows_word = "row" if checked == 1 else "rows"
+        which = (f"the one {rows_word} has" if checked == 1 else
+                 f"1 of {checked} {rows_word} has" if len(bad) == 1 else f"{len(bad)} of {checked} {rows_word} have")
+        raise ImportProblems(bad, f"Nothing was imported: {which} problems.")
     if over:
         noun = "row" if len(over) == 1 else "rows"
         what, logged = {frozenset({"wip"}): ("go past a WIP limit", "WIP overrides"),
