@@ -354,5 +354,7 @@ def test_doctor_says_when_the_digest_and_the_backup_last_ran(cli: Any, db_path: 
     ran = schedule()
     assert ran["level"] == "ok"
     assert ran["message"] == "Last backup: 2026-03-02 12:00 UTC; last digest: 2026-03-02 12:00 UTC."
+    assert cli("restore", str(tmp_path / "b.db")).code == 0  # the backup was taken before its run was recorded
+    assert schedule()["message"] == ran["message"]  # the restored board still knows when the jobs last ran
     monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-05T12:00:00+00:00")  # 3 days on: the backup is late (2 allowed)
     assert schedule()["level"] == "note"

@@ -79,7 +79,7 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
     if not os.access(live, os.W_OK) or not os.access(live.parent, os.W_OK):
         raise DatabaseError(f"You cannot write to {live} or its folder, so it cannot be restored; run "
                             "'tuikanban doctor' to see the permissions.")
-    open_by = _open_by(live)
+    open_by, runs = _open_by(live), _runs(live)
     stamp = clock.now().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     saved = _free_name(live, stamp)
     backup_file(live, saved)
@@ -93,11 +93,27 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
             row = session.get(Meta, RESTORED_KEY) or Meta(key=RESTORED_KEY)
             row.value = note
             session.add(row)
+            for key, value in runs.items():  # when the jobs last ran on this file, not when they ran on the backup
+                session.merge(Meta(key=key, value=value))
 
         db.write(record)
     finally:
         db.close()
     return RestoreResult(live, backup, saved, backup_version, open_by)
+
+
+def _runs(live: Path) -> dict[str, str]:
+    """The live board's `last_backup` and `last_digest` marks (services.runs), which the restore keeps: the backup
+    was taken before its own run was recorded, so it would say the last backup never happened."""
+    from tuikanban.services.restore_pg import KEEP_TARGET_META
+
+    db = open_database(live, create=False)
+    try:
+        with db.read() as s:
+            rows = (s.get(Meta, key) for key in KEEP_TARGET_META if key.startswith("last_"))
+            return {row.key: row.value for row in rows if row is not None and row.value}
+    finally:
+        db.close()
 
 
 def _open_by(live: Path) -> tuple[str, ...]:

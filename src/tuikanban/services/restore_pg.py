@@ -31,7 +31,9 @@ from tuikanban.store.engine import Database, backup_file, lock_timeout, open_dat
 from tuikanban.store.restore import check_backup
 from tuikanban.store.tables import Meta
 
-KEEP_TARGET_META = ("app", "schema_version")  # facts about the database itself, not about the board
+# Facts about the database itself, not about the board: its kind and schema, and when the scheduled jobs last ran
+# on it (services.runs: a restore does not make the last backup "never").
+KEEP_TARGET_META = ("app", "schema_version", "last_backup", "last_digest")
 CHUNK = 2000
 
 
