@@ -184,6 +184,73 @@ async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
         release.set()
 
 
+@pytest.mark.parametrize(("key", "screen_name"), [("p", "PipelineSwitcher"), ("t", "TodayScreen")])
+async def test_the_switcher_and_today_open_at_once_while_the_database_opens(
+        db: Database, db_target: str, sales: dict[str, int], key: str, screen_name: str) -> None:  # noqa: F811
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.board_screen.session.db is None  # still opening...
+            assert type(app.screen).__name__ == screen_name  # ...and the screen is up, its read waiting
+            release.set()
+            await settle(pilot)
+            assert type(app.screen).__name__ == screen_name
+    finally:
+        release.set()
+
+
+async def test_the_aging_panel_opens_at_once_while_the_database_opens_and_fills_once_it_is_open(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            board = app.board_screen
+            await pilot.press("a")
+            await pilot.pause()
+            assert board.session.db is None
+            assert isinstance(board.aging_panel, AgingPanel)  # mounted before the database is open
+            assert board.aging.snapshot is None
+            release.set()
+            await settle(pilot)
+            assert board.aging.snapshot is not None  # the aging read after the opening filled it
+            assert board.aging.snapshot.pipeline_id == board.pipeline_id
+    finally:
+        release.set()
+
+
+async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first_paint_are_done(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import gc
+
+    from tuikanban.ui.board import base
+
+    warmed: list[str] = []
+    monkeypatch.setattr(base, "warm_job", lambda: warmed.append("warm"))
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not gc.isenabled()  # painted; the screens' and the ORM's imports still to come
+            release.set()
+            await settle(pilot)
+            assert gc.isenabled() and gc.get_freeze_count() > 0  # on again, what start-up loaded frozen
+            assert warmed == ["warm"]  # the screens were warmed once, by one job
+    finally:
+        release.set()
+        gc.enable()
+        gc.unfreeze()
+
+
 # -- what runs after the first paint --------------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ _VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
 # How long quitting waits for the writes still queued: longer than a write's own wait for a locked database
 # (it then fails with its sentence), so that a queued write ends one way or the other, never cut off.
 WRITES_AT_EXIT = 30.0
+GC_AT_THE_LATEST_S = 10.0  # the garbage collector is back on this long after start, whatever the database does
 
 
 def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
@@ -124,7 +125,9 @@ class TuikanbanApp(App[None]):
             self.theme = name
 
     def on_mount(self) -> None:
-        self.call_after_refresh(gc.enable)  # (off since `cli.board.open_board`, for the start-up's imports)
+        # (off since `cli.board.open_board`, for the start-up's imports: the board turns it back on once the
+        # imports after the first paint are done, `board.base.collect_garbage_again`; at the latest, now)
+        self.set_timer(GC_AT_THE_LATEST_S, gc.enable)
         watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
