@@ -230,6 +230,7 @@ async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first
         db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     import gc
 
+    from tuikanban.ui import jobs
     from tuikanban.ui.board import base
 
     warmed: list[str] = []
@@ -245,6 +246,9 @@ async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first
             await settle(pilot)
             assert gc.isenabled() and gc.get_freeze_count() > 0  # on again, what start-up loaded frozen
             assert warmed == ["warm"]  # the screens were warmed once, by one job
+            before = jobs.time.monotonic()
+            await pilot.press("right")
+            assert jobs._last_key >= before  # the app noted the key: the imports after the paint step aside
     finally:
         release.set()
         gc.enable()

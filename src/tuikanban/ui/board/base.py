@@ -40,7 +40,7 @@ from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
-from tuikanban.ui.board.warm import warm_job
+from tuikanban.ui.board.warm import orm_job, warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.textual_seam import forget_closed_widgets, write_from_span_start
@@ -219,6 +219,7 @@ class BoardBase(Screen[None]):
         self._read_all_after_open = partial_model and self.gateway.window is None
         self._first_window = partial_model and self.gateway.window is not None
         self._write(warm_job, "warm")
+        self._write(orm_job, "orm")
         self._write(self.gateway.open_job, "open")
 
     def _read_all_once_open(self) -> bool:
