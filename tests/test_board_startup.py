@@ -247,8 +247,10 @@ async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first
             assert gc.isenabled() and gc.get_freeze_count() > 0  # on again, what start-up loaded frozen
             assert warmed == ["warm"]  # the screens were warmed once, by one job
             before = jobs.time.monotonic()
-            await pilot.press("right")
-            assert jobs._last_key >= before  # the app noted the key: the imports after the paint step aside
+            await pilot.press("right")  # (a move: nothing to step aside for)
+            assert jobs._last_screen < before
+            await pilot.press("question_mark")
+            assert jobs._last_screen >= before  # a screen opened: the imports after the paint step aside
     finally:
         release.set()
         gc.enable()

@@ -69,7 +69,7 @@ async def test_jobs_run_in_order_and_report_by_message() -> None:
         lane.join(2)
 
 
-def test_background_steps_wait_while_the_user_presses_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatch) -> None:
     from tuikanban.ui import jobs
 
     clock = [1000.0]
@@ -78,21 +78,21 @@ def test_background_steps_wait_while_the_user_presses_keys(monkeypatch: pytest.M
     def sleep(seconds: float) -> None:
         slept.append(seconds)
         clock[0] += seconds
-        if held:  # a key held down: pressed again and again
-            jobs.key_pressed()
+        if held:  # screens opened one after the other
+            jobs.screen_opening()
 
     monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(jobs.time, "sleep", sleep)
-    monkeypatch.setattr(jobs, "_last_key", 0.0)
+    monkeypatch.setattr(jobs, "_last_screen", 0.0)
     held = False
     jobs.step_aside()
-    assert slept == []  # no key lately: the work goes on at once
-    jobs.key_pressed()
+    assert slept == []  # no screen lately: the work goes on at once
+    jobs.screen_opening()
     jobs.step_aside()
-    assert abs(sum(slept) - jobs.KEY_QUIET_S) < 0.03  # a key just now: the step waits until it is quiet
+    assert abs(sum(slept) - jobs.SCREEN_QUIET_S) < 0.03  # a screen just now: the step waits a moment
     slept.clear()
     clock[0] += 10
     held = True
-    jobs.key_pressed()
+    jobs.screen_opening()
     jobs.step_aside()
     assert abs(sum(slept) - jobs.STEP_ASIDE_AT_MOST_S) < 0.03  # never for good

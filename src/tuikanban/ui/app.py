@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -33,7 +32,7 @@ from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
-from tuikanban.ui.jobs import Lanes, key_pressed
+from tuikanban.ui.jobs import Lanes, screen_opening
 from tuikanban.ui.presence import PresenceLink
 from tuikanban.ui.terminal_watch import watch_terminal
 
@@ -138,11 +137,13 @@ class TuikanbanApp(App[None]):
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
         # itself (--theme, the remembered one) was set before this and is not written back
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # a screen opened over the board: the imports after the first paint wait a moment between two modules
+        # (`jobs.step_aside`)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
 
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key):
-            key_pressed()  # (the imports after the first paint step aside for it: `jobs.step_aside`)
-        await super().on_event(event)
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if screen is not self.board_screen:
+            screen_opening()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

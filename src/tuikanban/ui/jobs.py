@@ -31,24 +31,25 @@ from textual.message_pump import MessagePump
 
 Job = Callable[[], Message | None]
 
-# A key pressed: long background work that can pause (the imports after the first paint, in steps) waits this long
-# after it, so that the key's screen has the interpreter to itself (docs/PERFORMANCE.md, After the first paint).
-KEY_QUIET_S = 0.3
-STEP_ASIDE_AT_MOST_S = 2.0  # (per step: a key held down never stops the work for good)
-_last_key = 0.0
+# A screen opening: long background work that can pause (the imports after the first paint, in steps) waits until
+# this long after it, so that the screen has the interpreter to itself (docs/PERFORMANCE.md, After the first paint).
+SCREEN_QUIET_S = 0.5
+STEP_ASIDE_AT_MOST_S = 2.0  # (per step: screens opened one after the other never stop the work for good)
+_last_screen = 0.0
 
 
-def key_pressed() -> None:
-    """Note that the user pressed a key (the app calls this for every key, on the UI thread)."""
-    global _last_key
-    _last_key = time.monotonic()
+def screen_opening() -> None:
+    """Note that a screen is being shown (the app calls this on the UI thread whenever its screen changes)."""
+    global _last_screen
+    _last_screen = time.monotonic()
 
 
 def step_aside() -> None:
-    """Between the steps of long background work: wait while a key was pressed less than KEY_QUIET_S ago. Only one
-    thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening."""
+    """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago. Only
+    one thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening;
+    a key that needs no screen (a move, which waits for these imports) is not waited for."""
     end = time.monotonic() + STEP_ASIDE_AT_MOST_S
-    while (now := time.monotonic()) < end and now - _last_key < KEY_QUIET_S:
+    while (now := time.monotonic()) < end and now - _last_screen < SCREEN_QUIET_S:
         time.sleep(0.02)
 
 

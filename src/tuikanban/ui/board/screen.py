@@ -35,6 +35,7 @@ from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
+from tuikanban.ui.jobs import screen_opening
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -428,6 +429,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             # `a` is a priority binding and the panel is mounted and focused before the app reads the next key, so
             # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board. Before the
             # database is open the panel says it is reading; the aging read that follows the opening fills it.
+            screen_opening()  # (as for a screen: the imports after the first paint wait a moment)
             await self._show_aging()
 
     async def _show_aging(self) -> None:

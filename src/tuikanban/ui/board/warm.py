@@ -7,8 +7,8 @@ then the database opens: three jobs in that order on the writes lane, submitted 
 (`BoardBase._after_first_paint`). The screens' modules import no ORM (their services are named through
 `tuikanban.ui.lazy`), so a key pressed in the first second finds its screen imported, or waits only for the module
 it needs (Python's import lock), never for the ORM. Only one thread runs Python at a time, so both jobs import a
-module at a time and wait between two while the user is pressing keys (`jobs.step_aside`): a screen opened in the
-first second does not share the interpreter with them. Nothing here touches the database or the screen.
+module at a time and wait between two while a screen is opening (`jobs.step_aside`): a screen opened in the first
+second does not share the interpreter with them for long. Nothing here touches the database or the screen.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ ORM_STEPS = (
 
 
 def import_stepping_aside(names: tuple[str, ...]) -> None:
-    """Import `names` in turn, waiting between them while the user is pressing keys (`jobs.step_aside`)."""
+    """Import `names` in turn, waiting between them while a screen is opening (`jobs.step_aside`)."""
     for name in names:
         step_aside()
         try:
@@ -70,5 +70,5 @@ def warm_job() -> None:
 
 def orm_job() -> None:
     """Import the ORM before the job that opens the database (a job on the writes lane; it reports nothing): in
-    steps, so that a key pressed meanwhile has the interpreter to itself between them."""
+    steps, so that a screen opened meanwhile has the interpreter to itself between them."""
     import_stepping_aside(ORM_STEPS)
