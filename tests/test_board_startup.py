@@ -188,6 +188,138 @@ async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
         release.set()
 
 
+@pytest.mark.parametrize(("key", "screen_name"), [("p", "PipelineSwitcher"), ("t", "TodayScreen")])
+async def test_the_switcher_and_today_open_at_once_while_the_database_opens(
+        db: Database, db_target: str, sales: dict[str, int], key: str, screen_name: str) -> None:  # noqa: F811
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.board_screen.session.db is None  # still opening...
+            assert type(app.screen).__name__ == screen_name  # ...and the screen is up, its read waiting
+            release.set()
+            await settle(pilot)
+            assert type(app.screen).__name__ == screen_name
+    finally:
+        release.set()
+
+
+async def test_the_aging_panel_opens_at_once_while_the_database_opens_and_fills_once_it_is_open(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            board = app.board_screen
+            await pilot.press("a")
+            await pilot.pause()
+            assert board.session.db is None
+            assert isinstance(board.aging_panel, AgingPanel)  # mounted before the database is open
+            assert board.aging.snapshot is None
+            release.set()
+            await settle(pilot)
+            assert board.aging.snapshot is not None  # the aging read after the opening filled it
+            assert board.aging.snapshot.pipeline_id == board.pipeline_id
+    finally:
+        release.set()
+
+
+async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first_paint_are_done(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import gc
+
+    from tuikanban.ui import jobs
+    from tuikanban.ui.board import base
+
+    warmed: list[str] = []
+    monkeypatch.setattr(base, "warm_job", lambda: warmed.append("warm"))
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not gc.isenabled()  # painted; the screens' and the ORM's imports still to come
+            release.set()
+            await settle(pilot)
+            assert gc.isenabled() and gc.get_freeze_count() > 0  # on again, what start-up loaded frozen
+            assert warmed == ["warm"]  # the screens were warmed once, by one job
+            before = jobs.time.monotonic()
+            await pilot.press("right")  # (a move: nothing to step aside for)
+            assert jobs._last_screen < before
+            await pilot.press("question_mark")
+            assert jobs._last_screen >= before  # a screen opened: the imports after the paint step aside
+    finally:
+        release.set()
+        gc.enable()
+        gc.unfreeze()
+
+
+KEYS_ON_THE_UI_THREAD = """
+import asyncio, sys, threading
+from tuikanban.domain.targets import parse_target
+from tuikanban.store import fastread
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board.gateway import BoardGateway
+from tuikanban.ui.board.state import BoardState
+
+on_ui = []
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        ui = threading.current_thread() is threading.main_thread()
+        if ui and name.split(".")[0] in ("sqlalchemy", "sqlmodel", "pydantic"):
+            on_ui.append(name)
+sys.meta_path.insert(0, Spy())
+
+async def main():
+    where = parse_target(sys.argv[1])
+    con, pipeline = fastread.first_read(where, None, None)
+    gateway = BoardGateway(path=where, user="tester", db=None, con=con, owns_db=True)
+    app = TuikanbanApp(None, "tester", pipeline, None, db_path=where, gateway=gateway,
+                       initial=gateway.load(pipeline, BoardState(), window=8))
+    release = threading.Event()
+    def held():
+        release.wait(30)
+    app.lanes.writes.submit(app, held, name="held")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        for key in sys.argv[2:]:
+            await pilot.press(key)
+            await pilot.pause()
+            print(key, type(app.screen).__name__ if key != "a" else type(app.board_screen.aging_panel).__name__)
+            if key == "a":
+                await pilot.press("escape")
+            while app.screen is not app.board_screen:
+                app.pop_screen()
+            await pilot.pause()
+        release.set()
+    print("on the UI thread:", sorted(set(on_ui)))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.sqlite_only  # (a fresh interpreter opens the file; the engine makes no difference to the imports)
+def test_no_key_pressed_while_the_database_opens_imports_the_orm_on_the_ui_thread(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    # (m, t and v last: their reads wait on the reads lane, importing the ORM's modules there, which is fine)
+    keys = ["enter", "n", "e", "question_mark", "comma", "c", "a", "p", "m", "t", "v"]
+    run = subprocess.run([sys.executable, "-c", KEYS_ON_THE_UI_THREAD, db_target, *keys], capture_output=True,
+                         text=True, env={"PYTHONPATH": str(SRC), "TUIKANBAN_USER": "tester"}, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == [
+        "DealDetailScreen", "DealFormScreen", "DealFormScreen", "HelpScreen", "PipelineSettingsScreen",
+        "ClosedDealsScreen", "AgingPanel", "PipelineSwitcher", "MetricsScreen", "TodayScreen", "ReviewScreen"]
+    assert lines[-1] == "on the UI thread: []"  # (the switcher read the starter stages through the ORM's module)
+
+
 # -- what runs after the first paint --------------------------------------------------------------------------------
 
 

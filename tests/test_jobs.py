@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from textual import on
 from textual.app import App
 from textual.message import Message
@@ -66,3 +67,32 @@ async def test_jobs_run_in_order_and_report_by_message() -> None:
         assert stopped.is_set()
         lane.stop()
         lane.join(2)
+
+
+def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuikanban.ui import jobs
+
+    clock = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+        if held:  # screens opened one after the other
+            jobs.screen_opening()
+
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(jobs.time, "sleep", sleep)
+    monkeypatch.setattr(jobs, "_last_screen", 0.0)
+    held = False
+    jobs.step_aside()
+    assert slept == []  # no screen lately: the work goes on at once
+    jobs.screen_opening()
+    jobs.step_aside()
+    assert abs(sum(slept) - jobs.SCREEN_QUIET_S) < 0.03  # a screen just now: the step waits a moment
+    slept.clear()
+    clock[0] += 10
+    held = True
+    jobs.screen_opening()
+    jobs.step_aside()
+    assert abs(sum(slept) - jobs.STEP_ASIDE_AT_MOST_S) < 0.03  # never for good

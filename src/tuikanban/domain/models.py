@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+# The stages of the starter pipeline (`services.pipelines`; the forms that offer them open without the ORM).
+STARTER_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
+
 
 @dataclass(frozen=True, slots=True)
 class PipelineInfo:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from tuikanban.domain import wip
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
-from tuikanban.domain.models import DealTypeInfo, PipelineInfo, StageInfo
+from tuikanban.domain.models import STARTER_STAGES, DealTypeInfo, PipelineInfo, StageInfo
 from tuikanban.domain.money import exponent, format_money, normalise_currency, parse_money
 from tuikanban.domain.text import clean_name, clean_text, name_key
 from tuikanban.services.common import (
@@ -28,7 +28,6 @@ from tuikanban.store.engine import Database
 from tuikanban.store.queries import stage_totals
 from tuikanban.store.tables import Deal, DealType, Pipeline, Stage
 
-STARTER_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
 DEFAULT_LOST_REASONS = ("Price", "Lost to competitor", "No budget", "No decision", "Timing", "Went silent")
 
 

@@ -32,7 +32,7 @@ from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
-from tuikanban.ui.jobs import Lanes
+from tuikanban.ui.jobs import Lanes, screen_opening
 from tuikanban.ui.presence import PresenceLink
 from tuikanban.ui.terminal_watch import watch_terminal
 
@@ -43,6 +43,7 @@ _VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
 # How long quitting waits for the writes still queued: longer than a write's own wait for a locked database
 # (it then fails with its sentence), so that a queued write ends one way or the other, never cut off.
 WRITES_AT_EXIT = 30.0
+GC_AT_THE_LATEST_S = 10.0  # the garbage collector is back on this long after start, whatever the database does
 
 
 def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
@@ -124,7 +125,9 @@ class TuikanbanApp(App[None]):
             self.theme = name
 
     def on_mount(self) -> None:
-        self.call_after_refresh(gc.enable)  # (off since `cli.board.open_board`, for the start-up's imports)
+        # (off since `cli.board.open_board`, for the start-up's imports: the board turns it back on once the
+        # imports after the first paint are done, `board.base.collect_garbage_again`; at the latest, now)
+        self.set_timer(GC_AT_THE_LATEST_S, gc.enable)
         watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)
@@ -134,6 +137,13 @@ class TuikanbanApp(App[None]):
         # a theme chosen while the board runs (command palette) is the next start's theme; the start-up theme
         # itself (--theme, the remembered one) was set before this and is not written back
         self.theme_changed_signal.subscribe(self, self._remember_theme)
+        # a screen opened over the board: the imports after the first paint wait a moment between two modules
+        # (`jobs.step_aside`)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if screen is not self.board_screen:
+            screen_opening()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

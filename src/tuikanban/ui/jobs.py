@@ -23,12 +23,34 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
 Job = Callable[[], Message | None]
+
+# A screen opening: long background work that can pause (the imports after the first paint, in steps) waits until
+# this long after it, so that the screen has the interpreter to itself (docs/PERFORMANCE.md, After the first paint).
+SCREEN_QUIET_S = 0.5
+STEP_ASIDE_AT_MOST_S = 2.0  # (per step: screens opened one after the other never stop the work for good)
+_last_screen = 0.0
+
+
+def screen_opening() -> None:
+    """Note that a screen is being shown (the app calls this on the UI thread whenever its screen changes)."""
+    global _last_screen
+    _last_screen = time.monotonic()
+
+
+def step_aside() -> None:
+    """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago. Only
+    one thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening;
+    a key that needs no screen (a move, which waits for these imports) is not waited for."""
+    end = time.monotonic() + STEP_ASIDE_AT_MOST_S
+    while (now := time.monotonic()) < end and now - _last_screen < SCREEN_QUIET_S:
+        time.sleep(0.02)
 
 
 class JobFailed(Message):

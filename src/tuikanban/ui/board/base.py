@@ -40,7 +40,7 @@ from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
-from tuikanban.ui.board.warm import warm_job
+from tuikanban.ui.board.warm import orm_job, warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.textual_seam import forget_closed_widgets, write_from_span_start
@@ -50,6 +50,18 @@ if TYPE_CHECKING:
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 R = TypeVar("R")
+
+
+def collect_garbage_again() -> None:
+    """The garbage collector, off since before the board's import (`cli.board.open_board`), back on once the
+    imports after the first paint are done (the screens', then the ORM's as the database opens): its passes over
+    the objects those imports create cost about a quarter of their CPU time (docs/PERFORMANCE.md, After the first
+    paint). What was loaded by then lives as long as the app: frozen, out of the collector's full passes, which
+    otherwise show as pauses of tens of milliseconds on a key press."""
+    gc.freeze()
+    gc.enable()
+
+
 AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
@@ -83,6 +95,7 @@ class BoardBase(Screen[None]):
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
         self._shown = False  # the screen was shown and laid out at least once (`refresh`)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
+        self._first_window = False  # a big pipeline's board holds the first screen's cards only (no read since)
         self._ticks = 0  # minutes since the board opened (`_tick`)
         self._tick_day = clock.today()
 
@@ -196,9 +209,17 @@ class BoardBase(Screen[None]):
         self.call_after_refresh(self._after_first_paint, loaded.model is not None and loaded.model.partial)
 
     def _after_first_paint(self, partial_model: bool) -> None:
+        # The screens' modules first, then the database (the ORM's import): on the writes lane, in that order, so a
+        # key pressed in the first second finds its screen imported and never shares the GIL with the ORM's import
+        # meanwhile (ui/board/warm.py). This is the one place they are warmed.
         # The first screen held only the top cards of each cell: read them all once the database is open, so that
-        # a key pressed meanwhile (a move, whose job opens the database anyway) goes before that whole read.
-        self._read_all_after_open = partial_model
+        # a key pressed meanwhile (a move, whose job opens the database anyway) goes before that whole read. A big
+        # pipeline's board is read a window at a time anyway: it keeps the cards it shows, and their aging is what
+        # is read next; deeper cards are read as the focus nears them (docs/PERFORMANCE.md, After the first paint).
+        self._read_all_after_open = partial_model and self.gateway.window is None
+        self._first_window = partial_model and self.gateway.window is not None
+        self._write(warm_job, "warm")
+        self._write(orm_job, "orm")
         self._write(self.gateway.open_job, "open")
 
     def _read_all_once_open(self) -> bool:
@@ -235,13 +256,12 @@ class BoardBase(Screen[None]):
         self._after_open = []
         self.session.readonly = True
         self.header.update(readonly=True)
+        collect_garbage_again()
         self._read_all_once_open()  # (the reads need no writable database)
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:
-        # Everything loaded so far (Textual, the ORM, the board) lives as long as the app: keep it out of the
-        # garbage collector's full passes, which otherwise show as pauses of tens of milliseconds on a key press.
-        gc.freeze()
+        collect_garbage_again()
         self.session.opened(message.db)
         self._join_presence(message.db)
         self.header.update(readonly=self.session.readonly)
@@ -258,12 +278,12 @@ class BoardBase(Screen[None]):
             self.aging.read_all()
             self.steps.read()
             self.read_changed()
-        lanes_of(self).reads.submit(self, warm_job, name="warm")  # after the aging: the screens the keys open
 
     def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
         """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
         ref: str | int | None = pipeline if pipeline is not None else (self.pipeline_id or self.pipeline_ref)
         self._loading = True
+        self._first_window = False
         self._write(partial(self.gateway.load_job, ref, self.state, focus_deal), "load")
 
     def _apply_loaded(self, loaded: m.Loaded, *, focus_deal: int | None = None) -> None:
@@ -390,7 +410,7 @@ class BoardBase(Screen[None]):
         """Apply what others changed: only the deals they named (their cards, counts, aging and next steps), or
         the whole board when its configuration changed (live.py)."""
         self._checking = False
-        if message.reload:
+        if message.reload or (message.changed and self._first_window):  # (see `_applied`)
             self._recheck = False
             self.reload()
             return
@@ -494,21 +514,21 @@ class BoardBase(Screen[None]):
             self.model.upsert(changed.deal)
         self.view.model_changed(focus_deal=self.view.focus_deal)
         self._update_header()
-        if changed.foreign or self.model.stale:
-            self.reload()  # (reads the aging again too)
+        if changed.foreign or self.model.stale or self._first_window:
+            # (reads the aging again too; a big pipeline's first write reads each cell's window: a card that left
+            # a cell of the first screen's few cards leaves room for the next ones)
+            self.reload()
         elif changed.deal is not None:
             self.aging.after_write(changed.deal.id)
             self.steps.read((changed.deal.id,))
 
     def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
               done: Callable[[R | None], None] | None = None) -> None:
-        """Show the screen `make(db, model)` builds, once the database is open (`done` gets what it returns)."""
-        def push() -> None:
-            if self.session.db is not None and self.model is not None:
-                self.app.push_screen(make(self.session.db, self.model), done)
-
+        """Show the screen `make(db, model)` builds, at once: before the database is open (the ORM is imported
+        after the first paint) it gets the session's `PendingDatabase`, so a key pressed in the first second
+        opens its screen without waiting for that import; the screen's reads wait on the lanes instead."""
         if self.model is not None:
-            self._when_open(push)
+            self.app.push_screen(make(self.session.database(), self.model), done)
 
     def _pipeline_chosen(self, pipeline_id: int | None) -> None:
         if pipeline_id is not None:

@@ -230,8 +230,5 @@ class RepDayBoard(BoardMarks):
                 self.reload()
             self._warm_today()
 
-        def push() -> None:
-            ahead, self.today_ahead = self.today_ahead, None
-            self.app.push_screen(TodayScreen(self.gateway.open(), self.session.user, ahead=ahead), closed)
-
-        self._when_open(push)
+        ahead, self.today_ahead = self.today_ahead, None  # (at once: while the database opens its read waits)
+        self.app.push_screen(TodayScreen(self.session.database(), self.session.user, ahead=ahead), closed)

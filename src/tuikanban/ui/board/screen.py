@@ -35,8 +35,7 @@ from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
-from tuikanban.ui.board.warm import warm_job
-from tuikanban.ui.jobs import lanes_of
+from tuikanban.ui.jobs import screen_opening
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -263,26 +262,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
         await self._open_now(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
                                                               deal_id=card.id), self._deal_saved)
 
-    def _open(self, make: Callable[[Database, BoardModel], Screen[R]],
-              done: Callable[[R | None], None] | None = None) -> None:
-        """Show the screen `make(db, model)` builds, at once: before the database is open (the ORM is imported
-        after the first paint) it gets the session's `PendingDatabase`, so a key pressed in the first second
-        opens its screen without waiting for that import; the screen's reads wait on the lanes instead."""
-        if self.model is not None:
-            self.app.push_screen(make(self.session.database(), self.model), done)
-
     async def _open_now(self, make: Callable[[Database, BoardModel], Screen[DealView | None]],
                         done: Callable[[DealView | None], None]) -> None:
         """As `_open`, but the form is mounted (its field focused) before the next key of a burst is routed."""
         if self.model is not None:
             await self.app.push_screen(make(self.session.database(), self.model), done)
-
-    def _after_first_paint(self, partial_model: bool) -> None:
-        # The screens' modules first, then the database (the ORM's import): on the writes lane, in that order, so a
-        # key pressed in the first second finds its screen imported and never shares the GIL with the ORM's import
-        # meanwhile (ui/board/warm.py).
-        lanes_of(self).writes.submit(self, warm_job, name="warm")
-        super()._after_first_paint(partial_model)
 
     @on(m.OpenFailed)
     def _open_failed_for_screens(self, message: m.OpenFailed) -> None:
@@ -441,18 +425,15 @@ class BoardScreen(RepDayBoard, BoardPickers):
             await panel.remove()
             self.aging.snapshot = None  # the cards keep what they show; the items go until the panel opens again
             self.set_focus(self.view)
-        elif self.model is not None and self.session.db is not None:
-            # `a` is a priority binding and the panel is mounted and focused before the app reads the next key, so
-            # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board.
-            await self._show_aging()
         elif self.model is not None:
-            def show() -> None:
-                self.call_later(self._show_aging)
-
-            self._when_open(show)
+            # `a` is a priority binding and the panel is mounted and focused before the app reads the next key, so
+            # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board. Before the
+            # database is open the panel says it is reading; the aging read that follows the opening fills it.
+            screen_opening()  # (as for a screen: the imports after the first paint wait a moment)
+            await self._show_aging()
 
     async def _show_aging(self) -> None:
-        if self.aging_panel is not None or self.session.db is None:
+        if self.aging_panel is not None:
             return
         from tuikanban.ui.widgets.aging_panel import AgingPanel, AgingTable
 
@@ -502,11 +483,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_pipeline(self) -> None:
         from tuikanban.ui.screens.pipelines import PipelineSwitcher
 
-        def push() -> None:
-            if self.session.db is not None:
-                self.app.push_screen(PipelineSwitcher(self.session.db, self.pipeline_id), self._pipeline_chosen)
-
-        self._when_open(push)  # (also with no pipeline yet: the switcher creates one)
+        # at once, also while the database opens (its read waits on the lanes) and with no pipeline yet (the
+        # switcher creates one)
+        self.app.push_screen(PipelineSwitcher(self.session.database(), self.pipeline_id), self._pipeline_chosen)
 
     def action_closed(self) -> None:
         from tuikanban.ui.screens.closed import ClosedDealsScreen

@@ -2,16 +2,20 @@
 
 Every screen and dialog is imported where its key opens it (so that the first paint imports none of them), which
 made a key's first press wait for the import: 0.1-0.4 s each on a quiet machine (the deal detail and the metrics
-the longest). Right after the first paint, one job imports them all, most used first, on the writes lane just
-before the job that opens the database (and imports the ORM): the screens' modules import no ORM (their services
-are named through `tuikanban.ui.lazy`), so a key pressed in the first second finds its screen imported, or waits
-only for the module it needs (Python's import lock), never for the ORM; and the two imports never run at once,
-sharing the GIL with the key's own work. Nothing here touches the database or the screen.
+the longest). Right after the first paint, `warm_job` imports them all, most used first, then `orm_job` the ORM,
+then the database opens: three jobs in that order on the writes lane, submitted in one place
+(`BoardBase._after_first_paint`). The screens' modules import no ORM (their services are named through
+`tuikanban.ui.lazy`), so a key pressed in the first second finds its screen imported, or waits only for the module
+it needs (Python's import lock), never for the ORM. Only one thread runs Python at a time, so both jobs import a
+module at a time and wait between two while a screen is opening (`jobs.step_aside`): a screen opened in the first
+second does not share the interpreter with them for long. Nothing here touches the database or the screen.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from tuikanban.ui.jobs import step_aside
 
 # most used first: the deal detail and the forms, then the screens of the view keys
 MODULES = (
@@ -34,10 +38,37 @@ MODULES = (
 )
 
 
-def warm_job() -> None:
-    """Import the screens the board's keys open (a job on the reads lane; it reports nothing)."""
-    for name in MODULES:
+# The ORM's import, in steps (a package's modules come with the package, so the steps are coarse: `sqlalchemy`
+# alone is about half of it), for `orm_job`; the database's opening imports whatever is left.
+ORM_STEPS = (
+    "typing_extensions",
+    "pydantic_core",
+    "pydantic.main",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.sqlite",
+    "sqlmodel",
+    "tuikanban.store.tables",
+    "tuikanban.store.engine",
+)
+
+
+def import_stepping_aside(names: tuple[str, ...]) -> None:
+    """Import `names` in turn, waiting between them while a screen is opening (`jobs.step_aside`)."""
+    for name in names:
+        step_aside()
         try:
             importlib.import_module(name)
-        except Exception:  # the key that needs it will show what went wrong
+        except Exception:  # the key (or the opening) that needs it will show what went wrong
             continue
+
+
+def warm_job() -> None:
+    """Import the screens the board's keys open (a job on the writes lane; it reports nothing)."""
+    import_stepping_aside(MODULES)
+
+
+def orm_job() -> None:
+    """Import the ORM before the job that opens the database (a job on the writes lane; it reports nothing): in
+    steps, so that a screen opened meanwhile has the interpreter to itself between them."""
+    import_stepping_aside(ORM_STEPS)

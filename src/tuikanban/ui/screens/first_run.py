@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tuikanban.domain.models import STARTER_STAGES
 from tuikanban.ui.dialogs.fields import FieldError, KeyList, key_hints
 from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.screens.pipelines import NewPipelineDialog, PipelineForm
@@ -58,7 +59,7 @@ class FirstRunScreen(NewPipelineDialog):
         super().__init__()
         self.db = db
         self.user = user
-        self.starter_stages = ", ".join(pipeline_service.STARTER_STAGES)
+        self.starter_stages = ", ".join(STARTER_STAGES)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -70,7 +71,7 @@ class FirstRunScreen(NewPipelineDialog):
             )
             yield KeyList(
                 Option(Content.assemble(("Starter pipeline  ", "bold"),
-                                        (f"{STARTER_NAME}: {' → '.join(pipeline_service.STARTER_STAGES)}",
+                                        (f"{STARTER_NAME}: {' → '.join(STARTER_STAGES)}",
                                          "$text-muted")), id="starter"),
                 Option(Content.assemble(("Custom pipeline   ", "bold"),
                                         ("your own name, stages and deal types", "$text-muted")), id="custom"),

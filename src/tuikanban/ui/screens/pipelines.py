@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.metrics import plural
-from tuikanban.domain.models import PipelineInfo
+from tuikanban.domain.models import STARTER_STAGES, PipelineInfo
 from tuikanban.domain.money import format_money, normalise_currency
 from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
@@ -238,7 +238,7 @@ class PipelineSwitcher(NewPipelineDialog):
             yield _PipelineList(id="pick-list")
             with Vertical(id="pick-new"):
                 yield Static("New pipeline", classes="section-title")
-                yield PipelineForm(stages=", ".join(pipeline_service.STARTER_STAGES), id="new-form")
+                yield PipelineForm(stages=", ".join(STARTER_STAGES), id="new-form")
                 yield FieldError(id="new-error")
             yield Static(key_hints(("↑↓", "choose"), ("enter", "switch"), ("ctrl+n", "new pipeline"),
                                    ("esc", "cancel")), classes="hints", id="pick-hints")

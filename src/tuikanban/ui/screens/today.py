@@ -153,7 +153,10 @@ class TodayScreen(Screen[bool]):
             self._again = True  # read again once this one is back (something changed meanwhile)
             return
         self._reading = True
-        self._version = self.db.data_version()
+        try:
+            self._version = self.db.data_version()
+        except Exception:  # the database is still opening (or locked): the next poll reads again
+            self._version = None
         owner = None if self.everyone else self.user
         lanes_of(self).reads.submit(self, partial(read_queue, self.db, owner), name="today")
 
