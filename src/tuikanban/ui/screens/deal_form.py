@@ -19,7 +19,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from tuikanban.domain.errors import StaleMoveError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.errors import DatabaseError, StaleMoveError, TuikanbanError, ValidationError, WipLimitError
 from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
@@ -197,10 +197,14 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.deal: DealView | None = None  # the version being edited
         self.book = ConflictBook({})  # what the form loaded, as the edit's merge base
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
+        self._unreachable = False  # the read failed because the database could not be used for a moment
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#f-title", Input))  # now, not after a refresh: the next key lands here
+        self._read()
+
+    def _read(self) -> None:
         db, pipeline_id, deal_id = self.db, self.pipeline_id, self.deal_id
         self.run_job(lambda: FormRead(_read_form(db, pipeline_id, deal_id)), refused=FormUnreadable,
                      name="read deal form")
@@ -219,6 +223,12 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     @on(FormUnreadable)
     def _form_unreadable(self, message: FormUnreadable) -> None:
         self._ready.set()
+        if isinstance(message.error, DatabaseError):
+            # The server is down or the file is locked for a moment: the form stays, with what the rep typed (and
+            # the keys still coming land in it, not on the board); ctrl+s reads it again and saves.
+            self._unreachable = True
+            self._banner(f"{message.error} What you typed is kept; press ctrl+s to try again.", error=True)
+            return
         self.notify(str(message.error), severity="error", markup=False)
         self.dismiss(None)
 
@@ -311,8 +321,9 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
 
     def _texts(self, deal: DealView | None) -> dict[str, str]:
         """The one-line fields as they show `deal` (as a new form starts when None)."""
-        if deal is None:
-            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": self.user}
+        if deal is None:  # (an edit form not read yet starts with every field empty, its owner too)
+            owner = self.user if self.deal_id is None else ""
+            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": owner}
         return {
             "title": deal.title,
             "value": self._money_text(deal.value_minor, deal.currency),
@@ -443,6 +454,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     async def action_save(self) -> None:
         if self.busy:
             return
+        if self.data is None and self._unreachable:  # the first read failed: read again, then save
+            self._unreachable = False
+            self._ready.clear()
+            self._read()
         if self.data is None:  # ctrl+s typed while the form was still reading: save once it has read
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), timeout=5.0)

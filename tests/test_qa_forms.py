@@ -1,0 +1,106 @@
+"""What a team met driving the board by hand: a form whose database went away for a moment (a PostgreSQL server
+restarted, a file locked), and a form saved onto a deal someone else deleted or closed meanwhile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from board_helpers import press, settle
+from tuikanban.domain.errors import DatabaseError
+from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.screens import deal_form
+from tuikanban.ui.screens.deal_form import DealFormScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
+SIZE = (160, 45)
+DOWN = "The PostgreSQL server for qa cannot be reached (is it running?); nothing was changed."
+
+
+@pytest.fixture
+def sales(db: Database, fixed_now: str) -> dict[str, int]:
+    """Lead: Initech (top), Acme; Qualified: empty."""
+    p = ps.create_pipeline(db, "Sales", ["Lead", "Qualified"])
+    ids = {}
+    for title in ("Acme rollout", "Initech rollout"):
+        ids[title.split()[0].lower()] = ds.create_deal(db, p.id, title, user="other", value="10k", owner="tester").id
+    return ids
+
+
+def record_notifications(app: TuikanbanApp) -> list[str]:
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        seen.append(message)
+        original(message, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+def fail_reads(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """The form's read fails `times` times as an unreachable server does, then works again."""
+    real = deal_form._read_form
+    calls: list[int] = []
+
+    def flaky(db: Database, pipeline_id: int, deal_id: int | None) -> Any:
+        calls.append(1)
+        if len(calls) <= times:
+            raise DatabaseError(DOWN)
+        return real(db, pipeline_id, deal_id)
+
+    monkeypatch.setattr(deal_form, "_read_form", flaky)
+    return calls
+
+
+async def test_a_new_deal_form_stays_open_with_what_was_typed_while_the_server_is_down(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = fail_reads(monkeypatch, 1)
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"Stark deal")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DealFormScreen), "the form closed itself when its read failed"
+        assert form.query_one("#f-title", Input).value == "Stark deal"
+        banner = str(form.query_one("#form-banner", Static).visual)
+        assert DOWN in banner and "ctrl+s" in banner
+        # keys typed now still land in the form, not on the board (d would switch the density, a the aging panel)
+        await pilot.press(*" ad")
+        await settle(pilot)
+        assert app.screen is form and form.query_one("#f-title", Input).value == "Stark deal ad"
+        # the server is back: ctrl+s reads the form again and saves
+        await press(pilot, "ctrl+s")
+        assert len(calls) == 2
+        assert app.screen is not form
+        titles = [d.title for d in ds.list_deals(db, "Sales")]
+        assert "Stark deal ad" in titles
+
+
+async def test_ctrl_s_while_the_server_is_still_down_keeps_the_form_and_says_so_once(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_reads(monkeypatch, 2)
+    app = TuikanbanApp(db, "tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        await press(pilot, "ctrl+s")
+        assert app.screen is form
+        assert DOWN in str(form.query_one("#form-banner", Static).visual)
+        assert not any(DOWN in text for text in said)  # in the form's banner, not in a pile of toasts
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
