@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 from board_helpers import press, settle
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.services import deals as ds
+from tuikanban.services import lifecycle
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
@@ -104,3 +105,45 @@ async def test_ctrl_s_while_the_server_is_still_down_keeps_the_form_and_says_so_
         assert not any(DOWN in text for text in said)  # in the form's banner, not in a pile of toasts
         await press(pilot, "escape")
         assert app.screen is app.board_screen
+
+
+@pytest.mark.parametrize("what", ["deleted", "won"])
+async def test_an_edit_saved_onto_a_deal_another_rep_took_off_the_board_says_so(
+    db: Database, sales: dict[str, int], what: str
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "e")  # Initech, the top card
+        form = app.screen
+        assert isinstance(form, DealFormScreen) and form.deal is not None and form.deal.title == "Initech rollout"
+        value = form.query_one("#f-value", Input)
+        value.value = "12000"
+        if what == "deleted":
+            lifecycle.delete_deal(db, sales["initech"], user="carol")
+        else:
+            ds.win_deal(db, sales["initech"], user="carol")
+        await press(pilot, "ctrl+s")
+        assert app.screen is app.board_screen
+        did = "deleted it" if what == "deleted" else "marked it won"
+        assert f"Saved your changes to 'Initech rollout', but carol {did} a moment ago, so it is no longer on the " \
+               "board." in said
+        assert ds.get_deal(db, sales["initech"]).value_minor == 1_200_000  # the edit is kept (as the CLI does)
+
+
+async def test_an_edit_of_a_deal_still_open_says_nothing_more(db: Database, sales: dict[str, int]) -> None:
+    app = TuikanbanApp(db, "tester")
+    said = record_notifications(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "e")
+        form = app.screen
+        assert isinstance(form, DealFormScreen)
+        form.query_one("#f-value", Input).value = "12000"
+        ds.move_deal(db, sales["initech"], "Qualified", user="carol")
+        await press(pilot, "ctrl+s")
+        assert app.screen is app.board_screen
+        assert not any("no longer on the board" in text for text in said)
+        deal = ds.get_deal(db, sales["initech"])
+        assert (deal.status, deal.value_minor) == ("open", 1_200_000)

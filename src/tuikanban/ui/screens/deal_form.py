@@ -115,11 +115,12 @@ class FormUnreadable(Refusal):
 
 
 class DealSaved(JobResult):
-    """The deal was created, edited or moved: the version now stored."""
+    """The deal was created, edited or moved: the version now stored. `note`: who closed or deleted it meanwhile."""
 
-    def __init__(self, deal: DealView) -> None:
+    def __init__(self, deal: DealView, note: str = "") -> None:
         super().__init__()
         self.deal = deal
+        self.note = note
 
 
 class NewDealRefused(Refusal):
@@ -515,6 +516,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
                     return MoveRefused(exc, view, move_to)
                 except StaleMoveError as exc:
                     return MovedMeanwhile(exc, deal_service.get_deal(db, deal.id))
+            if deal.status == "open" and view.status != "open":  # saved, but someone took it off the board since
+                who = deal_service.closed_meanwhile(db, deal.id, user=user)
+                return DealSaved(view, f"Saved your changes to '{display(view.title)}', but {who}, so it is no "
+                                       "longer on the board.")
             return DealSaved(view)
 
         self.run_job(edit, refused=EditRefused, name="edit deal")
@@ -614,6 +619,8 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     @on(DealSaved)
     def _saved(self, message: DealSaved) -> None:
         self.busy = False
+        if message.note:
+            self.notify(message.note, severity="warning", timeout=8, markup=False)
         self.dismiss(message.deal)
 
     def action_cancel(self) -> None:
