@@ -147,3 +147,19 @@ async def test_an_edit_of_a_deal_still_open_says_nothing_more(db: Database, sale
         assert not any("no longer on the board" in text for text in said)
         deal = ds.get_deal(db, sales["initech"])
         assert (deal.status, deal.value_minor) == ("open", 1_200_000)
+
+
+async def test_the_same_sentence_said_again_while_on_screen_is_not_stacked(
+    db: Database, sales: dict[str, int]
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(4):  # four keys pressed while the server is down
+            app.notify(DOWN, severity="error", markup=False)
+        app.notify("Another sentence.", markup=False)
+        await settle(pilot)
+        await pilot.pause(0.1)
+        texts = [n.message for n in app._notifications]  # what the toast rack shows
+        assert sum(DOWN in text for text in texts) == 1
+        assert sum("Another sentence." in text for text in texts) == 1
