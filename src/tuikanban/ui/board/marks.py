@@ -296,7 +296,7 @@ class BoardMarks(BoardBase):
 
         self.app.push_screen(ReasonScreen(
             "Force the whole batch?",
-            f"{display(str(error))}. Give a reason for {message.action.what(error.batch)} past the limit (logged for each "
-            "deal), or press escape to leave them where they are.",
+            f"{display(str(error))}. Give a reason for {message.action.what(error.batch)} past the limit (logged for "
+            "each deal), or press escape to leave them where they are.",
             placeholder="reason for the override",
         ), forced)

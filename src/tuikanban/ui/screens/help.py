@@ -36,17 +36,23 @@ class HelpRows(Static):
         keys, room = self._key_width, width - self._key_width
         lines: list[Content] = []
         for key, what in self._rows:
-            parts = textwrap.wrap(what, room, break_on_hyphens=False) if room >= 12 else []
-            parts = parts or [what]
-            lines.append(Content.assemble(key, " " * (keys - key.cell_length), (parts[0], "$foreground")))
-            lines.extend(Content.assemble(" " * keys, (part, "$foreground")) for part in parts[1:])
+            pad = " " * (keys - key.cell_length)
+            if width <= 0:  # (not laid out yet)
+                lines.append(Content.assemble(key, pad, (what, "$foreground")))
+            elif room < 12:  # a very narrow terminal: the key on a line of its own, the description below it
+                lines.append(key)
+                lines.extend(Content.styled(part, "$foreground") for part in textwrap.wrap(what, width) or [""])
+            else:
+                parts = textwrap.wrap(what, room, break_on_hyphens=False) or [""]
+                lines.append(Content.assemble(key, pad, (parts[0], "$foreground")))
+                lines.extend(Content.assemble(" " * keys, (part, "$foreground")) for part in parts[1:])
         return Content("\n").join(lines)
 
     def render(self) -> Content:
         return self._lines(self.content_size.width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self._lines(width).get_height(self.styles, width)
+        return len(self._lines(width).split("\n"))  # (each line fits `width`: wrapped above)
 
 
 class HelpScreen(Dialog[None]):
