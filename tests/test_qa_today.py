@@ -31,3 +31,41 @@ def test_l_moves_on_from_the_stage_the_line_showed(db: Database, deal: int) -> N
     result = move_on_job(db, "tester", deal, "Lead")
     assert isinstance(result, TodayWritten) and result.note == "Moved 'Acme' to Qualified."
     assert ds.get_deal(db, deal).stage_name == "Qualified"
+
+
+async def test_escape_in_the_done_form_asks_before_dropping_what_was_typed(db: Database, deal: int) -> None:
+    from test_screens import Host
+    from tuikanban.services.tasks import add_task
+    from tuikanban.ui.dialogs.confirm import ConfirmScreen
+    from tuikanban.ui.dialogs.task_done import TaskDoneScreen
+
+    task = add_task(db, deal, "Call back", "today", user="tester")
+    app = Host(lambda: TaskDoneScreen(db, "tester", task.id, "Call back", "Acme"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"CFO agreed")
+        await pilot.pause()
+        assert app.screen.query_one("#td-note").value == "CFO agreed", app.screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, TaskDoneScreen) and app.screen.query_one("#td-note").value == "CFO agreed"
+        await pilot.press("escape", "y")
+        await pilot.pause()
+    assert app.results == [None]
+
+
+async def test_escape_in_an_empty_done_form_closes_it_at_once(db: Database, deal: int) -> None:
+    from test_screens import Host
+    from tuikanban.services.tasks import add_task
+    from tuikanban.ui.dialogs.task_done import TaskDoneScreen
+
+    task = add_task(db, deal, "Call back", "today", user="tester")
+    app = Host(lambda: TaskDoneScreen(db, "tester", task.id, "Call back", "Acme"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
