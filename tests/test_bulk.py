@@ -153,7 +153,7 @@ def test_undo_of_a_batch_skips_a_deal_moved_since(sales: Database) -> None:
     bulk_move(sales, [a, b], "Qualified", user="alice")
     move_deal(sales, b, "Proposal", user="bob")
     text = undo_last(sales, "Sales", user="alice")
-    assert text == ("Undid your bulk move of 1 deal; 1 could not be undone and were skipped: 'Deal 1' (bob moved "
+    assert text == ("Undid your bulk move of 1 deal; 1 could not be undone and was skipped: 'Deal 1' (bob moved "
                     "it since).")
     assert stages(sales, [a, b]) == ["Lead", "Proposal"]
 

@@ -22,12 +22,14 @@ class DuplicateError(TuikanbanError):
 class WipLimitError(TuikanbanError):
     """A move or create refused because the target stage (or owner) is at its WIP limit."""
 
-    def __init__(self, message: str, *, stage: str, count: int, limit: int, per_owner: bool = False) -> None:
+    def __init__(self, message: str, *, stage: str, count: int, limit: int, per_owner: bool = False,
+                 batch: int | None = None) -> None:
         super().__init__(message)
         self.stage = stage
         self.count = count
         self.limit = limit
         self.per_owner = per_owner
+        self.batch = batch  # a bulk action: how many deals it would act on (the marked ones others left alone)
 
 
 class StaleEditError(TuikanbanError):

@@ -99,6 +99,7 @@ def _check_batch_wip(s: Session, plan: list[tuple[Deal, Stage]], owners: dict[in
     if not problems:
         return False
     if force_reason is None:
+        problems[0].batch = len(plan)
         raise problems[0]
     if not clean_text(force_reason).strip():
         raise ValidationError("A forced move past a WIP limit needs a reason.")

@@ -198,6 +198,23 @@ def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doin
                          deal_id=deal.id or 0)
 
 
+def closed_meanwhile(db: Database, deal_id: int, *, user: str) -> str:
+    """Who took the deal off the board (closed or deleted it) and when, for a rep whose form saved onto it since:
+    'carol deleted it a moment ago'. Empty when the deal is open."""
+    with db.read() as s:
+        deal = get_deal_row(s, deal_id)
+        if deal.status == "open":
+            return ""
+        last = s.exec(select(Event).where(Event.deal_id == deal_id, col(Event.kind).in_(("won", "lost", "deleted")))
+                      .order_by(col(Event.id).desc())).first()
+        did = "deleted it" if deal.status == DELETED else f"marked it {deal.status}"
+        if last is None:
+            return f"someone {did}"
+        who = _who(last.user, user)
+        who = who if last.user and last.user != user else who[0].lower() + who[1:]  # (mid-sentence)
+        return f"{who} {did} {_ago(clock.as_utc(last.at))}"
+
+
 def _who(actor: str, user: str) -> str:
     """The subject of a sentence about another rep's action: their name as they typed it, or You / Someone."""
     if not actor:

@@ -161,7 +161,8 @@ def _undo_batch(s: Session, events: list[Event], user: str, force_reason: str | 
     what = _BULK.get(base_kind(s, events[0]), "action")
     text = f"Undid your bulk {what} of {undone} deal{'s' if undone != 1 else ''}{OVERRIDDEN if forced else ''}"
     if skipped:
-        text += f"; {len(skipped)} could not be undone and were skipped: {', '.join(skipped[:3])}"
+        were = "was" if len(skipped) == 1 else "were"
+        text += f"; {len(skipped)} could not be undone and {were} skipped: {', '.join(skipped[:3])}"
         text += f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
     return text + "."
 

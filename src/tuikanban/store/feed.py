@@ -66,6 +66,11 @@ class ChangeFeed(ABC):
                 self._version += 1
             return self._version
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the feed is connected now (a PostgreSQL server that went down: False until it is back)."""
+        return True
+
     @abstractmethod
     def close(self) -> None:
         """Release the feed's connection."""
@@ -126,6 +131,10 @@ class PostgresFeed(ChangeFeed):
             self._drop()
             time.sleep(min(RECONNECT_DELAY_S, max(0.0, timeout)))
             return None
+
+    @property
+    def reachable(self) -> bool:
+        return self._conn is not None
 
     def _collect(self, timeout: float) -> Change | None:
         payloads = [n.payload for n in self._conn.notifies(timeout=max(0.0, timeout), stop_after=1)]

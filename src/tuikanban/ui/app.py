@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import re
+import time
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -93,6 +94,7 @@ class TuikanbanApp(App[None]):
         initial: Loaded | None = None,
     ) -> None:
         super().__init__()
+        self._said: dict[tuple[str, str, str], float] = {}  # notifications on screen: until when (notify)
         where = db.target if db is not None else db_path
         if where is None:
             raise ValueError("TuikanbanApp needs a database or a database path")
@@ -150,8 +152,16 @@ class TuikanbanApp(App[None]):
         """Every notification of every screen, made inert here once: they quote text read from the file (deal
         titles, stage names inside refusals, exit criteria, undo sentences), which another rep may have filled
         with escape sequences."""
-        super().notify(clean_text(message, multiline=True), title=display(title), severity=severity,
-                       timeout=timeout, markup=markup)
+        message, title = clean_text(message, multiline=True), display(title)
+        # The same sentence again while it is still on screen (each key pressed while the server is down says it)
+        # is not stacked: the copy on screen stands for it.
+        key = (message, title, str(severity))
+        now = time.monotonic()
+        self._said = {k: t for k, t in self._said.items() if t > now}
+        if key in self._said:
+            return
+        self._said[key] = now + (self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def _register_other_themes(self) -> None:
         """The theme files other than the one started in (after the first paint: the command palette offers them);

@@ -32,7 +32,7 @@ from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
 from tuikanban.ui.board.gateway import BoardGateway, CellEnd
-from tuikanban.ui.board.header import BoardHeader
+from tuikanban.ui.board.header import BoardHeader, short_path
 from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
 from tuikanban.ui.board.model import ALL, BoardModel
 from tuikanban.ui.board.sorting import RANK
@@ -389,6 +389,8 @@ class BoardBase(Screen[None]):
         """Someone committed: check (after our own writes, on the writes lane) whether the board changed."""
         if self._live is not None:
             self._live.listen(self)  # and wait for the next commit
+        if message.reachable is not None:
+            self._feed_reachable(message.reachable)
         self.files.heard(message.change)  # (a restore, on a database server)
         pipeline_id = self.pipeline_id
         if self.session.gone or (pipeline_id is not None and not message.change.touches(pipeline_id)):
@@ -399,6 +401,14 @@ class BoardBase(Screen[None]):
             self._recheck = True
             return
         self._check()
+
+    def _feed_reachable(self, reachable: bool) -> None:
+        """The database server went away (said once, `offline` in the header) or came back (the board catches up
+        with what others did meanwhile: the feed re-checks everything)."""
+        self.header.update(offline=not reachable)
+        if not reachable:
+            self._say(f"Lost the connection to {short_path(self.session.target)}; the board shows what it last read, "
+                      "and catches up by itself when the server is back.", severity="warning", timeout=8)
 
     def _check(self) -> None:
         self._checking = True

@@ -8,6 +8,8 @@ When the service refuses after the dialog, nothing typed is lost and the user re
 - the gate refuses again (another rep cleared a field meanwhile, or the stage now requires more): the dialog comes
   back for the fields missing now, with what was typed filled in;
 - a WIP limit: the fields are saved, and the board offers to force the move past the limit as after any move;
+- another rep filled in a field the dialog fills meanwhile: nothing is saved over it and the deal stays; one
+  sentence says so (moving it again checks the gate against what is stored now);
 - anything else (another rep moved or closed the deal meanwhile): the sentence, saying that the fields filled in
   were saved if they were.
 `MoveRefused` carries `typed` (the dialog's `GateChoice`), `gate` (the refusal it answered) and `saved`."""
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuikanban.domain.errors import GateError, TuikanbanError
+from tuikanban.domain.errors import GateError, TuikanbanError, ValidationError
+from tuikanban.domain.merge import EditConflictError
+from tuikanban.domain.text import display
 from tuikanban.ui.board.messages import DealMoved, MoveRefused
 
 if TYPE_CHECKING:
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
 def fill_and_move_job(gateway: BoardGateway, card: BoardCard, stage: StageInfo, choice: GateChoice, gate: GateError,
                       from_stage_id: int, target_col: int | None) -> DealMoved | MoveRefused:
-    from tuikanban.services.deals import edit_deal
+    from tuikanban.services.deals import FIELD_LABELS, edit_deal
     from tuikanban.services.tasks import add_task, due_date
 
     saved = False
@@ -36,11 +40,23 @@ def fill_and_move_job(gateway: BoardGateway, card: BoardCard, stage: StageInfo, 
         if choice.task is not None:
             due_date(choice.task[1], what="next step's due date")  # said before any field is saved
         if choice.fields:
-            edit_deal(gateway.open(), card.id, dict(choice.fields), user=gateway.user)
+            # merged with what others saved since the board showed the card, as the deal form's edit is: a field
+            # another rep filled in meanwhile is not overwritten
+            shown = {"title": card.title, "company": card.company, "contact": card.contact,
+                     "value": card.value_minor, "owner": card.owner, "close": card.expected_close}
+            base = {name: shown[name] for name in choice.fields if name in shown}
+            edit_deal(gateway.open(), card.id, dict(choice.fields), user=gateway.user, base=base)
             saved = True
         if choice.task is not None:
             add_task(gateway.open(), card.id, choice.task[0], choice.task[1], user=gateway.user)
             saved = True
+    except EditConflictError as exc:  # (the edit saved nothing, and the task comes after it)
+        names = [FIELD_LABELS.get(c.field, c.field) for c in exc.conflicts]
+        fields = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        who = " and ".join(sorted({c.by for c in exc.conflicts if c.by})) or "Someone else"
+        sentence = (f"{who} changed the {fields} of '{display(card.title)}' meanwhile, so nothing you typed was "
+                    "saved and it was not moved; move it again to check the gate.")
+        return MoveRefused(card, stage, target_col, from_stage_id, ValidationError(sentence), saved=False)
     except TuikanbanError as exc:
         if _moved_on(gateway, card.id, from_stage_id):  # closed, moved or gone meanwhile: said, nothing to retry
             return MoveRefused(card, stage, target_col, from_stage_id, exc, saved=saved)

@@ -43,6 +43,7 @@ class BoardHeader(Widget):
         self.user = ""
         self.db_path: Path | Target | None = None
         self.readonly = False
+        self.offline = False  # the live feed lost the database server: what shows is what was last read
         self.lanes = ""
         self.other_currencies = ""  # "2 deals in EUR not included": their values are not in the total
         self.busy = ""
@@ -86,6 +87,9 @@ class BoardHeader(Widget):
         if self.busy:
             left.append(f"  {self.busy}", style("header--busy"))
         right = Text(no_wrap=True)
+        if self.offline:
+            right.append(" offline ", style("header--readonly"))
+            right.append(" ")
         if self.readonly:
             right.append(" read-only ", style("header--readonly"))
             right.append(" ")
@@ -97,6 +101,8 @@ class BoardHeader(Widget):
         if room < 1:
             # the path gives way first
             right = Text(no_wrap=True)
+            if self.offline:
+                right.append(" offline ", style("header--readonly"))
             if self.readonly:
                 right.append(" read-only ", style("header--readonly"))
             if self.here:

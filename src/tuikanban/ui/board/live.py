@@ -40,11 +40,13 @@ MAX_NAMED = 200  # more deals changed at once than this (an import, a bulk actio
 
 
 class BoardChanged(Message):
-    """Someone committed: `change.touches(pipeline_id)` says whether the board should look."""
+    """Someone committed: `change.touches(pipeline_id)` says whether the board should look. `reachable`: the feed
+    lost its database server (False) or has it back (True); None when that did not change."""
 
-    def __init__(self, change: Change) -> None:
+    def __init__(self, change: Change, reachable: bool | None = None) -> None:
         super().__init__()
         self.change = change
+        self.reachable = reachable
 
 
 class LiveFeed:
@@ -55,6 +57,7 @@ class LiveFeed:
         self._target = target
         self._feed: ChangeFeed | None = None
         self._missed = False  # the feed was down for a while
+        self._reachable = True  # what the board was last told (BoardChanged.reachable)
         self._stopped = threading.Event()
         self._lane = Lane("tuikanban-feed", on_stop=self._close)
 
@@ -69,6 +72,10 @@ class LiveFeed:
     def _wait_job(self) -> BoardChanged | None:
         while not self._stopped.is_set():
             change = self._next()
+            reachable = self._feed.reachable if self._feed is not None else self._reachable
+            if reachable != self._reachable:  # the server went away or came back: the board says so
+                self._reachable = reachable
+                return BoardChanged(change or Change(frozenset()), reachable=reachable)
             if change is not None:
                 return BoardChanged(change)
         return None

@@ -43,8 +43,10 @@ class BulkAction:
     arg: str = ""
     stage_id: int = 0
 
-    def what(self) -> str:
-        n = f"{len(self.ids)} deal{'s' if len(self.ids) != 1 else ''}"
+    def what(self, count: int | None = None) -> str:
+        """`count`: the deals it would act on, when others moved or closed some of the marked ones meanwhile."""
+        count = len(self.ids) if count is None else count
+        n = f"{count} deal{'s' if count != 1 else ''}"
         return {"step": f"moving {n}", "move": f"moving {n}", "won": f"marking {n} won", "lost": f"marking {n} lost",
                 "owner": f"giving {n} to {self.arg}", "snooze": f"snoozing {n}", "delete": f"deleting {n}"}[self.kind]
 
@@ -294,7 +296,7 @@ class BoardMarks(BoardBase):
 
         self.app.push_screen(ReasonScreen(
             "Force the whole batch?",
-            f"{display(str(error))}. Give a reason for {message.action.what()} past the limit (logged for each "
-            "deal), or press escape to leave them where they are.",
+            f"{display(str(error))}. Give a reason for {message.action.what(error.batch)} past the limit (logged for "
+            "each deal), or press escape to leave them where they are.",
             placeholder="reason for the override",
         ), forced)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -15,6 +16,7 @@ from textual.widgets import Input, Label, Static
 from tuikanban.domain.dates import HELP
 from tuikanban.domain.models import ActivityView
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints, literal
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ class TaskRefused(Refusal):
     """An empty next-step text with a date, a date the parser does not know, a task done meanwhile."""
 
 
-class TaskDoneScreen(FormDialog[ActivityView | None]):
+class TaskDoneScreen(Unsaved, FormDialog[ActivityView | None]):
     """Returns the new next-step task (or None when there is none, or on escape: `finished` tells them apart)."""
 
     DEFAULT_CSS = """
@@ -102,5 +104,9 @@ class TaskDoneScreen(FormDialog[ActivityView | None]):
         self.busy = False
         self.query_one("#td-error", FieldError).show(str(message.error))
 
+    def unsaved(self) -> bool:
+        """Whether the rep typed an outcome or a next step (escape and ctrl+c ask before dropping it)."""
+        return any(self.query_one(f"#td-{name}", Input).value.strip() for name in ("note", "next-due", "next-text"))
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        cancel_asking(self, partial(self.dismiss, None))

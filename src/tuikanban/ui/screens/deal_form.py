@@ -19,7 +19,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from tuikanban.domain.errors import StaleMoveError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.errors import DatabaseError, StaleMoveError, TuikanbanError, ValidationError, WipLimitError
 from tuikanban.domain.merge import EditConflictError, FieldConflict
 from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
 from tuikanban.domain.money import format_money, parse_money
@@ -115,11 +115,12 @@ class FormUnreadable(Refusal):
 
 
 class DealSaved(JobResult):
-    """The deal was created, edited or moved: the version now stored."""
+    """The deal was created, edited or moved: the version now stored. `note`: who closed or deleted it meanwhile."""
 
-    def __init__(self, deal: DealView) -> None:
+    def __init__(self, deal: DealView, note: str = "") -> None:
         super().__init__()
         self.deal = deal
+        self.note = note
 
 
 class NewDealRefused(Refusal):
@@ -197,10 +198,14 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.deal: DealView | None = None  # the version being edited
         self.book = ConflictBook({})  # what the form loaded, as the edit's merge base
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
+        self._unreachable = False  # the read failed because the database could not be used for a moment
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#f-title", Input))  # now, not after a refresh: the next key lands here
+        self._read()
+
+    def _read(self) -> None:
         db, pipeline_id, deal_id = self.db, self.pipeline_id, self.deal_id
         self.run_job(lambda: FormRead(_read_form(db, pipeline_id, deal_id)), refused=FormUnreadable,
                      name="read deal form")
@@ -219,6 +224,12 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     @on(FormUnreadable)
     def _form_unreadable(self, message: FormUnreadable) -> None:
         self._ready.set()
+        if isinstance(message.error, DatabaseError):
+            # The server is down or the file is locked for a moment: the form stays, with what the rep typed (and
+            # the keys still coming land in it, not on the board); ctrl+s reads it again and saves.
+            self._unreachable = True
+            self._banner(f"{message.error} What you typed is kept; press ctrl+s to try again.", error=True)
+            return
         self.notify(str(message.error), severity="error", markup=False)
         self.dismiss(None)
 
@@ -311,8 +322,9 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
 
     def _texts(self, deal: DealView | None) -> dict[str, str]:
         """The one-line fields as they show `deal` (as a new form starts when None)."""
-        if deal is None:
-            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": self.user}
+        if deal is None:  # (an edit form not read yet starts with every field empty, its owner too)
+            owner = self.user if self.deal_id is None else ""
+            return {"title": "", "value": "", "close": "", "company": "", "contact": "", "owner": owner}
         return {
             "title": deal.title,
             "value": self._money_text(deal.value_minor, deal.currency),
@@ -443,6 +455,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     async def action_save(self) -> None:
         if self.busy:
             return
+        if self.data is None and self._unreachable:  # the first read failed: read again, then save
+            self._unreachable = False
+            self._ready.clear()
+            self._read()
         if self.data is None:  # ctrl+s typed while the form was still reading: save once it has read
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), timeout=5.0)
@@ -500,6 +516,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
                     return MoveRefused(exc, view, move_to)
                 except StaleMoveError as exc:
                     return MovedMeanwhile(exc, deal_service.get_deal(db, deal.id))
+            if deal.status == "open" and view.status != "open":  # saved, but someone took it off the board since
+                who = deal_service.closed_meanwhile(db, deal.id, user=user)
+                return DealSaved(view, f"Saved your changes to '{display(view.title)}', but {who}, so it is no "
+                                       "longer on the board.")
             return DealSaved(view)
 
         self.run_job(edit, refused=EditRefused, name="edit deal")
@@ -599,6 +619,8 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     @on(DealSaved)
     def _saved(self, message: DealSaved) -> None:
         self.busy = False
+        if message.note:
+            self.notify(message.note, severity="warning", timeout=8, markup=False)
         self.dismiss(message.deal)
 
     def action_cancel(self) -> None:

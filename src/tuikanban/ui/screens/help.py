@@ -6,18 +6,53 @@ its badges and marks that way, in the theme colours they have on the cards.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Static
 
 from tuikanban.ui.dialogs.base import Dialog
 from tuikanban.ui.dialogs.fields import key_hints
 
 HelpSections = Sequence[tuple[str, Sequence[tuple[str | Content, str]]]]
+
+
+class HelpRows(Static):
+    """A section's rows: the keys in a column of their own; a description longer than its line wraps under the
+    description (a hanging indent), never into the keys' column where it would read as a key."""
+
+    def __init__(self, rows: Sequence[tuple[Content, str]], key_width: int, **kwargs: Any) -> None:
+        self._rows = list(rows)
+        self._key_width = key_width
+        super().__init__(self._lines(0), **kwargs)  # unwrapped: what `visual` holds (and a copy of the text)
+
+    def _lines(self, width: int) -> Content:
+        keys, room = self._key_width, width - self._key_width
+        lines: list[Content] = []
+        for key, what in self._rows:
+            pad = " " * (keys - key.cell_length)
+            if width <= 0:  # (not laid out yet)
+                lines.append(Content.assemble(key, pad, (what, "$foreground")))
+            elif room < 12:  # a very narrow terminal: the key on a line of its own, the description below it
+                lines.append(key)
+                lines.extend(Content.styled(part, "$foreground") for part in textwrap.wrap(what, width) or [""])
+            else:
+                parts = textwrap.wrap(what, room, break_on_hyphens=False) or [""]
+                lines.append(Content.assemble(key, pad, (parts[0], "$foreground")))
+                lines.extend(Content.assemble(" " * keys, (part, "$foreground")) for part in parts[1:])
+        return Content("\n").join(lines)
+
+    def render(self) -> Content:
+        return self._lines(self.content_size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width).split("\n"))  # (each line fits `width`: wrapped above)
 
 
 class HelpScreen(Dialog[None]):
@@ -58,12 +93,9 @@ class HelpScreen(Dialog[None]):
         width = max((k.cell_length for row in keys for k in row), default=4) + 3
         blocks: list[list[Static]] = []
         for (name, rows), section_keys in zip(self.sections, keys, strict=True):
-            lines = [
-                Content.assemble(key, " " * (width - key.cell_length), (what, "$foreground"))
-                for key, (_key, what) in zip(section_keys, rows, strict=True)
-            ]
+            pairs = [(key, what) for key, (_key, what) in zip(section_keys, rows, strict=True)]
             blocks.append([Static(Content(name), classes="section-title help-section"),
-                           Static(Content("\n").join(lines), classes="help-rows")])
+                           HelpRows(pairs, width, classes="help-rows")])
         wide = self.app.size.width >= self.WIDE and len(blocks) > 1
         self.set_class(wide, "-wide")
         with Vertical(classes="dialog") as box:

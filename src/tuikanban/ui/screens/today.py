@@ -71,19 +71,24 @@ def snooze_task_job(db: Database, user: str, task_id: int, until: str) -> TodayW
     return TodayWritten(f"Task moved to {task.due:%a %d %b}." if task.due else "Task moved.")
 
 
-def move_on_job(db: Database, user: str, deal_id: int) -> TodayWritten | TodayRefused:
-    """The deal one stage on (the next stage of its pipeline), or the sentence why not."""
+def move_on_job(db: Database, user: str, deal_id: int, seen_stage: str | None = None) -> TodayWritten | TodayRefused:
+    """The deal one stage on from `seen_stage` (the stage its line showed; refused with who moved it when it is no
+    longer there), or the sentence why not."""
     from tuikanban.services.deals import get_deal, move_deal
     from tuikanban.services.pipelines import list_stages
 
     try:
         deal = get_deal(db, deal_id)
-        ids = [st.id for st in list_stages(db, deal.pipeline_id)]
-        at = ids.index(deal.stage_id) if deal.stage_id in ids else len(ids)
-        if at + 1 >= len(ids):
+        stages = list_stages(db, deal.pipeline_id)
+        ids = [st.id for st in stages]
+        seen = next((st.id for st in stages if st.name == seen_stage), None)
+        start = seen if seen is not None else deal.stage_id
+        at = ids.index(start) if start in ids else len(ids)
+        if at + 1 >= len(ids) and (seen is None or seen == deal.stage_id):
             return TodayRefused(TuikanbanError(f"'{display(deal.title)}' is in the last stage; mark it won on the "
                                                "board (w)."))
-        moved = move_deal(db, deal_id, ids[at + 1], user=user, expected_version=deal.version).deal
+        target = ids[min(at + 1, len(ids) - 1)]
+        moved = move_deal(db, deal_id, target, user=user, expected_version=deal.version, seen_stage_id=seen).deal
     except TuikanbanError as exc:  # a WIP limit, a gate, a deal changed meanwhile
         return TodayRefused(exc)
     return TodayWritten(f"Moved '{display(moved.title)}' to {display(moved.stage_name)}.")
@@ -282,7 +287,8 @@ class TodayScreen(Screen[bool]):
     def action_move_on(self) -> None:
         item = self._current()
         if item is not None:
-            lanes_of(self).writes.submit(self, partial(move_on_job, self.db, self.user, item.deal_id), name="move")
+            lanes_of(self).writes.submit(self, partial(move_on_job, self.db, self.user, item.deal_id, item.stage),
+                                         name="move")
 
     def action_everyone(self) -> None:
         self.everyone = not self.everyone

@@ -42,11 +42,11 @@ class LogBar(Horizontal):
     """`kind` (call, email, meeting, note) preset; the deal named in the label."""
 
     DEFAULT_CSS = """
-    LogBar { height: 1; background: $panel; dock: bottom; }
+    LogBar { height: auto; max-height: 4; background: $panel; dock: bottom; }
     LogBar #log-kind { width: auto; padding: 0 1; background: $accent; color: $background; text-style: bold; }
-    LogBar #log-text { border: none; height: 1; padding: 0 1; background: $panel; }
+    LogBar #log-text { border: none; height: 1; width: 1fr; padding: 0 1; background: $panel; }
     LogBar #log-text:focus { border: none; }
-    LogBar #log-error { width: auto; max-width: 60; padding: 0 1; color: $error; text-style: bold; }
+    LogBar #log-error { width: auto; max-width: 60; height: auto; padding: 0 1; color: $error; text-style: bold; }
     """
 
     BINDINGS = [Binding("escape", "cancel", "cancel", show=False)]
