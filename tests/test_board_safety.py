@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
 from board_helpers import press, settle
+from test_board import record_notifications
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
@@ -43,20 +44,6 @@ def sales(db: Database, fixed_now: str) -> dict[str, int]:
            "umbrella": deal("Umbrella deal", "Proposal", "70000")}
     ids["pipeline"] = p.id
     return ids
-
-
-def record_notifications(app: TuikanbanApp) -> list[tuple[str, str, str]]:
-    """(message, title, severity) of every notification from now on."""
-    seen: list[tuple[str, str, str]] = []
-    original = app.notify
-
-    def notify(message: str, *, title: str = "", severity: Any = "information", timeout: Any = None,
-               markup: bool = True) -> None:
-        seen.append((message, title, str(severity)))
-        original(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    app.notify = notify  # type: ignore[method-assign]
-    return seen
 
 
 def focused_title(app: TuikanbanApp) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from board_helpers import settle
+from test_board import record_notifications
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
@@ -61,14 +62,7 @@ async def test_the_board_says_once_when_its_server_went_away_and_catches_up_when
     feed = FlakyFeed()
     monkeypatch.setattr(live, "open_feed", lambda _target: feed)
     app = TuikanbanApp(db, "tester")
-    said: list[str] = []
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        said.append(message)
-        original(message, **kwargs)
-
-    app.notify = notify  # type: ignore[method-assign]
+    said = record_notifications(app)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         header = app.board_screen.header
@@ -76,12 +70,12 @@ async def test_the_board_says_once_when_its_server_went_away_and_catches_up_when
         feed.up.clear()  # the server stops
         await wait_for(pilot, lambda: header.offline)
         assert " offline " in header.render().plain
-        lost = [text for text in said if text.startswith("Lost the connection to")]
+        lost = [text for text, *_ in said if text.startswith("Lost the connection to")]
         assert len(lost) == 1 and "catches up by itself when the server is back" in lost[0]
         ds.move_deal(db, deal, "Qualified", user="bob")  # (a commit the feed could not hear)
         await asyncio.sleep(0.3)
         await settle(pilot)
-        assert len([text for text in said if text.startswith("Lost the connection")]) == 1  # said once
+        assert len([text for text, *_ in said if text.startswith("Lost the connection")]) == 1  # said once
         feed.back = True
         feed.up.set()  # back
         await wait_for(pilot, lambda: not header.offline)
