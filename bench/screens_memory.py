@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import time
 import tracemalloc
@@ -45,10 +46,8 @@ def status_kb(name: str) -> int:
 
 def reset_hwm() -> None:
     """Reset VmHWM to the current RSS (Linux: writing 5 to clear_refs), so each screen's peak is its own."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 async def settle(pilot: Any, limit: float = 120.0) -> None:
@@ -115,8 +114,21 @@ async def run(a: argparse.Namespace) -> None:
                     await pilot.press("escape")
                     await settle_quiet(pilot, 0.3)
                 gc.collect()
+                if a.trim:
+                    import ctypes
+
+                    ctypes.CDLL("libc.so.6").malloc_trim(0)
                 if i == 0:
                     kept_first = status_kb("VmRSS")
+                if a.census and i in (1, a.repeat - 1):
+                    from collections import Counter
+
+                    counts = Counter(type(o).__name__ for o in gc.get_objects())
+                    if i == 1:
+                        census = counts
+                    else:
+                        grown = (counts - census).most_common(12)
+                        print(f"    objects grown over {a.repeat - 2} opens: {grown}")
             after = status_kb("VmRSS")
             peak = status_kb("VmHWM")
             reps = f"{kept_first / 1024:.1f} -> {after / 1024:.1f} MB" if a.repeat > 1 else ""
@@ -142,6 +154,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="opens and closes of each screen")
     ap.add_argument("--wait", type=float, default=3.0, help="seconds the board is left to settle first")
     ap.add_argument("--open-wait", type=float, default=1.0, help="seconds each screen is left open")
+    ap.add_argument("--census", action="store_true", help="with --repeat: the types of objects that grew")
+    ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after each close (is the growth C's?)")
     ap.add_argument("--trace", type=int, default=0, metavar="N", help="tracemalloc: the N largest kept places")
     a = ap.parse_args()
     if not Path(a.db).exists():

@@ -24,12 +24,13 @@ from tuikanban.store.tables import Deal, DealType, Stage
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
 
-_D = Deal.__table__.c  # type: ignore[attr-defined]
+_DEALS: Any = Deal.__table__  # type: ignore[attr-defined]
+_D = _DEALS.c
 _S = Stage.__table__.c  # type: ignore[attr-defined]
 _T = DealType.__table__.c  # type: ignore[attr-defined]
 
 PAGE = 500  # closed deals listed at most
-CHUNK = 5000  # rows of text read at a time while searching
+CHUNK = 2000  # rows of text read at a time while searching
 STATUSES = ("all", "won", "lost")
 
 
@@ -64,24 +65,26 @@ def closed_page(db: Database, pipeline_id: int, *, status: str = "all", needle: 
     with db.read() as s:
         conn = s.connection()
         closed = (_D.pipeline_id == pipeline_id, _D.status.in_(("won", "lost")))
-        total = int(conn.execute(select(func.count()).select_from(Deal.__table__).where(*closed)).scalar() or 0)
+        total = int(conn.execute(select(func.count()).select_from(_DEALS).where(*closed)).scalar() or 0)
         where = (_D.pipeline_id == pipeline_id, _D.status.in_(wanted))
         when = func.coalesce(_D.closed_at, _D.created_at)
         if not needle:
             matching = total if status == "all" else int(conn.execute(
-                select(func.count()).select_from(Deal.__table__).where(*where)).scalar() or 0)
+                select(func.count()).select_from(_DEALS).where(*where)).scalar() or 0)
             ids = [int(r[0]) for r in conn.execute(
                 select(_D.id).where(*where).order_by(when.desc(), _D.id.desc()).limit(limit))]
         else:
-            stages = dict(conn.execute(select(_S.id, _S.name).where(_S.pipeline_id == pipeline_id)).all())
-            types = dict(conn.execute(select(_T.id, _T.name).where(_T.pipeline_id == pipeline_id)).all())
+            stages: dict[int, str] = dict(conn.execute(
+                select(_S.id, _S.name).where(_S.pipeline_id == pipeline_id)).all())
+            types: dict[int, str] = dict(conn.execute(
+                select(_T.id, _T.name).where(_T.pipeline_id == pipeline_id)).all())
             latest: list[tuple[datetime, int]] = []  # a heap of the latest `limit` matches (oldest on top)
             matching = 0
             after = 0
             columns = (_D.id, _D.title, _D.company, _D.contact, _D.owner, _D.lost_reason, _D.stage_id, _D.type_id,
                        _D.closed_at, _D.created_at)
             while True:
-                rows: list[Any] = conn.execute(
+                rows: Any = conn.execute(
                     select(*columns).where(*where, _D.id > after).order_by(_D.id).limit(CHUNK)).all()
                 for (deal_id, title, company, contact, owner, reason, stage_id, type_id, closed_at,
                      created_at) in rows:

@@ -31,8 +31,8 @@ from tuikanban.ui.lazy import lazy_module
 if TYPE_CHECKING:
     from tuikanban.services import closed as closed_service
     from tuikanban.services import deals as deal_service
-    from tuikanban.services.closed import ClosedPage
     from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.closed import ClosedPage
     from tuikanban.services.pipelines import StageRow
     from tuikanban.store.engine import Database
 else:
