@@ -447,7 +447,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("aging panel", "a", "Aging"),
     ("metrics", "m", "Velocity"),
     ("pipelines", "p", "Pipelines"),
-    ("today", "t", " to do"),
+    ("today", "t", "Today · "),
     ("review", "v", "Review"),
 ]
 _KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "shift+left": b"\x1b[1;2D",
