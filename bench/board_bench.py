@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--screen-runs", type=int, default=5)
     ap.add_argument("--only", default="", help="with --screens: these screens only (comma-separated names)")
     ap.add_argument("--no-paint", action="store_true", help="skip the first-paint and key runs")
+    ap.add_argument("--no-bytes", action="store_true", help="skip the bytes written to the terminal")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     compile_package()
@@ -367,7 +368,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {ms:7.1f}  {name}")
     (a.dir / "results.json").write_text(json.dumps({"bare_ms": bare_ms, "results": results}, indent=1))
     extras(a, boards, base_env, tuikanban, bare)
-    bytes_table(a, sizes, tuikanban, base_env, bare)
+    if not a.no_bytes:
+        bytes_table(a, sizes, tuikanban, base_env, bare)
 
 
 def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_env: dict[str, str],
@@ -422,6 +424,8 @@ def extras(a: argparse.Namespace, boards: list[tuple[int, str, str]], base_env: 
                                                repeats=a.repeats))
         print("(open deals 0: the bare Textual app)")
         print_settled(rows_)
+        if a.tour:
+            print_tour(rows_[1:])
     if a.screens:
         where = str(build(a.dir, a.screens))
         env = {**base_env, "TUIKANBAN_DB": where, "TUIKANBAN_USER": "alice"}
@@ -446,7 +450,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("aging panel", "a", "Aging"),
     ("metrics", "m", "Velocity"),
     ("pipelines", "p", "Pipelines"),
-    ("today", "t", " to do"),
+    ("today", "t", "Today · "),
     ("review", "v", "Review"),
 ]
 _KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "shift+left": b"\x1b[1;2D",
@@ -533,6 +537,19 @@ class PtyRun:
                 last_busy = t
         return last_busy - self.t0
 
+    def quiet(self, limit_s: float = 90.0, window_s: float = 0.5, busy: float = 0.3) -> float:
+        """Wait until the process used less than `busy` of a CPU over the last `window_s` (at most `limit_s`);
+        the seconds waited."""
+        t0 = self.time.perf_counter()
+        last_t, last_c = t0, self.cpu_s()
+        while self.time.perf_counter() - t0 < limit_s:
+            self.time.sleep(window_s)
+            t, c = self.time.perf_counter(), self.cpu_s()
+            if (c - last_c) / max(t - last_t, 1e-3) < busy:
+                break
+            last_t, last_c = t, c
+        return self.time.perf_counter() - t0
+
     def press(self, key: str, pause: float) -> None:
         data = _KEY_BYTES.get(key, key.encode())
         os.write(self.master, data)
@@ -564,9 +581,19 @@ def settled_run(cmd: list[str], env: dict[str, str], cols: int, rows: int, *, ma
         res: dict = {"first_paint_s": paint, "settled_s": settled, "settled_after_paint_s": settled - paint,
                      "rss_settled_kb": run.status_kb("VmRSS"), "hwm_settled_kb": run.status_kb("VmHWM")}
         if tour:
-            for _name, key, _text in SCREENS:  # (escape closes the aging panel too)
-                run.press(key, 1.2)
+            # each screen used: its text shown and the process quiet again (its reads done), then escape (which
+            # closes the aging panel too); the peak of each screen over the RSS before its key
+            res["screens"] = {}
+            for name, key, text in SCREENS:
+                before = run.status_kb("VmRSS") or 0
+                start = len(run.out)
+                run.press(key, 0.1)
+                shown = run.wait_for(text, timeout=60, start=start)
+                run.quiet()
                 run.press("escape", 0.4)
+                run.quiet()
+                res["screens"][name] = {"shown": shown is not None, "rss_before_kb": before,
+                                        "hwm_kb": run.status_kb("VmHWM"), "rss_after_kb": run.status_kb("VmRSS")}
             res["hwm_tour_kb"] = run.status_kb("VmHWM")
             res["rss_tour_kb"] = run.status_kb("VmRSS")
             for _ in range(repeats):
@@ -616,6 +643,23 @@ def print_settled(rows_: list[dict]) -> None:
         print(f"{r['open']:>10,} | {ms('first_paint_s', r):>11} | {ms('settled_s', r):>8} | "
               f"{ms('settled_after_paint_s', r):>11} | {mb('rss_settled_kb', r):>11} | {mb('hwm_tour_kb', r):>9} | "
               f"{mb('rss_after_opens_kb', r):>11} | {mb('rss_after_moves_kb', r):>11} | {mb('hwm_end_kb', r):>8}")
+
+
+def print_tour(rows_: list[dict]) -> None:
+    """Per screen of the tour: the peak RSS once it was used (MB, median of the runs) and the RSS after it closed."""
+    print("\ntour, screen by screen (MB, medians): peak so far / RSS after closing (* never showed its text)")
+    for r in rows_:
+        names = [name for name, _key, _text in SCREENS]
+        cells = []
+        for name in names:
+            got = [x["screens"][name] for x in r["runs"] if name in x.get("screens", {})]
+            if not got:
+                continue
+            hwm = statistics.median(g["hwm_kb"] or 0 for g in got) / 1024
+            after = statistics.median(g["rss_after_kb"] or 0 for g in got) / 1024
+            star = "" if all(g["shown"] for g in got) else "*"
+            cells.append(f"{name}{star} {hwm:.0f}/{after:.0f}")
+        print(f"{r['open']:>10,}: " + ", ".join(cells))
 
 
 def print_screens(label: str, result: dict[str, list[float]]) -> None:

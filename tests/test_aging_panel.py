@@ -362,3 +362,23 @@ async def test_closed_panels_are_let_go(db: Database, deals: dict[str, Any]) -> 
             assert app.board_screen.aging_panel is None
         gc.collect()
         assert sum(1 for o in gc.get_objects() if isinstance(o, AgingPanel)) <= 1
+
+
+async def test_closed_panels_leave_no_style_caches(db: Database, deals: dict[str, Any]) -> None:
+    """Textual's `get_inner_outer` cache keeps the style cache (and the drawn lines) of every widget it drew, until
+    the board is shown again after a screen: a panel closing on the board never is, so each open of the panel kept
+    its widgets' style caches (about 1.7 MB an open at 100,000 open deals). Five opens and closes leave no more
+    entries than the board itself had before the first."""
+    from tuikanban.ui.textual_seam import style_caches_kept
+
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        before = style_caches_kept()
+        for _ in range(5):
+            await press(pilot, "a")
+            assert app.board_screen.aging_panel is not None and style_caches_kept() > before
+            await press(pilot, "escape")
+            assert app.board_screen.aging_panel is None
+        await settle(pilot)
+        assert style_caches_kept() <= before

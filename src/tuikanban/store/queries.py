@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,11 +32,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def deal_views(
     session: Session, pipeline_id: int, status: str | None = "open", *, stage_id: int | None = None,
-    awake_on: date | None = None,
+    awake_on: date | None = None, ids: Collection[int] | None = None,
 ) -> list[DealView]:
     """Deals of a pipeline (status None = every status but deleted) in board order: stage position, rank, id.
 
-    With `awake_on`, deals snoozed on that day are left out."""
+    With `awake_on`, deals snoozed on that day are left out; with `ids`, only those deals are read."""
     conn = session.connection()
     stages = {r.id: (r.name, r.position) for r in conn.execute(
         select(_S.id, _S.name, _S.position).where(_S.pipeline_id == pipeline_id))}
@@ -46,6 +47,8 @@ def deal_views(
         q = q.where(awake(_D, awake_on))
     if stage_id is not None:
         q = q.where(_D.stage_id == stage_id)
+    if ids is not None:
+        q = q.where(_D.id.in_(list(ids)))
     q = q.order_by(_D.stage_id, _D.rank, _D.id)
     out: list[DealView] = []
     for r in conn.execute(q):

@@ -12,7 +12,8 @@ failure names the installed Textual version). When Textual offers a public way, 
   moved on, and a key must be resolved against the widget it was sent to.
 - `forget_closed_widgets()`: `textual._styles_cache.StylesCache.get_inner_outer`, an `lru_cache` on a method, so
   its keys hold up to 1,024 widgets' style caches (and every line they drew) alive after their screen closed:
-  opening and closing the deal detail 20 times kept about 20 MB. Cleared whenever the board is shown again.
+  opening and closing the deal detail 20 times kept about 20 MB. Cleared whenever the board is shown again, and
+  when the aging panel (a widget of the board, not a screen) closes. `style_caches_kept()` counts its entries.
 - `write_from_span_start()`: `textual._compositor.ChopsUpdate.render_segments`, which writes a dirty line of a
   widget from the widget's left edge even when only cells further right changed (its `__rich_console__` twin skips
   the segments before the change). The board repaints only the cells that changed (`ui/board/paint.py`); with
@@ -60,12 +61,18 @@ def own_bindings(widget: Widget, key: str) -> list[Binding]:
     return list(widget._bindings.key_to_bindings.get(key, ()))
 
 
-__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings", "stop_watching_app"]
+__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings", "stop_watching_app",
+           "style_caches_kept"]
 
 
 def forget_closed_widgets() -> None:
     """Let go of the style caches Textual's `get_inner_outer` cache keeps of widgets that are gone."""
     StylesCache.get_inner_outer.cache_clear()
+
+
+def style_caches_kept() -> int:
+    """How many entries Textual's `get_inner_outer` cache holds (each keeps a widget's style cache alive)."""
+    return int(StylesCache.get_inner_outer.cache_info().currsize)
 
 
 def _from_span_start(strip: Strip, x: int, x1: int) -> tuple[Strip, int]:

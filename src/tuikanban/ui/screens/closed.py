@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -24,40 +25,52 @@ from tuikanban.domain.wip import counter_text
 from tuikanban.ui.dialogs.base import Dialog, FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTable, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.jobs import JobFailed
 from tuikanban.ui.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from tuikanban.services import closed as closed_service
     from tuikanban.services import deals as deal_service
     from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services.closed import ClosedPage
     from tuikanban.services.pipelines import StageRow
     from tuikanban.store.engine import Database
 else:
+    closed_service = lazy_module("tuikanban.services.closed")
     deal_service = lazy_module("tuikanban.services.deals")
     pipeline_service = lazy_module("tuikanban.services.pipelines")
 
-MAX_ROWS = 500
+MAX_ROWS = 500  # the latest closed deals listed (services.closed reads no more)
 _STATUS_FILTERS = ("all", "won", "lost")
 
 
 @dataclass(frozen=True, slots=True)
 class _Closed:
     pipeline: PipelineInfo
-    deals: list[DealView]
     stages: list[StageRow]
 
 
 def _read_closed(db: Database, pipeline_id: int) -> _Closed:
     pipeline = pipeline_service.get_pipeline(db, pipeline_id)
-    deals = [d for d in deal_service.list_deals(db, pipeline_id, status="all") if d.status != "open"]
-    deals.sort(key=lambda d: (d.closed_at or d.created_at), reverse=True)
     _, stages = pipeline_service.stage_rows(db, pipeline_id)
-    return _Closed(pipeline, deals, stages)
+    return _Closed(pipeline, stages)
 
 
 class ClosedRead(JobResult):
-    def __init__(self, data: _Closed) -> None:
+    """The latest closed deals matching `wanted` (status, search); with `data` on the first read."""
+
+    def __init__(self, page: ClosedPage, wanted: tuple[str, str], data: _Closed | None = None) -> None:
         super().__init__()
+        self.page = page
+        self.wanted = wanted
         self.data = data
+
+
+def _read_page(db: Database, pipeline_id: int, wanted: tuple[str, str], first: bool) -> ClosedRead:
+    status, needle = wanted
+    data = _read_closed(db, pipeline_id) if first else None
+    return ClosedRead(closed_service.closed_page(db, pipeline_id, status=status, needle=needle, limit=MAX_ROWS),
+                      wanted, data)
 
 
 class DealReopened(JobResult):
@@ -159,6 +172,9 @@ class ClosedDealsScreen(FormDialog[int | None]):
         self.data: _Closed | None = None
         self.status = "all"
         self.shown: list[DealView] = []
+        self._reading: tuple[str, str] | None = None  # the (status, search) being read
+        self._read_key: tuple[str, str] | None = None  # ... and the one the table shows
+        self._listed = asyncio.Event()  # set while the table shows what the status and search ask for
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -181,31 +197,51 @@ class ClosedDealsScreen(FormDialog[int | None]):
             table.add_column(label, width=width)
         self.set_focus(table)  # now: the keys typed next reach it
         self._show_status()
-        db, pipeline_id = self.db, self.pipeline_id
-        self.run_job(lambda: ClosedRead(_read_closed(db, pipeline_id)), name="read closed deals")
+        self._refilter()
+
+    # -- reading ------------------------------------------------------------------------------------
+    def _wanted(self) -> tuple[str, str]:
+        return self.status, self.query_one("#closed-search", Input).value.strip().casefold()
+
+    def _refilter(self) -> None:
+        """Read the latest closed deals matching the status and the search (one read at a time: a search typed
+        while one is on its way is read once it is in)."""
+        wanted = self._wanted()
+        if wanted == self._read_key and self._reading is None:
+            self._listed.set()
+            return
+        self._listed.clear()
+        if self._reading is not None:
+            return
+        self._reading = wanted
+        db, pipeline_id, first = self.db, self.pipeline_id, self.data is None
+        self.run_job(partial(_read_page, db, pipeline_id, wanted, first), name="read closed deals")
 
     @on(ClosedRead)
     def _closed_read(self, message: ClosedRead) -> None:
-        data = self.data = message.data
-        self.query_one(".dialog", Vertical).border_title = Content(f"Closed deals · {display(data.pipeline.name)}")
-        self._refilter()
-
-    # -- filtering ----------------------------------------------------------------------------------
-    def _matches(self, deal: DealView, needle: str) -> bool:
-        if self.status != "all" and deal.status != self.status:
-            return False
-        if not needle:
-            return True
-        hay = " ".join((deal.title, deal.company, deal.contact, deal.owner, deal.lost_reason, deal.stage_name,
-                        deal.type_name or "")).casefold()
-        return all(word in hay for word in needle.split())
-
-    def _refilter(self) -> None:
-        if self.data is None:
+        self._reading = None
+        if message.data is not None:
+            self.data = message.data
+            self.query_one(".dialog", Vertical).border_title = Content(
+                f"Closed deals · {display(message.data.pipeline.name)}")
+        if message.wanted != self._wanted():
+            self._refilter()  # the search or status changed meanwhile
             return
-        needle = self.query_one("#closed-search", Input).value.strip().casefold()
-        matching = [d for d in self.data.deals if self._matches(d, needle)]
-        self.shown = matching[:MAX_ROWS]
+        self._read_key = message.wanted
+        self._show_page(message.page)
+        self._listed.set()
+
+    @on(JobFailed)
+    def _read_failed(self, _message: JobFailed) -> None:
+        self._reading = None  # (the dialog says what failed; a key waiting for the list goes on)
+        self._listed.set()
+
+    async def _listed_for_key(self) -> None:
+        """Until the table shows what the status and search typed before this key ask for."""
+        await self._listed.wait()
+
+    def _show_page(self, page: ClosedPage) -> None:
+        self.shown = page.deals
         table = self.query_one("#closed-table", DataTable)
         table.clear()
         for deal in self.shown:
@@ -222,14 +258,14 @@ class ClosedDealsScreen(FormDialog[int | None]):
                 literal(deal.lost_reason),
                 key=str(deal.id),
             )
-        total = len(self.data.deals)
+        total, matching = page.total, page.matching
         if not total:
             text = "No closed deals in this pipeline yet."
-        elif len(matching) > MAX_ROWS:
-            text = (f"Showing the latest {MAX_ROWS:,} of {len(matching):,} matching ({total:,} closed); "
+        elif matching > MAX_ROWS:
+            text = (f"Showing the latest {MAX_ROWS:,} of {matching:,} matching ({total:,} closed); "
                     "search to narrow.")
         else:
-            text = f"{len(matching):,} of {plural(total, 'closed deal')}."
+            text = f"{matching:,} of {plural(total, 'closed deal')}."
         self.query_one("#closed-count", Static).update(text)
 
     def _show_status(self) -> None:
@@ -254,6 +290,7 @@ class ClosedDealsScreen(FormDialog[int | None]):
         if focused is not None and focused.id == "closed-search":
             self.set_focus(self.query_one("#closed-table", DataTable))
         elif focused is not None and focused.id == "closed-table":
+            await self._listed_for_key()  # (the key runs in the app's loop: the read's result reaches this screen)
             await self._reopen_current()
         else:
             await super().action_field_enter()

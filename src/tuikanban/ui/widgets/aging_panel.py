@@ -47,6 +47,7 @@ from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.filters import DealFilter
 from tuikanban.domain.text import display
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.textual_seam import forget_closed_widgets
 from tuikanban.ui.widgets.aging_chart import AgingChart, StageDays, days_by_stage, legend
 
 if TYPE_CHECKING:
@@ -203,6 +204,9 @@ class AgingPanel(Vertical):
         # A signal keeps each subscriber's callback, and the callback the subscriber: without this every panel
         # ever opened stayed alive with its table and chart (about 160 objects an open).
         self.app.theme_changed_signal.unsubscribe(self)
+        # Textual's style cache keeps the widgets it drew (and their lines) until the board is shown again, which a
+        # panel closing on the board never does: every open of the panel kept about 1.7 MB at 100,000 open deals.
+        self.app.call_later(forget_closed_widgets)
 
     # -- API for the board --------------------------------------------------------------------------------
 
