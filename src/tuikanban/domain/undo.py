@@ -16,6 +16,10 @@ from typing import NamedTuple
 # the user's own mistakes), the note that an undo was skipped, and reordering (arranging one's own board).
 NOT_ACTIVITY = ("undo", "redo", "undo_skipped", "reorder")
 REVERSING = ("undo", "redo")
+# The `new_value` of a won or lost event that a CSV import logged for a deal that arrived closed (a close made in
+# the app leaves it empty): history brought in, not an action of the importing user, so never on the undo stack.
+IMPORTED = "import"
+IMPORTED_KINDS = ("won", "lost")
 
 
 class LoggedEvent(NamedTuple):
@@ -47,4 +51,4 @@ def last_touch(events: Iterable[LoggedEvent]) -> datetime | None:
     return max(times) if times else None
 
 
-__all__ = ["NOT_ACTIVITY", "LoggedEvent", "last_touch", "reversed_ids"]
+__all__ = ["IMPORTED", "IMPORTED_KINDS", "NOT_ACTIVITY", "LoggedEvent", "last_touch", "reversed_ids"]

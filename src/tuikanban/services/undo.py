@@ -19,6 +19,7 @@ from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.stays import close_outcome, move_outcome
 from tuikanban.domain.text import clean_text
+from tuikanban.domain.undo import IMPORTED, IMPORTED_KINDS
 from tuikanban.services.common import get_deal_row, resolve_pipeline, when
 from tuikanban.services.deals import _check_wip, _override, _top_rank
 from tuikanban.services.history import close_stay, event_text, start_stay
@@ -44,6 +45,22 @@ _BULK = {"move": "move", "won": "marking won", "lost": "marking lost", "edit": "
          "snoozed": "snooze"}  # "Undid your bulk delete of 3 deals."
 
 
+# The won and lost events a CSV import logs for deals that arrived closed (marked IMPORTED in `new_value`) are the
+# deals' history, not the importing user's actions: the stack leaves them out, so undo reaches the action before
+# the import, and an import does not end what can be redone (an import of open deals logs no action either).
+_NOT_IMPORTED = or_(col(Event.kind).not_in(IMPORTED_KINDS), col(Event.new_value).is_(None),
+                    col(Event.new_value) != IMPORTED)
+_IMPORT_NOTE = (" (an import is not undone: delete its deals, or restore a backup taken before it with "
+                "`tuikanban restore`)")
+
+
+def _imported_by(s: Session, pipeline_id: int | None, user: str) -> bool:
+    """Whether the user imported closed deals into the pipeline (their close events carry the import's mark)."""
+    return s.exec(select(Event.id).where(Event.pipeline_id == pipeline_id, Event.user == user,
+                                         col(Event.kind).in_(IMPORTED_KINDS), Event.new_value == IMPORTED)
+                  .limit(1)).first() is not None
+
+
 class _Never(Exception):
     """This action can never be undone (or redone): `why` is the end of a sentence."""
 
@@ -65,10 +82,11 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
         settled = select(Event.ref_id).where(Event.pipeline_id == p.id, col(Event.kind).in_(("undo", SKIPPED)),
                                              Event.ref_id != None)  # noqa: E711
         top = s.exec(select(Event).where(Event.pipeline_id == p.id, Event.user == user,
-                                         col(Event.kind).in_(ACTIONS), col(Event.id).not_in(settled))
+                                         col(Event.kind).in_(ACTIONS), col(Event.id).not_in(settled), _NOT_IMPORTED)
                      .order_by(col(Event.id).desc())).first()
         if top is None or top.deal_id is None:
-            raise ValidationError("There is nothing of yours to undo in this pipeline.")
+            raise ValidationError("There is nothing of yours to undo in this pipeline"
+                                  f"{_IMPORT_NOTE if _imported_by(s, p.id, user) else ''}.")
         batch = _standing_batch(s, top, user, settled)
         if batch:
             return _undo_batch(s, batch, user, force_reason)
@@ -99,7 +117,8 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
         if top is None or top.deal_id is None:
             raise ValidationError("There is nothing of yours to redo in this pipeline.")
         newer = s.exec(select(Event.id).where(Event.pipeline_id == p.id, Event.user == user, col(Event.id) > top.id,
-                                              col(Event.kind).in_([k for k in ACTIONS if k != "redo"]))).first()
+                                              col(Event.kind).in_([k for k in ACTIONS if k != "redo"]),
+                                              _NOT_IMPORTED)).first()
         if newer is not None:  # a new action ends what can be redone, as in any editor
             raise ValidationError("There is nothing of yours to redo: you changed something after your last undo.")
         members = _batch_of(s, s.get(Event, top.ref_id) if top.ref_id is not None else None)

@@ -18,6 +18,7 @@ from tuikanban.domain.gates import GateFields
 from tuikanban.domain.money import normalise_currency, parse_money
 from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text, name_key
+from tuikanban.domain.undo import IMPORTED
 from tuikanban.services.common import active_stages, resolve_pipeline
 from tuikanban.services.fields import MAX_FIELD, MAX_NOTES, MAX_TITLE
 from tuikanban.services.gates import check_gate
@@ -391,8 +392,9 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
         if not is_open:
             won += plan.status == "won"
             lost += plan.status == "lost"
+            # Marked as the import's (new_value, which a close leaves empty), so that undo never takes it apart.
             events.append((closed, deal_id, plan.status, plan.stage_id, None,
-                           plan.lost_reason if plan.status == "lost" else None, None))
+                           plan.lost_reason if plan.status == "lost" else None, IMPORTED))
         deal_id += 1
         if len(deals) >= CHUNK:
             inserts.put(TABLES["deal"], _DEAL_KEYS, deals)
