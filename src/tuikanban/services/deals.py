@@ -179,7 +179,7 @@ def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doin
         return
     kinds = ("move", "won", "lost", "reopen", "undo", "redo", "deleted", "restored")
     last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds)).order_by(col(Event.id).desc())
+        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds)).order_by(col(Event.id).desc()).limit(1)
     ).first()
     if last is None or not last.user or last.user == user:
         # Not another rep's doing: this user's own move queued just before was refused, or it was their own
@@ -206,7 +206,7 @@ def closed_meanwhile(db: Database, deal_id: int, *, user: str) -> str:
         if deal.status == "open":
             return ""
         last = s.exec(select(Event).where(Event.deal_id == deal_id, col(Event.kind).in_(("won", "lost", "deleted")))
-                      .order_by(col(Event.id).desc())).first()
+                      .order_by(col(Event.id).desc()).limit(1)).first()
         did = "deleted it" if deal.status == DELETED else f"marked it {deal.status}"
         if last is None:
             return f"someone {did}"
@@ -342,7 +342,7 @@ def _merge_or_refuse(s: Session, p: Pipeline, deal: Deal, changes: dict[str, Any
         conflicts = []
         for name in merged.conflicts:
             last = s.exec(select(Event).where(Event.deal_id == deal.id, Event.kind == "edit", Event.field == name)
-                          .order_by(col(Event.id).desc())).first()
+                          .order_by(col(Event.id).desc()).limit(1)).first()
             conflicts.append(FieldConflict(name, mine[name], _stored(deal)[name], last.user if last else "",
                                            clock.as_utc(last.at) if last else None))
         raise EditConflictError(conflict_sentence(conflicts, FIELD_LABELS), conflicts)
@@ -520,7 +520,7 @@ def reopen_deal(db: Database, deal_id: int, stage: str | int, *, user: str, at: 
         if seen_status is not None and deal.status == "open":
             stage_now = s.get(Stage, deal.stage_id)
             last = s.exec(select(Event).where(Event.deal_id == deal.id, Event.kind == "reopen")
-                          .order_by(col(Event.id).desc())).first()
+                          .order_by(col(Event.id).desc()).limit(1)).first()
             who = _who(last.user if last is not None else "", user)
             ago = "" if last is None else " " + _ago(clock.as_utc(last.at))
             raise StaleMoveError(f"{who} reopened this deal into "

@@ -47,7 +47,7 @@ def close_stay(s: Session, deal: Deal, at: datetime, outcome: Outcome) -> None:
     """End the deal's current stay at `at` (never before it began) with `outcome`."""
     stay = s.exec(
         select(Stay).where(Stay.deal_id == deal.id, Stay.left_at == None)  # noqa: E711
-        .order_by(col(Stay.id).desc())
+        .order_by(col(Stay.id).desc()).limit(1)
     ).first()
     if stay is not None:
         end_stay(s, stay, at, outcome)

@@ -109,7 +109,7 @@ def restore_in(s: Session, deal: Deal, user: str, *, wip_checked: bool = False) 
     if deal.status != DELETED:
         raise ValidationError(f"Deal {deal.id} is not deleted.")
     last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, Event.kind == "deleted").order_by(col(Event.id).desc())
+        select(Event).where(Event.deal_id == deal.id, Event.kind == "deleted").order_by(col(Event.id).desc()).limit(1)
     ).first()
     status = last.old_value if last is not None and last.old_value in STATUSES else None
     status = status or "open"

@@ -83,7 +83,7 @@ def undo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                                              Event.ref_id != None)  # noqa: E711
         top = s.exec(select(Event).where(Event.pipeline_id == p.id, Event.user == user,
                                          col(Event.kind).in_(ACTIONS), col(Event.id).not_in(settled), _NOT_IMPORTED)
-                     .order_by(col(Event.id).desc())).first()
+                     .order_by(col(Event.id).desc()).limit(1)).first()
         if top is None or top.deal_id is None:
             raise ValidationError("There is nothing of yours to undo in this pipeline"
                                   f"{_IMPORT_NOTE if _imported_by(s, p.id, user) else ''}.")
@@ -113,12 +113,12 @@ def redo_last(db: Database, pipeline: str | int | None, *, user: str, force_reas
                                              Event.ref_id != None)  # noqa: E711
         top = s.exec(select(Event).where(Event.pipeline_id == p.id, Event.user == user, Event.kind == "undo",
                                          col(Event.id).not_in(settled))
-                     .order_by(col(Event.id).desc())).first()
+                     .order_by(col(Event.id).desc()).limit(1)).first()
         if top is None or top.deal_id is None:
             raise ValidationError("There is nothing of yours to redo in this pipeline.")
         newer = s.exec(select(Event.id).where(Event.pipeline_id == p.id, Event.user == user, col(Event.id) > top.id,
                                               col(Event.kind).in_([k for k in ACTIONS if k != "redo"]),
-                                              _NOT_IMPORTED)).first()
+                                              _NOT_IMPORTED).limit(1)).first()
         if newer is not None:  # a new action ends what can be redone, as in any editor
             raise ValidationError("There is nothing of yours to redo: you changed something after your last undo.")
         members = _batch_of(s, s.get(Event, top.ref_id) if top.ref_id is not None else None)
@@ -290,7 +290,7 @@ def _later(s: Session, deal: Deal, after: int, kinds: tuple[str, ...], *, undone
         q = q.where(col(Event.id).not_in(undone))
     if field is not None:
         q = q.where(Event.field == field)
-    return s.exec(q.order_by(col(Event.id))).first()
+    return s.exec(q.order_by(col(Event.id)).limit(1)).first()
 
 
 def _by(ev: Event, user: str) -> str:
@@ -362,7 +362,7 @@ def _undo_move(s: Session, deal: Deal, ev: Event, user: str, at: datetime, force
     if current is not None:
         s.delete(current)
     before = s.exec(select(Stay).where(Stay.deal_id == deal.id, Stay.stage_id == prev.id)
-                    .order_by(col(Stay.id).desc())).first()
+                    .order_by(col(Stay.id).desc()).limit(1)).first()
     if before is not None:
         before.left_at, before.outcome = None, None
         s.add(before)
@@ -383,7 +383,7 @@ def _undo_close(s: Session, deal: Deal, ev: Event, user: str, at: datetime, forc
         raise _Never(f"it is {deal.status} now")
     stage = _stage(s, deal.stage_id)
     forced = _admit(s, deal, stage, deal.owner, user, at, force_reason)
-    closed = s.exec(select(Stay).where(Stay.deal_id == deal.id).order_by(col(Stay.id).desc())).first()
+    closed = s.exec(select(Stay).where(Stay.deal_id == deal.id).order_by(col(Stay.id).desc()).limit(1)).first()
     if closed is not None:
         closed.left_at, closed.outcome = None, None
         s.add(closed)
@@ -442,7 +442,7 @@ def _undo_reorder(s: Session, deal: Deal, ev: Event, user: str, at: datetime, fo
 def _put_at(s: Session, deal: Deal, rank: int) -> None:
     """Give the deal `rank`, swapping with the open deal of its column that has it (the neighbour it passed)."""
     other = s.exec(select(Deal).where(Deal.stage_id == deal.stage_id, Deal.status == "open", Deal.rank == rank,
-                                      Deal.id != deal.id).order_by(col(Deal.id))).first()
+                                      Deal.id != deal.id).order_by(col(Deal.id)).limit(1)).first()
     if other is not None:
         other.rank = deal.rank
         s.add(other)
