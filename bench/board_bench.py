@@ -15,7 +15,9 @@ runs the real `tuikanban` command under bench/ptytimer.py (or another timer scri
 - peak RSS: VmHWM of the board process at the end of the key run (after the full read and the ORM import);
 - bytes written to the terminal (bench/ptyboard.py reads the pty and counts): the first paint until the board is
   settled (aging marks shown, then nothing written for three seconds), a focus move (right / left), a card move
-  (shift+right / shift+left, until its aging re-reads are painted), another process's move (a deal of the second
+  (shift+right / shift+left, until its aging re-reads are painted and nothing is written for 0.7 s; the first
+  move after start on its own line, with the time to its last write and the board's CPU: a big pipeline's first
+  write reads each cell's window again), another process's move (a deal of the second
   column moved back and forth by this script through the services) and a minute idle (`--idle` seconds, scaled
   to a minute). `--bytes-only` measures only these.
 
@@ -216,7 +218,18 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
             return out
 
         focus = per_key(["right", "left"] * (keys // 2), 0.6)
-        moves = per_key(["shift+right", "shift+left"] * (keys // 2), 2.5)
+        # card moves: until written and quiet (a big pipeline's first move reads each cell's window again, which
+        # can outlast a fixed window on a loaded machine), with the time to its last write and the board's CPU
+        moves, move_times = [], []
+        for name in ["shift+right", "shift+left"] * (keys // 2):
+            board.quiet(300)
+            mark, cpu = board.mark(), board.cpu_seconds()
+            pressed = board.key(name)
+            time.sleep(2.5)
+            board.quiet(700)
+            moves.append(board.since(mark))
+            move_times.append({"done_ms": (board.last_write() - pressed) * 1000,
+                               "cpu_ms": (board.cpu_seconds() - cpu) * 1000})
         # enter opens the focused deal's detail, escape goes back to the board (both until painted)
         dialog_bytes = per_key(["enter", "escape"] * (keys // 2), 1.5) if dialog else []
         database, deal, stages = outside_mover(db, on_screen)
@@ -234,7 +247,8 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
         mark = board.mark()
         time.sleep(idle_s)
         idle = board.since(mark) * 60 / idle_s if idle_s else 0.0
-        return {"first_paint_bytes": first, "focus_bytes": focus, "move_bytes": moves, "outside_bytes": outside,
+        return {"first_paint_bytes": first, "focus_bytes": focus, "move_bytes": moves, "move_times": move_times,
+                "outside_bytes": outside,
                 "idle_bytes_per_min": idle, "open_dialog_bytes": dialog_bytes[0::2],
                 "close_dialog_bytes": dialog_bytes[1::2]}
     finally:
@@ -400,6 +414,12 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
         print(f"{n:>10,} | {kb(r['first_paint_bytes']):>11} | {mm(r['focus_bytes']):>17} | "
               f"{mm(r['move_bytes']):>17} | {mm(r['outside_bytes']):>17} | {kb(r['idle_bytes_per_min']) + '/min':>12}",
               flush=True)
+        if r["move_bytes"]:
+            t = r["move_times"]
+            rest = t[1:] or t
+            print(f"{'':>10}   first card move: {kb(r['move_bytes'][0])}, last write {t[0]['done_ms']:,.0f} ms, "
+                  f"CPU {t[0]['cpu_ms']:,.0f} ms (the others: last write {med([x['done_ms'] for x in rest]):,.0f} ms, "
+                  f"CPU {med([x['cpu_ms'] for x in rest]):,.0f} ms, medians)", flush=True)
         if a.dialog_bytes:
             print(f"{'':>10}   deal detail: enter {mm(r['open_dialog_bytes'])}, escape {mm(r['close_dialog_bytes'])}",
                   flush=True)

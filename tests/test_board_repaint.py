@@ -356,3 +356,87 @@ def test_a_line_changed_on_its_right_is_written_from_the_change() -> None:
     assert "\x1b[1;9H" in written  # the cursor goes to the change's column (1-based 9), not the edge
     inside = ChopsUpdate([{0: line}], [(0, 5, 12)], [[12]]).render_segments(console)  # starts inside a wide char
     assert "中中" in inside and "col3" in inside and "col1" not in inside and "\x1b[1;5H" in inside
+
+
+# -- whole frames: the start's Resize sends nothing again, a real resize lays out and repaints -----------------------
+
+
+def record_updates(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every update the screens compose for the terminal from now on: ("whole", cells) or ("part", cells)."""
+    from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
+
+    updates: list[tuple[str, int]] = []
+    original = Compositor.render_update
+
+    def render_update(self: Compositor, *args: Any, **kw: Any) -> Any:
+        update = original(self, *args, **kw)
+        if isinstance(update, LayoutUpdate):
+            updates.append(("whole", update.region.area))
+        elif isinstance(update, ChopsUpdate):
+            updates.append(("part", sum(x2 - x1 for _y, x1, x2 in update.spans)))
+        return update
+
+    monkeypatch.setattr(Compositor, "render_update", render_update)
+    return updates
+
+
+class Painted(Widget):
+    """A widget that asks for a repaint while it mounts (as the board's widgets do), before the first frame."""
+
+    DEFAULT_CSS = "Painted { width: 10; height: 2; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = "same"
+
+    def render(self) -> str:
+        return self.text
+
+    def on_mount(self) -> None:
+        self.refresh()
+
+
+async def test_the_first_whole_frame_is_not_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repaint asked before the first whole frame is done by that frame: nothing is written again after it (the
+    start's Resize used to send it as a partial update of every cell). A repaint asked after it is written."""
+    from textual.app import App, ComposeResult
+
+    from tuikanban.ui.textual_seam import skip_repaints_drawn_by_whole_frames
+
+    skip_repaints_drawn_by_whole_frames()
+    updates = record_updates(monkeypatch)
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Painted()
+
+    app = Bare()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        await pilot.pause(0.1)
+        assert updates and all(update == ("whole", 400) for update in updates)
+        # (the widget's repaint asked while mounting was drawn by the first whole frame: no partial update after it)
+        before = len(updates)
+        widget = app.query_one(Painted)
+        widget.text = "changed"
+        widget.refresh()
+        await pilot.pause(0.1)
+        assert updates[before:] == [("part", 20)]  # a repaint asked after a whole frame: the whole widget, once
+
+
+async def test_a_real_resize_lays_the_board_out_and_repaints_it(
+    db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        updates = record_updates(monkeypatch)
+        view = app.board_screen.view
+        assert view.size == (160, 43)
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        await pilot.pause(0.1)
+        assert ("whole", 120 * 40) in updates  # the new size drawn whole
+        assert view.size.width == 120 and 30 < view.size.height < 40  # laid out again (less the header and footer)
+        assert view.render_line(0).cell_length == 120
+        assert drawn_is_current(app)

@@ -26,6 +26,8 @@ PRIVATE_NAMES = [
     ("textual._styles_cache", "StylesCache.get_inner_outer.cache_clear"),
     ("textual._compositor", "ChopsUpdate.render_segments"),
     ("textual._compositor", "LayoutUpdate.render_segments"),
+    ("textual._compositor", "Compositor.render_update"),
+    ("a Widget", "_exchange_repaint_regions"),
     ("textual.renderables.background_screen", "BackgroundScreen"),
 ]
 

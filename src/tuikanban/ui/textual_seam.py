@@ -20,6 +20,14 @@ failure names the installed Textual version). When Textual offers a public way, 
   this, another rep's move in the third column no longer sends the first two columns again. It also writes the
   style codes as changes (`ui/sgr.py`), as does `LayoutUpdate.render_segments` (a whole frame): Textual restates
   every segment's whole style after a reset, three quarters of a board line's bytes.
+- `skip_repaints_drawn_by_whole_frames()`: `textual._compositor.Compositor.render_update` and
+  `Widget._exchange_repaint_regions`. A widget's repaint waits in its own dirty regions until the screen's next
+  partial update collects them; when a whole frame (a layout of the whole screen: the first one, a real resize, a
+  dialog's closing) is drawn first, it draws each widget as it is, yet the regions stay and go out again as a
+  partial update of the same cells. At every start that was a second frame of the whole board (the repaints asked
+  while the board mounted, collected when the start's Resize event laid the screen out again: 15.9 KB compact at
+  160x45). After a whole frame for the terminal, the visible widgets' waiting regions are dropped; a repaint asked
+  after it is kept. Screenshots (`render_update(full=True)`) are left as they are.
 - `stop_watching_app(node)`: `DOMNode.watch(app, ...)` keeps `(node, callback)` in the app's `__watchers` until that
   reactive next changes; Textual's TextArea watches the app's `theme`, so every closed form kept its TextArea (its
   document, styles and timers) alive: one per open of the new-deal form. A field drops its own entries when it is
@@ -38,7 +46,7 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import Control
 from rich.segment import Segment
-from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
@@ -61,8 +69,8 @@ def own_bindings(widget: Widget, key: str) -> list[Binding]:
     return list(widget._bindings.key_to_bindings.get(key, ()))
 
 
-__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings", "stop_watching_app",
-           "style_caches_kept"]
+__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings",
+           "skip_repaints_drawn_by_whole_frames", "stop_watching_app", "style_caches_kept"]
 
 
 def forget_closed_widgets() -> None:
@@ -136,6 +144,26 @@ def write_from_span_start() -> None:
     and every update's style codes as changes (once per process; see the module)."""
     ChopsUpdate.render_segments = _render_segments  # type: ignore[method-assign]
     LayoutUpdate.render_segments = _render_layout  # type: ignore[method-assign]
+
+_textual_render_update = Compositor.render_update
+
+
+def _render_update(self: Compositor, full: bool = False, screen_stack: Any = None, simplify: bool = False
+                   ) -> RenderableType | None:
+    """`Compositor.render_update` (Textual 8); after a whole frame for the terminal (not `full`, asked by a
+    screenshot), the repaints the visible widgets still wait for are done: dropped."""
+    whole = not full and self.size.region in self._dirty_regions
+    update = _textual_render_update(self, full, screen_stack, simplify)
+    if whole:
+        for widget in self.visible_widgets:
+            widget._exchange_repaint_regions()
+    return update
+
+
+def skip_repaints_drawn_by_whole_frames() -> None:
+    """Drop the widgets' waiting repaints that a whole frame has just drawn (once per process; see the module)."""
+    Compositor.render_update = _render_update  # type: ignore[method-assign]
+
 
 class TintedBackground:
     """A dialog screen's dimmed board, drawn once and kept (see the module's docstring).

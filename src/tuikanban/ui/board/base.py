@@ -43,7 +43,11 @@ from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.board.warm import orm_job, warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
-from tuikanban.ui.textual_seam import forget_closed_widgets, write_from_span_start
+from tuikanban.ui.textual_seam import (
+    forget_closed_widgets,
+    skip_repaints_drawn_by_whole_frames,
+    write_from_span_start,
+)
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -122,6 +126,7 @@ class BoardBase(Screen[None]):
 
     def on_mount(self) -> None:
         write_from_span_start()  # a line changed in its third column is sent from there (docs/PERFORMANCE.md)
+        skip_repaints_drawn_by_whole_frames()  # the start's Resize no longer sends the first frame again
         session = self.session
         self.header.update(user=session.user, db_path=session.target, readonly=session.readonly)
         if self._initial is not None:  # read before the app started (run_board): paint it in the first frame
