@@ -40,7 +40,7 @@ from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
-from tuikanban.ui.board.warm import orm_job, warm_job
+from tuikanban.ui.board.warm import ScreensImported, add_screen_styles, orm_job, warm_job
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.textual_seam import (
@@ -226,6 +226,10 @@ class BoardBase(Screen[None]):
         self._write(warm_job, "warm")
         self._write(orm_job, "orm")
         self._write(self.gateway.open_job, "open")
+
+    @on(ScreensImported)
+    def _screens_imported(self) -> None:
+        add_screen_styles(self.app)
 
     def _read_all_once_open(self) -> bool:
         """Read the whole board now if the first screen was partial (True: the read brings aging and steps)."""
