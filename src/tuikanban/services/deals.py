@@ -179,7 +179,8 @@ def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doin
         return
     kinds = ("move", "won", "lost", "reopen", "undo", "redo", "deleted", "restored")
     last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds)).order_by(col(Event.id).desc()).limit(1)
+        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds))
+        .order_by(col(Event.id).desc()).limit(1)
     ).first()
     if last is None or not last.user or last.user == user:
         # Not another rep's doing: this user's own move queued just before was refused, or it was their own
