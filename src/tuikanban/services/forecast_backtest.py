@@ -102,9 +102,11 @@ class _Slices:
             self.close_changed.add(deal_id)
 
 
-def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> _Slices:
-    """The slices of every deal of the pipeline with events after the first point: one GROUP BY per slice over
-    the covering index's time range (a sort of one month's events at a time)."""
+def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime], wanted: set[int]) -> _Slices:
+    """The slices of the `wanted` deals of the pipeline with events after the first point: one GROUP BY per slice
+    over the covering index's time range (a sort of one month's events at a time). The other deals' groups are
+    dropped as they come: only the wanted deals' slices are ever read (`_deal_runs`), and every deal's held 8 MB
+    at 100,000 deals (docs/PERFORMANCE.md, Memory of the screens)."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (deal, *_slice_columns())
     out = _Slices()
@@ -113,7 +115,8 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> _Sli
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for deal_id, *rest in conn.execute(q.group_by(deal)):
-            out.add(deal_id, k, *rest)
+            if deal_id in wanted:
+                out.add(deal_id, k, *rest)
     return out
 
 
@@ -237,7 +240,8 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
             _deal_runs(runs, chunk, _slice_rows_by_deal(conn, pipeline_id, points, [r[0] for r in chunk]), n,
                        currency, horizons)
     else:
-        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points), n, currency, horizons)
+        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points, {r[0] for r in deals}), n, currency,
+                   horizons)
     return runs, read
 
 
