@@ -102,9 +102,11 @@ class _Slices:
             self.close_changed.add(deal_id)
 
 
-def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> _Slices:
-    """The slices of every deal of the pipeline with events after the first point: one GROUP BY per slice over
-    the covering index's time range (a sort of one month's events at a time)."""
+def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime], wanted: set[int]) -> _Slices:
+    """The slices of the `wanted` deals of the pipeline with events after the first point: one GROUP BY per slice
+    over the covering index's time range (a sort of one month's events at a time). The other deals' groups are
+    dropped as they come: only the wanted deals' slices are ever read (`_deal_runs`), and every deal's held 8 MB
+    at 100,000 deals (docs/PERFORMANCE.md, Memory of the screens)."""
     deal = unindexed(_E.deal_id)  # read the time range from the covering index, not the log in deal order
     columns = (deal, *_slice_columns())
     out = _Slices()
@@ -113,7 +115,8 @@ def _slice_rows(conn: Any, pipeline_id: int, points: Sequence[datetime]) -> _Sli
         if k + 1 < len(points):
             q = q.where(_E.at <= points[k + 1])
         for deal_id, *rest in conn.execute(q.group_by(deal)):
-            out.add(deal_id, k, *rest)
+            if deal_id in wanted:
+                out.add(deal_id, k, *rest)
     return out
 
 
@@ -221,11 +224,19 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
     columns = (_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
     in_pipeline = _D.pipeline_id == pipeline_id
     soon = _D.expected_close <= last_horizon
-    deals: list[Any] = list(conn.execute(select(*columns).where(in_pipeline, soon)))
+    # plain tuples, each status, currency and date one shared object: a result row with its own copies cost about
+    # 370 bytes a deal, 15 MB at 100,000 open deals (docs/PERFORMANCE.md, Memory of the screens)
+    shared: dict[Any, Any] = {}
+
+    def compact(rows: Any) -> Any:
+        return ((i, shared.setdefault(st, st), v, shared.setdefault(c, c), shared.setdefault(d, d), sid)
+                for i, st, v, c, d, sid in rows)
+
+    deals: list[Any] = list(compact(conn.execute(select(*columns).where(in_pipeline, soon))))
     edited = sorted(_close_edited(conn))
     for start in range(0, len(edited), _VALUE_CHUNK):
-        deals.extend(conn.execute(select(*columns).where(
-            in_pipeline, _D.id.in_(edited[start:start + _VALUE_CHUNK]), or_(_D.expected_close.is_(None), ~soon))))
+        deals.extend(compact(conn.execute(select(*columns).where(
+            in_pipeline, _D.id.in_(edited[start:start + _VALUE_CHUNK]), or_(_D.expected_close.is_(None), ~soon)))))
     read = int(conn.execute(select(func.count()).select_from(Deal).where(in_pipeline)).scalar_one())
     if by_deal is None:
         by_deal = len(deals) * STATE_SHARE <= read
@@ -237,7 +248,8 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
             _deal_runs(runs, chunk, _slice_rows_by_deal(conn, pipeline_id, points, [r[0] for r in chunk]), n,
                        currency, horizons)
     else:
-        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points), n, currency, horizons)
+        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points, {r[0] for r in deals}), n, currency,
+                   horizons)
     return runs, read
 
 

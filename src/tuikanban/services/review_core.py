@@ -113,7 +113,9 @@ class ChangesReport:
     idle: tuple[DealLine, ...]
     closing_soon: tuple[DealLine, ...]
     idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
-    open_at_end: tuple[DealLine, ...] = ()  # while `idle_pending`: the deals open at `until`, for `add_idle`
+    # while `idle_pending`: the deals open at `until`, for `add_idle`, as (id, title, owner, stage, value) tuples
+    # (a DealLine and its detail dict each cost 64 bytes more, 100,000 of them on a busy board)
+    open_at_end: tuple[tuple[int, str, str, str, int | None], ...] = ()
 
     @property
     def currency(self) -> str:
@@ -229,13 +231,13 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     deal = "deal_id" if u.postgres else "+deal_id"
     fresh = "(SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL)"
 
-    def grouped(columns: list[str], params: list[Any]) -> list[tuple[Any, ...]]:
+    def grouped(columns: list[str], params: list[Any]) -> Any:
         names = ", ".join(f"{c} AS a{i}" for i, c in enumerate(columns))
         sql = (f"SELECT {', '.join('deal.' + c for c in _DEAL_COLUMNS)}, agg.* FROM"
                f" (SELECT {deal} AS deal_id, {names} FROM event"
                f" WHERE pipeline_id = ? AND at > ? AND kind IN {_KINDS} AND {NOT_VALUE} AND deal_id NOT IN {fresh}"
                f" GROUP BY {deal}) AS agg JOIN deal ON deal.id = agg.deal_id")
-        return u.rows(sql, (*params, end, end, end, pipeline_id, first_at, pipeline_id, last))
+        return u.execute(sql, (*params, end, end, end, pipeline_id, first_at, pipeline_id, last))
 
     params: list[Any] = []
     columns: list[str] = []
@@ -252,13 +254,19 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
         new_ids: set[int] = set()
     else:  # deals created after `until`: absent at both moments, in no part of the report
         new_ids = {i for (i,) in u.execute(fresh.strip("()"), (pipeline_id, last))}
-    open_now = u.rows(f"SELECT {', '.join(_DEAL_COLUMNS)} FROM deal WHERE pipeline_id = ? AND status = 'open'",
-                      (pipeline_id,))
-    _value_sums(u, pipeline_id, moments, rows, [r for r in open_now if r[0] not in rows and r[0] not in new_ids])
-    for r in open_now:
-        if r[0] not in rows and r[0] not in new_ids:
-            rows[r[0]] = [*r[:5], day(r[5]), *r[6:]]
-    return [tuple(r) for r in rows.values()]
+    # streamed into their final tuples: 100,000 open deals held each row as read, as a list and as a tuple at once
+    # (docs/PERFORMANCE.md, Memory of the screens)
+    owners: dict[str, str] = {}  # one string per owner, not one per deal
+    others = [(r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]) for r in u.execute(
+        f"SELECT {', '.join(_DEAL_COLUMNS)} FROM deal WHERE pipeline_id = ? AND status = 'open'", (pipeline_id,))
+        if r[0] not in rows and r[0] not in new_ids]
+    _value_sums(u, pipeline_id, moments, rows, others)
+    out: dict[int, tuple[Any, ...]] = {}
+    for deal_id in list(rows):  # each list let go as its tuple is made
+        out[deal_id] = tuple(rows.pop(deal_id))
+    for r in others:
+        out.setdefault(r[0], r)
+    return list(out.values())
 
 
 def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str
@@ -299,7 +307,7 @@ _MOMENT_PARAMS = 8  # the `at > ?` of each of a later moment's columns
 
 
 def _value_sums(u: Unit, pipeline_id: int, moments: Sequence[datetime], rows: dict[int, list[Any]],
-                others: list[Any]) -> None:
+                others: list[tuple[Any, ...]]) -> None:
     """Fill in each grouped deal's value changes since each moment (new - old of every edit, bulk edit, undo and
     redo of the value), from the value changes' partial index (ix_event_value, a few index steps a deal); a deal
     of `others` (open now, no other event since) with value changes gets a row of its own (nothing else
@@ -318,9 +326,8 @@ def _value_sums(u: Unit, pipeline_id: int, moments: Sequence[datetime], rows: di
         for deal_id, *dv in u.execute(sql, (*ats, *chunk, ats[0], pipeline_id)):
             r = rows.get(deal_id)
             if r is None:
-                base = extra[deal_id]
-                day = u.read_day
-                r = rows[deal_id] = [*base[:5], day(base[5]), *base[6:], deal_id,
+                base = extra[deal_id]  # (its close date already read)
+                r = rows[deal_id] = [*base, deal_id,
                                      *([0, 0, 0, None, None, None, None, None, None] * len(moments)), None, 0, 0]
             for i, v in enumerate(dv):
                 r[_AGG + 1 + i * _MOMENT + _DVALUE] = v
@@ -349,7 +356,7 @@ def _at(i: int) -> int:
     return _AGG + 1 + i * _MOMENT
 
 
-def _current(r: tuple[Any, ...], currency: str) -> DealState:
+def _current(r: Sequence[Any], currency: str) -> DealState:
     ok = r[_CUR] == currency
     return DealState(r[_STATUS], (r[_VALUE] or 0) if ok else 0, r[_CLOSE], r[_OWNER], r[_STAGE])
 
@@ -358,7 +365,7 @@ def _payload(first: str | None) -> str | None:
     return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
 
 
-def _rewind(now_state: DealState, r: tuple[Any, ...], at: int, currency: str) -> DealState:
+def _rewind(now_state: DealState, r: Sequence[Any], at: int, currency: str) -> DealState:
     """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`);
     its value counts when its currency then is the pipeline's `currency`."""
     if len(r) <= _AGG:  # no event since
@@ -489,7 +496,14 @@ def _changes_in(
         if b.status == "open" and closes_within(b.close, soon_from, CLOSING_SOON_DAYS):
             soon.append(line(deal_id, b, expected_close=b.close))
     idle_lines = [line(i, states[i][1], **_idle_detail(last, end)) for i, last in idle]
-    open_lines = () if with_idle else tuple(line(i, states[i][1]) for i in open_at_end)
+    owners: dict[str, str] = {}  # one string per owner, not per deal
+
+    def open_line(deal_id: int, st: DealState) -> tuple[int, str, str, str, int | None]:
+        r = by_id[deal_id]
+        return (deal_id, r[_TITLE], owners.setdefault(st.owner, st.owner), stages.get(st.stage_id, ("?", 0))[0],
+                r[_VALUE] if r[_CUR] == info.currency else None)
+
+    open_lines = () if with_idle else tuple([open_line(i, states[i][1]) for i in open_at_end])
     return ChangesReport(
         pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
         idle_days=idle_days, start_value_minor=start_value, end_value_minor=end_value, bridge=bridge,
@@ -543,11 +557,10 @@ def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
     moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
     if not report.idle_pending:
         return report
-    by_id = {x.id: x for x in report.open_at_end}
+    by_id = {x[0]: x for x in report.open_at_end}
     with db.read() as s, collector_paused():
         idle = _idle(of_session(s), list(by_id), report.until, report.idle_days)
-    lines = [DealLine(i, by_id[i].title, by_id[i].owner, by_id[i].stage, by_id[i].value_minor,
-                      _idle_detail(last, report.until)) for i, last in idle]
+    lines = [DealLine(*by_id[i], _idle_detail(last, report.until)) for i, last in idle]
     return replace(report, idle=_idle_order(lines), idle_pending=False, open_at_end=())
 
 
