@@ -3,14 +3,17 @@ still opening (the ORM's import after the first paint) opening its screen at onc
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from board_helpers import settle
@@ -130,6 +133,19 @@ def hold_the_writes_lane(app: TuikanbanApp) -> threading.Event:
     return release
 
 
+@contextlib.asynccontextmanager
+async def opening(db_target: str) -> AsyncIterator[tuple[TuikanbanApp, Pilot[Any], threading.Event]]:
+    """The board painted, its database still opening (the writes lane held) until the test sets the event."""
+    app = fast_app(db_target)
+    release = hold_the_writes_lane(app)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            yield app, pilot, release
+    finally:
+        release.set()
+
+
 def text_of(app: TuikanbanApp, selector: str) -> str:
     return str(app.screen.query_one(selector, Static).render())
 
@@ -138,96 +154,72 @@ async def test_a_key_pressed_while_the_database_opens_opens_its_screen_at_once(
         db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
     from tuikanban.ui.screens.deal_detail import DealDetailScreen
 
-    app = fast_app(db_target)
-    release = hold_the_writes_lane(app)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            board = app.board_screen
-            await pilot.press("enter")  # the focused card: Initech rollout
-            await pilot.pause()
-            assert board.session.db is None  # still opening...
-            assert isinstance(app.screen, DealDetailScreen)  # ...and the deal's screen is up
-            assert text_of(app, "#history-title") == "History"  # (its read waits for the database)
-            assert text_of(app, "#detail-title") == ""
-            release.set()
-            await settle(pilot)
-            assert board.session.db is not None
-            assert text_of(app, "#history-title").startswith("History (")  # read through the opened database
-            assert text_of(app, "#detail-title") == "Initech rollout"
-
-            await pilot.press("escape")
-            await settle(pilot)
-            assert app.screen is board
-    finally:
+    async with opening(db_target) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("enter")  # the focused card: Initech rollout
+        await pilot.pause()
+        assert board.session.db is None  # still opening...
+        assert isinstance(app.screen, DealDetailScreen)  # ...and the deal's screen is up
+        assert text_of(app, "#history-title") == "History"  # (its read waits for the database)
+        assert text_of(app, "#detail-title") == ""
         release.set()
+        await settle(pilot)
+        assert board.session.db is not None
+        assert text_of(app, "#history-title").startswith("History (")  # read through the opened database
+        assert text_of(app, "#detail-title") == "Initech rollout"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is board
 
 
 async def test_the_metrics_key_while_the_database_opens_reads_once_it_is_open(
         db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
     from tuikanban.ui.screens.metrics import MetricsScreen
 
-    app = fast_app(db_target)
-    release = hold_the_writes_lane(app)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await pilot.press("m")  # its read is on the reads lane: it waits there for the opening
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, MetricsScreen) and screen.report is None
-            assert app.board_screen.session.db is None
-            release.set()
-            await settle(pilot)
-            for _ in range(200):  # (the reads lane: settle waits for it too, but the report arrives by message)
-                if screen.report is not None:
-                    break
-                await pilot.pause(0.02)
-            assert screen.report is not None
-    finally:
+    async with opening(db_target) as (app, pilot, release):
+        await pilot.press("m")  # its read is on the reads lane: it waits there for the opening
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen) and screen.report is None
+        assert app.board_screen.session.db is None
         release.set()
+        await settle(pilot)
+        for _ in range(200):  # (the reads lane: settle waits for it too, but the report arrives by message)
+            if screen.report is not None:
+                break
+            await pilot.pause(0.02)
+        assert screen.report is not None
 
 
 @pytest.mark.parametrize(("key", "screen_name"), [("p", "PipelineSwitcher"), ("t", "TodayScreen")])
 async def test_the_switcher_and_today_open_at_once_while_the_database_opens(
         db: Database, db_target: str, sales: dict[str, int], key: str, screen_name: str) -> None:  # noqa: F811
-    app = fast_app(db_target)
-    release = hold_the_writes_lane(app)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            await pilot.press(key)
-            await pilot.pause()
-            assert app.board_screen.session.db is None  # still opening...
-            assert type(app.screen).__name__ == screen_name  # ...and the screen is up, its read waiting
-            release.set()
-            await settle(pilot)
-            assert type(app.screen).__name__ == screen_name
-    finally:
+    async with opening(db_target) as (app, pilot, release):
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.board_screen.session.db is None  # still opening...
+        assert type(app.screen).__name__ == screen_name  # ...and the screen is up, its read waiting
         release.set()
+        await settle(pilot)
+        assert type(app.screen).__name__ == screen_name
 
 
 async def test_the_aging_panel_opens_at_once_while_the_database_opens_and_fills_once_it_is_open(
         db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
-    app = fast_app(db_target)
-    release = hold_the_writes_lane(app)
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            board = app.board_screen
-            await pilot.press("a")
-            await pilot.pause()
-            assert board.session.db is None
-            assert isinstance(board.aging_panel, AgingPanel)  # mounted before the database is open
-            assert board.aging.snapshot is None
-            release.set()
-            await settle(pilot)
-            assert board.aging.snapshot is not None  # the aging read after the opening filled it
-            assert board.aging.snapshot.pipeline_id == board.pipeline_id
-    finally:
+    async with opening(db_target) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("a")
+        await pilot.pause()
+        assert board.session.db is None
+        assert isinstance(board.aging_panel, AgingPanel)  # mounted before the database is open
+        assert board.aging.snapshot is None
         release.set()
+        await settle(pilot)
+        assert board.aging.snapshot is not None  # the aging read after the opening filled it
+        assert board.aging.snapshot.pipeline_id == board.pipeline_id
 
 
 async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first_paint_are_done(
