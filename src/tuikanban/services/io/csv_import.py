@@ -404,9 +404,8 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
     if not checked:
         raise ValidationError("The file has a header row but no deals.")
     if bad:
-        rows_word = "row" if checked == 1 else "rows"
-        which = (f"the one {rows_word} has" if checked == 1 else
-                 f"1 of {checked} {rows_word} has" if len(bad) == 1 else f"{len(bad)} of {checked} {rows_word} have")
+        which = ("the one row has" if checked == 1 else
+                 f"1 of {checked} rows has" if len(bad) == 1 else f"{len(bad)} of {checked} rows have")
         raise ImportProblems(bad, f"Nothing was imported: {which} problems.")
     if over:
         noun = "row" if len(over) == 1 else "rows"
