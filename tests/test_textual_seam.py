@@ -29,13 +29,16 @@ PRIVATE_NAMES = [
     ("textual._compositor", "Compositor.render_update"),
     ("a Widget", "_exchange_repaint_regions"),
     ("textual.renderables.background_screen", "BackgroundScreen"),
+    ("textual.widget", "Widget._css_bases"),
+    ("textual.widget", "Widget._get_default_css"),
+    *[(module, "") for module in textual_seam.INNER_WIDGET_MODULES],
 ]
 
 
 @pytest.mark.parametrize(("owner", "path"), PRIVATE_NAMES)
 def test_each_private_name_still_exists(owner: str, path: str) -> None:
     obj: object = Widget() if owner == "a Widget" else importlib.import_module(owner)
-    for part in path.split("."):
+    for part in path.split(".") if path else []:
         assert hasattr(obj, part), f"{TEXTUAL}: {owner} has no {path}; update tuikanban/ui/textual_seam.py"
         obj = getattr(obj, part)
 

@@ -37,10 +37,17 @@ failure names the installed Textual version). When Textual offers a public way, 
   on every draw of the dialog's screen, 6-8 times while it opens (a third of the CPU of opening the help at
   100,000 deals). The tinted lines are kept until the size or tint changes or the board under the dialog changes
   (Textual then refreshes the dialog's screen with the board's dirty regions).
+- `add_default_css(stylesheet, classes)`: `Widget._css_bases` and `Widget._get_default_css`. Textual adds a widget
+  class's CSS to the stylesheet when its first widget mounts and then parses the whole stylesheet again; the board
+  adds the CSS of every widget class its screens use right after the first paint instead (`ui/board/warm.py`), the
+  same sources Textual would add. `INNER_WIDGET_MODULES` names the private modules of Textual's widgets that other
+  widgets compose inside themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -69,8 +76,27 @@ def own_bindings(widget: Widget, key: str) -> list[Binding]:
     return list(widget._bindings.key_to_bindings.get(key, ()))
 
 
-__all__ = ["TintedBackground", "current_message_pump", "forget_closed_widgets", "own_bindings",
+__all__ = ["INNER_WIDGET_MODULES", "TintedBackground", "add_default_css", "current_message_pump",
+           "forget_closed_widgets", "own_bindings",
            "skip_repaints_drawn_by_whole_frames", "stop_watching_app", "style_caches_kept"]
+
+
+# Textual's own widgets that other widgets compose inside themselves (a screen's module names only the outer one).
+INNER_WIDGET_MODULES = ("textual.widgets._select", "textual.widgets._option_list", "textual.widgets._input",
+                        "textual.widgets._text_area", "textual.widgets._data_table",
+                        "textual.widgets._tabbed_content", "textual.widgets._tabs", "textual.widgets._content_switcher")
+
+
+def add_default_css(stylesheet: Any, classes: Iterable[type[Widget]]) -> None:
+    """Add each widget class's default CSS to `stylesheet` as Textual does when the class's first widget mounts
+    (same text, location, tie breaker and scope), then parse the stylesheet once."""
+    for cls in classes:
+        # (Textual's listing of a widget's CSS sources reads `_node_bases` only: a stand-in carries the class's)
+        shim = SimpleNamespace(_node_bases=Widget._css_bases(cls))
+        for read_from, css, tie_breaker, scope in Widget._get_default_css(shim):  # type: ignore[arg-type]
+            stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker,
+                                  scope=scope)
+    stylesheet.rules_map  # noqa: B018  (parses now, not at the next key)
 
 
 def forget_closed_widgets() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from types import SimpleNamespace
 from typing import Any
 
 from textual.message import Message
@@ -79,12 +78,6 @@ def warm_job() -> ScreensImported:
     return ScreensImported()
 
 
-# Textual's own widgets that a screen's widgets compose inside themselves (a module names only the outer one)
-_INNER = ("textual.widgets._select", "textual.widgets._option_list", "textual.widgets._input",
-          "textual.widgets._text_area", "textual.widgets._data_table", "textual.widgets._tabbed_content",
-          "textual.widgets._tabs", "textual.widgets._content_switcher")
-
-
 def add_screen_styles(app: Any) -> None:
     """Add the default CSS of every widget class the warmed screens' modules name to the app's stylesheet and
     parse it once, on the UI thread after `warm_job`. Textual adds a class's CSS when its first widget mounts and
@@ -92,22 +85,17 @@ def add_screen_styles(app: Any) -> None:
     screen's first open paid 50-150 ms for it; now the first open finds every source parsed. A source is the one
     Textual would add at that open (same text, location, scope), so the rules are those the app has after every
     screen was opened once."""
-    classes: dict[Any, None] = {}
-    for name in MODULES + _INNER:
+    from tuikanban.ui.textual_seam import INNER_WIDGET_MODULES, add_default_css
+
+    classes: dict[type[Widget], None] = {}
+    for name in MODULES + INNER_WIDGET_MODULES:
         module = sys.modules.get(name)
         if module is None:
             continue
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Widget):
                 classes.setdefault(value, None)
-    stylesheet = app.stylesheet
-    for cls in classes:
-        # (Textual's own listing of a widget's CSS sources, read from the class: it looks at `_node_bases` only)
-        shim = SimpleNamespace(_node_bases=Widget._css_bases(cls))
-        for read_from, css, tie_breaker, scope in Widget._get_default_css(shim):  # type: ignore[arg-type]
-            stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker,
-                                  scope=scope)
-    stylesheet.rules_map  # noqa: B018  (parses now, not at the next key)
+    add_default_css(app.stylesheet, classes)
 
 
 def orm_job() -> None:
