@@ -11,6 +11,7 @@ reason, except under CI (the CI variable set), where they fail: CI must run both
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -156,18 +157,77 @@ def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def execute(target: str | Path, *statements: tuple[str, dict[str, Any]]) -> None:
+    """Run `statements` (SQL with :named parameters, and the parameters) in one transaction of their own, past
+    tuikanban, as another program with write access to the database could (on either engine)."""
+    from sqlalchemy import create_engine, text
+
+    from tuikanban.domain.targets import parse_target
+
+    t = parse_target(target)
+    if t.path is not None:
+        engine = create_engine(f"sqlite:///{t.path}")
+    else:
+        from tuikanban.store.pg import make_engine
+
+        engine = make_engine(t)
+    try:
+        with engine.begin() as conn:
+            for sql, params in statements:
+                conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+# A module opens a database itself (rather than through the fixtures above) when its source names one of these.
+OPENS_A_DATABASE = re.compile(r"\b(?:open_database|sqlite3\.connect|psycopg\.connect|create_engine|first_read)\("
+                              r"|[\"']--db[\"']|\bpg_database\b")
+
+
+def _takes_the_database(item: Any) -> bool:
+    return bool(set(getattr(item, "fixturenames", ())) & (DATABASE_FIXTURES | {"db_path", "pg_database"}))
+
+
+def _engine_param(item: Any) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("engine")
+
+
 def marker_problems(items: Iterable[Any]) -> list[str]:
-    """One line per collected test that takes the test's database (db_path, the SQLite file, included) without a
-    marker saying which engines it is for, or with both `sqlite_only` and `postgres_only`."""
+    """One line per problem with the engine markers of the collected tests:
+
+    - a test that takes the test's database (db_path, the SQLite file, included) without a marker saying which
+      engines it is for, or with both `sqlite_only` and `postgres_only`;
+    - a module that uses a database (one of its tests takes it, or its source opens one: `open_database(`,
+      `sqlite3.connect(`, `--db`...) without a module-level marker (`pytestmark`): each database module says
+      which half of the suite it belongs to, and a test in it may only narrow that (`sqlite_only`, `postgres_only`);
+    - a module marked `engines` none of whose tests runs on PostgreSQL (none takes the database): the marker
+      would claim a PostgreSQL half that does not exist.
+    """
     problems = []
+    modules: dict[str, list[Any]] = {}
     for item in items:
-        if not set(getattr(item, "fixturenames", ())) & (DATABASE_FIXTURES | {"db_path"}):
+        modules.setdefault(item.getparent(pytest.Module).nodeid, []).append(item)
+        if not _takes_the_database(item):
             continue
         marked = [name for name in MARKERS if item.get_closest_marker(name) is not None]
         if not marked:
             problems.append(f"{item.nodeid}: takes the database but is marked none of {', '.join(MARKERS)}")
         elif {"sqlite_only", "postgres_only"} <= set(marked):
             problems.append(f"{item.nodeid}: marked both sqlite_only and postgres_only")
+    for nodeid, tests in modules.items():
+        module = tests[0].getparent(pytest.Module)
+        marks = {mark.name for mark in module.own_markers} & set(MARKERS)
+        uses = [t for t in tests if _takes_the_database(t)]
+        opens = OPENS_A_DATABASE.search(Path(module.path).read_text())
+        if not marks and (uses or opens):
+            why = (f"{uses[0].name} takes the database" if uses
+                   else f"its source names {opens.group(0).rstrip('(')}")  # type: ignore[union-attr]
+            problems.append(f"{nodeid}: uses a database ({why}) but has no module marker (pytestmark = "
+                            f"pytest.mark.engines, sqlite_only or postgres_only)")
+        if "engines" in marks and not any(_engine_param(t) == "postgresql" for t in tests):
+            problems.append(f"{nodeid}: marked engines but none of its tests takes the database, so none runs on "
+                            "PostgreSQL (drop the marker, or take db / db_target)")
     return problems
 
 

@@ -10,8 +10,6 @@ from tuikanban.domain.dates import parse_due
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.tasks import StepState, next_step
 
-pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
-
 MONDAY = date(2026, 3, 2)  # 2026-03-02 is a Monday
 FRIDAY = date(2026, 3, 6)
 SATURDAY = date(2026, 3, 7)

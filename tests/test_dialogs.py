@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
@@ -14,8 +13,6 @@ from textual.pilot import Pilot
 from tuikanban.domain.errors import DuplicateError
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.jobs import lanes_of
-
-pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 class Done(JobResult):

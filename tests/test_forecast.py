@@ -6,8 +6,6 @@ import pytest
 
 from tuikanban.services.forecast import at_least, forecast_from_days, simulate
 
-pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
-
 
 def test_every_day_one_win_gives_thirty_at_every_confidence() -> None:
     levels = simulate([(1, 50_000)] * 90, seed=1)

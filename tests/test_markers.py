@@ -17,6 +17,23 @@ import pytest
 from engines import ENV_MARKER_REPORT, MARKER_CHECK, MarkerCheck, marker_problems
 
 TESTS = Path(__file__).parent
+# What the check looks for in a module's source, split: this module's own source must not hold them.
+OPENS = "open_database" + "("
+DB_OPTION = "'-" + "-db'"
+
+
+@dataclass
+class FakeMark:
+    name: str
+
+
+@dataclass
+class FakeModule:
+    """What the check reads of a collected module: its node id, its own markers (`pytestmark`) and its source."""
+
+    nodeid: str
+    path: Path
+    own_markers: list[FakeMark] = field(default_factory=list)
 
 
 @dataclass
@@ -26,26 +43,105 @@ class FakeItem:
     nodeid: str
     fixturenames: list[str]
     markers: set[str] = field(default_factory=set)
+    module: FakeModule | None = None
+    engine: str | None = None  # the `engine` parameter it was collected with
+
+    @property
+    def name(self) -> str:
+        return self.nodeid.split("::")[-1]
+
+    @property
+    def callspec(self) -> Any:
+        return None if self.engine is None else type("CallSpec", (), {"params": {"engine": self.engine}})()
 
     def get_closest_marker(self, name: str) -> Any:
-        return name if name in self.markers else None
+        return name if name in self.markers or name in {m.name for m in self.module.own_markers} else None  # type: ignore[union-attr]
+
+    def getparent(self, cls: type) -> FakeModule | None:
+        return self.module
 
 
-def test_the_check_names_each_unmarked_database_test_and_nothing_else() -> None:
+def fake_module(tmp_path: Path, name: str, source: str, *marks: str) -> FakeModule:
+    path = tmp_path / name
+    path.write_text(source)
+    return FakeModule(name, path, [FakeMark(m) for m in marks])
+
+
+def test_the_check_names_each_unmarked_database_test_and_nothing_else(tmp_path: Path) -> None:
+    t = fake_module(tmp_path, "t.py", "", "slow")  # (a marker that says nothing of engines)
     items = [
-        FakeItem("t.py::pure", ["tmp_path"]),
-        FakeItem("t.py::both", ["db", "engine"], {"engines"}),
-        FakeItem("t.py::file", ["db_path"], {"sqlite_only"}),
-        FakeItem("t.py::notify", ["db_target"], {"postgres_only"}),
-        FakeItem("t.py::forgot", ["cli", "tmp_path"]),
-        FakeItem("t.py::forgot_file", ["db_path"]),
-        FakeItem("t.py::torn", ["pg_schema"], {"sqlite_only", "postgres_only"}),
+        FakeItem("t.py::pure", ["tmp_path"], module=t),
+        FakeItem("t.py::both", ["db", "engine"], {"engines"}, t, "postgresql"),
+        FakeItem("t.py::file", ["db_path"], {"sqlite_only"}, t),
+        FakeItem("t.py::notify", ["db_target"], {"postgres_only"}, t, "postgresql"),
+        FakeItem("t.py::forgot", ["cli", "tmp_path"], module=t),
+        FakeItem("t.py::forgot_file", ["db_path"], module=t),
+        FakeItem("t.py::torn", ["pg_schema"], {"sqlite_only", "postgres_only"}, t, "postgresql"),
     ]
-    assert marker_problems(items) == [
+    problems = marker_problems(items)
+    assert problems[:3] == [
         "t.py::forgot: takes the database but is marked none of engines, sqlite_only, postgres_only",
         "t.py::forgot_file: takes the database but is marked none of engines, sqlite_only, postgres_only",
         "t.py::torn: marked both sqlite_only and postgres_only",
     ]
+    assert problems[3:] == ["t.py: uses a database (both takes the database) but has no module marker "
+                            "(pytestmark = pytest.mark.engines, sqlite_only or postgres_only)"]
+
+
+def test_a_module_that_uses_a_database_says_which_engines_at_module_level(tmp_path: Path) -> None:
+    """Whether its tests take the database fixtures or it opens a database itself (a path of its own, a CLI
+    process given --db), a module names its half of the suite; `engines` on a module where nothing runs on
+    PostgreSQL is a problem too."""
+    opens = f"def test_x(tmp_path):\n    db = {OPENS}tmp_path / 'x.db')\n"
+    cli_process = f"def test_y(tmp_path):\n    run(['tuikanban', {DB_OPTION}, str(tmp_path / 'x.db'), 'list'])\n"
+    pure = "def test_z():\n    assert plural(2, 'day') == '2 days'\n"
+    cases = {  # module source, its markers, its tests as (fixtures, engine[, marker]) -> the problem, if any
+        "own_file.py": (opens, (), [(["tmp_path"], None)],
+                        "own_file.py: uses a database (its source names open_database) but has no module marker "
+                        "(pytestmark = pytest.mark.engines, sqlite_only or postgres_only)"),
+        "own_file_marked.py": (opens, ("sqlite_only",), [(["tmp_path"], None)], None),
+        "cli_process.py": (cli_process, (), [(["tmp_path"], None)],
+                           f"cli_process.py: uses a database (its source names {DB_OPTION}) but has no module marker "
+                           "(pytestmark = pytest.mark.engines, sqlite_only or postgres_only)"),
+        # (each test marked on its own, the module not)
+        "fixture.py": (pure, (), [(["db_target"], "sqlite", "engines"), (["db_target"], "postgresql", "engines")],
+                       "fixture.py: uses a database (test_db_target takes the database) but has no module marker "
+                       "(pytestmark = pytest.mark.engines, sqlite_only or postgres_only)"),
+        "fixture_marked.py": (pure, ("engines",), [(["db_target"], "sqlite"), (["db_target"], "postgresql")], None),
+        "pure.py": (pure, (), [([], None)], None),
+        "pure_engines.py": (pure, ("engines",), [([], None)],
+                            "pure_engines.py: marked engines but none of its tests takes the database, so none runs "
+                            "on PostgreSQL (drop the marker, or take db / db_target)"),
+    }
+    for name, (source, marks, tests, expected) in cases.items():
+        module = fake_module(tmp_path, name, source, *marks)
+        items = [FakeItem(f"{name}::test_{'_'.join(test[0]) or 'pure'}", test[0], set(test[2:]), module, test[1])
+                 for test in tests]
+        assert marker_problems(items) == ([expected] if expected else []), name
+
+
+def test_the_collection_of_an_unmarked_database_module_reports_it(tmp_path: Path) -> None:
+    """The check as the suite's own conftest runs it, on a folder of two modules that open a database file of
+    their own (no fixture): the unmarked one is named, the marked one is not."""
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for helper in ("conftest.py", "engines.py"):
+        (folder / helper).write_text((TESTS / helper).read_text())
+    body = ("from tuikanban.store.engine import open_database\n\n\n"
+            f"def test_opens(tmp_path):\n    {OPENS}tmp_path / 'x.db').close()\n")
+    (folder / "test_unmarked.py").write_text(body)
+    (folder / "test_marked.py").write_text("import pytest\n\npytestmark = pytest.mark.sqlite_only\n" + body)
+    report = tmp_path / "markers.json"
+    env = {**os.environ, ENV_MARKER_REPORT: str(report),
+           "PYTHONPATH": os.pathsep.join([str(TESTS.parent / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly",
+                           "-p", "no:xdist", "-p", "no:cacheprovider", "--rootdir", str(folder), str(folder)],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    found = json.loads(report.read_text())
+    assert found["modules"] == ["test_marked.py", "test_unmarked.py"]
+    assert found["problems"] == ["test_unmarked.py: uses a database (its source names open_database) but has no "
+                                 "module marker (pytestmark = pytest.mark.engines, sqlite_only or postgres_only)"]
 
 
 def _collect_the_whole_suite(tmp_path: Path) -> MarkerCheck:

@@ -21,6 +21,9 @@ from tuikanban.store.engine import Database, open_database
 from tuikanban.store.pg import WRITE_LOCK_KEY, describe_pg_error
 from tuikanban.store.tables import SCHEMA_VERSION
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL (a test
+# marked postgres_only or sqlite_only is about one engine's mechanism)
+
 SECRET = "s3cr3t-pw"
 
 # -- targets ----------------------------------------------------------------------------------------------
@@ -181,7 +184,6 @@ def test_explicit_ids_never_break_the_next_add(db: Database, db_target: str, cli
     assert rows(db_target, "SELECT max(id) FROM deal") == [(501,)]
 
 
-@pytest.mark.engines
 def test_numbers_sqlite_takes_are_not_out_of_range(db: Database, db_target: str) -> None:
     """BIGINT everywhere on PostgreSQL: a WIP limit of 3 billion and the largest deal value fit on both engines."""
     create_pipeline(db, "Sales", "Lead,Won")
@@ -191,7 +193,6 @@ def test_numbers_sqlite_takes_are_not_out_of_range(db: Database, db_target: str)
     assert rows(db_target, "SELECT value_minor FROM deal WHERE id = :d", d=deal.id) == [(999_999_999_999_999,)]
 
 
-@pytest.mark.engines
 def test_text_order_is_bytewise_on_both_engines(db: Database, db_target: str) -> None:
     """Whatever the server's collation: upper case before lower case, accents after ASCII (as on SQLite)."""
     create_pipeline(db, "Sales", "Lead,Won")
@@ -203,7 +204,6 @@ def test_text_order_is_bytewise_on_both_engines(db: Database, db_target: str) ->
     assert rows(db_target, "SELECT count(*) FROM deal WHERE title > 'Zulu'") == [(4,)]  # _x alpha beta émile
 
 
-@pytest.mark.engines
 def test_a_read_sees_one_consistent_state(db: Database, db_target: str) -> None:
     from sqlalchemy import func, select
 
@@ -415,7 +415,6 @@ def test_doctor_on_postgres(cli: Any, db: Database) -> None:
     assert all(c["level"] != "problem" for c in checks.values())
 
 
-@pytest.mark.engines
 def test_a_json_import_then_deal_add(cli: Any, db_target: str, tmp_path: Path) -> None:
     """A pipeline exported from another board and imported where ids 1.. are taken; the next add still works."""
     source = str(tmp_path / "source.db")

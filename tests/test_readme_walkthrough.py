@@ -10,6 +10,8 @@ import pytest
 
 from tuikanban.settings import config_path
 
+pytestmark = pytest.mark.engines  # the test that uses a database is postgres_only (a URL's missing schema)
+
 NO_DRIVER = 'PostgreSQL support is not installed; install it with: pip install "tuikanban[postgres]"'
 
 # The CLI in a process where psycopg cannot be imported (as after `pip install .` without the extra).

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tuikanban.domain.stays import close_outcome, move_outcome, visit_outcomes
-
-pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 
 def test_a_move_to_a_later_stage_advances_and_a_move_back_drops() -> None:
