@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,7 +124,7 @@ def test_a_csv_import_on_either_engine(cli: Any, db_target: str, tmp_path: Path,
 
 def test_json_carries_the_stage_gates_and_applies_them_to_open_deals(cli: Any, tmp_path: Path, fixed_now: str
                                                                        ) -> None:
-    """Exported from the test's database (either engine), imported into an SQLite file (read with sqlite3)."""
+    """Exported from the test's database (either engine), imported into an SQLite file."""
     assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal,Contract").code == 0
     assert cli("deal", "add", "Early", "--at", "2026-01-05").code == 0  # deal 1
     assert cli("deal", "add", "Valued", "--value", "500", "--close", "2026-04-30", "--at", "2026-01-06").code == 0
@@ -156,14 +155,12 @@ def test_json_carries_the_stage_gates_and_applies_them_to_open_deals(cli: Any, t
         "Imported 3 deals into Sales (3 open, 0 won, 0 lost).",
         "1 of them entered a stage without what its gate requires; each is logged as a gate override.",
     ]
-    con = sqlite3.connect(target)
-    assert con.execute("SELECT deal_id, \"user\", new_value, reason, at FROM event WHERE kind = 'gate_override' "
-                       "ORDER BY id").fetchall() == [
+    assert rows(target, "SELECT deal_id, \"user\", new_value, reason, at FROM event WHERE kind = 'gate_override' "
+                        "ORDER BY id") == [
         (3, "tester", "value,close", "CEO", "2026-01-12 00:00:00.000000"),
         (1, "mover", "value,close", "moved boards", "2026-03-02 12:00:00.000000")]
-    assert con.execute("SELECT required, checklist FROM stage WHERE name = 'Proposal'").fetchone() == (
-        "value,close", "Budget\nChampion")
-    con.close()
+    assert rows(target, "SELECT required, checklist FROM stage WHERE name = 'Proposal'") == [
+        ("value,close", "Budget\nChampion")]
     _replay, problems = tk_checks.check_database(target)
     assert problems == []
     # the board as imported exports and imports again without --force: every deal's entry is accounted for

@@ -1,17 +1,16 @@
-"""A team on one SSH host (issue 12): `tuikanban share`, dated backups with pruning, presence and `who`,
-and the board refusing to start without a terminal."""
+"""A team on one SSH host (issue 12): `tuikanban share`, dated backups with pruning, presence seen through the
+file's data_version, and the board refusing to start without a terminal. (Presence and `who` on both engines:
+tests/test_presence.py.)"""
 
 from __future__ import annotations
 
 import grp
 import json
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from tuikanban.services.share import BACKUPS_MODE, FILE_MODE, FOLDER_MODE
 from tuikanban.store import fastread
 from tuikanban.store.engine import open_database
 
-pytestmark = pytest.mark.sqlite_only  # a team sharing one file through a Unix group, and presence in it
+pytestmark = pytest.mark.sqlite_only  # a team sharing one file through a Unix group
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -167,56 +166,7 @@ def test_backup_into_a_folder_keeps_the_newest(cli: Any, db_path: Path, tmp_path
     assert r.code == 1 and "--keep needs a folder" in r.err
 
 
-# -- presence ------------------------------------------------------------------------------------------
-
-
-def _at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
-    monkeypatch.setenv("TUIKANBAN_NOW", moment.isoformat())
-
-
-def test_presence_join_heartbeat_leave_and_expiry(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    t0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    _at(monkeypatch, t0)
-    db = open_database(db_path)
-    try:
-        alice = presence.join(db, "alice", "shared-host", 4242)
-        bob = presence.join(db, "bob", "shared-host", 4343)
-        assert [(h.user, h.host, h.pid) for h in presence.who(db)] == [("alice", "shared-host", 4242),
-                                                                       ("bob", "shared-host", 4343)]
-        assert [h.user for h in presence.others(alice)] == ["bob"]
-        presence.viewing(bob, 7)
-        presence.editing(alice, 7)
-        assert [(h.user, h.viewing, h.editing) for h in presence.who(db, deal_id=7)] == [
-            ("alice", None, 7), ("bob", 7, None)]
-        assert [h.user for h in presence.others(alice, deal_id=7)] == ["bob"]
-        # bob's board is killed (-9): no leave, no more heartbeats; alice keeps beating
-        _at(monkeypatch, t0 + timedelta(seconds=20))
-        presence.heartbeat(alice)
-        assert [h.user for h in presence.who(db)] == ["alice", "bob"]  # 20 s: not stale yet
-        _at(monkeypatch, t0 + timedelta(seconds=presence.STALE_SECONDS + 1))
-        assert [h.user for h in presence.who(db)] == ["alice"]  # bob's row is 31 s old: gone
-        presence.heartbeat(alice)  # a write prunes stale rows from the table
-        assert sqlite3.connect(db_path).execute("SELECT user FROM presence").fetchall() == [("alice",)]
-        presence.leave(alice)
-        assert presence.who(db) == []
-        presence.heartbeat(alice)  # a board that was stopped past the expiry comes back with its next beat
-        assert [h.user for h in presence.who(db)] == ["alice"]
-    finally:
-        db.close()
-
-
-def test_a_killed_board_on_this_host_drops_out_at_once(db_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    db = open_database(db_path)
-    try:
-        presence.join(db, "carol", None, child.pid)  # this host's name, the child's pid
-        assert [h.user for h in presence.who(db)] == ["carol"]
-        child.kill()
-        child.wait()
-        assert presence.who(db) == []
-    finally:
-        child.kill()
-        db.close()
+# -- presence (on both engines: tests/test_presence.py) -------------------------------------------------
 
 
 def test_presence_writes_no_history_and_wakes_no_reload(db_path: Path, fixed_now: str) -> None:
@@ -242,36 +192,6 @@ def test_presence_writes_no_history_and_wakes_no_reload(db_path: Path, fixed_now
     finally:
         con.close()
         watcher.close()
-        db.close()
-
-
-def test_who_lists_the_boards_open_now(cli: Any, db_path: Path, fixed_now: str) -> None:
-    db = open_database(db_path)
-    try:
-        r = cli("who")
-        assert (r.code, r.out.strip()) == (0, "Nobody has the board open.")
-        seat = presence.join(db, "bob\x1b]52;c;ZXZpbA==\x07", "shared-host", 99)
-        presence.editing(seat, 3)
-        r = cli("who", "--json")
-        assert r.code == 0, r.err
-        assert json.loads(r.out) == {"here": [{
-            "user": "bob", "host": "shared-host", "pid": 99, "since": "2026-03-02T12:00:00+00:00",
-            "seen": "2026-03-02T12:00:00+00:00", "viewing": None, "editing": 3}]}
-        r = cli("who")
-        assert "bob" in r.out and "deal 3 (editing)" in r.out and "\x1b" not in r.out
-    finally:
-        db.close()
-
-
-def test_a_read_only_board_has_an_inactive_seat(db_path: Path) -> None:
-    open_database(db_path).close()
-    db = open_database(db_path, readonly=True)
-    try:
-        seat = presence.join(db, "dana")
-        presence.heartbeat(seat)
-        presence.leave(seat)
-        assert not seat.active and presence.who(db) == []
-    finally:
         db.close()
 
 

@@ -1,49 +1,50 @@
-"""Text written into the shared file by any rep with `sqlite3` reaches no terminal as control sequences (issue 12):
-every read command, in table and --json form, is scanned byte by byte, and --json keeps the text losslessly."""
+"""Text written into the shared database by any rep with write access past tuikanban (`sqlite3` on the file, `psql`
+on the server) reaches no terminal as control sequences (issue 12): every read command, in table and --json form,
+is scanned byte by byte, and --json keeps the text losslessly."""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engines import execute
 from tuikanban.services import deals, pipelines, presence
 from tuikanban.store.engine import open_database
 
-pytestmark = pytest.mark.sqlite_only  # hostile text planted in the shared file with sqlite3
+pytestmark = pytest.mark.engines  # on SQLite and on PostgreSQL
 
 EVIL = "x\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b31m\x85\u202eevil\u2066y"
 # ESC, BEL, the 8-bit C1 range, the bidi overrides/isolates and the Unicode line separators
 UNSAFE = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029]")
 
 
-def plant(path: Path) -> None:
-    """What a hostile rep with write access to the file can do: bypass tuikanban and write raw bytes."""
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("UPDATE pipeline SET name = ?, lost_reasons = ?", (f"Sales{EVIL}", f"Price{EVIL}"))
-        con.execute("UPDATE stage SET name = name || ?, exit_criteria = ?", (EVIL, f"Signed{EVIL}"))
-        con.execute("UPDATE deal_type SET name = ?", (f"New{EVIL}",))
-        con.execute("UPDATE deal SET title = ?, company = ?, contact = ?, owner = ?, notes = ?, lost_reason = ?",
-                    (f"Acme{EVIL}", f"Co{EVIL}", f"Ann{EVIL}", f"bob{EVIL}", f"n{EVIL}", f"r{EVIL}"))
-        con.execute('UPDATE event SET "user" = ?, reason = ?, old_value = ?, new_value = ?',
-                    (f"mallory{EVIL}", EVIL, EVIL, EVIL))
-        con.execute('UPDATE presence SET "user" = ?, host = ?', (f"eve{EVIL}", f"h{EVIL}"))
-    con.close()
+def plant(target: str) -> None:
+    """What a hostile rep with write access to the database can do: bypass tuikanban and write raw text."""
+    e = EVIL
+    execute(
+        target,
+        ("UPDATE pipeline SET name = :name, lost_reasons = :reasons", {"name": f"Sales{e}", "reasons": f"Price{e}"}),
+        ("UPDATE stage SET name = name || :e, exit_criteria = :criteria", {"e": e, "criteria": f"Signed{e}"}),
+        ("UPDATE deal_type SET name = :name", {"name": f"New{e}"}),
+        ("UPDATE deal SET title = :t, company = :c, contact = :p, owner = :o, notes = :n, lost_reason = :r",
+         {"t": f"Acme{e}", "c": f"Co{e}", "p": f"Ann{e}", "o": f"bob{e}", "n": f"n{e}", "r": f"r{e}"}),
+        ('UPDATE event SET "user" = :u, reason = :e, old_value = :e, new_value = :e', {"u": f"mallory{e}", "e": e}),
+        ('UPDATE presence SET "user" = :u, host = :h', {"u": f"eve{e}", "h": f"h{e}"}),
+    )
 
 
-def test_no_command_prints_control_sequences_from_the_file(cli: Any, db_path: Path) -> None:
-    db = open_database(db_path)
+def test_no_command_prints_control_sequences_from_the_file(cli: Any, db_target: str) -> None:
+    db = open_database(db_target)
     pipelines.create_pipeline(db, "Sales", "Lead,Proposal,Won")
     deals.create_deal(db, "Sales", "Acme", user="alice", value="10k")
     deals.move_deal(db, 1, "Proposal", user="alice")
     presence.join(db, "alice", "host", 1)
     db.close()
-    plant(db_path)
+    plant(db_target)
     commands = [
         ("pipeline", "list"), ("stage", "list"), ("type", "list"), ("deal", "list"), ("deal", "show", "1"),
         ("aging",), ("metrics",), ("who",), ("doctor",), ("export", "--format", "json"),
