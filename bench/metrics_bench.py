@@ -4,17 +4,16 @@
     python bench/metrics_bench.py --db /tmp/big.db     # an existing database (from bench/gen.py)
     python bench/metrics_bench.py --pg postgresql:///tk_bench   # the same board copied to PostgreSQL, measured too
 
-Prints the median and worst of several runs of `compute_metrics` (every figure, the stage table, the
-breakdowns, the weekly trend and the 10,000-trial forecast), then the same split into SQL and forecast.
+Prints the median, best and worst of several runs of `compute_metrics` (every figure, the stage table, the
+breakdowns, the weekly trend and the 10,000-trial forecast), then the forecast alone and an owner's metrics; with
+--pg each figure is taken on both engines in turns, with this process's CPU and the server's ("pg serial": the
+server with parallel query off, whose CPU figure counts all of the server's work).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--window", type=int, default=90)
-    ap.add_argument("--pg", default=None, help="a PostgreSQL database URL: measure a copy there after the file")
+    ap.add_argument("--pg", default=None, help="a PostgreSQL database URL: measure a copy there too, in turns with "
+                                               "the file (the server's CPU read from /proc when it runs here)")
+    ap.add_argument("--pg-schema", default="bench_metrics", help="the schema of that copy (kept and reused)")
     args = ap.parse_args(argv)
 
     if not args.db.exists():
@@ -49,49 +50,59 @@ def main(argv: list[str] | None = None) -> None:
 
     from tuikanban.store.engine import open_database
 
-    targets: list[tuple[str, Any]] = [("sqlite", args.db)]
+    targets: dict[str, Any] = {"sqlite": args.db}
+    servers: dict[str, Any] = {}
     if args.pg:
-        from pgcopy import copy_to_pg  # bench/pgcopy.py
+        from pgcopy import ServerCpu, copy_to_pg  # bench/pgcopy.py
 
-        targets.append(("postgresql", copy_to_pg(args.pg, args.db, "bench_metrics")))
-    for engine, target in targets:
-        print(f"--- {engine}")
-        measure(args, open_database(target), pipeline, n_deals, n_events, n_stays)
+        targets["postgresql"] = copy_to_pg(args.pg, args.db, args.pg_schema)
+        # The server's parallel workers exit before their CPU can be read: the same again with parallel query off
+        # gives a server figure that counts everything (and shows what the workers bring to the wall time).
+        targets["pg serial"] = targets["postgresql"] + "%20-cmax_parallel_workers_per_gather%3D0"
+        for engine in ("postgresql", "pg serial"):
+            servers[engine] = ServerCpu(targets[engine])
+    dbs = {engine: open_database(target) for engine, target in targets.items()}
+    try:
+        measure(args, dbs, servers, pipeline, n_deals, n_events, n_stays)
+    finally:
+        for db in dbs.values():
+            db.close()
+        for server in servers.values():
+            server.close()
 
 
-def measure(args: Any, db: Any, pipeline: int, n_deals: int, n_events: int, n_stays: int) -> None:
+def measure(args: Any, dbs: dict[str, Any], servers: dict[str, Any], pipeline: int, n_deals: int, n_events: int,
+            n_stays: int) -> None:
+    """Every figure on each engine in turns (sqlite, postgresql, sqlite, ...): the same load on both."""
+    from pgcopy import Interleaved, describe, load_average  # bench/pgcopy.py
+
     from tuikanban.services.forecast import forecast_from_days
     from tuikanban.services.metrics import compute_metrics
 
-    warm = compute_metrics(db, pipeline, window_days=args.window, seed=1)  # warm the page and statement caches
-    f = warm.forecast
+    warm = {e: compute_metrics(db, pipeline, window_days=args.window, seed=1) for e, db in dbs.items()}  # caches
+    report = warm["sqlite"]
+    for engine, other in warm.items():  # the same board: the same numbers
+        assert (other.closed_deals, other.stays_ended) == (report.closed_deals, report.stays_ended), engine
+    f = report.forecast
     report_days = [(1, 100)] * f.history_days if f.history_days else [(1, 100)] * 90
-    def timed(fn: Any) -> tuple[list[float], list[float], Any]:
-        walls, cpus, result = [], [], None
-        for i in range(args.runs):
-            w0, c0 = time.perf_counter(), time.process_time()
-            result = fn(i)
-            walls.append(time.perf_counter() - w0)
-            cpus.append(time.process_time() - c0)
-        return walls, cpus, result
-
-    walls, cpus, report = timed(lambda i: compute_metrics(db, pipeline, window_days=args.window, seed=i))
-    f_walls, f_cpus, _ = timed(lambda i: forecast_from_days(report_days, seed=i))
     owner = report.by_owner[0].key if report.by_owner else None
-    o_walls, o_cpus, _ = timed(lambda i: compute_metrics(db, pipeline, window_days=args.window, owner=owner,
-                                                         seed=i))
-    db.close()
-
-    def ms(walls: list[float], cpus: list[float]) -> str:
-        return (f"median {statistics.median(walls) * 1000:.0f} ms wall (worst {max(walls) * 1000:.0f}), "
-                f"{statistics.median(cpus) * 1000:.0f} ms CPU")
-
+    seed = iter(range(1_000_000))
+    timer = Interleaved(servers)
     print(f"database: {n_deals:,} deals, {n_events:,} events, {n_stays:,} stays; window {args.window} days; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"{args.runs} runs per figure, engines in turns")
     print(f"  closed in window: {report.closed_deals:,}; stays ended in window: {report.stays_ended:,}")
-    print(f"all metrics (compute_metrics):    {ms(walls, cpus)}  over {args.runs} runs")
-    print(f"  of which the forecast:          {ms(f_walls, f_cpus)}")
-    print(f"with an owner filter ({owner}):  {ms(o_walls, o_cpus)}")
+    print(f"  before: {load_average()}")
+    every = timer.run({e: (lambda db=db: compute_metrics(db, pipeline, window_days=args.window, seed=next(seed)))
+                       for e, db in dbs.items()}, args.runs)
+    forecast = timer.run({"no database": lambda: forecast_from_days(report_days, seed=next(seed))}, args.runs)
+    by_owner = timer.run({e: (lambda db=db: compute_metrics(db, pipeline, window_days=args.window, owner=owner,
+                                                           seed=next(seed))) for e, db in dbs.items()}, args.runs)
+    print(f"  after:  {load_average()}")
+    for engine in dbs:
+        print(f"all metrics (compute_metrics), {engine + ':':12s} {describe(every[engine])}")
+    print(f"  of which the forecast:                   {describe(forecast['no database'])}")
+    for engine in dbs:
+        print(f"with an owner filter ({owner}), {engine + ':':12s} {describe(by_owner[engine])}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python bench/run.py            # all: board (10 / 1,000 / 10,000 / 50,000 open deals), metrics, aging, concurrency
     python bench/run.py --quick    # smaller: board at 10 / 10,000, fewer runs
+    python bench/run.py --pg postgresql:///tk_bench   # metrics and aging on PostgreSQL too, in turns with SQLite
 
 - bench/board_bench.py: first paint, key-to-paint (focus move, card move) and peak RSS of the real `tuikanban` in a
   pseudo-terminal (bench/ptytimer.py renders it with pyte), against a bare Textual app;
@@ -36,12 +37,14 @@ def run(script: str, *args: str) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer sizes and runs")
+    ap.add_argument("--pg", default=None, help="a PostgreSQL database URL: metrics and aging measured there too")
     args = ap.parse_args()
+    pg = ("--pg", args.pg) if args.pg else ()
     codes = []
     if args.quick:
         codes.append(run("board_bench.py", "--sizes", "10,10000", "--runs", "3", "--keys", "10"))
-        codes.append(run("metrics_bench.py", "--runs", "3"))
-        codes.append(run("aging_bench.py", "--runs", "3"))
+        codes.append(run("metrics_bench.py", "--runs", "3", *pg))
+        codes.append(run("aging_bench.py", "--runs", "3", *pg))
         codes.append(run("changes_bench.py", "--runs", "3"))
         codes.append(run("concurrency_bench.py", "--seconds", "5"))
         codes.append(run("cli_bench.py", "--runs", "3", "--adds", "50", "--no-big"))
@@ -49,8 +52,8 @@ def main() -> None:
         codes.append(run("boards_bench.py", "--idle", "15", "--moves", "5"))
     else:
         codes.append(run("board_bench.py"))
-        codes.append(run("metrics_bench.py"))
-        codes.append(run("aging_bench.py"))
+        codes.append(run("metrics_bench.py", *pg))
+        codes.append(run("aging_bench.py", *pg))
         codes.append(run("changes_bench.py"))
         codes.append(run("concurrency_bench.py"))
         codes.append(run("cli_bench.py"))
