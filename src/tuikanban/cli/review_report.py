@@ -57,7 +57,7 @@ def build_report(st: State, pipeline: str | None, since: str, until: str | None,
 def _report_in(u: Any, user: str, pipeline: str | None, since: str, until: str | None, owner: str | None,
                closing: str | None, idle_days: int) -> Any:
     from tuikanban.domain.periods import LAST_REVIEW, parse_period, parse_when
-    from tuikanban.services.deal_actions import resolve_pipeline
+    from tuikanban.services.pipeline_ref import resolve_pipeline
     from tuikanban.services.review_core import changes_in
     from tuikanban.services.reviews import last_review_in
 

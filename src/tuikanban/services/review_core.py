@@ -48,7 +48,7 @@ from tuikanban.domain.filters import closes_within, is_idle
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import exponent, to_json_number
 from tuikanban.domain.text import display, name_key
-from tuikanban.services.deal_actions import resolve_pipeline
+from tuikanban.services.pipeline_ref import resolve_pipeline
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
