@@ -435,3 +435,28 @@ def test_the_review_json_is_the_indented_dump_byte_for_byte() -> None:
         "moved": [], "pushed": [{"id": 3, "pushes": 2, "close_before": None}], "idle_days": 14,
     }
     assert document_text(doc) == dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+
+
+def test_a_deals_last_touch_is_its_later_event_or_activity_up_to_the_end(history: Any, db: Any) -> None:
+    """The idle list's last touch (`review_core.last_touches`): the later of the deal's last event and its last
+    activity, each up to the end of the period; a deal without activities has its last event.
+
+    8 Idle Co: created 02-01, a call 02-20 08:30            -> 02-20 08:30 (the activity is later)
+    7 Wayne:   events 01-01, 01-05, 02-27 (move, close), a note 02-03 10:00
+               -> 02-27 00:00 at the end; 02-03 10:00 with the end 02-25 12:00 (the 02-27 events are after it)
+    9 Old:     created 01-02, won 01-20, no activity    -> 01-20 00:00 (at either end)"""
+    from tuikanban.services.activities import add_activity
+    from tuikanban.services.review_core import last_touches
+    from tuikanban.store.uow import of_session
+
+    add_activity(db, 8, "call", "Checked in", user="alice", at="2026-02-20T08:30")
+    add_activity(db, 7, "note", "An old note", user="alice", at="2026-02-03T10:00")
+    with db.read() as s:
+        now = last_touches(of_session(s), [7, 8, 9], NOW)
+        earlier = last_touches(of_session(s), [7, 8, 9], datetime(2026, 2, 25, 12, 0, tzinfo=UTC))
+    assert now == {8: datetime(2026, 2, 20, 8, 30, tzinfo=UTC), 7: datetime(2026, 2, 27, tzinfo=UTC),
+                   9: datetime(2026, 1, 20, tzinfo=UTC)}
+    assert earlier == {8: datetime(2026, 2, 20, 8, 30, tzinfo=UTC), 7: datetime(2026, 2, 3, 10, 0, tzinfo=UTC),
+                       9: datetime(2026, 1, 20, tzinfo=UTC)}
+    idle = {d["id"]: d["last_touch"] for d in changes(history, "--since", "7d", "--idle-days", "3")["idle"]}
+    assert idle[8] == "2026-02-20T08:30:00+00:00" and idle[7] == "2026-02-27T00:00:00+00:00"

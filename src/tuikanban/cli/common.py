@@ -313,39 +313,74 @@ def fitted_table(
     Widths are estimated from the cells' text (measuring a Rich table of 10,000 rows takes many seconds), and a
     very long listing is rendered as plain aligned columns.
     """
-    widths = [
-        max([cell_len(c), *(cell_len(_plain(row[i])) for row in rows)]) for i, c in enumerate(columns)
-    ]
+    texts = [_column_texts(rows, i) for i in range(len(columns))]
+    widths = [max(cell_len(c), _column_width(texts[i])) for i, c in enumerate(columns)]
     keep = list(range(len(columns)))
     drop = [columns.index(c) for c in optional if c in columns]
     while drop and sum(widths[i] + 3 for i in keep) > out.size.width:
         keep.remove(drop.pop(0))
     if len(rows) > PLAIN_TABLE_ROWS:
-        return _plain_table([columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
-                            [widths[i] for i in keep], title)
+        return _plain_table([columns[i] for i in keep], [texts[i] for i in keep], [widths[i] for i in keep], title)
     t = table(*(columns[i] for i in keep), title=title)
     for row in rows:
         t.add_row(*(row[i] for i in keep))
     return t
 
 
-def _plain_table(columns: list[str], rows: list[list[Any]], widths: list[int], title: str | Text | None) -> Group:
+def _column_texts(rows: list[list[Any]], i: int) -> list[str]:
+    """The plain text of column i of every row (`_plain` of each cell; strings as they are)."""
+    column = [row[i] for row in rows]
+    return column if set(map(type, column)) <= {str} else list(map(_plain, column))
+
+
+def _column_width(texts: list[str]) -> int:
+    """The widest of `texts` in cells (`len` when they are all one-cell characters, checked once for the column)."""
+    if not texts:
+        return 0
+    return max(map(len, texts)) if narrow("".join(texts)) else max(map(cells, texts))
+
+
+# characters a listing draws itself, one cell each, as printable ASCII is
+_NARROW = str.maketrans(dict.fromkeys("│━╇→…", "a"))
+
+
+def narrow(text: str) -> bool:
+    """Every character of `text` takes one cell: printable ASCII, or a line or arrow the listings draw."""
+    return (text.isascii() or text.translate(_NARROW).isascii()) and text.isprintable()
+
+
+def cells(text: str) -> int:
+    """`cell_len(text)`: the cells a text takes in a terminal, answered by `len` when every character takes one
+    (most text; a long listing measures every cell of every row)."""
+    return len(text) if narrow(text) else cell_len(text)
+
+
+def _plain_table(columns: list[str], texts: list[list[str]], widths: list[int], title: str | Text | None
+                 ) -> PlainBlock:
+    """`texts`: the cells' plain text, column by column. Each column is padded to its width in one pass when its
+    cells are all one-cell characters (`ljust` and `rjust` then pad exactly as the cell widths would)."""
     numeric = [c.lower() in NUMERIC_COLUMNS for c in columns]
 
+    def pad(value: str, width: int, num: bool) -> str:
+        spaces = " " * max(0, width - cells(value))
+        return spaces + value if num else value + spaces
+
+    def padded(values: list[str], width: int, num: bool) -> list[str]:
+        if narrow("".join(values)):
+            return list(map(str.rjust if num else str.ljust, values, [width] * len(values)))
+        return [pad(v, width, num) for v in values]
+
     def line(values: list[str]) -> str:
-        parts = []
-        for value, width, num in zip(values, widths, numeric, strict=True):
-            pad = " " * max(0, width - cell_len(value))
-            parts.append(pad + value if num else value + pad)
-        return " │ ".join(parts).rstrip()
+        return " │ ".join(pad(v, w, num) for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
 
     lines: list[Any] = []
     if title is not None:
         lines.append(title if isinstance(title, Text) else Text(title))
     lines.append(Text(line(columns), style="bold", no_wrap=True, overflow="ellipsis"))
     lines.append(Text("━╇━".join("━" * w for w in widths), no_wrap=True, overflow="crop"))
-    lines.append(PlainLines([line([_plain(v) for v in row]) for row in rows]))
-    return Group(*lines)
+    columns_padded = [padded(t, w, num) for t, w, num in zip(texts, widths, numeric, strict=True)]
+    body = [" │ ".join(row).rstrip() for row in zip(*columns_padded, strict=True)]
+    return PlainBlock(lines, PlainLines(body))
 
 
 class PlainLines:
@@ -367,8 +402,64 @@ class PlainLines:
             else:
                 yield from console.render(Text(text, no_wrap=True, overflow="ellipsis"), options)
 
+    def text(self, console: Console) -> str:
+        """What printing these lines on `console` writes (no style, so the same on a terminal), built as one
+        string: a line of one-cell characters (`narrow`) that does not fit is cut as Rich cuts it, the cells before
+        the last and `…`; any other line that does not fit is rendered by Rich itself."""
+        width = console.width
+        if narrow("".join(self.lines)):  # (checked once for the whole listing)
+            return "".join([(text if len(text) <= width else text[:max(0, width - 1)] + "…") + "\n"
+                            for text in self.lines])
+        out: list[str] = []
+        for text in self.lines:
+            if narrow(text):
+                out.append((text if len(text) <= width else text[:max(0, width - 1)] + "…") + "\n")
+            elif cell_len(text) <= width:
+                out.append(text + "\n")
+            else:
+                out.append("".join(segment.text for segment in console.render(
+                    Text(text, no_wrap=True, overflow="ellipsis"), console.options)))
+        return "".join(out)
+
+
+class PlainBlock:
+    """A long listing: its title, header and rule (Rich Texts), then plain lines. Rendered like a Group of them;
+    `print_block` writes the plain lines as one string instead of one Rich segment each (a listing of 25,000 deals:
+    about a second of Rich's line splitting and cropping)."""
+
+    def __init__(self, head: list[Any], body: PlainLines) -> None:
+        self.head = head
+        self.body = body
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        yield from self.head
+        yield self.body
+
+
+def print_block(console: Console, part: Any) -> None:
+    """`console.print(part)`, the same bytes; a `PlainBlock`'s lines handed to Rich as one segment of text, already
+    cut to the console's width, so that Rich neither splits nor crops them again line by line."""
+    if not isinstance(part, PlainBlock):
+        console.print(part)
+        return
+    console.print(Group(*part.head))
+    console.print(_Segments(part.body.text(console)), crop=False)
+
+
+class _Segments:
+    """Text that is already terminal lines (each ending in a newline, none wider than the console), as one
+    segment."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.segment import Segment
+
+        yield Segment(self.text)
+
 
 __all__ = [
-    "State", "TuikanbanError", "cell", "current_user", "emit_json", "err", "fail", "fitted_table", "out", "say",
-    "state", "table",
+    "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "emit_json", "err", "fail",
+    "fitted_table", "out", "print_block", "say", "state", "table",
 ]

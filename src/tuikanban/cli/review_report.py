@@ -13,14 +13,25 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from rich.text import Text
 
-from tuikanban.cli.common import PLAIN_TABLE_ROWS, State, cell, cell_text, dumps, fitted_table, out, table
+from tuikanban.cli.common import (
+    PLAIN_TABLE_ROWS,
+    State,
+    cell,
+    cell_text,
+    dumps,
+    fitted_table,
+    out,
+    print_block,
+    table,
+)
 from tuikanban.domain import clock
 from tuikanban.domain.metrics import plural
-from tuikanban.domain.money import format_money
+from tuikanban.domain.money import format_money, money_formatter
 from tuikanban.domain.text import json_safe, name_key
 
 BUCKET_LABELS = {
@@ -46,7 +57,7 @@ def build_report(st: State, pipeline: str | None, since: str, until: str | None,
 def _report_in(u: Any, user: str, pipeline: str | None, since: str, until: str | None, owner: str | None,
                closing: str | None, idle_days: int) -> Any:
     from tuikanban.domain.periods import LAST_REVIEW, parse_period, parse_when
-    from tuikanban.services.deal_actions import resolve_pipeline
+    from tuikanban.services.pipeline_ref import resolve_pipeline
     from tuikanban.services.review_core import changes_in
     from tuikanban.services.reviews import last_review_in
 
@@ -116,7 +127,7 @@ def print_changes(report: Any) -> None:
     for i, part in enumerate(render_changes(report)):
         if i:
             out.print()
-        out.print(part)
+        print_block(out, part)
 
 
 def render_changes(r: Any) -> list[Any]:
@@ -152,12 +163,16 @@ def render_changes(r: Any) -> list[Any]:
         ("Closing in the next 30 days", r.closing_soon, ("Close", lambda x: day(x.detail["expected_close"]))),
     )
     columns = ["Id", "Title", "Owner", "Stage", "Value"]
+    # the long listings' cells: owners and stages are a few names (each cleaned once), amounts mostly whole
+    owner_text = lru_cache(maxsize=None)(lambda text: cell_text(text, 16))
+    stage_text = lru_cache(maxsize=None)(lambda text: cell_text(text, 24))
+    money_text = money_formatter(r.currency)
     for title, rows, (what, fn) in lists:
         if not rows:
             parts.append(Text(f"{title}: none", style="dim"))
         elif len(rows) > PLAIN_TABLE_ROWS:
-            plain = [[str(x.id), cell_text(x.title, 40), cell_text(x.owner, 16), cell_text(x.stage, 24),
-                      format_money(x.value_minor, r.currency), cell_text(fn(x), 80)] for x in rows]
+            plain = [[str(x.id), cell_text(x.title, 40), owner_text(x.owner), stage_text(x.stage),
+                      money_text(x.value_minor), cell_text(fn(x), 80)] for x in rows]
             parts.append(fitted_table([*columns, what], plain, title=f"{title}: {len(rows)}"))
         else:
             lt = table(*columns, what, title=f"{title}: {len(rows)}")

@@ -6,6 +6,7 @@ Amounts are stored as integers in the currency's minor unit (cents for USD, yen 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from tuikanban.domain.errors import ValidationError
@@ -159,6 +160,21 @@ def to_json_number(minor: int | None, currency: str) -> int | float | None:
     if value == value.to_integral_value():
         return int(value)
     return float(str(value.normalize()))
+
+
+def money_formatter(currency: str) -> Callable[[int | None], str]:
+    """`format_money(minor, currency)` for many amounts of one currency: a whole amount (most values) is written
+    from the integer, without Decimal; the same text."""
+    cur = currency.upper()
+    unit = 10 ** exponent(cur)
+    prefix = _SYMBOLS.get(cur, f"{cur} ")
+
+    def text(minor: int | None) -> str:
+        if minor is not None and minor % unit == 0:
+            return f"{prefix}{minor // unit:,}"
+        return format_money(minor, currency)
+
+    return text
 
 
 def format_money(minor: int | None, currency: str, *, compact: bool = False, symbol: bool = True) -> str:

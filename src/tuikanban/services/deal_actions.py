@@ -27,7 +27,7 @@ from tuikanban.domain.money import normalise_currency
 from tuikanban.domain.stays import move_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.fields import MAX_NOTES, checked_money, checked_title, clean_field, close_date
-from tuikanban.store import fastread, reads
+from tuikanban.services.pipeline_ref import resolve_pipeline
 from tuikanban.store.uow import Unit
 
 T = TypeVar("T")
@@ -63,17 +63,6 @@ def _stage(row: Any) -> _Stage:
 
 
 # -- lookups (the sentences of services.common's ORM lookups) ------------------------------------------------
-
-
-def resolve_pipeline(u: Unit, ref: str | int | None) -> PipelineInfo:
-    """A pipeline by id or case-insensitive name; None means the only one, or the default one (the refusals of
-    `store.reads.resolve_pipeline`)."""
-    if isinstance(ref, int):
-        row = u.one(f"{fastread._PIPELINE_SQL} WHERE id = ?", (ref,))
-        if row is None:
-            raise NotFoundError(f"There is no pipeline with id {ref}.")
-        return fastread._pipeline(row)
-    return reads.resolve_pipeline(u, ref)
 
 
 def _active_stage_names(u: Unit, pipeline_id: int) -> str:

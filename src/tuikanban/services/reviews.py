@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tuikanban.services.deal_actions import resolve_pipeline
+from tuikanban.services.pipeline_ref import resolve_pipeline
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time by the fast `changes`)

@@ -1,0 +1,61 @@
+"""A long listing (`cli.common.fitted_table` above PLAIN_TABLE_ROWS rows) printed by `print_block`: the lines written
+as one string, cut to the width in Python where every character takes one cell, must be the bytes Rich printed
+line by line (a `Text(line, no_wrap=True, overflow="ellipsis")` each), whatever the text: wide characters,
+combining marks, the listing's own lines and arrows, lines longer and shorter than the terminal."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console, Group
+from rich.text import Text
+
+from tuikanban.cli import common
+from tuikanban.domain.money import format_money, money_formatter
+
+TITLES = ["Acme", "東京 Deal 日本語", "Café crème", "e\u0301clair", "🚀 Launch", "a" * 70, "x → y … z", "", "tab\tx",
+          "Ω" * 30, "plain title"]
+
+
+def rows(n: int) -> list[list[str]]:
+    return [[str(i), common.cell_text(TITLES[i % len(TITLES)], 40), ["alice", "bob", "zoë"][i % 3], "Proposal",
+             format_money(i * 12_345, "USD"), f"Lead → Proposal (forward, {i % 4} moves)"] for i in range(n)]
+
+
+def rich_lines(block: common.PlainBlock) -> Group:
+    """What the listing was before `print_block`: its head, then one ellipsis-cut Text per line, through Rich."""
+    return Group(*block.head, *[Text(line, no_wrap=True, overflow="ellipsis") for line in block.body.lines])
+
+
+@pytest.mark.parametrize("width", [20, 41, 80, 200])
+def test_a_long_listing_prints_the_bytes_rich_printed(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "PLAIN_TABLE_ROWS", 5)
+    columns = ["Id", "Title", "Owner", "Stage", "Value", "Move"]
+    block = common.fitted_table(columns, rows(40), title="Moved: 40")
+    assert isinstance(block, common.PlainBlock)
+
+    def printed(fn: object) -> str:
+        console = Console(file=io.StringIO(), width=width, highlight=False, soft_wrap=False)
+        fn(console)  # type: ignore[operator]
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    expected = printed(lambda c: c.print(rich_lines(block)))
+    assert printed(lambda c: common.print_block(c, block)) == expected
+    assert printed(lambda c: c.print(block)) == expected  # printed as any renderable, the same
+    assert "…" in expected or width == 200  # (the narrow widths cut lines)
+
+
+def test_cells_and_narrow() -> None:
+    from rich.cells import cell_len
+
+    for text in [*TITLES, "│━╇", "東", "\x1b[31m", "a\u200bb"]:
+        assert common.cells(text) == cell_len(text), text
+    assert common.narrow("Lead → Proposal │ $1,000 …") and not common.narrow("東京") and not common.narrow("a\tb")
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "KWD", "XYZ", "chf"])
+def test_money_formatter_writes_what_format_money_writes(currency: str) -> None:
+    text = money_formatter(currency)
+    for minor in [None, 0, 1, 5, 99, 100, 12_300, 12_345, -100, -12_345, 10**12, -(10**12) + 1, 1000, 123_000]:
+        assert text(minor) == format_money(minor, currency), (currency, minor)
