@@ -379,3 +379,54 @@ async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_collectors_fallback_does_not_wake_a_board_that_opened_its_database(
+        db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The collector is on at the latest GC_AT_THE_LATEST_S after the board mounts; a board whose database opened
+    turned it on then, and the fallback has nothing left to do: it never fires (it woke every idle board once,
+    10 s after start)."""
+    import gc
+
+    from tuikanban.ui import app as app_module
+    from tuikanban.ui.board import base
+
+    for module in (base, app_module):  # (wherever the fallback's delay is kept)
+        monkeypatch.setattr(module, "GC_AT_THE_LATEST_S", 0.3, raising=False)
+    enabled: list[str] = []
+    turn_on = gc.enable
+    monkeypatch.setattr(gc, "enable", lambda: enabled.append("on") or turn_on())
+    gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+    try:
+        app = TuikanbanApp(db, "tester")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled() and enabled == ["on"]  # by the opening
+            await pilot.pause(0.6)  # twice the fallback's delay
+            assert enabled == ["on"]
+    finally:
+        turn_on()
+        gc.unfreeze()
+
+
+async def test_the_collectors_fallback_turns_it_on_while_the_database_still_opens(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import gc
+
+    from tuikanban.ui.board import base
+
+    monkeypatch.setattr(base, "GC_AT_THE_LATEST_S", 0.3)
+    gc.disable()
+    try:
+        app = fast_app(db_target)
+        release = hold_the_writes_lane(app)  # the opening waits behind it
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not gc.isenabled()
+            await pilot.pause(0.6)
+            assert gc.isenabled()  # at the latest
+            release.set()
+            await settle(pilot)
+    finally:
+        gc.enable()
+        gc.unfreeze()
