@@ -9,7 +9,9 @@ from the start of the widget's line up to the region's end (it does not crop to 
 makes it start at the segment that holds the region's start, `textual_seam.write_from_span_start`), so one region
 a line. Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
-The comparison skips the segments two lines share at both ends before comparing cell by cell.
+The comparison skips the segments two lines share at both ends, then finds the first and last changed cell
+between them (`changed_extent`: the text compared in slices and the styles run by run; cell by cell only around
+a wide character).
 
 Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
 for each segment, so runs of blanks take the style of their neighbour when they look the same (a space shows
