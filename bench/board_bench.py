@@ -3,6 +3,7 @@
     python bench/board_bench.py                      # 10 / 1,000 / 10,000 / 50,000 open deals, 160x45
     python bench/board_bench.py --sizes 10,10000 --runs 5
     python bench/board_bench.py --sizes 10000 --density compact   # compact cards (`d`)
+    python bench/board_bench.py --sizes 10000 --density normal,compact --runs 7   # the two, interleaved
     python bench/board_bench.py --sizes 10,10000 --db postgresql:///tk_bench   # the same boards on PostgreSQL
 
 For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
@@ -25,6 +26,10 @@ With `--db URL` (an existing PostgreSQL database) each size's file is copied int
 database (`tuikanban copy --to`, once; the schema `bench_<size>` is dropped and made again when it holds another
 board) and the board is measured there, beside the same board in its SQLite file.
 
+With two densities (`--density normal,compact`) only the first paint and the keys are measured, one start of each
+density in turn (A B A B), and printed side by side with the CPU time of each (the board process's threads: at the
+first paint, and per key until its screen is settled; the keys are pressed once the start-up work is done).
+
 A bare Textual app that paints one line is measured the same way for comparison, and `python -X importtime`
 shows where start-up time goes. Figures only: nothing here asserts a time.
 """
@@ -44,6 +49,7 @@ import time
 from pathlib import Path
 
 from ptyboard import PtyProgram
+from ptytimer import cpu_ms
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMER = Path(__file__).resolve().parent / "ptytimer.py"
@@ -104,7 +110,7 @@ def pg_copy(url: str, source: Path, open_deals: int) -> str:
 
 
 def timer(timer_path: Path, cmd: list[str], *, marker: str, keys: list[str], runs: int, env: dict[str, str],
-          cols: int, rows: int, settle_ms: int = 250, after_marker: str | None = None) -> dict:
+          cols: int, rows: int, settle_ms: int = 250, after_marker: str | None = None, cpu_quiet_ms: int = 0) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
     args = [sys.executable, str(timer_path), "--cols", str(cols), "--rows", str(rows), "--marker", marker,
@@ -113,6 +119,8 @@ def timer(timer_path: Path, cmd: list[str], *, marker: str, keys: list[str], run
         args += ["--key", k]
     if after_marker:
         args += ["--after-marker", after_marker]
+    if cpu_quiet_ms:
+        args += ["--cpu-quiet", str(cpu_quiet_ms)]
     for k, v in env.items():
         args += ["--env", f"{k}={v}"]
     subprocess.run([*args, "--", *cmd], check=False, stdout=subprocess.DEVNULL)
@@ -284,8 +292,10 @@ def main(argv: list[str] | None = None) -> None:
                          "(bench/timer_compare.py)")
     ap.add_argument("--cols", type=int, default=160)
     ap.add_argument("--rows", type=int, default=45)
-    ap.add_argument("--density", choices=("normal", "compact"), default="normal",
-                    help="card density the board starts with (remembered in the settings file)")
+    ap.add_argument("--density", choices=("normal", "compact", "normal,compact", "compact,normal"),
+                    default="normal",
+                    help="card density the board starts with (remembered in the settings file); two: compare them, "
+                         "interleaved")
     ap.add_argument("--db", default=None, help="a PostgreSQL database URL: measure the boards there too")
     ap.add_argument("--idle", type=float, default=60, help="seconds of idle board whose bytes are counted")
     ap.add_argument("--bytes-only", action="store_true", help="only the bytes written (no timing runs)")
@@ -310,10 +320,10 @@ def main(argv: list[str] | None = None) -> None:
     compile_package()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     tuikanban = str(Path(sys.executable).with_name("tuikanban"))
-    config = a.dir / f"config-{a.density}"  # no remembered theme or pipeline; the density asked for
-    (config / "tuikanban").mkdir(parents=True, exist_ok=True)
-    (config / "tuikanban" / "config.toml").write_text(f'[density]\nbench = "{a.density}"\n')
-    base_env = {"TUIKANBAN_USER": "bench", "XDG_CONFIG_HOME": str(config)}
+    if "," in a.density:
+        density_compare(a, sizes, tuikanban)
+        return
+    base_env = density_env(a.dir, a.density)
 
     bare = a.dir / "bare_app.py"
     bare.write_text(BARE_APP)
@@ -384,6 +394,62 @@ def main(argv: list[str] | None = None) -> None:
     extras(a, boards, base_env, tuikanban, bare)
     if not a.no_bytes:
         bytes_table(a, sizes, tuikanban, base_env, bare)
+
+
+def density_env(dir_: Path, density: str) -> dict[str, str]:
+    """The board's environment: user `bench`, a config of its own (no remembered theme or pipeline) that starts it
+    with cards of `density`."""
+    config = dir_ / f"config-{density}"
+    (config / "tuikanban").mkdir(parents=True, exist_ok=True)
+    (config / "tuikanban" / "config.toml").write_text(f'[density]\nbench = "{density}"\n')
+    return {"TUIKANBAN_USER": "bench", "XDG_CONFIG_HOME": str(config)}
+
+
+def density_compare(a: argparse.Namespace, sizes: list[int], tuikanban: str) -> None:
+    """First paint, focus move and card move of each density, one start of each in turn per round (A B A B), with
+    the CPU time of the board's threads (at the first paint; per key until settled). Each round starts three
+    boards per density (one for the paint, one for focus moves, one for card moves); all three first paints count."""
+    densities = a.density.split(",")
+    print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
+    head = (f"{'open deals':>10} | {'density':>8} | {'first paint':>13} | {'paint CPU':>13} | {'focus move':>13} | "
+            f"{'focus CPU':>9} | {'card move':>13} | {'move CPU':>8}")
+    rows_: list[str] = []
+    for n in sizes:
+        db = build(a.dir, n)
+        got = {d: {"paint": [], "paint_cpu": [], "focus": [], "focus_cpu": [], "move": [], "move_cpu": []}
+               for d in densities}
+        for _ in range(a.runs):
+            for d in densities:
+                env = {**density_env(a.dir, d), "TUIKANBAN_DB": str(db)}
+                runs = [timer(a.timer, [tuikanban], marker="Prospecting", keys=[], runs=1, env=env, cols=a.cols,
+                              rows=a.rows)]
+                for kind, keys, settle_ms in (("focus", ["right", "left"], 250), ("move", ["shift+right",
+                                                                                           "shift+left"], 400)):
+                    data = timer(a.timer, [tuikanban], marker="Prospecting", keys=keys * (a.keys // 2), runs=1,
+                                 env=env, cols=a.cols, rows=a.rows, settle_ms=settle_ms, cpu_quiet_ms=300)
+                    runs.append(data)
+                    got[d][kind] += [k["first_change_ms"] for r in data["runs"] for k in r["keys"]]
+                    got[d][f"{kind}_cpu"] += [k.get("cpu_ms") for r in data["runs"] for k in r["keys"]]
+                for data in runs:
+                    got[d]["paint"] += [r["marker_ms"] for r in data["runs"]]
+                    got[d]["paint_cpu"] += [r.get("marker_cpu_ms") for r in data["runs"]]
+
+        def spread(xs: list[float | None]) -> str:
+            ok = [x for x in xs if x is not None]
+            return f"{fmt(med(ok))} ({fmt(min(ok, default=None))}-{fmt(max(ok, default=None))})" if ok else "-"
+
+        for d in densities:
+            g = got[d]
+            focus = f"{fmt(med(g['focus']))}/{fmt(p90(g['focus']))} ms"
+            move = f"{fmt(med(g['move']))}/{fmt(p90(g['move']))} ms"
+            rows_.append(f"{n:>10,} | {d:>8} | {spread(g['paint']):>13} | {spread(g['paint_cpu']):>13} | {focus:>13} | "
+                         f"{fmt(med(g['focus_cpu']), ' ms'):>9} | {move:>13} | {fmt(med(g['move_cpu']), ' ms'):>8}")
+        (a.dir / f"density-{n}.json").write_text(json.dumps(got, indent=1))
+    print(f"\ndensities interleaved, {a.cols}x{a.rows}, {a.runs} rounds (ms: median (min-max) of the first paints; "
+          f"keys median/p90 of the first screen change, CPU median per key)")
+    print(head + "\n" + "-" * len(head))
+    print("\n".join(rows_))
+    print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
 
 
 def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_env: dict[str, str],
@@ -479,7 +545,8 @@ _KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "s
 
 class PtyRun:
     """The board in a pseudo-terminal of its own, for what the timer does not give: when the process stops working
-    after the first paint (CPU time read from /proc every 10 ms), and its memory after a run of keys."""
+    after the first paint (its CPU time read from /proc every 10 ms, `cpu_s`), and its memory after a run of
+    keys."""
 
     def __init__(self, cmd: list[str], env: dict[str, str], cols: int, rows: int) -> None:
         import fcntl
@@ -529,9 +596,14 @@ class PtyRun:
         return None
 
     def cpu_s(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """The process's CPU time so far: every thread's run time in nanoseconds (/proc/PID/task/*/schedstat).
+        utime + stime of /proc/PID/stat count whole clock ticks (10 ms) charged to whoever runs when a tick
+        comes, so a few milliseconds of timers that fire together could read as 30 ms in a 100 ms window: a
+        "busy" window (`settled`) of an idle board."""
+        ms = cpu_ms(self.proc.pid)
+        if ms is None:
+            raise ProcessLookupError(self.proc.pid)
+        return ms / 1000
 
     def status_kb(self, name: str) -> int | None:
         with open(f"/proc/{self.proc.pid}/status") as fh:

@@ -9,11 +9,13 @@ each chunk with the time it arrived; the main thread feeds the chunks to a pyte 
 to the figures) and answers the queries a real terminal answers (device attributes, cursor position, mode
 reports), so that no program waits for a reply. Figures, from just before the spawn:
 
-- first paint (`marker_ms`): until the rendered screen shows the --marker text;
+- first paint (`marker_ms`): until the rendered screen shows the --marker text, and the program's CPU time by then
+  (`marker_cpu_ms`: every thread's run time, which a loaded machine stretches less than the wall time);
 - per key (`keys`): the screen is first left alone until it has not changed for --settle ms; then the key is
   written and timed until the screen (text, colours or attributes) first differs from what it was
   (`first_change_ms`; with --after-marker, only once that text is visible too), and until it stopped changing:
-  the last change before a quiet --settle ms (`settled_ms`);
+  the last change before a quiet --settle ms (`settled_ms`), and the program's CPU time from the key until then
+  (`cpu_ms`); with --cpu-quiet, the first key waits until the program's CPU is quiet (its start-up work done);
 - peak memory (`max_rss_kb`): the VmHWM of the process and of its children (/proc), read before it is stopped.
 
 The JSON (--json FILE, '-' for stdout) holds `summary` (medians of the runs: marker_ms_median,
@@ -154,6 +156,18 @@ def tree_vmhwm_kb(pid: int) -> int | None:
     return total if seen else None
 
 
+def cpu_ms(pid: int) -> float | None:
+    """CPU time of `pid` so far (ms, every thread's run time from /proc/PID/task/*/schedstat, in nanoseconds, so a
+    key's few milliseconds are not lost to the clock ticks of /proc/PID/stat); None once it is gone."""
+    total, seen = 0, False
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int((task / "schedstat").read_text().split()[0])
+                seen = True
+    return total / 1e6 if seen else None
+
+
 class Session:
     """The program on its pty, its output rendered on a pyte screen as it arrives."""
 
@@ -242,6 +256,17 @@ class Session:
                 quiet_until = at + quiet_s
         return last
 
+    def cpu_quiet(self, window_s: float, max_s: float, busy: float = 0.05) -> None:
+        """Render (keep reading) until the program used under `busy` of a CPU for `window_s` (at most `max_s`)."""
+        end = time.perf_counter() + max_s
+        while time.perf_counter() < end and not self.ended:
+            t0, c0 = time.perf_counter(), cpu_ms(self.proc.pid)
+            while (now := time.perf_counter()) < t0 + window_s:
+                self.next_chunk(t0 + window_s - now)
+            c1 = cpu_ms(self.proc.pid)
+            if c0 is None or c1 is None or (c1 - c0) / 1000 < busy * (time.perf_counter() - t0):
+                return
+
     def stop(self, grace_s: float = 2.0) -> int | None:
         try:
             for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -261,23 +286,27 @@ class Session:
 
 def one_run(cmd: list[str], a: argparse.Namespace, env: dict[str, str]) -> dict:
     s = Session(cmd, cols=a.cols, rows=a.rows, env=env)
-    res: dict[str, Any] = {"first_output_ms": None, "marker_ms": None, "keys": [], "max_rss_kb": None,
-                           "exit": None, "ok": False}
+    res: dict[str, Any] = {"first_output_ms": None, "marker_ms": None, "marker_cpu_ms": None, "keys": [],
+                           "max_rss_kb": None, "exit": None, "ok": False}
     try:
         end = s.t0 + a.timeout
         while (now := time.perf_counter()) < end and not s.ended:
             at = s.next_chunk(end - now)
             if at is not None and s.screen.dirty and s.shows(a.marker):
                 res["marker_ms"] = (at - s.t0) * 1000
+                res["marker_cpu_ms"] = cpu_ms(s.proc.pid)
                 break
         ok = res["marker_ms"] is not None
+        if ok and a.cpu_quiet:  # the work after the first paint done (imports, reads) before the first key
+            s.cpu_quiet(a.cpu_quiet / 1000, a.timeout)
         for name in ([k for _ in range(a.repeat) for k in a.key] if ok else []):
             s.last_change(a.settle / 1000, a.timeout)  # the screen left alone first
             before = s.lines()
             s.screen.dirty.clear()
+            cpu0 = cpu_ms(s.proc.pid)
             pressed = time.perf_counter()
             s._write(key_bytes(name))
-            rec: dict[str, Any] = {"key": name, "first_change_ms": None, "settled_ms": None}
+            rec: dict[str, Any] = {"key": name, "first_change_ms": None, "settled_ms": None, "cpu_ms": None}
             give_up = pressed + a.key_timeout
             while (now := time.perf_counter()) < give_up and not s.ended:
                 at = s.next_chunk(give_up - now)
@@ -285,6 +314,9 @@ def one_run(cmd: list[str], a: argparse.Namespace, env: dict[str, str]) -> dict:
                     rec["first_change_ms"] = (at - pressed) * 1000
                     later = s.last_change(a.settle / 1000, a.timeout)
                     rec["settled_ms"] = ((later or at) - pressed) * 1000
+                    cpu1 = cpu_ms(s.proc.pid)
+                    if cpu0 is not None and cpu1 is not None:  # the key's work, until settled and quiet
+                        rec["cpu_ms"] = cpu1 - cpu0
                     break
             ok = ok and rec["first_change_ms"] is not None
             res["keys"].append(rec)
@@ -333,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1, help="press the --key list this many times")
     ap.add_argument("--after-marker", help="a key's screen counts only once this text is visible")
     ap.add_argument("--settle", type=float, default=150, help="quiet ms: before each key, and after its change")
+    ap.add_argument("--cpu-quiet", type=float, default=0, metavar="MS",
+                    help="before the first key, wait until the program used under 5%% of a CPU for MS ms (its work "
+                         "after the first paint done)")
     ap.add_argument("--runs", type=int, default=1, help="fresh processes to time")
     ap.add_argument("--timeout", type=float, default=30, help="seconds to wait for the marker")
     ap.add_argument("--key-timeout", type=float, default=5, help="seconds to wait for a key's change")

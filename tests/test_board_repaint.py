@@ -8,6 +8,7 @@ name (`ui/board/live.py`), without reading the whole board again, unless the pip
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from typing import Any
 
@@ -28,7 +29,7 @@ from tuikanban.store.engine import Database, open_database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.model import BoardModel
-from tuikanban.ui.board.paint import changed_spans, compact
+from tuikanban.ui.board.paint import changed_extent, changed_spans, compact
 from tuikanban.ui.board.state import BoardState
 
 pytestmark = pytest.mark.engines
@@ -71,6 +72,45 @@ def test_a_wide_character_is_repainted_whole() -> None:
     assert changed_spans(old, new, 4) == [(1, 3)]
     # a wide character replaced by two narrow ones
     assert changed_spans(strip(("a中b", RED)), strip(("axyb", RED)), 4) == [(1, 3)]
+
+
+def test_the_extent_of_a_change_is_its_first_and_last_changed_cell() -> None:
+    """`changed_extent` (what the repaint asks) finds, without a list of cells, what `changed_spans` finds."""
+    assert changed_extent(strip(("abc", RED), ("def", BLUE)), strip(("abc", RED), ("def", BLUE)), 6) is None
+    assert changed_extent(strip(("abcdef", RED)), strip(("abXdef", RED)), 6) == (2, 3)
+    assert changed_extent(strip(("ab", RED), ("cd", BLUE)), strip(("ab", RED), ("cd", RED)), 4) == (2, 4)
+    far = "X" + "a" * 20 + "X" + "a" * 8
+    assert changed_extent(strip(("a" * 30, RED)), strip((far, RED)), 30) == (0, 22)
+    # the same cells cut into other segments: no change
+    assert changed_extent(strip(("ab", RED), ("cd", RED)), strip(("a", RED), ("bcd", RED)), 4) is None
+    # a style change in the middle of a segment, the text the same
+    assert changed_extent(strip(("abcdef", RED)), strip(("ab", RED), ("cd", BLUE), ("ef", RED)), 6) == (2, 4)
+    # a shorter line: the cells only the longer has changed, up to the width
+    assert changed_extent(strip(("abcdef", RED)), strip(("abc", RED)), 5) == (3, 5)
+    # a wide character: cell by cell, never starting inside it
+    assert changed_extent(strip(("a", RED), ("中", RED), ("b", RED)), strip(("a", RED), ("中", BLUE), ("b", RED)),
+                          4) == (1, 3)
+
+
+def test_the_extent_agrees_with_the_spans_on_random_lines() -> None:
+    rng = random.Random(7)
+    styles = [RED, BLUE, Style(color="red"), Style(bgcolor="red"), Style(bold=True), None]
+    texts = [" ", "a", "ab ", "  ", "", "xyz", "◌", "中", "é"]
+
+    def line() -> list[Segment]:
+        return [Segment(rng.choice(texts), rng.choice(styles)) for _ in range(rng.randint(0, 7))]
+
+    for _ in range(5000):
+        old = line()
+        new = list(old)
+        for _ in range(rng.randint(1, 2)):
+            if new and rng.random() < 0.7:
+                new[rng.randrange(len(new))] = Segment(rng.choice(texts), rng.choice(styles))
+            else:
+                new.insert(rng.randint(0, len(new)), Segment(rng.choice(texts), rng.choice(styles)))
+        width = rng.choice([4, 12, 30])
+        spans = changed_spans(Strip(old), Strip(new), width)
+        assert changed_extent(Strip(old), Strip(new), width) == ((spans[0][0], spans[-1][1]) if spans else None)
 
 
 def test_compact_joins_what_looks_the_same_and_keeps_the_look() -> None:

@@ -379,3 +379,64 @@ async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_collectors_fallback_does_not_wake_a_board_that_opened_its_database(
+        db: Database, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The collector is on at the latest GC_AT_THE_LATEST_S after the board mounts; a board whose database opened
+    turned it on then, and the fallback has nothing left to do: it never fires (it woke every idle board once,
+    10 s after start). The delay is made short, and longer again when a busy machine opened the database only
+    after it (the fallback then rightly came first, and says nothing)."""
+    import gc
+    import time
+
+    from tuikanban.ui import app as app_module
+    from tuikanban.ui.board import base
+
+    turn_on = gc.enable
+    for delay in (0.5, 2.0, 8.0):
+        for module in (base, app_module):  # (wherever the fallback's delay is kept)
+            monkeypatch.setattr(module, "GC_AT_THE_LATEST_S", delay, raising=False)
+        enabled: list[float] = []
+        monkeypatch.setattr(gc, "enable", lambda calls=enabled: calls.append(time.monotonic()) or turn_on())
+        gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
+        try:
+            start = time.monotonic()  # the board mounts after this: its fallback is due after start + delay
+            app = TuikanbanApp(db, "tester")
+            async with app.run_test(size=SIZE) as pilot:
+                await settle(pilot)
+                opened = time.monotonic()
+                assert gc.isenabled() and enabled  # by the opening
+                if opened >= start + delay:
+                    continue  # opened after the fallback's moment: try a longer delay
+                assert len(enabled) == 1
+                await pilot.pause(start + 2 * delay - time.monotonic())
+                assert len(enabled) == 1  # nothing after the opening
+                return
+        finally:
+            turn_on()
+            gc.unfreeze()
+    raise AssertionError("the database never opened before the collector's fallback was due")
+
+
+async def test_the_collectors_fallback_turns_it_on_while_the_database_still_opens(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    import gc
+
+    from tuikanban.ui.board import base
+
+    monkeypatch.setattr(base, "GC_AT_THE_LATEST_S", 0.5)
+    gc.disable()
+    try:
+        app = fast_app(db_target)
+        release = hold_the_writes_lane(app)  # the opening waits behind it
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(1.0)
+            assert app.board_screen.session.db is None  # still opening
+            assert gc.isenabled()  # at the latest
+            release.set()
+            await settle(pilot)
+    finally:
+        release.set()
+        gc.enable()
+        gc.unfreeze()

@@ -9,7 +9,6 @@ opened for writing only after the first paint. Database work runs on the app's l
 
 from __future__ import annotations
 
-import gc
 import re
 import time
 from collections.abc import Iterable
@@ -44,7 +43,6 @@ _VAR_REF = re.compile(r"\$([A-Za-z0-9_-]+)")
 # How long quitting waits for the writes still queued: longer than a write's own wait for a locked database
 # (it then fails with its sentence), so that a queued write ends one way or the other, never cut off.
 WRITES_AT_EXIT = 30.0
-GC_AT_THE_LATEST_S = 10.0  # the garbage collector is back on this long after start, whatever the database does
 
 
 def resolve_variables(variables: dict[str, str]) -> dict[str, str]:
@@ -127,9 +125,6 @@ class TuikanbanApp(App[None]):
             self.theme = name
 
     def on_mount(self) -> None:
-        # (off since `cli.board.open_board`, for the start-up's imports: the board turns it back on once the
-        # imports after the first paint are done, `board.base.collect_garbage_again`; at the latest, now)
-        self.set_timer(GC_AT_THE_LATEST_S, gc.enable)
         watch_terminal(self)
         for problem in self.theme_problems + self.board_keymap.problems:
             self.notify(problem, severity="warning", timeout=8, markup=False)

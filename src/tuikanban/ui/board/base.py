@@ -66,6 +66,11 @@ def collect_garbage_again() -> None:
     gc.enable()
 
 
+# The collector is back on this long after the board mounts, whatever the database does (it is on as soon as the
+# database is open, or could not be opened: then this timer is stopped, so an idle board is not woken for nothing).
+GC_AT_THE_LATEST_S = 10.0
+
+
 AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
@@ -102,6 +107,7 @@ class BoardBase(Screen[None]):
         self._first_window = False  # a big pipeline's board holds the first screen's cards only (no read since)
         self._ticks = 0  # minutes since the board opened (`_tick`)
         self._tick_day = clock.today()
+        self._gc_fallback: Timer | None = None  # turns the collector on at the latest (GC_AT_THE_LATEST_S)
 
     @property
     def view(self) -> BoardView:
@@ -136,6 +142,8 @@ class BoardBase(Screen[None]):
             self.view.set_message("Loading the board…")
             self._write(partial(self.gateway.load_job, self.pipeline_ref, self.state, first=True), "load")
         self.set_interval(60, self._tick)
+        if not gc.isenabled():  # (off since `cli.board.open_board`, for the start-up's imports)
+            self._gc_fallback = self.set_timer(GC_AT_THE_LATEST_S, self._collector_on)
 
     def on_unmount(self) -> None:
         self.stop_live()
@@ -231,6 +239,15 @@ class BoardBase(Screen[None]):
     def _screens_imported(self) -> None:
         add_screen_styles(self.app)
 
+    def _collector_on(self) -> None:
+        """`collect_garbage_again`: the database is open (or could not be opened), or GC_AT_THE_LATEST_S passed.
+        The fallback timer is stopped then: an idle board is not woken 10 s after start for nothing (with the
+        presence heartbeat, the one wake-up that a settled small board showed)."""
+        timer, self._gc_fallback = self._gc_fallback, None
+        if timer is not None:
+            timer.stop()
+        collect_garbage_again()
+
     def _read_all_once_open(self) -> bool:
         """Read the whole board now if the first screen was partial (True: the read brings aging and steps)."""
         if not self._read_all_after_open:
@@ -265,12 +282,12 @@ class BoardBase(Screen[None]):
         self._after_open = []
         self.session.readonly = True
         self.header.update(readonly=True)
-        collect_garbage_again()
+        self._collector_on()
         self._read_all_once_open()  # (the reads need no writable database)
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:
-        collect_garbage_again()
+        self._collector_on()
         self.session.opened(message.db)
         self._join_presence(message.db)
         self.header.update(readonly=self.session.readonly)

@@ -9,7 +9,9 @@ from the start of the widget's line up to the region's end (it does not crop to 
 makes it start at the segment that holds the region's start, `textual_seam.write_from_span_start`), so one region
 a line. Over SSH a focus move then costs
 a few hundred bytes, and a repaint that changes nothing (a clock tick, a re-read that found the same) costs none.
-The comparison skips the segments two lines share at both ends before comparing cell by cell.
+The comparison skips the segments two lines share at both ends, then finds the first and last changed cell
+between them (`changed_extent`: the text compared in slices and the styles run by run; cell by cell only around
+a wide character).
 
 Every strip is also made `compact` before it is drawn: Textual writes a full set of style codes (about 20 bytes)
 for each segment, so runs of blanks take the style of their neighbour when they look the same (a space shows
@@ -101,38 +103,163 @@ def changed_spans(old: Strip, new: Strip, width: int, gap: int = MERGE_GAP) -> l
     return [(x0 + start, x0 + end) for start, end in spans]
 
 
+def _runs(segments: list[Segment]) -> list[tuple[int, Style | None]]:
+    """(end cell, style) of each segment with text, in order (single-cell text only: see `changed_extent`)."""
+    out: list[tuple[int, Style | None]] = []
+    x = 0
+    for segment in segments:
+        if segment.text and not segment.control:
+            x += len(segment.text)
+            out.append((x, segment.style))
+    return out
+
+
+def _first_style_change(a: list[tuple[int, Style | None]], b: list[tuple[int, Style | None]], n: int) -> int:
+    """The first cell before `n` whose style differs between the runs `a` and `b` (`n`: none)."""
+    i = j = x = 0
+    while x < n and i < len(a) and j < len(b):
+        sa, sb = a[i][1], b[j][1]
+        if sa is not sb and sa != sb:
+            return x
+        x = min(a[i][0], b[j][0])
+        if a[i][0] == x:
+            i += 1
+        if b[j][0] == x:
+            j += 1
+    return n
+
+
+def _last_style_change(a: list[tuple[int, Style | None]], b: list[tuple[int, Style | None]], n: int) -> int:
+    """The last cell before `n` whose style differs between the runs `a` and `b` (both `n` cells long or more);
+    -1: none."""
+    i, j, x = len(a) - 1, len(b) - 1, n
+    while x > 0 and i >= 0 and j >= 0:
+        start_a = a[i - 1][0] if i else 0
+        start_b = b[j - 1][0] if j else 0
+        if start_a >= x:
+            i -= 1
+            continue
+        if start_b >= x:
+            j -= 1
+            continue
+        sa, sb = a[i][1], b[j][1]
+        if sa is not sb and sa != sb:
+            return x - 1
+        x = max(start_a, start_b)
+    return -1
+
+
+def _common_prefix(a: str, b: str, n: int) -> int:
+    """How many of the first `n` characters `a` and `b` share (compared in slices, not one by one)."""
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo], a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: str, b: str, n: int) -> int:
+    """How many of the last characters of `a[:n]` and `b[:n]` they share."""
+    return _common_prefix(a[:n][::-1], b[:n][::-1], n)
+
+
+def changed_extent(old: Strip, new: Strip, width: int) -> tuple[int, int] | None:
+    """(first, last + 1) of the cells where `new` differs from `old`: the first span's start and the last span's
+    end of `changed_spans` (None when it has none), found without building a list of cells when no character of
+    the cells to compare is wide (comparing their text in slices and their styles run by run)."""
+    if old is new:
+        return None
+    old_segments, new_segments = list(old), list(new)
+    if old_segments == new_segments:
+        return None
+    head, x0, tail = _same_ends(old_segments, new_segments, old.cell_length == new.cell_length)
+    a_segments = old_segments[head:len(old_segments) - tail]
+    b_segments = new_segments[head:len(new_segments) - tail]
+    a_text = "".join(s.text for s in a_segments if not s.control)
+    b_text = "".join(s.text for s in b_segments if not s.control)
+    if cell_len(a_text) != len(a_text) or cell_len(b_text) != len(b_text):  # a wide character: cell by cell
+        spans = changed_spans(old, new, width)
+        return (spans[0][0], spans[-1][1]) if spans else None
+    a_runs, b_runs = _runs(a_segments), _runs(b_segments)
+    la, lb = len(a_text), len(b_text)
+    n = min(width - x0, max(la, lb))
+    both = min(la, lb, n)  # cells both lines have (beyond them, a cell only one has differs)
+    first = min(_common_prefix(a_text, b_text, both), _first_style_change(a_runs, b_runs, both))
+    if first >= both:
+        if both >= n:
+            return None
+        first = both
+    if max(la, lb) > both and n > both:
+        last = n - 1
+    else:
+        last = max(both - 1 - _common_suffix(a_text, b_text, both), _last_style_change(a_runs, b_runs, both))
+    return x0 + first, x0 + last + 1
+
+
 def _plain(style: Style | None) -> bool:
     """Whether blanks in `style` show nothing but its background (no line through, under or over, no reverse)."""
     return style is not None and not (style.underline or style.underline2 or style.strike or style.overline
                                       or style.reverse or style.link or style.meta)
 
 
-def _blank(text: str) -> bool:
-    return text.strip(" ") == ""
+_NOT_PLAIN: Any = object()  # what `_blank_look` says of a style in which a blank shows more than a background
+# id(style) -> (the style, what a blank in it looks like): a board draws with a few dozen styles, held by its
+# style map, so the same objects come back line after line (the entry holds its style: an id is never reused
+# while it is here)
+_LOOKS: dict[int, tuple[Style | None, Any]] = {}
+_LOOKS_MAX = 512
 
 
-def _same_blank(a: Style | None, b: Style | None) -> bool:
-    return _plain(a) and _plain(b) and a is not None and b is not None and a.bgcolor == b.bgcolor
+def _blank_look(style: Style | None) -> Any:
+    """What a blank cell in `style` shows: its background colour (None: the terminal's) when `_plain`, else
+    `_NOT_PLAIN`; kept per style object, as `compact` asks it for every segment of every line."""
+    hit = _LOOKS.get(id(style))
+    if hit is not None and hit[0] is style:
+        return hit[1]
+    look = style.bgcolor if style is not None and _plain(style) else _NOT_PLAIN
+    if len(_LOOKS) >= _LOOKS_MAX:
+        _LOOKS.clear()
+    _LOOKS[id(style)] = (style, look)
+    return look
 
 
 def compact(strip: Strip) -> Strip:
     """`strip` drawn with fewer segments and the same look: blanks take a neighbour's style when only the
     background shows, and neighbours of one style are joined."""
     out: list[Segment] = []
+    # the last segment kept, in parts (text, style, control, is it blank, what a blank in its style shows):
+    # each segment is looked at once, and a style's look once per style (`_blank_look`)
+    last_text, last_style, last_control, last_blank, last_look = "", None, True, False, _NOT_PLAIN
     for segment in strip:
-        text, style, control = segment.text, segment.style, segment.control
+        text, style, control = segment
         if control:
+            if out and not last_control:
+                out[-1] = Segment(last_text, last_style)
             out.append(segment)
+            last_control = True
             continue
-        if out and not out[-1].control:
-            last = out[-1]
-            if last.style == style or (_blank(text) and _same_blank(last.style, style)):
-                out[-1] = Segment(last.text + text, last.style)
+        blank = not text.strip(" ")
+        look = _blank_look(style)
+        if out and not last_control:
+            if last_style is style or last_style == style or (
+                    blank and look is not _NOT_PLAIN and last_look is not _NOT_PLAIN and look == last_look):
+                last_text += text
+                last_blank = last_blank and blank
                 continue
-            if _blank(last.text) and _same_blank(last.style, style):
-                out[-1] = Segment(last.text + text, style)
+            if last_blank and look is not _NOT_PLAIN and last_look is not _NOT_PLAIN and look == last_look:
+                last_text += text
+                last_style, last_blank, last_look = style, blank, look
                 continue
-        out.append(Segment(text, style))
+            out[-1] = Segment(last_text, last_style)
+        out.append(segment)
+        last_text, last_style, last_control, last_blank, last_look = text, style, False, blank, look
+    if out and not last_control:
+        out[-1] = Segment(last_text, last_style)
     return Strip(out, strip.cell_length)
 
 
@@ -197,8 +324,8 @@ class ChangedLines(Widget):
             if old is None:
                 regions.append(Region(0, y, width, 1))
                 continue
-            spans = changed_spans(old, new, width)
-            if spans:  # one region a line: Textual writes each region's line from its start anyway
-                regions.append(Region(spans[0][0], y, spans[-1][1] - spans[0][0], 1))
+            extent = changed_extent(old, new, width)
+            if extent:  # one region a line: Textual writes each region's line from its start anyway
+                regions.append(Region(extent[0], y, extent[1] - extent[0], 1))
         if regions:
             super().refresh(*regions)
