@@ -134,7 +134,7 @@ async def test_another_boards_heartbeats_make_the_board_read_nothing(db: Databas
                                                                      ) -> None:
     """Ten boards on one file beat every HEARTBEAT_SECONDS each: a heartbeat (it moves `seen` only) must not make
     the others check their board or read presence again; a deal opened elsewhere makes them read presence only,
-    and a move both."""
+    and a move their board only."""
     from tuikanban.ui.board import base
     from tuikanban.ui.presence import PresenceLink
 
@@ -162,7 +162,10 @@ async def test_another_boards_heartbeats_make_the_board_read_nothing(db: Databas
         await wait_for(pilot, lambda: bool(app.presence.others) and app.presence.others[0].viewing == deal_id, 1.0)
         await settle(pilot)
         assert checks == [] and reads
+        reads.clear()
         ds.move_deal(db, deal_id, "Won over", user="bob")
         await wait_for(pilot, lambda: bool(checks), 1.0)
+        await settle(pilot)
+        assert reads == []  # (the feed says presence did not change)
         presence.leave(bob)
         await settle(pilot)

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -47,11 +47,12 @@ PRESENCE = "presence"  # the NOTIFY payload of someone joining, leaving or openi
 class Change:
     """Someone committed. `pipeline_ids`: the pipelines touched, or None when the feed cannot tell (SQLite, or
     after a reconnect): then re-read whatever is shown. `presence`: someone came, went or opened a deal, and
-    nothing else changed (`pipeline_ids` empty). A Change(None) may have changed presence too: a board reads
-    presence after it anyway."""
+    nothing else changed (`pipeline_ids` empty), or as well. `presence_known`: the feed can tell (`presence` False
+    then says presence did not change, and a board need not read it); False after a reconnect or a restore."""
 
     pipeline_ids: frozenset[int] | None
     presence: bool = False
+    presence_known: bool = field(default=False, compare=False)
 
     def touches(self, pipeline_id: int) -> bool:
         return self.pipeline_ids is None or pipeline_id in self.pipeline_ids
@@ -138,10 +139,11 @@ class SqliteFeed(ChangeFeed):
         state, here = self._read_state()
         before_state, before_here = self._state, self._here
         self._state, self._here = state, here
+        presence = here is None or here != before_here
         if state is None or state != before_state:
-            return Change(None)
-        if here is None or here != before_here:
-            return Change(frozenset(), presence=True)
+            return Change(None, presence=presence, presence_known=here is not None and before_here is not None)
+        if presence:
+            return Change(frozenset(), presence=True, presence_known=True)
         return None
 
     def wait(self, timeout: float) -> Change | None:
@@ -278,7 +280,7 @@ class PostgresFeed(ChangeFeed):
         if EVERYTHING in payloads:  # a restore replaced every table: re-read whatever is shown
             return Change(None)
         ids = frozenset(int(p) for p in payloads if p.isdigit())
-        return Change(ids, presence=PRESENCE in payloads)
+        return Change(ids, presence=PRESENCE in payloads, presence_known=True)
 
     def _drop(self) -> None:
         if self._conn is not None:
