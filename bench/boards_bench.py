@@ -13,7 +13,7 @@ a PostgreSQL database (schema `bench_<open>`, as bench/board_bench.py makes it).
 - fan-out: this script moves a deal of the second column back and forth through the services (as another rep's
   process would), --moves times; for each move, the time from its commit until each board's screen (rendered
   with pyte) shows the new counts of the two stages, the slowest board, and each board's CPU (above its idle
-  rate) and bytes for the move;
+  rate, and all of it from the commit until the boards are quiet) and bytes for the move;
 - first action (--first N): N times, one more board starts beside the others, and as soon as its board is on the
   screen a key is pressed: a card move (shift+right; timed until its counts line changes) or the deal detail
   (enter; timed until its history is shown), alternately. The time from the key to the screen is what a rep waits
@@ -130,6 +130,8 @@ def fan_out(a: argparse.Namespace, db: Path | str, boards: list[PtyProgram], idl
     slowest: list[float] = []
     move_cpu: list[float] = []
     move_bytes: list[int] = []
+    window_cpu: list[float] = []  # all of a board's CPU from the commit until every board was quiet
+    windows: list[float] = []
     missed = 0
     try:
         for i in range(a.moves):
@@ -155,6 +157,8 @@ def fan_out(a: argparse.Namespace, db: Path | str, boards: list[PtyProgram], idl
             took = time.monotonic() - committed
             move_cpu.extend((b.cpu_seconds() - c - idle_rate * took) * 1000
                             for b, c, idle_rate in zip(boards, cpu_before, idle_rates, strict=True))
+            window_cpu.extend((b.cpu_seconds() - c) * 1000 for b, c in zip(boards, cpu_before, strict=True))
+            windows.append(took)
             move_bytes.extend(b.since(m) for b, m in zip(boards, marks, strict=True))
     finally:
         database.close()  # type: ignore[attr-defined]
@@ -164,7 +168,8 @@ def fan_out(a: argparse.Namespace, db: Path | str, boards: list[PtyProgram], idl
           f"boards that showed nothing within 5 s: {missed}")
     print(f"per board per move (above its idle CPU): CPU median {statistics.median(move_cpu):.0f} ms, max "
           f"{max(move_cpu):.0f} ms; "
-          f"bytes median {statistics.median(move_bytes):,.0f}, max {max(move_bytes):,}")
+          f"bytes median {statistics.median(move_bytes):,.0f}, max {max(move_bytes):,}; all its CPU from the commit "
+          f"until quiet ({statistics.median(windows):.1f} s, median) {statistics.median(window_cpu):.0f} ms")
 
 
 def first_actions(a: argparse.Namespace, db: Path | str, env_of: Callable[[int], dict[str, str]]) -> None:
@@ -174,7 +179,12 @@ def first_actions(a: argparse.Namespace, db: Path | str, env_of: Callable[[int],
         what = "card move" if i % 2 == 0 else "deal detail"
         board = PtyProgram([tuikanban], env=env_of(i), screen=True)
         try:
-            board.wait_for("Prospecting")
+            try:
+                board.wait_for("Prospecting")
+            except TimeoutError:
+                print(f"first action: the board was not painted within 60 s; its screen: "
+                      f"{[board.row(y) for y in range(3)]!r}")
+                continue
             board.quiet(30, max_s=2)  # (the first frame written whole)
             before = board.row(COUNTS_ROW)
             pressed = board.key("shift+right" if what == "card move" else "enter")
