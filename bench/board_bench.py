@@ -77,8 +77,9 @@ def build(dir_: Path, open_deals: int) -> Path:
     return path
 
 
-def pg_copy(url: str, source: Path, open_deals: int) -> str:
-    """The URL of schema `bench_<open_deals>` in the database `url`, holding a copy of `source`."""
+def pg_copy(url: str, source: Path, open_deals: int, *, fresh: bool = False) -> str:
+    """The URL of schema `bench_<open_deals>` in the database `url`, holding a copy of `source` (with `fresh`, copied
+    again even when it is there)."""
     import psycopg
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -90,7 +91,7 @@ def pg_copy(url: str, source: Path, open_deals: int) -> str:
     with psycopg.connect(conninfo(parse_target(url)), autocommit=True) as con:
         done = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND "
                            "table_name = 'deal'", (schema,)).fetchone()
-        if done and done[0]:
+        if done and done[0] and not fresh:
             deals = con.execute(f'SELECT count(*) FROM "{schema}".deal WHERE status = \'open\'').fetchone()
             if deals and deals[0] == open_deals:
                 return target_url

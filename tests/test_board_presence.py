@@ -128,3 +128,44 @@ async def test_a_lone_edit_form_says_nothing(db: Database) -> None:
         await settle(pilot)
         await press(pilot, "e")
         assert not app.screen.query_one("#form-here", HereLine).display
+
+
+async def test_another_boards_heartbeats_make_the_board_read_nothing(db: Database, monkeypatch: pytest.MonkeyPatch
+                                                                     ) -> None:
+    """Ten boards on one file beat every HEARTBEAT_SECONDS each: a heartbeat (it moves `seen` only) must not make
+    the others check their board or read presence again; a deal opened elsewhere makes them read presence only,
+    and a move their board only."""
+    from tuikanban.ui.board import base
+    from tuikanban.ui.presence import PresenceLink
+
+    deal_id = _board(db)
+    checks: list[int] = []
+    reads: list[int] = []
+    real_catch_up, real_refresh = base.catch_up_job, PresenceLink.refresh
+    monkeypatch.setattr(base, "catch_up_job", lambda *a: (checks.append(1), real_catch_up(*a))[1])
+    monkeypatch.setattr(PresenceLink, "refresh", lambda self: (reads.append(1), real_refresh(self))[1])
+    app = TuikanbanApp(db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bob = presence.join(db, "bob")
+        await wait_for(pilot, lambda: "bob here" in header_text(app), 2.0)
+        await settle(pilot)
+        checks.clear()
+        reads.clear()
+        for _ in range(5):
+            presence.heartbeat(bob)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.6)  # (more than the feed needs to hear a commit)
+        await settle(pilot)
+        assert (checks, reads) == ([], [])
+        presence.viewing(bob, deal_id)
+        await wait_for(pilot, lambda: bool(app.presence.others) and app.presence.others[0].viewing == deal_id, 1.0)
+        await settle(pilot)
+        assert checks == [] and reads
+        reads.clear()
+        ds.move_deal(db, deal_id, "Won over", user="bob")
+        await wait_for(pilot, lambda: bool(checks), 1.0)
+        await settle(pilot)
+        assert reads == []  # (the feed says presence did not change)
+        presence.leave(bob)
+        await settle(pilot)

@@ -4,6 +4,7 @@ second; on PostgreSQL the feed names the pipeline and comes back after a dropped
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,69 @@ def test_the_postgres_feed_reconnects_and_asks_for_a_recheck(db: Database, db_ta
         assert change == Change(frozenset({sales.id})) and took < 1.0
     finally:
         feed.close()
+
+
+def test_heartbeats_wake_nobody_and_presence_comes_apart(db: Database, db_target: str, engine: str) -> None:
+    """On both engines: a heartbeat (it moves `seen` only) is not reported; someone joining, opening a deal or
+    leaving is reported as presence alone (no pipeline), a deal's change as its pipeline's."""
+    from tuikanban.services import presence
+
+    sales = create_pipeline(db, "Sales", "Lead,Won")
+    feed = open_feed(db_target)
+    try:
+        seat = presence.join(db, "bob")
+        change, took = _wait_for_change(feed)
+        assert change == Change(frozenset(), presence=True) and took < 1.0
+        assert not change.touches(sales.id)
+        for _ in range(3):
+            presence.heartbeat(seat)
+        assert feed.wait(0.3) is None
+        presence.viewing(seat, 1)
+        change, _took = _wait_for_change(feed)
+        assert change == Change(frozenset(), presence=True)
+        presence.leave(seat)
+        change, _took = _wait_for_change(feed)
+        assert change == Change(frozenset(), presence=True)
+        create_deal(db, "Sales", "Acme", user="rep")
+        change, _took = _wait_for_change(feed)
+        assert change is not None and not change.presence and change.touches(sales.id)
+    finally:
+        feed.close()
+
+
+@pytest.mark.sqlite_only
+def test_an_idle_sqlite_feed_sleeps_until_the_file_is_written(db: Database, db_target: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite feed looks at `data_version` once per wait and otherwise sleeps in inotify until the file or its
+    log is written (polled every 50 ms, an idle board woke 20 times a second); without inotify it polls."""
+    import sys
+
+    from tuikanban.store import feed as feed_module
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("inotify is Linux's")
+    create_pipeline(db, "Sales", "Lead,Won")
+    for watched in (True, False):
+        if not watched:
+            monkeypatch.setattr(feed_module._FileWatch, "open", classmethod(lambda cls, path: None))
+        feed = open_feed(db_target)
+        looks: list[int] = []
+
+        def counted(real: Any = feed._data_version, looks: list[int] = looks) -> int:  # type: ignore[attr-defined]
+            looks.append(1)
+            return int(real())
+
+        feed._data_version = counted  # type: ignore[attr-defined]
+        try:
+            assert feed.wait(0.5) is None
+            assert (len(looks) == 1) if watched else (len(looks) >= 5)
+            other = open_database(db_target)
+            try:
+                create_deal(other, "Sales", f"Acme {watched}", user="rep2")
+                start = time.monotonic()  # (committed: woken at once, not at the end of the wait)
+                change = feed.wait(1.0)
+                assert change == Change(None) and time.monotonic() - start < 0.5
+            finally:
+                other.close()
+        finally:
+            feed.close()

@@ -205,3 +205,36 @@ async def test_a_board_lets_go_of_its_replaced_file_and_nothing_is_damaged(
         assert sorted(c.title for c in screen.model.by_id.values()) == expected
     assert integrity_report(board) == ["ok"]
     assert titles_by_cli(board) == expected
+
+
+def test_an_untouched_file_is_not_opened_again_at_each_tick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch's tick (every WATCH_SECONDS on each open board) looks into the file (two connections, a few reads)
+    only when a `stat` of the file or its log changed: a write, a copy over it, a move."""
+    path, other_path = tmp_path / "board.db", tmp_path / "other.db"
+    db = open_database(path)
+    ps.create_pipeline(db, "Sales", ["Lead", "Won"])
+    other = open_database(other_path)
+    ps.create_pipeline(other, "Other", ["Lead", "Won"])
+    ds.create_deal(other, "Other", "Elsewhere", user="rep", at="2020-01-01T00:00:00Z")
+    other.close()
+    seen = file_watch.check_job(path, None).seen
+    looks: list[Path] = []
+    real_look = file_watch.look
+    monkeypatch.setattr(file_watch, "look", lambda p: (looks.append(p), real_look(p))[1])
+    try:
+        for _ in range(3):
+            checked = file_watch.check_job(path, seen)
+            assert (checked.gone, checked.restored) == (None, None)
+            seen = checked.seen
+        assert looks == []
+        ds.create_deal(db, "Sales", "Acme", user="rep")
+        checked = file_watch.check_job(path, seen)
+        assert looks == [path] and (checked.gone, checked.restored) == (None, None)
+        seen = checked.seen
+        assert file_watch.check_job(path, seen).gone is None and looks == [path]
+        shutil.copyfile(other_path, path)  # another board's file copied over this one (the same inode)
+        checked = file_watch.check_job(path, seen)
+        assert looks == [path, path]
+        assert checked.gone is not None and "overwritten by another board's file" in checked.gone
+    finally:
+        db.close()

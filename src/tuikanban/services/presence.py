@@ -4,10 +4,12 @@ Each open board holds a `Seat`: `join` at start, `heartbeat` every HEARTBEAT_SEC
 that dies without leaving (kill -9, a dropped SSH session) stops beating, and its row counts as gone once it is
 STALE_SECONDS old; rows of dead processes on this host are dropped at once.
 
-Presence rows are not history: they write no events, and the board's change check (`store.fastread.signature`)
-does not look at them, so a heartbeat wakes other boards' poll for one cheap comparison and never a reload. On
-PostgreSQL presence rows send no NOTIFY (heartbeats wake nobody); a join, a leave or a deal opened or closed sends
-the `presence` one (store.pgddl.announce_presence), on which boards read presence and nothing else.
+Presence rows are not history: they write no events, and a heartbeat (which moves `seen` only) is not reported
+by the SQLite change feed (`store.feed`: its wait reads a few maxima and small tables and goes back to sleep), so
+it never makes another board read anything; a join, a leave or a deal opened or closed is reported as presence
+alone. On PostgreSQL presence rows send no NOTIFY (heartbeats wake nobody); a join, a leave or a deal opened or
+closed sends the `presence` one (store.pgddl.announce_presence). On either, boards then read presence and nothing
+else.
 A rep who can only read the board cannot be recorded; their seat is inactive and every call on it does nothing.
 """
 
@@ -30,8 +32,11 @@ from tuikanban.store.engine import Database
 from tuikanban.store.pgddl import announce_presence
 from tuikanban.store.tables import Presence
 
-HEARTBEAT_SECONDS = 10.0
-STALE_SECONDS = 30.0
+# Join, leave and a deal opened or closed are said at once (every board hears them); the heartbeat only keeps a
+# seat from going stale, which matters for a board that died without leaving on another host (one on this host
+# is dropped as soon as its process is gone). Ten boards beating every 10 s woke some board every second.
+HEARTBEAT_SECONDS = 20.0
+STALE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)

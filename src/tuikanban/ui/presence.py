@@ -1,11 +1,13 @@
 """Presence on the board: this board's seat (`services.presence`), who else has the board open, and which deal.
 
 The app owns one `PresenceLink` (`presence_of(node)`). The board joins once the database is open for writing
-(after the first paint), beats every HEARTBEAT_SECONDS and reads `others` again whenever the file changed (presence
-writes do not change what the board's change check looks at, so the board asks on its own). Every call is a job on
-the app's writes lane: the seat's writes stay in order with the board's own, and the UI thread never waits on the
-file. Each job reports `PresenceRead` to the board screen, which hands the list to the link; the link publishes it
-(`changed`), and the header and the `HereLine` of an open deal detail or edit form repaint from it.
+(after the first paint), beats every HEARTBEAT_SECONDS and reads `others` again after each beat and whenever the
+change feed reports a commit or a presence change (presence writes do not change what the board's change check
+looks at, so the board asks on its own; a heartbeat elsewhere is not reported, so it makes no board read).
+Every call is a job on the app's writes lane: the seat's writes stay in order with the board's own, and the UI
+thread never waits on the file. Each job reports `PresenceRead` to the board screen, which hands the list to the
+link; the link publishes it (`changed`), and the header and the `HereLine` of an open deal detail or edit form
+repaint from it.
 
 A `HereLine` says which deal this board shows: mounted in a deal detail it records `viewing`, in an edit form
 `editing`, and unmounting clears it, whichever way the screen was opened or closed. Leaving is the last job at

@@ -423,6 +423,8 @@ class BoardBase(Screen[None]):
             if message.change.presence and not self.session.gone:
                 presence_of(self).refresh()  # someone came, went or opened a deal (PostgreSQL's feed says so)
             return
+        if message.change.presence or not message.change.presence_known:
+            presence_of(self).refresh()  # someone may have come or gone (presence writes leave the check alone)
         if self._checking:
             self._recheck = True
             return
@@ -439,7 +441,6 @@ class BoardBase(Screen[None]):
     def _check(self) -> None:
         self._checking = True
         self._write(partial(catch_up_job, self.gateway, self.model, self.state.filter.snoozed), "check")
-        presence_of(self).refresh()  # presence writes leave the change check alone: someone may have come or gone
 
     @on(CaughtUp)
     def _caught_up(self, message: CaughtUp) -> None:

@@ -1,6 +1,7 @@
-"""Is the board's file still the file? Watched every `WATCH_SECONDS` (a `stat` and one small read, on the writes
-lane), apart from the half-second poll of `PRAGMA data_version`: a file moved or copied over the board changes no
-data version the board's connection can see.
+"""Is the board's file still the file? Watched every `WATCH_SECONDS` (a `stat` of the file and its log, on the
+writes lane, then a small read only when they changed: an idle board's file is not opened again every tick), apart
+from the change feed (`PRAGMA data_version`): a file moved or copied over the board changes no data version the
+board's connection can see.
 
 - The file was deleted, replaced, overwritten by an older copy or upgraded (`store.identity.what_changed`): the
   board stops writing (read-only, the sentence in a notification that stays, `r` reopens the file at that path)
@@ -39,12 +40,33 @@ REOPEN_HINT = " Press r to reopen the file at that path."
 WRITES_REFUSED = " because the file at that path is no longer this board (press r on the board to reopen it)"
 
 
+Stamp = tuple[tuple[int, int, int, int, int] | None, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """The file's identity and its `restored` mark, as last looked at."""
+    """The file's identity and its `restored` mark, as last looked at; `stamp`, what `stat` said of the file and
+    its log just before (unchanged since: nothing was written, moved or replaced, and the look is not repeated)."""
 
     identity: FileIdentity | None
     restored: str | None
+    stamp: Stamp | None = None
+
+
+def stamp(path: Path) -> Stamp:
+    """Device, inode, size, modification and change times of the file, and the same but the change time of its
+    write-ahead log (None: absent). Any commit writes the log (or the file), a checkpoint the file, a copy over it
+    or a restore either, and a move or a replacement changes the inode; the file's change time cannot be set back
+    by anyone. (The log's changes whenever a process running as root opens it: SQLite gives it the file's owner.)"""
+    out: list[tuple[int, int, int, int, int] | None] = []
+    for name in (str(path), f"{path}-wal"):
+        try:
+            st = os.stat(name)
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns if name == str(path) else 0))
+    return tuple(out)
 
 
 class FileChecked(Message):
@@ -61,6 +83,7 @@ class FileChecked(Message):
 def look(path: Path) -> Seen:
     from tuikanban.store.identity import identity
 
+    before = stamp(path)  # (taken first: a write during the look changes it, and the next tick looks again)
     mark: str | None = None
     try:
         con = fastread.connect_live(path)
@@ -70,7 +93,7 @@ def look(path: Path) -> Seen:
             con.close()
     except Exception:  # no readable board there: the identity says so
         mark = None
-    return Seen(identity(path), mark)
+    return Seen(identity(path), mark, before)
 
 
 def mark_job(target: Target, before: Seen | None) -> FileChecked:
@@ -96,6 +119,9 @@ def check_job(path: Path, before: Seen | None) -> FileChecked:
     from tuikanban.services.restore import last_restore
     from tuikanban.store.identity import FileIdentity, what_changed
 
+    if before is not None and before.identity is not None and before.stamp is not None \
+            and before.stamp[0] is not None and stamp(path) == before.stamp:
+        return FileChecked(before, None, None)  # nothing touched the file since the last look: two stats, no reads
     if before is not None and before.identity is not None:
         try:
             st = os.stat(path)
@@ -195,4 +221,4 @@ class FileWatch:
                                        name="let go of the old file")
 
 
-__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look"]
+__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look", "stamp"]

@@ -7,6 +7,7 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,7 +89,9 @@ class BoardView(ChangedLines, can_focus=True):
         self.changed: frozenset[int] = frozenset()  # deals changed since the user's last review (marked)
         self.focus_col = 0
         self.focus_lane = 0
-        self.focus_deal: int | None = None
+        # told the focused deal whenever it changes (the board's remembered view: no timer looks at it)
+        self.focus_listener: Callable[[int | None], None] | None = None
+        self._focus_deal: int | None = None
         self.marked: frozenset[int] = frozenset()  # deals marked for a bulk action
         self.compact = False  # one line per card (`d`); geometry in `_slot_top` / `_slot_of`
         self._want_index = 0  # the slot to land on when the focused cell is empty
@@ -143,6 +146,17 @@ class BoardView(ChangedLines, can_focus=True):
         return style
 
     # -- data ----------------------------------------------------------------------------------------------------
+
+    @property
+    def focus_deal(self) -> int | None:
+        return self._focus_deal
+
+    @focus_deal.setter
+    def focus_deal(self, deal_id: int | None) -> None:
+        if deal_id != self._focus_deal:
+            self._focus_deal = deal_id
+            if self.focus_listener is not None:
+                self.focus_listener(deal_id)
 
     def set_model(self, model: BoardModel | None, *, focus_deal: int | None = None) -> None:
         """Show a (re)loaded board, keeping focus on `focus_deal` when it is still shown, else on the same cell."""

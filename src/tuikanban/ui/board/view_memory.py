@@ -11,7 +11,6 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
-from textual.timer import Timer
 
 from tuikanban.settings import SavedView, load_settings, remember_view, saved_view
 from tuikanban.ui.board import sorting
@@ -23,20 +22,21 @@ if TYPE_CHECKING:
 
 
 class ViewMemory:
-    LOOK_S = 0.5  # how often the focused deal is noted
-
     def __init__(self, screen: BoardBase) -> None:
         self.screen = screen
         self.pipeline: str | None = None  # the pipeline whose view is shown (saved under its name)
         self.focus_deal: int | None = None  # the focused deal, as last seen (the view is gone when the board closes)
         self.density: str | None = None  # the density, as last seen
         self._warned = False
-        self._timer: Timer | None = None
+        self._listening = False
 
     def _look(self) -> None:
         with contextlib.suppress(NoMatches):  # (the board is closing: its view is gone)
             self.focus_deal = self.screen.view.focus_deal
             self.density = COMPACT if self.screen.view.compact else NORMAL
+
+    def _focus_moved(self, deal_id: int | None) -> None:
+        self.focus_deal = deal_id
 
     def noted(self) -> None:
         """Take in a change of the view now (the density, the focus) rather than at the next look: the board may
@@ -48,8 +48,9 @@ class ViewMemory:
         if pipeline == self.pipeline:
             return
         screen = self.screen
-        if self._timer is None:
-            self._timer = screen.set_interval(self.LOOK_S, self._look)
+        if not self._listening:  # the view says when the focus moves (no timer wakes an idle board to look)
+            self._listening = True
+            screen.view.focus_listener = self._focus_moved
         self.save()
         self.pipeline = pipeline
         self.focus_deal = None
