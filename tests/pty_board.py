@@ -26,10 +26,9 @@ def _controlling_tty() -> None:
 
 
 class PtyBoard:
-    """`tuikanban --db DB` (a file or a URL) on a pty of its own (with `controlling`, the pty is its controlling
-    terminal)."""
+    """`tuikanban --db DB` on a pty of its own (with `controlling`, the pty is its controlling terminal)."""
 
-    def __init__(self, db: Path | str, *, user: str = "tester", controlling: bool = True) -> None:
+    def __init__(self, db: Path, *, user: str = "tester", controlling: bool = True) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
         env = dict(os.environ, PYTHONPATH=str(SRC), TERM="xterm-256color", LANG="C.UTF-8", TUIKANBAN_USER=user,

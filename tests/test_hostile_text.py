@@ -1,6 +1,5 @@
-"""Text from the database is inert on every screen: hostile text planted past tuikanban in every text column (as
-any rep who can write the shared file with sqlite3, or the server's database with psql, could) never reaches the
-terminal as an escape sequence.
+"""Text from the file is inert on every screen: hostile text planted with sqlite3 in every text column (as any
+rep who can write the shared file could) never reaches the terminal as an escape sequence.
 
 The board runs as a real process on a pseudo-terminal (`pty_board.PtyBoard`); every screen is opened with its
 keys, and every byte the board writes is scanned for the sequences planted: OSC 52 (a clipboard write), CSI and
@@ -11,16 +10,17 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engines import execute, rows
 from pty_board import PtyBoard
 from tuikanban.services import presence
 from tuikanban.store.engine import open_database
 
-pytestmark = pytest.mark.engines  # on SQLite and on PostgreSQL
+pytestmark = pytest.mark.sqlite_only  # hostile text planted in the shared file with sqlite3
 
 HOSTILE = ("\x1b]52;c;SGFja2Vk\x07\x1b[1337;1H\x1b[31;1337mevil\x9b1337m\x9d52;c;eA==\x07"
            "\u202e\u2066\x1bP1337q\x1b\\\x07\x08\u200f")
@@ -54,22 +54,24 @@ def test_the_scan_finds_planted_sequences() -> None:
     assert data_sequences(b"\x1b[38;2;13;37;0mplain\x1b[0m\x1b]0;title\x07") == []
 
 
-def _plant(target: str, seat_token: str) -> None:
-    h = HOSTILE
-    note = json.dumps({"from": "b.db" + h, "by": "eve" + h, "at": "2026-03-01T12:00:00+00:00"})
-    execute(
-        target,
-        *[(f'UPDATE {table} SET "{column}" = "{column}" || :h WHERE "{column}" IS NOT NULL', {"h": h})
-          for table, column in COLUMNS],
-        ("UPDATE pipeline SET lost_reasons = replace(lost_reasons, :nl, :h || :nl) || :h", {"h": h, "nl": "\n"}),
-        ("INSERT INTO tk_meta (key, value) VALUES ('restored', :note) "
-         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", {"note": note}),
-    )
-    assert rows(target, "SELECT count(*) FROM presence WHERE token = :t", t=seat_token) == [(1,)]
+def _plant(path: Path, seat_token: str) -> None:
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for table, column in COLUMNS:
+                con.execute(f"UPDATE {table} SET {column} = {column} || ? WHERE {column} IS NOT NULL",
+                            (HOSTILE,))
+            con.execute("UPDATE pipeline SET lost_reasons = replace(lost_reasons, char(10), ? || char(10)) || ?",
+                        (HOSTILE, HOSTILE))
+            note = json.dumps({"from": "b.db" + HOSTILE, "by": "eve" + HOSTILE, "at": "2026-03-01T12:00:00+00:00"})
+            con.execute("INSERT OR REPLACE INTO tk_meta (key, value) VALUES ('restored', ?)", (note,))
+            assert con.execute("SELECT count(*) FROM presence WHERE token = ?", (seat_token,)).fetchone() == (1,)
+    finally:
+        con.close()
 
 
 @pytest.fixture
-def hostile_board(cli: Any, db_target: str) -> str:
+def hostile_board(cli: Any, db_path: Path) -> Path:
     for args in (
         ["pipeline", "create", "Sales", "--stages", "Lead,Qualified,Proposal", "--types", "New,Renewal",
          "--target", "100k"],
@@ -89,15 +91,15 @@ def hostile_board(cli: Any, db_target: str) -> str:
     ):
         result = cli(*args)
         assert result.code == 0, (args, result.err)
-    db = open_database(db_target)
+    db = open_database(db_path)
     try:
         seat = presence.join(db, "bob")  # another rep on the board (this process: alive)
         presence.viewing(seat, 1)
         presence.editing(seat, 1)
     finally:
         db.close()
-    _plant(db_target, seat.token)
-    return db_target
+    _plant(db_path, seat.token)
+    return db_path
 
 
 # (keys, what must be on screen after them) -- every screen of the board, in an order that leaves each one
@@ -140,7 +142,7 @@ STEPS: list[tuple[bytes, str]] = [
 ]
 
 
-def test_no_escape_sequence_from_the_file_reaches_the_terminal(hostile_board: str) -> None:
+def test_no_escape_sequence_from_the_file_reaches_the_terminal(hostile_board: Path) -> None:
     board = PtyBoard(hostile_board)
     try:
         assert board.wait_for(lambda s: "evil here" in s, 30), board.text()
