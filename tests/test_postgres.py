@@ -93,7 +93,8 @@ def test_a_password_in_the_config_file_is_refused(tmp_path: Path) -> None:
     assert "holds a password" in settings.problem and SECRET not in settings.problem
 
 
-@pytest.mark.parametrize("command", [("deal", "list"), ("metrics",), ("pipeline", "create", "Sales", "--stages", "A,B")])
+@pytest.mark.parametrize("command", [
+    ("deal", "list"), ("metrics",), ("pipeline", "create", "Sales", "--stages", "A,B")])
 def test_a_config_file_whose_db_holds_a_password_is_one_sentence_not_the_default_file(
         cli: Any, tmp_path: Path, command: tuple[str, ...]) -> None:
     """Refused means refused: the command says why in one sentence and exits 1; it does not fall back to (and
