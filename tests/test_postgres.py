@@ -96,6 +96,27 @@ def test_a_password_in_the_config_file_is_refused(tmp_path: Path) -> None:
     assert "holds a password" in settings.problem and SECRET not in settings.problem
 
 
+@pytest.mark.parametrize("command", [
+    ("deal", "list"), ("metrics",), ("pipeline", "create", "Sales", "--stages", "A,B")])
+def test_a_config_file_whose_db_holds_a_password_is_one_sentence_not_the_default_file(
+        cli: Any, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Refused means refused: the command says why in one sentence and exits 1; it does not fall back to (and
+    create) the default database file as if the config file named no database."""
+    from tuikanban.settings import config_path
+
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text(f'db = "postgresql://ana:{SECRET}@host/sales"\n')
+    os.environ.pop("TUIKANBAN_DB")  # restored by the autouse fixture's monkeypatch
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    result = cli(*command)
+    assert result.code == 1 and result.out == ""
+    assert "holds a password" in result.err and SECRET not in result.err + result.out
+    assert len(result.err.strip().splitlines()) <= 2 and "Traceback" not in result.err  # one sentence (wrapped)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before  # no default board was created
+    shown = cli("config", "show")  # the config commands still work, to see and fix the file
+    assert shown.code == 0 and "holds a password" in shown.err
+
+
 class _Diag:
     def __init__(self, sqlstate: str) -> None:
         self.sqlstate = sqlstate

@@ -73,6 +73,26 @@ def test_a_pg_dump_backup_round_trips_and_what_it_replaced_is_kept(cli: Any, db_
     assert len(list(backed_up.parent.glob("*-before-restore-*.dump"))) == 2
 
 
+def test_pg_dump_backups_are_readable_by_their_owner_only(cli: Any, db_target: str, tmp_path: Path) -> None:
+    """A dump holds the whole board: under the usual umask (022) it must not be readable by every user of the
+    host, neither the backup nor the copy a restore keeps of what it replaced (an SQLite backup of a private
+    board is 0600 too)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+        assert cli("deal", "add", "Acme").code == 0
+        backup = tmp_path / "monday.dump"
+        assert cli("backup", str(backup)).code == 0
+        assert cli("restore", str(backup)).code == 0
+    finally:
+        os.umask(old)
+    saved = next(tmp_path.glob("*-before-restore-*.dump"))
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in (backup, saved)} == {
+        backup.name: oct(0o600), saved.name: oct(0o600)}
+
+
 def test_a_file_that_is_not_a_tuikanban_backup_is_one_sentence_and_nothing_changes(
         cli: Any, db_target: str, backed_up: Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"

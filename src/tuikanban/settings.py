@@ -65,6 +65,7 @@ class Settings:
     last_pipeline: dict[str, str] = field(default_factory=dict)  # database path -> pipeline name
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they were
     problem: str | None = None  # why the file could not be used (the defaults are in effect)
+    db_refused: bool = False  # the file names a database it may not name (a URL with a password): no default
     path: Path | None = None  # the file these settings came from
 
     def pipeline_for(self, db_path: Path | str | None) -> str | None:
@@ -129,9 +130,10 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(path=target, problem=_broken(target, "its [last_pipeline] table does not map files to names"))
     db = data.get("db")
     if db is not None and not (isinstance(db, str) and db.strip()):
-        return Settings(path=target, problem=_broken(target, "its 'db' is not a file path or URL in quotes"))
+        return Settings(path=target, db_refused=True,
+                        problem=_broken(target, "its 'db' is not a file path or URL in quotes"))
     if isinstance(db, str) and _has_password(db):
-        return Settings(path=target, problem=_broken(
+        return Settings(path=target, db_refused=True, problem=_broken(
             target, "its 'db' URL holds a password (keep passwords in ~/.pgpass or PGPASSWORD instead)"))
     extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
     return Settings(theme=theme.strip() if theme else None, db=db.strip() if db else None,

@@ -45,16 +45,21 @@ def current_user(explicit: str | None = None) -> str:
         return "unknown"
 
 
-def db_target(explicit: str | None) -> str | None:
+def db_target(explicit: str | None, *, strict: bool = True) -> str | None:
     """The database target: --db / TUIKANBAN_DB (given), else the config file's `db` key, else None (default).
 
-    A file path or a postgresql:// URL, as the user wrote it; domain.targets parses it when it is opened.
+    A file path or a postgresql:// URL, as the user wrote it; domain.targets parses it when it is opened. A config
+    file whose `db` is refused (a URL holding a password) is one sentence (SettingsError), not the default file
+    in its place; `strict=False` (the config commands, which show and fix the file) gives the default instead.
     """
     if explicit is not None and explicit.strip():
         return explicit
-    from tuikanban.settings import load_settings
+    from tuikanban.settings import SettingsError, load_settings
 
-    return load_settings().db
+    settings = load_settings()
+    if strict and settings.db_refused and settings.problem:
+        raise SettingsError(settings.problem.replace("; the defaults apply and", "; nothing was opened and"))
+    return settings.db
 
 
 def _say_upgraded(db: Database) -> None:

@@ -93,7 +93,8 @@ def split_root(args: list[str]) -> tuple[State, list[str]] | None:
         return None
     opts, rest = parsed
     db = _text(opts, "db") or os.environ.get("TUIKANBAN_DB") or None
-    return State(db_path=db_target(db), user=current_user(_text(opts, "user")),
+    strict = not (rest and rest[0] == "config")  # the config commands show (and fix) a refused config file
+    return State(db_path=db_target(db, strict=strict), user=current_user(_text(opts, "user")),
                  theme=_text(opts, "theme"), pipeline=_text(opts, "pipeline")), rest
 
 

@@ -35,7 +35,8 @@ def root(
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline to open.")] = None,
 ) -> None:
     """Open the board, or run a command."""
-    ctx.obj = State(db_path=db_target(db), user=current_user(user), theme=theme, pipeline=pipeline)
+    strict = ctx.invoked_subcommand != "config"  # the config commands show (and fix) a refused config file
+    ctx.obj = State(db_path=db_target(db, strict=strict), user=current_user(user), theme=theme, pipeline=pipeline)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from tuikanban.cli.board import open_board

@@ -311,6 +311,14 @@ def dump(target: Target, file: str) -> None:
     args += [f"--username={target.user}"] if target.user else []
     schema = _schema_of(target)
     args += [f"--schema={schema}"] if schema else []
+    # the dump holds the whole board: readable by its owner only (pg_dump keeps the mode of a file it truncates)
+    try:
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(file, 0o600)
+    except OSError as exc:
+        folder = os.path.dirname(os.path.abspath(file))
+        raise DatabaseError(f"pg_dump could not back up {target}: nothing can be written in {folder} "
+                            f"({exc.strerror or exc}).") from None
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         lines = [ln for ln in target.redact(done.stderr).splitlines() if ln.strip()]
