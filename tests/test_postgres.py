@@ -117,6 +117,31 @@ def test_a_config_file_whose_db_holds_a_password_is_one_sentence_not_the_default
     assert shown.code == 0 and "holds a password" in shown.err
 
 
+@pytest.mark.parametrize("text, refused", [
+    ('db = "postgresql://ana@host/sales"\ntheme = "nord\n', True),  # broken, and it names the team's database
+    ('theme = "nord\n', False),  # broken, but it names no database: the defaults apply, as before
+])
+def test_a_broken_config_file_that_names_a_database_is_one_sentence_not_the_default_file(
+        cli: Any, tmp_path: Path, text: str, refused: bool) -> None:
+    """A config file that is not valid TOML cannot say which database it names. When it has a `db` line, opening
+    the default file instead would put a rep's work where the team cannot see it: one sentence, exit 1."""
+    from tuikanban.settings import config_path
+
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text(text)
+    os.environ.pop("TUIKANBAN_DB")  # restored by the autouse fixture's monkeypatch
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    result = cli("pipeline", "create", "Sales", "--stages", "A,B")
+    assert "Traceback" not in result.err
+    if refused:
+        assert result.code == 1 and result.out == ""
+        assert "is not valid TOML" in result.err and "nothing was opened" in result.err
+        assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before  # no default board was created
+    else:
+        assert result.code == 0, result.err  # the default file, as before
+    assert cli("config", "show").code == 0  # the config commands still work, to see and fix the file
+
+
 class _Diag:
     def __init__(self, sqlstate: str) -> None:
         self.sqlstate = sqlstate

@@ -65,7 +65,8 @@ class Settings:
     last_pipeline: dict[str, str] = field(default_factory=dict)  # database path -> pipeline name
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as they were
     problem: str | None = None  # why the file could not be used (the defaults are in effect)
-    db_refused: bool = False  # the file names a database it may not name (a URL with a password): no default
+    db_refused: bool = False  # the file names a database it may not name (a URL with a password), or names one
+    # but cannot be read (broken TOML): no default file in its place
     path: Path | None = None  # the file these settings came from
 
     def pipeline_for(self, db_path: Path | str | None) -> str | None:
@@ -116,12 +117,13 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(path=target, problem=_broken(target, "it is a folder"))
     except OSError as exc:
         return Settings(path=target, problem=_broken(target, f"it cannot be read ({exc.strerror or exc})"))
+    names_db = _DB_LINE.search(raw) is not None  # a file that cannot be read may still name the team's database
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return Settings(path=target, problem=_broken(target, "it is not UTF-8 text"))
+        return Settings(path=target, db_refused=names_db, problem=_broken(target, "it is not UTF-8 text"))
     except tomllib.TOMLDecodeError as exc:
-        return Settings(path=target, problem=_broken(target, f"it is not valid TOML ({exc})"))
+        return Settings(path=target, db_refused=names_db, problem=_broken(target, f"it is not valid TOML ({exc})"))
     theme = data.get("theme")
     if theme is not None and not (isinstance(theme, str) and theme.strip()):
         return Settings(path=target, problem=_broken(target, "its 'theme' is not a theme name in quotes"))
@@ -138,6 +140,11 @@ def load_settings(path: Path | None = None) -> Settings:
     extra = {k: v for k, v in data.items() if k not in KNOWN_KEYS}
     return Settings(theme=theme.strip() if theme else None, db=db.strip() if db else None,
                     last_pipeline=dict(pipes), extra=extra, path=target)
+
+
+# A top-level `db = ...` line. A broken file that has one would otherwise open the default file in place of the
+# database it names (a rep's work written where the team cannot see it): it is refused like a password URL.
+_DB_LINE = re.compile(rb'^\s*(?:db|"db"|\'db\')\s*=', re.MULTILINE)
 
 
 def _has_password(db: str) -> bool:
