@@ -81,3 +81,26 @@ def test_config_show_lists_ids_and_problems(cli, sales: dict[str, int]) -> None:
     assert "board.refresh kept its default keys" in result.err
     assert "Unknown setting" not in result.out
 
+
+
+async def test_a_remapped_log_key_logs_in_the_deal_detail_too(db: Database, sales: dict[str, int]) -> None:
+    """The detail's log keys carry the board's ids: a rep who logs calls with ctrl+l on the board does so in the
+    detail too, and its hint line shows the keys the rep has, not the defaults."""
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+    from tuikanban.ui.widgets.log_bar import LogBar
+
+    write_config('[keymap]\n"board.log_call" = "ctrl+l"\n')
+    app = new_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        detail = app.screen
+        assert isinstance(detail, DealDetailScreen)
+        await settle(pilot)
+        hints = str(detail.query_one("#detail-hints").render())
+        assert "ctrl+l E M N" in hints and "C E M N" not in hints
+        await press(pilot, "C")  # the old key does nothing now
+        assert not detail.query(LogBar)
+        await press(pilot, "ctrl+l")
+        [bar] = detail.query(LogBar)
+        assert bar.kind == "call"

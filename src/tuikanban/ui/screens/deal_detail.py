@@ -24,6 +24,7 @@ from tuikanban.domain.metrics import plural
 from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import clean_text, display
+from tuikanban.ui.board.keys import key_label
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
 from tuikanban.ui.lazy import lazy_function, lazy_module
@@ -255,6 +256,14 @@ class _AddRow(Horizontal):
     BINDINGS = [Binding("escape", "screen.close_add", "Close", show=False)]
 
 
+LOG_BINDINGS = (
+    Binding("C", "log('call')", "Log a call", show=False, id="board.log_call"),
+    Binding("E", "log('email')", "Log an email", show=False, id="board.log_email"),
+    Binding("M", "log('meeting')", "Log a meeting", show=False, id="board.log_meeting"),
+    Binding("N", "log('note')", "Log a note", show=False, id="board.log_note"),
+)
+
+
 class DealDetailScreen(Dialog[bool]):
     """Returns True when anything was changed (an edit, an activity, a task ticked)."""
 
@@ -298,10 +307,8 @@ class DealDetailScreen(Dialog[bool]):
         Binding("e", "edit", "Edit"),
         Binding("a", "add('note')", "Add activity"),
         Binding("t", "add('task')", "Follow-up task"),
-        Binding("C", "log('call')", "Log a call", show=False),
-        Binding("E", "log('email')", "Log an email", show=False),
-        Binding("M", "log('meeting')", "Log a meeting", show=False),
-        Binding("N", "log('note')", "Log a note", show=False),
+        # the board's ids: a key the user remapped for logging on the board ([keymap]) logs here too
+        *LOG_BINDINGS,
     ]
 
     def __init__(self, db: Database, deal_id: int, user: str) -> None:
@@ -368,8 +375,9 @@ class DealDetailScreen(Dialog[bool]):
                 yield Input(placeholder="what happened / what to do", id="add-subject", compact=True)
                 yield Input(placeholder="due: YYYY-MM-DD, +3d", id="add-due", compact=True)
             yield FieldError(id="add-error")
-            yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"), ("C E M N", "log"),
-                                   ("space", "task done / tick"), ("tab", "next list"), ("esc", "close")),
+            yield Static(key_hints(("e", "edit"), ("a", "add activity"), ("t", "follow-up task"),
+                                   (self._log_keys(), "log"), ("space", "task done / tick"), ("tab", "next list"),
+                                   ("esc", "close")),
                          classes="hints", id="detail-hints")
 
     @on(DetailRead)
@@ -542,6 +550,13 @@ class DealDetailScreen(Dialog[bool]):
         self.query_one("#add-error", FieldError).show(str(message.error))
 
     # -- logging in one key (the board's log bar) ------------------------------------------------------------
+    def _log_keys(self) -> str:
+        """The log keys as the user has them: the defaults `C E M N`, or the keys of the user's [keymap]."""
+        from tuikanban.ui.app import TuikanbanApp
+
+        keymap = self.app.board_keymap.keys if isinstance(self.app, TuikanbanApp) else None
+        return " ".join(key_label(binding, keymap) for binding in LOG_BINDINGS)
+
     def action_log(self, kind: str) -> None:
         if self.detail is None:
             return
