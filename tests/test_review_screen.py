@@ -149,3 +149,66 @@ async def test_cards_changed_since_the_last_review_carry_a_mark_until_the_next_r
         await press(pilot, "v")
         await press(pilot, "escape")  # the review moved the mark to now: nothing changed since
         assert "•" not in _card_first_line(app, "Delta")
+
+
+def _many_quiet_deals(db: Database, n: int, closing_soon: int) -> list[int]:
+    """`n` deals created 2026-02-01 and never touched since (idle 29 days at NOW); the first `closing_soon` of
+    them expected to close within the next 30 days (2026-03-05 on), the others on 2026-06-30."""
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    return [D.create_deal(db, "Sales", f"Quiet {k:02d}", user=U, value=str(100 + k), at="2026-02-01",
+                          close=f"2026-03-{5 + k % 20:02d}" if k < closing_soon else "2026-06-30").id
+            for k in range(n)]
+
+
+def test_a_review_keeps_the_first_lines_of_its_long_lists(db: Database, fixed_now: str) -> None:
+    """`keep`: the idle and closing-soon lists hold their first lines only, the same as the whole report's, and
+    their full lengths (`count`); the bridge and the other lists are the whole report's. Both steps (the idle list
+    added after) and a period that ends before now (two moments rewound)."""
+    from tuikanban.services.changes import add_idle, compute_changes
+
+    ids = _many_quiet_deals(db, 12, 9)
+    for since, until in ((datetime(2026, 2, 23, 12, tzinfo=UTC), None),
+                         (datetime(2026, 1, 20, tzinfo=UTC), datetime(2026, 2, 25, tzinfo=UTC))):
+        whole = compute_changes(db, "Sales", since=since, until=until)
+        kept = add_idle(db, compute_changes(db, "Sales", since=since, until=until, with_idle=False, keep=5))
+        if until is None:
+            # idle since 02-01: all 12, longest idle first then by id; closing from 03-05: 9, by date then id
+            assert [x.id for x in whole.idle] == ids
+            assert [x.id for x in whole.closing_soon] == sorted(ids[:9], key=lambda i: (ids.index(i) % 20, i))
+        assert kept.count("idle") == len(whole.idle) and kept.count("closing_soon") == len(whole.closing_soon)
+        assert kept.idle == whole.idle[:5] and kept.closing_soon == whole.closing_soon[:5]
+        assert (kept.bridge, kept.new, kept.moved, kept.pushed) == (whole.bridge, whole.new, whole.moved, whole.pushed)
+        assert (kept.start_value_minor, kept.end_value_minor) == (whole.start_value_minor, whole.end_value_minor)
+        assert whole.count("idle") == len(whole.idle)  # (no `keep`: every line)
+    # the open value at the start of a period before any deal existed is 0; at the end, all twelve:
+    # 100 + 101 + ... + 111 = 1,266 dollars
+    late = compute_changes(db, "Sales", since=datetime(2026, 1, 20, tzinfo=UTC), keep=5)
+    assert (late.start_value_minor, late.end_value_minor) == (0, 126_600)
+
+
+async def test_the_screen_holds_only_the_lines_it_shows(db: Database, fixed_now: str) -> None:
+    """60 idle deals, 55 closing soon: the screen shows 50 of each and says how many more, and its report holds
+    those 50 lines, not one per open deal (a big pipeline's 100,000)."""
+    from tuikanban.services.changes import compute_changes
+    from tuikanban.ui.screens.review import SHOWN_PER_LIST
+
+    _many_quiet_deals(db, 60, 55)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await press(pilot, "v")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        for _ in range(250):
+            if screen.report is not None and not screen.report.idle_pending:
+                break
+            await pilot.pause(0.02)
+        report = screen.report
+        assert report is not None
+        rows = _rows(app)
+        assert any("Idle 14+ days: 60" in r for r in rows) and any("… and 10 more" in r for r in rows)
+        assert any("Closing in the next 30 days: 55" in r for r in rows) and any("… and 5 more" in r for r in rows)
+        assert len(report.idle) == len(report.closing_soon) == SHOWN_PER_LIST == 50
+        whole = compute_changes(db, "Sales", since=report.since, until=report.until)
+        assert report.idle == whole.idle[:50] and report.closing_soon == whole.closing_soon[:50]
+        assert sum(1 for r in rows if "idle 29 days" in r) == 50

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -144,6 +145,43 @@ def learned_stages_at(conn: Any, pipeline_id: int, ends: Sequence[datetime], win
     return out
 
 
+class _Group(Sequence[tuple[int, Fraction]]):
+    """The (value, probability) deals of one horizon, made as they are read from two arrays (value, stage id)."""
+
+    def __init__(self, values: Any, sids: Any, probs: dict[int, Fraction]) -> None:
+        self._values, self._sids, self._probs = values, sids, probs
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        return self._values[k], self._probs.get(self._sids[k], _ZERO)
+
+    def __iter__(self) -> Iterator[tuple[int, Fraction]]:
+        probs = self._probs
+        for v, sid in zip(self._values, self._sids, strict=True):
+            yield v, probs.get(sid, _ZERO)
+
+
+class _Chain(Sequence[tuple[int, Fraction]]):
+    """Groups one after the other, as one sequence that is iterated (never listed)."""
+
+    def __init__(self, groups: Sequence[_Group]) -> None:
+        self._groups = groups
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self._groups)
+
+    def __getitem__(self, k: Any) -> Any:
+        return list(self)[k]
+
+    def __iter__(self) -> Iterator[tuple[int, Fraction]]:
+        for g in self._groups:
+            yield from g
+
+
 def probabilities(stages: Sequence[LearnedStage], method: str) -> dict[int, Fraction]:
     return {
         st.stage_id: st.learned if method == "learned" and st.learned is not None and st.resolved >= MIN_SAMPLE
@@ -177,9 +215,9 @@ def monte_carlo_nested(groups: Sequence[Sequence[tuple[int, Fraction]]], *, tria
 def normal_levels(deals: Sequence[tuple[int, Fraction]]) -> tuple[int, ...]:
     """The same levels from the normal approximation of a sum of many independent wins (mean sum(v p),
     variance sum(v^2 p (1 - p))), used when there are too many deals for the trials."""
-    floats = _as_floats(deals)
-    mean = sum(v * f for (v, _p), f in zip(deals, floats, strict=True))
-    sd = math.sqrt(sum(v * v * f * (1 - f) for (v, _p), f in zip(deals, floats, strict=True)))
+    as_float = _float_of()
+    mean = sum(v * as_float(p) for v, p in deals)  # (iterated twice, never listed: 100,000 deals on a big board)
+    sd = math.sqrt(sum(v * v * f * (1 - f) for v, p in deals if (f := as_float(p)) is not None))
     dist = NormalDist(mean, sd) if sd > 0 else None
     return tuple(max(0, round(dist.inv_cdf(1 - c))) if dist is not None else round(mean) for c in CONFIDENCES)
 
@@ -191,18 +229,19 @@ def _trials(n: int) -> int:
     return trials if trials >= MIN_TRIALS else 0
 
 
-def _as_floats(deals: Sequence[tuple[int, Fraction]]) -> list[float]:
-    """float(p) of each deal, converted once per distinct probability (a few stages, many deals). Keyed by
-    (numerator, denominator): hashing a Fraction costs a modular inverse."""
+def _float_of() -> Any:
+    """float(p) of a probability, converted once per distinct one (keyed by (numerator, denominator): hashing a
+    Fraction costs a modular inverse)."""
     cache: dict[tuple[int, int], float] = {}
-    out = []
-    for _v, p in deals:
+
+    def as_float(p: Fraction) -> float:
         key = (p.numerator, p.denominator)
         f = cache.get(key)
         if f is None:
             f = cache[key] = float(p)
-        out.append(f)
-    return out
+        return f
+
+    return as_float
 
 
 def _expected_nested(groups: Sequence[Sequence[tuple[int, Fraction]]]) -> list[int]:
@@ -252,8 +291,13 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
                                  .where(_D.pipeline_id == p.id, _D.status == "open", _D.currency == cur,
                                         _D.expected_close.is_not(None), _D.expected_close <= ends[-1])
                                  .order_by(_D.id))
-        placed = [(i, v or 0, sid) for v, c, close, sid in open_rows if c == cur and close is not None
-                  and (i := bisect_left(ends, close)) < len(HORIZONS)]
+        # each horizon's deals as two arrays (value, stage id), a few bytes a deal: a tuple a deal and another per
+        # method held 100,000 open deals in about 16 MB (docs/PERFORMANCE.md, Memory of the screens)
+        placed = [(array("q"), array("q")) for _ in HORIZONS]
+        for v, c, close, sid in open_rows:
+            if c == cur and close is not None and (i := bisect_left(ends, close)) < len(HORIZONS):
+                placed[i][0].append(v or 0)
+                placed[i][1].append(sid)
         points = backtest_points(conn, p.id, cur, at, window_days) if backtest else None  # the module's own cost
 
     def money(minor: int) -> int | float | None:
@@ -262,15 +306,13 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
     forecasts: dict[str, Any] = {}
     for method in METHODS:
         probs = probabilities(learned, method)
-        groups: list[list[tuple[int, Fraction]]] = [[] for _ in HORIZONS]
-        for i, v, sid in placed:
-            groups[i].append((v, probs.get(sid, _ZERO)))
+        groups = [_Group(values, sids, probs) for values, sids in placed]
         sizes = list(accumulate(len(g) for g in groups))
         trials = _trials(sizes[-1])
         # (the normal approximation sums each horizon's deals afresh: sum() adds floats its own way, which
         # differs between Python versions, and the levels must not depend on how they were grouped)
         levels = (monte_carlo_nested(groups, trials=trials, seed=seed) if trials
-                  else [normal_levels([d for g in groups[:i + 1] for d in g]) for i in range(len(groups))])
+                  else [normal_levels(_Chain(groups[:i + 1])) for i in range(len(groups))])
         forecasts[method] = [
             {"days": days, "deals": n, "expected": money(expected), "trials": trials,
              "levels": [{"confidence": c, "value": money(v)} for c, v in zip(CONFIDENCES, lv, strict=True)]}

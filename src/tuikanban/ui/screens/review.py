@@ -113,7 +113,9 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
         now = clock.now()
         since, note = since_of(ask.period, now, mark)
         closing = parse_period(ask.closing, today=now.date()) if ask.closing else None
-        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing, with_idle=False)
+        # the idle and closing-soon lists' first lines only (a busy board has 100,000 open deals): what is shown
+        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing, with_idle=False,
+                                 keep=SHOWN_PER_LIST)
         ids = sorted({i for b in report.bridge.values() for i in b.deals[:SHOWN_PER_LIST]})
         titles = deal_titles(db, ids)
     except TuikanbanError as exc:
@@ -338,19 +340,19 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
     rows.append(_bridge_row("=", "open at the end", _money(r, r.end_value_minor), None, bold=True))
     forward = tuple(x for x in r.moved if x.detail["direction"] == "forward")
     back = tuple(x for x in r.moved if x.detail["direction"] != "forward")
-    lists = (("Moved forward", "moved", forward), ("Moved back", "moved", back),
-             ("Close date pushed", "pushed", r.pushed), ("New deals", "new", r.new),
-             (f"Idle {r.idle_days}+ days", "idle", r.idle), ("Closing in the next 30 days", "closing_soon",
-                                                            r.closing_soon))
-    for title, key, lines in lists:
+    lists = (("Moved forward", "moved", forward, len(forward)), ("Moved back", "moved", back, len(back)),
+             ("Close date pushed", "pushed", r.pushed, r.count("pushed")), ("New deals", "new", r.new, r.count("new")),
+             (f"Idle {r.idle_days}+ days", "idle", r.idle, r.count("idle")),
+             ("Closing in the next 30 days", "closing_soon", r.closing_soon, r.count("closing_soon")))
+    for title, key, lines, total in lists:  # (the report may hold the first lines of a list only: `keep`)
         rows.append(Option(Text(""), disabled=True))
         if key == "idle" and r.idle_pending:
             rows.append(_head(f"{title}: computing…"))
             continue
-        rows.append(_head(f"{title}: {len(lines):,}" if lines else f"{title}: none"))
+        rows.append(_head(f"{title}: {total:,}" if total else f"{title}: none"))
         n += 1
         rows += [_deal(n, x.id, x.title, _line_detail(key, x, r)) for x in lines[:SHOWN_PER_LIST]]
-        rows += _more(len(lines))
+        rows += _more(total)
     return rows
 
 
