@@ -306,3 +306,20 @@ def test_a_write_that_fails_stops_the_second_reader(varied: Database, monkeypatc
     with pytest.raises(OSError, match="No space left"):
         write_pipeline_json(varied, "Sales", Full())
     assert not [t for t in threading.enumerate() if t.name == "tuikanban-export"]
+
+
+def test_the_csv_texts_quick_way_is_the_full_rules() -> None:
+    """csv_import._text takes printable ASCII as it is: the same as cleaning it and removing a formula's prefix."""
+    from tuikanban.domain.text import clean_text
+    from tuikanban.services.io import csv_import
+    from tuikanban.services.io.common import unneutralise
+
+    cells = ["Deal 1", "  padded  ", "'=SUM(A1)", "'plain", "'", "=x", "tab\there", "é", "a\u202eb", "\x1b[31mred",
+             "line\nbreak", "", " ", "x" * 30]
+    for multiline in (False, True):
+        for cell in cells:
+            problems: list[str] = []
+            got = csv_import._text({"c": cell}, "c", "thing", 20, problems, multiline=multiline)
+            full = clean_text(unneutralise(cell), multiline=multiline).strip()
+            assert got == full, cell
+            assert bool(problems) == (len(full) > 20)
