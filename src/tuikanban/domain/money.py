@@ -161,7 +161,8 @@ def to_json_number(minor: int | None, currency: str) -> int | float | None:
     return float(str(value.normalize()))
 
 
-_EXACT_FLOAT = 10**15  # below this many minor units a value has at most 15 digits: float repr gives them back as they are
+# below this many minor units a value has at most 15 digits: float repr gives them back as they are
+_EXACT_FLOAT = 10**15
 
 
 def json_number_text(minor: int | None, currency: str) -> str:

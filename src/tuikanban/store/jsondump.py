@@ -72,7 +72,8 @@ def _value(column: str, kind: str) -> str:
                 f"THEN '\"' || replace(substr({column}, 1, 19), ' ', 'T') || '+00:00\"' "
                 f"ELSE '\"' || replace({column}, ' ', 'T') || '+00:00\"' END")
     if kind == "d":
-        return f"CASE WHEN {column} IS NULL THEN 'null' WHEN {_FORM['d'].format(c=column)} THEN json_quote({column}) END"
+        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN {_FORM['d'].format(c=column)} "
+                f"THEN json_quote({column}) END")
     if kind == "b":
         return f"CASE WHEN {column} THEN 'true' ELSE 'false' END"
     return f"json_quote({column})"

@@ -274,7 +274,7 @@ def _planned(text: str, keys: list[str], cat: _Catalogue, user: str, now: dateti
         if len(cells) > width and any(c.strip() for c in cells[width:]):
             problems.append(f"it has {len(cells)} cells but the header has {width} columns.")
         # the cells by column key (missing ones empty; a column without a name is never asked for)
-        raw = dict(zip(keys, cells if len(cells) >= width else cells + [""] * (width - len(cells))))
+        raw = dict(zip(keys, cells if len(cells) >= width else cells + [""] * (width - len(cells)), strict=False))
         plan = _check_row(line, raw, cat, user, now, problems)
         if plan is None:
             bad.append(f"line {line}: " + "; ".join(p.rstrip(".") for p in problems) + ".")

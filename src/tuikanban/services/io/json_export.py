@@ -44,7 +44,8 @@ _D, _S, _T, _E, _Y, _A = (
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
-Chunks = Iterable[list[Any]]  # each item one row's JSON text in UTF-8 (from store.jsondump: or the id of a row to convert)
+# each item one row's JSON text in UTF-8 (from store.jsondump: or the id of a row to convert)
+Chunks = Iterable[list[Any]]
 Convert = Callable[[Any], dict[str, Any]]
 
 
