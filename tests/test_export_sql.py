@@ -71,13 +71,71 @@ def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path
     con.execute("UPDATE deal SET closed_at = '2026-02-11 10:00:00.25' WHERE id = 2")
     con.commit()
     con.close()
-    with varied.read() as s:
-        assert jsondump.rows(s.connection(), "event", 1) is None
-        assert jsondump.deal_rows(s.connection(), 1) is None
-        assert jsondump.rows(s.connection(), "stay", 1) is not None
+    with varied.read() as s:  # only those rows are left to Python (as their ids), not their tables
+        events = [item for chunk in jsondump.rows(s.connection(), "event", 1) or () for item in chunk]
+        assert events[0] == 1 and all(isinstance(e, bytes) for e in events[1:])
+        tails = [row[3] for chunk in jsondump.deal_rows(s.connection(), 1) or () for row in chunk]
+        assert tails[1] == 2 and all(isinstance(t, bytes) for i, t in enumerate(tails) if i != 1)
+        assert all(isinstance(y, bytes) for chunk in jsondump.rows(s.connection(), "stay", 1) or () for y in chunk)
     assert _export(varied) == _python_export(varied, monkeypatch)
     assert "\"at\": \"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
     assert "\"closed_at\": \"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
+
+
+@pytest.mark.parametrize("value", [
+    "2026-02-01 10:00:00.5", "2026-02-01T10:00:00.000000", "2026-02-01 10:00:00 000", "2026/02/01 10:00:00",
+    "2026-02-01 10-00:00.000000", "2026-02-01", "x" * 26])
+def test_every_other_time_form_is_left_to_python(varied: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 value: str) -> None:
+    """The form check made on each row as SQLite writes it: a stored time in any form but the two it rewrites
+    (wrong length, separator, a second space; a date alone) makes its row Python's, which writes what SQLAlchemy
+    reads from it (or fails as it would)."""
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE stay SET entered_at = ? WHERE id = 2", (value,))
+    con.commit()
+    con.close()
+    with varied.read() as s:
+        stays = [item for chunk in jsondump.rows(s.connection(), "stay", 1) or () for item in chunk]
+    assert 2 in stays and all(isinstance(y, bytes) for y in stays if y != 2)
+    try:
+        expected = _python_export(varied, monkeypatch)
+    except ValueError:  # SQLAlchemy cannot read it: neither can the export
+        with pytest.raises(ValueError):
+            _export(varied)
+        return
+    assert _export(varied) == expected
+
+
+def test_a_date_in_another_form_is_left_to_python(varied: Database, db_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE deal SET expected_close = '2026-W14-3' WHERE id = 2")  # a week date, ten characters too
+    con.commit()
+    con.close()
+    with varied.read() as s:
+        tails = [row[3] for chunk in jsondump.deal_rows(s.connection(), 1) or () for row in chunk]
+    assert tails[1] == 2
+    assert _export(varied) == _python_export(varied, monkeypatch)
+    from datetime import date
+
+    assert f'"expected_close": "{date.fromisoformat("2026-W14-3").isoformat()}"' in _export(varied)
+
+
+def test_the_deals_values_are_the_json_numbers_of_to_json_number() -> None:
+    """json_number_text (the export's quick way to a deal's value) against repr(to_json_number) (what json.dumps
+    writes for it): every currency exponent, values with and without minor units, the edges of the quick way."""
+    import random
+
+    from tuikanban.domain.money import json_number_text, to_json_number
+
+    rng = random.Random(3)
+    values = [*range(0, 2100), *(10**k + d for k in range(19) for d in (-1, 0, 1, 5, 50)),
+              *(rng.randrange(10 ** rng.randrange(1, 19)) for _ in range(20_000)), -1, -150, -10**16]
+    for currency in ("USD", "usd", "EUR", "JPY", "jpy", "BHD", "KWD", "XYZ"):
+        for value in values:
+            assert json_number_text(value, currency) == repr(to_json_number(value, currency)), (value, currency)
+    assert json_number_text(None, "USD") == "null"
+    assert json_number_text(1250050, "USD") == "12500.5" and json_number_text(5, "BHD") == "0.005"
 
 
 def test_bulk_inserts_store_what_sqlalchemy_stores(db: Database, db_path: Path) -> None:
@@ -248,3 +306,20 @@ def test_a_write_that_fails_stops_the_second_reader(varied: Database, monkeypatc
     with pytest.raises(OSError, match="No space left"):
         write_pipeline_json(varied, "Sales", Full())
     assert not [t for t in threading.enumerate() if t.name == "tuikanban-export"]
+
+
+def test_the_csv_texts_quick_way_is_the_full_rules() -> None:
+    """csv_import._text takes printable ASCII as it is: the same as cleaning it and removing a formula's prefix."""
+    from tuikanban.domain.text import clean_text
+    from tuikanban.services.io import csv_import
+    from tuikanban.services.io.common import unneutralise
+
+    cells = ["Deal 1", "  padded  ", "'=SUM(A1)", "'plain", "'", "=x", "tab\there", "é", "a\u202eb", "\x1b[31mred",
+             "line\nbreak", "", " ", "x" * 30]
+    for multiline in (False, True):
+        for cell in cells:
+            problems: list[str] = []
+            got = csv_import._text({"c": cell}, "c", "thing", 20, problems, multiline=multiline)
+            full = clean_text(unneutralise(cell), multiline=multiline).strip()
+            assert got == full, cell
+            assert bool(problems) == (len(full) > 20)

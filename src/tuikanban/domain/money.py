@@ -177,6 +177,27 @@ def money_formatter(currency: str) -> Callable[[int | None], str]:
     return text
 
 
+# below this many minor units a value has at most 15 digits: float repr gives them back as they are
+_EXACT_FLOAT = 10**15
+
+
+def json_number_text(minor: int | None, currency: str) -> str:
+    """The JSON text of `to_json_number(minor, currency)` ("12500.5", "12500", "null"), quickly for the values a
+    float holds digit for digit: the digits themselves, without the Decimal and float round trip (the JSON export
+    writes it for every deal). Any other value goes through `to_json_number`."""
+    if minor is None:
+        return "null"
+    exp = _EXPONENTS.get(currency, 2) if currency.isupper() else exponent(currency)  # stored codes are upper case
+    if exp == 0:
+        return str(minor)
+    if not 0 <= minor < _EXACT_FLOAT:
+        return repr(to_json_number(minor, currency))
+    whole, part = divmod(minor, 100 if exp == 2 else 10**exp)
+    if not part:
+        return str(whole)
+    return f"{whole}.{part:0{exp}d}".rstrip("0")
+
+
 def format_money(minor: int | None, currency: str, *, compact: bool = False, symbol: bool = True) -> str:
     """Human text: "$12,500.50", compact "$12.5k", "n/a" when there is no value."""
     if minor is None:

@@ -10,6 +10,7 @@ database, or a column default this module does not handle, goes through SQLAlche
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -185,6 +186,39 @@ class BackgroundInserts:
                 self._thread.join()
             return
         self.finish()
+
+
+# -- indexes built once at the end (imports of many rows into tables that hold few) ---------------------------
+
+
+@contextlib.contextmanager
+def indexes_deferred(conn: Any, tables: Sequence[str], rows: int) -> Iterator[None]:
+    """Inside the caller's write transaction on SQLite: the secondary indexes of those `tables` that hold at most
+    `rows` rows (about what the import adds) are dropped for the block and created again at its end, once the
+    block's inserts are done. Each insert no longer updates every index of its table at a random place (the events
+    have ten; SQLite's small page cache made that read and write the same pages again and again): building an
+    index from the finished table sorts it once. Unique indexes are kept (their check is the insert's).
+
+    Leaving the block by an exception builds nothing: the caller's transaction is rolled back, and the rollback
+    brings the indexes back as they were (SQLite's schema changes are part of the transaction). Elsewhere, or for a
+    table that already holds more rows, nothing changes."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    cur = conn.connection.driver_connection
+    saved: list[str] = []
+    for table in tables:
+        held = cur.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT ?)', (rows + 1,)).fetchone()[0]
+        if held > rows:
+            continue
+        for name, sql in cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                     "AND sql IS NOT NULL ORDER BY name", (table,)).fetchall():
+            if not sql.lstrip().upper().startswith("CREATE UNIQUE"):
+                saved.append(sql)
+                cur.execute(f'DROP INDEX "{name}"')
+    yield
+    for sql in saved:
+        cur.execute(sql)
 
 
 # -- reading many rows back (the JSON import's history check) -------------------------------------------------

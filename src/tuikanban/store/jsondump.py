@@ -5,10 +5,10 @@ Why: a pipeline of 100,000 deals has about a million events; converting each row
 JSON text took about 20 s, against about 2 s when SQLite builds the text (docs/PERFORMANCE.md, Big files).
 SQLite's `json_quote` escapes text exactly as Python's json does (a test compares every code point up to
 U+3000 and the edges), integers print alike, and stored times are rewritten to what `datetime.isoformat()` prints
-for them. A stored time that is not in the form SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`) makes `rows`
-return None: the caller then converts that table in Python as before.
+for them. A row with a stored time that is not in the form SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`) comes
+as its id instead: the caller converts that row in Python as before.
 
-SQLite only: on another database `rows` returns None too.
+SQLite only: on another database `rows` and `deal_rows` return None.
 """
 
 from __future__ import annotations
@@ -64,10 +64,16 @@ DEAL_TAIL: list[_Field] = [
 
 
 def _value(column: str, kind: str) -> str:
+    """The SQL of one value's JSON text. A time or date not in the form rewritten here (see `_FORM`) gives NULL,
+    which makes the whole row's text NULL: the caller converts that row in Python."""
     if kind == "t":  # isoformat() of the aware UTC time: "T" between date and time, no fraction when it is zero
-        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN substr({column}, 20) = '.000000' "
+        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN NOT ({_FORM['t'].format(c=column)}) THEN NULL "
+                f"WHEN substr({column}, 20) = '.000000' "
                 f"THEN '\"' || replace(substr({column}, 1, 19), ' ', 'T') || '+00:00\"' "
                 f"ELSE '\"' || replace({column}, ' ', 'T') || '+00:00\"' END")
+    if kind == "d":
+        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN {_FORM['d'].format(c=column)} "
+                f"THEN json_quote({column}) END")
     if kind == "b":
         return f"CASE WHEN {column} THEN 'true' ELSE 'false' END"
     return f"json_quote({column})"
@@ -79,25 +85,16 @@ def _object(fields: list[_Field], *, opening: bool = True, closing: bool = True)
     return " || ".join(parts) + (" || '}'" if closing else "")
 
 
-def _conforms(con: Any, table: str, fields: list[_Field], pipeline_id: int) -> bool:
-    """Whether every time and date the pipeline's rows hold is text in the form the SQL above rewrites: a time as
-    `YYYY-MM-DD HH:MM:SS` with or without `.ffffff` (the one space is the separator), a date as `YYYY-MM-DD`.
-    Lengths and separators are compared rather than a GLOB pattern, which costs five times as long. All the
-    pipeline's rows are looked at (those of deleted deals too), so that an index on (pipeline_id, time) such as
-    the events' can answer alone, at half the cost of reading the table."""
-    checks = []
-    for _key, column, kind in fields:
-        if kind == "t":
-            checks.append(f"({column} IS NOT NULL AND NOT (typeof({column}) = 'text' AND length({column}) IN (19, 26) "
-                          f"AND substr({column}, 5, 1) = '-' AND substr({column}, 11, 1) = ' ' "
-                          f"AND substr({column}, 14, 1) = ':' AND instr(substr({column}, 12), ' ') = 0))")
-        elif kind == "d":
-            checks.append(f"({column} IS NOT NULL AND NOT (typeof({column}) = 'text' AND length({column}) = 10 "
-                          f"AND substr({column}, 5, 1) = '-' AND substr({column}, 8, 1) = '-'))")
-    if not checks:
-        return True
-    sql = f"SELECT 1 FROM {table} WHERE pipeline_id = ? AND ({' OR '.join(checks)}) LIMIT 1"
-    return con.execute(sql, (pipeline_id,)).fetchone() is None
+# The stored forms the SQL above rewrites: a time as `YYYY-MM-DD HH:MM:SS` with or without `.ffffff` (the one
+# space is the separator), a date as `YYYY-MM-DD`. Lengths and separators are compared rather than a GLOB pattern,
+# which costs five times as long; a value that is not text never has a space (or a '-') where these look for one,
+# and a blob never equals text. Checked on every row as its text is built (a separate pass over the pipeline's rows
+# first cost about a second on a million events).
+_FORM = {
+    "t": ("length({c}) IN (19, 26) AND substr({c}, 11, 1) = ' ' AND substr({c}, 5, 1) = '-' "
+          "AND substr({c}, 14, 1) = ':' AND instr(substr({c}, 12), ' ') = 0"),
+    "d": "length({c}) = 10 AND substr({c}, 5, 1) = '-' AND substr({c}, 8, 1) = '-' AND typeof({c}) = 'text'",
+}
 
 
 def _where(con: Any, table: str, pipeline_id: int) -> tuple[str, tuple[Any, ...]]:
@@ -121,18 +118,19 @@ def _chunks(cursor: Any) -> Iterator[list[Any]]:
 
 
 def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None
-         ) -> Iterator[list[bytes]] | None:
+         ) -> Iterator[list[bytes | int]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
-    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None: convert them in Python.
+    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None on another engine (convert them
+    in Python). A row whose time or date is not in the form the SQL rewrites comes as its id (an int) instead of
+    its text: the caller converts that one row in Python.
 
     With `twin` (a connection reading the same snapshot, from `snapshot_twin`), the rows are read in ranges of
     ids, every other range on a thread of its own through the twin: SQLite builds the text of two ranges at once."""
     con = _driver(conn)
-    fields = FIELDS[table]
-    if con is None or not _conforms(con, table, fields, pipeline_id):
+    if con is None:
         return None
     where, params = _where(con, table, pipeline_id)
-    select = f"SELECT CAST({_object(fields)} AS BLOB) FROM {table} WHERE {where}"
+    select = f"SELECT coalesce(CAST({_object(FIELDS[table])} AS BLOB), id) FROM {table} WHERE {where}"
     if twin is not None:
         low, high = con.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()  # the ends of the rowids
         if low is not None and high - low >= 2 * RANGE:
@@ -145,13 +143,13 @@ RANGE = 20_000  # ids per range read by one of the two connections
 
 
 def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, sql: str, params: tuple[Any, ...], low: int,
-                 high: int) -> Iterator[list[bytes]]:
+                 high: int) -> Iterator[list[bytes | int]]:
     """The rows of ranges of ids in order: the even ranges read here, the odd ones on a thread through `twin`."""
     ranges = [(start, min(start + RANGE - 1, high)) for start in range(low, high + 1, RANGE)]
-    done: queue.Queue[list[bytes] | BaseException] = queue.Queue(maxsize=2)
+    done: queue.Queue[list[bytes | int] | BaseException] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
-    def hand(item: list[bytes] | BaseException) -> bool:
+    def hand(item: list[bytes | int] | BaseException) -> bool:
         """Give the reader `item` unless it stopped reading (then False)."""
         while not stop.is_set():
             with contextlib.suppress(queue.Full):
@@ -225,17 +223,18 @@ def snapshot_twin(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | 
             twin.close()
 
 
-DealRow = tuple[bytes, int | None, str, bytes]
+DealRow = tuple[bytes, int | None, str, bytes | int]
 
 
 def deal_rows(conn: Any, pipeline_id: int) -> Iterator[list[DealRow]] | None:
     """The pipeline's deals but deleted ones, ordered by id, in chunks of (UTF-8 text before the value,
-    value_minor, currency, UTF-8 text after it); None: convert them in Python."""
+    value_minor, currency, UTF-8 text after it); None on another engine (convert them in Python). A deal whose
+    time or date is not in the form the SQL rewrites has its id (an int) in place of the text after the value."""
     con = _driver(conn)
-    if con is None or not _conforms(con, "deal", DEAL_HEAD + DEAL_TAIL, pipeline_id):
+    if con is None:
         return None
     head = _object(DEAL_HEAD, closing=False) + " || ', \"value\": '"
     tail = _object(DEAL_TAIL, opening=False)
-    cursor = con.execute(f"SELECT CAST({head} AS BLOB), value_minor, currency, CAST({tail} AS BLOB) FROM deal "
-                         f"WHERE {WHERE['deal']} ORDER BY id", (pipeline_id,))
+    cursor = con.execute(f"SELECT CAST({head} AS BLOB), value_minor, currency, coalesce(CAST({tail} AS BLOB), id) "
+                         f"FROM deal WHERE {WHERE['deal']} ORDER BY id", (pipeline_id,))
     return _chunks(cursor)

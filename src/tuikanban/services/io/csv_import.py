@@ -39,7 +39,7 @@ from tuikanban.services.io.common import (
     report_progress,
     unneutralise,
 )
-from tuikanban.store.bulk import BackgroundInserts, value_converters
+from tuikanban.store.bulk import BackgroundInserts, indexes_deferred, value_converters
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     STATUSES,
@@ -147,7 +147,11 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
 
 def _text(raw: dict[str, str], key: str, what: str, limit: int, problems: list[str], *,
           multiline: bool = False) -> str:
-    value = clean_text(unneutralise(raw.get(key, "")), multiline=multiline).strip()
+    cell = raw.get(key, "")
+    if cell.isascii() and cell.isprintable() and not cell.startswith("'"):
+        value = cell.strip()  # what the line below gives for it (nothing to clean, no formula prefix), sooner
+    else:
+        value = clean_text(unneutralise(cell), multiline=multiline).strip()
     if len(value) > limit:
         problems.append(f"the {what} is longer than {limit} characters ({len(value)}).")
     return value
@@ -269,7 +273,8 @@ def _planned(text: str, keys: list[str], cat: _Catalogue, user: str, now: dateti
         problems: list[str] = []
         if len(cells) > width and any(c.strip() for c in cells[width:]):
             problems.append(f"it has {len(cells)} cells but the header has {width} columns.")
-        raw = {k: cells[j] if j < len(cells) else "" for j, k in enumerate(keys) if k}
+        # the cells by column key (missing ones empty; a column without a name is never asked for)
+        raw = dict(zip(keys, cells if len(cells) >= width else cells + [""] * (width - len(cells)), strict=False))
         plan = _check_row(line, raw, cat, user, now, problems)
         if plan is None:
             bad.append(f"line {line}: " + "; ".join(p.rstrip(".") for p in problems) + ".")
@@ -304,7 +309,9 @@ _EVENT_KEYS = ("pipeline_id", "deal_id", "kind", "at", "user", "from_stage_id", 
 def _import(s: Session, cat: _Catalogue, text: str, keys: list[str], user: str, force_reason: str | None,
             progress: Progress | None) -> ImportResult:
     conn = s.connection()
-    with BackgroundInserts(conn) as inserts:  # SQLite inserts a chunk while the next rows are checked
+    # the deals, stays and events tables' indexes built once at the end when the file brings more rows than they hold
+    with indexes_deferred(conn, ("deal", "stay", "event"), text.count("\n")), \
+            BackgroundInserts(conn) as inserts:  # SQLite inserts a chunk while the next rows are checked
         return _import_rows(s, inserts, cat, text, keys, user, force_reason, progress)
 
 

@@ -11,7 +11,7 @@ from typing import IO, Any
 from sqlalchemy import or_, select
 
 from tuikanban.domain import clock, gates
-from tuikanban.domain.money import to_json_number
+from tuikanban.domain.money import json_number_text, to_json_number
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.io.common import (
     ACTIVITY_COLUMNS,
@@ -44,10 +44,12 @@ _D, _S, _T, _E, _Y, _A = (
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
-Chunks = Iterable[list[bytes]]  # each item one row's JSON text in UTF-8
+# each item one row's JSON text in UTF-8 (from store.jsondump: or the id of a row to convert)
+Chunks = Iterable[list[Any]]
+Convert = Callable[[Any], dict[str, Any]]
 
 
-def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) -> Chunks:
+def _json_rows(conn: Any, query: Any, convert: Convert) -> Chunks:
     chunk: list[bytes] = []
     for r in conn.execute(query):
         chunk.append(_encoder.encode(convert(r)).encode())
@@ -57,11 +59,36 @@ def _json_rows(conn: Any, query: Any, convert: Callable[[Any], dict[str, Any]]) 
     yield chunk
 
 
-def _deal_text(rows: Iterable[list[tuple[bytes, int | None, str, bytes]]]) -> Chunks:
+class _Table:
+    """One table's rows converted in Python: all of the pipeline's (`chunks`), or one row by its id (`one`, for
+    a row whose text SQLite could not write)."""
+
+    def __init__(self, conn: Any, table: Any, where: Any, convert: Convert) -> None:
+        self._conn, self._table, self._where, self._convert = conn, table, where, convert
+
+    def chunks(self) -> Chunks:
+        query = select(*self._table.c).where(*self._where).order_by(self._table.c.id)
+        return _json_rows(self._conn, query, self._convert)
+
+    def one(self, row_id: int) -> bytes:
+        row = self._conn.execute(select(*self._table.c).where(self._table.c.id == row_id)).one()
+        return _encoder.encode(self._convert(row)).encode()
+
+
+def _resolved(chunk: list[Any], one: Callable[[int], bytes]) -> list[bytes]:
+    """The chunk with every row id (a row SQLite left to Python) replaced by its text."""
+    return [one(item) if isinstance(item, int) else item for item in chunk]
+
+
+def _deal_text(rows: Iterable[list[jsondump.DealRow]], one: Callable[[int], bytes]) -> Chunks:
     """Deals from `store.jsondump`: the value, a JSON number in major units, is put between the SQL's texts."""
+    number = json_number_text
     for chunk in rows:
-        yield [b"%s%s%s" % (head, _number(to_json_number(minor, cur)).encode(), tail)
-               for head, minor, cur, tail in chunk]
+        try:
+            yield [b"%s%s%s" % (head, number(minor, cur).encode(), tail) for head, minor, cur, tail in chunk]
+        except TypeError:  # a tail that is the deal's id: that deal is converted in Python
+            yield [one(tail) if isinstance(tail, int) else b"%s%s%s" % (head, number(minor, cur).encode(), tail)
+                   for head, minor, cur, tail in chunk]
 
 
 class _Sink:
@@ -87,13 +114,34 @@ class _Sink:
             self._raw.flush()
 
 
-def _number(value: int | float | None) -> str:
-    return "null" if value is None else repr(value)  # json writes floats with float.__repr__ too
+def _deal(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "title": r.title, "company": r.company, "contact": r.contact,
+        "value": to_json_number(r.value_minor, r.currency), "currency": r.currency, "owner": r.owner,
+        "type_id": r.type_id, "expected_close": date_iso(r.expected_close), "notes": r.notes,
+        "stage_id": r.stage_id, "status": r.status, "lost_reason": r.lost_reason,
+        "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
+        "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
+        "version": r.version}
 
 
-def _deal_chunks(conn: Any, pipeline_id: int) -> Chunks | None:
-    rows = jsondump.deal_rows(conn, pipeline_id)
-    return None if rows is None else _deal_text(rows)
+def _event(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
+        "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
+        "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id}
+
+
+def _stay(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
+        "left_at": iso(r.left_at), "outcome": r.outcome}
+
+
+def _activity(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
+        "user": r.user, "due": date_iso(r.due), "done": bool(r.done)}
 
 
 def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) -> int:
@@ -121,48 +169,32 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
         }
         # A deleted deal (kept only so `deal restore` can bring it back) leaves the export with all its history.
         live = select(_D.id).where(_D.pipeline_id == pid, _D.status != DELETED)
-        sections: list[tuple[str, Chunks]] = [
+        deals = _Table(conn, Deal.__table__, (_D.pipeline_id == pid, _D.status != DELETED), _deal)  # type: ignore[attr-defined]
+        events = _Table(conn, Event.__table__, (_E.pipeline_id == pid,  # type: ignore[attr-defined]
+                                                or_(_E.deal_id.is_(None), _E.deal_id.in_(live))), _event)
+        stays = _Table(conn, Stay.__table__, (_Y.pipeline_id == pid, _Y.deal_id.in_(live)), _stay)  # type: ignore[attr-defined]
+        activities = _Table(conn, Activity.__table__, (_A.pipeline_id == pid, _A.deal_id.in_(live)), _activity)  # type: ignore[attr-defined]
+        deal_rows = jsondump.deal_rows(conn, pid)
+        sections: list[tuple[str, Chunks, Callable[[int], bytes] | None]] = [
             ("stages", _json_rows(conn, select(*Stage.__table__.c).where(_S.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .order_by(_S.position, _S.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position, "wip_max": r.wip_max, "wip_min": r.wip_min,
                 "rep_wip_max": r.rep_wip_max, "expected_days": r.expected_days, "probability": r.probability,
                 "exit_criteria": r.exit_criteria, "archived": bool(r.archived),
                 "required": list(gates.stored_requirements(r.required)),
-                "checklist": list(gates.stored_checklist(r.checklist))})),
+                "checklist": list(gates.stored_checklist(r.checklist))}), None),
             ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
-                "id": r.id, "name": r.name, "position": r.position})),
-            ("deals", _deal_chunks(conn, pid)
-             or _json_rows(conn, select(*Deal.__table__.c).where(_D.pipeline_id == pid)  # type: ignore[attr-defined]
-                                 .where(_D.status != DELETED).order_by(_D.id), lambda r: {
-                "id": r.id, "title": r.title, "company": r.company, "contact": r.contact,
-                "value": to_json_number(r.value_minor, r.currency), "currency": r.currency, "owner": r.owner,
-                "type_id": r.type_id, "expected_close": date_iso(r.expected_close), "notes": r.notes,
-                "stage_id": r.stage_id, "status": r.status, "lost_reason": r.lost_reason,
-                "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
-                "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
-                "version": r.version})),
-            ("events", jsondump.rows(conn, "event", pid, twin)
-             or _json_rows(conn, select(*Event.__table__.c).where(_E.pipeline_id == pid)  # type: ignore[attr-defined]
-                                  .where(or_(_E.deal_id.is_(None), _E.deal_id.in_(live))).order_by(_E.id), lambda r: {
-                "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "at": iso(r.at), "user": r.user,
-                "from_stage_id": r.from_stage_id, "to_stage_id": r.to_stage_id, "field": r.field,
-                "old_value": r.old_value, "new_value": r.new_value, "reason": r.reason, "ref_id": r.ref_id})),
-            ("stays", jsondump.rows(conn, "stay", pid, twin)
-             or _json_rows(conn, select(*Stay.__table__.c).where(_Y.pipeline_id == pid)  # type: ignore[attr-defined]
-                                 .where(_Y.deal_id.in_(live)).order_by(_Y.id), lambda r: {
-                "id": r.id, "deal_id": r.deal_id, "stage_id": r.stage_id, "entered_at": iso(r.entered_at),
-                "left_at": iso(r.left_at), "outcome": r.outcome})),
-            ("activities", jsondump.rows(conn, "activity", pid)
-             or _json_rows(conn, select(*Activity.__table__.c).where(_A.pipeline_id == pid)  # type: ignore[attr-defined]
-                                      .where(_A.deal_id.in_(live)).order_by(_A.id), lambda r: {
-                "id": r.id, "deal_id": r.deal_id, "kind": r.kind, "subject": r.subject, "at": iso(r.at),
-                "user": r.user, "due": date_iso(r.due), "done": bool(r.done)})),
+                "id": r.id, "name": r.name, "position": r.position}), None),
+            ("deals", deals.chunks() if deal_rows is None else _deal_text(deal_rows, deals.one), None),
+            ("events", jsondump.rows(conn, "event", pid, twin) or events.chunks(), events.one),
+            ("stays", jsondump.rows(conn, "stay", pid, twin) or stays.chunks(), stays.one),
+            ("activities", jsondump.rows(conn, "activity", pid) or activities.chunks(), activities.one),
         ]
         try:
             return _write_sections(_Sink(out), head, sections)
         finally:  # a failed write (a full disk) stops the readers before the connections close
-            for _name, chunks in sections:
+            for _name, chunks, _one in sections:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
@@ -180,18 +212,26 @@ def second_core_free() -> bool:
     return cores >= 2 and load <= cores - 1
 
 
-def _write_sections(sink: _Sink, head: dict[str, Any], sections: list[tuple[str, Chunks]]) -> int:
-    """The document: the head, then each section's rows, one a line. Returns the deal count."""
+def _write_sections(sink: _Sink, head: dict[str, Any],
+                    sections: list[tuple[str, Chunks, Callable[[int], bytes] | None]]) -> int:
+    """The document: the head, then each section's rows, one a line. Returns the deal count. A section's row given
+    as its id (store.jsondump could not write its text) is converted by the section's `one`."""
     body = json.dumps(head, ensure_ascii=False, indent=1)
     sink.write(body[:-2].encode())  # without the closing "\n}"
     deals = 0
-    for name, chunks in sections:
+    for name, chunks, one in sections:
         sink.write(f',\n "{name}": ['.encode())
         first = True
         for chunk in chunks:
             if not chunk:
                 continue
-            sink.write((b"\n  " if first else b",\n  ") + b",\n  ".join(chunk))
+            try:
+                text = b",\n  ".join(chunk)
+            except TypeError:  # an id among the texts (bytes.join refuses it): only then is the chunk looked at
+                if one is None:
+                    raise
+                text = b",\n  ".join(_resolved(chunk, one))
+            sink.write((b"\n  " if first else b",\n  ") + text)
             first = False
             if name == "deals":
                 deals += len(chunk)

@@ -44,7 +44,7 @@ from tuikanban.services.io.json_checks import MAX_BIG, MAX_DAYS, Checker, gate, 
 from tuikanban.services.io.json_history import history_problems
 from tuikanban.services.io.json_ids import Ids, Renumber, taken
 from tuikanban.services.io.json_stream import MISSING, DictDoc, DocSource, StreamedDoc, syntax_error, too_big
-from tuikanban.store.bulk import BackgroundInserts, value_converters
+from tuikanban.store.bulk import BackgroundInserts, indexes_deferred, value_converters
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
     ACTIVITY_KINDS,
@@ -195,7 +195,10 @@ class _Import:
 
     def run(self, name: str | None) -> ImportResult:
         self.source.restart()
-        with BackgroundInserts(self.conn) as inserts:
+        # The indexes of tables that hold fewer rows than the file could bring (a row takes more than 100 bytes of
+        # it) are built once the rows are in, before the history is read back through them.
+        with indexes_deferred(self.conn, ("deal", "event", "stay", "activity"), self.source.position()[1] // 100), \
+                BackgroundInserts(self.conn) as inserts:
             self.inserts = inserts
             result = self._run(name)
             inserts.finish()
