@@ -35,6 +35,7 @@ from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.widgets.metrics_flow import FlowPanels
 from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
 
@@ -75,7 +76,7 @@ def compute(db: Database, generation: int, pipeline_id: int, window_days: int, o
     return MetricsComputed(generation, report, pipelines, error, time.perf_counter() - started)
 
 
-class MetricsScreen(Screen[None]):
+class MetricsScreen(StyledOnce, Screen[None]):
     """Velocity, win rate, coverage, days in stage, the bottleneck and the forecast of one pipeline."""
 
     BINDINGS = [
