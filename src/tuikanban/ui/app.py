@@ -149,7 +149,7 @@ class TuikanbanApp(App[None]):
 
     def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:
         """Textual's, with no garbage collection from here until the new screen has been drawn (ui/gc_pause.py)."""
-        new = isinstance(screen, Screen) and not screen.is_mounted
+        new = isinstance(screen, Screen) and not screen.is_mounted and getattr(screen, "PAUSE_GC_ON_OPEN", True)
         if new:
             gc_pause.pause()
         pushed = super().push_screen(screen, *args, **kwargs)
