@@ -25,7 +25,7 @@ from textual.theme import Theme
 from tuikanban.domain.targets import Target, parse_target
 from tuikanban.domain.text import clean_text, display
 from tuikanban.store import fastread
-from tuikanban.ui import themes
+from tuikanban.ui import gc_pause, themes
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.keymap import user_keymap
 from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
@@ -141,6 +141,17 @@ class TuikanbanApp(App[None]):
     def _screen_changed(self, screen: Screen[Any]) -> None:
         if screen is not self.board_screen:
             screen_opening()
+
+    def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:
+        """Textual's, with no garbage collection from here until the new screen has been drawn (ui/gc_pause.py)."""
+        new = isinstance(screen, Screen) and not screen.is_mounted and getattr(screen, "PAUSE_GC_ON_OPEN", True)
+        if new:
+            gc_pause.pause()
+        pushed = super().push_screen(screen, *args, **kwargs)
+        if new:
+            assert isinstance(screen, Screen)
+            gc_pause.resume_once_drawn(self, screen)  # (after the screen's ScreenResume, which draws it)
+        return pushed
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

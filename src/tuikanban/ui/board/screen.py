@@ -23,6 +23,7 @@ from tuikanban.domain.models import DealView, StageInfo
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
+from tuikanban.ui import gc_pause
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.density import remembered_compact
@@ -440,7 +441,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
         # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
         # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
         self.aging_panel = panel = AgingPanel(id="aging", autofocus=True)
+        gc_pause.pause()  # no collector pass before the panel is drawn (ui/gc_pause.py)
         await self.query_one("#body").mount(panel)
+        gc_pause.resume_once_drawn(self.app, panel)
         if panel.is_mounted:
             self.set_focus(panel.query_one(AgingTable))
         self.aging.show_in_panel()

@@ -31,6 +31,7 @@ from tuikanban.domain.errors import TuikanbanError
 from tuikanban.ui.dialogs.fields import FieldError
 from tuikanban.ui.dialogs.keys import drain, settle_keys
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
+from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.textual_seam import TintedBackground
 
 T = TypeVar("T")
@@ -71,7 +72,7 @@ def failure_sentence(error: BaseException) -> str:
     return f"Something went wrong: {type(error).__name__}: {error}"
 
 
-class Dialog(ModalScreen[T]):
+class Dialog(StyledOnce, ModalScreen[T]):
     """Base of the board's modal screens: a centred box on a dimmed board, database work as jobs."""
 
     DEFAULT_CSS = """

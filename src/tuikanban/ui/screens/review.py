@@ -37,6 +37,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.periods import last_monday, parse_period
 from tuikanban.domain.text import display
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.styled_once import StyledOnce
 
 if TYPE_CHECKING:
     from tuikanban.services.changes import ChangesReport, DealLine
@@ -145,7 +146,7 @@ def mark_review(db: Database, pipeline_id: int, user: str, at: datetime) -> Revi
     return ReviewMarked(at)
 
 
-class ReviewScreen(Screen[int | None]):
+class ReviewScreen(StyledOnce, Screen[int | None]):
     """What changed over a period; dismissed with the id of a deal to show on the board, or None."""
 
     BINDINGS = [

@@ -25,6 +25,7 @@ from tuikanban.domain.tasks import AGING, DUE_TODAY, NO_NEXT_STEP, OVERDUE, STAL
 from tuikanban.domain.text import display
 from tuikanban.ui.dialogs.fields import key_hints
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.widgets.queue_list import QueueList, Row
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def item_line(item: TodayItem) -> Content:
                             ("  " + where, "$text-muted"), "  " + display(item.text, max_length=60))
 
 
-class TodayScreen(Screen[bool]):
+class TodayScreen(StyledOnce, Screen[bool]):
     """Returns True when it changed something (the board reads itself again)."""
 
     DEFAULT_CSS = """
