@@ -174,6 +174,9 @@ def test_engine_option_collects_one_half(half: str) -> None:
                           cwd=TESTS.parent, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ids = [line for line in done.stdout.splitlines() if "::" in line]
-    assert ids and all(item.endswith(f"[{half}]") for item in ids), ids
+    other = "postgresql" if half == "sqlite" else "sqlite"
+    assert ids and not any(other in item.partition("[")[2] for item in ids), ids  # nothing of the other half
+    assert half == "sqlite" or all(item.endswith("[postgresql]") for item in ids), ids
+    assert any("idle_sqlite_feed" in item for item in ids) == (half == "sqlite")  # a `sqlite_only` one (no param)
     assert any("test_a_commit_elsewhere_is_seen_within_a_second" in item for item in ids)  # an `engines` test
     assert any("reconnects" in item for item in ids) == (half == "postgresql")  # a `postgres_only` one

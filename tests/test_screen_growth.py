@@ -18,6 +18,8 @@ from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 U = "tester"
 
 

@@ -22,6 +22,8 @@ from tuikanban.ui.board.keys import help_sections
 from tuikanban.ui.screens.deal_form import DealFormScreen
 from tuikanban.ui.screens.help import HelpScreen
 
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
 SIZE = (120, 40)
 
 
