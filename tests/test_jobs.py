@@ -96,3 +96,40 @@ def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatc
     jobs.screen_opening()
     jobs.step_aside()
     assert abs(sum(slept) - jobs.STEP_ASIDE_AT_MOST_S) < 0.03  # never for good
+
+
+async def test_an_early_job_goes_before_the_warm_up_but_never_before_another_job() -> None:
+    from tuikanban.ui import jobs
+
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("early-lane")
+        release = threading.Event()
+        inside: list[str] = []
+
+        def warm() -> Message | None:  # warm-up work in steps, as `ui/board/warm.py`
+            while not release.wait(0.01):
+                jobs.step_aside()
+            inside.append("warm")
+            return None
+
+        lane.submit(app, warm, kind=jobs.WARM)
+        lane.submit(app, lambda: _job(1), kind=jobs.WARM)  # (the ORM's import, the opening)
+        lane.submit(app, lambda: _job(2), kind=jobs.EARLY)  # a move: runs between two steps of `warm`
+        for _ in range(300):
+            if app.seen:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [2] and inside == []
+        lane.submit(app, lambda: _job(3))  # an ordinary job waits for the warm-up...
+        lane.submit(app, lambda: _job(4), kind=jobs.EARLY)  # ...and an early one after it waits for it
+        await pilot.pause(0.2)
+        assert app.seen == [2]
+        release.set()
+        for _ in range(300):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [2, 1, 3, 4] and inside == ["warm"]
+        lane.stop()
+        lane.join(2)
