@@ -133,3 +133,33 @@ async def test_an_early_job_goes_before_the_warm_up_but_never_before_another_job
         assert app.seen == [2, 1, 3, 4] and inside == ["warm"]
         lane.stop()
         lane.join(2)
+
+
+async def test_the_warm_up_does_not_step_aside_for_a_screen_whose_read_waits_behind_it() -> None:
+    from tuikanban.ui import jobs
+
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("waited-lane")
+        queued = threading.Event()
+        paused: list[float] = []
+
+        def warm() -> Message | None:
+            queued.wait(5)
+            jobs.screen_opening()  # a screen opened just now...
+            start = jobs.time.monotonic()
+            jobs.step_aside()
+            paused.append(jobs.time.monotonic() - start)
+            return None
+
+        lane.submit(app, warm, kind=jobs.WARM)
+        lane.submit(app, lambda: _job(1))  # ...whose read comes after the warm-up
+        queued.set()
+        for _ in range(300):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [1]
+        assert paused and paused[0] < jobs.SCREEN_QUIET_S / 2  # (it would wait SCREEN_QUIET_S for the screen)
+        lane.stop()
+        lane.join(2)

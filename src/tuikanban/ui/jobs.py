@@ -48,12 +48,15 @@ def step_aside() -> None:
     """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago. Only
     one thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening;
     a key that needs no screen is not waited for. On a lane's thread, the EARLY jobs waiting (a card move pressed
-    meanwhile) run first (`Lane.run_early`)."""
+    meanwhile) run first (`Lane.run_early`), and the work does not wait while another job waits for it to end (the
+    deal detail's read, opened in the first second, comes after the opening: `Lane.waited_for`)."""
     lane = getattr(_running, "lane", None)
     end = time.monotonic() + STEP_ASIDE_AT_MOST_S
     while True:
         if lane is not None:
             lane.run_early()
+            if lane.waited_for():
+                return  # a job (a screen's read) waits for this work to end: pausing it would only delay that
         now = time.monotonic()
         if not (now < end and now - _last_screen < SCREEN_QUIET_S):
             return
@@ -135,6 +138,11 @@ class Lane:
             item = self._items[i]
             del self._items[i]
             return item
+
+    def waited_for(self) -> bool:
+        """Whether a job that is not WARM waits behind the WARM ones (it runs only once they are done)."""
+        with self._ready:
+            return any(item is None or item[3] != WARM for item in self._items)
 
     def run_early(self) -> None:
         """Run the EARLY jobs waiting (on this lane's thread, between two steps of a WARM job)."""
