@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from board_helpers import settle
 from test_board import SIZE, sales  # noqa: F401
@@ -440,3 +440,91 @@ async def test_the_collectors_fallback_turns_it_on_while_the_database_still_open
         release.set()
         gc.enable()
         gc.unfreeze()
+
+
+# -- a move in the first second -------------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def warming(db_target: str, monkeypatch: pytest.MonkeyPatch
+                  ) -> AsyncIterator[tuple[TuikanbanApp, Pilot[Any], threading.Event]]:
+    """The board painted and its warm-up (the screens' and the ORM's imports, then the opening) still under way,
+    in steps, until the test sets the event."""
+    from tuikanban.ui import jobs
+    from tuikanban.ui.board import base
+
+    release = threading.Event()
+
+    def slow_warm_up() -> None:
+        while not release.wait(0.01):
+            jobs.step_aside()
+
+    monkeypatch.setattr(base, "warm_job", slow_warm_up)
+    app = fast_app(db_target)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            yield app, pilot, release
+    finally:
+        release.set()
+
+
+async def until(pilot: Pilot[Any], done: Any) -> None:
+    for _ in range(500):
+        if done():
+            return
+        await pilot.pause(0.01)
+
+
+async def test_a_move_while_the_database_warms_up_is_written_at_once_and_once(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from tuikanban.services import deals as ds
+
+    async with warming(db_target, monkeypatch) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("L")  # the focused card, Initech rollout: Lead -> Qualified
+        assert board.model is not None
+        qualified = next(s.id for s in board.model.stages if s.name == "Qualified")
+        await until(pilot, lambda: board.model.by_id[sales["initech"]].stage_id == qualified)  # type: ignore[union-attr]
+        assert board.model.by_id[sales["initech"]].stage_id == qualified  # shown...
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Qualified"  # ...and written...
+        assert board.session.db is None and board.gateway.db is None  # ...before the warm-up and the opening
+        release.set()
+        await settle(pilot)
+        assert board.session.db is not None
+        history = ds.deal_history(db, sales["initech"])
+        moves = [(e.from_stage, e.to_stage) for e in history if e.kind == "move"]
+        assert moves == [("Lead", "Qualified")]  # once
+        await press_and_settle(pilot, "u")  # the undo record is the ORM path's: undone in place
+        assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+
+
+async def press_and_settle(pilot: Pilot[Any], key: str) -> None:
+    await pilot.press(key)
+    await settle(pilot)
+
+
+async def test_a_move_while_the_database_warms_up_is_refused_at_the_wip_limit(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from tuikanban.services import deals as ds
+    from tuikanban.ui.dialogs.reason import ReasonScreen
+
+    async with warming(db_target, monkeypatch) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("right")  # Hooli expansion, in Qualified
+        await pilot.press("L")  # Proposal holds 1 of 1
+        await until(pilot, lambda: isinstance(app.screen, ReasonScreen))
+        assert isinstance(app.screen, ReasonScreen)
+        assert board.session.db is None  # refused before the warm-up's end
+        assert ds.get_deal(db, sales["hooli"]).stage_name == "Qualified"
+        app.screen.query_one("#reason-input", Input).value = "Board approved it"
+        await pilot.pause()
+        app.screen.query_one("#reason-input", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: ds.get_deal(db, sales["hooli"]).stage_name == "Proposal")
+        assert board.session.db is None  # forced with its reason, still before the opening
+        release.set()
+        await settle(pilot)
+        history = ds.deal_history(db, sales["hooli"])
+        assert [e.reason for e in history if e.kind == "wip_override"] == ["Board approved it"]
+        assert [e.to_stage for e in history if e.kind == "move"] == ["Proposal"]

@@ -96,3 +96,70 @@ def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatc
     jobs.screen_opening()
     jobs.step_aside()
     assert abs(sum(slept) - jobs.STEP_ASIDE_AT_MOST_S) < 0.03  # never for good
+
+
+async def test_an_early_job_goes_before_the_warm_up_but_never_before_another_job() -> None:
+    from tuikanban.ui import jobs
+
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("early-lane")
+        release = threading.Event()
+        inside: list[str] = []
+
+        def warm() -> Message | None:  # warm-up work in steps, as `ui/board/warm.py`
+            while not release.wait(0.01):
+                jobs.step_aside()
+            inside.append("warm")
+            return None
+
+        lane.submit(app, warm, kind=jobs.WARM)
+        lane.submit(app, lambda: _job(1), kind=jobs.WARM)  # (the ORM's import, the opening)
+        lane.submit(app, lambda: _job(2), kind=jobs.EARLY)  # a move: runs between two steps of `warm`
+        for _ in range(300):
+            if app.seen:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [2] and inside == []
+        lane.submit(app, lambda: _job(3))  # an ordinary job waits for the warm-up...
+        lane.submit(app, lambda: _job(4), kind=jobs.EARLY)  # ...and an early one after it waits for it
+        await pilot.pause(0.2)
+        assert app.seen == [2]
+        release.set()
+        for _ in range(300):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [2, 1, 3, 4] and inside == ["warm"]
+        lane.stop()
+        lane.join(2)
+
+
+async def test_the_warm_up_does_not_step_aside_for_a_screen_whose_read_waits_behind_it() -> None:
+    from tuikanban.ui import jobs
+
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("waited-lane")
+        queued = threading.Event()
+        paused: list[float] = []
+
+        def warm() -> Message | None:
+            queued.wait(5)
+            jobs.screen_opening()  # a screen opened just now...
+            start = jobs.time.monotonic()
+            jobs.step_aside()
+            paused.append(jobs.time.monotonic() - start)
+            return None
+
+        lane.submit(app, warm, kind=jobs.WARM)
+        lane.submit(app, lambda: _job(1))  # ...whose read comes after the warm-up
+        queued.set()
+        for _ in range(300):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [1]
+        assert paused and paused[0] < jobs.SCREEN_QUIET_S / 2  # (it would wait SCREEN_QUIET_S for the screen)
+        lane.stop()
+        lane.join(2)

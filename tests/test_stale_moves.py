@@ -71,3 +71,31 @@ def test_your_own_move_in_another_window(db: Database, board: dict[str, Any]) ->
         move_deal(db, 1, "Proposal", user="alice", seen_stage_id=board["Lead"])
     assert str(info.value) == ("'Acme' is not in Lead (the move before was refused, or it changed elsewhere), so "
                                "it was not moved.")
+
+
+def test_a_move_written_without_the_orm_is_checked_the_same_way(db: Database, db_target: str,
+                                                                 board: dict[str, int]) -> None:
+    # the board's move before its database is open (ui/board/gateway.py) uses the driver's writer, as `deal move`
+    from tuikanban.services import deal_actions
+    from tuikanban.store.uow import open_writer
+
+    writer = open_writer(db_target)
+    assert writer is not None
+    try:
+        move_deal(db, 1, "Negotiation", user="bob", seen_stage_id=board["Lead"])
+        with pytest.raises(StaleMoveError) as info:
+            deal_actions.move_deal(writer, 1, "Qualified", user="alice", seen_stage_id=board["Lead"])
+        assert str(info.value) == "bob moved this deal to Negotiation a moment ago, so it was not moved."
+        with pytest.raises(StaleMoveError) as info:
+            deal_actions.move_deal(writer, 1, "Qualified", user="bob", seen_stage_id=board["Lead"])
+        assert str(info.value) == ("'Acme' is not in Lead (the move before was refused, or it changed elsewhere), "
+                                   "so it was not moved.")
+        assert get_deal(db, 1).stage_name == "Negotiation"
+        done = deal_actions.move_deal(writer, 1, "Proposal", user="alice", seen_stage_id=board["Negotiation"])
+        assert (done.from_stage, done.to_stage) == ("Negotiation", "Proposal")
+        win_deal(db, 1, user="carol")
+        with pytest.raises(StaleMoveError) as info:
+            deal_actions.move_deal(writer, 1, "Lead", user="alice", seen_stage_id=board["Proposal"])
+        assert str(info.value) == "carol marked this deal won a moment ago, so it was not moved."
+    finally:
+        writer.close()

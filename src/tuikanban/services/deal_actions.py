@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
-from tuikanban.domain import gates, wip
+from tuikanban.domain import clock, gates, wip
 from tuikanban.domain.clock import as_utc, when
-from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.errors import NotFoundError, StaleMoveError, ValidationError
 from tuikanban.domain.gates import GateFields
 from tuikanban.domain.models import DealView, MoveResult, PipelineInfo
 from tuikanban.domain.money import normalise_currency
@@ -171,6 +171,57 @@ def check_not_before(deal_id: int, entered: datetime, at: datetime, what: str) -
         )
 
 
+# The events that take a deal out of the stage a board showed (the stale-view check names who did it).
+_LEAVING = ("move", "won", "lost", "reopen", "undo", "redo", "deleted", "restored")
+
+
+def ago(at: datetime) -> str:
+    """'a moment ago', '5 minutes ago', '3 hours ago' or 'on 2026-03-01' for an instant (UTC)."""
+    seconds = (clock.now() - at).total_seconds()
+    if seconds < 90:
+        return "a moment ago"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} minutes ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} hours ago"
+    return f"on {at:%Y-%m-%d}"
+
+
+def check_seen(u: Unit, deal_id: int, stage_id: int | None, *, user: str, doing: str) -> None:
+    """Refuse an action based on a deal the user saw open in `stage_id` if it is no longer there.
+
+    Checked inside the write transaction, so a move made from a board that was a moment out of date never silently
+    undoes another rep's move: the sentence says who moved the deal where (see docs/RULES.md, "Concurrent edits").
+    The one rule for the ORM path (services.deals) and the board's writes without the ORM."""
+    if stage_id is None:
+        return
+    row = u.one("SELECT title, status, stage_id FROM deal WHERE id = ?", (deal_id,))
+    if row is None:
+        raise NotFoundError(f"There is no deal with id {deal_id}.")
+    title, status, current = row
+    if status == "open" and current == stage_id:
+        return
+    marks = ", ".join("?" for _ in _LEAVING)
+    last = u.one(f'SELECT "user", at FROM event WHERE deal_id = ? AND kind IN ({marks}) ORDER BY id DESC LIMIT 1',
+                 (deal_id, *_LEAVING))
+    if last is None or not last[0] or last[0] == user:
+        # Not another rep's doing: this user's own move queued just before was refused, or it was their own
+        # change in another window. Say where the board thought the deal was.
+        seen = u.scalar("SELECT name FROM stage WHERE id = ?", (stage_id,))
+        where = seen if seen is not None else "the stage the board showed"
+        now = f"is {status} now" if status != "open" else f"is not in {where}"
+        raise StaleMoveError(f"'{title}' {now} (the move before was refused, or it changed elsewhere), so it "
+                             f"was not {doing}.", deal_id=deal_id)
+    if status != "open":
+        what = f"marked this deal {status}"
+    else:
+        name = u.scalar("SELECT name FROM stage WHERE id = ?", (current,))
+        what = f"moved this deal to {name if name is not None else 'another stage'}"
+    at = u.read_instant(last[1])
+    assert at is not None
+    raise StaleMoveError(f"{last[0]} {what} {ago(as_utc(at))}, so it was not {doing}.", deal_id=deal_id)
+
+
 _VIEW = ("SELECT d.id, d.pipeline_id, d.title, d.company, d.contact, d.value_minor, d.currency, d.owner, d.type_id, "
          "t.name, d.expected_close, d.notes, d.stage_id, s.name, d.status, d.lost_reason, d.created_at, "
          "d.stage_entered_at, d.closed_at, d.last_activity_at, d.rank, d.version, d.snoozed_until "
@@ -260,13 +311,16 @@ def move_deal(
     user: str,
     at: datetime | str | None = None,
     force_reason: str | None = None,
+    seen_stage_id: int | None = None,
 ) -> MoveResult:
     """Move an open deal to another stage of its pipeline: WIP limits and the stage's gate checked, the stay it
     leaves ended (advanced or dropped) and a new one begun, a `move` event recording the rank it had (for undo),
-    and the deal put at the top of the new column."""
+    and the deal put at the top of the new column. With `seen_stage_id` (the stage the board showed), refused if
+    the deal left that stage meanwhile (`check_seen`)."""
     ts = when(at)
 
     def work(u: Unit) -> MoveResult:
+        check_seen(u, deal_id, seen_stage_id, user=user, doing="moved")
         row = u.one("SELECT id, pipeline_id, status, stage_id, stage_entered_at, owner, rank, value_minor, "
                     "expected_close, company, contact FROM deal WHERE id = ?", (deal_id,))
         if row is None:
@@ -305,5 +359,5 @@ def move_deal(
     return write(work)
 
 
-__all__ = ["Write", "check_not_before", "create_deal", "deal_view", "move_deal", "resolve_pipeline",
-           "resolve_stage"]
+__all__ = ["Write", "ago", "check_not_before", "check_seen", "create_deal", "deal_view", "move_deal",
+           "resolve_pipeline", "resolve_stage"]

@@ -170,33 +170,11 @@ def _check_version(deal: Deal, expected: int | None) -> None:
 
 
 def _check_seen(s: Session, deal: Deal, *, stage_id: int | None, user: str, doing: str) -> None:
-    """Refuse an action based on a deal the user saw open in `stage_id` if it is no longer there.
-
-    Checked inside the write transaction, so a move made from a board that was a moment out of date never silently
-    undoes another rep's move: the sentence says who moved the deal where (see docs/RULES.md, "Concurrent edits").
-    """
+    """Refuse an action based on a deal the user saw open in `stage_id` if it is no longer there (the one rule:
+    services.deal_actions.check_seen, on the session's connection inside its write transaction)."""
     if stage_id is None or (deal.status == "open" and deal.stage_id == stage_id):
         return
-    kinds = ("move", "won", "lost", "reopen", "undo", "redo", "deleted", "restored")
-    last = s.exec(
-        select(Event).where(Event.deal_id == deal.id, col(Event.kind).in_(kinds))
-        .order_by(col(Event.id).desc()).limit(1)
-    ).first()
-    if last is None or not last.user or last.user == user:
-        # Not another rep's doing: this user's own move queued just before was refused, or it was their own
-        # change in another window. Say where the board thought the deal was.
-        seen = s.get(Stage, stage_id)
-        where = seen.name if seen is not None else "the stage the board showed"
-        now = f"is {deal.status} now" if deal.status != "open" else f"is not in {where}"
-        raise StaleMoveError(f"'{deal.title}' {now} (the move before was refused, or it changed elsewhere), so it "
-                             f"was not {doing}.", deal_id=deal.id or 0)
-    if deal.status != "open":
-        what = f"marked this deal {deal.status}"
-    else:
-        stage = s.get(Stage, deal.stage_id)
-        what = f"moved this deal to {stage.name if stage else 'another stage'}"
-    raise StaleMoveError(f"{last.user} {what} {_ago(clock.as_utc(last.at))}, so it was not {doing}.",
-                         deal_id=deal.id or 0)
+    deal_actions.check_seen(of_session(s), deal.id or 0, stage_id, user=user, doing=doing)
 
 
 def closed_meanwhile(db: Database, deal_id: int, *, user: str) -> str:
@@ -223,15 +201,7 @@ def _who(actor: str, user: str) -> str:
     return "You (in another window)" if actor == user else actor
 
 
-def _ago(at: datetime) -> str:
-    seconds = (clock.now() - at).total_seconds()
-    if seconds < 90:
-        return "a moment ago"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} minutes ago"
-    if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} hours ago"
-    return f"on {at:%Y-%m-%d}"
+_ago = deal_actions.ago
 
 
 # -- reorder ----------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ handler because a target handles its queue in order.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from textual.message import Message
@@ -47,9 +47,19 @@ def screen_opening() -> None:
 def step_aside() -> None:
     """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago. Only
     one thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening;
-    a key that needs no screen (a move, which waits for these imports) is not waited for."""
+    a key that needs no screen is not waited for. On a lane's thread, the EARLY jobs waiting (a card move pressed
+    meanwhile) run first (`Lane.run_early`), and the work does not wait while another job waits for it to end (the
+    deal detail's read, opened in the first second, comes after the opening: `Lane.waited_for`)."""
+    lane = getattr(_running, "lane", None)
     end = time.monotonic() + STEP_ASIDE_AT_MOST_S
-    while (now := time.monotonic()) < end and now - _last_screen < SCREEN_QUIET_S:
+    while True:
+        if lane is not None:
+            lane.run_early()
+            if lane.waited_for():
+                return  # a job (a screen's read) waits for this work to end: pausing it would only delay that
+        now = time.monotonic()
+        if not (now < end and now - _last_screen < SCREEN_QUIET_S):
+            return
         time.sleep(0.02)
 
 
@@ -62,15 +72,28 @@ class JobFailed(Message):
         self.error = error
 
 
+_Item = tuple[MessagePump, Job, str, str]  # (target, job, name, kind: "", WARM or EARLY)
+WARM = "warm"  # warm-up work after the first paint (imports, the opening): nothing waits for it in order
+EARLY = "early"  # a user's action that may run ahead of the warm-up work queued before it (and only of that)
+_running = threading.local()  # the lane whose thread this is (for `step_aside`)
+
+
 class Lane:
-    """One thread that runs jobs in submission order and posts each job's message to the job's target."""
+    """One thread that runs jobs in submission order and posts each job's message to the job's target.
+
+    One exception to the order: a job submitted as EARLY (a card move, written without the ORM) runs before the
+    WARM jobs queued ahead of it (the screens' and the ORM's imports, the database's opening), never before any
+    other job; and a WARM job running meanwhile lets it run between two of its steps (`step_aside`). So the first
+    move after start does not wait for the warm-up (docs/PERFORMANCE.md, After the first paint)."""
 
     def __init__(self, name: str, *, on_stop: Callable[[], None] | None = None) -> None:
         self.name = name
-        self._queue: queue.Queue[tuple[MessagePump, Job, str] | None] = queue.Queue()
+        self._items: deque[_Item | None] = deque()
+        self._ready = threading.Condition()
         self._on_stop = on_stop
         self._lock = threading.Lock()
         self._pending = 0
+        self._in_early = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -79,43 +102,94 @@ class Lane:
         """Jobs submitted whose result has not been handled on the UI thread yet."""
         return self._pending
 
-    def submit(self, target: MessagePump, job: Job, *, name: str = "") -> None:
-        """Run `job` after every job submitted before it; post its message (or `JobFailed`) to `target`."""
+    def submit(self, target: MessagePump, job: Job, *, name: str = "", kind: str = "") -> None:
+        """Run `job` after every job submitted before it (an EARLY job: after every one but the WARM ones); post
+        its message (or `JobFailed`) to `target`."""
         with self._lock:
             self._pending += 1
-        self._queue.put((target, job, name or getattr(job, "__name__", "job")))
+        self._put((target, job, name or getattr(job, "__name__", "job"), kind))
 
     def stop(self) -> None:
         """Finish the jobs already queued, then run `on_stop` (on the lane's thread) and end the thread."""
-        self._queue.put(None)
+        self._put(None)
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
+
+    def _put(self, item: _Item | None) -> None:
+        with self._ready:
+            self._items.append(item)
+            self._ready.notify()
+
+    def _early_index(self) -> int | None:
+        """Where the first job that is not WARM waits, if it is EARLY (only WARM jobs before it)."""
+        for i, item in enumerate(self._items):
+            if item is None or item[3] != WARM:
+                return i if item is not None and item[3] == EARLY else None
+        return None
+
+    def _take(self) -> _Item | None:
+        with self._ready:
+            while not self._items:
+                self._ready.wait()
+            i = self._early_index()
+            if i is None:
+                return self._items.popleft()
+            item = self._items[i]
+            del self._items[i]
+            return item
+
+    def waited_for(self) -> bool:
+        """Whether a job that is not WARM waits behind the WARM ones (it runs only once they are done)."""
+        with self._ready:
+            return any(item is None or item[3] != WARM for item in self._items)
+
+    def run_early(self) -> None:
+        """Run the EARLY jobs waiting (on this lane's thread, between two steps of a WARM job)."""
+        if self._in_early:
+            return
+        self._in_early = True
+        try:
+            while True:
+                with self._ready:
+                    i = self._early_index()
+                    if i is None:
+                        return
+                    item = self._items[i]
+                    del self._items[i]
+                assert item is not None
+                self._run(item)
+        finally:
+            self._in_early = False
 
     def _settled(self) -> None:
         with self._lock:
             self._pending -= 1
 
     def _loop(self) -> None:
+        _running.lane = self
         while True:
-            item = self._queue.get()
+            item = self._take()
             if item is None:
                 if self._on_stop is not None:  # connections are closed by the thread that used them
                     with contextlib.suppress(Exception):  # closing at exit: nothing left to tell the user
                         self._on_stop()
                 return
-            target, job, name = item
-            message: Message | None
-            try:
-                message = job()
-            except Exception as exc:  # delivered to the UI thread, which shows it
-                message = JobFailed(name, exc)
-            delivered = True
-            if message is not None:
-                delivered = target.post_message(message)
-            # Runs after the message's handler: a target handles its queue in order.
-            if not (delivered and target.call_later(self._settled)):
-                self._settled()  # the target has closed: nobody will handle anything
+            self._run(item)
+
+    def _run(self, item: _Item) -> None:
+        target, job, name, _kind = item
+        message: Message | None
+        try:
+            message = job()
+        except Exception as exc:  # delivered to the UI thread, which shows it
+            message = JobFailed(name, exc)
+        delivered = True
+        if message is not None:
+            delivered = target.post_message(message)
+        # Runs after the message's handler: a target handles its queue in order.
+        if not (delivered and target.call_later(self._settled)):
+            self._settled()  # the target has closed: nobody will handle anything
 
 
 class Lanes:

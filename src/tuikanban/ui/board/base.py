@@ -41,7 +41,7 @@ from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.board.warm import ScreensImported, add_screen_styles, orm_job, warm_job
-from tuikanban.ui.jobs import Job, JobFailed, lanes_of
+from tuikanban.ui.jobs import WARM, Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.textual_seam import (
     forget_closed_widgets,
@@ -185,9 +185,10 @@ class BoardBase(Screen[None]):
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- jobs and what they report ---------------------------------------------------------------------------
-    def _write(self, job: Job, name: str) -> None:
-        """Run `job` on the writes lane (after every write before it); its message comes back here."""
-        lanes_of(self).writes.submit(self, job, name=name)
+    def _write(self, job: Job, name: str, *, kind: str = "") -> None:
+        """Run `job` on the writes lane (after every write before it; `kind`: jobs.Lane); its message comes back
+        here."""
+        lanes_of(self).writes.submit(self, job, name=name, kind=kind)
 
     def _say(self, message: str, *, title: str = "", severity: Any = "information", timeout: float = 4) -> None:
         """A notification shown literally: messages quote deal titles and other user text (never markup)."""
@@ -231,9 +232,10 @@ class BoardBase(Screen[None]):
         # is read next; deeper cards are read as the focus nears them (docs/PERFORMANCE.md, After the first paint).
         self._read_all_after_open = partial_model and self.gateway.window is None
         self._first_window = partial_model and self.gateway.window is not None
-        self._write(warm_job, "warm")
-        self._write(orm_job, "orm")
-        self._write(self.gateway.open_job, "open")
+        # (WARM: a card move pressed meanwhile goes first, between two imports: jobs.EARLY)
+        self._write(warm_job, "warm", kind=WARM)
+        self._write(orm_job, "orm", kind=WARM)
+        self._write(self.gateway.open_job, "open", kind=WARM)
 
     @on(ScreensImported)
     def _screens_imported(self) -> None:

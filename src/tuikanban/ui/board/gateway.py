@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
-from tuikanban.domain.models import StageInfo
+from tuikanban.domain.models import MoveResult, StageInfo
 from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
@@ -193,11 +193,38 @@ class BoardGateway:
         """Move a deal; with `from_stage_id` (the stage the board showed, or the target of the move queued just
         before), only if it is still there: checked inside the write transaction, and refused with a sentence
         saying who moved it where (StaleMoveError)."""
-        from tuikanban.services.deals import move_deal
+        result = self._move_without_orm(deal_id, stage_id, force_reason, from_stage_id) if self.db is None else None
+        if result is None:
+            from tuikanban.services.deals import move_deal
 
-        result = move_deal(self.open(), deal_id, stage_id, user=self.user, force_reason=force_reason,
-                           seen_stage_id=from_stage_id)
+            result = move_deal(self.open(), deal_id, stage_id, user=self.user, force_reason=force_reason,
+                               seen_stage_id=from_stage_id)
         return Changed(fastread.card_from_deal(result.deal), self.absorb(deal_id), result)
+
+    def _move_without_orm(self, deal_id: int, stage_id: int, force_reason: str | None,
+                          from_stage_id: int | None) -> MoveResult | None:
+        """A move pressed before the database is open (the ORM is imported after the first paint): written by the
+        driver's own writer (`store.uow`, as `deal move` on the command line) through the same action
+        (`services.deal_actions.move_deal`: WIP limits in the transaction, gates, the stale-view check, events, the
+        undo record; NOTIFY by PostgreSQL's triggers), so it never waits for the ORM's import or the opening.
+        None when that writer cannot use the database (the ORM path then opens, migrates or refuses it)."""
+        if self.blocked is not None:
+            return None
+        from tuikanban.services.deal_actions import move_deal
+        from tuikanban.store.uow import PgWriter, SqliteWriter
+
+        path = self.target.path
+        writer = SqliteWriter.open(path) if path is not None else PgWriter.open(self.target)
+        if writer is None:
+            return None
+        if self._con is not None:  # the first read may have used an immutable snapshot: read live from now on
+            self._con.close()
+            self._con = None
+        try:
+            return move_deal(writer, deal_id, stage_id, user=self.user, force_reason=force_reason,
+                             seen_stage_id=from_stage_id)
+        finally:
+            writer.close()  # (on SQLite this empties the write-ahead log, as the board's database does)
 
     # -- jobs (run on a lane; each returns the message that reports its result) ---------------------------------
     def load_job(self, ref: str | int | None, state: BoardState, focus_deal: int | None = None, *,

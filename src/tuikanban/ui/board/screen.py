@@ -36,7 +36,7 @@ from tuikanban.ui.board.pickers import BoardPickers
 from tuikanban.ui.board.rep_day import RepDayBoard
 from tuikanban.ui.board.state import unknown_type_sentence
 from tuikanban.ui.board.view import BoardView, moved_aging
-from tuikanban.ui.jobs import screen_opening
+from tuikanban.ui.jobs import EARLY, screen_opening
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -106,7 +106,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
         target_col = self.model.col_of_stage(stage.id)
         if target_col is not None:
             self._pending_col[card.id] = target_col
-        self._write(partial(self.gateway.move_job, card, stage, reason, from_stage_id, target_col), "move")
+        # EARLY: before the warm-up's imports and the opening (the move is written without the ORM until then)
+        self._write(partial(self.gateway.move_job, card, stage, reason, from_stage_id, target_col), "move",
+                    kind=EARLY)
 
     def _settle_pending(self, deal_id: int, target_col: int | None) -> None:
         if self._pending_col.get(deal_id) == target_col:
