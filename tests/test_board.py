@@ -26,7 +26,9 @@ from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store import fastread
 from tuikanban.store.engine import Database, open_database
+from tuikanban.store.feed import Change, ChangeFeed
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import live
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
 from tuikanban.ui.board.screen import BoardScreen
@@ -686,6 +688,53 @@ async def test_a_move_refused_because_another_user_closed_the_deal_is_a_message(
         await settle(pilot)  # (the refusal comes back from the writes lane: on a busy machine, after the key's frame)
         assert any(sev == "error" and "won" in msg for msg, _t, sev in notes), notes
         assert "Initech rollout" not in screen_text(app)  # the refusal read the deal again: it left the board
+
+
+class HeldFeed(ChangeFeed):
+    """A change feed whose first wait is under way until the test lets it hear a commit (`release`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting, self.release, self.closed = threading.Event(), threading.Event(), threading.Event()
+
+    def wait(self, timeout: float) -> Change | None:
+        self.waiting.set()
+        self.release.wait(10)
+        return Change(None)  # (a commit: anything may have changed)
+
+    def close(self) -> None:
+        self.closed.set()  # (the feed's lane closes it after posting what the wait heard)
+
+
+async def test_a_commit_heard_by_a_feed_stopped_meanwhile_does_not_change_the_board(
+    db: Database, sales: dict[str, int], db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race behind the test above failing every other run: the feed's wait was under way when the board stopped
+    # it, heard the win, and the board caught up with it anyway; the card left the board between the check and
+    # the key, and the key moved the card focused then (Acme into Qualified) instead of being refused.
+    feed = HeldFeed()
+    monkeypatch.setattr(live, "open_feed", lambda _target: feed)
+    app = new_app(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            notes = record_notifications(app)
+            assert feed.waiting.wait(5)
+            app.board_screen.stop_live()
+            other = open_database(db_target)
+            try:
+                ds.win_deal(other, sales["initech"], user="dana")
+            finally:
+                other.close()
+            feed.release.set()  # the wait under way hears the win
+            assert feed.closed.wait(5)  # (what it heard is posted to the board by now)
+            await settle(pilot)
+            assert view_of(app).focused_card.title == "Initech rollout"  # the stopped feed changed nothing
+            await press(pilot, "shift+right")
+            assert any(sev == "error" and "won" in msg for msg, _t, sev in notes), notes
+            assert ds.get_deal(db, sales["acme"]).stage_name == "Lead"
+    finally:
+        feed.release.set()
 
 
 # -- read-only, help, safety ----------------------------------------------------------------------------------------

@@ -415,8 +415,13 @@ class BoardBase(Screen[None]):
     @on(BoardChanged)
     def _board_changed(self, message: BoardChanged) -> None:
         """Someone committed: check (after our own writes, on the writes lane) whether the board changed."""
-        if self._live is not None:
-            self._live.listen(self)  # and wait for the next commit
+        if message.feed is not self._live:
+            # heard by a feed stopped since (`stop_live`, or replaced by a new one when the database was opened
+            # again): the board follows no commits through it any more, and a catch-up now could take the card
+            # under the user's focus off the board between two keys
+            return
+        assert self._live is not None
+        self._live.listen(self)  # and wait for the next commit
         if message.reachable is not None:
             self._feed_reachable(message.reachable)
         self.files.heard(message.change)  # (a restore, on a database server)

@@ -41,11 +41,13 @@ MAX_NAMED = 200  # more deals changed at once than this (an import, a bulk actio
 
 class BoardChanged(Message):
     """Someone committed: `change.touches(pipeline_id)` says whether the board should look. `reachable`: the feed
-    lost its database server (False) or has it back (True); None when that did not change."""
+    lost its database server (False) or has it back (True); None when that did not change. `feed`: the feed that
+    heard it (a wait under way when its feed is stopped still returns what it heard: the board ignores that)."""
 
-    def __init__(self, change: Change, reachable: bool | None = None) -> None:
+    def __init__(self, change: Change, feed: LiveFeed, reachable: bool | None = None) -> None:
         super().__init__()
         self.change = change
+        self.feed = feed
         self.reachable = reachable
 
 
@@ -75,9 +77,9 @@ class LiveFeed:
             reachable = self._feed.reachable if self._feed is not None else self._reachable
             if reachable != self._reachable:  # the server went away or came back: the board says so
                 self._reachable = reachable
-                return BoardChanged(change or Change(frozenset()), reachable=reachable)
+                return BoardChanged(change or Change(frozenset()), self, reachable=reachable)
             if change is not None:
-                return BoardChanged(change)
+                return BoardChanged(change, self)
         return None
 
     def _next(self) -> Change | None:
