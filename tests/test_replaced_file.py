@@ -238,3 +238,32 @@ def test_an_untouched_file_is_not_opened_again_at_each_tick(tmp_path: Path, monk
         assert checked.gone is not None and "overwritten by another board's file" in checked.gone
     finally:
         db.close()
+
+
+@pytest.mark.sqlite_only  # the file's write-ahead log
+def test_a_fold_waits_out_a_reader_a_moment_in_the_log(tmp_path: Path) -> None:
+    """A change feed reads right as the write it woke on is folded: the fold tries again for a moment instead of
+    leaving the log beside the file until the next write (a file moved over the board would read it in)."""
+    import sqlite3
+    import threading
+
+    from tuikanban.store.walowner import fold_log
+
+    path = tmp_path / "log.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM t").fetchone() == (1,)  # a snapshot in the log
+    done = threading.Timer(0.03, lambda: reader.execute("COMMIT"))
+    done.start()
+    writer.execute("PRAGMA busy_timeout=0")
+    try:
+        assert fold_log(writer) is True
+        assert Path(f"{path}-wal").stat().st_size == 0  # emptied
+    finally:
+        done.join()
+        reader.close()
+        writer.close()

@@ -35,7 +35,7 @@ from tuikanban.store.tables import SCHEMA_VERSION, Meta
 from tuikanban.store.uow import ENV_LOCK_TIMEOUT as ENV_LOCK_TIMEOUT
 from tuikanban.store.uow import WRITE_DEADLINE_S as WRITE_DEADLINE_S
 from tuikanban.store.uow import lock_timeout as lock_timeout
-from tuikanban.store.walowner import foreign_log, read_header
+from tuikanban.store.walowner import fold_log, foreign_log, read_header
 
 T = TypeVar("T")
 
@@ -356,7 +356,7 @@ class Database:
             cur = raw.cursor()
             cur.execute("PRAGMA busy_timeout=0")
             try:
-                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                fold_log(cur)
             finally:
                 cur.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
                 cur.close()

@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import Target
 from tuikanban.store import fastread
-from tuikanban.store.walowner import foreign_log, read_header
+from tuikanban.store.walowner import fold_log, foreign_log, read_header
 
 T = TypeVar("T")
 
@@ -241,7 +241,7 @@ class SqliteWriter:
         (docs/RULES.md, "Replaced files and the write-ahead log"), then close."""
         try:
             self._con.execute("PRAGMA busy_timeout=0")
-            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            fold_log(self._con)
         except sqlite3.Error:
             pass  # busy (a reader in the log): a later writer empties it
         self._con.close()

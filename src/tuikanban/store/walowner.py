@@ -12,7 +12,9 @@ its lock on the file instead. Outside Linux nothing is refused (see docs/RULES.m
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 
 def lock_holders(path: Path) -> set[int] | None:
@@ -120,4 +122,24 @@ def foreign_log(path: Path) -> str | None:
             "was left untouched: close that board (or press r in it), then try again.")
 
 
-__all__ = ["foreign_log", "lock_holders", "read_header"]
+# A reader in the log keeps a checkpoint from emptying it. The boards' change feeds wake on the very write that
+# a fold follows (inotify) and read for well under a millisecond, so a fold that finds one waits a moment and
+# tries again rather than leaving the log until the next write.
+FOLD_TRIES = 10
+FOLD_PAUSE_S = 0.01
+
+
+def fold_log(cur: Any) -> bool:
+    """Fold the write-ahead log into the file and empty it (`PRAGMA wal_checkpoint(TRUNCATE)` on a cursor whose
+    busy timeout is 0: it never waits for a writer), trying again briefly while a reader is in the log.
+    True when the log was emptied."""
+    for attempt in range(FOLD_TRIES):
+        row = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if row is None or not row[0]:  # (busy, log frames, checkpointed frames): not busy, the log is empty
+            return True
+        if attempt + 1 < FOLD_TRIES:
+            time.sleep(FOLD_PAUSE_S)
+    return False
+
+
+__all__ = ["FOLD_PAUSE_S", "FOLD_TRIES", "fold_log", "foreign_log", "lock_holders", "read_header"]
