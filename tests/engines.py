@@ -137,19 +137,25 @@ def drop_schema(url: str) -> None:
         con.close()
 
 
-def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    """Rows of `sql` read through SQLAlchemy on a connection of its own (an independent check on either engine)."""
-    from sqlalchemy import create_engine, text
+def _engine_of(target: str | Path) -> Any:
+    """A SQLAlchemy engine of its own on the target (a file or a URL), for checks made past tuikanban."""
+    from sqlalchemy import create_engine
 
     from tuikanban.domain.targets import parse_target
 
     t = parse_target(target)
     if t.path is not None:
-        engine = create_engine(f"sqlite:///{t.path}")
-    else:
-        from tuikanban.store.pg import make_engine
+        return create_engine(f"sqlite:///{t.path}")
+    from tuikanban.store.pg import make_engine
 
-        engine = make_engine(t)
+    return make_engine(t)
+
+
+def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` read through SQLAlchemy on a connection of its own (an independent check on either engine)."""
+    from sqlalchemy import text
+
+    engine = _engine_of(target)
     try:
         with engine.connect() as conn:
             return [tuple(r) for r in conn.execute(text(sql), params)]
@@ -160,17 +166,9 @@ def rows(target: str | Path, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 def execute(target: str | Path, *statements: tuple[str, dict[str, Any]]) -> None:
     """Run `statements` (SQL with :named parameters, and the parameters) in one transaction of their own, past
     tuikanban, as another program with write access to the database could (on either engine)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from tuikanban.domain.targets import parse_target
-
-    t = parse_target(target)
-    if t.path is not None:
-        engine = create_engine(f"sqlite:///{t.path}")
-    else:
-        from tuikanban.store.pg import make_engine
-
-        engine = make_engine(t)
+    engine = _engine_of(target)
     try:
         with engine.begin() as conn:
             for sql, params in statements:
