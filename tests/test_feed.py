@@ -110,7 +110,8 @@ def test_the_postgres_feed_reconnects_and_asks_for_a_recheck(db: Database, db_ta
     feed = open_feed(db_target)
     try:
         killed = rows(db_target, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE application_name = 'tuikanban-feed' AND pid <> pg_backend_pid()")
+                                 "WHERE application_name = 'tuikanban-feed' AND pid <> pg_backend_pid() "
+                                 "AND datname = current_database()")  # (not the feeds of tests in other workers)
         assert killed and all(r[0] for r in killed)
         create_deal(db, "Sales", "Sent while the feed was away", user="rep")
         # the drop is noticed (None), then the feed reconnects and reports "anything may have changed"
