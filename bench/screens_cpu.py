@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from screens_memory import settle as settle_jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # (name, key, the text that says it is shown) as bench/board_bench.py's SCREENS, with pilot key names
@@ -106,22 +108,8 @@ class Watch:
 
 
 async def settle(pilot: Any, limit: float = 20.0) -> None:
-    """Until the board's jobs (and its screens' jobs) are done and shown, or `limit` seconds."""
-    from tuikanban.ui.jobs import lanes_of
-
-    app = pilot.app
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        await pilot.pause()
-        busy = (app.board_screen.busy or any(not w.is_finished for w in app.workers) or lanes_of(app).pending > 0
-                or app.board_screen.db is None)
-        if not busy:
-            await pilot.pause()
-            return
-        await asyncio.sleep(0.02)
-    print(f"  (still busy after {limit} s: board busy {app.board_screen.busy}, workers "
-          f"{[w.name for w in app.workers if not w.is_finished]}, lanes {lanes_of(app).pending}, "
-          f"screen {type(app.screen).__name__})", flush=True)
+    """Until the board's jobs (and its screens' jobs) are done and shown, or `limit` seconds (20 here)."""
+    await settle_jobs(pilot, limit)
 
 
 async def quiet(pilot: Any, seconds: float, limit: float = 20.0) -> None:

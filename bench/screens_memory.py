@@ -64,7 +64,9 @@ async def settle(pilot: Any, limit: float = 120.0) -> None:
             await pilot.pause()
             return
         await asyncio.sleep(0.02)
-    print("  (still busy after the limit)", flush=True)
+    print(f"  (still busy after {limit} s: board busy {app.board_screen.busy}, workers "
+          f"{[w.name for w in app.workers if not w.is_finished]}, lanes {lanes_of(app).pending}, "
+          f"screen {type(app.screen).__name__})", flush=True)
 
 
 async def settle_quiet(pilot: Any, seconds: float) -> None:
