@@ -338,6 +338,25 @@ def events_since(con: Connection, event_id: int) -> list[tuple[int, int | None, 
         'SELECT id, deal_id, "user" FROM event WHERE id > ? ORDER BY id', (event_id,))]
 
 
+@dataclass(frozen=True, slots=True)
+class LastChange:
+    """The newest event of a deal that can take it off a board or move it (a task or a ticked checklist item
+    cannot): its kind, who wrote it, the field of an edit, and the stage it went into (a move, a reopen)."""
+
+    kind: str
+    user: str
+    field: str | None
+    to_stage: str | None
+
+
+def last_change(con: Connection, deal_id: int) -> LastChange | None:
+    """The newest event of `deal_id` but tasks and checklist ticks (None: no such event, or no such deal)."""
+    row = con.execute(
+        'SELECT e.kind, e."user", e.field, s.name FROM event e LEFT JOIN stage s ON s.id = e.to_stage_id '
+        "WHERE e.deal_id = ? AND e.kind NOT IN ('task', 'check') ORDER BY e.id DESC LIMIT 1", (deal_id,)).fetchone()
+    return LastChange(str(row[0]), str(row[1]), row[2], row[3]) if row is not None else None
+
+
 def activities_since(con: Connection, activity_id: int) -> list[tuple[int, int | None, str]]:
     """(id, deal_id, user) of the activities after `activity_id`, oldest first."""
     return [(int(r[0]), r[1], r[2]) for r in con.execute(

@@ -31,6 +31,7 @@ from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
+from tuikanban.ui.board.focus_guard import FocusGuard, LastChangeRead, held_sentence, last_change_job, moved_sentence
 from tuikanban.ui.board.gateway import BoardGateway, CellEnd
 from tuikanban.ui.board.header import BoardHeader, short_path
 from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
@@ -54,6 +55,14 @@ if TYPE_CHECKING:
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 R = TypeVar("R")
+
+
+def _outside_load(job: Job) -> Any:
+    """`job` (a board read), its result marked as following another process's change (`BoardLoaded.outside`)."""
+    result = job()
+    if isinstance(result, m.BoardLoaded):
+        result.outside = True
+    return result
 
 
 def collect_garbage_again() -> None:
@@ -91,6 +100,7 @@ class BoardBase(Screen[None]):
         self.files = FileWatch(self)
         self.steps = StepSync(self)
         self.memory = ViewMemory(self)
+        self.focus_guard = FocusGuard()  # keys held for a moment after another rep's change moved the focus
         self._initial = initial
         self._live: LiveFeed | None = None  # started once the database is open
         self._checking = False
@@ -266,7 +276,10 @@ class BoardBase(Screen[None]):
         # Without an explicit deal, keep the focus as it is when the result arrives (not when the reload was
         # asked for): a live reload queued behind a reopen's reload must not pull the focus back.
         focus = message.focus_deal if message.focus_deal is not None else self.view.focus_deal
+        before, before_col = self.view.focused_card, self.view.focus_col
         self._apply_loaded(message.loaded, focus_deal=focus)
+        if message.outside:
+            self._focus_after_outside_change(before, before_col)
 
     @on(m.LoadFailed)
     def _load_failed(self, message: m.LoadFailed) -> None:
@@ -307,12 +320,14 @@ class BoardBase(Screen[None]):
             self.steps.read()
             self.read_changed()
 
-    def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None) -> None:
-        """Read the whole board again (another process changed it, or a modal did), keeping the focus."""
+    def reload(self, *, pipeline: int | None = None, focus_deal: int | None = None, outside: bool = False) -> None:
+        """Read the whole board again (another process changed it, or a modal did), keeping the focus. `outside`:
+        because of another process's change (a focus it moves is said, and guarded: `focus_guard`)."""
         ref: str | int | None = pipeline if pipeline is not None else (self.pipeline_id or self.pipeline_ref)
         self._loading = True
         self._first_window = False
-        self._write(partial(self.gateway.load_job, ref, self.state, focus_deal), "load")
+        job: Job = partial(self.gateway.load_job, ref, self.state, focus_deal)
+        self._write(partial(_outside_load, job) if outside else job, "load")
 
     def _apply_loaded(self, loaded: m.Loaded, *, focus_deal: int | None = None) -> None:
         self._loading = False
@@ -456,11 +471,13 @@ class BoardBase(Screen[None]):
         self._checking = False
         if message.reload or (message.changed and self._first_window):  # (see `_applied`)
             self._recheck = False
-            self.reload()
+            self.reload(outside=True)
             return
         if message.changed and self.model is not None and message.pipeline_id == self.pipeline_id:
+            before, before_col = self.view.focused_card, self.view.focus_col
             apply_caught_up(self.model, message)
             self.view.model_changed(focus_deal=self.view.focus_deal)
+            self._focus_after_outside_change(before, before_col)
             self._update_header()
             ids = tuple(d for d, card in message.cards.items() if card is not None)
             if ids and self.session.db is not None and self.pipeline_id is not None:
@@ -471,6 +488,28 @@ class BoardBase(Screen[None]):
         if self._recheck:
             self._recheck = False
             self._check()
+
+    def _focus_after_outside_change(self, before: fastread.BoardCard | None, before_col: int) -> None:
+        """Another rep's change took the focused card off the board (the focus went to the next card) or moved it
+        to another column (the focus went with it): hold the keys that change a deal for a moment (`_aimed`), and
+        say which card has the focus now and why (once the old card's newest event is read)."""
+        model, view = self.model, self.view
+        if before is None or model is None:
+            return
+        followed = view.focus_deal == before.id
+        if followed and view.focus_col == before_col:
+            return  # (the focused card stayed where it was)
+        now = view.focused_card
+        if now is not None:
+            self.focus_guard.arm(now.id, held_sentence(now.title, followed=followed))
+        hidden = not followed and before.id in model.by_id  # still open, still here: the filter hides it now
+        job = partial(last_change_job, self.gateway, before.id, before.title, None if now is None else now.title,
+                      followed, hidden)
+        self._write(job, "focus moved")
+
+    @on(LastChangeRead)
+    def _last_change_read(self, message: LastChangeRead) -> None:
+        self._say(moved_sentence(message, self.session.user), severity="warning", timeout=5)
 
     # -- presence ----------------------------------------------------------------------------------------------
     def _join_presence(self, db: Database) -> None:
@@ -543,6 +582,16 @@ class BoardBase(Screen[None]):
         card = self.view.focused_card
         if card is None and self.model is not None:
             self._say("No deal is focused here; move to a card first.", timeout=3)
+        return card
+
+    def _aimed(self) -> fastread.BoardCard | None:
+        """The focused card, for a key that changes it (move, won, edit, ...): None, with one sentence, when the
+        focus moved to it a moment ago because of another rep's change (`focus_guard`); the next press acts."""
+        card = self._focused()
+        held = self.focus_guard.holds(card.id) if card is not None else None
+        if held is not None:
+            self._say(held, severity="warning", timeout=3)
+            return None
         return card
 
     def _refuse_readonly(self) -> bool:

@@ -241,7 +241,7 @@ class BoardMarks(BoardBase):
         """`O`: give the marked deals (or the focused one) to a rep picked from the known reps."""
         if self.model is None or self._refuse_readonly():
             return
-        if not self._marked_ids() and self._focused() is None:
+        if not self._marked_ids() and self._aimed() is None:
             return
         self._write(partial(owners_job, self.gateway, self.model.data.pipeline.id), "owners")
 

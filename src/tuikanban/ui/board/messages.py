@@ -61,6 +61,7 @@ class BoardLoaded(Message):
         self.loaded = loaded
         self.focus_deal = focus_deal
         self.first = first
+        self.outside = False  # read because of another process's change (`BoardBase.reload(outside=True)`)
 
 
 class LoadFailed(Message):

@@ -78,7 +78,7 @@ class BoardPickers(BoardMarks):
         if self.model is None or self._refuse_readonly():
             return
         ids = self._marked_ids()
-        card = self._focused()
+        card = None if ids else self._aimed()
         if not ids and card is None:
             return
         from tuikanban.ui.dialogs.picker import PickerScreen

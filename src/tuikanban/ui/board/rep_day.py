@@ -169,7 +169,7 @@ class RepDayBoard(BoardMarks):
     def action_snooze(self) -> None:
         if self.bulk_snooze():
             return
-        card = None if self._refuse_readonly() else self._focused()
+        card = None if self._refuse_readonly() else self._aimed()
         if card is None:
             return
         from tuikanban.ui.dialogs.ask import AskScreen
@@ -205,7 +205,7 @@ class RepDayBoard(BoardMarks):
     def action_delete(self) -> None:
         if self.bulk_delete():
             return
-        card = None if self._refuse_readonly() else self._focused()
+        card = None if self._refuse_readonly() else self._aimed()
         if card is None:
             return
         from tuikanban.ui.dialogs.confirm import ConfirmScreen

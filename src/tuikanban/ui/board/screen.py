@@ -66,18 +66,23 @@ class BoardScreen(RepDayBoard, BoardPickers):
         yield BoardFooter()  # (the filter bar goes above it when `/` is first pressed: `_filter_field`)
 
     # -- navigation --------------------------------------------------------------------------------------------
+    # (a focus the rep moves is the rep's: the keys held after another rep's change act on it at once)
     def action_column(self, delta: int) -> None:
+        self.focus_guard.disarm()
         self.view.move_column(delta)
 
     def action_card(self, delta: int) -> None:
+        self.focus_guard.disarm()
         self.view.move_card(delta)
         self.read_more_if_near_end()
 
     def action_page(self, delta: int) -> None:
+        self.focus_guard.disarm()
         self.view.page(delta)
         self.read_more_if_near_end()
 
     def action_edge(self, last: int) -> None:
+        self.focus_guard.disarm()
         self.view.edge(bool(last))
         if last:
             self.read_to_cell_end()
@@ -86,7 +91,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_move(self, delta: int) -> None:
         if self.model is None or self.bulk_step(delta) or self._refuse_readonly():
             return
-        card = self._focused()
+        card = self._aimed()
         if card is None:
             return
         # a move still on its way counts: pressing twice quickly moves the deal two stages
@@ -193,7 +198,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             self._say(f"The cards are sorted by {sorting.LABELS[self.state.sort]}; reordering works in rank order "
                       "(press o until the header no longer says sorted by).", severity="warning", timeout=5)
             return
-        card = self._focused()
+        card = self._aimed()
         if card is not None:
             job = partial(self.gateway.reorder_job, card.id, card.stage_id, direction, self.model.lanes_shown)
             self._write(job, "reorder")
@@ -257,7 +262,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._open(lambda db, _m: DealDetailScreen(db, card.id, self.session.user), closed)
 
     async def action_edit_deal(self) -> None:
-        card = None if self._refuse_readonly() else self._focused()
+        card = None if self._refuse_readonly() else self._aimed()
         if card is None:
             return
         from tuikanban.ui.screens.deal_form import DealFormScreen
@@ -278,7 +283,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_won(self) -> None:
         if self.bulk_close("won"):
             return
-        card = None if self._refuse_readonly() else self._focused()
+        card = None if self._refuse_readonly() else self._aimed()
         if card is None:
             return
         value = format_money(card.value_minor, card.currency) if card.value_minor else "no value"
@@ -295,7 +300,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_lost(self) -> None:
         if self.bulk_close("lost") or self._refuse_readonly() or self.model is None:
             return
-        card = self._focused()
+        card = self._aimed()
         if card is None:
             return
         from tuikanban.ui.dialogs.reason import ReasonScreen
