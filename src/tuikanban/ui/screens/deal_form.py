@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,10 @@ class _Values:
 
 
 _FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
+# each field of the form, and the DealView attributes it shows
+_SHOWS = {"title": ("title",), "value": ("value_minor",), "close": ("expected_close",), "company": ("company",),
+          "contact": ("contact",), "owner": ("owner",), "type": ("type_id", "type_name"), "notes": ("notes",),
+          "stage": ("stage_id", "stage_name")}
 
 
 def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData:
@@ -143,7 +147,12 @@ class MoveRefused(Refusal):
 
 
 class EditRefused(Refusal):
-    """An edit or a forced move was refused (someone else changed the same field, a per-rep limit)."""
+    """An edit or a forced move was refused (someone else changed the same field, a per-rep limit). `stored`: the
+    deal as stored now, after a conflict (None when it could not be read)."""
+
+    def __init__(self, error: TuikanbanError, stored: DealView | None = None) -> None:
+        super().__init__(error)
+        self.stored = stored
 
 
 class MovedMeanwhile(Refusal):
@@ -152,6 +161,14 @@ class MovedMeanwhile(Refusal):
     def __init__(self, error: StaleMoveError, deal: DealView) -> None:
         super().__init__(error)
         self.deal = deal
+
+
+def _stored_now(db: Database, deal_id: int) -> DealView | None:
+    """The deal as stored now (None when it cannot be read: deleted, the database away for a moment)."""
+    try:
+        return deal_service.get_deal(db, deal_id)
+    except TuikanbanError:
+        return None
 
 
 class DealFormScreen(Unsaved, FormDialog[DealView | None]):
@@ -199,6 +216,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.book = ConflictBook({})  # what the form loaded, as the edit's merge base
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
         self._unreachable = False  # the read failed because the database could not be used for a moment
+        self._touched: frozenset[str] = frozenset()  # the fields the last save changed (`_edit`)
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -503,12 +521,16 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
             self.dismiss(deal)
             return
         self.busy = True
+        self._touched = frozenset(changes) | ({"stage"} if move_to is not None else set())
         db, user, base = self.db, self.user, dict(self.book.base)
 
-        def edit() -> DealSaved | MoveRefused | MovedMeanwhile:
+        def edit() -> DealSaved | MoveRefused | MovedMeanwhile | EditRefused:
             view = deal
             if changes:  # merged with what others saved since the form read the deal (a move never blocks it)
-                view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, base=base)
+                try:
+                    view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, base=base)
+                except EditConflictError as exc:
+                    return EditRefused(exc, _stored_now(db, deal.id))
             if move_to is not None:
                 try:
                     view = deal_service.move_deal(db, deal.id, move_to, user=user, seen_stage_id=deal.stage_id).deal
@@ -548,7 +570,10 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         exc = message.error
         if isinstance(exc, EditConflictError):
             self._banner(str(exc), error=True)
-            for conflict in self.book.arrived(exc):
+            conflicts = self.book.arrived(exc)
+            if message.stored is not None:  # (before the conflict lines: filling a field clears its line)
+                self._show_stored(message.stored, keep=self._touched | {c.field for c in conflicts})
+            for conflict in conflicts:
                 self._error(conflict.field, conflict_line(conflict, self._shown(conflict)))
         elif isinstance(exc, WipLimitError):  # a new owner at their per-rep limit in this stage
             self._error("owner" if exc.per_owner else "stage", str(exc) + ".")
@@ -559,13 +584,38 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     def _moved_meanwhile(self, message: MovedMeanwhile) -> None:
         """The fields were saved; the stage list now shows where the other rep put the deal."""
         self.busy = False
+        # the fields the rep did not change show what is stored now (another rep's values), so that saving again
+        # does not write what the form first read over them; the stage list shows where the other rep put it
+        self._show_stored(message.deal, keep=self._touched - {"stage"})
         self.deal = message.deal
         self.book.rebase(deal_service.edit_base(message.deal))
-        stages = self.query("#f-stage").first()
-        known = {s.id for s in self.data.stages} if self.data else set()
-        if isinstance(stages, Select) and message.deal.stage_id in known:
-            stages.value = message.deal.stage_id
         self._banner(f"{message.error} Your other changes were saved.", error=True)
+
+    def _show_stored(self, stored: DealView, *, keep: frozenset[str] | set[str]) -> None:
+        """After a save that could not finish: every field but those in `keep` (the rep's own changes) shows
+        `stored`, and counts as loaded from it (`self.deal`, the merge base), so the next save leaves it alone."""
+        if self.deal is None:
+            return
+        fresh = {attr: getattr(stored, attr) for name, attrs in _SHOWS.items() if name not in keep for attr in attrs}
+        stage_known = self.data is not None and stored.stage_id in {s.id for s in self.data.stages}
+        if not stage_known:  # (an archived stage the list cannot show: the form keeps the one it read)
+            fresh.pop("stage_id", None)
+            fresh.pop("stage_name", None)
+        self.deal = deal = replace(self.deal, **fresh)
+        base = deal_service.edit_base(stored)
+        for name in _SHOWS:
+            if name not in keep and name in base:
+                self.book.base[name] = base[name]
+        for name, text in self._texts(deal).items():
+            if name not in keep:
+                self.query_one(f"#f-{name}", Input).value = text
+        if "type" not in keep:
+            self.query_one("#f-type", Select).value = deal.type_id if deal.type_id is not None else Select.NULL
+        if "notes" not in keep:
+            self.query_one("#f-notes", TextArea).text = deal.notes
+        stages = self.query("#f-stage").first()
+        if "stage" not in keep and stage_known and isinstance(stages, Select):
+            stages.value = deal.stage_id
 
     # -- edit conflicts: keep mine / take theirs, per field ----------------------------------------------
     def _shown(self, conflict: FieldConflict) -> str:
