@@ -83,3 +83,29 @@ async def test_a_focus_move_builds_only_the_two_cards_it_changes(
             view._forget_drawing()
             assert drawn == [view.finish_line(view.build_line(y)) for y in range(view.size.height)]
             await press(pilot, "d")
+
+
+async def test_compact_titles_keep_half_the_card_before_risk_marks(db: Database, fixed_now: str) -> None:
+    """At 160 columns six stages make cards 26 cells wide: a compact line's value, risk marks and days left a long
+    title 7 cells ("Deal 53…"). The title now keeps at least half the card; the marks go first, one at a time
+    from the last, and stay where the title fits whole or the card is wide."""
+    stages = ["Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation", "Contract"]
+    p = ps.create_pipeline(db, "Bench", stages)
+    for title, stage in (("Deal 5339 Renewal", "Prospecting"), ("Pilot", "Qualification")):
+        # created months ago and never touched: no activity, no next step (two risk marks: ◌→)
+        ds.create_deal(db, p.id, title, user="tester", stage=stage, value="97300", at="2025-10-04")
+    wide = ps.create_pipeline(db, "Wide", ["Lead", "Won over"])
+    ds.create_deal(db, wide.id, "Deal 5339 Renewal", user="tester", value="97300", at="2025-10-04")
+    app = TuikanbanApp(db, "tester", "Bench")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "d")
+        line = next(row for row in screen_text(app).splitlines() if "Pilot" in row)
+        # 26 cells: edge, tick, 23 inside (11 of title, a space, "$97.3k", a space, the days), and a space
+        assert line.startswith("▌ Deal 5339 … $97.3k 149d  ")
+        assert "Pilot    $97.3k ◌→ 149d" in line  # a short title leaves room for the marks
+    app = TuikanbanApp(db, "tester", "Wide")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        line = next(row for row in screen_text(app).splitlines() if "Deal 5339" in row)
+        assert "Deal 5339 Renewal" in line and "$97.3k ◌→ 149d" in line

@@ -155,10 +155,19 @@ def card_line(
     return [*out, Segment(" ", base)]
 
 
+def compact_marks(title: str, value: str, marks: str, badge: str, inner: int) -> str:
+    """The risk marks a compact line has room for: the title keeps at least half the line (all of it when shorter,
+    never less than MIN_TITLE), so the marks are dropped one at a time, from the last, until it does."""
+    want = min(cell_len(title), max(MIN_TITLE, inner // 2))
+    while marks and inner - cell_len(" ".join(t for t in (value, marks, badge) if t)) - 1 < want:
+        marks = marks[:-1]
+    return marks
+
+
 def compact_line(card: BoardCard, *, width: int, now: datetime, styles: dict[str, Style], focused: bool,
                  level: str | None, marks: str = "", marked: bool = False) -> list[Segment]:
     """A card as one line (compact density): title, then value, risk marks and days in stage on the right (the
-    marks are dropped before the title gets shorter than MIN_TITLE)."""
+    marks make room for the title first: `compact_marks`)."""
     suffix = "-focus" if focused else ""
     base = styles["card" + suffix]
     edge = Segment("▌" if focused else " ", styles["edge" + suffix])
@@ -168,11 +177,11 @@ def compact_line(card: BoardCard, *, width: int, now: datetime, styles: dict[str
     lead = Segment(MARKED if marked else " ", styles["title" + suffix] if marked else base)
     value = format_money(card.value_minor, card.currency, compact=True) if card.value_minor else ""
     badge = days_badge(days_in_stage(card, now))
-    if marks and cell_len(f"{value} {marks} {badge}") + 1 + MIN_TITLE > inner:
-        marks = ""
+    title = display(card.title)
+    marks = compact_marks(title, value, marks, badge, inner)
     parts = [(text, style) for text, style in ((value, styles["value" + suffix]), (marks, styles["signal" + suffix]),
                                                (badge, styles[f"days-{level or 'ok'}{suffix}"])) if text]
-    left, right = two_sided(display(card.title), " ".join(text for text, _style in parts), inner)
+    left, right = two_sided(title, " ".join(text for text, _style in parts), inner)
     out = [edge, lead, Segment(left, styles["title" + suffix])]
     room = cell_len(right)
     for text, style in parts:
