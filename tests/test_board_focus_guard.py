@@ -20,8 +20,9 @@ from tuikanban.services import deals as ds
 from tuikanban.services import lifecycle
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
+from tuikanban.store.fastread import LastChange
 from tuikanban.ui.app import TuikanbanApp
-from tuikanban.ui.board.focus_guard import FocusGuard
+from tuikanban.ui.board.focus_guard import FocusGuard, what_happened
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -197,3 +198,16 @@ async def test_a_whole_board_read_after_a_configuration_change_says_it_too(
         assert notes == ["'Acme renewal' was moved to Won by bob; the focus moved to 'Globex pilot'."]
         await press(pilot, "w")
         assert len(app.screen_stack) == 1 and notes[-1] == "Focus moved to 'Globex pilot'; press again."
+
+
+def test_the_sentence_names_what_happened_and_who() -> None:
+    def said(kind: str, user: str = "bob", field: str | None = None, stage: str | None = None, *,
+             hidden: bool = False) -> str:
+        return what_happened(LastChange(kind, user, field, stage), "alice", hidden=hidden)
+
+    assert said("move", stage="Proposal") == "was moved to Proposal by bob"
+    assert said("won") == "was moved to Won by bob" and said("lost") == "was moved to Lost by bob"
+    assert said("deleted") == "was deleted by bob" and said("snoozed", "alice") == "was snoozed by you elsewhere"
+    assert said("undo") == "was changed by bob's undo"
+    assert said("edit", field="owner", hidden=True) == "was edited (owner) by bob, and the filter hides it now"
+    assert what_happened(None, "alice", hidden=False) == "was changed elsewhere"
