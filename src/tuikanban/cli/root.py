@@ -10,7 +10,7 @@ import typer
 
 from tuikanban.cli import print_error
 from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
-from tuikanban.cli.common import State, current_user, db_target, err, fail
+from tuikanban.cli.common import State, current_user, db_choice, err, fail
 
 app = typer.Typer(
     name="tuikanban",
@@ -36,7 +36,8 @@ def root(
 ) -> None:
     """Open the board, or run a command."""
     strict = ctx.invoked_subcommand != "config"  # the config commands show (and fix) a refused config file
-    ctx.obj = State(db_path=db_target(db, strict=strict), user=current_user(user), theme=theme, pipeline=pipeline)
+    target, refused = db_choice(db, strict=strict)  # a refused config file: said when a command needs the database
+    ctx.obj = State(target, current_user(user), theme, pipeline, refused=refused)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from tuikanban.cli.board import open_board
