@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -28,9 +29,9 @@ from tuikanban.domain.aging import (
     signal_short,
 )
 from tuikanban.domain.filters import DealFilter
-from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
+from tuikanban.services.aging import aging_report, aging_snapshot, panel_page, stage_baselines
 from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
-from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage, update_pipeline
+from tuikanban.services.pipelines import create_pipeline, get_pipeline, list_stages, set_stage, update_pipeline
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
@@ -197,6 +198,41 @@ def test_report_levels_signals_and_order(history: History) -> None:
     assert c.title == "[bold]Charlie[/bold]" and c.close_pushes == 2 and c.value_minor is None
     a = next(i for i in items if i.id == ids["A"])
     assert (a.owner, a.company, a.value_minor, a.currency, a.days_since_touch) == ("ann", "Acme", 500000, "USD", 5.0)
+
+
+def test_the_panels_pages_follow_the_reports_order_and_read_the_baselines_once(
+        history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aging panel of a big pipeline reads a page at a time (`panel_page`): whatever the page size, the pages
+    put end to end are the full report, across the tie of B and D (1.5 each, in two stages), with every deal's
+    days; each page reads the baselines once (the 180-day history of Lead is the costly read), not twice. On
+    PostgreSQL the first page's ranking and days come from one statement: the same values."""
+    import tuikanban.services.aging as aging_service
+
+    full = aging_report(history.db, "Sales")
+    expected_days = {history.lead: [1.0, 6.0], history.qualified: [35.0], history.proposal: [13.0, 15.0, 20.0]}
+    reads: list[int] = []
+    real = aging_service._history
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(aging_service, "_history", counted)
+    pipeline_id = get_pipeline(history.db, "Sales").id
+    pages = 0
+    for limit in (1, 2, 4, 10):
+        items: list[Any] = []
+        for offset in range(0, len(full), limit):
+            page = panel_page(history.db, pipeline_id, limit=limit, offset=offset)
+            pages += 1
+            assert page.total == len(full)
+            assert {k: list(v) for k, v in page.days.items()} == expected_days
+            items += page.items
+        assert items == full
+        assert panel_page(history.db, pipeline_id, limit=limit, offset=limit, with_days=False).items == full[
+            limit:2 * limit]
+        pages += 1
+    assert len(reads) == pages  # one read of the baselines a page
 
 
 def test_expected_days_changes_levels_at_once(history: History) -> None:
