@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tuikanban.cli import print_error
+from tuikanban.cli import print_error, version_line
 from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
 from tuikanban.cli.common import State, current_user, db_choice, err, fail
 
@@ -22,6 +22,12 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(version_line())
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
@@ -33,6 +39,8 @@ def root(
                                              help="Who you are (default: your login name).")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Board theme by name (see themes/).")] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline to open.")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     """Open the board, or run a command."""
     strict = ctx.invoked_subcommand != "config"  # the config commands show (and fix) a refused config file
