@@ -149,8 +149,9 @@ def _close_pushes(u: Unit, deal_ids: list[int] | None = None) -> dict[int, int]:
     elif not deal_ids:
         return {}
     else:
-        sql = _CLOSE_PUSHES.format(ids=f" AND event.deal_id IN ({_marks(len(deal_ids))})")
-        args = (*deal_ids, *deal_ids)
+        where, some = u.in_list("event.deal_id", deal_ids)
+        sql = _CLOSE_PUSHES.format(ids=f" AND {where}")
+        args = (*some, *some)
     return {int(r[0]): max(0, int(r[1])) for r in u.rows(sql, args) if r[0] is not None}
 
 
@@ -172,7 +173,8 @@ def _known(u: Unit, pipeline: str | int | None, at: datetime) -> _Known:
     return _Known(p, *_baselines(u, p.id, at))
 
 
-def _open_deals_sql(u: Unit, next_step_signal: bool, n_ids: int | None) -> str:
+def _open_deals_sql(u: Unit, next_step_signal: bool, ids: list[int] | None) -> tuple[str, tuple[Any, ...]]:
+    """The open deals' read, and the parameters of its `ids` term (none without ids)."""
     last_touch_sql = u.greatest("coalesce(deal.last_activity_at, deal.created_at)",
                                 f"coalesce({_LATEST_AT}, deal.created_at)")
     false, true = ("false", "true") if u.postgres else ("0", "1")
@@ -184,9 +186,12 @@ def _open_deals_sql(u: Unit, next_step_signal: bool, n_ids: int | None) -> str:
            f"{u.days_between('deal.stage_entered_at', '?')}, {u.days_between(last_touch_sql, '?')}, "
            f"{has_task}, {_LATEST_KIND} FROM deal WHERE deal.pipeline_id = ? AND deal.status = 'open' "
            "AND (deal.snoozed_until IS NULL OR deal.snoozed_until <= ?)")
-    if n_ids is not None:
-        sql += f" AND deal.id IN ({_marks(n_ids)})" if n_ids else " AND 1 = 0"
-    return sql
+    if ids is None:
+        return sql, ()
+    if not ids:
+        return sql + " AND 1 = 0", ()
+    where, args = u.in_list("deal.id", ids)
+    return f"{sql} AND {where}", args
 
 
 def _touch_days(u: Unit, deal_ids: list[int], at: datetime) -> dict[int, float]:
@@ -246,8 +251,8 @@ def snapshot_in(
     now_at = u.instant(at)
     ids = list(deal_ids) if deal_ids is not None else None  # the board refreshing the cards a write touched
     pushes_by_deal = _close_pushes(u, ids)
-    deals = u.rows(_open_deals_sql(u, p.next_step_signal, None if ids is None else len(ids)),
-                   (now_at, now_at, p.id, u.day(today), *(ids or ())))
+    sql, id_args = _open_deals_sql(u, p.next_step_signal, ids)
+    deals = u.rows(sql, (now_at, now_at, p.id, u.day(today), *id_args))
     # An undo, a redo or a reorder is not customer activity (docs/RULES.md, Undo): those deals are replayed.
     touches = _touch_days(u, [r[0] for r in deals if r[-1] in NOT_ACTIVITY], at)
     items: list[AgingItem] = []

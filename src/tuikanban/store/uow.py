@@ -60,6 +60,15 @@ class Unit:
     def __init__(self, con: Any, *, postgres: bool) -> None:
         self._con = con
         self.postgres = postgres
+        # whether a list binds as one array parameter (psycopg's; `store.libpq` binds only scalars)
+        self.arrays = False
+
+    def in_list(self, column: str, values: list[Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL `column IN (values)` and its parameters: one array (`= ANY(?)`) where lists bind as arrays, so that
+        a few hundred ids are not adapted one by one; else one placeholder a value. `values` must not be empty."""
+        if self.arrays:
+            return f"{column} = ANY(?)", (list(values),)
+        return f"{column} IN ({', '.join('?' for _ in values)})", tuple(values)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return list(self.execute(sql, params).fetchall())
@@ -142,6 +151,7 @@ class _SessionUnit(Unit):
     def __init__(self, conn: Any) -> None:
         super().__init__(conn.connection.driver_connection, postgres=conn.dialect.name == "postgresql")
         self._dialect = conn.dialect
+        self.arrays = self.postgres  # (the ORM's PostgreSQL driver is psycopg)
 
     def execute(self, sql: str, params: Any = (), *, binary: bool = False) -> Any:
         driver_error = self._dialect.loaded_dbapi.Error
