@@ -354,3 +354,25 @@ def test_a_stage_that_deals_leave_within_minutes_has_a_one_day_baseline(db: Data
     assert [(by_id[d.id].days_in_stage, by_id[d.id].baseline_days, by_id[d.id].level, by_id[d.id].severity)
             for d in (ok, mid, old)] == [(1.25, 1.0, "ok", 1.25), (1.5, 1.0, "aging", 1.5), (2.0, 1.0, "stalled", 2.0)]
     assert all(by_id[d.id].baseline_source == "history" for d in (ok, mid, old))
+
+
+def test_a_plain_units_ids_and_rows_stay_in_the_form_its_driver_takes() -> None:
+    """The aging reads bind ids as one array and read some rows in binary only on psycopg's connection (the ORM's);
+    a unit on another PostgreSQL connection (the command line's libpq, which binds plain values and reads text)
+    gets one placeholder an id, and no `binary` argument."""
+    from tuikanban.store.uow import Unit
+
+    calls: list[tuple[str, Any, dict[str, Any]]] = []
+
+    class Plain:
+        def execute(self, sql: str, params: Any = (), **kw: Any) -> None:
+            calls.append((sql, params, kw))
+
+    plain = Unit(Plain(), postgres=True)
+    assert plain.in_list("deal.id", [3, 5]) == ("deal.id IN (?, ?)", (3, 5))
+    plain.execute("SELECT ?", (1,), binary=True)
+    psycopg_like = Unit(Plain(), postgres=True)
+    psycopg_like.arrays = True
+    assert psycopg_like.in_list("deal.id", [3, 5]) == ("deal.id = ANY(?)", ([3, 5],))
+    psycopg_like.execute("SELECT ?", (1,), binary=True)
+    assert calls == [("SELECT %s", (1,), {}), ("SELECT %s", (1,), {"binary": True})]

@@ -60,7 +60,8 @@ class Unit:
     def __init__(self, con: Any, *, postgres: bool) -> None:
         self._con = con
         self.postgres = postgres
-        # whether a list binds as one array parameter (psycopg's; `store.libpq` binds only scalars)
+        # psycopg's connection: a list binds as one array parameter, rows may come in binary (`store.libpq` binds
+        # only plain values and reads text)
         self.arrays = False
 
     def in_list(self, column: str, values: list[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -92,10 +93,10 @@ class Unit:
 
     def execute(self, sql: str, params: Any = (), *, binary: bool = False) -> Any:
         """The driver's cursor for `sql` (so a unit is also a `store.fastread.Connection`). `binary`: on
-        PostgreSQL the rows come in binary (the same values, without parsing numbers and times from text: cheaper
-        for many rows); SQLite has only the one form."""
-        if self.postgres:  # (a plain `store.libpq` connection takes no `binary`: only psycopg's is asked for it)
-            if binary:
+        psycopg (`arrays`) the rows come in binary (the same values, without parsing numbers and times from text:
+        cheaper for many rows); SQLite and `store.libpq` have only the one form."""
+        if self.postgres:
+            if binary and self.arrays:
                 return self._con.execute(sql.replace("?", "%s"), params, binary=True)
             return self._con.execute(sql.replace("?", "%s"), params)
         return self._con.execute(sql, params)
