@@ -9,8 +9,8 @@ Prints the median, best and worst wall time, and the median CPU time of this pro
 each figure taken on both engines in turns), of several runs of `aging_report`
 (every open deal: baseline, level, signals): with the generator's expected days on every stage, with the board's
 filter on, the aging panel's read of a big pipeline (`panel_page`: a page of the most severe deals), and in the
-worst case where every baseline comes from the 180-day stay history (`stage_baselines` alone too). The machine
-is shared: when the load average is high, the CPU figure is the steadier one.
+worst case where every baseline comes from the 180-day stay history (`stage_baselines` alone, and the panel's
+pages, too). The machine is shared: when the load average is high, the CPU figure is the steadier one.
 """
 
 from __future__ import annotations
@@ -168,6 +168,10 @@ def measure(args: argparse.Namespace, dbs: dict[str, Any], servers: dict[str, An
                         timer.run(each(lambda db: aging_report(db, pipeline)), args.runs)))
         figures.append(("  stage_baselines alone", timer.run(each(lambda db: stage_baselines(db, pipeline)),
                                                              args.runs)))
+        figures.append(("  panel_page (first 200, every deal's days)",
+                        timer.run(each(lambda db: panel_page(db, pipeline, limit=200)), args.runs)))
+        figures.append(("  the next 200", timer.run(each(lambda db: panel_page(db, pipeline, limit=200, offset=200,
+                                                                                with_days=False)), args.runs)))
     finally:
         for e, db in dbs.items():
             for st in stages[e]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -28,9 +29,9 @@ from tuikanban.domain.aging import (
     signal_short,
 )
 from tuikanban.domain.filters import DealFilter
-from tuikanban.services.aging import aging_report, aging_snapshot, stage_baselines
+from tuikanban.services.aging import aging_report, aging_snapshot, panel_page, stage_baselines
 from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
-from tuikanban.services.pipelines import create_pipeline, list_stages, set_stage, update_pipeline
+from tuikanban.services.pipelines import create_pipeline, get_pipeline, list_stages, set_stage, update_pipeline
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.tables import SCHEMA_VERSION
 
@@ -199,6 +200,41 @@ def test_report_levels_signals_and_order(history: History) -> None:
     assert (a.owner, a.company, a.value_minor, a.currency, a.days_since_touch) == ("ann", "Acme", 500000, "USD", 5.0)
 
 
+def test_the_panels_pages_follow_the_reports_order_and_read_the_baselines_once(
+        history: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aging panel of a big pipeline reads a page at a time (`panel_page`): whatever the page size, the pages
+    put end to end are the full report, across the tie of B and D (1.5 each, in two stages), with every deal's
+    days; each page reads the baselines once (the 180-day history of Lead is the costly read), not twice. On
+    PostgreSQL the first page's ranking and days come from one statement: the same values."""
+    import tuikanban.services.aging as aging_service
+
+    full = aging_report(history.db, "Sales")
+    expected_days = {history.lead: [1.0, 6.0], history.qualified: [35.0], history.proposal: [13.0, 15.0, 20.0]}
+    reads: list[int] = []
+    real = aging_service._history
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(aging_service, "_history", counted)
+    pipeline_id = get_pipeline(history.db, "Sales").id
+    pages = 0
+    for limit in (1, 2, 4, 10):
+        items: list[Any] = []
+        for offset in range(0, len(full), limit):
+            page = panel_page(history.db, pipeline_id, limit=limit, offset=offset)
+            pages += 1
+            assert page.total == len(full)
+            assert {k: list(v) for k, v in page.days.items()} == expected_days
+            items += page.items
+        assert items == full
+        assert panel_page(history.db, pipeline_id, limit=limit, offset=limit, with_days=False).items == full[
+            limit:2 * limit]
+        pages += 1
+    assert len(reads) == pages  # one read of the baselines a page
+
+
 def test_expected_days_changes_levels_at_once(history: History) -> None:
     # Lead expects 12 days from now on: D has 6 / 12 = 0.5 (ok), E 1 / 12.
     set_stage(history.db, "Sales", "Lead", expected_days=12)
@@ -318,3 +354,25 @@ def test_a_stage_that_deals_leave_within_minutes_has_a_one_day_baseline(db: Data
     assert [(by_id[d.id].days_in_stage, by_id[d.id].baseline_days, by_id[d.id].level, by_id[d.id].severity)
             for d in (ok, mid, old)] == [(1.25, 1.0, "ok", 1.25), (1.5, 1.0, "aging", 1.5), (2.0, 1.0, "stalled", 2.0)]
     assert all(by_id[d.id].baseline_source == "history" for d in (ok, mid, old))
+
+
+def test_a_plain_units_ids_and_rows_stay_in_the_form_its_driver_takes() -> None:
+    """The aging reads bind ids as one array and read some rows in binary only on psycopg's connection (the ORM's);
+    a unit on another PostgreSQL connection (the command line's libpq, which binds plain values and reads text)
+    gets one placeholder an id, and no `binary` argument."""
+    from tuikanban.store.uow import Unit
+
+    calls: list[tuple[str, Any, dict[str, Any]]] = []
+
+    class Plain:
+        def execute(self, sql: str, params: Any = (), **kw: Any) -> None:
+            calls.append((sql, params, kw))
+
+    plain = Unit(Plain(), postgres=True)
+    assert plain.in_list("deal.id", [3, 5]) == ("deal.id IN (?, ?)", (3, 5))
+    plain.execute("SELECT ?", (1,), binary=True)
+    psycopg_like = Unit(Plain(), postgres=True)
+    psycopg_like.arrays = True
+    assert psycopg_like.in_list("deal.id", [3, 5]) == ("deal.id = ANY(?)", ([3, 5],))
+    psycopg_like.execute("SELECT ?", (1,), binary=True)
+    assert calls == [("SELECT %s", (1,), {}), ("SELECT %s", (1,), {"binary": True})]

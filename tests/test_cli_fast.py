@@ -160,6 +160,50 @@ def test_commands_skip_typer_and_the_orm(board: Database, db_target: str) -> Non
     assert aging.stderr.strip().splitlines()[-1] == "[]"
 
 
+def _project_version() -> str:
+    import tomllib
+
+    return str(tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["version"])
+
+
+def test_version_is_the_packages_and_costs_no_import(cli: Any, tmp_path: Path) -> None:
+    """`tuikanban --version` prints the version (the installed package's, else the source's, which is
+    pyproject.toml's) without importing Typer, Rich or the ORM; after root options too (Typer's eager option),
+    and it opens no database: not even a config file whose db is refused stops it."""
+    import tuikanban
+    from tuikanban.settings import config_path
+
+    assert tuikanban.__version__ == _project_version()  # the fallback when run from a source tree
+    line = f"tuikanban {_project_version()}\n"
+    assert (cli("--version").code, cli("--version").out) == (0, line)
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_text('db = "postgresql://ana:s3cret@host/sales"\n')  # refused: --version still answers
+    path = tmp_path / "none.db"
+    for args in (["--version"], ["--db", str(path), "--version"], ["-p", "Sales", "--version", "deal", "list"]):
+        r = cli(*args)
+        assert (r.code, r.out, r.err) == (0, line, ""), args
+    assert not path.exists()
+    assert "--version" in cli("--help").out
+    code = ("import sys; from tuikanban.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('typer', 'click', 'rich', 'sqlalchemy', 'sqlmodel', 'textual')"
+            " if m in sys.modules), file=sys.stderr)")
+    env = {"PYTHONPATH": str(Path(__file__).parent.parent / "src")}
+    done = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, env=env,
+                          check=True)
+    assert (done.stdout, done.stderr) == (line, "[]\n")
+
+
+def test_version_of_an_installed_package_is_its_metadatas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed (a wheel's `tuikanban-VERSION.dist-info` on the import path), the version is the installed one."""
+    from tuikanban.cli import version_line
+
+    (tmp_path / "tuikanban-9.8.7.dist-info").mkdir()
+    (tmp_path / "tuikanban_other-1.0.dist-info").mkdir()  # another package's, whose name starts alike
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path), *sys.path])
+    assert version_line() == "tuikanban 9.8.7"
+
+
 # -- batch ---------------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,35 @@ def test_two_saves_at_once_both_land(tmp_path: Path, monkeypatch: pytest.MonkeyP
     saved = real_load()
     assert saved.pipeline_for(board) == "Partners"
     assert st.saved_view(saved, board, "tester", "Sales") == view
+
+
+@pytest.mark.parametrize("text, refusal", [
+    ('db = "postgresql://ana:s3cret@host/sales"\n', "holds a password"),
+    ('db = "postgresql://ana@host/sales"\ntheme = "nord\n', "is not valid TOML"),  # broken, with a db line
+    ("db = 3\n", "its 'db' is not a file path or URL in quotes"),
+    ('db = "mysql://host/sales"\n', "unknown scheme 'mysql'"),  # read, but not a database tuikanban can open
+])
+def test_help_and_config_show_work_with_a_config_file_whose_db_is_refused(
+        cli: Any, tmp_path: Path, text: str, refusal: str) -> None:
+    """Help needs no database: the root's and every command's `--help` (and a group without its command) print
+    their help even when the config file's `db` is refused; the commands that need the database still refuse it
+    in one sentence, and nothing is created."""
+    expected_path().parent.mkdir(parents=True)
+    expected_path().write_text(text)
+    os.environ.pop("TUIKANBAN_DB")  # restored by the autouse fixture's monkeypatch
+    before = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    for args, usage in [(("--help",), "Usage: tuikanban [OPTIONS]"), (("deal", "--help"), "Usage: tuikanban deal "),
+                        (("deal",), "Usage: tuikanban deal "), (("task", "list", "--help"), "--include-snoozed"),
+                        (("deal", "add", "--help"), "Usage: tuikanban deal add"),  # the fast path's command
+                        (("aging", "--help"), "Usage: tuikanban aging"), (("-p", "Sales", "today", "--help"),
+                                                                         "Usage: tuikanban today")]:
+        r = cli(*args)
+        assert (r.code, r.err) == (0, ""), (args, r.err)
+        assert usage in r.out, args
+    shown = cli("config", "show")
+    assert shown.code == 0 and "Config file:" in shown.out
+    for args in [("deal", "list"), ("deal", "add", "Acme"), ("task", "list"), ("today",), ()]:
+        r = cli(*args)
+        assert r.code == 1 and r.out == "" and refusal in r.err and "Traceback" not in r.err, (args, r.err)
+        assert "s3cret" not in r.err and len(r.err.strip().splitlines()) <= 2  # one sentence (wrapped)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == before  # no default board was created

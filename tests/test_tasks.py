@@ -120,6 +120,24 @@ def test_task_list_by_owner_and_order(sales: Database) -> None:
     assert [t.text for t in list_tasks(sales)] == ["A", "B"]
 
 
+def test_task_list_leaves_out_snoozed_deals_until_they_come_back(sales: Database) -> None:
+    """A snoozed deal is off the board, the aging list and Today; its tasks are off the task list too, unless asked."""
+    from tuikanban.services.lifecycle import snooze_deal, wake_deal
+
+    add_task(sales, 1, "Call Acme", "2026-03-03", user="ann")
+    add_task(sales, 3, "Call Initech", "2026-03-04", user="ann")
+    snooze_deal(sales, 1, "fri", user="ann")  # until Friday 2026-03-06
+    assert [(t.text, t.snoozed_until) for t in list_tasks(sales, owner="ann")] == [("Call Initech", None)]
+    both = list_tasks(sales, owner="ann", include_snoozed=True)
+    assert [(t.text, t.snoozed_until) for t in both] == [
+        ("Call Acme", date(2026, 3, 6)), ("Call Initech", None)]
+    # back by itself on Friday: listed, and no longer marked
+    friday = list_tasks(sales, owner="ann", today=date(2026, 3, 6))
+    assert [(t.text, t.snoozed_until) for t in friday] == [("Call Acme", None), ("Call Initech", None)]
+    wake_deal(sales, 1, user="ann")
+    assert [t.text for t in list_tasks(sales, owner="ann")] == ["Call Acme", "Call Initech"]
+
+
 def test_no_next_step_signal_and_its_switch(sales: Database) -> None:
     add_task(sales, 1, "Call", "mon", user="ann")
     done = add_task(sales, 2, "Done already", "mon", user="bob")
@@ -209,6 +227,28 @@ def test_cli_log_task_done_snooze_and_show(board: Any, cli: Any) -> None:
     assert "task done: Send proposal" in text  # in the history; the open tasks list has only open ones
     open_list = text[text.index("Open tasks"):text.index("Activities")]
     assert "Chase signature" in open_list and "Send proposal" not in open_list
+
+
+def test_cli_task_list_hides_snoozed_deals_tasks_like_today(board: Any) -> None:
+    board("deal", "task", "1", "Send proposal", "--due", "today")
+    board("deal", "task", "1", "Chase", "--due", "2026-03-20")
+    board("deal", "add", "Hooli", "--at", "2026-03-01T12:00")
+    board("deal", "task", "3", "Demo", "--due", "tomorrow")
+    board("deal", "snooze", "1", "--until", "mon")  # Monday 2026-03-09
+    assert [i["deal_id"] for i in json.loads(board("today", "--json"))["items"]] == []  # Hooli's task is planned
+    doc = json.loads(board("task", "list", "--json"))
+    assert [(t["text"], t["snoozed_until"]) for t in doc["tasks"]] == [("Demo", None)]
+    doc = json.loads(board("task", "list", "--json", "--include-snoozed"))
+    assert [(t["text"], t["deal_id"], t["snoozed_until"]) for t in doc["tasks"]] == [
+        ("Send proposal", 1, "2026-03-09"), ("Demo", 3, None), ("Chase", 1, "2026-03-09")]
+    text = board("task", "list")
+    assert "Demo" in text and "Send proposal" not in text
+    assert "2 tasks of snoozed deals left out (--include-snoozed lists them)." in text
+    text = board("task", "list", "--include-snoozed")
+    assert "Send proposal" in text and "(snoozed until 2026-03-09)" in text and "left out" not in text
+    board("deal", "snooze", "3", "--until", "mon")
+    assert board("task", "list").splitlines() == [
+        "No open tasks of tester. 3 tasks of snoozed deals left out (--include-snoozed lists them)."]
 
 
 @pytest.mark.parametrize(("args", "message"), [

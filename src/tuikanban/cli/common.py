@@ -52,14 +52,26 @@ def db_target(explicit: str | None, *, strict: bool = True) -> str | None:
     file whose `db` is refused (a URL holding a password) is one sentence (SettingsError), not the default file
     in its place; `strict=False` (the config commands, which show and fix the file) gives the default instead.
     """
+    target, refused = db_choice(explicit, strict=strict)
+    if refused is not None:
+        from tuikanban.settings import SettingsError
+
+        raise SettingsError(refused)
+    return target
+
+
+def db_choice(explicit: str | None, *, strict: bool = True) -> tuple[str | None, str | None]:
+    """`db_target`'s target, and in place of raising, the sentence that refuses the config file's `db` (None when
+    it is not refused). A `State` keeps the sentence and says it only when the command needs the database, so
+    that `--help` and the commands that need none still work with such a file."""
     if explicit is not None and explicit.strip():
-        return explicit
-    from tuikanban.settings import SettingsError, load_settings
+        return explicit, None
+    from tuikanban.settings import load_settings
 
     settings = load_settings()
     if strict and settings.db_refused and settings.problem:
-        raise SettingsError(settings.problem.replace("; the defaults apply and", "; nothing was opened and"))
-    return settings.db
+        return None, settings.problem.replace("; the defaults apply and", "; nothing was opened and")
+    return settings.db, None
 
 
 def _say_upgraded(db: Database) -> None:
@@ -82,13 +94,26 @@ def _say_upgraded(db: Database) -> None:
 
 @dataclass
 class State:
-    db_path: Path | str | None = None  # a file path or a postgresql:// URL (see domain.targets)
+    target: Path | str | None = None  # a file path or a postgresql:// URL (see domain.targets); read `db_path`
     user: str = ""
     theme: str | None = None
     pipeline: str | None = None
+    # Why the config file's `db` was refused (db_choice): said, as one sentence, by the first use of `db_path`, so
+    # only the commands that need the database refuse (`--help` and `config show` still work).
+    refused: str | None = None
     _db: Database | None = field(default=None, repr=False)
     _writer: Writer | None = field(default=None, repr=False)
     _writer_tried: bool = field(default=False, repr=False)
+
+    @property
+    def db_path(self) -> Path | str | None:
+        """The database the command means (None: the default file); one sentence when the config file's `db` was
+        refused."""
+        if self.refused is not None:
+            from tuikanban.settings import SettingsError
+
+            raise SettingsError(self.refused)
+        return self.target
 
     @property
     def opened(self) -> bool:

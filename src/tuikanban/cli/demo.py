@@ -59,4 +59,4 @@ def demo(
 
     st.close()
     # (a PostgreSQL target is opened by the URL as given: its display form leaves the password out)
-    open_board(replace(st, db_path=result.path if isinstance(result.path, Path) else target, _db=None))
+    open_board(replace(st, target=result.path if isinstance(result.path, Path) else target, refused=None, _db=None))

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tuikanban.cli.common import State, current_user, db_target
+from tuikanban.cli.common import State, current_user, db_choice
 
 _ROOT_OPTIONS = {"--db": "db", "--user": "user", "--theme": "theme", "--pipeline": "pipeline", "-p": "pipeline"}
 
@@ -94,8 +94,9 @@ def split_root(args: list[str]) -> tuple[State, list[str]] | None:
     opts, rest = parsed
     db = _text(opts, "db") or os.environ.get("TUIKANBAN_DB") or None
     strict = not (rest and rest[0] == "config")  # the config commands show (and fix) a refused config file
-    return State(db_path=db_target(db, strict=strict), user=current_user(_text(opts, "user")),
-                 theme=_text(opts, "theme"), pipeline=_text(opts, "pipeline")), rest
+    target, refused = db_choice(db, strict=strict)  # a refused config file: said when a command needs the database
+    return State(target, current_user(_text(opts, "user")), _text(opts, "theme"), _text(opts, "pipeline"),
+                 refused=refused), rest
 
 
 def _text(values: Parsed, name: str) -> str | None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from tuikanban.cli import print_error
+from tuikanban.cli import print_error, version_line
 from tuikanban.cli.click_seam import ClickException, NoArgsIsHelpError, UsageError
-from tuikanban.cli.common import State, current_user, db_target, err, fail
+from tuikanban.cli.common import State, current_user, db_choice, err, fail
 
 app = typer.Typer(
     name="tuikanban",
@@ -20,6 +20,12 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(version_line())
+        raise typer.Exit()
 
 
 @app.callback(invoke_without_command=True)
@@ -33,10 +39,13 @@ def root(
                                              help="Who you are (default: your login name).")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Board theme by name (see themes/).")] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", "-p", help="Pipeline to open.")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     """Open the board, or run a command."""
     strict = ctx.invoked_subcommand != "config"  # the config commands show (and fix) a refused config file
-    ctx.obj = State(db_path=db_target(db, strict=strict), user=current_user(user), theme=theme, pipeline=pipeline)
+    target, refused = db_choice(db, strict=strict)  # a refused config file: said when a command needs the database
+    ctx.obj = State(target, current_user(user), theme, pipeline, refused=refused)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
         from tuikanban.cli.board import open_board

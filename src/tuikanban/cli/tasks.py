@@ -85,7 +85,8 @@ def task_json(t: TaskView) -> dict[str, Any]:
     state_ = step_state(t.due, clock.today()) if t.due is not None and not t.done else None
     return {"id": t.id, "deal_id": t.deal_id, "title": t.deal_title, "stage": t.stage, "pipeline": t.pipeline,
             "owner": t.owner, "text": t.text, "due": t.due.isoformat() if t.due else None, "done": t.done,
-            "state": state_.value if state_ else None}
+            "state": state_.value if state_ else None,
+            "snoozed_until": t.snoozed_until.isoformat() if t.snoozed_until else None}
 
 
 def due_text(due: Any) -> Text:
@@ -102,23 +103,52 @@ def due_text(due: Any) -> Text:
 
 
 @task_app.command("list")
-def task_list(ctx: typer.Context, owner: OwnerOpt = None, everyone: AllOpt = False, as_json: JsonOpt = False) -> None:
-    """Open tasks of open deals, earliest due first (yours unless --owner or --all)."""
+def task_list(
+    ctx: typer.Context,
+    owner: OwnerOpt = None,
+    everyone: AllOpt = False,
+    include_snoozed: Annotated[bool, typer.Option(
+        "--include-snoozed", help="Also the tasks of snoozed deals, marked with the date the deal comes back.",
+    )] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open tasks of open deals, earliest due first (yours unless --owner or --all). Snoozed deals' tasks are
+    left out until the deal comes back, as on the board and in `today`, unless --include-snoozed."""
     from tuikanban.services.tasks import list_tasks
 
     who = owner_choice(ctx, owner, everyone)
-    tasks = list_tasks(state(ctx).db(), owner=who)
+    # the snoozed deals' tasks are read either way: the table says how many it leaves out
+    every = list_tasks(state(ctx).db(), owner=who, include_snoozed=True)
+    tasks = every if include_snoozed else [t for t in every if t.snoozed_until is None]
     if as_json:
         emit_json({"owner": who, "tasks": [task_json(t) for t in tasks]})
         return
+    hidden = len(every) - len(tasks)
     if not tasks:
-        say("No open tasks" + (" of " if who else "") + (who or "") + ".")
+        say("No open tasks" + (" of " if who else "") + (who or "") + "." + _hidden_note(hidden))
         return
     rows = [[str(t.id), due_text(t.due), cell(t.text, 60, one_line=True), str(t.deal_id),
-             cell(t.deal_title, 40, one_line=True), cell(t.stage, one_line=True), cell(t.owner, 16, one_line=True)]
+             _title(t), cell(t.stage, one_line=True), cell(t.owner, 16, one_line=True)]
             for t in tasks]
     out.print(fitted_table(["Id", "Due", "Task", "Deal", "Title", "Stage", "Owner"], rows,
                            optional=("Owner", "Stage")))
+    if hidden:
+        say(_hidden_note(hidden).strip())
+
+
+def _title(t: TaskView) -> Text:
+    """The deal's title, marked `(snoozed until DATE)` when the deal is snoozed."""
+    title = cell(t.deal_title, 40, one_line=True)
+    if t.snoozed_until is not None:
+        title.append(f" (snoozed until {t.snoozed_until.isoformat()})", style="dim")
+    return title
+
+
+def _hidden_note(hidden: int) -> str:
+    if not hidden:
+        return ""
+    tasks = "task" if hidden == 1 else "tasks"
+    return f" {hidden} {tasks} of snoozed deals left out (--include-snoozed lists them)."
 
 
 @task_app.command("done")

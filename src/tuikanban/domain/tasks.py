@@ -59,6 +59,7 @@ class TaskView:
     due: date | None
     done: bool
     pipeline: str = ""
+    snoozed_until: date | None = None  # the deal's snooze date, when it is snoozed (listed only when asked for)
 
 
 # -- the Today queue -----------------------------------------------------------------------------------------

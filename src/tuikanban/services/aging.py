@@ -122,21 +122,37 @@ def stage_baselines(db: Database, pipeline: str | int | None, *, now: datetime |
 _CLOSE_PUSHES = (
     "SELECT deal_id, sum(n) FROM ("
     "SELECT event.deal_id AS deal_id, 1 AS n FROM event WHERE event.kind = 'edit' AND event.field = 'close' "
-    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL AND event.new_value > event.old_value "
+    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL AND event.new_value > event.old_value{ids} "
     "UNION ALL "
     "SELECT event.deal_id AS deal_id, CASE WHEN event.kind = 'redo' AND event.new_value > event.old_value THEN 1 "
     "WHEN event.kind = 'undo' AND event.new_value < event.old_value THEN -1 ELSE 0 END AS n FROM event "
     "WHERE event.kind IN ('undo', 'redo') AND event.field = 'close' "
-    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL) AS pushes GROUP BY deal_id")
+    "AND event.old_value IS NOT NULL AND event.new_value IS NOT NULL{ids}) AS pushes GROUP BY deal_id")
 
 
-def _close_pushes(u: Unit) -> dict[int, int]:
+# Past this many deals their close-date changes are read all at once, as with no ids (a statement takes at most
+# 32,766 parameters on SQLite, and the ids are given twice).
+_PUSHES_BY_ID_MAX = 2000
+
+
+def _close_pushes(u: Unit, deal_ids: list[int] | None = None) -> dict[int, int]:
     """deal id -> how many times its close date was moved later and still stands so (a null old date is no push):
     the pushing edits and redos less the undos of a push.
 
-    Read from the two small partial indexes of close-date changes alone; the caller keeps the open deals' counts.
+    Read from the two small partial indexes of close-date changes alone (both lead with the deal id); the caller
+    keeps the open deals' counts. With `deal_ids` (a page of the aging panel, the cards a write touched), only
+    those deals' changes are read, not every deal's in the database (up to _PUSHES_BY_ID_MAX of them).
     """
-    return {int(r[0]): max(0, int(r[1])) for r in u.rows(_CLOSE_PUSHES) if r[0] is not None}
+    args: tuple[int, ...] = ()
+    if deal_ids is None or len(deal_ids) > _PUSHES_BY_ID_MAX:
+        sql = _CLOSE_PUSHES.format(ids="")
+    elif not deal_ids:
+        return {}
+    else:
+        where, some = u.in_list("event.deal_id", deal_ids)
+        sql = _CLOSE_PUSHES.format(ids=f" AND {where}")
+        args = (*some, *some)
+    return {int(r[0]): max(0, int(r[1])) for r in u.rows(sql, args) if r[0] is not None}
 
 
 # The latest event time of the outer deal row (an index-only max per deal), and its kind (one table lookup per
@@ -146,7 +162,19 @@ _LATEST_KIND = ("(SELECT event.kind FROM event WHERE event.deal_id = deal.id ORD
                 "LIMIT 1)")
 
 
-def _open_deals_sql(u: Unit, next_step_signal: bool, n_ids: int | None) -> str:
+class _Known(NamedTuple):
+    pipeline: Any  # services.pipeline_ref.PipelineInfo
+    stage_rows: list[_StageRow]
+    baselines: dict[int, Baseline]
+
+
+def _known(u: Unit, pipeline: str | int | None, at: datetime) -> _Known:
+    p = resolve_pipeline(u, pipeline)
+    return _Known(p, *_baselines(u, p.id, at))
+
+
+def _open_deals_sql(u: Unit, next_step_signal: bool, ids: list[int] | None) -> tuple[str, tuple[Any, ...]]:
+    """The open deals' read, and the parameters of its `ids` term (none without ids)."""
     last_touch_sql = u.greatest("coalesce(deal.last_activity_at, deal.created_at)",
                                 f"coalesce({_LATEST_AT}, deal.created_at)")
     false, true = ("false", "true") if u.postgres else ("0", "1")
@@ -158,9 +186,12 @@ def _open_deals_sql(u: Unit, next_step_signal: bool, n_ids: int | None) -> str:
            f"{u.days_between('deal.stage_entered_at', '?')}, {u.days_between(last_touch_sql, '?')}, "
            f"{has_task}, {_LATEST_KIND} FROM deal WHERE deal.pipeline_id = ? AND deal.status = 'open' "
            "AND (deal.snoozed_until IS NULL OR deal.snoozed_until <= ?)")
-    if n_ids is not None:
-        sql += f" AND deal.id IN ({_marks(n_ids)})" if n_ids else " AND 1 = 0"
-    return sql
+    if ids is None:
+        return sql, ()
+    if not ids:
+        return sql + " AND 1 = 0", ()
+    where, args = u.in_list("deal.id", ids)
+    return f"{sql} AND {where}", args
 
 
 def _touch_days(u: Unit, deal_ids: list[int], at: datetime) -> dict[int, float]:
@@ -205,21 +236,23 @@ def snapshot_in(
     now: datetime | None = None,
     deal_filter: DealFilter | None = None,
     deal_ids: Collection[int] | None = None,
+    known: _Known | None = None,
 ) -> AgingSnapshot:
-    """`aging_snapshot` inside a read the caller holds (one consistent snapshot)."""
+    """`aging_snapshot` inside a read the caller holds (one consistent snapshot). `known`: the pipeline, its
+    stages and their baselines, as the caller read them in the same snapshot at the same `now` (the aging panel's
+    page), so that they are not read twice (the baselines from history are the costly part)."""
     at = clock.as_utc(now) if now is not None else clock.now()
     today = at.date()
-    p = resolve_pipeline(u, pipeline)
-    stage_rows, baselines = _baselines(u, p.id, at)
+    p, stage_rows, baselines = known if known is not None else _known(u, pipeline, at)
     stages = {r.id: r for r in stage_rows}
     types = dict(u.rows("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (p.id,)))
-    pushes_by_deal = _close_pushes(u)
     # Days are computed in SQL (exact to the millisecond on SQLite) rather than by parsing 30,000 timestamps
     # in Python.
     now_at = u.instant(at)
     ids = list(deal_ids) if deal_ids is not None else None  # the board refreshing the cards a write touched
-    deals = u.rows(_open_deals_sql(u, p.next_step_signal, None if ids is None else len(ids)),
-                   (now_at, now_at, p.id, u.day(today), *(ids or ())))
+    pushes_by_deal = _close_pushes(u, ids)
+    sql, id_args = _open_deals_sql(u, p.next_step_signal, ids)
+    deals = u.rows(sql, (now_at, now_at, p.id, u.day(today), *id_args))
     # An undo, a redo or a reorder is not customer activity (docs/RULES.md, Undo): those deals are replayed.
     touches = _touch_days(u, [r[0] for r in deals if r[-1] in NOT_ACTIVITY], at)
     items: list[AgingItem] = []
@@ -334,16 +367,50 @@ def _ranked_ids(u: Unit, pipeline_id: int, baselines: dict[int, Baseline], now_a
     Ties in severity go to the older deal, then the lower id; `domain.aging.sort_key` also puts more signals first
     among exact ties, which the caller's sort of each page applies (a tie across a page boundary keeps this order).
     """
+    days = u.days_between("deal.stage_entered_at", "?")
+    sql = (f"SELECT deal.id FROM deal WHERE {_AWAKE_OPEN} "
+           f"ORDER BY {_severity_order(days, 'deal.stage_id', baselines)}, deal.stage_entered_at ASC, deal.id ASC "
+           "LIMIT ? OFFSET ?")
+    return [int(r[0]) for r in u.rows(sql, (pipeline_id, today, now_at, limit, offset))]
+
+
+def _severity_order(days: str, stage_id: str, baselines: dict[int, Baseline]) -> str:
+    """SQL: `days` over the stage's baseline (the floor applied), most severe first."""
     fallback = choose_baseline(None, None, 0).baseline_days
     # the baselines are our own floats and the stage ids integers: written into the SQL, so that PostgreSQL has
     # no untyped parameter to guess in the division
     whens = " ".join(f"WHEN {int(sid)} THEN {max(b.baseline_days, MIN_BASELINE_DAYS)!r}"
                      for sid, b in baselines.items())
-    base_sql = f"(CASE deal.stage_id {whens} ELSE {fallback!r} END)" if whens else repr(fallback)
+    base_sql = f"(CASE {stage_id} {whens} ELSE {fallback!r} END)" if whens else repr(fallback)
+    return f"{days} / {base_sql} DESC"
+
+
+def _ranked_ids_and_days(u: Unit, pipeline_id: int, baselines: dict[int, Baseline], now_at: Any, today: Any, *,
+                         limit: int, offset: int) -> tuple[list[int], tuple[int, dict[int, array[float]]]]:
+    """`_ranked_ids` and `_stage_days` in one statement, for PostgreSQL: the open deals are scanned and their days
+    in stage computed once (EXTRACT of an interval is numeric arithmetic there, most of the server's work for this
+    page), the ranked ids follow the days. The same values as the two statements: the ranking divides the very
+    float the days column holds, in the same order with the same ties. The rows come in binary (no float parsed
+    from text)."""
     days = u.days_between("deal.stage_entered_at", "?")
-    sql = (f"SELECT deal.id FROM deal WHERE {_AWAKE_OPEN} "
-           f"ORDER BY {days} / {base_sql} DESC, deal.stage_entered_at ASC, deal.id ASC LIMIT ? OFFSET ?")
-    return [int(r[0]) for r in u.rows(sql, (pipeline_id, today, now_at, limit, offset))]
+    sql = (f"WITH o AS MATERIALIZED (SELECT deal.id, deal.stage_id, deal.stage_entered_at, {days} AS days "
+           f"FROM deal WHERE {_AWAKE_OPEN}) "
+           "SELECT o.stage_id, o.days, NULL FROM o UNION ALL "
+           f"(SELECT NULL, NULL, o.id FROM o ORDER BY {_severity_order('o.days', 'o.stage_id', baselines)}, "
+           "o.stage_entered_at ASC, o.id ASC LIMIT ? OFFSET ?)")
+    # (the ids' order does not matter: snapshot_in sorts the page's items)
+    cur = u.execute(sql, (now_at, pipeline_id, today, limit, offset), binary=True)
+    ids: list[int] = []
+    lists: dict[int, list[float]] = {}
+    total = 0
+    while batch := cur.fetchmany(5000):  # streamed: the rows are never all held at once
+        for stage_id, raw, deal_id in batch:
+            if deal_id is not None:
+                ids.append(int(deal_id))
+                continue
+            lists.setdefault(stage_id, []).append(max(round(float(raw), 6), 0.0) if raw is not None else 0.0)
+            total += 1
+    return ids, (total, _sorted_days(lists))
 
 
 def _stage_days(u: Unit, pipeline_id: int, now_at: Any, today: Any) -> tuple[int, dict[int, array[float]]]:
@@ -358,11 +425,15 @@ def _stage_days(u: Unit, pipeline_id: int, now_at: Any, today: Any) -> tuple[int
         for stage_id, raw in batch:
             lists.setdefault(stage_id, []).append(max(round(float(raw), 6), 0.0) if raw is not None else 0.0)
         total += len(batch)
+    return total, _sorted_days(lists)
+
+
+def _sorted_days(lists: dict[int, list[float]]) -> dict[int, array[float]]:
     out: dict[int, array[float]] = {}
     for stage_id, values in lists.items():
         values.sort()
         out[int(stage_id)] = array("d", values)
-    return total, out
+    return out
 
 
 def panel_page(db: Database, pipeline_id: int, *, limit: int, offset: int = 0, with_days: bool = True,
@@ -373,12 +444,16 @@ def panel_page(db: Database, pipeline_id: int, *, limit: int, offset: int = 0, w
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
         u = of_session(s)
-        p = resolve_pipeline(u, pipeline_id)
-        stage_rows, baselines = _baselines(u, p.id, at)
+        known = _known(u, pipeline_id, at)
+        p, stage_rows, baselines = known
         now_at, today = u.instant(at), u.day(at.date())
-        ids = _ranked_ids(u, p.id, baselines, now_at, today, limit=limit, offset=offset)
-        items = snapshot_in(u, p.id, now=at, deal_ids=ids).items if ids else []
-        total, days = _stage_days(u, p.id, now_at, today) if with_days else (0, {})
+        if with_days and u.postgres:  # one scan for both (see _ranked_ids_and_days)
+            ids, (total, days) = _ranked_ids_and_days(u, p.id, baselines, now_at, today, limit=limit,
+                                                      offset=offset)
+        else:
+            ids = _ranked_ids(u, p.id, baselines, now_at, today, limit=limit, offset=offset)
+            total, days = _stage_days(u, p.id, now_at, today) if with_days else (0, {})
+        items = snapshot_in(u, p.id, now=at, deal_ids=ids, known=known).items if ids else []
     occupied = set(days) | {i.stage_id for i in items}
     stages = [StageAging(r.id, r.name, r.position, baselines[r.id]) for r in stage_rows
               if not r.archived or r.id in occupied]

@@ -26,6 +26,7 @@ from tuikanban.services.common import get_deal_row, when
 from tuikanban.services.fields import clean_field
 from tuikanban.services.history import log_event
 from tuikanban.store.engine import Database
+from tuikanban.store.queries import awake
 from tuikanban.store.tables import Activity, Deal, Pipeline, Stage
 
 _A = Activity.__table__.c  # type: ignore[attr-defined]
@@ -192,10 +193,16 @@ def get_next_step(db: Database, deal_id: int, *, today: date | None = None) -> N
 
 
 def list_tasks(db: Database, *, owner: str | None = None, include_done: bool = False,
-               deal_id: int | None = None) -> list[TaskView]:
-    """Tasks of open deals (of one owner, or everyone's with None), earliest due first."""
+               deal_id: int | None = None, include_snoozed: bool = False,
+               today: date | None = None) -> list[TaskView]:
+    """Tasks of open deals (of one owner, or everyone's with None), earliest due first.
+
+    The tasks of a deal snoozed on `today` (default: the clock's) are left out, as the board, the aging list and
+    the Today queue leave the deal out, unless `include_snoozed`; then each carries the deal's snooze date."""
+    day = today or clock.today()
     q = (
-        select(_A.id, _A.deal_id, _D.title, _S.name, _D.owner, _A.subject, _A.due, _A.done, _P.name)
+        select(_A.id, _A.deal_id, _D.title, _S.name, _D.owner, _A.subject, _A.due, _A.done, _P.name,
+               _D.snoozed_until)
         .join(Deal.__table__, _D.id == _A.deal_id).join(Stage.__table__, _S.id == _D.stage_id)  # type: ignore[attr-defined]
         .join(Pipeline.__table__, _P.id == _D.pipeline_id)  # type: ignore[attr-defined]
         .where(_A.kind == literal_column("'task'"), _D.status == "open")
@@ -203,13 +210,21 @@ def list_tasks(db: Database, *, owner: str | None = None, include_done: bool = F
     )
     if not include_done:
         q = q.where(OPEN_TASK)
+    if not include_snoozed:
+        q = q.where(awake(_D, day))
     if owner is not None:
         q = q.where(_D.owner == owner)
     if deal_id is not None:
         q = q.where(_A.deal_id == deal_id)
     with db.read() as s:
-        return [TaskView(r[0], r[1], r[2], r[3], r[4], r[5], _as_date(r[6]), bool(r[7]), r[8])
+        return [TaskView(r[0], r[1], r[2], r[3], r[4], r[5], _as_date(r[6]), bool(r[7]), r[8],
+                         _snoozed(_as_date(r[9]), day))
                 for r in s.connection().execute(q)]
+
+
+def _snoozed(until: date | None, day: date) -> date | None:
+    """The snooze date while it has not come (the deal is snoozed), else None."""
+    return until if until is not None and until > day else None
 
 
 def _as_date(value: Any) -> date | None:

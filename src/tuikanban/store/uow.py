@@ -60,6 +60,16 @@ class Unit:
     def __init__(self, con: Any, *, postgres: bool) -> None:
         self._con = con
         self.postgres = postgres
+        # psycopg's connection: a list binds as one array parameter, rows may come in binary (`store.libpq` binds
+        # only plain values and reads text)
+        self.arrays = False
+
+    def in_list(self, column: str, values: list[Any]) -> tuple[str, tuple[Any, ...]]:
+        """SQL `column IN (values)` and its parameters: one array (`= ANY(?)`) where lists bind as arrays, so that
+        a few hundred ids are not adapted one by one; else one placeholder a value. `values` must not be empty."""
+        if self.arrays:
+            return f"{column} = ANY(?)", (list(values),)
+        return f"{column} IN ({', '.join('?' for _ in values)})", tuple(values)
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return list(self.execute(sql, params).fetchall())
@@ -81,9 +91,13 @@ class Unit:
         new_id = self.scalar(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id", tuple(row.values()))
         return int(new_id)
 
-    def execute(self, sql: str, params: Any = ()) -> Any:
-        """The driver's cursor for `sql` (so a unit is also a `store.fastread.Connection`)."""
+    def execute(self, sql: str, params: Any = (), *, binary: bool = False) -> Any:
+        """The driver's cursor for `sql` (so a unit is also a `store.fastread.Connection`). `binary`: on
+        psycopg (`arrays`) the rows come in binary (the same values, without parsing numbers and times from text:
+        cheaper for many rows); SQLite and `store.libpq` have only the one form."""
         if self.postgres:
+            if binary and self.arrays:
+                return self._con.execute(sql.replace("?", "%s"), params, binary=True)
             return self._con.execute(sql.replace("?", "%s"), params)
         return self._con.execute(sql, params)
 
@@ -138,11 +152,12 @@ class _SessionUnit(Unit):
     def __init__(self, conn: Any) -> None:
         super().__init__(conn.connection.driver_connection, postgres=conn.dialect.name == "postgresql")
         self._dialect = conn.dialect
+        self.arrays = self.postgres  # (the ORM's PostgreSQL driver is psycopg)
 
-    def execute(self, sql: str, params: Any = ()) -> Any:
+    def execute(self, sql: str, params: Any = (), *, binary: bool = False) -> Any:
         driver_error = self._dialect.loaded_dbapi.Error
         try:
-            return super().execute(sql, params)
+            return super().execute(sql, params, binary=binary)
         except driver_error as exc:
             from sqlalchemy.exc import DBAPIError
 
