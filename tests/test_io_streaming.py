@@ -1,0 +1,92 @@
+"""Big files on PostgreSQL: the exports and the JSON import's history read their rows from a server-side cursor, a
+few thousand at a time. psycopg's own cursor fetches the whole result before the first row: a million events held
+at once (385 MB for the benchmark's board), and the connection idle in its transaction while Python converted them,
+until the server's idle-in-transaction timeout closed it and the export failed."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
+from tuikanban.services.io import import_pipeline_json, read_json, write_csv, write_pipeline_json
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database, open_database
+
+pytestmark = pytest.mark.engines
+
+
+@pytest.fixture
+def history(db: Database, fixed_now: str) -> Database:
+    create_pipeline(db, "Sales", "Lead,Proposal,Won")
+    for i in range(3):
+        create_deal(db, "Sales", f"Deal {i}", user="ann", value=f"{i}00.5", at=f"2026-02-0{i + 1}T10:00:00+00:00")
+    move_deal(db, 1, "Proposal", user="ann", at="2026-02-10T10:00:00+00:00")
+    win_deal(db, 2, user="ann")
+    lose_deal(db, 3, "Price", user="ann")
+    return db
+
+
+@pytest.fixture
+def selects(db: Database) -> Iterator[list[tuple[str, bool]]]:
+    """(the SELECT's table, whether it ran on a server-side cursor) of every SELECT of the big tables."""
+    seen: list[tuple[str, bool]] = []
+
+    def note(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        text = " ".join(statement.split())
+        if text.startswith("SELECT"):
+            for table in ("deal", "event", "stay", "activity"):
+                if f"FROM {table} " in f"{text} " or f'FROM "{table}" ' in f"{text} ":
+                    seen.append((table, getattr(cursor, "name", None) is not None))  # psycopg's ServerCursor
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(engine, "before_cursor_execute", note)
+
+
+@pytest.mark.postgres_only
+def test_the_json_export_streams_every_big_table(history: Database, selects: list[tuple[str, bool]]) -> None:
+    out = io.StringIO()
+    write_pipeline_json(history, "Sales", out)
+    streamed = {table for table, server_side in selects if server_side}
+    assert streamed >= {"deal", "event", "stay", "activity"}, selects
+    assert '"title": "Deal 2"' in out.getvalue()
+
+
+@pytest.mark.postgres_only
+def test_the_csv_export_streams_the_deals(history: Database, selects: list[tuple[str, bool]]) -> None:
+    out = io.StringIO()
+    assert write_csv(history, "Sales", out) == 3
+    assert ("deal", True) in selects, selects
+
+
+@pytest.mark.postgres_only
+def test_the_json_imports_history_read_streams(history: Database, db_target: str, tmp_path: Path,
+                                               selects: list[tuple[str, bool]]) -> None:
+    out = io.StringIO()
+    write_pipeline_json(history, "Sales", out)
+    selects.clear()
+    result = import_pipeline_json(history, read_json(out.getvalue()), name="Copy", user="ann")
+    assert (result.deals, result.won, result.lost) == (3, 1, 1)
+    streamed = {table for table, server_side in selects if server_side}
+    assert streamed >= {"deal", "event", "stay"}, selects
+
+
+def test_an_export_reads_back_the_same_on_both_engines(history: Database, tmp_path: Path) -> None:
+    """The streamed rows are the same rows: an export imported into an empty board exports the same bytes."""
+    first = io.StringIO()
+    write_pipeline_json(history, "Sales", first)
+    copy = open_database(tmp_path / "copy.db", create=True)
+    try:
+        import_pipeline_json(copy, read_json(first.getvalue()), user="ann")
+        again = io.StringIO()
+        write_pipeline_json(copy, "Sales", again)
+    finally:
+        copy.close()
+    assert again.getvalue() == first.getvalue()
