@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from engines import rows
 from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
-from tuikanban.services.io import import_pipeline_json, read_json, write_csv, write_pipeline_json
-from tuikanban.services.io import json_checks
+from tuikanban.services.io import import_pipeline_json, json_checks, read_json, write_csv, write_pipeline_json
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database, open_database
 
@@ -159,3 +159,27 @@ def test_the_quick_time_checks_are_the_full_ones(raw: Any) -> None:
     got_day = chk.day("w", {"k": raw}, "k")
     assert (got_day, chk.problems) == _full("day", "w", {"k": slow}, "k")
     assert got_day is None or isinstance(got_day, date)
+
+
+def test_a_csv_cell_met_again_gives_the_same_answer(cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
+    """The CSV import keeps what each stage, type and currency cell gave: a cell that names nothing is a problem on
+    every line it is on, and the same name written otherwise still finds its stage."""
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won", "--types", "New").code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title,stage,type,currency\nA,Lead,New,usd\nB,Nope,New,USD\nC,Nope,Old,usd\nD,lead, new ,xx\n"
+                   "E,Lead,Old,xx\n", encoding="utf-8")
+    r = cli("import", str(bad))
+    assert r.code == 1
+    lines = r.err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["line 3", "line 4", "line 5", "line 6"]
+    assert "no stage named 'Nope'" in lines[0] and "no stage named 'Nope'" in lines[1]
+    assert "no deal type named 'Old'" in lines[1] and "no deal type named 'Old'" in lines[3]
+    assert "'xx' is not a currency code" in lines[2] and "'xx' is not a currency code" in lines[3]
+    good = tmp_path / "good.csv"
+    good.write_text("title,stage,type,currency\nA,Lead,New,usd\nB,won,new,USD\nC, WON ,New,usd\nD,,,\n",
+                    encoding="utf-8")
+    r = cli("import", str(good))
+    assert r.code == 0, r.err
+    assert rows(db_target, "SELECT d.title, s.name, d.type_id IS NOT NULL, d.currency FROM deal d JOIN stage s ON "
+                           "s.id = d.stage_id ORDER BY d.id") == [
+        ("A", "Lead", True, "USD"), ("B", "Won", True, "USD"), ("C", "Won", True, "USD"), ("D", "Lead", False, "USD")]
