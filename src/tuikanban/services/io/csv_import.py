@@ -269,6 +269,7 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
             problems.append("a won deal has no lost_reason; leave it empty or set the status to lost.")
     if problems:
         return None
+    assert created is not None  # (a created_at that could not be read is among the problems)
     return _Planned(line, title, company, contact, value_minor, currency, owner, type_id, stage_id, status,
                     created, closed, lost_reason, expected, notes)
 
