@@ -6,12 +6,17 @@
     python bench/io_bench.py                                   # this checkout, 3 runs
     python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
     python bench/io_bench.py --big /data/big.db --dir /tmp/mine --only export   # a database made elsewhere
+    python bench/io_bench.py --pg postgresql:///bench --src before=/tmp/base/src --src after=src   # on PostgreSQL
 
 Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for before-and-after figures); the
 variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
 the load average is printed before and after. Databases are built once with bench/gen.py and cached in --dir.
 The exports of every variant are compared byte for byte (they must be identical but for `exported_at`, which
 TUIKANBAN_NOW fixes). Figures only: nothing here asserts a time.
+
+With `--pg URL` (a PostgreSQL database the benchmark may create schemas in) the same work runs there: the export
+reads a copy of the big board in the schema `io_bench_big` (bench/pgcopy.py, made once and kept), each import goes
+into a new empty schema, dropped afterwards. The CPU figure is the tuikanban process's only, not the server's.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ def timed(cmd: list[str], src: Path | None = None) -> Sample:
     return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def tk(db: Path, *args: str) -> list[str]:
+def tk(db: Path | str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tuikanban", "--db", str(db), *args]
 
 
@@ -104,12 +109,26 @@ def csv_file(dir_: Path, rows: int) -> Path:
     return path
 
 
-def fresh(target: Path, src: Path, *, pipeline: bool) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
+def fresh(target: Path | str, src: Path, *, pipeline: bool) -> None:
+    if isinstance(target, str):  # a PostgreSQL schema's URL: an empty schema
+        pg_schema(target, create=True)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
     if pipeline:
         subprocess.run(tk(target, "pipeline", "create", "Bench", "--stages", STAGES, "--types", TYPES),
                        env={**ENV, "PYTHONPATH": str(src)}, check=True, stdout=subprocess.DEVNULL)
+
+
+def pg_schema(url: str, *, create: bool) -> None:
+    """Drop the schema of a `pgcopy.schema_url` URL, and create it again empty when `create`."""
+    import psycopg
+
+    base, _, options = url.partition("?options=-csearch_path%3D")
+    with psycopg.connect(base, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{options}" CASCADE')
+        if create:
+            con.execute(f'CREATE SCHEMA "{options}"')
 
 
 def digest(path: Path) -> str:
@@ -131,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--big", type=Path, metavar="DB",
                     help="a database made by bench/gen.py (100,000 deals, about 1,000,000 events) to export instead "
                          "of building one: copied into --dir first, never written")
+    ap.add_argument("--pg", metavar="URL", help="run everything on PostgreSQL, in schemas of this database")
     ap.add_argument("--only", choices=("export", "csv", "json"), action="append", default=[],
                     help="measure only these (repeat); default: all three")
     args = ap.parse_args(argv)
@@ -142,8 +162,14 @@ def main(argv: list[str] | None = None) -> None:
         for suffix in ("", "-wal"):  # with its log, if it has one (nothing may be writing to it meanwhile)
             if Path(f"{args.big}{suffix}").exists():
                 shutil.copyfile(f"{args.big}{suffix}", args.dir / f"io-bench-100000x1m.db{suffix}")
-    big = generated(args.dir, "io-bench-100000x1m.db", first, "--deals", "100000", "--open", "10000",
-                    "--events", "1000000")
+    big: Path | str = generated(args.dir, "io-bench-100000x1m.db", first, "--deals", "100000", "--open", "10000",
+                                "--events", "1000000")
+    if args.pg:
+        sys.path.insert(0, str(ROOT / "bench"))
+    if args.pg and "export" in only:
+        from pgcopy import copy_to_pg
+
+        big = copy_to_pg(args.pg, Path(big), "io_bench_big")
     rows_csv = csv_file(args.dir, 100_000)
     doc = args.dir / "io-bench-100000-deals.json"
     if "json" in only and not doc.exists():  # the CSV's deals imported, then exported: a history that agrees
@@ -165,7 +191,11 @@ def main(argv: list[str] | None = None) -> None:
                 samples.setdefault(f"{name}: export json (1M events)", []).append(
                     timed(tk(big, "export", "--format", "json", "-o", str(out), "--force"), src))
                 digests.setdefault(name, set()).add(digest(out))
-            target = args.dir / f"io-bench-import-{name}-{os.getpid()}.db"  # another run may be under way
+            target: Path | str = args.dir / f"io-bench-import-{name}-{os.getpid()}.db"  # another run may be under way
+            if args.pg:
+                from pgcopy import schema_url
+
+                target = schema_url(args.pg, f"io_bench_import_{os.getpid()}")
             if "csv" in only:
                 fresh(target, src, pipeline=True)
                 samples.setdefault(f"{name}: import csv (100,000 rows)", []).append(
@@ -174,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
                 fresh(target, src, pipeline=False)
                 samples.setdefault(f"{name}: import json (100,000 deals)", []).append(
                     timed(tk(target, "import", str(doc)), src))
+            if isinstance(target, str):
+                pg_schema(target, create=False)
     floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
     print(f"Big files ({args.runs} interleaved runs; ratios to `import typer, sqlmodel`):")
     for label, got in samples.items():

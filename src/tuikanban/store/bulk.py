@@ -227,9 +227,10 @@ def indexes_deferred(conn: Any, tables: Sequence[str], rows: int) -> Iterator[No
 def plain_rows(conn: Any, query: Any, times: Sequence[int] = ()) -> Iterator[tuple[Any, ...]]:
     """The rows of a SELECT as plain tuples, the columns at `times` as aware UTC datetimes. On SQLite the driver's
     rows with the stored times parsed by `datetime.fromisoformat` (SQLAlchemy's result processing costs several
-    times as much on hundreds of thousands of rows); elsewhere SQLAlchemy's rows."""
+    times as much on hundreds of thousands of rows); elsewhere SQLAlchemy's rows, from a server-side cursor a few
+    thousand at a time (psycopg's own cursor fetches the whole result before the first row)."""
     if conn.dialect.name != "sqlite":
-        for row in conn.execute(query):
+        for row in conn.execute(query.execution_options(stream_results=True, max_row_buffer=5000)):
             yield tuple(row)
         return
     compiled = query.compile(dialect=conn.dialect)

@@ -96,6 +96,14 @@ def major_text(minor: int | None, currency: str) -> str:
     return "" if minor is None else f"{to_decimal(minor, currency):f}"
 
 
+def streamed(conn: Any, query: Any) -> Any:
+    """The rows of a SELECT read a few thousand at a time, not all at once: on PostgreSQL a server-side cursor
+    (psycopg otherwise fetches the whole result into memory before the first row, 385 MB for a million events,
+    and the connection then sat idle in its transaction while Python converted them, long enough for the
+    server's idle-in-transaction timeout to close it); SQLite reads row by row anyway."""
+    return conn.execute(query.execution_options(stream_results=True, max_row_buffer=CHUNK * 5))
+
+
 def report_progress(progress: Progress | None, phase: str, done: int, total: int) -> None:
     if progress is not None:
         progress(phase, done, total)

@@ -20,6 +20,7 @@ from tuikanban.services.io.common import (
     iso,
     major_text,
     neutralise,
+    streamed,
 )
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import (
@@ -34,7 +35,7 @@ def _deal_rows(s: Session, pipeline_id: int, status: str) -> Iterator[Any]:
     q = select(*Deal.__table__.c).where(_D.pipeline_id == pipeline_id, _D.status != DELETED)  # type: ignore[attr-defined]
     if status != "all":
         q = q.where(_D.status == status)
-    yield from s.connection().execute(q.order_by(_D.id))
+    yield from streamed(s.connection(), q.order_by(_D.id))
 
 
 def write_csv(db: Database, pipeline: str | int | None, out: IO[str], *, status: str = "all") -> int:

@@ -83,6 +83,11 @@ class _Catalogue:
     stage_names: list[str] = field(default_factory=list)
     types: dict[str, tuple[int, str]] = field(default_factory=dict)
     type_names: list[str] = field(default_factory=list)
+    # what each stage, type and currency cell met so far gave (a cell that gave a problem is not kept): a file
+    # names a few of them again and again, and cleaning and folding a name costs more than the rest of its check
+    stage_cells: dict[str, int] = field(default_factory=dict)
+    type_cells: dict[str, int] = field(default_factory=dict)
+    currency_cells: dict[str, str] = field(default_factory=dict)
 
 
 def _catalogue(db: Database, pipeline: str | int | None) -> _Catalogue:
@@ -157,6 +162,15 @@ def _text(raw: dict[str, str], key: str, what: str, limit: int, problems: list[s
     return value
 
 
+def _instant(raw: str, what: str, problems: list[str]) -> datetime | None:
+    """clock.parse_instant of a cell (stripped, not empty), or None with its problem appended to `problems`."""
+    try:
+        return clock.parse_instant(raw, what=what)
+    except ValidationError as exc:
+        problems.append(lower_first(str(exc)))
+        return None
+
+
 def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: datetime,
                problems: list[str]) -> _Planned | None:
     """One row's values, or None with the reasons appended to `problems`."""
@@ -176,46 +190,64 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
             problems.append(lower_first(str(exc)))
             return None
 
-    currency_raw = raw.get("currency", "").strip()
-    currency = attempt(lambda: normalise_currency(currency_raw)) if currency_raw else cat.currency
+    currency_cell = raw.get("currency", "")
+    currency: str | None = cat.currency_cells.get(currency_cell)
+    if currency is None:
+        currency_raw = currency_cell.strip()
+        currency = attempt(lambda: normalise_currency(currency_raw)) if currency_raw else cat.currency
+        if currency is not None:
+            cat.currency_cells[currency_cell] = currency
     value_raw = unneutralise(raw.get("value", "")).strip()
     value_minor = None
     if value_raw and currency:
-        value_minor = attempt(lambda: parse_money(value_raw, currency))
+        try:
+            value_minor = parse_money(value_raw, currency)
+        except ValidationError as exc:
+            problems.append(lower_first(str(exc)))
 
-    stage_raw = clean_text(raw.get("stage", "")).strip()
-    if stage_raw:
-        found = cat.stages.get(name_key(stage_raw))
-        if found is None:
-            problems.append(f"{cat.pipeline_name} has no stage named '{stage_raw}' "
-                            f"(stages: {', '.join(cat.stage_names)}).")
-        stage_id = found[0] if found else 0
-    else:
-        stage_id = next(iter(cat.stages.values()))[0]
+    stage_cell = raw.get("stage", "")
+    stage_id = cat.stage_cells.get(stage_cell, 0)
+    if not stage_id:
+        stage_raw = clean_text(stage_cell).strip()
+        if stage_raw:
+            found = cat.stages.get(name_key(stage_raw))
+            if found is None:
+                problems.append(f"{cat.pipeline_name} has no stage named '{stage_raw}' "
+                                f"(stages: {', '.join(cat.stage_names)}).")
+            stage_id = found[0] if found else 0
+        else:
+            stage_id = next(iter(cat.stages.values()))[0]
+        if stage_id:
+            cat.stage_cells[stage_cell] = stage_id
 
-    type_raw = clean_text(raw.get("type", "")).strip()
-    type_id = None
-    if type_raw:
+    type_cell = raw.get("type", "")
+    type_id = cat.type_cells.get(type_cell)
+    if type_id is None and (type_raw := clean_text(type_cell).strip()):
         found_t = cat.types.get(name_key(type_raw))
         if found_t is None:
             known = f"types: {', '.join(cat.type_names)}" if cat.type_names else "it has none yet"
             problems.append(f"{cat.pipeline_name} has no deal type named '{type_raw}' ({known}; add it with "
                             "'tuikanban type add').")
         else:
-            type_id = found_t[0]
+            type_id = cat.type_cells[type_cell] = found_t[0]
 
     status = raw.get("status", "").strip().lower() or "open"
     if status not in STATUSES:
         problems.append(f"'{raw.get('status', '').strip()}' is not a status; use open, won or lost.")
 
     created_raw = raw.get("created_at", "").strip()
-    created = attempt(lambda: clock.parse_instant(created_raw, what="created_at")) if created_raw else now
+    created = _instant(created_raw, "created_at", problems) if created_raw else now
     closed_raw = raw.get("closed_at", "").strip()
-    closed = attempt(lambda: clock.parse_instant(closed_raw, what="closed_at")) if closed_raw else None
+    closed = _instant(closed_raw, "closed_at", problems) if closed_raw else None
     if not created_raw and closed is not None:
         created = closed  # a closed deal with no creation time: created when it closed, not now
     close_raw = raw.get("expected_close", "").strip()
-    expected = attempt(lambda: clock.parse_date(close_raw, what="expected_close date")) if close_raw else None
+    expected = None
+    if close_raw:
+        try:
+            expected = clock.parse_date(close_raw, what="expected_close date")
+        except ValidationError as exc:
+            problems.append(lower_first(str(exc)))
 
     if created is not None and created > now:
         problems.append(f"created_at {created_raw} is in the future.")
@@ -237,6 +269,7 @@ def _check_row(line: int, raw: dict[str, str], cat: _Catalogue, user: str, now: 
             problems.append("a won deal has no lost_reason; leave it empty or set the status to lost.")
     if problems:
         return None
+    assert created is not None  # (a created_at that could not be read is among the problems)
     return _Planned(line, title, company, contact, value_minor, currency, owner, type_id, stage_id, status,
                     created, closed, lost_reason, expected, notes)
 
@@ -320,6 +353,8 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
     conn = s.connection()
     # The stages and types may have changed since the catalogue was read: look again inside the transaction.
     live = {st.id: st for st in s.scalars(select(Stage).where(_S.pipeline_id == cat.pipeline_id))}
+    # what each row asks of its stage, read once (an ORM attribute costs a lookup through its instrumentation)
+    limits = {sid: (st.archived, st.wip_max, st.rep_wip_max, st.required) for sid, st in live.items()}
     live_types = set(conn.execute(select(_T.id).where(_T.pipeline_id == cat.pipeline_id)).scalars())
     counts: dict[int, int] = dict(conn.execute(
         select(_D.stage_id, func.count()).where(_D.pipeline_id == cat.pipeline_id, _D.status == "open")
@@ -347,10 +382,11 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
         rows += 1
         if rows % CHUNK == 0:
             report_progress(progress, "importing", min(rows + len(bad), total), total)
-        st = live.get(plan.stage_id)
-        if st is None or st.archived or (plan.type_id is not None and plan.type_id not in live_types):
+        limit = limits.get(plan.stage_id)
+        if limit is None or limit[0] or (plan.type_id is not None and plan.type_id not in live_types):
             raise ValidationError("The pipeline's stages or deal types changed during the import; nothing was "
                                   "imported, run the import again.")
+        _archived, wip_max, rep_wip_max, required = limit
         is_open = plan.status == "open"
         wip_forced = False
         missing = ""
@@ -358,12 +394,15 @@ def _import_rows(s: Session, inserts: BackgroundInserts, cat: _Catalogue, text: 
             n = counts.get(plan.stage_id, 0)
             n_owner = owner_counts.get((plan.stage_id, plan.owner), 0)
             refusals = []
-            if st.wip_max is not None and not wip.admits(n, st.wip_max):
-                refusals.append(wip.refusal(st.name, n, st.wip_max))
-            elif st.rep_wip_max is not None and plan.owner and not wip.admits(n_owner, st.rep_wip_max):
-                refusals.append(wip.refusal(st.name, n_owner, st.rep_wip_max, plan.owner))
+            if wip_max is not None and not wip.admits(n, wip_max):
+                st = live[plan.stage_id]
+                refusals.append(wip.refusal(st.name, n, wip_max))
+            elif rep_wip_max is not None and plan.owner and not wip.admits(n_owner, rep_wip_max):
+                st = live[plan.stage_id]
+                refusals.append(wip.refusal(st.name, n_owner, rep_wip_max, plan.owner))
             wip_forced = bool(refusals)
-            if st.required:  # the stage gate, as `deal add --stage` checks it (a new deal has no next step)
+            if required:  # the stage gate, as `deal add --stage` checks it (a new deal has no next step)
+                st = live[plan.stage_id]
                 fields = GateFields(plan.value_minor, plan.expected_close, plan.company, plan.contact, plan.owner,
                                     False)
                 try:

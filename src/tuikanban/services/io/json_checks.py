@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,17 @@ MAX_DAYS = 36_500  # stale days and expected days: a century
 MAX_MONEY_DIGITS = 30  # far beyond the money limits (domain.money refuses what is larger than its 15 digits)
 
 
+_from_iso = datetime.fromisoformat
+_day_from_iso = date.fromisoformat
+
+
 class Checker:
-    """Collects problems with the items of a JSON export, each named by its place in the file."""
+    """Collects problems with the items of a JSON export, each named by its place in the file.
+
+    Each check looks first for the usual value (text that is printable ASCII, a whole number in range, a time in
+    UTC as the export writes it) and returns it at once; anything else goes the full way, which gives the same
+    value for it and names every problem (the import checks a million values a pipeline; the quick way is about
+    a third of the checks' time)."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -30,6 +39,10 @@ class Checker:
     def text(self, where: str, item: dict[str, Any], key: str, limit: int, *, multiline: bool = False,
              required: bool = False) -> str:
         raw = item.get(key)
+        if raw.__class__ is str and raw.isascii() and raw.isprintable():  # what clean_text returns as it is
+            value = raw.strip()
+            if len(value) <= limit and (value or not required):
+                return value
         if raw is None:
             raw = ""
         if not isinstance(raw, str):
@@ -46,6 +59,8 @@ class Checker:
         raw = item.get(key)
         if raw is None:
             return None
+        if raw.__class__ is str and raw.isascii() and raw.isprintable():
+            return raw
         if not isinstance(raw, str):
             self.bad(where, f"'{key}' must be text or null.")
             return None
@@ -54,6 +69,8 @@ class Checker:
     def integer(self, where: str, item: dict[str, Any], key: str, *, optional: bool = True,
                 minimum: int | None = None, maximum: int = MAX_INT) -> int | None:
         value = item.get(key)
+        if value.__class__ is int and (minimum is None or value >= minimum) and -maximum - 1 <= value <= maximum:
+            return value  # (a bool's class is bool, not int)
         if value is None:
             if not optional:
                 self.bad(where, f"'{key}' is missing.")
@@ -71,6 +88,14 @@ class Checker:
 
     def instant(self, where: str, item: dict[str, Any], key: str, *, optional: bool = False) -> datetime | None:
         value = item.get(key)
+        if value.__class__ is str:
+            try:
+                got = _from_iso(value)  # what clock.parse_instant gives for a time in UTC (no space around it)
+            except ValueError:
+                pass
+            else:
+                if got.tzinfo is UTC:
+                    return got
         if value is None:
             if not optional:
                 self.bad(where, f"'{key}' is missing.")
@@ -85,6 +110,11 @@ class Checker:
         value = item.get(key)
         if value is None or value == "":
             return None
+        if value.__class__ is str and len(value) == 10:
+            try:
+                return _day_from_iso(value)  # what clock.parse_date gives for YYYY-MM-DD
+            except ValueError:
+                pass
         try:
             return clock.parse_date(str(value), what=key)
         except ValidationError as exc:
@@ -109,6 +139,9 @@ class Checker:
 
     def ref(self, where: str, item: dict[str, Any], key: str, known: dict[int, int], *,
             optional: bool = True) -> int | None:
+        value = item.get(key)
+        if value.__class__ is int and value in known:  # (an id outside MAX_INT is never among the file's)
+            return known[value]
         value = self.integer(where, item, key, optional=optional)
         if value is None:
             return None

@@ -25,6 +25,7 @@ from tuikanban.services.io.common import (
     TYPE_COLUMNS,
     date_iso,
     iso,
+    streamed,
 )
 from tuikanban.store import jsondump
 from tuikanban.store.engine import Database
@@ -51,7 +52,7 @@ Convert = Callable[[Any], dict[str, Any]]
 
 def _json_rows(conn: Any, query: Any, convert: Convert) -> Chunks:
     chunk: list[bytes] = []
-    for r in conn.execute(query):
+    for r in streamed(conn, query):
         chunk.append(_encoder.encode(convert(r)).encode())
         if len(chunk) >= CHUNK:
             yield chunk

@@ -67,13 +67,12 @@ class Ids:
         self._ascending: array[int] | None = array("q") if compact and keep else None
 
     def add(self, chk: Checker, index: int, item: dict[str, Any]) -> int | None:
-        where = f"{self.section}[{index}]"
         value = item.get("id")
         if isinstance(value, bool) or not isinstance(value, int):
-            chk.bad(where, "'id' must be a whole number.")
+            chk.bad(f"{self.section}[{index}]", "'id' must be a whole number.")
             return None
         if not -MAX_INT - 1 <= value <= MAX_INT:
-            chk.bad(where, f"'id' is out of range (at most {MAX_INT:,}).")
+            chk.bad(f"{self.section}[{index}]", f"'id' is out of range (at most {MAX_INT:,}).")
             return None
         if self._ascending is not None:
             if not self._ascending or value > self._ascending[-1]:
