@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -429,6 +430,29 @@ async def test_a_dark_theme_at_start_costs_no_second_pass_over_the_stylesheet(
         await settle(pilot)
         assert passes == ["tuikanban-light"]
         assert "-theme-tuikanban-light" in app.classes and f"-theme-{theme}" not in app.classes
+
+
+async def test_the_board_is_styled_once_at_start_and_again_when_shown_again(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Its widgets are styled as they are registered; the first `ScreenResume` does not match the whole stylesheet
+    against them a second time (ui/styled_once.py). Resumed again, it is restyled as Textual does."""
+    whole: list[str] = []
+    update_styles = TuikanbanApp.update_styles
+
+    def counted(app: TuikanbanApp, node: Any, animate: bool = True) -> None:
+        if node is app.board_screen:
+            whole.append(app.screen.id or "")
+        update_styles(app, node, animate)
+
+    monkeypatch.setattr(TuikanbanApp, "update_styles", counted)
+    app = fast_app(db_target)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert whole == []  # (Textual's ScreenResume would restyle the whole board once more)
+        # shown again (as after a dialog over the dimmed board closes): restyled as Textual does
+        app.board_screen.post_message(events.ScreenResume())
+        await settle(pilot)
+        assert whole == ["board-screen"]
 
 
 async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint(
