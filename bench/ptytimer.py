@@ -156,16 +156,33 @@ def tree_vmhwm_kb(pid: int) -> int | None:
     return total if seen else None
 
 
+def _ticks(stat: Path) -> int:
+    """utime + stime of a /proc stat file, in clock ticks."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def cpu_ms(pid: int) -> float | None:
     """CPU time of `pid` so far (ms, every thread's run time from /proc/PID/task/*/schedstat, in nanoseconds, so a
-    key's few milliseconds are not lost to the clock ticks of /proc/PID/stat); None once it is gone."""
-    total, seen = 0, False
+    key's few milliseconds are not lost to the clock ticks of /proc/PID/stat); None once it is gone.
+
+    A thread that has ended has no schedstat any more (the board's first read runs on a thread of its own that ends
+    before the first paint): its time is the process's ticks less those of the threads still there (to a tick)."""
+    total, seen, live_ticks = 0, False, 0
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int((task / "schedstat").read_text().split()[0])
+                ns = int((task / "schedstat").read_text().split()[0])
+                ticks = _ticks(task / "stat")
+                total += ns
+                live_ticks += ticks
                 seen = True
-    return total / 1e6 if seen else None
+    if not seen:
+        return None
+    ended = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        ended = max(0, _ticks(Path(f"/proc/{pid}/stat")) - live_ticks)
+    return total / 1e6 + ended * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 class Session:

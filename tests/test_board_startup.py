@@ -13,18 +13,20 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from board_helpers import settle
 from test_board import SIZE, sales  # noqa: F401
-from tuikanban.domain.errors import DatabaseError
+from tuikanban.domain.errors import DatabaseError, NotFoundError
 from tuikanban.domain.targets import parse_target
 from tuikanban.store import fastread
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardSession, BoardState, PendingDatabase
+from tuikanban.ui.first_read import FirstRead, first_window
 
 pytestmark = pytest.mark.engines  # the board's start on either engine
 
@@ -59,6 +61,69 @@ def test_what_is_imported_without_the_orm(code: str, wanted: Any, unwanted: tupl
     assert wanted() <= modules
     assert not [m for m in modules if m.split(".")[0] in ORM]
     assert not [m for m in modules if m.startswith(unwanted)]  # (none for an empty tuple)
+
+
+# -- the first read, on a thread while Textual is imported ---------------------------------------------------------
+
+FIRST_READ_CODE = """
+import sys, types
+import tuikanban.ui.first_read as fr
+started = []
+start = fr.FirstRead.start
+fr.FirstRead.start = lambda self: (started.append("textual" in sys.modules), start(self))[1]
+got = {}
+sys.modules["tuikanban.ui.launch"] = types.SimpleNamespace(run_board=lambda **kw: got.update(kw))
+from tuikanban.cli.board import open_board
+import tuikanban.cli.board as cb
+from tuikanban.cli.common import State
+cb.has_terminal = lambda: True
+open_board(State(db_path=sys.argv[1], user="tester"))
+first = got["first"].result()
+print(started, "textual" in sys.modules, first.pipeline, first.window,
+      sorted(c.title for c in first.read.board.cards))
+"""
+
+
+def test_the_first_read_starts_before_textual_is_imported(db_target: str, sales: dict[str, int],  # noqa: F811
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`open_board` starts the first screen's read (ui/first_read.py) before Textual is imported, and hands it to
+    `run_board` (here a stand-in, so nothing imports Textual at all)."""
+    monkeypatch.setenv("LINES", "45")
+    run = subprocess.run([sys.executable, "-c", FIRST_READ_CODE, db_target], capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(SRC), "XDG_CONFIG_HOME": "/nonexistent", "LINES": "45"})
+    started, textual, pipeline, window, titles = run.stdout.split(" ", 4)
+    assert (started, textual, pipeline) == ("[False]", "False", "None")
+    assert int(window) == first_window("tester") == 13  # (no terminal: 45 lines, normal cards)
+    con = fastread.connect_target(parse_target(db_target))
+    assert con is not None
+    board = fastread.load_board(con, None).board
+    con.close()
+    assert board is not None
+    assert titles.strip() == repr(sorted(c.title for c in board.cards))
+
+
+async def test_the_read_made_before_the_app_is_the_board_the_gateway_reads(
+        db: Database, db_target: str, sales: dict[str, int]) -> None:  # noqa: F811
+    first = FirstRead(db_target, "tester", None).start().result()
+    assert first.con is not None and first.read is not None
+    gateway = BoardGateway(path=parse_target(db_target), user="tester", db=None, con=first.con, owns_db=True)
+    handed = gateway.load(first.pipeline, BoardState(), window=first.window, read=first.read)
+    again = gateway.load(first.pipeline, BoardState(), window=first.window)
+    gateway.close()
+    assert handed.model is not None and again.model is not None
+    assert handed.model.by_id == again.model.by_id
+    assert handed.read.board == again.read.board
+
+
+@pytest.mark.parametrize("how", ["thread", "here"])
+def test_a_first_read_of_a_missing_pipeline_raises_in_the_caller(db: Database, db_target: str,
+                                                                  sales: dict[str, int], how: str) -> None:  # noqa: F811
+    first = FirstRead(db_target, "tester", "Nope")
+    if how == "thread":
+        first.start()
+    with pytest.raises(NotFoundError, match="There is no pipeline named 'Nope'"):
+        first.result()
+    assert first.con is None
 
 
 # -- the database while it opens ---------------------------------------------------------------------------------
@@ -365,6 +430,29 @@ async def test_a_dark_theme_at_start_costs_no_second_pass_over_the_stylesheet(
         await settle(pilot)
         assert passes == ["tuikanban-light"]
         assert "-theme-tuikanban-light" in app.classes and f"-theme-{theme}" not in app.classes
+
+
+async def test_the_board_is_styled_once_at_start_and_again_when_shown_again(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Its widgets are styled as they are registered; the first `ScreenResume` does not match the whole stylesheet
+    against them a second time (ui/styled_once.py). Resumed again, it is restyled as Textual does."""
+    whole: list[str] = []
+    update_styles = TuikanbanApp.update_styles
+
+    def counted(app: TuikanbanApp, node: Any, animate: bool = True) -> None:
+        if node is app.board_screen:
+            whole.append(app.screen.id or "")
+        update_styles(app, node, animate)
+
+    monkeypatch.setattr(TuikanbanApp, "update_styles", counted)
+    app = fast_app(db_target)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert whole == []  # (Textual's ScreenResume would restyle the whole board once more)
+        # shown again (as after a dialog over the dimmed board closes): restyled as Textual does
+        app.board_screen.post_message(events.ScreenResume())
+        await settle(pilot)
+        assert whole == ["board-screen"]
 
 
 async def test_the_app_turns_the_garbage_collector_back_on_after_the_first_paint(

@@ -69,6 +69,33 @@ async def test_jobs_run_in_order_and_report_by_message() -> None:
         lane.join(2)
 
 
+async def test_a_lane_starts_its_thread_with_its_first_job() -> None:
+    """The app makes its lanes before the first paint; their threads start with the first job (after it)."""
+
+    def named(name: str) -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == name]
+
+    app = JobsApp()
+    async with app.run_test() as pilot:
+        lane = Lane("idle-lane")
+        assert named("idle-lane") == []
+        lane.join(2)  # (nothing to wait for: returns at once)
+        lane.submit(app, lambda: _job(1))
+        for _ in range(200):
+            if lane.pending == 0:
+                break
+            await pilot.pause(0.01)
+        assert app.seen == [1] and app.threads == {"idle-lane"}
+        lane.stop()
+        lane.join(2)
+        assert named("idle-lane") == []
+        stopped = threading.Event()
+        unused = Lane("unused-lane", on_stop=stopped.set)
+        unused.stop()  # a lane never given a job still runs its on_stop (the connections are closed)
+        unused.join(2)
+        assert stopped.is_set() and named("unused-lane") == []
+
+
 def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatch) -> None:
     from tuikanban.ui import jobs
 

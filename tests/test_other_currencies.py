@@ -41,6 +41,28 @@ async def test_the_board_counts_them_and_says_so(db: Database, fixed_now: str) -
         assert "4 open · $12.5k (2 deals in EUR not included)" in header
 
 
+@pytest.mark.parametrize("with_euros", [True, False])
+def test_a_windowed_read_counts_them_as_a_whole_read_does(db: Database, fixed_now: str, with_euros: bool) -> None:
+    """The first screen's read counts them with the cells' counts and reads them by currency only when there are
+    some (store.fastread.load_board)."""
+    from tuikanban.store import fastread
+
+    if with_euros:
+        _board(db)
+    else:
+        create_pipeline(db, "Sales", ["Lead", "Proposal"])
+    create_deal(db, "Sales", "No value", user="alice")  # (no value: in no currency's count)
+    con = fastread.connect_live_target(db.target)
+    try:
+        whole = fastread.load_board(con, None).board
+        window = fastread.load_board(con, None, window=1).board
+    finally:
+        con.close()
+    assert whole is not None and window is not None and window.partial
+    assert window.other_currencies == whole.other_currencies == ({"EUR": 2} if with_euros else {})
+    assert window.counts == whole.counts and window.sums == whole.sums
+
+
 def test_stage_list_and_metrics_leave_them_out(cli: Any, db: Database, fixed_now: str) -> None:
     _board(db)
     stages = json.loads(cli("stage", "list", "--json").out)["stages"]

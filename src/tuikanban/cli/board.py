@@ -33,6 +33,11 @@ def open_board(state: State) -> None:
     # board creates objects by the hundred thousand, and the collector's passes over them cost about a tenth of the
     # CPU time to the first paint (docs/PERFORMANCE.md, Start-up); what cycles start-up leaves are collected after.
     gc.disable()
+    # The first screen is read on a thread while Textual and the board are imported: the read waits on SQLite's C
+    # code or on the server, the imports on the interpreter (ui/first_read.py).
+    from tuikanban.ui.first_read import FirstRead
+
+    first = FirstRead(target, state.user, state.pipeline).start()
     from tuikanban.ui.launch import run_board
 
-    run_board(db_path=target, user=state.user, theme=theme, pipeline=state.pipeline)
+    run_board(db_path=target, user=state.user, theme=theme, pipeline=state.pipeline, first=first)

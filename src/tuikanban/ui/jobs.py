@@ -94,8 +94,10 @@ class Lane:
         self._lock = threading.Lock()
         self._pending = 0
         self._in_early = False
+        # Started with its first job (after the first paint, for the app's lanes): a thread started before it waits
+        # for a turn of the interpreter and of a core, which a loaded machine makes the first paint wait for too.
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self._started = False
 
     @property
     def pending(self) -> int:
@@ -114,12 +116,18 @@ class Lane:
         self._put(None)
 
     def join(self, timeout: float) -> None:
+        with self._ready:
+            if not self._started:
+                return  # (never given a job: nothing to wait for)
         self._thread.join(timeout)
 
     def _put(self, item: _Item | None) -> None:
         with self._ready:
             self._items.append(item)
             self._ready.notify()
+            if not self._started:
+                self._started = True
+                self._thread.start()
 
     def _early_index(self) -> int | None:
         """Where the first job that is not WARM waits, if it is EARLY (only WARM jobs before it)."""

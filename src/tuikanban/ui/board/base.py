@@ -44,6 +44,7 @@ from tuikanban.ui.board.view_memory import ViewMemory
 from tuikanban.ui.board.warm import ScreensImported, add_screen_styles, orm_job, warm_job
 from tuikanban.ui.jobs import WARM, Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
+from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.textual_seam import (
     forget_closed_widgets,
     skip_repaints_drawn_by_whole_frames,
@@ -83,8 +84,9 @@ GC_AT_THE_LATEST_S = 10.0
 AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
-class BoardBase(Screen[None]):
-    """Loading, live updates, aging and state for the board screen (see the module's docstring)."""
+class BoardBase(StyledOnce, Screen[None]):
+    """Loading, live updates, aging and state for the board screen (see the module's docstring). (`StyledOnce`: its
+    widgets are styled as they are registered at start, not a second time by its first `ScreenResume`.)"""
 
     state: reactive[BoardState] = reactive(BoardState, init=False)
 

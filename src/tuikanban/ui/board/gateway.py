@@ -108,24 +108,12 @@ class BoardGateway:
 
     # -- reads -------------------------------------------------------------------------------------------------
     def load(self, ref: str | int | None, state: BoardState, *, window: int | None = None,
-             reveal: int | None = None) -> Loaded:
+             reveal: int | None = None, read: fastread.BoardRead | None = None) -> Loaded:
         """The board of pipeline `ref` under `state`: whole, or (a big pipeline, or `window`) the top cards of
-        each cell, deep enough in its cell to hold the deal `reveal`."""
-        con = self.raw()
-        if window is None and not (state.filter.active or state.sort != RANK):
-            window = self.window
-        if window is not None and reveal is not None:
-            where = fastread.cell_depth(con, reveal)
-            if where is not None:
-                cell, depth = where
-                self.deeper[cell] = max(self.deeper.get(cell, 0), depth + LAZY_WINDOW // 2)
-        try:
-            read = fastread.load_board(con, ref, window=window, snoozed=state.filter.snoozed,
-                                       deeper=self.deeper if window is not None else None)
-        except NotFoundError:
-            if ref is None or isinstance(ref, str):
-                raise
-            read = fastread.load_board(con, None, window=window)  # the pipeline was removed: show another one
+        each cell, deep enough in its cell to hold the deal `reveal`. (`read`: that read, made already by
+        `ui.first_read` for the first screen.)"""
+        if read is None:
+            read = self._read(ref, state, window, reveal)
         self.seen = read.signature
         if read.board is None:
             self.pipeline_id = None
@@ -140,6 +128,24 @@ class BoardGateway:
             self.window, self.deeper = None, {}
         return Loaded(read, BoardModel(read.board, lanes_on=state.lanes_on, filter=state.filter,
                                        sort=state.sort))
+
+    def _read(self, ref: str | int | None, state: BoardState, window: int | None, reveal: int | None
+              ) -> fastread.BoardRead:
+        con = self.raw()
+        if window is None and not (state.filter.active or state.sort != RANK):
+            window = self.window
+        if window is not None and reveal is not None:
+            where = fastread.cell_depth(con, reveal)
+            if where is not None:
+                cell, depth = where
+                self.deeper[cell] = max(self.deeper.get(cell, 0), depth + LAZY_WINDOW // 2)
+        try:
+            return fastread.load_board(con, ref, window=window, snoozed=state.filter.snoozed,
+                                       deeper=self.deeper if window is not None else None)
+        except NotFoundError:
+            if ref is None or isinstance(ref, str):
+                raise
+            return fastread.load_board(con, None, window=window)  # the pipeline was removed: show another one
 
     def deepen(self, depth: int) -> None:
         """Read at least `depth` cards of every cell from now on (the focus nears the end of what is loaded)."""
