@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tuikanban.domain import clock
-from tuikanban.domain.filters import is_idle
 from tuikanban.services.review_bridge import DealLine
 from tuikanban.services.review_reads import _CHUNK, _chunks, _marks
 from tuikanban.store.uow import Unit
@@ -81,29 +80,31 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 
 
-def _idle_detail(last: datetime | None, end: datetime) -> dict[str, Any]:
-    return {"idle_days": int(clock.days_between(last, end)) if last else None, "last_touch": last}
-
-
 def _idle_lines(u: Unit, opened: OpenDeals, until: datetime, days: int, keep: int | None
                 ) -> tuple[tuple[DealLine, ...], int]:
     """The idle list of the deals open at `until` (neither an event nor an activity in the last `days` days),
     longest idle first (never touched first), and its length; its first `keep` lines only when `keep` is given
     (each deal's last touch is streamed, never held for all of them)."""
     top = _Top(keep)
+    end = clock.as_utc(until)
+    cutoff = until - timedelta(days=days)  # (`domain.filters.is_idle`'s test, its bound computed once)
     for first in range(0, len(opened), _CHUNK):
         at = {d: first + j for j, d in enumerate(opened.ids[first:first + _CHUNK])}
         for deal_id, last in _touches(u, list(at), until):
-            if is_idle(last, until, days):
-                idle_days = int(clock.days_between(last, until)) if last else None
-                top.add((-(idle_days or 10**6), deal_id), (at[deal_id], last))
+            if last is None:
+                top.add((-10**6, deal_id), (at[deal_id], last, None))
+            elif last <= cutoff:
+                # `clock.days_between(last, until)`: `last` is read as aware UTC already
+                idle_days = int((end - last).total_seconds() / 86400.0)
+                top.add((-(idle_days or 10**6), deal_id), (at[deal_id], last, idle_days))
     chosen = top.sorted()
     titles: dict[int, str] = {}
     if opened.title is None:
-        ids = [opened.ids[k] for k, _last in chosen]
+        ids = [opened.ids[k] for k, _last, _days in chosen]
         for chunk in _chunks(ids):
             titles.update(u.execute(f"SELECT id, title FROM deal WHERE id IN ({_marks(len(chunk))})", tuple(chunk)))
-    lines = tuple(opened.line(k, titles.get(opened.ids[k], "?"), _idle_detail(last, until)) for k, last in chosen)
+    lines = tuple(opened.line(k, titles.get(opened.ids[k], "?"), {"idle_days": idle_days, "last_touch": last})
+                  for k, last, idle_days in chosen)
     return lines, top.count
 
 

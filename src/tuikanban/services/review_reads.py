@@ -68,8 +68,8 @@ IS_VALUE = "field = 'value'"
 def _moment_sql(u: Unit, after: str, *, light: bool = False) -> list[str]:
     """What rewinds a deal to a moment: the events after it (`after`, a condition or "") counted, summed or taken
     first (the payload of the earliest, as `sortable_at(at)|payload`). The value changes' sum is a placeholder
-    (`_value_sums` fills it). `light`: a deal created after the moment (absent then) needs only its close date,
-    owner and stage then; the other columns are NULL."""
+    (`_VALUE_SUM`, read with the deal's row, takes its place). `light`: a deal created after the moment (absent
+    then) needs only its close date, owner and stage then; the other columns are NULL."""
     def when(cond: str) -> str:
         return f"{after} AND {cond}" if after else cond
 
@@ -110,7 +110,8 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     (ix_event_review_slim) for the deals that existed at the last moment; the same, with only what a deal absent
     then needs (its stage, close date and owner at the moment, its moves and pushes), for the deals created after
     it when that moment is now (created after an earlier last moment, a deal is absent at every moment and in no
-    part of the report: left out); then each remaining deal's value changes since each moment (`_value_sums`).
+    part of the report: left out); each deal's value changes since each moment are read with its row
+    (`_VALUE_SUM`: the first read's deals, and the open deals without other events).
     The deals created after the last moment are the period's new deals (most of its events on a busy board)."""
     end = u.instant(until)
     last = u.instant(moments[-1])
@@ -132,13 +133,19 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     deal = "deal_id" if u.postgres else "+deal_id"
     fresh = "(SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL)"
 
+    # each deal's value changes since each moment (ix_event_value, a few index steps a deal), read with its row
+    value_sums = ", ".join(_VALUE_SUM for _ in moments)
+    value_params = [x for m in moments for x in (u.instant(m), pipeline_id)]
+    value_at = {i * _MOMENT + _DVALUE for i in range(len(moments))}
+
     def grouped(columns: list[str], params: list[Any]) -> Any:
         names = ", ".join(f"{c} AS a{i}" for i, c in enumerate(columns))
-        sql = (f"SELECT {', '.join('deal.' + c for c in _DEAL_COLUMNS)}, agg.* FROM"
+        picked = ", ".join(_VALUE_SUM if i in value_at else f"agg.a{i}" for i in range(len(columns)))
+        sql = (f"SELECT {', '.join('deal.' + c for c in _DEAL_COLUMNS)}, agg.deal_id, {picked} FROM"
                f" (SELECT {deal} AS deal_id, {names} FROM event"
                f" WHERE pipeline_id = ? AND at > ? AND kind IN {_KINDS} AND {NOT_VALUE} AND deal_id NOT IN {fresh}"
                f" GROUP BY {deal}) AS agg JOIN deal ON deal.id = agg.deal_id")
-        return u.execute(sql, (*params, end, end, end, pipeline_id, first_at, pipeline_id, last))
+        return u.execute(sql, (*value_params, *params, end, end, end, pipeline_id, first_at, pipeline_id, last))
 
     params: list[Any] = []
     columns: list[str] = []
@@ -156,37 +163,26 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     else:  # deals created after `until`: absent at both moments, in no part of the report
         new_ids = {i for (i,) in u.execute(fresh.strip("()"), (pipeline_id, last))}
     # The open deals without any event since the first moment ("steady": the same at every moment, most of a big
-    # pipeline) are streamed to `steady` a chunk at a time, never held: 100,000 open deals held a row each, then
-    # two states and a line each (docs/PERFORMANCE.md, Memory of the screens). A steady deal with value changes
-    # since gets a row of its own.
+    # pipeline) are streamed to `steady` one by one, never held: 100,000 open deals held a row each, then two states
+    # and a line each (docs/PERFORMANCE.md, Memory of the screens). A steady deal with value changes since gets a
+    # row of its own (nothing else changed).
     owners: dict[str, str] = {}  # one string per owner, not one per deal
-    _value_sums(u, pipeline_id, moments, rows, [i for i, r in rows.items() if r[_AGG + 2] is not None], {})
-    chunk: dict[int, tuple[Any, ...]] = {}
-    for r in u.execute(f"SELECT {', '.join(_DEAL_COLUMNS)} FROM deal WHERE pipeline_id = ? AND status = 'open'",
-                       (pipeline_id,)):
+    blank = [0, 0, 0, None, None, None, None, None, None] * len(moments)
+    for r in u.execute(f"SELECT {', '.join(_DEAL_COLUMNS)}, {value_sums} FROM deal"
+                       " WHERE pipeline_id = ? AND status = 'open'", (*value_params, pipeline_id)):
         if r[0] in rows or r[0] in new_ids:
             continue
-        chunk[r[0]] = (r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:])
-        if len(chunk) == _CHUNK:
-            _steady_chunk(u, pipeline_id, moments, rows, chunk, steady)
-            chunk = {}
-    _steady_chunk(u, pipeline_id, moments, rows, chunk, steady)
+        base = (r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), r[6], r[7])
+        if r[8] is None:  # no value change since the first moment
+            steady(base)
+            continue
+        row = rows[r[0]] = [*base, r[0], *blank, None, 0, 0]
+        for i, v in enumerate(r[8:]):
+            row[_AGG + 1 + i * _MOMENT + _DVALUE] = v
     out: dict[int, tuple[Any, ...]] = {}
     for deal_id in list(rows):  # each list let go as its tuple is made
         out[deal_id] = tuple(rows.pop(deal_id))
     return list(out.values())
-
-
-def _steady_chunk(u: Unit, pipeline_id: int, moments: Sequence[datetime], rows: dict[int, list[Any]],
-                  chunk: dict[int, tuple[Any, ...]], steady: Any) -> None:
-    """A chunk of open deals without other events since the first moment: those with value changes since get a
-    row in `rows`; the others go to `steady` one by one."""
-    if not chunk:
-        return
-    _value_sums(u, pipeline_id, moments, rows, list(chunk), chunk)
-    for deal_id, r in chunk.items():
-        if deal_id not in rows:
-            steady(r)
 
 
 def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str
@@ -235,30 +231,12 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
 
 
 _MOMENT_PARAMS = 8  # the `at > ?` of each of a later moment's columns
-
-
-def _value_sums(u: Unit, pipeline_id: int, moments: Sequence[datetime], rows: dict[int, list[Any]],
-                ids: list[int], extra: dict[int, tuple[Any, ...]]) -> None:
-    """Fill in the value changes since each moment of the deals `ids` (new - old of every edit, bulk edit, undo
-    and redo of the value), from the value changes' partial index (ix_event_value, a few index steps a deal): a
-    grouped deal's row in `rows` gets them; a deal of `extra` (open now, no other event since) with value changes
-    gets a row of its own (nothing else changed). Deals created after the last moment (light rows) are not asked
-    for: absent, their value then is never read."""
-    ats = [u.instant(m) for m in moments]
-    sums = ", ".join(
-        "sum(CASE WHEN at > ? THEN coalesce(CAST(new_value AS BIGINT), 0) - coalesce(CAST(old_value AS BIGINT), 0)"
-        " ELSE 0 END)" for _ in moments)
-    for chunk in _chunks(ids):
-        sql = (f"SELECT deal_id, {sums} FROM event WHERE deal_id IN ({_marks(len(chunk))}) AND {IS_VALUE}"
-               " AND at > ? AND pipeline_id = ? AND kind IN ('edit', 'undo', 'redo') GROUP BY deal_id")
-        for deal_id, *dv in u.execute(sql, (*ats, *chunk, ats[0], pipeline_id)):
-            r = rows.get(deal_id)
-            if r is None:
-                base = extra[deal_id]  # (its close date already read)
-                r = rows[deal_id] = [*base, deal_id,
-                                     *([0, 0, 0, None, None, None, None, None, None] * len(moments)), None, 0, 0]
-            for i, v in enumerate(dv):
-                r[_AGG + 1 + i * _MOMENT + _DVALUE] = v
+# A deal's value changes since a moment (new - old of every edit, bulk edit, undo and redo of the value), from the
+# value changes' partial index (ix_event_value, a few index steps a deal): NULL when it has none. Deals created
+# after the last moment (light rows) are not asked for: absent, their value then is never read.
+_VALUE_SUM = ("(SELECT sum(coalesce(CAST(v.new_value AS BIGINT), 0) - coalesce(CAST(v.old_value AS BIGINT), 0))"
+              " FROM event AS v WHERE v.deal_id = deal.id AND v.field = 'value' AND v.at > ? AND v.pipeline_id = ?"
+              " AND v.kind IN ('edit', 'undo', 'redo'))")
 
 
 def _days(u: Unit) -> Any:
