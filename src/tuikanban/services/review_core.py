@@ -24,9 +24,21 @@ from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import exponent, to_json_number
 from tuikanban.domain.text import display, name_key
 from tuikanban.services.pipeline_ref import resolve_pipeline
-from tuikanban.services.review_bridge import Bucket, DealLine, DealState, _bridge, _period_test, _states
+from tuikanban.services.review_bridge import (
+    _ALWAYS,
+    BUCKETS,
+    CLOSING,
+    Bucket,
+    DealLine,
+    DealState,
+    _bridge,
+    _current,
+    _period_test,
+    _rewind,
+    _states,
+)
 from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top
-from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _TITLE, _VALUE, _read_deals
+from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _STATUS, _TITLE, _VALUE, _at, _read_deals
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
@@ -171,7 +183,8 @@ def _changes_in(
                                                    value, {"expected_close": r[_CLOSE]}))
         opened.add(r[_ID], r[_TITLE], r[_OWNER], r[_STAGE], value)
 
-    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady)
+    created: list[list[Any]] | None = [] if end >= now else None  # the deals created since `since`, end now
+    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created)
     states, counts = _states(rows, currency, owner_key, rewound_end=end < now)
     by_id = {r[_ID]: r for r in rows}
 
@@ -199,6 +212,9 @@ def _changes_in(
             pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
         if b.status == "open" and closes_within(b.close, soon_from, CLOSING_SOON_DAYS):
             soon.add((b.close, deal_id), line(deal_id, b, expected_close=b.close))
+    if created:
+        end_value += _new_deals(created, info, stages, owner_key, owner_keys, in_period, soon_from, bridge, opened,
+                                soon, new, moved, pushed)
     totals = {"closing_soon": soon.count} if keep is not None else {}
     idle: tuple[DealLine, ...] = ()
     if with_idle:
@@ -220,6 +236,66 @@ def _changes_in(
         totals=totals,
     )
 
+
+
+def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tuple[str, int]], owner_key: str | None,
+               owner_keys: dict[str, str], in_period: Any, soon_from: date, bridge: dict[str, Bucket],
+               opened: OpenDeals, soon: _Top, new: list[DealLine], moved: list[DealLine], pushed: list[DealLine]
+               ) -> int:
+    """The deals created since `since` when the end is now (`_read_deals`' `new_deals`: most of the period's
+    deals on a busy board), in one pass: what `_states`, `_bridge` and the report's loop make of a deal absent at
+    `since` and at the end as it is now, without its two states. Their bridge entries are added to `bridge` (each
+    bucket's deals kept in id order); returns their part of the open value at the end."""
+    currency = info.currency
+    every = in_period is _ALWAYS
+    sums = dict.fromkeys(BUCKETS, 0)
+    ids: dict[str, list[int]] = {b: [] for b in BUCKETS}
+    end_value = 0
+    for r in rows:
+        owner = r[_OWNER]
+        if owner_key is not None:
+            key = owner_keys.get(owner)
+            if key is None:
+                key = owner_keys[owner] = name_key(owner)
+            if key != owner_key:
+                continue
+        deal_id, status, close, stage_id = r[_ID], r[_STATUS], r[_CLOSE], r[_STAGE]
+        ok = r[_CUR] == currency
+        value = (r[_VALUE] or 0) if ok else 0
+        shown = r[_VALUE] if ok else None
+        if status == "open":
+            if every or in_period(close):  # counted at the end, not at `since`: it entered as created
+                end_value += value
+                sums["created"] += value
+                ids["created"].append(deal_id)
+            opened.add(deal_id, r[_TITLE], owner, stage_id, shown)
+        elif status in CLOSING and (every or in_period(close)):  # entered and left in the period
+            sums["created"] += value
+            ids["created"].append(deal_id)
+            sums[status] += value
+            ids[status].append(deal_id)
+        stage = stages.get(stage_id, ("?", 0))
+        new.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {"status": status}))
+        moves, pushes = r[-2], r[-1]
+        if moves or pushes:
+            moves, pushes = max(0, int(moves or 0)), max(0, int(pushes or 0))
+            then = _rewind(_current(r, currency), r, _at(0), currency)  # (its stage and close date at `since`)
+            if status == "open" and moves and then.stage_id != stage_id:
+                before = stages.get(then.stage_id, ("?", 0))
+                moved.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
+                    "from_stage": before[0], "to_stage": stage[0], "moves": moves,
+                    "direction": "forward" if stage[1] > before[1] else "back"}))
+            if pushes:
+                pushed.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
+                    "pushes": pushes, "close_before": then.close, "close_after": close}))
+        if status == "open" and closes_within(close, soon_from, CLOSING_SOON_DAYS):
+            soon.add((close, deal_id), DealLine(deal_id, r[_TITLE], owner, stage[0], shown,
+                                                {"expected_close": close}))
+    for k in BUCKETS:
+        if ids[k]:
+            b = bridge[k]
+            bridge[k] = Bucket(b.value_minor + sums[k], tuple(sorted((*b.deals, *ids[k]))))
+    return end_value
 
 
 def add_idle(db: Database, report: ChangesReport) -> ChangesReport:

@@ -100,11 +100,13 @@ _DEAL_COLUMNS = ("id", "title", "owner", "value_minor", "currency", "expected_cl
 _DVALUE = 3  # the value changes' sum among a moment's columns
 
 
-def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any
-                ) -> list[tuple[Any, ...]]:
+def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any,
+                new_deals: list[list[Any]] | None = None) -> list[tuple[Any, ...]]:
     """One row per deal changed since the first of `moments` (ascending): its row now and what rewinds it to
     each moment; stage moves and close-date pushes are counted up to `until`. The deals open now and unchanged
     since (no event but reorders) are handed to `steady` as their 8 columns (`_DEAL_COLUMNS`), not returned.
+    With `new_deals` (a list), the rows of the deals created after the only moment go into it, not into the
+    result (the report takes them in a pass of their own: absent then, as they are now at the end).
 
     Three reads (docs/PERFORMANCE.md, The review's speed): one GROUP BY over the period's events but value changes
     (ix_event_review_slim) for the deals that existed at the last moment; the same, with only what a deal absent
@@ -157,9 +159,15 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
             params += [u.instant(m)] * _MOMENT_PARAMS
     day = _days(u)
     rows = {r[0]: [*r[:5], day(r[5]), *r[6:]] for r in grouped(columns + tail, params)}
+    new_ids: set[int] | dict[int, list[Any]]
     if len(moments) == 1:  # the last moment is now: the deals created since are the new deals
-        rows.update(_fresh_rows(u, pipeline_id, last, end, tail[1:], fresh))
-        new_ids: set[int] = set()
+        created = _fresh_rows(u, pipeline_id, last, end, tail[1:], fresh)
+        if new_deals is None:
+            rows.update(created)
+            new_ids = set()
+        else:
+            new_deals.extend(created.values())
+            new_ids = created
     else:  # deals created after `until`: absent at both moments, in no part of the report
         new_ids = {i for (i,) in u.execute(fresh.strip("()"), (pipeline_id, last))}
     # The open deals without any event since the first moment ("steady": the same at every moment, most of a big
