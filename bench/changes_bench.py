@@ -156,7 +156,8 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
               ) -> str:
     """`tuikanban changes --since Nd --no-mark` as a user runs it (its own process, start-up included, the output
     to /dev/null), table and --json taken in turn, for each version (label, its src directory or None for this
-    tree, its database) alternated run by run: median wall and CPU (user + system) of each, and the floor."""
+    tree, its database) alternated run by run: median wall and CPU (user + system) of each, and the floors
+    (`python -c pass` and the command line's start in the same rounds, `import typer, sqlmodel` after them)."""
     import resource
     import subprocess
 
@@ -164,7 +165,20 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
     times: dict[tuple[str, str], tuple[list[float], list[float]]] = {
         (label, kind): ([], []) for label, _src, _db in versions for kind, _extra in kinds}
     loads: list[float] = []
+    # the floors, in the same rounds: the interpreter alone, and the command line's own start (the fast path's
+    # imports, what every fast command pays before its work), with this tree
+    floors = {"python -c pass": [sys.executable, "-c", "pass"],
+              "CLI start (import tuikanban.cli.fast)": [sys.executable, "-c", "import tuikanban.cli.fast"]}
+    for name in floors:
+        times["floor", name] = ([], [])
     for _ in range(runs):
+        for name, command in floors.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            w0 = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            times["floor", name][0].append(time.perf_counter() - w0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times["floor", name][1].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         for label, src, path in versions:
             env = dict(os.environ)
             if src is not None:
@@ -181,7 +195,8 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
                 loads.append(os.getloadavg()[0])
     lines = [floor()]
     for (label, kind), (walls, cpus) in times.items():
-        lines.append(f"{label}: changes --since {days}d ({kind}): median {statistics.median(walls) * 1000:.0f} ms "
+        what = kind if label == "floor" else f"changes --since {days}d ({kind})"
+        lines.append(f"{label}: {what}: median {statistics.median(walls) * 1000:.0f} ms "
                      f"wall (worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU "
                      f"({min(cpus) * 1000:.0f}-{max(cpus) * 1000:.0f}) over {runs} runs")
     lines.append(f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")

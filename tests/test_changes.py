@@ -243,16 +243,16 @@ def test_states_at_several_moments_in_one_read(history: Any, db: Any) -> None:
                                                           ("open", 300_000), ("open", 300_000)]
 
 
-# -- without the ORM: the plain-SQL rules of services.review_core against their SQLAlchemy spelling in
-# services.changes (which the backtest uses), the command's imports, the review mark written through store.uow,
-# and long lists printed as plain lines
+# -- without the ORM: the plain-SQL rules of services.review_reads and review_bridge against their SQLAlchemy
+# spelling in services.changes (which the backtest uses), the command's imports, the review mark written through
+# store.uow, and long lists printed as plain lines
 
 
 def test_the_plain_sql_rewinds_as_the_sqlalchemy_rules_do(history: Any, db: Any) -> None:
-    """Every deal's state at several moments from review_core's one GROUP BY equals states_at's (services.changes'
+    """Every deal's state at several moments from review_reads' one GROUP BY equals states_at's (services.changes'
     SQLAlchemy expressions): the two spellings of the rewind rules agree. A deal created after the moment has no
-    value then (review_core leaves its value changes out), so only its other fields are compared."""
-    from tuikanban.services import review_core
+    value then (review_reads leaves its value changes out), so only its other fields are compared."""
+    from tuikanban.services import review_bridge, review_reads
     from tuikanban.services.changes import states_at
     from tuikanban.store.uow import of_session
 
@@ -265,8 +265,8 @@ def test_the_plain_sql_rewinds_as_the_sqlalchemy_rules_do(history: Any, db: Any)
         for moment in moments:
             expected = states_at(s.connection(), 1, [moment], "USD")
             steady: list[Any] = []  # (the open deals unchanged since: handed on as they are now, not returned)
-            rows = review_core._read_deals(u, 1, [moment], now, steady.append) + steady
-            got = {r[0]: review_core._rewind(review_core._current(r, "USD"), r, review_core._at(0), "USD")
+            rows = review_reads._read_deals(u, 1, [moment], now, steady.append) + steady
+            got = {r[0]: review_bridge._rewind(review_bridge._current(r, "USD"), r, review_reads._at(0), "USD")
                    for r in rows}
             assert set(got) <= set(expected)  # (states_at also lists deals with other events only: as they are)
             for deal_id, state in got.items():
@@ -280,8 +280,8 @@ def test_the_plain_sql_rewinds_as_the_sqlalchemy_rules_do(history: Any, db: Any)
     with db.read() as s:
         u = of_session(s)
         steady = []
-        rows = {r[0]: r for r in review_core._read_deals(u, 1, [moments[2]], now, steady.append) + steady}
-        at = {i: review_core._rewind(review_core._current(r, "USD"), r, review_core._at(0), "USD")
+        rows = {r[0]: r for r in review_reads._read_deals(u, 1, [moments[2]], now, steady.append) + steady}
+        at = {i: review_bridge._rewind(review_bridge._current(r, "USD"), r, review_reads._at(0), "USD")
               for i, r in rows.items()}
     assert at[3].status == "absent"
     assert (at[4].status, at[4].value) == ("open", 800000)
@@ -352,7 +352,7 @@ def test_the_fast_path_and_the_typer_path_print_the_same(history: Any) -> None:
 
 
 # -- the review's three reads (schema 10: the period's events but value changes, each deal's value changes, the
-# period's new deals; services.review_core._read_deals) and the JSON written in one encoder call per list
+# period's new deals; services.review_reads._read_deals) and the JSON written in one encoder call per list
 
 
 def test_new_deals_and_value_only_changes_through_the_split_reads(history: Any) -> None:
@@ -440,7 +440,7 @@ def test_the_review_json_is_the_indented_dump_byte_for_byte() -> None:
 
 
 def test_a_deals_last_touch_is_its_later_event_or_activity_up_to_the_end(history: Any, db: Any) -> None:
-    """The idle list's last touch (`review_core.last_touches`): the later of the deal's last event and its last
+    """The idle list's last touch (`review_idle.last_touches`): the later of the deal's last event and its last
     activity, each up to the end of the period; a deal without activities has its last event.
 
     8 Idle Co: created 02-01, a call 02-20 08:30            -> 02-20 08:30 (the activity is later)
@@ -448,7 +448,7 @@ def test_a_deals_last_touch_is_its_later_event_or_activity_up_to_the_end(history
                -> 02-27 00:00 at the end; 02-03 10:00 with the end 02-25 12:00 (the 02-27 events are after it)
     9 Old:     created 01-02, won 01-20, no activity    -> 01-20 00:00 (at either end)"""
     from tuikanban.services.activities import add_activity
-    from tuikanban.services.review_core import last_touches
+    from tuikanban.services.review_idle import last_touches
     from tuikanban.store.uow import of_session
 
     add_activity(db, 8, "call", "Checked in", user="alice", at="2026-02-20T08:30")

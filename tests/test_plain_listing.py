@@ -54,6 +54,23 @@ def test_cells_and_narrow() -> None:
     assert common.narrow("Lead → Proposal │ $1,000 …") and not common.narrow("東京") and not common.narrow("a\tb")
 
 
+@pytest.mark.parametrize("max_length", [None, 1, 5, 40, 80])
+def test_cell_texts_are_cell_text_of_each(max_length: int | None) -> None:
+    """The column-at-once cut (all printable ASCII) and the per-cell fallback give `cell_text`'s strings."""
+    plain = ["Acme", "  padded  ", "a" * 70, "", " x" * 30, "exactly five", "Deal 12 Platform expansion"]
+    hostile = [*plain, *TITLES, None, 12, "\x1b[31mred\x1b[0m", "a\u202eb", "line\nbreak", "\u2028"]
+    for values in (plain, hostile, [], [None], ["\t"]):
+        assert common.cell_texts(values, max_length) == [common.cell_text(v, max_length) for v in values], values
+
+
+def test_narrow_is_true_of_printable_ascii_and_the_drawn_characters_only() -> None:
+    drawn = "│━╇→…"
+    for text in ["", "abc", drawn, "a│b━c╇d→e…f", "a" * 10_000 + "→", "a\tb", "│\n", "é", "→é", "東京", "\x7f",
+                 "…\u200b", "━" * 5000 + "ß"]:
+        expected = all(ch in drawn or (ch.isascii() and ch.isprintable()) for ch in text)
+        assert common.narrow(text) == expected, text
+
+
 @pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "KWD", "XYZ", "chf"])
 def test_money_formatter_writes_what_format_money_writes(currency: str) -> None:
     text = money_formatter(currency)

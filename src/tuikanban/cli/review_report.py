@@ -23,6 +23,7 @@ from tuikanban.cli.common import (
     State,
     cell,
     cell_text,
+    cell_texts,
     dumps,
     fitted_table,
     out,
@@ -171,8 +172,9 @@ def render_changes(r: Any) -> list[Any]:
         if not rows:
             parts.append(Text(f"{title}: none", style="dim"))
         elif len(rows) > PLAIN_TABLE_ROWS:
-            plain = [[str(x.id), cell_text(x.title, 40), owner_text(x.owner), stage_text(x.stage),
-                      money_text(x.value_minor), cell_text(fn(x), 80)] for x in rows]
+            titles, whats = cell_texts([x.title for x in rows], 40), cell_texts([fn(x) for x in rows], 80)
+            plain = [[str(x.id), title, owner_text(x.owner), stage_text(x.stage), money_text(x.value_minor), text]
+                     for x, title, text in zip(rows, titles, whats, strict=True)]
             parts.append(fitted_table([*columns, what], plain, title=f"{title}: {len(rows)}"))
         else:
             lt = table(*columns, what, title=f"{title}: {len(rows)}")

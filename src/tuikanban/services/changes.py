@@ -1,8 +1,9 @@
 """What changed in a pipeline between two moments: the review itself is `services.review_core` (plain SQL on a
 `store.uow.Unit`, so that `changes` reads without the ORM; the rules of the rewind and of the value bridge are in
-its docstring), re-exported here. This module keeps the same rules as SQLAlchemy expressions (`_OPENS`,
-`_CLOSES`, `_first`, ...) for the forecast's backtest (`services.forecast_backtest`) and `states_at`, a deal's
-state at many moments (the rewind of `review_core`, one GROUP BY per deal and slice between two moments).
+the docstring of `services.review_bridge`), re-exported here. This module keeps the same rules as SQLAlchemy
+expressions (`_OPENS`, `_CLOSES`, `_first`, ...) for the forecast's backtest (`services.forecast_backtest`) and
+`states_at`, a deal's state at many moments (the rewind of `review_bridge`, one GROUP BY per deal and slice
+between two moments).
 """
 
 from __future__ import annotations
@@ -14,28 +15,29 @@ from typing import Any
 from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
-from tuikanban.services.review_core import (
-    _MOMENT,
+from tuikanban.services.review_bridge import (
     BUCKETS,
     CLOSED,
     CLOSING,
-    CLOSING_SOON_DAYS,
     ENTERING,
-    IDLE_DAYS,
     OPENING,
     Bucket,
-    ChangesReport,
     DealLine,
     DealState,
-    _at,
     _current,
     _rewind,
+)
+from tuikanban.services.review_core import (
+    CLOSING_SOON_DAYS,
+    IDLE_DAYS,
+    ChangesReport,
     add_idle,
     changes_in,
     changes_json,
     compute_changes,
 )
-from tuikanban.services.review_core import _payload as _payload  # (the backtest reads first payloads with it)
+from tuikanban.services.review_reads import _MOMENT, _at
+from tuikanban.services.review_reads import _payload as _payload  # (the backtest reads first payloads with it)
 from tuikanban.store.sqlfuncs import sortable_at
 from tuikanban.store.tables import Deal, Event
 

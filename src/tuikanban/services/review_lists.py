@@ -13,7 +13,7 @@ from tuikanban.domain.filters import closes_within, is_idle
 from tuikanban.domain.models import DealView
 from tuikanban.domain.text import name_key
 from tuikanban.services.common import resolve_pipeline, resolve_stage, resolve_type
-from tuikanban.services.review_core import last_touches
+from tuikanban.services.review_idle import last_touches
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import deal_views
 from tuikanban.store.uow import of_session
