@@ -77,7 +77,7 @@ from tuikanban.cli.board import open_board
 import tuikanban.cli.board as cb
 from tuikanban.cli.common import State
 cb.has_terminal = lambda: True
-open_board(State(db_path=sys.argv[1], user="tester"))
+open_board(State(target=sys.argv[1], user="tester"))
 first = got["first"].result()
 print(started, "textual" in sys.modules, first.pipeline, first.window,
       sorted(c.title for c in first.read.board.cards))
