@@ -61,7 +61,50 @@ def test_what_is_imported_without_the_orm(code: str, wanted: Any, unwanted: tupl
     assert not [m for m in modules if m.startswith(unwanted)]  # (none for an empty tuple)
 
 
+def test_the_screens_opened_in_the_first_second_read_without_the_orm(db_target: str,
+                                                                     sales: dict[str, int]) -> None:  # noqa: F811
+    """The reads of the deal detail (and its checklist), the deal form and the settings, through the board's
+    database while it still opens (`PendingDatabase`), in a fresh interpreter: filled, and no ORM imported."""
+    code = f"""
+from tuikanban.domain.targets import parse_target
+from tuikanban.ui.board.state import BoardSession
+from tuikanban.ui.screens.deal_detail import _read_detail
+from tuikanban.ui.screens.deal_form import _read_form
+from tuikanban.ui.widgets.checklist import read_checklist
+from tuikanban.services import screen_reads
+db = BoardSession(parse_target({db_target!r}), "tester").database()
+assert _read_detail(db, {sales["initech"]}).deal.title == "Initech rollout"
+assert read_checklist(db, {sales["initech"]}).stage == "Lead"
+assert [s.name for s in _read_form(db, {sales["pipeline"]}, None).stages] == ["Lead", "Qualified", "Proposal"]
+assert len(db.read_plain(lambda u: screen_reads.pipeline_settings(u, {sales["pipeline"]}))[1]) == 3
+"""
+    modules = imported_after(code)
+    assert "tuikanban.services.screen_reads" in modules
+    assert not [m for m in modules if m.split(".")[0] in ORM]
+
+
 # -- the database while it opens ---------------------------------------------------------------------------------
+
+
+def test_a_pending_database_refuses_a_plain_read_it_cannot_make_rather_than_wait(tmp_path: Path) -> None:
+    """A plain read (jobs.EARLY: ahead of the opening on the lane) never waits for the opening, which would then
+    never come: a file the driver connection cannot read is one sentence at once."""
+    (tmp_path / "board.db").write_bytes(b"not a database")
+    session = BoardSession(parse_target(str(tmp_path / "board.db")), "tester")
+    pending = session.database()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            pending.read_plain(lambda u: u.scalar("SELECT 1"))
+        except DatabaseError as exc:
+            errors.append(exc)
+
+    lane = threading.Thread(target=read)
+    lane.start()
+    lane.join(10)
+    assert not lane.is_alive()
+    assert [str(e) for e in errors] == ["The board is still opening its database; try again in a moment."]
 
 
 def test_a_pending_database_refuses_on_the_ui_thread_and_waits_on_a_lane() -> None:
@@ -260,6 +303,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardState
+from tuikanban.ui.jobs import WARM, step_aside
 
 on_ui = []
 class Spy:
@@ -276,14 +320,19 @@ async def main():
     app = TuikanbanApp(None, "tester", pipeline, None, db_path=where, gateway=gateway,
                        initial=gateway.load(pipeline, BoardState(), window=8))
     release = threading.Event()
-    def held():
-        release.wait(30)
-    app.lanes.writes.submit(app, held, name="held")
+    def held():  # the warm-up under way: the reads that need no ORM run ahead of it (jobs.EARLY)
+        while not release.wait(0.01):
+            step_aside()
+    app.lanes.writes.submit(app, held, name="held", kind=WARM)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         for key in sys.argv[2:]:
             await pilot.press(key)
             await pilot.pause()
+            for _ in range(500):  # (the detail's, the forms' and the settings' reads: handled on the UI thread)
+                if getattr(app.screen, "detail", getattr(app.screen, "data", True)) is not None:
+                    break
+                await asyncio.sleep(0.01)
             print(key, type(app.screen).__name__ if key != "a" else type(app.board_screen.aging_panel).__name__)
             if key == "a":
                 await pilot.press("escape")
@@ -497,6 +546,46 @@ async def test_a_move_while_the_database_warms_up_is_written_at_once_and_once(
         assert moves == [("Lead", "Qualified")]  # once
         await press_and_settle(pilot, "u")  # the undo record is the ORM path's: undone in place
         assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+
+
+async def test_the_screens_opened_while_the_database_warms_up_are_filled_at_once(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """`enter`, `n` and `,` pressed before the warm-up's end (the ORM's import, the opening): each screen is filled
+    by its read without the ORM, ahead of the warm-up (jobs.EARLY), before the database is open."""
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+    from tuikanban.ui.screens.deal_form import DealFormScreen
+    from tuikanban.ui.screens.settings import PipelineSettingsScreen
+    from tuikanban.ui.widgets.checklist import Checklist
+
+    async with warming(db_target, monkeypatch) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("enter")  # the focused card: Initech rollout
+        await until(pilot, lambda: text_of(app, "#history-title").startswith("History ("))
+        assert isinstance(app.screen, DealDetailScreen) and board.session.db is None
+        assert text_of(app, "#history-title") == "History (1)"
+        assert text_of(app, "#detail-title") == "Initech rollout"
+        checklist = app.screen.query_one(Checklist)
+        await until(pilot, lambda: checklist.border_title is not None)
+        assert str(checklist.border_title) == "Checklist of Lead" and board.session.db is None  # read too
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is board)
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, DealFormScreen) and app.screen.data is not None)
+        assert isinstance(app.screen, DealFormScreen) and app.screen.data is not None
+        assert [st.name for st in app.screen.data.stages] == ["Lead", "Qualified", "Proposal"]
+        assert app.screen.data.owners == ["alice", "bob", "carol"] and board.session.db is None
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is board)
+
+        await pilot.press("comma")
+        await until(pilot, lambda: isinstance(app.screen, PipelineSettingsScreen) and app.screen.data is not None)
+        assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.data is not None
+        assert [r.stage.name for r in app.screen.data.stages] == ["Lead", "Qualified", "Proposal"]
+        assert board.session.db is None  # all three before the warm-up's end
+        release.set()
+        await settle(pilot)
+        assert board.session.db is not None
 
 
 async def press_and_settle(pilot: Pilot[Any], key: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tuikanban.domain import gates
 from tuikanban.domain.aging import AgingItem
@@ -88,6 +89,15 @@ class FormChoices:
     owners: list[str]
 
 
+def edit_base(deal: DealView) -> dict[str, Any]:
+    """What an edit form loaded, field by field, as `services.deals.edit_deal(base=...)` compares it with what is
+    stored now (here, without the ORM: the form reads its deal before the ORM is imported, and rebases on it on the
+    UI thread)."""
+    return {"title": deal.title, "company": deal.company, "contact": deal.contact, "value": deal.value_minor,
+            "currency": deal.currency, "owner": deal.owner, "type": deal.type_id, "close": deal.expected_close,
+            "notes": deal.notes}
+
+
 def form_choices(u: Unit, pipeline_id: int, deal_id: int | None) -> FormChoices:
     deal = sr.deal(u, deal_id) if deal_id is not None else None
     pid = deal.pipeline_id if deal is not None else pipeline_id
@@ -112,5 +122,5 @@ def pipeline_settings(u: Unit, pipeline_id: int) -> tuple[PipelineInfo, list[Sta
     return pipeline, rows, sr.types(u, pipeline.id)
 
 
-__all__ = ["DealDetail", "DealGate", "FormChoices", "StageRow", "deal_detail", "deal_gate", "form_choices",
+__all__ = ["DealDetail", "DealGate", "FormChoices", "StageRow", "deal_detail", "deal_gate", "edit_base", "form_choices",
            "pipeline_settings", "stage_rows"]
