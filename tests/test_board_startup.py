@@ -83,6 +83,33 @@ assert len(db.read_plain(lambda u: screen_reads.pipeline_settings(u, {sales["pip
     assert not [m for m in modules if m.split(".")[0] in ORM]
 
 
+def test_the_orm_is_imported_a_module_at_a_time_stepping_aside_before_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orm_job steps aside (runs the EARLY jobs waiting, pauses for a screen opening) before every module the
+    import brings in, not only between the packages it names: `import sqlalchemy` alone was one long step."""
+    from tuikanban.ui.board import warm
+
+    package = tmp_path / "fakeorm"
+    package.mkdir()
+    (package / "__init__.py").write_text("from fakeorm import a, b\n")
+    (package / "a.py").write_text("from fakeorm import c\n")
+    (package / "b.py").write_text("")
+    (package / "c.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps: list[set[str]] = []
+    monkeypatch.setattr(warm, "step_aside", lambda: steps.append({m for m in sys.modules if m.startswith("fakeorm")}))
+    monkeypatch.setattr(warm, "ORM_STEPS", ("fakeorm",))
+    before = list(sys.meta_path)
+    try:
+        warm.orm_job()
+        # the package's step, then one before each module: the package, a, c (which a imports), b
+        assert steps == [set(), set(), {"fakeorm"}, {"fakeorm", "fakeorm.a"}, {"fakeorm", "fakeorm.a", "fakeorm.c"}]
+        assert sys.meta_path == before  # (the finder is gone once the import is done)
+    finally:
+        for name in [m for m in sys.modules if m.startswith("fakeorm")]:
+            del sys.modules[name]
+
+
 # -- the database while it opens ---------------------------------------------------------------------------------
 
 
