@@ -4,6 +4,7 @@ still opening (the ORM's import after the first paint) opening its screen at onc
 from __future__ import annotations
 
 import contextlib
+import importlib
 import subprocess
 import sys
 import threading
@@ -108,6 +109,33 @@ def test_the_orm_is_imported_a_module_at_a_time_stepping_aside_before_each(
     finally:
         for name in [m for m in sys.modules if m.startswith("fakeorm")]:
             del sys.modules[name]
+
+
+def test_a_job_run_while_the_orm_imports_imports_its_modules_without_stepping_aside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EARLY job that runs in a step of the ORM's import (on its thread) and imports a module does not step
+    aside again there: it would wait, holding that module's import lock, for the screen it is about to fill."""
+    from tuikanban.ui.board import warm
+
+    (tmp_path / "fakeorm2.py").write_text("")
+    (tmp_path / "fakejob.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps: list[str] = []
+
+    def step_aside() -> None:  # the first step runs a job that imports a module of its own
+        steps.append("step")
+        if "job done" not in steps and steps.count("step") == 1:
+            importlib.import_module("fakejob")
+            steps.append("job done")
+
+    monkeypatch.setattr(warm, "step_aside", step_aside)
+    monkeypatch.setattr(warm, "ORM_STEPS", ("fakeorm2",))
+    try:
+        warm.orm_job()
+        assert steps == ["step", "job done", "step"]  # (import_stepping_aside's step, then the finder's)
+    finally:
+        for name in ("fakeorm2", "fakejob"):
+            sys.modules.pop(name, None)
 
 
 # -- the database while it opens ---------------------------------------------------------------------------------

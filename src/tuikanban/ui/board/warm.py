@@ -17,6 +17,7 @@ import importlib
 import importlib.abc
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from textual.message import Message
@@ -28,6 +29,7 @@ from tuikanban.ui.jobs import step_aside
 MODULES = (
     "tuikanban.ui.screens.deal_detail",
     "tuikanban.ui.screens.deal_form",
+    "tuikanban.services.screen_reads",  # (their reads, which need no ORM: the first one does not import them)
     "tuikanban.ui.screens.help",
     "tuikanban.ui.screens.today",
     "tuikanban.ui.widgets.log_bar",
@@ -60,10 +62,11 @@ ORM_STEPS = (
 )
 
 
-def import_stepping_aside(names: tuple[str, ...]) -> None:
-    """Import `names` in turn, waiting between them while a screen is opening (`jobs.step_aside`)."""
+def import_stepping_aside(names: tuple[str, ...], step: Callable[[], None] | None = None) -> None:
+    """Import `names` in turn, waiting between them while a screen is opening (`step`, by default
+    `jobs.step_aside`)."""
     for name in names:
-        step_aside()
+        (step or step_aside)()
         try:
             importlib.import_module(name)
         except Exception:  # the key (or the opening) that needs it will show what went wrong
@@ -106,16 +109,27 @@ class _StepAsideEachModule(importlib.abc.MetaPathFinder):
     package (`import sqlalchemy` alone was one step of 0.15 s of CPU quiet, 1-2 s at a load of 9). A screen
     opened meanwhile then has the interpreter to itself within a module's import, and a job pressed meanwhile
     that needs no ORM (jobs.EARLY: a card move, the deal detail's, the form's and the settings' reads) runs at
-    the next module, not after the package. Only ORM modules are imported on that thread meanwhile, which no
-    other thread imports, so no other thread waits on the import locks held while it steps aside."""
+    the next module, not after the package. It steps aside only with ORM modules' import locks held, which no
+    other thread takes; the modules an EARLY job imports while it runs there are imported straight through (no
+    step inside a step: the job would wait for the screen it fills)."""
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
+        self.stepping = False
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
         if threading.get_ident() == self.thread:
-            step_aside()
+            self.step()
         return None
+
+    def step(self) -> None:
+        """`jobs.step_aside`, unless this is a step already (a job it runs is importing)."""
+        if not self.stepping:
+            self.stepping = True
+            try:
+                step_aside()
+            finally:
+                self.stepping = False
 
 
 def orm_job() -> None:
@@ -125,6 +139,6 @@ def orm_job() -> None:
     finder = _StepAsideEachModule()
     sys.meta_path.insert(0, finder)
     try:
-        import_stepping_aside(ORM_STEPS)
+        import_stepping_aside(ORM_STEPS, finder.step)
     finally:
         sys.meta_path.remove(finder)
