@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
                     rs = results[(key, name)]
                     cells = [summary([r[f] for r in rs]) for f in ("frame_ms", "filled_ms", "cpu_ms", "ui_cpu_ms")]
                     print(f"  {key:<6}{name:<6}" + "".join(f"{c:>24}" for c in cells))
-    print(f"\nload average (1 min) during the runs: {min(loads)}-{max(loads)}")
+    print(f"\nload average (1 min) during the runs: {min(loads, key=float)}-{max(loads, key=float)}")
 
 
 if __name__ == "__main__":
