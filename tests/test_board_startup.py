@@ -4,6 +4,7 @@ still opening (the ORM's import after the first paint) opening its screen at onc
 from __future__ import annotations
 
 import contextlib
+import importlib
 import subprocess
 import sys
 import threading
@@ -126,7 +127,104 @@ def test_a_first_read_of_a_missing_pipeline_raises_in_the_caller(db: Database, d
     assert first.con is None
 
 
+def test_the_screens_opened_in_the_first_second_read_without_the_orm(db_target: str,
+                                                                     sales: dict[str, int]) -> None:  # noqa: F811
+    """The reads of the deal detail (and its checklist), the deal form and the settings, through the board's
+    database while it still opens (`PendingDatabase`), in a fresh interpreter: filled, and no ORM imported."""
+    code = f"""
+from tuikanban.domain.targets import parse_target
+from tuikanban.ui.board.state import BoardSession
+from tuikanban.ui.screens.deal_detail import _read_detail
+from tuikanban.ui.screens.deal_form import _read_form
+from tuikanban.ui.widgets.checklist import read_checklist
+from tuikanban.services import screen_reads
+db = BoardSession(parse_target({db_target!r}), "tester").database()
+assert _read_detail(db, {sales["initech"]}).deal.title == "Initech rollout"
+assert read_checklist(db, {sales["initech"]}).stage == "Lead"
+assert [s.name for s in _read_form(db, {sales["pipeline"]}, None).stages] == ["Lead", "Qualified", "Proposal"]
+assert len(db.read_plain(lambda u: screen_reads.pipeline_settings(u, {sales["pipeline"]}))[1]) == 3
+"""
+    modules = imported_after(code)
+    assert "tuikanban.services.screen_reads" in modules
+    assert not [m for m in modules if m.split(".")[0] in ORM]
+
+
+def test_the_orm_is_imported_a_module_at_a_time_stepping_aside_before_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orm_job steps aside (runs the EARLY jobs waiting, pauses for a screen opening) before every module the
+    import brings in, not only between the packages it names: `import sqlalchemy` alone was one long step."""
+    from tuikanban.ui.board import warm
+
+    package = tmp_path / "fakeorm"
+    package.mkdir()
+    (package / "__init__.py").write_text("from fakeorm import a, b\n")
+    (package / "a.py").write_text("from fakeorm import c\n")
+    (package / "b.py").write_text("")
+    (package / "c.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps: list[set[str]] = []
+    monkeypatch.setattr(warm, "step_aside", lambda: steps.append({m for m in sys.modules if m.startswith("fakeorm")}))
+    monkeypatch.setattr(warm, "ORM_STEPS", ("fakeorm",))
+    before = list(sys.meta_path)
+    try:
+        warm.orm_job()
+        # the package's step, then one before each module: the package, a, c (which a imports), b
+        assert steps == [set(), set(), {"fakeorm"}, {"fakeorm", "fakeorm.a"}, {"fakeorm", "fakeorm.a", "fakeorm.c"}]
+        assert sys.meta_path == before  # (the finder is gone once the import is done)
+    finally:
+        for name in [m for m in sys.modules if m.startswith("fakeorm")]:
+            del sys.modules[name]
+
+
+def test_a_job_run_while_the_orm_imports_imports_its_modules_without_stepping_aside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EARLY job that runs in a step of the ORM's import (on its thread) and imports a module does not step
+    aside again there: it would wait, holding that module's import lock, for the screen it is about to fill."""
+    from tuikanban.ui.board import warm
+
+    (tmp_path / "fakeorm2.py").write_text("")
+    (tmp_path / "fakejob.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps: list[str] = []
+
+    def step_aside() -> None:  # the first step runs a job that imports a module of its own
+        steps.append("step")
+        if "job done" not in steps and steps.count("step") == 1:
+            importlib.import_module("fakejob")
+            steps.append("job done")
+
+    monkeypatch.setattr(warm, "step_aside", step_aside)
+    monkeypatch.setattr(warm, "ORM_STEPS", ("fakeorm2",))
+    try:
+        warm.orm_job()
+        assert steps == ["step", "job done", "step"]  # (import_stepping_aside's step, then the finder's)
+    finally:
+        for name in ("fakeorm2", "fakejob"):
+            sys.modules.pop(name, None)
+
+
 # -- the database while it opens ---------------------------------------------------------------------------------
+
+
+def test_a_pending_database_refuses_a_plain_read_it_cannot_make_rather_than_wait(tmp_path: Path) -> None:
+    """A plain read (jobs.EARLY: ahead of the opening on the lane) never waits for the opening, which would then
+    never come: a file the driver connection cannot read is one sentence at once."""
+    (tmp_path / "board.db").write_bytes(b"not a database")
+    session = BoardSession(parse_target(str(tmp_path / "board.db")), "tester")
+    pending = session.database()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            pending.read_plain(lambda u: u.scalar("SELECT 1"))
+        except DatabaseError as exc:
+            errors.append(exc)
+
+    lane = threading.Thread(target=read)
+    lane.start()
+    lane.join(10)
+    assert not lane.is_alive()
+    assert [str(e) for e in errors] == ["The board is still opening its database; try again in a moment."]
 
 
 def test_a_pending_database_refuses_on_the_ui_thread_and_waits_on_a_lane() -> None:
@@ -325,6 +423,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.state import BoardState
+from tuikanban.ui.jobs import WARM, step_aside
 
 on_ui = []
 class Spy:
@@ -341,14 +440,19 @@ async def main():
     app = TuikanbanApp(None, "tester", pipeline, None, db_path=where, gateway=gateway,
                        initial=gateway.load(pipeline, BoardState(), window=8))
     release = threading.Event()
-    def held():
-        release.wait(30)
-    app.lanes.writes.submit(app, held, name="held")
+    def held():  # the warm-up under way: the reads that need no ORM run ahead of it (jobs.EARLY)
+        while not release.wait(0.01):
+            step_aside()
+    app.lanes.writes.submit(app, held, name="held", kind=WARM)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         for key in sys.argv[2:]:
             await pilot.press(key)
             await pilot.pause()
+            for _ in range(500):  # (the detail's, the forms' and the settings' reads: handled on the UI thread)
+                if getattr(app.screen, "detail", getattr(app.screen, "data", True)) is not None:
+                    break
+                await asyncio.sleep(0.01)
             print(key, type(app.screen).__name__ if key != "a" else type(app.board_screen.aging_panel).__name__)
             if key == "a":
                 await pilot.press("escape")
@@ -585,6 +689,46 @@ async def test_a_move_while_the_database_warms_up_is_written_at_once_and_once(
         assert moves == [("Lead", "Qualified")]  # once
         await press_and_settle(pilot, "u")  # the undo record is the ORM path's: undone in place
         assert ds.get_deal(db, sales["initech"]).stage_name == "Lead"
+
+
+async def test_the_screens_opened_while_the_database_warms_up_are_filled_at_once(
+        db: Database, db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """`enter`, `n` and `,` pressed before the warm-up's end (the ORM's import, the opening): each screen is filled
+    by its read without the ORM, ahead of the warm-up (jobs.EARLY), before the database is open."""
+    from tuikanban.ui.screens.deal_detail import DealDetailScreen
+    from tuikanban.ui.screens.deal_form import DealFormScreen
+    from tuikanban.ui.screens.settings import PipelineSettingsScreen
+    from tuikanban.ui.widgets.checklist import Checklist
+
+    async with warming(db_target, monkeypatch) as (app, pilot, release):
+        board = app.board_screen
+        await pilot.press("enter")  # the focused card: Initech rollout
+        await until(pilot, lambda: text_of(app, "#history-title").startswith("History ("))
+        assert isinstance(app.screen, DealDetailScreen) and board.session.db is None
+        assert text_of(app, "#history-title") == "History (1)"
+        assert text_of(app, "#detail-title") == "Initech rollout"
+        checklist = app.screen.query_one(Checklist)
+        await until(pilot, lambda: checklist.border_title is not None)
+        assert str(checklist.border_title) == "Checklist of Lead" and board.session.db is None  # read too
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is board)
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, DealFormScreen) and app.screen.data is not None)
+        assert isinstance(app.screen, DealFormScreen) and app.screen.data is not None
+        assert [st.name for st in app.screen.data.stages] == ["Lead", "Qualified", "Proposal"]
+        assert app.screen.data.owners == ["alice", "bob", "carol"] and board.session.db is None
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is board)
+
+        await pilot.press("comma")
+        await until(pilot, lambda: isinstance(app.screen, PipelineSettingsScreen) and app.screen.data is not None)
+        assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.data is not None
+        assert [r.stage.name for r in app.screen.data.stages] == ["Lead", "Qualified", "Proposal"]
+        assert board.session.db is None  # all three before the warm-up's end
+        release.set()
+        await settle(pilot)
+        assert board.session.db is not None
 
 
 async def press_and_settle(pilot: Pilot[Any], key: str) -> None:

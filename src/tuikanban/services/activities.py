@@ -77,6 +77,8 @@ def set_task_done(db: Database, activity_id: int, done: bool = True, *, user: st
 def list_activities(db: Database, deal_id: int) -> list[ActivityView]:
     with db.read() as s:
         get_deal_row(s, deal_id)
-        rows = s.exec(select(Activity).where(Activity.deal_id == deal_id).order_by(col(Activity.at).desc()))
+        # newest first; of two at the same instant, the later written first (services.screen_reads says the same)
+        rows = s.exec(select(Activity).where(Activity.deal_id == deal_id)
+                      .order_by(col(Activity.at).desc(), col(Activity.id).desc()))
         return [ActivityView(a.id, a.deal_id, a.kind, a.subject, a.at, a.user, a.due, a.done)  # type: ignore[arg-type]
                 for a in rows]

@@ -38,6 +38,7 @@ from tuikanban.services.fields import MAX_NOTES as MAX_NOTES
 from tuikanban.services.fields import MAX_TITLE as MAX_TITLE
 from tuikanban.services.fields import checked_money, checked_title, clean_field, close_date
 from tuikanban.services.history import close_stay, event_text, log_event, start_stay
+from tuikanban.services.screen_reads import edit_base as edit_base  # (without the ORM: the edit form uses it)
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import DELETED, Deal, Event, Pipeline, Stage
 from tuikanban.store.uow import Unit, of_session
@@ -265,13 +266,6 @@ EDITABLE = ("title", "company", "contact", "value", "currency", "owner", "type",
 FIELD_LABELS = {"title": "title", "company": "company", "contact": "contact", "value": "value",
                 "currency": "currency", "owner": "owner", "type": "deal type", "close": "expected close date",
                 "notes": "notes"}
-
-
-def edit_base(deal: DealView) -> dict[str, Any]:
-    """What an edit form loaded, field by field, as `edit_deal(base=...)` compares it with what is stored now."""
-    return {"title": deal.title, "company": deal.company, "contact": deal.contact, "value": deal.value_minor,
-            "currency": deal.currency, "owner": deal.owner, "type": deal.type_id, "close": deal.expected_close,
-            "notes": deal.notes}
 
 
 def _stored(deal: Deal) -> dict[str, Any]:

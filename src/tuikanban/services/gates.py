@@ -13,6 +13,7 @@ from tuikanban.domain import gates
 from tuikanban.domain.gates import GateFields
 from tuikanban.domain.text import clean_text
 from tuikanban.services.common import get_deal_row, resolve_pipeline, resolve_stage, when
+from tuikanban.services.screen_reads import DealGate  # (defined without the ORM: the deal detail reads it so)
 from tuikanban.store.engine import Database
 from tuikanban.store.tables import Activity, Deal, DealCheck, Event, Stage
 
@@ -23,16 +24,6 @@ class StageGate:
     stage: str
     requires: tuple[str, ...]
     checklist: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DealGate:
-    """A deal's standing against its current stage's gate and checklist."""
-
-    stage: str
-    requires: tuple[str, ...]
-    missing: tuple[str, ...]
-    checklist: tuple[tuple[str, bool], ...]  # (item, ticked)
 
 
 def _gate(st: Stage) -> StageGate:

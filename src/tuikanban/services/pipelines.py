@@ -24,6 +24,7 @@ from tuikanban.services.common import (
     type_info,
     when,
 )
+from tuikanban.services.screen_reads import StageRow  # (defined without the ORM: the settings read it so)
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import stage_totals
 from tuikanban.store.tables import Deal, DealType, Pipeline, Stage
@@ -259,15 +260,6 @@ def list_stages(db: Database, pipeline: str | int | None, *, include_archived: b
             rows = s.exec(select(Stage).where(Stage.pipeline_id == p.id).order_by(col(Stage.position)))
             return [stage_info(r) for r in rows]
         return [stage_info(r) for r in active_stages(s, p)]
-
-
-@dataclass(frozen=True, slots=True)
-class StageRow:
-    """A stage with its live open count and value, for `stage list`."""
-
-    stage: StageInfo
-    open_deals: int
-    open_value_minor: int
 
 
 def stage_rows(db: Database, pipeline: str | int | None) -> tuple[PipelineInfo, list[StageRow]]:

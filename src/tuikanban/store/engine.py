@@ -34,6 +34,7 @@ from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
 from tuikanban.store.uow import ENV_LOCK_TIMEOUT as ENV_LOCK_TIMEOUT
 from tuikanban.store.uow import WRITE_DEADLINE_S as WRITE_DEADLINE_S
+from tuikanban.store.uow import Unit, of_session
 from tuikanban.store.uow import lock_timeout as lock_timeout
 from tuikanban.store.walowner import fold_log, foreign_log, read_header
 
@@ -300,6 +301,13 @@ class Database:
                 yield session
             except (OperationalError, DBAPIError) as exc:
                 raise DatabaseError(describe_db_error(exc, self.path)) from None
+
+    def read_plain(self, read: Callable[[Unit], T]) -> T:
+        """`read` (plain SQL on a `store.uow.Unit`: services.screen_reads) in one read session's snapshot, on its
+        own connection. A board's database still opening (ui.board.state.PendingDatabase) runs the same reads on a
+        driver connection instead, so they never wait for the ORM."""
+        with self.read() as s:
+            return read(of_session(s))
 
     def write(self, fn: Callable[[Session], T]) -> T:
         """Run `fn` in one IMMEDIATE write transaction, retrying with backoff while the file is locked.

@@ -5,8 +5,9 @@ which database (`BoardSession`, and `PendingDatabase`: that database while it op
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.filters import DealFilter, parse_filter
@@ -15,6 +16,9 @@ from tuikanban.domain.text import display, name_key
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
+    from tuikanban.store.uow import Unit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,23 @@ class PendingDatabase:
     @property
     def readonly(self) -> bool:
         return self._session.readonly
+
+    def read_plain(self, read: Callable[[Unit], T]) -> T:
+        """`Database.read_plain`, before the opening too: on a driver connection of its own (no ORM, so a screen
+        opened in the first second is filled without waiting for the ORM's import and the opening). Such a read
+        runs ahead of the opening (`jobs.EARLY`), so it never waits for it: a database that cannot be read this
+        way meanwhile (replaced by another file since the first paint) is refused with a sentence."""
+        session = self._session
+        if session.db is None:
+            from tuikanban.store import screenreads
+
+            done = screenreads.run(session.target, read)
+            if done is not None:
+                return done
+            if session.db is None:
+                raise DatabaseError("The board is still opening its database; try again in a moment.")
+        assert session.db is not None
+        return session.db.read_plain(read)
 
     def __getattr__(self, name: str) -> Any:
         session = self._session

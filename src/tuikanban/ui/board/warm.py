@@ -14,7 +14,10 @@ second does not share the interpreter with them for long. Nothing here touches t
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from textual.message import Message
@@ -26,6 +29,7 @@ from tuikanban.ui.jobs import step_aside
 MODULES = (
     "tuikanban.ui.screens.deal_detail",
     "tuikanban.ui.screens.deal_form",
+    "tuikanban.services.screen_reads",  # (their reads, which need no ORM: the first one does not import them)
     "tuikanban.ui.screens.help",
     "tuikanban.ui.screens.today",
     "tuikanban.ui.widgets.log_bar",
@@ -58,10 +62,11 @@ ORM_STEPS = (
 )
 
 
-def import_stepping_aside(names: tuple[str, ...]) -> None:
-    """Import `names` in turn, waiting between them while a screen is opening (`jobs.step_aside`)."""
+def import_stepping_aside(names: tuple[str, ...], step: Callable[[], None] | None = None) -> None:
+    """Import `names` in turn, waiting between them while a screen is opening (`step`, by default
+    `jobs.step_aside`)."""
     for name in names:
-        step_aside()
+        (step or step_aside)()
         try:
             importlib.import_module(name)
         except Exception:  # the key (or the opening) that needs it will show what went wrong
@@ -98,7 +103,42 @@ def add_screen_styles(app: Any) -> None:
     add_default_css(app.stylesheet, classes)
 
 
+class _StepAsideEachModule(importlib.abc.MetaPathFinder):
+    """A finder that finds nothing: asked first for every module the ORM's import brings in, on the thread of
+    `orm_job`, it steps aside there (`jobs.step_aside`) before each, so the steps are each module, not each
+    package (`import sqlalchemy` alone was one step of 0.15 s of CPU quiet, 1-2 s at a load of 9). A screen
+    opened meanwhile then has the interpreter to itself within a module's import, and a job pressed meanwhile
+    that needs no ORM (jobs.EARLY: a card move, the deal detail's, the form's and the settings' reads) runs at
+    the next module, not after the package. It steps aside only with ORM modules' import locks held, which no
+    other thread takes; the modules an EARLY job imports while it runs there are imported straight through (no
+    step inside a step: the job would wait for the screen it fills)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.stepping = False
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if threading.get_ident() == self.thread:
+            self.step()
+        return None
+
+    def step(self) -> None:
+        """`jobs.step_aside`, unless this is a step already (a job it runs is importing)."""
+        if not self.stepping:
+            self.stepping = True
+            try:
+                step_aside()
+            finally:
+                self.stepping = False
+
+
 def orm_job() -> None:
     """Import the ORM before the job that opens the database (a job on the writes lane; it reports nothing): in
-    steps, so that a screen opened meanwhile has the interpreter to itself between them."""
-    import_stepping_aside(ORM_STEPS)
+    steps, a module at a time (`_StepAsideEachModule`), so that a screen opened meanwhile has the interpreter to
+    itself between them and an EARLY job runs at the next module."""
+    finder = _StepAsideEachModule()
+    sys.meta_path.insert(0, finder)
+    try:
+        import_stepping_aside(ORM_STEPS, finder.step)
+    finally:
+        sys.meta_path.remove(finder)

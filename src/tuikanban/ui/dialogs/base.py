@@ -164,14 +164,17 @@ class Dialog(StyledOnce, ModalScreen[T]):
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def run_job(self, job: Job, *, refused: Callable[[TuikanbanError], Message] | None = None,
-                name: str = "") -> None:
+                name: str = "", kind: str = "") -> None:
         """Run `job` on the app's write lane, after every write submitted before it; its message comes back here.
 
         With `refused`, a refusal by the services (a `TuikanbanError`, whose sentence is for the user) comes back as
-        `refused(error)`; without it, and for anything else, the job's failure arrives as `JobFailed`.
+        `refused(error)`; without it, and for anything else, the job's failure arrives as `JobFailed`. `kind`:
+        `jobs.EARLY` for a read that needs no ORM (`Database.read_plain`), which then runs ahead of the warm-up
+        after start (`jobs.Lane`), never ahead of a write.
         """
         label = name or getattr(job, "__name__", "job")
-        lanes_of(self).writes.submit(self, job if refused is None else _refusing(job, refused), name=label)
+        lanes_of(self).writes.submit(self, job if refused is None else _refusing(job, refused), name=label,
+                                     kind=kind)
 
     @on(JobFailed)
     def _job_failed(self, message: JobFailed) -> None:

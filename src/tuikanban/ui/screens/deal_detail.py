@@ -27,7 +27,8 @@ from tuikanban.domain.text import clean_text, display
 from tuikanban.ui.board.keys import key_label
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, key_hints, literal
-from tuikanban.ui.lazy import lazy_function, lazy_module
+from tuikanban.ui.jobs import EARLY
+from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
 from tuikanban.ui.widgets.checklist import Checklist
@@ -35,13 +36,11 @@ from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
 if TYPE_CHECKING:
     from tuikanban.services import deals as deal_service
-    from tuikanban.services import pipelines as pipeline_service
-    from tuikanban.services.aging import aging_snapshot
+    from tuikanban.services import screen_reads
     from tuikanban.store.engine import Database
 else:
     deal_service = lazy_module("tuikanban.services.deals")
-    pipeline_service = lazy_module("tuikanban.services.pipelines")
-    aging_snapshot = lazy_function("tuikanban.services.aging", "aging_snapshot")
+    screen_reads = lazy_module("tuikanban.services.screen_reads")
 
 ACTIVITY_LABELS = (("note", "Note"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting"),
                   ("task", "Follow-up task"))
@@ -194,17 +193,10 @@ def describe_activity(act: ActivityView) -> Content:
 
 
 def _read_detail(db: Database, deal_id: int) -> _Detail:
-    deal = deal_service.get_deal(db, deal_id)
-    stages = pipeline_service.list_stages(db, deal.pipeline_id, include_archived=True)
-    stage = next((s for s in stages if s.id == deal.stage_id), None)
-    types = pipeline_service.list_types(db, deal.pipeline_id)
-    events = deal_service.deal_history(db, deal_id)
-    activities = deal_service.list_activities(db, deal_id)
-    aging, stale_days = None, None
-    if deal.status == "open":
-        snap = aging_snapshot(db, deal.pipeline_id, deal_ids=[deal_id])
-        aging, stale_days = (snap.items[0] if snap.items else None), snap.stale_days
-    return _Detail(deal, stage, types, events, activities, aging, stale_days)
+    """Without the ORM (services.screen_reads), so the detail opened in the first second after start is filled
+    without waiting for its import and the database's opening."""
+    d = db.read_plain(lambda u: screen_reads.deal_detail(u, deal_id))
+    return _Detail(d.deal, d.stage, d.types, d.events, d.activities, d.aging, d.stale_days)
 
 
 class DetailRead(JobResult):
@@ -343,7 +335,8 @@ class DealDetailScreen(Dialog[bool]):
 
     def reload(self) -> None:
         db, deal_id = self.db, self.deal_id
-        self.run_job(lambda: DetailRead(_read_detail(db, deal_id)), refused=DetailUnreadable, name="read deal")
+        self.run_job(lambda: DetailRead(_read_detail(db, deal_id)), refused=DetailUnreadable, name="read deal",
+                     kind=EARLY)  # (no ORM: ahead of the warm-up after start)
 
     @on(DetailUnreadable)
     def _detail_unreadable(self, message: DetailUnreadable) -> None:

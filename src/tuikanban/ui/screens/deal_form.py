@@ -29,6 +29,7 @@ from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
+from tuikanban.ui.jobs import EARLY
 from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.close_dates import parse_close_date
@@ -36,11 +37,11 @@ from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conf
 
 if TYPE_CHECKING:
     from tuikanban.services import deals as deal_service
-    from tuikanban.services import pipelines as pipeline_service
+    from tuikanban.services import screen_reads
     from tuikanban.store.engine import Database
 else:
     deal_service = lazy_module("tuikanban.services.deals")
-    pipeline_service = lazy_module("tuikanban.services.pipelines")
+    screen_reads = lazy_module("tuikanban.services.screen_reads")
 
 MAX_OWNER = 200
 
@@ -76,17 +77,10 @@ _SHOWS = {"title": ("title",), "value": ("value_minor",), "close": ("expected_cl
 
 
 def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData:
-    """The pipeline's stages, types and currency, and the deal when editing one."""
-    deal = deal_service.get_deal(db, deal_id) if deal_id is not None else None
-    pid = deal.pipeline_id if deal is not None else pipeline_id
-    pipeline = pipeline_service.get_pipeline(db, pid)
-    stages = pipeline_service.list_stages(db, pid)
-    if deal is not None and deal.stage_id not in {s.id for s in stages}:
-        # a closed deal whose stage was archived since: still show where it was
-        stages = [s for s in pipeline_service.list_stages(db, pid, include_archived=True)
-                  if s.id == deal.stage_id or not s.archived]
-    types = pipeline_service.list_types(db, pid)
-    return _FormData(pipeline, stages, types, deal, deal_service.known_owners(db))
+    """The pipeline's stages, types and currency, and the deal when editing one (without the ORM:
+    services.screen_reads, so the form opened in the first second after start does not wait for its import)."""
+    c = db.read_plain(lambda u: screen_reads.form_choices(u, pipeline_id, deal_id))
+    return _FormData(c.pipeline, c.stages, c.types, c.deal, c.owners)
 
 
 def _changes(values: _Values, deal: DealView) -> dict[str, Any]:
@@ -226,7 +220,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     def _read(self) -> None:
         db, pipeline_id, deal_id = self.db, self.pipeline_id, self.deal_id
         self.run_job(lambda: FormRead(_read_form(db, pipeline_id, deal_id)), refused=FormUnreadable,
-                     name="read deal form")
+                     name="read deal form", kind=EARLY)  # (no ORM: ahead of the warm-up after start)
 
     @on(FormRead)
     async def _form_read(self, message: FormRead) -> None:
@@ -234,7 +228,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.data = message.data
         self.deal = message.data.deal
         if self.deal is not None:
-            self.book.rebase(deal_service.edit_base(self.deal))
+            self.book.rebase(screen_reads.edit_base(self.deal))
         self.query_one("#f-owner", Input).suggester = SuggestFromList(message.data.owners, case_sensitive=False)
         await self._apply(message.data)
         self._ready.set()
@@ -551,7 +545,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         self.busy = False
         view, stage_id = message.deal, message.stage_id
         self.deal = view  # the field changes are saved; only the move was refused
-        self.book.rebase(deal_service.edit_base(view))
+        self.book.rebase(screen_reads.edit_base(view))
         self._offer_force(message.error, lambda reason: self._move(view, stage_id, reason))
 
     def _move(self, deal: DealView, stage_id: int, force_reason: str) -> None:
@@ -588,7 +582,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
         # does not write what the form first read over them; the stage list shows where the other rep put it
         self._show_stored(message.deal, keep=self._touched - {"stage"})
         self.deal = message.deal
-        self.book.rebase(deal_service.edit_base(message.deal))
+        self.book.rebase(screen_reads.edit_base(message.deal))
         self._banner(f"{message.error} Your other changes were saved.", error=True)
 
     def _show_stored(self, stored: DealView, *, keep: frozenset[str] | set[str]) -> None:
@@ -602,7 +596,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
             fresh.pop("stage_id", None)
             fresh.pop("stage_name", None)
         self.deal = deal = replace(self.deal, **fresh)
-        base = deal_service.edit_base(stored)
+        base = screen_reads.edit_base(stored)
         for name in _SHOWS:
             if name not in keep and name in base:
                 self.book.base[name] = base[name]

@@ -30,6 +30,7 @@ from tuikanban.ui.dialogs.base import FormDialog
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, clear_error, literal
+from tuikanban.ui.jobs import EARLY
 from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
 from tuikanban.ui.screens.settings_parts import (
@@ -48,10 +49,12 @@ from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
 
 if TYPE_CHECKING:
     from tuikanban.services import pipelines as pipeline_service
-    from tuikanban.services.pipelines import StageRow
+    from tuikanban.services import screen_reads
+    from tuikanban.services.screen_reads import StageRow
     from tuikanban.store.engine import Database
 else:
     pipeline_service = lazy_module("tuikanban.services.pipelines")
+    screen_reads = lazy_module("tuikanban.services.screen_reads")
 
 Info = TypeVar("Info", StageInfo, DealTypeInfo)
 
@@ -149,12 +152,11 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
         with `fields`."""
         db, pipeline_id = self.db, self.pipeline_id
 
-        def read() -> SettingsRead:
-            pipeline, stages = pipeline_service.stage_rows(db, pipeline_id)
-            data = Settings(pipeline, stages, pipeline_service.list_types(db, pipeline_id))
-            return SettingsRead(data, stage_id=stage_id, type_id=type_id, fields=fields)
+        def read() -> SettingsRead:  # (without the ORM: services.screen_reads)
+            pipeline, stages, types = db.read_plain(lambda u: screen_reads.pipeline_settings(u, pipeline_id))
+            return SettingsRead(Settings(pipeline, stages, types), stage_id=stage_id, type_id=type_id, fields=fields)
 
-        self.run_job(read, name="read pipeline settings")
+        self.run_job(read, name="read pipeline settings", kind=EARLY)  # (ahead of the warm-up after start)
 
     @on(SettingsRead)
     def _settings_read(self, message: SettingsRead) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
-from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.jobs import EARLY, JobFailed, lanes_of
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -34,13 +34,15 @@ class ChecklistRead(Message):
 
 
 def read_checklist(db: Database, deal_id: int, tick: tuple[str, bool, str] | None = None) -> ChecklistRead:
-    """With `tick` = (item, undo, user), tick or untick it first; then the checklist as it is."""
-    from tuikanban.services.gates import deal_gate
-    from tuikanban.services.gates import tick as tick_item
+    """With `tick` = (item, undo, user), tick or untick it first; then the checklist as it is (read without the
+    ORM: services.screen_reads)."""
+    from tuikanban.services.screen_reads import deal_gate
 
     if tick is not None:
+        from tuikanban.services.gates import tick as tick_item
+
         tick_item(db, deal_id, tick[0], user=tick[2], undo=tick[1])
-    gate = deal_gate(db, deal_id)
+    gate = db.read_plain(lambda u: deal_gate(u, deal_id))
     return ChecklistRead(gate.stage, gate.checklist, tick[0] if tick is not None else None)
 
 
@@ -62,7 +64,8 @@ class Checklist(OptionList):
         self.reload()
 
     def reload(self) -> None:
-        lanes_of(self).writes.submit(self, partial(read_checklist, self.db, self.deal_id), name="checklist")
+        lanes_of(self).writes.submit(self, partial(read_checklist, self.db, self.deal_id), name="checklist",
+                                     kind=EARLY)  # (a read without the ORM: ahead of the warm-up after start)
 
     def action_tick(self) -> None:
         if self.highlighted is None or not self.items:
