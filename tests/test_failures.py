@@ -224,6 +224,27 @@ async def test_board_on_a_read_only_folder_reads_again_without_an_error(tmp_path
     assert side_files(path) == []
 
 
+def test_changes_on_a_read_only_database_show_the_changes_without_the_review_mark(
+        cli: Any, tmp_path: Path, make_readonly: Any) -> None:
+    """`changes` reads; on a board the rep can only read it lists the changes (table and JSON) and says the review
+    was not recorded, instead of refusing the whole command because the mark cannot be written."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "board.db"
+    make_board(path, deals_count=3, notes=10)
+    before = digest(path)
+    make_readonly(path)
+    make_readonly(folder)
+    for extra in ([], ["--json"]):
+        r = cli("--db", str(path), "changes", "--since", "7d", *extra)
+        assert r.code == 0, r.err
+        assert "Deal 2" in r.out
+        assert one_sentence(r.err) == "This was not recorded as your last review: the database is open read-only."
+    r = cli("--db", str(path), "changes", "--since", "7d", "--no-mark")
+    assert (r.code, r.err) == (0, "")
+    assert digest(path) == before
+
+
 # -- a lock held by another process beyond the timeout -----------------------------------------------
 
 
