@@ -757,6 +757,33 @@ async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest
         assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Price", "Timing"))
 
 
+async def test_settings_pipeline_fields_not_typed_into_show_the_other_reps_values(db: Database, sales: int) -> None:
+    """After a save stopped by a conflict, and after a stage change re-read the settings, the pipeline fields the
+    rep did not type into show what another rep stored meanwhile (they showed what the screen first read); the
+    typed ones keep the rep's text."""
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        ps.update_pipeline(db, sales, stale_days=20, target="2m")  # another rep, meanwhile
+        await set_input(pilot, "#pp-stale_days", "14")
+        await press(pilot, "ctrl+s")  # stopped: both changed the stale days
+        await settle(pilot)
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        assert screen.query_one("#pp-target", Input).value == "2,000,000"  # bob's, not the first read's
+        ps.update_pipeline(db, sales, lost_reasons=["Budget"])  # another rep again
+        screen.set_focus(screen.query_one("#pp-stale_days", Input))
+        await press(pilot, "ctrl+o")  # keep my stale days
+        screen.reload(fields=False)  # what a saved stage or deal type change does
+        await settle(pilot)
+        assert screen.query_one("#pp-lost_reasons", Input).value == "Budget"
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+    p = ps.get_pipeline(db, sales)
+    assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Budget",))
+
+
 async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int) -> None:
     ds.create_deal(db, sales, "Typed", user="alice", dtype="Renewal")
     app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
