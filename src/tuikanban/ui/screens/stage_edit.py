@@ -57,6 +57,18 @@ def read_gate(db: Database, pipeline_id: int, stage_id: int) -> GateRead:
     return GateRead(gate.requires, gate.checklist) if gate is not None else GateRead((), ())
 
 
+class StageReread(JobResult):
+    """The stage as stored now (None when it is gone), read after a save an edit conflict stopped."""
+
+    def __init__(self, stage: StageInfo | None) -> None:
+        super().__init__()
+        self.stage = stage
+
+
+def read_stage(db: Database, pipeline_id: int, stage_id: int) -> StageReread:
+    return StageReread(next((s for s in pipeline_service.list_stages(db, pipeline_id) if s.id == stage_id), None))
+
+
 class StageRefused(Refusal):
     """The services refused the stage's new settings (a duplicate name, limits that contradict each other)."""
 
@@ -244,6 +256,32 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
             for conflict in self.book.arrived(message.error):
                 shown = "" if conflict.theirs is None else str(conflict.theirs)
                 self.query_one(f"#see-{conflict.field}", FieldError).show(conflict_line(conflict, shown))
+            lanes_of(self).reads.submit(self, partial(read_stage, self.db, self.pipeline_id, self.stage.id),
+                                        name="read stage again")
+
+    @on(StageReread)
+    def _stage_reread(self, message: StageReread) -> None:
+        """The fields the rep did not type into show what is stored now (another rep's values), read from it."""
+        stored = message.stage
+        if stored is None:
+            return
+        for field in ("name", *pipeline_service.STAGE_LABELS):
+            if field in self.book.waiting:
+                continue
+            value = getattr(stored, field)
+            if field == "exit_criteria":
+                area = self.query_one("#se-exit_criteria", TextArea)
+                if area.text != clean_text(self.stage.exit_criteria or "", multiline=True):
+                    continue  # typed into: it keeps what the rep typed
+                area.text = clean_text(value or "", multiline=True)
+            else:
+                box = self.query_one(f"#se-{field}", Input)
+                if box.value != self._initial(field):
+                    continue
+                box.value = "" if value is None else str(value)
+            self.stage = replace(self.stage, **{field: value})
+            if field in self.book.base:
+                self.book.base[field] = value
 
     def _choice(self) -> tuple[str, str] | None:
         """(field, the other rep's value as text) the choice key answers; its conflict line is cleared."""
