@@ -87,9 +87,8 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
             closing: str | None, idle_days: int, no_mark: bool, as_json: bool) -> None:
     """`changes`: the bridge and the lists, as tables or one JSON document; records the review mark when run
     for now, for yourself and without --no-mark."""
-    from tuikanban.services.review_core import changes_json, collector_paused
-
     from tuikanban.domain.errors import ReadOnlyError
+    from tuikanban.services.review_core import changes_json, collector_paused
 
     report = build_report(st, pipeline, since, until, owner, closing, idle_days)
     not_marked: str | None = None

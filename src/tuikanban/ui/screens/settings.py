@@ -168,7 +168,8 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
         stored = {"name": p.name, "currency": p.currency, "target": p.target_minor, "stale_days": p.stale_days,
                   "lost_reasons": list(p.lost_reasons)}
         texts = {"name": p.name, "currency": p.currency, "stale_days": str(p.stale_days),
-                 "target": self._as_text("target", p.target_minor, p.currency), "lost_reasons": ", ".join(p.lost_reasons)}
+                 "target": self._as_text("target", p.target_minor, p.currency),
+                 "lost_reasons": ", ".join(p.lost_reasons)}
         if fields:  # what the fields show is the merge base of the next save (update_pipeline(base=...))
             self.book.rebase(stored)
             self._filled = texts

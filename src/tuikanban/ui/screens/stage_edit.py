@@ -131,7 +131,7 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         self.book = ConflictBook({k: getattr(stage, k) for k in pipeline_service.STAGE_LABELS})
         # the gate's fields as read when the dialog opened ("" until the read arrives): a save writes a gate field
         # only when the rep changed it, so a gate another rep set meanwhile is not written over
-        self._gate_read = {"require": "", "checklist": ""}
+        self._gate_as_read = {"require": "", "checklist": ""}
 
     def _initial(self, field: str) -> str:
         value = getattr(self.stage, field)
@@ -171,7 +171,7 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
     @on(GateRead)
     def _gate_read(self, message: GateRead) -> None:
         for field, value in (("require", ", ".join(message.requires)), ("checklist", "; ".join(message.checklist))):
-            self._gate_read[field] = value
+            self._gate_as_read[field] = value
             box = self.query_one(f"#se-{field}", Input)
             if not box.value:  # (unless typed into already)
                 box.value = value
@@ -228,8 +228,8 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         db, pipeline_id, stage_id, base = self.db, self.pipeline_id, self.stage.id, dict(self.book.base)
         rename = name if name != self.stage.name else None
         # None keeps what is stored: a gate field the rep left as read is not written back
-        new_require = (require.strip() or "none") if require.strip() != self._gate_read["require"].strip() else None
-        new_checklist = checklist if checklist.strip() != self._gate_read["checklist"].strip() else None
+        new_require = (require.strip() or "none") if require.strip() != self._gate_as_read["require"].strip() else None
+        new_checklist = checklist if checklist.strip() != self._gate_as_read["checklist"].strip() else None
 
         def save() -> StageSaved:
             if rename is not None:
