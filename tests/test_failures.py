@@ -190,6 +190,61 @@ def test_read_only_database_can_be_read_but_not_changed(cli: Any, tmp_path: Path
     assert digest(path) == before
 
 
+async def test_board_on_a_read_only_folder_reads_again_without_an_error(tmp_path: Path, make_readonly: Any) -> None:
+    """The board's background reads of a board in a folder the rep cannot write (no -shm there) read the file as
+    it is, as the first read does: before, every read after the first failed with SQLite's 'unable to open
+    database file' as "Something went wrong"."""
+    from board_helpers import press, settle
+    from tuikanban.ui.app import TuikanbanApp
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "board.db"
+    make_board(path, deals_count=3, notes=10)
+    make_readonly(folder)
+    ro = open_database(path, readonly=True)
+    try:
+        app = TuikanbanApp(ro, "carol")
+        said: list[str] = []
+        original = app.notify
+
+        def notify(message: str, **kw: Any) -> None:
+            said.append(message)
+            original(message, **kw)
+
+        app.notify = notify  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(pilot)
+            await press(pilot, "r")  # read the board again
+            await settle(pilot)
+            assert "read-only" in str(app.board_screen.header.render())
+            assert not [m for m in said if "went wrong" in m], said
+    finally:
+        ro.close()
+    assert side_files(path) == []
+
+
+def test_changes_on_a_read_only_database_show_the_changes_without_the_review_mark(
+        cli: Any, tmp_path: Path, make_readonly: Any) -> None:
+    """`changes` reads; on a board the rep can only read it lists the changes (table and JSON) and says the review
+    was not recorded, instead of refusing the whole command because the mark cannot be written."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    path = folder / "board.db"
+    make_board(path, deals_count=3, notes=10)
+    before = digest(path)
+    make_readonly(path)
+    make_readonly(folder)
+    for extra in ([], ["--json"]):
+        r = cli("--db", str(path), "changes", "--since", "7d", *extra)
+        assert r.code == 0, r.err
+        assert "Deal 2" in r.out
+        assert one_sentence(r.err) == "This was not recorded as your last review: the database is open read-only."
+    r = cli("--db", str(path), "changes", "--since", "7d", "--no-mark")
+    assert (r.code, r.err) == (0, "")
+    assert digest(path) == before
+
+
 # -- a lock held by another process beyond the timeout -----------------------------------------------
 
 

@@ -267,3 +267,43 @@ async def test_deal_detail_ticks_the_checklist_of_the_current_stage(db: Database
         await settled()
     assert deal_gate(db, deal).checklist == (("Budget confirmed", False), ("Decision maker named", True))
     assert results == [True]
+
+
+async def test_stage_editor_keeps_a_gate_another_rep_set_while_it_was_open(db: Database, fixed_now: str) -> None:
+    """Saving other settings of a stage writes its gate only when this rep changed the gate's fields: a gate or
+    checklist another rep set meanwhile (or one still being read when the rep saves) is not written over."""
+    from textual.app import App
+
+    from tuikanban.services.gates import stage_gates
+    from tuikanban.services.pipelines import list_stages
+    from tuikanban.ui.jobs import lanes_of
+    from tuikanban.ui.screens.stage_edit import StageEditScreen
+
+    p = create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="value", checklist="Budget confirmed")
+    stage = next(s for s in list_stages(db, p.id) if s.name == "Proposal")
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(StageEditScreen(db, p.id, stage))
+
+    app = Host()
+    async with app.run_test(size=(120, 45)) as pilot:
+        for _ in range(100):
+            await pilot.pause()
+            if lanes_of(app).pending == 0 and app.screen.query_one("#se-require", Input).value:
+                break
+        assert app.screen.query_one("#se-require", Input).value == "value"
+        # another rep sets the gate and the checklist while this form is open
+        set_gate(db, "Sales", "Proposal", require="value,close", checklist="Budget confirmed; Legal ok")
+        _type(app, "se-wip_max", "4")  # this rep changes only the WIP max
+        await pilot.press("ctrl+s")
+        for _ in range(100):
+            await pilot.pause()
+            if not isinstance(app.screen, StageEditScreen):
+                break
+        assert not isinstance(app.screen, StageEditScreen)
+    gate = stage_gates(db, p.id)[stage.id]
+    assert gate.requires == ("value", "close")
+    assert gate.checklist == ("Budget confirmed", "Legal ok")
+    assert next(s for s in list_stages(db, p.id) if s.name == "Proposal").wip_max == 4

@@ -740,6 +740,30 @@ async def test_stage_edit_conflict_keeps_typed_values_and_merges_the_rest(db: Da
     assert (stage.wip_max, stage.expected_days, stage.probability) == (3, 9, 40)
 
 
+async def test_stage_edit_fields_not_typed_into_show_the_other_reps_values_after_a_conflict(
+        db: Database, sales: int) -> None:
+    """After a save an edit conflict stopped, the fields the rep did not type into show what another rep stored
+    meanwhile (they showed what the form first read); the typed ones keep the rep's text."""
+    proposal = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    app = Host(lambda: StageEditScreen(db, sales, proposal))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        form = app.screen
+        ps.set_stage(db, sales, proposal.id, wip_max=5, probability=40, exit_criteria="Signed NDA")  # another rep
+        await set_input(pilot, "#se-wip_max", "3")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.results == []  # still open: both changed the WIP max
+        assert form.query_one("#se-wip_max", Input).value == "3"
+        assert form.query_one("#se-probability", Input).value == "40"
+        assert form.query_one("#se-exit_criteria", TextArea).text == "Signed NDA"
+        await press(pilot, "ctrl+o", "ctrl+s")  # keep mine
+        await settle(pilot)
+        assert len(app.results) == 1
+    stage = next(s for s in ps.list_stages(db, sales) if s.name == "Proposal")
+    assert (stage.wip_max, stage.probability, stage.exit_criteria) == (3, 40, "Signed NDA")
+
+
 async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest(db: Database, sales: int) -> None:
     app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
     async with app.run_test(size=SIZE) as pilot:
@@ -755,6 +779,33 @@ async def test_settings_pipeline_conflict_keeps_typed_values_and_merges_the_rest
         await press(pilot, "ctrl+s")  # again: the typed value is kept
         p = ps.get_pipeline(db, sales)
         assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Price", "Timing"))
+
+
+async def test_settings_pipeline_fields_not_typed_into_show_the_other_reps_values(db: Database, sales: int) -> None:
+    """After a save stopped by a conflict, and after a stage change re-read the settings, the pipeline fields the
+    rep did not type into show what another rep stored meanwhile (they showed what the screen first read); the
+    typed ones keep the rep's text."""
+    app = Host(lambda: PipelineSettingsScreen(db, sales, "alice"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        ps.update_pipeline(db, sales, stale_days=20, target="2m")  # another rep, meanwhile
+        await set_input(pilot, "#pp-stale_days", "14")
+        await press(pilot, "ctrl+s")  # stopped: both changed the stale days
+        await settle(pilot)
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        assert screen.query_one("#pp-target", Input).value == "2,000,000"  # bob's, not the first read's
+        ps.update_pipeline(db, sales, lost_reasons=["Budget"])  # another rep again
+        screen.set_focus(screen.query_one("#pp-stale_days", Input))
+        await press(pilot, "ctrl+o")  # keep my stale days
+        screen.reload(fields=False)  # what a saved stage or deal type change does
+        await settle(pilot)
+        assert screen.query_one("#pp-lost_reasons", Input).value == "Budget"
+        assert screen.query_one("#pp-stale_days", Input).value == "14"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+    p = ps.get_pipeline(db, sales)
+    assert (p.stale_days, p.target_minor, p.lost_reasons) == (14, 200_000_000, ("Budget",))
 
 
 async def test_settings_pipeline_fields_and_deal_types(db: Database, sales: int) -> None:

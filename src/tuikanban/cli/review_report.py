@@ -25,6 +25,7 @@ from tuikanban.cli.common import (
     cell_text,
     cell_texts,
     dumps,
+    err,
     fitted_table,
     out,
     print_block,
@@ -87,17 +88,25 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
             closing: str | None, idle_days: int, no_mark: bool, as_json: bool) -> None:
     """`changes`: the bridge and the lists, as tables or one JSON document; records the review mark when run
     for now, for yourself and without --no-mark."""
+    from tuikanban.domain.errors import ReadOnlyError
     from tuikanban.services.review_core import changes_json, collector_paused
 
     report = build_report(st, pipeline, since, until, owner, closing, idle_days)
+    not_marked: str | None = None
     if until is None and not no_mark and (owner is None or name_key(owner) == name_key(st.user)):
-        mark_review(st, report.pipeline.id, report.until)
+        try:
+            mark_review(st, report.pipeline.id, report.until)
+        except ReadOnlyError:  # a rep who may only read still sees the changes; only the mark is left out
+            not_marked = "This was not recorded as your last review: the database is open read-only."
     if as_json:
         with collector_paused():
             sys.stdout.write(json_safe(document_text(changes_json(report))))
         sys.stdout.write("\n")
-        return
-    print_changes(report)
+    else:
+        print_changes(report)
+    if not_marked is not None:
+        sys.stdout.flush()
+        err.print(not_marked, markup=False, highlight=False)
 
 
 LISTS = ("new", "moved", "pushed", "idle", "closing_soon")  # lists of deals: flat objects (review_core._line_json)

@@ -95,8 +95,14 @@ def connect(path: Path) -> sqlite3.Connection | None:
 
 
 def connect_live(path: Path) -> sqlite3.Connection:
-    """A read-only connection for the board's background reads once the database is open (WAL files exist)."""
-    return sqlite3.connect(_uri(path, mode="ro"), uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+    """A read-only connection for the board's background reads once the database is open (WAL files exist).
+
+    A rep who cannot write to the folder cannot create the -shm file reading the log needs; where there is none,
+    the file is read as it is (immutable), as the board's database itself is then (store.engine)."""
+    folder = path.absolute().parent
+    shut_out = not os.access(folder, os.W_OK | os.X_OK) and not Path(f"{path}-shm").exists()
+    params = {"mode": "ro", "immutable": "1"} if shut_out else {"mode": "ro"}
+    return sqlite3.connect(_uri(path, **params), uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                            check_same_thread=False)
 
 

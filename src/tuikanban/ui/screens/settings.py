@@ -167,12 +167,14 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
     def _show(self, data: Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
         p = data.pipeline
         self.query_one(".dialog", Vertical).border_title = Content(f"Pipeline settings · {display(p.name)}")
+        stored = {"name": p.name, "currency": p.currency, "target": p.target_minor, "stale_days": p.stale_days,
+                  "lost_reasons": list(p.lost_reasons)}
+        texts = {"name": p.name, "currency": p.currency, "stale_days": str(p.stale_days),
+                 "target": self._as_text("target", p.target_minor, p.currency),
+                 "lost_reasons": ", ".join(p.lost_reasons)}
         if fields:  # what the fields show is the merge base of the next save (update_pipeline(base=...))
-            self.book.rebase({"name": p.name, "currency": p.currency, "target": p.target_minor,
-                              "stale_days": p.stale_days, "lost_reasons": list(p.lost_reasons)})
-            self._filled = {"name": p.name, "currency": p.currency, "stale_days": str(p.stale_days),
-                            "target": self._as_text("target", p.target_minor, p.currency),
-                            "lost_reasons": ", ".join(p.lost_reasons)}
+            self.book.rebase(stored)
+            self._filled = texts
             for field, text in self._filled.items():
                 box = self.query_one(f"#pp-{field}", Input)
                 box.value = text
@@ -180,6 +182,14 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
             for error in self.query("#pipe-panel FieldError"):
                 if isinstance(error, FieldError):
                     error.clear()
+        else:  # a field the rep has not typed into shows what is stored now (another rep's value), read from it
+            for field, text in texts.items():
+                box = self.query_one(f"#pp-{field}", Input)
+                if field in self.book.waiting or field not in self._filled or box.value != self._filled[field]:
+                    continue  # typed into (or waiting for the rep's choice): it keeps what the rep typed
+                box.value = text
+                self._filled[field] = box.value
+                self.book.base[field] = stored[field]
         table = self.query_one("#stage-table", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -469,6 +479,7 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
             for conflict in self.book.arrived(error):
                 self.query_one(f"#ppe-{conflict.field}", FieldError).show(conflict_line(conflict,
                                                                                       self._theirs(conflict)))
+            self.reload(fields=False)  # the fields the rep did not touch show the other rep's values
             return
         field = "name" if "pipeline named" in sentence else "lost_reasons"
         self.query_one(f"#ppe-{field}", FieldError).show(sentence)

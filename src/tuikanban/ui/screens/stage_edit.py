@@ -57,6 +57,18 @@ def read_gate(db: Database, pipeline_id: int, stage_id: int) -> GateRead:
     return GateRead(gate.requires, gate.checklist) if gate is not None else GateRead((), ())
 
 
+class StageReread(JobResult):
+    """The stage as stored now (None when it is gone), read after a save an edit conflict stopped."""
+
+    def __init__(self, stage: StageInfo | None) -> None:
+        super().__init__()
+        self.stage = stage
+
+
+def read_stage(db: Database, pipeline_id: int, stage_id: int) -> StageReread:
+    return StageReread(next((s for s in pipeline_service.list_stages(db, pipeline_id) if s.id == stage_id), None))
+
+
 class StageRefused(Refusal):
     """The services refused the stage's new settings (a duplicate name, limits that contradict each other)."""
 
@@ -117,6 +129,9 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         # what the form loaded, as the merge base: a setting another rep changed meanwhile is kept unless this
         # user changed it too (then they choose, field by field)
         self.book = ConflictBook({k: getattr(stage, k) for k in pipeline_service.STAGE_LABELS})
+        # the gate's fields as read when the dialog opened ("" until the read arrives): a save writes a gate field
+        # only when the rep changed it, so a gate another rep set meanwhile is not written over
+        self._gate_as_read = {"require": "", "checklist": ""}
 
     def _initial(self, field: str) -> str:
         value = getattr(self.stage, field)
@@ -156,6 +171,7 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
     @on(GateRead)
     def _gate_read(self, message: GateRead) -> None:
         for field, value in (("require", ", ".join(message.requires)), ("checklist", "; ".join(message.checklist))):
+            self._gate_as_read[field] = value
             box = self.query_one(f"#se-{field}", Input)
             if not box.value:  # (unless typed into already)
                 box.value = value
@@ -211,12 +227,16 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
         self.busy = True
         db, pipeline_id, stage_id, base = self.db, self.pipeline_id, self.stage.id, dict(self.book.base)
         rename = name if name != self.stage.name else None
+        # None keeps what is stored: a gate field the rep left as read is not written back
+        new_require = (require.strip() or "none") if require.strip() != self._gate_as_read["require"].strip() else None
+        new_checklist = checklist if checklist.strip() != self._gate_as_read["checklist"].strip() else None
 
         def save() -> StageSaved:
             if rename is not None:
                 pipeline_service.rename_stage(db, pipeline_id, stage_id, rename)
             saved = pipeline_service.set_stage(db, pipeline_id, stage_id, base=base, **values)
-            set_gate(db, pipeline_id, stage_id, require=require.strip() or "none", checklist=checklist)
+            if new_require is not None or new_checklist is not None:
+                set_gate(db, pipeline_id, stage_id, require=new_require, checklist=new_checklist)
             return StageSaved(saved)
 
         self.run_job(save, refused=StageRefused, name="save stage")
@@ -236,6 +256,32 @@ class StageEditScreen(Unsaved, FormDialog[StageInfo | None]):
             for conflict in self.book.arrived(message.error):
                 shown = "" if conflict.theirs is None else str(conflict.theirs)
                 self.query_one(f"#see-{conflict.field}", FieldError).show(conflict_line(conflict, shown))
+            lanes_of(self).reads.submit(self, partial(read_stage, self.db, self.pipeline_id, self.stage.id),
+                                        name="read stage again")
+
+    @on(StageReread)
+    def _stage_reread(self, message: StageReread) -> None:
+        """The fields the rep did not type into show what is stored now (another rep's values), read from it."""
+        stored = message.stage
+        if stored is None:
+            return
+        for field in ("name", *pipeline_service.STAGE_LABELS):
+            if field in self.book.waiting:
+                continue
+            value = getattr(stored, field)
+            if field == "exit_criteria":
+                area = self.query_one("#se-exit_criteria", TextArea)
+                if area.text != clean_text(self.stage.exit_criteria or "", multiline=True):
+                    continue  # typed into: it keeps what the rep typed
+                area.text = clean_text(value or "", multiline=True)
+            else:
+                box = self.query_one(f"#se-{field}", Input)
+                if box.value != self._initial(field):
+                    continue
+                box.value = "" if value is None else str(value)
+            self.stage = replace(self.stage, **{field: value})
+            if field in self.book.base:
+                self.book.base[field] = value
 
     def _choice(self) -> tuple[str, str] | None:
         """(field, the other rep's value as text) the choice key answers; its conflict line is cleared."""
