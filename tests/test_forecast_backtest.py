@@ -80,6 +80,21 @@ def test_values_at_past_points(history: Any, db: Any, by_deal: bool | None, slic
     assert out == [{lead: 1_500_000}, {lead: 1_900_000}, {lead: 1_500_000}]
 
 
+@pytest.mark.parametrize("slices_by_deal", [True, False])
+def test_the_same_values_read_a_deal_at_a_time(history: Any, db: Any, monkeypatch: pytest.MonkeyPatch,
+                                               slices_by_deal: bool) -> None:
+    """The deals are read a chunk at a time (`_VALUE_CHUNK` ids a query); chunks of one deal give the sums above."""
+    from tuikanban.services import forecast_backtest
+    from tuikanban.services.forecast_backtest import open_value_by_stage
+
+    monkeypatch.setattr(forecast_backtest, "_VALUE_CHUNK", 1)
+    points = [datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 25, 18, tzinfo=UTC),
+              datetime(2026, 2, 27, 18, tzinfo=UTC)]
+    with db.read() as s:
+        out = open_value_by_stage(s.connection(), 1, points, "USD", 30, by_deal=True, slices_by_deal=slices_by_deal)
+    assert [sum(x.values()) for x in out] == [1_500_000, 1_900_000, 1_500_000]  # as in the test above
+
+
 @pytest.fixture
 def lifecycle(cli: Any, db: Any, monkeypatch: pytest.MonkeyPatch, fixed_now: str) -> Any:
     """Deals created 01-10 in Lead (horizons of the points below: 03-25, 03-27, 03-29):

@@ -60,7 +60,11 @@ class BacktestPoint:
     actual_value: int
 
 
-_VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every engine's limit of bound values)
+# Deal ids per query (far under every engine's limit of bound values). Each IN list of another length is a
+# statement of its own that SQLite keeps prepared in the connection's cache, with a slot per bound value, and a
+# chunk's slices are held while it is read: at 5,000 the backtest's job kept 1.9 MB more of SQLite's memory after
+# it and peaked 5 MB higher at 100,000 open deals, for the same CPU (docs/PERFORMANCE.md, Memory of the screens).
+_VALUE_CHUNK = 1_000
 BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several times an entry of a time range
 
 
