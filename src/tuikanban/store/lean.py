@@ -1,10 +1,10 @@
 """A one-off big read on a small SQLite page cache, and the connection's spare memory given back after it.
 
 SQLite keeps up to `cache_size` pages per connection (2 MB by default), and a pooled connection keeps them for as
-long as it lives. The metrics screen's reads (the flow charts' sums over the stays, the backtest's grouped reads
-of the log) go through tens of megabytes of pages once each: the cache fills with pages that no later read of
-that connection wants, and on top of the grouped reads' own sorting memory it raised the screen's peak. Those
-pages are in the operating system's file cache anyway, so reading them through a small cache costs the same CPU
+long as it lives. The metrics screen's reads (the figures' sums, the flow charts' sums over the stays, the
+backtest's grouped reads of the log) go through tens of megabytes of pages once each: the cache fills with pages
+that no later read of that connection wants, on top of the grouped reads' own sorting memory. Those pages are in
+the operating system's file cache anyway, so reading them through a small cache costs the same CPU
 (docs/PERFORMANCE.md, Memory of the screens). `lean_cache(conn)` sets the connection's cache to LEAN_CACHE_KIB
 for the block, sets it back after, and lets SQLite free what it no longer needs (`PRAGMA shrink_memory`). Other
 engines: nothing (PostgreSQL's buffers are the server's).
