@@ -6,7 +6,7 @@ fixed at 2026-03-02 12:00; every number is worked out by hand in the comments.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -42,6 +42,23 @@ def history(cli: Any) -> Any:
     return cli
 
 
+def test_the_deals_that_can_count_are_columns() -> None:
+    """The backtest holds the deals that can count as columns of a few bytes a deal (a tuple a deal held 38,000
+    of them in about 6 MB): open and in the pipeline's currency as flags, no value as 0, no close date as 0."""
+    from tuikanban.services.forecast_backtest import _Deals
+
+    deals = _Deals()
+    deals.add_rows([(9, "open", 500, "USD", date(2026, 3, 20), 2), (4, "won", None, "EUR", None, 1),
+                    (6, "open", 0, "EUR", date(2026, 3, 1), 1)], "USD")
+    assert len(deals) == 3
+    assert list(deals.sorted_by_id().rows()) == [
+        (4, 0, 0, 0, 1), (6, _Deals.OPEN, 0, date(2026, 3, 1).toordinal(), 1),
+        (9, _Deals.OPEN | _Deals.IN_CURRENCY, 500, date(2026, 3, 20).toordinal(), 2)]
+    assert list(deals.rows(1, 2)) == [(4, 0, 0, 0, 1)]  # in the order read until sorted
+    ordered = deals.sorted_by_id()
+    assert ordered.sorted_by_id() is ordered
+
+
 @pytest.mark.parametrize("by_deal", [True, False, None])
 @pytest.mark.parametrize("slices_by_deal", [True, False, None])
 def test_values_at_past_points(history: Any, db: Any, by_deal: bool | None, slices_by_deal: bool | None) -> None:
@@ -61,6 +78,21 @@ def test_values_at_past_points(history: Any, db: Any, by_deal: bool | None, slic
     # 02-25 18:00: Acme 12,000 + Globex 7,000 (close still 03-15) = 19,000
     # 02-27 18:00: Acme 15,000; Globex's close is 06-30 since 02-26 = 15,000
     assert out == [{lead: 1_500_000}, {lead: 1_900_000}, {lead: 1_500_000}]
+
+
+@pytest.mark.parametrize("slices_by_deal", [True, False])
+def test_the_same_values_read_a_deal_at_a_time(history: Any, db: Any, monkeypatch: pytest.MonkeyPatch,
+                                               slices_by_deal: bool) -> None:
+    """The deals are read a chunk at a time (`_VALUE_CHUNK` ids a query); chunks of one deal give the sums above."""
+    from tuikanban.services import forecast_backtest
+    from tuikanban.services.forecast_backtest import open_value_by_stage
+
+    monkeypatch.setattr(forecast_backtest, "_VALUE_CHUNK", 1)
+    points = [datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 25, 18, tzinfo=UTC),
+              datetime(2026, 2, 27, 18, tzinfo=UTC)]
+    with db.read() as s:
+        out = open_value_by_stage(s.connection(), 1, points, "USD", 30, by_deal=True, slices_by_deal=slices_by_deal)
+    assert [sum(x.values()) for x in out] == [1_500_000, 1_900_000, 1_500_000]  # as in the test above
 
 
 @pytest.fixture

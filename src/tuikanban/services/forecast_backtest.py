@@ -21,8 +21,9 @@ backtest's speed):
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -59,7 +60,11 @@ class BacktestPoint:
     actual_value: int
 
 
-_VALUE_CHUNK = 5_000  # deal ids per query for the value changes (under every engine's limit of bound values)
+# Deal ids per query (far under every engine's limit of bound values). Each IN list of another length is a
+# statement of its own that SQLite keeps prepared in the connection's cache, with a slot per bound value, and a
+# chunk's slices are held while it is read: at 5,000 the backtest's job kept 1.9 MB more of SQLite's memory after
+# it and peaked 5 MB higher at 100,000 open deals, for the same CPU (docs/PERFORMANCE.md, Memory of the screens).
+_VALUE_CHUNK = 1_000
 BY_DEAL_SHARE = 8  # a lookup by deal costs a table read per change, several times an entry of a time range
 
 
@@ -193,23 +198,85 @@ def _value_changes(conn: Any, pipeline_id: int, points: Sequence[datetime], deal
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """Points first..hi at which a deal counts (open, close date within the horizon, its currency then the
-    pipeline's): in `stage`, at its value now (`base`) less its value changes after each point."""
+class _Deals:
+    """The deals that can count, as columns of a few bytes a deal (id, flags, value, close date, stage now): a
+    tuple a deal held 38,000 deals in about 6 MB at 100,000 open deals, these in about 1.3 MB
+    (docs/PERFORMANCE.md, Memory of the screens). The close date is its ordinal (0: none); the flags say open now
+    (OPEN) and in the pipeline's currency now (IN_CURRENCY)."""
 
-    deal_id: int
-    first: int
-    hi: int
-    stage: int
-    base: int
+    OPEN = 1
+    IN_CURRENCY = 2
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.flags = bytearray()
+        self.values = array("q")
+        self.closes = array("l")
+        self.stages = array("q")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add_rows(self, rows: Any, currency: str) -> None:
+        ids, flags, values, closes, stages = self.ids, self.flags, self.values, self.closes, self.stages
+        for deal_id, status, value, cur, close, stage in rows:
+            ids.append(deal_id)
+            flags.append((self.OPEN if status == "open" else 0) | (self.IN_CURRENCY if cur == currency else 0))
+            values.append(value or 0)
+            closes.append(close.toordinal() if close is not None else 0)
+            stages.append(stage)
+
+    def sorted_by_id(self) -> _Deals:
+        ids = self.ids
+        if all(ids[j] < ids[j + 1] for j in range(len(ids) - 1)):
+            return self
+        out = _Deals()
+        for i in sorted(range(len(self.ids)), key=self.ids.__getitem__):
+            out.ids.append(self.ids[i])
+            out.flags.append(self.flags[i])
+            out.values.append(self.values[i])
+            out.closes.append(self.closes[i])
+            out.stages.append(self.stages[i])
+        return out
+
+    def rows(self, start: int = 0, stop: int | None = None) -> Any:
+        """(id, flags, value, close ordinal, stage) of the deals start..stop."""
+        stop = len(self.ids) if stop is None else stop
+        return zip(self.ids[start:stop], self.flags[start:stop], self.values[start:stop],
+                   self.closes[start:stop], self.stages[start:stop], strict=True)
+
+
+class _Runs:
+    """Runs of points first..hi at which a deal counts (open, close date within the horizon, its currency then the
+    pipeline's): in `stage`, at its value now (`base`) less its value changes after each point. Five columns of 8
+    bytes a run (a frozen dataclass a run cost about 150 bytes)."""
+
+    def __init__(self) -> None:
+        self.deal_ids = array("q")
+        self.firsts = array("q")
+        self.his = array("q")
+        self.stages = array("q")
+        self.bases = array("q")
+
+    def __len__(self) -> int:
+        return len(self.deal_ids)
+
+    def append(self, deal_id: int, first: int, hi: int, stage: int, base: int) -> None:
+        self.deal_ids.append(deal_id)
+        self.firsts.append(first)
+        self.his.append(hi)
+        self.stages.append(stage)
+        self.bases.append(base)
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int, int]]:
+        return zip(self.deal_ids, self.firsts, self.his, self.stages, self.bases, strict=True)
 
 
 STATE_SHARE = 3  # ix_event_deal_state: a seek per deal against a scan of the whole log's range
 
 
 def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str, horizons: Sequence[date], *,
-          by_deal: bool | None = None) -> tuple[list[_Run], int]:
+          by_deal: bool | None = None) -> tuple[_Runs, int]:
     """Every run of points at which a deal counts, from its row now rewound by its events other than value
     changes (as services.changes._rewind does, for what the forecast reads); and how many deals were read.
 
@@ -220,68 +287,62 @@ def _runs(conn: Any, pipeline_id: int, points: Sequence[datetime], currency: str
     n = len(points)
     last_horizon = horizons[-1]
     # the deals that can count somewhere (a few of a large log's), chosen by the database: their close date now is
-    # within the last horizon, or (any other) they had a close-date change
+    # within the last horizon, or (any other) they had a close-date change; streamed into columns
     columns = (_D.id, _D.status, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
     in_pipeline = _D.pipeline_id == pipeline_id
     soon = _D.expected_close <= last_horizon
-    # plain tuples, each status, currency and date one shared object: a result row with its own copies cost about
-    # 370 bytes a deal, 15 MB at 100,000 open deals (docs/PERFORMANCE.md, Memory of the screens)
-    shared: dict[Any, Any] = {}
-
-    def compact(rows: Any) -> Any:
-        return ((i, shared.setdefault(st, st), v, shared.setdefault(c, c), shared.setdefault(d, d), sid)
-                for i, st, v, c, d, sid in rows)
-
-    deals: list[Any] = list(compact(conn.execute(select(*columns).where(in_pipeline, soon))))
+    deals = _Deals()
+    deals.add_rows(conn.execute(select(*columns).where(in_pipeline, soon)), currency)
     edited = sorted(_close_edited(conn))
     for start in range(0, len(edited), _VALUE_CHUNK):
-        deals.extend(compact(conn.execute(select(*columns).where(
-            in_pipeline, _D.id.in_(edited[start:start + _VALUE_CHUNK]), or_(_D.expected_close.is_(None), ~soon)))))
+        deals.add_rows(conn.execute(select(*columns).where(
+            in_pipeline, _D.id.in_(edited[start:start + _VALUE_CHUNK]), or_(_D.expected_close.is_(None), ~soon))),
+            currency)
     read = int(conn.execute(select(func.count()).select_from(Deal).where(in_pipeline)).scalar_one())
     if by_deal is None:
         by_deal = len(deals) * STATE_SHARE <= read
-    runs: list[_Run] = []
+    runs = _Runs()
     if by_deal:  # a chunk of deals at a time: only one chunk's slices are held (docs/PERFORMANCE.md)
-        deals.sort(key=lambda r: r[0])
+        deals = deals.sorted_by_id()
         for start in range(0, len(deals), _VALUE_CHUNK):
-            chunk = deals[start:start + _VALUE_CHUNK]
-            _deal_runs(runs, chunk, _slice_rows_by_deal(conn, pipeline_id, points, [r[0] for r in chunk]), n,
-                       currency, horizons)
+            stop = start + _VALUE_CHUNK
+            _deal_runs(runs, deals.rows(start, stop),
+                       _slice_rows_by_deal(conn, pipeline_id, points, deals.ids[start:stop].tolist()), n, currency,
+                       horizons)
     else:
-        _deal_runs(runs, deals, _slice_rows(conn, pipeline_id, points, {r[0] for r in deals}), n, currency,
+        _deal_runs(runs, deals.rows(), _slice_rows(conn, pipeline_id, points, set(deals.ids)), n, currency,
                    horizons)
     return runs, read
 
 
-def _deal_runs(runs: list[_Run], deals: Sequence[Any], slices: _Slices, n: int, currency: str,
-               horizons: Sequence[date]) -> None:
-    """The runs of `deals` (rows of id, status, value, currency, close date and stage now) from their slices."""
-    last_horizon = horizons[-1]
+def _deal_runs(runs: _Runs, deals: Any, slices: _Slices, n: int, currency: str, horizons: Sequence[date]) -> None:
+    """The runs of `deals` ((id, flags, value, close ordinal, stage) now, `_Deals.rows`) from their slices."""
+    ends = [h.toordinal() for h in horizons]  # a close date is compared as its ordinal (0: none)
+    last_horizon = ends[-1]
     close_changed = slices.close_changed
 
-    def add(deal_id: int, is_open: bool, ok: bool, close: date | None, stage: int, lo: int, hi: int,
-            base: int) -> None:
-        if not is_open or not ok or close is None:
+    def add(deal_id: int, is_open: bool, ok: bool, close: int, stage: int, lo: int, hi: int, base: int) -> None:
+        if not is_open or not ok or not close:
             return
-        first = max(lo, bisect_left(horizons, close))  # the points of the run whose horizon reaches the close
+        first = max(lo, bisect_left(ends, close))  # the points of the run whose horizon reaches the close
         if first <= hi:
-            runs.append(_Run(deal_id, first, hi, stage, base))
+            runs.append(deal_id, first, hi, stage, base)
 
-    for deal_id, status, value, cur, close_now, stage_now in deals:
-        if deal_id not in close_changed and (close_now is None or close_now > last_horizon):
+    for deal_id, flags, base, close_now, stage_now in deals:
+        if deal_id not in close_changed and (not close_now or close_now > last_horizon):
             continue  # today's close date all along, past every horizon (or none): it counts at no point
         by_slice = slices.by_deal.get(deal_id)
-        open_now = status == "open"
-        base = value or 0
+        open_now = bool(flags & _Deals.OPEN)
+        in_currency = bool(flags & _Deals.IN_CURRENCY)
         if by_slice is None:
-            add(deal_id, open_now, cur == currency, close_now, stage_now, 0, n - 1, base)
+            add(deal_id, open_now, in_currency, close_now, stage_now, 0, n - 1, base)
             continue
         net = 0
         created = False
         first_close: str | None = None
         first_stage: str | None = None
         first_cur: str | None = None
-        state = (open_now, cur == currency, close_now, stage_now)
+        state = (open_now, in_currency, close_now, stage_now)
         hi = n - 1
         for k, b_net, b_created, b_close, b_stage, b_cur in reversed(by_slice):  # the latest slice first
             if k < hi:
@@ -295,10 +356,10 @@ def _deal_runs(runs: list[_Run], deals: Sequence[Any], slices: _Slices, n: int, 
             close = close_now
             if first_close is not None:
                 close_text = _payload(first_close)
-                close = date.fromisoformat(close_text) if close_text else None
+                close = date.fromisoformat(close_text).toordinal() if close_text else 0
             stage_text = first_stage  # already the payload (_Slices)
-            cur_then = _payload(first_cur) if first_cur is not None else cur
-            state = (not created and int(open_now) + net > 0, cur_then == currency, close,
+            then_ok = _payload(first_cur) == currency if first_cur is not None else in_currency
+            state = (not created and int(open_now) + net > 0, then_ok, close,
                      int(stage_text) if stage_text else stage_now)
         add(deal_id, *state, 0, hi, base)
 
@@ -317,15 +378,15 @@ def open_value_by_stage(conn: Any, pipeline_id: int, points: Sequence[datetime],
         return []
     horizons = [(t + timedelta(days=horizon_days)).date() for t in points]
     runs, read = _runs(conn, pipeline_id, points, currency, horizons, by_deal=slices_by_deal)
-    changes = _value_changes(conn, pipeline_id, points, sorted({r.deal_id for r in runs}), read, by_deal=by_deal)
+    changes = _value_changes(conn, pipeline_id, points, sorted(set(runs.deal_ids)), read, by_deal=by_deal)
     sums: dict[int, list[int]] = {}
-    for r in runs:
-        by_stage = sums.get(r.stage)
+    for deal_id, first, hi, stage, base in runs:
+        by_stage = sums.get(stage)
         if by_stage is None:
-            by_stage = sums[r.stage] = [0] * n
-        dv = changes.get(r.deal_id)
-        for i in range(r.first, r.hi + 1):
-            by_stage[i] += r.base - (sum(v for k, v in dv.items() if k >= i) if dv else 0)
+            by_stage = sums[stage] = [0] * n
+        dv = changes.get(deal_id)
+        for i in range(first, hi + 1):
+            by_stage[i] += base - (sum(v for k, v in dv.items() if k >= i) if dv else 0)
     out: list[dict[int, int]] = [{} for _ in points]
     for stage, totals in sums.items():
         for i, total in enumerate(totals):

@@ -37,6 +37,7 @@ from tuikanban.domain.money import to_json_number
 from tuikanban.services.common import pipeline_info, resolve_pipeline
 from tuikanban.services.forecast import CONFIDENCES, at_least
 from tuikanban.store.engine import Database
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.sqlfuncs import unindexed
 from tuikanban.store.tables import Deal, Stage, Stay
 
@@ -267,12 +268,38 @@ def _expected(deals: Sequence[tuple[int, Fraction]]) -> int:
     return round(sum((Fraction(v * n, d) for (n, d), v in by_probability.items()), Fraction(0)))
 
 
+def _open_reads(conn: Any, pipeline_id: int, cur: str, at: datetime, window_days: int, backtest: bool
+                ) -> tuple[list[LearnedStage], list[tuple[array[int], array[int]]], list[Any] | None]:
+    """The forecast's reads: the learned probabilities, each horizon's open deals, and the backtest's points."""
+    from tuikanban.services.forecast_backtest import backtest_points  # it imports this module
+
+    learned = learned_stages(conn, pipeline_id, at - timedelta(days=window_days), at)
+    # each open deal in the pipeline's currency with a close date goes to the first horizon it falls in: the
+    # same for every method, so placed once (in id order: the draw order). The rows are streamed, not listed:
+    # 100,000 open deals held about 15 MB of rows and dates at once (docs/PERFORMANCE.md, Memory of the
+    # screens), and the database leaves out the deals that can never be placed.
+    ends = [at.date() + timedelta(days=d) for d in HORIZONS]
+    open_rows = conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
+                             .where(_D.pipeline_id == pipeline_id, _D.status == "open", _D.currency == cur,
+                                    _D.expected_close.is_not(None), _D.expected_close <= ends[-1])
+                             .order_by(_D.id))
+    # each horizon's deals as two arrays (value, stage id), a few bytes a deal: a tuple a deal and another per
+    # method held 100,000 open deals in about 16 MB (docs/PERFORMANCE.md, Memory of the screens)
+    placed = [(array("q"), array("q")) for _ in HORIZONS]
+    for v, c, close, sid in open_rows:
+        if c == cur and close is not None and (i := bisect_left(ends, close)) < len(HORIZONS):
+            placed[i][0].append(v or 0)
+            placed[i][1].append(sid)
+    points = backtest_points(conn, pipeline_id, cur, at, window_days) if backtest else None  # the module's own cost
+    return learned, placed, points
+
+
 def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int = 90, seed: int | None = None,
                   now: datetime | None = None, backtest: bool = False) -> dict[str, Any]:
     """The three new `metrics --json` keys: stage_win_probabilities, open_forecast and forecast_backtest (None
     unless `backtest`: rebuilding the pipeline at 12 past points costs seconds on a large log, far more than the
     rest of the metrics; see docs/PERFORMANCE.md, The review and the forecast's backtest)."""
-    from tuikanban.services.forecast_backtest import backtest_json, backtest_points  # it imports this module
+    from tuikanban.services.forecast_backtest import backtest_json  # it imports this module
 
     at = clock.as_utc(now) if now is not None else clock.now()
     with db.read() as s:
@@ -281,24 +308,8 @@ def open_forecast(db: Database, pipeline: str | int | None, *, window_days: int 
         info = pipeline_info(p)
         cur = info.currency
         conn = s.connection()
-        learned = learned_stages(conn, p.id, at - timedelta(days=window_days), at)
-        # each open deal in the pipeline's currency with a close date goes to the first horizon it falls in: the
-        # same for every method, so placed once (in id order: the draw order). The rows are streamed, not listed:
-        # 100,000 open deals held about 15 MB of rows and dates at once (docs/PERFORMANCE.md, Memory of the
-        # screens), and the database leaves out the deals that can never be placed.
-        ends = [at.date() + timedelta(days=d) for d in HORIZONS]
-        open_rows = conn.execute(select(_D.value_minor, _D.currency, _D.expected_close, _D.stage_id)
-                                 .where(_D.pipeline_id == p.id, _D.status == "open", _D.currency == cur,
-                                        _D.expected_close.is_not(None), _D.expected_close <= ends[-1])
-                                 .order_by(_D.id))
-        # each horizon's deals as two arrays (value, stage id), a few bytes a deal: a tuple a deal and another per
-        # method held 100,000 open deals in about 16 MB (docs/PERFORMANCE.md, Memory of the screens)
-        placed = [(array("q"), array("q")) for _ in HORIZONS]
-        for v, c, close, sid in open_rows:
-            if c == cur and close is not None and (i := bisect_left(ends, close)) < len(HORIZONS):
-                placed[i][0].append(v or 0)
-                placed[i][1].append(sid)
-        points = backtest_points(conn, p.id, cur, at, window_days) if backtest else None  # the module's own cost
+        with lean_cache(conn):  # (the backtest's grouped reads go through the log once: store/lean.py)
+            learned, placed, points = _open_reads(conn, p.id, cur, at, window_days, backtest)
 
     def money(minor: int) -> int | float | None:
         return to_json_number(minor, cur)

@@ -37,6 +37,7 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.common import pipeline_info, resolve_pipeline, resolve_type
 from tuikanban.services.forecast import HISTORY_DAYS, HORIZON_DAYS, TRIALS, Forecast, forecast_from_days
 from tuikanban.store.engine import Database
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.queries import not_deleted
 from tuikanban.store.sqlfuncs import at_literal, seconds_between
 from tuikanban.store.tables import Deal, DealType, Event, Stage, Stay
@@ -194,7 +195,7 @@ def compute_metrics(
         raise ValidationError(f"The window must be between 1 and {MAX_WINDOW_DAYS} days, not {window_days}.")
     at = clock.as_utc(now) if now is not None else clock.now()
     start = at - timedelta(days=window_days)
-    with db.read() as s:
+    with db.read() as s, lean_cache(s.connection()):  # (its sums go through the window's rows once: store/lean.py)
         p = resolve_pipeline(s, pipeline)
         assert p.id is not None
         info = pipeline_info(p)
