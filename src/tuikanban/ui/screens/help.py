@@ -133,6 +133,11 @@ class HelpScreen(Dialog[None]):
     def on_mount(self) -> None:
         self.query_one("#help-body", VerticalScroll).focus()
 
+    def on_screen_resume(self) -> None:
+        # (the board keeps one help and shows it again at every ?: ui/spares.py) from the top, as a new one shows
+        for body in self.query("#help-body").results(VerticalScroll):
+            body.scroll_home(animate=False, immediate=True)
+
     def action_scroll(self, direction: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)
         if direction == "down":
