@@ -3,7 +3,8 @@
 Opening a screen cost 35-90 ms of the UI thread's CPU on a quiet machine (the forms and settings the most),
 nearly all of it Textual composing, mounting and styling the screen's widgets (docs/PERFORMANCE.md, Every screen
 opens at once). `Spares` builds one fresh instance of each screen the board's keys open while the board is idle
-(no key for IDLE_S, no screen over the board), one screen at a time, and the key takes it:
+(no key for IDLE_S, no screen over the board), one screen at a time, one after another while it stays idle, and
+the key takes it:
 
 - A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
   result can be in it. Its reads start when it is taken (`AheadOfKey.start`, which a screen's `on_mount` runs
@@ -34,6 +35,7 @@ from textual.screen import Screen
 from tuikanban.ui.textual_seam import build_screen, lay_out
 
 IDLE_S = 0.25  # no key and no screen change for this long: a spare may be built
+NEXT_S = 0.02  # between two spares built in one idle stretch (a key pressed meanwhile waits for one build at most)
 
 
 class AheadOfKey:
@@ -139,8 +141,8 @@ class Spares:
 
     async def _build_next(self) -> None:
         self._scheduled = False
-        if not self._wanted or not self.app.is_running or self._building is not None:
-            return
+        if not self._wanted or not self.app.is_running or self.app.return_code is not None or self._building:
+            return  # (nothing to build, the app is quitting, or a build is under way)
         if len(self.app.screen_stack) > 1:
             return  # a screen is open: the board asks again when it is shown (`want`)
         wait = self._busy_until - time.monotonic()
@@ -165,7 +167,7 @@ class Spares:
             self._let_go(screen)
             return
         self.ready[name] = _Spare(key, screen, keep)
-        self._schedule()
+        self._schedule(NEXT_S)  # (the next one right after, while still idle: the board is busy for less long)
 
 
 __all__ = ["IDLE_S", "AheadOfKey", "Spares", "waiting_for_key"]
