@@ -31,6 +31,8 @@ PRIVATE_NAMES = [
     ("textual.renderables.background_screen", "BackgroundScreen"),
     ("textual.widget", "Widget._css_bases"),
     ("textual.widget", "Widget._get_default_css"),
+    ("textual.app", "App._get_screen"),
+    ("textual.screen", "Screen._refresh_layout"),
     *[(module, "") for module in textual_seam.INNER_WIDGET_MODULES],
 ]
 

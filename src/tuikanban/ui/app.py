@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -34,6 +35,7 @@ from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
 from tuikanban.ui.jobs import Lanes, screen_opening
 from tuikanban.ui.presence import PresenceLink
+from tuikanban.ui.spares import Spares
 from tuikanban.ui.terminal_watch import watch_terminal
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class TuikanbanApp(App[None]):
         session = BoardSession(target, user, db, readonly)
         self.board_screen = BoardScreen(self.gateway, session, pipeline=pipeline, initial=initial)
         self.board_keymap = user_keymap()  # the [keymap] table of the settings file, checked
+        self.spares = Spares(self)  # screens built in idle time, before their key (ui/spares.py)
 
     def _start_in_theme(self, name: str) -> None:
         """Start in theme `name`. Setting `App.theme` here runs its watcher, which parses the whole stylesheet again
@@ -138,13 +141,20 @@ class TuikanbanApp(App[None]):
         # (`jobs.step_aside`)
         self.screen_change_signal.subscribe(self, self._screen_changed)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.spares.touch()  # (no spare is built while keys come)
+        await super().on_event(event)
+
     def _screen_changed(self, screen: Screen[Any]) -> None:
+        self.spares.touch()
         if screen is not self.board_screen:
             screen_opening()
 
     def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:
         """Textual's, with no garbage collection from here until the new screen has been drawn (ui/gc_pause.py)."""
-        new = isinstance(screen, Screen) and not screen.is_mounted and getattr(screen, "PAUSE_GC_ON_OPEN", True)
+        # (a spare built ahead is mounted, but its first frame is still to draw)
+        new = isinstance(screen, Screen) and getattr(screen, "PAUSE_GC_ON_OPEN", True) and screen is not self.screen
         if new:
             gc_pause.pause()
         pushed = super().push_screen(screen, *args, **kwargs)

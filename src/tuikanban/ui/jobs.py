@@ -184,6 +184,7 @@ class Lane:
                         self._on_stop()
                 return
             self._run(item)
+            item = None  # (not kept while the next is waited for: a closed screen's job would keep the screen)
 
     def _run(self, item: _Item) -> None:
         target, job, name, _kind = item

@@ -27,6 +27,7 @@ from textual.widgets import Static
 
 from tuikanban.domain.text import display
 from tuikanban.ui.jobs import Lane, lanes_of
+from tuikanban.ui.spares import waiting_for_key
 
 if TYPE_CHECKING:
     from tuikanban.services.presence import Here, Seat
@@ -182,13 +183,24 @@ class HereLine(Static):
         self.deal_id = deal_id
         self.mode: Mode = mode
 
+    _marked = False
+
     def on_mount(self) -> None:
+        if not waiting_for_key(self.screen):  # (a screen built before its key: `follow` when it is taken)
+            self.follow(self.deal_id)
+
+    def follow(self, deal_id: int) -> None:
+        """Name the others on `deal_id`, and record that this board shows it."""
+        self.deal_id = deal_id
         link = presence_of(self)
         link.changed.subscribe(self, self._show)
         self._show(link.others)
         link.mark(self.mode, self.deal_id)
+        self._marked = True
 
     def on_unmount(self) -> None:
+        if not self._marked:
+            return
         link = presence_of(self)
         link.changed.unsubscribe(self)
         link.mark(self.mode, None)

@@ -42,6 +42,10 @@ failure names the installed Textual version). When Textual offers a public way, 
   adds the CSS of every widget class its screens use right after the first paint instead (`ui/board/warm.py`), the
   same sources Textual would add. `INNER_WIDGET_MODULES` names the private modules of Textual's widgets that other
   widgets compose inside themselves.
+- `build_screen(app, screen)`: `App._get_screen`, what `push_screen` does first: start a screen (it composes and
+  mounts its widgets) without putting it on the stack. A screen built so in idle time (`ui/spares.py`) is pushed
+  later with no compose or mount on the key's path. `lay_out(screen)`: `Screen._refresh_layout`, the layout its
+  first `ScreenResume` would do, done ahead too.
 """
 
 from __future__ import annotations
@@ -76,9 +80,32 @@ def own_bindings(widget: Widget, key: str) -> list[Binding]:
     return list(widget._bindings.key_to_bindings.get(key, ()))
 
 
-__all__ = ["INNER_WIDGET_MODULES", "TintedBackground", "add_default_css", "current_message_pump",
-           "forget_closed_widgets", "own_bindings",
-           "skip_repaints_drawn_by_whole_frames", "stop_watching_app", "style_caches_kept"]
+def build_screen(app: Any, screen: Any) -> Any:
+    """Start `screen` (compose and mount its widgets) without showing it; awaitable until it is mounted. It must be
+    installed (`App.install_screen`), or Textual would remove it at its first pop."""
+    return app._get_screen(screen)[1]
+
+
+def lay_out(screen: Any, size: Any) -> None:
+    """Lay `screen` (built, not shown) out at `size` now, as its first `ScreenResume` would (and as the layout its
+    widgets asked for while they mounted, which waits for the screen to be shown)."""
+    screen._refresh_layout(size)
+    screen._layout_required = False
+
+
+__all__ = [
+    "INNER_WIDGET_MODULES",
+    "TintedBackground",
+    "add_default_css",
+    "build_screen",
+    "current_message_pump",
+    "forget_closed_widgets",
+    "lay_out",
+    "own_bindings",
+    "skip_repaints_drawn_by_whole_frames",
+    "stop_watching_app",
+    "style_caches_kept",
+]
 
 
 # Textual's own widgets that other widgets compose inside themselves (a screen's module names only the outer one).

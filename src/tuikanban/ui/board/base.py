@@ -115,6 +115,7 @@ class BoardBase(StyledOnce, Screen[None]):
         self._warned_ambiguous = False
         self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
         self._shown = False  # the screen was shown and laid out at least once (`refresh`)
+        self._screens_warm = False  # the screens' modules are imported and their styles added (`warm_job`)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
         self._first_window = False  # a big pipeline's board holds the first screen's cards only (no read since)
         self._ticks = 0  # minutes since the board opened (`_tick`)
@@ -174,6 +175,7 @@ class BoardBase(StyledOnce, Screen[None]):
         repaint again (its own, and the one its layout asked for): a second full frame of what was just drawn, 20-40 KB
         more over SSH at the first paint. Those repaints are left out until the handler is done (`refresh`)."""
         forget_closed_widgets()  # (a screen over the board closed: Textual's style cache would keep its widgets)
+        self.want_spares()  # (the screen that closed took its spare: the next one is built in idle time)
         self._drawn_by_resume = self.outer_size != self.app.size
         self.call_later(self._resume_done)
 
@@ -252,6 +254,11 @@ class BoardBase(StyledOnce, Screen[None]):
     @on(ScreensImported)
     def _screens_imported(self) -> None:
         add_screen_styles(self.app)
+        self._screens_warm = True
+        self.want_spares()
+
+    def want_spares(self) -> None:
+        """Have the screens the board's keys open built ahead, in idle time (`ui/spares.py`; BoardScreen)."""
 
     def _collector_on(self) -> None:
         """`collect_garbage_again`: the database is open (or could not be opened), or GC_AT_THE_LATEST_S passed.
@@ -315,6 +322,7 @@ class BoardBase(StyledOnce, Screen[None]):
         waiting, self._after_open = self._after_open, []
         for fn in waiting:
             fn()
+        self.want_spares()
         if self.model is None:
             self._offer_first_run()
         elif not self._read_all_once_open():
@@ -354,6 +362,7 @@ class BoardBase(StyledOnce, Screen[None]):
             self.view.focus_deal = None
             self.view.col_start = self.view.vscroll = 0
             self._write(partial(self.gateway.remember_job, model.data.pipeline.name), "remember")
+            self.want_spares()  # (the spares of the pipeline shown before are let go)
         self.view.set_model(model, focus_deal=focus_deal if focus_deal is not None else self.view.focus_deal)
         self.memory.switched(model.data.pipeline.name)
         self._update_header()

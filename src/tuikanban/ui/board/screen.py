@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -40,10 +40,16 @@ from tuikanban.ui.jobs import EARLY, screen_opening
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
+    from tuikanban.ui.spares import Spares
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
 R = TypeVar("R")
+
+
+def _give_db(screen: Any, *, db: Database) -> None:
+    """A spare screen (ui/spares.py) reads through the database the board has at the key."""
+    screen.db = db
 
 
 class BoardScreen(RepDayBoard, BoardPickers):
@@ -230,8 +236,14 @@ class BoardScreen(RepDayBoard, BoardPickers):
         stage = self.view.focused_stage
         lane = self.view.focused_lane
         type_id = lane.type_id if lane is not None and model.lanes_shown else None
-        return DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=None,
-                              stage_id=stage.id if stage else None, type_id=type_id)
+        stage_id = stage.id if stage else None
+
+        def fit(form: DealFormScreen) -> None:
+            form.db, form.initial_stage_id, form.initial_type_id = db, stage_id, type_id
+
+        spare = self._spare("new deal", self._pipeline_key(), fit)
+        return spare or DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=None,
+                                       stage_id=stage_id, type_id=type_id)
 
     def _deal_saved(self, deal: DealView | None) -> None:
         if deal is None or self.model is None:
@@ -259,7 +271,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
             if changed:
                 self._write(partial(self.gateway.refresh_job, card.id), "refresh")
 
-        self._open(lambda db, _m: DealDetailScreen(db, card.id, self.session.user), closed)
+        def make(db: Database, _model: BoardModel) -> Screen[bool]:
+            spare = self._spare("deal detail", self._user_key(), lambda detail: detail.show_deal(db, card.id))
+            return spare or DealDetailScreen(db, card.id, self.session.user)
+
+        self._open(make, closed)
 
     async def action_edit_deal(self) -> None:
         card = None if self._refuse_readonly() else self._aimed()
@@ -267,8 +283,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
             return
         from tuikanban.ui.screens.deal_form import DealFormScreen
 
-        await self._open_now(lambda db, model: DealFormScreen(db, model.data.pipeline.id, self.session.user,
-                                                              deal_id=card.id), self._deal_saved)
+        def make(db: Database, model: BoardModel) -> Screen[DealView | None]:
+            spare = self._spare("edit deal", self._user_key(), lambda form: form.edit_deal(db, card.id))
+            return spare or DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=card.id)
+
+        await self._open_now(make, self._deal_saved)
 
     async def _open_now(self, make: Callable[[Database, BoardModel], Screen[DealView | None]],
                         done: Callable[[DealView | None], None]) -> None:
@@ -495,7 +514,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
         # at once, also while the database opens (its read waits on the lanes) and with no pipeline yet (the
         # switcher creates one)
-        self.app.push_screen(PipelineSwitcher(self.session.database(), self.pipeline_id), self._pipeline_chosen)
+        db = self.session.database()
+        spare = self._spare("pipelines", self._pipeline_key(), partial(_give_db, db=db))
+        self.app.push_screen(spare or PipelineSwitcher(db, self.pipeline_id), self._pipeline_chosen)
 
     def action_closed(self) -> None:
         from tuikanban.ui.screens.closed import ClosedDealsScreen
@@ -504,7 +525,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
             if deal_id is not None:
                 self.reload(focus_deal=deal_id)
 
-        self._open(lambda db, model: ClosedDealsScreen(db, model.data.pipeline.id, self.session.user), reopened)
+        self._open(lambda db, model: self._spare("closed deals", self._pipeline_key(), partial(_give_db, db=db))
+                   or ClosedDealsScreen(db, model.data.pipeline.id, self.session.user), reopened)
 
     def action_settings(self) -> None:
         from tuikanban.ui.screens.settings import PipelineSettingsScreen
@@ -513,7 +535,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
             if changed:
                 self.reload()
 
-        self._open(lambda db, model: PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
+        self._open(lambda db, model: self._spare("settings", self._pipeline_key(), partial(_give_db, db=db))
+                   or PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
 
     def action_refresh(self) -> None:
         if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
@@ -527,11 +550,53 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self.files.received(message)
 
     def action_help(self) -> None:
+        self.app.push_screen(self._spare("help", self._help_key(), None) or self._help_screen())
+
+    def _help_screen(self) -> Screen[None]:
         from tuikanban.ui.app import TuikanbanApp
         from tuikanban.ui.screens.help import HelpScreen
 
         keymap = self.app.board_keymap.keys if isinstance(self.app, TuikanbanApp) else None
-        self.app.push_screen(HelpScreen(help_sections(keymap)))
+        return HelpScreen(help_sections(keymap))
+
+    def _help_key(self) -> tuple[object, ...]:
+        from tuikanban.ui.screens.help import HelpScreen
+
+        return (self.app.theme, self.app.size.width >= HelpScreen.WIDE)  # (two columns from that width)
+
+    # -- screens built before their key (ui/spares.py) -----------------------------------------------------------
+    def _spare(self, name: str, key: tuple[object, ...], fit: Callable[[Any], None] | None) -> Screen[Any] | None:
+        spares: Spares | None = getattr(self.app, "spares", None)
+        return spares.take(name, key, fit) if spares is not None else None
+
+    def _pipeline_key(self) -> tuple[object, ...]:
+        """What a pipeline's screens are composed from."""
+        return (self.app.theme, self.pipeline_id, self.session.user)
+
+    def _user_key(self) -> tuple[object, ...]:
+        """What the deal detail and the edit form are composed from (the deal is theirs at the key)."""
+        return (self.app.theme, self.session.user)
+
+    def want_spares(self) -> None:
+        spares: Spares | None = getattr(self.app, "spares", None)
+        if spares is None or not self._screens_warm or self.session.db is None or self.model is None:
+            return
+        from tuikanban.ui.screens.closed import ClosedDealsScreen
+        from tuikanban.ui.screens.deal_detail import DealDetailScreen
+        from tuikanban.ui.screens.deal_form import DealFormScreen
+        from tuikanban.ui.screens.pipelines import PipelineSwitcher
+        from tuikanban.ui.screens.settings import PipelineSettingsScreen
+
+        db, pipeline_id, user = self.session.database(), self.model.data.pipeline.id, self.session.user
+        key = self._pipeline_key()
+        spares.want("deal detail", self._user_key(), lambda: DealDetailScreen(db, 0, user))
+        if not self.session.readonly:
+            spares.want("new deal", key, lambda: DealFormScreen(db, pipeline_id, user))
+            spares.want("edit deal", self._user_key(), lambda: DealFormScreen(db, pipeline_id, user, deal_id=0))
+        spares.want("help", self._help_key(), self._help_screen, keep=True)
+        spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user))
+        spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id))
+        spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user))
 
     def action_quit(self) -> None:
         self.app.exit()

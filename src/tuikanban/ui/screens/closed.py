@@ -27,6 +27,7 @@ from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, KeyTabl
 from tuikanban.ui.dialogs.reason import override_reason
 from tuikanban.ui.jobs import JobFailed
 from tuikanban.ui.lazy import lazy_module
+from tuikanban.ui.spares import AheadOfKey
 
 if TYPE_CHECKING:
     from tuikanban.services import closed as closed_service
@@ -140,7 +141,7 @@ class _ClosedTable(KeyTable):
     """The closed deals (/, w, l, a and enter are keys of the screen)."""
 
 
-class ClosedDealsScreen(FormDialog[int | None]):
+class ClosedDealsScreen(AheadOfKey, FormDialog[int | None]):
     """Returns the id of the reopened deal, or None.
 
     Its keys on the table (/, w, l, a, enter) are priority bindings: they act when the app reads them, so a burst
@@ -191,12 +192,17 @@ class ClosedDealsScreen(FormDialog[int | None]):
                                    ("esc", "close")), classes="hints")
 
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
         table = self.query_one("#closed-table", DataTable)
         for label, width in (("", 4), ("Closed", 10), ("Title", 26), ("Company", 14), ("Value", 8),
                              ("Owner", 9), ("Last stage", 12), ("Lost reason", 12)):
             table.add_column(label, width=width)
         self.set_focus(table)  # now: the keys typed next reach it
         self._show_status()
+        self.start_unless_ahead()
+
+    def start(self) -> None:
         self._refilter()
 
     # -- reading ------------------------------------------------------------------------------------

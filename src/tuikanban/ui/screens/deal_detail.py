@@ -31,6 +31,7 @@ from tuikanban.ui.jobs import EARLY
 from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.deal_form import DealFormScreen, parse_close_date
+from tuikanban.ui.spares import AheadOfKey
 from tuikanban.ui.widgets.checklist import Checklist
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
 
@@ -256,7 +257,7 @@ LOG_BINDINGS = (
 )
 
 
-class DealDetailScreen(Dialog[bool]):
+class DealDetailScreen(AheadOfKey, Dialog[bool]):
     """Returns True when anything was changed (an edit, an activity, a task ticked)."""
 
     DEFAULT_CSS = """
@@ -314,9 +315,26 @@ class DealDetailScreen(Dialog[bool]):
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
+        self.start_unless_ahead()
+
+    def start(self) -> None:
         self._seen_version = self._data_version()  # before the read: a write after it is seen at the next tick
         self.reload()
         self.set_interval(WATCH_SECONDS, self._watch)
+
+    def show_deal(self, db: Database, deal_id: int) -> None:
+        """(A detail built before its key, ui/spares.py:) the deal it shows, before `start()`."""
+        self.db, self.deal_id = db, deal_id
+        self.query_one(".dialog", Vertical).border_title = self._title()
+        self.query_one(HereLine).follow(deal_id)
+        checklist = self.query_one(Checklist)
+        checklist.db, checklist.deal_id = db, deal_id
+        checklist.reload()
+
+    def _title(self) -> str:
+        return f"Deal #{self.deal_id}"
 
     def _data_version(self) -> int | None:
         try:
@@ -346,7 +364,7 @@ class DealDetailScreen(Dialog[bool]):
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = f"Deal #{self.deal_id}"
+            box.border_title = self._title()
             yield Static("", id="detail-title")
             yield HereLine(self.deal_id, "viewing", id="detail-here")
             yield Grid(id="detail-fields")

@@ -34,6 +34,7 @@ from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.close_dates import parse_close_date
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
+from tuikanban.ui.spares import AheadOfKey
 
 if TYPE_CHECKING:
     from tuikanban.services import deals as deal_service
@@ -165,7 +166,7 @@ def _stored_now(db: Database, deal_id: int) -> DealView | None:
         return None
 
 
-class DealFormScreen(Unsaved, FormDialog[DealView | None]):
+class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
     """New deal (deal_id None) or edit of an existing one. Returns the saved deal, or None when cancelled.
 
     The fields are there from the first frame, the title focused, so keys typed straight after the key that opened
@@ -214,8 +215,22 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
 
     # -- loading ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
         self.set_focus(self.query_one("#f-title", Input))  # now, not after a refresh: the next key lands here
+        self.start_unless_ahead()
+
+    def start(self) -> None:
         self._read()
+
+    def edit_deal(self, db: Database, deal_id: int) -> None:
+        """(An edit form built before its key, ui/spares.py:) the deal it edits, before `start()`."""
+        self.db, self.deal_id = db, deal_id
+        self.query_one(".dialog", Vertical).border_title = self._title()
+        self.query_one(HereLine).follow(deal_id)
+
+    def _title(self) -> str:
+        return "New deal" if self.deal_id is None else f"Edit deal #{self.deal_id}"
 
     def _read(self) -> None:
         db, pipeline_id, deal_id = self.db, self.pipeline_id, self.deal_id
@@ -248,7 +263,7 @@ class DealFormScreen(Unsaved, FormDialog[DealView | None]):
     # -- layout -------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = "New deal" if self.deal_id is None else f"Edit deal #{self.deal_id}"
+            box.border_title = self._title()
             yield Static("", id="form-banner", classes="banner")
             if self.deal_id is not None:
                 yield HereLine(self.deal_id, "editing", id="form-here")

@@ -131,7 +131,14 @@ class HelpScreen(Dialog[None]):
         return key if isinstance(key, Content) else Content.styled(key, "bold $accent")
 
     def on_mount(self) -> None:
-        self.query_one("#help-body", VerticalScroll).focus()
+        # (a help built ahead while the app closes has no widgets: ui/spares.py)
+        for body in self.query("#help-body").results(VerticalScroll):
+            body.focus()
+
+    def on_screen_resume(self) -> None:
+        # (the board keeps one help and shows it again at every ?: ui/spares.py) from the top, as a new one shows
+        for body in self.query("#help-body").results(VerticalScroll):
+            body.scroll_home(animate=False, immediate=True)
 
     def action_scroll(self, direction: str) -> None:
         body = self.query_one("#help-body", VerticalScroll)

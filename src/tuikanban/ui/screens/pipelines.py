@@ -24,6 +24,7 @@ from tuikanban.domain.text import clean_name, display, name_key
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, KeyList, clear_error, key_hints, literal
 from tuikanban.ui.lazy import lazy_module
+from tuikanban.ui.spares import AheadOfKey
 
 if TYPE_CHECKING:
     from tuikanban.services import pipelines as pipeline_service
@@ -190,7 +191,7 @@ class _PipelineList(KeyList):
             box.insert_text_at_cursor(event.character)
 
 
-class PipelineSwitcher(NewPipelineDialog):
+class PipelineSwitcher(AheadOfKey, NewPipelineDialog):
     """Returns the chosen (or newly created) pipeline id, or None when cancelled.
 
     Its keys run when the app reads them (priority), so a burst such as ctrl+n, a name, enter, stages... fills the
@@ -246,7 +247,12 @@ class PipelineSwitcher(NewPipelineDialog):
                          classes="hints", id="new-hints")
 
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
         self.set_focus(self.query_one("#pick-filter", Input))  # now: the keys typed next filter
+        self.start_unless_ahead()
+
+    def start(self) -> None:
         db = self.db
         self.run_job(lambda: PipelinesRead(_read_rows(db)), name="read pipelines")
 

@@ -46,6 +46,7 @@ from tuikanban.ui.screens.settings_parts import (
     TypeList,
 )
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
+from tuikanban.ui.spares import AheadOfKey
 
 if TYPE_CHECKING:
     from tuikanban.services import pipelines as pipeline_service
@@ -62,7 +63,7 @@ Info = TypeVar("Info", StageInfo, DealTypeInfo)
 # -- the settings screen --------------------------------------------------------------------------------
 
 
-class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
+class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
     """Returns True when anything was changed. The pipeline fields save with the three-way merge of the deal form:
     a field another rep saved meanwhile that this user changed too shows their value and who saved it, with ctrl+t
     take theirs / ctrl+o keep mine; escape asks before discarding typed changes.
@@ -140,11 +141,16 @@ class PipelineSettingsScreen(Unsaved, FormDialog[bool]):
             yield Static(HINTS["stages"], classes="hints", id="settings-hints")
 
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
         table = self.query_one("#stage-table", DataTable)
         for label, width in (("#", 2), ("Stage", 20), ("Open", 5), ("WIP max", 7), ("WIP min", 7),
                              ("Per rep", 7), ("Exp. days", 9), ("Prob.", 5), ("Exit criteria", 26)):
             table.add_column(label, width=width)
         self.set_focus(table)  # now, so the keys typed next reach it
+        self.start_unless_ahead()
+
+    def start(self) -> None:
         self.reload()
 
     def reload(self, *, stage_id: int | None = None, type_id: int | None = None, fields: bool = True) -> None:

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tuikanban.domain.text import display
 from tuikanban.ui.jobs import EARLY, JobFailed, lanes_of
+from tuikanban.ui.spares import waiting_for_key
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -61,7 +62,8 @@ class Checklist(OptionList):
 
     def on_mount(self) -> None:
         self.display = False
-        self.reload()
+        if not waiting_for_key(self.screen):  # (a detail built before its key reads it when taken)
+            self.reload()
 
     def reload(self) -> None:
         lanes_of(self).writes.submit(self, partial(read_checklist, self.db, self.deal_id), name="checklist",

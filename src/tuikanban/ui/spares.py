@@ -1,0 +1,173 @@
+"""Screens built before their key: composed and mounted in idle time, so that the key only shows them.
+
+Opening a screen cost 35-90 ms of the UI thread's CPU on a quiet machine (the forms and settings the most),
+nearly all of it Textual composing, mounting and styling the screen's widgets (docs/PERFORMANCE.md, Every screen
+opens at once). `Spares` builds one fresh instance of each screen the board's keys open while the board is idle
+(no key for IDLE_S, no screen over the board), one screen at a time, one after another while it stays idle, and
+the key takes it:
+
+- A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
+  result can be in it. Its reads start when it is taken (`AheadOfKey.start`, which a screen's `on_mount` runs
+  itself when the screen was not built ahead), so what it shows is read at the key, as before. Once shown it is
+  an ordinary screen: its dismissal removes it (Textual removes a screen that is not installed when it is popped),
+  and the next spare is built in the next idle moment.
+- A spare is kept for a `key` (what its widgets were composed from: the pipeline, the user, the theme, the
+  terminal's width where the layout depends on it); a spare whose key no longer matches is removed, and the key
+  composes a screen at once, as before.
+- The help is the same for the whole run (the keymap is read at start): it is built once and shown again at every
+  `?` (`keep=True`), scrolled back to its top.
+
+Textual's public API starts a screen only when it is pushed; `textual_seam.build_screen` starts one without showing
+it. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+from tuikanban.ui.textual_seam import build_screen, lay_out
+
+IDLE_S = 0.25  # no key and no screen change for this long: a spare may be built
+NEXT_S = 0.02  # between two spares built in one idle stretch (a key pressed meanwhile waits for one build at most)
+
+
+class AheadOfKey:
+    """Mixed into a screen that `Spares` may build before its key. Its `on_mount` sets up the widgets and calls
+    `start_unless_ahead()`; what the opening reads is in `start()`, which runs when the screen is taken (or at
+    once, for a screen made at its key)."""
+
+    built_ahead = False
+    taken = False  # (a screen built ahead: its key took it)
+
+    def start(self) -> None:
+        """What opening the screen starts (its reads), at the key."""
+
+    def start_unless_ahead(self) -> None:
+        if not self.built_ahead:
+            self.start()
+
+    def built_while_closing(self) -> bool:
+        """True in the `on_mount` of a screen built ahead while the app closed: its widgets were not composed."""
+        app = getattr(self, "app", None)
+        return self.built_ahead and (app is None or not app.is_running)
+
+
+def waiting_for_key(screen: object) -> bool:
+    """True for a screen built ahead of its key and not taken yet: a widget in it reads nothing and tells nobody it
+    is shown (`HereLine`) until its screen's `start()`."""
+    return isinstance(screen, AheadOfKey) and screen.built_ahead and not screen.taken
+
+
+@dataclass
+class _Spare:
+    key: Hashable
+    screen: Screen[Any]
+    keep: bool
+
+
+class Spares:
+    """The app's spare screens, by name (`want`, `take`)."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.ready: dict[str, _Spare] = {}
+        self._wanted: dict[str, tuple[Hashable, Callable[[], Screen[Any]], bool]] = {}
+        self._busy_until = 0.0
+        self._building: tuple[str, Screen[Any]] | None = None
+        self._scheduled = False
+
+    def touch(self) -> None:
+        """A key or a screen change: nothing is built for IDLE_S."""
+        self._busy_until = time.monotonic() + IDLE_S
+
+    def want(self, name: str, key: Hashable, make: Callable[[], Screen[Any]], *, keep: bool = False) -> None:
+        """Have a spare `name` built from `make()` in idle time, for `key` (one that is ready for another key is
+        removed now)."""
+        ready = self.ready.get(name)
+        if ready is not None and ready.key != key:
+            self._drop(name)
+        if name in self.ready or (self._building is not None and self._building[0] == name):
+            self._wanted.pop(name, None)
+        else:
+            self._wanted[name] = (key, make, keep)
+        self._schedule()
+
+    def take(self, name: str, key: Hashable, fit: Callable[[Any], None] | None = None) -> Screen[Any] | None:
+        """The spare `name` built for `key`, ready to push, or None: the key makes its screen. `fit(screen)` gives it
+        what the key knows (the database, the deal, the focused stage), then its `start()` runs."""
+        ready = self.ready.get(name)
+        if ready is None or ready.screen in self.app.screen_stack:
+            return None
+        if ready.key != key or not ready.screen.is_running:
+            self._drop(name)
+            return None
+        screen = ready.screen
+        if not ready.keep:
+            del self.ready[name]
+            self.app.uninstall_screen(screen)  # (popped, Textual removes it: one open per spare)
+        if fit is not None:
+            fit(screen)
+        if isinstance(screen, AheadOfKey):
+            screen.taken = True
+            screen.start()
+        return screen
+
+    def screens(self) -> list[Screen[Any]]:
+        """The spares ready, and the one being built."""
+        building = [self._building[1]] if self._building is not None else []
+        return [spare.screen for spare in self.ready.values()] + building
+
+    def _drop(self, name: str) -> None:
+        spare = self.ready.pop(name, None)
+        if spare is not None and spare.screen not in self.app.screen_stack:
+            self._let_go(spare.screen)
+
+    def _let_go(self, screen: Screen[Any]) -> None:
+        self.app.uninstall_screen(screen)
+        if screen.is_attached:
+            screen.remove()
+
+    def _schedule(self, delay: float = IDLE_S) -> None:
+        if not self._scheduled and self._wanted:
+            self._scheduled = True
+            self.app.set_timer(delay, self._build_next)
+
+    async def _build_next(self) -> None:
+        self._scheduled = False
+        if not self._wanted or not self.app.is_running or self.app.return_code is not None or self._building:
+            return  # (nothing to build, the app is quitting, or a build is under way)
+        if len(self.app.screen_stack) > 1:
+            return  # a screen is open: the board asks again when it is shown (`want`)
+        wait = self._busy_until - time.monotonic()
+        if wait > 0:
+            self._schedule(wait + 0.01)  # a key was just pressed
+            return
+        name = next(iter(self._wanted))
+        key, make, keep = self._wanted.pop(name)
+        screen = make()
+        if isinstance(screen, AheadOfKey):
+            screen.built_ahead = True
+        self.app.install_screen(screen, f"spare-{name}-{id(screen)}")
+        self._building = (name, screen)
+        try:
+            await build_screen(self.app, screen)
+            await asyncio.sleep(0)  # (its widgets handle what mounting sent them: their layout requests too)
+            if screen.is_running:
+                lay_out(screen, self.app.size)  # (its first showing draws it with no layout on the key's path)
+        finally:
+            self._building = None
+        if not screen.is_running:
+            self._let_go(screen)
+            return
+        self.ready[name] = _Spare(key, screen, keep)
+        self._schedule(NEXT_S)  # (the next one right after, while still idle: the board is busy for less long)
+
+
+__all__ = ["IDLE_S", "AheadOfKey", "Spares", "waiting_for_key"]

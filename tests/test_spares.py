@@ -1,0 +1,198 @@
+"""Screens built before their key (`ui/spares.py`): the key shows a screen composed in idle time, which reads what
+it shows at the key, for the deal and pipeline of the key, and carries nothing from an earlier open."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+from textual.containers import Vertical, VerticalScroll
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from board_helpers import press, settle
+from tuikanban.services import deals as ds
+from tuikanban.services import pipelines as ps
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.dialogs.confirm import ConfirmScreen
+from tuikanban.ui.presence import HereLine
+from tuikanban.ui.screens.deal_detail import DealDetailScreen
+from tuikanban.ui.screens.deal_form import DealFormScreen
+from tuikanban.ui.screens.help import HelpScreen
+from tuikanban.ui.screens.settings import PipelineSettingsScreen
+from tuikanban.ui.widgets.checklist import Checklist
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
+U = "alice"
+SIZE = (140, 45)
+
+
+async def spares_ready(pilot: Pilot[Any], *names: str) -> None:
+    """Until the board has built the spares `names` (in idle time: nothing is pressed meanwhile)."""
+    app = pilot.app
+    assert isinstance(app, TuikanbanApp)
+    for _ in range(500):
+        if all(name in app.spares.ready for name in names):
+            return
+        await asyncio.sleep(0.02)
+        await pilot.pause()
+    raise AssertionError(f"not built: {[n for n in names if n not in app.spares.ready]}")
+
+
+def title_of(screen: Any) -> str:
+    return str(screen.query_one("#detail-title", Static).visual)
+
+
+async def test_the_new_deal_form_is_built_ahead_and_starts_empty_every_time(db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    ds.create_deal(db, p.id, "Acme", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "new deal")
+        spare = app.spares.ready["new deal"].screen
+        await press(pilot, "n")
+        first = app.screen
+        assert first is spare and isinstance(first, DealFormScreen) and first.built_ahead
+        assert first.focused is first.query_one("#f-title", Input)  # the keys typed next land in the title
+        await press(pilot, *"Left behind")
+        assert first.query_one("#f-title", Input).value == "Left behind"
+        await press(pilot, "escape")  # typed text: asks first
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        assert app.screen is app.board_screen
+        await spares_ready(pilot, "new deal")
+        await press(pilot, "n")
+        second = app.screen
+        assert isinstance(second, DealFormScreen) and second.built_ahead and second is not first
+        assert second.query_one("#f-title", Input).value == ""
+        assert second.query_one("#f-owner", Input).value == U
+        await press(pilot, *"Globex", "ctrl+s")
+        assert app.screen is app.board_screen
+    assert sorted(d.title for d in ds.list_deals(db, p.id)) == ["Acme", "Globex"]
+
+
+async def test_a_detail_built_ahead_shows_the_deal_of_the_key_as_it_is_at_the_key(db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    deals = {d.id: d for d in (ds.create_deal(db, p.id, title, user=U) for title in ("Acme", "Beta"))}
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "deal detail")
+        focused = app.board_screen.view.focused_card
+        assert focused is not None
+        a = deals.pop(focused.id)
+        b = deals.popitem()[1]
+        ds.edit_deal(db, a.id, {"title": "Acme renamed"}, user="bob")  # another rep, after the spare was built
+        await press(pilot, "enter")
+        detail = app.screen
+        assert isinstance(detail, DealDetailScreen) and detail.built_ahead and detail.deal_id == a.id
+        assert title_of(detail) == "Acme renamed"
+        assert detail.query_one(".dialog", Vertical).border_title == f"Deal #{a.id}"
+        assert detail.query_one(HereLine).deal_id == a.id and detail.query_one(Checklist).deal_id == a.id
+        await press(pilot, "escape")
+        await spares_ready(pilot, "deal detail")
+        await press(pilot, "down")
+        await press(pilot, "enter")
+        other = app.screen
+        assert isinstance(other, DealDetailScreen) and other.built_ahead and other is not detail
+        assert other.deal_id == b.id and title_of(other) == b.title
+        await press(pilot, "escape")
+
+
+async def test_an_edit_form_built_ahead_edits_the_deal_of_the_key(db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    for title in ("Acme", "Beta"):
+        ds.create_deal(db, p.id, title, user=U, company=f"{title} Inc")
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "edit deal")
+        a = app.board_screen.view.focused_card
+        assert a is not None
+        await press(pilot, "e")
+        form = app.screen
+        assert isinstance(form, DealFormScreen) and form.built_ahead and form.deal_id == a.id
+        assert form.query_one(".dialog", Vertical).border_title == f"Edit deal #{a.id}"
+        assert form.query_one("#f-company", Input).value == f"{a.title} Inc"
+        assert form.query_one("#f-owner", Input).value == U
+        form.query_one("#f-company", Input).value = "Changed Corp"
+        await press(pilot, "ctrl+s")
+        assert app.screen is app.board_screen
+    assert {d.id: d.company for d in ds.list_deals(db, p.id)} == {
+        d.id: "Changed Corp" if d.id == a.id else f"{d.title} Inc" for d in ds.list_deals(db, p.id)}
+    assert sorted(d.company for d in ds.list_deals(db, p.id)) != ["Changed Corp", "Changed Corp"]
+
+
+async def test_the_help_is_shown_again_from_its_top(db: Database) -> None:
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=(100, 20)) as pilot:  # (short: the help scrolls)
+        await settle(pilot)
+        await spares_ready(pilot, "help")
+        await press(pilot, "question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        body = help_screen.query_one("#help-body", VerticalScroll)
+        await press(pilot, "pagedown", "pagedown")
+        assert body.scroll_y > 0
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+        await press(pilot, "question_mark")
+        assert app.screen is help_screen  # the same one, kept
+        await pilot.pause()
+        assert body.scroll_y == 0
+        await press(pilot, "escape")
+
+
+async def test_a_spare_tells_nobody_it_is_shown_until_its_key(db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    a = ds.create_deal(db, p.id, "Acme", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    marks: list[tuple[str, int | None]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.presence.mark
+        app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
+        await settle(pilot)
+        await spares_ready(pilot, "deal detail", "edit deal")
+        assert marks == []  # built, mounted, and not shown: nobody is told this board views or edits a deal
+        await press(pilot, "enter")
+        assert marks == [("viewing", a.id)]
+        await press(pilot, "escape")
+        assert marks == [("viewing", a.id), ("viewing", None)]
+
+
+async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> None:
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    ps.create_pipeline(db, "Renewals", "Due,Renewed")
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for _ in range(4):
+            await spares_ready(pilot, "settings")
+            await press(pilot, "comma")
+            assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
+            await press(pilot, "escape")
+        await spares_ready(pilot, "settings", "new deal")
+        for _ in range(20):  # (a closed screen is let go a few messages after it is dismissed)
+            gc.collect()
+            live = [o for o in gc.get_objects() if isinstance(o, PipelineSettingsScreen)]
+            if len(live) == 1:
+                break
+            await settle(pilot)
+            await pilot.pause(0.1)
+        spare = app.spares.ready["settings"].screen
+        assert live == [spare], live  # the four shown are gone; one spare is kept
+        app.board_screen.reload(pipeline=next(x.id for x in ps.list_pipelines(db) if x.name == "Renewals"))
+        await settle(pilot)
+        await spares_ready(pilot, "new deal")  # (the Sales form was let go when Renewals was read)
+        await press(pilot, "n")
+        form = app.screen
+        assert isinstance(form, DealFormScreen) and form.built_ahead
+        await settle(pilot)
+        assert str(form.query_one(".dialog", Vertical).border_title) == "New deal · Renewals"
+        await press(pilot, "escape")
