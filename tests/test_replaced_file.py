@@ -276,11 +276,22 @@ async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_
     file ... was replaced': after r that sentence came back as an error for 6 s, and the board sat nowhere."""
     from tuikanban.services.presence import who
     from tuikanban.store.walowner import foreign_log
+    from tuikanban.ui.board.base import BoardBase
+    from tuikanban.ui.presence import presence_of
 
     monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
     board, other = tmp_path / "board.db", tmp_path / "other.db"
     make_board(board, "Sales", ["Acme"])
     make_board(other, "Other", ["Stark upgrade"])
+    beats: list[object] = []
+    set_interval = BoardBase.set_interval
+
+    def counting(self: BoardBase, interval: float, callback: Any = None, **kw: Any) -> Any:
+        if callback == presence_of(self).heartbeat:
+            beats.append(callback)
+        return set_interval(self, interval, callback, **kw)
+
+    monkeypatch.setattr(BoardBase, "set_interval", counting)
     app = TuikanbanApp(db_path=board, user="alice")
     said: list[str] = []
     notify = app.notify
@@ -301,3 +312,4 @@ async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_
         assert said == []
         assert screen.session.db is not None
         assert [h.user for h in who(screen.session.db)] == ["alice"]
+        assert len(beats) == 1  # one heartbeat timer, not a second one for the reopened file
