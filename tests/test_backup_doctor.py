@@ -284,6 +284,25 @@ def test_doctor_checks_what_sharing_needs(cli: Any, tmp_path: Path) -> None:
     assert [c["fix"] for c in doc["checks"] if c["level"] == "problem"] == [f"chmod g+rw {path}"]
 
 
+def test_doctor_never_advises_changing_a_system_folder_like_tmp(cli: Any, tmp_path: Path) -> None:
+    """A board in /tmp (sticky and world-writable): the doctor suggested 'chmod g+s /tmp', 'chmod o-rwx /tmp' and
+    'share --dir /tmp'. It says to move the board into a folder of its own to share it, in one sentence."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    folder.chmod(0o1777)
+    path = folder / "board.db"
+    make_board(path)
+    path.chmod(0o600)
+    code, doc = doctor_json(cli, "--db", str(path))
+    assert code == 0, doc
+    assert [c for c in doc["checks"] if str(folder) in (c["fix"] or "")] == []
+    assert [c for c in doc["checks"] if c["name"] in ("sharing", "privacy", "backups", "umask")] == [
+        {"name": "sharing", "level": "note", "fix": None,
+         "message": f"{folder} is a system folder everyone on this host can create files in (mode 1777), not one to "
+                    "share a board from: to share the board, move it into a folder of its own (see 'Sharing a board "
+                    "over SSH' in the README)."}]
+
+
 def test_doctor_finds_a_wal_file_of_the_wrong_group(cli: Any, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("changing a file's group to one we are not in needs root")

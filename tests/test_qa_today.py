@@ -69,3 +69,22 @@ async def test_escape_in_an_empty_done_form_closes_it_at_once(db: Database, deal
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None]
+
+
+@pytest.mark.parametrize("width", [80, 60])
+async def test_the_today_hints_show_every_key_at_80_columns_and_below(db: Database, deal: int, width: int) -> None:
+    """At 80 columns the hint line was cut after `L next stage ·`: `a` (every rep's queue) and `esc` were not shown."""
+    from textual.geometry import Region
+
+    from test_screens import Host
+    from tuikanban.ui.screens.today import TodayScreen
+
+    app = Host(lambda: TodayScreen(db, "tester"))
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        hints = app.screen.query_one("#today-hints")
+        lines = hints.render_lines(Region(0, 0, hints.size.width, hints.size.height))
+        shown = " ".join(line.text for line in lines)
+        for key in ("d done", "z snooze", "enter open", "L next stage", "a mine", "esc board"):
+            assert key in shown, shown

@@ -267,3 +267,49 @@ def test_a_fold_waits_out_a_reader_a_moment_in_the_log(tmp_path: Path) -> None:
         done.join()
         reader.close()
         writer.close()
+
+
+async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_and_says_nothing_more(
+    tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The presence link kept the seat in the old file's database, which had let go and refused with 'The board
+    file ... was replaced': after r that sentence came back as an error for 6 s, and the board sat nowhere."""
+    from tuikanban.services.presence import who
+    from tuikanban.store.walowner import foreign_log
+    from tuikanban.ui.board.base import BoardBase
+    from tuikanban.ui.presence import presence_of
+
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    beats: list[object] = []
+    set_interval = BoardBase.set_interval
+
+    def counting(self: BoardBase, interval: float, callback: Any = None, **kw: Any) -> Any:
+        if callback == presence_of(self).heartbeat:
+            beats.append(callback)
+        return set_interval(self, interval, callback, **kw)
+
+    monkeypatch.setattr(BoardBase, "set_interval", counting)
+    app = TuikanbanApp(db_path=board, user="alice")
+    said: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(message), notify(message, **kw))[1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        os.replace(other, board)  # mv other.db board.db
+        screen = app.board_screen
+        await wait_until(pilot, lambda: screen.files.gone is not None)
+        await settle(pilot)
+        assert said and "was replaced" in said[-1]
+        said.clear()
+        # (as the rep reading the notification: r once nothing of the board holds the old file any more)
+        await wait_until(pilot, lambda: foreign_log(board) is None)
+        await press(pilot, "r")
+        await wait_until(pilot, lambda: screen.model is not None and not screen.session.readonly)
+        await settle(pilot)
+        assert said == []
+        assert screen.session.db is not None
+        assert [h.user for h in who(screen.session.db)] == ["alice"]
+        assert len(beats) == 1  # one heartbeat timer, not a second one for the reopened file

@@ -368,6 +368,15 @@ def _folder_checks(db_path: Path, existing: Path | None) -> list[Check]:
 def _sharing_checks(folder: Path, fst: os.stat_result, existing: Path | None) -> list[Check]:
     fmode = fst.st_mode
     file_st = existing.stat() if existing is not None else None
+    if fmode & stat.S_ISVTX and fmode & stat.S_IWOTH:
+        # /tmp, /var/tmp, /dev/shm: its group bits do not mean sharing, and its mode is not the rep's to change
+        found = [Check("sharing", NOTE, f"{folder} is a system folder everyone on this host can create files in "
+                       f"(mode {_mode(fmode)}), not one to share a board from: to share the board, move it into a "
+                       "folder of its own (see 'Sharing a board over SSH' in the README).")]
+        if file_st is not None and file_st.st_mode & stat.S_IROTH:
+            found.append(Check("privacy", NOTE, f"Everyone on this host can read {existing} "
+                               f"(mode {_mode(file_st.st_mode)}).", f"chmod o-rwx {existing} if that is not meant"))
+        return found
     # Sharing is meant when the folder or the file lets a group write (or the folder hands its group on).
     shared = bool(fmode & (stat.S_IWGRP | stat.S_ISGID)) or (file_st is not None and bool(
         file_st.st_mode & stat.S_IWGRP))

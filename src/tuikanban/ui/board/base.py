@@ -120,6 +120,7 @@ class BoardBase(StyledOnce, Screen[None]):
         self._first_window = False  # a big pipeline's board holds the first screen's cards only (no read since)
         self._ticks = 0  # minutes since the board opened (`_tick`)
         self._tick_day = clock.today()
+        self._heartbeat: Timer | None = None  # the presence heartbeat, started once the database is open
         self._gc_fallback: Timer | None = None  # turns the collector on at the latest (GC_AT_THE_LATEST_S)
 
     @property
@@ -528,7 +529,8 @@ class BoardBase(StyledOnce, Screen[None]):
 
         link = presence_of(self)
         link.join(self, db)
-        self.set_interval(HEARTBEAT_SECONDS, link.heartbeat)
+        if self._heartbeat is None:  # (once: a board that reopened its file joins again on the same beat)
+            self._heartbeat = self.set_interval(HEARTBEAT_SECONDS, link.heartbeat)
 
     @on(PresenceRead)
     def _presence_read(self, message: PresenceRead) -> None:

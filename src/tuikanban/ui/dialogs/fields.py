@@ -26,12 +26,12 @@ def literal(value: str | None, *, style: str = "", max_length: int | None = None
     return Content.styled(text, style) if style else Content(text)
 
 
-def key_hints(*pairs: tuple[str, str]) -> Content:
+def key_hints(*pairs: tuple[str, str], sep: str = "  ·  ") -> Content:
     """`ctrl+s save · esc cancel` with the keys in the theme's accent colour."""
     parts: list[str | tuple[str, str]] = []
     for i, (key, what) in enumerate(pairs):
         if i:
-            parts.append(("  ·  ", "$text-muted"))
+            parts.append((sep, "$text-muted"))
         parts.append((key, "bold $accent"))
         parts.append((f" {what}", "$text-muted"))
     return Content.assemble(*parts)

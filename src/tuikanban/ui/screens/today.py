@@ -110,6 +110,12 @@ def item_line(item: TodayItem) -> Content:
                             ("  " + where, "$text-muted"), "  " + display(item.text, max_length=60))
 
 
+HINTS = key_hints(("d", "done + next step"), ("z", "snooze task"), ("enter", "open deal"), ("L", "next stage"),
+                  ("a", "mine / all reps"), ("esc", "board"))
+SHORT_HINTS = key_hints(("d", "done"), ("z", "snooze"), ("enter", "open"), ("L", "next stage"), ("a", "mine/all"),
+                        ("esc", "board"), sep=" · ")
+
+
 class TodayScreen(StyledOnce, Screen[bool]):
     """Returns True when it changed something (the board reads itself again)."""
 
@@ -117,7 +123,7 @@ class TodayScreen(StyledOnce, Screen[bool]):
     TodayScreen { background: $background; }
     TodayScreen #today-list { background: $background; }
     TodayScreen #today-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
-    TodayScreen #today-hints { height: 1; padding: 0 1; background: $panel; }
+    TodayScreen #today-hints { height: auto; padding: 0 1; background: $panel; }
     """
     BINDINGS = [
         Binding("d", "done", "done", id="today.done"),
@@ -144,8 +150,12 @@ class TodayScreen(StyledOnce, Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Static(Content(f"Today · {display(self.user)} · reading…"), id="today-title")
         yield QueueList(id="today-list")
-        yield Static(key_hints(("d", "done + next step"), ("z", "snooze task"), ("enter", "open deal"),
-                               ("L", "next stage"), ("a", "mine / all reps"), ("esc", "board")), id="today-hints")
+        yield Static(HINTS, id="today-hints")
+
+    def on_resize(self) -> None:
+        """The long hints where they fit on one line, else the short ones (which fit 80 columns, and wrap below)."""
+        hints = HINTS if HINTS.cell_length + 2 <= self.size.width else SHORT_HINTS
+        self.query_one("#today-hints", Static).update(hints)
 
     def on_mount(self) -> None:
         if self.ahead is not None:
