@@ -35,6 +35,8 @@ from tuikanban.store.uow import WRITE_LOCK_KEY as WRITE_LOCK_KEY
 
 T = TypeVar("T")
 
+pgddl.attach_partial_predicates()  # (the PostgreSQL predicates of the event indexes: before any DDL on this engine)
+
 APP_MARKER = "tuikanban"
 EXPLICIT_IDS = "tuikanban_explicit_ids"  # connection.info flag set by _note_explicit_ids
 
