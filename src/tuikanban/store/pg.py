@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -143,6 +143,20 @@ class PgDatabase(Database):
                 return result
         except DBAPIError as exc:
             raise DatabaseError(describe_pg_error(exc, self.pg_target)) from None
+
+    def analyze(self, tables: Iterable[str]) -> None:
+        """ANALYZE `tables` after the transaction that filled them committed (a copy, a restore, a big import): the
+        planner has statistics at once, not only when autovacuum comes by (never, where it is off). Best effort:
+        the rows are stored whatever happens here, so a failure changes nothing the user must hear about."""
+        names = ", ".join(dict.fromkeys(tables))
+        if not names or self.readonly:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"ANALYZE {names}")
+                conn.commit()
+        except DBAPIError:
+            pass
 
     def data_version(self) -> int:
         """A number that changes whenever anyone commits to this database (counted from NOTIFY, store.feed)."""
