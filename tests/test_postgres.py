@@ -61,6 +61,86 @@ def test_a_url_without_a_database_is_refused() -> None:
         parse_target("postgresql://ana@host")
 
 
+# -- the partial indexes' predicates, and an SQLite process without the PostgreSQL dialect ----------------------
+
+
+def test_an_sqlite_board_through_the_orm_never_imports_the_postgresql_dialect(tmp_path: Path) -> None:
+    """The PostgreSQL predicates of the partial indexes are attached by store.pg: naming them in store.tables
+    imported SQLAlchemy's PostgreSQL dialect (and its drivers' probing) into every process, SQLite boards' too."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from sqlmodel import select\n"
+        "from tuikanban.services import presence\n"
+        "from tuikanban.services.deals import create_deal\n"
+        "from tuikanban.services.pipelines import create_pipeline\n"
+        "from tuikanban.store.engine import open_database\n"
+        "from tuikanban.store.tables import Deal\n"
+        f"db = open_database({str(tmp_path / 'board.db')!r})\n"
+        "create_pipeline(db, 'Sales', 'Lead,Won')\n"
+        "create_deal(db, 'Sales', 'Acme', user='rep')\n"
+        "with db.read() as s:\n"
+        "    assert [d.title for d in s.exec(select(Deal))] == ['Acme']\n"
+        "assert presence.who(db) == []\n"
+        "db.close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.postgres_only
+def test_the_event_tables_partial_indexes_are_partial_on_postgres(db: Database, db_target: str) -> None:
+    partial = ("SELECT indexname, indexdef FROM pg_indexes "
+               "WHERE schemaname = current_schema() AND indexdef LIKE '% WHERE %'")
+    found = {str(r[0]): str(r[1]) for r in rows(db_target, partial)}
+    assert sorted(found) == ["ix_event_close_edit", "ix_event_close_undo", "ix_event_create", "ix_event_deal_state",
+                             "ix_event_review_slim", "ix_event_value"]
+    assert found["ix_event_create"].endswith("WHERE ((kind)::text = 'create'::text)")
+
+
+# -- the planner's statistics after a bulk fill -------------------------------------------------------------
+
+
+def analyzed_tables(target: str) -> set[str]:
+    """The tables of the target's schema the server holds statistics for (pg_stats has rows only after an ANALYZE
+    of a table with rows; autovacuum may be off, as on the test server)."""
+    return {str(r[0]) for r in rows(target, "SELECT DISTINCT tablename FROM pg_stats "
+                                            "WHERE schemaname = current_schema()")}
+
+
+@pytest.mark.postgres_only
+def test_a_copy_to_postgres_leaves_the_tables_analyzed(cli: Any, db_target: str, tmp_path: Path) -> None:
+    """Without statistics the planner guessed: one read of `changes` ran for minutes on a copied 100,000-deal board."""
+    source = str(tmp_path / "laptop.db")
+    assert cli("--db", source, "pipeline", "create", "Sales", "--stages", "Lead,Won").code == 0
+    for title in ("One", "Two"):
+        assert cli("--db", source, "deal", "add", title).code == 0
+    assert cli("--db", source, "deal", "move", "1", "Won").code == 0
+    assert analyzed_tables(db_target) == set()
+    copied = cli("--db", source, "copy", "--to", db_target)
+    assert copied.code == 0, copied.err
+    assert {"pipeline", "stage", "deal", "event", "stay"} <= analyzed_tables(db_target)
+
+
+@pytest.mark.postgres_only
+def test_a_big_import_into_postgres_leaves_the_tables_analyzed_and_a_small_one_leaves_them(
+        cli: Any, db_target: str, tmp_path: Path) -> None:
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won").code == 0
+    small = tmp_path / "small.csv"
+    small.write_text("title\nOne\nTwo\n", encoding="utf-8")
+    assert cli("import", str(small)).code == 0
+    assert analyzed_tables(db_target) == set()  # (a few deals: left to autovacuum)
+    big = tmp_path / "big.csv"
+    big.write_text("title\n" + "".join(f"Deal {n}\n" for n in range(1000)), encoding="utf-8")
+    imported = cli("import", str(big))
+    assert imported.code == 0, imported.err
+    assert {"deal", "event", "stay"} <= analyzed_tables(db_target)
+
+
 @pytest.mark.postgres_only  # (no server needed: the URL is of a closed port)
 def test_a_url_is_never_a_file(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The old bug: a URL became the path `postgresql:/ana@host/db` and, with a folder of that name, a file."""

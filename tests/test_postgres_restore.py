@@ -143,6 +143,28 @@ def test_a_restore_waits_for_the_write_lock_and_changes_nothing_when_it_stays_ta
     assert rows(db_target, "SELECT count(*) FROM tk_meta WHERE key = 'restored'") == [(0,)]
 
 
+def test_a_pg_dump_restore_leaves_the_tables_analyzed(cli: Any, db_target: str, backed_up: Path) -> None:
+    """pg_restore brings no statistics: the restore analyzes the tables it filled."""
+    from test_postgres import analyzed_tables
+
+    assert analyzed_tables(db_target) == set()
+    assert cli("restore", str(backed_up)).code == 0
+    assert {"pipeline", "stage", "deal", "event", "stay"} <= analyzed_tables(db_target)
+
+
+def test_an_sqlite_board_restored_into_postgres_leaves_the_tables_analyzed(cli: Any, db_target: str,
+                                                                          tmp_path: Path) -> None:
+    from test_postgres import analyzed_tables
+
+    sqlite_board = tmp_path / "laptop.db"
+    assert cli("--db", str(sqlite_board), "pipeline", "create", "Field", "--stages", "Call,Visit").code == 0
+    assert cli("--db", str(sqlite_board), "deal", "add", "Hooli").code == 0
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won").code == 0
+    assert analyzed_tables(db_target) == set()
+    assert cli("restore", str(sqlite_board)).code == 0
+    assert {"pipeline", "stage", "deal", "event", "stay"} <= analyzed_tables(db_target)
+
+
 def test_an_sqlite_board_restores_into_postgres_and_a_pg_dump_into_sqlite_is_one_sentence(
         cli: Any, db_target: str, backed_up: Path, tmp_path: Path) -> None:
     sqlite_board = tmp_path / "laptop.db"

@@ -63,7 +63,11 @@ def restore_postgres(target: Target, backup: Path, *, user: str, note: str) -> t
     saved = _keep_before(target, backup)
     if facts is not None:
         restore_dump(target, backup, facts, lock_timeout(), note=note)
-        open_database(target).close()  # migrates a backup written by an older tuikanban
+        db = open_database(target)  # migrates a backup written by an older tuikanban
+        try:
+            db.analyze(t.name for t in SQLModel.metadata.sorted_tables)  # (pg_restore leaves no statistics)
+        finally:
+            db.close()
     else:
         _replace_from_sqlite(target, backup, note)
     return saved, version, open_by
@@ -138,6 +142,7 @@ def _replace_from_sqlite(target: Target, backup: Path, note: str) -> None:
     db = open_database(target)
     try:
         db.write(write)
+        db.analyze(t.name for t in SQLModel.metadata.sorted_tables)
     finally:
         db.close()
 

@@ -55,6 +55,7 @@ def copy_board(source: Database, target: Database) -> CopyResult:
                 conn.execute(insert(_table(model)), rows[start:start + CHUNK])
 
     target.write(write)
+    target.analyze(_table(m).name for m in COPY_ORDER)  # (PostgreSQL: statistics for the rows just copied)
     return CopyResult(source=str(source.target), target=str(target.target),
                       rows={name: len(rows) for name, rows in data.items()})
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -34,6 +34,8 @@ from tuikanban.store.tables import SCHEMA_VERSION
 from tuikanban.store.uow import WRITE_LOCK_KEY as WRITE_LOCK_KEY
 
 T = TypeVar("T")
+
+pgddl.attach_partial_predicates()  # (the PostgreSQL predicates of the event indexes: before any DDL on this engine)
 
 APP_MARKER = "tuikanban"
 EXPLICIT_IDS = "tuikanban_explicit_ids"  # connection.info flag set by _note_explicit_ids
@@ -141,6 +143,20 @@ class PgDatabase(Database):
                 return result
         except DBAPIError as exc:
             raise DatabaseError(describe_pg_error(exc, self.pg_target)) from None
+
+    def analyze(self, tables: Iterable[str]) -> None:
+        """ANALYZE `tables` after the transaction that filled them committed (a copy, a restore, a big import): the
+        planner has statistics at once, not only when autovacuum comes by (never, where it is off). Best effort:
+        the rows are stored whatever happens here, so a failure changes nothing the user must hear about."""
+        names = ", ".join(dict.fromkeys(tables))
+        if not names or self.readonly:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"ANALYZE {names}")
+                conn.commit()
+        except DBAPIError:
+            pass
 
     def data_version(self) -> int:
         """A number that changes whenever anyone commits to this database (counted from NOTIFY, store.feed)."""

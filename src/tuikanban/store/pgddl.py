@@ -7,7 +7,10 @@
 - text columns use the "C" collation: comparison and ORDER BY are bytewise, as on SQLite, whatever the
   server's default collation;
 - one trigger per table sends `NOTIFY tuikanban, '<pipeline id>'` inside the writing transaction, so every
-  write (the services', an import's, a copy's) wakes the boards that show that pipeline (store.feed).
+  write (the services', an import's, a copy's) wakes the boards that show that pipeline (store.feed);
+- the event table's partial indexes get on PostgreSQL the predicate store.tables names for SQLite
+  (`attach_partial_predicates`, which store.pg runs when it is imported: naming `postgresql_where` imports
+  SQLAlchemy's PostgreSQL dialect, which an SQLite process never needs; the board imports this module too).
 
 Importing this module registers the column rule for the PostgreSQL dialect only; SQLite DDL is unchanged.
 """
@@ -22,6 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
 from tuikanban.store.feed import PRESENCE
+from tuikanban.store.tables import Event
 
 NOTIFY_CHANNEL = "tuikanban"
 # table -> the column that holds its pipeline id
@@ -53,6 +57,16 @@ def _pg_column(element: CreateColumn, compiler: Any, **kw: Any) -> str:
     for pattern, replacement in _TYPE_RULES:
         rest = pattern.sub(replacement, rest, count=1)
     return name + rest
+
+
+def attach_partial_predicates() -> None:
+    """The event table's partial indexes get their SQLite predicate (`sqlite_where`) on PostgreSQL too
+    (`postgresql_where`): the same index on both engines, declared once. (The other tables' partial indexes are
+    whole indexes on PostgreSQL: ix_activity_open_task's predicate compares a boolean with 0.)"""
+    for index in Event.__table__.indexes:  # type: ignore[attr-defined]
+        where = index.dialect_kwargs.get("sqlite_where")
+        if where is not None:
+            index.dialect_kwargs["postgresql_where"] = where
 
 
 _NOTIFY_FUNCTION = f"""
@@ -113,6 +127,6 @@ def sync_identities(conn: Any) -> None:
 
 
 __all__ = [
-    "ID_TABLES", "NOTIFY_CHANNEL", "NOTIFY_TABLES", "announce_presence", "install_notify", "notify_installed",
-    "sync_identities",
+    "ID_TABLES", "NOTIFY_CHANNEL", "NOTIFY_TABLES", "announce_presence", "attach_partial_predicates", "install_notify",
+    "notify_installed", "sync_identities",
 ]

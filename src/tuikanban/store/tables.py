@@ -135,7 +135,11 @@ NOT_VALUE_CHANGE = "field IS NULL OR field != 'value' OR kind NOT IN ('edit', 'u
 
 
 class Event(SQLModel, table=True):
-    """The append-only event log. `kind` is one of EVENT_KINDS."""
+    """The append-only event log. `kind` is one of EVENT_KINDS.
+
+    The partial indexes name their predicate for SQLite only: store.pgddl gives PostgreSQL the same predicate when
+    the PostgreSQL engine is set up (naming `postgresql_where` here imported SQLAlchemy's PostgreSQL dialect into
+    every process, SQLite boards' too)."""
 
     __tablename__ = "event"
     __table_args__ = (
@@ -144,12 +148,10 @@ class Event(SQLModel, table=True):
         # Aging: the latest event per deal (index-only) and the close-date edits (a small partial index).
         Index("ix_event_deal_at", "deal_id", "at"),
         Index("ix_event_close_edit", "deal_id", "old_value", "new_value",
-              sqlite_where=text("kind = 'edit' AND field = 'close'"),
-              postgresql_where=text("kind = 'edit' AND field = 'close'")),
+              sqlite_where=text("kind = 'edit' AND field = 'close'")),
         # close_pushed: the undo and redo of close-date edits (a push undone no longer counts; schema 8).
         Index("ix_event_close_undo", "deal_id", "kind", "old_value", "new_value",
-              sqlite_where=text("kind IN ('undo', 'redo') AND field = 'close'"),
-              postgresql_where=text("kind IN ('undo', 'redo') AND field = 'close'")),
+              sqlite_where=text("kind IN ('undo', 'redo') AND field = 'close'")),
         # The review (services.changes): every column it reads of the events after a moment, in time order, so the
         # range is read from the index alone (schema 4).
         Index("ix_event_review", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id", "to_stage_id",
@@ -157,17 +159,16 @@ class Event(SQLModel, table=True):
         # The forecast's backtest: each deal's events other than value changes, in time order, read from the index
         # alone for the few deals that can count at a past point (services.forecast_backtest; schema 9).
         Index("ix_event_deal_state", "deal_id", "at", "kind", "field", "from_stage_id", "to_stage_id", "old_value",
-              "new_value", "pipeline_id", sqlite_where=text(NOT_VALUE_CHANGE), postgresql_where=text(NOT_VALUE_CHANGE)),
+              "new_value", "pipeline_id", sqlite_where=text(NOT_VALUE_CHANGE)),
         # The review's reads (services.review_core, schema 10): the period's events but value changes, read from a
         # covering range (40 % of the log), each deal's value changes after a moment, and the period's new deals.
         Index("ix_event_review_slim", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id",
               "to_stage_id", "old_value", "new_value",
-              sqlite_where=text("field IS NULL OR field != 'value'"),
-              postgresql_where=text("field IS NULL OR field != 'value'")),
+              sqlite_where=text("field IS NULL OR field != 'value'")),
         Index("ix_event_value", "deal_id", "at", "pipeline_id", "kind", "field", "old_value", "new_value",
-              sqlite_where=text("field = 'value'"), postgresql_where=text("field = 'value'")),
+              sqlite_where=text("field = 'value'")),
         Index("ix_event_create", "pipeline_id", "at", "kind", "deal_id", "to_stage_id",
-              sqlite_where=text("kind = 'create'"), postgresql_where=text("kind = 'create'")),
+              sqlite_where=text("kind = 'create'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     pipeline_id: int = Field(foreign_key="pipeline.id")

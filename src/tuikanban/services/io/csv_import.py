@@ -34,6 +34,7 @@ from tuikanban.services.io.common import (
     ImportProblems,
     ImportResult,
     Progress,
+    analyze_after_import,
     lower_first,
     next_id,
     report_progress,
@@ -328,7 +329,7 @@ def import_csv_text(
         raise ValidationError("Importing past a WIP limit or a stage gate needs a reason.")
     cat = _catalogue(db, pipeline)
     keys = _header(text)
-    return db.write(lambda s: _import(s, cat, text, keys, user, force_reason, progress))
+    return analyze_after_import(db, db.write(lambda s: _import(s, cat, text, keys, user, force_reason, progress)))
 
 
 _DEAL_KEYS = ("id", "pipeline_id", "title", "company", "contact", "value_minor", "currency", "owner", "type_id",

@@ -37,6 +37,7 @@ from tuikanban.services.io.common import (
     ImportProblems,
     ImportResult,
     Progress,
+    analyze_after_import,
     lower_first,
     report_progress,
 )
@@ -117,7 +118,8 @@ def import_pipeline_json(
     renumber: set[str] = set()
     while True:
         try:
-            return db.write(lambda s: _Import(s, source, renumber, progress, user, force_reason).run(name))
+            result = db.write(lambda s: _Import(s, source, renumber, progress, user, force_reason).run(name))
+            return analyze_after_import(db, result)
         except Renumber as exc:  # rolled back: again, with that section's ids renumbered
             renumber.add(exc.section)
 
