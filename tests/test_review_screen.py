@@ -249,3 +249,33 @@ async def test_the_screen_holds_only_the_lines_it_shows(db: Database, fixed_now:
         whole = compute_changes(db, "Sales", since=report.since, until=report.until)
         assert report.idle == whole.idle[:50] and report.closing_soon == whole.closing_soon[:50]
         assert sum(1 for r in rows if "idle 29 days" in r) == 50
+
+
+def test_the_reviews_rows_share_their_owner_and_an_unchanged_deal_keeps_one_state(db: Database, fixed_now: str
+                                                                                    ) -> None:
+    """What the review holds per changed deal (docs/PERFORMANCE.md, Memory of the screens): the rows of the deals
+    of one owner share one owner string (the period's changed deals and its new ones alike), a deal whose events
+    since change nothing the review reads (a value raised and lowered back) has one state for both moments, not
+    two alike, and the moves and pushes are read from the rows (no dict of them beside the states)."""
+    from tuikanban.services.review_bridge import _states
+    from tuikanban.services.review_reads import _ID, _OWNER, _read_deals
+    from tuikanban.store.uow import of_session
+
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    old = [D.create_deal(db, "Sales", f"Old {k}", user=U, value="100", at="2026-02-01").id for k in range(3)]
+    fresh = [D.create_deal(db, "Sales", f"Fresh {k}", user=U, value="100", at="2026-02-27").id for k in range(2)]
+    for deal_id in old[:2] + fresh:
+        D.move_deal(db, deal_id, "Proposal", user=U, at="2026-02-28")
+    D.edit_deal(db, old[2], {"value": "150"}, user=U, at="2026-02-28T10:00")
+    D.edit_deal(db, old[2], {"value": "100"}, user=U, at="2026-02-28T11:00")
+    with db.read() as s:
+        u = of_session(s)
+        created: list[list[object]] = []
+        pipeline_id = u.scalar("SELECT id FROM pipeline WHERE name = 'Sales'")
+        rows = _read_deals(u, pipeline_id, [datetime(2026, 2, 23, tzinfo=UTC)], NOW, lambda r: None, created)
+    assert sorted(r[_ID] for r in rows) == old and sorted(r[_ID] for r in created) == fresh
+    assert len({id(r[_OWNER]) for r in [*rows, *created]}) == 1
+    states = _states(rows, "USD", None, rewound_end=False)
+    at_start, at_end = states[old[2]]
+    assert at_start is at_end and at_start.value == 10_000
+    assert states[old[0]][0] is not states[old[0]][1] and states[old[0]][0].stage_id != states[old[0]][1].stage_id
