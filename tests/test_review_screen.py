@@ -14,7 +14,7 @@ from tuikanban.services.pipelines import create_pipeline
 from tuikanban.services.reviews import changed_since, last_review
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
-from tuikanban.ui.screens.review import ReviewScreen
+from tuikanban.ui.screens.review import ReviewScreen, review_options
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -177,13 +177,50 @@ def test_a_review_keeps_the_first_lines_of_its_long_lists(db: Database, fixed_no
             assert [x.id for x in whole.closing_soon] == sorted(ids[:9], key=lambda i: (ids.index(i) % 20, i))
         assert kept.count("idle") == len(whole.idle) and kept.count("closing_soon") == len(whole.closing_soon)
         assert kept.idle == whole.idle[:5] and kept.closing_soon == whole.closing_soon[:5]
-        assert (kept.bridge, kept.new, kept.moved, kept.pushed) == (whole.bridge, whole.new, whole.moved, whole.pushed)
+        assert kept.bridge == whole.bridge
+        for name in ("new", "moved", "pushed"):
+            assert getattr(kept, name) == getattr(whole, name)[:5] and kept.count(name) == len(getattr(whole, name))
         assert (kept.start_value_minor, kept.end_value_minor) == (whole.start_value_minor, whole.end_value_minor)
         assert whole.count("idle") == len(whole.idle)  # (no `keep`: every line)
     # the open value at the start of a period before any deal existed is 0; at the end, all twelve:
     # 100 + 101 + ... + 111 = 1,266 dollars
     late = compute_changes(db, "Sales", since=datetime(2026, 1, 20, tzinfo=UTC), keep=5)
     assert (late.start_value_minor, late.end_value_minor) == (0, 126_600)
+
+
+def test_a_kept_review_holds_the_first_new_moved_and_pushed_lines_only(db: Database, fixed_now: str) -> None:
+    """`keep` bounds the new, moved (forward and back apart: the screen lists each) and pushed lists too: the
+    first lines of each in the whole report's order, and every list's full length (`count`, `totals`), in both
+    passes (deals created in the period, and deals older than it), for a period ending now and one rewound."""
+    from tuikanban.services.changes import compute_changes
+
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    # the deals k % 3 == 0 start in Negotiation and move back to Proposal in the period, the others forward from
+    # Lead to Negotiation; seven of them created before both periods, six in them
+    old = [D.create_deal(db, "Sales", f"Old {k}", user=U, value=str(10 + k), at="2026-02-01", close="2026-04-01",
+                         stage="Negotiation" if k % 3 == 0 else "Lead").id for k in range(7)]
+    fresh = [D.create_deal(db, "Sales", f"Fresh {k}", user=U, value=str(20 + k), at="2026-02-24", close="2026-04-01",
+                           stage="Negotiation" if (7 + k) % 3 == 0 else "Lead").id for k in range(6)]
+    for k, deal_id in enumerate(old + fresh):
+        D.move_deal(db, deal_id, "Proposal" if k % 3 == 0 else "Negotiation", user=U, at=f"2026-02-25T{10 + k}:00")
+        for n in range(1 + k % 3):  # pushed once, twice or three times
+            D.edit_deal(db, deal_id, {"close": f"2026-04-{2 + n:02d}"}, user=U, at=f"2026-02-27T{10 + k}:{n:02d}")
+    for since, until in ((datetime(2026, 2, 23, tzinfo=UTC), None),
+                         (datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))):
+        whole = compute_changes(db, "Sales", since=since, until=until)
+        kept = compute_changes(db, "Sales", since=since, until=until, keep=2)
+        forward = [x for x in whole.moved if x.detail["direction"] == "forward"]
+        back = [x for x in whole.moved if x.detail["direction"] == "back"]
+        assert len(whole.new) >= 6 and len(forward) > 2 and len(back) > 2 and len(whole.pushed) == 13
+        assert kept.new == whole.new[:2] and kept.pushed == whole.pushed[:2]
+        assert kept.moved == (*forward[:2], *back[:2])
+        assert (kept.count("new"), kept.count("moved"), kept.count("pushed")) == (
+            len(whole.new), len(whole.moved), len(whole.pushed))
+        assert (kept.totals["moved_forward"], kept.totals["moved_back"]) == (len(forward), len(back))
+        shown = [str(o.prompt) for o in review_options(kept, {})]  # the screen counts every deal, lists the first
+        assert f"Moved forward: {len(forward)}" in shown and f"Moved back: {len(back)}" in shown
+        assert kept.bridge == whole.bridge
+        assert (kept.start_value_minor, kept.end_value_minor) == (whole.start_value_minor, whole.end_value_minor)
 
 
 async def test_the_screen_holds_only_the_lines_it_shows(db: Database, fixed_now: str) -> None:
@@ -212,3 +249,33 @@ async def test_the_screen_holds_only_the_lines_it_shows(db: Database, fixed_now:
         whole = compute_changes(db, "Sales", since=report.since, until=report.until)
         assert report.idle == whole.idle[:50] and report.closing_soon == whole.closing_soon[:50]
         assert sum(1 for r in rows if "idle 29 days" in r) == 50
+
+
+def test_the_reviews_rows_share_their_owner_and_an_unchanged_deal_keeps_one_state(db: Database, fixed_now: str
+                                                                                    ) -> None:
+    """What the review holds per changed deal (docs/PERFORMANCE.md, Memory of the screens): the rows of the deals
+    of one owner share one owner string (the period's changed deals and its new ones alike), a deal whose events
+    since change nothing the review reads (a value raised and lowered back) has one state for both moments, not
+    two alike, and the moves and pushes are read from the rows (no dict of them beside the states)."""
+    from tuikanban.services.review_bridge import _states
+    from tuikanban.services.review_reads import _ID, _OWNER, _read_deals
+    from tuikanban.store.uow import of_session
+
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    old = [D.create_deal(db, "Sales", f"Old {k}", user=U, value="100", at="2026-02-01").id for k in range(3)]
+    fresh = [D.create_deal(db, "Sales", f"Fresh {k}", user=U, value="100", at="2026-02-27").id for k in range(2)]
+    for deal_id in old[:2] + fresh:
+        D.move_deal(db, deal_id, "Proposal", user=U, at="2026-02-28")
+    D.edit_deal(db, old[2], {"value": "150"}, user=U, at="2026-02-28T10:00")
+    D.edit_deal(db, old[2], {"value": "100"}, user=U, at="2026-02-28T11:00")
+    with db.read() as s:
+        u = of_session(s)
+        created: list[list[object]] = []
+        pipeline_id = u.scalar("SELECT id FROM pipeline WHERE name = 'Sales'")
+        rows = _read_deals(u, pipeline_id, [datetime(2026, 2, 23, tzinfo=UTC)], NOW, lambda r: None, created)
+    assert sorted(r[_ID] for r in rows) == old and sorted(r[_ID] for r in created) == fresh
+    assert len({id(r[_OWNER]) for r in [*rows, *created]}) == 1
+    states = _states(rows, "USD", None, rewound_end=False)
+    at_start, at_end = states[old[2]]
+    assert at_start is at_end and at_start.value == 10_000
+    assert states[old[0]][0] is not states[old[0]][1] and states[old[0]][0].stage_id != states[old[0]][1].stage_id

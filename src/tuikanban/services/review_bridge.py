@@ -94,10 +94,14 @@ def _current(r: Sequence[Any], currency: str) -> DealState:
 
 def _rewind(now_state: DealState, r: Sequence[Any], at: int, currency: str) -> DealState:
     """The deal's state at a moment from its state now and the aggregates of the events after it (at `r[at:]`);
-    its value counts when its currency then is the pipeline's `currency`."""
+    its value counts when its currency then is the pipeline's `currency`. The state now itself (not a copy) when
+    nothing since changes it: states are never changed once made."""
     if len(r) <= _AGG:  # no event since
         return now_state
     created, opened, closed, dvalue, close, owner, stage, before, cur = r[at:at + _MOMENT]
+    if (not (created or opened or closed or dvalue) and close is None and owner is None and stage is None
+            and before is None and cur is None):
+        return now_state  # nothing since that the review reads (a value change back and forth, a note): as now
     st = DealState(now_state.status, now_state.value, now_state.close, now_state.owner, now_state.stage_id)
     if created:
         st.status = "absent"
@@ -126,11 +130,10 @@ def _rewind(now_state: DealState, r: Sequence[Any], at: int, currency: str) -> D
 
 
 def _states(rows: list[tuple[Any, ...]], currency: str, owner_key: str | None, *, rewound_end: bool
-            ) -> tuple[dict[int, tuple[DealState, DealState]], dict[int, tuple[int, int]]]:
-    """deal id -> its state at `since` and at `until` (the deals of `owner_key` at `until`), and deal id -> its
-    (moves, pushes) in the period (undone ones taken back, never below zero)."""
+            ) -> dict[int, tuple[DealState, DealState]]:
+    """deal id -> its state at `since` and at `until` (the deals of `owner_key` at `until`); a deal's moves and
+    pushes are read from its row (`_moves_pushes`)."""
     states: dict[int, tuple[DealState, DealState]] = {}
-    counts: dict[int, tuple[int, int]] = {}
     owner_keys: dict[str, str] = {}
     for r in rows:
         current = _current(r, currency)
@@ -139,9 +142,6 @@ def _states(rows: list[tuple[Any, ...]], currency: str, owner_key: str | None, *
         else:
             at_end = _rewind(current, r, _at(1), currency) if rewound_end else current
             at_start = _rewind(current, r, _at(0), currency)
-            moves, pushes = r[-2], r[-1]
-            if moves or pushes:
-                counts[r[_ID]] = (max(0, int(moves or 0)), max(0, int(pushes or 0)))
         if owner_key is not None:
             key = owner_keys.get(at_end.owner)
             if key is None:
@@ -149,7 +149,15 @@ def _states(rows: list[tuple[Any, ...]], currency: str, owner_key: str | None, *
             if key != owner_key:
                 continue
         states[r[_ID]] = (at_start, at_end)
-    return states, counts
+    return states
+
+
+def _moves_pushes(r: Sequence[Any]) -> tuple[int, int]:
+    """A deal's stage moves and close-date pushes in the period, from its row (undone ones taken back, never
+    below zero; none for a deal without events since)."""
+    if len(r) <= _AGG:
+        return 0, 0
+    return max(0, int(r[-2] or 0)), max(0, int(r[-1] or 0))
 
 
 def _always(_d: date | None) -> bool:

@@ -33,6 +33,7 @@ from tuikanban.services.review_bridge import (
     DealState,
     _bridge,
     _current,
+    _moves_pushes,
     _period_test,
     _rewind,
     _states,
@@ -69,8 +70,9 @@ class ChangesReport:
     idle_pending: bool = False  # computed without the idle list (`with_idle=False`): `idle` is empty, not known
     # while `idle_pending`: the deals open at `until`, for `add_idle` (`OpenDeals`: ids and a few numbers)
     open_at_end: Any = ()
-    # `keep` (the review screen, which shows the first lines of each list): the idle and closing-soon lists hold
-    # their first `keep` lines only, and `totals` their full lengths; None: every line (the command)
+    # `keep` (the review screen, which shows the first lines of each list): every list (new, moved forward and
+    # moved back, each its first `keep`, pushed, idle, closing soon) holds its first `keep` lines only, and `totals`
+    # their full lengths ("moved_forward", "moved_back" too); None: every line (the command)
     keep: int | None = None
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -84,13 +86,30 @@ class ChangesReport:
 
 
 
+class _Lists:
+    """The report's new, moved (forward and back apart) and pushed lists, each its first `keep` lines in the
+    report's order (all of them when `keep` is None) and how many deals it has (`_Top`)."""
+
+    __slots__ = ("back", "forward", "new", "pushed")
+
+    def __init__(self, keep: int | None) -> None:
+        self.new, self.forward, self.back, self.pushed = _Top(keep), _Top(keep), _Top(keep), _Top(keep)
+
+    def moved(self, forward: bool) -> _Top:
+        return self.forward if forward else self.back
+
+    def totals(self) -> dict[str, int]:
+        return {"new": self.new.count, "moved": self.forward.count + self.back.count,
+                "moved_forward": self.forward.count, "moved_back": self.back.count, "pushed": self.pushed.count}
+
+
 # -- the report --------------------------------------------------------------------------------------
 
 
 class ReviewOptions(TypedDict, total=False):
     """What a review asks besides the pipeline and `since` (`_changes_in` holds the defaults): `until` (default
     now), `owner`, `closing` (a closing period's first and last day), `idle_days` (IDLE_DAYS), `with_idle` and
-    `keep` (the idle and closing-soon lists' first lines only, and their lengths: `ChangesReport.count`)."""
+    `keep` (each list's first lines only, and their lengths: `ChangesReport.count`)."""
 
     until: datetime | None
     owner: str | None
@@ -185,7 +204,7 @@ def _changes_in(
 
     created: list[list[Any]] | None = [] if end >= now else None  # the deals created since `since`, end now
     rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created)
-    states, counts = _states(rows, currency, owner_key, rewound_end=end < now)
+    states = _states(rows, currency, owner_key, rewound_end=end < now)
     by_id = {r[_ID]: r for r in rows}
 
     def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
@@ -194,28 +213,34 @@ def _changes_in(
                         r[_VALUE] if r[_CUR] == currency else None, detail)
 
     bridge, start_value, end_value = _bridge(states, in_period)
-    moved, pushed, new = [], [], []
+    # with `keep`, each list holds its first lines only (the screen's), never a line per changed deal
+    lists = _Lists(keep)
+    new, pushed = lists.new, lists.pushed
     for deal_id, (a, b) in states.items():
-        moves, pushes = counts.get(deal_id, (0, 0))
+        moves, pushes = _moves_pushes(by_id[deal_id])  # (not a dict of them beside the states: 11,500 on a busy board)
         if b.status == "absent":
             continue
         if b.status == "open":
             r = by_id[deal_id]
             opened.add(deal_id, r[_TITLE], b.owner, b.stage_id, r[_VALUE] if r[_CUR] == currency else None)
         if a.status == "absent":
-            new.append(line(deal_id, b, status=b.status))
+            new.add(deal_id, line(deal_id, b, status=b.status))
         if a.status in ("open", "absent") and b.status == "open" and moves and a.stage_id != b.stage_id:
             before, after = stages.get(a.stage_id, ("?", 0)), stages.get(b.stage_id, ("?", 0))
-            moved.append(line(deal_id, b, from_stage=before[0], to_stage=after[0], moves=moves,
-                              direction="forward" if after[1] > before[1] else "back"))
+            forward = after[1] > before[1]
+            lists.moved(forward).add(deal_id, line(deal_id, b, from_stage=before[0], to_stage=after[0], moves=moves,
+                                                   direction="forward" if forward else "back"))
         if pushes:
-            pushed.append(line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
+            pushed.add((-pushes, deal_id), line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
         if b.status == "open" and closes_within(b.close, soon_from, CLOSING_SOON_DAYS):
             soon.add((b.close, deal_id), line(deal_id, b, expected_close=b.close))
     if created:
         end_value += _new_deals(created, info, stages, owner_key, owner_keys, in_period, soon_from, bridge, opened,
-                                soon, new, moved, pushed)
-    totals = {"closing_soon": soon.count} if keep is not None else {}
+                                soon, lists)
+    for made_from in (states, by_id, rows):  # (what the lists and the bridge were made from: let go here)
+        made_from.clear()
+    created = None
+    totals = {"closing_soon": soon.count, **lists.totals()} if keep is not None else {}
     idle: tuple[DealLine, ...] = ()
     if with_idle:
         idle, total = _idle_lines(u, opened, end, idle_days, keep)
@@ -225,9 +250,9 @@ def _changes_in(
         pipeline=info, since=start, until=end, owner=owner if owner_key is not None else None, closing=closing,
         idle_days=idle_days, start_value_minor=start_value + steady_value, end_value_minor=end_value + steady_value,
         bridge=bridge,
-        new=tuple(sorted(new, key=lambda x: x.id)),
-        moved=tuple(sorted(moved, key=lambda x: (x.detail["direction"] != "forward", x.id))),
-        pushed=tuple(sorted(pushed, key=lambda x: (-x.detail["pushes"], x.id))),
+        new=tuple(new.sorted()),
+        moved=(*lists.forward.sorted(), *lists.back.sorted()),
+        pushed=tuple(pushed.sorted()),
         idle=idle,
         closing_soon=tuple(soon.sorted()),
         idle_pending=not with_idle,
@@ -240,8 +265,7 @@ def _changes_in(
 
 def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tuple[str, int]], owner_key: str | None,
                owner_keys: dict[str, str], in_period: Any, soon_from: date, bridge: dict[str, Bucket],
-               opened: OpenDeals, soon: _Top, new: list[DealLine], moved: list[DealLine], pushed: list[DealLine]
-               ) -> int:
+               opened: OpenDeals, soon: _Top, lists: _Lists) -> int:
     """The deals created since `since` when the end is now (`_read_deals`' `new_deals`: most of the period's
     deals on a busy board), in one pass: what `_states`, `_bridge` and the report's loop make of a deal absent at
     `since` and at the end as it is now, without its two states. Their bridge entries are added to `bridge` (each
@@ -275,18 +299,19 @@ def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tupl
             sums[status] += value
             ids[status].append(deal_id)
         stage = stages.get(stage_id, ("?", 0))
-        new.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {"status": status}))
+        lists.new.add(deal_id, DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {"status": status}))
         moves, pushes = r[-2], r[-1]
         if moves or pushes:
             moves, pushes = max(0, int(moves or 0)), max(0, int(pushes or 0))
             then = _rewind(_current(r, currency), r, _at(0), currency)  # (its stage and close date at `since`)
             if status == "open" and moves and then.stage_id != stage_id:
                 before = stages.get(then.stage_id, ("?", 0))
-                moved.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
+                forward = stage[1] > before[1]
+                lists.moved(forward).add(deal_id, DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
                     "from_stage": before[0], "to_stage": stage[0], "moves": moves,
-                    "direction": "forward" if stage[1] > before[1] else "back"}))
+                    "direction": "forward" if forward else "back"}))
             if pushes:
-                pushed.append(DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
+                lists.pushed.add((-pushes, deal_id), DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {
                     "pushes": pushes, "close_before": then.close, "close_after": close}))
         if status == "open" and closes_within(close, soon_from, CLOSING_SOON_DAYS):
             soon.add((close, deal_id), DealLine(deal_id, r[_TITLE], owner, stage[0], shown,

@@ -24,7 +24,7 @@ class OpenDeals:
 
     def __init__(self, stage_names: dict[int, str], *, titled: bool) -> None:
         self.ids = array("q")
-        self.owner = array("l")
+        self.owner = array("I")  # (an index into the owners: 4 bytes a deal)
         self.stage = array("q")
         self.value = array("q")
         self.title: list[str] | None = [] if titled else None

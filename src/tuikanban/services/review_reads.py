@@ -158,10 +158,12 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
             columns += _moment_sql(u, "at > ?")
             params += [u.instant(m)] * _MOMENT_PARAMS
     day = _days(u)
-    rows = {r[0]: [*r[:5], day(r[5]), *r[6:]] for r in grouped(columns + tail, params)}
+    owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
+    rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]]
+            for r in grouped(columns + tail, params)}
     new_ids: set[int] | dict[int, list[Any]]
     if len(moments) == 1:  # the last moment is now: the deals created since are the new deals
-        created = _fresh_rows(u, pipeline_id, last, end, tail[1:], fresh)
+        created = _fresh_rows(u, pipeline_id, last, end, tail[1:], fresh, owners)
         if new_deals is None:
             rows.update(created)
             new_ids = set()
@@ -174,7 +176,6 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     # pipeline) are streamed to `steady` one by one, never held: 100,000 open deals held a row each, then two states
     # and a line each (docs/PERFORMANCE.md, Memory of the screens). A steady deal with value changes since gets a
     # row of its own (nothing else changed).
-    owners: dict[str, str] = {}  # one string per owner, not one per deal
     blank = [0, 0, 0, None, None, None, None, None, None] * len(moments)
     for r in u.execute(f"SELECT {', '.join(_DEAL_COLUMNS)}, {value_sums} FROM deal"
                        " WHERE pipeline_id = ? AND status = 'open'", (*value_params, pipeline_id)):
@@ -193,8 +194,8 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     return list(out.values())
 
 
-def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str
-                ) -> dict[int, list[Any]]:
+def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str,
+                owners: dict[str, str]) -> dict[int, list[Any]]:
     """The rows of the deals created after `since` (the last moment, now being the end): absent at `since`, as
     they are now at the end. What the report reads of them then: the stage they were in (moved, for a deal open
     now), the close date (pushed) and the owner (for a deal open now); their moves and pushes. These are
@@ -206,8 +207,9 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
            f" AND kind = 'create' AND deal_id IS NOT NULL GROUP BY {deal}) AS c"
            " JOIN deal ON deal.id = c.d")
     day = _days(u)
-    rows = {r[0]: [*r[:5], day(r[5]), *r[6:8], r[0], r[8], None, None, None, None, None, None, None, None, r[9],
-                   0, 0] for r in u.execute(sql, (pipeline_id, since))}
+    rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:8], r[0], r[8],
+                   None, None, None, None, None, None, None, None, r[9], 0, 0]
+            for r in u.execute(sql, (pipeline_id, since))}
     light = [
         f"min(CASE WHEN {_edit('close')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",
         f"min(CASE WHEN {_edit('owner')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",

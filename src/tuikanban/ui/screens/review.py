@@ -341,7 +341,8 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
     rows.append(_bridge_row("=", "open at the end", _money(r, r.end_value_minor), None, bold=True))
     forward = tuple(x for x in r.moved if x.detail["direction"] == "forward")
     back = tuple(x for x in r.moved if x.detail["direction"] != "forward")
-    lists = (("Moved forward", "moved", forward, len(forward)), ("Moved back", "moved", back, len(back)),
+    lists = (("Moved forward", "moved", forward, r.totals.get("moved_forward", len(forward))),
+             ("Moved back", "moved", back, r.totals.get("moved_back", len(back))),
              ("Close date pushed", "pushed", r.pushed, r.count("pushed")), ("New deals", "new", r.new, r.count("new")),
              (f"Idle {r.idle_days}+ days", "idle", r.idle, r.count("idle")),
              ("Closing in the next 30 days", "closing_soon", r.closing_soon, r.count("closing_soon")))
