@@ -4,12 +4,18 @@ mean what the seam expects. A failure names the installed Textual version: the s
 from __future__ import annotations
 
 import importlib
+import inspect
+import io
+import queue
+import threading
 from importlib.metadata import version
 
 import pytest
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.drivers._writer_thread import WriterThread
+from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.widget import Widget
@@ -83,3 +89,50 @@ async def test_own_bindings_are_the_widgets_own_for_that_key() -> None:
         assert actions == ["clear_line"], f"{TEXTUAL}: Widget._bindings no longer maps keys to the widget's bindings"
         assert [b.priority for b in textual_seam.own_bindings(widget, "f5")] == [True]
         assert textual_seam.own_bindings(widget, "f6") == []
+
+
+class _HungUp(io.StringIO):
+    """A terminal that hung up: every write fails as a closed pty's does."""
+
+    def write(self, text: str) -> int:
+        raise OSError(5, "Input/output error")
+
+
+def _writes_then_stops(writer: WriterThread, writes: int) -> threading.Thread:
+    def go() -> None:
+        for _ in range(writes):
+            writer.write("x")
+        writer.stop()
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(5)
+    return thread
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # (the thread's OSError)
+def test_the_output_thread_of_a_hung_up_terminal_does_not_block_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual's output thread ends at its first failed write; the app's next writes fill its queue (30) and the
+    driver's `close()` then blocked for good. Guarded, the writes and the stop return; unguarded (Textual's own
+    methods, put back for the first half) they block."""
+    for guarded in (False, True):
+        with monkeypatch.context() as m:
+            own = getattr(WriterThread, "textual_own", (WriterThread.write, WriterThread.stop))
+            m.setattr(WriterThread, "write", own[0])  # (Textual's own methods, whatever ran before)
+            m.setattr(WriterThread, "stop", own[1])
+            m.delattr(WriterThread, "textual_own", raising=False)
+            if guarded:
+                textual_seam.outlive_a_dead_terminal()
+                textual_seam.outlive_a_dead_terminal()  # (twice: once is what counts)
+            writer = WriterThread(_HungUp())
+            writer.start()
+            writer.write("first")  # (the thread takes it, fails and ends)
+            writer.join(5)
+            assert not writer.is_alive()
+            thread = _writes_then_stops(writer, 40)
+            assert thread.is_alive() is not guarded, f"guarded={guarded}"
+
+
+def test_the_drivers_output_thread_is_the_class_the_seam_guards() -> None:
+    assert "self._writer_thread = WriterThread(" in inspect.getsource(LinuxDriver.start_application_mode)
+    assert isinstance(WriterThread(io.StringIO())._queue, queue.Queue)

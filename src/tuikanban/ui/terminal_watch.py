@@ -18,6 +18,8 @@ from typing import Any
 
 from textual.app import App
 
+from tuikanban.ui.textual_seam import outlive_a_dead_terminal
+
 CHECK_SECONDS = 1.0
 _GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
@@ -43,6 +45,7 @@ def watch_terminal(app: App[Any]) -> None:
     """Exit `app` within about CHECK_SECONDS of its terminal going away (nothing for a headless app)."""
     if app.is_headless:
         return
+    outlive_a_dead_terminal()  # (Textual's output thread ends at the first write after a hang-up)
     fds = _std_fds()
 
     def lost() -> None:

@@ -46,10 +46,17 @@ failure names the installed Textual version). When Textual offers a public way, 
   mounts its widgets) without putting it on the stack. A screen built so in idle time (`ui/spares.py`) is pushed
   later with no compose or mount on the key's path. `lay_out(screen)`: `Screen._refresh_layout`, the layout its
   first `ScreenResume` would do, done ahead too.
+- `outlive_a_dead_terminal()`: `textual.drivers._writer_thread.WriterThread`, Textual's output thread. When the
+  terminal hangs up, its next write raises EIO and the thread ends; the app's later writes then fill its queue of
+  30 and the 31st blocks the event loop for good, as does the `put` of the driver's `close()`, so a board whose
+  terminal went away never exited (seen when a hang-up met the screens built in idle time). The guarded `write`
+  and `stop` wait for room as before while the thread lives, and drop the output once it has ended (on the class:
+  the driver makes a new thread when the process is continued, and a hang-up sends SIGCONT too).
 """
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -62,6 +69,7 @@ from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.drivers._writer_thread import WriterThread
 from textual.message_pump import MessagePump
 from textual.renderables.background_screen import BackgroundScreen
 from textual.strip import Strip
@@ -74,6 +82,31 @@ def current_message_pump() -> MessagePump | None:
     """The app, screen or widget whose message handler is running now; None outside any handler."""
     return active_message_pump.get(None)
 
+
+def outlive_a_dead_terminal() -> None:
+    """Make every output thread's `write` and `stop` return once the thread has ended (the terminal gone) instead of
+    blocking on its full queue. On Textual's `WriterThread` class, because the driver makes a new one when the
+    process is continued (SIGCONT, which a hang-up of the controlling terminal also sends). Idempotent."""
+    if hasattr(WriterThread, "textual_own"):
+        return
+
+    def put(self: WriterThread, item: str | None) -> None:
+        while True:
+            try:
+                self._queue.put(item, timeout=0.25)
+                return
+            except queue.Full:
+                if not self.is_alive():
+                    return  # (nobody reads the queue any more: the output goes nowhere, as the terminal did)
+
+    def stop(self: WriterThread) -> None:
+        put(self, None)
+        if self.is_alive():
+            self.join()
+
+    WriterThread.textual_own = (WriterThread.write, WriterThread.stop)  # type: ignore[attr-defined]
+    WriterThread.write = put  # type: ignore[method-assign,assignment]
+    WriterThread.stop = stop  # type: ignore[method-assign]
 
 def own_bindings(widget: Widget, key: str) -> list[Binding]:
     """The bindings `widget` itself declares for `key` (keymap applied), in declaration order."""
@@ -101,6 +134,7 @@ __all__ = [
     "current_message_pump",
     "forget_closed_widgets",
     "lay_out",
+    "outlive_a_dead_terminal",
     "own_bindings",
     "skip_repaints_drawn_by_whole_frames",
     "stop_watching_app",
