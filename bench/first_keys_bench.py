@@ -44,33 +44,6 @@ SCREENS = {
 }
 
 
-class Board(PtyProgram):
-    """bench/ptyboard.py's program, whose reader survives a sequence pyte cannot parse (a cursor position with a
-    third parameter killed the reader thread: the run then never saw the board)."""
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            now = time.monotonic()
-            with self._lock:
-                self.chunks.append((now, len(data)))
-                self.total += len(data)
-                self.text += data
-                if self.screen is not None:
-                    try:
-                        self._stream.feed(data)
-                    except (TypeError, ValueError, StopIteration):  # the parser is gone: a new one from here
-                        import pyte
-
-                        self._stream = pyte.ByteStream(self.screen)
-            self._answer(data)
-
-
 def thread_cpu(pid: int) -> float:
     """CPU seconds of the process's main thread (the board's UI thread: Textual runs the app on it)."""
     with open(f"/proc/{pid}/task/{pid}/stat") as fh:
@@ -82,7 +55,7 @@ def one_run(src: Path, db: Path, key: str, when: str, config: Path, timeout: flo
     raw, frame_text, filled = SCREENS[key]
     env = {"PYTHONPATH": str(src), "TUIKANBAN_DB": str(db), "TUIKANBAN_USER": "alice",
            "XDG_CONFIG_HOME": str(config)}
-    board = Board([sys.executable, "-m", "tuikanban"], env=env, screen=True)
+    board = PtyProgram([sys.executable, "-m", "tuikanban"], env=env, screen=True)
     out: dict[str, float | None] = {"frame_ms": None, "filled_ms": None, "cpu_ms": None, "ui_cpu_ms": None}
     try:
         try:

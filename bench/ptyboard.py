@@ -80,7 +80,12 @@ class PtyProgram:
                 if len(self.text) > 4_000_000:
                     del self.text[:2_000_000]
                 if self.screen is not None:
-                    self._stream.feed(data)
+                    try:
+                        self._stream.feed(data)
+                    except (TypeError, ValueError, StopIteration):  # (pyte cannot parse a sequence, e.g. a cursor
+                        import pyte  # position with a third parameter; it killed this thread: a new parser from here)
+
+                        self._stream = pyte.ByteStream(self.screen)
             self._answer(data)
 
     def _answer(self, data: bytes) -> None:

@@ -4,54 +4,22 @@ saving again never writes the values the form first read over another rep's chan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Select, Static, TextArea
 
+from test_screens import Host, press, settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
-from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.screens.deal_form import DealFormScreen
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
 SIZE = (120, 40)
-
-
-class Host(App[None]):
-    """Pushes the form on mount and records what it is dismissed with."""
-
-    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
-        super().__init__()
-        self.make = make
-        self.results: list[Any] = []
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make(), self.results.append)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    lanes = lanes_of(pilot.app)
-    await pilot.pause()
-    for _ in range(400):
-        if lanes.pending == 0:
-            await pilot.pause()
-            if lanes.pending == 0:
-                return
-        await pilot.pause(0.01)
-    raise AssertionError("the form's jobs did not finish")
-
-
-async def press(pilot: Pilot[Any], *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
 
 
 async def set_input(pilot: Pilot[Any], selector: str, value: str) -> None:
