@@ -28,6 +28,7 @@ from tuikanban.domain.stays import move_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.fields import MAX_NOTES, checked_money, checked_title, clean_field, close_date
 from tuikanban.services.pipeline_ref import resolve_pipeline
+from tuikanban.store.screenreads import DEAL_VIEW_SQL, deal_view_of
 from tuikanban.store.uow import Unit
 
 T = TypeVar("T")
@@ -222,24 +223,8 @@ def check_seen(u: Unit, deal_id: int, stage_id: int | None, *, user: str, doing:
     raise StaleMoveError(f"{last[0]} {what} {ago(as_utc(at))}, so it was not {doing}.", deal_id=deal_id)
 
 
-_VIEW = ("SELECT d.id, d.pipeline_id, d.title, d.company, d.contact, d.value_minor, d.currency, d.owner, d.type_id, "
-         "t.name, d.expected_close, d.notes, d.stage_id, s.name, d.status, d.lost_reason, d.created_at, "
-         "d.stage_entered_at, d.closed_at, d.last_activity_at, d.rank, d.version, d.snoozed_until "
-         "FROM deal d LEFT JOIN stage s ON s.id = d.stage_id LEFT JOIN deal_type t ON t.id = d.type_id "
-         "WHERE d.id = ?")
-
-
 def deal_view(u: Unit, deal_id: int) -> DealView:
-    r = u.one(_VIEW, (deal_id,))
-    instant, day = u.read_instant, u.read_day
-    return DealView(
-        id=r[0], pipeline_id=r[1], title=r[2], company=r[3], contact=r[4], value_minor=r[5], currency=r[6],
-        owner=r[7], type_id=r[8], type_name=r[9] if r[8] else None, expected_close=day(r[10]), notes=r[11],
-        stage_id=r[12], stage_name=r[13] if r[13] is not None else "?", status=r[14], lost_reason=r[15],
-        created_at=instant(r[16]), stage_entered_at=instant(r[17]),  # type: ignore[arg-type]
-        closed_at=instant(r[18]), last_activity_at=instant(r[19]), rank=r[20], version=r[21],
-        snoozed_until=day(r[22]),
-    )
+    return deal_view_of(u.one(DEAL_VIEW_SQL, (deal_id,)), u.read_instant, u.read_day)
 
 
 # -- create ---------------------------------------------------------------------------------------------------

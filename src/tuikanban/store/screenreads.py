@@ -26,29 +26,35 @@ T = TypeVar("T")
 
 DELETED = "deleted"  # store.tables.DELETED (which imports the ORM)
 
-_DEAL = ("SELECT d.id, d.pipeline_id, d.title, d.company, d.contact, d.value_minor, d.currency, d.owner, d.type_id, "
-         "t.name, d.expected_close, d.notes, d.stage_id, s.name, d.status, d.lost_reason, d.created_at, "
-         "d.stage_entered_at, d.closed_at, d.last_activity_at, d.rank, d.version, d.snoozed_until "
-         "FROM deal d LEFT JOIN stage s ON s.id = d.stage_id LEFT JOIN deal_type t ON t.id = d.type_id "
-         "WHERE d.id = ?")
+DEAL_VIEW_SQL = (
+    "SELECT d.id, d.pipeline_id, d.title, d.company, d.contact, d.value_minor, d.currency, d.owner, d.type_id, "
+    "t.name, d.expected_close, d.notes, d.stage_id, s.name, d.status, d.lost_reason, d.created_at, "
+    "d.stage_entered_at, d.closed_at, d.last_activity_at, d.rank, d.version, d.snoozed_until "
+    "FROM deal d LEFT JOIN stage s ON s.id = d.stage_id LEFT JOIN deal_type t ON t.id = d.type_id "
+    "WHERE d.id = ?")  # (one deal as a DealView: `deal_view_of`; the ORM-free writers read it too)
 _STAGE = ("SELECT id, pipeline_id, name, position, wip_max, wip_min, rep_wip_max, expected_days, probability, "
           "exit_criteria, archived FROM stage")
 
 
-def deal(con: fastread.Connection, deal_id: int) -> DealView:
-    """One deal, whatever its status (`services.deals.get_deal`)."""
-    r = con.execute(_DEAL, (deal_id,)).fetchone()
-    if r is None:
-        raise NotFoundError(f"There is no deal with id {deal_id}.")
-    instant, day = fastread._instant, fastread._day
+def deal_view_of(r: Any, instant: Callable[[Any], Any], day: Callable[[Any], Any]) -> DealView:
+    """A row of `DEAL_VIEW_SQL` as a DealView, the times read by the connection's own converters (the ORM-free
+    writers' `Unit.read_instant` / `read_day`, or `store.fastread`'s)."""
     return DealView(
         id=r[0], pipeline_id=r[1], title=r[2], company=r[3], contact=r[4], value_minor=r[5], currency=r[6],
         owner=r[7], type_id=r[8], type_name=r[9] if r[8] else None, expected_close=day(r[10]), notes=r[11],
         stage_id=r[12], stage_name=r[13] if r[13] is not None else "?", status=r[14], lost_reason=r[15],
-        created_at=instant(r[16]), stage_entered_at=instant(r[17]),  # type: ignore[arg-type]
+        created_at=instant(r[16]), stage_entered_at=instant(r[17]),
         closed_at=instant(r[18]), last_activity_at=instant(r[19]), rank=r[20], version=r[21],
         snoozed_until=day(r[22]),
     )
+
+
+def deal(con: fastread.Connection, deal_id: int) -> DealView:
+    """One deal, whatever its status (`services.deals.get_deal`)."""
+    r = con.execute(DEAL_VIEW_SQL, (deal_id,)).fetchone()
+    if r is None:
+        raise NotFoundError(f"There is no deal with id {deal_id}.")
+    return deal_view_of(r, fastread._instant, fastread._day)
 
 
 def _stage(r: Any) -> StageInfo:
@@ -168,5 +174,5 @@ def in_session(session: Any, read: Callable[[Unit], T]) -> T:
     return read(of_session(session))
 
 
-__all__ = ["GateFacts", "activities", "deal", "gate_facts", "history", "in_session", "owners", "pipeline", "run",
-           "stage", "stage_totals", "stages", "types"]
+__all__ = ["DEAL_VIEW_SQL", "GateFacts", "activities", "deal", "deal_view_of", "gate_facts", "history",
+           "in_session", "owners", "pipeline", "run", "stage", "stage_totals", "stages", "types"]
