@@ -133,6 +133,7 @@ async def test_the_help_is_shown_again_from_its_top(db: Database) -> None:
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=(100, 20)) as pilot:  # (short: the help scrolls)
         await settle(pilot)
+        await press(pilot, "question_mark", "escape")  # (made at its key: the help's spare is built after a screen)
         await spares_ready(pilot, "help")
         await press(pilot, "question_mark")
         help_screen = app.screen
@@ -172,6 +173,7 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await press(pilot, "comma", "escape")  # (made at its key: the settings' spare is built after a screen)
         for _ in range(4):
             await spares_ready(pilot, "settings")
             await press(pilot, "comma")
@@ -195,4 +197,26 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
         assert isinstance(form, DealFormScreen) and form.built_ahead
         await settle(pilot)
         assert str(form.query_one(".dialog", Vertical).border_title) == "New deal · Renewals"
+        await press(pilot, "escape")
+
+
+async def test_the_deal_and_its_forms_are_built_at_start_the_other_screens_once_a_screen_was_shown(
+        db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    ds.create_deal(db, p.id, "Acme", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "deal detail", "new deal", "edit deal")
+        await pilot.pause(1.0)  # (idle: time enough for more)
+        assert sorted(app.spares.ready) == ["deal detail", "edit deal", "new deal"]  # a board used for moves
+        await press(pilot, "down", "up")
+        await pilot.pause(1.0)
+        assert sorted(app.spares.ready) == ["deal detail", "edit deal", "new deal"]
+        await press(pilot, "enter")
+        assert isinstance(app.screen, DealDetailScreen) and app.screen.built_ahead
+        await press(pilot, "escape")
+        await spares_ready(pilot, "help", "settings", "pipelines", "closed deals", "deal detail")
+        await press(pilot, "comma")
+        assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
         await press(pilot, "escape")

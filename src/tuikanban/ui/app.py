@@ -149,6 +149,7 @@ class TuikanbanApp(App[None]):
     def _screen_changed(self, screen: Screen[Any]) -> None:
         self.spares.touch()
         if screen is not self.board_screen:
+            self.spares.screen_shown()
             screen_opening()
 
     def push_screen(self, screen: Screen[Any] | str, *args: Any, **kwargs: Any) -> Any:

@@ -34,8 +34,8 @@ from textual.screen import Screen
 
 from tuikanban.ui.textual_seam import build_screen, lay_out
 
-IDLE_S = 0.25  # no key and no screen change for this long: a spare may be built
-NEXT_S = 0.02  # between two spares built in one idle stretch (a key pressed meanwhile waits for one build at most)
+IDLE_S = 0.5  # no key and no screen change for this long: a spare may be built (keys in a burst come faster)
+NEXT_S = 0.005  # between two steps of the builds (a key pressed meanwhile goes first: it waits for one step at most)
 
 
 class AheadOfKey:
@@ -66,6 +66,14 @@ def waiting_for_key(screen: object) -> bool:
 
 
 @dataclass
+class _Wanted:
+    key: Hashable
+    make: Callable[[], Screen[Any]]
+    keep: bool
+    later: bool
+
+
+@dataclass
 class _Spare:
     key: Hashable
     screen: Screen[Any]
@@ -78,25 +86,32 @@ class Spares:
     def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.ready: dict[str, _Spare] = {}
-        self._wanted: dict[str, tuple[Hashable, Callable[[], Screen[Any]], bool]] = {}
+        self._wanted: dict[str, _Wanted] = {}
         self._busy_until = 0.0
         self._building: tuple[str, Screen[Any]] | None = None
         self._scheduled = False
+        self._screen_shown = False  # (a screen was shown over the board: the spares wanted `later` are built too)
 
     def touch(self) -> None:
         """A key or a screen change: nothing is built for IDLE_S."""
         self._busy_until = time.monotonic() + IDLE_S
 
-    def want(self, name: str, key: Hashable, make: Callable[[], Screen[Any]], *, keep: bool = False) -> None:
+    def screen_shown(self) -> None:
+        """A screen was shown over the board: from now on the spares wanted `later` are built too (in idle time)."""
+        self._screen_shown = True
+
+    def want(self, name: str, key: Hashable, make: Callable[[], Screen[Any]], *, keep: bool = False,
+             later: bool = False) -> None:
         """Have a spare `name` built from `make()` in idle time, for `key` (one that is ready for another key is
-        removed now)."""
+        removed now); `later`: only once a screen has been shown over the board (a board used for moves alone
+        never builds it)."""
         ready = self.ready.get(name)
         if ready is not None and ready.key != key:
             self._drop(name)
         if name in self.ready or (self._building is not None and self._building[0] == name):
             self._wanted.pop(name, None)
         else:
-            self._wanted[name] = (key, make, keep)
+            self._wanted[name] = _Wanted(key, make, keep, later)
         self._schedule()
 
     def take(self, name: str, key: Hashable, fit: Callable[[Any], None] | None = None) -> Screen[Any] | None:
@@ -134,31 +149,49 @@ class Spares:
         if screen.is_attached:
             screen.remove()
 
-    def _schedule(self, delay: float = IDLE_S) -> None:
-        if not self._scheduled and self._wanted:
+    def _idle_in(self) -> float:
+        """Seconds until the board has been idle for IDLE_S (0: it is now)."""
+        return max(0.0, self._busy_until - time.monotonic())
+
+    def _schedule(self, delay: float | None = None) -> None:
+        """Build the next spare after `delay`, or as soon as the board is idle (at once when no key came lately:
+        right after the database opened, the first build need not wait IDLE_S more)."""
+        if not self._scheduled and self._next() is not None:
             self._scheduled = True
-            self.app.set_timer(delay, self._build_next)
+            self.app.set_timer(max(NEXT_S, self._idle_in() if delay is None else delay), self._build_next)
+
+    def _next(self) -> str | None:
+        """The spare to build next: the first wanted, but those wanted `later` until a screen was shown."""
+        return next((name for name, w in self._wanted.items() if self._screen_shown or not w.later), None)
+
+    async def _until_idle(self, screen: Screen[Any]) -> None:
+        """Between two steps of a build: a key that came meanwhile, and what it shows, go first."""
+        await asyncio.sleep(NEXT_S)
+        while (wait := self._idle_in()) > 0 and screen.is_running and self.app.is_running:
+            await asyncio.sleep(wait + NEXT_S)
 
     async def _build_next(self) -> None:
         self._scheduled = False
-        if not self._wanted or not self.app.is_running or self.app.return_code is not None or self._building:
+        name = self._next()
+        if name is None or not self.app.is_running or self.app.return_code is not None or self._building:
             return  # (nothing to build, the app is quitting, or a build is under way)
         if len(self.app.screen_stack) > 1:
             return  # a screen is open: the board asks again when it is shown (`want`)
-        wait = self._busy_until - time.monotonic()
-        if wait > 0:
-            self._schedule(wait + 0.01)  # a key was just pressed
+        if self._idle_in() > 0:
+            self._schedule()  # a key was just pressed
             return
-        name = next(iter(self._wanted))
-        key, make, keep = self._wanted.pop(name)
-        screen = make()
+        wanted = self._wanted.pop(name)
+        key, keep = wanted.key, wanted.keep
+        screen = wanted.make()
         if isinstance(screen, AheadOfKey):
             screen.built_ahead = True
         self.app.install_screen(screen, f"spare-{name}-{id(screen)}")
         self._building = (name, screen)
         try:
+            # In steps (compose and mount, then the layout), each after the keys that came before it: a key pressed
+            # during a build waits for the step under way, not for the whole build.
             await build_screen(self.app, screen)
-            await asyncio.sleep(0)  # (its widgets handle what mounting sent them: their layout requests too)
+            await self._until_idle(screen)  # (its widgets handle what mounting sent them: their layout requests)
             if screen.is_running:
                 lay_out(screen, self.app.size)  # (its first showing draws it with no layout on the key's path)
         finally:

@@ -589,14 +589,16 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
         db, pipeline_id, user = self.session.database(), self.model.data.pipeline.id, self.session.user
         key = self._pipeline_key()
+        # The deal and its forms at once; the others once a screen has been shown over the board (a board used
+        # for moves alone is quiet sooner: docs/PERFORMANCE.md, Settled with its spares)
         spares.want("deal detail", self._user_key(), lambda: DealDetailScreen(db, 0, user))
         if not self.session.readonly:
             spares.want("new deal", key, lambda: DealFormScreen(db, pipeline_id, user))
             spares.want("edit deal", self._user_key(), lambda: DealFormScreen(db, pipeline_id, user, deal_id=0))
-        spares.want("help", self._help_key(), self._help_screen, keep=True)
-        spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user))
-        spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id))
-        spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user))
+        spares.want("help", self._help_key(), self._help_screen, keep=True, later=True)
+        spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user), later=True)
+        spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id), later=True)
+        spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user), later=True)
 
     def action_quit(self) -> None:
         self.app.exit()
