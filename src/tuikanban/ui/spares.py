@@ -6,6 +6,11 @@ opens at once). `Spares` builds one fresh instance of each screen the board's ke
 (no key for IDLE_S, no screen over the board), one screen at a time, one after another while it stays idle, and
 the key takes it:
 
+- The first ones are built as soon as they are wanted (the database open) unless a key came in the last IDLE_S;
+  those wanted `later` (the board's less used screens) only once a screen has been shown over the board, so a
+  board that is only looked at, or used for moves, is quiet sooner (docs/PERFORMANCE.md, Settled with its spares).
+- A build runs in steps (compose and mount, then the layout), and a step starts only when no key came in the last
+  IDLE_S: a key pressed during a build waits for the step under way, and what it shows is drawn before the next.
 - A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
   result can be in it. Its reads start when it is taken (`AheadOfKey.start`, which a screen's `on_mount` runs
   itself when the screen was not built ahead), so what it shows is read at the key, as before. Once shown it is
@@ -34,7 +39,7 @@ from textual.screen import Screen
 
 from tuikanban.ui.textual_seam import build_screen, lay_out
 
-IDLE_S = 0.5  # no key and no screen change for this long: a spare may be built (keys in a burst come faster)
+IDLE_S = 0.25  # no key and no screen change for this long: a spare may be built
 NEXT_S = 0.005  # between two steps of the builds (a key pressed meanwhile goes first: it waits for one step at most)
 
 
