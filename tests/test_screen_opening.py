@@ -121,6 +121,8 @@ async def test_no_garbage_collection_until_a_screen_is_drawn(db: Database, sales
 
     monkeypatch.setattr(HelpScreen, "compose", compose)
     app = TuikanbanApp(db, "alice")
+    # (each `?` composes its help at the key: no help built ahead in idle time, ui/spares.py, with the collector on)
+    monkeypatch.setattr(app.spares, "want", lambda *args, **kwargs: None)
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         assert gc.isenabled()
