@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from board_helpers import press, settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database
+from tuikanban.ui import spares
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
 from tuikanban.ui.presence import HereLine
@@ -220,3 +222,29 @@ async def test_the_deal_and_its_forms_are_built_at_start_the_other_screens_once_
         await press(pilot, "comma")
         assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
         await press(pilot, "escape")
+
+
+async def test_a_key_during_a_build_goes_before_the_builds_next_step(db: Database,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    app = TuikanbanApp(db, U, "Sales")
+    keys: list[float] = []
+    layouts: list[float] = []
+    build, lay_out = spares.build_screen, spares.lay_out
+
+    async def built_while_a_key_came(app_: Any, screen: Any) -> None:
+        await build(app_, screen)
+        app_.spares.touch()  # (what a key pressed while the screen was composed does)
+        keys.append(time.monotonic())
+
+    def laid_out(screen: Any, size: Any) -> None:
+        layouts.append(time.monotonic())
+        lay_out(screen, size)
+
+    monkeypatch.setattr(spares, "build_screen", built_while_a_key_came)
+    monkeypatch.setattr(spares, "lay_out", laid_out)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "deal detail")
+        assert keys and layouts
+        assert layouts[0] - keys[0] >= spares.IDLE_S  # the layout waited until no key had come for IDLE_S
