@@ -12,7 +12,8 @@ Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for 
 variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
 the load average is printed before and after. Databases are built once with bench/gen.py and cached in --dir.
 The exports of every variant are compared byte for byte (they must be identical but for `exported_at`, which
-TUIKANBAN_NOW fixes). Figures only: nothing here asserts a time.
+TUIKANBAN_NOW fixes; a source tree from before the rows were written without spaces writes other bytes of the
+same content: compare those with `json.load`). Figures only: nothing here asserts a time.
 
 With `--pg URL` (a PostgreSQL database the benchmark may create schemas in) the same work runs there: the export
 reads a copy of the big board in the schema `io_bench_big` (bench/pgcopy.py, made once and kept), each import goes

@@ -41,7 +41,7 @@ def varied(db: Database, fixed_now: str) -> Database:
     create_pipeline(db, "Other", "A,B")
     texts = ['Quote " and \\ backslash', "Zeilenumbruch\nim Text", "中文 ✓ 😀", "", "tab\there", "\u2028sep"]
     for i, text in enumerate(texts):
-        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i == 3 else f"{i}.{i}5",
+        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i in (3, 4) else f"{i}.{i}5",
                     company=text, contact=text, notes=text, dtype="Ré\\new" if i % 2 else None,
                     close="2026-04-0" + str(i + 1) if i % 3 else None,
                     at="2026-02-01T10:00:00+00:00" if i % 2 else f"2026-02-01T10:00:0{i}.12345{i}+00:00")
@@ -74,12 +74,12 @@ def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path
     with varied.read() as s:  # only those rows are left to Python (as their ids), not their tables
         events = [item for chunk in jsondump.rows(s.connection(), "event", 1) or () for item in chunk]
         assert events[0] == 1 and all(isinstance(e, bytes) for e in events[1:])
-        tails = [row[3] for chunk in jsondump.deal_rows(s.connection(), 1) or () for row in chunk]
-        assert tails[1] == 2 and all(isinstance(t, bytes) for i, t in enumerate(tails) if i != 1)
+        deals = [item for chunk in jsondump.rows(s.connection(), "deal", 1, money=("USD", 2)) or () for item in chunk]
+        assert deals[1] == 2 and all(isinstance(d, bytes) for i, d in enumerate(deals) if i != 1)
         assert all(isinstance(y, bytes) for chunk in jsondump.rows(s.connection(), "stay", 1) or () for y in chunk)
     assert _export(varied) == _python_export(varied, monkeypatch)
-    assert "\"at\": \"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
-    assert "\"closed_at\": \"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
+    assert "\"at\":\"2026-02-01T10:00:00.500000+00:00\"" in _export(varied)
+    assert "\"closed_at\":\"2026-02-11T10:00:00.250000+00:00\"" in _export(varied)
 
 
 @pytest.mark.parametrize("value", [
@@ -113,12 +113,12 @@ def test_a_date_in_another_form_is_left_to_python(varied: Database, db_path: Pat
     con.commit()
     con.close()
     with varied.read() as s:
-        tails = [row[3] for chunk in jsondump.deal_rows(s.connection(), 1) or () for row in chunk]
-    assert tails[1] == 2
+        deals = [item for chunk in jsondump.rows(s.connection(), "deal", 1, money=("USD", 2)) or () for item in chunk]
+    assert deals[1] == 2
     assert _export(varied) == _python_export(varied, monkeypatch)
     from datetime import date
 
-    assert f'"expected_close": "{date.fromisoformat("2026-W14-3").isoformat()}"' in _export(varied)
+    assert f'"expected_close":"{date.fromisoformat("2026-W14-3").isoformat()}"' in _export(varied)
 
 
 def test_the_deals_values_are_the_json_numbers_of_to_json_number() -> None:
@@ -323,3 +323,67 @@ def test_the_csv_texts_quick_way_is_the_full_rules() -> None:
             full = clean_text(unneutralise(cell), multiline=multiline).strip()
             assert got == full, cell
             assert bool(problems) == (len(full) > 20)
+
+
+def test_sqlite_escapes_every_character_as_python_does() -> None:
+    """What the rows' text rests on: json_object writes a text value (every code point up to U+3000, the line
+    separators, the last of the plane and one beyond it) and a key exactly as json.dumps does without spaces."""
+    con = sqlite3.connect(":memory:")
+    points = [*range(1, 0x3001), 0x2028, 0x2029, 0xFEFF, 0xFFFD, 0xFFFF, 0x1F600, 0x10FFFF]
+    texts = [chr(p) for p in points] + ["", "a\"b\\c\nd\te\x7f", "\u00e9t\u00e9 \u4e2d\u6587"]
+    for text in texts:
+        value, key = con.execute("SELECT CAST(json_object('k', ?) AS BLOB), CAST(json_object(?, 1) AS BLOB)",
+                                 (text, text)).fetchone()
+        assert value.decode() == json.dumps({"k": text}, ensure_ascii=False, separators=(",", ":")), text
+        assert key.decode() == json.dumps({text: 1}, ensure_ascii=False, separators=(",", ":")), text
+    con.close()
+
+
+def test_the_export_rows_have_no_spaces_and_older_exports_import(varied: Database, tmp_path: Path) -> None:
+    """The rows are written without spaces (json_object's form); a file of the older form, a space after each
+    ':' and ',' of a row, imports to the same pipeline."""
+    import contextlib
+
+    from tuikanban.services.io import import_pipeline_json, open_json
+    from tuikanban.store.engine import open_database
+
+    text = _export(varied)
+    rows = [line for line in text.split("\n") if line.startswith("  {")]
+    assert rows and all(json.dumps(json.loads(r.rstrip(",")), ensure_ascii=False, separators=(",", ":"))
+                        == r.rstrip(",").strip() for r in rows)
+    doc = json.loads(text)
+    older = json.dumps(doc, ensure_ascii=False, indent=1)  # members spaced, one a line: any layout imports
+    exported = []
+    for name, body in (("compact", text), ("older", older)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(body, encoding="utf-8")
+        db = open_database(tmp_path / f"{name}.db")
+        with contextlib.closing(open_json(path)) as source:
+            import_pipeline_json(db, source, user="tester")
+        exported.append(json.loads(_export(db)))
+        db.close()
+    assert exported[0] == exported[1] and exported[0]["events"] == doc["events"]
+
+
+@pytest.mark.parametrize("pipeline_currency", ["USD", "JPY", "BHD"])
+def test_the_deals_values_written_by_sqlite_are_pythons(
+        varied: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline_currency: str) -> None:
+    """A deal's value as SQLite writes it (the pipeline's currency, 0 to 10^15 - 1 minor units) against Python's
+    json_number_text; any other value or currency is left to Python (its row comes as its id)."""
+    values = [0, 1, 5, 10, 50, 99, 100, 101, 110, 1000, 1250050, 1250000, 999, 123456789, 10**15 - 1, 10**15,
+              -5, -100, None, 10**18]
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE pipeline SET currency = ? WHERE name = 'Sales'", (pipeline_currency,))
+    con.commit()
+    for value in values:
+        for currency in (pipeline_currency, "EUR"):
+            con.execute("UPDATE deal SET value_minor = ?, currency = ? WHERE id = 1", (value, currency))
+            con.commit()
+            with varied.read() as s:
+                exp = {"USD": 2, "JPY": 0, "BHD": 3}[pipeline_currency]
+                deals = [item for chunk in jsondump.rows(s.connection(), "deal", 1, money=(pipeline_currency, exp))
+                         or () for item in chunk]
+            quick = value is None or (currency == pipeline_currency and 0 <= value < 10**15)
+            assert (deals[0] == 1) is not quick, (value, currency)
+            assert _export(varied) == _python_export(varied, monkeypatch), (value, currency)
+    con.close()

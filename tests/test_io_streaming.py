@@ -60,7 +60,7 @@ def test_the_json_export_streams_every_big_table(history: Database, selects: lis
     write_pipeline_json(history, "Sales", out)
     streamed = {table for table, server_side in selects if server_side}
     assert streamed >= {"deal", "event", "stay", "activity"}, selects
-    assert '"title": "Deal 2"' in out.getvalue()
+    assert '"title":"Deal 2"' in out.getvalue()
 
 
 @pytest.mark.postgres_only

@@ -1,23 +1,24 @@
 """The JSON export's rows written by SQLite itself: one JSON object per row, as UTF-8 bytes, the bytes that
-`json.dumps(item, ensure_ascii=False)` gives for the dicts of `services.io.json_export`.
+`json.dumps(item, ensure_ascii=False, separators=(",", ":"))` gives for the dicts of `services.io.json_export`.
 
 Why: a pipeline of 100,000 deals has about a million events; converting each row to Python values, a dict and
 JSON text took about 20 s, against about 2 s when SQLite builds the text (docs/PERFORMANCE.md, Big files).
-SQLite's `json_quote` escapes text exactly as Python's json does (a test compares every code point up to
+SQLite's `json_object` escapes text exactly as Python's json does (a test compares every code point up to
 U+3000 and the edges), integers print alike, and stored times are rewritten to what `datetime.isoformat()` prints
 for them. A row with a stored time that is not in the form SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`) comes
-as its id instead: the caller converts that row in Python as before.
+as its id instead: the caller converts that row in Python as before. A range of rows SQLite wrote whole comes as
+one text (`group_concat`), so that Python touches a range once, not each row, and two threads can build ranges
+at once (sqlite3 lets go of the GIL while SQLite works).
 
-SQLite only: on another database `rows` and `deal_rows` return None.
+SQLite only: on another database `rows` returns None.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,11 +38,18 @@ WHERE = {
 # without looking each deal up (a million lookups cost about a second).
 WHERE_ALL = {"deal": "+pipeline_id = ?", "event": "+pipeline_id = ?", "stay": "+pipeline_id = ?",
              "activity": "+pipeline_id = ?"}
-CHUNK = 5000
 
-# (key, column, kind): kind "v" any value (json_quote), "t" a time, "d" a date, "b" a boolean
+# (key, column, kind): kind "v" any value (as json_object writes it), "t" a time, "d" a date, "b" a boolean,
+# "m" a deal's value (a JSON number in major units)
 _Field = tuple[str, str, str]
 FIELDS: dict[str, list[_Field]] = {
+    "deal": [("id", "id", "v"), ("title", "title", "v"), ("company", "company", "v"), ("contact", "contact", "v"),
+             ("value", "value_minor", "m"), ("currency", "currency", "v"), ("owner", "owner", "v"),
+             ("type_id", "type_id", "v"), ("expected_close", "expected_close", "d"), ("notes", "notes", "v"),
+             ("stage_id", "stage_id", "v"), ("status", "status", "v"), ("lost_reason", "lost_reason", "v"),
+             ("created_at", "created_at", "t"), ("stage_entered_at", "stage_entered_at", "t"),
+             ("closed_at", "closed_at", "t"), ("last_activity_at", "last_activity_at", "t"), ("rank", "rank", "v"),
+             ("version", "version", "v")],
     "event": [("id", "id", "v"), ("deal_id", "deal_id", "v"), ("kind", "kind", "v"), ("at", "at", "t"),
               ("user", '"user"', "v"), ("from_stage_id", "from_stage_id", "v"), ("to_stage_id", "to_stage_id", "v"),
               ("field", "field", "v"), ("old_value", "old_value", "v"), ("new_value", "new_value", "v"),
@@ -51,38 +59,50 @@ FIELDS: dict[str, list[_Field]] = {
     "activity": [("id", "id", "v"), ("deal_id", "deal_id", "v"), ("kind", "kind", "v"), ("subject", "subject", "v"),
                  ("at", "at", "t"), ("user", '"user"', "v"), ("due", "due", "d"), ("done", "done", "b")],
 }
-# A deal's value is a JSON number in major units (domain.money): the text before it and after it come from SQL.
-DEAL_HEAD: list[_Field] = [("id", "id", "v"), ("title", "title", "v"), ("company", "company", "v"),
-                           ("contact", "contact", "v")]
-DEAL_TAIL: list[_Field] = [
-    ("currency", "currency", "v"), ("owner", "owner", "v"), ("type_id", "type_id", "v"),
-    ("expected_close", "expected_close", "d"), ("notes", "notes", "v"), ("stage_id", "stage_id", "v"),
-    ("status", "status", "v"), ("lost_reason", "lost_reason", "v"), ("created_at", "created_at", "t"),
-    ("stage_entered_at", "stage_entered_at", "t"), ("closed_at", "closed_at", "t"),
-    ("last_activity_at", "last_activity_at", "t"), ("rank", "rank", "v"), ("version", "version", "v"),
-]
 
 
-def _value(column: str, kind: str) -> str:
-    """The SQL of one value's JSON text. A time or date not in the form rewritten here (see `_FORM`) gives NULL,
-    which makes the whole row's text NULL: the caller converts that row in Python."""
-    if kind == "t":  # isoformat() of the aware UTC time: "T" between date and time, no fraction when it is zero
-        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN NOT ({_FORM['t'].format(c=column)}) THEN NULL "
-                f"WHEN substr({column}, 20) = '.000000' "
-                f"THEN '\"' || replace(substr({column}, 1, 19), ' ', 'T') || '+00:00\"' "
-                f"ELSE '\"' || replace({column}, ' ', 'T') || '+00:00\"' END")
-    if kind == "d":
-        return (f"CASE WHEN {column} IS NULL THEN 'null' WHEN {_FORM['d'].format(c=column)} "
-                f"THEN json_quote({column}) END")
+def _value(column: str, kind: str, money: tuple[str, int]) -> str:
+    """The SQL of one value as json_object's argument (NULL is JSON's null). A time is rewritten to what
+    `datetime.isoformat()` prints for the aware UTC time: "T" between date and time, no fraction when it is zero."""
+    if kind == "t":
+        return (f"CASE WHEN substr({column}, 20) = '.000000' THEN replace(substr({column}, 1, 19), ' ', 'T') || "
+                f"'+00:00' ELSE replace({column}, ' ', 'T') || '+00:00' END")
     if kind == "b":
-        return f"CASE WHEN {column} THEN 'true' ELSE 'false' END"
-    return f"json_quote({column})"
+        return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
+    if kind == "m":  # json_number_text: the whole number, or the digits with the fraction's zeros cut
+        _currency, exp = money
+        if exp == 0:
+            return column
+        unit = 10**exp
+        return (f"CASE WHEN {column} IS NULL OR {column} % {unit} = 0 THEN {column} / {unit} "
+                f"ELSE json(rtrim(printf('%d.%0{exp}d', {column} / {unit}, {column} % {unit}), '0')) END")
+    return column
 
 
-def _object(fields: list[_Field], *, opening: bool = True, closing: bool = True) -> str:
-    parts = [f"'{', ' if i or not opening else '{'}\"{key}\": ' || {_value(column, kind)}"
-             for i, (key, column, kind) in enumerate(fields)]
-    return " || ".join(parts) + (" || '}'" if closing else "")
+def _form(column: str, kind: str, money: tuple[str, int]) -> str | None:
+    """The SQL condition under which `_value` writes what Python would (None: always). A deal's value in another
+    currency than the pipeline's, negative, or too large for a float to hold its digits is Python's."""
+    if kind in ("t", "d"):
+        return f"({column} IS NULL OR {_FORM[kind].format(c=column)})"
+    if kind == "m":
+        currency, _exp = money
+        quoted = currency.replace("'", "''")
+        return (f"({column} IS NULL OR (currency = '{quoted}' AND typeof({column}) = 'integer' "
+                f"AND {column} BETWEEN 0 AND {_EXACT_FLOAT - 1}))")
+    return None
+
+
+_EXACT_FLOAT = 10**15  # below it a float holds a value's digits exactly (domain.money.json_number_text)
+
+
+def _object(table: str, money: tuple[str, int]) -> str:
+    """The SQL of one row's JSON text (json_object: no spaces between the members), or NULL when one of its
+    values is in a form the SQL does not rewrite (see `_form`): that row is converted in Python."""
+    fields = FIELDS[table]
+    members = ", ".join(f"'{key}', {_value(column, kind, money)}" for key, column, kind in fields)
+    checks = [c for c in (_form(column, kind, money) for _key, column, kind in fields) if c is not None]
+    text = f"json_object({members})"
+    return f"CASE WHEN {' AND '.join(checks)} THEN {text} END" if checks else text
 
 
 # The stored forms the SQL above rewrites: a time as `YYYY-MM-DD HH:MM:SS` with or without `.ffffff` (the one
@@ -112,75 +132,116 @@ def _driver(conn: Any) -> Any:
     return conn.connection.driver_connection
 
 
-def _chunks(cursor: Any) -> Iterator[list[Any]]:
-    while rows := cursor.fetchmany(CHUNK):
-        yield rows
+RANGE = 20_000  # ids per range: each range's rows are one text, built by SQLite while it holds no GIL
+AHEAD = 3  # ranges read ahead of the one the caller takes next (memory: a range's text is about 4 MB of events)
+SEPARATOR = b",\n  "  # between two rows of a section, in the range's text as in the caller's
 
 
-def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None
-         ) -> Iterator[list[bytes | int]] | None:
+def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None, *,
+         money: tuple[str, int] = ("", 2)) -> Iterator[list[bytes | int]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
     UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None on another engine (convert them
-    in Python). A row whose time or date is not in the form the SQL rewrites comes as its id (an int) instead of
-    its text: the caller converts that one row in Python.
+    in Python). Each item of a chunk is the text of one row or of several, joined by `SEPARATOR` (a range of
+    ids that SQLite wrote whole, as one text); a row whose time or date is not in the form the SQL rewrites (or,
+    for a deal, whose value is not in `money`: the pipeline's currency and its minor unit's exponent) comes as its
+    id (an int) instead: the caller converts that one row in Python.
 
-    With `twin` (a connection reading the same snapshot, from `snapshot_twin`), the rows are read in ranges of
-    ids, every other range on a thread of its own through the twin: SQLite builds the text of two ranges at once."""
+    The rows are read in ranges of ids; with `twin` (a connection reading the same snapshot, from
+    `snapshot_twin`) a thread reads ranges through it beside this one, each taking the next range not yet taken:
+    SQLite builds the text of two ranges at once."""
     con = _driver(conn)
     if con is None:
         return None
     where, params = _where(con, table, pipeline_id)
-    select = f"SELECT coalesce(CAST({_object(FIELDS[table])} AS BLOB), id) FROM {table} WHERE {where}"
-    if twin is not None:
-        low, high = con.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()  # the ends of the rowids
-        if low is not None and high - low >= 2 * RANGE:
-            return _two_at_once(con, twin, f"{select} AND id BETWEEN ? AND ? ORDER BY id", params, low, high)
-    cursor = con.execute(f"{select} ORDER BY id", params)
-    return ([r[0] for r in chunk] for chunk in _chunks(cursor))
-
-
-RANGE = 20_000  # ids per range read by one of the two connections
-
-
-def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, sql: str, params: tuple[Any, ...], low: int,
-                 high: int) -> Iterator[list[bytes | int]]:
-    """The rows of ranges of ids in order: the even ranges read here, the odd ones on a thread through `twin`."""
+    row = _object(table, money)
+    # group_concat joins the rows in the order the subquery gives them: SQLite does not flatten a subquery with an
+    # ORDER BY into an aggregate, and the range is read along the rowid, in id order (a test compares the bytes
+    # with the rows converted one by one in Python).
+    ranged = f"FROM {table} WHERE {where} AND id BETWEEN ? AND ? ORDER BY id"
+    whole = (f"SELECT CAST(group_concat(j, '{SEPARATOR.decode()}') AS BLOB), count(*) - count(j) "
+             f"FROM (SELECT {row} AS j {ranged})")
+    each = f"SELECT coalesce(CAST({row} AS BLOB), id) {ranged}"
+    low, high = con.execute(f"SELECT min(id), max(id) FROM {table}").fetchone()  # the ends of the rowids
+    if low is None:
+        return iter(())
     ranges = [(start, min(start + RANGE - 1, high)) for start in range(low, high + 1, RANGE)]
-    done: queue.Queue[list[bytes | int] | BaseException] = queue.Queue(maxsize=2)
-    stop = threading.Event()
 
-    def hand(item: list[bytes | int] | BaseException) -> bool:
-        """Give the reader `item` unless it stopped reading (then False)."""
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                done.put(item, timeout=0.1)
-                return True
-        return False
+    def read(c: sqlite3.Connection, start: int, end: int) -> list[bytes | int]:
+        text, left = c.execute(whole, (*params, start, end)).fetchone()
+        if not left:  # every row written by SQLite: the range is one text (none when it holds no row)
+            return [] if text is None else [text]
+        return [r[0] for r in c.execute(each, (*params, start, end))]
 
-    def read_odd() -> None:
+    if twin is None or len(ranges) < 2:
+        return (read(con, start, end) for start, end in ranges)
+    return _two_at_once(con, twin, read, ranges)
+
+
+_Read = Callable[[sqlite3.Connection, int, int], list[bytes | int]]
+
+
+def _two_at_once(con: sqlite3.Connection, twin: sqlite3.Connection, read: _Read, ranges: list[tuple[int, int]]
+                 ) -> Iterator[list[bytes | int]]:
+    """The ranges' rows in order, read by this thread through `con` and by another through `twin`, each taking
+    the next range not yet taken (at most AHEAD past the one the caller takes next): the two stay busy whatever
+    the caller does with each range between its reads."""
+    cond = threading.Condition()
+    done: dict[int, list[bytes | int] | BaseException] = {}
+    state = {"taken": 0, "given": 0, "stop": False}
+    count = len(ranges)
+
+    def take() -> int | None:
+        """The next range to read (under `cond`), or None when none may be taken now."""
+        i = state["taken"]
+        if i >= count or i > state["given"] + AHEAD:
+            return None
+        state["taken"] = i + 1
+        return i
+
+    def run(c: sqlite3.Connection, i: int) -> None:
         try:
-            for start, end in ranges[1::2]:
-                if stop.is_set() or not hand([r[0] for r in twin.execute(sql, (*params, start, end))]):
-                    return
-        except BaseException as exc:  # handed to the reader below
-            hand(exc)
+            got: list[bytes | int] | BaseException = read(c, *ranges[i])
+        except BaseException as exc:  # handed to the caller with the range
+            got = exc
+        with cond:
+            done[i] = got
+            cond.notify_all()
 
-    thread = threading.Thread(target=read_odd, name="tuikanban-export", daemon=True)
+    def second() -> None:
+        while True:
+            with cond:
+                i = take()
+                while i is None and not state["stop"] and state["taken"] < count:
+                    cond.wait(0.1)
+                    i = take()
+                if i is None or state["stop"]:
+                    return
+            run(twin, i)
+
+    thread = threading.Thread(target=second, name="tuikanban-export", daemon=True)
     thread.start()
     try:
-        for i, (start, end) in enumerate(ranges):
-            if i % 2 == 0:
-                yield [r[0] for r in con.execute(sql, (*params, start, end))]
+        while state["given"] < count:
+            with cond:
+                got = done.pop(state["given"], None)
+                mine = None if got is not None else take()
+                if got is None and mine is None:
+                    cond.wait(0.1)
+                    continue
+                if got is not None:
+                    state["given"] += 1
+                    cond.notify_all()
+            if mine is not None:
+                run(con, mine)
                 continue
-            got = done.get()
             if isinstance(got, BaseException):
                 raise got
+            assert got is not None
             yield got
     finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                done.get(timeout=0.1)
+        with cond:
+            state["stop"] = True
+            cond.notify_all()
         thread.join()
 
 
@@ -221,20 +282,3 @@ def snapshot_twin(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | 
     finally:
         if twin is not None:
             twin.close()
-
-
-DealRow = tuple[bytes, int | None, str, bytes | int]
-
-
-def deal_rows(conn: Any, pipeline_id: int) -> Iterator[list[DealRow]] | None:
-    """The pipeline's deals but deleted ones, ordered by id, in chunks of (UTF-8 text before the value,
-    value_minor, currency, UTF-8 text after it); None on another engine (convert them in Python). A deal whose
-    time or date is not in the form the SQL rewrites has its id (an int) in place of the text after the value."""
-    con = _driver(conn)
-    if con is None:
-        return None
-    head = _object(DEAL_HEAD, closing=False) + " || ', \"value\": '"
-    tail = _object(DEAL_TAIL, opening=False)
-    cursor = con.execute(f"SELECT CAST({head} AS BLOB), value_minor, currency, coalesce(CAST({tail} AS BLOB), id) "
-                         f"FROM deal WHERE {WHERE['deal']} ORDER BY id", (pipeline_id,))
-    return _chunks(cursor)

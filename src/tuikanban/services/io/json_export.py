@@ -8,10 +8,10 @@ import os
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from tuikanban.domain import clock, gates
-from tuikanban.domain.money import json_number_text, to_json_number
+from tuikanban.domain.money import exponent, to_json_number
 from tuikanban.services.common import resolve_pipeline
 from tuikanban.services.io.common import (
     ACTIVITY_COLUMNS,
@@ -44,7 +44,9 @@ _D, _S, _T, _E, _Y, _A = (
 )
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False)  # json.dumps(item, ensure_ascii=False), without a new encoder each call
+# json.dumps(item, ensure_ascii=False, separators=(",", ":")), without a new encoder each call: a row is written
+# without spaces, as SQLite's json_object writes it (store.jsondump)
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # each item one row's JSON text in UTF-8 (from store.jsondump: or the id of a row to convert)
 Chunks = Iterable[list[Any]]
 Convert = Callable[[Any], dict[str, Any]]
@@ -79,17 +81,6 @@ class _Table:
 def _resolved(chunk: list[Any], one: Callable[[int], bytes]) -> list[bytes]:
     """The chunk with every row id (a row SQLite left to Python) replaced by its text."""
     return [one(item) if isinstance(item, int) else item for item in chunk]
-
-
-def _deal_text(rows: Iterable[list[jsondump.DealRow]], one: Callable[[int], bytes]) -> Chunks:
-    """Deals from `store.jsondump`: the value, a JSON number in major units, is put between the SQL's texts."""
-    number = json_number_text
-    for chunk in rows:
-        try:
-            yield [b"%s%s%s" % (head, number(minor, cur).encode(), tail) for head, minor, cur, tail in chunk]
-        except TypeError:  # a tail that is the deal's id: that deal is converted in Python
-            yield [one(tail) if isinstance(tail, int) else b"%s%s%s" % (head, number(minor, cur).encode(), tail)
-                   for head, minor, cur, tail in chunk]
 
 
 class _Sink:
@@ -175,7 +166,8 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                                                 or_(_E.deal_id.is_(None), _E.deal_id.in_(live))), _event)
         stays = _Table(conn, Stay.__table__, (_Y.pipeline_id == pid, _Y.deal_id.in_(live)), _stay)  # type: ignore[attr-defined]
         activities = _Table(conn, Activity.__table__, (_A.pipeline_id == pid, _A.deal_id.in_(live)), _activity)  # type: ignore[attr-defined]
-        deal_rows = jsondump.deal_rows(conn, pid)
+        count = conn.execute(select(func.count()).select_from(Deal.__table__)  # type: ignore[attr-defined]
+                             .where(_D.pipeline_id == pid, _D.status != DELETED)).scalar_one()
         sections: list[tuple[str, Chunks, Callable[[int], bytes] | None]] = [
             ("stages", _json_rows(conn, select(*Stage.__table__.c).where(_S.pipeline_id == pid)  # type: ignore[attr-defined]
                                   .order_by(_S.position, _S.id), lambda r: {
@@ -187,13 +179,15 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
             ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
                 "id": r.id, "name": r.name, "position": r.position}), None),
-            ("deals", deals.chunks() if deal_rows is None else _deal_text(deal_rows, deals.one), None),
+            ("deals", jsondump.rows(conn, "deal", pid, twin, money=(cur, exponent(cur))) or deals.chunks(),
+             deals.one),
             ("events", jsondump.rows(conn, "event", pid, twin) or events.chunks(), events.one),
             ("stays", jsondump.rows(conn, "stay", pid, twin) or stays.chunks(), stays.one),
-            ("activities", jsondump.rows(conn, "activity", pid) or activities.chunks(), activities.one),
+            ("activities", jsondump.rows(conn, "activity", pid, twin) or activities.chunks(), activities.one),
         ]
         try:
-            return _write_sections(_Sink(out), head, sections)
+            _write_sections(_Sink(out), head, sections)
+            return int(count)
         finally:  # a failed write (a full disk) stops the readers before the connections close
             for _name, chunks, _one in sections:
                 close = getattr(chunks, "close", None)
@@ -214,12 +208,12 @@ def second_core_free() -> bool:
 
 
 def _write_sections(sink: _Sink, head: dict[str, Any],
-                    sections: list[tuple[str, Chunks, Callable[[int], bytes] | None]]) -> int:
-    """The document: the head, then each section's rows, one a line. Returns the deal count. A section's row given
-    as its id (store.jsondump could not write its text) is converted by the section's `one`."""
+                    sections: list[tuple[str, Chunks, Callable[[int], bytes] | None]]) -> None:
+    """The document: the head, then each section's rows, one a line (an item of a chunk may hold several rows,
+    joined as the chunk's items are). A section's row given as its id (store.jsondump could not write its text) is
+    converted by the section's `one`."""
     body = json.dumps(head, ensure_ascii=False, indent=1)
     sink.write(body[:-2].encode())  # without the closing "\n}"
-    deals = 0
     for name, chunks, one in sections:
         sink.write(f',\n "{name}": ['.encode())
         first = True
@@ -234,9 +228,6 @@ def _write_sections(sink: _Sink, head: dict[str, Any],
                 text = b",\n  ".join(_resolved(chunk, one))
             sink.write((b"\n  " if first else b",\n  ") + text)
             first = False
-            if name == "deals":
-                deals += len(chunk)
         sink.write(b"\n ]" if not first else b"]")
     sink.write(b"\n}\n")
     sink.flush()
-    return deals
