@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from tuikanban.store.twin import Beside, Pending
 from tuikanban.store.uow import Unit
 
 SORTABLE_AT_WIDTH = 26  # store.sqlfuncs.SORTABLE_AT_WIDTH (which imports SQLAlchemy): `YYYY-MM-DD HH:MM:SS.ffffff`
@@ -101,7 +102,7 @@ _DVALUE = 3  # the value changes' sum among a moment's columns
 
 
 def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any,
-                new_deals: list[list[Any]] | None = None) -> list[tuple[Any, ...]]:
+                new_deals: list[list[Any]] | None = None, side: Beside | None = None) -> list[tuple[Any, ...]]:
     """One row per deal changed since the first of `moments` (ascending): its row now and what rewinds it to
     each moment; stage moves and close-date pushes are counted up to `until`. The deals open now and unchanged
     since (no event but reorders) are handed to `steady` as their 8 columns (`_DEAL_COLUMNS`), not returned.
@@ -114,7 +115,9 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     it when that moment is now (created after an earlier last moment, a deal is absent at every moment and in no
     part of the report: left out); each deal's value changes since each moment are read with its row
     (`_VALUE_SUM`: the first read's deals, and the open deals without other events).
-    The deals created after the last moment are the period's new deals (most of its events on a busy board)."""
+    The deals created after the last moment are the period's new deals (most of its events on a busy board);
+    with `side`, their rows are read beside the first read (`store.twin`: on a second connection when the unit has
+    one)."""
     end = u.instant(until)
     last = u.instant(moments[-1])
     first_at = u.instant(moments[0])
@@ -134,6 +137,11 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     # the whole log in deal order (docs/PERFORMANCE.md, The review and the forecast's backtest)
     deal = "deal_id" if u.postgres else "+deal_id"
     fresh = "(SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL)"
+    owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
+    fresh_rows: Pending[dict[int, list[Any]]] | None = None
+    if len(moments) == 1:  # the last moment is now: the deals created since are the new deals (read beside)
+        fresh_rows = (side or Beside(u)).submit(
+            lambda t: _fresh_rows(t, pipeline_id, last, end, tail[1:], fresh, owners))
 
     # each deal's value changes since each moment (ix_event_value, a few index steps a deal), read with its row
     value_sums = ", ".join(_VALUE_SUM for _ in moments)
@@ -158,12 +166,11 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
             columns += _moment_sql(u, "at > ?")
             params += [u.instant(m)] * _MOMENT_PARAMS
     day = _days(u)
-    owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
     rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]]
             for r in grouped(columns + tail, params)}
     new_ids: set[int] | dict[int, list[Any]]
-    if len(moments) == 1:  # the last moment is now: the deals created since are the new deals
-        created = _fresh_rows(u, pipeline_id, last, end, tail[1:], fresh, owners)
+    if fresh_rows is not None:
+        created = fresh_rows.result()
         if new_deals is None:
             rows.update(created)
             new_ids = set()
