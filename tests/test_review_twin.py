@@ -166,3 +166,23 @@ def test_changes_started_early_prints_what_it_prints_read_late(history: Any, eng
     assert outputs[0.2][3] == (1, "", "There is no pipeline named 'Nope' (pipelines: Sales).\n")
     assert json.loads(outputs[0.2][0][1])["end_value"] == 29000  # (test_changes: the bridge worked out by hand)
     assert claimed == [False, False, False, False, True, True, True, "raised"]
+
+
+def test_rows_at_once_are_the_rows_read_one_by_one() -> None:
+    """One JSON array from SQLite (one step of the engine) holds the same values as the rows read one by one:
+    hostile text, NULLs, large and negative integers, and a GROUP BY inside."""
+    from tuikanban.store.uow import Unit
+
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, title TEXT, value INTEGER, day TEXT)")
+    texts = ['"quoted" \\ back', "line\nbreak\ttab", "\u2028\u202e\x1b[31mred", "emoji \U0001f600 é", "", None]
+    con.executemany("INSERT INTO t (title, value, day) VALUES (?, ?, ?)",
+                    [(t, v, d) for t, v, d in zip(texts, (2**62, -(2**40), 0, None, 7, 1),
+                                                  ("2026-03-01", None, "2026-03-02", "x", "", None), strict=True)])
+    u = Unit(con, postgres=False)
+    for columns, tail, params in ((["id", "title", "value", "day"], "FROM t WHERE id > ? ORDER BY id", (0,)),
+                                  (["value IS NULL", "count(*)", "max(title)"], "FROM t GROUP BY value IS NULL", ())):
+        plain = [list(r) for r in con.execute(f"SELECT {', '.join(columns)} {tail}", params)]
+        assert [list(r) for r in twin.rows_at_once(u, columns, tail, params)] == plain
+        assert len(plain) > 1
+    con.close()

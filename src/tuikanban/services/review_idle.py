@@ -11,6 +11,7 @@ from typing import Any
 from tuikanban.domain import clock
 from tuikanban.services.review_bridge import DealLine
 from tuikanban.services.review_reads import _CHUNK, _chunks, _marks
+from tuikanban.store.twin import rows_at_once
 from tuikanban.store.uow import Unit
 
 
@@ -120,13 +121,14 @@ def last_touches(u: Unit, ids: list[int], until: datetime) -> dict[int, datetime
 
 def open_touches(u: Unit, pipeline_id: int, until: datetime) -> dict[int, datetime | None]:
     """deal id -> its last touch up to `until` (as `last_touches`, None when never touched) of every deal of the
-    pipeline open now, in one query: the idle list's reads when the review ends now, made before the review knows
-    which of them it lists (on a second connection beside the review's other reads: store.twin)."""
+    pipeline open now, in one query (one step of SQLite: `store.twin.rows_at_once`): the idle list's reads when the
+    review ends now, made before the review knows which of them it lists (on a second connection beside the
+    review's other reads: store.twin)."""
     at = u.instant(until)
     read = u.read_instant
-    sql = (f"SELECT id, {_later(u)} FROM (SELECT deal.id AS id, {_LAST_EVENT} AS e, {_LAST_ACTIVITY} AS a"
-           " FROM deal WHERE deal.pipeline_id = ? AND deal.status = 'open') AS touches")
-    return {d: read(last) for d, last in u.execute(sql, (at, at, pipeline_id))}
+    tail = (f"FROM (SELECT deal.id AS id, {_LAST_EVENT} AS e, {_LAST_ACTIVITY} AS a"
+            " FROM deal WHERE deal.pipeline_id = ? AND deal.status = 'open') AS touches")
+    return {d: read(last) for d, last in rows_at_once(u, ["id", _later(u)], tail, (at, at, pipeline_id))}
 
 
 def _touches_of(u: Unit, ids: list[int], until: datetime, touched: dict[int, datetime | None] | None
