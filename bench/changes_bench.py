@@ -200,6 +200,10 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
                      f"wall (worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU "
                      f"({min(cpus) * 1000:.0f}-{max(cpus) * 1000:.0f}) over {runs} runs")
     lines.append(f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")
+    # this tree reads beside the command's start and on a second connection only with a core free (store.twin):
+    # at a higher load both versions read in turn, and the figures compare the rest
+    free = sum(load <= (os.cpu_count() or 1) - 1 for load in loads)
+    lines.append(f"a core free (this tree's reads beside each other) at {free} of {len(loads)} runs")
     return "\n".join(lines)
 
 

@@ -286,4 +286,9 @@ def test_json_safe_keeps_the_indentation_and_escapes_the_rest() -> None:
     document = '{\n  "a": "x\u2028\x1b\ty\u202e",\n  "b": [\n    1\n  ]\n}'
     assert json_safe(document) == '{\n  "a": "x\\u2028\\u001b\\u0009y\\u202e",\n  "b": [\n    1\n  ]\n}'
     assert json.loads(json_safe(document)) == json.loads(document.replace("\x1b", "\\u001b").replace("\t", "\\t"))
+    # an ASCII document: each unsafe ASCII character escaped, none else touched (a safe one returned as it is)
+    for bad in (*range(0x00, 0x0a), *range(0x0b, 0x20), 0x7f):
+        assert json_safe(f'{{\n  "a": "x{chr(bad)}y"\n}}') == f'{{\n  "a": "x\\u{bad:04x}y"\n}}'
+    plain = '{\n  "a": "x ~ y"\n}'
+    assert json_safe(plain) is plain
 

@@ -28,9 +28,14 @@ def run(args: list[str]) -> int:
     if args == ["--version"]:  # before any import (with root options too, Typer's eager --version says the same)
         print(version_line())
         return 0
-    from tuikanban.cli import fast
 
     def go() -> int:
+        if "changes" in args:  # its report's reads start now, beside the imports of what prints it
+            from tuikanban.cli import review_early
+
+            review_early.start(args)
+        from tuikanban.cli import fast
+
         code = fast.dispatch(args)
         if code is not None:
             return code

@@ -4,9 +4,7 @@ Typer is imported only where it is needed: the fast path (`cli/fast.py`) uses th
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +17,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tuikanban.domain.errors import DatabaseError, TuikanbanError
+from tuikanban.cli.target import current_user, db_choice, db_target, read_plain
+from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import clean_text, display, json_safe, visible
 
 if TYPE_CHECKING:
@@ -29,51 +28,6 @@ if TYPE_CHECKING:
     from tuikanban.store.uow import Unit, Writer
 
 T = TypeVar("T")
-ENV_USER = "TUIKANBAN_USER"
-
-
-def current_user(explicit: str | None = None) -> str:
-    """--user, else TUIKANBAN_USER, else the login name."""
-    if explicit and explicit.strip():
-        return display(explicit)[:200]
-    env = os.environ.get(ENV_USER, "").strip()
-    if env:
-        return display(env)[:200]
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in this environment
-        return "unknown"
-
-
-def db_target(explicit: str | None, *, strict: bool = True) -> str | None:
-    """The database target: --db / TUIKANBAN_DB (given), else the config file's `db` key, else None (default).
-
-    A file path or a postgresql:// URL, as the user wrote it; domain.targets parses it when it is opened. A config
-    file whose `db` is refused (a URL holding a password) is one sentence (SettingsError), not the default file
-    in its place; `strict=False` (the config commands, which show and fix the file) gives the default instead.
-    """
-    target, refused = db_choice(explicit, strict=strict)
-    if refused is not None:
-        from tuikanban.settings import SettingsError
-
-        raise SettingsError(refused)
-    return target
-
-
-def db_choice(explicit: str | None, *, strict: bool = True) -> tuple[str | None, str | None]:
-    """`db_target`'s target, and in place of raising, the sentence that refuses the config file's `db` (None when
-    it is not refused). A `State` keeps the sentence and says it only when the command needs the database, so
-    that `--help` and the commands that need none still work with such a file."""
-    if explicit is not None and explicit.strip():
-        return explicit, None
-    from tuikanban.settings import load_settings
-
-    settings = load_settings()
-    if strict and settings.db_refused and settings.problem:
-        return None, settings.problem.replace("; the defaults apply and", "; nothing was opened and")
-    return settings.db, None
-
-
 def _say_upgraded(db: Database) -> None:
     """This command upgraded the board's schema: say so on stderr, naming who still has it open (their older
     tuikanban stops writing to a board it no longer knows; they should restart it with the new one)."""
@@ -133,29 +87,14 @@ class State:
             self._writer = open_writer(self.db_path)
         return self._writer
 
-    def read_plain(self, read: Callable[[Unit], T]) -> T | None:
+    def read_plain(self, read: Callable[[Unit], T], *, twin: bool = False) -> T | None:
         """`read` run in one snapshot on a driver connection of the command's own (no ORM), or None when the
         database does not allow it, or inside a batch (the ORM database is open already): the caller then reads
-        through `db()`, which checks the database when it opens it and refuses it with one sentence."""
+        through `db()`, which checks the database when it opens it and refuses it with one sentence. With `twin`,
+        a file's unit carries a second connection on the same snapshot when one can be had (`store.twin`)."""
         if self.opened:
             return None
-        import sqlite3
-
-        from tuikanban.store import fastread
-        from tuikanban.store.reads import target_of
-        from tuikanban.store.uow import Unit
-
-        target = target_of(self.db_path)
-        con = fastread.connect_target(target)
-        if con is None:
-            return None
-        try:
-            with fastread.snapshot(con):
-                return read(Unit(con, postgres=target.is_postgres))
-        except (sqlite3.Error, DatabaseError):
-            return None
-        finally:
-            con.close()
+        return read_plain(self.db_path, read, twin=twin)
 
     def db(self, *, readonly: bool = False, create: bool = False) -> Database:
         """The database the command means. Only commands that create a board pass `create` (pipeline create,
@@ -510,6 +449,7 @@ class _Segments:
 
 
 __all__ = [
-    "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "emit_json", "err", "fail",
+    "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "db_choice", "db_target", "emit_json",
+    "err", "fail",
     "fitted_table", "out", "print_block", "say", "state", "table",
 ]

@@ -15,10 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tuikanban.cli.common import State, current_user, db_choice
+from tuikanban.cli.target import current_user, db_choice
 
-_ROOT_OPTIONS = {"--db": "db", "--user": "user", "--theme": "theme", "--pipeline": "pipeline", "-p": "pipeline"}
+if TYPE_CHECKING:
+    from tuikanban.cli.common import State
+
+ROOT_OPTIONS = {"--db": "db", "--user": "user", "--theme": "theme", "--pipeline": "pipeline", "-p": "pipeline"}
 
 
 @dataclass(frozen=True)
@@ -88,25 +92,27 @@ def parse(args: list[str], spec: Spec, *, allow_rest: bool = False) -> tuple[Par
 
 def split_root(args: list[str]) -> tuple[State, list[str]] | None:
     """The root options (--db, --user, --theme, -p) as the State a command gets, and the command line after them."""
-    parsed = parse(args, Spec((), _ROOT_OPTIONS), allow_rest=True)
+    from tuikanban.cli.common import State
+
+    parsed = parse(args, Spec((), ROOT_OPTIONS), allow_rest=True)
     if parsed is None:
         return None
     opts, rest = parsed
-    db = _text(opts, "db") or os.environ.get("TUIKANBAN_DB") or None
+    db = text(opts, "db") or os.environ.get("TUIKANBAN_DB") or None
     strict = not (rest and rest[0] == "config")  # the config commands show (and fix) a refused config file
     target, refused = db_choice(db, strict=strict)  # a refused config file: said when a command needs the database
-    return State(target, current_user(_text(opts, "user")), _text(opts, "theme"), _text(opts, "pipeline"),
+    return State(target, current_user(text(opts, "user")), text(opts, "theme"), text(opts, "pipeline"),
                  refused=refused), rest
 
 
-def _text(values: Parsed, name: str) -> str | None:
+def text(values: Parsed, name: str) -> str | None:
     value = values.get(name)
     return value if isinstance(value, str) else None
 
 
 def _pipeline(st: State, values: Parsed) -> str | None:
     """The command's own -p, else the root's (as `cli.core._pipeline`)."""
-    return _text(values, "pipeline") if "pipeline" in values else st.pipeline
+    return text(values, "pipeline") if "pipeline" in values else st.pipeline
 
 
 def _flag(values: Parsed, name: str) -> bool:
@@ -117,29 +123,29 @@ def _deal_add(st: State, v: Parsed) -> None:
     from tuikanban.cli import deals
 
     deals.add(st, str(v["title"]), _pipeline(st, v),
-              stage=_text(v, "stage"), value=_text(v, "value"), currency=_text(v, "currency"),
-              company=_text(v, "company"), contact=_text(v, "contact"), owner=_text(v, "owner"),
-              dtype=_text(v, "dtype"), close=_text(v, "close"), notes=_text(v, "notes"), at=_text(v, "at"),
-              force=_flag(v, "force"), reason=_text(v, "reason"))
+              stage=text(v, "stage"), value=text(v, "value"), currency=text(v, "currency"),
+              company=text(v, "company"), contact=text(v, "contact"), owner=text(v, "owner"),
+              dtype=text(v, "dtype"), close=text(v, "close"), notes=text(v, "notes"), at=text(v, "at"),
+              force=_flag(v, "force"), reason=text(v, "reason"))
 
 
 def _deal_move(st: State, v: Parsed) -> None:
     from tuikanban.cli import deals
 
-    deals.move(st, int(str(v["deal_id"])), str(v["stage"]), at=_text(v, "at"), force=_flag(v, "force"),
-               reason=_text(v, "reason"))
+    deals.move(st, int(str(v["deal_id"])), str(v["stage"]), at=text(v, "at"), force=_flag(v, "force"),
+               reason=text(v, "reason"))
 
 
 def _deal_list(st: State, v: Parsed) -> None:
     from tuikanban.cli import deals
 
-    deals.list_(st, _pipeline(st, v), _text(v, "status") or "open", _flag(v, "as_json"))
+    deals.list_(st, _pipeline(st, v), text(v, "status") or "open", _flag(v, "as_json"))
 
 
 def _aging(st: State, v: Parsed) -> None:
     from tuikanban.cli import aging_report
 
-    limit = _text(v, "limit")
+    limit = text(v, "limit")
     aging_report.report(st, _pipeline(st, v), _flag(v, "as_json"), _flag(v, "flagged"),
                         int(limit) if limit is not None else aging_report.DEFAULT_LIMIT)
 
@@ -147,9 +153,9 @@ def _aging(st: State, v: Parsed) -> None:
 def _changes(st: State, v: Parsed) -> None:
     from tuikanban.cli import review_report
 
-    idle_days = _text(v, "idle_days")
-    review_report.changes(st, _pipeline(st, v), str(v["since"]), _text(v, "until"), _text(v, "owner"),
-                          _text(v, "closing"), int(idle_days) if idle_days is not None else 14,
+    idle_days = text(v, "idle_days")
+    review_report.changes(st, _pipeline(st, v), str(v["since"]), text(v, "until"), text(v, "owner"),
+                          text(v, "closing"), int(idle_days) if idle_days is not None else 14,
                           _flag(v, "no_mark"), _flag(v, "as_json"))
 
 
@@ -161,7 +167,7 @@ _RUNNERS: dict[tuple[str, ...], Callable[[State, Parsed], None]] = {
 _REQUIRED: dict[tuple[str, ...], tuple[str, ...]] = {("changes",): ("since",)}
 
 
-def _valid(values: Parsed) -> bool:
+def valid(values: Parsed) -> bool:
     """What click would refuse or convert differently goes to Typer: an ID or a limit that is not plain digits."""
     return all(not isinstance(values.get(name), str) or (str(values[name]).isascii() and str(values[name]).isdigit())
                for name in ("deal_id", "limit", "idle_days"))
@@ -179,7 +185,7 @@ def dispatch(args: list[str]) -> int | None:
     if command not in _RUNNERS:
         return None
     parsed = parse(rest[len(command):], SPECS[command])
-    if parsed is None or not _valid(parsed[0]) or any(n not in parsed[0] for n in _REQUIRED.get(command, ())):
+    if parsed is None or not valid(parsed[0]) or any(n not in parsed[0] for n in _REQUIRED.get(command, ())):
         return None
     try:
         _RUNNERS[command](st, parsed[0])

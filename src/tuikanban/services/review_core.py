@@ -38,8 +38,9 @@ from tuikanban.services.review_bridge import (
     _rewind,
     _states,
 )
-from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top
+from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top, open_touches
 from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _STATUS, _TITLE, _VALUE, _at, _read_deals
+from tuikanban.store.twin import Beside
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
@@ -171,9 +172,23 @@ def _changes_in(
     if idle_days < 1:
         raise ValidationError("--idle-days must be at least 1.")
     info = resolve_pipeline(u, pipeline)
-    owner_key = _owner_key(u, info.id, owner)
     stages = {r[0]: (r[1], r[2]) for r in u.rows("SELECT id, name, position FROM stage WHERE pipeline_id = ?",
                                                   (info.id,))}
+    created: list[list[Any]] | None = [] if end >= now else None  # the deals created since `since`, end now
+    with Beside(u) as side:
+        return _report(u, side, info, owner, stages, start, end, now, closing, idle_days, with_idle, keep, created)
+
+
+def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages: dict[int, tuple[str, int]],
+            start: datetime, end: datetime, now: datetime, closing: tuple[date, date] | None, idle_days: int,
+            with_idle: bool, keep: int | None, created: list[list[Any]] | None) -> ChangesReport:
+    """`_changes_in` once its arguments are checked: the reads (some of them beside the others, on a second
+    connection when the unit has one: `store.twin`), then the bridge and the lists."""
+    # the idle list's last touches of every deal open now, read first on the second connection (when the review
+    # ends now: the deals open at its end are among them); without a second connection, only the listed deals'
+    touched = (side.submit(lambda t: open_touches(t, info.id, end))
+               if with_idle and side.parallel and created is not None else None)
+    owner_key = _owner_key(u, info.id, owner)
     stage_names = {k: v[0] for k, v in stages.items()}
     in_period = _period_test(closing)
     soon_from = end.date()
@@ -202,8 +217,7 @@ def _changes_in(
                                                    value, {"expected_close": r[_CLOSE]}))
         opened.add(r[_ID], r[_TITLE], r[_OWNER], r[_STAGE], value)
 
-    created: list[list[Any]] | None = [] if end >= now else None  # the deals created since `since`, end now
-    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created)
+    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created, side)
     states = _states(rows, currency, owner_key, rewound_end=end < now)
     by_id = {r[_ID]: r for r in rows}
 
@@ -243,7 +257,7 @@ def _changes_in(
     totals = {"closing_soon": soon.count, **lists.totals()} if keep is not None else {}
     idle: tuple[DealLine, ...] = ()
     if with_idle:
-        idle, total = _idle_lines(u, opened, end, idle_days, keep)
+        idle, total = _idle_lines(u, opened, end, idle_days, keep, touched.result() if touched is not None else None)
         if keep is not None:
             totals["idle"] = total
     return ChangesReport(

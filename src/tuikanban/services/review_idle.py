@@ -11,6 +11,7 @@ from typing import Any
 from tuikanban.domain import clock
 from tuikanban.services.review_bridge import DealLine
 from tuikanban.services.review_reads import _CHUNK, _chunks, _marks
+from tuikanban.store.twin import rows_at_once
 from tuikanban.store.uow import Unit
 
 
@@ -80,17 +81,18 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 
 
-def _idle_lines(u: Unit, opened: OpenDeals, until: datetime, days: int, keep: int | None
-                ) -> tuple[tuple[DealLine, ...], int]:
+def _idle_lines(u: Unit, opened: OpenDeals, until: datetime, days: int, keep: int | None,
+                touched: dict[int, datetime | None] | None = None) -> tuple[tuple[DealLine, ...], int]:
     """The idle list of the deals open at `until` (neither an event nor an activity in the last `days` days),
     longest idle first (never touched first), and its length; its first `keep` lines only when `keep` is given
-    (each deal's last touch is streamed, never held for all of them)."""
+    (each deal's last touch is streamed, never held for all of them). `touched`: the last touches up to `until`
+    read already (`open_touches`), of some or all of the deals; the others are read here."""
     top = _Top(keep)
     end = clock.as_utc(until)
     cutoff = until - timedelta(days=days)  # (`domain.filters.is_idle`'s test, its bound computed once)
     for first in range(0, len(opened), _CHUNK):
         at = {d: first + j for j, d in enumerate(opened.ids[first:first + _CHUNK])}
-        for deal_id, last in _touches(u, list(at), until):
+        for deal_id, last in _touches_of(u, list(at), until, touched):
             if last is None:
                 top.add((-10**6, deal_id), (at[deal_id], last, None))
             elif last <= cutoff:
@@ -117,20 +119,57 @@ def last_touches(u: Unit, ids: list[int], until: datetime) -> dict[int, datetime
     return {d: last for d, last in _touches(u, ids, until) if last is not None}
 
 
+def open_touches(u: Unit, pipeline_id: int, until: datetime) -> dict[int, datetime | None]:
+    """deal id -> its last touch up to `until` (as `last_touches`, None when never touched) of every deal of the
+    pipeline open now, in one query (one step of SQLite: `store.twin.rows_at_once`): the idle list's reads when the
+    review ends now, made before the review knows which of them it lists (on a second connection beside the
+    review's other reads: store.twin)."""
+    at = u.instant(until)
+    read = u.read_instant
+    tail = (f"FROM (SELECT deal.id AS id, {_LAST_EVENT} AS e, {_LAST_ACTIVITY} AS a"
+            " FROM deal WHERE deal.pipeline_id = ? AND deal.status = 'open') AS touches")
+    return {d: read(last) for d, last in rows_at_once(u, ["id", _later(u)], tail, (at, at, pipeline_id))}
+
+
+def _touches_of(u: Unit, ids: list[int], until: datetime, touched: dict[int, datetime | None] | None
+                ) -> Iterator[tuple[int, datetime | None]]:
+    """`_touches` of `ids`, those in `touched` taken from it."""
+    if touched is None:
+        yield from _touches(u, ids, until)
+        return
+    missing = []
+    for d in ids:
+        if d in touched:
+            yield d, touched[d]
+        else:
+            missing.append(d)
+    if missing:
+        yield from _touches(u, missing, until)
+
+
+# each deal's last event (a reorder is no touch) and last activity up to a time, seeking its (deal_id, at) index
+# backwards: a few index steps a deal, however long its history
+_LAST_EVENT = ("(SELECT event.at FROM event WHERE event.deal_id = deal.id AND event.at <= ?"
+               " AND event.kind != 'reorder' ORDER BY event.at DESC LIMIT 1)")
+_LAST_ACTIVITY = "(SELECT max(activity.at) FROM activity WHERE activity.deal_id = deal.id AND activity.at <= ?)"
+
+
+def _later(u: Unit) -> str:
+    """The later of a deal's last event `e` and last activity `a` in SQL (times compare as stored on both
+    engines), so one time is read a deal."""
+    return u.greatest("coalesce(e, a)", "coalesce(a, e)")
+
+
 def _touches(u: Unit, ids: list[int], until: datetime) -> Iterator[tuple[int, datetime | None]]:
     """(deal id, its last touch up to `until` or None) of each of `ids` (`last_touches`), a chunk at a time."""
     at = u.instant(until)
     read = u.read_instant
-    # the later of the two in SQL (times compare as stored on both engines), so one time is read per deal
-    later = u.greatest("coalesce(e, a)", "coalesce(a, e)")
+    later = _later(u)
     for chunk in _chunks(ids):
-        sql = (f"SELECT id, {later} FROM (SELECT deal.id AS id,"
-               " (SELECT event.at FROM event WHERE event.deal_id = deal.id AND event.at <= ?"
-               " AND event.kind != 'reorder' ORDER BY event.at DESC LIMIT 1) AS e,"
-               " (SELECT max(activity.at) FROM activity WHERE activity.deal_id = deal.id AND activity.at <= ?) AS a"
+        sql = (f"SELECT id, {later} FROM (SELECT deal.id AS id, {_LAST_EVENT} AS e, {_LAST_ACTIVITY} AS a"
                f" FROM deal WHERE deal.id IN ({_marks(len(chunk))})) AS touches")
         for d, last in u.execute(sql, (at, at, *chunk)):
             yield d, read(last)
 
 
-__all__ = ["OpenDeals", "last_touches"]
+__all__ = ["OpenDeals", "last_touches", "open_touches"]

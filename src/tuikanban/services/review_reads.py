@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from tuikanban.store.twin import Beside, Pending, rows_at_once
 from tuikanban.store.uow import Unit
 
 SORTABLE_AT_WIDTH = 26  # store.sqlfuncs.SORTABLE_AT_WIDTH (which imports SQLAlchemy): `YYYY-MM-DD HH:MM:SS.ffffff`
@@ -101,7 +102,7 @@ _DVALUE = 3  # the value changes' sum among a moment's columns
 
 
 def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any,
-                new_deals: list[list[Any]] | None = None) -> list[tuple[Any, ...]]:
+                new_deals: list[list[Any]] | None = None, side: Beside | None = None) -> list[tuple[Any, ...]]:
     """One row per deal changed since the first of `moments` (ascending): its row now and what rewinds it to
     each moment; stage moves and close-date pushes are counted up to `until`. The deals open now and unchanged
     since (no event but reorders) are handed to `steady` as their 8 columns (`_DEAL_COLUMNS`), not returned.
@@ -114,7 +115,9 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     it when that moment is now (created after an earlier last moment, a deal is absent at every moment and in no
     part of the report: left out); each deal's value changes since each moment are read with its row
     (`_VALUE_SUM`: the first read's deals, and the open deals without other events).
-    The deals created after the last moment are the period's new deals (most of its events on a busy board)."""
+    The deals created after the last moment are the period's new deals (most of its events on a busy board);
+    with `side`, their rows are read beside the first read (`store.twin`: on a second connection when the unit has
+    one)."""
     end = u.instant(until)
     last = u.instant(moments[-1])
     first_at = u.instant(moments[0])
@@ -134,11 +137,24 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     # the whole log in deal order (docs/PERFORMANCE.md, The review and the forecast's backtest)
     deal = "deal_id" if u.postgres else "+deal_id"
     fresh = "(SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL)"
+    owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
+    fresh_rows: Pending[dict[int, list[Any]]] | None = None
+    if len(moments) == 1:  # the last moment is now: the deals created since are the new deals (read beside)
+        fresh_rows = (side or Beside(u)).submit(
+            lambda t: _fresh_rows(t, pipeline_id, last, end, tail[1:], fresh, owners, at_once=t is u.twin))
 
     # each deal's value changes since each moment (ix_event_value, a few index steps a deal), read with its row
     value_sums = ", ".join(_VALUE_SUM for _ in moments)
     value_params = [x for m in moments for x in (u.instant(m), pipeline_id)]
     value_at = {i * _MOMENT + _DVALUE for i in range(len(moments))}
+    # the open deals with their value changes since each moment (last): read beside too when there is a second
+    # connection (held then, 10,000 rows on the benchmark board; streamed on one connection)
+    open_sql = f"SELECT {', '.join(_DEAL_COLUMNS)}, {value_sums} FROM deal WHERE pipeline_id = ? AND status = 'open'"
+    open_params = (*value_params, pipeline_id)
+    open_rows = (side.submit(lambda t: rows_at_once(t, [*_DEAL_COLUMNS, *(_VALUE_SUM for _ in moments)],
+                                                    "FROM deal WHERE pipeline_id = ? AND status = 'open'",
+                                                    open_params))
+                 if side is not None and side.parallel else None)
 
     def grouped(columns: list[str], params: list[Any]) -> Any:
         names = ", ".join(f"{c} AS a{i}" for i, c in enumerate(columns))
@@ -158,12 +174,11 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
             columns += _moment_sql(u, "at > ?")
             params += [u.instant(m)] * _MOMENT_PARAMS
     day = _days(u)
-    owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
     rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]]
             for r in grouped(columns + tail, params)}
     new_ids: set[int] | dict[int, list[Any]]
-    if len(moments) == 1:  # the last moment is now: the deals created since are the new deals
-        created = _fresh_rows(u, pipeline_id, last, end, tail[1:], fresh, owners)
+    if fresh_rows is not None:
+        created = fresh_rows.result()
         if new_deals is None:
             rows.update(created)
             new_ids = set()
@@ -177,8 +192,7 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     # and a line each (docs/PERFORMANCE.md, Memory of the screens). A steady deal with value changes since gets a
     # row of its own (nothing else changed).
     blank = [0, 0, 0, None, None, None, None, None, None] * len(moments)
-    for r in u.execute(f"SELECT {', '.join(_DEAL_COLUMNS)}, {value_sums} FROM deal"
-                       " WHERE pipeline_id = ? AND status = 'open'", (*value_params, pipeline_id)):
+    for r in open_rows.result() if open_rows is not None else u.execute(open_sql, open_params):
         if r[0] in rows or r[0] in new_ids:
             continue
         base = (r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), r[6], r[7])
@@ -195,21 +209,26 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
 
 
 def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str,
-                owners: dict[str, str]) -> dict[int, list[Any]]:
+                owners: dict[str, str], *, at_once: bool = False) -> dict[int, list[Any]]:
     """The rows of the deals created after `since` (the last moment, now being the end): absent at `since`, as
     they are now at the end. What the report reads of them then: the stage they were in (moved, for a deal open
     now), the close date (pushed) and the owner (for a deal open now); their moves and pushes. These are
     read from the events of the new deals open now and the close-date changes of the others (a new deal closed
-    now is in no list that reads its moves or its stage then): most new deals are closed on a busy board."""
+    now is in no list that reads its moves or its stage then): most new deals are closed on a busy board.
+    `at_once`: each read in one step of SQLite (`store.twin.rows_at_once`, on a thread beside other reads)."""
+    def select(columns: list[str], tail: str, params: tuple[Any, ...]) -> Any:
+        if at_once:
+            return rows_at_once(u, columns, tail, params)
+        return u.execute(f"SELECT {', '.join(columns)} {tail}", params)
+
     deal = "deal_id" if u.postgres else "+deal_id"
-    sql = (f"SELECT {', '.join('deal.' + c for c in _DEAL_COLUMNS)}, c.n, c.s FROM"
-           f" (SELECT {deal} AS d, count(*) AS n, max(to_stage_id) AS s FROM event WHERE pipeline_id = ? AND at > ?"
-           f" AND kind = 'create' AND deal_id IS NOT NULL GROUP BY {deal}) AS c"
-           " JOIN deal ON deal.id = c.d")
+    tail = (f"FROM (SELECT {deal} AS d, count(*) AS n, max(to_stage_id) AS s FROM event WHERE pipeline_id = ?"
+            f" AND at > ? AND kind = 'create' AND deal_id IS NOT NULL GROUP BY {deal}) AS c"
+            " JOIN deal ON deal.id = c.d")
     day = _days(u)
     rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:8], r[0], r[8],
                    None, None, None, None, None, None, None, None, r[9], 0, 0]
-            for r in u.execute(sql, (pipeline_id, since))}
+            for r in select([*("deal." + c for c in _DEAL_COLUMNS), "c.n", "c.s"], tail, (pipeline_id, since))}
     light = [
         f"min(CASE WHEN {_edit('close')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",
         f"min(CASE WHEN {_edit('owner')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",
@@ -223,16 +242,17 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
     # test repeated as that index's condition is written, so that the planner can take it). One read with an OR
     # of the two took half as long again on 100,000 deals.
     open_fresh = f"(SELECT id FROM deal WHERE pipeline_id = ? AND status = 'open' AND id IN {fresh})"
-    open_sql = (f"SELECT deal_id, {', '.join(light)} FROM event WHERE deal_id IN {open_fresh} AND at > ?"
-                " AND (field IS NULL OR field != 'value' OR kind NOT IN ('edit', 'undo', 'redo'))"
-                f" AND kind IN {_KINDS} AND {NOT_VALUE} AND pipeline_id = ? GROUP BY deal_id")
-    closed_sql = (f"SELECT {deal}, {', '.join(light)} FROM event WHERE pipeline_id = ? AND at > ?"
-                  f" AND kind IN ('edit', 'undo', 'redo') AND field = 'close' AND {NOT_VALUE}"
-                  f" AND {deal} IN {fresh} AND {deal} NOT IN {open_fresh} GROUP BY {deal}")
-    reads = ((open_sql, (end, end, end, pipeline_id, pipeline_id, since, since, pipeline_id)),
-             (closed_sql, (end, end, end, pipeline_id, since, pipeline_id, since, pipeline_id, pipeline_id, since)))
-    for sql, params in reads:
-        for d, close, owner, stage, moves, pushes in u.execute(sql, params):
+    open_tail = (f"FROM event WHERE deal_id IN {open_fresh} AND at > ?"
+                 " AND (field IS NULL OR field != 'value' OR kind NOT IN ('edit', 'undo', 'redo'))"
+                 f" AND kind IN {_KINDS} AND {NOT_VALUE} AND pipeline_id = ? GROUP BY deal_id")
+    closed_tail = (f"FROM event WHERE pipeline_id = ? AND at > ?"
+                   f" AND kind IN ('edit', 'undo', 'redo') AND field = 'close' AND {NOT_VALUE}"
+                   f" AND {deal} IN {fresh} AND {deal} NOT IN {open_fresh} GROUP BY {deal}")
+    reads = (("deal_id", open_tail, (end, end, end, pipeline_id, pipeline_id, since, since, pipeline_id)),
+             (deal, closed_tail, (end, end, end, pipeline_id, since, pipeline_id, since, pipeline_id, pipeline_id,
+                                  since)))
+    for first, tail, params in reads:
+        for d, close, owner, stage, moves, pushes in select([first, *light], tail, params):
             r = rows.get(d)
             if r is not None:
                 r[_AGG + 5:_AGG + 8] = [close, owner, stage]

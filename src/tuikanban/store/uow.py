@@ -57,9 +57,12 @@ class Unit:
     Timestamps are naive UTC (on SQLite the text SQLAlchemy writes, `2026-03-01 14:30:00.000000`), dates ISO
     text on SQLite, booleans as the driver binds Python's."""
 
-    def __init__(self, con: Any, *, postgres: bool) -> None:
+    def __init__(self, con: Any, *, postgres: bool, twin: Unit | None = None) -> None:
         self._con = con
         self.postgres = postgres
+        # a unit on a second connection reading the same snapshot, for reads run beside this one's (store.twin);
+        # None: every read runs here
+        self.twin = twin
         # psycopg's connection: a list binds as one array parameter, rows may come in binary (`store.libpq` binds
         # only plain values and reads text)
         self.arrays = False
