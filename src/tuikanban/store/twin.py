@@ -34,10 +34,9 @@ T = TypeVar("T")
 
 
 def second_core_free() -> bool:
-    """Whether the last minute's load leaves a core idle besides the one this process runs on (the rule of the
-    JSON export's two-range read, `services.io.json_export.second_core_free`). Reads beside each other gain wall
-    time only then; with every core busy they gain nothing and the threads wait on each other for the GIL
-    (docs/PERFORMANCE.md, The review's speed)."""
+    """Whether the last minute's load leaves a core idle besides the one this process runs on. Reads beside each
+    other (the review's, the JSON export's two ranges) gain wall time only then; with every core busy they cost
+    CPU and the threads wait on each other for the GIL (docs/PERFORMANCE.md, The review's speed and Big files)."""
     try:
         load = os.getloadavg()[0]
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
@@ -37,6 +36,7 @@ from tuikanban.store.tables import (
     Stage,
     Stay,
 )
+from tuikanban.store.twin import second_core_free
 
 # short names for the queries below
 _D, _S, _T, _E, _Y, _A = (
@@ -193,18 +193,6 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
-
-
-def second_core_free() -> bool:
-    """Whether the last minute's load leaves a core idle besides the one this export runs on. The two-range read
-    gains wall time only then; with every core busy it costs CPU (about 0.8 s on a million events) and gains
-    nothing (docs/PERFORMANCE.md, Big files)."""
-    try:
-        load = os.getloadavg()[0]
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    except OSError:
-        return False
-    return cores >= 2 and load <= cores - 1
 
 
 def _write_sections(sink: _Sink, head: dict[str, Any],
