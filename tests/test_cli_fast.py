@@ -160,57 +160,6 @@ def test_commands_skip_typer_and_the_orm(board: Database, db_target: str) -> Non
     assert aging.stderr.strip().splitlines()[-1] == "[]"
 
 
-
-# Run in a process of its own (nothing imported yet): counts the connections the command starts, and how many had
-# been started when its read began (after the imports of what the read needs).
-_CONNECTS_AT_READ = """
-import sys
-from tuikanban.store import fastread, pgconn
-started = []
-at_read = []
-connect, connect_target = pgconn.connect, fastread.connect_target
-
-def counting(*args, **kwargs):
-    started.append(1)
-    return connect(*args, **kwargs)
-
-def reading(target):
-    at_read.append(len(started))
-    return connect_target(target)
-
-pgconn.connect, fastread.connect_target = counting, reading
-from tuikanban.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print(at_read, len(started), file=sys.stderr)
-"""
-
-
-@pytest.mark.postgres_only
-@pytest.mark.parametrize("args", [["aging", "--json"], ["changes", "--since", "7d", "--no-mark", "--json"]])
-def test_a_read_on_postgresql_connects_while_it_imports(board: Database, db_target: str, args: list[str]) -> None:
-    """A new session costs the server a process and its first statements; the fast reads start it on a thread
-    before their imports, so that it is under way when the read begins. One connection in all: the read takes it."""
-    env = {"PYTHONPATH": str(Path(__file__).parent.parent / "src"), "TUIKANBAN_USER": "tester"}
-    done = subprocess.run([sys.executable, "-c", _CONNECTS_AT_READ, "--db", db_target, *args, "-p", "Sales"],
-                          capture_output=True, text=True, env=env, check=True)
-    assert done.stderr.strip().splitlines()[-1] == "[1] 1"
-    assert json.loads(done.stdout)  # (and it printed its report)
-
-
-@pytest.mark.postgres_only
-def test_a_read_of_a_missing_database_still_says_so_in_one_sentence(db_target: str) -> None:
-    from engines import database_url
-
-    url = database_url("tk_no_such_database")
-    code, out, err = _capture(lambda: fast.dispatch(["--db", url, "aging", "--json"]), ["aging"])
-    assert (code, out) == (1, "")
-    assert err.strip().startswith("The database ") and "does not exist on the server" in err
-    assert len(err.strip().splitlines()) == 1
-
-
 def _project_version() -> str:
     import tomllib
 

@@ -133,24 +133,6 @@ class State:
             self._writer = open_writer(self.db_path)
         return self._writer
 
-    def connect_ahead(self) -> None:
-        """Before a plain read's imports: on PostgreSQL, start connecting now (`store.fastread_pg.connect_ahead`),
-        so that the server sets the session up while this process imports. Nothing on SQLite, in a batch or
-        when the target is not a plain URL (the read then says what is wrong, as before)."""
-        if self.opened or self.refused is not None or self.target is None:
-            return
-        from tuikanban.domain.targets import is_url, parse_target
-
-        if not is_url(str(self.target)):
-            return
-        try:
-            target = parse_target(str(self.target))
-        except TuikanbanError:
-            return
-        from tuikanban.store import fastread_pg
-
-        fastread_pg.connect_ahead(target)
-
     def read_plain(self, read: Callable[[Unit], T]) -> T | None:
         """`read` run in one snapshot on a driver connection of the command's own (no ORM), or None when the
         database does not allow it, or inside a batch (the ORM database is open already): the caller then reads

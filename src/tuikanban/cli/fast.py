@@ -137,7 +137,6 @@ def _deal_list(st: State, v: Parsed) -> None:
 
 
 def _aging(st: State, v: Parsed) -> None:
-    st.connect_ahead()
     from tuikanban.cli import aging_report
 
     limit = _text(v, "limit")
@@ -146,7 +145,6 @@ def _aging(st: State, v: Parsed) -> None:
 
 
 def _changes(st: State, v: Parsed) -> None:
-    st.connect_ahead()
     from tuikanban.cli import review_report
 
     idle_days = _text(v, "idle_days")

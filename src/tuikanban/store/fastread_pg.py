@@ -13,9 +13,7 @@ change feed reconnects can read the changes it missed.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
 from typing import Any
 
 from tuikanban.domain.errors import DatabaseError
@@ -106,47 +104,9 @@ def probe(con: PgConnection) -> bool:
     return meta.get("app") == APP_MARKER and meta.get("schema_version") == str(SCHEMA_VERSION)
 
 
-# `connect_ahead`'s connection under way: the target, the thread, and what `connect` gave there (a list of one:
-# filled when it returned, empty when it raised)
-_ahead: tuple[Target, threading.Thread, list[PgConnection | None]] | None = None
-
-
-def connect_ahead(target: Target) -> None:
-    """Start `connect(target)` on a thread of its own; the next `connect` of the same target takes its result.
-
-    A command whose read needs long imports (`aging`, `changes`) calls it before them: the server starts the
-    session's process and answers the probe (a new session's first statements are its costliest) on the other
-    core while this process imports, instead of after (docs/PERFORMANCE.md, The board on PostgreSQL). libpq's
-    calls release the interpreter's lock, so the imports go on meanwhile."""
-    global _ahead
-    if _ahead is not None:
-        return
-    got: list[PgConnection | None] = []
-
-    def run() -> None:
-        # (a failure is said by `connect`, which then tries again on the command's own thread)
-        with contextlib.suppress(BaseException):
-            got.append(_connect(target))
-
-    thread = threading.Thread(target=run, name="tuikanban-connect", daemon=True)
-    _ahead = (target, thread, got)
-    thread.start()
-
-
 def connect(target: Target) -> PgConnection | None:
     """A connection for the first read, else None: no server, no database, an empty schema, another version
     (the full path, store.pg.open_postgres, then sets it up, migrates it or says what is wrong in one sentence)."""
-    global _ahead
-    if _ahead is not None and _ahead[0] == target:
-        _target, thread, got = _ahead
-        _ahead = None
-        thread.join()
-        if got:  # (else it raised there: connect here, so that the same error is raised here)
-            return got[0]
-    return _connect(target)
-
-
-def _connect(target: Target) -> PgConnection | None:
     con = PgConnection(target)
     try:
         if probe(con):
@@ -162,4 +122,4 @@ def connect_live(target: Target) -> PgConnection:
     return PgConnection(target)
 
 
-__all__ = ["PgConnection", "connect", "connect_ahead", "connect_live", "probe"]
+__all__ = ["PgConnection", "connect", "connect_live", "probe"]
