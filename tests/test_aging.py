@@ -376,3 +376,31 @@ def test_a_plain_units_ids_and_rows_stay_in_the_form_its_driver_takes() -> None:
     assert psycopg_like.in_list("deal.id", [3, 5]) == ("deal.id = ANY(?)", ([3, 5],))
     psycopg_like.execute("SELECT ?", (1,), binary=True)
     assert calls == [("SELECT %s", (1,), {}), ("SELECT %s", (1,), {"binary": True})]
+
+
+def test_days_with_sub_millisecond_times_are_the_same_on_both_engines(db: Database,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both times are taken to the millisecond (cut) before their difference: SQLite's julianday rounded a time to
+    the millisecond, PostgreSQL kept the microseconds, and here that put the days on either side of a rounding
+    at the 6th decimal (43.4 ms past a day is 1.000000502 days; rounded to 43.0 ms, 1.000000498).
+
+    Entered 2026-03-01 11:59:59.956600, now 2026-03-02 12:00:00: cut to 59.956, 1 day and 44 ms, which is
+    1.000001 days (SQLite rounded to 59.957: 1.000000; PostgreSQL's 43.4 ms gave 1.000001); and three stays of
+    that length, their history average."""
+    monkeypatch.setenv("TUIKANBAN_NOW", "2026-03-02T12:00:00+00:00")
+    create_pipeline(db, "Sub", "Lead,Next")
+    for day in (18, 19, 20):  # three stays of that length: the stage's baseline is their average
+        stayed = create_deal(db, "Sub", f"Stayed {day}", user="u", value="1",
+                             at=f"2026-02-{day}T11:59:59.956600+00:00")
+        move_deal(db, stayed.id, "Next", user="u", at=f"2026-02-{day + 1}T12:00:00+00:00")
+    deal = create_deal(db, "Sub", "Sub-ms", user="u", value="1", at="2026-03-01T11:59:59.956600+00:00")
+    expected = round((86_400_000 + 44) / 86_400_000, 6)
+    assert expected == 1.000001
+    snap = aging_snapshot(db, "Sub")
+    item = next(i for i in snap.items if i.id == deal.id)
+    assert item.days_in_stage == expected
+    lead = next(st for st in snap.stages if st.name == "Lead")
+    assert (lead.baseline.source, lead.baseline.sample_size) == ("history", 3)
+    assert round(lead.baseline.baseline_days, 6) == expected
+    page = panel_page(db, get_pipeline(db, "Sub").id, limit=10)
+    assert next(i for i in page.items if i.id == deal.id).days_in_stage == expected

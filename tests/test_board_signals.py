@@ -423,6 +423,43 @@ async def test_footer_shows_every_spec_key_wide_and_on_two_lines_when_narrow(
             assert first.region.x + last_end < palette.region.x, (last_end, first.region, palette.region)
 
 
+
+# The keys of the metrics and review screens that the README lists for them (the metrics' `r`, which the figures
+# do not need since they follow the team's commits, is the first to give way).
+SCREEN_KEYS = {
+    "m": {"back", "app.quit", "window(30)", "window(90)", "window(180)", "window(365)", "next_pipeline", "mine"},
+    "v": {"back", "period('7d')", "period('monday')", "period('review')", "period('30d')", "closing"},
+}
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+async def test_the_metrics_and_review_footers_show_their_keys_down_to_80_columns(
+    db: Database, sales: dict[str, int], width: int
+) -> None:
+    """At 80 columns Textual's footer cut the metrics keys after `p P` (and the review's `c`): these screens use
+    the board's footer, which lets the extra keys give way and then wraps onto a second line."""
+    app = new_app(db)
+    async with app.run_test(size=(width, 40)) as pilot:
+        await settle(pilot)
+        for key, wanted in SCREEN_KEYS.items():
+            await press(pilot, key)
+            screen = app.screen
+            footer = screen.query_one(BoardFooter)
+            lines = [line for line in footer.query(KeyLine) if line.display]
+            drawn = [(line, span) for line in lines for span in line.spans]
+            assert wanted <= {span.key.binding.action for _line, span in drawn}, key
+            for line, span in drawn:  # inside its line, which is inside the terminal
+                assert 0 <= span.start < span.end <= line.region.width and line.region.right <= width
+                shown = line.render().plain[span.start:span.end]
+                assert shown.startswith(app.get_key_display(span.key.binding)), shown
+            palette = footer.query_one("#footer-palette")
+            first = footer.query_one("#footer-line-1", KeyLine)
+            assert first.region.x + max(span.end for span in first.spans) < palette.region.x
+            if width >= 160:
+                assert footer.rows_used == 1 and footer.showing_extras
+            await press(pilot, "escape")
+
+
 async def test_panel_lists_the_most_severe_two_hundred_and_counts_the_rest(
     db: Database, sales: dict[str, int]
 ) -> None:

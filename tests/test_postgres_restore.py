@@ -205,3 +205,24 @@ async def test_an_open_board_on_postgres_reloads_and_says_who_restored_it(
         await asyncio.sleep(0.3)
         await settle(pilot)
         assert [text for text, *_ in said].count(sentence) == 1  # said once
+
+
+def test_a_restored_dump_brings_no_seat(cli: Any, db_target: str, tmp_path: Path) -> None:
+    """The dump holds the presence rows of the board it was taken from; after a restore nobody's seat is left
+    from them (the boards open here take theirs again with their next heartbeat)."""
+    from tuikanban.services import presence
+    from tuikanban.store.engine import open_database
+
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+    db = open_database(db_target)
+    try:
+        seat = presence.join(db, "alice")
+        dump = tmp_path / "monday.dump"
+        assert cli("backup", str(dump)).code == 0
+        result = cli("restore", str(dump))
+        assert result.code == 0, result.err
+        assert presence.who(db) == []
+        presence.heartbeat(seat)  # alice's board beats: its seat is back
+        assert [h.user for h in presence.who(db)] == ["alice"]
+    finally:
+        db.close()

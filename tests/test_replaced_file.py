@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,50 @@ async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_
         assert screen.session.db is not None
         assert [h.user for h in who(screen.session.db)] == ["alice"]
         assert len(beats) == 1  # one heartbeat timer, not a second one for the reopened file
+
+
+
+async def test_r_pressed_right_after_the_notice_reopens_the_file_at_once(
+    tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`r` within a moment of "Board file changed": the change feed's thread was still inside its wait on the old
+    file (its connection open on the old log), so the reopen was refused. The board lets go of the feed too
+    before it reopens. Here the feed's wait is a plain 2-second sleep, and the file is replaced just after one
+    began, so r is pressed while the feed's thread is surely inside it."""
+    import asyncio
+    import threading
+
+    from tuikanban.store.feed import SqliteFeed
+    from tuikanban.ui.board import live
+
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    monkeypatch.setattr(live, "WAIT_SLICE_S", 2.0)
+    began = threading.Event()
+
+    def sleeping_wait(self: SqliteFeed, timeout: float) -> None:
+        began.set()
+        time.sleep(timeout)
+
+    monkeypatch.setattr(SqliteFeed, "wait", sleeping_wait)
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, "Sales", ["Acme"])
+    make_board(other, "Other", ["Stark upgrade"])
+    app = TuikanbanApp(db_path=board, user="alice")
+    said: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(message), notify(message, **kw))[1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.board_screen
+        began.clear()
+        await asyncio.to_thread(began.wait, 5)  # a wait of the feed has just begun
+        os.replace(other, board)  # mv other.db board.db
+        await wait_until(pilot, lambda: screen.files.gone is not None)
+        assert said and "was replaced" in said[-1]
+        said.clear()
+        await pilot.press("r")  # at once
+        await wait_until(pilot, lambda: screen.model is not None and not screen.session.readonly)
+        await settle(pilot)
+        assert said == []
+        assert screen.model is not None
+        assert sorted(c.title for c in screen.model.by_id.values()) == ["Stark upgrade"]

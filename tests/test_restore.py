@@ -182,3 +182,49 @@ def test_an_upgrade_names_who_still_has_the_board_open(cli: Any, db_path: Path, 
                                   "with an older tuikanban: restart it to keep working.")
     assert cli("deal", "list").err == ""  # said once: the board is upgraded now
     presence.leave(seat)
+
+
+def test_a_backup_holds_nobodys_seat(cli: Any, db_path: Path, tmp_path: Path) -> None:
+    """Presence rows say who has the board open, not its copy: `who` on a backup named the board's reps until
+    their rows went stale."""
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+    db = open_database(db_path, create=False)
+    try:
+        seat = presence.join(db, "alice")  # a board open now (this process: alive)
+        backup = tmp_path / "monday.db"
+        assert cli("backup", str(backup)).code == 0
+        assert [h.user for h in presence.who(db)] == ["alice"]  # the board keeps its seat
+        copy = open_database(backup, create=False)
+        try:
+            assert presence.who(copy) == []
+        finally:
+            copy.close()
+        assert cli("--db", str(backup), "who").out.strip() == "Nobody has the board open."
+        presence.leave(seat)
+    finally:
+        db.close()
+
+
+def test_a_restore_brings_no_seat_of_the_copys_source(cli: Any, db_path: Path, tmp_path: Path) -> None:
+    """A copy made another way (cp, or a backup of an older tuikanban) carries the seats of the board it was
+    taken from; restoring it brings none of them into the live board."""
+    source = tmp_path / "source.db"
+    db = open_database(source, create=True)
+    try:
+        seat = presence.join(db, "bob")  # bob has the source open (this process: alive)
+        copy = tmp_path / "copy.db"
+        con, out = sqlite3.connect(source), sqlite3.connect(copy)
+        con.backup(out)  # a copy as it is, seat and all
+        con.close()
+        out.close()
+        assert cli("pipeline", "create", "Sales", "--stages", "Lead,Won it").code == 0
+        result = cli("restore", str(copy))
+        assert result.code == 0, result.err
+        live = open_database(db_path, create=False)
+        try:
+            assert presence.who(live) == []
+        finally:
+            live.close()
+        presence.leave(seat)
+    finally:
+        db.close()

@@ -246,8 +246,8 @@ def snapshot_in(
     p, stage_rows, baselines = known if known is not None else _known(u, pipeline, at)
     stages = {r.id: r for r in stage_rows}
     types = dict(u.rows("SELECT id, name FROM deal_type WHERE pipeline_id = ?", (p.id,)))
-    # Days are computed in SQL (exact to the millisecond on SQLite) rather than by parsing 30,000 timestamps
-    # in Python.
+    # Days are computed in SQL (to the millisecond, the same float on both engines: `Unit.days_between`) rather
+    # than by parsing 30,000 timestamps in Python.
     now_at = u.instant(at)
     ids = list(deal_ids) if deal_ids is not None else None  # the board refreshing the cards a write touched
     pushes_by_deal = _close_pushes(u, ids)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from tuikanban.domain import clock
@@ -26,7 +27,7 @@ from tuikanban.domain.targets import Target
 from tuikanban.domain.text import display
 from tuikanban.store.engine import _inspect_existing, backup_file, open_database
 from tuikanban.store.restore import check_backup, write_into
-from tuikanban.store.tables import Meta
+from tuikanban.store.tables import Meta, Presence
 
 RESTORED_KEY = "restored"
 
@@ -95,6 +96,9 @@ def restore(live: Path, backup: Path, *, user: str) -> RestoreResult:
             session.add(row)
             for key, value in runs.items():  # when the jobs last ran on this file, not when they ran on the backup
                 session.merge(Meta(key=key, value=value))
+            # who had the backup's source open (a copy made with cp, a backup of an older tuikanban): nobody here;
+            # the boards open on this file take their seats again with their next heartbeat
+            session.execute(delete(Presence))
 
         db.write(record)
     finally:

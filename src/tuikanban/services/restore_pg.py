@@ -29,7 +29,7 @@ from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.targets import Target
 from tuikanban.store.engine import Database, backup_file, lock_timeout, open_database
 from tuikanban.store.restore import check_backup
-from tuikanban.store.tables import Meta
+from tuikanban.store.tables import Meta, Presence
 
 # Facts about the database itself, not about the board: its kind and schema, and when the scheduled jobs last ran
 # on it (services.runs: a restore does not make the last backup "never").
@@ -65,6 +65,9 @@ def restore_postgres(target: Target, backup: Path, *, user: str, note: str) -> t
         restore_dump(target, backup, facts, lock_timeout(), note=note)
         db = open_database(target)  # migrates a backup written by an older tuikanban
         try:
+            # who had the dumped board open: nobody here (the boards open on this one take their seats again
+            # with their next heartbeat)
+            db.write(lambda session: session.execute(delete(Presence)))
             db.analyze(t.name for t in SQLModel.metadata.sorted_tables)  # (pg_restore leaves no statistics)
         finally:
             db.close()

@@ -653,7 +653,9 @@ def integrity_report(path: Path, *, limit: int = 20) -> list[str]:
 def backup_file(source: Path, target: Path) -> None:
     """Copy a database with SQLite's online backup API: one consistent snapshot, safe while others write.
 
-    The copy is a self-contained file (rollback journal, no -wal needed) that passes `quick_check`.
+    The copy is a self-contained file (rollback journal, no -wal needed) that passes `quick_check`. It holds no
+    presence rows: they say who has the source open, not the copy (`who` on a backup would name the source's
+    reps until their rows went stale).
     """
     try:
         src = _ro_connection(source)
@@ -664,6 +666,8 @@ def backup_file(source: Path, target: Path) -> None:
         try:
             src.backup(dst)  # one step: a snapshot under one read transaction (never blocks writers in WAL)
             dst.execute("PRAGMA journal_mode=DELETE")
+            if dst.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'presence'").fetchone():
+                dst.execute("DELETE FROM presence")
             verdict = dst.execute("PRAGMA quick_check(1)").fetchone()
             if verdict is None or verdict[0] != "ok":
                 raise DatabaseError(f"The backup written to {target} failed its check; the database may be damaged "

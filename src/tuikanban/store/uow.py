@@ -51,6 +51,9 @@ def lock_timeout() -> float:
     return value if value > 0 else WRITE_DEADLINE_S
 
 
+MS_PER_DAY = "86400000.0"  # (SQL: a float literal)
+
+
 class Unit:
     """One open write transaction: SQL with `?` placeholders, and the values as the ORM stores them.
 
@@ -109,10 +112,18 @@ class Unit:
 
     # -- the dialect's SQL (store.sqlfuncs says the same in SQLAlchemy's terms) ---------------------------------
     def days_between(self, start: str, end: str) -> str:
-        """SQL: fractional days from `start` to `end` (exact to the millisecond on SQLite)."""
-        if self.postgres:  # (float8, as SQLite's julianday: numeric would be read as Decimal, for no gain)
-            return f"(EXTRACT(EPOCH FROM ({end} - {start}))::float8 / 86400.0)"
-        return f"(julianday({end}) - julianday({start}))"
+        """SQL: fractional days from `start` to `end`, the same float on both engines: both times truncated to the
+        millisecond, their difference a whole number of milliseconds, divided by the milliseconds of a day.
+
+        (SQLite's julianday rounds a time to the millisecond, through a float; PostgreSQL kept the microseconds:
+        a time with sub-millisecond digits gave days that differed in the 6th decimal.) SQLite's stored text is
+        cut after the milliseconds and the difference of the two julian days rounded to whole milliseconds (their
+        float error is below 0.05 ms); PostgreSQL's EXTRACT of the difference is exact (numeric)."""
+        if self.postgres:  # (float8, as SQLite's: numeric would be read as Decimal, for no gain)
+            return (f"((EXTRACT(EPOCH FROM (date_trunc('milliseconds', {end}) - date_trunc('milliseconds', {start})))"
+                    f" * 1000)::float8 / {MS_PER_DAY})")
+        return (f"(round((julianday(substr({end}, 1, 23)) - julianday(substr({start}, 1, 23))) * {MS_PER_DAY})"
+                f" / {MS_PER_DAY})")
 
     def greatest(self, a: str, b: str) -> str:
         """SQL: the larger of two non-NULL values."""

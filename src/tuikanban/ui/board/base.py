@@ -162,12 +162,14 @@ class BoardBase(StyledOnce, Screen[None]):
     def on_unmount(self) -> None:
         self.stop_live()
 
-    def stop_live(self) -> None:
+    def stop_live(self) -> LiveFeed | None:
         """Stop following the file's commits (it was replaced: see `file_watch`); opening the database again starts
-        a new feed."""
-        if self._live is not None:
-            live, self._live = self._live, None
-            live.stop()
+        a new feed. The feed stopped (its thread may still be inside a wait: `LiveFeed.join`), if there was one."""
+        if self._live is None:
+            return None
+        live, self._live = self._live, None
+        live.stop()
+        return live
 
     # -- one full frame on resume --------------------------------------------------------------------------------
     def on_screen_resume(self) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tuikanban.store.identity import FileIdentity
     from tuikanban.ui.board.base import BoardBase
     from tuikanban.ui.board.gateway import BoardGateway
+    from tuikanban.ui.board.live import LiveFeed
 
 WATCH_SECONDS = 2.0
 RESTORED_KEY = "restored"  # (services.restore.RESTORED_KEY: not imported, it would load the ORM before first paint)
@@ -140,8 +141,10 @@ def check_job(path: Path, before: Seen | None) -> FileChecked:
     return FileChecked(now, what_changed(path, before.identity, now.identity), None)
 
 
-def let_go(gateway: BoardGateway, reason: str) -> None:
-    """Close every connection the board holds on the old file (on the writes lane, after the writes before it).
+def let_go(gateway: BoardGateway, reason: str, feed: LiveFeed | None = None) -> None:
+    """Close every connection the board holds on the old file (on the writes lane, after the writes before it),
+    and wait for the stopped change `feed` to close its own (its thread may be inside a wait on the old file for a
+    moment yet): a reopen (`r`, queued behind this job) then finds nothing of this board on the old log.
 
     The write-ahead log is empty at rest (`Database.write` folds it in after each write), so closing leaves nothing
     of the old file for the new one to read in: on a moved file SQLite closes without folding (it sees the move) and
@@ -149,6 +152,8 @@ def let_go(gateway: BoardGateway, reason: str) -> None:
     gateway.close()
     if gateway.db is not None:  # (also a database handed in by the caller) refuses to connect again
         gateway.db.let_go(reason)
+    if feed is not None:
+        feed.join()
 
 
 class FileWatch:
@@ -216,8 +221,8 @@ class FileWatch:
             session.db.readonly, session.db.readonly_reason = True, WRITES_REFUSED
         screen.header.update(readonly=True)
         screen.notify(session.gone, title="Board file changed", severity="error", timeout=3600, markup=False)
-        screen.stop_live()
-        lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone),
+        feed = screen.stop_live()
+        lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone, feed),
                                        name="let go of the old file")
 
 

@@ -1,5 +1,6 @@
 """The board's footer: its keys, laid out for the board, from Textual's public pieces only
-(`screen.active_bindings`, `app.get_key_display`, `screen.bindings_updated_signal`).
+(`screen.active_bindings`, `app.get_key_display`, `screen.bindings_updated_signal`). The metrics and review
+screens use it too, each naming its own extra keys (Textual's footer cut their keys at 80 columns).
 
 Every key fits on one line when the terminal is wide enough (about 160 columns); narrower, the keys beyond the
 product's list (docs/RULES.md) give way first, then the keys wrap onto a second line, so that every listed key
@@ -46,9 +47,9 @@ class FooterItem:
     def label(self) -> str:
         return self.group.description if self.group is not None else self.keys[0].binding.description
 
-    @property
-    def extra(self) -> bool:
-        return self.group is None and self.keys[0].binding.action in FOOTER_EXTRAS
+    def extra(self, extras: frozenset[str]) -> bool:
+        """Whether this is one of the footer's `extras` (the keys that give way first)."""
+        return self.group is None and self.keys[0].binding.action in extras
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +157,10 @@ class BoardFooter(Widget):
     BoardFooter > .board-footer--item { background: $footer-item-background; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, extras: frozenset[str] = FOOTER_EXTRAS) -> None:
+        """`extras`: the actions whose keys give way first when the line is too narrow (the board's by default)."""
         super().__init__()
+        self.extras = extras
         self.rows_used = 1
         self.showing_extras = True
         self._items: list[FooterItem] = []
@@ -184,24 +187,26 @@ class BoardFooter(Widget):
 
     def refresh_keys(self, *, read: bool = True) -> None:
         """Lay the screen's keys out again (`read`: read them again first; else only the width changed)."""
-        if not self.is_attached:
+        lines = {line.id: line for line in self.query(KeyLine)}
+        if not self.is_attached or len(lines) < 3:  # (not composed yet, or a closing screen's footer being removed)
             return
         if read:
             self._items = footer_items(self.screen)
         items = self._items
         widths = [self._item_width(item) for item in items]
         all_w = sum(widths)
-        listed_w = sum(w for w, item in zip(widths, items, strict=True) if not item.extra)
+        listed_w = sum(w for w, item in zip(widths, items, strict=True) if not item.extra(self.extras))
         show_extras, rows = layout_for(self.size.width or self.app.size.width, all_w, listed_w)
-        shown = [(item, w) for item, w in zip(items, widths, strict=True) if show_extras or not item.extra]
+        shown = [(item, w) for item, w in zip(items, widths, strict=True)
+                 if show_extras or not item.extra(self.extras)]
         self.rows_used, self.showing_extras = rows, show_extras
         self.set_class(rows == 2, "-two-rows")
         first = [item for item, _w in shown] if rows == 1 else self._first_row(shown)
-        self.query_one("#footer-line-1", KeyLine).show(*self._line(first))
-        second = self.query_one("#footer-line-2", KeyLine)
+        lines["footer-line-1"].show(*self._line(first))
+        second = lines["footer-line-2"]
         second.display = rows == 2
         second.show(*self._line([item for item, _w in shown[len(first):]]))
-        self._show_palette()
+        self._show_palette(lines["footer-palette"])
 
     @staticmethod
     def _first_row(shown: list[tuple[FooterItem, int]]) -> list[FooterItem]:
@@ -253,8 +258,7 @@ class BoardFooter(Widget):
             text.append(item.label, desc_style)
         return text, spans
 
-    def _show_palette(self) -> None:
-        palette = self.query_one("#footer-palette", KeyLine)
+    def _show_palette(self, palette: KeyLine) -> None:
         app = self.app
         active = self.screen.active_bindings.get(app.COMMAND_PALETTE_BINDING)
         palette.display = app.ENABLE_COMMAND_PALETTE and active is not None

@@ -71,6 +71,11 @@ class LiveFeed:
         self._stopped.set()
         self._lane.stop()
 
+    def join(self) -> None:
+        """Wait until a stopped feed has closed its connection: its thread ends its wait within `WAIT_SLICE_S` of
+        `stop()` (given a few times that: a loaded machine)."""
+        self._lane.join(4 * WAIT_SLICE_S)
+
     def _wait_job(self) -> BoardChanged | None:
         while not self._stopped.is_set():
             change = self._next()

@@ -27,12 +27,13 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tuikanban.domain import metrics as fm
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.models import PipelineInfo
 from tuikanban.domain.money import format_money
+from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.styled_once import StyledOnce
@@ -74,6 +75,10 @@ def compute(db: Database, generation: int, pipeline_id: int, window_days: int, o
     except TuikanbanError as exc:
         error = str(exc)
     return MetricsComputed(generation, report, pipelines, error, time.perf_counter() - started)
+
+
+# The keys that give way first on a narrow footer: the figures follow the team's commits without `r`.
+METRICS_FOOTER_EXTRAS = frozenset({"refresh"})
 
 
 class MetricsScreen(StyledOnce, Screen[None]):
@@ -173,7 +178,7 @@ class MetricsScreen(StyledOnce, Screen[None]):
                 yield self._panel(Static(id="mx-owners"), "By owner")
                 yield self._panel(Static(id="mx-types"), "By deal type")
             yield FlowPanels(self.db, id="mx-flow")
-        yield Footer()
+        yield BoardFooter(extras=METRICS_FOOTER_EXTRAS)
 
     @staticmethod
     def _panel(widget: Widget, title: str) -> Widget:

@@ -27,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tuikanban.domain import clock
@@ -36,6 +36,7 @@ from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import format_money
 from tuikanban.domain.periods import last_monday, parse_period
 from tuikanban.domain.text import display
+from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.styled_once import StyledOnce
 
@@ -178,7 +179,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         yield Static(id="rv-title")
         yield Static(id="rv-status")
         yield OptionList(id="rv-list")
-        yield Footer()
+        yield BoardFooter(extras=frozenset())
 
     def on_mount(self) -> None:
         self.query_one("#rv-list").focus()
