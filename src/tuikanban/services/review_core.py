@@ -39,6 +39,7 @@ from tuikanban.services.review_bridge import (
 )
 from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top
 from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _STATUS, _TITLE, _VALUE, _at, _read_deals
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `changes` reads without it)
@@ -122,7 +123,7 @@ def compute_changes(db: Database, pipeline: str | int | None, *, since: datetime
                     **options: Unpack[ReviewOptions]) -> ChangesReport:
     """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
     the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
-    with db.read() as s:
+    with db.read() as s, lean_cache(s.connection()):  # (its reads go through the period's log once: store/lean.py)
         return changes_in(of_session(s), pipeline, since=since, **options)
 
 
@@ -325,7 +326,7 @@ def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
     moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
     if not report.idle_pending:
         return report
-    with db.read() as s, collector_paused():
+    with db.read() as s, lean_cache(s.connection()), collector_paused():
         idle, total = _idle_lines(of_session(s), report.open_at_end, report.until, report.idle_days, report.keep)
     totals = {**report.totals, "idle": total} if report.keep is not None else report.totals
     return replace(report, idle=idle, idle_pending=False, open_at_end=(), totals=totals)
