@@ -178,7 +178,7 @@ class ChangedDeals:
     of 30 values with their strings, and two `DealState`s (docs/PERFORMANCE.md, Memory of the screens). `add`
     takes a row of `review_reads._read_deals` as it is read; `pair(k)` makes the k-th deal's two states again."""
 
-    NONE = -(2**63)  # (no value or close date)
+    NONE = -(2**63)  # (no value shown)
 
     def __init__(self, currency: str, owner_key: str | None, *, rewound_end: bool) -> None:
         self.currency = currency
@@ -187,12 +187,12 @@ class ChangedDeals:
         self.ids = array("q")
         self.title: list[str] = []
         self.shown = array("q")  # the value shown in a line: now, in the pipeline's currency (NONE: none)
-        self.moves = array("q")
-        self.pushes = array("q")
+        self.moves = array("i")
+        self.pushes = array("i")
         self._names: list[str] = []  # statuses and owners, each one string
         self._codes: dict[str, int] = {}
-        # at `since` and at `until`: status and owner (codes), value, close date (ordinal), stage
-        self.states = tuple(array("q") for _ in range(10))
+        # at `since` and at `until`: status and owner (codes), value, close date (its ordinal; 0: none), stage
+        self.states = tuple(array(code) for code in ("I", "I", "q", "I", "q") * 2)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -219,7 +219,7 @@ class ChangedDeals:
             self.states[i].append(self._code(st.status))
             self.states[i + 1].append(self._code(st.owner))
             self.states[i + 2].append(st.value)
-            self.states[i + 3].append(none if st.close is None else st.close.toordinal())
+            self.states[i + 3].append(0 if st.close is None else st.close.toordinal())
             self.states[i + 4].append(st.stage_id)
 
     def value_shown(self, k: int) -> int | None:
@@ -227,9 +227,9 @@ class ChangedDeals:
         return None if v == self.NONE else v
 
     def _state(self, k: int, i: int) -> DealState:
-        none, names, cols = self.NONE, self._names, self.states
+        names, cols = self._names, self.states
         close = cols[i + 3][k]
-        return DealState(names[cols[i][k]], cols[i + 2][k], None if close == none else date.fromordinal(close),
+        return DealState(names[cols[i][k]], cols[i + 2][k], date.fromordinal(close) if close else None,
                          names[cols[i + 1][k]], cols[i + 4][k])
 
     def pair(self, k: int) -> tuple[DealState, DealState]:
