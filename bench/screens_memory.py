@@ -10,6 +10,8 @@ resident RSS (VmRSS, after a garbage collection) over the process before the scr
 process runs under tracemalloc and the N places (file:line, 6 frames) that keep the most memory after the screen
 closed are printed (tracemalloc slows everything down and adds its own bytes: use it to see where, not how much).
 With `--repeat K` each screen is opened and closed K times and the RSS after the first and after the last is shown.
+At the end, the process's peak: the largest VmHWM of every stretch (the per-screen reset hides it from
+`ru_maxrss`, which `/usr/bin/time` reports: that is the peak since the last screen's key only).
 
 Peak RSS of the real terminal run is bench/board_bench.py --tour; this one says which screen makes it. Figures
 only: nothing here asserts.
@@ -86,6 +88,7 @@ async def run(a: argparse.Namespace) -> None:
     from tuikanban.ui.board.state import BoardState
 
     only = {x.strip() for x in a.only.split(",") if x.strip()}
+    peaks: list[int] = []  # VmHWM before each reset: the process's peak is their largest
     # started as `tuikanban` starts it (ui/launch.py): the first screen read before the app, a big pipeline held
     # in part
     target = parse_target(Path(a.db))
@@ -104,6 +107,7 @@ async def run(a: argparse.Namespace) -> None:
                 continue
             gc.collect()
             before_rss = status_kb("VmRSS")
+            peaks.append(status_kb("VmHWM"))
             reset_hwm()
             snap = tracemalloc.take_snapshot() if a.trace else None
             kept_first = 0
@@ -146,6 +150,9 @@ async def run(a: argparse.Namespace) -> None:
                     for line in st.traceback.format()[-12:]:
                         print(f"        {line}")
         print(f"end: RSS {status_kb('VmRSS') / 1024:.1f} MB; load {Path('/proc/loadavg').read_text().strip()}")
+        peaks.append(status_kb("VmHWM"))
+    peaks.append(status_kb("VmHWM"))  # (the app closed)
+    print(f"process peak: {max(peaks) / 1024:.1f} MB", flush=True)
 
 
 def main() -> None:

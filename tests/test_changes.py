@@ -288,6 +288,55 @@ def test_the_plain_sql_rewinds_as_the_sqlalchemy_rules_do(history: Any, db: Any)
     assert (at[1].status, at[1].value) == ("open", 1200000)
 
 
+def test_the_report_keeps_each_changed_deal_as_columns_of_its_two_states(history: Any, db: Any) -> None:
+    """What the report keeps of a changed deal (docs/PERFORMANCE.md, Memory of the screens): `_read_deals` hands
+    each row on as it is read and returns none, and `ChangedDeals` (one array per field) gives back the same two
+    states `_states` makes from the rows held, the deal's title, its value as shown, its moves and pushes; for two
+    moments (the screen's: until a moment before now), one moment (until now), and an owner's deals only."""
+    from tuikanban.domain.text import name_key
+    from tuikanban.services import review_bridge, review_reads
+    from tuikanban.store.uow import of_session
+
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    since, until = datetime(2026, 2, 23, 12, tzinfo=UTC), datetime(2026, 2, 27, tzinfo=UTC)
+    for moments, owner in (([since, until], None), ([since], None), ([since, until], "bob"), ([since], "alice")):
+        owner_key = None if owner is None else name_key(owner)
+        rewound_end = len(moments) == 2
+        with db.read() as s:
+            u = of_session(s)
+            steady: list[Any] = []
+            rows = review_reads._read_deals(u, 1, moments, now, steady.append)
+            handed: list[Any] = []
+            changed = review_bridge.ChangedDeals("USD", owner_key, rewound_end=rewound_end)
+
+            def take(r: Any, changed: Any = changed, handed: list[Any] = handed) -> None:
+                handed.append(r)
+                changed.add(r)
+
+            assert review_reads._read_deals(u, 1, moments, now, [].append, None, changed=take) == []
+        assert handed == rows and len(rows) >= 5, (moments, owner)
+        want = review_bridge._states(rows, "USD", owner_key, rewound_end=rewound_end)
+        got = {changed.ids[k]: changed.pair(k) for k in range(len(changed))}
+        assert got == want, (moments, owner)
+        assert owner_key is None or all(name_key(b.owner) == owner_key for _a, b in got.values())
+        by_id = {r[0]: r for r in rows}
+        for k in range(len(changed)):
+            r = by_id[changed.ids[k]]
+            assert changed.title[k] == r[review_reads._TITLE]
+            assert changed.value_shown(k) == (r[review_reads._VALUE] if r[review_reads._CUR] == "USD" else None)
+            assert (changed.moves[k], changed.pushes[k]) == review_bridge._moves_pushes(r)
+    # hand-checked (the history above, 02-23 12:00 to 02-27 00:00): Acme (1) moved to Proposal, its close date
+    # 04-10 (02-26) and its value 12,000 (02-25) at the end; Stark (6) absent, then won
+    with db.read() as s:
+        changed = review_bridge.ChangedDeals("USD", None, rewound_end=True)
+        review_reads._read_deals(of_session(s), 1, [since, until], now, [].append, None, changed=changed.add)
+    k = {changed.ids[k]: k for k in range(len(changed))}
+    acme, stark = changed.pair(k[1]), changed.pair(k[6])
+    assert (acme[0].stage_id != acme[1].stage_id, acme[1].close, acme[1].value) == (True, date(2026, 4, 10),
+                                                                                      1_200_000)
+    assert (stark[0].status, stark[1].status, stark[1].value) == ("absent", "won", 400_000)
+
+
 def test_the_command_imports_neither_the_orm_nor_typer(history: Any, db_target: str) -> None:
     code = (
         "import sys\n"

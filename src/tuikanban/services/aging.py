@@ -36,6 +36,7 @@ from tuikanban.domain.aging import (
 from tuikanban.domain.filters import DealFilter
 from tuikanban.domain.undo import NOT_ACTIVITY, LoggedEvent, last_touch
 from tuikanban.services.deal_actions import resolve_pipeline
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.uow import Unit, of_session
 
 if TYPE_CHECKING:  # (the ORM is not imported at run time: `aging --json` reads without it)
@@ -442,7 +443,7 @@ def panel_page(db: Database, pipeline_id: int, *, limit: int, offset: int = 0, w
     `offset + limit` by severity, and (`with_days`) every open deal's days in stage for the chart and the counts.
     Snoozed deals are left out until their date, as in `aging_snapshot`."""
     at = clock.as_utc(now) if now is not None else clock.now()
-    with db.read() as s:
+    with db.read() as s, lean_cache(s.connection()):  # (its ranking goes through every open deal once: store/lean.py)
         u = of_session(s)
         known = _known(u, pipeline_id, at)
         p, stage_rows, baselines = known

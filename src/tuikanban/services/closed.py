@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.models import DealView
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.queries import deal_views
 from tuikanban.store.tables import Deal, DealType, Stage
 
@@ -62,7 +63,7 @@ def closed_page(db: Database, pipeline_id: int, *, status: str = "all", needle: 
         raise ValidationError(f"'{status}' is not a closed status; use won, lost or all.")
     needle = needle.strip().casefold()
     wanted = ("won", "lost") if status == "all" else (status,)
-    with db.read() as s:
+    with db.read() as s, lean_cache(s.connection()):  # (a search reads every closed deal's text once: store/lean.py)
         conn = s.connection()
         closed = (_D.pipeline_id == pipeline_id, _D.status.in_(("won", "lost")))
         total = int(conn.execute(select(func.count()).select_from(_DEALS).where(*closed)).scalar() or 0)

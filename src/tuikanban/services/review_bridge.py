@@ -28,7 +28,8 @@ the minor unit. Money is summed in the pipeline's currency, as in the metrics.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,6 +44,7 @@ from tuikanban.services.review_reads import (
     _OWNER,
     _STAGE,
     _STATUS,
+    _TITLE,
     _VALUE,
     _at,
     _payload,
@@ -129,27 +131,116 @@ def _rewind(now_state: DealState, r: Sequence[Any], at: int, currency: str) -> D
     return st
 
 
+def _pair(r: Sequence[Any], currency: str, rewound_end: bool) -> tuple[DealState, DealState]:
+    """A deal's state at `since` and at `until` from its row (`until` is now unless `rewound_end`)."""
+    current = _current(r, currency)
+    if len(r) <= _AGG:  # no event since `since`: the same state at both moments
+        return current, current
+    at_end = _rewind(current, r, _at(1), currency) if rewound_end else current
+    return _rewind(current, r, _at(0), currency), at_end
+
+
+class _OwnerTest:
+    """Is a state's owner `owner_key` (None: every owner passes)? Each owner's key computed once."""
+
+    __slots__ = ("keys", "owner_key")
+
+    def __init__(self, owner_key: str | None) -> None:
+        self.owner_key = owner_key
+        self.keys: dict[str, str] = {}
+
+    def __call__(self, owner: str) -> bool:
+        if self.owner_key is None:
+            return True
+        key = self.keys.get(owner)
+        if key is None:
+            key = self.keys[owner] = name_key(owner)
+        return key == self.owner_key
+
+
 def _states(rows: list[tuple[Any, ...]], currency: str, owner_key: str | None, *, rewound_end: bool
             ) -> dict[int, tuple[DealState, DealState]]:
     """deal id -> its state at `since` and at `until` (the deals of `owner_key` at `until`); a deal's moves and
-    pushes are read from its row (`_moves_pushes`)."""
+    pushes are read from its row (`_moves_pushes`). (The report keeps them as `ChangedDeals` instead.)"""
     states: dict[int, tuple[DealState, DealState]] = {}
-    owner_keys: dict[str, str] = {}
+    owned = _OwnerTest(owner_key)
     for r in rows:
-        current = _current(r, currency)
-        if len(r) <= _AGG:  # no event since `since`: the same state at both moments
-            at_start = at_end = current
-        else:
-            at_end = _rewind(current, r, _at(1), currency) if rewound_end else current
-            at_start = _rewind(current, r, _at(0), currency)
-        if owner_key is not None:
-            key = owner_keys.get(at_end.owner)
-            if key is None:
-                key = owner_keys[at_end.owner] = name_key(at_end.owner)
-            if key != owner_key:
-                continue
-        states[r[_ID]] = (at_start, at_end)
+        at_start, at_end = _pair(r, currency, rewound_end)
+        if owned(at_end.owner):
+            states[r[_ID]] = (at_start, at_end)
     return states
+
+
+class ChangedDeals:
+    """The deals changed in a review's period (the deals of `owner_key` at `until`), one array per field: each
+    deal's id, title, value as shown, moves and pushes (`_moves_pushes`) and its state at `since` and at `until`
+    (status, value, close date as its ordinal, owner, stage), a few dozen bytes a deal instead of its row, a tuple
+    of 30 values with their strings, and two `DealState`s (docs/PERFORMANCE.md, Memory of the screens). `add`
+    takes a row of `review_reads._read_deals` as it is read; `pair(k)` makes the k-th deal's two states again."""
+
+    NONE = -(2**63)  # (no value shown)
+
+    def __init__(self, currency: str, owner_key: str | None, *, rewound_end: bool) -> None:
+        self.currency = currency
+        self.rewound_end = rewound_end
+        self.owned = _OwnerTest(owner_key)
+        self.ids = array("q")
+        self.title: list[str] = []
+        self.shown = array("q")  # the value shown in a line: now, in the pipeline's currency (NONE: none)
+        self.moves = array("i")
+        self.pushes = array("i")
+        self._names: list[str] = []  # statuses and owners, each one string
+        self._codes: dict[str, int] = {}
+        # at `since` and at `until`: status and owner (codes), value, close date (its ordinal; 0: none), stage
+        self.states = tuple(array(code) for code in ("I", "I", "q", "I", "q") * 2)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _code(self, name: str) -> int:
+        code = self._codes.get(name)
+        if code is None:
+            code = self._codes[name] = len(self._names)
+            self._names.append(name)
+        return code
+
+    def add(self, r: Sequence[Any]) -> None:
+        a, b = _pair(r, self.currency, self.rewound_end)
+        if not self.owned(b.owner):
+            return
+        none = self.NONE
+        self.ids.append(r[_ID])
+        self.title.append(r[_TITLE])
+        self.shown.append(none if r[_CUR] != self.currency or r[_VALUE] is None else r[_VALUE])
+        moves, pushes = _moves_pushes(r)
+        self.moves.append(moves)
+        self.pushes.append(pushes)
+        for i, st in ((0, a), (5, b)):
+            self.states[i].append(self._code(st.status))
+            self.states[i + 1].append(self._code(st.owner))
+            self.states[i + 2].append(st.value)
+            self.states[i + 3].append(0 if st.close is None else st.close.toordinal())
+            self.states[i + 4].append(st.stage_id)
+
+    def value_shown(self, k: int) -> int | None:
+        v = self.shown[k]
+        return None if v == self.NONE else v
+
+    def _state(self, k: int, i: int) -> DealState:
+        names, cols = self._names, self.states
+        close = cols[i + 3][k]
+        return DealState(names[cols[i][k]], cols[i + 2][k], date.fromordinal(close) if close else None,
+                         names[cols[i + 1][k]], cols[i + 4][k])
+
+    def pair(self, k: int) -> tuple[DealState, DealState]:
+        """The k-th deal's state at `since` and at `until` (made again from the arrays)."""
+        return self._state(k, 0), self._state(k, 5)
+
+    def by_id(self) -> Iterator[tuple[int, DealState, DealState]]:
+        """(deal id, its state at `since`, at `until`) of every deal, in id order (`_bridge`)."""
+        ids = self.ids
+        for k in sorted(range(len(ids)), key=ids.__getitem__):
+            yield ids[k], *self.pair(k)
 
 
 def _moves_pushes(r: Sequence[Any]) -> tuple[int, int]:
@@ -174,13 +265,14 @@ def _period_test(closing: tuple[date, date] | None) -> Any:
     return lambda d: d is not None and first <= d <= last
 
 
-def _bridge(states: dict[int, tuple[DealState, DealState]], in_period: Any) -> tuple[dict[str, Bucket], int, int]:
+def _bridge(states: Iterable[tuple[int, DealState, DealState]], in_period: Any
+            ) -> tuple[dict[str, Bucket], int, int]:
+    """The value bridge of the deals' (id, state at `since`, state at `until`), given in id order."""
     sums = dict.fromkeys(BUCKETS, 0)
     deals: dict[str, list[int]] = {b: [] for b in BUCKETS}
     start_value = end_value = 0
     every = in_period is _ALWAYS  # no closing period: every date is in it (the test left out, 80,000 calls)
-    for deal_id in sorted(states):
-        a, b = states[deal_id]
+    for deal_id, a, b in states:
         counted_a = a.status == "open" and (every or in_period(a.close))
         counted_b = b.status == "open" and (every or in_period(b.close))
         if counted_a:
@@ -209,4 +301,4 @@ def _bridge(states: dict[int, tuple[DealState, DealState]], in_period: Any) -> t
 
 
 
-__all__ = ["BUCKETS", "CLOSED", "CLOSING", "ENTERING", "OPENING", "Bucket", "DealLine", "DealState"]
+__all__ = ["BUCKETS", "CLOSED", "CLOSING", "ENTERING", "OPENING", "Bucket", "ChangedDeals", "DealLine", "DealState"]

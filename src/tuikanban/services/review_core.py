@@ -29,17 +29,17 @@ from tuikanban.services.review_bridge import (
     BUCKETS,
     CLOSING,
     Bucket,
+    ChangedDeals,
     DealLine,
     DealState,
     _bridge,
     _current,
-    _moves_pushes,
     _period_test,
     _rewind,
-    _states,
 )
 from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top, open_touches
 from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _STATUS, _TITLE, _VALUE, _at, _read_deals
+from tuikanban.store.lean import lean_cache
 from tuikanban.store.twin import Beside
 from tuikanban.store.uow import Unit, of_session
 
@@ -124,7 +124,7 @@ def compute_changes(db: Database, pipeline: str | int | None, *, since: datetime
                     **options: Unpack[ReviewOptions]) -> ChangesReport:
     """The value bridge and the review lists of one pipeline between `since` and `until` (default now); without
     the idle list (`idle_pending`) when not `with_idle`, the one list that reads every open deal's last touch."""
-    with db.read() as s:
+    with db.read() as s, lean_cache(s.connection()):  # (its reads go through the period's log once: store/lean.py)
         return changes_in(of_session(s), pipeline, since=since, **options)
 
 
@@ -174,9 +174,9 @@ def _changes_in(
     info = resolve_pipeline(u, pipeline)
     stages = {r[0]: (r[1], r[2]) for r in u.rows("SELECT id, name, position FROM stage WHERE pipeline_id = ?",
                                                   (info.id,))}
-    created: list[list[Any]] | None = [] if end >= now else None  # the deals created since `since`, end now
-    with Beside(u) as side:
-        return _report(u, side, info, owner, stages, start, end, now, closing, idle_days, with_idle, keep, created)
+    with Beside(u) as side:  # (`created`: the deals created since `since` when the end is now, held by _report only)
+        return _report(u, side, info, owner, stages, start, end, now, closing, idle_days, with_idle, keep,
+                       [] if end >= now else None)
 
 
 def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages: dict[int, tuple[str, int]],
@@ -217,43 +217,42 @@ def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages
                                                    value, {"expected_close": r[_CLOSE]}))
         opened.add(r[_ID], r[_TITLE], r[_OWNER], r[_STAGE], value)
 
-    rows = _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created, side)
-    states = _states(rows, currency, owner_key, rewound_end=end < now)
-    by_id = {r[_ID]: r for r in rows}
+    # each changed deal's two states and what its lines show, one array per field (not its row)
+    changed = ChangedDeals(currency, owner_key, rewound_end=end < now)
+    _read_deals(u, info.id, [start, end] if end < now else [start], end, steady, created, side=side,
+                changed=changed.add)
 
-    def line(deal_id: int, st: DealState, **detail: Any) -> DealLine:
-        r = by_id[deal_id]
-        return DealLine(deal_id, r[_TITLE], st.owner, stages.get(st.stage_id, ("?", 0))[0],
-                        r[_VALUE] if r[_CUR] == currency else None, detail)
+    def line(k: int, st: DealState, **detail: Any) -> DealLine:
+        return DealLine(changed.ids[k], changed.title[k], st.owner, stages.get(st.stage_id, ("?", 0))[0],
+                        changed.value_shown(k), detail)
 
-    bridge, start_value, end_value = _bridge(states, in_period)
+    bridge, start_value, end_value = _bridge(changed.by_id(), in_period)
     # with `keep`, each list holds its first lines only (the screen's), never a line per changed deal
     lists = _Lists(keep)
     new, pushed = lists.new, lists.pushed
-    for deal_id, (a, b) in states.items():
-        moves, pushes = _moves_pushes(by_id[deal_id])  # (not a dict of them beside the states: 11,500 on a busy board)
+    for k in range(len(changed)):
+        deal_id = changed.ids[k]
+        a, b = changed.pair(k)
+        moves, pushes = changed.moves[k], changed.pushes[k]
         if b.status == "absent":
             continue
         if b.status == "open":
-            r = by_id[deal_id]
-            opened.add(deal_id, r[_TITLE], b.owner, b.stage_id, r[_VALUE] if r[_CUR] == currency else None)
+            opened.add(deal_id, changed.title[k], b.owner, b.stage_id, changed.value_shown(k))
         if a.status == "absent":
-            new.add(deal_id, line(deal_id, b, status=b.status))
+            new.add(deal_id, line(k, b, status=b.status))
         if a.status in ("open", "absent") and b.status == "open" and moves and a.stage_id != b.stage_id:
             before, after = stages.get(a.stage_id, ("?", 0)), stages.get(b.stage_id, ("?", 0))
             forward = after[1] > before[1]
-            lists.moved(forward).add(deal_id, line(deal_id, b, from_stage=before[0], to_stage=after[0], moves=moves,
+            lists.moved(forward).add(deal_id, line(k, b, from_stage=before[0], to_stage=after[0], moves=moves,
                                                    direction="forward" if forward else "back"))
         if pushes:
-            pushed.add((-pushes, deal_id), line(deal_id, b, pushes=pushes, close_before=a.close, close_after=b.close))
+            pushed.add((-pushes, deal_id), line(k, b, pushes=pushes, close_before=a.close, close_after=b.close))
         if b.status == "open" and closes_within(b.close, soon_from, CLOSING_SOON_DAYS):
-            soon.add((b.close, deal_id), line(deal_id, b, expected_close=b.close))
+            soon.add((b.close, deal_id), line(k, b, expected_close=b.close))
     if created:
         end_value += _new_deals(created, info, stages, owner_key, owner_keys, in_period, soon_from, bridge, opened,
                                 soon, lists)
-    for made_from in (states, by_id, rows):  # (what the lists and the bridge were made from: let go here)
-        made_from.clear()
-    created = None
+    created = None  # (the new deals' rows: let go before the idle list is read)
     totals = {"closing_soon": soon.count, **lists.totals()} if keep is not None else {}
     idle: tuple[DealLine, ...] = ()
     if with_idle:
@@ -342,7 +341,7 @@ def add_idle(db: Database, report: ChangesReport) -> ChangesReport:
     moments, as `compute_changes` would have given, read for the deals open at `until` alone."""
     if not report.idle_pending:
         return report
-    with db.read() as s, collector_paused():
+    with db.read() as s, lean_cache(s.connection()), collector_paused():
         idle, total = _idle_lines(of_session(s), report.open_at_end, report.until, report.idle_days, report.keep)
     totals = {**report.totals, "idle": total} if report.keep is not None else report.totals
     return replace(report, idle=idle, idle_pending=False, open_at_end=(), totals=totals)

@@ -102,12 +102,15 @@ _DVALUE = 3  # the value changes' sum among a moment's columns
 
 
 def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any,
-                new_deals: list[list[Any]] | None = None, side: Beside | None = None) -> list[tuple[Any, ...]]:
+                new_deals: list[list[Any]] | None = None, side: Beside | None = None,
+                changed: Any = None) -> list[tuple[Any, ...]]:
     """One row per deal changed since the first of `moments` (ascending): its row now and what rewinds it to
     each moment; stage moves and close-date pushes are counted up to `until`. The deals open now and unchanged
     since (no event but reorders) are handed to `steady` as their 8 columns (`_DEAL_COLUMNS`), not returned.
     With `new_deals` (a list), the rows of the deals created after the only moment go into it, not into the
-    result (the report takes them in a pass of their own: absent then, as they are now at the end).
+    result (the report takes them in a pass of their own: absent then, as they are now at the end). With
+    `changed` (a function), each row is handed to it as soon as it is complete and none is returned or held (the
+    report keeps what it needs of a row, not the row: docs/PERFORMANCE.md, Memory of the screens).
 
     Three reads (docs/PERFORMANCE.md, The review's speed): one GROUP BY over the period's events but value changes
     (ix_event_review_slim) for the deals that existed at the last moment; the same, with only what a deal absent
@@ -174,13 +177,19 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
             columns += _moment_sql(u, "at > ?")
             params += [u.instant(m)] * _MOMENT_PARAMS
     day = _days(u)
-    rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]]
-            for r in grouped(columns + tail, params)}
+    out: list[tuple[Any, ...]] = []
+    emit = out.append if changed is None else changed
+    rows: set[int] = set()  # the ids of the rows handed on
+    for r in grouped(columns + tail, params):
+        rows.add(r[0])
+        emit((r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]))
     new_ids: set[int] | dict[int, list[Any]]
     if fresh_rows is not None:
         created = fresh_rows.result()
         if new_deals is None:
-            rows.update(created)
+            for deal_id in list(created):  # (each list let go as its tuple is handed on)
+                rows.add(deal_id)
+                emit(tuple(created.pop(deal_id)))
             new_ids = set()
         else:
             new_deals.extend(created.values())
@@ -199,13 +208,11 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
         if r[8] is None:  # no value change since the first moment
             steady(base)
             continue
-        row = rows[r[0]] = [*base, r[0], *blank, None, 0, 0]
+        row = [*base, r[0], *blank, None, 0, 0]
         for i, v in enumerate(r[8:]):
             row[_AGG + 1 + i * _MOMENT + _DVALUE] = v
-    out: dict[int, tuple[Any, ...]] = {}
-    for deal_id in list(rows):  # each list let go as its tuple is made
-        out[deal_id] = tuple(rows.pop(deal_id))
-    return list(out.values())
+        emit(tuple(row))
+    return out
 
 
 def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str,

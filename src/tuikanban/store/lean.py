@@ -6,12 +6,17 @@ backtest's grouped reads of the log) go through tens of megabytes of pages once 
 that no later read of that connection wants, on top of the grouped reads' own sorting memory. Those pages are in
 the operating system's file cache anyway, so reading them through a small cache costs the same CPU
 (docs/PERFORMANCE.md, Memory of the screens). `lean_cache(conn)` sets the connection's cache to LEAN_CACHE_KIB
-for the block, sets it back after, and lets SQLite free what it no longer needs (`PRAGMA shrink_memory`). Other
-engines: nothing (PostgreSQL's buffers are the server's).
+for the block, sets it back after, and lets SQLite free what it no longer needs (`PRAGMA shrink_memory`), then asks
+the C allocator to give the free pages of its heaps back to the system (`malloc_trim`, glibc only): the pages such
+a read freed stay resident otherwise, and a later screen's work, on another thread's heap or in Python's own
+arenas, does not reuse them (about 2 MB of the peak after every screen: docs/PERFORMANCE.md, Memory of the
+screens). Other engines: nothing (PostgreSQL's buffers are the server's).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +37,24 @@ def lean_cache(conn: Any) -> Iterator[None]:
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={before}")
         conn.exec_driver_sql("PRAGMA shrink_memory")
+        trim_heap()
 
 
-__all__ = ["LEAN_CACHE_KIB", "lean_cache"]
+def trim_heap() -> None:
+    """glibc's `malloc_trim(0)`: the free pages of every heap given back (a few milliseconds); nothing elsewhere."""
+    global _TRIM
+    if _TRIM is None:
+        _TRIM = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):  # (another C library: musl has no malloc_trim)
+                _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None  # (glibc's malloc_trim once found, or False)
+
+
+__all__ = ["LEAN_CACHE_KIB", "lean_cache", "trim_heap"]
