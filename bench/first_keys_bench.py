@@ -12,7 +12,8 @@ board has written nothing for 2.5 s. Timed from the key, on the screen as a term
 
 - frame: the screen's own text is on screen (its box; its contents may still be reading);
 - filled: what the screen read is shown: the detail's "History (N)", the form's stage list (its "…" gone), the
-  settings' title with the pipeline's name, the metrics' figures ("Velocity");
+  settings' title with the pipeline's name, the metrics' figures (its title's "computed in": its frame shows the
+  tiles' headings, "Velocity" among them, before them);
 
 and the CPU time the process spent from the key to "filled", all threads and the UI thread alone (from /proc).
 Figures only: nothing here asserts a time. The machine's load average is printed with them.
@@ -39,7 +40,7 @@ SCREENS = {
     "enter": (b"\r", "History", lambda rows: any("History (" in r for r in rows)),
     "n": (b"n", "New deal", lambda rows: any("New deal" in r for r in rows)
           and not any(re.search("Stage +…", r) for r in rows)),  # (the stage field's "…" until read)
-    "m": (b"m", "Metrics", lambda rows: any("Velocity" in r for r in rows)),
+    "m": (b"m", "Metrics", lambda rows: any("computed in" in r for r in rows)),
     ",": (b",", "Pipeline settings", lambda rows: any("Pipeline settings · " in r for r in rows)),
 }
 

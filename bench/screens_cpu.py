@@ -12,7 +12,9 @@ process (`time.process_time`: the lanes' reads too) from just before the key unt
 own text (as `board_bench.py --screens` looks for it) is drawn. Every frame is also turned into the bytes a
 terminal would get (`render_segments`), which a headless app skips, so that work is counted; looking for the text
 is not (its CPU is taken off). Figures: median, p90 and worst of the rounds after the first, and the first open on
-its own.
+its own. The metrics screen may show its frame before its figures: its row times "Velocity" (a tile's heading),
+"metrics filled" the frame whose title says "computed in" (the figures drawn; its flow charts come later still,
+and are not waited for).
 
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
 is left out) and prints the N functions with the most cumulative and own time per screen.
@@ -52,6 +54,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("review", "v", "Review"),
     ("metrics", "m", "Velocity"),  # last: its figures are computed in threads for a while after it closes
 ]
+FILLED = {"metrics": "computed in"}  # screens whose figures come after their frame: the text that says they came
 
 
 def cpu() -> float:
@@ -73,6 +76,9 @@ class Watch:
         self.overhead = 0.0
         self.shown_at: float | None = None
         self.shown_all_at = 0.0
+        self.filled: str | None = None  # (FILLED) the text of the frame with the figures, once shown
+        self.filled_at: float | None = None
+        self.filled_all_at = 0.0
         self.frames = 0
         self.profile: cProfile.Profile | None = None
         original = app._display
@@ -81,13 +87,19 @@ class Watch:
             original(screen, renderable)
             if renderable is not None and hasattr(renderable, "render_segments"):
                 renderable.render_segments(app.console)  # what a terminal's frame costs beyond headless
-            if self.want is None or self.shown_at is not None:
+            waiting_filled = self.filled is not None and self.filled_at is None
+            if (self.want is None or self.shown_at is not None) and not waiting_filled:
                 return
             self.frames += 1
             now, now_all = cpu(), process_cpu()
             if self.profile is not None:
                 self.profile.disable()
             text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            if waiting_filled and self.filled in text and app.screen is not self.before:
+                self.filled_at, self.filled_all_at = now - self.overhead, now_all - self.overhead
+            if self.want is None or self.shown_at is not None:
+                self.overhead += cpu() - now
+                return
             if self.want in text and (app.screen is not self.before or self.want not in self.before_text):
                 self.shown_at = now - self.overhead
                 self.shown_all_at = now_all - self.overhead
@@ -100,10 +112,11 @@ class Watch:
         app._display = display
         self.before_text = ""
 
-    def arm(self, want: str) -> tuple[float, float]:
+    def arm(self, want: str, filled: str | None = None) -> tuple[float, float]:
         self.before = self.app.screen
         self.before_text = "\n".join(strip.text for strip in self.app.screen._compositor.render_strips())
         self.want, self.shown_at, self.overhead, self.frames = want, None, 0.0, 0
+        self.filled, self.filled_at = filled, None
         return cpu(), process_cpu()
 
 
@@ -135,6 +148,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
     initial = gateway.load(pipeline, BoardState(), window=45 // 4 + 2)
     app = TuikanbanApp(None, a.user, pipeline, None, db_path=target, gateway=gateway, initial=initial)
     out: dict[str, list[float]] = {name: [] for name, _k, _t in SCREENS if not only or name in only}
+    out.update({f"{name} filled": [] for name in FILLED if name in out})
     out_all: dict[str, list[float]] = {name: [] for name in out}
     profiles: dict[str, cProfile.Profile] = {}
     async with app.run_test(size=(160, 45)) as pilot:
@@ -146,7 +160,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                     continue
                 profile = profiles.setdefault(name, cProfile.Profile()) if a.profile and round_ else None
                 watch.profile = profile
-                t0, t0_all = watch.arm(text)
+                t0, t0_all = watch.arm(text, FILLED.get(name))
                 if profile is not None:
                     profile.enable()
                 await pilot.press(key)
@@ -159,6 +173,14 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                 shown = watch.shown_at is not None
                 out[name].append((watch.shown_at - t0) * 1000 if shown else float("nan"))
                 out_all[name].append((watch.shown_all_at - t0_all) * 1000 if shown else float("nan"))
+                if name in FILLED:  # (the profile, if any, covers the frame only)
+                    while watch.filled_at is None and time.monotonic() < end:
+                        await asyncio.sleep(0.01)
+                    filled = watch.filled_at is not None
+                    out[f"{name} filled"].append((watch.filled_at - t0) * 1000 if filled else float("nan"))
+                    out_all[f"{name} filled"].append((watch.filled_all_at - t0_all) * 1000 if filled
+                                                     else float("nan"))
+                    watch.filled = None
                 await quiet(pilot, a.open_wait, 5.0)  # (the metrics may compute for longer: not waited for)
                 for _ in range(3):
                     if app.screen is app.board_screen and not app.board_screen.query("AgingPanel"):
@@ -207,7 +229,7 @@ def main() -> None:
               f"first open | median / p90 / worst of the next {a.rounds - 1}")
         for name, xs in out.items():
             rest = xs[1:] or xs
-            print(f"  {name:<14} {xs[0]:7.0f} | {statistics.median(rest):6.0f} / {p90(rest):5.0f} / "
+            print(f"  {name:<16} {xs[0]:7.0f} | {statistics.median(rest):6.0f} / {p90(rest):5.0f} / "
                   f"{max(rest):5.0f}")
     print(f"load average: {' '.join(load0)} at the start, {' '.join(load)} at the end")
     print(f"load average: {' '.join(load)}")

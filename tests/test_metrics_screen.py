@@ -113,34 +113,39 @@ async def test_tiles_table_and_window_keys(db: Database, fixed_now: str) -> None
         assert not isinstance(app.screen, MetricsScreen)
 
 
-async def test_loading_indicator_while_the_worker_runs(
+async def test_the_frame_says_computing_while_the_worker_runs(
     db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tuikanban.services.metrics as service
+    import tuikanban.services.metrics_plain as service
 
     release = threading.Event()
-    real = service.compute_metrics
+    real = service.metrics_in
 
     def slow(*args: Any, **kwargs: Any) -> Any:
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "compute_metrics", slow)
+    monkeypatch.setattr(service, "metrics_in", slow)
     pid = _build(db)
     app = Host(db, pid)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, MetricsScreen)
-        # the computation is held in its worker thread: the UI is responsive and says it is working
-        assert screen.query_one("#mx-body").loading
+        # the computation is held in its worker thread: the UI is responsive, the frame and its headings are up,
+        # and every panel says it is working
         assert "computing…" in str(screen.query_one("#mx-title", Static).content)
+        assert str(screen.query_one("#mx-tile-velocity", Static).content).splitlines()[0] == "computing…"
+        assert screen.query_one("#mx-tile-velocity").border_title == "Velocity"
+        for panel in ("#mx-stages", "#mx-forecast", "#mx-lost", "#mx-owners", "#mx-types"):
+            assert str(screen.query_one(panel, Static).content) == "computing…", panel
         await pilot.press("2")  # keys still work while it computes
         release.set()
         await _settle(app, pilot)
-        assert not screen.query_one("#mx-body").loading
         assert "computed in" in str(screen.query_one("#mx-title", Static).content)
         assert screen.report is not None and screen.report.open_deals == 1
+        assert str(screen.query_one("#mx-tile-velocity", Static).content).splitlines()[0] == "$500"
+        assert "computing…" not in str(screen.query_one("#mx-stages", Static).content)
 
 
 @pytest.mark.engines  # heard through the change feed: data_version on SQLite, NOTIFY on PostgreSQL

@@ -8,9 +8,9 @@ already keeps the collector off until its first paint (`cli.board`, `board.base.
 now does the same for its own first frame: `pause()` turns the collector off (when it is on) and
 `resume_once_drawn(app, screen)` back on once the screen has been drawn, and at the latest PAUSE_AT_MOST_S later.
 The same passes run, after the frame instead of before it, and free what they freed before. The app pauses it for
-every screen it pushes (`TuikanbanApp.push_screen`) but one whose `PAUSE_GC_ON_OPEN` is false (the metrics
-screen, see there), the board for its aging panel. See docs/PERFORMANCE.md, Every
-screen opens at once.
+every screen it pushes (`TuikanbanApp.push_screen`) but one whose `PAUSE_GC_ON_OPEN` is false (none since the
+metrics screen opens with its frame only: docs/PERFORMANCE.md, The metrics screen at once), the board for its aging
+panel. See docs/PERFORMANCE.md, Every screen opens at once.
 """
 
 from __future__ import annotations

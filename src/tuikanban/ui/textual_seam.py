@@ -126,6 +126,12 @@ def lay_out(screen: Any, size: Any) -> None:
     screen._layout_required = False
 
 
+def render_ahead(screen: Any) -> None:
+    """Render the widgets of `screen` (built and laid out, not shown) that its first frame shows, now: each keeps
+    its lines (its styles cache) until its content or size changes, so that frame only puts them together."""
+    screen._compositor.render_update(full=True)
+
+
 __all__ = [
     "INNER_WIDGET_MODULES",
     "TintedBackground",
@@ -136,6 +142,7 @@ __all__ = [
     "lay_out",
     "outlive_a_dead_terminal",
     "own_bindings",
+    "render_ahead",
     "skip_repaints_drawn_by_whole_frames",
     "stop_watching_app",
     "style_caches_kept",

@@ -497,7 +497,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_metrics(self) -> None:
         from tuikanban.ui.screens.metrics import MetricsScreen
 
-        self._open(lambda db, model: MetricsScreen(db, model.data.pipeline.id, self.session.user))
+        self._open(lambda db, model: self._spare("metrics", self._pipeline_key(), partial(_give_db, db=db))
+                   or MetricsScreen(db, model.data.pipeline.id, self.session.user))
 
     def action_review(self) -> None:
         from tuikanban.ui.screens.review import ReviewScreen
@@ -584,6 +585,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         from tuikanban.ui.screens.closed import ClosedDealsScreen
         from tuikanban.ui.screens.deal_detail import DealDetailScreen
         from tuikanban.ui.screens.deal_form import DealFormScreen
+        from tuikanban.ui.screens.metrics import MetricsScreen
         from tuikanban.ui.screens.pipelines import PipelineSwitcher
         from tuikanban.ui.screens.settings import PipelineSettingsScreen
 
@@ -599,6 +601,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user), later=True)
         spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id), later=True)
         spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user), later=True)
+        spares.want("metrics", key, lambda: MetricsScreen(db, pipeline_id, user), later=True)
 
     def action_quit(self) -> None:
         self.app.exit()

@@ -1,10 +1,12 @@
 """The metrics screen (`m` on the board): tiles, the stage table with the bottleneck, a funnel, the weekly won
 trend, the forecast, lost reasons and the per-owner and per-type breakdowns.
 
-Everything is computed by `services.metrics.compute_metrics` on the app's reads lane (`tuikanban.ui.jobs`);
-the screen shows a loading indicator meanwhile and never blocks. Keys: 1/2/3/4 pick a 30/90/180/365-day window,
-p cycles pipelines, o shows only your deals, r recomputes, escape returns to the board, q quits the app (as on the
-board). User text is always a `Text`.
+The figures are read by `services.metrics_plain.metrics_in` (plain SQL, no ORM: a key pressed in the first second
+does not wait for its import) on the app's reads lane (`tuikanban.ui.jobs`); the flow charts below by their own job
+after it (`widgets/metrics_flow.py`). The screen shows its frame at once, every panel saying "computing…" until its
+part arrives, and never blocks a key. The board builds one in idle time (`ui/spares.py`), so its key only shows it
+and starts the reads. Keys: 1/2/3/4 pick a 30/90/180/365-day window, p cycles pipelines, o shows only your deals, r
+recomputes, escape returns to the board, q quits the app (as on the board). User text is always a `Text`.
 
 The seven tiles sit in one row from 112 columns, in rows of four below that and of two under 60 columns; each tile
 shows the longest form of its figure that fits its width (`$149,162.50`, else `$149.2k`), so a number is never
@@ -36,15 +38,19 @@ from tuikanban.domain.money import format_money
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.live import BoardChanged, LiveFeed
 from tuikanban.ui.jobs import JobFailed, lanes_of
+from tuikanban.ui.spares import AheadOfKey, waiting_for_key
 from tuikanban.ui.styled_once import StyledOnce
+from tuikanban.ui.textual_seam import lay_out, render_ahead
 from tuikanban.ui.widgets.metrics_flow import FlowPanels
-from tuikanban.ui.widgets.metrics_parts import Fitted, Funnel, Tile, Trend, literal
+from tuikanban.ui.widgets.metrics_parts import COMPUTING, Fitted, Funnel, Tile, Trend, computing, literal
 
 if TYPE_CHECKING:
-    from tuikanban.services.metrics import MetricsReport
+    from tuikanban.services.metrics_report import MetricsReport
     from tuikanban.store.engine import Database
+    from tuikanban.store.uow import Unit
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
+RENDER_AHEAD_S = 0.1  # a spare (ui/spares.py) is drawn this long after it mounted: once it has been laid out
 
 
 class MetricsComputed(Message):
@@ -61,17 +67,21 @@ class MetricsComputed(Message):
 
 
 def compute(db: Database, generation: int, pipeline_id: int, window_days: int, owner: str | None) -> MetricsComputed:
-    """The metrics job (runs on a lane): every figure of the screen, and the pipelines to cycle through."""
-    from tuikanban.services.metrics import compute_metrics
-    from tuikanban.services.pipelines import list_pipelines
+    """The metrics job (runs on a lane): every figure of the screen, and the pipelines to cycle through, in one
+    snapshot, in plain SQL (`Database.read_plain`: before the board's database is open, on a driver connection of
+    its own, so it never waits for the ORM's import)."""
+    from tuikanban.services import metrics_plain
+
+    def read(u: Unit) -> tuple[list[PipelineInfo], MetricsReport]:
+        return metrics_plain.pipelines(u), metrics_plain.metrics_in(u, pipeline_id, window_days=window_days,
+                                                                    owner=owner, seed=FORECAST_SEED)
 
     started = time.perf_counter()
     report: MetricsReport | None = None
     pipelines: list[PipelineInfo] = []
     error: str | None = None
     try:
-        pipelines = list_pipelines(db)
-        report = compute_metrics(db, pipeline_id, window_days=window_days, owner=owner, seed=FORECAST_SEED)
+        pipelines, report = db.read_plain(read)
     except TuikanbanError as exc:
         error = str(exc)
     return MetricsComputed(generation, report, pipelines, error, time.perf_counter() - started)
@@ -81,12 +91,8 @@ def compute(db: Database, generation: int, pipeline_id: int, window_days: int, o
 METRICS_FOOTER_EXTRAS = frozenset({"refresh"})
 
 
-class MetricsScreen(StyledOnce, Screen[None]):
+class MetricsScreen(AheadOfKey, StyledOnce, Screen[None]):
     """Velocity, win rate, coverage, days in stage, the bottleneck and the forecast of one pipeline."""
-
-    # The collector is not paused while this screen opens (ui/gc_pause.py): with the pause, its README screenshot
-    # (tests/test_readme_screenshots.py, metrics) showed a second computation's title; not understood yet.
-    PAUSE_GC_ON_OPEN = False
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -163,21 +169,22 @@ class MetricsScreen(StyledOnce, Screen[None]):
             ):
                 tile = Tile(id=f"mx-tile-{key}", classes="mx-tile")
                 tile.border_title = title
+                tile.show(COMPUTING, "", muted=True)
                 yield tile
         yield Static(id="mx-message")
         with VerticalScroll(id="mx-body"):
             with Horizontal(id="mx-row-stages", classes="mx-row"):
-                yield self._panel(Static(id="mx-stages"), "Stages")
+                yield self._panel(Static(computing(), id="mx-stages"), "Stages")
                 yield self._panel(Funnel(id="mx-funnel"), "Funnel: deals through each stage")
-            yield Static(id="mx-bottleneck")
+            yield Static(Text("▶ Bottleneck: computing…", style="dim"), id="mx-bottleneck")
             with Horizontal(id="mx-row-trend", classes="mx-row"):
                 yield self._panel(Trend(id="mx-trend"), "Won per week")
-                yield self._panel(Fitted(id="mx-forecast"), "Forecast: won in the next 30 days")
-                yield self._panel(Fitted(id="mx-lost"), "Lost reasons")
+                yield self._panel(Fitted(computing(), id="mx-forecast"), "Forecast: won in the next 30 days")
+                yield self._panel(Fitted(computing(), id="mx-lost"), "Lost reasons")
             with Horizontal(id="mx-row-breakdowns", classes="mx-row"):
-                yield self._panel(Static(id="mx-owners"), "By owner")
-                yield self._panel(Static(id="mx-types"), "By deal type")
-            yield FlowPanels(self.db, id="mx-flow")
+                yield self._panel(Static(computing(), id="mx-owners"), "By owner")
+                yield self._panel(Static(computing(), id="mx-types"), "By deal type")
+            yield FlowPanels(id="mx-flow")
         yield BoardFooter(extras=METRICS_FOOTER_EXTRAS)
 
     @staticmethod
@@ -187,8 +194,24 @@ class MetricsScreen(StyledOnce, Screen[None]):
         return widget
 
     def on_mount(self) -> None:
+        if self.built_while_closing():
+            return
+        self._busy = True  # (until the first figures: "computing…" in the title)
         self._set_title()
         self.query_one("#mx-body").focus()
+        if self.built_ahead:  # (once laid out, its widgets are drawn in idle time too: the key only shows them)
+            self.set_timer(RENDER_AHEAD_S, self._render_ahead)
+        self.start_unless_ahead()
+
+    def _render_ahead(self) -> None:
+        """(A spare, laid out once:) laid out again, which shows the body's scrollbar (the first layout finds that
+        its content is taller than it), and drawn, so that the key only puts the drawn widgets on screen."""
+        if waiting_for_key(self) and self.is_running and self.app.screen is not self:
+            lay_out(self, self.app.size)
+            render_ahead(self)
+
+    def start(self) -> None:
+        """At the key (a screen built in idle time is taken then): the reads, and the change feed."""
         self.recompute()
         self._live = LiveFeed(self.db.target)  # the board's change feed (data_version, or NOTIFY on a server)
         self._live.listen(self)
@@ -219,19 +242,33 @@ class MetricsScreen(StyledOnce, Screen[None]):
     def recompute(self, *, quiet: bool = False) -> None:
         """Start (or restart) the computation off the UI thread.
 
-        A loading indicator covers the figures meanwhile, except for a quiet refresh (someone else's commit),
-        which keeps the current figures on screen and only says "computing…" in the title.
+        Every panel says "computing…" meanwhile (other figures than the ones asked for are never shown as theirs),
+        except for a quiet refresh (someone else's commit), which keeps the current figures on screen and only
+        says "computing…" in the title.
         """
         self._generation += 1
         self._busy = True
         self._stale = False
         self._set_title()
-        if not (quiet and self.report is not None):
-            for selector in ("#mx-tiles", "#mx-body"):
-                self.query_one(selector).loading = True
+        if not (quiet and self.report is not None) and self.report is not None:
+            self._placeholders()
         job = partial(compute, self.db, self._generation, self.pipeline_id, self.window_days, self.owner)
         lanes_of(self).reads.submit(self, job, name="metrics")
-        self.query_one(FlowPanels).recompute(self.pipeline_id, self.window_days)  # (after the figures above)
+        self.query_one(FlowPanels).recompute(self.db, self.pipeline_id, self.window_days)  # (after the figures)
+
+    def _placeholders(self, sentence: str = COMPUTING) -> None:
+        """`sentence` ("computing…", what compose puts there) in every panel of the upper half."""
+        for tile in self.query(Tile).results(Tile):
+            tile.show(sentence, "", muted=True)
+        for selector in ("#mx-stages", "#mx-owners", "#mx-types"):
+            self.query_one(selector, Static).update(computing(sentence))
+        for fitted in self.query(Fitted).results(Fitted):
+            fitted.fill = None
+            fitted.update(computing(sentence))
+        for chart in (self.query_one("#mx-funnel", Funnel), self.query_one("#mx-trend", Trend)):
+            chart.report, chart.placeholder = None, sentence
+            chart.refresh()
+        self.query_one("#mx-bottleneck", Static).update(Text(f"▶ Bottleneck: {sentence}", style="dim"))
 
     @on(JobFailed)
     def _failed(self, message: JobFailed) -> None:
@@ -245,8 +282,6 @@ class MetricsScreen(StyledOnce, Screen[None]):
         if message.generation != self._generation:
             return  # a newer request is on its way
         self._busy = False
-        for selector in ("#mx-tiles", "#mx-body"):
-            self.query_one(selector).loading = False
         if message.pipelines:
             self.pipelines = message.pipelines
         note = self.query_one("#mx-message", Static)
@@ -255,6 +290,10 @@ class MetricsScreen(StyledOnce, Screen[None]):
             note.add_class("-shown")
             if self.owner is not None and self.report is not None and self.report.owner is None:
                 self.owner = None  # "only mine" found nothing: back to everyone
+            if self.report is not None:
+                self._paint()  # the last good figures, again
+            else:
+                self._placeholders("not computed")
         else:
             note.remove_class("-shown")
             self.report = message.report

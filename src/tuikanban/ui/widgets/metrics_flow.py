@@ -76,9 +76,8 @@ class FlowPanels(Vertical):
     FlowPanels Chart { width: 1fr; border: round $primary 30%; border-title-color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, db: Database, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.db = db
         self._generation = 0
 
     def compose(self) -> ComposeResult:
@@ -89,11 +88,11 @@ class FlowPanels(Vertical):
                     chart.border_title = title
                     yield chart
 
-    def recompute(self, pipeline_id: int, window_days: int) -> None:
+    def recompute(self, db: Database, pipeline_id: int, window_days: int) -> None:
         self._generation += 1
         for key, _title in PANELS:
             self.query_one(f"#fl-{key}", fc.Chart).show(None)
-        job = partial(compute_flow, self.db, self._generation, pipeline_id, window_days)
+        job = partial(compute_flow, db, self._generation, pipeline_id, window_days)
         lanes_of(self).reads.submit(self, job, name="flow charts")
 
     @on(JobFailed)

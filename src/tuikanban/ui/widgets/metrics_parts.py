@@ -17,7 +17,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 
 if TYPE_CHECKING:
-    from tuikanban.services.metrics import MetricsReport
+    from tuikanban.services.metrics_report import MetricsReport
 
 
 def literal(value: str | None, max_length: int | None = None, style: str = "") -> Text:
@@ -26,6 +26,13 @@ def literal(value: str | None, max_length: int | None = None, style: str = "") -
 
 
 Figure = str | Text
+
+COMPUTING = "computing…"  # what a panel says until its figures arrive
+
+
+def computing(sentence: str = COMPUTING) -> Text:
+    """A panel's placeholder while its figures are computed (or the sentence that takes its place)."""
+    return Text(sentence, style="dim italic")
 
 
 class Tile(Static):
@@ -79,8 +86,8 @@ class Fitted(Static):
     """A panel whose content depends on its width: `fill` builds it again whenever the panel is resized (the
     first real layout included)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, content: RenderableType = "", **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
         self.fill: Callable[[], RenderableType] | None = None
 
     def on_resize(self) -> None:
@@ -95,11 +102,14 @@ class Funnel(Widget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report: MetricsReport | None = None
+        self.placeholder = COMPUTING  # (shown until the report comes)
         self.bar_style = "bold"
 
     def render(self) -> RenderableType:
         r = self.report
-        if r is None or not r.stages:
+        if r is None:
+            return computing(self.placeholder)
+        if not r.stages:
             return Text("no stages", style="dim")
         width = max(10, self.content_size.width)
         name_w = min(16, max(len(display(s.name)) for s in r.stages))
@@ -127,12 +137,13 @@ class Trend(Widget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report: MetricsReport | None = None
+        self.placeholder = COMPUTING  # (shown until the report comes)
         self.spark_style = "bold"
 
     def render(self) -> RenderableType:
         r = self.report
         if r is None:
-            return Text("")
+            return computing(self.placeholder)
         width = max(12, self.content_size.width)
         money = lambda m: format_money(m, r.currency, compact=True)  # noqa: E731
         weeks = list(r.weekly)
