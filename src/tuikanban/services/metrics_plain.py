@@ -11,8 +11,6 @@ on SQLite and PostgreSQL. The deal-type filter of `metrics --type` is the comman
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +22,7 @@ from tuikanban.domain.text import display, name_key
 from tuikanban.services.metrics_report import MetricsReport, Sums, WonSpan, check_window
 from tuikanban.store import fastread
 from tuikanban.store import screenreads as sr
-from tuikanban.store.lean import LEAN_CACHE_KIB
+from tuikanban.store.lean import lean_unit
 from tuikanban.store.uow import Unit
 
 DELETED = sr.DELETED
@@ -42,22 +40,6 @@ def _at(u: Unit) -> str:
     return "CAST(? AS TIMESTAMP WITHOUT TIME ZONE)" if u.postgres else "?"
 
 
-@contextmanager
-def _lean(u: Unit) -> Iterator[None]:
-    """`store.lean.lean_cache` on the unit's own connection (SQLite: a small page cache for this read, the
-    connection's spare memory given back after it)."""
-    if u.postgres:
-        yield
-        return
-    before = int(u.scalar("PRAGMA cache_size"))
-    u.run(f"PRAGMA cache_size=-{LEAN_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        u.run(f"PRAGMA cache_size={before}")
-        u.run("PRAGMA shrink_memory")
-
-
 def pipelines(u: Unit) -> list[PipelineInfo]:
     """Every pipeline, in id order (`services.pipelines.list_pipelines`): the screen's `p` cycles through them."""
     return fastread.list_pipelines(u)
@@ -69,7 +51,7 @@ def metrics_in(u: Unit, pipeline_id: int, *, window_days: int = 90, owner: str |
     check_window(window_days)
     at = clock.as_utc(now) if now is not None else clock.now()
     start = at - timedelta(days=window_days)
-    with _lean(u):
+    with lean_unit(u):
         info = sr.pipeline(u, pipeline_id)
         pid = info.id
 

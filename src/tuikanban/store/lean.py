@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuikanban.store.uow import Unit
 
 LEAN_CACHE_KIB = 256
+_SIZE = "PRAGMA cache_size"
 
 
 @contextmanager
@@ -30,13 +34,30 @@ def lean_cache(conn: Any) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{LEAN_CACHE_KIB}")
+    with _lean(lambda sql: conn.exec_driver_sql(sql).scalar_one() if sql == _SIZE else conn.exec_driver_sql(sql)):
+        yield
+
+
+@contextmanager
+def lean_unit(u: Unit) -> Iterator[None]:
+    """`lean_cache` on a `store.uow.Unit` (the plain-SQL reads' connection) when it is SQLite."""
+    if u.postgres:
+        yield
+        return
+    with _lean(lambda sql: u.scalar(sql) if sql == _SIZE else u.run(sql)):
+        yield
+
+
+@contextmanager
+def _lean(sql: Callable[[str], Any]) -> Iterator[None]:
+    """The block on a small cache; `sql` runs one statement and returns the value of `_SIZE`'s row."""
+    before = int(sql(_SIZE))
+    sql(f"PRAGMA cache_size=-{LEAN_CACHE_KIB}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
-        conn.exec_driver_sql("PRAGMA shrink_memory")
+        sql(f"PRAGMA cache_size={before}")
+        sql("PRAGMA shrink_memory")
         trim_heap()
 
 
@@ -57,4 +78,4 @@ def trim_heap() -> None:
 _TRIM: Any = None  # (glibc's malloc_trim once found, or False)
 
 
-__all__ = ["LEAN_CACHE_KIB", "lean_cache", "trim_heap"]
+__all__ = ["LEAN_CACHE_KIB", "lean_cache", "lean_unit", "trim_heap"]
