@@ -270,6 +270,15 @@ def test_a_fold_waits_out_a_reader_a_moment_in_the_log(tmp_path: Path) -> None:
         writer.close()
 
 
+def app_with_notices(board: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TuikanbanApp, list[str]]:
+    """A board app on `board` as alice, and the list its notifications are copied into."""
+    app = TuikanbanApp(db_path=board, user="alice")
+    said: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(message), notify(message, **kw))[1])
+    return app, said
+
+
 async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_and_says_nothing_more(
     tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -293,10 +302,7 @@ async def test_after_r_on_a_replaced_file_the_board_takes_a_seat_in_the_new_one_
         return set_interval(self, interval, callback, **kw)
 
     monkeypatch.setattr(BoardBase, "set_interval", counting)
-    app = TuikanbanApp(db_path=board, user="alice")
-    said: list[str] = []
-    notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(message), notify(message, **kw))[1])
+    app, said = app_with_notices(board, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         os.replace(other, board)  # mv other.db board.db
@@ -342,10 +348,7 @@ async def test_r_pressed_right_after_the_notice_reopens_the_file_at_once(
     board, other = tmp_path / "board.db", tmp_path / "other.db"
     make_board(board, "Sales", ["Acme"])
     make_board(other, "Other", ["Stark upgrade"])
-    app = TuikanbanApp(db_path=board, user="alice")
-    said: list[str] = []
-    notify = app.notify
-    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(message), notify(message, **kw))[1])
+    app, said = app_with_notices(board, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.board_screen
