@@ -205,8 +205,10 @@ class MetricsScreen(AheadOfKey, StyledOnce, Screen[None]):
 
     def _render_ahead(self) -> None:
         """(A spare, laid out once:) laid out again, which shows the body's scrollbar (the first layout finds that
-        its content is taller than it), and drawn, so that the key only puts the drawn widgets on screen."""
-        if waiting_for_key(self) and self.is_running and self.app.screen is not self:
+        its content is taller than it), and drawn, so that the key only puts the drawn widgets on screen. Its timer
+        can fire as the app exits (the spare is built once any screen was shown, and a quit may follow at once)."""
+        stack = self.app.screen_stack  # (empty while the app exits: then there is nothing to draw for)
+        if waiting_for_key(self) and self.is_running and stack and self not in stack:
             lay_out(self, self.app.size)
             render_ahead(self)
 
