@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tuikanban.domain.errors import DatabaseError
 from tuikanban.domain.text import display
 
 if TYPE_CHECKING:
@@ -66,32 +65,10 @@ def db_choice(explicit: str | None, *, strict: bool = True) -> tuple[str | None,
 def read_plain(db_path: Path | str | None, read: Callable[[Unit], T], *, twin: bool = False) -> T | None:
     """`read` run in one snapshot on a driver connection of its own (no ORM), or None when the database does not
     allow it (`State.read_plain`). With `twin`, a file's unit carries a second connection on the same snapshot
-    when one can be had and a core is free for it (`store.twin`)."""
-    import sqlite3
+    when one can be had and a core is free for it (`store.twin.read_apart`)."""
+    from tuikanban.store.twin import read_apart
 
-    from tuikanban.store import fastread
-    from tuikanban.store.reads import target_of
-    from tuikanban.store.twin import second_core_free
-    from tuikanban.store.uow import Unit
-
-    target = target_of(db_path)
-    con = fastread.connect_target(target)
-    if con is None:
-        return None
-    try:
-        path = target.path
-        if twin and path is not None and isinstance(con, sqlite3.Connection) and second_core_free():
-            from tuikanban.store.twin import paired_snapshot
-
-            with paired_snapshot(con, lambda: fastread.connect(path)) as second:
-                pair = Unit(second, postgres=False) if second is not None else None
-                return read(Unit(con, postgres=False, twin=pair))
-        with fastread.snapshot(con):
-            return read(Unit(con, postgres=target.is_postgres))
-    except (sqlite3.Error, DatabaseError):
-        return None
-    finally:
-        con.close()
+    return read_apart(db_path, read, twin=twin)
 
 
 __all__ = ["ENV_USER", "current_user", "db_choice", "db_target", "read_plain"]

@@ -194,4 +194,32 @@ class Beside:
             self._thread.join()
 
 
-__all__ = ["Beside", "Pending", "paired_snapshot", "rows_at_once", "second_core_free"]
+def read_apart(db_path: Any, read: Callable[[Unit], T], *, twin: bool = False) -> T | None:
+    """`read` run in one snapshot on a driver connection of its own (no ORM), or None when the database does not
+    allow it or the read fails in the driver (the caller then reads through the ORM's database, which refuses a
+    database with one sentence). With `twin`, a file's unit carries a second connection on the same snapshot
+    (`paired_snapshot`) when one can be had and a core is free for it."""
+    from tuikanban.domain.errors import DatabaseError
+    from tuikanban.store import fastread
+    from tuikanban.store.reads import target_of
+    from tuikanban.store.uow import Unit
+
+    target = target_of(db_path)
+    con = fastread.connect_target(target)
+    if con is None:
+        return None
+    try:
+        path = target.path
+        if twin and path is not None and isinstance(con, sqlite3.Connection) and second_core_free():
+            with paired_snapshot(con, lambda: fastread.connect(path)) as second:
+                pair = Unit(second, postgres=False) if second is not None else None
+                return read(Unit(con, postgres=False, twin=pair))
+        with fastread.snapshot(con):
+            return read(Unit(con, postgres=target.is_postgres))
+    except (sqlite3.Error, DatabaseError):
+        return None
+    finally:
+        con.close()
+
+
+__all__ = ["Beside", "Pending", "paired_snapshot", "read_apart", "rows_at_once", "second_core_free"]
