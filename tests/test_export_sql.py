@@ -84,7 +84,8 @@ def test_a_time_in_another_form_is_converted_in_python(varied: Database, db_path
 
 @pytest.mark.parametrize("value", [
     "2026-02-01 10:00:00.5", "2026-02-01T10:00:00.000000", "2026-02-01 10:00:00 000", "2026/02/01 10:00:00",
-    "2026-02-01 10-00:00.000000", "2026-02-01", "x" * 26])
+    "2026-02-01 10-00:00.000000", "2026-02-01", "x" * 26, "2026-02-01 10:00 00", "2026-02-01 10:00:00.00000 ",
+    "2026-02-01 10:00:00,000000"])
 def test_every_other_time_form_is_left_to_python(varied: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  value: str) -> None:
     """The form check made on each row as SQLite writes it: a stored time in any form but the two it rewrites
@@ -221,16 +222,16 @@ def test_events_read_two_ranges_at_once_are_the_same_bytes(varied: Database, db_
 
     one = _export(varied)
     used: list[object] = []
-    real = jsondump.snapshot_twin
+    real = jsondump.snapshot_pair
 
     @contextlib.contextmanager
-    def spy(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+    def spy(conn: Any, path: Path | None) -> Iterator[sqlite3.Connection | None]:
         with real(conn, path) as twin:
             used.append(twin)
             yield twin
 
     monkeypatch.setattr(jsondump, "RANGE", 2)
-    monkeypatch.setattr(jsondump, "snapshot_twin", spy)
+    monkeypatch.setattr(jsondump, "snapshot_pair", spy)
     _machine(monkeypatch, load=0.3, cores=2)
     assert _export(varied) == one
     assert used and used[0] is not None
@@ -257,37 +258,58 @@ def test_the_second_connection_only_when_a_core_is_free(varied: Database, monkey
 
     from tuikanban.services.io import json_export
 
-    paths: list[str | None] = []
-    real = jsondump.snapshot_twin
+    paths: list[Path | None] = []
+    real = jsondump.snapshot_pair
 
     @contextlib.contextmanager
-    def spy(conn: Any, path: str | None) -> Iterator[sqlite3.Connection | None]:
+    def spy(conn: Any, path: Path | None) -> Iterator[sqlite3.Connection | None]:
         paths.append(path)
         with real(conn, path) as got:
             yield got
 
     one = _export(varied)
-    monkeypatch.setattr(jsondump, "snapshot_twin", spy)
+    monkeypatch.setattr(jsondump, "snapshot_pair", spy)
     _machine(monkeypatch, load=load, cores=cores)
     assert json_export.second_core_free() is twin
     assert _export(varied) == one
     assert (paths[0] is not None) is twin
 
 
-def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_path: Path) -> None:
-    """While a writer holds the lock there is no twin (the export reads on one connection); once the twin exists,
-    a commit is seen by neither connection."""
+def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit between the starts of the two snapshots leaves the export on one connection (store.twin checks the
+    data version); once the twin exists, a commit is seen by neither connection. A writer that holds the lock
+    without committing does not matter: both snapshots are of the same committed state."""
+    from tuikanban.store import twin as store_twin
+
     writer = sqlite3.connect(db_path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
-    with varied.read() as s, jsondump.snapshot_twin(s.connection(), str(db_path)) as twin:
-        assert twin is None
+    with varied.read() as s, jsondump.snapshot_pair(s.connection(), db_path) as got:
+        assert got is not None
     writer.execute("ROLLBACK")
-    with varied.read() as s, jsondump.snapshot_twin(s.connection(), str(db_path)) as twin:
-        assert twin is not None
+
+    real = store_twin._start
+    starts: list[object] = []
+
+    def start(con: sqlite3.Connection) -> None:  # the export's snapshot starts, then another process commits
+        real(con)
+        starts.append(con)
+        if len(starts) == 1:
+            writer.execute("UPDATE deal SET title = 'Renamed' WHERE id = 1")
+
+    monkeypatch.setattr(store_twin, "_start", start)
+    with varied.read() as s, jsondump.snapshot_pair(s.connection(), db_path) as got:
+        assert got is None
+        assert s.connection().exec_driver_sql("SELECT title FROM deal WHERE id = 1").scalar_one() != "Renamed"
+    assert len(starts) == 2  # (both connections started, the write between them)
+    monkeypatch.setattr(store_twin, "_start", real)
+
+    with varied.read() as s, jsondump.snapshot_pair(s.connection(), db_path) as got:
+        assert got is not None
         writer.execute("INSERT INTO event (pipeline_id, kind, at, \"user\") VALUES (1, 'create', "
                        "'2026-03-01 10:00:00.000000', 'w')")
         mine = s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one()
-        assert twin.execute("SELECT count(*) FROM event").fetchone()[0] == mine
+        assert got.execute("SELECT count(*) FROM event").fetchone()[0] == mine
     writer.close()
     with varied.read() as s:
         assert s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one() == mine + 1

@@ -1,5 +1,5 @@
 """Two SQLite connections on one snapshot, and reads run beside the caller on the second (the review's: its SQL
-on both cores; docs/PERFORMANCE.md, The review's speed).
+on both cores; docs/PERFORMANCE.md, The review's speed; and the JSON export's ranges of rows, Big files).
 
 `paired_snapshot` opens the first connection's read transaction as `store.fastread.snapshot` does, and a second
 connection's on the same committed state, checked rather than assumed: the second connection notes its
@@ -48,10 +48,15 @@ def second_core_free() -> bool:
 _FIRST_READ = "SELECT count(*) FROM pipeline"  # a read of the file: a transaction's snapshot starts here
 
 
+def _start(con: sqlite3.Connection) -> None:
+    """Start the snapshot of `con`'s read transaction (begun, not read yet)."""
+    con.execute(_FIRST_READ).fetchone()
+
+
 def _begin(con: sqlite3.Connection) -> None:
     """Start `con`'s read transaction and its snapshot."""
     con.execute("BEGIN")
-    con.execute(_FIRST_READ).fetchone()
+    _start(con)
 
 
 def _version(con: sqlite3.Connection) -> int:
@@ -59,10 +64,12 @@ def _version(con: sqlite3.Connection) -> int:
 
 
 @contextmanager
-def paired_snapshot(con: sqlite3.Connection, open_twin: Callable[[], sqlite3.Connection | None]
-                    ) -> Iterator[sqlite3.Connection | None]:
+def paired_snapshot(con: sqlite3.Connection, open_twin: Callable[[], sqlite3.Connection | None], *,
+                    begun: bool = False) -> Iterator[sqlite3.Connection | None]:
     """`con` inside one read transaction (as `fastread.snapshot`), and a second connection from `open_twin` inside
-    one on the same snapshot, or None (it could not be opened, or a commit fell between the two starts)."""
+    one on the same snapshot, or None (it could not be opened, or a commit fell between the two starts). With
+    `begun`, `con` is already inside a read transaction that has not read yet (an ORM session's, as the JSON
+    export's): its snapshot starts here, and ending the transaction is left to its owner."""
     twin: sqlite3.Connection | None = None
     try:
         twin = open_twin()
@@ -72,14 +79,18 @@ def paired_snapshot(con: sqlite3.Connection, open_twin: Callable[[], sqlite3.Con
             twin.close()
         twin = before = None
     try:
-        _begin(con)
+        if begun:
+            _start(con)
+        else:
+            _begin(con)
         try:
             if twin is not None and not _same_start(twin, before):
                 twin.close()
                 twin = None
             yield twin
         finally:
-            con.execute("COMMIT")
+            if not begun:
+                con.execute("COMMIT")
     finally:
         if twin is not None:
             twin.close()  # (its read transaction ends with it)

@@ -141,9 +141,9 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
     memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
-    # A second connection reads every other range of events and stays only while a core is free for it.
-    twin_path = None if db.target.path is None or not second_core_free() else str(db.target.path)
-    with db.read() as s, jsondump.snapshot_twin(s.connection(), twin_path) as twin:
+    # A second connection reads ranges of rows beside this one only while a core is free for it.
+    twin_path = db.target.path if second_core_free() else None
+    with db.read() as s, jsondump.snapshot_pair(s.connection(), twin_path) as twin:
         p = resolve_pipeline(s, pipeline)
         pid = p.id
         assert pid is not None
