@@ -309,6 +309,13 @@ def fitted_table(
     return t
 
 
+def fitted_columns(columns: list[str], texts: list[list[str]], *, title: str | Text | None = None) -> PlainBlock:
+    """`fitted_table(columns, rows, title=title)` of more than PLAIN_TABLE_ROWS rows whose cells are all strings,
+    given column by column (`texts[i]`: column i's cells), without building a list per row: the same lines."""
+    widths = [max(cell_len(c), _column_width(t)) for c, t in zip(columns, texts, strict=True)]
+    return _plain_table(columns, texts, widths, title)
+
+
 def _column_texts(rows: list[list[Any]], i: int) -> list[str]:
     """The plain text of column i of every row (`_plain` of each cell; strings as they are)."""
     column = [row[i] for row in rows]
@@ -368,7 +375,7 @@ def _plain_table(columns: list[str], texts: list[list[str]], widths: list[int], 
     lines.append(Text(line(columns), style="bold", no_wrap=True, overflow="ellipsis"))
     lines.append(Text("━╇━".join("━" * w for w in widths), no_wrap=True, overflow="crop"))
     columns_padded = [padded(t, w, num) for t, w, num in zip(texts, widths, numeric, strict=True)]
-    body = [" │ ".join(row).rstrip() for row in zip(*columns_padded, strict=True)]
+    body = list(map(str.rstrip, map(" │ ".join, zip(*columns_padded, strict=True))))
     return PlainBlock(lines, PlainLines(body))
 
 
@@ -397,6 +404,8 @@ class PlainLines:
         the last and `…`; any other line that does not fit is rendered by Rich itself."""
         width = console.width
         if narrow("".join(self.lines)):  # (checked once for the whole listing)
+            if max(map(len, self.lines), default=0) <= width:  # (no line to cut: most listings)
+                return "\n".join(self.lines) + "\n" if self.lines else ""
             return "".join([(text if len(text) <= width else text[:max(0, width - 1)] + "…") + "\n"
                             for text in self.lines])
         out: list[str] = []
@@ -451,5 +460,5 @@ class _Segments:
 __all__ = [
     "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "db_choice", "db_target", "emit_json",
     "err", "fail",
-    "fitted_table", "out", "print_block", "say", "state", "table",
+    "fitted_columns", "fitted_table", "out", "print_block", "say", "state", "table",
 ]
