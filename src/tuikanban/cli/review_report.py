@@ -18,8 +18,6 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
-from rich.text import Text
-
 from tuikanban.cli.common import (
     PLAIN_TABLE_ROWS,
     State,
@@ -27,9 +25,7 @@ from tuikanban.cli.common import (
     cell_text,
     cell_texts,
     dumps,
-    err,
     fitted_columns,
-    out,
     print_block,
     table,
 )
@@ -101,6 +97,8 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
     else:
         print_changes(report)
     if not_marked is not None:
+        from tuikanban.cli.common import err  # (Rich, imported here only: `--json` prints without it)
+
         sys.stdout.flush()
         err.print(not_marked, markup=False, highlight=False)
 
@@ -130,6 +128,8 @@ def _flat_objects(items: list[dict[str, Any]]) -> str:
 
 
 def print_changes(report: Any) -> None:
+    from tuikanban.cli.common import out
+
     for i, part in enumerate(render_changes(report)):
         if i:
             out.print()
@@ -139,6 +139,8 @@ def print_changes(report: Any) -> None:
 def render_changes(r: Any) -> list[Any]:
     """The report as Rich renderables: the bridge, then one table per list (a list of more than
     PLAIN_TABLE_ROWS deals as plain aligned lines: a Rich table of 25,000 rows takes half a minute)."""
+    from rich.text import Text
+
     def money(minor: int | None) -> str:
         return format_money(minor, r.currency)
 
