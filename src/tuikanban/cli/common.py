@@ -223,13 +223,22 @@ def dumps(value: Any, depth: int = 0) -> str:
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
-        if all(isinstance(v, _SCALARS) for v in value):  # (the review's 25,000 deal ids of a bucket)
+        if _all_scalars(value):  # (the review's 25,000 deal ids of a bucket)
             encoder = _flat.get(pad)
             if encoder is None:
                 encoder = _flat[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + pad, ": "))
             return "[" + pad + encoder.encode(list(value))[1:-1] + end + "]"
         return "[" + pad + ("," + pad).join(dumps(v, depth + 1) for v in value) + end + "]"
     return _scalar.encode(value)
+
+
+_SCALAR_TYPES = frozenset(map(type, ("", 0, 0.0, None)))
+
+
+def _all_scalars(values: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every value is an instance of one of `_SCALARS`; the types of a long list looked at in one call
+    first (a subclass, such as bool, is checked value by value)."""
+    return set(map(type, values)) <= _SCALAR_TYPES or all(isinstance(v, _SCALARS) for v in values)
 
 
 def _key(key: Any) -> str:
