@@ -172,6 +172,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def stdout_console() -> Console:
+    """`out`, made now if it was not (Rich imported)."""
+    return _console("out")
+
+
 def fail(message: str) -> None:
     """Print one sentence on stderr and exit 1."""
     import typer  # only on this path: the fast commands do not import Typer
@@ -517,5 +522,5 @@ class _Segments:
 __all__ = [
     "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "db_choice", "db_target", "emit_json",
     "err", "fail",
-    "fitted_columns", "fitted_table", "out", "print_block", "say", "state", "table",
+    "fitted_columns", "fitted_table", "out", "print_block", "say", "state", "stdout_console", "table",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuikanban.cli.common import (
     PLAIN_TABLE_ROWS,
@@ -27,11 +27,15 @@ from tuikanban.cli.common import (
     dumps,
     fitted_columns,
     print_block,
+    stdout_console,
     table,
 )
 from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import exponent, format_money, money_formatter
 from tuikanban.domain.text import json_safe, name_key
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 BUCKET_LABELS = {
     "created": ("+", "created"), "reopened": ("+", "reopened"), "pulled_in": ("+", "pulled in"),
@@ -83,6 +87,9 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
     from tuikanban.domain.errors import ReadOnlyError
     from tuikanban.services.review_core import changes_json, collector_paused
 
+    # the tables' Rich, imported while the report is read (on a thread, started as the command started, when a
+    # core is free: `cli.review_early`); `--json` prints without it
+    console = None if as_json else stdout_console()
     report = build_report(st, pipeline, since, until, owner, closing, idle_days)
     not_marked: str | None = None
     if until is None and not no_mark and (owner is None or name_key(owner) == name_key(st.user)):
@@ -95,7 +102,7 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
             sys.stdout.write(json_safe(document_text(changes_json(report))))
         sys.stdout.write("\n")
     else:
-        print_changes(report)
+        print_changes(report, console)
     if not_marked is not None:
         from tuikanban.cli.common import err  # (Rich, imported here only: `--json` prints without it)
 
@@ -127,9 +134,9 @@ def _flat_objects(items: list[dict[str, Any]]) -> str:
     return "[" + outer + "{" + inner + body[1:-1] + outer + "}\n  ]"
 
 
-def print_changes(report: Any) -> None:
-    from tuikanban.cli.common import out
-
+def print_changes(report: Any, console: Console | None = None) -> None:
+    """The report as tables on `console` (the command's standard output by default)."""
+    out = console or stdout_console()
     for i, part in enumerate(render_changes(report)):
         if i:
             out.print()
