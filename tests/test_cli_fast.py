@@ -268,6 +268,7 @@ def test_dumps_is_json_dumps_with_indent() -> None:
         {"day": date(2026, 3, 2), "money": Decimal("12.50"), "inf": float("inf"), "list": [date(2026, 1, 1)]},
         [{"deep": [{"deeper": [{"k": "v"}]}]}],
         {"bridge": {"created": {"value": 1.5, "deals": list(range(3000))}}, "mixed": [1, "a\u2028", None, 2.5, True]},
+        [True, False], [1, True, None], [date(2026, 1, 1), 1], (1, 2), [float("nan"), -0.0, 10**20],
     ]
     for doc in documents:
         assert dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str), doc

@@ -76,3 +76,39 @@ def test_money_formatter_writes_what_format_money_writes(currency: str) -> None:
     text = money_formatter(currency)
     for minor in [None, 0, 1, 5, 99, 100, 12_300, 12_345, -100, -12_345, 10**12, -(10**12) + 1, 1000, 123_000]:
         assert text(minor) == format_money(minor, currency), (currency, minor)
+
+
+def ascii_rows(n: int) -> list[list[str]]:
+    return [[str(i), f"Deal {i} " + "x" * (i % 50), ["alice", "bob"][i % 2], "Proposal", format_money(i * 100, "USD"),
+             "" if i % 7 == 0 else "open"] for i in range(n)]
+
+
+@pytest.mark.parametrize("make", [rows, ascii_rows])
+@pytest.mark.parametrize("width", [20, 80, 200])
+def test_a_listing_given_by_column_prints_what_the_same_rows_print(make: object, width: int) -> None:
+    """`fitted_columns` (the review's long lists, cells given column by column) prints the bytes `fitted_table`
+    prints for the same rows, with lines that all fit the width (the one-string path) and lines that do not."""
+    columns = ["Id", "Title", "Owner", "Stage", "Value", "Status"]
+    table_rows = make(1200)  # type: ignore[operator]
+    by_rows = common.fitted_table(columns, table_rows, title="New deals: 1200")
+    by_columns = common.fitted_columns(columns, [list(c) for c in zip(*table_rows, strict=True)],
+                                       title="New deals: 1200")
+
+    def printed(block: object) -> str:
+        console = Console(file=io.StringIO(), width=width, highlight=False, soft_wrap=False)
+        common.print_block(console, block)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    assert isinstance(by_columns, common.PlainBlock)
+    assert printed(by_columns) == printed(by_rows)
+    assert printed(by_columns) == printed(rich_lines(by_columns))  # (Rich's own rendering of each line)
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "KWD", "XYZ", "chf"])
+def test_the_review_money_column_is_format_money_of_each(currency: str) -> None:
+    from tuikanban.cli.review_report import money_column
+
+    whole = [0, 100, 12_300, -100, 10**12, 1000, 123_000, 5_000_000]
+    lists = [whole, [v * 1000 for v in whole], [*whole, 12_345], [*whole, None], [], [None], [1], [-(10**12) + 1]]
+    for values in lists:
+        assert money_column(values, currency) == [format_money(v, currency) for v in values], (currency, values)

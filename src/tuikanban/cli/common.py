@@ -1,6 +1,8 @@
 """What every command shares: the open database, the user, output helpers, one-sentence errors.
 
-Typer is imported only where it is needed: the fast path (`cli/fast.py`) uses this module without it."""
+Typer is imported only where it is needed: the fast path (`cli/fast.py`) uses this module without it. Rich is
+imported when something is printed through it: `out` and `err` are made on first use (a command that writes JSON,
+as `changes --json`, never imports Rich; docs/PERFORMANCE.md, The review's speed)."""
 
 from __future__ import annotations
 
@@ -12,17 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-
 from tuikanban.cli.target import current_user, db_choice, db_target, read_plain
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import clean_text, display, json_safe, visible
 
 if TYPE_CHECKING:
     import typer
+    from rich.console import Console, RenderableType
+    from rich.table import Table
+    from rich.text import Text
 
     from tuikanban.store.engine import Database
     from tuikanban.store.uow import Unit, Writer
@@ -43,7 +43,9 @@ def _say_upgraded(db: Database) -> None:
         people = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         verb = "has" if len(names) == 1 else "have"
         line += f" {people} {verb} the board open with an older tuikanban: restart it to keep working."
-    err.print(Text(clean_text(line)), highlight=False)
+    from rich.text import Text
+
+    _console("err").print(Text(clean_text(line)), highlight=False)
 
 
 @dataclass
@@ -146,24 +148,52 @@ def state(ctx: typer.Context) -> State:
     return obj
 
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out: Console  # (made on first use: `__getattr__`)
+err: Console
+
+
+def _console(name: str) -> Console:
+    """`out` (stdout) or `err` (stderr), the Rich console made on first use (`__getattr__`), or the one set in
+    its place (a test's)."""
+    console = globals().get(name)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=False) if name == "out" else Console(
+            stderr=True, highlight=False, soft_wrap=True)
+        globals()[name] = console
+    return console
+
+
+def __getattr__(name: str) -> Any:
+    """`out` and `err` (also as `from tuikanban.cli.common import out`), made when first asked for."""
+    if name in ("out", "err"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def stdout_console() -> Console:
+    """`out`, made now if it was not (Rich imported)."""
+    return _console("out")
 
 
 def fail(message: str) -> None:
     """Print one sentence on stderr and exit 1."""
     import typer  # only on this path: the fast commands do not import Typer
+    from rich.text import Text
 
-    err.print(Text(message))
+    _console("err").print(Text(message))
     raise typer.Exit(1)
 
 
 def say(*parts: str | Text) -> None:
     """One line of output built from plain strings and literal user text (no separators added)."""
+    from rich.text import Text
+
     line = Text()
     for part in parts:
         line.append(part if isinstance(part, Text) else Text(part))
-    out.print(line, soft_wrap=True)
+    _console("out").print(line, soft_wrap=True)
 
 
 def emit_json(document: Any) -> None:
@@ -198,13 +228,22 @@ def dumps(value: Any, depth: int = 0) -> str:
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
-        if all(isinstance(v, _SCALARS) for v in value):  # (the review's 25,000 deal ids of a bucket)
+        if _all_scalars(value):  # (the review's 25,000 deal ids of a bucket)
             encoder = _flat.get(pad)
             if encoder is None:
                 encoder = _flat[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + pad, ": "))
             return "[" + pad + encoder.encode(list(value))[1:-1] + end + "]"
         return "[" + pad + ("," + pad).join(dumps(v, depth + 1) for v in value) + end + "]"
     return _scalar.encode(value)
+
+
+_SCALAR_TYPES = frozenset(map(type, ("", 0, 0.0, None)))
+
+
+def _all_scalars(values: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether every value is an instance of one of `_SCALARS`; the types of a long list looked at in one call
+    first (a subclass, such as bool, is checked value by value)."""
+    return set(map(type, values)) <= _SCALAR_TYPES or all(isinstance(v, _SCALARS) for v in values)
 
 
 def _key(key: Any) -> str:
@@ -239,6 +278,8 @@ def cell(value: Any, max_length: int | None = 60, *, one_line: bool = False) -> 
     `one_line` keeps the cell on one line, cut with an ellipsis when the terminal is narrow (for lists where one
     row per item reads better than wrapped rows).
     """
+    from rich.text import Text
+
     text = Text(cell_text(value, max_length))
     if one_line:
         text.no_wrap = True
@@ -272,6 +313,8 @@ ONE_LINE_COLUMNS = {"status", "when", "level"}
 
 def table(*columns: str, title: str | Text | None = None) -> Table:
     """A plain table: numbers right-aligned and never wrapped or cut (text columns give way first)."""
+    from rich.table import Table
+
     t = Table(title=title, header_style="bold", title_justify="left", show_edge=False, pad_edge=False)
     for c in columns:
         numeric = c.lower() in NUMERIC_COLUMNS
@@ -283,7 +326,13 @@ PLAIN_TABLE_ROWS = 1000  # above this many rows, a Rich Table takes seconds: pri
 
 
 def _plain(value: Any) -> str:
-    return value.plain if isinstance(value, Text) else ("" if value is None else str(value))
+    if isinstance(value, str):
+        return str(value)
+    if value is None:
+        return ""
+    from rich.text import Text
+
+    return value.plain if isinstance(value, Text) else str(value)
 
 
 def fitted_table(
@@ -296,10 +345,10 @@ def fitted_table(
     very long listing is rendered as plain aligned columns.
     """
     texts = [_column_texts(rows, i) for i in range(len(columns))]
-    widths = [max(cell_len(c), _column_width(texts[i])) for i, c in enumerate(columns)]
+    widths = [max(cells(c), _column_width(texts[i])) for i, c in enumerate(columns)]
     keep = list(range(len(columns)))
     drop = [columns.index(c) for c in optional if c in columns]
-    while drop and sum(widths[i] + 3 for i in keep) > out.size.width:
+    while drop and sum(widths[i] + 3 for i in keep) > _console("out").size.width:
         keep.remove(drop.pop(0))
     if len(rows) > PLAIN_TABLE_ROWS:
         return _plain_table([columns[i] for i in keep], [texts[i] for i in keep], [widths[i] for i in keep], title)
@@ -307,6 +356,13 @@ def fitted_table(
     for row in rows:
         t.add_row(*(row[i] for i in keep))
     return t
+
+
+def fitted_columns(columns: list[str], texts: list[list[str]], *, title: str | Text | None = None) -> PlainBlock:
+    """`fitted_table(columns, rows, title=title)` of more than PLAIN_TABLE_ROWS rows whose cells are all strings,
+    given column by column (`texts[i]`: column i's cells), without building a list per row: the same lines."""
+    widths = [max(cells(c), _column_width(t)) for c, t in zip(columns, texts, strict=True)]
+    return _plain_table(columns, texts, widths, title)
 
 
 def _column_texts(rows: list[list[Any]], i: int) -> list[str]:
@@ -341,13 +397,19 @@ def narrow(text: str) -> bool:
 def cells(text: str) -> int:
     """`cell_len(text)`: the cells a text takes in a terminal, answered by `len` when every character takes one
     (most text; a long listing measures every cell of every row)."""
-    return len(text) if narrow(text) else cell_len(text)
+    if narrow(text):
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _plain_table(columns: list[str], texts: list[list[str]], widths: list[int], title: str | Text | None
                  ) -> PlainBlock:
     """`texts`: the cells' plain text, column by column. Each column is padded to its width in one pass when its
     cells are all one-cell characters (`ljust` and `rjust` then pad exactly as the cell widths would)."""
+    from rich.text import Text
+
     numeric = [c.lower() in NUMERIC_COLUMNS for c in columns]
 
     def pad(value: str, width: int, num: bool) -> str:
@@ -368,7 +430,7 @@ def _plain_table(columns: list[str], texts: list[list[str]], widths: list[int], 
     lines.append(Text(line(columns), style="bold", no_wrap=True, overflow="ellipsis"))
     lines.append(Text("━╇━".join("━" * w for w in widths), no_wrap=True, overflow="crop"))
     columns_padded = [padded(t, w, num) for t, w, num in zip(texts, widths, numeric, strict=True)]
-    body = [" │ ".join(row).rstrip() for row in zip(*columns_padded, strict=True)]
+    body = list(map(str.rstrip, map(" │ ".join, zip(*columns_padded, strict=True))))
     return PlainBlock(lines, PlainLines(body))
 
 
@@ -380,7 +442,9 @@ class PlainLines:
         self.lines = lines
 
     def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.cells import cell_len
         from rich.segment import Segment
+        from rich.text import Text
 
         width = options.max_width
         newline = Segment.line()
@@ -397,8 +461,13 @@ class PlainLines:
         the last and `…`; any other line that does not fit is rendered by Rich itself."""
         width = console.width
         if narrow("".join(self.lines)):  # (checked once for the whole listing)
+            if max(map(len, self.lines), default=0) <= width:  # (no line to cut: most listings)
+                return "\n".join(self.lines) + "\n" if self.lines else ""
             return "".join([(text if len(text) <= width else text[:max(0, width - 1)] + "…") + "\n"
                             for text in self.lines])
+        from rich.cells import cell_len
+        from rich.text import Text
+
         out: list[str] = []
         for text in self.lines:
             if narrow(text):
@@ -431,6 +500,8 @@ def print_block(console: Console, part: Any) -> None:
     if not isinstance(part, PlainBlock):
         console.print(part)
         return
+    from rich.console import Group
+
     console.print(Group(*part.head))
     console.print(_Segments(part.body.text(console)), crop=False)
 
@@ -451,5 +522,5 @@ class _Segments:
 __all__ = [
     "PlainBlock", "State", "TuikanbanError", "cell", "cells", "current_user", "db_choice", "db_target", "emit_json",
     "err", "fail",
-    "fitted_table", "out", "print_block", "say", "state", "table",
+    "fitted_columns", "fitted_table", "out", "print_block", "say", "state", "stdout_console", "table",
 ]

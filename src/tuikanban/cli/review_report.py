@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
-
-from rich.text import Text
+from itertools import repeat
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from tuikanban.cli.common import (
     PLAIN_TABLE_ROWS,
@@ -25,15 +25,17 @@ from tuikanban.cli.common import (
     cell_text,
     cell_texts,
     dumps,
-    err,
-    fitted_table,
-    out,
+    fitted_columns,
     print_block,
+    stdout_console,
     table,
 )
 from tuikanban.domain.metrics import plural
-from tuikanban.domain.money import format_money, money_formatter
+from tuikanban.domain.money import exponent, format_money, money_formatter
 from tuikanban.domain.text import json_safe, name_key
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 BUCKET_LABELS = {
     "created": ("+", "created"), "reopened": ("+", "reopened"), "pulled_in": ("+", "pulled in"),
@@ -85,6 +87,9 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
     from tuikanban.domain.errors import ReadOnlyError
     from tuikanban.services.review_core import changes_json, collector_paused
 
+    # the tables' Rich, imported while the report is read (on a thread, started as the command started, when a
+    # core is free: `cli.review_early`); `--json` prints without it
+    console = None if as_json else stdout_console()
     report = build_report(st, pipeline, since, until, owner, closing, idle_days)
     not_marked: str | None = None
     if until is None and not no_mark and (owner is None or name_key(owner) == name_key(st.user)):
@@ -97,8 +102,10 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
             sys.stdout.write(json_safe(document_text(changes_json(report))))
         sys.stdout.write("\n")
     else:
-        print_changes(report)
+        print_changes(report, console)
     if not_marked is not None:
+        from tuikanban.cli.common import err  # (Rich, imported here only: `--json` prints without it)
+
         sys.stdout.flush()
         err.print(not_marked, markup=False, highlight=False)
 
@@ -127,7 +134,9 @@ def _flat_objects(items: list[dict[str, Any]]) -> str:
     return "[" + outer + "{" + inner + body[1:-1] + outer + "}\n  ]"
 
 
-def print_changes(report: Any) -> None:
+def print_changes(report: Any, console: Console | None = None) -> None:
+    """The report as tables on `console` (the command's standard output by default)."""
+    out = console or stdout_console()
     for i, part in enumerate(render_changes(report)):
         if i:
             out.print()
@@ -137,6 +146,8 @@ def print_changes(report: Any) -> None:
 def render_changes(r: Any) -> list[Any]:
     """The report as Rich renderables: the bridge, then one table per list (a list of more than
     PLAIN_TABLE_ROWS deals as plain aligned lines: a Rich table of 25,000 rows takes half a minute)."""
+    from rich.text import Text
+
     def money(minor: int | None) -> str:
         return format_money(minor, r.currency)
 
@@ -167,18 +178,15 @@ def render_changes(r: Any) -> list[Any]:
         ("Closing in the next 30 days", r.closing_soon, ("Close", lambda x: day(x.detail["expected_close"]))),
     )
     columns = ["Id", "Title", "Owner", "Stage", "Value"]
-    # the long listings' cells: owners and stages are a few names (each cleaned once), amounts mostly whole
-    owner_text = lru_cache(maxsize=None)(lambda text: cell_text(text, 16))
-    stage_text = lru_cache(maxsize=None)(lambda text: cell_text(text, 24))
-    money_text = money_formatter(r.currency)
     for title, rows, (what, fn) in lists:
         if not rows:
             parts.append(Text(f"{title}: none", style="dim"))
         elif len(rows) > PLAIN_TABLE_ROWS:
-            titles, whats = cell_texts([x.title for x in rows], 40), cell_texts([fn(x) for x in rows], 80)
-            plain = [[str(x.id), title, owner_text(x.owner), stage_text(x.stage), money_text(x.value_minor), text]
-                     for x, title, text in zip(rows, titles, whats, strict=True)]
-            parts.append(fitted_table([*columns, what], plain, title=f"{title}: {len(rows)}"))
+            texts = [list(map(str, map(_ID, rows))), cell_texts(list(map(_TITLE, rows)), 40),
+                     _each_once(map(_OWNER, rows), lambda text: cell_text(text, 16)),
+                     _each_once(map(_STAGE, rows), lambda text: cell_text(text, 24)),
+                     money_column(list(map(_VALUE, rows)), r.currency), cell_texts(list(map(fn, rows)), 80)]
+            parts.append(fitted_columns([*columns, what], texts, title=f"{title}: {len(rows)}"))
         else:
             lt = table(*columns, what, title=f"{title}: {len(rows)}")
             for x in rows:
@@ -186,6 +194,28 @@ def render_changes(r: Any) -> list[Any]:
                            format_money(x.value_minor, r.currency), cell(fn(x), 80))
             parts.append(lt)
     return parts
+
+
+_ID, _TITLE, _OWNER, _STAGE, _VALUE = map(attrgetter, ("id", "title", "owner", "stage", "value_minor"))
+
+
+def _each_once(values: Iterable[Any], text: Callable[[Any], str]) -> list[str]:
+    """`[text(v) for v in values]`, `text` called once per distinct value (a listing's owners and stages are a few
+    names; its amounts repeat too)."""
+    values = list(values)
+    known = {v: text(v) for v in set(values)}
+    return list(map(known.__getitem__, values))
+
+
+def money_column(values: list[int | None], currency: str) -> list[str]:
+    """`[format_money(v, currency) for v in values]`: amounts that are all whole (most) written by one call of
+    `format` each, without a Python call per amount; any other list amount by amount."""
+    text = money_formatter(currency)
+    unit = 10 ** exponent(currency)
+    if None not in values and not any(map(unit.__rmod__, values)):
+        prefix = text(0)[:-1]  # (the symbol or code before a whole amount, as `money_formatter` writes it)
+        return list(map(prefix.__add__, map(format, map(unit.__rfloordiv__, values), repeat(","))))
+    return _each_once(values, text)
 
 
 def ids_text(ids: tuple[int, ...], limit: int = 12) -> str:
@@ -197,4 +227,5 @@ def day(value: Any) -> str:
     return value.isoformat() if value is not None else "none"
 
 
-__all__ = ["build_report", "changes", "day", "ids_text", "mark_review", "print_changes", "render_changes"]
+__all__ = ["build_report", "changes", "day", "ids_text", "mark_review", "money_column", "print_changes",
+           "render_changes"]

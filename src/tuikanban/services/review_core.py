@@ -11,10 +11,11 @@ writes its JSON.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from tuikanban.domain import clock
@@ -38,7 +39,19 @@ from tuikanban.services.review_bridge import (
     _rewind,
 )
 from tuikanban.services.review_idle import OpenDeals, _idle_lines, _Top, open_touches
-from tuikanban.services.review_reads import _CLOSE, _CUR, _ID, _OWNER, _STAGE, _STATUS, _TITLE, _VALUE, _at, _read_deals
+from tuikanban.services.review_reads import (
+    _CLOSE,
+    _CUR,
+    _ID,
+    _OWNER,
+    _STAGE,
+    _STATUS,
+    _TITLE,
+    _VALUE,
+    FRESH_WIDTH,
+    _at,
+    _read_deals,
+)
 from tuikanban.store.lean import lean_cache
 from tuikanban.store.twin import Beside
 from tuikanban.store.uow import Unit, of_session
@@ -181,7 +194,7 @@ def _changes_in(
 
 def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages: dict[int, tuple[str, int]],
             start: datetime, end: datetime, now: datetime, closing: tuple[date, date] | None, idle_days: int,
-            with_idle: bool, keep: int | None, created: list[list[Any]] | None) -> ChangesReport:
+            with_idle: bool, keep: int | None, created: list[Sequence[Any]] | None) -> ChangesReport:
     """`_changes_in` once its arguments are checked: the reads (some of them beside the others, on a second
     connection when the unit has one: `store.twin`), then the bridge and the lists."""
     # the idle list's last touches of every deal open now, read first on the second connection (when the review
@@ -251,7 +264,7 @@ def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages
             soon.add((b.close, deal_id), line(k, b, expected_close=b.close))
     if created:
         end_value += _new_deals(created, info, stages, owner_key, owner_keys, in_period, soon_from, bridge, opened,
-                                soon, lists)
+                                soon, lists, lru_cache(maxsize=None)(u.read_day))
     created = None  # (the new deals' rows: let go before the idle list is read)
     totals = {"closing_soon": soon.count, **lists.totals()} if keep is not None else {}
     idle: tuple[DealLine, ...] = ()
@@ -276,18 +289,21 @@ def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages
 
 
 
-def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tuple[str, int]], owner_key: str | None,
-               owner_keys: dict[str, str], in_period: Any, soon_from: date, bridge: dict[str, Bucket],
-               opened: OpenDeals, soon: _Top, lists: _Lists) -> int:
+def _new_deals(rows: list[Sequence[Any]], info: PipelineInfo, stages: dict[int, tuple[str, int]],
+               owner_key: str | None, owner_keys: dict[str, str], in_period: Any, soon_from: date,
+               bridge: dict[str, Bucket], opened: OpenDeals, soon: _Top, lists: _Lists, day: Any) -> int:
     """The deals created since `since` when the end is now (`_read_deals`' `new_deals`: most of the period's
     deals on a busy board), in one pass: what `_states`, `_bridge` and the report's loop make of a deal absent at
     `since` and at the end as it is now, without its two states. Their bridge entries are added to `bridge` (each
-    bucket's deals kept in id order); returns their part of the open value at the end."""
+    bucket's deals kept in id order); returns their part of the open value at the end. A row is either one of
+    `_read_deals` or, for a deal no read of its events named (`review_reads.FRESH_WIDTH` values), its row as read,
+    whose close date `day` reads."""
     currency = info.currency
     every = in_period is _ALWAYS
     sums = dict.fromkeys(BUCKETS, 0)
     ids: dict[str, list[int]] = {b: [] for b in BUCKETS}
     end_value = 0
+    owners: dict[str, str] = {}  # (one string per owner)
     for r in rows:
         owner = r[_OWNER]
         if owner_key is not None:
@@ -297,6 +313,10 @@ def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tupl
             if key != owner_key:
                 continue
         deal_id, status, close, stage_id = r[_ID], r[_STATUS], r[_CLOSE], r[_STAGE]
+        whole = len(r) != FRESH_WIDTH  # (else the row as read: no moves or pushes, its close date as stored)
+        if not whole:
+            owner = owners.setdefault(owner, owner)
+            close = day(close)
         ok = r[_CUR] == currency
         value = (r[_VALUE] or 0) if ok else 0
         shown = r[_VALUE] if ok else None
@@ -313,7 +333,7 @@ def _new_deals(rows: list[list[Any]], info: PipelineInfo, stages: dict[int, tupl
             ids[status].append(deal_id)
         stage = stages.get(stage_id, ("?", 0))
         lists.new.add(deal_id, DealLine(deal_id, r[_TITLE], owner, stage[0], shown, {"status": status}))
-        moves, pushes = r[-2], r[-1]
+        moves, pushes = (r[-2], r[-1]) if whole else (0, 0)
         if moves or pushes:
             moves, pushes = max(0, int(moves or 0)), max(0, int(pushes or 0))
             then = _rewind(_current(r, currency), r, _at(0), currency)  # (its stage and close date at `since`)

@@ -102,7 +102,7 @@ _DVALUE = 3  # the value changes' sum among a moment's columns
 
 
 def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: datetime, steady: Any,
-                new_deals: list[list[Any]] | None = None, side: Beside | None = None,
+                new_deals: list[Sequence[Any]] | None = None, side: Beside | None = None,
                 changed: Any = None) -> list[tuple[Any, ...]]:
     """One row per deal changed since the first of `moments` (ascending): its row now and what rewinds it to
     each moment; stage moves and close-date pushes are counted up to `until`. The deals open now and unchanged
@@ -141,7 +141,7 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     deal = "deal_id" if u.postgres else "+deal_id"
     fresh = "(SELECT deal_id FROM event WHERE pipeline_id = ? AND at > ? AND kind = 'create' AND deal_id IS NOT NULL)"
     owners: dict[str, str] = {}  # one string per owner, not one per deal (each row's owner is one of them)
-    fresh_rows: Pending[dict[int, list[Any]]] | None = None
+    fresh_rows: Pending[dict[int, Sequence[Any]]] | None = None
     if len(moments) == 1:  # the last moment is now: the deals created since are the new deals (read beside)
         fresh_rows = (side or Beside(u)).submit(
             lambda t: _fresh_rows(t, pipeline_id, last, end, tail[1:], fresh, owners, at_once=t is u.twin))
@@ -183,13 +183,13 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
     for r in grouped(columns + tail, params):
         rows.add(r[0])
         emit((r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:]))
-    new_ids: set[int] | dict[int, list[Any]]
+    new_ids: set[int] | dict[int, Sequence[Any]]
     if fresh_rows is not None:
         created = fresh_rows.result()
         if new_deals is None:
             for deal_id in list(created):  # (each list let go as its tuple is handed on)
                 rows.add(deal_id)
-                emit(tuple(created.pop(deal_id)))
+                emit(tuple(fresh_row(created.pop(deal_id), day, owners)))
             new_ids = set()
         else:
             new_deals.extend(created.values())
@@ -216,7 +216,7 @@ def _read_deals(u: Unit, pipeline_id: int, moments: Sequence[datetime], until: d
 
 
 def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[str], fresh: str,
-                owners: dict[str, str], *, at_once: bool = False) -> dict[int, list[Any]]:
+                owners: dict[str, str], *, at_once: bool = False) -> dict[int, Sequence[Any]]:
     """The rows of the deals created after `since` (the last moment, now being the end): absent at `since`, as
     they are now at the end. What the report reads of them then: the stage they were in (moved, for a deal open
     now), the close date (pushed) and the owner (for a deal open now); their moves and pushes. These are
@@ -233,9 +233,10 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
             f" AND at > ? AND kind = 'create' AND deal_id IS NOT NULL GROUP BY {deal}) AS c"
             " JOIN deal ON deal.id = c.d")
     day = _days(u)
-    rows = {r[0]: [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:8], r[0], r[8],
-                   None, None, None, None, None, None, None, None, r[9], 0, 0]
-            for r in select([*("deal." + c for c in _DEAL_COLUMNS), "c.n", "c.s"], tail, (pipeline_id, since))}
+    # each deal's row as read (`fresh_row` makes it a row of `_read_deals`): most new deals are in neither read
+    # below, and their rows are read once (`review_core._new_deals`)
+    rows: dict[int, Sequence[Any]] = {
+        r[0]: r for r in select([*("deal." + c for c in _DEAL_COLUMNS), "c.n", "c.s"], tail, (pipeline_id, since))}
     light = [
         f"min(CASE WHEN {_edit('close')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",
         f"min(CASE WHEN {_edit('owner')} THEN {_sortable_at(u)} || '|' || coalesce(old_value, '') END)",
@@ -260,11 +261,23 @@ def _fresh_rows(u: Unit, pipeline_id: int, since: Any, end: Any, counts: list[st
                                   since)))
     for first, tail, params in reads:
         for d, close, owner, stage, moves, pushes in select([first, *light], tail, params):
-            r = rows.get(d)
-            if r is not None:
+            if d in rows:
+                r = rows[d] = fresh_row(rows[d], day, owners)
                 r[_AGG + 5:_AGG + 8] = [close, owner, stage]
                 r[-2:] = [moves, pushes]
     return rows
+
+
+FRESH_WIDTH = len(_DEAL_COLUMNS) + 2  # a new deal's row as `_fresh_rows` read it: its columns, creates, first stage
+
+
+def fresh_row(r: Sequence[Any], day: Any, owners: dict[str, str]) -> list[Any]:
+    """A new deal's row (`_fresh_rows`) as a row of `_read_deals` (a list: its moment's columns set after), or the
+    row itself when it is one already."""
+    if len(r) != FRESH_WIDTH:
+        return list(r)
+    return [r[0], r[1], owners.setdefault(r[2], r[2]), r[3], r[4], day(r[5]), *r[6:8], r[0], r[8],
+            None, None, None, None, None, None, None, None, r[9], 0, 0]
 
 
 _MOMENT_PARAMS = 8  # the `at > ?` of each of a later moment's columns
@@ -303,4 +316,4 @@ def _payload(first: str | None) -> str | None:
     return None if first is None else first[SORTABLE_AT_WIDTH + 1:]
 
 
-__all__ = ["IS_VALUE", "NOT_VALUE", "SORTABLE_AT_WIDTH"]
+__all__ = ["FRESH_WIDTH", "IS_VALUE", "NOT_VALUE", "SORTABLE_AT_WIDTH", "fresh_row"]
