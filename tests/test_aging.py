@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from rich.cells import cell_len
+from sqlalchemy import select
 
 from tuikanban.domain.aging import (
     SIGNAL_LEGEND,
