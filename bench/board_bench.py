@@ -20,7 +20,9 @@ runs the real `tuikanban` command under bench/ptytimer.py (or another timer scri
   move after start on its own line, with the time to its last write and the board's CPU: a big pipeline's first
   write reads each cell's window again), another process's move (a deal of the second
   column moved back and forth by this script through the services) and a minute idle (`--idle` seconds, scaled
-  to a minute). `--bytes-only` measures only these.
+  to a minute). `--bytes-only` measures only these. `--dialog-bytes` adds the deal detail's opening (enter) and
+  closing (escape); `--covered SECONDS` the bytes and CPU while the metrics, review, settings and closed-deals
+  screens each stay open over the board for that long (nothing there changes: the floor is 0).
 
 With `--db URL` (an existing PostgreSQL database) each size's file is copied into a schema of its own in that
 database (`tuikanban copy --to`, once; the schema `bench_<size>` is dropped and made again when it holds another
@@ -204,8 +206,28 @@ def settle(board: PtyProgram) -> None:
     board.quiet(3000)
 
 
+COVERING = [("metrics", "m"), ("review", "v"), ("settings", ","), ("closed", "c")]  # screens over the board (keys)
+
+
+def covered_bytes(board: PtyProgram, seconds: float) -> dict[str, dict[str, float]]:
+    """For each screen of COVERING: open it, wait until it is drawn and quiet, then count the bytes the board
+    process writes (and the CPU it spends) for `seconds` while the screen stays open, and go back (escape)."""
+    out = {}
+    for name, key in COVERING:
+        board.quiet(500)
+        board.key(key)
+        time.sleep(2.0)
+        board.quiet(1000)
+        mark, cpu = board.mark(), board.cpu_seconds()
+        time.sleep(seconds)
+        out[name] = {"bytes": board.since(mark), "cpu_ms": (board.cpu_seconds() - cpu) * 1000}
+        board.key("escape")
+        time.sleep(1.0)
+    return out
+
+
 def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idle_s: float, cols: int,
-                rows: int, on_screen: bool = False, dialog: bool = False) -> dict:
+                rows: int, on_screen: bool = False, dialog: bool = False, covered_s: float = 0) -> dict:
     """Bytes the board writes to its terminal: first paint (settled), focus move, card move, another process's
     move, and idle (per minute)."""
     from tuikanban.services.deals import move_deal
@@ -241,6 +263,7 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
                                "cpu_ms": (board.cpu_seconds() - cpu) * 1000})
         # enter opens the focused deal's detail, escape goes back to the board (both until painted)
         dialog_bytes = per_key(["enter", "escape"] * (keys // 2), 1.5) if dialog else []
+        covered = covered_bytes(board, covered_s) if covered_s else {}
         database, deal, stages = outside_mover(db, on_screen)
         outside = []
         try:
@@ -259,7 +282,7 @@ def byte_counts(tuikanban: str, env: dict[str, str], db: Path, *, keys: int, idl
         return {"first_paint_bytes": first, "focus_bytes": focus, "move_bytes": moves, "move_times": move_times,
                 "outside_bytes": outside,
                 "idle_bytes_per_min": idle, "open_dialog_bytes": dialog_bytes[0::2],
-                "close_dialog_bytes": dialog_bytes[1::2]}
+                "close_dialog_bytes": dialog_bytes[1::2], "covered": covered}
     finally:
         board.stop()
 
@@ -304,6 +327,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="the outside move takes the top card of the second column's first swimlane (on screen)")
     ap.add_argument("--dialog-bytes", action="store_true",
                     help="also the bytes of enter (the deal detail opens) and escape (back to the board)")
+    ap.add_argument("--covered", type=float, default=0, metavar="SECONDS",
+                    help="also the bytes written (and the CPU) while each of the metrics, review, settings and "
+                         "closed-deals screens stays open over the board for SECONDS")
     ap.add_argument("--settled-runs", type=int, default=3,
                     help="starts per size timed until the board stops working (0: skip)")
     ap.add_argument("--tour", action="store_true",
@@ -491,7 +517,8 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
     for n in sizes:
         db = build(a.dir, n)
         r = byte_counts(tuikanban, {**base_env, "TUIKANBAN_DB": str(db)}, db, keys=a.keys, idle_s=a.idle,
-                        cols=a.cols, rows=a.rows, on_screen=a.outside_on_screen, dialog=a.dialog_bytes)
+                        cols=a.cols, rows=a.rows, on_screen=a.outside_on_screen, dialog=a.dialog_bytes,
+                        covered_s=a.covered)
         out.append({"open": n, **r})
 
         def mm(xs: list[int]) -> str:
@@ -509,6 +536,10 @@ def bytes_table(a: argparse.Namespace, sizes: list[int], tuikanban: str, base_en
         if a.dialog_bytes:
             print(f"{'':>10}   deal detail: enter {mm(r['open_dialog_bytes'])}, escape {mm(r['close_dialog_bytes'])}",
                   flush=True)
+        if r["covered"]:
+            print(f"{'':>10}   {a.covered:g} s under a screen: " + ", ".join(
+                f"{name} {kb(x['bytes'])} ({x['cpu_ms']:,.0f} ms CPU)" for name, x in r["covered"].items())
+                + f" (load {Path('/proc/loadavg').read_text().split()[0]})", flush=True)
     print("moves: median/max per key or per outside move (until its re-reads are painted); first paint until the "
           "board settled; idle scaled to a minute.")
     (a.dir / "bytes.json").write_text(json.dumps({"bare_bytes": bare_bytes, "results": out}, indent=1))

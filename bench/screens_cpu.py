@@ -4,17 +4,18 @@
     python bench/screens_cpu.py --db FILE --only "new deal" --profile 25      # where the time goes (cProfile)
     PYTHONPATH=OTHER/src python bench/screens_cpu.py --db FILE --json       # another copy (A/B, interleave runs)
 
-The board is started headless at 160x45 as `tuikanban` starts it (ui/launch.py), left to settle, then each screen
-is opened (its key on the board's first card) and closed (escape), one screen after another, `--rounds` times (so
-a round is every screen once; the first round is each screen's first open). For each open: the CPU time of the UI
-thread (`time.thread_time`: the thread that handles the key and draws; the pilot runs on it too) and of the whole
-process (`time.process_time`: the lanes' reads too) from just before the key until the frame in which the screen's
-own text (as `board_bench.py --screens` looks for it) is drawn. Every frame is also turned into the bytes a
-terminal would get (`render_segments`), which a headless app skips, so that work is counted; looking for the text
-is not (its CPU is taken off). Figures: median, p90 and worst of the rounds after the first, and the first open on
-its own. The metrics screen may show its frame before its figures: its row times "Velocity" (a tile's heading),
-"metrics filled" the frame whose title says "computed in" (the figures drawn; its flow charts come later still,
-and are not waited for).
+The board is started headless at 160x45 (`--cols`, `--rows`) as `tuikanban` starts it (ui/launch.py), left to
+settle, then each screen is opened (its key on the board's first card) and closed (escape), one screen after
+another, `--rounds` times (so a round is every screen once; the first round is each screen's first open). For each
+open: the CPU time of the UI thread (`time.thread_time`: the thread that handles the key and draws; the pilot runs
+on it too) and of the whole process (`time.process_time`: the lanes' reads too) from just before the key until the
+frame in which the screen's own text (as `board_bench.py --screens` looks for it) is drawn. Every frame is also
+turned into the bytes a terminal would get (`render_segments`), which a headless app skips, so that work is counted;
+looking for the text is not (its CPU is taken off). Figures: median, p90 and worst of the rounds after the first,
+and the first open on its own. The metrics screen may show its frame before its figures: its row times "Velocity" (a
+tile's heading), "metrics filled" the frame whose title says "computed in" (the figures drawn), "metrics charts" the
+frame whose cycle-time scatter shows its percentile lines ("─ 50%": the flow charts drawn; the board needs won deals
+in the window, and the charts on screen: `--rows 100`); the forecast's panels, later still, are not waited for.
 
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
 is left out) and prints the N functions with the most cumulative and own time per screen.
@@ -54,7 +55,8 @@ SCREENS: list[tuple[str, str, str]] = [
     ("review", "v", "Review"),
     ("metrics", "m", "Velocity"),  # last: its figures are computed in threads for a while after it closes
 ]
-FILLED = {"metrics": "computed in"}  # screens whose figures come after their frame: the text that says they came
+# screens whose figures come after their frame: (row name, the text that says they came), in the order they come
+FILLED = {"metrics": [("metrics filled", "computed in"), ("metrics charts", "─ 50%")]}
 
 
 def cpu() -> float:
@@ -76,9 +78,8 @@ class Watch:
         self.overhead = 0.0
         self.shown_at: float | None = None
         self.shown_all_at = 0.0
-        self.filled: str | None = None  # (FILLED) the text of the frame with the figures, once shown
-        self.filled_at: float | None = None
-        self.filled_all_at = 0.0
+        self.filled: list[tuple[str, str]] = []  # (FILLED) the texts still awaited: (row, text)
+        self.filled_at: dict[str, tuple[float, float]] = {}  # row -> (UI-thread CPU, process CPU) at its frame
         self.frames = 0
         self.profile: cProfile.Profile | None = None
         original = app._display
@@ -87,7 +88,7 @@ class Watch:
             original(screen, renderable)
             if renderable is not None and hasattr(renderable, "render_segments"):
                 renderable.render_segments(app.console)  # what a terminal's frame costs beyond headless
-            waiting_filled = self.filled is not None and self.filled_at is None
+            waiting_filled = bool(self.filled)
             if (self.want is None or self.shown_at is not None) and not waiting_filled:
                 return
             self.frames += 1
@@ -95,8 +96,11 @@ class Watch:
             if self.profile is not None:
                 self.profile.disable()
             text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-            if waiting_filled and self.filled in text and app.screen is not self.before:
-                self.filled_at, self.filled_all_at = now - self.overhead, now_all - self.overhead
+            if waiting_filled and app.screen is not self.before:
+                for row, want in list(self.filled):
+                    if want in text:
+                        self.filled_at[row] = (now - self.overhead, now_all - self.overhead)
+                        self.filled.remove((row, want))
             if self.want is None or self.shown_at is not None:
                 self.overhead += cpu() - now
                 return
@@ -112,11 +116,11 @@ class Watch:
         app._display = display
         self.before_text = ""
 
-    def arm(self, want: str, filled: str | None = None) -> tuple[float, float]:
+    def arm(self, want: str, filled: list[tuple[str, str]] | None = None) -> tuple[float, float]:
         self.before = self.app.screen
         self.before_text = "\n".join(strip.text for strip in self.app.screen._compositor.render_strips())
         self.want, self.shown_at, self.overhead, self.frames = want, None, 0.0, 0
-        self.filled, self.filled_at = filled, None
+        self.filled, self.filled_at = list(filled or []), {}
         return cpu(), process_cpu()
 
 
@@ -145,13 +149,13 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
     target = parse_target(Path(a.db))
     con, pipeline = fastread.first_read(target, None, None)
     gateway = BoardGateway(path=target, user=a.user, db=None, con=con, owns_db=True)
-    initial = gateway.load(pipeline, BoardState(), window=45 // 4 + 2)
+    initial = gateway.load(pipeline, BoardState(), window=a.rows // 4 + 2)
     app = TuikanbanApp(None, a.user, pipeline, None, db_path=target, gateway=gateway, initial=initial)
     out: dict[str, list[float]] = {name: [] for name, _k, _t in SCREENS if not only or name in only}
-    out.update({f"{name} filled": [] for name in FILLED if name in out})
+    out.update({row: [] for name, rows in FILLED.items() if name in out for row, _text in rows})
     out_all: dict[str, list[float]] = {name: [] for name in out}
     profiles: dict[str, cProfile.Profile] = {}
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(a.cols, a.rows)) as pilot:
         watch = Watch(app)
         await quiet(pilot, a.wait)
         for round_ in range(a.rounds):
@@ -174,13 +178,14 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                 out[name].append((watch.shown_at - t0) * 1000 if shown else float("nan"))
                 out_all[name].append((watch.shown_all_at - t0_all) * 1000 if shown else float("nan"))
                 if name in FILLED:  # (the profile, if any, covers the frame only)
-                    while watch.filled_at is None and time.monotonic() < end:
+                    end = time.monotonic() + 30
+                    while watch.filled and time.monotonic() < end:
                         await asyncio.sleep(0.01)
-                    filled = watch.filled_at is not None
-                    out[f"{name} filled"].append((watch.filled_at - t0) * 1000 if filled else float("nan"))
-                    out_all[f"{name} filled"].append((watch.filled_all_at - t0_all) * 1000 if filled
-                                                     else float("nan"))
-                    watch.filled = None
+                    for row, _text in FILLED[name]:
+                        got = watch.filled_at.get(row)
+                        out[row].append((got[0] - t0) * 1000 if got else float("nan"))
+                        out_all[row].append((got[1] - t0_all) * 1000 if got else float("nan"))
+                    watch.filled = []
                 await quiet(pilot, a.open_wait, 5.0)  # (the metrics may compute for longer: not waited for)
                 for _ in range(3):
                     if app.screen is app.board_screen and not app.board_screen.query("AgingPanel"):
@@ -208,6 +213,9 @@ def main() -> None:
     ap.add_argument("--db", required=True, help="a board file (bench/gen.py)")
     ap.add_argument("--user", default="alice")
     ap.add_argument("--only", default="", help="these screens only (comma-separated names)")
+    ap.add_argument("--cols", type=int, default=160)
+    ap.add_argument("--rows", type=int, default=45,
+                    help="terminal rows (the metrics screen's flow charts are on screen from about 90)")
     ap.add_argument("--rounds", type=int, default=6, help="opens of every screen (the first is shown apart)")
     ap.add_argument("--wait", type=float, default=3.0, help="seconds the board is left to settle first")
     ap.add_argument("--open-wait", type=float, default=0.3, help="seconds each screen is left open")

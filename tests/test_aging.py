@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from sqlalchemy import select
 
 from tuikanban.domain.aging import (
     SIGNAL_LEGEND,
@@ -33,7 +35,9 @@ from tuikanban.services.aging import aging_report, aging_snapshot, panel_page, s
 from tuikanban.services.deals import add_activity, create_deal, edit_deal, lose_deal, move_deal, win_deal
 from tuikanban.services.pipelines import create_pipeline, get_pipeline, list_stages, set_stage, update_pipeline
 from tuikanban.store.engine import Database, open_database
+from tuikanban.store.sqlfuncs import at_literal, days_between
 from tuikanban.store.tables import SCHEMA_VERSION
+from tuikanban.store.uow import of_session
 
 # The service tests run on SQLite and on PostgreSQL (the same hand-computed numbers); query plans and file
 # migrations are SQLite's.
@@ -404,3 +408,20 @@ def test_days_with_sub_millisecond_times_are_the_same_on_both_engines(db: Databa
     assert round(lead.baseline.baseline_days, 6) == expected
     page = panel_page(db, get_pipeline(db, "Sub").id, limit=10)
     assert next(i for i in page.items if i.id == deal.id).days_in_stage == expected
+
+
+def test_the_orms_days_between_is_the_plain_sqls_float(db: Database) -> None:
+    """`store.sqlfuncs.days_between` (the ORM's spelling: the Today queue's stuck deals) gives the float of
+    `Unit.days_between` (the plain reads': aging), both times cut to the millisecond. 11:59:59.956600 to 12:00:00
+    the next day is 1 day and 44 ms: 86,400,044 / 86,400,000 days. Before, SQLite's bare julianday difference
+    (the start rounded to .957, through a float) and PostgreSQL's numeric EXTRACT (the microseconds kept) each
+    gave another value in the 6th decimal."""
+    start = datetime(2026, 3, 1, 11, 59, 59, 956600, tzinfo=UTC)
+    end = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    with db.read() as s:
+        orm = s.execute(select(days_between(at_literal(start), at_literal(end)))).scalar_one()
+        u = of_session(s)
+        # (the end's placeholder comes first in the text)
+        plain = u.execute(f"SELECT {u.days_between('?', '?')}", (u.instant(end), u.instant(start))).fetchone()[0]
+    assert type(orm) is float and type(plain) is float
+    assert orm == plain == 86_400_044 / 86_400_000

@@ -31,6 +31,7 @@ from tuikanban.ui.board.gateway import BoardGateway
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.paint import changed_extent, changed_spans, compact
 from tuikanban.ui.board.state import BoardState
+from tuikanban.ui.presence import presence_of
 
 pytestmark = pytest.mark.engines
 
@@ -480,3 +481,73 @@ async def test_a_real_resize_lays_the_board_out_and_repaints_it(
         assert view.size.width == 120 and 30 < view.size.height < 40  # laid out again (less the header and footer)
         assert view.render_line(0).cell_length == 120
         assert drawn_is_current(app)
+
+
+# -- a board under another screen ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["m", "v", "enter"])  # metrics, review (full screens), the deal detail (a dialog)
+async def test_a_covered_board_sends_no_frame_when_its_timers_fire(
+    db: Database, sales: dict[str, int], key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual counts the screen under the top one as shown and, once it sent its regions up, marks it for a whole
+    repaint again: every message the board handled (the file watch every 2 s, the heartbeat, the minute tick) drew
+    the whole top screen once more (about 14 KB to a terminal every 2 s). Covered, the board sends nothing when
+    nothing of it changed."""
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board = app.board_screen
+        await press(pilot, key)
+        assert app.screen is not board
+        await pilot.pause(0.3)
+        await settle(pilot)
+        updates = record_updates(monkeypatch)
+        for _ in range(3):  # what the board's timers do: the minute tick, the heartbeat, the file watch's look
+            board._tick()
+            presence_of(board).heartbeat()
+            if board.session.target.path is not None:
+                board.files.tick()
+            await settle(pilot)
+            await pilot.pause(0.05)
+        if key == "enter":  # over the dimmed board the dialog's own lines may change (who else is on the deal)
+            assert [u for u in updates if u[0] == "whole"] == []
+        else:
+            assert updates == []
+
+
+async def test_a_change_under_a_full_screen_is_drawn_once_the_board_is_back(
+    db: Database, sales: dict[str, int], db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another rep's move reaches the board's model while the review covers it: nothing is sent for the board
+    then (it cannot be seen); back on the board, one whole frame shows it."""
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board = app.board_screen
+        await press(pilot, "v")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        updates = record_updates(monkeypatch)
+        other = open_database(db_target)
+        try:
+            ds.move_deal(other, sales["hooli"], "Proposal", user="dana")
+        finally:
+            other.close()
+        proposal = shown(app).stages[2].id
+        for _ in range(60):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            if shown(app).count(proposal) == 2:
+                break
+        await settle(pilot)
+        await pilot.pause(0.1)
+        assert shown(app).count(proposal) == 2  # the board's model caught up
+        assert updates == []  # and nothing was drawn for it under the review
+        await press(pilot, "escape")
+        await pilot.pause(0.2)
+        assert app.screen is board
+        assert [kind for kind, _cells in updates].count("whole") == 1
+        assert "Hooli expansion" in view_text(app) and drawn_is_current(app)
+        lines = view_text(app).splitlines()
+        assert any("Proposal" in line and "2" in line for line in lines[:3])  # the column's count, shown

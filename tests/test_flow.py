@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
+from test_metrics_plain import history  # noqa: F401 - the rich history, a fixture
 from tuikanban.services import deals as D
-from tuikanban.services.flow import CycleDot, CycleDots, flow_report, percentile, weekly_points
+from tuikanban.services.flow import CycleDot, CycleDots, FlowReport, flow_report, percentile, weekly_points
+from tuikanban.services.flow_plain import flow_in
 from tuikanban.services.lifecycle import delete_deal
 from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store import screenreads
 from tuikanban.store.engine import Database
+from tuikanban.store.uow import Unit
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -80,14 +85,19 @@ def test_cumulative_flow_cycle_times_and_throughput(db: Database, fixed_now: str
     assert c not in {d.deal_id for d in r.cycle}
 
 
-async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, fixed_now: str) -> None:
+async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, fixed_now: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panels as drawn; every chart and table drawn off the UI thread (the reads lane, with the charts' read),
+    at the size its panel has on screen, so that opening the metrics never holds a key for them."""
     import asyncio
+    import threading
 
     from rich.console import Console
     from textual.app import App
 
     from tuikanban.ui.jobs import lanes_of
     from tuikanban.ui.screens.metrics import MetricsScreen
+    from tuikanban.ui.widgets import flow_charts as fc
     from tuikanban.ui.widgets.flow_charts import Chart
 
     p = create_pipeline(db, "Sales", "Lead,Proposal")
@@ -104,11 +114,18 @@ async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, f
         console.print(chart.render())
         return console.export_text()
 
+    drawn_on: list[tuple[str, bool, tuple[int, ...]]] = []  # (chart, on the UI thread, size)
+    for name in ("cfd", "scatter", "throughput", "learned", "forecast", "backtest"):
+        def drawing(*args: Any, _name: str = name, _draw: Any = getattr(fc, name)) -> Any:
+            drawn_on.append((_name, threading.current_thread() is threading.main_thread(), args[1:]))
+            return _draw(*args)
+
+        monkeypatch.setattr(fc, name, drawing)
     app = Host()
     async with app.run_test(size=(160, 60)) as pilot:
         for _ in range(300):
             await pilot.pause()
-            if lanes_of(app).pending == 0 and app.screen.query_one("#fl-cfd", Chart).draw is not None:
+            if lanes_of(app).pending == 0 and app.screen.query_one("#fl-backtest", Chart).drawn is not None:
                 break
             await asyncio.sleep(0.02)
         charts = {c.id: text_of(c) for c in app.screen.query(Chart)}
@@ -118,3 +135,44 @@ async def test_metrics_screen_draws_the_flow_and_forecast_panels(db: Database, f
         assert "30 days" in charts["fl-forecast"] and "90 days" in charts["fl-forecast"]
         assert "mean error" in charts["fl-backtest"]
         assert "02-23" in charts["fl-throughput"] or "03-02" in charts["fl-throughput"]
+        assert drawn_on and not [d for d in drawn_on if d[1]]  # none on the UI thread
+        sizes = {c.id: (c.content_size.width, c.content_size.height) for c in app.screen.query(Chart)}
+        for key in ("cfd", "scatter", "throughput"):  # the last drawing of each chart: at its panel's size
+            assert [size for name, _ui, size in drawn_on if name == key][-1][-2:] == sizes[f"fl-{key}"]
+
+
+# -- the plain read (the metrics screen's) is the ORM's -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("window", [7, 30, 90, 365])
+def test_the_plain_read_is_the_orm_read(db: Database, history: dict[str, int], window: int) -> None:  # noqa: F811
+    """`flow_plain.flow_in` (what the metrics screen reads: on a driver connection of its own before the database
+    is open, on the ORM session's connection after) gives exactly `flow_report`'s report, on the rich history of
+    tests/test_metrics_plain.py (wins on the edges of a day, a reopened deal, an undone move, a deleted deal with
+    stays, an archived stage, another pipeline)."""
+    for pipeline in (history["pipeline"], history["other"]):
+        expected = flow_report(db, pipeline, window_days=window)
+
+        def read(u: Unit, pipeline: int = pipeline) -> FlowReport:
+            return flow_in(u, pipeline, window_days=window)
+
+        assert screenreads.run(db.target, read) == expected, (window, pipeline)
+        assert db.read_plain(read) == expected, (window, pipeline)
+
+
+def test_the_compared_history_has_flow_in_it(db: Database, history: dict[str, int]) -> None:  # noqa: F811
+    """(So that the comparison above compares something: by hand, at 2026-03-02 12:00 over 90 days.) The open stays
+    at the last point: E in Proposal (reopened into Lead 02-06, moved 02-09), H in Lead (moved from the archived
+    Old 02-22), I and J in Lead (K lost, G deleted). Won in the window: A (2025-11-20 08:00 to 2026-02-20 17:45:30),
+    D (02-10 09:00 to 02-24 00:00) and F (01-20 09:00 to 03-01 23:59:59)."""
+    r = flow_report(db, history["pipeline"], window_days=90)
+    assert r.stages == ("Lead", "Qualified", "Proposal")  # Old archived: not drawn
+    assert r.cfd[-1].counts == (3, 0, 1)
+    a = (datetime(2026, 2, 20, 17, 45, 30) - datetime(2025, 11, 20, 8)).total_seconds()
+    d = (datetime(2026, 2, 24) - datetime(2026, 2, 10, 9)).total_seconds()
+    f = (datetime(2026, 3, 1, 23, 59, 59) - datetime(2026, 1, 20, 9)).total_seconds()
+    assert [x.deal_id for x in r.cycle] == [history["A"], history["D"], history["F"]]
+    assert r.cycle.seconds.tolist() == [int(a), int(d), int(f)]  # type: ignore[attr-defined]
+    # a 92.4, d 13.6, f 40.6 days; sorted d, f, a: the 50th is rank ceil(1.5) = 2 (f), the 85th and 95th rank 3 (a)
+    assert r.percentiles == {50: Fraction(int(f), 86400), 85: Fraction(int(a), 86400), 95: Fraction(int(a), 86400)}
+    assert [w.won for w in r.throughput][-2:] == [1, 2]  # A (02-20) in the span ending 02-23; D, F after

@@ -126,6 +126,25 @@ def test_a_copy_to_postgres_leaves_the_tables_analyzed(cli: Any, db_target: str,
     assert {"pipeline", "stage", "deal", "event", "stay"} <= analyzed_tables(db_target)
 
 
+def test_a_copy_carries_no_seats(cli: Any, db_target: str, tmp_path: Path) -> None:
+    """Who has the source open is not who has the copy open: `copy --to` (a file or PostgreSQL) copies no presence
+    rows, as backup and restore keep none, so `who` on the copy names nobody while the source's rep is there."""
+    from tuikanban.services import presence
+
+    source = str(tmp_path / "laptop.db")
+    assert cli("--db", source, "pipeline", "create", "Sales", "--stages", "Lead,Won").code == 0
+    db = open_database(source)
+    try:
+        presence.join(db, "alice")  # (this process: a live seat)
+    finally:
+        db.close()
+    assert "alice" in cli("--db", source, "who").out
+    copied = cli("--db", source, "copy", "--to", db_target)
+    assert copied.code == 0, copied.err
+    assert cli("--db", db_target, "who").out.strip() == "Nobody has the board open."
+    assert rows(db_target, "SELECT count(*) FROM presence") == [(0,)]
+
+
 @pytest.mark.postgres_only
 def test_a_big_import_into_postgres_leaves_the_tables_analyzed_and_a_small_one_leaves_them(
         cli: Any, db_target: str, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from textual.widgets import OptionList, Static
 
 from board_helpers import press, settle
+from tuikanban.domain import clock
 from tuikanban.services import deals as D
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.services.reviews import changed_since, last_review
@@ -279,3 +280,28 @@ def test_the_reviews_rows_share_their_owner_and_an_unchanged_deal_keeps_one_stat
     at_start, at_end = states[old[2]]
     assert at_start is at_end and at_start.value == 10_000
     assert states[old[0]][0] is not states[old[0]][1] and states[old[0]][0].stage_id != states[old[0]][1].stage_id
+
+
+def test_the_screens_review_ends_when_its_read_starts(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The real clock.) The screen's review is open-ended, as `tuikanban changes` without `--until`: a move another
+    rep commits after the screen took its "now" (for the period's start) and before the review's read is in the
+    review, and the review ends at or after that move. With `until=now` it was rewound away."""
+    from tuikanban.services.pipelines import get_pipeline
+    from tuikanban.ui.screens import review as rv
+
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    deal = D.create_deal(db, "Sales", "Acme", user=U, value="1000").id
+    moved_at: list[datetime] = []
+    original = rv.since_of
+
+    def since_of(period: str, now: datetime, mark: datetime | None) -> tuple[datetime, str]:
+        out = original(period, now, mark)
+        D.move_deal(db, deal, "Proposal", user="dana")  # after the screen's now, before the read
+        moved_at.append(clock.now())
+        return out
+
+    monkeypatch.setattr(rv, "since_of", since_of)
+    done = rv.compute_review(db, 1, rv.ReviewAsk(get_pipeline(db, "Sales").id, U, "7d", None, None), True)
+    assert done.error is None and done.report is not None
+    assert [x.id for x in done.report.moved] == [deal]
+    assert done.report.until >= moved_at[0]

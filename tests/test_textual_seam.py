@@ -39,6 +39,10 @@ PRIVATE_NAMES = [
     ("textual.widget", "Widget._get_default_css"),
     ("textual.app", "App._get_screen"),
     ("textual.screen", "Screen._refresh_layout"),
+    ("textual.screen", "Screen._on_timer_update"),
+    ("textual.screen", "Screen._update_timer"),
+    ("textual.screen", "Screen._invoke_and_clear_callbacks"),
+    ("a Widget", "_repaint_required"),
     *[(module, "") for module in textual_seam.INNER_WIDGET_MODULES],
 ]
 

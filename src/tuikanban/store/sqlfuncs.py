@@ -15,6 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from tuikanban.store.tables import UTCDateTime
+from tuikanban.store.uow import days_between_sql
 
 SECONDS_PER_DAY = 86400
 
@@ -46,7 +47,9 @@ def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) 
 
 
 class days_between(FunctionElement[float]):
-    """Fractional days from `start` to `end`, as an SQL float expression (exact to the millisecond on SQLite)."""
+    """Fractional days from `start` to `end`, as an SQL float expression: both times cut to the millisecond, the
+    same SQL as `store.uow.Unit.days_between` (the plain reads'), so both spellings give the same float on both
+    engines (SQLite's bare julianday difference and PostgreSQL's numeric EXTRACT differed in the 6th decimal)."""
 
     type = Float()
     name = "days_between"
@@ -56,13 +59,13 @@ class days_between(FunctionElement[float]):
 @compiles(days_between)
 def _days_between_default(element: days_between, compiler: Any, **kw: Any) -> str:
     start, end = list(element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) / 86400.0)"
+    return days_between_sql(compiler.process(start, **kw), compiler.process(end, **kw), postgres=True)
 
 
 @compiles(days_between, "sqlite")
 def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
     start, end = list(element.clauses)
-    return f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
+    return days_between_sql(compiler.process(start, **kw), compiler.process(end, **kw), postgres=False)
 
 
 class sortable_at(FunctionElement[str]):

@@ -54,6 +54,16 @@ def lock_timeout() -> float:
 MS_PER_DAY = "86400000.0"  # (SQL: a float literal)
 
 
+def days_between_sql(start: str, end: str, *, postgres: bool) -> str:
+    """SQL: fractional days from `start` to `end` (`Unit.days_between`; `store.sqlfuncs.days_between`, the ORM's
+    spelling, compiles to this same text, so both give the same float)."""
+    if postgres:  # (float8, as SQLite's: numeric would be read as Decimal, for no gain)
+        return (f"((EXTRACT(EPOCH FROM (date_trunc('milliseconds', {end}) - date_trunc('milliseconds', {start})))"
+                f" * 1000)::float8 / {MS_PER_DAY})")
+    return (f"(round((julianday(substr({end}, 1, 23)) - julianday(substr({start}, 1, 23))) * {MS_PER_DAY})"
+            f" / {MS_PER_DAY})")
+
+
 class Unit:
     """One open write transaction: SQL with `?` placeholders, and the values as the ORM stores them.
 
@@ -119,11 +129,7 @@ class Unit:
         a time with sub-millisecond digits gave days that differed in the 6th decimal.) SQLite's stored text is
         cut after the milliseconds and the difference of the two julian days rounded to whole milliseconds (their
         float error is below 0.05 ms); PostgreSQL's EXTRACT of the difference is exact (numeric)."""
-        if self.postgres:  # (float8, as SQLite's: numeric would be read as Decimal, for no gain)
-            return (f"((EXTRACT(EPOCH FROM (date_trunc('milliseconds', {end}) - date_trunc('milliseconds', {start})))"
-                    f" * 1000)::float8 / {MS_PER_DAY})")
-        return (f"(round((julianday(substr({end}, 1, 23)) - julianday(substr({start}, 1, 23))) * {MS_PER_DAY})"
-                f" / {MS_PER_DAY})")
+        return days_between_sql(start, end, postgres=self.postgres)
 
     def greatest(self, a: str, b: str) -> str:
         """SQL: the larger of two non-NULL values."""
@@ -338,5 +344,5 @@ class PgWriter:
         self._con.close()
 
 
-__all__ = ["QUICK_CHECK_MAX_BYTES", "WRITE_LOCK_KEY", "PgWriter", "SqliteWriter", "Unit", "Writer", "lock_timeout",
-           "of_session", "open_writer"]
+__all__ = ["QUICK_CHECK_MAX_BYTES", "WRITE_LOCK_KEY", "PgWriter", "SqliteWriter", "Unit", "Writer",
+           "days_between_sql", "lock_timeout", "of_session", "open_writer"]

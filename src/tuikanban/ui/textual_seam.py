@@ -46,6 +46,16 @@ failure names the installed Textual version). When Textual offers a public way, 
   mounts its widgets) without putting it on the stack. A screen built so in idle time (`ui/spares.py`) is pushed
   later with no compose or mount on the key's path. `lay_out(screen)`: `Screen._refresh_layout`, the layout its
   first `ScreenResume` would do, done ahead too.
+- `frames_only_when_seen(screen_class)`: `Screen._on_timer_update`, `Screen._update_timer`, `Screen._callbacks`,
+  `Screen._invoke_and_clear_callbacks` and `Screen._repaint_required`. Textual counts the screen just under the
+  top one as visible whatever covers it (`App._background_screens` looks at the opacity of the screens below the
+  top, not of the top itself), and once it has sent its dirty regions up to the top screen it marks itself for a
+  whole repaint again: from then on every message the covered board handled (the file watch every 2 s, the
+  presence heartbeat, the minute tick) drew the whole top screen once more, a full frame (14-15 KB at 160x45) to
+  the terminal every 2 s while the metrics, the review, the settings or any dialog was open. A screen of
+  `screen_class` now draws nothing while an opaque screen covers it (what it has to draw waits: shown again, it is
+  drawn whole once, by Textual's resume), and under a translucent one (a dialog over the dimmed board) sends up
+  what changed and no more.
 - `outlive_a_dead_terminal()`: `textual.drivers._writer_thread.WriterThread`, Textual's output thread. When the
   terminal hangs up, its next write raises EIO and the thread ends; the app's later writes then fill its queue of
   30 and the 31st blocks the event loop for good, as does the `put` of the driver's `close()`, so a board whose
@@ -72,6 +82,7 @@ from textual.dom import DOMNode
 from textual.drivers._writer_thread import WriterThread
 from textual.message_pump import MessagePump
 from textual.renderables.background_screen import BackgroundScreen
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -108,6 +119,41 @@ def outlive_a_dead_terminal() -> None:
     WriterThread.write = put  # type: ignore[method-assign,assignment]
     WriterThread.stop = stop  # type: ignore[method-assign]
 
+def covered(screen: Screen[Any]) -> str | None:
+    """How `screen` is covered: "hidden" (an opaque screen is above it), "dimmed" (only translucent ones are), or
+    None (it is the top screen, or not on the stack)."""
+    try:
+        stack = screen.app.screen_stack
+    except Exception:  # (no app, or the app is closing)
+        return None
+    if not stack or stack[-1] is screen or screen not in stack:
+        return None
+    above = stack[stack.index(screen) + 1:]
+    return "hidden" if any(s.styles.background.a >= 1 for s in above) else "dimmed"
+
+
+def frames_only_when_seen(screen_class: type[Screen[Any]]) -> None:
+    """A screen of `screen_class` draws nothing while it is hidden and only what changed while it is dimmed (see
+    the module). Idempotent."""
+    if "textual_own_update" in screen_class.__dict__:
+        return
+    textual = Screen._on_timer_update
+
+    def on_timer_update(self: Screen[Any]) -> None:
+        how = covered(self)
+        if how == "hidden":  # what it has to draw waits; its callbacks after a refresh run, as with nothing to draw
+            self._update_timer.pause()
+            if self._callbacks:
+                self.call_next(self._invoke_and_clear_callbacks)
+            return
+        textual(self)
+        if how == "dimmed":  # (Textual marks a screen under another for a whole repaint after sending its regions)
+            self._repaint_required = False
+
+    screen_class.textual_own_update = textual  # type: ignore[attr-defined]
+    screen_class._on_timer_update = on_timer_update  # type: ignore[method-assign]
+
+
 def own_bindings(widget: Widget, key: str) -> list[Binding]:
     """The bindings `widget` itself declares for `key` (keymap applied), in declaration order."""
     return list(widget._bindings.key_to_bindings.get(key, ()))
@@ -139,6 +185,7 @@ __all__ = [
     "build_screen",
     "current_message_pump",
     "forget_closed_widgets",
+    "frames_only_when_seen",
     "lay_out",
     "outlive_a_dead_terminal",
     "own_bindings",

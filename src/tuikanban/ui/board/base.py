@@ -47,6 +47,7 @@ from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.textual_seam import (
     forget_closed_widgets,
+    frames_only_when_seen,
     skip_repaints_drawn_by_whole_frames,
     write_from_span_start,
 )
@@ -653,3 +654,9 @@ class BoardBase(StyledOnce, Screen[None]):
         from tuikanban.ui.screens.first_run import FirstRunScreen
 
         self.app.push_screen(FirstRunScreen(self.session.db, self.session.user), self._pipeline_chosen)
+
+
+# Covered by a screen (metrics, review, settings, any dialog), the board draws nothing while it cannot be seen and
+# only what changed while it is dimmed; shown again, it is drawn whole once (textual_seam, docs/PERFORMANCE.md,
+# Bytes to the terminal). On the class, before any board's update timer is made.
+frames_only_when_seen(BoardBase)

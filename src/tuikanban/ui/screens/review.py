@@ -10,7 +10,9 @@ Computed by `services.changes.compute_changes` on the app's reads lane, in two s
 it has while the rest computes: the bridge and every list but the idle deals first (their header says they
 follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile.
 Opening the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban
-changes` does; `3` keeps meaning the review before this one while the screen is open.
+changes` does; `3` keeps meaning the review before this one while the screen is open. Each computation ends "now",
+as `changes` without `--until` does: at the moment its read starts, so every change committed until then is in
+it; a period key (or `c`) computes again, to a new now.
 """
 
 from __future__ import annotations
@@ -115,8 +117,11 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
         now = clock.now()
         since, note = since_of(ask.period, now, mark)
         closing = parse_period(ask.closing, today=now.date()) if ask.closing else None
-        # the idle and closing-soon lists' first lines only (a busy board has 100,000 open deals): what is shown
-        report = compute_changes(db, ask.pipeline_id, since=since, until=now, closing=closing, with_idle=False,
+        # the idle and closing-soon lists' first lines only (a busy board has 100,000 open deals): what is shown.
+        # Open-ended, as `tuikanban changes` without --until: the review ends when its read starts (its `until`),
+        # so a change committed after `now` above is in it (an `until` of `now` rewound it away, reading the log
+        # at two moments instead of one)
+        report = compute_changes(db, ask.pipeline_id, since=since, closing=closing, with_idle=False,
                                  keep=SHOWN_PER_LIST)
         ids = sorted({i for b in report.bridge.values() for i in b.deals[:SHOWN_PER_LIST]})
         titles = deal_titles(db, ids)

@@ -159,19 +159,28 @@ def backtest(doc: dict[str, Any], currency: str) -> RenderableType:
 
 
 class Chart(Widget):
-    """Draws `draw(width, height)` at its current content size (again after every resize)."""
+    """Shows what was drawn for it (`show_drawn`: off the UI thread, for a size, or for any size), or draws
+    `draw(width, height)` at its current content size (`show`); "computing…" until either."""
 
     DEFAULT_CSS = "Chart { height: 100%; }"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.draw: Callable[[int, int], RenderableType] | None = None
+        self.drawn: RenderableType | None = None
+        self.drawn_size: tuple[int, int] | None = None  # the content size `drawn` was drawn for (None: any)
 
     def show(self, draw: Callable[[int, int], RenderableType] | None) -> None:
-        self.draw = draw
+        self.draw, self.drawn, self.drawn_size = draw, None, None
+        self.refresh()
+
+    def show_drawn(self, drawn: RenderableType, size: tuple[int, int] | None) -> None:
+        self.draw, self.drawn, self.drawn_size = None, drawn, size
         self.refresh()
 
     def render(self) -> RenderableType:
+        if self.drawn is not None:
+            return self.drawn
         if self.draw is None:
             return Text("computing…", style="dim italic")
         return self.draw(self.content_size.width, self.content_size.height)

@@ -1,6 +1,13 @@
-"""The metrics screen's second half: the learned stage probabilities, the open-deal forecast and its backtest, and
-the flow charts (cumulative flow, cycle-time scatter, throughput per week). It computes on the app's reads lane on
-its own (`FlowComputed`), after the screen's first figures, so the screen shows what it has while this computes."""
+"""The metrics screen's second half: the flow charts (cumulative flow, cycle-time scatter, throughput per week),
+then the learned stage probabilities, the open-deal forecast and its backtest. Each part is a job of its own on the
+app's reads lane, after the screen's first figures, so the screen shows what it has while they compute.
+
+The charts are read in plain SQL (`services.flow_plain` through `Database.read_plain`: no ORM, so they never wait
+for its import) and drawn in the same job at the sizes their panels had when it was asked (`FlowComputed`); the
+forecast's panels come after (`ForecastComputed`: the backtest rebuilds the pipeline at 12 past moments through
+the ORM). The UI thread only puts the drawn text on screen; a panel whose size changed meanwhile (the first open,
+before the screen's layout; a resize) keeps what it has until the charts drawn again at its new size come (a job
+too, `redraw`)."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -19,41 +27,84 @@ from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.widgets import flow_charts as fc
 
 if TYPE_CHECKING:
-    from tuikanban.services.flow import FlowReport
+    from tuikanban.services.flow_data import FlowReport
     from tuikanban.store.engine import Database
+    from tuikanban.store.uow import Unit
 
 FORECAST_SEED = 0  # the same data gives the same forecast on every refresh
 
+Size = tuple[int, int]
+CHARTS = ("cfd", "scatter", "throughput")  # drawn to their panel's size
+FORECASTS = ("learned", "forecast", "backtest")  # tables: any size
+
+
+def draw_charts(flow: FlowReport, sizes: dict[str, Size]) -> dict[str, tuple[Size, RenderableType]]:
+    """The three charts drawn at `sizes` (a panel not laid out yet, 0 wide, is left out)."""
+    draw = {"cfd": fc.cfd, "scatter": fc.scatter, "throughput": fc.throughput}
+    return {key: (size, draw[key](flow, *size)) for key, size in sizes.items() if key in draw and size[0] > 0}
+
 
 class FlowComputed(Message):
-    def __init__(self, generation: int, flow: FlowReport | None, forecast: dict[str, Any] | None, currency: str,
+    """The flow charts' data and the charts drawn from it (`drawn`: per panel, the size drawn for and the text)."""
+
+    def __init__(self, generation: int, flow: FlowReport | None, drawn: dict[str, tuple[Size, RenderableType]],
                  error: str | None, seconds: float) -> None:
         super().__init__()
         self.generation = generation
         self.flow = flow
-        self.forecast = forecast
-        self.currency = currency
+        self.drawn = drawn
         self.error = error
         self.seconds = seconds
 
 
-def compute_flow(db: Database, generation: int, pipeline_id: int, window_days: int) -> FlowComputed:
-    """The job: the flow charts' data and the open-deal forecast document (as `metrics --json` has it)."""
-    from tuikanban.services.flow import flow_report
-    from tuikanban.services.forecast_open import open_forecast
-    from tuikanban.services.pipelines import list_pipelines
+class ForecastComputed(Message):
+    """The forecast document (as `metrics --json` has it) and its three panels drawn."""
+
+    def __init__(self, generation: int, drawn: dict[str, RenderableType], error: str | None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.drawn = drawn
+        self.error = error
+
+
+def compute_flow(db: Database, generation: int, pipeline_id: int, window_days: int, sizes: dict[str, Size]
+                 ) -> FlowComputed:
+    """The charts' job: their data in plain SQL, then the charts drawn at `sizes`."""
+    from tuikanban.services.flow_plain import flow_in
 
     started = time.perf_counter()
+
+    def read(u: Unit) -> FlowReport:
+        return flow_in(u, pipeline_id, window_days=window_days)
+
     try:
-        currency = next((p.currency for p in list_pipelines(db) if p.id == pipeline_id), "USD")
-        flow = flow_report(db, pipeline_id, window_days=window_days)
+        flow = db.read_plain(read)
+    except TuikanbanError as exc:
+        return FlowComputed(generation, None, {}, str(exc), time.perf_counter() - started)
+    return FlowComputed(generation, flow, draw_charts(flow, sizes), None, time.perf_counter() - started)
+
+
+def redraw(generation: int, flow: FlowReport, sizes: dict[str, Size]) -> FlowComputed:
+    """The charts drawn again at their panels' new sizes (no read)."""
+    started = time.perf_counter()
+    return FlowComputed(generation, flow, draw_charts(flow, sizes), None, time.perf_counter() - started)
+
+
+def compute_forecast(db: Database, generation: int, pipeline_id: int, window_days: int) -> ForecastComputed:
+    """The forecast's job: learned probabilities, the open-deal forecast and its backtest, drawn."""
+    from tuikanban.services.forecast_open import open_forecast
+    from tuikanban.services.metrics_plain import pipelines
+
+    try:
+        currency = next((p.currency for p in db.read_plain(pipelines) if p.id == pipeline_id), "USD")
         # (the backtest rebuilds the pipeline at 12 past moments: seconds on a large log, here on the reads lane
         # while the screen shows everything else)
-        doc = open_forecast(db, pipeline_id, window_days=window_days, seed=FORECAST_SEED, now=flow.now,
-                            backtest=True)
+        doc = open_forecast(db, pipeline_id, window_days=window_days, seed=FORECAST_SEED, backtest=True)
     except TuikanbanError as exc:
-        return FlowComputed(generation, None, None, "USD", str(exc), time.perf_counter() - started)
-    return FlowComputed(generation, flow, doc, currency, None, time.perf_counter() - started)
+        return ForecastComputed(generation, {}, str(exc))
+    drawn = {"learned": fc.learned(doc), "forecast": fc.forecast(doc, currency),
+             "backtest": fc.backtest(doc, currency)}
+    return ForecastComputed(generation, drawn, None)
 
 
 PANELS = (
@@ -67,7 +118,7 @@ PANELS = (
 
 
 class FlowPanels(Vertical):
-    """Six panels in three rows; `recompute(...)` starts their job, each panel says "computing…" meanwhile."""
+    """Six panels in three rows; `recompute(...)` starts their jobs, each panel says "computing…" meanwhile."""
 
     DEFAULT_CSS = """
     FlowPanels { height: auto; }
@@ -79,6 +130,8 @@ class FlowPanels(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._generation = 0
+        self._flow: FlowReport | None = None  # the charts' data, for a redraw at a new size
+        self._redrawing = False
 
     def compose(self) -> ComposeResult:
         for i, row in enumerate((PANELS[0:2], PANELS[2:3], PANELS[3:6])):
@@ -88,43 +141,79 @@ class FlowPanels(Vertical):
                     chart.border_title = title
                     yield chart
 
+    def _chart(self, key: str) -> fc.Chart:
+        return self.query_one(f"#fl-{key}", fc.Chart)
+
+    def _sizes(self) -> dict[str, Size]:
+        return {key: (c.content_size.width, c.content_size.height) for key in CHARTS for c in [self._chart(key)]}
+
     def recompute(self, db: Database, pipeline_id: int, window_days: int) -> None:
         self._generation += 1
+        self._flow, self._redrawing = None, False
         for key, _title in PANELS:
-            self.query_one(f"#fl-{key}", fc.Chart).show(None)
-        job = partial(compute_flow, db, self._generation, pipeline_id, window_days)
-        lanes_of(self).reads.submit(self, job, name="flow charts")
+            self._chart(key).show(None)
+        ask = partial(self._submit, self._generation, db, pipeline_id, window_days)
+        if any(width == 0 for width, _h in self._sizes().values()):  # (a screen opened, not laid out yet)
+            self.call_after_refresh(ask)
+        else:
+            ask()
+
+    def _submit(self, generation: int, db: Database, pipeline_id: int, window_days: int) -> None:
+        """The charts' job at the panels' sizes, then the forecast's (which may wait for the ORM) behind it."""
+        if generation != self._generation or not self.is_attached:
+            return
+        lanes = lanes_of(self)
+        lanes.reads.submit(self, partial(compute_flow, db, generation, pipeline_id, window_days, self._sizes()),
+                           name="flow charts")
+        lanes.reads.submit(self, partial(compute_forecast, db, generation, pipeline_id, window_days),
+                           name="forecast panels")
 
     @on(JobFailed)
     def _failed(self, message: JobFailed) -> None:
         message.stop()
-        self._say(f"Not computed: {type(message.error).__name__}: {message.error}")
+        self._say(f"Not computed: {type(message.error).__name__}: {message.error}", [k for k, _t in PANELS])
 
-    def _say(self, sentence: str) -> None:
-        def draw(_w: int, _h: int) -> Text:
-            return Text(sentence, style="red")
-
-        for key, _title in PANELS:
-            self.query_one(f"#fl-{key}", fc.Chart).show(draw)
+    def _say(self, sentence: str, keys: list[str] | tuple[str, ...]) -> None:
+        text = Text(sentence, style="red")
+        for key in keys:
+            self._chart(key).show_drawn(text, None)
 
     @on(FlowComputed)
     def _computed(self, message: FlowComputed) -> None:
         if message.generation != self._generation:
             return
-        flow, doc, cur = message.flow, message.forecast, message.currency
-        if flow is None or doc is None:
-            self._say(message.error or "Not computed.")
+        self._redrawing = False
+        if message.flow is None:
+            self._say(message.error or "Not computed.", CHARTS)
             return
-        draws = {
-            "learned": lambda _w, _h: fc.learned(doc),
-            "forecast": lambda _w, _h: fc.forecast(doc, cur),
-            "backtest": lambda _w, _h: fc.backtest(doc, cur),
-            "cfd": lambda w, h: fc.cfd(flow, w, h),
-            "scatter": lambda w, h: fc.scatter(flow, w, h),
-            "throughput": lambda w, h: fc.throughput(flow, w, h),
-        }
-        for key, draw in draws.items():
-            self.query_one(f"#fl-{key}", fc.Chart).show(draw)
+        self._flow = message.flow
+        for key, (size, drawn) in message.drawn.items():
+            self._chart(key).show_drawn(drawn, size)
+        self._redraw_if_resized()
+
+    @on(ForecastComputed)
+    def _forecast(self, message: ForecastComputed) -> None:
+        if message.generation != self._generation:
+            return
+        if message.error is not None:
+            self._say(message.error, FORECASTS)
+            return
+        for key, drawn in message.drawn.items():
+            self._chart(key).show_drawn(drawn, None)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._redraw_if_resized)
+
+    def _redraw_if_resized(self) -> None:
+        """A chart drawn for another size than its panel has now (or not yet drawn, its panel not laid out when
+        the job was asked): drawn again at the new sizes, on the reads lane."""
+        if self._flow is None or self._redrawing or not self.is_attached:
+            return
+        sizes = self._sizes()
+        if all(self._chart(key).drawn_size == size for key, size in sizes.items() if size[0] > 0):
+            return
+        self._redrawing = True
+        lanes_of(self).reads.submit(self, partial(redraw, self._generation, self._flow, sizes), name="flow redraw")
 
 
-__all__ = ["FlowComputed", "FlowPanels", "compute_flow"]
+__all__ = ["FlowComputed", "FlowPanels", "ForecastComputed", "compute_flow", "compute_forecast", "redraw"]
