@@ -145,6 +145,29 @@ def test_a_copy_carries_no_seats(cli: Any, db_target: str, tmp_path: Path) -> No
     assert rows(db_target, "SELECT count(*) FROM presence") == [(0,)]
 
 
+def test_a_copy_keeps_ticked_checklist_items_and_each_users_last_review(cli: Any, db_target: str,
+                                                                        tmp_path: Path) -> None:
+    """A rep's ticks and a manager's last review are work too: `copy --to` carries them (it left both behind)."""
+    source = str(tmp_path / "laptop.db")
+    assert cli("--db", source, "pipeline", "create", "Sales", "--stages", "Lead,Proposal,Won").code == 0
+    assert cli("--db", source, "stage", "set", "Proposal", "--checklist", "Budget confirmed;Decision maker named"
+               ).code == 0
+    assert cli("--db", source, "deal", "add", "Acme", "--stage", "Proposal").code == 0
+    ticked = cli("--db", source, "deal", "check", "1", "Budget confirmed")
+    assert ticked.code == 0, ticked.err
+    reviewed = cli("--db", source, "--user", "maria", "changes", "--since", "7d")
+    assert reviewed.code == 0, reviewed.err
+    marks = rows(source, 'SELECT "user", at FROM review_mark')
+    assert [m[0] for m in marks] == ["maria"]
+    copied = cli("--db", source, "copy", "--to", db_target)
+    assert copied.code == 0, copied.err
+    assert rows(db_target, "SELECT deal_id, item FROM deal_check") == [(1, "Budget confirmed")]
+    assert [m[0] for m in rows(db_target, 'SELECT "user", at FROM review_mark')] == ["maria"]
+    shown = cli("--db", db_target, "deal", "show", "1", "--json")
+    assert shown.code == 0, shown.err
+    assert "Budget confirmed" in shown.out
+
+
 @pytest.mark.postgres_only
 def test_a_big_import_into_postgres_leaves_the_tables_analyzed_and_a_small_one_leaves_them(
         cli: Any, db_target: str, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`copy`: move a whole board (every pipeline with its stages, types, deals, history, stays and activities) from
+"""`copy`: move a whole board (every pipeline with its stages, types, deals, history, stays, activities, ticked
+checklist items and each user's last review) from
 one database to another, for example from an SQLite file to PostgreSQL when a team outgrows one host.
 
 All or nothing: the source is read in one consistent read transaction and the target written in one write
@@ -17,10 +18,11 @@ from sqlmodel import Session
 
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.store.engine import Database
-from tuikanban.store.tables import Activity, Deal, DealType, Event, Pipeline, Stage, Stay
+from tuikanban.store.tables import Activity, Deal, DealCheck, DealType, Event, Pipeline, ReviewMark, Stage, Stay
 
-# Parents before children (foreign keys).
-COPY_ORDER = (Pipeline, Stage, DealType, Deal, Event, Stay, Activity)
+# Parents before children (foreign keys). Every table a user's work lives in; not presence (who has the source
+# open is not who has the copy open) nor tk_meta (facts about the database itself).
+COPY_ORDER = (Pipeline, Stage, DealType, Deal, Event, Stay, Activity, DealCheck, ReviewMark)
 CHUNK = 2000
 
 
