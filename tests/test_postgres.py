@@ -166,6 +166,12 @@ def test_a_copy_keeps_ticked_checklist_items_and_each_users_last_review(cli: Any
     shown = cli("--db", db_target, "deal", "show", "1", "--json")
     assert shown.code == 0, shown.err
     assert "Budget confirmed" in shown.out
+    # and the copy goes on: new ticks and reviews get ids past the copied ones (PostgreSQL: the sequences moved)
+    assert cli("--db", db_target, "deal", "check", "1", "Decision maker named").code == 0
+    assert cli("--db", db_target, "--user", "ana", "changes", "--since", "7d").code == 0
+    assert rows(db_target, "SELECT id, item FROM deal_check ORDER BY id") == [
+        (1, "Budget confirmed"), (2, "Decision maker named")]
+    assert [m[0] for m in rows(db_target, 'SELECT "user" FROM review_mark ORDER BY id')] == ["maria", "ana"]
 
 
 @pytest.mark.postgres_only
