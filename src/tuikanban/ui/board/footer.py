@@ -190,6 +190,8 @@ class BoardFooter(Widget):
         lines = {line.id: line for line in self.query(KeyLine)}
         if not self.is_attached or len(lines) < 3:  # (not composed yet, or a closing screen's footer being removed)
             return
+        if not self.app.screen_stack:  # (the app is exiting: a spare's footer resized after the last screen went)
+            return
         if read:
             self._items = footer_items(self.screen)
         items = self._items
