@@ -478,6 +478,33 @@ def test_json_export_recreates_the_pipeline_in_an_empty_database(cli: Any, db_ta
                           (3, "task", "Send proposal", "ann", "2026-03-10", 0)]
 
 
+def test_json_import_keeps_the_ticked_checklist_items_as_the_history_left_them(cli: Any, db_target: str,
+                                                                              tmp_path: Path) -> None:
+    """Ticks are not a section of the file; their `check` events are. The import sets each deal's ticks from its
+    last tick or untick of each item, so what the rep ticked survives the move (it came back all unticked)."""
+    assert cli("pipeline", "create", "Sales", "--stages", "Lead,Proposal,Won").code == 0
+    assert cli("stage", "set", "Proposal", "--checklist", "Budget confirmed;DM named;Legal").code == 0
+    assert cli("stage", "set", "Lead", "--checklist", "Qualified").code == 0
+    assert cli("deal", "add", "Acme", "--stage", "Lead", "--at", "2026-02-28T09:00:00Z").code == 0
+    assert cli("--user", "ann", "deal", "check", "1", "Qualified", "--at", "2026-03-01T09:00:00Z").code == 0
+    assert cli("deal", "move", "1", "Proposal", "--at", "2026-03-02T09:00:00Z").code == 0
+    assert cli("--user", "bob", "deal", "check", "1", "Budget confirmed", "--at", "2026-03-03T09:00:00Z").code == 0
+    assert cli("deal", "check", "1", "DM named", "--at", "2026-03-03T10:00:00Z").code == 0
+    assert cli("deal", "check", "1", "DM named", "--undo", "--at", "2026-03-04T09:00:00Z").code == 0
+    assert cli("deal", "check", "1", "Legal", "--undo", "--at", "2026-03-04T10:00:00Z").code == 0  # (was not ticked)
+    export = tmp_path / "sales.json"
+    assert cli("export", "--format", "json", "-o", str(export)).code == 0
+    empty = tmp_path / "empty.db"
+    r = cli("--db", str(empty), "import", str(export))
+    assert r.code == 0, r.err
+    ticks = 'SELECT deal_id, stage_id, item, "user" FROM deal_check ORDER BY stage_id, item'
+    assert rows(empty, ticks) == [(1, 1, "Qualified", "ann"), (1, 2, "Budget confirmed", "bob")]
+    assert rows(empty, ticks) == rows(db_target, ticks)
+    shown = json.loads(cli("--db", str(empty), "deal", "show", "1", "--json").out)
+    assert shown["gate"]["checklist"] == [{"item": "Budget confirmed", "done": True},
+                                          {"item": "DM named", "done": False}, {"item": "Legal", "done": False}]
+
+
 def test_json_import_next_to_other_pipelines(cli: Any, db_target: str, tmp_path: Path, fixed_now: str) -> None:
     _history(cli, db_target)
     export = tmp_path / "sales.json"

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from tuikanban.domain import clock, gates, wip
@@ -51,6 +51,7 @@ from tuikanban.store.tables import (
     ACTIVITY_KINDS,
     EVENT_KINDS,
     STATUSES,
+    DealCheck,
     Pipeline,
 )
 
@@ -384,6 +385,7 @@ class _Import:
         chk = self.chk
         ids = self.ids("events", "event", compact=True)
         self.overridden: dict[int, list[tuple[int | None, datetime]]] = {}  # deal -> gate overrides (stage, at)
+        self.checks: list[tuple[datetime, int, int, int, str | None, str | None, str]] = []  # the ticks and unticks
         later: list[tuple[int | None, int, str]] = []  # (new id, ref_id in the file, where): an event further on
         pid, stamp = self.pid, self.stamp
         chunk: list[tuple[Any, ...]] = []
@@ -406,6 +408,8 @@ class _Import:
             ref = chk.integer(where, e, "ref_id", optional=kind not in REFERRING)
             if ref is not None and not ids.has(ref):
                 later.append((new_id, ref, where))
+            if kind == "check" and deal_id is not None and to_stage is not None and at is not None:
+                self.checks.append((at, new_id or 0, deal_id, to_stage, old, new, user))
             if kind == "gate_override" and deal_id is not None and at is not None:
                 self.overridden.setdefault(deal_id, []).append((to_stage, at))
             n.events += 1
@@ -487,6 +491,7 @@ class _Import:
                 [f"{d['label']}: {sentence}." for d, _absent, sentence in gated],
                 f"Nothing was imported: {len(gated)} open {noun} in a stage without what its gate requires (use "
                 "--force with --reason to import them anyway, logged as gate overrides).")
+        self._ticks()
         if gated:  # forced: each gets a gate_override at import time, after its history
             now = clock.now()
             first = int(conn.execute(select(func.coalesce(func.max(_E.id), 0))).scalar_one()) + 1
@@ -498,6 +503,20 @@ class _Import:
                 self.write_dicts("event", rows)
         return ImportResult(n.pipeline, n.deals, n.deals - n.won - n.lost, n.won, n.lost, 0,
                             n.events + len(gated), n.renumbered, gate_overrides=len(gated))
+
+    def _ticks(self) -> None:
+        """The deals' ticked checklist items, as their history left them. Ticks are not a section of the file;
+        their `check` events are (a tick names the item in new_value, an untick in old_value), so the last one of
+        each deal, stage and item says whether it is ticked, since when and by whom."""
+        last: dict[tuple[int, int, str], tuple[str | None, str, datetime]] = {}
+        for at, _id, deal_id, stage_id, old, new, user in sorted(self.checks, key=lambda c: (c[0], c[1])):
+            item = new if new is not None else old
+            if item is not None:
+                last[(deal_id, stage_id, item)] = (new, user, at)
+        ticked = [{"deal_id": deal_id, "stage_id": stage_id, "item": item, "user": user, "at": at}
+                  for (deal_id, stage_id, item), (new, user, at) in last.items() if new is not None]
+        if ticked:
+            self.conn.execute(insert(DealCheck.__table__), ticked)  # type: ignore[attr-defined]
 
     def _gated(self) -> list[tuple[dict[str, Any], tuple[str, ...], str]]:
         """The open deals in a stage whose gate requires fields they lack, with what they lack and the gate's
