@@ -78,6 +78,10 @@ class DbOpened(Message):
         self.db = db
 
 
+class ScreensImported(Message):
+    """`warm.warm_job` is done: the board adds the screens' styles (`warm.add_screen_styles`, on the UI thread)."""
+
+
 class OpenFailed(Message):
     def __init__(self, error: Exception) -> None:
         super().__init__()
