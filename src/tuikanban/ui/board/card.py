@@ -14,12 +14,12 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
-from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 
 if TYPE_CHECKING:
+    from tuikanban.domain.aging import AgingItem
     from tuikanban.domain.tasks import NextStep
 
 CARD_LINES = 3  # content lines of a card
@@ -227,6 +227,8 @@ CardAging = tuple[int, str, str]
 def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
     """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
     mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
+    from tuikanban.domain.aging import signal_marks  # (read after the first paint, which imports no aging rules)
+
     marks_of: dict[tuple[str, ...], str] = {}
     out: dict[int, CardAging] = {}
     for item in items:
@@ -240,4 +242,6 @@ def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
 def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
     """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
     stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
+    from tuikanban.domain.aging import NO_ACTIVITY, Level, signal_mark
+
     return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")
