@@ -5,6 +5,7 @@
     python bench/board_bench.py --sizes 10000 --density compact   # compact cards (`d`)
     python bench/board_bench.py --sizes 10000 --density normal,compact --runs 7   # the two, interleaved
     python bench/board_bench.py --sizes 10,10000 --db postgresql:///tk_bench   # the same boards on PostgreSQL
+    python bench/board_bench.py --src A=../main/src --src B=src --sizes 10,10000,100000 --runs 7   # two trees
 
 For each size it builds a database with bench/gen.py (twice as many deals as open ones; cached in --dir), then
 runs the real `tuikanban` command under bench/ptytimer.py (or another timer script with the same options and JSON:
@@ -31,6 +32,11 @@ board) and the board is measured there, beside the same board in its SQLite file
 With two densities (`--density normal,compact`) only the first paint and the keys are measured, one start of each
 density in turn (A B A B), and printed side by side with the CPU time of each (the board process's threads: at the
 first paint, and per key until its screen is settled; the keys are pressed once the start-up work is done).
+
+With `--src NAME=PATH` (twice or more: source trees' `src` folders) only the first paint and the settled time are
+measured, each tree's board started with its `src` on PYTHONPATH, one start of the bare app and then of each tree in
+turn (bare A B, bare A B, ...), so every tree is compared with the bare app started beside it and with the other
+trees on the machine as it was loaded then; the load average is printed with each size's figures.
 
 A bare Textual app that paints one line is measured the same way for comparison, and `python -X importtime`
 shows where start-up time goes. Figures only: nothing here asserts a time.
@@ -342,8 +348,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", default="", help="with --screens: these screens only (comma-separated names)")
     ap.add_argument("--no-paint", action="store_true", help="skip the first-paint and key runs")
     ap.add_argument("--no-bytes", action="store_true", help="skip the bytes written to the terminal")
+    ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
+                    help="a source tree's src folder (repeatable): first paint and settled time of each, interleaved")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
+    if a.src:
+        trees_compare(a)
+        return
     compile_package()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     tuikanban = str(Path(sys.executable).with_name("tuikanban"))
@@ -440,6 +451,69 @@ def main(argv: list[str] | None = None) -> None:
     extras(a, boards, base_env, tuikanban, bare)
     if not a.no_bytes:
         bytes_table(a, sizes, tuikanban, base_env, bare)
+
+
+def trees_compare(a: argparse.Namespace) -> None:
+    """First paint (the bare app beside every start) and settled time of each source tree (`--src NAME=PATH`), one
+    start of the bare app and then of each tree in turn per round, at every size; medians with (min-max)."""
+    import compileall
+
+    trees = [(s.split("=", 1)[0], str(Path(s.split("=", 1)[1]).resolve())) for s in a.src]
+    for _name, src in trees:  # their bytecode first, as an installed copy has it (compile_package)
+        compileall.compile_dir(src, quiet=1)
+    sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
+    base_env = density_env(a.dir, a.density)
+    bare = a.dir / "bare_app.py"
+    bare.write_text(BARE_APP)
+    tuikanban = str(Path(sys.executable).with_name("tuikanban"))
+    boards: list[tuple[int, str, str]] = []
+    for n in sizes:
+        db = build(a.dir, n)
+        boards.append((n, "sqlite", str(db)))
+        if a.db:
+            boards.append((n, "postgresql", pg_copy(a.db, db, n)))
+
+    def spread(xs: list[float], unit: float = 1.0) -> str:
+        ok = sorted(x * unit for x in xs if x is not None)
+        return f"{statistics.median(ok):,.0f} ({ok[0]:,.0f}-{ok[-1]:,.0f})" if ok else "-"
+
+    def ratio(xs: list[float], ys: list[float]) -> str:
+        x, y = med(xs), med(ys)
+        return f"{x / y:.2f}x" if x and y else "-"
+
+    print(f"trees interleaved (bare {' '.join(t for t, _ in trees)}, then again), {a.cols}x{a.rows}; ms: median "
+          f"(min-max); vs bare: median over the median of the bare app's starts beside them", flush=True)
+    for n, engine, where in boards:
+        env = {**base_env, "TUIKANBAN_DB": where}
+        bare_runs: list[dict] = []
+        got: dict[str, list[dict]] = {t: [] for t, _ in trees}
+        loads = [Path("/proc/loadavg").read_text().split()[0]]
+        for _ in range(a.runs if not a.no_paint else 0):
+            bare_runs += timer(a.timer, [sys.executable, str(bare)], marker="BARE-TEXTUAL-APP", keys=[], runs=1,
+                               env={}, cols=a.cols, rows=a.rows)["runs"]
+            for t, src in trees:
+                got[t] += timer(a.timer, [tuikanban], marker="Prospecting", keys=[], runs=1,
+                                env={**env, "PYTHONPATH": src}, cols=a.cols, rows=a.rows)["runs"]
+            loads.append(Path("/proc/loadavg").read_text().split()[0])
+        settled: dict[str, list[dict]] = {t: [] for t, _ in trees}
+        for _ in range(a.settled_runs if engine == "sqlite" else 0):
+            for t, src in trees:
+                settled[t].append(settled_run([tuikanban], {**env, "PYTHONPATH": src}, a.cols, a.rows,
+                                              marker="Prospecting", tour=False, repeats=0))
+            loads.append(Path("/proc/loadavg").read_text().split()[0])
+        bare_ms = [r["marker_ms"] for r in bare_runs]
+        bare_cpu = [r.get("marker_cpu_ms") for r in bare_runs]
+        print(f"\n{n:,} open deals, {engine}: bare app {spread(bare_ms)} ms, CPU {spread(bare_cpu)} ms; "
+              f"load average (1 min) {min(loads, key=float)}-{max(loads, key=float)}")
+        for t, _src in trees:
+            paint = [r["marker_ms"] for r in got[t]]
+            cpu = [r.get("marker_cpu_ms") for r in got[t]]
+            after = [r.get("settled_after_paint_s") for r in settled[t]]
+            fails = sum(1 for r in got[t] if r.get("marker_ms") is None)
+            print(f"  {t:<8} first paint {spread(paint):>20} ms  {ratio(paint, bare_ms):>6} | CPU {spread(cpu):>18} "
+                  f"ms {ratio(cpu, bare_cpu):>6} | settled after paint {spread(after, 1000):>20} ms"
+                  + (f" | {fails} runs never painted" if fails else ""), flush=True)
+    print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
 
 
 def density_env(dir_: Path, density: str) -> dict[str, str]:

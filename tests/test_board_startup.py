@@ -51,9 +51,15 @@ def _warmed_modules() -> set[str]:
 
 
 @pytest.mark.parametrize(("code", "wanted", "unwanted"), [
-    pytest.param(  # the first paint: the board itself, no dialog, no screen, no form field (the first frame has none)
+    pytest.param(  # the first paint: the board itself, no dialog, no screen, no form field (the first frame has none),
+        # nor what only the work after it needs: the change feed (and ctypes), the warm-up, the aging, task, bulk and
+        # picker rules (docs/PERFORMANCE.md, Start-up)
         "import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch", lambda: {"tuikanban.ui.board.screen"},
-        ("tuikanban.ui.dialogs", "tuikanban.ui.screens", "textual.widgets._text_area"), id="first-paint"),
+        ("tuikanban.ui.dialogs", "tuikanban.ui.screens", "textual.widgets._text_area", "tuikanban.store.feed",
+         "ctypes", "tuikanban.ui.board.warm", "importlib.resources", "tuikanban.domain.tasks",
+         "tuikanban.domain.bulk", "tuikanban.domain.fuzzy", "tuikanban.domain.aging", "tuikanban.domain.metrics",
+         "shlex"),
+        id="first-paint"),
     pytest.param(  # the screens the keys open, warmed after the first paint: every one imported (none failed)
         "from tuikanban.ui.board.warm import MODULES, warm_job\nwarm_job()", _warmed_modules, (), id="warmed-screens"),
 ])
@@ -412,10 +418,10 @@ async def test_the_garbage_collector_stays_off_until_the_imports_after_the_first
     import gc
 
     from tuikanban.ui import jobs
-    from tuikanban.ui.board import base
+    from tuikanban.ui.board import warm
 
     warmed: list[str] = []
-    monkeypatch.setattr(base, "warm_job", lambda: warmed.append("warm"))
+    monkeypatch.setattr(warm, "warm_job", lambda: warmed.append("warm"))
     app = fast_app(db_target)
     release = hold_the_writes_lane(app)
     gc.disable()  # as `tuikanban` does before importing the board (cli/board.py)
@@ -665,7 +671,7 @@ async def warming(db_target: str, monkeypatch: pytest.MonkeyPatch
     """The board painted and its warm-up (the screens' and the ORM's imports, then the opening) still under way,
     in steps, until the test sets the event."""
     from tuikanban.ui import jobs
-    from tuikanban.ui.board import base
+    from tuikanban.ui.board import warm
 
     release = threading.Event()
 
@@ -673,7 +679,7 @@ async def warming(db_target: str, monkeypatch: pytest.MonkeyPatch
         while not release.wait(0.01):
             jobs.step_aside()
 
-    monkeypatch.setattr(base, "warm_job", slow_warm_up)
+    monkeypatch.setattr(warm, "warm_job", slow_warm_up)
     app = fast_app(db_target)
     try:
         async with app.run_test(size=SIZE) as pilot:

@@ -5,7 +5,6 @@ Shared by the board, the aging panel and `deal list`."""
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -109,6 +108,8 @@ def parse_filter(query: str, *, me: str = "") -> DealFilter:
 
     `owner:` and `type:` match names that start with what is typed; quotes keep a name with spaces whole
     (`owner:"Ann Lee"`); a key given twice means either (`owner:bob owner:carol`); `owner:me` is the user `me`."""
+    import shlex  # (a filter is typed after the board's first paint, which need not import it)
+
     try:
         tokens = shlex.split(query)
     except ValueError:  # an unbalanced quote: take the words as typed

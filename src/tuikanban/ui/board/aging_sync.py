@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 
-from tuikanban.domain.aging import AgingSnapshot, sort_key
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.ui.board.messages import AgingFailed, AgingRead, BoardAging
 from tuikanban.ui.board.view import CardAging
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
+    from tuikanban.domain.aging import AgingSnapshot
     from tuikanban.ui.board.base import BoardBase
 
 
@@ -40,6 +40,8 @@ def patch_aging(snapshot: AgingSnapshot | None, cards: dict[int, CardAging], fre
     cards.update(fresh.cards)
     if snapshot is None or fresh.snapshot is None:
         return
+    from tuikanban.domain.aging import sort_key
+
     items = [i for i in snapshot.items if i.id not in ids]
     for item in fresh.snapshot.items:
         insort(items, item, key=sort_key)

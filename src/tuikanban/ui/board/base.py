@@ -41,7 +41,6 @@ from tuikanban.ui.board.state import BoardSession, BoardState
 from tuikanban.ui.board.steps import StepsRead, StepSync
 from tuikanban.ui.board.view import BoardView
 from tuikanban.ui.board.view_memory import ViewMemory
-from tuikanban.ui.board.warm import ScreensImported, add_screen_styles, orm_job, warm_job
 from tuikanban.ui.jobs import WARM, Job, JobFailed, lanes_of
 from tuikanban.ui.presence import PresenceRead, here_line, presence_of
 from tuikanban.ui.styled_once import StyledOnce
@@ -251,12 +250,16 @@ class BoardBase(StyledOnce, Screen[None]):
         self._read_all_after_open = partial_model and self.gateway.window is None
         self._first_window = partial_model and self.gateway.window is not None
         # (WARM: a card move pressed meanwhile goes first, between two imports: jobs.EARLY)
+        from tuikanban.ui.board.warm import orm_job, warm_job  # (not needed for the first paint)
+
         self._write(warm_job, "warm", kind=WARM)
         self._write(orm_job, "orm", kind=WARM)
         self._write(self.gateway.open_job, "open", kind=WARM)
 
-    @on(ScreensImported)
+    @on(m.ScreensImported)
     def _screens_imported(self) -> None:
+        from tuikanban.ui.board.warm import add_screen_styles
+
         add_screen_styles(self.app)
         self._screens_warm = True
         self.want_spares()

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
-from tuikanban.domain.aging import NO_ACTIVITY, AgingItem, Level, signal_mark, signal_marks
 from tuikanban.domain.money import format_money
-from tuikanban.domain.tasks import NextStep, StepState
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
+
+if TYPE_CHECKING:
+    from tuikanban.domain.aging import AgingItem
+    from tuikanban.domain.tasks import NextStep
 
 CARD_LINES = 3  # content lines of a card
 CARD_H = CARD_LINES + 1  # plus the spacer line above it
@@ -73,7 +76,11 @@ def close_text(card: BoardCard, now: datetime) -> str:
 def step_text(step: NextStep | None, today: date) -> tuple[str, str]:
     """(text, style name) of a deal's next step on its card: `3d late`, `today`, `Fri` / `12 Mar`; nothing when it
     has none (the risk mark on the first line says so) or while it is not read yet."""
-    if step is None or step.state is StepState.MISSING or step.due is None:
+    if step is None:  # (not read yet: the first paint, which imports no task module)
+        return "", ""
+    from tuikanban.domain.tasks import StepState
+
+    if step.state is StepState.MISSING or step.due is None:
         return "", ""
     if step.state is StepState.OVERDUE:
         return f"{step.days_overdue}d late", "step-late"
@@ -220,6 +227,8 @@ CardAging = tuple[int, str, str]
 def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
     """deal id -> what its card shows, from the aging function's items. Small on purpose (a tuple per open deal,
     mark strings shared): the board keeps it for every open deal, the full items only while the panel is open."""
+    from tuikanban.domain.aging import signal_marks  # (read after the first paint, which imports no aging rules)
+
     marks_of: dict[tuple[str, ...], str] = {}
     out: dict[int, CardAging] = {}
     for item in items:
@@ -233,4 +242,6 @@ def card_agings(items: Iterable[AgingItem]) -> dict[int, CardAging]:
 def moved_aging(aging: CardAging, stage_id: int) -> CardAging:
     """What a card shows right after a move into `stage_id`, before the aging read confirms it: a move starts a new
     stay (0 days: ok) and is an event (so no_activity goes); the close-date and value signals stay as they were."""
+    from tuikanban.domain.aging import NO_ACTIVITY, Level, signal_mark
+
     return stage_id, Level.OK.value, aging[2].replace(signal_mark(NO_ACTIVITY), "")

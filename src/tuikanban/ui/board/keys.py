@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from textual.binding import Binding
 from textual.content import Content
 
-from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, SIGNALS
 from tuikanban.ui.board.changed import CHANGED_MARK
 
 # Footer groups: the keys of a group are drawn side by side, so "⇧←" then "→" reads as "⇧←→ move".
@@ -140,6 +139,8 @@ FILTER_HELP: list[HelpRow] = [
 def help_sections(keymap: Mapping[str, str] | None = None) -> list[tuple[str, list[HelpRow]]]:
     """The `?` help: every board binding by section, the aging panel's keys, then what the colours and marks on the
     board mean (the badges and marks drawn in their theme colours)."""
+    from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, SIGNALS  # (the help is built after the paint)
+
     sections: list[tuple[str, list[HelpRow]]] = []
     for title, bindings in BINDING_SECTIONS:
         rows: list[HelpRow] = []

@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from tuikanban.domain.tasks import NextStep
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import card_line, compact_line, empty_line, fit
+
+if TYPE_CHECKING:
+    from tuikanban.domain.tasks import NextStep
 
 # Entries the drawing caches keep before they start again (a screen holds about 45 lines of 6 parts; scrolling
 # through a column adds a few hundred more): bounds the memory, never the correctness.

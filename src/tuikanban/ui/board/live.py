@@ -27,16 +27,30 @@ from tuikanban.domain.filters import is_snoozed
 from tuikanban.domain.targets import Target
 from tuikanban.store import fastread
 from tuikanban.store.fastread import BoardCard
-from tuikanban.store.feed import Change, ChangeFeed, open_feed
 from tuikanban.ui.jobs import Lane
 
 if TYPE_CHECKING:
+    from tuikanban.store.feed import Change, ChangeFeed
     from tuikanban.ui.board.gateway import BoardGateway
     from tuikanban.ui.board.model import BoardModel
 
 WAIT_SLICE_S = 0.25  # how long one wait blocks before it looks whether the board has closed
 RETRY_S = 1.0  # after a feed could not be opened (the server is down, the file went away)
 MAX_NAMED = 200  # more deals changed at once than this (an import, a bulk action): read the whole board again
+
+
+def open_feed(target: Target) -> ChangeFeed:
+    """`store.feed.open_feed`, imported when the board first listens, once its database is open: the first paint
+    needs neither the feed's module nor ctypes (docs/PERFORMANCE.md, Start-up)."""
+    from tuikanban.store.feed import open_feed as open_
+
+    return open_(target)
+
+
+def _change(pipeline_ids: frozenset[int] | None) -> Change:
+    from tuikanban.store.feed import Change
+
+    return Change(pipeline_ids)
 
 
 class BoardChanged(Message):
@@ -82,7 +96,7 @@ class LiveFeed:
             reachable = self._feed.reachable if self._feed is not None else self._reachable
             if reachable != self._reachable:  # the server went away or came back: the board says so
                 self._reachable = reachable
-                return BoardChanged(change or Change(frozenset()), self, reachable=reachable)
+                return BoardChanged(change or _change(frozenset()), self, reachable=reachable)
             if change is not None:
                 return BoardChanged(change, self)
         return None
@@ -97,7 +111,7 @@ class LiveFeed:
                 return None
             if self._missed:  # commits made while there was no feed were not heard: re-check
                 self._missed = False
-                return Change(None)
+                return _change(None)
         try:
             return self._feed.wait(WAIT_SLICE_S)
         except Exception:  # (PostgreSQL's feed reconnects by itself; this is anything else breaking it)

@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.message import Message
 
-from tuikanban.domain.bulk import BulkResult
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
 from tuikanban.domain.money import format_money
-from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.base import BoardBase
 from tuikanban.ui.board.gateway import BoardGateway
 
 if TYPE_CHECKING:
+    from tuikanban.domain.bulk import BulkResult
     from tuikanban.store.engine import Database
 
 SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
@@ -102,6 +101,7 @@ def bulk_job(gateway: BoardGateway, action: BulkAction, reason: str | None) -> B
 
 def snooze_marked(db: Database, user: str, action: BulkAction) -> BulkResult:
     """The marked deals snoozed: `action.arg` is the line as typed (`fri`, `+2w back from holiday`)."""
+    from tuikanban.domain.tasks import split_date_line
     from tuikanban.services.bulk import bulk_snooze
 
     when, reason = split_date_line(action.arg)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tuikanban.domain.aging import AgingSnapshot
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
 from tuikanban.domain.models import MoveResult, StageInfo
 from tuikanban.store.fastread import BoardCard, BoardRead
@@ -17,6 +16,7 @@ from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.view import CardAging
 
 if TYPE_CHECKING:
+    from tuikanban.domain.aging import AgingSnapshot
     from tuikanban.domain.errors import GateError
     from tuikanban.store.engine import Database
     from tuikanban.ui.dialogs.gate import GateChoice
@@ -76,6 +76,10 @@ class DbOpened(Message):
     def __init__(self, db: Database) -> None:
         super().__init__()
         self.db = db
+
+
+class ScreensImported(Message):
+    """`warm.warm_job` is done: the board adds the screens' styles (`warm.add_screen_styles`, on the UI thread)."""
 
 
 class OpenFailed(Message):

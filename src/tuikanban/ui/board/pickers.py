@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.message import Message
 
-from tuikanban.domain.fuzzy import Candidate
 from tuikanban.domain.models import DealView
 from tuikanban.domain.text import display
 from tuikanban.ui.board.gateway import BoardGateway
@@ -26,6 +25,7 @@ class DealFound(Message):
 
 
 def deals_job(gateway: BoardGateway) -> Candidates:
+    from tuikanban.domain.fuzzy import Candidate
     from tuikanban.services.search import deal_refs
     from tuikanban.ui.dialogs.picker import Candidates
 
@@ -81,6 +81,7 @@ class BoardPickers(BoardMarks):
         card = None if ids else self._aimed()
         if not ids and card is None:
             return
+        from tuikanban.domain.fuzzy import Candidate
         from tuikanban.ui.dialogs.picker import PickerScreen
 
         model = self.model

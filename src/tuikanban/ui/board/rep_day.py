@@ -17,7 +17,6 @@ from tuikanban.domain import clock
 from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.filters import is_snoozed
 from tuikanban.domain.money import format_money
-from tuikanban.domain.tasks import split_date_line
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
@@ -63,6 +62,7 @@ def log_job(gateway: BoardGateway, bar: LogBar, line: str) -> LogSaved | LogRefu
 def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str, *, snoozed: bool = False) -> DealView:
     """What the snooze dialog runs as a job: the date shortcut and the reason after it; for a snoozed deal, an
     empty line wakes it."""
+    from tuikanban.domain.tasks import split_date_line
     from tuikanban.services.lifecycle import snooze_deal, wake_deal
 
     if snoozed and not line.strip():

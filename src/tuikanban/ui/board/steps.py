@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tuikanban.domain.tasks import NextStep
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
+    from tuikanban.domain.tasks import NextStep
     from tuikanban.ui.board.base import BoardBase
     from tuikanban.ui.board.gateway import BoardGateway
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -23,7 +23,6 @@ from textual.strip import Strip
 
 from tuikanban.domain import clock
 from tuikanban.domain.models import StageInfo
-from tuikanban.domain.tasks import NextStep
 from tuikanban.domain.text import display
 from tuikanban.store.fastread import BoardCard
 from tuikanban.ui.board.card import CARD_H, NO_MATCH_LABEL, fit
@@ -42,6 +41,9 @@ from tuikanban.ui.board.line_cache import (
 )
 from tuikanban.ui.board.model import BoardModel, Lane
 from tuikanban.ui.board.paint import ChangedLines
+
+if TYPE_CHECKING:
+    from tuikanban.domain.tasks import NextStep
 
 MIN_COL_W = 24
 GAP = 1

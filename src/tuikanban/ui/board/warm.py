@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from textual.message import Message
 from textual.widget import Widget
 
+from tuikanban.ui.board.messages import ScreensImported
 from tuikanban.ui.jobs import step_aside
 
 # most used first: the deal detail and the forms, then the screens of the view keys
@@ -71,10 +71,6 @@ def import_stepping_aside(names: tuple[str, ...], step: Callable[[], None] | Non
             importlib.import_module(name)
         except Exception:  # the key (or the opening) that needs it will show what went wrong
             continue
-
-
-class ScreensImported(Message):
-    """`warm_job` is done: the board adds the screens' styles (`add_screen_styles`, on the UI thread)."""
 
 
 def warm_job() -> ScreensImported:

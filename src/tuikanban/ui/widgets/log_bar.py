@@ -18,7 +18,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from tuikanban.domain.tasks import LOG_HINT, split_log_line
 from tuikanban.domain.text import display
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 def write_log_line(db: Database, user: str, deal_id: int, deal_title: str, kind: str, line: str) -> str:
     """Log the line (and its next step) in one transaction: the sentence that says what was saved. Runs in a job;
     a refusal raises `TuikanbanError` with its sentence."""
+    from tuikanban.domain.tasks import split_log_line
     from tuikanban.services.tasks import log_activity
 
     body, due, step = split_log_line(line)
@@ -70,6 +70,8 @@ class LogBar(Horizontal):
         self.busy = False
 
     def compose(self) -> ComposeResult:
+        from tuikanban.domain.tasks import LOG_HINT  # (mounted on a key: the first paint imports no task rules)
+
         title = display(self.deal_title, max_length=24)
         yield Label(Content(f"{self.kind.capitalize()} · {title}"), id="log-kind")
         yield Input(placeholder=f"{LOG_HINT}   (enter saves, esc cancels)", id="log-text")
