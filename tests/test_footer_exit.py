@@ -15,6 +15,8 @@ from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.board.footer import BoardFooter
 
+pytestmark = pytest.mark.sqlite_only  # (the footer reads nothing: one engine is enough)
+
 U = "alice"
 
 
