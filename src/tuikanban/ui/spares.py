@@ -7,10 +7,11 @@ opens at once). `Spares` builds one fresh instance of each screen the board's ke
 the key takes it:
 
 - The first ones are built as soon as they are wanted (the database open) unless a key came in the last IDLE_S;
-  those wanted `later` (the board's less used screens) once the board has settled: the first ones built, no job
-  of the app's lanes left, and no key or screen change for SETTLED_S (or at once when a screen has been shown over
-  the board), one right after the other. Their first open then finds them built too, whether or not another
-  screen was opened before (docs/PERFORMANCE.md, Settled with its spares).
+  those wanted `later` (the board's less used screens) once the board is in use and has settled: a key has been
+  pressed, the first ones are built, no job of the app's lanes is left, and no key or screen change came for
+  SETTLED_S (or at once when a screen has been shown over the board), one right after the other. Their first open
+  then finds them built whether or not another screen was opened before; a board only looked at (a wall display)
+  builds none of them and stays quiet (docs/PERFORMANCE.md, Settled with its spares).
 - A build runs in steps (compose and mount, then the layout), and a step starts only when no key came in the last
   IDLE_S: a key pressed during a build waits for the step under way, and what it shows is drawn before the next.
 - A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
@@ -101,11 +102,15 @@ class Spares:
         self._scheduled = False
         self._screen_shown = False  # (a screen was shown over the board: the spares wanted `later` are built too)
         self._last_touch = 0.0
+        self._in_use = False  # (a key was pressed: the spares wanted `later` are built once the board has settled)
 
-    def touch(self) -> None:
-        """A key or a screen change: nothing is built for IDLE_S."""
+    def touch(self, *, key: bool = False) -> None:
+        """A key (`key`) or a screen change: nothing is built for IDLE_S."""
         self._last_touch = time.monotonic()
         self._busy_until = self._last_touch + IDLE_S
+        if key and not self._in_use:
+            self._in_use = True
+            self._schedule()  # (the `later` ones, once the board has settled)
 
     def screen_shown(self) -> None:
         """A screen was shown over the board: from now on the spares wanted `later` are built too (in idle time)."""
@@ -114,7 +119,8 @@ class Spares:
     def want(self, name: str, key: Hashable, make: Callable[[], Screen[Any]], *, keep: bool = False,
              later: bool = False) -> None:
         """Have a spare `name` built from `make()` in idle time, for `key` (one that is ready for another key is
-        removed now); `later`: only once the board has settled (`settled_in`), or a screen was shown over it."""
+        removed now); `later`: only once the board is in use (a key) and has settled (`settled_in`), or a screen
+        was shown over it."""
         ready = self.ready.get(name)
         if ready is not None and ready.key != key:
             self._drop(name)
@@ -182,16 +188,20 @@ class Spares:
             return
         wait = self._idle_in() if delay is None else delay
         if self._next() is None:
+            if not (self._in_use or self._screen_shown):
+                return  # (only `later` ones wanted: the first key asks again)
             wait = max(wait, self.settled_in())
         self._scheduled = True
         self.app.set_timer(max(NEXT_S, wait), self._build_next)
 
     def _next(self) -> str | None:
-        """The spare to build next: the first wanted, but those wanted `later` only once the board has settled."""
+        """The spare to build next: the first wanted, but those wanted `later` only once the board is in use and
+        has settled, or a screen was shown."""
         first = next((name for name, w in self._wanted.items() if not w.later), None)
         if first is not None or not self._wanted:
             return first
-        return next(iter(self._wanted)) if self._screen_shown or self.settled_in() == 0 else None
+        ready = self._screen_shown or (self._in_use and self.settled_in() == 0)
+        return next(iter(self._wanted)) if ready else None
 
     async def _until_idle(self, screen: Screen[Any]) -> None:
         """Between two steps of a build: a key that came meanwhile, and what it shows, go first."""
