@@ -1,8 +1,10 @@
-"""Benchmark: key-to-screen of the deal detail (`enter`), the new-deal form (`n`), the metrics (`m`) and the pipeline
-settings (`,`), pressed as the board appears and once it is quiet, two source trees side by side (A B A B ...).
+"""Benchmark: key-to-screen of the board's screens (the deal detail `enter`, the new-deal and edit forms `n` `e`, the
+metrics `m`, the pipeline settings `,`, the help `?`, the pipeline switcher `p`, closed deals `c`, Today `t`, the
+review `v`), pressed as the board appears and once it is quiet, two source trees side by side (A B A B ...).
 
     python bench/first_keys_bench.py --src A=../base/src --src B=src --open 10 --open 10000 --runs 5
     python bench/first_keys_bench.py --src B=src --when warm --keys enter,n
+    python bench/first_keys_bench.py --src A=../base/src --src B=src --keys enter,n,e,m,?,p,c,t,v,, --when first
 
 Each run starts the real board (`python -m tuikanban`, the tree's `src` first on PYTHONPATH) on a pseudo-terminal
 of its own (bench/ptyboard.py, 160x45), as a rep of a board built by bench/gen.py (cached in --dir), and waits for
@@ -13,7 +15,8 @@ board has written nothing for 2.5 s. Timed from the key, on the screen as a term
 - frame: the screen's own text is on screen (its box; its contents may still be reading);
 - filled: what the screen read is shown: the detail's "History (N)", the form's stage list (its "…" gone), the
   settings' title with the pipeline's name, the metrics' figures (its title's "computed in": its frame shows the
-  tiles' headings, "Velocity" among them, before them);
+  tiles' headings, "Velocity" among them, before them), the closed deals' title with the pipeline's name, Today's
+  title without its "reading…", the switcher's list (a pipeline's name); the help and the review: their frame;
 
 and the CPU time the process spent from the key to "filled", all threads and the UI thread alone (from /proc).
 Figures only: nothing here asserts a time. The machine's load average is printed with them.
@@ -42,6 +45,14 @@ SCREENS = {
           and not any(re.search("Stage +…", r) for r in rows)),  # (the stage field's "…" until read)
     "m": (b"m", "Metrics", lambda rows: any("computed in" in r for r in rows)),
     ",": (b",", "Pipeline settings", lambda rows: any("Pipeline settings · " in r for r in rows)),
+    "e": (b"e", "Edit deal", lambda rows: any("Edit deal" in r for r in rows)
+          and not any(re.search("Stage +…", r) for r in rows)),
+    "?": (b"?", "Navigate", lambda rows: any("Navigate" in r for r in rows)),
+    "p": (b"p", "Pipelines", lambda rows: any("Pipelines" in r for r in rows)
+          and any("Bench" in r and "Pipelines" not in r for r in rows)),  # (bench/gen.py's pipeline, listed)
+    "c": (b"c", "Closed deals", lambda rows: any("Closed deals · " in r for r in rows)),
+    "t": (b"t", "Today · ", lambda rows: any("Today · " in r and "reading" not in r for r in rows)),
+    "v": (b"v", "Review", lambda rows: any("Review" in r for r in rows)),
 }
 
 

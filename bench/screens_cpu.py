@@ -2,6 +2,7 @@
 
     python bench/screens_cpu.py --db /tmp/tuikanban-bench/board-10000.db --rounds 7
     python bench/screens_cpu.py --db FILE --only "new deal" --profile 25      # where the time goes (cProfile)
+    python bench/screens_cpu.py --db FILE --only settings --rounds 2 --move-first  # its first open, after a move
     PYTHONPATH=OTHER/src python bench/screens_cpu.py --db FILE --json       # another copy (A/B, interleave runs)
 
 The board is started headless at 160x45 (`--cols`, `--rows`) as `tuikanban` starts it (ui/launch.py), left to
@@ -16,6 +17,9 @@ and the first open on its own. The metrics screen may show its frame before its 
 tile's heading), "metrics filled" the frame whose title says "computed in" (the figures drawn), "metrics charts" the
 frame whose cycle-time scatter shows its percentile lines ("─ 50%": the flow charts drawn; the board needs won deals
 in the window, and the charts on screen: `--rows 100`); the forecast's panels, later still, are not waited for.
+
+`--move-first` presses down and up on the board as it starts (a rep looking around before opening a screen: the
+board builds its less used screens ahead only once it is in use, ui/spares.py), before the settling wait.
 
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
 is left out) and prints the N functions with the most cumulative and own time per screen.
@@ -157,6 +161,8 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
     profiles: dict[str, cProfile.Profile] = {}
     async with app.run_test(size=(a.cols, a.rows)) as pilot:
         watch = Watch(app)
+        if a.move_first:
+            await pilot.press("down", "up")
         await quiet(pilot, a.wait)
         for round_ in range(a.rounds):
             for name, key, text in SCREENS:
@@ -221,6 +227,7 @@ def main() -> None:
     ap.add_argument("--open-wait", type=float, default=0.3, help="seconds each screen is left open")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile: the N largest functions")
     ap.add_argument("--json", action="store_true", help="the figures as JSON (one line)")
+    ap.add_argument("--move-first", action="store_true", help="press down and up as the board starts")
     a = ap.parse_args()
     if not Path(a.db).exists():
         ap.error(f"no such board file: {a.db}")

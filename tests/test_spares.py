@@ -55,8 +55,8 @@ async def test_the_new_deal_form_is_built_ahead_and_starts_empty_every_time(db: 
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await spares_ready(pilot, "new deal")
-        spare = app.spares.ready["new deal"].screen
+        await spares_ready(pilot, "deal form")
+        spare = app.spares.ready["deal form"].screen
         await press(pilot, "n")
         first = app.screen
         assert first is spare and isinstance(first, DealFormScreen) and first.built_ahead
@@ -67,7 +67,7 @@ async def test_the_new_deal_form_is_built_ahead_and_starts_empty_every_time(db: 
         assert isinstance(app.screen, ConfirmScreen)
         await press(pilot, "y")
         assert app.screen is app.board_screen
-        await spares_ready(pilot, "new deal")
+        await spares_ready(pilot, "deal form")
         await press(pilot, "n")
         second = app.screen
         assert isinstance(second, DealFormScreen) and second.built_ahead and second is not first
@@ -113,7 +113,7 @@ async def test_an_edit_form_built_ahead_edits_the_deal_of_the_key(db: Database) 
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await spares_ready(pilot, "edit deal")
+        await spares_ready(pilot, "deal form")
         a = app.board_screen.view.focused_card
         assert a is not None
         await press(pilot, "e")
@@ -161,7 +161,7 @@ async def test_a_spare_tells_nobody_it_is_shown_until_its_key(db: Database) -> N
         original = app.presence.mark
         app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
         await settle(pilot)
-        await spares_ready(pilot, "deal detail", "edit deal")
+        await spares_ready(pilot, "deal detail", "deal form")
         assert marks == []  # built, mounted, and not shown: nobody is told this board views or edits a deal
         await press(pilot, "enter")
         assert marks == [("viewing", a.id)]
@@ -181,7 +181,7 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
             await press(pilot, "comma")
             assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
             await press(pilot, "escape")
-        await spares_ready(pilot, "settings", "new deal")
+        await spares_ready(pilot, "settings", "deal form")
         for _ in range(20):  # (a closed screen is let go a few messages after it is dismissed)
             gc.collect()
             live = [o for o in gc.get_objects() if isinstance(o, PipelineSettingsScreen)]
@@ -193,7 +193,7 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
         assert live == [spare], live  # the four shown are gone; one spare is kept
         app.board_screen.reload(pipeline=next(x.id for x in ps.list_pipelines(db) if x.name == "Renewals"))
         await settle(pilot)
-        await spares_ready(pilot, "new deal")  # (the Sales form was let go when Renewals was read)
+        await spares_ready(pilot, "deal form")  # (the Sales form was let go when Renewals was read)
         await press(pilot, "n")
         form = app.screen
         assert isinstance(form, DealFormScreen) and form.built_ahead
@@ -202,26 +202,62 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
         await press(pilot, "escape")
 
 
-async def test_the_deal_and_its_forms_are_built_at_start_the_other_screens_once_a_screen_was_shown(
-        db: Database) -> None:
+async def test_the_deal_and_its_form_are_built_at_start_the_other_screens_once_the_board_in_use_has_settled(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     p = ps.create_pipeline(db, "Sales", "Lead,Won")
     ds.create_deal(db, p.id, "Acme", user=U)
+    ds.create_deal(db, p.id, "Beta", user=U)
+    monkeypatch.setattr(spares, "SETTLED_S", 2.0)
     app = TuikanbanApp(db, U, "Sales")
+    later = ["closed deals", "help", "metrics", "pipelines", "settings"]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await spares_ready(pilot, "deal detail", "new deal", "edit deal")
-        await pilot.pause(1.0)  # (idle: time enough for more)
-        assert sorted(app.spares.ready) == ["deal detail", "edit deal", "new deal"]  # a board used for moves
-        await press(pilot, "down", "up")
-        await pilot.pause(1.0)
-        assert sorted(app.spares.ready) == ["deal detail", "edit deal", "new deal"]
-        await press(pilot, "enter")
-        assert isinstance(app.screen, DealDetailScreen) and app.screen.built_ahead
-        await press(pilot, "escape")
-        await spares_ready(pilot, "help", "settings", "pipelines", "closed deals", "deal detail")
+        await spares_ready(pilot, "deal detail", "deal form")
+        await pilot.pause(2.5)  # (idle: time enough for more)
+        assert sorted(app.spares.ready) == ["deal detail", "deal form"]  # a board only looked at stays quiet
+        for _ in range(6):  # keys keep coming: the board in use has not settled
+            await press(pilot, "down", "up")
+            await pilot.pause(0.3)
+            assert not set(later) & set(app.spares.ready)
+        # a board used for moves alone builds them once quiet: their first key finds them, no screen shown before
+        await spares_ready(pilot, *later)
+        assert sorted(app.spares.ready) == sorted(["deal detail", "deal form", *later])
         await press(pilot, "comma")
         assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
         await press(pilot, "escape")
+
+
+async def test_one_spare_form_serves_the_new_deal_and_the_edit_keys(db: Database) -> None:
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    deal = ds.create_deal(db, p.id, "Acme", user=U, owner="bob", company="Acme Inc")
+    app = TuikanbanApp(db, U, "Sales")
+    marks: list[tuple[str, int | None]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.presence.mark
+        app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
+        await settle(pilot)
+        await spares_ready(pilot, "deal form")
+        assert "edit deal" not in app.spares.ready and "new deal" not in app.spares.ready
+        await press(pilot, "n")
+        new = app.screen
+        assert isinstance(new, DealFormScreen) and new.built_ahead and new.deal_id is None
+        await settle(pilot)
+        assert str(new.query_one(".dialog", Vertical).border_title) == "New deal · Sales"
+        assert new.query_one("#f-owner", Input).value == U
+        assert marks == []  # a new deal is nobody's deal: no "editing" line for others
+        await press(pilot, "escape")
+        await spares_ready(pilot, "deal form")
+        spare = app.spares.ready["deal form"].screen
+        await press(pilot, "e")
+        form = app.screen
+        assert form is spare and isinstance(form, DealFormScreen) and form.deal_id == deal.id
+        await settle(pilot)
+        assert form.query_one(".dialog", Vertical).border_title == f"Edit deal #{deal.id}"
+        assert form.query_one("#f-owner", Input).value == "bob"  # the deal's owner, not the user's name
+        assert form.query_one("#f-company", Input).value == "Acme Inc"
+        assert marks == [("editing", deal.id)]
+        await press(pilot, "escape")
+        assert marks == [("editing", deal.id), ("editing", None)]
 
 
 async def test_a_key_during_a_build_goes_before_the_builds_next_step(db: Database,

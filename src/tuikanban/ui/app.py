@@ -143,7 +143,7 @@ class TuikanbanApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
-            self.spares.touch()  # (no spare is built while keys come)
+            self.spares.touch(key=True)  # (no spare is built while keys come)
         await super().on_event(event)
 
     def _screen_changed(self, screen: Screen[Any]) -> None:

@@ -7,8 +7,11 @@ opens at once). `Spares` builds one fresh instance of each screen the board's ke
 the key takes it:
 
 - The first ones are built as soon as they are wanted (the database open) unless a key came in the last IDLE_S;
-  those wanted `later` (the board's less used screens) only once a screen has been shown over the board, so a
-  board that is only looked at, or used for moves, is quiet sooner (docs/PERFORMANCE.md, Settled with its spares).
+  those wanted `later` (the board's less used screens) once the board is in use and has settled: a key has been
+  pressed, the first ones are built, no job of the app's lanes is left, and no key or screen change came for
+  SETTLED_S (or at once when a screen has been shown over the board), one right after the other. Their first open
+  then finds them built whether or not another screen was opened before; a board only looked at (a wall display)
+  builds none of them and stays quiet (docs/PERFORMANCE.md, Settled with its spares).
 - A build runs in steps (compose and mount, then the layout), and a step starts only when no key came in the last
   IDLE_S: a key pressed during a build waits for the step under way, and what it shows is drawn before the next.
 - A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
@@ -40,6 +43,8 @@ from textual.screen import Screen
 from tuikanban.ui.textual_seam import build_screen, lay_out
 
 IDLE_S = 0.25  # no key and no screen change for this long: a spare may be built
+SETTLED_S = 0.25  # ... and for this long, with no job left on the lanes: the board has settled (the `later` ones)
+POLL_S = 0.05  # while the lanes still work: when to look again
 NEXT_S = 0.005  # between two steps of the builds (a key pressed meanwhile goes first: it waits for one step at most)
 
 
@@ -96,10 +101,16 @@ class Spares:
         self._building: tuple[str, Screen[Any]] | None = None
         self._scheduled = False
         self._screen_shown = False  # (a screen was shown over the board: the spares wanted `later` are built too)
+        self._last_touch = 0.0
+        self._in_use = False  # (a key was pressed: the spares wanted `later` are built once the board has settled)
 
-    def touch(self) -> None:
-        """A key or a screen change: nothing is built for IDLE_S."""
-        self._busy_until = time.monotonic() + IDLE_S
+    def touch(self, *, key: bool = False) -> None:
+        """A key (`key`) or a screen change: nothing is built for IDLE_S."""
+        self._last_touch = time.monotonic()
+        self._busy_until = self._last_touch + IDLE_S
+        if key and not self._in_use:
+            self._in_use = True
+            self._schedule()  # (the `later` ones, once the board has settled)
 
     def screen_shown(self) -> None:
         """A screen was shown over the board: from now on the spares wanted `later` are built too (in idle time)."""
@@ -108,8 +119,8 @@ class Spares:
     def want(self, name: str, key: Hashable, make: Callable[[], Screen[Any]], *, keep: bool = False,
              later: bool = False) -> None:
         """Have a spare `name` built from `make()` in idle time, for `key` (one that is ready for another key is
-        removed now); `later`: only once a screen has been shown over the board (a board used for moves alone
-        never builds it)."""
+        removed now); `later`: only once the board is in use (a key) and has settled (`settled_in`), or a screen
+        was shown over it."""
         ready = self.ready.get(name)
         if ready is not None and ready.key != key:
             self._drop(name)
@@ -158,16 +169,39 @@ class Spares:
         """Seconds until the board has been idle for IDLE_S (0: it is now)."""
         return max(0.0, self._busy_until - time.monotonic())
 
+    def settled_in(self) -> float:
+        """Seconds until the board counts as settled for the `later` spares (0: it has): no job on the app's
+        lanes, the first spares built, and no key or screen change for SETTLED_S. They are then built one right
+        after the other (each step still after the keys that came meanwhile), so that the board's work after
+        start ends in one stretch rather than in later wake-ups."""
+        lanes = getattr(self.app, "lanes", None)
+        if (lanes is not None and lanes.pending) or self._building is not None or any(
+                not w.later for w in self._wanted.values()):
+            return POLL_S  # (asked again then)
+        return max(0.0, self._last_touch + SETTLED_S - time.monotonic())
+
     def _schedule(self, delay: float | None = None) -> None:
         """Build the next spare after `delay`, or as soon as the board is idle (at once when no key came lately:
-        right after the database opened, the first build need not wait IDLE_S more)."""
-        if not self._scheduled and self._next() is not None:
-            self._scheduled = True
-            self.app.set_timer(max(NEXT_S, self._idle_in() if delay is None else delay), self._build_next)
+        right after the database opened, the first build need not wait IDLE_S more); only `later` spares left:
+        once the board has settled."""
+        if self._scheduled or not self._wanted:
+            return
+        wait = self._idle_in() if delay is None else delay
+        if self._next() is None:
+            if not (self._in_use or self._screen_shown):
+                return  # (only `later` ones wanted: the first key asks again)
+            wait = max(wait, self.settled_in())
+        self._scheduled = True
+        self.app.set_timer(max(NEXT_S, wait), self._build_next)
 
     def _next(self) -> str | None:
-        """The spare to build next: the first wanted, but those wanted `later` until a screen was shown."""
-        return next((name for name, w in self._wanted.items() if self._screen_shown or not w.later), None)
+        """The spare to build next: the first wanted, but those wanted `later` only once the board is in use and
+        has settled, or a screen was shown."""
+        first = next((name for name, w in self._wanted.items() if not w.later), None)
+        if first is not None or not self._wanted:
+            return first
+        ready = self._screen_shown or (self._in_use and self.settled_in() == 0)
+        return next(iter(self._wanted)) if ready else None
 
     async def _until_idle(self, screen: Screen[Any]) -> None:
         """Between two steps of a build: a key that came meanwhile, and what it shows, go first."""
@@ -177,9 +211,12 @@ class Spares:
 
     async def _build_next(self) -> None:
         self._scheduled = False
+        if not self.app.is_running or self.app.return_code is not None or self._building:
+            return  # (the app is quitting, or a build is under way)
         name = self._next()
-        if name is None or not self.app.is_running or self.app.return_code is not None or self._building:
-            return  # (nothing to build, the app is quitting, or a build is under way)
+        if name is None:
+            self._schedule()  # (only `later` spares left: once the board has settled)
+            return
         if len(self.app.screen_stack) > 1:
             return  # a screen is open: the board asks again when it is shown (`want`)
         if self._idle_in() > 0:
@@ -208,4 +245,4 @@ class Spares:
         self._schedule(NEXT_S)  # (the next one right after, while still idle: the board is busy for less long)
 
 
-__all__ = ["IDLE_S", "AheadOfKey", "Spares", "waiting_for_key"]
+__all__ = ["IDLE_S", "SETTLED_S", "AheadOfKey", "Spares", "waiting_for_key"]

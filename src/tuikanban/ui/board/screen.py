@@ -241,7 +241,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         def fit(form: DealFormScreen) -> None:
             form.db, form.initial_stage_id, form.initial_type_id = db, stage_id, type_id
 
-        spare = self._spare("new deal", self._pipeline_key(), fit)
+        spare = self._spare("deal form", self._pipeline_key(), fit)
         return spare or DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=None,
                                        stage_id=stage_id, type_id=type_id)
 
@@ -284,7 +284,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         from tuikanban.ui.screens.deal_form import DealFormScreen
 
         def make(db: Database, model: BoardModel) -> Screen[DealView | None]:
-            spare = self._spare("edit deal", self._user_key(), lambda form: form.edit_deal(db, card.id))
+            spare = self._spare("deal form", self._pipeline_key(), lambda form: form.edit_deal(db, card.id))
             return spare or DealFormScreen(db, model.data.pipeline.id, self.session.user, deal_id=card.id)
 
         await self._open_now(make, self._deal_saved)
@@ -575,7 +575,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         return (self.app.theme, self.pipeline_id, self.session.user)
 
     def _user_key(self) -> tuple[object, ...]:
-        """What the deal detail and the edit form are composed from (the deal is theirs at the key)."""
+        """What the deal detail is composed from (the deal is its own at the key)."""
         return (self.app.theme, self.session.user)
 
     def want_spares(self) -> None:
@@ -591,12 +591,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
         db, pipeline_id, user = self.session.database(), self.model.data.pipeline.id, self.session.user
         key = self._pipeline_key()
-        # The deal and its forms at once; the others once a screen has been shown over the board (a board used
-        # for moves alone is quiet sooner: docs/PERFORMANCE.md, Settled with its spares)
+        # The deal and its form (one spare for `n` and `e`) at once; the others once the board has settled
+        # (docs/PERFORMANCE.md, Settled with its spares)
         spares.want("deal detail", self._user_key(), lambda: DealDetailScreen(db, 0, user))
         if not self.session.readonly:
-            spares.want("new deal", key, lambda: DealFormScreen(db, pipeline_id, user))
-            spares.want("edit deal", self._user_key(), lambda: DealFormScreen(db, pipeline_id, user, deal_id=0))
+            spares.want("deal form", key, lambda: DealFormScreen(db, pipeline_id, user))
         spares.want("help", self._help_key(), self._help_screen, keep=True, later=True)
         spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user), later=True)
         spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id), later=True)

@@ -224,9 +224,13 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         self._read()
 
     def edit_deal(self, db: Database, deal_id: int) -> None:
-        """(An edit form built before its key, ui/spares.py:) the deal it edits, before `start()`."""
+        """(A form built before its key, ui/spares.py:) the deal it edits, before `start()`. The board keeps one
+        spare form for `n` and `e`: built as a new-deal form, it becomes the edit form here (its owner field is
+        filled from the deal, not with the user)."""
         self.db, self.deal_id = db, deal_id
+        self.initial_stage_id = self.initial_type_id = None
         self.query_one(".dialog", Vertical).border_title = self._title()
+        self.query_one("#f-owner", Input).value = ""
         self.query_one(HereLine).follow(deal_id)
 
     def _title(self) -> str:
@@ -265,8 +269,8 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = self._title()
             yield Static("", id="form-banner", classes="banner")
-            if self.deal_id is not None:
-                yield HereLine(self.deal_id, "editing", id="form-here")
+            if self.deal_id is not None or self.built_ahead:  # (a spare may become an edit form: `edit_deal`)
+                yield HereLine(self.deal_id or 0, "editing", id="form-here")
             yield from self._row("title", "Title", FieldInput(
                 placeholder="required", id="f-title", compact=True, max_length=MAX_TITLE), first=True)
             yield from self._row("value", "Value", FieldInput(placeholder="12,500 or 12.5k", id="f-value",
