@@ -211,3 +211,35 @@ def test_the_sentence_names_what_happened_and_who() -> None:
     assert said("undo") == "was changed by bob's undo"
     assert said("edit", field="owner", hidden=True) == "was edited (owner) by bob, and the filter hides it now"
     assert what_happened(None, "alice", hidden=False) == "was changed elsewhere"
+
+
+async def test_my_own_change_seen_while_a_dialog_is_open_holds_no_key_and_says_nothing(
+        db_target: str, sales: dict[str, int], other: Database, long_guard: None) -> None:
+    """The snooze dialog writes the snooze itself; the board's feed can read that write before the dialog's result
+    comes back, while the dialog still covers the board. Such a change of the rep's own is no news: the next key
+    on the board acts (it was held once with 'Focus moved to ...; press again', and said 'by you elsewhere')."""
+    app = TuikanbanApp(None, "alice", None, db_path=db_target)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert focused(app) == "Acme renewal"
+        notes = notes_of(app)
+        await press(pilot, "z")
+        dialog = app.screen
+        assert dialog is not app.board_screen
+        lifecycle.snooze_deal(other, sales["acme"], "2026-03-09", user="alice")  # (as the dialog's job writes it)
+        await until(pilot, lambda: focused(app) == "Globex pilot", "the snooze")
+        assert app.screen is dialog
+        await press(pilot, "escape")
+        assert app.screen is app.board_screen
+        await press(pilot, "D")
+        assert "Delete deal" in str(app.screen.query_one(".dialog").border_title)  # acts: nothing held
+        assert not [n for n in notes if "elsewhere" in n or "press again" in n]
+        await press(pilot, "escape")
+        # another rep's change seen under a dialog is still said (and, the board covered, holds nothing)
+        await press(pilot, "z")
+        ds.win_deal(other, sales["globex"], user="bob")
+        await until(pilot, lambda: focused(app) == "Initech rollout", "the win")
+        await until(pilot, lambda: any("by bob" in n for n in notes), "the sentence")
+        assert notes[-1] == "'Globex pilot' was moved to Won by bob; the focus moved to 'Initech rollout'."
+        await press(pilot, "escape", "D")
+        assert "Delete deal" in str(app.screen.query_one(".dialog").border_title)

@@ -31,7 +31,14 @@ from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
 from tuikanban.ui.board.file_watch import FileWatch
-from tuikanban.ui.board.focus_guard import FocusGuard, LastChangeRead, held_sentence, last_change_job, moved_sentence
+from tuikanban.ui.board.focus_guard import (
+    FocusGuard,
+    LastChangeRead,
+    held_sentence,
+    last_change_job,
+    moved_sentence,
+    said,
+)
 from tuikanban.ui.board.gateway import BoardGateway, CellEnd
 from tuikanban.ui.board.header import BoardHeader, short_path
 from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
@@ -518,16 +525,18 @@ class BoardBase(StyledOnce, Screen[None]):
         if followed and view.focus_col == before_col:
             return  # (the focused card stayed where it was)
         now = view.focused_card
-        if now is not None:
+        covered = self.app.screen is not self  # (no key reaches the board now: none is held)
+        if now is not None and not covered:
             self.focus_guard.arm(now.id, held_sentence(now.title, followed=followed))
         hidden = not followed and before.id in model.by_id  # still open, still here: the filter hides it now
         job = partial(last_change_job, self.gateway, before.id, before.title, None if now is None else now.title,
-                      followed, hidden)
+                      followed, hidden, covered)
         self._write(job, "focus moved")
 
     @on(LastChangeRead)
     def _last_change_read(self, message: LastChangeRead) -> None:
-        self._say(moved_sentence(message, self.session.user), severity="warning", timeout=5)
+        if said(message, self.session.user):
+            self._say(moved_sentence(message, self.session.user), severity="warning", timeout=5)
 
     # -- presence ----------------------------------------------------------------------------------------------
     def _join_presence(self, db: Database) -> None:

@@ -5,7 +5,9 @@ sentence instead of acting: the rep pressed it for the card that was there. Pres
 (arrows, enter) are never held.
 
 `BoardBase` arms the guard after applying an outside change (`armed`), then reads the old card's newest event on
-the writes lane (`last_change_job`) to say who did what (`moved_sentence`).
+the writes lane (`last_change_job`) to say who did what (`moved_sentence`). While a screen covers the board (a dialog,
+a form, a full screen) no key reaches the board, so nothing is held; a change by the rep themself seen then is not
+said either (`said`): it is the covering dialog's own write, read by the feed before the dialog's result.
 """
 
 from __future__ import annotations
@@ -57,22 +59,30 @@ class LastChangeRead(Message):
     knew when the focus moved."""
 
     def __init__(self, change: LastChange | None, title: str, now_focused: str | None, followed: bool,
-                 hidden: bool) -> None:
+                 hidden: bool, covered: bool = False) -> None:
         super().__init__()
         self.change = change
         self.title = title
         self.now_focused = now_focused
         self.followed = followed
         self.hidden = hidden
+        self.covered = covered  # (a screen covered the board when the change was applied)
 
 
 def last_change_job(gateway: BoardGateway, deal_id: int, title: str, now_focused: str | None, followed: bool,
-                    hidden: bool) -> LastChangeRead:
+                    hidden: bool, covered: bool = False) -> LastChangeRead:
     try:
         change = fastread.last_change(gateway.raw(), deal_id)
     except Exception:  # (the file went away, the server is down: the sentence says less)
         change = None
-    return LastChangeRead(change, title, now_focused, followed, hidden)
+    return LastChangeRead(change, title, now_focused, followed, hidden, covered)
+
+
+def said(message: LastChangeRead, me: str) -> bool:
+    """Whether the board says why the focus moved. Not for a change of the rep's own seen while a screen covered
+    the board: that is, as a rule, the covering dialog's own write (a snooze, an edit), which the board's feed can
+    read before the dialog's result comes back; it is no news to the rep, and 'by you elsewhere' would be wrong."""
+    return not (message.covered and message.change is not None and message.change.user == me)
 
 
 def what_happened(change: LastChange | None, me: str, *, hidden: bool) -> str:
