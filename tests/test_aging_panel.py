@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -373,6 +374,14 @@ async def test_closed_panels_leave_no_style_caches(db: Database, deals: dict[str
 
     app = TuikanbanApp(db, "tester")
     async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "up")  # the board in use: its spare screens are built, drawn ahead, and kept
+        for _ in range(500):
+            if not app.spares.pending():
+                break
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        assert not app.spares.pending()
         await settle(pilot)
         before = style_caches_kept()
         for _ in range(5):

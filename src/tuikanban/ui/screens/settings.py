@@ -247,7 +247,8 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         around = {node.id for node in event.widget.ancestors_with_self}
         panel = "pipe" if "pipe-panel" in around else "types" if "types-panel" in around else "stages"
-        self.query_one("#settings-hints", Static).update(HINTS[panel])
+        for hints in self.query("#settings-hints").results(Static):  # (none while a spare is still being built)
+            hints.update(HINTS[panel])
 
     # -- helpers ------------------------------------------------------------------------------------
     def _current_stage(self) -> StageRow | None:
