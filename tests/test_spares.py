@@ -45,6 +45,14 @@ async def spares_ready(pilot: Pilot[Any], *names: str) -> None:
     raise AssertionError(f"not built: {[n for n in names if n not in app.spares.ready]}")
 
 
+def presence_marks(app: TuikanbanApp) -> list[tuple[str, int | None]]:
+    """What the board tells the others it views or edits, from now on (each mark as it is made)."""
+    marks: list[tuple[str, int | None]] = []
+    original = app.presence.mark
+    app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
+    return marks
+
+
 def title_of(screen: Any) -> str:
     return str(screen.query_one("#detail-title", Static).visual)
 
@@ -156,10 +164,8 @@ async def test_a_spare_tells_nobody_it_is_shown_until_its_key(db: Database) -> N
     p = ps.create_pipeline(db, "Sales", "Lead,Won")
     a = ds.create_deal(db, p.id, "Acme", user=U)
     app = TuikanbanApp(db, U, "Sales")
-    marks: list[tuple[str, int | None]] = []
     async with app.run_test(size=SIZE) as pilot:
-        original = app.presence.mark
-        app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
+        marks = presence_marks(app)
         await settle(pilot)
         await spares_ready(pilot, "deal detail", "deal form")
         assert marks == []  # built, mounted, and not shown: nobody is told this board views or edits a deal
@@ -231,10 +237,8 @@ async def test_one_spare_form_serves_the_new_deal_and_the_edit_keys(db: Database
     p = ps.create_pipeline(db, "Sales", "Lead,Won")
     deal = ds.create_deal(db, p.id, "Acme", user=U, owner="bob", company="Acme Inc")
     app = TuikanbanApp(db, U, "Sales")
-    marks: list[tuple[str, int | None]] = []
     async with app.run_test(size=SIZE) as pilot:
-        original = app.presence.mark
-        app.presence.mark = lambda mode, deal_id: (marks.append((mode, deal_id)), original(mode, deal_id))[1]  # type: ignore[method-assign]
+        marks = presence_marks(app)
         await settle(pilot)
         await spares_ready(pilot, "deal form")
         assert "edit deal" not in app.spares.ready and "new deal" not in app.spares.ready
