@@ -155,10 +155,6 @@ class Spares:
         building = [self._building[1]] if self._building is not None else []
         return [spare.screen for spare in self.ready.values()] + building
 
-    def pending(self) -> bool:
-        """Whether a spare is wanted and not built yet, or being built."""
-        return bool(self._wanted) or self._building is not None
-
     def _drop(self, name: str) -> None:
         spare = self.ready.pop(name, None)
         if spare is not None and spare.screen not in self.app.screen_stack:
