@@ -197,11 +197,13 @@ def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages
             with_idle: bool, keep: int | None, created: list[Sequence[Any]] | None) -> ChangesReport:
     """`_changes_in` once its arguments are checked: the reads (some of them beside the others, on a second
     connection when the unit has one: `store.twin`), then the bridge and the lists."""
-    # the idle list's last touches of every deal open now, read first on the second connection (when the review
-    # ends now: the deals open at its end are among them); without a second connection, only the listed deals'
-    touched = (side.submit(lambda t: open_touches(t, info.id, end))
-               if with_idle and side.parallel and created is not None else None)
     owner_key = _owner_key(u, info.id, owner)
+    # the idle list's last touches of every deal open now, in one read (when the review ends now: the deals open
+    # at its end are among them), first on the second connection when there is one; one read costs less than one
+    # per 500 deals (docs/PERFORMANCE.md, Round 6). With an owner and without a second connection, only the listed
+    # deals' are read.
+    touched = (side.submit(lambda t: open_touches(t, info.id, end))
+               if with_idle and created is not None and (side.parallel or owner_key is None) else None)
     stage_names = {k: v[0] for k, v in stages.items()}
     in_period = _period_test(closing)
     soon_from = end.date()

@@ -23,7 +23,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -205,6 +205,20 @@ class Beside:
             self._thread.join()
 
 
+# How much of the file a long read maps into memory (`PRAGMA mmap_size`): SQLite then reads its pages in place
+# instead of copying each one through its page cache with a system call (docs/PERFORMANCE.md, The review's speed)
+READ_MMAP_BYTES = 1 << 30
+
+
+def mapped(con: sqlite3.Connection | None) -> sqlite3.Connection | None:
+    """`con` (a read-only connection for one long read: the review's) reading the file through memory mapping;
+    a build of SQLite without it, or a refusal, leaves it reading as before."""
+    if con is not None:
+        with suppress(sqlite3.Error):
+            con.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}").fetchall()
+    return con
+
+
 def read_apart(db_path: Any, read: Callable[[Unit], T], *, twin: bool = False) -> T | None:
     """`read` run in one snapshot on a driver connection of its own (no ORM), or None when the database does not
     allow it or the read fails in the driver (the caller then reads through the ORM's database, which refuses a
@@ -221,8 +235,10 @@ def read_apart(db_path: Any, read: Callable[[Unit], T], *, twin: bool = False) -
         return None
     try:
         path = target.path
+        if twin and isinstance(con, sqlite3.Connection):
+            mapped(con)
         if twin and path is not None and isinstance(con, sqlite3.Connection) and second_core_free():
-            with paired_snapshot(con, lambda: fastread.connect(path)) as second:
+            with paired_snapshot(con, lambda: mapped(fastread.connect(path))) as second:
                 pair = Unit(second, postgres=False) if second is not None else None
                 return read(Unit(con, postgres=False, twin=pair))
         with fastread.snapshot(con):
@@ -233,4 +249,5 @@ def read_apart(db_path: Any, read: Callable[[Unit], T], *, twin: bool = False) -
         con.close()
 
 
-__all__ = ["Beside", "Pending", "paired_snapshot", "read_apart", "rows_at_once", "second_core_free"]
+__all__ = ["READ_MMAP_BYTES", "Beside", "Pending", "mapped", "paired_snapshot", "read_apart", "rows_at_once",
+           "second_core_free"]
