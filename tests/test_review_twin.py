@@ -186,3 +186,48 @@ def test_rows_at_once_are_the_rows_read_one_by_one() -> None:
         assert [list(r) for r in twin.rows_at_once(u, columns, tail, params)] == plain
         assert len(plain) > 1
     con.close()
+
+
+@pytest.mark.sqlite_only
+def test_the_reviews_connections_read_the_file_through_memory_mapping(history: Any, db_target: str,  # noqa: F811
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review's read (`twin=True`) maps the file on its connection and on the second one (a core free);
+    another plain read keeps SQLite's default (no mapping)."""
+    _machine(monkeypatch, load=0.2)
+
+    def sizes(u: Any) -> list[int]:
+        units = [u] if u.twin is None else [u, u.twin]
+        return [int(x.scalar("PRAGMA mmap_size")) for x in units]
+
+    assert read_plain(db_target, sizes, twin=True) == [twin.READ_MMAP_BYTES, twin.READ_MMAP_BYTES]
+    _machine(monkeypatch, load=3.0)
+    assert read_plain(db_target, sizes, twin=True) == [twin.READ_MMAP_BYTES]
+    assert read_plain(db_target, sizes) == [0]
+
+
+def test_the_idle_list_reads_every_open_deals_last_touch_at_once_on_one_connection(
+        history: Any, db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """No core free (one connection): the idle list's last touches are one read of the pipeline's open deals
+    (`review_idle.open_touches`), not one read per 500 listed deals; with an owner, only the owner's deals are
+    read. The same list either way (test_changes: deal 8 alone is idle since 7 days)."""
+    from tuikanban.services import review_core, review_idle
+
+    _machine(monkeypatch, load=3.0)
+    reads: list[str] = []
+    real_open, real_listed = review_idle.open_touches, review_idle._touches
+
+    def spy_open(*args: Any) -> Any:
+        reads.append("open")
+        return real_open(*args)
+
+    def spy_listed(*args: Any) -> Any:
+        reads.append("listed")
+        return real_listed(*args)
+
+    monkeypatch.setattr(review_core, "open_touches", spy_open)
+    monkeypatch.setattr(review_idle, "_touches", spy_listed)
+    assert [d["id"] for d in _review(db_target, "7d")["idle"]] == [8]
+    assert reads == ["open"]
+    reads.clear()
+    assert [d["id"] for d in _review(db_target, "7d", owner="bob")["idle"]] == [8]
+    assert reads == ["listed"]
