@@ -30,7 +30,6 @@ from tuikanban.cli.common import (
     stdout_console,
     table,
 )
-from tuikanban.domain.metrics import plural
 from tuikanban.domain.money import exponent, format_money, money_formatter
 from tuikanban.domain.text import json_safe, name_key
 
@@ -147,6 +146,8 @@ def render_changes(r: Any) -> list[Any]:
     """The report as Rich renderables: the bridge, then one table per list (a list of more than
     PLAIN_TABLE_ROWS deals as plain aligned lines: a Rich table of 25,000 rows takes half a minute)."""
     from rich.text import Text
+
+    from tuikanban.domain.metrics import plural  # (the tables only: `--json` runs without it and its Fraction)
 
     def money(minor: int | None) -> str:
         return format_money(minor, r.currency)
