@@ -200,8 +200,8 @@ def _report(u: Unit, side: Beside, info: PipelineInfo, owner: str | None, stages
     owner_key = _owner_key(u, info.id, owner)
     # the idle list's last touches of every deal open now, in one read (when the review ends now: the deals open
     # at its end are among them), first on the second connection when there is one; one read costs less than one
-    # per 500 deals (docs/PERFORMANCE.md, The review's speed). With an owner and without a second connection, only the listed
-    # deals' are read.
+    # per 500 deals (docs/PERFORMANCE.md, The review's speed). With an owner and without a second connection,
+    # only the listed deals' are read.
     touched = (side.submit(lambda t: open_touches(t, info.id, end))
                if with_idle and created is not None and (side.parallel or owner_key is None) else None)
     stage_names = {k: v[0] for k, v in stages.items()}
