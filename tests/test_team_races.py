@@ -1,0 +1,96 @@
+"""What a team ran into sharing one board: two reps on the same deal at the same moment, and dialogs that took
+what their own placeholder suggested. By hand, on Monday 2026-03-02 12:00 UTC (the `fixed_now` clock)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from textual.widgets import Input
+
+from board_helpers import press, settle
+from tuikanban.services import deals as D
+from tuikanban.services.gates import set_gate
+from tuikanban.services.lifecycle import snooze_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.dialogs.ask import AskScreen
+from tuikanban.ui.dialogs.gate import GateScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
+U = "ann"
+SIZE = (140, 45)
+
+
+def _type(app: TuikanbanApp, widget_id: str, text: str) -> None:
+    app.screen.query_one(f"#{widget_id}", Input).value = text
+
+
+async def test_the_gate_dialog_takes_the_close_date_shortcuts_its_placeholder_shows(
+        db: Database, fixed_now: str) -> None:
+    """The close field says 'YYYY-MM-DD, +30d, eom' (as the deal form's does); '+30d' was refused after the dialog
+    closed as 'not a valid close date'. It is 30 days from today now; a date that is none is said in the dialog."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="close,contact")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        assert isinstance(app.screen, GateScreen)
+        _type(app, "gate-close", "someday")
+        _type(app, "gate-contact", "Carl")
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, GateScreen)  # said in the dialog, which keeps both fields
+        assert "'someday' is not a date" in str(app.screen.query_one("#gate-error").render())
+        assert app.screen.query_one("#gate-contact", Input).value == "Carl"
+        assert app.screen.focused is app.screen.query_one("#gate-close", Input)
+        _type(app, "gate-close", "+30d")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    view = D.get_deal(db, deal)
+    assert view.stage_name == "Proposal" and view.expected_close == date(2026, 4, 1) and view.contact == "Carl"
+
+
+async def test_the_gate_dialog_focuses_the_field_it_says_is_empty(db: Database, fixed_now: str) -> None:
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="company,contact")
+    D.create_deal(db, "Sales", "Acme", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        _type(app, "gate-company", "Acme Inc")
+        await press(pilot, "ctrl+s")
+        assert "Contact is still empty." in str(app.screen.query_one("#gate-error").render())
+        assert app.screen.focused is app.screen.query_one("#gate-contact", Input)
+
+
+async def test_a_snooze_typed_while_another_rep_snoozed_the_deal_says_who_and_saves_on_enter_again(
+        db: Database, fixed_now: str) -> None:
+    """bob snoozes the deal while ann's snooze dialog is open. ann's enter used to answer 'it has been reloaded,
+    check it and try again' every time, and nothing she typed could ever be saved. Now it names bob and his date,
+    keeps her line, and her next enter snoozes it as she typed."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "z")
+        assert isinstance(app.screen, AskScreen)
+        _type(app, "ask-input", "+1w budget")
+        snooze_deal(db, deal, "2026-03-16", user="bob", reason="holiday")
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AskScreen)
+        said = str(app.screen.query_one("#ask-error").render())
+        assert "'Acme' was snoozed by bob" in said and "2026-03-16" in said and "enter again" in said
+        assert app.screen.query_one("#ask-input", Input).value == "+1w budget"
+        assert D.get_deal(db, deal).snoozed_until == date(2026, 3, 16)  # bob's, untouched so far
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    assert D.get_deal(db, deal).snoozed_until == date(2026, 3, 9)
