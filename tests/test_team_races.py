@@ -3,7 +3,11 @@ what their own placeholder suggested. By hand, on Monday 2026-03-02 12:00 UTC (t
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input
@@ -20,6 +24,7 @@ from tuikanban.ui.dialogs.gate import GateScreen
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
+SRC = Path(__file__).resolve().parent.parent / "src"
 U = "ann"
 SIZE = (140, 45)
 
@@ -94,3 +99,30 @@ async def test_a_snooze_typed_while_another_rep_snoozed_the_deal_says_who_and_sa
         await settle(pilot)
         assert app.screen is app.board_screen
     assert D.get_deal(db, deal).snoozed_until == date(2026, 3, 9)
+
+
+def _piped(args: list[str], data: bytes) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(SRC), TUIKANBAN_USER=U)
+    proc = subprocess.run([sys.executable, "-m", "tuikanban", *args], input=data, capture_output=True, env=env,
+                          timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def test_an_import_piped_in_reads_every_row(db: Database, db_target: str) -> None:
+    """`... | tuikanban import /dev/stdin`: the import read the start of the pipe to tell JSON from CSV, then found
+    the rest and said 'The file is empty'. A CSV and a JSON export both arrive whole, and a bad pipe's sentence
+    names /dev/stdin, not a temporary copy."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    done = _piped(["import", "/dev/stdin", "-p", "Sales"], b"title,value\nAcme,12k\nGlobex,3k\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Imported 2 deals into Sales (2 open, 0 won, 0 lost)."
+    assert sorted(d.title for d in D.list_deals(db, "Sales")) == ["Acme", "Globex"]
+    exported = subprocess.run([sys.executable, "-m", "tuikanban", "export", "-p", "Sales", "--format", "json"],
+                              capture_output=True, env=dict(os.environ, PYTHONPATH=str(SRC)), timeout=120)
+    assert exported.returncode == 0
+    done = _piped(["import", "/dev/stdin", "-p", "Copy"], exported.stdout)
+    assert done.returncode == 0, done.stderr
+    assert sorted(d.title for d in D.list_deals(db, "Copy")) == ["Acme", "Globex"]
+    bad = _piped(["import", "/dev/stdin", "-p", "Sales"], b"\xff\xfe")
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.startswith("/dev/stdin is not UTF-8 text (line 1);") and "Traceback" not in bad.stderr
