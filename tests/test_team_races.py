@@ -14,13 +14,17 @@ from textual.widgets import Input
 
 from board_helpers import press, settle
 from tuikanban.services import deals as D
+from tuikanban.services.activities import list_activities
 from tuikanban.services.gates import set_gate
 from tuikanban.services.lifecycle import snooze_deal
 from tuikanban.services.pipelines import create_pipeline
+from tuikanban.services.tasks import add_task, complete_task, list_tasks
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.ask import AskScreen
 from tuikanban.ui.dialogs.gate import GateScreen
+from tuikanban.ui.dialogs.task_done import TaskDoneScreen
+from tuikanban.ui.screens.today import TodayScreen
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -126,3 +130,36 @@ def test_an_import_piped_in_reads_every_row(db: Database, db_target: str) -> Non
     bad = _piped(["import", "/dev/stdin", "-p", "Sales"], b"\xff\xfe")
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.startswith("/dev/stdin is not UTF-8 text (line 1);") and "Traceback" not in bad.stderr
+
+
+async def test_an_outcome_typed_for_a_task_another_rep_finished_is_kept_on_the_deal(
+        db: Database, fixed_now: str) -> None:
+    """ann and bob both press `d` on the same task in Today. bob saves first; ann's save used to answer 'Task N is
+    already done.' on every ctrl+s, so her outcome and next step could only be thrown away. Now the sentence says
+    who finished it, and ctrl+s again keeps her outcome as a note and her next step as a task on the deal."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    task = add_task(db, deal, "Send the quote", "2026-03-02", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "t")
+        assert isinstance(app.screen, TodayScreen)
+        await press(pilot, "d")
+        assert isinstance(app.screen, TaskDoneScreen)
+        _type(app, "td-note", "Quote sent by mail")
+        _type(app, "td-next-due", "2026-03-05")
+        _type(app, "td-next-text", "Call about the quote")
+        complete_task(db, task, user="bob", note="Sent it")  # bob, meanwhile
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, TaskDoneScreen)
+        said = str(app.screen.query_one("#td-error").render())
+        assert "bob finished it a moment ago" in said and "ctrl+s saves your outcome" in said
+        assert app.screen.query_one("#td-note", Input).value == "Quote sent by mail"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, TodayScreen)
+    notes = sorted((a.subject, a.user) for a in list_activities(db, deal) if a.kind == "note")
+    assert notes == [("Quote sent by mail", U), ("Sent it", "bob")]
+    assert [(t.text, t.due) for t in list_tasks(db, deal_id=deal)] == [("Call about the quote", date(2026, 3, 5))]
