@@ -105,6 +105,24 @@ async def test_a_snooze_typed_while_another_rep_snoozed_the_deal_says_who_and_sa
     assert D.get_deal(db, deal).snoozed_until == date(2026, 3, 9)
 
 
+async def test_a_snooze_typed_while_another_rep_won_the_deal_says_it_cannot_be_snoozed(
+        db: Database, fixed_now: str) -> None:
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "z")
+        _type(app, "ask-input", "+1w budget")
+        D.win_deal(db, deal, user="bob")
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AskScreen)
+        said = str(app.screen.query_one("#ask-error").render())
+        assert "'Acme' was moved to Won by bob" in said and "cannot be snoozed" in said
+    assert D.get_deal(db, deal).status == "won" and D.get_deal(db, deal).snoozed_until is None
+
+
 def _piped(args: list[str], data: bytes) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(SRC), TUIKANBAN_USER=U)
     proc = subprocess.run([sys.executable, "-m", "tuikanban", *args], input=data, capture_output=True, env=env,

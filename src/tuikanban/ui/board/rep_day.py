@@ -93,6 +93,9 @@ class SnoozeApply:
             self.version = now.version
             change = fastread.last_change(self.gateway.raw(), self.deal_id)
             what = what_happened(change, self.user, hidden=False)
+            if now.status != "open":  # (won, lost or deleted: nothing to snooze any more)
+                raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this, so it "
+                                     "cannot be snoozed; esc closes this.") from None
             until = (f" (snoozed until {now.snoozed_until.isoformat()} now)"
                      if now.snoozed_until is not None and now.snoozed_until > clock.today() else "")
             raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this{until}; "
