@@ -13,7 +13,7 @@ from typing import IO, Annotated, Any, cast
 import typer
 from rich.text import Text
 
-from tuikanban.cli.common import SafeStream, emit_json, err, say, state
+from tuikanban.cli.common import SafeStream, State, emit_json, err, say, state
 from tuikanban.cli.root import app
 from tuikanban.domain.errors import DuplicateError, ValidationError
 from tuikanban.domain.text import clean_text
@@ -52,6 +52,32 @@ def _print_problems(problems: list[str], summary: str) -> None:
     err.print(Text(clean_text(summary)), soft_wrap=True)
 
 
+@contextlib.contextmanager
+def _read_twice(file: Path) -> Iterator[Path]:
+    """`file`, or for a pipe (`/dev/stdin`, `<(...)`), which gives its bytes once, a private copy of them: the
+    import reads the start to tell JSON from CSV and then the whole, and a pipe read that way looked empty ('The
+    file is empty; it needs a header row') with the rows still in it."""
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        mode = stat.S_IFREG  # (a missing or unreadable file: the reader says why)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        yield file
+        return
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tuikanban-import-") as folder:
+        copy = Path(folder) / (file.name or "stdin")
+        try:
+            with file.open("rb") as source, copy.open("wb") as target:
+                shutil.copyfileobj(source, target)
+        except OSError:
+            yield file  # (the reader says why)
+            return
+        yield copy
+
+
 @app.command("import")
 def import_command(
     ctx: typer.Context,
@@ -69,13 +95,23 @@ def import_command(
     CSV: a header row, columns in any order, only title required: title, company, contact, value, currency,
     owner, type, stage, status, created_at, closed_at, lost_reason, expected_close, notes.
     """
-    from tuikanban.services import io as sio
-
     if force and not (reason and reason.strip()):
         raise ValidationError("--force needs --reason TEXT saying why WIP limits or stage gates are overridden.")
     if reason and not force:
         raise ValidationError("--reason goes with --force.")
     st = state(ctx)
+    with _read_twice(file) as path:
+        try:
+            _import(st, path, pipeline, force, reason, as_json)
+        except ValidationError as exc:
+            if path == file:
+                raise
+            raise ValidationError(str(exc).replace(str(path), str(file))) from None  # (the name the user typed)
+
+
+def _import(st: State, file: Path, pipeline: str | None, force: bool, reason: str | None, as_json: bool) -> None:
+    from tuikanban.services import io as sio
+
     try:
         if sio.file_is_json(file):  # read as the import goes, never whole
             doc = sio.open_json(file)

@@ -11,6 +11,14 @@ class ValidationError(TuikanbanError):
     """Bad input: a name, a number, a date or money that cannot be used."""
 
 
+class TaskDoneError(ValidationError):
+    """A task finished (or snoozed) that someone finished meanwhile; `deal_id` is its deal."""
+
+    def __init__(self, message: str, *, deal_id: int) -> None:
+        super().__init__(message)
+        self.deal_id = deal_id
+
+
 class NotFoundError(TuikanbanError):
     """A pipeline, stage, deal type or deal that does not exist."""
 

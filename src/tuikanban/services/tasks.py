@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from tuikanban.domain import clock
 from tuikanban.domain.dates import parse_due
-from tuikanban.domain.errors import NotFoundError, ValidationError
+from tuikanban.domain.errors import NotFoundError, TaskDoneError, ValidationError
 from tuikanban.domain.models import ActivityView
 from tuikanban.domain.tasks import NextStep, TaskView, next_step
 from tuikanban.services.activities import insert_activity
@@ -27,7 +27,7 @@ from tuikanban.services.fields import clean_field
 from tuikanban.services.history import log_event
 from tuikanban.store.engine import Database
 from tuikanban.store.queries import awake
-from tuikanban.store.tables import Activity, Deal, Pipeline, Stage
+from tuikanban.store.tables import Activity, Deal, Event, Pipeline, Stage
 
 _A = Activity.__table__.c  # type: ignore[attr-defined]
 _D = Deal.__table__.c  # type: ignore[attr-defined]
@@ -71,8 +71,20 @@ def _open_task(s: Session, task_id: int) -> Activity:
     if act is None or act.kind != "task":
         raise NotFoundError(f"There is no task with id {task_id}.")
     if act.done:
-        raise ValidationError(f"Task {task_id} is already done.")
+        raise TaskDoneError(f"Task {task_id} is already done{_done_by(s, act)}.", deal_id=act.deal_id)
     return act
+
+
+def _done_by(s: Session, act: Activity) -> str:
+    """' (ann finished it a moment ago)': who finished a task and when, from its `task_done` event."""
+    from tuikanban.services.deal_actions import ago
+
+    last = s.execute(select(Event.user, Event.at).where(  # type: ignore[call-overload]
+        Event.deal_id == act.deal_id, Event.kind == "task", Event.field == "task_done",
+        Event.new_value == str(act.id)).order_by(Event.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    if last is None or not last[0]:
+        return ""
+    return f" ({last[0]} finished it {ago(clock.as_utc(last[1]))})"
 
 
 def _next(next_due: str | date | None, next_text: str | None) -> tuple[date, str] | None:

@@ -11,6 +11,7 @@ which opens it through the ORM as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -56,7 +57,8 @@ class FirstRead:
     there and then when it was not started) and raises what the read raised, as if it had run in the caller.
 
     After `result()`: `target`, `pipeline` (as asked, or the one remembered for this database), `window`, and `con`
-    with `read` (the windowed first screen), or both None when fastread cannot read the database."""
+    with `read` (the windowed first screen), or both None when fastread cannot read the database; `file_id`, the
+    file read (the board opens it for writing after the first paint, and only if it is still that file)."""
 
     def __init__(self, db_path: Path | Target | None, user: str, pipeline: str | None) -> None:
         self.db_path = db_path
@@ -65,6 +67,7 @@ class FirstRead:
         self.target: Target | None = None
         self.window = 0
         self.con: fastread.Connection | None = None
+        self.file_id: tuple[int, int] | None = None  # (device, inode) of the file read, when it is one
         self.read: fastread.BoardRead | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -80,6 +83,10 @@ class FirstRead:
         try:
             self.target = target = board_target(self.db_path)
             pipeline = self.pipeline
+            if target.path is not None:
+                with contextlib.suppress(OSError):
+                    st = os.stat(target.path)  # (before the read: a file put there after it is not the one read)
+                    self.file_id = (st.st_dev, st.st_ino)
             self.con, self.pipeline = fastread.first_read(
                 target, pipeline, None if pipeline else remembered_pipeline(target))
             self.window = first_window(self.user)

@@ -32,7 +32,8 @@ def run_board(*, db_path: Path | Target | None, user: str, theme: str | None, pi
             from tuikanban.services.pipelines import get_pipeline
 
             get_pipeline(db, pipeline)
-    gateway = BoardGateway(path=target, user=user, db=db, con=con, owns_db=True)
+    gateway = BoardGateway(path=target, user=user, db=db, con=con, owns_db=True,
+                           first_file=first.file_id if con is not None else None)
     try:
         # The first screen, read before the app starts: only as many cards per cell as the terminal can show.
         initial = gateway.load(pipeline, BoardState(), window=first.window, read=first.read)

@@ -30,7 +30,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board.aging_sync import AgingSync
 from tuikanban.ui.board.changed import ChangedSince, changed_job
-from tuikanban.ui.board.file_watch import FileWatch
+from tuikanban.ui.board.file_watch import FileChecked, FileWatch, Seen
 from tuikanban.ui.board.focus_guard import (
     FocusGuard,
     LastChangeRead,
@@ -39,7 +39,7 @@ from tuikanban.ui.board.focus_guard import (
     moved_sentence,
     said,
 )
-from tuikanban.ui.board.gateway import BoardGateway, CellEnd
+from tuikanban.ui.board.gateway import BoardGateway, CellEnd, FileGone
 from tuikanban.ui.board.header import BoardHeader, short_path
 from tuikanban.ui.board.live import BoardChanged, CaughtUp, LiveFeed, apply_caught_up, catch_up_job
 from tuikanban.ui.board.model import ALL, BoardModel
@@ -315,13 +315,19 @@ class BoardBase(StyledOnce, Screen[None]):
 
     @on(m.OpenFailed)
     def _open_failed(self, message: m.OpenFailed) -> None:
-        """The board stays on screen, read-only: every write would fail the same way."""
-        self._show_error(message.error)
+        """The board stays on screen, read-only: every write would fail the same way. A file deleted or replaced
+        since the first read is said as the watch says it later, and `r` opens what is at the path now."""
+        gone = isinstance(message.error, FileGone)
+        if gone:  # (nothing more is read from the old file either)
+            self.files.received(FileChecked(Seen(None, None), str(message.error), None))
+        else:
+            self._show_error(message.error)
         self._after_open = []
         self.session.readonly = True
         self.header.update(readonly=True)
         self._collector_on()
-        self._read_all_once_open()  # (the reads need no writable database)
+        if not gone:
+            self._read_all_once_open()  # (the reads need no writable database)
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:

@@ -8,13 +8,14 @@ the app starts); the `*_job` methods return the typed messages of `messages.py`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tuikanban.domain.errors import NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
+from tuikanban.domain.errors import DatabaseError, NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
 from tuikanban.domain.models import MoveResult, StageInfo
 from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
@@ -59,11 +60,16 @@ class CellEnd(Message):
         self.deal_id = deal_id
 
 
+class FileGone(DatabaseError):
+    """The file at the board's path was deleted or replaced between the first read and the open (`file_watch`
+    says the same of a file replaced later)."""
+
+
 class BoardGateway:
     """The board's database work. One gateway per app; its connections are closed by the lane that used them."""
 
     def __init__(self, *, path: Path | Target, user: str, db: Database | None, con: fastread.Connection | None,
-                 owns_db: bool = False) -> None:
+                 owns_db: bool = False, first_file: tuple[int, int] | None = None) -> None:
         self.target = parse_target(path)  # a file, or a PostgreSQL URL
         self.user = user
         self.db = db
@@ -72,6 +78,9 @@ class BoardGateway:
         self.seen: fastread.Signature | None = None
         self.pipeline_id: int | None = None  # the pipeline last read (whose changes `check` looks for)
         self.blocked: str | None = None  # why the file at the path must not be opened now (reopen_job)
+        # (device, inode) of the file the first screen was read from (`ui.first_read`), until the database is
+        # opened: a file deleted or replaced in between is said, never created anew or opened in its place
+        self.first_file = first_file
         # How much of a big pipeline the board reads (None: all of it): the top `window` cards of each cell, and
         # more of the cells in `deeper` (where a deal the board jumped to sits). Set by the reads themselves, and
         # by the board when the focus nears the end of what is loaded (`deepen`).
@@ -93,11 +102,34 @@ class BoardGateway:
         if self.db is None:
             from tuikanban.store.engine import open_database
 
+            self._still_first_file()
             self.db = open_database(self.target)
+            self.first_file = None
             if self._con is not None:  # the first read may have used an immutable snapshot
                 self._con.close()
                 self._con = None
         return self.db
+
+    def _still_first_file(self) -> None:
+        """Refuse (`FileGone`) to open a path whose file is no longer the one the first screen was read from: the
+        open after the first paint would have created an empty board in place of a deleted file (and offered to
+        set up a pipeline in it), or written to a file moved there meanwhile under the old file's ids."""
+        path = self.target.path
+        if self.first_file is None or path is None:
+            return
+        from tuikanban.store.identity import FileIdentity, what_changed
+
+        opened = FileIdentity(*self.first_file, 0, 0)
+        try:
+            st = os.stat(path)
+        except OSError:
+            now = None
+        else:
+            now = FileIdentity(st.st_dev, st.st_ino, 0, 0)
+        gone = what_changed(path, opened, now)
+        if gone is not None:
+            self.first_file = None  # (`r` opens what is there now)
+            raise FileGone(gone)
 
     def close(self) -> None:
         if self._con is not None:

@@ -71,6 +71,37 @@ def snooze_apply(db: Database, user: str, deal_id: int, version: int, line: str,
     return snooze_deal(db, deal_id, when, user=user, reason=reason, expected_version=version)
 
 
+class SnoozeApply:
+    """The snooze dialog's job, holding the version of the deal the rep is snoozing. When another rep changed the
+    deal since the dialog opened, the refusal says who did what, and the deal as it is now becomes what the dialog
+    acts on: enter again snoozes it as typed (the dialog keeps the line), esc leaves it as the other rep left it."""
+
+    def __init__(self, gateway: BoardGateway, db: Database, user: str, deal_id: int, version: int, title: str, *,
+                 snoozed: bool) -> None:
+        self.gateway, self.db, self.user, self.deal_id = gateway, db, user, deal_id
+        self.version, self.title, self.snoozed = version, title, snoozed
+
+    def __call__(self, line: str) -> DealView:
+        from tuikanban.domain.errors import StaleEditError
+        from tuikanban.services.deals import get_deal
+        from tuikanban.ui.board.focus_guard import what_happened
+
+        try:
+            return snooze_apply(self.db, self.user, self.deal_id, self.version, line, snoozed=self.snoozed)
+        except StaleEditError:
+            now = get_deal(self.db, self.deal_id)
+            self.version = now.version
+            change = fastread.last_change(self.gateway.raw(), self.deal_id)
+            what = what_happened(change, self.user, hidden=False)
+            if now.status != "open":  # (won, lost or deleted: nothing to snooze any more)
+                raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this, so it "
+                                     "cannot be snoozed; esc closes this.") from None
+            until = (f" (snoozed until {now.snoozed_until.isoformat()} now)"
+                     if now.snoozed_until is not None and now.snoozed_until > clock.today() else "")
+            raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this{until}; "
+                                 "press enter again to snooze it as typed, or esc to leave it.") from None
+
+
 def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> m.DealChanged:
     from tuikanban.services.lifecycle import delete_deal
 
@@ -181,7 +212,8 @@ class RepDayBoard(BoardMarks):
                       f"or type a new date: {SNOOZE_PROMPT[0].lower()}{SNOOZE_PROMPT[1:]}")
 
         def make(db: Database, _model: object) -> AskScreen[DealView]:
-            apply = partial(snooze_apply, db, self.session.user, card.id, card.version, snoozed=asleep)
+            apply = SnoozeApply(self.gateway, db, self.session.user, card.id, card.version, card.title,
+                                snoozed=asleep)
             return AskScreen(f"Snooze '{display(card.title, max_length=40)}'", prompt, apply,
                              placeholder="empty: wake it now" if asleep else "+1w waiting for the budget")
 

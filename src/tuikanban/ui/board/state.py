@@ -83,6 +83,14 @@ class BoardSession:
             raise self._failure or DatabaseError(f"The database {self.target} is not open.")
         return self.db
 
+    def not_open_sentence(self) -> str:
+        """Why there is no database yet: still opening, or the opening failed (the file went away meanwhile)."""
+        if self.gone:
+            return self.gone
+        if self._failure is not None:
+            return str(self._failure)
+        return "The board is still opening its database; try again in a moment."
+
     def readonly_sentence(self) -> str:
         if self.gone:
             return self.gone
@@ -123,14 +131,14 @@ class PendingDatabase:
             if done is not None:
                 return done
             if session.db is None:
-                raise DatabaseError("The board is still opening its database; try again in a moment.")
+                raise DatabaseError(session.not_open_sentence())
         assert session.db is not None
         return session.db.read_plain(read)
 
     def __getattr__(self, name: str) -> Any:
         session = self._session
         if session.db is None and threading.get_ident() == self._ui_thread:
-            raise DatabaseError("The board is still opening its database; try again in a moment.")
+            raise DatabaseError(session.not_open_sentence())
         return getattr(session.db if session.db is not None else session.wait_open(), name)
 
 

@@ -16,9 +16,11 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, Label, Static
 
+from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.text import display
 from tuikanban.ui.dialogs.base import Dialog
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints
+from tuikanban.ui.screens.close_dates import parse_close_date
 
 # missing gate field -> (label, placeholder); next_step has a second input for its due date
 FIELDS = {
@@ -117,13 +119,24 @@ class GateScreen(Dialog[GateChoice | None]):
             text = self._value(f"gate-{name}")
             if not text:
                 self.query_one("#gate-error", FieldError).show(f"{FIELDS[name][0]} is still empty.")
+                self.set_focus(self.query_one(f"#gate-{name}", Input))
                 return
             if name == "next_step":
                 due = self._value(DUE_ID)
                 if not due:
                     self.query_one("#gate-error", FieldError).show("The next step needs a due date.")
+                    self.set_focus(self.query_one(f"#{DUE_ID}", Input))
                     return
                 task = (text, due)
+            elif name == "close":
+                # the placeholder's shortcuts (+30d, eom, fri) as the deal form reads them; the service takes a date
+                try:
+                    when = parse_close_date(text)
+                except ValidationError as exc:
+                    self.query_one("#gate-error", FieldError).show(display(str(exc)))
+                    self.set_focus(self.query_one("#gate-close", Input))
+                    return
+                fields[name] = when.isoformat() if when is not None else text
             else:
                 fields[name] = text
         self.dismiss(GateChoice(fields, task, draft_reason=self._value("gate-reason")))

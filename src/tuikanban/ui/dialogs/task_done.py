@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from tuikanban.domain.dates import HELP
+from tuikanban.domain.errors import TaskDoneError, ValidationError
 from tuikanban.domain.models import ActivityView
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
@@ -34,6 +35,22 @@ class TaskRefused(Refusal):
     """An empty next-step text with a date, a date the parser does not know, a task done meanwhile."""
 
 
+def _keep_on_deal(db: Database, user: str, deal_id: int, note: str | None, due: str | None,
+                  text: str) -> TaskFinished:
+    """The outcome as a note and the next step as a task, on the deal of a task another rep finished."""
+    from tuikanban.services.tasks import add_task, log_activity
+
+    if note is not None:
+        logged, nxt = log_activity(db, deal_id, "note", note, user=user, next_due=due, next_text=text or None)
+        return TaskFinished(logged, nxt)
+    if due is None and not text:
+        raise ValidationError("Nothing was typed to keep; esc closes this.")
+    if due is None:
+        raise ValidationError("A next step needs a due date as well as its text.")
+    nxt = add_task(db, deal_id, text, due, user=user)
+    return TaskFinished(nxt, nxt)
+
+
 class TaskDoneScreen(Unsaved, FormDialog[ActivityView | None]):
     """Returns the new next-step task (or None when there is none, or on escape: `finished` tells them apart)."""
 
@@ -52,6 +69,7 @@ class TaskDoneScreen(Unsaved, FormDialog[ActivityView | None]):
         self.task_text = task_text
         self.deal_title = deal_title
         self.finished = False
+        self.done_elsewhere: int | None = None  # the deal of the task another rep finished meanwhile
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -84,6 +102,10 @@ class TaskDoneScreen(Unsaved, FormDialog[ActivityView | None]):
         self.busy = True
         note, due, text = self._value("note") or None, self._value("next-due") or None, self._value("next-text")
         db, user, task_id = self.db, self.user, self.task_id
+        if self.done_elsewhere is not None:  # finished by another rep: what this rep typed goes on the deal
+            self.run_job(partial(_keep_on_deal, db, user, self.done_elsewhere, note, due, text), refused=TaskRefused,
+                         name="task done")
+            return
 
         def job() -> TaskFinished:
             from tuikanban.services.tasks import complete_task
@@ -102,7 +124,13 @@ class TaskDoneScreen(Unsaved, FormDialog[ActivityView | None]):
     @on(TaskRefused)
     def _refused(self, message: TaskRefused) -> None:
         self.busy = False
-        self.query_one("#td-error", FieldError).show(str(message.error))
+        error = message.error
+        sentence = str(error)
+        if isinstance(error, TaskDoneError) and self.done_elsewhere is None:
+            self.done_elsewhere = error.deal_id
+            sentence = (f"{sentence.rstrip('.')}. ctrl+s saves your outcome as a note on the deal and your next "
+                        "step as a new task; esc drops them.")
+        self.query_one("#td-error", FieldError).show(sentence)
 
     def unsaved(self) -> bool:
         """Whether the rep typed an outcome or a next step (escape and ctrl+c ask before dropping it)."""
