@@ -145,6 +145,9 @@ def show_trace(trace: Path, pressed: float, out: dict[str, float | None]) -> Non
         elif r["kind"] == "frame":
             print(f"  {at:8.1f}  frame {r['renderable']} of {r['screen']} ({(r['t1'] - r['t0']) * 1000:.1f} ms,"
                   f" CPU {r['cpu'] * 1000:.1f})")
+        elif r["kind"] == "callback":
+            print(f"  {at:8.1f}      callback {(r['t1'] - r['t0']) * 1000:6.1f} ms, CPU {r['cpu'] * 1000:6.1f}: "
+                  f"{r['what']}")
         else:
             print(f"  {at:8.1f}  step {(r['t1'] - r['t0']) * 1000:6.1f} ms, CPU {r['cpu'] * 1000:6.1f}: {r['what']}")
 

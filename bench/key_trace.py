@@ -85,6 +85,28 @@ def install() -> None:
 
     MessagePump._dispatch_message = dispatch  # type: ignore[method-assign]
 
+    async def flush(self: MessagePump) -> None:  # (Textual's, each callback timed: call_after_refresh, call_next)
+        from textual._callback import invoke
+
+        callbacks = self._next_callbacks.copy()
+        self._next_callbacks.clear()
+        for callback in callbacks:
+            t0, c0 = time.monotonic(), time.thread_time()
+            try:
+                with self.prevent(*callback._prevent):
+                    await invoke(callback.callback)
+            except Exception as error:
+                self.app._handle_exception(error)
+                break
+            finally:
+                if time.monotonic() - t0 >= _MIN_S:
+                    fn = callback.callback
+                    RECORD.append({"kind": "callback", "t0": t0, "t1": time.monotonic(),
+                                   "cpu": time.thread_time() - c0,
+                                   "what": f"{type(self).__name__}: {getattr(fn, '__qualname__', fn)}"})
+
+    MessagePump._flush_next_callbacks = flush  # type: ignore[method-assign]
+
     original_display = App._display
 
     def display(self: App[Any], screen: Any, renderable: Any) -> None:

@@ -288,3 +288,24 @@ async def test_a_key_during_a_build_goes_before_the_builds_next_step(db: Databas
         await spares_ready(pilot, "deal detail")
         assert keys and layouts
         assert layouts[0] - keys[0] >= spares.IDLE_S  # the layout waited until no key had come for IDLE_S
+
+
+async def test_a_key_read_from_the_terminal_holds_the_builds_and_the_warm_up_before_the_app_sees_it(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual import events
+
+    from tuikanban.ui import jobs
+
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    app = TuikanbanApp(db, U, "Sales")
+    monkeypatch.setattr(jobs, "_last_key", 0.0)
+    driver = app.get_driver_class()(app, debug=False, mouse=False, size=(80, 24))
+    sent: list[Any] = []
+    driver.send_message = sent.append  # type: ignore[method-assign]  # (the event loop has not seen it yet)
+    driver.process_message(events.Resize.from_dimensions((80, 24), None))
+    assert jobs._last_key == 0.0 and app.spares._idle_in() == 0  # not a key: nothing held
+    key = events.Key("m", "m")
+    driver.process_message(key)  # (on the terminal's input thread, as the key is read)
+    assert sent[-1] is key
+    assert time.monotonic() - jobs._last_key < jobs.KEY_QUIET_S  # the warm-up steps aside (jobs.step_aside) ...
+    assert app.spares._idle_in() > 0  # ... and no spare starts a build step before the key is handled

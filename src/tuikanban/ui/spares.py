@@ -112,6 +112,11 @@ class Spares:
             self._in_use = True
             self._schedule()  # (the `later` ones, once the board has settled)
 
+    def key_arrived(self) -> None:
+        """A key came and the app has not handled it yet (called on the terminal's input thread): no build step
+        starts before it (`touch` follows when the app handles the key)."""
+        self._busy_until = max(self._busy_until, time.monotonic() + IDLE_S)
+
     def screen_shown(self) -> None:
         """A screen was shown over the board: from now on the spares wanted `later` are built too (in idle time)."""
         self._screen_shown = True
