@@ -107,6 +107,25 @@ def install() -> None:
 
     MessagePump._flush_next_callbacks = flush  # type: ignore[method-assign]
 
+    from textual._callback import invoke
+    from textual.screen import Screen
+
+    async def after_refresh(self: Screen[Any]) -> None:  # (Textual's, each call_after_refresh callback timed)
+        if self._callbacks:
+            callbacks = self._callbacks[:]
+            self._callbacks.clear()
+            for callback, message_pump in callbacks:
+                t0, c0 = time.monotonic(), time.thread_time()
+                with message_pump._context():
+                    await invoke(callback)
+                if time.monotonic() - t0 >= _MIN_S:
+                    RECORD.append({"kind": "callback", "t0": t0, "t1": time.monotonic(),
+                                   "cpu": time.thread_time() - c0,
+                                   "what": f"after refresh, {type(message_pump).__name__}: "
+                                           f"{getattr(callback, '__qualname__', callback)}"})
+
+    Screen._invoke_and_clear_callbacks = after_refresh  # type: ignore[method-assign]
+
     original_display = App._display
 
     def display(self: App[Any], screen: Any, renderable: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from typing import Any
 
@@ -309,3 +310,43 @@ async def test_a_key_read_from_the_terminal_holds_the_builds_and_the_warm_up_bef
     assert sent[-1] is key
     assert time.monotonic() - jobs._last_key < jobs.KEY_QUIET_S  # the warm-up steps aside (jobs.step_aside) ...
     assert app.spares._idle_in() > 0  # ... and no spare starts a build step before the key is handled
+
+
+async def test_a_key_before_the_database_opens_finds_the_deal_and_its_form_built(
+        db: Database, db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuikanban.domain.targets import parse_target
+    from tuikanban.store import fastread
+    from tuikanban.ui.board import warm
+    from tuikanban.ui.board.gateway import BoardGateway
+    from tuikanban.ui.board.state import BoardState
+
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    acme = ds.create_deal(db, p.id, "Acme", user=U)
+    release = threading.Event()
+
+    def orm_job() -> None:  # the ORM's import, and the opening after it, under way until the test says
+        release.wait(30)
+
+    monkeypatch.setattr(warm, "orm_job", orm_job)
+    where = parse_target(db_target)  # the app as `run_board` makes it: the database not open yet
+    con, pipeline = fastread.first_read(where, None, None)
+    gateway = BoardGateway(path=where, user=U, db=None, con=con, owns_db=True)
+    app = TuikanbanApp(None, U, pipeline, None, db_path=where, gateway=gateway,
+                       initial=gateway.load(pipeline, BoardState(), window=8))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await spares_ready(pilot, "deal detail", "deal form")
+            assert app.board_screen.session.db is None  # still opening
+            spare = app.spares.ready["deal detail"].screen
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is spare
+            release.set()
+            for _ in range(500):  # (what it shows: read at the key, the database opened meanwhile or not)
+                if title_of(app.screen) == acme.title:
+                    break
+                await asyncio.sleep(0.02)
+                await pilot.pause()
+            assert title_of(app.screen) == acme.title
+    finally:
+        release.set()
