@@ -9,8 +9,11 @@ review `v`), pressed as the board appears and once it is quiet, two source trees
 Each run starts the real board (`python -m tuikanban`, the tree's `src` first on PYTHONPATH) on a pseudo-terminal
 of its own (bench/ptyboard.py, 160x45), as a rep of a board built by bench/gen.py (cached in --dir), and waits for
 its first paint. `first`: the key is pressed as soon as the first frame is written whole (the warm-up after the
-first paint, which imports the screens and the ORM and opens the database, still under way); `warm`: once the
-board has written nothing for 2.5 s. Timed from the key, on the screen as a terminal shows it (pyte):
+first paint, which imports the screens and the ORM and opens the database, still under way); a number N: N ms after
+that (`--when 500`: a key half a second after the board appears); `warm`: once the board has written nothing for
+2.5 s. Timed from the key to the arrival of the bytes after which the screen, as a terminal shows it (pyte),
+shows (the screen is looked at after each chunk the board writes, on the pty's feeding thread; the look's own
+cost delays no timestamp):
 
 - frame: the screen's own text is on screen (its box; its contents may still be reading);
 - filled: what the screen read is shown: the detail's "History (N)", the form's stage list (its "…" gone), the
@@ -18,7 +21,10 @@ board has written nothing for 2.5 s. Timed from the key, on the screen as a term
   tiles' headings, "Velocity" among them, before them), the closed deals' title with the pipeline's name, Today's
   title without its "reading…", the switcher's list (a pipeline's name); the help and the review: their frame;
 
-and the CPU time the process spent from the key to "filled", all threads and the UI thread alone (from /proc).
+and the CPU time the process spent from the key to "filled", all threads and the UI thread alone, and the UI
+thread's to "frame" (from /proc, read as those bytes came). `--trace` runs each board under bench/key_trace.py and
+prints what its UI thread ran from the key to a little after the frame (docs/PERFORMANCE.md, Round 6: where a key's
+time goes).
 Figures only: nothing here asserts a time. The machine's load average is printed with them.
 """
 
@@ -87,8 +93,11 @@ def one_run(src: Path, db: Path, key: str, when: str, config: Path, timeout: flo
             return out
         if when == "first":
             board.quiet(30, max_s=2)  # (the first frame written whole)
-        else:
+        elif when == "warm":
             board.quiet(2500, max_s=60)
+        else:  # N ms after the first frame (written whole)
+            board.quiet(30, max_s=2)
+            time.sleep(max(0.0, int(when) / 1000 - 0.03))
         pid = board.proc.pid
         done = threading.Event()
 
@@ -165,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--src", action="append", required=True, help="NAME=PATH of a source tree's src folder")
     ap.add_argument("--open", type=int, action="append", help="open deals (default 10)")
     ap.add_argument("--keys", default="enter,n,m,,", help="keys, comma-separated (`,` last: a trailing comma)")
-    ap.add_argument("--when", choices=("first", "warm", "both"), default="both")
+    ap.add_argument("--when", default="both",
+                    help="first, warm, both, or a number: the key that many ms after the first frame (first: 30)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--trace", action="store_true",
                     help="run each board under bench/key_trace.py and print its UI thread's steps after the key")
@@ -190,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
                             print(f"\n{name}, {key!r}, {when}:")
                         results.setdefault((key, name), []).append(one_run(src, db, key, when, config, trace=trace))
                 loads.append(Path("/proc/loadavg").read_text().split()[0])
-            print(f"\n{size:,} open deals, key pressed {'as the board appears' if when == 'first' else 'once quiet'}"
+            said = {"first": "as the board appears", "warm": "once quiet"}.get(when, f"{when} ms after the first frame")
+            print(f"\n{size:,} open deals, key pressed {said}"
                   f" ({a.runs} runs each; ms: median [min-max]):")
             print(f"  {'key':<6}{'tree':<6}{'frame':>20}{'UI CPU to frame':>20}{'filled':>20}"
                   f"{'CPU to filled':>20}{'UI CPU to filled':>20}")
