@@ -146,7 +146,7 @@ def show_trace(trace: Path, pressed: float, out: dict[str, float | None]) -> Non
           f" (UI-thread CPU {ui if ui is None else round(ui)} ms)")
     for r in sorted(rows, key=lambda r: r["t0"]):
         at = (r["t0"] - pressed) * 1000
-        if at < -50 or at > (frame or 0) + 300:
+        if at < -float(os.environ.get("TRACE_BEFORE_MS", "50")) or at > (frame or 0) + 300:
             continue
         if r["kind"] == "key":
             print(f"  {at:8.1f}  key {r['key']!r} made by the input thread at {(r['made'] - pressed) * 1000:.1f} ms,"
