@@ -9,7 +9,16 @@ device attributes). What the benchmarks need from it:
 - `written_since(t)` / `mark()`: bytes written to the terminal since a moment;
 - `cpu_seconds()`: user + system CPU of the process (all its threads), from /proc;
 - `key(name)`: write a key press;
-- `row(y)`: a line of the screen as a terminal shows it (with `screen=True`: everything written is fed to pyte).
+- `row(y)`: a line of the screen as a terminal shows it (with `screen=True`: everything written is fed to pyte);
+  `lines()`: all of them at once;
+- `watch(fn)`: `fn(arrival, lines)` on the reading thread after each chunk is fed to the screen, with the chunk's
+  arrival time, so that a benchmark times what it looks for by when its bytes came, not by when it looked.
+
+pyte renders a line character by character (about 0.2 ms a line of 160 columns on a quiet core, several times that
+under load): `row(y)` renders line `y` alone (pyte's `display` renders all of them), and a benchmark that looks at
+the whole screen takes `lines()` once. Before, a look at the whole screen called `row(y)` for each of 45 lines, each
+rendering the whole screen: 45 renders of it, 0.1-0.4 s of the benchmark's CPU per look, during which the reading
+thread waited for the lock (docs/PERFORMANCE.md, Round 6: where a key's time goes).
 
 Nothing here asserts a figure; bench/board_bench.py and bench/boards_bench.py print them.
 """
@@ -20,6 +29,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import queue
 import signal
 import struct
 import subprocess
@@ -61,32 +71,51 @@ class PtyProgram:
         self.text = bytearray()  # everything written (for markers)
         self.total = 0
         self._lock = threading.Lock()
+        self._watch: Any = None  # (watch)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            now = time.monotonic()
-            with self._lock:
-                self.chunks.append((now, len(data)))
-                self.total += len(data)
-                self.text += data
-                if len(self.text) > 4_000_000:
-                    del self.text[:2_000_000]
-                if self.screen is not None:
-                    try:
-                        self._stream.feed(data)
-                    except (TypeError, ValueError, StopIteration):  # (pyte cannot parse a sequence, e.g. a cursor
-                        import pyte  # position with a third parameter; it killed this thread: a new parser from here)
+        """Read and timestamp; the screen is fed on a thread of its own (`_feed`), so that a slow parse never delays
+        the next read, nor the next chunk's timestamp."""
+        feeding: queue.SimpleQueue[tuple[float, bytes] | None] | None = None
+        if self.screen is not None:
+            feeding = queue.SimpleQueue()
+            threading.Thread(target=self._feed, args=(feeding,), daemon=True).start()
+        try:
+            while True:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                now = time.monotonic()
+                with self._lock:
+                    self.chunks.append((now, len(data)))
+                    self.total += len(data)
+                    self.text += data
+                    if len(self.text) > 4_000_000:
+                        del self.text[:2_000_000]
+                if feeding is not None:
+                    feeding.put((now, data))
+                self._answer(data)
+        finally:
+            if feeding is not None:
+                feeding.put(None)
 
-                        self._stream = pyte.ByteStream(self.screen)
-            self._answer(data)
+    def _feed(self, feeding: queue.SimpleQueue[tuple[float, bytes] | None]) -> None:
+        while (item := feeding.get()) is not None:
+            arrival, data = item
+            with self._lock:
+                try:
+                    self._stream.feed(data)
+                except (TypeError, ValueError, StopIteration):  # (pyte cannot parse a sequence, e.g. a cursor
+                    import pyte  # position with a third parameter; it killed this thread: a new parser from here)
+
+                    self._stream = pyte.ByteStream(self.screen)
+                if self._watch is not None:
+                    self._watch(arrival, self._lines())
 
     def _answer(self, data: bytes) -> None:
         """Reply to the queries a terminal answers (a program may wait for them)."""
@@ -133,7 +162,35 @@ class PtyProgram:
     def row(self, y: int) -> str:
         """The text on line `y` (0-based) of the screen (needs `screen=True`)."""
         with self._lock:
-            return str(self.screen.display[y])
+            return self._line(y)
+
+    def lines(self) -> list[str]:
+        """Every line of the screen (needs `screen=True`)."""
+        with self._lock:
+            return self._lines()
+
+    def watch(self, fn: Any) -> None:
+        """Call `fn(arrival, lines)` after each chunk written from now on (None: no more), on the reading thread
+        (needs `screen=True`)."""
+        with self._lock:
+            self._watch = fn
+
+    def _lines(self) -> list[str]:
+        return [self._line(y) for y in range(self.rows)]
+
+    def _line(self, y: int) -> str:
+        """pyte's `Screen.display` for one line: the characters of its cells, a wide one's stub left out."""
+        from wcwidth import wcwidth
+
+        line, out, wide = self.screen.buffer[y], [], False
+        for x in range(self.screen.columns):
+            if wide:
+                wide = False
+                continue
+            char = line[x].data
+            wide = wcwidth(char[0]) == 2
+            out.append(char)
+        return "".join(out)
 
     def first_write_after(self, t: float) -> float | None:
         with self._lock:

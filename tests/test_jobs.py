@@ -125,6 +125,29 @@ def test_background_steps_wait_while_screens_open(monkeypatch: pytest.MonkeyPatc
     assert abs(sum(slept) - jobs.STEP_ASIDE_AT_MOST_S) < 0.03  # never for good
 
 
+def test_background_steps_wait_a_moment_after_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuikanban.ui import jobs
+
+    clock = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(jobs.time, "sleep", sleep)
+    monkeypatch.setattr(jobs, "_last_screen", 0.0)
+    monkeypatch.setattr(jobs, "_last_key", 0.0)
+    jobs.key_arrived()  # a key that opens no screen (a focus move): the work waits for its frame, not longer
+    jobs.step_aside()
+    assert abs(sum(slept) - jobs.KEY_QUIET_S) < 0.03
+    slept.clear()
+    clock[0] += 1
+    jobs.step_aside()
+    assert slept == []
+
+
 async def test_an_early_job_goes_before_the_warm_up_but_never_before_another_job() -> None:
     from tuikanban.ui import jobs
 

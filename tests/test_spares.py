@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from typing import Any
 
@@ -288,3 +289,64 @@ async def test_a_key_during_a_build_goes_before_the_builds_next_step(db: Databas
         await spares_ready(pilot, "deal detail")
         assert keys and layouts
         assert layouts[0] - keys[0] >= spares.IDLE_S  # the layout waited until no key had come for IDLE_S
+
+
+async def test_a_key_read_from_the_terminal_holds_the_builds_and_the_warm_up_before_the_app_sees_it(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual import events
+
+    from tuikanban.ui import jobs
+
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    app = TuikanbanApp(db, U, "Sales")
+    monkeypatch.setattr(jobs, "_last_key", 0.0)
+    driver = app.get_driver_class()(app, debug=False, mouse=False, size=(80, 24))
+    sent: list[Any] = []
+    driver.send_message = sent.append  # type: ignore[method-assign]  # (the event loop has not seen it yet)
+    driver.process_message(events.Resize.from_dimensions((80, 24), None))
+    assert jobs._last_key == 0.0 and app.spares._idle_in() == 0  # not a key: nothing held
+    key = events.Key("m", "m")
+    driver.process_message(key)  # (on the terminal's input thread, as the key is read)
+    assert sent[-1] is key
+    assert time.monotonic() - jobs._last_key < jobs.KEY_QUIET_S  # the warm-up steps aside (jobs.step_aside) ...
+    assert app.spares._idle_in() > 0  # ... and no spare starts a build step before the key is handled
+
+
+async def test_a_key_before_the_database_opens_finds_the_deal_and_its_form_built(
+        db: Database, db_target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuikanban.domain.targets import parse_target
+    from tuikanban.store import fastread
+    from tuikanban.ui.board import warm
+    from tuikanban.ui.board.gateway import BoardGateway
+    from tuikanban.ui.board.state import BoardState
+
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    acme = ds.create_deal(db, p.id, "Acme", user=U)
+    release = threading.Event()
+
+    def orm_job() -> None:  # the ORM's import, and the opening after it, under way until the test says
+        release.wait(30)
+
+    monkeypatch.setattr(warm, "orm_job", orm_job)
+    where = parse_target(db_target)  # the app as `run_board` makes it: the database not open yet
+    con, pipeline = fastread.first_read(where, None, None)
+    gateway = BoardGateway(path=where, user=U, db=None, con=con, owns_db=True)
+    app = TuikanbanApp(None, U, pipeline, None, db_path=where, gateway=gateway,
+                       initial=gateway.load(pipeline, BoardState(), window=8))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await spares_ready(pilot, "deal detail", "deal form")
+            assert app.board_screen.session.db is None  # still opening
+            spare = app.spares.ready["deal detail"].screen
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is spare
+            release.set()
+            for _ in range(500):  # (what it shows: read at the key, the database opened meanwhile or not)
+                if title_of(app.screen) == acme.title:
+                    break
+                await asyncio.sleep(0.02)
+                await pilot.pause()
+            assert title_of(app.screen) == acme.title
+    finally:
+        release.set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
@@ -33,7 +35,7 @@ from tuikanban.ui.board.keys import BINDING_SECTIONS, PALETTE_ALSO, key_label
 from tuikanban.ui.board.messages import Loaded
 from tuikanban.ui.board.screen import BoardScreen
 from tuikanban.ui.board.state import BoardSession
-from tuikanban.ui.jobs import Lanes, screen_opening
+from tuikanban.ui.jobs import Lanes, key_arrived, screen_opening
 from tuikanban.ui.presence import PresenceLink
 from tuikanban.ui.spares import Spares
 from tuikanban.ui.terminal_watch import watch_terminal
@@ -71,6 +73,20 @@ def remembered_theme() -> str | None:
         return load_settings().theme
     except Exception:  # a broken settings file never stops the board
         return None
+
+
+def keys_noted(driver_class: type[Driver], on_key: Callable[[], None]) -> type[Driver]:
+    """`driver_class` calling `on_key()` for every key it reads, on its input thread, before the key is sent to the
+    app's event loop (`Driver.process_message`, which Textual runs on that thread)."""
+
+    class KeysNoted(driver_class):  # type: ignore[valid-type,misc]
+        def process_message(self, message: Message) -> None:
+            if isinstance(message, events.Key):
+                on_key()
+            super().process_message(message)
+
+    KeysNoted.__name__ = KeysNoted.__qualname__ = f"KeysNoted{driver_class.__name__}"
+    return KeysNoted
 
 
 class TuikanbanApp(App[None]):
@@ -141,8 +157,21 @@ class TuikanbanApp(App[None]):
         # (`jobs.step_aside`)
         self.screen_change_signal.subscribe(self, self._screen_changed)
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, which tells the app's background work of each key as it reads it."""
+        return keys_noted(super().get_driver_class(), self._key_arrived)
+
+    def _key_arrived(self) -> None:
+        """A key read from the terminal, not yet seen by the event loop (on the driver's input thread: the loop may
+        be in the middle of a step): the imports after the first paint wait between two modules, and no spare screen
+        starts a build step, until it has been handled and drawn (docs/PERFORMANCE.md, Round 6: a key before the
+        work after the start)."""
+        key_arrived()
+        self.spares.key_arrived()
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
+            key_arrived()  # (again: a key the driver did not read, as a test's)
             self.spares.touch(key=True)  # (no spare is built while keys come)
         await super().on_event(event)
 

@@ -35,7 +35,12 @@ Job = Callable[[], Message | None]
 # this long after it, so that the screen has the interpreter to itself (docs/PERFORMANCE.md, After the first paint).
 SCREEN_QUIET_S = 0.5
 STEP_ASIDE_AT_MOST_S = 2.0  # (per step: screens opened one after the other never stop the work for good)
+# A key: the same work waits until this long after its bytes came (noted on the terminal's input thread, before the
+# event loop has seen the key), long enough for the key's own frame (docs/PERFORMANCE.md, Round 6: a key before
+# the work after the start).
+KEY_QUIET_S = 0.15
 _last_screen = 0.0
+_last_key = 0.0
 
 
 def screen_opening() -> None:
@@ -44,12 +49,19 @@ def screen_opening() -> None:
     _last_screen = time.monotonic()
 
 
+def key_arrived() -> None:
+    """Note that a key came (any thread: the terminal's input thread calls it as it reads the key)."""
+    global _last_key
+    _last_key = time.monotonic()
+
+
 def step_aside() -> None:
-    """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago. Only
-    one thread runs Python at a time, so a lane importing modules takes half the interpreter from a screen opening;
-    a key that needs no screen is not waited for. On a lane's thread, the EARLY jobs waiting (a card move pressed
-    meanwhile) run first (`Lane.run_early`), and the work does not wait while another job waits for it to end (the
-    deal detail's read, opened in the first second, comes after the opening: `Lane.waited_for`)."""
+    """Between the steps of long background work: wait while a screen opened less than SCREEN_QUIET_S ago, or a
+    key came less than KEY_QUIET_S ago. Only one thread runs Python at a time, so a lane importing modules takes
+    half the interpreter from a key being handled and a screen opening. On a lane's thread, the EARLY jobs waiting
+    (a card move pressed meanwhile) run first (`Lane.run_early`), and the work does not wait while another job waits
+    for it to end (the deal detail's read, opened in the first second, comes after the opening:
+    `Lane.waited_for`)."""
     lane = getattr(_running, "lane", None)
     end = time.monotonic() + STEP_ASIDE_AT_MOST_S
     while True:
@@ -58,7 +70,7 @@ def step_aside() -> None:
             if lane.waited_for():
                 return  # a job (a screen's read) waits for this work to end: pausing it would only delay that
         now = time.monotonic()
-        if not (now < end and now - _last_screen < SCREEN_QUIET_S):
+        if not (now < end and (now - _last_screen < SCREEN_QUIET_S or now - _last_key < KEY_QUIET_S)):
             return
         time.sleep(0.02)
 

@@ -6,12 +6,13 @@ opens at once). `Spares` builds one fresh instance of each screen the board's ke
 (no key for IDLE_S, no screen over the board), one screen at a time, one after another while it stays idle, and
 the key takes it:
 
-- The first ones are built as soon as they are wanted (the database open) unless a key came in the last IDLE_S;
-  those wanted `later` (the board's less used screens) once the board is in use and has settled: a key has been
-  pressed, the first ones are built, no job of the app's lanes is left, and no key or screen change came for
-  SETTLED_S (or at once when a screen has been shown over the board), one right after the other. Their first open
-  then finds them built whether or not another screen was opened before; a board only looked at (a wall display)
-  builds none of them and stays quiet (docs/PERFORMANCE.md, Settled with its spares).
+- The first ones are built as soon as they are wanted (the screens' modules imported, before the database has
+  opened) unless a key came in the last IDLE_S; those wanted `later` (the board's less used screens) once the
+  board is in use and has settled: a key has been pressed, the first ones are built, no job of the app's lanes
+  is left, and no key or screen change came for SETTLED_S (or at once when a screen has been shown over the
+  board), one right after the other. Their first open then finds them built whether or not another screen was
+  opened before; a board only looked at (a wall display) builds none of them and stays quiet (docs/PERFORMANCE.md,
+  Settled with its spares).
 - A build runs in steps (compose and mount, then the layout), and a step starts only when no key came in the last
   IDLE_S: a key pressed during a build waits for the step under way, and what it shows is drawn before the next.
 - A spare is a new instance, never shown before: nothing typed into an earlier form, no scroll position, no read
@@ -111,6 +112,11 @@ class Spares:
         if key and not self._in_use:
             self._in_use = True
             self._schedule()  # (the `later` ones, once the board has settled)
+
+    def key_arrived(self) -> None:
+        """A key came and the app has not handled it yet (called on the terminal's input thread): no build step
+        starts before it (`touch` follows when the app handles the key)."""
+        self._busy_until = max(self._busy_until, time.monotonic() + IDLE_S)
 
     def screen_shown(self) -> None:
         """A screen was shown over the board: from now on the spares wanted `later` are built too (in idle time)."""

@@ -580,7 +580,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def want_spares(self) -> None:
         spares: Spares | None = getattr(self.app, "spares", None)
-        if spares is None or not self._screens_warm or self.session.db is None or self.model is None:
+        # From the screens' import on, not from the database's opening (after the ORM's import: 1-3 s after the
+        # start under load): a screen built before it holds a `PendingDatabase`, as one opened at its key then would,
+        # and a key of the first second finds the deal and its form built (docs/PERFORMANCE.md, Round 6: a key
+        # before the work after the start).
+        if spares is None or not self._screens_warm or self.model is None:
             return
         from tuikanban.ui.screens.closed import ClosedDealsScreen
         from tuikanban.ui.screens.deal_detail import DealDetailScreen
