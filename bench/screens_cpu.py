@@ -21,6 +21,10 @@ in the window, and the charts on screen: `--rows 100`); the forecast's panels, l
 `--move-first` presses down and up on the board as it starts (a rep looking around before opening a screen: the
 board builds its less used screens ahead only once it is in use, ui/spares.py), before the settling wait.
 
+The bytes a terminal would get are counted too, from the key until the screen has been left open `--open-wait`
+seconds. `--over KEY` opens a screen first (t: Today) and presses the dialog's key on it (`--only "deal detail"`:
+enter opens the deal detail over Today), to compare a dialog over a full screen with one over the board.
+
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
 is left out) and prints the N functions with the most cumulative and own time per screen.
 
@@ -86,12 +90,14 @@ class Watch:
         self.filled_at: dict[str, tuple[float, float]] = {}  # row -> (UI-thread CPU, process CPU) at its frame
         self.frames = 0
         self.profile: cProfile.Profile | None = None
+        self.bytes = 0  # written to the terminal since `arm` (every frame, the screen's own and those after it)
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
             original(screen, renderable)
             if renderable is not None and hasattr(renderable, "render_segments"):
-                renderable.render_segments(app.console)  # what a terminal's frame costs beyond headless
+                # what a terminal's frame costs beyond headless
+                self.bytes += len(renderable.render_segments(app.console).encode())
             waiting_filled = bool(self.filled)
             if (self.want is None or self.shown_at is not None) and not waiting_filled:
                 return
@@ -123,7 +129,7 @@ class Watch:
     def arm(self, want: str, filled: list[tuple[str, str]] | None = None) -> tuple[float, float]:
         self.before = self.app.screen
         self.before_text = "\n".join(strip.text for strip in self.app.screen._compositor.render_strips())
-        self.want, self.shown_at, self.overhead, self.frames = want, None, 0.0, 0
+        self.want, self.shown_at, self.overhead, self.frames, self.bytes = want, None, 0.0, 0, 0
         self.filled, self.filled_at = list(filled or []), {}
         return cpu(), process_cpu()
 
@@ -158,6 +164,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {name: [] for name, _k, _t in SCREENS if not only or name in only}
     out.update({row: [] for name, rows in FILLED.items() if name in out for row, _text in rows})
     out_all: dict[str, list[float]] = {name: [] for name in out}
+    out_bytes: dict[str, list[float]] = {name: [] for name, _k, _t in SCREENS if name in out}
     profiles: dict[str, cProfile.Profile] = {}
     async with app.run_test(size=(a.cols, a.rows)) as pilot:
         watch = Watch(app)
@@ -168,6 +175,9 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
             for name, key, text in SCREENS:
                 if name not in out:
                     continue
+                if a.over:  # (the screen `--over` opens first; the dialog's key is pressed on it)
+                    await pilot.press(a.over)
+                    await quiet(pilot, a.open_wait, 5.0)
                 profile = profiles.setdefault(name, cProfile.Profile()) if a.profile and round_ else None
                 watch.profile = profile
                 t0, t0_all = watch.arm(text, FILLED.get(name))
@@ -193,6 +203,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                         out_all[row].append((got[1] - t0_all) * 1000 if got else float("nan"))
                     watch.filled = []
                 await quiet(pilot, a.open_wait, 5.0)  # (the metrics may compute for longer: not waited for)
+                out_bytes[name].append(float(watch.bytes))
                 for _ in range(3):
                     if app.screen is app.board_screen and not app.board_screen.query("AgingPanel"):
                         break
@@ -206,7 +217,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                 pstats.Stats(profile, stream=buf).sort_stats(order).print_stats(a.profile)
                 print(f"\n=== {name}: by {order} ===")
                 print("\n".join(line for line in buf.getvalue().splitlines()[6:] if line.strip()))
-    return {"ui": out, "process": out_all}
+    return {"ui": out, "process": out_all, "bytes": out_bytes}
 
 
 def p90(xs: list[float]) -> float:
@@ -228,6 +239,8 @@ def main() -> None:
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile: the N largest functions")
     ap.add_argument("--json", action="store_true", help="the figures as JSON (one line)")
     ap.add_argument("--move-first", action="store_true", help="press down and up as the board starts")
+    ap.add_argument("--over", default="", metavar="KEY",
+                    help="open this screen first (t: Today) and the dialogs over it (enter: the deal detail)")
     a = ap.parse_args()
     if not Path(a.db).exists():
         ap.error(f"no such board file: {a.db}")
@@ -240,8 +253,12 @@ def main() -> None:
         print(json.dumps({**res, "load": [load0, load]}))
         return
     for what, out in res.items():
-        print(f"\nCPU from the key to the screen drawn ({'the UI thread' if what == 'ui' else 'all threads'}, ms): "
-              f"first open | median / p90 / worst of the next {a.rounds - 1}")
+        if what == "bytes":
+            print(f"\nBytes to the terminal from the key until it was left open {a.open_wait} s: first open | "
+                  f"median / p90 / worst of the next {a.rounds - 1}")
+        else:
+            print(f"\nCPU from the key to the screen drawn ({'the UI thread' if what == 'ui' else 'all threads'}, "
+                  f"ms): first open | median / p90 / worst of the next {a.rounds - 1}")
         for name, xs in out.items():
             rest = xs[1:] or xs
             print(f"  {name:<16} {xs[0]:7.0f} | {statistics.median(rest):6.0f} / {p90(rest):5.0f} / "

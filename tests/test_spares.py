@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from textual.containers import Vertical, VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from board_helpers import press, settle
 from tuikanban.services import deals as ds
@@ -350,3 +350,28 @@ async def test_a_key_before_the_database_opens_finds_the_deal_and_its_form_built
             assert title_of(app.screen) == acme.title
     finally:
         release.set()
+
+
+async def test_the_settings_spare_is_filled_ahead_and_its_key_shows_the_pipeline_as_it_is_at_the_key(
+        db: Database) -> None:
+    """The spare is filled (and drawn) in idle time, so that its key only shows it; the key reads again, and a
+    change made after the spare was filled is what the screen shows."""
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "comma", "escape")  # (made at its key: the settings' spare is built after a screen)
+        await spares_ready(pilot, "settings")
+        await settle(pilot)
+        spare = app.spares.ready["settings"].screen
+        assert isinstance(spare, PipelineSettingsScreen)
+        table = spare.query_one("#stage-table", DataTable)
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["Lead", "Won"]
+        assert spare.query_one("#pp-name", Input).value == "Sales"
+        lead = next(s for s in ps.list_stages(db, p.id) if s.name == "Lead")
+        ps.rename_stage(db, p.id, lead.id, "Qualified")  # another rep, after the spare was filled
+        await press(pilot, "comma")
+        assert app.screen is spare
+        await settle(pilot)
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["Qualified", "Won"]
+        await press(pilot, "escape")

@@ -9,15 +9,23 @@ import io
 import queue
 import threading
 from importlib.metadata import version
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from rich.console import Console, ConsoleOptions
+from rich.segment import Segment
+from rich.style import Style
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.drivers._writer_thread import WriterThread
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.renderables.background_screen import BackgroundScreen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -35,6 +43,7 @@ PRIVATE_NAMES = [
     ("textual._compositor", "Compositor.render_update"),
     ("a Widget", "_exchange_repaint_regions"),
     ("textual.renderables.background_screen", "BackgroundScreen"),
+    ("a Screen", "_compositor"),
     ("textual.widget", "Widget._css_bases"),
     ("textual.widget", "Widget._get_default_css"),
     ("textual.app", "App._get_screen"),
@@ -49,7 +58,8 @@ PRIVATE_NAMES = [
 
 @pytest.mark.parametrize(("owner", "path"), PRIVATE_NAMES)
 def test_each_private_name_still_exists(owner: str, path: str) -> None:
-    obj: object = Widget() if owner == "a Widget" else importlib.import_module(owner)
+    obj: object = (Widget() if owner == "a Widget" else Screen() if owner == "a Screen"
+                   else importlib.import_module(owner))
     for part in path.split(".") if path else []:
         assert hasattr(obj, part), f"{TEXTUAL}: {owner} has no {path}; update tuikanban/ui/textual_seam.py"
         obj = getattr(obj, part)
@@ -140,3 +150,41 @@ def test_the_output_thread_of_a_hung_up_terminal_does_not_block_the_app(monkeypa
 def test_the_drivers_output_thread_is_the_class_the_seam_guards() -> None:
     assert "self._writer_thread = WriterThread(" in inspect.getsource(LinuxDriver.start_application_mode)
     assert isinstance(WriterThread(io.StringIO())._queue, queue.Queue)
+
+
+class _Lines:
+    """A stand-in for a board's compositor: `segments`, as rendered."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.segments = segments
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> list[Segment]:
+        return self.segments
+
+
+def test_the_dimmed_board_is_tinted_as_textual_does_each_style_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100 lines of three segments in three styles (each line's with its own meta, as Textual's offsets): the same
+    segments as Textual's `BackgroundScreen.process_segments`, with the tint worked out for 3 styles, not 300
+    segments (two colour conversions each: foreground and background)."""
+    styles = [Style(color="#ff0000", bgcolor="#000000"), Style(color="#00ff00", bgcolor="#101010", bold=True),
+              Style(color="#0000ff", bgcolor="#202020")]
+    segments = [Segment(f"{y}:{i}", style + Style.from_meta({"offset": (i, y)}))
+                for y in range(100) for i, style in enumerate(styles)]
+    tint = Color(0, 0, 0, 0.4)
+    expected = list(BackgroundScreen.process_segments(segments, tint))
+    screen = SimpleNamespace(_compositor=_Lines(segments))
+    console = Console(width=80, height=100, file=io.StringIO())
+    textual_seam._TINTS.clear()
+    conversions = 0
+    convert = Color.from_rich_color.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Color], color: Any) -> Color:
+        nonlocal conversions
+        conversions += 1
+        return convert(cls, color)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Color, "from_rich_color", classmethod(counted))
+    got = textual_seam.TintedBackground().segments(BackgroundScreen(screen, tint), console,  # type: ignore[arg-type]
+                                                   console.options)
+    assert got == expected
+    assert conversions == 6

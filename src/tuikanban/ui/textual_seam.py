@@ -36,7 +36,9 @@ failure names the installed Textual version). When Textual offers a public way, 
   dialogs over the dimmed board): the board's whole compositor drawn again and every segment's colours blended,
   on every draw of the dialog's screen, 6-8 times while it opens (a third of the CPU of opening the help at
   100,000 deals). The tinted lines are kept until the size or tint changes or the board under the dialog changes
-  (Textual then refreshes the dialog's screen with the board's dirty regions).
+  (Textual then refreshes the dialog's screen with the board's dirty regions). They are tinted as
+  `BackgroundScreen.process_segments` does, from the board's `Screen._compositor`, but each distinct style once
+  (kept for the process): a board's 1,400 segments carry a few dozen styles.
 - `add_default_css(stylesheet, classes)`: `Widget._css_bases` and `Widget._get_default_css`. Textual adds a widget
   class's CSS to the stylesheet when its first widget mounts and then parses the whole stylesheet again; the board
   adds the CSS of every widget class its screens use right after the first paint instead (`ui/board/warm.py`), the
@@ -74,10 +76,12 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.control import Control
 from rich.segment import Segment
+from rich.style import Style
 from textual._compositor import ChopsUpdate, Compositor, LayoutUpdate
 from textual._context import active_message_pump
 from textual._styles_cache import StylesCache
 from textual.binding import Binding
+from textual.color import Color
 from textual.dom import DOMNode
 from textual.drivers._writer_thread import WriterThread
 from textual.message_pump import MessagePump
@@ -287,6 +291,7 @@ def write_from_span_start() -> None:
     LayoutUpdate.render_segments = _render_layout  # type: ignore[method-assign]
 
 _textual_render_update = Compositor.render_update
+_NULL_STYLE = Style()
 
 
 def _render_update(self: Compositor, full: bool = False, screen_stack: Any = None, simplify: bool = False
@@ -328,9 +333,41 @@ class TintedBackground:
     def segments(self, inner: BackgroundScreen, console: Console, options: ConsoleOptions) -> list[Segment]:
         key = (options.max_width, options.height, inner.color, id(inner.screen))
         if key != self._key:
-            self._segments = list(console.render(inner, options))
+            if inner.color.a == 0:
+                self._segments = list(console.render(inner, options))
+            else:  # (BackgroundScreen.process_segments, each style's tint worked out once)
+                self._segments = _tinted(console.render(inner.screen._compositor, options), inner.color)
             self._key = key
         return self._segments
+
+
+_TINTS: dict[tuple[Style, Color], Style] = {}  # (a style without its meta and links, the tint) -> the tinted style
+_TINTS_KEPT = 4096
+
+
+def _tinted(segments: Iterable[Segment], color: Color) -> list[Segment]:
+    """What `BackgroundScreen.process_segments` (Textual 8) makes of `segments`, the same styles, with each
+    distinct style tinted once: a board's lines carry a few dozen styles over some 1,400 segments, and the blend
+    (two colour conversions, a `Style` made and added) was most of the dimmed board's cost."""
+    tints = _TINTS
+    if len(tints) > _TINTS_KEPT:
+        tints.clear()
+    from_rich_color = Color.from_rich_color
+    out: list[Segment] = []
+    append = out.append
+    for segment in segments:
+        text, style, control = segment
+        if control:
+            append(segment)
+            continue
+        plain = _NULL_STYLE if style is None else style.clear_meta_and_links()
+        tinted = tints.get((plain, color))
+        if tinted is None:
+            fg = (from_rich_color(plain.color) + color).rich_color if plain.color is not None else None
+            bg = (from_rich_color(plain.bgcolor) + color).rich_color if plain.bgcolor is not None else None
+            tinted = tints[(plain, color)] = plain + Style.from_color(fg, bg)
+        append(Segment(text, tinted, control))
+    return out
 
 
 class _Kept:

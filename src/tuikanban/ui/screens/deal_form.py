@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,13 +19,13 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from tuikanban.domain.errors import DatabaseError, StaleMoveError, TuikanbanError, ValidationError, WipLimitError
+from tuikanban.domain.errors import DatabaseError, StaleMoveError, ValidationError, WipLimitError
 from tuikanban.domain.merge import EditConflictError, FieldConflict
-from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.models import DealView
 from tuikanban.domain.money import format_money, parse_money
 from tuikanban.domain.text import clean_text, display, name_key
 from tuikanban.services.fields import MAX_FIELD, MAX_TITLE  # (services.deals' limits; no ORM)
-from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
+from tuikanban.ui.dialogs.base import FormDialog
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, FieldTextArea, key_hints, literal
 from tuikanban.ui.dialogs.reason import override_reason
@@ -34,6 +34,22 @@ from tuikanban.ui.lazy import lazy_module
 from tuikanban.ui.presence import HereLine
 from tuikanban.ui.screens.close_dates import parse_close_date
 from tuikanban.ui.screens.conflicts import CONFLICT_BINDINGS, ConflictBook, conflict_line
+from tuikanban.ui.screens.deal_form_parts import (
+    FIELDS,
+    MAX_OWNER,
+    SHOWS,
+    DealSaved,
+    EditRefused,
+    FormData,
+    FormRead,
+    FormUnreadable,
+    MovedMeanwhile,
+    MoveRefused,
+    NewDealRefused,
+    Values,
+    edit_changes,
+    stored_now,
+)
 from tuikanban.ui.spares import AheadOfKey
 
 if TYPE_CHECKING:
@@ -44,126 +60,12 @@ else:
     deal_service = lazy_module("tuikanban.services.deals")
     screen_reads = lazy_module("tuikanban.services.screen_reads")
 
-MAX_OWNER = 200
 
-@dataclass(frozen=True, slots=True)
-class _FormData:
-    pipeline: PipelineInfo
-    stages: list[StageInfo]
-    types: list[DealTypeInfo]
-    deal: DealView | None
-    owners: list[str]  # the known reps, offered as the owner is typed
-
-
-@dataclass(frozen=True, slots=True)
-class _Values:
-    """A valid form, ready to save."""
-
-    title: str
-    value_minor: int | None
-    close: date | None
-    company: str
-    contact: str
-    owner: str
-    type_id: int | None
-    stage_id: int
-    notes: str
-
-
-_FIELDS = ("title", "value", "close", "company", "contact", "owner", "type", "stage", "notes")
-# each field of the form, and the DealView attributes it shows
-_SHOWS = {"title": ("title",), "value": ("value_minor",), "close": ("expected_close",), "company": ("company",),
-          "contact": ("contact",), "owner": ("owner",), "type": ("type_id", "type_name"), "notes": ("notes",),
-          "stage": ("stage_id", "stage_name")}
-
-
-def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> _FormData:
+def _read_form(db: Database, pipeline_id: int, deal_id: int | None) -> FormData:
     """The pipeline's stages, types and currency, and the deal when editing one (without the ORM:
     services.screen_reads, so the form opened in the first second after start does not wait for its import)."""
     c = db.read_plain(lambda u: screen_reads.form_choices(u, pipeline_id, deal_id))
-    return _FormData(c.pipeline, c.stages, c.types, c.deal, c.owners)
-
-
-def _changes(values: _Values, deal: DealView) -> dict[str, Any]:
-    """The fields the form changes, as `edit_deal` takes them ("" clears a date or a type)."""
-    changes: dict[str, Any] = {}
-    if values.title != deal.title:
-        changes["title"] = values.title
-    if values.value_minor != deal.value_minor:
-        changes["value"] = values.value_minor
-    if values.close != deal.expected_close:
-        changes["close"] = values.close if values.close is not None else ""
-    for name in ("company", "contact", "owner"):
-        if getattr(values, name) != getattr(deal, name):
-            changes[name] = getattr(values, name)
-    if values.type_id != deal.type_id:
-        changes["type"] = values.type_id if values.type_id is not None else ""
-    if values.notes != deal.notes:
-        changes["notes"] = values.notes
-    return changes
-
-
-class FormRead(JobResult):
-    def __init__(self, data: _FormData) -> None:
-        super().__init__()
-        self.data = data
-
-
-class FormUnreadable(Refusal):
-    """The form could not be read (the deal or the pipeline is gone)."""
-
-
-class DealSaved(JobResult):
-    """The deal was created, edited or moved: the version now stored. `note`: who closed or deleted it meanwhile."""
-
-    def __init__(self, deal: DealView, note: str = "") -> None:
-        super().__init__()
-        self.deal = deal
-        self.note = note
-
-
-class NewDealRefused(Refusal):
-    """A new deal was refused; `values` are kept to try again past a WIP limit."""
-
-    def __init__(self, error: TuikanbanError, *, values: _Values) -> None:
-        super().__init__(error)
-        self.values = values
-
-
-class MoveRefused(Refusal):
-    """The edit was saved (`deal`) but the move to `stage_id` was refused at the WIP limit."""
-
-    error: WipLimitError
-
-    def __init__(self, error: WipLimitError, deal: DealView, stage_id: int) -> None:
-        super().__init__(error)
-        self.deal = deal
-        self.stage_id = stage_id
-
-
-class EditRefused(Refusal):
-    """An edit or a forced move was refused (someone else changed the same field, a per-rep limit). `stored`: the
-    deal as stored now, after a conflict (None when it could not be read)."""
-
-    def __init__(self, error: TuikanbanError, stored: DealView | None = None) -> None:
-        super().__init__(error)
-        self.stored = stored
-
-
-class MovedMeanwhile(Refusal):
-    """The edit was saved (`deal`, as stored now) but someone else moved the deal since the form read it."""
-
-    def __init__(self, error: StaleMoveError, deal: DealView) -> None:
-        super().__init__(error)
-        self.deal = deal
-
-
-def _stored_now(db: Database, deal_id: int) -> DealView | None:
-    """The deal as stored now (None when it cannot be read: deleted, the database away for a moment)."""
-    try:
-        return deal_service.get_deal(db, deal_id)
-    except TuikanbanError:
-        return None
+    return FormData(c.pipeline, c.stages, c.types, c.deal, c.owners)
 
 
 class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
@@ -206,7 +108,7 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         self.deal_id = deal_id
         self.initial_stage_id = stage_id
         self.initial_type_id = type_id
-        self.data: _FormData | None = None
+        self.data: FormData | None = None
         self.deal: DealView | None = None  # the version being edited
         self.book = ConflictBook({})  # what the form loaded, as the edit's merge base
         self._ready = asyncio.Event()  # set once the pipeline (and deal) are read, or reading failed
@@ -299,7 +201,7 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
                 yield field
                 yield FieldError(id=f"e-{name}")
 
-    async def _apply(self, data: _FormData) -> None:
+    async def _apply(self, data: FormData) -> None:
         """Put what was read into the form: title, currency, the type and stage lists, the deal's values."""
         deal = data.deal
         currency = deal.currency if deal else data.pipeline.currency
@@ -395,14 +297,14 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         notes = self.query_one("#f-notes", TextArea)
         if not (keep_typed and notes.text):
             notes.text = deal.notes
-        for name in _FIELDS:
+        for name in FIELDS:
             self.query_one(f"#e-{name}", FieldError).clear()
 
     # -- live feedback ------------------------------------------------------------------------------
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "f-")[2:]
-        if name not in _FIELDS or self.data is None or name in self.book.waiting:
+        if name not in FIELDS or self.data is None or name in self.book.waiting:
             return  # a conflict line stays beside its field until the user chooses
         self._error(name, "")
         if name == "value" and event.value.strip():
@@ -427,11 +329,11 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         name = (event.select.id or "f-")[2:]
-        if name in _FIELDS:
+        if name in FIELDS:
             self._error(name, "")
 
     # -- validation ---------------------------------------------------------------------------------
-    def _validate(self) -> _Values | None:
+    def _validate(self) -> Values | None:
         """Check every field; show each problem under its field. None when anything is wrong."""
         assert self.data is not None
         problems: dict[str, str] = {}
@@ -476,10 +378,10 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         if len(notes) > deal_service.MAX_NOTES:
             problems["notes"] = f"The notes are longer than {deal_service.MAX_NOTES} characters."
 
-        if self.show_problems(problems, _FIELDS, field_id="f-{}", error_id="e-{}"):
+        if self.show_problems(problems, FIELDS, field_id="f-{}", error_id="e-{}"):
             return None
         assert stage_id is not None
-        return _Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],
+        return Values(title, value_minor, close, texts["company"], texts["contact"], texts["owner"],
                        type_id, stage_id, notes)
 
     # -- saving -------------------------------------------------------------------------------------
@@ -505,7 +407,7 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         else:
             self._edit(values, self.deal)
 
-    def _create(self, values: _Values, force_reason: str | None = None) -> None:
+    def _create(self, values: Values, force_reason: str | None = None) -> None:
         self.busy = True
         db, pipeline_id, user = self.db, self.pipeline_id, self.user
 
@@ -527,8 +429,8 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         else:
             self._banner(str(exc), error=True)
 
-    def _edit(self, values: _Values, deal: DealView) -> None:
-        changes = _changes(values, deal)
+    def _edit(self, values: Values, deal: DealView) -> None:
+        changes = edit_changes(values, deal)
         move_to = values.stage_id if values.stage_id != deal.stage_id and deal.status == "open" else None
         if not changes and move_to is None:
             self.dismiss(deal)
@@ -543,7 +445,7 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
                 try:
                     view, _ = deal_service.edit_deal(db, deal.id, changes, user=user, base=base)
                 except EditConflictError as exc:
-                    return EditRefused(exc, _stored_now(db, deal.id))
+                    return EditRefused(exc, stored_now(db, deal.id))
             if move_to is not None:
                 try:
                     view = deal_service.move_deal(db, deal.id, move_to, user=user, seen_stage_id=deal.stage_id).deal
@@ -609,14 +511,14 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
         `stored`, and counts as loaded from it (`self.deal`, the merge base), so the next save leaves it alone."""
         if self.deal is None:
             return
-        fresh = {attr: getattr(stored, attr) for name, attrs in _SHOWS.items() if name not in keep for attr in attrs}
+        fresh = {attr: getattr(stored, attr) for name, attrs in SHOWS.items() if name not in keep for attr in attrs}
         stage_known = self.data is not None and stored.stage_id in {s.id for s in self.data.stages}
         if not stage_known:  # (an archived stage the list cannot show: the form keeps the one it read)
             fresh.pop("stage_id", None)
             fresh.pop("stage_name", None)
         self.deal = deal = replace(self.deal, **fresh)
         base = screen_reads.edit_base(stored)
-        for name in _SHOWS:
+        for name in SHOWS:
             if name not in keep and name in base:
                 self.book.base[name] = base[name]
         for name, text in self._texts(deal).items():
@@ -661,7 +563,7 @@ class DealFormScreen(AheadOfKey, Unsaved, FormDialog[DealView | None]):
             self.query_one("#f-type", Select).value = conflict.theirs if conflict.theirs is not None else Select.NULL
         elif conflict.field == "notes":
             self.query_one("#f-notes", TextArea).text = self._shown(conflict)
-        elif conflict.field in _FIELDS:
+        elif conflict.field in FIELDS:
             self.query_one(f"#f-{conflict.field}", Input).value = self._shown(conflict)
 
     def _offer_force(self, exc: WipLimitError, retry: Callable[[str], None]) -> None:

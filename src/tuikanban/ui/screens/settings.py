@@ -46,7 +46,8 @@ from tuikanban.ui.screens.settings_parts import (
     TypeList,
 )
 from tuikanban.ui.screens.stage_edit import StageEditScreen, optional_int
-from tuikanban.ui.spares import AheadOfKey
+from tuikanban.ui.spares import AheadOfKey, waiting_for_key
+from tuikanban.ui.textual_seam import lay_out, render_ahead
 
 if TYPE_CHECKING:
     from tuikanban.services import pipelines as pipeline_service
@@ -58,6 +59,7 @@ else:
     screen_reads = lazy_module("tuikanban.services.screen_reads")
 
 Info = TypeVar("Info", StageInfo, DealTypeInfo)
+RENDER_AHEAD_S = 0.05  # (a spare, once filled: drawn after its rows' own layout requests are handled)
 
 
 # -- the settings screen --------------------------------------------------------------------------------
@@ -114,7 +116,8 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
         self.book = ConflictBook({})  # what the pipeline fields were filled with: the merge base of the next save
         self._filled: dict[str, str] = {}  # the text each pipeline field was filled with (unsaved: anything else)
         self.data: Settings | None = None
-        self._read = asyncio.Event()  # set once the first read is in
+        self._read = asyncio.Event()  # set once the first read is in (a spare's: the one at its key)
+        self._filled_ahead = False  # (a spare:) filled and drawn in idle time; its key reads again
 
     # -- layout and loading -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -148,10 +151,20 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
                              ("Per rep", 7), ("Exp. days", 9), ("Prob.", 5), ("Exit criteria", 26)):
             table.add_column(label, width=width)
         self.set_focus(table)  # now, so the keys typed next reach it
+        if self.built_ahead:  # filled and drawn in idle time, so that its key only shows it (and reads again)
+            self.reload()
         self.start_unless_ahead()
 
     def start(self) -> None:
-        self.reload()
+        self.reload(fields=not self._filled_ahead)
+
+    def _render_ahead(self) -> None:
+        """(A spare, filled:) laid out again for its rows, and drawn, so that the key only puts it on screen. Not
+        once taken, nor while the app exits (its stack is empty then)."""
+        stack = self.app.screen_stack
+        if waiting_for_key(self) and self.is_running and stack and self not in stack:
+            lay_out(self, self.app.size)
+            render_ahead(self)
 
     def reload(self, *, stage_id: int | None = None, type_id: int | None = None, fields: bool = True) -> None:
         """Read everything again; keep the cursor on `stage_id` / `type_id` when given, refill the pipeline fields
@@ -166,8 +179,16 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
 
     @on(SettingsRead)
     def _settings_read(self, message: SettingsRead) -> None:
+        if waiting_for_key(self):  # (a spare's read in idle time: shown and drawn now, read again at its key)
+            self.data = message.data
+            self._show(message.data, stage_id=None, type_id=None, fields=True)
+            self._filled_ahead = True
+            self.set_timer(RENDER_AHEAD_S, self._render_ahead)
+            return
+        same = message.data == self.data and message.stage_id is None and message.type_id is None
         self.data = message.data
-        self._show(message.data, stage_id=message.stage_id, type_id=message.type_id, fields=message.fields)
+        if not (same and self._filled_ahead and not self._read.is_set()):  # (a spare's data unchanged: as drawn)
+            self._show(message.data, stage_id=message.stage_id, type_id=message.type_id, fields=message.fields)
         self._read.set()
 
     def _show(self, data: Settings, *, stage_id: int | None, type_id: int | None, fields: bool) -> None:
@@ -280,8 +301,9 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
         return True
 
     async def _ready(self) -> bool:
-        """Wait for the first read (a key typed straight after opening the screen); True when there is data."""
-        if self.data is None:
+        """Wait for the first read (a key typed straight after opening the screen; a spare's at its key, not the one
+        that filled it ahead); True when there is data."""
+        if not self._read.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._read.wait(), timeout=5.0)
         return self.data is not None
