@@ -773,7 +773,8 @@ async def test_a_move_while_the_database_warms_up_is_refused_at_the_wip_limit(
         board = app.board_screen
         await pilot.press("right")  # Hooli expansion, in Qualified
         await pilot.press("L")  # Proposal holds 1 of 1
-        await until(pilot, lambda: isinstance(app.screen, ReasonScreen))
+        # (pushed before it is mounted: wait for its field too, which under load comes a frame or two later)
+        await until(pilot, lambda: isinstance(app.screen, ReasonScreen) and bool(app.screen.query("#reason-input")))
         assert isinstance(app.screen, ReasonScreen)
         assert board.session.db is None  # refused before the warm-up's end
         assert ds.get_deal(db, sales["hooli"]).stage_name == "Qualified"
