@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> None:
                 moves[v] += [k["first_change_ms"] for r in got["runs"] for k in r["keys"]]
         loads.append(load())
         bare_ms = median([r["marker_ms"] for r in bare_runs])
+        bare_cpu = spread([r.get("marker_cpu_ms") for r in bare_runs])
         print(f"\n{n:,} open deals (load average {min(loads)}-{max(loads)}); bare app: first paint "
-              f"{spread([r['marker_ms'] for r in bare_runs])}, CPU {spread([r.get('marker_cpu_ms') for r in bare_runs])}"
+              f"{spread([r['marker_ms'] for r in bare_runs])}, CPU {bare_cpu}"
               + ("" if a.no_settled else
                  f", settled {spread([s.get('settled_s') and s['settled_s'] * 1000 for s in bare_settled])}"))
         sqlite_ms = median([r["marker_ms"] for r in paint[variants[0][0]]])
