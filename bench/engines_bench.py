@@ -9,7 +9,11 @@ For each size, each round starts the bare app, then the board on SQLite, then on
 `--src` tree), so that the machine's load falls on all of them alike: first paint and its CPU (bench/ptytimer.py),
 then the settled time (bench/board_bench.py's settled run: aging marks shown, then nothing written). Then, in turns
 again, a focus move (right / left) and a card move (shift+right / shift+left), --keys presses per start. The load
-average is printed with each size. Figures only: nothing here asserts a time.
+average is printed with each size. With --live N, another process's change reaching a board: a board started in
+turns on each engine, settled, then this process moves the top card of its second column back and forth N times
+(the services' move_deal, as another rep's board or command writes it) and times from the end of each write (the
+commit: NOTIFY on PostgreSQL, the file's change on SQLite) until the board's first write to its terminal.
+Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -22,7 +26,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from board_bench import BARE_APP, DEFAULT_TIMER, build, compile_package, density_env, p90, pg_copy, settled_run, timer
+from board_bench import (
+    BARE_APP,
+    DEFAULT_TIMER,
+    build,
+    compile_package,
+    density_env,
+    outside_mover,
+    p90,
+    pg_copy,
+    settle,
+    settled_run,
+    timer,
+)
 
 
 def spread(xs: list[float | None]) -> str:
@@ -39,6 +55,37 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
+def live(cmd: list[str], env: dict[str, str], where: str, moves: int, cols: int, rows: int) -> list[float]:
+    """Milliseconds from the end of another process's write until the board's first write after it, per move."""
+    import time
+
+    from ptyboard import PtyProgram
+
+    from tuikanban.services.deals import move_deal
+
+    board = PtyProgram(cmd, env=env, cols=cols, rows=rows)
+    out: list[float] = []
+    try:
+        board.wait_for("Prospecting")
+        settle(board)
+        database, deal, stages = outside_mover(where, on_screen=True)  # type: ignore[arg-type]
+        try:
+            for i in range(moves):
+                board.quiet(300)
+                move_deal(database, deal, stages[(i + 1) % 2], user="someone-else")  # type: ignore[arg-type]
+                done = time.monotonic()
+                end = done + 5
+                while (first := board.first_write_after(done)) is None and time.monotonic() < end:
+                    time.sleep(0.001)
+                if first is not None:
+                    out.append((first - done) * 1000)
+        finally:
+            database.close()  # type: ignore[attr-defined]
+    finally:
+        board.stop()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", required=True, help="a PostgreSQL database URL (schemas bench_N are made in it)")
@@ -51,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", type=int, default=45)
     ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
                     help="a source tree's src folder (repeatable; default: the installed command as it is)")
+    ap.add_argument("--live", type=int, default=0, metavar="N",
+                    help="another process's N moves per board start, timed until the board repaints")
     ap.add_argument("--no-settled", action="store_true", help="first paint only, no settled time")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
                             keys=["shift+right", "shift+left"] * (a.keys // 2), runs=1, env=env, cols=cols, rows=rows,
                             settle_ms=400)
                 moves[v] += [k["first_change_ms"] for r in got["runs"] for k in r["keys"]]
+        changes: dict[str, list[float]] = {v: [] for v, _ in variants}
+        for _ in range(a.key_runs if a.live else 0):
+            for v, env in variants:
+                changes[v] += live([tuikanban], env, env["TUIKANBAN_DB"], a.live, cols, rows)
         loads.append(load())
         bare_ms = median([r["marker_ms"] for r in bare_runs])
         bare_cpu = spread([r.get("marker_cpu_ms") for r in bare_runs])
@@ -124,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {'':<22} focus move {median(focus[v]) or 0:,.0f} / p90 {p90(focus[v]) or 0:,.0f} ms, "
                   f"card move {median(moves[v]) or 0:,.0f} / p90 {p90(moves[v]) or 0:,.0f} ms "
                   f"({len(focus[v])} and {len(moves[v])} keys)", flush=True)
+            if changes[v]:
+                print(f"  {'':<22} another process's move to repaint {median(changes[v]):,.0f} / p90 "
+                      f"{p90(changes[v]) or 0:,.0f} ms ({len(changes[v])} moves)", flush=True)
 
 
 if __name__ == "__main__":
