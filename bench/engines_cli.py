@@ -22,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ COMMANDS: dict[str, list[str]] = {
     "aging": ["aging", "--json"],
     "deal list": ["deal", "list", "--json"],
     "stage list": ["stage", "list", "--json"],
+    "export": ["export", "--format", "json", "--force", "-o", "{out}"],  # (the file's bytes are compared)
 }
 NOW = "2026-12-07T18:00:00+00:00"
 
@@ -69,11 +71,13 @@ def main() -> None:
     ap.add_argument("--file", required=True, help="the SQLite board")
     ap.add_argument("--url", required=True, help="the same board on PostgreSQL")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--only", default="", help="these commands only (comma-separated: " + ", ".join(COMMANDS) + ")")
+    ap.add_argument("--only", default=",".join(c for c in COMMANDS if c != "export"),
+                    help="these commands only (comma-separated: " + ", ".join(COMMANDS) + "; all but export by "
+                         "default)")
     ap.add_argument("--src", action="append", default=[], metavar="NAME=PATH",
                     help="a source tree's src folder (repeatable; default: this checkout's)")
     a = ap.parse_args()
-    only = [c.strip() for c in a.only.split(",") if c.strip()] or list(COMMANDS)
+    only = [c.strip() for c in a.only.split(",") if c.strip()]
     root = Path(__file__).resolve().parent.parent
     trees = [(s.split("=", 1)[0], str(Path(s.split("=", 1)[1]).resolve())) for s in a.src] or [("", str(root / "src"))]
     tuikanban = str(Path(sys.executable).with_name("tuikanban"))
@@ -90,7 +94,12 @@ def main() -> None:
         for cmd_name in only:
             for tname, src in trees:
                 for engine, where in (("sqlite", a.file), ("postgresql", a.url)):
-                    w, c, out = timed([tuikanban, "--db", where, *COMMANDS[cmd_name]], {**base, "PYTHONPATH": src})
+                    written = Path(tempfile.gettempdir()) / f"engines-cli-{os.getpid()}-{engine}.json"
+                    args = [x.replace("{out}", str(written)) for x in COMMANDS[cmd_name]]
+                    w, c, out = timed([tuikanban, "--db", where, *args], {**base, "PYTHONPATH": src})
+                    if "{out}" in COMMANDS[cmd_name]:
+                        out = written.read_bytes()
+                        written.unlink()
                     got.setdefault(f"{cmd_name}|{tname}|{engine}", []).append((w, c))
                     digests.setdefault(f"{cmd_name}|{tname}", set()).add(comparable(cmd_name, out))
         loads.append(os.getloadavg()[0])
