@@ -297,13 +297,32 @@ _OTHER_COUNT = ("coalesce(sum(CASE WHEN value_minor IS NOT NULL AND currency != 
                 "WHERE id = ?) THEN 1 ELSE 0 END), 0)")
 
 
-def stage_totals(con: Connection, pipeline_id: int) -> dict[int, tuple[int, int]]:
-    """stage id -> (open deals, their value in the pipeline's currency)."""
+def stage_totals(con: Connection, pipeline_id: int, stage_id: int | None = None) -> dict[int, tuple[int, int]]:
+    """stage id -> (open deals, their value in the pipeline's currency); with `stage_id`, that stage's only (a
+    search of ix_deal_cells on the stage, not an aggregate of the pipeline's every open deal)."""
+    one, args = ("AND stage_id = ? ", (stage_id,)) if stage_id is not None else ("", ())
     rows = con.execute(
-        f"SELECT stage_id, count(*), {_OWN_VALUE} FROM deal WHERE pipeline_id = ? AND status = 'open' "
-        "GROUP BY stage_id", (pipeline_id, pipeline_id),
+        f"SELECT stage_id, count(*), {_OWN_VALUE} FROM deal WHERE pipeline_id = ? AND status = 'open' {one}"
+        "GROUP BY stage_id", (pipeline_id, pipeline_id, *args),
     )
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+def totals_and_others(con: Connection, pipeline_id: int) -> tuple[dict[int, tuple[int, int]], dict[str, int]]:
+    """`stage_totals` and `other_currencies` in one pass over the pipeline's open deals when every valued deal is
+    in the pipeline's currency (the usual board): the deals in another currency are counted with the totals, and
+    read by currency only when there are some. A live board reads them at every change another rep makes, so the
+    second pass cost each change a round trip and, at 100,000 open deals, a second scan (docs/PERFORMANCE.md, The
+    board on PostgreSQL)."""
+    totals: dict[int, tuple[int, int]] = {}
+    others = 0
+    for sid, n, v, o in con.execute(
+        f"SELECT stage_id, count(*), {_OWN_VALUE}, {_OTHER_COUNT} FROM deal WHERE pipeline_id = ? "
+        "AND status = 'open' GROUP BY stage_id", (pipeline_id, pipeline_id, pipeline_id),
+    ):
+        totals[sid] = (int(n), int(v))
+        others += int(o)
+    return totals, other_currencies(con, pipeline_id) if others else {}
 
 
 def other_currencies(con: Connection, pipeline_id: int) -> dict[str, int]:
@@ -474,9 +493,10 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
         cell_counts: dict[tuple[int, int | None], int] | None = None
         awake, awake_args = _awake(snoozed)
         in_others = 1  # (unknown: read them)
+        read_others: dict[str, int] | None = None  # (read with the totals)
         if window is None:
             cards = _cards(con, p.id, names, f"AND status = 'open' {awake}", awake_args)
-            totals = stage_totals(con, p.id)
+            totals, read_others = totals_and_others(con, p.id)
         else:
             cell_counts = {}
             totals = {}
@@ -500,7 +520,8 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
             pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,
             counts={sid: n for sid, (n, _v) in totals.items()}, sums={sid: v for sid, (_n, v) in totals.items()},
             partial=window is not None, cell_counts=cell_counts,
-            other_currencies=other_currencies(con, p.id) if in_others else {},
+            other_currencies=(read_others if read_others is not None
+                              else other_currencies(con, p.id) if in_others else {}),
         )
         return BoardRead(board, signature(con, p.id), ambiguous, int(count))
 
@@ -518,7 +539,7 @@ def load_stage(con: Connection, pipeline_id: int, stage_id: int, *, snoozed: boo
         else:
             cards = _cards(con, pipeline_id, types, f"AND status = 'open' AND stage_id = ? {awake} "
                            "ORDER BY rank, id LIMIT ?", (stage_id, *awake_args, limit), order=False)
-        n, v = stage_totals(con, pipeline_id).get(stage_id, (0, 0))
+        n, v = stage_totals(con, pipeline_id, stage_id).get(stage_id, (0, 0))
         return cards, n, v
 
 

@@ -202,8 +202,7 @@ def catch_up(gateway: BoardGateway, model: BoardModel | None, *, snoozed: bool) 
                                      or (not snoozed and is_snoozed(card.snoozed_until, today))):
                 card = None  # not on this board (closed, snoozed, in another pipeline)
             cards[deal_id] = card
-        totals = fastread.stage_totals(con, pid)
-        others = fastread.other_currencies(con, pid)
+        totals, others = fastread.totals_and_others(con, pid)
     gateway.seen = sig
     # A reorder swaps ranks with a neighbour (or spreads the column's ranks) and names only the deal it moved:
     # read such a column again as a whole.
