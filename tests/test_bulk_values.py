@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from engines import rows
+from tuikanban.services.deals import create_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.bulk import insert_values, value_converters
 from tuikanban.store.engine import Database
@@ -86,3 +87,4 @@ def test_bulk_values_go_through_copy_on_postgres(db: Database, db_target: str) -
     db.write(work)
     assert [s for s in seen if "insert" in s.lower()] == []
     assert rows(db_target, "SELECT count(*), min(title) FROM deal") == [(20, "Deal\tä \\N \\ end")]
+    assert create_deal(db, "Sales", "Next", user="ann").id == 21  # the ids COPY named moved the sequence on

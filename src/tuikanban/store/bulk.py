@@ -122,8 +122,12 @@ def _copy_rows(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Sequen
     """The rows through PostgreSQL's COPY on psycopg's connection, in the transaction under way: about a tenth of
     the client's work of SQLAlchemy's executemany of dicts (docs/PERFORMANCE.md, Big files, round 6). A column
     left out takes its server default (the caller names every column with a client-side default)."""
+    from tuikanban.store.pg import EXPLICIT_IDS  # (only on PostgreSQL: an SQLite process never imports it)
+
     names = ", ".join(f'"{k}"' for k in keys)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+    if "id" in keys:  # as an INSERT naming the ids: the write moves the id sequences past them before it commits
+        conn.info[EXPLICIT_IDS] = True
     driver_error = conn.dialect.loaded_dbapi.Error
     try:
         with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
