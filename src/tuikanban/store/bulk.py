@@ -4,8 +4,9 @@ driver's own executemany.
 Why: SQLAlchemy's executemany runs every value through its type processors and sets up the statement for every
 chunk, about 13 µs a row: most of the time of an import of 100,000 deals (docs/PERFORMANCE.md, Big files). The
 conversions below write what SQLAlchemy writes for these column types (times as naive UTC text with six decimals,
-dates as ISO text, booleans as 0 and 1); a test reads rows inserted both ways and compares them. Any other
-database, or a column default this module does not handle, goes through SQLAlchemy as before.
+dates as ISO text, booleans as 0 and 1); a test reads rows inserted both ways and compares them. On PostgreSQL
+`insert_values` writes through COPY on psycopg's connection (times as naive UTC, what `UTCDateTime` binds). Any
+other database, or a column default this module does not handle, goes through SQLAlchemy as before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, insert
+from sqlalchemy.exc import DBAPIError
 
 Convert = Callable[[Any], Any]
 
@@ -79,12 +81,20 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """What `UTCDateTime` binds on PostgreSQL (a timestamp without time zone, in UTC)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def value_converters(conn: Any) -> tuple[Convert, Convert, Convert]:
     """(time, date, flag): what `insert_values` wants for those columns on this connection. On SQLite the stored
-    text and numbers (the caller converts each value once, however many rows and columns repeat it), elsewhere the
-    values as they are, for SQLAlchemy's types."""
+    text and numbers (the caller converts each value once, however many rows and columns repeat it); on
+    PostgreSQL times as naive UTC (what `UTCDateTime` binds, so that COPY takes them as they are), dates and flags
+    as they are."""
     if conn.dialect.name != "sqlite":
-        return _same, _same, _same
+        return (_naive_utc if conn.dialect.name == "postgresql" else _same), _same, _same
     return _stamp_utc, _day, _flag
 
 
@@ -94,15 +104,37 @@ def insert_values(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Seq
     in `keys` (there is no SQLAlchemy in the way to fill it in): a ValueError says which is not."""
     if not rows:
         return
+    left_out = [c.name for c in table.columns if c.name not in keys and c.default is not None]
+    if conn.dialect.name == "postgresql" and not left_out:
+        _copy_rows(conn, table, keys, rows)
+        return
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), [dict(zip(keys, r, strict=True)) for r in rows])
         return
-    left_out = [c.name for c in table.columns if c.name not in keys and c.default is not None]
     if left_out:
         raise ValueError(f"insert_values into {table.name} needs the columns {', '.join(left_out)}.")
     names = ", ".join(f'"{k}"' for k in keys)
     marks = ", ".join("?" for _ in keys)
     conn.connection.driver_connection.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+
+
+def _copy_rows(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """The rows through PostgreSQL's COPY on psycopg's connection, in the transaction under way: about a tenth of
+    the client's work of SQLAlchemy's executemany of dicts (docs/PERFORMANCE.md, Big files, round 6). A column
+    left out takes its server default (the caller names every column with a client-side default)."""
+    from tuikanban.store.pg import EXPLICIT_IDS  # (only on PostgreSQL: an SQLite process never imports it)
+
+    names = ", ".join(f'"{k}"' for k in keys)
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+    if "id" in keys:  # as an INSERT naming the ids: the write moves the id sequences past them before it commits
+        conn.info[EXPLICIT_IDS] = True
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except driver_error as exc:  # as SQLAlchemy's execute raises it (IntegrityError, ...): the callers catch those
+        raise DBAPIError.instance(sql, None, exc, driver_error) from exc
 
 
 @dataclass(slots=True)

@@ -50,7 +50,7 @@ FIELDS: dict[str, list[_Field]] = {
              ("stage_id", "stage_id", "v"), ("status", "status", "v"), ("lost_reason", "lost_reason", "v"),
              ("created_at", "created_at", "t"), ("stage_entered_at", "stage_entered_at", "t"),
              ("closed_at", "closed_at", "t"), ("last_activity_at", "last_activity_at", "t"), ("rank", "rank", "v"),
-             ("version", "version", "v")],
+             ("version", "version", "v"), ("snoozed_until", "snoozed_until", "d")],
     "event": [("id", "id", "v"), ("deal_id", "deal_id", "v"), ("kind", "kind", "v"), ("at", "at", "t"),
               ("user", '"user"', "v"), ("from_stage_id", "from_stage_id", "v"), ("to_stage_id", "to_stage_id", "v"),
               ("field", "field", "v"), ("old_value", "old_value", "v"), ("new_value", "new_value", "v"),

@@ -18,6 +18,7 @@ from tuikanban.store.tables import (
     DealType,
     Event,
     Pipeline,
+    ReviewMark,
     Stage,
     Stay,
 )
@@ -41,6 +42,7 @@ rows; or "reading", in bytes of the file (the JSON import, which reads as it goe
 TABLES: dict[str, Any] = {
     "stage": Stage.__table__, "type": DealType.__table__, "deal": Deal.__table__,  # type: ignore[attr-defined]
     "event": Event.__table__, "stay": Stay.__table__, "activity": Activity.__table__,  # type: ignore[attr-defined]
+    "review_mark": ReviewMark.__table__,  # type: ignore[attr-defined]
 }
 PIPELINE_COLUMNS = Pipeline.__table__.c  # type: ignore[attr-defined]
 DEAL_COLUMNS = Deal.__table__.c  # type: ignore[attr-defined]
@@ -49,13 +51,14 @@ TYPE_COLUMNS = DealType.__table__.c  # type: ignore[attr-defined]
 EVENT_COLUMNS = Event.__table__.c  # type: ignore[attr-defined]
 STAY_COLUMNS = Stay.__table__.c  # type: ignore[attr-defined]
 ACTIVITY_COLUMNS = Activity.__table__.c  # type: ignore[attr-defined]
+REVIEW_MARK_COLUMNS = ReviewMark.__table__.c  # type: ignore[attr-defined]
 
 
 # An import that added at least this many deals and events refreshes the statistics of the tables it filled (on
 # PostgreSQL: Database.analyze), a few tenths of a second on a board of a million events; a smaller one leaves them
 # to autovacuum, the planner's picture being about right.
 ANALYZE_AFTER_ROWS = 1000
-IMPORTED_TABLES = ("stage", "deal_type", "deal", "event", "stay", "activity")
+IMPORTED_TABLES = ("stage", "deal_type", "deal", "event", "stay", "activity", "review_mark")
 
 
 def analyze_after_import(db: Any, result: ImportResult) -> ImportResult:

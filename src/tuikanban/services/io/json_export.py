@@ -1,4 +1,5 @@
-"""JSON export: a whole pipeline (settings, stages, types, deals, events, stays, activities), streamed."""
+"""JSON export: a whole pipeline (settings, stages, types, deals, events, stays, activities, review marks),
+streamed."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tuikanban.services.io.common import (
     EVENT_COLUMNS,
     JSON_FORMAT,
     JSON_VERSION,
+    REVIEW_MARK_COLUMNS,
     STAGE_COLUMNS,
     STAY_COLUMNS,
     TYPE_COLUMNS,
@@ -39,8 +41,8 @@ from tuikanban.store.tables import (
 from tuikanban.store.twin import second_core_free
 
 # short names for the queries below
-_D, _S, _T, _E, _Y, _A = (
-    DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS, EVENT_COLUMNS, STAY_COLUMNS, ACTIVITY_COLUMNS
+_D, _S, _T, _E, _Y, _A, _R = (
+    DEAL_COLUMNS, STAGE_COLUMNS, TYPE_COLUMNS, EVENT_COLUMNS, STAY_COLUMNS, ACTIVITY_COLUMNS, REVIEW_MARK_COLUMNS
 )
 
 
@@ -114,7 +116,7 @@ def _deal(r: Any) -> dict[str, Any]:
         "stage_id": r.stage_id, "status": r.status, "lost_reason": r.lost_reason,
         "created_at": iso(r.created_at), "stage_entered_at": iso(r.stage_entered_at),
         "closed_at": iso(r.closed_at), "last_activity_at": iso(r.last_activity_at), "rank": r.rank,
-        "version": r.version}
+        "version": r.version, "snoozed_until": date_iso(r.snoozed_until)}
 
 
 def _event(r: Any) -> dict[str, Any]:
@@ -157,6 +159,7 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "stale_days": p.stale_days,
                 "lost_reasons": [r for r in (p.lost_reasons or "").split("\n") if r.strip()],
                 "default": bool(p.is_default), "created_at": iso(p.created_at),
+                "next_step_signal": bool(p.next_step_signal),
             },
         }
         # A deleted deal (kept only so `deal restore` can bring it back) leaves the export with all its history.
@@ -176,14 +179,17 @@ def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) 
                 "exit_criteria": r.exit_criteria, "archived": bool(r.archived),
                 "required": list(gates.stored_requirements(r.required)),
                 "checklist": list(gates.stored_checklist(r.checklist))}), None),
-            ("types", _json_rows(conn, select(_T.id, _T.name, _T.position).where(_T.pipeline_id == pid)
+            ("types", _json_rows(conn, select(_T.id, _T.name, _T.position, _T.archived).where(_T.pipeline_id == pid)
                                  .order_by(_T.position, _T.id), lambda r: {
-                "id": r.id, "name": r.name, "position": r.position}), None),
+                "id": r.id, "name": r.name, "position": r.position, "archived": bool(r.archived)}), None),
             ("deals", jsondump.rows(conn, "deal", pid, twin, money=(cur, exponent(cur))) or deals.chunks(),
              deals.one),
             ("events", jsondump.rows(conn, "event", pid, twin) or events.chunks(), events.one),
             ("stays", jsondump.rows(conn, "stay", pid, twin) or stays.chunks(), stays.one),
             ("activities", jsondump.rows(conn, "activity", pid, twin) or activities.chunks(), activities.one),
+            # each user's last review of the pipeline ("since last review"): a few rows, one per user
+            ("review_marks", _json_rows(conn, select(_R.user, _R.at).where(_R.pipeline_id == pid)
+                                        .order_by(_R.user), lambda r: {"user": r.user, "at": iso(r.at)}), None),
         ]
         try:
             _write_sections(_Sink(out), head, sections)

@@ -131,14 +131,15 @@ _KEYS = {
     "type": ("id", "pipeline_id", "name", "name_key", "position", "archived"),
     "deal": ("id", "pipeline_id", "title", "company", "contact", "value_minor", "currency", "owner", "type_id",
              "expected_close", "notes", "stage_id", "status", "lost_reason", "created_at", "stage_entered_at",
-             "closed_at", "last_activity_at", "rank", "version"),
+             "closed_at", "last_activity_at", "rank", "version", "snoozed_until"),
     "event": ("id", "pipeline_id", "deal_id", "kind", "at", "user", "from_stage_id", "to_stage_id", "field",
               "old_value", "new_value", "reason", "ref_id"),
     "stay": ("id", "pipeline_id", "deal_id", "stage_id", "entered_at", "left_at", "outcome"),
     "activity": ("id", "pipeline_id", "deal_id", "kind", "subject", "at", "user", "due", "done"),
+    "review_mark": ("pipeline_id", "user", "at"),
 }
 _TIMES = {"created_at", "stage_entered_at", "closed_at", "last_activity_at", "at", "entered_at", "left_at"}
-_DATES = {"expected_close", "due"}
+_DATES = {"expected_close", "due", "snoozed_until"}
 _FLAGS = {"archived", "done"}
 
 
@@ -229,12 +230,15 @@ class _Import:
         reasons = [clean_text(str(r)).strip() for r in reasons_raw if str(r).strip()] if isinstance(
             reasons_raw, list) else []
         created = chk.instant("pipeline", pdoc, "created_at", optional=True) or clock.now()
+        signal = pdoc.get("next_step_signal", True)  # (exports made before it was carried: on, the default)
+        if not isinstance(signal, bool):
+            chk.bad("pipeline", "'next_step_signal' must be true or false.")
         is_default = bool(pdoc.get("default")) and not conn.execute(
             select(func.count()).where(_P.is_default == True)  # noqa: E712
         ).scalar_one()
         new_pipeline = Pipeline(name=pname, name_key=name_key(pname), currency=currency, target_minor=target,
                                 stale_days=stale, lost_reasons="\n".join(reasons), is_default=is_default,
-                                created_at=created)
+                                created_at=created, next_step_signal=signal is not False)
         self.s.add(new_pipeline)
         self.s.flush()
         assert new_pipeline.id is not None
@@ -256,6 +260,7 @@ class _Import:
         self.event_ids = self._events(n)
         self._stays()
         self._activities()
+        self._review_marks()
         self.source.finish()
         n.renumbered = any(ids.renumbered for ids in (self.stage_id_map, self.type_id_map, self.deal_ids,
                                                        self.event_ids))
@@ -324,7 +329,7 @@ class _Import:
             tpos = chk.integer(where, t, "position")
             if new is not None:
                 rows.append({"id": new, "name": tname, "name_key": name_key(tname),
-                             "position": i if tpos is None else tpos, "archived": False})
+                             "position": i if tpos is None else tpos, "archived": bool(t.get("archived"))})
         return rows
 
     def _deals(self, currency: str, n: _Counts) -> Ids:
@@ -366,6 +371,7 @@ class _Import:
             last_activity = chk.instant(where, d, "last_activity_at", optional=True)
             rank = chk.integer(where, d, "rank", maximum=MAX_BIG) or 0
             version = chk.integer(where, d, "version", minimum=1) or 1
+            snoozed_until = chk.day(where, d, "snoozed_until")
             n.count(status)
             if status == "open" and stage_id in self.gated_stages:
                 self.gate_candidates.append({
@@ -374,7 +380,7 @@ class _Import:
                     "contact": contact, "owner": owner, "stage_entered_at": entered})
             chunk.append((new_id, pid, title, company, contact, value_minor, cur, owner, type_id, day(expected_close),
                           notes, stage_id, status, lost_reason, stamp(created_at), stamp(entered), stamp(closed_at),
-                          stamp(last_activity), rank, version))
+                          stamp(last_activity), rank, version, day(snoozed_until)))
             if len(chunk) >= CHUNK:
                 self.write("deal", chunk, ids)
                 chunk = []
@@ -469,6 +475,22 @@ class _Import:
                 self.write("activity", chunk, ids)
                 chunk = []
         self.write("activity", chunk, ids)
+
+    def _review_marks(self) -> None:
+        """Each user's last review of the pipeline (what "since last review" reads): one per user. Exports made
+        before they were carried have none."""
+        chk = self.chk
+        rows: list[dict[str, Any]] = []
+        users: set[str] = set()
+        for i, r in self.items("review_marks"):
+            where = f"review_marks[{i}]"
+            user = chk.text(where, r, "user", MAX_OWNER, required=True)
+            at = chk.instant(where, r, "at")
+            if user and user in users:
+                chk.bad(where, f"'{user}' has a second review mark (one per user).")
+            users.add(user)
+            rows.append({"pipeline_id": self.pid, "user": user, "at": at})
+        self.write_dicts("review_mark", rows)
 
     def _after(self, n: _Counts) -> ImportResult:
         """The checks that need every row: problems so far, the history (read back deal by deal), the gates."""
