@@ -10,7 +10,8 @@ as its id instead: the caller converts that row in Python as before. A range of 
 one text (`group_concat`), so that Python touches a range once, not each row, and two threads can build ranges
 at once (sqlite3 lets go of the GIL while SQLite works).
 
-SQLite only: on another database `rows` returns None.
+On PostgreSQL `rows` is `store.jsondump_pg.rows` (the server builds the text); on another database it
+returns None.
 """
 
 from __future__ import annotations
@@ -142,17 +143,22 @@ SEPARATOR = b",\n  "  # between two rows of a section, in the range's text as in
 def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | None = None, *,
          money: tuple[str, int] = ("", 2)) -> Iterator[list[bytes | int]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
-    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None on another engine (convert them
-    in Python). Each item of a chunk is the text of one row or of several, joined by `SEPARATOR` (a range of
+    UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None on an engine other than SQLite and
+    PostgreSQL (convert them in Python). Each item of a chunk is the text of one row or of several, joined by `SEPARATOR` (a range of
     ids that SQLite wrote whole, as one text); a row whose time or date is not in the form the SQL rewrites (or,
     for a deal, whose value is not in `money`: the pipeline's currency and its minor unit's exponent) comes as its
-    id (an int) instead: the caller converts that one row in Python.
+    id (an int) instead: the caller converts that one row in Python. On PostgreSQL the server builds the text
+    (`store.jsondump_pg`).
 
     The rows are read in ranges of ids; with `twin` (a connection reading the same snapshot, from
     `snapshot_pair`) a thread reads ranges through it beside this one, each taking the next range not yet taken:
     SQLite builds the text of two ranges at once."""
     con = _driver(conn)
     if con is None:
+        if conn.dialect.name == "postgresql":
+            from tuikanban.store import jsondump_pg
+
+            return jsondump_pg.rows(conn, table, pipeline_id, money=money)
         return None
     where, params = _where(con, table, pipeline_id)
     row = _object(table, money)
