@@ -144,11 +144,11 @@ def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | Non
          money: tuple[str, int] = ("", 2)) -> Iterator[list[bytes | int]] | None:
     """The rows of `table` the pipeline's export holds (none of a deleted deal), ordered by id, as JSON text in
     UTF-8 (SQLite's own bytes: no decoding and encoding again), in chunks; None on an engine other than SQLite and
-    PostgreSQL (convert them in Python). Each item of a chunk is the text of one row or of several, joined by `SEPARATOR` (a range of
-    ids that SQLite wrote whole, as one text); a row whose time or date is not in the form the SQL rewrites (or,
-    for a deal, whose value is not in `money`: the pipeline's currency and its minor unit's exponent) comes as its
-    id (an int) instead: the caller converts that one row in Python. On PostgreSQL the server builds the text
-    (`store.jsondump_pg`).
+    PostgreSQL (convert them in Python). Each item of a chunk is the text of one row or of several, joined by
+    `SEPARATOR` (a range of ids that SQLite wrote whole, as one text); a row whose time or date is not in the form
+    the SQL rewrites (or, for a deal, whose value is not in `money`: the pipeline's currency and its minor unit's
+    exponent) comes as its id (an int) instead: the caller converts that one row in Python. On PostgreSQL the
+    server builds the text (`store.jsondump_pg`).
 
     The rows are read in ranges of ids; with `twin` (a connection reading the same snapshot, from
     `snapshot_pair`) a thread reads ranges through it beside this one, each taking the next range not yet taken:
