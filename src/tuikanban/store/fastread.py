@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -471,6 +471,37 @@ def last_in_cell(con: Connection, pipeline_id: int, stage_id: int, type_id: int 
     return None if row is None else int(row[0])
 
 
+def cell_totals(con: Connection, pipeline_id: int, stage_ids: Collection[int] | None, *, snoozed: bool = False,
+                ) -> tuple[dict[tuple[int, int | None], int], dict[int, tuple[int, int]], int]:
+    """The counts of a windowed board, from the index ix_deal_cells alone (no table row is read): (stage id, type
+    id) -> open deals shown (snoozed ones only with `snoozed`), stage id -> (open deals, their value in the
+    pipeline's currency), and how many open deals are valued in another currency. Of the stages `stage_ids` only
+    (a search of the index on each), or of every stage (None)."""
+    awake, awake_args = _awake(snoozed)
+    shown = f"1 = 1 {awake}"  # "1 = 1 AND (not snoozed)", or just 1 = 1
+    only = ""
+    only_args: tuple[int, ...] = ()
+    if stage_ids is not None:
+        if not stage_ids:
+            return {}, {}, 0
+        only_args = tuple(sorted(stage_ids))
+        only = f"AND stage_id IN ({', '.join('?' * len(only_args))}) "
+    cell_counts: dict[tuple[int, int | None], int] = {}
+    totals: dict[int, tuple[int, int]] = {}
+    in_others = 0
+    for sid, tid, n, v, visible, others in con.execute(
+        f"SELECT stage_id, type_id, count(*), {_OWN_VALUE}, "
+        f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0), {_OTHER_COUNT} FROM deal "
+        f"WHERE pipeline_id = ? AND status = 'open' {only}GROUP BY stage_id, type_id",
+        (pipeline_id, *awake_args, pipeline_id, pipeline_id, *only_args),
+    ):
+        cell_counts[(sid, tid)] = int(visible)
+        tn, tv = totals.get(sid, (0, 0))
+        totals[sid] = (tn + int(n), tv + int(v))
+        in_others += int(others)
+    return cell_counts, totals, in_others
+
+
 def load_board(con: Connection, pipeline: str | int | None, *, window: int | None = None,
                snoozed: bool = False, deeper: dict[tuple[int, int | None], int] | None = None) -> BoardRead:
     """The board of a pipeline (its open deals as cards, with the counts and sums of every open deal) and its
@@ -498,23 +529,9 @@ def load_board(con: Connection, pipeline: str | int | None, *, window: int | Non
             cards = _cards(con, p.id, names, f"AND status = 'open' {awake}", awake_args)
             totals, read_others = totals_and_others(con, p.id)
         else:
-            cell_counts = {}
-            totals = {}
-            in_others = 0
-            shown = f"1 = 1 {awake}"  # "1 = 1 AND (not snoozed)", or just 1 = 1
-            # counts and sums of every cell from the index ix_deal_cells alone (no table row is read), and how many
-            # deals are valued in another currency: `other_currencies` (a second pass over the pipeline's open
-            # deals, a third of this one's time) is read only when there are some
-            for sid, tid, n, v, visible, others in con.execute(
-                f"SELECT stage_id, type_id, count(*), {_OWN_VALUE}, "
-                f"coalesce(sum(CASE WHEN {shown} THEN 1 ELSE 0 END), 0), {_OTHER_COUNT} FROM deal "
-                "WHERE pipeline_id = ? AND status = 'open' GROUP BY stage_id, type_id",
-                (p.id, *awake_args, p.id, p.id),
-            ):
-                cell_counts[(sid, tid)] = int(visible)
-                tn, tv = totals.get(sid, (0, 0))
-                totals[sid] = (tn + int(n), tv + int(v))
-                in_others += int(others)
+            # `other_currencies` (a second pass over the pipeline's open deals, a third of this one's time) is read
+            # only when there are some
+            cell_counts, totals, in_others = cell_totals(con, p.id, None, snoozed=snoozed)
             cards = _cell_cards(con, p.id, names, cell_counts, window, deeper or {}, awake, awake_args)
         board = BoardSnapshot(
             pipeline=p, stages=_stages(con, p.id), types=types, cards=cards,

@@ -510,7 +510,7 @@ class BoardBase(StyledOnce, Screen[None]):
             self.view.model_changed(focus_deal=self.view.focus_deal)
             self._focus_after_outside_change(before, before_col)
             self._update_header()
-            ids = tuple(d for d, card in message.cards.items() if card is not None)
+            ids = tuple(d for d, card in message.cards.items() if card is not None and d in self.model.by_id)
             if ids and self.session.db is not None and self.pipeline_id is not None:
                 job = partial(self.gateway.aging_job, self.pipeline_id, None, ids)
                 lanes_of(self).reads.submit(self, job, name="aging")

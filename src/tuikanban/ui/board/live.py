@@ -10,6 +10,13 @@ changed, and only those are read again (with the columns' counts and sums, one a
 open on one file each pay a few milliseconds for another rep's move, not a whole read of the board and its
 aging. The whole board is read again only when the pipeline's configuration changed (stages, types, the pipeline
 itself), when more than `MAX_NAMED` deals changed at once (an import), or when the log went backwards (a restore).
+
+A big pipeline's board holds a window of each cell (the top cards, `model.partial`): it catches up the same way,
+with the counts of the cells of the columns the named deals left or entered (a search of the index
+ix_deal_cells on each), each named card placed in the window where it ranks, or only counted below it
+(`BoardModel.place_outside`). A named deal the window did not hold may have left any column: then every cell's
+counts are read (one pass over that index), and the column it is in now read again to the window's depth, as a
+reordered one is.
 """
 
 from __future__ import annotations
@@ -142,7 +149,8 @@ class CaughtUp(Message):
     def __init__(self, pipeline_id: int | None, *, reload: bool = False, cards: Mapping[int, BoardCard | None]
                  | None = None, stages: Mapping[int, Stage] | None = None,
                  totals: Mapping[int, tuple[int, int]] | None = None, others: Mapping[str, int] | None = None,
-                 ) -> None:
+                 cell_counts: Mapping[tuple[int, int | None], int] | None = None,
+                 stage_ids: frozenset[int] | None = None) -> None:
         super().__init__()
         self.pipeline_id = pipeline_id
         self.reload = reload
@@ -150,6 +158,9 @@ class CaughtUp(Message):
         self.stages = dict(stages or {})
         self.totals = dict(totals or {})
         self.others = dict(others or {})
+        # a windowed board's catch-up: the counts of the cells of `stage_ids` (None: of every stage)
+        self.cell_counts = None if cell_counts is None else dict(cell_counts)
+        self.stage_ids = stage_ids
 
     @property
     def changed(self) -> bool:
@@ -181,7 +192,7 @@ def catch_up(gateway: BoardGateway, model: BoardModel | None, *, snoozed: bool) 
     only looked at (which rank each named card had), never changed here."""
     pid = gateway.pipeline_id
     seen = gateway.seen
-    if pid is None or model is None or model.partial or seen is None:
+    if pid is None or model is None or seen is None:
         return CaughtUp(pid, reload=gateway.check())
     con = gateway.raw()
     # (outside a transaction: a connection the server dropped is opened again by this first read)
@@ -202,18 +213,47 @@ def catch_up(gateway: BoardGateway, model: BoardModel | None, *, snoozed: bool) 
                                      or (not snoozed and is_snoozed(card.snoozed_until, today))):
                 card = None  # not on this board (closed, snoozed, in another pipeline)
             cards[deal_id] = card
-        totals, others = fastread.totals_and_others(con, pid)
+        window: tuple[dict[tuple[int, int | None], int], frozenset[int] | None] | None = None
+        if model.partial:
+            totals, others, window = _window_counts(con, model, pid, cards, snoozed=snoozed)
+        else:
+            totals, others = fastread.totals_and_others(con, pid)
     gateway.seen = sig
     # A reorder swaps ranks with a neighbour (or spreads the column's ranks) and names only the deal it moved:
-    # read such a column again as a whole.
+    # read such a column again as a whole (a window's column to the window's depth).
     reordered = {card.stage_id for deal_id, card in cards.items() if card is not None
                  and (old := model.by_id.get(deal_id)) is not None and old.stage_id == card.stage_id
                  and old.rank != card.rank}
+    if window is not None:
+        # a card the window did not hold: where it was is not known, and a reorder that brought it up swapped
+        # ranks with a card the window holds: read its column again
+        reordered |= {card.stage_id for deal_id, card in cards.items()
+                      if card is not None and deal_id not in model.by_id}
     stages = {}
     for stage_id in reordered:
-        stage_cards, n, v = fastread.load_stage(con, pid, stage_id, snoozed=snoozed)
+        limit = gateway.stage_limit(stage_id) if window is not None else None
+        stage_cards, n, v = fastread.load_stage(con, pid, stage_id, snoozed=snoozed, limit=limit)
         stages[stage_id] = Stage(stage_cards, n, v)
+    if window is not None:
+        return CaughtUp(pid, cards=cards, stages=stages, totals=totals, others=others, cell_counts=window[0],
+                        stage_ids=window[1])
     return CaughtUp(pid, cards=cards, stages=stages, totals=totals, others=others)
+
+
+def _window_counts(con: fastread.Connection, model: BoardModel, pid: int, cards: Mapping[int, BoardCard | None],
+                   *, snoozed: bool) -> tuple[dict[int, tuple[int, int]], dict[str, int],
+                                              tuple[dict[tuple[int, int | None], int], frozenset[int] | None]]:
+    """The counts a windowed board needs after a change to `cards`: of the columns they left or entered when the
+    window held every one of them, else of every column (where a card the window did not hold was is not
+    known); the other currencies' deals read again only when the board has some or the columns read count some."""
+    stage_ids: frozenset[int] | None = None
+    if all(deal_id in model.by_id for deal_id in cards):
+        stage_ids = frozenset({model.by_id[deal_id].stage_id for deal_id in cards}
+                              | {card.stage_id for card in cards.values() if card is not None})
+    cell_counts, totals, in_others = fastread.cell_totals(con, pid, stage_ids, snoozed=snoozed)
+    keep = model.data.other_currencies if stage_ids is not None else {}
+    others = fastread.other_currencies(con, pid) if in_others or keep else {}
+    return totals, others, (cell_counts, stage_ids)
 
 
 def catch_up_job(gateway: BoardGateway, model: BoardModel | None, snoozed: bool) -> CaughtUp:
@@ -226,6 +266,12 @@ def catch_up_job(gateway: BoardGateway, model: BoardModel | None, snoozed: bool)
 def apply_caught_up(model: BoardModel, caught: CaughtUp) -> None:
     """Put what `catch_up` read into the model: the named deals where they now are, reordered columns as read,
     and the counts and sums as the database has them (snoozed deals count there without being shown)."""
+    if caught.cell_counts is not None:  # a windowed board (the module's docstring)
+        model.place_outside(caught.cards, caught.cell_counts, caught.totals, caught.stage_ids)
+        for stage_id, stage in caught.stages.items():
+            model.replace_stage(stage_id, stage.cards, stage.count, stage.value)
+        model.data.other_currencies = caught.others
+        return
     for deal_id, card in caught.cards.items():
         if card is None:
             model.remove(deal_id)

@@ -17,6 +17,7 @@ up to where one of its parts stops being complete, so what is shown is always th
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -363,6 +364,44 @@ class BoardModel:
                 self.cells[(lane.key, stage_id)].sort(key=self._key)
         if self.partial:
             self.rebuild()  # (the column's cut-offs follow what is loaded of it now)
+
+    def place_outside(self, cards: Mapping[int, BoardCard | None],
+                      cell_counts: Mapping[tuple[int, int | None], int], totals: Mapping[int, tuple[int, int]],
+                      stage_ids: Collection[int] | None) -> None:
+        """A partial model catches up with another process's change: `cards` are the deals its events named as
+        they are now (None: no longer on this board), `cell_counts` and `totals` the counts of the stages
+        `stage_ids` (None: of every stage) as the database has them after it. Each loaded cell stays the true top
+        of its cell: a named card goes in where it ranks among the loaded ones, or is only counted when it ranks
+        below the last loaded card of a cell that holds cards not loaded."""
+        for deal_id in cards:
+            old = self.by_id.pop(deal_id, None)
+            if old is not None:
+                stage = self.stage_cards.get(old.stage_id, [])
+                for i, c in enumerate(stage):
+                    if c.id == deal_id:
+                        del stage[i]
+                        break
+        fresh = [c for c in cards.values() if c is not None and c.stage_id in self.stage_cards]
+        # what each cell held before the named cards came in: the new counts less the cards placed in it
+        before = dict(cell_counts)
+        for card in fresh:
+            key = (card.stage_id, card.type_id)
+            before[key] = before.get(key, 0) - 1
+        loaded = self._loaded_cells()
+        for card in fresh:
+            n, last = loaded.get((card.stage_id, card.type_id), (0, (-(2**62), 0)))
+            if n < before.get((card.stage_id, card.type_id), 0) and _order(card) > last:
+                continue  # below what the model holds of its cell: counted, not loaded
+            self.by_id[card.id] = card
+            insort(self.stage_cards[card.stage_id], card, key=_order)
+        data = self.data
+        wanted = set(self.stage_cards) if stage_ids is None else set(stage_ids)
+        counts = {k: n for k, n in (data.cell_counts or {}).items() if k[0] not in wanted}
+        counts.update((k, n) for k, n in cell_counts.items() if k[0] in wanted)
+        data.cell_counts = counts
+        for sid in wanted:
+            data.counts[sid], data.sums[sid] = totals.get(sid, (0, 0))
+        self.rebuild()
 
     def needs_all(self, flt: DealFilter, sort: str) -> bool:
         """Whether showing `flt` in `sort` order needs every card (a partial model holds only each cell's top)."""
