@@ -489,6 +489,41 @@ def test_the_review_json_is_the_indented_dump_byte_for_byte() -> None:
     assert document_text(doc) == dumps(doc) == json.dumps(doc, ensure_ascii=False, indent=2, default=str)
 
 
+def test_the_review_json_written_by_column_is_the_indented_dump_byte_for_byte() -> None:
+    """`changes --json` writes its lists of deals from the report's lines column by column
+    (cli.review_report.changes_text): the bytes of json.dumps(changes_json(report), indent=2), with hostile text,
+    amounts that are not whole, none and other currencies' (null), dates and times, and a list whose lines carry
+    different details (written the other way)."""
+    from tuikanban.cli.common import dumps
+    from tuikanban.cli.review_report import changes_text
+    from tuikanban.domain.models import PipelineInfo
+    from tuikanban.services.review_core import Bucket, ChangesReport, DealLine, changes_json
+
+    hostile = ("a},\x01{\"b\x02", "}, {", "é\u202e\\", "%s %(x)s", "tab\there\nnewline", "\x7f\x1b[31m", "")
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    report = ChangesReport(
+        pipeline=PipelineInfo(1, "Sales \"%s\"", "EUR", None, 14, (), True), since=at, until=NOW, owner=None,
+        closing=(date(2026, 1, 1), date(2026, 3, 31)), idle_days=14, start_value_minor=150, end_value_minor=1225,
+        bridge={"created": Bucket(1075, (1, 2)), "won": Bucket(0, ())},
+        new=tuple(DealLine(i, t, hostile[-1 - i], hostile[i // 2], (None, 1225, 100, 7)[i % 4], {"status": "won"})
+                  for i, t in enumerate(hostile)),
+        moved=(DealLine(3, "m", "o", "s", 5, {"from_stage": "a", "to_stage": "%d", "moves": 2, "direction": "back"}),),
+        pushed=(DealLine(4, hostile[0], "o", "s", None, {"pushes": 2, "close_before": None,
+                                                           "close_after": date(2026, 4, 1)}),
+                DealLine(5, "p", "o", "s", 99, {"pushes": 1, "close_before": date(2026, 3, 5),
+                                                "close_after": date(2026, 3, 6)})),
+        idle=(DealLine(6, "i", "o", "s", 300, {"idle_days": None, "last_touch": None}),
+              DealLine(7, "j", "o", "s", 0, {"idle_days": 20, "last_touch": at})),
+        closing_soon=(DealLine(8, "c", "o", "s", 1, {"expected_close": date(2026, 3, 20)}),
+                      DealLine(9, "d", "o", "s", 2, {"other": True, "expected_close": date(2026, 3, 21)})),
+    )
+    assert changes_text(report) == dumps(changes_json(report)) == json.dumps(
+        changes_json(report), ensure_ascii=False, indent=2, default=str)
+    empty = ChangesReport(**{**{k: getattr(report, k) for k in ChangesReport.__dataclass_fields__},
+                             "new": (), "moved": (), "pushed": (), "idle": (), "closing_soon": ()})
+    assert changes_text(empty) == dumps(changes_json(empty))
+
+
 def test_a_deals_last_touch_is_its_later_event_or_activity_up_to_the_end(history: Any, db: Any) -> None:
     """The idle list's last touch (`review_idle.last_touches`): the later of the deal's last event and its last
     activity, each up to the end of the period; a deal without activities has its last event.

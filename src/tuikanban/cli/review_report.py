@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from itertools import repeat
+from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +85,7 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
     """`changes`: the bridge and the lists, as tables or one JSON document; records the review mark when run
     for now, for yourself and without --no-mark."""
     from tuikanban.domain.errors import ReadOnlyError
-    from tuikanban.services.review_core import changes_json, collector_paused
+    from tuikanban.services.review_core import collector_paused
 
     # the tables' Rich, imported while the report is read (on a thread, started as the command started, when a
     # core is free: `cli.review_early`); `--json` prints without it
@@ -98,7 +99,7 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
             not_marked = "This was not recorded as your last review: the database is open read-only."
     if as_json:
         with collector_paused():
-            sys.stdout.write(json_safe(document_text(changes_json(report))))
+            sys.stdout.write(json_safe(changes_text(report)))
         sys.stdout.write("\n")
     else:
         print_changes(report, console)
@@ -110,19 +111,69 @@ def changes(st: State, pipeline: str | None, since: str, until: str | None, owne
 
 
 LISTS = ("new", "moved", "pushed", "idle", "closing_soon")  # lists of deals: flat objects (review_core._line_json)
+_UNDATED = ("new", "moved")  # lists whose details hold no date or time (review_core._lines_json's `dated=False`)
 _MARK, _EDGE = "\x01", "\x02"  # control characters: inside a JSON string they are always escaped
 _one_call = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + _MARK, ": "))
+_scalar = json.JSONEncoder(ensure_ascii=False, default=str).encode  # one value, as `_one_call` writes it in a list
+_LINE_KEYS = ("id", "title", "owner", "stage", "value")  # a line's own members, before its details
 
 
-def document_text(doc: dict[str, Any]) -> str:
+def changes_text(report: Any) -> str:
+    """`changes --json`'s document: `cli.common.dumps(review_core.changes_json(report))` byte for byte, the lists
+    of deals written from the report's lines column by column (`_lines_text`), without a dictionary per deal."""
+    from tuikanban.services.review_core import changes_json, money_json
+
+    return document_text(changes_json(report, lines=False), money_json(report.currency))
+
+
+def document_text(doc: dict[str, Any], money: Callable[[int | None], Any] | None = None) -> str:
     """`cli.common.dumps(doc)` (json.dumps with indent=2) byte for byte, the review's lists of deals (39,000 objects
     on 100,000 deals) each encoded in one call of the C encoder instead of one call per deal: the separators carry
-    a control character that JSON text never holds raw, replaced by the newline and indentation afterwards."""
+    a control character that JSON text never holds raw, replaced by the newline and indentation afterwards. With
+    `money` (the report's amounts as JSON numbers), the lists hold the report's `DealLine`s (`changes_text`)."""
     parts = []
     for key, value in doc.items():
-        text = _flat_objects(value) if key in LISTS and value else dumps(value, 1)
+        if key in LISTS and value:
+            text = _flat_objects(value) if money is None else _lines_text(value, money, dated=key not in _UNDATED)
+        else:
+            text = dumps(value, 1)
         parts.append(f"{dumps(key)}: {text}")
     return "{\n  " + ",\n  ".join(parts) + "\n}"
+
+
+def _lines_text(lines: Any, money: Callable[[int | None], Any], *, dated: bool) -> str:
+    """`_flat_objects(review_core._lines_json(lines, money, dated=dated))` byte for byte, without the dictionaries:
+    each member's values encoded as a column (a column of integers or of strings in one `map`: the C functions json
+    itself calls), then each object laid out by one format string. Lines whose details differ in their keys (or
+    name a line's own member) are written the other way."""
+    keys = tuple(lines[0].detail)
+    if set(keys) & set(_LINE_KEYS) or any(tuple(x.detail) != keys for x in lines):
+        from tuikanban.services.review_core import _lines_json
+
+        return _flat_objects(_lines_json(lines, money, dated=dated))
+    columns = [list(map(_ID, lines)), list(map(_TITLE, lines)), list(map(_OWNER, lines)), list(map(_STAGE, lines)),
+               list(map(money, map(_VALUE, lines)))]
+    for k in keys:
+        values = [x.detail[k] for x in lines]
+        if dated:
+            values = [v.isoformat() if isinstance(v, date | datetime) else v for v in values]
+        columns.append(values)
+    layout = ",\n      ".join(f"{dumps(name).replace('%', '%%')}: %s" for name in (*_LINE_KEYS, *keys))
+    objects = map(("{\n      " + layout + "\n    }").__mod__, zip(*map(_json_column, columns), strict=True))
+    return "[\n    " + ",\n    ".join(objects) + "\n  ]"
+
+
+def _json_column(values: list[Any]) -> list[str]:
+    """Each value as json writes it inside a document (`_one_call`): integers and strings by the functions the C
+    encoder calls for them, a column at a time; anything else value by value."""
+    kinds = set(map(type, values))
+    if kinds <= {int}:
+        return list(map(int.__repr__, values))
+    if kinds <= {str}:
+        return list(map(encode_basestring, values))
+    if kinds <= {int, type(None)}:
+        return ["null" if v is None else int.__repr__(v) for v in values]
+    return list(map(_scalar, values))
 
 
 def _flat_objects(items: list[dict[str, Any]]) -> str:
@@ -228,5 +279,5 @@ def day(value: Any) -> str:
     return value.isoformat() if value is not None else "none"
 
 
-__all__ = ["build_report", "changes", "day", "ids_text", "mark_review", "money_column", "print_changes",
+__all__ = ["build_report", "changes", "changes_text", "day", "ids_text", "mark_review", "money_column", "print_changes",
            "render_changes"]

@@ -383,7 +383,7 @@ def _owner_key(u: Unit, pipeline_id: int, owner: str | None) -> str | None:
 # -- JSON ----------------------------------------------------------------------------------------------
 
 
-def _money_json(currency: str) -> Any:
+def money_json(currency: str) -> Any:
     """`to_json_number` for one currency, with a whole amount answered without Decimal (most values: 39,000 lines
     on a busy board)."""
     unit: int = 10 ** exponent(currency)
@@ -418,8 +418,13 @@ def _lines_json(lines: tuple[DealLine, ...], money: Any, *, dated: bool = True) 
     return out
 
 
-def changes_json(r: ChangesReport) -> dict[str, Any]:
-    cur = _money_json(r.currency)
+def changes_json(r: ChangesReport, *, lines: bool = True) -> dict[str, Any]:
+    """The report as the JSON document of `changes --json` (README: the stable keys). `lines=False`: the lists of
+    deals left as the report's `DealLine`s (`cli.review_report.changes_text` writes them column by column)."""
+    cur = money_json(r.currency)
+    if not lines:
+        return {**changes_json(replace(r, new=(), moved=(), pushed=(), idle=(), closing_soon=())),
+                "new": r.new, "moved": r.moved, "pushed": r.pushed, "idle": r.idle, "closing_soon": r.closing_soon}
     return {
         "pipeline": r.pipeline.name,
         "since": r.since.isoformat(),
@@ -441,5 +446,5 @@ def changes_json(r: ChangesReport) -> dict[str, Any]:
 
 __all__ = [
     "CLOSING_SOON_DAYS", "IDLE_DAYS", "ChangesReport", "ReviewOptions", "add_idle", "changes_in", "changes_json",
-    "collector_paused", "compute_changes",
+    "collector_paused", "compute_changes", "money_json",
 ]
