@@ -7,6 +7,7 @@
     python bench/changes_bench.py --mixed 400 --db /tmp/mixed.db --dump mixed.json   # a history of every kind
     python bench/changes_bench.py --cli --db /tmp/big9.db --base-src /tmp/base/src --base-db /tmp/big8.db
                                                        # the command, this tree and an older one alternated
+    python bench/changes_bench.py --output --db /tmp/big.db   # `--json`'s document: dictionaries / by column
 
 --mixed N builds (once) a smaller history through the services themselves with every kind of change the review
 rewinds (moves both ways, wins, losses, reopens, value, close-date, owner and currency edits, undo, delete and
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
                          "commit) on --base-db, the two alternated run by run (A B A B)")
     ap.add_argument("--base-db", type=Path, default=None, help="the database for --base-src (its own schema)")
     ap.add_argument("--json-only", action="store_true", help="with --cli: only `--json`")
+    ap.add_argument("--output", action="store_true",
+                    help="time the writing of `changes --json`'s document in process, the lists of deals as "
+                         "dictionaries (changes_json, document_text) and by column (changes_text) alternated, "
+                         "and stop")
     args = ap.parse_args(argv)
 
     if not args.db.exists() and args.mixed:
@@ -93,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.base_src is not None:
             versions.insert(0, ("base", args.base_src, args.base_db or args.db))
         print(cli_times(versions, args.days, args.runs, json_only=args.json_only))
+        return
+    if args.output:
+        print(output_times(args.db, args.days, args.runs))
         return
     db = open_database(args.db)
     if args.dump is not None:
@@ -157,7 +165,7 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
     """`tuikanban changes --since Nd --no-mark` as a user runs it (its own process, start-up included, the output
     to /dev/null), table and --json taken in turn, for each version (label, its src directory or None for this
     tree, its database) alternated run by run: median wall and CPU (user + system) of each, and the floors
-    (`python -c pass` and the command line's start in the same rounds, `import typer, sqlmodel` after them)."""
+    (`python -c pass`, the command line's start and `import typer, sqlmodel`, in the same rounds)."""
     import resource
     import subprocess
 
@@ -168,7 +176,8 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
     # the floors, in the same rounds: the interpreter alone, and the command line's own start (the fast path's
     # imports, what every fast command pays before its work), with this tree
     floors = {"python -c pass": [sys.executable, "-c", "pass"],
-              "CLI start (import tuikanban.cli.fast)": [sys.executable, "-c", "import tuikanban.cli.fast"]}
+              "CLI start (import tuikanban.cli.fast)": [sys.executable, "-c", "import tuikanban.cli.fast"],
+              "import typer, sqlmodel": [sys.executable, "-c", "import typer, sqlmodel"]}
     for name in floors:
         times["floor", name] = ([], [])
     for _ in range(runs):
@@ -193,17 +202,45 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 times[label, kind][1].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 loads.append(os.getloadavg()[0])
-    lines = [floor()]
+    lines = []
     for (label, kind), (walls, cpus) in times.items():
         what = kind if label == "floor" else f"changes --since {days}d ({kind})"
         lines.append(f"{label}: {what}: median {statistics.median(walls) * 1000:.0f} ms "
-                     f"wall (worst {max(walls) * 1000:.0f}), {statistics.median(cpus) * 1000:.0f} ms CPU "
+                     f"wall ({min(walls) * 1000:.0f}-{max(walls) * 1000:.0f}), "
+                     f"{statistics.median(cpus) * 1000:.0f} ms CPU "
                      f"({min(cpus) * 1000:.0f}-{max(cpus) * 1000:.0f}) over {runs} runs")
     lines.append(f"load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")
     # this tree reads beside the command's start and on a second connection only with a core free (store.twin):
     # at a higher load both versions read in turn, and the figures compare the rest
     free = sum(load <= (os.cpu_count() or 1) - 1 for load in loads)
     lines.append(f"a core free (this tree's reads beside each other) at {free} of {len(loads)} runs")
+    return "\n".join(lines)
+
+
+def output_times(path: Path, days: int, runs: int) -> str:
+    """`changes --since Nd --json`'s document built from one report, in process (the garbage collector paused, as
+    the command runs it): the lists as dictionaries then one encoder call per list (`document_text(changes_json)`)
+    and written by column (`changes_text`), alternated run by run; CPU medians and ranges, and whether the two
+    texts are the same."""
+    from tuikanban.cli import review_early
+    from tuikanban.cli.review_report import changes_text, document_text
+    from tuikanban.cli.target import read_plain
+    from tuikanban.services.review_core import changes_json, collector_paused
+
+    report = read_plain(path, lambda u: review_early.report_in(u, "bench", None, f"{days}d", None, None, None, 14))
+    ways = {"dictionaries": lambda: document_text(changes_json(report)), "by column": lambda: changes_text(report)}
+    cpus: dict[str, list[float]] = {name: [] for name in ways}
+    texts: dict[str, str] = {}
+    with collector_paused():
+        for _ in range(runs):
+            for name, way in ways.items():
+                c0 = time.process_time()
+                texts[name] = way()
+                cpus[name].append(time.process_time() - c0)
+    lines = [f"{name}: median {statistics.median(c) * 1000:.0f} ms CPU ({min(c) * 1000:.0f}-{max(c) * 1000:.0f}) "
+             f"over {runs} runs" for name, c in cpus.items()]
+    lines.append(f"the same text: {len(set(texts.values())) == 1} ({len(texts['by column']):,} characters); "
+                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return "\n".join(lines)
 
 
