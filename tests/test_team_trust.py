@@ -1,0 +1,58 @@
+"""Round 7, what a team tried: nothing a rep typed or did is lost silently while other reps work on the same board.
+By hand, on Monday 2026-03-02 12:00 UTC (the `fixed_now` clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from board_helpers import press, settle
+from tuikanban.services import deals as D
+from tuikanban.services.lifecycle import snooze_deal
+from tuikanban.services.pipelines import create_pipeline
+from tuikanban.store.engine import Database
+from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.dialogs.confirm import ConfirmScreen
+
+pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
+
+U = "ann"
+SIZE = (140, 45)
+
+
+def noted(app: TuikanbanApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every notification the app shows, in order."""
+    said: list[str] = []
+    notify = app.notify
+    monkeypatch.setattr(app, "notify", lambda message, **kw: (said.append(str(message)), notify(message, **kw))[1])
+    return said
+
+
+@pytest.mark.parametrize("other", ["snoozed", "won", "deleted"])
+async def test_a_delete_refused_because_another_rep_changed_the_deal_names_them(
+        other: str, db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bob changes the deal while ann's delete confirmation is open: the refusal said only 'Deal 1 was changed by
+    someone else ... check it and try again'. It names bob and what he did, as the snooze dialog does."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    said = noted(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "D")
+        assert isinstance(app.screen, ConfirmScreen)
+        if other == "snoozed":
+            snooze_deal(db, deal, "2026-03-16", user="bob", reason="holiday")
+        elif other == "won":
+            D.win_deal(db, deal, user="bob")
+        else:
+            from tuikanban.services.lifecycle import delete_deal
+
+            delete_deal(db, deal, user="bob")
+        await press(pilot, "y")
+        await settle(pilot)
+    expected = {"snoozed": "'Acme' was snoozed by bob since you opened this (snoozed until 2026-03-16 now), so it "
+                           "was not deleted.",
+                "won": "'Acme' was moved to Won by bob since you opened this, so it was not deleted.",
+                "deleted": "'Acme' was deleted by bob since you opened this; there is nothing more to delete."}
+    assert expected[other] in said
+    assert D.get_deal(db, deal).status == {"snoozed": "open", "won": "won", "deleted": "deleted"}[other]
