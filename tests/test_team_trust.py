@@ -4,14 +4,17 @@ By hand, on Monday 2026-03-02 12:00 UTC (the `fixed_now` clock)."""
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 
 from board_helpers import press, settle
 from tuikanban.services import deals as D
+from tuikanban.services.gates import set_gate
 from tuikanban.services.lifecycle import snooze_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
+from tuikanban.ui.dialogs.gate import GateScreen
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -56,3 +59,29 @@ async def test_a_delete_refused_because_another_rep_changed_the_deal_names_them(
                 "deleted": "'Acme' was deleted by bob since you opened this; there is nothing more to delete."}
     assert expected[other] in said
     assert D.get_deal(db, deal).status == {"snoozed": "open", "won": "won", "deleted": "deleted"}[other]
+
+
+@pytest.mark.parametrize("loosened", ["contact", "none"])
+async def test_a_gate_loosened_while_its_dialog_is_open_lets_the_move_through(
+        loosened: str, db: Database, fixed_now: str) -> None:
+    """bob drops the company from Proposal's gate (or the whole gate) while ann's gate dialog asks for it: her save
+    said 'Company is still empty.' for a field nothing requires any more. The dialog checks the gate again on save
+    and moves the deal when nothing left empty is missing now; what she typed is saved."""
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require="company,contact")
+    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        assert isinstance(app.screen, GateScreen)
+        if loosened == "contact":
+            app.screen.query_one("#gate-contact", Input).value = "Carl"
+        set_gate(db, "Sales", "Proposal", require=loosened)
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    view = D.get_deal(db, deal)
+    assert view.stage_name == "Proposal" and view.company == ""
+    assert view.contact == ("Carl" if loosened == "contact" else "")
+

@@ -179,7 +179,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         """Fill the missing fields and move, or force with a reason, or leave the deal where it is. After the
         dialog (`refused.typed`), it comes back with what was typed and, when what was typed was refused, the
         sentence saying why."""
-        from tuikanban.ui.board.gate_fill import fill_and_move_job
+        from tuikanban.ui.board.gate_fill import fill_and_move_job, gate_missing_job
         from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
 
         def chosen(choice: GateChoice | None) -> None:
@@ -195,7 +195,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
         if gate is None:
             return
         problem = None if isinstance(refused.error, GateError) else str(refused.error)
-        self.app.push_screen(GateScreen(str(gate), gate.missing, typed=refused.typed, problem=problem), chosen)
+        recheck = partial(gate_missing_job, self.gateway, refused.card.id, refused.stage.id)
+        self.app.push_screen(GateScreen(str(gate), gate.missing, typed=refused.typed, problem=problem,
+                                        recheck=recheck), chosen)
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():
