@@ -85,3 +85,54 @@ async def test_a_gate_loosened_while_its_dialog_is_open_lets_the_move_through(
     assert view.stage_name == "Proposal" and view.company == ""
     assert view.contact == ("Carl" if loosened == "contact" else "")
 
+
+
+async def test_the_review_says_how_many_changes_came_since_it_was_computed_and_r_refreshes(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bob moves a deal while ann's review is open: the review stayed as it was, and nothing said that it was
+    behind. It stays the review she is going through (a fixed list) and says '1 change since you opened this, r to
+    refresh'; r computes it again with bob's move, keeping her line."""
+    import asyncio
+
+    from textual.widgets import OptionList, Static
+
+    from tuikanban.ui.screens import review as rv
+
+    monkeypatch.setattr(rv, "POLL_SECONDS", 0.05, raising=False)  # (main had no poll)
+    create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
+    acme = D.create_deal(db, "Sales", "Acme", user=U, value="1000", at="2026-02-01").id
+    beta = D.create_deal(db, "Sales", "Beta", user=U, value="500", at="2026-02-01").id
+    D.move_deal(db, acme, "Proposal", user=U, at="2026-02-26")
+    app = TuikanbanApp(db, U, "Sales")
+
+    def status() -> str:
+        return str(app.screen.query_one("#rv-status", Static).render())
+
+    def rows() -> list[str]:
+        ol = app.screen.query_one("#rv-list", OptionList)
+        return [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "v")
+        assert isinstance(app.screen, rv.ReviewScreen)
+        assert any("Moved forward: 1" in r for r in rows())
+        app.screen.query_one("#rv-list", OptionList).highlighted = 3
+        D.move_deal(db, beta, "Proposal", user="bob")
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+            if "since you opened this" in status():
+                break
+        assert status() == "1 change since you opened this, r to refresh."
+        assert any("Moved forward: 1" in r for r in rows())  # the review as computed, until r
+        await press(pilot, "r")
+        await settle(pilot)
+        for _ in range(100):
+            if any("Moved forward: 2" in r for r in rows()):
+                break
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        assert any("Moved forward: 2" in r for r in rows())
+        assert "since you opened this" not in status()
+        assert app.screen.query_one("#rv-list", OptionList).highlighted == 3
