@@ -209,7 +209,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         self._newest: int | None = None  # the newest event the shown review saw (None: none shown yet)
         self._version: int | None = None  # the data version when it was computed, or last counted
         self._counting = False
-        self._behind = ""  # the "N changes since you opened this" notice, once said
+        self._notice = ""  # the "N changes since you opened this" notice, once said
 
     def compose(self) -> ComposeResult:
         yield Static(id="rv-title")
@@ -226,7 +226,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
 
     def recompute(self) -> None:
         self._generation += 1
-        self._newest, self._behind = None, ""
+        self._newest, self._notice = None, ""
         try:
             self._version = self.db.data_version()
         except Exception:  # the database is still opening (or locked): the next poll looks
@@ -261,7 +261,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
                                         name="review idle")
         else:
             self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
-        if self._behind:  # (said while the idle list was computed: it stays)
+        if self._notice:  # (said while the idle list was computed: it stays)
             self._say_behind()
         self._title()
         self._paint(message.report, message.titles)
@@ -291,12 +291,12 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         if message.generation != self._generation or not message.count:
             return
         since = "you opened this" if message.generation == 1 else "this was computed"
-        self._behind = f"{plural(message.count, 'change')} since {since}, r to refresh."
+        self._notice = f"{plural(message.count, 'change')} since {since}, r to refresh."
         self._say_behind()
 
     def _say_behind(self) -> None:
         status = self.query_one("#rv-status", Static)
-        status.update(Text(self._behind))
+        status.update(Text(self._notice))
         status.add_class("-behind")
 
     @on(ReviewMarked)
