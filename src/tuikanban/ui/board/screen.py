@@ -343,6 +343,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._write(job, "redo" if redo else "undo")
 
     def action_redo(self) -> None:
+        if self.reopen_replaced():  # (ctrl+r, as in a form: the log bar keeps its text, and r would type in it)
+            return
         self.action_undo(1)
 
     @on(m.UndoRefused)
@@ -544,9 +546,18 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_refresh(self) -> None:
         if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
             self.app.clear_notifications()
+            self.reopening = True
             self._write(self.gateway.reopen_job, "reopen")
         else:
             self.reload()
+
+    def reopen_replaced(self) -> bool:
+        """`ctrl+r` in a form or dialog over the board: reopen the file at the path if the one the board had open
+        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise."""
+        if self.files.gone is None:
+            return False
+        self.action_refresh()
+        return True
 
     @on(FileChecked)
     def _file_checked(self, message: FileChecked) -> None:

@@ -147,8 +147,17 @@ class Dialog(StyledOnce, ModalScreen[T]):
     }
     """
 
+    BINDINGS = [Binding("ctrl+r", "reopen_board", "reopen the board's file", show=False)]
+
     busy: bool = False
     _tint: TintedBackground | None = None
+
+    def action_reopen_board(self) -> None:
+        """The board's file was replaced while this was open: reopen the file at that path from here, without
+        closing this (what the rep typed stays, and saving again puts it into the reopened file)."""
+        board = getattr(self.app, "board_screen", None)
+        if board is None or not board.reopen_replaced():
+            raise SkipAction()
 
     def render(self) -> RenderableType:
         # The dimmed board under the dialog is drawn once, not on every draw of this screen (ui/textual_seam.py,
