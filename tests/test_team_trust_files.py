@@ -138,3 +138,47 @@ async def test_a_log_line_typed_when_the_file_is_replaced_is_kept_and_saved_afte
         assert [a.subject for a in list_activities(db, 1)] == ["Rang them about the budget"]
     finally:
         db.close()
+
+
+async def test_the_gate_dialog_open_when_the_file_is_replaced_keeps_its_fields_and_moves_after_ctrl_r(
+        tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate dialog hands what was typed to the board, whose write was refused once the file was replaced: the
+    contact typed was lost. The dialog now stays with it until ctrl+r, then moves the deal in the file at the path
+    (here this morning's backup copied over the board)."""
+    from tuikanban.services.gates import set_gate
+    from tuikanban.store.engine import backup_file
+    from tuikanban.ui.dialogs.gate import GateScreen
+
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    board, backup = tmp_path / "board.db", tmp_path / "backup.db"
+    make_board(board, ["Acme"])
+    db = open_database(board)
+    try:
+        set_gate(db, "Sales", "End", require="contact")
+    finally:
+        db.close()
+    backup_file(board, backup)
+    app = TuikanbanApp(db_path=board, user="ann")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "L")
+        assert isinstance(app.screen, GateScreen)
+        app.screen.query_one("#gate-contact", Input).value = "Carl"
+        await replace_and_wait(pilot, app, board, backup)
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, GateScreen)
+        assert "press ctrl+r to reopen" in str(app.screen.query_one("#gate-error").render())
+        assert app.screen.query_one("#gate-contact", Input).value == "Carl"
+        await press(pilot, "ctrl+r")
+        await wait_until(pilot, lambda: not app.board_screen.session.readonly)
+        await settle(pilot)
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert app.screen is app.board_screen
+    db = open_database(board)
+    try:
+        deal = ds.get_deal(db, 1)
+        assert (deal.stage_name, deal.contact) == ("End", "Carl")
+    finally:
+        db.close()

@@ -126,7 +126,16 @@ class GateScreen(Dialog[GateChoice | None]):
     def _value(self, widget_id: str) -> str:
         return display(self.query_one(f"#{widget_id}", Input).value).strip()
 
+    def _kept(self) -> bool:
+        """The board's file was replaced: what was typed stays here (said) until ctrl+r reopens it."""
+        gone = self.board_gone()
+        if gone is not None:
+            self.query_one("#gate-error", FieldError).show(gone)
+        return gone is not None
+
     def action_fill(self) -> None:
+        if self._kept():
+            return
         fields: dict[str, str] = {}
         task: tuple[str, str] | None = None
         empty: list[str] = []
@@ -175,6 +184,8 @@ class GateScreen(Dialog[GateChoice | None]):
         self.set_focus(self.query_one(f"#{widget_id}", Input))
 
     def action_force(self) -> None:
+        if self._kept():
+            return
         reason = self._value("gate-reason")
         if not reason:
             self.query_one("#gate-error", FieldError).show("Type the reason for forcing it.")
