@@ -136,3 +136,27 @@ async def test_the_review_says_how_many_changes_came_since_it_was_computed_and_r
         assert any("Moved forward: 2" in r for r in rows())
         assert "since you opened this" not in status()
         assert app.screen.query_one("#rv-list", OptionList).highlighted == 3
+
+
+async def test_a_bulk_move_skips_a_marked_deal_another_rep_moved_before_the_board_showed_it(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ann marks Acme and Hooli in Lead and presses L; bob had moved Hooli to Qualified a moment before, and her
+    board had not shown it yet (here: it hears no outside change at all). The bulk step moved each deal on from
+    where it was stored, so Hooli went on to Proposal, two stages from where ann saw it. Now it stays, said."""
+    from tuikanban.ui.board.live import LiveFeed
+
+    monkeypatch.setattr(LiveFeed, "listen", lambda self, board: None)  # (the press comes before the feed)
+    create_pipeline(db, "Sales", "Lead,Qualified,Proposal")
+    acme = D.create_deal(db, "Sales", "Acme", user=U).id
+    hooli = D.create_deal(db, "Sales", "Hooli", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    said = noted(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "*")  # every card of the column
+        D.move_deal(db, hooli, "Qualified", user="bob")
+        await press(pilot, "L")
+        await settle(pilot)
+    assert D.get_deal(db, acme).stage_name == "Qualified"
+    assert D.get_deal(db, hooli).stage_name == "Qualified"  # where bob put it, not one on
+    assert any("('Hooli' was moved to Qualified since you marked it)" in s for s in said), said
