@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from board_helpers import press, settle
+from board_helpers import gated_acme, open_gate, press, settle
 from tuikanban.services import deals as D
 from tuikanban.services.gates import set_gate
 from tuikanban.services.lifecycle import snooze_deal
@@ -14,7 +14,6 @@ from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store.engine import Database
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
-from tuikanban.ui.dialogs.gate import GateScreen
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
 
@@ -67,14 +66,10 @@ async def test_a_gate_loosened_while_its_dialog_is_open_lets_the_move_through(
     """bob drops the company from Proposal's gate (or the whole gate) while ann's gate dialog asks for it: her save
     said 'Company is still empty.' for a field nothing requires any more. The dialog checks the gate again on save
     and moves the deal when nothing left empty is missing now; what she typed is saved."""
-    create_pipeline(db, "Sales", "Lead,Proposal")
-    set_gate(db, "Sales", "Proposal", require="company,contact")
-    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    deal = gated_acme(db, "company,contact", U)
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "L")
-        assert isinstance(app.screen, GateScreen)
+        await open_gate(pilot)
         if loosened == "contact":
             app.screen.query_one("#gate-contact", Input).value = "Carl"
         set_gate(db, "Sales", "Proposal", require=loosened)

@@ -4,7 +4,6 @@ from the form. Real files on SQLite (a PostgreSQL board has no file to replace).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from board_helpers import press, settle
+from board_helpers import press, settle, wait_until
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import open_database
@@ -44,15 +43,6 @@ def titles_in(path: Path) -> list[str]:
         return sorted(d.title for d in ds.list_deals(db, None))
     finally:
         db.close()
-
-
-async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if done():
-            return
-        await asyncio.sleep(0.05)
-        await pilot.pause()
-    assert done()
 
 
 def noted(app: TuikanbanApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
