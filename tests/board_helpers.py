@@ -31,3 +31,33 @@ async def press(pilot: Pilot[Any], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
+
+
+async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:
+    """Let the app run until `done()` (a real wait: threads such as the file watch's and the feed's run meanwhile)."""
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+    assert done()
+
+
+def gated_acme(db: Any, require: str, user: str) -> int:
+    """Sales (Lead, Proposal), Proposal's gate requiring `require`, and 'Acme' in Lead: its id."""
+    from tuikanban.services import deals
+    from tuikanban.services.gates import set_gate
+    from tuikanban.services.pipelines import create_pipeline
+
+    create_pipeline(db, "Sales", "Lead,Proposal")
+    set_gate(db, "Sales", "Proposal", require=require)
+    return deals.create_deal(db, "Sales", "Acme", user=user).id
+
+
+async def open_gate(pilot: Pilot[Any]) -> None:
+    """Move the focused card on (`L`) into a gate that refuses it: the gate dialog is on screen."""
+    from tuikanban.ui.dialogs.gate import GateScreen
+
+    await settle(pilot)
+    await press(pilot, "L")
+    assert isinstance(pilot.app.screen, GateScreen)

@@ -147,7 +147,7 @@ async def test_a_replaced_file_stops_writes_keeps_the_form_text_and_r_reopens(
         await press(pilot, "ctrl+s")
         assert app.screen is form  # not saved, not closed: the text is still there, with the reason
         assert form.query_one("#f-notes", TextArea).text == "Budget approved"
-        assert "is no longer this board" in str(form.query_one("#form-banner", Static).visual)
+        assert "What you typed is kept here: press ctrl+r" in str(form.query_one("#form-banner", Static).visual)
         await press(pilot, "escape", "y")  # (it asks first: the notes were typed)
         await press(pilot, "L")  # the board refuses too, with the sentence
         assert said[-1][0].endswith("Press r to reopen the file at that path.")

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
-from board_helpers import press, settle
+from board_helpers import press, settle, wait_until
 from tuikanban.domain.errors import ReadOnlyError
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
@@ -156,17 +155,6 @@ def test_opening_the_file_again_in_a_process_keeps_the_locks_its_open_connection
     finally:
         first.close()
     assert integrity_report(board) == ["ok"]
-
-
-async def wait_until(pilot: Pilot[Any], done: Any, seconds: float = 10.0) -> None:
-    import asyncio
-
-    for _ in range(int(seconds / 0.05)):
-        if done():
-            return
-        await asyncio.sleep(0.05)
-        await pilot.pause()
-    assert done()
 
 
 @pytest.mark.parametrize("how", ["mv", "cp"])

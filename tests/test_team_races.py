@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from board_helpers import press, settle
+from board_helpers import gated_acme, open_gate, press, settle
 from tuikanban.services import deals as D
 from tuikanban.services.activities import list_activities
 from tuikanban.services.gates import set_gate
@@ -41,14 +41,10 @@ async def test_the_gate_dialog_takes_the_close_date_shortcuts_its_placeholder_sh
         db: Database, fixed_now: str) -> None:
     """The close field says 'YYYY-MM-DD, +30d, eom' (as the deal form's does); '+30d' was refused after the dialog
     closed as 'not a valid close date'. It is 30 days from today now; a date that is none is said in the dialog."""
-    create_pipeline(db, "Sales", "Lead,Proposal")
-    set_gate(db, "Sales", "Proposal", require="close,contact")
-    deal = D.create_deal(db, "Sales", "Acme", user=U).id
+    deal = gated_acme(db, "close,contact", U)
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "L")
-        assert isinstance(app.screen, GateScreen)
+        await open_gate(pilot)
         _type(app, "gate-close", "someday")
         _type(app, "gate-contact", "Carl")
         await press(pilot, "ctrl+s")

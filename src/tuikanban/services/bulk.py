@@ -13,7 +13,7 @@ Every event of the batch after the first points at the first one (`ref_id`), whi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -120,11 +120,25 @@ def _done(deal: Deal) -> DealOutcome:
 Target = Callable[[Deal, list[Stage]], "Stage | str"]  # the stage a deal goes to, or why it stays
 
 
+def _moved_since(deal: Deal, stages: list[Stage], seen: Mapping[int, int] | None) -> str | None:
+    """Why a deal stays: the board showed it in another stage than it is in now (another rep moved it since the
+    rep marked it), so a step from where it is now would not be the step the rep asked for. None: as seen."""
+    shown = None if seen is None else seen.get(deal.id or 0)
+    if shown is None or shown == deal.stage_id:
+        return None
+    now = next((st.name for st in stages if st.id == deal.stage_id), "another stage")
+    return f"was moved to {now} since you marked it"
+
+
 def bulk_move(db: Database, ids: Iterable[int], stage: str | int, *, user: str,
-              force_reason: str | None = None) -> BulkResult:
-    """Move the deals to `stage` (name or id) in one transaction; the stage's WIP limit must admit them all."""
+              force_reason: str | None = None, seen: Mapping[int, int] | None = None) -> BulkResult:
+    """Move the deals to `stage` (name or id) in one transaction; the stage's WIP limit must admit them all.
+    `seen`: the stage each deal was shown in (a deal moved elsewhere since stays, with the reason)."""
 
     def target(deal: Deal, stages: list[Stage]) -> Stage | str:
+        moved = _moved_since(deal, stages, seen)
+        if moved is not None:
+            return moved
         found = next((st for st in stages if st.id == stage or (isinstance(stage, str)
                                                                  and st.name.lower() == stage.strip().lower())), None)
         if found is None:
@@ -135,10 +149,15 @@ def bulk_move(db: Database, ids: Iterable[int], stage: str | int, *, user: str,
 
 
 def bulk_step(db: Database, ids: Iterable[int], delta: int, *, user: str,
-              force_reason: str | None = None) -> BulkResult:
-    """Move each deal `delta` stages on (1: the next stage, -1: the previous one), in one transaction."""
+              force_reason: str | None = None, seen: Mapping[int, int] | None = None) -> BulkResult:
+    """Move each deal `delta` stages on (1: the next stage, -1: the previous one), in one transaction. `seen`: the
+    stage each deal was shown in; a deal another rep moved since stays (stepping it from there would move it on
+    twice), with the reason."""
 
     def target(deal: Deal, stages: list[Stage]) -> Stage | str:
+        moved = _moved_since(deal, stages, seen)
+        if moved is not None:
+            return moved
         at = next((i for i, st in enumerate(stages) if st.id == deal.stage_id), None)
         if at is None or not 0 <= at + delta < len(stages):
             return "is in the last stage" if delta > 0 else "is in the first stage"

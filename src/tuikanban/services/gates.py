@@ -88,6 +88,17 @@ def stage_gates(db: Database, pipeline: str | int | None) -> dict[int, StageGate
         return {g.stage_id: g for g in (_gate(st) for st in s.exec(select(Stage).where(Stage.pipeline_id == p.id)))}
 
 
+def missing_now(db: Database, deal_id: int, stage_id: int) -> tuple[str, ...]:
+    """What `stage_id`'s gate requires of the deal as stored now and the deal lacks (the gate dialog checks again on
+    save: another rep may have loosened the gate, or filled a field, while it was open)."""
+    with db.read() as s:
+        deal = get_deal_row(s, deal_id)
+        st = s.get(Stage, stage_id)
+        if st is None:
+            return ()
+        return gates.missing(gates.stored_requirements(st.required), fields_of(s, deal))
+
+
 def deal_gate(db: Database, deal_id: int) -> DealGate:
     with db.read() as s:
         deal = get_deal_row(s, deal_id)

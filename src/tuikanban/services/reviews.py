@@ -37,6 +37,16 @@ def record_review_in(u: Unit, pipeline_id: int, user: str, at: datetime) -> None
         u.run("UPDATE review_mark SET at = ? WHERE id = ?", (u.instant(at), mark))
 
 
+def newest_event_in(u: Unit, pipeline_id: int) -> int:
+    """The id of the pipeline's newest event (0: none): where "changes since the review was computed" start."""
+    return int(u.scalar("SELECT COALESCE(MAX(id), 0) FROM event WHERE pipeline_id = ?", (pipeline_id,)) or 0)
+
+
+def events_after_in(u: Unit, pipeline_id: int, event_id: int) -> int:
+    """How many events of the pipeline came after `event_id` (a range of the primary key, from its end)."""
+    return int(u.scalar("SELECT COUNT(*) FROM event WHERE id > ? AND pipeline_id = ?", (event_id, pipeline_id)) or 0)
+
+
 def last_review(db: Database, pipeline: str | int | None, user: str) -> datetime | None:
     with db.read() as s:
         u = of_session(s)

@@ -18,7 +18,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -282,6 +282,7 @@ class Database:
     # which lives for a moment: folding the log costs a few syncs, a 3x slower write under load).
     fold_each_write: bool = True
     let_go_reason: str = ""  # set by `let_go`: the file was replaced, this database opens no connection again
+    refusal: str = ""  # what a write says while `readonly`, when the caller has a sentence of its own for it
     _watch_con: sqlite3.Connection | None = field(default=None, repr=False)
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -316,8 +317,8 @@ class Database:
         """
         if self.readonly:
             raise ReadOnlyError(
-                f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can be changed."
-            )
+                self.refusal or f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can "
+                "be changed.")
         deadline = time.monotonic() + lock_timeout()
         delay = 0.02
         while True:
@@ -407,6 +408,15 @@ class Database:
         self.let_go_reason = reason
         self.readonly, self.readonly_reason = True, self.readonly_reason or " because the file was replaced"
         self.close()
+
+    def follow(self, other: Database) -> None:
+        """This database let go of its file (`let_go`) and the board opened the file now at the path (`other`):
+        from now on this database is `other` (a form that holds it, kept open with what the rep typed, saves into
+        that file when the rep saves again). `other` is not used after this."""
+        if not self.let_go_reason:
+            raise ReadOnlyError("Only a database that let go of a replaced file follows a new one.")
+        for f in fields(self):
+            setattr(self, f.name, getattr(other, f.name))
 
     def close(self) -> None:
         if not self.readonly:

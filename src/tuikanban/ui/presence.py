@@ -120,16 +120,16 @@ class PresenceLink:
             presence.editing(seat, deal_id)
         return PresenceRead(tuple(presence.others(seat)))
 
-    def join(self, target: MessagePump, db: Database) -> None:
+    def join(self, target: MessagePump, db: Database, *, again: bool = False) -> None:
         """Take a seat (once the database is open for writing); `target` receives every `PresenceRead`. A board
-        that reopened its file (the file at its path was replaced) takes a seat in the new database: the old seat's
-        database has let go of the old file and refuses every call with the sentence that it was replaced."""
+        that reopened its file (the file at its path was replaced: `again`) takes a seat in the new database, even
+        through the same `Database` (which follows the new file: `Database.follow`)."""
         self.target = target
 
         def job() -> PresenceRead | None:
             from tuikanban.services import presence
 
-            if self.seat is None or self.seat.db is not db:
+            if again or self.seat is None or self.seat.db is not db:
                 self.seat = presence.join(db, self.user)
             return self._run("read", None)
 

@@ -96,6 +96,7 @@ class BoardBase(StyledOnce, Screen[None]):
     widgets are styled as they are registered at start, not a second time by its first `ScreenResume`.)"""
 
     state: reactive[BoardState] = reactive(BoardState, init=False)
+    reopening = False  # `r` (or ctrl+r from a form) asked to open the file now at the path
 
     def __init__(self, gateway: BoardGateway, session: BoardSession, *, pipeline: str | int | None,
                  initial: m.Loaded | None = None) -> None:
@@ -331,9 +332,12 @@ class BoardBase(StyledOnce, Screen[None]):
 
     @on(m.DbOpened)
     def _db_opened(self, message: m.DbOpened) -> None:
+        reopened, self.reopening = self.reopening, False
+        if reopened and self.app.screen is not self:  # ctrl+r from a form kept over the replaced file
+            self._say(f"Reopened {self.session.target}: save again to put what you typed there.", timeout=8)
         self._collector_on()
         self.session.opened(message.db)
-        self._join_presence(message.db)
+        self._join_presence(message.db, again=reopened)
         self.header.update(readonly=self.session.readonly)
         self.files.start()
         if self._live is None:
@@ -545,11 +549,11 @@ class BoardBase(StyledOnce, Screen[None]):
             self._say(moved_sentence(message, self.session.user), severity="warning", timeout=5)
 
     # -- presence ----------------------------------------------------------------------------------------------
-    def _join_presence(self, db: Database) -> None:
+    def _join_presence(self, db: Database, *, again: bool = False) -> None:
         from tuikanban.services.presence import HEARTBEAT_SECONDS  # (the ORM is loaded by now)
 
         link = presence_of(self)
-        link.join(self, db)
+        link.join(self, db, again=again)
         if self._heartbeat is None:  # (once: a board that reopened its file joins again on the same beat)
             self._heartbeat = self.set_interval(HEARTBEAT_SECONDS, link.heartbeat)
 

@@ -38,7 +38,11 @@ if TYPE_CHECKING:
 WATCH_SECONDS = 2.0
 RESTORED_KEY = "restored"  # (services.restore.RESTORED_KEY: not imported, it would load the ORM before first paint)
 REOPEN_HINT = " Press r to reopen the file at that path."
+FORM_HINT = " (In a form, ctrl+r reopens it and keeps what you typed.)"  # said when a screen covers the board
 WRITES_REFUSED = " because the file at that path is no longer this board (press r on the board to reopen it)"
+# what a form's save says then (its Database refuses with it): the form stays open, and ctrl+r reopens from it
+KEPT_HINT = (" What you typed is kept here: press ctrl+r to reopen the file at that path, then save again to put it "
+             "there.")
 
 
 Stamp = tuple[tuple[int, int, int, int, int] | None, ...]
@@ -219,11 +223,14 @@ class FileWatch:
         session.readonly = True
         if session.db is not None:  # the forms' writes through this database refuse too, with a sentence
             session.db.readonly, session.db.readonly_reason = True, WRITES_REFUSED
+            session.db.refusal = message.gone + KEPT_HINT
         screen.header.update(readonly=True)
-        screen.notify(session.gone, title="Board file changed", severity="error", timeout=3600, markup=False)
+        covered = screen.app.screen is not screen
+        screen.notify(session.gone + (FORM_HINT if covered else ""), title="Board file changed", severity="error",
+                      timeout=3600, markup=False)
         feed = screen.stop_live()
         lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone, feed),
                                        name="let go of the old file")
 
 
-__all__ = ["WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look", "stamp"]
+__all__ = ["KEPT_HINT", "WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look", "stamp"]

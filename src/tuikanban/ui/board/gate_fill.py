@@ -70,6 +70,13 @@ def fill_and_move_job(gateway: BoardGateway, card: BoardCard, stage: StageInfo, 
     return result
 
 
+def gate_missing_job(gateway: BoardGateway, deal_id: int, stage_id: int) -> tuple[str, ...]:
+    """What the gate of `stage_id` requires of the deal as stored now and it lacks (the gate dialog's `recheck`)."""
+    from tuikanban.services.gates import missing_now
+
+    return missing_now(gateway.open(), deal_id, stage_id)
+
+
 def _moved_on(gateway: BoardGateway, deal_id: int, from_stage_id: int) -> bool:
     """Is the deal no longer open in the stage the board showed it in (another rep closed, moved or deleted it)?"""
     from tuikanban.services.deals import get_deal
@@ -93,4 +100,4 @@ def comes_back(refused: MoveRefused) -> bool:
     return isinstance(refused.error, GateError) or (refused.typed is not None and refused.gate is not None)
 
 
-__all__ = ["comes_back", "fill_and_move_job", "refusal_sentence"]
+__all__ = ["comes_back", "fill_and_move_job", "gate_missing_job", "refusal_sentence"]

@@ -287,11 +287,18 @@ class BoardGateway:
         still using it is refused by `open_database`)."""
         from tuikanban.store.identity import leftover_log
 
+        old = self.db
         self.close()
         self.db, self._owns_db, self.seen = None, True, None
         path = self.target.path
         self.blocked = leftover_log(path) if path is not None else None
-        return self.open_job()
+        opened = self.open_job()
+        if isinstance(opened, DbOpened) and old is not None and old.let_go_reason:
+            # the forms kept open over the replaced file hold the old database: it becomes the new one, so that
+            # what their reps typed is saved into the file now at the path when they save again
+            old.follow(opened.db)
+            self.db = opened.db = old
+        return opened
 
     def check_job(self) -> ChangeChecked:
         try:

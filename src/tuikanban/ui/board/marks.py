@@ -41,6 +41,7 @@ class BulkAction:
     delta: int = 0
     arg: str = ""
     stage_id: int = 0
+    seen: tuple[tuple[int, int], ...] = ()  # (deal, stage it was shown in): a move checks it in its transaction
 
     def what(self, count: int | None = None) -> str:
         """`count`: the deals it would act on, when others moved or closed some of the marked ones meanwhile."""
@@ -83,9 +84,10 @@ def bulk_job(gateway: BoardGateway, action: BulkAction, reason: str | None) -> B
     db, user, ids = gateway.open(), gateway.user, action.ids
     try:
         if action.kind == "step":
-            result = bulk.bulk_step(db, ids, action.delta, user=user, force_reason=reason)
+            result = bulk.bulk_step(db, ids, action.delta, user=user, force_reason=reason, seen=dict(action.seen))
         elif action.kind == "move":
-            result = bulk.bulk_move(db, ids, action.stage_id, user=user, force_reason=reason)
+            result = bulk.bulk_move(db, ids, action.stage_id, user=user, force_reason=reason,
+                                    seen=dict(action.seen))
         elif action.kind == "owner":
             result = bulk.bulk_owner(db, ids, action.arg, user=user, force_reason=reason)
         elif action.kind == "snooze":
@@ -166,8 +168,14 @@ class BoardMarks(BoardBase):
         """`L` / `H` with marks: every marked deal one stage on or back. False when nothing is marked."""
         ids = self._marked_ids()
         if ids and not self._refuse_readonly():
-            self._bulk(BulkAction("step", tuple(ids), delta=delta))
+            self._bulk(BulkAction("step", tuple(ids), delta=delta, seen=self._seen_stages(ids)))
         return bool(ids)
+
+    def _seen_stages(self, ids: list[int] | tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+        """The stage each marked deal is shown in (what a bulk move says the rep saw)."""
+        if self.model is None:
+            return ()
+        return tuple((i, self.model.by_id[i].stage_id) for i in ids if i in self.model.by_id)
 
     def bulk_close(self, status: str) -> bool:
         """`w` / `x` with marks: every marked deal won, or lost for one reason asked once."""

@@ -92,9 +92,10 @@ class BoardPickers(BoardMarks):
         what = f"the {len(ids)} marked deals" if ids else f"'{display(card.title) if card else ''}'"
 
         moving = tuple(ids) if ids else (card.id,) if card is not None else ()
+        seen = self._seen_stages(moving)  # (as shown when the key was pressed)
 
         def picked(stage_id: int | None) -> None:
             if stage_id is not None:  # (one deal too: a WIP refusal then offers the same force dialog)
-                self._bulk(BulkAction("move", moving, stage_id=stage_id))
+                self._bulk(BulkAction("move", moving, stage_id=stage_id, seen=seen))
 
         self.app.push_screen(PickerScreen("Move to stage", f"Where should {what} go?", items), picked)

@@ -83,29 +83,48 @@ class SnoozeApply:
 
     def __call__(self, line: str) -> DealView:
         from tuikanban.domain.errors import StaleEditError
-        from tuikanban.services.deals import get_deal
-        from tuikanban.ui.board.focus_guard import what_happened
 
         try:
             return snooze_apply(self.db, self.user, self.deal_id, self.version, line, snoozed=self.snoozed)
         except StaleEditError:
-            now = get_deal(self.db, self.deal_id)
+            now, since = changed_since(self.gateway, self.db, self.user, self.deal_id, self.title)
             self.version = now.version
-            change = fastread.last_change(self.gateway.raw(), self.deal_id)
-            what = what_happened(change, self.user, hidden=False)
             if now.status != "open":  # (won, lost or deleted: nothing to snooze any more)
-                raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this, so it "
-                                     "cannot be snoozed; esc closes this.") from None
-            until = (f" (snoozed until {now.snoozed_until.isoformat()} now)"
-                     if now.snoozed_until is not None and now.snoozed_until > clock.today() else "")
-            raise StaleEditError(f"'{display(self.title, max_length=40)}' {what} since you opened this{until}; "
-                                 "press enter again to snooze it as typed, or esc to leave it.") from None
+                raise StaleEditError(f"{since}, so it cannot be snoozed; esc closes this.") from None
+            raise StaleEditError(f"{since}; press enter again to snooze it as typed, or esc to leave it.") from None
 
 
-def delete_job(gateway: BoardGateway, deal_id: int, version: int, note: str) -> m.DealChanged:
+def changed_since(gateway: BoardGateway, db: Database, user: str, deal_id: int, title: str) -> tuple[DealView, str]:
+    """The deal as it is now, and who changed it since the rep's dialog opened: "'Acme' was snoozed by bob since
+    you opened this (snoozed until 2026-03-16 now)". The refusals of the snooze and delete dialogs start so."""
+    from tuikanban.services.deals import get_deal
+    from tuikanban.ui.board.focus_guard import what_happened
+
+    now = get_deal(db, deal_id)
+    what = what_happened(fastread.last_change(gateway.raw(), deal_id), user, hidden=False)
+    until = (f" (snoozed until {now.snoozed_until.isoformat()} now)"
+             if now.status == "open" and now.snoozed_until is not None and now.snoozed_until > clock.today() else "")
+    return now, f"'{display(title, max_length=40)}' {what} since you opened this{until}"
+
+
+def delete_job(gateway: BoardGateway, deal_id: int, version: int, title: str, note: str) -> m.DealChanged:
+    """Delete the deal the rep confirmed, as they saw it (`version`). When another rep changed or deleted it since,
+    nothing is deleted and the refusal names who did what, as the snooze dialog's does."""
+    from tuikanban.domain.errors import StaleEditError, ValidationError
     from tuikanban.services.lifecycle import delete_deal
 
-    deal = delete_deal(gateway.open(), deal_id, user=gateway.user, expected_version=version)
+    db = gateway.open()
+    try:
+        deal = delete_deal(db, deal_id, user=gateway.user, expected_version=version)
+    except (StaleEditError, ValidationError) as exc:
+        if isinstance(exc, ValidationError) and fastread.last_change(gateway.raw(), deal_id) is None:
+            raise
+        now, since = changed_since(gateway, db, gateway.user, deal_id, title)
+        if now.status == "deleted":
+            raise StaleEditError(f"{since}; there is nothing more to delete.") from None
+        shown = now.status == "open" and not is_snoozed(now.snoozed_until, clock.today())
+        again = "; press D again to delete it as it is now" if shown else ""
+        raise StaleEditError(f"{since}, so it was not deleted{again}.") from None
     return m.DealChanged(m.Changed(fastread.card_from_deal(deal), gateway.absorb(deal_id)), note)
 
 
@@ -248,7 +267,7 @@ class RepDayBoard(BoardMarks):
         def answered(yes: bool | None) -> None:
             if yes:
                 note = f"Deleted {what}. Press u to undo."
-                self._write(partial(delete_job, self.gateway, card.id, card.version, note), "delete")
+                self._write(partial(delete_job, self.gateway, card.id, card.version, card.title, note), "delete")
 
         self.app.push_screen(ConfirmScreen(f"Delete {what}? It leaves every list and metric; u undoes it.",
                                            title="Delete deal"), answered)

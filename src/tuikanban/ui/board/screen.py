@@ -179,7 +179,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         """Fill the missing fields and move, or force with a reason, or leave the deal where it is. After the
         dialog (`refused.typed`), it comes back with what was typed and, when what was typed was refused, the
         sentence saying why."""
-        from tuikanban.ui.board.gate_fill import fill_and_move_job
+        from tuikanban.ui.board.gate_fill import fill_and_move_job, gate_missing_job
         from tuikanban.ui.dialogs.gate import GateChoice, GateScreen
 
         def chosen(choice: GateChoice | None) -> None:
@@ -195,7 +195,9 @@ class BoardScreen(RepDayBoard, BoardPickers):
         if gate is None:
             return
         problem = None if isinstance(refused.error, GateError) else str(refused.error)
-        self.app.push_screen(GateScreen(str(gate), gate.missing, typed=refused.typed, problem=problem), chosen)
+        recheck = partial(gate_missing_job, self.gateway, refused.card.id, refused.stage.id)
+        self.app.push_screen(GateScreen(str(gate), gate.missing, typed=refused.typed, problem=problem,
+                                        recheck=recheck), chosen)
 
     def action_reorder(self, direction: int) -> None:
         if self.model is None or self._refuse_readonly():
@@ -341,6 +343,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._write(job, "redo" if redo else "undo")
 
     def action_redo(self) -> None:
+        if self.reopen_replaced():  # (ctrl+r, as in a form: the log bar keeps its text, and r would type in it)
+            return
         self.action_undo(1)
 
     @on(m.UndoRefused)
@@ -542,9 +546,18 @@ class BoardScreen(RepDayBoard, BoardPickers):
     def action_refresh(self) -> None:
         if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
             self.app.clear_notifications()
+            self.reopening = True
             self._write(self.gateway.reopen_job, "reopen")
         else:
             self.reload()
+
+    def reopen_replaced(self) -> bool:
+        """`ctrl+r` in a form or dialog over the board: reopen the file at the path if the one the board had open
+        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise."""
+        if self.files.gone is None:
+            return False
+        self.action_refresh()
+        return True
 
     @on(FileChecked)
     def _file_checked(self, message: FileChecked) -> None:

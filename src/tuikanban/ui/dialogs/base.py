@@ -147,8 +147,26 @@ class Dialog(StyledOnce, ModalScreen[T]):
     }
     """
 
+    BINDINGS = [Binding("ctrl+r", "reopen_board", "reopen the board's file", show=False)]
+
     busy: bool = False
     _tint: TintedBackground | None = None
+
+    def board_gone(self) -> str | None:
+        """The sentence when the board's file was replaced under this dialog, whose answer the board would write
+        (and refuse, the answer lost): the dialog stays, with what was typed, until ctrl+r reopens the file."""
+        files = getattr(getattr(self.app, "board_screen", None), "files", None)
+        if files is None or files.gone is None:
+            return None
+        return ("The board file was replaced while this was open, so nothing can be saved yet. What you typed is "
+                "kept here: press ctrl+r to reopen the file at that path, then answer again to save it there.")
+
+    def action_reopen_board(self) -> None:
+        """The board's file was replaced while this was open: reopen the file at that path from here, without
+        closing this (what the rep typed stays, and saving again puts it into the reopened file)."""
+        board = getattr(self.app, "board_screen", None)
+        if board is None or not board.reopen_replaced():
+            raise SkipAction()
 
     def render(self) -> RenderableType:
         # The dimmed board under the dialog is drawn once, not on every draw of this screen (ui/textual_seam.py,

@@ -7,6 +7,7 @@ The dialog only collects text; the board's job saves the fields (`services.deals
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual import on
@@ -18,7 +19,7 @@ from textual.widgets import Input, Label, Static
 
 from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.text import display
-from tuikanban.ui.dialogs.base import Dialog
+from tuikanban.ui.dialogs.base import Dialog, JobResult
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints
 from tuikanban.ui.screens.close_dates import parse_close_date
 
@@ -46,6 +47,14 @@ class GateChoice:
     draft_reason: str = ""
 
 
+class GateRechecked(JobResult):
+    """What the gate requires of the deal as stored now and it lacks (`GateScreen.recheck`)."""
+
+    def __init__(self, missing: tuple[str, ...]) -> None:
+        super().__init__()
+        self.missing = missing
+
+
 class GateScreen(Dialog[GateChoice | None]):
     DEFAULT_CSS = """
     GateScreen > .dialog { width: 72; }
@@ -61,12 +70,17 @@ class GateScreen(Dialog[GateChoice | None]):
     ]
 
     def __init__(self, sentence: str, missing: tuple[str, ...], verb: str = "move", *, closed: bool = False,
-                 typed: GateChoice | None = None, problem: str | None = None) -> None:
+                 typed: GateChoice | None = None, problem: str | None = None,
+                 recheck: Callable[[], tuple[str, ...]] | None = None) -> None:
         """`closed`: the deal is being reopened, and a closed deal takes no task, so a missing next step cannot be
         filled here (forcing, or a stage without that requirement, remain). `typed`: what the user typed the last
         time the dialog was shown for this move (it comes back filled in when the service refused it), and
-        `problem` the sentence saying why."""
+        `problem` the sentence saying why. `recheck` (run as a job): what the gate lacks now; a field left empty
+        is asked for only if it is still missing then (another rep may have loosened the gate or filled it in)."""
         super().__init__()
+        self.recheck = recheck
+        self._empty: tuple[str, ...] = ()
+        self._choice: GateChoice | None = None
         self.typed = typed
         self.problem = problem
         self.sentence = sentence
@@ -112,20 +126,28 @@ class GateScreen(Dialog[GateChoice | None]):
     def _value(self, widget_id: str) -> str:
         return display(self.query_one(f"#{widget_id}", Input).value).strip()
 
+    def _kept(self) -> bool:
+        """The board's file was replaced: what was typed stays here (said) until ctrl+r reopens it."""
+        gone = self.board_gone()
+        if gone is not None:
+            self.query_one("#gate-error", FieldError).show(gone)
+        return gone is not None
+
     def action_fill(self) -> None:
+        if self._kept():
+            return
         fields: dict[str, str] = {}
         task: tuple[str, str] | None = None
+        empty: list[str] = []
         for name in self.missing:
             text = self._value(f"gate-{name}")
             if not text:
-                self.query_one("#gate-error", FieldError).show(f"{FIELDS[name][0]} is still empty.")
-                self.set_focus(self.query_one(f"#gate-{name}", Input))
-                return
+                empty.append(name)
+                continue
             if name == "next_step":
                 due = self._value(DUE_ID)
                 if not due:
-                    self.query_one("#gate-error", FieldError).show("The next step needs a due date.")
-                    self.set_focus(self.query_one(f"#{DUE_ID}", Input))
+                    self._ask_for("The next step needs a due date.", DUE_ID)
                     return
                 task = (text, due)
             elif name == "close":
@@ -133,15 +155,37 @@ class GateScreen(Dialog[GateChoice | None]):
                 try:
                     when = parse_close_date(text)
                 except ValidationError as exc:
-                    self.query_one("#gate-error", FieldError).show(display(str(exc)))
-                    self.set_focus(self.query_one("#gate-close", Input))
+                    self._ask_for(display(str(exc)), "gate-close")
                     return
                 fields[name] = when.isoformat() if when is not None else text
             else:
                 fields[name] = text
-        self.dismiss(GateChoice(fields, task, draft_reason=self._value("gate-reason")))
+        choice = GateChoice(fields, task, draft_reason=self._value("gate-reason"))
+        if empty and self.recheck is not None:  # is it still required? the gate as stored now says
+            self._empty, self._choice = tuple(empty), choice
+            recheck = self.recheck
+            self.run_job(lambda: GateRechecked(recheck()), name="gate recheck")
+            return
+        if empty:
+            self._ask_for(f"{FIELDS[empty[0]][0]} is still empty.", f"gate-{empty[0]}")
+            return
+        self.dismiss(choice)
+
+    @on(GateRechecked)
+    def _rechecked(self, message: GateRechecked) -> None:
+        still = [name for name in self._empty if name in message.missing]
+        if still:
+            self._ask_for(f"{FIELDS[still[0]][0]} is still empty.", f"gate-{still[0]}")
+        elif self._choice is not None:  # loosened (or filled in) meanwhile: nothing left empty is required now
+            self.dismiss(self._choice)
+
+    def _ask_for(self, sentence: str, widget_id: str) -> None:
+        self.query_one("#gate-error", FieldError).show(sentence)
+        self.set_focus(self.query_one(f"#{widget_id}", Input))
 
     def action_force(self) -> None:
+        if self._kept():
+            return
         reason = self._value("gate-reason")
         if not reason:
             self.query_one("#gate-error", FieldError).show("Type the reason for forcing it.")
@@ -168,4 +212,4 @@ class GateScreen(Dialog[GateChoice | None]):
         self.dismiss(None)
 
 
-__all__ = ["FIELDS", "GateChoice", "GateScreen"]
+__all__ = ["FIELDS", "GateChoice", "GateRechecked", "GateScreen"]

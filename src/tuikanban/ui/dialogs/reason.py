@@ -84,7 +84,8 @@ class ReasonScreen(Dialog[str | None]):
     def _picked(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         index = int((event.option_id or "c0")[1:])
-        self.dismiss(self.choices[index])
+        if not self._kept():
+            self.dismiss(self.choices[index])
 
     @on(Input.Submitted, "#reason-input")
     def _typed(self, event: Input.Submitted) -> None:
@@ -94,7 +95,15 @@ class ReasonScreen(Dialog[str | None]):
             hint = "Type a reason, or pick one from the list." if self.choices else "Type a reason."
             self.query_one("#reason-error", FieldError).show(hint)
             return
-        self.dismiss(text)
+        if not self._kept():
+            self.dismiss(text)
+
+    def _kept(self) -> bool:
+        """The board's file was replaced: the answer stays here (said) until ctrl+r reopens it."""
+        gone = self.board_gone()
+        if gone is not None:
+            self.query_one("#reason-error", FieldError).show(gone)
+        return gone is not None
 
     @on(Input.Changed, "#reason-input")
     def _changed(self) -> None:

@@ -389,7 +389,12 @@ class ClosedDealsScreen(AheadOfKey, FormDialog[int | None]):
             if choice is not None:
                 self._reopen(deal, stage_id, choice.reason, choice.fields)
 
-        self.app.push_screen(GateScreen(str(error), error.missing, "reopen", closed=True), chosen)
+        def recheck() -> tuple[str, ...]:
+            from tuikanban.services.gates import missing_now
+
+            return missing_now(self.db, deal.id, stage_id)
+
+        self.app.push_screen(GateScreen(str(error), error.missing, "reopen", closed=True, recheck=recheck), chosen)
 
 
 __all__ = ["ClosedDealsScreen", "ClosedRead", "DealReopened", "ReopenRefused", "StagePickScreen"]

@@ -9,6 +9,11 @@ deal shows it on the board, escape goes back.
 Computed by `services.changes.compute_changes` on the app's reads lane, in two steps so that the screen shows what
 it has while the rest computes: the bridge and every list but the idle deals first (their header says they
 follow), then the idle list for the same moments (`services.changes.add_idle`); a loading line says so meanwhile.
+While the screen is open it stays the review of its period as computed (a manager goes through a fixed list; it
+does not shift under the cursor), and says so when other reps change the pipeline: it follows the database's
+data version (as the Today screen does) and then counts the pipeline's events after the newest one the
+computation saw: "3 changes since you opened this, r to refresh" (`r` computes the same period again, to a new
+now, keeping the cursor's line).
 Opening the screen records "now" as the user's last review of the pipeline (on the writes lane), as `tuikanban
 changes` does; `3` keeps meaning the review before this one while the screen is open. Each computation ends "now",
 as `changes` without `--until` does: at the moment its read starts, so every change committed until then is in
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 PERIODS = {"7d": "last 7 days", "monday": "since last Monday", "review": "since your last review",
            "30d": "last 30 days"}
 CLOSINGS = (None, "this-quarter", "next-quarter")
+POLL_SECONDS = 1.0  # how often the screen looks at the database's data version (another rep's commit)
 SHOWN_PER_LIST = 50  # deals listed per bucket or list; `tuikanban changes --json` lists them all
 BUCKETS = {
     "created": ("+", "created"), "reopened": ("+", "reopened"), "pulled_in": ("+", "pulled in"),
@@ -73,8 +79,9 @@ class ReviewComputed(Message):
     """A report (`report.idle_pending`: the first step, without the idle list) or the sentence why not."""
 
     def __init__(self, generation: int, report: ChangesReport | None, titles: dict[int, str], error: str | None,
-                 seconds: float, previous_mark: datetime | None, note: str) -> None:
+                 seconds: float, previous_mark: datetime | None, note: str, newest: int = 0) -> None:
         super().__init__()
+        self.newest = newest  # the pipeline's newest event when the computation started
         self.generation = generation
         self.report = report
         self.titles = titles
@@ -82,6 +89,22 @@ class ReviewComputed(Message):
         self.seconds = seconds
         self.previous_mark = previous_mark
         self.note = note
+
+
+class ReviewBehind(Message):
+    """How many events of the pipeline came after the review's computation (`generation`)."""
+
+    def __init__(self, generation: int, count: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.count = count
+
+
+def count_behind(db: Database, generation: int, pipeline_id: int, newest: int) -> ReviewBehind:
+    """The reads-lane job behind the "N changes since you opened this" line."""
+    from tuikanban.services.reviews import events_after_in
+
+    return ReviewBehind(generation, db.read_plain(lambda u: events_after_in(u, pipeline_id, newest)))
 
 
 class ReviewMarked(Message):
@@ -107,11 +130,13 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
     """The review job (reads lane): the report without its idle list (`complete_review` adds it), and the titles
     of the deals the bridge lists by id."""
     from tuikanban.services.changes import compute_changes
-    from tuikanban.services.reviews import deal_titles, last_review
+    from tuikanban.services.reviews import deal_titles, last_review, newest_event_in
 
     started = time.perf_counter()
     mark = ask.previous_mark
     try:
+        # (read before the computation: a commit in between is counted as a change since, never missed)
+        newest = db.read_plain(lambda u: newest_event_in(u, ask.pipeline_id))
         if first:
             mark = last_review(db, ask.pipeline_id, ask.user)
         now = clock.now()
@@ -127,7 +152,7 @@ def compute_review(db: Database, generation: int, ask: ReviewAsk, first: bool) -
         titles = deal_titles(db, ids)
     except TuikanbanError as exc:
         return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, mark, "")
-    return ReviewComputed(generation, report, titles, None, time.perf_counter() - started, mark, note)
+    return ReviewComputed(generation, report, titles, None, time.perf_counter() - started, mark, note, newest)
 
 
 def complete_review(db: Database, generation: int, first: ReviewComputed) -> ReviewComputed:
@@ -141,7 +166,7 @@ def complete_review(db: Database, generation: int, first: ReviewComputed) -> Rev
     except TuikanbanError as exc:
         return ReviewComputed(generation, None, {}, str(exc), time.perf_counter() - started, first.previous_mark, "")
     return ReviewComputed(generation, report, first.titles, None, first.seconds + time.perf_counter() - started,
-                          first.previous_mark, first.note)
+                          first.previous_mark, first.note, first.newest)
 
 
 def mark_review(db: Database, pipeline_id: int, user: str, at: datetime) -> ReviewMarked:
@@ -162,6 +187,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         Binding("3", "period('review')", "since last review"),
         Binding("4", "period('30d')", "30 days"),
         Binding("c", "closing", "closing period"),
+        Binding("r", "refresh", "refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -169,6 +195,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
     ReviewScreen #rv-title { height: 1; padding: 0 1; background: $panel; }
     ReviewScreen #rv-status { height: 1; padding: 0 1; color: $text-muted; }
     ReviewScreen #rv-status.-error { color: $error; }
+    ReviewScreen #rv-status.-behind { color: $warning; }
     ReviewScreen #rv-list { height: 1fr; border: none; }
     """
 
@@ -179,6 +206,10 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         self.report: ChangesReport | None = None
         self._generation = 0
         self._marked = False
+        self._newest: int | None = None  # the newest event the shown review saw (None: none shown yet)
+        self._version: int | None = None  # the data version when it was computed, or last counted
+        self._counting = False
+        self._notice = ""  # the "N changes since you opened this" notice, once said
 
     def compose(self) -> ComposeResult:
         yield Static(id="rv-title")
@@ -189,11 +220,17 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
     def on_mount(self) -> None:
         self.query_one("#rv-list").focus()
         self.recompute()
+        self.set_interval(POLL_SECONDS, self._poll)
 
     # -- computing ------------------------------------------------------------------------------------------
 
     def recompute(self) -> None:
         self._generation += 1
+        self._newest, self._notice = None, ""
+        try:
+            self._version = self.db.data_version()
+        except Exception:  # the database is still opening (or locked): the next poll looks
+            self._version = None
         self._status("Computing the review…")
         self._title()
         first = self._generation == 1
@@ -216,6 +253,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         self.ask = ReviewAsk(self.ask.pipeline_id, self.ask.user, self.ask.period, self.ask.closing,
                              message.previous_mark)
         self.report = message.report
+        self._newest = message.newest
         pending = message.report.idle_pending
         if pending:
             self._status(message.note or "The idle deals follow…")
@@ -223,6 +261,8 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
                                         name="review idle")
         else:
             self._status(message.note or f"Computed in {message.seconds * 1000:,.0f} ms.")
+        if self._notice:  # (said while the idle list was computed: it stays)
+            self._say_behind()
         self._title()
         self._paint(message.report, message.titles)
         if not self._marked:
@@ -230,6 +270,34 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
             lanes_of(self).writes.submit(
                 self, partial(mark_review, self.db, self.ask.pipeline_id, self.ask.user, message.report.until),
                 name="review mark")
+
+    def _poll(self) -> None:
+        if self._newest is None or self._counting:
+            return
+        try:
+            version = self.db.data_version()
+        except Exception:  # the file is locked or gone, the server away: try again at the next tick
+            return
+        if version == self._version:
+            return
+        self._version, self._counting = version, True
+        lanes_of(self).reads.submit(
+            self, partial(count_behind, self.db, self._generation, self.ask.pipeline_id, self._newest),
+            name="review behind")
+
+    @on(ReviewBehind)
+    def _behind(self, message: ReviewBehind) -> None:
+        self._counting = False
+        if message.generation != self._generation or not message.count:
+            return
+        since = "you opened this" if message.generation == 1 else "this was computed"
+        self._notice = f"{plural(message.count, 'change')} since {since}, r to refresh."
+        self._say_behind()
+
+    def _say_behind(self) -> None:
+        status = self.query_one("#rv-status", Static)
+        status.update(Text(self._notice))
+        status.add_class("-behind")
 
     @on(ReviewMarked)
     def _marked_done(self, message: ReviewMarked) -> None:
@@ -249,6 +317,9 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         self.ask = ReviewAsk(self.ask.pipeline_id, self.ask.user, self.ask.period, nxt, self.ask.previous_mark)
         self.recompute()
 
+    def action_refresh(self) -> None:
+        self.recompute()
+
     @on(OptionList.OptionSelected, "#rv-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
@@ -260,6 +331,7 @@ class ReviewScreen(StyledOnce, Screen[int | None]):
         status = self.query_one("#rv-status", Static)
         status.update(Text(text))
         status.set_class(error, "-error")
+        status.remove_class("-behind")
 
     def _title(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -364,5 +436,5 @@ def review_options(r: ChangesReport, titles: dict[int, str]) -> list[Option]:
     return rows
 
 
-__all__ = ["ReviewComputed", "ReviewMarked", "ReviewScreen", "complete_review", "compute_review", "review_options",
-           "since_of"]
+__all__ = ["ReviewBehind", "ReviewComputed", "ReviewMarked", "ReviewScreen", "complete_review", "compute_review",
+           "count_behind", "review_options", "since_of"]
