@@ -353,8 +353,9 @@ def test_a_ranges_text_reaches_the_file_as_sqlite_gave_it(varied: Database, monk
 
 def test_a_commit_while_the_export_runs_is_not_in_its_file(varied: Database, db_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another process commits while the export writes its events (a new event, a renamed deal, a new stay), read
-    two ranges at once: the file is the state at the export's start, byte for byte; the next export has them."""
+    """Another process commits while the export writes its events (a new event, every event, stay and activity
+    changed, the last event deleted), read two ranges at once: the file is the state at the export's start, byte
+    for byte; the next export has the changes."""
     one = _export(varied)
     monkeypatch.setattr(jsondump, "RANGE", 2)
     _machine(monkeypatch, load=0.3, cores=2)
@@ -366,9 +367,10 @@ def test_a_commit_while_the_export_runs_is_not_in_its_file(varied: Database, db_
             if '"events"' in self.getvalue() and not done:  # the events are being written: another process writes
                 writer.execute("INSERT INTO event (pipeline_id, deal_id, kind, at, \"user\") VALUES "
                                "(1, 1, 'note', '2026-03-01 10:00:00.000000', 'w')")
-                writer.execute("UPDATE deal SET title = 'Renamed' WHERE id = 1")
-                writer.execute("INSERT INTO stay (pipeline_id, deal_id, stage_id, entered_at) VALUES "
-                               "(1, 1, 1, '2026-03-01 10:00:00.000000')")
+                writer.execute("UPDATE event SET \"user\" = 'Renamed'")  # (the ranges not read yet too)
+                writer.execute("UPDATE stay SET outcome = 'won'")
+                writer.execute("UPDATE activity SET subject = 'Renamed'")
+                writer.execute("DELETE FROM event WHERE id = (SELECT max(id) FROM event)")
                 done.append(text)
             return super().write(text)
 
