@@ -1,7 +1,8 @@
 """Benchmark big files: JSON export of 100,000 deals with about 1,000,000 events, and imports of 100,000 rows
 (CSV, and the JSON export of those 100,000 deals with their 140,000 events and 100,000 stays), as real
 `tuikanban` processes: wall time, CPU time and peak RSS, next to the floors measured in the same run
-(`python -c pass`, `python -c "import typer, sqlmodel"`).
+(`python -c pass`, `python -c "import typer, sqlmodel"`; for the export also `cat` of its file to /dev/null and
+SQLite alone building the text it writes, bench/export_floor.py, whose figures are the reads' own without start-up).
 
     python bench/io_bench.py                                   # this checkout, 3 runs
     python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
@@ -142,6 +143,17 @@ def digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def sql_alone(big: Path | str, src: Path, samples: dict[str, list[Sample]]) -> None:
+    """The export's floor in SQLite: its big tables' text built and thrown away (bench/export_floor.py), the reads'
+    own wall and CPU time (no start-up, no file), and the whole process's."""
+    env = {**ENV, "PYTHONPATH": str(src)}
+    got = subprocess.run([sys.executable, str(ROOT / "bench" / "export_floor.py"), str(big)], env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    values = dict(zip(got[::2], got[1::2], strict=True))
+    samples.setdefault("floor: SQLite builds the text (reads alone)", []).append(
+        (float(values["wall"]), 0.0, float(values["cpu"])))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
@@ -186,12 +198,15 @@ def main(argv: list[str] | None = None) -> None:
     for _run in range(args.runs):
         samples["python -c pass"].append(timed([sys.executable, "-c", "pass"]))
         samples["import typer, sqlmodel"].append(timed([sys.executable, "-c", "import typer, sqlmodel"]))
+        if "export" in only and not args.pg:
+            sql_alone(big, first, samples)
         for name, src in variants.items():
             if "export" in only:
                 out = args.dir / f"io-bench-export-{name}.json"
                 samples.setdefault(f"{name}: export json (1M events)", []).append(
                     timed(tk(big, "export", "--format", "json", "-o", str(out), "--force"), src))
                 digests.setdefault(name, set()).add(digest(out))
+                samples.setdefault("floor: cat of the export > /dev/null", []).append(timed(["cat", str(out)]))
             target: Path | str = args.dir / f"io-bench-import-{name}-{os.getpid()}.db"  # another run may be under way
             if args.pg:
                 from pgcopy import schema_url
@@ -210,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
     print(f"Big files ({args.runs} interleaved runs; ratios to `import typer, sqlmodel`):")
     for label, got in samples.items():
-        show(label, got, None if label in ("python -c pass", "import typer, sqlmodel") else floor)
+        show(label, got, None if label in ("python -c pass", "import typer, sqlmodel") or label.startswith("floor")
+             else floor)
     if digests:
         same = len({d for ds in digests.values() for d in ds}) == 1
         print(f"  exports {'identical' if same else 'DIFFER'}: " + ", ".join(

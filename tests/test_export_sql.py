@@ -315,6 +315,73 @@ def test_a_commit_cannot_fall_between_the_two_snapshots(varied: Database, db_pat
         assert s.connection().exec_driver_sql("SELECT count(*) FROM event").scalar_one() == mine + 1
 
 
+class _Recorded(io.BytesIO):
+    """A file that keeps every object written to it (a text stream's buffer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+
+    def write(self, data: object) -> int:
+        self.written.append(data)  # type: ignore[arg-type]
+        return super().write(data)  # type: ignore[arg-type]
+
+
+def test_a_ranges_text_reaches_the_file_as_sqlite_gave_it(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each range's text goes to the file as the object the driver returned (not copied once more to put its
+    separator before it), and the file is the same export."""
+    from typing import Any
+
+    one = _export(varied)
+    texts: list[bytes] = []
+    real = jsondump.rows
+
+    def rows(*args: Any, **kwargs: Any) -> Any:
+        for chunk in real(*args, **kwargs) or ():
+            texts.extend(item for item in chunk if isinstance(item, bytes))
+            yield chunk
+
+    monkeypatch.setattr(jsondump, "rows", rows)
+    raw = _Recorded()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    write_pipeline_json(varied, "Sales", out)
+    out.flush()
+    assert raw.getvalue().decode() == one
+    assert len(texts) >= 4  # (deals, events, stays, activities)
+    assert all(any(w is text for w in raw.written) for text in texts)
+
+
+def test_a_commit_while_the_export_runs_is_not_in_its_file(varied: Database, db_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process commits while the export writes its events (a new event, every event, stay and activity
+    changed, the last event deleted), read two ranges at once: the file is the state at the export's start, byte
+    for byte; the next export has the changes."""
+    one = _export(varied)
+    monkeypatch.setattr(jsondump, "RANGE", 2)
+    _machine(monkeypatch, load=0.3, cores=2)
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    done: list[str] = []
+
+    class Busy(io.StringIO):
+        def write(self, text: str) -> int:
+            if '"events"' in self.getvalue() and not done:  # the events are being written: another process writes
+                writer.execute("INSERT INTO event (pipeline_id, deal_id, kind, at, \"user\") VALUES "
+                               "(1, 1, 'note', '2026-03-01 10:00:00.000000', 'w')")
+                writer.execute("UPDATE event SET \"user\" = 'Renamed'")  # (the ranges not read yet too)
+                writer.execute("UPDATE stay SET outcome = 'won'")
+                writer.execute("UPDATE activity SET subject = 'Renamed'")
+                writer.execute("DELETE FROM event WHERE id = (SELECT max(id) FROM event)")
+                done.append(text)
+            return super().write(text)
+
+    out = Busy()
+    write_pipeline_json(varied, "Sales", out)
+    writer.close()
+    assert done
+    assert out.getvalue() == one
+    assert "Renamed" in _export(varied)
+
+
 def test_a_write_that_fails_stops_the_second_reader(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 

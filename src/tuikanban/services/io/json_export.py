@@ -220,7 +220,8 @@ def _write_sections(sink: _Sink, head: dict[str, Any],
                 if one is None:
                     raise
                 text = b",\n  ".join(_resolved(chunk, one))
-            sink.write((b"\n  " if first else b",\n  ") + text)
+            sink.write(b"\n  " if first else b",\n  ")
+            sink.write(text)  # (a range's text as SQLite gave it: joined to its separator it was copied once more)
             first = False
         sink.write(b"\n ]" if not first else b"]")
     sink.write(b"\n}\n")
