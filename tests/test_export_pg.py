@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,70 @@ def test_postgresql_exports_what_sqlite_exports(hostile: Database, tmp_path: Pat
             assert _export(hostile, pipeline) == _export(lite, pipeline), pipeline
     finally:
         lite.close()
+
+
+class _Counted:
+    """A connection whose cursors are counted: how many reads ran on it."""
+
+    def __init__(self, con: Any) -> None:
+        self.con, self.reads = con, 0
+
+    def cursor(self) -> Any:
+        self.reads += 1
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@pytest.mark.postgres_only
+def test_a_second_backend_reads_ranges_on_the_exports_snapshot(hostile: Database,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ranges of two ids every big table has several: a second connection reads some of them beside the first,
+    on the snapshot the first exported, so a commit made once it has its snapshot is in neither and the file is the
+    one-connection export's."""
+    from tuikanban.store import jsondump_pg
+
+    one = _export(hostile)
+    twins: list[_Counted] = []
+    real = jsondump_pg.SecondReader._open
+
+    def opened(self: Any) -> Any:
+        con = real(self)
+        assert con is not None
+        for sql in ("UPDATE deal SET title = 'changed'", "UPDATE event SET reason = 'changed'"):  # another process
+            hostile.write(lambda s, sql=sql: s.connection().exec_driver_sql(sql))
+        twins.append(_Counted(con))
+        return twins[-1]
+
+    monkeypatch.setattr(jsondump_pg, "RANGE", 2)
+    monkeypatch.setattr(jsondump_pg.SecondReader, "_open", opened)
+    assert _export(hostile) == one
+    assert len(twins) == 1 and twins[0].reads > 0  # one second connection for the whole export, and it read
+    assert b'"title":"changed"' in _export(hostile)  # (the commit is there for the next export)
+
+
+@pytest.mark.postgres_only
+def test_the_export_reads_on_one_connection_when_no_second_can_share_its_snapshot(
+        hostile: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No second connection outside a REPEATABLE READ transaction (each statement would have its own snapshot),
+    nor when the server refuses one; the export is then the same file, read on one connection."""
+    import psycopg
+
+    from tuikanban.store import jsondump_pg
+
+    with hostile.engine.connect() as conn, jsondump_pg.snapshot_pair(conn, hostile.target) as twin:
+        assert twin.connection() is None  # (the engine's connections are READ COMMITTED)
+    with hostile.read() as s, jsondump_pg.snapshot_pair(s.connection(), hostile.target) as twin:
+        assert twin.connection() is not None
+    one = _export(hostile)
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(jsondump_pg, "RANGE", 2)
+    with monkeypatch.context() as m:  # (the fixtures' own connections come after it)
+        m.setattr(psycopg, "connect", refused)
+        with hostile.read() as s, jsondump_pg.snapshot_pair(s.connection(), hostile.target) as twin:
+            assert twin.connection() is None
+        assert _export(hostile) == one
