@@ -6,7 +6,12 @@ the big board (docs/PERFORMANCE.md, Big files, round 6). Here the server builds 
 `row_to_json` (no spaces between the members, keys in the order given, text escaped as Python's json escapes it:
 `\\"`, `\\\\`, `\\b \\f \\n \\r \\t`, any other control character as `\\u00xx`, everything else as it is), a
 time with `to_char` as `datetime.isoformat()` prints the aware UTC time, and each range of ids comes back as one
-text (`string_agg`), so Python touches a range once, not each row.
+text (`string_agg`), so Python touches a range once, not each row, as the UTF-8 bytes the server sent.
+
+The server built the text on one backend, one range after the other; a second backend now builds ranges beside it
+on the same snapshot (`pg_export_snapshot()` in the export's REPEATABLE READ transaction, `SET TRANSACTION SNAPSHOT`
+on a second connection: `SecondReader`), each taking the next range not yet taken, as SQLite's second connection
+does (docs/PERFORMANCE.md, Big files, round 7).
 
 A deal whose value is not in the pipeline's currency, negative, or too large for a float to hold its digits comes
 as its id instead: the caller converts that row in Python, as before.
