@@ -141,7 +141,8 @@ def _utf8_loader() -> Any:
             def load(self, data: Any) -> bytes:
                 encoding = self.connection.info.encoding if self.connection is not None else "utf-8"
                 raw = bytes(data)
-                return raw if encoding == "utf-8" else raw.decode(encoding).encode()
+                # (SQL_ASCII, "ascii" here, has no encoding to decode: its bytes as they are, as psycopg's own)
+                return raw if encoding in ("utf-8", "ascii") else raw.decode(encoding).encode()
 
         _LOADER = Utf8Loader
     return _LOADER
