@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
-from tuikanban.services.activities import add_activity
-from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
+from export_boards import HOSTILE, varied_board
 from tuikanban.services.io import write_pipeline_json
-from tuikanban.services.lifecycle import delete_deal
-from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store import jsondump
 from tuikanban.store.engine import Database, open_database
-from tuikanban.store.tables import Activity, Deal, Event, Stay
 
 pytestmark = pytest.mark.engines
-
-HOSTILE = "".join(chr(c) for c in range(1, 32)) + '\x7f"\\/ \u2028\u2029 ü 中文 😀 \ufeff'
-_T = {"deal": Deal.__table__, "event": Event.__table__, "stay": Stay.__table__,  # type: ignore[attr-defined]
-      "activity": Activity.__table__}  # type: ignore[attr-defined]
-
 
 def _export(db: Database, pipeline: str = "Sales") -> bytes:
     out = io.StringIO()
@@ -43,47 +32,9 @@ def _python_export(db: Database, monkeypatch: pytest.MonkeyPatch, pipeline: str 
         return _export(db, pipeline)
 
 
-def _set(db: Database, table: str, row_id: int, **values: Any) -> None:
-    t = _T[table]
-    db.write(lambda s: s.connection().execute(update(t).where(t.c.id == row_id).values(**values)))
-
-
-def _hostile(db: Database) -> Database:
-    create_pipeline(db, "Sales", "Lead,Won't \"fit\",Proposal", types=["Neu", "Ré\\new"])
-    create_pipeline(db, "Dinar", "A,B", currency="BHD")
-    create_pipeline(db, "Other", "A,B")
-    texts = ['Quote " and \\ backslash', "Zeilenumbruch\nim Text", "中文 ✓ 😀", "", "tab\there", "\u2028sep"]
-    for i, text in enumerate(texts):
-        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i in (3, 4) else f"{i}.{i}5",
-                    company=text, contact=text, notes=text, dtype="Ré\\new" if i % 2 else None,
-                    close="2026-04-0" + str(i + 1) if i % 3 else None,
-                    at="2026-02-01T10:00:00+00:00" if i % 2 else f"2026-02-01T10:00:0{i}.12345{i}+00:00")
-    for value in ("0.001", "12.5", "7", None):  # deals 7-10: three decimals
-        create_deal(db, "Dinar", f"Dinar {value}", user="x", value=value)
-    create_deal(db, "Other", "Elsewhere", user="x")
-    move_deal(db, 1, "Proposal", user="tester", at="2026-02-10T10:00:00+00:00")
-    win_deal(db, 2, user="tester")
-    lose_deal(db, 3, "Too \"expensive\"\n", user="tester")
-    delete_deal(db, 4, user="tester")
-    add_activity(db, 1, "call", "Called \"them\" ☎", user="tester")
-    add_activity(db, 1, "task", "Follow up", user="tester", due="2026-03-09")
-    add_activity(db, 4, "note", "of a deleted deal", user="tester")
-    # what no command writes but a database may hold: every control character, values at and past the quick
-    # way's edges, another currency, times before the year 1000 and with a fraction of one microsecond
-    _set(db, "deal", 1, title=HOSTILE, notes=HOSTILE * 3, value_minor=10**15 - 1, expected_close=date(5, 6, 7))
-    _set(db, "deal", 2, value_minor=10**15, currency="JPY", closed_at=datetime(999, 1, 2, 3, 4, 5, 1, tzinfo=UTC))
-    _set(db, "deal", 3, value_minor=-150, last_activity_at=datetime(2026, 2, 3, 4, 5, 6, 100000, tzinfo=UTC))
-    _set(db, "deal", 5, value_minor=10**18 + 7, currency="EUR")
-    _set(db, "deal", 6, value_minor=1, snoozed_until=date(2026, 12, 31), rank=-(2**62))
-    _set(db, "event", 1, reason=HOSTILE, old_value="", new_value=None, at=datetime(1, 1, 1, tzinfo=UTC))
-    _set(db, "stay", 1, left_at=datetime(2026, 2, 9, 23, 59, 59, 999999, tzinfo=UTC), outcome="moved")
-    _set(db, "activity", 1, subject=HOSTILE, due=date(2026, 2, 28))
-    return db
-
-
 @pytest.fixture
 def hostile(db: Database, fixed_now: str) -> Database:
-    return _hostile(db)
+    return varied_board(db, hostile=True)
 
 
 @pytest.mark.parametrize("pipeline", ["Sales", "Dinar"])
@@ -120,9 +71,76 @@ def test_the_server_writes_the_rows_a_python_would(hostile: Database, engine: st
 @pytest.mark.postgres_only
 def test_postgresql_exports_what_sqlite_exports(hostile: Database, tmp_path: Path) -> None:
     """The same hostile board on both engines: the same file, byte for byte."""
-    lite = _hostile(open_database(str(tmp_path / "twin.db")))
+    lite = varied_board(open_database(str(tmp_path / "twin.db")), hostile=True)
     try:
         for pipeline in ("Sales", "Dinar", "Other"):
             assert _export(hostile, pipeline) == _export(lite, pipeline), pipeline
     finally:
         lite.close()
+
+
+class _Counted:
+    """A connection whose cursors are counted: how many reads ran on it."""
+
+    def __init__(self, con: Any) -> None:
+        self.con, self.reads = con, 0
+
+    def cursor(self) -> Any:
+        self.reads += 1
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@pytest.mark.postgres_only
+def test_a_second_backend_reads_ranges_on_the_exports_snapshot(hostile: Database,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ranges of two ids every big table has several: a second connection reads some of them beside the first,
+    on the snapshot the first exported, so a commit made once it has its snapshot is in neither and the file is the
+    one-connection export's."""
+    from tuikanban.store import jsondump_pg
+
+    one = _export(hostile)
+    twins: list[_Counted] = []
+    real = jsondump_pg.SecondReader._open
+
+    def opened(self: Any) -> Any:
+        con = real(self)
+        assert con is not None
+        for sql in ("UPDATE deal SET title = 'changed'", "UPDATE event SET reason = 'changed'"):  # another process
+            hostile.write(lambda s, sql=sql: s.connection().exec_driver_sql(sql))
+        twins.append(_Counted(con))
+        return twins[-1]
+
+    monkeypatch.setattr(jsondump_pg, "RANGE", 2)
+    monkeypatch.setattr(jsondump_pg.SecondReader, "_open", opened)
+    assert _export(hostile) == one
+    assert len(twins) == 1 and twins[0].reads > 0  # one second connection for the whole export, and it read
+    assert b'"title":"changed"' in _export(hostile)  # (the commit is there for the next export)
+
+
+@pytest.mark.postgres_only
+def test_the_export_reads_on_one_connection_when_no_second_can_share_its_snapshot(
+        hostile: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No second connection outside a REPEATABLE READ transaction (each statement would have its own snapshot),
+    nor when the server refuses one; the export is then the same file, read on one connection."""
+    import psycopg
+
+    from tuikanban.store import jsondump_pg
+
+    with hostile.engine.connect() as conn, jsondump_pg.snapshot_pair(conn, hostile.target) as twin:
+        assert twin.connection() is None  # (the engine's connections are READ COMMITTED)
+    with hostile.read() as s, jsondump_pg.snapshot_pair(s.connection(), hostile.target) as twin:
+        assert twin.connection() is not None
+    one = _export(hostile)
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(jsondump_pg, "RANGE", 2)
+    with monkeypatch.context() as m:  # (the fixtures' own connections come after it)
+        m.setattr(psycopg, "connect", refused)
+        with hostile.read() as s, jsondump_pg.snapshot_pair(s.connection(), hostile.target) as twin:
+            assert twin.connection() is None
+        assert _export(hostile) == one

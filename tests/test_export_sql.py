@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tuikanban.services.activities import add_activity
-from tuikanban.services.deals import create_deal, lose_deal, move_deal, win_deal
+from export_boards import varied_board
+from tuikanban.services.deals import create_deal
 from tuikanban.services.io import write_pipeline_json
-from tuikanban.services.lifecycle import delete_deal
 from tuikanban.services.pipelines import create_pipeline
 from tuikanban.store import jsondump
 from tuikanban.store.engine import Database
@@ -37,23 +36,7 @@ def _python_export(db: Database, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def varied(db: Database, fixed_now: str) -> Database:
-    create_pipeline(db, "Sales", "Lead,Won't \"fit\",Proposal", types=["Neu", "Ré\\new"])
-    create_pipeline(db, "Other", "A,B")
-    texts = ['Quote " and \\ backslash', "Zeilenumbruch\nim Text", "中文 ✓ 😀", "", "tab\there", "\u2028sep"]
-    for i, text in enumerate(texts):
-        create_deal(db, "Sales", f"Deal {i} {text}", user="tëster", value=None if i in (3, 4) else f"{i}.{i}5",
-                    company=text, contact=text, notes=text, dtype="Ré\\new" if i % 2 else None,
-                    close="2026-04-0" + str(i + 1) if i % 3 else None,
-                    at="2026-02-01T10:00:00+00:00" if i % 2 else f"2026-02-01T10:00:0{i}.12345{i}+00:00")
-    create_deal(db, "Other", "Elsewhere", user="x")
-    move_deal(db, 1, "Proposal", user="tester", at="2026-02-10T10:00:00+00:00")
-    win_deal(db, 2, user="tester")
-    lose_deal(db, 3, "Too \"expensive\"\n", user="tester")
-    delete_deal(db, 4, user="tester")
-    add_activity(db, 1, "call", "Called \"them\" ☎", user="tester")
-    add_activity(db, 1, "task", "Follow up", user="tester", due="2026-03-09")
-    add_activity(db, 4, "note", "of a deleted deal", user="tester")
-    return db
+    return varied_board(db)
 
 
 def test_sql_rows_are_the_python_rows(varied: Database, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,20 +56,29 @@ def selects(db: Database) -> Iterator[list[tuple[str, bool]]]:
 
 
 @pytest.fixture
-def statements(db: Database) -> Iterator[list[tuple[str, bool, str]]]:
-    """(the table, whether on a server-side cursor, the statement's text) of every SELECT from a big table."""
+def statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool, str]]]:
+    """(the table, whether on a server-side cursor, the statement's text) of every SELECT from a big table, as psycopg
+    sends it (through SQLAlchemy, or on the driver's connections: the export's ranges)."""
+    import psycopg
+
     seen: list[tuple[str, bool, str]] = []
 
-    def note(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
-        text = " ".join(statement.split())
-        if text.startswith("SELECT"):
-            for table in ("deal", "event", "stay", "activity"):
-                if f"FROM {table} " in f"{text} ":
-                    seen.append((table, getattr(cursor, "name", None) is not None, text))
+    def spying(cls: Any) -> None:
+        real = cls.execute
 
-    event.listen(db.engine, "before_cursor_execute", note)
+        def execute(cursor: Any, statement: Any, *args: Any, **kwargs: Any) -> Any:
+            text = " ".join(str(statement).split())
+            if text.startswith("SELECT"):
+                for table in ("deal", "event", "stay", "activity"):
+                    if f"FROM {table} " in f"{text} ":
+                        seen.append((table, isinstance(cursor, psycopg.ServerCursor), text))
+            return real(cursor, statement, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "execute", execute)
+
+    spying(psycopg.Cursor)
+    spying(psycopg.ServerCursor)
     yield seen
-    event.remove(db.engine, "before_cursor_execute", note)
 
 
 @pytest.mark.postgres_only

@@ -27,19 +27,28 @@ from tuikanban.store import fastread
 from tuikanban.store.tables import DELETED
 from tuikanban.store.twin import paired_snapshot
 
-# Rows of one pipeline, in id order. The unary `+` keeps SQLite from driving the query by an index (which made it
-# sort a million rows afterwards): a scan in rowid order is already in id order.
-_LIVE = f"SELECT id FROM deal WHERE pipeline_id = ? AND status != '{DELETED}'"
-WHERE = {
-    "deal": f"+pipeline_id = ? AND status != '{DELETED}'",
-    "event": f"+pipeline_id = ? AND (deal_id IS NULL OR +deal_id IN ({_LIVE}))",
-    "stay": f"+pipeline_id = ? AND +deal_id IN ({_LIVE})",
-    "activity": f"+pipeline_id = ? AND +deal_id IN ({_LIVE})",
-}
-# The same rows when the pipeline has no deleted deal: every row of the pipeline (its rows name only its own deals),
-# without looking each deal up (a million lookups cost about a second).
-WHERE_ALL = {"deal": "+pipeline_id = ?", "event": "+pipeline_id = ?", "stay": "+pipeline_id = ?",
-             "activity": "+pipeline_id = ?"}
+
+def where_clauses(pid: str, *, scan: str = "+", column: str = "") -> tuple[dict[str, str], dict[str, str]]:
+    """(WHERE, WHERE_ALL): per table, the condition selecting the rows of one pipeline's export (none of a deleted
+    deal), and the same rows when the pipeline has no deleted deal: every row of the pipeline (its rows name only
+    its own deals), without looking each deal up (a million lookups cost about a second on SQLite). `pid` is the
+    pipeline id's placeholder; `scan` goes before the pipeline and deal columns of the table read (SQLite's unary
+    `+` keeps it from driving the query by an index, which made it sort a million rows afterwards: a scan in rowid
+    order is already in id order), `column` before its other columns (PostgreSQL's table alias). One map for both
+    engines (`store.jsondump_pg` asks for its own marks)."""
+    live = f"SELECT id FROM deal WHERE pipeline_id = {pid} AND status != '{DELETED}'"
+    of_pipeline = f"{scan}pipeline_id = {pid}"
+    where = {
+        "deal": f"{of_pipeline} AND {column}status != '{DELETED}'",
+        "event": f"{of_pipeline} AND ({column}deal_id IS NULL OR {scan}deal_id IN ({live}))",
+        "stay": f"{of_pipeline} AND {scan}deal_id IN ({live})",
+        "activity": f"{of_pipeline} AND {scan}deal_id IN ({live})",
+    }
+    return where, dict.fromkeys(where, of_pipeline)
+
+
+# Rows of one pipeline, in id order, on SQLite
+WHERE, WHERE_ALL = where_clauses("?")
 
 # (key, column, kind): kind "v" any value (as json_object writes it), "t" a time, "d" a date, "b" a boolean,
 # "m" a deal's value (a JSON number in major units)
@@ -158,7 +167,7 @@ def rows(conn: Any, table: str, pipeline_id: int, twin: sqlite3.Connection | Non
         if conn.dialect.name == "postgresql":
             from tuikanban.store import jsondump_pg
 
-            return jsondump_pg.rows(conn, table, pipeline_id, money=money)
+            return jsondump_pg.rows(conn, table, pipeline_id, twin, money=money)  # (twin: its SecondReader)
         return None
     where, params = _where(con, table, pipeline_id)
     row = _object(table, money)

@@ -3,6 +3,7 @@ streamed."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable, Iterable
@@ -138,14 +139,24 @@ def _activity(r: Any) -> dict[str, Any]:
         "user": r.user, "due": date_iso(r.due), "done": bool(r.done)}
 
 
+def _second_reader(db: Database, conn: Any) -> contextlib.AbstractContextManager[Any]:
+    """A second connection reading ranges of rows beside this one on the same snapshot (None: none). On SQLite only
+    while a core is free for it (the file's reads run in this process); on PostgreSQL the server's backends build
+    the text, on the server's cores, and a second one costs no more work in all (docs/PERFORMANCE.md, Big files,
+    round 7)."""
+    if db.target.is_postgres:
+        from tuikanban.store import jsondump_pg
+
+        return jsondump_pg.snapshot_pair(conn, db.target)
+    return jsondump.snapshot_pair(conn, db.target.path if second_core_free() else None)
+
+
 def write_pipeline_json(db: Database, pipeline: str | int | None, out: IO[str]) -> int:
     """Write one pipeline as a JSON document (streamed: rows are read and written in chunks, never all held in
     memory). Returns the deal count. On SQLite the big tables' rows come as JSON text from `store.jsondump`."""
     from tuikanban.store.tables import SCHEMA_VERSION
 
-    # A second connection reads ranges of rows beside this one only while a core is free for it.
-    twin_path = db.target.path if second_core_free() else None
-    with db.read() as s, jsondump.snapshot_pair(s.connection(), twin_path) as twin:
+    with db.read() as s, _second_reader(db, s.connection()) as twin:
         p = resolve_pipeline(s, pipeline)
         pid = p.id
         assert pid is not None
