@@ -155,3 +155,37 @@ async def test_a_bulk_move_skips_a_marked_deal_another_rep_moved_before_the_boar
     assert D.get_deal(db, acme).stage_name == "Qualified"
     assert D.get_deal(db, hooli).stage_name == "Qualified"  # where bob put it, not one on
     assert any("('Hooli' was moved to Qualified since you marked it)" in s for s in said), said
+
+
+async def test_a_bulk_move_read_back_before_its_result_is_not_said_as_someone_elses(
+        db: Database, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ann marks Acme and Hooli (focused) in Lead and presses L. The board's feed read the move's own events before
+    the bulk action's result came back, so the focus went with Hooli and the board said "'Hooli' was moved to
+    Qualified by you elsewhere" about the move ann had just made. Here the catch-up is queued right before the
+    result is handled, as the feed does when it wins that race."""
+    from tuikanban.ui.board.marks import BoardMarks
+
+    finished = BoardMarks._bulk_finished
+
+    def feed_first(self: BoardMarks, result: object, action: object) -> None:
+        self._check()  # (the feed's catch-up, queued on the writes lane before the reload the result asks for)
+        finished(self, result, action)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BoardMarks, "_bulk_finished", feed_first)
+    create_pipeline(db, "Sales", "Lead,Qualified,Proposal")
+    D.create_deal(db, "Sales", "Acme", user=U)
+    hooli = D.create_deal(db, "Sales", "Hooli", user=U).id
+    app = TuikanbanApp(db, U, "Sales")
+    said = noted(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        board = app.board_screen
+        board.view.focus_deal = hooli
+        board.view.model_changed(focus_deal=hooli)
+        await press(pilot, "*", "L")
+        await settle(pilot)
+        assert board.view.focus_deal == hooli and board.view.focus_col == 1  # (the focus went with the card)
+        assert board.writing == frozenset()  # (let go once the board read the action's result back)
+    assert D.get_deal(db, hooli).stage_name == "Qualified"
+    assert not [s for s in said if "elsewhere" in s or "press again" in s], said
+    assert any(s.startswith("Moved: 2 deals.") for s in said), said

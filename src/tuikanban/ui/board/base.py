@@ -111,6 +111,8 @@ class BoardBase(StyledOnce, Screen[None]):
         self.steps = StepSync(self)
         self.memory = ViewMemory(self)
         self.focus_guard = FocusGuard()  # keys held for a moment after another rep's change moved the focus
+        self.writing: frozenset[int] = frozenset()  # deals this board's own bulk action is writing (marks.py)
+        self._written: list[frozenset[int]] = []  # (bulk actions done, their deals let go at the next full read)
         self._initial = initial
         self._live: LiveFeed | None = None  # started once the database is open
         self._checking = False
@@ -535,7 +537,9 @@ class BoardBase(StyledOnce, Screen[None]):
         if followed and view.focus_col == before_col:
             return  # (the focused card stayed where it was)
         now = view.focused_card
-        covered = self.app.screen is not self  # (no key reaches the board now: none is held)
+        # (no key reaches the board now, or the change is this board's own bulk action still under way: no key is
+        # held, and the rep's own change is not news)
+        covered = self.app.screen is not self or before.id in self.writing
         if now is not None and not covered:
             self.focus_guard.arm(now.id, held_sentence(now.title, followed=followed))
         hidden = not followed and before.id in model.by_id  # still open, still here: the filter hides it now

@@ -26,6 +26,7 @@ from tuikanban.ui.board.gateway import BoardGateway
 if TYPE_CHECKING:
     from tuikanban.domain.bulk import BulkResult
     from tuikanban.store.engine import Database
+    from tuikanban.ui.board import messages as m
 
 SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an optional reason, e.g. "
                  "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
@@ -273,7 +274,16 @@ class BoardMarks(BoardBase):
             choices=message.owners, placeholder="a new rep",
         ), chosen)
 
+    def _apply_loaded(self, loaded: m.Loaded, *, focus_deal: int | None = None) -> None:
+        """The reload after a bulk action is read after any catch-up its own events started: from here on the
+        board shows what the action wrote, so its deals are no longer its own writes in flight."""
+        for ids in self._written:
+            self.writing = self.writing - ids
+        self._written.clear()
+        super()._apply_loaded(loaded, focus_deal=focus_deal)
+
     def _bulk(self, action: BulkAction, reason: str | None = None) -> None:
+        self.writing = self.writing | set(action.ids)  # (the feed may bring its events before its result)
         self._write(partial(bulk_job, self.gateway, action, reason), "bulk")
 
     @on(BulkDone)
@@ -281,6 +291,7 @@ class BoardMarks(BoardBase):
         self._bulk_finished(message.result, message.action)
 
     def _bulk_finished(self, result: BulkResult, action: BulkAction) -> None:
+        self._written.append(frozenset(action.ids))  # (let go once the board has read them again: below)
         if action.leaves_board:  # closed, snoozed and deleted deals leave the board; moved ones stay marked (L L)
             self._set_marks(self.marks - {o.deal_id for o in result.done})
         undo = " Press u to undo them all." if len(result.done) > 1 else " Press u to undo." if result.done else ""
@@ -290,6 +301,7 @@ class BoardMarks(BoardBase):
 
     @on(BulkRefused)
     def _bulk_refused(self, message: BulkRefused) -> None:
+        self.writing = self.writing - set(message.action.ids)
         error = message.error
         if not isinstance(error, WipLimitError):
             self._show_error(error)
