@@ -375,3 +375,35 @@ async def test_the_settings_spare_is_filled_ahead_and_its_key_shows_the_pipeline
         await settle(pilot)
         assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["Qualified", "Won"]
         await press(pilot, "escape")
+
+
+async def test_the_today_screen_opens_the_deal_in_the_detail_built_ahead(db: Database, fixed_now: str) -> None:
+    """Enter on a Today line takes the board's spare deal detail (the same user's), given the line's deal, as the
+    board's enter does; a line opened with no spare ready composes its detail as before."""
+    from tuikanban.ui.screens.today import TodayScreen
+
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    deal = ds.create_deal(db, "Sales", "Acme", user=U, owner=U)  # no next step: on the Today queue
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await spares_ready(pilot, "deal detail")
+        spare = app.spares.ready["deal detail"].screen
+        await press(pilot, "t")
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        for _ in range(100):
+            if today.items:
+                break
+            await pilot.pause(0.02)
+        await press(pilot, "enter")
+        detail = app.screen
+        assert detail is spare and isinstance(detail, DealDetailScreen) and detail.deal_id == deal.id
+        assert title_of(detail) == "Acme" and detail.query_one(HereLine).deal_id == deal.id
+        assert "deal detail" not in app.spares.ready  # taken: one open per spare
+        await press(pilot, "escape")
+        await press(pilot, "enter")  # (no spare is built while Today covers the board)
+        again = app.screen
+        assert isinstance(again, DealDetailScreen) and again is not spare and again.deal_id == deal.id
+        await press(pilot, "escape")
+        assert app.screen is today

@@ -299,7 +299,12 @@ class TodayScreen(StyledOnce, WholeOnce, Screen[bool]):
             if changed:
                 self._wrote()
 
-        self.app.push_screen(DealDetailScreen(self.db, item.deal_id, self.user), closed)
+        # the board's deal detail built before its key, if there is one (ui/spares.py; the board's key for it)
+        spares = getattr(self.app, "spares", None)
+        db, deal_id = self.db, item.deal_id
+        spare = spares.take("deal detail", (self.app.theme, self.user),
+                            lambda detail: detail.show_deal(db, deal_id)) if spares is not None else None
+        self.app.push_screen(spare or DealDetailScreen(db, deal_id, self.user), closed)
 
     def action_move_on(self) -> None:
         item = self._current()
