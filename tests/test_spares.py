@@ -46,6 +46,15 @@ async def spares_ready(pilot: Pilot[Any], *names: str) -> None:
     raise AssertionError(f"not built: {[n for n in names if n not in app.spares.ready]}")
 
 
+async def spare_ready(pilot: Pilot[Any], name: str) -> Any:
+    """The spare `name`, once the board has settled and built it."""
+    await settle(pilot)
+    await spares_ready(pilot, name)
+    app = pilot.app
+    assert isinstance(app, TuikanbanApp)
+    return app.spares.ready[name].screen
+
+
 def presence_marks(app: TuikanbanApp) -> list[tuple[str, int | None]]:
     """What the board tells the others it views or edits, from now on (each mark as it is made)."""
     marks: list[tuple[str, int | None]] = []
@@ -63,9 +72,7 @@ async def test_the_new_deal_form_is_built_ahead_and_starts_empty_every_time(db: 
     ds.create_deal(db, p.id, "Acme", user=U)
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await spares_ready(pilot, "deal form")
-        spare = app.spares.ready["deal form"].screen
+        spare = await spare_ready(pilot, "deal form")
         await press(pilot, "n")
         first = app.screen
         assert first is spare and isinstance(first, DealFormScreen) and first.built_ahead
@@ -251,8 +258,7 @@ async def test_one_spare_form_serves_the_new_deal_and_the_edit_keys(db: Database
         assert new.query_one("#f-owner", Input).value == U
         assert marks == []  # a new deal is nobody's deal: no "editing" line for others
         await press(pilot, "escape")
-        await spares_ready(pilot, "deal form")
-        spare = app.spares.ready["deal form"].screen
+        spare = await spare_ready(pilot, "deal form")
         await press(pilot, "e")
         form = app.screen
         assert form is spare and isinstance(form, DealFormScreen) and form.deal_id == deal.id
@@ -386,9 +392,7 @@ async def test_the_today_screen_opens_the_deal_in_the_detail_built_ahead(db: Dat
     deal = ds.create_deal(db, "Sales", "Acme", user=U, owner=U)  # no next step: on the Today queue
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await spares_ready(pilot, "deal detail")
-        spare = app.spares.ready["deal detail"].screen
+        spare = await spare_ready(pilot, "deal detail")
         await press(pilot, "t")
         today = app.screen
         assert isinstance(today, TodayScreen)
