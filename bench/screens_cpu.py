@@ -23,7 +23,9 @@ board builds its less used screens ahead only once it is in use, ui/spares.py), 
 
 The bytes a terminal would get are counted too, from the key until the screen has been left open `--open-wait`
 seconds. `--over KEY` opens a screen first (t: Today) and presses the dialog's key on it (`--only "deal detail"`:
-enter opens the deal detail over Today), to compare a dialog over a full screen with one over the board.
+enter opens the deal detail over Today), to compare a dialog over a full screen with one over the board. Also
+counted: how many of those frames were of the whole screen, and the bytes and whole frames of the close (from escape
+until the screen below is quiet again).
 
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
 is left out) and prints the N functions with the most cumulative and own time per screen.
@@ -91,6 +93,7 @@ class Watch:
         self.frames = 0
         self.profile: cProfile.Profile | None = None
         self.bytes = 0  # written to the terminal since `arm` (every frame, the screen's own and those after it)
+        self.whole = 0  # ... of which frames of the whole screen
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
@@ -98,6 +101,7 @@ class Watch:
             if renderable is not None and hasattr(renderable, "render_segments"):
                 # what a terminal's frame costs beyond headless
                 self.bytes += len(renderable.render_segments(app.console).encode())
+                self.whole += type(renderable).__name__ == "LayoutUpdate"  # (a frame of the whole screen)
             waiting_filled = bool(self.filled)
             if (self.want is None or self.shown_at is not None) and not waiting_filled:
                 return
@@ -129,7 +133,7 @@ class Watch:
     def arm(self, want: str, filled: list[tuple[str, str]] | None = None) -> tuple[float, float]:
         self.before = self.app.screen
         self.before_text = "\n".join(strip.text for strip in self.app.screen._compositor.render_strips())
-        self.want, self.shown_at, self.overhead, self.frames, self.bytes = want, None, 0.0, 0, 0
+        self.want, self.shown_at, self.overhead, self.frames, self.bytes, self.whole = want, None, 0.0, 0, 0, 0
         self.filled, self.filled_at = list(filled or []), {}
         return cpu(), process_cpu()
 
@@ -165,6 +169,9 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
     out.update({row: [] for name, rows in FILLED.items() if name in out for row, _text in rows})
     out_all: dict[str, list[float]] = {name: [] for name in out}
     out_bytes: dict[str, list[float]] = {name: [] for name, _k, _t in SCREENS if name in out}
+    out_whole: dict[str, list[float]] = {name: [] for name in out_bytes}  # whole frames among them
+    out_close: dict[str, list[float]] = {name: [] for name in out_bytes}  # bytes of the close (escape), until quiet
+    out_close_whole: dict[str, list[float]] = {name: [] for name in out_bytes}
     profiles: dict[str, cProfile.Profile] = {}
     async with app.run_test(size=(a.cols, a.rows)) as pilot:
         watch = Watch(app)
@@ -204,12 +211,16 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                     watch.filled = []
                 await quiet(pilot, a.open_wait, 5.0)  # (the metrics may compute for longer: not waited for)
                 out_bytes[name].append(float(watch.bytes))
+                out_whole[name].append(float(watch.whole))
+                watch.bytes = watch.whole = 0
                 for _ in range(3):
                     if app.screen is app.board_screen and not app.board_screen.query("AgingPanel"):
                         break
                     await pilot.press("escape")
                     await quiet(pilot, 0.2, 5.0)
                 await quiet(pilot, 0.2, 5.0)
+                out_close[name].append(float(watch.bytes))
+                out_close_whole[name].append(float(watch.whole))
     if a.profile:
         for name, profile in profiles.items():
             for order in ("cumulative", "tottime"):
@@ -217,7 +228,8 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                 pstats.Stats(profile, stream=buf).sort_stats(order).print_stats(a.profile)
                 print(f"\n=== {name}: by {order} ===")
                 print("\n".join(line for line in buf.getvalue().splitlines()[6:] if line.strip()))
-    return {"ui": out, "process": out_all, "bytes": out_bytes}
+    return {"ui": out, "process": out_all, "bytes": out_bytes, "whole frames": out_whole, "close bytes": out_close,
+            "close whole frames": out_close_whole}
 
 
 def p90(xs: list[float]) -> float:
@@ -253,9 +265,10 @@ def main() -> None:
         print(json.dumps({**res, "load": [load0, load]}))
         return
     for what, out in res.items():
-        if what == "bytes":
-            print(f"\nBytes to the terminal from the key until it was left open {a.open_wait} s: first open | "
-                  f"median / p90 / worst of the next {a.rounds - 1}")
+        if what in ("bytes", "whole frames", "close bytes", "close whole frames"):
+            when = "from escape until quiet" if what.startswith("close") else f"until it was left open {a.open_wait} s"
+            print(f"\n{what.capitalize()} to the terminal, {when}: first open | median / p90 / worst of the next "
+                  f"{a.rounds - 1}")
         else:
             print(f"\nCPU from the key to the screen drawn ({'the UI thread' if what == 'ui' else 'all threads'}, "
                   f"ms): first open | median / p90 / worst of the next {a.rounds - 1}")

@@ -46,6 +46,15 @@ async def spares_ready(pilot: Pilot[Any], *names: str) -> None:
     raise AssertionError(f"not built: {[n for n in names if n not in app.spares.ready]}")
 
 
+async def spare_ready(pilot: Pilot[Any], name: str) -> Any:
+    """The spare `name`, once the board has settled and built it."""
+    await settle(pilot)
+    await spares_ready(pilot, name)
+    app = pilot.app
+    assert isinstance(app, TuikanbanApp)
+    return app.spares.ready[name].screen
+
+
 def presence_marks(app: TuikanbanApp) -> list[tuple[str, int | None]]:
     """What the board tells the others it views or edits, from now on (each mark as it is made)."""
     marks: list[tuple[str, int | None]] = []
@@ -63,9 +72,7 @@ async def test_the_new_deal_form_is_built_ahead_and_starts_empty_every_time(db: 
     ds.create_deal(db, p.id, "Acme", user=U)
     app = TuikanbanApp(db, U, "Sales")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await spares_ready(pilot, "deal form")
-        spare = app.spares.ready["deal form"].screen
+        spare = await spare_ready(pilot, "deal form")
         await press(pilot, "n")
         first = app.screen
         assert first is spare and isinstance(first, DealFormScreen) and first.built_ahead
@@ -251,8 +258,7 @@ async def test_one_spare_form_serves_the_new_deal_and_the_edit_keys(db: Database
         assert new.query_one("#f-owner", Input).value == U
         assert marks == []  # a new deal is nobody's deal: no "editing" line for others
         await press(pilot, "escape")
-        await spares_ready(pilot, "deal form")
-        spare = app.spares.ready["deal form"].screen
+        spare = await spare_ready(pilot, "deal form")
         await press(pilot, "e")
         form = app.screen
         assert form is spare and isinstance(form, DealFormScreen) and form.deal_id == deal.id
@@ -375,3 +381,33 @@ async def test_the_settings_spare_is_filled_ahead_and_its_key_shows_the_pipeline
         await settle(pilot)
         assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == ["Qualified", "Won"]
         await press(pilot, "escape")
+
+
+async def test_the_today_screen_opens_the_deal_in_the_detail_built_ahead(db: Database, fixed_now: str) -> None:
+    """Enter on a Today line takes the board's spare deal detail (the same user's), given the line's deal, as the
+    board's enter does; a line opened with no spare ready composes its detail as before."""
+    from tuikanban.ui.screens.today import TodayScreen
+
+    ps.create_pipeline(db, "Sales", "Lead,Won")
+    deal = ds.create_deal(db, "Sales", "Acme", user=U, owner=U)  # no next step: on the Today queue
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        spare = await spare_ready(pilot, "deal detail")
+        await press(pilot, "t")
+        today = app.screen
+        assert isinstance(today, TodayScreen)
+        for _ in range(100):
+            if today.items:
+                break
+            await pilot.pause(0.02)
+        await press(pilot, "enter")
+        detail = app.screen
+        assert detail is spare and isinstance(detail, DealDetailScreen) and detail.deal_id == deal.id
+        assert title_of(detail) == "Acme" and detail.query_one(HereLine).deal_id == deal.id
+        assert "deal detail" not in app.spares.ready  # taken: one open per spare
+        await press(pilot, "escape")
+        await press(pilot, "enter")  # (no spare is built while Today covers the board)
+        again = app.screen
+        assert isinstance(again, DealDetailScreen) and again is not spare and again.deal_id == deal.id
+        await press(pilot, "escape")
+        assert app.screen is today

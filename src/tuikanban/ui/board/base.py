@@ -15,10 +15,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -57,6 +56,7 @@ from tuikanban.ui.textual_seam import (
     skip_repaints_drawn_by_whole_frames,
     write_from_span_start,
 )
+from tuikanban.ui.whole_once import WholeOnce
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -91,7 +91,7 @@ GC_AT_THE_LATEST_S = 10.0
 AGING_EVERY_TICKS = 10  # the minute tick reads the whole pipeline's aging again every this many minutes
 
 
-class BoardBase(StyledOnce, Screen[None]):
+class BoardBase(StyledOnce, WholeOnce, Screen[None]):
     """Loading, live updates, aging and state for the board screen (see the module's docstring). (`StyledOnce`: its
     widgets are styled as they are registered at start, not a second time by its first `ScreenResume`.)"""
 
@@ -123,8 +123,6 @@ class BoardBase(StyledOnce, Screen[None]):
         self._filter_timer: Timer | None = None
         self._first_run_offered = False
         self._warned_ambiguous = False
-        self._drawn_by_resume = False  # Textual's resume just drew the whole screen (on_screen_resume)
-        self._shown = False  # the screen was shown and laid out at least once (`refresh`)
         self._screens_warm = False  # the screens' modules are imported and their styles added (`warm_job`)
         self._read_all_after_open = False  # the first screen was partial: read it all once the database is open
         self._first_window = False  # a big pipeline's board holds the first screen's cards only (no read since)
@@ -181,35 +179,11 @@ class BoardBase(StyledOnce, Screen[None]):
         live.stop()
         return live
 
-    # -- one full frame on resume --------------------------------------------------------------------------------
+    # -- one full frame on resume (`WholeOnce`) -----------------------------------------------------------------
     def on_screen_resume(self) -> None:
-        """(Runs before Textual's own resume handler.) When the screen's size changed meanwhile (the first time it
-        is shown, or after a resize under a dialog), Textual lays it out and draws it whole, then asks for a whole
-        repaint again (its own, and the one its layout asked for): a second full frame of what was just drawn, 20-40 KB
-        more over SSH at the first paint. Those repaints are left out until the handler is done (`refresh`)."""
+        """(Runs before `WholeOnce`'s and Textual's own resume handlers.)"""
         forget_closed_widgets()  # (a screen over the board closed: Textual's style cache would keep its widgets)
         self.want_spares()  # (the screen that closed took its spare: the next one is built in idle time)
-        self._drawn_by_resume = self.outer_size != self.app.size
-        self.call_later(self._resume_done)
-
-    def _resume_done(self) -> None:
-        self._drawn_by_resume = False
-        self._shown = True
-
-    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-                ) -> Self:
-        if self._drawn_by_resume and not regions and not recompose:
-            # the layout under way draws the whole screen at once: a repaint asked for meanwhile is that frame again
-            if not layout:
-                return self
-            repaint = False
-        elif layout and repaint and not regions and not recompose and self._shown and self.outer_size == self.app.size:
-            # Textual asks the current screen for a layout and a whole repaint each time it removes a screen (a
-            # dialog closed: twice, after the frame that drew the board over it), two more full frames of what is
-            # on the terminal already (about 20 KB each at 160x45). The layout still runs, and it repaints whatever
-            # it moves or resizes; whatever changed inside a widget repaints itself.
-            repaint = False
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # -- jobs and what they report ---------------------------------------------------------------------------
     def _write(self, job: Job, name: str, *, kind: str = "") -> None:

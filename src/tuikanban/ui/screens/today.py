@@ -26,6 +26,8 @@ from tuikanban.domain.text import display
 from tuikanban.ui.dialogs.fields import key_hints
 from tuikanban.ui.jobs import JobFailed, lanes_of
 from tuikanban.ui.styled_once import StyledOnce
+from tuikanban.ui.textual_seam import frames_only_when_seen
+from tuikanban.ui.whole_once import WholeOnce
 from tuikanban.ui.widgets.queue_list import QueueList, Row
 
 if TYPE_CHECKING:
@@ -116,7 +118,7 @@ SHORT_HINTS = key_hints(("d", "done"), ("z", "snooze"), ("enter", "open"), ("L",
                         ("esc", "board"), sep=" · ")
 
 
-class TodayScreen(StyledOnce, Screen[bool]):
+class TodayScreen(StyledOnce, WholeOnce, Screen[bool]):
     """Returns True when it changed something (the board reads itself again)."""
 
     DEFAULT_CSS = """
@@ -146,6 +148,7 @@ class TodayScreen(StyledOnce, Screen[bool]):
         self._version: int | None = None
         self._reading = False
         self._again = False
+        self._title = ""  # the title shown once a queue is read
 
     def compose(self) -> ComposeResult:
         yield Static(Content(f"Today · {display(self.user)} · reading…"), id="today-title")
@@ -210,10 +213,13 @@ class TodayScreen(StyledOnce, Screen[bool]):
         olist.set_rows(rows, keep=olist.current)
         whose = "every rep" if self.everyone else display(self.user)
         count = sum(queue.totals.values())
-        self.query_one("#today-title", Static).update(Content(
-            f"Today · {whose} · {count} to do" if count else f"Today · {whose} · nothing due, every deal has a "
-            "next step and none is stuck"))
-        olist.focus()
+        title = (f"Today · {whose} · {count} to do" if count else f"Today · {whose} · nothing due, every deal has a "
+                 "next step and none is stuck")
+        if title != self._title:  # (an update lays the screen out and draws it again, though nothing changed)
+            self._title = title
+            self.query_one("#today-title", Static).update(Content(title))
+        if self.focused is not olist:
+            olist.focus()
 
     @staticmethod
     def _key(item: TodayItem) -> str:
@@ -293,7 +299,12 @@ class TodayScreen(StyledOnce, Screen[bool]):
             if changed:
                 self._wrote()
 
-        self.app.push_screen(DealDetailScreen(self.db, item.deal_id, self.user), closed)
+        # the board's deal detail built before its key, if there is one (ui/spares.py; the board's key for it)
+        spares = getattr(self.app, "spares", None)
+        db, deal_id = self.db, item.deal_id
+        spare = spares.take("deal detail", (self.app.theme, self.user),
+                            lambda detail: detail.show_deal(db, deal_id)) if spares is not None else None
+        self.app.push_screen(spare or DealDetailScreen(db, deal_id, self.user), closed)
 
     def action_move_on(self) -> None:
         item = self._current()
@@ -307,3 +318,8 @@ class TodayScreen(StyledOnce, Screen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
+
+
+# Under a dialog (the deal detail, done, snooze) it sends up what changed, once, not itself whole again and again
+# (docs/PERFORMANCE.md, Round 7: a dialog over the Today screen).
+frames_only_when_seen(TodayScreen)

@@ -19,6 +19,11 @@ from textual.strip import Strip
 Row = tuple[str | None, Content]
 
 
+def _drawn(rows: list[Row]) -> list[tuple[str | None, str, list[object]]]:
+    """What `rows` put on screen: each row's key, text and styled spans (`Content`'s equality is its text only)."""
+    return [(key, content.plain, list(content.spans)) for key, content in rows]
+
+
 class QueueList(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     QueueList { height: 1fr; }
@@ -52,9 +57,12 @@ class QueueList(ScrollView, can_focus=True):
     def set_rows(self, rows: list[Row], *, keep: str | None = None) -> None:
         """Show `rows`, the cursor on the row keyed `keep` if there is one, else on the first row that is not a
         heading."""
-        self.rows = rows
+        before, self.rows = (self.rows, self.cursor), rows
         keys = [k for k, _c in rows]
         self.cursor = keys.index(keep) if keep is not None and keep in keys else self._next(-1, 1)
+        if (self.cursor == before[1] and self.virtual_size == Size(self.size.width, len(rows))
+                and _drawn(rows) == _drawn(before[0])):
+            return  # the same lines (a read again that found nothing new): nothing to draw, no bytes to the terminal
         self.virtual_size = Size(self.size.width, len(rows))
         self._reveal()
         self.refresh()
