@@ -78,7 +78,7 @@ def one_run(src: Path, db: Path, key: str, when: str, config: Path, timeout: flo
             trace: Path | None = None) -> dict[str, float | None]:
     raw, frame_text, filled = SCREENS[key]
     env = {"PYTHONPATH": str(src), "TUIKANBAN_DB": str(db), "TUIKANBAN_USER": "alice",
-           "XDG_CONFIG_HOME": str(config)}
+           "XDG_CONFIG_HOME": str(config), "PYTHONFAULTHANDLER": "1"}  # (a start that hangs: `not_started`)
     cmd = [sys.executable, "-m", "tuikanban"]
     if trace is not None:
         env["TUIKANBAN_KEY_TRACE"] = str(trace)
@@ -89,7 +89,7 @@ def one_run(src: Path, db: Path, key: str, when: str, config: Path, timeout: flo
         try:
             board.wait_for("Prospecting")
         except (TimeoutError, RuntimeError) as exc:  # (not painted: counted as a run that never showed it)
-            print(f"  the board did not start: {exc}", file=sys.stderr)
+            not_started(board, exc)
             return out
         if when == "first":
             board.quiet(30, max_s=2)  # (the first frame written whole)
@@ -132,6 +132,20 @@ def one_run(src: Path, db: Path, key: str, when: str, config: Path, timeout: flo
     finally:
         board.stop()
     return out
+
+
+def not_started(board: PtyProgram, exc: Exception) -> None:
+    """Say why a board did not show itself: its exit status and last output, or (alive: a hang) every thread's
+    stack, which Python's fault handler writes to the terminal on SIGABRT (`PYTHONFAULTHANDLER`)."""
+    print(f"  the board did not start: {exc}", file=sys.stderr)
+    if board.proc.poll() is None:
+        mark = board.mark()
+        board.proc.send_signal(signal.SIGABRT)
+        time.sleep(1.0)
+        with board._lock:
+            dump = bytes(board.text[-(board.total - mark):]) if board.total > mark else b""
+        text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", dump).decode("utf-8", "replace")
+        print("  its threads when stopped:\n" + text[-6000:], file=sys.stderr)
 
 
 def show_trace(trace: Path, pressed: float, out: dict[str, float | None]) -> None:

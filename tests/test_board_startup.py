@@ -53,12 +53,12 @@ def _warmed_modules() -> set[str]:
 @pytest.mark.parametrize(("code", "wanted", "unwanted"), [
     pytest.param(  # the first paint: the board itself, no dialog, no screen, no form field (the first frame has none),
         # nor what only the work after it needs: the change feed (and ctypes), the warm-up, the aging, task, bulk and
-        # picker rules (docs/PERFORMANCE.md, Start-up)
+        # picker rules (docs/PERFORMANCE.md, Start-up), nor json (the commands' JSON output shares cli/common.py)
         "import tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch", lambda: {"tuikanban.ui.board.screen"},
         ("tuikanban.ui.dialogs", "tuikanban.ui.screens", "textual.widgets._text_area", "tuikanban.store.feed",
          "ctypes", "tuikanban.ui.board.warm", "importlib.resources", "tuikanban.domain.tasks",
          "tuikanban.domain.bulk", "tuikanban.domain.fuzzy", "tuikanban.domain.aging", "tuikanban.domain.metrics",
-         "shlex"),
+         "shlex", "json"),
         id="first-paint"),
     pytest.param(  # the screens the keys open, warmed after the first paint: every one imported (none failed)
         "from tuikanban.ui.board.warm import MODULES, warm_job\nwarm_job()", _warmed_modules, (), id="warmed-screens"),

@@ -6,7 +6,6 @@ as `changes --json`, never imports Rich; docs/PERFORMANCE.md, The review's speed
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from tuikanban.domain.errors import TuikanbanError
 from tuikanban.domain.text import clean_text, display, json_safe, visible
 
 if TYPE_CHECKING:
+    import json
+
     import typer
     from rich.console import Console, RenderableType
     from rich.table import Table
@@ -203,8 +204,19 @@ def emit_json(document: Any) -> None:
 
 
 _SCALARS = (str, int, float, type(None))
-_scalar = json.JSONEncoder(ensure_ascii=False, default=str)
-_flat: dict[str, json.JSONEncoder] = {}
+_encoders: dict[str, json.JSONEncoder] = {}  # by `pad`: "" for a scalar, else a flat object's or list's indentation
+
+
+def _encoder(pad: str) -> json.JSONEncoder:
+    """The C encoder for a scalar (`pad` ""), or for an object or list of scalars whose separators carry `pad`. (json
+    is imported here, at the first document: the board, which shares this module, never writes one.)"""
+    encoder = _encoders.get(pad)
+    if encoder is None:
+        import json
+
+        separators = ("," + pad, ": ") if pad else None
+        encoder = _encoders[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=separators)
+    return encoder
 
 
 def dumps(value: Any, depth: int = 0) -> str:
@@ -219,22 +231,17 @@ def dumps(value: Any, depth: int = 0) -> str:
         if not value:
             return "{}"
         if all(isinstance(v, _SCALARS) for v in value.values()):
-            encoder = _flat.get(pad)
-            if encoder is None:
-                encoder = _flat[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + pad, ": "))
-            return "{" + pad + encoder.encode(value)[1:-1] + end + "}"
-        items = [f"{_scalar.encode(_key(k))}: {dumps(v, depth + 1)}" for k, v in value.items()]
+            return "{" + pad + _encoder(pad).encode(value)[1:-1] + end + "}"
+        scalar = _encoder("")
+        items = [f"{scalar.encode(_key(k))}: {dumps(v, depth + 1)}" for k, v in value.items()]
         return "{" + pad + ("," + pad).join(items) + end + "}"
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
         if _all_scalars(value):  # (the review's 25,000 deal ids of a bucket)
-            encoder = _flat.get(pad)
-            if encoder is None:
-                encoder = _flat[pad] = json.JSONEncoder(ensure_ascii=False, default=str, separators=("," + pad, ": "))
-            return "[" + pad + encoder.encode(list(value))[1:-1] + end + "]"
+            return "[" + pad + _encoder(pad).encode(list(value))[1:-1] + end + "]"
         return "[" + pad + ("," + pad).join(dumps(v, depth + 1) for v in value) + end + "]"
-    return _scalar.encode(value)
+    return _encoder("").encode(value)
 
 
 _SCALAR_TYPES = frozenset(map(type, ("", 0, 0.0, None)))
