@@ -111,7 +111,7 @@ def plain_minor(text: str, currency: str = "USD") -> int:
         cur = currency.upper()
         exp = exponent(cur)
         if len(frac) <= exp and len(frac) != 3:  # ("5.000" may be five thousand: parse_money knows where)
-            minor = int(whole) * 10**exp + (int(frac) * 10 ** (exp - len(frac)) if frac else 0)
+            minor: int = int(whole) * 10**exp + (int(frac.ljust(exp, "0")) if frac else 0)
             if minor <= MAX_MINOR:
                 return minor
     return parse_money(text, currency)
