@@ -298,6 +298,13 @@ def _header(text: str) -> list[str]:
     return keys
 
 
+def _plain(cells: list[str]) -> bool:
+    """Whether every cell is printable ASCII without a quote: then no cell needs cleaning and none has a formula
+    prefix to take off (each cell's check in `_text` gives the cell itself for such text)."""
+    joined = "".join(cells)
+    return joined.isascii() and joined.isprintable() and "'" not in joined
+
+
 def _planned(text: str, keys: list[str], cat: _Catalogue, user: str, now: datetime,
              bad: list[str]) -> Iterator[_Planned]:
     """The rows that pass their checks, in file order; each bad row is appended to `bad` (line, reasons)."""
@@ -317,9 +324,7 @@ def _planned(text: str, keys: list[str], cat: _Catalogue, user: str, now: dateti
         elif n < width:
             cells += [""] * (width - n)
         cells.append("")
-        joined = "".join(cells)
-        plain = joined.isascii() and joined.isprintable() and "'" not in joined
-        plan = _check_row(line, pick(cells), plain, cat, user, now, problems)
+        plan = _check_row(line, pick(cells), _plain(cells), cat, user, now, problems)
         if plan is None:
             bad.append(f"line {line}: " + "; ".join(p.rstrip(".") for p in problems) + ".")
         else:
