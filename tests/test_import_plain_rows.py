@@ -15,6 +15,9 @@ from tuikanban.domain.errors import ValidationError
 from tuikanban.domain.money import parse_money, plain_minor
 from tuikanban.services.io import csv_import
 
+# The checks are the engine's neither; the two ways' boards are compared as SQLite files, statement for statement.
+pytestmark = pytest.mark.sqlite_only
+
 HEADER = ",".join(csv_import.CSV_COLUMNS)
 
 # Rows every one of which imports: quotes, formula prefixes, accents, emoji, control and bidi characters, tabs, a
