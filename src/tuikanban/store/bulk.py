@@ -223,9 +223,6 @@ class BackgroundInserts:
 # -- indexes built once at the end (imports of many rows into tables that hold few) ---------------------------
 
 
-INDEX_BUILD_CACHE_KB = -16384  # 16 MB (a negative cache_size is in KiB), held only while the indexes are built
-
-
 @contextlib.contextmanager
 def indexes_deferred(conn: Any, tables: Sequence[str], rows: int) -> Iterator[None]:
     """Inside the caller's write transaction on SQLite: the secondary indexes of those `tables` that hold at most
@@ -252,17 +249,8 @@ def indexes_deferred(conn: Any, tables: Sequence[str], rows: int) -> Iterator[No
                 saved.append(sql)
                 cur.execute(f'DROP INDEX "{name}"')
     yield
-    if not saved:
-        return
-    # Each CREATE INDEX sorts the table's rows in the page cache's memory, spilling to temporary files and merging
-    # them when they outgrow it: a bigger cache while the indexes are built, and the connection's own again after.
-    cache = cur.execute("PRAGMA cache_size").fetchone()[0]
-    cur.execute(f"PRAGMA cache_size={INDEX_BUILD_CACHE_KB}")
-    try:
-        for sql in saved:
-            cur.execute(sql)
-    finally:
-        cur.execute(f"PRAGMA cache_size={int(cache)}")
+    for sql in saved:
+        cur.execute(sql)
 
 
 # -- reading many rows back (the JSON import's history check) -------------------------------------------------
