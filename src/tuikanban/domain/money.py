@@ -102,6 +102,21 @@ def parse_money(text: str, currency: str = "USD") -> int:
     return _minor(raw, amount, cur)
 
 
+def plain_minor(text: str, currency: str = "USD") -> int:
+    """`parse_money`, sooner for the digits a file mostly holds ("12500", "1000.50"): whole units and at most as many
+    decimals as the currency has are counted in integers, without `Decimal`. Anything else (a longer fraction, a
+    thousands separator, an amount near the largest, any other form) is `parse_money`'s, with its sentences."""
+    whole, dot, frac = text.partition(".")
+    if whole.isdigit() and whole.isascii() and len(whole) <= 12 and (not dot or (frac.isdigit() and frac.isascii())):
+        cur = currency.upper()
+        exp = exponent(cur)
+        if len(frac) <= exp and len(frac) != 3:  # ("5.000" may be five thousand: parse_money knows where)
+            minor: int = int(whole) * 10**exp + (int(frac.ljust(exp, "0")) if frac else 0)
+            if minor <= MAX_MINOR:
+                return minor
+    return parse_money(text, currency)
+
+
 def _minor(raw: str, amount: Decimal, cur: str) -> int:
     """An amount in major units as minor units, refused when too large or more precise than the currency."""
     exp = exponent(cur)
