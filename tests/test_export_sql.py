@@ -391,7 +391,7 @@ def test_the_csv_texts_quick_way_is_the_full_rules() -> None:
     for multiline in (False, True):
         for cell in cells:
             problems: list[str] = []
-            got = csv_import._text({"c": cell}, "c", "thing", 20, problems, multiline=multiline)
+            got = csv_import._text(cell, False, "thing", 20, problems, multiline=multiline)
             full = clean_text(unneutralise(cell), multiline=multiline).strip()
             assert got == full, cell
             assert bool(problems) == (len(full) > 20)
