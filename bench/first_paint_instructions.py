@@ -2,6 +2,7 @@
 board, under valgrind's callgrind (every thread), so the figures do not move with the machine's load.
 
     python bench/first_paint_instructions.py --src A=../base/src --src B=src --open 10
+    python bench/first_paint_instructions.py --src A=../base/src --src B=src --classes
 
 Each program runs on a pseudo-terminal of 160x45 (`script`) and leaves at its first frame: Textual's
 `App._display` is wrapped to end the process once it has written that frame. Printed per program: the
@@ -29,10 +30,30 @@ from board_bench import build
 
 FIRST_FRAME = '''
 import os, sys
+CLASSES = os.environ.get("FIRST_FRAME_CLASSES")
+if CLASSES:  # (--classes: the package's dataclasses built to the first frame, and the text compiled for each)
+    import dataclasses
+    built, now = [], [0, 0]
+    def _hook(event, args):
+        if event == "compile" and isinstance(args[0], (str, bytes)):
+            now[0] += 1
+            now[1] += len(args[0])
+    sys.addaudithook(_hook)
+    _process = dataclasses._process_class
+    def _counted(cls, *args):
+        before = list(now)
+        out = _process(cls, *args)
+        if cls.__module__.startswith("tuikanban"):
+            built.append((now[1] - before[1], now[0] - before[0], cls.__module__ + "." + cls.__qualname__))
+        return out
+    dataclasses._process_class = _counted
 from textual.app import App
 _display = App._display
 def _once(self, screen, renderable):
     _display(self, screen, renderable)
+    if CLASSES:
+        with open(CLASSES, "w") as fh:
+            fh.writelines(f"{chars} {methods} {name}\\n" for chars, methods, name in built)
     os._exit(0)
 App._display = _once
 if os.environ.get("FIRST_FRAME_BARE"):
@@ -67,11 +88,34 @@ def count(script: Path, env: dict[str, str], work: Path) -> tuple[int, int]:
     return total, parse
 
 
+def run_to_frame(script: Path, env: dict[str, str]) -> int:
+    """Run `script` on a pseudo-terminal of 160x45 to its first frame, without valgrind; its exit status."""
+    envs = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    inner = f"stty cols 160 rows 45; env {envs} {shlex.quote(sys.executable)} {script}"
+    return subprocess.run(["script", "-qec", inner, "/dev/null"], check=False, stdout=subprocess.DEVNULL).returncode
+
+
+def print_classes(title: str, status: int, listing: Path) -> None:
+    rows = [line.split(" ", 2) for line in listing.read_text().splitlines()] if listing.exists() else []
+    if not rows:
+        print(f"{title}: no first frame (exit status {status})")
+        return
+    chars, methods = sum(int(r[0]) for r in rows), sum(int(r[1]) for r in rows)
+    print(f"{title}: {len(rows)} dataclasses of the package built to the first frame, {methods} methods compiled "
+          f"from {chars:,} characters of text; the largest:")
+    for r in sorted(rows, key=lambda r: -int(r[0]))[:8]:
+        print(f"    {int(r[0]):>6,} characters, {r[1]} methods: {r[2]}")
+    listing.unlink()
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", action="append", required=True, help="NAME=PATH of a source tree's src folder")
     ap.add_argument("--open", type=int, action="append", help="open deals (default 10)")
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "tuikanban-bench")
+    ap.add_argument("--classes", action="store_true",
+                    help="instead of counting: the package's dataclasses each board builds to its first frame, with "
+                         "the methods and characters of text each compiles (no valgrind, a few seconds)")
     a = ap.parse_args(argv)
     a.dir.mkdir(parents=True, exist_ok=True)
     trees = [(s.split("=", 1)[0], str(Path(s.split("=", 1)[1]).resolve())) for s in a.src]
@@ -85,6 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         script.write_text(FIRST_FRAME)
         config = work / "config"
         config.mkdir()
+        if a.classes:
+            for size in a.open or [10]:
+                db = build(a.dir, size)
+                for name, src in trees:
+                    listing = work / "classes.txt"
+                    env = {"PYTHONPATH": src, "TUIKANBAN_DB": str(db), "TUIKANBAN_USER": "alice",
+                           "XDG_CONFIG_HOME": str(config), "FIRST_FRAME_CLASSES": str(listing)}
+                    print_classes(f"{size:>7,} open deals, {name}", run_to_frame(script, env), listing)
+            return
         bare, bare_parse = count(script, {"FIRST_FRAME_BARE": "1", "XDG_CONFIG_HOME": str(config)}, work)
         print(f"bare Textual app: {bare:,} instructions to its first frame, {bare_parse:,} parsing and compiling "
               f"source text ({bare_parse / bare:.1%})")

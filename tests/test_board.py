@@ -950,7 +950,7 @@ async def test_quick_repeated_moves_go_stage_by_stage_and_never_skip_a_refusal(
 def _activity(kind: str, done: bool, subject: str = "Sent proposal v1") -> Any:
     from datetime import UTC, datetime
 
-    from tuikanban.domain.models import ActivityView
+    from tuikanban.domain.records import ActivityView
 
     return ActivityView(id=1, deal_id=1, kind=kind, subject=subject, at=datetime(2026, 2, 21, 12, tzinfo=UTC),
                         user="carol", due=None, done=done)

@@ -70,6 +70,28 @@ def test_what_is_imported_without_the_orm(code: str, wanted: Any, unwanted: tupl
     assert not [m for m in modules if m.startswith(unwanted)]  # (none for an empty tuple)
 
 
+
+# The dataclasses the first paint's modules build: each one's methods are compiled from text as it is imported (about
+# a millisecond a class), so a value type the start needs is a NamedTuple or a dataclass of these, and a type only
+# later work needs lives in a module the start does not import (docs/PERFORMANCE.md, Round 8).
+FIRST_PAINT_DATACLASSES = {
+    "BoardCard", "BoardData", "BoardModel", "BoardSession", "BoardSnapshot", "BoardState", "DealFilter", "DealTypeInfo",
+    "DealView", "Keymap", "PipelineInfo", "SavedView", "Settings", "Signature", "Spec", "Stage", "StageInfo", "State",
+    "Target", "_Named",
+}
+
+
+def test_the_first_paint_builds_only_the_dataclasses_it_needs() -> None:
+    code = ("import dataclasses, sys\nimport tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch\n"
+            "print(' '.join(sorted({v.__name__ for m in list(sys.modules.values()) if m.__name__.startswith('tuikanban')"
+            " for v in vars(m).values() if isinstance(v, type) and dataclasses.is_dataclass(v)"
+            " and v.__module__.startswith('tuikanban')})))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC)})
+    built = set(run.stdout.split())
+    assert "DealView" in built  # (the board's own value types are found)
+    assert built - FIRST_PAINT_DATACLASSES == set()  # neither a deal's history, a move's result nor the frame's parts
+
 # -- the first read, on a thread while Textual is imported ---------------------------------------------------------
 
 FIRST_READ_CODE = """

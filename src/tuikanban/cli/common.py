@@ -49,7 +49,7 @@ def _say_upgraded(db: Database) -> None:
     _console("err").print(Text(clean_text(line)), highlight=False)
 
 
-@dataclass
+@dataclass(eq=False)
 class State:
     target: Path | str | None = None  # a file path or a postgresql:// URL (see domain.targets); read `db_path`
     user: str = ""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 ROOT_OPTIONS = {"--db": "db", "--user": "user", "--theme": "theme", "--pipeline": "pipeline", "-p": "pipeline"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Spec:
     """A command's arguments: positional names, options taking a value and flags (option -> parameter name)."""
 

@@ -16,7 +16,7 @@ from tuikanban.cli.root import app
 from tuikanban.domain import clock
 from tuikanban.domain.dates import HELP as DATE_HELP
 from tuikanban.domain.errors import ValidationError
-from tuikanban.domain.models import ActivityView
+from tuikanban.domain.records import ActivityView
 from tuikanban.domain.tasks import StepState, TaskView, step_state
 
 task_app = typer.Typer(help="Follow-up tasks: list, finish with an outcome, snooze.", no_args_is_help=True)

@@ -1,4 +1,5 @@
-"""Plain value types handed from the core to the CLI and the board (no ORM objects cross that line)."""
+"""Plain value types handed from the core to the CLI and the board (no ORM objects cross that line). A deal's
+history and a move's result are in domain.records: the board's first paint does not need them."""
 
 from __future__ import annotations
 
@@ -70,43 +71,6 @@ class DealView:
     rank: int
     version: int
     snoozed_until: date | None = None  # off the board's default view before this date
-
-
-@dataclass(frozen=True, slots=True)
-class EventView:
-    id: int
-    deal_id: int | None
-    kind: str
-    at: datetime
-    user: str
-    from_stage: str | None
-    to_stage: str | None
-    field: str | None
-    old_value: str | None
-    new_value: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityView:
-    id: int
-    deal_id: int
-    kind: str
-    subject: str
-    at: datetime
-    user: str
-    due: date | None
-    done: bool
-
-
-@dataclass(frozen=True, slots=True)
-class MoveResult:
-    deal: DealView
-    from_stage: str
-    to_stage: str
-    exit_criteria: str = ""
-    forced: bool = False
-    gate_forced: bool = False  # entered past a stage gate (logged as gate_override)
 
 
 @dataclass(slots=True)

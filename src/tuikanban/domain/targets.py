@@ -30,7 +30,7 @@ class TargetError(DatabaseError):
     """A database target that cannot be understood (an unknown scheme, a URL without a database name)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below
 class Target:
     """A parsed database target. `str(target)` and `repr(target)` are the display form (no password)."""
 

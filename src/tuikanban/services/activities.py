@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from tuikanban.domain import clock
 from tuikanban.domain.errors import ValidationError
-from tuikanban.domain.models import ActivityView
+from tuikanban.domain.records import ActivityView
 from tuikanban.services.common import get_deal_row, when
 from tuikanban.services.fields import clean_field, close_date
 from tuikanban.store.engine import Database

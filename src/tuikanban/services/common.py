@@ -7,7 +7,8 @@ from sqlmodel import Session, col, select
 from tuikanban.domain.clock import FUTURE_TOLERANCE as FUTURE_TOLERANCE
 from tuikanban.domain.clock import when as when
 from tuikanban.domain.errors import NotFoundError, ValidationError
-from tuikanban.domain.models import DealTypeInfo, DealView, EventView, PipelineInfo, StageInfo
+from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.records import EventView
 from tuikanban.domain.text import name_key
 from tuikanban.store.tables import Deal, DealType, Event, Pipeline, Stage
 

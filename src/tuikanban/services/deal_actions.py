@@ -22,8 +22,9 @@ from tuikanban.domain import clock, gates, wip
 from tuikanban.domain.clock import as_utc, when
 from tuikanban.domain.errors import NotFoundError, StaleMoveError, ValidationError
 from tuikanban.domain.gates import GateFields
-from tuikanban.domain.models import DealView, MoveResult, PipelineInfo
+from tuikanban.domain.models import DealView, PipelineInfo
 from tuikanban.domain.money import normalise_currency
+from tuikanban.domain.records import MoveResult
 from tuikanban.domain.stays import move_outcome
 from tuikanban.domain.text import clean_text, name_key
 from tuikanban.services.fields import MAX_NOTES, checked_money, checked_title, clean_field, close_date

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from tuikanban.domain import clock, wip
 from tuikanban.domain.errors import StaleEditError, StaleMoveError, ValidationError, WipLimitError
 from tuikanban.domain.merge import EditConflictError, FieldConflict, conflict_sentence, merge_fields
-from tuikanban.domain.models import DealView, EventView, MoveResult
+from tuikanban.domain.models import DealView
 from tuikanban.domain.money import exponent, format_money, normalise_currency, to_decimal
+from tuikanban.domain.records import EventView, MoveResult
 from tuikanban.domain.stays import close_outcome
 from tuikanban.domain.text import clean_text
 from tuikanban.services import deal_actions, gates

@@ -18,7 +18,8 @@ from typing import Any
 from tuikanban.domain import gates
 from tuikanban.domain.aging import AgingItem
 from tuikanban.domain.gates import GateFields
-from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, PipelineInfo, StageInfo
+from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.records import ActivityView, EventView
 from tuikanban.services.aging import snapshot_in
 from tuikanban.store import screenreads as sr
 from tuikanban.store.uow import Unit

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from tuikanban.domain import clock
 from tuikanban.domain.dates import parse_due
 from tuikanban.domain.errors import NotFoundError, TaskDoneError, ValidationError
-from tuikanban.domain.models import ActivityView
+from tuikanban.domain.records import ActivityView
 from tuikanban.domain.tasks import NextStep, TaskView, next_step
 from tuikanban.services.activities import insert_activity
 from tuikanban.services.common import get_deal_row, when

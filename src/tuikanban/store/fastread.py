@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from tuikanban.domain import clock
@@ -366,8 +366,7 @@ def events_since(con: Connection, event_id: int) -> list[tuple[int, int | None, 
         'SELECT id, deal_id, "user" FROM event WHERE id > ? ORDER BY id', (event_id,))]
 
 
-@dataclass(frozen=True, slots=True)
-class LastChange:
+class LastChange(NamedTuple):
     """The newest event of a deal that can take it off a board or move it (a task or a ticked checklist item
     cannot): its kind, who wrote it, the field of an edit, and the stage it went into (a move, a reopen)."""
 
@@ -409,8 +408,7 @@ class BoardSnapshot:
     cell_counts: dict[tuple[int, int | None], int] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BoardRead:
+class BoardRead(NamedTuple):
     board: BoardSnapshot | None  # None: the database has no pipeline yet (first run)
     signature: Signature | None
     ambiguous: bool = False  # several pipelines and no default: the first is shown

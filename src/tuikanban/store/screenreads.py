@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tuikanban.domain.errors import DatabaseError, NotFoundError
-from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, PipelineInfo, StageInfo
+from tuikanban.domain.models import DealTypeInfo, DealView, PipelineInfo, StageInfo
+from tuikanban.domain.records import ActivityView, EventView
 from tuikanban.domain.targets import Target
 from tuikanban.store import fastread
 from tuikanban.store.uow import Unit

@@ -35,8 +35,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.app import App
 from textual.screen import Screen
@@ -76,16 +75,14 @@ def waiting_for_key(screen: object) -> bool:
     return isinstance(screen, AheadOfKey) and screen.built_ahead and not screen.taken
 
 
-@dataclass
-class _Wanted:
+class _Wanted(NamedTuple):
     key: Hashable
     make: Callable[[], Screen[Any]]
     keep: bool
     later: bool
 
 
-@dataclass
-class _Spare:
+class _Spare(NamedTuple):
     key: Hashable
     screen: Screen[Any]
     keep: bool

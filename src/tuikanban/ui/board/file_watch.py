@@ -17,10 +17,9 @@ board's connection can see.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
 
@@ -48,8 +47,7 @@ KEPT_HINT = (" What you typed is kept here: press ctrl+r to reopen the file at t
 Stamp = tuple[tuple[int, int, int, int, int] | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
+class Seen(NamedTuple):
     """The file's identity and its `restored` mark, as last looked at; `stamp`, what `stat` said of the file and
     its log just before (unchanged since: nothing was written, moved or replaced, and the look is not repeated)."""
 

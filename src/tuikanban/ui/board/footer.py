@@ -12,7 +12,7 @@ edge after a rule. Each line is one widget that renders one line of text; a clic
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -27,8 +27,7 @@ FOOTER_EXTRAS = frozenset({"closed", "settings"})  # board keys beyond the produ
 PALETTE_W = 11  # "^p palette" and its rule
 
 
-@dataclass(frozen=True, slots=True)
-class FooterKey:
+class FooterKey(NamedTuple):
     """One key as shown: its binding, whether it acts now, and its hover text."""
 
     binding: Binding
@@ -36,8 +35,7 @@ class FooterKey:
     tooltip: str
 
 
-@dataclass(frozen=True, slots=True)
-class FooterItem:
+class FooterItem(NamedTuple):
     """One key with its label, or a group of keys side by side before the group's label."""
 
     keys: tuple[FooterKey, ...]
@@ -52,8 +50,7 @@ class FooterItem:
         return self.group is None and self.keys[0].binding.action in extras
 
 
-@dataclass(frozen=True, slots=True)
-class KeySpan:
+class KeySpan(NamedTuple):
     """Where a key is drawn on its line (cells `start` to `end`), for clicks, hover text and tests."""
 
     start: int

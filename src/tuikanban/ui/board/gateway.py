@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tuikanban.domain.errors import DatabaseError, NotFoundError, ReadOnlyError, TuikanbanError, WipLimitError
-from tuikanban.domain.models import MoveResult, StageInfo
+from tuikanban.domain.models import StageInfo
 from tuikanban.domain.targets import Target, parse_target
 from tuikanban.store import fastread
 from tuikanban.ui.board.messages import (
@@ -43,6 +43,7 @@ from tuikanban.ui.board.state import BoardState
 from tuikanban.ui.board.view import card_agings
 
 if TYPE_CHECKING:
+    from tuikanban.domain.records import MoveResult
     from tuikanban.store.engine import Database
 
 

@@ -19,7 +19,7 @@ def default_keys() -> dict[str, str]:
     return {b.id: b.key for _title, bindings in BINDING_SECTIONS for b in bindings if b.id}
 
 
-@dataclass
+@dataclass(eq=False)
 class Keymap:
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, the entries that can be applied
     problems: list[str] = field(default_factory=list)  # one sentence per entry left out

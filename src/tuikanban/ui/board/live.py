@@ -132,7 +132,7 @@ class LiveFeed:
             feed.close()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Stage:
     """A column read again (its cards in rank order, open count and value): someone reordered it."""
 
@@ -167,7 +167,7 @@ class CaughtUp(Message):
         return self.reload or bool(self.cards) or bool(self.stages)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Named:
     ids: list[int] = field(default_factory=list)
     everything: bool = False

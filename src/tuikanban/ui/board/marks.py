@@ -9,9 +9,8 @@ so the board's shared modules only learn the keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual import on
 from textual.message import Message
@@ -32,8 +31,7 @@ SNOOZE_PROMPT = ("Until when? A date (+3d, fri, eom, YYYY-MM-DD), then an option
                  "'+2w back from holiday'. It leaves the board until then; filter snoozed:yes shows it.")
 
 
-@dataclass(frozen=True)
-class BulkAction:
+class BulkAction(NamedTuple):
     """A bulk action as plain data: `step` (by `delta`), `move` (to `stage_id`), `won`, `lost` (for reason `arg`),
     `owner` (to `arg`), `snooze` (`arg`: the date and the reason as typed) or `delete`."""
 

@@ -4,13 +4,12 @@ dataclasses: they are imported before the first paint, and generating a dataclas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
 
 from tuikanban.domain.errors import TuikanbanError, WipLimitError
-from tuikanban.domain.models import MoveResult, StageInfo
+from tuikanban.domain.models import StageInfo
 from tuikanban.store.fastread import BoardCard, BoardRead
 from tuikanban.ui.board.model import BoardModel
 from tuikanban.ui.board.view import CardAging
@@ -18,20 +17,19 @@ from tuikanban.ui.board.view import CardAging
 if TYPE_CHECKING:
     from tuikanban.domain.aging import AgingSnapshot
     from tuikanban.domain.errors import GateError
+    from tuikanban.domain.records import MoveResult
     from tuikanban.store.engine import Database
     from tuikanban.ui.dialogs.gate import GateChoice
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
+class Loaded(NamedTuple):
     """A read of the whole board: what was read, and the model built from it (None: no pipeline at all)."""
 
     read: BoardRead
     model: BoardModel | None
 
 
-@dataclass(frozen=True, slots=True)
-class Changed:
+class Changed(NamedTuple):
     """The result of a write: the deal as it is now (None if gone), and whether others changed things too."""
 
     deal: BoardCard | None
@@ -39,8 +37,7 @@ class Changed:
     move: MoveResult | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BoardAging:
+class BoardAging(NamedTuple):
     """The aging of a pipeline's open deals (services.aging), or of only `deal_ids` after a write: what the cards
     show, and the full items when asked (for the aging panel)."""
 

@@ -20,6 +20,7 @@ from bisect import insort
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from tuikanban.domain import clock
 from tuikanban.domain.filters import DealFilter, is_snoozed
@@ -32,8 +33,7 @@ ALL = 0  # the one lane when swimlanes are off
 NO_TYPE = -1  # the lane of deals without a deal type (when lanes are on)
 
 
-@dataclass(frozen=True, slots=True)
-class Lane:
+class Lane(NamedTuple):
     key: int  # a deal type id, ALL or NO_TYPE
     name: str
     type_id: int | None
@@ -54,7 +54,7 @@ def _matches(flt: DealFilter, card: BoardCard, now: datetime) -> bool:
     return flt.matches_review(card.expected_close, card.last_touch, now)
 
 
-@dataclass
+@dataclass(eq=False)
 class BoardModel:
     data: BoardSnapshot
     lanes_on: bool = True

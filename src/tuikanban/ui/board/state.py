@@ -41,7 +41,7 @@ class BoardState:
         return BoardState(self.filter, self.query, self.lanes_on, sort)
 
 
-@dataclass
+@dataclass(eq=False)
 class BoardSession:
     """The database (a file or a PostgreSQL target), the user, the database once open for writing (None before:
     the first paint reads without the ORM), and whether writes are refused."""

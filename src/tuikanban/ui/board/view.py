@@ -8,9 +8,8 @@ its own cards to keep the focused one visible, and with swimlanes on the bands s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -49,8 +48,7 @@ MIN_COL_W = 24
 GAP = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """The layout shared by every line of one frame (`BoardView._frame_now`)."""
 
     size: Size
@@ -59,8 +57,7 @@ class Frame:
     offsets: dict[tuple[int, int], int]  # (lane, column) -> the cell's first card shown, filled as lines ask
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
+class Band(NamedTuple):
     start: int  # first line of the band in the body
     header: int  # 1 when the band has a lane header line
     slots: int  # card slots shown

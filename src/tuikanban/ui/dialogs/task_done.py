@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from tuikanban.domain.dates import HELP
 from tuikanban.domain.errors import TaskDoneError, ValidationError
-from tuikanban.domain.models import ActivityView
+from tuikanban.domain.records import ActivityView
 from tuikanban.ui.dialogs.base import FormDialog, JobResult, Refusal
 from tuikanban.ui.dialogs.discard import Unsaved, cancel_asking
 from tuikanban.ui.dialogs.fields import FieldError, FieldInput, key_hints, literal

@@ -21,8 +21,9 @@ from tuikanban.domain import clock
 from tuikanban.domain.aging import LEVEL_LEGEND, SIGNAL_LEGEND, AgingItem, BaselineSource, format_days, signal_meaning
 from tuikanban.domain.errors import TuikanbanError, ValidationError
 from tuikanban.domain.metrics import plural
-from tuikanban.domain.models import ActivityView, DealTypeInfo, DealView, EventView, StageInfo
+from tuikanban.domain.models import DealTypeInfo, DealView, StageInfo
 from tuikanban.domain.money import format_money
+from tuikanban.domain.records import ActivityView, EventView
 from tuikanban.domain.text import clean_text, display
 from tuikanban.ui.board.keys import key_label
 from tuikanban.ui.dialogs.base import Dialog, JobResult, Refusal
