@@ -83,9 +83,9 @@ FIRST_PAINT_DATACLASSES = {
 
 def test_the_first_paint_builds_only_the_dataclasses_it_needs() -> None:
     code = ("import dataclasses, sys\nimport tuikanban.cli, tuikanban.cli.board, tuikanban.ui.launch\n"
-            "print(' '.join(sorted({v.__name__ for m in list(sys.modules.values()) if m.__name__.startswith('tuikanban')"
-            " for v in vars(m).values() if isinstance(v, type) and dataclasses.is_dataclass(v)"
-            " and v.__module__.startswith('tuikanban')})))")
+            "print(' '.join(sorted({v.__name__ for m in list(sys.modules.values())"
+            " if m.__name__.startswith('tuikanban') for v in vars(m).values()"
+            " if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__.startswith('tuikanban')})))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(SRC)})
     built = set(run.stdout.split())
