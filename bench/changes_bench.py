@@ -8,6 +8,10 @@
     python bench/changes_bench.py --cli --db /tmp/big9.db --base-src /tmp/base/src --base-db /tmp/big8.db
                                                        # the command, this tree and an older one alternated
     python bench/changes_bench.py --output --db /tmp/big.db   # `--json`'s document: dictionaries / by column
+    python bench/changes_bench.py --split --db /tmp/big.db    # where the command's time goes: each statement,
+                                                              # the report's Python, the two outputs
+    python bench/changes_bench.py --instructions --db /tmp/big9.db --base-src /tmp/base/src --base-db /tmp/big8.db
+                                                       # the command's instructions under callgrind (no load)
 
 --mixed N builds (once) a smaller history through the services themselves with every kind of change the review
 rewinds (moves both ways, wins, losses, reopens, value, close-date, owner and currency edits, undo, delete and
@@ -77,6 +81,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="time the writing of `changes --json`'s document in process, the lists of deals as "
                          "dictionaries (changes_json, document_text) and by column (changes_text) alternated, "
                          "and stop")
+    ap.add_argument("--split", action="store_true",
+                    help="time, in process on one connection, each SQL statement of the review replayed alone, "
+                         "the whole report, `--json`'s document and the tables' text, alternated, and stop")
+    ap.add_argument("--instructions", action="store_true",
+                    help="with the versions of --cli: count the instructions of the command (table and --json) "
+                         "and of the floors under valgrind's callgrind, every thread, and stop")
     args = ap.parse_args(argv)
 
     if not args.db.exists() and args.mixed:
@@ -93,14 +103,20 @@ def main(argv: list[str] | None = None) -> None:
     from tuikanban.services.changes import compute_changes
     from tuikanban.store.engine import open_database
 
-    if args.cli:
+    if args.cli or args.instructions:
         versions = [("this tree", None, args.db)]
         if args.base_src is not None:
             versions.insert(0, ("base", args.base_src, args.base_db or args.db))
-        print(cli_times(versions, args.days, args.runs, json_only=args.json_only))
+        if args.instructions:
+            print(cli_instructions(versions, args.days, json_only=args.json_only))
+        else:
+            print(cli_times(versions, args.days, args.runs, json_only=args.json_only))
         return
     if args.output:
         print(output_times(args.db, args.days, args.runs))
+        return
+    if args.split:
+        print(split_times(args.db, args.days, args.runs))
         return
     db = open_database(args.db)
     if args.dump is not None:
@@ -192,8 +208,7 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
             env = dict(os.environ)
             if src is not None:
                 env["PYTHONPATH"] = str(src)
-            command = [sys.executable, "-m", "tuikanban", "--db", str(path), "changes", "--since", f"{days}d",
-                       "--no-mark"]
+            command = _command(path, days)
             for kind, extra in kinds:
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 w0 = time.perf_counter()
@@ -217,6 +232,62 @@ def cli_times(versions: list[tuple[str, Path | None, Path]], days: int, runs: in
     return "\n".join(lines)
 
 
+def _command(path: Path, days: int) -> list[str]:
+    """`tuikanban changes --since Nd --no-mark` on `path`, as this interpreter runs it."""
+    return [sys.executable, "-m", "tuikanban", "--db", str(path), "changes", "--since", f"{days}d", "--no-mark"]
+
+
+def cli_instructions(versions: list[tuple[str, Path | None, Path]], days: int, *, json_only: bool = False) -> str:
+    """The instructions (callgrind's Ir, every thread) of `changes --since Nd --no-mark` for each version (table
+    and --json), and of the floors (`python -c pass`, `import typer, sqlmodel`), one run each: a count repeats
+    within a fraction of a percent from run to run whatever the machine's load, where wall and CPU times on a
+    shared machine move by a third. Whether the report read on a second connection (the load average with a
+    core free, `store.twin`) changes the count: the load average is printed."""
+    import re
+    import subprocess
+
+    def count(command: list[str], env: dict[str, str]) -> int:
+        done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+        found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+        if found is None:
+            raise SystemExit(f"no instruction count from valgrind: {done.stderr[-300:]}")
+        return int(found.group(1))
+
+    kinds = (("--json", ["--json"]),) if json_only else (("table", []), ("--json", ["--json"]))
+    floors = {"python -c pass": [sys.executable, "-c", "pass"],
+              "import typer, sqlmodel": [sys.executable, "-c", "import typer, sqlmodel"]}
+    counts = {name: count(command, dict(os.environ)) for name, command in floors.items()}
+    floor_count = counts["import typer, sqlmodel"]
+    lines = [f"floor: {name}: {n / 1e6:,.0f} M instructions" for name, n in counts.items()]
+    for label, src, path in versions:
+        env = dict(os.environ)
+        if src is not None:
+            env["PYTHONPATH"] = str(src)
+        for kind, extra in kinds:
+            n = count(_command(path, days) + extra, env)
+            lines.append(f"{label}: changes --since {days}d ({kind}): {n / 1e6:,.0f} M instructions, "
+                         f"{n / floor_count:.2f}x import typer, sqlmodel")
+    lines.append(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return "\n".join(lines)
+
+
+def _in_turn(ways: dict[str, Any], runs: int, clock: Any) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Each of `ways` called in turn, `runs` rounds, the garbage collector paused (as the command runs): the
+    times by `clock` of each, and what each returned last."""
+    from tuikanban.services.review_core import collector_paused
+
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    last: dict[str, Any] = {}
+    with collector_paused():
+        for _ in range(runs):
+            for name, way in ways.items():
+                t0 = clock()
+                last[name] = way()
+                times[name].append(clock() - t0)
+    return times, last
+
+
 def output_times(path: Path, days: int, runs: int) -> str:
     """`changes --since Nd --json`'s document built from one report, in process (the garbage collector paused, as
     the command runs it): the lists as dictionaries then one encoder call per list (`document_text(changes_json)`)
@@ -225,22 +296,100 @@ def output_times(path: Path, days: int, runs: int) -> str:
     from tuikanban.cli import review_early
     from tuikanban.cli.review_report import changes_text, document_text
     from tuikanban.cli.target import read_plain
-    from tuikanban.services.review_core import changes_json, collector_paused
+    from tuikanban.services.review_core import changes_json
 
     report = read_plain(path, lambda u: review_early.report_in(u, "bench", None, f"{days}d", None, None, None, 14))
     ways = {"dictionaries": lambda: document_text(changes_json(report)), "by column": lambda: changes_text(report)}
-    cpus: dict[str, list[float]] = {name: [] for name in ways}
-    texts: dict[str, str] = {}
-    with collector_paused():
-        for _ in range(runs):
-            for name, way in ways.items():
-                c0 = time.process_time()
-                texts[name] = way()
-                cpus[name].append(time.process_time() - c0)
+    cpus, texts = _in_turn(ways, runs, time.process_time)
     lines = [f"{name}: median {statistics.median(c) * 1000:.0f} ms CPU ({min(c) * 1000:.0f}-{max(c) * 1000:.0f}) "
              f"over {runs} runs" for name, c in cpus.items()]
     lines.append(f"the same text: {len(set(texts.values())) == 1} ({len(texts['by column']):,} characters); "
                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return "\n".join(lines)
+
+
+def split_times(path: Path, days: int, runs: int) -> str:
+    """Where `changes --since Nd` spends its time after its imports, in process, on one connection (no second
+    one: the figures of a machine with no core free): each statement the review runs, replayed alone on a fresh
+    snapshot (rows fetched), the whole report (`report_in`, its SQL and its Python), `--json`'s document and the
+    tables' text from one report; taken in turn run by run, medians and ranges of wall time (one thread, so
+    close to its CPU time on a machine with a core free). The report's Python is the report less its SQL."""
+    import io
+
+    from rich.console import Console
+
+    from tuikanban.cli import review_early
+    from tuikanban.cli.common import print_block
+    from tuikanban.cli.review_report import changes_text, render_changes
+    from tuikanban.domain.text import json_safe
+    from tuikanban.services.review_core import collector_paused
+    from tuikanban.store import fastread
+    from tuikanban.store.twin import mapped
+    from tuikanban.store.uow import Unit
+
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    class Recording(Unit):
+        def execute(self, sql: str, params: Any = (), *, binary: bool = False) -> Any:
+            statements.append((sql, tuple(params)))
+            return super().execute(sql, params, binary=binary)
+
+    def connection() -> Any:
+        con = mapped(fastread.connect(path))  # (as the command's read: the file mapped, store.twin)
+        if con is None:
+            raise SystemExit(f"{path}: not a tuikanban database of the current schema")
+        return con
+
+    def report(unit_type: type[Unit] = Unit) -> Any:
+        con = connection()
+        try:
+            with fastread.snapshot(con), collector_paused():
+                return review_early.report_in(unit_type(con, postgres=False), "bench", None, f"{days}d", None,
+                                              None, None, 14)
+        finally:
+            con.close()
+
+    one = report(Recording)
+
+    def replay(sql: str, params: tuple[Any, ...]) -> Any:
+        con = connection()
+        try:
+            with fastread.snapshot(con):
+                return len(con.execute(sql, params).fetchall())
+        finally:
+            con.close()
+
+    def tables() -> str:
+        out = Console(file=io.StringIO(), width=160, color_system=None, force_terminal=False)
+        for i, part in enumerate(render_changes(one)):
+            if i:
+                out.print()
+            print_block(out, part)
+        return str(out.file.getvalue())  # type: ignore[attr-defined]
+
+    steps: dict[str, Any] = {f"sql {i + 1}": (lambda q=q: replay(*q)) for i, q in enumerate(statements)}
+    steps["the report (SQL and Python)"] = report
+    steps["--json's document"] = lambda: json_safe(changes_text(one))
+    steps["the tables' text"] = tables
+    walls, results = _in_turn(steps, runs, time.perf_counter)
+    sizes = {name: result if isinstance(result, int) else None for name, result in results.items()}
+
+    def median(name: str) -> float:
+        return statistics.median(walls[name]) * 1000
+
+    lines = []
+    for i, (sql, _params) in enumerate(statements):
+        name = f"sql {i + 1}"
+        text = " ".join(sql.split())
+        lines.append(f"{name}: median {median(name):.1f} ms ({min(walls[name]) * 1000:.1f}-"
+                     f"{max(walls[name]) * 1000:.1f}), {sizes[name]:,} rows: {text[:110]}")
+    sql_total = sum(median(f"sql {i + 1}") for i in range(len(statements)))
+    for name in list(steps)[len(statements):]:
+        lines.append(f"{name}: median {median(name):.0f} ms ({min(walls[name]) * 1000:.0f}-"
+                     f"{max(walls[name]) * 1000:.0f})")
+    lines.append(f"the statements together {sql_total:.0f} ms; the report's Python about "
+                 f"{median('the report (SQL and Python)') - sql_total:.0f} ms; over {runs} runs; load average "
+                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return "\n".join(lines)
 
 
