@@ -8,6 +8,9 @@ SQLite alone building the text it writes, bench/export_floor.py, whose figures a
     python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
     python bench/io_bench.py --big /data/big.db --dir /tmp/mine --only export   # a database made elsewhere
     python bench/io_bench.py --pg postgresql:///bench --src before=/tmp/base/src --src after=src   # on PostgreSQL
+    python bench/io_bench.py --pg postgresql:///bench --server-cpu --compare-imports --only csv --only json \
+        --src before=/tmp/base/src --src after=src --runs 5       # the imports with the server's CPU, same data
+    python bench/io_bench.py --pg URL --server-cpu --only json --doc BIG.json --runs 1   # another JSON file
 
 Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for before-and-after figures); the
 variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
@@ -183,6 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pg", metavar="URL", help="run everything on PostgreSQL, in schemas of this database")
     ap.add_argument("--server-cpu", action="store_true",
                     help="with --pg on this host: count the server's backends' CPU for the imports too")
+    ap.add_argument("--doc", type=Path, metavar="JSON",
+                    help="a JSON export to import instead of the benchmark's own (the big board's, say)")
     ap.add_argument("--compare-imports", action="store_true",
                     help="export each import's board (JSON) and compare the files across the variants")
     ap.add_argument("--only", choices=("export", "csv", "json"), action="append", default=[],
@@ -212,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
 
         big = copy_to_pg(args.pg, Path(big), "io_bench_big")
     rows_csv = csv_file(args.dir, 100_000)
-    doc = args.dir / "io-bench-100000-deals.json"
+    doc = args.doc or args.dir / "io-bench-100000-deals.json"
     if "json" in only and not doc.exists():  # the CSV's deals imported, then exported: a history that agrees
         source = args.dir / "io-bench-json-source.db"
         fresh(source, first, pipeline=True)
