@@ -8,6 +8,9 @@ SQLite alone building the text it writes, bench/export_floor.py, whose figures a
     python bench/io_bench.py --src before=/tmp/base/src --src after=src --runs 5
     python bench/io_bench.py --big /data/big.db --dir /tmp/mine --only export   # a database made elsewhere
     python bench/io_bench.py --pg postgresql:///bench --src before=/tmp/base/src --src after=src   # on PostgreSQL
+    python bench/io_bench.py --pg postgresql:///bench --server-cpu --compare-imports --only csv --only json \
+        --src before=/tmp/base/src --src after=src --runs 5       # the imports with the server's CPU, same data
+    python bench/io_bench.py --pg URL --server-cpu --only json --doc BIG.json --runs 1   # another JSON file
 
 Each `--src NAME=PATH` is a tuikanban source tree (another checkout's src/, for before-and-after figures); the
 variants and the floors run interleaved (A B A B ...), each figure is the median of --runs with its spread, and
@@ -18,7 +21,9 @@ same content: compare those with `json.load`). Figures only: nothing here assert
 
 With `--pg URL` (a PostgreSQL database the benchmark may create schemas in) the same work runs there: the export
 reads a copy of the big board in the schema `io_bench_big` (bench/pgcopy.py, made once and kept), each import goes
-into a new empty schema, dropped afterwards. The CPU figure is the tuikanban process's only, not the server's.
+into a new empty schema, dropped afterwards. The CPU figure is the tuikanban process's only; with `--server-cpu`
+(the server on this host) the imports' lines add the server's: the backends of the `tuikanban` connections, read
+from /proc every 0.1 s while the command runs (bench/engines_cli.py ServerCpu; a lower bound).
 """
 
 from __future__ import annotations
@@ -42,6 +47,17 @@ STAGES = "Prospecting,Qualification,Discovery,Proposal,Negotiation,Contract"
 TYPES = "New business,Expansion,Renewal"
 
 Sample = tuple[float, float, float]  # wall seconds, peak RSS in MB, CPU seconds (user + system)
+SERVER: dict[str, list[float]] = {}  # label -> the server's CPU seconds of each run (--server-cpu)
+
+
+def on_server(label: str, server: object, cmd: list[str], src: Path) -> Sample:
+    """`timed`, the server's CPU for the command kept under `label` when `server` (an engines_cli.ServerCpu)."""
+    if server is None:
+        return timed(cmd, src)
+    with server as polled:  # type: ignore[attr-defined]
+        sample = timed(cmd, src)
+    SERVER.setdefault(label, []).append(polled.seconds)
+    return sample
 
 
 def timed(cmd: list[str], src: Path | None = None) -> Sample:
@@ -80,6 +96,10 @@ def show(label: str, samples: list[Sample], floor: float | None = None) -> None:
     ratio = f"  {med / floor:5.1f}x the Typer+SQLModel import" if floor else ""
     print(f"  {label:<38} median {med * 1000:6.0f} ms (spread {min(walls) * 1000:.0f}-{max(walls) * 1000:.0f}, "
           f"n={len(walls)})  CPU {cpu * 1000:6.0f} ms  peak RSS {rss:6.1f} MB{ratio}", flush=True)
+    if label in SERVER:
+        got = SERVER[label]
+        print(f"  {'':<38} the server's CPU median {statistics.median(got) * 1000:6.0f} ms "
+              f"(spread {min(got) * 1000:.0f}-{max(got) * 1000:.0f})", flush=True)
 
 
 def generated(dir_: Path, name: str, src: Path, *args: str) -> Path:
@@ -164,6 +184,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="a database made by bench/gen.py (100,000 deals, about 1,000,000 events) to export instead "
                          "of building one: copied into --dir first, never written")
     ap.add_argument("--pg", metavar="URL", help="run everything on PostgreSQL, in schemas of this database")
+    ap.add_argument("--server-cpu", action="store_true",
+                    help="with --pg on this host: count the server's backends' CPU for the imports too")
+    ap.add_argument("--doc", type=Path, metavar="JSON",
+                    help="a JSON export to import instead of the benchmark's own (the big board's, say)")
+    ap.add_argument("--compare-imports", action="store_true",
+                    help="export each import's board (JSON) and compare the files across the variants")
     ap.add_argument("--only", choices=("export", "csv", "json"), action="append", default=[],
                     help="measure only these (repeat); default: all three")
     args = ap.parse_args(argv)
@@ -179,14 +205,19 @@ def main(argv: list[str] | None = None) -> None:
     if "export" in only:
         big = generated(args.dir, "io-bench-100000x1m.db", first, "--deals", "100000", "--open", "10000",
                         "--events", "1000000")
+    server: object = None
     if args.pg:
         sys.path.insert(0, str(ROOT / "bench"))
+        if args.server_cpu:
+            from engines_cli import ServerCpu
+
+            server = ServerCpu(args.pg)
     if args.pg and "export" in only:
         from pgcopy import copy_to_pg
 
         big = copy_to_pg(args.pg, Path(big), "io_bench_big")
     rows_csv = csv_file(args.dir, 100_000)
-    doc = args.dir / "io-bench-100000-deals.json"
+    doc = args.doc or args.dir / "io-bench-100000-deals.json"
     if "json" in only and not doc.exists():  # the CSV's deals imported, then exported: a history that agrees
         source = args.dir / "io-bench-json-source.db"
         fresh(source, first, pipeline=True)
@@ -197,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     print(load(), flush=True)
     samples: dict[str, list[Sample]] = {"python -c pass": [], "import typer, sqlmodel": []}
     digests: dict[str, set[str]] = {}
+    imported: dict[str, set[str]] = {}  # the digests of the imported boards' exports (--compare-imports)
     for _run in range(args.runs):
         samples["python -c pass"].append(timed([sys.executable, "-c", "pass"]))
         samples["import typer, sqlmodel"].append(timed([sys.executable, "-c", "import typer, sqlmodel"]))
@@ -216,12 +248,15 @@ def main(argv: list[str] | None = None) -> None:
                 target = schema_url(args.pg, f"io_bench_import_{os.getpid()}")
             if "csv" in only:
                 fresh(target, src, pipeline=True)
-                samples.setdefault(f"{name}: import csv (100,000 rows)", []).append(
-                    timed(tk(target, "import", str(rows_csv), "-p", "Bench"), src))
+                label = f"{name}: import csv (100,000 rows)"
+                samples.setdefault(label, []).append(
+                    on_server(label, server, tk(target, "import", str(rows_csv), "-p", "Bench"), src))
             if "json" in only:
                 fresh(target, src, pipeline=False)
-                samples.setdefault(f"{name}: import json (100,000 deals)", []).append(
-                    timed(tk(target, "import", str(doc)), src))
+                label = f"{name}: import json (100,000 deals)"
+                samples.setdefault(label, []).append(on_server(label, server, tk(target, "import", str(doc)), src))
+                if args.compare_imports:
+                    imported.setdefault(name, set()).add(exported(target, src, args.dir, name))
             if isinstance(target, str):
                 pg_schema(target, create=False)
     floor = statistics.median(w for w, _, _ in samples["import typer, sqlmodel"])
@@ -233,7 +268,28 @@ def main(argv: list[str] | None = None) -> None:
         same = len({d for ds in digests.values() for d in ds}) == 1
         print(f"  exports {'identical' if same else 'DIFFER'}: " + ", ".join(
             f"{name} {'/'.join(sorted(ds))}" for name, ds in digests.items()))
+    if imported:
+        same = len({d for ds in imported.values() for d in ds}) == 1
+        print(f"  imported boards {'identical' if same else 'DIFFER'}: " + ", ".join(
+            f"{name} {'/'.join(sorted(ds))}" for name, ds in imported.items()))
     print(load(), flush=True)
+
+
+def exported(target: Path | str, src: Path, dir_: Path, name: str) -> str:
+    """The digest of the JSON export of an imported board (its `exported_at` fixed by TUIKANBAN_NOW; the head's
+    `schema_version` left out, so that trees of two schemas holding the same data compare equal)."""
+    import re
+
+    out = dir_ / f"io-bench-imported-{name}-{os.getpid()}.json"
+    subprocess.run(tk(target, "export", "--format", "json", "-o", str(out), "--force"),
+                   env={**ENV, "PYTHONPATH": str(src)}, check=True, stdout=subprocess.DEVNULL)
+    h = hashlib.sha256()
+    with out.open("rb") as fh:
+        h.update(re.sub(rb'"schema_version": ?\d+', b"", fh.read(1 << 10), count=1))
+        while block := fh.read(1 << 20):
+            h.update(block)
+    out.unlink()
+    return h.hexdigest()[:16]
 
 
 if __name__ == "__main__":

@@ -121,18 +121,31 @@ def insert_values(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Seq
 def _copy_rows(conn: Any, table: Any, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """The rows through PostgreSQL's COPY on psycopg's connection, in the transaction under way: about a tenth of
     the client's work of SQLAlchemy's executemany of dicts (docs/PERFORMANCE.md, Big files, round 6). A column
-    left out takes its server default (the caller names every column with a client-side default)."""
-    from tuikanban.store.pg import EXPLICIT_IDS  # (only on PostgreSQL: an SQLite process never imports it)
+    left out takes its server default (the caller names every column with a client-side default).
+
+    When the rows carry their pipeline's id, the table's row trigger is quiet for the COPY and the notifications
+    it would have sent go once per pipeline after it (`pgddl.quiet_rows`, `notify_pipelines`): the boards hear
+    the same, and the server does not run a trigger and a `pg_notify` for each row (docs/PERFORMANCE.md, Round 8)."""
+    from tuikanban.store import pgddl  # (only on PostgreSQL: an SQLite process never imports these)
+    from tuikanban.store.pg import EXPLICIT_IDS
 
     names = ", ".join(f'"{k}"' for k in keys)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN'
     if "id" in keys:  # as an INSERT naming the ids: the write moves the id sequences past them before it commits
         conn.info[EXPLICIT_IDS] = True
+    column = pgddl.NOTIFY_TABLES.get(table.name, "")
+    at = list(keys).index(column) if column in keys else None
     driver_error = conn.dialect.loaded_dbapi.Error
     try:
-        with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+        with conn.connection.driver_connection.cursor() as cur:
+            if at is not None:
+                pgddl.quiet_rows(cur, True)
+            with cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if at is not None:
+                pgddl.quiet_rows(cur, False)
+                pgddl.notify_pipelines(cur, {row[at] for row in rows})
     except driver_error as exc:  # as SQLAlchemy's execute raises it (IntegrityError, ...): the callers catch those
         raise DBAPIError.instance(sql, None, exc, driver_error) from exc
 

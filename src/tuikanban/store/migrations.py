@@ -5,7 +5,7 @@ and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and
 settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
 cells; schema 8 an index of the undo and redo of close-date edits; schema 9 an index of each deal's events but
 the value changes (the forecast's backtest); schema 10 the review's three partial indexes of the event
-log.
+log; schema 11 the PostgreSQL row triggers' WHEN clause that lets a bulk write notify once per pipeline.
 
 Each step adds only what is missing, so it also runs on a database that already holds part of it. None asks
 SQLAlchemy whether an object exists (`checkfirst`, `inspect`): its reflection of indexes on PostgreSQL calls
@@ -138,9 +138,20 @@ def _to_10_review_indexes(conn: Any) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _to_11_quiet_bulk_notify(conn: Any) -> None:
+    """Schema 11: on PostgreSQL the NOTIFY row triggers gain a WHEN clause (store.pgddl.install_notify), so that an
+    import's COPY notifies once per pipeline instead of once per row (docs/PERFORMANCE.md, Round 8). The function
+    and triggers are created again (CREATE OR REPLACE, DROP and CREATE TRIGGER: the same on a database that has
+    them already). Nothing on SQLite (no triggers there: its feed watches the file)."""
+    if conn.dialect.name == "postgresql":
+        from tuikanban.store.pgddl import install_notify
+
+        install_notify(conn)
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
                                                 8: _to_8_close_undo_index, 9: _to_9_deal_state_index,
-                                                10: _to_10_review_indexes}
+                                                10: _to_10_review_indexes, 11: _to_11_quiet_bulk_notify}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:
