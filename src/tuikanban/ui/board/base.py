@@ -295,6 +295,7 @@ class BoardBase(StyledOnce, WholeOnce, Screen[None]):
         """The board stays on screen, read-only: every write would fail the same way. A file deleted or replaced
         since the first read is said as the watch says it later, and `r` opens what is at the path now."""
         gone = isinstance(message.error, FileGone)
+        self.reopening = False
         if gone:  # (nothing more is read from the old file either)
             self.files.received(FileChecked(Seen(None, None), str(message.error), None))
         else:

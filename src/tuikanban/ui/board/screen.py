@@ -27,7 +27,7 @@ from tuikanban.ui import gc_pause
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.density import remembered_compact
-from tuikanban.ui.board.file_watch import FileChecked
+from tuikanban.ui.board.file_watch import FileChecked, FileRefused
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
@@ -553,15 +553,22 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def reopen_replaced(self) -> bool:
         """`ctrl+r` in a form or dialog over the board: reopen the file at the path if the one the board had open
-        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise."""
+        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise. A
+        write refused before the watch saw the file go (`FileReplacedError`) has it look now, then reopen."""
         if self.files.gone is None:
-            return False
+            db = self.session.db
+            return db is not None and db.readonly and self.files.look_now(reopen=True)
         self.action_refresh()
         return True
 
+    @on(FileRefused)
+    def _file_refused(self) -> None:
+        self.files.look_now()  # (the board says it now, not at the watch's next look)
+
     @on(FileChecked)
     def _file_checked(self, message: FileChecked) -> None:
-        self.files.received(message)
+        if self.files.received(message):
+            self.action_refresh()
 
     def action_help(self) -> None:
         self.app.push_screen(self._spare("help", self._help_key(), None) or self._help_screen())
