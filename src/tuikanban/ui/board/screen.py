@@ -365,6 +365,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     # -- views -------------------------------------------------------------------------------------------------
     async def action_filter(self) -> None:
+        if not self._filter_shown():
+            self._filter_anchor = self.view.focus_deal
         field = await self._filter_field()
         self.query_one("#filter-bar").display = True
         if not field.value and self.state.filter.active:
@@ -402,7 +404,14 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._close_filter(clear=False)
 
     def apply_filter(self, query: str) -> None:
+        """Show what `query` lets through. While it is typed, the filter follows each pause, and a word half typed
+        can hide the focused card for a moment: the card focused when the bar opened gets the focus back whenever
+        the filter shows it again (the focus does not stay on the card that was next to it then)."""
         self.state = self.state.with_query(query, me=self.session.user)
+        anchor, model = self._filter_anchor, self.model
+        if anchor is not None and model is not None and self.view.focus_deal != anchor \
+                and model.locate(anchor) is not None:
+            self.view.model_changed(focus_deal=anchor)
 
     def _close_filter(self, *, clear: bool) -> None:
         if self._filter_timer is not None:
@@ -413,6 +422,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             self.apply_filter("")
         for bar in self.query("#filter-bar"):
             bar.display = False
+        self._filter_anchor = None
         self.view.focus()
 
     async def action_close(self) -> None:
