@@ -144,3 +144,41 @@ async def test_ctrl_r_over_a_deleted_file_creates_no_empty_board_and_keeps_the_t
         await settle(pilot)
         assert not isinstance(app.screen, TaskDoneScreen)
     assert "Traceback" not in " ".join(said) and landed(board, "done")
+
+
+async def test_a_log_line_saved_before_the_watch_looked_is_kept_with_the_sentence_and_saved_after_ctrl_r(
+        tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log bar on the board, saved in the moment before the watch looked at the replaced file: the bar said
+    only 'was replaced by another file; nothing was written to either.' and ctrl+r redid dana's last undone action
+    instead (the board's ctrl+r is redo while it knows of no replaced file)."""
+    from tuikanban.ui.widgets.log_bar import LogBar
+
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 600.0)
+    board, other = tmp_path / "board.db", tmp_path / "other.db"
+    make_board(board, ["Acme"])
+    make_board(other, ["Acme", "Stark upgrade"])
+    app = TuikanbanApp(db_path=board, user="dana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "C")
+        bar = app.board_screen.query_one(LogBar)
+        bar.query_one(Input).value = "Rang them about the budget"
+        os.replace(other, board)
+        await press(pilot, "enter")
+        await settle(pilot)
+        said = str(bar.query_one("#log-error").render())  # (the bar shows 200 characters of it)
+        assert "was replaced by another file" in said and "What you typed is kept here: press ctrl+r" in said, said
+        await wait_until(pilot, lambda: foreign_log(board) is None)
+        await press(pilot, "ctrl+r")
+        await wait_until(pilot, lambda: not app.board_screen.session.readonly)
+        await settle(pilot)
+        assert app.board_screen.query_one(LogBar).query_one(Input).value == "Rang them about the budget"
+        await press(pilot, "enter")
+        await settle(pilot)
+        assert not app.board_screen.query(LogBar)
+    assert titles_in(board) == ["Acme", "Stark upgrade"]
+    db = open_database(board)
+    try:
+        assert [a.subject for a in list_activities(db, 1)] == ["Rang them about the budget"]
+    finally:
+        db.close()

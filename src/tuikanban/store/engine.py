@@ -290,6 +290,11 @@ class Database:
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def replaced(self) -> bool:
+        """A write found that the file at the path is not the file this opened, or the board let go of it."""
+        return bool(self.let_go_reason) or self.readonly_reason == _REPLACED
+
+    @property
     def target(self) -> Target:
         """Where the data lives; `str(db.target)` is the form to show (never a password)."""
         return sqlite_target(self.path)
@@ -319,7 +324,7 @@ class Database:
         Either everything `fn` did is committed or nothing is. Past the deadline the user gets one sentence.
         """
         if self.readonly:
-            refused = FileReplacedError if self.readonly_reason == _REPLACED or self.let_go_reason else ReadOnlyError
+            refused = FileReplacedError if self.replaced else ReadOnlyError
             raise refused(
                 self.refusal or f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can "
                 "be changed.")

@@ -28,6 +28,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
+    from tuikanban.domain.errors import TuikanbanError
     from tuikanban.domain.targets import Target
     from tuikanban.store.feed import Change
     from tuikanban.store.identity import FileIdentity
@@ -83,6 +84,16 @@ class FileChecked(Message):
         self.seen = seen
         self.gone = gone
         self.restored = restored
+
+
+def kept(error: TuikanbanError) -> TuikanbanError:
+    """A form's write refused because the file at the path went away, before the watch said so (every write checks
+    the file first): the refusal says too that what was typed is kept, and how to save it."""
+    from tuikanban.domain.errors import FileReplacedError
+
+    if isinstance(error, FileReplacedError) and "ctrl+r" not in str(error):
+        return FileReplacedError(str(error) + KEPT_HINT)
+    return error
 
 
 class FileRefused(Message):
@@ -254,5 +265,5 @@ class FileWatch:
         return reopen
 
 
-__all__ = ["KEPT_HINT", "WATCH_SECONDS", "FileChecked", "FileRefused", "FileWatch", "Seen", "check_job", "let_go",
-           "look", "stamp"]
+__all__ = ["KEPT_HINT", "WATCH_SECONDS", "FileChecked", "FileRefused", "FileWatch", "Seen", "check_job", "kept",
+           "let_go", "look", "stamp"]

@@ -567,7 +567,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
         write refused before the watch saw the file go (`FileReplacedError`) has it look now, then reopen."""
         if self.files.gone is None:
             db = self.session.db
-            return db is not None and db.readonly and self.files.look_now(reopen=True)
+            return db is not None and db.replaced and self.files.look_now(reopen=True)
         self.action_refresh()
         return True
 

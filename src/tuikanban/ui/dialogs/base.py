@@ -81,11 +81,11 @@ def _kept(refused: Callable[[TuikanbanError], Message], board: BoardScreen) -> C
     """`refused`, but a write refused because the board's file went away says that what was typed is kept and how
     to save it (the board's watch may not have looked since: it looks now, and says so too)."""
     def run(error: TuikanbanError) -> Message:
-        if isinstance(error, FileReplacedError) and "ctrl+r" not in str(error):
-            from tuikanban.ui.board.file_watch import KEPT_HINT, FileRefused
+        if isinstance(error, FileReplacedError):
+            from tuikanban.ui.board.file_watch import FileRefused, kept
 
             board.post_message(FileRefused())  # (from the lane's thread: post_message is thread-safe)
-            error = FileReplacedError(str(error) + KEPT_HINT)
+            error = kept(error)
         return refused(error)
 
     return run
