@@ -22,6 +22,7 @@ from tuikanban.services import pipelines as ps
 from tuikanban.store.engine import Database, open_database
 from tuikanban.store.fastread import LastChange
 from tuikanban.ui.app import TuikanbanApp
+from tuikanban.ui.board import screen as board_screen
 from tuikanban.ui.board.focus_guard import FocusGuard, what_happened
 
 pytestmark = pytest.mark.engines  # the tests that use a database run on SQLite and on PostgreSQL
@@ -183,6 +184,24 @@ async def test_a_card_the_filter_hides_after_another_reps_edit(
         await until(pilot, lambda: bool(notes), "the sentence")
         assert notes == ["'Acme renewal' was edited (owner) by bob, and the filter hides it now; the focus moved "
                          "to 'Globex pilot'."]
+
+
+async def test_a_filter_half_typed_that_hid_the_focused_card_gives_it_the_focus_back(
+        db_target: str, sales: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filter follows the typing at each pause (a loaded machine makes one between any two keys): 'o', half of
+    'owner:me', hides 'Acme renewal' (no o in it), and the focus went to 'Globex pilot' and stayed there once
+    'owner:me' showed Acme again. This made the test above fail now and then under load. The card focused when
+    the filter opened now gets the focus back."""
+    app = TuikanbanApp(None, "alice", None, db_path=db_target)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert focused(app) == "Acme renewal"
+        await press(pilot, "slash", "o")
+        await until(pilot, lambda: app.board_screen.state.query == "o", "the half-typed filter")
+        assert focused(app) == "Globex pilot"  # (Acme is hidden for now)
+        monkeypatch.setattr(board_screen, "FILTER_DELAY_S", 600.0)  # no pause from here: the rest at once
+        await press(pilot, *"wner:me", "enter")
+        assert focused(app) == "Acme renewal"
 
 
 async def test_a_whole_board_read_after_a_configuration_change_says_it_too(

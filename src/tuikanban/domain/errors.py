@@ -60,6 +60,11 @@ class ReadOnlyError(DatabaseError):
     """The database is open read-only, so nothing can be changed."""
 
 
+class FileReplacedError(ReadOnlyError):
+    """A write refused because the file at the database's path is no longer the file it opened (deleted, moved away
+    or replaced); nothing was written."""
+
+
 class GateError(TuikanbanError):
     """A move, create or reopen refused because the target stage requires fields the deal lacks."""
 

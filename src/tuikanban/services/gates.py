@@ -10,8 +10,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from tuikanban.domain import gates
+from tuikanban.domain.errors import StaleEditError
 from tuikanban.domain.gates import GateFields
-from tuikanban.domain.text import clean_text
+from tuikanban.domain.text import clean_text, display
 from tuikanban.services.common import get_deal_row, resolve_pipeline, resolve_stage, when
 from tuikanban.services.screen_reads import DealGate  # (defined without the ORM: the deal detail reads it so)
 from tuikanban.store.engine import Database
@@ -112,14 +113,21 @@ def deal_gate(db: Database, deal_id: int) -> DealGate:
 
 
 def tick(db: Database, deal_id: int, item: str, *, user: str, undo: bool = False,
-         at: datetime | str | None = None) -> tuple[str, bool]:
-    """Tick (or untick) an item of the checklist of the deal's current stage. Returns (item, changed)."""
+         at: datetime | str | None = None, seen_stage: str | None = None) -> tuple[str, bool]:
+    """Tick (or untick) an item of the checklist of the deal's current stage. Returns (item, changed).
+    `seen_stage`: the stage whose checklist the rep ticked on (a screen); when the deal has left it since (another
+    rep moved it), nothing is ticked and `StaleEditError` says where the deal is now."""
     ts = when(at)
 
     def work(s: Session) -> tuple[str, bool]:
         deal = get_deal_row(s, deal_id)
         st = s.get(Stage, deal.stage_id)
         assert st is not None
+        if seen_stage is not None and st.name != seen_stage:
+            raise StaleEditError(
+                f"'{display(deal.title, max_length=40)}' is in {display(st.name, max_length=40)} now, not in "
+                f"{display(seen_stage, max_length=40)}, so nothing was ticked; the checklist shown is "
+                f"{display(st.name, max_length=40)}'s.")
         name = gates.find_item(gates.stored_checklist(st.checklist), item)
         row = s.exec(select(DealCheck).where(DealCheck.deal_id == deal_id, DealCheck.stage_id == st.id,
                                              DealCheck.item == name)).first()

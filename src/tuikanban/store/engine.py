@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
-from tuikanban.domain.errors import DatabaseError, ReadOnlyError
+from tuikanban.domain.errors import DatabaseError, FileReplacedError, ReadOnlyError
 from tuikanban.domain.targets import Target, parse_target, sqlite_target
 from tuikanban.store import tables
 from tuikanban.store.tables import SCHEMA_VERSION, Meta
@@ -268,6 +268,9 @@ def replaced_sentence(path: Path, opened_as: tuple[int, int]) -> str | None:
     return None
 
 
+_REPLACED = " because the file at that path was replaced"  # (the readonly reason a refused write leaves)
+
+
 @dataclass
 class Database:
     """An open tuikanban database: the engine plus what we learned while opening it."""
@@ -287,6 +290,11 @@ class Database:
     _watch_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def replaced(self) -> bool:
+        """A write found that the file at the path is not the file this opened, or the board let go of it."""
+        return bool(self.let_go_reason) or self.readonly_reason == _REPLACED
+
+    @property
     def target(self) -> Target:
         """Where the data lives; `str(db.target)` is the form to show (never a password)."""
         return sqlite_target(self.path)
@@ -296,7 +304,7 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read session (a deferred transaction: a consistent snapshot)."""
         if self.let_go_reason:
-            raise ReadOnlyError(self.let_go_reason)
+            raise FileReplacedError(self.let_go_reason)
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -316,7 +324,8 @@ class Database:
         Either everything `fn` did is committed or nothing is. Past the deadline the user gets one sentence.
         """
         if self.readonly:
-            raise ReadOnlyError(
+            refused = FileReplacedError if self.replaced else ReadOnlyError
+            raise refused(
                 self.refusal or f"The database {self.path} is open read-only{self.readonly_reason}, so nothing can "
                 "be changed.")
         deadline = time.monotonic() + lock_timeout()
@@ -354,8 +363,8 @@ class Database:
             return
         replaced = replaced_sentence(self.path, self.opened_as)
         if replaced is not None:
-            self.readonly, self.readonly_reason = True, " because the file at that path was replaced"
-            raise ReadOnlyError(replaced)
+            self.readonly, self.readonly_reason = True, _REPLACED
+            raise FileReplacedError(replaced)
 
     def _empty_log(self) -> None:
         """Fold the write-ahead log into the file and empty it (best effort, never waiting for readers), so that at
@@ -384,7 +393,7 @@ class Database:
     def data_version(self) -> int:
         """A number that changes whenever another connection commits (cheap: a few microseconds)."""
         if self.let_go_reason:
-            raise ReadOnlyError(self.let_go_reason)
+            raise FileReplacedError(self.let_go_reason)
         with self._watch_lock:
             if self._watch_con is None:
                 uri = sqlite_uri(self.path, mode="ro") if self.readonly else sqlite_uri(self.path)

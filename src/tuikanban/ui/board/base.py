@@ -121,6 +121,7 @@ class BoardBase(StyledOnce, WholeOnce, Screen[None]):
         self._pending_col: dict[int, int] = {}  # deal -> column of a move still on its way
         self._after_open: list[Callable[[], None]] = []
         self._filter_timer: Timer | None = None
+        self._filter_anchor: int | None = None  # the card focused when the filter bar opened (screen.py)
         self._first_run_offered = False
         self._warned_ambiguous = False
         self._screens_warm = False  # the screens' modules are imported and their styles added (`warm_job`)
@@ -295,6 +296,7 @@ class BoardBase(StyledOnce, WholeOnce, Screen[None]):
         """The board stays on screen, read-only: every write would fail the same way. A file deleted or replaced
         since the first read is said as the watch says it later, and `r` opens what is at the path now."""
         gone = isinstance(message.error, FileGone)
+        self.reopening = False
         if gone:  # (nothing more is read from the old file either)
             self.files.received(FileChecked(Seen(None, None), str(message.error), None))
         else:

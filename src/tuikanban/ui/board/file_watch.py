@@ -27,6 +27,7 @@ from tuikanban.store import fastread
 from tuikanban.ui.jobs import lanes_of
 
 if TYPE_CHECKING:
+    from tuikanban.domain.errors import TuikanbanError
     from tuikanban.domain.targets import Target
     from tuikanban.store.feed import Change
     from tuikanban.store.identity import FileIdentity
@@ -81,6 +82,21 @@ class FileChecked(Message):
         self.seen = seen
         self.gone = gone
         self.restored = restored
+
+
+def kept(error: TuikanbanError) -> TuikanbanError:
+    """A form's write refused because the file at the path went away, before the watch said so (every write checks
+    the file first): the refusal says too that what was typed is kept, and how to save it."""
+    from tuikanban.domain.errors import FileReplacedError
+
+    if isinstance(error, FileReplacedError) and "ctrl+r" not in str(error):
+        return FileReplacedError(str(error) + KEPT_HINT)
+    return error
+
+
+class FileRefused(Message):
+    """A form's write was refused because the file at the board's path is not the board's any more (the watch had
+    not looked since): the board looks now."""
 
 
 def look(path: Path) -> Seen:
@@ -167,6 +183,7 @@ class FileWatch:
         self.gone: str | None = None
         self._looking = False
         self._timer_started = False
+        self._reopen_after = False  # ctrl+r came before the watch saw the file go: reopen once it has
 
     def start(self) -> None:
         """The database is open (again): take the file's identity now, then look every WATCH_SECONDS. A board on
@@ -193,6 +210,18 @@ class FileWatch:
         job = partial(mark_job, self.screen.session.target, self.seen)
         lanes_of(self.screen).writes.submit(self.screen, job, name="restore mark")
 
+    def look_now(self, *, reopen: bool = False) -> bool:
+        """A write was refused because the file at the path is no longer the board's (the watch had not looked
+        since): look now, not at the next tick, and with `reopen` (ctrl+r from a form) reopen the file at the path
+        once the look has said so. False when there is nothing to look at (a database server) or the board knows
+        already."""
+        if self.screen.session.target.path is None or self.gone is not None or self.seen is None:
+            return False
+        self._reopen_after = self._reopen_after or reopen
+        if not self._looking:
+            self._submit()
+        return True
+
     def tick(self) -> None:
         if self.seen is not None and self.gone is None and not self._looking:
             self._submit()
@@ -204,17 +233,19 @@ class FileWatch:
         job = partial(check_job, path, self.seen)
         lanes_of(self.screen).writes.submit(self.screen, job, name="watch file")
 
-    def received(self, message: FileChecked) -> None:
+    def received(self, message: FileChecked) -> bool:
+        """Take the look's answer; True when ctrl+r asked to reopen (`look_now`) and the file is gone indeed."""
         self._looking = False
+        reopen, self._reopen_after = self._reopen_after, False
         screen = self.screen
         if message.restored is not None:
             self.seen = message.seen
             screen.reload()
             screen.notify(message.restored, title="Restored", timeout=10, markup=False)
-            return
+            return False
         if message.gone is None:
             self.seen = message.seen
-            return
+            return False
         self.gone = message.gone
         session = screen.session
         session.gone = message.gone + REOPEN_HINT
@@ -229,6 +260,8 @@ class FileWatch:
         feed = screen.stop_live()
         lanes_of(screen).writes.submit(screen, partial(let_go, screen.gateway, session.gone, feed),
                                        name="let go of the old file")
+        return reopen
 
 
-__all__ = ["KEPT_HINT", "WATCH_SECONDS", "FileChecked", "FileWatch", "Seen", "check_job", "let_go", "look", "stamp"]
+__all__ = ["KEPT_HINT", "WATCH_SECONDS", "FileChecked", "FileRefused", "FileWatch", "Seen", "check_job", "kept",
+           "let_go", "look", "stamp"]

@@ -66,6 +66,12 @@ class FileGone(DatabaseError):
     says the same of a file replaced later)."""
 
 
+def nothing_to_reopen(path: Path) -> str:
+    """What `r` (or ctrl+r from a form) says when the board's file was deleted and nothing is at its path now."""
+    return (f"There is no board file at {path} any more, so nothing was reopened and no empty board was created "
+            "there: put the file back at that path (or restore a backup to it).")
+
+
 class BoardGateway:
     """The board's database work. One gateway per app; its connections are closed by the lane that used them."""
 
@@ -96,15 +102,16 @@ class BoardGateway:
             self._con = fastread.connect_live_target(self.target)
         return self._con
 
-    def open(self) -> Database:
-        """Open the database for writing (this is where the ORM gets imported, after the first paint)."""
+    def open(self, *, create: bool = True) -> Database:
+        """Open the database for writing (this is where the ORM gets imported, after the first paint); `create`:
+        a new file when there is none at the path (False: a reopen, refused)."""
         if self.blocked is not None:
             raise ReadOnlyError(self.blocked)
         if self.db is None:
             from tuikanban.store.engine import open_database
 
             self._still_first_file()
-            self.db = open_database(self.target)
+            self.db = open_database(self.target, create=create)
             self.first_file = None
             if self._con is not None:  # the first read may have used an immutable snapshot
                 self._con.close()
@@ -276,9 +283,9 @@ class BoardGateway:
     def cell_end_job(self, pipeline_id: int, stage_id: int, type_id: int | None, any_type: bool) -> CellEnd:
         return CellEnd(fastread.last_in_cell(self.raw(), pipeline_id, stage_id, type_id, any_type=any_type))
 
-    def open_job(self) -> DbOpened | OpenFailed:
+    def open_job(self, *, create: bool = True) -> DbOpened | OpenFailed:
         try:
-            return DbOpened(self.open())
+            return DbOpened(self.open(create=create))
         except Exception as exc:  # the board stays on screen, read-only
             return OpenFailed(exc)
 
@@ -288,17 +295,23 @@ class BoardGateway:
         still using it is refused by `open_database`)."""
         from tuikanban.store.identity import leftover_log
 
+        path = self.target.path
+        if path is not None and not path.exists():  # deleted: never an empty board created in its place
+            return OpenFailed(FileGone(nothing_to_reopen(path)))
         old = self.db
         self.close()
         self.db, self._owns_db, self.seen = None, True, None
-        path = self.target.path
         self.blocked = leftover_log(path) if path is not None else None
-        opened = self.open_job()
-        if isinstance(opened, DbOpened) and old is not None and old.let_go_reason:
+        opened = self.open_job(create=False)
+        if old is None or not old.let_go_reason:
+            return opened
+        if isinstance(opened, DbOpened):
             # the forms kept open over the replaced file hold the old database: it becomes the new one, so that
             # what their reps typed is saved into the file now at the path when they save again
             old.follow(opened.db)
             self.db = opened.db = old
+        else:  # kept (refusing, with its reason) for the next reopen to make it follow, forms still holding it
+            self.db = old
         return opened
 
     def check_job(self) -> ChangeChecked:

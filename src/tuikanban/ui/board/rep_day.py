@@ -20,6 +20,7 @@ from tuikanban.domain.money import format_money
 from tuikanban.domain.text import display
 from tuikanban.store import fastread
 from tuikanban.ui.board import messages as m
+from tuikanban.ui.board.file_watch import kept
 from tuikanban.ui.board.marks import SNOOZE_PROMPT, BoardMarks
 from tuikanban.ui.jobs import lanes_of
 from tuikanban.ui.widgets.log_bar import LogBar, write_log_line
@@ -209,7 +210,10 @@ class RepDayBoard(BoardMarks):
 
     @on(LogRefused)
     def _log_refused(self, message: LogRefused) -> None:
-        message.bar.refused(str(message.error))
+        said = kept(message.error)
+        if said is not message.error:  # the file went away before the watch said so: it looks now
+            self.files.look_now()
+        message.bar.refused(str(said))
 
     def _close_log(self, bar: LogBar) -> None:
         bar.remove()

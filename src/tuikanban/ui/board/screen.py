@@ -27,7 +27,7 @@ from tuikanban.ui import gc_pause
 from tuikanban.ui.board import messages as m
 from tuikanban.ui.board import sorting
 from tuikanban.ui.board.density import remembered_compact
-from tuikanban.ui.board.file_watch import FileChecked
+from tuikanban.ui.board.file_watch import FileChecked, FileRefused
 from tuikanban.ui.board.footer import BoardFooter
 from tuikanban.ui.board.header import BoardHeader
 from tuikanban.ui.board.keys import BINDING_SECTIONS, help_sections
@@ -365,6 +365,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     # -- views -------------------------------------------------------------------------------------------------
     async def action_filter(self) -> None:
+        if not self._filter_shown():
+            self._filter_anchor = self.view.focus_deal
         field = await self._filter_field()
         self.query_one("#filter-bar").display = True
         if not field.value and self.state.filter.active:
@@ -402,7 +404,14 @@ class BoardScreen(RepDayBoard, BoardPickers):
         self._close_filter(clear=False)
 
     def apply_filter(self, query: str) -> None:
+        """Show what `query` lets through. While it is typed, the filter follows each pause, and a word half typed
+        can hide the focused card for a moment: the card focused when the bar opened gets the focus back whenever
+        the filter shows it again (the focus does not stay on the card that was next to it then)."""
         self.state = self.state.with_query(query, me=self.session.user)
+        anchor, model = self._filter_anchor, self.model
+        if anchor is not None and model is not None and self.view.focus_deal != anchor \
+                and model.locate(anchor) is not None:
+            self.view.model_changed(focus_deal=anchor)
 
     def _close_filter(self, *, clear: bool) -> None:
         if self._filter_timer is not None:
@@ -413,6 +422,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             self.apply_filter("")
         for bar in self.query("#filter-bar"):
             bar.display = False
+        self._filter_anchor = None
         self.view.focus()
 
     async def action_close(self) -> None:
@@ -553,15 +563,22 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
     def reopen_replaced(self) -> bool:
         """`ctrl+r` in a form or dialog over the board: reopen the file at the path if the one the board had open
-        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise."""
+        was replaced (the form keeps what the rep typed and saves it into the reopened file); False otherwise. A
+        write refused before the watch saw the file go (`FileReplacedError`) has it look now, then reopen."""
         if self.files.gone is None:
-            return False
+            db = self.session.db
+            return db is not None and db.replaced and self.files.look_now(reopen=True)
         self.action_refresh()
         return True
 
+    @on(FileRefused)
+    def _file_refused(self) -> None:
+        self.files.look_now()  # (the board says it now, not at the watch's next look)
+
     @on(FileChecked)
     def _file_checked(self, message: FileChecked) -> None:
-        self.files.received(message)
+        if self.files.received(message):
+            self.action_refresh()
 
     def action_help(self) -> None:
         self.app.push_screen(self._spare("help", self._help_key(), None) or self._help_screen())

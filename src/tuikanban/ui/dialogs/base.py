@@ -15,7 +15,7 @@ done in its handler, never before the job.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from rich.console import RenderableType
 from textual import on
@@ -27,12 +27,17 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, OptionList, Select
 
-from tuikanban.domain.errors import TuikanbanError
+from tuikanban.domain.errors import FileReplacedError, TuikanbanError
 from tuikanban.ui.dialogs.fields import FieldError
 from tuikanban.ui.dialogs.keys import drain, settle_keys
 from tuikanban.ui.jobs import Job, JobFailed, lanes_of
 from tuikanban.ui.styled_once import StyledOnce
 from tuikanban.ui.textual_seam import TintedBackground
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from tuikanban.ui.board.screen import BoardScreen
 
 T = TypeVar("T")
 
@@ -61,6 +66,27 @@ def _refusing(job: Job, refused: Callable[[TuikanbanError], Message]) -> Job:
             return job()
         except TuikanbanError as exc:
             return refused(exc)
+
+    return run
+
+
+def board_of(app: App[Any]) -> BoardScreen | None:
+    """The board under the dialogs of the tuikanban app (None in another app, as a dialog tried on its own)."""
+    from tuikanban.ui.app import TuikanbanApp
+
+    return app.board_screen if isinstance(app, TuikanbanApp) else None
+
+
+def _kept(refused: Callable[[TuikanbanError], Message], board: BoardScreen) -> Callable[[TuikanbanError], Message]:
+    """`refused`, but a write refused because the board's file went away says that what was typed is kept and how
+    to save it (the board's watch may not have looked since: it looks now, and says so too)."""
+    def run(error: TuikanbanError) -> Message:
+        if isinstance(error, FileReplacedError):
+            from tuikanban.ui.board.file_watch import FileRefused, kept
+
+            board.post_message(FileRefused())  # (from the lane's thread: post_message is thread-safe)
+            error = kept(error)
+        return refused(error)
 
     return run
 
@@ -155,8 +181,8 @@ class Dialog(StyledOnce, ModalScreen[T]):
     def board_gone(self) -> str | None:
         """The sentence when the board's file was replaced under this dialog, whose answer the board would write
         (and refuse, the answer lost): the dialog stays, with what was typed, until ctrl+r reopens the file."""
-        files = getattr(getattr(self.app, "board_screen", None), "files", None)
-        if files is None or files.gone is None:
+        board = board_of(self.app)
+        if board is None or board.files.gone is None:
             return None
         return ("The board file was replaced while this was open, so nothing can be saved yet. What you typed is "
                 "kept here: press ctrl+r to reopen the file at that path, then answer again to save it there.")
@@ -164,7 +190,7 @@ class Dialog(StyledOnce, ModalScreen[T]):
     def action_reopen_board(self) -> None:
         """The board's file was replaced while this was open: reopen the file at that path from here, without
         closing this (what the rep typed stays, and saving again puts it into the reopened file)."""
-        board = getattr(self.app, "board_screen", None)
+        board = board_of(self.app)
         if board is None or not board.reopen_replaced():
             raise SkipAction()
 
@@ -191,6 +217,9 @@ class Dialog(StyledOnce, ModalScreen[T]):
         after start (`jobs.Lane`), never ahead of a write.
         """
         label = name or getattr(job, "__name__", "job")
+        board = board_of(self.app)
+        if refused is not None and board is not None:
+            refused = _kept(refused, board)
         lanes_of(self).writes.submit(self, job if refused is None else _refusing(job, refused), name=label,
                                      kind=kind)
 
@@ -280,4 +309,4 @@ class FormDialog(Dialog[T]):
             self.focus_previous()
 
 
-__all__ = ["Dialog", "FormDialog", "JobResult", "Refusal", "failure_sentence"]
+__all__ = ["Dialog", "FormDialog", "JobResult", "Refusal", "board_of", "failure_sentence"]

@@ -402,6 +402,7 @@ class DealDetailScreen(AheadOfKey, Dialog[bool]):
             if others:
                 self.notify(f"Changed by {' and '.join(display(u) for u in others)}; shown as it is now.",
                             timeout=5, markup=False)
+                self.query_one(Checklist).reload()  # (moved: another stage's checklist, or none)
         deal = detail.deal
         box = self.query_one(".dialog", Vertical)
         status_style = {"won": "$success", "lost": "$error"}.get(deal.status, "$text-muted")

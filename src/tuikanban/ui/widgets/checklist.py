@@ -27,24 +27,32 @@ TICKED, OPEN = "☑", "☐"
 
 
 class ChecklistRead(Message):
-    def __init__(self, stage: str, items: tuple[tuple[str, bool], ...], ticked: str | None) -> None:
+    def __init__(self, stage: str, items: tuple[tuple[str, bool], ...], ticked: str | None,
+                 refused: str | None = None) -> None:
         super().__init__()
         self.stage = stage
         self.items = items
         self.ticked = ticked  # the item just ticked or unticked, if any
+        self.refused = refused  # why the tick was not saved (the deal left the stage shown): said, then shown
 
 
-def read_checklist(db: Database, deal_id: int, tick: tuple[str, bool, str] | None = None) -> ChecklistRead:
-    """With `tick` = (item, undo, user), tick or untick it first; then the checklist as it is (read without the
-    ORM: services.screen_reads)."""
+def read_checklist(db: Database, deal_id: int, tick: tuple[str, bool, str, str] | None = None) -> ChecklistRead:
+    """With `tick` = (item, undo, user, stage shown), tick or untick it first, unless another rep moved the deal
+    out of that stage meanwhile; then the checklist as it is (read without the ORM: services.screen_reads)."""
+    from tuikanban.domain.errors import StaleEditError
     from tuikanban.services.screen_reads import deal_gate
 
+    ticked, refused = None, None
     if tick is not None:
         from tuikanban.services.gates import tick as tick_item
 
-        tick_item(db, deal_id, tick[0], user=tick[2], undo=tick[1])
+        try:
+            tick_item(db, deal_id, tick[0], user=tick[2], undo=tick[1], seen_stage=tick[3])
+            ticked = tick[0]
+        except StaleEditError as exc:
+            refused = str(exc)
     gate = db.read_plain(lambda u: deal_gate(u, deal_id))
-    return ChecklistRead(gate.stage, gate.checklist, tick[0] if tick is not None else None)
+    return ChecklistRead(gate.stage, gate.checklist, ticked, refused)
 
 
 class Checklist(OptionList):
@@ -58,6 +66,7 @@ class Checklist(OptionList):
         self.deal_id = deal_id
         self.user = user
         self.items: tuple[tuple[str, bool], ...] = ()
+        self.stage = ""  # whose checklist is shown
         self.changed = False  # a tick was saved (the detail reports a change)
 
     def on_mount(self) -> None:
@@ -73,13 +82,15 @@ class Checklist(OptionList):
         if self.highlighted is None or not self.items:
             return
         item, done = self.items[self.highlighted]
-        job = partial(read_checklist, self.db, self.deal_id, (item, done, self.user))
+        job = partial(read_checklist, self.db, self.deal_id, (item, done, self.user, self.stage))
         lanes_of(self).writes.submit(self, job, name="tick")
 
     @on(ChecklistRead)
     def _read(self, message: ChecklistRead) -> None:
         self.changed = self.changed or message.ticked is not None
-        self.items = message.items
+        if message.refused is not None:
+            self.notify(message.refused, severity="warning", timeout=6, markup=False)
+        self.items, self.stage = message.items, message.stage
         keep = self.highlighted
         self.clear_options()
         for item, done in message.items:
