@@ -1,6 +1,7 @@
 """Benchmark: key-to-screen of the board's screens (the deal detail `enter`, the new-deal and edit forms `n` `e`, the
 metrics `m`, the pipeline settings `,`, the help `?`, the pipeline switcher `p`, closed deals `c`, Today `t`, the
-review `v`), pressed as the board appears and once it is quiet, two source trees side by side (A B A B ...).
+review `v`, the aging panel `a`), pressed as the board appears and once it is quiet, two source trees side by side
+(A B A B ...).
 
     python bench/first_keys_bench.py --src A=../base/src --src B=src --open 10 --open 10000 --runs 5
     python bench/first_keys_bench.py --src B=src --when warm --keys enter,n
@@ -19,7 +20,8 @@ cost delays no timestamp):
 - filled: what the screen read is shown: the detail's "History (N)", the form's stage list (its "…" gone), the
   settings' title with the pipeline's name, the metrics' figures (its title's "computed in": its frame shows the
   tiles' headings, "Velocity" among them, before them), the closed deals' title with the pipeline's name, Today's
-  title without its "reading…", the switcher's list (a pipeline's name); the help and the review: their frame;
+  title without its "reading…", the switcher's list (a pipeline's name), the aging panel's counts ("N stalled ·");
+  the help and the review: their frame;
 
 and the CPU time the process spent from the key to "filled", all threads and the UI thread alone, and the UI
 thread's to "frame" (from /proc, read as those bytes came). `--trace` runs each board under bench/key_trace.py and
@@ -61,6 +63,7 @@ SCREENS = {
     "c": (b"c", "Closed deals", lambda rows: any("Closed deals · " in r for r in rows)),
     "t": (b"t", "Today · ", lambda rows: any("Today · " in r and "reading" not in r for r in rows)),
     "v": (b"v", "Review", lambda rows: any("Review" in r for r in rows)),
+    "a": (b"a", "Aging", lambda rows: any(" stalled · " in r for r in rows)),  # (the panel's counts: read)
 }
 
 

@@ -28,7 +28,8 @@ counted: how many of those frames were of the whole screen, and the bytes and wh
 until the screen below is quiet again).
 
 `--profile N` runs the opens under cProfile (the UI thread only, from the key to the drawn frame; the first round
-is left out) and prints the N functions with the most cumulative and own time per screen.
+is left out) and prints the N functions with the most cumulative and own time per screen; with `--profile-filled`,
+until the metrics' figures are drawn (the UI thread's work between the frame and them is in it).
 
 `bench/board_bench.py --screens` times the same keys on a real terminal (wall time, a fresh board per run); this
 one says how much of that is the app's own work, and where it goes. Figures only: nothing here asserts.
@@ -92,6 +93,7 @@ class Watch:
         self.filled_at: dict[str, tuple[float, float]] = {}  # row -> (UI-thread CPU, process CPU) at its frame
         self.frames = 0
         self.profile: cProfile.Profile | None = None
+        self.profile_filled = False  # (--profile-filled: the profile runs on until the FILLED texts are drawn)
         self.bytes = 0  # written to the terminal since `arm` (every frame, the screen's own and those after it)
         self.whole = 0  # ... of which frames of the whole screen
         original = app._display
@@ -117,11 +119,15 @@ class Watch:
                         self.filled.remove((row, want))
             if self.want is None or self.shown_at is not None:
                 self.overhead += cpu() - now
+                if self.profile is not None and self.profile_filled and self.filled:
+                    self.profile.enable()
                 return
             if self.want in text and (app.screen is not self.before or self.want not in self.before_text):
                 self.shown_at = now - self.overhead
                 self.shown_all_at = now_all - self.overhead
                 self.want = None
+                if self.profile is not None and self.profile_filled and self.filled:
+                    self.profile.enable()
             else:
                 self.overhead += cpu() - now
                 if self.profile is not None:
@@ -187,6 +193,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                     await quiet(pilot, a.open_wait, 5.0)
                 profile = profiles.setdefault(name, cProfile.Profile()) if a.profile and round_ else None
                 watch.profile = profile
+                watch.profile_filled = a.profile_filled
                 t0, t0_all = watch.arm(text, FILLED.get(name))
                 if profile is not None:
                     profile.enable()
@@ -200,7 +207,7 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                 shown = watch.shown_at is not None
                 out[name].append((watch.shown_at - t0) * 1000 if shown else float("nan"))
                 out_all[name].append((watch.shown_all_at - t0_all) * 1000 if shown else float("nan"))
-                if name in FILLED:  # (the profile, if any, covers the frame only)
+                if name in FILLED:  # (the profile, if any, covers the frame only, or with --profile-filled these)
                     end = time.monotonic() + 30
                     while watch.filled and time.monotonic() < end:
                         await asyncio.sleep(0.01)
@@ -209,12 +216,14 @@ async def run(a: argparse.Namespace) -> dict[str, list[float]]:
                         out[row].append((got[0] - t0) * 1000 if got else float("nan"))
                         out_all[row].append((got[1] - t0_all) * 1000 if got else float("nan"))
                     watch.filled = []
+                    if profile is not None:
+                        profile.disable()
                 await quiet(pilot, a.open_wait, 5.0)  # (the metrics may compute for longer: not waited for)
                 out_bytes[name].append(float(watch.bytes))
                 out_whole[name].append(float(watch.whole))
                 watch.bytes = watch.whole = 0
                 for _ in range(3):
-                    if app.screen is app.board_screen and not app.board_screen.query("AgingPanel"):
+                    if app.screen is app.board_screen and app.board_screen.aging_panel is None:
                         break
                     await pilot.press("escape")
                     await quiet(pilot, 0.2, 5.0)
@@ -250,6 +259,8 @@ def main() -> None:
     ap.add_argument("--open-wait", type=float, default=0.3, help="seconds each screen is left open")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile: the N largest functions")
     ap.add_argument("--json", action="store_true", help="the figures as JSON (one line)")
+    ap.add_argument("--profile-filled", action="store_true",
+                    help="with --profile: profile on until the metrics' figures are drawn (FILLED), not the frame")
     ap.add_argument("--move-first", action="store_true", help="press down and up as the board starts")
     ap.add_argument("--over", default="", metavar="KEY",
                     help="open this screen first (t: Today) and the dialogs over it (enter: the deal detail)")

@@ -8,7 +8,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static, TabbedContent
 
-from board_helpers import press, settle
+from board_helpers import press, settle, wait_until
 from tuikanban.domain.aging import AgingItem, Baseline, BaselineSource, Level, StageAging
 from tuikanban.domain.filters import DealFilter
 from tuikanban.services.aging import aging_snapshot
@@ -385,3 +385,101 @@ async def test_closed_panels_leave_no_style_caches(db: Database, deals: dict[str
             assert app.board_screen.aging_panel is None
         await settle(pilot)
         assert style_caches_kept() <= before
+
+
+# -- the panel built ahead of its key (ui/spares.py) ---------------------------------------------------------------
+
+
+def _shown_panels(app: TuikanbanApp) -> list[AgingPanel]:
+    return [p for p in app.board_screen.query(AgingPanel) if p.display]
+
+
+async def _chart_and_back(pilot: Any, app: TuikanbanApp) -> None:
+    """c shows the chart and c the list again, in the open panel (its tabs set the tab that is shown)."""
+    panel = app.board_screen.aging_panel
+    assert panel is not None
+    await press(pilot, "c")
+    assert panel.query_one(TabbedContent).active == "aging-chart-pane"
+    await press(pilot, "c")
+    assert panel.query_one(TabbedContent).active == "aging-list" and panel.query_one(AgingTable).has_focus
+
+
+async def test_the_key_shows_the_panel_built_ahead_and_the_next_one_is_built_once_it_closes(
+        db: Database, deals: dict[str, Any]) -> None:
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: "aging panel" in app.spares.ready)
+        spare = app.spares.ready["aging panel"].screen
+        assert isinstance(spare, AgingPanel) and not spare.display and not _shown_panels(app)
+        assert not spare.query_one(AgingTable).has_focus  # hidden: out of the board's focus chain
+        await press(pilot, "a")
+        assert app.board_screen.aging_panel is spare and _shown_panels(app) == [spare]
+        assert spare.query_one(AgingTable).has_focus
+        assert set(_panel_rows(app)) == {"Aging", "[b]Stalled[/b] deal", "No value"}
+        await _chart_and_back(pilot, app)
+        await press(pilot, "escape")
+        assert app.board_screen.aging_panel is None and not _shown_panels(app)
+        await wait_until(pilot, lambda: "aging panel" in app.spares.ready)
+        again = app.spares.ready["aging panel"].screen
+        assert again is not spare and not again.display  # a fresh one: nothing of the closed one's state
+        assert len(app.board_screen.query(AgingPanel)) == 1
+        await press(pilot, "a")
+        assert app.board_screen.aging_panel is again and set(_panel_rows(app)) >= {"Aging"}
+
+
+async def test_a_key_at_once_after_the_start_composes_the_panel(db: Database, deals: dict[str, Any]) -> None:
+    from tuikanban.store import fastread
+    from tuikanban.ui.board import gateway as board_gateway
+    from tuikanban.ui.board.state import BoardState
+
+    # as run_board starts it: the first screen read before the app runs, so the board has its cards at once
+    gateway = board_gateway.BoardGateway(path=db.target, user="tester", db=db,
+                                         con=fastread.connect_live_target(db.target))
+    app = TuikanbanApp(db, "tester", db_path=db.target, gateway=gateway, initial=gateway.load(None, BoardState()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert "aging panel" not in app.spares.ready
+        await pilot.press("a")  # before the board has built anything ahead
+        await settle(pilot)
+        panel = app.board_screen.aging_panel
+        assert panel is not None and _shown_panels(app) == [panel]
+        assert "Aging" in set(_panel_rows(app))
+        await _chart_and_back(pilot, app)
+        await pilot.pause(0.5)  # (idle: no spare is built beside the panel shown, whose id it would share)
+        assert len(app.board_screen.query(AgingPanel)) == 1
+        await press(pilot, "escape")
+
+
+async def test_a_key_while_the_spare_panel_mounts_waits_for_its_mount(
+        db: Database, deals: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panel's inner widgets (the tabs, the table) mount after the panel itself starts: a key that took a panel
+    still mounting set a tab that did not exist yet ("No Tab with id ..."). A slow chart makes the mount long."""
+    import asyncio
+
+    mounting = asyncio.Event()
+    takes: list[asyncio.Task[Any]] = []
+    take_while_mounting = False
+
+    async def slow_mount(self: AgingChart) -> None:
+        mounting.set()
+        if take_while_mounting and not takes:  # the spares' own taking, asked while this mount is under way
+            takes.append(asyncio.create_task(app.spares.take_widget("aging panel", ("aging panel",))))
+        await asyncio.sleep(1.5)
+
+    monkeypatch.setattr(AgingChart, "on_mount", slow_mount, raising=False)
+    app = TuikanbanApp(db, "tester")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await asyncio.wait_for(mounting.wait(), 10)
+        assert app.spares._building is not None and app.spares._building[0] == "aging panel"
+        await pilot.press("a")
+        await settle(pilot)
+        panel = app.board_screen.aging_panel
+        assert panel is not None and panel.display and _shown_panels(app) == [panel]
+        assert len(app.board_screen.query(AgingPanel)) == 1
+        await _chart_and_back(pilot, app)
+        take_while_mounting = True
+        await press(pilot, "escape")
+        await wait_until(pilot, lambda: bool(takes) and takes[0].done())
+        taken = takes[0].result()  # given once mounted whole, not half-way
+        assert isinstance(taken, AgingPanel) and taken.is_mounted and taken.display
+        assert taken.query_one(TabbedContent).query("ContentTab")  # its tabs are there: they can be set

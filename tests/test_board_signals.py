@@ -343,7 +343,8 @@ async def test_panel_keys_up_down_tab_enter_escape(db: Database, sales: dict[str
         await press(pilot, "shift+tab")
         assert table.has_focus
         await press(pilot, "escape")
-        assert not app.board_screen.query(AgingPanel) and view.has_focus
+        assert app.board_screen.aging_panel is None and view.has_focus
+        assert not any(panel.display for panel in app.board_screen.query(AgingPanel))  # (a spare is hidden)
 
 
 # -- help and detail ------------------------------------------------------------------------------------------------

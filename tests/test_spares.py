@@ -216,7 +216,7 @@ async def test_spares_follow_the_pipeline_and_do_not_pile_up(db: Database) -> No
         await press(pilot, "escape")
 
 
-async def test_the_deal_and_its_form_are_built_at_start_the_other_screens_once_the_board_in_use_has_settled(
+async def test_the_deal_its_form_and_the_aging_panel_are_built_at_start_the_other_screens_once_settled(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     p = ps.create_pipeline(db, "Sales", "Lead,Won")
     ds.create_deal(db, p.id, "Acme", user=U)
@@ -226,16 +226,17 @@ async def test_the_deal_and_its_form_are_built_at_start_the_other_screens_once_t
     later = ["closed deals", "help", "metrics", "pipelines", "settings"]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await spares_ready(pilot, "deal detail", "deal form")
+        await spares_ready(pilot, "deal detail", "deal form", "aging panel")
         await pilot.pause(2.5)  # (idle: time enough for more)
-        assert sorted(app.spares.ready) == ["deal detail", "deal form"]  # a board only looked at stays quiet
+        first = ["aging panel", "deal detail", "deal form"]
+        assert sorted(app.spares.ready) == first  # a board only looked at stays quiet
         for _ in range(6):  # keys keep coming: the board in use has not settled
             await press(pilot, "down", "up")
             await pilot.pause(0.3)
             assert not set(later) & set(app.spares.ready)
         # a board used for moves alone builds them once quiet: their first key finds them, no screen shown before
         await spares_ready(pilot, *later)
-        assert sorted(app.spares.ready) == sorted(["deal detail", "deal form", *later])
+        assert sorted(app.spares.ready) == sorted([*first, *later])
         await press(pilot, "comma")
         assert isinstance(app.screen, PipelineSettingsScreen) and app.screen.built_ahead
         await press(pilot, "escape")

@@ -25,6 +25,10 @@ the key takes it:
   composes a screen at once, as before.
 - The help is the same for the whole run (the keymap is read at start): it is built once and shown again at every
   `?` (`keep=True`), scrolled back to its top.
+- A widget of the board can be built ahead too (`want_widget`: the aging panel): mounted hidden into its parent,
+  and ready only once its mount, with every widget its compose made, has completed. `take_widget` gives it, shown;
+  a key that comes while it is still mounting waits for that mount (never a half-mounted widget, whose inner
+  widgets are not there yet), and a key that finds none composes its own, as before.
 
 Textual's public API starts a screen only when it is pushed; `textual_seam.build_screen` starts one without showing
 it. Nothing here touches the database.
@@ -39,6 +43,7 @@ from typing import Any, NamedTuple
 
 from textual.app import App
 from textual.screen import Screen
+from textual.widget import Widget
 
 from tuikanban.ui.textual_seam import build_screen, lay_out
 
@@ -77,14 +82,15 @@ def waiting_for_key(screen: object) -> bool:
 
 class _Wanted(NamedTuple):
     key: Hashable
-    make: Callable[[], Screen[Any]]
+    make: Callable[[], Any]  # a Screen, or (with `into`) a Widget
     keep: bool
     later: bool
+    into: Callable[[], Widget] | None = None  # (a widget spare: the parent it is mounted into, hidden)
 
 
 class _Spare(NamedTuple):
     key: Hashable
-    screen: Screen[Any]
+    screen: Widget  # (a Screen, or a widget spare)
     keep: bool
 
 
@@ -96,7 +102,9 @@ class Spares:
         self.ready: dict[str, _Spare] = {}
         self._wanted: dict[str, _Wanted] = {}
         self._busy_until = 0.0
-        self._building: tuple[str, Screen[Any]] | None = None
+        self._building: tuple[str, Widget] | None = None
+        self._built = asyncio.Event()  # (set whenever no build is under way: a widget's key waits for its mount)
+        self._built.set()
         self._scheduled = False
         self._screen_shown = False  # (a screen was shown over the board: the spares wanted `later` are built too)
         self._last_touch = 0.0
@@ -124,25 +132,51 @@ class Spares:
         """Have a spare `name` built from `make()` in idle time, for `key` (one that is ready for another key is
         removed now); `later`: only once the board is in use (a key) and has settled (`settled_in`), or a screen
         was shown over it."""
+        self._want(name, _Wanted(key, make, keep, later))
+
+    def _want(self, name: str, wanted: _Wanted) -> None:
         ready = self.ready.get(name)
-        if ready is not None and ready.key != key:
+        if ready is not None and ready.key != wanted.key:
             self._drop(name)
         if name in self.ready or (self._building is not None and self._building[0] == name):
             self._wanted.pop(name, None)
         else:
-            self._wanted[name] = _Wanted(key, make, keep, later)
+            self._wanted[name] = wanted
         self._schedule()
+
+    def want_widget(self, name: str, key: Hashable, make: Callable[[], Widget], into: Callable[[], Widget], *,
+                    later: bool = False) -> None:
+        """Have a widget `name` made by `make()` mounted hidden into `into()` in idle time, for `key`; `take_widget`
+        shows it. The caller wants it only while no widget of its kind is shown (their ids are the same)."""
+        self._want(name, _Wanted(key, make, False, later, into))
+
+    async def take_widget(self, name: str, key: Hashable) -> Widget | None:
+        """The widget spare `name` built for `key`, mounted (every widget its compose made included) and shown, or
+        None: the key composes its own. One still mounting is waited for, not taken half-mounted."""
+        if self._building is not None and self._building[0] == name:
+            await self._built.wait()
+        ready = self.ready.get(name)
+        if ready is None:
+            return None
+        del self.ready[name]
+        widget = ready.screen
+        if ready.key != key or not widget.is_mounted or not widget.is_attached:
+            if widget.is_attached:
+                await widget.remove()  # (gone before the key mounts its own, with the same id)
+            return None
+        widget.display = True
+        return widget
 
     def take(self, name: str, key: Hashable, fit: Callable[[Any], None] | None = None) -> Screen[Any] | None:
         """The spare `name` built for `key`, ready to push, or None: the key makes its screen. `fit(screen)` gives it
         what the key knows (the database, the deal, the focused stage), then its `start()` runs."""
         ready = self.ready.get(name)
-        if ready is None or ready.screen in self.app.screen_stack:
+        if ready is None or ready.screen in self.app.screen_stack or not isinstance(ready.screen, Screen):
             return None
         if ready.key != key or not ready.screen.is_running:
             self._drop(name)
             return None
-        screen = ready.screen
+        screen: Screen[Any] = ready.screen
         if not ready.keep:
             del self.ready[name]
             self.app.uninstall_screen(screen)  # (popped, Textual removes it: one open per spare)
@@ -153,8 +187,8 @@ class Spares:
             screen.start()
         return screen
 
-    def screens(self) -> list[Screen[Any]]:
-        """The spares ready, and the one being built."""
+    def screens(self) -> list[Widget]:
+        """The spares ready, and the one being built (screens, and widgets mounted hidden)."""
         building = [self._building[1]] if self._building is not None else []
         return [spare.screen for spare in self.ready.values()] + building
 
@@ -163,8 +197,9 @@ class Spares:
         if spare is not None and spare.screen not in self.app.screen_stack:
             self._let_go(spare.screen)
 
-    def _let_go(self, screen: Screen[Any]) -> None:
-        self.app.uninstall_screen(screen)
+    def _let_go(self, screen: Widget) -> None:
+        if isinstance(screen, Screen):
+            self.app.uninstall_screen(screen)
         if screen.is_attached:
             screen.remove()
 
@@ -227,6 +262,9 @@ class Spares:
             return
         wanted = self._wanted.pop(name)
         key, keep = wanted.key, wanted.keep
+        if wanted.into is not None:
+            await self._mount_hidden(name, wanted, wanted.into)
+            return
         screen = wanted.make()
         if isinstance(screen, AheadOfKey):
             screen.built_ahead = True
@@ -246,6 +284,28 @@ class Spares:
             return
         self.ready[name] = _Spare(key, screen, keep)
         self._schedule(NEXT_S)  # (the next one right after, while still idle: the board is busy for less long)
+
+    async def _mount_hidden(self, name: str, wanted: _Wanted, into: Callable[[], Widget]) -> None:
+        """A widget spare: mounted hidden into its parent, in one step; ready once its mount (and so the mount of
+        every widget its compose made, and their `on_mount`) has completed."""
+        widget = wanted.make()
+        widget.display = False
+        self._building = (name, widget)
+        self._built.clear()
+        try:
+            parent = into()
+            # (not beside one shown, or one still being removed, with the same id: its closing wants one again)
+            if parent.is_attached and not any(widget.id is not None and child.id == widget.id
+                                              for child in parent.children):
+                await parent.mount(widget)
+        finally:
+            self._building = None
+            self._built.set()
+        if not widget.is_mounted or not self.app.is_running:
+            self._let_go(widget)
+            return
+        self.ready[name] = _Spare(wanted.key, widget, False)
+        self._schedule(NEXT_S)
 
 
 __all__ = ["IDLE_S", "SETTLED_S", "AheadOfKey", "Spares", "waiting_for_key"]

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from tuikanban.ui.widgets.aging_panel import AgingPanel
 
 FILTER_DELAY_S = 0.12  # the filter follows the typing once it pauses this long
+AGING_PANEL_KEY = ("aging panel",)  # (the panel is composed from nothing the board holds: it is told at the key)
 R = TypeVar("R")
 
 
@@ -466,6 +467,7 @@ class BoardScreen(RepDayBoard, BoardPickers):
             await panel.remove()
             self.aging.snapshot = None  # the cards keep what they show; the items go until the panel opens again
             self.set_focus(self.view)
+            self.want_spares()  # (the next panel is built hidden in idle time)
         elif self.model is not None:
             # `a` is a priority binding and the panel is mounted and focused before the app reads the next key, so
             # keys typed in the same burst (j, k, enter, c) act in the panel, never on the board. Before the
@@ -480,9 +482,19 @@ class BoardScreen(RepDayBoard, BoardPickers):
 
         # The panel shows the board's own aging read (the same one the cards' badges come from) under the board's
         # filter; it takes the focus, so up/down move in its list; tab goes back to the board, escape closes it.
-        self.aging_panel = panel = AgingPanel(id="aging", autofocus=True)
+        # Built hidden ahead of the key when the board was idle (ui/spares.py: one still mounting is waited for);
+        # else composed here, as a key of the first moments finds it.
         gc_pause.pause()  # no collector pass before the panel is drawn (ui/gc_pause.py)
-        await self.query_one("#body").mount(panel)
+        spares: Spares | None = getattr(self.app, "spares", None)
+        spare = await spares.take_widget("aging panel", AGING_PANEL_KEY) if spares is not None else None
+        if self.aging_panel is not None:  # (another key opened one while the spare finished mounting)
+            gc_pause.resume_once_drawn(self.app, self.aging_panel)
+            return
+        if isinstance(spare, AgingPanel):
+            self.aging_panel = panel = spare
+        else:
+            self.aging_panel = panel = AgingPanel(id="aging", autofocus=True)
+            await self.query_one("#body").mount(panel)
         gc_pause.resume_once_drawn(self.app, panel)
         if panel.is_mounted:
             self.set_focus(panel.query_one(AgingTable))
@@ -635,6 +647,11 @@ class BoardScreen(RepDayBoard, BoardPickers):
         spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id), later=True)
         spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user), later=True)
         spares.want("metrics", key, lambda: MetricsScreen(db, pipeline_id, user), later=True)
+        if self.aging_panel is None:  # (a widget of the board: one at a time, shown or hidden, as their ids are one)
+            from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+            spares.want_widget("aging panel", AGING_PANEL_KEY, lambda: AgingPanel(id="aging"),
+                               lambda: self.query_one("#body"))
 
     def action_quit(self) -> None:
         self.app.exit()
