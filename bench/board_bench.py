@@ -338,6 +338,9 @@ def main(argv: list[str] | None = None) -> None:
                          "closed-deals screens stays open over the board for SECONDS")
     ap.add_argument("--settled-runs", type=int, default=3,
                     help="starts per size timed until the board stops working (0: skip)")
+    ap.add_argument("--settled-key", default=None, metavar="KEY",
+                    help="with --src: press KEY (e.g. down) at the first paint of each settled run: a board in use, "
+                         "which builds its less used screens ahead too")
     ap.add_argument("--tour", action="store_true",
                     help="in the settled runs, open every screen once, then the deal detail and card moves "
                          "--repeats times, and read the memory")
@@ -499,7 +502,7 @@ def trees_compare(a: argparse.Namespace) -> None:
         for _ in range(a.settled_runs if engine == "sqlite" else 0):
             for t, src in trees:
                 settled[t].append(settled_run([tuikanban], {**env, "PYTHONPATH": src}, a.cols, a.rows,
-                                              marker="Prospecting", tour=False, repeats=0))
+                                              marker="Prospecting", tour=False, repeats=0, key=a.settled_key))
             loads.append(Path("/proc/loadavg").read_text().split()[0])
         bare_ms = [r["marker_ms"] for r in bare_runs]
         bare_cpu = [r.get("marker_cpu_ms") for r in bare_runs]
@@ -665,7 +668,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("review", "v", "Review"),
 ]
 _KEY_BYTES = {"enter": b"\r", "escape": b"\x1b", "shift+right": b"\x1b[1;2C", "shift+left": b"\x1b[1;2D",
-              "right": b"\x1b[C", "left": b"\x1b[D"}
+              "right": b"\x1b[C", "left": b"\x1b[D", "down": b"\x1b[B", "up": b"\x1b[A"}
 
 
 class PtyRun:
@@ -786,14 +789,17 @@ class PtyRun:
 
 
 def settled_run(cmd: list[str], env: dict[str, str], cols: int, rows: int, *, marker: str, tour: bool,
-                repeats: int) -> dict:
-    """First paint, settled time and peak RSS of one start; with `tour`, every screen opened and closed once
+                repeats: int, key: str | None = None) -> dict:
+    """First paint, settled time and peak RSS of one start; with `key`, that key pressed at the first paint (a board
+    in use builds its less used screens ahead too: ui/spares.py); with `tour`, every screen opened and closed once
     (peak RSS after it), then the deal detail opened `repeats` times and `repeats` card moves (RSS before/after)."""
     run = PtyRun(cmd, env, cols, rows)
     try:
         paint = run.wait_for(marker)
         if paint is None:
             return {"first_paint_s": None}
+        if key:
+            run.press(key, 0)
         settled = run.settled()
         res: dict = {"first_paint_s": paint, "settled_s": settled, "settled_after_paint_s": settled - paint,
                      "rss_settled_kb": run.status_kb("VmRSS"), "hwm_settled_kb": run.status_kb("VmHWM")}

@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Input, Static
 from board_helpers import press, settle
 from tuikanban.services import deals as ds
 from tuikanban.services import pipelines as ps
-from tuikanban.store.engine import Database
+from tuikanban.store import fastread
+from tuikanban.store.engine import Database, open_database
 from tuikanban.ui import spares
 from tuikanban.ui.app import TuikanbanApp
 from tuikanban.ui.dialogs.confirm import ConfirmScreen
@@ -412,3 +413,79 @@ async def test_the_today_screen_opens_the_deal_in_the_detail_built_ahead(db: Dat
         assert isinstance(again, DealDetailScreen) and again is not spare and again.deal_id == deal.id
         await press(pilot, "escape")
         assert app.screen is today
+
+
+def open_counts(screen: PipelineSettingsScreen) -> dict[str, str]:
+    """The settings' stage table: stage name -> its "Open" cell, as shown."""
+    table = screen.query_one("#stage-table", DataTable)
+    return {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+
+
+async def test_the_settings_show_the_boards_counters_as_they_are_at_the_key_after_another_process_moved_a_deal(
+        db: Database, db_target: str) -> None:
+    """The settings take the open deals per stage from the board's counters (handed down, not counted again): after
+    another process moved a deal, the board's feed updates its counters and the key shows those, not the counts the
+    spare was filled with."""
+    p = ps.create_pipeline(db, "Sales", "Lead,Demo,Won")
+    moved = ds.create_deal(db, p.id, "Acme", user=U)
+    ds.create_deal(db, p.id, "Beta", user=U)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "comma", "escape")  # (made at its key: the settings' spare is built after a screen)
+        spare = await spare_ready(pilot, "settings")
+        assert isinstance(spare, PipelineSettingsScreen)
+        assert open_counts(spare) == {"Lead": "2", "Demo": "0", "Won": "0"}  # (filled ahead)
+        other = open_database(db_target)
+        try:
+            ds.move_deal(other, moved.id, "Demo", user="dana")
+        finally:
+            other.close()
+        demo = next(s.id for s in ps.list_stages(db, p.id) if s.name == "Demo")
+        for _ in range(100):  # the board's feed brings the move: its counters follow
+            await asyncio.sleep(0.05)
+            await settle(pilot)
+            model = app.board_screen.model
+            if model is not None and model.count(demo) == 1:
+                break
+        else:
+            raise AssertionError("the board's counters did not follow the other process's move")
+        await press(pilot, "comma")
+        assert app.screen is spare
+        await settle(pilot)
+        assert open_counts(spare) == {"Lead": "1", "Demo": "1", "Won": "0"}
+        await press(pilot, "escape")
+
+
+async def test_the_settings_built_ahead_do_not_count_the_pipelines_open_deals_again(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board holds the open deals per stage: neither the spare's fill nor its key runs the per-stage count over
+    the pipeline's open deals (at 100,000 open deals, 45-80 ms after the first paint); a screen opened without
+    them (no board) still counts them itself."""
+    p = ps.create_pipeline(db, "Sales", "Lead,Won")
+    ds.create_deal(db, p.id, "Acme", user=U)
+    counted: list[int] = []
+    whole = fastread.stage_totals
+
+    def counting(con: Any, pipeline_id: int, stage_id: int | None = None) -> dict[int, tuple[int, int]]:
+        if stage_id is None:  # (the aggregate over all the pipeline's open deals, not one stage's)
+            counted.append(pipeline_id)
+        return whole(con, pipeline_id, stage_id)
+
+    monkeypatch.setattr(fastread, "stage_totals", counting)
+    app = TuikanbanApp(db, U, "Sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark", "escape")  # (a screen shown: the settings' spare is built)
+        spare = await spare_ready(pilot, "settings")
+        assert isinstance(spare, PipelineSettingsScreen)
+        await press(pilot, "comma")
+        assert app.screen is spare
+        await settle(pilot)
+        assert open_counts(spare) == {"Lead": "1", "Won": "0"}
+        assert counted == []
+        await press(pilot, "escape")
+        await app.push_screen(PipelineSettingsScreen(db, p.id, U))  # (opened from elsewhere: no board's counts)
+        await settle(pilot)
+        assert open_counts(app.screen) == {"Lead": "1", "Won": "0"}  # type: ignore[arg-type]
+        assert counted == [p.id]

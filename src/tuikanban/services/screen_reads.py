@@ -11,6 +11,7 @@ one aging function): tests compare them on both engines. Nothing here imports th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,16 +111,20 @@ def form_choices(u: Unit, pipeline_id: int, deal_id: int | None) -> FormChoices:
     return FormChoices(pipeline, stages, sr.types(u, pid), deal, sr.owners(u))
 
 
-def stage_rows(u: Unit, pipeline_id: int) -> tuple[PipelineInfo, list[StageRow]]:
-    """`services.pipelines.stage_rows` for a pipeline id, without the ORM."""
+def stage_rows(u: Unit, pipeline_id: int, totals: Mapping[int, tuple[int, int]] | None = None,
+               ) -> tuple[PipelineInfo, list[StageRow]]:
+    """`services.pipelines.stage_rows` for a pipeline id, without the ORM; with `totals` (stage id -> open deals and
+    their value, as the board holds them), those rather than an aggregate over the pipeline's open deals."""
     pipeline = sr.pipeline(u, pipeline_id)
-    counts = sr.stage_totals(u, pipeline.id)
+    counts = sr.stage_totals(u, pipeline.id) if totals is None else totals
     return pipeline, [StageRow(st, *counts.get(st.id, (0, 0))) for st in sr.stages(u, pipeline.id)]
 
 
-def pipeline_settings(u: Unit, pipeline_id: int) -> tuple[PipelineInfo, list[StageRow], list[DealTypeInfo]]:
-    """What the pipeline settings show: the pipeline, its stages with their open deals, its deal types."""
-    pipeline, rows = stage_rows(u, pipeline_id)
+def pipeline_settings(u: Unit, pipeline_id: int, totals: Mapping[int, tuple[int, int]] | None = None,
+                      ) -> tuple[PipelineInfo, list[StageRow], list[DealTypeInfo]]:
+    """What the pipeline settings show: the pipeline, its stages with their open deals (`totals` when the board
+    gives them: `stage_rows`), its deal types."""
+    pipeline, rows = stage_rows(u, pipeline_id, totals)
     return pipeline, rows, sr.types(u, pipeline.id)
 
 

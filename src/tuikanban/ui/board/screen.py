@@ -562,8 +562,12 @@ class BoardScreen(RepDayBoard, BoardPickers):
             if changed:
                 self.reload()
 
-        self._open(lambda db, model: self._spare("settings", self._pipeline_key(), partial(_give_db, db=db))
-                   or PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user), closed)
+        def fit(screen: Any, db: Database) -> None:  # (the spare shows the counters as they are at the key)
+            screen.db, screen.totals = db, self._stage_totals(screen.pipeline_id)
+
+        self._open(lambda db, model: self._spare("settings", self._pipeline_key(), partial(fit, db=db))
+                   or PipelineSettingsScreen(db, model.data.pipeline.id, self.session.user,
+                                             self._stage_totals(model.data.pipeline.id)), closed)
 
     def action_refresh(self) -> None:
         if self.files.gone is not None:  # the file at the path was replaced: open it (then it is read again)
@@ -620,6 +624,15 @@ class BoardScreen(RepDayBoard, BoardPickers):
         """What the deal detail is composed from (the deal is its own at the key)."""
         return (self.app.theme, self.session.user)
 
+    def _stage_totals(self, pipeline_id: int) -> dict[int, tuple[int, int]] | None:
+        """The columns' counters (open deals and their value per stage, kept current by the feed), handed down to a
+        screen that shows them, so that it does not count the pipeline's open deals again; None when the board has
+        none for `pipeline_id` (the screen counts them itself)."""
+        model = self.model
+        if model is None or model.data.pipeline.id != pipeline_id:
+            return None
+        return {s.id: (model.count(s.id), model.value(s.id)) for s in model.stages}
+
     def want_spares(self) -> None:
         spares: Spares | None = getattr(self.app, "spares", None)
         # From the screens' import on, not from the database's opening (after the ORM's import: 1-3 s after the
@@ -643,7 +656,8 @@ class BoardScreen(RepDayBoard, BoardPickers):
         if not self.session.readonly:
             spares.want("deal form", key, lambda: DealFormScreen(db, pipeline_id, user))
         spares.want("help", self._help_key(), self._help_screen, keep=True, later=True)
-        spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user), later=True)
+        spares.want("settings", key, lambda: PipelineSettingsScreen(db, pipeline_id, user,
+                                                                    self._stage_totals(pipeline_id)), later=True)
         spares.want("pipelines", key, lambda: PipelineSwitcher(db, pipeline_id), later=True)
         spares.want("closed deals", key, lambda: ClosedDealsScreen(db, pipeline_id, user), later=True)
         spares.want("metrics", key, lambda: MetricsScreen(db, pipeline_id, user), later=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,11 +107,16 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
     SUBMIT_ON_ENTER = frozenset({"pp-lost_reasons"})
     SUBMIT_ACTION = "save_pipeline"
 
-    def __init__(self, db: Database, pipeline_id: int, user: str) -> None:
+    def __init__(self, db: Database, pipeline_id: int, user: str,
+                 totals: Mapping[int, tuple[int, int]] | None = None) -> None:
         super().__init__()
         self.db = db
         self.pipeline_id = pipeline_id
         self.user = user
+        # The open deals and their value per stage as the board holds them (its counters, kept current by its feed):
+        # the opening reads show these rather than counting the pipeline's open deals again. None (opened from
+        # elsewhere, or after a change made here): the read counts them itself.
+        self.totals = totals
         self.changed = False
         self.book = ConflictBook({})  # what the pipeline fields were filled with: the merge base of the next save
         self._filled: dict[str, str] = {}  # the text each pipeline field was filled with (unsaved: anything else)
@@ -152,11 +157,11 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
             table.add_column(label, width=width)
         self.set_focus(table)  # now, so the keys typed next reach it
         if self.built_ahead:  # filled and drawn in idle time, so that its key only shows it (and reads again)
-            self.reload()
+            self.reload(totals=self.totals)
         self.start_unless_ahead()
 
     def start(self) -> None:
-        self.reload(fields=not self._filled_ahead)
+        self.reload(fields=not self._filled_ahead, totals=self.totals)  # (a spare's: the board's counts at the key)
 
     def _render_ahead(self) -> None:
         """(A spare, filled:) laid out again for its rows, and drawn, so that the key only puts it on screen. Not
@@ -166,13 +171,14 @@ class PipelineSettingsScreen(AheadOfKey, Unsaved, FormDialog[bool]):
             lay_out(self, self.app.size)
             render_ahead(self)
 
-    def reload(self, *, stage_id: int | None = None, type_id: int | None = None, fields: bool = True) -> None:
+    def reload(self, *, stage_id: int | None = None, type_id: int | None = None, fields: bool = True,
+               totals: Mapping[int, tuple[int, int]] | None = None) -> None:
         """Read everything again; keep the cursor on `stage_id` / `type_id` when given, refill the pipeline fields
-        with `fields`."""
+        with `fields`; the stages' open deals from `totals` when given (the board's), else counted."""
         db, pipeline_id = self.db, self.pipeline_id
 
         def read() -> SettingsRead:  # (without the ORM: services.screen_reads)
-            pipeline, stages, types = db.read_plain(lambda u: screen_reads.pipeline_settings(u, pipeline_id))
+            pipeline, stages, types = db.read_plain(lambda u: screen_reads.pipeline_settings(u, pipeline_id, totals))
             return SettingsRead(Settings(pipeline, stages, types), stage_id=stage_id, type_id=type_id, fields=fields)
 
         self.run_job(read, name="read pipeline settings", kind=EARLY)  # (ahead of the warm-up after start)
