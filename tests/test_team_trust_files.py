@@ -181,3 +181,38 @@ async def test_the_gate_dialog_open_when_the_file_is_replaced_keeps_its_fields_a
         assert (deal.stage_name, deal.contact) == ("End", "Carl")
     finally:
         db.close()
+
+
+def test_a_long_sentence_in_the_log_bar_loses_its_middle_not_what_it_asks() -> None:
+    from tuikanban.domain.text import display_ends
+
+    sentence = "The board file /" + "x" * 300 + "/board.db was replaced." + file_watch.KEPT_HINT
+    shown = display_ends(sentence, max_length=200)
+    assert len(shown) == 200
+    assert shown.startswith("The board file /xxx") and "…" in shown
+    assert shown.endswith(file_watch.KEPT_HINT.strip())
+    assert display_ends("Short and whole.", max_length=200) == "Short and whole."
+
+
+async def test_the_log_bar_keeps_the_ctrl_r_hint_when_the_board_sits_in_a_long_path(
+        tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A board in a deeply nested folder: the bar's refusal names the path, and cutting the sentence at 200
+    characters cut off 'press ctrl+r', the one thing the rep needed to read."""
+    monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
+    folder = tmp_path / ("shared-sales-team-pipelines-" * 3) / ("quarterly-review-archive-" * 3)
+    folder.mkdir(parents=True)
+    board, other = folder / "board.db", folder / "other.db"
+    make_board(board, ["Acme"])
+    make_board(other, ["Acme"])
+    app = TuikanbanApp(db_path=board, user="ann")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "C")
+        bar = app.board_screen.query_one(LogBar)
+        bar.query_one(Input).value = "Rang them about the budget"
+        await replace_and_wait(pilot, app, board, other)
+        await press(pilot, "enter")
+        await settle(pilot)
+        said = str(bar.query_one("#log-error").render())
+        assert str(folder)[:40] in said.replace("\n", "")  # (the sentence names the path)
+        assert "press ctrl+r" in said.replace("\n", " "), said

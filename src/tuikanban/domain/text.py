@@ -48,6 +48,16 @@ def display(value: str | None, *, max_length: int | None = None) -> str:
     return clean_text(value, max_length=max_length).strip()
 
 
+def display_ends(value: str | None, *, max_length: int) -> str:
+    """`display`, but a text over `max_length` loses its middle, not its end: a sentence that names a long path
+    keeps what it asks the user to do, which comes last (two thirds of the room go to the end)."""
+    text = display(value)
+    if len(text) <= max_length:
+        return text
+    head = (max_length - 1) // 3
+    return text[:head].rstrip() + "…" + text[len(text) - (max_length - 1 - head):].lstrip()
+
+
 def name_key(name: str) -> str:
     """Case-insensitive key for pipeline, stage and deal type names.
 

@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from tuikanban.domain.text import display
+from tuikanban.domain.text import display, display_ends
 
 if TYPE_CHECKING:
     from tuikanban.store.engine import Database
@@ -93,7 +93,7 @@ class LogBar(Horizontal):
 
     def refused(self, sentence: str) -> None:
         self.busy = False
-        self.query_one("#log-error", Label).update(Content(display(sentence, max_length=200)))
+        self.query_one("#log-error", Label).update(Content(display_ends(sentence, max_length=200)))
 
     def unsaved(self) -> bool:
         """Whether the bar holds typed text that was not logged."""
