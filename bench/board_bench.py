@@ -456,9 +456,15 @@ def main(argv: list[str] | None = None) -> None:
         bytes_table(a, sizes, tuikanban, base_env, bare)
 
 
+TOUR_RSS = (("settled", "rss_settled_kb"), ("peak after the tour", "hwm_tour_kb"),
+            ("after the detail's opens", "rss_after_opens_kb"), ("after the moves", "rss_after_moves_kb"),
+            ("peak at the end", "hwm_end_kb"))
+
+
 def trees_compare(a: argparse.Namespace) -> None:
     """First paint (the bare app beside every start) and settled time of each source tree (`--src NAME=PATH`), one
-    start of the bare app and then of each tree in turn per round, at every size; medians with (min-max)."""
+    start of the bare app and then of each tree in turn per round, at every size; medians with (min-max). With
+    `--tour`, the settled runs tour the screens too (`settled_run`), and each tree's RSS figures are shown."""
     import compileall
 
     trees = [(s.split("=", 1)[0], str(Path(s.split("=", 1)[1]).resolve())) for s in a.src]
@@ -502,7 +508,8 @@ def trees_compare(a: argparse.Namespace) -> None:
         for _ in range(a.settled_runs if engine == "sqlite" else 0):
             for t, src in trees:
                 settled[t].append(settled_run([tuikanban], {**env, "PYTHONPATH": src}, a.cols, a.rows,
-                                              marker="Prospecting", tour=False, repeats=0, key=a.settled_key))
+                                              marker="Prospecting", tour=a.tour, repeats=a.repeats,
+                                              key=a.settled_key))
             loads.append(Path("/proc/loadavg").read_text().split()[0])
         bare_ms = [r["marker_ms"] for r in bare_runs]
         bare_cpu = [r.get("marker_cpu_ms") for r in bare_runs]
@@ -516,6 +523,10 @@ def trees_compare(a: argparse.Namespace) -> None:
             print(f"  {t:<8} first paint {spread(paint):>20} ms  {ratio(paint, bare_ms):>6} | CPU {spread(cpu):>18} "
                   f"ms {ratio(cpu, bare_cpu):>6} | settled after paint {spread(after, 1000):>20} ms"
                   + (f" | {fails} runs never painted" if fails else ""), flush=True)
+            if a.tour:
+                print(f"  {t:<8} RSS MB, median (min-max): " + ", ".join(
+                    f"{label} {spread([r.get(key) for r in settled[t]], 1 / 1024)}" for label, key in TOUR_RSS),
+                    flush=True)
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -3,13 +3,18 @@
     python bench/screens_memory.py --db /tmp/tuikanban-bench/board-100000.db
     python bench/screens_memory.py --db FILE --only "aging panel,pipelines" --trace 12   # where it goes
     python bench/screens_memory.py --db FILE --repeat 20 --only "deal detail"           # growth over opens
+    python bench/screens_memory.py --db FILE --repeat 100 --every 25 --only "aging panel" --moves 1000
+    python bench/screens_memory.py --db FILE --only none --no-aging-spare   # the board without its hidden panel
 
 The board is started on the database, left to settle, then every screen is opened (its key on the board's first
 card), left to settle, and closed (escape), in turn. After each: the growth of the peak RSS (VmHWM) and of the
 resident RSS (VmRSS, after a garbage collection) over the process before the screen's key. With `--trace N` the
 process runs under tracemalloc and the N places (file:line, 6 frames) that keep the most memory after the screen
 closed are printed (tracemalloc slows everything down and adds its own bytes: use it to see where, not how much).
-With `--repeat K` each screen is opened and closed K times and the RSS after the first and after the last is shown.
+With `--repeat K` each screen is opened and closed K times and the RSS after the first and after the last is shown
+(`--every E`: also after every E-th). `--moves N`: then N card moves of the first card (right, left, ...), the RSS
+after every N/4. `--no-aging-spare`: the board builds no aging panel hidden ahead of its key (what that spare
+costs: compare the settled RSS with and without, interleaved runs).
 At the end, the process's peak: the largest VmHWM of every stretch (the per-screen reset hides it from
 `ru_maxrss`, which `/usr/bin/time` reports: that is the peak since the last screen's key only).
 
@@ -80,6 +85,18 @@ async def settle_quiet(pilot: Any, seconds: float) -> None:
     await settle(pilot)
 
 
+async def move_series(pilot: Any, moves: int) -> None:
+    """`moves` card moves of the focused card, right then left (each one written), the RSS after every quarter."""
+    gc.collect()
+    print(f"moves: RSS before {status_kb('VmRSS') / 1024:.1f} MB", flush=True)
+    for i in range(moves):
+        await pilot.press("shift+right" if i % 2 == 0 else "shift+left")
+        await settle(pilot)
+        if (i + 1) % max(1, moves // 4) == 0:
+            gc.collect()
+            print(f"    after {i + 1:>5} moves: RSS {status_kb('VmRSS') / 1024:.1f} MB", flush=True)
+
+
 async def run(a: argparse.Namespace) -> None:
     from tuikanban.domain.targets import parse_target
     from tuikanban.store import fastread
@@ -88,6 +105,10 @@ async def run(a: argparse.Namespace) -> None:
     from tuikanban.ui.board.state import BoardState
 
     only = {x.strip() for x in a.only.split(",") if x.strip()}
+    if a.no_aging_spare:
+        from tuikanban.ui.spares import Spares
+
+        Spares.want_widget = lambda *args, **kw: None  # type: ignore[method-assign]
     peaks: list[int] = []  # VmHWM before each reset: the process's peak is their largest
     # started as `tuikanban` starts it (ui/launch.py): the first screen read before the app, a big pipeline held
     # in part
@@ -99,8 +120,10 @@ async def run(a: argparse.Namespace) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await settle_quiet(pilot, a.wait)
         gc.collect()
-        print(f"board settled: RSS {status_kb('VmRSS') / 1024:.1f} MB, peak {status_kb('VmHWM') / 1024:.1f} MB",
-              flush=True)
+        spares = getattr(app, "spares", None)
+        ready = sorted(spares.ready) if spares is not None else []
+        print(f"board settled: RSS {status_kb('VmRSS') / 1024:.1f} MB, peak {status_kb('VmHWM') / 1024:.1f} MB; "
+              f"spares ready: {', '.join(ready) or 'none'}", flush=True)
         print(f"{'screen':<14} | {'peak +MB':>8} | {'kept +MB':>8} | {'RSS MB':>7} | after repeats", flush=True)
         for name, key in SCREENS:
             if only and name not in only:
@@ -126,6 +149,8 @@ async def run(a: argparse.Namespace) -> None:
                     ctypes.CDLL("libc.so.6").malloc_trim(0)
                 if i == 0:
                     kept_first = status_kb("VmRSS")
+                if a.every and (i + 1) % a.every == 0:
+                    print(f"    after {i + 1:>4} opens: RSS {status_kb('VmRSS') / 1024:.1f} MB", flush=True)
                 if a.census and i in (1, a.repeat - 1):
                     from collections import Counter
 
@@ -149,6 +174,8 @@ async def run(a: argparse.Namespace) -> None:
                     print(f"    {st.size_diff / 1024:9.0f} KiB {st.count_diff:+8d} blocks")
                     for line in st.traceback.format()[-12:]:
                         print(f"        {line}")
+        if a.moves:
+            await move_series(pilot, a.moves)
         print(f"end: RSS {status_kb('VmRSS') / 1024:.1f} MB; load {Path('/proc/loadavg').read_text().strip()}")
         peaks.append(status_kb("VmHWM"))
     peaks.append(status_kb("VmHWM"))  # (the app closed)
@@ -163,6 +190,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="opens and closes of each screen")
     ap.add_argument("--wait", type=float, default=3.0, help="seconds the board is left to settle first")
     ap.add_argument("--open-wait", type=float, default=1.0, help="seconds each screen is left open")
+    ap.add_argument("--every", type=int, default=0, help="with --repeat: the RSS after every E-th open too")
+    ap.add_argument("--moves", type=int, default=0, help="after the screens: this many card moves (RSS after)")
+    ap.add_argument("--no-aging-spare", action="store_true", help="no aging panel built hidden ahead of its key")
     ap.add_argument("--census", action="store_true", help="with --repeat: the types of objects that grew")
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after each close (is the growth C's?)")
     ap.add_argument("--trace", type=int, default=0, metavar="N", help="tracemalloc: the N largest kept places")

@@ -33,12 +33,16 @@ def _live_nodes(app: TuikanbanApp) -> Counter[str]:
                    if isinstance(o, DOMNode) and not any(node in spares for node in o.ancestors_with_self))
 
 
-@pytest.mark.parametrize("key", ["enter", "v", "m", "n", "e", "question_mark", "comma"])
-async def test_opening_a_screen_again_and_again_keeps_nothing(db: Database, fixed_now: str, key: str) -> None:
+def _board_of_three(db: Database) -> TuikanbanApp:
     create_pipeline(db, "Sales", "Lead,Proposal,Negotiation")
     for title in ("Acme", "Beta", "Cobalt"):
         D.create_deal(db, "Sales", title, user=U, value="100", at="2026-02-01", close="2026-03-20")
-    app = TuikanbanApp(db, U, "Sales")
+    return TuikanbanApp(db, U, "Sales")
+
+
+@pytest.mark.parametrize("key", ["enter", "v", "m", "n", "e", "question_mark", "comma"])
+async def test_opening_a_screen_again_and_again_keeps_nothing(db: Database, fixed_now: str, key: str) -> None:
+    app = _board_of_three(db)
     async with app.run_test(size=(140, 45)) as pilot:
         await settle(pilot)
         counts: list[Counter[str]] = []
@@ -61,3 +65,28 @@ async def test_opening_a_screen_again_and_again_keeps_nothing(db: Database, fixe
             await pilot.pause(0.1)
             grown = _live_nodes(app) - counts[1]
         assert not grown, f"kept after 3 more opens of {key!r}: {dict(grown)}"
+
+
+async def test_the_aging_panel_opened_again_and_again_leaves_one_panel(db: Database, fixed_now: str) -> None:
+    """The aging panel is a widget of the board, and a fresh one is built hidden ahead of the next `a` after each
+    close (ui/spares.py): the closed panel is let go, so one panel at most is alive beside the one shown (the
+    spare), and nothing else of it piles up."""
+    from tuikanban.ui.widgets.aging_panel import AgingPanel
+
+    app = _board_of_three(db)
+    counts: list[Counter[str]] = []  # the live widgets after each close
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        while len(counts) < 5:
+            await press(pilot, "a")
+            assert app.board_screen.aging_panel is not None
+            await settle(pilot)
+            await press(pilot, "escape")
+            assert app.board_screen.aging_panel is None
+            await settle(pilot)
+            await pilot.pause(0.4)  # (idle: the next spare panel is built)
+            await settle(pilot)
+            counts.append(_live_nodes(app))
+            gc.collect()
+            assert sum(isinstance(o, AgingPanel) for o in gc.get_objects()) <= 1
+        assert not counts[-1] - counts[1], f"kept after 3 more opens of the aging panel: {dict(counts[-1] - counts[1])}"
