@@ -23,7 +23,10 @@ from tuikanban.store.tables import SCHEMA_VERSION
 pytestmark = pytest.mark.engines
 
 # What each schema added, taken away again (newest first, so an index goes before the column it covers).
+REVIEW_INDEX = ("CREATE INDEX IF NOT EXISTS ix_event_review ON event (pipeline_id, at, kind, field, deal_id, "
+                "from_stage_id, to_stage_id, old_value, new_value)")
 REMOVE: dict[int, list[str]] = {
+    12: [REVIEW_INDEX],  # schema 12 dropped schema 4's covering index of the log: a schema-11 board has it
     10: ["DROP INDEX ix_event_review_slim", "DROP INDEX ix_event_value", "DROP INDEX ix_event_create"],
     9: ["DROP INDEX ix_event_deal_state"],
     8: ["DROP INDEX ix_event_close_undo"],
@@ -172,3 +175,17 @@ def test_a_step_finding_part_of_its_work_done_adds_the_rest(db_target: str, fres
     assert "required" in {c[0] for c in before["columns"]["stage"]}
     assert "archived" not in {c[0] for c in before["columns"]["stage"]}
     _check_upgraded(db_target, 1, fresh_target)
+
+
+def test_schema_12_drops_the_covering_review_index(db_target: str, fresh_target: str) -> None:
+    """A schema-11 board (with schema 4's ix_event_review) opens upgraded without it, its data and the other
+    event indexes kept, on both engines; a new board never has it."""
+    _fill(db_target)
+    take_back_to(db_target, 11)
+    before = catalog(db_target)
+    assert "ix_event_review" in before["indexes"]
+    assert "ix_event_review" not in catalog(fresh_target)["indexes"]
+    _check_upgraded(db_target, 11, fresh_target)
+    after = catalog(db_target)
+    assert "ix_event_review" not in after["indexes"]
+    assert before["indexes"] - after["indexes"] == {"ix_event_review"}

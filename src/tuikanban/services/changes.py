@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, or_, select, true
+from sqlalchemy import BigInteger, String, and_, case, cast, exists, func, literal, or_, select, text, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from tuikanban.services.review_bridge import (
@@ -39,7 +39,7 @@ from tuikanban.services.review_core import (
 from tuikanban.services.review_reads import _MOMENT, _at
 from tuikanban.services.review_reads import _payload as _payload  # (the backtest reads first payloads with it)
 from tuikanban.store.sqlfuncs import sortable_at
-from tuikanban.store.tables import Deal, Event
+from tuikanban.store.tables import NOT_VALUE_CHANGE, Deal, Event
 
 _DEAL = Deal.__table__  # type: ignore[attr-defined]
 _EVENT = Event.__table__  # type: ignore[attr-defined]
@@ -125,8 +125,11 @@ def states_at(conn: Any, pipeline_id: int, moments: Sequence[datetime], currency
         slices.setdefault(row[0], {})[row[1]] = tuple(row[2:])
     deal_cols = (_D.id, _D.title, _D.owner, _D.value_minor, _D.currency, _D.expected_close, _D.stage_id,
                  _D.status)
-    touched = select(_E.deal_id).where(_E.pipeline_id == pipeline_id, _E.at > moments[0])
-    q = select(*deal_cols).where(_D.pipeline_id == pipeline_id, or_(_D.status == "open", _D.id.in_(touched)))
+    # a deal with any event after the first moment: its value changes and its other events, each a seek per deal
+    # in a covering partial index (ix_event_value, ix_event_deal_state) instead of the range of the whole log
+    touched = [exists().where(_E.deal_id == _D.id, _E.at > moments[0], _E.pipeline_id == pipeline_id, part)
+               for part in (_E.field == "value", text(f"({NOT_VALUE_CHANGE})"))]
+    q = select(*deal_cols).where(_D.pipeline_id == pipeline_id, or_(_D.status == "open", *touched))
     out: dict[int, list[DealState]] = {}
     for r in conn.execute(q):
         now_state = _current(tuple(r), currency)

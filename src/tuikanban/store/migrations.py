@@ -5,7 +5,9 @@ and undo references; schema 3 indexes; schema 4 stage gates, checklist ticks and
 settings, snoozes, archived types and an open-task index; schema 6 presence; schema 7 an index of the board's
 cells; schema 8 an index of the undo and redo of close-date edits; schema 9 an index of each deal's events but
 the value changes (the forecast's backtest); schema 10 the review's three partial indexes of the event
-log; schema 11 the PostgreSQL row triggers' WHEN clause that lets a bulk write notify once per pipeline.
+log; schema 11 the PostgreSQL row triggers' WHEN clause that lets a bulk write notify once per pipeline; schema
+12 drops schema 4's covering index of the whole log (ix_event_review), which the partial indexes of schema 10
+made redundant.
 
 Each step adds only what is missing, so it also runs on a database that already holds part of it. None asks
 SQLAlchemy whether an object exists (`checkfirst`, `inspect`): its reflection of indexes on PostgreSQL calls
@@ -65,15 +67,15 @@ def _to_3(conn: Any) -> None:
 
 
 def _to_4(conn: Any) -> None:
-    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items, each user's last review,
-    and a covering index for the review of changes."""
-    from tuikanban.store.tables import DealCheck, Event, ReviewMark
+    """Schema 4: stage gates (required fields, exit checklist), ticked checklist items and each user's last review.
+    (It also added a covering index for the review of changes, ix_event_review, which schema 12 drops: it is no
+    longer created.)"""
+    from tuikanban.store.tables import DealCheck, ReviewMark
 
     _add_column(conn, "stage", Column("required", Text, nullable=False, server_default=""))
     _add_column(conn, "stage", Column("checklist", Text, nullable=False, server_default=""))
     for table in (ReviewMark.__table__, DealCheck.__table__):  # type: ignore[attr-defined]
         _create_table(conn, table)
-    _create_indexes(conn, Event.__table__, {"ix_event_review"})  # type: ignore[attr-defined]
 
 
 def _to_5(conn: Any) -> None:
@@ -149,9 +151,19 @@ def _to_11_quiet_bulk_notify(conn: Any) -> None:
         install_notify(conn)
 
 
+def _to_12_drop_review_index(conn: Any) -> None:
+    """Schema 12: drop ix_event_review (schema 4), a covering index of every event per pipeline and time. Since
+    schema 10 the review's reads use the partial indexes (ix_event_review_slim, ix_event_value, ix_event_create)
+    and no query of the product reads it, while every event written was also inserted into it
+    (docs/PERFORMANCE.md, Round 8: one covering index of the event log fewer). DROP INDEX IF EXISTS on both
+    engines: a board whose schema-4 step ran under schema 12's tables never had it."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_event_review"))
+
+
 MIGRATIONS: dict[int, Callable[[Any], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7,
                                                 8: _to_8_close_undo_index, 9: _to_9_deal_state_index,
-                                                10: _to_10_review_indexes, 11: _to_11_quiet_bulk_notify}
+                                                10: _to_10_review_indexes, 11: _to_11_quiet_bulk_notify,
+                                                12: _to_12_drop_review_index}
 
 
 def migrate(conn: Any, current: int, target: int) -> None:

@@ -152,10 +152,8 @@ class Event(SQLModel, table=True):
         # close_pushed: the undo and redo of close-date edits (a push undone no longer counts; schema 8).
         Index("ix_event_close_undo", "deal_id", "kind", "old_value", "new_value",
               sqlite_where=text("kind IN ('undo', 'redo') AND field = 'close'")),
-        # The review (services.changes): every column it reads of the events after a moment, in time order, so the
-        # range is read from the index alone (schema 4).
-        Index("ix_event_review", "pipeline_id", "at", "kind", "field", "deal_id", "from_stage_id", "to_stage_id",
-              "old_value", "new_value"),
+        # (ix_event_review, schema 4's covering index of the whole log per pipeline and time, was dropped in schema
+        # 12: every read it served is served as fast by the partial indexes below.)
         # The forecast's backtest: each deal's events other than value changes, in time order, read from the index
         # alone for the few deals that can count at a past point (services.forecast_backtest; schema 9).
         Index("ix_event_deal_state", "deal_id", "at", "kind", "field", "from_stage_id", "to_stage_id", "old_value",
