@@ -483,3 +483,33 @@ async def test_a_key_while_the_spare_panel_mounts_waits_for_its_mount(
         taken = takes[0].result()  # given once mounted whole, not half-way
         assert isinstance(taken, AgingPanel) and taken.is_mounted and taken.display
         assert taken.query_one(TabbedContent).query("ContentTab")  # its tabs are there: they can be set
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2, 3, 5, 8])
+async def test_a_panel_removed_while_it_mounts_raises_nothing(ticks: int) -> None:
+    """The board's panel built ahead mounts hidden for a moment; the board closing or the app quitting in that moment
+    removed it with its children gone before its own mount ran: 'No nodes match #aging-empty' (or Textual's tabs:
+    'No Tab with id --content-tab-aging-list') ended the app with a traceback."""
+    import asyncio
+
+    from textual.containers import Vertical
+
+    class Body(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return {"tk-aging": "#e0a030", "tk-stalled": "#e05050"}
+
+        def compose(self) -> ComposeResult:
+            yield Vertical(id="body")
+
+    app = Body()
+    async with app.run_test() as pilot:
+        body = app.query_one("#body")
+        for _ in range(3):
+            panel = AgingPanel(id="aging")
+            body.mount(panel)
+            for _ in range(ticks):
+                await asyncio.sleep(0)
+            await panel.remove()
+            await pilot.pause()
+        assert not app.query(AgingPanel)
+    # (run_test raises what a handler raised: the test fails on the error itself)

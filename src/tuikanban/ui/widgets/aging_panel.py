@@ -29,6 +29,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
@@ -177,7 +178,9 @@ class AgingPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Aging", style="bold"), id="aging-title")
-        with TabbedContent(initial="aging-list"):
+        # (no `initial`: the first pane is shown anyway, and a panel removed while it mounts - the board closing or
+        # the app quitting as a panel built ahead mounts - would make Textual's tabs set an active tab already gone)
+        with TabbedContent():
             with TabPane("Needs attention", id="aging-list"):
                 table = AgingTable(id="aging-table", cursor_type="row", zebra_stripes=True)
                 for label, key in COLUMNS:
@@ -189,7 +192,11 @@ class AgingPanel(Vertical):
         yield Static("", id="aging-legend")
 
     def on_mount(self) -> None:
-        self.query_one("#aging-empty", Static).display = False
+        try:
+            empty = self.query_one("#aging-empty", Static)
+        except NoMatches:
+            return  # removed while it mounted (its children went first): nothing is left to set up
+        empty.display = False
         # tab goes between the board and this list, not through the tab strip (c switches list and chart)
         self.query_one(Tabs).can_focus = False
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
