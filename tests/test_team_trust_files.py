@@ -59,6 +59,23 @@ async def replace_and_wait(pilot: Pilot[Any], app: TuikanbanApp, board: Path, ot
     await wait_until(pilot, lambda: foreign_log(board) is None)  # the board let go of the old file
 
 
+def two_boards(folder: Path) -> tuple[Path, Path]:
+    """The rep's board and the file a colleague will move over it, each with one deal 'Acme'."""
+    board, other = folder / "board.db", folder / "other.db"
+    make_board(board, ["Acme"])
+    make_board(other, ["Acme"])
+    return board, other
+
+
+async def log_typed(pilot: Pilot[Any], app: TuikanbanApp) -> LogBar:
+    """The log bar open on the focused card ('Acme') with a line typed, not yet saved."""
+    await settle(pilot)
+    await press(pilot, "C")
+    bar = app.board_screen.query_one(LogBar)
+    bar.query_one(Input).value = "Rang them about the budget"
+    return bar
+
+
 @pytest.mark.parametrize("form", ["new", "edit"])
 async def test_a_form_open_when_the_file_is_replaced_keeps_the_text_and_saves_it_after_ctrl_r(
         form: str, tmp_path: Path, fixed_now: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,15 +123,10 @@ async def test_a_log_line_typed_when_the_file_is_replaced_is_kept_and_saved_afte
     from tuikanban.services.activities import list_activities
 
     monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1 if seen else 600.0)
-    board, other = tmp_path / "board.db", tmp_path / "other.db"
-    make_board(board, ["Acme"])
-    make_board(other, ["Acme"])
+    board, other = two_boards(tmp_path)
     app = TuikanbanApp(db_path=board, user="ann")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "C")
-        bar = app.board_screen.query_one(LogBar)
-        bar.query_one(Input).value = "Rang them about the budget"
+        bar = await log_typed(pilot, app)
         if seen:
             await replace_and_wait(pilot, app, board, other)
         else:
@@ -201,15 +213,10 @@ async def test_the_log_bar_keeps_the_ctrl_r_hint_when_the_board_sits_in_a_long_p
     monkeypatch.setattr(file_watch, "WATCH_SECONDS", 0.1)
     folder = tmp_path / ("shared-sales-team-pipelines-" * 3) / ("quarterly-review-archive-" * 3)
     folder.mkdir(parents=True)
-    board, other = folder / "board.db", folder / "other.db"
-    make_board(board, ["Acme"])
-    make_board(other, ["Acme"])
+    board, other = two_boards(folder)
     app = TuikanbanApp(db_path=board, user="ann")
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await press(pilot, "C")
-        bar = app.board_screen.query_one(LogBar)
-        bar.query_one(Input).value = "Rang them about the budget"
+        bar = await log_typed(pilot, app)
         await replace_and_wait(pilot, app, board, other)
         await press(pilot, "enter")
         await settle(pilot)
